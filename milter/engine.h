@@ -1,0 +1,44 @@
+/*
+ * engine.h - what a message is scanned with: the config and the compiled
+ * rule set, built together and never changed afterwards.
+ *
+ * Reference counted: every scan holds one reference from its first to its
+ * last callback, so a reload swaps in a new engine while messages in
+ * flight finish on the one they started with (SPEC §5).
+ */
+#ifndef PARAPET_ENGINE_H
+#define PARAPET_ENGINE_H
+
+#include <stdatomic.h>
+
+#include "config.h"
+#include "diag.h"
+#include "rules.h"
+
+struct engine {
+	atomic_int refs;
+	struct config *cfg;	/* owned */
+	struct ruleset *rules;	/* owned */
+	unsigned long generation;
+};
+
+/*
+ * engine_build - load the config at path (NULL: defaults) and its rules.
+ * NULL on any error; every problem is in d (file:line).  Warnings may be
+ * present on success.
+ */
+struct engine *engine_build(const char *path, struct diag *d);
+/* engine_from_config - build around a loaded config (takes ownership) */
+struct engine *engine_from_config(struct config *cfg, struct diag *d);
+
+struct engine *engine_ref(struct engine *e);
+/* engine_unref - drop a reference, free at zero; returns NULL */
+struct engine *engine_unref(struct engine *e);
+
+/* process-wide current engine (the daemon) */
+/* engine_publish - make e current (takes over the caller's reference) */
+void engine_publish(struct engine *e);
+/* engine_current - a new reference to the current engine, or NULL */
+struct engine *engine_current(void);
+
+#endif

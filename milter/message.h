@@ -1,0 +1,87 @@
+/*
+ * message.h - the message model: envelope, header fields and the first
+ * max_scan_bytes of the body, as the MTA handed them over.  Owned by one
+ * scan, used by one thread at a time.  Derived views (trimmed values,
+ * body text) are built lazily and cached on the message.
+ *
+ * Caps (STYLE rule 7): MSG_MAX_HEADERS fields and MSG_MAX_HEADER_BYTES per
+ * value are kept; beyond them fields are dropped or cut and
+ * msg->broken says why, which the pipeline turns into MIME_BROKEN.
+ */
+#ifndef PARAPET_MESSAGE_H
+#define PARAPET_MESSAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "util.h"
+
+#define MSG_MAX_HEADERS 1000
+#define MSG_MAX_HEADER_BYTES (64 * 1024)
+#define MSG_MAX_RCPTS 1000
+
+struct header {
+	char *name;
+	char *raw;		/* value exactly as received, after the colon */
+	char *value;		/* unfolded, CR/LF removed, trimmed */
+	int index;		/* 1-based among fields of the same name */
+};
+
+struct msg {
+	/* connection and envelope (copied from the session) */
+	char *client_ip;
+	char *client_name;
+	char *helo;
+	char *mail_from;	/* angle brackets removed; "" for <> */
+	char **rcpts;
+	size_t nrcpts;
+	size_t rcpts_seen;	/* including those over the cap */
+	char *qid;
+
+	struct header *hdrs;
+	size_t nhdrs;
+	size_t hdrs_cap;
+	size_t hdrs_seen;	/* including dropped ones */
+
+	struct buf body;	/* first max_body bytes, CRLF as received */
+	size_t body_total;	/* every body byte seen */
+	size_t max_body;
+	bool truncated;
+
+	const char *broken;	/* first structural problem seen, or NULL */
+
+	/* lazy views */
+	char *body_text;
+	size_t body_text_len;
+	char *full_text;
+	size_t full_text_len;
+};
+
+struct msg *msg_new(size_t max_body);
+struct msg *msg_free(struct msg *m);
+
+void msg_set_client(struct msg *m, const char *ip, const char *name,
+		    const char *helo);
+void msg_set_from(struct msg *m, const char *from);
+void msg_add_rcpt(struct msg *m, const char *rcpt);
+void msg_set_qid(struct msg *m, const char *qid);
+/* msg_add_header - value is raw, everything after the colon */
+void msg_add_header(struct msg *m, const char *name, const char *raw);
+void msg_add_body(struct msg *m, const void *data, size_t len);
+/* msg_end_headers - end of header section: structural checks */
+void msg_end_headers(struct msg *m);
+
+/* msg_header - n-th (0-based) field called name, or NULL; borrowed */
+const struct header *msg_header(const struct msg *m, const char *name, size_t n);
+/* msg_header_count - number of fields called name */
+size_t msg_header_count(const struct msg *m, const char *name);
+
+/* msg_body_text - Subject line, then body text (CR removed); borrowed */
+const char *msg_body_text(struct msg *m, size_t *len);
+/* msg_full_text - headers and body as one LF text; borrowed */
+const char *msg_full_text(struct msg *m, size_t *len);
+
+/* msg_strip_brackets - "<a@b>" -> "a@b" in fresh memory */
+char *msg_strip_brackets(const char *addr);
+
+#endif

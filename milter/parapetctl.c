@@ -1,0 +1,304 @@
+/*
+ * parapetctl.c - the administrator's tool.  Every subcommand runs the
+ * engine library the daemon runs (scan.c, rules.c, ...): `scan` feeds a
+ * message file through the very pipeline the milter uses, `lint` loads
+ * the rule files the way a reload does.
+ */
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "engine.h"
+#include "log.h"
+#include "mboxfile.h"
+#include "scan.h"
+#include "verdict.h"
+#include "util.h"
+
+static const char *config_path;
+static bool config_given;
+
+/* usage - print and exit 2 */
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: parapetctl [-c config] lint [RULES_DIR]\n"
+		"       parapetctl [-c config] scan [--json] [--ip IP] [--helo NAME]\n"
+		"                  [--from ADDR] [--rcpt ADDR]... FILE...|-\n"
+		"       parapetctl [-c config] reload\n");
+	exit(2);
+}
+
+/* load_config - -c FILE, else the default file if present, else defaults */
+static struct config *load_config(void)
+{
+	char *err = NULL;
+	const char *path = config_path;
+	struct config *cfg;
+
+	if (!config_given && access(path, F_OK) != 0)
+		path = NULL;
+	if ((cfg = config_load(path, &err)) == NULL) {
+		fprintf(stderr, "%s\n", err);
+		free(err);
+		exit(1);
+	}
+	return cfg;
+}
+
+/* cmd_lint - load every rule file, print every problem */
+static int cmd_lint(int argc, char **argv)
+{
+	struct config *cfg = load_config();
+	struct diag d;
+
+	if (argc > 2)
+		usage();
+	if (argc == 2) {
+		free(cfg->rules_dir);
+		cfg->rules_dir = xstrdup(argv[1]);
+	}
+	diag_init(&d);
+	struct engine *e = engine_from_config(cfg, &d);
+	for (size_t i = 0; i < d.n; i++)
+		printf("%s\n", d.lines[i]);
+	if (e)
+		printf("%s: %zu rules, %d error(s), %d warning(s)\n", e->cfg->rules_dir,
+		       rules_count(e->rules), d.errors, d.warnings);
+	else
+		printf("%d error(s), %d warning(s)\n", d.errors, d.warnings);
+	int rc = d.errors ? 1 : 0;
+	engine_unref(e);
+	diag_free(&d);
+	return rc;
+}
+
+/* json_str - a JSON string literal */
+static void json_str(FILE *fp, const char *s)
+{
+	fputc('"', fp);
+	for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(fp, "\\%c", *p);
+		else if (*p == '\n')
+			fputs("\\n", fp);
+		else if (*p == '\t')
+			fputs("\\t", fp);
+		else if (*p < 0x20 || *p == 0x7f)
+			fprintf(fp, "\\u%04x", *p);
+		else
+			fputc(*p, fp);	/* XXX non-UTF-8 bytes pass through */
+	}
+	fputc('"', fp);
+}
+
+static const char *edit_names[] = { "delete", "insert", "add" };
+
+/* print_json - one object per message, on one line */
+static void print_json(const char *file, const struct scan *sc, const struct verdict *v)
+{
+	char s[32];
+
+	verdict_format_score(s, sizeof(s), v->score);
+	printf("{\"file\":");
+	json_str(stdout, file);
+	printf(",\"score\":%s,\"required\":%.1f,\"action\":\"%s\"", s,
+	       sc->engine->cfg->tag_score, action_name(v->action));
+	if (v->skipped) {
+		printf(",\"skipped\":");
+		json_str(stdout, v->why);
+	}
+	if (v->code)
+		printf(",\"reply\":\"%s %s %s\"", v->code, v->xcode, v->text);
+	printf(",\"symbols\":[");
+	for (size_t i = 0; i < sc->nhits; i++) {
+		const struct hit *h = &sc->hits[i];
+		printf("%s{\"name\":", i ? "," : "");
+		json_str(stdout, h->name);
+		printf(",\"score\":%.3f,\"description\":", h->score);
+		json_str(stdout, h->desc);
+		printf(",\"detail\":");
+		json_str(stdout, h->detail);
+		printf("}");
+	}
+	printf("],\"headers\":[");
+	for (size_t i = 0; i < v->nedits; i++) {
+		const struct edit *ed = &v->edits[i];
+		printf("%s{\"op\":\"%s\",\"name\":", i ? "," : "", edit_names[ed->op]);
+		json_str(stdout, ed->name);
+		printf(",\"index\":%d,\"value\":", ed->index);
+		if (ed->value)
+			json_str(stdout, ed->value);
+		else
+			printf("null");
+		printf("}");
+	}
+	printf("],\"ms\":%.3f}\n", v->ms);
+}
+
+/* print_text - the verdict explained for a person */
+static void print_text(const char *file, const struct scan *sc, const struct verdict *v)
+{
+	char s[32], r[32];
+
+	verdict_format_score(s, sizeof(s), v->score);
+	verdict_format_score(r, sizeof(r), sc->engine->cfg->tag_score);
+	printf("%s\n  score %s (required %s)  action %s", file, s, r, action_name(v->action));
+	if (v->code)
+		printf("  reply \"%s %s %s\"", v->code, v->xcode, v->text);
+	if (v->skipped)
+		printf("  (not scanned: %s)", v->why);
+	printf("\n");
+	for (size_t i = 0; i < sc->nhits; i++) {
+		const struct hit *h = &sc->hits[i];
+		printf("  %6.2f %-24s %s", h->score, h->name, h->desc ? h->desc : "");
+		if (h->detail)
+			printf(" [%s]", h->detail);
+		printf("\n");
+	}
+	for (size_t i = 0; i < v->nedits; i++) {
+		const struct edit *ed = &v->edits[i];
+		if (ed->op == EDIT_DELETE)
+			printf("  - %s (#%d)\n", ed->name, ed->index);
+		else
+			printf("  + %s: %s\n", ed->name, ed->value);
+	}
+}
+
+/* cmd_scan - the full pipeline over message files */
+static int cmd_scan(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "ip", required_argument, NULL, 'i' },
+		{ "helo", required_argument, NULL, 'h' },
+		{ "from", required_argument, NULL, 'f' },
+		{ "rcpt", required_argument, NULL, 'r' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *ip = "127.0.0.1", *helo = "localhost", *from = "";
+	const char **rcpts = NULL;
+	size_t nrcpts = 0;
+	bool json = false;
+	int c, rc = 0;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j': json = true; break;
+		case 'i': ip = optarg; break;
+		case 'h': helo = optarg; break;
+		case 'f': from = optarg; break;
+		case 'r':
+			rcpts = xrealloc(rcpts, (nrcpts + 1) * sizeof(*rcpts));
+			rcpts[nrcpts++] = optarg;
+			break;
+		default: usage();
+		}
+	}
+	if (optind >= argc)
+		usage();
+	struct diag d;
+	diag_init(&d);
+	struct engine *e = engine_from_config(load_config(), &d);
+	for (size_t i = 0; i < d.n; i++)
+		if (e == NULL || strstr(d.lines[i], ": error: "))
+			fprintf(stderr, "%s\n", d.lines[i]);
+	diag_free(&d);
+	if (e == NULL)
+		return 1;
+	for (int i = optind; i < argc; i++) {
+		size_t len;
+		char *data = mboxfile_read(argv[i], &len);
+		if (data == NULL) {
+			fprintf(stderr, "parapetctl: %s: %s\n", argv[i], strerror(errno));
+			rc = 1;
+			continue;
+		}
+		struct scan *sc = scan_new(e);
+		msg_set_client(sc->msg, ip, NULL, helo);
+		msg_set_from(sc->msg, from);
+		for (size_t k = 0; k < nrcpts; k++)
+			msg_add_rcpt(sc->msg, rcpts[k]);
+		const struct verdict *v;
+		if (cidr_list_match(&e->cfg->trusted_networks, ip)) {
+			v = scan_skip(sc, "trusted_networks");
+		} else {
+			mboxfile_feed(sc, data, len);
+			v = scan_finish(sc);
+		}
+		if (json)
+			print_json(argv[i], sc, v);
+		else
+			print_text(argv[i], sc, v);
+		scan_free(sc);
+		free(data);
+	}
+	free(rcpts);
+	engine_unref(e);
+	return rc;
+}
+
+/* cmd_reload - SIGUSR1 to the daemon named by the pidfile */
+static int cmd_reload(void)
+{
+	struct config *cfg = load_config();
+	FILE *fp;
+	long pid = 0;
+
+	if (cfg->pidfile == NULL) {
+		fprintf(stderr, "parapetctl: no pidfile in %s\n", cfg->path);
+		config_free(cfg);
+		return 1;
+	}
+	if ((fp = fopen(cfg->pidfile, "r")) == NULL || fscanf(fp, "%ld", &pid) != 1 || pid <= 1) {
+		fprintf(stderr, "parapetctl: %s: no pid\n", cfg->pidfile);
+		if (fp)
+			fclose(fp);
+		config_free(cfg);
+		return 1;
+	}
+	fclose(fp);
+	config_free(cfg);
+	if (kill((pid_t)pid, SIGUSR1) != 0) {
+		fprintf(stderr, "parapetctl: signal pid %ld: %s\n", pid, strerror(errno));
+		return 1;
+	}
+	printf("reload requested (pid %ld); the daemon logs the result\n", pid);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	int c;
+
+	config_path = config_default_path();
+	log_open("parapetctl", true);
+	log_set_level(LOG_LVL_WARNING);
+	while ((c = getopt(argc, argv, "+c:")) != -1) {
+		switch (c) {
+		case 'c':
+			config_path = optarg;
+			config_given = true;
+			break;
+		default: usage();
+		}
+	}
+	if (optind >= argc)
+		usage();
+	argc -= optind;
+	argv += optind;
+	if (strcmp(argv[0], "lint") == 0)
+		return cmd_lint(argc, argv);
+	if (strcmp(argv[0], "scan") == 0)
+		return cmd_scan(argc, argv);
+	if (strcmp(argv[0], "reload") == 0 && argc == 1)
+		return cmd_reload();
+	usage();
+}

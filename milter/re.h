@@ -1,0 +1,38 @@
+/*
+ * re.h - Perl-style regular expressions (PCRE2 with JIT) with bounded cost.
+ * A compiled struct re is immutable and shared by all threads; matching
+ * needs a struct re_scratch, which belongs to one message.
+ */
+#ifndef PARAPET_RE_H
+#define PARAPET_RE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct re;
+struct re_scratch;
+
+enum re_result {
+	RE_NOMATCH = 0,
+	RE_MATCH = 1,
+	RE_LIMIT = -1,		/* match or depth limit hit: counts as no match */
+	RE_ERROR = -2,
+};
+
+/*
+ * re_compile - compile pattern with Perl flags (i m s x; g and o are
+ * accepted and ignored).  NULL and *err (caller frees) with the offset.
+ */
+struct re *re_compile(const char *pattern, size_t len, const char *flags,
+		      char **err);
+struct re *re_free(struct re *re);
+
+struct re_scratch *re_scratch_new(void);
+struct re_scratch *re_scratch_free(struct re_scratch *s);
+
+/* re_match - search subject; on RE_MATCH start and end bound the match */
+enum re_result re_match(const struct re *re, const char *subject, size_t len,
+			size_t offset, struct re_scratch *s, size_t *start,
+			size_t *end);
+
+#endif

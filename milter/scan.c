@@ -1,0 +1,223 @@
+/*
+ * scan.c - the scanning pipeline: one message through every stage.
+ *
+ * The stage list below is the single place where checks are plugged in;
+ * the milter glue and parapetctl only call the scan_* functions, so a new
+ * stage (SPF, DKIM, reputation) needs no change to either.  A scan and
+ * everything it allocates belong to one thread; the engine it references
+ * is shared and read-only.
+ */
+#include "autoconfig.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+#include "log.h"
+#include "re.h"
+#include "rules.h"
+#include "scan.h"
+#include "verdict.h"
+#include "util.h"
+
+/* ---------------------------------------------------------------- stages */
+
+/* structure_eom - symbols for what the message model noticed */
+static int structure_eom(struct scan *sc)
+{
+	const struct msg *m = sc->msg;
+
+	if (m->truncated) {
+		char d[64];
+		snprintf(d, sizeof(d), "scanned %zu of %zu body bytes",
+			 m->body.len, m->body_total);
+		scan_add_builtin(sc, "SCAN_TRUNCATED", d);
+	}
+	if (m->broken)
+		scan_add_builtin(sc, "MIME_BROKEN", m->broken);
+	return 0;
+}
+
+/* rules_stage_eom - the administrator's content rules */
+static int rules_stage_eom(struct scan *sc)
+{
+	rules_eval(sc->engine->rules, sc);
+	return 0;
+}
+
+static const struct stage stages[] = {
+	{ .name = "structure", .eom = structure_eom },
+	{ .name = "rules", .eom = rules_stage_eom },
+};
+#define NSTAGES (sizeof(stages) / sizeof(stages[0]))
+_Static_assert(NSTAGES <= SCAN_MAX_STAGES, "raise SCAN_MAX_STAGES");
+
+/* ---------------------------------------------------------------- scan */
+
+/* action_name - for logs and output */
+const char *action_name(enum action a)
+{
+	switch (a) {
+	case ACTION_ACCEPT: return "accept";
+	case ACTION_QUARANTINE: return "quarantine";
+	case ACTION_TEMPFAIL: return "tempfail";
+	case ACTION_REJECT: return "reject";
+	}
+	return "?";
+}
+
+/* scan_new - a message on engine e */
+struct scan *scan_new(struct engine *e)
+{
+	struct scan *sc = xcalloc(1, sizeof(*sc));
+
+	sc->engine = engine_ref(e);
+	sc->msg = msg_new((size_t)e->cfg->max_scan_bytes);
+	sc->re = re_scratch_new();
+	return sc;
+}
+
+/* scan_free - release the message and the engine reference */
+struct scan *scan_free(struct scan *sc)
+{
+	if (sc == NULL)
+		return NULL;
+	for (size_t i = 0; i < NSTAGES; i++)
+		if (sc->state[i] && stages[i].cleanup)
+			stages[i].cleanup(sc, sc->state[i]);
+	for (size_t i = 0; i < sc->nhits; i++)
+		free(sc->hits[i].detail);
+	free(sc->hits);
+	for (size_t i = 0; i < sc->nauthres; i++)
+		free(sc->authres[i]);
+	verdict_clear(&sc->verdict);
+	re_scratch_free(sc->re);
+	msg_free(sc->msg);
+	engine_unref(sc->engine);
+	free(sc);
+	return NULL;
+}
+
+/* scan_envelope_done - the envelope is complete */
+void scan_envelope_done(struct scan *sc)
+{
+	double t = now_ms();
+
+	for (size_t i = 0; i < NSTAGES; i++)
+		if (stages[i].envelope)
+			stages[i].envelope(sc);
+	sc->ms += now_ms() - t;
+}
+
+/* scan_header - one header field */
+void scan_header(struct scan *sc, const char *name, const char *raw)
+{
+	double t = now_ms();
+	size_t before = sc->msg->nhdrs;
+
+	msg_add_header(sc->msg, name, raw);
+	if (sc->msg->nhdrs > before) {
+		const struct header *h = &sc->msg->hdrs[before];
+		for (size_t i = 0; i < NSTAGES; i++)
+			if (stages[i].header)
+				stages[i].header(sc, h);
+	}
+	sc->ms += now_ms() - t;
+}
+
+/* scan_end_headers - end of the header section */
+void scan_end_headers(struct scan *sc)
+{
+	msg_end_headers(sc->msg);
+}
+
+/* scan_body - one body chunk */
+void scan_body(struct scan *sc, const void *data, size_t len)
+{
+	double t = now_ms();
+
+	msg_add_body(sc->msg, data, len);
+	for (size_t i = 0; i < NSTAGES; i++)
+		if (stages[i].body)
+			stages[i].body(sc, data, len);
+	sc->ms += now_ms() - t;
+}
+
+/* scan_finish - run the stages and decide */
+const struct verdict *scan_finish(struct scan *sc)
+{
+	double t = now_ms();
+
+	if (sc->finished)
+		return &sc->verdict;
+	for (size_t i = 0; i < NSTAGES; i++) {
+		if (stages[i].eom && stages[i].eom(sc) < 0 && !sc->internal_error) {
+			sc->internal_error = true;
+			sc->error_stage = stages[i].name;
+		}
+	}
+	verdict_decide(sc);
+	for (size_t i = 0; i < NSTAGES; i++)
+		if (stages[i].after)
+			stages[i].after(sc, &sc->verdict);
+	sc->finished = true;
+	sc->ms += now_ms() - t;
+	sc->verdict.ms = sc->ms;
+	return &sc->verdict;
+}
+
+/* scan_skip - accepted without scanning (trusted, authenticated) */
+const struct verdict *scan_skip(struct scan *sc, const char *why)
+{
+	verdict_clear(&sc->verdict);
+	sc->verdict.action = ACTION_ACCEPT;
+	sc->verdict.skipped = true;
+	sc->verdict.why = why;
+	sc->verdict.symbols = xstrdup("");
+	sc->finished = true;
+	return &sc->verdict;
+}
+
+/* scan_add - record a hit */
+void scan_add(struct scan *sc, const char *name, double score,
+	      const char *desc, const char *detail)
+{
+	if (sc->nhits == sc->hits_cap) {
+		sc->hits_cap = sc->hits_cap ? sc->hits_cap * 2 : 16;
+		sc->hits = xrealloc(sc->hits, sc->hits_cap * sizeof(*sc->hits));
+	}
+	sc->hits[sc->nhits++] = (struct hit){
+		.name = name,
+		.score = score,
+		.desc = desc,
+		.detail = detail ? xstrdup(detail) : NULL,
+	};
+	sc->score += score;
+}
+
+/* scan_add_builtin - built-in symbols score 0 unless a rule file scores them */
+void scan_add_builtin(struct scan *sc, const char *name, const char *detail)
+{
+	double score = 0.0;
+	const char *desc = NULL;
+
+	rules_symbol(sc->engine->rules, name, &score, &desc);
+	scan_add(sc, name, score, desc, detail);
+}
+
+/* scan_add_authres - one Authentication-Results resinfo */
+void scan_add_authres(struct scan *sc, const char *resinfo)
+{
+	if (sc->nauthres < sizeof(sc->authres) / sizeof(sc->authres[0]))
+		sc->authres[sc->nauthres++] = xstrdup(resinfo);
+}
+
+/* scan_has - did a symbol hit? */
+bool scan_has(const struct scan *sc, const char *name)
+{
+	for (size_t i = 0; i < sc->nhits; i++)
+		if (strcmp(sc->hits[i].name, name) == 0)
+			return true;
+	return false;
+}

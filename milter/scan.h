@@ -1,0 +1,139 @@
+/*
+ * scan.h - one message going through the scanning pipeline.
+ *
+ * The pipeline is a fixed list of stages (scan.c).  Each stage sees the
+ * message as it arrives and adds symbols; the verdict is computed from the
+ * symbols once every stage has run.  The milter glue and parapetctl both
+ * drive a scan through exactly these calls, in this order:
+ *
+ *   scan_new -> scan_envelope_done -> scan_header* -> scan_end_headers
+ *            -> scan_body* -> scan_finish -> scan_free
+ *
+ * A scan holds a reference on the engine (config + rule set) it started
+ * with, so a reload never changes the rules under a message in flight.
+ */
+#ifndef PARAPET_SCAN_H
+#define PARAPET_SCAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "message.h"
+
+struct engine;
+struct re_scratch;
+struct scan;
+
+/* one symbol that hit */
+struct hit {
+	const char *name;	/* borrowed from the rule set or static */
+	double score;
+	const char *desc;	/* borrowed; may be NULL */
+	char *detail;		/* owned: matched text or the reason; may be NULL */
+};
+
+enum action {
+	ACTION_ACCEPT,
+	ACTION_QUARANTINE,
+	ACTION_TEMPFAIL,
+	ACTION_REJECT,
+};
+
+/* a change to the message's header, applied by the glue in order */
+enum edit_op {
+	EDIT_DELETE,		/* remove the index-th field called name */
+	EDIT_INSERT,		/* insert before field index (0: at the top) */
+	EDIT_ADD,		/* append at the end of the header */
+};
+
+struct edit {
+	enum edit_op op;
+	const char *name;	/* static */
+	int index;
+	char *value;		/* owned; NULL for EDIT_DELETE */
+};
+
+struct verdict {
+	enum action action;
+	double score;
+	bool tagged;		/* score >= tag_score */
+	bool skipped;		/* trusted or authenticated: not scanned */
+	const char *why;	/* for skipped or internal failure */
+	const char *code;	/* SMTP reply for reject/tempfail */
+	const char *xcode;
+	const char *text;
+	struct edit *edits;
+	size_t nedits;
+	char *symbols;		/* "A,B,C" for the log */
+	double ms;
+};
+
+/* the stage interface: every hook optional */
+struct stage {
+	const char *name;
+	/* envelope complete (first header): start early work, e.g. DNS */
+	void (*envelope)(struct scan *sc);
+	/* one header field as it arrives */
+	void (*header)(struct scan *sc, const struct header *h);
+	/* one body chunk as it arrives, including bytes past max_scan_bytes */
+	void (*body)(struct scan *sc, const char *data, size_t len);
+	/* end of message: add symbols; 0 or -1 for an internal failure */
+	int (*eom)(struct scan *sc);
+	/* after the verdict is known (reputation updates) */
+	void (*after)(struct scan *sc, const struct verdict *v);
+	/* release per-message state in sc->state[slot] */
+	void (*cleanup)(struct scan *sc, void *state);
+};
+
+#define SCAN_MAX_STAGES 16
+
+struct scan {
+	struct engine *engine;	/* counted reference */
+	struct msg *msg;
+	struct hit *hits;
+	size_t nhits;
+	size_t hits_cap;
+	double score;
+	bool internal_error;
+	const char *error_stage;
+	bool greylisted;	/* a stage asks for 451 4.7.1 */
+	char *authres[8];	/* RFC 8601 resinfo items, owned */
+	size_t nauthres;
+	struct re_scratch *re;	/* per-message regex match data */
+	void *state[SCAN_MAX_STAGES];
+	struct verdict verdict;
+	bool finished;
+	double ms;		/* time spent inside parapet for this message */
+};
+
+/* scan_new - start a message on engine (takes a reference) */
+struct scan *scan_new(struct engine *e);
+/* scan_free - release the message, its verdict and the engine reference */
+struct scan *scan_free(struct scan *sc);
+
+void scan_envelope_done(struct scan *sc);
+void scan_header(struct scan *sc, const char *name, const char *raw);
+void scan_end_headers(struct scan *sc);
+void scan_body(struct scan *sc, const void *data, size_t len);
+/* scan_finish - run the stages, decide; verdict owned by the scan */
+const struct verdict *scan_finish(struct scan *sc);
+/* scan_skip - verdict for a message accepted without scanning */
+const struct verdict *scan_skip(struct scan *sc, const char *why);
+
+/*
+ * scan_add - a symbol hit with an explicit score.  name and desc are
+ * borrowed and must outlive the scan; detail is copied (may be NULL).
+ */
+void scan_add(struct scan *sc, const char *name, double score,
+	      const char *desc, const char *detail);
+/* scan_add_builtin - a built-in symbol scored by the rule files */
+void scan_add_builtin(struct scan *sc, const char *name, const char *detail);
+/* scan_add_authres - one "method=result prop=value" item for
+ * Authentication-Results (RFC 8601 §2.2); copied */
+void scan_add_authres(struct scan *sc, const char *resinfo);
+/* scan_has - did the symbol hit? */
+bool scan_has(const struct scan *sc, const char *name);
+
+const char *action_name(enum action a);
+
+#endif

@@ -1,0 +1,239 @@
+/*
+ * session.c - connection and message state for the milter, without
+ * libmilter.  Owns the current struct scan.  Each session is used by one
+ * thread at a time (libmilter serialises a connection's callbacks); the
+ * only shared state is the drain accounting below, under its own mutex.
+ */
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "engine.h"
+#include "log.h"
+#include "session.h"
+#include "verdict.h"
+#include "util.h"
+
+struct session {
+	char *ip;
+	char *hostname;
+	char *helo;
+	const char *skip_why;	/* connection accepted unscanned, or NULL */
+	struct scan *scan;	/* current message */
+	bool counted;		/* the message counts in in_flight */
+	bool draining_msg;	/* started during a drain: tempfail it */
+	bool header_seen;
+};
+
+/* drain accounting */
+static pthread_mutex_t drain_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t drain_cond = PTHREAD_COND_INITIALIZER;
+static bool draining;
+static int in_flight;
+
+/* session_open - new connection; trusted clients are decided here */
+struct session *session_open(const char *ip, const char *hostname)
+{
+	struct session *s = xcalloc(1, sizeof(*s));
+	struct engine *e = engine_current();
+
+	s->ip = ip ? xstrdup(ip) : NULL;
+	s->hostname = hostname ? xstrdup(hostname) : NULL;
+	if (e && cidr_list_match(&e->cfg->trusted_networks, ip)) {
+		s->skip_why = "trusted_networks";
+		log_info("ip=%s action=accept note=trusted_networks (connection not scanned)",
+			 ip ? ip : "-");
+	}
+	engine_unref(e);
+	return s;
+}
+
+/* message_done - leave the in-flight count */
+static void message_done(struct session *s)
+{
+	if (s->counted) {
+		pthread_mutex_lock(&drain_lock);
+		if (--in_flight == 0)
+			pthread_cond_broadcast(&drain_cond);
+		pthread_mutex_unlock(&drain_lock);
+		s->counted = false;
+	}
+	s->scan = scan_free(s->scan);
+	s->draining_msg = false;
+	s->header_seen = false;
+}
+
+/* session_end_message - free the current message */
+void session_end_message(struct session *s)
+{
+	if (s)
+		message_done(s);
+}
+
+/* session_close - connection gone */
+struct session *session_close(struct session *s)
+{
+	if (s == NULL)
+		return NULL;
+	message_done(s);
+	free(s->ip);
+	free(s->hostname);
+	free(s->helo);
+	free(s);
+	return NULL;
+}
+
+/* session_connect_rc - trusted clients are accepted outright */
+enum session_rc session_connect_rc(const struct session *s)
+{
+	return s->skip_why ? SESSION_ACCEPT : SESSION_CONTINUE;
+}
+
+/* session_helo - remember the HELO/EHLO name (the last one counts) */
+void session_helo(struct session *s, const char *helo)
+{
+	free(s->helo);
+	s->helo = helo ? xstrdup(helo) : NULL;
+}
+
+/* session_mail - start a message */
+enum session_rc session_mail(struct session *s, const char *from,
+			     const char *auth, const char *qid)
+{
+	struct engine *e;
+
+	message_done(s);
+	if (s->skip_why)
+		return SESSION_ACCEPT;
+	if ((e = engine_current()) == NULL)
+		return SESSION_TEMPFAIL;
+	s->scan = scan_new(e);
+	engine_unref(e);
+	msg_set_client(s->scan->msg, s->ip, s->hostname, s->helo);
+	msg_set_from(s->scan->msg, from);
+	msg_set_qid(s->scan->msg, qid);
+
+	pthread_mutex_lock(&drain_lock);
+	if (draining) {
+		s->draining_msg = true;
+	} else {
+		in_flight++;
+		s->counted = true;
+	}
+	pthread_mutex_unlock(&drain_lock);
+	if (s->draining_msg)
+		return SESSION_TEMPFAIL;
+
+	if (auth && *auth && s->scan->engine->cfg->skip_authenticated) {
+		scan_skip(s->scan, "authenticated");
+		char *line = verdict_log_line(s->scan);
+		log_info("%s", line);
+		free(line);
+		return SESSION_ACCEPT;
+	}
+	return SESSION_CONTINUE;
+}
+
+/* session_rcpt - one recipient */
+void session_rcpt(struct session *s, const char *rcpt)
+{
+	if (s->scan)
+		msg_add_rcpt(s->scan->msg, rcpt);
+}
+
+/* session_header - one field; the first one closes the envelope */
+void session_header(struct session *s, const char *name, const char *raw)
+{
+	if (s->scan == NULL || s->scan->finished)
+		return;
+	if (!s->header_seen) {
+		s->header_seen = true;
+		scan_envelope_done(s->scan);
+	}
+	scan_header(s->scan, name, raw);
+}
+
+/* session_eoh - end of header */
+void session_eoh(struct session *s)
+{
+	if (s->scan == NULL || s->scan->finished)
+		return;
+	if (!s->header_seen) {	/* a message without any header field */
+		s->header_seen = true;
+		scan_envelope_done(s->scan);
+	}
+	scan_end_headers(s->scan);
+}
+
+/* session_body - one body chunk */
+void session_body(struct session *s, const void *data, size_t len)
+{
+	if (s->scan && !s->scan->finished)
+		scan_body(s->scan, data, len);
+}
+
+/* session_eom - decide and log */
+const struct verdict *session_eom(struct session *s, const char *qid)
+{
+	const struct verdict *v;
+
+	if (s->scan == NULL)
+		return NULL;
+	if (s->scan->finished)	/* decided and logged earlier (skipped) */
+		return &s->scan->verdict;
+	msg_set_qid(s->scan->msg, qid);
+	if (s->draining_msg) {
+		/* shutting down: the client retries on a fresh parapet */
+		struct verdict *dv = &s->scan->verdict;
+		verdict_clear(dv);
+		dv->action = ACTION_TEMPFAIL;
+		dv->code = "451";
+		dv->xcode = "4.3.0";
+		dv->text = "Temporary filter failure";
+		dv->why = "shutting down";
+		dv->skipped = true;
+		dv->symbols = xstrdup("");
+		s->scan->finished = true;
+		v = dv;
+	} else {
+		v = scan_finish(s->scan);
+	}
+	char *line = verdict_log_line(s->scan);
+	log_info("%s", line);
+	free(line);
+	return v;
+}
+
+/* session_drain_begin - from now on new messages are tempfailed */
+void session_drain_begin(void)
+{
+	pthread_mutex_lock(&drain_lock);
+	draining = true;
+	pthread_mutex_unlock(&drain_lock);
+}
+
+/* session_drain_wait - wait for the messages in flight */
+int session_drain_wait(int timeout_ms)
+{
+	struct timespec until;
+	int left;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += timeout_ms / 1000;
+	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&drain_lock);
+	while (in_flight > 0)
+		if (pthread_cond_timedwait(&drain_cond, &drain_lock, &until) == ETIMEDOUT)
+			break;
+	left = in_flight;
+	pthread_mutex_unlock(&drain_lock);
+	return left;
+}

@@ -1,0 +1,46 @@
+/*
+ * util.h - allocation that never fails, growable byte buffers, small
+ * string helpers.  Allocation failure is fatal (STYLE.md rule 5): the MTA's
+ * milter_default_action covers a milter that dies.
+ */
+#ifndef PARAPET_UTIL_H
+#define PARAPET_UTIL_H
+
+#include <stddef.h>
+#include <stdbool.h>
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+/* xasprintf - formatted string in fresh memory */
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* struct buf - growable byte buffer, always NUL-terminated */
+struct buf {
+	char *data;
+	size_t len;
+	size_t cap;
+};
+
+void buf_init(struct buf *b);
+void buf_reset(struct buf *b);
+void buf_free(struct buf *b);
+void buf_append(struct buf *b, const void *data, size_t len);
+void buf_puts(struct buf *b, const char *s);
+void buf_putc(struct buf *b, char c);
+void buf_printf(struct buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* str_trim - pointer to the first non-space of s; the tail is cut in place */
+char *str_trim(char *s);
+/* str_lower - lower-case s in place (ASCII), returns s */
+char *str_lower(char *s);
+/* str_ieq - ASCII case-insensitive equality */
+bool str_ieq(const char *a, const char *b);
+
+/* monotonic clock in milliseconds (fractional) */
+double now_ms(void);
+
+#endif
