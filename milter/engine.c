@@ -26,6 +26,12 @@ struct engine *engine_from_config(struct config *cfg, struct diag *d)
 		config_free(cfg);
 		return NULL;
 	}
+	return engine_new(cfg, rs);
+}
+
+/* engine_new - an engine around a config and a rule set */
+struct engine *engine_new(struct config *cfg, struct ruleset *rs)
+{
 	struct engine *e = xcalloc(1, sizeof(*e));
 	atomic_init(&e->refs, 1);
 	e->cfg = cfg;

@@ -31,6 +31,9 @@ struct engine *engine_build(const char *path, struct diag *d);
 /* engine_from_config - build around a loaded config (takes ownership) */
 struct engine *engine_from_config(struct config *cfg, struct diag *d);
 
+/* engine_new - from parts (takes ownership of both; tests) */
+struct engine *engine_new(struct config *cfg, struct ruleset *rs);
+
 struct engine *engine_ref(struct engine *e);
 /* engine_unref - drop a reference, free at zero; returns NULL */
 struct engine *engine_unref(struct engine *e);

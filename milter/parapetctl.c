@@ -79,11 +79,15 @@ static int cmd_lint(int argc, char **argv)
 	return rc;
 }
 
-/* json_str - a JSON string literal */
+/* json_str - a JSON string literal, or null for NULL */
 static void json_str(FILE *fp, const char *s)
 {
+	if (s == NULL) {
+		fputs("null", fp);
+		return;
+	}
 	fputc('"', fp);
-	for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
 		if (*p == '"' || *p == '\\')
 			fprintf(fp, "\\%c", *p);
 		else if (*p == '\n')
@@ -133,10 +137,7 @@ static void print_json(const char *file, const struct scan *sc, const struct ver
 		printf("%s{\"op\":\"%s\",\"name\":", i ? "," : "", edit_names[ed->op]);
 		json_str(stdout, ed->name);
 		printf(",\"index\":%d,\"value\":", ed->index);
-		if (ed->value)
-			json_str(stdout, ed->value);
-		else
-			printf("null");
+		json_str(stdout, ed->value);
 		printf("}");
 	}
 	printf("],\"ms\":%.3f}\n", v->ms);

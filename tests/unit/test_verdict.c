@@ -1,0 +1,358 @@
+/*
+ * test_verdict.c - scoring, actions, replies and header edits (SPEC §4).
+ */
+#include "autoconfig.h"
+
+#include "unit.h"
+#include "verdict.h"
+
+static const char *RULES =
+	"header ONE Subject =~ /one/\nscore ONE 1.0\n"
+	"header TAG Subject =~ /tag/\nscore TAG 5.0\n"
+	"header BIG Subject =~ /big/\nscore BIG 15.0\n"
+	"header NEG Subject =~ /neg/\nscore NEG -2.0\n"
+	"header __HIDDEN Subject =~ /./\n"
+	"body QUAR /quarantine-me/\nscore QUAR 11\n";
+
+/* edit_find - the n-th edit of op on name, or NULL */
+static const struct edit *edit_find(const struct verdict *v, enum edit_op op,
+				    const char *name, int n)
+{
+	for (size_t i = 0; i < v->nedits; i++)
+		if (v->edits[i].op == op && strcmp(v->edits[i].name, name) == 0 && n-- == 0)
+			return &v->edits[i];
+	return NULL;
+}
+
+START_TEST(ham_headers)
+{
+	struct engine *e = unit_engine("authserv_id = mx.test\n", RULES);
+	struct scan *sc = unit_scan(e, "Subject: one\n\nbody\n");
+	const struct verdict *v = &sc->verdict;
+
+	ck_assert_int_eq(v->action, ACTION_ACCEPT);
+	ck_assert(!v->tagged);
+	ck_assert_ptr_null(edit_find(v, EDIT_ADD, "X-Spam-Flag", 0));
+	ck_assert_str_eq(edit_find(v, EDIT_ADD, "X-Spam-Score", 0)->value, "1.0");
+	ck_assert_str_eq(edit_find(v, EDIT_ADD, "X-Spam-Status", 0)->value,
+			 "No, score=1.0 required=5.0 tests=ONE");
+	const struct edit *ar = edit_find(v, EDIT_INSERT, "Authentication-Results", 0);
+	ck_assert_str_eq(ar->value, "mx.test; none");
+	ck_assert_int_eq(ar->index, 0);
+	ck_assert_ptr_null(v->code);
+	scan_free(sc);
+	engine_unref(e);
+}
+END_TEST
+
+START_TEST(tagged)
+{
+	struct engine *e = unit_engine("", RULES);
+	struct scan *sc = unit_scan(e, "Subject: one tag\n\nbody\n");
+	const struct verdict *v = &sc->verdict;
+
+	ck_assert_int_eq(v->action, ACTION_ACCEPT);
+	ck_assert(v->tagged);
+	ck_assert_str_eq(edit_find(v, EDIT_ADD, "X-Spam-Flag", 0)->value, "YES");
+	ck_assert_str_eq(edit_find(v, EDIT_ADD, "X-Spam-Status", 0)->value,
+			 "Yes, score=6.0 required=5.0 tests=ONE,TAG");
+	ck_assert_str_eq(v->symbols, "ONE,TAG");
+	scan_free(sc);
+	engine_unref(e);
+}
+END_TEST
+
+START_TEST(reject)
+{
+	struct engine *e = unit_engine("", RULES);
+	struct scan *sc = unit_scan(e, "Subject: big\n\nbody\n");
+	const struct verdict *v = &sc->verdict;
+
+	ck_assert_int_eq(v->action, ACTION_REJECT);
+	ck_assert_str_eq(v->code, "550");
+	ck_assert_str_eq(v->xcode, "5.7.1");
+	ck_assert_str_eq(v->text, "Message rejected as spam");
+	ck_assert_uint_eq(v->nedits, 0);
+	scan_free(sc);
+	engine_unref(e);
+}
+END_TEST
+
+START_TEST(reject_threshold_inclusive)
+{
+	struct engine *e = unit_engine("reject_score = 6\n", RULES);
+	struct scan *sc = unit_scan(e, "Subject: one tag\n\nbody\n");
+
+	ck_assert_int_eq(sc->verdict.action, ACTION_REJECT);	/* 6.0 >= 6 */
+	scan_free(sc);
+	engine_unref(e);
+}
+END_TEST
+
+START_TEST(quarantine)
+{
+	struct engine *e = unit_engine("quarantine_score = 10\n", RULES);
+	struct scan *sc = unit_scan(e, "Subject: x\n\nplease quarantine-me\n");
+
+	ck_assert_int_eq(sc->verdict.action, ACTION_QUARANTINE);
+	ck_assert_ptr_nonnull(edit_find(&sc->verdict, EDIT_ADD, "X-Spam-Flag", 0));
+	scan_free(sc);
+	engine_unref(e);
+
+	e = unit_engine("", RULES);	/* quarantine_score off by default */
+	sc = unit_scan(e, "Subject: x\n\nplease quarantine-me\n");
+	ck_assert_int_eq(sc->verdict.action, ACTION_ACCEPT);
+	scan_free(sc);
+	engine_unref(e);
+}
+END_TEST
+
+START_TEST(internal_error_policy)
+{
+	struct engine *e = unit_engine("", RULES);
+	struct scan *sc = unit_scan(e, "Subject: one\n\nb\n");
+
+	sc->internal_error = true;
+	sc->error_stage = "test";
+	verdict_decide(sc);
+	ck_assert_int_eq(sc->verdict.action, ACTION_TEMPFAIL);
+	ck_assert_str_eq(sc->verdict.code, "451");
+	ck_assert_str_eq(sc->verdict.xcode, "4.3.0");
+	ck_assert_str_eq(sc->verdict.text, "Temporary filter failure");
+	scan_free(sc);
+	engine_unref(e);
+
+	e = unit_engine("on_error = accept\n", RULES);
+	sc = unit_scan(e, "Subject: one\n\nb\n");
+	sc->internal_error = true;
+	verdict_decide(sc);
+	ck_assert_int_eq(sc->verdict.action, ACTION_ACCEPT);
+	scan_free(sc);
+	engine_unref(e);
+}
+END_TEST
+
+START_TEST(greylist_order)
+{
+	struct engine *e = unit_engine("", RULES);
+	struct scan *sc = unit_scan(e, "Subject: one\n\nb\n");
+
+	sc->greylisted = true;
+	verdict_decide(sc);
+	ck_assert_int_eq(sc->verdict.action, ACTION_TEMPFAIL);
+	ck_assert_str_eq(sc->verdict.xcode, "4.7.1");
+	ck_assert_str_eq(sc->verdict.text, "Greylisted, please try again later");
+	scan_free(sc);
+
+	sc = unit_scan(e, "Subject: big\n\nb\n");	/* reject comes first */
+	sc->greylisted = true;
+	verdict_decide(sc);
+	ck_assert_int_eq(sc->verdict.action, ACTION_REJECT);
+	scan_free(sc);
+	engine_unref(e);
+}
+END_TEST
+
+START_TEST(forged_headers_removed)
+{
+	struct engine *e = unit_engine("authserv_id = mx.test\n", RULES);
+	struct scan *sc = unit_scan(e,
+		"X-Spam-Flag: YES\n"
+		"Authentication-Results: other.test; spf=pass\n"
+		"Subject: one\n"
+		"X-Spam-Status: Yes, score=99\n"
+		"Authentication-Results: (forged) MX.TEST; dkim=pass\n"
+		"X-Spam-Flag: YES\n"
+		"X-Spam-Score: 99\n"
+		"X-Spam-Level: ****\n"
+		"\nbody\n");
+	const struct verdict *v = &sc->verdict;
+
+	/* both X-Spam-Flag copies, highest index first */
+	const struct edit *d0 = edit_find(v, EDIT_DELETE, "X-Spam-Flag", 0);
+	const struct edit *d1 = edit_find(v, EDIT_DELETE, "X-Spam-Flag", 1);
+	ck_assert_int_eq(d0->index, 2);
+	ck_assert_int_eq(d1->index, 1);
+	ck_assert_ptr_nonnull(edit_find(v, EDIT_DELETE, "X-Spam-Status", 0));
+	ck_assert_ptr_nonnull(edit_find(v, EDIT_DELETE, "X-Spam-Score", 0));
+	ck_assert_ptr_nonnull(edit_find(v, EDIT_DELETE, "X-Spam-Level", 0));
+	/* only the A-R claiming our id (second A-R field) goes */
+	const struct edit *ar = edit_find(v, EDIT_DELETE, "Authentication-Results", 0);
+	ck_assert_int_eq(ar->index, 2);
+	ck_assert_ptr_null(edit_find(v, EDIT_DELETE, "Authentication-Results", 1));
+	/* every delete precedes every add */
+	bool seen_add = false;
+	for (size_t i = 0; i < v->nedits; i++) {
+		if (v->edits[i].op != EDIT_DELETE)
+			seen_add = true;
+		else
+			ck_assert(!seen_add);
+	}
+	scan_free(sc);
+	engine_unref(e);
+}
+END_TEST
+
+static const struct {
+	double in;
+	const char *want;
+} scores[] = {
+	{ 0.0, "0.0" }, { -0.04, "0.0" }, { 7.25, "7.3" }, { -2.25, "-2.3" },
+	{ 15.0, "15.0" }, { 1e6, "1000000.0" },
+};
+
+START_TEST(score_format)
+{
+	char out[32];
+
+	verdict_format_score(out, sizeof(out), scores[_i].in);
+	ck_assert_str_eq(out, scores[_i].want);
+}
+END_TEST
+
+START_TEST(hidden_and_negative)
+{
+	struct engine *e = unit_engine("", RULES);
+	struct scan *sc = unit_scan(e, "Subject: neg\n\nb\n");
+
+	ck_assert_str_eq(sc->verdict.symbols, "NEG");	/* __HIDDEN never reported */
+	ck_assert_str_eq(edit_find(&sc->verdict, EDIT_ADD, "X-Spam-Score", 0)->value, "-2.0");
+	scan_free(sc);
+	engine_unref(e);
+}
+END_TEST
+
+START_TEST(status_folded)
+{
+	struct buf rules, msg;
+
+	buf_init(&rules);
+	buf_init(&msg);
+	for (int i = 0; i < 40; i++)
+		buf_printf(&rules, "header RULE_NUMBER_%02d Subject =~ /x/\nscore RULE_NUMBER_%02d 0.1\n", i, i);
+	struct engine *e = unit_engine("", rules.data);
+	struct scan *sc = unit_scan(e, "Subject: x\n\nb\n");
+	const char *st = edit_find(&sc->verdict, EDIT_ADD, "X-Spam-Status", 0)->value;
+	size_t col = strlen("X-Spam-Status: ");
+	int lines = 1;
+	for (const char *p = st; *p; p++) {
+		if (*p == '\n') {
+			ck_assert_msg(p[1] == '\t', "continuation must start with a tab");
+			col = 0;
+			lines++;
+		} else {
+			ck_assert_msg(++col <= 78, "line longer than 78 columns");
+		}
+	}
+	ck_assert_int_gt(lines, 5);
+	ck_assert_ptr_nonnull(strstr(st, "RULE_NUMBER_39"));
+	scan_free(sc);
+	engine_unref(e);
+	buf_free(&rules);
+	buf_free(&msg);
+}
+END_TEST
+
+START_TEST(log_line)
+{
+	struct engine *e = unit_engine("", RULES);
+	struct scan *sc = unit_scan(e, "Subject: one tag\n\nb\n");
+	char *line = verdict_log_line(sc);
+
+	ck_assert_msg(strncmp(line, "qid=QID1 ip=192.0.2.1 from=a@sender.test rcpts=1 "
+				    "score=6.0 action=accept symbols=ONE,TAG ms=", 90) == 0, "%s", line);
+	free(line);
+	msg_set_from(sc->msg, "<>");
+	line = verdict_log_line(sc);
+	ck_assert_ptr_nonnull(strstr(line, " from=<> "));
+	free(line);
+	scan_free(sc);
+	engine_unref(e);
+}
+END_TEST
+
+START_TEST(authserv_id_parse)
+{
+	char *a = verdict_authserv_id("  (comment (nested)) mx.example.org; spf=pass");
+	ck_assert_str_eq(a, "mx.example.org");
+	free(a);
+	a = verdict_authserv_id("mx.example.org 1; none");
+	ck_assert_str_eq(a, "mx.example.org");
+	free(a);
+	ck_assert_ptr_null(verdict_authserv_id("   "));
+}
+END_TEST
+
+START_TEST(truncated_symbol)
+{
+	struct engine *e = unit_engine("max_scan_bytes = 1024\n", "score SCAN_TRUNCATED 0.1\n");
+	struct buf m;
+
+	buf_init(&m);
+	buf_puts(&m, "Subject: big body\n\n");
+	for (int i = 0; i < 100; i++)
+		buf_puts(&m, "0123456789012345678901234567890123456789\n");
+	struct scan *sc = unit_scan(e, m.data);
+	ck_assert(scan_has(sc, "SCAN_TRUNCATED"));
+	ck_assert_uint_eq(sc->msg->body.len, 1024);
+	ck_assert_uint_eq(sc->msg->body_total, 4200);	/* CRLF line ends */
+	ck_assert(sc->verdict.score == 0.1);
+	scan_free(sc);
+	sc = unit_scan(e, "Subject: small\n\nsmall\n");
+	ck_assert(!scan_has(sc, "SCAN_TRUNCATED"));
+	scan_free(sc);
+	engine_unref(e);
+	buf_free(&m);
+}
+END_TEST
+
+START_TEST(mime_broken)
+{
+	struct engine *e = unit_engine("", "score MIME_BROKEN 1.5\n");
+	struct scan *sc = unit_scan(e, "Subject: x\nContent-Type: multipart/mixed\n\nb\n");
+
+	ck_assert(scan_has(sc, "MIME_BROKEN"));
+	scan_free(sc);
+	sc = unit_scan(e, "Subject: x\nContent-Type: multipart/mixed; boundary=\"b1\"\n\n--b1\n\nx\n--b1--\n");
+	ck_assert(!scan_has(sc, "MIME_BROKEN"));
+	scan_free(sc);
+	/* 2,000 header fields: capped, flagged, still a verdict */
+	struct buf m;
+	buf_init(&m);
+	for (int i = 0; i < 2000; i++)
+		buf_printf(&m, "X-H%d: v\n", i);
+	buf_puts(&m, "\nb\n");
+	sc = unit_scan(e, m.data);
+	ck_assert(scan_has(sc, "MIME_BROKEN"));
+	ck_assert_uint_eq(sc->msg->nhdrs, MSG_MAX_HEADERS);
+	ck_assert_uint_eq(sc->msg->hdrs_seen, 2000);
+	ck_assert_int_eq(sc->verdict.action, ACTION_ACCEPT);
+	scan_free(sc);
+	buf_free(&m);
+	engine_unref(e);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("verdict");
+	TCase *tc = tcase_create("verdict");
+
+	tcase_add_test(tc, ham_headers);
+	tcase_add_test(tc, tagged);
+	tcase_add_test(tc, reject);
+	tcase_add_test(tc, reject_threshold_inclusive);
+	tcase_add_test(tc, quarantine);
+	tcase_add_test(tc, internal_error_policy);
+	tcase_add_test(tc, greylist_order);
+	tcase_add_test(tc, forged_headers_removed);
+	tcase_add_loop_test(tc, score_format, 0, sizeof(scores) / sizeof(scores[0]));
+	tcase_add_test(tc, hidden_and_negative);
+	tcase_add_test(tc, status_folded);
+	tcase_add_test(tc, log_line);
+	tcase_add_test(tc, authserv_id_parse);
+	tcase_add_test(tc, truncated_symbol);
+	tcase_add_test(tc, mime_broken);
+	suite_add_tcase(s, tc);
+	return unit_main(s);
+}

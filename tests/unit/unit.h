@@ -1,0 +1,65 @@
+/*
+ * unit.h - shared helpers for the check-based unit tests: build an engine
+ * from in-memory config and rule text, feed a message, and a main() that
+ * ends with "N passed, N failed".
+ */
+#ifndef PARAPET_UNIT_H
+#define PARAPET_UNIT_H
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "engine.h"
+#include "log.h"
+#include "mboxfile.h"
+#include "rules.h"
+#include "scan.h"
+#include "util.h"
+
+/* unit_engine - config text + rule text; fails the test on any error */
+static inline struct engine *unit_engine(const char *conf, const char *rules)
+{
+	char *err = NULL;
+	struct diag d;
+	struct config *cfg = config_parse_buf("test.conf", conf, strlen(conf), &err);
+
+	ck_assert_msg(cfg != NULL, "config: %s", err ? err : "?");
+	diag_init(&d);
+	struct ruleset *rs = rules_load_text("test.cf", rules, &d);
+	ck_assert_msg(rs != NULL, "rules: %s", d.n ? d.lines[0] : "?");
+	diag_free(&d);
+	return engine_new(cfg, rs);
+}
+
+/* unit_scan - run a whole message (RFC 5322 text) through the pipeline */
+static inline struct scan *unit_scan(struct engine *e, const char *text)
+{
+	struct scan *sc = scan_new(e);
+
+	msg_set_client(sc->msg, "192.0.2.1", "client.test", "helo.test");
+	msg_set_from(sc->msg, "<a@sender.test>");
+	msg_add_rcpt(sc->msg, "<b@rcpt.test>");
+	msg_set_qid(sc->msg, "QID1");
+	mboxfile_feed(sc, text, strlen(text));
+	scan_finish(sc);
+	return sc;
+}
+
+/* unit_main - run a suite, print the closing line, exit status */
+static inline int unit_main(Suite *s)
+{
+	SRunner *sr = srunner_create(s);
+
+	log_open("unit", true);
+	log_set_level(LOG_LVL_ERROR);
+	srunner_run_all(sr, CK_NORMAL);
+	int run = srunner_ntests_run(sr), failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	printf("%d passed, %d failed\n", run - failed, failed);
+	return (failed == 0 && run > 0) ? 0 : 1;
+}
+
+#endif
