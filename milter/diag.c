@@ -32,6 +32,7 @@ void diag_free(struct diag *d)
 }
 
 /* diag_add - format one line */
+__attribute__((format(printf, 5, 0)))
 static void diag_add(struct diag *d, const char *kind, const char *file,
 		     int line, const char *fmt, va_list ap)
 {

@@ -54,6 +54,7 @@ int log_level_parse(const char *name)
 }
 
 /* log_vmsg - format and emit one line */
+__attribute__((format(printf, 2, 0)))
 static void log_vmsg(enum log_level level, const char *fmt, va_list ap)
 {
 	static const char *tags[] = { "error", "warning", "info", "debug" };

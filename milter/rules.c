@@ -257,6 +257,8 @@ static void drop_last_rule(struct ruleset *rs)
 	struct rule *r = &rs->rules[--rs->nrules];
 
 	rs->syms[r->sym].is_rule = false;
+	free(rs->syms[r->sym].file);
+	rs->syms[r->sym].file = NULL;
 	free(r->header);
 	free(r->if_unset);
 	re_free(r->re);

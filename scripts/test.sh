@@ -43,4 +43,6 @@ run_suite build
 ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:abort_on_error=0 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	run_suite build-asan --enable-sanitizers
-echo "=== every test passed, plain and under ASan+UBSan"
+echo "=== fuzz targets (clang libFuzzer, ${FUZZ_SECONDS:-30} s each)"
+tests/fuzz.sh
+echo "=== every test passed: plain, under ASan+UBSan, and the fuzz targets"

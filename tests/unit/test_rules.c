@@ -74,6 +74,19 @@ START_TEST(warnings_skip)
 }
 END_TEST
 
+/* a rule dropped for an error, then defined again: no leak (found by
+ * fuzz_rules; LeakSanitizer fails this under build-asan), no duplicate */
+START_TEST(redefine_after_error)
+{
+	struct diag d;
+
+	ck_assert(!lint("body X /(/\nbody X /ok/\n", &d));
+	ck_assert_int_eq(d.errors, 1);
+	ck_assert_ptr_null(strstr(d.lines[0], "duplicate"));
+	diag_free(&d);
+}
+END_TEST
+
 static const char *RULES =
 	"header SUBJ_RE Subject =~ /free\\s+money/i\n"
 	"header NO_DATE Date !~ /./\n"
@@ -192,6 +205,7 @@ int main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, parse_errors, 0, sizeof(errors) / sizeof(errors[0]));
 	tcase_add_test(tc, warnings_skip);
+	tcase_add_test(tc, redefine_after_error);
 	tcase_add_loop_test(tc, eval_types, 0, sizeof(evals) / sizeof(evals[0]));
 	tcase_add_test(tc, detail_and_desc);
 	tcase_add_test(tc, score_sets_and_default);

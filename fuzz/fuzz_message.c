@@ -1,0 +1,56 @@
+/*
+ * fuzz_message.c - libFuzzer target: a hostile message through the whole
+ * offline pipeline (message file splitting, message model caps, rules,
+ * verdict and header edits).  Must always end in a verdict.
+ */
+#include "autoconfig.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "config.h"
+#include "engine.h"
+#include "log.h"
+#include "mboxfile.h"
+#include "rules.h"
+#include "scan.h"
+#include "util.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static struct engine *engine;
+
+/* setup - rules of every supported type, a small scan limit */
+static void setup(void)
+{
+	char *err = NULL;
+	struct diag d;
+	struct config *cfg = config_parse_buf("f", "max_scan_bytes = 4096\nauthserv_id = mx.f\n",
+					      38, &err);
+	diag_init(&d);
+	struct ruleset *rs = rules_load_text("f.cf",
+		"header A Subject =~ /^[A-Z ]+$/\nheader B From:addr =~ /@/\n"
+		"header C From:name =~ /x/i\nheader D ALL =~ /^X-/m\nheader E exists:Date\n"
+		"header F ToCc !~ /./ [if-unset: none]\nbody G /click/i\nrawbody H /<a/i\n"
+		"full I /^Received:/m\nscore A 2\nscore SCAN_TRUNCATED 0.1\nscore MIME_BROKEN 1\n", &d);
+	if (cfg == NULL || rs == NULL)
+		abort();
+	diag_free(&d);
+	engine = engine_new(cfg, rs);
+	log_set_level(LOG_LVL_ERROR);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (engine == NULL)
+		setup();
+	struct scan *sc = scan_new(engine);
+	msg_set_client(sc->msg, "192.0.2.1", NULL, "h");
+	msg_set_from(sc->msg, "<a@b>");
+	mboxfile_feed(sc, (const char *)data, size);
+	const struct verdict *v = scan_finish(sc);
+	if (v == NULL || v->symbols == NULL)
+		abort();
+	scan_free(sc);
+	return 0;
+}

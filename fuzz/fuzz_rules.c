@@ -1,0 +1,46 @@
+/*
+ * fuzz_rules.c - libFuzzer target: the rule-file parser, then the loaded
+ * rules run on a fixed message so compiled regexes are exercised too.
+ */
+#include "autoconfig.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "engine.h"
+#include "log.h"
+#include "mboxfile.h"
+#include "rules.h"
+#include "scan.h"
+#include "util.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static const char MSG[] = "From: a <a@b.test>\nTo: c@d.test\nSubject: Hello WORLD\n"
+			  "X-Mailer: x\n\nbody text http://x.test/ click here\n";
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *text = xstrndup((const char *)data, size);
+	char *err = NULL;
+	struct diag d;
+
+	log_set_level(LOG_LVL_ERROR);
+	diag_init(&d);
+	struct ruleset *rs = rules_load_text("fuzz.cf", text, &d);
+	if ((rs == NULL) != (d.errors > 0))
+		abort();
+	if (rs) {
+		struct engine *e = engine_new(config_parse_buf("f", "", 0, &err), rs);
+		struct scan *sc = scan_new(e);
+		mboxfile_feed(sc, MSG, strlen(MSG));
+		scan_finish(sc);
+		scan_free(sc);
+		engine_unref(e);
+	}
+	diag_free(&d);
+	free(text);
+	return 0;
+}

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# fuzz.sh - build the libFuzzer targets with clang (ASan+UBSan+coverage) in
+# build-fuzz/ and run each for FUZZ_SECONDS (default 30) on seeds from the
+# test data.  Prints "N passed, N failed"; a crash fails the run and
+# leaves the reproducer in build-fuzz/crashes/.
+set -uo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+secs=${FUZZ_SECONDS:-30}
+bld=$top/build-fuzz
+testdata=${TESTDATA:-$top/../shared/testdata}
+
+if ! command -v clang >/dev/null; then
+	echo "clang missing (scripts/deps.sh installs it)"; echo "0 passed, 1 failed"; exit 1
+fi
+mkdir -p "$bld" && cd "$bld" || exit 1
+if [ ! -f Makefile ]; then
+	CC=clang "$top/configure" -q --enable-werror --enable-fuzzing || exit 1
+fi
+make -s -j2 fuzz/fuzz_config fuzz/fuzz_rules fuzz/fuzz_message || exit 1
+
+seeds=$bld/seeds
+rm -rf "$seeds" && mkdir -p "$seeds"/{config,rules,message} crashes
+cp "$top"/etc/parapet.conf "$top"/tests/golden/golden.conf "$seeds/config/"
+cp "$top"/rules/*.cf "$top"/tests/golden/rules/*.cf "$seeds/rules/"
+cp "$top"/tests/golden/*.eml "$seeds/message/"
+ls "$testdata"/corpus/spam/* "$testdata"/corpus/ham/* 2>/dev/null | head -40 |
+	while read -r f; do cp "$f" "$seeds/message/"; done
+
+pass=0 fail=0
+for t in config rules message; do
+	mkdir -p "work/$t"
+	echo "fuzz_$t: ${secs}s"
+	if ./fuzz/fuzz_$t -max_total_time="$secs" -max_len=65536 -timeout=10 \
+		-artifact_prefix=crashes/ -print_final_stats=0 "work/$t" "$seeds/$t" \
+		> "fuzz_$t.log" 2>&1; then
+		pass=$((pass + 1)); echo "ok: fuzz_$t ($(grep -c . "fuzz_$t.log") log lines)"
+	else
+		fail=$((fail + 1)); echo "FAIL: fuzz_$t"; tail -40 "fuzz_$t.log"
+	fi
+done
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
