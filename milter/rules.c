@@ -664,7 +664,8 @@ bool rules_symbol(const struct ruleset *rs, const char *name, double *score,
 
 	if (s == NULL)
 		return false;
-	*score = s->score;
+	/* a built-in named only by describe keeps its default of 0 */
+	*score = (s->is_rule || s->scored) ? s->score : 0.0;
 	*desc = s->desc;
 	return true;
 }

@@ -55,5 +55,27 @@ if [ $rc -eq 1 ] && grep -q "^$tmp/bad.conf:3: error: unknown key 'bogus_key'" "
 else
 	fail=$((fail + 1)); echo "FAIL: parapet -t bad.conf (rc=$rc)"; cat "$tmp/t.out"
 fi
+# the whole corpus through scan --json: one valid JSON object per message
+# (mail is bytes in any charset; the output must still parse)
+corpus=${TESTDATA:-$src/../shared/testdata}/corpus
+if [ -d "$corpus" ]; then
+	sed "s|@RULES@|$src/rules|" "$dir/golden.conf" > "$tmp/shipped.conf"
+	"$ctl" -c "$tmp/shipped.conf" scan --json "$corpus"/ham/* "$corpus"/spam/* > "$tmp/corpus.json"
+	if python3 -c '
+import json, sys
+n = 0
+for line in open(sys.argv[1], "rb"):
+    obj = json.loads(line.decode("utf-8"))
+    assert obj["action"] in ("accept", "reject", "quarantine", "tempfail"), obj
+    n += 1
+assert n == int(sys.argv[2]), (n, sys.argv[2])
+' "$tmp/corpus.json" "$(ls "$corpus"/ham "$corpus"/spam | grep -c -v -e '^$' -e ':$')"; then
+		pass=$((pass + 1)); echo "ok: corpus scan --json is valid JSON, one object per message"
+	else
+		fail=$((fail + 1)); echo "FAIL: corpus scan --json"
+	fi
+else
+	fail=$((fail + 1)); echo "FAIL: corpus missing at $corpus"
+fi
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -170,6 +170,11 @@ START_TEST(score_sets_and_default)
 	ck_assert(rules_symbol(e->rules, "SPF_FAIL", &s, &d) && s == 3.0);
 	ck_assert(!rules_symbol(e->rules, "NOPE", &s, &d));
 	engine_unref(e);
+	/* a built-in with only a description scores 0, not the rule default */
+	e = unit_engine("", "describe MIME_BROKEN broken\n");
+	ck_assert(rules_symbol(e->rules, "MIME_BROKEN", &s, &d) && s == 0.0);
+	ck_assert_str_eq(d, "broken");
+	engine_unref(e);
 }
 END_TEST
 
