@@ -87,7 +87,7 @@ def main():
         crafted = [
             ("crafted", "forged-headers", harness.make_message(
                 "demo-forged", subject="hello",
-                extra_headers=[("X-Spam-Flag", "NO"), ("X-Spam-Status", "No, score=-100")])),
+                headers=[("X-Spam-Flag", "NO"), ("X-Spam-Status", "No, score=-100")])),
             ("crafted", "reject-phrase", harness.make_message(
                 "demo-reject", subject="offer", body="XREJECTX\n")),
         ]
