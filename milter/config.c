@@ -65,7 +65,9 @@ static const struct config_key config_keys[] = {
 	{ "greylist_score", T_SCORE, O(greylist_score), "3.0", 0, 0, false },
 	{ "greylist_delay", T_LONG, O(greylist_delay), "300", 0, 86400 * 7, false },
 	{ "greylist_window", T_LONG, O(greylist_window), "86400", 60, 86400 * 90, false },
-	{ "max_scan_bytes", T_LONG, O(max_scan_bytes), "1048576", 1024, 1L << 30, false },
+	/* capped at 4 MB: GMime copies some header parameters of body parts to
+	 * the stack, so a scanned body must fit well inside a thread's 8 MB */
+	{ "max_scan_bytes", T_LONG, O(max_scan_bytes), "1048576", 1024, 4L << 20, false },
 	{ "trusted_networks", T_CIDRS, O(trusted_networks), "", 0, 0, false },
 	{ "skip_authenticated", T_BOOL, O(skip_authenticated), "yes", 0, 0, false },
 	{ "redis", T_ENDPOINT, O(redis), NULL, 0, 0, false },

@@ -38,11 +38,13 @@ struct msg *msg_free(struct msg *m)
 	for (size_t i = 0; i < m->nhdrs; i++) {
 		free(m->hdrs[i].name);
 		free(m->hdrs[i].raw);
+		if (m->hdrs[i].decoded != m->hdrs[i].value)
+			free(m->hdrs[i].decoded);
 		free(m->hdrs[i].value);
 	}
 	free(m->hdrs);
 	buf_free(&m->body);
-	free(m->body_text);
+	mime_views_free(&m->mime);
 	free(m->full_text);
 	free(m);
 	return NULL;
@@ -146,6 +148,7 @@ void msg_add_header(struct msg *m, const char *name, const char *raw)
 	h->name = xstrdup(name);
 	h->raw = xstrndup(raw, len);
 	h->value = unfold(raw, len);
+	h->decoded = h->value;
 	h->index = (int)msg_header_count(m, name) + 1;
 	m->nhdrs++;
 }
@@ -194,9 +197,11 @@ static char *boundary_of(const char *ct)
 	return NULL;
 }
 
-/* msg_end_headers - structural checks that need the whole header */
+/* msg_end_headers - decoded values, structural checks that need the
+ * whole header */
 void msg_end_headers(struct msg *m)
 {
+	mime_decode_headers(m->hdrs, m->nhdrs);
 	const struct header *ct = msg_header(m, "Content-Type", 0);
 
 	if (ct && strncasecmp(ct->value, "multipart/", 10) == 0) {
@@ -237,26 +242,39 @@ static void append_lf_text(struct buf *b, const char *p, size_t n)
 	}
 }
 
-/*
- * msg_body_text - text for body rules.  SpamAssassin puts the Subject
- * first, then the body.  XXX no MIME decoding yet: the rule-engine issue
- * replaces this with decoded text parts.
- */
+/* msg_decode - build the MIME views once */
+void msg_decode(struct msg *m)
+{
+	if (m->mime.built)
+		return;
+	mime_views_build(&m->mime, m->hdrs, m->nhdrs, m->body.data, m->body.len, m->truncated);
+	m->uris_capped = m->mime.uris_capped;
+	if (m->mime.broken && !m->broken)
+		m->broken = m->mime.broken;
+}
+
+/* msg_body_text - text for body rules */
 const char *msg_body_text(struct msg *m, size_t *len)
 {
-	if (m->body_text == NULL) {
-		struct buf b;
-		const struct header *subj = msg_header(m, "Subject", 0);
-		buf_init(&b);
-		if (subj)
-			buf_puts(&b, subj->value);
-		buf_putc(&b, '\n');
-		append_lf_text(&b, m->body.data ? m->body.data : "", m->body.len);
-		m->body_text = b.data;
-		m->body_text_len = b.len;
-	}
-	*len = m->body_text_len;
-	return m->body_text;
+	msg_decode(m);
+	*len = m->mime.text_len;
+	return m->mime.text;
+}
+
+/* msg_rawbody_text - text for rawbody rules */
+const char *msg_rawbody_text(struct msg *m, size_t *len)
+{
+	msg_decode(m);
+	*len = m->mime.raw_len;
+	return m->mime.raw;
+}
+
+/* msg_uris - URIs for uri rules */
+const char *const *msg_uris(struct msg *m, size_t *n)
+{
+	msg_decode(m);
+	*n = m->mime.nuris;
+	return (const char *const *)m->mime.uris;
 }
 
 /* msg_full_text - the message as headers + blank line + body */

@@ -1,8 +1,10 @@
 /*
  * message.h - the message model: envelope, header fields and the first
  * max_scan_bytes of the body, as the MTA handed them over.  Owned by one
- * scan, used by one thread at a time.  Derived views (trimmed values,
- * body text) are built lazily and cached on the message.
+ * scan, used by one thread at a time.  Derived views (trimmed and decoded
+ * values, the MIME-decoded body text, rawbody text and URIs) are built
+ * lazily and cached on the message; header rules never trigger the MIME
+ * parse (mime.c).
  *
  * Caps (STYLE rule 7): MSG_MAX_HEADERS fields and MSG_MAX_HEADER_BYTES per
  * value are kept; beyond them fields are dropped or cut and
@@ -14,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "mime.h"
 #include "util.h"
 
 #define MSG_MAX_HEADERS 1000
@@ -24,6 +27,9 @@ struct header {
 	char *name;
 	char *raw;		/* value exactly as received, after the colon */
 	char *value;		/* unfolded, CR/LF removed, trimmed */
+	char *decoded;		/* value with RFC 2047 words and 8-bit text as
+				 * UTF-8; == value when nothing to decode (set
+				 * at msg_end_headers) */
 	int index;		/* 1-based among fields of the same name */
 };
 
@@ -49,10 +55,11 @@ struct msg {
 	bool truncated;
 
 	const char *broken;	/* first structural problem seen, or NULL */
+	const char *uris_capped;	/* why msg_uris is incomplete, or NULL;
+					 * valid once a MIME view was built */
 
 	/* lazy views */
-	char *body_text;
-	size_t body_text_len;
+	struct mime_views mime;	/* body, rawbody, URIs (msg_decode) */
 	char *full_text;
 	size_t full_text_len;
 };
@@ -76,8 +83,24 @@ const struct header *msg_header(const struct msg *m, const char *name, size_t n)
 /* msg_header_count - number of fields called name */
 size_t msg_header_count(const struct msg *m, const char *name);
 
-/* msg_body_text - Subject line, then body text (CR removed); borrowed */
+/*
+ * msg_decode - parse the MIME structure now (once): builds the views
+ * below and sets broken for MIME problems.  The view functions call it;
+ * a stage that reports broken must call it first.
+ */
+void msg_decode(struct msg *m);
+/*
+ * msg_body_text - body rules: the decoded Subject line, then every
+ * text/plain and text/html part transfer-decoded, in UTF-8, HTML as text;
+ * parts separated by a line break (SpamAssassin's "body").  Borrowed.
+ */
 const char *msg_body_text(struct msg *m, size_t *len);
+/* msg_rawbody_text - rawbody rules: the same parts decoded with HTML
+ * tags kept, no Subject (SpamAssassin's "rawbody").  Borrowed. */
+const char *msg_rawbody_text(struct msg *m, size_t *len);
+/* msg_uris - uri rules: every URI of the text and HTML parts, once each,
+ * at most URI_MAX_COUNT (see uris_capped).  Array and strings borrowed. */
+const char *const *msg_uris(struct msg *m, size_t *n);
 /* msg_full_text - headers and body as one LF text; borrowed */
 const char *msg_full_text(struct msg *m, size_t *len);
 

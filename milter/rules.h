@@ -5,10 +5,14 @@
  * and shared read-only by every milter thread (STYLE rule 4).  Matching
  * state lives in the scan (per message).
  *
- * Supported now: header (=~, !~, exists:, [if-unset: X], :raw, :addr,
- * :name, ALL, ToCc, MESSAGEID), body, rawbody, full, score (one or four
- * values), describe, tflags, ifplugin/if ... endif (treated as false and
- * skipped with a warning).  Other directives are warnings and skipped.
+ * Supported: header (=~, !~, exists:, [if-unset: X], :raw, :addr, :name,
+ * ALL, ToCc, MESSAGEID), body, rawbody, full, uri, meta (meta.h), score
+ * (one or four values, relative in parentheses), describe, tflags (multiple,
+ * maxhits=N, nice, nosubject; SpamAssassin's other flags accepted),
+ * include, replace_tag/pre/inter/post, replace_rules, replace_start/end,
+ * lang (ignored), if/ifplugin/else/endif (`version` is SpamAssassin
+ * 3.4.6; plugin conditions are false with a warning).  Other directives
+ * are warnings and skipped.  Every problem is reported with file:line.
  */
 #ifndef PARAPET_RULES_H
 #define PARAPET_RULES_H
@@ -38,7 +42,17 @@ void rules_eval(const struct ruleset *rs, struct scan *sc);
  */
 bool rules_symbol(const struct ruleset *rs, const char *name, double *score,
 		  const char **desc);
-/* rules_count - number of rules that can hit */
+/* rules_count - number of rules that can hit (not disabled by score 0) */
 size_t rules_count(const struct ruleset *rs);
+
+/*
+ * rules_builtin_names - the symbols pipeline stages set themselves (SPEC
+ * §5), NULL-terminated.  Rule files score them, metas may read them (the
+ * value is how often the symbol was added before the rules stage), and
+ * no rule may take their names.
+ */
+extern const char *const rules_builtin_names[];
+/* rules_is_builtin - is name in rules_builtin_names? */
+bool rules_is_builtin(const char *name);
 
 #endif

@@ -23,7 +23,9 @@
 
 /* ---------------------------------------------------------------- stages */
 
-/* structure_eom - symbols for what the message model noticed */
+/* structure_eom - symbols for what the message model noticed.  Runs after
+ * the rules: the MIME parse is lazy (no body work unless a body, rawbody
+ * or uri rule asks), and what the parse found is reported when it ran */
 static int structure_eom(struct scan *sc)
 {
 	const struct msg *m = sc->msg;
@@ -47,8 +49,8 @@ static int rules_stage_eom(struct scan *sc)
 }
 
 static const struct stage stages[] = {
-	{ .name = "structure", .eom = structure_eom },
 	{ .name = "rules", .eom = rules_stage_eom },
+	{ .name = "structure", .eom = structure_eom },
 };
 #define NSTAGES (sizeof(stages) / sizeof(stages[0]))
 _Static_assert(NSTAGES <= SCAN_MAX_STAGES, "raise SCAN_MAX_STAGES");

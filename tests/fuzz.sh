@@ -16,18 +16,19 @@ mkdir -p "$bld" && cd "$bld" || exit 1
 if [ ! -f Makefile ]; then
 	CC=clang "$top/configure" -q --enable-werror --enable-fuzzing || exit 1
 fi
-make -s -j2 fuzz/fuzz_config fuzz/fuzz_rules fuzz/fuzz_message || exit 1
+make -s -j2 fuzz/fuzz_config fuzz/fuzz_rules fuzz/fuzz_message fuzz/fuzz_meta || exit 1
 
 seeds=$bld/seeds
-rm -rf "$seeds" && mkdir -p "$seeds"/{config,rules,message} crashes
+rm -rf "$seeds" && mkdir -p "$seeds"/{config,rules,message,meta} crashes
 cp "$top"/etc/parapet.conf "$top"/tests/golden/golden.conf "$seeds/config/"
-cp "$top"/rules/*.cf "$top"/tests/golden/rules/*.cf "$seeds/rules/"
+cp "$top"/rules/*.cf "$top"/tests/golden/rules/*.cf "$top"/fuzz/seeds/rules/*.cf "$seeds/rules/"
+cp "$top"/fuzz/seeds/meta/* "$seeds/meta/"
 cp "$top"/tests/golden/*.eml "$seeds/message/"
 ls "$testdata"/corpus/spam/* "$testdata"/corpus/ham/* 2>/dev/null | head -40 |
 	while read -r f; do cp "$f" "$seeds/message/"; done
 
 pass=0 fail=0
-for t in config rules message; do
+for t in config rules message meta; do
 	mkdir -p "work/$t"
 	echo "fuzz_$t: ${secs}s"
 	if ./fuzz/fuzz_$t -max_total_time="$secs" -max_len=65536 -timeout=10 \

@@ -1,10 +1,13 @@
 /*
  * test_rules.c - rule-file parsing (errors and warnings with file:line)
- * and evaluation of every supported rule type.
+ * and evaluation of every supported rule type, meta expressions, tflags,
+ * include, replace_tag, conditionals and score edge cases.
  */
 #include "autoconfig.h"
 
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "unit.h"
 
@@ -34,6 +37,31 @@ static const struct {
 	{ "header J Subject:weird =~ /x/\n", "r.cf:1: error: J: unknown modifier :weird" },
 	{ "body K /x/q\n", "r.cf:1: error: unknown regex flag 'q'" },
 	{ "body L /x/ trailing\n", "r.cf:1: error: L: unexpected text after regex" },
+	/* metas: syntax at the line, names and cycles once every file is read */
+	{ "body X /x/\nmeta M X || Y\n", "r.cf:2: error: meta M: unknown rule Y" },
+	{ "meta M X and Y\nbody X /x/\n",
+	  "r.cf:1: error: meta M: expected an operator, found 'and' at column 3 (the operators are && || !)" },
+	{ "meta M not X\nbody X /x/\n",
+	  "r.cf:1: error: meta M: expected an operator, found 'X' at column 5 (the operators are && || !)" },
+	{ "meta M or\n", "r.cf:1: error: meta M: unknown rule or (the operators are && || !)" },
+	{ "meta M (X\n", "r.cf:1: error: meta M: expected ')', found the end at column 3" },
+	{ "meta M X = 1\n", "r.cf:1: error: meta M: '=' is not an operator (comparison is ==) at column 3" },
+	{ "meta M 1 < 2 < 3\n", "r.cf:1: error: meta M: chained comparison '<' needs parentheses at column 7" },
+	{ "meta M\n", "r.cf:1: error: meta M: empty expression at column 1" },
+	{ "body X /x/\nmeta A X && B\nmeta B C\nmeta C A\n",
+	  "r.cf:2: error: meta A: circular dependency A -> B -> C -> A" },
+	{ "meta S S || 1\n", "r.cf:1: error: meta S: circular dependency S -> S" },
+	{ "body SPF_PASS /x/\n", "r.cf:1: error: SPF_PASS is a built-in symbol; a rule needs another name" },
+	/* score: SpamAssassin's parentheses add to an earlier score line */
+	{ "body A /a/\nscore A (1)\n",
+	  "r.cf:2: error: score A: a score in parentheses is added to an earlier score line, and there is none" },
+	{ "score A nan\n", "r.cf:1: error: score A: 'nan' is not a number" },
+	{ "score A 1e3\n", "r.cf:1: error: score A: '1e3' is not a number" },
+	{ "include\n", "r.cf:1: error: include: expected a file name" },
+	{ "if\nendif\n", "r.cf:1: error: if: expected a condition" },
+	{ "replace_tag A\n", "r.cf:1: error: replace_tag: expected NAME VALUE" },
+	{ "body R /<T>/\nreplace_tag T (\nreplace_rules R\n",
+	  "r.cf:1: error: R: after replace_tag: bad regex at offset 1" },
 };
 
 START_TEST(parse_errors)
@@ -202,6 +230,516 @@ START_TEST(catastrophic_regex_bounded)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- metas */
+
+/* find_hit - the hit called name, or NULL */
+static const struct hit *find_hit(const struct scan *sc, const char *name)
+{
+	for (size_t i = 0; i < sc->nhits; i++)
+		if (strcmp(sc->hits[i].name, name) == 0)
+			return &sc->hits[i];
+	return NULL;
+}
+
+/* sub-rules every meta case below reads: __A counts every "aaa" */
+static const char META_BASE[] =
+	"body __A /aaa/\n"
+	"tflags __A multiple\n"
+	"body __B /bbb/\n"
+	"body __C /ccc/\n";
+
+static const struct {
+	const char *expr;
+	const char *body;
+	const char *want;	/* detail of M ("meta=V"), or NULL: no hit */
+} metas[] = {
+	/* the issue's example: arithmetic, comparison, && and ! together */
+	{ "(__A + __B) > 1 && !__C", "aaa bbb", "meta=1" },
+	{ "(__A + __B) > 1 && !__C", "aaa bbb ccc", NULL },
+	{ "(__A + __B) > 1 && !__C", "aaa", NULL },
+	{ "(__A + __B) > 1 && !__C", "aaa aaa", "meta=1" },	/* multiple: __A is 2 */
+	/* precedence and associativity (Perl's) */
+	{ "1 + 2 * 3", "", "meta=7" },
+	{ "(1 + 2) * 3", "", "meta=9" },
+	{ "2 * 3 - 4 / 2", "", "meta=4" },
+	{ "10 - 4 - 3", "", "meta=3" },
+	{ "16 / 4 / 2", "", "meta=2" },
+	{ "-__A + 5", "aaa", "meta=4" },
+	{ "!__A + 1", "", "meta=2" },
+	{ "!(__A + 1)", "", NULL },
+	{ "5 - __A * 2", "aaa aaa", "meta=1" },
+	{ "1 < 2 == 1", "", "meta=1" },	/* relational binds tighter than == */
+	{ "2 == 1 < 3", "", NULL },	/* 2 == (1 < 3), not (2 == 1) < 3 */
+	{ "__B || __C && 0", "bbb", "meta=1" },	/* && binds tighter than || */
+	{ "(__B || __C) && 0", "bbb", NULL },
+	/* Perl's && and || give the deciding operand's value */
+	{ "__B || __A", "aaa aaa", "meta=2" },
+	{ "__A && 7", "aaa", "meta=7" },
+	{ "__A && 7", "", NULL },
+	/* numbers, division by zero, negative values */
+	{ "0.5 + .25", "", "meta=0.75" },
+	{ "__A / 2", "aaa aaa aaa", "meta=1.5" },
+	{ "__A / __B", "aaa", NULL },	/* x / 0 is 0 */
+	{ "__A - 3", "aaa", "meta=-2" },	/* non-zero: hits */
+	{ "__A >= 3", "aaa aaa aaa", "meta=1" },
+	{ "__A != 2", "aaa aaa", NULL },
+	{ "__A <= 1 && __A > 0", "aaa", "meta=1" },
+};
+
+START_TEST(meta_eval_table)
+{
+	char *rules = xasprintf("%smeta M %s\n", META_BASE, metas[_i].expr);
+	char *msg = xasprintf("Subject: x\n\n%s\n", metas[_i].body);
+	struct engine *e = unit_engine("", rules);
+	struct scan *sc = unit_scan(e, msg);
+	const struct hit *h = find_hit(sc, "M");
+
+	if (metas[_i].want == NULL) {
+		ck_assert_msg(h == NULL, "%s on '%s': hit with %s", metas[_i].expr, metas[_i].body,
+			      h && h->detail ? h->detail : "-");
+	} else {
+		ck_assert_msg(h != NULL, "%s on '%s': no hit", metas[_i].expr, metas[_i].body);
+		ck_assert_str_eq(h->detail, metas[_i].want);
+	}
+	/* __ rules feed metas but are never reported */
+	for (size_t i = 0; i < sc->nhits; i++)
+		ck_assert_msg(strncmp(sc->hits[i].name, "__", 2) != 0, "%s reported", sc->hits[i].name);
+	scan_free(sc);
+	engine_unref(e);
+	free(msg);
+	free(rules);
+}
+END_TEST
+
+/* metas over metas run after their dependencies, whatever the file order */
+START_TEST(meta_order)
+{
+	struct engine *e = unit_engine("", "meta TOP MID * 10\n"
+					  "meta MID __X + 1\n"
+					  "body __X /x/\n"
+					  "score TOP 0.5\n");
+	struct scan *sc = unit_scan(e, "Subject: s\n\nx\n");
+
+	ck_assert_str_eq(find_hit(sc, "MID")->detail, "meta=2");
+	ck_assert_str_eq(find_hit(sc, "TOP")->detail, "meta=20");
+	ck_assert(find_hit(sc, "TOP")->score == 0.5);
+	scan_free(sc);
+	engine_unref(e);
+}
+END_TEST
+
+/* a meta over built-in symbols reads what earlier stages added */
+START_TEST(meta_builtin)
+{
+	struct engine *e = unit_engine("", "meta SPF_ONLY SPF_PASS && !DKIM_VALID\n"
+					  "meta BOTH SPF_PASS && DKIM_VALID\n"
+					  "score SPF_PASS -0.1\n");
+	struct scan *sc = scan_new(e);
+	const char *msg = "Subject: s\n\nhello\n";
+
+	mboxfile_feed(sc, msg, strlen(msg));
+	scan_add_builtin(sc, "SPF_PASS", NULL);	/* as an SPF stage would */
+	scan_finish(sc);
+	ck_assert_ptr_nonnull(find_hit(sc, "SPF_ONLY"));
+	ck_assert_ptr_null(find_hit(sc, "BOTH"));
+	ck_assert(find_hit(sc, "SPF_PASS")->score == -0.1);
+	scan_free(sc);
+	/* without the stage the meta reads 0 */
+	sc = unit_scan(e, msg);
+	ck_assert_ptr_null(find_hit(sc, "SPF_ONLY"));
+	scan_free(sc);
+	engine_unref(e);
+}
+END_TEST
+
+/* every problem of a file is reported, not only the first */
+START_TEST(all_diagnostics)
+{
+	struct diag d;
+
+	ck_assert(!lint("body A /(/\n"
+			"meta B A || NOPE\n"
+			"score C x\n"
+			"meta D D\n"
+			"tflags A bogus\n", &d));
+	ck_assert_int_eq(d.errors, 4);
+	ck_assert_int_eq(d.warnings, 1);
+	const char *want[] = { "r.cf:1: error: bad regex", "r.cf:2: error: meta B: unknown rule NOPE",
+			       "r.cf:3: error: score C:", "r.cf:4: error: meta D: circular dependency D -> D",
+			       "r.cf:5: warning: tflags A: unknown flag 'bogus'" };
+	for (size_t w = 0; w < sizeof(want) / sizeof(want[0]); w++) {
+		bool found = false;
+		for (size_t i = 0; i < d.n; i++)
+			found |= strncmp(d.lines[i], want[w], strlen(want[w])) == 0;
+		ck_assert_msg(found, "missing: %s", want[w]);
+	}
+	diag_free(&d);
+}
+END_TEST
+
+/* rules SpamAssassin defines in forms parapet does not run count 0 in a
+ * meta, with a warning instead of an unknown-name error */
+START_TEST(meta_over_skipped)
+{
+	struct diag d;
+
+	ck_assert(lint("header __E eval:check_something()\n"
+		       "ifplugin Mail::SpamAssassin::Plugin::Foo\n"
+		       "body __P /x/\n"
+		       "endif\n"
+		       "meta M __E || __P\n", &d));
+	ck_assert_int_eq(d.errors, 0);
+	ck_assert_int_eq(d.warnings, 4);	/* eval, ifplugin, two names in M */
+	ck_assert_str_eq(d.lines[2], "r.cf:5: warning: meta M: __E (r.cf:1) is not run by parapet and counts 0");
+	diag_free(&d);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- tflags */
+
+START_TEST(tflags_multiple)
+{
+	struct engine *e = unit_engine("", "body __X /x/\n"
+					  "tflags __X multiple maxhits=3\n"
+					  "meta COUNT __X\n"
+					  "meta GE3 __X >= 3\n"
+					  "meta GE4 __X >= 4\n"
+					  "body __Y /y/\n"
+					  "tflags __Y multiple\n"
+					  "meta YS __Y\n"
+					  "body SEEN /z/\n"
+					  "tflags SEEN multiple\n"
+					  "score SEEN 2\n");
+	size_t n = 1500;
+	char *msg = xmalloc(n * 2 + 64);
+
+	strcpy(msg, "Subject: s\n\nx x x x x z z z\n");
+	size_t o = strlen(msg);
+	for (size_t i = 0; i < n; i++) {	/* more y than the default cap */
+		msg[o++] = 'y';
+		msg[o++] = ' ';
+	}
+	strcpy(msg + o, "\n");
+	struct scan *sc = unit_scan(e, msg);
+	ck_assert_str_eq(find_hit(sc, "COUNT")->detail, "meta=3");	/* maxhits */
+	ck_assert_ptr_nonnull(find_hit(sc, "GE3"));
+	ck_assert_ptr_null(find_hit(sc, "GE4"));
+	ck_assert_str_eq(find_hit(sc, "YS")->detail, "meta=1000");	/* default cap */
+	/* a reported multiple rule: listed once, scored once */
+	ck_assert_str_eq(find_hit(sc, "SEEN")->detail, "z (3 hits)");
+	size_t seen = 0;
+	for (size_t i = 0; i < sc->nhits; i++)
+		seen += strcmp(sc->hits[i].name, "SEEN") == 0;
+	ck_assert_uint_eq(seen, 1);
+	scan_free(sc);
+	free(msg);
+	engine_unref(e);
+}
+END_TEST
+
+START_TEST(tflags_warnings)
+{
+	struct diag d;
+
+	ck_assert(lint("body A /a/\n"
+		       "tflags A net nice learn userconf noautolearn publish a range=1-2\n"
+		       "tflags A multiple frobnicate\n"
+		       "tflags A maxhits=5\n"
+		       "tflags A multiple maxhits=0\n"
+		       "tflags NOSUCH multiple\n", &d));
+	ck_assert_int_eq(d.errors, 0);
+	ck_assert_int_eq(d.warnings, 4);
+	ck_assert_str_eq(d.lines[0], "r.cf:3: warning: tflags A: unknown flag 'frobnicate', ignored");
+	ck_assert_str_eq(d.lines[1], "r.cf:4: warning: tflags A: maxhits has no effect without multiple");
+	ck_assert_str_eq(d.lines[2], "r.cf:5: warning: tflags A: 'maxhits=0' needs a positive number, ignored");
+	ck_assert_str_eq(d.lines[3], "r.cf:6: warning: tflags NOSUCH: no rule has that name (a typo?)");
+	diag_free(&d);
+}
+END_TEST
+
+/* nosubject: body rules skip the Subject line */
+START_TEST(tflags_nosubject)
+{
+	struct engine *e = unit_engine("", "body WITH /money/\nbody WITHOUT /money/\n"
+					  "tflags WITHOUT nosubject\n");
+	struct scan *sc = unit_scan(e, "Subject: money\n\nhello\n");
+
+	ck_assert_ptr_nonnull(find_hit(sc, "WITH"));
+	ck_assert_ptr_null(find_hit(sc, "WITHOUT"));
+	scan_free(sc);
+	sc = unit_scan(e, "Subject: x\n\nmoney\n");
+	ck_assert_ptr_nonnull(find_hit(sc, "WITHOUT"));
+	scan_free(sc);
+	engine_unref(e);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- scores */
+
+START_TEST(score_edges)
+{
+	struct engine *e = unit_engine("",
+		"body A /a/\nscore A 2\nscore A (1)\n"		/* relative: 3 */
+		"body B /a/\nscore B 2\nscore B (0)\n"		/* relative 0: unchanged */
+		"body C /a/\nscore C -1.5\n"
+		"body T_D /a/\n"				/* testing rule: 0.01 */
+		"body E /a/\ntflags E nice\n"			/* nice: -1 */
+		"body OFF /a/\nscore OFF 0\n"			/* disabled */
+		"meta SEES_OFF OFF || 0\n"
+		"body __S /a/\n"
+		"body F /a/\nscore F 1 2 3 4\nscore F (1) (1) (1) (1)\n");
+	double s;
+	const char *d;
+
+	ck_assert(rules_symbol(e->rules, "A", &s, &d) && s == 3.0);
+	ck_assert(rules_symbol(e->rules, "B", &s, &d) && s == 2.0);
+	ck_assert(rules_symbol(e->rules, "C", &s, &d) && s == -1.5);
+	ck_assert(rules_symbol(e->rules, "T_D", &s, &d) && s == 0.01);
+	ck_assert(rules_symbol(e->rules, "E", &s, &d) && s == -1.0);
+	ck_assert(rules_symbol(e->rules, "F", &s, &d) && s == 3.0);	/* set 1 */
+	ck_assert(rules_symbol(e->rules, "__S", &s, &d) && s == 0.0);
+	ck_assert_uint_eq(rules_count(e->rules), 8);	/* all 9 but OFF */
+	struct scan *sc = unit_scan(e, "Subject: s\n\na\n");
+	ck_assert_ptr_null(find_hit(sc, "OFF"));	/* score 0: not run */
+	ck_assert_ptr_null(find_hit(sc, "SEES_OFF"));	/* and reads 0 */
+	ck_assert(find_hit(sc, "C")->score == -1.5);
+	ck_assert(sc->score == 3.0 + 2.0 - 1.5 + 0.01 - 1.0 + 3.0);
+	scan_free(sc);
+	engine_unref(e);
+}
+END_TEST
+
+START_TEST(score_unknown_warns)
+{
+	struct diag d;
+
+	ck_assert(lint("body A /a/\nscore A 1\nscore SPF_FAIL 3\nscore TYPO_RULE 2\n"
+		       "header SKIP eval:x()\nscore SKIP 1\n", &d));
+	ck_assert_int_eq(d.warnings, 2);	/* eval, TYPO_RULE */
+	ck_assert_str_eq(d.lines[1], "r.cf:4: warning: score TYPO_RULE: no rule or built-in symbol has that name (a typo?)");
+	diag_free(&d);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- include */
+
+/* put - write text to dir/rel */
+static void put(const char *dir, const char *rel, const char *text)
+{
+	char *path = xasprintf("%s/%s", dir, rel);
+	FILE *fp = fopen(path, "w");
+
+	ck_assert_ptr_nonnull(fp);
+	fputs(text, fp);
+	fclose(fp);
+	free(path);
+}
+
+/* rm_tree - remove the files the include tests wrote */
+static void rm_tree(const char *dir)
+{
+	char *cmd = xasprintf("rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+	free(cmd);
+}
+
+START_TEST(include_files)
+{
+	char dir[] = "/tmp/parapet-rules-XXXXXX";
+	struct diag d;
+	double s;
+	const char *desc;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	char *sub = xasprintf("%s/sub", dir);
+	ck_assert_int_eq(mkdir(sub, 0700), 0);
+	put(dir, "main.cf", "body MAIN /m/\ninclude sub/one.cf\nmeta BOTH MAIN && ONE && TWO\n");
+	put(dir, "sub/one.cf", "body ONE /o/\ninclude two.inc\n");	/* relative to sub/ */
+	put(dir, "sub/two.inc", "body TWO /t/\nscore TWO 4\n");
+	diag_init(&d);
+	struct ruleset *rs = rules_load(dir, &d);
+	ck_assert_msg(rs != NULL, "%s", d.n ? d.lines[0] : "?");
+	ck_assert_int_eq(d.errors + d.warnings, 0);
+	ck_assert(rules_symbol(rs, "TWO", &s, &desc) && s == 4.0);
+	ck_assert_uint_eq(rules_count(rs), 4);
+	rules_free(rs);
+	diag_free(&d);
+
+	/* a missing file is an error at the include line */
+	put(dir, "main.cf", "body MAIN /m/\n\ninclude nope.cf\n");
+	diag_init(&d);
+	ck_assert_ptr_null(rules_load(dir, &d));
+	char *want = xasprintf("%s/main.cf:3: error: include %s/nope.cf: cannot open: ", dir, dir);
+	ck_assert_msg(d.n == 1 && strncmp(d.lines[0], want, strlen(want)) == 0, "%s", d.lines[0]);
+	free(want);
+	diag_free(&d);
+
+	/* a directory (or a FIFO, a device) is refused, not read or waited on */
+	put(dir, "main.cf", "include sub\n");
+	diag_init(&d);
+	ck_assert_ptr_null(rules_load(dir, &d));
+	want = xasprintf("%s/main.cf:1: error: include %s/sub: not a regular file", dir, dir);
+	ck_assert_msg(d.n == 1 && strcmp(d.lines[0], want) == 0, "%s", d.lines[0]);
+	free(want);
+	diag_free(&d);
+
+	/* a loop is an error, not a stack overflow */
+	put(dir, "main.cf", "include sub/loop.inc\n");
+	put(dir, "sub/loop.inc", "body L /l/\ninclude ../main.cf\n");
+	diag_init(&d);
+	ck_assert_ptr_null(rules_load(dir, &d));
+	want = xasprintf("%s/sub/loop.inc:2: error: include ../main.cf: include loop", dir);
+	ck_assert_msg(d.n == 1 && strncmp(d.lines[0], want, strlen(want)) == 0, "%s", d.lines[0]);
+	free(want);
+	diag_free(&d);
+
+	/* a chain deeper than 10 stops at the 11th include */
+	put(dir, "main.cf", "include sub/d1.inc\n");
+	for (int i = 1; i <= 12; i++) {
+		char name[32], text[64];
+		snprintf(name, sizeof(name), "sub/d%d.inc", i);
+		snprintf(text, sizeof(text), "body D%d /d/\ninclude d%d.inc\n", i, i + 1);
+		put(dir, name, text);
+	}
+	diag_init(&d);
+	ck_assert_ptr_null(rules_load(dir, &d));
+	want = xasprintf("%s/sub/d10.inc:2: error: include d11.inc: nested more than 10 deep", dir);
+	ck_assert_msg(d.n == 1 && strcmp(d.lines[0], want) == 0, "%s", d.lines[0]);
+	free(want);
+	diag_free(&d);
+
+	/* includes inside a false if block are not read */
+	put(dir, "main.cf", "ifplugin Foo\ninclude nope.cf\nendif\nbody OK /ok/\n");
+	diag_init(&d);
+	rs = rules_load(dir, &d);
+	ck_assert_ptr_nonnull(rs);
+	rules_free(rs);
+	diag_free(&d);
+	rm_tree(dir);
+	free(sub);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- replace */
+
+static const struct {
+	const char *rules;
+	const char *body;
+	const char *want;	/* detail of R, or NULL: no hit */
+} replaces[] = {
+	{ "replace_tag V [vu]\nreplace_tag I [i1!]\nbody R /<V><I>agra/i\nreplace_rules R\n",
+	  "buy V1agra now", "V1agra" },
+	/* the tags may be defined after the rule and replace_rules */
+	{ "body R /<V>x/\nreplace_rules R\nreplace_tag V [vu]\n", "ux", "ux" },
+	/* without replace_rules the text stays literal */
+	{ "replace_tag V [vu]\nbody R /<V>x/\n", "ux", NULL },
+	{ "replace_tag V [vu]\nbody R /<V>x/\n", "<V>x", "<V>x" },
+	/* unknown tags stay as written */
+	{ "body R /<NOPE>x/\nreplace_rules R\n", "<NOPE>x", "<NOPE>x" },
+	/* tags inside tags */
+	{ "replace_tag AB <A><B>\nreplace_tag A a\nreplace_tag B b\nbody R /<AB>c/\nreplace_rules R\n",
+	  "abc", "abc" },
+	/* pre, inter and post (SpamAssassin's 25_replace.cf style) */
+	{ "replace_tag A a\nreplace_tag B b\nreplace_inter W \\W?\nreplace_post P {1,2}\n"
+	  "body R /<inter W><post P><A><B>/\nreplace_rules R\n", "aa-bb", "aa-bb" },
+	{ "replace_tag A a\nreplace_pre X \\bz\nbody R /<pre X><A>/\nreplace_rules R\n", "za", "za" },
+	{ "replace_tag A a\nreplace_pre X \\bz\nbody R /<pre X><A>/\nreplace_rules R\n", "a", NULL },
+	/* other delimiters */
+	{ "replace_start %{\nreplace_end }\nreplace_tag V [vu]\nbody R /%{V}x/\nreplace_rules R\n",
+	  "vx", "vx" },
+	/* header rules too */
+	{ "replace_tag V [vu]\nheader R Subject =~ /^<V>$/\nreplace_rules R\n", "", "v" },
+};
+
+START_TEST(replace_tags)
+{
+	struct engine *e = unit_engine("", replaces[_i].rules);
+	char *msg = xasprintf("Subject: v\n\n%s\n", replaces[_i].body);
+	struct scan *sc = unit_scan(e, msg);
+	const struct hit *h = find_hit(sc, "R");
+
+	if (replaces[_i].want == NULL) {
+		ck_assert_msg(h == NULL, "case %d: hit %s", _i, h && h->detail ? h->detail : "-");
+	} else {
+		ck_assert_msg(h != NULL, "case %d: no hit", _i);
+		ck_assert_str_eq(h->detail, replaces[_i].want);
+	}
+	scan_free(sc);
+	free(msg);
+	engine_unref(e);
+}
+END_TEST
+
+START_TEST(replace_unknown_rule)
+{
+	struct diag d;
+
+	ck_assert(lint("meta M 1\nreplace_rules NOPE M\n", &d));
+	ck_assert_int_eq(d.warnings, 2);
+	ck_assert_str_eq(d.lines[0], "r.cf:2: warning: replace_rules: no rule named NOPE");
+	ck_assert_str_eq(d.lines[1], "r.cf:2: warning: replace_rules: M has no regex");
+	diag_free(&d);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- if */
+
+START_TEST(conditionals)
+{
+	struct diag d;
+	const char *text =
+		"if (version >= 3.004000)\nbody V1 /a/\nendif\n"	/* 3.4.6: true */
+		"if version < 3.004000\nbody V2 /a/\nelse\nbody V3 /a/\nendif\n"
+		"if (version > 3.004006)\nbody V4 /a/\nendif\n"	/* exactly 3.4.6 */
+		"ifplugin Mail::SpamAssassin::Plugin::DKIM\nbody V5 /a/\nelse\nbody V6 /a/\nendif\n"
+		"if can(Mail::SpamAssassin::Conf::feature_x)\nbody V7 /a/\nendif\n"
+		"if !plugin(Mail::SpamAssassin::Plugin::X)\nbody V8 /a/\nendif\n"
+		"if perl_version >= 5.010000\nbody V9 /a/\nendif\n"
+		"if version >= 3.000000\nif (version >= 9)\nbody V10 /a/\nendif\nbody V11 /a/\nendif\n"
+		"lang de describe V1 Deutsch\n";
+	static const char *const present[] = { "V1", "V3", "V6", "V8", "V11" };
+	static const char *const absent[] = { "V2", "V4", "V5", "V7", "V9", "V10" };
+
+	ck_assert(lint(text, &d));
+	ck_assert_int_eq(d.warnings, 4);	/* ifplugin, can, plugin, perl_version */
+	ck_assert_str_eq(d.lines[0], "r.cf:12: warning: ifplugin Mail::SpamAssassin::Plugin::DKIM: treated as false, block skipped");
+	ck_assert_str_eq(d.lines[3], "r.cf:23: warning: if perl_version >= 5.010000: 'perl_version' is not known to parapet, treated as false, block skipped");
+	diag_free(&d);
+	/* every V rule matches: the loaded ones hit */
+	struct engine *e = unit_engine("", text);
+	struct scan *sc = unit_scan(e, "Subject: s\n\na\n");
+	for (size_t i = 0; i < sizeof(present) / sizeof(present[0]); i++)
+		ck_assert_msg(find_hit(sc, present[i]) != NULL, "%s not loaded", present[i]);
+	for (size_t i = 0; i < sizeof(absent) / sizeof(absent[0]); i++)
+		ck_assert_msg(find_hit(sc, absent[i]) == NULL, "%s loaded", absent[i]);
+	ck_assert_ptr_null(find_hit(sc, "V1")->desc);	/* the lang line is ignored */
+	ck_assert_uint_eq(rules_count(e->rules), 5);
+	scan_free(sc);
+	engine_unref(e);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- uri */
+
+START_TEST(uri_rules)
+{
+	struct engine *e = unit_engine("", "uri URI_EX /example\\.(?:com|net)/\n"
+					  "uri __ANY /^https?:/\n"
+					  "tflags __ANY multiple\n"
+					  "meta TWO_URIS __ANY >= 2\n"
+					  "uri NO /nomatch/\n");
+	struct scan *sc = unit_scan(e, "Subject: s\n\nsee http://www.example.com/a and\n"
+				       "https://other.test/b\n");
+
+	ck_assert_ptr_nonnull(find_hit(sc, "URI_EX"));
+	ck_assert_str_eq(find_hit(sc, "URI_EX")->detail, "http://www.example.com/a");
+	ck_assert_ptr_nonnull(find_hit(sc, "TWO_URIS"));
+	ck_assert_ptr_null(find_hit(sc, "NO"));
+	scan_free(sc);
+	engine_unref(e);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("rules");
@@ -215,6 +753,21 @@ int main(void)
 	tcase_add_test(tc, detail_and_desc);
 	tcase_add_test(tc, score_sets_and_default);
 	tcase_add_test(tc, catastrophic_regex_bounded);
+	tcase_add_loop_test(tc, meta_eval_table, 0, sizeof(metas) / sizeof(metas[0]));
+	tcase_add_test(tc, meta_order);
+	tcase_add_test(tc, meta_builtin);
+	tcase_add_test(tc, all_diagnostics);
+	tcase_add_test(tc, meta_over_skipped);
+	tcase_add_test(tc, tflags_multiple);
+	tcase_add_test(tc, tflags_warnings);
+	tcase_add_test(tc, tflags_nosubject);
+	tcase_add_test(tc, score_edges);
+	tcase_add_test(tc, score_unknown_warns);
+	tcase_add_test(tc, include_files);
+	tcase_add_loop_test(tc, replace_tags, 0, sizeof(replaces) / sizeof(replaces[0]));
+	tcase_add_test(tc, replace_unknown_rule);
+	tcase_add_test(tc, conditionals);
+	tcase_add_test(tc, uri_rules);
 	suite_add_tcase(s, tc);
 	return unit_main(s);
 }

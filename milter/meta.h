@@ -1,0 +1,58 @@
+/*
+ * meta.h - SpamAssassin meta-rule expressions (SPEC §5): parsed once into
+ * a postfix program, evaluated per message over an array of values.
+ *
+ * Grammar and precedence are Perl's, which is what SpamAssassin hands the
+ * expression to (highest first):
+ *
+ *   ( )  numbers  names
+ *   ! -  +           unary, right-associative
+ *   * /              left-associative
+ *   + -              left-associative
+ *   < > <= >=        non-associative (a < b < c is an error)
+ *   == !=            non-associative
+ *   &&               value of the last operand evaluated, as in Perl
+ *   ||               likewise
+ *
+ * Numbers are decimal (12, 0.5, .5; no exponent).  Names are rule names
+ * ([A-Za-z_][A-Za-z0-9_]*); what a name means is the caller's business:
+ * after compiling, the caller binds every name to an index into the value
+ * array it passes to meta_eval.  Comparisons and ! give 1 or 0; division
+ * by zero gives 0; a result that is not finite is 0.
+ *
+ * A compiled expression is immutable once bound and may be evaluated by
+ * many threads at once (each with its own stack).  Limits: META_MAX_OPS
+ * operations, META_MAX_DEPTH nested parentheses or unary operators.
+ */
+#ifndef PARAPET_META_H
+#define PARAPET_META_H
+
+#include <stddef.h>
+
+#define META_MAX_OPS 4096
+#define META_MAX_DEPTH 100
+#define META_MAX_NAME 128
+
+struct meta_expr;
+
+/*
+ * meta_compile - parse text; NULL and *err (caller frees, names the
+ * column) on a syntax error.  Names start unbound (index 0).
+ */
+struct meta_expr *meta_compile(const char *text, char **err);
+/* meta_free - release; takes NULL, returns NULL */
+struct meta_expr *meta_free(struct meta_expr *e);
+
+/* meta_nnames - distinct names in the expression, in order of appearance */
+size_t meta_nnames(const struct meta_expr *e);
+/* meta_name - the i-th distinct name; borrowed from e */
+const char *meta_name(const struct meta_expr *e, size_t i);
+/* meta_bind - name i reads vals[index] in meta_eval */
+void meta_bind(struct meta_expr *e, size_t i, size_t index);
+
+/* meta_stack_size - doubles of scratch meta_eval needs */
+size_t meta_stack_size(const struct meta_expr *e);
+/* meta_eval - value of the expression; stack has meta_stack_size slots */
+double meta_eval(const struct meta_expr *e, const double *vals, double *stack);
+
+#endif

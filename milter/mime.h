@@ -1,0 +1,58 @@
+/*
+ * mime.h - the decoded message (issue 4): what body, rawbody and uri
+ * rules read, built by parsing the message with GMime.  mime.c is the
+ * only file that includes GMime; the rest of parapet sees these types.
+ *
+ * Caps (STYLE rule 7): MIME_MAX_DEPTH levels of nesting and
+ * MIME_MAX_PARTS parts are decoded; past them the rest is skipped and
+ * the views' broken reason says so.  URI caps are in uri.h.
+ */
+#ifndef PARAPET_MIME_H
+#define PARAPET_MIME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define MIME_MAX_DEPTH 20
+#define MIME_MAX_PARTS 500
+
+struct header;
+
+/* the views of one message; everything owned */
+struct mime_views {
+	bool built;
+	char *text;		/* body: Subject line, then text/html parts as text */
+	size_t text_len;
+	char *raw;		/* rawbody: text parts decoded, HTML tags kept */
+	size_t raw_len;
+	char **uris;		/* NULL-terminated, deduplicated */
+	size_t nuris;
+	const char *uris_capped;	/* static: why uris is incomplete, or NULL */
+	const char *broken;	/* static: first structural problem, or NULL */
+};
+
+/*
+ * mime_views_build - parse the header fields and body (as received, CRLF
+ * or LF line ends) and fill v.  truncated: the body was cut at
+ * max_scan_bytes, so a missing closing boundary is expected and not
+ * reported.  Subject comes from the fields' decoded values (see
+ * mime_decode_headers).  Thread-safe for different v.
+ */
+void mime_views_build(struct mime_views *v, const struct header *hdrs, size_t nhdrs,
+		      const char *body, size_t body_len, bool truncated);
+/* mime_views_free - release the views; v is left empty */
+void mime_views_free(struct mime_views *v);
+
+/*
+ * mime_decode_headers - set each field's decoded value: RFC 2047 encoded
+ * words and raw 8-bit text decoded to UTF-8 (RFC 2047 §6, 8-bit read as
+ * UTF-8, else ISO-8859-1).  A field with nothing to decode keeps
+ * decoded == value (shared, not a copy).
+ */
+void mime_decode_headers(struct header *hdrs, size_t nhdrs);
+
+/* mime_charset_resets - how often GMime's charset name cache was emptied
+ * (see mime.c: it grows with every charset name GMime meets) */
+unsigned long mime_charset_resets(void);
+
+#endif

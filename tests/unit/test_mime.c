@@ -1,0 +1,564 @@
+/*
+ * test_mime.c - the decoded message model (mime.c, html.c, uri.c through
+ * message.c's views): transfer encodings, charsets, RFC 2047 headers,
+ * HTML rendering, multipart walking, URIs, caps and MIME_BROKEN reasons.
+ */
+#include "autoconfig.h"
+
+#include <malloc.h>
+#include <pthread.h>
+
+#include "html.h"
+#include "mime.h"
+#include "unit.h"
+
+/* feed - a message through the same splitting as parapetctl and the
+ * milter (mboxfile: CRLF body), without running the stages */
+static struct scan *feed(struct engine *e, const char *text)
+{
+	struct scan *sc = scan_new(e);
+
+	mboxfile_feed(sc, text, strlen(text));
+	return sc;
+}
+
+#define MAXW 8
+
+static const struct view_case {
+	const char *name;
+	const char *msg;
+	const char *body[MAXW];		/* substrings of msg_body_text */
+	const char *not_body[MAXW];	/* must not occur in it */
+	const char *raw[MAXW];		/* substrings of msg_rawbody_text */
+	const char *not_raw[MAXW];
+	const char *broken;		/* prefix of m->broken, NULL: not broken */
+} views[] = {
+	{ "base64 text part",
+	  "Subject: b64\nMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n"
+	  "Content-Transfer-Encoding: base64\n\nQ2Fmw6kgYW5kIGZyZWUgbW9uZXkgbm93Cg==\n",
+	  { "b64\nCaf\xc3\xa9 and free money now\n" }, { "Q2Fm" },
+	  { "Caf\xc3\xa9 and free money" }, { "Q2Fm" }, NULL },
+	{ "quoted-printable, soft line breaks",
+	  "Subject: qp\nContent-Type: text/plain; charset=us-ascii\n"
+	  "Content-Transfer-Encoding: quoted-printable\n\n"
+	  "Cheap meds onl=\nine now =3D best=20\nprice\n",
+	  { "Cheap meds online now = best \nprice" }, { "=3D", "onl=" }, { "online" }, { 0 }, NULL },
+	{ "ISO-8859-1 to UTF-8",
+	  "Subject: latin1\nContent-Type: text/plain; charset=\"ISO-8859-1\"\n"
+	  "Content-Transfer-Encoding: quoted-printable\n\nGr=FC=DFe aus M=FCnchen\n",
+	  { "Gr\xc3\xbc\xc3\x9f" "e aus M\xc3\xbcnchen" }, { 0 }, { "M\xc3\xbcnchen" }, { 0 }, NULL },
+	{ "windows-1252 to UTF-8",
+	  "Subject: cp1252\nContent-Type: text/plain; charset=windows-1252\n"
+	  "Content-Transfer-Encoding: quoted-printable\n\n=93Only=94 =80100 =96 today\n",
+	  { "\xe2\x80\x9cOnly\xe2\x80\x9d \xe2\x82\xac" "100 \xe2\x80\x93 today" }, { 0 }, { 0 }, { 0 },
+	  NULL },
+	{ "KOI8-R 8bit to UTF-8",
+	  "Subject: koi8\nContent-Type: text/plain; charset=koi8-r\n"
+	  "Content-Transfer-Encoding: 8bit\n\n\xf0\xd2\xc9\xd7\xc5\xd4 \xcd\xc9\xd2\n",
+	  { "\xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82 \xd0\xbc\xd0\xb8\xd1\x80" }, { 0 },
+	  { 0 }, { 0 }, NULL },
+	{ "undeclared 8-bit: ISO-8859-1 when not UTF-8",
+	  "Subject: raw8\n\nna\xefve caf\xe9\n",
+	  { "na\xc3\xafve caf\xc3\xa9" }, { 0 }, { 0 }, { 0 }, NULL },
+	{ "us-ascii label on UTF-8 text: kept",
+	  "Subject: u8\nContent-Type: text/plain; charset=us-ascii\n\nna\xc3\xafve\n",
+	  { "na\xc3\xafve" }, { "\xc3\x83" }, { 0 }, { 0 }, NULL },
+	{ "RFC 2047 B subject",
+	  "Subject: =?UTF-8?B?RnJlZSBtb25leQ==?=\n\nhello\n",
+	  { "Free money\nhello" }, { "=?UTF-8" }, { "hello" }, { "Free money" }, NULL },
+	{ "RFC 2047 Q subject, adjacent words joined",
+	  "Subject: =?iso-8859-1?Q?Gr=FC=DFe_aus?= =?utf-8?q?_K=C3=B6ln?=\n\nx\n",
+	  { "Gr\xc3\xbc\xc3\x9f" "e aus K\xc3\xb6ln\nx" }, { 0 }, { 0 }, { 0 }, NULL },
+	{ "HTML: entities, script, style, comments, hidden text",
+	  "Subject: html\nContent-Type: text/html; charset=utf-8\n\n"
+	  "<html><head><style>.x{color:red} STYLETEXT</style><title>T</title></head><body>\n"
+	  "<script type=\"text/javascript\">var SCRIPTTEXT = \"</p>\";</script>\n"
+	  "<p>Fish &amp; chips &lt;3 &#233;t&#xE9; caf&eacute;&nbsp;ok &copy 2024</p>\n"
+	  "<!-- COMMENTTEXT --><div style=\"DISPLAY: none\">HIDDENWORDS</div>\n"
+	  "<p>Vi&shy;ag&#8203;ra<span style='font-size:0px'>TINY</span> now</p>\n"
+	  "<p style=\"visibility:hidden\">hidden para<p>shown after implied end\n"
+	  "<div hidden><b>attr hidden</b></div><div><span style=display:none>x</div>revealed\n"
+	  "</body></html>\n",
+	  { "Fish & chips <3 \xc3\xa9t\xc3\xa9 caf\xc3\xa9 ok \xc2\xa9 2024", "Viagra now",
+	    "shown after implied end", "revealed" },
+	  { "STYLETEXT", "SCRIPTTEXT", "COMMENTTEXT", "HIDDENWORDS", "TINY", "hidden para",
+	    "attr hidden", ">x" },
+	  { "<p>Fish &amp; chips", "HIDDENWORDS", "SCRIPTTEXT" }, { 0 }, NULL },
+	{ "HTML: block elements are line breaks, inline are not",
+	  "Subject: blocks\nContent-Type: text/html\n\n"
+	  "<div>one</div><div>two</div>line<br>break<ul><li>item1<li>item2</ul>"
+	  "<h2>head</h2><table><tr><td>c1</td><td>c2</td></tr><tr><td>r2</td></tr></table>"
+	  "in<b>line</b>   words\n   here<p>end",
+	  { "one\ntwo\nline\nbreak\nitem1\nitem2\nhead\nc1 c2\nr2\ninline words here\nend" },
+	  { "<", "  " }, { 0 }, { 0 }, NULL },
+	{ "multipart/alternative: both parts, in order",
+	  "Subject: alt\nMIME-Version: 1.0\nContent-Type: multipart/alternative; boundary=\"AB\"\n\n"
+	  "preamble text\n--AB\nContent-Type: text/plain\n\nplain version\n"
+	  "--AB\nContent-Type: text/html\n\n<p><b>html</b> version</p>\n--AB--\nepilogue\n",
+	  { "alt\nplain version\nhtml version" }, { "preamble", "epilogue", "<b>" },
+	  { "plain version\n<p><b>html</b> version</p>" }, { "preamble", "alt" }, NULL },
+	{ "nested multipart, attachments, attached message",
+	  "Subject: nested\nContent-Type: multipart/mixed; boundary=outer\n\n"
+	  "--outer\nContent-Type: multipart/alternative; boundary=inner\n\n"
+	  "--inner\nContent-Type: text/plain; charset=iso-8859-1\n"
+	  "Content-Transfer-Encoding: quoted-printable\n\ndeep plain caf=E9\n"
+	  "--inner\nContent-Type: text/html\nContent-Transfer-Encoding: base64\n\n"
+	  "PHA+ZGVlcCBodG1sPC9wPgo=\n--inner--\n"
+	  "--outer\nContent-Type: application/pdf; name=a.pdf\n"
+	  "Content-Disposition: attachment; filename=a.pdf\nContent-Transfer-Encoding: base64\n\n"
+	  "JVBERi0xLjQgU0VDUkVUQVRUQUNICg==\n"
+	  "--outer\nContent-Type: message/rfc822\n\nSubject: inner\nFrom: a@b\n\n"
+	  "inner message text\n--outer--\n",
+	  { "deep plain caf\xc3\xa9", "deep html", "inner message text" },
+	  { "SECRETATTACH", "JVBERi0", "PDF" },
+	  { "<p>deep html</p>", "inner message text" }, { "SECRETATTACH", "JVBERi0" }, NULL },
+	{ "text attachment is text, binary one is not",
+	  "Subject: att\nContent-Type: multipart/mixed; boundary=b\n\n"
+	  "--b\nContent-Type: text/plain\n\nbody text\n"
+	  "--b\nContent-Type: application/octet-stream\nContent-Transfer-Encoding: base64\n\n"
+	  "U0VDUkVUQVRUQUNI\n"
+	  "--b\nContent-Type: text/plain; name=notes.txt\nContent-Disposition: attachment\n\n"
+	  "notes text\n--b--\n",
+	  { "body text\nnotes text" }, { "SECRETATTACH", "U0VDUkVU" }, { 0 }, { "SECRETATTACH" },
+	  NULL },
+	{ "top-level multipart without boundary",
+	  "Subject: nb\nContent-Type: multipart/mixed\n\n--x\nContent-Type: text/plain\n\nhi\n--x--\n",
+	  { 0 }, { 0 }, { 0 }, { 0 }, "multipart without a valid boundary" },
+	{ "nested multipart without boundary (GMime's warning)",
+	  "Subject: nb2\nContent-Type: multipart/mixed; boundary=o\n\n"
+	  "--o\nContent-Type: multipart/alternative\n\n--x\nContent-Type: text/plain\n\nhi\n--o--\n",
+	  { 0 }, { 0 }, { 0 }, { 0 }, "multipart without a boundary" },
+	{ "no closing boundary",
+	  "Subject: nc\nContent-Type: multipart/mixed; boundary=o\n\n"
+	  "--o\nContent-Type: text/plain\n\nstill decoded\n",
+	  { "still decoded" }, { 0 }, { 0 }, { 0 }, "multipart without a closing boundary" },
+	{ "inner multipart closed by the outer boundary",
+	  "Subject: nc2\nContent-Type: multipart/mixed; boundary=o\n\n"
+	  "--o\nContent-Type: multipart/alternative; boundary=i\n\n"
+	  "--i\nContent-Type: text/plain\n\ninner\n--o--\n",
+	  { "inner" }, { 0 }, { 0 }, { 0 }, "multipart without a closing boundary" },
+	{ "invalid base64",
+	  "Subject: bad64\nContent-Type: text/plain\nContent-Transfer-Encoding: base64\n\n"
+	  "Zm9v!!YmFy\n",
+	  { 0 }, { 0 }, { 0 }, { 0 }, "invalid base64: character outside the alphabet" },
+	{ "base64 with data after padding",
+	  "Subject: bad64b\nContent-Type: application/zip\nContent-Transfer-Encoding: base64\n\n"
+	  "Zm9vYg==Zm9v\n",
+	  { 0 }, { 0 }, { 0 }, { 0 }, "invalid base64: data after padding" },
+	{ "base64 of impossible length",
+	  "Subject: bad64c\nContent-Type: text/plain\nContent-Transfer-Encoding: base64\n\nZm9vY\n",
+	  { 0 }, { 0 }, { 0 }, { 0 }, "invalid base64: bad length" },
+	/* RFC 2045 §6.8 pads to 4; GMime drops an unpadded tail ("foo") */
+	{ "base64 without padding",
+	  "Subject: bad64d\nContent-Type: text/plain\nContent-Transfer-Encoding: base64\n\nZm9vYg\n",
+	  { "foo" }, { 0 }, { 0 }, { 0 }, "invalid base64: bad length" },
+	{ "padded base64 over several lines",
+	  "Subject: ok64\nContent-Type: text/plain\nContent-Transfer-Encoding: base64\n\n"
+	  "Zm9v\r\nYmFy \n\tYg==\n\n",
+	  { "foobarb" }, { 0 }, { 0 }, { 0 }, NULL },
+	{ "unknown charset: broken, read as Latin-1",
+	  "Subject: cs\nContent-Type: text/plain; charset=x-bogus-42\n\ncaf\xe9\n",
+	  { "caf\xc3\xa9" }, { 0 }, { 0 }, { 0 }, "text part in an unknown charset" },
+	{ "charset label without a real charset: not broken",
+	  "Subject: cs2\nContent-Type: text/plain; charset=unknown-8bit\n\ncaf\xe9\n",
+	  { "caf\xc3\xa9" }, { 0 }, { 0 }, { 0 }, NULL },
+	{ "NUL and CR in decoded text",
+	  "Subject: nul\nContent-Type: text/plain\nContent-Transfer-Encoding: base64\n\n"
+	  "YQBiDQpjDWQK\n",	/* "a\0b\r\nc\rd\n" */
+	  { "a b\ncd\n" }, { "\r" }, { "a b\ncd" }, { 0 }, NULL },
+};
+
+/* check_words - every word of want occurs in s (or none, if absent) */
+static void check_words(const char *what, const char *s, const char *const *words, bool absent,
+			const char *name)
+{
+	for (int i = 0; i < MAXW && words[i]; i++) {
+		bool found = strstr(s, words[i]) != NULL;
+		ck_assert_msg(found != absent, "%s: %s %s '%s' in:\n%s", name, what,
+			      absent ? "has" : "lacks", words[i], s);
+	}
+}
+
+START_TEST(view_cases)
+{
+	const struct view_case *c = &views[_i];
+	struct engine *e = unit_engine("", "");
+	struct scan *sc = feed(e, c->msg);
+	size_t len, rlen;
+	const char *body = msg_body_text(sc->msg, &len);
+	const char *raw = msg_rawbody_text(sc->msg, &rlen);
+
+	ck_assert_uint_eq(strlen(body), len);	/* NUL-free, length right */
+	ck_assert_uint_eq(strlen(raw), rlen);
+	check_words("body", body, c->body, false, c->name);
+	check_words("body", body, c->not_body, true, c->name);
+	check_words("rawbody", raw, c->raw, false, c->name);
+	check_words("rawbody", raw, c->not_raw, true, c->name);
+	if (c->broken == NULL)
+		ck_assert_msg(sc->msg->broken == NULL, "%s: broken: %s", c->name, sc->msg->broken);
+	else
+		ck_assert_msg(sc->msg->broken && strncmp(sc->msg->broken, c->broken,
+							 strlen(c->broken)) == 0,
+			      "%s: broken '%s' want '%s'", c->name,
+			      sc->msg->broken ? sc->msg->broken : "(null)", c->broken);
+	/* cached: the same pointer again */
+	ck_assert_ptr_eq(msg_body_text(sc->msg, &len), body);
+	scan_free(sc);
+	engine_unref(e);
+}
+END_TEST
+
+static const struct uri_case {
+	const char *name;
+	const char *msg;
+	const char *want[12];	/* exactly these, in any order */
+} uri_cases[] = {
+	{ "href/src quoted and unquoted, entities, dedup",
+	  "Subject: u\nContent-Type: text/html\n\n"
+	  "<a href=\"http://example.com/a?x=1&amp;y=2\">one</a>"
+	  "<A HREF='https://q.test/'>two</A><img src=http://img.test/i.png alt=x>"
+	  "<a href=\"http://example.com/a?x=1&amp;y=2\">again</a>"
+	  "<form action=\"http://form.test/post\"></form><td background=\"http://bg.test/b.gif\">"
+	  "<a href=\"\n  http://spaced.test/\n\">s</a><span style=display:none>www.hidden.test</span>",
+	  { "http://example.com/a?x=1&y=2", "https://q.test/", "http://img.test/i.png",
+	    "http://form.test/post", "http://bg.test/b.gif", "http://spaced.test/",
+	    "http://www.hidden.test" } },
+	{ "bare URIs in text",
+	  "Subject: t\n\nsee www.example.org/page, and http://bare.test/path.\n"
+	  "(http://paren.test/x) mail mailto:bob@example.net or ftp://files.test/x\n"
+	  "https://wiki.test/Foo_(bar) not:http://x nohttp://y wwwx.test www.a\n",
+	  { "http://www.example.org/page", "http://bare.test/path", "http://paren.test/x",
+	    "mailto:bob@example.net", "ftp://files.test/x", "https://wiki.test/Foo_(bar)",
+	    "http://x" } },
+	{ "URIs from every text part, not from attachments",
+	  "Subject: m\nContent-Type: multipart/mixed; boundary=b\n\n"
+	  "--b\nContent-Type: text/plain\n\nhttp://plain.test/\n"
+	  "--b\nContent-Type: text/html\n\n<a href=http://html.test/>x</a> http://htmltext.test/\n"
+	  "--b\nContent-Type: application/octet-stream\n\nhttp://binary.test/\n--b--\n",
+	  { "http://plain.test/", "http://html.test/", "http://htmltext.test/" } },
+};
+
+START_TEST(uri_lists)
+{
+	const struct uri_case *c = &uri_cases[_i];
+	struct engine *e = unit_engine("", "");
+	struct scan *sc = feed(e, c->msg);
+	size_t n, want = 0;
+	const char *const *u = msg_uris(sc->msg, &n);
+
+	while (c->want[want])
+		want++;
+	for (size_t i = 0; i < want; i++) {
+		bool found = false;
+		for (size_t k = 0; k < n && !found; k++)
+			found = strcmp(u[k], c->want[i]) == 0;
+		ck_assert_msg(found, "%s: missing %s", c->name, c->want[i]);
+	}
+	for (size_t k = 0; k < n; k++)
+		ck_assert_msg(k < want, "%s: unexpected extra URI %s", c->name, u[k]);
+	ck_assert_ptr_null(u[n]);
+	ck_assert_ptr_null(sc->msg->uris_capped);
+	scan_free(sc);
+	engine_unref(e);
+}
+END_TEST
+
+START_TEST(uri_caps)
+{
+	struct engine *e = unit_engine("", "");
+	struct buf m;
+	buf_init(&m);
+	buf_puts(&m, "Subject: many\n\n");
+	for (int i = 0; i < 1100; i++)
+		buf_printf(&m, "http://h%d.test/%d\n", i, i);
+	struct scan *sc = feed(e, m.data);
+	size_t n;
+
+	msg_uris(sc->msg, &n);
+	ck_assert_uint_eq(n, URI_MAX_COUNT);
+	ck_assert_str_eq(sc->msg->uris_capped, "more than 1000 URIs");
+	ck_assert_ptr_null(sc->msg->broken);	/* a URI cap is not MIME_BROKEN */
+	scan_free(sc);
+	buf_free(&m);
+
+	/* one URI longer than 2048 bytes is cut and flagged */
+	struct buf b;
+	buf_init(&b);
+	buf_puts(&b, "Subject: long\n\nhttp://long.test/");
+	for (int i = 0; i < 3000; i++)
+		buf_putc(&b, 'a');
+	buf_puts(&b, "\n");
+	sc = feed(e, b.data);
+	const char *const *u = msg_uris(sc->msg, &n);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_uint_eq(strlen(u[0]), URI_MAX_LEN);
+	ck_assert_str_eq(sc->msg->uris_capped, "URI longer than 2048 bytes cut");
+	scan_free(sc);
+	buf_free(&b);
+	engine_unref(e);
+}
+END_TEST
+
+START_TEST(depth_and_parts_caps)
+{
+	struct engine *e = unit_engine("", "");
+	struct buf b;
+
+	/* 25 levels of multipart: text at the bottom is past the cap */
+	buf_init(&b);
+	buf_puts(&b, "Subject: deep\nContent-Type: multipart/mixed; boundary=b0\n\n");
+	for (int i = 1; i < 25; i++)
+		buf_printf(&b, "--b%d\nContent-Type: multipart/mixed; boundary=b%d\n\n", i - 1, i);
+	buf_puts(&b, "--b24\nContent-Type: text/plain\n\nDEEPTEXT\n");
+	for (int i = 24; i >= 0; i--)
+		buf_printf(&b, "--b%d--\n", i);
+	struct scan *sc = feed(e, b.data);
+	size_t len;
+	const char *t = msg_body_text(sc->msg, &len);
+	ck_assert_ptr_null(strstr(t, "DEEPTEXT"));
+	ck_assert_str_eq(sc->msg->broken, "MIME nesting deeper than 20");
+	scan_free(sc);
+	buf_free(&b);
+
+	/* 20 levels are fine */
+	buf_init(&b);
+	buf_puts(&b, "Subject: deep\nContent-Type: multipart/mixed; boundary=b0\n\n");
+	for (int i = 1; i < 19; i++)
+		buf_printf(&b, "--b%d\nContent-Type: multipart/mixed; boundary=b%d\n\n", i - 1, i);
+	buf_puts(&b, "--b18\nContent-Type: text/plain\n\nDEEPTEXT\n");
+	for (int i = 18; i >= 0; i--)
+		buf_printf(&b, "--b%d--\n", i);
+	sc = feed(e, b.data);
+	t = msg_body_text(sc->msg, &len);
+	ck_assert_ptr_nonnull(strstr(t, "DEEPTEXT"));
+	ck_assert_ptr_null(sc->msg->broken);
+	scan_free(sc);
+	buf_free(&b);
+
+	/* 600 parts: the first 499 leaves are read, then the walk stops */
+	buf_init(&b);
+	buf_puts(&b, "Subject: parts\nContent-Type: multipart/mixed; boundary=p\n\n");
+	for (int i = 0; i < 600; i++)
+		buf_printf(&b, "--p\nContent-Type: text/plain\n\npart%d-%d\n", i, i);
+	buf_puts(&b, "--p--\n");
+	sc = feed(e, b.data);
+	t = msg_body_text(sc->msg, &len);
+	ck_assert_ptr_nonnull(strstr(t, "\npart498-498"));
+	ck_assert_ptr_null(strstr(t, "part499-499"));
+	ck_assert_str_eq(sc->msg->broken, "more than 500 MIME parts");
+	scan_free(sc);
+	buf_free(&b);
+	engine_unref(e);
+}
+END_TEST
+
+/* a message cut at max_scan_bytes lacks its closing boundary: expected */
+START_TEST(truncated_not_broken)
+{
+	struct engine *e = unit_engine("max_scan_bytes = 1024\n", "");
+	struct buf m;
+	buf_init(&m);
+	buf_puts(&m, "Subject: cut\nContent-Type: multipart/mixed; boundary=o\n\n"
+		 "--o\nContent-Type: text/plain\nContent-Transfer-Encoding: base64\n\n");
+	for (int i = 0; i < 40; i++)
+		buf_puts(&m, "Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4Zm9vYmFy\n");
+	buf_puts(&m, "--o--\n");
+	struct scan *sc = feed(e, m.data);
+	size_t len;
+	const char *t = msg_body_text(sc->msg, &len);
+
+	ck_assert(sc->msg->truncated);
+	ck_assert_ptr_nonnull(strstr(t, "foobarbazqux"));
+	ck_assert_msg(sc->msg->broken == NULL, "broken: %s", sc->msg->broken);
+	scan_free(sc);
+	buf_free(&m);
+	engine_unref(e);
+}
+END_TEST
+
+static const char *HDR_RULES =
+	"header SUBJ_DEC Subject =~ /^Free money \\x{e2}\\x{82}\\x{ac}$/\n"
+	"header SUBJ_RAW Subject:raw =~ /=\\?utf-8\\?/i\n"
+	"header FROM_8BIT From =~ /^Jos\\x{c3}\\x{a9}/\n"
+	"body BODY_DEC /^Free money/\n"
+	"header PLAIN Date =~ /^today$/\n";
+
+/* header rules read decoded values; :raw keeps the encoded form; header
+ * rules alone never trigger the MIME parse */
+START_TEST(header_rules_decoded)
+{
+	struct engine *e = unit_engine("", HDR_RULES);
+	struct scan *sc = unit_scan(e, "Subject: =?utf-8?q?Free_money_=E2=82=AC?=\n"
+				    "From: Jos\xe9 <j@x.test>\nDate: today\n\nbody\n");
+
+	ck_assert(scan_has(sc, "SUBJ_DEC"));
+	ck_assert(scan_has(sc, "SUBJ_RAW"));
+	ck_assert(scan_has(sc, "FROM_8BIT"));
+	ck_assert(scan_has(sc, "BODY_DEC"));
+	ck_assert(scan_has(sc, "PLAIN"));
+	const struct header *d = msg_header(sc->msg, "Date", 0);
+	ck_assert_ptr_eq(d->decoded, d->value);	/* nothing to decode: shared */
+	scan_free(sc);
+	engine_unref(e);
+
+	e = unit_engine("", "header PLAIN Date =~ /^today$/\n");
+	sc = unit_scan(e, "Subject: x\nDate: today\nContent-Type: multipart/mixed; boundary=b\n\n"
+		       "--b\nContent-Type: text/plain\n\nno closing boundary\n");
+	ck_assert(scan_has(sc, "PLAIN"));
+	ck_assert(!sc->msg->mime.built);	/* lazy: nobody asked for the body */
+	ck_assert_ptr_null(sc->msg->broken);
+	msg_decode(sc->msg);
+	ck_assert(sc->msg->mime.built);
+	ck_assert_str_eq(sc->msg->broken, "multipart without a closing boundary");
+	scan_free(sc);
+	engine_unref(e);
+}
+END_TEST
+
+/* allocated_bytes - heap in use (glibc or the sanitizer's allocator) */
+#if defined(__SANITIZE_ADDRESS__)
+/* libasan's (sanitizer/allocator_interface.h, not shipped with gcc) */
+size_t __sanitizer_get_current_allocated_bytes(void);
+static size_t allocated_bytes(void)
+{
+	return __sanitizer_get_current_allocated_bytes();
+}
+#else
+static size_t allocated_bytes(void)
+{
+	return mallinfo2().uordblks;
+}
+#endif
+
+/*
+ * GMime caches every charset name it meets, forever (gmime-charset.c);
+ * mime.c empties the cache every MIME_CHARSET_RESET_BYTES of input.  40
+ * messages with 4800 made-up charset names each (in four fields, each
+ * under the 64 KB field cap) would otherwise keep ~190,000 names.
+ */
+START_TEST(charset_cache_bounded)
+{
+	struct engine *e = unit_engine("", "");
+	unsigned long resets0 = mime_charset_resets();
+	size_t before = 0;
+
+	for (int round = 0; round < 40; round++) {
+		struct buf b;
+		buf_init(&b);
+		buf_puts(&b, "Subject: c\nContent-Type: text/plain; charset=utf-8\n");
+		for (int f = 0; f < 4; f++) {
+			buf_printf(&b, "X-Words-%d:", f);
+			for (int i = 0; i < 1200; i++)
+				buf_printf(&b, " =?x-r%d-f%d-n%d-padding?Q?a?=", round, f, i);
+			buf_puts(&b, "\n");
+		}
+		buf_puts(&b, "\nbody\n");
+		struct scan *sc = feed(e, b.data);
+		size_t len;
+		msg_body_text(sc->msg, &len);
+		ck_assert_ptr_null(sc->msg->broken);	/* fields under the cap */
+		scan_free(sc);
+		buf_free(&b);
+		if (round == 4)
+			before = allocated_bytes();
+	}
+	size_t after = allocated_bytes();
+	ck_assert_uint_gt(mime_charset_resets(), resets0);
+	/* without the resets 35 rounds x 4800 names grow the heap by ~10 MB
+	 * (measured); with them it stays flat */
+	ck_assert_msg(after < before + 4 * 1024 * 1024, "heap grew by %zu bytes",
+		      after - before);
+	engine_unref(e);
+}
+END_TEST
+
+struct worker {
+	struct engine *e;
+	int id;
+	int bad;		/* messages whose views were wrong */
+};
+
+/* parse_many - one thread's messages: decoding must be right while other
+ * threads parse and the charset cache is reset under them */
+static void *parse_many(void *arg)
+{
+	struct worker *wk = arg;
+
+	for (int round = 0; round < 30; round++) {
+		struct buf b;
+		buf_init(&b);
+		buf_puts(&b, "Subject: =?iso-8859-1?q?Gr=FC=DFe?=\nX-Noise:");
+		for (int i = 0; i < 600; i++)
+			buf_printf(&b, " =?t%d-r%d-n%d?q?z?=", wk->id, round, i);
+		buf_printf(&b, "\nContent-Type: multipart/alternative; boundary=b\n\n"
+			   "--b\nContent-Type: text/plain; charset=koi8-r\n"
+			   "Content-Transfer-Encoding: 8bit\n\n\xf0\xd2\xc9\xd7\xc5\xd4 %d\n"
+			   "--b\nContent-Type: text/html\n\n<a href=http://t%d.test/>caf&eacute;</a>\n"
+			   "--b--\n", round, wk->id);
+		struct scan *sc = feed(wk->e, b.data);
+		size_t len, n;
+		const char *t = msg_body_text(sc->msg, &len);
+		const char *const *u = msg_uris(sc->msg, &n);
+		char want[64];
+		snprintf(want, sizeof(want), "\xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82 %d\ncaf\xc3\xa9",
+			 round);
+		if (strncmp(t, "Gr\xc3\xbc\xc3\x9f" "e\n", 8) != 0 || strstr(t, want) == NULL ||
+		    n != 1 || strncmp(u[0], "http://t", 8) != 0 || sc->msg->broken != NULL)
+			wk->bad++;
+		scan_free(sc);
+		buf_free(&b);
+	}
+	return NULL;
+}
+
+/* four threads at once, with cache resets happening under them (run
+ * under the ASan build to catch a use of a freed cache entry) */
+START_TEST(concurrent_parsing)
+{
+	struct engine *e = unit_engine("", "");
+	struct worker wk[4];
+	pthread_t th[4];
+	unsigned long resets0 = mime_charset_resets();
+
+	for (int i = 0; i < 4; i++) {
+		wk[i] = (struct worker){ .e = e, .id = i };
+		ck_assert_int_eq(pthread_create(&th[i], NULL, parse_many, &wk[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		ck_assert_msg(wk[i].bad == 0, "thread %d: %d wrong messages", i, wk[i].bad);
+	}
+	ck_assert_uint_gt(mime_charset_resets(), resets0);
+	engine_unref(e);
+}
+END_TEST
+
+START_TEST(latin1_helper)
+{
+	struct buf b;
+
+	buf_init(&b);
+	html_latin1_to_utf8("A\x80\x9f\xa0\xff", 5, &b);
+	ck_assert_str_eq(b.data, "A\xe2\x82\xac\xc5\xb8\xc2\xa0\xc3\xbf");
+	buf_free(&b);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("mime");
+	TCase *tc = tcase_create("mime");
+
+	tcase_set_timeout(tc, 120);
+	tcase_add_loop_test(tc, view_cases, 0, sizeof(views) / sizeof(views[0]));
+	tcase_add_loop_test(tc, uri_lists, 0, sizeof(uri_cases) / sizeof(uri_cases[0]));
+	tcase_add_test(tc, uri_caps);
+	tcase_add_test(tc, depth_and_parts_caps);
+	tcase_add_test(tc, truncated_not_broken);
+	tcase_add_test(tc, header_rules_decoded);
+	tcase_add_test(tc, charset_cache_bounded);
+	tcase_add_test(tc, concurrent_parsing);
+	tcase_add_test(tc, latin1_helper);
+	suite_add_tcase(s, tc);
+	return unit_main(s);
+}
