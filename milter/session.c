@@ -19,6 +19,8 @@
 #include "util.h"
 
 struct session {
+	struct session *prev, *next;	/* in the in-flight list while counted */
+	const char *step;	/* last callback seen, for drain diagnostics */
 	char *ip;
 	char *hostname;
 	char *helo;
@@ -34,6 +36,7 @@ static pthread_mutex_t drain_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t drain_cond = PTHREAD_COND_INITIALIZER;
 static bool draining;
 static int in_flight;
+static struct session *flight_head;	/* counted sessions, for diagnostics */
 
 /* session_open - new connection; trusted clients are decided here */
 struct session *session_open(const char *ip, const char *hostname)
@@ -57,6 +60,13 @@ static void message_done(struct session *s)
 {
 	if (s->counted) {
 		pthread_mutex_lock(&drain_lock);
+		if (s->prev)
+			s->prev->next = s->next;
+		else
+			flight_head = s->next;
+		if (s->next)
+			s->next->prev = s->prev;
+		s->prev = s->next = NULL;
 		if (--in_flight == 0)
 			pthread_cond_broadcast(&drain_cond);
 		pthread_mutex_unlock(&drain_lock);
@@ -117,16 +127,37 @@ enum session_rc session_mail(struct session *s, const char *from,
 	msg_set_from(s->scan->msg, from);
 	msg_set_qid(s->scan->msg, qid);
 
+	s->step = "mail";
 	pthread_mutex_lock(&drain_lock);
 	if (draining) {
 		s->draining_msg = true;
 	} else {
 		in_flight++;
 		s->counted = true;
+		s->next = flight_head;
+		if (flight_head)
+			flight_head->prev = s;
+		flight_head = s;
 	}
 	pthread_mutex_unlock(&drain_lock);
-	if (s->draining_msg)
+	if (s->draining_msg) {
+		/* shutting down: the client retries on a fresh parapet.  Said
+		 * here when the MTA lets us reply at MAIL FROM, else at the end
+		 * of the message (session_eom returns this verdict) */
+		struct verdict *dv = &s->scan->verdict;
+		dv->action = ACTION_TEMPFAIL;
+		dv->code = "451";
+		dv->xcode = "4.3.0";
+		dv->text = "Temporary filter failure";
+		dv->why = "shutting_down";
+		dv->skipped = true;
+		dv->symbols = xstrdup("");
+		s->scan->finished = true;
+		char *line = verdict_log_line(s->scan);
+		log_info("%s", line);
+		free(line);
 		return SESSION_TEMPFAIL;
+	}
 
 	if (auth && *auth && s->scan->engine->cfg->skip_authenticated) {
 		scan_skip(s->scan, "authenticated");
@@ -141,6 +172,7 @@ enum session_rc session_mail(struct session *s, const char *from,
 /* session_rcpt - one recipient */
 void session_rcpt(struct session *s, const char *rcpt)
 {
+	s->step = "rcpt";
 	if (s->scan)
 		msg_add_rcpt(s->scan->msg, rcpt);
 }
@@ -148,6 +180,7 @@ void session_rcpt(struct session *s, const char *rcpt)
 /* session_header - one field; the first one closes the envelope */
 void session_header(struct session *s, const char *name, const char *raw)
 {
+	s->step = "header";
 	if (s->scan == NULL || s->scan->finished)
 		return;
 	if (!s->header_seen) {
@@ -172,6 +205,7 @@ void session_eoh(struct session *s)
 /* session_body - one body chunk */
 void session_body(struct session *s, const void *data, size_t len)
 {
+	s->step = "body";
 	if (s->scan && !s->scan->finished)
 		scan_body(s->scan, data, len);
 }
@@ -183,25 +217,11 @@ const struct verdict *session_eom(struct session *s, const char *qid)
 
 	if (s->scan == NULL)
 		return NULL;
-	if (s->scan->finished)	/* decided and logged earlier (skipped) */
+	s->step = "eom";
+	if (s->scan->finished)	/* decided and logged earlier (skipped, draining) */
 		return &s->scan->verdict;
 	msg_set_qid(s->scan->msg, qid);
-	if (s->draining_msg) {
-		/* shutting down: the client retries on a fresh parapet */
-		struct verdict *dv = &s->scan->verdict;
-		verdict_clear(dv);
-		dv->action = ACTION_TEMPFAIL;
-		dv->code = "451";
-		dv->xcode = "4.3.0";
-		dv->text = "Temporary filter failure";
-		dv->why = "shutting down";
-		dv->skipped = true;
-		dv->symbols = xstrdup("");
-		s->scan->finished = true;
-		v = dv;
-	} else {
-		v = scan_finish(s->scan);
-	}
+	v = scan_finish(s->scan);
 	char *line = verdict_log_line(s->scan);
 	log_info("%s", line);
 	free(line);
@@ -216,24 +236,36 @@ void session_drain_begin(void)
 	pthread_mutex_unlock(&drain_lock);
 }
 
-/* session_drain_wait - wait for the messages in flight */
+/* session_drain_wait - wait for the messages in flight, logging progress
+ * every 2 s and, at the timeout, every message still waited for */
 int session_drain_wait(int timeout_ms)
 {
-	struct timespec until;
-	int left;
+	int left, waited = 0;
 
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += timeout_ms / 1000;
-	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
 	pthread_mutex_lock(&drain_lock);
-	while (in_flight > 0)
-		if (pthread_cond_timedwait(&drain_cond, &drain_lock, &until) == ETIMEDOUT)
-			break;
+	log_info("draining: %d message(s) in flight", in_flight);
+	while (in_flight > 0 && waited < timeout_ms) {
+		struct timespec until;
+		int step = timeout_ms - waited < 2000 ? timeout_ms - waited : 2000;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += (long)step * 1000000L;
+		until.tv_sec += until.tv_nsec / 1000000000L;
+		until.tv_nsec %= 1000000000L;
+		if (pthread_cond_timedwait(&drain_cond, &drain_lock, &until) == ETIMEDOUT) {
+			waited += step;
+			if (in_flight > 0)
+				log_info("draining: %d message(s) still in flight after %d ms",
+					 in_flight, waited);
+		}
+	}
 	left = in_flight;
+	if (left > 0)
+		for (struct session *s = flight_head; s; s = s->next)
+			log_warn("draining: gave up on qid=%s ip=%s from=%s last_step=%s",
+				 s->scan && s->scan->msg->qid ? s->scan->msg->qid : "-",
+				 s->ip ? s->ip : "-",
+				 s->scan && s->scan->msg->mail_from ? s->scan->msg->mail_from : "-",
+				 s->step ? s->step : "-");
 	pthread_mutex_unlock(&drain_lock);
 	return left;
 }

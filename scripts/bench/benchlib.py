@@ -1,0 +1,530 @@
+"""benchlib - the parts of scripts/bench/throughput that are not the benchmark.
+
+A private Postfix instance (queue on tmpfs), Postfix's smtp-sink behind it,
+a milter process (nullmilter or parapet), CPU accounting from /proc, and a
+lean SMTP client that times each transaction.  Standard library only.
+
+Every process started here is remembered by pid and stopped by pid
+(SIGTERM, then SIGKILL); nothing is ever killed by name.  Linux only (reads
+/proc); Postfix needs root.
+"""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+class BenchError(Exception):
+    """A setup or run failure worth one clear line to the user."""
+
+
+def free_port():
+    """free_port - a TCP port on 127.0.0.1 nobody listens on right now"""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(pred, timeout, what, interval=0.05, alive=None):
+    """wait_for - poll pred() until true; BenchError after timeout seconds.
+
+    alive, if given, is a callable that returns False when the thing being
+    waited for has died (then we fail at once instead of timing out)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if pred():
+            return
+        if alive is not None and not alive():
+            raise BenchError("%s: process exited" % what)
+        if time.monotonic() > deadline:
+            raise BenchError("%s: not ready after %.0f s" % (what, timeout))
+        time.sleep(interval)
+
+
+def port_open(port):
+    """port_open - something accepts TCP connections on 127.0.0.1:port"""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+# ------------------------------------------------------------------ /proc
+
+def _stat_fields(pid):
+    """_stat_fields - /proc/PID/stat after the command name, or None"""
+    try:
+        with open("/proc/%d/stat" % pid, "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    return data[data.rindex(b")") + 2:].split()
+
+
+def proc_cpu(pid):
+    """proc_cpu - (self, reaped children) CPU seconds of a process, or None.
+
+    self is utime+stime of all its threads, dead ones included;
+    children is cutime+cstime of the children it has waited for."""
+    f = _stat_fields(pid)
+    if f is None:
+        return None
+    # after "pid (comm) ": state ppid pgrp session tty tpgid flags minflt
+    # cminflt majflt cmajflt utime stime cutime cstime ...
+    return ((int(f[11]) + int(f[12])) / CLK_TCK,
+            (int(f[13]) + int(f[14])) / CLK_TCK)
+
+
+def _children_map():
+    """_children_map - ppid -> [pid] for every process now"""
+    kids = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        f = _stat_fields(int(name))
+        if f is None:
+            continue
+        kids.setdefault(int(f[1]), []).append(int(name))
+    return kids
+
+
+def tree_pids(root):
+    """tree_pids - root and all its descendants alive now"""
+    kids = _children_map()
+    out, todo = [], [root]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(kids.get(p, ()))
+    return out
+
+
+def tree_cpu(root):
+    """tree_cpu - CPU seconds of a process tree: every live member's own
+    time plus the root's reaped-children time.
+
+    The difference of two readings is the tree's CPU in between, also for
+    members that exited meanwhile: at the first reading their own time
+    counts, at the second their whole life is in the root's cutime (Postfix's
+    master reaps its children at once; its daemons do not fork)."""
+    total = 0.0
+    for p in tree_pids(root):
+        c = proc_cpu(p)
+        if c is None:
+            continue
+        total += c[0]
+        if p == root:
+            total += c[1]
+    return total
+
+
+def system_cpu():
+    """system_cpu - (busy, total) CPU seconds of the machine from /proc/stat;
+    busy is everything but idle and iowait"""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    # user nice system idle iowait irq softirq steal guest guest_nice;
+    # guest time is already part of user
+    busy = v[0] + v[1] + v[2] + v[5] + v[6] + v[7]
+    return busy / CLK_TCK, (busy + v[3] + v[4]) / CLK_TCK
+
+
+def self_cpu():
+    """self_cpu - CPU seconds of this Python process (all threads)"""
+    t = os.times()
+    return t.user + t.system
+
+
+# ------------------------------------------------------------ processes
+
+class Proc:
+    """A child process we own, stopped by pid."""
+
+    def __init__(self, name, argv, log_path, env=None):
+        self.name = name
+        self.argv = argv
+        self.log_path = log_path
+        self.log = open(log_path, "ab")
+        self.p = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
+                                  stdout=self.log, stderr=subprocess.STDOUT,
+                                  env=env, start_new_session=True)
+        self.pid = self.p.pid
+
+    def alive(self):
+        return self.p.poll() is None
+
+    def terminate(self):
+        """terminate - send SIGTERM (stop() waits); lets several stop at once"""
+        if self.p.poll() is None:
+            try:
+                os.kill(self.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
+    def stop(self, timeout=10.0):
+        """stop - SIGTERM, wait, SIGKILL; returns the exit status (negative:
+        killed by that signal).  libmilter notices a stop request only at
+        its next poll timeout, so a milter takes up to ~5 s."""
+        if self.p.poll() is None:
+            self.terminate()
+            try:
+                self.p.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.kill(self.pid, signal.SIGKILL)
+                self.p.wait()
+        self.log.close()
+        return self.p.returncode
+
+    def log_tail(self, n=20):
+        try:
+            with open(self.log_path, "rb") as f:
+                lines = f.read().decode("utf-8", "replace").splitlines()
+        except OSError:
+            return ""
+        return "\n".join(lines[-n:])
+
+
+def start_milter(name, argv, sock_spec, base, timeout=15.0):
+    """start_milter - run a milter in the foreground, wait for its socket"""
+    proc = Proc(name, argv, os.path.join(base, name + ".log"))
+    if sock_spec.startswith("unix:"):
+        path = sock_spec[5:]
+        ready = lambda: os.path.exists(path)
+    else:
+        port = int(sock_spec.split(":", 1)[1].split("@", 1)[0])
+        ready = lambda: port_open(port)
+    try:
+        wait_for(ready, timeout, name + " socket " + sock_spec, alive=proc.alive)
+    except BenchError:
+        proc.stop()
+        raise BenchError("%s did not start; its log:\n%s" % (name, proc.log_tail()))
+    return proc
+
+
+def start_sink(base, port):
+    """start_sink - Postfix's smtp-sink, accepting everything, not storing"""
+    exe = shutil.which("smtp-sink") or "/usr/sbin/smtp-sink"
+    if not os.path.exists(exe):
+        raise BenchError("smtp-sink not found (Debian package postfix)")
+    proc = Proc("smtp-sink", [exe, "-u", "postfix", "-h", "sink.test",
+                              "127.0.0.1:%d" % port, "256"],
+                os.path.join(base, "sink.log"))
+    wait_for(lambda: port_open(port), 10, "smtp-sink", alive=proc.alive)
+    return proc
+
+
+# -------------------------------------------------------------- postfix
+
+MASTER_CF = """\
+# written by scripts/bench/benchlib.py; chroot "n" everywhere
+127.0.0.1:{smtp_port} inet n - n - - smtpd
+pickup    unix  n       -       n       60      1       pickup
+cleanup   unix  n       -       n       -       0       cleanup
+qmgr      unix  n       -       n       300     1       qmgr
+rewrite   unix  -       -       n       -       -       trivial-rewrite
+bounce    unix  -       -       n       -       0       bounce
+defer     unix  -       -       n       -       0       bounce
+trace     unix  -       -       n       -       0       bounce
+verify    unix  -       -       n       -       1       verify
+flush     unix  n       -       n       1000?   0       flush
+proxymap  unix  -       -       n       -       -       proxymap
+proxywrite unix -       -       n       -       1       proxymap
+smtp      unix  -       -       n       -       -       smtp
+relay     unix  -       -       n       -       -       smtp
+showq     unix  n       -       n       -       -       showq
+error     unix  -       -       n       -       -       error
+retry     unix  -       -       n       -       -       error
+discard   unix  -       -       n       -       -       discard
+anvil     unix  -       -       n       -       1       anvil
+scache    unix  -       -       n       -       1       scache
+postlog   unix-dgram n  -       n       -       1       postlogd
+"""
+
+MAIN_CF = """\
+# written by scripts/bench/benchlib.py
+compatibility_level = 3.6
+queue_directory = {base}/queue
+data_directory = {base}/data
+meta_directory = /etc/postfix
+daemon_directory = /usr/lib/postfix/sbin
+command_directory = /usr/sbin
+shlib_directory = /usr/lib/postfix
+mail_owner = postfix
+setgid_group = postdrop
+myhostname = mx.bench.test
+mydomain = bench.test
+myorigin = $myhostname
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mydestination =
+local_recipient_maps =
+alias_maps =
+alias_database =
+relayhost = [127.0.0.1]:{sink_port}
+smtp_dns_support_level = disabled
+smtpd_peername_lookup = no
+smtputf8_enable = no
+mynetworks = 127.0.0.0/8
+smtpd_relay_restrictions = permit_mynetworks, reject
+maillog_file = {base}/maillog
+maillog_file_prefixes = {base}
+biff = no
+append_dot_mydomain = no
+notify_classes =
+smtpd_banner = $myhostname ESMTP
+in_flow_delay = 0
+smtpd_client_connection_count_limit = 0
+smtpd_client_connection_rate_limit = 0
+smtpd_client_message_rate_limit = 0
+default_process_limit = 200
+default_destination_concurrency_limit = 50
+initial_destination_concurrency = 20
+queue_run_delay = 10s
+minimal_backoff_time = 10s
+maximal_backoff_time = 20s
+smtp_tls_security_level = none
+smtpd_tls_security_level = none
+milter_default_action = tempfail
+milter_protocol = 6
+smtpd_milters = {milters}
+"""
+
+
+class Postfix:
+    """A private Postfix: its own config, queue on tmpfs, one smtpd port."""
+
+    def __init__(self, base, smtp_port, sink_port, milters=""):
+        self.base = base
+        self.etc = os.path.join(base, "etc")
+        self.queue = os.path.join(base, "queue")
+        self.smtp_port = smtp_port
+        self.maillog = os.path.join(base, "maillog")
+        os.makedirs(self.etc, exist_ok=True)
+        os.makedirs(self.queue, exist_ok=True)  # postfix check fills it
+        data = os.path.join(base, "data")
+        os.makedirs(data, exist_ok=True)
+        shutil.chown(data, "postfix", "postfix")
+        with open(os.path.join(self.etc, "main.cf"), "w") as f:
+            f.write(MAIN_CF.format(base=base, sink_port=sink_port,
+                                   milters=milters))
+        with open(os.path.join(self.etc, "master.cf"), "w") as f:
+            f.write(MASTER_CF.format(smtp_port=smtp_port))
+        self.master_pid = None
+
+    def _postfix(self, *args):
+        r = subprocess.run(["postfix", "-c", self.etc] + list(args),
+                           stdin=subprocess.DEVNULL, capture_output=True,
+                           text=True)
+        if r.returncode != 0:
+            why = (r.stderr or r.stdout).strip()
+            try:  # without syslog, the reason is in the maillog file
+                with open(self.maillog, errors="replace") as f:
+                    why += "\n" + "".join(f.readlines()[-5:])
+            except OSError:
+                pass
+            raise BenchError("postfix %s failed: %s" % (" ".join(args), why))
+
+    def start(self):
+        self._postfix("check")
+        self._postfix("start")
+        pidfile = os.path.join(self.queue, "pid", "master.pid")
+
+        def have_pid():
+            try:
+                with open(pidfile) as f:
+                    self.master_pid = int(f.read().split()[0])
+                return True
+            except (OSError, ValueError, IndexError):
+                return False
+        wait_for(have_pid, 15, "postfix master.pid")
+        wait_for(lambda: port_open(self.smtp_port), 15, "postfix smtpd port")
+
+    def stop(self):
+        """stop - postfix stop; by pid (TERM, then KILL the tree) if stuck"""
+        if self.master_pid is None:
+            return
+        pids = tree_pids(self.master_pid)
+        try:
+            self._postfix("stop")
+        except BenchError:
+            pass
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and os.path.exists("/proc/%d" % self.master_pid):
+            time.sleep(0.05)
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            left = [p for p in pids if os.path.exists("/proc/%d" % p)]
+            for p in left:
+                try:
+                    os.kill(p, sig)
+                except ProcessLookupError:
+                    pass
+            if left:
+                time.sleep(0.5)
+        self.master_pid = None
+
+    def cpu(self):
+        """cpu - CPU seconds used so far by the master and its daemons"""
+        return tree_cpu(self.master_pid)
+
+    def queue_files(self):
+        """queue_files - messages not yet delivered (or stuck)"""
+        n = 0
+        for sub in ("maildrop", "incoming", "active", "deferred", "hold"):
+            for _root, _dirs, files in os.walk(os.path.join(self.queue, sub)):
+                n += len(files)
+        return n
+
+    def deferred_files(self):
+        n = 0
+        for _root, _dirs, files in os.walk(os.path.join(self.queue, "deferred")):
+            n += len(files)
+        return n
+
+
+class LogCounter:
+    """Counts "status=sent" lines appended to a Postfix maillog."""
+
+    def __init__(self, path):
+        self.path = path
+        self.offset = os.path.getsize(path) if os.path.exists(path) else 0
+        self.partial = b""
+        self.sent = 0
+
+    def poll(self):
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(self.offset)
+                data = f.read()
+        except OSError:
+            return self.sent
+        self.offset += len(data)
+        data = self.partial + data
+        cut = data.rfind(b"\n") + 1
+        self.partial = data[cut:]
+        self.sent += data[:cut].count(b" status=sent ")
+        return self.sent
+
+
+# ----------------------------------------------------------- SMTP client
+
+class SMTPError(Exception):
+    pass
+
+
+def _reply(f):
+    """_reply - read one (possibly multi-line) SMTP reply; its code"""
+    while True:
+        line = f.readline(8192)
+        if not line:
+            raise SMTPError("connection closed")
+        if len(line) < 4 or line[3:4] != b"-":
+            try:
+                return int(line[:3])
+            except ValueError:
+                raise SMTPError("bad reply %r" % line[:80])
+
+
+def smtp_send(port, mail_from, rcpt, data, timeout=120.0):
+    """smtp_send - one message on one connection, PIPELINING the envelope.
+
+    data is the message, CRLF line ends, already dot-stuffed, ending with
+    CRLF.  Returns (final code, seconds from the end-of-data dot to the
+    final reply, seconds for the whole session from connect to QUIT)."""
+    t0 = time.monotonic()
+    s = socket.create_connection(("127.0.0.1", port), timeout)
+    try:
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        f = s.makefile("rb")
+        if _reply(f) != 220:
+            raise SMTPError("no 220 greeting")
+        s.sendall(b"EHLO client.bench.test\r\n")
+        if _reply(f) != 250:
+            raise SMTPError("EHLO refused")
+        s.sendall(b"MAIL FROM:<%s>\r\nRCPT TO:<%s>\r\nDATA\r\n"
+                  % (mail_from.encode(), rcpt.encode()))
+        c1, c2, c3 = _reply(f), _reply(f), _reply(f)
+        if (c1, c2, c3) != (250, 250, 354):
+            raise SMTPError("envelope refused: %d %d %d" % (c1, c2, c3))
+        s.sendall(data)
+        s.sendall(b".\r\n")
+        t_dot = time.monotonic()
+        code = _reply(f)
+        t_reply = time.monotonic()
+        s.sendall(b"QUIT\r\n")
+        try:
+            _reply(f)
+        except SMTPError:
+            pass
+        return code, t_reply - t_dot, time.monotonic() - t0
+    finally:
+        s.close()
+
+
+def smtp_data(raw):
+    """smtp_data - a message file's bytes made ready for DATA: a leading
+    mbox "From " line dropped, CRLF line ends, dots stuffed, final CRLF"""
+    if raw.startswith(b"From "):
+        nl = raw.find(b"\n")
+        raw = raw[nl + 1:] if nl >= 0 else b""
+    lines = raw.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    out = []
+    for ln in lines:
+        if ln.endswith(b"\r"):
+            ln = ln[:-1]
+        if ln.startswith(b"."):
+            ln = b"." + ln
+        out.append(ln)
+    return b"\r\n".join(out) + b"\r\n"
+
+
+def run_load(port, messages, count, sessions, mail_from, rcpt,
+             progress=None):
+    """run_load - send count messages (cycling through the list) over
+    `sessions` concurrent connections, one message per connection.
+
+    Returns a list of (code, dot_to_reply, session_seconds, error), one
+    per message; error is None, or the text of the exception (then code 0).  progress(done) is called from
+    the caller's thread about every second."""
+    lock = threading.Lock()
+    state = {"next": 0}
+    results = []
+
+    def worker():
+        while True:
+            with lock:
+                i = state["next"]
+                if i >= count:
+                    return
+                state["next"] = i + 1
+            try:
+                r = smtp_send(port, mail_from, rcpt,
+                              messages[i % len(messages)]) + (None,)
+            except (OSError, SMTPError) as e:
+                r = (0, 0.0, 0.0, "%s: %s" % (type(e).__name__, e))
+            with lock:
+                results.append(r)
+
+    threads = [threading.Thread(target=worker, daemon=True)
+               for _ in range(sessions)]
+    for t in threads:
+        t.start()
+    last = time.monotonic()
+    while any(t.is_alive() for t in threads):
+        time.sleep(0.1)
+        if progress is not None and time.monotonic() - last >= 1.0:
+            last = time.monotonic()
+            with lock:
+                n = len(results)
+            progress(n)
+    for t in threads:
+        t.join()
+    return results
