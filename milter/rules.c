@@ -69,20 +69,24 @@ static const struct sym *sym_lookup(const struct ruleset *rs, const char *name)
 	return bsearch(&key, rs->syms, rs->nsyms, sizeof(*rs->syms), rules_sym_cmp);
 }
 
+/* rules_rule_clear - release what one rule owns */
+void rules_rule_clear(struct rule *r)
+{
+	free(r->header);
+	free(r->if_unset);
+	free(r->pat);
+	free(r->flags);
+	re_free(r->re);
+	meta_free(r->meta);
+}
+
 /* rules_free - release everything */
 struct ruleset *rules_free(struct ruleset *rs)
 {
 	if (rs == NULL)
 		return NULL;
-	for (size_t i = 0; i < rs->nrules; i++) {
-		struct rule *r = &rs->rules[i];
-		free(r->header);
-		free(r->if_unset);
-		free(r->pat);
-		free(r->flags);
-		re_free(r->re);
-		meta_free(r->meta);
-	}
+	for (size_t i = 0; i < rs->nrules; i++)
+		rules_rule_clear(&rs->rules[i]);
 	free(rs->rules);
 	for (size_t i = 0; i < rs->nsyms; i++) {
 		free(rs->syms[i].name);

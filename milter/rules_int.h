@@ -161,6 +161,8 @@ long rules_sym_find(const struct ruleset *rs, const char *name);
 /* rules_sym_get - the symbol, created (SYM_NAMED) if new; the pointer is
  * valid until the next rules_sym_get */
 struct sym *rules_sym_get(struct ruleset *rs, const char *name);
+/* rules_rule_clear - release what one rule owns (rules.c) */
+void rules_rule_clear(struct rule *r);
 /* rules_file - an interned copy of a file name */
 const char *rules_file(struct ruleset *rs, const char *name);
 /* rules_valid_name - SpamAssassin rule names: word characters */

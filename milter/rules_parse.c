@@ -219,12 +219,7 @@ static void drop_last_rule(struct ruleset *rs)
 	struct rule *r = &rs->rules[--rs->nrules];
 
 	rs->syms[r->sym].kind = SYM_BROKEN;
-	free(r->header);
-	free(r->if_unset);
-	free(r->pat);
-	free(r->flags);
-	re_free(r->re);
-	meta_free(r->meta);
+	rules_rule_clear(r);
 }
 
 /* finish_regex - the regex of a new rule, then nothing else on the line */
