@@ -1,7 +1,8 @@
 /*
  * fuzz_message.c - libFuzzer target: a hostile message through the whole
- * offline pipeline (message file splitting, message model caps, rules,
- * verdict and header edits).  Must always end in a verdict.
+ * offline pipeline (message file splitting, message model caps, the GMime
+ * parse, HTML to text and URI extraction (body, rawbody and uri rules
+ * ask for them), rules, verdict and header edits).  Must always end in a verdict.
  */
 #include "autoconfig.h"
 
@@ -32,7 +33,7 @@ static void setup(void)
 		"header A Subject =~ /^[A-Z ]+$/\nheader B From:addr =~ /@/\n"
 		"header C From:name =~ /x/i\nheader D ALL =~ /^X-/m\nheader E exists:Date\n"
 		"header F ToCc !~ /./ [if-unset: none]\nbody G /click/i\nrawbody H /<a/i\n"
-		"full I /^Received:/m\nscore A 2\nscore SCAN_TRUNCATED 0.1\nscore MIME_BROKEN 1\n", &d);
+		"full I /^Received:/m\nuri J /^https?:\\/\\/\\d/\nscore A 2\nscore SCAN_TRUNCATED 0.1\nscore MIME_BROKEN 1\n", &d);
 	if (cfg == NULL || rs == NULL)
 		abort();
 	diag_free(&d);

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """test_signals.py - parapet under signals while Postfix streams mail (SPEC §2, §7).
 
-  1. SIGUSR1 (reload) every 25-100 ms during 500 messages over 10 sessions,
+  1. SIGUSR1 (reload) every 25-100 ms during 2,000 messages over 10 sessions,
      alternating between two rule sets: every message gets 250, is
      delivered exactly once and was scanned by one whole rule set; both
      sets were used; parapet logs the reloads and keeps its pid.
@@ -91,7 +91,7 @@ def check_delivery(run, what, sink, ids, expect_scanned=True):
 
 
 def test_reload_storm(run, sink, pf, parapet):
-    n = 500
+    n = 2000
     ids = ["usr1-%d" % i for i in range(n)]
     pid = parapet.pid
     mark = parapet.log_size()
@@ -125,7 +125,7 @@ def test_reload_storm(run, sink, pf, parapet):
            if o.final is None or o.final.code != 250]
     run.check(not bad, "reload storm: all %d messages got 250" % n,
               "%r; e.g. %r" % (summarize(outs), bad[:10]))
-    run.check(sent[0] >= 10, "reload storm: (setup) at least 10 SIGUSR1 sent during the stream",
+    run.check(sent[0] >= 20, "reload storm: (setup) at least 20 SIGUSR1 sent during the stream",
               sent[0])
     run.check(pf.wait_drained(60), "reload storm: Postfix queue drains")
     check_delivery(run, "reload storm", sink, ids)
@@ -310,7 +310,7 @@ def main():
         pf.start()
         run.on_fail(lambda: "parapet log (tail):\n" + parapet.log()[-5000:])
         run.on_fail(lambda: "maillog (tail):\n" + pf.maillog()[-3000:])
-        with run.section("1. SIGUSR1 reload storm, 500 messages"):
+        with run.section("1. SIGUSR1 reload storm, 2000 messages"):
             test_reload_storm(run, sink, pf, parapet)
         with run.section("2. SIGTERM with messages in flight"):
             test_sigterm(run, sink, pf, parapet)
