@@ -10,7 +10,9 @@
 #include <pthread.h>
 #include <stdlib.h>
 
+#include "dns.h"
 #include "engine.h"
+#include "log.h"
 #include "util.h"
 
 static pthread_mutex_t current_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -20,8 +22,18 @@ static unsigned long next_generation = 1;
 /* engine_from_config - compile the rules the config names */
 struct engine *engine_from_config(struct config *cfg, struct diag *d)
 {
-	struct ruleset *rs = rules_load(cfg->rules_dir, d);
+	struct ruleset *rs;
+	char *err = NULL;
+	struct dns *dns = dns_open(cfg->dns_nameservers, &err);
 
+	if (dns == NULL) {
+		diag_error(d, cfg->path, 0, "%s", err);
+		free(err);
+		config_free(cfg);
+		return NULL;
+	}
+	dns_close(dns);		/* engine_new opens it again, shared */
+	rs = rules_load(cfg->rules_dir, d);
 	if (rs == NULL) {
 		config_free(cfg);
 		return NULL;
@@ -33,9 +45,17 @@ struct engine *engine_from_config(struct config *cfg, struct diag *d)
 struct engine *engine_new(struct config *cfg, struct ruleset *rs)
 {
 	struct engine *e = xcalloc(1, sizeof(*e));
+	char *err = NULL;
+
 	atomic_init(&e->refs, 1);
 	e->cfg = cfg;
 	e->rules = rs;
+	e->dns = dns_open(cfg->dns_nameservers, &err);
+	if (e->dns == NULL) {
+		log_warn("%s; using the system resolver", err);
+		free(err);
+		e->dns = dns_open(NULL, &err);
+	}
 	pthread_mutex_lock(&current_lock);
 	e->generation = next_generation++;
 	pthread_mutex_unlock(&current_lock);
@@ -69,6 +89,7 @@ struct engine *engine_unref(struct engine *e)
 {
 	if (e && atomic_fetch_sub(&e->refs, 1) == 1) {
 		rules_free(e->rules);
+		dns_close(e->dns);
 		config_free(e->cfg);
 		free(e);
 	}

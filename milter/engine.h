@@ -15,10 +15,13 @@
 #include "diag.h"
 #include "rules.h"
 
+struct dns;
+
 struct engine {
 	atomic_int refs;
 	struct config *cfg;	/* owned */
 	struct ruleset *rules;	/* owned */
+	struct dns *dns;	/* counted reference to the shared resolver */
 	unsigned long generation;
 };
 

@@ -8,8 +8,8 @@ benchmark (scripts/bench/throughput) and the demo.  What it gives:
     make_message(test_id, ...)        an RFC 5322 message (bytes, CRLF)
     Sink(port=None)                   capturing SMTP server: every message
                                       Postfix delivers, in memory
-    DnsStub(txt=None)                 tiny UDP DNS server: NXDOMAIN for
-                                      everything but the TXT records given
+    DnsServer(workdir, zone)          tests/dnsserver.py, a real DNS server
+                                      (dnslib) on a loopback port
     Postfix(workdir, sink_port, milter=None, ...)
                                       a private Postfix instance (root only)
     Parapet(workdir, config_overrides, rules, ...)
@@ -56,7 +56,7 @@ import traceback
 
 __all__ = [
     "BUILDDIR", "SRCDIR", "TESTDATA", "free_port", "make_workdir",
-    "make_message", "Sink", "SinkMessage", "DnsStub", "Postfix", "Parapet",
+    "make_message", "Sink", "SinkMessage", "DnsServer", "Postfix", "Parapet",
     "NullMilter", "Reply", "Outcome", "send", "send_many", "TestRun",
     "Skip", "pid_alive", "wait_until", "stop_all",
 ]
@@ -439,90 +439,6 @@ class Sink:
 
 # ---------------------------------------------------------------- DNS stub
 
-class DnsStub:
-    """DnsStub - UDP DNS server on 127.0.0.1 for tests without DNS.
-
-    Answers TXT queries for the names in txt ({name: [string, ...]}, names
-    case-insensitive, no trailing dot); every other query gets NXDOMAIN
-    (or an empty NOERROR answer for a name that has TXT records).  Gives
-    SPF/DKIM/DMARC a fast, deterministic "none" instead of a timeout.
-    Use `nameserver` (HOST:PORT) as parapet's dns_nameservers.
-    """
-
-    def __init__(self, txt=None, port=None):
-        self.port = port or free_port()
-        self.txt = {k.lower().rstrip("."): list(v) for k, v in (txt or {}).items()}
-        self.queries = []
-        self._sock = None
-        self._thread = None
-
-    @property
-    def nameserver(self):
-        return "127.0.0.1:%d" % self.port
-
-    def start(self):
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self._sock.bind(("127.0.0.1", self.port))
-        self._sock.settimeout(0.2)
-        self._stopping = False
-        self._thread = threading.Thread(target=self._serve, name="dns", daemon=True)
-        self._thread.start()
-        _register(self)
-        return self
-
-    def stop(self):
-        _unregister(self)
-        if self._sock:
-            self._stopping = True
-            self._thread.join(2)
-            self._sock.close()
-            self._sock = None
-
-    def _serve(self):
-        while not self._stopping:
-            try:
-                pkt, addr = self._sock.recvfrom(4096)
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            try:
-                resp = self._answer(pkt)
-            except Exception:
-                continue
-            if resp:
-                try:
-                    self._sock.sendto(resp, addr)
-                except OSError:
-                    pass
-
-    def _answer(self, pkt):
-        qid, flags, qd = struct.unpack("!HHH", pkt[:6])
-        if qd != 1 or flags & 0x8000:
-            return None
-        i, labels = 12, []
-        while pkt[i]:
-            n = pkt[i]
-            labels.append(pkt[i + 1:i + 1 + n].decode("latin-1"))
-            i += 1 + n
-        qend = i + 5
-        qtype = struct.unpack("!H", pkt[i + 1:i + 3])[0]
-        name = ".".join(labels).lower()
-        self.queries.append((name, qtype))
-        question = pkt[12:qend]
-        answers = []
-        if name in self.txt and qtype == 16:
-            for s in self.txt[name]:
-                b = s.encode()
-                rdata = b"".join(bytes([len(b[j:j + 255])]) + b[j:j + 255]
-                                 for j in range(0, max(len(b), 1), 255))
-                answers.append(b"\xc0\x0c" + struct.pack("!HHIH", 16, 1, 60, len(rdata)) + rdata)
-        rcode = 0 if name in self.txt else 3
-        rflags = 0x8000 | 0x0400 | (flags & 0x0100) | 0x0080 | rcode
-        return (struct.pack("!HHHHHH", qid, rflags, 1, len(answers), 0, 0)
-                + question + b"".join(answers))
-
-
 # ---------------------------------------------------------------- processes
 
 class _Daemon:
@@ -656,6 +572,62 @@ def _tcp_ready(port):
         return False
 
 
+class DnsServer(_Daemon):
+    """DnsServer - tests/dnsserver.py (dnslib), an authoritative server on
+    127.0.0.1:port (UDP and TCP) serving zone, a dict in that program's
+    zone-file format ({name: [{"TXT": ...}, {"A": ...}, "TIMEOUT", ...]}).
+    Use `nameserver` (HOST:PORT) as parapet's dns_nameservers; set_zone()
+    replaces the data (SIGHUP) while it runs; queries() lists what was
+    asked, as (name, type) pairs.
+    """
+
+    name = "dns"
+
+    def __init__(self, workdir, zone=None, port=None):
+        super().__init__(workdir)
+        self.port = port or free_port()
+        self.zonefile = os.path.join(self.workdir, "zone.json")
+        self.pidfile = os.path.join(self.workdir, "dns.pid")
+        self.querylog = os.path.join(self.workdir, "queries.log")
+        self._write_zone(zone or {})
+
+    @property
+    def nameserver(self):
+        return "127.0.0.1:%d" % self.port
+
+    def _write_zone(self, zone):
+        import json
+        tmp = self.zonefile + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(zone, f)
+        os.rename(tmp, self.zonefile)
+
+    def set_zone(self, zone):
+        """set_zone - serve zone from now on (waits until reloaded)."""
+        self._write_zone(zone)
+        if self.running():
+            self.signal(signal.SIGHUP)
+            time.sleep(0.2)
+
+    def argv(self):
+        if os.path.exists(self.pidfile):
+            os.unlink(self.pidfile)
+        return [sys.executable, os.path.join(SRCDIR, "tests", "dnsserver.py"),
+                "--port", str(self.port), "--zone", self.zonefile,
+                "--pidfile", self.pidfile, "--log", self.querylog]
+
+    def _ready(self):
+        return os.path.exists(self.pidfile)
+
+    def queries(self):
+        """queries - [(name, type)] asked so far."""
+        try:
+            with open(self.querylog, encoding="utf-8") as f:
+                return [tuple(line.split()) for line in f if line.strip()]
+        except OSError:
+            return []
+
+
 class Parapet(_Daemon):
     """Parapet - the parapet daemon, `parapet -f -c CONF`, stderr captured.
 
@@ -665,10 +637,10 @@ class Parapet(_Daemon):
     (value None removes a default key); keys are written in order, so an
     unknown key makes parapet refuse to start, as it should.
     socket: "unix" (default) or "inet" (a free port on 127.0.0.1).
-    dns: "stub" (default: a private DnsStub, started with parapet, so that
-    SPF/DKIM/DMARC get a fast NXDOMAIN instead of waiting for a resolver
-    this machine does not have), a DnsStub of your own, or None for the
-    system resolver.
+    dns: "own" (default: a private DnsServer with an empty zone, started
+    with parapet, so that SPF/DKIM/DMARC get a fast NXDOMAIN instead of
+    waiting for a resolver this machine does not have), a DnsServer of
+    your own (started by the caller), or None for the system resolver.
     Attributes: pid, socket_spec (for smtpd_milters), conf_path, rules_dir,
     config (the OrderedDict written; call write_config() after changing it).
     """
@@ -676,7 +648,7 @@ class Parapet(_Daemon):
     name = "parapet"
 
     def __init__(self, workdir, config_overrides=None, rules="", socket="unix",
-                 dns="stub", shipped_rules=False, binary=None):
+                 dns="own", shipped_rules=False, binary=None):
         super().__init__(workdir)
         self.binary = binary or os.path.join(BUILDDIR, "milter", "parapet")
         self.rules_dir = _mkdir(os.path.join(self.workdir, "rules"))
@@ -708,8 +680,8 @@ class Parapet(_Daemon):
             ("reject_score", "15.0"),
             ("dns_timeout_ms", "1000"),
         ])
-        self._own_dns = dns == "stub"
-        self.dns = DnsStub() if self._own_dns else dns
+        self._own_dns = dns == "own"
+        self.dns = DnsServer(os.path.join(self.workdir, "dns")) if self._own_dns else dns
         if self.dns is not None:
             self.config["dns_nameservers"] = self.dns.nameserver
         for k, v in (config_overrides or {}).items():
@@ -757,7 +729,7 @@ class Parapet(_Daemon):
             # left by a killed daemon; parapet replaces it, but _ready must
             # not mistake it for the new one before then
             os.unlink(self.socket_path)
-        if self._own_dns and self.dns._sock is None:
+        if self._own_dns and not self.dns.running():
             self.dns.start()
         return super().start(timeout)
 

@@ -1,0 +1,101 @@
+/*
+ * dns.h - the one DNS resolver of SPF, DKIM and DMARC (SPEC §3
+ * dns_nameservers, dns_timeout_ms).
+ *
+ * A struct dns is shared by every thread: libunbound underneath, with its
+ * cache, forwarding to dns_nameservers (or the system's resolv.conf when
+ * unset).  Queries are asynchronous: a stage may start one when the
+ * envelope arrives and collect the answer at end of message, so DNS time
+ * overlaps the message transfer.  Every wait is bounded by a deadline; a
+ * server that never answers gives DNS_TIMEOUT, never a hung milter thread.
+ *
+ * Only dns.c includes unbound.h; callers see the types below.
+ */
+#ifndef PARAPET_DNS_H
+#define PARAPET_DNS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* RR types used by parapet (RFC 1035, 3596, 7208) */
+#define DNS_T_A 1
+#define DNS_T_NS 2
+#define DNS_T_CNAME 5
+#define DNS_T_PTR 12
+#define DNS_T_MX 15
+#define DNS_T_TXT 16
+#define DNS_T_AAAA 28
+#define DNS_T_SPF 99
+
+#define DNS_NAME_MAX 253	/* RFC 1035 §2.3.4, without the final dot */
+
+enum dns_rc {
+	DNS_OK,			/* answer with at least one record */
+	DNS_NODATA,		/* the name exists, no record of that type */
+	DNS_NXDOMAIN,		/* the name does not exist */
+	DNS_SERVFAIL,		/* server failure or refusal: temporary */
+	DNS_TIMEOUT,		/* no answer within the deadline: temporary */
+	DNS_BADNAME,		/* not a valid domain name; never sent */
+};
+
+/* one answer, owned by its query; records in answer-section order */
+struct dns_answer {
+	enum dns_rc rc;
+	int rcode;		/* DNS RCODE (0 NOERROR, 2 SERVFAIL, 3 NXDOMAIN) */
+	size_t n;		/* records of the asked type (after CNAMEs) */
+	unsigned char **data;	/* rdata of each, wire format */
+	size_t *len;
+	unsigned char *packet;	/* the whole reply message, wire format */
+	size_t packet_len;
+	char *canonname;	/* name after CNAMEs, or NULL */
+};
+
+struct dns;
+struct dns_query;
+
+/*
+ * dns_open - the resolver for nameservers ("HOST[:PORT],...", NULL for the
+ * system resolver).  Resolvers are shared process-wide by nameserver list
+ * and reference counted, so a config reload with the same servers keeps
+ * the cache.  NULL and *errstr (caller frees) on a bad server list.  The
+ * resolver's thread is started at the first query, so dns_open before
+ * daemon(3) is fine.
+ */
+struct dns *dns_open(const char *nameservers, char **errstr);
+/* dns_close - drop a reference; returns NULL */
+struct dns *dns_close(struct dns *d);
+
+/*
+ * dns_start - send a query now (rrtype DNS_T_*).  Never NULL: a bad name
+ * gives a query already answered with DNS_BADNAME.  The query belongs to
+ * the calling thread until dns_query_free.
+ */
+struct dns_query *dns_start(struct dns *d, const char *name, int rrtype);
+/*
+ * dns_wait - the answer, waiting at most until deadline_ms (now_ms()
+ * clock).  Past the deadline the query is abandoned and the answer says
+ * DNS_TIMEOUT.  May be called again; borrowed until dns_query_free.
+ */
+const struct dns_answer *dns_wait(struct dns_query *q, double deadline_ms);
+/* dns_done - has the answer arrived (dns_wait would not block)? */
+bool dns_done(struct dns_query *q);
+/* dns_query_free - release (cancels it if still pending); returns NULL */
+struct dns_query *dns_query_free(struct dns_query *q);
+
+/*
+ * dns_txt_join - one TXT record's character-strings concatenated without
+ * separators (RFC 7208 §3.3, RFC 6376 §3.6.2.2), NUL-terminated, in fresh
+ * memory; *len gets the length (a NUL inside the data is kept, so callers
+ * that need C strings must check strlen against it).  NULL if the rdata is
+ * malformed.
+ */
+char *dns_txt_join(const unsigned char *rdata, size_t rdlen, size_t *len);
+
+/* dns_rc_name - "ok", "nxdomain", ... for logs */
+const char *dns_rc_name(enum dns_rc rc);
+
+/* dns_name_ok - a domain name parapet is willing to send (LDH and
+ * underscore labels of 1..63 bytes, 253 bytes at most, 7-bit) */
+bool dns_name_ok(const char *name);
+
+#endif
