@@ -93,6 +93,9 @@ struct scan *scan_free(struct scan *sc)
 	free(sc->hits);
 	for (size_t i = 0; i < sc->nauthres; i++)
 		free(sc->authres[i]);
+	free(sc->spf_domain);
+	for (size_t i = 0; i < sc->ndkim_valid; i++)
+		free(sc->dkim_valid_domains[i]);
 	verdict_clear(&sc->verdict);
 	re_scratch_free(sc->re);
 	msg_free(sc->msg);

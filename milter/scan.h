@@ -68,6 +68,19 @@ struct verdict {
 	double ms;
 };
 
+/* result of an SPF check or a DKIM signature (RFC 8601 §2.7 words) */
+enum auth_result {
+	AUTH_NONE,		/* not checked or nothing to check */
+	AUTH_PASS,
+	AUTH_FAIL,
+	AUTH_SOFTFAIL,
+	AUTH_NEUTRAL,
+	AUTH_TEMPERROR,
+	AUTH_PERMERROR,
+};
+
+#define SCAN_MAX_DKIM_DOMAINS 8
+
 /* the stage interface: every hook optional */
 struct stage {
 	const char *name;
@@ -99,6 +112,17 @@ struct scan {
 	bool greylisted;	/* a stage asks for 451 4.7.1 */
 	char *authres[8];	/* RFC 8601 resinfo items, owned */
 	size_t nauthres;
+	/*
+	 * What the authentication stages found, for the stages after them
+	 * (DMARC, reputation).  Set by the spf stage: spf_result and
+	 * spf_domain (the MAIL FROM domain, or the HELO name for a null
+	 * sender; owned, lower-case, NULL if not checked).  Set by the dkim
+	 * stage: the d= of every valid signature (owned, lower-case).
+	 */
+	enum auth_result spf_result;
+	char *spf_domain;
+	char *dkim_valid_domains[SCAN_MAX_DKIM_DOMAINS];
+	size_t ndkim_valid;
 	struct re_scratch *re;	/* per-message regex match data */
 	void *state[SCAN_MAX_STAGES];
 	struct verdict verdict;
