@@ -83,6 +83,7 @@ static const struct config_key config_keys[] = {
 	{ "rep_half_life", T_LONG, O(rep_half_life), "604800", 60, 86400L * 3650, false },
 	{ "rep_min_count", T_LONG, O(rep_min_count), "5", 0, 1000000, false },
 	{ "log_max", T_LONG, O(log_max), "100000", 0, 100000000, false },
+	{ "metrics_listen", T_ENDPOINT, O(metrics_listen), NULL, 0, 0, true },
 };
 #undef O
 #define NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -351,6 +352,10 @@ struct config *config_parse_buf(const char *name, const char *text, size_t len,
 		free(line);
 		if (*errstr)
 			return config_free(cfg);
+	}
+	if (cfg->metrics_listen && strncmp(cfg->metrics_listen, "unix:", 5) == 0) {
+		*errstr = xasprintf("%s: error: metrics_listen must be HOST:PORT", name);
+		return config_free(cfg);
 	}
 	if (cfg->redis_sentinels && cfg->redis_master_name == NULL) {
 		*errstr = xasprintf("%s: error: redis_sentinels needs redis_master_name", name);

@@ -49,6 +49,7 @@ struct config {
 	long rep_half_life;
 	long rep_min_count;
 	long log_max;
+	char *metrics_listen;
 };
 
 /* config_default_path - $sysconfdir/parapet/parapet.conf */

@@ -38,6 +38,7 @@
 
 #include "dns.h"
 #include "log.h"
+#include "metrics.h"
 #include "util.h"
 
 struct dns {
@@ -357,6 +358,7 @@ static void answer_clear(struct dns_answer *a)
 static void answer_fill(struct dns_answer *a, int err, struct ub_result *r)
 {
 	if (err != 0 || r == NULL) {
+		metrics_inc(METRIC_DNS_ERRORS);
 		a->rc = DNS_SERVFAIL;
 		a->rcode = 2;
 		return;
@@ -383,6 +385,8 @@ static void answer_fill(struct dns_answer *a, int err, struct ub_result *r)
 	} else {
 		a->rc = DNS_SERVFAIL;
 	}
+	if (a->rc == DNS_SERVFAIL)
+		metrics_inc(METRIC_DNS_ERRORS);
 	if (r->answer_packet && r->answer_len > 0) {
 		a->packet_len = (size_t)r->answer_len;
 		a->packet = xmalloc(a->packet_len);
@@ -473,6 +477,7 @@ static void give_up(struct dns_query *q)
 	q->abandoned = true;
 	q->done = true;
 	q->ans.rc = DNS_TIMEOUT;
+	metrics_inc(METRIC_DNS_TIMEOUTS);
 	pthread_mutex_unlock(&d->lock);
 	r = ub_cancel(d->ctx, q->async_id);
 	pthread_mutex_lock(&d->lock);

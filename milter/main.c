@@ -21,6 +21,7 @@
 
 #include "engine.h"
 #include "glue.h"
+#include "metrics.h"
 #include "log.h"
 #include "util.h"
 
@@ -56,6 +57,7 @@ static void reload(void)
 		print_diag(&d, true);
 		log_error("reload failed: %d error(s); keeping the rules of generation %lu",
 			  d.errors, old ? old->generation : 0);
+		metrics_reload(false, old ? old->generation : 0);
 	} else {
 		print_diag(&d, false);
 		const char *key = old ? config_restart_needed(old->cfg, e->cfg) : NULL;
@@ -64,6 +66,7 @@ static void reload(void)
 		log_set_level((enum log_level)e->cfg->log_level);
 		log_info("rules reloaded: generation %lu, %zu rules, %d warning(s)",
 			 e->generation, rules_count(e->rules), d.warnings);
+		metrics_reload(true, e->generation);
 		engine_publish(e);
 	}
 	engine_unref(old);
@@ -170,6 +173,13 @@ int main(int argc, char **argv)
 
 	if (glue_open(e->cfg) < 0)
 		return 1;
+	if (e->cfg->metrics_listen) {	/* before dropping privileges: any port */
+		char *err = NULL;
+		if (metrics_start(e->cfg->metrics_listen, &err) < 0)
+			log_fatal("%s: %s", config_path, err);
+		log_info("metrics on http://%s/metrics", e->cfg->metrics_listen);
+	}
+	metrics_reload(true, e->generation);
 	if (e->cfg->pidfile)
 		write_pidfile(e->cfg->pidfile);
 	if (e->cfg->user)
@@ -182,6 +192,7 @@ int main(int argc, char **argv)
 		log_fatal("cannot start the reload thread");
 
 	int rc = glue_run();
+	metrics_stop();
 	log_info("parapet stopped");
 	if (pidfile)
 		unlink(pidfile);

@@ -24,6 +24,7 @@
 #include <strings.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "rules_int.h"
 #include "scan.h"
 #include "util.h"
@@ -230,6 +231,7 @@ static unsigned count_matches(const struct rule *r, const struct sym *s, struct 
 		enum re_result res = re_match(r->re, subj, len, offset, sc->re, &a, &b);
 		if (res == RE_LIMIT || res == RE_ERROR) {
 			const char *qid = sc->msg->qid;
+			metrics_inc(METRIC_REGEX_LIMITS);
 			log_warn("qid=%s rule %s: regex %s, counted as no match",
 				 qid ? qid : "-", s->name,
 				 res == RE_LIMIT ? "hit the match limit" : "failed");

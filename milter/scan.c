@@ -15,6 +15,7 @@
 
 #include "engine.h"
 #include "log.h"
+#include "metrics.h"
 #include "re.h"
 #include "rules.h"
 #include "scan.h"
@@ -109,9 +110,13 @@ void scan_envelope_done(struct scan *sc)
 {
 	double t = now_ms();
 
-	for (size_t i = 0; i < NSTAGES; i++)
-		if (stages[i].envelope)
+	for (size_t i = 0; i < NSTAGES; i++) {
+		if (stages[i].envelope) {
+			double t0 = now_ms();
 			stages[i].envelope(sc);
+			sc->stage_ms[i] += now_ms() - t0;
+		}
+	}
 	sc->ms += now_ms() - t;
 }
 
@@ -124,9 +129,13 @@ void scan_header(struct scan *sc, const char *name, const char *raw)
 	msg_add_header(sc->msg, name, raw);
 	if (sc->msg->nhdrs > before) {
 		const struct header *h = &sc->msg->hdrs[before];
-		for (size_t i = 0; i < NSTAGES; i++)
-			if (stages[i].header)
+		for (size_t i = 0; i < NSTAGES; i++) {
+			if (stages[i].header) {
+				double t0 = now_ms();
 				stages[i].header(sc, h);
+				sc->stage_ms[i] += now_ms() - t0;
+			}
+		}
 	}
 	sc->ms += now_ms() - t;
 }
@@ -143,9 +152,13 @@ void scan_body(struct scan *sc, const void *data, size_t len)
 	double t = now_ms();
 
 	msg_add_body(sc->msg, data, len);
-	for (size_t i = 0; i < NSTAGES; i++)
-		if (stages[i].body)
+	for (size_t i = 0; i < NSTAGES; i++) {
+		if (stages[i].body) {
+			double t0 = now_ms();
 			stages[i].body(sc, data, len);
+			sc->stage_ms[i] += now_ms() - t0;
+		}
+	}
 	sc->ms += now_ms() - t;
 }
 
@@ -157,15 +170,23 @@ const struct verdict *scan_finish(struct scan *sc)
 	if (sc->finished)
 		return &sc->verdict;
 	for (size_t i = 0; i < NSTAGES; i++) {
+		double t0 = now_ms();
 		if (stages[i].eom && stages[i].eom(sc) < 0 && !sc->internal_error) {
 			sc->internal_error = true;
 			sc->error_stage = stages[i].name;
+			metrics_inc(METRIC_INTERNAL_ERRORS);
 		}
+		sc->stage_ms[i] += now_ms() - t0;
 	}
 	verdict_decide(sc);
-	for (size_t i = 0; i < NSTAGES; i++)
-		if (stages[i].after)
+	for (size_t i = 0; i < NSTAGES; i++) {
+		if (stages[i].after) {
+			double t0 = now_ms();
 			stages[i].after(sc, &sc->verdict);
+			sc->stage_ms[i] += now_ms() - t0;
+		}
+		metrics_stage(stages[i].name, sc->stage_ms[i]);
+	}
 	sc->finished = true;
 	sc->ms += now_ms() - t;
 	sc->verdict.ms = sc->ms;

@@ -125,6 +125,7 @@ struct scan {
 	size_t ndkim_valid;
 	struct re_scratch *re;	/* per-message regex match data */
 	void *state[SCAN_MAX_STAGES];
+	double stage_ms[SCAN_MAX_STAGES];	/* time in each stage's hooks */
 	struct verdict verdict;
 	bool finished;
 	double ms;		/* time spent inside parapet for this message */

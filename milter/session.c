@@ -14,6 +14,7 @@
 
 #include "engine.h"
 #include "log.h"
+#include "metrics.h"
 #include "session.h"
 #include "verdict.h"
 #include "util.h"
@@ -38,12 +39,23 @@ static bool draining;
 static int in_flight;
 static struct session *flight_head;	/* counted sessions, for diagnostics */
 
+/* log_verdict - the message's one log line, and its metrics */
+static void log_verdict(const struct scan *sc)
+{
+	char *line = verdict_log_line(sc);
+
+	log_info("%s", line);
+	free(line);
+	metrics_verdict(sc);
+}
+
 /* session_open - new connection; trusted clients are decided here */
 struct session *session_open(const char *ip, const char *hostname)
 {
 	struct session *s = xcalloc(1, sizeof(*s));
 	struct engine *e = engine_current();
 
+	metrics_connection(+1);
 	s->ip = ip ? xstrdup(ip) : NULL;
 	s->hostname = hostname ? xstrdup(hostname) : NULL;
 	if (e && cidr_list_match(&e->cfg->trusted_networks, ip)) {
@@ -90,6 +102,7 @@ struct session *session_close(struct session *s)
 	if (s == NULL)
 		return NULL;
 	message_done(s);
+	metrics_connection(-1);
 	free(s->ip);
 	free(s->hostname);
 	free(s->helo);
@@ -153,17 +166,13 @@ enum session_rc session_mail(struct session *s, const char *from,
 		dv->skipped = true;
 		dv->symbols = xstrdup("");
 		s->scan->finished = true;
-		char *line = verdict_log_line(s->scan);
-		log_info("%s", line);
-		free(line);
+		log_verdict(s->scan);
 		return SESSION_TEMPFAIL;
 	}
 
 	if (auth && *auth && s->scan->engine->cfg->skip_authenticated) {
 		scan_skip(s->scan, "authenticated");
-		char *line = verdict_log_line(s->scan);
-		log_info("%s", line);
-		free(line);
+		log_verdict(s->scan);
 		return SESSION_ACCEPT;
 	}
 	return SESSION_CONTINUE;
@@ -222,9 +231,7 @@ const struct verdict *session_eom(struct session *s, const char *qid)
 		return &s->scan->verdict;
 	msg_set_qid(s->scan->msg, qid);
 	v = scan_finish(s->scan);
-	char *line = verdict_log_line(s->scan);
-	log_info("%s", line);
-	free(line);
+	log_verdict(s->scan);
 	return v;
 }
 

@@ -1,0 +1,416 @@
+/*
+ * metrics.c - process-wide counters and the /metrics endpoint.
+ *
+ * Owns: the counters (atomics), the symbol hit table and the histograms
+ * (under one mutex, taken once per message), and the HTTP listener, a
+ * libmicrohttpd daemon with its own polling thread.  Only this file
+ * includes microhttpd.h.
+ *
+ * Limits: at most METRICS_MAX_SYMBOLS distinct symbol names (rule files
+ * can hold thousands; beyond the cap hits count under symbol="_other"),
+ * METRICS_MAX_STAGES stages, a handful of HTTP connections at a time with
+ * a 10 s timeout; only GET /metrics is served.
+ */
+#include "autoconfig.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <microhttpd.h>
+
+#include "metrics.h"
+#include "scan.h"
+#include "util.h"
+
+#define METRICS_MAX_SYMBOLS 2048
+#define METRICS_MAX_STAGES 16
+
+/* histogram bucket bounds in seconds (Prometheus "le") */
+static const double bounds[] = {
+	0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+	1, 2.5, 5, 10,
+};
+#define NBOUNDS (sizeof(bounds) / sizeof(bounds[0]))
+
+struct histogram {
+	unsigned long long bucket[NBOUNDS];	/* not cumulative here */
+	unsigned long long count;
+	double sum;			/* seconds */
+};
+
+struct symbol_count {
+	char *name;
+	unsigned long long hits;
+};
+
+static const char *const counter_names[METRIC_NCOUNTERS][2] = {
+	[METRIC_DNS_ERRORS] = { "parapet_dns_errors_total",
+		"DNS queries that failed (SERVFAIL, refused)" },
+	[METRIC_DNS_TIMEOUTS] = { "parapet_dns_timeouts_total",
+		"DNS queries abandoned at the dns_timeout_ms deadline" },
+	[METRIC_REDIS_ERRORS] = { "parapet_redis_errors_total",
+		"Redis commands or connections that failed" },
+	[METRIC_REDIS_TIMEOUTS] = { "parapet_redis_timeouts_total",
+		"Redis commands abandoned at redis_timeout_ms" },
+	[METRIC_REGEX_LIMITS] = { "parapet_regex_limit_total",
+		"regex matches stopped by the PCRE2 match or depth limit" },
+	[METRIC_INTERNAL_ERRORS] = { "parapet_internal_errors_total",
+		"messages whose scan failed inside parapet (on_error applied)" },
+};
+
+static atomic_ullong counters[METRIC_NCOUNTERS];
+static atomic_llong connections;
+static atomic_ullong generation;
+static atomic_int reload_ok = 1;
+static atomic_llong reload_time;
+static atomic_ullong reloads[2];	/* failed, succeeded */
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned long long actions[4][2];	/* [action][skipped] */
+static struct symbol_count symbols[METRICS_MAX_SYMBOLS];
+static size_t nsymbols;
+static unsigned long long other_symbols;
+static struct histogram scan_hist;
+static struct {
+	const char *name;
+	struct histogram h;
+} stage_hist[METRICS_MAX_STAGES];
+static size_t nstages;
+
+static struct MHD_Daemon *httpd;
+
+/* ---------------------------------------------------------------- updates */
+
+void metrics_inc(enum metric_counter c)
+{
+	if ((unsigned)c < METRIC_NCOUNTERS)
+		atomic_fetch_add(&counters[c], 1);
+}
+
+void metrics_connection(int delta)
+{
+	atomic_fetch_add(&connections, delta);
+}
+
+void metrics_reload(bool ok, unsigned long gen)
+{
+	atomic_store(&reload_ok, ok ? 1 : 0);
+	atomic_store(&reload_time, (long long)time(NULL));
+	atomic_fetch_add(&reloads[ok ? 1 : 0], 1);
+	atomic_store(&generation, gen);
+}
+
+/* observe - one value (ms) into h; caller holds lock */
+static void observe(struct histogram *h, double ms)
+{
+	double s = ms / 1000.0;
+	size_t i = 0;
+
+	while (i < NBOUNDS && s > bounds[i])
+		i++;
+	if (i < NBOUNDS)
+		h->bucket[i]++;
+	h->count++;
+	h->sum += s;
+}
+
+void metrics_stage(const char *stage, double ms)
+{
+	size_t i;
+
+	pthread_mutex_lock(&lock);
+	for (i = 0; i < nstages; i++)
+		if (stage_hist[i].name == stage || strcmp(stage_hist[i].name, stage) == 0)
+			break;
+	if (i == nstages && nstages < METRICS_MAX_STAGES)
+		stage_hist[nstages++].name = stage;
+	if (i < nstages)
+		observe(&stage_hist[i].h, ms);
+	pthread_mutex_unlock(&lock);
+}
+
+/* count_symbol - one hit of name; caller holds lock */
+static void count_symbol(const char *name)
+{
+	/* linear scan: a message has a few hits and the table is small in
+	 * practice; a hash would matter only with thousands of names */
+	for (size_t i = 0; i < nsymbols; i++) {
+		if (strcmp(symbols[i].name, name) == 0) {
+			symbols[i].hits++;
+			return;
+		}
+	}
+	if (nsymbols < METRICS_MAX_SYMBOLS) {
+		symbols[nsymbols].name = xstrdup(name);
+		symbols[nsymbols++].hits = 1;
+	} else {
+		other_symbols++;
+	}
+}
+
+void metrics_verdict(const struct scan *sc)
+{
+	const struct verdict *v = &sc->verdict;
+
+	pthread_mutex_lock(&lock);
+	if ((unsigned)v->action < 4)
+		actions[v->action][v->skipped ? 1 : 0]++;
+	if (!v->skipped) {
+		observe(&scan_hist, sc->ms);
+		for (size_t i = 0; i < sc->nhits; i++)
+			if (strncmp(sc->hits[i].name, "__", 2) != 0)
+				count_symbol(sc->hits[i].name);
+	}
+	pthread_mutex_unlock(&lock);
+}
+
+/* ---------------------------------------------------------------- output */
+
+/* put_label - a label value escaped per the exposition format */
+static void put_label(struct buf *b, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\\' || *s == '"')
+			buf_putc(b, '\\'), buf_putc(b, *s);
+		else if (*s == '\n')
+			buf_puts(b, "\\n");
+		else
+			buf_putc(b, *s);
+	}
+}
+
+static void put_hist(struct buf *b, const char *name, const char *label,
+		     const char *value, const struct histogram *h)
+{
+	unsigned long long cum = 0;
+
+	for (size_t i = 0; i < NBOUNDS; i++) {
+		cum += h->bucket[i];
+		buf_printf(b, "%s_bucket{", name);
+		if (label) {
+			buf_printf(b, "%s=\"", label);
+			put_label(b, value);
+			buf_puts(b, "\",");
+		}
+		buf_printf(b, "le=\"%g\"} %llu\n", bounds[i], cum);
+	}
+	buf_printf(b, "%s_bucket{", name);
+	if (label) {
+		buf_printf(b, "%s=\"", label);
+		put_label(b, value);
+		buf_puts(b, "\",");
+	}
+	buf_printf(b, "le=\"+Inf\"} %llu\n", h->count);
+	if (label) {
+		buf_printf(b, "%s_sum{%s=\"", name, label);
+		put_label(b, value);
+		buf_printf(b, "\"} %.6f\n%s_count{%s=\"", h->sum, name, label);
+		put_label(b, value);
+		buf_printf(b, "\"} %llu\n", h->count);
+	} else {
+		buf_printf(b, "%s_sum %.6f\n%s_count %llu\n", name, h->sum, name,
+			   h->count);
+	}
+}
+
+char *metrics_render(size_t *len)
+{
+	static const char *const action_names[4] = {
+		"accept", "quarantine", "tempfail", "reject"
+	};
+	struct buf b;
+
+	buf_init(&b);
+	pthread_mutex_lock(&lock);
+	buf_puts(&b, "# HELP parapet_messages_total messages by final action; "
+		 "scanned=\"no\" for trusted, authenticated or shutdown tempfails\n"
+		 "# TYPE parapet_messages_total counter\n");
+	for (int a = 0; a < 4; a++)
+		for (int sk = 0; sk < 2; sk++)
+			buf_printf(&b, "parapet_messages_total{action=\"%s\",scanned=\"%s\"} %llu\n",
+				   action_names[a], sk ? "no" : "yes", actions[a][sk]);
+	buf_puts(&b, "# HELP parapet_symbol_hits_total messages each symbol hit\n"
+		 "# TYPE parapet_symbol_hits_total counter\n");
+	for (size_t i = 0; i < nsymbols; i++) {
+		buf_puts(&b, "parapet_symbol_hits_total{symbol=\"");
+		put_label(&b, symbols[i].name);
+		buf_printf(&b, "\"} %llu\n", symbols[i].hits);
+	}
+	if (other_symbols)
+		buf_printf(&b, "parapet_symbol_hits_total{symbol=\"_other\"} %llu\n",
+			   other_symbols);
+	buf_puts(&b, "# HELP parapet_scan_seconds time parapet spent on a scanned message\n"
+		 "# TYPE parapet_scan_seconds histogram\n");
+	put_hist(&b, "parapet_scan_seconds", NULL, NULL, &scan_hist);
+	buf_puts(&b, "# HELP parapet_stage_seconds time per pipeline stage per message\n"
+		 "# TYPE parapet_stage_seconds histogram\n");
+	for (size_t i = 0; i < nstages; i++)
+		put_hist(&b, "parapet_stage_seconds", "stage", stage_hist[i].name,
+			 &stage_hist[i].h);
+	pthread_mutex_unlock(&lock);
+
+	for (int c = 0; c < METRIC_NCOUNTERS; c++)
+		buf_printf(&b, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n",
+			   counter_names[c][0], counter_names[c][1],
+			   counter_names[c][0], counter_names[c][0],
+			   (unsigned long long)atomic_load(&counters[c]));
+	buf_printf(&b, "# HELP parapet_milter_connections open MTA connections\n"
+		   "# TYPE parapet_milter_connections gauge\n"
+		   "parapet_milter_connections %lld\n",
+		   (long long)atomic_load(&connections));
+	buf_printf(&b, "# HELP parapet_ruleset_generation generation of the rule set in use\n"
+		   "# TYPE parapet_ruleset_generation gauge\n"
+		   "parapet_ruleset_generation %llu\n",
+		   (unsigned long long)atomic_load(&generation));
+	buf_printf(&b, "# HELP parapet_last_reload_success 1 if the last load or reload worked\n"
+		   "# TYPE parapet_last_reload_success gauge\n"
+		   "parapet_last_reload_success %d\n"
+		   "# HELP parapet_last_reload_timestamp_seconds when it happened\n"
+		   "# TYPE parapet_last_reload_timestamp_seconds gauge\n"
+		   "parapet_last_reload_timestamp_seconds %lld\n",
+		   atomic_load(&reload_ok), (long long)atomic_load(&reload_time));
+	buf_printf(&b, "# HELP parapet_reloads_total loads and reloads by result\n"
+		   "# TYPE parapet_reloads_total counter\n"
+		   "parapet_reloads_total{result=\"ok\"} %llu\n"
+		   "parapet_reloads_total{result=\"failed\"} %llu\n",
+		   (unsigned long long)atomic_load(&reloads[1]),
+		   (unsigned long long)atomic_load(&reloads[0]));
+	*len = b.len;
+	buf_putc(&b, '\0');
+	return b.data;
+}
+
+/* ---------------------------------------------------------------- HTTP */
+
+/* reply - a small fixed answer */
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned status,
+			     const char *text)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(
+		strlen(text), (void *)text, MHD_RESPMEM_PERSISTENT);
+	enum MHD_Result ret;
+
+	MHD_add_response_header(r, "Content-Type", "text/plain; charset=utf-8");
+	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
+		MHD_add_response_header(r, "Allow", "GET, HEAD");
+	ret = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/* handle - one request: GET /metrics, nothing else */
+static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
+			      const char *url, const char *method,
+			      const char *version, const char *upload,
+			      size_t *upload_len, void **req)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+	size_t len;
+	char *text;
+
+	(void)cls;
+	(void)version;
+	(void)upload;
+	(void)upload_len;
+	(void)req;
+	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+		return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET\n");
+	if (strcmp(url, "/metrics") != 0)
+		return reply(c, MHD_HTTP_NOT_FOUND, "not found; try /metrics\n");
+	text = metrics_render(&len);
+	r = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+	MHD_add_response_header(r, "Content-Type",
+				"text/plain; version=0.0.4; charset=utf-8");
+	ret = MHD_queue_response(c, MHD_HTTP_OK, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/* parse_listen - "HOST:PORT" or "[V6]:PORT" into a socket address */
+static int parse_listen(const char *listen, struct sockaddr_storage *ss)
+{
+	char host[64];
+	const char *port;
+	size_t n;
+	long p;
+	char *end;
+
+	memset(ss, 0, sizeof(*ss));
+	if (listen[0] == '[') {
+		const char *rb = strchr(listen, ']');
+		if (rb == NULL || rb[1] != ':')
+			return -1;
+		n = (size_t)(rb - listen - 1);
+		if (n >= sizeof(host))
+			return -1;
+		memcpy(host, listen + 1, n);
+		port = rb + 2;
+	} else {
+		const char *colon = strrchr(listen, ':');
+		if (colon == NULL)
+			return -1;
+		n = (size_t)(colon - listen);
+		if (n >= sizeof(host))
+			return -1;
+		memcpy(host, listen, n);
+		port = colon + 1;
+	}
+	host[n] = '\0';
+	p = strtol(port, &end, 10);
+	if (*port == '\0' || *end != '\0' || p < 1 || p > 65535)
+		return -1;
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+	if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)p);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)p);
+		return 0;
+	}
+	return -1;
+}
+
+int metrics_start(const char *listen, char **errstr)
+{
+	struct sockaddr_storage ss;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD;
+
+	if (httpd)
+		return 0;
+	if (parse_listen(listen, &ss) < 0) {
+		*errstr = xasprintf("metrics_listen: '%s' is not IP:PORT", listen);
+		return -1;
+	}
+	if (ss.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	httpd = MHD_start_daemon(flags, 0, NULL, NULL, handle, NULL,
+				 MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+				 MHD_OPTION_CONNECTION_LIMIT, (unsigned)16,
+				 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
+				 MHD_OPTION_END);
+	if (httpd == NULL) {
+		*errstr = xasprintf("metrics_listen: cannot listen on %s", listen);
+		return -1;
+	}
+	return 0;
+}
+
+void metrics_stop(void)
+{
+	if (httpd) {
+		MHD_stop_daemon(httpd);
+		httpd = NULL;
+	}
+}
