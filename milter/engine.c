@@ -11,6 +11,7 @@
 #include <stdlib.h>
 
 #include "engine.h"
+#include "redis.h"
 #include "util.h"
 
 static pthread_mutex_t current_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -36,6 +37,8 @@ struct engine *engine_new(struct config *cfg, struct ruleset *rs)
 	atomic_init(&e->refs, 1);
 	e->cfg = cfg;
 	e->rules = rs;
+	/* shared with the previous engine when the redis_* keys are unchanged */
+	e->redis = redis_pool_get(cfg);
 	pthread_mutex_lock(&current_lock);
 	e->generation = next_generation++;
 	pthread_mutex_unlock(&current_lock);
@@ -69,6 +72,7 @@ struct engine *engine_unref(struct engine *e)
 {
 	if (e && atomic_fetch_sub(&e->refs, 1) == 1) {
 		rules_free(e->rules);
+		redis_pool_put(e->redis);
 		config_free(e->cfg);
 		free(e);
 	}

@@ -15,10 +15,13 @@
 #include "diag.h"
 #include "rules.h"
 
+struct redis_pool;
+
 struct engine {
 	atomic_int refs;
 	struct config *cfg;	/* owned */
 	struct ruleset *rules;	/* owned */
+	struct redis_pool *redis;	/* a reference, or NULL: no Redis (redis.h) */
 	unsigned long generation;
 };
 

@@ -99,6 +99,12 @@ struct scan {
 	bool greylisted;	/* a stage asks for 451 4.7.1 */
 	char *authres[8];	/* RFC 8601 resinfo items, owned */
 	size_t nauthres;
+	/* d= of each valid DKIM signature, owned; filled by the auth stage
+	 * (scan_add_dkim_valid), read by reputation (kind dkim) */
+	char *dkim_valid_domains[8];
+	size_t ndkim_valid;
+	bool offline;		/* parapetctl scan: read reputation, write
+				 * nothing, never greylist */
 	struct re_scratch *re;	/* per-message regex match data */
 	void *state[SCAN_MAX_STAGES];
 	struct verdict verdict;
@@ -131,6 +137,10 @@ void scan_add_builtin(struct scan *sc, const char *name, const char *detail);
 /* scan_add_authres - one "method=result prop=value" item for
  * Authentication-Results (RFC 8601 §2.2); copied */
 void scan_add_authres(struct scan *sc, const char *resinfo);
+/* scan_add_dkim_valid - the d= domain of a signature that verified; copied */
+void scan_add_dkim_valid(struct scan *sc, const char *domain);
+/* scan_state_slot - the per-message state slot of the named stage, or NULL */
+void **scan_state_slot(struct scan *sc, const char *stage);
 /* scan_has - did the symbol hit? */
 bool scan_has(const struct scan *sc, const char *name);
 
