@@ -15,7 +15,7 @@
  * I/O error or READONLY also bumps the pool's epoch, which retires every
  * idle connection made before it (after a restart or a failover they are
  * all stale).  A failed connect starts a backoff (100 ms doubling to
- * 2 s) during which messages do not wait for Redis at all; while Redis is
+ * 1 s) during which messages do not wait for Redis at all; while Redis is
  * away a warning is logged at most once a minute, and its return once.
  *
  * Sentinel: with redis_sentinels every (re)connect asks the sentinels, in
@@ -44,7 +44,7 @@
 #include "util.h"
 
 #define BACKOFF_MIN_MS 100.0
-#define BACKOFF_MAX_MS 2000.0
+#define BACKOFF_MAX_MS 1000.0
 #define WARN_EVERY_S 60
 #define SENTINEL_PORT 26379
 #define MAX_SENTINELS 16
