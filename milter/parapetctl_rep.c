@@ -147,7 +147,7 @@ static int rep_show_cmd(struct engine *e, int argc, char **argv, bool json)
 static int rep_top_cmd(struct engine *e, int argc, char **argv, bool json)
 {
 	struct rep_entry *en;
-	size_t n = 20, m;
+	size_t n = 10, m;
 	char *err = NULL, *end;
 
 	if (argc < 3 || argc > 4)
