@@ -15,6 +15,10 @@ benchmark (scripts/bench/throughput) and the demo.  What it gives:
     Parapet(workdir, config_overrides, rules, ...)
                                       the parapet daemon in the foreground
     NullMilter(workdir)               tests/nullmilter, the do-nothing milter
+    Redis(workdir, port=None, ...)    redis-server on its own loopback port and
+                                      private dir; call() speaks RESP, cli()
+                                      runs redis-cli
+    Sentinel(workdir, master_port, ...)  redis-sentinel watching "mymaster"
     send(port, mail_from, rcpts, data, xclient_addr=None, helo=...)
                                       one SMTP transaction -> Reply
     send_many(port, jobs, concurrency=10, retries=0, ...)
@@ -57,7 +61,8 @@ import traceback
 __all__ = [
     "BUILDDIR", "SRCDIR", "TESTDATA", "free_port", "make_workdir",
     "make_message", "Sink", "SinkMessage", "DnsServer", "Postfix", "Parapet",
-    "NullMilter", "Reply", "Outcome", "send", "send_many", "TestRun",
+    "NullMilter", "Redis", "Sentinel", "RedisError", "resp_call", "Reply", "Outcome",
+    "send", "send_many", "TestRun",
     "Skip", "pid_alive", "wait_until", "stop_all",
 ]
 
@@ -751,6 +756,171 @@ class NullMilter(_Daemon):
 
     def _ready(self):
         return _unix_socket_ready(self.socket_path, 0o666)
+
+
+# ---------------------------------------------------------------- Redis
+
+REDIS_SERVER = "/usr/bin/redis-server"
+REDIS_SENTINEL = "/usr/bin/redis-sentinel"
+REDIS_CLI = "/usr/bin/redis-cli"
+
+
+class RedisError(Exception):
+    """RedisError - an error reply (-ERR ...)."""
+
+
+def _resp_read(f):
+    line = f.readline()
+    if not line:
+        raise ConnectionError("redis closed the connection")
+    t, rest = line[:1], line[1:].rstrip(b"\r\n")
+    if t == b"+":
+        return rest.decode()
+    if t == b"-":
+        return RedisError(rest.decode())
+    if t == b":":
+        return int(rest)
+    if t == b"$":
+        n = int(rest)
+        if n < 0:
+            return None
+        data = f.read(n + 2)[:-2]
+        return data.decode("utf-8", "replace")
+    if t == b"*":
+        n = int(rest)
+        if n < 0:
+            return None
+        return [_resp_read(f) for _ in range(n)]
+    raise ConnectionError("bad RESP line %r" % line)
+
+
+def resp_call(port, *args, host="127.0.0.1", timeout=10, password=None):
+    """resp_call - one command to a Redis (or Sentinel) on port; the reply
+    as str/int/list/None; an error reply raises RedisError."""
+    with socket.create_connection((host, port), timeout=timeout) as s:
+        f = s.makefile("rb")
+        cmds = [("AUTH", password)] if password else []
+        cmds.append(args)
+        for c in cmds:
+            out = b"*%d\r\n" % len(c)
+            for a in c:
+                a = a if isinstance(a, bytes) else str(a).encode()
+                out += b"$%d\r\n%s\r\n" % (len(a), a)
+            s.sendall(out)
+            r = _resp_read(f)
+        if isinstance(r, RedisError):
+            raise r
+        return r
+
+
+class Redis(_Daemon):
+    """Redis - redis-server in the foreground on 127.0.0.1:port (a free one
+    unless given), no persistence, its own directory; stopped by pid.
+    extra: more redis.conf lines; replicaof: a master port; unixsocket:
+    also listen on WORKDIR/redis.sock (self.socket_path).  kill() and
+    start() again keep the port (a restart of the same server)."""
+
+    name = "redis"
+
+    def __init__(self, workdir, port=None, extra=(), replicaof=None, unixsocket=False,
+                 password=None):
+        super().__init__(workdir)
+        self.port = port or free_port()
+        self.password = password
+        self.conf_path = os.path.join(self.workdir, "redis.conf")
+        self.socket_path = os.path.join(self.workdir, "redis.sock") if unixsocket else None
+        lines = ["port %d" % self.port, "bind 127.0.0.1", "dir %s" % self.workdir,
+                 'save ""', "appendonly no", "daemonize no", 'logfile ""',
+                 "protected-mode no"]
+        if self.socket_path:
+            lines += ["unixsocket %s" % self.socket_path, "unixsocketperm 777"]
+        if password:
+            lines += ["requirepass %s" % password, "masterauth %s" % password]
+        if replicaof:
+            lines.append("replicaof 127.0.0.1 %d" % replicaof)
+        lines += list(extra)
+        with open(self.conf_path, "w") as f:
+            f.write("# written by tests/integration/harness.py\n" + "\n".join(lines) + "\n")
+
+    def argv(self):
+        return [REDIS_SERVER, self.conf_path]
+
+    def _ready(self):
+        try:
+            return self.call("PING") == "PONG"
+        except (OSError, ConnectionError, RedisError):
+            return False
+
+    def start(self, timeout=30):
+        if not os.access(REDIS_SERVER, os.X_OK):
+            raise Skip("%s is missing (Debian package redis-server)" % REDIS_SERVER)
+        return super().start(timeout)
+
+    def call(self, *args, timeout=10):
+        """call - one command; RESP reply (RedisError raised)."""
+        return resp_call(self.port, *args, timeout=timeout, password=self.password)
+
+    def cli(self, *args):
+        """cli - redis-cli -p PORT --raw ARGS; stdout as text."""
+        argv = [REDIS_CLI, "-p", str(self.port), "--raw"]
+        if self.password:
+            argv += ["--no-auth-warning", "-a", self.password]
+        return subprocess.run(argv + [str(a) for a in args], capture_output=True,
+                              text=True, timeout=30).stdout
+
+    def info(self, section):
+        """info - INFO section as {key: value} (values as str)."""
+        out = {}
+        for line in self.call("INFO", section).splitlines():
+            if ":" in line and not line.startswith("#"):
+                k, v = line.split(":", 1)
+                out[k] = v
+        return out
+
+
+class Sentinel(_Daemon):
+    """Sentinel - redis-sentinel on a free port monitoring "mymaster" at
+    127.0.0.1:master_port with quorum 2, 1 s down-after, a short failover
+    timeout.  Its config file is its own (Sentinel rewrites it)."""
+
+    name = "sentinel"
+
+    def __init__(self, workdir, master_port, port=None, master_name="mymaster",
+                 down_after_ms=1000, failover_timeout_ms=3000):
+        super().__init__(workdir)
+        self.port = port or free_port()
+        self.master_name = master_name
+        self.conf_path = os.path.join(self.workdir, "sentinel.conf")
+        with open(self.conf_path, "w") as f:
+            f.write("port %d\nbind 127.0.0.1\ndir %s\ndaemonize no\nlogfile \"\"\n"
+                    "protected-mode no\n"
+                    "sentinel monitor %s 127.0.0.1 %d 2\n"
+                    "sentinel down-after-milliseconds %s %d\n"
+                    "sentinel failover-timeout %s %d\n"
+                    "sentinel parallel-syncs %s 1\n" % (
+                        self.port, self.workdir, master_name, master_port,
+                        master_name, down_after_ms, master_name, failover_timeout_ms,
+                        master_name))
+
+    def argv(self):
+        return [REDIS_SENTINEL, self.conf_path]
+
+    def _ready(self):
+        try:
+            return self.master_addr() is not None
+        except (OSError, ConnectionError, RedisError):
+            return False
+
+    def start(self, timeout=30):
+        if not os.access(REDIS_SENTINEL, os.X_OK):
+            raise Skip("%s is missing (Debian package redis-sentinel)" % REDIS_SENTINEL)
+        return super().start(timeout)
+
+    def master_addr(self):
+        """master_addr - (host, port) the sentinel names as master, or None."""
+        r = resp_call(self.port, "SENTINEL", "get-master-addr-by-name", self.master_name,
+                      timeout=5)
+        return (r[0], int(r[1])) if r else None
 
 
 # ---------------------------------------------------------------- Postfix
