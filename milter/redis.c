@@ -40,6 +40,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "redis.h"
 #include "util.h"
 
@@ -676,6 +677,7 @@ static void note_failure(struct redis_pool *p, const char *why)
 	p->retry_at = now_ms() + p->backoff_ms;
 	p->backoff_ms = fmin(p->backoff_ms * 2, BACKOFF_MAX_MS);
 	pthread_mutex_unlock(&p->lock);
+	metrics_inc(strstr(why, "timeout") ? METRIC_REDIS_TIMEOUTS : METRIC_REDIS_ERRORS);
 	redis_pool_warn(p, "unavailable: %s; scanning without reputation and greylisting", why);
 }
 
@@ -831,6 +833,7 @@ int redis_exec(struct redis_pool *p, const struct redis_batch *b, double deadlin
 		*why = io == IO_TIMEOUT ? "timeout" : io == IO_PROTOCOL ? "protocol error"
 								       : "connection lost";
 		conn_release(p, cn, false, io == IO_ERROR);
+		metrics_inc(io == IO_TIMEOUT ? METRIC_REDIS_TIMEOUTS : METRIC_REDIS_ERRORS);
 		if (io == IO_TIMEOUT) {
 			/* slow: keep messages from queueing behind it for a while */
 			pthread_mutex_lock(&p->lock);
@@ -844,6 +847,7 @@ int redis_exec(struct redis_pool *p, const struct redis_batch *b, double deadlin
 	for (size_t i = 0; i < b->ncmds; i++) {
 		if (reply_demoted(&out[i])) {
 			*why = "server is not a writable master";
+			metrics_inc(METRIC_REDIS_ERRORS);
 			conn_release(p, cn, false, true);
 			redis_pool_warn(p, "%s: %s", *why, out[i].str);
 			redis_vals_free(out, b->ncmds);
