@@ -13,6 +13,7 @@
 #include "dns.h"
 #include "engine.h"
 #include "log.h"
+#include "redis.h"
 #include "util.h"
 
 static pthread_mutex_t current_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -56,6 +57,8 @@ struct engine *engine_new(struct config *cfg, struct ruleset *rs)
 		free(err);
 		e->dns = dns_open(NULL, &err);
 	}
+	/* shared with the previous engine when the redis_* keys are unchanged */
+	e->redis = redis_pool_get(cfg);
 	pthread_mutex_lock(&current_lock);
 	e->generation = next_generation++;
 	pthread_mutex_unlock(&current_lock);
@@ -90,6 +93,7 @@ struct engine *engine_unref(struct engine *e)
 	if (e && atomic_fetch_sub(&e->refs, 1) == 1) {
 		rules_free(e->rules);
 		dns_close(e->dns);
+		redis_pool_put(e->redis);
 		config_free(e->cfg);
 		free(e);
 	}

@@ -16,12 +16,14 @@
 #include "rules.h"
 
 struct dns;
+struct redis_pool;
 
 struct engine {
 	atomic_int refs;
 	struct config *cfg;	/* owned */
 	struct ruleset *rules;	/* owned */
 	struct dns *dns;	/* counted reference to the shared resolver */
+	struct redis_pool *redis;	/* a reference, or NULL: no Redis (redis.h) */
 	unsigned long generation;
 };
 

@@ -23,6 +23,7 @@
 #include "glue.h"
 #include "metrics.h"
 #include "log.h"
+#include "rep.h"
 #include "util.h"
 
 static const char *config_path;
@@ -139,6 +140,7 @@ int main(int argc, char **argv)
 	if (optind != argc)
 		usage();
 	log_open("parapet", foreground || test_only);
+	rep_clock_from_env();	/* tests only: PARAPET_TEST_NOW */
 
 	diag_init(&d);
 	e = engine_build(config_path, &d);

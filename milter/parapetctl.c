@@ -17,6 +17,8 @@
 #include "engine.h"
 #include "log.h"
 #include "mboxfile.h"
+#include "parapetctl.h"
+#include "rep.h"
 #include "scan.h"
 #include "verdict.h"
 #include "util.h"
@@ -31,7 +33,15 @@ static void usage(void)
 		"usage: parapetctl [-c config] lint [RULES_DIR]\n"
 		"       parapetctl [-c config] scan [--json] [--ip IP] [--helo NAME]\n"
 		"                  [--from ADDR] [--rcpt ADDR]... FILE...|-\n"
-		"       parapetctl [-c config] reload\n");
+		"       parapetctl [-c config] reload\n"
+		"       parapetctl [-c config] rep show KIND VALUE [--json]\n"
+		"       parapetctl [-c config] rep top KIND [N] [--json]\n"
+		"       parapetctl [-c config] rep set KIND VALUE spam|ham [COUNT]\n"
+		"       parapetctl [-c config] rep clear KIND VALUE\n"
+		"       parapetctl [-c config] learn spam|ham [--ip IP] FILE...\n"
+		"       parapetctl [-c config] tail [--all] [--count N] [--json]\n"
+		"       parapetctl [-c config] stats [HOURS] [--json]\n"
+		"       (KIND: ip, net, mfrom, from, dkim)\n");
 	exit(2);
 }
 
@@ -50,6 +60,19 @@ static struct config *load_config(void)
 		exit(1);
 	}
 	return cfg;
+}
+
+/* ctl_load_config - for the subcommands in other files */
+struct config *ctl_load_config(void)
+{
+	return load_config();
+}
+
+/* ctl_usage - for the subcommands in other files */
+void ctl_usage(void)
+{
+	usage();
+	exit(2);
 }
 
 /* cmd_lint - load every rule file, print every problem */
@@ -103,10 +126,10 @@ static size_t utf8_len(const unsigned char *p)
 	return n;
 }
 
-/* json_str - a JSON string literal, or null for NULL.  Mail is bytes in
+/* ctl_json_str - a JSON string literal, or null for NULL.  Mail is bytes in
  * any charset: a byte that is not part of valid UTF-8 is written as the
  * Latin-1 character of that value, so the output is always valid JSON. */
-static void json_str(FILE *fp, const char *s)
+void ctl_json_str(FILE *fp, const char *s)
 {
 	if (s == NULL) {
 		fputs("null", fp);
@@ -149,12 +172,12 @@ static void print_json(const char *file, const struct scan *sc, const struct ver
 
 	verdict_format_score(s, sizeof(s), v->score);
 	printf("{\"file\":");
-	json_str(stdout, file);
+	ctl_json_str(stdout, file);
 	printf(",\"score\":%s,\"required\":%.1f,\"action\":\"%s\"", s,
 	       sc->engine->cfg->tag_score, action_name(v->action));
 	if (v->skipped) {
 		printf(",\"skipped\":");
-		json_str(stdout, v->why);
+		ctl_json_str(stdout, v->why);
 	}
 	if (v->code)
 		printf(",\"reply\":\"%s %s %s\"", v->code, v->xcode, v->text);
@@ -162,20 +185,20 @@ static void print_json(const char *file, const struct scan *sc, const struct ver
 	for (size_t i = 0; i < sc->nhits; i++) {
 		const struct hit *h = &sc->hits[i];
 		printf("%s{\"name\":", i ? "," : "");
-		json_str(stdout, h->name);
+		ctl_json_str(stdout, h->name);
 		printf(",\"score\":%.3f,\"description\":", h->score);
-		json_str(stdout, h->desc);
+		ctl_json_str(stdout, h->desc);
 		printf(",\"detail\":");
-		json_str(stdout, h->detail);
+		ctl_json_str(stdout, h->detail);
 		printf("}");
 	}
 	printf("],\"headers\":[");
 	for (size_t i = 0; i < v->nedits; i++) {
 		const struct edit *ed = &v->edits[i];
 		printf("%s{\"op\":\"%s\",\"name\":", i ? "," : "", edit_names[ed->op]);
-		json_str(stdout, ed->name);
+		ctl_json_str(stdout, ed->name);
 		printf(",\"index\":%d,\"value\":", ed->index);
-		json_str(stdout, ed->value);
+		ctl_json_str(stdout, ed->value);
 		printf("}");
 	}
 	printf("],\"ms\":%.3f}\n", v->ms);
@@ -261,6 +284,7 @@ static int cmd_scan(int argc, char **argv)
 			continue;
 		}
 		struct scan *sc = scan_new(e);
+		sc->offline = true;	/* read reputation, write nothing */
 		msg_set_client(sc->msg, ip, NULL, helo);
 		msg_set_from(sc->msg, from);
 		for (size_t k = 0; k < nrcpts; k++)
@@ -320,6 +344,7 @@ int main(int argc, char **argv)
 	config_path = config_default_path();
 	log_open("parapetctl", true);
 	log_set_level(LOG_LVL_WARNING);
+	rep_clock_from_env();
 	while ((c = getopt(argc, argv, "+c:")) != -1) {
 		switch (c) {
 		case 'c':
@@ -339,5 +364,8 @@ int main(int argc, char **argv)
 		return cmd_scan(argc, argv);
 	if (strcmp(argv[0], "reload") == 0 && argc == 1)
 		return cmd_reload();
+	if (strcmp(argv[0], "rep") == 0 || strcmp(argv[0], "learn") == 0 ||
+	    strcmp(argv[0], "tail") == 0 || strcmp(argv[0], "stats") == 0)
+		return ctl_rep_command(argc, argv);
 	usage();
 }

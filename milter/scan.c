@@ -17,6 +17,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "re.h"
+#include "rep.h"
 #include "rules.h"
 #include "scan.h"
 #include "verdict.h"
@@ -52,6 +53,9 @@ static int rules_stage_eom(struct scan *sc)
 static const struct stage stages[] = {
 	{ .name = "rules", .eom = rules_stage_eom },
 	{ .name = "structure", .eom = structure_eom },
+	/* last: greylisting needs the score of every other stage */
+	{ .name = "rep", .eom = rep_stage_eom, .after = rep_stage_after,
+	  .cleanup = rep_stage_cleanup },
 };
 #define NSTAGES (sizeof(stages) / sizeof(stages[0]))
 _Static_assert(NSTAGES <= SCAN_MAX_STAGES, "raise SCAN_MAX_STAGES");
@@ -179,6 +183,7 @@ const struct verdict *scan_finish(struct scan *sc)
 		sc->stage_ms[i] += now_ms() - t0;
 	}
 	verdict_decide(sc);
+	sc->verdict.ms = sc->ms + (now_ms() - t);	/* so far, for the after hooks */
 	for (size_t i = 0; i < NSTAGES; i++) {
 		if (stages[i].after) {
 			double t0 = now_ms();
@@ -237,6 +242,24 @@ void scan_add_authres(struct scan *sc, const char *resinfo)
 {
 	if (sc->nauthres < sizeof(sc->authres) / sizeof(sc->authres[0]))
 		sc->authres[sc->nauthres++] = xstrdup(resinfo);
+}
+
+/* scan_add_dkim_valid - remember a verified signing domain */
+void scan_add_dkim_valid(struct scan *sc, const char *domain)
+{
+	size_t cap = sizeof(sc->dkim_valid_domains) / sizeof(sc->dkim_valid_domains[0]);
+
+	if (domain && *domain && sc->ndkim_valid < cap)
+		sc->dkim_valid_domains[sc->ndkim_valid++] = xstrdup(domain);
+}
+
+/* scan_state_slot - a stage's state pointer */
+void **scan_state_slot(struct scan *sc, const char *stage)
+{
+	for (size_t i = 0; i < NSTAGES; i++)
+		if (strcmp(stages[i].name, stage) == 0)
+			return &sc->state[i];
+	return NULL;
 }
 
 /* scan_has - did a symbol hit? */

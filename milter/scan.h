@@ -123,6 +123,8 @@ struct scan {
 	char *spf_domain;
 	char *dkim_valid_domains[SCAN_MAX_DKIM_DOMAINS];
 	size_t ndkim_valid;
+	bool offline;		/* parapetctl scan: read reputation, write
+				 * nothing, never greylist */
 	struct re_scratch *re;	/* per-message regex match data */
 	void *state[SCAN_MAX_STAGES];
 	double stage_ms[SCAN_MAX_STAGES];	/* time in each stage's hooks */
@@ -156,6 +158,10 @@ void scan_add_builtin(struct scan *sc, const char *name, const char *detail);
 /* scan_add_authres - one "method=result prop=value" item for
  * Authentication-Results (RFC 8601 §2.2); copied */
 void scan_add_authres(struct scan *sc, const char *resinfo);
+/* scan_add_dkim_valid - the d= domain of a signature that verified; copied */
+void scan_add_dkim_valid(struct scan *sc, const char *domain);
+/* scan_state_slot - the per-message state slot of the named stage, or NULL */
+void **scan_state_slot(struct scan *sc, const char *stage);
 /* scan_has - did the symbol hit? */
 bool scan_has(const struct scan *sc, const char *name);
 

@@ -1,0 +1,21 @@
+/*
+ * parapetctl.h - what parapetctl.c shares with its other command files
+ * (parapetctl_rep.c: rep, learn, tail, stats).
+ */
+#ifndef PARAPET_PARAPETCTL_H
+#define PARAPET_PARAPETCTL_H
+
+#include <stdio.h>
+
+#include "config.h"
+
+/* ctl_load_config - -c FILE, else the default file if present, else defaults; exits on error */
+struct config *ctl_load_config(void);
+/* ctl_usage - print usage and exit 2 */
+void ctl_usage(void) __attribute__((noreturn));
+/* ctl_json_str - a JSON string literal (null for NULL), always valid JSON */
+void ctl_json_str(FILE *fp, const char *s);
+/* ctl_rep_command - rep show|top|set|clear, learn, tail, stats */
+int ctl_rep_command(int argc, char **argv);
+
+#endif
