@@ -42,6 +42,8 @@ static void usage(void)
 		"       parapetctl [-c config] learn spam|ham [--ip IP] FILE...\n"
 		"       parapetctl [-c config] tail [--all] [--count N] [--json]\n"
 		"       parapetctl [-c config] stats [HOURS] [--json]\n"
+		"       parapetctl [-c config] dashboard [--listen HOST:PORT] [--static DIR]\n"
+		"                  [--password-file FILE] [--allow-writes]\n"
 		"       (KIND: ip, net, mfrom, from, dkim)\n");
 	exit(2);
 }
@@ -313,5 +315,7 @@ int main(int argc, char **argv)
 	if (strcmp(argv[0], "rep") == 0 || strcmp(argv[0], "learn") == 0 ||
 	    strcmp(argv[0], "tail") == 0 || strcmp(argv[0], "stats") == 0)
 		return ctl_rep_command(argc, argv);
+	if (strcmp(argv[0], "dashboard") == 0)
+		return ctl_dashboard_command(argc, argv);
 	usage();
 }
