@@ -526,6 +526,10 @@ def main():
                 rc = d.stop()
                 run.check(rc == 0, "%s exits 0 on SIGTERM" % d.name,
                           "exit %s\n%s" % (rc, d.log()[-3000:]))
+                bad = [ln for ln in d.log().splitlines()
+                       if "Sanitizer" in ln or "runtime error:" in ln]
+                run.check(not bad, "%s: no sanitizer report in its log" % d.name,
+                          "\n".join(bad[:20]))
 
 
 if __name__ == "__main__":
