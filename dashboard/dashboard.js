@@ -262,7 +262,7 @@
 
   function schedule() {
     if (timer) clearInterval(timer);
-    timer = $('live').checked ? setInterval(() => { loadFeed(); loadChart(); }, REFRESH_MS) : null;
+    timer = $('live').checked ? setInterval(refresh, REFRESH_MS) : null;
   }
 
   async function start() {

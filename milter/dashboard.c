@@ -656,6 +656,18 @@ static void mark(struct dashboard *d, enum rep_kind kind, const char *value, con
 	reply_json(r, 200, &b);
 }
 
+/* count_arg - a finite number in [0, 1e9], the whole string */
+static bool count_arg(const char *s, double *out)
+{
+	char *end;
+	double v = strtod(s, &end);
+
+	if (end == s || *end != '\0' || !isfinite(v) || v < 0 || v > 1e9)
+		return false;
+	*out = v;
+	return true;
+}
+
 /* api_mark - POST {kind, value, op[, count]}: rep_set or rep_clear */
 static void api_mark(struct dashboard *d, const struct http_request *req,
 		     struct http_response *r)
@@ -697,8 +709,8 @@ static void api_mark(struct dashboard *d, const struct http_request *req,
 	    (strcmp(op, "spam") && strcmp(op, "ham") && strcmp(op, "clear"))) {
 		reply_error(r, 400, "need kind (ip, net, mfrom, from, dkim), value and "
 			    "op (spam, ham, clear)");
-	} else if (cs && *cs && (count = strtod(cs, NULL), !isfinite(count) || count < 0)) {
-		reply_error(r, 400, "bad count");
+	} else if (cs && *cs && !count_arg(cs, &count)) {
+		reply_error(r, 400, "count must be a number from 0 to 1e9");
 	} else {
 		mark(d, (enum rep_kind)kind, value, op, count, r);
 	}

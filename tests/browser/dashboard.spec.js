@@ -95,9 +95,10 @@ async function main() {
   'markup in every field of a log entry is shown as literal text', h);
   const x = rows.find((r) => r.qid === P.xss_qid);
   const xw = P.feed.find((e) => e.qid === P.xss_qid);
-  check(x && xw && x.cells[CELL.from] === xw.from,
-    'the message whose From has <script>: its row shows exactly the text Redis holds',
-    { row: x, redis: xw });
+  check(x && xw && x.cells[CELL.from] === xw.from && x.cells[CELL.helo] === xw.helo &&
+    xw.helo === P.xss_helo,
+  'the Postfix message with <script> in From and HELO: its row shows exactly the text ' +
+    'Redis holds, HELO ' + P.xss_helo + ' as text', { row: x, redis: xw });
   const scriptText = await page.locator('#feed-table td', { hasText: '<script>alert(4)</script>' }).count();
   check(scriptText === 1, 'the text "<script>alert(4)</script>" is visible as text', scriptText);
   const injected = await page.evaluate(() =>

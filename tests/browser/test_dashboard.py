@@ -67,6 +67,7 @@ HAM_IPS = ["192.0.2.%d" % i for i in range(10, 16)]
 SPAM_IPS = ["203.0.113.%d" % i for i in range(20, 25)]
 REJ_IPS = ["198.51.100.%d" % i for i in range(50, 53)]
 XSS_FROM = '"<script>alert(1)</script>" <x@evil.test>'
+XSS_HELO = "<script>alert(7)</script>"
 HOSTILE = {
     "qid": "HOSTILE1",
     "ip": '"><img src=x onerror=alert(2)>',
@@ -308,7 +309,7 @@ def main():
         for i in range(6):
             job("reject", REJ_IPS[i % len(REJ_IPS)], "scam@worse.test", i, "XREJECTX\n")
         jobs.append(dict(mail_from="x@evil.test", rcpts=["bob@rcpt.test"],
-                         xclient_addr="192.0.2.99",
+                         xclient_addr="192.0.2.99", helo=XSS_HELO,
                          data_bytes=make_message("dash-xss", subject="dashboard xss",
                                                  body="hi\n", sender=XSS_FROM)))
         kinds.append("ham")
@@ -333,7 +334,12 @@ def main():
             xss_entry = [e for e in entries if e.get("ip") == "192.0.2.99"]
             run.check(len(xss_entry) == 1, "the <script> message is in the log")
             xss_entry = xss_entry[0] if xss_entry else {}
+            # the log's `from` is the angle-addr of From: (rep_stage.c), so
+            # the display name itself is not in it; the HELO is, verbatim
             run.note("log 'from' of the <script> message: %r" % xss_entry.get("from"))
+            run.check(xss_entry.get("helo") == XSS_HELO,
+                      "Postfix passed the HELO %s into the log" % XSS_HELO,
+                      repr(xss_entry.get("helo")))
             # the other writer: markup in every field
             args = ["XADD", PREFIX + "log", "*"]
             for k in ("qid", "ip", "helo", "mfrom", "from", "rcpts", "score", "action",
@@ -473,6 +479,21 @@ def main():
                       "none of the refused writes reached Redis")
             st, hd, body = post_mark(rw, {"kind": "ip", "value": "not-an-ip", "op": "spam"})
             run.check(st == 400, "an invalid value is 400", (st, body))
+            for bad in ({"kind": "ip", "value": mark_ham_ip, "op": "spam", "count": "lots"},
+                        {"kind": "ip", "value": mark_ham_ip, "op": "delete"},
+                        {"kind": "nope", "value": mark_ham_ip, "op": "spam"}):
+                st, hd, body = post_mark(rw, bad, form=True)
+                run.check(st == 400, "POST %s is 400" % urllib.parse.urlencode(bad), (st, body))
+            st, hd, body = http(rw.url + "/api/mark", method="POST", body="{not json",
+                                headers={"X-Parapet-Dashboard": "1",
+                                         "Content-Type": "application/json"})
+            run.check(st == 400, "a malformed JSON body is 400", (st, body))
+            st, hd, body = http(rw.url + "/api/mark", method="POST", body="x" * 20000,
+                                headers={"X-Parapet-Dashboard": "1",
+                                         "Content-Type": "application/json"})
+            run.check(st == 413, "a 20 kB body is 413", (st, body[:200]))
+            run.check(hget(redis, "ip", mark_ham_ip, "spam") == before,
+                      "none of the bad writes reached Redis")
             st, hd, body = post_mark(rw, {"kind": "ip", "value": mark_ham_ip, "op": "ham",
                                           "count": "7"}, form=True,
                                      headers={"Origin": rw.url})
@@ -501,11 +522,13 @@ def main():
                 "url": rw.url, "ro_url": ro.url, "artifacts": artifacts,
                 "chromium": CHROMIUM, "redis_port": redis.port, "prefix": PREFIX,
                 "feed": [{"qid": e["qid"], "ip": e["ip"], "from": e.get("from", ""),
-                          "action": e["action"]} for e in reversed(entries)],
+                          "helo": e.get("helo", ""), "action": e["action"]}
+                         for e in reversed(entries)],
                 "n_reject": n_rej,
                 "stats_total": len(jobs),
                 "hostile": HOSTILE,
                 "xss_qid": xss_entry.get("qid"),
+                "xss_helo": XSS_HELO,
                 "top_ip": json.loads(out) if rc == 0 else None,
                 "search_ip": target,
                 "search_spam": hget(redis, "ip", target, "spam"),
