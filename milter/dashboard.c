@@ -6,7 +6,7 @@
  * credentials.  Thread safety: requests run on the server's pool; the
  * struct is read-only after dashboard_start and the engine's Redis pool
  * is thread-safe.  Limits: request bodies DASH_MAX_BODY bytes, static
- * files DASH_MAX_FILE bytes, feed entries REP_FEED_MAX, top keys
+ * (parsed by form.c) files DASH_MAX_FILE bytes, feed entries REP_FEED_MAX, top keys
  * DASH_MAX_TOP, stats 720 hours.  The page reads text with textContent
  * only; this side adds JSON_HTML_SAFE escaping and a CSP on top.
  */
@@ -23,6 +23,7 @@
 
 #include "dashboard.h"
 #include "engine.h"
+#include "form.h"
 #include "http.h"
 #include "json.h"
 #include "rep.h"
@@ -38,7 +39,6 @@
 #define DASH_MAX_TOP 1000
 #define DASH_FEED_DEFAULT 100
 #define DASH_THREADS 4
-#define DASH_MAX_PAIRS 8
 
 #define CT_JSON "application/json; charset=utf-8"
 #define CSP "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; " \
@@ -50,13 +50,6 @@ struct dashboard {
 	char *static_dir;
 	char *cred;		/* USER:PASSWORD, or NULL: no authentication */
 	bool writes;
-};
-
-/* a decoded request body: name/value pairs */
-struct pairs {
-	char *name[DASH_MAX_PAIRS];
-	char *value[DASH_MAX_PAIRS];
-	size_t n;
 };
 
 /* ---------------------------------------------------------------- helpers */
@@ -166,216 +159,6 @@ static void entry_json(struct buf *b, const struct rep_entry *en)
 	else
 		buf_puts(b, "null");
 	buf_putc(b, '}');
-}
-
-/* ---------------------------------------------------------------- bodies */
-
-/* hexval - a hex digit's value, -1 if none */
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-/* form_decode - application/x-www-form-urlencoded component (n bytes) */
-static char *form_decode(const char *s, size_t n)
-{
-	char *out = xmalloc(n + 1), *o = out;
-
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '+') {
-			*o++ = ' ';
-		} else if (s[i] == '%' && i + 2 < n &&
-			   hexval((unsigned char)s[i + 1]) >= 0 &&
-			   hexval((unsigned char)s[i + 2]) >= 0) {
-			int v = hexval((unsigned char)s[i + 1]) * 16 + hexval((unsigned char)s[i + 2]);
-			*o++ = (char)(v ? v : '?');	/* no NUL inside a value */
-			i += 2;
-		} else {
-			*o++ = s[i];
-		}
-	}
-	*o = '\0';
-	return out;
-}
-
-/* parse_form - a=b&c=d */
-static int parse_form(const char *body, struct pairs *p)
-{
-	for (const char *s = body; *s;) {
-		size_t n = strcspn(s, "&");
-		const char *eq = memchr(s, '=', n);
-		if (n > 0) {
-			if (eq == NULL || p->n >= DASH_MAX_PAIRS)
-				return -1;
-			p->name[p->n] = form_decode(s, (size_t)(eq - s));
-			p->value[p->n++] = form_decode(eq + 1, (size_t)(s + n - eq - 1));
-		}
-		s += n;
-		if (*s == '&')
-			s++;
-	}
-	return 0;
-}
-
-/* skip_ws - past JSON white space (RFC 8259 §2) */
-static const char *skip_ws(const char *s)
-{
-	while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
-		s++;
-	return s;
-}
-
-/* put_utf8 - code point c as UTF-8 */
-static void put_utf8(struct buf *b, unsigned c)
-{
-	if (c < 0x80) {
-		buf_putc(b, (char)c);
-	} else if (c < 0x800) {
-		buf_putc(b, (char)(0xc0 | (c >> 6)));
-		buf_putc(b, (char)(0x80 | (c & 0x3f)));
-	} else if (c < 0x10000) {
-		buf_putc(b, (char)(0xe0 | (c >> 12)));
-		buf_putc(b, (char)(0x80 | ((c >> 6) & 0x3f)));
-		buf_putc(b, (char)(0x80 | (c & 0x3f)));
-	} else {
-		buf_putc(b, (char)(0xf0 | (c >> 18)));
-		buf_putc(b, (char)(0x80 | ((c >> 12) & 0x3f)));
-		buf_putc(b, (char)(0x80 | ((c >> 6) & 0x3f)));
-		buf_putc(b, (char)(0x80 | (c & 0x3f)));
-	}
-}
-
-/* hex4 - four hex digits, -1 if not */
-static long hex4(const char *s)
-{
-	long v = 0;
-
-	for (int i = 0; i < 4; i++) {
-		int h = hexval((unsigned char)s[i]);
-		if (h < 0)
-			return -1;
-		v = v * 16 + h;
-	}
-	return v;
-}
-
-/* json_string - a JSON string at *sp (past the quote) into fresh memory */
-static char *json_string(const char **sp)
-{
-	const char *s = *sp;
-	struct buf b;
-
-	buf_init(&b);
-	buf_puts(&b, "");
-	while (*s && *s != '"') {
-		if ((unsigned char)*s < 0x20)
-			goto bad;
-		if (*s != '\\') {
-			buf_putc(&b, *s++);
-			continue;
-		}
-		s++;
-		switch (*s) {
-		case '"': case '\\': case '/': buf_putc(&b, *s); break;
-		case 'b': buf_putc(&b, '\b'); break;
-		case 'f': buf_putc(&b, '\f'); break;
-		case 'n': buf_putc(&b, '\n'); break;
-		case 'r': buf_putc(&b, '\r'); break;
-		case 't': buf_putc(&b, '\t'); break;
-		case 'u': {
-			long c = hex4(s + 1);
-			if (c <= 0)
-				goto bad;
-			s += 4;
-			if (c >= 0xd800 && c <= 0xdbff) {	/* a surrogate pair */
-				long lo = s[1] == '\\' && s[2] == 'u' ? hex4(s + 3) : -1;
-				if (lo < 0xdc00 || lo > 0xdfff)
-					goto bad;
-				c = 0x10000 + ((c - 0xd800) << 10) + (lo - 0xdc00);
-				s += 6;
-			} else if (c >= 0xdc00 && c <= 0xdfff) {
-				goto bad;
-			}
-			put_utf8(&b, (unsigned)c);
-			break;
-		}
-		default:
-			goto bad;
-		}
-		s++;
-	}
-	if (*s != '"')
-		goto bad;
-	*sp = s + 1;
-	return b.data;
-bad:
-	buf_free(&b);
-	return NULL;
-}
-
-/* parse_json - a flat object whose values are strings or numbers */
-static int parse_json(const char *body, struct pairs *p)
-{
-	const char *s = skip_ws(body);
-
-	if (*s++ != '{')
-		return -1;
-	s = skip_ws(s);
-	if (*s == '}')
-		return *skip_ws(s + 1) ? -1 : 0;
-	for (;;) {
-		char *name, *value;
-		if (*s++ != '"' || (name = json_string(&s)) == NULL)
-			return -1;
-		s = skip_ws(s);
-		if (*s++ != ':' || p->n >= DASH_MAX_PAIRS) {
-			free(name);
-			return -1;
-		}
-		s = skip_ws(s);
-		if (*s == '"') {
-			s++;
-			value = json_string(&s);
-		} else {
-			size_t n = strspn(s, "0123456789+-.eE");
-			value = n ? xstrndup(s, n) : NULL;
-			s += n;
-		}
-		if (value == NULL) {
-			free(name);
-			return -1;
-		}
-		p->name[p->n] = name;
-		p->value[p->n++] = value;
-		s = skip_ws(s);
-		if (*s == '}')
-			return *skip_ws(s + 1) ? -1 : 0;
-		if (*s++ != ',')
-			return -1;
-		s = skip_ws(s);
-	}
-}
-
-/* pairs_get - the value of name, or NULL */
-static const char *pairs_get(const struct pairs *p, const char *name)
-{
-	for (size_t i = 0; i < p->n; i++)
-		if (strcmp(p->name[i], name) == 0)
-			return p->value[i];
-	return NULL;
-}
-
-/* pairs_clear - release */
-static void pairs_clear(struct pairs *p)
-{
-	for (size_t i = 0; i < p->n; i++) {
-		free(p->name[i]);
-		free(p->value[i]);
-	}
-	p->n = 0;
 }
 
 /* ---------------------------------------------------------------- API */
@@ -611,18 +394,6 @@ static const char *same_origin(const struct http_request *req)
 	return NULL;
 }
 
-/* parse_body - the pairs of a JSON or form body */
-static int parse_body(const struct http_request *req, struct pairs *p)
-{
-	const char *ct = http_header(req, "Content-Type");
-
-	if (ct && strncasecmp(ct, "application/json", 16) == 0)
-		return parse_json(req->body, p);
-	if (ct && strncasecmp(ct, "application/x-www-form-urlencoded", 33) == 0)
-		return parse_form(req->body, p);
-	return -1;
-}
-
 /* mark - the write itself, then the key as it is now */
 static void mark(struct dashboard *d, enum rep_kind kind, const char *value, const char *op,
 		 double count, struct http_response *r)
@@ -672,7 +443,7 @@ static bool count_arg(const char *s, double *out)
 static void api_mark(struct dashboard *d, const struct http_request *req,
 		     struct http_response *r)
 {
-	struct pairs p = { 0 };
+	struct form p = { 0 };
 	const char *why, *ks, *value, *op, *cs;
 	double count = d->e->cfg->rep_min_count > 0 ? (double)d->e->cfg->rep_min_count : 1;
 	int kind;
@@ -694,16 +465,16 @@ static void api_mark(struct dashboard *d, const struct http_request *req,
 		reply_error(r, 413, "request body too large");
 		return;
 	}
-	if (parse_body(req, &p) < 0) {
-		pairs_clear(&p);
+	if (form_parse(http_header(req, "Content-Type"), req->body, &p) < 0) {
+		form_clear(&p);
 		reply_error(r, 400, "body must be a JSON object or a form "
 			    "(application/json or application/x-www-form-urlencoded)");
 		return;
 	}
-	ks = pairs_get(&p, "kind");
-	value = pairs_get(&p, "value");
-	op = pairs_get(&p, "op");
-	cs = pairs_get(&p, "count");
+	ks = form_get(&p, "kind");
+	value = form_get(&p, "value");
+	op = form_get(&p, "op");
+	cs = form_get(&p, "count");
 	kind = ks ? rep_kind_parse(ks) : -1;
 	if (kind < 0 || value == NULL || *value == '\0' || op == NULL ||
 	    (strcmp(op, "spam") && strcmp(op, "ham") && strcmp(op, "clear"))) {
@@ -714,7 +485,7 @@ static void api_mark(struct dashboard *d, const struct http_request *req,
 	} else {
 		mark(d, (enum rep_kind)kind, value, op, count, r);
 	}
-	pairs_clear(&p);
+	form_clear(&p);
 }
 
 /* api - /api/... */

@@ -1,10 +1,12 @@
 /*
  * test_dashboard.c - the dashboard's pure parts: the feed filter
  * (rep_feed_match), JSON string escaping (json_put_str) and --listen
- * parsing (http_listen_valid, http_listen_loopback).
+ * parsing (http_listen_valid, http_listen_loopback), POST bodies
+ * (form_parse).
  */
 #include "autoconfig.h"
 
+#include "form.h"
 #include "http.h"
 #include "json.h"
 #include "rep_feed.h"
@@ -139,6 +141,69 @@ START_TEST(listen_parse)
 }
 END_TEST
 
+#define JSON "application/json"
+#define FORM "application/x-www-form-urlencoded"
+
+static const struct {
+	const char *ctype, *body;
+	int rc;
+	const char *want;	/* name=value;... of the pairs */
+} bodies[] = {
+	{ JSON, "{\"kind\":\"ip\",\"value\":\"192.0.2.1\",\"op\":\"spam\"}", 0,
+	  "kind=ip;value=192.0.2.1;op=spam;" },
+	{ JSON "; charset=utf-8", " { \"count\" : 7.5 , \"a\":\"\\u003cb\\u003e\\n\" } ", 0,
+	  "count=7.5;a=<b>\n;" },
+	{ JSON, "{\"e\":\"\\ud83d\\ude00\"}", 0, "e=\xf0\x9f\x98\x80;" },
+	{ JSON, "{}", 0, "" },
+	{ JSON, "{\"a\":\"\\u0000\"}", -1, NULL },
+	{ JSON, "{\"a\":\"\\ud800\"}", -1, NULL },
+	{ JSON, "{\"a\":true}", -1, NULL },
+	{ JSON, "{\"a\":\"b\"} x", -1, NULL },
+	{ JSON, "{\"a\":\"b\",}", -1, NULL },
+	{ JSON, "[\"a\"]", -1, NULL },
+	{ JSON, "{\"a\":\"unterminated}", -1, NULL },
+	{ JSON, "{\"a\":\"tab\there\"}", -1, NULL },
+	{ JSON, "{\"1\":1,\"2\":2,\"3\":3,\"4\":4,\"5\":5,\"6\":6,\"7\":7,\"8\":8,\"9\":9}",
+	  -1, NULL },
+	{ FORM, "kind=ip&value=192.0.2.1&op=ham", 0, "kind=ip;value=192.0.2.1;op=ham;" },
+	{ FORM "; charset=UTF-8", "a=x+y%3Cz%3e&&b=%00&c=%zz&d=", 0, "a=x y<z>;b=?;c=%zz;d=;" },
+	{ FORM, "novalue", -1, NULL },
+	{ "text/plain", "kind=ip", -1, NULL },
+	{ NULL, "kind=ip", -1, NULL },
+};
+
+START_TEST(form_bodies)
+{
+	struct form f = { 0 };
+	struct buf b;
+	int rc = form_parse(bodies[_i].ctype, bodies[_i].body, &f);
+
+	ck_assert_msg(rc == bodies[_i].rc, "%s: rc %d", bodies[_i].body, rc);
+	if (rc == 0) {
+		buf_init(&b);
+		buf_puts(&b, "");
+		for (size_t i = 0; i < f.n; i++)
+			buf_printf(&b, "%s=%s;", f.name[i], f.value[i]);
+		ck_assert_str_eq(b.data, bodies[_i].want);
+		buf_free(&b);
+	}
+	form_clear(&f);
+}
+END_TEST
+
+START_TEST(form_lookup)
+{
+	struct form f = { 0 };
+
+	ck_assert_int_eq(form_parse(FORM, "a=1&b=2&a=3", &f), 0);
+	ck_assert_str_eq(form_get(&f, "a"), "1");
+	ck_assert_str_eq(form_get(&f, "b"), "2");
+	ck_assert_ptr_null(form_get(&f, "c"));
+	form_clear(&f);
+	ck_assert_int_eq(f.n, 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("dashboard");
@@ -149,6 +214,8 @@ int main(void)
 	tcase_add_loop_test(tc, json_strings, 0, sizeof(strs) / sizeof(strs[0]));
 	tcase_add_test(tc, json_null_and_numbers);
 	tcase_add_loop_test(tc, listen_parse, 0, sizeof(listens) / sizeof(listens[0]));
+	tcase_add_loop_test(tc, form_bodies, 0, sizeof(bodies) / sizeof(bodies[0]));
+	tcase_add_test(tc, form_lookup);
 	suite_add_tcase(s, tc);
 	return unit_main(s);
 }
