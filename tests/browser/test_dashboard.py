@@ -544,6 +544,20 @@ def main():
             for s in shots:
                 run.note("screenshot: %s" % os.path.join(artifacts, s))
 
+        with run.section("Redis down"):
+            redis.stop()
+            t = time.monotonic()
+            for path in ("/api/feed", "/api/top?kind=ip", "/api/stats", "/api/rep?q=192.0.2.1"):
+                st, j = api_json(rw.url + path)
+                run.check(st == 502 and j and "redis" in j.get("error", ""),
+                          "GET %s answers 502 with the Redis error" % path, (st, j))
+            st, hd, body = post_mark(rw, {"kind": "ip", "value": "192.0.2.1", "op": "spam"})
+            run.check(st == 502, "a write answers 502", (st, body))
+            run.check(time.monotonic() - t < 15, "... without hanging (%.1f s)" % (
+                time.monotonic() - t))
+            st, _, _ = http(rw.url + "/")
+            run.check(st == 200, "the page itself is still served", st)
+
         with run.section("dashboards stop cleanly"):
             for d in (rw, ro, au):
                 rc = d.stop()
