@@ -26,7 +26,8 @@ shows every message, the markup values appear as literal text and run no
 script (no dialog, no injected element), the top list equals `parapetctl
 rep top ip --json`, the search box finds an IP's keys, "mark spam" and
 "clear" change Redis (checked with redis-cli), filters work, and the
-read-only dashboard disables the buttons.  Screenshots go to
+read-only dashboard disables the buttons.  With Redis stopped the API
+answers 502 at once and the page is still served.  Screenshots go to
 $PARAPET_BUILDDIR/tests/artifacts/dashboard-*.png.
 
 Ends with "N passed, N failed".
