@@ -355,6 +355,8 @@ static void api_rep(struct dashboard *d, const struct http_request *req,
 		struct rep_entry en;
 		char *err = NULL;
 		if (rep_show(d->e, kinds[i], value, &en, &err) < 0) {
+			/* rep_show may have set en.value before Redis failed */
+			rep_entry_clear(&en);
 			buf_free(&b);
 			reply_error(r, strstr(err, "not a valid") ? 400 : 502, err);
 			free(err);
@@ -398,7 +400,7 @@ static const char *same_origin(const struct http_request *req)
 static void mark(struct dashboard *d, enum rep_kind kind, const char *value, const char *op,
 		 double count, struct http_response *r)
 {
-	struct rep_entry en;
+	struct rep_entry en = { 0 };
 	char *err = NULL;
 	bool existed = false;
 	int rc;
@@ -411,6 +413,7 @@ static void mark(struct dashboard *d, enum rep_kind kind, const char *value, con
 	if (rc == 0)
 		rc = rep_show(d->e, kind, value, &en, &err);
 	if (rc < 0) {
+		rep_entry_clear(&en);	/* rep_show may have set en.value */
 		reply_error(r, strstr(err, "not a valid") || strstr(err, "out of range") ? 400 : 502,
 			    err);
 		free(err);
