@@ -2,9 +2,8 @@
  * metrics.c - process-wide counters and the /metrics endpoint.
  *
  * Owns: the counters (atomics), the symbol hit table and the histograms
- * (under one mutex, taken once per message), and the HTTP listener, a
- * libmicrohttpd daemon with its own polling thread.  Only this file
- * includes microhttpd.h.
+ * (under one mutex, taken once per message), and the HTTP listener
+ * (http.c, one polling thread of its own).
  *
  * Limits: at most METRICS_MAX_SYMBOLS distinct symbol names (rule files
  * can hold thousands; beyond the cap hits count under symbol="_other"),
@@ -13,18 +12,14 @@
  */
 #include "autoconfig.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 
-#include <microhttpd.h>
-
+#include "http.h"
 #include "metrics.h"
 #include "scan.h"
 #include "util.h"
@@ -84,7 +79,7 @@ static struct {
 } stage_hist[METRICS_MAX_STAGES];
 static size_t nstages;
 
-static struct MHD_Daemon *httpd;
+static struct http_server *httpd;
 
 /* ---------------------------------------------------------------- updates */
 
@@ -289,119 +284,38 @@ char *metrics_render(size_t *len)
 
 /* ---------------------------------------------------------------- HTTP */
 
-/* reply - a small fixed answer */
-static enum MHD_Result reply(struct MHD_Connection *c, unsigned status,
-			     const char *text)
-{
-	struct MHD_Response *r = MHD_create_response_from_buffer(
-		strlen(text), (void *)text, MHD_RESPMEM_PERSISTENT);
-	enum MHD_Result ret;
-
-	MHD_add_response_header(r, "Content-Type", "text/plain; charset=utf-8");
-	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
-		MHD_add_response_header(r, "Allow", "GET, HEAD");
-	ret = MHD_queue_response(c, status, r);
-	MHD_destroy_response(r);
-	return ret;
-}
-
 /* handle - one request: GET /metrics, nothing else */
-static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
-			      const char *url, const char *method,
-			      const char *version, const char *upload,
-			      size_t *upload_len, void **req)
+static void handle(const struct http_request *req, struct http_response *resp, void *arg)
 {
-	struct MHD_Response *r;
-	enum MHD_Result ret;
 	size_t len;
 	char *text;
 
-	(void)cls;
-	(void)version;
-	(void)upload;
-	(void)upload_len;
-	(void)req;
-	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
-		return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET\n");
-	if (strcmp(url, "/metrics") != 0)
-		return reply(c, MHD_HTTP_NOT_FOUND, "not found; try /metrics\n");
+	(void)arg;
+	if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
+		http_reply_text(resp, 405, "only GET\n");
+		http_add_header(resp, "Allow", "GET, HEAD");
+		return;
+	}
+	if (strcmp(req->path, "/metrics") != 0) {
+		http_reply_text(resp, 404, "not found; try /metrics\n");
+		return;
+	}
 	text = metrics_render(&len);
-	r = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
-	MHD_add_response_header(r, "Content-Type",
-				"text/plain; version=0.0.4; charset=utf-8");
-	ret = MHD_queue_response(c, MHD_HTTP_OK, r);
-	MHD_destroy_response(r);
-	return ret;
-}
-
-/* parse_listen - "HOST:PORT" or "[V6]:PORT" into a socket address */
-static int parse_listen(const char *listen, struct sockaddr_storage *ss)
-{
-	char host[64];
-	const char *port;
-	size_t n;
-	long p;
-	char *end;
-
-	memset(ss, 0, sizeof(*ss));
-	if (listen[0] == '[') {
-		const char *rb = strchr(listen, ']');
-		if (rb == NULL || rb[1] != ':')
-			return -1;
-		n = (size_t)(rb - listen - 1);
-		if (n >= sizeof(host))
-			return -1;
-		memcpy(host, listen + 1, n);
-		port = rb + 2;
-	} else {
-		const char *colon = strrchr(listen, ':');
-		if (colon == NULL)
-			return -1;
-		n = (size_t)(colon - listen);
-		if (n >= sizeof(host))
-			return -1;
-		memcpy(host, listen, n);
-		port = colon + 1;
-	}
-	host[n] = '\0';
-	p = strtol(port, &end, 10);
-	if (*port == '\0' || *end != '\0' || p < 1 || p > 65535)
-		return -1;
-	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-	if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons((uint16_t)p);
-		return 0;
-	}
-	if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons((uint16_t)p);
-		return 0;
-	}
-	return -1;
+	http_reply(resp, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
 }
 
 int metrics_start(const char *listen, char **errstr)
 {
-	struct sockaddr_storage ss;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD;
+	static const struct http_options opt = {
+		.threads = 1, .max_body = 0, .timeout_s = 10, .max_conns = 16,
+	};
+	char *err = NULL;
 
 	if (httpd)
 		return 0;
-	if (parse_listen(listen, &ss) < 0) {
-		*errstr = xasprintf("metrics_listen: '%s' is not IP:PORT", listen);
-		return -1;
-	}
-	if (ss.ss_family == AF_INET6)
-		flags |= MHD_USE_IPv6;
-	httpd = MHD_start_daemon(flags, 0, NULL, NULL, handle, NULL,
-				 MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-				 MHD_OPTION_CONNECTION_LIMIT, (unsigned)16,
-				 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
-				 MHD_OPTION_END);
-	if (httpd == NULL) {
-		*errstr = xasprintf("metrics_listen: cannot listen on %s", listen);
+	if ((httpd = http_start(listen, &opt, handle, NULL, &err)) == NULL) {
+		*errstr = xasprintf("metrics_listen: %s", err);
+		free(err);
 		return -1;
 	}
 	return 0;
@@ -409,8 +323,5 @@ int metrics_start(const char *listen, char **errstr)
 
 void metrics_stop(void)
 {
-	if (httpd) {
-		MHD_stop_daemon(httpd);
-		httpd = NULL;
-	}
+	httpd = http_stop(httpd);
 }

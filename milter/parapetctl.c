@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "engine.h"
+#include "json.h"
 #include "log.h"
 #include "mboxfile.h"
 #include "parapetctl.h"
@@ -41,6 +42,8 @@ static void usage(void)
 		"       parapetctl [-c config] learn spam|ham [--ip IP] FILE...\n"
 		"       parapetctl [-c config] tail [--all] [--count N] [--json]\n"
 		"       parapetctl [-c config] stats [HOURS] [--json]\n"
+		"       parapetctl [-c config] dashboard [--listen HOST:PORT] [--static DIR]\n"
+		"                  [--password-file FILE] [--allow-writes]\n"
 		"       (KIND: ip, net, mfrom, from, dkim)\n");
 	exit(2);
 }
@@ -102,65 +105,10 @@ static int cmd_lint(int argc, char **argv)
 	return rc;
 }
 
-/* utf8_len - length of a valid UTF-8 sequence at p, or 0 (RFC 3629) */
-static size_t utf8_len(const unsigned char *p)
-{
-	size_t n;
-
-	if (p[0] < 0x80)
-		return 1;
-	else if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		n = 2;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		n = 3;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		n = 4;
-	else
-		return 0;
-	for (size_t i = 1; i < n; i++)
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-	if ((n == 3 && p[0] == 0xe0 && p[1] < 0xa0) || (n == 3 && p[0] == 0xed && p[1] > 0x9f) ||
-	    (n == 4 && p[0] == 0xf0 && p[1] < 0x90) || (n == 4 && p[0] == 0xf4 && p[1] > 0x8f))
-		return 0;	/* overlong, surrogate, beyond U+10FFFF */
-	return n;
-}
-
-/* ctl_json_str - a JSON string literal, or null for NULL.  Mail is bytes in
- * any charset: a byte that is not part of valid UTF-8 is written as the
- * Latin-1 character of that value, so the output is always valid JSON. */
+/* ctl_json_str - a JSON string literal, or null for NULL (json.c) */
 void ctl_json_str(FILE *fp, const char *s)
 {
-	if (s == NULL) {
-		fputs("null", fp);
-		return;
-	}
-	fputc('"', fp);
-	for (const unsigned char *p = (const unsigned char *)s; *p;) {
-		size_t n = utf8_len(p);
-		if (n == 0) {
-			fprintf(fp, "\\u%04x", *p);
-			p++;
-			continue;
-		}
-		if (n > 1) {
-			fwrite(p, 1, n, fp);
-			p += n;
-			continue;
-		}
-		if (*p == '"' || *p == '\\')
-			fprintf(fp, "\\%c", *p);
-		else if (*p == '\n')
-			fputs("\\n", fp);
-		else if (*p == '\t')
-			fputs("\\t", fp);
-		else if (*p < 0x20 || *p == 0x7f)
-			fprintf(fp, "\\u%04x", *p);
-		else
-			fputc(*p, fp);
-		p++;
-	}
-	fputc('"', fp);
+	json_print_str(fp, s, 0);
 }
 
 static const char *edit_names[] = { "delete", "insert", "add" };
@@ -367,5 +315,7 @@ int main(int argc, char **argv)
 	if (strcmp(argv[0], "rep") == 0 || strcmp(argv[0], "learn") == 0 ||
 	    strcmp(argv[0], "tail") == 0 || strcmp(argv[0], "stats") == 0)
 		return ctl_rep_command(argc, argv);
+	if (strcmp(argv[0], "dashboard") == 0)
+		return ctl_dashboard_command(argc, argv);
 	usage();
 }

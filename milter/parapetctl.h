@@ -1,6 +1,7 @@
 /*
  * parapetctl.h - what parapetctl.c shares with its other command files
- * (parapetctl_rep.c: rep, learn, tail, stats).
+ * (parapetctl_rep.c: rep, learn, tail, stats; parapetctl_dash.c:
+ * dashboard).
  */
 #ifndef PARAPET_PARAPETCTL_H
 #define PARAPET_PARAPETCTL_H
@@ -17,5 +18,7 @@ void ctl_usage(void) __attribute__((noreturn));
 void ctl_json_str(FILE *fp, const char *s);
 /* ctl_rep_command - rep show|top|set|clear, learn, tail, stats */
 int ctl_rep_command(int argc, char **argv);
+/* ctl_dashboard_command - dashboard (parapetctl_dash.c) */
+int ctl_dashboard_command(int argc, char **argv);
 
 #endif

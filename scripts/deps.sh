@@ -15,7 +15,8 @@ set -euo pipefail
 
 # Build and unit tests; the demo and integration tests (postfix,
 # redis-server, miltertest, python3); then libraries and tools for the
-# planned SPF/DKIM/DMARC/Redis work.
+# planned SPF/DKIM/DMARC/Redis work; the dashboard's browser test (Debian's
+# chromium, driven by playwright-core from npm: tests/browser).
 PACKAGES="
 	build-essential autoconf automake libtool pkg-config
 	libmilter-dev libpcre2-dev check
@@ -25,6 +26,7 @@ PACKAGES="
 	python3-dnslib python3-dkim python3-yaml opendkim-tools publicsuffix
 	libmicrohttpd-dev
 	clang libclang-rt-14-dev
+	chromium nodejs npm
 "
 
 APT_OPTS=(-y -q --no-install-recommends -o DPkg::Lock::Timeout=300)
@@ -43,9 +45,17 @@ candidate() {
 		grep -v '^(none)$' || true
 }
 
+# present - installed, or (npm) provided by another package: NodeSource's
+# nodejs ships npm itself and conflicts with Debian's npm package
+present() {
+	installed "$1" && return 0
+	[ "$1" = npm ] && command -v npm >/dev/null 2>&1 && return 0
+	return 1
+}
+
 missing=""
 for p in $PACKAGES; do
-	installed "$p" || missing="$missing $p"
+	present "$p" || missing="$missing $p"
 done
 missing=${missing# }
 
@@ -116,7 +126,7 @@ fi
 
 still=""
 for p in $missing; do
-	installed "$p" || still="$still $p"
+	present "$p" || still="$still $p"
 done
 if [ -n "$still" ]; then
 	say "error: still not installed:$still"
