@@ -112,8 +112,10 @@ int rep_show(struct engine *e, enum rep_kind kind, const char *value, struct rep
 	free(key);
 	int rc = exec_or_err(e, &b, admin_deadline(e), &r, err);
 	redis_batch_free(&b);
-	if (rc < 0)
+	if (rc < 0) {
+		rep_entry_clear(out);	/* the caller clears only on success */
 		return -1;
+	}
 	fill_entry(e, out, &r[0]);
 	if (r[1].type == REDIS_T_INT)
 		out->ttl = r[1].integer;

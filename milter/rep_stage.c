@@ -228,7 +228,9 @@ static char *from_address(const struct msg *m)
 	if (h == NULL)
 		return xstrdup("");
 	s = h->value;
-	if ((lt = strchr(s, '<')) != NULL)
+	/* the angle-addr ends the mailbox; a quoted display name may hold
+	 * '<' itself ("\"<script>\" <a@b>"), so take the last one */
+	if ((lt = strrchr(s, '<')) != NULL)
 		return xstrndup(lt + 1, strcspn(lt + 1, ">"));
 	return capped(s);
 }
