@@ -17,4 +17,5 @@ if [ ! -x build/milter/parapet ] || [ ! -f build/Makefile ]; then
 	(cd build && ../configure -q)
 fi
 make -C build -s -j2
-exec python3 scripts/demo.py "$@"
+# Debian's python3: the demo uses its python3-dnslib and python3-dkim
+exec /usr/bin/python3 scripts/demo.py "$@"

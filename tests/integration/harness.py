@@ -1003,7 +1003,7 @@ class Postfix:
             ("smtputf8_enable", "no"),
             ("biff", "no"),
             # the TEST-NETs too, so XCLIENT ADDR=... clients may relay
-            ("mynetworks", "127.0.0.0/8 192.0.2.0/24 198.51.100.0/24 203.0.113.0/24"),
+            ("mynetworks", "127.0.0.0/8 192.0.2.0/24 198.51.100.0/24 203.0.113.0/24 198.18.0.0/15"),
             ("smtpd_relay_restrictions", "permit_mynetworks, reject"),
             ("smtpd_authorized_xclient_hosts", "127.0.0.0/8"),
             ("maillog_file", self.maillog_path),
