@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dkim.h"
+#include "dmarc.h"
 #include "engine.h"
 #include "log.h"
 #include "re.h"
@@ -49,6 +51,10 @@ static int rules_stage_eom(struct scan *sc)
 }
 
 static const struct stage stages[] = {
+	{ .name = "dkim", .header = dkim_stage_header, .body = dkim_stage_body,
+	  .eom = dkim_stage_eom, .cleanup = dkim_stage_cleanup },
+	{ .name = "dmarc", .header = dmarc_stage_header, .eom = dmarc_stage_eom,
+	  .cleanup = dmarc_stage_cleanup },
 	{ .name = "rules", .eom = rules_stage_eom },
 	{ .name = "structure", .eom = structure_eom },
 };
@@ -216,6 +222,15 @@ void scan_add_authres(struct scan *sc, const char *resinfo)
 {
 	if (sc->nauthres < sizeof(sc->authres) / sizeof(sc->authres[0]))
 		sc->authres[sc->nauthres++] = xstrdup(resinfo);
+}
+
+/* scan_state_slot - a stage's state pointer */
+void **scan_state_slot(struct scan *sc, const char *stage)
+{
+	for (size_t i = 0; i < NSTAGES; i++)
+		if (strcmp(stages[i].name, stage) == 0)
+			return &sc->state[i];
+	return NULL;
 }
 
 /* scan_has - did a symbol hit? */
