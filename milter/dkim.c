@@ -65,6 +65,17 @@ struct dkim_key {
 	const char *why;	/* static reason of a failed lookup */
 };
 
+struct sig_result {
+	enum auth_result res;
+	char d[AUTH_DOMAIN_SIZE];	/* "" when not printable */
+	char s[128];
+	const char *alg;
+	unsigned int bits;
+	char why[160];
+	bool partial;
+	char partial_detail[80];
+};
+
 struct dkim_state {
 	struct scan *sc;
 	DKIM *dkim;
@@ -78,6 +89,10 @@ struct dkim_state {
 	size_t sigs_ignored;	/* over DKIM_MAX_SIGS or oversized */
 	struct dkim_key keys[DKIM_MAX_SIGS];
 	size_t nkeys;
+	/* signature fields the library refused in dkim_header (pre-RFC
+	 * forms without v=, syntax errors): permerror, named here */
+	struct sig_result refused[DKIM_MAX_SIGS];
+	size_t nrefused;
 	double deadline;
 };
 
@@ -258,6 +273,53 @@ static void lib_failed(struct dkim_state *st, const char *step, DKIM_STAT stat)
 		st->lib_error = xasprintf("%s: %s", step, e && *e ? e : dkim_getresultstr(stat));
 }
 
+/* safe_copy - d= or s= for output: LDH, dots and underscores only, so
+ * that nothing from a signature can break out of a header or a log line */
+static void safe_copy(char *out, size_t size, const unsigned char *in)
+{
+	size_t o = 0;
+
+	out[0] = '\0';
+	if (in == NULL)
+		return;
+	for (const unsigned char *p = in; *p; p++) {
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '.' || *p == '-' || *p == '_') ||
+		    o + 1 >= size) {
+			out[0] = '\0';
+			return;
+		}
+		out[o++] = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+	}
+	out[o] = '\0';
+}
+
+/* sig_refused - a signature field dkim_header would not take */
+static void sig_refused(struct dkim_state *st, const char *value)
+{
+	const char *e = dkim_geterror(st->dkim);
+	char tmp[AUTH_DOMAIN_SIZE];
+
+	if (st->nrefused >= DKIM_MAX_SIGS) {
+		st->sigs_ignored++;
+		return;
+	}
+	struct sig_result *r = &st->refused[st->nrefused++];
+	memset(r, 0, sizeof(*r));
+	r->res = AUTH_PERMERROR;
+	r->alg = "unknown";
+	if (auth_tag(value, "d", tmp, sizeof(tmp)))
+		safe_copy(r->d, sizeof(r->d), (const unsigned char *)tmp);
+	if (auth_tag(value, "s", tmp, sizeof(tmp)))
+		safe_copy(r->s, sizeof(r->s), (const unsigned char *)tmp);
+	if (auth_tag(value, "a", tmp, sizeof(tmp)))
+		r->alg = strcmp(tmp, "rsa-sha256") == 0 ? "rsa-sha256"
+			: strcmp(tmp, "rsa-sha1") == 0 ? "rsa-sha1"
+			: strcmp(tmp, "ed25519-sha256") == 0 ? "ed25519-sha256" : "unknown";
+	snprintf(r->why, sizeof(r->why), "unusable signature: %s",
+		 e && *e ? e : "syntax error");
+}
+
 /* dkim_stage_header - one field, bounded, to the library */
 void dkim_stage_header(struct scan *sc, const struct header *h)
 {
@@ -295,7 +357,10 @@ void dkim_stage_header(struct scan *sc, const struct header *h)
 		/* a field the library refuses (syntax) is left out, as a
 		 * field over a cap is; only an internal failure stops it */
 		if (stat == DKIM_STAT_SYNTAX) {
-			st->skipped++;
+			if (sig)
+				sig_refused(st, h->value);
+			else
+				st->skipped++;
 			return;
 		}
 		lib_failed(st, "header", stat);
@@ -348,37 +413,6 @@ void dkim_stage_body(struct scan *sc, const char *data, size_t len)
 
 /* ---------------------------------------------------------------- results */
 
-struct sig_result {
-	enum auth_result res;
-	char d[AUTH_DOMAIN_SIZE];	/* "" when not printable */
-	char s[128];
-	const char *alg;
-	unsigned int bits;
-	char why[160];
-	bool partial;
-	char partial_detail[80];
-};
-
-/* safe_copy - d= or s= for output: LDH, dots and underscores only, so
- * that nothing from a signature can break out of a header or a log line */
-static void safe_copy(char *out, size_t size, const unsigned char *in)
-{
-	size_t o = 0;
-
-	out[0] = '\0';
-	if (in == NULL)
-		return;
-	for (const unsigned char *p = in; *p; p++) {
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		      (*p >= '0' && *p <= '9') || *p == '.' || *p == '-' || *p == '_') ||
-		    o + 1 >= size) {
-			out[0] = '\0';
-			return;
-		}
-		out[o++] = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
-	}
-	out[o] = '\0';
-}
 
 /* alg_name - a= for output */
 static const char *alg_name(DKIM_SIGINFO *sig)
@@ -587,10 +621,10 @@ int dkim_stage_eom(struct scan *sc)
 	struct dkim_state *st = state_get(sc, false);
 	DKIM_SIGINFO **sigs = NULL;
 	int nsigs = 0;
-	struct sig_result rs[DKIM_MAX_SIGS];
+	struct sig_result rs[2 * DKIM_MAX_SIGS];
 	size_t n = 0;
 
-	if (st == NULL || (st->sigs == 0 && st->sigs_ignored == 0)) {
+	if (st == NULL || (st->sigs == 0 && st->sigs_ignored == 0 && st->nrefused == 0)) {
 		scan_add_builtin(sc, "DKIM_NONE", NULL);
 		scan_add_authres(sc, "dkim=none");
 		return 0;
@@ -606,6 +640,8 @@ int dkim_stage_eom(struct scan *sc)
 		for (int i = 0; i < nsigs && n < DKIM_MAX_SIGS; i++)
 			sig_classify(st, sigs[i], &rs[n++]);
 	}
+	for (size_t i = 0; i < st->nrefused; i++)
+		rs[n++] = st->refused[i];
 	report(sc, st, rs, n);
 	return 0;
 }
