@@ -22,7 +22,7 @@ PACKAGES="
 	postfix redis-server miltertest python3
 	libspf2-dev libopendkim-dev libopendmarc-dev libhiredis-dev
 	libgmime-3.0-dev libunbound-dev redis-sentinel
-	python3-dnslib python3-dkim opendkim-tools publicsuffix
+	python3-dnslib python3-dkim opendkim opendkim-tools publicsuffix
 	clang libclang-rt-14-dev
 "
 
