@@ -198,7 +198,12 @@ static DKIM_CBSTAT key_lookup(DKIM *dkim, DKIM_SIGINFO *sig, u_char *buf, size_t
 		k->why = "malformed key record";
 		return DKIM_CBSTAT_NOTFOUND;
 	}
-	size_t cap = buflen - 1 < AUTH_MAX_RECORD_BYTES ? buflen - 1 : AUTH_MAX_RECORD_BYTES;
+	/* libopendkim's buffer is 1025 bytes (BUFRSZ + 1), its own resolver
+	 * has the same limit: a key record over 1024 bytes (RSA keys larger
+	 * than about 5,000 bits) cannot be used and is a PERMFAIL */
+	size_t cap = buflen > 0 ? buflen - 1 : 0;
+	if (cap > AUTH_MAX_RECORD_BYTES)
+		cap = AUTH_MAX_RECORD_BYTES;
 	if (!auth_record_ok(rec, len, cap, &why)) {
 		k->why = why;
 		free(rec);

@@ -24,7 +24,10 @@ what B delivers:
      DNS timeout
   4. a valid signature from another domain: DKIM_VALID without
      DKIM_VALID_AU; an unsigned message: DKIM_NONE, dkim=none
-  5. DMARC: unsigned mail from p=reject / p=quarantine / p=none domains,
+  5. 60 messages over 10 parallel sessions (one DKIM library shared by
+     the milter's threads), good and altered mixed: each gets its own
+     verdict
+  6. DMARC: unsigned mail from p=reject / p=quarantine / p=none domains,
      no record, sp= of the organizational domain for a subdomain, and two
      From addresses (FROM_MULTIPLE, DMARC not evaluated)
 
@@ -48,7 +51,7 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import (DnsServer, Parapet, Postfix, Sink, TestRun,  # noqa: E402
-                     free_port, make_message, send)
+                     free_port, make_message, send, send_many)
 
 AUTHSERV = "mx.parapet.test"
 DOMAIN = "signer.example"
@@ -264,6 +267,30 @@ def main():
             _, m = deliver("unsigned", make_message("unsigned", sender="alice@nodmarc.example"))
             expect("unsigned, no DMARC record", m, ("DKIM_NONE", "DMARC_NONE"), (),
                    ("dkim=none", "dmarc=none header.from=nodmarc.example"))
+
+        # ---------------------------------------------------------- threads
+        with run.section("concurrent messages"):
+            jobs, want = [], {}
+            for i in range(60):
+                tid = "par-%d" % i
+                data = py_sign(tid, canon=(b"relaxed", b"relaxed") if i % 2 else (b"simple", b"simple"))
+                if i % 3 == 0:
+                    data = alter_body(data)
+                want[tid] = "DKIM_INVALID" if i % 3 == 0 else "DKIM_VALID"
+                jobs.append({"mail_from": "alice@" + DOMAIN, "rcpts": ["bob@rcpt.test"],
+                             "data_bytes": data})
+            outs = send_many(pf_b.port, jobs, concurrency=10)
+            run.check(all(o.attempts and o.attempts[-1].ok for o in outs),
+                      "concurrent: 60 messages accepted", [o.attempts[-1] for o in outs if o.attempts][:5])
+            wrong = []
+            for tid, sym in want.items():
+                m = sink_b.wait_for_id(tid, 30)
+                tests = (m.spam_tests() or []) if m else None
+                if tests is None or sym not in tests or (
+                        sym == "DKIM_INVALID" and "DKIM_VALID" in tests):
+                    wrong.append((tid, sym, tests))
+            run.check(not wrong, "concurrent: every message has its own DKIM verdict "
+                      "(DKIM_VALID, or DKIM_INVALID for the altered third)", wrong[:10])
 
         # ---------------------------------------------------------- DMARC
         with run.section("DMARC policies"):
