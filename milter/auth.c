@@ -219,6 +219,7 @@ enum auth_from auth_from_domain(const struct msg *m, char *domain, size_t size)
 	return AUTH_FROM_OK;
 }
 
+/* auth_from_name - for details */
 const char *auth_from_name(enum auth_from r)
 {
 	switch (r) {

@@ -506,6 +506,7 @@ static void add_detail(struct buf *b, const struct sig_result *r, bool why)
 		buf_printf(b, " (%s)", r->partial_detail);
 }
 
+/* res_word - RFC 8601 §2.7.1 result word */
 static const char *res_word(enum auth_result r)
 {
 	switch (r) {

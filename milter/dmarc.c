@@ -231,6 +231,7 @@ static bool aligned(const char *d, const char *from, int mode)
 	       dmarc_org_domain(from, of, sizeof(of)) == 0 && strcmp(od, of) == 0;
 }
 
+/* policy_word - p= / sp= value for details */
 static const char *policy_word(int p)
 {
 	switch (p) {

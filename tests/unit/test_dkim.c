@@ -189,6 +189,14 @@ START_TEST(dmarc_records)
 }
 END_TEST
 
+/* Debian 12's libopendkim 2.11.0~beta2 is built with RFC 8463 support;
+ * tests/dkim/run_vectors.py verifies the RFC's example signature */
+START_TEST(ed25519_feature)
+{
+	ck_assert(dkim_has_ed25519());
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("dkim");
@@ -202,6 +210,7 @@ int main(void)
 	tcase_add_loop_test(tc, org_domain, 0, sizeof(orgs) / sizeof(orgs[0]));
 	tcase_add_test(tc, org_domain_bad);
 	tcase_add_test(tc, dmarc_records);
+	tcase_add_test(tc, ed25519_feature);
 	suite_add_tcase(s, tc);
 	return unit_main(s);
 }
