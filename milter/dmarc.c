@@ -372,7 +372,9 @@ int dmarc_stage_eom(struct scan *sc)
 	const char *rec_domain = st->from;
 	bool from_org = false;
 	enum fetch_rc rc = fetch(st->q_from, deadline, &rec, &why);
-	if (rc == FETCH_NONE && st->q_org) {
+	/* no record at the From domain: the organizational domain's; but
+	 * several records end policy discovery (RFC 7489 §6.6.3 step 3) */
+	if (rc == FETCH_NONE && why == NULL && st->q_org) {
 		rc = fetch(st->q_org, deadline, &rec, &why);
 		rec_domain = st->org;
 		from_org = true;
