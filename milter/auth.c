@@ -45,7 +45,8 @@ bool auth_domain_ok(char *d)
 			return false;
 		d[i] = (char)tolower(c);
 	}
-	return labels >= 2 && d[n - 1] != '-';
+	/* label == 0 here: the name ended in an empty label ("a.b..") */
+	return labels >= 2 && label > 0 && d[n - 1] != '-';
 }
 
 /* ---------------------------------------------------------------- From */

@@ -34,6 +34,7 @@ static const struct from_case {
 	{ "a@localhost", -1, "" },
 	{ "a@exa mple.com", 1, "example.com" },	/* CFWS inside the domain */
 	{ "a@example.com.", 1, "example.com" },
+	{ "a@example.com..", -1, "" },
 	{ "a@-bad.example", -1, "" },
 	{ "<a@b.example> <c@d.example>", 1, "d.example" },	/* last angle wins */
 	{ "\"unterminated <a@b.example>", -1, "" },
@@ -172,6 +173,8 @@ START_TEST(org_domain_bad)
 	ck_assert_int_eq(dmarc_org_domain("com", out, sizeof(out)), -1);
 	ck_assert_int_eq(dmarc_org_domain("a..b", out, sizeof(out)), -1);
 	ck_assert_int_eq(dmarc_org_domain("a b.example", out, sizeof(out)), -1);
+	/* found by fuzz_auth: only one final dot is dropped */
+	ck_assert_int_eq(dmarc_org_domain("www.a.example..", out, sizeof(out)), -1);
 }
 END_TEST
 
