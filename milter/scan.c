@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dkim.h"
+#include "dmarc.h"
 #include "engine.h"
 #include "log.h"
 #include "metrics.h"
@@ -51,6 +53,10 @@ static int rules_stage_eom(struct scan *sc)
 }
 
 static const struct stage stages[] = {
+	{ .name = "dkim", .header = dkim_stage_header, .body = dkim_stage_body,
+	  .eom = dkim_stage_eom, .cleanup = dkim_stage_cleanup },
+	{ .name = "dmarc", .header = dmarc_stage_header, .eom = dmarc_stage_eom,
+	  .cleanup = dmarc_stage_cleanup },
 	{ .name = "rules", .eom = rules_stage_eom },
 	{ .name = "structure", .eom = structure_eom },
 	/* last: greylisting needs the score of every other stage */

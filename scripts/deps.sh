@@ -23,7 +23,7 @@ PACKAGES="
 	postfix redis-server miltertest python3
 	libspf2-dev libopendkim-dev libopendmarc-dev libhiredis-dev
 	libgmime-3.0-dev libunbound-dev redis-sentinel
-	python3-dnslib python3-dkim python3-yaml opendkim-tools publicsuffix
+	python3-dnslib python3-dkim python3-yaml opendkim opendkim-tools publicsuffix
 	libmicrohttpd-dev
 	clang libclang-rt-14-dev
 	chromium nodejs npm

@@ -132,11 +132,21 @@ static const char *RULES =
 	"rawbody RAW_RE m!unsubscribe!\n"
 	"header BAD_RE Subject =~ /(a+)+$/\n";
 
+/* auth_symbol - set by the authentication stages (DKIM_NONE, DMARC_NONE
+ * on every test message), not by the rules under test */
+static bool auth_symbol(const char *name)
+{
+	return strncmp(name, "DKIM_", 5) == 0 || strncmp(name, "DMARC_", 6) == 0 ||
+	       strncmp(name, "SPF_", 4) == 0 || strcmp(name, "FROM_MULTIPLE") == 0;
+}
+
 /* hits - symbol names of a scan, comma separated, in hit order */
 static void hits(struct scan *sc, char *out, size_t cap)
 {
 	out[0] = '\0';
 	for (size_t i = 0; i < sc->nhits; i++) {
+		if (auth_symbol(sc->hits[i].name))
+			continue;
 		strncat(out, sc->hits[i].name, cap - strlen(out) - 2);
 		strcat(out, ",");
 	}
@@ -177,10 +187,14 @@ START_TEST(detail_and_desc)
 	struct engine *e = unit_engine("", "body MONEY /m.ney/\ndescribe MONEY Talks about money\nscore MONEY 2.5\n");
 	struct scan *sc = unit_scan(e, "Subject: x\n\nsome money here\n");
 
-	ck_assert_uint_eq(sc->nhits, 1);
-	ck_assert_str_eq(sc->hits[0].detail, "money");
-	ck_assert_str_eq(sc->hits[0].desc, "Talks about money");
-	ck_assert(sc->hits[0].score == 2.5);
+	size_t n = 0, at = 0;
+	for (size_t i = 0; i < sc->nhits; i++)
+		if (!auth_symbol(sc->hits[i].name))
+			n++, at = i;
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(sc->hits[at].detail, "money");
+	ck_assert_str_eq(sc->hits[at].desc, "Talks about money");
+	ck_assert(sc->hits[at].score == 2.5);
 	scan_free(sc);
 	engine_unref(e);
 }

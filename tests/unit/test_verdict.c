@@ -35,9 +35,10 @@ START_TEST(ham_headers)
 	ck_assert_ptr_null(edit_find(v, EDIT_ADD, "X-Spam-Flag", 0));
 	ck_assert_str_eq(edit_find(v, EDIT_ADD, "X-Spam-Score", 0)->value, "1.0");
 	ck_assert_str_eq(edit_find(v, EDIT_ADD, "X-Spam-Status", 0)->value,
-			 "No, score=1.0 required=5.0 tests=ONE");
+			 "No, score=1.0 required=5.0 tests=DKIM_NONE,DMARC_NONE,ONE");
+	/* no From field: DMARC cannot be evaluated (RFC 7489 §6.6.1) */
 	const struct edit *ar = edit_find(v, EDIT_INSERT, "Authentication-Results", 0);
-	ck_assert_str_eq(ar->value, "mx.test; none");
+	ck_assert_str_eq(ar->value, "mx.test;\n\tdkim=none;\n\tdmarc=permerror");
 	ck_assert_int_eq(ar->index, 0);
 	ck_assert_ptr_null(v->code);
 	scan_free(sc);
@@ -55,8 +56,8 @@ START_TEST(tagged)
 	ck_assert(v->tagged);
 	ck_assert_str_eq(edit_find(v, EDIT_ADD, "X-Spam-Flag", 0)->value, "YES");
 	ck_assert_str_eq(edit_find(v, EDIT_ADD, "X-Spam-Status", 0)->value,
-			 "Yes, score=6.0 required=5.0 tests=ONE,TAG");
-	ck_assert_str_eq(v->symbols, "ONE,TAG");
+			 "Yes, score=6.0 required=5.0 tests=DKIM_NONE,DMARC_NONE,ONE,\n\tTAG");
+	ck_assert_str_eq(v->symbols, "DKIM_NONE,DMARC_NONE,ONE,TAG");
 	scan_free(sc);
 	engine_unref(e);
 }
@@ -215,7 +216,8 @@ START_TEST(hidden_and_negative)
 	struct engine *e = unit_engine("", RULES);
 	struct scan *sc = unit_scan(e, "Subject: neg\n\nb\n");
 
-	ck_assert_str_eq(sc->verdict.symbols, "NEG");	/* __HIDDEN never reported */
+	/* __HIDDEN never reported (DKIM_NONE, DMARC_NONE: the auth stages) */
+	ck_assert_str_eq(sc->verdict.symbols, "DKIM_NONE,DMARC_NONE,NEG");
 	ck_assert_str_eq(edit_find(&sc->verdict, EDIT_ADD, "X-Spam-Score", 0)->value, "-2.0");
 	scan_free(sc);
 	engine_unref(e);
@@ -259,8 +261,9 @@ START_TEST(log_line)
 	struct scan *sc = unit_scan(e, "Subject: one tag\n\nb\n");
 	char *line = verdict_log_line(sc);
 
-	ck_assert_msg(strncmp(line, "qid=QID1 ip=192.0.2.1 from=a@sender.test rcpts=1 "
-				    "score=6.0 action=accept symbols=ONE,TAG ms=", 90) == 0, "%s", line);
+	static const char want[] = "qid=QID1 ip=192.0.2.1 from=a@sender.test rcpts=1 "
+		"score=6.0 action=accept symbols=DKIM_NONE,DMARC_NONE,ONE,TAG ms=";
+	ck_assert_msg(strncmp(line, want, sizeof(want) - 1) == 0, "%s", line);
 	free(line);
 	msg_set_from(sc->msg, "<>");
 	line = verdict_log_line(sc);
