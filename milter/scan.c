@@ -18,6 +18,7 @@
 #include "re.h"
 #include "rules.h"
 #include "scan.h"
+#include "spf.h"
 #include "verdict.h"
 #include "util.h"
 
@@ -49,6 +50,9 @@ static int rules_stage_eom(struct scan *sc)
 }
 
 static const struct stage stages[] = {
+	/* first: its DNS starts at the envelope and overlaps the transfer */
+	{ .name = "spf", .envelope = spf_stage_envelope, .eom = spf_stage_eom,
+	  .cleanup = spf_stage_cleanup },
 	{ .name = "rules", .eom = rules_stage_eom },
 	{ .name = "structure", .eom = structure_eom },
 };
@@ -216,6 +220,15 @@ void scan_add_authres(struct scan *sc, const char *resinfo)
 {
 	if (sc->nauthres < sizeof(sc->authres) / sizeof(sc->authres[0]))
 		sc->authres[sc->nauthres++] = xstrdup(resinfo);
+}
+
+/* scan_slot - a stage's state slot, by name */
+void **scan_slot(struct scan *sc, const char *stage)
+{
+	for (size_t i = 0; i < NSTAGES; i++)
+		if (strcmp(stages[i].name, stage) == 0)
+			return &sc->state[i];
+	log_fatal("scan_slot: no stage %s", stage);
 }
 
 /* scan_has - did a symbol hit? */

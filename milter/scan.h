@@ -155,6 +155,9 @@ void scan_add_builtin(struct scan *sc, const char *name, const char *detail);
 /* scan_add_authres - one "method=result prop=value" item for
  * Authentication-Results (RFC 8601 §2.2); copied */
 void scan_add_authres(struct scan *sc, const char *resinfo);
+/* scan_slot - the per-message state slot of the named stage (its hooks
+ * keep their state there; the stage's cleanup frees it) */
+void **scan_slot(struct scan *sc, const char *stage);
 /* scan_has - did the symbol hit? */
 bool scan_has(const struct scan *sc, const char *name);
 
