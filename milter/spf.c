@@ -64,6 +64,13 @@ struct lookup_ctx {
 	} seen[SPF_MAX_SEEN];	/* SPF records fetched, in order */
 	size_t nseen;
 	char why[320];		/* last failure our DNS layer saw */
+	/* RFC 7208 §4.6.4 limits libspf2 1.2.10 does not enforce: DNS
+	 * terms, void lookups, MX answers.  A/AAAA lookups of names that
+	 * came out of an MX or PTR answer belong to that term */
+	int terms, voids, nspf;
+	char *derived[32];
+	size_t nderived;
+	const char *limit;	/* the limit exceeded: permerror */
 };
 
 static __thread struct lookup_ctx *cur_ctx;
@@ -106,77 +113,6 @@ static const char *const helo_symbols[] = {
 const char *spf_result_name(enum auth_result r)
 {
 	return r <= AUTH_PERMERROR ? result_names[r] : "?";
-}
-
-/* ---------------------------------------------------------------- precheck */
-
-/* spf_record_precheck - bound what libspf2's compiler gets (SPEC §7) */
-int spf_record_precheck(const char *rec, size_t len, bool exp, const char **why)
-{
-	size_t max = exp ? SPF_MAX_EXP : SPF_MAX_RECORD, term_len = 0;
-	int macros = 0, term_macros = 0;
-
-	if (len > max) {
-		*why = exp ? "explanation too long" : "record too long";
-		return -1;
-	}
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)rec[i];
-		/* RFC 7208 §4.5/§12: records are 7-bit text; a NUL would also
-		 * cut the record short inside libspf2 */
-		if (c < 0x20 || c > 0x7e) {
-			*why = c == 0 ? "NUL byte in record" : "control or 8-bit byte in record";
-			return -1;
-		}
-		if (c == ' ' && !exp) {
-			term_len = 0;
-			term_macros = 0;
-			continue;
-		}
-		if (++term_len > SPF_MAX_TERM && !exp) {
-			*why = "term too long";
-			return -1;
-		}
-		if (c != '%')
-			continue;
-		/* RFC 7208 §7.1: "%%", "%_", "%-" or "%{...}" */
-		if (i + 1 >= len) {
-			*why = "'%' at end of record";
-			return -1;
-		}
-		if (rec[i + 1] == '%' || rec[i + 1] == '_' || rec[i + 1] == '-') {
-			i++;
-			term_len++;
-			continue;
-		}
-		if (rec[i + 1] != '{') {
-			*why = "'%' not followed by %, _, - or {";
-			return -1;
-		}
-		size_t j = i + 2;
-		while (j < len && rec[j] != '}' && j - (i + 2) <= SPF_MAX_MACRO_LEN) {
-			if (rec[j] == ' ' || rec[j] == '%' || rec[j] == '{') {
-				*why = "bad character inside a macro";
-				return -1;
-			}
-			j++;
-		}
-		if (j >= len || rec[j] != '}') {
-			*why = j >= len ? "unterminated macro" : "macro too long";
-			return -1;
-		}
-		if (++macros > SPF_MAX_MACROS || ++term_macros > SPF_MAX_TERM_MACROS) {
-			*why = "too many macros";
-			return -1;
-		}
-		term_len += j - i;
-		if (term_len > SPF_MAX_TERM && !exp) {
-			*why = "term too long";
-			return -1;
-		}
-		i = j;
-	}
-	return 0;
 }
 
 /* ---------------------------------------------------------------- DNS layer */
@@ -238,7 +174,8 @@ static int wire_name(const unsigned char *p, size_t len, size_t off, char *out,
 			unsigned char c = p[off + i];
 			if (c <= ' ' || c >= 0x7f || c == '.')
 				return -1;
-			out[o++] = (char)c;
+			/* libspf2 compares names case-sensitively (ptr:) */
+			out[o++] = (char)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
 		}
 		off += n;
 	}
@@ -251,6 +188,36 @@ static void rr_put(SPF_dns_rr_t *rr, int k, const void *data, size_t len)
 	if (SPF_dns_rr_buf_realloc(rr, k, len) != SPF_E_SUCCESS)
 		log_fatal("spf: out of memory");
 	memcpy(rr->rr[k], data, len);
+}
+
+/* count_lookup - the §4.6.4 accounting of one answered lookup */
+static void count_lookup(struct lookup_ctx *lc, const char *domain, int type,
+			 const struct dns_answer *a)
+{
+	bool derived = false;
+
+	if (lc == NULL || a == NULL || type == DNS_T_TXT)
+		return;		/* TXT here is exp=, after the result */
+	if (type == DNS_T_A || type == DNS_T_AAAA)
+		for (size_t i = 0; i < lc->nderived; i++)
+			if (strcasecmp(lc->derived[i], domain) == 0)
+				derived = true;
+	if (!derived) {
+		if (++lc->terms > 10 && !lc->limit)
+			lc->limit = "more than 10 DNS lookups";
+		if ((a->rc == DNS_NODATA || a->rc == DNS_NXDOMAIN) && ++lc->voids > 2 &&
+		    !lc->limit)
+			lc->limit = "more than 2 void lookups";
+	}
+	if (type == DNS_T_MX && a->rc == DNS_OK && a->n > 10 && !lc->limit)
+		lc->limit = "more than 10 MX records";
+}
+
+/* add_derived - a name an MX or PTR answer gave */
+static void add_derived(struct lookup_ctx *lc, const char *name)
+{
+	if (lc && lc->nderived < sizeof(lc->derived) / sizeof(lc->derived[0]))
+		lc->derived[lc->nderived++] = xstrdup(name);
 }
 
 /* rr_fill - copy the answer's records of the asked type into rr */
@@ -272,12 +239,16 @@ static void rr_fill(SPF_dns_rr_t *rr, ns_type type, const struct dns_answer *a)
 				rr_put(rr, k++, d, len);
 			break;
 		case DNS_T_PTR:
-			if (wire_name(d, len, 0, name, sizeof(name)) == 0)
+			if (wire_name(d, len, 0, name, sizeof(name)) == 0) {
 				rr_put(rr, k++, name, strlen(name) + 1);
+				add_derived(cur_ctx, name);
+			}
 			break;
 		case DNS_T_MX:
-			if (len > 2 && wire_name(d, len, 2, name, sizeof(name)) == 0)
+			if (len > 2 && wire_name(d, len, 2, name, sizeof(name)) == 0) {
 				rr_put(rr, k++, name, strlen(name) + 1);
+				add_derived(cur_ctx, name);
+			}
 			break;
 		case DNS_T_TXT: {
 			/* libspf2 asks for TXT itself only for exp= texts:
@@ -308,8 +279,10 @@ static SPF_dns_rr_t *pp_lookup(SPF_dns_server_t *srv, const char *domain,
 
 	(void)should_cache;	/* libunbound caches */
 	/* RFC 7208 §3.1, §14.1: the SPF RR type is obsolete; never asked */
-	if ((int)type != DNS_T_SPF)
+	if ((int)type != DNS_T_SPF) {
 		a = ctx_query(lc, domain, (int)type, &q);
+		count_lookup(lc, domain, (int)type, a);
+	}
 	rr = SPF_dns_rr_new_init(srv, domain, type, 60,
 				 (int)type == DNS_T_SPF ? NO_DATA : rc_herrno(a));
 	if (rr == NULL)
@@ -354,6 +327,9 @@ static SPF_errcode_t pp_get_spf(SPF_server_t *srv, SPF_request_t *req,
 	SPF_errcode_t err;
 
 	*recp = NULL;
+	/* include: and redirect= are DNS terms (§4.6.4) */
+	if (lc && lc->nspf++ > 0 && ++lc->terms > 10 && !lc->limit)
+		lc->limit = "more than 10 DNS lookups";
 	a = ctx_query(lc, domain, DNS_T_TXT, &q);
 	if (a == NULL || a->rc == DNS_SERVFAIL || a->rc == DNS_TIMEOUT) {
 		snprintf(why_buf, sizeof(why_buf), "DNS %s looking up TXT",
@@ -396,8 +372,15 @@ static SPF_errcode_t pp_get_spf(SPF_server_t *srv, SPF_request_t *req,
 		return get_spf_fail(resp, lc, SPF_RESULT_PERMERROR, SPF_E_SYNTAX,
 				    domain, why_buf);
 	}
-	err = SPF_record_compile(srv, resp, recp, found);
+	char *norm = spf_record_normalize(found, &why);
 	free(found);
+	if (norm == NULL) {
+		snprintf(why_buf, sizeof(why_buf), "bad record: %s", why);
+		return get_spf_fail(resp, lc, SPF_RESULT_PERMERROR, SPF_E_SYNTAX,
+				    domain, why_buf);
+	}
+	err = SPF_record_compile(srv, resp, recp, norm);
+	free(norm);
 	if (err != SPF_E_SUCCESS) {
 		if (*recp)
 			SPF_record_free(*recp);
@@ -466,6 +449,11 @@ int spf_record_compile_test(const char *rec, size_t len)
 	if (spf_record_precheck(rec, len, false, &why) < 0)
 		return 1;
 	text = xstrndup(rec, len);
+	char *norm = spf_record_normalize(text, &why);
+	free(text);
+	if (norm == NULL)
+		return 1;
+	text = norm;
 	resp = SPF_response_new(NULL);
 	if (resp == NULL)
 		log_fatal("spf: out of memory");
@@ -686,14 +674,24 @@ static void check_identity(struct spf_check *c, const char *sender, const char *
 	SPF_request_query_mailfrom(req, &resp);
 	cur_ctx = NULL;
 	r = resp ? map_result(SPF_response_result(resp)) : AUTH_TEMPERROR;
-	set_outcome(out, r, domain, resp ? make_detail(&lc, domain, resp, r, ip)
-		    : xstrdup("libspf2 gave no response"));
+	if (lc.limit && r != AUTH_TEMPERROR) {
+		/* evaluation would have stopped there (§4.6.4) */
+		const char *rec = seen_find(&lc, domain);
+		r = AUTH_PERMERROR;
+		set_outcome(out, r, domain, rec ? xasprintf("%s: \"%s\": %s", domain, rec, lc.limit)
+			    : xasprintf("%s: %s", domain, lc.limit));
+	} else {
+		set_outcome(out, r, domain, resp ? make_detail(&lc, domain, resp, r, ip)
+			    : xstrdup("libspf2 gave no response"));
+	}
 	SPF_response_free(resp);
 	SPF_request_free(req);
 	for (size_t i = 0; i < lc.nseen; i++) {
 		free(lc.seen[i].domain);
 		free(lc.seen[i].record);
 	}
+	for (size_t i = 0; i < lc.nderived; i++)
+		free(lc.derived[i]);
 }
 
 /* outcome_copy - the same outcome for a second identity */

@@ -70,8 +70,16 @@ struct spf_check *spf_check_free(struct spf_check *c);
 int spf_record_precheck(const char *rec, size_t len, bool exp, const char **why);
 
 /*
- * spf_record_compile_test - precheck and then compile rec with libspf2
- * (the fuzz target's entry); 0 compiled, 1 refused by the precheck, 2
+ * spf_record_normalize - rec (NUL-terminated, prechecked) checked against
+ * the RFC 7208 §12 grammar where libspf2 is lax, and rewritten where it
+ * is wrong (spf_record.c says how).  A fresh string, or NULL (permerror)
+ * with a static reason in *why.
+ */
+char *spf_record_normalize(const char *rec, const char **why);
+
+/*
+ * spf_record_compile_test - precheck, normalize and compile rec with
+ * libspf2 (the fuzz target's entry); 0 compiled, 1 refused by parapet, 2
  * refused by libspf2.
  */
 int spf_record_compile_test(const char *rec, size_t len);
