@@ -69,6 +69,7 @@ struct lookup_ctx {
 	 * came out of an MX or PTR answer belong to that term */
 	int terms, voids, nspf;
 	char *derived[32];
+	bool derived_ptr[32];	/* from a PTR answer: errors skip it (§5.5) */
 	size_t nderived;
 	const char *limit;	/* the limit exceeded: permerror */
 };
@@ -190,6 +191,15 @@ static void rr_put(SPF_dns_rr_t *rr, int k, const void *data, size_t len)
 	memcpy(rr->rr[k], data, len);
 }
 
+/* derived_from - 0 not derived, 1 from an MX answer, 2 from a PTR one */
+static int derived_from(const struct lookup_ctx *lc, const char *domain)
+{
+	for (size_t i = 0; lc && i < lc->nderived; i++)
+		if (strcasecmp(lc->derived[i], domain) == 0)
+			return lc->derived_ptr[i] ? 2 : 1;
+	return 0;
+}
+
 /* count_lookup - the §4.6.4 accounting of one answered lookup */
 static void count_lookup(struct lookup_ctx *lc, const char *domain, int type,
 			 const struct dns_answer *a)
@@ -199,14 +209,13 @@ static void count_lookup(struct lookup_ctx *lc, const char *domain, int type,
 	if (lc == NULL || a == NULL || type == DNS_T_TXT)
 		return;		/* TXT here is exp=, after the result */
 	if (type == DNS_T_A || type == DNS_T_AAAA)
-		for (size_t i = 0; i < lc->nderived; i++)
-			if (strcasecmp(lc->derived[i], domain) == 0)
-				derived = true;
+		derived = derived_from(lc, domain) != 0;
 	if (!derived) {
 		if (++lc->terms > 10 && !lc->limit)
 			lc->limit = "more than 10 DNS lookups";
-		if ((a->rc == DNS_NODATA || a->rc == DNS_NXDOMAIN) && ++lc->voids > 2 &&
-		    !lc->limit)
+		/* a PTR query may come from the %{p} macro, not a term */
+		if ((a->rc == DNS_NODATA || a->rc == DNS_NXDOMAIN) && type != DNS_T_PTR &&
+		    ++lc->voids > 2 && !lc->limit)
 			lc->limit = "more than 2 void lookups";
 	}
 	if (type == DNS_T_MX && a->rc == DNS_OK && a->n > 10 && !lc->limit)
@@ -214,10 +223,12 @@ static void count_lookup(struct lookup_ctx *lc, const char *domain, int type,
 }
 
 /* add_derived - a name an MX or PTR answer gave */
-static void add_derived(struct lookup_ctx *lc, const char *name)
+static void add_derived(struct lookup_ctx *lc, const char *name, bool ptr)
 {
-	if (lc && lc->nderived < sizeof(lc->derived) / sizeof(lc->derived[0]))
+	if (lc && lc->nderived < sizeof(lc->derived) / sizeof(lc->derived[0])) {
+		lc->derived_ptr[lc->nderived] = ptr;
 		lc->derived[lc->nderived++] = xstrdup(name);
+	}
 }
 
 /* rr_fill - copy the answer's records of the asked type into rr */
@@ -239,15 +250,17 @@ static void rr_fill(SPF_dns_rr_t *rr, ns_type type, const struct dns_answer *a)
 				rr_put(rr, k++, d, len);
 			break;
 		case DNS_T_PTR:
-			if (wire_name(d, len, 0, name, sizeof(name)) == 0) {
+			/* §4.6.4: the first 10 names are used, the rest
+			 * ignored (libspf2 would make it a permerror) */
+			if (k < 10 && wire_name(d, len, 0, name, sizeof(name)) == 0) {
 				rr_put(rr, k++, name, strlen(name) + 1);
-				add_derived(cur_ctx, name);
+				add_derived(cur_ctx, name, true);
 			}
 			break;
 		case DNS_T_MX:
 			if (len > 2 && wire_name(d, len, 2, name, sizeof(name)) == 0) {
 				rr_put(rr, k++, name, strlen(name) + 1);
-				add_derived(cur_ctx, name);
+				add_derived(cur_ctx, name, false);
 			}
 			break;
 		case DNS_T_TXT: {
@@ -283,8 +296,13 @@ static SPF_dns_rr_t *pp_lookup(SPF_dns_server_t *srv, const char *domain,
 		a = ctx_query(lc, domain, (int)type, &q);
 		count_lookup(lc, domain, (int)type, a);
 	}
-	rr = SPF_dns_rr_new_init(srv, domain, type, 60,
-				 (int)type == DNS_T_SPF ? NO_DATA : rc_herrno(a));
+	int herr = (int)type == DNS_T_SPF ? NO_DATA : rc_herrno(a);
+	/* §5.5: an error looking up the address of a name from a PTR
+	 * answer skips that name, it is not a temperror */
+	if (herr == TRY_AGAIN && ((int)type == DNS_T_A || (int)type == DNS_T_AAAA) &&
+	    derived_from(lc, domain) == 2)
+		herr = HOST_NOT_FOUND;
+	rr = SPF_dns_rr_new_init(srv, domain, type, 60, herr);
 	if (rr == NULL)
 		log_fatal("spf: out of memory");
 	if (a && a->rc == DNS_OK) {
