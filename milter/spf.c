@@ -392,6 +392,12 @@ static SPF_errcode_t pp_get_spf(SPF_server_t *srv, SPF_request_t *req,
 	}
 	char *norm = spf_record_normalize(found, &why);
 	free(found);
+	/* the rewrites may lengthen a record: the caps hold for what
+	 * libspf2 really gets */
+	if (norm && spf_record_precheck(norm, strlen(norm), false, &why) < 0) {
+		free(norm);
+		norm = NULL;
+	}
 	if (norm == NULL) {
 		snprintf(why_buf, sizeof(why_buf), "bad record: %s", why);
 		return get_spf_fail(resp, lc, SPF_RESULT_PERMERROR, SPF_E_SYNTAX,
@@ -469,6 +475,10 @@ int spf_record_compile_test(const char *rec, size_t len)
 	text = xstrndup(rec, len);
 	char *norm = spf_record_normalize(text, &why);
 	free(text);
+	if (norm && spf_record_precheck(norm, strlen(norm), false, &why) < 0) {
+		free(norm);
+		norm = NULL;
+	}
 	if (norm == NULL)
 		return 1;
 	text = norm;
@@ -692,6 +702,10 @@ static void check_identity(struct spf_check *c, const char *sender, const char *
 	SPF_request_query_mailfrom(req, &resp);
 	cur_ctx = NULL;
 	r = resp ? map_result(SPF_response_result(resp)) : AUTH_TEMPERROR;
+	/* libspf2 passes loopback clients without a lookup; that is no
+	 * statement of the domain's (and must not align for DMARC) */
+	if (resp && SPF_response_reason(resp) == SPF_REASON_LOCALHOST)
+		r = AUTH_NONE;
 	if (lc.limit && r != AUTH_TEMPERROR) {
 		/* evaluation would have stopped there (§4.6.4) */
 		const char *rec = seen_find(&lc, domain);

@@ -76,7 +76,9 @@ int spf_record_precheck(const char *rec, size_t len, bool exp, const char **why)
 		}
 		size_t j = i + 2;
 		while (j < len && rec[j] != '}' && j - (i + 2) <= SPF_MAX_MACRO_LEN) {
-			if (rec[j] == ' ' || rec[j] == '%' || rec[j] == '{') {
+			unsigned char mc = (unsigned char)rec[j];
+			/* the bytes inside are skipped below: check them here */
+			if (mc <= ' ' || mc > 0x7e || mc == '%' || mc == '{') {
 				*why = "bad character inside a macro";
 				return -1;
 			}

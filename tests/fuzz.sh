@@ -16,19 +16,20 @@ mkdir -p "$bld" && cd "$bld" || exit 1
 if [ ! -f Makefile ]; then
 	CC=clang "$top/configure" -q --enable-werror --enable-fuzzing || exit 1
 fi
-make -s -j2 fuzz/fuzz_config fuzz/fuzz_rules fuzz/fuzz_message fuzz/fuzz_meta || exit 1
+make -s -j2 fuzz/fuzz_config fuzz/fuzz_rules fuzz/fuzz_message fuzz/fuzz_meta fuzz/fuzz_spf || exit 1
 
 seeds=$bld/seeds
-rm -rf "$seeds" && mkdir -p "$seeds"/{config,rules,message,meta} crashes
+rm -rf "$seeds" && mkdir -p "$seeds"/{config,rules,message,meta,spf} crashes
 cp "$top"/etc/parapet.conf "$top"/tests/golden/golden.conf "$seeds/config/"
 cp "$top"/rules/*.cf "$top"/tests/golden/rules/*.cf "$top"/fuzz/seeds/rules/*.cf "$seeds/rules/"
 cp "$top"/fuzz/seeds/meta/* "$seeds/meta/"
+cp "$top"/fuzz/seeds/spf/* "$seeds/spf/"
 cp "$top"/tests/golden/*.eml "$seeds/message/"
 ls "$testdata"/corpus/spam/* "$testdata"/corpus/ham/* 2>/dev/null | head -40 |
 	while read -r f; do cp "$f" "$seeds/message/"; done
 
 pass=0 fail=0
-for t in config rules message meta; do
+for t in config rules message meta spf; do
 	mkdir -p "work/$t"
 	echo "fuzz_$t: ${secs}s"
 	if ./fuzz/fuzz_$t -max_total_time="$secs" -max_len=65536 -timeout=10 \

@@ -42,6 +42,10 @@ static const struct {
 	{ "bad escape", "v=spf1 a:%x.example.com", 0, false, -1, "not followed" },
 	{ "unterminated macro", "v=spf1 exists:%{i", 0, false, -1, "unterminated" },
 	{ "space in macro", "v=spf1 exists:%{i -all}", 0, false, -1, "inside a macro" },
+	/* found by fuzz_spf: bytes inside a macro escaped the byte check */
+	{ "NUL in macro", "v=spf1 -all exp=%{\001\000\000\000}.example.com", 35, false, -1,
+	  "inside a macro" },
+	{ "8-bit in macro", "v=spf1 exists:%{i\xff}.example.com", 0, false, -1, "inside a macro" },
 	{ "macro too long", "v=spf1 exists:%{l12345678901234567890}.example.com", 0, false, -1,
 	  "macro too long" },
 	{ "9 macros in a term",
