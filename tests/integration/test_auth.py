@@ -52,7 +52,11 @@ def main():
                           {"authserv_id": AUTHSERV, "dns_timeout_ms": str(TIMEOUT_MS)},
                           "", dns=dns)
         parapet.start()
-        pf = Postfix(os.path.join(wd, "postfix"), sink.port, milter=parapet.socket_spec)
+        # XCLIENT ADDR=IPV6:... needs IPv6 enabled, and relaying for it
+        pf = Postfix(os.path.join(wd, "postfix"), sink.port, milter=parapet.socket_spec,
+                     main_extra={"inet_protocols": "all",
+                                 "mynetworks": "127.0.0.0/8 192.0.2.0/24 198.51.100.0/24 "
+                                               "203.0.113.0/24 [2001:db8::]/32"})
         pf.start()
         run.on_fail(lambda: "parapet log (tail):\n" + parapet.log()[-4000:])
         run.on_fail(lambda: "DNS queries:\n" + repr(dns.queries()[-40:]))
