@@ -123,9 +123,13 @@ const char *spf_result_name(enum auth_result r)
 static const struct dns_answer *ctx_query(struct lookup_ctx *lc, const char *name,
 					  int type, struct dns_query **qp)
 {
+	static const struct dns_answer past_deadline = { .rc = DNS_TIMEOUT };
+
 	*qp = NULL;
 	if (lc == NULL || ++lc->lookups > SPF_MAX_LOOKUPS)
 		return NULL;
+	if (now_ms() >= lc->deadline)
+		return &past_deadline;	/* nothing sent once time is up */
 	*qp = dns_start(lc->dns, name, type);
 	return dns_wait(*qp, lc->deadline);
 }
@@ -749,17 +753,17 @@ static void run_checks(struct spf_check *c)
 	bool helo_ok = helo[0] && helo[0] != '[';
 	char *pm = xasprintf("postmaster@%s", helo);
 
+	if (c->mail_from[0] != '\0') {
+		const char *at = strrchr(c->mail_from, '@');
+		check_identity(c, c->mail_from, at ? at + 1 : c->mail_from, &c->mfrom);
+	}
 	if (helo_ok)
 		check_identity(c, pm, helo, &c->helo_out);
 	else
 		set_outcome(&c->helo_out, AUTH_NONE, helo,
 			    xasprintf("HELO '%s' is not a domain name", helo));
-	if (c->mail_from[0] == '\0') {
+	if (c->mail_from[0] == '\0')
 		outcome_copy(&c->mfrom, &c->helo_out);
-	} else {
-		const char *at = strrchr(c->mail_from, '@');
-		check_identity(c, c->mail_from, at ? at + 1 : c->mail_from, &c->mfrom);
-	}
 	free(pm);
 }
 
