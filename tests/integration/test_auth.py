@@ -74,9 +74,7 @@ def main():
                     if norm(v).startswith(AUTHSERV + ";")]
 
         def tests_of(m):
-            v = m.header("X-Spam-Status")
-            mm = re.search(r"tests=(\S+)", norm(v[0])) if len(v) == 1 else None
-            return mm.group(1).split(",") if mm else []
+            return m.spam_tests() or []
 
         cases = [
             ("1. allowed client", "spf-pass", "alice@spf.example.net", "192.0.2.10",
