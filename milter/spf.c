@@ -49,6 +49,7 @@
 #include "util.h"
 
 #define SPF_MAX_SEEN 16		/* records remembered for the detail */
+#define SPF_SHOW_MAX 512	/* bytes of a record shown in a detail */
 #define SPF_WAIT_MARGIN_MS 1000	/* eom waits this long past the deadline */
 
 /* ---------------------------------------------------------------- state */
@@ -384,8 +385,18 @@ static SPF_errcode_t pp_get_spf(SPF_server_t *srv, SPF_request_t *req,
 				    "more than one SPF record");
 	}
 	if (lc && lc->nseen < SPF_MAX_SEEN) {
+		/* for the detail: at most SPF_SHOW_MAX bytes, controls and
+		 * 8-bit bytes shown as '?' (the record is hostile input) */
+		size_t n = flen < SPF_SHOW_MAX ? flen : SPF_SHOW_MAX;
+		char *show = xmalloc(n + 1);	/* not xstrndup: NULs inside */
+		for (size_t i = 0; i < n; i++)
+			show[i] = ((unsigned char)found[i] < 0x20 ||
+				   (unsigned char)found[i] > 0x7e) ? '?' : found[i];
+		show[n] = '\0';
+		if (n < flen)
+			strcpy(show + n - 3, "...");
 		lc->seen[lc->nseen].domain = xstrdup(domain);
-		lc->seen[lc->nseen].record = xstrndup(found, strnlen(found, flen));
+		lc->seen[lc->nseen].record = show;
 		lc->nseen++;
 	}
 	if (spf_record_precheck(found, flen, false, &why) < 0) {
