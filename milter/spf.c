@@ -41,7 +41,6 @@
 
 #include <spf2/spf.h>
 
-#include "cidr.h"
 #include "dns.h"
 #include "engine.h"
 #include "log.h"
@@ -91,31 +90,6 @@ struct spf_check {
 
 static SPF_server_t *server;
 static pthread_once_t server_once = PTHREAD_ONCE_INIT;
-
-/* ---------------------------------------------------------------- names */
-
-static const char *const result_names[] = {
-	[AUTH_NONE] = "none", [AUTH_PASS] = "pass", [AUTH_FAIL] = "fail",
-	[AUTH_SOFTFAIL] = "softfail", [AUTH_NEUTRAL] = "neutral",
-	[AUTH_TEMPERROR] = "temperror", [AUTH_PERMERROR] = "permerror",
-};
-static const char *const mfrom_symbols[] = {
-	[AUTH_NONE] = "SPF_NONE", [AUTH_PASS] = "SPF_PASS", [AUTH_FAIL] = "SPF_FAIL",
-	[AUTH_SOFTFAIL] = "SPF_SOFTFAIL", [AUTH_NEUTRAL] = "SPF_NEUTRAL",
-	[AUTH_TEMPERROR] = "SPF_TEMPERROR", [AUTH_PERMERROR] = "SPF_PERMERROR",
-};
-static const char *const helo_symbols[] = {
-	[AUTH_NONE] = "SPF_HELO_NONE", [AUTH_PASS] = "SPF_HELO_PASS",
-	[AUTH_FAIL] = "SPF_HELO_FAIL", [AUTH_SOFTFAIL] = "SPF_HELO_SOFTFAIL",
-	[AUTH_NEUTRAL] = "SPF_HELO_NEUTRAL", [AUTH_TEMPERROR] = "SPF_HELO_TEMPERROR",
-	[AUTH_PERMERROR] = "SPF_HELO_PERMERROR",
-};
-
-/* spf_result_name - RFC 8601 §2.7.2 word */
-const char *spf_result_name(enum auth_result r)
-{
-	return r <= AUTH_PERMERROR ? result_names[r] : "?";
-}
 
 /* ---------------------------------------------------------------- DNS layer */
 
@@ -518,73 +492,10 @@ static const char *seen_find(const struct lookup_ctx *lc, const char *domain)
 	return NULL;
 }
 
-/* ip_in - does ip4:/ip6: argument net (ADDR[/LEN]) hold the client? */
-static bool ip_in(const char *net, const char *ip)
+/* seen_lookup - seen_find for spf_record_attribute */
+static const char *seen_lookup(void *arg, const char *domain)
 {
-	struct cidr_list l = { 0 };
-	const char *err;
-	bool in = false;
-
-	if (cidr_list_parse(net, &l, &err) == 0)
-		in = cidr_list_match(&l, ip);
-	cidr_list_free(&l);
-	return in;
-}
-
-/*
- * attribute - which mechanism of rec most likely produced a match with
- * qualifier want.  ip4/ip6/all are decided here; a, mx, ptr, exists and
- * include need DNS, so one of those with the right qualifier before the
- * decisive term is named as a candidate.  Follows redirect= through the
- * records seen.  Writes into out; "" when nothing fits.
- */
-static void attribute(const struct lookup_ctx *lc, const char *rec, char want,
-		      const char *ip, char *out, size_t outsz, int depth)
-{
-	char *copy = xstrdup(rec), *save = NULL, *redirect = NULL;
-	size_t o = 0;
-	int ncand = 0;
-	bool decided = false;
-
-	out[0] = '\0';
-	for (char *t = strtok_r(copy, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
-		char q = strchr("+-~?", *t) ? *t : '+';
-		const char *m = strchr("+-~?", *t) ? t + 1 : t;
-		size_t nlen = strcspn(m, ":/=");
-		if (strncasecmp(m, "v=spf1", 6) == 0)
-			continue;
-		if (m[nlen] == '=') {
-			if (strncasecmp(m, "redirect", nlen) == 0 && nlen == 8)
-				redirect = (char *)m + 9;
-			continue;
-		}
-		bool is_ip = (nlen == 3 && (strncasecmp(m, "ip4", 3) == 0 ||
-					    strncasecmp(m, "ip6", 3) == 0) && m[3] == ':');
-		bool is_all = nlen == 3 && strncasecmp(m, "all", 3) == 0 && m[3] == '\0';
-		if (is_ip || is_all) {
-			if (is_ip && !ip_in(m + 4, ip))
-				continue;
-			if (q == want) {
-				o += (size_t)snprintf(out + o, outsz > o ? outsz - o : 0,
-						      "%s%s", ncand ? " or " : "", t);
-				decided = true;
-			}
-			break;	/* evaluation stops at a definite match */
-		}
-		if (q == want && ncand < 3) {
-			o += (size_t)snprintf(out + o, outsz > o ? outsz - o : 0,
-					      "%s%s", ncand ? " or " : "", t);
-			ncand++;
-		}
-	}
-	if (!decided && ncand == 0 && redirect && depth < 3) {
-		const char *r2 = seen_find(lc, redirect);
-		if (r2)
-			attribute(lc, r2, want, ip, out, outsz, depth + 1);
-	}
-	if (o >= outsz && outsz > 4)
-		strcpy(out + outsz - 4, "...");
-	free(copy);
+	return seen_find(arg, domain);
 }
 
 /* make_detail - "domain: \"record\" matched MECH" or why there is none */
@@ -604,7 +515,8 @@ static char *make_detail(const struct lookup_ctx *lc, const char *domain,
 					 domain, rec);
 		static const char quals[] = { [AUTH_PASS] = '+', [AUTH_FAIL] = '-',
 					      [AUTH_SOFTFAIL] = '~', [AUTH_NEUTRAL] = '?' };
-		attribute(lc, rec, quals[r], ip, mech, sizeof(mech), 0);
+		spf_record_attribute(rec, quals[r], ip, seen_lookup, (void *)lc, mech,
+				     sizeof(mech));
 		return xasprintf("%s: \"%s\" matched %s", domain, rec,
 				 mech[0] ? mech : "a mechanism");
 	}
@@ -890,82 +802,4 @@ struct spf_check *spf_check_free(struct spf_check *c)
 	if (c)
 		check_unref(c);
 	return NULL;
-}
-
-/* ---------------------------------------------------------------- stage */
-
-/* authres_value - an RFC 8601 pvalue: as is when it is a plain
- * local@domain, else a quoted-string */
-static char *authres_value(const char *v)
-{
-	struct buf b;
-	bool plain = *v != '\0';
-
-	for (const char *p = v; *p; p++)
-		if ((unsigned char)*p <= ' ' || strchr("\"\\();,<>[]:", *p))
-			plain = false;
-	if (plain)
-		return xstrdup(v);
-	buf_init(&b);
-	buf_putc(&b, '"');
-	for (const char *p = v; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			buf_putc(&b, '\\');
-		if ((unsigned char)*p >= ' ' && *p != 0x7f)
-			buf_putc(&b, *p);
-	}
-	buf_putc(&b, '"');
-	return b.data;	/* owned by the caller now */
-}
-
-/* spf_stage_envelope - start the check if the client address is known */
-void spf_stage_envelope(struct scan *sc)
-{
-	const struct msg *m = sc->msg;
-	void **slot = scan_slot(sc, "spf");
-
-	if (m->client_ip == NULL || m->client_ip[0] == '\0' || *slot)
-		return;		/* unknown client (parapetctl without --ip) */
-	*slot = spf_start(sc->engine, m->client_ip, m->helo ? m->helo : "",
-			  m->mail_from ? m->mail_from : "");
-}
-
-/* spf_stage_eom - symbols and Authentication-Results from the check */
-int spf_stage_eom(struct scan *sc)
-{
-	struct spf_check *c = *scan_slot(sc, "spf");
-	const struct spf_outcome *mf, *he;
-	char *v, *item;
-
-	if (c == NULL)
-		return 0;
-	spf_wait(c, &mf, &he);
-	if (mf->checked) {
-		scan_add_builtin(sc, mfrom_symbols[mf->result], mf->detail);
-		free(sc->spf_domain);
-		sc->spf_result = mf->result;
-		sc->spf_domain = mf->domain && mf->domain[0] ? xstrdup(mf->domain) : NULL;
-		if (sc->msg->mail_from && sc->msg->mail_from[0]) {
-			v = authres_value(sc->msg->mail_from);
-			item = xasprintf("spf=%s smtp.mailfrom=%s", spf_result_name(mf->result), v);
-		} else {
-			v = authres_value(sc->msg->helo ? sc->msg->helo : "");
-			item = xasprintf("spf=%s smtp.helo=%s", spf_result_name(mf->result), v);
-		}
-		scan_add_authres(sc, item);
-		free(item);
-		free(v);
-	}
-	/* a null sender's MAIL FROM identity is the HELO identity (RFC 7208
-	 * §2.4): one check, reported once */
-	if (he->checked && sc->msg->mail_from && sc->msg->mail_from[0])
-		scan_add_builtin(sc, helo_symbols[he->result], he->detail);
-	return 0;
-}
-
-/* spf_stage_cleanup - the scan is done with the check */
-void spf_stage_cleanup(struct scan *sc, void *state)
-{
-	(void)sc;
-	spf_check_free(state);
 }

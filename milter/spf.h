@@ -84,6 +84,19 @@ char *spf_record_normalize(const char *rec, const char **why);
  */
 int spf_record_compile_test(const char *rec, size_t len);
 
+/*
+ * spf_record_attribute - which mechanism of rec (as fetched) most likely
+ * gave a match with qualifier want ('+', '-', '~', '?') for client ip:
+ * ip4/ip6/all are decided here; a, mx, ptr, exists and include need DNS,
+ * so those with the right qualifier before the decisive term are named as
+ * candidates ("a or -all").  redirect= is followed through find (the
+ * record fetched for a domain, or NULL).  Writes into out ("" when nothing
+ * fits).
+ */
+void spf_record_attribute(const char *rec, char want, const char *ip,
+			  const char *(*find)(void *arg, const char *domain), void *arg,
+			  char *out, size_t outsz);
+
 /* spf_result_name - "pass", "fail", ... (RFC 8601 words) */
 const char *spf_result_name(enum auth_result r);
 

@@ -17,17 +17,21 @@
  *                        /1 networks (libspf2 refuses a /0), literal text
  *                        lower-cased (names are case-insensitive; libspf2
  *                        compares ptr: case-sensitively).
+ *   spf_record_attribute which mechanism of a record gave a result (libspf2
+ *                        does not say), for the symbol's detail.
  *
  * Thread safety: pure functions.
  */
 #include "autoconfig.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <arpa/inet.h>
 
+#include "cidr.h"
 #include "spf.h"
 #include "util.h"
 
@@ -440,4 +444,78 @@ char *spf_record_normalize(const char *rec, const char **why)
 fail:
 	buf_free(&out);
 	return NULL;
+}
+
+/* ---------------------------------------------------------------- attribution */
+
+/* ip_in - does ip4:/ip6: argument net (ADDR[/LEN]) hold the client? */
+static bool ip_in(const char *net, const char *ip)
+{
+	struct cidr_list l = { 0 };
+	const char *err;
+	bool in = false;
+
+	if (cidr_list_parse(net, &l, &err) == 0)
+		in = cidr_list_match(&l, ip);
+	cidr_list_free(&l);
+	return in;
+}
+
+/* attribute - spf_record_attribute, depth redirects deep */
+static void attribute(const char *rec, char want, const char *ip,
+		      const char *(*find)(void *arg, const char *domain), void *arg,
+		      char *out, size_t outsz, int depth)
+{
+	char *copy = xstrdup(rec), *save = NULL, *redirect = NULL;
+	size_t o = 0;
+	int ncand = 0;
+	bool decided = false;
+
+	out[0] = '\0';
+	for (char *t = strtok_r(copy, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
+		char q = strchr("+-~?", *t) ? *t : '+';
+		const char *m = strchr("+-~?", *t) ? t + 1 : t;
+		size_t nlen = strcspn(m, ":/=");
+		if (strncasecmp(m, "v=spf1", 6) == 0)
+			continue;
+		if (m[nlen] == '=') {
+			if (strncasecmp(m, "redirect", nlen) == 0 && nlen == 8)
+				redirect = (char *)m + 9;
+			continue;
+		}
+		bool is_ip = (nlen == 3 && (strncasecmp(m, "ip4", 3) == 0 ||
+					    strncasecmp(m, "ip6", 3) == 0) && m[3] == ':');
+		bool is_all = nlen == 3 && strncasecmp(m, "all", 3) == 0 && m[3] == '\0';
+		if (is_ip || is_all) {
+			if (is_ip && !ip_in(m + 4, ip))
+				continue;
+			if (q == want) {
+				o += (size_t)snprintf(out + o, outsz > o ? outsz - o : 0,
+						      "%s%s", ncand ? " or " : "", t);
+				decided = true;
+			}
+			break;	/* evaluation stops at a definite match */
+		}
+		if (q == want && ncand < 3) {
+			o += (size_t)snprintf(out + o, outsz > o ? outsz - o : 0,
+					      "%s%s", ncand ? " or " : "", t);
+			ncand++;
+		}
+	}
+	if (!decided && ncand == 0 && redirect && depth < 3) {
+		const char *r2 = find(arg, redirect);
+		if (r2)
+			attribute(r2, want, ip, find, arg, out, outsz, depth + 1);
+	}
+	if (o >= outsz && outsz > 4)
+		strcpy(out + outsz - 4, "...");
+	free(copy);
+}
+
+/* spf_record_attribute - the mechanism behind a result, for the detail */
+void spf_record_attribute(const char *rec, char want, const char *ip,
+			  const char *(*find)(void *arg, const char *domain), void *arg,
+			  char *out, size_t outsz)
+{
+	attribute(rec, want, ip, find, arg, out, outsz, 0);
 }

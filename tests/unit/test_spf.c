@@ -174,6 +174,42 @@ START_TEST(compile)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- attribution */
+
+static const struct {
+	const char *rec;
+	char want;
+	const char *ip;
+	const char *mech;	/* what the detail names */
+} attr[] = {
+	{ "v=spf1 ip4:192.0.2.0/24 -all", '-', "198.51.100.1", "-all" },
+	{ "v=spf1 ip4:192.0.2.0/24 -all", '+', "192.0.2.7", "ip4:192.0.2.0/24" },
+	{ "v=spf1 ip4:10.0.0.0/8 ip6:2001:db8::/32 ~all", '+', "2001:db8::5", "ip6:2001:db8::/32" },
+	{ "v=spf1 ip4:10.0.0.0/8 ip6:2001:db8::/32 ~all", '~', "2001:db9::5", "~all" },
+	{ "v=spf1 a mx -all", '+', "192.0.2.1", "a or mx" },
+	{ "v=spf1 -ip4:192.0.2.1 a ?all", '?', "192.0.2.2", "?all" },
+	{ "v=spf1 include:_spf.example.com -all", '+', "192.0.2.1", "include:_spf.example.com" },
+	{ "v=spf1 redirect=_spf.example.com", '-', "192.0.2.1", "-all" },	/* via find */
+};
+
+/* find_spf - the record of _spf.example.com, as if fetched */
+static const char *find_spf(void *arg, const char *domain)
+{
+	(void)arg;
+	return strcmp(domain, "_spf.example.com") == 0 ? "v=spf1 ip4:203.0.113.0/24 -all" : NULL;
+}
+
+START_TEST(attribution)
+{
+	char out[256];
+
+	spf_record_attribute(attr[_i].rec, attr[_i].want, attr[_i].ip, find_spf, NULL, out,
+			     sizeof(out));
+	ck_assert_msg(strcmp(out, attr[_i].mech) == 0, "%s for %c %s: got '%s', want '%s'",
+		      attr[_i].rec, attr[_i].want, attr[_i].ip, out, attr[_i].mech);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- identities */
 
 /* scan_with - a message from ip/helo/from through the pipeline; the
@@ -258,6 +294,7 @@ int main(void)
 	tcase_add_test(tc, precheck_caps);
 	tcase_add_loop_test(tc, normalize, 0, sizeof(norm) / sizeof(norm[0]));
 	tcase_add_test(tc, compile);
+	tcase_add_loop_test(tc, attribution, 0, sizeof(attr) / sizeof(attr[0]));
 	tcase_add_test(tc, eight_bit);
 	tcase_add_test(tc, deadline);
 	suite_add_tcase(s, tc);
