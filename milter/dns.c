@@ -204,6 +204,14 @@ static struct dns *resolver_new(const char *servers, char **errstr)
 	set_opt(d->ctx, "infra-keep-probing:", "yes");
 	set_opt(d->ctx, "infra-cache-max-rtt:", "2000");
 	if (*servers) {
+		/* forwarders answer everything: unbound's built-in local zones
+		 * (RFC 6761 "test.", the RFC 3849/5737 documentation networks'
+		 * reverse zones) would otherwise answer NXDOMAIN without asking
+		 * them, and the test zones use exactly those names */
+		static const char *const own[] = {
+			"test.", "8.b.d.0.1.0.0.2.ip6.arpa.", "2.0.192.in-addr.arpa.",
+			"100.51.198.in-addr.arpa.", "113.0.203.in-addr.arpa.",
+		};
 		char *list = xstrdup(servers), *save = NULL;
 		for (char *s = strtok_r(list, ", \t", &save); s;
 		     s = strtok_r(NULL, ", \t", &save)) {
@@ -218,6 +226,10 @@ static struct dns *resolver_new(const char *servers, char **errstr)
 			}
 		}
 		free(list);
+		/* after the forwarders: adding a zone finalizes the context */
+		for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
+			if (ub_ctx_zone_add(d->ctx, own[i], "transparent") != 0)
+				log_warn("dns: cannot open local zone %s", own[i]);
 	} else {
 		int r = ub_ctx_resolvconf(d->ctx, NULL);
 		if (r != 0)

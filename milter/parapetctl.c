@@ -192,7 +192,7 @@ static int cmd_scan(int argc, char **argv)
 		{ "rcpt", required_argument, NULL, 'r' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *ip = "127.0.0.1", *helo = "localhost", *from = "";
+	const char *ip = NULL, *helo = "localhost", *from = "";
 	const char **rcpts = NULL;
 	size_t nrcpts = 0;
 	bool json = false;

@@ -22,6 +22,7 @@
 #include "rep.h"
 #include "rules.h"
 #include "scan.h"
+#include "spf.h"
 #include "verdict.h"
 #include "util.h"
 
@@ -53,6 +54,9 @@ static int rules_stage_eom(struct scan *sc)
 }
 
 static const struct stage stages[] = {
+	/* first: its DNS starts at the envelope and overlaps the transfer */
+	{ .name = "spf", .envelope = spf_stage_envelope, .eom = spf_stage_eom,
+	  .cleanup = spf_stage_cleanup },
 	{ .name = "dkim", .header = dkim_stage_header, .body = dkim_stage_body,
 	  .eom = dkim_stage_eom, .cleanup = dkim_stage_cleanup },
 	{ .name = "dmarc", .header = dmarc_stage_header, .eom = dmarc_stage_eom,

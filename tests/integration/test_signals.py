@@ -135,8 +135,8 @@ def test_reload_storm(run, sink, pf, parapet):
     for m in sink.messages():
         if m.test_id not in idset:
             continue
-        # the rule set's symbols; the authentication stages' own
-        # (DKIM_NONE, DMARC_NONE: score 0) are the same under both sets
+        # the rule set's symbols; the authentication stages' built-ins
+        # (score 0 here) are the same under both sets
         tests = tuple(sorted(t for t in (m.spam_tests() or ())
                              if not t.startswith(("SPF_", "DKIM_", "DMARC_"))))
         score = m.first("X-Spam-Score")
