@@ -54,6 +54,15 @@ def main():
             "_dmarc.huge.example": [{"TXT": "v=DMARC1; p=reject; rua=mailto:" + "a" * 3000 + "@huge.example"}],
             "_dmarc.ctl.example": [{"TXT": "v=DMARC1;\x01p=reject"}],
             "_dmarc.b.example": [{"TXT": "v=DMARC1; p=reject"}],
+            # SPF alignment (RFC 7489 §3.1.2): the client is 192.0.2.1
+            "spf-ok.example": [{"TXT": "v=spf1 ip4:192.0.2.1 -all"}],
+            "_dmarc.spf-ok.example": [{"TXT": "v=DMARC1; p=reject"}],
+            "bounce.spf-strict.example": [{"TXT": "v=spf1 ip4:192.0.2.0/24 -all"}],
+            "_dmarc.spf-strict.example": [{"TXT": "v=DMARC1; p=reject; aspf=s"}],
+            "bounce.spf-relaxed.example": [{"TXT": "v=spf1 ip4:192.0.2.0/24 -all"}],
+            "_dmarc.spf-relaxed.example": [{"TXT": "v=DMARC1; p=reject; aspf=r"}],
+            "spf-fail.example": [{"TXT": "v=spf1 ip4:198.51.100.0/24 -all"}],
+            "_dmarc.spf-fail.example": [{"TXT": "v=DMARC1; p=quarantine"}],
         })
         dns = DnsServer(os.path.join(run.workdir, "dns"), zone).start()
         rules = os.path.join(run.workdir, "rules")
@@ -132,6 +141,43 @@ def main():
                                             body="Signed part.\r\n", length=True),
              ["DKIM_VALID"], ["DKIM_PARTIAL"], []),
         ]
+        # SPF-aligned cases: one parapetctl run each, for its own MAIL FROM
+        spf_cases = [
+            ("SPF pass, MAIL FROM domain = From domain, no DKIM",
+             "b@spf-ok.example", message("x@spf-ok.example"),
+             ["SPF_PASS", "DMARC_PASS"], ["DMARC_FAIL_REJECT"],
+             ["spf aligned spf-ok.example", "spf=pass", "dmarc=pass header.from=spf-ok.example"]),
+            ("aspf=s, SPF pass for a subdomain of From", "b@bounce.spf-strict.example",
+             message("x@spf-strict.example"),
+             ["SPF_PASS", "DMARC_FAIL_REJECT"], ["DMARC_PASS"], ["spf not aligned or not pass"]),
+            ("aspf=r, SPF pass for a subdomain of From", "b@bounce.spf-relaxed.example",
+             message("x@spf-relaxed.example"),
+             ["SPF_PASS", "DMARC_PASS"], ["DMARC_FAIL_REJECT"],
+             ["spf aligned bounce.spf-relaxed.example"]),
+            ("SPF fail, aligned domain, no DKIM", "b@spf-fail.example",
+             message("x@spf-fail.example"),
+             ["SPF_FAIL", "DMARC_FAIL_QUARANTINE"], ["DMARC_PASS"],
+             ["spf=fail", "dmarc=fail header.from=spf-fail.example"]),
+        ]
+        for i, (name, mfrom, data, want, wont, texts) in enumerate(spf_cases):
+            p = os.path.join(run.workdir, "spf%02d.eml" % i)
+            with open(p, "wb") as f:
+                f.write(data)
+            proc = subprocess.run([os.path.join(BUILDDIR, "milter", "parapetctl"), "-c", conf,
+                                   "scan", "--json", "--ip", "192.0.2.1", "--helo",
+                                   "mx.sender.example", "--from", mfrom, p],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+            obj = json.loads(proc.stdout.decode("utf-8", "replace").splitlines()[0])
+            syms = {s["name"]: s.get("detail") or "" for s in obj["symbols"]}
+            ar = " ".join(h["value"] for h in obj["headers"] if h["name"] == "Authentication-Results")
+            text = " ".join(syms.values()) + " " + " ".join(ar.split())
+            run.check(all(s in syms for s in want), "%s: %s" % (name, ", ".join(want)),
+                      json.dumps(syms, indent=1) + "\n" + ar)
+            run.check(not any(s in syms for s in wont), "%s: none of %s" % (name, ", ".join(wont)),
+                      json.dumps(syms, indent=1))
+            for t in texts:
+                run.check(t in text, "%s: '%s' in the details" % (name, t), text)
+
         files = []
         for i, c in enumerate(cases):
             p = os.path.join(run.workdir, "m%02d.eml" % i)
