@@ -506,18 +506,11 @@ const struct dns_answer *dns_wait(struct dns_query *q, double deadline_ms)
 	pthread_mutex_lock(&d->lock);
 	while (!q->done) {
 		double left = deadline_ms - now_ms();
-		struct timespec ts;
 		if (left <= 0) {
 			give_up(q);
 			break;
 		}
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_sec += (time_t)(left / 1000);
-		ts.tv_nsec += (long)((left - (double)(long)(left / 1000) * 1000) * 1e6);
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		struct timespec ts = deadline_timespec(left);
 		pthread_cond_timedwait(&q->cond, &d->lock, &ts);
 	}
 	pthread_mutex_unlock(&d->lock);

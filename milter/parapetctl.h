@@ -12,6 +12,9 @@
 
 /* ctl_load_config - -c FILE, else the default file if present, else defaults; exits on error */
 struct config *ctl_load_config(void);
+/* ctl_engine - the engine of that configuration and its rules; prints
+ * the errors and exits 1 when it does not load */
+struct engine *ctl_engine(void);
 /* ctl_usage - print usage and exit 2 */
 void ctl_usage(void) __attribute__((noreturn));
 /* ctl_json_str - a JSON string literal (null for NULL), always valid JSON */

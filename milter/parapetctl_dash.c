@@ -18,21 +18,6 @@
 #include "engine.h"
 #include "parapetctl.h"
 
-/* dash_engine - engine of the configuration (rules give the REP_* weights) */
-static struct engine *dash_engine(void)
-{
-	struct diag d;
-	struct engine *e;
-
-	diag_init(&d);
-	e = engine_from_config(ctl_load_config(), &d);
-	for (size_t i = 0; i < d.n; i++)
-		if (e == NULL || strstr(d.lines[i], ": error: "))
-			fprintf(stderr, "%s\n", d.lines[i]);
-	diag_free(&d);
-	return e;
-}
-
 /* ctl_dashboard_command - dashboard [--listen HOST:PORT] [--static DIR]
  * [--password-file FILE] [--allow-writes] */
 int ctl_dashboard_command(int argc, char **argv)
@@ -65,7 +50,7 @@ int ctl_dashboard_command(int argc, char **argv)
 	if (optind != argc)
 		ctl_usage();
 	o.static_dir = dashboard_static_dir(static_opt);
-	if ((e = dash_engine()) == NULL)
+	if ((e = ctl_engine()) == NULL)
 		return 1;
 	if (e->redis == NULL)
 		fprintf(stderr, "parapetctl: warning: %s names no redis: the dashboard "

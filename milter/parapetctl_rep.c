@@ -22,7 +22,7 @@
 #include "util.h"
 
 /* ctl_engine - engine of the configuration (rules give the REP_* weights) */
-static struct engine *ctl_engine(void)
+struct engine *ctl_engine(void)
 {
 	struct diag d;
 	struct engine *e;

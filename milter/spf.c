@@ -769,13 +769,7 @@ void spf_wait(struct spf_check *c, const struct spf_outcome **mfrom,
 		double left = end - now_ms();
 		if (left <= 0)
 			break;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_sec += (time_t)(left / 1000);
-		ts.tv_nsec += (long)((left - (double)(long)(left / 1000) * 1000) * 1e6);
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		ts = deadline_timespec(left);
 		pthread_cond_timedwait(&c->cond, &c->lock, &ts);
 	}
 	done = c->done;

@@ -193,6 +193,19 @@ bool str_ieq(const char *a, const char *b)
 	return strcasecmp(a, b) == 0;
 }
 
+/* deadline_timespec - now (monotonic) plus left_ms, normalized */
+struct timespec deadline_timespec(double left_ms)
+{
+	struct timespec ts;
+	long long ns;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ns = (long long)ts.tv_nsec + (long long)(left_ms * 1e6);
+	ts.tv_sec += (time_t)(ns / 1000000000LL);
+	ts.tv_nsec = (long)(ns % 1000000000LL);
+	return ts;
+}
+
 /* now_ms - monotonic clock in milliseconds */
 double now_ms(void)
 {

@@ -7,6 +7,7 @@
 #define PARAPET_UTIL_H
 
 #include <stddef.h>
+#include <time.h>
 #include <stdbool.h>
 
 void *xmalloc(size_t n);
@@ -42,5 +43,8 @@ bool str_ieq(const char *a, const char *b);
 
 /* monotonic clock in milliseconds (fractional) */
 double now_ms(void);
+/* deadline_timespec - CLOCK_MONOTONIC time left_ms from now, for
+ * pthread_cond_timedwait on a condition whose clock is CLOCK_MONOTONIC */
+struct timespec deadline_timespec(double left_ms);
 
 #endif

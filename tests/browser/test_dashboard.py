@@ -38,7 +38,6 @@ import hashlib
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -85,68 +84,6 @@ TOP_HOSTILE = "<img src=x onerror=alert(6)>"
 
 
 # ---------------------------------------------------------------- servers
-
-class RedisServer(harness._Daemon):
-    """RedisServer - a throwaway redis-server on a free loopback port, no
-    persistence; cmd() speaks RESP to it directly."""
-
-    name = "redis"
-
-    def __init__(self, workdir):
-        super().__init__(workdir)
-        self.port = free_port()
-
-    def argv(self):
-        return ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-                "--save", "", "--appendonly", "no", "--dir", self.workdir,
-                "--daemonize", "no", "--protected-mode", "no"]
-
-    def _ready(self):
-        try:
-            return self.cmd("PING") == "PONG"
-        except OSError:
-            return False
-
-    def cmd(self, *args):
-        """cmd - one command; the reply as str / int / list / None."""
-        out = b"*%d\r\n" % len(args)
-        for a in args:
-            a = a.encode() if isinstance(a, str) else a
-            out += b"$%d\r\n%s\r\n" % (len(a), a)
-        with socket.create_connection(("127.0.0.1", self.port), timeout=5) as s:
-            s.sendall(out)
-            f = s.makefile("rb")
-            return _resp(f)
-
-    def cli(self, *args):
-        """cli - redis-cli's answer (stripped), as an operator would see it."""
-        r = subprocess.run(["redis-cli", "-p", str(self.port), "--raw"] + list(args),
-                           capture_output=True, text=True, timeout=10)
-        return r.stdout.strip()
-
-
-def _resp(f):
-    line = f.readline()
-    if not line:
-        raise OSError("redis closed the connection")
-    t, rest = line[:1], line[1:-2]
-    if t == b"+":
-        return rest.decode()
-    if t == b"-":
-        raise RuntimeError(rest.decode())
-    if t == b":":
-        return int(rest)
-    if t == b"$":
-        n = int(rest)
-        if n < 0:
-            return None
-        data = f.read(n + 2)[:-2]
-        return data.decode("utf-8", "replace")
-    if t == b"*":
-        n = int(rest)
-        return None if n < 0 else [_resp(f) for _ in range(n)]
-    raise RuntimeError("bad RESP line %r" % line)
-
 
 class Dashboard(harness._Daemon):
     """Dashboard - `parapetctl -c CONF dashboard --listen 127.0.0.1:PORT ...`."""
@@ -208,7 +145,7 @@ def ctl(conf, *args):
 
 
 def hget(redis, kind, value, field):
-    v = redis.cli("HGET", "%srep:%s:%s" % (PREFIX, kind, value), field)
+    v = redis.cli("HGET", "%srep:%s:%s" % (PREFIX, kind, value), field).strip()
     return float(v) if v else None
 
 
@@ -279,7 +216,7 @@ def main():
         os.environ["PARAPET_DASHBOARD_DIR"] = os.path.join(SRCDIR, "dashboard")
         wd = run.workdir
 
-        redis = RedisServer(os.path.join(wd, "redis")).start()
+        redis = harness.Redis(os.path.join(wd, "redis")).start()
         sink = Sink().start()
         parapet = Parapet(os.path.join(wd, "parapet"), {
             "redis": "127.0.0.1:%d" % redis.port,
@@ -324,10 +261,10 @@ def main():
             want = [550 if k == "reject" else 250 for k in kinds]
             run.check(codes == want, "SMTP replies: ham/spam 250, reject 550", repr(codes))
             total = len(jobs)
-            run.check(wait_until(lambda: redis.cmd("XLEN", PREFIX + "log") == total, 30),
+            run.check(wait_until(lambda: redis.call("XLEN", PREFIX + "log") == total, 30),
                       "the log stream holds all %d verdicts" % total,
-                      str(redis.cmd("XLEN", PREFIX + "log")))
-            log = redis.cmd("XRANGE", PREFIX + "log", "-", "+")
+                      str(redis.call("XLEN", PREFIX + "log")))
+            log = redis.call("XRANGE", PREFIX + "log", "-", "+")
             entries = [dict(zip(f[0::2], f[1::2]), id=i) for i, f in log]
             qids = [e["qid"] for e in entries]
             run.check(len(set(qids)) == total and all(qids), "every entry has its own queue id",
@@ -347,10 +284,10 @@ def main():
                       "symbols", "ms"):
                 args += [k, HOSTILE[k]]
             args += ["ts", str(int(time.time()))]
-            redis.cmd(*args)
-            redis.cmd("ZADD", PREFIX + "top:ip", "0.5", TOP_HOSTILE)
+            redis.call(*args)
+            redis.call("ZADD", PREFIX + "top:ip", "0.5", TOP_HOSTILE)
             entries = [dict(zip(f[0::2], f[1::2]), id=i)
-                       for i, f in redis.cmd("XRANGE", PREFIX + "log", "-", "+")]
+                       for i, f in redis.call("XRANGE", PREFIX + "log", "-", "+")]
 
         conf = parapet.conf_path
         pwfile = os.path.join(wd, "dashboard.pw")
@@ -513,7 +450,7 @@ def main():
             run.check(st == 401, "a write without credentials is 401", st)
             st, hd, body = post_mark(au, {"kind": "ip", "value": mark_ham_ip, "op": "clear"},
                                      auth="admin:s3cret-Pw")
-            run.check(st == 200 and redis.cli("EXISTS", "%srep:ip:%s" % (PREFIX, mark_ham_ip))
+            run.check(st == 200 and redis.cli("EXISTS", "%srep:ip:%s" % (PREFIX, mark_ham_ip)).strip()
                       == "0", "with credentials writes are on: clear deletes the key", (st, body))
 
         with run.section("browser (chromium via playwright-core)"):

@@ -26,6 +26,20 @@ def txt_of(path):
         return " ".join(f.read().split())
 
 
+def check_result(run, name, obj, want, wont, texts):
+    """check_result - one scan's JSON: symbols wanted and not, and texts
+    in the symbols' details or Authentication-Results."""
+    syms = {s["name"]: s.get("detail") or "" for s in obj["symbols"]}
+    ar = " ".join(h["value"] for h in obj["headers"] if h["name"] == "Authentication-Results")
+    text = " ".join(syms.values()) + " " + " ".join(ar.split())
+    run.check(all(s in syms for s in want), "%s: %s" % (name, ", ".join(want)),
+              json.dumps(syms, indent=1) + "\n" + ar)
+    run.check(not any(s in syms for s in wont), "%s: none of %s" % (name, ", ".join(wont)),
+              json.dumps(syms, indent=1))
+    for t in texts:
+        run.check(t in text, "%s: '%s' in the details" % (name, t), text)
+
+
 def main():
     with TestRun("dkim_dmarc") as run:
         try:
@@ -168,15 +182,7 @@ def main():
                                    "mx.sender.example", "--from", mfrom, p],
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
             obj = json.loads(proc.stdout.decode("utf-8", "replace").splitlines()[0])
-            syms = {s["name"]: s.get("detail") or "" for s in obj["symbols"]}
-            ar = " ".join(h["value"] for h in obj["headers"] if h["name"] == "Authentication-Results")
-            text = " ".join(syms.values()) + " " + " ".join(ar.split())
-            run.check(all(s in syms for s in want), "%s: %s" % (name, ", ".join(want)),
-                      json.dumps(syms, indent=1) + "\n" + ar)
-            run.check(not any(s in syms for s in wont), "%s: none of %s" % (name, ", ".join(wont)),
-                      json.dumps(syms, indent=1))
-            for t in texts:
-                run.check(t in text, "%s: '%s' in the details" % (name, t), text)
+            check_result(run, name, obj, want, wont, texts)
 
         files = []
         for i, c in enumerate(cases):
@@ -191,15 +197,7 @@ def main():
         run.check(len(out) == len(cases), "one result per message", proc.stderr.decode()[-2000:])
         for c, obj in zip(cases, out):
             name, _, want, wont, texts = c
-            syms = {s["name"]: s.get("detail") or "" for s in obj["symbols"]}
-            ar = " ".join(h["value"] for h in obj["headers"] if h["name"] == "Authentication-Results")
-            text = " ".join(syms.values()) + " " + " ".join(ar.split())
-            run.check(all(s in syms for s in want), "%s: %s" % (name, ", ".join(want)),
-                      json.dumps(syms, indent=1) + "\n" + ar)
-            run.check(not any(s in syms for s in wont), "%s: none of %s" % (name, ", ".join(wont)),
-                      json.dumps(syms, indent=1))
-            for t in texts:
-                run.check(t in text, "%s: '%s' in the details" % (name, t), text)
+            check_result(run, name, obj, want, wont, texts)
 
 
 if __name__ == "__main__":
