@@ -38,6 +38,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "metrics.h"
@@ -409,14 +410,121 @@ bool redis_val_number(const struct redis_val *v, double *out)
 	return true;
 }
 
+/*
+ * RESP framing, checked before hiredis sees a byte.  Debian 12's hiredis
+ * 0.14 allocates an array reply's element table as soon as it reads the
+ * "*N" header, before any element has arrived, so a reply announcing 300
+ * million elements asks for 2.3 GB at once (hiredis 1.0 caps this with
+ * its maxelements; fuzz_redis found it here).  Our replies never hold
+ * more than a few tens of thousands of elements, so the guard refuses an
+ * aggregate over RESP_MAX_ELEMENTS; the rest is only skipped over.
+ */
+#define RESP_MAX_ELEMENTS (1L << 20)
+
+enum { RG_START, RG_NUM, RG_NUM_LF, RG_LINE, RG_BULK };
+
+struct resp_guard {
+	int state;
+	char type;		/* '$' or '*' while reading a length */
+	long long num;
+	int digits;
+	bool neg;
+	long long skip;		/* bulk bytes (and CRLF) still to pass */
+};
+
+/* resp_guard_feed - pass n more bytes of the stream; -1 on a header
+ * parapet refuses (too many elements, malformed length) */
+static int resp_guard_feed(struct resp_guard *g, const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char ch = p[i];
+		switch (g->state) {
+		case RG_START:
+			if (ch == '$' || ch == '*') {
+				g->type = ch;
+				g->num = 0;
+				g->digits = 0;
+				g->neg = false;
+				g->state = RG_NUM;
+			} else {
+				g->state = RG_LINE;	/* + - : and anything else */
+			}
+			break;
+		case RG_NUM:
+			if (ch == '-' && g->digits == 0 && !g->neg) {
+				g->neg = true;
+			} else if (ch >= '0' && ch <= '9' && g->digits < 18) {
+				g->num = g->num * 10 + (ch - '0');
+				g->digits++;
+			} else if (ch == '\r' && g->digits > 0) {
+				g->state = RG_NUM_LF;
+			} else {
+				return -1;
+			}
+			break;
+		case RG_NUM_LF:
+			if (ch != '\n')
+				return -1;
+			if (g->neg) {			/* $-1, *-1: nil */
+				if (g->num != 1)
+					return -1;
+				g->state = RG_START;
+			} else if (g->type == '*') {
+				if (g->num > RESP_MAX_ELEMENTS)
+					return -1;
+				g->state = RG_START;
+			} else {
+				g->skip = g->num + 2;
+				g->state = RG_BULK;
+			}
+			break;
+		case RG_LINE:
+			if (ch == '\n')
+				g->state = RG_START;
+			break;
+		case RG_BULK: {
+			size_t left = n - i;
+			size_t take = g->skip < (long long)left ? (size_t)g->skip : left;
+			g->skip -= (long long)take;
+			i += take - 1;
+			if (g->skip == 0)
+				g->state = RG_START;
+			break;
+		}
+		}
+	}
+	return 0;
+}
+
+/* guarded_read - hiredis's redisBufferRead with the framing guard between
+ * the socket and the reader */
+static int guarded_read(redisContext *c, struct resp_guard *g)
+{
+	char buf[16 * 1024];
+	ssize_t n = read(c->fd, buf, sizeof(buf));
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	if (n <= 0)
+		return -1;
+	if (resp_guard_feed(g, buf, (size_t)n) < 0)
+		return -2;
+	if (redisReaderFeed(c->reader, buf, (size_t)n) != REDIS_OK)
+		return -2;
+	return 0;
+}
+
 /* redis_parse - RESP bytes to values through hiredis's reader */
 int redis_parse(const char *data, size_t len, struct redis_val *out, size_t max)
 {
-	redisReader *r = redisReaderCreate();
+	struct resp_guard guard = { .state = RG_START };
+	redisReader *r;
 	size_t n = 0;
 	int rc = 0;
 
-	if (r == NULL)
+	if (resp_guard_feed(&guard, data, len) < 0)
+		return -1;
+	if ((r = redisReaderCreate()) == NULL)
 		return -1;
 	if (redisReaderFeed(r, data, len) != REDIS_OK) {
 		redisReaderFree(r);
@@ -494,6 +602,7 @@ enum io_result {
 static enum io_result conn_round_trip(redisContext *c, const char *cmds, size_t len,
 				      size_t n, struct redis_val *out, double deadline)
 {
+	struct resp_guard guard = { .state = RG_START };
 	int done = 0;
 
 	if (redisAppendFormattedCommand(c, cmds, len) != REDIS_OK)
@@ -515,11 +624,13 @@ static enum io_result conn_round_trip(redisContext *c, const char *cmds, size_t 
 			}
 			if (reply)
 				break;
-			int w = wait_fd(c->fd, POLLIN, deadline);
-			if (w == 0 || w < 0 || redisBufferRead(c) != REDIS_OK) {
+			int w = wait_fd(c->fd, POLLIN, deadline), r = 0;
+			if (w > 0)
+				r = guarded_read(c, &guard);
+			if (w <= 0 || r < 0) {
 				for (size_t k = 0; k < i; k++)
 					val_clear(&out[k]);
-				return w == 0 ? IO_TIMEOUT : IO_ERROR;
+				return w == 0 ? IO_TIMEOUT : r == -2 ? IO_PROTOCOL : IO_ERROR;
 			}
 		}
 		val_copy(&out[i], reply, 0);
