@@ -26,6 +26,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +49,8 @@ struct dns {
 	struct ub_ctx *ctx;
 	pthread_mutex_t lock;		/* query states, started */
 	bool started;			/* dispatcher running */
+	atomic_bool broken;		/* dispatcher gave up: answer SERVFAIL now,
+					 * and dns_open builds a fresh resolver */
 	pthread_t thread;
 	int stop_pipe[2];
 };
@@ -263,7 +266,13 @@ static void *dispatcher(void *arg)
 		if (pfd[0].revents) {
 			int r = ub_process(d->ctx);
 			if (r != 0) {
-				log_error("dns: ub_process: %s", ub_strerror(r));
+				/* libunbound's pipe to its worker failed: no
+				 * answer will come; say so at once instead of
+				 * letting every query wait for its deadline */
+				log_error("dns: ub_process: %s; resolver %s abandoned, "
+					  "a reload starts a new one", ub_strerror(r),
+					  *d->servers ? d->servers : "(system)");
+				atomic_store(&d->broken, true);
 				break;
 			}
 		}
@@ -314,7 +323,7 @@ struct dns *dns_open(const char *nameservers, char **errstr)
 	*errstr = NULL;
 	pthread_mutex_lock(&registry_lock);
 	for (d = registry; d; d = d->next) {
-		if (strcmp(d->servers, key) == 0) {
+		if (strcmp(d->servers, key) == 0 && !atomic_load(&d->broken)) {
 			d->refs++;
 			pthread_mutex_unlock(&registry_lock);
 			return d;
@@ -455,6 +464,12 @@ struct dns_query *dns_start(struct dns *d, const char *name, int rrtype)
 		return q;
 	}
 	start_dispatcher(d);
+	if (atomic_load(&d->broken)) {
+		q->ans.rc = DNS_SERVFAIL;
+		q->done = true;
+		metrics_inc(METRIC_DNS_ERRORS);
+		return q;
+	}
 	q->refs = 2;		/* the callback's reference */
 	r = ub_resolve_async(d->ctx, name, rrtype, 1 /* IN */, q, on_answer,
 			     &q->async_id);

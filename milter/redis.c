@@ -178,7 +178,11 @@ static struct redis_pool *pool_new(const struct config *cfg, char *key)
 	p->password = cfg->redis_password ? xstrdup(cfg->redis_password) : NULL;
 	p->backoff_ms = BACKOFF_MIN_MS;
 	pthread_mutex_init(&p->lock, NULL);
-	pthread_cond_init(&p->cond, NULL);
+	pthread_condattr_t ca;	/* deadlines are monotonic: immune to clock steps */
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&p->cond, &ca);
+	pthread_condattr_destroy(&ca);
 	if (cfg->redis_sentinels) {
 		char *copy = xstrdup(cfg->redis_sentinels), *save = NULL;
 		for (char *t = strtok_r(copy, ", \t", &save); t && p->nsentinels < MAX_SENTINELS;
@@ -419,7 +423,8 @@ bool redis_val_number(const struct redis_val *v, double *out)
  * more than a few tens of thousands of elements, so the guard refuses an
  * aggregate over RESP_MAX_ELEMENTS; the rest is only skipped over.
  */
-#define RESP_MAX_ELEMENTS (1L << 20)
+#define RESP_MAX_ELEMENTS 65536
+#define RESP_MAX_BYTES (64LL << 20)	/* read in one round trip */
 
 enum { RG_START, RG_NUM, RG_NUM_LF, RG_LINE, RG_BULK };
 
@@ -430,12 +435,16 @@ struct resp_guard {
 	int digits;
 	bool neg;
 	long long skip;		/* bulk bytes (and CRLF) still to pass */
+	long long total;	/* bytes seen */
 };
 
 /* resp_guard_feed - pass n more bytes of the stream; -1 on a header
  * parapet refuses (too many elements, malformed length) */
 static int resp_guard_feed(struct resp_guard *g, const char *p, size_t n)
 {
+	g->total += (long long)n;
+	if (g->total > RESP_MAX_BYTES)
+		return -1;
 	for (size_t i = 0; i < n; i++) {
 		char ch = p[i];
 		switch (g->state) {
@@ -811,37 +820,20 @@ static void note_success(struct redis_pool *p)
 			 failures);
 }
 
-/* abs_timespec - a now_ms() deadline as a CLOCK_REALTIME timespec */
-static struct timespec abs_timespec(double deadline)
-{
-	struct timespec ts;
-	double left = deadline - now_ms();
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	if (left > 0) {
-		long ns = (long)(left * 1e6);
-		ts.tv_sec += ns / 1000000000L;
-		ts.tv_nsec += ns % 1000000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-	}
-	return ts;
-}
-
 /* conn_acquire - an idle connection, a new one, or NULL with why */
 static struct conn *conn_acquire(struct redis_pool *p, double deadline, const char **why,
-				 int *round_trips)
+				 int *round_trips, bool *reused)
 {
 	struct conn *cn = NULL;
 
+	*reused = false;
 	pthread_mutex_lock(&p->lock);
 	for (;;) {
 		while (p->nidle > 0) {
 			cn = p->idle[--p->nidle];
 			if (cn->epoch == p->epoch) {
 				pthread_mutex_unlock(&p->lock);
+				*reused = true;
 				return cn;
 			}
 			redisFree(cn->c);	/* from before a failure: stale */
@@ -856,7 +848,7 @@ static struct conn *conn_acquire(struct redis_pool *p, double deadline, const ch
 		}
 		if (p->total < REDIS_POOL_MAX)
 			break;
-		struct timespec until = abs_timespec(deadline);
+		struct timespec until = deadline_timespec(deadline - now_ms());
 		if (now_ms() >= deadline ||
 		    pthread_cond_timedwait(&p->cond, &p->lock, &until) == ETIMEDOUT) {
 			pthread_mutex_unlock(&p->lock);
@@ -926,19 +918,43 @@ int redis_exec(struct redis_pool *p, const struct redis_batch *b, double deadlin
 {
 	struct conn *cn;
 	struct redis_val *out;
+	bool reused;
+	enum io_result io;
 
 	*replies = NULL;
 	if (b->ncmds == 0 || b->ncmds > REDIS_BATCH_MAX) {
 		*why = "bad batch";
 		return -1;
 	}
-	if ((cn = conn_acquire(p, deadline, why, round_trips)) == NULL)
-		return -1;
-	out = xcalloc(b->ncmds, sizeof(*out));
-	enum io_result io = conn_round_trip(cn->c, b->out.data, b->out.len, b->ncmds, out,
-					    deadline);
-	if (round_trips)
-		(*round_trips)++;
+	for (int attempt = 0;; attempt++) {
+		/* a message whose Redis budget is spent (a slow read before
+		 * this write) goes on without Redis; that says nothing about
+		 * the server, so the pool is not marked down */
+		if (now_ms() >= deadline) {
+			*why = "the message's Redis time is spent";
+			return -1;
+		}
+		if ((cn = conn_acquire(p, deadline, why, round_trips, &reused)) == NULL)
+			return -1;
+		if (now_ms() >= deadline) {	/* waited for a connection */
+			conn_release(p, cn, true, false);
+			*why = "the message's Redis time is spent";
+			return -1;
+		}
+		out = xcalloc(b->ncmds, sizeof(*out));
+		io = conn_round_trip(cn->c, b->out.data, b->out.len, b->ncmds, out, deadline);
+		if (round_trips)
+			(*round_trips)++;
+		/* an idle connection the server (or a firewall) closed while it
+		 * waited: try once more on a fresh one.  XXX if the server died
+		 * after running the commands, a write is counted twice */
+		if (io == IO_ERROR && reused && attempt == 0 && now_ms() < deadline) {
+			free(out);
+			conn_release(p, cn, false, true);
+			continue;
+		}
+		break;
+	}
 	if (io != IO_OK) {
 		free(out);
 		*why = io == IO_TIMEOUT ? "timeout" : io == IO_PROTOCOL ? "protocol error"
