@@ -48,6 +48,17 @@ import yaml  # noqa: E402  (python3-yaml)
 MIN_PASS = 187
 # RFC 4408 (informational, own floor): the same libspf2 limitations
 MIN_PASS_4408 = 175
+# The failures above by name: the final "N passed, N failed" line counts a
+# known failure as neither (it is listed as "known"), any other failure as
+# failed, and a known one that starts passing as failed too, so the list
+# is kept true.
+KNOWN_FAIL = {
+    "a-cidr4-0", "a-cidr4-0-ip6", "a-cidr6-0-ip4", "a-cidr6-0-ip4mapped",
+    "a-cidr6-0-ip6", "a-cidr6-0-nxdomain", "a-nxdomain",
+    "mx-cidr4-0", "mx-cidr4-0-ip6", "mx-cidr6-0-ip4", "mx-cidr6-0-ip4mapped",
+    "mx-cidr6-0-ip6", "mx-cidr6-0-nxdomain", "mx-nxdomain",
+    "macro-mania-in-domain", "p-macro-multiple",
+}
 TIMEOUT_MS = 1000
 WORKERS = 6
 
@@ -167,8 +178,18 @@ def main():
         p4408 = report("rfc4408", r4408, MIN_PASS_4408)
         ok = ok and p4408 >= MIN_PASS_4408
     print("# %.1f s" % (time.monotonic() - t0))
-    failed = len(r7208) - p7208
-    print("%d passed, %d failed" % (p7208, failed))
+    unexpected = [r[1] for r in r7208 if not r[3] and r[1] not in KNOWN_FAIL]
+    fixed = [r[1] for r in r7208 if r[3] and r[1] in KNOWN_FAIL]
+    known = sum(1 for r in r7208 if not r[3] and r[1] in KNOWN_FAIL)
+    if unexpected:
+        print("# unexpected failures: %s" % ", ".join(unexpected))
+    if fixed:
+        print("# listed as known failures but passing now (update KNOWN_FAIL): %s"
+              % ", ".join(fixed))
+    floors_ok = ok		# both suites at or above their floors
+    ok = ok and not unexpected and not fixed
+    print("# rfc7208: %d known libspf2 failures (KNOWN_FAIL), not counted below" % known)
+    print("%d passed, %d failed" % (p7208, len(unexpected) + len(fixed) + (0 if floors_ok else 1)))
     if ok:
         import shutil
         shutil.rmtree(workroot, ignore_errors=True)
