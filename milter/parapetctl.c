@@ -32,7 +32,7 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: parapetctl [-c config] lint [RULES_DIR]\n"
-		"       parapetctl [-c config] scan [--json] [--ip IP] [--helo NAME]\n"
+		"       parapetctl [-c config] scan [--json] [--no-dns] [--ip IP] [--helo NAME]\n"
 		"                  [--from ADDR] [--rcpt ADDR]... FILE...|-\n"
 		"       parapetctl [-c config] reload\n"
 		"       parapetctl [-c config] rep show KIND VALUE [--json]\n"
@@ -190,9 +190,11 @@ static int cmd_scan(int argc, char **argv)
 		{ "helo", required_argument, NULL, 'h' },
 		{ "from", required_argument, NULL, 'f' },
 		{ "rcpt", required_argument, NULL, 'r' },
+		{ "no-dns", no_argument, NULL, 'n' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *ip = NULL, *helo = "localhost", *from = "";
+	bool no_dns = false;
 	const char **rcpts = NULL;
 	size_t nrcpts = 0;
 	bool json = false;
@@ -202,6 +204,7 @@ static int cmd_scan(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j': json = true; break;
+		case 'n': no_dns = true; break;
 		case 'i': ip = optarg; break;
 		case 'h': helo = optarg; break;
 		case 'f': from = optarg; break;
@@ -233,6 +236,7 @@ static int cmd_scan(int argc, char **argv)
 		}
 		struct scan *sc = scan_new(e);
 		sc->offline = true;	/* read reputation, write nothing */
+		sc->no_dns = no_dns;
 		msg_set_client(sc->msg, ip, NULL, helo);
 		msg_set_from(sc->msg, from);
 		for (size_t k = 0; k < nrcpts; k++)

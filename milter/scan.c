@@ -55,11 +55,11 @@ static int rules_stage_eom(struct scan *sc)
 
 static const struct stage stages[] = {
 	/* first: its DNS starts at the envelope and overlaps the transfer */
-	{ .name = "spf", .envelope = spf_stage_envelope, .eom = spf_stage_eom,
+	{ .name = "spf", .dns = true, .envelope = spf_stage_envelope, .eom = spf_stage_eom,
 	  .cleanup = spf_stage_cleanup },
-	{ .name = "dkim", .header = dkim_stage_header, .body = dkim_stage_body,
+	{ .name = "dkim", .dns = true, .header = dkim_stage_header, .body = dkim_stage_body,
 	  .eom = dkim_stage_eom, .cleanup = dkim_stage_cleanup },
-	{ .name = "dmarc", .header = dmarc_stage_header, .eom = dmarc_stage_eom,
+	{ .name = "dmarc", .dns = true, .header = dmarc_stage_header, .eom = dmarc_stage_eom,
 	  .cleanup = dmarc_stage_cleanup },
 	{ .name = "rules", .eom = rules_stage_eom },
 	{ .name = "structure", .eom = structure_eom },
@@ -71,6 +71,12 @@ static const struct stage stages[] = {
 _Static_assert(NSTAGES <= SCAN_MAX_STAGES, "raise SCAN_MAX_STAGES");
 
 /* ---------------------------------------------------------------- scan */
+
+/* skipped - stage i does not run for this scan */
+static bool skipped(const struct scan *sc, size_t i)
+{
+	return sc->no_dns && stages[i].dns;
+}
 
 /* action_name - for logs and output */
 const char *action_name(enum action a)
@@ -125,7 +131,7 @@ void scan_envelope_done(struct scan *sc)
 	double t = now_ms();
 
 	for (size_t i = 0; i < NSTAGES; i++) {
-		if (stages[i].envelope) {
+		if (stages[i].envelope && !skipped(sc, i)) {
 			double t0 = now_ms();
 			stages[i].envelope(sc);
 			sc->stage_ms[i] += now_ms() - t0;
@@ -144,7 +150,7 @@ void scan_header(struct scan *sc, const char *name, const char *raw)
 	if (sc->msg->nhdrs > before) {
 		const struct header *h = &sc->msg->hdrs[before];
 		for (size_t i = 0; i < NSTAGES; i++) {
-			if (stages[i].header) {
+			if (stages[i].header && !skipped(sc, i)) {
 				double t0 = now_ms();
 				stages[i].header(sc, h);
 				sc->stage_ms[i] += now_ms() - t0;
@@ -167,7 +173,7 @@ void scan_body(struct scan *sc, const void *data, size_t len)
 
 	msg_add_body(sc->msg, data, len);
 	for (size_t i = 0; i < NSTAGES; i++) {
-		if (stages[i].body) {
+		if (stages[i].body && !skipped(sc, i)) {
 			double t0 = now_ms();
 			stages[i].body(sc, data, len);
 			sc->stage_ms[i] += now_ms() - t0;
@@ -185,7 +191,8 @@ const struct verdict *scan_finish(struct scan *sc)
 		return &sc->verdict;
 	for (size_t i = 0; i < NSTAGES; i++) {
 		double t0 = now_ms();
-		if (stages[i].eom && stages[i].eom(sc) < 0 && !sc->internal_error) {
+		if (stages[i].eom && !skipped(sc, i) && stages[i].eom(sc) < 0 &&
+		    !sc->internal_error) {
 			sc->internal_error = true;
 			sc->error_stage = stages[i].name;
 			metrics_inc(METRIC_INTERNAL_ERRORS);
@@ -195,7 +202,7 @@ const struct verdict *scan_finish(struct scan *sc)
 	verdict_decide(sc);
 	sc->verdict.ms = sc->ms + (now_ms() - t);	/* so far, for the after hooks */
 	for (size_t i = 0; i < NSTAGES; i++) {
-		if (stages[i].after) {
+		if (stages[i].after && !skipped(sc, i)) {
 			double t0 = now_ms();
 			stages[i].after(sc, &sc->verdict);
 			sc->stage_ms[i] += now_ms() - t0;

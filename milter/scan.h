@@ -84,6 +84,7 @@ enum auth_result {
 /* the stage interface: every hook optional */
 struct stage {
 	const char *name;
+	bool dns;		/* asks DNS: skipped when the scan says no_dns */
 	/* envelope complete (first header): start early work, e.g. DNS */
 	void (*envelope)(struct scan *sc);
 	/* one header field as it arrives */
@@ -125,6 +126,9 @@ struct scan {
 	size_t ndkim_valid;
 	bool offline;		/* parapetctl scan: read reputation, write
 				 * nothing, never greylist */
+	bool no_dns;		/* skip the stages that ask DNS (SPF, DKIM,
+				 * DMARC): parapetctl scan --no-dns, the
+				 * rules benchmark; set before the envelope */
 	struct re_scratch *re;	/* per-message regex match data */
 	void *state[SCAN_MAX_STAGES];
 	double stage_ms[SCAN_MAX_STAGES];	/* time in each stage's hooks */

@@ -31,6 +31,14 @@ for eml in "$dir"/*.eml; do
 		diff -u "$dir/$name.out" "$tmp/$name.out"
 	fi
 done
+# --no-dns: the rules run, the DNS stages (SPF, DKIM, DMARC) do not
+( cd "$dir" && "$ctl" -c "$tmp/golden.conf" scan --json --no-dns --ip 192.0.2.1 \
+	--from sender@golden.test forged.eml ) > "$tmp/nodns.out"
+if grep -q '"GOLD_MONEY"' "$tmp/nodns.out" && ! grep -qE '"(SPF|DKIM|DMARC)_' "$tmp/nodns.out"; then
+	pass=$((pass + 1)); echo "ok: scan --no-dns skips SPF, DKIM and DMARC, keeps the rules"
+else
+	fail=$((fail + 1)); echo "FAIL: scan --no-dns"; cat "$tmp/nodns.out"
+fi
 # parapetctl lint on the golden rules is clean; a broken file is reported with file:line
 if "$ctl" -c "$tmp/golden.conf" lint > "$tmp/lint.out" 2>&1; then
 	pass=$((pass + 1)); echo "ok: lint clean"
