@@ -24,7 +24,7 @@ PACKAGES="
 	libspf2-dev libopendkim-dev libopendmarc-dev libhiredis-dev
 	libgmime-3.0-dev libunbound-dev redis-sentinel
 	python3-dnslib python3-dkim python3-yaml opendkim opendkim-tools publicsuffix
-	libmicrohttpd-dev
+	libmicrohttpd-dev openssl
 	clang libclang-rt-14-dev
 	chromium nodejs npm
 "
