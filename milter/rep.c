@@ -33,7 +33,9 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include "auth.h"
 #include "digest.h"
+#include "dns.h"
 #include "engine.h"
 #include "log.h"
 #include "redis.h"
@@ -509,8 +511,13 @@ void rep_keys_of(const struct msg *m, const char *const *dkim, size_t ndkim,
 	add_key(keys, REP_KIND_IP, rep_ip_value(m->client_ip));
 	add_key(keys, REP_KIND_NET, rep_net_value(m->client_ip));
 	add_key(keys, REP_KIND_MFROM, rep_domain_value(m->mail_from));
-	if (from)
-		add_key(keys, REP_KIND_FROM, rep_domain_value(from->value));
+	if (from) {
+		/* the RFC 5322 parser DMARC uses (quoted display names,
+		 * comments, groups): one answer for "the From: domain" */
+		char d[DNS_NAME_MAX + 1];
+		if (auth_from_parse(from->value, d, sizeof(d)) > 0)
+			add_key(keys, REP_KIND_FROM, xstrdup(d));
+	}
 	for (size_t i = 0; i < ndkim && i < REP_MAX_DKIM; i++)
 		add_key(keys, REP_KIND_DKIM, rep_value_normalize(REP_KIND_DKIM, dkim[i]));
 }

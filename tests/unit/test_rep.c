@@ -252,6 +252,18 @@ START_TEST(keys_of_message)
 	rep_keys_of(m2, NULL, 0, &k);
 	ck_assert_uint_eq(k.n, 0);
 	msg_free(m2);
+
+	/* a quoted display name holding '<' and a comment: the From key is
+	 * the mailbox's domain, as DMARC reads it */
+	struct msg *m3 = msg_new(1024);
+	msg_add_header(m3, "From", " \"<script>\" (x <y@z.example>) <x@Evil.Example>");
+	msg_end_headers(m3);
+	rep_keys_of(m3, NULL, 0, &k);
+	ck_assert_uint_eq(k.n, 1);
+	ck_assert_int_eq(k.k[0].kind, REP_KIND_FROM);
+	ck_assert_str_eq(k.k[0].value, "evil.example");
+	rep_keys_clear(&k);
+	msg_free(m3);
 	msg_free(m);
 }
 END_TEST
