@@ -69,8 +69,13 @@ static atomic_ullong reloads[2];	/* failed, succeeded */
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned long long actions[4][2];	/* [action][skipped] */
-static struct symbol_count symbols[METRICS_MAX_SYMBOLS];
+static struct symbol_count symbols[METRICS_MAX_SYMBOLS];	/* first-seen order */
 static size_t nsymbols;
+/* open-addressing index into symbols[] (+1; 0 = empty), twice the cap so
+ * a probe stays short: one lookup per hit, under the lock */
+static unsigned short symbol_index[2 * METRICS_MAX_SYMBOLS];
+_Static_assert((METRICS_MAX_SYMBOLS & (METRICS_MAX_SYMBOLS - 1)) == 0 &&
+	       METRICS_MAX_SYMBOLS < 65535, "power of two, fits the index");
 static unsigned long long other_symbols;
 static struct histogram scan_hist;
 static struct {
@@ -134,19 +139,27 @@ void metrics_stage(const char *stage, double ms)
 /* count_symbol - one hit of name; caller holds lock */
 static void count_symbol(const char *name)
 {
-	/* linear scan: a message has a few hits and the table is small in
-	 * practice; a hash would matter only with thousands of names */
-	for (size_t i = 0; i < nsymbols; i++) {
-		if (strcmp(symbols[i].name, name) == 0) {
-			symbols[i].hits++;
+	size_t mask = sizeof(symbol_index) / sizeof(symbol_index[0]) - 1;
+	size_t h = 2166136261u;	/* FNV-1a */
+
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		h = (h ^ *p) * 16777619u;
+	for (size_t i = h & mask;; i = (i + 1) & mask) {
+		unsigned short slot = symbol_index[i];
+		if (slot == 0) {
+			if (nsymbols == METRICS_MAX_SYMBOLS) {
+				other_symbols++;
+				return;
+			}
+			symbols[nsymbols].name = xstrdup(name);
+			symbols[nsymbols].hits = 1;
+			symbol_index[i] = (unsigned short)++nsymbols;
 			return;
 		}
-	}
-	if (nsymbols < METRICS_MAX_SYMBOLS) {
-		symbols[nsymbols].name = xstrdup(name);
-		symbols[nsymbols++].hits = 1;
-	} else {
-		other_symbols++;
+		if (strcmp(symbols[slot - 1].name, name) == 0) {
+			symbols[slot - 1].hits++;
+			return;
+		}
 	}
 }
 
