@@ -24,7 +24,7 @@ os.environ.setdefault("PARAPET_SRCDIR", TOP)
 sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
 import harness  # noqa: E402
 
-CORPUS = os.path.join(os.environ.get("TESTDATA", os.path.join(TOP, "..", "shared", "testdata")),
+CORPUS = os.path.join(os.environ.get("TESTDATA", os.path.join(TOP, "tests", "data")),
                       "corpus")
 
 # demo.example signs with DKIM and publishes SPF and DMARC p=reject;

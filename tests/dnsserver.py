@@ -22,7 +22,7 @@ suite's vocabulary:
 A TXT or SPF value may be a list of strings (one record, several
 character-strings); a string longer than 255 bytes is split.  An SPF
 record is also served as TXT for a name that has no TXT of its own
-(the suite's convention, see ../shared/testdata/spf/README.md) unless
+(the suite's convention, see tests/data/spf/README.md) unless
 the zone file says {"_options": {"spf_as_txt": false}}.  A name with no
 records of the asked type gets NOERROR with an empty answer; an unknown
 name gets NXDOMAIN.  CNAMEs are followed inside the zone.

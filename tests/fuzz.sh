@@ -7,7 +7,7 @@ set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 secs=${FUZZ_SECONDS:-30}
 bld=$top/build-fuzz
-testdata=${TESTDATA:-$top/../shared/testdata}
+testdata=${TESTDATA:-$top/tests/data}
 
 if ! command -v clang >/dev/null; then
 	echo "clang missing (scripts/deps.sh installs it)"; echo "0 passed, 1 failed"; exit 1

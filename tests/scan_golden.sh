@@ -65,7 +65,7 @@ else
 fi
 # the whole corpus through scan --json: one valid JSON object per message
 # (mail is bytes in any charset; the output must still parse)
-corpus=${TESTDATA:-$src/../shared/testdata}/corpus
+corpus=${TESTDATA:-$src/tests/data}/corpus
 if [ -d "$corpus" ]; then
 	sed "s|@RULES@|$src/rules|" "$dir/golden.conf" > "$tmp/shipped.conf"
 	"$ctl" -c "$tmp/shipped.conf" scan --json "$corpus"/ham/* "$corpus"/spam/* > "$tmp/corpus.json"

@@ -4,7 +4,7 @@ crafted messages, through `parapetctl scan --json` against a real DNS
 server (tests/dnsserver.py through harness.DnsServer).
 
 Messages are signed here with dkimpy (python3-dkim) and the RSA key of
-../shared/testdata/dkim/dkimpy/test.private.  Each case names the symbol
+tests/data/dkim/dkimpy/test.private.  Each case names the symbol
 it wants, symbols it must not get, and text its detail or the
 Authentication-Results header must contain.  Domains are under .example
 (libunbound answers .test itself).  Ends with "N passed, N failed".

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""run_vectors.py - the DKIM test vectors of ../shared/testdata/dkim through
+"""run_vectors.py - the DKIM test vectors of tests/data/dkim through
 `parapetctl scan --json`, with their key records served by a real DNS
 server (tests/dnsserver.py through harness.DnsServer).
 

@@ -33,8 +33,8 @@ stopped by pid (never by process name) in TestRun's finish, at interpreter
 exit (atexit) or by the object's own stop().  Ports come from free_port(), so
 several test programs can run at the same time.
 
-Environment: PARAPET_BUILDDIR (default /work/main/build), PARAPET_SRCDIR
-(default /work/main), TESTDATA (default $PARAPET_SRCDIR/../shared/testdata),
+Environment: PARAPET_SRCDIR (default: the checkout this file is in),
+PARAPET_BUILDDIR (default $PARAPET_SRCDIR/build), TESTDATA (default $PARAPET_SRCDIR/tests/data),
 PARAPET_TEST_KEEP=1 keeps work directories even when every check passed,
 CI=true turns a would-be skip (exit 77) into a failure.
 """
@@ -66,9 +66,10 @@ __all__ = [
     "Skip", "pid_alive", "wait_until", "stop_all",
 ]
 
-BUILDDIR = os.environ.get("PARAPET_BUILDDIR") or "/work/main/build"
-SRCDIR = os.environ.get("PARAPET_SRCDIR") or "/work/main"
-TESTDATA = os.environ.get("TESTDATA") or os.path.join(SRCDIR, "..", "shared", "testdata")
+SRCDIR = os.environ.get("PARAPET_SRCDIR") or os.path.dirname(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILDDIR = os.environ.get("PARAPET_BUILDDIR") or os.path.join(SRCDIR, "build")
+TESTDATA = os.environ.get("TESTDATA") or os.path.join(SRCDIR, "tests", "data")
 
 POSTFIX_SBIN = "/usr/sbin"
 POSTFIX_DAEMONS = "/usr/lib/postfix/sbin"

@@ -7,14 +7,14 @@
 # then checks the daemon's one log line per message (SPEC §4) and that it
 # survived and stops cleanly on SIGTERM (SPEC §2).
 #
-# Environment: PARAPET_BUILDDIR (set by make check; default /work/main/build);
+# Environment: PARAPET_BUILDDIR (set by make check; default build/ in the checkout);
 # MT_SHOW_LOG=1 copies parapet's log to stderr at the end.
 # Ends with "N passed, N failed"; exit 0 all passed, 1 any failure,
 # 77 (skip) only when miltertest is not installed and CI is not "true".
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
-builddir=${PARAPET_BUILDDIR:-/work/main/build}
+builddir=${PARAPET_BUILDDIR:-$(cd "$here/../.." && pwd)/build}
 parapet=$builddir/milter/parapet
 
 passed=0
