@@ -597,11 +597,13 @@ void dns_deadline_expire(struct dns_deadline *dl)
 	deadline_move(dl, now_ms(), false);
 }
 
+/* dns_deadline_at - the time, INFINITY while open */
 double dns_deadline_at(const struct dns_deadline *dl)
 {
 	return atomic_load(&((struct dns_deadline *)dl)->at);
 }
 
+/* dns_deadline_passed - fixed (or expired) and past */
 bool dns_deadline_passed(const struct dns_deadline *dl)
 {
 	return now_ms() >= dns_deadline_at(dl);

@@ -113,8 +113,7 @@ bool dns_deadline_passed(const struct dns_deadline *dl);
  * dns_wait - the answer, waiting no later than the deadline dl (while dl
  * is open: until the answer, dns_deadline_fix or dns_deadline_expire).
  * Past the deadline the query is abandoned and the answer says
- * DNS_TIMEOUT.  May be called again; borrowed until
- * dns_query_free.
+ * DNS_TIMEOUT.  May be called again; borrowed until dns_query_free.
  */
 const struct dns_answer *dns_wait(struct dns_query *q, struct dns_deadline *dl);
 /* dns_done - has the answer arrived (dns_wait would not block)? */

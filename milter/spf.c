@@ -18,11 +18,11 @@
  *
  * Limits: every lookup of a check waits on the message's one DNS deadline
  * (scan_dns_deadline: open while the message arrives, end of data +
- * dns_timeout_ms after); at most SPF_MAX_LOOKUPS queries; every TXT record passes
- * spf_record_precheck before libspf2 compiles it (SPEC §7: CVE-2023-42118
- * is not fixed in Debian 12's libspf2 1.2.10); 8-bit identities are
- * never expanded by libspf2.  libspf2 itself enforces the RFC 7208 §4.6.4
- * limits (10 DNS mechanisms, 10 MX/PTR names).
+ * dns_timeout_ms after); at most SPF_MAX_LOOKUPS queries; every TXT
+ * record passes spf_record_precheck before libspf2 compiles it (SPEC §7:
+ * CVE-2023-42118 is not fixed in Debian 12's libspf2 1.2.10); 8-bit
+ * identities are never expanded by libspf2.  libspf2 itself enforces the
+ * RFC 7208 §4.6.4 limits (10 DNS mechanisms, 10 MX/PTR names).
  */
 #include "autoconfig.h"
 

@@ -158,57 +158,36 @@ static void *waiter_main(void *arg)
 	return NULL;
 }
 
-/* open_wait - a waiter on an open deadline (timeout_ms) that has been
- * waiting for three times timeout_ms and is still waiting */
-static void open_wait(struct waiter *w, pthread_t *th, int port, double timeout_ms)
+/* a wait on an open deadline (the message still arriving) outlasts
+ * dns_timeout_ms; it ends dns_timeout_ms after the fix (end of data), or
+ * at once when the deadline expires (the message is gone) */
+START_TEST(open_wait)
 {
+	bool fix = _i == 0;
+	double timeout_ms = 100, want = fix ? timeout_ms : 0;
+	int port, fd = udp_open(&port);
 	char ns[32], *err = NULL;
+	struct waiter w = { 0 };
+	pthread_t th;
 
 	snprintf(ns, sizeof(ns), "127.0.0.1:%d", port);
-	w->dns = dns_open(ns, &err);
-	ck_assert_msg(w->dns != NULL, "%s", err ? err : "?");
-	w->dl = dns_deadline_new(timeout_ms);
-	atomic_init(&w->done, false);
-	ck_assert_int_eq(pthread_create(th, NULL, waiter_main, w), 0);
+	w.dns = dns_open(ns, &err);
+	ck_assert_msg(w.dns != NULL, "%s", err ? err : "?");
+	w.dl = dns_deadline_new(timeout_ms);
+	atomic_init(&w.done, false);
+	ck_assert_int_eq(pthread_create(&th, NULL, waiter_main, &w), 0);
 	usleep((useconds_t)(3 * timeout_ms * 1000));
-	ck_assert_msg(!atomic_load(&w->done), "an open deadline ended a wait (rc %s)",
-		      dns_rc_name(w->rc));
-}
-
-/* the message is still arriving: no timeout; end of data: timeout_ms more */
-START_TEST(open_until_fix)
-{
-	int port, fd = udp_open(&port);
-	struct waiter w = { 0 };
-	pthread_t th;
-
-	open_wait(&w, &th, port, 100);
-	double fixed = now_ms();
-	dns_deadline_fix(w.dl);
+	ck_assert_msg(!atomic_load(&w.done), "an open deadline ended a wait (rc %s)",
+		      dns_rc_name(w.rc));
+	double moved = now_ms();
+	if (fix)
+		dns_deadline_fix(w.dl);
+	else
+		dns_deadline_expire(w.dl);
 	pthread_join(th, NULL);
 	ck_assert_int_eq(w.rc, DNS_TIMEOUT);
-	ck_assert_msg(w.ended >= fixed + 100 - 1 && w.ended < fixed + 100 + 500,
-		      "ended %.0f ms after the fix", w.ended - fixed);
-	dns_deadline_unref(w.dl);
-	dns_close(w.dns);
-	close(fd);
-}
-END_TEST
-
-/* the message is gone (abort): a wait on its deadline ends at once */
-START_TEST(open_until_expire)
-{
-	int port, fd = udp_open(&port);
-	struct waiter w = { 0 };
-	pthread_t th;
-
-	open_wait(&w, &th, port, 100);
-	double expired = now_ms();
-	dns_deadline_expire(w.dl);
-	pthread_join(th, NULL);
-	ck_assert_int_eq(w.rc, DNS_TIMEOUT);
-	ck_assert_msg(w.ended < expired + 500, "ended %.0f ms after the expiry",
-		      w.ended - expired);
+	ck_assert_msg(w.ended >= moved + want - 1 && w.ended < moved + want + 500,
+		      "ended %.0f ms after the %s", w.ended - moved, fix ? "fix" : "expiry");
 	dns_deadline_unref(w.dl);
 	dns_close(w.dns);
 	close(fd);
@@ -299,8 +278,7 @@ int main(void)
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, states);
-	tcase_add_test(tc, open_until_fix);
-	tcase_add_test(tc, open_until_expire);
+	tcase_add_loop_test(tc, open_wait, 0, 2);	/* 0: fix, 1: expire */
 	tcase_add_test(tc, one_deadline_per_message);
 	tcase_add_test(tc, spf_overlaps_transfer);
 	suite_add_tcase(s, tc);
