@@ -3,11 +3,13 @@
  * (see dkim.h for the symbols).
  *
  * Owns: one DKIM_LIB for the process (built once, never changed: its
- * options are constants, and everything that depends on the config — the
- * resolver and dns_timeout_ms — reaches the key lookup through the
- * message's state), and per message a struct dkim_state in the stage's
- * slot: the libopendkim handle, the key lookups and the counters of what
- * was handed over.
+ * options are constants, and everything that depends on the message — the
+ * resolver and the message's DNS deadline — reaches the key lookup
+ * through the message's state), and per message a struct dkim_state in
+ * the stage's slot: the libopendkim handle, the job id it was given (a
+ * copy: libopendkim keeps the pointer, and the message's queue id is
+ * replaced when the MTA sends it again at end of message), the key
+ * lookups and the counters of what was handed over.
  *
  * Thread safety: libopendkim keeps no per-message state in the DKIM_LIB,
  * and its key lookup callback gets the message's handle, so any number of
@@ -20,7 +22,8 @@
  * chunk goes to dkim_body as it arrives (the first one ends the header
  * with dkim_eoh), so nothing is buffered twice.  A DKIM-Signature's key
  * query is started when the field arrives and collected at end of
- * message, so DNS overlaps the body transfer.
+ * message, so DNS overlaps the body transfer; every wait is bounded by the
+ * message's one DNS deadline (scan_dns_deadline).
  *
  * Keys: libopendkim's own resolver and DNS packet parser are not used.
  * dkim_set_key_lookup hands the library the key record text, which
@@ -45,7 +48,6 @@
 #include <opendkim/dkim.h>
 
 #include "auth.h"
-#include "config.h"
 #include "dkim.h"
 #include "dmarc.h"
 #include "dns.h"
@@ -79,6 +81,8 @@ struct sig_result {
 struct dkim_state {
 	struct scan *sc;
 	DKIM *dkim;
+	char *id;		/* the handle's job id, owned: the library
+				 * keeps this pointer until dkim_free */
 	bool eoh_done;
 	bool stop;		/* no signature, or the library gave up */
 	char *lib_error;	/* dkim_eoh/dkim_body error, owned */
@@ -93,7 +97,6 @@ struct dkim_state {
 	 * forms without v=, syntax errors): permerror, named here */
 	struct sig_result refused[DKIM_MAX_SIGS];
 	size_t nrefused;
-	double deadline;
 };
 
 static DKIM_LIB *lib;
@@ -170,7 +173,7 @@ static DKIM_CBSTAT key_lookup(DKIM *dkim, DKIM_SIGINFO *sig, u_char *buf, size_t
 		k->why = "no supported query method in q=";
 		return DKIM_CBSTAT_NOTFOUND;
 	}
-	const struct dns_answer *a = dns_wait(k->q, st->deadline);
+	const struct dns_answer *a = dns_wait(k->q, scan_dns_deadline(st->sc));
 	switch (a->rc) {
 	case DNS_OK:
 		break;
@@ -256,8 +259,8 @@ static struct dkim_state *state_get(struct scan *sc, bool create)
 	pthread_once(&lib_once, lib_init);
 	st = xcalloc(1, sizeof(*st));
 	st->sc = sc;
-	const char *id = sc->msg->qid ? sc->msg->qid : "parapet";
-	st->dkim = dkim_verify(lib, (const unsigned char *)id, NULL, &stat);
+	st->id = xstrdup(sc->msg->qid ? sc->msg->qid : "parapet");
+	st->dkim = dkim_verify(lib, (const unsigned char *)st->id, NULL, &stat);
 	if (st->dkim == NULL) {
 		log_warn("dkim: dkim_verify: %s", dkim_getresultstr(stat));
 		st->stop = true;
@@ -635,7 +638,6 @@ int dkim_stage_eom(struct scan *sc)
 		scan_add_authres(sc, "dkim=none");
 		return 0;
 	}
-	st->deadline = now_ms() + (double)sc->engine->cfg->dns_timeout_ms;
 	end_of_header(st);
 	if (!st->stop) {
 		DKIM_STAT stat = dkim_eom(st->dkim, NULL);
@@ -664,6 +666,7 @@ void dkim_stage_cleanup(struct scan *sc, void *state)
 		dns_query_free(st->keys[i].q);
 	if (st->dkim)
 		dkim_free(st->dkim);
+	free(st->id);	/* after dkim_free: the handle points at it */
 	free(st->lib_error);
 	free(st);
 }

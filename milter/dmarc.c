@@ -40,7 +40,6 @@
 #include <opendmarc/dmarc.h>
 
 #include "auth.h"
-#include "config.h"
 #include "dmarc.h"
 #include "dns.h"
 #include "engine.h"
@@ -177,9 +176,10 @@ void dmarc_stage_header(struct scan *sc, const struct header *h)
 enum fetch_rc { FETCH_RECORD, FETCH_NONE, FETCH_TEMP, FETCH_BAD };
 
 /* fetch - the one DMARC record of a query's answer (RFC 7489 §6.6.3) */
-static enum fetch_rc fetch(struct dns_query *q, double deadline, char **rec, const char **why)
+static enum fetch_rc fetch(struct dns_query *q, struct dns_deadline *dl, char **rec,
+			   const char **why)
 {
-	const struct dns_answer *a = dns_wait(q, deadline);
+	const struct dns_answer *a = dns_wait(q, dl);
 	size_t found = 0;
 
 	*rec = NULL;
@@ -342,7 +342,6 @@ int dmarc_stage_eom(struct scan *sc)
 	struct dmarc_state *st = slot ? *slot : NULL;
 	char from[AUTH_DOMAIN_SIZE], item[320], detail[1024];
 	enum auth_from fr = auth_from_domain(sc->msg, from, sizeof(from));
-	double deadline = now_ms() + (double)sc->engine->cfg->dns_timeout_ms;
 	const char *why = NULL;
 	char *rec = NULL;
 
@@ -371,11 +370,11 @@ int dmarc_stage_eom(struct scan *sc)
 	}
 	const char *rec_domain = st->from;
 	bool from_org = false;
-	enum fetch_rc rc = fetch(st->q_from, deadline, &rec, &why);
+	enum fetch_rc rc = fetch(st->q_from, scan_dns_deadline(sc), &rec, &why);
 	/* no record at the From domain: the organizational domain's; but
 	 * several records end policy discovery (RFC 7489 §6.6.3 step 3) */
 	if (rc == FETCH_NONE && why == NULL && st->q_org) {
-		rc = fetch(st->q_org, deadline, &rec, &why);
+		rc = fetch(st->q_org, scan_dns_deadline(sc), &rec, &why);
 		rec_domain = st->org;
 		from_org = true;
 	}

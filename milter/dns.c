@@ -18,12 +18,20 @@
  * returning UB_NOERROR means our callback will never run for that query,
  * and UB_NOID means it has run or is running.
  *
+ * A message's deadline (struct dns_deadline) may move while a query is
+ * waited for: from open to fixed at end of data, or to now when the
+ * message is gone.  The deadline keeps the queries waiting on it and
+ * wakes them when it moves.  Lock order: a deadline's lock, then a
+ * resolver's; a waiter never holds its resolver's lock while it takes
+ * the deadline's, and reads the deadline's time atomically instead.
+ *
  * Limits: names are checked (dns_name_ok) before they are sent; answers
  * are copied out of libunbound's result, so callers never see its types.
  */
 #include "autoconfig.h"
 
 #include <errno.h>
+#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -64,6 +72,17 @@ struct dns_query {
 	bool sent;			/* libunbound knows it */
 	int async_id;
 	struct dns_answer ans;
+	/* in its waiter's deadline's list during dns_wait, under that
+	 * deadline's lock */
+	struct dns_query *wait_prev, *wait_next;
+};
+
+struct dns_deadline {
+	atomic_int refs;
+	_Atomic double at;		/* now_ms() value; INFINITY while open */
+	double timeout_ms;
+	pthread_mutex_t lock;		/* waiters; before any resolver's lock */
+	struct dns_query *waiters;	/* queries in dns_wait on this deadline */
 };
 
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -513,22 +532,134 @@ static void give_up(struct dns_query *q)
 	/* else the callback ran or is running and drops its own reference */
 }
 
-/* dns_wait - the answer, by deadline_ms at the latest */
-const struct dns_answer *dns_wait(struct dns_query *q, double deadline_ms)
+/* ---------------------------------------------------------------- deadline */
+
+/* dns_deadline_new - open until dns_deadline_fix */
+struct dns_deadline *dns_deadline_new(double timeout_ms)
+{
+	struct dns_deadline *dl = xcalloc(1, sizeof(*dl));
+
+	atomic_init(&dl->refs, 1);
+	atomic_init(&dl->at, INFINITY);
+	dl->timeout_ms = timeout_ms;
+	pthread_mutex_init(&dl->lock, NULL);
+	return dl;
+}
+
+/* dns_deadline_ref - one more holder */
+struct dns_deadline *dns_deadline_ref(struct dns_deadline *dl)
+{
+	atomic_fetch_add(&dl->refs, 1);
+	return dl;
+}
+
+/* dns_deadline_unref - the last holder frees it (no waiter is left then:
+ * a waiter's holder outlives its dns_wait) */
+struct dns_deadline *dns_deadline_unref(struct dns_deadline *dl)
+{
+	if (dl && atomic_fetch_sub(&dl->refs, 1) == 1) {
+		pthread_mutex_destroy(&dl->lock);
+		free(dl);
+	}
+	return NULL;
+}
+
+/* deadline_move - set the time to at (only_if_open: if still open; else
+ * if at is earlier) and wake every query waiting on the deadline so that
+ * it sees the new time */
+static void deadline_move(struct dns_deadline *dl, double at, bool only_if_open)
+{
+	pthread_mutex_lock(&dl->lock);
+	double old = atomic_load(&dl->at);
+	if (only_if_open ? isinf(old) : at < old) {
+		atomic_store(&dl->at, at);
+		/* a waiter that read the old time holds its resolver's lock
+		 * until it sleeps on its condition, so the broadcast below
+		 * cannot fall between its read and its sleep */
+		for (struct dns_query *q = dl->waiters; q; q = q->wait_next) {
+			pthread_mutex_lock(&q->d->lock);
+			pthread_cond_broadcast(&q->cond);
+			pthread_mutex_unlock(&q->d->lock);
+		}
+	}
+	pthread_mutex_unlock(&dl->lock);
+}
+
+/* dns_deadline_fix - end of data: timeout_ms from now, once */
+void dns_deadline_fix(struct dns_deadline *dl)
+{
+	deadline_move(dl, now_ms() + dl->timeout_ms, true);
+}
+
+/* dns_deadline_expire - the message is gone: every wait ends now */
+void dns_deadline_expire(struct dns_deadline *dl)
+{
+	deadline_move(dl, now_ms(), false);
+}
+
+/* dns_deadline_at - the time, INFINITY while open */
+double dns_deadline_at(const struct dns_deadline *dl)
+{
+	return atomic_load(&((struct dns_deadline *)dl)->at);
+}
+
+/* dns_deadline_passed - fixed (or expired) and past */
+bool dns_deadline_passed(const struct dns_deadline *dl)
+{
+	return now_ms() >= dns_deadline_at(dl);
+}
+
+/* watch - q waits on dl from now on: dl's moves wake it */
+static void watch(struct dns_deadline *dl, struct dns_query *q)
+{
+	pthread_mutex_lock(&dl->lock);
+	q->wait_prev = NULL;
+	q->wait_next = dl->waiters;
+	if (dl->waiters)
+		dl->waiters->wait_prev = q;
+	dl->waiters = q;
+	pthread_mutex_unlock(&dl->lock);
+}
+
+/* unwatch - q no longer waits on dl */
+static void unwatch(struct dns_deadline *dl, struct dns_query *q)
+{
+	pthread_mutex_lock(&dl->lock);
+	if (q->wait_prev)
+		q->wait_prev->wait_next = q->wait_next;
+	else
+		dl->waiters = q->wait_next;
+	if (q->wait_next)
+		q->wait_next->wait_prev = q->wait_prev;
+	q->wait_prev = q->wait_next = NULL;
+	pthread_mutex_unlock(&dl->lock);
+}
+
+/* ---------------------------------------------------------------- waiting */
+
+/* dns_wait - the answer, by the message's deadline at the latest */
+const struct dns_answer *dns_wait(struct dns_query *q, struct dns_deadline *dl)
 {
 	struct dns *d = q->d;
 
+	watch(dl, q);
 	pthread_mutex_lock(&d->lock);
 	while (!q->done) {
-		double left = deadline_ms - now_ms();
+		double at = dns_deadline_at(dl);
+		double left = at - now_ms();
 		if (left <= 0) {
 			give_up(q);
 			break;
 		}
-		struct timespec ts = deadline_timespec(left);
-		pthread_cond_timedwait(&q->cond, &d->lock, &ts);
+		if (isinf(at)) {	/* open: until the answer or a move */
+			pthread_cond_wait(&q->cond, &d->lock);
+		} else {
+			struct timespec ts = deadline_timespec(left);
+			pthread_cond_timedwait(&q->cond, &d->lock, &ts);
+		}
 	}
 	pthread_mutex_unlock(&d->lock);
+	unwatch(dl, q);
 	return &q->ans;
 }
 

@@ -6,8 +6,9 @@
  * cache, forwarding to dns_nameservers (or the system's resolv.conf when
  * unset).  Queries are asynchronous: a stage may start one when the
  * envelope arrives and collect the answer at end of message, so DNS time
- * overlaps the message transfer.  Every wait is bounded by a deadline; a
- * server that never answers gives DNS_TIMEOUT, never a hung milter thread.
+ * overlaps the message transfer.  Every wait is bounded by the message's
+ * one deadline (struct dns_deadline below); a server that never answers
+ * gives DNS_TIMEOUT, never a hung milter thread.
  *
  * Only dns.c includes unbound.h; callers see the types below.
  */
@@ -72,11 +73,49 @@ struct dns *dns_close(struct dns *d);
  */
 struct dns_query *dns_start(struct dns *d, const char *name, int rrtype);
 /*
- * dns_wait - the answer, waiting at most until deadline_ms (now_ms()
- * clock).  Past the deadline the query is abandoned and the answer says
+ * A message's DNS deadline (dns_timeout_ms, man parapet.conf(5)): one
+ * object shared by every DNS wait of one message, in whatever thread the
+ * wait runs, so that no stage can give the message a deadline of its own
+ * (dns_wait takes nothing else).
+ *
+ * It is open from dns_deadline_new until dns_deadline_fix: work started
+ * before end of data (SPF, in a thread of its own) is not cut off while
+ * the message is still arriving.  dns_deadline_fix, at end of data, sets
+ * it once to now + timeout_ms for every wait, those already waiting and
+ * those to come, and wakes the waiters so they see it; so DNS delays the
+ * verdict by at most timeout_ms.  dns_deadline_expire (the message is
+ * gone) ends every wait now.  Only a thread of its own may wait while the
+ * deadline is open; the message's own thread collects at end of data.
+ *
+ * Reference counted: the owner (the scan) and each thread working for it
+ * hold one.  Thread safe.
+ */
+struct dns_deadline;
+
+/* dns_deadline_new - an open deadline that dns_deadline_fix will set to
+ * timeout_ms from then; one reference */
+struct dns_deadline *dns_deadline_new(double timeout_ms);
+/* dns_deadline_ref - one more reference; returns dl */
+struct dns_deadline *dns_deadline_ref(struct dns_deadline *dl);
+/* dns_deadline_unref - drop a reference (NULL is fine); returns NULL */
+struct dns_deadline *dns_deadline_unref(struct dns_deadline *dl);
+/* dns_deadline_fix - end of data: now + timeout_ms, unless already fixed
+ * or expired (then nothing changes) */
+void dns_deadline_fix(struct dns_deadline *dl);
+/* dns_deadline_expire - now, if that is earlier: every wait ends */
+void dns_deadline_expire(struct dns_deadline *dl);
+/* dns_deadline_at - the deadline (now_ms() clock), INFINITY while open */
+double dns_deadline_at(const struct dns_deadline *dl);
+/* dns_deadline_passed - is it fixed and past? */
+bool dns_deadline_passed(const struct dns_deadline *dl);
+
+/*
+ * dns_wait - the answer, waiting no later than the deadline dl (while dl
+ * is open: until the answer, dns_deadline_fix or dns_deadline_expire).
+ * Past the deadline the query is abandoned and the answer says
  * DNS_TIMEOUT.  May be called again; borrowed until dns_query_free.
  */
-const struct dns_answer *dns_wait(struct dns_query *q, double deadline_ms);
+const struct dns_answer *dns_wait(struct dns_query *q, struct dns_deadline *dl);
 /* dns_done - has the answer arrived (dns_wait would not block)? */
 bool dns_done(struct dns_query *q);
 /* dns_query_free - release (cancels it if still pending); returns NULL */

@@ -15,6 +15,7 @@
 
 #include "dkim.h"
 #include "dmarc.h"
+#include "dns.h"
 #include "engine.h"
 #include "log.h"
 #include "metrics.h"
@@ -98,6 +99,7 @@ struct scan *scan_new(struct engine *e)
 	sc->engine = engine_ref(e);
 	sc->msg = msg_new((size_t)e->cfg->max_scan_bytes);
 	sc->re = re_scratch_new();
+	sc->dns_deadline = dns_deadline_new((double)e->cfg->dns_timeout_ms);
 	return sc;
 }
 
@@ -106,6 +108,9 @@ struct scan *scan_free(struct scan *sc)
 {
 	if (sc == NULL)
 		return NULL;
+	/* DNS work still running for the message (an SPF thread after an
+	 * abort) stops waiting now */
+	dns_deadline_expire(sc->dns_deadline);
 	for (size_t i = 0; i < NSTAGES; i++)
 		if (sc->state[i] && stages[i].cleanup)
 			stages[i].cleanup(sc, sc->state[i]);
@@ -119,6 +124,7 @@ struct scan *scan_free(struct scan *sc)
 		free(sc->dkim_valid_domains[i]);
 	verdict_clear(&sc->verdict);
 	re_scratch_free(sc->re);
+	dns_deadline_unref(sc->dns_deadline);
 	msg_free(sc->msg);
 	engine_unref(sc->engine);
 	free(sc);
@@ -189,6 +195,10 @@ const struct verdict *scan_finish(struct scan *sc)
 
 	if (sc->finished)
 		return &sc->verdict;
+	/* end of data: from now on every DNS wait of the message, including
+	 * work started earlier, ends by now + dns_timeout_ms (parapetctl
+	 * scan reads the whole file first: its end of data is the start) */
+	dns_deadline_fix(sc->dns_deadline);
 	for (size_t i = 0; i < NSTAGES; i++) {
 		double t0 = now_ms();
 		if (stages[i].eom && !skipped(sc, i) && stages[i].eom(sc) < 0 &&
@@ -277,6 +287,12 @@ void **scan_state_slot(struct scan *sc, const char *stage)
 		if (strcmp(stages[i].name, stage) == 0)
 			return &sc->state[i];
 	return NULL;
+}
+
+/* scan_dns_deadline - the one deadline of the message's DNS waits */
+struct dns_deadline *scan_dns_deadline(struct scan *sc)
+{
+	return sc->dns_deadline;
 }
 
 /* scan_has - did a symbol hit? */

@@ -20,6 +20,7 @@
 
 #include "message.h"
 
+struct dns_deadline;
 struct engine;
 struct re_scratch;
 struct scan;
@@ -130,6 +131,8 @@ struct scan {
 				 * DMARC): parapetctl scan --no-dns, the
 				 * rules benchmark; set before the envelope */
 	struct re_scratch *re;	/* per-message regex match data */
+	struct dns_deadline *dns_deadline;	/* owned; stages use
+						 * scan_dns_deadline() */
 	void *state[SCAN_MAX_STAGES];
 	double stage_ms[SCAN_MAX_STAGES];	/* time in each stage's hooks */
 	struct verdict verdict;
@@ -166,6 +169,15 @@ void scan_add_authres(struct scan *sc, const char *resinfo);
 void scan_add_dkim_valid(struct scan *sc, const char *domain);
 /* scan_state_slot - the per-message state slot of the named stage, or NULL */
 void **scan_state_slot(struct scan *sc, const char *stage);
+/*
+ * scan_dns_deadline - the message's one DNS deadline: every DNS wait of
+ * every stage takes this (dns_wait accepts nothing else), so DNS delays
+ * the verdict by at most dns_timeout_ms however many stages ask.  Open
+ * until end of data (scan_finish fixes it at now + dns_timeout_ms before
+ * any stage's eom hook), expired by scan_free.  Borrowed until scan_free;
+ * a thread working for the message takes its own dns_deadline_ref.
+ */
+struct dns_deadline *scan_dns_deadline(struct scan *sc);
 /* scan_has - did the symbol hit? */
 bool scan_has(const struct scan *sc, const char *name);
 

@@ -16,12 +16,13 @@
  * SPF_request_query_mailfrom call.  libspf2's own resolver and its cache
  * layer are never used; libunbound's cache (dns.c) is the only cache.
  *
- * Limits: one deadline (dns_timeout_ms from the start) for every lookup
- * of a check; at most SPF_MAX_LOOKUPS queries; every TXT record passes
- * spf_record_precheck before libspf2 compiles it (SPEC §7: CVE-2023-42118
- * is not fixed in Debian 12's libspf2 1.2.10); 8-bit identities are
- * never expanded by libspf2.  libspf2 itself enforces the RFC 7208 §4.6.4
- * limits (10 DNS mechanisms, 10 MX/PTR names).
+ * Limits: every lookup of a check waits on the message's one DNS deadline
+ * (scan_dns_deadline: open while the message arrives, end of data +
+ * dns_timeout_ms after); at most SPF_MAX_LOOKUPS queries; every TXT
+ * record passes spf_record_precheck before libspf2 compiles it (SPEC §7:
+ * CVE-2023-42118 is not fixed in Debian 12's libspf2 1.2.10); 8-bit
+ * identities are never expanded by libspf2.  libspf2 itself enforces the
+ * RFC 7208 §4.6.4 limits (10 DNS mechanisms, 10 MX/PTR names).
  */
 #include "autoconfig.h"
 
@@ -56,7 +57,7 @@
 /* what one libspf2 query sees through the thread-local pointer */
 struct lookup_ctx {
 	struct dns *dns;
-	double deadline;
+	struct dns_deadline *dl;	/* the check's reference */
 	int lookups;
 	struct {
 		char *domain;
@@ -82,7 +83,7 @@ struct spf_check {
 	pthread_cond_t cond;
 	bool done;
 	struct engine *engine;	/* counted reference: keeps the resolver */
-	double deadline;
+	struct dns_deadline *dl;	/* the message's, counted reference */
 	char *ip, *helo, *mail_from;
 	struct spf_outcome mfrom, helo_out;
 	struct spf_outcome late_mfrom, late_helo;	/* eom gave up waiting */
@@ -103,10 +104,10 @@ static const struct dns_answer *ctx_query(struct lookup_ctx *lc, const char *nam
 	*qp = NULL;
 	if (lc == NULL || ++lc->lookups > SPF_MAX_LOOKUPS)
 		return NULL;
-	if (now_ms() >= lc->deadline)
+	if (dns_deadline_passed(lc->dl))
 		return &past_deadline;	/* nothing sent once time is up */
 	*qp = dns_start(lc->dns, name, type);
-	return dns_wait(*qp, lc->deadline);
+	return dns_wait(*qp, lc->dl);
 }
 
 /* rc_herrno - dns.c's answer class as libspf2's h_errno word.  A timeout
@@ -584,7 +585,7 @@ static void check_identity(struct spf_check *c, const char *sender, const char *
 	const char *local_end = strrchr(sender, '@');
 	SPF_request_t *req;
 	SPF_response_t *resp = NULL;
-	struct lookup_ctx lc = { .dns = c->engine->dns, .deadline = c->deadline };
+	struct lookup_ctx lc = { .dns = c->engine->dns, .dl = c->dl };
 	unsigned char a6[16];
 	const char *ip = c->ip;
 	enum auth_result r;
@@ -703,6 +704,7 @@ static void check_unref(struct spf_check *c)
 	free(c->mail_from);
 	pthread_mutex_destroy(&c->lock);
 	pthread_cond_destroy(&c->cond);
+	dns_deadline_unref(c->dl);
 	engine_unref(c->engine);
 	free(c);
 }
@@ -721,8 +723,8 @@ static void *check_thread(void *arg)
 }
 
 /* spf_start - the check, in a thread of its own */
-struct spf_check *spf_start(struct engine *e, const char *ip, const char *helo,
-			    const char *mail_from)
+struct spf_check *spf_start(struct engine *e, struct dns_deadline *dl, const char *ip,
+			    const char *helo, const char *mail_from)
 {
 	struct spf_check *c = xcalloc(1, sizeof(*c));
 	pthread_condattr_t ca;
@@ -738,7 +740,7 @@ struct spf_check *spf_start(struct engine *e, const char *ip, const char *helo,
 	pthread_cond_init(&c->cond, &ca);
 	pthread_condattr_destroy(&ca);
 	c->engine = engine_ref(e);
-	c->deadline = now_ms() + (double)e->cfg->dns_timeout_ms;
+	c->dl = dns_deadline_ref(dl);
 	c->ip = xstrdup(ip);
 	c->helo = xstrdup(helo ? helo : "");
 	c->mail_from = xstrdup(mail_from ? mail_from : "");
@@ -761,8 +763,13 @@ void spf_wait(struct spf_check *c, const struct spf_outcome **mfrom,
 	      const struct spf_outcome **helo)
 {
 	struct timespec ts;
-	double end = c->deadline + SPF_WAIT_MARGIN_MS;
+	double end;
 	bool done;
+
+	/* end of data: scan_finish has fixed the deadline already, this
+	 * only keeps a wait from anywhere else bounded */
+	dns_deadline_fix(c->dl);
+	end = dns_deadline_at(c->dl) + SPF_WAIT_MARGIN_MS;
 
 	pthread_mutex_lock(&c->lock);
 	while (!c->done) {

@@ -4,9 +4,11 @@
  *
  * A check starts when the envelope is complete (spf_start, in its own
  * thread) and is collected at end of message (spf_wait), so its DNS time
- * overlaps the message transfer.  One deadline, dns_timeout_ms from the
- * start, bounds every lookup of the check: a server that never answers
- * gives a temperror, never a hang.
+ * overlaps the message transfer.  Every lookup of the check waits on the
+ * message's one DNS deadline (scan_dns_deadline), open while the message
+ * arrives and end of data + dns_timeout_ms after: a server that never
+ * answers gives a temperror, never a hang, and SPF adds no wait of its
+ * own to DKIM's and DMARC's.
  *
  * SPEC §7: every TXT record passes spf_record_precheck before libspf2
  * parses it, and 8-bit identities are never handed to libspf2.
@@ -32,6 +34,7 @@
 #define SPF_MAX_EXP 255		/* bytes of an explanation (exp=) text */
 #define SPF_MAX_LOOKUPS 120	/* DNS queries of one check, all kinds */
 
+struct dns_deadline;
 struct engine;
 
 /* the outcome for one identity */
@@ -47,14 +50,16 @@ struct spf_check;
 /*
  * spf_start - begin checking ip (textual IPv4 or IPv6) for helo and
  * mail_from ("" for the null sender: checked as postmaster@helo, RFC 7208
- * §2.4) through e's resolver, every lookup done by now + dns_timeout_ms.
- * Runs in a thread of its own that holds a reference on e; never NULL.
+ * §2.4) through e's resolver, every lookup done by the deadline dl (the
+ * message's, scan_dns_deadline).  Runs in a thread of its own that holds
+ * a reference on e and on dl; never NULL.
  */
-struct spf_check *spf_start(struct engine *e, const char *ip,
+struct spf_check *spf_start(struct engine *e, struct dns_deadline *dl, const char *ip,
 			    const char *helo, const char *mail_from);
 /*
- * spf_wait - wait for the check (bounded by its deadline plus a margin);
- * the outcomes are borrowed until spf_check_free.
+ * spf_wait - at end of data, wait for the check (bounded by the deadline,
+ * which it fixes if nobody has yet, plus a margin for a thread short of
+ * CPU); the outcomes are borrowed until spf_check_free.
  */
 void spf_wait(struct spf_check *c, const struct spf_outcome **mfrom,
 	      const struct spf_outcome **helo);

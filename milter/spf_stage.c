@@ -74,8 +74,8 @@ void spf_stage_envelope(struct scan *sc)
 
 	if (m->client_ip == NULL || m->client_ip[0] == '\0' || *slot)
 		return;		/* unknown client (parapetctl without --ip) */
-	*slot = spf_start(sc->engine, m->client_ip, m->helo ? m->helo : "",
-			  m->mail_from ? m->mail_from : "");
+	*slot = spf_start(sc->engine, scan_dns_deadline(sc), m->client_ip,
+			  m->helo ? m->helo : "", m->mail_from ? m->mail_from : "");
 }
 
 /* spf_stage_eom - symbols and Authentication-Results from the check */

@@ -1179,13 +1179,15 @@ class Reply(tuple):
     code is the final reply's code (or the first failing reply's), None on a
     connection error.  Extra attributes: stage (connect, ehlo, xclient,
     mail, rcpt, data, done), error (exception text on a connection error),
-    and the predicates ok (2xx), temp (4xx), perm (5xx), conn_error.
+    eod_secs (stage done: seconds from the final "." to the reply, else
+    None), and the predicates ok (2xx), temp (4xx), perm (5xx), conn_error.
     """
 
     def __new__(cls, code, message, stage, error=None):
         r = tuple.__new__(cls, (code, message))
         r.stage = stage
         r.error = error
+        r.eod_secs = None
         return r
 
     code = property(lambda self: self[0])
@@ -1210,7 +1212,9 @@ def send(port, mail_from, rcpts, data_bytes, xclient_addr=None, helo="client.par
     """send - one SMTP transaction (EHLO, [XCLIENT, EHLO], MAIL, RCPT..., DATA).
 
     Returns a Reply: the end-of-data reply, or the first failing one.  Never
-    raises for an SMTP error; a connection failure gives code None.
+    raises for an SMTP error; a connection failure gives code None.  A
+    reply to the end of data has eod_secs: seconds from sending the final
+    "." to the reply (what the milter's verdict costs the client).
     xclient_addr: a TEST-NET address Postfix should pretend the client has
     (needs smtpd_authorized_xclient_hosts).  pause_after_mail: seconds to
     sleep after MAIL FROM is accepted (keeps a message "in flight").
@@ -1259,10 +1263,14 @@ def send(port, mail_from, rcpts, data_bytes, xclient_addr=None, helo="client.par
         q = re.sub(rb"(?m)^\.", b"..", data_bytes)
         if not q.endswith(b"\r\n"):
             q += b"\r\n"
-        smtp.send(q + b".\r\n")
+        smtp.send(q)
+        t_eod = time.monotonic()
+        smtp.send(b".\r\n")
         code, msg = smtp.getreply()
+        eod_secs = time.monotonic() - t_eod
         stage = "done"
         reply = Reply(code, _text(msg), stage)
+        reply.eod_secs = eod_secs
         try:
             smtp.quit()
         except (smtplib.SMTPException, OSError):

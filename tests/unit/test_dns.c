@@ -1,0 +1,286 @@
+/*
+ * test_dns.c - the message's one DNS deadline (struct dns_deadline in
+ * dns.c, scan_dns_deadline in scan.c), against servers on loopback ports
+ * of the test's own: a black hole (a bound UDP socket nobody reads, so
+ * no answer and no ICMP error ever comes back) and a server that answers
+ * every query with one TXT record, late.
+ *
+ *  - the deadline's states: open, fixed once at end of data, expired;
+ *  - a wait on an open deadline outlasts dns_timeout_ms, and ends
+ *    dns_timeout_ms after the fix, or at once when expired;
+ *  - SPF, DKIM and DMARC of one message that all wait on the black hole
+ *    give their verdict within dns_timeout_ms + 0.5 s of end of data, not
+ *    one dns_timeout_ms each;
+ *  - SPF started at the envelope is not cut off while the message is
+ *    still arriving: an answer that comes after start + dns_timeout_ms
+ *    but before end of data is used.
+ */
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+#include "dns.h"
+#include "unit.h"
+
+/* ---------------------------------------------------------------- servers */
+
+/* udp_open - a UDP socket on 127.0.0.1 and a free port */
+static int udp_open(int *port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+	ck_assert_int_ge(fd, 0);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	*port = ntohs(sa.sin_port);
+	return fd;
+}
+
+/* a server answering every query with TXT "v=spf1 +all", delay_ms late */
+struct late_server {
+	int fd;
+	int delay_ms;
+	atomic_bool stop;
+	pthread_t thread;
+};
+
+/* late_reply - the answer to query q (n bytes) in out; its length, or 0 */
+static size_t late_reply(const unsigned char *q, size_t n, unsigned char *out, size_t cap)
+{
+	static const char txt[] = "v=spf1 +all";
+	size_t i = 12;
+
+	while (i < n && q[i] != 0)	/* the question's name */
+		i += (size_t)q[i] + 1;
+	i += 5;				/* root label, QTYPE, QCLASS */
+	if (n < 12 || i > n || i + 12 + sizeof(txt) > cap)
+		return 0;
+	memcpy(out, q, i);
+	out[2] = (unsigned char)(0x84 | (q[2] & 1));	/* QR, AA, the RD asked */
+	out[3] = 0x80;			/* RA, NOERROR */
+	out[6] = 0;			/* ANCOUNT 1 */
+	out[7] = 1;
+	out[8] = out[9] = out[10] = out[11] = 0;
+	unsigned char rr[] = {
+		0xc0, 0x0c,		/* the question's name */
+		0, 16, 0, 1,		/* TXT IN */
+		0, 0, 0, 60,		/* TTL */
+		0, (unsigned char)sizeof(txt), (unsigned char)(sizeof(txt) - 1),
+	};
+	memcpy(out + i, rr, sizeof(rr));
+	memcpy(out + i + sizeof(rr), txt, sizeof(txt) - 1);
+	return i + sizeof(rr) + sizeof(txt) - 1;
+}
+
+/* late_main - answer queries one after the other, each delay_ms late */
+static void *late_main(void *arg)
+{
+	struct late_server *ls = arg;
+	unsigned char q[512], a[600];
+	struct sockaddr_storage from;
+
+	while (!atomic_load(&ls->stop)) {
+		struct pollfd p = { .fd = ls->fd, .events = POLLIN };
+		if (poll(&p, 1, 50) <= 0)
+			continue;
+		socklen_t flen = sizeof(from);
+		ssize_t n = recvfrom(ls->fd, q, sizeof(q), 0, (struct sockaddr *)&from, &flen);
+		if (n <= 0)
+			continue;
+		usleep((useconds_t)ls->delay_ms * 1000);
+		size_t alen = late_reply(q, (size_t)n, a, sizeof(a));
+		if (alen)
+			(void)!sendto(ls->fd, a, alen, 0, (struct sockaddr *)&from, flen);
+	}
+	return NULL;
+}
+
+/* ---------------------------------------------------------------- deadline */
+
+START_TEST(states)
+{
+	struct dns_deadline *dl = dns_deadline_new(200);
+
+	ck_assert(isinf(dns_deadline_at(dl)));
+	ck_assert(!dns_deadline_passed(dl));
+	double t = now_ms();
+	dns_deadline_fix(dl);
+	double at = dns_deadline_at(dl);
+	ck_assert_msg(at >= t + 200 && at < now_ms() + 200 + 1, "at %.1f, t %.1f", at, t);
+	dns_deadline_fix(dl);		/* fixed once: end of data is one moment */
+	ck_assert(dns_deadline_at(dl) == at);
+	ck_assert(!dns_deadline_passed(dl));
+	dns_deadline_expire(dl);
+	ck_assert(dns_deadline_at(dl) < at);
+	ck_assert(dns_deadline_passed(dl));
+	dns_deadline_fix(dl);		/* an expired deadline stays so */
+	ck_assert(dns_deadline_passed(dl));
+	dns_deadline_unref(dl);
+
+	dl = dns_deadline_new(200);	/* expired while still open */
+	ck_assert(dns_deadline_ref(dl) == dl);
+	dns_deadline_expire(dl);
+	ck_assert(dns_deadline_passed(dl));
+	dns_deadline_unref(dl);
+	ck_assert_ptr_null(dns_deadline_unref(dl));
+}
+END_TEST
+
+struct waiter {
+	struct dns *dns;
+	struct dns_deadline *dl;
+	enum dns_rc rc;
+	double ended;
+	atomic_bool done;
+};
+
+/* waiter_main - one query to the black hole, waited for on w->dl */
+static void *waiter_main(void *arg)
+{
+	struct waiter *w = arg;
+	struct dns_query *q = dns_start(w->dns, "never.example", DNS_T_TXT);
+
+	w->rc = dns_wait(q, w->dl)->rc;
+	w->ended = now_ms();
+	dns_query_free(q);
+	atomic_store(&w->done, true);
+	return NULL;
+}
+
+/* a wait on an open deadline (the message still arriving) outlasts
+ * dns_timeout_ms; it ends dns_timeout_ms after the fix (end of data), or
+ * at once when the deadline expires (the message is gone) */
+START_TEST(open_wait)
+{
+	bool fix = _i == 0;
+	double timeout_ms = 100, want = fix ? timeout_ms : 0;
+	int port, fd = udp_open(&port);
+	char ns[32], *err = NULL;
+	struct waiter w = { 0 };
+	pthread_t th;
+
+	snprintf(ns, sizeof(ns), "127.0.0.1:%d", port);
+	w.dns = dns_open(ns, &err);
+	ck_assert_msg(w.dns != NULL, "%s", err ? err : "?");
+	w.dl = dns_deadline_new(timeout_ms);
+	atomic_init(&w.done, false);
+	ck_assert_int_eq(pthread_create(&th, NULL, waiter_main, &w), 0);
+	usleep((useconds_t)(3 * timeout_ms * 1000));
+	ck_assert_msg(!atomic_load(&w.done), "an open deadline ended a wait (rc %s)",
+		      dns_rc_name(w.rc));
+	double moved = now_ms();
+	if (fix)
+		dns_deadline_fix(w.dl);
+	else
+		dns_deadline_expire(w.dl);
+	pthread_join(th, NULL);
+	ck_assert_int_eq(w.rc, DNS_TIMEOUT);
+	ck_assert_msg(w.ended >= moved + want - 1 && w.ended < moved + want + 500,
+		      "ended %.0f ms after the %s", w.ended - moved, fix ? "fix" : "expiry");
+	dns_deadline_unref(w.dl);
+	dns_close(w.dns);
+	close(fd);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- pipeline */
+
+/* all three DNS stages of one message wait on the black hole: together
+ * they take dns_timeout_ms, not three times that */
+START_TEST(one_deadline_per_message)
+{
+	int port, fd = udp_open(&port);
+	char *conf = xasprintf("dns_nameservers = 127.0.0.1:%d\ndns_timeout_ms = 1000\n", port);
+	struct engine *e = unit_engine(conf, "");
+	/* a DKIM-Signature libopendkim accepts: its key is asked for at end
+	 * of message (the b= and bh= values never get that far) */
+	const char *text =
+		"DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=slow.example;\n"
+		" s=sel; h=from:to:subject;\n"
+		" bh=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=;\n"
+		" b=dGhpcyBpcyBub3QgYSBzaWduYXR1cmUgYXQgYWxsLCBqdXN0IGJhc2U2NA==\n"
+		"From: alice@slow.example\n"
+		"To: bob@rcpt.test\n"
+		"Subject: x\n"
+		"\n"
+		"body\n";
+	struct scan *sc = scan_new(e);
+
+	msg_set_client(sc->msg, "192.0.2.10", NULL, "mail.slow.example");
+	msg_set_from(sc->msg, "<alice@slow.example>");
+	msg_add_rcpt(sc->msg, "<bob@rcpt.test>");
+	mboxfile_feed(sc, text, strlen(text));
+	double t = now_ms();
+	scan_finish(sc);
+	double ms = now_ms() - t;
+	ck_assert_msg(scan_has(sc, "SPF_TEMPERROR"), "no SPF_TEMPERROR");
+	ck_assert_msg(scan_has(sc, "DKIM_TEMPERROR"), "no DKIM_TEMPERROR");
+	ck_assert_msg(scan_has(sc, "DMARC_TEMPERROR"), "no DMARC_TEMPERROR");
+	ck_assert_msg(ms >= 900, "did not wait for DNS: %.0f ms", ms);
+	ck_assert_msg(ms < 1000 + 500, "end of data to verdict: %.0f ms for "
+		      "dns_timeout_ms = 1000", ms);
+	scan_free(sc);
+	engine_unref(e);
+	free(conf);
+	close(fd);
+}
+END_TEST
+
+/* SPF starts at the envelope; its answer comes 300 ms later, after
+ * start + dns_timeout_ms (200) but while the message is still arriving
+ * (1 s): it is used.  A deadline counted from the start would have made
+ * it a temperror. */
+START_TEST(spf_overlaps_transfer)
+{
+	struct late_server ls = { .delay_ms = 300 };
+	int port;
+	ls.fd = udp_open(&port);
+	atomic_init(&ls.stop, false);
+	ck_assert_int_eq(pthread_create(&ls.thread, NULL, late_main, &ls), 0);
+	char *conf = xasprintf("dns_nameservers = 127.0.0.1:%d\ndns_timeout_ms = 200\n", port);
+	struct engine *e = unit_engine(conf, "");
+	const char *text = "Subject: no From, so no DMARC lookup\n\nbody\n";
+	struct scan *sc = scan_new(e);
+
+	msg_set_client(sc->msg, "192.0.2.10", NULL, "mail.late.example");
+	msg_set_from(sc->msg, "<alice@late.example>");
+	msg_add_rcpt(sc->msg, "<bob@rcpt.test>");
+	scan_envelope_done(sc);
+	usleep(1000 * 1000);		/* a slow client */
+	mboxfile_feed(sc, text, strlen(text));
+	scan_finish(sc);
+	ck_assert_msg(scan_has(sc, "SPF_PASS"), "SPF gave up before end of data");
+	ck_assert_int_eq(sc->spf_result, AUTH_PASS);
+	scan_free(sc);
+	engine_unref(e);
+	free(conf);
+	atomic_store(&ls.stop, true);
+	pthread_join(ls.thread, NULL);
+	close(ls.fd);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("dns");
+	TCase *tc = tcase_create("dns");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, states);
+	tcase_add_loop_test(tc, open_wait, 0, 2);	/* 0: fix, 1: expire */
+	tcase_add_test(tc, one_deadline_per_message);
+	tcase_add_test(tc, spf_overlaps_transfer);
+	suite_add_tcase(s, tc);
+	return unit_main(s);
+}
