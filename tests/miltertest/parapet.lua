@@ -56,12 +56,14 @@ end
 -- the connection of the running scenario, closed if the scenario fails
 local current = nil
 
--- open - connect, negotiate, send connect info and HELO; errors out on failure
-local function open()
+-- open - connect and negotiate, offering the given actions (nil: all);
+-- errors out on failure
+local function open(actions)
 	local conn = mt.connect(socket, 50, 0.1)
 	if conn == nil then error("mt.connect(" .. socket .. ") failed") end
 	current = conn
-	local err = mt.negotiate(conn, nil, nil, nil)
+	-- miltertest takes (version, steps, actions), whatever its manual says
+	local err = mt.negotiate(conn, nil, nil, actions)
 	if err ~= nil then error("mt.negotiate() failed: " .. err) end
 	return conn
 end
@@ -354,12 +356,7 @@ end }
 -- SMFIF_CHGHDRS, so removing the forged X-Spam-Flag fails; run.sh sets
 -- on_error = accept, so the message is delivered and must be quarantined
 scenarios[#scenarios + 1] = { "quarantine-edit-refused", function()
-	local conn = mt.connect(socket, 50, 0.1)
-	if conn == nil then error("mt.connect(" .. socket .. ") failed") end
-	current = conn
-	-- miltertest takes (version, steps, actions), whatever its manual says
-	local err = mt.negotiate(conn, nil, nil, SMFIF_ADDHDRS + SMFIF_QUARANTINE)
-	if err ~= nil then error("mt.negotiate() failed: " .. err) end
+	local conn = open(SMFIF_ADDHDRS + SMFIF_QUARANTINE)
 	check(not mt.test_action(conn, SMFIF_CHGHDRS),
 	      "quarantine-edit-refused: (setup) SMFIF_CHGHDRS not negotiated")
 	session(conn)
