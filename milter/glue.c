@@ -6,9 +6,15 @@
  * Protocol cost (SPEC §8): every step parapet does not use is switched off
  * in negotiate (SMFIP_NO*), and every step at which parapet never answers
  * early is marked no-reply (SMFIP_NR_*), so Postfix streams HELO, RCPT,
- * headers and body without waiting for a round trip each.  Connect and
- * MAIL FROM keep their replies only when trusted_networks or
- * skip_authenticated can make parapet accept early.
+ * headers and body without waiting for a round trip each.  That includes
+ * connect: trusted clients are not accepted there any more, nor
+ * authenticated ones at MAIL FROM, because their forged X-Spam-* and our
+ * own Authentication-Results must be removed at end of message too (issue
+ * 12); they cost no scan, only the transfer.  MAIL FROM keeps its reply
+ * all the same: Postfix holds back no-reply events until one that awaits
+ * a reply (milter8.c), so only a reply there makes Postfix hand the
+ * message over when it starts, and it starts counting in flight for the
+ * shutdown drain, which tempfails new messages right there.
  *
  * Nagle: on inet sockets TCP_NODELAY is set on the listening socket, but
  * that only covers parapet's own writes.  With SMFIP_NODATA Postfix still
@@ -69,11 +75,7 @@ static sfsistat reply(const struct glue_conn *gc, unsigned long nr_flag,
 {
 	if (gc->steps & nr_flag)
 		return SMFIS_NOREPLY;
-	switch (rc) {
-	case SESSION_ACCEPT: return SMFIS_ACCEPT;
-	case SESSION_TEMPFAIL: return SMFIS_TEMPFAIL;
-	default: return SMFIS_CONTINUE;
-	}
+	return rc == SESSION_TEMPFAIL ? SMFIS_TEMPFAIL : SMFIS_CONTINUE;
 }
 
 /* glue_negotiate - ask only for the steps parapet uses */
@@ -83,21 +85,15 @@ static sfsistat glue_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 			       unsigned long *pf2, unsigned long *pf3)
 {
 	const unsigned long actions = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE;
-	unsigned long want = SMFIP_NOUNKNOWN | SMFIP_HDR_LEADSPC |
+	unsigned long want = SMFIP_NOUNKNOWN | SMFIP_HDR_LEADSPC | SMFIP_NR_CONN |
 			     SMFIP_NR_HELO | SMFIP_NR_RCPT | SMFIP_NR_HDR |
 			     SMFIP_NR_EOH | SMFIP_NR_BODY;
-	struct engine *e = engine_current();
 	struct glue_conn *gc = xcalloc(1, sizeof(*gc));
 
 	(void)f2;
 	(void)f3;
 	if (socket_path)	/* unix socket: no Nagle stall, skip DATA */
 		want |= SMFIP_NODATA;
-	if (e && e->cfg->trusted_networks.count == 0)
-		want |= SMFIP_NR_CONN;
-	if (e && !e->cfg->skip_authenticated)
-		want |= SMFIP_NR_MAIL;
-	engine_unref(e);
 	if ((f0 & actions) != actions)
 		log_warn("the MTA does not offer header changes and quarantine "
 			 "(actions 0x%lx): headers cannot be added", f0);
@@ -126,7 +122,7 @@ static sfsistat glue_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
 		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)(void *)sa)->sin6_addr, ip, sizeof(ip));
 	session_close(gc->s);
 	gc->s = session_open(ip[0] ? ip : NULL, hostname);
-	return reply(gc, SMFIP_NR_CONN, session_connect_rc(gc->s));
+	return reply(gc, SMFIP_NR_CONN, SESSION_CONTINUE);
 }
 
 /* glue_helo - HELO/EHLO */
@@ -207,10 +203,13 @@ static sfsistat glue_body(SMFICTX *ctx, unsigned char *data, size_t len)
 	return reply(gc, SMFIP_NR_BODY, SESSION_CONTINUE);
 }
 
-/* apply_edits - header changes of an accepted message; -1 if the MTA refused one */
+/* apply_edits - header changes of an accepted message, every one even
+ * after a refusal (the more forged fields go, the better); -1 if the MTA
+ * refused any */
 static int apply_edits(SMFICTX *ctx, const struct glue_conn *gc, const struct verdict *v)
 {
 	bool lead = (gc->steps & SMFIP_HDR_LEADSPC) != 0;
+	int failed = 0;
 
 	for (size_t i = 0; i < v->nedits; i++) {
 		const struct edit *ed = &v->edits[i];
@@ -233,10 +232,27 @@ static int apply_edits(SMFICTX *ctx, const struct glue_conn *gc, const struct ve
 		free(val);
 		if (rc != MI_SUCCESS) {
 			log_warn("header edit %s %s refused by the MTA", ed->op == EDIT_DELETE ? "delete" : "add", ed->name);
-			return -1;
+			failed = -1;
 		}
 	}
-	return 0;
+	return failed;
+}
+
+/* apply_accept - quarantine and header edits of an accepted message; -1
+ * if the MTA refused any.  The quarantine is asked for whatever the edits
+ * do: a refused edit must not let a quarantined message through (issue 12) */
+static int apply_accept(SMFICTX *ctx, const struct glue_conn *gc, const struct verdict *v)
+{
+	int rc = 0;
+
+	if (v->action == ACTION_QUARANTINE &&
+	    smfi_quarantine(ctx, "parapet: score over quarantine_score") != MI_SUCCESS) {
+		log_warn("quarantine refused by the MTA");
+		rc = -1;
+	}
+	if (apply_edits(ctx, gc, v) < 0)
+		rc = -1;
+	return rc;
 }
 
 /* glue_eom - end of message: the verdict */
@@ -259,11 +275,7 @@ static sfsistat glue_eom(SMFICTX *ctx)
 		break;
 	case ACTION_QUARANTINE:
 	case ACTION_ACCEPT:
-		if (v->skipped)
-			break;
-		if (apply_edits(ctx, gc, v) < 0 ||
-		    (v->action == ACTION_QUARANTINE &&
-		     smfi_quarantine(ctx, "parapet: score over quarantine_score") != MI_SUCCESS)) {
+		if (apply_accept(ctx, gc, v) < 0) {
 			struct engine *e = engine_current();
 			bool tempfail = e == NULL || e->cfg->on_error == ON_ERROR_TEMPFAIL;
 			engine_unref(e);

@@ -122,17 +122,47 @@ static char *unfold(const char *raw, size_t len)
 	return v;
 }
 
+/* the key fields (message.h): every From for DMARC, and the fields
+ * parapet writes itself, whose arriving copies verdict.c removes */
+static const char *const key_fields[] = {
+	"From", "Authentication-Results",
+	"X-Spam-Flag", "X-Spam-Score", "X-Spam-Status", "X-Spam-Level",
+};
+
+/* msg_key_field - canonical name of a key field, or NULL */
+const char *msg_key_field(const char *name)
+{
+	for (size_t i = 0; i < sizeof(key_fields) / sizeof(key_fields[0]); i++)
+		if (strcasecmp(name, key_fields[i]) == 0)
+			return key_fields[i];
+	return NULL;
+}
+
+/* kept - does the field go into the model?  Counts what the caps drop */
+static bool kept(struct msg *m, const char *name)
+{
+	if (msg_key_field(name) == NULL) {
+		if (m->keys_only)
+			return false;	/* not scanned: nothing else is needed */
+		if (m->nhdrs < MSG_MAX_HEADERS)
+			return true;
+	} else if (m->nhdrs < MSG_MAX_HEADERS + MSG_MAX_KEY_HEADERS) {
+		return true;
+	} else {
+		m->keys_lost = true;
+	}
+	m->hdrs_dropped++;
+	return false;
+}
+
 /* msg_add_header - one field as received */
 void msg_add_header(struct msg *m, const char *name, const char *raw)
 {
 	size_t len = strlen(raw);
 
 	m->hdrs_seen++;
-	if (m->nhdrs >= MSG_MAX_HEADERS) {
-		if (!m->broken)
-			m->broken = "too many header fields";
+	if (!kept(m, name))
 		return;
-	}
 	if (len > MSG_MAX_HEADER_BYTES) {
 		len = MSG_MAX_HEADER_BYTES;
 		if (!m->broken)
@@ -149,6 +179,7 @@ void msg_add_header(struct msg *m, const char *name, const char *raw)
 	h->raw = xstrndup(raw, len);
 	h->value = unfold(raw, len);
 	h->decoded = h->value;
+	/* right for key fields past the cap too: all of them are kept */
 	h->index = (int)msg_header_count(m, name) + 1;
 	m->nhdrs++;
 }

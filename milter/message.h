@@ -7,8 +7,20 @@
  * parse (mime.c).
  *
  * Caps (STYLE rule 7): MSG_MAX_HEADERS fields and MSG_MAX_HEADER_BYTES per
- * value are kept; beyond them fields are dropped or cut and
- * msg->broken says why, which the pipeline turns into MIME_BROKEN.
+ * value are kept; a longer value is cut and msg->broken says why, which
+ * the pipeline turns into MIME_BROKEN.  Past MSG_MAX_HEADERS fields only
+ * the key fields (msg_key_field: From, Authentication-Results, X-Spam-*)
+ * are still kept, up to MSG_MAX_KEY_HEADERS more, because the checks that
+ * cannot be fooled by padding need every one of them: DMARC must see every
+ * From (RFC 7489 §6.6.1) and removing a forged field needs its index among
+ * the fields of its name (issue 12).  hdrs_dropped counts the other fields
+ * left out (HEADERS_TRUNCATED); keys_lost is set when a key field had to
+ * be dropped too, and such a message cannot be checked (verdict.c refuses
+ * it).
+ *
+ * A message of a client that is not scanned (trusted, authenticated) sets
+ * keys_only before its first field: only key fields are kept, so forged
+ * ones can still be removed without building the rest of the model.
  */
 #ifndef PARAPET_MESSAGE_H
 #define PARAPET_MESSAGE_H
@@ -20,6 +32,7 @@
 #include "util.h"
 
 #define MSG_MAX_HEADERS 1000
+#define MSG_MAX_KEY_HEADERS 200	/* key fields kept past MSG_MAX_HEADERS */
 #define MSG_MAX_HEADER_BYTES (64 * 1024)
 #define MSG_MAX_RCPTS 1000
 
@@ -48,6 +61,9 @@ struct msg {
 	size_t nhdrs;
 	size_t hdrs_cap;
 	size_t hdrs_seen;	/* including dropped ones */
+	size_t hdrs_dropped;	/* fields left out by the caps */
+	bool keys_only;		/* keep key fields only (not scanned) */
+	bool keys_lost;		/* a key field was dropped: unchecked */
 
 	struct buf body;	/* first max_body bytes, CRLF as received */
 	size_t body_total;	/* every body byte seen */
@@ -72,6 +88,9 @@ void msg_set_client(struct msg *m, const char *ip, const char *name,
 void msg_set_from(struct msg *m, const char *from);
 void msg_add_rcpt(struct msg *m, const char *rcpt);
 void msg_set_qid(struct msg *m, const char *qid);
+/* msg_key_field - the canonical spelling of name if it is a key field
+ * (kept past MSG_MAX_HEADERS, and when keys_only), else NULL; static */
+const char *msg_key_field(const char *name);
 /* msg_add_header - value is raw, everything after the colon */
 void msg_add_header(struct msg *m, const char *name, const char *raw);
 void msg_add_body(struct msg *m, const void *data, size_t len);

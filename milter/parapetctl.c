@@ -241,13 +241,10 @@ static int cmd_scan(int argc, char **argv)
 		msg_set_from(sc->msg, from);
 		for (size_t k = 0; k < nrcpts; k++)
 			msg_add_rcpt(sc->msg, rcpts[k]);
-		const struct verdict *v;
-		if (cidr_list_match(&e->cfg->trusted_networks, ip)) {
-			v = scan_skip(sc, "trusted_networks");
-		} else {
-			mboxfile_feed(sc, data, len);
-			v = scan_finish(sc);
-		}
+		if (cidr_list_match(&e->cfg->trusted_networks, ip))
+			scan_skip(sc, "trusted_networks");	/* as the daemon does */
+		mboxfile_feed(sc, data, len);
+		const struct verdict *v = scan_finish(sc);
 		if (json)
 			print_json(argv[i], sc, v);
 		else

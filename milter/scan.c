@@ -29,6 +29,21 @@
 
 /* ---------------------------------------------------------------- stages */
 
+/* header_caps - HEADERS_TRUNCATED when the header caps left fields out
+ * (message.h); for messages that are not scanned too */
+static void header_caps(struct scan *sc)
+{
+	const struct msg *m = sc->msg;
+	char d[128];
+
+	if (m->hdrs_dropped == 0)
+		return;
+	snprintf(d, sizeof(d), "%zu of %zu header fields not kept%s", m->hdrs_dropped,
+		 m->hdrs_seen, m->keys_lost ? ", From, Authentication-Results or X-Spam-* "
+		 "among them" : "");
+	scan_add_builtin(sc, "HEADERS_TRUNCATED", d);
+}
+
 /* structure_eom - symbols for what the message model noticed.  Runs after
  * the rules: the MIME parse is lazy (no body work unless a body, rawbody
  * or uri rule asks), and what the parse found is reported when it ran */
@@ -36,6 +51,7 @@ static int structure_eom(struct scan *sc)
 {
 	const struct msg *m = sc->msg;
 
+	header_caps(sc);
 	if (m->truncated) {
 		char d[64];
 		snprintf(d, sizeof(d), "scanned %zu of %zu body bytes",
@@ -76,7 +92,7 @@ _Static_assert(NSTAGES <= SCAN_MAX_STAGES, "raise SCAN_MAX_STAGES");
 /* skipped - stage i does not run for this scan */
 static bool skipped(const struct scan *sc, size_t i)
 {
-	return sc->no_dns && stages[i].dns;
+	return sc->skip_why != NULL || (sc->no_dns && stages[i].dns);
 }
 
 /* action_name - for logs and output */
@@ -169,13 +185,17 @@ void scan_header(struct scan *sc, const char *name, const char *raw)
 /* scan_end_headers - end of the header section */
 void scan_end_headers(struct scan *sc)
 {
-	msg_end_headers(sc->msg);
+	if (sc->skip_why == NULL)	/* decoded values are for the rules */
+		msg_end_headers(sc->msg);
 }
 
 /* scan_body - one body chunk */
 void scan_body(struct scan *sc, const void *data, size_t len)
 {
 	double t = now_ms();
+
+	if (sc->skip_why)
+		return;
 
 	msg_add_body(sc->msg, data, len);
 	for (size_t i = 0; i < NSTAGES; i++) {
@@ -195,6 +215,14 @@ const struct verdict *scan_finish(struct scan *sc)
 
 	if (sc->finished)
 		return &sc->verdict;
+	if (sc->skip_why) {
+		header_caps(sc);
+		verdict_decide(sc);
+		sc->finished = true;
+		sc->ms += now_ms() - t;
+		sc->verdict.ms = sc->ms;
+		return &sc->verdict;
+	}
 	/* end of data: from now on every DNS wait of the message, including
 	 * work started earlier, ends by now + dns_timeout_ms (parapetctl
 	 * scan reads the whole file first: its end of data is the start) */
@@ -225,16 +253,11 @@ const struct verdict *scan_finish(struct scan *sc)
 	return &sc->verdict;
 }
 
-/* scan_skip - accepted without scanning (trusted, authenticated) */
-const struct verdict *scan_skip(struct scan *sc, const char *why)
+/* scan_skip - not scanned (trusted, authenticated): key fields only */
+void scan_skip(struct scan *sc, const char *why)
 {
-	verdict_clear(&sc->verdict);
-	sc->verdict.action = ACTION_ACCEPT;
-	sc->verdict.skipped = true;
-	sc->verdict.why = why;
-	sc->verdict.symbols = xstrdup("");
-	sc->finished = true;
-	return &sc->verdict;
+	sc->skip_why = why;
+	sc->msg->keys_only = true;
 }
 
 /* scan_add - record a hit */

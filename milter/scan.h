@@ -6,8 +6,13 @@
  * symbols once every stage has run.  The milter glue and parapetctl both
  * drive a scan through exactly these calls, in this order:
  *
- *   scan_new -> scan_envelope_done -> scan_header* -> scan_end_headers
- *            -> scan_body* -> scan_finish -> scan_free
+ *   scan_new [-> scan_skip] -> scan_envelope_done -> scan_header*
+ *            -> scan_end_headers -> scan_body* -> scan_finish -> scan_free
+ *
+ * A message that is not scanned (trusted or authenticated client) goes
+ * through the same calls after scan_skip: no stage runs and only the key
+ * fields are kept (message.h), so that scan_finish can still remove forged
+ * X-Spam-* and our own Authentication-Results (issue 12).
  *
  * A scan holds a reference on the engine (config + rule set) it started
  * with, so a reload never changes the rules under a message in flight.
@@ -58,7 +63,8 @@ struct verdict {
 	enum action action;
 	double score;
 	bool tagged;		/* score >= tag_score */
-	bool skipped;		/* trusted or authenticated: not scanned */
+	bool skipped;		/* trusted or authenticated: not scanned, only
+				 * forged fields removed (EDIT_DELETE) */
 	const char *why;	/* for skipped or internal failure */
 	const char *code;	/* SMTP reply for reject/tempfail */
 	const char *xcode;
@@ -130,6 +136,7 @@ struct scan {
 	bool no_dns;		/* skip the stages that ask DNS (SPF, DKIM,
 				 * DMARC): parapetctl scan --no-dns, the
 				 * rules benchmark; set before the envelope */
+	const char *skip_why;	/* not scanned, and why (scan_skip), or NULL */
 	struct re_scratch *re;	/* per-message regex match data */
 	struct dns_deadline *dns_deadline;	/* owned; stages use
 						 * scan_dns_deadline() */
@@ -151,8 +158,13 @@ void scan_end_headers(struct scan *sc);
 void scan_body(struct scan *sc, const void *data, size_t len);
 /* scan_finish - run the stages, decide; verdict owned by the scan */
 const struct verdict *scan_finish(struct scan *sc);
-/* scan_skip - verdict for a message accepted without scanning */
-const struct verdict *scan_skip(struct scan *sc, const char *why);
+/*
+ * scan_skip - the message will not be scanned (why: "trusted_networks",
+ * "authenticated"; static).  Call before the envelope is done; the other
+ * calls stay the same and scan_finish gives a verdict that only removes
+ * forged fields.
+ */
+void scan_skip(struct scan *sc, const char *why);
 
 /*
  * scan_add - a symbol hit with an explicit score.  name and desc are

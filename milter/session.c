@@ -25,7 +25,7 @@ struct session {
 	char *ip;
 	char *hostname;
 	char *helo;
-	const char *skip_why;	/* connection accepted unscanned, or NULL */
+	const char *skip_why;	/* trusted client: messages not scanned, or NULL */
 	struct scan *scan;	/* current message */
 	bool counted;		/* the message counts in in_flight */
 	bool draining_msg;	/* started during a drain: tempfail it */
@@ -58,11 +58,8 @@ struct session *session_open(const char *ip, const char *hostname)
 	metrics_connection(+1);
 	s->ip = ip ? xstrdup(ip) : NULL;
 	s->hostname = hostname ? xstrdup(hostname) : NULL;
-	if (e && cidr_list_match(&e->cfg->trusted_networks, ip)) {
+	if (e && cidr_list_match(&e->cfg->trusted_networks, ip))
 		s->skip_why = "trusted_networks";
-		log_info("ip=%s action=accept note=trusted_networks (connection not scanned)",
-			 ip ? ip : "-");
-	}
 	engine_unref(e);
 	return s;
 }
@@ -110,12 +107,6 @@ struct session *session_close(struct session *s)
 	return NULL;
 }
 
-/* session_connect_rc - trusted clients are accepted outright */
-enum session_rc session_connect_rc(const struct session *s)
-{
-	return s->skip_why ? SESSION_ACCEPT : SESSION_CONTINUE;
-}
-
 /* session_helo - remember the HELO/EHLO name (the last one counts) */
 void session_helo(struct session *s, const char *helo)
 {
@@ -130,8 +121,6 @@ enum session_rc session_mail(struct session *s, const char *from,
 	struct engine *e;
 
 	message_done(s);
-	if (s->skip_why)
-		return SESSION_ACCEPT;
 	if ((e = engine_current()) == NULL)
 		return SESSION_TEMPFAIL;
 	s->scan = scan_new(e);
@@ -170,11 +159,12 @@ enum session_rc session_mail(struct session *s, const char *from,
 		return SESSION_TEMPFAIL;
 	}
 
-	if (auth && *auth && s->scan->engine->cfg->skip_authenticated) {
+	/* not scanned, but still counted in flight until its end of message,
+	 * where forged fields are removed */
+	if (s->skip_why)
+		scan_skip(s->scan, s->skip_why);
+	else if (auth && *auth && s->scan->engine->cfg->skip_authenticated)
 		scan_skip(s->scan, "authenticated");
-		log_verdict(s->scan);
-		return SESSION_ACCEPT;
-	}
 	return SESSION_CONTINUE;
 }
 
@@ -227,7 +217,7 @@ const struct verdict *session_eom(struct session *s, const char *qid)
 	if (s->scan == NULL)
 		return NULL;
 	s->step = "eom";
-	if (s->scan->finished)	/* decided and logged earlier (skipped, draining) */
+	if (s->scan->finished)	/* decided and logged earlier (draining) */
 		return &s->scan->verdict;
 	msg_set_qid(s->scan->msg, qid);
 	v = scan_finish(s->scan);

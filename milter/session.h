@@ -5,6 +5,10 @@
  *
  * Several messages per connection work: session_mail starts a new
  * message and frees any previous one (STYLE rule 3).
+ *
+ * Trusted and authenticated clients are never accepted early: their
+ * messages go through every call like the others, unscanned (scan_skip),
+ * so that forged fields are removed at the end of the message.
  */
 #ifndef PARAPET_SESSION_H
 #define PARAPET_SESSION_H
@@ -16,7 +20,6 @@
 
 enum session_rc {
 	SESSION_CONTINUE,
-	SESSION_ACCEPT,		/* accept without scanning (trusted, authenticated) */
 	SESSION_TEMPFAIL,	/* shutting down: try again later */
 };
 
@@ -26,8 +29,6 @@ struct session;
 struct session *session_open(const char *ip, const char *hostname);
 /* session_close - connection gone; frees any message; returns NULL */
 struct session *session_close(struct session *s);
-/* session_connect_rc - what to answer to the connection */
-enum session_rc session_connect_rc(const struct session *s);
 
 void session_helo(struct session *s, const char *helo);
 /* session_mail - start a message; auth is {auth_authen} or NULL */

@@ -1,7 +1,9 @@
 /*
  * verdict.c - turn a scan's symbols into the verdict of SPEC §4: the
  * action, the SMTP reply, the headers to remove (forged X-Spam-* and our
- * own Authentication-Results arriving from outside) and to add.
+ * own Authentication-Results arriving from outside) and to add.  A message
+ * that is not scanned (trusted or authenticated client) still has its
+ * forged fields removed, and gets nothing added (issue 12).
  *
  * Removals are emitted in descending index order: Postfix and Sendmail
  * both count only live fields, so deleting field 1 first would shift the
@@ -191,6 +193,24 @@ void verdict_decide(struct scan *sc)
 	v->score = sc->score;
 	v->tagged = sc->score >= cfg->tag_score;
 	v->symbols = symbol_list(sc);
+	v->skipped = sc->skip_why != NULL;
+	v->why = sc->skip_why;
+	if (sc->msg->keys_lost) {
+		/* a From or a forged field may have gone unseen: neither DMARC
+		 * nor the removals below can be trusted (issue 12).  Never a
+		 * legitimate message: refused, not delivered unchecked */
+		v->action = ACTION_REJECT;
+		v->code = "550";
+		v->xcode = "5.6.0";
+		v->text = "Message header too long to check: too many From, "
+			  "Authentication-Results or X-Spam-* fields";
+		return;
+	}
+	if (sc->skip_why) {	/* not scanned: only forged fields go */
+		v->action = ACTION_ACCEPT;
+		removals(sc, v);
+		return;
+	}
 	if (sc->internal_error) {
 		v->why = sc->error_stage;
 		if (cfg->on_error == ON_ERROR_TEMPFAIL) {

@@ -19,8 +19,8 @@ benchmark (scripts/bench/throughput) and the demo.  What it gives:
                                       private dir; call() speaks RESP, cli()
                                       runs redis-cli
     Sentinel(workdir, master_port, ...)  redis-sentinel watching "mymaster"
-    send(port, mail_from, rcpts, data, xclient_addr=None, helo=...)
-                                      one SMTP transaction -> Reply
+    send(port, mail_from, rcpts, data, xclient_addr=None, helo=...,
+         xclient_login=None)          one SMTP transaction -> Reply
     send_many(port, jobs, concurrency=10, retries=0, ...)
                                       many transactions in parallel -> Outcome
     TestRun(name)                     checks, "N passed, N failed", exit code,
@@ -1208,7 +1208,8 @@ def _text(b):
 
 
 def send(port, mail_from, rcpts, data_bytes, xclient_addr=None, helo="client.parapet.test",
-         xclient_name=None, timeout=120, pause_after_mail=0.0, host="127.0.0.1"):
+         xclient_name=None, timeout=120, pause_after_mail=0.0, host="127.0.0.1",
+         xclient_login=None):
     """send - one SMTP transaction (EHLO, [XCLIENT, EHLO], MAIL, RCPT..., DATA).
 
     Returns a Reply: the end-of-data reply, or the first failing one.  Never
@@ -1216,7 +1217,10 @@ def send(port, mail_from, rcpts, data_bytes, xclient_addr=None, helo="client.par
     reply to the end of data has eod_secs: seconds from sending the final
     "." to the reply (what the milter's verdict costs the client).
     xclient_addr: a TEST-NET address Postfix should pretend the client has
-    (needs smtpd_authorized_xclient_hosts).  pause_after_mail: seconds to
+    (needs smtpd_authorized_xclient_hosts).  xclient_login: a SASL login
+    name Postfix should take as authenticated, passed to milters as
+    {auth_authen} (needs smtpd_sasl_auth_enable = yes; with xclient_addr).
+    pause_after_mail: seconds to
     sleep after MAIL FROM is accepted (keeps a message "in flight").
     data_bytes should use CRLF; dot-stuffing is done here.
     """
@@ -1238,6 +1242,8 @@ def send(port, mail_from, rcpts, data_bytes, xclient_addr=None, helo="client.par
             args = "ADDR=%s" % xclient_addr
             if xclient_name:
                 args += " NAME=%s" % xclient_name
+            if xclient_login:
+                args += " LOGIN=%s" % xclient_login
             code, msg = smtp.docmd("XCLIENT", args)
             if code != 220:
                 return Reply(code, _text(msg), stage)

@@ -14,6 +14,11 @@
      the client retries 4xx'd messages (at most 20 times): at the end every
      message is delivered exactly once, all of them scanned, and some
      really were 4xx'd (the kill happened while mail was flowing).
+  4. SIGTERM while a trusted and a SASL-authenticated client (XCLIENT
+     LOGIN=) sit idle on open connections after a delivered message:
+     nothing is in flight, so the drain does not wait (issue 12: an
+     authenticated message accepted at MAIL FROM used to stay "in flight"
+     until the next message, holding the stop for the whole 30 s).
   Last, SIGHUP stops parapet gracefully (exit 0), as SIGTERM does.
 
 Exit 0 all passed, 1 any failure, 77 skip (not root / no Postfix; never
@@ -25,6 +30,7 @@ import os
 import random
 import re
 import signal
+import smtplib
 import sys
 import threading
 import time
@@ -292,6 +298,53 @@ def test_sigkill(run, sink, pf, parapet):
     run.check(not extra, "sigkill: nothing delivered that was not sent", repr(extra[:10]))
 
 
+def test_sigterm_idle(run, sink, pf, parapet):
+    pid = parapet.pid
+    mark = parapet.log_size()
+    conns = []
+    try:
+        for tid, xclient in (("idle-auth", "ADDR=203.0.113.9 LOGIN=alice"),
+                             ("idle-trusted", "ADDR=198.51.100.10")):
+            s = smtplib.SMTP("127.0.0.1", pf.port, timeout=60)
+            conns.append(s)
+            s.ehlo("client.parapet.test")
+            s.docmd("XCLIENT", xclient)
+            s.ehlo("client.parapet.test")
+            s.mail(SENDER)
+            s.rcpt(RCPT)
+            code, msg = s.data(make_message(tid, body="Idle afterwards. XMARKX\n"))
+            run.check(code == 250 and sink.wait_for_id(tid, 30) is not None,
+                      "idle: (setup) %s delivered, its connection left open" % tid,
+                      "%s %r" % (code, msg))
+        log = parapet.log(mark)
+        run.check("note=authenticated" in log and "note=trusted_networks" in log,
+                  "idle: (setup) parapet saw one authenticated and one trusted message",
+                  log[-1500:])
+        time.sleep(0.5)
+        t_sig = time.monotonic()
+        parapet.signal(signal.SIGTERM)
+        rc = parapet.wait(40)
+        t_exit = time.monotonic() - t_sig
+    finally:
+        for s in conns:
+            try:
+                s.close()
+            except OSError:
+                pass
+    if rc is None:
+        parapet.kill()
+    log = parapet.log(mark)
+    run.note("SIGTERM with two idle connections -> exit in %.1f s, status %r" % (t_exit, rc))
+    run.check("draining: 0 message(s) in flight" in log and "still in flight" not in log,
+              "idle: the drain finds no message in flight (idle connections between "
+              "messages do not count)", log[-1500:])
+    # libmilter alone needs up to ~5 s to stop; the drain timeout is 30 s
+    run.check(rc == 0 and t_exit < 12.0,
+              "idle: parapet (pid %d) exits 0 within 12 s, not after the 30 s drain "
+              "timeout (%.1f s)" % (pid, t_exit), "status %r" % rc)
+    parapet.start()
+
+
 def _wait(pred, timeout):
     deadline = time.monotonic() + timeout
     while not pred():
@@ -306,10 +359,14 @@ def main():
         run.require_root_and_postfix()
         wd = run.workdir
         sink = Sink().start()
-        parapet = Parapet(os.path.join(wd, "parapet"), {"authserv_id": "mx.parapet.test"},
+        parapet = Parapet(os.path.join(wd, "parapet"), {"authserv_id": "mx.parapet.test",
+                                                      "trusted_networks": "198.51.100.0/24"},
                           RULES)
         parapet.start()
-        pf = Postfix(os.path.join(wd, "postfix"), sink.port, milter=parapet.socket_spec)
+        # SASL on for XCLIENT LOGIN= (section 4); no client of the others
+        # authenticates, and their XCLIENT addresses are not trusted
+        pf = Postfix(os.path.join(wd, "postfix"), sink.port, milter=parapet.socket_spec,
+                     main_extra={"smtpd_sasl_auth_enable": "yes"})
         pf.start()
         run.on_fail(lambda: "parapet log (tail):\n" + parapet.log()[-5000:])
         run.on_fail(lambda: "maillog (tail):\n" + pf.maillog()[-3000:])
@@ -322,6 +379,11 @@ def main():
                 test_sigkill(run, sink, pf, parapet)
             else:
                 run.check(False, "sigkill: parapet running before the test")
+        with run.section("4. SIGTERM with idle trusted and authenticated connections"):
+            if parapet.running():
+                test_sigterm_idle(run, sink, pf, parapet)
+            else:
+                run.check(False, "idle: parapet running before the test")
         with run.section("stop"):
             run.check(not sink.duplicates(), "no message delivered twice over the whole run",
                       repr(list(sink.duplicates().items())[:10]))

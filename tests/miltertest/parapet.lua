@@ -8,7 +8,8 @@
 -- The rules it expects (run.sh writes them):
 --   body   TEST_REJECT /XREJECTX/          score 20   (>= reject_score 15)
 --   header TEST_SUBJ   Subject =~ /viagra/i score 6   (>= tag_score 5)
--- and authserv_id = mx.test.
+--   body   TEST_QUAR   /XQUARX/            score 12   (>= quarantine_score 10)
+-- and authserv_id = mx.test, on_error = accept, skip_authenticated = yes.
 --
 -- Every check prints "ok - ..." or "not ok - ...".  A scenario whose
 -- protocol exchange fails counts as one failed check and the next scenario
@@ -55,12 +56,14 @@ end
 -- the connection of the running scenario, closed if the scenario fails
 local current = nil
 
--- open - connect, negotiate, send connect info and HELO; errors out on failure
-local function open()
+-- open - connect and negotiate, offering the given actions (nil: all);
+-- errors out on failure
+local function open(actions)
 	local conn = mt.connect(socket, 50, 0.1)
 	if conn == nil then error("mt.connect(" .. socket .. ") failed") end
 	current = conn
-	local err = mt.negotiate(conn, nil, nil, nil)
+	-- miltertest takes (version, steps, actions), whatever its manual says
+	local err = mt.negotiate(conn, nil, nil, actions)
 	if err ~= nil then error("mt.negotiate() failed: " .. err) end
 	return conn
 end
@@ -90,10 +93,15 @@ local function session(conn)
 	step(conn, "helo", SMFIP_NOHELO, mt.helo, "client.example.test")
 end
 
--- envelope - {i}, MAIL and RCPTs of one transaction
-local function envelope(conn, qid, from, rcpts)
+-- envelope - {i}, MAIL and RCPTs of one transaction; auth: the SASL
+-- login ({auth_authen}) or nil
+local function envelope(conn, qid, from, rcpts, auth)
 	-- Postfix sends the queue id as {i} with MAIL (milter_mail_macros)
-	mt.macro(conn, SMFIC_MAIL, "i", qid, "{mail_addr}", from)
+	if auth ~= nil then
+		mt.macro(conn, SMFIC_MAIL, "i", qid, "{mail_addr}", from, "{auth_authen}", auth)
+	else
+		mt.macro(conn, SMFIC_MAIL, "i", qid, "{mail_addr}", from)
+	end
 	step(conn, "mailfrom", SMFIP_NOMAIL, mt.mailfrom, "<" .. from .. ">")
 	for _, r in ipairs(rcpts) do
 		step(conn, "rcptto " .. r, SMFIP_NORCPT, mt.rcptto, "<" .. r .. ">")
@@ -309,6 +317,61 @@ scenarios[#scenarios + 1] = { "forged", function()
 	      "forged: no deletion beyond the copies that arrived")
 	-- the forged values must not leak into the verdict
 	check_spam_headers(conn, "forged", false, "0.0", nil)
+	close(conn)
+end }
+
+-- a SASL-authenticated client (skip_authenticated = yes): not scanned, so
+-- a message that would be rejected is accepted and nothing is added, but
+-- the forged X-Spam-* and our own Authentication-Results are removed at
+-- their indices (issue 12)
+scenarios[#scenarios + 1] = { "authenticated", function()
+	local conn = open()
+	session(conn)
+	envelope(conn, "MTAUTH1", "alice@example.test", { "bob@example.net" }, "alice")
+	local h = ham_headers("Forged by an account")
+	table.insert(h, 2, { "Authentication-Results", "other.example; dkim=pass header.d=example.test" })
+	table.insert(h, 3, { "Authentication-Results", AUTHSERV .. "; dmarc=pass header.from=bank.example" })
+	h[#h + 1] = { "X-Spam-Flag", "NO" }
+	h[#h + 1] = { "X-Spam-Score", "-50.0" }
+	headers(conn, h)
+	body(conn, { "the code is XREJECTX\r\n" })
+	local r = eom(conn)
+	check(accepted(r), "authenticated: accepted unscanned although it scores 20 (got " ..
+	      reply_name(r) .. ")")
+	check(mt.eom_check(conn, MT_HDRDELETE, "Authentication-Results", 2),
+	      "authenticated: Authentication-Results #2 (authserv-id " .. AUTHSERV .. ") deleted")
+	check(not mt.eom_check(conn, MT_HDRDELETE, "Authentication-Results", 1),
+	      "authenticated: Authentication-Results #1 (other.example) kept")
+	check(mt.eom_check(conn, MT_HDRDELETE, "X-Spam-Flag", 1),
+	      "authenticated: X-Spam-Flag #1 deleted")
+	check(mt.eom_check(conn, MT_HDRDELETE, "X-Spam-Score", 1),
+	      "authenticated: X-Spam-Score #1 deleted")
+	check(not mt.eom_check(conn, MT_HDRADD) and not mt.eom_check(conn, MT_HDRINSERT),
+	      "authenticated: no header added (not scanned)")
+	close(conn)
+end }
+
+-- a header edit the MTA refuses must not cancel the quarantine of a message
+-- over quarantine_score (issue 12).  The MTA here does not offer
+-- SMFIF_CHGHDRS, so removing the forged X-Spam-Flag fails; run.sh sets
+-- on_error = accept, so the message is delivered and must be quarantined
+scenarios[#scenarios + 1] = { "quarantine-edit-refused", function()
+	local conn = open(SMFIF_ADDHDRS + SMFIF_QUARANTINE)
+	check(not mt.test_action(conn, SMFIF_CHGHDRS),
+	      "quarantine-edit-refused: (setup) SMFIF_CHGHDRS not negotiated")
+	session(conn)
+	envelope(conn, "MTQUAR1", "promo@example.test", { "bob@example.net" })
+	local h = ham_headers("An offer")
+	h[#h + 1] = { "X-Spam-Flag", "NO" }
+	headers(conn, h)
+	body(conn, { "Quarantine marker XQUARX\r\n" })
+	local r = eom(conn)
+	check(accepted(r), "quarantine-edit-refused: accepted (on_error = accept; got " ..
+	      reply_name(r) .. ")")
+	check(mt.eom_check(conn, MT_QUARANTINE),
+	      "quarantine-edit-refused: quarantine requested although a header edit was refused")
+	check(mt.getheader(conn, "X-Spam-Status", 0) ~= nil,
+	      "quarantine-edit-refused: the edits after the refused one are still made")
 	close(conn)
 end }
 

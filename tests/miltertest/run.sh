@@ -3,7 +3,8 @@
 #
 # Starts the built parapet on a private unix socket with a throwaway config
 # and rule set, drives it with parapet.lua (connect, HELO, MAIL, RCPT,
-# headers, EOH, body in chunks, EOM; several transactions and connections),
+# headers, EOH, body in chunks, EOM; several transactions and connections;
+# an authenticated client; an MTA that refuses header changes),
 # then checks the daemon's one log line per message (SPEC §4) and that it
 # survived and stops cleanly on SIGTERM (SPEC §2).
 #
@@ -86,6 +87,9 @@ describe TEST_REJECT  test: reject marker in the body
 header   TEST_SUBJ    Subject =~ /viagra/i
 score    TEST_SUBJ    6
 describe TEST_SUBJ    test: spammy Subject
+body     TEST_QUAR    /XQUARX/
+score    TEST_QUAR    12
+describe TEST_QUAR    test: over quarantine_score, under reject_score
 EOF
 cat >"$tmp/parapet.conf" <<EOF
 # written by tests/miltertest/run.sh
@@ -96,6 +100,10 @@ rules_dir = $tmp/rules
 authserv_id = mx.test
 tag_score = 5.0
 reject_score = 15.0
+# the quarantine-edit-refused scenario: a refused header edit must not
+# cancel the quarantine of a message that is delivered anyway
+quarantine_score = 10.0
+on_error = accept
 max_scan_bytes = 1048576
 log_level = info
 # no DNS in the test: refuse fast instead of waiting for a resolver
@@ -143,7 +151,7 @@ log_action() {	# log_action QID ACTION: exactly one verdict line, that action
 }
 for pair in MTHAM1:accept MTTAG1:accept MTFORGE1:accept MTREJ1:reject \
 	    MTREJ1B:accept MTREJ2:reject MTREJ2B:accept MTABORT2:accept \
-	    MTDROP2:accept; do
+	    MTDROP2:accept MTAUTH1:accept MTQUAR1:quarantine; do
 	qid=${pair%%:*}
 	action=${pair#*:}
 	check "log: one line for qid=$qid with action=$action" log_action "$qid" "$action"
@@ -152,6 +160,10 @@ check "log: qid=MTREJ1 counts rcpts=2" \
 	grep -q "qid=MTREJ1 .*rcpts=2 " "$tmp/parapet.log"
 check "log: qid=MTTAG1 lists symbol TEST_SUBJ" \
 	grep -q "qid=MTTAG1 .*symbols=[^ ]*TEST_SUBJ" "$tmp/parapet.log"
+check "log: qid=MTAUTH1 is marked note=authenticated" \
+	grep -q "qid=MTAUTH1 .* note=authenticated$" "$tmp/parapet.log"
+check "log: the refused header edit of qid=MTQUAR1 is logged" \
+	grep -q "header edit delete X-Spam-Flag refused by the MTA" "$tmp/parapet.log"
 no_crash_report() {
 	! grep -Eq "Sanitizer|runtime error:|Assertion .* failed" "$tmp/parapet.log"
 }

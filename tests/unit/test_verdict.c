@@ -3,6 +3,7 @@
  */
 #include "autoconfig.h"
 
+#include "auth.h"
 #include "unit.h"
 #include "verdict.h"
 
@@ -319,19 +320,174 @@ START_TEST(mime_broken)
 	sc = unit_scan(e, "Subject: x\nContent-Type: multipart/mixed; boundary=\"b1\"\n\n--b1\n\nx\n--b1--\n");
 	ck_assert(!scan_has(sc, "MIME_BROKEN"));
 	scan_free(sc);
-	/* 2,000 header fields: capped, flagged, still a verdict */
+	engine_unref(e);
+}
+END_TEST
+
+/* filled - n filler fields, then the text (more fields, blank line, body) */
+static char *filled(int n, const char *rest)
+{
 	struct buf m;
+
 	buf_init(&m);
-	for (int i = 0; i < 2000; i++)
+	for (int i = 0; i < n; i++)
 		buf_printf(&m, "X-H%d: v\n", i);
-	buf_puts(&m, "\nb\n");
-	sc = unit_scan(e, m.data);
-	ck_assert(scan_has(sc, "MIME_BROKEN"));
+	buf_puts(&m, rest);
+	return m.data;
+}
+
+/* scan_text - a message through the pipeline without DNS, not scanned
+ * when skip is set (as for a trusted client) */
+static struct scan *scan_text(struct engine *e, const char *text, const char *skip)
+{
+	struct scan *sc = scan_new(e);
+
+	sc->no_dns = true;
+	if (skip)
+		scan_skip(sc, skip);
+	msg_set_client(sc->msg, "192.0.2.1", "client.test", "helo.test");
+	msg_set_from(sc->msg, "<a@sender.test>");
+	msg_add_rcpt(sc->msg, "<b@rcpt.test>");
+	mboxfile_feed(sc, text, strlen(text));
+	scan_finish(sc);
+	return sc;
+}
+
+/* the forged fields of the header-cap tests, and their indices */
+static const char *const FORGED =
+	"X-Spam-Flag: NO\n"
+	"Authentication-Results: mx.test; dkim=pass header.d=bank.example\n"
+	"Authentication-Results: other.test; dkim=pass header.d=bank.example\n"
+	"x-spam-score: -5\n"
+	"X-Spam-Status: No, score=-5.0\n"
+	"X-Spam-Level: \n"
+	"Authentication-Results: MX.TEST; dmarc=pass header.from=bank.example\n";
+
+/* check_forged_removed - every forged field of FORGED, after one X-Spam-Flag
+ * and one foreign Authentication-Results, is deleted at its index */
+static void check_forged_removed(const struct verdict *v)
+{
+	const struct edit *ed;
+
+	ck_assert_ptr_nonnull(ed = edit_find(v, EDIT_DELETE, "X-Spam-Flag", 0));
+	ck_assert_int_eq(ed->index, 2);
+	ck_assert_ptr_nonnull(ed = edit_find(v, EDIT_DELETE, "X-Spam-Flag", 1));
+	ck_assert_int_eq(ed->index, 1);
+	ck_assert_ptr_nonnull(ed = edit_find(v, EDIT_DELETE, "Authentication-Results", 0));
+	ck_assert_int_eq(ed->index, 4);
+	ck_assert_ptr_nonnull(ed = edit_find(v, EDIT_DELETE, "Authentication-Results", 1));
+	ck_assert_int_eq(ed->index, 2);
+	ck_assert_ptr_null(edit_find(v, EDIT_DELETE, "Authentication-Results", 2));
+	ck_assert_ptr_nonnull(edit_find(v, EDIT_DELETE, "X-Spam-Score", 0));
+	ck_assert_ptr_nonnull(edit_find(v, EDIT_DELETE, "X-Spam-Status", 0));
+	ck_assert_ptr_nonnull(edit_find(v, EDIT_DELETE, "X-Spam-Level", 0));
+}
+
+/* past 1,000 fields only the key fields are kept, with the right indices
+ * for the removals, and every From still counts for DMARC (issue 12) */
+START_TEST(header_cap)
+{
+	struct engine *e = unit_engine("authserv_id = mx.test\n",
+				       "score HEADERS_TRUNCATED 1.0\nscore MIME_BROKEN 1.5\n");
+	char *text = filled(2000, "\nb\n");
+	struct scan *sc = scan_text(e, text, NULL);
+	char d[256];
+
+	free(text);
+	ck_assert(scan_has(sc, "HEADERS_TRUNCATED"));
+	ck_assert(!scan_has(sc, "MIME_BROKEN"));	/* a cap, not a broken message */
 	ck_assert_uint_eq(sc->msg->nhdrs, MSG_MAX_HEADERS);
 	ck_assert_uint_eq(sc->msg->hdrs_seen, 2000);
+	ck_assert_uint_eq(sc->msg->hdrs_dropped, 1000);
 	ck_assert_int_eq(sc->verdict.action, ACTION_ACCEPT);
 	scan_free(sc);
-	buf_free(&m);
+
+	/* forged fields and the only From after 1,000 fillers */
+	struct buf b;
+	buf_init(&b);
+	buf_printf(&b, "X-Spam-Flag: YES\nAuthentication-Results: kept.test; none\n");
+	for (int i = 0; i < 1000; i++)
+		buf_printf(&b, "X-H%d: v\n", i);
+	buf_printf(&b, "%sFrom: Bank <ceo@bank.example>\nX-After: dropped\n\nb\n", FORGED);
+	sc = scan_text(e, b.data, NULL);
+	check_forged_removed(&sc->verdict);
+	ck_assert_int_eq(auth_from_domain(sc->msg, d, sizeof(d)), AUTH_FROM_OK);
+	ck_assert_str_eq(d, "bank.example");
+	ck_assert(scan_has(sc, "HEADERS_TRUNCATED"));
+	ck_assert_uint_eq(sc->msg->hdrs_dropped, 3);
+	ck_assert(!sc->msg->keys_lost);
+	scan_free(sc);
+	buf_free(&b);
+
+	/* a second From past the cap makes From multiple */
+	text = filled(1000, "From: ceo@bank.example\n\nb\n");
+	char *two = xasprintf("From: a@sender.test\n%s", text);
+	sc = scan_text(e, two, NULL);
+	ck_assert_int_eq(auth_from_domain(sc->msg, d, sizeof(d)), AUTH_FROM_MULTIPLE);
+	scan_free(sc);
+	free(two);
+	free(text);
+	engine_unref(e);
+}
+END_TEST
+
+/* more key fields than MSG_MAX_KEY_HEADERS past the cap: refused */
+START_TEST(header_cap_keys_lost)
+{
+	struct engine *e = unit_engine("", "");
+	struct buf b;
+
+	for (int skip = 0; skip < 2; skip++) {
+		buf_init(&b);
+		for (int i = 0; i < MSG_MAX_HEADERS + MSG_MAX_KEY_HEADERS; i++)
+			buf_printf(&b, "%s: v\n", skip ? "X-Spam-Level" : i < 1000 ? "X-H" : "X-Spam-Flag");
+		buf_puts(&b, "From: ceo@bank.example\n\nb\n");
+		struct scan *sc = scan_text(e, b.data, skip ? "authenticated" : NULL);
+		const struct verdict *v = &sc->verdict;
+		ck_assert(sc->msg->keys_lost);
+		ck_assert_int_eq(v->action, ACTION_REJECT);
+		ck_assert_str_eq(v->code, "550");
+		ck_assert_str_eq(v->xcode, "5.6.0");
+		ck_assert_ptr_nonnull(strstr(v->text, "too many From"));
+		ck_assert_uint_eq(v->nedits, 0);
+		ck_assert(scan_has(sc, "HEADERS_TRUNCATED"));
+		scan_free(sc);
+		buf_free(&b);
+	}
+	engine_unref(e);
+}
+END_TEST
+
+/* a trusted or authenticated client: not scanned, but forged fields go
+ * and nothing is added (issue 12) */
+START_TEST(skipped_removes_forged)
+{
+	struct engine *e = unit_engine("authserv_id = mx.test\n", RULES);
+	struct buf b;
+
+	buf_init(&b);
+	buf_printf(&b, "Subject: big\nX-Spam-Flag: YES\nAuthentication-Results: kept.test; none\n"
+		   "%s\nbody quarantine-me\n", FORGED);
+	struct scan *sc = scan_text(e, b.data, "trusted_networks");
+	const struct verdict *v = &sc->verdict;
+
+	ck_assert_int_eq(v->action, ACTION_ACCEPT);	/* "big" would reject */
+	ck_assert(v->skipped);
+	ck_assert_str_eq(v->why, "trusted_networks");
+	check_forged_removed(v);
+	for (size_t i = 0; i < v->nedits; i++)
+		ck_assert_int_eq(v->edits[i].op, EDIT_DELETE);
+	ck_assert_uint_eq(v->nedits, 7);
+	ck_assert_uint_eq(sc->nhits, 0);
+	ck_assert_uint_eq(sc->msg->nhdrs, 9);	/* key fields only */
+	ck_assert_uint_eq(sc->msg->hdrs_dropped, 0);
+	ck_assert_uint_eq(sc->msg->body.len, 0);
+	char *line = verdict_log_line(sc);
+	ck_assert_ptr_nonnull(strstr(line, " action=accept symbols= "));
+	ck_assert_ptr_nonnull(strstr(line, " note=trusted_networks"));
+	free(line);
+	scan_free(sc);
+	buf_free(&b);
 	engine_unref(e);
 }
 END_TEST
@@ -356,6 +512,9 @@ int main(void)
 	tcase_add_test(tc, authserv_id_parse);
 	tcase_add_test(tc, truncated_symbol);
 	tcase_add_test(tc, mime_broken);
+	tcase_add_test(tc, header_cap);
+	tcase_add_test(tc, header_cap_keys_lost);
+	tcase_add_test(tc, skipped_removes_forged);
 	suite_add_tcase(s, tc);
 	return unit_main(s);
 }
