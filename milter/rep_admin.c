@@ -43,12 +43,14 @@ static int need_redis(const struct engine *e, char **err)
 	return -1;
 }
 
-/* exec_or_err - redis_exec with an error string */
+/* exec_or_err - redis_exec with an error string; an administrator's
+ * replies may be larger than a message's (redis.h: REDIS_SIZE_ADMIN) */
 static int exec_or_err(struct engine *e, struct redis_batch *b, double deadline,
 		       struct redis_val **r, char **err)
 {
 	const char *why;
 
+	b->size = REDIS_SIZE_ADMIN;
 	if (redis_exec(e->redis, b, deadline, r, &why, NULL) < 0) {
 		*err = xasprintf("redis %s: %s", redis_pool_describe(e->redis), why);
 		return -1;

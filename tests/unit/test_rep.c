@@ -334,7 +334,7 @@ END_TEST
 static struct redis_val parse1n(const char *resp, size_t len)
 {
 	struct redis_val v[2];
-	int n = redis_parse(resp, len, v, 2);
+	int n = redis_parse(resp, len, REDIS_SIZE_ADMIN, v, 2);
 
 	ck_assert_int_eq(n, 1);
 	return v[0];
@@ -422,19 +422,19 @@ START_TEST(replies_malformed)
 {
 	struct redis_val v[4];
 
-	ck_assert_int_eq(redis_parse("?bogus\r\n", 8, v, 4), -1);
-	ck_assert_int_eq(redis_parse("$5\r\nab", 6, v, 4), 0);	/* incomplete */
+	ck_assert_int_eq(redis_parse("?bogus\r\n", 8, REDIS_SIZE_ADMIN, v, 4), -1);
+	ck_assert_int_eq(redis_parse("$5\r\nab", 6, REDIS_SIZE_ADMIN, v, 4), 0);	/* incomplete */
 	/* an array announcing more elements than parapet ever reads is
 	 * refused before hiredis allocates its table (found by fuzz_redis) */
-	ck_assert_int_eq(redis_parse("*288888888\r\n:1\r\n", 18, v, 4), -1);
+	ck_assert_int_eq(redis_parse("*288888888\r\n:1\r\n", 18, REDIS_SIZE_ADMIN, v, 4), -1);
 	const char *inner = "*2\r\n$3\r\n*99\r\n:1\r\n";
-	ck_assert_int_eq(redis_parse(inner, strlen(inner), v, 4), 1);
+	ck_assert_int_eq(redis_parse(inner, strlen(inner), REDIS_SIZE_ADMIN, v, 4), 1);
 	val_free1(v[0]);	/* "*99" inside a bulk string is data, not a header */
-	ck_assert_int_eq(redis_parse("*x\r\n", 5, v, 4), -1);
-	ck_assert_int_eq(redis_parse("$-1\r\n", 5, v, 4), 1);
+	ck_assert_int_eq(redis_parse("*x\r\n", 5, REDIS_SIZE_ADMIN, v, 4), -1);
+	ck_assert_int_eq(redis_parse("$-1\r\n", 5, REDIS_SIZE_ADMIN, v, 4), 1);
 	/* nesting deeper than REDIS_VAL_DEPTH is cut, not followed */
 	const char *deep = "*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n:1\r\n";
-	int n = redis_parse(deep, strlen(deep), v, 4);
+	int n = redis_parse(deep, strlen(deep), REDIS_SIZE_ADMIN, v, 4);
 	ck_assert(n == 1 || n == -1);	/* hiredis itself stops at depth 7 */
 	if (n == 1)
 		val_free1(v[0]);
