@@ -9,6 +9,7 @@
  */
 #include "autoconfig.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -314,6 +315,13 @@ void rep_learn_keys(struct engine *e, const char *data, size_t len, const char *
 	scan_free(sc);
 }
 
+/* add_saturated - *acc += c (both >= 0), stopping at LLONG_MAX: a
+ * damaged or hostile hash must not overflow a count (issue 12) */
+static void add_saturated(long long *acc, long long c)
+{
+	*acc = c > LLONG_MAX - *acc ? LLONG_MAX : *acc + c;
+}
+
 /* rep_stats_parse - HGETALL field/value pairs into the row */
 void rep_stats_parse(const struct redis_val *v, struct rep_stats_row *row)
 {
@@ -325,16 +333,29 @@ void rep_stats_parse(const struct redis_val *v, struct rep_stats_row *row)
 			continue;
 		long long c = (long long)d;
 		if (redis_val_is(&v->elem[i], "accept"))
-			row->accept += c;
+			add_saturated(&row->accept, c);
 		else if (redis_val_is(&v->elem[i], "quarantine"))
-			row->quarantine += c;
+			add_saturated(&row->quarantine, c);
 		else if (redis_val_is(&v->elem[i], "tempfail"))
-			row->tempfail += c;
+			add_saturated(&row->tempfail, c);
 		else if (redis_val_is(&v->elem[i], "reject"))
-			row->reject += c;
+			add_saturated(&row->reject, c);
 		else
-			row->other += c;
+			add_saturated(&row->other, c);
 	}
+}
+
+/* rep_stats_total - see rep.h */
+long long rep_stats_total(const struct rep_stats_row *row)
+{
+	long long t = 0;
+
+	add_saturated(&t, row->accept);
+	add_saturated(&t, row->quarantine);
+	add_saturated(&t, row->tempfail);
+	add_saturated(&t, row->reject);
+	add_saturated(&t, row->other);
+	return t;
 }
 
 /* rep_stats - one HGETALL per hour, pipelined */

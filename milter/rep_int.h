@@ -59,6 +59,13 @@ char *rep_key_name(const char *prefix, const char *what, enum rep_kind kind,
 /* rep_hour - YYYYMMDDHH (UTC) of a unix time */
 void rep_hour(double t, char *out, size_t cap);
 
+#define REP_LOG_VALUE_MAX 512	/* bytes of one field of a log entry */
+
+/* rep_log_from - the log entry's from: the addr-spec of the first From
+ * field ("Name <a@b>" -> a@b, else the whole value), at most
+ * REP_LOG_VALUE_MAX bytes, in fresh memory; "" without a From field */
+char *rep_log_from(const struct msg *m);
+
 /* rep_write_args - keys and arguments of the write script for keys (all
  * counted as class "spam", "ham" or "none"), action ("" for none: no
  * stats, no log entry) and the log fields (NULL: none); returns nkeys */

@@ -28,7 +28,6 @@
 #include "util.h"
 
 #define LOG_RCPTS_MAX 20	/* recipients listed in a log entry */
-#define LOG_VALUE_MAX 512	/* bytes of one log field */
 
 struct rep_state {
 	struct rep_keys keys;
@@ -213,14 +212,14 @@ size_t rep_write_args(const struct config *cfg, const struct rep_keys *keys,
 	return 2 * n + 2;
 }
 
-/* capped - s cut to LOG_VALUE_MAX bytes, in fresh memory */
+/* capped - s cut to REP_LOG_VALUE_MAX bytes, in fresh memory */
 static char *capped(const char *s)
 {
-	return xstrndup(s ? s : "", LOG_VALUE_MAX);
+	return xstrndup(s ? s : "", REP_LOG_VALUE_MAX);
 }
 
-/* from_address - the addr-spec of a From: value ("Name <a@b>" -> a@b) */
-static char *from_address(const struct msg *m)
+/* rep_log_from - see rep_int.h */
+char *rep_log_from(const struct msg *m)
 {
 	const struct header *h = msg_header(m, "From", 0);
 	const char *s, *lt;
@@ -229,9 +228,12 @@ static char *from_address(const struct msg *m)
 		return xstrdup("");
 	s = h->value;
 	/* the angle-addr ends the mailbox; a quoted display name may hold
-	 * '<' itself ("\"<script>\" <a@b>"), so take the last one */
-	if ((lt = strrchr(s, '<')) != NULL)
-		return xstrndup(lt + 1, strcspn(lt + 1, ">"));
+	 * '<' itself ("\"<script>\" <a@b>"), so take the last one.  Capped
+	 * like every other field: the header may be 64 kB (issue 12) */
+	if ((lt = strrchr(s, '<')) != NULL) {
+		size_t n = strcspn(lt + 1, ">");
+		return xstrndup(lt + 1, n < REP_LOG_VALUE_MAX ? n : REP_LOG_VALUE_MAX);
+	}
 	return capped(s);
 }
 
@@ -245,7 +247,7 @@ static char *rcpt_list(const struct msg *m)
 	for (size_t i = 0; i < m->nrcpts && i < LOG_RCPTS_MAX; i++) {
 		if (i)
 			buf_putc(&b, ',');
-		buf_append(&b, m->rcpts[i], strnlen(m->rcpts[i], LOG_VALUE_MAX));
+		buf_append(&b, m->rcpts[i], strnlen(m->rcpts[i], REP_LOG_VALUE_MAX));
 	}
 	if (m->rcpts_seen > LOG_RCPTS_MAX)
 		buf_printf(&b, ",+%zu", m->rcpts_seen - LOG_RCPTS_MAX);
@@ -270,7 +272,7 @@ void rep_stage_after(struct scan *sc, const struct verdict *v)
 	snprintf(score, sizeof(score), "%.2f", v->score);
 	snprintf(ms, sizeof(ms), "%.1f", v->ms);
 	snprintf(ts, sizeof(ts), "%.0f", now);
-	char *from = from_address(m), *rcpts = rcpt_list(m);
+	char *from = rep_log_from(m), *rcpts = rcpt_list(m);
 	char *qid = capped(m->qid), *ip = capped(m->client_ip), *helo = capped(m->helo);
 	char *mfrom = capped(m->mail_from);
 	const char *values[] = {

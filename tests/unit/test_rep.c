@@ -7,6 +7,7 @@
  */
 #include "autoconfig.h"
 
+#include <limits.h>
 #include <math.h>
 
 #include "redis.h"
@@ -501,6 +502,79 @@ START_TEST(replies_stats)
 }
 END_TEST
 
+START_TEST(replies_stats_saturate)
+{
+	/* a damaged or hostile stats hash: huge counts, repeated fields */
+	struct redis_val v = parse1("*10\r\n$6\r\naccept\r\n$19\r\n9000000000000000000\r\n"
+				    "$6\r\naccept\r\n$19\r\n9000000000000000000\r\n"
+				    "$6\r\nreject\r\n$19\r\n9000000000000000000\r\n"
+				    "$1\r\nx\r\n$19\r\n9000000000000000000\r\n"
+				    "$1\r\ny\r\n$6\r\n1e+300\r\n");
+	struct rep_stats_row row = { 0 };
+
+	rep_stats_parse(&v, &row);
+	ck_assert_int_eq(row.accept, LLONG_MAX);
+	ck_assert_int_eq(row.reject, 9000000000000000000LL);
+	ck_assert_int_eq(row.other, 9000000000000000000LL);	/* 1e300 skipped */
+	ck_assert_int_eq(rep_stats_total(&row), LLONG_MAX);
+	rep_stats_parse(&v, &row);	/* rows are added to, never wrap */
+	ck_assert_int_eq(row.reject, LLONG_MAX);
+	ck_assert_int_eq(row.other, LLONG_MAX);
+	struct rep_stats_row small = { "", 1, 2, 3, 4, 5 };
+	ck_assert_int_eq(rep_stats_total(&small), 15);
+	val_free1(v);
+}
+END_TEST
+
+START_TEST(log_from_capped)
+{
+	struct msg *m = msg_new(1024);
+	struct buf b;
+	char *f;
+
+	/* up to MSG_MAX_HEADER_BYTES in the angle-addr: cut like the rest */
+	buf_init(&b);
+	buf_puts(&b, " \"Name <x>\" <");
+	for (int i = 0; i < 60000; i++)
+		buf_putc(&b, 'a');
+	buf_puts(&b, "@long.test>");
+	msg_add_header(m, "From", b.data);
+	msg_end_headers(m);
+	f = rep_log_from(m);
+	ck_assert_uint_eq(strlen(f), REP_LOG_VALUE_MAX);
+	ck_assert(f[0] == 'a');
+	free(f);
+	msg_free(m);
+	/* without an angle-addr: the value, cut */
+	m = msg_new(1024);
+	buf_free(&b);
+	buf_init(&b);
+	for (int i = 0; i < 60000; i++)
+		buf_putc(&b, 'b');
+	msg_add_header(m, "From", b.data);
+	msg_end_headers(m);
+	f = rep_log_from(m);
+	ck_assert_uint_eq(strlen(f), REP_LOG_VALUE_MAX);
+	free(f);
+	msg_free(m);
+	buf_free(&b);
+	/* the usual cases */
+	m = msg_new(1024);
+	msg_add_header(m, "From", " \"<script>\" <a@b.test>");
+	msg_end_headers(m);
+	f = rep_log_from(m);
+	ck_assert_str_eq(f, "a@b.test");
+	free(f);
+	msg_free(m);
+	m = msg_new(1024);
+	msg_end_headers(m);
+	f = rep_log_from(m);
+	ck_assert_str_eq(f, "");
+	free(f);
+	msg_free(m);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- stage */
 
 START_TEST(no_redis_no_symbols)
@@ -595,6 +669,8 @@ static Suite *rep_suite(void)
 	tcase_add_test(t, replies_malformed);
 	tcase_add_test(t, replies_xread);
 	tcase_add_test(t, replies_stats);
+	tcase_add_test(t, replies_stats_saturate);
+	tcase_add_test(t, log_from_capped);
 	tcase_add_test(t, no_redis_no_symbols);
 	tcase_add_test(t, redis_down_unavailable);
 	tcase_add_test(t, pool_shared_by_settings);
