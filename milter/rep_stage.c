@@ -7,6 +7,12 @@
  * failed for a message it is not asked again for that message
  * (REDIS_UNAVAILABLE).  Per-message state only (sc->state of the stage).
  *
+ * Good reputation is credited only to what the message authenticates
+ * (rep_credit_ok): a sender chooses its MAIL FROM and From: freely, so a
+ * negative REP_MFROM needs SPF to pass for that domain and a negative
+ * REP_FROM an SPF or DKIM domain aligned with it; bad reputation applies
+ * either way.
+ *
  * Multiple recipients: greylisting checks every (network, sender,
  * recipient) triplet in one script call, and the message passes only
  * when every triplet has passed; a new recipient on a retry greylists the
@@ -18,7 +24,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include "dmarc.h"
 #include "engine.h"
 #include "log.h"
 #include "redis.h"
@@ -58,6 +66,28 @@ bool rep_counts_of(const struct redis_val *r, double *spam, double *ham, double 
 	return *spam >= 0 && *ham >= 0 && *spam + *ham > 0;
 }
 
+/* rep_credit_ok - see rep_int.h */
+bool rep_credit_ok(const struct scan *sc, const struct rep_key *key)
+{
+	switch (key->kind) {
+	case REP_KIND_MFROM:
+		/* SPF authenticates exactly the MAIL FROM domain */
+		return sc->spf_result == AUTH_PASS && sc->spf_domain &&
+		       strcasecmp(sc->spf_domain, key->value) == 0;
+	case REP_KIND_FROM:
+		/* DMARC's identifier alignment, relaxed (RFC 7489 §3.1) */
+		if (sc->spf_result == AUTH_PASS && dmarc_aligned(sc->spf_domain, key->value, false))
+			return true;
+		for (size_t i = 0; i < sc->ndkim_valid; i++)
+			if (dmarc_aligned(sc->dkim_valid_domains[i], key->value, false))
+				return true;
+		return false;
+	default:
+		/* the client's address, and d= of a signature that verified */
+		return true;
+	}
+}
+
 /* read_keys - HMGET every key in one round trip; add REP_* */
 static void read_keys(struct scan *sc, struct rep_state *st)
 {
@@ -95,6 +125,12 @@ static void read_keys(struct scan *sc, struct rep_state *st)
 		rules_symbol(sc->engine->rules, rep_kind_symbol(key->kind), &weight, &desc);
 		if (!rep_symbol_value(spam, ham, weight, cfg->rep_min_count, &value))
 			continue;
+		if (value < 0 && !rep_credit_ok(sc, key)) {
+			log_debug("qid=%s %s %s: good reputation not credited: not authenticated",
+				  sc->msg->qid ? sc->msg->qid : "-", rep_kind_symbol(key->kind),
+				  key->value);
+			continue;
+		}
 		snprintf(detail, sizeof(detail), "%s spam=%.1f ham=%.1f", key->value, spam, ham);
 		if (key->kind == REP_KIND_DKIM) {
 			/* one REP_DKIM: the signing domain with the most evidence */

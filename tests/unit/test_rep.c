@@ -575,6 +575,63 @@ START_TEST(log_from_capped)
 }
 END_TEST
 
+static const struct {
+	const char *name;
+	enum rep_kind kind;
+	const char *value;
+	enum auth_result spf;
+	const char *spf_domain;
+	const char *dkim;	/* a valid signature's d=, or NULL */
+	bool want;
+} credits[] = {
+	{ "mfrom: SPF pass for it", REP_KIND_MFROM, "good.test", AUTH_PASS, "good.test", NULL, true },
+	{ "mfrom: SPF pass, case", REP_KIND_MFROM, "good.test", AUTH_PASS, "Good.Test", NULL, true },
+	{ "mfrom: SPF pass for another", REP_KIND_MFROM, "good.test", AUTH_PASS, "other.test",
+	  NULL, false },
+	{ "mfrom: SPF pass for a subdomain", REP_KIND_MFROM, "good.test", AUTH_PASS,
+	  "bounce.good.test", NULL, false },
+	{ "mfrom: SPF fail", REP_KIND_MFROM, "good.test", AUTH_FAIL, "good.test", NULL, false },
+	{ "mfrom: SPF softfail", REP_KIND_MFROM, "good.test", AUTH_SOFTFAIL, "good.test", NULL,
+	  false },
+	{ "mfrom: SPF none", REP_KIND_MFROM, "good.test", AUTH_NONE, "good.test", NULL, false },
+	{ "mfrom: a DKIM signature is not SPF", REP_KIND_MFROM, "good.test", AUTH_NONE, NULL,
+	  "good.test", false },
+	{ "from: SPF pass aligned", REP_KIND_FROM, "good.test", AUTH_PASS, "good.test", NULL, true },
+	{ "from: SPF pass relaxed", REP_KIND_FROM, "good.test", AUTH_PASS, "bounce.good.test",
+	  NULL, true },
+	{ "from: SPF pass not aligned", REP_KIND_FROM, "good.test", AUTH_PASS, "evil.test", NULL,
+	  false },
+	{ "from: SPF pass, a lookalike", REP_KIND_FROM, "good.test", AUTH_PASS, "xgood.test",
+	  NULL, false },
+	{ "from: SPF fail aligned", REP_KIND_FROM, "good.test", AUTH_FAIL, "good.test", NULL,
+	  false },
+	{ "from: DKIM aligned", REP_KIND_FROM, "good.test", AUTH_NONE, NULL, "good.test", true },
+	{ "from: DKIM relaxed", REP_KIND_FROM, "mail.good.test", AUTH_FAIL, "good.test",
+	  "good.test", true },
+	{ "from: DKIM not aligned", REP_KIND_FROM, "good.test", AUTH_FAIL, "good.test",
+	  "evil.test", false },
+	{ "from: nothing", REP_KIND_FROM, "good.test", AUTH_NONE, NULL, NULL, false },
+	{ "ip: always", REP_KIND_IP, "192.0.2.1", AUTH_FAIL, NULL, NULL, true },
+	{ "net: always", REP_KIND_NET, "192.0.2.0/24", AUTH_NONE, NULL, NULL, true },
+	{ "dkim: always", REP_KIND_DKIM, "good.test", AUTH_NONE, NULL, NULL, true },
+};
+
+START_TEST(credit_needs_authentication)
+{
+	struct engine *e = unit_engine("", "");
+	struct scan *sc = scan_new(e);
+	struct rep_key key = { credits[_i].kind, (char *)credits[_i].value };
+
+	sc->spf_result = credits[_i].spf;
+	sc->spf_domain = credits[_i].spf_domain ? xstrdup(credits[_i].spf_domain) : NULL;
+	if (credits[_i].dkim)
+		scan_add_dkim_valid(sc, credits[_i].dkim);
+	ck_assert_msg(rep_credit_ok(sc, &key) == credits[_i].want, "%s", credits[_i].name);
+	scan_free(sc);
+	engine_unref(e);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- stage */
 
 START_TEST(no_redis_no_symbols)
@@ -671,6 +728,8 @@ static Suite *rep_suite(void)
 	tcase_add_test(t, replies_stats);
 	tcase_add_test(t, replies_stats_saturate);
 	tcase_add_test(t, log_from_capped);
+	tcase_add_loop_test(t, credit_needs_authentication, 0,
+			    sizeof(credits) / sizeof(credits[0]));
 	tcase_add_test(t, no_redis_no_symbols);
 	tcase_add_test(t, redis_down_unavailable);
 	tcase_add_test(t, pool_shared_by_settings);
