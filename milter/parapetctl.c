@@ -42,8 +42,8 @@ static void usage(void)
 		"       parapetctl [-c config] learn spam|ham [--ip IP] FILE...\n"
 		"       parapetctl [-c config] tail [--all] [--count N] [--json]\n"
 		"       parapetctl [-c config] stats [HOURS] [--json]\n"
-		"       parapetctl [-c config] dashboard [--listen HOST:PORT] [--static DIR]\n"
-		"                  [--password-file FILE] [--allow-writes]\n"
+		"       parapetctl [-c config] dashboard [--listen HOST:PORT] [--host NAME]...\n"
+		"                  [--static DIR] [--password-file FILE] [--allow-writes]\n"
 		"       (KIND: ip, net, mfrom, from, dkim)\n");
 	exit(2);
 }
