@@ -1,6 +1,6 @@
 /*
- * main.c - the parapet daemon: options, start-up, privileges, pidfile and
- * the reload thread.  Start-up problems are fatal with file:line; after
+ * main.c - the parapet daemon: options, start-up, privileges, pidfile
+ * (pidfile.c) and the reload thread.  Start-up problems are fatal with file:line; after
  * start-up nothing here exits except on a stop signal.
  *
  * Signals: SIGUSR1 reloads (a thread of ours waits for it); SIGTERM,
@@ -23,6 +23,7 @@
 #include "glue.h"
 #include "metrics.h"
 #include "log.h"
+#include "pidfile.h"
 #include "rep.h"
 #include "util.h"
 
@@ -90,14 +91,11 @@ static void *reload_thread(void *arg)
 	return NULL;
 }
 
-/* drop_privileges - become user, and give it the unix socket */
-static void drop_privileges(const char *user)
+/* drop_privileges - become user (pw), and give it the unix socket */
+static void drop_privileges(const char *user, const struct passwd *pw)
 {
-	struct passwd *pw = getpwnam(user);
 	const char *sock = glue_socket_path();
 
-	if (pw == NULL)
-		log_fatal("user %s: no such user", user);
 	if (sock && chown(sock, pw->pw_uid, pw->pw_gid) != 0)
 		log_fatal("chown %s: %s", sock, strerror(errno));
 	if (initgroups(user, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 ||
@@ -105,15 +103,6 @@ static void drop_privileges(const char *user)
 		log_fatal("cannot become user %s: %s", user, strerror(errno));
 	if (setuid(0) == 0)
 		log_fatal("privileges of root could be regained after dropping them");
-}
-
-/* write_pidfile - our pid, one line */
-static void write_pidfile(const char *path)
-{
-	FILE *fp = fopen(path, "w");
-
-	if (fp == NULL || fprintf(fp, "%ld\n", (long)getpid()) < 0 || fclose(fp) != 0)
-		log_fatal("pidfile %s: %s", path, strerror(errno));
 }
 
 int main(int argc, char **argv)
@@ -182,11 +171,24 @@ int main(int argc, char **argv)
 		log_info("metrics on http://%s/metrics", e->cfg->metrics_listen);
 	}
 	metrics_reload(true, e->generation);
-	if (e->cfg->pidfile)
-		write_pidfile(e->cfg->pidfile);
-	if (e->cfg->user)
-		drop_privileges(e->cfg->user);
-	char *pidfile = e->cfg->pidfile ? xstrdup(e->cfg->pidfile) : NULL;
+	struct passwd pwbuf, *pw = NULL;
+	if (e->cfg->user) {
+		if ((pw = getpwnam(e->cfg->user)) == NULL)
+			log_fatal("user %s: no such user", e->cfg->user);
+		pwbuf = *pw;	/* getpwnam's buffer is reused */
+		pw = &pwbuf;
+	}
+	/* before the drop: written as root, removable after it (pidfile.h) */
+	struct pidfile *pidfile = NULL;
+	if (e->cfg->pidfile) {
+		char *err = NULL;
+		pidfile = pidfile_open(e->cfg->pidfile, pw ? pw->pw_uid : (uid_t)-1,
+				       pw ? pw->pw_gid : (gid_t)-1, glue_socket_path(), &err);
+		if (pidfile == NULL)
+			log_fatal("%s", err);
+	}
+	if (pw)
+		drop_privileges(e->cfg->user, pw);
 	log_info("parapet %s started: %s, %zu rules, generation %lu", PACKAGE_VERSION,
 		 e->cfg->socket, rules_count(e->rules), e->generation);
 	engine_publish(e);
@@ -196,8 +198,6 @@ int main(int argc, char **argv)
 	int rc = glue_run();
 	metrics_stop();
 	log_info("parapet stopped");
-	if (pidfile)
-		unlink(pidfile);
-	free(pidfile);
+	pidfile_close(pidfile);
 	return rc;
 }
