@@ -162,8 +162,18 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (glue_open(e->cfg) < 0)
+	/* first: a second daemon with this pidfile stops here, before it
+	 * takes the socket over (pidfile.h) */
+	struct pidfile *pidfile = NULL;
+	if (e->cfg->pidfile) {
+		char *err = NULL;
+		if ((pidfile = pidfile_open(e->cfg->pidfile, &err)) == NULL)
+			log_fatal("%s", err);
+	}
+	if (glue_open(e->cfg) < 0) {
+		pidfile_close(pidfile);
 		return 1;
+	}
 	if (e->cfg->metrics_listen) {	/* before dropping privileges: any port */
 		char *err = NULL;
 		if (metrics_start(e->cfg->metrics_listen, &err) < 0)
@@ -171,24 +181,15 @@ int main(int argc, char **argv)
 		log_info("metrics on http://%s/metrics", e->cfg->metrics_listen);
 	}
 	metrics_reload(true, e->generation);
-	struct passwd pwbuf, *pw = NULL;
 	if (e->cfg->user) {
-		if ((pw = getpwnam(e->cfg->user)) == NULL)
+		struct passwd *pw = getpwnam(e->cfg->user);
+		if (pw == NULL)
 			log_fatal("user %s: no such user", e->cfg->user);
-		pwbuf = *pw;	/* getpwnam's buffer is reused */
-		pw = &pwbuf;
-	}
-	/* before the drop: written as root, removable after it (pidfile.h) */
-	struct pidfile *pidfile = NULL;
-	if (e->cfg->pidfile) {
-		char *err = NULL;
-		pidfile = pidfile_open(e->cfg->pidfile, pw ? pw->pw_uid : (uid_t)-1,
-				       pw ? pw->pw_gid : (gid_t)-1, glue_socket_path(), &err);
-		if (pidfile == NULL)
-			log_fatal("%s", err);
-	}
-	if (pw)
+		/* so that the pidfile can still be removed after the drop */
+		if (pidfile)
+			pidfile_give(pidfile, pw->pw_uid, pw->pw_gid, glue_socket_path());
 		drop_privileges(e->cfg->user, pw);
+	}
 	log_info("parapet %s started: %s, %zu rules, generation %lu", PACKAGE_VERSION,
 		 e->cfg->socket, rules_count(e->rules), e->generation);
 	engine_publish(e);

@@ -41,6 +41,7 @@ struct pidfile {
 	char *name;		/* in dirfd */
 	int dirfd;
 	int fd;			/* open and locked until pidfile_close */
+	bool created;		/* the directory was made by pidfile_open */
 };
 
 /* split - the directory ("." for none) and the last component of path */
@@ -106,14 +107,14 @@ static bool only_ours(int dirfd, const char *name, const char *also)
 	return ok;
 }
 
-/* give_dir - let uid remove the file at exit when the directory is ours */
-static void give_dir(struct pidfile *pf, bool created, uid_t uid, gid_t gid, const char *also)
+/* pidfile_give - see pidfile.h */
+void pidfile_give(struct pidfile *pf, uid_t uid, gid_t gid, const char *also)
 {
 	struct stat st;
 
 	if (fstat(pf->dirfd, &st) != 0 || st.st_uid == uid)
 		return;
-	bool ours = created || (st.st_uid == 0 && !(st.st_mode & (S_IWGRP | S_IWOTH | S_ISVTX)) &&
+	bool ours = pf->created || (st.st_uid == 0 && !(st.st_mode & (S_IWGRP | S_IWOTH | S_ISVTX)) &&
 				only_ours(pf->dirfd, pf->name, also));
 	if (ours && fchown(pf->dirfd, uid, gid) == 0)
 		return;
@@ -124,12 +125,10 @@ static void give_dir(struct pidfile *pf, bool created, uid_t uid, gid_t gid, con
 }
 
 /* pidfile_open - see pidfile.h */
-struct pidfile *pidfile_open(const char *path, uid_t uid, gid_t gid, const char *also,
-			     char **err)
+struct pidfile *pidfile_open(const char *path, char **err)
 {
 	struct pidfile *pf = xcalloc(1, sizeof(*pf));
 	struct stat st;
-	bool created = false;
 	char *dir, pid[32];
 
 	pf->path = xstrdup(path);
@@ -137,7 +136,7 @@ struct pidfile *pidfile_open(const char *path, uid_t uid, gid_t gid, const char 
 	split(path, &dir, &pf->name);
 	pf->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (pf->dirfd < 0 && errno == ENOENT && mkdir(dir, 0755) == 0) {
-		created = true;
+		pf->created = true;
 		pf->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	}
 	if (pf->dirfd < 0 || *pf->name == '\0') {
@@ -166,8 +165,6 @@ struct pidfile *pidfile_open(const char *path, uid_t uid, gid_t gid, const char 
 		*err = xasprintf("pidfile %s: %s", path, strerror(errno));
 		goto fail;
 	}
-	if (uid != (uid_t)-1)
-		give_dir(pf, created, uid, gid, also);
 	free(dir);
 	return pf;
 not_ours:

@@ -22,16 +22,21 @@ struct pidfile;
 
 /*
  * pidfile_open - create path (and its directory, one level, if missing),
- * lock it, write our pid.  owner (uid, gid; uid (uid_t)-1 for none) is
- * the user privileges will drop to: the directory is given to it when
- * parapet created it, or it holds nothing but this file and the file
- * `also` (the unix socket, may be NULL), is root's and not writable by
- * others; else a warning says the file will be emptied, not removed, at
- * exit.  NULL with *err (caller frees) on failure, also when another
- * process holds the lock.
+ * lock it, write our pid.  NULL with *err (caller frees) on failure, also
+ * when another process holds the lock (a parapet is running with it):
+ * call it before opening the socket, which a second daemon would take
+ * over.
  */
-struct pidfile *pidfile_open(const char *path, uid_t uid, gid_t gid, const char *also,
-			     char **err);
+struct pidfile *pidfile_open(const char *path, char **err);
+
+/*
+ * pidfile_give - before dropping privileges to uid:gid: give pf's
+ * directory to that user when it is parapet's own: pidfile_open created
+ * it, or it is root's, writable by no one else and holds nothing but the
+ * pidfile and the file `also` (the unix socket; may be NULL).  Else a
+ * warning says the file will be emptied, not removed, at exit.
+ */
+void pidfile_give(struct pidfile *pf, uid_t uid, gid_t gid, const char *also);
 
 /* pidfile_close - at exit: remove the file (or empty it if the
  * directory does not let us), release the lock; returns NULL */

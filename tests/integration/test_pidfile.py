@@ -151,12 +151,13 @@ def test_lock(run, wd):
     second = daemon(wd, "p5c", a, user=None)
     try:
         second.start(timeout=20)
-        started = True
     except RuntimeError:
-        started = False
-    run.check(not started and "already running (pid %d)" % p.pid in second.log(),
-              "a second parapet with the same pidfile refuses to start",
-              second.log()[-1000:])
+        pass	# it exited while starting, as it should
+    rc = second.wait(20)
+    run.check(rc not in (None, 0) and "already running (pid %d)" % p.pid in second.log() and
+              not os.path.exists(second.socket_path),
+              "a second parapet with the same pidfile refuses to start, before it opens "
+              "its socket", "exit %r\n%s" % (rc, second.log()[-1000:]))
     run.check(read(a) == "%d\n" % p.pid, "... and the first one's pidfile is intact",
               repr(read(a)))
     run.check(p.stop() == 0 and not os.path.exists(a), "the first one removes it at exit")
