@@ -44,6 +44,12 @@ static void lower_check(char *v)
 	free(v);
 }
 
+/* vals_release - free n values parsed into a caller's array */
+static void vals_release(const struct redis_val *v, int n)
+{
+	vals_release(v, n);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct redis_val v[8];
@@ -54,11 +60,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* a message's caps are the tighter: what they pass, ADMIN passes too */
 	if (m >= 0 && m != n)
 		abort();
-	if (m > 0) {
-		struct redis_val *heap = xcalloc((size_t)m, sizeof(*heap));
-		memcpy(heap, w, (size_t)m * sizeof(*heap));
-		redis_vals_free(heap, (size_t)m);
-	}
+	vals_release(w, m);
 
 	for (int i = 0; i < n; i++) {
 		double s, h, t, d;
@@ -81,11 +83,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (row.accept < 0 || row.reject < 0 || row.other < 0)
 			abort();
 	}
-	if (n > 0) {
-		struct redis_val *heap = xcalloc((size_t)n, sizeof(*heap));
-		memcpy(heap, v, (size_t)n * sizeof(*heap));
-		redis_vals_free(heap, (size_t)n);
-	}
+	vals_release(v, n);
 
 	char *text = xstrndup((const char *)data, size);
 	lower_check(rep_ip_value(text));

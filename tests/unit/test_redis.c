@@ -36,6 +36,19 @@ static struct buf nested(int outer, int inner)
 	return b;
 }
 
+/* rep_top_reply - what `parapetctl rep top ip 10000` reads: 10,000
+ * HMGET replies of 4 fields (as one array here: 50,000 elements) */
+static struct buf rep_top_reply(void)
+{
+	struct buf b;
+
+	buf_init(&b);
+	buf_puts(&b, "*10000\r\n");
+	for (int i = 0; i < 10000; i++)
+		buf_puts(&b, "*4\r\n$1\r\n1\r\n$1\r\n2\r\n$10\r\n1700000000\r\n$-1\r\n");
+	return b;
+}
+
 /* parse_n - redis_parse, values freed; the count or -1 */
 static int parse_n(const char *data, size_t len, enum redis_size size)
 {
@@ -76,14 +89,8 @@ END_TEST
 
 START_TEST(admin_rep_top_fits)
 {
-	/* what `parapetctl rep top ip 10000` reads: 10,000 HMGET replies of
-	 * 4 fields (one value here, pipelined replies alike) */
-	struct buf b;
+	struct buf b = rep_top_reply();
 
-	buf_init(&b);
-	buf_puts(&b, "*10000\r\n");
-	for (int i = 0; i < 10000; i++)
-		buf_puts(&b, "*4\r\n$1\r\n1\r\n$1\r\n2\r\n$10\r\n1700000000\r\n$-1\r\n");
 	ck_assert_int_eq(parse_n(b.data, b.len, REDIS_SIZE_ADMIN), 1);
 	ck_assert_int_eq(parse_n(b.data, b.len, REDIS_SIZE_MESSAGE), -1);
 	buf_free(&b);
@@ -319,14 +326,9 @@ START_TEST(hostile_server_admin_large_ok)
 	struct hostile h;
 	struct config *cfg;
 	const char *why = NULL;
-	struct buf reply;
 
 	/* 50,000 elements: an administrator's reply, not a message's */
-	buf_init(&reply);
-	buf_puts(&reply, "*10000\r\n");
-	for (int i = 0; i < 10000; i++)
-		buf_puts(&reply, "*4\r\n$1\r\n1\r\n$1\r\n2\r\n$10\r\n1700000000\r\n$-1\r\n");
-	hostile_start(&h, reply);
+	hostile_start(&h, rep_top_reply());
 	struct redis_pool *p = pool_on(h.port, &cfg);
 	ck_assert_int_eq(exec_once(p, 1, REDIS_SIZE_ADMIN, &why), 0);
 	ck_assert_int_eq(exec_once(p, 1, REDIS_SIZE_MESSAGE, &why), -1);
