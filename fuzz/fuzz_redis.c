@@ -47,7 +47,11 @@ static void lower_check(char *v)
 /* vals_release - free n values parsed into a caller's array */
 static void vals_release(const struct redis_val *v, int n)
 {
-	vals_release(v, n);
+	if (n > 0) {
+		struct redis_val *heap = xcalloc((size_t)n, sizeof(*heap));
+		memcpy(heap, v, (size_t)n * sizeof(*heap));
+		redis_vals_free(heap, (size_t)n);
+	}
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
