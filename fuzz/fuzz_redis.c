@@ -1,11 +1,13 @@
 /*
  * fuzz_redis.c - libFuzzer target: Redis replies and reputation values.
- * The input is parsed as RESP (hiredis's reader through redis_parse) and
- * every value is handed to each interpreter parapet has for replies:
- * reputation counts, the Sentinel address, ROLE, XREAD entries (tail) and
- * stats rows.  The same bytes, as text, go through the key-value
- * functions (address, network, domain).  Invariants: no crash, counts
- * that are accepted are finite and non-negative, values are lower-case.
+ * The input is parsed as RESP (hiredis's reader through redis_parse, with
+ * an administrator's caps and with a message's, which must agree when the
+ * tighter ones pass) and every value is handed to each interpreter
+ * parapet has for replies: reputation counts, the Sentinel address, ROLE,
+ * XREAD entries (tail) and stats rows.  The same bytes, as text, go
+ * through the key-value functions (address, network, domain).
+ * Invariants: no crash, counts that are accepted are finite and
+ * non-negative, values are lower-case.
  */
 #include "autoconfig.h"
 
@@ -42,10 +44,27 @@ static void lower_check(char *v)
 	free(v);
 }
 
+/* vals_release - free n values parsed into a caller's array */
+static void vals_release(const struct redis_val *v, int n)
+{
+	if (n > 0) {
+		struct redis_val *heap = xcalloc((size_t)n, sizeof(*heap));
+		memcpy(heap, v, (size_t)n * sizeof(*heap));
+		redis_vals_free(heap, (size_t)n);
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct redis_val v[8];
-	int n = redis_parse((const char *)data, size, v, 8);
+	int n = redis_parse((const char *)data, size, REDIS_SIZE_ADMIN, v, 8);
+	struct redis_val w[8];
+	int m = redis_parse((const char *)data, size, REDIS_SIZE_MESSAGE, w, 8);
+
+	/* a message's caps are the tighter: what they pass, ADMIN passes too */
+	if (m >= 0 && m != n)
+		abort();
+	vals_release(w, m);
 
 	for (int i = 0; i < n; i++) {
 		double s, h, t, d;
@@ -68,11 +87,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (row.accept < 0 || row.reject < 0 || row.other < 0)
 			abort();
 	}
-	if (n > 0) {
-		struct redis_val *heap = xcalloc((size_t)n, sizeof(*heap));
-		memcpy(heap, v, (size_t)n * sizeof(*heap));
-		redis_vals_free(heap, (size_t)n);
-	}
+	vals_release(v, n);
 
 	char *text = xstrndup((const char *)data, size);
 	lower_check(rep_ip_value(text));

@@ -12,6 +12,7 @@
  */
 #include "autoconfig.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -50,6 +51,8 @@ struct dashboard {
 	char *static_dir;
 	char *cred;		/* USER:PASSWORD, or NULL: no authentication */
 	bool writes;
+	char *hosts[DASHBOARD_MAX_HOSTS];	/* --host */
+	size_t nhosts;
 };
 
 /* ---------------------------------------------------------------- helpers */
@@ -64,6 +67,47 @@ const char *dashboard_static_dir(const char *opt)
 	if (env && *env)
 		return env;
 	return PACKAGE_DATADIR "/dashboard";
+}
+
+/* host_is - host is name (n bytes) with ":port", or without one on port 80 */
+static bool host_is(const char *host, const char *name, size_t n, const char *port)
+{
+	if (n == 0 || strncasecmp(host, name, n) != 0)
+		return false;
+	host += n;
+	if (*host == '\0')
+		return strcmp(port, "80") == 0;
+	return *host == ':' && strcmp(host + 1, port) == 0;
+}
+
+/* dashboard_host_ok - see dashboard.h */
+bool dashboard_host_ok(const char *host, const char *local, const char *const *names,
+		       size_t nnames)
+{
+	const char *colon = local ? strrchr(local, ':') : NULL;
+
+	if (host == NULL || colon == NULL)
+		return false;
+	const char *port = colon + 1;
+	if (host_is(host, local, (size_t)(colon - local), port))
+		return true;
+	if (http_listen_loopback(local) && host_is(host, "localhost", 9, port))
+		return true;
+	for (size_t i = 0; i < nnames; i++)
+		if (strcasecmp(host, names[i]) == 0 || host_is(host, names[i], strlen(names[i]), port))
+			return true;
+	return false;
+}
+
+/* host_refused - the Host header does not name this server (DNS
+ * rebinding: a page of another site reaching us under its own name) */
+static bool host_refused(struct dashboard *d, const struct http_request *req)
+{
+	char local[INET6_ADDRSTRLEN + 16];
+
+	return !http_local_address(req, local, sizeof(local)) ||
+	       !dashboard_host_ok(http_header(req, "Host"), local,
+				  (const char *const *)d->hosts, d->nhosts);
 }
 
 /* secure_eq - a == b without an early exit on the first difference */
@@ -607,12 +651,15 @@ static void serve_file(struct dashboard *d, const struct http_request *req,
 
 /* ---------------------------------------------------------------- server */
 
-/* handle - every request: authentication, then the API or a file */
+/* handle - every request: the Host, authentication, then the API or a file */
 static void handle(const struct http_request *req, struct http_response *r, void *arg)
 {
 	struct dashboard *d = arg;
 
-	if (d->cred) {
+	if (host_refused(d, req))
+		http_reply_text(r, 421, "misdirected request: the Host header does not name this "
+				"dashboard (see --host in parapetctl(8))\n");
+	else if (d->cred) {
 		char *got = http_basic_auth(req);
 		bool ok = got && secure_eq(got, d->cred);
 		free(got);
@@ -695,6 +742,18 @@ struct dashboard *dashboard_start(struct engine *e, const struct dashboard_optio
 		fprintf(stderr, "parapetctl: warning: %s is not loopback and no "
 			"--password-file is given: anyone who reaches it can read the log\n",
 			listen);
+	if (opt->nhosts > DASHBOARD_MAX_HOSTS) {
+		*err = xasprintf("at most %d --host names", DASHBOARD_MAX_HOSTS);
+		return dashboard_stop(d);
+	}
+	for (size_t i = 0; i < opt->nhosts; i++) {
+		const char *h = opt->hosts[i];
+		if (*h == '\0' || strlen(h) > 255 || strcspn(h, " \t\r\n/@") != strlen(h)) {
+			*err = xasprintf("--host '%s' is not a host name", h);
+			return dashboard_stop(d);
+		}
+		d->hosts[d->nhosts++] = xstrdup(h);
+	}
 	d->writes = d->cred != NULL || opt->allow_writes;
 	d->e = engine_ref(e);
 	if ((d->http = http_start(listen, &hopt, handle, d, err)) == NULL)
@@ -717,6 +776,8 @@ struct dashboard *dashboard_stop(struct dashboard *d)
 	engine_unref(d->e);
 	free(d->static_dir);
 	free(d->cred);
+	for (size_t i = 0; i < d->nhosts; i++)
+		free(d->hosts[i]);
 	free(d);
 	return NULL;
 }

@@ -217,15 +217,17 @@ static enum fetch_rc fetch(struct dns_query *q, struct dns_deadline *dl, char **
 
 /* ---------------------------------------------------------------- policy */
 
-/* aligned - RFC 7489 §3.1: strict is equality, relaxed the same
+/* dmarc_aligned - RFC 7489 §3.1: strict is equality, relaxed the same
  * organizational domain */
-static bool aligned(const char *d, const char *from, int mode)
+bool dmarc_aligned(const char *d, const char *from, bool strict)
 {
 	char od[AUTH_DOMAIN_SIZE], of[AUTH_DOMAIN_SIZE];
 
+	if (d == NULL || from == NULL)
+		return false;
 	if (strcasecmp(d, from) == 0)
 		return true;
-	if (mode == DMARC_RECORD_A_STRICT)
+	if (strict)
 		return false;
 	return dmarc_org_domain(d, od, sizeof(od)) == 0 &&
 	       dmarc_org_domain(from, of, sizeof(of)) == 0 && strcmp(od, of) == 0;
@@ -288,7 +290,8 @@ static void evaluate(struct scan *sc, const char *from, const char *rec,
 	for (size_t i = 0; i < sc->ndkim_valid; i++) {
 		opendmarc_policy_store_dkim(p, (u_char *)sc->dkim_valid_domains[i], NULL,
 					    DMARC_POLICY_DKIM_OUTCOME_PASS, NULL);
-		if (!dkim_ok && aligned(sc->dkim_valid_domains[i], from, adkim)) {
+		if (!dkim_ok && dmarc_aligned(sc->dkim_valid_domains[i], from,
+						   adkim == DMARC_RECORD_A_STRICT)) {
 			dkim_ok = true;
 			snprintf(dkim_d, sizeof(dkim_d), "%s", sc->dkim_valid_domains[i]);
 		}
@@ -298,7 +301,8 @@ static void evaluate(struct scan *sc, const char *from, const char *rec,
 							   : DMARC_POLICY_SPF_ORIGIN_HELO;
 		opendmarc_policy_store_spf(p, (u_char *)sc->spf_domain,
 					   spf_outcome(sc->spf_result), origin, NULL);
-		spf_ok = sc->spf_result == AUTH_PASS && aligned(sc->spf_domain, from, aspf);
+		spf_ok = sc->spf_result == AUTH_PASS &&
+			 dmarc_aligned(sc->spf_domain, from, aspf == DMARC_RECORD_A_STRICT);
 	}
 	pol = opendmarc_get_policy_to_enforce(p);
 	opendmarc_policy_connect_shutdown(p);

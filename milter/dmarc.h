@@ -16,6 +16,7 @@
 #ifndef PARAPET_DMARC_H
 #define PARAPET_DMARC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "message.h"
@@ -32,6 +33,13 @@ struct scan;
  * once per process.
  */
 int dmarc_org_domain(const char *domain, char *out, size_t size);
+
+/*
+ * dmarc_aligned - an authenticated domain d is aligned with the From
+ * domain from (RFC 7489 §3.1): equal (ASCII case-insensitive), or, when
+ * not strict, the same organizational domain.  false for NULL.
+ */
+bool dmarc_aligned(const char *d, const char *from, bool strict);
 
 /*
  * dmarc_record_parse - hand one DMARC record (already bounded by

@@ -108,6 +108,37 @@ bool http_listen_loopback(const char *listen)
 	return IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)&ss)->sin6_addr);
 }
 
+/* http_local_address - see http.h */
+bool http_local_address(const struct http_request *req, char *out, size_t cap)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char ip[INET6_ADDRSTRLEN];
+	int n;
+
+	if (ci == NULL || getsockname(ci->connect_fd, (struct sockaddr *)&ss, &sl) != 0)
+		return false;
+	if (ss.ss_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)&ss;
+		inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof(ip));
+		n = snprintf(out, cap, "%s:%u", ip, ntohs(s4->sin_port));
+	} else if (ss.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&ss;
+		if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {	/* a v4 client on [::] */
+			inet_ntop(AF_INET, &s6->sin6_addr.s6_addr[12], ip, sizeof(ip));
+			n = snprintf(out, cap, "%s:%u", ip, ntohs(s6->sin6_port));
+		} else {
+			inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof(ip));
+			n = snprintf(out, cap, "[%s]:%u", ip, ntohs(s6->sin6_port));
+		}
+	} else {
+		return false;
+	}
+	return n > 0 && (size_t)n < cap;
+}
+
 /* http_header - see http.h */
 const char *http_header(const struct http_request *req, const char *name)
 {

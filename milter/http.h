@@ -65,6 +65,12 @@ bool http_listen_valid(const char *listen);
 /* http_listen_loopback - listen is on 127.0.0.0/8 or ::1 */
 bool http_listen_loopback(const char *listen);
 
+/* http_local_address - the address and port the request's connection
+ * reached, as a client writes them in a Host header ("127.0.0.1:8025",
+ * "[::1]:8025"; an IPv4-mapped address as IPv4) into out; false if
+ * unknown or it does not fit */
+bool http_local_address(const struct http_request *req, char *out, size_t cap);
+
 /* http_header - a request header (case-insensitive name), or NULL */
 const char *http_header(const struct http_request *req, const char *name);
 /* http_query - a decoded query argument, or NULL (borrowed until the

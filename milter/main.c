@@ -1,6 +1,6 @@
 /*
- * main.c - the parapet daemon: options, start-up, privileges, pidfile and
- * the reload thread.  Start-up problems are fatal with file:line; after
+ * main.c - the parapet daemon: options, start-up, privileges, pidfile
+ * (pidfile.c) and the reload thread.  Start-up problems are fatal with file:line; after
  * start-up nothing here exits except on a stop signal.
  *
  * Signals: SIGUSR1 reloads (a thread of ours waits for it); SIGTERM,
@@ -23,6 +23,7 @@
 #include "glue.h"
 #include "metrics.h"
 #include "log.h"
+#include "pidfile.h"
 #include "rep.h"
 #include "util.h"
 
@@ -90,14 +91,11 @@ static void *reload_thread(void *arg)
 	return NULL;
 }
 
-/* drop_privileges - become user, and give it the unix socket */
-static void drop_privileges(const char *user)
+/* drop_privileges - become user (pw), and give it the unix socket */
+static void drop_privileges(const char *user, const struct passwd *pw)
 {
-	struct passwd *pw = getpwnam(user);
 	const char *sock = glue_socket_path();
 
-	if (pw == NULL)
-		log_fatal("user %s: no such user", user);
 	if (sock && chown(sock, pw->pw_uid, pw->pw_gid) != 0)
 		log_fatal("chown %s: %s", sock, strerror(errno));
 	if (initgroups(user, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 ||
@@ -105,15 +103,6 @@ static void drop_privileges(const char *user)
 		log_fatal("cannot become user %s: %s", user, strerror(errno));
 	if (setuid(0) == 0)
 		log_fatal("privileges of root could be regained after dropping them");
-}
-
-/* write_pidfile - our pid, one line */
-static void write_pidfile(const char *path)
-{
-	FILE *fp = fopen(path, "w");
-
-	if (fp == NULL || fprintf(fp, "%ld\n", (long)getpid()) < 0 || fclose(fp) != 0)
-		log_fatal("pidfile %s: %s", path, strerror(errno));
 }
 
 int main(int argc, char **argv)
@@ -173,8 +162,18 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (glue_open(e->cfg) < 0)
+	/* first: a second daemon with this pidfile stops here, before it
+	 * takes the socket over (pidfile.h) */
+	struct pidfile *pidfile = NULL;
+	if (e->cfg->pidfile) {
+		char *err = NULL;
+		if ((pidfile = pidfile_open(e->cfg->pidfile, &err)) == NULL)
+			log_fatal("%s", err);
+	}
+	if (glue_open(e->cfg) < 0) {
+		pidfile_close(pidfile);
 		return 1;
+	}
 	if (e->cfg->metrics_listen) {	/* before dropping privileges: any port */
 		char *err = NULL;
 		if (metrics_start(e->cfg->metrics_listen, &err) < 0)
@@ -182,11 +181,15 @@ int main(int argc, char **argv)
 		log_info("metrics on http://%s/metrics", e->cfg->metrics_listen);
 	}
 	metrics_reload(true, e->generation);
-	if (e->cfg->pidfile)
-		write_pidfile(e->cfg->pidfile);
-	if (e->cfg->user)
-		drop_privileges(e->cfg->user);
-	char *pidfile = e->cfg->pidfile ? xstrdup(e->cfg->pidfile) : NULL;
+	if (e->cfg->user) {
+		struct passwd *pw = getpwnam(e->cfg->user);
+		if (pw == NULL)
+			log_fatal("user %s: no such user", e->cfg->user);
+		/* so that the pidfile can still be removed after the drop */
+		if (pidfile)
+			pidfile_give(pidfile, pw->pw_uid, pw->pw_gid, glue_socket_path());
+		drop_privileges(e->cfg->user, pw);
+	}
 	log_info("parapet %s started: %s, %zu rules, generation %lu", PACKAGE_VERSION,
 		 e->cfg->socket, rules_count(e->rules), e->generation);
 	engine_publish(e);
@@ -196,8 +199,6 @@ int main(int argc, char **argv)
 	int rc = glue_run();
 	metrics_stop();
 	log_info("parapet stopped");
-	if (pidfile)
-		unlink(pidfile);
-	free(pidfile);
+	pidfile_close(pidfile);
 	return rc;
 }

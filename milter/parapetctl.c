@@ -19,6 +19,7 @@
 #include "log.h"
 #include "mboxfile.h"
 #include "parapetctl.h"
+#include "pidfile.h"
 #include "rep.h"
 #include "scan.h"
 #include "verdict.h"
@@ -42,8 +43,8 @@ static void usage(void)
 		"       parapetctl [-c config] learn spam|ham [--ip IP] FILE...\n"
 		"       parapetctl [-c config] tail [--all] [--count N] [--json]\n"
 		"       parapetctl [-c config] stats [HOURS] [--json]\n"
-		"       parapetctl [-c config] dashboard [--listen HOST:PORT] [--static DIR]\n"
-		"                  [--password-file FILE] [--allow-writes]\n"
+		"       parapetctl [-c config] dashboard [--listen HOST:PORT] [--host NAME]...\n"
+		"                  [--static DIR] [--password-file FILE] [--allow-writes]\n"
 		"       (KIND: ip, net, mfrom, from, dkim)\n");
 	exit(2);
 }
@@ -257,27 +258,27 @@ static int cmd_scan(int argc, char **argv)
 	return rc;
 }
 
-/* cmd_reload - SIGUSR1 to the daemon named by the pidfile */
+/* cmd_reload - SIGUSR1 to the parapet daemon named by the pidfile */
 static int cmd_reload(void)
 {
 	struct config *cfg = load_config();
-	FILE *fp;
-	long pid = 0;
+	char *err = NULL;
+	long pid;
 
 	if (cfg->pidfile == NULL) {
 		fprintf(stderr, "parapetctl: no pidfile in %s\n", cfg->path);
 		config_free(cfg);
 		return 1;
 	}
-	if ((fp = fopen(cfg->pidfile, "r")) == NULL || fscanf(fp, "%ld", &pid) != 1 || pid <= 1) {
-		fprintf(stderr, "parapetctl: %s: no pid\n", cfg->pidfile);
-		if (fp)
-			fclose(fp);
-		config_free(cfg);
+	/* only a parapet that holds the pidfile: a stale file may name any
+	 * process by now (pidfile.h) */
+	pid = pidfile_running(cfg->pidfile, &err);
+	config_free(cfg);
+	if (pid < 0) {
+		fprintf(stderr, "parapetctl: %s\n", err);
+		free(err);
 		return 1;
 	}
-	fclose(fp);
-	config_free(cfg);
 	if (kill((pid_t)pid, SIGUSR1) != 0) {
 		fprintf(stderr, "parapetctl: signal pid %ld: %s\n", pid, strerror(errno));
 		return 1;

@@ -18,8 +18,8 @@
 #include "engine.h"
 #include "parapetctl.h"
 
-/* ctl_dashboard_command - dashboard [--listen HOST:PORT] [--static DIR]
- * [--password-file FILE] [--allow-writes] */
+/* ctl_dashboard_command - dashboard [--listen HOST:PORT] [--host NAME]...
+ * [--static DIR] [--password-file FILE] [--allow-writes] */
 int ctl_dashboard_command(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -27,9 +27,11 @@ int ctl_dashboard_command(int argc, char **argv)
 		{ "static", required_argument, NULL, 's' },
 		{ "password-file", required_argument, NULL, 'p' },
 		{ "allow-writes", no_argument, NULL, 'w' },
+		{ "host", required_argument, NULL, 'H' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct dashboard_options o = { 0 };
+	const char *hosts[DASHBOARD_MAX_HOSTS + 1];
 	const char *static_opt = NULL;
 	struct dashboard *d;
 	struct engine *e;
@@ -44,11 +46,17 @@ int ctl_dashboard_command(int argc, char **argv)
 		case 's': static_opt = optarg; break;
 		case 'p': o.password_file = optarg; break;
 		case 'w': o.allow_writes = true; break;
+		case 'H':
+			/* one over the cap is kept so dashboard_start says why */
+			if (o.nhosts <= DASHBOARD_MAX_HOSTS)
+				hosts[o.nhosts++] = optarg;
+			break;
 		default: ctl_usage();
 		}
 	}
 	if (optind != argc)
 		ctl_usage();
+	o.hosts = hosts;
 	o.static_dir = dashboard_static_dir(static_opt);
 	if ((e = ctl_engine()) == NULL)
 		return 1;

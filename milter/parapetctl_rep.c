@@ -368,7 +368,7 @@ static int cmd_stats(struct engine *e, int argc, char **argv, bool json)
 		printf("[");
 	for (long i = 0; i < hours; i++) {
 		const struct rep_stats_row *r = &rows[i];
-		long long total = r->accept + r->quarantine + r->tempfail + r->reject + r->other;
+		long long total = rep_stats_total(r);
 		if (json)
 			printf("%s{\"hour\":\"%s\",\"accept\":%lld,\"quarantine\":%lld,"
 			       "\"tempfail\":%lld,\"reject\":%lld,\"total\":%lld}",

@@ -286,6 +286,7 @@ void redis_batch_init(struct redis_batch *b)
 {
 	buf_init(&b->out);
 	b->ncmds = 0;
+	b->size = REDIS_SIZE_MESSAGE;
 }
 
 /* redis_batch_free - release */
@@ -419,16 +420,36 @@ bool redis_val_number(const struct redis_val *v, double *out)
  * 0.14 allocates an array reply's element table as soon as it reads the
  * "*N" header, before any element has arrived, so a reply announcing 300
  * million elements asks for 2.3 GB at once (hiredis 1.0 caps this with
- * its maxelements; fuzz_redis found it here).  Our replies never hold
- * more than a few tens of thousands of elements, so the guard refuses an
- * aggregate over RESP_MAX_ELEMENTS; the rest is only skipped over.
+ * its maxelements; fuzz_redis found it here).  Capping each aggregate is
+ * not enough: a 4 MB reply of a million empty nested arrays ("*0") cost
+ * 124 MB (a hiredis reply object, a pointer and our copy per element;
+ * issue 12), so the guard also caps the elements of all aggregates of a
+ * round trip together and their nesting, per enum redis_size.  A reply
+ * over a cap is a protocol error: the connection is closed and the
+ * message goes on without Redis.
  */
-#define RESP_MAX_ELEMENTS 65536
-#define RESP_MAX_BYTES (64LL << 20)	/* read in one round trip */
+#define RESP_MAX_ELEMENTS 65536	/* one aggregate, whatever the size */
+#define RESP_MAX_DEPTH 6
+
+struct resp_limits {
+	long long bytes;	/* read in one round trip */
+	long long elements;	/* announced by all aggregates together */
+	int depth;		/* aggregates inside aggregates */
+};
+
+static const struct resp_limits resp_limits[] = {
+	/* the milter's commands: 12 HMGETs of 3 fields, a ROLE with its
+	 * replicas (3 levels), EVALSHA's {all, wait}, SCRIPT LOAD's sha */
+	[REDIS_SIZE_MESSAGE] = { 1LL << 20, 4096, 3 },
+	/* rep top's 10,000 HMGETs of 4 fields, 500 XREVRANGE entries of 22
+	 * fields, XREAD's 5 levels */
+	[REDIS_SIZE_ADMIN] = { 64LL << 20, 131072, RESP_MAX_DEPTH },
+};
 
 enum { RG_START, RG_NUM, RG_NUM_LF, RG_LINE, RG_BULK };
 
 struct resp_guard {
+	const struct resp_limits *lim;
 	int state;
 	char type;		/* '$' or '*' while reading a length */
 	long long num;
@@ -436,14 +457,59 @@ struct resp_guard {
 	bool neg;
 	long long skip;		/* bulk bytes (and CRLF) still to pass */
 	long long total;	/* bytes seen */
+	long long elements;	/* announced by every "*N" so far */
+	int depth;		/* aggregates open */
+	long long left[RESP_MAX_DEPTH];	/* elements still to come in each */
 };
 
+/* guard_init - a guard for one round trip of the given size */
+static void guard_init(struct resp_guard *g, enum redis_size size)
+{
+	memset(g, 0, sizeof(*g));
+	g->lim = &resp_limits[size == REDIS_SIZE_ADMIN ? REDIS_SIZE_ADMIN : REDIS_SIZE_MESSAGE];
+	g->state = RG_START;
+}
+
+/* guard_value_done - one value ended: close the aggregates it completes */
+static void guard_value_done(struct resp_guard *g)
+{
+	while (g->depth > 0 && --g->left[g->depth - 1] == 0)
+		g->depth--;	/* that aggregate was its parent's element */
+}
+
+/* guard_header - a "*N" or "$N" header was read; -1 if refused */
+static int guard_header(struct resp_guard *g)
+{
+	if (g->neg) {			/* $-1, *-1: nil */
+		if (g->num != 1)
+			return -1;
+		guard_value_done(g);
+		g->state = RG_START;
+	} else if (g->type == '*') {
+		g->elements += g->num;
+		if (g->num > RESP_MAX_ELEMENTS || g->elements > g->lim->elements)
+			return -1;
+		if (g->num == 0) {
+			guard_value_done(g);
+		} else {
+			if (g->depth >= g->lim->depth)
+				return -1;
+			g->left[g->depth++] = g->num;
+		}
+		g->state = RG_START;
+	} else {
+		g->skip = g->num + 2;
+		g->state = RG_BULK;
+	}
+	return 0;
+}
+
 /* resp_guard_feed - pass n more bytes of the stream; -1 on a header
- * parapet refuses (too many elements, malformed length) */
+ * parapet refuses (over a cap of g's size, malformed length) */
 static int resp_guard_feed(struct resp_guard *g, const char *p, size_t n)
 {
 	g->total += (long long)n;
-	if (g->total > RESP_MAX_BYTES)
+	if (g->total > g->lim->bytes)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		char ch = p[i];
@@ -472,32 +538,24 @@ static int resp_guard_feed(struct resp_guard *g, const char *p, size_t n)
 			}
 			break;
 		case RG_NUM_LF:
-			if (ch != '\n')
+			if (ch != '\n' || guard_header(g) < 0)
 				return -1;
-			if (g->neg) {			/* $-1, *-1: nil */
-				if (g->num != 1)
-					return -1;
-				g->state = RG_START;
-			} else if (g->type == '*') {
-				if (g->num > RESP_MAX_ELEMENTS)
-					return -1;
-				g->state = RG_START;
-			} else {
-				g->skip = g->num + 2;
-				g->state = RG_BULK;
-			}
 			break;
 		case RG_LINE:
-			if (ch == '\n')
+			if (ch == '\n') {
+				guard_value_done(g);
 				g->state = RG_START;
+			}
 			break;
 		case RG_BULK: {
 			size_t left = n - i;
 			size_t take = g->skip < (long long)left ? (size_t)g->skip : left;
 			g->skip -= (long long)take;
 			i += take - 1;
-			if (g->skip == 0)
+			if (g->skip == 0) {
+				guard_value_done(g);
 				g->state = RG_START;
+			}
 			break;
 		}
 		}
@@ -506,7 +564,8 @@ static int resp_guard_feed(struct resp_guard *g, const char *p, size_t n)
 }
 
 /* guarded_read - hiredis's redisBufferRead with the framing guard between
- * the socket and the reader */
+ * the socket and the reader: 0, -1 I/O error, -2 protocol error, -3 over
+ * the guard's caps (or malformed framing) */
 static int guarded_read(redisContext *c, struct resp_guard *g)
 {
 	char buf[16 * 1024];
@@ -517,20 +576,22 @@ static int guarded_read(redisContext *c, struct resp_guard *g)
 	if (n <= 0)
 		return -1;
 	if (resp_guard_feed(g, buf, (size_t)n) < 0)
-		return -2;
+		return -3;
 	if (redisReaderFeed(c->reader, buf, (size_t)n) != REDIS_OK)
 		return -2;
 	return 0;
 }
 
 /* redis_parse - RESP bytes to values through hiredis's reader */
-int redis_parse(const char *data, size_t len, struct redis_val *out, size_t max)
+int redis_parse(const char *data, size_t len, enum redis_size size, struct redis_val *out,
+		size_t max)
 {
-	struct resp_guard guard = { .state = RG_START };
+	struct resp_guard guard;
 	redisReader *r;
 	size_t n = 0;
 	int rc = 0;
 
+	guard_init(&guard, size);
 	if (resp_guard_feed(&guard, data, len) < 0)
 		return -1;
 	if ((r = redisReaderCreate()) == NULL)
@@ -605,15 +666,18 @@ enum io_result {
 	IO_TIMEOUT,
 	IO_ERROR,		/* the peer went away: the server is gone */
 	IO_PROTOCOL,
+	IO_TOO_LARGE,		/* refused by the guard */
 };
 
 /* conn_round_trip - write the formatted commands, read n replies */
 static enum io_result conn_round_trip(redisContext *c, const char *cmds, size_t len,
-				      size_t n, struct redis_val *out, double deadline)
+				      size_t n, enum redis_size size, struct redis_val *out,
+				      double deadline)
 {
-	struct resp_guard guard = { .state = RG_START };
+	struct resp_guard guard;
 	int done = 0;
 
+	guard_init(&guard, size);
 	if (redisAppendFormattedCommand(c, cmds, len) != REDIS_OK)
 		return IO_ERROR;
 	while (!done) {
@@ -639,7 +703,8 @@ static enum io_result conn_round_trip(redisContext *c, const char *cmds, size_t 
 			if (w <= 0 || r < 0) {
 				for (size_t k = 0; k < i; k++)
 					val_clear(&out[k]);
-				return w == 0 ? IO_TIMEOUT : r == -2 ? IO_PROTOCOL : IO_ERROR;
+				return w == 0 ? IO_TIMEOUT : r == -3 ? IO_TOO_LARGE
+					: r == -2 ? IO_PROTOCOL : IO_ERROR;
 			}
 		}
 		val_copy(&out[i], reply, 0);
@@ -706,7 +771,8 @@ static int find_master(struct redis_pool *p, double deadline, char *host, size_t
 		struct redis_val v;
 		redis_batch_init(&b);
 		redis_batch_add(&b, "SENTINEL", "get-master-addr-by-name", p->master_name, NULL);
-		enum io_result io = conn_round_trip(c, b.out.data, b.out.len, 1, &v, deadline);
+		enum io_result io = conn_round_trip(c, b.out.data, b.out.len, 1, b.size, &v,
+						   deadline);
 		redis_batch_free(&b);
 		redisFree(c);
 		if (io != IO_OK)
@@ -760,7 +826,7 @@ static redisContext *conn_open(struct redis_pool *p, double deadline, const char
 	}
 	redis_batch_add(&b, "ROLE", NULL);
 	role = n++;
-	enum io_result io = conn_round_trip(c, b.out.data, b.out.len, n, v, deadline);
+	enum io_result io = conn_round_trip(c, b.out.data, b.out.len, n, b.size, v, deadline);
 	redis_batch_free(&b);
 	if (round_trips)
 		(*round_trips)++;
@@ -942,7 +1008,8 @@ int redis_exec(struct redis_pool *p, const struct redis_batch *b, double deadlin
 			return -1;
 		}
 		out = xcalloc(b->ncmds, sizeof(*out));
-		io = conn_round_trip(cn->c, b->out.data, b->out.len, b->ncmds, out, deadline);
+		io = conn_round_trip(cn->c, b->out.data, b->out.len, b->ncmds, b->size, out,
+				     deadline);
 		if (round_trips)
 			(*round_trips)++;
 		/* an idle connection the server (or a firewall) closed while it
@@ -958,7 +1025,7 @@ int redis_exec(struct redis_pool *p, const struct redis_batch *b, double deadlin
 	if (io != IO_OK) {
 		free(out);
 		*why = io == IO_TIMEOUT ? "timeout" : io == IO_PROTOCOL ? "protocol error"
-								       : "connection lost";
+		     : io == IO_TOO_LARGE ? "reply over parapet's size caps" : "connection lost";
 		conn_release(p, cn, false, io == IO_ERROR);
 		metrics_inc(io == IO_TIMEOUT ? METRIC_REDIS_TIMEOUTS : METRIC_REDIS_ERRORS);
 		if (io == IO_TIMEOUT) {

@@ -48,10 +48,25 @@ struct redis_val {
 	size_t n;
 };
 
+/*
+ * How much a round trip's replies may hold, checked on the bytes before
+ * hiredis allocates anything (redis.c: a hostile or broken server must
+ * not cost more memory than the caps allow).  MESSAGE fits what the
+ * milter's own commands return (a pipelined HMGET of at most
+ * REP_MAX_KEYS keys, EVALSHA, SCRIPT LOAD, connection set-up with ROLE)
+ * and is the default; ADMIN is for parapetctl and the dashboard (rep top
+ * of 10,000 keys, 500 log entries a page, 720 hours of stats).
+ */
+enum redis_size {
+	REDIS_SIZE_MESSAGE,	/* 1 MB, 4,096 elements, 3 levels of nesting */
+	REDIS_SIZE_ADMIN,	/* 64 MB, 131,072 elements, 6 levels */
+};
+
 /* commands for one round trip, in RESP (the Redis protocol) */
 struct redis_batch {
 	struct buf out;
 	size_t ncmds;
+	enum redis_size size;	/* REDIS_SIZE_MESSAGE from redis_batch_init */
 };
 
 struct redis_pool;
@@ -82,7 +97,8 @@ void redis_batch_add(struct redis_batch *b, const char *arg, ...)
  * values (free with redis_vals_free; a command's own error is a
  * REDIS_T_ERR value, not a failure).  -1: Redis unavailable (down, in
  * reconnect backoff, pool exhausted until the deadline, timeout, a
- * demoted master); *why is a static reason.  A connection that failed is
+ * demoted master, replies over the caps of b->size); *why is a static
+ * reason.  A connection that failed is
  * closed, never reused.  *round_trips (may be NULL) is incremented for
  * each round trip made, connection set-up included.
  */
@@ -99,10 +115,11 @@ bool redis_val_number(const struct redis_val *v, double *out);
 
 /*
  * redis_parse - parse RESP bytes into values (for fuzzing and tests): up to
- * max values; returns the number parsed, -1 on a protocol error.  Same
- * copy rules as redis_exec.
+ * max values; returns the number parsed, -1 on a protocol error or bytes
+ * over the caps of size.  Same guard and copy rules as redis_exec.
  */
-int redis_parse(const char *data, size_t len, struct redis_val *out, size_t max);
+int redis_parse(const char *data, size_t len, enum redis_size size, struct redis_val *out,
+		size_t max);
 
 /* redis_sentinel_addr - host and port from a SENTINEL
  * get-master-addr-by-name reply; false if malformed (host copied into

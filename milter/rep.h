@@ -163,8 +163,11 @@ int rep_learn(struct engine *e, const struct rep_keys *keys, bool spam, char **e
  * top Received header's [address]), net, mfrom (Return-Path), from */
 void rep_learn_keys(struct engine *e, const char *data, size_t len,
 		    const char *ip_override, struct rep_keys *keys);
-/* rep_stats - the last `hours` hours, oldest first */
+/* rep_stats - the last `hours` hours, oldest first; each count (and
+ * rep_stats_total) stops at LLONG_MAX instead of overflowing */
 int rep_stats(struct engine *e, int hours, struct rep_stats_row **rows, char **err);
+/* rep_stats_total - the sum of a row's counts, saturated */
+long long rep_stats_total(const struct rep_stats_row *row);
 /* rep_tail - follow the log stream from start_id ("$": new entries only,
  * "0": from the beginning); fn per entry; stops after count entries
  * (0: never) or when fn returns false */

@@ -9,6 +9,7 @@
  */
 #include "autoconfig.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,12 +44,14 @@ static int need_redis(const struct engine *e, char **err)
 	return -1;
 }
 
-/* exec_or_err - redis_exec with an error string */
+/* exec_or_err - redis_exec with an error string; an administrator's
+ * replies may be larger than a message's (redis.h: REDIS_SIZE_ADMIN) */
 static int exec_or_err(struct engine *e, struct redis_batch *b, double deadline,
 		       struct redis_val **r, char **err)
 {
 	const char *why;
 
+	b->size = REDIS_SIZE_ADMIN;
 	if (redis_exec(e->redis, b, deadline, r, &why, NULL) < 0) {
 		*err = xasprintf("redis %s: %s", redis_pool_describe(e->redis), why);
 		return -1;
@@ -312,6 +315,13 @@ void rep_learn_keys(struct engine *e, const char *data, size_t len, const char *
 	scan_free(sc);
 }
 
+/* add_saturated - *acc += c (both >= 0), stopping at LLONG_MAX: a
+ * damaged or hostile hash must not overflow a count (issue 12) */
+static void add_saturated(long long *acc, long long c)
+{
+	*acc = c > LLONG_MAX - *acc ? LLONG_MAX : *acc + c;
+}
+
 /* rep_stats_parse - HGETALL field/value pairs into the row */
 void rep_stats_parse(const struct redis_val *v, struct rep_stats_row *row)
 {
@@ -323,16 +333,29 @@ void rep_stats_parse(const struct redis_val *v, struct rep_stats_row *row)
 			continue;
 		long long c = (long long)d;
 		if (redis_val_is(&v->elem[i], "accept"))
-			row->accept += c;
+			add_saturated(&row->accept, c);
 		else if (redis_val_is(&v->elem[i], "quarantine"))
-			row->quarantine += c;
+			add_saturated(&row->quarantine, c);
 		else if (redis_val_is(&v->elem[i], "tempfail"))
-			row->tempfail += c;
+			add_saturated(&row->tempfail, c);
 		else if (redis_val_is(&v->elem[i], "reject"))
-			row->reject += c;
+			add_saturated(&row->reject, c);
 		else
-			row->other += c;
+			add_saturated(&row->other, c);
 	}
+}
+
+/* rep_stats_total - see rep.h */
+long long rep_stats_total(const struct rep_stats_row *row)
+{
+	long long t = 0;
+
+	add_saturated(&t, row->accept);
+	add_saturated(&t, row->quarantine);
+	add_saturated(&t, row->tempfail);
+	add_saturated(&t, row->reject);
+	add_saturated(&t, row->other);
+	return t;
 }
 
 /* rep_stats - one HGETALL per hour, pipelined */

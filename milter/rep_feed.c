@@ -146,6 +146,7 @@ int rep_feed(struct engine *e, const struct rep_feed_filter *f, size_t max,
 
 		redis_batch_init(&b);
 		redis_batch_add(&b, "XREVRANGE", key, end, "-", "COUNT", page, NULL);
+		b.size = REDIS_SIZE_ADMIN;	/* FEED_PAGE entries of 22 fields */
 		rc = redis_exec(e->redis, &b, deadline, &r, &why, NULL);
 		redis_batch_free(&b);
 		if (rc < 0) {

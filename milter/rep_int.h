@@ -59,6 +59,21 @@ char *rep_key_name(const char *prefix, const char *what, enum rep_kind kind,
 /* rep_hour - YYYYMMDDHH (UTC) of a unix time */
 void rep_hour(double t, char *out, size_t cap);
 
+/* rep_credit_ok - whether the good reputation (a negative REP_* value) of
+ * key may lower this message's score: ip, net and dkim always (the
+ * connection and a verified signature name them); mfrom only when SPF
+ * passed for that very domain; from only when SPF passed or a DKIM
+ * signature verified for a domain aligned with it (RFC 7489 §3.1,
+ * relaxed).  Reads the spf and dkim stages' results in sc. */
+bool rep_credit_ok(const struct scan *sc, const struct rep_key *key);
+
+#define REP_LOG_VALUE_MAX 512	/* bytes of one field of a log entry */
+
+/* rep_log_from - the log entry's from: the addr-spec of the first From
+ * field ("Name <a@b>" -> a@b, else the whole value), at most
+ * REP_LOG_VALUE_MAX bytes, in fresh memory; "" without a From field */
+char *rep_log_from(const struct msg *m);
+
 /* rep_write_args - keys and arguments of the write script for keys (all
  * counted as class "spam", "ham" or "none"), action ("" for none: no
  * stats, no log entry) and the log fields (NULL: none); returns nkeys */

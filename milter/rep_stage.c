@@ -7,6 +7,12 @@
  * failed for a message it is not asked again for that message
  * (REDIS_UNAVAILABLE).  Per-message state only (sc->state of the stage).
  *
+ * Good reputation is credited only to what the message authenticates
+ * (rep_credit_ok): a sender chooses its MAIL FROM and From: freely, so a
+ * negative REP_MFROM needs SPF to pass for that domain and a negative
+ * REP_FROM an SPF or DKIM domain aligned with it; bad reputation applies
+ * either way.
+ *
  * Multiple recipients: greylisting checks every (network, sender,
  * recipient) triplet in one script call, and the message passes only
  * when every triplet has passed; a new recipient on a retry greylists the
@@ -18,7 +24,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include "dmarc.h"
 #include "engine.h"
 #include "log.h"
 #include "redis.h"
@@ -28,7 +36,6 @@
 #include "util.h"
 
 #define LOG_RCPTS_MAX 20	/* recipients listed in a log entry */
-#define LOG_VALUE_MAX 512	/* bytes of one log field */
 
 struct rep_state {
 	struct rep_keys keys;
@@ -57,6 +64,28 @@ bool rep_counts_of(const struct redis_val *r, double *spam, double *ham, double 
 	if (!redis_val_number(&r->elem[2], seen))
 		return false;
 	return *spam >= 0 && *ham >= 0 && *spam + *ham > 0;
+}
+
+/* rep_credit_ok - see rep_int.h */
+bool rep_credit_ok(const struct scan *sc, const struct rep_key *key)
+{
+	switch (key->kind) {
+	case REP_KIND_MFROM:
+		/* SPF authenticates exactly the MAIL FROM domain */
+		return sc->spf_result == AUTH_PASS && sc->spf_domain &&
+		       strcasecmp(sc->spf_domain, key->value) == 0;
+	case REP_KIND_FROM:
+		/* DMARC's identifier alignment, relaxed (RFC 7489 §3.1) */
+		if (sc->spf_result == AUTH_PASS && dmarc_aligned(sc->spf_domain, key->value, false))
+			return true;
+		for (size_t i = 0; i < sc->ndkim_valid; i++)
+			if (dmarc_aligned(sc->dkim_valid_domains[i], key->value, false))
+				return true;
+		return false;
+	default:
+		/* the client's address, and d= of a signature that verified */
+		return true;
+	}
 }
 
 /* read_keys - HMGET every key in one round trip; add REP_* */
@@ -96,6 +125,12 @@ static void read_keys(struct scan *sc, struct rep_state *st)
 		rules_symbol(sc->engine->rules, rep_kind_symbol(key->kind), &weight, &desc);
 		if (!rep_symbol_value(spam, ham, weight, cfg->rep_min_count, &value))
 			continue;
+		if (value < 0 && !rep_credit_ok(sc, key)) {
+			log_debug("qid=%s %s %s: good reputation not credited: not authenticated",
+				  sc->msg->qid ? sc->msg->qid : "-", rep_kind_symbol(key->kind),
+				  key->value);
+			continue;
+		}
 		snprintf(detail, sizeof(detail), "%s spam=%.1f ham=%.1f", key->value, spam, ham);
 		if (key->kind == REP_KIND_DKIM) {
 			/* one REP_DKIM: the signing domain with the most evidence */
@@ -213,14 +248,14 @@ size_t rep_write_args(const struct config *cfg, const struct rep_keys *keys,
 	return 2 * n + 2;
 }
 
-/* capped - s cut to LOG_VALUE_MAX bytes, in fresh memory */
+/* capped - s cut to REP_LOG_VALUE_MAX bytes, in fresh memory */
 static char *capped(const char *s)
 {
-	return xstrndup(s ? s : "", LOG_VALUE_MAX);
+	return xstrndup(s ? s : "", REP_LOG_VALUE_MAX);
 }
 
-/* from_address - the addr-spec of a From: value ("Name <a@b>" -> a@b) */
-static char *from_address(const struct msg *m)
+/* rep_log_from - see rep_int.h */
+char *rep_log_from(const struct msg *m)
 {
 	const struct header *h = msg_header(m, "From", 0);
 	const char *s, *lt;
@@ -229,9 +264,12 @@ static char *from_address(const struct msg *m)
 		return xstrdup("");
 	s = h->value;
 	/* the angle-addr ends the mailbox; a quoted display name may hold
-	 * '<' itself ("\"<script>\" <a@b>"), so take the last one */
-	if ((lt = strrchr(s, '<')) != NULL)
-		return xstrndup(lt + 1, strcspn(lt + 1, ">"));
+	 * '<' itself ("\"<script>\" <a@b>"), so take the last one.  Capped
+	 * like every other field: the header may be 64 kB (issue 12) */
+	if ((lt = strrchr(s, '<')) != NULL) {
+		size_t n = strcspn(lt + 1, ">");
+		return xstrndup(lt + 1, n < REP_LOG_VALUE_MAX ? n : REP_LOG_VALUE_MAX);
+	}
 	return capped(s);
 }
 
@@ -245,7 +283,7 @@ static char *rcpt_list(const struct msg *m)
 	for (size_t i = 0; i < m->nrcpts && i < LOG_RCPTS_MAX; i++) {
 		if (i)
 			buf_putc(&b, ',');
-		buf_append(&b, m->rcpts[i], strnlen(m->rcpts[i], LOG_VALUE_MAX));
+		buf_append(&b, m->rcpts[i], strnlen(m->rcpts[i], REP_LOG_VALUE_MAX));
 	}
 	if (m->rcpts_seen > LOG_RCPTS_MAX)
 		buf_printf(&b, ",+%zu", m->rcpts_seen - LOG_RCPTS_MAX);
@@ -270,7 +308,7 @@ void rep_stage_after(struct scan *sc, const struct verdict *v)
 	snprintf(score, sizeof(score), "%.2f", v->score);
 	snprintf(ms, sizeof(ms), "%.1f", v->ms);
 	snprintf(ts, sizeof(ts), "%.0f", now);
-	char *from = from_address(m), *rcpts = rcpt_list(m);
+	char *from = rep_log_from(m), *rcpts = rcpt_list(m);
 	char *qid = capped(m->qid), *ip = capped(m->client_ip), *helo = capped(m->helo);
 	char *mfrom = capped(m->mail_from);
 	const char *values[] = {

@@ -10,14 +10,16 @@ added with XADD, as any other writer of the stream could, and a markup
 member is put into top:ip.  Then three dashboards over that Redis:
 
   rw   --allow-writes           the browser test and the write checks
-  ro   (no option)              writes refused
+  ro   --host dash.parapet.test writes refused; one more Host name
   auth --password-file FILE     Basic authentication
 
 Plain HTTP checks (urllib): API answers match Redis; feed filters by
 action, IP, domain and symbol; the top list equals `parapetctl rep top`;
 writes are refused without --allow-writes (403), by GET (405), without
 the X-Parapet-Dashboard header or from another Origin (403); 401 without
-and 200 with credentials; hostile values come back as escaped JSON.
+and 200 with credentials; hostile values come back as escaped JSON; a
+Host that does not name the dashboard (DNS rebinding) is 421 on every
+path, writes included, while localhost:PORT and a --host name pass.
 
 Browser checks (tests/browser/dashboard.spec.js: playwright-core driving
 Debian's /usr/bin/chromium, headless, --no-sandbox, no background
@@ -295,7 +297,8 @@ def main():
             f.write("admin:s3cret-Pw\n")
         os.chmod(pwfile, 0o600)
         rw = Dashboard(os.path.join(wd, "dash-rw"), conf, ["--allow-writes"], "dash-rw").start()
-        ro = Dashboard(os.path.join(wd, "dash-ro"), conf, [], "dash-ro").start()
+        ro = Dashboard(os.path.join(wd, "dash-ro"), conf, ["--host", "dash.parapet.test"],
+                       "dash-ro").start()
         au = Dashboard(os.path.join(wd, "dash-auth"), conf, ["--password-file", pwfile],
                        "dash-auth").start()
         run.on_fail(lambda: "dashboard logs:\n" + rw.log()[-2000:] + ro.log()[-1000:] +
@@ -439,6 +442,24 @@ def main():
                       hget(redis, "ip", mark_ham_ip, "spam") == 0.0,
                       "same-origin form POST op=ham count=7: redis-cli HGET ham = 7, spam = 0",
                       (st, body))
+            # DNS rebinding: a page of rebind.evil.test whose name now points
+            # at 127.0.0.1 is same-origin with itself: Origin equals Host,
+            # the custom header is allowed.  Only the Host gives it away.
+            evil = "rebind.evil.test:%d" % rw.port
+            for path in ("/", "/dashboard.js", "/api/info", "/api/feed"):
+                st, hd, body = http(rw.url + path, headers={"Host": evil})
+                run.check(st == 421, "GET %s with Host %s is 421" % (path, evil), (st, body[:200]))
+            st, hd, body = post_mark(rw, {"kind": "ip", "value": mark_ham_ip, "op": "spam"},
+                                     headers={"Host": evil, "Origin": "http://" + evil,
+                                              "Sec-Fetch-Site": "same-origin"})
+            run.check(st == 421 and hget(redis, "ip", mark_ham_ip, "spam") == before,
+                      "a rebound same-origin write is 421 and Redis is unchanged", (st, body))
+            st, _, _ = http(rw.url + "/api/info", headers={"Host": "localhost:%d" % rw.port})
+            run.check(st == 200, "Host localhost:PORT is accepted on loopback", st)
+            st, _, _ = http(ro.url + "/", headers={"Host": "dash.parapet.test:%d" % ro.port})
+            run.check(st == 200, "--host dash.parapet.test: that name is accepted", st)
+            st, _, _ = http(rw.url + "/", headers={"Host": "dash.parapet.test:%d" % rw.port})
+            run.check(st == 421, "... and only where it was given", st)
             st, hd, body = http(au.url + "/")
             run.check(st == 401 and hd.get("WWW-Authenticate", "").startswith("Basic "),
                       "--password-file: 401 with a Basic challenge without credentials", st)

@@ -28,6 +28,10 @@ addresses via XCLIENT.
      milter time exceeds redis_timeout_ms plus scan time; at most one
      warning a minute; reputation is written again after the restart.
   6. redis = unix:/path, redis_password and redis_db on a second server.
+  7. good reputation is credited only to an authenticated identity: a
+     well-reputed From or MAIL FROM domain without SPF (or DKIM) for it
+     gets no REP_FROM / REP_MFROM; with SPF pass (aligned, also relaxed)
+     it does; bad reputation applies either way.
 
 Exit 0 all passed, 1 any failure, 77 skip (not root / no Postfix / no
 redis-server; never when CI=true).  Ends with "N passed, N failed".
@@ -511,6 +515,53 @@ def test_unix_auth_db(run, c):
     r2.stop()
 
 
+# ---------------------------------------------------------------- 7. credit
+
+def test_credit(run, c):
+    """good reputation of mfrom/from only for an authenticated identity"""
+    conf, pf, sink = c.parapet.conf_path, c.pf, c.sink
+    good, bad, ip = "good-rep.test", "bad-rep.test", "192.0.2.60"
+    c.parapet.dns.set_zone({good: [{"TXT": "v=spf1 ip4:192.0.2.0/24 -all"}],
+                            "bounce." + good: [{"TXT": "v=spf1 ip4:192.0.2.0/24 -all"}]})
+    for kind in ("mfrom", "from"):
+        rc, out, err = ctl(conf, "rep", "set", kind, good, "ham", "50")
+        run.check(rc == 0, "rep set %s %s ham 50" % (kind, good), out + err)
+        rc, out, err = ctl(conf, "rep", "set", kind, bad, "spam", "50")
+        run.check(rc == 0, "rep set %s %s spam 50" % (kind, bad), out + err)
+
+    def tests_of(tid, mfrom, from_hdr, addr=ip):
+        rep = send(pf.port, mfrom, [RCPT], msg(tid, "XHAMX", from_hdr), xclient_addr=addr)
+        m = sink.wait_for_id(tid, 30) if rep.code == 250 else None
+        return rep, (m.spam_tests() or []) if m else None
+
+    rep, t = tests_of("credit-spoofed-from", "x@spoofer.test", "G <g@%s>" % good)
+    run.check(t is not None and "REP_FROM" not in t and "REP_MFROM" not in t,
+              "a From of a well-reputed domain without SPF or DKIM for it: no REP_FROM "
+              "(its good reputation is not credited)", repr((rep, t)))
+    rep, t = tests_of("credit-spoofed-mfrom", "x@" + good, "G <g@%s>" % good,
+                      addr="203.0.113.60")
+    run.check(t is not None and "SPF_FAIL" in t and "REP_MFROM" not in t and
+              "REP_FROM" not in t,
+              "MAIL FROM a well-reputed domain from a client its SPF refuses: no REP_MFROM, "
+              "no REP_FROM", repr((rep, t)))
+    rep, t = tests_of("credit-auth", "a@" + good, "G <g@%s>" % good)
+    run.check(t is not None and "SPF_PASS" in t and "REP_MFROM" in t and "REP_FROM" in t,
+              "SPF pass for the MAIL FROM domain, From aligned: REP_MFROM and REP_FROM "
+              "credited", repr((rep, t)))
+    rep, t = tests_of("credit-relaxed", "a@bounce." + good, "G <g@%s>" % good)
+    run.check(t is not None and "SPF_PASS" in t and "REP_FROM" in t,
+              "SPF pass for a subdomain (relaxed alignment): REP_FROM credited",
+              repr((rep, t)))
+    ms = sink.by_id("credit-auth")
+    score = float(ms[0].first("X-Spam-Score")) if ms else None
+    run.check(score is not None and score < 0, "... and the score is lowered by them",
+              repr(score))
+    rep, t = tests_of("credit-penalty", "x@spoofer.test", "B <b@%s>" % bad)
+    run.check(t is not None and "REP_FROM" in t,
+              "bad reputation applies without authentication: REP_FROM for %s" % bad,
+              repr((rep, t)))
+
+
 def resp_select(r, *args):
     """resp_select - a command on db 3 (SELECT and the command on one connection)"""
     import socket as so
@@ -568,6 +619,8 @@ def main():
             test_kill_restart(run, c)
         with run.section("6. unix socket, AUTH, SELECT"):
             test_unix_auth_db(run, c)
+        with run.section("7. good reputation only for authenticated senders"):
+            test_credit(run, c)
         with run.section("stop"):
             run.check(c.parapet.stop(timeout=30) == 0, "parapet exits 0 on SIGTERM")
 

@@ -2,10 +2,18 @@
  * test_dashboard.c - the dashboard's pure parts: the feed filter
  * (rep_feed_match), JSON string escaping (json_put_str) and --listen
  * parsing (http_listen_valid, http_listen_loopback), POST bodies
- * (form_parse).
+ * (form_parse), and the Host check against DNS rebinding
+ * (dashboard_host_ok), also through a real dashboard on a loopback port.
  */
 #include "autoconfig.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "dashboard.h"
 #include "form.h"
 #include "http.h"
 #include "json.h"
@@ -204,6 +212,150 @@ START_TEST(form_lookup)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- Host */
+
+static const char *const NAMES[] = { "dash.example.org", "mx.example.org:8443" };
+
+static const struct {
+	const char *host, *local;
+	bool want;
+} hosts[] = {
+	{ "127.0.0.1:8025", "127.0.0.1:8025", true },
+	{ "localhost:8025", "127.0.0.1:8025", true },
+	{ "LocalHost:8025", "127.0.0.1:8025", true },
+	{ "[::1]:8025", "[::1]:8025", true },
+	{ "localhost:8025", "[::1]:8025", true },
+	{ "[::1]:8025", "127.0.0.1:8025", false },
+	{ "127.0.0.1:8026", "127.0.0.1:8025", false },
+	{ "127.0.0.1", "127.0.0.1:8025", false },	/* port 80 implied */
+	{ "127.0.0.1", "127.0.0.1:80", true },
+	{ "localhost", "127.0.0.1:80", true },
+	{ "127.0.0.1:8025x", "127.0.0.1:8025", false },
+	{ "127.0.0.10:8025", "127.0.0.1:8025", false },
+	/* DNS rebinding: the attacker's own name, now pointing at us */
+	{ "evil.example:8025", "127.0.0.1:8025", false },
+	{ "localhost.evil.example:8025", "127.0.0.1:8025", false },
+	{ "", "127.0.0.1:8025", false },
+	{ NULL, "127.0.0.1:8025", false },
+	/* localhost only on loopback */
+	{ "localhost:8025", "192.0.2.1:8025", false },
+	{ "192.0.2.1:8025", "192.0.2.1:8025", true },
+	/* --host names: as given, or with the port */
+	{ "dash.example.org", "192.0.2.1:8025", true },
+	{ "DASH.example.org:8025", "192.0.2.1:8025", true },
+	{ "dash.example.org:9999", "192.0.2.1:8025", false },
+	{ "mx.example.org:8443", "192.0.2.1:8025", true },
+	{ "mx.example.org", "192.0.2.1:8025", false },
+	{ "xdash.example.org", "192.0.2.1:8025", false },
+};
+
+START_TEST(host_check)
+{
+	ck_assert_msg(dashboard_host_ok(hosts[_i].host, hosts[_i].local, NAMES, 2) ==
+			      hosts[_i].want,
+		      "Host %s at %s", hosts[_i].host ? hosts[_i].host : "(none)", hosts[_i].local);
+}
+END_TEST
+
+/* free_port - a loopback port nobody listens on just now */
+static int free_port(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t sl = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
+	close(fd);
+	return ntohs(sa.sin_port);
+}
+
+/* http_status - one request to 127.0.0.1:port with the given Host line
+ * (NULL: HTTP/1.0 without one); the status code of the answer */
+static int http_status(int port, const char *path, const char *host)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	char req[512], resp[64] = "";
+	int fd = socket(AF_INET, SOCK_STREAM, 0), code = -1;
+	size_t got = 0;
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	if (host)
+		snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n",
+			 path, host);
+	else
+		snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\n\r\n", path);
+	ck_assert_int_eq(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+	while (got < sizeof(resp) - 1) {
+		ssize_t n = read(fd, resp + got, sizeof(resp) - 1 - got);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	resp[got] = '\0';
+	close(fd);
+	sscanf(resp, "HTTP/1.%*d %d", &code);
+	return code;
+}
+
+START_TEST(host_checked_by_server)
+{
+	char dir[] = "/tmp/parapet-dash.XXXXXX", path[128], listen[64], host[64];
+	const char *names[] = { "dash.example.org" };
+	struct engine *e = unit_engine("", "");
+	char *err = NULL;
+	FILE *fp;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/index.html", dir);
+	ck_assert_ptr_nonnull(fp = fopen(path, "w"));
+	fputs("<!doctype html><title>t</title>\n", fp);
+	fclose(fp);
+	snprintf(path, sizeof(path), "%s/dashboard.js", dir);
+	ck_assert_ptr_nonnull(fp = fopen(path, "w"));
+	fputs("\"use strict\";\n", fp);
+	fclose(fp);
+	int port = free_port();
+	snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
+	struct dashboard_options o = { .listen = listen, .static_dir = dir, .hosts = names,
+				       .nhosts = 1 };
+	struct dashboard *d = dashboard_start(e, &o, &err);
+	ck_assert_msg(d != NULL, "%s", err ? err : "?");
+
+	static const char *const paths[] = { "/", "/dashboard.js", "/api/info", "/nope.html" };
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		const char *p = paths[i];
+		int good = strcmp(p, "/nope.html") == 0 ? 404 : 200;
+		snprintf(host, sizeof(host), "127.0.0.1:%d", port);
+		ck_assert_int_eq(http_status(port, p, host), good);
+		snprintf(host, sizeof(host), "localhost:%d", port);
+		ck_assert_int_eq(http_status(port, p, host), good);
+		snprintf(host, sizeof(host), "dash.example.org:%d", port);
+		ck_assert_int_eq(http_status(port, p, host), good);
+		/* a rebound name: refused on every path, static files too */
+		snprintf(host, sizeof(host), "rebind.evil.example:%d", port);
+		ck_assert_msg(http_status(port, p, host) == 421, "%s with Host %s", p, host);
+		ck_assert_int_eq(http_status(port, p, "127.0.0.1:1"), 421);
+		ck_assert_int_eq(http_status(port, p, NULL), 421);
+	}
+	d = dashboard_stop(d);
+	/* --host values are checked */
+	const char *bad[] = { "a b" };
+	o.hosts = bad;
+	ck_assert_ptr_null(dashboard_start(e, &o, &err));
+	ck_assert_ptr_nonnull(strstr(err, "--host"));
+	free(err);
+	engine_unref(e);
+	snprintf(path, sizeof(path), "%s/index.html", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/dashboard.js", dir);
+	unlink(path);
+	rmdir(dir);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("dashboard");
@@ -216,6 +368,8 @@ int main(void)
 	tcase_add_loop_test(tc, listen_parse, 0, sizeof(listens) / sizeof(listens[0]));
 	tcase_add_loop_test(tc, form_bodies, 0, sizeof(bodies) / sizeof(bodies[0]));
 	tcase_add_test(tc, form_lookup);
+	tcase_add_loop_test(tc, host_check, 0, sizeof(hosts) / sizeof(hosts[0]));
+	tcase_add_test(tc, host_checked_by_server);
 	suite_add_tcase(s, tc);
 	return unit_main(s);
 }

@@ -7,6 +7,7 @@
  */
 #include "autoconfig.h"
 
+#include <limits.h>
 #include <math.h>
 
 #include "redis.h"
@@ -334,7 +335,7 @@ END_TEST
 static struct redis_val parse1n(const char *resp, size_t len)
 {
 	struct redis_val v[2];
-	int n = redis_parse(resp, len, v, 2);
+	int n = redis_parse(resp, len, REDIS_SIZE_ADMIN, v, 2);
 
 	ck_assert_int_eq(n, 1);
 	return v[0];
@@ -422,19 +423,19 @@ START_TEST(replies_malformed)
 {
 	struct redis_val v[4];
 
-	ck_assert_int_eq(redis_parse("?bogus\r\n", 8, v, 4), -1);
-	ck_assert_int_eq(redis_parse("$5\r\nab", 6, v, 4), 0);	/* incomplete */
+	ck_assert_int_eq(redis_parse("?bogus\r\n", 8, REDIS_SIZE_ADMIN, v, 4), -1);
+	ck_assert_int_eq(redis_parse("$5\r\nab", 6, REDIS_SIZE_ADMIN, v, 4), 0);	/* incomplete */
 	/* an array announcing more elements than parapet ever reads is
 	 * refused before hiredis allocates its table (found by fuzz_redis) */
-	ck_assert_int_eq(redis_parse("*288888888\r\n:1\r\n", 18, v, 4), -1);
+	ck_assert_int_eq(redis_parse("*288888888\r\n:1\r\n", 18, REDIS_SIZE_ADMIN, v, 4), -1);
 	const char *inner = "*2\r\n$3\r\n*99\r\n:1\r\n";
-	ck_assert_int_eq(redis_parse(inner, strlen(inner), v, 4), 1);
+	ck_assert_int_eq(redis_parse(inner, strlen(inner), REDIS_SIZE_ADMIN, v, 4), 1);
 	val_free1(v[0]);	/* "*99" inside a bulk string is data, not a header */
-	ck_assert_int_eq(redis_parse("*x\r\n", 5, v, 4), -1);
-	ck_assert_int_eq(redis_parse("$-1\r\n", 5, v, 4), 1);
+	ck_assert_int_eq(redis_parse("*x\r\n", 5, REDIS_SIZE_ADMIN, v, 4), -1);
+	ck_assert_int_eq(redis_parse("$-1\r\n", 5, REDIS_SIZE_ADMIN, v, 4), 1);
 	/* nesting deeper than REDIS_VAL_DEPTH is cut, not followed */
 	const char *deep = "*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n:1\r\n";
-	int n = redis_parse(deep, strlen(deep), v, 4);
+	int n = redis_parse(deep, strlen(deep), REDIS_SIZE_ADMIN, v, 4);
 	ck_assert(n == 1 || n == -1);	/* hiredis itself stops at depth 7 */
 	if (n == 1)
 		val_free1(v[0]);
@@ -498,6 +499,136 @@ START_TEST(replies_stats)
 	ck_assert_int_eq(row.tempfail, 0);
 	ck_assert_int_eq(row.other, 2);
 	val_free1(v);
+}
+END_TEST
+
+START_TEST(replies_stats_saturate)
+{
+	/* a damaged or hostile stats hash: huge counts, repeated fields */
+	struct redis_val v = parse1("*10\r\n$6\r\naccept\r\n$19\r\n9000000000000000000\r\n"
+				    "$6\r\naccept\r\n$19\r\n9000000000000000000\r\n"
+				    "$6\r\nreject\r\n$19\r\n9000000000000000000\r\n"
+				    "$1\r\nx\r\n$19\r\n9000000000000000000\r\n"
+				    "$1\r\ny\r\n$6\r\n1e+300\r\n");
+	struct rep_stats_row row = { 0 };
+
+	rep_stats_parse(&v, &row);
+	ck_assert_int_eq(row.accept, LLONG_MAX);
+	ck_assert_int_eq(row.reject, 9000000000000000000LL);
+	ck_assert_int_eq(row.other, 9000000000000000000LL);	/* 1e300 skipped */
+	ck_assert_int_eq(rep_stats_total(&row), LLONG_MAX);
+	rep_stats_parse(&v, &row);	/* rows are added to, never wrap */
+	ck_assert_int_eq(row.reject, LLONG_MAX);
+	ck_assert_int_eq(row.other, LLONG_MAX);
+	struct rep_stats_row small = { "", 1, 2, 3, 4, 5 };
+	ck_assert_int_eq(rep_stats_total(&small), 15);
+	val_free1(v);
+}
+END_TEST
+
+START_TEST(log_from_capped)
+{
+	struct msg *m = msg_new(1024);
+	struct buf b;
+	char *f;
+
+	/* up to MSG_MAX_HEADER_BYTES in the angle-addr: cut like the rest */
+	buf_init(&b);
+	buf_puts(&b, " \"Name <x>\" <");
+	for (int i = 0; i < 60000; i++)
+		buf_putc(&b, 'a');
+	buf_puts(&b, "@long.test>");
+	msg_add_header(m, "From", b.data);
+	msg_end_headers(m);
+	f = rep_log_from(m);
+	ck_assert_uint_eq(strlen(f), REP_LOG_VALUE_MAX);
+	ck_assert(f[0] == 'a');
+	free(f);
+	msg_free(m);
+	/* without an angle-addr: the value, cut */
+	m = msg_new(1024);
+	buf_free(&b);
+	buf_init(&b);
+	for (int i = 0; i < 60000; i++)
+		buf_putc(&b, 'b');
+	msg_add_header(m, "From", b.data);
+	msg_end_headers(m);
+	f = rep_log_from(m);
+	ck_assert_uint_eq(strlen(f), REP_LOG_VALUE_MAX);
+	free(f);
+	msg_free(m);
+	buf_free(&b);
+	/* the usual cases */
+	m = msg_new(1024);
+	msg_add_header(m, "From", " \"<script>\" <a@b.test>");
+	msg_end_headers(m);
+	f = rep_log_from(m);
+	ck_assert_str_eq(f, "a@b.test");
+	free(f);
+	msg_free(m);
+	m = msg_new(1024);
+	msg_end_headers(m);
+	f = rep_log_from(m);
+	ck_assert_str_eq(f, "");
+	free(f);
+	msg_free(m);
+}
+END_TEST
+
+static const struct {
+	const char *name;
+	enum rep_kind kind;
+	const char *value;
+	enum auth_result spf;
+	const char *spf_domain;
+	const char *dkim;	/* a valid signature's d=, or NULL */
+	bool want;
+} credits[] = {
+	{ "mfrom: SPF pass for it", REP_KIND_MFROM, "good.test", AUTH_PASS, "good.test", NULL, true },
+	{ "mfrom: SPF pass, case", REP_KIND_MFROM, "good.test", AUTH_PASS, "Good.Test", NULL, true },
+	{ "mfrom: SPF pass for another", REP_KIND_MFROM, "good.test", AUTH_PASS, "other.test",
+	  NULL, false },
+	{ "mfrom: SPF pass for a subdomain", REP_KIND_MFROM, "good.test", AUTH_PASS,
+	  "bounce.good.test", NULL, false },
+	{ "mfrom: SPF fail", REP_KIND_MFROM, "good.test", AUTH_FAIL, "good.test", NULL, false },
+	{ "mfrom: SPF softfail", REP_KIND_MFROM, "good.test", AUTH_SOFTFAIL, "good.test", NULL,
+	  false },
+	{ "mfrom: SPF none", REP_KIND_MFROM, "good.test", AUTH_NONE, "good.test", NULL, false },
+	{ "mfrom: a DKIM signature is not SPF", REP_KIND_MFROM, "good.test", AUTH_NONE, NULL,
+	  "good.test", false },
+	{ "from: SPF pass aligned", REP_KIND_FROM, "good.test", AUTH_PASS, "good.test", NULL, true },
+	{ "from: SPF pass relaxed", REP_KIND_FROM, "good.test", AUTH_PASS, "bounce.good.test",
+	  NULL, true },
+	{ "from: SPF pass not aligned", REP_KIND_FROM, "good.test", AUTH_PASS, "evil.test", NULL,
+	  false },
+	{ "from: SPF pass, a lookalike", REP_KIND_FROM, "good.test", AUTH_PASS, "xgood.test",
+	  NULL, false },
+	{ "from: SPF fail aligned", REP_KIND_FROM, "good.test", AUTH_FAIL, "good.test", NULL,
+	  false },
+	{ "from: DKIM aligned", REP_KIND_FROM, "good.test", AUTH_NONE, NULL, "good.test", true },
+	{ "from: DKIM relaxed", REP_KIND_FROM, "mail.good.test", AUTH_FAIL, "good.test",
+	  "good.test", true },
+	{ "from: DKIM not aligned", REP_KIND_FROM, "good.test", AUTH_FAIL, "good.test",
+	  "evil.test", false },
+	{ "from: nothing", REP_KIND_FROM, "good.test", AUTH_NONE, NULL, NULL, false },
+	{ "ip: always", REP_KIND_IP, "192.0.2.1", AUTH_FAIL, NULL, NULL, true },
+	{ "net: always", REP_KIND_NET, "192.0.2.0/24", AUTH_NONE, NULL, NULL, true },
+	{ "dkim: always", REP_KIND_DKIM, "good.test", AUTH_NONE, NULL, NULL, true },
+};
+
+START_TEST(credit_needs_authentication)
+{
+	struct engine *e = unit_engine("", "");
+	struct scan *sc = scan_new(e);
+	struct rep_key key = { credits[_i].kind, (char *)credits[_i].value };
+
+	sc->spf_result = credits[_i].spf;
+	sc->spf_domain = credits[_i].spf_domain ? xstrdup(credits[_i].spf_domain) : NULL;
+	if (credits[_i].dkim)
+		scan_add_dkim_valid(sc, credits[_i].dkim);
+	ck_assert_msg(rep_credit_ok(sc, &key) == credits[_i].want, "%s", credits[_i].name);
+	scan_free(sc);
+	engine_unref(e);
 }
 END_TEST
 
@@ -595,6 +726,10 @@ static Suite *rep_suite(void)
 	tcase_add_test(t, replies_malformed);
 	tcase_add_test(t, replies_xread);
 	tcase_add_test(t, replies_stats);
+	tcase_add_test(t, replies_stats_saturate);
+	tcase_add_test(t, log_from_capped);
+	tcase_add_loop_test(t, credit_needs_authentication, 0,
+			    sizeof(credits) / sizeof(credits[0]));
 	tcase_add_test(t, no_redis_no_symbols);
 	tcase_add_test(t, redis_down_unavailable);
 	tcase_add_test(t, pool_shared_by_settings);
