@@ -48,6 +48,8 @@ struct msg {
 	size_t nhdrs;
 	size_t hdrs_cap;
 	size_t hdrs_seen;	/* including dropped ones */
+	unsigned *name_slots;	/* hash index: 1 + position of the latest
+				 * field of each name, 0 = empty (message.c) */
 
 	struct buf body;	/* first max_body bytes, CRLF as received */
 	size_t body_total;	/* every body byte seen */

@@ -53,18 +53,6 @@ void uri_set_free(struct uri_set *s)
 	uri_set_init(s);
 }
 
-/* hash - FNV-1a */
-static uint32_t hash(const char *p, size_t n)
-{
-	uint32_t h = 2166136261u;
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= (unsigned char)p[i];
-		h *= 16777619u;
-	}
-	return h;
-}
-
 /* uri_set_add - trim, cap, deduplicate, copy */
 void uri_set_add(struct uri_set *s, const char *uri, size_t len)
 {
@@ -84,7 +72,7 @@ void uri_set_add(struct uri_set *s, const char *uri, size_t len)
 	}
 	if (s->slots == NULL)
 		s->slots = xcalloc(URI_SLOTS, sizeof(*s->slots));
-	uint32_t i = hash(uri, len) & (URI_SLOTS - 1);
+	uint32_t i = str_hash(uri, len, false) & (URI_SLOTS - 1);
 	for (; s->slots[i] != 0; i = (i + 1) & (URI_SLOTS - 1)) {
 		const char *have = s->v[s->slots[i] - 1];
 		if (strncmp(have, uri, len) == 0 && have[len] == '\0')
