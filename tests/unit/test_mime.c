@@ -352,6 +352,93 @@ START_TEST(depth_and_parts_caps)
 }
 END_TEST
 
+/* what costs GMime more than its input is capped before GMime parses
+ * (mime.c guard, issue 12): a message is prefix, unit count times, suffix */
+static const struct guard_case {
+	const char *name;
+	const char *prefix, *unit, *suffix;
+	int count;
+	const char *broken;	/* m->broken, NULL: not broken */
+	const char *text;	/* still in msg_body_text */
+} guards[] = {
+	{ "64 parameters", "Subject: p\nContent-Type: text/plain; charset=us-ascii", "; p=v",
+	  "\n\nPARAMTEXT\n", 63, NULL, "PARAMTEXT" },
+	{ "65 parameters: MIME_BROKEN, the text is kept",
+	  "Subject: p\nContent-Type: text/plain; charset=us-ascii", "; p=v", "\n\nPARAMTEXT\n", 64,
+	  "MIME field with more than 64 parameters", "PARAMTEXT" },
+	{ "a part's Content-Disposition with 2,000 parameters",
+	  "Subject: p\nContent-Type: multipart/mixed; boundary=b\n\n--b\n"
+	  "Content-Type: text/plain\nContent-Disposition: inline", ";\n p=v",
+	  "\n\nPARTTEXT\n--b--\n", 2000, "MIME field with more than 64 parameters", "PARTTEXT" },
+	{ "100 multiparts", "Subject: m\nContent-Type: multipart/mixed; boundary=b\n\n",
+	  "--b\nContent-Type: multipart/alternative; boundary=c\n\n--c\n\nx\n--c--\n",
+	  "--b\nContent-Type: multipart/alternative; boundary=c\n\n--c\n\nLAST\n--c--\n--b--\n", 98,
+	  NULL, "LAST" },
+	{ "101 multiparts: the last one is read as text",
+	  "Subject: m\nContent-Type: multipart/mixed; boundary=b\n\n",
+	  "--b\nContent-Type: multipart/alternative; boundary=c\n\n--c\n\nx\n--c--\n",
+	  "--b\nContent-Type: multipart/alternative; boundary=c\n\n--c\n\nLAST\n--c--\n--b--\n", 99,
+	  "more than 100 multipart parts", "LAST" },
+	{ "address groups 32 deep", "From: ", "g:", "a@b.test\nSubject: g\n\nGROUPTEXT\n", 32, NULL,
+	  "GROUPTEXT" },
+	{ "address groups 33 deep", "From: ", "g:", "a@b.test\nSubject: g\n\nGROUPTEXT\n", 33,
+	  "address groups nested deeper than 32", "GROUPTEXT" },
+	{ "one group after another is not nesting", "To: ", "g: a@b.test;, ",
+	  "\nFrom: a@b.test\nSubject: g\n\nGROUPTEXT\n", 100, NULL, "GROUPTEXT" },
+	{ "colons in quotes, comments and <> open no group", "From: a@b.test\nTo: ",
+	  "\"g:\" (g:) <@r:a@b.test>, ", "\nSubject: g\n\nGROUPTEXT\n", 100, NULL, "GROUPTEXT" },
+	/* GMime recursed once per "name:": this overflowed the stack */
+	{ "200,000 nested groups in an attached message",
+	  "Subject: g\nContent-Type: multipart/mixed; boundary=b\n\n--b\n"
+	  "Content-Type: message/rfc822\n\nFrom: ", "g:",
+	  "a@b.test\nSubject: inner\n\nATTACHEDTEXT\n--b--\n", 200000,
+	  "address groups nested deeper than 32", "ATTACHEDTEXT" },
+};
+
+START_TEST(gmime_guard)
+{
+	const struct guard_case *c = &guards[_i];
+	struct engine *e = unit_engine("", "");
+	struct buf b;
+	size_t len;
+
+	buf_init(&b);
+	buf_puts(&b, c->prefix);
+	for (int i = 0; i < c->count; i++)
+		buf_puts(&b, c->unit);
+	buf_puts(&b, c->suffix);
+	struct scan *sc = feed(e, b.data);
+	const char *t = msg_body_text(sc->msg, &len);
+	ck_assert_msg(strstr(t, c->text) != NULL, "%s: no '%s' in the body text", c->name, c->text);
+	if (c->broken)
+		ck_assert_msg(sc->msg->broken && strcmp(sc->msg->broken, c->broken) == 0,
+			      "%s: broken '%s', want '%s'", c->name,
+			      sc->msg->broken ? sc->msg->broken : "(null)", c->broken);
+	else
+		ck_assert_msg(sc->msg->broken == NULL, "%s: broken '%s'", c->name, sc->msg->broken);
+	scan_free(sc);
+	buf_free(&b);
+	engine_unref(e);
+}
+END_TEST
+
+/* header_index - a field's number among the fields of its name, names
+ * compared without case (verdict.c deletes forged copies by it) */
+START_TEST(header_index)
+{
+	struct engine *e = unit_engine("", "");
+	struct scan *sc = feed(e, "Received: a\nX-A: 1\nreceived: b\nRECEIVED: c\nX-a: 2\n\nbody\n");
+	static const int want[] = { 1, 1, 2, 3, 2 };
+
+	ck_assert_uint_eq(sc->msg->nhdrs, 5);
+	for (size_t i = 0; i < 5; i++)
+		ck_assert_msg(sc->msg->hdrs[i].index == want[i], "field %zu (%s): index %d, want %d",
+			      i, sc->msg->hdrs[i].name, sc->msg->hdrs[i].index, want[i]);
+	scan_free(sc);
+	engine_unref(e);
+}
+END_TEST
+
 /* a message cut at max_scan_bytes lacks its closing boundary: expected */
 START_TEST(truncated_not_broken)
 {
@@ -584,6 +671,8 @@ int main(void)
 	tcase_add_test(tc, charset_cache_bounded);
 	tcase_add_test(tc, concurrent_parsing);
 	tcase_add_test(tc, latin1_helper);
+	tcase_add_loop_test(tc, gmime_guard, 0, sizeof(guards) / sizeof(guards[0]));
+	tcase_add_test(tc, header_index);
 	suite_add_tcase(s, tc);
 	tcase_set_timeout(quick, 5);
 	tcase_add_test(quick, html_empty_attribute_name);
