@@ -69,6 +69,10 @@ void uri_set_add(struct uri_set *s, const char *uri, size_t len)
 		len = URI_MAX_LEN;
 		if (s->capped == NULL)
 			s->capped = "URI longer than 2048 bytes cut";
+		/* an attribute value may hold spaces: the cut can end in one
+		 * (found by fuzz_uri) */
+		while (isspace((unsigned char)uri[len - 1]))
+			len--;
 	}
 	if (s->slots == NULL)
 		s->slots = xcalloc(URI_SLOTS, sizeof(*s->slots));

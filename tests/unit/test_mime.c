@@ -295,6 +295,21 @@ START_TEST(uri_caps)
 	ck_assert_str_eq(sc->msg->uris_capped, "URI longer than 2048 bytes cut");
 	scan_free(sc);
 	buf_free(&b);
+
+	/* an href with spaces cut at 2048 inside them: the spaces go too
+	 * (found by fuzz_uri) */
+	buf_init(&b);
+	buf_puts(&b, "Subject: sp\nContent-Type: text/html\n\n<a href=\"http://l.test/");
+	for (int i = 0; i < 2020; i++)
+		buf_putc(&b, 'a');
+	buf_puts(&b, "                                        b\">x</a>\n");
+	sc = feed(e, b.data);
+	u = msg_uris(sc->msg, &n);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_uint_eq(strlen(u[0]), 14 + 2020);
+	ck_assert_str_eq(sc->msg->uris_capped, "URI longer than 2048 bytes cut");
+	scan_free(sc);
+	buf_free(&b);
 	engine_unref(e);
 }
 END_TEST
