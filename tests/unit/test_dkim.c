@@ -131,15 +131,6 @@ START_TEST(tags)
 }
 END_TEST
 
-/* hit_detail - the detail of a symbol that hit, NULL if it did not */
-static const char *hit_detail(const struct scan *sc, const char *name)
-{
-	for (size_t i = 0; i < sc->nhits; i++)
-		if (strcmp(sc->hits[i].name, name) == 0)
-			return sc->hits[i].detail ? sc->hits[i].detail : "";
-	return NULL;
-}
-
 /* sig_tag_cap - a DKIM-Signature of more than DKIM_MAX_SIG_TAGS tags is
  * not handed to libopendkim, whose tag lookup is quadratic (issue 12);
  * one of 64 tags is verified (its key lookup fails: nothing listens) */
@@ -157,7 +148,7 @@ START_TEST(sig_tag_cap)
 		buf_puts(&m, "\nFrom: a@b.test\nSubject: s\n\nbody\n");
 		ck_assert_uint_eq(auth_tag_count(strchr(m.data, ':') + 1), 7 + (size_t)extra);
 		struct scan *sc = unit_scan(e, m.data);
-		const char *bad = hit_detail(sc, "DKIM_INVALID");
+		const char *bad = unit_detail(sc, "DKIM_INVALID");
 		bool capped = bad && strstr(bad, "1 signature(s) not checked") != NULL;
 		ck_assert_msg(capped == (7 + extra > DKIM_MAX_SIG_TAGS), "%d tags: DKIM_INVALID %s",
 			      7 + extra, bad ? bad : "(none)");
