@@ -310,6 +310,24 @@ bool auth_tag(const char *list, const char *tag, char *out, size_t size)
 	return false;
 }
 
+/* auth_tag_count - tag-spec items of a tag-list (RFC 6376 §3.2): the
+ * ';'-separated items that are not empty or white space */
+size_t auth_tag_count(const char *list)
+{
+	size_t n = 0;
+	bool text = false;
+
+	for (const char *p = list; *p; p++) {
+		if (*p == ';') {
+			n += text;
+			text = false;
+		} else if (!isspace((unsigned char)*p)) {
+			text = true;
+		}
+	}
+	return n + text;
+}
+
 /* auth_record_ok - a record a library may parse */
 bool auth_record_ok(const char *rec, size_t len, size_t cap, const char **why)
 {

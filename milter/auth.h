@@ -73,6 +73,10 @@ char *auth_field(const char *name, const char *raw, size_t cap, size_t *len);
  */
 bool auth_tag(const char *list, const char *tag, char *out, size_t size);
 
+/* auth_tag_count - the number of tag-specs in a tag-list (empty items
+ * between ';' not counted) */
+size_t auth_tag_count(const char *list);
+
 /*
  * auth_record_ok - a TXT record fit to hand a library: at most cap bytes,
  * no NUL, only printable 7-bit text, tabs and spaces.  why gets the

@@ -18,7 +18,8 @@
  *
  * Data flow: every header field as it arrives goes to dkim_header, bounded
  * (auth_field: length cap, CRLF folding; at most DKIM_MAX_FIELDS fields,
- * DKIM_MAX_SIGS signatures and DKIM_MAX_ARC_FIELDS ARC fields); each body
+ * DKIM_MAX_SIGS signatures of DKIM_MAX_SIG_TAGS tags and
+ * DKIM_MAX_ARC_FIELDS ARC fields); each body
  * chunk goes to dkim_body as it arrives (the first one ends the header
  * with dkim_eoh), so nothing is buffered twice.  A DKIM-Signature's key
  * query is started when the field arrives and collected at end of
@@ -352,6 +353,11 @@ void dkim_stage_header(struct scan *sc, const struct header *h)
 		st->sigs_ignored++;
 		return;
 	}
+	if (sig && auth_tag_count(h->value) > DKIM_MAX_SIG_TAGS) {
+		st->skipped++;
+		st->sigs_ignored++;
+		return;
+	}
 	field = auth_field(h->name, h->raw, sig ? AUTH_MAX_SIG_BYTES : AUTH_MAX_FIELD_BYTES, &len);
 	if (field == NULL) {
 		st->skipped++;
@@ -548,8 +554,8 @@ static bool aligned(const char *d, const char *from)
 static void cap_note(const struct dkim_state *st, struct buf *b)
 {
 	if (st->sigs_ignored)
-		buf_printf(b, "%s%zu signature(s) not checked (over %d or oversized)",
-			   b->len ? "; " : "", st->sigs_ignored, DKIM_MAX_SIGS);
+		buf_printf(b, "%s%zu signature(s) not checked (over %d, oversized or over %d tags)",
+			   b->len ? "; " : "", st->sigs_ignored, DKIM_MAX_SIGS, DKIM_MAX_SIG_TAGS);
 	if (st->skipped)
 		buf_printf(b, "%s%zu header field(s) not handed to the verifier",
 			   b->len ? "; " : "", st->skipped);

@@ -270,11 +270,14 @@ static void text_run(struct render *r, const char *p, size_t n)
 	}
 }
 
-/* in_list - is name one of the space-separated words of list? */
+/* in_list - is name one of the space-separated words of list?  An empty
+ * name is in no list (strstr finds "" everywhere without moving on) */
 static bool in_list(const char *name, const char *list)
 {
 	size_t n = strlen(name);
 
+	if (n == 0)
+		return false;
 	for (const char *p = list; (p = strstr(p, name)) != NULL; p += n)
 		if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
 			return true;

@@ -64,6 +64,8 @@ struct msg {
 	size_t hdrs_dropped;	/* fields left out by the caps */
 	bool keys_only;		/* keep key fields only (not scanned) */
 	bool keys_lost;		/* a key field was dropped: unchecked */
+	unsigned *name_slots;	/* hash index: 1 + position of the latest
+				 * field of each name, 0 = empty (message.c) */
 
 	struct buf body;	/* first max_body bytes, CRLF as received */
 	size_t body_total;	/* every body byte seen */

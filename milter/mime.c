@@ -34,7 +34,10 @@
  * on demand; nothing GMime returns to us points into it).
  *
  * Limits: MIME_MAX_DEPTH, MIME_MAX_PARTS (mime.h), URI caps (uri.h); a
- * charset name longer than MIME_MAX_CHARSET is unknown.  GMime itself
+ * charset name longer than MIME_MAX_CHARSET is unknown.  What would cost
+ * GMime more than linear time, or a stack frame per byte, is capped before
+ * GMime reads the message (guard: MIME_MAX_PARAMS, MIME_MAX_MULTIPARTS,
+ * MIME_MAX_GROUP_DEPTH).  GMime itself
  * nests at most 1024 levels (gmime-parser.c MAX_LEVEL).  XXX GMime copies
  * the charset name of an RFC 2047 word or RFC 2231 parameter to the stack
  * (g_alloca, twice) with no bound.  Top-level fields are capped at
@@ -201,27 +204,20 @@ static void put_body(struct buf *b, const char *p, size_t n)
 	}
 }
 
-/* input_stream - the message as GMime reads it; GMime owns the bytes */
-static GMimeStream *input_stream(const struct header *hdrs, size_t nhdrs, const char *body,
-				 size_t body_len, size_t *len)
+/* input_text - the message as GMime reads it: fields, blank line, body */
+static void input_text(const struct header *hdrs, size_t nhdrs, const char *body,
+		       size_t body_len, struct buf *b)
 {
-	struct buf b;
-
-	buf_init(&b);
 	for (size_t i = 0; i < nhdrs; i++) {
 		if (!valid_field_name(hdrs[i].name))
 			continue;	/* already MIME_BROKEN (message.c) */
-		buf_puts(&b, hdrs[i].name);
-		buf_putc(&b, ':');
-		put_value(&b, hdrs[i].raw);
-		buf_putc(&b, '\n');
+		buf_puts(b, hdrs[i].name);
+		buf_putc(b, ':');
+		put_value(b, hdrs[i].raw);
+		buf_putc(b, '\n');
 	}
-	buf_putc(&b, '\n');
-	put_body(&b, body ? body : "", body_len);
-	*len = b.len;
-	/* g_malloc is malloc since GLib 2.46, so GLib may take and free it */
-	GByteArray *ba = g_byte_array_new_take((guint8 *)b.data, b.len);
-	return g_mime_stream_mem_new_with_byte_array(ba);
+	buf_putc(b, '\n');
+	put_body(b, body ? body : "", body_len);
 }
 
 /* ---------------------------------------------------------------- walk */
@@ -240,6 +236,158 @@ static void set_broken(struct walk *w, const char *why)
 {
 	if (w->broken == NULL)
 		w->broken = why;
+}
+
+/* ---------------------------------------------------------------- guard */
+
+enum field_kind {
+	FIELD_OTHER,
+	FIELD_CTYPE,		/* Content-Type */
+	FIELD_CDISP,		/* Content-Disposition */
+	FIELD_ADDR,		/* an address list GMime parses */
+};
+
+#define FIELD_NAME_MAX 32	/* longer names are none of ours */
+
+/* field_kind - the field the line at p starts (n bytes to the end of the
+ * input), and in *value where its value starts */
+static enum field_kind field_kind(const char *p, size_t n, size_t *value)
+{
+	/* the fields GMime's message parses as address lists */
+	static const char *const addr[] = {
+		"from", "to", "cc", "bcc", "reply-to", "sender", "resent-from", "resent-to",
+		"resent-cc", "resent-bcc", "resent-reply-to", "resent-sender",
+	};
+	size_t k = 0, i;
+
+	while (k < n && k <= FIELD_NAME_MAX && p[k] != ':' && p[k] != ' ' && p[k] != '\t' &&
+	       p[k] != '\n')
+		k++;
+	for (i = k; i < n && (p[i] == ' ' || p[i] == '\t'); i++)
+		;
+	if (k == 0 || k > FIELD_NAME_MAX || i >= n || p[i] != ':')
+		return FIELD_OTHER;
+	*value = i + 1;
+	if (k == 12 && strncasecmp(p, "content-type", k) == 0)
+		return FIELD_CTYPE;
+	if (k == 19 && strncasecmp(p, "content-disposition", k) == 0)
+		return FIELD_CDISP;
+	for (size_t a = 0; a < sizeof(addr) / sizeof(addr[0]); a++)
+		if (strlen(addr[a]) == k && strncasecmp(p, addr[a], k) == 0)
+			return FIELD_ADDR;
+	return FIELD_OTHER;
+}
+
+/* what one field holds that costs GMime more than its size */
+struct field_cost {
+	size_t params;		/* ';' */
+	bool multipart;		/* "multipart" in a Content-Type */
+	size_t depth, max_depth;	/* address groups open ("name:") */
+};
+
+/* field_scan - from the value at p[i] to the end of the field (its line
+ * and the folded lines after it); returns where the next line starts */
+static size_t field_scan(const char *p, size_t n, size_t i, enum field_kind kind,
+			 struct field_cost *fc)
+{
+	int comment = 0;
+	bool quoted = false, angle = false, literal = false;
+
+	for (; i < n; i++) {
+		char c = p[i];
+		if (c == '\n') {
+			if (i + 1 < n && (p[i + 1] == ' ' || p[i + 1] == '\t'))
+				continue;
+			return i + 1;
+		}
+		if (kind != FIELD_ADDR) {
+			if (c == ';')
+				fc->params++;
+			else if (kind == FIELD_CTYPE && (c == 'm' || c == 'M') && n - i >= 9 &&
+				 strncasecmp(p + i, "multipart", 9) == 0)
+				fc->multipart = true;
+			continue;
+		}
+		/* RFC 5322 §3.2-3.4 lexing: a ':' opens a group only outside
+		 * quotes, comments, angle addresses and domain literals */
+		if ((quoted || comment) && c == '\\' && i + 1 < n && p[i + 1] != '\n')
+			i++;
+		else if (quoted)
+			quoted = c != '"';
+		else if (comment)
+			comment += c == '(' ? 1 : c == ')' ? -1 : 0;
+		else if (c == '"')
+			quoted = true;
+		else if (c == '(')
+			comment = 1;
+		else if (angle)
+			angle = c != '>';
+		else if (literal)
+			literal = c != ']';
+		else if (c == '<')
+			angle = true;
+		else if (c == '[')
+			literal = true;
+		else if (c == ':' && ++fc->depth > fc->max_depth)
+			fc->max_depth = fc->depth;
+		else if (c == ';' && fc->depth > 0)
+			fc->depth--;
+	}
+	return n;
+}
+
+/*
+ * guard - look at GMime's input before GMime does, for what costs GMime
+ * more than its size (issue 12; GMime 3.2 sources):
+ *  - gmime-param.c decode_param_list compares every parameter of a
+ *    Content-Type or Content-Disposition field with every other one when
+ *    a warning callback is set: 4,000 parameters cost 100 ms.  Past
+ *    MIME_MAX_PARAMS the parse runs without the callback (*quiet).
+ *  - gmime-parser.c check_boundary compares each line starting with "--"
+ *    with the boundary of every open multipart, up to 1024 deep (1 MB of
+ *    such lines: 1 s).  Past MIME_MAX_MULTIPARTS Content-Type fields
+ *    naming multipart, each further one is renamed: GMime reads that part
+ *    as text/plain, so its content stays visible and opens no boundary.
+ *  - internet-address.c parses a group inside a group by recursion, one
+ *    stack frame per "name:": 50,000 of them (100 KB in an attached
+ *    message's From) overflow an 8 MB thread stack, which kills the
+ *    daemon.  An address field nested deeper than MIME_MAX_GROUP_DEPTH is
+ *    renamed (GMime's address lists are not used here).
+ * Fields are found by name at every line start, also inside a part's
+ * content (a line there that looks like one only makes a count larger).
+ * Renaming writes 'X' over the first byte of the name in GMime's copy of
+ * the message, never in the fields the other rules read.  Each cap makes
+ * the message MIME_BROKEN.  Linear: each byte is looked at a bounded
+ * number of times.
+ */
+static void guard(struct walk *w, struct buf *b, bool *quiet)
+{
+	char *p = b->data;
+	size_t n = b->len, multiparts = 0;
+
+	*quiet = false;
+	for (size_t i = 0; i < n;) {
+		size_t value;
+		enum field_kind kind = field_kind(p + i, n - i, &value);
+		if (kind == FIELD_OTHER) {
+			const char *nl = memchr(p + i, '\n', n - i);
+			i = nl ? (size_t)(nl - p) + 1 : n;
+			continue;
+		}
+		struct field_cost fc = { 0 };
+		size_t start = i;
+		i = field_scan(p, n, i + value, kind, &fc);
+		if (fc.params > MIME_MAX_PARAMS && !*quiet) {
+			set_broken(w, "MIME field with more than 64 parameters");
+			*quiet = true;
+		}
+		if ((fc.multipart && ++multiparts > MIME_MAX_MULTIPARTS) ||
+		    fc.max_depth > MIME_MAX_GROUP_DEPTH) {
+			set_broken(w, fc.multipart ? "more than 100 multipart parts"
+						   : "address groups nested deeper than 32");
+			p[start] = 'X';
+		}
+	}
 }
 
 /* on_warning - GMime's parser reports what it had to work around */
@@ -522,11 +670,21 @@ void mime_views_build(struct mime_views *v, const struct header *hdrs, size_t nh
 		put_clean(&w.text, subj, strlen(subj));
 	buf_putc(&w.text, '\n');
 
+	struct buf input;
+	bool quiet;
+	buf_init(&input);
+	input_text(hdrs, nhdrs, body, body_len, &input);
+	guard(&w, &input, &quiet);
+	in_len = input.len;
+
 	gmime_enter();
-	GMimeStream *in = input_stream(hdrs, nhdrs, body, body_len, &in_len);
+	/* g_malloc is malloc since GLib 2.46, so GLib may take and free it */
+	GByteArray *ba = g_byte_array_new_take((guint8 *)input.data, input.len);
+	GMimeStream *in = g_mime_stream_mem_new_with_byte_array(ba);
 	GMimeParser *parser = g_mime_parser_new_with_stream(in);
 	GMimeParserOptions *opts = g_mime_parser_options_new();
-	g_mime_parser_options_set_warning_callback(opts, on_warning, &w);
+	if (!quiet)	/* see guard */
+		g_mime_parser_options_set_warning_callback(opts, on_warning, &w);
 	GMimeMessage *msg = g_mime_parser_construct_message(parser, opts);
 	if (msg != NULL) {
 		walk(&w, g_mime_message_get_mime_part(msg), 1);

@@ -5,7 +5,11 @@
  *
  * Caps (STYLE rule 7): MIME_MAX_DEPTH levels of nesting and
  * MIME_MAX_PARTS parts are decoded; past them the rest is skipped and
- * the views' broken reason says so.  URI caps are in uri.h.
+ * the views' broken reason says so.  What costs GMime more than the size
+ * of its input is capped before GMime parses (mime.c guard): parameters
+ * of one Content-Type or Content-Disposition field, multipart parts, the
+ * nesting of address groups; past a cap the message is MIME_BROKEN.  URI
+ * caps are in uri.h.
  */
 #ifndef PARAPET_MIME_H
 #define PARAPET_MIME_H
@@ -15,6 +19,14 @@
 
 #define MIME_MAX_DEPTH 20
 #define MIME_MAX_PARTS 500
+/* ';' in one Content-Type or Content-Disposition field (RFC 2231
+ * continuations of a long file name need a dozen) */
+#define MIME_MAX_PARAMS 64
+/* Content-Type fields naming multipart; more are read as text/plain */
+#define MIME_MAX_MULTIPARTS 100
+/* "name:" groups open at once in an address field (RFC 5322 §3.4 allows
+ * one; GMime recurses for each) */
+#define MIME_MAX_GROUP_DEPTH 32
 
 struct header;
 

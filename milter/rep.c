@@ -340,7 +340,10 @@ static int parse_ip(const char *ip, unsigned char addr[16])
 		ip++;
 	if (strncasecmp(ip, "IPv6:", 5) == 0)
 		ip += 5;
-	n = strcspn(ip, "] \t");
+	/* look at no more than fits: received_ip calls this at every '['
+	 * of a field, and strcspn to the end each time was quadratic */
+	for (n = 0; n < sizeof(tmp) && ip[n] && ip[n] != ']' && ip[n] != ' ' && ip[n] != '\t'; n++)
+		;
 	if (n == 0 || n >= sizeof(tmp))
 		return 0;
 	memcpy(tmp, ip, n);

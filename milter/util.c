@@ -193,6 +193,19 @@ bool str_ieq(const char *a, const char *b)
 	return strcasecmp(a, b) == 0;
 }
 
+/* str_hash - FNV-1a of n bytes, ASCII case folded if fold */
+uint32_t str_hash(const char *p, size_t n, bool fold)
+{
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+		h ^= fold ? (unsigned char)tolower(c) : c;
+		h *= 16777619u;
+	}
+	return h;
+}
+
 /* deadline_timespec - now (monotonic) plus left_ms, normalized */
 struct timespec deadline_timespec(double left_ms)
 {

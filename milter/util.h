@@ -7,6 +7,7 @@
 #define PARAPET_UTIL_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 #include <stdbool.h>
 
@@ -40,6 +41,9 @@ char *str_trim(char *s);
 char *str_lower(char *s);
 /* str_ieq - ASCII case-insensitive equality */
 bool str_ieq(const char *a, const char *b);
+/* str_hash - FNV-1a of n bytes of p for hash indexes, ASCII letters
+ * folded to lower case if fold (not keyed: callers cap their tables) */
+uint32_t str_hash(const char *p, size_t n, bool fold);
 
 /* monotonic clock in milliseconds (fractional) */
 double now_ms(void);

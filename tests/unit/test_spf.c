@@ -228,14 +228,6 @@ static struct scan *scan_with(struct engine *e, const char *ip, const char *helo
 	return sc;
 }
 
-static const char *detail_of(const struct scan *sc, const char *name)
-{
-	for (size_t i = 0; i < sc->nhits; i++)
-		if (strcmp(sc->hits[i].name, name) == 0)
-			return sc->hits[i].detail ? sc->hits[i].detail : "";
-	return NULL;
-}
-
 START_TEST(eight_bit)
 {
 	struct engine *e = unit_engine("dns_nameservers = 127.0.0.1:9\ndns_timeout_ms = 200\n", "");
@@ -244,13 +236,13 @@ START_TEST(eight_bit)
 	/* 8-bit domain: none, 8-bit local part: permerror, 8-bit HELO: none;
 	 * none of them waits for DNS */
 	struct scan *sc = scan_with(e, "192.0.2.1", "h\xc3\xa9lo.example", "<a@d\xc3\xa9.example>");
-	ck_assert_ptr_nonnull(detail_of(sc, "SPF_NONE"));
-	ck_assert_ptr_nonnull(strstr(detail_of(sc, "SPF_NONE"), "8-bit"));
-	ck_assert_ptr_nonnull(detail_of(sc, "SPF_HELO_NONE"));
+	ck_assert_ptr_nonnull(unit_detail(sc, "SPF_NONE"));
+	ck_assert_ptr_nonnull(strstr(unit_detail(sc, "SPF_NONE"), "8-bit"));
+	ck_assert_ptr_nonnull(unit_detail(sc, "SPF_HELO_NONE"));
 	ck_assert_int_eq(sc->spf_result, AUTH_NONE);
 	scan_free(sc);
 	sc = scan_with(e, "192.0.2.1", "h\xc3\xa9lo.example", "<j\xc3\xbcrg@example.com>");
-	ck_assert_ptr_nonnull(detail_of(sc, "SPF_PERMERROR"));
+	ck_assert_ptr_nonnull(unit_detail(sc, "SPF_PERMERROR"));
 	ck_assert_int_eq(sc->spf_result, AUTH_PERMERROR);
 	ck_assert_str_eq(sc->spf_domain, "example.com");
 	/* the spf stage runs first, so its item comes first (DKIM and DMARC
@@ -278,8 +270,8 @@ START_TEST(deadline)
 	struct scan *sc = scan_with(e, "2001:db8::1", "mail.example.com", "<a@example.com>");
 	double ms = now_ms() - t;
 
-	ck_assert_ptr_nonnull(detail_of(sc, "SPF_TEMPERROR"));
-	ck_assert_ptr_nonnull(detail_of(sc, "SPF_HELO_TEMPERROR"));
+	ck_assert_ptr_nonnull(unit_detail(sc, "SPF_TEMPERROR"));
+	ck_assert_ptr_nonnull(unit_detail(sc, "SPF_HELO_TEMPERROR"));
 	ck_assert_int_eq(sc->spf_result, AUTH_TEMPERROR);
 	ck_assert_msg(ms < 300 + 500, "took %.0f ms", ms);
 	scan_free(sc);

@@ -50,6 +50,16 @@ static inline struct scan *unit_scan(struct engine *e, const char *text)
 	return sc;
 }
 
+/* unit_detail - the detail of a symbol that hit ("" without one), NULL
+ * if it did not hit */
+static inline const char *unit_detail(const struct scan *sc, const char *name)
+{
+	for (size_t i = 0; i < sc->nhits; i++)
+		if (strcmp(sc->hits[i].name, name) == 0)
+			return sc->hits[i].detail ? sc->hits[i].detail : "";
+	return NULL;
+}
+
 /* unit_main - run a suite, print the closing line, exit status */
 static inline int unit_main(Suite *s)
 {
