@@ -27,6 +27,7 @@
 #include "util.h"
 
 static const char *config_path;
+static char *pidfile;		/* removed at exit */
 
 /* usage - print and exit 2 */
 static void usage(void)
@@ -105,6 +106,16 @@ static void drop_privileges(const char *user)
 		log_fatal("cannot become user %s: %s", user, strerror(errno));
 	if (setuid(0) == 0)
 		log_fatal("privileges of root could be regained after dropping them");
+}
+
+/* stopped - at exit once parapet serves (glue.c exits after a stop
+ * signal's drain): the metrics server down, the pidfile removed */
+static void stopped(void)
+{
+	metrics_stop();
+	log_info("parapet stopped");
+	if (pidfile)
+		unlink(pidfile);
 }
 
 /* write_pidfile - our pid, one line */
@@ -186,18 +197,13 @@ int main(int argc, char **argv)
 		write_pidfile(e->cfg->pidfile);
 	if (e->cfg->user)
 		drop_privileges(e->cfg->user);
-	char *pidfile = e->cfg->pidfile ? xstrdup(e->cfg->pidfile) : NULL;
+	pidfile = e->cfg->pidfile ? xstrdup(e->cfg->pidfile) : NULL;
 	log_info("parapet %s started: %s, %zu rules, generation %lu", PACKAGE_VERSION,
 		 e->cfg->socket, rules_count(e->rules), e->generation);
 	engine_publish(e);
 	if (pthread_create(&tid, NULL, reload_thread, NULL) != 0)
 		log_fatal("cannot start the reload thread");
 
-	int rc = glue_run();
-	metrics_stop();
-	log_info("parapet stopped");
-	if (pidfile)
-		unlink(pidfile);
-	free(pidfile);
-	return rc;
+	atexit(stopped);
+	return glue_run();
 }
