@@ -30,8 +30,16 @@
  * session sockets (libmilter/worker.c), so messages in flight would be
  * dropped.  parapet therefore interposes sigwait(3), which only that
  * signal thread calls: on a stop signal it first drains (new messages
- * tempfail, messages in flight finish, up to DRAIN_TIMEOUT_MS) and only
- * then hands the signal to libmilter.
+ * tempfail, messages in flight finish, up to DRAIN_TIMEOUT_MS) and then
+ * exits the process itself instead of handing the signal to libmilter.
+ * libmilter's own stop is unsafe under load: its pool controller destroys
+ * the pool's mutex (worker.c, after the poll loop) while workers and the
+ * listener still take it; a thread that locks it across the destruction
+ * cannot unlock it (glibc: EINVAL), and every other thread then waits on
+ * it for ever.  The ThreadSanitizer build hung so in 2 of 27 stops under
+ * a stream (scripts/test.sh, test_signals.py).  After the drain nothing
+ * is left for that teardown to do; exit(3) runs the atexit handlers
+ * (the socket here, the pidfile and metrics server in main.c).
  */
 #include "autoconfig.h"
 
@@ -360,6 +368,13 @@ static void set_nodelay(int port)
 	log_warn("listening socket on port %d not found: TCP_NODELAY not set", port);
 }
 
+/* socket_remove - at exit, the unix socket goes with the process */
+static void socket_remove(void)
+{
+	if (socket_path)
+		unlink(socket_path);
+}
+
 /* glue_open - register and open the socket */
 int glue_open(const struct config *cfg)
 {
@@ -380,6 +395,7 @@ int glue_open(const struct config *cfg)
 		log_error("cannot open milter socket %s (does its directory exist?)", spec);
 		return -1;
 	}
+	atexit(socket_remove);
 	if (socket_path && chmod(socket_path, (mode_t)socket_mode) != 0)
 		log_warn("chmod %s: %s", socket_path, strerror(errno));
 	if (strncmp(spec, "inet", 4) == 0)
@@ -393,14 +409,10 @@ const char *glue_socket_path(void)
 	return socket_path;
 }
 
-/* glue_run - serve */
+/* glue_run - serve; a stop signal exits from sigwait below instead */
 int glue_run(void)
 {
-	int rc = smfi_main() == MI_SUCCESS ? 0 : 1;
-
-	if (socket_path)
-		unlink(socket_path);
-	return rc;
+	return smfi_main() == MI_SUCCESS ? 0 : 1;
 }
 
 /*
@@ -426,6 +438,7 @@ int sigwait(const sigset_t *set, int *sig)
 					 "the MTA will retry them", left, DRAIN_TIMEOUT_MS / 1000);
 			else
 				log_info("all messages in flight finished");
+			exit(0);	/* not libmilter's stop: see the top of this file */
 		}
 		*sig = s;
 		return 0;

@@ -12,7 +12,9 @@
 int glue_open(const struct config *cfg);
 /* glue_socket_path - the unix socket's path, or NULL for inet sockets */
 const char *glue_socket_path(void);
-/* glue_run - serve until a stop signal; returns the process exit code */
+/* glue_run - serve.  A stop signal (SIGTERM, SIGINT, SIGHUP) drains the
+ * messages in flight and exits the process with status 0 (atexit handlers
+ * run; the unix socket is removed); otherwise returns the exit code */
 int glue_run(void);
 
 #endif

@@ -28,6 +28,7 @@
 #include "util.h"
 
 static const char *config_path;
+static struct pidfile *running_pidfile;	/* removed at exit (stopped) */
 
 /* usage - print and exit 2 */
 static void usage(void)
@@ -103,6 +104,15 @@ static void drop_privileges(const char *user, const struct passwd *pw)
 		log_fatal("cannot become user %s: %s", user, strerror(errno));
 	if (setuid(0) == 0)
 		log_fatal("privileges of root could be regained after dropping them");
+}
+
+/* stopped - at exit once parapet serves (glue.c exits after a stop
+ * signal's drain): the metrics server down, the pidfile removed */
+static void stopped(void)
+{
+	metrics_stop();
+	log_info("parapet stopped");
+	running_pidfile = pidfile_close(running_pidfile);
 }
 
 int main(int argc, char **argv)
@@ -196,9 +206,7 @@ int main(int argc, char **argv)
 	if (pthread_create(&tid, NULL, reload_thread, NULL) != 0)
 		log_fatal("cannot start the reload thread");
 
-	int rc = glue_run();
-	metrics_stop();
-	log_info("parapet stopped");
-	pidfile_close(pidfile);
-	return rc;
+	running_pidfile = pidfile;
+	atexit(stopped);
+	return glue_run();
 }

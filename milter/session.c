@@ -3,11 +3,15 @@
  * libmilter.  Owns the current struct scan.  Each session is used by one
  * thread at a time (libmilter serialises a connection's callbacks); the
  * only shared state is the drain accounting below, under its own mutex.
+ * The drain's diagnostics read sessions of other threads: what they read
+ * is written under drain_lock (qid, list links), before the session joins
+ * the in-flight list (ip, mail_from, scan), or atomically (step).
  */
 #include "autoconfig.h"
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -21,7 +25,9 @@
 
 struct session {
 	struct session *prev, *next;	/* in the in-flight list while counted */
-	const char *step;	/* last callback seen, for drain diagnostics */
+	/* last callback seen, for drain diagnostics: read by the draining
+	 * thread without the session's thread stopping, hence atomic */
+	_Atomic(const char *) step;
 	char *ip;
 	char *hostname;
 	char *helo;
@@ -219,7 +225,9 @@ const struct verdict *session_eom(struct session *s, const char *qid)
 	s->step = "eom";
 	if (s->scan->finished)	/* decided and logged earlier (draining) */
 		return &s->scan->verdict;
+	pthread_mutex_lock(&drain_lock);	/* the drain's diagnostics read it */
 	msg_set_qid(s->scan->msg, qid);
+	pthread_mutex_unlock(&drain_lock);
 	v = scan_finish(s->scan);
 	log_verdict(s->scan);
 	return v;
@@ -257,12 +265,14 @@ int session_drain_wait(int timeout_ms)
 	}
 	left = in_flight;
 	if (left > 0)
-		for (struct session *s = flight_head; s; s = s->next)
+		for (struct session *s = flight_head; s; s = s->next) {
+			const char *step = s->step;
 			log_warn("draining: gave up on qid=%s ip=%s from=%s last_step=%s",
 				 s->scan && s->scan->msg->qid ? s->scan->msg->qid : "-",
 				 s->ip ? s->ip : "-",
 				 s->scan && s->scan->msg->mail_from ? s->scan->msg->mail_from : "-",
-				 s->step ? s->step : "-");
+				 step ? step : "-");
+		}
 	pthread_mutex_unlock(&drain_lock);
 	return left;
 }

@@ -15,8 +15,10 @@ set -euo pipefail
 
 # Build and unit tests; the demo and integration tests (postfix,
 # redis-server, miltertest, python3); then libraries and tools for the
-# planned SPF/DKIM/DMARC/Redis work; the dashboard's browser test (Debian's
-# chromium, driven by playwright-core from npm: tests/browser).
+# planned SPF/DKIM/DMARC/Redis work; the fuzzers (clang) and gcc's
+# ThreadSanitizer runtime (libtsan2, for configure --enable-tsan); the
+# dashboard's browser test (Debian's chromium, driven by playwright-core
+# from npm: tests/browser).
 PACKAGES="
 	build-essential autoconf automake libtool pkg-config
 	libmilter-dev libpcre2-dev check
@@ -25,7 +27,7 @@ PACKAGES="
 	libgmime-3.0-dev libunbound-dev redis-sentinel
 	python3-dnslib python3-dkim python3-yaml opendkim opendkim-tools publicsuffix
 	libmicrohttpd-dev openssl
-	clang libclang-rt-14-dev
+	clang libclang-rt-14-dev libtsan2
 	chromium nodejs npm
 "
 

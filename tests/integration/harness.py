@@ -37,6 +37,14 @@ Environment: PARAPET_SRCDIR (default: the checkout this file is in),
 PARAPET_BUILDDIR (default $PARAPET_SRCDIR/build), TESTDATA (default $PARAPET_SRCDIR/tests/data),
 PARAPET_TEST_KEEP=1 keeps work directories even when every check passed,
 CI=true turns a would-be skip (exit 77) into a failure.
+PARAPET_SLOW=N (default 1): parapet runs N times slower than usual (a
+ThreadSanitizer build, scripts/test.sh's build-tsan); slow(seconds) scales
+waits that are about speed by it, never a check's correctness bound.
+
+Sanitizer reports: TestRun's finish reads the stderr log of every parapet
+and nullmilter the harness started (after stopping them, so reports made
+at exit count too) and fails a check for each log holding a
+"WARNING: ThreadSanitizer" report, with the report as the detail.
 """
 
 import atexit
@@ -63,13 +71,24 @@ __all__ = [
     "make_message", "Sink", "SinkMessage", "DnsServer", "Postfix", "Parapet",
     "NullMilter", "Redis", "Sentinel", "RedisError", "resp_call", "Reply", "Outcome",
     "send", "send_many", "TestRun",
-    "Skip", "pid_alive", "wait_until", "stop_all",
+    "Skip", "pid_alive", "wait_until", "stop_all", "SLOW", "slow", "tsan_reports",
 ]
 
 SRCDIR = os.environ.get("PARAPET_SRCDIR") or os.path.dirname(
     os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILDDIR = os.environ.get("PARAPET_BUILDDIR") or os.path.join(SRCDIR, "build")
 TESTDATA = os.environ.get("TESTDATA") or os.path.join(SRCDIR, "tests", "data")
+
+try:
+    SLOW = max(1.0, float(os.environ.get("PARAPET_SLOW") or 1))
+except ValueError:
+    SLOW = 1.0
+
+
+def slow(seconds):
+    """slow - a wait about parapet's speed, scaled by PARAPET_SLOW."""
+    return seconds * SLOW
+
 
 POSTFIX_SBIN = "/usr/sbin"
 POSTFIX_DAEMONS = "/usr/lib/postfix/sbin"
@@ -79,6 +98,7 @@ POSTFIX_DAEMONS = "/usr/lib/postfix/sbin"
 
 _cleanups = []			# objects with stop(), LIFO
 _cleanup_lock = threading.Lock()
+_own_programs = []		# parapet / nullmilter daemons: their logs are checked
 
 
 def _register(obj):
@@ -142,6 +162,15 @@ def wait_until(pred, timeout, interval=0.05):
         if v or time.monotonic() >= deadline:
             return v
         time.sleep(interval)
+
+
+def tsan_reports(text):
+    """tsan_reports - each ThreadSanitizer report in text (a program's
+    stderr), from its WARNING line to its closing ==== line."""
+    out = []
+    for m in re.finditer(r"(?m)^WARNING: ThreadSanitizer.*?(?:^=+\s*$|\Z)", text, re.S):
+        out.append(m.group(0))
+    return out
 
 
 def make_workdir(prefix="parapet-it."):
@@ -656,6 +685,7 @@ class Parapet(_Daemon):
     def __init__(self, workdir, config_overrides=None, rules="", socket="unix",
                  dns="own", shipped_rules=False, binary=None):
         super().__init__(workdir)
+        _own_programs.append(self)
         self.binary = binary or os.path.join(BUILDDIR, "milter", "parapet")
         self.rules_dir = _mkdir(os.path.join(self.workdir, "rules"))
         self.conf_path = os.path.join(self.workdir, "parapet.conf")
@@ -748,6 +778,7 @@ class NullMilter(_Daemon):
 
     def __init__(self, workdir, binary=None):
         super().__init__(workdir)
+        _own_programs.append(self)
         self.binary = binary or os.path.join(BUILDDIR, "tests", "nullmilter")
         self.socket_path = os.path.join(self.workdir, "nullmilter.sock")
         self.socket_spec = "unix:" + self.socket_path
@@ -1453,6 +1484,21 @@ class TestRun:
     def _on_signal(self, signum, frame):
         raise KeyboardInterrupt("signal %d" % signum)
 
+    def _check_tsan(self):
+        """_check_tsan - one failed check per parapet / nullmilter whose
+        stderr holds a ThreadSanitizer report (their processes are stopped
+        by now, so reports made at exit are in)."""
+        for d in _own_programs:
+            if not d.starts:
+                continue
+            reports = tsan_reports(d.log())
+            if reports:
+                summary = [ln for r in reports for ln in r.splitlines()
+                           if ln.startswith("SUMMARY:")]
+                self.check(False, "no ThreadSanitizer report in %s's stderr (%s): %d found"
+                           % (d.name, d.logfile, len(reports)),
+                           "\n".join(summary[:10] + ["the first one:"] + reports[0].splitlines()))
+
     def __exit__(self, etype, exc, tb):
         skip = None
         if etype is not None and issubclass(etype, Skip):
@@ -1469,6 +1515,7 @@ class TestRun:
                 except Exception as e:
                     self.note("(on_fail helper failed: %s)" % e)
         stop_all()
+        self._check_tsan()
         if skip is not None:
             if os.environ.get("CI") == "true":
                 self.check(False, "prerequisites present (CI=true, so not skipping)", skip)

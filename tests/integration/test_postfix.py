@@ -18,6 +18,11 @@ the client sees and on what arrives at the sink:
      answering the next message; MIME_BROKEN for a boundary-less multipart
   7. trusted_networks via XCLIENT: not scanned; another TEST-NET address is
   8. one log line per message with the Postfix queue id (from the maillog)
+  9. 50 SMTP sessions at once (500 messages, the first 50 held after MAIL
+     FROM until all are open): parapet has 50 MTA connections at the same
+     time (its metrics gauge, scraped all along), every message gets 250,
+     is delivered once with the score of its own content, and has one log
+     line.  The ThreadSanitizer build runs this for races (scripts/test.sh).
 
 Exit 0 all passed, 1 any failure, 77 skip (not root / no Postfix; never
 when CI=true).  Ends with "N passed, N failed".
@@ -26,11 +31,14 @@ when CI=true).  Ends with "N passed, N failed".
 import os
 import re
 import sys
+import threading
+import time
+import urllib.request
 
 sys.dont_write_bytecode = True	# no __pycache__ in the source tree (distcheck: read-only)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (NullMilter, Parapet, Postfix, Sink, TestRun,  # noqa: E402
-                     make_message, send)
+                     free_port, make_message, send, send_many, slow, wait_until)
 
 AUTHSERV = "mx.parapet.test"
 SENDER = "alice@sender.test"
@@ -462,12 +470,86 @@ def test_log(c):
     run.check(not san, "log: no sanitizer or assertion report", "\n".join(san[:20]))
 
 
+STREAM_SESSIONS = 50
+STREAM_MESSAGES = 500
+
+
+def milter_connections(port):
+    """milter_connections - parapet_milter_connections from /metrics"""
+    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=10) as r:
+        m = re.search(r"(?m)^parapet_milter_connections (\d+)$", r.read().decode())
+    return int(m.group(1)) if m else None
+
+
+def test_stream(c):
+    run = c.run
+    ids = ["stream-%d" % i for i in range(STREAM_MESSAGES)]
+    # every other message also carries the tag marker: a verdict that
+    # leaked from one session into another would show the wrong score
+    want = {t: (6.5 if i % 2 else 0.5) for i, t in enumerate(ids)}
+    jobs = [dict(mail_from=SENDER, rcpts=[RCPT],
+                 data_bytes=make_message(t, body="Stream %s. XHAMX%s\n" % (
+                     t, " XTAGX" if want[t] > 5 else "")))
+            for t in ids]
+    # the first message of each session waits after MAIL FROM, so all of
+    # them are open in parapet at once (held longer when parapet is slow)
+    for j in jobs[:STREAM_SESSIONS]:
+        j["pause_after_mail"] = slow(2.0)
+    peak, errors = [0], []
+    done = threading.Event()
+
+    def scraper():
+        while not done.is_set():
+            try:
+                n = milter_connections(c.metrics_port)
+                peak[0] = max(peak[0], n or 0)
+            except Exception as e:
+                errors.append(repr(e))
+            done.wait(0.05)
+
+    mark = c.parapet.log_size()
+    t = threading.Thread(target=scraper, name="scraper", daemon=True)
+    t.start()
+    t0 = time.monotonic()
+    try:
+        outs = send_many(c.pf.port, jobs, concurrency=STREAM_SESSIONS)
+    finally:
+        done.set()
+        t.join()
+    run.note("%d messages over %d sessions in %.1f s; peak parapet_milter_connections %d"
+             % (len(ids), STREAM_SESSIONS, time.monotonic() - t0, peak[0]))
+    run.check(peak[0] >= STREAM_SESSIONS, "stream: (setup) %d MTA connections open in "
+              "parapet at once (peak %d)" % (STREAM_SESSIONS, peak[0]))
+    run.check(not errors, "stream: /metrics answered every scrape during the stream",
+              "\n".join(errors[:5]))
+    bad = [(ids[o.index], o.final) for o in outs if o.final is None or o.final.code != 250]
+    run.check(not bad, "stream: all %d messages got 250" % len(ids), repr(bad[:10]))
+    run.check(wait_until(lambda: all(c.sink.by_id(i) for i in ids), slow(60)),
+              "stream: all %d messages delivered" % len(ids))
+    counts = c.sink.id_counts()
+    run.check(all(counts.get(i) == 1 for i in ids), "stream: each delivered exactly once",
+              repr({i: counts.get(i) for i in ids if counts.get(i) != 1}))
+    wrong = []
+    for i in ids:
+        for m in c.sink.by_id(i):
+            st = c.status(m)
+            if st is None or abs(st[1] - want[i]) > 0.05 or (st[0] == "Yes") != (want[i] > 5):
+                wrong.append((i, m.header("X-Spam-Status")))
+    run.check(not wrong, "stream: every copy carries the verdict of its own content "
+              "(0.5 ham, 6.5 tagged)", repr(wrong[:10]))
+    lines = [ln for ln in c.parapet.log(mark).splitlines() if " qid=" in ln and " ms=" in ln]
+    run.check(len(lines) == len(ids), "stream: one log line per message (%d for %d)"
+              % (len(lines), len(ids)), "\n".join(lines[:5]))
+
+
 def main():
     with TestRun("test_postfix") as run:
         run.require_root_and_postfix()
         wd = run.workdir
         sink = Sink().start()
-        parapet = Parapet(os.path.join(wd, "parapet"), CONFIG, RULES)
+        metrics_port = free_port()
+        parapet = Parapet(os.path.join(wd, "parapet"),
+                          dict(CONFIG, metrics_listen="127.0.0.1:%d" % metrics_port), RULES)
         parapet.start()
         pf = Postfix(os.path.join(wd, "postfix"), sink.port, milter=parapet.socket_spec)
         pf.start()
@@ -482,6 +564,7 @@ def main():
             run.note("reference Postfix with nullmilter did not start: %s" % e)
         c = Ctx(run, sink, parapet, pf)
         c.rejected = []
+        c.metrics_port = metrics_port
         with run.section("1. ham"):
             test_ham(c)
         with run.section("2. reject"):
@@ -506,6 +589,10 @@ def main():
                       repr(sink.duplicates()))
         with run.section("8. log lines"):
             test_log(c)
+        with run.section("9. %d SMTP sessions at once" % STREAM_SESSIONS):
+            test_stream(c)
+            run.check(pf.wait_drained(slow(60)), "stream: the Postfix queue drains",
+                      "\n".join(pf.queue_files()[:20]))
         with run.section("stop"):
             pid = parapet.pid
             rc = parapet.stop(timeout=30)
