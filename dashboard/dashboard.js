@@ -2,7 +2,7 @@
  * dashboard.js - the parapet dashboard's page logic.
  *
  * Everything shown comes from the JSON API of `parapetctl dashboard`
- * (milter/dashboard.h).  Text that came from mail (addresses, domains,
+ * (milter/admin/dashboard.h).  Text that came from mail (addresses, domains,
  * HELO names, symbols) is only ever put into the page with textContent
  * or as an attribute value, never as markup.  Writes are POSTs with the
  * X-Parapet-Dashboard header the server requires.  The chart is plain

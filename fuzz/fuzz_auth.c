@@ -20,15 +20,16 @@
 #include <string.h>
 #include <strings.h>
 
-#include "auth.h"
-#include "config.h"
-#include "dmarc.h"
-#include "engine.h"
-#include "log.h"
-#include "mboxfile.h"
-#include "rules.h"
-#include "scan.h"
-#include "util.h"
+#include "mail/auth.h"
+#include "core/config.h"
+#include "stages/auth/dmarc.h"
+#include "core/engine.h"
+#include "base/log.h"
+#include "core/mboxfile.h"
+#include "rules/rules.h"
+#include "core/scan.h"
+#include "base/util.h"
+#include "stages/registry.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -48,7 +49,7 @@ static void setup(void)
 	if (cfg == NULL || rs == NULL)
 		abort();
 	diag_free(&d);
-	engine = engine_new(cfg, rs);
+	engine = engine_new(cfg, rs, stage_registry);
 	log_set_level(LOG_LVL_ERROR);
 }
 

@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "meta.h"
-#include "util.h"
+#include "rules/meta.h"
+#include "base/util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

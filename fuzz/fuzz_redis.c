@@ -17,10 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "redis.h"
-#include "rep.h"
-#include "rep_int.h"
-#include "util.h"
+#include "net/redis.h"
+#include "stages/rep/rep.h"
+#include "stages/rep/rep_int.h"
+#include "base/util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -8,13 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "engine.h"
-#include "log.h"
-#include "mboxfile.h"
-#include "rules.h"
-#include "scan.h"
-#include "util.h"
+#include "core/config.h"
+#include "core/engine.h"
+#include "stages/registry.h"
+#include "base/log.h"
+#include "core/mboxfile.h"
+#include "rules/rules.h"
+#include "core/scan.h"
+#include "base/util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -33,7 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if ((rs == NULL) != (d.errors > 0))
 		abort();
 	if (rs) {
-		struct engine *e = engine_new(config_parse_buf("f", "", 0, &err), rs);
+		struct engine *e = engine_new(config_parse_buf("f", "", 0, &err), rs, stage_registry);
 		struct scan *sc = scan_new(e);
 		mboxfile_feed(sc, MSG, strlen(MSG));
 		scan_finish(sc);

@@ -22,9 +22,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "html.h"
-#include "uri.h"
-#include "util.h"
+#include "mail/html.h"
+#include "mail/uri.h"
+#include "base/util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -18,13 +18,14 @@
 #include <string.h>
 #include <time.h>
 
-#include "config.h"
-#include "engine.h"
-#include "log.h"
-#include "mboxfile.h"
-#include "rules.h"
-#include "scan.h"
-#include "util.h"
+#include "core/config.h"
+#include "core/engine.h"
+#include "base/log.h"
+#include "core/mboxfile.h"
+#include "rules/rules.h"
+#include "core/scan.h"
+#include "base/util.h"
+#include "stages/registry.h"
 
 struct file {
 	char *data;
@@ -116,7 +117,7 @@ int main(int argc, char **argv)
 	struct config *cfg = config_parse_buf("bench", conf, strlen(conf), &err);
 	free(cfg->rules_dir);
 	cfg->rules_dir = xstrdup(argv[1]);
-	struct engine *full = engine_from_config(cfg, &d);
+	struct engine *full = engine_from_config(cfg, stage_registry, &d);
 	if (full == NULL) {
 		for (size_t i = 0; i < d.n; i++)
 			fprintf(stderr, "%s\n", d.lines[i]);
@@ -125,7 +126,7 @@ int main(int argc, char **argv)
 	diag_free(&d);
 	diag_init(&d);
 	struct engine *bare = engine_new(config_parse_buf("bench", conf, strlen(conf), &err),
-					 rules_load_text("none", "", &d));
+					 rules_load_text("none", "", &d), stage_registry);
 	free(conf);
 	diag_free(&d);
 

@@ -34,7 +34,7 @@ from harness import BUILDDIR, TESTDATA, DnsServer, make_workdir  # noqa: E402
 import yaml  # noqa: E402  (python3-yaml)
 
 # Measured with Debian 12's libspf2 1.2.10 behind parapet's DNS layer and
-# record normalizer (milter/spf_record.c).  The 16 RFC 7208 tests that fail
+# record normalizer (milter/stages/auth/spf_record.c).  The 16 RFC 7208 tests that fail
 # are libspf2 limitations parapet cannot rewrite around:
 #   - a/0, a//0, mx/0, mx//0 (a-cidr4-0, a-cidr4-0-ip6, a-cidr6-0-ip4,
 #     a-cidr6-0-ip4mapped, a-cidr6-0-ip6, a-cidr6-0-nxdomain, a-nxdomain and

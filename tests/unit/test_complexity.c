@@ -33,8 +33,8 @@
 #include <malloc.h>
 #include <time.h>
 
-#include "auth.h"
-#include "rep.h"
+#include "mail/auth.h"
+#include "stages/rep/rep.h"
 #include "unit.h"
 
 /* a sanitized build spreads every allocation out (redzones, shadow), so

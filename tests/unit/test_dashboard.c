@@ -13,11 +13,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "dashboard.h"
-#include "form.h"
-#include "http.h"
-#include "json.h"
-#include "rep_feed.h"
+#include "admin/dashboard.h"
+#include "base/form.h"
+#include "net/http.h"
+#include "base/json.h"
+#include "admin/rep_feed.h"
 #include "unit.h"
 
 /* one log entry: ip, mfrom, from, action, symbols */

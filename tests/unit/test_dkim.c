@@ -8,9 +8,9 @@
  */
 #include "autoconfig.h"
 
-#include "auth.h"
-#include "dkim.h"
-#include "dmarc.h"
+#include "mail/auth.h"
+#include "stages/auth/dkim.h"
+#include "stages/auth/dmarc.h"
 #include "unit.h"
 
 static const struct from_case {

@@ -27,7 +27,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 
-#include "dns.h"
+#include "net/dns.h"
 #include "unit.h"
 
 /* ---------------------------------------------------------------- servers */

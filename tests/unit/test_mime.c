@@ -8,8 +8,8 @@
 #include <malloc.h>
 #include <pthread.h>
 
-#include "html.h"
-#include "mime.h"
+#include "mail/html.h"
+#include "mail/mime.h"
 #include "unit.h"
 
 /* feed - a message through the same splitting as parapetctl and the

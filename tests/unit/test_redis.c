@@ -17,7 +17,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "redis.h"
+#include "net/redis.h"
 #include "unit.h"
 
 /* nested - "*outer" of outer "*inner" arrays of inner empty arrays: the

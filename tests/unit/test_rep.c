@@ -10,9 +10,9 @@
 #include <limits.h>
 #include <math.h>
 
-#include "redis.h"
-#include "rep.h"
-#include "rep_int.h"
+#include "net/redis.h"
+#include "stages/rep/rep.h"
+#include "stages/rep/rep_int.h"
 #include "unit.h"
 
 /* ---------------------------------------------------------------- values */
@@ -660,7 +660,7 @@ START_TEST(redis_down_unavailable)
 	ck_assert_ptr_nonnull(e->redis);
 	ck_assert(scan_has(sc, "REDIS_UNAVAILABLE"));
 	ck_assert(!sc->greylisted);	/* greylisting needs Redis */
-	ck_assert_double_eq_tol(sc->score, 0.25, 1e-9);
+	ck_assert_double_eq_tol(sc->hits.score, 0.25, 1e-9);
 	ck_assert_msg(ms < 1000, "took %.0f ms", ms);
 	scan_free(sc);
 	/* a second message right after: backoff, no wait at all */

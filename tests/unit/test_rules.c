@@ -144,10 +144,10 @@ static bool auth_symbol(const char *name)
 static void hits(struct scan *sc, char *out, size_t cap)
 {
 	out[0] = '\0';
-	for (size_t i = 0; i < sc->nhits; i++) {
-		if (auth_symbol(sc->hits[i].name))
+	for (size_t i = 0; i < sc->hits.n; i++) {
+		if (auth_symbol(sc->hits.v[i].name))
 			continue;
-		strncat(out, sc->hits[i].name, cap - strlen(out) - 2);
+		strncat(out, sc->hits.v[i].name, cap - strlen(out) - 2);
 		strcat(out, ",");
 	}
 }
@@ -188,13 +188,13 @@ START_TEST(detail_and_desc)
 	struct scan *sc = unit_scan(e, "Subject: x\n\nsome money here\n");
 
 	size_t n = 0, at = 0;
-	for (size_t i = 0; i < sc->nhits; i++)
-		if (!auth_symbol(sc->hits[i].name))
+	for (size_t i = 0; i < sc->hits.n; i++)
+		if (!auth_symbol(sc->hits.v[i].name))
 			n++, at = i;
 	ck_assert_uint_eq(n, 1);
-	ck_assert_str_eq(sc->hits[at].detail, "money");
-	ck_assert_str_eq(sc->hits[at].desc, "Talks about money");
-	ck_assert(sc->hits[at].score == 2.5);
+	ck_assert_str_eq(sc->hits.v[at].detail, "money");
+	ck_assert_str_eq(sc->hits.v[at].desc, "Talks about money");
+	ck_assert(sc->hits.v[at].score == 2.5);
 	scan_free(sc);
 	engine_unref(e);
 }
@@ -249,9 +249,9 @@ END_TEST
 /* find_hit - the hit called name, or NULL */
 static const struct hit *find_hit(const struct scan *sc, const char *name)
 {
-	for (size_t i = 0; i < sc->nhits; i++)
-		if (strcmp(sc->hits[i].name, name) == 0)
-			return &sc->hits[i];
+	for (size_t i = 0; i < sc->hits.n; i++)
+		if (strcmp(sc->hits.v[i].name, name) == 0)
+			return &sc->hits.v[i];
 	return NULL;
 }
 
@@ -316,8 +316,8 @@ START_TEST(meta_eval_table)
 		ck_assert_str_eq(h->detail, metas[_i].want);
 	}
 	/* __ rules feed metas but are never reported */
-	for (size_t i = 0; i < sc->nhits; i++)
-		ck_assert_msg(strncmp(sc->hits[i].name, "__", 2) != 0, "%s reported", sc->hits[i].name);
+	for (size_t i = 0; i < sc->hits.n; i++)
+		ck_assert_msg(strncmp(sc->hits.v[i].name, "__", 2) != 0, "%s reported", sc->hits.v[i].name);
 	scan_free(sc);
 	engine_unref(e);
 	free(msg);
@@ -442,8 +442,8 @@ START_TEST(tflags_multiple)
 	/* a reported multiple rule: listed once, scored once */
 	ck_assert_str_eq(find_hit(sc, "SEEN")->detail, "z (3 hits)");
 	size_t seen = 0;
-	for (size_t i = 0; i < sc->nhits; i++)
-		seen += strcmp(sc->hits[i].name, "SEEN") == 0;
+	for (size_t i = 0; i < sc->hits.n; i++)
+		seen += strcmp(sc->hits.v[i].name, "SEEN") == 0;
 	ck_assert_uint_eq(seen, 1);
 	scan_free(sc);
 	free(msg);
@@ -517,7 +517,7 @@ START_TEST(score_edges)
 	ck_assert_ptr_null(find_hit(sc, "OFF"));	/* score 0: not run */
 	ck_assert_ptr_null(find_hit(sc, "SEES_OFF"));	/* and reads 0 */
 	ck_assert(find_hit(sc, "C")->score == -1.5);
-	ck_assert(sc->score == 3.0 + 2.0 - 1.5 + 0.01 - 1.0 + 3.0);
+	ck_assert(sc->hits.score == 3.0 + 2.0 - 1.5 + 0.01 - 1.0 + 3.0);
 	scan_free(sc);
 	engine_unref(e);
 }

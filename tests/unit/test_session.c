@@ -14,7 +14,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
-#include "session.h"
+#include "daemon/session.h"
 #include "unit.h"
 
 #define STREAM_MESSAGES 300

@@ -7,7 +7,7 @@
  */
 #include "autoconfig.h"
 
-#include "spf.h"
+#include "stages/auth/spf.h"
 #include "unit.h"
 
 /* a string of n copies of c (static buffer, one at a time) */
@@ -253,8 +253,8 @@ START_TEST(eight_bit)
 	ck_assert_msg(now_ms() - t < 150, "took %.0f ms", now_ms() - t);
 	/* no client address: no SPF at all */
 	sc = scan_with(e, NULL, "helo.example", "<a@example.com>");
-	for (size_t i = 0; i < sc->nhits; i++)
-		ck_assert_msg(strncmp(sc->hits[i].name, "SPF_", 4) != 0, "%s", sc->hits[i].name);
+	for (size_t i = 0; i < sc->hits.n; i++)
+		ck_assert_msg(strncmp(sc->hits.v[i].name, "SPF_", 4) != 0, "%s", sc->hits.v[i].name);
 	for (size_t i = 0; i < sc->nauthres; i++)	/* dkim= and dmarc= only */
 		ck_assert_msg(strncmp(sc->authres[i], "spf=", 4) != 0, "%s", sc->authres[i]);
 	scan_free(sc);

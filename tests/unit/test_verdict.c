@@ -3,9 +3,9 @@
  */
 #include "autoconfig.h"
 
-#include "auth.h"
+#include "mail/auth.h"
 #include "unit.h"
-#include "verdict.h"
+#include "core/verdict.h"
 
 static const char *RULES =
 	"header ONE Subject =~ /one/\nscore ONE 1.0\n"
@@ -478,7 +478,7 @@ START_TEST(skipped_removes_forged)
 	for (size_t i = 0; i < v->nedits; i++)
 		ck_assert_int_eq(v->edits[i].op, EDIT_DELETE);
 	ck_assert_uint_eq(v->nedits, 7);
-	ck_assert_uint_eq(sc->nhits, 0);
+	ck_assert_uint_eq(sc->hits.n, 0);
 	ck_assert_uint_eq(sc->msg->nhdrs, 9);	/* key fields only */
 	ck_assert_uint_eq(sc->msg->hdrs_dropped, 0);
 	ck_assert_uint_eq(sc->msg->body.len, 0);

@@ -11,13 +11,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "engine.h"
-#include "log.h"
-#include "mboxfile.h"
-#include "rules.h"
-#include "scan.h"
-#include "util.h"
+#include "core/config.h"
+#include "core/engine.h"
+#include "base/log.h"
+#include "core/mboxfile.h"
+#include "rules/rules.h"
+#include "core/scan.h"
+#include "base/util.h"
+#include "stages/registry.h"
 
 /* unit_engine - config text + rule text; fails the test on any error */
 static inline struct engine *unit_engine(const char *conf, const char *rules)
@@ -31,7 +32,7 @@ static inline struct engine *unit_engine(const char *conf, const char *rules)
 	struct ruleset *rs = rules_load_text("test.cf", rules, &d);
 	ck_assert_msg(rs != NULL, "rules: %s", d.n ? d.lines[0] : "?");
 	diag_free(&d);
-	return engine_new(cfg, rs);
+	return engine_new(cfg, rs, stage_registry);
 }
 
 /* unit_scan - run a whole message (RFC 5322 text) through the pipeline */
@@ -54,9 +55,9 @@ static inline struct scan *unit_scan(struct engine *e, const char *text)
  * if it did not hit */
 static inline const char *unit_detail(const struct scan *sc, const char *name)
 {
-	for (size_t i = 0; i < sc->nhits; i++)
-		if (strcmp(sc->hits[i].name, name) == 0)
-			return sc->hits[i].detail ? sc->hits[i].detail : "";
+	for (size_t i = 0; i < sc->hits.n; i++)
+		if (strcmp(sc->hits.v[i].name, name) == 0)
+			return sc->hits.v[i].detail ? sc->hits.v[i].detail : "";
 	return NULL;
 }
 

@@ -1,0 +1,399 @@
+/*
+ * parapetctl_rep.c - parapetctl's Redis subcommands (SPEC §2): rep
+ * show/top/set/clear, learn, tail and stats.  Only argument handling and
+ * printing live here; the operations are the engine library's
+ * (rep_admin.c), which a dashboard reuses.  Tables for people by
+ * default, --json for programs (one object per line for tail).
+ */
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/engine.h"
+#include "core/mboxfile.h"
+#include "admin/parapetctl.h"
+#include "stages/rep/rep.h"
+#include "base/util.h"
+
+/* fail - print err, free it, return 1 */
+static int fail(char *err)
+{
+	fprintf(stderr, "parapetctl: %s\n", err);
+	free(err);
+	return 1;
+}
+
+/* iso_time - "2024-05-01T12:00:00Z", or "-" for 0 */
+static void iso_time(double t, char *out, size_t cap)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (t <= 0) {
+		snprintf(out, cap, "-");
+		return;
+	}
+	gmtime_r(&tt, &tm);
+	strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* kind_arg - KIND or usage */
+static enum rep_kind kind_arg(const char *s)
+{
+	int k = rep_kind_parse(s);
+
+	if (k < 0) {
+		fprintf(stderr, "parapetctl: unknown kind '%s' (ip, net, mfrom, from, dkim)\n", s);
+		exit(2);
+	}
+	return (enum rep_kind)k;
+}
+
+/* strip_json - remove a --json argument; returns whether it was there */
+static bool strip_json(int *argc, char **argv)
+{
+	bool found = false;
+	int j = 0;
+
+	for (int i = 0; i < *argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			found = true;
+		else
+			argv[j++] = argv[i];
+	}
+	*argc = j;
+	return found;
+}
+
+/* entry_json - one key as a JSON object */
+static void entry_json(const struct rep_entry *en)
+{
+	printf("{\"kind\":\"%s\",\"value\":", rep_kind_name(en->kind));
+	ctl_json_str(stdout, en->value);
+	printf(",\"exists\":%s", en->exists ? "true" : "false");
+	if (en->exists)
+		printf(",\"spam\":%.4f,\"ham\":%.4f,\"spam_stored\":%.6f,\"ham_stored\":%.6f"
+		       ",\"seen\":%.0f,\"first\":%.0f",
+		       en->spam_now, en->ham_now, en->spam, en->ham, en->seen, en->first);
+	if (en->ttl >= -1)
+		printf(",\"ttl\":%lld", en->ttl);
+	printf(",\"symbol\":\"%s\",\"score\":", rep_kind_symbol(en->kind));
+	if (en->counts)
+		printf("%.4f}", en->symbol);
+	else
+		printf("null}");
+}
+
+/* rep_show_cmd - rep show KIND VALUE */
+static int rep_show_cmd(struct engine *e, int argc, char **argv, bool json)
+{
+	struct rep_entry en;
+	char *err = NULL;
+	char seen[32], first[32];
+
+	if (argc != 4)
+		ctl_usage();
+	if (rep_show(e, kind_arg(argv[2]), argv[3], &en, &err) < 0)
+		return fail(err);
+	if (json) {
+		entry_json(&en);
+		printf("\n");
+	} else if (!en.exists) {
+		printf("%s %s: no reputation (never seen, expired or cleared)\n",
+		       rep_kind_name(en.kind), en.value);
+	} else {
+		iso_time(en.seen, seen, sizeof(seen));
+		iso_time(en.first, first, sizeof(first));
+		printf("%s %s\n", rep_kind_name(en.kind), en.value);
+		printf("  spam   %10.2f  (stored %.2f)\n", en.spam_now, en.spam);
+		printf("  ham    %10.2f  (stored %.2f)\n", en.ham_now, en.ham);
+		printf("  first  %s\n  seen   %s\n", first, seen);
+		if (en.ttl >= 0)
+			printf("  expires in %lld s\n", en.ttl);
+		if (en.counts)
+			printf("  %s %+.2f\n", rep_kind_symbol(en.kind), en.symbol);
+		else
+			printf("  %s silent: fewer than rep_min_count (%ld) messages\n",
+			       rep_kind_symbol(en.kind), e->cfg->rep_min_count);
+	}
+	rep_entry_clear(&en);
+	return 0;
+}
+
+/* rep_top_cmd - rep top KIND [N] */
+static int rep_top_cmd(struct engine *e, int argc, char **argv, bool json)
+{
+	struct rep_entry *en;
+	size_t n = 10, m;
+	char *err = NULL, *end;
+
+	if (argc < 3 || argc > 4)
+		ctl_usage();
+	enum rep_kind kind = kind_arg(argv[2]);
+	if (argc == 4) {
+		long v = strtol(argv[3], &end, 10);
+		if (*end || v < 1 || v > REP_TOP_MAX) {
+			fprintf(stderr, "parapetctl: N must be 1 to %d\n", REP_TOP_MAX);
+			return 2;
+		}
+		n = (size_t)v;
+	}
+	if (rep_top(e, kind, n, &en, &m, &err) < 0)
+		return fail(err);
+	if (json) {
+		printf("[");
+		for (size_t i = 0; i < m; i++) {
+			printf(i ? "," : "");
+			entry_json(&en[i]);
+		}
+		printf("]\n");
+	} else {
+		printf("%4s  %-40s %10s %10s %8s\n", "rank", rep_kind_name(kind), "spam", "ham",
+		       rep_kind_symbol(kind));
+		for (size_t i = 0; i < m; i++) {
+			char sym[16] = "-";
+			if (en[i].counts)
+				snprintf(sym, sizeof(sym), "%+.2f", en[i].symbol);
+			printf("%4zu  %-40s %10.2f %10.2f %8s\n", i + 1, en[i].value, en[i].spam_now,
+			       en[i].ham_now, en[i].exists ? sym : "expired");
+		}
+	}
+	for (size_t i = 0; i < m; i++)
+		rep_entry_clear(&en[i]);
+	free(en);
+	return 0;
+}
+
+/* rep_set_cmd - rep set KIND VALUE spam|ham [COUNT] */
+static int rep_set_cmd(struct engine *e, int argc, char **argv)
+{
+	char *err = NULL, *end;
+	double count = e->cfg->rep_min_count > 0 ? (double)e->cfg->rep_min_count : 1;
+
+	if (argc < 5 || argc > 6 || (strcmp(argv[4], "spam") && strcmp(argv[4], "ham")))
+		ctl_usage();
+	if (argc == 6) {
+		count = strtod(argv[5], &end);
+		if (*end || !isfinite(count) || count < 0) {
+			fprintf(stderr, "parapetctl: bad COUNT '%s'\n", argv[5]);
+			return 2;
+		}
+	}
+	bool spam = strcmp(argv[4], "spam") == 0;
+	if (rep_set(e, kind_arg(argv[2]), argv[3], spam, count, &err) < 0)
+		return fail(err);
+	printf("%s %s: %s %.2f, %s 0\n", argv[2], argv[3], spam ? "spam" : "ham", count,
+	       spam ? "ham" : "spam");
+	return 0;
+}
+
+/* rep_clear_cmd - rep clear KIND VALUE */
+static int rep_clear_cmd(struct engine *e, int argc, char **argv)
+{
+	char *err = NULL;
+	bool existed;
+
+	if (argc != 4)
+		ctl_usage();
+	if (rep_clear(e, kind_arg(argv[2]), argv[3], &existed, &err) < 0)
+		return fail(err);
+	printf("%s %s: %s\n", argv[2], argv[3], existed ? "cleared" : "had no reputation");
+	return 0;
+}
+
+/* cmd_learn - learn spam|ham [--ip IP] FILE... */
+static int cmd_learn(struct engine *e, int argc, char **argv, bool json)
+{
+	static const struct option opts[] = {
+		{ "ip", required_argument, NULL, 'i' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *ip = NULL;
+	int c, rc = 0;
+
+	if (argc < 3 || (strcmp(argv[1], "spam") && strcmp(argv[1], "ham")))
+		ctl_usage();
+	bool spam = strcmp(argv[1], "spam") == 0;
+	optind = 2;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c != 'i')
+			ctl_usage();
+		ip = optarg;
+	}
+	if (optind >= argc)
+		ctl_usage();
+	for (int i = optind; i < argc; i++) {
+		struct rep_keys keys;
+		size_t len;
+		char *err = NULL, *data = mboxfile_read(argv[i], &len);
+		if (data == NULL) {
+			fprintf(stderr, "parapetctl: %s: %s\n", argv[i], strerror(errno));
+			rc = 1;
+			continue;
+		}
+		rep_learn_keys(e, data, len, ip, &keys);
+		free(data);
+		if (rep_learn(e, &keys, spam, &err) < 0) {
+			rep_keys_clear(&keys);
+			return fail(err);
+		}
+		if (json) {
+			printf("{\"file\":");
+			ctl_json_str(stdout, argv[i]);
+			printf(",\"class\":\"%s\",\"keys\":{", spam ? "spam" : "ham");
+			for (size_t k = 0; k < keys.n; k++) {
+				printf("%s\"%s\":", k ? "," : "", rep_kind_name(keys.k[k].kind));
+				ctl_json_str(stdout, keys.k[k].value);
+			}
+			printf("}}\n");
+		} else {
+			printf("%s: learned as %s:", argv[i], spam ? "spam" : "ham");
+			for (size_t k = 0; k < keys.n; k++)
+				printf(" %s=%s", rep_kind_name(keys.k[k].kind), keys.k[k].value);
+			printf("%s\n", keys.n ? "" : " (no keys found)");
+		}
+		rep_keys_clear(&keys);
+	}
+	return rc;
+}
+
+/* tail_print - one log entry per line */
+static bool tail_print(const struct rep_log_entry *le, void *arg)
+{
+	bool json = *(bool *)arg;
+
+	if (json) {
+		printf("{\"id\":");
+		ctl_json_str(stdout, le->id);
+		for (size_t i = 0; i < 11; i++) {
+			printf(",\"%s\":", rep_log_fields[i]);
+			ctl_json_str(stdout, le->field[i]);
+		}
+		printf("}\n");
+	} else {
+		char ts[32];
+		iso_time(le->field[1] ? atof(le->field[1]) : 0, ts, sizeof(ts));
+		printf("%s", ts);
+		for (size_t i = 0; i < 11; i++) {
+			const char *v = le->field[i];
+			if (i == 1)
+				continue;
+			printf(" %s=", rep_log_fields[i]);
+			for (const char *p = v && *v ? v : "-"; *p; p++)
+				putchar((unsigned char)*p <= ' ' || *p == 0x7f ? '?' : *p);
+		}
+		printf("\n");
+	}
+	fflush(stdout);
+	return true;
+}
+
+/* cmd_tail - tail [--all] [--count N] */
+static int cmd_tail(struct engine *e, int argc, char **argv, bool json)
+{
+	static const struct option opts[] = {
+		{ "count", required_argument, NULL, 'n' },
+		{ "all", no_argument, NULL, 'a' },
+		{ NULL, 0, NULL, 0 },
+	};
+	long count = 0;
+	const char *start = "$";
+	char *err = NULL, *end;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 'n') {
+			count = strtol(optarg, &end, 10);
+			if (*end || count < 1)
+				ctl_usage();
+		} else if (c == 'a') {
+			start = "0";
+		} else {
+			ctl_usage();
+		}
+	}
+	if (optind != argc)
+		ctl_usage();
+	if (rep_tail(e, start, count, tail_print, &json, &err) < 0)
+		return fail(err);
+	return 0;
+}
+
+/* cmd_stats - stats [HOURS] */
+static int cmd_stats(struct engine *e, int argc, char **argv, bool json)
+{
+	struct rep_stats_row *rows;
+	long hours = 24;
+	char *err = NULL, *end;
+
+	if (argc > 2)
+		ctl_usage();
+	if (argc == 2) {
+		hours = strtol(argv[1], &end, 10);
+		if (*end || hours < 1 || hours > 720) {
+			fprintf(stderr, "parapetctl: HOURS must be 1 to 720\n");
+			return 2;
+		}
+	}
+	if (rep_stats(e, (int)hours, &rows, &err) < 0)
+		return fail(err);
+	if (!json)
+		printf("%-13s %9s %11s %9s %9s %9s\n", "hour (UTC)", "accept", "quarantine",
+		       "tempfail", "reject", "total");
+	else
+		printf("[");
+	for (long i = 0; i < hours; i++) {
+		const struct rep_stats_row *r = &rows[i];
+		long long total = rep_stats_total(r);
+		if (json)
+			printf("%s{\"hour\":\"%s\",\"accept\":%lld,\"quarantine\":%lld,"
+			       "\"tempfail\":%lld,\"reject\":%lld,\"total\":%lld}",
+			       i ? "," : "", r->hour, r->accept, r->quarantine, r->tempfail,
+			       r->reject, total);
+		else
+			printf("%.4s-%.2s-%.2s %.2sh %9lld %11lld %9lld %9lld %9lld\n", r->hour,
+			       r->hour + 4, r->hour + 6, r->hour + 8, r->accept, r->quarantine,
+			       r->tempfail, r->reject, total);
+	}
+	if (json)
+		printf("]\n");
+	free(rows);
+	return 0;
+}
+
+/* ctl_rep_command - dispatch */
+int ctl_rep_command(int argc, char **argv)
+{
+	bool json = strip_json(&argc, argv);
+	struct engine *e;
+	int rc;
+
+	if (strcmp(argv[0], "rep") == 0 &&
+	    (argc < 2 || (strcmp(argv[1], "show") && strcmp(argv[1], "top") &&
+			  strcmp(argv[1], "set") && strcmp(argv[1], "clear"))))
+		ctl_usage();
+	e = ctl_engine();
+	if (strcmp(argv[0], "learn") == 0)
+		rc = cmd_learn(e, argc, argv, json);
+	else if (strcmp(argv[0], "tail") == 0)
+		rc = cmd_tail(e, argc, argv, json);
+	else if (strcmp(argv[0], "stats") == 0)
+		rc = cmd_stats(e, argc, argv, json);
+	else if (strcmp(argv[1], "show") == 0)
+		rc = rep_show_cmd(e, argc, argv, json);
+	else if (strcmp(argv[1], "top") == 0)
+		rc = rep_top_cmd(e, argc, argv, json);
+	else if (strcmp(argv[1], "set") == 0)
+		rc = rep_set_cmd(e, argc, argv);
+	else
+		rc = rep_clear_cmd(e, argc, argv);
+	engine_unref(e);
+	return rc;
+}

@@ -1,0 +1,263 @@
+/*
+ * parapetctl.c - the administrator's tool.  Every subcommand runs the
+ * engine library the daemon runs (scan.c, rules.c, ...): `scan` feeds a
+ * message file through the very pipeline the milter uses, `lint` loads
+ * the rule files the way a reload does.
+ */
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/engine.h"
+#include "base/json.h"
+#include "base/log.h"
+#include "core/mboxfile.h"
+#include "admin/parapetctl.h"
+#include "daemon/pidfile.h"
+#include "stages/rep/rep.h"
+#include "core/scan.h"
+#include "core/verdict.h"
+#include "base/util.h"
+#include "stages/registry.h"
+
+/* cmd_lint - load every rule file, print every problem */
+static int cmd_lint(int argc, char **argv)
+{
+	struct config *cfg = ctl_load_config();
+	struct diag d;
+
+	if (argc > 2)
+		ctl_usage();
+	if (argc == 2) {
+		free(cfg->rules_dir);
+		cfg->rules_dir = xstrdup(argv[1]);
+	}
+	diag_init(&d);
+	struct engine *e = engine_from_config(cfg, stage_registry, &d);
+	for (size_t i = 0; i < d.n; i++)
+		printf("%s\n", d.lines[i]);
+	if (e)
+		printf("%s: %zu rules, %d error(s), %d warning(s)\n", e->cfg->rules_dir,
+		       rules_count(e->rules), d.errors, d.warnings);
+	else
+		printf("%d error(s), %d warning(s)\n", d.errors, d.warnings);
+	int rc = d.errors ? 1 : 0;
+	engine_unref(e);
+	diag_free(&d);
+	return rc;
+}
+
+static const char *edit_names[] = { "delete", "insert", "add" };
+
+/* print_json - one object per message, on one line */
+static void print_json(const char *file, const struct scan *sc, const struct verdict *v)
+{
+	char s[32];
+
+	verdict_format_score(s, sizeof(s), v->score);
+	printf("{\"file\":");
+	ctl_json_str(stdout, file);
+	printf(",\"score\":%s,\"required\":%.1f,\"action\":\"%s\"", s,
+	       sc->engine->cfg->tag_score, action_name(v->action));
+	if (v->skipped) {
+		printf(",\"skipped\":");
+		ctl_json_str(stdout, v->why);
+	}
+	if (v->code)
+		printf(",\"reply\":\"%s %s %s\"", v->code, v->xcode, v->text);
+	printf(",\"symbols\":[");
+	for (size_t i = 0; i < sc->hits.n; i++) {
+		const struct hit *h = &sc->hits.v[i];
+		printf("%s{\"name\":", i ? "," : "");
+		ctl_json_str(stdout, h->name);
+		printf(",\"score\":%.3f,\"description\":", h->score);
+		ctl_json_str(stdout, h->desc);
+		printf(",\"detail\":");
+		ctl_json_str(stdout, h->detail);
+		printf("}");
+	}
+	printf("],\"headers\":[");
+	for (size_t i = 0; i < v->nedits; i++) {
+		const struct edit *ed = &v->edits[i];
+		printf("%s{\"op\":\"%s\",\"name\":", i ? "," : "", edit_names[ed->op]);
+		ctl_json_str(stdout, ed->name);
+		printf(",\"index\":%d,\"value\":", ed->index);
+		ctl_json_str(stdout, ed->value);
+		printf("}");
+	}
+	printf("],\"ms\":%.3f}\n", v->ms);
+}
+
+/* print_text - the verdict explained for a person */
+static void print_text(const char *file, const struct scan *sc, const struct verdict *v)
+{
+	char s[32], r[32];
+
+	verdict_format_score(s, sizeof(s), v->score);
+	verdict_format_score(r, sizeof(r), sc->engine->cfg->tag_score);
+	printf("%s\n  score %s (required %s)  action %s", file, s, r, action_name(v->action));
+	if (v->code)
+		printf("  reply \"%s %s %s\"", v->code, v->xcode, v->text);
+	if (v->skipped)
+		printf("  (not scanned: %s)", v->why);
+	printf("\n");
+	for (size_t i = 0; i < sc->hits.n; i++) {
+		const struct hit *h = &sc->hits.v[i];
+		printf("  %6.2f %-24s %s", h->score, h->name, h->desc ? h->desc : "");
+		if (h->detail)
+			printf(" [%s]", h->detail);
+		printf("\n");
+	}
+	for (size_t i = 0; i < v->nedits; i++) {
+		const struct edit *ed = &v->edits[i];
+		if (ed->op == EDIT_DELETE)
+			printf("  - %s (#%d)\n", ed->name, ed->index);
+		else
+			printf("  + %s: %s\n", ed->name, ed->value);
+	}
+}
+
+/* cmd_scan - the full pipeline over message files */
+static int cmd_scan(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "ip", required_argument, NULL, 'i' },
+		{ "helo", required_argument, NULL, 'h' },
+		{ "from", required_argument, NULL, 'f' },
+		{ "rcpt", required_argument, NULL, 'r' },
+		{ "no-dns", no_argument, NULL, 'n' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *ip = NULL, *helo = "localhost", *from = "";
+	bool no_dns = false;
+	const char **rcpts = NULL;
+	size_t nrcpts = 0;
+	bool json = false;
+	int c, rc = 0;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j': json = true; break;
+		case 'n': no_dns = true; break;
+		case 'i': ip = optarg; break;
+		case 'h': helo = optarg; break;
+		case 'f': from = optarg; break;
+		case 'r':
+			rcpts = xrealloc(rcpts, (nrcpts + 1) * sizeof(*rcpts));
+			rcpts[nrcpts++] = optarg;
+			break;
+		default: ctl_usage();
+		}
+	}
+	if (optind >= argc)
+		ctl_usage();
+	struct diag d;
+	diag_init(&d);
+	struct engine *e = engine_from_config(ctl_load_config(), stage_registry, &d);
+	for (size_t i = 0; i < d.n; i++)
+		if (e == NULL || strstr(d.lines[i], ": error: "))
+			fprintf(stderr, "%s\n", d.lines[i]);
+	diag_free(&d);
+	if (e == NULL)
+		return 1;
+	for (int i = optind; i < argc; i++) {
+		size_t len;
+		char *data = mboxfile_read(argv[i], &len);
+		if (data == NULL) {
+			fprintf(stderr, "parapetctl: %s: %s\n", argv[i], strerror(errno));
+			rc = 1;
+			continue;
+		}
+		struct scan *sc = scan_new(e);
+		sc->offline = true;	/* read reputation, write nothing */
+		sc->no_dns = no_dns;
+		msg_set_client(sc->msg, ip, NULL, helo);
+		msg_set_from(sc->msg, from);
+		for (size_t k = 0; k < nrcpts; k++)
+			msg_add_rcpt(sc->msg, rcpts[k]);
+		if (cidr_list_match(&e->cfg->trusted_networks, ip))
+			scan_skip(sc, "trusted_networks");	/* as the daemon does */
+		mboxfile_feed(sc, data, len);
+		const struct verdict *v = scan_finish(sc);
+		if (json)
+			print_json(argv[i], sc, v);
+		else
+			print_text(argv[i], sc, v);
+		scan_free(sc);
+		free(data);
+	}
+	free(rcpts);
+	engine_unref(e);
+	return rc;
+}
+
+/* cmd_reload - SIGUSR1 to the parapet daemon named by the pidfile */
+static int cmd_reload(void)
+{
+	struct config *cfg = ctl_load_config();
+	char *err = NULL;
+	long pid;
+
+	if (cfg->pidfile == NULL) {
+		fprintf(stderr, "parapetctl: no pidfile in %s\n", cfg->path);
+		config_free(cfg);
+		return 1;
+	}
+	/* only a parapet that holds the pidfile: a stale file may name any
+	 * process by now (pidfile.h) */
+	pid = pidfile_running(cfg->pidfile, &err);
+	config_free(cfg);
+	if (pid < 0) {
+		fprintf(stderr, "parapetctl: %s\n", err);
+		free(err);
+		return 1;
+	}
+	if (kill((pid_t)pid, SIGUSR1) != 0) {
+		fprintf(stderr, "parapetctl: signal pid %ld: %s\n", pid, strerror(errno));
+		return 1;
+	}
+	printf("reload requested (pid %ld); the daemon logs the result\n", pid);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	int c;
+
+	ctl_set_config(NULL);
+	log_open("parapetctl", true);
+	log_set_level(LOG_LVL_WARNING);
+	rep_clock_from_env();
+	while ((c = getopt(argc, argv, "+c:")) != -1) {
+		switch (c) {
+		case 'c':
+			ctl_set_config(optarg);
+			break;
+		default: ctl_usage();
+		}
+	}
+	if (optind >= argc)
+		ctl_usage();
+	argc -= optind;
+	argv += optind;
+	if (strcmp(argv[0], "lint") == 0)
+		return cmd_lint(argc, argv);
+	if (strcmp(argv[0], "scan") == 0)
+		return cmd_scan(argc, argv);
+	if (strcmp(argv[0], "reload") == 0 && argc == 1)
+		return cmd_reload();
+	if (strcmp(argv[0], "rep") == 0 || strcmp(argv[0], "learn") == 0 ||
+	    strcmp(argv[0], "tail") == 0 || strcmp(argv[0], "stats") == 0)
+		return ctl_rep_command(argc, argv);
+	if (strcmp(argv[0], "dashboard") == 0)
+		return ctl_dashboard_command(argc, argv);
+	ctl_usage();
+}

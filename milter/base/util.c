@@ -1,0 +1,229 @@
+/*
+ * util.c - allocation wrappers, growable buffers and string helpers shared
+ * by every module.  Thread-safe: no state.  Allocation failure aborts the
+ * process with a message (the MTA then applies milter_default_action).
+ */
+#include "autoconfig.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "base/util.h"
+
+/* oom - report allocation failure and stop */
+static void oom(size_t n)
+{
+	fprintf(stderr, "parapet: out of memory allocating %zu bytes\n", n);
+	abort();
+}
+
+/* xmalloc - malloc that never returns NULL */
+void *xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+
+	if (p == NULL)
+		oom(n);
+	return p;
+}
+
+/* xcalloc - zeroed array that never returns NULL */
+void *xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+
+	if (p == NULL)
+		oom(n * size);
+	return p;
+}
+
+/* xrealloc - realloc that never returns NULL */
+void *xrealloc(void *p, size_t n)
+{
+	void *q = realloc(p, n ? n : 1);
+
+	if (q == NULL)
+		oom(n);
+	return q;
+}
+
+/* xstrdup - copy a string */
+char *xstrdup(const char *s)
+{
+	return xstrndup(s, strlen(s));
+}
+
+/* xstrndup - copy at most n bytes of a string */
+char *xstrndup(const char *s, size_t n)
+{
+	size_t len = strnlen(s, n);
+	char *p = xmalloc(len + 1);
+
+	memcpy(p, s, len);
+	p[len] = '\0';
+	return p;
+}
+
+/* xasprintf - formatted string in fresh memory */
+char *xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *p;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		oom(0);
+	p = xmalloc((size_t)n + 1);
+	va_start(ap, fmt);
+	vsnprintf(p, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	return p;
+}
+
+/* buf_init - empty buffer, no allocation yet */
+void buf_init(struct buf *b)
+{
+	b->data = NULL;
+	b->len = 0;
+	b->cap = 0;
+}
+
+/* buf_reset - forget the contents, keep the memory */
+void buf_reset(struct buf *b)
+{
+	b->len = 0;
+	if (b->data)
+		b->data[0] = '\0';
+}
+
+/* buf_free - release the memory */
+void buf_free(struct buf *b)
+{
+	free(b->data);
+	buf_init(b);
+}
+
+/* buf_grow - make room for n more bytes plus the terminator */
+static void buf_grow(struct buf *b, size_t n)
+{
+	size_t need = b->len + n + 1;
+
+	if (need <= b->cap)
+		return;
+	if (need < b->len)
+		oom(SIZE_MAX);
+	size_t cap = b->cap ? b->cap : 64;
+	while (cap < need)
+		cap *= 2;
+	b->data = xrealloc(b->data, cap);
+	b->cap = cap;
+}
+
+/* buf_append - append bytes */
+void buf_append(struct buf *b, const void *data, size_t len)
+{
+	buf_grow(b, len);
+	if (len)
+		memcpy(b->data + b->len, data, len);
+	b->len += len;
+	b->data[b->len] = '\0';
+}
+
+/* buf_puts - append a string */
+void buf_puts(struct buf *b, const char *s)
+{
+	buf_append(b, s, strlen(s));
+}
+
+/* buf_putc - append one byte */
+void buf_putc(struct buf *b, char c)
+{
+	buf_append(b, &c, 1);
+}
+
+/* buf_printf - append formatted text */
+void buf_printf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	buf_grow(b, (size_t)n);
+	va_start(ap, fmt);
+	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+}
+
+/* str_trim - skip leading white space, cut trailing white space */
+char *str_trim(char *s)
+{
+	while (isspace((unsigned char)*s))
+		s++;
+	size_t n = strlen(s);
+	while (n > 0 && isspace((unsigned char)s[n - 1]))
+		s[--n] = '\0';
+	return s;
+}
+
+/* str_lower - ASCII lower-case in place */
+char *str_lower(char *s)
+{
+	for (char *p = s; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	return s;
+}
+
+/* str_ieq - ASCII case-insensitive equality */
+bool str_ieq(const char *a, const char *b)
+{
+	return strcasecmp(a, b) == 0;
+}
+
+/* str_hash - FNV-1a of n bytes, ASCII case folded if fold */
+uint32_t str_hash(const char *p, size_t n, bool fold)
+{
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+		h ^= fold ? (unsigned char)tolower(c) : c;
+		h *= 16777619u;
+	}
+	return h;
+}
+
+/* deadline_timespec - now (monotonic) plus left_ms, normalized */
+struct timespec deadline_timespec(double left_ms)
+{
+	struct timespec ts;
+	long long ns;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ns = (long long)ts.tv_nsec + (long long)(left_ms * 1e6);
+	ts.tv_sec += (time_t)(ns / 1000000000LL);
+	ts.tv_nsec = (long)(ns % 1000000000LL);
+	return ts;
+}
+
+/* now_ms - monotonic clock in milliseconds */
+double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}

@@ -1,0 +1,74 @@
+/*
+ * config.h - parapet.conf (SPEC §3): one table of keys with defaults and
+ * ranges, parsed into an immutable struct config.  A loaded config is
+ * shared read-only by all threads; a reload builds a new one.
+ */
+#ifndef PARAPET_CONFIG_H
+#define PARAPET_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "base/cidr.h"
+
+enum on_error {
+	ON_ERROR_TEMPFAIL,
+	ON_ERROR_ACCEPT,
+};
+
+struct config {
+	char *path;		/* file it came from, or NULL for defaults */
+	char *socket;
+	int socket_mode;
+	char *user;
+	char *pidfile;
+	int log_level;		/* enum log_level */
+	char *rules_dir;
+	char *authserv_id;
+	double tag_score;
+	bool quarantine_on;
+	double quarantine_score;
+	double reject_score;
+	bool greylist;
+	double greylist_score;
+	long greylist_delay;
+	long greylist_window;
+	long max_scan_bytes;
+	struct cidr_list trusted_networks;
+	bool skip_authenticated;
+	char *redis;
+	char *redis_sentinels;
+	char *redis_master_name;
+	char *redis_password;
+	long redis_db;
+	char *redis_prefix;
+	long redis_timeout_ms;
+	char *dns_nameservers;
+	long dns_timeout_ms;
+	int on_error;		/* enum on_error */
+	long rep_half_life;
+	long rep_min_count;
+	long log_max;
+	char *metrics_listen;
+};
+
+/* config_default_path - $sysconfdir/parapet/parapet.conf */
+const char *config_default_path(void);
+
+/*
+ * config_load - read a config file.  Returns NULL and sets *errstr
+ * (caller frees) to "FILE:LINE: reason" on the first error.  A NULL path
+ * gives the built-in defaults.
+ */
+struct config *config_load(const char *path, char **errstr);
+/* config_parse_buf - same, from memory (tests, fuzzing); name labels errors */
+struct config *config_parse_buf(const char *name, const char *text, size_t len,
+				char **errstr);
+/* config_free - release; returns NULL */
+struct config *config_free(struct config *cfg);
+
+/* config_restart_needed - name of a key that differs and needs a restart, or NULL */
+const char *config_restart_needed(const struct config *a,
+				  const struct config *b);
+
+#endif

@@ -1,0 +1,172 @@
+/*
+ * scan.h - one message going through the scanning pipeline.
+ *
+ * The pipeline is the engine's list of stages (core/stage.h).  Each
+ * stage sees the message as it arrives and adds symbols; the verdict is computed from the
+ * symbols once every stage has run.  The milter glue and parapetctl both
+ * drive a scan through exactly these calls, in this order:
+ *
+ *   scan_new [-> scan_skip] -> scan_envelope_done -> scan_header*
+ *            -> scan_end_headers -> scan_body* -> scan_finish -> scan_free
+ *
+ * A message that is not scanned (trusted or authenticated client) goes
+ * through the same calls after scan_skip: no stage runs and only the key
+ * fields are kept (message.h), so that scan_finish can still remove forged
+ * X-Spam-* and our own Authentication-Results (issue 12).
+ *
+ * A scan holds a reference on the engine (config + rule set) it started
+ * with, so a reload never changes the rules under a message in flight.
+ */
+#ifndef PARAPET_SCAN_H
+#define PARAPET_SCAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "mail/message.h"
+#include "rules/hits.h"
+
+struct dns_deadline;
+struct engine;
+struct re_scratch;
+struct scan;
+
+enum action {
+	ACTION_ACCEPT,
+	ACTION_QUARANTINE,
+	ACTION_TEMPFAIL,
+	ACTION_REJECT,
+};
+
+/* a change to the message's header, applied by the glue in order */
+enum edit_op {
+	EDIT_DELETE,		/* remove the index-th field called name */
+	EDIT_INSERT,		/* insert before field index (0: at the top) */
+	EDIT_ADD,		/* append at the end of the header */
+};
+
+struct edit {
+	enum edit_op op;
+	const char *name;	/* static */
+	int index;
+	char *value;		/* owned; NULL for EDIT_DELETE */
+};
+
+struct verdict {
+	enum action action;
+	double score;
+	bool tagged;		/* score >= tag_score */
+	bool skipped;		/* trusted or authenticated: not scanned, only
+				 * forged fields removed (EDIT_DELETE) */
+	const char *why;	/* for skipped or internal failure */
+	const char *code;	/* SMTP reply for reject/tempfail */
+	const char *xcode;
+	const char *text;
+	struct edit *edits;
+	size_t nedits;
+	char *symbols;		/* "A,B,C" for the log */
+	double ms;
+};
+
+/* result of an SPF check or a DKIM signature (RFC 8601 §2.7 words) */
+enum auth_result {
+	AUTH_NONE,		/* not checked or nothing to check */
+	AUTH_PASS,
+	AUTH_FAIL,
+	AUTH_SOFTFAIL,
+	AUTH_NEUTRAL,
+	AUTH_TEMPERROR,
+	AUTH_PERMERROR,
+};
+
+#define SCAN_MAX_DKIM_DOMAINS 8
+
+#define SCAN_MAX_STAGES 16
+
+struct scan {
+	struct engine *engine;	/* counted reference */
+	struct msg *msg;
+	struct hits hits;	/* every symbol that hit, and the score */
+	bool internal_error;
+	const char *error_stage;
+	bool greylisted;	/* a stage asks for 451 4.7.1 */
+	char *authres[8];	/* RFC 8601 resinfo items, owned */
+	size_t nauthres;
+	/*
+	 * What the authentication stages found, for the stages after them
+	 * (DMARC, reputation).  Set by the spf stage: spf_result and
+	 * spf_domain (the MAIL FROM domain, or the HELO name for a null
+	 * sender; owned, lower-case, NULL if not checked).  Set by the dkim
+	 * stage: the d= of every valid signature (owned, lower-case).
+	 */
+	enum auth_result spf_result;
+	char *spf_domain;
+	char *dkim_valid_domains[SCAN_MAX_DKIM_DOMAINS];
+	size_t ndkim_valid;
+	bool offline;		/* parapetctl scan: read reputation, write
+				 * nothing, never greylist */
+	bool no_dns;		/* skip the stages that ask DNS (SPF, DKIM,
+				 * DMARC): parapetctl scan --no-dns, the
+				 * rules benchmark; set before the envelope */
+	const char *skip_why;	/* not scanned, and why (scan_skip), or NULL */
+	struct re_scratch *re;	/* per-message regex match data */
+	struct dns_deadline *dns_deadline;	/* owned; stages use
+						 * scan_dns_deadline() */
+	void *state[SCAN_MAX_STAGES];
+	double stage_ms[SCAN_MAX_STAGES];	/* time in each stage's hooks */
+	struct verdict verdict;
+	bool finished;
+	double ms;		/* time spent inside parapet for this message */
+};
+
+/* scan_new - start a message on engine (takes a reference) */
+struct scan *scan_new(struct engine *e);
+/* scan_free - release the message, its verdict and the engine reference */
+struct scan *scan_free(struct scan *sc);
+
+void scan_envelope_done(struct scan *sc);
+void scan_header(struct scan *sc, const char *name, const char *raw);
+void scan_end_headers(struct scan *sc);
+void scan_body(struct scan *sc, const void *data, size_t len);
+/* scan_finish - run the stages, decide; verdict owned by the scan */
+const struct verdict *scan_finish(struct scan *sc);
+/*
+ * scan_skip - the message will not be scanned (why: "trusted_networks",
+ * "authenticated"; static).  Call before the envelope is done; the other
+ * calls stay the same and scan_finish gives a verdict that only removes
+ * forged fields.
+ */
+void scan_skip(struct scan *sc, const char *why);
+
+/*
+ * scan_add - a symbol hit with an explicit score.  name and desc are
+ * borrowed and must outlive the scan; detail is copied (may be NULL).
+ */
+void scan_add(struct scan *sc, const char *name, double score,
+	      const char *desc, const char *detail);
+/* scan_add_builtin - a built-in symbol scored by the rule files */
+void scan_add_builtin(struct scan *sc, const char *name, const char *detail);
+/* scan_add_authres - one "method=result prop=value" item for
+ * Authentication-Results (RFC 8601 §2.2); copied */
+void scan_add_authres(struct scan *sc, const char *resinfo);
+/* scan_add_dkim_valid - the d= domain of a signature that verified; copied */
+void scan_add_dkim_valid(struct scan *sc, const char *domain);
+/* scan_state_slot - the per-message state slot of the named stage, or NULL */
+void **scan_state_slot(struct scan *sc, const char *stage);
+/*
+ * scan_dns_deadline - the message's one DNS deadline: every DNS wait of
+ * every stage takes this (dns_wait accepts nothing else), so DNS delays
+ * the verdict by at most dns_timeout_ms however many stages ask.  Open
+ * until end of data (scan_finish fixes it at now + dns_timeout_ms before
+ * any stage's eom hook), expired by scan_free.  Borrowed until scan_free;
+ * a thread working for the message takes its own dns_deadline_ref.
+ */
+struct dns_deadline *scan_dns_deadline(struct scan *sc);
+/* scan_header_caps - HEADERS_TRUNCATED when the header caps left fields
+ * out (mail/message.h) */
+void scan_header_caps(struct scan *sc);
+/* scan_has - did the symbol hit? */
+bool scan_has(const struct scan *sc, const char *name);
+
+
+#endif

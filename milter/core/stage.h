@@ -1,0 +1,35 @@
+/*
+ * stage.h - the interface every check implements: one descriptor per
+ * stage, listed once in stages/registry.c and handed to the engine, whose
+ * scans run the list in order (core/scan.c).  See doc/HACKING.md for the
+ * checklist of adding one.
+ */
+#ifndef PARAPET_STAGE_H
+#define PARAPET_STAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct header;
+struct scan;
+struct verdict;
+
+/* a stage: its name, what it needs, its hooks (every hook optional) */
+struct stage {
+	const char *name;
+	bool dns;		/* asks DNS: skipped when the scan says no_dns */
+	/* envelope complete (first header): start early work, e.g. DNS */
+	void (*envelope)(struct scan *sc);
+	/* one header field as it arrives */
+	void (*header)(struct scan *sc, const struct header *h);
+	/* one body chunk as it arrives, including bytes past max_scan_bytes */
+	void (*body)(struct scan *sc, const char *data, size_t len);
+	/* end of message: add symbols; 0 or -1 for an internal failure */
+	int (*eom)(struct scan *sc);
+	/* after the verdict is known (reputation updates) */
+	void (*after)(struct scan *sc, const struct verdict *v);
+	/* release per-message state in sc->state[slot] */
+	void (*cleanup)(struct scan *sc, void *state);
+};
+
+#endif

@@ -1,0 +1,350 @@
+/*
+ * auth.c - parsing parapet does itself before libopendkim or libopendmarc
+ * see anything (see auth.h).  Owns nothing; thread-safe (no state); every
+ * loop is bounded by its input, and every output by its buffer.
+ */
+#include "autoconfig.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "mail/auth.h"
+#include "mail/message.h"
+#include "base/util.h"
+
+/* ---------------------------------------------------------------- domains */
+
+/* auth_domain_ok - check and lower-case a domain name */
+bool auth_domain_ok(char *d)
+{
+	size_t n = strlen(d), label = 0, labels = 0;
+
+	if (n > 0 && d[n - 1] == '.')
+		d[--n] = '\0';
+	if (n == 0 || n > 253)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)d[i];
+		if (c == '.') {
+			if (label == 0 || d[i - 1] == '-')
+				return false;
+			label = 0;
+			continue;
+		}
+		if (!(isalnum(c) || c == '-' || c == '_'))
+			return false;
+		if (label == 0) {
+			if (c == '-')
+				return false;
+			labels++;
+		}
+		if (++label > 63)
+			return false;
+		d[i] = (char)tolower(c);
+	}
+	/* label == 0 here: the name ended in an empty label ("a.b..") */
+	return labels >= 2 && label > 0 && d[n - 1] != '-';
+}
+
+/* ---------------------------------------------------------------- From */
+
+/* mailbox_domain - the domain of one mailbox's address text: after the
+ * last '@', whitespace removed.  -1 if none or invalid, 0 if the text is
+ * empty (not a mailbox), 1 if found */
+static int mailbox_domain(const char *addr, size_t len, char *domain, size_t size)
+{
+	const char *at = NULL;
+	size_t o = 0;
+	bool any = false;
+
+	for (size_t i = 0; i < len; i++) {
+		if (addr[i] == '@')
+			at = addr + i;
+		if (!isspace((unsigned char)addr[i]))
+			any = true;
+	}
+	if (!any)
+		return 0;
+	if (at == NULL)
+		return -1;
+	for (const char *p = at + 1; p < addr + len; p++) {
+		if (isspace((unsigned char)*p))
+			continue;
+		if (o + 1 >= size)
+			return -1;
+		domain[o++] = *p;
+	}
+	domain[o] = '\0';
+	return auth_domain_ok(domain) ? 1 : -1;
+}
+
+/*
+ * A mailbox is collected as two texts: what stands outside quotes,
+ * comments and angle brackets ("plain": the whole addr-spec when there is
+ * no angle address) and what stands inside <> ("angle").  A quoted string
+ * belongs to the local part or the display name; an '@' inside it is not
+ * the domain separator, so quoted text is copied with '@' blanked out.
+ */
+struct mbox_scan {
+	struct buf plain, angle;
+	bool has_angle;
+	int count;
+	int bad;
+	char *domain;
+	size_t size;
+};
+
+/* mbox_end - one mailbox finished (at ',' or ';' or the end) */
+static void mbox_end(struct mbox_scan *s)
+{
+	char tmp[AUTH_DOMAIN_SIZE];
+	const struct buf *b = s->has_angle ? &s->angle : &s->plain;
+	int r = mailbox_domain(b->data ? b->data : "", b->len, tmp, sizeof(tmp));
+
+	if (r != 0) {
+		if (r < 0)
+			s->bad = 1;
+		else if (s->count == 0 && s->size)
+			snprintf(s->domain, s->size, "%s", tmp);
+		s->count++;
+	}
+	buf_reset(&s->plain);
+	buf_reset(&s->angle);
+	s->has_angle = false;
+}
+
+/* auth_from_parse - mailboxes of one From value */
+int auth_from_parse(const char *v, char *domain, size_t size)
+{
+	struct mbox_scan s = { .domain = domain, .size = size };
+	int depth = 0;		/* comment nesting */
+	bool quoted = false, in_angle = false;
+
+	if (size)
+		domain[0] = '\0';
+	buf_init(&s.plain);
+	buf_init(&s.angle);
+	for (const char *p = v; *p; p++) {
+		char c = *p;
+		struct buf *to = in_angle ? &s.angle : &s.plain;
+		if (quoted) {
+			if (c == '\\' && p[1])
+				p++;
+			else if (c == '"')
+				quoted = false;
+			buf_putc(to, *p == '@' ? '_' : 'q');
+			continue;
+		}
+		if (depth > 0) {
+			if (c == '\\' && p[1])
+				p++;
+			else if (c == '(')
+				depth++;
+			else if (c == ')')
+				depth--;
+			continue;
+		}
+		switch (c) {
+		case '"':
+			quoted = true;
+			buf_putc(to, 'q');
+			break;
+		case '(':
+			depth = 1;
+			break;
+		case '<':
+			/* a second '<' starts the angle text again */
+			in_angle = true;
+			s.has_angle = true;
+			buf_reset(&s.angle);
+			break;
+		case '>':
+			in_angle = false;
+			break;
+		case ',':
+		case ';':
+			if (in_angle)
+				buf_putc(to, c);
+			else
+				mbox_end(&s);
+			break;
+		case ':':
+			/* group "name: a, b;" (RFC 5322 §3.4): the text so far
+			 * was the group's name */
+			if (in_angle) {
+				buf_putc(to, c);
+			} else {
+				buf_reset(&s.plain);
+			}
+			break;
+		default:
+			buf_putc(to, c);
+		}
+	}
+	mbox_end(&s);
+	buf_free(&s.plain);
+	buf_free(&s.angle);
+	return s.bad ? -1 : s.count;
+}
+
+/* auth_from_domain - the From domain over every From field */
+enum auth_from auth_from_domain(const struct msg *m, char *domain, size_t size)
+{
+	int fields = 0, total = 0;
+	bool bad = false;
+
+	if (size)
+		domain[0] = '\0';
+	for (size_t i = 0; i < m->nhdrs; i++) {
+		char d[AUTH_DOMAIN_SIZE];
+		if (strcasecmp(m->hdrs[i].name, "From") != 0)
+			continue;
+		fields++;
+		int n = auth_from_parse(m->hdrs[i].value, d, sizeof(d));
+		if (n < 0)
+			bad = true;
+		else
+			total += n;
+		if (size && domain[0] == '\0' && d[0])
+			snprintf(domain, size, "%s", d);
+	}
+	if (fields == 0)
+		return AUTH_FROM_NONE;
+	if (fields > 1 || total > 1)
+		return AUTH_FROM_MULTIPLE;
+	if (bad || total == 0)
+		return AUTH_FROM_BAD;
+	return AUTH_FROM_OK;
+}
+
+/* auth_from_name - for details */
+const char *auth_from_name(enum auth_from r)
+{
+	switch (r) {
+	case AUTH_FROM_OK: return "ok";
+	case AUTH_FROM_NONE: return "none";
+	case AUTH_FROM_MULTIPLE: return "multiple";
+	case AUTH_FROM_BAD: return "bad";
+	}
+	return "?";
+}
+
+/* ---------------------------------------------------------------- fields */
+
+/* auth_field - "Name:raw" with CRLF line breaks, bounded */
+char *auth_field(const char *name, const char *raw, size_t cap, size_t *len)
+{
+	size_t nl = strlen(name), rl = strlen(raw), o = 0;
+	char *out;
+
+	/* RFC 5322 §2.2: printable US-ASCII except colon */
+	if (nl == 0)
+		return NULL;
+	for (size_t i = 0; i < nl; i++)
+		if (name[i] <= ' ' || name[i] >= 0x7f || name[i] == ':')
+			return NULL;
+	/* worst case every LF becomes CRLF */
+	if (nl + 1 + rl > cap)
+		return NULL;
+	out = xmalloc(nl + 1 + 2 * rl + 1);
+	memcpy(out, name, nl);
+	o = nl;
+	out[o++] = ':';
+	for (size_t i = 0; i < rl; i++) {
+		if (raw[i] == '\n' && (i == 0 || raw[i - 1] != '\r'))
+			out[o++] = '\r';
+		out[o++] = raw[i];
+	}
+	/* a field ends before its final CRLF */
+	while (o > nl + 1 && (out[o - 1] == '\n' || out[o - 1] == '\r'))
+		o--;
+	out[o] = '\0';
+	if (o > cap) {
+		free(out);
+		return NULL;
+	}
+	*len = o;
+	return out;
+}
+
+/* auth_tag - one tag's value from a tag-list */
+bool auth_tag(const char *list, const char *tag, char *out, size_t size)
+{
+	size_t tl = strlen(tag);
+	const char *p = list;
+
+	while (*p) {
+		while (*p && (isspace((unsigned char)*p) || *p == ';'))
+			p++;
+		const char *name = p;
+		while (*p && *p != '=' && *p != ';' && !isspace((unsigned char)*p))
+			p++;
+		size_t n = (size_t)(p - name);
+		while (isspace((unsigned char)*p))
+			p++;
+		if (*p != '=') {
+			while (*p && *p != ';')
+				p++;
+			continue;
+		}
+		p++;
+		const char *val = p;
+		while (*p && *p != ';')
+			p++;
+		if (n == tl && strncmp(name, tag, tl) == 0) {
+			size_t o = 0;
+			for (const char *q = val; q < p; q++) {
+				if (isspace((unsigned char)*q))
+					continue;
+				if (o + 1 >= size)
+					return false;
+				out[o++] = *q;
+			}
+			out[o] = '\0';
+			return true;
+		}
+	}
+	return false;
+}
+
+/* auth_tag_count - tag-spec items of a tag-list (RFC 6376 §3.2): the
+ * ';'-separated items that are not empty or white space */
+size_t auth_tag_count(const char *list)
+{
+	size_t n = 0;
+	bool text = false;
+
+	for (const char *p = list; *p; p++) {
+		if (*p == ';') {
+			n += text;
+			text = false;
+		} else if (!isspace((unsigned char)*p)) {
+			text = true;
+		}
+	}
+	return n + text;
+}
+
+/* auth_record_ok - a record a library may parse */
+bool auth_record_ok(const char *rec, size_t len, size_t cap, const char **why)
+{
+	if (len > cap) {
+		*why = "record too long";
+		return false;
+	}
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)rec[i];
+		if (c == '\0') {
+			*why = "NUL byte in record";
+			return false;
+		}
+		if ((c < ' ' && c != '\t') || c >= 0x7f) {
+			*why = "control or 8-bit byte in record";
+			return false;
+		}
+	}
+	return true;
+}

@@ -1,0 +1,560 @@
+/*
+ * html.c - render HTML to text for body rules and collect its links (see
+ * html.h).  This is a tolerant tokenizer in the spirit of the HTML
+ * standard's (WHATWG HTML §13.2.5), not a tree builder: it keeps a stack
+ * of open element names only to know where a hidden element ends, with
+ * the standard's implied end tags for p, li, dt/dd, td/th, tr and option,
+ * so that "<p style=display:none>x<p>visible" shows "visible" as a browser
+ * does.  A spammer who hides text from us must hide it from the reader
+ * too.
+ *
+ * Thread safety: no state outside the call.  Cost: linear in the input;
+ * the element stack is HTML_MAX_DEPTH names.
+ */
+#include "autoconfig.h"
+
+#include <ctype.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "mail/html.h"
+
+#define NAME_MAX_LEN 15		/* longer tag names are compared cut */
+#define STYLE_MAX 1024		/* style attribute bytes examined */
+
+/* windows-1252 for 0x80-0x9F (WHATWG Encoding; HTML §13.2.5.80 uses
+ * the same table for numeric references) */
+static const uint16_t cp1252[32] = {
+	0x20AC, 0x0081, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021,
+	0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0x008D, 0x017D, 0x008F,
+	0x0090, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014,
+	0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0x009D, 0x017E, 0x0178,
+};
+
+/* the common named character references, sorted by name (strcmp) */
+static const struct entity {
+	const char *name;
+	uint16_t cp;
+} entities[] = {
+	{ "AElig", 198 }, { "Aacute", 193 }, { "Acirc", 194 }, { "Agrave", 192 },
+	{ "Aring", 197 }, { "Atilde", 195 }, { "Auml", 196 }, { "Ccedil", 199 },
+	{ "ETH", 208 }, { "Eacute", 201 }, { "Ecirc", 202 }, { "Egrave", 200 },
+	{ "Euml", 203 }, { "Iacute", 205 }, { "Icirc", 206 }, { "Igrave", 204 },
+	{ "Iuml", 207 }, { "Ntilde", 209 }, { "Oacute", 211 }, { "Ocirc", 212 },
+	{ "Ograve", 210 }, { "Oslash", 216 }, { "Otilde", 213 }, { "Ouml", 214 },
+	{ "THORN", 222 }, { "Uacute", 218 }, { "Ucirc", 219 }, { "Ugrave", 217 },
+	{ "Uuml", 220 }, { "Yacute", 221 }, { "aacute", 225 }, { "acirc", 226 },
+	{ "acute", 180 }, { "aelig", 230 }, { "agrave", 224 }, { "amp", 38 },
+	{ "apos", 39 }, { "aring", 229 }, { "atilde", 227 }, { "auml", 228 },
+	{ "brvbar", 166 }, { "bull", 8226 }, { "ccedil", 231 }, { "cedil", 184 },
+	{ "cent", 162 }, { "copy", 169 }, { "curren", 164 }, { "dagger", 8224 },
+	{ "deg", 176 }, { "divide", 247 }, { "eacute", 233 }, { "ecirc", 234 },
+	{ "egrave", 232 }, { "eth", 240 }, { "euml", 235 }, { "euro", 8364 },
+	{ "frac12", 189 }, { "frac14", 188 }, { "frac34", 190 }, { "gt", 62 },
+	{ "hellip", 8230 }, { "iacute", 237 }, { "icirc", 238 }, { "iexcl", 161 },
+	{ "igrave", 236 }, { "iquest", 191 }, { "iuml", 239 }, { "laquo", 171 },
+	{ "ldquo", 8220 }, { "lsaquo", 8249 }, { "lsquo", 8216 }, { "lt", 60 },
+	{ "macr", 175 }, { "mdash", 8212 }, { "micro", 181 }, { "middot", 183 },
+	{ "nbsp", 160 }, { "ndash", 8211 }, { "not", 172 }, { "ntilde", 241 },
+	{ "oacute", 243 }, { "ocirc", 244 }, { "ograve", 242 }, { "ordf", 170 },
+	{ "ordm", 186 }, { "oslash", 248 }, { "otilde", 245 }, { "ouml", 246 },
+	{ "para", 182 }, { "permil", 8240 }, { "plusmn", 177 }, { "pound", 163 },
+	{ "quot", 34 }, { "raquo", 187 }, { "rdquo", 8221 }, { "reg", 174 },
+	{ "rsaquo", 8250 }, { "rsquo", 8217 }, { "sbquo", 8218 }, { "sect", 167 },
+	{ "shy", 173 }, { "sup1", 185 }, { "sup2", 178 }, { "sup3", 179 },
+	{ "szlig", 223 }, { "thinsp", 8201 }, { "thorn", 254 }, { "times", 215 },
+	{ "trade", 8482 }, { "uacute", 250 }, { "ucirc", 251 }, { "ugrave", 249 },
+	{ "uml", 168 }, { "uuml", 252 }, { "yacute", 253 }, { "yen", 165 },
+	{ "yuml", 255 }, { "zwj", 8205 }, { "zwnj", 8204 },
+};
+
+/* put_utf8 - one code point */
+static void put_utf8(struct buf *b, uint32_t cp)
+{
+	char u[4];
+
+	if (cp < 0x80) {
+		buf_putc(b, (char)cp);
+		return;
+	}
+	if (cp < 0x800) {
+		u[0] = (char)(0xC0 | (cp >> 6));
+		u[1] = (char)(0x80 | (cp & 0x3F));
+		buf_append(b, u, 2);
+	} else if (cp < 0x10000) {
+		u[0] = (char)(0xE0 | (cp >> 12));
+		u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+		u[2] = (char)(0x80 | (cp & 0x3F));
+		buf_append(b, u, 3);
+	} else {
+		u[0] = (char)(0xF0 | (cp >> 18));
+		u[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+		u[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+		u[3] = (char)(0x80 | (cp & 0x3F));
+		buf_append(b, u, 4);
+	}
+}
+
+/* html_latin1_to_utf8 - ISO-8859-1 as browsers read it */
+void html_latin1_to_utf8(const char *p, size_t n, struct buf *out)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+		put_utf8(out, c >= 0x80 && c < 0xA0 ? cp1252[c - 0x80] : c);
+	}
+}
+
+/* entity_cmp - bsearch on the name table */
+static int entity_cmp(const void *key, const void *e)
+{
+	return strcmp(key, ((const struct entity *)e)->name);
+}
+
+/*
+ * char_ref - decode the reference at p (p[0] == '&'); 0 if it is not one,
+ * else the bytes used.  Numeric references follow HTML §13.2.5.80: 0,
+ * surrogates and out-of-range values become U+FFFD, 0x80-0x9F are read
+ * as windows-1252.  Named ones without ';' are accepted in text for the
+ * Latin-1 names, as browsers do, never in attribute values.
+ */
+static size_t char_ref(const char *p, size_t n, bool attr, uint32_t *cp)
+{
+	size_t i = 1;
+
+	if (n > 2 && p[1] == '#') {
+		bool hex = p[2] == 'x' || p[2] == 'X';
+		uint32_t v = 0;
+		size_t d = 0;
+		i = hex ? 3 : 2;
+		for (; i < n && (hex ? isxdigit((unsigned char)p[i]) : isdigit((unsigned char)p[i])); i++, d++) {
+			unsigned c = (unsigned char)p[i];
+			unsigned dv = isdigit(c) ? c - '0' : (unsigned)(tolower(c) - 'a' + 10);
+			if (v <= 0x10FFFF)
+				v = v * (hex ? 16 : 10) + dv;
+		}
+		if (d == 0)
+			return 0;
+		if (i < n && p[i] == ';')
+			i++;
+		if (v == 0 || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
+			v = 0xFFFD;
+		else if (v >= 0x80 && v < 0xA0)
+			v = cp1252[v - 0x80];
+		*cp = v;
+		return i;
+	}
+	char name[8];
+	size_t k = 0;
+	while (i < n && k < sizeof(name) - 1 && isalnum((unsigned char)p[i]))
+		name[k++] = p[i++];
+	name[k] = '\0';
+	if (k == 0 || (i < n && isalnum((unsigned char)p[i])))
+		return 0;
+	const struct entity *e = bsearch(name, entities, sizeof(entities) / sizeof(entities[0]),
+					 sizeof(entities[0]), entity_cmp);
+	if (e == NULL)
+		return 0;
+	if (i < n && p[i] == ';')
+		i++;
+	else if (attr || e->cp > 0xFF || e->cp == '\'')
+		return 0;
+	*cp = e->cp;
+	return i;
+}
+
+/* invisible - code points a renderer draws as nothing (soft hyphen,
+ * zero-width space and joiners, word joiner, BOM): spammers put them
+ * inside words to break body patterns */
+static bool invisible(uint32_t cp)
+{
+	return cp == 0xAD || (cp >= 0x200B && cp <= 0x200D) || cp == 0x2060 || cp == 0xFEFF;
+}
+
+/* one output with its pending-white-space state */
+struct out {
+	struct buf *b;
+	bool space;
+};
+
+struct render {
+	struct out text, hidden;
+	struct uri_set *uris;
+	char stack[HTML_MAX_DEPTH][NAME_MAX_LEN + 1];
+	size_t depth;
+	size_t hidden_from;	/* 1 + index of the outermost hidden element, 0: none */
+};
+
+/* cur - where text goes now */
+static struct out *cur(struct render *r)
+{
+	return r->hidden_from ? &r->hidden : &r->text;
+}
+
+/* put_cp - one character of text, collapsing white space */
+static void put_cp(struct out *o, uint32_t cp)
+{
+	if (o->b == NULL || invisible(cp))
+		return;
+	if (cp == ' ' || cp == '\t' || cp == '\n' || cp == '\r' || cp == '\f' || cp == 0xA0) {
+		o->space = true;
+		return;
+	}
+	if (o->space && o->b->len > 0 && o->b->data[o->b->len - 1] != '\n')
+		buf_putc(o->b, ' ');
+	o->space = false;
+	if (cp == 0)
+		cp = ' ';
+	put_utf8(o->b, cp);
+}
+
+/* line_break - end the current line of o (block element boundary) */
+static void line_break(struct out *o)
+{
+	if (o->b == NULL)
+		return;
+	o->space = false;
+	if (o->b->len > 0 && o->b->data[o->b->len - 1] != '\n')
+		buf_putc(o->b, '\n');
+}
+
+/* utf8_next - decode one UTF-8 sequence (lenient: a bad byte is itself) */
+static size_t utf8_next(const char *p, size_t n, uint32_t *cp)
+{
+	unsigned char c = (unsigned char)p[0];
+	size_t len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+
+	if (len == 1 || len > n) {
+		*cp = c;
+		return 1;
+	}
+	uint32_t v = c & (0x7F >> len);
+	for (size_t i = 1; i < len; i++) {
+		if (((unsigned char)p[i] & 0xC0) != 0x80) {
+			*cp = c;
+			return 1;
+		}
+		v = (v << 6) | ((unsigned char)p[i] & 0x3F);
+	}
+	*cp = v;
+	return len;
+}
+
+/* text_run - character data between tags */
+static void text_run(struct render *r, const char *p, size_t n)
+{
+	struct out *o = cur(r);
+	size_t i = 0;
+
+	if (o->b == NULL)
+		return;
+	while (i < n) {
+		uint32_t cp;
+		size_t used;
+		if (p[i] == '&' && (used = char_ref(p + i, n - i, false, &cp)) > 0) {
+			put_cp(o, cp);
+			i += used;
+		} else if ((unsigned char)p[i] < 0x80) {
+			put_cp(o, (unsigned char)p[i]);
+			i++;
+		} else {
+			used = utf8_next(p + i, n - i, &cp);
+			if (used == 1)
+				buf_putc(o->b, p[i]);	/* not UTF-8: keep the byte */
+			else
+				put_cp(o, cp);
+			i += used;
+		}
+	}
+}
+
+/* in_list - is name one of the space-separated words of list?  An empty
+ * name is in no list (strstr finds "" everywhere without moving on) */
+static bool in_list(const char *name, const char *list)
+{
+	size_t n = strlen(name);
+
+	if (n == 0)
+		return false;
+	for (const char *p = list; (p = strstr(p, name)) != NULL; p += n)
+		if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
+			return true;
+	return false;
+}
+
+static const char BLOCKS[] =
+	"address article aside blockquote br center dd div dl dt fieldset figcaption "
+	"figure footer form h1 h2 h3 h4 h5 h6 header hr li main nav ol p pre section "
+	"table title tr ul";
+static const char VOIDS[] =
+	"area base br col embed hr img input keygen link meta param source track wbr";
+/* elements whose start tag closes an open <p> (HTML §13.2.6.4.7) */
+static const char CLOSES_P[] =
+	"address article aside blockquote center div dl fieldset figure footer form "
+	"h1 h2 h3 h4 h5 h6 header hr main nav ol p pre section table ul";
+
+/* top_is - is the innermost open element one of list? */
+static bool top_is(const struct render *r, const char *list)
+{
+	return r->depth > 0 && in_list(r->stack[r->depth - 1], list);
+}
+
+/* pop_to - close elements down to depth d */
+static void pop_to(struct render *r, size_t d)
+{
+	r->depth = d;
+	if (r->hidden_from > d)
+		r->hidden_from = 0;
+}
+
+/* implied_ends - end tags a browser infers when name starts */
+static void implied_ends(struct render *r, const char *name)
+{
+	if (in_list(name, CLOSES_P) && top_is(r, "p"))
+		pop_to(r, r->depth - 1);
+	if (strcmp(name, "li") == 0 && top_is(r, "li"))
+		pop_to(r, r->depth - 1);
+	if (in_list(name, "dt dd") && top_is(r, "dt dd"))
+		pop_to(r, r->depth - 1);
+	if (in_list(name, "td th tr") && top_is(r, "td th"))
+		pop_to(r, r->depth - 1);
+	if (strcmp(name, "tr") == 0 && top_is(r, "tr"))
+		pop_to(r, r->depth - 1);
+	if (strcmp(name, "option") == 0 && top_is(r, "option"))
+		pop_to(r, r->depth - 1);
+}
+
+/* hiding_style - does a style attribute make the element invisible? */
+static bool hiding_style(const char *v, size_t n)
+{
+	char s[STYLE_MAX + 1];
+	size_t k = 0;
+
+	for (size_t i = 0; i < n && k < STYLE_MAX; i++)
+		if (!isspace((unsigned char)v[i]))
+			s[k++] = (char)tolower((unsigned char)v[i]);
+	s[k] = '\0';
+	if (strstr(s, "display:none") || strstr(s, "visibility:hidden"))
+		return true;
+	/* font-size:0, font-size:0px ... but not font-size:0.8em */
+	for (const char *p = s; (p = strstr(p, "font-size:0")) != NULL; p++)
+		if (p[11] != '.' && !isdigit((unsigned char)p[11]))
+			return true;
+	for (const char *p = s; (p = strstr(p, "opacity:0")) != NULL; p++)
+		if (p[9] != '.' && !isdigit((unsigned char)p[9]))
+			return true;
+	return false;
+}
+
+/* attribute - one name=value of a start tag */
+static void attribute(struct render *r, const char *name, const char *v, size_t n,
+		      bool *hidden)
+{
+	if (strcmp(name, "style") == 0) {
+		*hidden = *hidden || hiding_style(v, n);
+		return;
+	}
+	if (strcmp(name, "hidden") == 0) {
+		*hidden = true;
+		return;
+	}
+	if (r->uris == NULL || !in_list(name, "href src action background"))
+		return;
+	struct buf u;
+	buf_init(&u);
+	for (size_t i = 0; i < n;) {
+		uint32_t cp;
+		size_t used = v[i] == '&' ? char_ref(v + i, n - i, true, &cp) : 0;
+		if (used) {
+			put_utf8(&u, cp);
+			i += used;
+		} else if (v[i] != '\n' && v[i] != '\r' && v[i] != '\t') {
+			buf_putc(&u, v[i++]);	/* browsers strip these from URLs */
+		} else {
+			i++;
+		}
+	}
+	if (u.len)
+		uri_set_add(r->uris, u.data, u.len);
+	buf_free(&u);
+}
+
+/* tag_name - lower-cased, cut at NAME_MAX_LEN; returns bytes used */
+static size_t tag_name(const char *p, size_t n, char *name)
+{
+	size_t i = 0, k = 0;
+
+	while (i < n && !isspace((unsigned char)p[i]) && p[i] != '/' && p[i] != '>') {
+		if (k < NAME_MAX_LEN)
+			name[k++] = (char)tolower((unsigned char)p[i]);
+		i++;
+	}
+	name[k] = '\0';
+	return i;
+}
+
+/*
+ * attributes - parse attributes from p up to the closing '>'; returns the
+ * bytes used including the '>', or n if the tag never ends (the standard
+ * drops such a tag at end of input).
+ */
+static size_t attributes(struct render *r, const char *p, size_t n, bool *hidden)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		while (i < n && (isspace((unsigned char)p[i]) || p[i] == '/'))
+			i++;
+		if (i >= n)
+			break;
+		if (p[i] == '>')
+			return i + 1;
+		char name[NAME_MAX_LEN + 1];
+		size_t k = 0, start = i;
+		while (i < n && !isspace((unsigned char)p[i]) && p[i] != '>' && p[i] != '/' &&
+		       (p[i] != '=' || i == start)) {
+			if (k < NAME_MAX_LEN)
+				name[k++] = (char)tolower((unsigned char)p[i]);
+			i++;
+		}
+		name[k] = '\0';
+		while (i < n && isspace((unsigned char)p[i]))
+			i++;
+		if (i >= n || p[i] != '=') {
+			attribute(r, name, "", 0, hidden);
+			continue;
+		}
+		i++;
+		while (i < n && isspace((unsigned char)p[i]))
+			i++;
+		const char *v = p + i;
+		size_t vn;
+		if (i < n && (p[i] == '"' || p[i] == '\'')) {
+			const char *q = memchr(p + i + 1, p[i], n - i - 1);
+			v = p + i + 1;
+			vn = q ? (size_t)(q - v) : n - i - 1;
+			i = q ? (size_t)(q - p) + 1 : n;
+		} else {
+			while (i < n && !isspace((unsigned char)p[i]) && p[i] != '>')
+				i++;
+			vn = (size_t)(p + i - v);
+		}
+		attribute(r, name, v, vn, hidden);
+	}
+	return n;
+}
+
+/* skip_raw_text - past the end tag of a <script> or <style> */
+static size_t skip_raw_text(const char *p, size_t n, const char *name)
+{
+	size_t nl = strlen(name);
+
+	for (size_t i = 0; i + 2 + nl <= n; i++) {
+		if (p[i] == '<' && p[i + 1] == '/' && strncasecmp(p + i + 2, name, nl) == 0 &&
+		    (i + 2 + nl == n || strchr(" \t\r\n\f/>", p[i + 2 + nl]))) {
+			const char *gt = memchr(p + i, '>', n - i);
+			return gt ? (size_t)(gt - p) + 1 : n;
+		}
+	}
+	return n;
+}
+
+/* start_tag - p points after '<' at the name; returns bytes used */
+static size_t start_tag(struct render *r, const char *p, size_t n)
+{
+	char name[NAME_MAX_LEN + 1];
+	bool hidden = false;
+	size_t i = tag_name(p, n, name);
+
+	i += attributes(r, p + i, n - i, &hidden);
+	if (strcmp(name, "script") == 0 || strcmp(name, "style") == 0)
+		return i + skip_raw_text(p + i, n - i, name);
+	implied_ends(r, name);
+	if (in_list(name, BLOCKS))
+		line_break(cur(r));
+	else if (in_list(name, "td th img"))
+		cur(r)->space = true;	/* cells and images separate words */
+	if (in_list(name, VOIDS) || r->depth >= HTML_MAX_DEPTH)
+		return i;	/* past the cap: not tracked, never hides */
+	memcpy(r->stack[r->depth], name, sizeof(name));
+	r->depth++;
+	if (hidden && r->hidden_from == 0)
+		r->hidden_from = r->depth;
+	return i;
+}
+
+/* end_tag - p points after "</"; returns bytes used */
+static size_t end_tag(struct render *r, const char *p, size_t n)
+{
+	char name[NAME_MAX_LEN + 1];
+	size_t i = tag_name(p, n, name);
+	const char *gt = memchr(p + i, '>', n - i);
+
+	i = gt ? (size_t)(gt - p) + 1 : n;
+	if (in_list(name, BLOCKS))
+		line_break(cur(r));
+	else if (in_list(name, "td th"))
+		cur(r)->space = true;
+	/* </body> and </html> close nothing: later text still goes into
+	 * the open elements (HTML §13.2.6.4.19 "after body") */
+	if (strcmp(name, "body") == 0 || strcmp(name, "html") == 0)
+		return i;
+	for (size_t d = r->depth; d > 0; d--) {
+		if (strcmp(r->stack[d - 1], name) == 0) {
+			pop_to(r, d - 1);
+			if (in_list(name, BLOCKS))
+				line_break(cur(r));
+			break;
+		}
+	}
+	return i;
+}
+
+/* markup - p[0] == '<'; bytes used, or 0 if it is literal text */
+static size_t markup(struct render *r, const char *p, size_t n)
+{
+	if (n >= 4 && memcmp(p, "<!--", 4) == 0) {
+		for (size_t i = 4; i + 3 <= n; i++)
+			if (p[i] == '-' && p[i + 1] == '-' && p[i + 2] == '>')
+				return i + 3;
+		return n;
+	}
+	if (n >= 2 && (p[1] == '!' || p[1] == '?')) {
+		const char *gt = memchr(p, '>', n);
+		return gt ? (size_t)(gt - p) + 1 : n;
+	}
+	if (n >= 3 && p[1] == '/' && isalpha((unsigned char)p[2]))
+		return 2 + end_tag(r, p + 2, n - 2);
+	if (n >= 2 && isalpha((unsigned char)p[1]))
+		return 1 + start_tag(r, p + 1, n - 1);
+	return 0;
+}
+
+/* html_render - see html.h */
+void html_render(const char *html, size_t len, struct buf *text, struct buf *hidden,
+		 struct uri_set *uris)
+{
+	struct render *r = xcalloc(1, sizeof(*r));	/* 4 KB: off the stack */
+	size_t i = 0;
+
+	r->text.b = text;
+	r->hidden.b = hidden;
+	r->uris = uris;
+	while (i < len) {
+		const char *lt = memchr(html + i, '<', len - i);
+		size_t end = lt ? (size_t)(lt - html) : len;
+		if (end > i)
+			text_run(r, html + i, end - i);
+		if (lt == NULL)
+			break;
+		size_t used = markup(r, lt, len - end);
+		if (used == 0) {
+			text_run(r, lt, 1);
+			used = 1;
+		}
+		i = end + used;
+	}
+	free(r);
+}

@@ -1,0 +1,360 @@
+/*
+ * message.c - the message model (see message.h).  Everything a message
+ * owns hangs off struct msg and dies in msg_free.  Not thread-safe: one
+ * message belongs to one milter thread at a time.
+ */
+#include "autoconfig.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "mail/message.h"
+
+#define NAME_SLOTS 4096		/* power of two, > 2 * the fields kept */
+
+_Static_assert((NAME_SLOTS & (NAME_SLOTS - 1)) == 0, "NAME_SLOTS: power of two");
+_Static_assert(NAME_SLOTS > 2 * (MSG_MAX_HEADERS + MSG_MAX_KEY_HEADERS), "NAME_SLOTS: keep the load low");
+
+/* msg_new - empty message keeping at most max_body body bytes */
+struct msg *msg_new(size_t max_body)
+{
+	struct msg *m = xcalloc(1, sizeof(*m));
+
+	buf_init(&m->body);
+	m->max_body = max_body;
+	return m;
+}
+
+/* msg_free - release everything; returns NULL */
+struct msg *msg_free(struct msg *m)
+{
+	if (m == NULL)
+		return NULL;
+	free(m->client_ip);
+	free(m->client_name);
+	free(m->helo);
+	free(m->mail_from);
+	for (size_t i = 0; i < m->nrcpts; i++)
+		free(m->rcpts[i]);
+	free(m->rcpts);
+	free(m->qid);
+	for (size_t i = 0; i < m->nhdrs; i++) {
+		free(m->hdrs[i].name);
+		free(m->hdrs[i].raw);
+		if (m->hdrs[i].decoded != m->hdrs[i].value)
+			free(m->hdrs[i].decoded);
+		free(m->hdrs[i].value);
+	}
+	free(m->hdrs);
+	free(m->name_slots);
+	buf_free(&m->body);
+	mime_views_free(&m->mime);
+	free(m->full_text);
+	free(m);
+	return NULL;
+}
+
+/* dup_or_null - copy a string that may be NULL */
+static char *dup_or_null(const char *s)
+{
+	return s ? xstrdup(s) : NULL;
+}
+
+/* msg_set_client - connection facts */
+void msg_set_client(struct msg *m, const char *ip, const char *name,
+		    const char *helo)
+{
+	free(m->client_ip);
+	free(m->client_name);
+	free(m->helo);
+	m->client_ip = dup_or_null(ip);
+	m->client_name = dup_or_null(name);
+	m->helo = dup_or_null(helo);
+}
+
+/* msg_strip_brackets - remove <> and surrounding space */
+char *msg_strip_brackets(const char *addr)
+{
+	while (isspace((unsigned char)*addr))
+		addr++;
+	size_t n = strlen(addr);
+	while (n > 0 && isspace((unsigned char)addr[n - 1]))
+		n--;
+	if (n >= 2 && addr[0] == '<' && addr[n - 1] == '>')
+		return xstrndup(addr + 1, n - 2);
+	return xstrndup(addr, n);
+}
+
+/* msg_set_from - envelope sender */
+void msg_set_from(struct msg *m, const char *from)
+{
+	free(m->mail_from);
+	m->mail_from = msg_strip_brackets(from ? from : "");
+}
+
+/* msg_add_rcpt - one envelope recipient; past the cap only counted */
+void msg_add_rcpt(struct msg *m, const char *rcpt)
+{
+	m->rcpts_seen++;
+	if (m->nrcpts >= MSG_MAX_RCPTS)
+		return;
+	m->rcpts = xrealloc(m->rcpts, (m->nrcpts + 1) * sizeof(*m->rcpts));
+	m->rcpts[m->nrcpts++] = msg_strip_brackets(rcpt ? rcpt : "");
+}
+
+/* msg_set_qid - the MTA's queue id */
+void msg_set_qid(struct msg *m, const char *qid)
+{
+	if (qid == NULL || *qid == '\0')
+		return;
+	free(m->qid);
+	m->qid = xstrdup(qid);
+}
+
+/* unfold - value without CR/LF, trimmed, NUL bytes already excluded */
+static char *unfold(const char *raw, size_t len)
+{
+	char *v = xmalloc(len + 1), *o = v;
+
+	for (size_t i = 0; i < len; i++)
+		if (raw[i] != '\r' && raw[i] != '\n')
+			*o++ = raw[i];
+	*o = '\0';
+	char *t = str_trim(v);
+	if (t != v)
+		memmove(v, t, strlen(t) + 1);
+	return v;
+}
+
+/* the key fields (message.h): every From for DMARC, and the fields
+ * parapet writes itself, whose arriving copies verdict.c removes */
+static const char *const key_fields[] = {
+	"From", "Authentication-Results",
+	"X-Spam-Flag", "X-Spam-Score", "X-Spam-Status", "X-Spam-Level",
+};
+
+/* msg_key_field - canonical name of a key field, or NULL */
+const char *msg_key_field(const char *name)
+{
+	for (size_t i = 0; i < sizeof(key_fields) / sizeof(key_fields[0]); i++)
+		if (strcasecmp(name, key_fields[i]) == 0)
+			return key_fields[i];
+	return NULL;
+}
+
+/* kept - does the field go into the model?  Counts what the caps drop */
+static bool kept(struct msg *m, const char *name)
+{
+	if (msg_key_field(name) == NULL) {
+		if (m->keys_only)
+			return false;	/* not scanned: nothing else is needed */
+		if (m->nhdrs < MSG_MAX_HEADERS)
+			return true;
+	} else if (m->nhdrs < MSG_MAX_HEADERS + MSG_MAX_KEY_HEADERS) {
+		return true;
+	} else {
+		m->keys_lost = true;
+	}
+	m->hdrs_dropped++;
+	return false;
+}
+
+/*
+ * name_index - the 1-based number of the field at position pos among the
+ * fields called name, through the index of the latest field of each name.
+ * Counting every earlier field for each new one made a header of 1,000
+ * fields cost 500,000 comparisons (issue 12).
+ */
+static int name_index(struct msg *m, const char *name, size_t pos)
+{
+	uint32_t i = str_hash(name, strlen(name), true) & (NAME_SLOTS - 1);
+	int index = 1;
+
+	if (m->name_slots == NULL)
+		m->name_slots = xcalloc(NAME_SLOTS, sizeof(*m->name_slots));
+	for (; m->name_slots[i] != 0; i = (i + 1) & (NAME_SLOTS - 1)) {
+		const struct header *prev = &m->hdrs[m->name_slots[i] - 1];
+		if (strcasecmp(prev->name, name) == 0) {
+			index = prev->index + 1;
+			break;
+		}
+	}
+	m->name_slots[i] = (unsigned)pos + 1;
+	return index;
+}
+
+/* msg_add_header - one field as received */
+void msg_add_header(struct msg *m, const char *name, const char *raw)
+{
+	size_t len = strlen(raw);
+
+	m->hdrs_seen++;
+	if (!kept(m, name))
+		return;
+	if (len > MSG_MAX_HEADER_BYTES) {
+		len = MSG_MAX_HEADER_BYTES;
+		if (!m->broken)
+			m->broken = "header field too long";
+	}
+	if (*name == '\0' && !m->broken)
+		m->broken = "header field without a name";
+	if (m->nhdrs == m->hdrs_cap) {
+		m->hdrs_cap = m->hdrs_cap ? m->hdrs_cap * 2 : 32;
+		m->hdrs = xrealloc(m->hdrs, m->hdrs_cap * sizeof(*m->hdrs));
+	}
+	struct header *h = &m->hdrs[m->nhdrs];
+	h->name = xstrdup(name);
+	h->raw = xstrndup(raw, len);
+	h->value = unfold(raw, len);
+	h->decoded = h->value;
+	/* right for key fields past the cap too: all of them are kept */
+	h->index = name_index(m, name, m->nhdrs);
+	m->nhdrs++;
+}
+
+/* msg_add_body - keep up to max_body bytes, count the rest */
+void msg_add_body(struct msg *m, const void *data, size_t len)
+{
+	size_t room = m->body.len < m->max_body ? m->max_body - m->body.len : 0;
+	size_t keep = len < room ? len : room;
+
+	if (keep)
+		buf_append(&m->body, data, keep);
+	if (keep < len)
+		m->truncated = true;
+	m->body_total += len;
+	if (!m->broken && memchr(data, '\0', keep) != NULL)
+		m->broken = "NUL byte in body";
+}
+
+/* boundary_of - the boundary parameter of a multipart Content-Type */
+static char *boundary_of(const char *ct)
+{
+	const char *p = ct;
+
+	while ((p = strcasestr(p, "boundary")) != NULL) {
+		p += 8;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p != '=')
+			continue;
+		p++;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		size_t n;
+		if (*p == '"') {
+			const char *q = strchr(p + 1, '"');
+			if (q == NULL)
+				return NULL;
+			n = (size_t)(q - p - 1);
+			p++;
+		} else {
+			n = strcspn(p, "; \t");
+		}
+		return n && n <= 70 ? xstrndup(p, n) : NULL;	/* RFC 2046 §5.1.1 */
+	}
+	return NULL;
+}
+
+/* msg_end_headers - decoded values, structural checks that need the
+ * whole header */
+void msg_end_headers(struct msg *m)
+{
+	mime_decode_headers(m->hdrs, m->nhdrs);
+	const struct header *ct = msg_header(m, "Content-Type", 0);
+
+	if (ct && strncasecmp(ct->value, "multipart/", 10) == 0) {
+		char *b = boundary_of(ct->value);
+		if (b == NULL && !m->broken)
+			m->broken = "multipart without a valid boundary";
+		free(b);
+	}
+}
+
+/* msg_header - n-th field of that name */
+const struct header *msg_header(const struct msg *m, const char *name, size_t n)
+{
+	for (size_t i = 0; i < m->nhdrs; i++)
+		if (strcasecmp(m->hdrs[i].name, name) == 0 && n-- == 0)
+			return &m->hdrs[i];
+	return NULL;
+}
+
+/* msg_header_count - fields of that name */
+size_t msg_header_count(const struct msg *m, const char *name)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < m->nhdrs; i++)
+		if (strcasecmp(m->hdrs[i].name, name) == 0)
+			n++;
+	return n;
+}
+
+/* append_lf_text - append bytes with CR dropped and NUL made a space */
+static void append_lf_text(struct buf *b, const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] == '\r')
+			continue;
+		buf_putc(b, p[i] == '\0' ? ' ' : p[i]);
+	}
+}
+
+/* msg_decode - build the MIME views once */
+void msg_decode(struct msg *m)
+{
+	if (m->mime.built)
+		return;
+	mime_views_build(&m->mime, m->hdrs, m->nhdrs, m->body.data, m->body.len, m->truncated);
+	m->uris_capped = m->mime.uris_capped;
+	if (m->mime.broken && !m->broken)
+		m->broken = m->mime.broken;
+}
+
+/* msg_body_text - text for body rules */
+const char *msg_body_text(struct msg *m, size_t *len)
+{
+	msg_decode(m);
+	*len = m->mime.text_len;
+	return m->mime.text;
+}
+
+/* msg_rawbody_text - text for rawbody rules */
+const char *msg_rawbody_text(struct msg *m, size_t *len)
+{
+	msg_decode(m);
+	*len = m->mime.raw_len;
+	return m->mime.raw;
+}
+
+/* msg_uris - URIs for uri rules */
+const char *const *msg_uris(struct msg *m, size_t *n)
+{
+	msg_decode(m);
+	*n = m->mime.nuris;
+	return (const char *const *)m->mime.uris;
+}
+
+/* msg_full_text - the message as headers + blank line + body */
+const char *msg_full_text(struct msg *m, size_t *len)
+{
+	if (m->full_text == NULL) {
+		struct buf b;
+		buf_init(&b);
+		for (size_t i = 0; i < m->nhdrs; i++) {
+			buf_puts(&b, m->hdrs[i].name);
+			buf_putc(&b, ':');
+			append_lf_text(&b, m->hdrs[i].raw, strlen(m->hdrs[i].raw));
+			buf_putc(&b, '\n');
+		}
+		buf_putc(&b, '\n');
+		append_lf_text(&b, m->body.data ? m->body.data : "", m->body.len);
+		m->full_text = b.data;
+		m->full_text_len = b.len;
+	}
+	*len = m->full_text_len;
+	return m->full_text;
+}

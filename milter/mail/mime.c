@@ -1,0 +1,722 @@
+/*
+ * mime.c - the decoded message: parse with GMime, build the body, rawbody
+ * and uri views (see mime.h).  The only file that includes GMime (STYLE
+ * rule 2).
+ *
+ * Owns: per call, a GMime parser, its input stream and the message tree;
+ * all are released before the call returns, so the views are plain
+ * malloc'd memory and no GObject outlives a call.  The parser input is
+ * built from the header fields and the scanned body bytes (one copy, LF
+ * line ends) and handed to GMime without a second copy.
+ *
+ * Thread safety.  GMime 3.2 has no thread-safety statement beyond its FAQ
+ * ("objects subclassing GObject are not thread-safe"; docs/reference/
+ * question_index.sgml), so this rests on reading the 3.2 sources:
+ *  - g_mime_init() is not thread-safe (a plain counter) and is called
+ *    once, under pthread_once.  It builds the process-wide tables (object
+ *    type registry, charset map, default parser/format options) that are
+ *    only read afterwards.
+ *  - parsing touches no other global state except the charset name cache
+ *    of gmime-charset.c, which GMime guards with its own mutex.
+ *  - so the parser is safe to use from several threads at once on
+ *    different messages, provided no object (stream, parser, options,
+ *    message) is shared, and nobody changes the default options.  Each
+ *    call here creates its own, including its own GMimeParserOptions: the
+ *    warning callback's user data is per message, so the defaults cannot
+ *    carry it.
+ * The charset cache is the catch: g_mime_charset_iconv_name() stores
+ * every charset name it is asked about - including those of RFC 2047
+ * encoded words and RFC 2231 parameters in any header GMime parses - and
+ * never forgets one.  A stream of mail with made-up charset names
+ * ("=?x1?Q?a?=", "=?x2?Q?a?=", ...) would grow it without bound.  So all
+ * GMime use holds a read lock, and after every MIME_CHARSET_RESET_BYTES
+ * of input the cache is emptied under the write lock (it refills itself
+ * on demand; nothing GMime returns to us points into it).
+ *
+ * Limits: MIME_MAX_DEPTH, MIME_MAX_PARTS (mime.h), URI caps (uri.h); a
+ * charset name longer than MIME_MAX_CHARSET is unknown.  What would cost
+ * GMime more than linear time, or a stack frame per byte, is capped before
+ * GMime reads the message (guard: MIME_MAX_PARAMS, MIME_MAX_MULTIPARTS,
+ * MIME_MAX_GROUP_DEPTH).  GMime itself
+ * nests at most 1024 levels (gmime-parser.c MAX_LEVEL).  XXX GMime copies
+ * the charset name of an RFC 2047 word or RFC 2231 parameter to the stack
+ * (g_alloca, twice) with no bound.  Top-level fields are capped at
+ * MSG_MAX_HEADER_BYTES, but a header inside the body (a part's
+ * parameters, an attached message's Subject) is bounded only by
+ * max_scan_bytes: a field of n bytes can cost ~2n bytes of stack
+ * (measured: a 600 KB charset name overflows a 1 MB stack).  Safe with
+ * the default 1 MB max_scan_bytes and Linux's default 8 MB thread stacks
+ * (libmilter creates its threads with default attributes); a larger
+ * max_scan_bytes needs a larger stack limit.
+ */
+#include "autoconfig.h"
+
+#include <gmime/gmime.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "mail/html.h"
+#include "mail/message.h"
+#include "mail/mime.h"
+#include "mail/uri.h"
+#include "base/util.h"
+
+#define MIME_MAX_CHARSET 64
+#define MIME_CHARSET_RESET_BYTES (1u << 20)
+
+static pthread_once_t gmime_once = PTHREAD_ONCE_INIT;
+static pthread_rwlock_t gmime_lock;	/* read: using GMime; write: cache reset */
+static atomic_size_t gmime_bytes;	/* input since the last reset */
+static atomic_ulong gmime_resets;
+
+/* gmime_init - once per process */
+static void gmime_init(void)
+{
+	pthread_rwlockattr_t a;
+
+	g_mime_init();
+	pthread_rwlockattr_init(&a);
+	/* a reset must not starve behind a steady stream of readers */
+	pthread_rwlockattr_setkind_np(&a, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&gmime_lock, &a);
+	pthread_rwlockattr_destroy(&a);
+}
+
+/* gmime_enter - before any GMime call */
+static void gmime_enter(void)
+{
+	pthread_once(&gmime_once, gmime_init);
+	pthread_rwlock_rdlock(&gmime_lock);
+}
+
+/* gmime_leave - after the last GMime call; bytes: input GMime has seen */
+static void gmime_leave(size_t bytes)
+{
+	pthread_rwlock_unlock(&gmime_lock);
+	if (atomic_fetch_add(&gmime_bytes, bytes) + bytes < MIME_CHARSET_RESET_BYTES)
+		return;
+	pthread_rwlock_wrlock(&gmime_lock);
+	if (atomic_load(&gmime_bytes) >= MIME_CHARSET_RESET_BYTES) {
+		g_mime_charset_map_shutdown();
+		g_mime_charset_map_init();
+		atomic_store(&gmime_bytes, 0);
+		atomic_fetch_add(&gmime_resets, 1);
+	}
+	pthread_rwlock_unlock(&gmime_lock);
+}
+
+/* mime_charset_resets - for tests and metrics */
+unsigned long mime_charset_resets(void)
+{
+	return atomic_load(&gmime_resets);
+}
+
+/* ---------------------------------------------------------------- headers */
+
+/* needs_decoding - an encoded word or a raw 8-bit byte? */
+static bool needs_decoding(const char *v)
+{
+	if (strstr(v, "=?") != NULL)
+		return true;
+	for (const unsigned char *p = (const unsigned char *)v; *p; p++)
+		if (*p >= 0x80)
+			return true;
+	return false;
+}
+
+/* mime_decode_headers - see mime.h */
+void mime_decode_headers(struct header *hdrs, size_t nhdrs)
+{
+	size_t seen = 0;
+	bool entered = false;
+
+	for (size_t i = 0; i < nhdrs; i++) {
+		struct header *h = &hdrs[i];
+		if (h->decoded != h->value)
+			free(h->decoded);
+		h->decoded = h->value;
+		if (!needs_decoding(h->value))
+			continue;
+		if (!entered) {
+			gmime_enter();
+			entered = true;
+		}
+		/* NULL options: GMime's defaults, read-only (loose RFC 2047,
+		 * 8-bit tried as UTF-8 then ISO-8859-1) */
+		char *d = g_mime_utils_header_decode_text(NULL, h->value);
+		seen += strlen(h->value);
+		if (d != NULL && strcmp(d, h->value) != 0)
+			h->decoded = xstrdup(d);
+		g_free(d);
+	}
+	if (entered)
+		gmime_leave(seen);
+}
+
+/* ---------------------------------------------------------------- input */
+
+/* valid_field_name - RFC 5322 §3.6.8 ftext; others would derail GMime */
+static bool valid_field_name(const char *s)
+{
+	if (*s == '\0')
+		return false;
+	for (; *s; s++)
+		if (*s < 33 || *s > 126 || *s == ':')
+			return false;
+	return true;
+}
+
+/* put_value - a raw field value; every line break stays a fold */
+static void put_value(struct buf *b, const char *raw)
+{
+	for (const char *p = raw; *p; p++) {
+		if (*p == '\r')
+			continue;
+		buf_putc(b, *p);
+		/* a value line starting without white space would begin a
+		 * new field (or end the header) in GMime's eyes */
+		if (*p == '\n' && p[1] != ' ' && p[1] != '\t')
+			buf_putc(b, ' ');
+	}
+}
+
+/* put_body - body bytes with CRLF made LF */
+static void put_body(struct buf *b, const char *p, size_t n)
+{
+	const char *end = p + n;
+
+	while (p < end) {
+		const char *cr = memchr(p, '\r', (size_t)(end - p));
+		if (cr == NULL) {
+			buf_append(b, p, (size_t)(end - p));
+			break;
+		}
+		buf_append(b, p, (size_t)(cr - p));
+		if (cr + 1 < end && cr[1] == '\n')
+			p = cr + 1;
+		else {
+			buf_putc(b, '\r');	/* a lone CR is content */
+			p = cr + 1;
+		}
+	}
+}
+
+/* input_text - the message as GMime reads it: fields, blank line, body */
+static void input_text(const struct header *hdrs, size_t nhdrs, const char *body,
+		       size_t body_len, struct buf *b)
+{
+	for (size_t i = 0; i < nhdrs; i++) {
+		if (!valid_field_name(hdrs[i].name))
+			continue;	/* already MIME_BROKEN (message.c) */
+		buf_puts(b, hdrs[i].name);
+		buf_putc(b, ':');
+		put_value(b, hdrs[i].raw);
+		buf_putc(b, '\n');
+	}
+	buf_putc(b, '\n');
+	put_body(b, body ? body : "", body_len);
+}
+
+/* ---------------------------------------------------------------- walk */
+
+struct walk {
+	bool truncated;
+	const char *broken;
+	size_t parts;
+	bool stop;		/* a cap was hit */
+	struct buf text, raw, hidden;
+	struct uri_set uris;
+};
+
+/* set_broken - keep the first reason */
+static void set_broken(struct walk *w, const char *why)
+{
+	if (w->broken == NULL)
+		w->broken = why;
+}
+
+/* ---------------------------------------------------------------- guard */
+
+enum field_kind {
+	FIELD_OTHER,
+	FIELD_CTYPE,		/* Content-Type */
+	FIELD_CDISP,		/* Content-Disposition */
+	FIELD_ADDR,		/* an address list GMime parses */
+};
+
+#define FIELD_NAME_MAX 32	/* longer names are none of ours */
+
+/* field_kind - the field the line at p starts (n bytes to the end of the
+ * input), and in *value where its value starts */
+static enum field_kind field_kind(const char *p, size_t n, size_t *value)
+{
+	/* the fields GMime's message parses as address lists */
+	static const char *const addr[] = {
+		"from", "to", "cc", "bcc", "reply-to", "sender", "resent-from", "resent-to",
+		"resent-cc", "resent-bcc", "resent-reply-to", "resent-sender",
+	};
+	size_t k = 0, i;
+
+	while (k < n && k <= FIELD_NAME_MAX && p[k] != ':' && p[k] != ' ' && p[k] != '\t' &&
+	       p[k] != '\n')
+		k++;
+	for (i = k; i < n && (p[i] == ' ' || p[i] == '\t'); i++)
+		;
+	if (k == 0 || k > FIELD_NAME_MAX || i >= n || p[i] != ':')
+		return FIELD_OTHER;
+	*value = i + 1;
+	if (k == 12 && strncasecmp(p, "content-type", k) == 0)
+		return FIELD_CTYPE;
+	if (k == 19 && strncasecmp(p, "content-disposition", k) == 0)
+		return FIELD_CDISP;
+	for (size_t a = 0; a < sizeof(addr) / sizeof(addr[0]); a++)
+		if (strlen(addr[a]) == k && strncasecmp(p, addr[a], k) == 0)
+			return FIELD_ADDR;
+	return FIELD_OTHER;
+}
+
+/* what one field holds that costs GMime more than its size */
+struct field_cost {
+	size_t params;		/* ';' */
+	bool multipart;		/* "multipart" in a Content-Type */
+	size_t depth, max_depth;	/* address groups open ("name:") */
+};
+
+/* field_scan - from the value at p[i] to the end of the field (its line
+ * and the folded lines after it); returns where the next line starts */
+static size_t field_scan(const char *p, size_t n, size_t i, enum field_kind kind,
+			 struct field_cost *fc)
+{
+	int comment = 0;
+	bool quoted = false, angle = false, literal = false;
+
+	for (; i < n; i++) {
+		char c = p[i];
+		if (c == '\n') {
+			if (i + 1 < n && (p[i + 1] == ' ' || p[i + 1] == '\t'))
+				continue;
+			return i + 1;
+		}
+		if (kind != FIELD_ADDR) {
+			if (c == ';')
+				fc->params++;
+			else if (kind == FIELD_CTYPE && (c == 'm' || c == 'M') && n - i >= 9 &&
+				 strncasecmp(p + i, "multipart", 9) == 0)
+				fc->multipart = true;
+			continue;
+		}
+		/* RFC 5322 §3.2-3.4 lexing: a ':' opens a group only outside
+		 * quotes, comments, angle addresses and domain literals */
+		if ((quoted || comment) && c == '\\' && i + 1 < n && p[i + 1] != '\n')
+			i++;
+		else if (quoted)
+			quoted = c != '"';
+		else if (comment)
+			comment += c == '(' ? 1 : c == ')' ? -1 : 0;
+		else if (c == '"')
+			quoted = true;
+		else if (c == '(')
+			comment = 1;
+		else if (angle)
+			angle = c != '>';
+		else if (literal)
+			literal = c != ']';
+		else if (c == '<')
+			angle = true;
+		else if (c == '[')
+			literal = true;
+		else if (c == ':' && ++fc->depth > fc->max_depth)
+			fc->max_depth = fc->depth;
+		else if (c == ';' && fc->depth > 0)
+			fc->depth--;
+	}
+	return n;
+}
+
+/*
+ * guard - look at GMime's input before GMime does, for what costs GMime
+ * more than its size (issue 12; GMime 3.2 sources):
+ *  - gmime-param.c decode_param_list compares every parameter of a
+ *    Content-Type or Content-Disposition field with every other one when
+ *    a warning callback is set: 4,000 parameters cost 100 ms.  Past
+ *    MIME_MAX_PARAMS the parse runs without the callback (*quiet).
+ *  - gmime-parser.c check_boundary compares each line starting with "--"
+ *    with the boundary of every open multipart, up to 1024 deep (1 MB of
+ *    such lines: 1 s).  Past MIME_MAX_MULTIPARTS Content-Type fields
+ *    naming multipart, each further one is renamed: GMime reads that part
+ *    as text/plain, so its content stays visible and opens no boundary.
+ *  - internet-address.c parses a group inside a group by recursion, one
+ *    stack frame per "name:": 50,000 of them (100 KB in an attached
+ *    message's From) overflow an 8 MB thread stack, which kills the
+ *    daemon.  An address field nested deeper than MIME_MAX_GROUP_DEPTH is
+ *    renamed (GMime's address lists are not used here).
+ * Fields are found by name at every line start, also inside a part's
+ * content (a line there that looks like one only makes a count larger).
+ * Renaming writes 'X' over the first byte of the name in GMime's copy of
+ * the message, never in the fields the other rules read.  Each cap makes
+ * the message MIME_BROKEN.  Linear: each byte is looked at a bounded
+ * number of times.
+ */
+static void guard(struct walk *w, struct buf *b, bool *quiet)
+{
+	char *p = b->data;
+	size_t n = b->len, multiparts = 0;
+
+	*quiet = false;
+	for (size_t i = 0; i < n;) {
+		size_t value;
+		enum field_kind kind = field_kind(p + i, n - i, &value);
+		if (kind == FIELD_OTHER) {
+			const char *nl = memchr(p + i, '\n', n - i);
+			i = nl ? (size_t)(nl - p) + 1 : n;
+			continue;
+		}
+		struct field_cost fc = { 0 };
+		size_t start = i;
+		i = field_scan(p, n, i + value, kind, &fc);
+		if (fc.params > MIME_MAX_PARAMS && !*quiet) {
+			set_broken(w, "MIME field with more than 64 parameters");
+			*quiet = true;
+		}
+		if ((fc.multipart && ++multiparts > MIME_MAX_MULTIPARTS) ||
+		    fc.max_depth > MIME_MAX_GROUP_DEPTH) {
+			set_broken(w, fc.multipart ? "more than 100 multipart parts"
+						   : "address groups nested deeper than 32");
+			p[start] = 'X';
+		}
+	}
+}
+
+/* on_warning - GMime's parser reports what it had to work around */
+static void on_warning(gint64 offset, GMimeParserWarning code, const gchar *item, gpointer data)
+{
+	struct walk *w = data;
+
+	(void)offset;
+	(void)item;
+	switch (code) {
+	case GMIME_CRIT_MULTIPART_WITHOUT_BOUNDARY:
+		set_broken(w, "multipart without a boundary");
+		break;
+	case GMIME_WARN_MALFORMED_MULTIPART:	/* ended by its parent's boundary */
+		set_broken(w, "multipart without a closing boundary");
+		break;
+	case GMIME_WARN_TRUNCATED_MESSAGE:	/* ended by the end of input */
+		if (!w->truncated)	/* expected when the scan was cut */
+			set_broken(w, "multipart without a closing boundary");
+		break;
+	case GMIME_CRIT_NESTING_OVERFLOW:
+		set_broken(w, "MIME nesting deeper than 1024");
+		break;
+	case GMIME_CRIT_PART_WITHOUT_HEADERS_OR_CONTENT:
+		set_broken(w, "MIME part without headers or content");
+		break;
+	case GMIME_CRIT_CONFLICTING_HEADER:
+	case GMIME_CRIT_CONFLICTING_PARAMETER:
+		set_broken(w, "conflicting MIME header fields or parameters");
+		break;
+	default:
+		/* duplicated or 8-bit headers, bad RFC 2047, bad addresses
+		 * and the like are everyday mail, not structure */
+		break;
+	}
+}
+
+/* put_clean - CR dropped, NUL as a space: text for regexes */
+static void put_clean(struct buf *b, const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] == '\r')
+			continue;
+		buf_putc(b, p[i] == '\0' ? ' ' : p[i]);
+	}
+}
+
+/* end_part - parts are separated by a line break */
+static void end_part(struct buf *b)
+{
+	if (b->len > 0 && b->data[b->len - 1] != '\n')
+		buf_putc(b, '\n');
+}
+
+/* check_base64 - RFC 2045 §6.8 alphabet, padding only at the end */
+static void check_base64(struct walk *w, GMimeDataWrapper *dw)
+{
+	GMimeStream *s = g_mime_data_wrapper_get_stream(dw);
+
+	if (s == NULL || !GMIME_IS_STREAM_MEM(s))
+		return;
+	GByteArray *ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(s));
+	if (ba == NULL)
+		return;
+	gint64 start = s->bound_start, end = s->bound_end < 0 ? (gint64)ba->len : s->bound_end;
+	if (start < 0 || end > (gint64)ba->len || start >= end)
+		return;
+	size_t data = 0, pad = 0;
+	for (const guint8 *p = ba->data + start, *e = ba->data + end; p < e; p++) {
+		if (g_ascii_isalnum(*p) || *p == '+' || *p == '/') {
+			if (pad) {
+				set_broken(w, "invalid base64: data after padding");
+				return;
+			}
+			data++;
+		} else if (*p == '=') {
+			pad++;
+		} else if (*p != '\n' && *p != '\r' && *p != ' ' && *p != '\t') {
+			set_broken(w, "invalid base64: character outside the alphabet");
+			return;
+		}
+	}
+	/* encoded data is padded to a multiple of 4 (RFC 2045 §6.8); a
+	 * scan cut at max_scan_bytes ends anywhere */
+	if (pad > 2 || ((data + pad) % 4 != 0 && !w->truncated))
+		set_broken(w, "invalid base64: bad length");
+}
+
+/* plain_label - a label meaning "no real charset": read as UTF-8 */
+static bool plain_label(const char *cs)
+{
+	static const char *const labels[] = {
+		"us-ascii", "ascii", "utf-8", "utf8", "ansi_x3.4-1968", "iso646-us",
+		"x-unknown", "unknown", "unknown-8bit", "default", "x-user-defined", "",
+	};
+
+	for (size_t i = 0; i < sizeof(labels) / sizeof(labels[0]); i++)
+		if (strcasecmp(cs, labels[i]) == 0)
+			return true;
+	return false;
+}
+
+/* alias - labels mail clients send that neither GMime nor iconv know */
+static const char *alias(const char *cs)
+{
+	static const char *const map[][2] = {
+		{ "x-mac-roman", "MACINTOSH" }, { "x-sjis", "SHIFT_JIS" },
+		{ "unicode-1-1-utf-7", "UTF-7" }, { "cp-850", "IBM850" },
+		{ "x-gbk", "GBK" }, { "x-euc-jp", "EUC-JP" }, { "iso-8859-8-i", "ISO-8859-8" },
+	};
+
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (strcasecmp(cs, map[i][0]) == 0)
+			return map[i][1];
+	return cs;
+}
+
+/* utf8_valid - strict UTF-8 (g_utf8_validate rejects NUL, which we
+ * allow and turn into spaces later) */
+static bool utf8_valid(const char *p, size_t n)
+{
+	const char *end;
+
+	for (;;) {
+		if (g_utf8_validate(p, (gssize)n, &end))
+			return true;
+		if (end >= p + n || *end != '\0')
+			return false;
+		n -= (size_t)(end - p) + 1;
+		p = end + 1;
+	}
+}
+
+/* to_utf8 - bytes in charset cs (may be NULL) appended as UTF-8 */
+static void to_utf8(struct walk *w, const char *cs, char *p, size_t n, struct buf *out)
+{
+	if (n == 0)
+		return;
+	if (cs == NULL || plain_label(cs)) {
+		/* labelled ASCII/UTF-8 but not UTF-8: ISO-8859-1 is what
+		 * such mail almost always is */
+		if (utf8_valid(p, n))
+			buf_append(out, p, n);
+		else
+			html_latin1_to_utf8(p, n, out);
+		return;
+	}
+	GMimeFilter *f = strlen(cs) <= MIME_MAX_CHARSET
+		? g_mime_filter_charset_new(alias(cs), "UTF-8") : NULL;
+	if (f == NULL) {
+		set_broken(w, "text part in an unknown charset");
+		html_latin1_to_utf8(p, n, out);
+		return;
+	}
+	char *o;
+	size_t on, opre;
+	/* invalid sequences are skipped by GMime's filter */
+	g_mime_filter_complete(f, p, n, 0, &o, &on, &opre);
+	buf_append(out, o, on);
+	g_object_unref(f);
+}
+
+/* clean_tail - CR dropped and NUL made a space from b->data[from] on, in
+ * place: text for regexes */
+static void clean_tail(struct buf *b, size_t from)
+{
+	size_t o = from;
+
+	for (size_t i = from; i < b->len; i++) {
+		if (b->data[i] == '\r')
+			continue;
+		b->data[o++] = b->data[i] == '\0' ? ' ' : b->data[i];
+	}
+	b->len = o;
+	if (b->data)
+		b->data[o] = '\0';
+}
+
+/* text_part - one text/plain or text/html part into the views */
+static void text_part(struct walk *w, GMimeObject *o, GMimeDataWrapper *dw, bool html)
+{
+	GMimeStream *mem = g_mime_stream_mem_new();
+
+	g_mime_data_wrapper_write_to_stream(dw, mem);	/* transfer decoding */
+	GByteArray *ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
+	end_part(&w->raw);
+	size_t raw_from = w->raw.len;
+	if (ba != NULL && ba->len > 0)
+		to_utf8(w, g_mime_object_get_content_type_parameter(o, "charset"),
+			(char *)ba->data, ba->len, &w->raw);
+	g_object_unref(mem);
+	clean_tail(&w->raw, raw_from);
+	if (w->raw.len == raw_from)
+		return;
+	end_part(&w->text);
+	size_t from = w->text.len;
+	if (html) {
+		buf_reset(&w->hidden);
+		html_render(w->raw.data + raw_from, w->raw.len - raw_from, &w->text, &w->hidden,
+			    &w->uris);
+		uri_scan_text(&w->uris, w->hidden.data, w->hidden.len);
+	} else {
+		buf_append(&w->text, w->raw.data + raw_from, w->raw.len - raw_from);
+	}
+	uri_scan_text(&w->uris, w->text.data + from, w->text.len - from);
+}
+
+/* leaf - a part with content */
+static void leaf(struct walk *w, GMimePart *part)
+{
+	GMimeObject *o = GMIME_OBJECT(part);
+	GMimeDataWrapper *dw = g_mime_part_get_content(part);
+
+	if (dw == NULL)
+		return;
+	if (g_mime_data_wrapper_get_encoding(dw) == GMIME_CONTENT_ENCODING_BASE64)
+		check_base64(w, dw);
+	GMimeContentType *ct = g_mime_object_get_content_type(o);
+	if (ct == NULL)
+		return;
+	bool html = g_mime_content_type_is_type(ct, "text", "html");
+	if (html || g_mime_content_type_is_type(ct, "text", "plain"))
+		text_part(w, o, dw, html);
+}
+
+/* walk - depth-first over the tree, in message order */
+static void walk(struct walk *w, GMimeObject *o, int depth)
+{
+	if (o == NULL || w->stop)
+		return;
+	if (++w->parts > MIME_MAX_PARTS) {
+		set_broken(w, "more than 500 MIME parts");
+		w->stop = true;
+		return;
+	}
+	if (depth > MIME_MAX_DEPTH) {
+		set_broken(w, "MIME nesting deeper than 20");
+		return;
+	}
+	if (GMIME_IS_MULTIPART(o)) {
+		GMimeMultipart *mp = GMIME_MULTIPART(o);
+		int n = g_mime_multipart_get_count(mp);
+		for (int i = 0; i < n && !w->stop; i++)
+			walk(w, g_mime_multipart_get_part(mp, i), depth + 1);
+	} else if (GMIME_IS_MESSAGE_PART(o)) {
+		/* an attached message: its text is text the reader sees */
+		GMimeMessage *m = g_mime_message_part_get_message(GMIME_MESSAGE_PART(o));
+		if (m != NULL)
+			walk(w, g_mime_message_get_mime_part(m), depth + 1);
+	} else if (GMIME_IS_PART(o)) {
+		leaf(w, GMIME_PART(o));
+	}
+}
+
+/* ---------------------------------------------------------------- views */
+
+/* subject_of - the first Subject field, decoded */
+static const char *subject_of(const struct header *hdrs, size_t nhdrs)
+{
+	for (size_t i = 0; i < nhdrs; i++)
+		if (strcasecmp(hdrs[i].name, "Subject") == 0)
+			return hdrs[i].decoded ? hdrs[i].decoded : hdrs[i].value;
+	return NULL;
+}
+
+/* mime_views_build - see mime.h */
+void mime_views_build(struct mime_views *v, const struct header *hdrs, size_t nhdrs,
+		      const char *body, size_t body_len, bool truncated)
+{
+	struct walk w = { .truncated = truncated };
+	size_t in_len;
+
+	mime_views_free(v);
+	buf_init(&w.text);
+	buf_init(&w.raw);
+	buf_init(&w.hidden);
+	uri_set_init(&w.uris);
+	const char *subj = subject_of(hdrs, nhdrs);
+	if (subj)
+		put_clean(&w.text, subj, strlen(subj));
+	buf_putc(&w.text, '\n');
+
+	struct buf input;
+	bool quiet;
+	buf_init(&input);
+	input_text(hdrs, nhdrs, body, body_len, &input);
+	guard(&w, &input, &quiet);
+	in_len = input.len;
+
+	gmime_enter();
+	/* g_malloc is malloc since GLib 2.46, so GLib may take and free it */
+	GByteArray *ba = g_byte_array_new_take((guint8 *)input.data, input.len);
+	GMimeStream *in = g_mime_stream_mem_new_with_byte_array(ba);
+	GMimeParser *parser = g_mime_parser_new_with_stream(in);
+	GMimeParserOptions *opts = g_mime_parser_options_new();
+	if (!quiet)	/* see guard */
+		g_mime_parser_options_set_warning_callback(opts, on_warning, &w);
+	GMimeMessage *msg = g_mime_parser_construct_message(parser, opts);
+	if (msg != NULL) {
+		walk(&w, g_mime_message_get_mime_part(msg), 1);
+		g_object_unref(msg);
+	} else {
+		/* GMime gives up only on input with no header at all */
+		set_broken(&w, "message could not be parsed");
+		put_clean(&w.text, body ? body : "", body_len);
+		put_clean(&w.raw, body ? body : "", body_len);
+	}
+	g_object_unref(parser);
+	g_object_unref(in);
+	/* after the message: its header lists keep a pointer to opts */
+	g_mime_parser_options_free(opts);
+	gmime_leave(in_len);
+
+	v->text = w.text.data ? w.text.data : xstrdup("");
+	v->text_len = w.text.len;
+	v->raw = w.raw.data ? w.raw.data : xstrdup("");
+	v->raw_len = w.raw.len;
+	v->uris_capped = w.uris.capped;
+	v->uris = uri_set_take(&w.uris, &v->nuris);
+	v->broken = w.broken;
+	v->built = true;
+	buf_free(&w.hidden);
+}
+
+/* mime_views_free - see mime.h */
+void mime_views_free(struct mime_views *v)
+{
+	free(v->text);
+	free(v->raw);
+	uri_list_free(v->uris);
+	memset(v, 0, sizeof(*v));
+}

@@ -1,0 +1,680 @@
+/*
+ * dns.c - the shared asynchronous resolver (libunbound).
+ *
+ * Owns: a process-wide list of resolvers, one per nameserver list, each a
+ * libunbound context in threaded mode plus one dispatcher thread that
+ * calls ub_process() when answers arrive.  A query is shared by the thread
+ * that asked and the dispatcher until the answer is delivered or the
+ * waiter gives up; whichever drops the last reference frees it.
+ *
+ * Thread safety: everything here may be called from any thread.  One lock
+ * per resolver guards the query states; libunbound's own locks are never
+ * held while we take ours (its callback runs without them, and ub_cancel
+ * is called with ours released).
+ *
+ * Why cancelling is safe: in threaded mode ub_cancel() marks the query
+ * cancelled under libunbound's cfglock, and the answer path checks that
+ * mark under the same lock before it picks the callback.  So ub_cancel()
+ * returning UB_NOERROR means our callback will never run for that query,
+ * and UB_NOID means it has run or is running.
+ *
+ * A message's deadline (struct dns_deadline) may move while a query is
+ * waited for: from open to fixed at end of data, or to now when the
+ * message is gone.  The deadline keeps the queries waiting on it and
+ * wakes them when it moves.  Lock order: a deadline's lock, then a
+ * resolver's; a waiter never holds its resolver's lock while it takes
+ * the deadline's, and reads the deadline's time atomically instead.
+ *
+ * Limits: names are checked (dns_name_ok) before they are sent; answers
+ * are copied out of libunbound's result, so callers never see its types.
+ */
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+#include <unbound.h>
+
+#include "net/dns.h"
+#include "base/log.h"
+#include "net/metrics.h"
+#include "base/util.h"
+
+struct dns {
+	struct dns *next;		/* in the process-wide list */
+	int refs;			/* under registry_lock */
+	char *servers;			/* as configured, "" for system */
+	struct ub_ctx *ctx;
+	pthread_mutex_t lock;		/* query states, started */
+	bool started;			/* dispatcher running */
+	atomic_bool broken;		/* dispatcher gave up: answer SERVFAIL now,
+					 * and dns_open builds a fresh resolver */
+	pthread_t thread;
+	int stop_pipe[2];
+};
+
+struct dns_query {
+	struct dns *d;
+	pthread_cond_t cond;
+	int refs;			/* waiter + pending callback */
+	bool done;			/* answer (or timeout) is final */
+	bool abandoned;			/* waiter gave up: drop the answer */
+	bool sent;			/* libunbound knows it */
+	int async_id;
+	struct dns_answer ans;
+	/* in its waiter's deadline's list during dns_wait, under that
+	 * deadline's lock */
+	struct dns_query *wait_prev, *wait_next;
+};
+
+struct dns_deadline {
+	atomic_int refs;
+	_Atomic double at;		/* now_ms() value; INFINITY while open */
+	double timeout_ms;
+	pthread_mutex_t lock;		/* waiters; before any resolver's lock */
+	struct dns_query *waiters;	/* queries in dns_wait on this deadline */
+};
+
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct dns *registry;
+
+/* ---------------------------------------------------------------- names */
+
+/* dns_name_ok - a name we are willing to put on the wire */
+bool dns_name_ok(const char *name)
+{
+	size_t label = 0, total = 0;
+
+	if (name == NULL || *name == '\0')
+		return false;
+	for (const char *p = name; *p; p++, total++) {
+		unsigned char c = (unsigned char)*p;
+		if (c == '.') {
+			if (label == 0)
+				return false;	/* empty label */
+			label = 0;
+			continue;
+		}
+		/* RFC 7208 names carry macros expanded to any 7-bit text, so
+		 * allow printable ASCII except space; no 8-bit, no controls */
+		if (c <= ' ' || c >= 0x7f)
+			return false;
+		if (++label > 63)
+			return false;
+	}
+	if (total > 0 && name[total - 1] == '.')
+		total--;
+	return total <= DNS_NAME_MAX;
+}
+
+const char *dns_rc_name(enum dns_rc rc)
+{
+	switch (rc) {
+	case DNS_OK: return "ok";
+	case DNS_NODATA: return "nodata";
+	case DNS_NXDOMAIN: return "nxdomain";
+	case DNS_SERVFAIL: return "servfail";
+	case DNS_TIMEOUT: return "timeout";
+	case DNS_BADNAME: return "badname";
+	}
+	return "?";
+}
+
+/* dns_txt_join - concatenate one TXT record's strings */
+char *dns_txt_join(const unsigned char *rdata, size_t rdlen, size_t *len)
+{
+	char *out = xmalloc(rdlen + 1);
+	size_t o = 0, i = 0;
+
+	while (i < rdlen) {
+		size_t n = rdata[i++];
+		if (n > rdlen - i) {
+			free(out);
+			return NULL;
+		}
+		memcpy(out + o, rdata + i, n);
+		o += n;
+		i += n;
+	}
+	out[o] = '\0';
+	if (len)
+		*len = o;
+	return out;
+}
+
+/* ---------------------------------------------------------------- resolver */
+
+/* add_server - "HOST[:PORT]" or "[V6]:PORT" or a bare IPv6 address, in
+ * libunbound's "ADDR@PORT" form; -1 if not an IP address */
+static int add_server(struct ub_ctx *ctx, const char *spec)
+{
+	char host[128], buf[160];
+	const char *port = NULL;
+	unsigned char sa[sizeof(struct in6_addr)];
+	size_t n;
+
+	if (spec[0] == '[') {
+		const char *end = strchr(spec, ']');
+		if (end == NULL || (size_t)(end - spec - 1) >= sizeof(host))
+			return -1;
+		n = (size_t)(end - spec - 1);
+		memcpy(host, spec + 1, n);
+		host[n] = '\0';
+		if (end[1] == ':')
+			port = end + 2;
+		else if (end[1] != '\0')
+			return -1;
+	} else {
+		const char *colon = strchr(spec, ':');
+		if (colon && strchr(colon + 1, ':') == NULL) {
+			n = (size_t)(colon - spec);
+			port = colon + 1;
+		} else {
+			n = strlen(spec);	/* no port, or bare IPv6 */
+		}
+		if (n >= sizeof(host))
+			return -1;
+		memcpy(host, spec, n);
+		host[n] = '\0';
+	}
+	if (inet_pton(AF_INET, host, sa) != 1 && inet_pton(AF_INET6, host, sa) != 1)
+		return -1;
+	if (port)
+		snprintf(buf, sizeof(buf), "%s@%s", host, port);
+	else
+		snprintf(buf, sizeof(buf), "%s", host);
+	return ub_ctx_set_fwd(ctx, buf) == 0 ? 0 : -1;
+}
+
+/* set_opt - one unbound.conf option; failures are our bug */
+static void set_opt(struct ub_ctx *ctx, const char *opt, const char *val)
+{
+	int r = ub_ctx_set_option(ctx, opt, val);
+	if (r != 0)
+		log_warn("dns: unbound option %s %s: %s", opt, val,
+			    ub_strerror(r));
+}
+
+/* resolver_new - a libunbound context for servers ("" = system) */
+static struct dns *resolver_new(const char *servers, char **errstr)
+{
+	struct dns *d = xcalloc(1, sizeof(*d));
+
+	d->servers = xstrdup(servers);
+	d->ctx = ub_ctx_create();
+	if (d->ctx == NULL)
+		log_fatal("dns: cannot create a libunbound context");
+	/* a thread, not a forked process, answers: parapet daemonizes and
+	 * drops privileges, and a thread shares the cache with no pipe to
+	 * a child */
+	ub_ctx_async(d->ctx, 1);
+	/* forwarders on loopback (a local resolver, the tests' server) */
+	set_opt(d->ctx, "do-not-query-localhost:", "no");
+	/* one name that never answers must not make unbound treat the
+	 * whole server as down for minutes (SPEC §7: timeouts are per
+	 * check, other checks go on) */
+	set_opt(d->ctx, "infra-keep-probing:", "yes");
+	set_opt(d->ctx, "infra-cache-max-rtt:", "2000");
+	if (*servers) {
+		/* forwarders answer everything: unbound's built-in local zones
+		 * (RFC 6761 "test.", the RFC 3849/5737 documentation networks'
+		 * reverse zones) would otherwise answer NXDOMAIN without asking
+		 * them, and the test zones use exactly those names */
+		static const char *const own[] = {
+			"test.", "8.b.d.0.1.0.0.2.ip6.arpa.", "2.0.192.in-addr.arpa.",
+			"100.51.198.in-addr.arpa.", "113.0.203.in-addr.arpa.",
+		};
+		char *list = xstrdup(servers), *save = NULL;
+		for (char *s = strtok_r(list, ", \t", &save); s;
+		     s = strtok_r(NULL, ", \t", &save)) {
+			if (add_server(d->ctx, s) < 0) {
+				*errstr = xasprintf("dns_nameservers: '%s' is not an "
+						    "IP address with an optional port", s);
+				free(list);
+				ub_ctx_delete(d->ctx);
+				free(d->servers);
+				free(d);
+				return NULL;
+			}
+		}
+		free(list);
+		/* after the forwarders: adding a zone finalizes the context */
+		for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
+			if (ub_ctx_zone_add(d->ctx, own[i], "transparent") != 0)
+				log_warn("dns: cannot open local zone %s", own[i]);
+	} else {
+		int r = ub_ctx_resolvconf(d->ctx, NULL);
+		if (r != 0)
+			log_warn("dns: /etc/resolv.conf: %s; using 127.0.0.1",
+				    ub_strerror(r));
+		ub_ctx_hosts(d->ctx, NULL);
+	}
+	pthread_mutex_init(&d->lock, NULL);
+	d->stop_pipe[0] = d->stop_pipe[1] = -1;
+	return d;
+}
+
+/* dispatcher - deliver answers as they arrive */
+static void *dispatcher(void *arg)
+{
+	struct dns *d = arg;
+	struct pollfd pfd[2] = {
+		{ .fd = ub_fd(d->ctx), .events = POLLIN },
+		{ .fd = d->stop_pipe[0], .events = POLLIN },
+	};
+
+	for (;;) {
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			log_error("dns: poll: %s", strerror(errno));
+			break;
+		}
+		if (pfd[1].revents)
+			break;
+		if (pfd[0].revents) {
+			int r = ub_process(d->ctx);
+			if (r != 0) {
+				/* libunbound's pipe to its worker failed: no
+				 * answer will come; say so at once instead of
+				 * letting every query wait for its deadline */
+				log_error("dns: ub_process: %s; resolver %s abandoned, "
+					  "a reload starts a new one", ub_strerror(r),
+					  *d->servers ? d->servers : "(system)");
+				atomic_store(&d->broken, true);
+				break;
+			}
+		}
+	}
+	return NULL;
+}
+
+/* start_dispatcher - at the first query, so that dns_open before
+ * daemon(3) leaves no thread behind in the parent */
+static void start_dispatcher(struct dns *d)
+{
+	pthread_mutex_lock(&d->lock);
+	if (!d->started) {
+		sigset_t all, old;
+		if (pipe(d->stop_pipe) < 0)
+			log_fatal("dns: pipe: %s", strerror(errno));
+		/* signals belong to the threads that wait for them */
+		sigfillset(&all);
+		pthread_sigmask(SIG_BLOCK, &all, &old);
+		if (pthread_create(&d->thread, NULL, dispatcher, d) != 0)
+			log_fatal("dns: cannot start the resolver thread");
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		d->started = true;
+	}
+	pthread_mutex_unlock(&d->lock);
+}
+
+static void resolver_free(struct dns *d)
+{
+	if (d->started) {
+		(void)!write(d->stop_pipe[1], "x", 1);
+		pthread_join(d->thread, NULL);
+		close(d->stop_pipe[0]);
+		close(d->stop_pipe[1]);
+	}
+	ub_ctx_delete(d->ctx);
+	pthread_mutex_destroy(&d->lock);
+	free(d->servers);
+	free(d);
+}
+
+/* dns_open - the shared resolver for a server list */
+struct dns *dns_open(const char *nameservers, char **errstr)
+{
+	const char *key = nameservers ? nameservers : "";
+	struct dns *d;
+
+	*errstr = NULL;
+	pthread_mutex_lock(&registry_lock);
+	for (d = registry; d; d = d->next) {
+		if (strcmp(d->servers, key) == 0 && !atomic_load(&d->broken)) {
+			d->refs++;
+			pthread_mutex_unlock(&registry_lock);
+			return d;
+		}
+	}
+	d = resolver_new(key, errstr);
+	if (d) {
+		d->refs = 1;
+		d->next = registry;
+		registry = d;
+	}
+	pthread_mutex_unlock(&registry_lock);
+	return d;
+}
+
+/* dns_close - drop a reference */
+struct dns *dns_close(struct dns *d)
+{
+	bool last = false;
+
+	if (d == NULL)
+		return NULL;
+	pthread_mutex_lock(&registry_lock);
+	if (--d->refs == 0) {
+		for (struct dns **pp = &registry; *pp; pp = &(*pp)->next) {
+			if (*pp == d) {
+				*pp = d->next;
+				break;
+			}
+		}
+		last = true;
+	}
+	pthread_mutex_unlock(&registry_lock);
+	if (last)
+		resolver_free(d);
+	return NULL;
+}
+
+/* ---------------------------------------------------------------- queries */
+
+static void answer_clear(struct dns_answer *a)
+{
+	for (size_t i = 0; i < a->n; i++)
+		free(a->data[i]);
+	free(a->data);
+	free(a->len);
+	free(a->packet);
+	free(a->canonname);
+	memset(a, 0, sizeof(*a));
+}
+
+/* answer_fill - copy what parapet needs out of libunbound's result */
+static void answer_fill(struct dns_answer *a, int err, struct ub_result *r)
+{
+	if (err != 0 || r == NULL) {
+		metrics_inc(METRIC_DNS_ERRORS);
+		a->rc = DNS_SERVFAIL;
+		a->rcode = 2;
+		return;
+	}
+	a->rcode = r->rcode;
+	if (r->havedata) {
+		size_t n = 0;
+		while (r->data[n])
+			n++;
+		a->rc = DNS_OK;
+		a->n = n;
+		a->data = xcalloc(n, sizeof(*a->data));
+		a->len = xcalloc(n, sizeof(*a->len));
+		for (size_t i = 0; i < n; i++) {
+			a->len[i] = (size_t)r->len[i];
+			a->data[i] = xmalloc(a->len[i] + 1);
+			memcpy(a->data[i], r->data[i], a->len[i]);
+			a->data[i][a->len[i]] = 0;
+		}
+	} else if (r->nxdomain || r->rcode == 3) {
+		a->rc = DNS_NXDOMAIN;
+	} else if (r->rcode == 0) {
+		a->rc = DNS_NODATA;
+	} else {
+		a->rc = DNS_SERVFAIL;
+	}
+	if (a->rc == DNS_SERVFAIL)
+		metrics_inc(METRIC_DNS_ERRORS);
+	if (r->answer_packet && r->answer_len > 0) {
+		a->packet_len = (size_t)r->answer_len;
+		a->packet = xmalloc(a->packet_len);
+		memcpy(a->packet, r->answer_packet, a->packet_len);
+	}
+	if (r->canonname && r->qname && strcmp(r->canonname, r->qname) != 0)
+		a->canonname = xstrdup(r->canonname);
+}
+
+/* query_unref - drop one reference; caller holds d->lock */
+static bool query_unref(struct dns_query *q)
+{
+	if (--q->refs > 0)
+		return false;
+	answer_clear(&q->ans);
+	pthread_cond_destroy(&q->cond);
+	free(q);
+	return true;
+}
+
+/* on_answer - libunbound's callback, in the dispatcher thread */
+static void on_answer(void *arg, int err, struct ub_result *r)
+{
+	struct dns_query *q = arg;
+	struct dns *d = q->d;
+
+	pthread_mutex_lock(&d->lock);
+	if (!q->abandoned) {
+		answer_fill(&q->ans, err, r);
+		q->done = true;
+		pthread_cond_broadcast(&q->cond);
+	}
+	query_unref(q);
+	pthread_mutex_unlock(&d->lock);
+	ub_resolve_free(r);
+}
+
+/* dns_start - send a query */
+struct dns_query *dns_start(struct dns *d, const char *name, int rrtype)
+{
+	struct dns_query *q = xcalloc(1, sizeof(*q));
+	pthread_condattr_t ca;
+	int r;
+
+	q->d = d;
+	q->refs = 1;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&q->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	if (!dns_name_ok(name)) {
+		q->ans.rc = DNS_BADNAME;
+		q->done = true;
+		return q;
+	}
+	start_dispatcher(d);
+	if (atomic_load(&d->broken)) {
+		q->ans.rc = DNS_SERVFAIL;
+		q->done = true;
+		metrics_inc(METRIC_DNS_ERRORS);
+		return q;
+	}
+	q->refs = 2;		/* the callback's reference */
+	r = ub_resolve_async(d->ctx, name, rrtype, 1 /* IN */, q, on_answer,
+			     &q->async_id);
+	if (r != 0) {
+		log_warn("dns: query %s/%d: %s", name, rrtype, ub_strerror(r));
+		q->refs = 1;
+		q->ans.rc = DNS_SERVFAIL;
+		q->done = true;
+		return q;
+	}
+	q->sent = true;
+	return q;
+}
+
+bool dns_done(struct dns_query *q)
+{
+	bool done;
+
+	pthread_mutex_lock(&q->d->lock);
+	done = q->done;
+	pthread_mutex_unlock(&q->d->lock);
+	return done;
+}
+
+/* give_up - the deadline passed: final answer is a timeout */
+static void give_up(struct dns_query *q)
+{
+	struct dns *d = q->d;
+	int r;
+
+	/* caller holds d->lock and the answer is not in */
+	q->abandoned = true;
+	q->done = true;
+	q->ans.rc = DNS_TIMEOUT;
+	metrics_inc(METRIC_DNS_TIMEOUTS);
+	pthread_mutex_unlock(&d->lock);
+	r = ub_cancel(d->ctx, q->async_id);
+	pthread_mutex_lock(&d->lock);
+	if (r == 0)
+		query_unref(q);	/* the callback will never run */
+	/* else the callback ran or is running and drops its own reference */
+}
+
+/* ---------------------------------------------------------------- deadline */
+
+/* dns_deadline_new - open until dns_deadline_fix */
+struct dns_deadline *dns_deadline_new(double timeout_ms)
+{
+	struct dns_deadline *dl = xcalloc(1, sizeof(*dl));
+
+	atomic_init(&dl->refs, 1);
+	atomic_init(&dl->at, INFINITY);
+	dl->timeout_ms = timeout_ms;
+	pthread_mutex_init(&dl->lock, NULL);
+	return dl;
+}
+
+/* dns_deadline_ref - one more holder */
+struct dns_deadline *dns_deadline_ref(struct dns_deadline *dl)
+{
+	atomic_fetch_add(&dl->refs, 1);
+	return dl;
+}
+
+/* dns_deadline_unref - the last holder frees it (no waiter is left then:
+ * a waiter's holder outlives its dns_wait) */
+struct dns_deadline *dns_deadline_unref(struct dns_deadline *dl)
+{
+	if (dl && atomic_fetch_sub(&dl->refs, 1) == 1) {
+		pthread_mutex_destroy(&dl->lock);
+		free(dl);
+	}
+	return NULL;
+}
+
+/* deadline_move - set the time to at (only_if_open: if still open; else
+ * if at is earlier) and wake every query waiting on the deadline so that
+ * it sees the new time */
+static void deadline_move(struct dns_deadline *dl, double at, bool only_if_open)
+{
+	pthread_mutex_lock(&dl->lock);
+	double old = atomic_load(&dl->at);
+	if (only_if_open ? isinf(old) : at < old) {
+		atomic_store(&dl->at, at);
+		/* a waiter that read the old time holds its resolver's lock
+		 * until it sleeps on its condition, so the broadcast below
+		 * cannot fall between its read and its sleep */
+		for (struct dns_query *q = dl->waiters; q; q = q->wait_next) {
+			pthread_mutex_lock(&q->d->lock);
+			pthread_cond_broadcast(&q->cond);
+			pthread_mutex_unlock(&q->d->lock);
+		}
+	}
+	pthread_mutex_unlock(&dl->lock);
+}
+
+/* dns_deadline_fix - end of data: timeout_ms from now, once */
+void dns_deadline_fix(struct dns_deadline *dl)
+{
+	deadline_move(dl, now_ms() + dl->timeout_ms, true);
+}
+
+/* dns_deadline_expire - the message is gone: every wait ends now */
+void dns_deadline_expire(struct dns_deadline *dl)
+{
+	deadline_move(dl, now_ms(), false);
+}
+
+/* dns_deadline_at - the time, INFINITY while open */
+double dns_deadline_at(const struct dns_deadline *dl)
+{
+	return atomic_load(&((struct dns_deadline *)dl)->at);
+}
+
+/* dns_deadline_passed - fixed (or expired) and past */
+bool dns_deadline_passed(const struct dns_deadline *dl)
+{
+	return now_ms() >= dns_deadline_at(dl);
+}
+
+/* watch - q waits on dl from now on: dl's moves wake it */
+static void watch(struct dns_deadline *dl, struct dns_query *q)
+{
+	pthread_mutex_lock(&dl->lock);
+	q->wait_prev = NULL;
+	q->wait_next = dl->waiters;
+	if (dl->waiters)
+		dl->waiters->wait_prev = q;
+	dl->waiters = q;
+	pthread_mutex_unlock(&dl->lock);
+}
+
+/* unwatch - q no longer waits on dl */
+static void unwatch(struct dns_deadline *dl, struct dns_query *q)
+{
+	pthread_mutex_lock(&dl->lock);
+	if (q->wait_prev)
+		q->wait_prev->wait_next = q->wait_next;
+	else
+		dl->waiters = q->wait_next;
+	if (q->wait_next)
+		q->wait_next->wait_prev = q->wait_prev;
+	q->wait_prev = q->wait_next = NULL;
+	pthread_mutex_unlock(&dl->lock);
+}
+
+/* ---------------------------------------------------------------- waiting */
+
+/* dns_wait - the answer, by the message's deadline at the latest */
+const struct dns_answer *dns_wait(struct dns_query *q, struct dns_deadline *dl)
+{
+	struct dns *d = q->d;
+
+	watch(dl, q);
+	pthread_mutex_lock(&d->lock);
+	while (!q->done) {
+		double at = dns_deadline_at(dl);
+		double left = at - now_ms();
+		if (left <= 0) {
+			give_up(q);
+			break;
+		}
+		if (isinf(at)) {	/* open: until the answer or a move */
+			pthread_cond_wait(&q->cond, &d->lock);
+		} else {
+			struct timespec ts = deadline_timespec(left);
+			pthread_cond_timedwait(&q->cond, &d->lock, &ts);
+		}
+	}
+	pthread_mutex_unlock(&d->lock);
+	unwatch(dl, q);
+	return &q->ans;
+}
+
+/* dns_query_free - release, cancelling a pending query */
+struct dns_query *dns_query_free(struct dns_query *q)
+{
+	struct dns *d;
+
+	if (q == NULL)
+		return NULL;
+	d = q->d;
+	pthread_mutex_lock(&d->lock);
+	if (!q->done)
+		give_up(q);
+	query_unref(q);
+	pthread_mutex_unlock(&d->lock);
+	return NULL;
+}

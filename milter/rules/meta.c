@@ -1,0 +1,516 @@
+/*
+ * meta.c - compile and evaluate meta-rule expressions (see meta.h for the
+ * grammar).  A recursive-descent parser emits a postfix program; the
+ * evaluator runs it on a caller-supplied stack, so evaluation allocates
+ * nothing and a compiled expression is shared read-only by all threads.
+ *
+ * Owns: the program and the name table of each expression.  Limits:
+ * META_MAX_OPS operations per expression and META_MAX_DEPTH levels of
+ * nesting, so hostile input neither grows without bound nor overflows the
+ * C stack (fuzz/fuzz_meta.c).
+ */
+#include "autoconfig.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rules/meta.h"
+#include "base/util.h"
+
+#define META_MAX_NUMBER 32	/* characters in a number literal */
+
+enum meta_op {
+	OP_NUM,
+	OP_REF,
+	OP_NOT,
+	OP_NEG,
+	OP_MUL,
+	OP_DIV,
+	OP_ADD,
+	OP_SUB,
+	OP_LT,
+	OP_GT,
+	OP_LE,
+	OP_GE,
+	OP_EQ,
+	OP_NE,
+	OP_AND,
+	OP_OR,
+};
+
+struct meta_ins {
+	enum meta_op op;
+	double num;		/* OP_NUM */
+	size_t name;		/* OP_REF: index into names */
+};
+
+struct meta_expr {
+	struct meta_ins *code;
+	size_t ncode;
+	size_t cap;
+	char **names;
+	size_t *index;		/* names[i] reads vals[index[i]] */
+	size_t nnames;
+	size_t stack;		/* deepest stack the program reaches */
+};
+
+enum tok {
+	T_END,
+	T_NUM,
+	T_NAME,
+	T_LP,
+	T_RP,
+	T_NOT,
+	T_AND,
+	T_OR,
+	T_PLUS,
+	T_MINUS,
+	T_MUL,
+	T_DIV,
+	T_LT,
+	T_GT,
+	T_LE,
+	T_GE,
+	T_EQ,
+	T_NE,
+	T_BAD,
+};
+
+struct meta_parser {
+	const char *text;
+	const char *p;		/* after the current token */
+	enum tok tok;
+	const char *tok_start;
+	size_t tok_len;
+	double num;
+	const char *bad;	/* T_BAD: why */
+	struct meta_expr *e;
+	size_t sp;		/* stack depth at this point of the program */
+	int depth;
+	bool english;		/* a name and/or/not: Perl's word operators */
+	char *err;
+};
+
+/* set_err - first error wins; the column is 1-based */
+__attribute__((format(printf, 3, 4)))
+static void set_err(struct meta_parser *mp, const char *at, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	if (mp->err)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	mp->err = xasprintf("%s at column %zu", msg, (size_t)(at - mp->text) + 1);
+}
+
+/* lex_number - digits [. digits] or . digits; no sign, no exponent */
+static void lex_number(struct meta_parser *mp)
+{
+	const char *s = mp->p, *q = s;
+	char buf[META_MAX_NUMBER + 1];
+
+	while (isdigit((unsigned char)*q))
+		q++;
+	if (*q == '.') {
+		q++;
+		while (isdigit((unsigned char)*q))
+			q++;
+	}
+	mp->tok_len = (size_t)(q - s);
+	if (mp->tok_len == 1 && *s == '.') {
+		mp->tok = T_BAD;
+		mp->bad = "'.' is not a number";
+		return;
+	}
+	if (isalpha((unsigned char)*q) || *q == '_' || *q == '.') {
+		mp->tok = T_BAD;
+		mp->bad = "malformed number";
+		return;
+	}
+	if (mp->tok_len > META_MAX_NUMBER) {
+		mp->tok = T_BAD;
+		mp->bad = "number longer than 32 characters";
+		return;
+	}
+	memcpy(buf, s, mp->tok_len);
+	buf[mp->tok_len] = '\0';
+	mp->num = strtod(buf, NULL);
+	mp->tok = T_NUM;
+	mp->p = q;
+}
+
+/* next - advance to the next token */
+static void next(struct meta_parser *mp)
+{
+	const char *s = mp->p;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	mp->p = s;
+	mp->tok_start = s;
+	mp->tok_len = 1;
+	if (*s == '\0') {
+		mp->tok = T_END;
+		return;
+	}
+	if (isdigit((unsigned char)*s) || *s == '.') {
+		lex_number(mp);
+		return;
+	}
+	if (isalpha((unsigned char)*s) || *s == '_') {
+		const char *q = s;
+		while (isalnum((unsigned char)*q) || *q == '_')
+			q++;
+		mp->tok = T_NAME;
+		mp->tok_len = (size_t)(q - s);
+		mp->p = q;
+		return;
+	}
+	static const struct {
+		const char *text;
+		enum tok tok;
+	} ops[] = {	/* two-character operators first */
+		{ "&&", T_AND }, { "||", T_OR }, { "==", T_EQ }, { "!=", T_NE },
+		{ "<=", T_LE }, { ">=", T_GE }, { "(", T_LP }, { ")", T_RP },
+		{ "!", T_NOT }, { "<", T_LT }, { ">", T_GT }, { "+", T_PLUS },
+		{ "-", T_MINUS }, { "*", T_MUL }, { "/", T_DIV },
+	};
+	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+		size_t n = strlen(ops[i].text);
+		if (strncmp(s, ops[i].text, n) == 0) {
+			mp->tok = ops[i].tok;
+			mp->tok_len = n;
+			mp->p = s + n;
+			return;
+		}
+	}
+	mp->tok = T_BAD;
+	switch (*s) {
+	case '=': mp->bad = "'=' is not an operator (comparison is ==)"; break;
+	case '&': mp->bad = "'&' is not an operator (logical and is &&)"; break;
+	case '|': mp->bad = "'|' is not an operator (logical or is ||)"; break;
+	case '^': mp->bad = "'^' is not supported (no XOR in meta rules)"; break;
+	default: mp->bad = NULL; break;
+	}
+}
+
+/* emit - append one instruction, tracking the stack depth */
+static void emit(struct meta_parser *mp, enum meta_op op, double num, size_t name)
+{
+	struct meta_expr *e = mp->e;
+
+	if (mp->err)
+		return;
+	if (e->ncode >= META_MAX_OPS) {
+		set_err(mp, mp->tok_start, "more than %d operations", META_MAX_OPS);
+		return;
+	}
+	if (e->ncode == e->cap) {
+		e->cap = e->cap ? e->cap * 2 : 16;
+		e->code = xrealloc(e->code, e->cap * sizeof(*e->code));
+	}
+	e->code[e->ncode++] = (struct meta_ins){ .op = op, .num = num, .name = name };
+	if (op == OP_NUM || op == OP_REF) {
+		if (++mp->sp > e->stack)
+			e->stack = mp->sp;
+	} else if (op != OP_NOT && op != OP_NEG) {
+		mp->sp--;
+	}
+}
+
+/* name_slot - the slot of a name, added on first use */
+static size_t name_slot(struct meta_expr *e, const char *s, size_t n)
+{
+	for (size_t i = 0; i < e->nnames; i++)
+		if (strlen(e->names[i]) == n && memcmp(e->names[i], s, n) == 0)
+			return i;
+	e->names = xrealloc(e->names, (e->nnames + 1) * sizeof(*e->names));
+	e->index = xrealloc(e->index, (e->nnames + 1) * sizeof(*e->index));
+	e->names[e->nnames] = xstrndup(s, n);
+	e->index[e->nnames] = 0;
+	return e->nnames++;
+}
+
+static void parse_or(struct meta_parser *mp);
+
+/* word_operator - is the token Perl's and/or/not, which SpamAssassin (and
+ * parapet) take for rule names? */
+static bool word_operator(const struct meta_parser *mp)
+{
+	static const char *const words[] = { "and", "or", "not" };
+
+	for (size_t i = 0; mp->tok == T_NAME && i < 3; i++)
+		if (mp->tok_len == strlen(words[i]) &&
+		    strncmp(mp->tok_start, words[i], mp->tok_len) == 0)
+			return true;
+	return false;
+}
+
+/* expected - the error for a token that cannot start or continue here */
+static void expected(struct meta_parser *mp, const char *what)
+{
+	unsigned char c = (unsigned char)*mp->tok_start;
+
+	if (word_operator(mp))
+		mp->english = true;
+
+	if (mp->tok == T_BAD && mp->bad)
+		set_err(mp, mp->tok_start, "%s", mp->bad);
+	else if (mp->tok == T_BAD && isgraph(c))
+		set_err(mp, mp->tok_start, "unexpected character '%c'", c);
+	else if (mp->tok == T_BAD)
+		set_err(mp, mp->tok_start, "unexpected byte 0x%02x", c);
+	else if (mp->tok == T_END)
+		set_err(mp, mp->tok_start, "expected %s, found the end", what);
+	else
+		set_err(mp, mp->tok_start, "expected %s, found '%.*s'", what,
+			(int)mp->tok_len, mp->tok_start);
+}
+
+/* parse_unary - ! - + prefix operators, then a primary */
+static void parse_unary(struct meta_parser *mp)
+{
+	if (mp->err)
+		return;
+	if (++mp->depth > META_MAX_DEPTH) {
+		set_err(mp, mp->tok_start, "nested more than %d deep", META_MAX_DEPTH);
+		return;
+	}
+	switch (mp->tok) {
+	case T_NOT:
+	case T_MINUS:
+	case T_PLUS: {
+		enum tok t = mp->tok;
+		next(mp);
+		parse_unary(mp);
+		if (t != T_PLUS)
+			emit(mp, t == T_NOT ? OP_NOT : OP_NEG, 0, 0);
+		break;
+	}
+	case T_NUM:
+		emit(mp, OP_NUM, mp->num, 0);
+		next(mp);
+		break;
+	case T_NAME:
+		if (mp->tok_len > META_MAX_NAME) {
+			set_err(mp, mp->tok_start, "name longer than %d characters", META_MAX_NAME);
+			break;
+		}
+		if (word_operator(mp))
+			mp->english = true;
+		emit(mp, OP_REF, 0, name_slot(mp->e, mp->tok_start, mp->tok_len));
+		next(mp);
+		if (mp->tok == T_LP)	/* abs(), rules_matching(): not SpamAssassin 3.4 */
+			set_err(mp, mp->tok_start, "function calls are not supported");
+		break;
+	case T_LP:
+		next(mp);
+		parse_or(mp);
+		if (mp->err)
+			break;
+		if (mp->tok != T_RP)
+			expected(mp, "')'");
+		else
+			next(mp);
+		break;
+	default:
+		expected(mp, "a rule name, a number or '('");
+	}
+	mp->depth--;
+}
+
+/* binary - one left-associative precedence level */
+static void binary(struct meta_parser *mp, void (*operand)(struct meta_parser *),
+		   const enum tok *toks, const enum meta_op *ops, size_t n, bool assoc)
+{
+	operand(mp);
+	for (int rounds = 0; !mp->err; rounds++) {
+		size_t i;
+		for (i = 0; i < n && mp->tok != toks[i]; i++)
+			;
+		if (i == n)
+			return;
+		if (!assoc && rounds > 0) {
+			set_err(mp, mp->tok_start, "chained comparison '%.*s' needs parentheses",
+				(int)mp->tok_len, mp->tok_start);
+			return;
+		}
+		next(mp);
+		operand(mp);
+		emit(mp, ops[i], 0, 0);
+	}
+}
+
+/* parse_mul - * / */
+static void parse_mul(struct meta_parser *mp)
+{
+	static const enum tok t[] = { T_MUL, T_DIV };
+	static const enum meta_op o[] = { OP_MUL, OP_DIV };
+	binary(mp, parse_unary, t, o, 2, true);
+}
+
+/* parse_add - + - */
+static void parse_add(struct meta_parser *mp)
+{
+	static const enum tok t[] = { T_PLUS, T_MINUS };
+	static const enum meta_op o[] = { OP_ADD, OP_SUB };
+	binary(mp, parse_mul, t, o, 2, true);
+}
+
+/* parse_rel - < > <= >= (Perl: non-associative, above equality) */
+static void parse_rel(struct meta_parser *mp)
+{
+	static const enum tok t[] = { T_LT, T_GT, T_LE, T_GE };
+	static const enum meta_op o[] = { OP_LT, OP_GT, OP_LE, OP_GE };
+	binary(mp, parse_add, t, o, 4, false);
+}
+
+/* parse_eq - == != */
+static void parse_eq(struct meta_parser *mp)
+{
+	static const enum tok t[] = { T_EQ, T_NE };
+	static const enum meta_op o[] = { OP_EQ, OP_NE };
+	binary(mp, parse_rel, t, o, 2, false);
+}
+
+/* parse_and - && */
+static void parse_and(struct meta_parser *mp)
+{
+	static const enum tok t[] = { T_AND };
+	static const enum meta_op o[] = { OP_AND };
+	binary(mp, parse_eq, t, o, 1, true);
+}
+
+/* parse_or - || (the whole expression) */
+static void parse_or(struct meta_parser *mp)
+{
+	static const enum tok t[] = { T_OR };
+	static const enum meta_op o[] = { OP_OR };
+	binary(mp, parse_and, t, o, 1, true);
+}
+
+/* meta_compile - text to program */
+struct meta_expr *meta_compile(const char *text, char **err)
+{
+	struct meta_parser mp = { .text = text, .p = text };
+
+	mp.e = xcalloc(1, sizeof(*mp.e));
+	next(&mp);
+	if (mp.tok == T_END)
+		set_err(&mp, mp.tok_start, "empty expression");
+	parse_or(&mp);
+	if (!mp.err && mp.tok != T_END)
+		expected(&mp, "an operator");
+	if (mp.err && mp.english) {	/* SpamAssassin takes them as rule names too */
+		*err = xasprintf("%s (the operators are && || !)", mp.err);
+		free(mp.err);
+		return meta_free(mp.e);
+	}
+	if (mp.err) {
+		*err = mp.err;
+		return meta_free(mp.e);
+	}
+	return mp.e;
+}
+
+/* meta_free - release */
+struct meta_expr *meta_free(struct meta_expr *e)
+{
+	if (e == NULL)
+		return NULL;
+	for (size_t i = 0; i < e->nnames; i++)
+		free(e->names[i]);
+	free(e->names);
+	free(e->index);
+	free(e->code);
+	free(e);
+	return NULL;
+}
+
+/* meta_nnames - distinct names */
+size_t meta_nnames(const struct meta_expr *e)
+{
+	return e->nnames;
+}
+
+/* meta_name - one name */
+const char *meta_name(const struct meta_expr *e, size_t i)
+{
+	return e->names[i];
+}
+
+/* meta_bind - where a name's value lives */
+void meta_bind(struct meta_expr *e, size_t i, size_t index)
+{
+	e->index[i] = index;
+}
+
+/* meta_stack_size - scratch for meta_eval */
+size_t meta_stack_size(const struct meta_expr *e)
+{
+	return e->stack;
+}
+
+/* truth - Perl's boolean as a number */
+static double truth(bool b)
+{
+	return b ? 1.0 : 0.0;
+}
+
+/* meta_eval - run the program */
+double meta_eval(const struct meta_expr *e, const double *vals, double *st)
+{
+	size_t sp = 0;
+
+	for (size_t i = 0; i < e->ncode; i++) {
+		const struct meta_ins *in = &e->code[i];
+		double a, b;
+
+		if (in->op == OP_NUM) {
+			st[sp++] = in->num;
+			continue;
+		}
+		if (in->op == OP_REF) {
+			st[sp++] = vals[e->index[in->name]];
+			continue;
+		}
+		if (in->op == OP_NOT) {
+			st[sp - 1] = truth(st[sp - 1] == 0.0);
+			continue;
+		}
+		if (in->op == OP_NEG) {
+			st[sp - 1] = -st[sp - 1];
+			continue;
+		}
+		b = st[--sp];
+		a = st[sp - 1];
+		switch (in->op) {
+		case OP_MUL: a = a * b; break;
+		case OP_DIV: a = b == 0.0 ? 0.0 : a / b; break;
+		case OP_ADD: a = a + b; break;
+		case OP_SUB: a = a - b; break;
+		case OP_LT: a = truth(a < b); break;
+		case OP_GT: a = truth(a > b); break;
+		case OP_LE: a = truth(a <= b); break;
+		case OP_GE: a = truth(a >= b); break;
+		case OP_EQ: a = truth(a == b); break;
+		case OP_NE: a = truth(a != b); break;
+		/* Perl: && and || yield the operand that decided, not 0/1;
+		 * no operand has side effects, so evaluating both is the same */
+		case OP_AND: a = a != 0.0 ? b : a; break;
+		case OP_OR: a = a != 0.0 ? a : b; break;
+		default: break;
+		}
+		st[sp - 1] = a;
+	}
+	double v = sp ? st[0] : 0.0;
+	return isfinite(v) ? v : 0.0;
+}

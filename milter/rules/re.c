@@ -1,0 +1,139 @@
+/*
+ * re.c - the only file that includes pcre2.h.  Patterns are compiled with
+ * PCRE2_UTF off (mail is bytes in many charsets) and JIT-compiled when the
+ * platform allows.  The match context carrying the limits is created once
+ * and only read afterwards, so it is shared by all threads.
+ *
+ * Limits: RE_MATCH_LIMIT backtracking steps and RE_DEPTH_LIMIT bytes of
+ * backtracking heap per match; a pattern such as (a+)+$ on 100 KB of "a"
+ * then fails fast with RE_LIMIT instead of running for minutes.
+ */
+#include "autoconfig.h"
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rules/re.h"
+#include "base/util.h"
+
+#define RE_MATCH_LIMIT 200000
+#define RE_DEPTH_LIMIT 10000	/* KB of heap, interpreter only */
+
+struct re {
+	pcre2_code *code;
+	bool jit;
+};
+
+struct re_scratch {
+	pcre2_match_data *md;
+};
+
+static pcre2_match_context *match_ctx;
+static pthread_once_t match_ctx_once = PTHREAD_ONCE_INIT;
+
+/* match_ctx_init - the shared, read-only match context */
+static void match_ctx_init(void)
+{
+	match_ctx = pcre2_match_context_create(NULL);
+	if (match_ctx == NULL)
+		abort();
+	pcre2_set_match_limit(match_ctx, RE_MATCH_LIMIT);
+	pcre2_set_depth_limit(match_ctx, RE_DEPTH_LIMIT);
+}
+
+/* re_compile - compile with flags */
+struct re *re_compile(const char *pattern, size_t len, const char *flags,
+		      char **err)
+{
+	uint32_t opts = 0;
+	int ec;
+	PCRE2_SIZE off;
+
+	pthread_once(&match_ctx_once, match_ctx_init);
+	for (const char *f = flags; f && *f; f++) {
+		switch (*f) {
+		case 'i': opts |= PCRE2_CASELESS; break;
+		case 'm': opts |= PCRE2_MULTILINE; break;
+		case 's': opts |= PCRE2_DOTALL; break;
+		case 'x': opts |= PCRE2_EXTENDED; break;
+		case 'g': case 'o': break;
+		default:
+			*err = xasprintf("unknown regex flag '%c'", *f);
+			return NULL;
+		}
+	}
+	pcre2_code *code = pcre2_compile((PCRE2_SPTR)pattern, len, opts, &ec,
+					 &off, NULL);
+	if (code == NULL) {
+		PCRE2_UCHAR msg[256];
+		pcre2_get_error_message(ec, msg, sizeof(msg));
+		*err = xasprintf("bad regex at offset %zu: %s", (size_t)off,
+				 (const char *)msg);
+		return NULL;
+	}
+	struct re *re = xcalloc(1, sizeof(*re));
+	re->code = code;
+	re->jit = pcre2_jit_compile(code, PCRE2_JIT_COMPLETE) == 0;
+	return re;
+}
+
+/* re_free - release */
+struct re *re_free(struct re *re)
+{
+	if (re) {
+		pcre2_code_free(re->code);
+		free(re);
+	}
+	return NULL;
+}
+
+/* re_scratch_new - match data for one message */
+struct re_scratch *re_scratch_new(void)
+{
+	struct re_scratch *s = xcalloc(1, sizeof(*s));
+
+	s->md = pcre2_match_data_create(1, NULL);
+	if (s->md == NULL)
+		abort();
+	return s;
+}
+
+/* re_scratch_free - release */
+struct re_scratch *re_scratch_free(struct re_scratch *s)
+{
+	if (s) {
+		pcre2_match_data_free(s->md);
+		free(s);
+	}
+	return NULL;
+}
+
+/* re_match - bounded search */
+enum re_result re_match(const struct re *re, const char *subject, size_t len,
+			size_t offset, struct re_scratch *s, size_t *start,
+			size_t *end)
+{
+	int rc = pcre2_match(re->code, (PCRE2_SPTR)subject, len, offset, 0,
+			     s->md, match_ctx);
+
+	if (rc >= 0) {
+		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(s->md);
+		*start = ov[0];
+		*end = ov[1] < ov[0] ? ov[0] : ov[1];	/* \K can invert */
+		return RE_MATCH;
+	}
+	switch (rc) {
+	case PCRE2_ERROR_NOMATCH:
+		return RE_NOMATCH;
+	case PCRE2_ERROR_MATCHLIMIT:
+	case PCRE2_ERROR_DEPTHLIMIT:
+	case PCRE2_ERROR_HEAPLIMIT:
+	case PCRE2_ERROR_JIT_STACKLIMIT:
+		return RE_LIMIT;
+	default:
+		return RE_ERROR;
+	}
+}

@@ -1,0 +1,63 @@
+/*
+ * rules.h - the administrator's rule files (SPEC §5, SpamAssassin syntax).
+ *
+ * A struct ruleset is built once by rules_load, never changed afterwards,
+ * and shared read-only by every milter thread (STYLE rule 4).  Matching
+ * state is the caller's (per message): regex scratch and the hit list.
+ *
+ * Supported: header (=~, !~, exists:, [if-unset: X], :raw, :addr, :name,
+ * ALL, ToCc, MESSAGEID), body, rawbody, full, uri, meta (meta.h), score
+ * (one or four values, relative in parentheses), describe, tflags (multiple,
+ * maxhits=N, nice, nosubject; SpamAssassin's other flags accepted),
+ * include, replace_tag/pre/inter/post, replace_rules, replace_start/end,
+ * lang (ignored), if/ifplugin/else/endif (`version` is SpamAssassin
+ * 3.4.6; plugin conditions are false with a warning).  Other directives
+ * are warnings and skipped.  Every problem is reported with file:line.
+ */
+#ifndef PARAPET_RULES_H
+#define PARAPET_RULES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "base/diag.h"
+
+struct hits;
+struct msg;
+struct re_scratch;
+struct ruleset;
+
+/* rules_load - every *.cf in dir, in name order; NULL if d->errors */
+struct ruleset *rules_load(const char *dir, struct diag *d);
+/* rules_load_text - one in-memory file (tests, fuzzing); NULL on error */
+struct ruleset *rules_load_text(const char *name, const char *text,
+				struct diag *d);
+struct ruleset *rules_free(struct ruleset *rs);
+
+/* rules_eval - run every rule on message m, adding to hits (whose
+ * earlier entries, the stages' symbols, meta rules may refer to); re is
+ * the message's regex scratch */
+void rules_eval(const struct ruleset *rs, struct msg *m, struct re_scratch *re,
+		struct hits *hits);
+
+/*
+ * rules_symbol - score and description of a symbol (a rule or a built-in
+ * named in a score line).  false if the files never mention it.  *desc is
+ * borrowed from the rule set and may be NULL.
+ */
+bool rules_symbol(const struct ruleset *rs, const char *name, double *score,
+		  const char **desc);
+/* rules_count - number of rules that can hit (not disabled by score 0) */
+size_t rules_count(const struct ruleset *rs);
+
+/*
+ * rules_builtin_names - the symbols pipeline stages set themselves (SPEC
+ * §5), NULL-terminated.  Rule files score them, metas may read them (the
+ * value is how often the symbol was added before the rules stage), and
+ * no rule may take their names.
+ */
+extern const char *const rules_builtin_names[];
+/* rules_is_builtin - is name in rules_builtin_names? */
+bool rules_is_builtin(const char *name);
+
+#endif

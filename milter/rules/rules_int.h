@@ -1,0 +1,189 @@
+/*
+ * rules_int.h - private to the rules module, which is four files:
+ * rules_pre.c reads files (include, if/else/endif), rules_parse.c parses
+ * one directive, rules_link.c settles what needs every file read first
+ * (meta names and order, replace_tag, default scores, tflags), rules.c
+ * evaluates a rule set and answers lookups.
+ * Nothing else includes this header; everyone else sees rules.h.
+ */
+#ifndef PARAPET_RULES_INT_H
+#define PARAPET_RULES_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "base/diag.h"
+#include "rules/meta.h"
+#include "rules/re.h"
+#include "rules/rules.h"
+
+#define RULES_MAX_FILE (4 * 1024 * 1024)
+#define RULES_MAX_LINE 8192
+#define RULES_MAX_RULES 20000
+#define RULES_MAX_NAME 128
+#define RULES_MAX_IFDEPTH 32
+#define RULES_MAX_INCLUDE 10	/* include nesting */
+#define RULES_MAX_HITS 1000	/* tflags multiple: matches counted per rule */
+#define RULES_MAX_REPLACE_PASSES 6	/* replace_tag: tags inside tags */
+
+/*
+ * The SpamAssassin version parapet's rule language corresponds to, in
+ * SpamAssassin's x.yyyzzz form: what `version` is in `if (version >= N)`.
+ */
+#define RULES_SA_VERSION 3.004006
+
+enum rule_type {
+	RULE_HEADER,
+	RULE_EXISTS,
+	RULE_BODY,
+	RULE_RAWBODY,
+	RULE_FULL,
+	RULE_URI,
+	RULE_META,
+};
+
+enum hdr_mod {
+	HDR_VALUE,		/* unfolded, trimmed */
+	HDR_RAW,		/* as received */
+	HDR_ADDR,		/* the address in it */
+	HDR_NAME,		/* the display name in it */
+};
+
+struct rule {
+	enum rule_type type;
+	size_t sym;		/* index into ruleset->syms */
+	char *header;		/* header rules: field name or ALL/ToCc/MESSAGEID */
+	enum hdr_mod mod;
+	bool negate;		/* !~ */
+	char *if_unset;
+	char *pat;		/* regex source and flags (replace_rules) */
+	char *flags;
+	struct re *re;
+	struct meta_expr *meta;	/* RULE_META */
+	/* settled by rules_link from the symbol's tflags and score */
+	unsigned maxhits;	/* 1, or the cap from tflags multiple */
+	bool nosubject;		/* body rules: skip the Subject line */
+	bool disabled;		/* scored 0: SpamAssassin never runs it */
+};
+
+enum sym_kind {
+	SYM_NAMED,		/* only named by score/describe/tflags */
+	SYM_RULE,		/* a rule of ours */
+	SYM_BUILTIN,		/* set by a pipeline stage (rules_builtin_names) */
+	SYM_SKIPPED,		/* defined but not supported (eval:, plugin
+				 * directives, inside a false if): reads 0 */
+	SYM_BROKEN,		/* its definition had an error (already reported) */
+};
+
+struct sym {
+	char *name;
+	enum sym_kind kind;
+	size_t rule;		/* SYM_RULE: index into ruleset->rules */
+	double score;
+	bool scored;		/* a score line named it */
+	char *desc;
+	/* tflags (the last line for a name wins, as in SpamAssassin) */
+	bool multiple;
+	unsigned maxhits;	/* 0: not given */
+	bool nice;
+	bool nosubject;
+	/* where: the definition, the last score and tflags lines (borrowed
+	 * from ruleset->files) */
+	const char *file;
+	int line;
+	const char *score_file;
+	int score_line;
+	const char *tflags_file;
+	int tflags_line;
+};
+
+struct ruleset {
+	struct rule *rules;
+	size_t nrules;
+	struct sym *syms;	/* sorted by name after rules_link */
+	size_t nsyms;
+	size_t syms_cap;
+	size_t *meta_order;	/* rule indexes of the metas, dependencies first */
+	size_t nmeta;
+	size_t meta_stack;	/* largest meta_stack_size */
+	size_t nenabled;	/* rules that can run (rules_count) */
+	char **files;		/* every file name read, owned */
+	size_t nfiles;
+};
+
+/* replace_tag, replace_pre, replace_inter, replace_post */
+enum tag_kind {
+	TAG_TAG,
+	TAG_PRE,
+	TAG_INTER,
+	TAG_POST,
+};
+
+struct tag {
+	enum tag_kind kind;
+	char *name;
+	char *value;
+};
+
+/* one name on a replace_rules line */
+struct replace_req {
+	char *name;
+	const char *file;
+	int line;
+};
+
+/* what only exists while loading */
+struct loader {
+	struct ruleset *rs;
+	struct diag *d;
+	struct tag *tags;	/* later definitions of a name win */
+	size_t ntags;
+	struct replace_req *reqs;
+	size_t nreqs;
+	char *replace_start;	/* NULL: "<" */
+	char *replace_end;	/* NULL: ">" */
+};
+
+/* one file being read; parent is the file that included it */
+struct parser {
+	struct loader *ld;
+	const char *file;	/* interned in ld->rs->files */
+	int line;
+	int if_depth;		/* open if/ifplugin blocks */
+	int skip_depth;		/* depth at which skipping started, 0: none */
+	int include_depth;
+	char *real;		/* realpath, NULL for in-memory text */
+	const struct parser *parent;
+};
+
+/* rules_sym_find - index of a symbol or -1 (linear: loading only) */
+long rules_sym_find(const struct ruleset *rs, const char *name);
+/* rules_sym_get - the symbol, created (SYM_NAMED) if new; the pointer is
+ * valid until the next rules_sym_get */
+struct sym *rules_sym_get(struct ruleset *rs, const char *name);
+/* rules_rule_clear - release what one rule owns (rules.c) */
+void rules_rule_clear(struct rule *r);
+/* rules_file - an interned copy of a file name */
+const char *rules_file(struct ruleset *rs, const char *name);
+/* rules_valid_name - SpamAssassin rule names: word characters */
+bool rules_valid_name(const char *s, size_t n);
+/* rules_sym_cmp - order of ruleset->syms, for qsort and bsearch */
+int rules_sym_cmp(const void *a, const void *b);
+
+/* rules_next_word - split off the next white-space separated word */
+char *rules_next_word(char **p);
+/* rules_directive - one directive other than include and if/else/endif */
+void rules_directive(struct parser *ps, const char *kw, char *args);
+/* rules_skipped_line - a line in a false if block: remember the rule
+ * name it defines, if any */
+void rules_skipped_line(struct parser *ps, const char *kw, char *args);
+
+/*
+ * rules_link - after the last file: resolve and order metas, apply
+ * replace_rules, settle scores and tflags, report what is wrong with
+ * file:line.  Frees the loader's tables; returns the rule set, or NULL
+ * (freed) if ld->d has errors.
+ */
+struct ruleset *rules_link(struct loader *ld);
+
+#endif

@@ -1,0 +1,637 @@
+/*
+ * rules_parse.c - the directives of the rule language (SPEC §5,
+ * SpamAssassin syntax): rule definitions, score, describe, tflags and the
+ * replace_* settings, each from one line that rules_pre.c has split off.
+ *
+ * Conventions follow SpamAssassin's Conf: later score/describe/tflags
+ * lines for a name replace earlier ones and may come before or after the
+ * rule; `lang xx ...` lines (translations) are ignored.  Errors (bad
+ * regex, malformed line, duplicate rule) fail the load with file:line;
+ * constructs parapet cannot run (eval: tests, plugin directives) are
+ * warnings and skipped so that a SpamAssassin rule file still loads, and
+ * the names they define are remembered so metas may name them.  Every
+ * line is parsed even after an error, so lint reports every problem.
+ *
+ * Not thread-safe (one loader per load).  Limits: RULES_MAX_RULES rules,
+ * RULES_MAX_NAME characters per name, RULES_MAX_HITS for maxhits.
+ */
+#include "autoconfig.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rules/rules_int.h"
+#include "base/util.h"
+
+/* ---------------------------------------------------------------- symbols */
+
+/* rules_sym_find - index of a symbol or -1 */
+long rules_sym_find(const struct ruleset *rs, const char *name)
+{
+	for (size_t i = 0; i < rs->nsyms; i++)
+		if (strcmp(rs->syms[i].name, name) == 0)
+			return (long)i;
+	return -1;
+}
+
+/* rules_sym_get - the symbol, created if new */
+struct sym *rules_sym_get(struct ruleset *rs, const char *name)
+{
+	long i = rules_sym_find(rs, name);
+
+	if (i >= 0)
+		return &rs->syms[i];
+	if (rs->nsyms == rs->syms_cap) {
+		rs->syms_cap = rs->syms_cap ? rs->syms_cap * 2 : 64;
+		rs->syms = xrealloc(rs->syms, rs->syms_cap * sizeof(*rs->syms));
+	}
+	struct sym *s = &rs->syms[rs->nsyms++];
+	memset(s, 0, sizeof(*s));
+	s->name = xstrdup(name);
+	s->kind = rules_is_builtin(name) ? SYM_BUILTIN : SYM_NAMED;
+	return s;
+}
+
+/* rules_file - interned file name */
+const char *rules_file(struct ruleset *rs, const char *name)
+{
+	for (size_t i = 0; i < rs->nfiles; i++)
+		if (strcmp(rs->files[i], name) == 0)
+			return rs->files[i];
+	rs->files = xrealloc(rs->files, (rs->nfiles + 1) * sizeof(*rs->files));
+	return rs->files[rs->nfiles++] = xstrdup(name);
+}
+
+/* rules_valid_name - word characters, not too long */
+bool rules_valid_name(const char *s, size_t n)
+{
+	if (n == 0 || n > RULES_MAX_NAME)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '_')
+			return false;
+	return true;
+}
+
+/* note_skipped - a rule defined in a form parapet does not run: metas may
+ * name it (it reads 0) and score lines for it are no typo */
+static void note_skipped(struct parser *ps, const char *name)
+{
+	if (name == NULL || !rules_valid_name(name, strlen(name)))
+		return;
+	struct sym *s = rules_sym_get(ps->ld->rs, name);
+	if (s->kind == SYM_NAMED) {
+		s->kind = SYM_SKIPPED;
+		s->file = ps->file;
+		s->line = ps->line;
+	}
+}
+
+/* ---------------------------------------------------------------- words */
+
+/* rules_next_word - split off the next white-space separated word */
+char *rules_next_word(char **p)
+{
+	char *s = *p;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	if (*s == '\0') {
+		*p = s;
+		return NULL;
+	}
+	char *w = s;
+	while (*s && !isspace((unsigned char)*s))
+		s++;
+	if (*s)
+		*s++ = '\0';
+	*p = s;
+	return w;
+}
+
+/* closing_delim - the closing delimiter for an m-operator opener */
+static char closing_delim(char open)
+{
+	switch (open) {
+	case '{': return '}';
+	case '(': return ')';
+	case '[': return ']';
+	case '<': return '>';
+	default: return open;
+	}
+}
+
+/*
+ * parse_regex - "/re/flags" or "m{re}flags" (any delimiter).  The pattern
+ * and flags are returned in fresh memory; *rest points after the flags.
+ */
+static const char *parse_regex(const char *s, char **pat, char **flags,
+			       const char **rest)
+{
+	char open, close;
+	const char *p, *start;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	if (*s == '/') {
+		open = '/';
+		p = s + 1;
+	} else if (*s == 'm' && s[1] && !isalnum((unsigned char)s[1]) &&
+		   !isspace((unsigned char)s[1])) {
+		open = s[1];
+		p = s + 2;
+	} else {
+		return "expected a regex like /.../ or m{...}";
+	}
+	close = closing_delim(open);
+	start = p;
+	int depth = 0;
+	for (; *p; p++) {
+		if (*p == '\\' && p[1]) {
+			p++;
+			continue;
+		}
+		if (open != close && *p == open)
+			depth++;
+		else if (*p == close && depth-- == 0)
+			break;
+	}
+	if (*p != close)
+		return "regex not terminated";
+	*pat = xstrndup(start, (size_t)(p - start));
+	p++;
+	const char *f = p;
+	while (isalpha((unsigned char)*p))
+		p++;
+	*flags = xstrndup(f, (size_t)(p - f));
+	*rest = p;
+	return NULL;
+}
+
+/* ---------------------------------------------------------------- rules */
+
+/* add_rule - register a rule under a new name */
+static struct rule *add_rule(struct parser *ps, const char *name)
+{
+	struct ruleset *rs = ps->ld->rs;
+
+	if (!rules_valid_name(name, strlen(name))) {
+		diag_error(ps->ld->d, ps->file, ps->line, "bad rule name '%s'", name);
+		return NULL;
+	}
+	long existing = rules_sym_find(rs, name);
+	if (existing >= 0 && rs->syms[existing].kind == SYM_RULE) {
+		diag_error(ps->ld->d, ps->file, ps->line,
+			   "duplicate definition of %s (first at %s:%d)", name,
+			   rs->syms[existing].file, rs->syms[existing].line);
+		return NULL;
+	}
+	if (rules_is_builtin(name)) {
+		diag_error(ps->ld->d, ps->file, ps->line,
+			   "%s is a built-in symbol; a rule needs another name", name);
+		return NULL;
+	}
+	if (rs->nrules >= RULES_MAX_RULES) {
+		diag_error(ps->ld->d, ps->file, ps->line, "more than %d rules",
+			   RULES_MAX_RULES);
+		return NULL;
+	}
+	struct sym *s = rules_sym_get(rs, name);
+	s->kind = SYM_RULE;
+	s->file = ps->file;
+	s->line = ps->line;
+	s->rule = rs->nrules;
+	rs->rules = xrealloc(rs->rules, (rs->nrules + 1) * sizeof(*rs->rules));
+	struct rule *r = &rs->rules[rs->nrules++];
+	memset(r, 0, sizeof(*r));
+	r->sym = (size_t)(s - rs->syms);
+	r->maxhits = 1;
+	return r;
+}
+
+/* drop_last_rule - undo add_rule after a parse error; metas that name the
+ * rule stay quiet, the error is already reported */
+static void drop_last_rule(struct ruleset *rs)
+{
+	struct rule *r = &rs->rules[--rs->nrules];
+
+	rs->syms[r->sym].kind = SYM_BROKEN;
+	rules_rule_clear(r);
+}
+
+/* finish_regex - the regex of a new rule, then nothing else on the line */
+static void finish_regex(struct parser *ps, const char *name, const char *args,
+			 bool if_unset_ok)
+{
+	struct ruleset *rs = ps->ld->rs;
+	struct rule *r = &rs->rules[rs->nrules - 1];
+	const char *rest, *err;
+	char *rerr = NULL;
+
+	if ((err = parse_regex(args, &r->pat, &r->flags, &rest)) != NULL) {
+		diag_error(ps->ld->d, ps->file, ps->line, "%s: %s", name, err);
+		drop_last_rule(rs);
+		return;
+	}
+	while (isspace((unsigned char)*rest))
+		rest++;
+	if (if_unset_ok && strncmp(rest, "[if-unset:", 10) == 0) {
+		const char *end = strchr(rest, ']');
+		if (end == NULL) {
+			diag_error(ps->ld->d, ps->file, ps->line, "%s: unterminated [if-unset:", name);
+		} else {
+			char *v = xstrndup(rest + 10, (size_t)(end - rest - 10));
+			r->if_unset = xstrdup(str_trim(v));
+			free(v);
+			rest = end + 1;
+		}
+	}
+	while (isspace((unsigned char)*rest))
+		rest++;
+	if (*rest != '\0') {
+		diag_error(ps->ld->d, ps->file, ps->line, "%s: unexpected text after regex: %s", name, rest);
+		drop_last_rule(rs);
+	} else if ((r->re = re_compile(r->pat, strlen(r->pat), r->flags, &rerr)) == NULL) {
+		diag_error(ps->ld->d, ps->file, ps->line, "%s", rerr);
+		free(rerr);
+		drop_last_rule(rs);
+	}
+}
+
+/* parse_header_rule - header NAME Field[:mod] =~ /re/ [if-unset: X] */
+static void parse_header_rule(struct parser *ps, char *args)
+{
+	char *name = rules_next_word(&args), *field;
+
+	if (name == NULL || (field = rules_next_word(&args)) == NULL) {
+		diag_error(ps->ld->d, ps->file, ps->line, "header: expected NAME FIELD =~ /re/");
+		return;
+	}
+	if (strncmp(field, "eval:", 5) == 0) {
+		diag_warn(ps->ld->d, ps->file, ps->line, "%s: eval: tests are not supported, skipped", name);
+		note_skipped(ps, name);
+		return;
+	}
+	struct rule *r = add_rule(ps, name);
+	if (r == NULL)
+		return;
+	if (strncmp(field, "exists:", 7) == 0) {
+		r->type = RULE_EXISTS;
+		r->header = xstrdup(field + 7);
+		if (r->header[0] == '\0') {
+			diag_error(ps->ld->d, ps->file, ps->line, "%s: exists: needs a field name", name);
+			drop_last_rule(ps->ld->rs);
+		}
+		return;
+	}
+	r->type = RULE_HEADER;
+	char *colon = strchr(field, ':');
+	if (colon) {
+		*colon = '\0';
+		const char *m = colon + 1;
+		if (strcmp(m, "raw") == 0)
+			r->mod = HDR_RAW;
+		else if (strcmp(m, "addr") == 0)
+			r->mod = HDR_ADDR;
+		else if (strcmp(m, "name") == 0)
+			r->mod = HDR_NAME;
+		else {
+			diag_error(ps->ld->d, ps->file, ps->line, "%s: unknown modifier :%s", name, m);
+			drop_last_rule(ps->ld->rs);
+			return;
+		}
+	}
+	r->header = xstrdup(field);
+	char *op = rules_next_word(&args);
+	if (op == NULL || (strcmp(op, "=~") != 0 && strcmp(op, "!~") != 0)) {
+		diag_error(ps->ld->d, ps->file, ps->line, "%s: expected =~ or !~", name);
+		drop_last_rule(ps->ld->rs);
+		return;
+	}
+	r->negate = op[0] == '!';
+	finish_regex(ps, name, args, true);
+}
+
+/* parse_body_rule - body/rawbody/full/uri NAME /re/flags */
+static void parse_body_rule(struct parser *ps, enum rule_type type, char *args)
+{
+	char *name = rules_next_word(&args);
+
+	if (name == NULL) {
+		diag_error(ps->ld->d, ps->file, ps->line, "expected NAME /re/");
+		return;
+	}
+	while (isspace((unsigned char)*args))
+		args++;
+	if (strncmp(args, "eval:", 5) == 0) {
+		diag_warn(ps->ld->d, ps->file, ps->line, "%s: eval: tests are not supported, skipped", name);
+		note_skipped(ps, name);
+		return;
+	}
+	struct rule *r = add_rule(ps, name);
+	if (r == NULL)
+		return;
+	r->type = type;
+	finish_regex(ps, name, args, false);
+}
+
+/* parse_meta - meta NAME EXPR: syntax now, names in rules_link (a meta
+ * may name rules defined later or in a later file) */
+static void parse_meta(struct parser *ps, char *args)
+{
+	char *name = rules_next_word(&args), *err = NULL;
+
+	if (name == NULL) {
+		diag_error(ps->ld->d, ps->file, ps->line, "meta: expected NAME EXPRESSION");
+		return;
+	}
+	struct rule *r = add_rule(ps, name);
+	if (r == NULL)
+		return;
+	r->type = RULE_META;
+	if ((r->meta = meta_compile(str_trim(args), &err)) == NULL) {
+		diag_error(ps->ld->d, ps->file, ps->line, "meta %s: %s", name, err);
+		free(err);
+		drop_last_rule(ps->ld->rs);
+	}
+}
+
+/* ---------------------------------------------------------------- settings */
+
+/*
+ * score_value - a decimal number, optionally in parentheses (relative to
+ * the previous score, SpamAssassin Conf "score").  No exponent, inf or
+ * nan: a score must be a plain finite number.
+ */
+static bool score_value(const char *w, double *v, bool *relative)
+{
+	size_t n = strlen(w);
+	char buf[64];
+
+	*relative = n >= 2 && w[0] == '(' && w[n - 1] == ')';
+	if (*relative) {
+		w++;
+		n -= 2;
+	}
+	if (n == 0 || n >= sizeof(buf))
+		return false;
+	memcpy(buf, w, n);
+	buf[n] = '\0';
+	const char *p = buf;
+	if (*p == '-' || *p == '+')
+		p++;
+	size_t digits = 0;
+	while (isdigit((unsigned char)*p)) {
+		p++;
+		digits++;
+	}
+	if (*p == '.')
+		for (p++; isdigit((unsigned char)*p); p++)
+			digits++;
+	if (*p != '\0' || digits == 0)
+		return false;
+	*v = strtod(buf, NULL);
+	return true;
+}
+
+/* parse_score - score NAME S [S S S]: with four, set 1 (network tests, no
+ * Bayes) is the second value, the set parapet runs as */
+static void parse_score(struct parser *ps, char *args)
+{
+	char *name = rules_next_word(&args), *w;
+	double v[4];
+	bool relative = false, rel;
+	int n = 0;
+
+	if (name == NULL || !rules_valid_name(name, strlen(name))) {
+		diag_error(ps->ld->d, ps->file, ps->line, "score: expected NAME SCORE");
+		return;
+	}
+	while ((w = rules_next_word(&args)) != NULL) {
+		if (n == 4) {
+			n = 5;
+			break;
+		}
+		if (!score_value(w, &v[n], &rel)) {
+			diag_error(ps->ld->d, ps->file, ps->line, "score %s: '%s' is not a number", name, w);
+			return;
+		}
+		relative |= rel;
+		n++;
+	}
+	if (n != 1 && n != 4) {
+		diag_error(ps->ld->d, ps->file, ps->line, "score %s: expected one or four numbers", name);
+		return;
+	}
+	struct sym *s = rules_sym_get(ps->ld->rs, name);
+	if (relative && !s->scored) {
+		diag_error(ps->ld->d, ps->file, ps->line,
+			   "score %s: a score in parentheses is added to an earlier score line, and there is none",
+			   name);
+		return;
+	}
+	double val = n == 1 ? v[0] : v[1];
+	s->score = relative ? s->score + val : val;
+	s->scored = true;
+	s->score_file = ps->file;
+	s->score_line = ps->line;
+}
+
+/* parse_describe - describe NAME text */
+static void parse_describe(struct parser *ps, char *args)
+{
+	char *name = rules_next_word(&args);
+
+	if (name == NULL || !rules_valid_name(name, strlen(name))) {
+		diag_error(ps->ld->d, ps->file, ps->line, "describe: expected NAME TEXT");
+		return;
+	}
+	struct sym *s = rules_sym_get(ps->ld->rs, name);
+	free(s->desc);
+	s->desc = xstrdup(str_trim(args));
+}
+
+/* tflags SpamAssassin defines that change nothing in parapet: training,
+ * auto-learning, network and rule-QA hints */
+static const char *const tflags_ignored[] = {
+	"net", "learn", "userconf", "noautolearn", "autolearn_force", "noawl",
+	"publish", "nopublish", "a", "ns", "ips_only", "domains_only",
+	"notrim", "nolog", NULL,
+};
+
+/* parse_tflags - tflags NAME flag...; the last line for a name wins */
+static void parse_tflags(struct parser *ps, char *args)
+{
+	char *name = rules_next_word(&args), *w;
+
+	if (name == NULL || !rules_valid_name(name, strlen(name))) {
+		diag_error(ps->ld->d, ps->file, ps->line, "tflags: expected NAME FLAGS");
+		return;
+	}
+	struct sym *s = rules_sym_get(ps->ld->rs, name);
+	s->multiple = s->nice = s->nosubject = false;
+	s->maxhits = 0;
+	s->tflags_file = ps->file;
+	s->tflags_line = ps->line;
+	while ((w = rules_next_word(&args)) != NULL) {
+		size_t i;
+		if (strcmp(w, "multiple") == 0) {
+			s->multiple = true;
+		} else if (strncmp(w, "maxhits=", 8) == 0) {
+			char *end;
+			errno = 0;
+			unsigned long m = strtoul(w + 8, &end, 10);
+			if (!isdigit((unsigned char)w[8]) || *end || m == 0 || errno) {
+				diag_warn(ps->ld->d, ps->file, ps->line,
+					  "tflags %s: '%s' needs a positive number, ignored", name, w);
+			} else if (m > RULES_MAX_HITS) {
+				diag_warn(ps->ld->d, ps->file, ps->line,
+					  "tflags %s: %s capped at %d", name, w, RULES_MAX_HITS);
+				s->maxhits = RULES_MAX_HITS;
+			} else {
+				s->maxhits = (unsigned)m;
+			}
+		} else if (strcmp(w, "nice") == 0) {
+			s->nice = true;
+		} else if (strcmp(w, "nosubject") == 0) {
+			s->nosubject = true;
+		} else if (strncmp(w, "range=", 6) != 0) {
+			for (i = 0; tflags_ignored[i] && strcmp(tflags_ignored[i], w) != 0; i++)
+				;
+			if (tflags_ignored[i] == NULL)
+				diag_warn(ps->ld->d, ps->file, ps->line,
+					  "tflags %s: unknown flag '%s', ignored", name, w);
+		}
+	}
+	if (s->maxhits && !s->multiple)
+		diag_warn(ps->ld->d, ps->file, ps->line,
+			  "tflags %s: maxhits has no effect without multiple", name);
+}
+
+/* parse_replace_tag - replace_tag/pre/inter/post NAME VALUE */
+static void parse_replace_tag(struct parser *ps, enum tag_kind kind, const char *kw,
+			      char *args)
+{
+	struct loader *ld = ps->ld;
+	char *name = rules_next_word(&args), *value = str_trim(args);
+
+	if (name == NULL || *value == '\0') {
+		diag_error(ld->d, ps->file, ps->line, "%s: expected NAME VALUE", kw);
+		return;
+	}
+	ld->tags = xrealloc(ld->tags, (ld->ntags + 1) * sizeof(*ld->tags));
+	ld->tags[ld->ntags++] = (struct tag){
+		.kind = kind, .name = xstrdup(name), .value = xstrdup(value),
+	};
+}
+
+/* parse_replace_rules - replace_rules NAME...: checked in rules_link */
+static void parse_replace_rules(struct parser *ps, char *args)
+{
+	struct loader *ld = ps->ld;
+	char *w;
+	int n = 0;
+
+	while ((w = rules_next_word(&args)) != NULL) {
+		ld->reqs = xrealloc(ld->reqs, (ld->nreqs + 1) * sizeof(*ld->reqs));
+		ld->reqs[ld->nreqs++] = (struct replace_req){
+			.name = xstrdup(w), .file = ps->file, .line = ps->line,
+		};
+		n++;
+	}
+	if (n == 0)
+		diag_error(ld->d, ps->file, ps->line, "replace_rules: expected rule names");
+}
+
+/* parse_replace_delim - replace_start / replace_end STRING */
+static void parse_replace_delim(struct parser *ps, char **dst, const char *kw, char *args)
+{
+	char *v = str_trim(args);
+
+	if (*v == '\0') {
+		diag_error(ps->ld->d, ps->file, ps->line, "%s: expected a string", kw);
+		return;
+	}
+	free(*dst);
+	*dst = xstrdup(v);
+}
+/* ---------------------------------------------------------------- lines */
+
+/* directives that define a rule parapet cannot run: named in metas, they
+ * read 0 with a warning instead of failing the load as unknown names */
+static const char *const plugin_rule_directives[] = {
+	"mimeheader", "uri_detail", "urirhsbl", "urirhssub", "uridnsbl",
+	"uridnssub", "askdns", "hashbl_ignore", NULL,
+};
+
+/* defines_rule - does this directive define a rule named by its first word? */
+static bool defines_rule(const char *kw)
+{
+	static const char *const ours[] = {
+		"header", "body", "rawbody", "full", "uri", "meta", NULL,
+	};
+
+	for (size_t i = 0; ours[i]; i++)
+		if (strcmp(ours[i], kw) == 0)
+			return true;
+	for (size_t i = 0; plugin_rule_directives[i]; i++)
+		if (strcmp(plugin_rule_directives[i], kw) == 0)
+			return true;
+	return false;
+}
+
+/* rules_skipped_line - a line inside a false if block: not parsed, but a
+ * meta outside the block may name the rule it defines */
+void rules_skipped_line(struct parser *ps, const char *kw, char *args)
+{
+	if (defines_rule(kw))
+		note_skipped(ps, rules_next_word(&args));
+}
+
+/* rules_directive - one directive other than include and if/else/endif */
+void rules_directive(struct parser *ps, const char *kw, char *args)
+{
+	struct loader *ld = ps->ld;
+
+	if (strcmp(kw, "header") == 0)
+		parse_header_rule(ps, args);
+	else if (strcmp(kw, "body") == 0)
+		parse_body_rule(ps, RULE_BODY, args);
+	else if (strcmp(kw, "rawbody") == 0)
+		parse_body_rule(ps, RULE_RAWBODY, args);
+	else if (strcmp(kw, "full") == 0)
+		parse_body_rule(ps, RULE_FULL, args);
+	else if (strcmp(kw, "uri") == 0)
+		parse_body_rule(ps, RULE_URI, args);
+	else if (strcmp(kw, "meta") == 0)
+		parse_meta(ps, args);
+	else if (strcmp(kw, "score") == 0)
+		parse_score(ps, args);
+	else if (strcmp(kw, "describe") == 0)
+		parse_describe(ps, args);
+	else if (strcmp(kw, "tflags") == 0)
+		parse_tflags(ps, args);
+	else if (strcmp(kw, "lang") == 0)
+		;	/* translations: parapet reports in the rule file's language */
+	else if (strcmp(kw, "replace_tag") == 0)
+		parse_replace_tag(ps, TAG_TAG, kw, args);
+	else if (strcmp(kw, "replace_pre") == 0)
+		parse_replace_tag(ps, TAG_PRE, kw, args);
+	else if (strcmp(kw, "replace_inter") == 0)
+		parse_replace_tag(ps, TAG_INTER, kw, args);
+	else if (strcmp(kw, "replace_post") == 0)
+		parse_replace_tag(ps, TAG_POST, kw, args);
+	else if (strcmp(kw, "replace_rules") == 0)
+		parse_replace_rules(ps, args);
+	else if (strcmp(kw, "replace_start") == 0)
+		parse_replace_delim(ps, &ld->replace_start, kw, args);
+	else if (strcmp(kw, "replace_end") == 0)
+		parse_replace_delim(ps, &ld->replace_end, kw, args);
+	else {
+		diag_warn(ld->d, ps->file, ps->line, "unsupported directive '%s', skipped", kw);
+		rules_skipped_line(ps, kw, args);
+	}
+}

@@ -1,0 +1,819 @@
+/*
+ * spf.c - SPF (RFC 7208) with libspf2 over parapet's own resolver.
+ *
+ * Owns: one process-wide SPF_server_t whose DNS layer is ours (lookup and
+ * get_spf callbacks below, all queries through dns.c), created once and
+ * never changed, and one struct spf_check per message.
+ *
+ * Threads: a check runs in a detached thread started at the envelope hook
+ * and is collected at end of message, so its DNS time overlaps the message
+ * transfer.  The SPF_server_t is shared read-only: after creation libspf2
+ * only reads it (limits, the default explanation, the resolver pointer),
+ * and every per-check object (SPF_request_t, SPF_response_t, compiled
+ * records) belongs to one thread.  libspf2's lookup callback carries no
+ * per-request argument, so the check's resolver, deadline and record log
+ * are reached through a thread-local pointer set for the duration of one
+ * SPF_request_query_mailfrom call.  libspf2's own resolver and its cache
+ * layer are never used; libunbound's cache (dns.c) is the only cache.
+ *
+ * Limits: every lookup of a check waits on the message's one DNS deadline
+ * (scan_dns_deadline: open while the message arrives, end of data +
+ * dns_timeout_ms after); at most SPF_MAX_LOOKUPS queries; every TXT
+ * record passes spf_record_precheck before libspf2 compiles it (SPEC §7:
+ * CVE-2023-42118 is not fixed in Debian 12's libspf2 1.2.10); 8-bit
+ * identities are never expanded by libspf2.  libspf2 itself enforces the
+ * RFC 7208 §4.6.4 limits (10 DNS mechanisms, 10 MX/PTR names).
+ */
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <sys/types.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <netdb.h>
+
+#include <spf2/spf.h>
+
+#include "net/dns.h"
+#include "core/engine.h"
+#include "base/log.h"
+#include "stages/auth/spf.h"
+#include "base/util.h"
+
+#define SPF_MAX_SEEN 16		/* records remembered for the detail */
+#define SPF_SHOW_MAX 512	/* bytes of a record shown in a detail */
+#define SPF_WAIT_MARGIN_MS 1000	/* eom waits this long past the deadline */
+
+/* ---------------------------------------------------------------- state */
+
+/* what one libspf2 query sees through the thread-local pointer */
+struct lookup_ctx {
+	struct dns *dns;
+	struct dns_deadline *dl;	/* the check's reference */
+	int lookups;
+	struct {
+		char *domain;
+		char *record;
+	} seen[SPF_MAX_SEEN];	/* SPF records fetched, in order */
+	size_t nseen;
+	char why[320];		/* last failure our DNS layer saw */
+	/* RFC 7208 §4.6.4 limits libspf2 1.2.10 does not enforce: DNS
+	 * terms, void lookups, MX answers.  A/AAAA lookups of names that
+	 * came out of an MX or PTR answer belong to that term */
+	int terms, voids, nspf;
+	char *derived[32];
+	bool derived_ptr[32];	/* from a PTR answer: errors skip it (§5.5) */
+	size_t nderived;
+	const char *limit;	/* the limit exceeded: permerror */
+};
+
+static __thread struct lookup_ctx *cur_ctx;
+
+struct spf_check {
+	atomic_int refs;	/* the scan and the thread */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool done;
+	struct engine *engine;	/* counted reference: keeps the resolver */
+	struct dns_deadline *dl;	/* the message's, counted reference */
+	char *ip, *helo, *mail_from;
+	struct spf_outcome mfrom, helo_out;
+	struct spf_outcome late_mfrom, late_helo;	/* eom gave up waiting */
+};
+
+static SPF_server_t *server;
+static pthread_once_t server_once = PTHREAD_ONCE_INIT;
+
+/* ---------------------------------------------------------------- DNS layer */
+
+/* ctx_query - one query of the current check, bounded by its deadline;
+ * NULL once the check has used up its lookups */
+static const struct dns_answer *ctx_query(struct lookup_ctx *lc, const char *name,
+					  int type, struct dns_query **qp)
+{
+	static const struct dns_answer past_deadline = { .rc = DNS_TIMEOUT };
+
+	*qp = NULL;
+	if (lc == NULL || ++lc->lookups > SPF_MAX_LOOKUPS)
+		return NULL;
+	if (dns_deadline_passed(lc->dl))
+		return &past_deadline;	/* nothing sent once time is up */
+	*qp = dns_start(lc->dns, name, type);
+	return dns_wait(*qp, lc->dl);
+}
+
+/* rc_herrno - dns.c's answer class as libspf2's h_errno word.  A timeout
+ * or SERVFAIL is TRY_AGAIN, which libspf2 turns into temperror (RFC 7208
+ * §4.4, §5); NXDOMAIN and a name we refuse to send are "no such host",
+ * a non-match for mechanisms (§5) */
+static int rc_herrno(const struct dns_answer *a)
+{
+	if (a == NULL)
+		return TRY_AGAIN;
+	switch (a->rc) {
+	case DNS_OK: return NETDB_SUCCESS;
+	case DNS_NODATA: return NO_DATA;
+	case DNS_NXDOMAIN:
+	case DNS_BADNAME: return HOST_NOT_FOUND;
+	case DNS_SERVFAIL:
+	case DNS_TIMEOUT: return TRY_AGAIN;
+	}
+	return TRY_AGAIN;
+}
+
+/* wire_name - an uncompressed domain name in rdata (libunbound hands out
+ * uncompressed rdata) as text; -1 if malformed or not plain ASCII */
+static int wire_name(const unsigned char *p, size_t len, size_t off, char *out,
+		     size_t outsz)
+{
+	size_t o = 0;
+
+	while (off < len) {
+		size_t n = p[off++];
+		if (n == 0) {
+			if (o == 0) {
+				if (outsz < 2)
+					return -1;
+				out[o++] = '.';
+			}
+			out[o] = '\0';
+			return 0;
+		}
+		if (n > 63 || n > len - off || o + n + 2 > outsz)
+			return -1;	/* also a compression pointer (0xc0) */
+		if (o)
+			out[o++] = '.';
+		for (size_t i = 0; i < n; i++) {
+			unsigned char c = p[off + i];
+			if (c <= ' ' || c >= 0x7f || c == '.')
+				return -1;
+			/* libspf2 compares names case-sensitively (ptr:) */
+			out[o++] = (char)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+		}
+		off += n;
+	}
+	return -1;
+}
+
+/* rr_put - one record's data into slot k of a libspf2 RR set */
+static void rr_put(SPF_dns_rr_t *rr, int k, const void *data, size_t len)
+{
+	if (SPF_dns_rr_buf_realloc(rr, k, len) != SPF_E_SUCCESS)
+		log_fatal("spf: out of memory");
+	memcpy(rr->rr[k], data, len);
+}
+
+/* derived_from - 0 not derived, 1 from an MX answer, 2 from a PTR one */
+static int derived_from(const struct lookup_ctx *lc, const char *domain)
+{
+	for (size_t i = 0; lc && i < lc->nderived; i++)
+		if (strcasecmp(lc->derived[i], domain) == 0)
+			return lc->derived_ptr[i] ? 2 : 1;
+	return 0;
+}
+
+/* count_lookup - the §4.6.4 accounting of one answered lookup */
+static void count_lookup(struct lookup_ctx *lc, const char *domain, int type,
+			 const struct dns_answer *a)
+{
+	bool derived = false;
+
+	if (lc == NULL || a == NULL || type == DNS_T_TXT)
+		return;		/* TXT here is exp=, after the result */
+	if (type == DNS_T_A || type == DNS_T_AAAA)
+		derived = derived_from(lc, domain) != 0;
+	if (!derived) {
+		if (++lc->terms > 10 && !lc->limit)
+			lc->limit = "more than 10 DNS lookups";
+		/* a PTR query may come from the %{p} macro, not a term */
+		if ((a->rc == DNS_NODATA || a->rc == DNS_NXDOMAIN) && type != DNS_T_PTR &&
+		    ++lc->voids > 2 && !lc->limit)
+			lc->limit = "more than 2 void lookups";
+	}
+	if (type == DNS_T_MX && a->rc == DNS_OK && a->n > 10 && !lc->limit)
+		lc->limit = "more than 10 MX records";
+}
+
+/* add_derived - a name an MX or PTR answer gave */
+static void add_derived(struct lookup_ctx *lc, const char *name, bool ptr)
+{
+	if (lc && lc->nderived < sizeof(lc->derived) / sizeof(lc->derived[0])) {
+		lc->derived_ptr[lc->nderived] = ptr;
+		lc->derived[lc->nderived++] = xstrdup(name);
+	}
+}
+
+/* rr_fill - copy the answer's records of the asked type into rr */
+static void rr_fill(SPF_dns_rr_t *rr, ns_type type, const struct dns_answer *a)
+{
+	char name[DNS_NAME_MAX + 2];
+	int k = 0;
+
+	for (size_t i = 0; i < a->n; i++) {
+		const unsigned char *d = a->data[i];
+		size_t len = a->len[i];
+		switch ((int)type) {
+		case DNS_T_A:
+			if (len == sizeof(struct in_addr))
+				rr_put(rr, k++, d, len);
+			break;
+		case DNS_T_AAAA:
+			if (len == sizeof(struct in6_addr))
+				rr_put(rr, k++, d, len);
+			break;
+		case DNS_T_PTR:
+			/* §4.6.4: the first 10 names are used, the rest
+			 * ignored (libspf2 would make it a permerror) */
+			if (k < 10 && wire_name(d, len, 0, name, sizeof(name)) == 0) {
+				rr_put(rr, k++, name, strlen(name) + 1);
+				add_derived(cur_ctx, name, true);
+			}
+			break;
+		case DNS_T_MX:
+			if (len > 2 && wire_name(d, len, 2, name, sizeof(name)) == 0) {
+				rr_put(rr, k++, name, strlen(name) + 1);
+				add_derived(cur_ctx, name, false);
+			}
+			break;
+		case DNS_T_TXT: {
+			/* libspf2 asks for TXT itself only for exp= texts:
+			 * they are compiled as macro strings, so capped too */
+			size_t tlen;
+			const char *why;
+			char *t = dns_txt_join(d, len, &tlen);
+			if (t && spf_record_precheck(t, tlen, true, &why) == 0)
+				rr_put(rr, k++, t, tlen + 1);
+			free(t);
+			break;
+		}
+		default:
+			break;
+		}
+	}
+	rr->num_rr = k;
+}
+
+/* pp_lookup - libspf2's DNS callback: A, AAAA, MX, PTR and exp TXT */
+static SPF_dns_rr_t *pp_lookup(SPF_dns_server_t *srv, const char *domain,
+			       ns_type type, int should_cache)
+{
+	struct lookup_ctx *lc = cur_ctx;
+	struct dns_query *q = NULL;
+	const struct dns_answer *a = NULL;
+	SPF_dns_rr_t *rr;
+
+	(void)should_cache;	/* libunbound caches */
+	/* RFC 7208 §3.1, §14.1: the SPF RR type is obsolete; never asked */
+	if ((int)type != DNS_T_SPF) {
+		a = ctx_query(lc, domain, (int)type, &q);
+		count_lookup(lc, domain, (int)type, a);
+	}
+	int herr = (int)type == DNS_T_SPF ? NO_DATA : rc_herrno(a);
+	/* §5.5: an error looking up the address of a name from a PTR
+	 * answer skips that name, it is not a temperror */
+	if (herr == TRY_AGAIN && ((int)type == DNS_T_A || (int)type == DNS_T_AAAA) &&
+	    derived_from(lc, domain) == 2)
+		herr = HOST_NOT_FOUND;
+	rr = SPF_dns_rr_new_init(srv, domain, type, 60, herr);
+	if (rr == NULL)
+		log_fatal("spf: out of memory");
+	if (a && a->rc == DNS_OK) {
+		rr_fill(rr, type, a);
+		if (rr->num_rr == 0)
+			rr->herrno = NO_DATA;
+	}
+	if (lc && rr->herrno == TRY_AGAIN)
+		snprintf(lc->why, sizeof(lc->why), "%s: DNS %s", domain,
+			 a ? dns_rc_name(a->rc) : "lookup limit reached");
+	dns_query_free(q);
+	return rr;
+}
+
+/* get_spf_fail - set the response's result and say why */
+static SPF_errcode_t get_spf_fail(SPF_response_t *resp, struct lookup_ctx *lc,
+				  SPF_result_t result, SPF_errcode_t code,
+				  const char *domain, const char *what)
+{
+	resp->result = result;
+	resp->reason = SPF_REASON_FAILURE;
+	if (lc)
+		snprintf(lc->why, sizeof(lc->why), "%s: %s", domain, what);
+	return SPF_response_add_error(resp, code, "%.260s: %.50s", domain, what);
+}
+
+/* pp_get_spf - libspf2's record callback (top level, include:,
+ * redirect=): the one TXT record starting "v=spf1" (RFC 7208 §4.5),
+ * prechecked, then compiled.  SPF_E_DNS_ERROR makes an include
+ * temperror; any other error code makes it permerror (§5.2) */
+static SPF_errcode_t pp_get_spf(SPF_server_t *srv, SPF_request_t *req,
+				SPF_response_t *resp, SPF_record_t **recp)
+{
+	struct lookup_ctx *lc = cur_ctx;
+	const char *domain = req->cur_dom, *why;
+	struct dns_query *q = NULL;
+	const struct dns_answer *a;
+	char *found = NULL, why_buf[64];
+	size_t nfound = 0, flen = 0;
+	SPF_errcode_t err;
+
+	*recp = NULL;
+	/* include: and redirect= are DNS terms (§4.6.4) */
+	if (lc && lc->nspf++ > 0 && ++lc->terms > 10 && !lc->limit)
+		lc->limit = "more than 10 DNS lookups";
+	a = ctx_query(lc, domain, DNS_T_TXT, &q);
+	if (a == NULL || a->rc == DNS_SERVFAIL || a->rc == DNS_TIMEOUT) {
+		snprintf(why_buf, sizeof(why_buf), "DNS %s looking up TXT",
+			 a ? dns_rc_name(a->rc) : "lookup limit reached");
+		dns_query_free(q);
+		return get_spf_fail(resp, lc, SPF_RESULT_TEMPERROR, SPF_E_DNS_ERROR,
+				    domain, why_buf);
+	}
+	for (size_t i = 0; a->rc == DNS_OK && i < a->n; i++) {
+		size_t len;
+		char *t = dns_txt_join(a->data[i], a->len[i], &len);
+		if (t && len >= 6 && strncasecmp(t, "v=spf1", 6) == 0 &&
+		    (len == 6 || t[6] == ' ')) {
+			if (nfound++ == 0) {
+				found = t;
+				flen = len;
+				continue;
+			}
+		}
+		free(t);
+	}
+	dns_query_free(q);
+	if (nfound == 0)
+		return get_spf_fail(resp, lc, SPF_RESULT_NONE, SPF_E_NOT_SPF,
+				    domain, "no SPF record");
+	if (nfound > 1) {
+		free(found);
+		return get_spf_fail(resp, lc, SPF_RESULT_PERMERROR,
+				    SPF_E_MULTIPLE_RECORDS, domain,
+				    "more than one SPF record");
+	}
+	if (lc && lc->nseen < SPF_MAX_SEEN) {
+		/* for the detail: at most SPF_SHOW_MAX bytes, controls and
+		 * 8-bit bytes shown as '?' (the record is hostile input) */
+		size_t n = flen < SPF_SHOW_MAX ? flen : SPF_SHOW_MAX;
+		char *show = xmalloc(n + 1);	/* not xstrndup: NULs inside */
+		for (size_t i = 0; i < n; i++)
+			show[i] = ((unsigned char)found[i] < 0x20 ||
+				   (unsigned char)found[i] > 0x7e) ? '?' : found[i];
+		show[n] = '\0';
+		if (n < flen)
+			strcpy(show + n - 3, "...");
+		lc->seen[lc->nseen].domain = xstrdup(domain);
+		lc->seen[lc->nseen].record = show;
+		lc->nseen++;
+	}
+	if (spf_record_precheck(found, flen, false, &why) < 0) {
+		free(found);
+		snprintf(why_buf, sizeof(why_buf), "record refused: %s", why);
+		return get_spf_fail(resp, lc, SPF_RESULT_PERMERROR, SPF_E_SYNTAX,
+				    domain, why_buf);
+	}
+	char *norm = spf_record_normalize(found, &why);
+	free(found);
+	/* the rewrites may lengthen a record: the caps hold for what
+	 * libspf2 really gets */
+	if (norm && spf_record_precheck(norm, strlen(norm), false, &why) < 0) {
+		free(norm);
+		norm = NULL;
+	}
+	if (norm == NULL) {
+		snprintf(why_buf, sizeof(why_buf), "bad record: %s", why);
+		return get_spf_fail(resp, lc, SPF_RESULT_PERMERROR, SPF_E_SYNTAX,
+				    domain, why_buf);
+	}
+	err = SPF_record_compile(srv, resp, recp, norm);
+	free(norm);
+	if (err != SPF_E_SUCCESS) {
+		if (*recp)
+			SPF_record_free(*recp);
+		*recp = NULL;
+		snprintf(why_buf, sizeof(why_buf), "bad record: %s", SPF_strerror(err));
+		get_spf_fail(resp, lc, SPF_RESULT_PERMERROR, err, domain, why_buf);
+		return err == SPF_E_DNS_ERROR ? SPF_E_SYNTAX : err;
+	}
+	return SPF_E_SUCCESS;
+}
+
+static SPF_dns_server_t pp_dns = {
+	.lookup = pp_lookup,
+	.get_spf = pp_get_spf,
+	.name = "parapet",
+};
+
+/* libspf2's messages go to our log, never to stdout (parapetctl --json) */
+static void __attribute__((noreturn)) spf_log_error(const char *file, int line,
+						    const char *msg)
+{
+	log_fatal("libspf2: %s:%d: %s", file ? file : "?", line, msg);
+	abort();
+}
+
+static void spf_log_other(const char *file, int line, const char *msg)
+{
+	log_debug("libspf2: %s:%d: %s", file ? file : "?", line, msg);
+}
+
+static void spf_log_none(const char *file, int line, const char *msg)
+{
+	(void)file;
+	(void)line;
+	(void)msg;
+}
+
+/* server_init - the shared SPF_server_t, once per process */
+static void server_init(void)
+{
+	SPF_error_handler = spf_log_error;
+	SPF_warning_handler = spf_log_other;
+	SPF_info_handler = spf_log_other;
+	SPF_debug_handler = spf_log_none;
+	server = SPF_server_new_dns(&pp_dns, 0);
+	if (server == NULL)
+		log_fatal("spf: cannot create the libspf2 server");
+}
+
+static SPF_server_t *server_get(void)
+{
+	pthread_once(&server_once, server_init);
+	return server;
+}
+
+/* spf_record_compile_test - what the fuzzer drives */
+int spf_record_compile_test(const char *rec, size_t len)
+{
+	const char *why;
+	SPF_server_t *srv = server_get();
+	SPF_response_t *resp;
+	SPF_record_t *r = NULL;
+	char *text;
+	int rc;
+
+	if (spf_record_precheck(rec, len, false, &why) < 0)
+		return 1;
+	text = xstrndup(rec, len);
+	char *norm = spf_record_normalize(text, &why);
+	free(text);
+	if (norm && spf_record_precheck(norm, strlen(norm), false, &why) < 0) {
+		free(norm);
+		norm = NULL;
+	}
+	if (norm == NULL)
+		return 1;
+	text = norm;
+	resp = SPF_response_new(NULL);
+	if (resp == NULL)
+		log_fatal("spf: out of memory");
+	rc = SPF_record_compile(srv, resp, &r, text) == SPF_E_SUCCESS ? 0 : 2;
+	SPF_record_free(r);
+	SPF_response_free(resp);
+	free(text);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- detail */
+
+/* seen_find - the record fetched for domain, or NULL */
+static const char *seen_find(const struct lookup_ctx *lc, const char *domain)
+{
+	for (size_t i = 0; i < lc->nseen; i++)
+		if (strcasecmp(lc->seen[i].domain, domain) == 0)
+			return lc->seen[i].record;
+	return NULL;
+}
+
+/* seen_lookup - seen_find for spf_record_attribute */
+static const char *seen_lookup(void *arg, const char *domain)
+{
+	return seen_find(arg, domain);
+}
+
+/* make_detail - "domain: \"record\" matched MECH" or why there is none */
+static char *make_detail(const struct lookup_ctx *lc, const char *domain,
+			 SPF_response_t *resp, enum auth_result r, const char *ip)
+{
+	const char *rec = seen_find(lc, domain);
+	char mech[256];
+
+	if (SPF_response_reason(resp) == SPF_REASON_LOCALHOST)
+		return xasprintf("%s: loopback client, not checked", domain);
+	if (r == AUTH_PASS || r == AUTH_FAIL || r == AUTH_SOFTFAIL || r == AUTH_NEUTRAL) {
+		if (rec == NULL)
+			return xasprintf("%s: %s", domain, spf_result_name(r));
+		if (SPF_response_reason(resp) == SPF_REASON_DEFAULT)
+			return xasprintf("%s: \"%s\" matched nothing (default neutral)",
+					 domain, rec);
+		static const char quals[] = { [AUTH_PASS] = '+', [AUTH_FAIL] = '-',
+					      [AUTH_SOFTFAIL] = '~', [AUTH_NEUTRAL] = '?' };
+		spf_record_attribute(rec, quals[r], ip, seen_lookup, (void *)lc, mech,
+				     sizeof(mech));
+		return xasprintf("%s: \"%s\" matched %s", domain, rec,
+				 mech[0] ? mech : "a mechanism");
+	}
+	const char *why = lc->why[0] ? lc->why
+		: SPF_strerror(SPF_response_errcode(resp));
+	if (rec && strncmp(why, domain, strlen(domain)) != 0)
+		return xasprintf("%s: \"%s\": %s", domain, rec, why);
+	if (rec)
+		return xasprintf("%s: \"%s\": %s", domain, rec,
+				 why + strlen(domain) + (why[strlen(domain)] ? 2 : 0));
+	return xstrdup(why);
+}
+
+/* ---------------------------------------------------------------- checks */
+
+static bool has_8bit(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s >= 0x80)
+			return true;
+	return false;
+}
+
+static void set_outcome(struct spf_outcome *out, enum auth_result r,
+			const char *domain, char *detail)
+{
+	out->checked = true;
+	out->result = r;
+	out->domain = xstrdup(domain);
+	for (char *p = out->domain; *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	out->detail = detail;
+}
+
+/* map_result - libspf2's result word as ours */
+static enum auth_result map_result(SPF_result_t r)
+{
+	switch (r) {
+	case SPF_RESULT_PASS: return AUTH_PASS;
+	case SPF_RESULT_FAIL: return AUTH_FAIL;
+	case SPF_RESULT_SOFTFAIL: return AUTH_SOFTFAIL;
+	case SPF_RESULT_NEUTRAL: return AUTH_NEUTRAL;
+	case SPF_RESULT_NONE: return AUTH_NONE;
+	case SPF_RESULT_TEMPERROR: return AUTH_TEMPERROR;
+	case SPF_RESULT_PERMERROR: return AUTH_PERMERROR;
+	default: return AUTH_PERMERROR;	/* SPF_RESULT_INVALID: our bug */
+	}
+}
+
+/* domain_checkable - RFC 7208 §4.3: a malformed or single-label domain
+ * gives "none" without any lookup */
+static bool domain_checkable(const char *d)
+{
+	return dns_name_ok(d) && strchr(d, '.') != NULL && d[strlen(d) - 1] != '.';
+}
+
+/*
+ * check_identity - one SPF check of sender (LOCAL@DOMAIN) for c's client.
+ * domain is the identity's domain, helo the HELO name for %{h}.
+ */
+static void check_identity(struct spf_check *c, const char *sender, const char *domain,
+			   struct spf_outcome *out)
+{
+	const char *local_end = strrchr(sender, '@');
+	SPF_request_t *req;
+	SPF_response_t *resp = NULL;
+	struct lookup_ctx lc = { .dns = c->engine->dns, .dl = c->dl };
+	unsigned char a6[16];
+	const char *ip = c->ip;
+	enum auth_result r;
+
+	/* SPEC §7: 8-bit input is never expanded by libspf2.  An 8-bit
+	 * domain cannot be looked up (RFC 7208 §4.3: none); an 8-bit local
+	 * part (SMTPUTF8) could only be expanded by %{l}: permerror */
+	if (has_8bit(domain)) {
+		set_outcome(out, AUTH_NONE, domain, xasprintf("%s: 8-bit domain, not checked", domain));
+		return;
+	}
+	if (!domain_checkable(domain)) {
+		set_outcome(out, AUTH_NONE, domain,
+			    xasprintf("%s: not a fully qualified domain name", domain));
+		return;
+	}
+	if (local_end && has_8bit(sender)) {
+		set_outcome(out, AUTH_PERMERROR, domain,
+			    xasprintf("%s: 8-bit local-part, not expanded", domain));
+		return;
+	}
+	req = SPF_request_new(server_get());
+	if (req == NULL)
+		log_fatal("spf: out of memory");
+	if (strncasecmp(ip, "IPv6:", 5) == 0)
+		ip += 5;
+	if (inet_pton(AF_INET6, ip, a6) == 1 && memcmp(a6, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) == 0) {
+		/* an IPv4-mapped client is an IPv4 client (RFC 7208 §5.6) */
+		struct in_addr a4;
+		memcpy(&a4, a6 + 12, 4);
+		SPF_request_set_ipv4(req, a4);
+	} else if (SPF_request_set_ipv4_str(req, ip) != SPF_E_SUCCESS &&
+		   SPF_request_set_ipv6_str(req, ip) != SPF_E_SUCCESS) {
+		SPF_request_free(req);
+		set_outcome(out, AUTH_NONE, domain, xasprintf("client address %s not understood", ip));
+		return;
+	}
+	if (c->helo[0] && !has_8bit(c->helo))
+		SPF_request_set_helo_dom(req, c->helo);
+	SPF_request_set_env_from(req, sender);
+	cur_ctx = &lc;
+	SPF_request_query_mailfrom(req, &resp);
+	cur_ctx = NULL;
+	r = resp ? map_result(SPF_response_result(resp)) : AUTH_TEMPERROR;
+	/* libspf2 passes loopback clients without a lookup; that is no
+	 * statement of the domain's (and must not align for DMARC) */
+	if (resp && SPF_response_reason(resp) == SPF_REASON_LOCALHOST)
+		r = AUTH_NONE;
+	if (lc.limit && r != AUTH_TEMPERROR) {
+		/* evaluation would have stopped there (§4.6.4) */
+		const char *rec = seen_find(&lc, domain);
+		r = AUTH_PERMERROR;
+		set_outcome(out, r, domain, rec ? xasprintf("%s: \"%s\": %s", domain, rec, lc.limit)
+			    : xasprintf("%s: %s", domain, lc.limit));
+	} else {
+		set_outcome(out, r, domain, resp ? make_detail(&lc, domain, resp, r, ip)
+			    : xstrdup("libspf2 gave no response"));
+	}
+	SPF_response_free(resp);
+	SPF_request_free(req);
+	for (size_t i = 0; i < lc.nseen; i++) {
+		free(lc.seen[i].domain);
+		free(lc.seen[i].record);
+	}
+	for (size_t i = 0; i < lc.nderived; i++)
+		free(lc.derived[i]);
+}
+
+/* outcome_copy - the same outcome for a second identity */
+static void outcome_copy(struct spf_outcome *dst, const struct spf_outcome *src)
+{
+	*dst = *src;
+	dst->domain = src->domain ? xstrdup(src->domain) : NULL;
+	dst->detail = src->detail ? xstrdup(src->detail) : NULL;
+}
+
+static void outcome_clear(struct spf_outcome *o)
+{
+	free(o->domain);
+	free(o->detail);
+	memset(o, 0, sizeof(*o));
+}
+
+/* run_checks - MAIL FROM first (it decides DMARC), then HELO; a null
+ * sender is the HELO identity (RFC 7208 §2.4), checked once */
+static void run_checks(struct spf_check *c)
+{
+	const char *helo = c->helo;
+	bool helo_ok = helo[0] && helo[0] != '[';
+	char *pm = xasprintf("postmaster@%s", helo);
+
+	if (c->mail_from[0] != '\0') {
+		const char *at = strrchr(c->mail_from, '@');
+		check_identity(c, c->mail_from, at ? at + 1 : c->mail_from, &c->mfrom);
+	}
+	if (helo_ok)
+		check_identity(c, pm, helo, &c->helo_out);
+	else
+		set_outcome(&c->helo_out, AUTH_NONE, helo,
+			    xasprintf("HELO '%s' is not a domain name", helo));
+	if (c->mail_from[0] == '\0')
+		outcome_copy(&c->mfrom, &c->helo_out);
+	free(pm);
+}
+
+static void check_unref(struct spf_check *c)
+{
+	if (atomic_fetch_sub(&c->refs, 1) != 1)
+		return;
+	outcome_clear(&c->mfrom);
+	outcome_clear(&c->helo_out);
+	outcome_clear(&c->late_mfrom);
+	outcome_clear(&c->late_helo);
+	free(c->ip);
+	free(c->helo);
+	free(c->mail_from);
+	pthread_mutex_destroy(&c->lock);
+	pthread_cond_destroy(&c->cond);
+	dns_deadline_unref(c->dl);
+	engine_unref(c->engine);
+	free(c);
+}
+
+static void *check_thread(void *arg)
+{
+	struct spf_check *c = arg;
+
+	run_checks(c);
+	pthread_mutex_lock(&c->lock);
+	c->done = true;
+	pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+	check_unref(c);
+	return NULL;
+}
+
+/* spf_start - the check, in a thread of its own */
+struct spf_check *spf_start(struct engine *e, struct dns_deadline *dl, const char *ip,
+			    const char *helo, const char *mail_from)
+{
+	struct spf_check *c = xcalloc(1, sizeof(*c));
+	pthread_condattr_t ca;
+	pthread_attr_t attr;
+	pthread_t tid;
+	sigset_t all, old;
+
+	server_get();
+	atomic_init(&c->refs, 2);
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&c->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	c->engine = engine_ref(e);
+	c->dl = dns_deadline_ref(dl);
+	c->ip = xstrdup(ip);
+	c->helo = xstrdup(helo ? helo : "");
+	c->mail_from = xstrdup(mail_from ? mail_from : "");
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);	/* signals stay with main */
+	int rc = pthread_create(&tid, &attr, check_thread, c);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
+	if (rc != 0) {
+		log_warn("spf: cannot start a thread (%s); checking inline", strerror(rc));
+		check_thread(c);	/* drops the thread's reference */
+	}
+	return c;
+}
+
+/* spf_wait - the outcomes, by the deadline (plus a margin) at the latest */
+void spf_wait(struct spf_check *c, const struct spf_outcome **mfrom,
+	      const struct spf_outcome **helo)
+{
+	struct timespec ts;
+	double end;
+	bool done;
+
+	/* end of data: scan_finish has fixed the deadline already, this
+	 * only keeps a wait from anywhere else bounded */
+	dns_deadline_fix(c->dl);
+	end = dns_deadline_at(c->dl) + SPF_WAIT_MARGIN_MS;
+
+	pthread_mutex_lock(&c->lock);
+	while (!c->done) {
+		double left = end - now_ms();
+		if (left <= 0)
+			break;
+		ts = deadline_timespec(left);
+		pthread_cond_timedwait(&c->cond, &c->lock, &ts);
+	}
+	done = c->done;
+	pthread_mutex_unlock(&c->lock);
+	if (done) {
+		*mfrom = &c->mfrom;
+		*helo = &c->helo_out;
+		return;
+	}
+	/* XXX the thread is past its deadline (CPU starvation?): report a
+	 * temperror and let it finish on its own reference */
+	log_warn("spf: check for %s did not finish in time", c->ip);
+	if (!c->late_mfrom.checked) {
+		set_outcome(&c->late_mfrom, AUTH_TEMPERROR, "", xstrdup("SPF check did not finish in time"));
+		set_outcome(&c->late_helo, AUTH_TEMPERROR, "", xstrdup("SPF check did not finish in time"));
+	}
+	*mfrom = &c->late_mfrom;
+	*helo = &c->late_helo;
+}
+
+/* spf_check_free - drop the scan's reference */
+struct spf_check *spf_check_free(struct spf_check *c)
+{
+	if (c)
+		check_unref(c);
+	return NULL;
+}
+
+/* RFC 8601 §2.7.2 result words */
+static const char *const result_names[] = {
+	[AUTH_NONE] = "none", [AUTH_PASS] = "pass", [AUTH_FAIL] = "fail",
+	[AUTH_SOFTFAIL] = "softfail", [AUTH_NEUTRAL] = "neutral",
+	[AUTH_TEMPERROR] = "temperror", [AUTH_PERMERROR] = "permerror",
+};
+
+/* spf_result_name - RFC 8601 §2.7.2 word */
+const char *spf_result_name(enum auth_result r)
+{
+	return r <= AUTH_PERMERROR ? result_names[r] : "?";
+}

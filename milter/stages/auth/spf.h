@@ -1,0 +1,116 @@
+/*
+ * spf.h - SPF (RFC 7208) for the HELO and MAIL FROM identities, with
+ * libspf2 evaluating and parapet's resolver (dns.c) answering.
+ *
+ * A check starts when the envelope is complete (spf_start, in its own
+ * thread) and is collected at end of message (spf_wait), so its DNS time
+ * overlaps the message transfer.  Every lookup of the check waits on the
+ * message's one DNS deadline (scan_dns_deadline), open while the message
+ * arrives and end of data + dns_timeout_ms after: a server that never
+ * answers gives a temperror, never a hang, and SPF adds no wait of its
+ * own to DKIM's and DMARC's.
+ *
+ * SPEC §7: every TXT record passes spf_record_precheck before libspf2
+ * parses it, and 8-bit identities are never handed to libspf2.
+ *
+ * Only spf.c includes the spf2 headers.
+ */
+#ifndef PARAPET_SPF_H
+#define PARAPET_SPF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/scan.h"
+
+/* caps on a record before libspf2 sees it (SPEC §7, CVE-2023-42118):
+ * libspf2 compiles each term into a 511-byte buffer; with these caps a
+ * term's compiled form stays well inside it */
+#define SPF_MAX_RECORD 2048	/* bytes of one SPF record (all strings) */
+#define SPF_MAX_TERM 255	/* bytes of one mechanism or modifier */
+#define SPF_MAX_MACROS 16	/* %{...} macros in one record */
+#define SPF_MAX_TERM_MACROS 8	/* %{...} macros in one term */
+#define SPF_MAX_MACRO_LEN 16	/* bytes between %{ and } */
+#define SPF_MAX_EXP 255		/* bytes of an explanation (exp=) text */
+#define SPF_MAX_LOOKUPS 120	/* DNS queries of one check, all kinds */
+
+struct dns_deadline;
+struct engine;
+struct stage;
+
+/* the outcome for one identity */
+struct spf_outcome {
+	enum auth_result result;	/* AUTH_NONE also for "not checked" */
+	bool checked;
+	char *domain;		/* lower-case, owned; NULL when not checked */
+	char *detail;		/* the record and what matched; owned */
+};
+
+struct spf_check;
+
+/*
+ * spf_start - begin checking ip (textual IPv4 or IPv6) for helo and
+ * mail_from ("" for the null sender: checked as postmaster@helo, RFC 7208
+ * §2.4) through e's resolver, every lookup done by the deadline dl (the
+ * message's, scan_dns_deadline).  Runs in a thread of its own that holds
+ * a reference on e and on dl; never NULL.
+ */
+struct spf_check *spf_start(struct engine *e, struct dns_deadline *dl, const char *ip,
+			    const char *helo, const char *mail_from);
+/*
+ * spf_wait - at end of data, wait for the check (bounded by the deadline,
+ * which it fixes if nobody has yet, plus a margin for a thread short of
+ * CPU); the outcomes are borrowed until spf_check_free.
+ */
+void spf_wait(struct spf_check *c, const struct spf_outcome **mfrom,
+	      const struct spf_outcome **helo);
+/* spf_check_free - release (a check still running finishes on its own);
+ * returns NULL */
+struct spf_check *spf_check_free(struct spf_check *c);
+
+/*
+ * spf_record_precheck - may libspf2 parse this TXT record (len bytes,
+ * possibly with NULs)?  exp: an explanation text rather than an SPF
+ * record.  0, or -1 with a static reason in *why.
+ */
+int spf_record_precheck(const char *rec, size_t len, bool exp, const char **why);
+
+/*
+ * spf_record_normalize - rec (NUL-terminated, prechecked) checked against
+ * the RFC 7208 §12 grammar where libspf2 is lax, and rewritten where it
+ * is wrong (spf_record.c says how).  A fresh string, or NULL (permerror)
+ * with a static reason in *why.
+ */
+char *spf_record_normalize(const char *rec, const char **why);
+
+/*
+ * spf_record_compile_test - precheck, normalize and compile rec with
+ * libspf2 (the fuzz target's entry); 0 compiled, 1 refused by parapet, 2
+ * refused by libspf2.
+ */
+int spf_record_compile_test(const char *rec, size_t len);
+
+/*
+ * spf_record_attribute - which mechanism of rec (as fetched) most likely
+ * gave a match with qualifier want ('+', '-', '~', '?') for client ip:
+ * ip4/ip6/all are decided here; a, mx, ptr, exists and include need DNS,
+ * so those with the right qualifier before the decisive term are named as
+ * candidates ("a or -all").  redirect= is followed through find (the
+ * record fetched for a domain, or NULL).  Writes into out ("" when nothing
+ * fits).
+ */
+void spf_record_attribute(const char *rec, char want, const char *ip,
+			  const char *(*find)(void *arg, const char *domain), void *arg,
+			  char *out, size_t outsz);
+
+/* spf_result_name - "pass", "fail", ... (RFC 8601 words) */
+const char *spf_result_name(enum auth_result r);
+
+/* the pipeline stage (scan.c): start at envelope, collect at eom */
+void spf_stage_envelope(struct scan *sc);
+int spf_stage_eom(struct scan *sc);
+void spf_stage_cleanup(struct scan *sc, void *state);
+/* spf_stage - the descriptor (core/stage.h; listed in stages/registry.c) */
+extern const struct stage spf_stage;
+
+#endif

@@ -1,0 +1,52 @@
+/*
+ * content.c - the rules stage and the structure stage (content.h).  No
+ * state of their own: the rules write into the scan's hit list, the
+ * structure stage reads what the message model noticed.
+ */
+#include "autoconfig.h"
+
+#include <stdio.h>
+
+#include "core/engine.h"
+#include "core/scan.h"
+#include "core/stage.h"
+#include "rules/rules.h"
+#include "stages/content.h"
+
+/* structure_eom - symbols for what the message model noticed.  Runs after
+ * the rules: the MIME parse is lazy (no body work unless a body, rawbody
+ * or uri rule asks), and what the parse found is reported when it ran */
+static int structure_eom(struct scan *sc)
+{
+	const struct msg *m = sc->msg;
+
+	scan_header_caps(sc);
+	if (m->truncated) {
+		char d[64];
+		snprintf(d, sizeof(d), "scanned %zu of %zu body bytes",
+			 m->body.len, m->body_total);
+		scan_add_builtin(sc, "SCAN_TRUNCATED", d);
+	}
+	if (m->broken)
+		scan_add_builtin(sc, "MIME_BROKEN", m->broken);
+	return 0;
+}
+
+/* rules_stage_eom - the administrator's content rules */
+static int rules_stage_eom(struct scan *sc)
+{
+	rules_eval(sc->engine->rules, sc->msg, sc->re, &sc->hits);
+	return 0;
+}
+
+/* rules_stage - see content.h */
+const struct stage rules_stage = {
+	.name = "rules",
+	.eom = rules_stage_eom,
+};
+
+/* structure_stage - see content.h */
+const struct stage structure_stage = {
+	.name = "structure",
+	.eom = structure_eom,
+};

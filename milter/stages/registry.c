@@ -1,0 +1,27 @@
+/*
+ * registry.c - the one list of stages, and the only file that names them
+ * all.  Adding a check is a descriptor in its own file and one line here
+ * (doc/HACKING.md).  The order matters: a stage sees the symbols of the
+ * stages before it.
+ */
+#include "autoconfig.h"
+
+#include <stddef.h>
+
+#include "core/stage.h"
+#include "stages/auth/dkim.h"
+#include "stages/auth/dmarc.h"
+#include "stages/auth/spf.h"
+#include "stages/content.h"
+#include "stages/registry.h"
+#include "stages/rep/rep.h"
+
+const struct stage *const stage_registry[] = {
+	&spf_stage,		/* first: its DNS starts at the envelope */
+	&dkim_stage,
+	&dmarc_stage,		/* needs SPF's and DKIM's results */
+	&rules_stage,		/* meta rules may use the symbols above */
+	&structure_stage,	/* after the rules: the MIME parse is lazy */
+	&rep_stage,		/* last: greylisting needs every other score */
+	NULL,
+};
