@@ -1,5 +1,5 @@
 /*
- * parapetctl_dash.c - `parapetctl dashboard` (issue 7): options, the
+ * ctl_dash.c - `parapetctl dashboard` (issue 7): options, the
  * engine of the configuration, then dashboard.c serves until SIGINT or
  * SIGTERM.  The main thread only waits for the signal (sigwait), so the
  * server's threads never see one.

@@ -1,5 +1,5 @@
 /*
- * parapetctl_rep.c - parapetctl's Redis subcommands (SPEC §2): rep
+ * ctl_rep.c - parapetctl's Redis subcommands (SPEC §2): rep
  * show/top/set/clear, learn, tail and stats.  Only argument handling and
  * printing live here; the operations are the engine library's
  * (rep_admin.c), which a dashboard reuses.  Tables for people by

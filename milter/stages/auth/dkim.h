@@ -41,7 +41,7 @@ struct stage;
  * spf and dmarc */
 #define DKIM_MAX_AUTHRES 4
 
-/* stage hooks (scan.c) */
+/* stage hooks (core/stage.h; the descriptor below lists them) */
 void dkim_stage_header(struct scan *sc, const struct header *h);
 void dkim_stage_body(struct scan *sc, const char *data, size_t len);
 int dkim_stage_eom(struct scan *sc);

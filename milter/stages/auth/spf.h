@@ -106,7 +106,7 @@ void spf_record_attribute(const char *rec, char want, const char *ip,
 /* spf_result_name - "pass", "fail", ... (RFC 8601 words) */
 const char *spf_result_name(enum auth_result r);
 
-/* the pipeline stage (scan.c): start at envelope, collect at eom */
+/* the pipeline stage (core/stage.h): start at envelope, collect at eom */
 void spf_stage_envelope(struct scan *sc);
 int spf_stage_eom(struct scan *sc);
 void spf_stage_cleanup(struct scan *sc, void *state);

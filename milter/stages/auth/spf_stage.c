@@ -1,5 +1,5 @@
 /*
- * spf_stage.c - the "spf" stage of the scanning pipeline (scan.c): start
+ * spf_stage.c - the "spf" stage of the scanning pipeline (core/stage.h): start
  * the check when the envelope is complete, turn its outcomes into
  * symbols, Authentication-Results (RFC 8601) and the scan's spf_result /
  * spf_domain for the DMARC stage.  The check itself is spf.c.

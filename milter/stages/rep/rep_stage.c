@@ -1,5 +1,5 @@
 /*
- * rep_stage.c - the "rep" pipeline stage (scan.c): per message, one
+ * rep_stage.c - the "rep" pipeline stage (core/stage.h): per message, one
  * pipelined read of the sender's keys (REP_* symbols), one greylist script
  * call when the score is in the greylisting band, and one write script
  * call after the verdict.  All three share one budget: the message's
