@@ -16,6 +16,7 @@
 #include "rules/rules.h"
 #include "core/scan.h"
 #include "base/util.h"
+#include "core/stage.h"
 #include "stages/registry.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -30,11 +31,14 @@ static void setup(void)
 	struct config *cfg = config_parse_buf("f", "max_scan_bytes = 4096\nauthserv_id = mx.f\n",
 					      38, &err);
 	diag_init(&d);
+	static const char **builtins;	/* reachable: not a leak */
+
+	builtins = stage_symbol_names(stage_registry);
 	struct ruleset *rs = rules_load_text("f.cf",
 		"header A Subject =~ /^[A-Z ]+$/\nheader B From:addr =~ /@/\n"
 		"header C From:name =~ /x/i\nheader D ALL =~ /^X-/m\nheader E exists:Date\n"
 		"header F ToCc !~ /./ [if-unset: none]\nbody G /click/i\nrawbody H /<a/i\n"
-		"full I /^Received:/m\nuri J /^https?:\\/\\/\\d/\nscore A 2\nscore SCAN_TRUNCATED 0.1\nscore MIME_BROKEN 1\n", &d);
+		"full I /^Received:/m\nuri J /^https?:\\/\\/\\d/\nscore A 2\nscore SCAN_TRUNCATED 0.1\nscore MIME_BROKEN 1\n", builtins, &d);
 	if (cfg == NULL || rs == NULL)
 		abort();
 	diag_free(&d);

@@ -10,6 +10,7 @@
 
 #include "core/config.h"
 #include "core/engine.h"
+#include "core/stage.h"
 #include "stages/registry.h"
 #include "base/log.h"
 #include "core/mboxfile.h"
@@ -24,13 +25,17 @@ static const char MSG[] = "From: a <a@b.test>\nTo: c@d.test\nSubject: Hello WORL
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	static const char **builtins;	/* the shipped stages' built-ins, once */
+
+	if (builtins == NULL)
+		builtins = stage_symbol_names(stage_registry);
 	char *text = xstrndup((const char *)data, size);
 	char *err = NULL;
 	struct diag d;
 
 	log_set_level(LOG_LVL_ERROR);
 	diag_init(&d);
-	struct ruleset *rs = rules_load_text("fuzz.cf", text, &d);
+	struct ruleset *rs = rules_load_text("fuzz.cf", text, builtins, &d);
 	if ((rs == NULL) != (d.errors > 0))
 		abort();
 	if (rs) {

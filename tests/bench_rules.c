@@ -126,7 +126,7 @@ int main(int argc, char **argv)
 	diag_free(&d);
 	diag_init(&d);
 	struct engine *bare = engine_new(config_parse_buf("bench", conf, strlen(conf), &err),
-					 rules_load_text("none", "", &d), stage_registry);
+					 rules_load_text("none", "", NULL, &d), stage_registry);
 	free(conf);
 	diag_free(&d);
 

@@ -13,6 +13,7 @@
 #include "net/dns.h"
 #include "core/engine.h"
 #include "core/scan.h"
+#include "core/stage.h"
 #include "base/log.h"
 #include "net/redis.h"
 #include "base/util.h"
@@ -36,7 +37,9 @@ struct engine *engine_from_config(struct config *cfg, const struct stage *const 
 		return NULL;
 	}
 	dns_close(dns);		/* engine_new opens it again, shared */
-	rs = rules_load(cfg->rules_dir, d);
+	const char **builtins = stage_symbol_names(stages);
+	rs = rules_load(cfg->rules_dir, builtins, d);
+	free(builtins);
 	if (rs == NULL) {
 		config_free(cfg);
 		return NULL;

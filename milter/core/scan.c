@@ -212,6 +212,8 @@ void scan_add_builtin(struct scan *sc, const char *name, const char *detail)
 	const char *desc = NULL;
 
 	rules_symbol(sc->engine->rules, name, &score, &desc);
+	if (desc == NULL)
+		desc = stage_symbol_desc(sc->engine->stages, name);
 	scan_add(sc, name, score, desc, detail);
 }
 

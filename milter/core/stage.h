@@ -14,9 +14,17 @@ struct header;
 struct scan;
 struct verdict;
 
+/* a built-in symbol a stage may add; rules/00-builtin.cf scores it */
+struct stage_symbol {
+	const char *name;
+	const char *desc;	/* used when no rule file describes it */
+};
+
 /* a stage: its name, what it needs, its hooks (every hook optional) */
 struct stage {
 	const char *name;
+	/* the built-in symbols it may add, ending with { NULL } */
+	const struct stage_symbol *symbols;
 	bool dns;		/* asks DNS: skipped when the scan says no_dns */
 	/* envelope complete (first header): start early work, e.g. DNS */
 	void (*envelope)(struct scan *sc);
@@ -31,5 +39,11 @@ struct stage {
 	/* release per-message state in sc->state[slot] */
 	void (*cleanup)(struct scan *sc, void *state);
 };
+
+/* stage_symbol_names - every built-in name of the NULL-terminated list,
+ * NULL-terminated, in fresh memory (the names are borrowed) */
+const char **stage_symbol_names(const struct stage *const *list);
+/* stage_symbol_desc - the descriptor's description of name, or NULL */
+const char *stage_symbol_desc(const struct stage *const *list, const char *name);
 
 #endif

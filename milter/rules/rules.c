@@ -33,27 +33,11 @@
 
 #define DETAIL_MAX 80
 
-/* the symbols pipeline stages set (SPEC §5); 00-builtin.cf scores them */
-const char *const rules_builtin_names[] = {
-	"SPF_PASS", "SPF_FAIL", "SPF_SOFTFAIL", "SPF_NEUTRAL", "SPF_NONE",
-	"SPF_TEMPERROR", "SPF_PERMERROR",
-	"SPF_HELO_PASS", "SPF_HELO_FAIL", "SPF_HELO_SOFTFAIL", "SPF_HELO_NEUTRAL",
-	"SPF_HELO_NONE", "SPF_HELO_TEMPERROR", "SPF_HELO_PERMERROR",
-	"DKIM_VALID", "DKIM_VALID_AU", "DKIM_INVALID", "DKIM_NONE", "DKIM_TEMPERROR",
-	"DMARC_PASS", "DMARC_FAIL_REJECT", "DMARC_FAIL_QUARANTINE", "DMARC_FAIL_NONE",
-	"DMARC_NONE",
-	"DKIM_PARTIAL", "DMARC_TEMPERROR", "FROM_MULTIPLE",
-	"REP_IP", "REP_NET", "REP_MFROM", "REP_FROM", "REP_DKIM",
-	"GREYLIST", "REDIS_UNAVAILABLE", "SCAN_TRUNCATED", "MIME_BROKEN",
-	"HEADERS_TRUNCATED",
-	NULL,
-};
-
-/* rules_is_builtin - is name one of rules_builtin_names? */
-bool rules_is_builtin(const char *name)
+/* rules_is_builtin - is name one of the built-ins the set was loaded with? */
+bool rules_is_builtin(const struct ruleset *rs, const char *name)
 {
-	for (size_t i = 0; rules_builtin_names[i]; i++)
-		if (strcmp(rules_builtin_names[i], name) == 0)
+	for (size_t i = 0; rs->builtins && rs->builtins[i]; i++)
+		if (strcmp(rs->builtins[i], name) == 0)
 			return true;
 	return false;
 }
@@ -102,6 +86,7 @@ struct ruleset *rules_free(struct ruleset *rs)
 	for (size_t i = 0; i < rs->nfiles; i++)
 		free(rs->files[i]);
 	free(rs->files);
+	free(rs->builtins);
 	free(rs);
 	return NULL;
 }

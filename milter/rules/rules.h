@@ -27,10 +27,17 @@ struct msg;
 struct re_scratch;
 struct ruleset;
 
-/* rules_load - every *.cf in dir, in name order; NULL if d->errors */
-struct ruleset *rules_load(const char *dir, struct diag *d);
+/*
+ * rules_load - every *.cf in dir, in name order; NULL if d->errors.
+ * builtins (NULL-terminated, may be NULL) names the symbols the pipeline
+ * stages set themselves: a rule may not take such a name, meta rules may
+ * use them, and score/describe lines weigh them.  The names are borrowed
+ * for the life of the rule set (static strings of the descriptors).
+ */
+struct ruleset *rules_load(const char *dir, const char *const *builtins, struct diag *d);
 /* rules_load_text - one in-memory file (tests, fuzzing); NULL on error */
 struct ruleset *rules_load_text(const char *name, const char *text,
+				const char *const *builtins,
 				struct diag *d);
 struct ruleset *rules_free(struct ruleset *rs);
 
@@ -50,14 +57,8 @@ bool rules_symbol(const struct ruleset *rs, const char *name, double *score,
 /* rules_count - number of rules that can hit (not disabled by score 0) */
 size_t rules_count(const struct ruleset *rs);
 
-/*
- * rules_builtin_names - the symbols pipeline stages set themselves (SPEC
- * §5), NULL-terminated.  Rule files score them, metas may read them (the
- * value is how often the symbol was added before the rules stage), and
- * no rule may take their names.
- */
-extern const char *const rules_builtin_names[];
-/* rules_is_builtin - is name in rules_builtin_names? */
-bool rules_is_builtin(const char *name);
+/* rules_is_builtin - is name one of the built-in symbols (the stages'
+ * descriptors, core/stage.h) the set was loaded with? */
+bool rules_is_builtin(const struct ruleset *rs, const char *name);
 
 #endif

@@ -69,7 +69,7 @@ struct rule {
 enum sym_kind {
 	SYM_NAMED,		/* only named by score/describe/tflags */
 	SYM_RULE,		/* a rule of ours */
-	SYM_BUILTIN,		/* set by a pipeline stage (rules_builtin_names) */
+	SYM_BUILTIN,		/* set by a pipeline stage (rs->builtins) */
 	SYM_SKIPPED,		/* defined but not supported (eval:, plugin
 				 * directives, inside a false if): reads 0 */
 	SYM_BROKEN,		/* its definition had an error (already reported) */
@@ -108,6 +108,8 @@ struct ruleset {
 	size_t meta_stack;	/* largest meta_stack_size */
 	size_t nenabled;	/* rules that can run (rules_count) */
 	char **files;		/* every file name read, owned */
+	const char **builtins;	/* NULL-terminated copy of the array given to
+				 * rules_load; the names are borrowed */
 	size_t nfiles;
 };
 

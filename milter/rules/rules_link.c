@@ -271,7 +271,7 @@ static void builtin_refs(struct ruleset *rs)
 	for (size_t i = 0; i < rs->nrules; i++) {
 		const struct meta_expr *e = rs->rules[i].meta;
 		for (size_t j = 0; e && j < meta_nnames(e); j++)
-			if (rules_is_builtin(meta_name(e, j)))
+			if (rules_is_builtin(rs, meta_name(e, j)))
 				rules_sym_get(rs, meta_name(e, j));
 	}
 }

@@ -51,7 +51,7 @@ struct sym *rules_sym_get(struct ruleset *rs, const char *name)
 	struct sym *s = &rs->syms[rs->nsyms++];
 	memset(s, 0, sizeof(*s));
 	s->name = xstrdup(name);
-	s->kind = rules_is_builtin(name) ? SYM_BUILTIN : SYM_NAMED;
+	s->kind = rules_is_builtin(rs, name) ? SYM_BUILTIN : SYM_NAMED;
 	return s;
 }
 
@@ -189,7 +189,7 @@ static struct rule *add_rule(struct parser *ps, const char *name)
 			   rs->syms[existing].file, rs->syms[existing].line);
 		return NULL;
 	}
-	if (rules_is_builtin(name)) {
+	if (rules_is_builtin(rs, name)) {
 		diag_error(ps->ld->d, ps->file, ps->line,
 			   "%s is a built-in symbol; a rule needs another name", name);
 		return NULL;

@@ -324,11 +324,25 @@ static int cf_filter(const struct dirent *e)
 	return e->d_name[0] != '.' && n > 3 && strcmp(e->d_name + n - 3, ".cf") == 0;
 }
 
+/* new_ruleset - an empty set that knows the stages' built-in names */
+static struct ruleset *new_ruleset(const char *const *builtins)
+{
+	struct ruleset *rs = xcalloc(1, sizeof(*rs));
+	size_t n = 0;
+
+	while (builtins && builtins[n])
+		n++;
+	rs->builtins = xcalloc(n + 1, sizeof(*rs->builtins));
+	for (size_t i = 0; i < n; i++)
+		rs->builtins[i] = builtins[i];
+	return rs;
+}
+
 /* rules_load - every *.cf in dir */
-struct ruleset *rules_load(const char *dir, struct diag *d)
+struct ruleset *rules_load(const char *dir, const char *const *builtins, struct diag *d)
 {
 	struct dirent **ents = NULL;
-	struct loader ld = { .rs = xcalloc(1, sizeof(*ld.rs)), .d = d };
+	struct loader ld = { .rs = new_ruleset(builtins), .d = d };
 	int n = scandir(dir, &ents, cf_filter, alphasort);
 
 	if (n < 0) {
@@ -348,9 +362,10 @@ struct ruleset *rules_load(const char *dir, struct diag *d)
 }
 
 /* rules_load_text - one in-memory file; includes are relative to name */
-struct ruleset *rules_load_text(const char *name, const char *text, struct diag *d)
+struct ruleset *rules_load_text(const char *name, const char *text,
+				const char *const *builtins, struct diag *d)
 {
-	struct loader ld = { .rs = xcalloc(1, sizeof(*ld.rs)), .d = d };
+	struct loader ld = { .rs = new_ruleset(builtins), .d = d };
 	struct parser ps = { .ld = &ld, .file = rules_file(ld.rs, name) };
 
 	parse_text(&ps, text, strlen(text));

@@ -45,8 +45,17 @@ const struct stage rules_stage = {
 	.eom = rules_stage_eom,
 };
 
+/* the built-ins structure_stage may add */
+static const struct stage_symbol structure_symbols[] = {
+	{ "SCAN_TRUNCATED", "Message larger than max_scan_bytes: the rest was not scanned" },
+	{ "MIME_BROKEN", "Malformed message structure (MIME, encoding, NUL bytes or oversized header field)" },
+	{ "HEADERS_TRUNCATED", "More than 1,000 header fields: the fields past them were not scanned" },
+	{ NULL, NULL },
+};
+
 /* structure_stage - see content.h */
 const struct stage structure_stage = {
+	.symbols = structure_symbols,
 	.name = "structure",
 	.eom = structure_eom,
 };

@@ -15,7 +15,7 @@
 static bool lint(const char *text, struct diag *d)
 {
 	diag_init(d);
-	struct ruleset *rs = rules_load_text("r.cf", text, d);
+	struct ruleset *rs = rules_load_text("r.cf", text, unit_builtins(), d);
 	bool ok = rs != NULL;
 	rules_free(rs);
 	return ok;
@@ -342,6 +342,41 @@ START_TEST(meta_order)
 }
 END_TEST
 
+/* the built-in names are the ones the rule set is loaded with: every
+ * shipped stage's descriptor lists its own, and nothing else is built in */
+START_TEST(builtins_from_descriptors)
+{
+	static const char *const mine[] = { "MY_STAGE_HIT", NULL };
+	const char **names = stage_symbol_names(stage_registry);
+	struct diag d;
+	size_t n = 0;
+
+	for (; names[n]; n++)
+		ck_assert_msg(stage_symbol_desc(stage_registry, names[n]) != NULL,
+			      "%s has no description", names[n]);
+	ck_assert_uint_ge(n, 37);
+	ck_assert(stage_symbol_desc(stage_registry, "HEADERS_TRUNCATED") != NULL);
+	ck_assert(stage_symbol_desc(stage_registry, "GREYLIST") != NULL);
+	ck_assert(stage_symbol_desc(stage_registry, "NOT_A_BUILTIN") == NULL);
+	free(names);
+
+	diag_init(&d);
+	struct ruleset *rs = rules_load_text("r.cf", "body MY_STAGE_HIT /x/
+", mine, &d);
+	ck_assert_ptr_null(rs);
+	ck_assert_int_eq(d.errors, 1);
+	diag_free(&d);
+	/* SPF_PASS is a built-in only because the spf descriptor says so */
+	diag_init(&d);
+	rs = rules_load_text("r.cf", "body SPF_PASS /x/
+", mine, &d);
+	ck_assert_ptr_nonnull(rs);
+	ck_assert_int_eq(d.errors, 0);
+	rules_free(rs);
+	diag_free(&d);
+}
+END_TEST
+
 /* a meta over built-in symbols reads what earlier stages added */
 START_TEST(meta_builtin)
 {
@@ -571,7 +606,7 @@ START_TEST(include_files)
 	put(dir, "sub/one.cf", "body ONE /o/\ninclude two.inc\n");	/* relative to sub/ */
 	put(dir, "sub/two.inc", "body TWO /t/\nscore TWO 4\n");
 	diag_init(&d);
-	struct ruleset *rs = rules_load(dir, &d);
+	struct ruleset *rs = rules_load(dir, unit_builtins(), &d);
 	ck_assert_msg(rs != NULL, "%s", d.n ? d.lines[0] : "?");
 	ck_assert_int_eq(d.errors + d.warnings, 0);
 	ck_assert(rules_symbol(rs, "TWO", &s, &desc) && s == 4.0);
@@ -582,7 +617,7 @@ START_TEST(include_files)
 	/* a missing file is an error at the include line */
 	put(dir, "main.cf", "body MAIN /m/\n\ninclude nope.cf\n");
 	diag_init(&d);
-	ck_assert_ptr_null(rules_load(dir, &d));
+	ck_assert_ptr_null(rules_load(dir, unit_builtins(), &d));
 	char *want = xasprintf("%s/main.cf:3: error: include %s/nope.cf: cannot open: ", dir, dir);
 	ck_assert_msg(d.n == 1 && strncmp(d.lines[0], want, strlen(want)) == 0, "%s", d.lines[0]);
 	free(want);
@@ -591,7 +626,7 @@ START_TEST(include_files)
 	/* a directory (or a FIFO, a device) is refused, not read or waited on */
 	put(dir, "main.cf", "include sub\n");
 	diag_init(&d);
-	ck_assert_ptr_null(rules_load(dir, &d));
+	ck_assert_ptr_null(rules_load(dir, unit_builtins(), &d));
 	want = xasprintf("%s/main.cf:1: error: include %s/sub: not a regular file", dir, dir);
 	ck_assert_msg(d.n == 1 && strcmp(d.lines[0], want) == 0, "%s", d.lines[0]);
 	free(want);
@@ -601,7 +636,7 @@ START_TEST(include_files)
 	put(dir, "main.cf", "include sub/loop.inc\n");
 	put(dir, "sub/loop.inc", "body L /l/\ninclude ../main.cf\n");
 	diag_init(&d);
-	ck_assert_ptr_null(rules_load(dir, &d));
+	ck_assert_ptr_null(rules_load(dir, unit_builtins(), &d));
 	want = xasprintf("%s/sub/loop.inc:2: error: include ../main.cf: include loop", dir);
 	ck_assert_msg(d.n == 1 && strncmp(d.lines[0], want, strlen(want)) == 0, "%s", d.lines[0]);
 	free(want);
@@ -616,7 +651,7 @@ START_TEST(include_files)
 		put(dir, name, text);
 	}
 	diag_init(&d);
-	ck_assert_ptr_null(rules_load(dir, &d));
+	ck_assert_ptr_null(rules_load(dir, unit_builtins(), &d));
 	want = xasprintf("%s/sub/d10.inc:2: error: include d11.inc: nested more than 10 deep", dir);
 	ck_assert_msg(d.n == 1 && strcmp(d.lines[0], want) == 0, "%s", d.lines[0]);
 	free(want);
@@ -625,7 +660,7 @@ START_TEST(include_files)
 	/* includes inside a false if block are not read */
 	put(dir, "main.cf", "ifplugin Foo\ninclude nope.cf\nendif\nbody OK /ok/\n");
 	diag_init(&d);
-	rs = rules_load(dir, &d);
+	rs = rules_load(dir, unit_builtins(), &d);
 	ck_assert_ptr_nonnull(rs);
 	rules_free(rs);
 	diag_free(&d);
@@ -770,6 +805,7 @@ int main(void)
 	tcase_add_loop_test(tc, meta_eval_table, 0, sizeof(metas) / sizeof(metas[0]));
 	tcase_add_test(tc, meta_order);
 	tcase_add_test(tc, meta_builtin);
+	tcase_add_test(tc, builtins_from_descriptors);
 	tcase_add_test(tc, all_diagnostics);
 	tcase_add_test(tc, meta_over_skipped);
 	tcase_add_test(tc, tflags_multiple);

@@ -678,8 +678,20 @@ void dkim_stage_cleanup(struct scan *sc, void *state)
 	free(st);
 }
 
+/* the built-ins dkim_stage may add */
+static const struct stage_symbol dkim_symbols[] = {
+	{ "DKIM_VALID", "DKIM: at least one valid signature" },
+	{ "DKIM_VALID_AU", "DKIM: valid signature from the From: domain (author domain)" },
+	{ "DKIM_INVALID", "DKIM: a signature is present but does not verify" },
+	{ "DKIM_NONE", "DKIM: the message is not signed" },
+	{ "DKIM_TEMPERROR", "DKIM: temporary DNS error while fetching a signing key" },
+	{ "DKIM_PARTIAL", "DKIM: a valid signature covers only part of the body (l=)" },
+	{ NULL, NULL },
+};
+
 /* dkim_stage - every DKIM signature, fed as the message arrives */
 const struct stage dkim_stage = {
+	.symbols = dkim_symbols,
 	.name = "dkim",
 	.dns = true,
 	.header = dkim_stage_header,

@@ -425,8 +425,21 @@ void dmarc_stage_cleanup(struct scan *sc, void *state)
 	free(st);
 }
 
+/* the built-ins dmarc_stage may add */
+static const struct stage_symbol dmarc_symbols[] = {
+	{ "DMARC_PASS", "DMARC: the From: domain is aligned with SPF or DKIM" },
+	{ "DMARC_FAIL_REJECT", "DMARC: alignment fails and the From: domain asks to reject (p=reject)" },
+	{ "DMARC_FAIL_QUARANTINE", "DMARC: alignment fails and the From: domain asks to quarantine (p=quarantine)" },
+	{ "DMARC_FAIL_NONE", "DMARC: alignment fails, the From: domain only monitors (p=none)" },
+	{ "DMARC_NONE", "DMARC: the From: domain publishes no DMARC record" },
+	{ "DMARC_TEMPERROR", "DMARC: temporary DNS error while fetching the DMARC record" },
+	{ "FROM_MULTIPLE", "More than one From: field or address: DMARC not evaluated" },
+	{ NULL, NULL },
+};
+
 /* dmarc_stage - DMARC of the From: domain, after SPF and DKIM */
 const struct stage dmarc_stage = {
+	.symbols = dmarc_symbols,
 	.name = "dmarc",
 	.dns = true,
 	.header = dmarc_stage_header,

@@ -108,8 +108,28 @@ void spf_stage_cleanup(struct scan *sc, void *state)
 	spf_check_free(state);
 }
 
+/* the built-ins spf_stage may add */
+static const struct stage_symbol spf_symbols[] = {
+	{ "SPF_PASS", "SPF: the sender domain authorizes the client" },
+	{ "SPF_FAIL", "SPF: the sender domain says the client is not allowed (-all)" },
+	{ "SPF_SOFTFAIL", "SPF: the sender domain says the client is probably not allowed (~all)" },
+	{ "SPF_NEUTRAL", "SPF: the sender domain makes no statement about the client (?all)" },
+	{ "SPF_NONE", "SPF: the sender domain publishes no SPF record" },
+	{ "SPF_TEMPERROR", "SPF: temporary DNS error while checking the sender domain" },
+	{ "SPF_PERMERROR", "SPF: the sender domain's SPF record is broken" },
+	{ "SPF_HELO_PASS", "SPF: the HELO name authorizes the client" },
+	{ "SPF_HELO_FAIL", "SPF: the HELO name says the client is not allowed (-all)" },
+	{ "SPF_HELO_SOFTFAIL", "SPF: the HELO name says the client is probably not allowed (~all)" },
+	{ "SPF_HELO_NEUTRAL", "SPF: the HELO name makes no statement about the client" },
+	{ "SPF_HELO_NONE", "SPF: the HELO name publishes no SPF record" },
+	{ "SPF_HELO_TEMPERROR", "SPF: temporary DNS error while checking the HELO name" },
+	{ "SPF_HELO_PERMERROR", "SPF: the HELO name's SPF record is broken" },
+	{ NULL, NULL },
+};
+
 /* spf_stage - SPF of HELO and MAIL FROM; its DNS starts at the envelope */
 const struct stage spf_stage = {
+	.symbols = spf_symbols,
 	.name = "spf",
 	.dns = true,
 	.envelope = spf_stage_envelope,

@@ -345,8 +345,21 @@ void rep_stage_cleanup(struct scan *sc, void *state)
 	free(st);
 }
 
+/* the built-ins rep_stage may add */
+static const struct stage_symbol rep_symbols[] = {
+	{ "REP_IP", "Reputation of the client IP address" },
+	{ "REP_NET", "Reputation of the client network (IPv4 /24, IPv6 /64)" },
+	{ "REP_MFROM", "Reputation of the envelope sender domain" },
+	{ "REP_FROM", "Reputation of the From: header domain" },
+	{ "REP_DKIM", "Reputation of the domain of a valid DKIM signature" },
+	{ "GREYLIST", "Greylisted: first delivery attempt from an unknown sender triplet" },
+	{ "REDIS_UNAVAILABLE", "Redis unreachable: scanned without reputation and greylisting" },
+	{ NULL, NULL },
+};
+
 /* rep_stage - reputation, greylisting and the verdict log */
 const struct stage rep_stage = {
+	.symbols = rep_symbols,
 	.name = "rep",
 	.eom = rep_stage_eom,
 	.after = rep_stage_after,
