@@ -93,7 +93,7 @@ void scan_envelope_done(struct scan *sc)
 	for (size_t i = 0; i < sc->engine->nstages; i++) {
 		if (sc->engine->stages[i]->envelope && !skipped(sc, i)) {
 			double t0 = now_ms();
-			sc->engine->stages[i]->envelope(sc);
+			sc->engine->stages[i]->envelope(sc, &sc->state[i]);
 			sc->stage_ms[i] += now_ms() - t0;
 		}
 	}
@@ -112,7 +112,7 @@ void scan_header(struct scan *sc, const char *name, const char *raw)
 		for (size_t i = 0; i < sc->engine->nstages; i++) {
 			if (sc->engine->stages[i]->header && !skipped(sc, i)) {
 				double t0 = now_ms();
-				sc->engine->stages[i]->header(sc, h);
+				sc->engine->stages[i]->header(sc, &sc->state[i], h);
 				sc->stage_ms[i] += now_ms() - t0;
 			}
 		}
@@ -139,7 +139,7 @@ void scan_body(struct scan *sc, const void *data, size_t len)
 	for (size_t i = 0; i < sc->engine->nstages; i++) {
 		if (sc->engine->stages[i]->body && !skipped(sc, i)) {
 			double t0 = now_ms();
-			sc->engine->stages[i]->body(sc, data, len);
+			sc->engine->stages[i]->body(sc, &sc->state[i], data, len);
 			sc->stage_ms[i] += now_ms() - t0;
 		}
 	}
@@ -167,7 +167,7 @@ const struct verdict *scan_finish(struct scan *sc)
 	dns_deadline_fix(sc->dns_deadline);
 	for (size_t i = 0; i < sc->engine->nstages; i++) {
 		double t0 = now_ms();
-		if (sc->engine->stages[i]->eom && !skipped(sc, i) && sc->engine->stages[i]->eom(sc) < 0 &&
+		if (sc->engine->stages[i]->eom && !skipped(sc, i) && sc->engine->stages[i]->eom(sc, &sc->state[i]) < 0 &&
 		    !sc->internal_error) {
 			sc->internal_error = true;
 			sc->error_stage = sc->engine->stages[i]->name;
@@ -180,7 +180,7 @@ const struct verdict *scan_finish(struct scan *sc)
 	for (size_t i = 0; i < sc->engine->nstages; i++) {
 		if (sc->engine->stages[i]->after && !skipped(sc, i)) {
 			double t0 = now_ms();
-			sc->engine->stages[i]->after(sc, &sc->verdict);
+			sc->engine->stages[i]->after(sc, &sc->state[i], &sc->verdict);
 			sc->stage_ms[i] += now_ms() - t0;
 		}
 		metrics_stage(sc->engine->stages[i]->name, sc->stage_ms[i]);
@@ -231,15 +231,6 @@ void scan_add_dkim_valid(struct scan *sc, const char *domain)
 
 	if (domain && *domain && sc->ndkim_valid < cap)
 		sc->dkim_valid_domains[sc->ndkim_valid++] = xstrdup(domain);
-}
-
-/* scan_state_slot - a stage's state pointer */
-void **scan_state_slot(struct scan *sc, const char *stage)
-{
-	for (size_t i = 0; i < sc->engine->nstages; i++)
-		if (strcmp(sc->engine->stages[i]->name, stage) == 0)
-			return &sc->state[i];
-	return NULL;
 }
 
 /* scan_dns_deadline - the one deadline of the message's DNS waits */

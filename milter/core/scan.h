@@ -151,8 +151,6 @@ void scan_add_builtin(struct scan *sc, const char *name, const char *detail);
 void scan_add_authres(struct scan *sc, const char *resinfo);
 /* scan_add_dkim_valid - the d= domain of a signature that verified; copied */
 void scan_add_dkim_valid(struct scan *sc, const char *domain);
-/* scan_state_slot - the per-message state slot of the named stage, or NULL */
-void **scan_state_slot(struct scan *sc, const char *stage);
 /*
  * scan_dns_deadline - the message's one DNS deadline: every DNS wait of
  * every stage takes this (dns_wait accepts nothing else), so DNS delays

@@ -20,22 +20,24 @@ struct stage_symbol {
 	const char *desc;	/* used when no rule file describes it */
 };
 
-/* a stage: its name, what it needs, its hooks (every hook optional) */
+/* a stage: its name, what it needs, its hooks (every hook optional).
+ * Every hook gets the stage's own per-message state slot (NULL until the
+ * stage stores something there); cleanup gets what it holds at the end */
 struct stage {
 	const char *name;
 	/* the built-in symbols it may add, ending with { NULL } */
 	const struct stage_symbol *symbols;
 	bool dns;		/* asks DNS: skipped when the scan says no_dns */
 	/* envelope complete (first header): start early work, e.g. DNS */
-	void (*envelope)(struct scan *sc);
+	void (*envelope)(struct scan *sc, void **state);
 	/* one header field as it arrives */
-	void (*header)(struct scan *sc, const struct header *h);
+	void (*header)(struct scan *sc, void **state, const struct header *h);
 	/* one body chunk as it arrives, including bytes past max_scan_bytes */
-	void (*body)(struct scan *sc, const char *data, size_t len);
+	void (*body)(struct scan *sc, void **state, const char *data, size_t len);
 	/* end of message: add symbols; 0 or -1 for an internal failure */
-	int (*eom)(struct scan *sc);
+	int (*eom)(struct scan *sc, void **state);
 	/* after the verdict is known (reputation updates) */
-	void (*after)(struct scan *sc, const struct verdict *v);
+	void (*after)(struct scan *sc, void **state, const struct verdict *v);
 	/* release per-message state in sc->state[slot] */
 	void (*cleanup)(struct scan *sc, void *state);
 };

@@ -16,8 +16,9 @@
 /* structure_eom - symbols for what the message model noticed.  Runs after
  * the rules: the MIME parse is lazy (no body work unless a body, rawbody
  * or uri rule asks), and what the parse found is reported when it ran */
-static int structure_eom(struct scan *sc)
+static int structure_eom(struct scan *sc, void **state)
 {
+	(void)state;
 	const struct msg *m = sc->msg;
 
 	scan_header_caps(sc);
@@ -33,8 +34,9 @@ static int structure_eom(struct scan *sc)
 }
 
 /* rules_stage_eom - the administrator's content rules */
-static int rules_stage_eom(struct scan *sc)
+static int rules_stage_eom(struct scan *sc, void **state)
 {
+	(void)state;
 	rules_eval(sc->engine->rules, sc->msg, sc->re, &sc->hits);
 	return 0;
 }

@@ -361,15 +361,13 @@ START_TEST(builtins_from_descriptors)
 	free(names);
 
 	diag_init(&d);
-	struct ruleset *rs = rules_load_text("r.cf", "body MY_STAGE_HIT /x/
-", mine, &d);
+	struct ruleset *rs = rules_load_text("r.cf", "body MY_STAGE_HIT /x/\n", mine, &d);
 	ck_assert_ptr_null(rs);
 	ck_assert_int_eq(d.errors, 1);
 	diag_free(&d);
 	/* SPF_PASS is a built-in only because the spf descriptor says so */
 	diag_init(&d);
-	rs = rules_load_text("r.cf", "body SPF_PASS /x/
-", mine, &d);
+	rs = rules_load_text("r.cf", "body SPF_PASS /x/\n", mine, &d);
 	ck_assert_ptr_nonnull(rs);
 	ck_assert_int_eq(d.errors, 0);
 	rules_free(rs);

@@ -248,9 +248,8 @@ bool dkim_has_ed25519(void)
 /* ---------------------------------------------------------------- stream */
 
 /* state_get - the message's state, made at the first header */
-static struct dkim_state *state_get(struct scan *sc, bool create)
+static struct dkim_state *state_get(struct scan *sc, void **slot, bool create)
 {
-	void **slot = scan_state_slot(sc, "dkim");
 	struct dkim_state *st;
 	DKIM_STAT stat;
 
@@ -331,9 +330,9 @@ static void sig_refused(struct dkim_state *st, const char *value)
 }
 
 /* dkim_stage_header - one field, bounded, to the library */
-void dkim_stage_header(struct scan *sc, const struct header *h)
+void dkim_stage_header(struct scan *sc, void **state, const struct header *h)
 {
-	struct dkim_state *st = state_get(sc, true);
+	struct dkim_state *st = state_get(sc, state, true);
 	bool sig = strcasecmp(h->name, "DKIM-Signature") == 0;
 	size_t len;
 	char *field;
@@ -411,9 +410,9 @@ static void end_of_header(struct dkim_state *st)
 }
 
 /* dkim_stage_body - one chunk to the library, as it arrives */
-void dkim_stage_body(struct scan *sc, const char *data, size_t len)
+void dkim_stage_body(struct scan *sc, void **state, const char *data, size_t len)
 {
-	struct dkim_state *st = state_get(sc, false);
+	struct dkim_state *st = state_get(sc, state, false);
 
 	if (st == NULL)
 		return;
@@ -632,9 +631,9 @@ static void report(struct scan *sc, struct dkim_state *st, struct sig_result *rs
 }
 
 /* dkim_stage_eom - verify and report */
-int dkim_stage_eom(struct scan *sc)
+int dkim_stage_eom(struct scan *sc, void **state)
 {
-	struct dkim_state *st = state_get(sc, false);
+	struct dkim_state *st = state_get(sc, state, false);
 	DKIM_SIGINFO **sigs = NULL;
 	int nsigs = 0;
 	struct sig_result rs[2 * DKIM_MAX_SIGS];

@@ -42,9 +42,9 @@ struct stage;
 #define DKIM_MAX_AUTHRES 4
 
 /* stage hooks (core/stage.h; the descriptor below lists them) */
-void dkim_stage_header(struct scan *sc, const struct header *h);
-void dkim_stage_body(struct scan *sc, const char *data, size_t len);
-int dkim_stage_eom(struct scan *sc);
+void dkim_stage_header(struct scan *sc, void **state, const struct header *h);
+void dkim_stage_body(struct scan *sc, void **state, const char *data, size_t len);
+int dkim_stage_eom(struct scan *sc, void **state);
 void dkim_stage_cleanup(struct scan *sc, void *state);
 /* dkim_stage - the descriptor (core/stage.h; listed in stages/registry.c) */
 extern const struct stage dkim_stage;

@@ -159,13 +159,11 @@ static void start_queries(struct scan *sc, struct dmarc_state *st, const char *f
 }
 
 /* dmarc_stage_header - start the lookups when the From field arrives */
-void dmarc_stage_header(struct scan *sc, const struct header *h)
+void dmarc_stage_header(struct scan *sc, void **slot, const struct header *h)
 {
-	void **slot;
 	char d[AUTH_DOMAIN_SIZE];
 
-	if (strcasecmp(h->name, "From") != 0 || (slot = scan_state_slot(sc, "dmarc")) == NULL ||
-	    *slot != NULL)
+	if (strcasecmp(h->name, "From") != 0 || *slot != NULL)
 		return;
 	if (auth_from_parse(h->value, d, sizeof(d)) != 1)
 		return;
@@ -341,10 +339,9 @@ static void evaluate(struct scan *sc, const char *from, const char *rec,
 }
 
 /* dmarc_stage_eom - find the record, apply it */
-int dmarc_stage_eom(struct scan *sc)
+int dmarc_stage_eom(struct scan *sc, void **slot)
 {
-	void **slot = scan_state_slot(sc, "dmarc");
-	struct dmarc_state *st = slot ? *slot : NULL;
+	struct dmarc_state *st = *slot;
 	char from[AUTH_DOMAIN_SIZE], item[320], detail[1024];
 	enum auth_from fr = auth_from_domain(sc->msg, from, sizeof(from));
 	const char *why = NULL;

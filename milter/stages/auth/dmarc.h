@@ -50,8 +50,8 @@ bool dmarc_aligned(const char *d, const char *from, bool strict);
 int dmarc_record_parse(const char *domain, const char *record, const char **why);
 
 /* stage hooks (core/stage.h; the descriptor below lists them) */
-void dmarc_stage_header(struct scan *sc, const struct header *h);
-int dmarc_stage_eom(struct scan *sc);
+void dmarc_stage_header(struct scan *sc, void **state, const struct header *h);
+int dmarc_stage_eom(struct scan *sc, void **state);
 void dmarc_stage_cleanup(struct scan *sc, void *state);
 /* dmarc_stage - the descriptor (core/stage.h; listed in stages/registry.c) */
 extern const struct stage dmarc_stage;

@@ -107,8 +107,8 @@ void spf_record_attribute(const char *rec, char want, const char *ip,
 const char *spf_result_name(enum auth_result r);
 
 /* the pipeline stage (core/stage.h): start at envelope, collect at eom */
-void spf_stage_envelope(struct scan *sc);
-int spf_stage_eom(struct scan *sc);
+void spf_stage_envelope(struct scan *sc, void **state);
+int spf_stage_eom(struct scan *sc, void **state);
 void spf_stage_cleanup(struct scan *sc, void *state);
 /* spf_stage - the descriptor (core/stage.h; listed in stages/registry.c) */
 extern const struct stage spf_stage;

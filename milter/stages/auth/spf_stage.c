@@ -57,10 +57,9 @@ static char *authres_value(const char *v)
 }
 
 /* spf_stage_envelope - start the check if the client address is known */
-void spf_stage_envelope(struct scan *sc)
+void spf_stage_envelope(struct scan *sc, void **slot)
 {
 	const struct msg *m = sc->msg;
-	void **slot = scan_state_slot(sc, "spf");
 
 	if (m->client_ip == NULL || m->client_ip[0] == '\0' || *slot)
 		return;		/* unknown client (parapetctl without --ip) */
@@ -69,9 +68,9 @@ void spf_stage_envelope(struct scan *sc)
 }
 
 /* spf_stage_eom - symbols and Authentication-Results from the check */
-int spf_stage_eom(struct scan *sc)
+int spf_stage_eom(struct scan *sc, void **slot)
 {
-	struct spf_check *c = *scan_state_slot(sc, "spf");
+	struct spf_check *c = *slot;
 	const struct spf_outcome *mf, *he;
 	char *v, *item;
 

@@ -111,9 +111,9 @@ void rep_grey_key(const char *client_ip, const char *mail_from, const char *rcpt
 /* ---------------------------------------------------------------- stage */
 
 /* rep_stage_eom - reputation read, REP_* symbols, greylisting */
-int rep_stage_eom(struct scan *sc);
+int rep_stage_eom(struct scan *sc, void **state);
 /* rep_stage_after - the atomic write of the verdict */
-void rep_stage_after(struct scan *sc, const struct verdict *v);
+void rep_stage_after(struct scan *sc, void **state, const struct verdict *v);
 /* rep_stage_cleanup - per-message state */
 void rep_stage_cleanup(struct scan *sc, void *state);
 /* rep_stage - the descriptor (core/stage.h; listed in stages/registry.c) */

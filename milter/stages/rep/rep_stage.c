@@ -197,12 +197,11 @@ static void greylist(struct scan *sc, struct rep_state *st)
 }
 
 /* rep_stage_eom - read reputation, then greylist */
-int rep_stage_eom(struct scan *sc)
+int rep_stage_eom(struct scan *sc, void **slot)
 {
-	void **slot;
 	struct rep_state *st;
 
-	if (sc->engine->redis == NULL || (slot = scan_state_slot(sc, "rep")) == NULL)
+	if (sc->engine->redis == NULL)
 		return 0;
 	st = xcalloc(1, sizeof(*st));
 	*slot = st;
@@ -293,12 +292,11 @@ static char *rcpt_list(const struct msg *m)
 }
 
 /* rep_stage_after - count the message (not a tempfail), stats, log */
-void rep_stage_after(struct scan *sc, const struct verdict *v)
+void rep_stage_after(struct scan *sc, void **slot, const struct verdict *v)
 {
 	const struct config *cfg = sc->engine->cfg;
 	const struct msg *m = sc->msg;
-	void **slot = scan_state_slot(sc, "rep");
-	struct rep_state *st = slot ? *slot : NULL;
+	struct rep_state *st = *slot;
 	struct rep_args a = { 0 };
 	struct redis_val *r;
 	const char *why;
