@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+struct buf;
 struct msg;
 
 /* longest header field handed to libopendkim ("Name:value") */
@@ -41,6 +42,31 @@ enum auth_from {
  * Returns the number of mailboxes, or -1 if a mailbox has no valid domain.
  */
 int auth_from_parse(const char *value, char *domain, size_t size);
+
+/*
+ * auth_addr_parse - the one RFC 5322 address parser (auth_from_parse is
+ * it without addr): the first mailbox's addr-spec as written (comments
+ * and whitespace outside quotes removed, cut to asize - 1 bytes) into
+ * addr, whatever its domain, and the lower-case domain (checked by
+ * auth_domain_ok, else "") into domain.  Returns what auth_from_parse does.
+ */
+int auth_addr_parse(const char *value, char *addr, size_t asize, char *domain,
+		    size_t size);
+
+/*
+ * auth_addr_domain - the lower-case domain of the first mailbox of an
+ * address or an address list (an envelope address, a From value), in
+ * fresh memory; NULL if it has none that auth_domain_ok accepts.
+ */
+char *auth_addr_domain(const char *value);
+
+/*
+ * auth_addr_list - append to out every mailbox's addr-spec (want_name
+ * false) or display name (true: the phrase before <>, or the comment of
+ * "a@b (Name)"), separated by ", " (the ":addr" and ":name" rule
+ * modifiers).
+ */
+void auth_addr_list(const char *value, bool want_name, struct buf *out);
 
 /*
  * auth_from_domain - the RFC5322.From domain of a message (every From
