@@ -42,6 +42,7 @@
 
 #include <spf2/spf.h>
 
+#include "base/cidr.h"
 #include "net/dns.h"
 #include "core/engine.h"
 #include "base/log.h"
@@ -587,6 +588,7 @@ static void check_identity(struct spf_check *c, const char *sender, const char *
 	SPF_response_t *resp = NULL;
 	struct lookup_ctx lc = { .dns = c->engine->dns, .dl = c->dl };
 	unsigned char a6[16];
+	int fam;
 	const char *ip = c->ip;
 	enum auth_result r;
 
@@ -610,15 +612,18 @@ static void check_identity(struct spf_check *c, const char *sender, const char *
 	req = SPF_request_new(server_get());
 	if (req == NULL)
 		log_fatal("spf: out of memory");
-	if (strncasecmp(ip, "IPv6:", 5) == 0)
-		ip += 5;
-	if (inet_pton(AF_INET6, ip, a6) == 1 && memcmp(a6, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) == 0) {
-		/* an IPv4-mapped client is an IPv4 client (RFC 7208 §5.6) */
+	/* cidr_ip_parse: an IPv4-mapped client is an IPv4 client (RFC 7208
+	 * §5.6) */
+	fam = cidr_ip_parse(ip, a6);
+	if (fam == 4) {
 		struct in_addr a4;
-		memcpy(&a4, a6 + 12, 4);
+		memcpy(&a4, a6, 4);
 		SPF_request_set_ipv4(req, a4);
-	} else if (SPF_request_set_ipv4_str(req, ip) != SPF_E_SUCCESS &&
-		   SPF_request_set_ipv6_str(req, ip) != SPF_E_SUCCESS) {
+	} else if (fam == 6) {
+		struct in6_addr in6;
+		memcpy(&in6, a6, 16);
+		SPF_request_set_ipv6(req, in6);
+	} else {
 		SPF_request_free(req);
 		set_outcome(out, AUTH_NONE, domain, xasprintf("client address %s not understood", ip));
 		return;

@@ -34,6 +34,7 @@
 #include <time.h>
 
 #include "mail/auth.h"
+#include "base/cidr.h"
 #include "base/digest.h"
 #include "net/dns.h"
 #include "core/engine.h"
@@ -326,47 +327,12 @@ bool rep_clock_from_env(void)
 
 /* ---------------------------------------------------------------- pure */
 
-/* parse_ip - IPv4 or IPv6 literal, "IPv6:" and brackets allowed */
-static int parse_ip(const char *ip, unsigned char addr[16])
-{
-	char tmp[INET6_ADDRSTRLEN + 8];
-	size_t n;
-
-	if (ip == NULL)
-		return 0;
-	while (isspace((unsigned char)*ip))
-		ip++;
-	if (*ip == '[')
-		ip++;
-	if (strncasecmp(ip, "IPv6:", 5) == 0)
-		ip += 5;
-	/* look at no more than fits: received_ip calls this at every '['
-	 * of a field, and strcspn to the end each time was quadratic */
-	for (n = 0; n < sizeof(tmp) && ip[n] && ip[n] != ']' && ip[n] != ' ' && ip[n] != '\t'; n++)
-		;
-	if (n == 0 || n >= sizeof(tmp))
-		return 0;
-	memcpy(tmp, ip, n);
-	tmp[n] = '\0';
-	if (inet_pton(AF_INET, tmp, addr) == 1)
-		return 4;
-	if (inet_pton(AF_INET6, tmp, addr) == 1) {
-		static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-		if (memcmp(addr, mapped, 12) == 0) {
-			memmove(addr, addr + 12, 4);
-			return 4;
-		}
-		return 6;
-	}
-	return 0;
-}
-
 /* rep_ip_value - canonical text of an address */
 char *rep_ip_value(const char *ip)
 {
 	unsigned char a[16];
 	char out[INET6_ADDRSTRLEN];
-	int fam = parse_ip(ip, a);
+	int fam = cidr_ip_parse(ip, a);
 
 	if (fam == 0 || inet_ntop(fam == 4 ? AF_INET : AF_INET6, a, out, sizeof(out)) == NULL)
 		return NULL;
@@ -378,7 +344,7 @@ char *rep_net_value(const char *ip)
 {
 	unsigned char a[16];
 	char out[INET6_ADDRSTRLEN];
-	int fam = parse_ip(ip, a);
+	int fam = cidr_ip_parse(ip, a);
 
 	if (fam == 4) {
 		a[3] = 0;
