@@ -336,6 +336,23 @@ const char *auth_from_name(enum auth_from r)
 	return "?";
 }
 
+/* ---------------------------------------------------------------- results */
+
+/* RFC 8601 §2.7 result words */
+static const char *const result_names[] = {
+	[AUTH_NONE] = "none", [AUTH_PASS] = "pass", [AUTH_FAIL] = "fail",
+	[AUTH_SOFTFAIL] = "softfail", [AUTH_NEUTRAL] = "neutral",
+	[AUTH_TEMPERROR] = "temperror", [AUTH_PERMERROR] = "permerror",
+};
+
+/* auth_result_name - the RFC 8601 word */
+const char *auth_result_name(enum auth_result r, bool dkim)
+{
+	if (dkim && (r == AUTH_NONE || r == AUTH_SOFTFAIL))
+		r = AUTH_NEUTRAL;
+	return r <= AUTH_PERMERROR ? result_names[r] : "?";
+}
+
 /* ---------------------------------------------------------------- fields */
 
 /* auth_field - "Name:raw" with CRLF line breaks, bounded */

@@ -27,6 +27,24 @@ struct msg;
 /* domain names, RFC 1035 §2.3.4, plus the NUL */
 #define AUTH_DOMAIN_SIZE 256
 
+/* result of an SPF check or a DKIM signature (RFC 8601 §2.7 words) */
+enum auth_result {
+	AUTH_NONE,		/* not checked or nothing to check */
+	AUTH_PASS,
+	AUTH_FAIL,
+	AUTH_SOFTFAIL,
+	AUTH_NEUTRAL,
+	AUTH_TEMPERROR,
+	AUTH_PERMERROR,
+};
+
+/*
+ * auth_result_name - the RFC 8601 §2.7 word of r, the one table: every
+ * word for SPF (§2.7.2) and DMARC; for DKIM (dkim true, §2.7.1, which has
+ * no softfail) softfail and none read "neutral".
+ */
+const char *auth_result_name(enum auth_result r, bool dkim);
+
 enum auth_from {
 	AUTH_FROM_OK,		/* exactly one address: its domain */
 	AUTH_FROM_NONE,		/* no From field */

@@ -511,7 +511,7 @@ static char *make_detail(const struct lookup_ctx *lc, const char *domain,
 		return xasprintf("%s: loopback client, not checked", domain);
 	if (r == AUTH_PASS || r == AUTH_FAIL || r == AUTH_SOFTFAIL || r == AUTH_NEUTRAL) {
 		if (rec == NULL)
-			return xasprintf("%s: %s", domain, spf_result_name(r));
+			return xasprintf("%s: %s", domain, auth_result_name(r, false));
 		if (SPF_response_reason(resp) == SPF_REASON_DEFAULT)
 			return xasprintf("%s: \"%s\" matched nothing (default neutral)",
 					 domain, rec);
@@ -808,17 +808,4 @@ struct spf_check *spf_check_free(struct spf_check *c)
 	if (c)
 		check_unref(c);
 	return NULL;
-}
-
-/* RFC 8601 §2.7.2 result words */
-static const char *const result_names[] = {
-	[AUTH_NONE] = "none", [AUTH_PASS] = "pass", [AUTH_FAIL] = "fail",
-	[AUTH_SOFTFAIL] = "softfail", [AUTH_NEUTRAL] = "neutral",
-	[AUTH_TEMPERROR] = "temperror", [AUTH_PERMERROR] = "permerror",
-};
-
-/* spf_result_name - RFC 8601 §2.7.2 word */
-const char *spf_result_name(enum auth_result r)
-{
-	return r <= AUTH_PERMERROR ? result_names[r] : "?";
 }
