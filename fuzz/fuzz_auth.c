@@ -3,7 +3,9 @@
  * and libopendmarc see anything (auth.c), and what it then hands them.
  * The first input byte picks the path, the rest is the text:
  *
- *   0  a From value: auth_from_parse; the domain it gives is valid
+ *   0  a From value: auth_from_parse; the domain it gives is valid, and
+ *      auth_addr_parse, auth_addr_domain and auth_addr_list (the one
+ *      address parser) agree with it and stay in their buffers
  *   1  a header field "Name:value": auth_field bounds it (length within
  *      the cap, every LF after a CR, name then colon)
  *   2  a DMARC record: auth_record_ok, then libopendmarc's parser
@@ -85,6 +87,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		if (n > 0)
 			check_domain(d);
+		char addr[16], d2[AUTH_DOMAIN_SIZE];
+		if (auth_addr_parse(text, addr, sizeof(addr), d2, sizeof(d2)) != n ||
+		    strcmp(d, d2) != 0 || strlen(addr) >= sizeof(addr))
+			abort();
+		char *dv = auth_addr_domain(text);
+		if ((dv == NULL) != (d[0] == '\0') || (dv && strcmp(dv, d) != 0))
+			abort();
+		free(dv);
+		struct buf b;
+		buf_init(&b);
+		auth_addr_list(text, false, &b);
+		auth_addr_list(text, true, &b);
+		if (b.len > 4 * tl + 8)		/* ", " per mailbox at most */
+			abort();
+		buf_free(&b);
 		break;
 	}
 	case 1: {

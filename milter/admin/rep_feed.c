@@ -17,6 +17,7 @@
 #include <strings.h>
 
 #include "core/engine.h"
+#include "mail/auth.h"
 #include "net/redis.h"
 #include "stages/rep/rep.h"
 #include "admin/rep_feed.h"
@@ -34,28 +35,21 @@ static bool set(const char *s)
 	return s != NULL && *s != '\0';
 }
 
-/* domain_of - the part after the last '@', or the whole value */
-static const char *domain_of(const char *addr)
-{
-	const char *at = strrchr(addr, '@');
-
-	return at ? at + 1 : addr;
-}
-
-/* domain_matches - d is want or a subdomain of it (case-insensitive) */
+/* domain_matches - addr's domain (auth_addr_domain) is want or a
+ * subdomain of it (case-insensitive) */
 static bool domain_matches(const char *addr, const char *want)
 {
-	const char *d;
-	size_t dl, wl;
+	char *d;
+	size_t dl, wl = strlen(want);
+	bool ok;
 
-	if (addr == NULL)
+	if (addr == NULL || (d = auth_addr_domain(addr)) == NULL)
 		return false;
-	d = domain_of(addr);
-	dl = strcspn(d, ">");	/* "a@b.example>" from a damaged value */
-	wl = strlen(want);
-	if (dl < wl || strncasecmp(d + dl - wl, want, wl) != 0)
-		return false;
-	return dl == wl || d[dl - wl - 1] == '.';
+	dl = strlen(d);
+	ok = dl >= wl && strcasecmp(d + dl - wl, want) == 0 &&
+	     (dl == wl || d[dl - wl - 1] == '.');
+	free(d);
+	return ok;
 }
 
 /* has_symbol - want is one of the comma-separated names in list */

@@ -6,12 +6,17 @@
 #include "autoconfig.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 #include "base/cidr.h"
 #include "base/util.h"
+
+/* the IPv6 prefix of an IPv4-mapped address, ::ffff:0:0/96 */
+static const unsigned char v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
 
 /* cidr_parse_one - one "ADDR" or "ADDR/BITS" */
 static int cidr_parse_one(const char *tok, struct cidr *c)
@@ -92,30 +97,61 @@ static bool prefix_eq(const unsigned char *a, const unsigned char *b, int bits)
 	return (a[bytes] & mask) == (b[bytes] & mask);
 }
 
+/* cidr_ip_parse - see cidr.h */
+int cidr_ip_parse(const char *ip, unsigned char addr[16])
+{
+	char tmp[INET6_ADDRSTRLEN + 8];
+	size_t n;
+
+	if (ip == NULL)
+		return 0;
+	while (isspace((unsigned char)*ip))
+		ip++;
+	if (*ip == '[')
+		ip++;
+	if (strncasecmp(ip, "IPv6:", 5) == 0)
+		ip += 5;
+	/* look at no more than fits: rep_admin.c's received_ip calls this at every '['
+	 * of a field, and strcspn to the end each time was quadratic */
+	for (n = 0; n < sizeof(tmp) && ip[n] && ip[n] != ']' && ip[n] != ' ' && ip[n] != '\t'; n++)
+		;
+	if (n == 0 || n >= sizeof(tmp))
+		return 0;
+	memcpy(tmp, ip, n);
+	tmp[n] = '\0';
+	if (inet_pton(AF_INET, tmp, addr) == 1)
+		return 4;
+	if (inet_pton(AF_INET6, tmp, addr) == 1) {
+		if (memcmp(addr, v4mapped, 12) == 0) {
+			memmove(addr, addr + 12, 4);
+			return 4;
+		}
+		return 6;
+	}
+	return 0;
+}
+
 /* cidr_list_match - address inside one of the networks */
 bool cidr_list_match(const struct cidr_list *list, const char *ip)
 {
-	unsigned char a4[4], a6[16];
-	bool is4 = false, is6 = false;
+	unsigned char a[16], a6[16];
+	int fam;
 
-	if (ip == NULL || list->count == 0)
+	if (ip == NULL || list->count == 0 || (fam = cidr_ip_parse(ip, a)) == 0)
 		return false;
-	if (inet_pton(AF_INET, ip, a4) == 1) {
-		is4 = true;
-	} else if (inet_pton(AF_INET6, ip, a6) == 1) {
-		is6 = true;
-		static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0,
-							  0, 0, 0, 0, 0xff, 0xff };
-		if (memcmp(a6, mapped, 12) == 0) {
-			memcpy(a4, a6 + 12, 4);
-			is4 = true;
-		}
+	/* an IPv4-mapped address matches IPv4 networks and ::ffff:0:0/96 */
+	if (fam == 4 && strchr(ip, ':') != NULL) {
+		memcpy(a6, v4mapped, 12);
+		memcpy(a6 + 12, a, 4);
+	} else {
+		memcpy(a6, a, 16);
 	}
 	for (size_t i = 0; i < list->count; i++) {
 		const struct cidr *c = &list->items[i];
-		if (c->family == AF_INET && is4 && prefix_eq(a4, c->addr, c->bits))
+		if (c->family == AF_INET && fam == 4 && prefix_eq(a, c->addr, c->bits))
 			return true;
-		if (c->family == AF_INET6 && is6 && prefix_eq(a6, c->addr, c->bits))
+		if (c->family == AF_INET6 && (fam == 6 || strchr(ip, ':') != NULL) &&
+		    prefix_eq(a6, c->addr, c->bits))
 			return true;
 	}
 	return false;

@@ -25,4 +25,12 @@ void cidr_list_free(struct cidr_list *list);
 /* cidr_list_match - is the textual address ip inside one of the networks? */
 bool cidr_list_match(const struct cidr_list *list, const char *ip);
 
+/*
+ * cidr_ip_parse - the one IP canonicaliser: a textual address (leading
+ * whitespace, "[...]" and "IPv6:" allowed) into addr; 4 for IPv4 (an
+ * IPv4-mapped IPv6 address, ::ffff:a.b.c.d, is IPv4: its 4 bytes in
+ * addr[0..3]), 6 for IPv6, 0 if ip is not an address literal.
+ */
+int cidr_ip_parse(const char *ip, unsigned char addr[16]);
+
 #endif

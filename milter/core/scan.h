@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "mail/auth.h"
 #include "mail/message.h"
 #include "rules/hits.h"
 
@@ -66,17 +67,6 @@ struct verdict {
 	size_t nedits;
 	char *symbols;		/* "A,B,C" for the log */
 	double ms;
-};
-
-/* result of an SPF check or a DKIM signature (RFC 8601 §2.7 words) */
-enum auth_result {
-	AUTH_NONE,		/* not checked or nothing to check */
-	AUTH_PASS,
-	AUTH_FAIL,
-	AUTH_SOFTFAIL,
-	AUTH_NEUTRAL,
-	AUTH_TEMPERROR,
-	AUTH_PERMERROR,
 };
 
 #define SCAN_MAX_DKIM_DOMAINS 8

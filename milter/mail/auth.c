@@ -87,21 +87,45 @@ static int mailbox_domain(const char *addr, size_t len, char *domain, size_t siz
  * no angle address) and what stands inside <> ("angle").  A quoted string
  * belongs to the local part or the display name; an '@' inside it is not
  * the domain separator, so quoted text is copied with '@' blanked out.
+ * Beside them the same texts as written ("raw": the addr-spec a rule or a
+ * log shows, whitespace outside quotes removed), the display name
+ * (outside <>, quote marks dropped) and the comments ("a@b (Name)").
  */
 struct mbox_scan {
 	struct buf plain, angle;
+	struct buf plain_raw, angle_raw, name, comment;
 	bool has_angle;
 	int count;
 	int bad;
 	char *domain;
 	size_t size;
+	char *addr;		/* the first mailbox's addr-spec, or NULL */
+	size_t asize;
+	struct buf *list;	/* every mailbox's addr-spec or name, or NULL */
+	bool want_name;
 };
+
+/* trimmed - b's text without leading and trailing whitespace, *n its
+ * length */
+static const char *trimmed(const struct buf *b, size_t *n)
+{
+	const char *s = b->data ? b->data : "";
+	size_t len = b->len;
+
+	while (len > 0 && isspace((unsigned char)*s))
+		s++, len--;
+	while (len > 0 && isspace((unsigned char)s[len - 1]))
+		len--;
+	*n = len;
+	return s;
+}
 
 /* mbox_end - one mailbox finished (at ',' or ';' or the end) */
 static void mbox_end(struct mbox_scan *s)
 {
 	char tmp[AUTH_DOMAIN_SIZE];
 	const struct buf *b = s->has_angle ? &s->angle : &s->plain;
+	const struct buf *raw = s->has_angle ? &s->angle_raw : &s->plain_raw;
 	int r = mailbox_domain(b->data ? b->data : "", b->len, tmp, sizeof(tmp));
 
 	if (r != 0) {
@@ -109,32 +133,59 @@ static void mbox_end(struct mbox_scan *s)
 			s->bad = 1;
 		else if (s->count == 0 && s->size)
 			snprintf(s->domain, s->size, "%s", tmp);
+		if (s->count == 0 && s->asize)
+			snprintf(s->addr, s->asize, "%.*s", (int)raw->len,
+				 raw->data ? raw->data : "");
+		if (s->list) {
+			size_t n = raw->len;
+			const char *t = raw->data ? raw->data : "";
+			if (s->want_name)
+				t = trimmed(s->has_angle ? &s->name : &s->comment, &n);
+			if (n > 0 && s->list->len > 0)
+				buf_puts(s->list, ", ");
+			buf_append(s->list, t, n);
+		}
 		s->count++;
 	}
 	buf_reset(&s->plain);
 	buf_reset(&s->angle);
+	buf_reset(&s->plain_raw);
+	buf_reset(&s->angle_raw);
+	buf_reset(&s->name);
+	buf_reset(&s->comment);
 	s->has_angle = false;
 }
 
-/* auth_from_parse - mailboxes of one From value */
-int auth_from_parse(const char *v, char *domain, size_t size)
+/* mbox_scan_run - walk one address-list value (RFC 5322 §3.4) */
+static int mbox_scan_run(struct mbox_scan *s, const char *v)
 {
-	struct mbox_scan s = { .domain = domain, .size = size };
 	int depth = 0;		/* comment nesting */
 	bool quoted = false, in_angle = false;
 
-	if (size)
-		domain[0] = '\0';
-	buf_init(&s.plain);
-	buf_init(&s.angle);
+	if (s->size)
+		s->domain[0] = '\0';
+	if (s->asize)
+		s->addr[0] = '\0';
+	buf_init(&s->plain);
+	buf_init(&s->angle);
+	buf_init(&s->plain_raw);
+	buf_init(&s->angle_raw);
+	buf_init(&s->name);
+	buf_init(&s->comment);
 	for (const char *p = v; *p; p++) {
 		char c = *p;
-		struct buf *to = in_angle ? &s.angle : &s.plain;
+		struct buf *to = in_angle ? &s->angle : &s->plain;
+		struct buf *raw = in_angle ? &s->angle_raw : &s->plain_raw;
 		if (quoted) {
-			if (c == '\\' && p[1])
+			if (c == '\\' && p[1]) {
+				buf_putc(raw, c);
 				p++;
-			else if (c == '"')
+			} else if (c == '"') {
 				quoted = false;
+			}
+			buf_putc(raw, *p);
+			if (!in_angle && (c != '"' || p[-1] == '\\'))
+				buf_putc(&s->name, *p);
 			buf_putc(to, *p == '@' ? '_' : 'q');
 			continue;
 		}
@@ -143,51 +194,104 @@ int auth_from_parse(const char *v, char *domain, size_t size)
 				p++;
 			else if (c == '(')
 				depth++;
-			else if (c == ')')
-				depth--;
+			else if (c == ')' && --depth == 0)
+				continue;
+			buf_putc(&s->comment, *p);
 			continue;
 		}
 		switch (c) {
 		case '"':
 			quoted = true;
 			buf_putc(to, 'q');
+			buf_putc(raw, c);
 			break;
 		case '(':
 			depth = 1;
+			if (s->comment.len > 0)
+				buf_putc(&s->comment, ' ');
 			break;
 		case '<':
 			/* a second '<' starts the angle text again */
 			in_angle = true;
-			s.has_angle = true;
-			buf_reset(&s.angle);
+			s->has_angle = true;
+			buf_reset(&s->angle);
+			buf_reset(&s->angle_raw);
 			break;
 		case '>':
 			in_angle = false;
 			break;
 		case ',':
 		case ';':
-			if (in_angle)
+			if (in_angle) {
 				buf_putc(to, c);
-			else
-				mbox_end(&s);
+				buf_putc(raw, c);
+			} else {
+				mbox_end(s);
+			}
 			break;
 		case ':':
 			/* group "name: a, b;" (RFC 5322 §3.4): the text so far
 			 * was the group's name */
 			if (in_angle) {
 				buf_putc(to, c);
+				buf_putc(raw, c);
 			} else {
-				buf_reset(&s.plain);
+				buf_reset(&s->plain);
+				buf_reset(&s->plain_raw);
+				buf_reset(&s->name);
+				buf_reset(&s->comment);
 			}
 			break;
 		default:
 			buf_putc(to, c);
+			if (!isspace((unsigned char)c))
+				buf_putc(raw, c);
+			if (!in_angle)
+				buf_putc(&s->name, c);
 		}
 	}
-	mbox_end(&s);
-	buf_free(&s.plain);
-	buf_free(&s.angle);
-	return s.bad ? -1 : s.count;
+	mbox_end(s);
+	buf_free(&s->plain);
+	buf_free(&s->angle);
+	buf_free(&s->plain_raw);
+	buf_free(&s->angle_raw);
+	buf_free(&s->name);
+	buf_free(&s->comment);
+	return s->bad ? -1 : s->count;
+}
+
+/* auth_addr_parse - the first mailbox's addr-spec and domain */
+int auth_addr_parse(const char *v, char *addr, size_t asize, char *domain, size_t size)
+{
+	struct mbox_scan s = { .domain = domain, .size = size, .addr = addr,
+			       .asize = asize };
+
+	return mbox_scan_run(&s, v);
+}
+
+/* auth_from_parse - mailboxes of one From value */
+int auth_from_parse(const char *v, char *domain, size_t size)
+{
+	return auth_addr_parse(v, NULL, 0, domain, size);
+}
+
+/* auth_addr_list - every mailbox's addr-spec or display name */
+void auth_addr_list(const char *v, bool want_name, struct buf *out)
+{
+	struct mbox_scan s = { .list = out, .want_name = want_name };
+
+	mbox_scan_run(&s, v);
+}
+
+/* auth_addr_domain - the lower-case domain of the first mailbox */
+char *auth_addr_domain(const char *v)
+{
+	char d[AUTH_DOMAIN_SIZE];
+
+	if (v == NULL)
+		return NULL;
+	auth_addr_parse(v, NULL, 0, d, sizeof(d));
+	return d[0] ? xstrdup(d) : NULL;
 }
 
 /* auth_from_domain - the From domain over every From field */
@@ -230,6 +334,23 @@ const char *auth_from_name(enum auth_from r)
 	case AUTH_FROM_BAD: return "bad";
 	}
 	return "?";
+}
+
+/* ---------------------------------------------------------------- results */
+
+/* RFC 8601 §2.7 result words */
+static const char *const result_names[] = {
+	[AUTH_NONE] = "none", [AUTH_PASS] = "pass", [AUTH_FAIL] = "fail",
+	[AUTH_SOFTFAIL] = "softfail", [AUTH_NEUTRAL] = "neutral",
+	[AUTH_TEMPERROR] = "temperror", [AUTH_PERMERROR] = "permerror",
+};
+
+/* auth_result_name - the RFC 8601 word */
+const char *auth_result_name(enum auth_result r, bool dkim)
+{
+	if (dkim && (r == AUTH_NONE || r == AUTH_SOFTFAIL))
+		r = AUTH_NEUTRAL;
+	return r <= AUTH_PERMERROR ? result_names[r] : "?";
 }
 
 /* ---------------------------------------------------------------- fields */

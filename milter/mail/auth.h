@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+struct buf;
 struct msg;
 
 /* longest header field handed to libopendkim ("Name:value") */
@@ -25,6 +26,24 @@ struct msg;
 #define AUTH_MAX_RECORD_BYTES 2048
 /* domain names, RFC 1035 §2.3.4, plus the NUL */
 #define AUTH_DOMAIN_SIZE 256
+
+/* result of an SPF check or a DKIM signature (RFC 8601 §2.7 words) */
+enum auth_result {
+	AUTH_NONE,		/* not checked or nothing to check */
+	AUTH_PASS,
+	AUTH_FAIL,
+	AUTH_SOFTFAIL,
+	AUTH_NEUTRAL,
+	AUTH_TEMPERROR,
+	AUTH_PERMERROR,
+};
+
+/*
+ * auth_result_name - the RFC 8601 §2.7 word of r, the one table: every
+ * word for SPF (§2.7.2) and DMARC; for DKIM (dkim true, §2.7.1, which has
+ * no softfail) softfail and none read "neutral".
+ */
+const char *auth_result_name(enum auth_result r, bool dkim);
 
 enum auth_from {
 	AUTH_FROM_OK,		/* exactly one address: its domain */
@@ -41,6 +60,31 @@ enum auth_from {
  * Returns the number of mailboxes, or -1 if a mailbox has no valid domain.
  */
 int auth_from_parse(const char *value, char *domain, size_t size);
+
+/*
+ * auth_addr_parse - the one RFC 5322 address parser (auth_from_parse is
+ * it without addr): the first mailbox's addr-spec as written (comments
+ * and whitespace outside quotes removed, cut to asize - 1 bytes) into
+ * addr, whatever its domain, and the lower-case domain (checked by
+ * auth_domain_ok, else "") into domain.  Returns what auth_from_parse does.
+ */
+int auth_addr_parse(const char *value, char *addr, size_t asize, char *domain,
+		    size_t size);
+
+/*
+ * auth_addr_domain - the lower-case domain of the first mailbox of an
+ * address or an address list (an envelope address, a From value), in
+ * fresh memory; NULL if it has none that auth_domain_ok accepts.
+ */
+char *auth_addr_domain(const char *value);
+
+/*
+ * auth_addr_list - append to out every mailbox's addr-spec (want_name
+ * false) or display name (true: the phrase before <>, or the comment of
+ * "a@b (Name)"), separated by ", " (the ":addr" and ":name" rule
+ * modifiers).
+ */
+void auth_addr_list(const char *value, bool want_name, struct buf *out);
 
 /*
  * auth_from_domain - the RFC5322.From domain of a message (every From

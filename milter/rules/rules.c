@@ -27,6 +27,7 @@
 #include "net/metrics.h"
 #include "rules/hits.h"
 #include "rules/rules_int.h"
+#include "mail/auth.h"
 #include "mail/message.h"
 #include "rules/re.h"
 #include "base/util.h"
@@ -113,39 +114,6 @@ size_t rules_count(const struct ruleset *rs)
 
 /* ---------------------------------------------------------------- eval */
 
-/* addr_part - the address of a From-style value: inside <>, else as is */
-static void addr_part(struct buf *out, const char *v, bool want_name)
-{
-	const char *lt = strrchr(v, '<'), *gt = lt ? strchr(lt, '>') : NULL;
-
-	if (lt && gt) {
-		if (want_name) {
-			const char *s = v, *e = lt;
-			while (s < e && (isspace((unsigned char)*s) || *s == '"'))
-				s++;
-			while (e > s && (isspace((unsigned char)e[-1]) || e[-1] == '"'))
-				e--;
-			buf_append(out, s, (size_t)(e - s));
-		} else {
-			buf_append(out, lt + 1, (size_t)(gt - lt - 1));
-		}
-		return;
-	}
-	/* "a@b (Name)" form */
-	const char *paren = strchr(v, '(');
-	if (want_name) {
-		if (paren) {
-			const char *close = strchr(paren, ')');
-			buf_append(out, paren + 1, close ? (size_t)(close - paren - 1) : strlen(paren + 1));
-		}
-		return;
-	}
-	size_t n = paren ? (size_t)(paren - v) : strlen(v);
-	while (n > 0 && isspace((unsigned char)v[n - 1]))
-		n--;
-	buf_append(out, v, n);
-}
-
 /* field_matches - is this header field one the rule reads? */
 static bool field_matches(const char *rule_field, const char *name)
 {
@@ -177,8 +145,8 @@ static bool header_subject(const struct rule *r, const struct msg *m, struct buf
 		switch (r->mod) {
 		case HDR_VALUE: buf_puts(out, h->decoded); break;
 		case HDR_RAW: buf_puts(out, h->raw); break;
-		case HDR_ADDR: addr_part(out, h->value, false); break;
-		case HDR_NAME: addr_part(out, h->value, true); break;
+		case HDR_ADDR: auth_addr_list(h->value, false, out); break;
+		case HDR_NAME: auth_addr_list(h->value, true, out); break;
 		}
 	}
 	if (all && found)

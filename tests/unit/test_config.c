@@ -4,7 +4,10 @@
  */
 #include "autoconfig.h"
 
+#include <arpa/inet.h>
+
 #include "unit.h"
+#include "base/cidr.h"
 
 /* parse - text to config (NULL on error, *err set) */
 static struct config *parse(const char *text, char **err)
@@ -124,6 +127,9 @@ static const struct {
 	{ "10.1.2.3", true }, { "11.0.0.1", false }, { "192.0.2.7", true },
 	{ "192.0.2.8", false }, { "2001:db8:1::5", true }, { "2001:db9::1", false },
 	{ "::ffff:10.9.9.9", true }, { "not-an-ip", false }, { "", false },
+	/* the forms the reputation keys read (cidr_ip_parse, issue 13) */
+	{ "[10.1.2.3]", true }, { "IPv6:::ffff:10.9.9.9", true },
+	{ "[IPv6:2001:db8:1::5]", true }, { "[IPv6:::ffff:11.0.0.1]", false },
 };
 
 START_TEST(cidr_match)
@@ -135,6 +141,32 @@ START_TEST(cidr_match)
 	ck_assert_msg(cidr_list_match(&l, cidr_cases[_i].ip) == cidr_cases[_i].want,
 		      "%s", cidr_cases[_i].ip);
 	cidr_list_free(&l);
+}
+END_TEST
+
+/* one canonicaliser: IPv4-mapped is IPv4 wherever an address is read */
+static const struct {
+	const char *ip;
+	int fam;
+	const char *want;
+} ip_cases[] = {
+	{ "192.0.2.1", 4, "192.0.2.1" }, { "::ffff:192.0.2.1", 4, "192.0.2.1" },
+	{ "[IPv6:::FFFF:192.0.2.1]", 4, "192.0.2.1" }, { " [192.0.2.1]", 4, "192.0.2.1" },
+	{ "2001:DB8::1", 6, "2001:db8::1" }, { "::1", 6, "::1" },
+	{ "192.0.2", 0, NULL }, { "", 0, NULL }, { "[", 0, NULL },
+};
+
+START_TEST(ip_parse)
+{
+	unsigned char a[16];
+	char out[64];
+	int fam = cidr_ip_parse(ip_cases[_i].ip, a);
+
+	ck_assert_int_eq(fam, ip_cases[_i].fam);
+	if (fam == 0)
+		return;
+	inet_ntop(fam == 4 ? AF_INET : AF_INET6, a, out, sizeof(out));
+	ck_assert_str_eq(out, ip_cases[_i].want);
 }
 END_TEST
 
@@ -173,6 +205,7 @@ int main(void)
 	tcase_add_loop_test(tc, bad_values, 0, sizeof(bad) / sizeof(bad[0]));
 	tcase_add_test(tc, good_values);
 	tcase_add_loop_test(tc, cidr_match, 0, sizeof(cidr_cases) / sizeof(cidr_cases[0]));
+	tcase_add_loop_test(tc, ip_parse, 0, sizeof(ip_cases) / sizeof(ip_cases[0]));
 	tcase_add_test(tc, restart_keys);
 	tcase_add_test(tc, missing_file);
 	suite_add_tcase(s, tc);

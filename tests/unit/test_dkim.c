@@ -232,6 +232,45 @@ START_TEST(ed25519_feature)
 }
 END_TEST
 
+/* one alignment (RFC 7489 §3.1) for DMARC, the DKIM details and the
+ * reputation credit; an empty domain is aligned with nothing */
+static const struct {
+	const char *d, *from;
+	bool strict, want;
+} aligns[] = {
+	{ "good.example", "good.example", true, true },
+	{ "mail.good.example", "good.example", false, true },
+	{ "mail.good.example", "good.example", true, false },
+	{ "a.example.co.uk", "b.example.co.uk", false, true },
+	{ "example.co.uk", "other.co.uk", false, false },
+	{ "evil.example", "good.example", false, false },
+	{ "", "", false, false },
+	{ "", "good.example", false, false },
+};
+
+START_TEST(aligned)
+{
+	ck_assert_msg(dmarc_aligned(aligns[_i].d, aligns[_i].from, aligns[_i].strict) ==
+		      aligns[_i].want, "%s ~ %s", aligns[_i].d, aligns[_i].from);
+}
+END_TEST
+
+/* one RFC 8601 word table: SPF every word, DKIM no softfail */
+START_TEST(result_words)
+{
+	static const char *const spf[] = { "none", "pass", "fail", "softfail", "neutral",
+					    "temperror", "permerror" };
+	static const char *const dkim[] = { "neutral", "pass", "fail", "neutral", "neutral",
+					     "temperror", "permerror" };
+
+	for (int r = AUTH_NONE; r <= AUTH_PERMERROR; r++) {
+		ck_assert_str_eq(auth_result_name(r, false), spf[r]);
+		ck_assert_str_eq(auth_result_name(r, true), dkim[r]);
+	}
+	ck_assert_str_eq(auth_result_name(AUTH_PERMERROR + 1, false), "?");
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("dkim");
@@ -245,6 +284,8 @@ int main(void)
 	tcase_add_test(tc, records);
 	tcase_add_loop_test(tc, org_domain, 0, sizeof(orgs) / sizeof(orgs[0]));
 	tcase_add_test(tc, org_domain_bad);
+	tcase_add_loop_test(tc, aligned, 0, sizeof(aligns) / sizeof(aligns[0]));
+	tcase_add_test(tc, result_words);
 	tcase_add_test(tc, dmarc_records);
 	tcase_add_test(tc, ed25519_feature);
 	suite_add_tcase(s, tc);

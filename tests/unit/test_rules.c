@@ -10,6 +10,9 @@
 #include <unistd.h>
 
 #include "unit.h"
+#include "mail/auth.h"
+#include "stages/rep/rep.h"
+#include "stages/rep/rep_int.h"
 
 /* lint - load text; returns the diag (caller frees) and whether it loaded */
 static bool lint(const char *text, struct diag *d)
@@ -787,6 +790,82 @@ START_TEST(uri_rules)
 }
 END_TEST
 
+
+/* ---------------------------------------------------------------- one From */
+
+/*
+ * One From value, one answer (issue 13): DMARC's From domain, the
+ * reputation from key and log address and a From:addr rule all read
+ * the mailbox, never the "<bob@evil.example>" a comment holds.
+ */
+static const struct {
+	const char *from, *domain, *addr, *name;
+} one_from[] = {
+	{ "x@good.example (Bob <bob@evil.example>)", "good.example", "x@good.example",
+	  "Bob <bob@evil.example>" },
+	{ "\"Eve <e@evil.example>\" <x@good.example>", "good.example", "x@good.example",
+	  "Eve <e@evil.example>" },
+	{ "Bob (<b@evil.example>) <x@good.example>", "good.example", "x@good.example",
+	  "Bob" },
+	{ "\"a@evil.example\"@good.example", "good.example",
+	  "\"a@evil.example\"@good.example", "" },
+	{ "Team: Bob <x@good.example>, c@evil.example;", "good.example",
+	  "x@good.example, c@evil.example", "Bob" },
+};
+
+START_TEST(one_from_answer)
+{
+	const char *from = one_from[_i].from;
+	char text[512], dom[AUTH_DOMAIN_SIZE], addr[256];
+	struct rep_keys keys;
+
+	snprintf(text, sizeof(text), "From: %s\nDate: x\n\nhi\n", from);
+	struct engine *e = unit_engine("", "header EVIL From:addr =~ /evil/\n"
+				       "header GOOD From:addr =~ /good/\n"
+				       "header NAME From:name =~ /./\n");
+	struct scan *sc = unit_scan(e, text);
+
+	/* the rules first */
+	ck_assert_msg(scan_has(sc, "GOOD"), "%s: From:addr /good/ missed", from);
+	/* evil only where the address itself says so */
+	ck_assert_msg(scan_has(sc, "EVIL") == (strstr(one_from[_i].addr, "evil") != NULL),
+		      "%s: From:addr /evil/", from);
+	/* DMARC's view */
+	auth_from_domain(sc->msg, dom, sizeof(dom));
+	ck_assert_str_eq(dom, one_from[_i].domain);
+	auth_addr_parse(from, addr, sizeof(addr), dom, sizeof(dom));
+	ck_assert_str_eq(dom, one_from[_i].domain);
+	/* reputation: the from key, the domain of a value, the log */
+	rep_keys_of(sc->msg, NULL, 0, &keys);
+	bool found = false;
+	for (size_t i = 0; i < keys.n; i++)
+		if (keys.k[i].kind == REP_KIND_FROM) {
+			ck_assert_str_eq(keys.k[i].value, one_from[_i].domain);
+			found = true;
+		}
+	rep_keys_clear(&keys);
+	ck_assert(found);
+	char *v = rep_domain_value(from);
+	ck_assert_str_eq(v, one_from[_i].domain);
+	free(v);
+	v = rep_log_from(sc->msg);
+	ck_assert_str_eq(v, strchr(from, ',') ? "x@good.example" : one_from[_i].addr);
+	free(v);
+	/* the rules */
+	struct buf b;
+	buf_init(&b);
+	auth_addr_list(from, false, &b);
+	ck_assert_str_eq(b.data ? b.data : "", one_from[_i].addr);
+	buf_reset(&b);
+	auth_addr_list(from, true, &b);
+	ck_assert_str_eq(b.data ? b.data : "", one_from[_i].name);
+	buf_free(&b);
+	ck_assert(scan_has(sc, "NAME") == (one_from[_i].name[0] != '\0'));
+	scan_free(sc);
+	engine_unref(e);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("rules");
@@ -798,6 +877,7 @@ int main(void)
 	tcase_add_test(tc, redefine_after_error);
 	tcase_add_loop_test(tc, eval_types, 0, sizeof(evals) / sizeof(evals[0]));
 	tcase_add_test(tc, detail_and_desc);
+	tcase_add_loop_test(tc, one_from_answer, 0, sizeof(one_from) / sizeof(one_from[0]));
 	tcase_add_test(tc, score_sets_and_default);
 	tcase_add_test(tc, catastrophic_regex_bounded);
 	tcase_add_loop_test(tc, meta_eval_table, 0, sizeof(metas) / sizeof(metas[0]));

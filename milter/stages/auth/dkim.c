@@ -515,18 +515,6 @@ static void add_detail(struct buf *b, const struct sig_result *r, bool why)
 		buf_printf(b, " (%s)", r->partial_detail);
 }
 
-/* res_word - RFC 8601 §2.7.1 result word */
-static const char *res_word(enum auth_result r)
-{
-	switch (r) {
-	case AUTH_PASS: return "pass";
-	case AUTH_FAIL: return "fail";
-	case AUTH_TEMPERROR: return "temperror";
-	case AUTH_PERMERROR: return "permerror";
-	default: return "neutral";
-	}
-}
-
 /* add_valid_domain - remember a valid d= for dmarc and reputation */
 static void add_valid_domain(struct scan *sc, const char *d)
 {
@@ -535,19 +523,6 @@ static void add_valid_domain(struct scan *sc, const char *d)
 			return;
 	if (*d && sc->ndkim_valid < SCAN_MAX_DKIM_DOMAINS)
 		sc->dkim_valid_domains[sc->ndkim_valid++] = xstrdup(d);
-}
-
-/* aligned - does d= share the From domain's organizational domain? */
-static bool aligned(const char *d, const char *from)
-{
-	char od[AUTH_DOMAIN_SIZE], of[AUTH_DOMAIN_SIZE];
-
-	if (*d == '\0' || *from == '\0')
-		return false;
-	if (strcmp(d, from) == 0)
-		return true;
-	return dmarc_org_domain(d, od, sizeof(od)) == 0 &&
-	       dmarc_org_domain(from, of, sizeof(of)) == 0 && strcmp(od, of) == 0;
 }
 
 /* cap_note - what was left out, for the details */
@@ -580,7 +555,7 @@ static void report(struct scan *sc, struct dkim_state *st, struct sig_result *rs
 		case AUTH_PASS:
 			add_detail(&valid, r, false);
 			add_valid_domain(sc, r->d);
-			if (from_ok && aligned(r->d, from))
+			if (from_ok && dmarc_aligned(r->d, from, false))
 				add_detail(&au, r, false);
 			if (r->partial)
 				add_detail(&partial, r, false);
@@ -593,7 +568,7 @@ static void report(struct scan *sc, struct dkim_state *st, struct sig_result *rs
 		}
 		if (nauthres < DKIM_MAX_AUTHRES) {
 			char item[512];
-			int k = snprintf(item, sizeof(item), "dkim=%s", res_word(r->res));
+			int k = snprintf(item, sizeof(item), "dkim=%s", auth_result_name(r->res, true));
 			if (r->d[0])
 				k += snprintf(item + k, sizeof(item) - (size_t)k, " header.d=%s", r->d);
 			if (r->s[0] && k < (int)sizeof(item))

@@ -222,7 +222,7 @@ bool dmarc_aligned(const char *d, const char *from, bool strict)
 {
 	char od[AUTH_DOMAIN_SIZE], of[AUTH_DOMAIN_SIZE];
 
-	if (d == NULL || from == NULL)
+	if (d == NULL || from == NULL || *d == '\0' || *from == '\0')
 		return false;
 	if (strcasecmp(d, from) == 0)
 		return true;
@@ -334,7 +334,8 @@ static void evaluate(struct scan *sc, const char *from, const char *rec,
 		snprintf(detail + n, sizeof(detail) - (size_t)n,
 			 "; libopendmarc says %s", pol == DMARC_POLICY_PASS ? "pass" : "fail");
 	scan_add_builtin(sc, sym, detail);
-	snprintf(item, sizeof(item), "dmarc=%s header.from=%s", dkim_ok || spf_ok ? "pass" : "fail", from);
+	snprintf(item, sizeof(item), "dmarc=%s header.from=%s",
+		 auth_result_name(dkim_ok || spf_ok ? AUTH_PASS : AUTH_FAIL, false), from);
 	scan_add_authres(sc, item);
 }
 

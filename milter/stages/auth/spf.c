@@ -42,6 +42,7 @@
 
 #include <spf2/spf.h>
 
+#include "base/cidr.h"
 #include "net/dns.h"
 #include "core/engine.h"
 #include "base/log.h"
@@ -510,7 +511,7 @@ static char *make_detail(const struct lookup_ctx *lc, const char *domain,
 		return xasprintf("%s: loopback client, not checked", domain);
 	if (r == AUTH_PASS || r == AUTH_FAIL || r == AUTH_SOFTFAIL || r == AUTH_NEUTRAL) {
 		if (rec == NULL)
-			return xasprintf("%s: %s", domain, spf_result_name(r));
+			return xasprintf("%s: %s", domain, auth_result_name(r, false));
 		if (SPF_response_reason(resp) == SPF_REASON_DEFAULT)
 			return xasprintf("%s: \"%s\" matched nothing (default neutral)",
 					 domain, rec);
@@ -587,6 +588,7 @@ static void check_identity(struct spf_check *c, const char *sender, const char *
 	SPF_response_t *resp = NULL;
 	struct lookup_ctx lc = { .dns = c->engine->dns, .dl = c->dl };
 	unsigned char a6[16];
+	int fam;
 	const char *ip = c->ip;
 	enum auth_result r;
 
@@ -610,15 +612,18 @@ static void check_identity(struct spf_check *c, const char *sender, const char *
 	req = SPF_request_new(server_get());
 	if (req == NULL)
 		log_fatal("spf: out of memory");
-	if (strncasecmp(ip, "IPv6:", 5) == 0)
-		ip += 5;
-	if (inet_pton(AF_INET6, ip, a6) == 1 && memcmp(a6, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) == 0) {
-		/* an IPv4-mapped client is an IPv4 client (RFC 7208 §5.6) */
+	/* cidr_ip_parse: an IPv4-mapped client is an IPv4 client (RFC 7208
+	 * §5.6) */
+	fam = cidr_ip_parse(ip, a6);
+	if (fam == 4) {
 		struct in_addr a4;
-		memcpy(&a4, a6 + 12, 4);
+		memcpy(&a4, a6, 4);
 		SPF_request_set_ipv4(req, a4);
-	} else if (SPF_request_set_ipv4_str(req, ip) != SPF_E_SUCCESS &&
-		   SPF_request_set_ipv6_str(req, ip) != SPF_E_SUCCESS) {
+	} else if (fam == 6) {
+		struct in6_addr in6;
+		memcpy(&in6, a6, 16);
+		SPF_request_set_ipv6(req, in6);
+	} else {
 		SPF_request_free(req);
 		set_outcome(out, AUTH_NONE, domain, xasprintf("client address %s not understood", ip));
 		return;
@@ -803,17 +808,4 @@ struct spf_check *spf_check_free(struct spf_check *c)
 	if (c)
 		check_unref(c);
 	return NULL;
-}
-
-/* RFC 8601 §2.7.2 result words */
-static const char *const result_names[] = {
-	[AUTH_NONE] = "none", [AUTH_PASS] = "pass", [AUTH_FAIL] = "fail",
-	[AUTH_SOFTFAIL] = "softfail", [AUTH_NEUTRAL] = "neutral",
-	[AUTH_TEMPERROR] = "temperror", [AUTH_PERMERROR] = "permerror",
-};
-
-/* spf_result_name - RFC 8601 §2.7.2 word */
-const char *spf_result_name(enum auth_result r)
-{
-	return r <= AUTH_PERMERROR ? result_names[r] : "?";
 }

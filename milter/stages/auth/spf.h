@@ -103,8 +103,6 @@ void spf_record_attribute(const char *rec, char want, const char *ip,
 			  const char *(*find)(void *arg, const char *domain), void *arg,
 			  char *out, size_t outsz);
 
-/* spf_result_name - "pass", "fail", ... (RFC 8601 words) */
-const char *spf_result_name(enum auth_result r);
 
 /* the pipeline stage (core/stage.h): start at envelope, collect at eom */
 void spf_stage_envelope(struct scan *sc, void **state);

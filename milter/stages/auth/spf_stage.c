@@ -84,10 +84,10 @@ int spf_stage_eom(struct scan *sc, void **slot)
 		sc->spf_domain = mf->domain && mf->domain[0] ? xstrdup(mf->domain) : NULL;
 		if (sc->msg->mail_from && sc->msg->mail_from[0]) {
 			v = authres_value(sc->msg->mail_from);
-			item = xasprintf("spf=%s smtp.mailfrom=%s", spf_result_name(mf->result), v);
+			item = xasprintf("spf=%s smtp.mailfrom=%s", auth_result_name(mf->result, false), v);
 		} else {
 			v = authres_value(sc->msg->helo ? sc->msg->helo : "");
-			item = xasprintf("spf=%s smtp.helo=%s", spf_result_name(mf->result), v);
+			item = xasprintf("spf=%s smtp.helo=%s", auth_result_name(mf->result, false), v);
 		}
 		scan_add_authres(sc, item);
 		free(item);

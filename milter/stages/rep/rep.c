@@ -34,6 +34,7 @@
 #include <time.h>
 
 #include "mail/auth.h"
+#include "base/cidr.h"
 #include "base/digest.h"
 #include "net/dns.h"
 #include "core/engine.h"
@@ -326,47 +327,12 @@ bool rep_clock_from_env(void)
 
 /* ---------------------------------------------------------------- pure */
 
-/* parse_ip - IPv4 or IPv6 literal, "IPv6:" and brackets allowed */
-static int parse_ip(const char *ip, unsigned char addr[16])
-{
-	char tmp[INET6_ADDRSTRLEN + 8];
-	size_t n;
-
-	if (ip == NULL)
-		return 0;
-	while (isspace((unsigned char)*ip))
-		ip++;
-	if (*ip == '[')
-		ip++;
-	if (strncasecmp(ip, "IPv6:", 5) == 0)
-		ip += 5;
-	/* look at no more than fits: received_ip calls this at every '['
-	 * of a field, and strcspn to the end each time was quadratic */
-	for (n = 0; n < sizeof(tmp) && ip[n] && ip[n] != ']' && ip[n] != ' ' && ip[n] != '\t'; n++)
-		;
-	if (n == 0 || n >= sizeof(tmp))
-		return 0;
-	memcpy(tmp, ip, n);
-	tmp[n] = '\0';
-	if (inet_pton(AF_INET, tmp, addr) == 1)
-		return 4;
-	if (inet_pton(AF_INET6, tmp, addr) == 1) {
-		static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-		if (memcmp(addr, mapped, 12) == 0) {
-			memmove(addr, addr + 12, 4);
-			return 4;
-		}
-		return 6;
-	}
-	return 0;
-}
-
 /* rep_ip_value - canonical text of an address */
 char *rep_ip_value(const char *ip)
 {
 	unsigned char a[16];
 	char out[INET6_ADDRSTRLEN];
-	int fam = parse_ip(ip, a);
+	int fam = cidr_ip_parse(ip, a);
 
 	if (fam == 0 || inet_ntop(fam == 4 ? AF_INET : AF_INET6, a, out, sizeof(out)) == NULL)
 		return NULL;
@@ -378,7 +344,7 @@ char *rep_net_value(const char *ip)
 {
 	unsigned char a[16];
 	char out[INET6_ADDRSTRLEN];
-	int fam = parse_ip(ip, a);
+	int fam = cidr_ip_parse(ip, a);
 
 	if (fam == 4) {
 		a[3] = 0;
@@ -393,54 +359,10 @@ char *rep_net_value(const char *ip)
 	return NULL;
 }
 
-/* domain_ok - characters of a domain we store: letters, digits, - . _
- * and 8-bit bytes (internationalized names arrive as UTF-8) */
-static bool domain_ok(const char *d, size_t n)
-{
-	if (n == 0 || n > 253 || d[0] == '.' || d[n - 1] == '.')
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)d[i];
-		if (!(isalnum(c) || c == '-' || c == '.' || c == '_' || c >= 0x80))
-			return false;
-	}
-	return true;
-}
-
-/* rep_domain_value - the domain of the first mailbox */
+/* rep_domain_value - the domain of the first mailbox (auth_addr_domain) */
 char *rep_domain_value(const char *addr)
 {
-	const char *s, *e, *at;
-
-	if (addr == NULL)
-		return NULL;
-	/* the angle-addr if there is one, else up to a comma (a list) */
-	if ((s = strchr(addr, '<')) != NULL) {
-		s++;
-		e = strchr(s, '>');
-		if (e == NULL)
-			e = s + strlen(s);
-	} else {
-		s = addr;
-		e = s + strcspn(s, ",");
-	}
-	/* the domain: after the last '@' of the address, up to space,
-	 * comment, '>' or ';' */
-	at = NULL;
-	for (const char *p = s; p < e; p++)
-		if (*p == '@')
-			at = p;
-	if (at == NULL)
-		return NULL;
-	at++;
-	size_t n = strcspn(at, " \t\r\n()<>,;\"");
-	if (at + n > e)
-		n = (size_t)(e - at);
-	while (n > 0 && at[n - 1] == '.')	/* a trailing dot is the root */
-		n--;
-	if (!domain_ok(at, n))
-		return NULL;
-	return str_lower(xstrndup(at, n));
+	return auth_addr_domain(addr);
 }
 
 /* rep_value_normalize - from the command line */
@@ -456,13 +378,13 @@ char *rep_value_normalize(enum rep_kind kind, const char *value)
 		return net;
 	}
 	default: {
-		const char *d = strchr(value, '@') ? NULL : value;
-		if (d == NULL)
+		if (strchr(value, '@') != NULL)
 			return rep_domain_value(value);
-		size_t n = strlen(d);
-		while (n > 0 && d[n - 1] == '.')
-			n--;
-		return domain_ok(d, n) ? str_lower(xstrndup(d, n)) : NULL;
+		char *d = xstrdup(value);
+		if (auth_domain_ok(d))
+			return d;
+		free(d);
+		return NULL;
 	}
 	}
 }

@@ -26,6 +26,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "mail/auth.h"
 #include "stages/auth/dmarc.h"
 #include "core/engine.h"
 #include "core/verdict.h"
@@ -259,19 +260,15 @@ static char *capped(const char *s)
 char *rep_log_from(const struct msg *m)
 {
 	const struct header *h = msg_header(m, "From", 0);
-	const char *s, *lt;
+	char addr[REP_LOG_VALUE_MAX + 1], d[AUTH_DOMAIN_SIZE];
 
 	if (h == NULL)
 		return xstrdup("");
-	s = h->value;
-	/* the angle-addr ends the mailbox; a quoted display name may hold
-	 * '<' itself ("\"<script>\" <a@b>"), so take the last one.  Capped
+	/* the one RFC 5322 parser (mail/auth.c): the address DMARC and the
+	 * from key see, not one a comment or a quoted name holds.  Capped
 	 * like every other field: the header may be 64 kB (issue 12) */
-	if ((lt = strrchr(s, '<')) != NULL) {
-		size_t n = strcspn(lt + 1, ">");
-		return xstrndup(lt + 1, n < REP_LOG_VALUE_MAX ? n : REP_LOG_VALUE_MAX);
-	}
-	return capped(s);
+	auth_addr_parse(h->value, addr, sizeof(addr), d, sizeof(d));
+	return xstrdup(addr);
 }
 
 /* rcpt_list - "a@b,c@d", at most LOG_RCPTS_MAX, then ",+N" */
