@@ -261,6 +261,17 @@ static void finish_regex(struct parser *ps, const char *name, const char *args,
 	}
 }
 
+/* skip_eval - an eval: test (SpamAssassin's Perl plugins): warned about
+ * with file:line and remembered as skipped, so metas over it are too */
+static bool skip_eval(struct parser *ps, const char *name, const char *word)
+{
+	if (strncmp(word, "eval:", 5) != 0)
+		return false;
+	diag_warn(ps->ld->d, ps->file, ps->line, "%s: eval: tests are not supported, skipped", name);
+	note_skipped(ps, name);
+	return true;
+}
+
 /* parse_header_rule - header NAME Field[:mod] =~ /re/ [if-unset: X] */
 static void parse_header_rule(struct parser *ps, char *args)
 {
@@ -270,11 +281,8 @@ static void parse_header_rule(struct parser *ps, char *args)
 		diag_error(ps->ld->d, ps->file, ps->line, "header: expected NAME FIELD =~ /re/");
 		return;
 	}
-	if (strncmp(field, "eval:", 5) == 0) {
-		diag_warn(ps->ld->d, ps->file, ps->line, "%s: eval: tests are not supported, skipped", name);
-		note_skipped(ps, name);
+	if (skip_eval(ps, name, field))
 		return;
-	}
 	struct rule *r = add_rule(ps, name);
 	if (r == NULL)
 		return;
@@ -326,11 +334,8 @@ static void parse_body_rule(struct parser *ps, enum rule_type type, char *args)
 	}
 	while (isspace((unsigned char)*args))
 		args++;
-	if (strncmp(args, "eval:", 5) == 0) {
-		diag_warn(ps->ld->d, ps->file, ps->line, "%s: eval: tests are not supported, skipped", name);
-		note_skipped(ps, name);
+	if (skip_eval(ps, name, args))
 		return;
-	}
 	struct rule *r = add_rule(ps, name);
 	if (r == NULL)
 		return;
