@@ -44,7 +44,10 @@ void scan_header_caps(struct scan *sc)
 /* skipped - stage i does not run for this scan */
 static bool skipped(const struct scan *sc, size_t i)
 {
-	return sc->skip_why != NULL || (sc->no_dns && sc->engine->stages[i]->dns);
+	const struct stage *st = sc->engine->stages[i];
+
+	return sc->skip_why != NULL || (sc->no_dns && st->dns) ||
+	       (st->redis && sc->engine->redis == NULL);
 }
 
 /* scan_new - a message on engine e */

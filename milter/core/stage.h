@@ -28,6 +28,7 @@ struct stage {
 	/* the built-in symbols it may add, ending with { NULL } */
 	const struct stage_symbol *symbols;
 	bool dns;		/* asks DNS: skipped when the scan says no_dns */
+	bool redis;		/* needs Redis: skipped when none is configured */
 	/* envelope complete (first header): start early work, e.g. DNS */
 	void (*envelope)(struct scan *sc, void **state);
 	/* one header field as it arrives */

@@ -356,6 +356,7 @@ static const struct stage_symbol rep_symbols[] = {
 const struct stage rep_stage = {
 	.symbols = rep_symbols,
 	.name = "rep",
+	.redis = true,
 	.eom = rep_stage_eom,
 	.after = rep_stage_after,
 	.cleanup = rep_stage_cleanup,
