@@ -12,15 +12,19 @@
 #include "base/util.h"
 
 extern const struct eval_def eval_head_defs[];
+extern const struct eval_def eval_wlbl_defs[];
+extern const struct conf_directive eval_wlbl_directives[];
 
 /* every module's evals; a module with none is left out */
 static const struct eval_def *const eval_tables[] = {
 	eval_head_defs,
+	eval_wlbl_defs,
 	NULL,
 };
 
 /* every module's directives */
 static const struct conf_directive *const directive_tables[] = {
+	eval_wlbl_directives,
 	NULL,
 };
 
@@ -176,8 +180,15 @@ struct rules_conf *rules_conf_new(void)
 	return xcalloc(1, sizeof(struct rules_conf));
 }
 
+/* rules_conf_finish - once loaded */
+void rules_conf_finish(struct rules_conf *c)
+{
+	wlbl_conf_finish(c->wlbl);
+}
+
 /* rules_conf_clear - release the settings and the struct */
 void rules_conf_clear(struct rules_conf *c)
 {
+	wlbl_conf_free(c->wlbl);
 	free(c);
 }

@@ -25,8 +25,18 @@ struct msg;
 
 /* settings of the rule set that eval tests read; each module adds its
  * fields with its prefix and releases them in rules_conf_clear */
+struct wlbl_conf;
 struct rules_conf {
-	int unused;		/* until a module adds a field */
+	struct wlbl_conf *wlbl;	/* eval_wlbl.c: address and host lists */
+};
+
+/* rules_auth - what the authentication stages found, for the evals that
+ * need it (welcomelist_auth): SPF of the envelope sender, the d= of
+ * every valid DKIM signature */
+struct rules_auth {
+	int spf_mfrom;		/* enum auth_result (mail/auth.h) */
+	const char *const *dkim_valid;
+	size_t ndkim_valid;
 };
 
 /* what an eval function sees: one message, the settings, and the symbols
@@ -35,6 +45,7 @@ struct eval_env {
 	struct msg *m;
 	const struct rules_conf *conf;
 	const struct hits *hits;
+	const struct rules_auth *auth;	/* may be NULL: nothing known */
 };
 
 /* an eval function: how many times the test hit (0: no hit) */
@@ -58,11 +69,13 @@ struct eval_def {
 	eval_fn fn;
 };
 
-/* a rule-file directive an eval module consumes; parse returns NULL or
- * an error message (a static string) */
+/* a rule-file directive an eval module consumes; parse (or, if NULL,
+ * parse_data with data) returns NULL or an error message (static) */
 struct conf_directive {
 	const char *kw;
 	const char *(*parse)(struct rules_conf *c, char *args);
+	const char *(*parse_data)(struct rules_conf *c, const void *data, char *args);
+	const void *data;
 };
 
 /* one parsed eval: call (owned by the rule) */
@@ -93,6 +106,12 @@ void eval_call_clear(struct eval_call *call);
 unsigned eval_run(const struct eval_call *call, const struct eval_env *env);
 
 struct rules_conf *rules_conf_new(void);
+/* rules_conf_finish - once every file is read (sorting, indexes) */
+void rules_conf_finish(struct rules_conf *c);
 void rules_conf_clear(struct rules_conf *c);
+
+/* eval_wlbl.c */
+void wlbl_conf_finish(struct wlbl_conf *w);
+void wlbl_conf_free(struct wlbl_conf *w);
 
 #endif

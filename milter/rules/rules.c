@@ -304,10 +304,10 @@ static unsigned run_rule(const struct rule *r, const struct sym *s, struct eval 
 
 /* rules_eval - run every rule, then the metas */
 void rules_eval(const struct ruleset *rs, struct msg *m, struct re_scratch *re,
-		struct hits *hits)
+		struct hits *hits, const struct rules_auth *auth)
 {
 	struct eval ev = { .msg = m, .re = re, .hits = hits }, *sc = &ev;
-	ev.env = (struct eval_env){ .m = m, .conf = rs->conf, .hits = hits };
+	ev.env = (struct eval_env){ .m = m, .conf = rs->conf, .hits = hits, .auth = auth };
 	double *val = xcalloc(rs->nsyms + 1, sizeof(*val));
 	double *stack = xcalloc(rs->meta_stack + 1, sizeof(*stack));
 	char detail[DETAIL_MAX + 32];

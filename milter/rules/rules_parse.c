@@ -679,7 +679,8 @@ void rules_directive(struct parser *ps, const char *kw, char *args)
 	else if (strcmp(kw, "replace_end") == 0)
 		parse_replace_delim(ps, &ld->replace_end, kw, args);
 	else if ((cd = eval_directive_find(kw)) != NULL) {
-		const char *err = cd->parse(ld->rs->conf, args);
+		const char *err = cd->parse ? cd->parse(ld->rs->conf, args)
+					    : cd->parse_data(ld->rs->conf, cd->data, args);
 		if (err)
 			diag_error(ld->d, ps->file, ps->line, "%s: %s", kw, err);
 	} else {
