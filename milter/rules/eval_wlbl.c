@@ -187,7 +187,8 @@ static int str_cmp(const void *a, const void *b)
 void wlbl_conf_finish(struct wlbl_conf *w)
 {
 	for (size_t i = 0; w && i < w->n; i++) {
-		qsort(w->v[i].domains, w->v[i].ndomains, sizeof(char *), str_cmp);
+		if (w->v[i].ndomains)
+			qsort(w->v[i].domains, w->v[i].ndomains, sizeof(char *), str_cmp);
 		w->v[i].sorted = true;
 	}
 }
