@@ -11,12 +11,13 @@
 #include "rules/eval.h"
 #include "base/util.h"
 
+extern const struct eval_def eval_auth_defs[];
 extern const struct eval_def eval_head_defs[];
 extern const struct eval_def eval_wlbl_defs[];
-extern const struct conf_directive eval_wlbl_directives[];
 
 /* every module's evals; a module with none is left out */
 static const struct eval_def *const eval_tables[] = {
+	eval_auth_defs,
 	eval_head_defs,
 	eval_wlbl_defs,
 	NULL,
@@ -24,7 +25,6 @@ static const struct eval_def *const eval_tables[] = {
 
 /* every module's directives */
 static const struct conf_directive *const directive_tables[] = {
-	eval_wlbl_directives,
 	NULL,
 };
 
@@ -50,14 +50,19 @@ const struct eval_def *eval_find(const char *name)
 	return NULL;
 }
 
-/* eval_directive_find - by keyword */
-const struct conf_directive *eval_directive_find(const char *kw)
+/* eval_directive - the lists' directives (eval_wlbl.c), then every
+ * module's table */
+bool eval_directive(struct rules_conf *c, const char *kw, char *args, const char **err)
 {
+	if (wlbl_directive(c, kw, args, err))
+		return true;
 	for (size_t t = 0; directive_tables[t]; t++)
 		for (const struct conf_directive *d = directive_tables[t]; d->kw; d++)
-			if (strcmp(d->kw, kw) == 0)
-				return d;
-	return NULL;
+			if (strcmp(d->kw, kw) == 0) {
+				*err = d->parse(c, args);
+				return true;
+			}
+	return false;
 }
 
 /* eval_plugin_known - ifplugin NAME, with or without the package prefix */

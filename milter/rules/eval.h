@@ -69,13 +69,11 @@ struct eval_def {
 	eval_fn fn;
 };
 
-/* a rule-file directive an eval module consumes; parse (or, if NULL,
- * parse_data with data) returns NULL or an error message (static) */
+/* a rule-file directive an eval module consumes; parse returns NULL or
+ * an error message (a static string) */
 struct conf_directive {
 	const char *kw;
 	const char *(*parse)(struct rules_conf *c, char *args);
-	const char *(*parse_data)(struct rules_conf *c, const void *data, char *args);
-	const void *data;
 };
 
 /* one parsed eval: call (owned by the rule) */
@@ -87,8 +85,14 @@ struct eval_call {
 
 /* eval_find - the eval called name, or NULL if parapet has none */
 const struct eval_def *eval_find(const char *name);
-/* eval_directive_find - the directive called kw, or NULL */
-const struct conf_directive *eval_directive_find(const char *kw);
+/*
+ * eval_directive - a directive of an eval module: false if kw is none;
+ * else *err is NULL or what is wrong with the line (static)
+ */
+bool eval_directive(struct rules_conf *c, const char *kw, char *args, const char **err);
+/* eval_builtin_of - the built-in symbol of a stage an eval answers from
+ * (eval_auth.c), or NULL: a rule of that name calling it is the built-in */
+const char *eval_builtin_of(const char *eval);
 /* eval_plugin_known - is an `ifplugin NAME` block read?  True for the
  * SpamAssassin plugins whose tests parapet implements ("HTMLEval" or
  * "Mail::SpamAssassin::Plugin::HTMLEval") */
@@ -111,6 +115,7 @@ void rules_conf_finish(struct rules_conf *c);
 void rules_conf_clear(struct rules_conf *c);
 
 /* eval_wlbl.c */
+bool wlbl_directive(struct rules_conf *c, const char *kw, char *args, const char **err);
 void wlbl_conf_finish(struct wlbl_conf *w);
 void wlbl_conf_free(struct wlbl_conf *w);
 

@@ -324,63 +324,68 @@ static const char *wl_parse(const struct wl_spec *d, struct rules_conf *c, char 
 	return err;
 }
 
-/* wl_parse_row - conf_directive.parse_data: data is the struct wl_spec */
-static const char *wl_parse_row(struct rules_conf *c, const void *data, char *args)
-{
-	return wl_parse(data, c, args);
-}
-
-#define WL(kw, list, op) { kw, NULL, wl_parse_row, &(const struct wl_spec){ list, op } }
-
 /* the directives, SpamAssassin 4's names and the 3.x ones */
-const struct conf_directive eval_wlbl_directives[] = {
-	WL("welcomelist_from", "welcomelist_from", OP_ADD),
-	WL("whitelist_from", "welcomelist_from", OP_ADD),
-	WL("unwelcomelist_from", "welcomelist_from", OP_REMOVE),
-	WL("unwhitelist_from", "welcomelist_from", OP_REMOVE),
-	WL("blocklist_from", "blocklist_from", OP_ADD),
-	WL("blacklist_from", "blocklist_from", OP_ADD),
-	WL("unblocklist_from", "blocklist_from", OP_REMOVE),
-	WL("unblacklist_from", "blocklist_from", OP_REMOVE),
-	WL("welcomelist_to", "welcomelist_to", OP_ADD),
-	WL("whitelist_to", "welcomelist_to", OP_ADD),
-	WL("blocklist_to", "blocklist_to", OP_ADD),
-	WL("blacklist_to", "blocklist_to", OP_ADD),
-	WL("more_spam_to", "more_spam_to", OP_ADD),
-	WL("all_spam_to", "all_spam_to", OP_ADD),
-	WL("welcomelist_auth", "welcomelist_auth", OP_ADD),
-	WL("whitelist_auth", "welcomelist_auth", OP_ADD),
-	WL("unwelcomelist_auth", "welcomelist_auth", OP_REMOVE),
-	WL("unwhitelist_auth", "welcomelist_auth", OP_REMOVE),
-	WL("def_welcomelist_auth", "def_welcomelist_auth", OP_ADD),
-	WL("def_whitelist_auth", "def_welcomelist_auth", OP_ADD),
-	WL("undef_welcomelist_auth", "def_welcomelist_auth", OP_REMOVE),
-	WL("undef_whitelist_auth", "def_welcomelist_auth", OP_REMOVE),
-	WL("welcomelist_from_spf", "welcomelist_from_spf", OP_ADD),
-	WL("whitelist_from_spf", "welcomelist_from_spf", OP_ADD),
-	WL("def_welcomelist_from_spf", "def_welcomelist_from_spf", OP_ADD),
-	WL("def_whitelist_from_spf", "def_welcomelist_from_spf", OP_ADD),
-	WL("welcomelist_from_dkim", "welcomelist_from_dkim", OP_ADD_ARG),
-	WL("whitelist_from_dkim", "welcomelist_from_dkim", OP_ADD_ARG),
-	WL("def_welcomelist_from_dkim", "def_welcomelist_from_dkim", OP_ADD_ARG),
-	WL("def_whitelist_from_dkim", "def_welcomelist_from_dkim", OP_ADD_ARG),
-	WL("unwelcomelist_from_dkim", "welcomelist_from_dkim", OP_REMOVE),
-	WL("unwhitelist_from_dkim", "welcomelist_from_dkim", OP_REMOVE),
-	WL("welcomelist_from_rcvd", "welcomelist_from_rcvd", OP_ADD_ARG),
-	WL("whitelist_from_rcvd", "welcomelist_from_rcvd", OP_ADD_ARG),
-	WL("def_welcomelist_from_rcvd", "def_welcomelist_from_rcvd", OP_ADD_ARG),
-	WL("def_whitelist_from_rcvd", "def_welcomelist_from_rcvd", OP_ADD_ARG),
-	WL("welcomelist_allows_relays", "welcomelist_allows_relays", OP_ADD),
-	WL("whitelist_allows_relays", "welcomelist_allows_relays", OP_ADD),
-	WL("enlist_addrlist", NULL, OP_NAMED_ADD),
-	WL("delist_addrlist", NULL, OP_NAMED_REMOVE),
-	WL("enlist_uri_host", NULL, OP_URI_HOST),
-	WL("welcomelist_uri_host", "WELCOME", OP_URI_HOST),
-	WL("whitelist_uri_host", "WELCOME", OP_URI_HOST),
-	WL("blocklist_uri_host", "BLOCK", OP_URI_HOST),
-	WL("blacklist_uri_host", "BLOCK", OP_URI_HOST),
-	{ NULL, NULL, NULL, NULL },
+static const struct wl_directive {
+	const char *kw;
+	struct wl_spec spec;
+} wl_directives[] = {
+	{ "welcomelist_from", { "welcomelist_from", OP_ADD } },
+	{ "whitelist_from", { "welcomelist_from", OP_ADD } },
+	{ "unwelcomelist_from", { "welcomelist_from", OP_REMOVE } },
+	{ "unwhitelist_from", { "welcomelist_from", OP_REMOVE } },
+	{ "blocklist_from", { "blocklist_from", OP_ADD } },
+	{ "blacklist_from", { "blocklist_from", OP_ADD } },
+	{ "unblocklist_from", { "blocklist_from", OP_REMOVE } },
+	{ "unblacklist_from", { "blocklist_from", OP_REMOVE } },
+	{ "welcomelist_to", { "welcomelist_to", OP_ADD } },
+	{ "whitelist_to", { "welcomelist_to", OP_ADD } },
+	{ "blocklist_to", { "blocklist_to", OP_ADD } },
+	{ "blacklist_to", { "blocklist_to", OP_ADD } },
+	{ "more_spam_to", { "more_spam_to", OP_ADD } },
+	{ "all_spam_to", { "all_spam_to", OP_ADD } },
+	{ "welcomelist_auth", { "welcomelist_auth", OP_ADD } },
+	{ "whitelist_auth", { "welcomelist_auth", OP_ADD } },
+	{ "unwelcomelist_auth", { "welcomelist_auth", OP_REMOVE } },
+	{ "unwhitelist_auth", { "welcomelist_auth", OP_REMOVE } },
+	{ "def_welcomelist_auth", { "def_welcomelist_auth", OP_ADD } },
+	{ "def_whitelist_auth", { "def_welcomelist_auth", OP_ADD } },
+	{ "undef_welcomelist_auth", { "def_welcomelist_auth", OP_REMOVE } },
+	{ "undef_whitelist_auth", { "def_welcomelist_auth", OP_REMOVE } },
+	{ "welcomelist_from_spf", { "welcomelist_from_spf", OP_ADD } },
+	{ "whitelist_from_spf", { "welcomelist_from_spf", OP_ADD } },
+	{ "def_welcomelist_from_spf", { "def_welcomelist_from_spf", OP_ADD } },
+	{ "def_whitelist_from_spf", { "def_welcomelist_from_spf", OP_ADD } },
+	{ "welcomelist_from_dkim", { "welcomelist_from_dkim", OP_ADD_ARG } },
+	{ "whitelist_from_dkim", { "welcomelist_from_dkim", OP_ADD_ARG } },
+	{ "def_welcomelist_from_dkim", { "def_welcomelist_from_dkim", OP_ADD_ARG } },
+	{ "def_whitelist_from_dkim", { "def_welcomelist_from_dkim", OP_ADD_ARG } },
+	{ "unwelcomelist_from_dkim", { "welcomelist_from_dkim", OP_REMOVE } },
+	{ "unwhitelist_from_dkim", { "welcomelist_from_dkim", OP_REMOVE } },
+	{ "welcomelist_from_rcvd", { "welcomelist_from_rcvd", OP_ADD_ARG } },
+	{ "whitelist_from_rcvd", { "welcomelist_from_rcvd", OP_ADD_ARG } },
+	{ "def_welcomelist_from_rcvd", { "def_welcomelist_from_rcvd", OP_ADD_ARG } },
+	{ "def_whitelist_from_rcvd", { "def_welcomelist_from_rcvd", OP_ADD_ARG } },
+	{ "welcomelist_allows_relays", { "welcomelist_allows_relays", OP_ADD } },
+	{ "whitelist_allows_relays", { "welcomelist_allows_relays", OP_ADD } },
+	{ "enlist_addrlist", { NULL, OP_NAMED_ADD } },
+	{ "delist_addrlist", { NULL, OP_NAMED_REMOVE } },
+	{ "enlist_uri_host", { NULL, OP_URI_HOST } },
+	{ "welcomelist_uri_host", { "WELCOME", OP_URI_HOST } },
+	{ "whitelist_uri_host", { "WELCOME", OP_URI_HOST } },
+	{ "blocklist_uri_host", { "BLOCK", OP_URI_HOST } },
+	{ "blacklist_uri_host", { "BLOCK", OP_URI_HOST } },
 };
+
+/* wlbl_directive - one of the list directives (eval.h) */
+bool wlbl_directive(struct rules_conf *c, const char *kw, char *args, const char **err)
+{
+	for (size_t i = 0; i < sizeof(wl_directives) / sizeof(wl_directives[0]); i++)
+		if (strcmp(wl_directives[i].kw, kw) == 0) {
+			*err = wl_parse(&wl_directives[i].spec, c, args);
+			return true;
+		}
+	return false;
+}
 
 /* ---------------------------------------------------------------- addresses */
 

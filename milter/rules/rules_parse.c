@@ -303,6 +303,16 @@ static bool parse_eval(struct parser *ps, const char *name, enum rule_type type,
 		note_skipped(ps, name);
 		return true;
 	}
+	if (rules_is_builtin(ps->ld->rs, name)) {
+		/* SpamAssassin's rule for what a stage of parapet does */
+		const char *b = eval_builtin_of(call.def->name);
+		if (b == NULL || strcmp(b, name) != 0)
+			diag_warn(ps->ld->d, ps->file, ps->line,
+				  "%s: SpamAssassin's eval:%s means something else than parapet's "
+				  "built-in %s, which is kept", name, call.def->name, name);
+		eval_call_clear(&call);
+		return true;
+	}
 	struct rule *r = add_rule(ps, name);
 	if (r == NULL) {
 		eval_call_clear(&call);
@@ -642,7 +652,7 @@ void rules_skipped_line(struct parser *ps, const char *kw, char *args)
 void rules_directive(struct parser *ps, const char *kw, char *args)
 {
 	struct loader *ld = ps->ld;
-	const struct conf_directive *cd;
+	const char *err = NULL;
 
 	if (strcmp(kw, "header") == 0)
 		parse_header_rule(ps, args);
@@ -678,9 +688,7 @@ void rules_directive(struct parser *ps, const char *kw, char *args)
 		parse_replace_delim(ps, &ld->replace_start, kw, args);
 	else if (strcmp(kw, "replace_end") == 0)
 		parse_replace_delim(ps, &ld->replace_end, kw, args);
-	else if ((cd = eval_directive_find(kw)) != NULL) {
-		const char *err = cd->parse ? cd->parse(ld->rs->conf, args)
-					    : cd->parse_data(ld->rs->conf, cd->data, args);
+	else if (eval_directive(ld->rs->conf, kw, args, &err)) {
 		if (err)
 			diag_error(ld->d, ps->file, ps->line, "%s: %s", kw, err);
 	} else {

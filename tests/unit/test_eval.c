@@ -278,6 +278,67 @@ START_TEST(wlbl_errors)
 }
 END_TEST
 
+static const char AUTH_RULES[] =
+	"header SPF_PASS eval:check_for_spf_pass()\n"
+	"score SPF_PASS -0.25\n"
+	"header DMARC_NONE eval:check_dmarc_none()\n"
+	"header DKIM_SIGNED eval:check_dkim_signed()\n"
+	"header __DKIM_DEPENDABLE eval:check_dkim_dependable()\n"
+	"header DKIM_VALID_EF eval:check_dkim_valid_envelopefrom()\n"
+	"header __RESIGNER2 eval:check_dkim_valid('googlegroups.com','.yahoogroups.com')\n"
+	"meta RESIGNED __RESIGNER2 && __DKIM_DEPENDABLE\n"
+	"header T_SPF_PERMERROR eval:check_for_spf_permerror()\n";
+
+/* SpamAssassin's SPF/DKIM/DMARC rules: the built-ins of the same name
+ * stay, the others are answered from the stages' findings */
+START_TEST(auth_builtins)
+{
+	static const struct {
+		const char *stage_hits[3], *dkim, *mail_from, *want;
+	} c[] = {
+		{ { "DKIM_VALID", "SPF_PERMERROR" }, "googlegroups.com", "a@googlegroups.com",
+		  "DKIM_VALID SPF_PERMERROR DKIM_SIGNED DKIM_VALID_EF T_SPF_PERMERROR RESIGNED" },
+		{ { "DKIM_VALID" }, "x.yahoogroups.com", "a@b.test", "DKIM_VALID DKIM_SIGNED RESIGNED" },
+		{ { "DKIM_VALID" }, "yahoogroups.com.evil.test", "", "DKIM_VALID DKIM_SIGNED" },
+		{ { "DKIM_INVALID" }, NULL, "", "DKIM_INVALID DKIM_SIGNED" },
+		{ { "DKIM_NONE", "SPF_PASS" }, NULL, "", "DKIM_NONE SPF_PASS" },
+	};
+	struct diag d;
+	char got[256];
+
+	diag_init(&d);
+	struct ruleset *rs = rules_load_text("a.cf", AUTH_RULES, unit_builtins(), &d);
+	ck_assert_msg(rs != NULL, "%s", d.n ? d.lines[0] : "?");
+	ck_assert_int_eq(d.warnings, 1);
+	ck_assert_str_eq(d.lines[0], "a.cf:3: warning: DMARC_NONE: SpamAssassin's eval:check_dmarc_none "
+			 "means something else than parapet's built-in DMARC_NONE, which is kept");
+	double score;
+	const char *desc;
+	ck_assert(rules_symbol(rs, "SPF_PASS", &score, &desc));
+	ck_assert(score == -0.25);
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		struct msg *m = msg_new(65536);
+		struct re_scratch *re = re_scratch_new();
+		struct hits h = { 0 };
+		const char *dk[] = { c[i].dkim };
+		struct rules_auth au = { AUTH_NONE, dk, c[i].dkim ? 1 : 0 };
+		for (size_t k = 0; c[i].stage_hits[k]; k++)
+			hits_add(&h, c[i].stage_hits[k], 0, NULL, NULL);
+		msg_set_from(m, c[i].mail_from);
+		msg_add_header(m, "From", " a@b.test");
+		msg_end_headers(m);
+		rules_eval(rs, m, re, &h, &au);
+		hit_list(&h, got, sizeof(got));
+		ck_assert_msg(strcmp(got, c[i].want) == 0, "case %zu: got '%s'", i, got);
+		hits_clear(&h);
+		re_scratch_free(re);
+		msg_free(m);
+	}
+	rules_free(rs);
+	diag_free(&d);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("eval");
@@ -289,6 +350,7 @@ int main(void)
 	tcase_add_loop_test(tc, wlbl, 0, (int)(sizeof(wl_cases) / sizeof(wl_cases[0])));
 	tcase_add_loop_test(tc, wl_auth, 0, (int)(sizeof(auth_cases) / sizeof(auth_cases[0])));
 	tcase_add_test(tc, wlbl_errors);
+	tcase_add_test(tc, auth_builtins);
 	suite_add_tcase(s, tc);
 	return unit_main(s);
 }
