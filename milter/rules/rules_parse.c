@@ -333,6 +333,12 @@ static void parse_header_rule(struct parser *ps, char *args)
 		diag_error(ps->ld->d, ps->file, ps->line, "header: expected NAME FIELD =~ /re/");
 		return;
 	}
+	if (strncmp(field, "eval:", 5) == 0 && *args) {
+		/* the call may hold spaces: give it the rest of the line
+		 * (rules_next_word cut it at the byte before args) */
+		args[-1] = ' ';
+		str_trim(field);
+	}
 	if (parse_eval(ps, name, RULE_HEADER, field))
 		return;
 	struct rule *r = add_rule(ps, name);

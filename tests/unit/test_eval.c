@@ -285,7 +285,7 @@ static const char AUTH_RULES[] =
 	"header DKIM_SIGNED eval:check_dkim_signed()\n"
 	"header __DKIM_DEPENDABLE eval:check_dkim_dependable()\n"
 	"header DKIM_VALID_EF eval:check_dkim_valid_envelopefrom()\n"
-	"header __RESIGNER2 eval:check_dkim_valid('googlegroups.com','.yahoogroups.com')\n"
+	"header __RESIGNER2 eval:check_dkim_valid('googlegroups.com', '.yahoogroups.com' )\n"
 	"meta RESIGNED __RESIGNER2 && __DKIM_DEPENDABLE\n"
 	"header T_SPF_PERMERROR eval:check_for_spf_permerror()\n";
 
