@@ -643,6 +643,13 @@ static int parse_known(const char *s, struct relay *r, bool *dns)
 			return 1;
 		}
 	}
+	if (strstr(s, " (Lotus Domino ") && pm_match(s, "^%s ([%i]) by %s (Lotus", c)) {
+		/* Domino never records the rDNS (SpamAssassin bug 5926) */
+		set_field(&r->helo, &c[0]);
+		set_field(&r->ip, &c[1]);
+		set_field(&r->by, &c[2]);
+		return 1;
+	}
 	if (strstr(s, "with HTTP") && pm_match(s, "^%i ([%i]) by %s", c)) {
 		set_field(&r->ip, &c[0]);
 		set_field(&r->by, &c[2]);

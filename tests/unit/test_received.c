@@ -36,6 +36,9 @@ static const struct {
 	  1, "10.1.2.1 - deepeddy.vircio.com austin-jump.vircio.com - -" },
 	{ "from [193.251.130.111] by web21503.mail.yahoo.com via HTTP; Mon, 02 Sep 2002 14:11:45 CEST",
 	  1, "193.251.130.111 - - web21503.mail.yahoo.com - -" },
+	{ "from mx1.mail.yahoo.com ([172.191.119.34]) by shreemail.shreecementltd.com (Lotus Domino "
+	  "Release 5.0.4) with ESMTP id 2001010215584608:1459 ; Tue, 2 Jan 2001 15:58:46 +0530",
+	  1, "172.191.119.34 - mx1.mail.yahoo.com shreemail.shreecementltd.com - 2001010215584608:1459" },
 	{ "(qmail 17117 invoked by uid 500); 29 Apr 2002 17:38:04 -0000", 0, NULL },
 	{ "from nobody by usw-sf-web3.sourceforge.net with local (Exim 3.33 #1 (Debian)) id "
 	  "17nndG-0005Q3-00 for <zzzz@jmason.org>; Sat, 07 Sep 2002 15:00:46 -0700", 0, NULL },
@@ -131,6 +134,9 @@ static const struct {
 	{ "helo ip mismatch", "Received: from 1.2.3.4 (unknown [5.6.7.8]) by mx.example "
 	  "(Postfix) with SMTP id qqq\nFrom: x@y.example\n\nhi\n", "RCVD_HELO_IP_MISMATCH",
 	  "ALL_TRUSTED" },
+	{ "Domino never looks up rDNS", "Received: from mx1.mail.yahoo.com ([5.6.7.8]) by "
+	  "mx.example (Lotus Domino Release 5.0.4) with ESMTP id 20010102\nFrom: x@y.example\n\nhi\n",
+	  "RDNS_NONE", "NO_RDNS_DOTCOM_HELO" },
 	{ "dotcom helo without rdns", "Received: from hotmail.com (unknown [5.6.7.8]) by mx.example "
 	  "(Postfix) with SMTP id q\nFrom: x@y.example\n\nhi\n", "NO_RDNS_DOTCOM_HELO", "ALL_TRUSTED" },
 	{ "rdns none", "Received: from hotmail.com (unknown [5.6.7.8]) by mx.example "
