@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "mail/message.h"
+#include "mail/received.h"
 
 #define NAME_SLOTS 4096		/* power of two, > 2 * the fields kept */
 
@@ -52,6 +53,7 @@ struct msg *msg_free(struct msg *m)
 	buf_free(&m->body);
 	mime_views_free(&m->mime);
 	free(m->full_text);
+	received_free(m->relays);
 	free(m);
 	return NULL;
 }
@@ -357,4 +359,29 @@ const char *msg_full_text(struct msg *m, size_t *len)
 	}
 	*len = m->full_text_len;
 	return m->full_text;
+}
+
+/* msg_relays - see message.h */
+const struct relays *msg_relays(struct msg *m, const struct relay_nets *nets)
+{
+	if (m->relays != NULL)
+		return m->relays;
+	size_t n = msg_header_count(m, "Received"), k = 0;
+	const char **v = xcalloc(n + 8, sizeof(*v));
+	char *extra[8];
+	size_t nextra = 0;
+	for (size_t i = 0; i < m->nhdrs && k < n; i++)
+		if (strcasecmp(m->hdrs[i].name, "Received") == 0)
+			v[k++] = m->hdrs[i].raw;
+	for (size_t i = 0; received_origin_headers[i] && nextra < 8; i++) {
+		const struct header *h = msg_header(m, received_origin_headers[i], 0);
+		char *line = h ? received_origin_line(h->raw) : NULL;
+		if (line != NULL)
+			v[k++] = extra[nextra++] = line;
+	}
+	m->relays = received_build(v, k, nets);
+	for (size_t i = 0; i < nextra; i++)
+		free(extra[i]);
+	free(v);
+	return m->relays;
 }

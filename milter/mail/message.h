@@ -80,6 +80,7 @@ struct msg {
 	struct mime_views mime;	/* body, rawbody, URIs (msg_decode) */
 	char *full_text;
 	size_t full_text_len;
+	struct relays *relays;	/* msg_relays */
 };
 
 struct msg *msg_new(size_t max_body);
@@ -124,6 +125,16 @@ const char *msg_rawbody_text(struct msg *m, size_t *len);
 const char *const *msg_uris(struct msg *m, size_t *n);
 /* msg_full_text - headers and body as one LF text; borrowed */
 const char *msg_full_text(struct msg *m, size_t *len);
+
+struct relays;
+struct relay_nets;
+/*
+ * msg_relays - the Received fields (and SpamAssassin's originating IP
+ * fields) parsed into relays and split by nets (mail/received.h), built
+ * on first use; later calls return the same view whatever nets they
+ * pass (one rule set per message).  Borrowed.
+ */
+const struct relays *msg_relays(struct msg *m, const struct relay_nets *nets);
 
 /* msg_strip_brackets - "<a@b>" -> "a@b" in fresh memory */
 char *msg_strip_brackets(const char *addr);

@@ -14,17 +14,25 @@
 extern const struct eval_def eval_auth_defs[];
 extern const struct eval_def eval_head_defs[];
 extern const struct eval_def eval_wlbl_defs[];
+extern const struct eval_def eval_relay_defs[];
+extern const struct eval_def eval_freemail_defs[];
+extern const struct conf_directive eval_relay_directives[];
+extern const struct conf_directive eval_freemail_directives[];
 
 /* every module's evals; a module with none is left out */
 static const struct eval_def *const eval_tables[] = {
 	eval_auth_defs,
 	eval_head_defs,
 	eval_wlbl_defs,
+	eval_relay_defs,
+	eval_freemail_defs,
 	NULL,
 };
 
 /* every module's directives */
 static const struct conf_directive *const directive_tables[] = {
+	eval_relay_directives,
+	eval_freemail_directives,
 	NULL,
 };
 
@@ -194,6 +202,10 @@ void rules_conf_finish(struct rules_conf *c)
 /* rules_conf_clear - release the settings and the struct */
 void rules_conf_clear(struct rules_conf *c)
 {
+	if (c == NULL)
+		return;
 	wlbl_conf_free(c->wlbl);
+	eval_relay_conf_clear(c);
+	eval_freemail_conf_clear(c);
 	free(c);
 }

@@ -17,7 +17,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "base/cidr.h"
+
 struct hits;
+struct relays;
 struct msg;
 
 #define EVAL_MAX_ARGS 16
@@ -28,6 +31,14 @@ struct msg;
 struct wlbl_conf;
 struct rules_conf {
 	struct wlbl_conf *wlbl;	/* eval_wlbl.c: address and host lists */
+	/* eval_relay.c: trusted_networks, internal_networks, msa_networks
+	 * (a list is configured once its directive appeared, even empty) */
+	struct cidr_list relay_trusted, relay_internal, relay_msa;
+	bool relay_trusted_set, relay_internal_set, relay_msa_set;
+	/* eval_freemail.c: freemail_domains (exact names and wildcards),
+	 * freemail_welcomelist; lower case */
+	char **freemail_domains, **freemail_wild, **freemail_welcome;
+	size_t freemail_ndomains, freemail_nwild, freemail_nwelcome;
 };
 
 /* rules_auth - what the authentication stages found, for the evals that
@@ -108,6 +119,12 @@ const char *eval_parse(const char *text, struct eval_call *call);
 void eval_call_clear(struct eval_call *call);
 /* eval_run - the hit count of call on env's message */
 unsigned eval_run(const struct eval_call *call, const struct eval_env *env);
+
+/* the modules' parts of rules_conf_clear */
+void eval_relay_conf_clear(struct rules_conf *c);
+void eval_freemail_conf_clear(struct rules_conf *c);
+/* eval_relays - the message's relays split by the rule set's networks */
+const struct relays *eval_relays(const struct eval_env *env);
 
 struct rules_conf *rules_conf_new(void);
 /* rules_conf_finish - once every file is read (sorting, indexes) */

@@ -29,7 +29,6 @@
 #include <strings.h>
 
 #include "rules/eval.h"
-#include "rules/rules_int.h"
 #include "rules/hits.h"
 #include "mail/auth.h"
 #include "mail/message.h"
@@ -298,10 +297,10 @@ static const char *wl_parse(const struct wl_spec *d, struct rules_conf *c, char 
 	if ((l = list_get(c, d->list ? d->list : name)) == NULL)
 		return "too many lists";
 	if (d->op == OP_ADD_ARG) {
-		char *glob = rules_next_word(&args), *arg = rules_next_word(&args);
+		char *glob = str_next_word(&args), *arg = str_next_word(&args);
 		if (glob == NULL)
 			return "expected an address";
-		if (rules_next_word(&args) != NULL)
+		if (str_next_word(&args) != NULL)
 			return "expected an address and at most one domain";
 		if (strcmp(l->name, "welcomelist_from_rcvd") == 0 ||
 		    strcmp(l->name, "def_welcomelist_from_rcvd") == 0) {
@@ -310,7 +309,7 @@ static const char *wl_parse(const struct wl_spec *d, struct rules_conf *c, char 
 		}
 		return list_add(l, glob, arg);
 	}
-	while (err == NULL && (w = rules_next_word(&args)) != NULL) {
+	while (err == NULL && (w = str_next_word(&args)) != NULL) {
 		any = true;
 		if (d->op == OP_URI_HOST)
 			err = add_uri_host(l, w);

@@ -29,6 +29,8 @@
 #include "rules/rules_int.h"
 #include "mail/auth.h"
 #include "mail/message.h"
+#include "mail/received.h"
+#include "rules/eval.h"
 #include "rules/re.h"
 #include "base/util.h"
 
@@ -130,9 +132,19 @@ static bool field_matches(const char *rule_field, const char *name)
 }
 
 /* header_subject - the text a header rule matches; false if unset */
-static bool header_subject(const struct rule *r, const struct msg *m, struct buf *out)
+static bool header_subject(const struct rule *r, const struct eval_env *env, struct buf *out)
 {
+	const struct msg *m = env->m;
 	bool all = strcmp(r->header, "ALL") == 0, found = false;
+
+	/* SpamAssassin's relay pseudo-headers (received.h) */
+	if (strncasecmp(r->header, "X-Spam-Relays-", 14) == 0) {
+		const char *v = received_pseudo(eval_relays(env), r->header);
+		if (v != NULL) {
+			buf_puts(out, v);
+			return true;
+		}
+	}
 
 	for (size_t i = 0; i < m->nhdrs; i++) {
 		const struct header *h = &m->hdrs[i];
@@ -257,7 +269,7 @@ static unsigned run_rule(const struct rule *r, const struct sym *s, struct eval 
 		return 1;
 	case RULE_HEADER:
 		buf_reset(hb);
-		if (!header_subject(r, m, hb) && r->if_unset)
+		if (!header_subject(r, &sc->env, hb) && r->if_unset)
 			buf_puts(hb, r->if_unset);
 		subj = hb->data ? hb->data : "";
 		len = hb->len;

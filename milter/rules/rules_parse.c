@@ -92,26 +92,6 @@ static void note_skipped(struct parser *ps, const char *name)
 
 /* ---------------------------------------------------------------- words */
 
-/* rules_next_word - split off the next white-space separated word */
-char *rules_next_word(char **p)
-{
-	char *s = *p;
-
-	while (isspace((unsigned char)*s))
-		s++;
-	if (*s == '\0') {
-		*p = s;
-		return NULL;
-	}
-	char *w = s;
-	while (*s && !isspace((unsigned char)*s))
-		s++;
-	if (*s)
-		*s++ = '\0';
-	*p = s;
-	return w;
-}
-
 /* closing_delim - the closing delimiter for an m-operator opener */
 static char closing_delim(char open)
 {
@@ -327,15 +307,15 @@ static bool parse_eval(struct parser *ps, const char *name, enum rule_type type,
 /* parse_header_rule - header NAME Field[:mod] =~ /re/ [if-unset: X] */
 static void parse_header_rule(struct parser *ps, char *args)
 {
-	char *name = rules_next_word(&args), *field;
+	char *name = str_next_word(&args), *field;
 
-	if (name == NULL || (field = rules_next_word(&args)) == NULL) {
+	if (name == NULL || (field = str_next_word(&args)) == NULL) {
 		diag_error(ps->ld->d, ps->file, ps->line, "header: expected NAME FIELD =~ /re/");
 		return;
 	}
 	if (strncmp(field, "eval:", 5) == 0 && *args) {
 		/* the call may hold spaces: give it the rest of the line
-		 * (rules_next_word cut it at the byte before args) */
+		 * (str_next_word cut it at the byte before args) */
 		args[-1] = ' ';
 		str_trim(field);
 	}
@@ -371,7 +351,7 @@ static void parse_header_rule(struct parser *ps, char *args)
 		}
 	}
 	r->header = xstrdup(field);
-	char *op = rules_next_word(&args);
+	char *op = str_next_word(&args);
 	if (op == NULL || (strcmp(op, "=~") != 0 && strcmp(op, "!~") != 0)) {
 		diag_error(ps->ld->d, ps->file, ps->line, "%s: expected =~ or !~", name);
 		drop_last_rule(ps->ld->rs);
@@ -384,7 +364,7 @@ static void parse_header_rule(struct parser *ps, char *args)
 /* parse_body_rule - body/rawbody/full/uri NAME /re/flags */
 static void parse_body_rule(struct parser *ps, enum rule_type type, char *args)
 {
-	char *name = rules_next_word(&args);
+	char *name = str_next_word(&args);
 
 	if (name == NULL) {
 		diag_error(ps->ld->d, ps->file, ps->line, "expected NAME /re/");
@@ -405,7 +385,7 @@ static void parse_body_rule(struct parser *ps, enum rule_type type, char *args)
  * may name rules defined later or in a later file) */
 static void parse_meta(struct parser *ps, char *args)
 {
-	char *name = rules_next_word(&args), *err = NULL;
+	char *name = str_next_word(&args), *err = NULL;
 
 	if (name == NULL) {
 		diag_error(ps->ld->d, ps->file, ps->line, "meta: expected NAME EXPRESSION");
@@ -464,7 +444,7 @@ static bool score_value(const char *w, double *v, bool *relative)
  * Bayes) is the second value, the set parapet runs as */
 static void parse_score(struct parser *ps, char *args)
 {
-	char *name = rules_next_word(&args), *w;
+	char *name = str_next_word(&args), *w;
 	double v[4];
 	bool relative = false, rel;
 	int n = 0;
@@ -473,7 +453,7 @@ static void parse_score(struct parser *ps, char *args)
 		diag_error(ps->ld->d, ps->file, ps->line, "score: expected NAME SCORE");
 		return;
 	}
-	while ((w = rules_next_word(&args)) != NULL) {
+	while ((w = str_next_word(&args)) != NULL) {
 		if (n == 4) {
 			n = 5;
 			break;
@@ -506,7 +486,7 @@ static void parse_score(struct parser *ps, char *args)
 /* parse_describe - describe NAME text */
 static void parse_describe(struct parser *ps, char *args)
 {
-	char *name = rules_next_word(&args);
+	char *name = str_next_word(&args);
 
 	if (name == NULL || !rules_valid_name(name, strlen(name))) {
 		diag_error(ps->ld->d, ps->file, ps->line, "describe: expected NAME TEXT");
@@ -528,7 +508,7 @@ static const char *const tflags_ignored[] = {
 /* parse_tflags - tflags NAME flag...; the last line for a name wins */
 static void parse_tflags(struct parser *ps, char *args)
 {
-	char *name = rules_next_word(&args), *w;
+	char *name = str_next_word(&args), *w;
 
 	if (name == NULL || !rules_valid_name(name, strlen(name))) {
 		diag_error(ps->ld->d, ps->file, ps->line, "tflags: expected NAME FLAGS");
@@ -539,7 +519,7 @@ static void parse_tflags(struct parser *ps, char *args)
 	s->maxhits = 0;
 	s->tflags_file = ps->file;
 	s->tflags_line = ps->line;
-	while ((w = rules_next_word(&args)) != NULL) {
+	while ((w = str_next_word(&args)) != NULL) {
 		size_t i;
 		if (strcmp(w, "multiple") == 0) {
 			s->multiple = true;
@@ -579,7 +559,7 @@ static void parse_replace_tag(struct parser *ps, enum tag_kind kind, const char 
 			      char *args)
 {
 	struct loader *ld = ps->ld;
-	char *name = rules_next_word(&args), *value = str_trim(args);
+	char *name = str_next_word(&args), *value = str_trim(args);
 
 	if (name == NULL || *value == '\0') {
 		diag_error(ld->d, ps->file, ps->line, "%s: expected NAME VALUE", kw);
@@ -598,7 +578,7 @@ static void parse_replace_rules(struct parser *ps, char *args)
 	char *w;
 	int n = 0;
 
-	while ((w = rules_next_word(&args)) != NULL) {
+	while ((w = str_next_word(&args)) != NULL) {
 		ld->reqs = xrealloc(ld->reqs, (ld->nreqs + 1) * sizeof(*ld->reqs));
 		ld->reqs[ld->nreqs++] = (struct replace_req){
 			.name = xstrdup(w), .file = ps->file, .line = ps->line,
@@ -651,7 +631,7 @@ static bool defines_rule(const char *kw)
 void rules_skipped_line(struct parser *ps, const char *kw, char *args)
 {
 	if (defines_rule(kw))
-		note_skipped(ps, rules_next_word(&args));
+		note_skipped(ps, str_next_word(&args));
 }
 
 /* rules_directive - one directive other than include and if/else/endif */

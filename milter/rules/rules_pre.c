@@ -275,7 +275,7 @@ static void parse_line(struct parser *ps, char *line)
 	char *args = line, *kw;
 
 	strip_comment(line);
-	if ((kw = rules_next_word(&args)) == NULL)
+	if ((kw = str_next_word(&args)) == NULL)
 		return;
 	str_lower(kw);	/* SpamAssassin: keys are case-insensitive, '-' is '_' */
 	for (char *p = kw; *p; p++)

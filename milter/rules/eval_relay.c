@@ -1,0 +1,201 @@
+/*
+ * eval_relay.c - SpamAssassin's RelayEval tests (Plugin/RelayEval.pm)
+ * over the relays of mail/received.c, and the directives that split them:
+ * trusted_networks, internal_networks, msa_networks and their clear_
+ * forms (Conf.pm).  127.0.0.0/8 and ::1 are always trusted and internal
+ * (received.c).  Negated entries (!net) are refused: parapet's CIDR lists
+ * have no exclusions, and ignoring one would trust more than asked.
+ */
+#include "autoconfig.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "rules/eval.h"
+#include "mail/message.h"
+#include "mail/received.h"
+#include "base/util.h"
+
+/* nets_add - append the networks of args to list */
+static const char *nets_add(struct cidr_list *list, bool *set, char *args)
+{
+	struct cidr_list more;
+	const char *err = NULL;
+
+	if (strchr(args, '!') != NULL)
+		return "negated networks (!net) are not supported";
+	if (cidr_list_parse(args, &more, &err) < 0)
+		return err;
+	list->items = xrealloc(list->items, (list->count + more.count + 1) * sizeof(*list->items));
+	if (more.count)
+		memcpy(list->items + list->count, more.items, more.count * sizeof(*more.items));
+	list->count += more.count;
+	cidr_list_free(&more);
+	*set = true;
+	return NULL;
+}
+
+/* trusted_networks, internal_networks, msa_networks and clear_ forms */
+static const char *dir_trusted(struct rules_conf *c, char *args)
+{
+	return nets_add(&c->relay_trusted, &c->relay_trusted_set, args);
+}
+
+static const char *dir_internal(struct rules_conf *c, char *args)
+{
+	return nets_add(&c->relay_internal, &c->relay_internal_set, args);
+}
+
+static const char *dir_msa(struct rules_conf *c, char *args)
+{
+	return nets_add(&c->relay_msa, &c->relay_msa_set, args);
+}
+
+static const char *dir_clear_trusted(struct rules_conf *c, char *args)
+{
+	(void)args;
+	cidr_list_free(&c->relay_trusted);
+	c->relay_trusted_set = false;
+	return NULL;
+}
+
+static const char *dir_clear_internal(struct rules_conf *c, char *args)
+{
+	(void)args;
+	cidr_list_free(&c->relay_internal);
+	c->relay_internal_set = false;
+	return NULL;
+}
+
+static const char *dir_clear_msa(struct rules_conf *c, char *args)
+{
+	(void)args;
+	cidr_list_free(&c->relay_msa);
+	c->relay_msa_set = false;
+	return NULL;
+}
+
+/* eval_relay_conf_clear - release this module's settings */
+void eval_relay_conf_clear(struct rules_conf *c)
+{
+	cidr_list_free(&c->relay_trusted);
+	cidr_list_free(&c->relay_internal);
+	cidr_list_free(&c->relay_msa);
+}
+
+/* eval_relays - see eval.h */
+const struct relays *eval_relays(const struct eval_env *env)
+{
+	const struct rules_conf *c = env->conf;
+	struct relay_nets nets = {
+		c && c->relay_trusted_set ? &c->relay_trusted : NULL,
+		c && c->relay_internal_set ? &c->relay_internal : NULL,
+		c && c->relay_msa_set ? &c->relay_msa : NULL,
+	};
+	return msg_relays(env->m, &nets);
+}
+
+/* check_all_trusted - trusted relays only, none unparseable */
+static unsigned all_trusted(const struct eval_env *env, size_t argc, const char *const *argv)
+{
+	const struct relays *rs = eval_relays(env);
+	(void)argc;
+	(void)argv;
+	return rs->n[RELAYS_TRUSTED] && !rs->n[RELAYS_UNTRUSTED] && !rs->unparseable;
+}
+
+/* check_no_relays - no relay at all, none unparseable */
+static unsigned no_relays(const struct eval_env *env, size_t argc, const char *const *argv)
+{
+	const struct relays *rs = eval_relays(env);
+	(void)argc;
+	(void)argv;
+	return !rs->n[RELAYS_TRUSTED] && !rs->n[RELAYS_UNTRUSTED] && !rs->unparseable;
+}
+
+/* check_relays_unparseable - a Received field SpamAssassin cannot read */
+static unsigned unparseable(const struct eval_env *env, size_t argc, const char *const *argv)
+{
+	(void)argc;
+	(void)argv;
+	return eval_relays(env)->unparseable > 0;
+}
+
+/* helo_ip_mismatch - an untrusted relay HELOs as a public IPv4 address
+ * whose first three octets differ from its public IPv4 address */
+static unsigned helo_ip_mismatch(const struct eval_env *env, size_t argc,
+				 const char *const *argv)
+{
+	const struct relays *rs = eval_relays(env);
+	(void)argc;
+	(void)argv;
+	for (size_t i = 0; i < rs->n[RELAYS_UNTRUSTED]; i++) {
+		const struct relay *r = rs->set[RELAYS_UNTRUSTED][i];
+		if (!received_is_ipv4(r->helo) || received_ip_private(r->helo))
+			continue;
+		if (!received_is_ipv4(r->ip) || received_ip_private(r->ip) ||
+		    strcmp(r->helo, r->ip) == 0)
+			continue;
+		/* the HELO's "a.b.c." must not start the IP */
+		const char *p = r->helo;
+		for (int dots = 0; *p && dots < 3; p++)
+			if (*p == '.')
+				dots++;
+		if (strncmp(r->ip, r->helo, (size_t)(p - r->helo)) != 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* dotcom_helo - the HELO ends in one of the webmail names spammers fake */
+static bool dotcom_helo(const char *helo)
+{
+	static const char *const doms[] = { "lycos.com", "lycos.co.uk", "hotmail.com",
+		"localhost.com", "excite.com", "caramail.com", "cs.com", "aol.com",
+		"msn.com", "yahoo.com", "drizzle.com", NULL };
+	size_t n = strlen(helo);
+	for (size_t i = 0; doms[i]; i++) {
+		size_t d = strlen(doms[i]);
+		if (n >= d && strcasecmp(helo + n - d, doms[i]) == 0 &&
+		    (n == d || helo[n - d - 1] == '.'))
+			return true;
+	}
+	return false;
+}
+
+/* check_for_no_rdns_dotcom_helo - a public untrusted relay without rDNS
+ * (the MTA looked) HELOs as a big webmail domain */
+static unsigned no_rdns_dotcom(const struct eval_env *env, size_t argc,
+			       const char *const *argv)
+{
+	const struct relays *rs = eval_relays(env);
+	(void)argc;
+	(void)argv;
+	for (size_t i = 0; i < rs->n[RELAYS_UNTRUSTED]; i++) {
+		const struct relay *r = rs->set[RELAYS_UNTRUSTED][i];
+		if (!r->ip_private && dotcom_helo(r->helo) && r->no_reverse_dns)
+			return 1;
+	}
+	return 0;
+}
+
+const struct eval_def eval_relay_defs[] = {
+	{ "check_all_trusted", EVAL_ANY, 0, 0, all_trusted },
+	{ "check_no_relays", EVAL_ANY, 0, 0, no_relays },
+	{ "check_relays_unparseable", EVAL_ANY, 0, 0, unparseable },
+	{ "helo_ip_mismatch", EVAL_ANY, 0, 0, helo_ip_mismatch },
+	{ "check_for_no_rdns_dotcom_helo", EVAL_ANY, 0, 0, no_rdns_dotcom },
+	{ NULL, 0, 0, 0, NULL },
+};
+
+const struct conf_directive eval_relay_directives[] = {
+	{ "trusted_networks", dir_trusted },
+	{ "internal_networks", dir_internal },
+	{ "msa_networks", dir_msa },
+	{ "clear_trusted_networks", dir_clear_trusted },
+	{ "clear_internal_networks", dir_clear_internal },
+	{ "clear_msa_networks", dir_clear_msa },
+	{ NULL, NULL },
+};

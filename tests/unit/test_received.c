@@ -1,0 +1,179 @@
+/*
+ * test_received.c - Received fields into relays as SpamAssassin's
+ * Received.pm does (mail/received.c), the trusted/untrusted split, and
+ * the RelayEval and FreeMail evals (rules/eval_relay.c, eval_freemail.c)
+ * through whole scans.  Expected values are SpamAssassin 4.0's own
+ * (spamassassin -D received-header) on corpus fields.
+ */
+#include "autoconfig.h"
+
+#include "unit.h"
+#include "mail/received.h"
+
+static const struct {
+	const char *line;
+	int rc;
+	const char *want;	/* "ip rdns helo by ident id" */
+} lines[] = {
+	{ "from lugh.tuatha.org (root@lugh.tuatha.org [194.125.145.45])\n\tby dogma.slashnull.org "
+	  "(8.11.6/8.11.6) with ESMTP id g7MGbKZ14933 for <jm@jmason.org>; Thu, 22 Aug 2002 17:37:20 +0100",
+	  1, "194.125.145.45 lugh.tuatha.org lugh.tuatha.org dogma.slashnull.org root g7MGbKZ14933" },
+	{ "from localhost (jalapeno [127.0.0.1]) by jmason.org (Postfix) with ESMTP id 3F1FB16F17 "
+	  "for <jm@localhost>; Tue, 3 Dec 2002 11:57:05 +0000 (GMT)",
+	  1, "127.0.0.1 jalapeno localhost jmason.org - 3F1FB16F17" },
+	{ "from unknown (HELO mta21.bigpong.com) (154.156.51.77) by pet.vosni.net with SMTP; "
+	  "15 Sep 2002 04:36:52 -0900",
+	  1, "154.156.51.77 - mta21.bigpong.com pet.vosni.net - -" },
+	{ "from 01-023.044.popsite.net ([64.24.247.23] helo=host) by lnx1.binotto.com.br with esmtp "
+	  "(Exim 3.12 #1 (Debian)) id 15TVLd-0002dt-00; Sun, 05 Aug 2001 18:22:10 -0300",
+	  1, "64.24.247.23 01-023.044.popsite.net host lnx1.binotto.com.br - 15TVLd-0002dt-00" },
+	{ "from mxs.mail.ru ([207.191.164.129]) by gmao1.ose56.com with Microsoft "
+	  "SMTPSVC(5.0.2195.4453); Tue, 14 May 2002 14:30:38 +0200",
+	  1, "207.191.164.129 - mxs.mail.ru gmao1.ose56.com - -" },
+	{ "from deepeddy.vircio.com (@[10.1.2.1]) (envelope-sender <cwg-exmh@DeepEddy.Com>) by "
+	  "austin-jump.vircio.com (qmail-ldap-1.03) with SMTP for <exmh-workers@redhat.com>; "
+	  "22 Aug 2002 17:35:15 -0000",
+	  1, "10.1.2.1 - deepeddy.vircio.com austin-jump.vircio.com - -" },
+	{ "from [193.251.130.111] by web21503.mail.yahoo.com via HTTP; Mon, 02 Sep 2002 14:11:45 CEST",
+	  1, "193.251.130.111 - - web21503.mail.yahoo.com - -" },
+	{ "from mx1.mail.yahoo.com ([172.191.119.34]) by shreemail.shreecementltd.com (Lotus Domino "
+	  "Release 5.0.4) with ESMTP id 2001010215584608:1459 ; Tue, 2 Jan 2001 15:58:46 +0530",
+	  1, "172.191.119.34 - mx1.mail.yahoo.com shreemail.shreecementltd.com - 2001010215584608:1459" },
+	{ "(qmail 17117 invoked by uid 500); 29 Apr 2002 17:38:04 -0000", 0, NULL },
+	{ "from nobody by usw-sf-web3.sourceforge.net with local (Exim 3.33 #1 (Debian)) id "
+	  "17nndG-0005Q3-00 for <zzzz@jmason.org>; Sat, 07 Sep 2002 15:00:46 -0700", 0, NULL },
+	{ "from jalapeno [127.0.0.1] by localhost with IMAP (fetchmail-5.9.0) for jm@localhost "
+	  "(single-drop); Tue, 03 Dec 2002 11:57:05 +0000 (GMT)", 0, NULL },
+	{ "from somewhere over the rainbow", -1, NULL },
+};
+
+/* field - "-" for an empty field */
+static const char *field(const char *s)
+{
+	return *s ? s : "-";
+}
+
+START_TEST(parse)
+{
+	struct relay r;
+	bool fetcher;
+	int rc = received_parse_line(lines[_i].line, &r, &fetcher);
+	ck_assert_int_eq(rc, lines[_i].rc);
+	if (rc == 1) {
+		char got[1024];
+		snprintf(got, sizeof(got), "%s %s %s %s %s %s", field(r.ip), field(r.rdns),
+			 field(r.helo), field(r.by), field(r.ident), field(r.id));
+		ck_assert_str_eq(got, lines[_i].want);
+	}
+	received_relay_clear(&r);
+}
+END_TEST
+
+/* the split: SpamAssassin's inference without trusted_networks (private
+ * addresses trusted up to the first public one), and with it */
+START_TEST(split)
+{
+	const char *v[] = {
+		"from a.example (a.example [10.0.0.2]) by mx.example (Postfix) with ESMTP id AAA1",
+		"from b.example (b.example [192.0.2.7]) by a.example (Postfix) with ESMTP id BBB1",
+		"from somewhere over the rainbow",
+	};
+	struct relays *rs = received_build(v, 2, NULL);
+	ck_assert_uint_eq(rs->n[RELAYS_TRUSTED], 1);
+	ck_assert_uint_eq(rs->n[RELAYS_UNTRUSTED], 1);
+	ck_assert_str_eq(received_pseudo(rs, "X-Spam-Relays-Untrusted"),
+			 "[ ip=192.0.2.7 rdns=b.example helo=b.example by=a.example ident= envfrom= "
+			 "intl=0 id=BBB1 auth= msa=0 ]");
+	ck_assert_str_eq(received_pseudo(rs, "X-Spam-Relays-Internal"),
+			 "[ ip=10.0.0.2 rdns=a.example helo=a.example by=mx.example ident= envfrom= "
+			 "intl=1 id=AAA1 auth= msa=0 ]");
+	ck_assert_ptr_null(received_pseudo(rs, "X-Spam-Relays-Other"));
+	received_free(rs);
+
+	struct cidr_list nets;
+	const char *err;
+	ck_assert_int_eq(cidr_list_parse("192.0.2.0/24", &nets, &err), 0);
+	struct relay_nets rn = { &nets, NULL, NULL };
+	rs = received_build(v, 3, &rn);
+	/* 10.0.0.2 is not in trusted_networks: nothing is trusted */
+	ck_assert_uint_eq(rs->n[RELAYS_TRUSTED], 0);
+	ck_assert_uint_eq(rs->n[RELAYS_UNTRUSTED], 2);
+	ck_assert_uint_eq(rs->unparseable, 1);
+	received_free(rs);
+	cidr_list_free(&nets);
+
+	/* the cap: fields past RCVD_MAX_RELAYS count as unparseable */
+	const char *many[RCVD_MAX_RELAYS + 5];
+	for (size_t i = 0; i < RCVD_MAX_RELAYS + 5; i++)
+		many[i] = v[0];
+	rs = received_build(many, RCVD_MAX_RELAYS + 5, NULL);
+	ck_assert_uint_eq(rs->nall, RCVD_MAX_RELAYS);
+	ck_assert_uint_eq(rs->unparseable, 5);
+	received_free(rs);
+}
+END_TEST
+
+static const char rules[] =
+	"header ALL_TRUSTED eval:check_all_trusted()\nscore ALL_TRUSTED 1\n"
+	"header NO_RELAYS eval:check_no_relays()\nscore NO_RELAYS 1\n"
+	"header RCVD_HELO_IP_MISMATCH eval:helo_ip_mismatch()\nscore RCVD_HELO_IP_MISMATCH 1\n"
+	"header NO_RDNS_DOTCOM_HELO eval:check_for_no_rdns_dotcom_helo()\nscore NO_RDNS_DOTCOM_HELO 1\n"
+	"header FREEMAIL_FROM eval:check_freemail_from()\nscore FREEMAIL_FROM 1\n"
+	"header FREEMAIL_RT eval:check_freemail_header('Reply-To','\\d@')\nscore FREEMAIL_RT 1\n"
+	"header HEADER_FROM_DIFFERENT_DOMAINS eval:check_equal_from_domains()\n"
+	"score HEADER_FROM_DIFFERENT_DOMAINS 1\n"
+	"header RDNS_NONE X-Spam-Relays-Untrusted =~ /^[^\\]]+ rdns= /\nscore RDNS_NONE 1\n"
+	"freemail_domains hotmail.com *.yahoo.com\nfreemail_welcomelist bob@hotmail.com\n";
+
+static const struct {
+	const char *name, *msg, *hit, *miss;
+} cases[] = {
+	{ "all trusted", "Received: from a (a [10.1.1.1]) by b (Postfix) with ESMTP id X\n"
+	  "From: a@b.example\n\nhi\n", "ALL_TRUSTED", "NO_RELAYS" },
+	{ "no relays", "From: a@b.example\n\nhi\n", "NO_RELAYS", "ALL_TRUSTED" },
+	{ "helo ip mismatch", "Received: from 1.2.3.4 (unknown [5.6.7.8]) by mx.example "
+	  "(Postfix) with SMTP id qqq\nFrom: x@y.example\n\nhi\n", "RCVD_HELO_IP_MISMATCH",
+	  "ALL_TRUSTED" },
+	{ "Domino never looks up rDNS", "Received: from mx1.mail.yahoo.com ([5.6.7.8]) by "
+	  "mx.example (Lotus Domino Release 5.0.4) with ESMTP id 20010102\nFrom: x@y.example\n\nhi\n",
+	  "RDNS_NONE", "NO_RDNS_DOTCOM_HELO" },
+	{ "dotcom helo without rdns", "Received: from hotmail.com (unknown [5.6.7.8]) by mx.example "
+	  "(Postfix) with SMTP id q\nFrom: x@y.example\n\nhi\n", "NO_RDNS_DOTCOM_HELO", "ALL_TRUSTED" },
+	{ "rdns none", "Received: from hotmail.com (unknown [5.6.7.8]) by mx.example "
+	  "(Postfix) with SMTP id q\nFrom: x@y.example\n\nhi\n", "RDNS_NONE", "NO_RELAYS" },
+	{ "freemail from", "From: Eve <eve@hotmail.com>\n\nhi\n", "FREEMAIL_FROM", "FREEMAIL_RT" },
+	{ "freemail wildcard", "From: eve@mail.yahoo.com\n\nhi\n", "FREEMAIL_FROM", "NO_RDNS_DOTCOM_HELO" },
+	{ "freemail welcomelisted", "From: bob@hotmail.com\n\nhi\n", "NO_RELAYS", "FREEMAIL_FROM" },
+	{ "freemail role account", "From: support@hotmail.com\n\nhi\n", "NO_RELAYS", "FREEMAIL_FROM" },
+	{ "freemail reply-to digit", "From: a@b.example\nReply-To: eve7@hotmail.com\n\nhi\n",
+	  "FREEMAIL_RT", "FREEMAIL_FROM" },
+	/* the envelope sender (a@sender.test) is EnvelopeFrom */
+	{ "from domains differ", "From: a@sub.b.example\n\nhi\n",
+	  "HEADER_FROM_DIFFERENT_DOMAINS", "FREEMAIL_FROM" },
+	{ "from domains equal", "From: a@mail.x.sender.test\n\nhi\n",
+	  "NO_RELAYS", "HEADER_FROM_DIFFERENT_DOMAINS" },
+};
+
+START_TEST(evals)
+{
+	struct engine *e = unit_engine("", rules);
+	struct scan *sc = unit_scan(e, cases[_i].msg);
+	ck_assert_msg(unit_detail(sc, cases[_i].hit) != NULL, "%s: %s missing", cases[_i].name,
+		      cases[_i].hit);
+	ck_assert_msg(unit_detail(sc, cases[_i].miss) == NULL, "%s: %s hit", cases[_i].name,
+		      cases[_i].miss);
+	scan_free(sc);
+	engine_unref(e);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("received");
+	TCase *tc = tcase_create("received");
+	tcase_add_loop_test(tc, parse, 0, (int)(sizeof(lines) / sizeof(lines[0])));
+	tcase_add_test(tc, split);
+	tcase_add_loop_test(tc, evals, 0, (int)(sizeof(cases) / sizeof(cases[0])));
+	suite_add_tcase(s, tc);
+	return unit_main(s);
+}
