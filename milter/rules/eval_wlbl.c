@@ -13,10 +13,9 @@
  * binary search on the address's domain; only the other globs are tried
  * one by one.
  *
- * Not done here: welcomelist_from_rcvd and def_welcomelist_from_rcvd
- * need the parsed Received relays (their lines are stored; the evals that
- * read them, check_from_in_default_welcomelist and the check_forged_*
- * ones, are not registered until then, so lint names them as skipped).
+ * welcomelist_from_rcvd and def_welcomelist_from_rcvd also need the
+ * relay the message came through: the parsed Received fields
+ * (mail/received.c through eval_relays).
  *
  * Caps: WLBL_MAX_ENTRIES per list, WLBL_MAX_LISTS named lists, addresses
  * over WLBL_MAX_ADDR bytes never match.
@@ -32,6 +31,8 @@
 #include "rules/hits.h"
 #include "mail/auth.h"
 #include "mail/message.h"
+#include "mail/received.h"
+#include "base/cidr.h"
 #include "base/util.h"
 
 #define WLBL_MAX_ENTRIES 100000
@@ -528,12 +529,135 @@ static const char *list_arg(size_t argc, const char *const *argv)
 
 /* ---------------------------------------------------------------- evals */
 
-/* check_from_in_welcomelist - a From address is in welcomelist_from
- * (welcomelist_from_rcvd needs the Received relays: not read yet) */
+/* relay_ip_ok - does a welcomelist_from_rcvd "[IP]" or "[IP]/len" entry
+ * match a relay's address (SpamAssassin: IPv4 exact, a classful IPv4
+ * prefix "10.1", else a network) */
+static bool relay_ip_ok(const char *entry, const char *ip)
+{
+	char wl[80];
+	const char *close = strchr(entry, ']');
+	size_t n = close ? (size_t)(close - entry - 1) : 0;
+
+	if (ip == NULL || ip[0] == '\0' || close == NULL || n == 0 || n + strlen(close + 1) >= sizeof(wl))
+		return false;
+	memcpy(wl, entry + 1, n);
+	strcpy(wl + n, close + 1);
+	if (strspn(wl, "0123456789.") == strlen(wl)) {
+		unsigned char a[16];
+		if (cidr_ip_parse(wl, a) == 4)	/* a whole IPv4 address */
+			return strcmp(wl, ip) == 0;
+		size_t l = strlen(wl);	/* classful: "10.1" matches 10.1.x.x */
+		while (l && wl[l - 1] == '.')
+			l--;
+		return strncmp(ip, wl, l) == 0 && ip[l] == '.';
+	}
+	struct cidr_list net = { 0 };
+	const char *err = NULL;
+	bool ok = cidr_list_parse(wl, &net, &err) == 0 && cidr_list_match(&net, ip);
+	cidr_list_free(&net);
+	return ok;
+}
+
+/* rcvd_check - SpamAssassin's _check_welcomelist_rcvd: 1 if addr is in
+ * list and came through the relay its entry names (the first untrusted
+ * one, or any trusted one when there is no untrusted relay), -1 if addr
+ * is listed but came another way (a possible forgery, unless
+ * welcomelist_allows_relays names it), 0 if not listed */
+static int rcvd_check(const struct eval_env *env, const char *list, const char *addr)
+{
+	const struct wl_list *l = list_find(env->conf, list);
+	const struct relays *rs;
+	const struct relay *const *v;
+	size_t nv;
+	int found = 0;
+
+	if (l == NULL || l->nglobs == 0)
+		return 0;
+	rs = eval_relays(env);
+	if (rs->n[RELAYS_UNTRUSTED]) {
+		v = rs->set[RELAYS_UNTRUSTED];
+		nv = 1;
+	} else {
+		v = rs->set[RELAYS_TRUSTED];
+		nv = rs->n[RELAYS_TRUSTED];
+	}
+	if (nv == 0)
+		return 0;
+	for (size_t g = 0; g < l->nglobs; g++) {
+		const char *dom = l->args[g];
+		if (dom == NULL || !glob_match(l->globs[g], addr))
+			continue;
+		for (size_t i = 0; i < nv; i++) {
+			const char *rdns = v[i]->rdns ? v[i]->rdns : "";
+			size_t rl = strlen(rdns), dl = strlen(dom);
+			if (dom[0] == '[' ? relay_ip_ok(dom, v[i]->ip)
+					  : (rl >= dl && strcasecmp(rdns + rl - dl, dom) == 0 &&
+					     (rl == dl || rdns[rl - dl - 1] == '.')))
+				return 1;
+		}
+		found = -1;
+	}
+	if (found && list_match(list_find(env->conf, "welcomelist_allows_relays"), addr))
+		found = 0;
+	return found;
+}
+
+/* from_in - SpamAssassin's from_in_welcomelist (plain true for
+ * welcomelist_from, then welcomelist_from_rcvd) and, with plain NULL,
+ * from_in_default_welcomelist: 1 listed, -1 listed but came another way */
+static int from_in(const struct eval_env *env, const char *plain, const char *rcvd)
+{
+	const struct wl_list *l = plain ? list_find(env->conf, plain) : NULL;
+	struct addrs a = { .n = 0 };
+	int found = 0;
+
+	from_addrs(&a, env->m);
+	for (size_t i = 0; i < a.n && found != 1; i++) {
+		if (l && list_match(l, a.v[i])) {
+			found = 1;
+			break;
+		}
+		int r = rcvd_check(env, rcvd, a.v[i]);
+		if (r)
+			found = r;
+	}
+	addrs_free(&a);
+	return found;
+}
+
+/* check_from_in_welcomelist - a From address is in welcomelist_from, or
+ * in welcomelist_from_rcvd and came through the relay named there */
 static unsigned from_welcome(const struct eval_env *env, size_t argc, const char *const *argv)
 {
 	(void)argc, (void)argv;
-	return any_in(env, "welcomelist_from", false);
+	return from_in(env, "welcomelist_from", "welcomelist_from_rcvd") > 0;
+}
+
+/* check_from_in_default_welcomelist - def_welcomelist_from_rcvd */
+static unsigned from_def_welcome(const struct eval_env *env, size_t argc,
+				 const char *const *argv)
+{
+	(void)argc, (void)argv;
+	return from_in(env, NULL, "def_welcomelist_from_rcvd") > 0;
+}
+
+/* check_forged_in_welcomelist - listed in welcomelist_from_rcvd but came
+ * another way, and not in the default list either */
+static unsigned forged_welcome(const struct eval_env *env, size_t argc,
+			       const char *const *argv)
+{
+	(void)argc, (void)argv;
+	return from_in(env, "welcomelist_from", "welcomelist_from_rcvd") < 0 &&
+	       from_in(env, NULL, "def_welcomelist_from_rcvd") == 0;
+}
+
+/* check_forged_in_default_welcomelist - the same for the default list */
+static unsigned forged_def_welcome(const struct eval_env *env, size_t argc,
+				   const char *const *argv)
+{
+	(void)argc, (void)argv;
+	return from_in(env, NULL, "def_welcomelist_from_rcvd") < 0 &&
+	       from_in(env, "welcomelist_from", "welcomelist_from_rcvd") == 0;
 }
 
 /* check_from_in_blocklist */
@@ -790,6 +914,12 @@ static unsigned uri_welcome(const struct eval_env *env, size_t argc, const char 
 const struct eval_def eval_wlbl_defs[] = {
 	{ "check_from_in_welcomelist", EVAL_HEADER, 0, 0, from_welcome },
 	{ "check_from_in_whitelist", EVAL_HEADER, 0, 0, from_welcome },
+	{ "check_from_in_default_welcomelist", EVAL_HEADER, 0, 0, from_def_welcome },
+	{ "check_from_in_default_whitelist", EVAL_HEADER, 0, 0, from_def_welcome },
+	{ "check_forged_in_welcomelist", EVAL_HEADER, 0, 0, forged_welcome },
+	{ "check_forged_in_whitelist", EVAL_HEADER, 0, 0, forged_welcome },
+	{ "check_forged_in_default_welcomelist", EVAL_HEADER, 0, 0, forged_def_welcome },
+	{ "check_forged_in_default_whitelist", EVAL_HEADER, 0, 0, forged_def_welcome },
 	{ "check_from_in_blocklist", EVAL_HEADER, 0, 0, from_block },
 	{ "check_from_in_blacklist", EVAL_HEADER, 0, 0, from_block },
 	{ "check_to_in_welcomelist", EVAL_HEADER, 0, 0, to_welcome },

@@ -143,20 +143,32 @@ static const char WLBL_RULES[] =
 	"def_welcomelist_auth *@big.test\n"
 	"welcomelist_from_dkim *@viaesp.test esp.test\n"
 	"def_whitelist_from_dkim *@sub.test .parent.test\n"
-	"welcomelist_from_spf spf@only.test\n";
+	"welcomelist_from_spf spf@only.test\n"
+	"header RCVD_WL eval:check_from_in_welcomelist()\n"
+	"header DEF_WL eval:check_from_in_default_welcomelist()\n"
+	"header FORGED_WL eval:check_forged_in_whitelist()\n"
+	"welcomelist_from_rcvd *@corp.test corp.test\n"
+	"welcomelist_from_rcvd boss@ipcorp.test [198.51.100.0]/24\n"
+	"def_welcomelist_from_rcvd *@bigcorp.test bigcorp.test\n"
+	"welcomelist_allows_relays *@travel.corp.test\n";
+
+/* a Received field as Postfix writes it */
+#define RCVD(name, ip) "Received: from " name " (" name " [" ip "])\n" \
+	"\tby mx.rcpt.test (Postfix) with ESMTP id 4AB2C\n" \
+	"\tfor <b@rcpt.test>; Thu,  3 Dec 2026 10:00:00 +0000 (UTC)\n"
 
 static const struct {
 	const char *from, *mail_from, *rcpt, *extra, *body;
 	const char *want;	/* the symbols that hit, in rule order */
 } wl_cases[] = {
-	{ "x@good.test", "x@good.test", "b@rcpt.test", "", "hi", "USER_IN_WELCOMELIST" },
-	{ "x@GOOD.test", "", "b@rcpt.test", "", "hi", "USER_IN_WELCOMELIST" },
-	{ "abc@glob.test", "", "b@rcpt.test", "", "hi", "USER_IN_WELCOMELIST" },
-	{ "abcxyz@glob.test", "", "b@rcpt.test", "", "hi", "USER_IN_WELCOMELIST" },
+	{ "x@good.test", "x@good.test", "b@rcpt.test", "", "hi", "USER_IN_WELCOMELIST RCVD_WL" },
+	{ "x@GOOD.test", "", "b@rcpt.test", "", "hi", "USER_IN_WELCOMELIST RCVD_WL" },
+	{ "abc@glob.test", "", "b@rcpt.test", "", "hi", "USER_IN_WELCOMELIST RCVD_WL" },
+	{ "abcxyz@glob.test", "", "b@rcpt.test", "", "hi", "USER_IN_WELCOMELIST RCVD_WL" },
 	{ "ac@glob.test", "", "b@rcpt.test", "", "hi", "" },
 	{ "gone@x.test", "", "b@rcpt.test", "", "hi", "" },
 	{ "x@evil.test", "bounce@sender.test", "b@rcpt.test", "", "hi", "USER_IN_BLOCKLIST" },
-	{ "x@a.test", "", "b@rcpt.test", "Resent-From: y@good.test\n", "hi", "USER_IN_WELCOMELIST" },
+	{ "x@a.test", "", "b@rcpt.test", "Resent-From: y@good.test\n", "hi", "USER_IN_WELCOMELIST RCVD_WL" },
 	{ "x@a.test", "", "abuse@rcpt.test", "", "hi", "USER_IN_ALL_SPAM_TO" },
 	{ "x@a.test", "", "b@rcpt.test", "Cc: l@list.test\n", "hi", "USER_IN_WELCOMELIST_TO" },
 	{ "x@bank.test", "", "b@rcpt.test", "", "hi", "FROM_BANK" },
@@ -165,6 +177,20 @@ static const struct {
 	{ "x@a.test", "", "b@rcpt.test", "", "see http://www.susp.test/x", "URI_LISTED" },
 	{ "x@a.test", "", "b@rcpt.test", "", "see http://ok.susp.test/x", "" },
 	{ "x@a.test", "", "b@rcpt.test", "", "see http://u:p@a.b.evil.test:8080/", "URI_BLOCK" },
+	/* welcomelist_from_rcvd: the first untrusted relay must match */
+	{ "ceo@corp.test", "", "b@rcpt.test", RCVD("mail.corp.test", "203.0.113.5"), "hi",
+	  "USER_IN_WELCOMELIST RCVD_WL" },
+	{ "ceo@corp.test", "", "b@rcpt.test", RCVD("mx.notcorp.test", "203.0.113.5"), "hi",
+	  "FORGED_WL" },
+	{ "ceo@travel.corp.test", "", "b@rcpt.test", RCVD("hotel.test", "203.0.113.5"), "hi", "" },
+	{ "boss@ipcorp.test", "", "b@rcpt.test", RCVD("any.test", "198.51.100.7"), "hi",
+	  "USER_IN_WELCOMELIST RCVD_WL" },
+	{ "boss@ipcorp.test", "", "b@rcpt.test", RCVD("any.test", "198.51.101.7"), "hi",
+	  "FORGED_WL" },
+	{ "x@bigcorp.test", "", "b@rcpt.test", RCVD("out.bigcorp.test", "203.0.113.9"), "hi",
+	  "DEF_WL" },
+	{ "x@bigcorp.test", "", "b@rcpt.test", RCVD("out.small.test", "203.0.113.9"), "hi", "" },
+	{ "ceo@corp.test", "", "b@rcpt.test", "", "hi", "" },	/* no relay: nothing known */
 };
 
 /* hit_list - the names that hit, space separated */
