@@ -303,6 +303,13 @@ static bool parse_eval(struct parser *ps, const char *name, enum rule_type type,
 		note_skipped(ps, name);
 		return true;
 	}
+	if ((err = eval_prepare(ps->ld->rs->conf, name, &call)) != NULL) {
+		diag_error(ps->ld->d, ps->file, ps->line, "%s: eval:%s: %s", name,
+			   call.def->name, err);
+		eval_call_clear(&call);
+		note_skipped(ps, name);
+		return true;
+	}
 	struct rule *r = add_rule(ps, name);
 	if (r == NULL) {
 		eval_call_clear(&call);
