@@ -326,12 +326,15 @@ static void parse_header_rule(struct parser *ps, char *args)
 {
 	char *name = rules_next_word(&args), *field;
 
+	while (isspace((unsigned char)*args))
+		args++;
+	/* an eval's arguments may hold spaces: the rest of the line */
+	if (name && parse_eval(ps, name, RULE_HEADER, args))
+		return;
 	if (name == NULL || (field = rules_next_word(&args)) == NULL) {
 		diag_error(ps->ld->d, ps->file, ps->line, "header: expected NAME FIELD =~ /re/");
 		return;
 	}
-	if (parse_eval(ps, name, RULE_HEADER, field))
-		return;
 	struct rule *r = add_rule(ps, name);
 	if (r == NULL)
 		return;

@@ -235,7 +235,8 @@ START_TEST(wl_auth)
 	struct re_scratch *re = re_scratch_new();
 	struct hits h = { 0 };
 	size_t nd = auth_cases[_i].dkim[0] ? 1 : 0;
-	struct rules_auth au = { auth_cases[_i].spf, auth_cases[_i].dkim, nd };
+	struct rules_auth au = { .spf_mfrom = auth_cases[_i].spf,
+				  .dkim_valid = auth_cases[_i].dkim, .ndkim_valid = nd };
 
 	msg_set_from(m, auth_cases[_i].mail_from);
 	snprintf(text, sizeof(text), " %s", auth_cases[_i].from);
