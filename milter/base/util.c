@@ -227,3 +227,23 @@ double now_ms(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
 }
+
+/* str_next_word - split off the next white-space separated word */
+char *str_next_word(char **p)
+{
+	char *s = *p;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	if (*s == '\0') {
+		*p = s;
+		return NULL;
+	}
+	char *w = s;
+	while (*s && !isspace((unsigned char)*s))
+		s++;
+	if (*s)
+		*s++ = '\0';
+	*p = s;
+	return w;
+}

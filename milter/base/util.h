@@ -37,6 +37,9 @@ void buf_printf(struct buf *b, const char *fmt, ...)
 
 /* str_trim - pointer to the first non-space of s; the tail is cut in place */
 char *str_trim(char *s);
+/* str_next_word - split off the next white-space separated word of *p
+ * (NUL-terminated in place; *p moves past it); NULL at the end */
+char *str_next_word(char **p);
 /* str_lower - lower-case s in place (ASCII), returns s */
 char *str_lower(char *s);
 /* str_ieq - ASCII case-insensitive equality */

@@ -92,26 +92,6 @@ static void note_skipped(struct parser *ps, const char *name)
 
 /* ---------------------------------------------------------------- words */
 
-/* rules_next_word - split off the next white-space separated word */
-char *rules_next_word(char **p)
-{
-	char *s = *p;
-
-	while (isspace((unsigned char)*s))
-		s++;
-	if (*s == '\0') {
-		*p = s;
-		return NULL;
-	}
-	char *w = s;
-	while (*s && !isspace((unsigned char)*s))
-		s++;
-	if (*s)
-		*s++ = '\0';
-	*p = s;
-	return w;
-}
-
 /* closing_delim - the closing delimiter for an m-operator opener */
 static char closing_delim(char open)
 {
