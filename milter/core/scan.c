@@ -18,6 +18,7 @@
 #include "core/engine.h"
 #include "base/log.h"
 #include "net/metrics.h"
+#include "rules/eval.h"
 #include "rules/re.h"
 #include "core/scan.h"
 #include "core/stage.h"
@@ -77,6 +78,13 @@ struct scan *scan_free(struct scan *sc)
 	for (size_t i = 0; i < sc->nauthres; i++)
 		free(sc->authres[i]);
 	free(sc->spf_domain);
+	for (size_t i = 0; i < sc->nrbl; i++) {
+		for (size_t k = 0; k < sc->rbl[i].n; k++)
+			free((char *)sc->rbl[i].values[k]);
+		free((char **)sc->rbl[i].values);
+		free((char *)sc->rbl[i].item);
+	}
+	free(sc->rbl);
 	for (size_t i = 0; i < sc->ndkim_valid; i++)
 		free(sc->dkim_valid_domains[i]);
 	verdict_clear(&sc->verdict);
@@ -234,6 +242,21 @@ void scan_add_dkim_valid(struct scan *sc, const char *domain)
 
 	if (domain && *domain && sc->ndkim_valid < cap)
 		sc->dkim_valid_domains[sc->ndkim_valid++] = xstrdup(domain);
+}
+
+/* scan_add_rbl - keep one blocklist answer for the rules */
+void scan_add_rbl(struct scan *sc, size_t zone, const char *item, const char *where,
+		  const char *const *values, size_t n)
+{
+	char **v = xcalloc(n + 1, sizeof(*v));
+
+	for (size_t i = 0; i < n; i++)
+		v[i] = xstrdup(values[i]);
+	sc->rbl = xrealloc(sc->rbl, (sc->nrbl + 1) * sizeof(*sc->rbl));
+	sc->rbl[sc->nrbl++] = (struct rbl_answer){
+		.zone = zone, .item = xstrdup(item), .where = where,
+		.values = (const char *const *)v, .n = n,
+	};
 }
 
 /* scan_dns_deadline - the one deadline of the message's DNS waits */

@@ -29,6 +29,7 @@
 
 struct dns_deadline;
 struct engine;
+struct rbl_answer;
 struct re_scratch;
 struct scan;
 
@@ -90,6 +91,10 @@ struct scan {
 	 * stage: the d= of every valid signature (owned, lower-case).
 	 */
 	enum auth_result spf_result;
+	/* DNS blocklist answers (the dnsbl stage, scan_add_rbl), for the
+	 * rules' check_rbl and check_uridnsbl evals; owned */
+	struct rbl_answer *rbl;
+	size_t nrbl;
 	char *spf_domain;
 	char *dkim_valid_domains[SCAN_MAX_DKIM_DOMAINS];
 	size_t ndkim_valid;
@@ -141,6 +146,10 @@ void scan_add_builtin(struct scan *sc, const char *name, const char *detail);
 void scan_add_authres(struct scan *sc, const char *resinfo);
 /* scan_add_dkim_valid - the d= domain of a signature that verified; copied */
 void scan_add_dkim_valid(struct scan *sc, const char *domain);
+/* scan_add_rbl - what one blocklist lookup answered (rules/eval.h
+ * struct rbl_answer: zone index, item, where, values); copied */
+void scan_add_rbl(struct scan *sc, size_t zone, const char *item, const char *where,
+		  const char *const *values, size_t n);
 /*
  * scan_dns_deadline - the message's one DNS deadline: every DNS wait of
  * every stage takes this (dns_wait accepts nothing else), so DNS delays

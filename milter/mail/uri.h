@@ -9,6 +9,7 @@
 #ifndef PARAPET_URI_H
 #define PARAPET_URI_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define URI_MAX_COUNT 1000
@@ -34,6 +35,10 @@ void uri_scan_text(struct uri_set *s, const char *text, size_t len);
 /* uri_set_take - hand the list over (NULL-terminated array the caller
  * frees with uri_list_free); s is left empty */
 char **uri_set_take(struct uri_set *s, size_t *n);
+/* uri_host - the host of uri (scheme://[user@]host[:port]/...; an IPv6
+ * literal without brackets), lower case, without trailing dots, into out;
+ * false for mailto: and when there is none or it does not fit cap */
+bool uri_host(const char *uri, char *out, size_t cap);
 /* uri_list_free - free a list from uri_set_take; returns NULL */
 char **uri_list_free(char **list);
 

@@ -26,6 +26,7 @@
 
 #define METRICS_MAX_SYMBOLS 2048
 #define METRICS_MAX_STAGES 16
+#define METRICS_MAX_ZONES 64
 
 /* histogram bucket bounds in seconds (Prometheus "le") */
 static const double bounds[] = {
@@ -84,6 +85,16 @@ static struct {
 } stage_hist[METRICS_MAX_STAGES];
 static size_t nstages;
 
+/* DNS blocklist lookups per zone and result; zone NULL is "_other" */
+static struct {
+	char *zone;
+	unsigned long long n[METRIC_DNSBL_NRESULTS];
+} dnsbl[METRICS_MAX_ZONES + 1];
+static size_t ndnsbl;
+static const char *const dnsbl_results[METRIC_DNSBL_NRESULTS] = {
+	"listed", "unlisted", "refused", "timeout", "error",
+};
+
 static struct http_server *httpd;
 
 /* ---------------------------------------------------------------- updates */
@@ -133,6 +144,27 @@ void metrics_stage(const char *stage, double ms)
 		stage_hist[nstages++].name = stage;
 	if (i < nstages)
 		observe(&stage_hist[i].h, ms);
+	pthread_mutex_unlock(&lock);
+}
+
+/* metrics_dnsbl - one blocklist lookup */
+void metrics_dnsbl(const char *zone, enum metric_dnsbl result)
+{
+	size_t i;
+
+	if ((unsigned)result >= METRIC_DNSBL_NRESULTS)
+		return;
+	pthread_mutex_lock(&lock);
+	for (i = 0; i < ndnsbl; i++)
+		if (dnsbl[i].zone && strcmp(dnsbl[i].zone, zone) == 0)
+			break;
+	if (i == ndnsbl) {
+		if (ndnsbl < METRICS_MAX_ZONES)
+			dnsbl[ndnsbl++].zone = xstrdup(zone);
+		else
+			i = METRICS_MAX_ZONES;	/* "_other" */
+	}
+	dnsbl[i].n[result]++;
 	pthread_mutex_unlock(&lock);
 }
 
@@ -262,6 +294,20 @@ char *metrics_render(size_t *len)
 	for (size_t i = 0; i < nstages; i++)
 		put_hist(&b, "parapet_stage_seconds", "stage", stage_hist[i].name,
 			 &stage_hist[i].h);
+	buf_puts(&b, "# HELP parapet_dnsbl_lookups_total DNS blocklist lookups by zone and "
+		 "result (refused: a 127.255.255.x answer)\n"
+		 "# TYPE parapet_dnsbl_lookups_total counter\n");
+	for (size_t i = 0; i <= METRICS_MAX_ZONES; i++) {
+		if (i >= ndnsbl && i < METRICS_MAX_ZONES)
+			continue;
+		for (int r = 0; r < METRIC_DNSBL_NRESULTS; r++) {
+			if (i == METRICS_MAX_ZONES && dnsbl[i].n[r] == 0)
+				continue;
+			buf_puts(&b, "parapet_dnsbl_lookups_total{zone=\"");
+			put_label(&b, dnsbl[i].zone ? dnsbl[i].zone : "_other");
+			buf_printf(&b, "\",result=\"%s\"} %llu\n", dnsbl_results[r], dnsbl[i].n[r]);
+		}
+	}
 	pthread_mutex_unlock(&lock);
 
 	for (int c = 0; c < METRIC_NCOUNTERS; c++)

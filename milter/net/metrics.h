@@ -33,6 +33,18 @@ void metrics_connection(int delta);
 void metrics_stage(const char *stage, double ms);
 /* metrics_verdict - a message's verdict is final (once per message) */
 void metrics_verdict(const struct scan *sc);
+/* what one DNS blocklist lookup got */
+enum metric_dnsbl {
+	METRIC_DNSBL_LISTED,	/* an answer (a hit for some subtest) */
+	METRIC_DNSBL_UNLISTED,	/* NXDOMAIN or no record */
+	METRIC_DNSBL_REFUSED,	/* 127.255.255.x: the list refused us */
+	METRIC_DNSBL_TIMEOUT,	/* no answer within dns_timeout_ms */
+	METRIC_DNSBL_ERROR,	/* SERVFAIL, bad reply */
+	METRIC_DNSBL_NRESULTS
+};
+/* metrics_dnsbl - one lookup in zone (copied; at most METRICS_MAX_ZONES
+ * distinct zones, the rest count as zone="_other") */
+void metrics_dnsbl(const char *zone, enum metric_dnsbl result);
 /* metrics_reload - a reload finished; generation is the current one */
 void metrics_reload(bool ok, unsigned long generation);
 

@@ -18,6 +18,9 @@ extern const struct eval_def eval_relay_defs[];
 extern const struct eval_def eval_freemail_defs[];
 extern const struct conf_directive eval_relay_directives[];
 extern const struct conf_directive eval_freemail_directives[];
+extern const struct eval_def eval_dns_defs[];
+extern const struct conf_directive eval_dns_directives[];
+extern const struct eval_prep eval_dns_preps[];
 
 /* every module's evals; a module with none is left out */
 static const struct eval_def *const eval_tables[] = {
@@ -26,6 +29,7 @@ static const struct eval_def *const eval_tables[] = {
 	eval_wlbl_defs,
 	eval_relay_defs,
 	eval_freemail_defs,
+	eval_dns_defs,
 	NULL,
 };
 
@@ -33,6 +37,13 @@ static const struct eval_def *const eval_tables[] = {
 static const struct conf_directive *const directive_tables[] = {
 	eval_relay_directives,
 	eval_freemail_directives,
+	eval_dns_directives,
+	NULL,
+};
+
+/* every module's load-time hooks */
+static const struct eval_prep *const prep_tables[] = {
+	eval_dns_preps,
 	NULL,
 };
 
@@ -45,7 +56,7 @@ static const struct conf_directive *const directive_tables[] = {
 static const char *const known_plugins[] = {
 	"Check", "ReplaceTags", "HeaderEval", "BodyEval", "MIMEEval",
 	"HTMLEval", "RelayEval", "FreeMail", "WLBLEval", "URIEval",
-	"MIMEHeader", "SPF", "DKIM", "DMARC", "Dmarc", NULL,
+	"MIMEHeader", "SPF", "DKIM", "DMARC", "Dmarc", "DNSEval", "URIDNSBL", NULL,
 };
 
 /* eval_find - by name */
@@ -172,6 +183,17 @@ const char *eval_parse(const char *text, struct eval_call *call)
 	return NULL;
 }
 
+/* eval_prepare - the hook of the call's eval, if any */
+const char *eval_prepare(struct rules_conf *c, const char *rule,
+			 const struct eval_call *call)
+{
+	for (size_t t = 0; prep_tables[t]; t++)
+		for (const struct eval_prep *p = prep_tables[t]; p->name; p++)
+			if (strcmp(p->name, call->def->name) == 0)
+				return p->fn(c, rule, call->argc, call->argv);
+	return NULL;
+}
+
 /* eval_call_clear - release */
 void eval_call_clear(struct eval_call *call)
 {
@@ -197,6 +219,7 @@ struct rules_conf *rules_conf_new(void)
 void rules_conf_finish(struct rules_conf *c)
 {
 	wlbl_conf_finish(c->wlbl);
+	dnsbl_conf_finish(c->dnsbl);
 }
 
 /* rules_conf_clear - release the settings and the struct */
@@ -207,5 +230,6 @@ void rules_conf_clear(struct rules_conf *c)
 	wlbl_conf_free(c->wlbl);
 	eval_relay_conf_clear(c);
 	eval_freemail_conf_clear(c);
+	dnsbl_conf_free(c->dnsbl);
 	free(c);
 }

@@ -29,6 +29,7 @@ struct msg;
 /* settings of the rule set that eval tests read; each module adds its
  * fields with its prefix and releases them in rules_conf_clear */
 struct wlbl_conf;
+struct dnsbl_conf;
 struct rules_conf {
 	struct wlbl_conf *wlbl;	/* eval_wlbl.c: address and host lists */
 	/* eval_relay.c: trusted_networks, internal_networks, msa_networks
@@ -39,6 +40,40 @@ struct rules_conf {
 	 * freemail_welcomelist; lower case */
 	char **freemail_domains, **freemail_wild, **freemail_welcome;
 	size_t freemail_ndomains, freemail_nwild, freemail_nwelcome;
+	struct dnsbl_conf *dnsbl;	/* eval_dns.c: DNS blocklists */
+};
+
+/*
+ * DNS blocklists (eval_dns.c).  Loading the rule set collects every zone
+ * its check_rbl, check_rbl_txt and urirhssub/urirhsbl lines ask
+ * (rules_rbl_zones); the dnsbl stage asks them and hands the answers back
+ * through struct rules_rbl, which the evals read.
+ */
+enum rbl_kind {
+	RBL_IP,			/* the client IP, reversed, under the zone */
+	RBL_DOMAIN,		/* registrable domains of URIs, From, HELO ... */
+};
+
+/* one zone the rule set asks */
+struct rbl_zone {
+	const char *zone;	/* lower case, no trailing dot */
+	int rrtype;		/* DNS_T_A or DNS_T_TXT (net/dns.h) */
+	enum rbl_kind kind;
+};
+
+/* the records one lookup got: A as dotted quads, TXT as text; refusals
+ * (127.255.255.x) already taken out by the stage */
+struct rbl_answer {
+	size_t zone;		/* index into rules_rbl_zones */
+	const char *item;	/* the IP or domain looked up */
+	const char *where;	/* domains: "uri", "from", "helo" ...; else NULL */
+	const char *const *values;
+	size_t n;
+};
+
+struct rules_rbl {
+	const struct rbl_answer *v;
+	size_t n;
 };
 
 /* rules_auth - what the authentication stages found, for the evals that
@@ -48,6 +83,7 @@ struct rules_auth {
 	int spf_mfrom;		/* enum auth_result (mail/auth.h) */
 	const char *const *dkim_valid;
 	size_t ndkim_valid;
+	const struct rules_rbl *rbl;	/* DNS blocklist answers, or NULL */
 };
 
 /* what an eval function sees: one message, the settings, and the symbols
@@ -57,6 +93,9 @@ struct eval_env {
 	const struct rules_conf *conf;
 	const struct hits *hits;
 	const struct rules_auth *auth;	/* may be NULL: nothing known */
+	char *detail;		/* where an eval may say why it hit (may be
+				 * NULL); detail_cap bytes with the NUL */
+	size_t detail_cap;
 };
 
 /* an eval function: how many times the test hit (0: no hit) */
@@ -87,6 +126,15 @@ struct conf_directive {
 	const char *(*parse)(struct rules_conf *c, char *args);
 };
 
+/* a load-time hook of an eval: the rule named rule calls it with argv;
+ * records what the rule set needs (the DNS zones to ask).  NULL or an
+ * error message (static) */
+struct eval_prep {
+	const char *name;	/* the eval's name */
+	const char *(*fn)(struct rules_conf *c, const char *rule, size_t argc,
+			  char *const *argv);
+};
+
 /* one parsed eval: call (owned by the rule) */
 struct eval_call {
 	const struct eval_def *def;
@@ -115,6 +163,10 @@ bool eval_plugin_known(const char *plugin);
  * implement is not an error here: call->def stays NULL.
  */
 const char *eval_parse(const char *text, struct eval_call *call);
+/* eval_prepare - the load-time hook of call's eval, if it has one: NULL
+ * or an error message (static) */
+const char *eval_prepare(struct rules_conf *c, const char *rule,
+			 const struct eval_call *call);
 /* eval_call_clear - release the arguments */
 void eval_call_clear(struct eval_call *call);
 /* eval_run - the hit count of call on env's message */
@@ -130,6 +182,22 @@ struct rules_conf *rules_conf_new(void);
 /* rules_conf_finish - once every file is read (sorting, indexes) */
 void rules_conf_finish(struct rules_conf *c);
 void rules_conf_clear(struct rules_conf *c);
+
+/* eval_dns.c */
+struct ruleset;
+void dnsbl_conf_finish(struct dnsbl_conf *d);
+void dnsbl_conf_free(struct dnsbl_conf *d);
+/* rules_rbl_zones - every zone the rule set asks, *n of them; borrowed */
+const struct rbl_zone *rules_rbl_zones(const struct ruleset *rs, size_t *n);
+/* rules_rbl_max_domains - uridnsbl_max_domains: distinct registrable
+ * domains looked up per message (SpamAssassin's default 20) */
+unsigned rules_rbl_max_domains(const struct ruleset *rs);
+/* rules_rbl_skip_domain - is domain (lower case) in uridnsbl_skip_domain? */
+bool rules_rbl_skip_domain(const struct ruleset *rs, const char *domain);
+/* rbl_ip_name - the query name of ip under zone: IPv4 octets reversed,
+ * IPv6 as 32 reversed nibbles ("1.0.0.127.zone"); false if ip is no
+ * address or the name would not fit cap */
+bool rbl_ip_name(const char *ip, const char *zone, char *out, size_t cap);
 
 /* eval_wlbl.c */
 bool wlbl_directive(struct rules_conf *c, const char *kw, char *args, const char **err);

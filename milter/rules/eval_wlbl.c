@@ -33,6 +33,7 @@
 #include "mail/message.h"
 #include "mail/received.h"
 #include "base/cidr.h"
+#include "mail/uri.h"
 #include "base/util.h"
 
 #define WLBL_MAX_ENTRIES 100000
@@ -823,40 +824,6 @@ static unsigned dkim_def_welcome(const struct eval_env *env, size_t argc,
 {
 	(void)argc, (void)argv;
 	return dkim_listed(env, "def_welcomelist_from_dkim", "def_welcomelist_auth");
-}
-
-/* uri_host - the lower-case host of a URI into out; false if none */
-static bool uri_host(const char *uri, char *out, size_t cap)
-{
-	const char *p = strstr(uri, "://"), *e;
-
-	if (p == NULL || strncasecmp(uri, "mailto:", 7) == 0)
-		return false;
-	p += 3;
-	e = p + strcspn(p, "/?#");
-	for (const char *q = p; q < e; q++)	/* past user:pass@ */
-		if (*q == '@')
-			p = q + 1;
-	if (*p == '[') {
-		const char *r = memchr(p, ']', (size_t)(e - p));
-		if (r == NULL)
-			return false;
-		p++;
-		e = r;
-	} else {
-		const char *c = memchr(p, ':', (size_t)(e - p));
-		if (c)
-			e = c;
-	}
-	size_t n = (size_t)(e - p);
-	while (n && p[n - 1] == '.')
-		n--;
-	if (n == 0 || n >= cap)
-		return false;
-	memcpy(out, p, n);
-	out[n] = '\0';
-	str_lower(out);
-	return true;
 }
 
 /* host_verdict - enlist_uri_host: the entry for host or its nearest

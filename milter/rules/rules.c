@@ -290,7 +290,10 @@ static unsigned run_rule(const struct rule *r, const struct sym *s, struct eval 
 	case RULE_URI:
 		return run_uri_rule(r, s, sc, detail, cap);
 	case RULE_EVAL:
+		sc->env.detail = detail;
+		sc->env.detail_cap = cap;
 		n = eval_run(&r->call, &sc->env);
+		sc->env.detail = NULL;
 		if (n > r->maxhits)
 			n = r->maxhits;
 		return n;

@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #include "base/diag.h"
+#include "base/util.h"
 #include "rules/eval.h"
 #include "rules/meta.h"
 #include "rules/re.h"
@@ -177,6 +178,13 @@ bool rules_valid_name(const char *s, size_t n);
 /* rules_sym_cmp - order of ruleset->syms, for qsort and bsearch */
 int rules_sym_cmp(const void *a, const void *b);
 
+/* rules_next_word - split off the next white-space separated word
+ * (base/util.c, so the eval modules the parser calls need not call back
+ * into it) */
+static inline char *rules_next_word(char **p)
+{
+	return str_next_word(p);
+}
 /* rules_directive - one directive other than include and if/else/endif */
 void rules_directive(struct parser *ps, const char *kw, char *args);
 /* rules_skipped_line - a line in a false if block: remember the rule

@@ -293,6 +293,13 @@ static bool parse_eval(struct parser *ps, const char *name, enum rule_type type,
 		eval_call_clear(&call);
 		return true;
 	}
+	if ((err = eval_prepare(ps->ld->rs->conf, name, &call)) != NULL) {
+		diag_error(ps->ld->d, ps->file, ps->line, "%s: eval:%s: %s", name,
+			   call.def->name, err);
+		eval_call_clear(&call);
+		note_skipped(ps, name);
+		return true;
+	}
 	struct rule *r = add_rule(ps, name);
 	if (r == NULL) {
 		eval_call_clear(&call);
@@ -309,18 +316,15 @@ static void parse_header_rule(struct parser *ps, char *args)
 {
 	char *name = str_next_word(&args), *field;
 
+	while (isspace((unsigned char)*args))
+		args++;
+	/* an eval's arguments may hold spaces: the rest of the line */
+	if (name && parse_eval(ps, name, RULE_HEADER, args))
+		return;
 	if (name == NULL || (field = str_next_word(&args)) == NULL) {
 		diag_error(ps->ld->d, ps->file, ps->line, "header: expected NAME FIELD =~ /re/");
 		return;
 	}
-	if (strncmp(field, "eval:", 5) == 0 && *args) {
-		/* the call may hold spaces: give it the rest of the line
-		 * (str_next_word cut it at the byte before args) */
-		args[-1] = ' ';
-		str_trim(field);
-	}
-	if (parse_eval(ps, name, RULE_HEADER, field))
-		return;
 	struct rule *r = add_rule(ps, name);
 	if (r == NULL)
 		return;

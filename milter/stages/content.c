@@ -37,7 +37,9 @@ static int structure_eom(struct scan *sc, void **state)
 /* rules_stage_eom - the administrator's content rules */
 static int rules_stage_eom(struct scan *sc, void **state)
 {
+	struct rules_rbl rbl = { sc->rbl, sc->nrbl };
 	struct rules_auth au = {
+		.rbl = &rbl,
 		.spf_mfrom = (int)sc->spf_result,
 		.dkim_valid = (const char *const *)sc->dkim_valid_domains,
 		.ndkim_valid = sc->ndkim_valid,

@@ -13,11 +13,13 @@
 #include "stages/auth/dmarc.h"
 #include "stages/auth/spf.h"
 #include "stages/content.h"
+#include "stages/dnsbl.h"
 #include "stages/registry.h"
 #include "stages/rep/rep.h"
 
 const struct stage *const stage_registry[] = {
 	&spf_stage,		/* first: its DNS starts at the envelope */
+	&dnsbl_stage,		/* the client IP's lookups start at the envelope */
 	&dkim_stage,
 	&dmarc_stage,		/* needs SPF's and DKIM's results */
 	&rules_stage,		/* meta rules may use the symbols above */

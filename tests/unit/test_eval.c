@@ -10,6 +10,7 @@
 #include "rules/eval.h"
 #include "rules/hits.h"
 #include "rules/re.h"
+#include "net/dns.h"
 #include "mail/auth.h"
 #include "mail/message.h"
 
@@ -261,7 +262,8 @@ START_TEST(wl_auth)
 	struct re_scratch *re = re_scratch_new();
 	struct hits h = { 0 };
 	size_t nd = auth_cases[_i].dkim[0] ? 1 : 0;
-	struct rules_auth au = { auth_cases[_i].spf, auth_cases[_i].dkim, nd };
+	struct rules_auth au = { .spf_mfrom = auth_cases[_i].spf,
+				  .dkim_valid = auth_cases[_i].dkim, .ndkim_valid = nd };
 
 	msg_set_from(m, auth_cases[_i].mail_from);
 	snprintf(text, sizeof(text), " %s", auth_cases[_i].from);
@@ -347,7 +349,8 @@ START_TEST(auth_builtins)
 		struct re_scratch *re = re_scratch_new();
 		struct hits h = { 0 };
 		const char *dk[] = { c[i].dkim };
-		struct rules_auth au = { AUTH_NONE, dk, c[i].dkim ? 1 : 0 };
+		struct rules_auth au = { .spf_mfrom = AUTH_NONE, .dkim_valid = dk,
+					  .ndkim_valid = c[i].dkim ? 1 : 0 };
 		for (size_t k = 0; c[i].stage_hits[k]; k++)
 			hits_add(&h, c[i].stage_hits[k], 0, NULL, NULL);
 		msg_set_from(m, c[i].mail_from);
@@ -365,6 +368,173 @@ START_TEST(auth_builtins)
 }
 END_TEST
 
+/* rbl_ip_name: reversed octets, IPv6 nibbles, IPv4-mapped is IPv4 */
+START_TEST(rbl_names)
+{
+	static const struct { const char *ip, *want; } t[] = {
+		{ "192.0.2.99", "99.2.0.192.bl.test" },
+		{ "[192.0.2.1]", "1.2.0.192.bl.test" },
+		{ "::ffff:192.0.2.5", "5.2.0.192.bl.test" },
+		{ "2001:db8::99", "9.9.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.bl.test" },
+		{ "IPv6:2001:DB8:1::a", "a.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.1.0.0.0.8.b.d.0.1.0.0.2.bl.test" },
+		{ "not-an-ip", NULL },
+		{ "", NULL },
+	};
+	char out[300];
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		bool ok = rbl_ip_name(t[i].ip, "bl.test", out, sizeof(out));
+		ck_assert_msg(ok == (t[i].want != NULL), "%s", t[i].ip);
+		if (ok)
+			ck_assert_str_eq(out, t[i].want);
+	}
+	ck_assert(!rbl_ip_name("192.0.2.99", "bl.test", out, 10));	/* does not fit */
+}
+END_TEST
+
+#define RBL_RULES \
+	"header   R_ANY   eval:check_rbl('s', 'BL.test.')\n" \
+	"header   R_EQ    eval:check_rbl_sub('s', '127.0.0.2')\n" \
+	"header   R_MASK8 eval:check_rbl_sub('s', '8')\n" \
+	"header   R_MASK16 eval:check_rbl_sub('s', '16')\n" \
+	"header   R_RE    eval:check_rbl('s-lastexternal', 'bl.test', '^127\\.0\\.0\\.1[01]$')\n" \
+	"header   R_TXT   eval:check_rbl_txt('t', 'txt.test.', '(?i:spamcop)')\n" \
+	"urirhssub U_EQ   dbl.test. A 127.0.1.2\n" \
+	"body     U_EQ    eval:check_uridnsbl('U_EQ')\n" \
+	"urirhssub U_RANGE dbl.test. A 127.0.1.3-127.0.1.9\n" \
+	"body     U_RANGE eval:check_uridnsbl('U_RANGE')\n" \
+	"urirhssub U_MASKED dbl.test. A 0x7f000100/0xffffff00\n" \
+	"body     U_MASKED eval:check_uridnsbl('U_MASKED')\n" \
+	"urirhssub U_BIT  dbl.test. A 4\n" \
+	"body     U_BIT   eval:check_uridnsbl('U_BIT')\n" \
+	"urirhsbl U_ANY   dbl.test. A\n" \
+	"body     U_ANY   eval:check_uridnsbl('U_ANY')\n" \
+	"uridnsbl_skip_domain Big.Example other.example\n" \
+	"clear_uridnsbl_skip_domain other.example\n" \
+	"uridnsbl_max_domains 5\n"
+
+static const struct {
+	const char *zone;	/* which zone answered */
+	const char *values[3];
+	const char *want;
+} rbl_cases[] = {
+	{ "bl.test", { "127.0.0.2", "127.0.0.10" }, "R_ANY R_EQ R_MASK8 R_RE" },
+	{ "bl.test", { "127.0.0.4" }, "R_ANY" },
+	{ "bl.test", { "127.0.0.16" }, "R_ANY R_MASK16" },
+	{ "bl.test", { "10.0.0.2" }, "" },		/* only 127/8 answers */
+	{ "txt.test", { "see http://spamcop.net/" }, "R_TXT" },
+	{ "txt.test", { "something else" }, "" },
+	{ "dbl.test", { "127.0.1.2" }, "U_EQ U_MASKED U_ANY" },
+	{ "dbl.test", { "127.0.1.4" }, "U_RANGE U_MASKED U_BIT U_ANY" },
+	{ "dbl.test", { "127.0.2.4" }, "U_BIT U_ANY" },
+	{ "dbl.test", { "127.0.1.10" }, "U_MASKED U_ANY" },
+};
+
+/* zone_index - the index of a zone the rule set asks */
+static size_t zone_index(const struct ruleset *rs, const char *zone)
+{
+	size_t n;
+	const struct rbl_zone *z = rules_rbl_zones(rs, &n);
+
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(z[i].zone, zone) == 0)
+			return i;
+	ck_abort_msg("zone %s not collected", zone);
+	return 0;
+}
+
+/* check_rbl, check_rbl_sub, check_rbl_txt, check_uridnsbl: answer
+ * matching with each kind of subtest */
+START_TEST(rbl_match)
+{
+	struct diag d;
+	char got[256];
+
+	diag_init(&d);
+	struct ruleset *rs = rules_load_text("r.cf", RBL_RULES, unit_builtins(), &d);
+	ck_assert_msg(rs != NULL && d.n == 0, "%s", d.n ? d.lines[0] : "?");
+	size_t nz, nv = 0;
+	const struct rbl_zone *z = rules_rbl_zones(rs, &nz);
+	ck_assert_uint_eq(nz, 3);	/* bl.test A, txt.test TXT, dbl.test A */
+	ck_assert_int_eq(z[zone_index(rs, "dbl.test")].kind, RBL_DOMAIN);
+	ck_assert_int_eq(z[zone_index(rs, "txt.test")].rrtype, DNS_T_TXT);
+	ck_assert(rules_rbl_skip_domain(rs, "big.example"));
+	ck_assert(!rules_rbl_skip_domain(rs, "other.example"));
+	ck_assert_uint_eq(rules_rbl_max_domains(rs), 5);
+	while (nv < 3 && rbl_cases[_i].values[nv])
+		nv++;
+	struct rbl_answer an = {
+		.zone = zone_index(rs, rbl_cases[_i].zone), .item = "192.0.2.99",
+		.values = rbl_cases[_i].values, .n = nv,
+	};
+	struct rules_rbl rb = { &an, 1 };
+	struct rules_auth au = { .rbl = &rb };
+	struct msg *m = msg_new(65536);
+	struct re_scratch *re = re_scratch_new();
+	struct hits h = { 0 };
+
+	msg_end_headers(m);
+	rules_eval(rs, m, re, &h, &au);
+	hit_list(&h, got, sizeof(got));
+	ck_assert_msg(strcmp(got, rbl_cases[_i].want) == 0, "case %d: got '%s', want '%s'", _i,
+		      got, rbl_cases[_i].want);
+	if (h.n && rbl_cases[_i].zone[0] == 'b')
+		ck_assert_msg(strstr(h.v[0].detail, "192.0.2.99 listed in bl.test: 127.0.0.") != NULL,
+			      "detail '%s'", h.v[0].detail);
+	hits_clear(&h);
+	re_scratch_free(re);
+	msg_free(m);
+	rules_free(rs);
+	diag_free(&d);
+}
+END_TEST
+
+/* bad blocklist lines: errors with file:line */
+START_TEST(rbl_errors)
+{
+	static const struct { const char *text, *want; } bad[] = {
+		{ "urirhssub U dbl.test. MX 2\n", "r.cf:1: error: urirhssub: the type must be A or TXT" },
+		{ "urirhssub U dbl.test. A 127.0.0.x\n",
+		  "r.cf:1: error: urirhssub: expected a mask, an address, N-M or N/M" },
+		{ "urirhssub U dbl.test. A\n", "r.cf:1: error: urirhssub: expected NAME ZONE A|TXT SUBTEST" },
+		{ "header R eval:check_rbl('s', 'bad zone!')\n",
+		  "r.cf:1: error: R: eval:check_rbl: not a DNS zone name" },
+		{ "header R eval:check_rbl('s', 'a.test', '(')\n",
+		  "r.cf:1: error: R: eval:check_rbl: bad subtest regex" },
+		{ "header R eval:check_rbl('s', 'a.test')\nheader S eval:check_rbl('s', 'b.test')\n",
+		  "r.cf:2: error: S: eval:check_rbl: set already names another zone" },
+		{ "uridnsbl_max_domains many\n",
+		  "r.cf:1: error: uridnsbl_max_domains: expected a number from 0 to 1000" },
+	};
+	struct diag d;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		diag_init(&d);
+		struct ruleset *rs = rules_load_text("r.cf", bad[i].text, unit_builtins(), &d);
+		ck_assert_ptr_null(rs);
+		ck_assert_msg(d.n && strcmp(d.lines[0], bad[i].want) == 0, "got '%s'",
+			      d.n ? d.lines[0] : "");
+		diag_free(&d);
+	}
+}
+END_TEST
+
+/* a header eval's arguments may hold spaces, as in SpamAssassin's files */
+START_TEST(header_eval_spaces)
+{
+	struct diag d;
+
+	diag_init(&d);
+	struct ruleset *rs = rules_load_text("r.cf",
+		"header A eval:check_rbl('zen', 'zen.spamhaus.org.')\n"
+		"header B  eval:check_for_missing_to_header( )\n", unit_builtins(), &d);
+	ck_assert_msg(rs != NULL && d.n == 0, "%s", d.n ? d.lines[0] : "?");
+	ck_assert_uint_eq(rules_count(rs), 2);
+	rules_free(rs);
+	diag_free(&d);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("eval");
@@ -377,6 +547,10 @@ int main(void)
 	tcase_add_loop_test(tc, wl_auth, 0, (int)(sizeof(auth_cases) / sizeof(auth_cases[0])));
 	tcase_add_test(tc, wlbl_errors);
 	tcase_add_test(tc, auth_builtins);
+	tcase_add_test(tc, rbl_names);
+	tcase_add_loop_test(tc, rbl_match, 0, (int)(sizeof(rbl_cases) / sizeof(rbl_cases[0])));
+	tcase_add_test(tc, rbl_errors);
+	tcase_add_test(tc, header_eval_spaces);
 	suite_add_tcase(s, tc);
 	return unit_main(s);
 }
