@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #include "base/diag.h"
+#include "rules/eval.h"
 #include "rules/meta.h"
 #include "rules/re.h"
 #include "rules/rules.h"
@@ -49,6 +50,7 @@ enum rule_type {
 	RULE_FULL,
 	RULE_URI,
 	RULE_META,
+	RULE_EVAL,		/* eval:fn(args); evtype says where */
 };
 
 /* header modifiers, combined as in SpamAssassin's PerMsgStatus::get;
@@ -72,6 +74,8 @@ struct rule {
 	char *flags;
 	struct re *re;
 	struct meta_expr *meta;	/* RULE_META */
+	struct eval_call call;	/* RULE_EVAL */
+	enum rule_type evtype;	/* RULE_EVAL: the type it was defined with */
 	/* settled by rules_link from the symbol's tflags and score */
 	unsigned maxhits;	/* 1, or the cap from tflags multiple */
 	bool nosubject;		/* body rules: skip the Subject line */
@@ -123,6 +127,7 @@ struct ruleset {
 	const char **builtins;	/* NULL-terminated copy of the array given to
 				 * rules_load; the names are borrowed */
 	size_t nfiles;
+	struct rules_conf *conf;	/* what eval tests read (eval.h) */
 };
 
 /* replace_tag, replace_pre, replace_inter, replace_post */
