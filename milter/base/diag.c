@@ -63,6 +63,17 @@ static void diag_add(struct diag *d, const char *kind, const char *file,
 		d->lines[d->n++] = xasprintf("%s: %s: %s", file, kind, msg);
 }
 
+/* diag_skip_line - the verbose line of a skip */
+__attribute__((format(printf, 4, 5)))
+static void diag_skip_line(struct diag *d, const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	diag_add(d, "skipped", file, line, fmt, ap);
+	va_end(ap);
+}
+
 /* diag_error - an error: the load fails */
 void diag_error(struct diag *d, const char *file, int line, const char *fmt, ...)
 {
@@ -114,6 +125,7 @@ static void tally(struct diag *d, const char *reason)
 void diag_skip(struct diag *d, const char *file, int line, const char *reason,
 	       const char *fmt, ...)
 {
+	char msg[1024];
 	va_list ap;
 
 	d->skipped++;
@@ -121,8 +133,9 @@ void diag_skip(struct diag *d, const char *file, int line, const char *reason,
 	if (!d->verbose)
 		return;
 	va_start(ap, fmt);
-	diag_add(d, "skipped", file, line, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	diag_skip_line(d, file, line, "%s [%s]", msg, reason);
 }
 
 /* note - one summary line, never capped (at most DIAG_MAX_REASONS + 2) */
@@ -143,10 +156,11 @@ static void note(struct diag *d, const char *where, const char *fmt, ...)
 void diag_summarize(struct diag *d, const char *where)
 {
 	for (size_t i = 0; i < d->ntally; i++) {
-		note(d, where, "%d skipped: %s%s", d->tally[i].n, d->tally[i].reason,
-		     d->verbose ? "" : " (lint --verbose lists them)");
+		note(d, where, "%d skipped: %s", d->tally[i].n, d->tally[i].reason);
 		free(d->tally[i].reason);
 	}
+	if (d->ntally > 0 && !d->verbose)
+		note(d, where, "parapetctl lint --verbose lists every skipped line with its reason");
 	free(d->tally);
 	d->tally = NULL;
 	d->ntally = 0;

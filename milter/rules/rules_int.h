@@ -189,6 +189,9 @@ long rules_sym_find(const struct ruleset *rs, const char *name);
 /* rules_sym_get - the symbol, created (SYM_NAMED) if new; the pointer is
  * valid until the next rules_sym_get */
 struct sym *rules_sym_get(struct ruleset *rs, const char *name);
+/* rules_remove_rule - take rule i out of the set (its name was defined
+ * again, or its regex cannot be used): the last rule moves into slot i */
+void rules_remove_rule(struct ruleset *rs, size_t i);
 /* rules_rule_clear - release what one rule owns (rules.c) */
 void rules_rule_clear(struct rule *r);
 /* rules_file - an interned copy of a file name */

@@ -8,7 +8,7 @@
  * operators, `version` (RULES_SA_VERSION, SpamAssassin 4.0.1),
  * `perl_version` and `local_tests_only` are understood; plugin(X) and
  * `ifplugin X` are true for the plugins parapet implements
- * (plugin_known), can()/has() for the Conf features it has
+ * (eval_plugin_known), can()/has() for the Conf features it has
  * (conf_feature) and the methods of those plugins; any other name makes
  * the whole condition false with a warning.  A false block is a skip
  * (diag_skip: summarized, listed by lint --verbose), as is every rule
@@ -142,28 +142,6 @@ static void parse_include(struct parser *ps, char *args)
 /* ---------------------------------------------------------------- if */
 
 /*
- * plugin_known - the SpamAssassin plugins parapet implements, whose
- * `ifplugin` blocks are read; the package prefix is optional.  One list
- * with the eval framework's (eval_plugin_known replaces it when merged).
- */
-static bool plugin_known(const char *plugin)
-{
-	static const char prefix[] = "Mail::SpamAssassin::Plugin::";
-	static const char *const known[] = {
-		"Check", "ReplaceTags", "HeaderEval", "BodyEval", "MIMEEval",
-		"HTMLEval", "RelayEval", "FreeMail", "WLBLEval", "URIEval",
-		"MIMEHeader", "SPF", "DKIM", "DMARC", "Dmarc", NULL,
-	};
-
-	if (strncmp(plugin, prefix, sizeof(prefix) - 1) == 0)
-		plugin += sizeof(prefix) - 1;
-	for (size_t i = 0; known[i]; i++)
-		if (strcmp(known[i], plugin) == 0)
-			return true;
-	return false;
-}
-
-/*
  * conf_feature - can(Mail::SpamAssassin::Conf::NAME): the features of
  * SpamAssassin's Conf.pm parapet has.  True: the syntax or behaviour the
  * feature announces works in parapet (tflags nosubject and nolog, header
@@ -194,7 +172,7 @@ static bool conf_feature(const char *name)
 
 /*
  * can_method - can(X::Y) and has(X::Y): a Conf feature (conf_feature), or
- * a plugin's has_*/method, present when parapet implements the plugin
+ * a plugin's has_ flag or method, present when parapet implements the plugin
  */
 static bool can_method(const char *arg, size_t n)
 {
@@ -218,7 +196,7 @@ static bool can_method(const char *arg, size_t n)
 	if (last == NULL)
 		return false;
 	*last = '\0';
-	return plugin_known(name);
+	return eval_plugin_known(name);
 }
 
 /*
@@ -248,7 +226,7 @@ static size_t plugin_call(const char *s, bool *value)
 			while (alen > 0 && isspace((unsigned char)arg[alen - 1]))
 				alen--;
 			*value = alen < sizeof(name) &&
-				 (memcpy(name, arg, alen), name[alen] = '\0', plugin_known(name));
+				 (memcpy(name, arg, alen), name[alen] = '\0', eval_plugin_known(name));
 		} else {
 			*value = can_method(arg, alen);
 		}
@@ -330,7 +308,7 @@ static bool skipping(const struct parser *ps)
 static void skip_from_here(struct parser *ps, const char *why)
 {
 	ps->skip_depth = ps->if_depth;
-	snprintf(ps->skip_why, sizeof(ps->skip_why), "%s", why);
+	snprintf(ps->skip_why, sizeof(ps->skip_why), "%.90s", why);
 	ps->skip_line = ps->line;
 	diag_skip(ps->ld->d, ps->file, ps->line, "if/ifplugin block false in parapet",
 		  "%s: false in parapet, block skipped", why);
@@ -354,7 +332,7 @@ static void open_block(struct parser *ps, const char *kw, char *args)
 		diag_error(d, ps->file, ps->line, "%s: expected a condition", kw);
 		value = false;
 	} else if (kw[2] == 'p') {
-		value = plugin_known(cond);
+		value = eval_plugin_known(cond);
 	} else {
 		value = cond_value(ps, cond);
 	}
