@@ -92,10 +92,35 @@ static bool wants_utf(const char *pattern, size_t len)
 struct re *re_compile(const char *pattern, size_t len, const char *flags,
 		      char **err)
 {
+	bool limited;
+
+	return re_compile_limited(pattern, len, flags, err, &limited);
+}
+
+/* is_limit - a PCRE2 compile error that is a limit, not a syntax error */
+static bool is_limit(int ec)
+{
+	switch (ec) {
+	case PCRE2_ERROR_PATTERN_TOO_LARGE:
+	case PCRE2_ERROR_HEAP_FAILED:
+	case PCRE2_ERROR_LOOKBEHIND_TOO_COMPLICATED:
+	case PCRE2_ERROR_PARENTHESES_NEST_TOO_DEEP:
+	case PCRE2_ERROR_PATTERN_TOO_COMPLICATED:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* re_compile_limited - compile with flags, telling limits from errors */
+struct re *re_compile_limited(const char *pattern, size_t len, const char *flags,
+			      char **err, bool *limited)
+{
 	uint32_t opts = 0;
 	int ec;
 	PCRE2_SIZE off;
 
+	*limited = false;
 	pthread_once(&match_ctx_once, match_ctx_init);
 	for (const char *f = flags; f && *f; f++) {
 		switch (*f) {
@@ -113,6 +138,7 @@ struct re *re_compile(const char *pattern, size_t len, const char *flags,
 		opts |= PCRE2_UTF | PCRE2_MATCH_INVALID_UTF;
 	pcre2_code *code = pcre2_compile((PCRE2_SPTR)pattern, len, opts, &ec,
 					 &off, NULL);
+	*limited = code == NULL && is_limit(ec);
 	if (code == NULL) {
 		PCRE2_UCHAR msg[256];
 		pcre2_get_error_message(ec, msg, sizeof(msg));

@@ -138,7 +138,7 @@ static char *substitute(const struct loader *ld, char *re, bool *again)
 static bool replace_rule(struct loader *ld, struct rule *r, const struct sym *s)
 {
 	char *re = xstrdup(r->pat), *err = NULL;
-	bool again = true;
+	bool again = true, limited;
 
 	for (int pass = 0; again && pass < RULES_MAX_REPLACE_PASSES; pass++) {
 		again = false;
@@ -148,16 +148,22 @@ static bool replace_rule(struct loader *ld, struct rule *r, const struct sym *s)
 		free(re);
 		return true;
 	}
-	struct re *c = re_compile(re, strlen(re), r->flags, &err);
-	if (c == NULL) {
-		/* as a regex that does not compile on its own line: the rule
-		 * goes, the set loads (PCRE2 caps a compiled pattern at 64 KB
-		 * where Perl has no cap) */
+	struct re *c = re_compile_limited(re, strlen(re), r->flags, &err, &limited);
+	if (c == NULL && limited) {
+		/* as on a rule's own line: a regex beyond a PCRE2 limit (the
+		 * compiled size of some stock rules) loses only its rule */
 		diag_warn(ld->d, s->file, s->line, "%s: after replace_tag: %s in /%.200s/...; rule dropped",
 			  s->name, err, re);
 		free(err);
 		free(re);
 		return false;
+	}
+	if (c == NULL) {
+		diag_error(ld->d, s->file, s->line, "%s: after replace_tag: %s in /%s/", s->name,
+			   err, re);
+		free(err);
+		free(re);
+		return true;
 	}
 	re_free(r->re);
 	r->re = c;

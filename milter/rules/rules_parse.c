@@ -273,6 +273,7 @@ static void finish_regex(struct parser *ps, const char *name, const char *args,
 	struct rule *r = &rs->rules[rs->nrules - 1];
 	const char *rest, *err;
 	char *rerr = NULL;
+	bool limited;
 
 	if ((err = parse_regex(args, &r->pat, &r->flags, &rest)) != NULL) {
 		diag_error(ps->ld->d, ps->file, ps->line, "%s: %s", name, err);
@@ -297,9 +298,15 @@ static void finish_regex(struct parser *ps, const char *name, const char *args,
 	if (*rest != '\0') {
 		diag_error(ps->ld->d, ps->file, ps->line, "%s: unexpected text after regex: %s", name, rest);
 		drop_last_rule(ps->ld);
-	} else if ((r->re = re_compile(r->pat, strlen(r->pat), r->flags, &rerr)) == NULL) {
-		/* as SpamAssassin: the rule is dropped, the set loads */
-		diag_warn(ps->ld->d, ps->file, ps->line, "%s: %s; rule dropped", name, rerr);
+	} else if ((r->re = re_compile_limited(r->pat, strlen(r->pat), r->flags, &rerr,
+						&limited)) == NULL) {
+		/* a syntax error fails the load; a valid regex beyond a PCRE2
+		 * limit loses only its rule, as SpamAssassin drops a rule
+		 * whose regex Perl rejects */
+		if (limited)
+			diag_warn(ps->ld->d, ps->file, ps->line, "%s: %s; rule dropped", name, rerr);
+		else
+			diag_error(ps->ld->d, ps->file, ps->line, "%s", rerr);
 		free(rerr);
 		drop_last_rule(ps->ld);
 	} else {

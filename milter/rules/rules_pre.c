@@ -249,7 +249,7 @@ static const struct {
 static bool cond_value(struct parser *ps, const char *cond)
 {
 	size_t nnames = sizeof(cond_names) / sizeof(cond_names[0]);
-	double vals[sizeof(cond_names) / sizeof(cond_names[0])];
+	double vals[16];
 	struct buf b;
 	bool ok = true;
 	char *err = NULL;
@@ -274,6 +274,11 @@ static bool cond_value(struct parser *ps, const char *cond)
 			  "if %s: cannot evaluate (%s), treated as false, block skipped", cond, err);
 		ok = false;
 	}
+	if (ok && meta_nnames(e) > sizeof(vals) / sizeof(vals[0])) {
+		diag_warn(ps->ld->d, ps->file, ps->line,
+			  "if %s: too many names, treated as false, block skipped", cond);
+		ok = false;
+	}
 	for (size_t i = 0; ok && i < meta_nnames(e); i++) {
 		size_t k = 0;
 		while (k < nnames && strcmp(meta_name(e, i), cond_names[k].name) != 0)
@@ -285,6 +290,7 @@ static bool cond_value(struct parser *ps, const char *cond)
 			ok = false;
 		} else {
 			vals[i] = cond_names[k].value;
+			meta_bind(e, i, i);
 		}
 	}
 	if (ok) {
