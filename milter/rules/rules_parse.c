@@ -767,6 +767,12 @@ void rules_skipped_line(struct parser *ps, const char *kw, char *args)
 /* the settings and metadata of SpamAssassin's files parapet does not take
  * over: quietly skipped (summarized by reason), or warned about with what
  * parapet does instead when an administrator expects an effect */
+#define WHY_REPORT "report template (parapet writes its own header fields)"
+#define WHY_BAYES "Bayes setting (parapet has no Bayes classifier)"
+#define WHY_SCORE "parapet's thresholds are tag_score, quarantine_score and reject_score " \
+	"in parapet.conf(5); ignored"
+#define WHY_HEADERS "parapet adds its own X-Spam-Flag, X-Spam-Score and X-Spam-Status " \
+	"fields (parapet(8), HEADERS); ignored"
 static const struct {
 	const char *kw;		/* a trailing '*': any directive with this prefix */
 	bool warn;
@@ -775,27 +781,18 @@ static const struct {
 	{ "priority", false, "priority (parapet runs metas after the rules they use)" },
 	{ "reuse", false, "reuse (SpamAssassin's mass-check only)" },
 	{ "test", false, "test (SpamAssassin's rule self-tests)" },
-	{ "report", false, "report template (parapet writes its own header fields)" },
-	{ "unsafe_report", false, "report template (parapet writes its own header fields)" },
-	{ "clear_report_template", false, "report template (parapet writes its own header fields)" },
-	{ "clear_unsafe_report_template", false, "report template (parapet writes its own header fields)" },
-	{ "report_contact", false, "report template (parapet writes its own header fields)" },
-	{ "report_hostname", false, "report template (parapet writes its own header fields)" },
-	{ "report_charset", false, "report template (parapet writes its own header fields)" },
-	{ "bayes_*", false, "Bayes setting (parapet has no Bayes classifier)" },
-	{ "use_bayes*", false, "Bayes setting (parapet has no Bayes classifier)" },
-	{ "required_score", true,
-	  "parapet's thresholds are tag_score, quarantine_score and reject_score in parapet.conf(5); ignored" },
-	{ "required_hits", true,
-	  "parapet's thresholds are tag_score, quarantine_score and reject_score in parapet.conf(5); ignored" },
+	{ "report", false, WHY_REPORT }, { "unsafe_report", false, WHY_REPORT },
+	{ "clear_report_template", false, WHY_REPORT },
+	{ "clear_unsafe_report_template", false, WHY_REPORT },
+	{ "report_contact", false, WHY_REPORT }, { "report_hostname", false, WHY_REPORT },
+	{ "report_charset", false, WHY_REPORT },
+	{ "bayes_*", false, WHY_BAYES }, { "use_bayes*", false, WHY_BAYES },
+	{ "required_score", true, WHY_SCORE }, { "required_hits", true, WHY_SCORE },
 	{ "rewrite_header", true,
-	  "parapet does not rewrite the message; at tag_score it adds X-Spam-Flag: YES (parapet(8), HEADERS), filter on that; ignored" },
-	{ "add_header", true,
-	  "parapet adds its own X-Spam-Flag, X-Spam-Score and X-Spam-Status fields (parapet(8), HEADERS); ignored" },
-	{ "remove_header", true,
-	  "parapet adds its own X-Spam-Flag, X-Spam-Score and X-Spam-Status fields (parapet(8), HEADERS); ignored" },
-	{ "clear_headers", true,
-	  "parapet adds its own X-Spam-Flag, X-Spam-Score and X-Spam-Status fields (parapet(8), HEADERS); ignored" },
+	  "parapet does not rewrite the message; at tag_score it adds X-Spam-Flag: YES "
+	  "(parapet(8), HEADERS), filter on that; ignored" },
+	{ "add_header", true, WHY_HEADERS }, { "remove_header", true, WHY_HEADERS },
+	{ "clear_headers", true, WHY_HEADERS },
 	{ "report_safe", true,
 	  "parapet never wraps a message into a report, as with report_safe 0; ignored" },
 };
