@@ -29,6 +29,7 @@ PACKAGES="
 	libmicrohttpd-dev openssl
 	clang libclang-rt-14-dev libtsan2
 	chromium nodejs npm
+	spamassassin libvectorscan-dev
 "
 
 APT_OPTS=(-y -q --no-install-recommends -o DPkg::Lock::Timeout=300)

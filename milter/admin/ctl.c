@@ -24,7 +24,7 @@ static bool config_given;
 void ctl_usage(void)
 {
 	fprintf(stderr,
-		"usage: parapetctl [-c config] lint [RULES_DIR]\n"
+		"usage: parapetctl [-c config] lint [--verbose] [RULES_DIR]\n"
 		"       parapetctl [-c config] scan [--json] [--no-dns] [--ip IP] [--helo NAME]\n"
 		"                  [--from ADDR] [--rcpt ADDR]... FILE...|-\n"
 		"       parapetctl [-c config] reload\n"

@@ -26,12 +26,21 @@
 #include "base/util.h"
 #include "stages/registry.h"
 
-/* cmd_lint - load every rule file, print every problem */
+/*
+ * cmd_lint - load every rule file, print every error and warning, and
+ * one line per reason things were skipped (--verbose: every skipped line)
+ */
 static int cmd_lint(int argc, char **argv)
 {
 	struct config *cfg = ctl_load_config();
 	struct diag d;
+	bool verbose = false;
 
+	if (argc > 1 && (strcmp(argv[1], "--verbose") == 0 || strcmp(argv[1], "-v") == 0)) {
+		verbose = true;
+		argc--;
+		argv++;
+	}
 	if (argc > 2)
 		ctl_usage();
 	if (argc == 2) {
@@ -39,14 +48,17 @@ static int cmd_lint(int argc, char **argv)
 		cfg->rules_dir = xstrdup(argv[1]);
 	}
 	diag_init(&d);
+	d.verbose = verbose;
 	struct engine *e = engine_from_config(cfg, stage_registry, &d);
 	for (size_t i = 0; i < d.n; i++)
 		printf("%s\n", d.lines[i]);
 	if (e)
-		printf("%s: %zu rules, %d error(s), %d warning(s)\n", e->cfg->rules_dir,
-		       rules_count(e->rules), d.errors, d.warnings);
+		printf("%s: %zu rules, %d error(s), %d warning(s), %d skipped\n",
+		       e->cfg->rules_dir, rules_count(e->rules), d.errors, d.warnings,
+		       d.skipped);
 	else
-		printf("%d error(s), %d warning(s)\n", d.errors, d.warnings);
+		printf("%d error(s), %d warning(s), %d skipped\n", d.errors, d.warnings,
+		       d.skipped);
 	int rc = d.errors ? 1 : 0;
 	engine_unref(e);
 	diag_free(&d);

@@ -127,6 +127,22 @@ static bool needs_decoding(const char *v)
 	return false;
 }
 
+/* mime_decode_text - see mime.h */
+char *mime_decode_text(const char *v)
+{
+	char *out = NULL;
+
+	if (!needs_decoding(v))
+		return NULL;
+	gmime_enter();
+	char *d = g_mime_utils_header_decode_text(NULL, v);
+	if (d != NULL && strcmp(d, v) != 0)
+		out = xstrdup(d);
+	g_free(d);
+	gmime_leave(strlen(v));
+	return out;
+}
+
 /* mime_decode_headers - see mime.h */
 void mime_decode_headers(struct header *hdrs, size_t nhdrs)
 {

@@ -62,6 +62,9 @@ void mime_views_free(struct mime_views *v);
  * decoded == value (shared, not a copy).
  */
 void mime_decode_headers(struct header *hdrs, size_t nhdrs);
+/* mime_decode_text - one header text decoded the same way, in fresh
+ * memory; NULL when there is nothing to decode */
+char *mime_decode_text(const char *v);
 
 /* mime_charset_resets - how often GMime's charset name cache was emptied
  * (see mime.c: it grows with every charset name GMime meets) */

@@ -272,9 +272,11 @@ static const char *prep_rbl(struct rules_conf *c, int rrtype, size_t argc,
 		return err;
 	if (argc > 2 && (err = subtest_get(d, argv[2], false, &st)) != NULL)
 		return err;
+	/* a set may name several zones (SpamAssassin's ssc-firsttrusted):
+	 * check_rbl_sub reads the answers of every one */
 	for (size_t i = 0; i < d->nsets; i++)
-		if (strcmp(d->sets[i].name, argv[0]) == 0)
-			return d->sets[i].zone == z ? NULL : "set already names another zone";
+		if (strcmp(d->sets[i].name, argv[0]) == 0 && d->sets[i].zone == z)
+			return NULL;
 	if (d->nsets == DNSBL_MAX_SETS)
 		return "too many blocklist sets";
 	d->sets[d->nsets++] = (struct rbl_set){ xstrdup(argv[0]), z };
@@ -606,8 +608,11 @@ static unsigned check_rbl_sub(const struct eval_env *env, size_t argc, const cha
 
 	(void)argc;
 	for (size_t i = 0; d && st && i < d->nsets; i++)
-		if (strcmp(d->sets[i].name, argv[0]) == 0)
-			return zone_hits(env, d->sets[i].zone, st);
+		if (strcmp(d->sets[i].name, argv[0]) == 0) {
+			unsigned n = zone_hits(env, d->sets[i].zone, st);
+			if (n)
+				return n;
+		}
 	return 0;
 }
 

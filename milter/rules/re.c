@@ -1,7 +1,12 @@
 /*
  * re.c - the only file that includes pcre2.h.  Patterns are compiled with
  * PCRE2_UTF off (mail is bytes in many charsets) and JIT-compiled when the
- * platform allows.  The match context carrying the limits is created once
+ * platform allows.  A pattern that names a code point above 0xFF
+ * (\x{0456}, [\x{2000}-\x{10FFFF}]) can only mean characters, so it is
+ * compiled with PCRE2_UTF and matches parapet's decoded text (UTF-8) as
+ * characters, as SpamAssassin's Perl does; PCRE2_MATCH_INVALID_UTF lets
+ * it run over bytes that are not UTF-8 (they match nothing but
+ * themselves) instead of failing.  The match context carrying the limits is created once
  * and only read afterwards, so it is shared by all threads.
  *
  * Limits: RE_MATCH_LIMIT backtracking steps and RE_DEPTH_LIMIT bytes of
@@ -44,14 +49,78 @@ static void match_ctx_init(void)
 	pcre2_set_depth_limit(match_ctx, RE_DEPTH_LIMIT);
 }
 
+/* brace_value - the number in \x{...} or \o{...} at p (after the brace),
+ * or 0 if malformed */
+static unsigned long brace_value(const char *p, const char *end, int base)
+{
+	unsigned long v = 0;
+
+	for (; p < end && *p != '}'; p++) {
+		int d;
+		if (*p >= '0' && *p <= '9')
+			d = *p - '0';
+		else if (base == 16 && *p >= 'a' && *p <= 'f')
+			d = *p - 'a' + 10;
+		else if (base == 16 && *p >= 'A' && *p <= 'F')
+			d = *p - 'A' + 10;
+		else
+			return 0;
+		if (d >= base || v > 0x10FFFF)
+			return 0;
+		v = v * (unsigned long)base + (unsigned long)d;
+	}
+	return p < end ? v : 0;
+}
+
+/* wants_utf - does the pattern name a code point above 0xFF? */
+static bool wants_utf(const char *pattern, size_t len)
+{
+	const char *end = pattern + len;
+
+	for (const char *p = pattern; p + 3 < end; p++) {
+		if (*p != '\\')
+			continue;
+		if ((p[1] == 'x' || p[1] == 'o') && p[2] == '{' &&
+		    brace_value(p + 3, end, p[1] == 'x' ? 16 : 8) > 0xFF)
+			return true;
+		p++;	/* the escaped character, even a backslash */
+	}
+	return false;
+}
+
 /* re_compile - compile with flags */
 struct re *re_compile(const char *pattern, size_t len, const char *flags,
 		      char **err)
+{
+	bool limited;
+
+	return re_compile_limited(pattern, len, flags, err, &limited);
+}
+
+/* is_limit - a PCRE2 compile error that is a limit, not a syntax error */
+static bool is_limit(int ec)
+{
+	switch (ec) {
+	case PCRE2_ERROR_PATTERN_TOO_LARGE:
+	case PCRE2_ERROR_HEAP_FAILED:
+	case PCRE2_ERROR_LOOKBEHIND_TOO_COMPLICATED:
+	case PCRE2_ERROR_PARENTHESES_NEST_TOO_DEEP:
+	case PCRE2_ERROR_PATTERN_TOO_COMPLICATED:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* re_compile_limited - compile with flags, telling limits from errors */
+struct re *re_compile_limited(const char *pattern, size_t len, const char *flags,
+			      char **err, bool *limited)
 {
 	uint32_t opts = 0;
 	int ec;
 	PCRE2_SIZE off;
 
+	*limited = false;
 	pthread_once(&match_ctx_once, match_ctx_init);
 	for (const char *f = flags; f && *f; f++) {
 		switch (*f) {
@@ -65,8 +134,11 @@ struct re *re_compile(const char *pattern, size_t len, const char *flags,
 			return NULL;
 		}
 	}
+	if (wants_utf(pattern, len))
+		opts |= PCRE2_UTF | PCRE2_MATCH_INVALID_UTF;
 	pcre2_code *code = pcre2_compile((PCRE2_SPTR)pattern, len, opts, &ec,
 					 &off, NULL);
+	*limited = code == NULL && is_limit(ec);
 	if (code == NULL) {
 		PCRE2_UCHAR msg[256];
 		pcre2_get_error_message(ec, msg, sizeof(msg));

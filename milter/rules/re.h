@@ -25,6 +25,11 @@ enum re_result {
  */
 struct re *re_compile(const char *pattern, size_t len, const char *flags,
 		      char **err);
+/* re_compile_limited - re_compile; on failure *limited says whether the
+ * pattern is valid but beyond a PCRE2 limit (compiled size, nesting,
+ * look-behind), which Perl and so SpamAssassin may not have */
+struct re *re_compile_limited(const char *pattern, size_t len, const char *flags,
+			      char **err, bool *limited);
 struct re *re_free(struct re *re);
 
 struct re_scratch *re_scratch_new(void);

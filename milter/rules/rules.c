@@ -31,6 +31,7 @@
 #include "mail/message.h"
 #include "mail/received.h"
 #include "rules/eval.h"
+#include "mail/mime.h"
 #include "rules/re.h"
 #include "base/util.h"
 
@@ -131,11 +132,37 @@ static bool field_matches(const char *rule_field, const char *name)
 	return strcasecmp(rule_field, name) == 0;
 }
 
+/* header_value - one field's text as the rule's modifiers ask
+ * (SpamAssassin's PerMsgStatus::get): :addr every address, :name every
+ * display name (RFC 2047 decoded unless :raw), :raw the value as
+ * received, else the value unfolded and decoded */
+static void header_value(const struct rule *r, const struct header *h, struct buf *out)
+{
+	if (r->mod & HDR_ADDR) {
+		auth_addr_list(h->value, false, out);
+	} else if ((r->mod & HDR_NAME) && (r->mod & HDR_RAW)) {
+		auth_addr_list(h->value, true, out);
+	} else if (r->mod & HDR_NAME) {
+		struct buf names;
+		buf_init(&names);
+		auth_addr_list(h->value, true, &names);
+		char *d = names.data ? mime_decode_text(names.data) : NULL;
+		buf_puts(out, d ? d : names.data ? names.data : "");
+		free(d);
+		buf_free(&names);
+	} else if (r->mod & HDR_RAW) {
+		buf_puts(out, h->raw);
+	} else {
+		buf_puts(out, h->decoded);
+	}
+}
+
 /* header_subject - the text a header rule matches; false if unset */
 static bool header_subject(const struct rule *r, const struct eval_env *env, struct buf *out)
 {
 	const struct msg *m = env->m;
 	bool all = strcmp(r->header, "ALL") == 0, found = false;
+	size_t only = m->nhdrs;	/* :first / :last: that field's index */
 
 	/* SpamAssassin's relay pseudo-headers (received.h) */
 	if (strncasecmp(r->header, "X-Spam-Relays-", 14) == 0) {
@@ -145,24 +172,27 @@ static bool header_subject(const struct rule *r, const struct eval_env *env, str
 			return true;
 		}
 	}
-
+	for (size_t i = 0; (r->mod & (HDR_FIRST | HDR_LAST)) && i < m->nhdrs; i++) {
+		if (!all && !field_matches(r->header, m->hdrs[i].name))
+			continue;
+		only = i;
+		if (r->mod & HDR_FIRST)
+			break;
+	}
 	for (size_t i = 0; i < m->nhdrs; i++) {
 		const struct header *h = &m->hdrs[i];
 		if (!all && !field_matches(r->header, h->name))
+			continue;
+		if ((r->mod & (HDR_FIRST | HDR_LAST)) && i != only)
 			continue;
 		if (found)
 			buf_putc(out, '\n');
 		found = true;
 		if (all) {
 			buf_puts(out, h->name);
-			buf_puts(out, ": ");
+			buf_puts(out, (r->mod & HDR_RAW) ? ":" : ": ");
 		}
-		switch (r->mod) {
-		case HDR_VALUE: buf_puts(out, h->decoded); break;
-		case HDR_RAW: buf_puts(out, h->raw); break;
-		case HDR_ADDR: auth_addr_list(h->value, false, out); break;
-		case HDR_NAME: auth_addr_list(h->value, true, out); break;
-		}
+		header_value(r, h, out);
 	}
 	if (all && found)
 		buf_putc(out, '\n');

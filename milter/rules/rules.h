@@ -6,13 +6,16 @@
  * state is the caller's (per message): regex scratch and the hit list.
  *
  * Supported: header (=~, !~, exists:, [if-unset: X], :raw, :addr, :name,
- * ALL, ToCc, MESSAGEID), body, rawbody, full, uri, meta (meta.h), score
- * (one or four values, relative in parentheses), describe, tflags (multiple,
- * maxhits=N, nice, nosubject; SpamAssassin's other flags accepted),
- * include, replace_tag/pre/inter/post, replace_rules, replace_start/end,
- * lang (ignored), if/ifplugin/else/endif (`version` is SpamAssassin
- * 3.4.6; plugin conditions are false with a warning).  Other directives
- * are warnings and skipped.  Every problem is reported with file:line.
+ * :first, :last in any combination, ALL, ToCc, MESSAGEID), body, rawbody,
+ * full, uri, meta (meta.h), eval: (eval.h), score (one or four values,
+ * relative in parentheses), describe, tflags (multiple, maxhits=N, nice,
+ * nosubject; SpamAssassin's other flags accepted), include,
+ * replace_tag/pre/inter/post, replace_rules, replace_start/end, lang
+ * (ignored), if/ifplugin/else/endif (`version` is SpamAssassin 4.0.1;
+ * plugin(), can(), has() are true for what parapet implements),
+ * require_version.  A later definition of a name replaces the earlier,
+ * as in SpamAssassin.  Other directives are skipped (diag_skip: counted
+ * per reason) or warned about; every problem is reported with file:line.
  */
 #ifndef PARAPET_RULES_H
 #define PARAPET_RULES_H

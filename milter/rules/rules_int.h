@@ -20,7 +20,10 @@
 #include "rules/rules.h"
 
 #define RULES_MAX_FILE (4 * 1024 * 1024)
-#define RULES_MAX_LINE 8192
+/* SpamAssassin reads lines of any length; the longest stock line is
+ * 10,366 bytes (72_active.cf, a body rule of 4.0.1).  64 KB leaves room
+ * for six times that and still bounds one regex well below the file cap. */
+#define RULES_MAX_LINE 65536
 #define RULES_MAX_RULES 20000
 #define RULES_MAX_NAME 128
 #define RULES_MAX_IFDEPTH 32
@@ -30,9 +33,15 @@
 
 /*
  * The SpamAssassin version parapet's rule language corresponds to, in
- * SpamAssassin's x.yyyzzz form: what `version` is in `if (version >= N)`.
+ * SpamAssassin's x.yyyzzz form: what `version` is in `if (version >= N)`
+ * and what `require_version` must name: 4.0.1, the release whose stock
+ * rules (Debian 12's spamassassin package) parapet loads.
  */
-#define RULES_SA_VERSION 3.004006
+#define RULES_SA_VERSION 4.000001
+#define RULES_SA_VERSION_STR "4.000001"
+/* what `perl_version` is in an if: the Perl of Debian 12, whose regex
+ * dialect PCRE2 follows */
+#define RULES_PERL_VERSION 5.036000
 
 enum rule_type {
 	RULE_HEADER,
@@ -45,18 +54,21 @@ enum rule_type {
 	RULE_EVAL,		/* eval:fn(args); evtype says where */
 };
 
+/* header modifiers, combined as in SpamAssassin's PerMsgStatus::get;
+ * none: the value unfolded, trimmed and decoded to UTF-8 */
 enum hdr_mod {
-	HDR_VALUE,		/* unfolded, trimmed */
-	HDR_RAW,		/* as received */
-	HDR_ADDR,		/* the address in it */
-	HDR_NAME,		/* the display name in it */
+	HDR_RAW = 1,		/* as received (with :name: not decoded) */
+	HDR_ADDR = 2,		/* every address in it */
+	HDR_NAME = 4,		/* every display name in it */
+	HDR_FIRST = 8,		/* only the first (topmost) field */
+	HDR_LAST = 16,		/* only the last field */
 };
 
 struct rule {
 	enum rule_type type;
 	size_t sym;		/* index into ruleset->syms */
 	char *header;		/* header rules: field name or ALL/ToCc/MESSAGEID */
-	enum hdr_mod mod;
+	unsigned mod;		/* enum hdr_mod bits */
 	bool negate;		/* !~ */
 	char *if_unset;
 	char *pat;		/* regex source and flags (replace_rules) */
@@ -150,6 +162,11 @@ struct loader {
 	size_t nreqs;
 	char *replace_start;	/* NULL: "<" */
 	char *replace_end;	/* NULL: ">" */
+	/* a definition overriding an earlier rule of the same name: the
+	 * earlier rule goes once the new one has parsed (rules_parse.c) */
+	long replaced;		/* rule index, or -1 */
+	const char *replaced_file;
+	int replaced_line;
 };
 
 /* one file being read; parent is the file that included it */
@@ -159,6 +176,10 @@ struct parser {
 	int line;
 	int if_depth;		/* open if/ifplugin blocks */
 	int skip_depth;		/* depth at which skipping started, 0: none */
+	bool skip_file;		/* require_version failed: the rest is skipped */
+	char skip_why[96];	/* the condition that started the skipping */
+	int skip_line;
+	char conds[RULES_MAX_IFDEPTH + 1][96];	/* each open block's condition */
 	int include_depth;
 	char *real;		/* realpath, NULL for in-memory text */
 	const struct parser *parent;
@@ -169,6 +190,9 @@ long rules_sym_find(const struct ruleset *rs, const char *name);
 /* rules_sym_get - the symbol, created (SYM_NAMED) if new; the pointer is
  * valid until the next rules_sym_get */
 struct sym *rules_sym_get(struct ruleset *rs, const char *name);
+/* rules_remove_rule - take rule i out of the set (its name was defined
+ * again, or its regex cannot be used): the last rule moves into slot i */
+void rules_remove_rule(struct ruleset *rs, size_t i);
 /* rules_rule_clear - release what one rule owns (rules.c) */
 void rules_rule_clear(struct rule *r);
 /* rules_file - an interned copy of a file name */
@@ -188,7 +212,7 @@ static inline char *rules_next_word(char **p)
 /* rules_directive - one directive other than include and if/else/endif */
 void rules_directive(struct parser *ps, const char *kw, char *args);
 /* rules_skipped_line - a line in a false if block: remember the rule
- * name it defines, if any */
+ * name it defines, if any, and tell lint --verbose why it is skipped */
 void rules_skipped_line(struct parser *ps, const char *kw, char *args);
 
 /*

@@ -133,11 +133,12 @@ static char *substitute(const struct loader *ld, char *re, bool *again)
 	return out.data ? out.data : xstrdup("");
 }
 
-/* replace_rule - substitute and recompile one rule */
-static void replace_rule(struct loader *ld, struct rule *r, const struct sym *s)
+/* replace_rule - substitute and recompile one rule; false if the result
+ * cannot be compiled (the rule is to be dropped) */
+static bool replace_rule(struct loader *ld, struct rule *r, const struct sym *s)
 {
 	char *re = xstrdup(r->pat), *err = NULL;
-	bool again = true;
+	bool again = true, limited;
 
 	for (int pass = 0; again && pass < RULES_MAX_REPLACE_PASSES; pass++) {
 		again = false;
@@ -145,20 +146,30 @@ static void replace_rule(struct loader *ld, struct rule *r, const struct sym *s)
 	}
 	if (strcmp(re, r->pat) == 0) {
 		free(re);
-		return;
+		return true;
 	}
-	struct re *c = re_compile(re, strlen(re), r->flags, &err);
+	struct re *c = re_compile_limited(re, strlen(re), r->flags, &err, &limited);
+	if (c == NULL && limited) {
+		/* as on a rule's own line: a regex beyond a PCRE2 limit (the
+		 * compiled size of some stock rules) loses only its rule */
+		diag_warn(ld->d, s->file, s->line, "%s: after replace_tag: %s in /%.200s/...; rule dropped",
+			  s->name, err, re);
+		free(err);
+		free(re);
+		return false;
+	}
 	if (c == NULL) {
 		diag_error(ld->d, s->file, s->line, "%s: after replace_tag: %s in /%s/", s->name,
 			   err, re);
 		free(err);
 		free(re);
-		return;
+		return true;
 	}
 	re_free(r->re);
 	r->re = c;
 	free(r->pat);
 	r->pat = re;
+	return true;
 }
 
 /* apply_replace - every rule named by replace_rules, once */
@@ -166,6 +177,7 @@ static void apply_replace(struct loader *ld)
 {
 	struct ruleset *rs = ld->rs;
 	bool *done = xcalloc(rs->nrules + 1, sizeof(*done));
+	bool *drop = xcalloc(rs->nrules + 1, sizeof(*drop));
 
 	for (size_t i = 0; i < ld->nreqs; i++) {
 		const struct replace_req *q = &ld->reqs[i];
@@ -184,9 +196,19 @@ static void apply_replace(struct loader *ld)
 		}
 		if (!done[s->rule]) {
 			done[s->rule] = true;
-			replace_rule(ld, r, s);
+			if (!replace_rule(ld, r, s))
+				drop[s->rule] = true;
 		}
 	}
+	/* from the highest index down: the rule moved into a freed slot is
+	 * never one still to be removed */
+	for (size_t i = rs->nrules; i-- > 0;) {
+		if (drop[i]) {
+			rs->syms[rs->rules[i].sym].kind = SYM_BROKEN;
+			rules_remove_rule(rs, i);
+		}
+	}
+	free(drop);
 	free(done);
 }
 
@@ -255,11 +277,12 @@ static void settle(struct loader *ld)
 		if (s->scored && s->kind == SYM_NAMED)
 			diag_warn(ld->d, s->score_file, s->score_line,
 				  "score %s: no rule or built-in symbol has that name (a typo?)", s->name);
-		if (s->tflags_file)
+		if (s->tflags_file && s->kind == SYM_BUILTIN)
+			diag_skip(ld->d, s->tflags_file, s->tflags_line, "tflags of a built-in symbol",
+				  "tflags %s: a built-in symbol has no flags, ignored", s->name);
+		else if (s->tflags_file)
 			diag_warn(ld->d, s->tflags_file, s->tflags_line,
-				  "tflags %s: %s", s->name,
-				  s->kind == SYM_BUILTIN ? "a built-in symbol has no flags, ignored"
-							 : "no rule has that name (a typo?)");
+				  "tflags %s: no rule has that name (a typo?)", s->name);
 	}
 }
 
@@ -294,7 +317,7 @@ static void bind_meta(struct loader *ld, struct rule *r)
 		}
 		meta_bind(r->meta, i, (size_t)(s - rs->syms));
 		if (s->kind == SYM_SKIPPED)
-			diag_warn(ld->d, m->file, m->line,
+			diag_skip(ld->d, m->file, m->line, "meta term parapet skips (counts 0)",
 				  "meta %s: %s (%s:%d) is not run by parapet and counts 0",
 				  m->name, n, s->file, s->line);
 		else if (s->kind == SYM_RULE && rs->rules[s->rule].disabled)

@@ -76,13 +76,35 @@ bool rules_valid_name(const char *s, size_t n)
 	return true;
 }
 
-/* note_skipped - a rule defined in a form parapet does not run: metas may
- * name it (it reads 0) and score lines for it are no typo */
-static void note_skipped(struct parser *ps, const char *name)
+/* rules_remove_rule - take rule i out of the set: the last rule moves
+ * into its slot */
+void rules_remove_rule(struct ruleset *rs, size_t i)
+{
+	rules_rule_clear(&rs->rules[i]);
+	if (i != rs->nrules - 1) {
+		rs->rules[i] = rs->rules[rs->nrules - 1];
+		rs->syms[rs->rules[i].sym].rule = i;
+	}
+	rs->nrules--;
+}
+
+/*
+ * note_skipped - a rule defined in a form parapet does not run: metas may
+ * name it (it reads 0) and score lines for it are no typo.  A definition
+ * that was read (defines: an eval parapet lacks, a plugin's rule
+ * directive) replaces an earlier rule of the name, as in SpamAssassin; a
+ * line in a false if block does not.
+ */
+static void note_skipped(struct parser *ps, const char *name, bool defines)
 {
 	if (name == NULL || !rules_valid_name(name, strlen(name)))
 		return;
 	struct sym *s = rules_sym_get(ps->ld->rs, name);
+	if (defines && (s->kind == SYM_RULE || s->kind == SYM_BROKEN)) {
+		if (s->kind == SYM_RULE)
+			rules_remove_rule(ps->ld->rs, s->rule);
+		s->kind = SYM_NAMED;
+	}
 	if (s->kind == SYM_NAMED) {
 		s->kind = SYM_SKIPPED;
 		s->file = ps->file;
@@ -153,33 +175,34 @@ static const char *parse_regex(const char *s, char **pat, char **flags,
 
 /* ---------------------------------------------------------------- rules */
 
-/* add_rule - register a rule under a new name */
+/*
+ * add_rule - register a rule.  A name already defined keeps its earlier
+ * rule until this one has parsed (commit_rule): SpamAssassin lets the
+ * later definition win, and keeps the earlier if the later is invalid.
+ */
 static struct rule *add_rule(struct parser *ps, const char *name)
 {
-	struct ruleset *rs = ps->ld->rs;
+	struct loader *ld = ps->ld;
+	struct ruleset *rs = ld->rs;
 
 	if (!rules_valid_name(name, strlen(name))) {
-		diag_error(ps->ld->d, ps->file, ps->line, "bad rule name '%s'", name);
-		return NULL;
-	}
-	long existing = rules_sym_find(rs, name);
-	if (existing >= 0 && rs->syms[existing].kind == SYM_RULE) {
-		diag_error(ps->ld->d, ps->file, ps->line,
-			   "duplicate definition of %s (first at %s:%d)", name,
-			   rs->syms[existing].file, rs->syms[existing].line);
+		diag_error(ld->d, ps->file, ps->line, "bad rule name '%s'", name);
 		return NULL;
 	}
 	if (rules_is_builtin(rs, name)) {
-		diag_error(ps->ld->d, ps->file, ps->line,
+		diag_error(ld->d, ps->file, ps->line,
 			   "%s is a built-in symbol; a rule needs another name", name);
 		return NULL;
 	}
 	if (rs->nrules >= RULES_MAX_RULES) {
-		diag_error(ps->ld->d, ps->file, ps->line, "more than %d rules",
+		diag_error(ld->d, ps->file, ps->line, "more than %d rules",
 			   RULES_MAX_RULES);
 		return NULL;
 	}
 	struct sym *s = rules_sym_get(rs, name);
+	ld->replaced = s->kind == SYM_RULE ? (long)s->rule : -1;
+	ld->replaced_file = s->file;
+	ld->replaced_line = s->line;
 	s->kind = SYM_RULE;
 	s->file = ps->file;
 	s->line = ps->line;
@@ -192,14 +215,34 @@ static struct rule *add_rule(struct parser *ps, const char *name)
 	return r;
 }
 
-/* drop_last_rule - undo add_rule after a parse error; metas that name the
- * rule stay quiet, the error is already reported */
-static void drop_last_rule(struct ruleset *rs)
+/* commit_rule - the last rule parsed: it replaces the earlier definition
+ * of its name, if any, in that one's slot */
+static void commit_rule(struct loader *ld)
 {
-	struct rule *r = &rs->rules[--rs->nrules];
+	if (ld->replaced >= 0)
+		rules_remove_rule(ld->rs, (size_t)ld->replaced);
+	ld->replaced = -1;
+}
 
-	rs->syms[r->sym].kind = SYM_BROKEN;
+/* drop_last_rule - undo add_rule after a parse error: an earlier
+ * definition of the name stays; else metas that name the rule stay quiet
+ * (the error is already reported) */
+static void drop_last_rule(struct loader *ld)
+{
+	struct ruleset *rs = ld->rs;
+	struct rule *r = &rs->rules[--rs->nrules];
+	struct sym *s = &rs->syms[r->sym];
+
 	rules_rule_clear(r);
+	if (ld->replaced >= 0) {
+		s->kind = SYM_RULE;
+		s->rule = (size_t)ld->replaced;
+		s->file = ld->replaced_file;
+		s->line = ld->replaced_line;
+	} else {
+		s->kind = SYM_BROKEN;
+	}
+	ld->replaced = -1;
 }
 
 /* finish_regex - the regex of a new rule, then nothing else on the line */
@@ -210,10 +253,11 @@ static void finish_regex(struct parser *ps, const char *name, const char *args,
 	struct rule *r = &rs->rules[rs->nrules - 1];
 	const char *rest, *err;
 	char *rerr = NULL;
+	bool limited;
 
 	if ((err = parse_regex(args, &r->pat, &r->flags, &rest)) != NULL) {
 		diag_error(ps->ld->d, ps->file, ps->line, "%s: %s", name, err);
-		drop_last_rule(rs);
+		drop_last_rule(ps->ld);
 		return;
 	}
 	while (isspace((unsigned char)*rest))
@@ -233,12 +277,35 @@ static void finish_regex(struct parser *ps, const char *name, const char *args,
 		rest++;
 	if (*rest != '\0') {
 		diag_error(ps->ld->d, ps->file, ps->line, "%s: unexpected text after regex: %s", name, rest);
-		drop_last_rule(rs);
-	} else if ((r->re = re_compile(r->pat, strlen(r->pat), r->flags, &rerr)) == NULL) {
-		diag_error(ps->ld->d, ps->file, ps->line, "%s", rerr);
+		drop_last_rule(ps->ld);
+	} else if ((r->re = re_compile_limited(r->pat, strlen(r->pat), r->flags, &rerr,
+						&limited)) == NULL) {
+		/* a syntax error fails the load; a valid regex beyond a PCRE2
+		 * limit loses only its rule, as SpamAssassin drops a rule
+		 * whose regex Perl rejects */
+		if (limited)
+			diag_warn(ps->ld->d, ps->file, ps->line, "%s: %s; rule dropped", name, rerr);
+		else
+			diag_error(ps->ld->d, ps->file, ps->line, "%s", rerr);
 		free(rerr);
-		drop_last_rule(rs);
+		drop_last_rule(ps->ld);
+	} else {
+		commit_rule(ps->ld);
 	}
+}
+
+/*
+ * builtin_definition - SpamAssassin's own definition (an eval test or a
+ * meta) of a name parapet's checks set as a built-in symbol (DKIM_INVALID,
+ * SPF_PASS ...): the built-in stands, the definition is skipped
+ */
+static bool builtin_definition(struct parser *ps, const char *name)
+{
+	if (!rules_is_builtin(ps->ld->rs, name))
+		return false;
+	diag_skip(ps->ld->d, ps->file, ps->line, "definition of a parapet built-in symbol",
+		  "%s: a built-in symbol of parapet; its own check sets it", name);
+	return true;
 }
 
 /*
@@ -262,17 +329,32 @@ static bool parse_eval(struct parser *ps, const char *name, enum rule_type type,
 		return false;
 	if ((err = eval_parse(word + 5, &call)) != NULL) {
 		diag_error(ps->ld->d, ps->file, ps->line, "%s: eval: %s", name, err);
-		note_skipped(ps, name);
+		note_skipped(ps, name, true);
+		return true;
+	}
+	if (rules_is_builtin(ps->ld->rs, name)) {
+		/* SpamAssassin's rule for what a stage of parapet does: the
+		 * built-in stands; say so when the two mean different things */
+		const char *b = call.def ? eval_builtin_of(call.def->name) : NULL;
+		if (call.def && (b == NULL || strcmp(b, name) != 0))
+			diag_warn(ps->ld->d, ps->file, ps->line,
+				  "%s: SpamAssassin's eval:%s means something else than parapet's "
+				  "built-in %s, which is kept", name, call.def->name, name);
+		else
+			builtin_definition(ps, name);
+		eval_call_clear(&call);
 		return true;
 	}
 	if (call.def == NULL || !(call.def->types & where[type])) {
-		diag_warn(ps->ld->d, ps->file, ps->line,
-			  call.def ? "%s: eval:%.*s is not a %s test in parapet, skipped"
-				   : "%s: eval:%.*s is not implemented in parapet, skipped",
+		diag_skip(ps->ld->d, ps->file, ps->line,
+			  call.def ? "eval test of another rule type in parapet"
+				   : "eval test not implemented in parapet",
+			  call.def ? "%s: eval:%.*s is not a %s test in parapet"
+				   : "%s: eval:%.*s is not implemented in parapet",
 			  name, (int)strcspn(word + 5, "( "), word + 5,
 			  type == RULE_HEADER ? "header" : "body");
 		eval_call_clear(&call);
-		note_skipped(ps, name);
+		note_skipped(ps, name, true);
 		return true;
 	}
 	if (call.argc < call.def->min_args || call.argc > call.def->max_args) {
@@ -280,24 +362,14 @@ static bool parse_eval(struct parser *ps, const char *name, enum rule_type type,
 			   "%s: eval:%s takes %u to %u arguments, not %zu", name,
 			   call.def->name, call.def->min_args, call.def->max_args, call.argc);
 		eval_call_clear(&call);
-		note_skipped(ps, name);
-		return true;
-	}
-	if (rules_is_builtin(ps->ld->rs, name)) {
-		/* SpamAssassin's rule for what a stage of parapet does */
-		const char *b = eval_builtin_of(call.def->name);
-		if (b == NULL || strcmp(b, name) != 0)
-			diag_warn(ps->ld->d, ps->file, ps->line,
-				  "%s: SpamAssassin's eval:%s means something else than parapet's "
-				  "built-in %s, which is kept", name, call.def->name, name);
-		eval_call_clear(&call);
+		note_skipped(ps, name, true);
 		return true;
 	}
 	if ((err = eval_prepare(ps->ld->rs->conf, name, &call)) != NULL) {
 		diag_error(ps->ld->d, ps->file, ps->line, "%s: eval:%s: %s", name,
 			   call.def->name, err);
 		eval_call_clear(&call);
-		note_skipped(ps, name);
+		note_skipped(ps, name, true);
 		return true;
 	}
 	struct rule *r = add_rule(ps, name);
@@ -308,7 +380,50 @@ static bool parse_eval(struct parser *ps, const char *name, enum rule_type type,
 	r->type = RULE_EVAL;
 	r->evtype = type;
 	r->call = call;
+	commit_rule(ps->ld);
 	return true;
+}
+
+/*
+ * header_mods - cut the modifiers off "Field:mod:mod" into *mods
+ * (SpamAssassin's PerMsgStatus::get: any order, any combination).  One
+ * parapet lacks (:host, :domain, :ip, :revip) skips the rule; an unknown
+ * one is an error.  1: fine, 0: skipped, -1: error (reported).
+ */
+static int header_mods(struct parser *ps, const char *name, char *field, unsigned *mods)
+{
+	static const struct {
+		const char *name;
+		unsigned bit;		/* 0: not in parapet */
+	} known[] = {
+		{ "raw", HDR_RAW }, { "addr", HDR_ADDR }, { "name", HDR_NAME },
+		{ "first", HDR_FIRST }, { "last", HDR_LAST }, { "host", 0 },
+		{ "domain", 0 }, { "ip", 0 }, { "revip", 0 },
+	};
+	char *colon = strchr(field, ':');
+
+	*mods = 0;
+	if (colon == NULL)
+		return 1;
+	*colon = '\0';
+	for (char *m = colon + 1, *next; m; m = next) {
+		size_t i, n = sizeof(known) / sizeof(known[0]);
+		if ((next = strchr(m, ':')) != NULL)
+			*next++ = '\0';
+		for (i = 0; i < n && strcmp(known[i].name, m) != 0; i++)
+			;
+		if (i == n) {
+			diag_error(ps->ld->d, ps->file, ps->line, "%s: unknown modifier :%s", name, m);
+			return -1;
+		}
+		if (known[i].bit == 0) {
+			diag_skip(ps->ld->d, ps->file, ps->line, "header modifier parapet lacks",
+				  "%s: header modifier :%s is not in parapet", name, m);
+			return 0;
+		}
+		*mods |= known[i].bit;
+	}
+	return 1;
 }
 
 /* parse_header_rule - header NAME Field[:mod] =~ /re/ [if-unset: X] */
@@ -325,40 +440,38 @@ static void parse_header_rule(struct parser *ps, char *args)
 		diag_error(ps->ld->d, ps->file, ps->line, "header: expected NAME FIELD =~ /re/");
 		return;
 	}
+	unsigned mods = 0;
+	bool exists = strncmp(field, "exists:", 7) == 0;
+	int ok = exists ? 1 : header_mods(ps, name, field, &mods);
+	if (ok <= 0) {
+		if (ok == 0)
+			note_skipped(ps, name, true);
+		else if (rules_valid_name(name, strlen(name)) &&
+			 rules_sym_get(ps->ld->rs, name)->kind == SYM_NAMED)
+			rules_sym_get(ps->ld->rs, name)->kind = SYM_BROKEN;
+		return;
+	}
 	struct rule *r = add_rule(ps, name);
 	if (r == NULL)
 		return;
-	if (strncmp(field, "exists:", 7) == 0) {
+	if (exists) {
 		r->type = RULE_EXISTS;
 		r->header = xstrdup(field + 7);
 		if (r->header[0] == '\0') {
 			diag_error(ps->ld->d, ps->file, ps->line, "%s: exists: needs a field name", name);
-			drop_last_rule(ps->ld->rs);
+			drop_last_rule(ps->ld);
+		} else {
+			commit_rule(ps->ld);
 		}
 		return;
 	}
 	r->type = RULE_HEADER;
-	char *colon = strchr(field, ':');
-	if (colon) {
-		*colon = '\0';
-		const char *m = colon + 1;
-		if (strcmp(m, "raw") == 0)
-			r->mod = HDR_RAW;
-		else if (strcmp(m, "addr") == 0)
-			r->mod = HDR_ADDR;
-		else if (strcmp(m, "name") == 0)
-			r->mod = HDR_NAME;
-		else {
-			diag_error(ps->ld->d, ps->file, ps->line, "%s: unknown modifier :%s", name, m);
-			drop_last_rule(ps->ld->rs);
-			return;
-		}
-	}
+	r->mod = mods;
 	r->header = xstrdup(field);
 	char *op = str_next_word(&args);
 	if (op == NULL || (strcmp(op, "=~") != 0 && strcmp(op, "!~") != 0)) {
 		diag_error(ps->ld->d, ps->file, ps->line, "%s: expected =~ or !~", name);
-		drop_last_rule(ps->ld->rs);
+		drop_last_rule(ps->ld);
 		return;
 	}
 	r->negate = op[0] == '!';
@@ -395,6 +508,8 @@ static void parse_meta(struct parser *ps, char *args)
 		diag_error(ps->ld->d, ps->file, ps->line, "meta: expected NAME EXPRESSION");
 		return;
 	}
+	if (builtin_definition(ps, name))
+		return;
 	struct rule *r = add_rule(ps, name);
 	if (r == NULL)
 		return;
@@ -402,7 +517,9 @@ static void parse_meta(struct parser *ps, char *args)
 	if ((r->meta = meta_compile(str_trim(args), &err)) == NULL) {
 		diag_error(ps->ld->d, ps->file, ps->line, "meta %s: %s", name, err);
 		free(err);
-		drop_last_rule(ps->ld->rs);
+		drop_last_rule(ps->ld);
+	} else {
+		commit_rule(ps->ld);
 	}
 }
 
@@ -634,8 +751,67 @@ static bool defines_rule(const char *kw)
  * meta outside the block may name the rule it defines */
 void rules_skipped_line(struct parser *ps, const char *kw, char *args)
 {
-	if (defines_rule(kw))
-		note_skipped(ps, str_next_word(&args));
+	if (!defines_rule(kw))
+		return;
+	char *name = str_next_word(&args);
+	if (name == NULL)
+		return;
+	diag_skip(ps->ld->d, ps->file, ps->line, "rule in a false if/ifplugin block",
+		  "%s: inside `%s` (line %d)", name, ps->skip_why, ps->skip_line);
+	note_skipped(ps, name, false);
+}
+
+/* the settings and metadata of SpamAssassin's files parapet does not take
+ * over: quietly skipped (summarized by reason), or warned about with what
+ * parapet does instead when an administrator expects an effect */
+#define WHY_REPORT "report template (parapet writes its own header fields)"
+#define WHY_BAYES "Bayes setting (parapet has no Bayes classifier)"
+#define WHY_SCORE "parapet's thresholds are tag_score, quarantine_score and reject_score " \
+	"in parapet.conf(5); ignored"
+#define WHY_HEADERS "parapet adds its own X-Spam-Flag, X-Spam-Score and X-Spam-Status " \
+	"fields (parapet(8), HEADERS); ignored"
+static const struct {
+	const char *kw;		/* a trailing '*': any directive with this prefix */
+	bool warn;
+	const char *why;
+} not_taken[] = {
+	{ "priority", false, "priority (parapet runs metas after the rules they use)" },
+	{ "reuse", false, "reuse (SpamAssassin's mass-check only)" },
+	{ "test", false, "test (SpamAssassin's rule self-tests)" },
+	{ "report", false, WHY_REPORT }, { "unsafe_report", false, WHY_REPORT },
+	{ "clear_report_template", false, WHY_REPORT },
+	{ "clear_unsafe_report_template", false, WHY_REPORT },
+	{ "report_contact", false, WHY_REPORT }, { "report_hostname", false, WHY_REPORT },
+	{ "report_charset", false, WHY_REPORT },
+	{ "bayes_*", false, WHY_BAYES }, { "use_bayes*", false, WHY_BAYES },
+	{ "required_score", true, WHY_SCORE }, { "required_hits", true, WHY_SCORE },
+	{ "rewrite_header", true,
+	  "parapet does not rewrite the message; at tag_score it adds X-Spam-Flag: YES "
+	  "(parapet(8), HEADERS), filter on that; ignored" },
+	{ "add_header", true, WHY_HEADERS }, { "remove_header", true, WHY_HEADERS },
+	{ "clear_headers", true, WHY_HEADERS },
+	{ "report_safe", true,
+	  "parapet never wraps a message into a report, as with report_safe 0; ignored" },
+};
+
+/* not_taken_line - a directive of not_taken? then say so; false if not */
+static bool not_taken_line(struct parser *ps, const char *kw, char *args)
+{
+	for (size_t i = 0; i < sizeof(not_taken) / sizeof(not_taken[0]); i++) {
+		const char *k = not_taken[i].kw;
+		size_t n = strlen(k);
+		bool match = k[n - 1] == '*' ? strncmp(kw, k, n - 1) == 0 : strcmp(kw, k) == 0;
+		if (!match)
+			continue;
+		if (strcmp(kw, "report_safe") == 0 && strcmp(str_trim(args), "0") == 0)
+			return true;	/* what parapet does */
+		if (not_taken[i].warn)
+			diag_warn(ps->ld->d, ps->file, ps->line, "%s: %s", kw, not_taken[i].why);
+		else
+			diag_skip(ps->ld->d, ps->file, ps->line, not_taken[i].why, "%s", kw);
+		return true;
+	}
+	return false;
 }
 
 /* rules_directive - one directive other than include and if/else/endif */
@@ -681,8 +857,11 @@ void rules_directive(struct parser *ps, const char *kw, char *args)
 	else if (eval_directive(ld->rs->conf, kw, args, &err)) {
 		if (err)
 			diag_error(ld->d, ps->file, ps->line, "%s: %s", kw, err);
-	} else {
-		diag_warn(ld->d, ps->file, ps->line, "unsupported directive '%s', skipped", kw);
-		rules_skipped_line(ps, kw, args);
+	} else if (!not_taken_line(ps, kw, args)) {
+		char why[96];
+		snprintf(why, sizeof(why), "directive '%.60s' not in parapet", kw);
+		diag_skip(ld->d, ps->file, ps->line, why, "%s", kw);
+		if (defines_rule(kw))
+			note_skipped(ps, rules_next_word(&args), true);
 	}
 }

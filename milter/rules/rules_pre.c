@@ -5,11 +5,16 @@
  * (rules_parse.c); rules_link completes the set after the last file.
  *
  * `if` conditions are evaluated with the meta-expression engine: numbers,
- * operators and `version` (RULES_SA_VERSION, SpamAssassin 3.4.6) are
- * understood; plugin(), can() and has() are false because parapet loads
- * no SpamAssassin plugins (with a warning); any other name makes the
- * whole condition false with a warning.  An if block does not extend
- * past the end of its file, included or not (as in SpamAssassin).
+ * operators, `version` (RULES_SA_VERSION, SpamAssassin 4.0.1),
+ * `perl_version` and `local_tests_only` are understood; plugin(X) and
+ * `ifplugin X` are true for the plugins parapet implements
+ * (eval_plugin_known), can()/has() for the Conf features it has
+ * (conf_feature) and the methods of those plugins; any other name makes
+ * the whole condition false with a warning.  A false block is a skip
+ * (diag_skip: summarized, listed by lint --verbose), as is every rule
+ * inside it.  An if block does not extend past the end of its file,
+ * included or not (as in SpamAssassin).  require_version is checked here,
+ * as SpamAssassin's preprocessor does.
  *
  * Not thread-safe (one loader per load).  Limits: RULES_MAX_FILE bytes
  * per file, RULES_MAX_LINE per line, RULES_MAX_IFDEPTH nested ifs,
@@ -136,8 +141,69 @@ static void parse_include(struct parser *ps, char *args)
 
 /* ---------------------------------------------------------------- if */
 
-/* plugin_call - length of "plugin(...)", "can (...)" or "has(...)" at s */
-static size_t plugin_call(const char *s)
+/*
+ * conf_feature - can(Mail::SpamAssassin::Conf::NAME): the features of
+ * SpamAssassin's Conf.pm parapet has.  True: the syntax or behaviour the
+ * feature announces works in parapet (tflags nosubject and nolog, header
+ * :first/:last, every :addr/:name result matched, the RFC 5322 address
+ * parser, if (local_tests_only), Perl 5.10 regex syntax in PCRE2, the
+ * welcomelist/blocklist names of 4.0, metas over rules that may be
+ * missing (bug 6558), util_rb_* lists).  False: report templates
+ * (_YESNO(..)_), originating_ip_headers, DNS port and query settings,
+ * dns_block_rule, capture tags, rules_matching() in metas, subject
+ * prefixes, Bayes, :host/:domain/:ip modifiers, compat_* switches.
+ */
+static bool conf_feature(const char *name)
+{
+	static const char *const have[] = {
+		"feature_bug6558_free", "feature_welcomelist_blocklist",
+		"feature_blocklist_welcomelist", "feature_registryboundaries",
+		"feature_header_first_last", "feature_header_match_many",
+		"feature_header_address_parser", "feature_local_tests_only",
+		"perl_min_version_5010000", "has_tflags_nosubject",
+		"has_tflags_nolog", NULL,
+	};
+
+	for (size_t i = 0; have[i]; i++)
+		if (strcmp(have[i], name) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * can_method - can(X::Y) and has(X::Y): a Conf feature (conf_feature), or
+ * a plugin's has_ flag or method, present when parapet implements the plugin
+ */
+static bool can_method(const char *arg, size_t n)
+{
+	static const char conf[] = "Mail::SpamAssassin::Conf::";
+	char name[160];
+
+	while (n > 0 && isspace((unsigned char)*arg))
+		arg++, n--;
+	while (n > 0 && isspace((unsigned char)arg[n - 1]))
+		n--;
+	if (n >= sizeof(name))
+		return false;
+	memcpy(name, arg, n);
+	name[n] = '\0';
+	if (strncmp(name, conf, sizeof(conf) - 1) == 0)
+		return conf_feature(name + sizeof(conf) - 1);
+	char *sep = strstr(name, "::");
+	char *last = NULL;
+	for (char *p = sep; p; p = strstr(p + 2, "::"))
+		last = p;
+	if (last == NULL)
+		return false;
+	*last = '\0';
+	return eval_plugin_known(name);
+}
+
+/*
+ * plugin_call - "plugin(X)", "can(X)" or "has(X)" at s: its length (0 if
+ * none) and its truth in *value
+ */
+static size_t plugin_call(const char *s, bool *value)
 {
 	static const char *const fns[] = { "plugin", "can", "has" };
 
@@ -149,28 +215,54 @@ static size_t plugin_call(const char *s)
 		while (isspace((unsigned char)*p))
 			p++;
 		const char *close = *p == '(' ? strchr(p, ')') : NULL;
-		if (close)
-			return (size_t)(close + 1 - s);
+		if (close == NULL)
+			continue;
+		const char *arg = p + 1;
+		size_t alen = (size_t)(close - arg);
+		if (i == 0) {
+			char name[160];
+			while (alen > 0 && isspace((unsigned char)*arg))
+				arg++, alen--;
+			while (alen > 0 && isspace((unsigned char)arg[alen - 1]))
+				alen--;
+			*value = alen < sizeof(name) &&
+				 (memcpy(name, arg, alen), name[alen] = '\0', eval_plugin_known(name));
+		} else {
+			*value = can_method(arg, alen);
+		}
+		return (size_t)(close + 1 - s);
 	}
 	return 0;
 }
 
+/* the names an if condition may use besides plugin(), can(), has() */
+static const struct {
+	const char *name;
+	double value;
+} cond_names[] = {
+	{ "version", RULES_SA_VERSION },
+	{ "perl_version", RULES_PERL_VERSION },
+	{ "local_tests_only", 0.0 },	/* parapet runs its network tests */
+};
+
 /* cond_value - truth of an `if` condition (see the top of the file) */
 static bool cond_value(struct parser *ps, const char *cond)
 {
+	size_t nnames = sizeof(cond_names) / sizeof(cond_names[0]);
+	double vals[16];
 	struct buf b;
-	bool plugin_fns = false, ok = true;
+	bool ok = true;
 	char *err = NULL;
-	double version = RULES_SA_VERSION, v = 0.0;
+	double v = 0.0;
 
 	buf_init(&b);
 	for (const char *p = cond; *p;) {
 		size_t n = 0;
+		bool value = false;
 		if (isalpha((unsigned char)*p) && (p == cond || !isalnum((unsigned char)p[-1])))
-			n = plugin_call(p);
+			n = plugin_call(p, &value);
 		if (n) {
-			buf_puts(&b, " 0 ");
-			plugin_fns = true;
+			buf_puts(&b, value ? " 1 " : " 0 ");
 			p += n;
 		} else {
 			buf_putc(&b, *p++);
@@ -182,27 +274,76 @@ static bool cond_value(struct parser *ps, const char *cond)
 			  "if %s: cannot evaluate (%s), treated as false, block skipped", cond, err);
 		ok = false;
 	}
+	if (ok && meta_nnames(e) > sizeof(vals) / sizeof(vals[0])) {
+		diag_warn(ps->ld->d, ps->file, ps->line,
+			  "if %s: too many names, treated as false, block skipped", cond);
+		ok = false;
+	}
 	for (size_t i = 0; ok && i < meta_nnames(e); i++) {
-		if (strcmp(meta_name(e, i), "version") != 0) {
+		size_t k = 0;
+		while (k < nnames && strcmp(meta_name(e, i), cond_names[k].name) != 0)
+			k++;
+		if (k == nnames) {
 			diag_warn(ps->ld->d, ps->file, ps->line,
 				  "if %s: '%s' is not known to parapet, treated as false, block skipped",
 				  cond, meta_name(e, i));
 			ok = false;
+		} else {
+			vals[i] = cond_names[k].value;
+			meta_bind(e, i, i);
 		}
 	}
 	if (ok) {
 		double *stack = xcalloc(meta_stack_size(e) + 1, sizeof(*stack));
-		v = meta_eval(e, &version, stack);
+		v = meta_eval(e, vals, stack);
 		free(stack);
-		if (plugin_fns)
-			diag_warn(ps->ld->d, ps->file, ps->line,
-				  "if %s: plugin(), can() and has() are false in parapet (no SpamAssassin plugins); the condition is %s",
-				  cond, v != 0.0 ? "true" : "false");
 	}
 	meta_free(e);
 	free(err);
 	buf_free(&b);
 	return ok && v != 0.0;
+}
+
+/* skipping - are lines being skipped (false block, require_version)? */
+static bool skipping(const struct parser *ps)
+{
+	return ps->skip_depth || ps->skip_file;
+}
+
+/* skip_from_here - a false condition starts skipping at this depth */
+static void skip_from_here(struct parser *ps, const char *why)
+{
+	ps->skip_depth = ps->if_depth;
+	snprintf(ps->skip_why, sizeof(ps->skip_why), "%.90s", why);
+	ps->skip_line = ps->line;
+	diag_skip(ps->ld->d, ps->file, ps->line, "if/ifplugin block false in parapet",
+		  "%s: false in parapet, block skipped", why);
+}
+
+/* open_block - if/ifplugin COND */
+static void open_block(struct parser *ps, const char *kw, char *args)
+{
+	struct diag *d = ps->ld->d;
+	char *cond = str_trim(args);
+	bool value;
+
+	if (++ps->if_depth > RULES_MAX_IFDEPTH) {
+		diag_error(d, ps->file, ps->line, "if/ifplugin nested too deep");
+		return;
+	}
+	snprintf(ps->conds[ps->if_depth], sizeof(ps->conds[0]), "%s %s", kw, cond);
+	if (skipping(ps))
+		return;
+	if (*cond == '\0') {
+		diag_error(d, ps->file, ps->line, "%s: expected a condition", kw);
+		value = false;
+	} else if (kw[2] == 'p') {
+		value = eval_plugin_known(cond);
+	} else {
+		value = cond_value(ps, cond);
+	}
+	if (!value)
+		skip_from_here(ps, ps->conds[ps->if_depth]);
 }
 
 /* conditional - if/ifplugin/else/endif; true if kw was one of them */
@@ -211,34 +352,21 @@ static bool conditional(struct parser *ps, const char *kw, char *args)
 	struct diag *d = ps->ld->d;
 
 	if (strcmp(kw, "ifplugin") == 0 || strcmp(kw, "if") == 0) {
-		if (++ps->if_depth > RULES_MAX_IFDEPTH) {
-			diag_error(d, ps->file, ps->line, "if/ifplugin nested too deep");
-			return true;
-		}
-		if (ps->skip_depth)
-			return true;
-		char *cond = str_trim(args);
-		bool value;
-		if (*cond == '\0') {
-			diag_error(d, ps->file, ps->line, "%s: expected a condition", kw);
-			value = false;
-		} else if (kw[2] == 'p') {
-			diag_warn(d, ps->file, ps->line, "ifplugin %s: treated as false, block skipped", cond);
-			value = false;
-		} else {
-			value = cond_value(ps, cond);
-		}
-		if (!value)
-			ps->skip_depth = ps->if_depth;
+		open_block(ps, kw, args);
 		return true;
 	}
 	if (strcmp(kw, "else") == 0) {
-		if (ps->if_depth == 0)
+		if (ps->if_depth == 0) {
 			diag_error(d, ps->file, ps->line, "else without if");
-		else if (ps->skip_depth == ps->if_depth)
+		} else if (ps->if_depth > RULES_MAX_IFDEPTH) {
+			;	/* already an error */
+		} else if (ps->skip_depth == ps->if_depth) {
 			ps->skip_depth = 0;
-		else if (ps->skip_depth == 0)
-			ps->skip_depth = ps->if_depth;
+		} else if (ps->skip_depth == 0 && !ps->skip_file) {
+			char why[sizeof(ps->conds[0]) + 8];
+			snprintf(why, sizeof(why), "else of %s", ps->conds[ps->if_depth]);
+			skip_from_here(ps, why);
+		}
 		return true;
 	}
 	if (strcmp(kw, "endif") == 0) {
@@ -254,20 +382,49 @@ static bool conditional(struct parser *ps, const char *kw, char *args)
 	return false;
 }
 
-/* strip_comment - cut at an unescaped '#' (SpamAssassin convention) */
+/*
+ * require_version - SpamAssassin's preprocessor: "@@VERSION@@" (not
+ * substituted at install) passes; another version than RULES_SA_VERSION
+ * skips the rest of the file with a warning, as SpamAssassin does
+ */
+static void require_version(struct parser *ps, char *args)
+{
+	char *v = str_trim(args);
+
+	if (*v == '\0') {
+		diag_error(ps->ld->d, ps->file, ps->line, "require_version: expected a version");
+		return;
+	}
+	if (strcmp(v, "@@VERSION@@") == 0 || strcmp(v, RULES_SA_VERSION_STR) == 0)
+		return;
+	diag_warn(ps->ld->d, ps->file, ps->line,
+		  "require_version %s: parapet reads SpamAssassin %s rules; the rest of this file is skipped",
+		  v, RULES_SA_VERSION_STR);
+	ps->skip_file = true;
+	snprintf(ps->skip_why, sizeof(ps->skip_why), "require_version %s", v);
+	ps->skip_line = ps->line;
+}
+
+/*
+ * strip_comment - SpamAssassin's convention: a '#' not preceded by a
+ * backslash starts a comment, then every "\#" becomes "#"
+ */
 static void strip_comment(char *line)
 {
+	char *o = line;
+
 	for (char *p = line; *p; p++) {
-		if (*p == '\\' && p[1]) {
-			p++;
-			continue;
-		}
-		if (*p == '#') {
+		if (*p == '#' && (p == line || p[-1] != '\\')) {
 			*p = '\0';
-			return;
+			break;
 		}
 	}
+	for (char *p = line; *p; p++)
+		if (!(*p == '\\' && p[1] == '#'))
+			*o++ = *p;
+	*o = '\0';
 }
+
 /* parse_line - one line: conditionals and include here, the rest in
  * rules_directive */
 static void parse_line(struct parser *ps, char *line)
@@ -283,10 +440,12 @@ static void parse_line(struct parser *ps, char *line)
 			*p = '_';
 	if (conditional(ps, kw, args))
 		return;
-	if (ps->skip_depth)
+	if (skipping(ps))
 		rules_skipped_line(ps, kw, args);
 	else if (strcmp(kw, "include") == 0)
 		parse_include(ps, args);
+	else if (strcmp(kw, "require_version") == 0)
+		require_version(ps, args);
 	else
 		rules_directive(ps, kw, args);
 }
@@ -343,7 +502,7 @@ static struct ruleset *new_ruleset(const char *const *builtins)
 struct ruleset *rules_load(const char *dir, const char *const *builtins, struct diag *d)
 {
 	struct dirent **ents = NULL;
-	struct loader ld = { .rs = new_ruleset(builtins), .d = d };
+	struct loader ld = { .rs = new_ruleset(builtins), .d = d, .replaced = -1 };
 	int n = scandir(dir, &ents, cf_filter, alphasort);
 
 	if (n < 0) {
@@ -359,16 +518,20 @@ struct ruleset *rules_load(const char *dir, const char *const *builtins, struct 
 		free(ents[i]);
 	}
 	free(ents);
-	return rules_link(&ld);
+	struct ruleset *rs = rules_link(&ld);
+	diag_summarize(d, dir);
+	return rs;
 }
 
 /* rules_load_text - one in-memory file; includes are relative to name */
 struct ruleset *rules_load_text(const char *name, const char *text,
 				const char *const *builtins, struct diag *d)
 {
-	struct loader ld = { .rs = new_ruleset(builtins), .d = d };
+	struct loader ld = { .rs = new_ruleset(builtins), .d = d, .replaced = -1 };
 	struct parser ps = { .ld = &ld, .file = rules_file(ld.rs, name) };
 
 	parse_text(&ps, text, strlen(text));
-	return rules_link(&ld);
+	struct ruleset *rs = rules_link(&ld);
+	diag_summarize(d, name);
+	return rs;
 }
