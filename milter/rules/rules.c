@@ -68,6 +68,7 @@ void rules_rule_clear(struct rule *r)
 	free(r->flags);
 	re_free(r->re);
 	meta_free(r->meta);
+	eval_call_clear(&r->call);
 }
 
 /* rules_free - release everything */
@@ -88,6 +89,8 @@ struct ruleset *rules_free(struct ruleset *rs)
 		free(rs->files[i]);
 	free(rs->files);
 	free(rs->builtins);
+	if (rs->conf)
+		rules_conf_clear(rs->conf);
 	free(rs);
 	return NULL;
 }
@@ -168,11 +171,13 @@ static void detail_of(char *out, size_t cap, const char *s, size_t a, size_t b)
 	out[o] = '\0';
 }
 
-/* one evaluation: the message, its regex scratch, where hits go */
+/* one evaluation: the message, its regex scratch, where hits go, and
+ * what eval tests see */
 struct eval {
 	struct msg *msg;
 	struct re_scratch *re;
 	struct hits *hits;
+	struct eval_env env;
 };
 
 /* report - one hit; __ rules only feed metas */
@@ -272,6 +277,11 @@ static unsigned run_rule(const struct rule *r, const struct sym *s, struct eval 
 		break;
 	case RULE_URI:
 		return run_uri_rule(r, s, sc, detail, cap);
+	case RULE_EVAL:
+		n = eval_run(&r->call, &sc->env);
+		if (n > r->maxhits)
+			n = r->maxhits;
+		return n;
 	default:
 		return 0;
 	}
@@ -294,9 +304,10 @@ static unsigned run_rule(const struct rule *r, const struct sym *s, struct eval 
 
 /* rules_eval - run every rule, then the metas */
 void rules_eval(const struct ruleset *rs, struct msg *m, struct re_scratch *re,
-		struct hits *hits)
+		struct hits *hits, const struct rules_auth *auth)
 {
 	struct eval ev = { .msg = m, .re = re, .hits = hits }, *sc = &ev;
+	ev.env = (struct eval_env){ .m = m, .conf = rs->conf, .hits = hits, .auth = auth };
 	double *val = xcalloc(rs->nsyms + 1, sizeof(*val));
 	double *stack = xcalloc(rs->meta_stack + 1, sizeof(*stack));
 	char detail[DETAIL_MAX + 32];

@@ -25,6 +25,7 @@
 struct hits;
 struct msg;
 struct re_scratch;
+struct rules_auth;
 struct ruleset;
 
 /*
@@ -43,9 +44,10 @@ struct ruleset *rules_free(struct ruleset *rs);
 
 /* rules_eval - run every rule on message m, adding to hits (whose
  * earlier entries, the stages' symbols, meta rules may refer to); re is
- * the message's regex scratch */
+ * the message's regex scratch; auth (may be NULL) what the
+ * authentication stages found, for eval tests (rules/eval.h) */
 void rules_eval(const struct ruleset *rs, struct msg *m, struct re_scratch *re,
-		struct hits *hits);
+		struct hits *hits, const struct rules_auth *auth);
 
 /*
  * rules_symbol - score and description of a symbol (a rule or a built-in

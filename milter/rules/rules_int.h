@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #include "base/diag.h"
+#include "rules/eval.h"
 #include "rules/meta.h"
 #include "rules/re.h"
 #include "rules/rules.h"
@@ -40,6 +41,7 @@ enum rule_type {
 	RULE_FULL,
 	RULE_URI,
 	RULE_META,
+	RULE_EVAL,		/* eval:fn(args); evtype says where */
 };
 
 enum hdr_mod {
@@ -60,6 +62,8 @@ struct rule {
 	char *flags;
 	struct re *re;
 	struct meta_expr *meta;	/* RULE_META */
+	struct eval_call call;	/* RULE_EVAL */
+	enum rule_type evtype;	/* RULE_EVAL: the type it was defined with */
 	/* settled by rules_link from the symbol's tflags and score */
 	unsigned maxhits;	/* 1, or the cap from tflags multiple */
 	bool nosubject;		/* body rules: skip the Subject line */
@@ -111,6 +115,7 @@ struct ruleset {
 	const char **builtins;	/* NULL-terminated copy of the array given to
 				 * rules_load; the names are borrowed */
 	size_t nfiles;
+	struct rules_conf *conf;	/* what eval tests read (eval.h) */
 };
 
 /* replace_tag, replace_pre, replace_inter, replace_post */

@@ -408,6 +408,7 @@ struct ruleset *rules_link(struct loader *ld)
 	builtin_refs(rs);
 	sort_syms(rs);
 	settle(ld);
+	rules_conf_finish(rs->conf);
 	for (size_t i = 0; i < rs->nrules; i++)
 		if (rs->rules[i].type == RULE_META)
 			bind_meta(ld, &rs->rules[i]);

@@ -261,14 +261,56 @@ static void finish_regex(struct parser *ps, const char *name, const char *args,
 	}
 }
 
-/* skip_eval - an eval: test (SpamAssassin's Perl plugins): warned about
- * with file:line and remembered as skipped, so metas over it are too */
-static bool skip_eval(struct parser *ps, const char *name, const char *word)
+/*
+ * parse_eval - an eval: test.  One parapet implements becomes a RULE_EVAL
+ * rule; one it lacks (a test of a SpamAssassin plugin parapet has not
+ * got) is warned about with file:line and remembered as skipped, so metas
+ * over it read 0.  false if word is no eval: test.
+ */
+static bool parse_eval(struct parser *ps, const char *name, enum rule_type type,
+		       const char *word)
 {
+	static const unsigned where[] = {
+		[RULE_HEADER] = EVAL_HEADER, [RULE_BODY] = EVAL_BODY,
+		[RULE_RAWBODY] = EVAL_RAWBODY, [RULE_FULL] = EVAL_FULL,
+		[RULE_URI] = EVAL_URI,
+	};
+	struct eval_call call;
+	const char *err;
+
 	if (strncmp(word, "eval:", 5) != 0)
 		return false;
-	diag_warn(ps->ld->d, ps->file, ps->line, "%s: eval: tests are not supported, skipped", name);
-	note_skipped(ps, name);
+	if ((err = eval_parse(word + 5, &call)) != NULL) {
+		diag_error(ps->ld->d, ps->file, ps->line, "%s: eval: %s", name, err);
+		note_skipped(ps, name);
+		return true;
+	}
+	if (call.def == NULL || !(call.def->types & where[type])) {
+		diag_warn(ps->ld->d, ps->file, ps->line,
+			  call.def ? "%s: eval:%.*s is not a %s test in parapet, skipped"
+				   : "%s: eval:%.*s is not implemented in parapet, skipped",
+			  name, (int)strcspn(word + 5, "( "), word + 5,
+			  type == RULE_HEADER ? "header" : "body");
+		eval_call_clear(&call);
+		note_skipped(ps, name);
+		return true;
+	}
+	if (call.argc < call.def->min_args || call.argc > call.def->max_args) {
+		diag_error(ps->ld->d, ps->file, ps->line,
+			   "%s: eval:%s takes %u to %u arguments, not %zu", name,
+			   call.def->name, call.def->min_args, call.def->max_args, call.argc);
+		eval_call_clear(&call);
+		note_skipped(ps, name);
+		return true;
+	}
+	struct rule *r = add_rule(ps, name);
+	if (r == NULL) {
+		eval_call_clear(&call);
+		return true;
+	}
+	r->type = RULE_EVAL;
+	r->evtype = type;
+	r->call = call;
 	return true;
 }
 
@@ -281,7 +323,7 @@ static void parse_header_rule(struct parser *ps, char *args)
 		diag_error(ps->ld->d, ps->file, ps->line, "header: expected NAME FIELD =~ /re/");
 		return;
 	}
-	if (skip_eval(ps, name, field))
+	if (parse_eval(ps, name, RULE_HEADER, field))
 		return;
 	struct rule *r = add_rule(ps, name);
 	if (r == NULL)
@@ -334,7 +376,7 @@ static void parse_body_rule(struct parser *ps, enum rule_type type, char *args)
 	}
 	while (isspace((unsigned char)*args))
 		args++;
-	if (skip_eval(ps, name, args))
+	if (parse_eval(ps, name, type, args))
 		return;
 	struct rule *r = add_rule(ps, name);
 	if (r == NULL)
@@ -600,6 +642,7 @@ void rules_skipped_line(struct parser *ps, const char *kw, char *args)
 void rules_directive(struct parser *ps, const char *kw, char *args)
 {
 	struct loader *ld = ps->ld;
+	const struct conf_directive *cd;
 
 	if (strcmp(kw, "header") == 0)
 		parse_header_rule(ps, args);
@@ -635,7 +678,12 @@ void rules_directive(struct parser *ps, const char *kw, char *args)
 		parse_replace_delim(ps, &ld->replace_start, kw, args);
 	else if (strcmp(kw, "replace_end") == 0)
 		parse_replace_delim(ps, &ld->replace_end, kw, args);
-	else {
+	else if ((cd = eval_directive_find(kw)) != NULL) {
+		const char *err = cd->parse ? cd->parse(ld->rs->conf, args)
+					    : cd->parse_data(ld->rs->conf, cd->data, args);
+		if (err)
+			diag_error(ld->d, ps->file, ps->line, "%s: %s", kw, err);
+	} else {
 		diag_warn(ld->d, ps->file, ps->line, "unsupported directive '%s', skipped", kw);
 		rules_skipped_line(ps, kw, args);
 	}

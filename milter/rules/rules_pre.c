@@ -330,6 +330,7 @@ static struct ruleset *new_ruleset(const char *const *builtins)
 	struct ruleset *rs = xcalloc(1, sizeof(*rs));
 	size_t n = 0;
 
+	rs->conf = rules_conf_new();
 	while (builtins && builtins[n])
 		n++;
 	rs->builtins = xcalloc(n + 1, sizeof(*rs->builtins));

@@ -10,6 +10,7 @@
 #include "core/engine.h"
 #include "core/scan.h"
 #include "core/stage.h"
+#include "rules/eval.h"
 #include "rules/rules.h"
 #include "stages/content.h"
 
@@ -36,8 +37,14 @@ static int structure_eom(struct scan *sc, void **state)
 /* rules_stage_eom - the administrator's content rules */
 static int rules_stage_eom(struct scan *sc, void **state)
 {
+	struct rules_auth au = {
+		.spf_mfrom = (int)sc->spf_result,
+		.dkim_valid = (const char *const *)sc->dkim_valid_domains,
+		.ndkim_valid = sc->ndkim_valid,
+	};
+
 	(void)state;
-	rules_eval(sc->engine->rules, sc->msg, sc->re, &sc->hits);
+	rules_eval(sc->engine->rules, sc->msg, sc->re, &sc->hits, &au);
 	return 0;
 }
 

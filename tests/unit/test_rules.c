@@ -99,7 +99,7 @@ START_TEST(warnings_skip)
 		       "tflags E multiple\n", &d));
 	ck_assert_int_eq(d.errors, 0);
 	ck_assert_int_eq(d.warnings, 4);
-	ck_assert_str_eq(d.lines[0], "r.cf:1: warning: A: eval: tests are not supported, skipped");
+	ck_assert_str_eq(d.lines[0], "r.cf:1: warning: A: eval:check_foo is not implemented in parapet, skipped");
 	ck_assert_str_eq(d.lines[2], "r.cf:3: warning: unsupported directive 'uri_detail', skipped");
 	diag_free(&d);
 }

@@ -1,0 +1,117 @@
+/*
+ * eval.h - SpamAssassin's eval: tests, parapet's way.  A rule
+ * `header|body|rawbody|full|uri NAME eval:fn(args)` runs a C function
+ * from one of the eval modules (rules/eval_<area>.c) instead of a regex;
+ * its value is the hit count the function returns.  Settings those
+ * functions read (freemail_domains, trusted_networks, ...) come from
+ * rule-file directives the modules declare, and live in the rule set's
+ * struct rules_conf, read-only once loaded.
+ *
+ * Adding an eval: write the function in the module of its area, add one
+ * line to the module's eval_def table; a new module adds its tables to
+ * the lists at the top of eval.c.  doc/HACKING.md has the checklist.
+ */
+#ifndef PARAPET_EVAL_H
+#define PARAPET_EVAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct hits;
+struct msg;
+
+#define EVAL_MAX_ARGS 16
+#define EVAL_MAX_ARG_LEN 1024
+
+/* settings of the rule set that eval tests read; each module adds its
+ * fields with its prefix and releases them in rules_conf_clear */
+struct wlbl_conf;
+struct rules_conf {
+	struct wlbl_conf *wlbl;	/* eval_wlbl.c: address and host lists */
+};
+
+/* rules_auth - what the authentication stages found, for the evals that
+ * need it (welcomelist_auth): SPF of the envelope sender, the d= of
+ * every valid DKIM signature */
+struct rules_auth {
+	int spf_mfrom;		/* enum auth_result (mail/auth.h) */
+	const char *const *dkim_valid;
+	size_t ndkim_valid;
+};
+
+/* what an eval function sees: one message, the settings, and the symbols
+ * earlier stages added (SPF_PASS, DKIM_VALID, ...) */
+struct eval_env {
+	struct msg *m;
+	const struct rules_conf *conf;
+	const struct hits *hits;
+	const struct rules_auth *auth;	/* may be NULL: nothing known */
+};
+
+/* an eval function: how many times the test hit (0: no hit) */
+typedef unsigned (*eval_fn)(const struct eval_env *env, size_t argc,
+			    const char *const *argv);
+
+/* where an eval may appear: the rule type it is defined with */
+enum {
+	EVAL_HEADER = 1,
+	EVAL_BODY = 2,
+	EVAL_RAWBODY = 4,
+	EVAL_FULL = 8,
+	EVAL_URI = 16,
+	EVAL_ANY = 31,
+};
+
+struct eval_def {
+	const char *name;	/* "check_freemail_from" */
+	unsigned types;		/* EVAL_* mask */
+	unsigned min_args, max_args;
+	eval_fn fn;
+};
+
+/* a rule-file directive an eval module consumes; parse (or, if NULL,
+ * parse_data with data) returns NULL or an error message (static) */
+struct conf_directive {
+	const char *kw;
+	const char *(*parse)(struct rules_conf *c, char *args);
+	const char *(*parse_data)(struct rules_conf *c, const void *data, char *args);
+	const void *data;
+};
+
+/* one parsed eval: call (owned by the rule) */
+struct eval_call {
+	const struct eval_def *def;
+	size_t argc;
+	char **argv;
+};
+
+/* eval_find - the eval called name, or NULL if parapet has none */
+const struct eval_def *eval_find(const char *name);
+/* eval_directive_find - the directive called kw, or NULL */
+const struct conf_directive *eval_directive_find(const char *kw);
+/* eval_plugin_known - is an `ifplugin NAME` block read?  True for the
+ * SpamAssassin plugins whose tests parapet implements ("HTMLEval" or
+ * "Mail::SpamAssassin::Plugin::HTMLEval") */
+bool eval_plugin_known(const char *plugin);
+
+/*
+ * eval_parse - "fn('a', "b", 3)" (after "eval:") into call; NULL on
+ * success, else an error message (static).  An eval that parapet does not
+ * implement is not an error here: call->def stays NULL.
+ */
+const char *eval_parse(const char *text, struct eval_call *call);
+/* eval_call_clear - release the arguments */
+void eval_call_clear(struct eval_call *call);
+/* eval_run - the hit count of call on env's message */
+unsigned eval_run(const struct eval_call *call, const struct eval_env *env);
+
+struct rules_conf *rules_conf_new(void);
+/* rules_conf_finish - once every file is read (sorting, indexes) */
+void rules_conf_finish(struct rules_conf *c);
+void rules_conf_clear(struct rules_conf *c);
+
+/* eval_wlbl.c */
+void wlbl_conf_finish(struct wlbl_conf *w);
+void wlbl_conf_free(struct wlbl_conf *w);
+
+#endif

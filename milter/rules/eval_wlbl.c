@@ -1,0 +1,813 @@
+/*
+ * eval_wlbl.c - SpamAssassin's address lists: welcomelist_from,
+ * blocklist_from, welcomelist_to, more_spam_to, all_spam_to, the named
+ * lists of enlist_addrlist and enlist_uri_host, and the authenticated
+ * lists welcomelist_auth, def_welcomelist_auth, welcomelist_from_spf and
+ * welcomelist_from_dkim (Plugin/WLBLEval.pm, and the list checks of
+ * Plugin/SPF.pm and Plugin/DKIM.pm), with SpamAssassin 4's names and the
+ * 3.x ones (whitelist_*, blacklist_*).
+ *
+ * An entry is a glob over the lower-cased address (* any run, ? one
+ * character), as SpamAssassin's.  Entries "*@domain" (nearly all of the
+ * stock def_welcomelist_auth lines) are kept apart, sorted, and found by
+ * binary search on the address's domain; only the other globs are tried
+ * one by one.
+ *
+ * Not done here: welcomelist_from_rcvd and def_welcomelist_from_rcvd
+ * need the parsed Received relays (their lines are stored; the evals that
+ * read them, check_from_in_default_welcomelist and the check_forged_*
+ * ones, are not registered until then, so lint names them as skipped).
+ *
+ * Caps: WLBL_MAX_ENTRIES per list, WLBL_MAX_LISTS named lists, addresses
+ * over WLBL_MAX_ADDR bytes never match.
+ */
+#include "autoconfig.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "rules/eval.h"
+#include "rules/rules_int.h"
+#include "rules/hits.h"
+#include "mail/auth.h"
+#include "mail/message.h"
+#include "base/util.h"
+
+#define WLBL_MAX_ENTRIES 100000
+#define WLBL_MAX_LISTS 256
+#define WLBL_MAX_ADDR 320
+#define WLBL_MAX_NAME 64
+#define WLBL_MAX_HOST_KEYS 11	/* host and parent domains tried */
+
+/* one list: "*@domain" entries by domain, other globs in order */
+struct wl_list {
+	char *name;		/* SpamAssassin's conf name or an enlist name */
+	char **domains;		/* sorted after load (wlbl_conf_finish) */
+	size_t ndomains;
+	char **globs;
+	char **args;		/* per glob: the signing domain (dkim) or NULL */
+	size_t nglobs;
+	bool sorted;
+	/* enlist_uri_host: host -> listed (true) or excluded (!host) */
+	char **hosts;
+	bool *host_on;
+	size_t nhosts;
+};
+
+struct wlbl_conf {
+	struct wl_list *v;
+	size_t n;
+};
+
+/* ---------------------------------------------------------------- lists */
+
+/* list_get - the list called name, created empty if new; NULL past the cap */
+static struct wl_list *list_get(struct rules_conf *c, const char *name)
+{
+	struct wlbl_conf *w;
+
+	if (c->wlbl == NULL)
+		c->wlbl = xcalloc(1, sizeof(*c->wlbl));
+	w = c->wlbl;
+	for (size_t i = 0; i < w->n; i++)
+		if (strcmp(w->v[i].name, name) == 0)
+			return &w->v[i];
+	if (w->n == WLBL_MAX_LISTS)
+		return NULL;
+	w->v = xrealloc(w->v, (w->n + 1) * sizeof(*w->v));
+	memset(&w->v[w->n], 0, sizeof(w->v[w->n]));
+	w->v[w->n].name = xstrdup(name);
+	return &w->v[w->n++];
+}
+
+/* list_find - the list called name, or NULL */
+static const struct wl_list *list_find(const struct rules_conf *c, const char *name)
+{
+	if (c == NULL || c->wlbl == NULL)
+		return NULL;
+	for (size_t i = 0; i < c->wlbl->n; i++)
+		if (strcmp(c->wlbl->v[i].name, name) == 0)
+			return &c->wlbl->v[i];
+	return NULL;
+}
+
+/* is_domain_glob - "*@domain" with no other wildcard */
+static bool is_domain_glob(const char *g)
+{
+	return g[0] == '*' && g[1] == '@' && g[2] && strpbrk(g + 2, "*?") == NULL;
+}
+
+/* list_add - one glob (lower-cased), with an optional argument */
+static const char *list_add(struct wl_list *l, const char *glob, const char *arg)
+{
+	char *g = str_lower(xstrdup(glob));
+
+	if (l->ndomains + l->nglobs >= WLBL_MAX_ENTRIES) {
+		free(g);
+		return "too many entries in this list";
+	}
+	if (is_domain_glob(g) && arg == NULL) {
+		l->domains = xrealloc(l->domains, (l->ndomains + 1) * sizeof(*l->domains));
+		l->domains[l->ndomains++] = xstrdup(g + 2);
+		free(g);
+		l->sorted = false;
+		return NULL;
+	}
+	l->globs = xrealloc(l->globs, (l->nglobs + 1) * sizeof(*l->globs));
+	l->args = xrealloc(l->args, (l->nglobs + 1) * sizeof(*l->args));
+	l->globs[l->nglobs] = g;
+	l->args[l->nglobs++] = arg ? str_lower(xstrdup(arg)) : NULL;
+	return NULL;
+}
+
+/* list_remove - every entry equal to glob (unwelcomelist_from ...) */
+static void list_remove(struct wl_list *l, const char *glob)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < l->ndomains; i++) {
+		if (is_domain_glob(glob) && strcasecmp(l->domains[i], glob + 2) == 0)
+			free(l->domains[i]);
+		else
+			l->domains[o++] = l->domains[i];
+	}
+	l->ndomains = o;
+	o = 0;
+	for (size_t i = 0; i < l->nglobs; i++) {
+		if (strcasecmp(l->globs[i], glob) == 0) {
+			free(l->globs[i]);
+			free(l->args[i]);
+		} else {
+			l->args[o] = l->args[i];
+			l->globs[o++] = l->globs[i];
+		}
+	}
+	l->nglobs = o;
+}
+
+/* list_clear - release one list's entries */
+static void list_clear(struct wl_list *l)
+{
+	for (size_t i = 0; i < l->ndomains; i++)
+		free(l->domains[i]);
+	for (size_t i = 0; i < l->nglobs; i++) {
+		free(l->globs[i]);
+		free(l->args[i]);
+	}
+	for (size_t i = 0; i < l->nhosts; i++)
+		free(l->hosts[i]);
+	free(l->domains);
+	free(l->globs);
+	free(l->args);
+	free(l->hosts);
+	free(l->host_on);
+	free(l->name);
+}
+
+/* wlbl_conf_free - release every list */
+void wlbl_conf_free(struct wlbl_conf *w)
+{
+	if (w == NULL)
+		return;
+	for (size_t i = 0; i < w->n; i++)
+		list_clear(&w->v[i]);
+	free(w->v);
+	free(w);
+}
+
+/* str_cmp - qsort and bsearch over char * */
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* wlbl_conf_finish - sort what binary search reads, once loaded */
+void wlbl_conf_finish(struct wlbl_conf *w)
+{
+	for (size_t i = 0; w && i < w->n; i++) {
+		qsort(w->v[i].domains, w->v[i].ndomains, sizeof(char *), str_cmp);
+		w->v[i].sorted = true;
+	}
+}
+
+/* glob_match - SpamAssassin's address glob: * any run, ? one byte,
+ * everything else literal; both lower case.  Iterative, O(n*m) worst. */
+static bool glob_match(const char *g, const char *s)
+{
+	const char *star = NULL, *resume = NULL;
+
+	while (*s) {
+		if (*g == '*') {
+			star = g++;
+			resume = s;
+		} else if (*g == '?' || *g == *s) {
+			g++;
+			s++;
+		} else if (star) {
+			g = star + 1;
+			s = ++resume;
+		} else {
+			return false;
+		}
+	}
+	while (*g == '*')
+		g++;
+	return *g == '\0';
+}
+
+/* list_match - the index+1 of the first glob that matches addr (lower
+ * case), or SIZE_MAX for a domain entry, or 0 */
+static size_t list_match(const struct wl_list *l, const char *addr)
+{
+	const char *at = strrchr(addr, '@');
+
+	if (l == NULL)
+		return 0;
+	if (at && l->ndomains) {
+		const char *key = at + 1;
+		if (l->sorted ? bsearch(&key, l->domains, l->ndomains, sizeof(char *), str_cmp) != NULL
+			      : false)
+			return SIZE_MAX;
+	}
+	for (size_t i = 0; i < l->nglobs; i++)
+		if (glob_match(l->globs[i], addr))
+			return i + 1;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- directives */
+
+/* the directives: conf name of the list, alias, what the line does */
+enum wl_op { OP_ADD, OP_REMOVE, OP_ADD_ARG, OP_NAMED_ADD, OP_NAMED_REMOVE, OP_URI_HOST };
+
+/* what a list directive does: the list (NULL: named on the line) */
+struct wl_spec {
+	const char *list;
+	enum wl_op op;
+};
+
+/* list_name - "(NAME)" at the start of a named-list line */
+static const char *list_name(char **args, char *out, size_t cap)
+{
+	char *p = *args, *end;
+
+	while (isspace((unsigned char)*p))
+		p++;
+	if (*p != '(' || (end = strchr(p, ')')) == NULL)
+		return "expected (LISTNAME) first";
+	size_t n = (size_t)(end - p - 1);
+	if (n == 0 || n >= cap || n > WLBL_MAX_NAME)
+		return "bad list name";
+	memcpy(out, p + 1, n);
+	out[n] = '\0';
+	*args = end + 1;
+	return NULL;
+}
+
+/* add_uri_host - enlist_uri_host: host or !host */
+static const char *add_uri_host(struct wl_list *l, const char *w)
+{
+	bool on = w[0] != '!';
+
+	if (!on)
+		w++;
+	if (*w == '\0')
+		return "empty host";
+	if (l->nhosts >= WLBL_MAX_ENTRIES)
+		return "too many entries in this list";
+	l->hosts = xrealloc(l->hosts, (l->nhosts + 1) * sizeof(*l->hosts));
+	l->host_on = xrealloc(l->host_on, (l->nhosts + 1) * sizeof(*l->host_on));
+	l->hosts[l->nhosts] = str_lower(xstrdup(w));
+	l->host_on[l->nhosts++] = on;
+	return NULL;
+}
+
+/* wl_parse - one list directive */
+static const char *wl_parse(const struct wl_spec *d, struct rules_conf *c, char *args)
+{
+	char name[WLBL_MAX_NAME + 1], *w;
+	const char *err = NULL;
+	struct wl_list *l;
+	bool any = false;
+
+	if (d->list == NULL && (err = list_name(&args, name, sizeof(name))) != NULL)
+		return err;
+	if ((l = list_get(c, d->list ? d->list : name)) == NULL)
+		return "too many lists";
+	if (d->op == OP_ADD_ARG) {
+		char *glob = rules_next_word(&args), *arg = rules_next_word(&args);
+		if (glob == NULL)
+			return "expected an address";
+		if (rules_next_word(&args) != NULL)
+			return "expected an address and at most one domain";
+		if (strcmp(l->name, "welcomelist_from_rcvd") == 0 ||
+		    strcmp(l->name, "def_welcomelist_from_rcvd") == 0) {
+			if (arg == NULL)
+				return "expected an address and a relay domain or [IP]";
+		}
+		return list_add(l, glob, arg);
+	}
+	while (err == NULL && (w = rules_next_word(&args)) != NULL) {
+		any = true;
+		if (d->op == OP_URI_HOST)
+			err = add_uri_host(l, w);
+		else if (d->op == OP_REMOVE || d->op == OP_NAMED_REMOVE)
+			list_remove(l, w);
+		else
+			err = list_add(l, w, NULL);
+	}
+	if (err == NULL && !any)
+		err = "expected one or more addresses";
+	return err;
+}
+
+/* wl_parse_row - conf_directive.parse_data: data is the struct wl_spec */
+static const char *wl_parse_row(struct rules_conf *c, const void *data, char *args)
+{
+	return wl_parse(data, c, args);
+}
+
+#define WL(kw, list, op) { kw, NULL, wl_parse_row, &(const struct wl_spec){ list, op } }
+
+/* the directives, SpamAssassin 4's names and the 3.x ones */
+const struct conf_directive eval_wlbl_directives[] = {
+	WL("welcomelist_from", "welcomelist_from", OP_ADD),
+	WL("whitelist_from", "welcomelist_from", OP_ADD),
+	WL("unwelcomelist_from", "welcomelist_from", OP_REMOVE),
+	WL("unwhitelist_from", "welcomelist_from", OP_REMOVE),
+	WL("blocklist_from", "blocklist_from", OP_ADD),
+	WL("blacklist_from", "blocklist_from", OP_ADD),
+	WL("unblocklist_from", "blocklist_from", OP_REMOVE),
+	WL("unblacklist_from", "blocklist_from", OP_REMOVE),
+	WL("welcomelist_to", "welcomelist_to", OP_ADD),
+	WL("whitelist_to", "welcomelist_to", OP_ADD),
+	WL("blocklist_to", "blocklist_to", OP_ADD),
+	WL("blacklist_to", "blocklist_to", OP_ADD),
+	WL("more_spam_to", "more_spam_to", OP_ADD),
+	WL("all_spam_to", "all_spam_to", OP_ADD),
+	WL("welcomelist_auth", "welcomelist_auth", OP_ADD),
+	WL("whitelist_auth", "welcomelist_auth", OP_ADD),
+	WL("unwelcomelist_auth", "welcomelist_auth", OP_REMOVE),
+	WL("unwhitelist_auth", "welcomelist_auth", OP_REMOVE),
+	WL("def_welcomelist_auth", "def_welcomelist_auth", OP_ADD),
+	WL("def_whitelist_auth", "def_welcomelist_auth", OP_ADD),
+	WL("undef_welcomelist_auth", "def_welcomelist_auth", OP_REMOVE),
+	WL("undef_whitelist_auth", "def_welcomelist_auth", OP_REMOVE),
+	WL("welcomelist_from_spf", "welcomelist_from_spf", OP_ADD),
+	WL("whitelist_from_spf", "welcomelist_from_spf", OP_ADD),
+	WL("def_welcomelist_from_spf", "def_welcomelist_from_spf", OP_ADD),
+	WL("def_whitelist_from_spf", "def_welcomelist_from_spf", OP_ADD),
+	WL("welcomelist_from_dkim", "welcomelist_from_dkim", OP_ADD_ARG),
+	WL("whitelist_from_dkim", "welcomelist_from_dkim", OP_ADD_ARG),
+	WL("def_welcomelist_from_dkim", "def_welcomelist_from_dkim", OP_ADD_ARG),
+	WL("def_whitelist_from_dkim", "def_welcomelist_from_dkim", OP_ADD_ARG),
+	WL("unwelcomelist_from_dkim", "welcomelist_from_dkim", OP_REMOVE),
+	WL("unwhitelist_from_dkim", "welcomelist_from_dkim", OP_REMOVE),
+	WL("welcomelist_from_rcvd", "welcomelist_from_rcvd", OP_ADD_ARG),
+	WL("whitelist_from_rcvd", "welcomelist_from_rcvd", OP_ADD_ARG),
+	WL("def_welcomelist_from_rcvd", "def_welcomelist_from_rcvd", OP_ADD_ARG),
+	WL("def_whitelist_from_rcvd", "def_welcomelist_from_rcvd", OP_ADD_ARG),
+	WL("welcomelist_allows_relays", "welcomelist_allows_relays", OP_ADD),
+	WL("whitelist_allows_relays", "welcomelist_allows_relays", OP_ADD),
+	WL("enlist_addrlist", NULL, OP_NAMED_ADD),
+	WL("delist_addrlist", NULL, OP_NAMED_REMOVE),
+	WL("enlist_uri_host", NULL, OP_URI_HOST),
+	WL("welcomelist_uri_host", "WELCOME", OP_URI_HOST),
+	WL("whitelist_uri_host", "WELCOME", OP_URI_HOST),
+	WL("blocklist_uri_host", "BLOCK", OP_URI_HOST),
+	WL("blacklist_uri_host", "BLOCK", OP_URI_HOST),
+	{ NULL, NULL, NULL, NULL },
+};
+
+/* ---------------------------------------------------------------- addresses */
+
+#define WLBL_MAX_MSG_ADDRS 200	/* addresses of one message looked at */
+
+/* a message's addresses, lower case, each once */
+struct addrs {
+	char *v[WLBL_MAX_MSG_ADDRS];
+	size_t n;
+};
+
+/* addrs_add - one address: lower case, runs of dots as one (SpamAssassin
+ * bug 3366), once; empty and over-long ones skipped */
+static void addrs_add(struct addrs *a, const char *s, size_t n)
+{
+	char buf[WLBL_MAX_ADDR + 1];
+	size_t o = 0;
+
+	if (n == 0 || n > WLBL_MAX_ADDR || a->n == WLBL_MAX_MSG_ADDRS)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		char c = (char)tolower((unsigned char)s[i]);
+		if (c == '.' && o && buf[o - 1] == '.')
+			continue;
+		buf[o++] = c;
+	}
+	buf[o] = '\0';
+	for (size_t i = 0; i < a->n; i++)
+		if (strcmp(a->v[i], buf) == 0)
+			return;
+	a->v[a->n++] = xstrdup(buf);
+}
+
+/* addrs_free - release */
+static void addrs_free(struct addrs *a)
+{
+	for (size_t i = 0; i < a->n; i++)
+		free(a->v[i]);
+	a->n = 0;
+}
+
+/* addrs_of_value - every mailbox of one field value (the :addr view) */
+static void addrs_of_value(struct addrs *a, const char *value)
+{
+	struct buf b;
+
+	buf_init(&b);
+	auth_addr_list(value, false, &b);
+	for (const char *p = b.data; p && *p;) {
+		const char *e = strstr(p, ", ");
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+		addrs_add(a, p, n);
+		p = e ? e + 2 : p + n;
+	}
+	buf_free(&b);
+}
+
+/* addrs_of - every field called name (only the first if first) */
+static void addrs_of(struct addrs *a, const struct msg *m, const char *name, bool first)
+{
+	size_t n = msg_header_count(m, name);
+
+	for (size_t i = 0; i < n && (!first || i == 0); i++)
+		addrs_of_value(a, msg_header(m, name, i)->value);
+}
+
+/* from_addrs - SpamAssassin's all_from_addrs, with the SMTP envelope
+ * sender as EnvelopeFrom */
+static void from_addrs(struct addrs *a, const struct msg *m)
+{
+	static const char *const fields[] = {
+		"From", "Envelope-Sender", "Resent-Sender", "X-Envelope-From", NULL,
+	};
+
+	addrs_of(a, m, "Resent-From", true);
+	if (a->n)
+		return;
+	for (size_t i = 0; fields[i]; i++)
+		addrs_of(a, m, fields[i], false);
+	if (m->mail_from && m->mail_from[0])
+		addrs_add(a, m->mail_from, strlen(m->mail_from));
+}
+
+/* to_addrs - SpamAssassin's all_to_addrs, plus the SMTP recipients */
+static void to_addrs(struct addrs *a, const struct msg *m)
+{
+	static const char *const fields[] = {
+		"To", "Apparently-To", "Delivered-To", "Envelope-Recipients",
+		"Apparently-Resent-To", "X-Envelope-To", "Envelope-To", "X-Delivered-To",
+		"X-Original-To", "X-Rcpt-To", "X-Real-To", "Cc", NULL,
+	};
+
+	addrs_of(a, m, "Resent-To", true);
+	addrs_of(a, m, "Resent-Cc", true);
+	if (a->n)
+		return;
+	for (size_t i = 0; i < 3 && i < msg_header_count(m, "Received"); i++) {
+		const char *v = msg_header(m, "Received", i)->value, *f = strstr(v, " for ");
+		if (f == NULL)
+			continue;
+		f += 5;
+		f += *f == '<';
+		size_t n = strcspn(f, ">; \t");
+		if (f[n] == '>' || f[n] == ';') {
+			const char *at = memchr(f, '@', n);
+			if (at && at > f && at + 1 < f + n)
+				addrs_add(a, f, n);
+		}
+	}
+	for (size_t i = 0; fields[i]; i++)
+		addrs_of(a, m, fields[i], false);
+	for (size_t i = 0; i < m->nrcpts; i++)
+		addrs_add(a, m->rcpts[i], strlen(m->rcpts[i]));
+}
+
+/* any_in - does any address match list (conf name)? */
+static unsigned any_in(const struct eval_env *env, const char *list, bool to)
+{
+	const struct wl_list *l = list_find(env->conf, list);
+	struct addrs a = { .n = 0 };
+	unsigned hit = 0;
+
+	if (l == NULL)
+		return 0;
+	if (to)
+		to_addrs(&a, env->m);
+	else
+		from_addrs(&a, env->m);
+	for (size_t i = 0; i < a.n && !hit; i++)
+		hit = list_match(l, a.v[i]) != 0;
+	addrs_free(&a);
+	return hit;
+}
+
+/* list_arg - a list named by an eval argument: an enlist_addrlist name
+ * or SpamAssassin's conf name (welcomelist_from ...) */
+static const char *list_arg(size_t argc, const char *const *argv)
+{
+	return argc ? argv[0] : "";
+}
+
+/* ---------------------------------------------------------------- evals */
+
+/* check_from_in_welcomelist - a From address is in welcomelist_from
+ * (welcomelist_from_rcvd needs the Received relays: not read yet) */
+static unsigned from_welcome(const struct eval_env *env, size_t argc, const char *const *argv)
+{
+	(void)argc, (void)argv;
+	return any_in(env, "welcomelist_from", false);
+}
+
+/* check_from_in_blocklist */
+static unsigned from_block(const struct eval_env *env, size_t argc, const char *const *argv)
+{
+	(void)argc, (void)argv;
+	return any_in(env, "blocklist_from", false);
+}
+
+/* check_to_in_welcomelist */
+static unsigned to_welcome(const struct eval_env *env, size_t argc, const char *const *argv)
+{
+	(void)argc, (void)argv;
+	return any_in(env, "welcomelist_to", true);
+}
+
+/* check_to_in_blocklist */
+static unsigned to_block(const struct eval_env *env, size_t argc, const char *const *argv)
+{
+	(void)argc, (void)argv;
+	return any_in(env, "blocklist_to", true);
+}
+
+/* check_to_in_more_spam */
+static unsigned to_more_spam(const struct eval_env *env, size_t argc, const char *const *argv)
+{
+	(void)argc, (void)argv;
+	return any_in(env, "more_spam_to", true);
+}
+
+/* check_to_in_all_spam */
+static unsigned to_all_spam(const struct eval_env *env, size_t argc, const char *const *argv)
+{
+	(void)argc, (void)argv;
+	return any_in(env, "all_spam_to", true);
+}
+
+/* check_from_in_list(NAME) */
+static unsigned from_in_list(const struct eval_env *env, size_t argc, const char *const *argv)
+{
+	return any_in(env, list_arg(argc, argv), false);
+}
+
+/* check_to_in_list(NAME) */
+static unsigned to_in_list(const struct eval_env *env, size_t argc, const char *const *argv)
+{
+	return any_in(env, list_arg(argc, argv), true);
+}
+
+/* check_replyto_in_list(NAME) - the Reply-To addresses */
+static unsigned replyto_in_list(const struct eval_env *env, size_t argc,
+				const char *const *argv)
+{
+	const struct wl_list *l = list_find(env->conf, list_arg(argc, argv));
+	struct addrs a = { .n = 0 };
+	unsigned hit = 0;
+
+	if (l == NULL)
+		return 0;
+	addrs_of(&a, env->m, "Reply-To", false);
+	for (size_t i = 0; i < a.n && !hit; i++)
+		hit = list_match(l, a.v[i]) != 0;
+	addrs_free(&a);
+	return hit;
+}
+
+/* spf_listed - SPF passed for the envelope sender and it is in one of
+ * two lists (Plugin/SPF.pm _check_spf_welcomelist) */
+static unsigned spf_listed(const struct eval_env *env, const char *l1, const char *l2)
+{
+	const char *s = env->m->mail_from;
+	char addr[WLBL_MAX_ADDR + 1];
+
+	if (env->auth == NULL || env->auth->spf_mfrom != AUTH_PASS || s == NULL || s[0] == '\0' ||
+	    strlen(s) > WLBL_MAX_ADDR)
+		return 0;
+	str_lower(strcpy(addr, s));
+	return list_match(list_find(env->conf, l1), addr) || list_match(list_find(env->conf, l2), addr);
+}
+
+/* check_for_spf_welcomelist_from */
+static unsigned spf_welcome(const struct eval_env *env, size_t argc, const char *const *argv)
+{
+	(void)argc, (void)argv;
+	return spf_listed(env, "welcomelist_from_spf", "welcomelist_auth");
+}
+
+/* check_for_def_spf_welcomelist_from */
+static unsigned spf_def_welcome(const struct eval_env *env, size_t argc, const char *const *argv)
+{
+	(void)argc, (void)argv;
+	return spf_listed(env, "def_welcomelist_from_spf", "def_welcomelist_auth");
+}
+
+/* dkim_signed_by - is there a valid signature whose d= is acceptable:
+ * the author's domain when want is NULL or empty (an author domain
+ * signature), else want (its local part ignored; "*.x" or ".x" means
+ * any subdomain of x) */
+static bool dkim_signed_by(const struct rules_auth *au, const char *author, const char *want)
+{
+	const char *at = strrchr(author, '@'), *w;
+
+	for (size_t i = 0; i < au->ndkim_valid; i++) {
+		const char *d = au->dkim_valid[i];
+		if (want == NULL || want[0] == '\0') {
+			if (at && strcasecmp(d, at + 1) == 0)
+				return true;
+			continue;
+		}
+		w = strrchr(want, '@') ? strrchr(want, '@') + 1 : want;
+		bool sub = w[0] == '.' || (w[0] == '*' && w[1] == '.');
+		if (sub) {
+			w += w[0] == '*' ? 2 : 1;
+			size_t dl = strlen(d), wl = strlen(w);
+			if (dl > wl && d[dl - wl - 1] == '.' && strcasecmp(d + dl - wl, w) == 0)
+				return true;
+		} else if (strcasecmp(d, w) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* dkim_listed - an author (From) address in list_sdid (entries with a
+ * signing domain) or list_author (author domain signatures) with a valid
+ * signature that the entry accepts (Plugin/DKIM.pm _wlcheck_list) */
+static unsigned dkim_listed(const struct eval_env *env, const char *list_sdid,
+			    const char *list_author)
+{
+	const struct wl_list *ls = list_find(env->conf, list_sdid);
+	const struct wl_list *la = list_find(env->conf, list_author);
+	struct addrs a = { .n = 0 };
+	unsigned hit = 0;
+
+	if (env->auth == NULL || env->auth->ndkim_valid == 0 || (ls == NULL && la == NULL))
+		return 0;
+	addrs_of(&a, env->m, "From", false);
+	for (size_t i = 0; i < a.n && !hit; i++) {
+		if (la && list_match(la, a.v[i]) && dkim_signed_by(env->auth, a.v[i], NULL))
+			hit = 1;
+		if (ls && ls->ndomains && list_match(ls, a.v[i]) == SIZE_MAX &&
+		    dkim_signed_by(env->auth, a.v[i], NULL))
+			hit = 1;
+		for (size_t g = 0; ls && !hit && g < ls->nglobs; g++)
+			if (glob_match(ls->globs[g], a.v[i]) &&
+			    dkim_signed_by(env->auth, a.v[i], ls->args[g]))
+				hit = 1;
+	}
+	addrs_free(&a);
+	return hit;
+}
+
+/* check_for_dkim_welcomelist_from */
+static unsigned dkim_welcome(const struct eval_env *env, size_t argc, const char *const *argv)
+{
+	(void)argc, (void)argv;
+	return dkim_listed(env, "welcomelist_from_dkim", "welcomelist_auth");
+}
+
+/* check_for_def_dkim_welcomelist_from */
+static unsigned dkim_def_welcome(const struct eval_env *env, size_t argc,
+				 const char *const *argv)
+{
+	(void)argc, (void)argv;
+	return dkim_listed(env, "def_welcomelist_from_dkim", "def_welcomelist_auth");
+}
+
+/* uri_host - the lower-case host of a URI into out; false if none */
+static bool uri_host(const char *uri, char *out, size_t cap)
+{
+	const char *p = strstr(uri, "://"), *e;
+
+	if (p == NULL || strncasecmp(uri, "mailto:", 7) == 0)
+		return false;
+	p += 3;
+	e = p + strcspn(p, "/?#");
+	for (const char *q = p; q < e; q++)	/* past user:pass@ */
+		if (*q == '@')
+			p = q + 1;
+	if (*p == '[') {
+		const char *r = memchr(p, ']', (size_t)(e - p));
+		if (r == NULL)
+			return false;
+		p++;
+		e = r;
+	} else {
+		const char *c = memchr(p, ':', (size_t)(e - p));
+		if (c)
+			e = c;
+	}
+	size_t n = (size_t)(e - p);
+	while (n && p[n - 1] == '.')
+		n--;
+	if (n == 0 || n >= cap)
+		return false;
+	memcpy(out, p, n);
+	out[n] = '\0';
+	str_lower(out);
+	return true;
+}
+
+/* host_verdict - enlist_uri_host: the entry for host or its nearest
+ * listed parent domain: 1 listed, 0 excluded (!host), -1 none */
+static int host_verdict(const struct wl_list *l, const char *host)
+{
+	const char *h = host;
+
+	for (int k = 0; h && k < WLBL_MAX_HOST_KEYS; k++) {
+		for (size_t i = 0; i < l->nhosts; i++)
+			if (strcmp(l->hosts[i], h) == 0)
+				return l->host_on[i];
+		h = strchr(h, '.');
+		if (h)
+			h++;
+	}
+	return -1;
+}
+
+/* check_uri_host_listed(NAME) - a URI host (or a parent domain) is in
+ * the enlist_uri_host list NAME and not excluded by it */
+static unsigned uri_host_listed(const struct eval_env *env, size_t argc, const char *const *argv)
+{
+	const struct wl_list *l = list_find(env->conf, list_arg(argc, argv));
+	size_t n;
+	char host[256];
+
+	if (l == NULL || l->nhosts == 0)
+		return 0;
+	const char *const *uris = msg_uris(env->m, &n);
+	for (size_t i = 0; i < n; i++)
+		if (uri_host(uris[i], host, sizeof(host)) && host_verdict(l, host) == 1)
+			return 1;
+	return 0;
+}
+
+/* check_uri_host_in_blocklist */
+static unsigned uri_block(const struct eval_env *env, size_t argc, const char *const *argv)
+{
+	static const char *const name[] = { "BLOCK" };
+
+	(void)argc, (void)argv;
+	return uri_host_listed(env, 1, name);
+}
+
+/* check_uri_host_in_welcomelist */
+static unsigned uri_welcome(const struct eval_env *env, size_t argc, const char *const *argv)
+{
+	static const char *const name[] = { "WELCOME" };
+
+	(void)argc, (void)argv;
+	return uri_host_listed(env, 1, name);
+}
+
+const struct eval_def eval_wlbl_defs[] = {
+	{ "check_from_in_welcomelist", EVAL_HEADER, 0, 0, from_welcome },
+	{ "check_from_in_whitelist", EVAL_HEADER, 0, 0, from_welcome },
+	{ "check_from_in_blocklist", EVAL_HEADER, 0, 0, from_block },
+	{ "check_from_in_blacklist", EVAL_HEADER, 0, 0, from_block },
+	{ "check_to_in_welcomelist", EVAL_HEADER, 0, 0, to_welcome },
+	{ "check_to_in_whitelist", EVAL_HEADER, 0, 0, to_welcome },
+	{ "check_to_in_blocklist", EVAL_HEADER, 0, 0, to_block },
+	{ "check_to_in_blacklist", EVAL_HEADER, 0, 0, to_block },
+	{ "check_to_in_more_spam", EVAL_HEADER, 0, 0, to_more_spam },
+	{ "check_to_in_all_spam", EVAL_HEADER, 0, 0, to_all_spam },
+	{ "check_from_in_list", EVAL_HEADER, 1, 1, from_in_list },
+	{ "check_to_in_list", EVAL_HEADER, 1, 1, to_in_list },
+	{ "check_replyto_in_list", EVAL_HEADER, 1, 1, replyto_in_list },
+	{ "check_for_spf_welcomelist_from", EVAL_HEADER, 0, 0, spf_welcome },
+	{ "check_for_spf_whitelist_from", EVAL_HEADER, 0, 0, spf_welcome },
+	{ "check_for_def_spf_welcomelist_from", EVAL_HEADER, 0, 0, spf_def_welcome },
+	{ "check_for_def_spf_whitelist_from", EVAL_HEADER, 0, 0, spf_def_welcome },
+	{ "check_for_dkim_welcomelist_from", EVAL_HEADER, 0, 0, dkim_welcome },
+	{ "check_for_dkim_whitelist_from", EVAL_HEADER, 0, 0, dkim_welcome },
+	{ "check_for_def_dkim_welcomelist_from", EVAL_HEADER, 0, 0, dkim_def_welcome },
+	{ "check_for_def_dkim_whitelist_from", EVAL_HEADER, 0, 0, dkim_def_welcome },
+	{ "check_uri_host_listed", EVAL_ANY, 1, 1, uri_host_listed },
+	{ "check_uri_host_in_blocklist", EVAL_ANY, 0, 0, uri_block },
+	{ "check_uri_host_in_blacklist", EVAL_ANY, 0, 0, uri_block },
+	{ "check_uri_host_in_welcomelist", EVAL_ANY, 0, 0, uri_welcome },
+	{ "check_uri_host_in_whitelist", EVAL_ANY, 0, 0, uri_welcome },
+	{ NULL, 0, 0, 0, NULL },
+};
