@@ -12,12 +12,14 @@
 #include "base/util.h"
 
 extern const struct eval_def eval_head_defs[];
+extern const struct eval_def eval_html_defs[];
 extern const struct eval_def eval_wlbl_defs[];
 extern const struct conf_directive eval_wlbl_directives[];
 
 /* every module's evals; a module with none is left out */
 static const struct eval_def *const eval_tables[] = {
 	eval_head_defs,
+	eval_html_defs,
 	eval_wlbl_defs,
 	NULL,
 };
