@@ -191,6 +191,10 @@ struct render {
 	char attr_buf[HTML_A_COUNT][HTML_STATS_MAX_ATTR + 1];
 	uint32_t *cps;		/* code points of one text run, for st */
 	size_t ncps, cps_cap;
+	/* SpamAssassin's parser reads the content of iframe, textarea, xmp
+	 * and title as text: st is set aside until quiet_end */
+	struct html_stats *st_quiet;
+	const char *quiet_end;
 };
 
 /* cur - where text goes now */
@@ -513,6 +517,35 @@ static size_t skip_raw_text(const char *p, size_t n, const char *name)
 	return n;
 }
 
+/*
+ * literal_stats - the content of an element SpamAssassin's parser reads
+ * as text (HTML::Parser's literal elements) goes to the statistics as
+ * one text run; they skip the markup the renderer still reads in it, up
+ * to the end tag
+ */
+static void literal_stats(struct render *r, const char *p, size_t n, const char *name)
+{
+	size_t end = n, nl = strlen(name);
+
+	for (size_t i = 0; i + 2 + nl <= n; i++) {
+		if (p[i] == '<' && p[i + 1] == '/' && strncasecmp(p + i + 2, name, nl) == 0 &&
+		    (i + 2 + nl == n || strchr(" \t\r\n\f/>", p[i + 2 + nl]))) {
+			end = i;
+			break;
+		}
+	}
+	struct html_stats *st = r->st;
+	struct out none = { 0 }, text = r->text, hidden = r->hidden;
+	/* decode the run for the statistics only */
+	r->text = r->hidden = none;
+	text_run(r, p, end);
+	r->text = text;
+	r->hidden = hidden;
+	r->st = NULL;
+	r->st_quiet = st;
+	r->quiet_end = p + end;
+}
+
 /* start_tag - p points after '<' at the name; returns bytes used */
 static size_t start_tag(struct render *r, const char *p, size_t n)
 {
@@ -530,6 +563,8 @@ static size_t start_tag(struct render *r, const char *p, size_t n)
 			html_stats_tag(r->st, name, -1, NULL);
 		return i + skip_raw_text(p + i, n - i, name);
 	}
+	if (r->st && in_list(name, "iframe textarea xmp title"))
+		literal_stats(r, p + i, n - i, name);
 	implied_ends(r, name);
 	if (in_list(name, BLOCKS))
 		line_break(cur(r));
@@ -602,6 +637,15 @@ static size_t markup(struct render *r, const char *p, size_t n)
 	return 0;
 }
 
+/* unquiet - the statistics see the input again from quiet_end on */
+static void unquiet(struct render *r, const char *at)
+{
+	if (r->st_quiet && at >= r->quiet_end) {
+		r->st = r->st_quiet;
+		r->st_quiet = NULL;
+	}
+}
+
 /* html_render - see html.h */
 void html_render(const char *html, size_t len, struct buf *text, struct buf *hidden,
 		 struct uri_set *uris, struct html_stats *st)
@@ -616,18 +660,24 @@ void html_render(const char *html, size_t len, struct buf *text, struct buf *hid
 	if (st)
 		html_stats_begin(st, html, len);
 	while (i < len) {
+		unquiet(r, html + i);
 		const char *lt = memchr(html + i, '<', len - i);
 		size_t end = lt ? (size_t)(lt - html) : len;
 		if (end > i)
 			text_run(r, html + i, end - i);
 		if (lt == NULL)
 			break;
+		unquiet(r, lt);
 		size_t used = markup(r, lt, len - end);
 		if (used == 0) {
 			text_run(r, lt, 1);
 			used = 1;
 		}
 		i = end + used;
+	}
+	if (r->st_quiet) {
+		/* an unclosed literal element: the rest was its text */
+		r->st = r->st_quiet;
 	}
 	if (st)
 		html_stats_end(st);
