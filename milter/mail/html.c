@@ -626,8 +626,12 @@ static size_t markup(struct render *r, const char *p, size_t n)
 	if (n >= 2 && (p[1] == '!' || p[1] == '?')) {
 		const char *gt = memchr(p, '>', n);
 		size_t end = gt ? (size_t)(gt - p) + 1 : n;
-		if (r->st && p[1] == '!')
+		/* SpamAssassin's parser: "<!name" is a declaration, any other
+		 * "<!" a comment */
+		if (r->st && p[1] == '!' && n > 2 && isalpha((unsigned char)p[2]))
 			html_stats_declaration(r->st, p, end);
+		else if (r->st && p[1] == '!')
+			html_stats_comment(r->st, p, end);
 		return end;
 	}
 	if (n >= 3 && p[1] == '/' && isalpha((unsigned char)p[2]))

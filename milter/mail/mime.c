@@ -639,7 +639,14 @@ static void leaf(struct walk *w, GMimePart *part, bool top)
 	GMimeContentType *ct = g_mime_object_get_content_type(o);
 	if (ct == NULL)
 		return;
-	bool html = g_mime_content_type_is_type(ct, "text", "html");
+	/* a part named *.html, *.htm or *.shtml is HTML whatever its type,
+	 * as SpamAssassin renders it (Message/Node.pm effective_type) */
+	const char *fn = g_mime_part_get_filename(part);
+	size_t fl = fn ? strlen(fn) : 0;
+	bool named = (fl > 4 && strcasecmp(fn + fl - 4, ".htm") == 0) ||
+		     (fl > 5 && strcasecmp(fn + fl - 5, ".html") == 0) ||
+		     (fl > 6 && strcasecmp(fn + fl - 6, ".shtml") == 0);
+	bool html = named || g_mime_content_type_is_type(ct, "text", "html");
 	if (html || g_mime_content_type_is_type(ct, "text", "plain"))
 		text_part(w, o, dw, html);
 }
