@@ -257,6 +257,10 @@ static void stat_cp(struct render *r, uint32_t cp)
 {
 	if (r->st == NULL)
 		return;
+	/* SpamAssassin makes curly double quotes plain; it reads ISO-8859-1
+	 * as windows-1252, where 0x93 and 0x94 are those quotes */
+	if (cp == 0x201C || cp == 0x201D || cp == 0x93 || cp == 0x94)
+		cp = '"';
 	if (r->ncps == r->cps_cap) {
 		r->cps_cap = r->cps_cap ? 2 * r->cps_cap : 256;
 		r->cps = xrealloc(r->cps, r->cps_cap * sizeof(r->cps[0]));
@@ -278,7 +282,8 @@ static void text_run(struct render *r, const char *p, size_t n)
 		size_t used;
 		if (p[i] == '&' && (used = char_ref(p + i, n - i, false, &cp)) > 0) {
 			put_cp(o, cp);
-			stat_cp(r, cp);
+			/* SpamAssassin turns "&nbsp;" into a space before parsing */
+			stat_cp(r, used == 6 && memcmp(p + i, "&nbsp;", 6) == 0 ? ' ' : cp);
 			i += used;
 		} else if ((unsigned char)p[i] < 0x80) {
 			put_cp(o, (unsigned char)p[i]);
