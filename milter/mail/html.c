@@ -72,39 +72,12 @@ static const struct entity {
 	{ "yuml", 255 }, { "zwj", 8205 }, { "zwnj", 8204 },
 };
 
-/* put_utf8 - one code point */
-static void put_utf8(struct buf *b, uint32_t cp)
-{
-	char u[4];
-
-	if (cp < 0x80) {
-		buf_putc(b, (char)cp);
-		return;
-	}
-	if (cp < 0x800) {
-		u[0] = (char)(0xC0 | (cp >> 6));
-		u[1] = (char)(0x80 | (cp & 0x3F));
-		buf_append(b, u, 2);
-	} else if (cp < 0x10000) {
-		u[0] = (char)(0xE0 | (cp >> 12));
-		u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		u[2] = (char)(0x80 | (cp & 0x3F));
-		buf_append(b, u, 3);
-	} else {
-		u[0] = (char)(0xF0 | (cp >> 18));
-		u[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-		u[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		u[3] = (char)(0x80 | (cp & 0x3F));
-		buf_append(b, u, 4);
-	}
-}
-
 /* html_latin1_to_utf8 - ISO-8859-1 as browsers read it */
 void html_latin1_to_utf8(const char *p, size_t n, struct buf *out)
 {
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)p[i];
-		put_utf8(out, c >= 0x80 && c < 0xA0 ? cp1252[c - 0x80] : c);
+		buf_put_utf8(out, c >= 0x80 && c < 0xA0 ? cp1252[c - 0x80] : c);
 	}
 }
 
@@ -217,7 +190,7 @@ static void put_cp(struct out *o, uint32_t cp)
 	o->space = false;
 	if (cp == 0)
 		cp = ' ';
-	put_utf8(o->b, cp);
+	buf_put_utf8(o->b, cp);
 }
 
 /* line_break - end the current line of o (block element boundary) */
@@ -389,7 +362,7 @@ static void attr_decode(const char *v, size_t n, struct buf *out, bool url)
 		uint32_t cp;
 		size_t used = v[i] == '&' ? char_ref(v + i, n - i, true, &cp) : 0;
 		if (used) {
-			put_utf8(out, cp);
+			buf_put_utf8(out, cp);
 			i += used;
 		} else if (!url || (v[i] != '\n' && v[i] != '\r' && v[i] != '\t')) {
 			buf_putc(out, v[i++]);

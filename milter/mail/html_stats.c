@@ -359,17 +359,6 @@ static void css_background(const char *v, char out[COLOR_LEN])
 	}
 }
 
-/* trim - strip white space at both ends, in place */
-static char *trim(char *s)
-{
-	while (isspace((unsigned char)*s))
-		s++;
-	size_t n = strlen(s);
-	while (n > 0 && isspace((unsigned char)s[n - 1]))
-		s[--n] = '\0';
-	return s;
-}
-
 /* style_attr - the colour declarations of a style attribute into e
  * (HTML.pm text_style, 'style' branch); parent is the enclosing style */
 static void style_attr(struct style_entry *e, const struct style_entry *parent, const char *style)
@@ -383,13 +372,12 @@ static void style_attr(struct style_entry *e, const struct style_entry *parent, 
 			p++;
 		bool bgc = strncasecmp(p, "background-color:", 17) == 0;
 		if (bgc || strncasecmp(p, "color:", 6) == 0) {
-			char *v = trim(p + (bgc ? 17 : 6));
-			for (char *c = v; *c; c++)
-				*c = (char)tolower((unsigned char)*c);
+			char *v = str_trim(p + (bgc ? 17 : 6));
+			str_lower(v);
 			char *bang = strrchr(v, '!');
-			if (bang && strcmp(trim(bang + 1), "important") == 0) {
+			if (bang && strcmp(str_trim(bang + 1), "important") == 0) {
 				*bang = '\0';
-				v = trim(v);
+				v = str_trim(v);
 			}
 			if (*v == '\0')
 				continue;	/* (.+?) needs a character */
@@ -403,9 +391,8 @@ static void style_attr(struct style_entry *e, const struct style_entry *parent, 
 			else
 				name_to_rgb(v, dst);
 		} else if (strncmp(p, "background:", 11) == 0) {
-			char *v = trim(p + 11);
-			for (char *c = v; *c; c++)
-				*c = (char)tolower((unsigned char)*c);
+			char *v = str_trim(p + 11);
+			str_lower(v);
 			css_background(v, e->bg);
 		}
 	}
@@ -788,44 +775,17 @@ void html_stats_comment(struct html_stats *st, const char *p, size_t n)
 	strs_append(&st->comment, p, n);
 }
 
-/* put_utf8 - one code point onto a small buffer; bytes written */
-static size_t put_utf8(char *o, uint32_t c)
-{
-	if (c < 0x80) {
-		o[0] = (char)c;
-		return 1;
-	}
-	if (c < 0x800) {
-		o[0] = (char)(0xC0 | (c >> 6));
-		o[1] = (char)(0x80 | (c & 0x3F));
-		return 2;
-	}
-	if (c < 0x10000) {
-		o[0] = (char)(0xE0 | (c >> 12));
-		o[1] = (char)(0x80 | ((c >> 6) & 0x3F));
-		o[2] = (char)(0x80 | (c & 0x3F));
-		return 3;
-	}
-	o[0] = (char)(0xF0 | (c >> 18));
-	o[1] = (char)(0x80 | ((c >> 12) & 0x3F));
-	o[2] = (char)(0x80 | ((c >> 6) & 0x3F));
-	o[3] = (char)(0x80 | (c & 0x3F));
-	return 4;
-}
-
 /* text_to - append code points as UTF-8 to the last string of l */
 static void text_to(struct html_strs *l, const uint32_t *cp, size_t n)
 {
-	char u[256];
-	size_t k = 0;
+	struct buf u;
 
-	for (size_t i = 0; i < n; i++) {
-		k += put_utf8(u + k, cp[i]);
-		if (k > sizeof(u) - 4 || i + 1 == n) {
-			strs_append(l, u, k);
-			k = 0;
-		}
-	}
+	buf_init(&u);
+	for (size_t i = 0; i < n && u.len < HTML_STATS_MAX_STRING; i++)
+		buf_put_utf8(&u, cp[i]);
+	if (u.len)
+		strs_append(l, u.data, u.len);
+	buf_free(&u);
 }
 
 /* backhair - the "start_len" key of two adjacent chunks: the word-ish
