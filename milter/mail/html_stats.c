@@ -402,6 +402,18 @@ static void style_attr(struct style_entry *e, const struct style_entry *parent, 
 		memcpy(e->fg, e->bg, COLOR_LEN);
 }
 
+/* digits - the number a run of decimal digits at v spells ("2.5" is 2,
+ * as SpamAssassin's \d+ reads it); huge runs stay finite */
+static double digits(const char *v)
+{
+	double d = 0;
+
+	for (; isdigit((unsigned char)*v); v++)
+		if (d < 1e300)
+			d = d * 10 + (*v - '0');
+	return d;
+}
+
 /* ok_attr - the attributes text_style reads on a tag (th is td) */
 static bool ok_attr(const char *tag, int a)
 {
@@ -434,7 +446,7 @@ static void style_start(struct html_stats *st, const char *tag, const struct htm
 			while (isspace((unsigned char)*v))
 				v++;
 			if (isdigit((unsigned char)*v))
-				s->basefont = strtod(v, NULL);
+				s->basefont = digits(v);
 		}
 		if (v && isdigit((unsigned char)*v))
 			return;
@@ -469,9 +481,9 @@ static void style_start(struct html_stats *st, const char *tag, const struct htm
 			while (isspace((unsigned char)*v))
 				v++;
 			if ((*v == '+' || *v == '-') && isdigit((unsigned char)v[1]))
-				e->size = s->basefont + strtod(v, NULL);
+				e->size = s->basefont + (*v == '-' ? -digits(v + 1) : digits(v + 1));
 			else if (isdigit((unsigned char)*v))
-				e->size = strtod(v, NULL);
+				e->size = digits(v);
 		} else if (i == HTML_A_STYLE) {
 			style_attr(e, parent, a->v[i]);
 		}
@@ -673,7 +685,7 @@ static double dimension(const char *v, double pct)
 
 	if (n == 0)
 		return 0;
-	double d = strtod(v, NULL);
+	double d = digits(v);
 	const char *r = v + n;
 	if (*r == '%') {
 		d *= pct;

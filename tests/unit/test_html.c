@@ -96,6 +96,7 @@ static const struct {
 	{ "<font color=#0000ff>blue</font>", 0, 3, 3 },
 	{ "<font size=+3>big</font><font size=1>small</font>", 0, 6, 1 },
 	{ "<basefont size=5><font size=\"+2\">x</font>", 0, 7, 3 },
+	{ "<font size=\"+2.5\">x</font>", 0, 5, 3 },	/* \d+ reads "+2" */
 	{ "<big><big>x</big></big>", 0, 3, 3 },	/* big does not count (as SA) */
 	{ "<font face=\"Arial, Helvetica\">ok</font>", 0, 3, 3 },
 	{ "<font face='Verdana2'>ok</font>", 0, 3, 3 },
