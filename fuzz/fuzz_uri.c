@@ -109,9 +109,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		text = latin.data ? latin.data : "";
 		len = latin.len;
 	}
-	html_render(text, len, &out, &hidden, &s);
+	struct html_stats st = { 0 };
+	html_render(text, len, &out, &hidden, &s, &st);
 	if (out.len + hidden.len > 4 * len + 2)
 		abort();
+	/* the statistics stay within their caps */
+	if (st.nnames > HTML_STATS_MAX_NAMES || st.comment.n > HTML_STATS_MAX_STRINGS ||
+	    st.length > (double)len || st.non_space_len > (double)len || st.style != NULL)
+		abort();
+	for (size_t i = 0; i < st.anchor.n; i++)
+		if (strlen(st.anchor.v[i]) > HTML_STATS_MAX_STRING)
+			abort();
+	html_stats_free(&st);
 	uri_scan_text(&s, out.data ? out.data : "", out.len);
 	uri_scan_text(&s, hidden.data ? hidden.data : "", hidden.len);
 	check_set(&s, false);

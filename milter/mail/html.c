@@ -21,6 +21,7 @@
 #include <strings.h>
 
 #include "mail/html.h"
+#include "mail/html_stats.h"
 
 #define NAME_MAX_LEN 15		/* longer tag names are compared cut */
 #define STYLE_MAX 1024		/* style attribute bytes examined */
@@ -71,39 +72,12 @@ static const struct entity {
 	{ "yuml", 255 }, { "zwj", 8205 }, { "zwnj", 8204 },
 };
 
-/* put_utf8 - one code point */
-static void put_utf8(struct buf *b, uint32_t cp)
-{
-	char u[4];
-
-	if (cp < 0x80) {
-		buf_putc(b, (char)cp);
-		return;
-	}
-	if (cp < 0x800) {
-		u[0] = (char)(0xC0 | (cp >> 6));
-		u[1] = (char)(0x80 | (cp & 0x3F));
-		buf_append(b, u, 2);
-	} else if (cp < 0x10000) {
-		u[0] = (char)(0xE0 | (cp >> 12));
-		u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		u[2] = (char)(0x80 | (cp & 0x3F));
-		buf_append(b, u, 3);
-	} else {
-		u[0] = (char)(0xF0 | (cp >> 18));
-		u[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-		u[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		u[3] = (char)(0x80 | (cp & 0x3F));
-		buf_append(b, u, 4);
-	}
-}
-
 /* html_latin1_to_utf8 - ISO-8859-1 as browsers read it */
 void html_latin1_to_utf8(const char *p, size_t n, struct buf *out)
 {
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)p[i];
-		put_utf8(out, c >= 0x80 && c < 0xA0 ? cp1252[c - 0x80] : c);
+		buf_put_utf8(out, c >= 0x80 && c < 0xA0 ? cp1252[c - 0x80] : c);
 	}
 }
 
@@ -185,6 +159,15 @@ struct render {
 	char stack[HTML_MAX_DEPTH][NAME_MAX_LEN + 1];
 	size_t depth;
 	size_t hidden_from;	/* 1 + index of the outermost hidden element, 0: none */
+	struct html_stats *st;	/* SpamAssassin's statistics, or NULL */
+	struct html_attrs attrs;	/* the attributes st reads, of one tag */
+	char attr_buf[HTML_A_COUNT][HTML_STATS_MAX_ATTR + 1];
+	uint32_t *cps;		/* code points of one text run, for st */
+	size_t ncps, cps_cap;
+	/* SpamAssassin's parser reads the content of iframe, textarea, xmp
+	 * and title as text: st is set aside until quiet_end */
+	struct html_stats *st_quiet;
+	const char *quiet_end;
 };
 
 /* cur - where text goes now */
@@ -207,7 +190,7 @@ static void put_cp(struct out *o, uint32_t cp)
 	o->space = false;
 	if (cp == 0)
 		cp = ' ';
-	put_utf8(o->b, cp);
+	buf_put_utf8(o->b, cp);
 }
 
 /* line_break - end the current line of o (block element boundary) */
@@ -242,32 +225,55 @@ static size_t utf8_next(const char *p, size_t n, uint32_t *cp)
 	return len;
 }
 
+/* stat_cp - remember one code point of a text run for the statistics */
+static void stat_cp(struct render *r, uint32_t cp)
+{
+	if (r->st == NULL)
+		return;
+	/* SpamAssassin makes curly double quotes plain; it reads ISO-8859-1
+	 * as windows-1252, where 0x93 and 0x94 are those quotes */
+	if (cp == 0x201C || cp == 0x201D || cp == 0x93 || cp == 0x94)
+		cp = '"';
+	if (r->ncps == r->cps_cap) {
+		r->cps_cap = r->cps_cap ? 2 * r->cps_cap : 256;
+		r->cps = xrealloc(r->cps, r->cps_cap * sizeof(r->cps[0]));
+	}
+	r->cps[r->ncps++] = cp;
+}
+
 /* text_run - character data between tags */
 static void text_run(struct render *r, const char *p, size_t n)
 {
 	struct out *o = cur(r);
 	size_t i = 0;
 
-	if (o->b == NULL)
+	if (o->b == NULL && r->st == NULL)
 		return;
+	r->ncps = 0;
 	while (i < n) {
 		uint32_t cp;
 		size_t used;
 		if (p[i] == '&' && (used = char_ref(p + i, n - i, false, &cp)) > 0) {
 			put_cp(o, cp);
+			/* SpamAssassin turns "&nbsp;" into a space before parsing */
+			stat_cp(r, used == 6 && memcmp(p + i, "&nbsp;", 6) == 0 ? ' ' : cp);
 			i += used;
 		} else if ((unsigned char)p[i] < 0x80) {
 			put_cp(o, (unsigned char)p[i]);
+			stat_cp(r, (unsigned char)p[i]);
 			i++;
 		} else {
 			used = utf8_next(p + i, n - i, &cp);
-			if (used == 1)
+			if (used == 1 && o->b)
 				buf_putc(o->b, p[i]);	/* not UTF-8: keep the byte */
-			else
+			else if (used > 1)
 				put_cp(o, cp);
+			stat_cp(r, cp);
 			i += used;
 		}
 	}
+	if (r->st)
+		html_stats_text(r->st, r->cps, r->ncps);
 }
 
 /* in_list - is name one of the space-separated words of list?  An empty
@@ -348,10 +354,47 @@ static bool hiding_style(const char *v, size_t n)
 	return false;
 }
 
+/* attr_decode - an attribute value with character references decoded;
+ * url: tab, CR and LF dropped as browsers do in URLs */
+static void attr_decode(const char *v, size_t n, struct buf *out, bool url)
+{
+	for (size_t i = 0; i < n;) {
+		uint32_t cp;
+		size_t used = v[i] == '&' ? char_ref(v + i, n - i, true, &cp) : 0;
+		if (used) {
+			buf_put_utf8(out, cp);
+			i += used;
+		} else if (!url || (v[i] != '\n' && v[i] != '\r' && v[i] != '\t')) {
+			buf_putc(out, v[i++]);
+		} else {
+			i++;
+		}
+	}
+}
+
+/* stat_attr - keep the value of an attribute the statistics read (the
+ * first of each name, decoded, cut at HTML_STATS_MAX_ATTR) */
+static void stat_attr(struct render *r, const char *name, const char *v, size_t n)
+{
+	int sa = r->st ? html_stats_attr(name) : -1;
+	if (sa >= 0 && r->attrs.v[sa] == NULL) {
+		struct buf d;
+		buf_init(&d);
+		attr_decode(v, n, &d, false);
+		size_t k = d.len < HTML_STATS_MAX_ATTR ? d.len : HTML_STATS_MAX_ATTR;
+		if (k)
+			memcpy(r->attr_buf[sa], d.data, k);
+		r->attr_buf[sa][k] = '\0';
+		r->attrs.v[sa] = r->attr_buf[sa];
+		buf_free(&d);
+	}
+}
+
 /* attribute - one name=value of a start tag */
 static void attribute(struct render *r, const char *name, const char *v, size_t n,
 		      bool *hidden)
 {
+	stat_attr(r, name, v, n);
 	if (strcmp(name, "style") == 0) {
 		*hidden = *hidden || hiding_style(v, n);
 		return;
@@ -364,18 +407,7 @@ static void attribute(struct render *r, const char *name, const char *v, size_t 
 		return;
 	struct buf u;
 	buf_init(&u);
-	for (size_t i = 0; i < n;) {
-		uint32_t cp;
-		size_t used = v[i] == '&' ? char_ref(v + i, n - i, true, &cp) : 0;
-		if (used) {
-			put_utf8(&u, cp);
-			i += used;
-		} else if (v[i] != '\n' && v[i] != '\r' && v[i] != '\t') {
-			buf_putc(&u, v[i++]);	/* browsers strip these from URLs */
-		} else {
-			i++;
-		}
-	}
+	attr_decode(v, n, &u, true);
 	if (u.len)
 		uri_set_add(r->uris, u.data, u.len);
 	buf_free(&u);
@@ -423,6 +455,8 @@ static size_t attributes(struct render *r, const char *p, size_t n, bool *hidden
 		while (i < n && isspace((unsigned char)p[i]))
 			i++;
 		if (i >= n || p[i] != '=') {
+			/* SpamAssassin's parser gives <x face> the value "face" */
+			stat_attr(r, name, name, strlen(name));
 			attribute(r, name, "", 0, hidden);
 			continue;
 		}
@@ -461,6 +495,35 @@ static size_t skip_raw_text(const char *p, size_t n, const char *name)
 	return n;
 }
 
+/*
+ * literal_stats - the content of an element SpamAssassin's parser reads
+ * as text (HTML::Parser's literal elements) goes to the statistics as
+ * one text run; they skip the markup the renderer still reads in it, up
+ * to the end tag
+ */
+static void literal_stats(struct render *r, const char *p, size_t n, const char *name)
+{
+	size_t end = n, nl = strlen(name);
+
+	for (size_t i = 0; i + 2 + nl <= n; i++) {
+		if (p[i] == '<' && p[i + 1] == '/' && strncasecmp(p + i + 2, name, nl) == 0 &&
+		    (i + 2 + nl == n || strchr(" \t\r\n\f/>", p[i + 2 + nl]))) {
+			end = i;
+			break;
+		}
+	}
+	struct html_stats *st = r->st;
+	struct out none = { 0 }, text = r->text, hidden = r->hidden;
+	/* decode the run for the statistics only */
+	r->text = r->hidden = none;
+	text_run(r, p, end);
+	r->text = text;
+	r->hidden = hidden;
+	r->st = NULL;
+	r->st_quiet = st;
+	r->quiet_end = p + end;
+}
+
 /* start_tag - p points after '<' at the name; returns bytes used */
 static size_t start_tag(struct render *r, const char *p, size_t n)
 {
@@ -468,9 +531,18 @@ static size_t start_tag(struct render *r, const char *p, size_t n)
 	bool hidden = false;
 	size_t i = tag_name(p, n, name);
 
+	memset(&r->attrs, 0, sizeof(r->attrs));
 	i += attributes(r, p + i, n - i, &hidden);
-	if (strcmp(name, "script") == 0 || strcmp(name, "style") == 0)
+	if (r->st)
+		html_stats_tag(r->st, name, 1, &r->attrs);
+	if (strcmp(name, "script") == 0 || strcmp(name, "style") == 0) {
+		/* the end tag, or the one SpamAssassin adds at the end */
+		if (r->st)
+			html_stats_tag(r->st, name, -1, NULL);
 		return i + skip_raw_text(p + i, n - i, name);
+	}
+	if (r->st && in_list(name, "iframe textarea xmp title"))
+		literal_stats(r, p + i, n - i, name);
 	implied_ends(r, name);
 	if (in_list(name, BLOCKS))
 		line_break(cur(r));
@@ -493,6 +565,8 @@ static size_t end_tag(struct render *r, const char *p, size_t n)
 	const char *gt = memchr(p + i, '>', n - i);
 
 	i = gt ? (size_t)(gt - p) + 1 : n;
+	if (r->st)
+		html_stats_tag(r->st, name, -1, NULL);
 	if (in_list(name, BLOCKS))
 		line_break(cur(r));
 	else if (in_list(name, "td th"))
@@ -516,14 +590,27 @@ static size_t end_tag(struct render *r, const char *p, size_t n)
 static size_t markup(struct render *r, const char *p, size_t n)
 {
 	if (n >= 4 && memcmp(p, "<!--", 4) == 0) {
-		for (size_t i = 4; i + 3 <= n; i++)
-			if (p[i] == '-' && p[i + 1] == '-' && p[i + 2] == '>')
-				return i + 3;
-		return n;
+		size_t end = n;
+		for (size_t i = 4; i + 3 <= n; i++) {
+			if (p[i] == '-' && p[i + 1] == '-' && p[i + 2] == '>') {
+				end = i + 3;
+				break;
+			}
+		}
+		if (r->st)
+			html_stats_comment(r->st, p, end);
+		return end;
 	}
 	if (n >= 2 && (p[1] == '!' || p[1] == '?')) {
 		const char *gt = memchr(p, '>', n);
-		return gt ? (size_t)(gt - p) + 1 : n;
+		size_t end = gt ? (size_t)(gt - p) + 1 : n;
+		/* SpamAssassin's parser: "<!name" is a declaration, any other
+		 * "<!" a comment */
+		if (r->st && p[1] == '!' && n > 2 && isalpha((unsigned char)p[2]))
+			html_stats_declaration(r->st, p, end);
+		else if (r->st && p[1] == '!')
+			html_stats_comment(r->st, p, end);
+		return end;
 	}
 	if (n >= 3 && p[1] == '/' && isalpha((unsigned char)p[2]))
 		return 2 + end_tag(r, p + 2, n - 2);
@@ -532,23 +619,37 @@ static size_t markup(struct render *r, const char *p, size_t n)
 	return 0;
 }
 
+/* unquiet - the statistics see the input again from quiet_end on */
+static void unquiet(struct render *r, const char *at)
+{
+	if (r->st_quiet && at >= r->quiet_end) {
+		r->st = r->st_quiet;
+		r->st_quiet = NULL;
+	}
+}
+
 /* html_render - see html.h */
 void html_render(const char *html, size_t len, struct buf *text, struct buf *hidden,
-		 struct uri_set *uris)
+		 struct uri_set *uris, struct html_stats *st)
 {
-	struct render *r = xcalloc(1, sizeof(*r));	/* 4 KB: off the stack */
+	struct render *r = xcalloc(1, sizeof(*r));	/* 14 KB: off the stack */
 	size_t i = 0;
 
 	r->text.b = text;
 	r->hidden.b = hidden;
 	r->uris = uris;
+	r->st = st;
+	if (st)
+		html_stats_begin(st, html, len);
 	while (i < len) {
+		unquiet(r, html + i);
 		const char *lt = memchr(html + i, '<', len - i);
 		size_t end = lt ? (size_t)(lt - html) : len;
 		if (end > i)
 			text_run(r, html + i, end - i);
 		if (lt == NULL)
 			break;
+		unquiet(r, lt);
 		size_t used = markup(r, lt, len - end);
 		if (used == 0) {
 			text_run(r, lt, 1);
@@ -556,5 +657,12 @@ void html_render(const char *html, size_t len, struct buf *text, struct buf *hid
 		}
 		i = end + used;
 	}
+	if (r->st_quiet) {
+		/* an unclosed literal element: the rest was its text */
+		r->st = r->st_quiet;
+	}
+	if (st)
+		html_stats_end(st);
+	free(r->cps);
 	free(r);
 }

@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 
+#include "mail/html_stats.h"
 #include "mail/uri.h"
 #include "base/util.h"
 
@@ -25,9 +26,11 @@
  * (display:none, visibility:hidden, font-size:0, opacity:0) or the hidden
  * attribute goes to hidden instead (may be NULL: dropped).  href, src,
  * action and background attribute values are added to uris (may be NULL).
+ * st (may be NULL; zeroed by the caller) receives SpamAssassin's
+ * statistics of the part (html_stats.h); release with html_stats_free.
  */
 void html_render(const char *html, size_t len, struct buf *text, struct buf *hidden,
-		 struct uri_set *uris);
+		 struct uri_set *uris, struct html_stats *st);
 
 /*
  * html_latin1_to_utf8 - append bytes read as ISO-8859-1 the way the HTML

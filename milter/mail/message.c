@@ -332,6 +332,21 @@ const char *msg_rawbody_text(struct msg *m, size_t *len)
 	return m->mime.raw;
 }
 
+/* msg_html_stats - HTML statistics per text/html part */
+const struct html_stats *msg_html_stats(struct msg *m, size_t *n)
+{
+	msg_decode(m);
+	*n = m->mime.nhtml;
+	return m->mime.html;
+}
+
+/* msg_mime_stats - MIME statistics of the message */
+const struct mime_stats *msg_mime_stats(struct msg *m)
+{
+	msg_decode(m);
+	return &m->mime.stats;
+}
+
 /* msg_uris - URIs for uri rules */
 const char *const *msg_uris(struct msg *m, size_t *n)
 {

@@ -123,6 +123,11 @@ const char *msg_rawbody_text(struct msg *m, size_t *len);
 /* msg_uris - uri rules: every URI of the text and HTML parts, once each,
  * at most URI_MAX_COUNT (see uris_capped).  Array and strings borrowed. */
 const char *const *msg_uris(struct msg *m, size_t *n);
+/* msg_html_stats - SpamAssassin's statistics of each text/html part, in
+ * order (at most MIME_MAX_HTML_PARTS); borrowed */
+const struct html_stats *msg_html_stats(struct msg *m, size_t *n);
+/* msg_mime_stats - SpamAssassin's MIME statistics; borrowed */
+const struct mime_stats *msg_mime_stats(struct msg *m);
 /* msg_full_text - headers and body as one LF text; borrowed */
 const char *msg_full_text(struct msg *m, size_t *len);
 

@@ -245,6 +245,9 @@ struct walk {
 	bool stop;		/* a cap was hit */
 	struct buf text, raw, hidden;
 	struct uri_set uris;
+	struct html_stats *html;	/* MIME_MAX_HTML_PARTS, nhtml used */
+	size_t nhtml;
+	struct mime_stats_builder stats;
 };
 
 /* set_broken - keep the first reason */
@@ -458,21 +461,35 @@ static void end_part(struct buf *b)
 		buf_putc(b, '\n');
 }
 
-/* check_base64 - RFC 2045 §6.8 alphabet, padding only at the end */
-static void check_base64(struct walk *w, GMimeDataWrapper *dw)
+/* encoded - the content of a part as it is in the message (still
+ * transfer-encoded); false if GMime does not hold it in memory */
+static bool encoded(GMimeDataWrapper *dw, const char **p, size_t *n)
 {
 	GMimeStream *s = g_mime_data_wrapper_get_stream(dw);
 
 	if (s == NULL || !GMIME_IS_STREAM_MEM(s))
-		return;
+		return false;
 	GByteArray *ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(s));
 	if (ba == NULL)
-		return;
+		return false;
 	gint64 start = s->bound_start, end = s->bound_end < 0 ? (gint64)ba->len : s->bound_end;
-	if (start < 0 || end > (gint64)ba->len || start >= end)
+	if (start < 0 || end > (gint64)ba->len || start > end)
+		return false;
+	*p = (const char *)ba->data + start;
+	*n = (size_t)(end - start);
+	return true;
+}
+
+/* check_base64 - RFC 2045 §6.8 alphabet, padding only at the end */
+static void check_base64(struct walk *w, GMimeDataWrapper *dw)
+{
+	const char *raw;
+	size_t len;
+
+	if (!encoded(dw, &raw, &len) || len == 0)
 		return;
 	size_t data = 0, pad = 0;
-	for (const guint8 *p = ba->data + start, *e = ba->data + end; p < e; p++) {
+	for (const guint8 *p = (const guint8 *)raw, *e = p + len; p < e; p++) {
 		if (g_ascii_isalnum(*p) || *p == '+' || *p == '/') {
 			if (pad) {
 				set_broken(w, "invalid base64: data after padding");
@@ -601,22 +618,36 @@ static void text_part(struct walk *w, GMimeObject *o, GMimeDataWrapper *dw, bool
 	end_part(&w->text);
 	size_t from = w->text.len;
 	if (html) {
+		struct html_stats spare = { 0 };
+		struct html_stats *st = w->nhtml < MIME_MAX_HTML_PARTS ? &w->html[w->nhtml++] : &spare;
 		buf_reset(&w->hidden);
 		html_render(w->raw.data + raw_from, w->raw.len - raw_from, &w->text, &w->hidden,
-			    &w->uris);
+			    &w->uris, st);
 		uri_scan_text(&w->uris, w->hidden.data, w->hidden.len);
+		bool img = html_stats_inside(st, "img") >= 0;
+		mime_stats_text(&w->stats, true, w->text.data + from, w->text.len - from, img);
+		mime_stats_text(&w->stats, true, w->hidden.data, w->hidden.len, img);
+		html_stats_free(&spare);
 	} else {
 		buf_append(&w->text, w->raw.data + raw_from, w->raw.len - raw_from);
+		mime_stats_text(&w->stats, false, w->text.data + from, w->text.len - from, false);
 	}
 	uri_scan_text(&w->uris, w->text.data + from, w->text.len - from);
 }
 
 /* leaf - a part with content */
-static void leaf(struct walk *w, GMimePart *part)
+static void leaf(struct walk *w, GMimePart *part, bool top)
 {
 	GMimeObject *o = GMIME_OBJECT(part);
 	GMimeDataWrapper *dw = g_mime_part_get_content(part);
 
+	const char *raw = NULL;
+	size_t raw_len = 0;
+	if (dw)
+		encoded(dw, &raw, &raw_len);
+	mime_stats_node(&w->stats, top, g_mime_object_get_header(o, "Content-Type"),
+			g_mime_object_get_header(o, "Content-Transfer-Encoding"),
+			g_mime_object_get_header(o, "Content-Disposition"), true, raw, raw_len);
 	if (dw == NULL)
 		return;
 	if (g_mime_data_wrapper_get_encoding(dw) == GMIME_CONTENT_ENCODING_BASE64)
@@ -624,7 +655,14 @@ static void leaf(struct walk *w, GMimePart *part)
 	GMimeContentType *ct = g_mime_object_get_content_type(o);
 	if (ct == NULL)
 		return;
-	bool html = g_mime_content_type_is_type(ct, "text", "html");
+	/* a part named *.html, *.htm or *.shtml is HTML whatever its type,
+	 * as SpamAssassin renders it (Message/Node.pm effective_type) */
+	const char *fn = g_mime_part_get_filename(part);
+	size_t fl = fn ? strlen(fn) : 0;
+	bool named = (fl > 4 && strcasecmp(fn + fl - 4, ".htm") == 0) ||
+		     (fl > 5 && strcasecmp(fn + fl - 5, ".html") == 0) ||
+		     (fl > 6 && strcasecmp(fn + fl - 6, ".shtml") == 0);
+	bool html = named || g_mime_content_type_is_type(ct, "text", "html");
 	if (html || g_mime_content_type_is_type(ct, "text", "plain"))
 		text_part(w, o, dw, html);
 }
@@ -643,6 +681,15 @@ static void walk(struct walk *w, GMimeObject *o, int depth)
 		set_broken(w, "MIME nesting deeper than 20");
 		return;
 	}
+	bool top = w->parts == 1;
+	if (GMIME_IS_PART(o)) {
+		leaf(w, GMIME_PART(o), top);
+		return;
+	}
+	/* a container: SpamAssassin's statistics count it too */
+	bool alt = mime_stats_node(&w->stats, top, g_mime_object_get_header(o, "Content-Type"),
+				   g_mime_object_get_header(o, "Content-Transfer-Encoding"),
+				   g_mime_object_get_header(o, "Content-Disposition"), false, NULL, 0);
 	if (GMIME_IS_MULTIPART(o)) {
 		GMimeMultipart *mp = GMIME_MULTIPART(o);
 		int n = g_mime_multipart_get_count(mp);
@@ -653,9 +700,9 @@ static void walk(struct walk *w, GMimeObject *o, int depth)
 		GMimeMessage *m = g_mime_message_part_get_message(GMIME_MESSAGE_PART(o));
 		if (m != NULL)
 			walk(w, g_mime_message_get_mime_part(m), depth + 1);
-	} else if (GMIME_IS_PART(o)) {
-		leaf(w, GMIME_PART(o));
 	}
+	if (alt)
+		mime_stats_alt_end(&w->stats);
 }
 
 /* ---------------------------------------------------------------- views */
@@ -677,6 +724,8 @@ void mime_views_build(struct mime_views *v, const struct header *hdrs, size_t nh
 	size_t in_len;
 
 	mime_views_free(v);
+	w.html = xcalloc(MIME_MAX_HTML_PARTS, sizeof(*w.html));
+	mime_stats_begin(&w.stats, &v->stats);
 	buf_init(&w.text);
 	buf_init(&w.raw);
 	buf_init(&w.hidden);
@@ -724,6 +773,9 @@ void mime_views_build(struct mime_views *v, const struct header *hdrs, size_t nh
 	v->uris_capped = w.uris.capped;
 	v->uris = uri_set_take(&w.uris, &v->nuris);
 	v->broken = w.broken;
+	mime_stats_end(&w.stats);
+	v->html = w.html;
+	v->nhtml = w.nhtml;
 	v->built = true;
 	buf_free(&w.hidden);
 }
@@ -734,5 +786,8 @@ void mime_views_free(struct mime_views *v)
 	free(v->text);
 	free(v->raw);
 	uri_list_free(v->uris);
+	for (size_t i = 0; i < v->nhtml; i++)
+		html_stats_free(&v->html[i]);
+	free(v->html);
 	memset(v, 0, sizeof(*v));
 }

@@ -28,7 +28,14 @@
  * one; GMime recurses for each) */
 #define MIME_MAX_GROUP_DEPTH 32
 
+/* HTML parts whose statistics are kept (html_stats.h) */
+#define MIME_MAX_HTML_PARTS 16
+
+#include "mail/mime_stats.h"
+
 struct header;
+struct html_stats;
+
 
 /* the views of one message; everything owned */
 struct mime_views {
@@ -41,6 +48,9 @@ struct mime_views {
 	size_t nuris;
 	const char *uris_capped;	/* static: why uris is incomplete, or NULL */
 	const char *broken;	/* static: first structural problem, or NULL */
+	struct html_stats *html;	/* per text/html part, in order */
+	size_t nhtml;
+	struct mime_stats stats;
 };
 
 /*

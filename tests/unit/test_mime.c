@@ -660,7 +660,7 @@ START_TEST(html_empty_attribute_name)
 
 	buf_init(&text);
 	uri_set_init(&uris);
-	html_render(html, sizeof(html) - 1, &text, NULL, &uris);
+	html_render(html, sizeof(html) - 1, &text, NULL, &uris, NULL);
 	ck_assert_str_eq(text.data, "link\n");
 	char **list = uri_set_take(&uris, &n);
 	ck_assert_uint_eq(n, 1);

@@ -1,0 +1,350 @@
+/*
+ * mime_stats.c - SpamAssassin's MIME statistics (see mime_stats.h).  The
+ * semantics are those of SpamAssassin 4's MIMEEval.pm _check_attachments,
+ * check_base64_length and BodyEval.pm _multipart_alternative_difference,
+ * read, not copied.
+ *
+ * Thread safety: state only in the caller's builder.
+ */
+#include "autoconfig.h"
+
+#include <ctype.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "mail/mime_stats.h"
+#include "base/util.h"
+
+/* a counted set of words (open addressing) */
+struct words {
+	char **k;
+	unsigned *c;
+	size_t n, cap;
+};
+
+/* hash - FNV-1a */
+static uint64_t hash(const char *p, size_t n)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)p[i]) * 1099511628211ULL;
+	return h;
+}
+
+/* words_slot - where word p[0..n) is or would go */
+static size_t words_slot(const struct words *w, const char *p, size_t n)
+{
+	size_t i = (size_t)hash(p, n) & (w->cap - 1);
+
+	while (w->k[i] && (strlen(w->k[i]) != n || memcmp(w->k[i], p, n) != 0))
+		i = (i + 1) & (w->cap - 1);
+	return i;
+}
+
+/* words_count - how often word p[0..n) was added (0: never) */
+static unsigned words_count(const struct words *w, const char *p, size_t n)
+{
+	if (w == NULL || w->cap == 0)
+		return 0;
+	size_t i = words_slot(w, p, n);
+	return w->k[i] ? w->c[i] : 0;
+}
+
+/* words_add - count a word once more; new words past the cap are not */
+static void words_add(struct words *w, const char *p, size_t n)
+{
+	if (w->n * 2 >= w->cap) {
+		if (w->n >= MIME_STATS_MAX_WORDS)
+			goto existing;
+		struct words g = { .cap = w->cap ? 2 * w->cap : 64 };
+		g.k = xcalloc(g.cap, sizeof(*g.k));
+		g.c = xcalloc(g.cap, sizeof(*g.c));
+		for (size_t i = 0; i < w->cap; i++) {
+			if (w->k[i] == NULL)
+				continue;
+			size_t j = words_slot(&g, w->k[i], strlen(w->k[i]));
+			g.k[j] = w->k[i];
+			g.c[j] = w->c[i];
+		}
+		g.n = w->n;
+		free(w->k);
+		free(w->c);
+		*w = g;
+	}
+existing:;
+	size_t i = words_slot(w, p, n);
+	if (w->k[i] == NULL) {
+		if (w->n >= MIME_STATS_MAX_WORDS || w->n * 2 >= w->cap)
+			return;
+		w->k[i] = xstrndup(p, n);
+		w->n++;
+	}
+	w->c[i]++;
+}
+
+/* words_free - release a set */
+static struct words *words_free(struct words *w)
+{
+	if (w == NULL)
+		return NULL;
+	for (size_t i = 0; i < w->cap; i++)
+		free(w->k[i]);
+	free(w->k);
+	free(w->c);
+	free(w);
+	return NULL;
+}
+
+/* is_space - Perl's \s on UTF-8 text: ASCII white space, U+0085, NBSP */
+static size_t space_len(const unsigned char *p, size_t n)
+{
+	if (*p == ' ' || (*p >= '\t' && *p <= '\r'))
+		return 1;
+	if (n >= 2 && p[0] == 0xC2 && (p[1] == 0x85 || p[1] == 0xA0))
+		return 2;
+	return 0;
+}
+
+/* add_words - split text at white space, count the tokens with a word
+ * character (ASCII alphanumeric, '_' or any non-ASCII letter) */
+static void add_words(struct words *w, const char *text, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)text;
+	size_t i = 0;
+
+	while (i < n) {
+		size_t s;
+		while (i < n && (s = space_len(p + i, n - i)) > 0)
+			i += s;
+		size_t from = i;
+		bool word = false;
+		while (i < n && space_len(p + i, n - i) == 0) {
+			word = word || isalnum(p[i]) || p[i] == '_' || p[i] >= 0xC3;
+			i++;
+		}
+		if (word)
+			words_add(w, text + from, i - from);
+	}
+}
+
+/* mime_stats_type - see mime_stats.h */
+void mime_stats_type(const char *ct, char *out, size_t cap)
+{
+	size_t k = 0;
+
+	if (ct == NULL)
+		ct = "";
+	while (isspace((unsigned char)*ct))
+		ct++;
+	/* the type is what comes before ';', up to white space after a '/' */
+	size_t end = strcspn(ct, ";");
+	const char *slash = memchr(ct, '/', end);
+	if (slash == NULL) {
+		end = strcspn(ct, ";/");
+	} else {
+		size_t rest = strcspn(slash + 1, "/ \t\r\n;");
+		end = (size_t)(slash + 1 - ct) + rest;
+	}
+	char t[128];
+	for (size_t i = 0; i < end && k < sizeof(t) - 1; i++)
+		t[k++] = (char)tolower((unsigned char)ct[i]);
+	t[k] = '\0';
+	if (k == 0 || (strncmp(t, "text", 4) == 0 && !isalnum((unsigned char)t[4]) && t[4] != '_' &&
+		       strcmp(t, "text/x-vcard") != 0 && strcmp(t, "text/calendar") != 0 &&
+		       strcmp(t, "text/html") != 0))
+		snprintf(t, sizeof(t), "text/plain");
+	k = 0;
+	for (const char *p = t; *p && k + 1 < cap; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (c <= 0x20 || c >= 0x7f || strchr("\"(),:;<=>?@[\\]", c))
+			continue;
+		out[k++] = (char)c;
+	}
+	out[k] = '\0';
+}
+
+/* charset_of - the charset parameter, lower case, as SpamAssassin reads it;
+ * false if there is none */
+static bool charset_of(const char *ct, char *out, size_t cap)
+{
+	for (const char *p = ct; p && (p = strcasestr(p, "charset")) != NULL; p += 7) {
+		if (p > ct && (isalnum((unsigned char)p[-1]) || p[-1] == '_'))
+			continue;
+		const char *v = p + 7;
+		while (isspace((unsigned char)*v))
+			v++;
+		if (*v != '=')
+			continue;
+		v++;
+		while (isspace((unsigned char)*v))
+			v++;
+		if (*v == '"' || *v == '\'')
+			v++;
+		size_t n = strcspn(v, ";");
+		if (n > 0 && v[n] == '\0' && v[n - 1] == '\n')
+			n--;
+		if (n > 0 && (v[n - 1] == '"' || v[n - 1] == '\''))
+			n--;
+		size_t k = 0;
+		for (size_t i = 0; i < n && k + 1 < cap; i++)
+			out[k++] = (char)tolower((unsigned char)v[i]);
+		out[k] = '\0';
+		return true;
+	}
+	return false;
+}
+
+/* lower_trim - a header value lower-cased without surrounding space */
+static void lower_trim(const char *v, char *out, size_t cap)
+{
+	size_t k = 0;
+
+	if (v == NULL)
+		v = "";
+	while (isspace((unsigned char)*v))
+		v++;
+	for (; *v && k + 1 < cap; v++)
+		out[k++] = (char)tolower((unsigned char)*v);
+	while (k > 0 && isspace((unsigned char)out[k - 1]))
+		k--;
+	out[k] = '\0';
+}
+
+/* mime_stats_begin - see mime_stats.h */
+void mime_stats_begin(struct mime_stats_builder *b, struct mime_stats *s)
+{
+	memset(b, 0, sizeof(*b));
+	memset(s, 0, sizeof(*s));
+	b->s = s;
+	s->multipart_ratio = 1.0;
+}
+
+/* leaf_lines - base64 line length and illegal ASCII lines of a leaf */
+static void leaf_lines(struct mime_stats *s, bool b64, bool ascii, const char *raw, size_t n)
+{
+	size_t from = 0;
+
+	for (size_t i = 0; i <= n; i++) {
+		if (i < n && raw[i] != '\n')
+			continue;
+		size_t len = i - from + (i < n);	/* with its LF */
+		if (len == 0)
+			break;
+		if (b64 && len > s->base64_max_line)
+			s->base64_max_line = len;
+		if (ascii) {
+			for (size_t j = from; j < i; j++) {
+				unsigned char c = (unsigned char)raw[j];
+				if (c == 0 || c == '\r' || c >= 0x80) {
+					s->ascii_text_illegal++;
+					break;
+				}
+			}
+		}
+		from = i + 1;
+	}
+}
+
+/* mime_stats_node - see mime_stats.h */
+bool mime_stats_node(struct mime_stats_builder *b, bool top, const char *ctype,
+		     const char *cte, const char *cd, bool leaf, const char *raw, size_t raw_len)
+{
+	struct mime_stats *s = b->s;
+	char type[128], enc[64], disp[256], cs[64];
+
+	mime_stats_type(ctype, type, sizeof(type));
+	lower_trim(cte, enc, sizeof(enc));
+	lower_trim(cd, disp, sizeof(disp));
+	if (top && ctype) {
+		while (isspace((unsigned char)*ctype))
+			ctype++;
+		s->ctype_html = strncasecmp(ctype, "text/html", 9) == 0;
+	}
+	bool has_cs = ctype ? charset_of(ctype, cs, sizeof(cs)) : (strcpy(cs, "us-ascii"), true);
+	if (strcmp(type, "multipart/alternative") == 0)
+		s->alternative = true;
+	if (strcmp(type, "text/html") == 0)
+		s->html_count++;
+	else if (strncmp(type, "text", 4) == 0)
+		s->text_count++;
+	if (!leaf) {
+		if (strncmp(type, "multipart/alternative", 21) != 0 ||
+		    (type[21] != '\0' && (isalnum((unsigned char)type[21]) || type[21] == '_')))
+			return false;
+		if (b->nalt >= MIME_STATS_MAX_ALT)
+			return false;
+		b->html[b->nalt] = xcalloc(1, sizeof(struct words));
+		b->text[b->nalt] = xcalloc(1, sizeof(struct words));
+		b->nalt++;
+		return true;
+	}
+	b->leaf++;
+	if (strstr(disp, "attachment") == NULL) {
+		double bytes = s->alternative ? (double)raw_len : 0;
+		if (strcmp(type, "text/html") == 0) {
+			b->last_html = b->leaf;
+			b->html_bytes = bytes;
+		} else if (strcmp(type, "text/plain") == 0) {
+			b->last_text = b->leaf;
+			b->text_bytes = bytes;
+		}
+	}
+	leaf_lines(s, strcmp(enc, "base64") == 0 && strcmp(type, "application/ics") != 0,
+		   strcmp(type, "text/plain") == 0 && (!has_cs || strcmp(cs, "us-ascii") == 0),
+		   raw ? raw : "", raw ? raw_len : 0);
+	return false;
+}
+
+/* mime_stats_text - see mime_stats.h */
+void mime_stats_text(struct mime_stats_builder *b, bool html, const char *text, size_t n,
+		     bool has_img)
+{
+	for (size_t a = 0; a < b->nalt; a++) {
+		struct words *w = html ? b->html[a] : b->text[a];
+		add_words(w, text, n);
+		if (html && w->n == 0 && has_img)
+			words_add(w, "\n", 1);
+	}
+}
+
+/* mime_stats_alt_end - see mime_stats.h */
+void mime_stats_alt_end(struct mime_stats_builder *b)
+{
+	struct mime_stats *s = b->s;
+
+	if (b->nalt == 0)
+		return;
+	b->nalt--;
+	struct words *h = b->html[b->nalt], *t = b->text[b->nalt];
+	if (h->n > 0) {
+		size_t left = 0;
+		for (size_t i = 0; i < h->cap; i++) {
+			if (h->k[i] == NULL)
+				continue;
+			unsigned tc = words_count(t, h->k[i], strlen(h->k[i]));
+			if (tc == 0 || h->c[i] > tc)
+				left++;
+		}
+		s->madiff_html = (unsigned)h->n;
+		s->madiff_text = (unsigned)t->n;
+		double diff = (double)left / (double)h->n * 100;
+		if (diff > s->madiff)
+			s->madiff = diff;
+	}
+	b->html[b->nalt] = words_free(h);
+	b->text[b->nalt] = words_free(t);
+}
+
+/* mime_stats_end - see mime_stats.h */
+void mime_stats_end(struct mime_stats_builder *b)
+{
+	while (b->nalt > 0)
+		mime_stats_alt_end(b);
+	struct mime_stats *s = b->s;
+	if (s->alternative && b->last_html && b->last_text && b->html_bytes > 0)
+		s->multipart_ratio = b->text_bytes / b->html_bytes;
+}

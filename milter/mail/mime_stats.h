@@ -1,0 +1,77 @@
+/*
+ * mime_stats.h - SpamAssassin's MIME statistics of a message (its
+ * Plugin/MIMEEval.pm _check_attachments and Plugin/BodyEval.pm
+ * _multipart_alternative_difference), built from the parts mime.c's walk
+ * hands over in tree order.  No GMime here: plain bytes in, numbers out.
+ *
+ * Content-Type is read as SpamAssassin reads it (Util.pm
+ * parse_content_type): a missing one is "text/plain; charset=us-ascii";
+ * text/anything but html, calendar and x-vcard is text/plain.
+ *
+ * Caps (STYLE rule 7): MIME_STATS_MAX_WORDS distinct words per side of
+ * one multipart/alternative are counted (more are ignored);
+ * MIME_STATS_MAX_ALT alternatives are open at once (deeper ones are not
+ * compared).
+ */
+#ifndef PARAPET_MIME_STATS_H
+#define PARAPET_MIME_STATS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define MIME_STATS_MAX_WORDS 65536
+#define MIME_STATS_MAX_ALT 8
+
+struct mime_stats {
+	bool ctype_html;	/* the top Content-Type starts with text/html */
+	unsigned html_count;	/* text/html parts */
+	unsigned text_count;	/* other text parts */
+	bool alternative;	/* a multipart/alternative was seen */
+	double multipart_ratio;	/* text/plain bytes / text/html bytes of the
+				 * last alternative pair; 1.0 if none */
+	size_t base64_max_line;	/* longest line of a base64 leaf, with LF */
+	unsigned ascii_text_illegal;	/* lines with NUL, CR or 8-bit bytes in
+					 * text/plain leaves labelled us-ascii */
+	double madiff;		/* % of HTML words missing from the text
+				 * alternative, the largest of all alternatives */
+	unsigned madiff_html, madiff_text;	/* distinct words of the last one */
+};
+
+struct words;
+/* the state of one message's walk */
+struct mime_stats_builder {
+	struct mime_stats *s;
+	bool ratio_set;		/* multipart_ratio found (else 1.0) */
+	unsigned long leaf;	/* leaves seen */
+	unsigned long last_html, last_text;	/* 1 + leaf index of the last
+						 * non-attachment ones */
+	double html_bytes, text_bytes;
+	size_t nalt;		/* open multipart/alternative nodes */
+	struct words *html[MIME_STATS_MAX_ALT], *text[MIME_STATS_MAX_ALT];
+};
+
+/* mime_stats_begin - start a message; s is zeroed and filled */
+void mime_stats_begin(struct mime_stats_builder *b, struct mime_stats *s);
+/*
+ * mime_stats_node - one node of the tree in order (the top first):
+ * its Content-Type, Content-Transfer-Encoding and Content-Disposition
+ * values (NULL: absent); for a leaf its encoded content.  Returns true
+ * when the node is a multipart/alternative whose text parts are compared
+ * (the caller then calls mime_stats_alt_end after its children).
+ */
+bool mime_stats_node(struct mime_stats_builder *b, bool top, const char *ctype,
+		     const char *cte, const char *cd, bool leaf, const char *raw, size_t raw_len);
+/* mime_stats_text - the rendered text of a text part (html: the visible
+ * and hidden text, has_img: it has an <img>), for the open alternatives */
+void mime_stats_text(struct mime_stats_builder *b, bool html, const char *text, size_t n,
+		     bool has_img);
+/* mime_stats_alt_end - a compared multipart/alternative ends */
+void mime_stats_alt_end(struct mime_stats_builder *b);
+/* mime_stats_end - finish: release the builder's memory */
+void mime_stats_end(struct mime_stats_builder *b);
+
+/* mime_stats_type - SpamAssassin's MIME type of a Content-Type value into
+ * out (lower case; NULL value: text/plain) */
+void mime_stats_type(const char *ctype, char *out, size_t cap);
+
+#endif
