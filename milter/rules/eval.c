@@ -13,6 +13,7 @@
 
 extern const struct eval_def eval_auth_defs[];
 extern const struct eval_def eval_head_defs[];
+extern const struct eval_def eval_body_defs[];
 extern const struct eval_def eval_html_defs[];
 extern const struct eval_def eval_wlbl_defs[];
 extern const struct eval_def eval_relay_defs[];
@@ -27,6 +28,7 @@ extern const struct eval_prep eval_dns_preps[];
 static const struct eval_def *const eval_tables[] = {
 	eval_auth_defs,
 	eval_head_defs,
+	eval_body_defs,
 	eval_html_defs,
 	eval_wlbl_defs,
 	eval_relay_defs,

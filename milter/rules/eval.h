@@ -199,6 +199,10 @@ bool rules_rbl_skip_domain(const struct ruleset *rs, const char *domain);
  * address or the name would not fit cap */
 bool rbl_ip_name(const char *ip, const char *zone, char *out, size_t cap);
 
+/* eval_head.c: eval_charset_caps_fp - a charset name (s..e) whose
+ * text reads as capitals (SpamAssassin's CHARSETS_LIKELY_TO_FP_AS_CAPS) */
+bool eval_charset_caps_fp(const char *s, const char *e);
+
 /* eval_wlbl.c */
 bool wlbl_directive(struct rules_conf *c, const char *kw, char *args, const char **err);
 void wlbl_conf_finish(struct wlbl_conf *w);

@@ -69,25 +69,35 @@ static const char *strip_reply_prefixes(const char *s)
 	return s;
 }
 
-/* fp_charset - does a raw Subject name a charset whose text reads as
- * capitals (SpamAssassin's CHARSETS_LIKELY_TO_FP_AS_CAPS)? */
-static bool fp_charset(const char *raw)
+/* eval_charset_caps_fp - is the charset name s..e one whose text reads
+ * as capitals (SpamAssassin's CHARSETS_LIKELY_TO_FP_AS_CAPS: a name of
+ * [-_a-z0-9] holding koi, jp, jis, euc, gb, big5 ...)? */
+bool eval_charset_caps_fp(const char *s, const char *e)
 {
 	static const char *const cs[] = {
 		"koi", "jp", "jis", "euc", "gb", "big5", "isoir", "cp1251",
 		"windows-1251", "georgianps", "pt154", "tis", NULL,
 	};
 
+	for (const char *q = s; q < e; q++)
+		if (!isalnum((unsigned char)*q) && *q != '-' && *q != '_')
+			return false;
+	for (size_t i = 0; cs[i]; i++)
+		for (const char *q = s; q + strlen(cs[i]) <= e; q++)
+			if (strncasecmp(q, cs[i], strlen(cs[i])) == 0)
+				return true;
+	return false;
+}
+
+/* fp_charset - does a raw Subject's encoded word name such a charset? */
+static bool fp_charset(const char *raw)
+{
 	for (const char *p = strstr(raw, "=?"); p; p = strstr(p + 2, "=?")) {
 		const char *s = p + 2, *e = s;
 		while (isalnum((unsigned char)*e) || *e == '-' || *e == '_')
 			e++;
-		if (*e != '?')
-			continue;
-		for (size_t i = 0; cs[i]; i++)
-			for (const char *q = s; q + strlen(cs[i]) <= e; q++)
-				if (strncasecmp(q, cs[i], strlen(cs[i])) == 0)
-					return true;
+		if (*e == '?' && eval_charset_caps_fp(s, e))
+			return true;
 	}
 	return false;
 }

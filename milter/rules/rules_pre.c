@@ -173,6 +173,7 @@ static bool conf_feature(const char *name)
 /*
  * can_method - can(X::Y) and has(X::Y): a Conf feature (conf_feature), or
  * a plugin's has_ flag or method, present when parapet implements the plugin
+ * (and, for an eval test's name, that test)
  */
 static bool can_method(const char *arg, size_t n)
 {
@@ -196,7 +197,17 @@ static bool can_method(const char *arg, size_t n)
 	if (last == NULL)
 		return false;
 	*last = '\0';
-	return eval_plugin_known(name);
+	if (!eval_plugin_known(name))
+		return false;
+	/* a method that is an eval test ("has_check_body_length" or
+	 * "check_body_length") exists only if parapet implements that test,
+	 * so a file's fallback for older SpamAssassins is read instead */
+	const char *method = last + 2;
+	if (strncmp(method, "has_", 4) == 0 && strncmp(method + 4, "check_", 6) == 0)
+		return eval_find(method + 4) != NULL;
+	if (strncmp(method, "check_", 6) == 0)
+		return eval_find(method) != NULL;
+	return true;
 }
 
 /*

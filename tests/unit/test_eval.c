@@ -533,6 +533,50 @@ START_TEST(header_eval_spaces)
 }
 END_TEST
 
+/* BodyEval: check_body_length, check_for_uppercase, tvd_vertical_words,
+ * check_stock_info */
+START_TEST(body_evals)
+{
+	static const char rules[] =
+		"body SHORT eval:check_body_length('64')\n"
+		"body UPPER eval:check_for_uppercase('50', '100')\n"
+		"body VERTICAL eval:tvd_vertical_words('50', '100')\n"
+		"body STOCK eval:check_stock_info('2')\n";
+	static const struct {
+		const char *body, *want;
+	} c[] = {
+		{ "short\n", "SHORT" },
+		{ "THIS IS A LONG LINE OF SHOUTING TEXT THAT GOES ON AND ON AND ON FOR A WHILE\n"
+		  "AND ANOTHER LINE OF SHOUTING TEXT THAT GOES ON AND ON AND ON FOR A WHILE\n"
+		  "AND A THIRD LINE OF SHOUTING TEXT THAT GOES ON AND ON AND ON FOR A WHILE\n", "UPPER" },
+		{ "THIS IS A LONG LINE OF SHOUTING TEXT THAT GOES ON AND ON AND ON FOR A WHILE\n", "" },
+		{ "a normal line of text that is long enough to be over the limit of bytes\n"
+		  "F R E E  M O N E Y\n", "VERTICAL" },
+		{ "a normal line of text that is long enough to be over the limit of bytes\n"
+		  "Symbol: ABCD\nCurrent Price: 0.12\nTarget: 1.00\n", "STOCK" },
+		{ "a normal line of text that is long enough to be over the limit of bytes\n"
+		  "Symbol: ABCD\nSymbol: EFGH\n", "" },
+	};
+	struct engine *e = unit_engine("", rules);
+	char text[1024], got[128];
+
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		snprintf(text, sizeof(text), "From: a@b.test\nTo: c@d.test\nSubject: s\n\n%s", c[i].body);
+		struct scan *sc = unit_scan(e, text);
+		struct hits only = { 0 };
+		for (size_t k = 0; k < sc->hits.n; k++)
+			if (strstr(rules, sc->hits.v[k].name))
+				hits_add(&only, sc->hits.v[k].name, 0, NULL, NULL);
+		hit_list(&only, got, sizeof(got));
+		ck_assert_msg(strcmp(got, c[i].want) == 0, "case %zu: got '%s', want '%s'", i, got,
+			      c[i].want);
+		hits_clear(&only);
+		scan_free(sc);
+	}
+	engine_unref(e);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("eval");
@@ -545,6 +589,7 @@ int main(void)
 	tcase_add_loop_test(tc, wl_auth, 0, (int)(sizeof(auth_cases) / sizeof(auth_cases[0])));
 	tcase_add_test(tc, wlbl_errors);
 	tcase_add_test(tc, auth_builtins);
+	tcase_add_test(tc, body_evals);
 	tcase_add_test(tc, rbl_names);
 	tcase_add_loop_test(tc, rbl_match, 0, (int)(sizeof(rbl_cases) / sizeof(rbl_cases[0])));
 	tcase_add_test(tc, rbl_errors);

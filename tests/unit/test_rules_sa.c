@@ -194,10 +194,11 @@ START_TEST(plugin_conditions)
 		"if can(Mail::SpamAssassin::Conf::feature_dns_block_rule)\nbody P5 /a/\nendif\n"
 		"if can(Mail::SpamAssassin::Plugin::BodyEval::has_check_body_length)\nbody P6 /a/\nendif\n"
 		"if has(Mail::SpamAssassin::Plugin::Pyzor::has_x)\nbody P7 /a/\nendif\n"
+		"if can(Mail::SpamAssassin::Plugin::BodyEval::has_check_no_such_test)\nbody P10 /a/\nendif\n"
 		"if (version >= 4.000000) && !(local_tests_only)\nbody P8 /a/\nendif\n"
 		"require_version @@VERSION@@\nbody P9 /a/\n";
 	static const char *const present[] = { "P1", "P4", "P6", "P8", "P9" };
-	static const char *const absent[] = { "P2", "P3", "P5", "P7" };
+	static const char *const absent[] = { "P2", "P3", "P5", "P7", "P10" };
 	struct diag d;
 
 	ck_assert(load(rules, &d, true));
