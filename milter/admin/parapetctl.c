@@ -26,12 +26,27 @@
 #include "base/util.h"
 #include "stages/registry.h"
 
-/* cmd_lint - load every rule file, print every problem */
+/* print_rule - one line of lint --list-rules */
+static void print_rule(const char *name, const char *type, void *ctx)
+{
+	(void)ctx;
+	printf("%s %s\n", name, type);
+}
+
+/* cmd_lint - load every rule file, print every problem; with
+ * --list-rules, print "NAME TYPE" for every rule that can run on stdout
+ * and the problems on stderr */
 static int cmd_lint(int argc, char **argv)
 {
 	struct config *cfg = ctl_load_config();
+	bool list = argc > 1 && strcmp(argv[1], "--list-rules") == 0;
+	FILE *out = list ? stderr : stdout;
 	struct diag d;
 
+	if (list) {
+		argc--;
+		argv++;
+	}
 	if (argc > 2)
 		ctl_usage();
 	if (argc == 2) {
@@ -41,12 +56,14 @@ static int cmd_lint(int argc, char **argv)
 	diag_init(&d);
 	struct engine *e = engine_from_config(cfg, stage_registry, &d);
 	for (size_t i = 0; i < d.n; i++)
-		printf("%s\n", d.lines[i]);
+		fprintf(out, "%s\n", d.lines[i]);
+	if (e && list)
+		rules_each(e->rules, print_rule, NULL);
 	if (e)
-		printf("%s: %zu rules, %d error(s), %d warning(s)\n", e->cfg->rules_dir,
-		       rules_count(e->rules), d.errors, d.warnings);
+		fprintf(out, "%s: %zu rules, %d error(s), %d warning(s)\n", e->cfg->rules_dir,
+			rules_count(e->rules), d.errors, d.warnings);
 	else
-		printf("%d error(s), %d warning(s)\n", d.errors, d.warnings);
+		fprintf(out, "%d error(s), %d warning(s)\n", d.errors, d.warnings);
 	int rc = d.errors ? 1 : 0;
 	engine_unref(e);
 	diag_free(&d);
@@ -56,7 +73,8 @@ static int cmd_lint(int argc, char **argv)
 static const char *edit_names[] = { "delete", "insert", "add" };
 
 /* print_json - one object per message, on one line */
-static void print_json(const char *file, const struct scan *sc, const struct verdict *v)
+static void print_json(const char *file, const struct scan *sc, const struct verdict *v,
+		       const struct hits *sub)
 {
 	char s[32];
 
@@ -91,7 +109,16 @@ static void print_json(const char *file, const struct scan *sc, const struct ver
 		ctl_json_str(stdout, ed->value);
 		printf("}");
 	}
-	printf("],\"ms\":%.3f}\n", v->ms);
+	printf("]");
+	if (sub) {
+		printf(",\"subrules\":[");
+		for (size_t i = 0; i < sub->n; i++) {
+			printf("%s", i ? "," : "");
+			ctl_json_str(stdout, sub->v[i].name);
+		}
+		printf("]");
+	}
+	printf(",\"ms\":%.3f}\n", v->ms);
 }
 
 /* print_text - the verdict explained for a person */
@@ -133,13 +160,15 @@ static int cmd_scan(int argc, char **argv)
 		{ "from", required_argument, NULL, 'f' },
 		{ "rcpt", required_argument, NULL, 'r' },
 		{ "no-dns", no_argument, NULL, 'n' },
+		{ "subrules", no_argument, NULL, 's' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *ip = NULL, *helo = "localhost", *from = "";
 	bool no_dns = false;
 	const char **rcpts = NULL;
 	size_t nrcpts = 0;
-	bool json = false;
+	bool json = false, subrules = false;
+	struct hits sub = { 0 };
 	int c, rc = 0;
 
 	optind = 1;
@@ -147,6 +176,7 @@ static int cmd_scan(int argc, char **argv)
 		switch (c) {
 		case 'j': json = true; break;
 		case 'n': no_dns = true; break;
+		case 's': subrules = true; break;
 		case 'i': ip = optarg; break;
 		case 'h': helo = optarg; break;
 		case 'f': from = optarg; break;
@@ -157,7 +187,7 @@ static int cmd_scan(int argc, char **argv)
 		default: ctl_usage();
 		}
 	}
-	if (optind >= argc)
+	if (optind >= argc || (subrules && !json))
 		ctl_usage();
 	struct diag d;
 	diag_init(&d);
@@ -179,6 +209,8 @@ static int cmd_scan(int argc, char **argv)
 		struct scan *sc = scan_new(e);
 		sc->offline = true;	/* read reputation, write nothing */
 		sc->no_dns = no_dns;
+		if (subrules)
+			sc->hits.subrules = &sub;
 		msg_set_client(sc->msg, ip, NULL, helo);
 		msg_set_from(sc->msg, from);
 		for (size_t k = 0; k < nrcpts; k++)
@@ -188,10 +220,11 @@ static int cmd_scan(int argc, char **argv)
 		mboxfile_feed(sc, data, len);
 		const struct verdict *v = scan_finish(sc);
 		if (json)
-			print_json(argv[i], sc, v);
+			print_json(argv[i], sc, v, subrules ? &sub : NULL);
 		else
 			print_text(argv[i], sc, v);
 		scan_free(sc);
+		hits_clear(&sub);
 		free(data);
 	}
 	free(rcpts);
