@@ -60,22 +60,26 @@ SA_MODULE = "/usr/share/perl5/Mail/SpamAssassin.pm"
 TYPES = ("header", "body", "rawbody", "full", "uri", "meta", "eval")
 THRESHOLD = 5.0
 
-# Floors, measured 2025-XX-XX on the whole corpus (1,000 messages, step 1)
-# and on the CI subset (step 5): see the comment of each line.  The test
-# fails below them.  Raise them as parapet gets closer; targets 99.0 per
-# type, 98.0 for the verdict.
+# Floors: the level reached, measured 2026-12-03 at commit "agreement test ..."
+# (branch oracle, on 9543b63) with SpamAssassin 4.0.1; per line the whole
+# corpus (step 1, scripts/bench/agree) / the CI subset (step 5), the floor
+# is the lower, rounded down.  The test fails below them.  Raise them as
+# parapet gets closer (one line each); the targets are 99.0 per type and
+# 98.0 for the verdict.
 FLOORS = {
-    "header": 0.0,
-    "body": 0.0,
-    "rawbody": 0.0,
-    "full": 0.0,
-    "uri": 0.0,
-    "meta": 0.0,
-    "eval": 0.0,
-    "verdict": 0.0,
+    "header": 99.04,    # 99.040 / 99.049  (572 of SA's 714 rules)
+    "body": 99.80,      # 99.806 / 99.808  (489 of 577)
+    "rawbody": 99.77,   # 99.780 / 99.772  (46 of 55)
+    "full": 100.0,      # 100.000 / 100.000 (3 of 4)
+    "uri": 99.59,       # 99.592 / 99.607  (126 of 134)
+    "meta": 98.75,      # 98.758 / 98.758  (629 of 868)
+    "eval": 95.70,      # 95.707 / 95.767  (30 of 222: fallback definitions
+                        # parapet loads under SA's eval names)
+    "verdict": 85.40,   # 85.40 / 87.50 same verdict at 5
 }
-# lines commented out of parapet's copy of the stock files before it loads
-LOAD_CEILING = 10**6
+# lines parapet reports as errors, removed from its copy of the stock files
+# before it loads (15 on 2026-12-03); may not grow
+LOAD_CEILING = 15
 
 ERROR_RE = re.compile(r"^(.*?):(\d+): error: (.*)$")
 UNSUPPORTED_RE = re.compile(r"^(.*?):(\d+): warning: (unsupported directive .*)$")
