@@ -18,7 +18,8 @@ set -euo pipefail
 # planned SPF/DKIM/DMARC/Redis work; the fuzzers (clang) and gcc's
 # ThreadSanitizer runtime (libtsan2, for configure --enable-tsan); the
 # dashboard's browser test (Debian's chromium, driven by playwright-core
-# from npm: tests/browser).
+# from npm: tests/browser); SpamAssassin, the oracle of the agreement test
+# (tests/integration/test_sa_agree.py) and of the speed comparison.
 PACKAGES="
 	build-essential autoconf automake libtool pkg-config
 	libmilter-dev libpcre2-dev check

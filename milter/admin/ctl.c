@@ -24,8 +24,9 @@ static bool config_given;
 void ctl_usage(void)
 {
 	fprintf(stderr,
-		"usage: parapetctl [-c config] lint [--verbose] [RULES_DIR]\n"
-		"       parapetctl [-c config] scan [--json] [--no-dns] [--ip IP] [--helo NAME]\n"
+		"usage: parapetctl [-c config] lint [--verbose] [--list-rules] [RULES_DIR]\n"
+		"       parapetctl [-c config] scan [--json [--subrules]] [--no-dns] [--ip IP]\n"
+		"                  [--helo NAME]\n"
 		"                  [--from ADDR] [--rcpt ADDR]... FILE...|-\n"
 		"       parapetctl [-c config] reload\n"
 		"       parapetctl [-c config] rep show KIND VALUE [--json]\n"

@@ -26,21 +26,34 @@
 #include "base/util.h"
 #include "stages/registry.h"
 
+/* print_rule - one line of lint --list-rules */
+static void print_rule(const char *name, const char *type, void *ctx)
+{
+	(void)ctx;
+	printf("%s %s\n", name, type);
+}
+
 /*
  * cmd_lint - load every rule file, print every error and warning, and
- * one line per reason things were skipped (--verbose: every skipped line)
+ * one line per reason things were skipped (--verbose: every skipped
+ * line); with --list-rules, print "NAME TYPE" for every rule that can run
+ * on stdout and the rest on stderr
  */
 static int cmd_lint(int argc, char **argv)
 {
 	struct config *cfg = ctl_load_config();
 	struct diag d;
-	bool verbose = false;
+	bool verbose = false, list = false;
 
-	if (argc > 1 && (strcmp(argv[1], "--verbose") == 0 || strcmp(argv[1], "-v") == 0)) {
-		verbose = true;
-		argc--;
-		argv++;
+	for (; argc > 1 && argv[1][0] == '-'; argc--, argv++) {
+		if (strcmp(argv[1], "--verbose") == 0 || strcmp(argv[1], "-v") == 0)
+			verbose = true;
+		else if (strcmp(argv[1], "--list-rules") == 0)
+			list = true;
+		else
+			break;
 	}
+	FILE *out = list ? stderr : stdout;
 	if (argc > 2)
 		ctl_usage();
 	if (argc == 2) {
@@ -51,14 +64,16 @@ static int cmd_lint(int argc, char **argv)
 	d.verbose = verbose;
 	struct engine *e = engine_from_config(cfg, stage_registry, &d);
 	for (size_t i = 0; i < d.n; i++)
-		printf("%s\n", d.lines[i]);
+		fprintf(out, "%s\n", d.lines[i]);
+	if (e && list)
+		rules_each(e->rules, print_rule, NULL);
 	if (e)
-		printf("%s: %zu rules, %d error(s), %d warning(s), %d skipped\n",
-		       e->cfg->rules_dir, rules_count(e->rules), d.errors, d.warnings,
-		       d.skipped);
+		fprintf(out, "%s: %zu rules, %d error(s), %d warning(s), %d skipped\n",
+			e->cfg->rules_dir, rules_count(e->rules), d.errors, d.warnings,
+			d.skipped);
 	else
-		printf("%d error(s), %d warning(s), %d skipped\n", d.errors, d.warnings,
-		       d.skipped);
+		fprintf(out, "%d error(s), %d warning(s), %d skipped\n", d.errors, d.warnings,
+			d.skipped);
 	int rc = d.errors ? 1 : 0;
 	engine_unref(e);
 	diag_free(&d);
@@ -68,7 +83,8 @@ static int cmd_lint(int argc, char **argv)
 static const char *edit_names[] = { "delete", "insert", "add" };
 
 /* print_json - one object per message, on one line */
-static void print_json(const char *file, const struct scan *sc, const struct verdict *v)
+static void print_json(const char *file, const struct scan *sc, const struct verdict *v,
+		       const struct hits *sub)
 {
 	char s[32];
 
@@ -103,7 +119,16 @@ static void print_json(const char *file, const struct scan *sc, const struct ver
 		ctl_json_str(stdout, ed->value);
 		printf("}");
 	}
-	printf("],\"ms\":%.3f}\n", v->ms);
+	printf("]");
+	if (sub) {
+		printf(",\"subrules\":[");
+		for (size_t i = 0; i < sub->n; i++) {
+			printf("%s", i ? "," : "");
+			ctl_json_str(stdout, sub->v[i].name);
+		}
+		printf("]");
+	}
+	printf(",\"ms\":%.3f}\n", v->ms);
 }
 
 /* print_text - the verdict explained for a person */
@@ -145,13 +170,15 @@ static int cmd_scan(int argc, char **argv)
 		{ "from", required_argument, NULL, 'f' },
 		{ "rcpt", required_argument, NULL, 'r' },
 		{ "no-dns", no_argument, NULL, 'n' },
+		{ "subrules", no_argument, NULL, 's' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *ip = NULL, *helo = "localhost", *from = "";
 	bool no_dns = false;
 	const char **rcpts = NULL;
 	size_t nrcpts = 0;
-	bool json = false;
+	bool json = false, subrules = false;
+	struct hits sub = { 0 };
 	int c, rc = 0;
 
 	optind = 1;
@@ -159,6 +186,7 @@ static int cmd_scan(int argc, char **argv)
 		switch (c) {
 		case 'j': json = true; break;
 		case 'n': no_dns = true; break;
+		case 's': subrules = true; break;
 		case 'i': ip = optarg; break;
 		case 'h': helo = optarg; break;
 		case 'f': from = optarg; break;
@@ -169,7 +197,7 @@ static int cmd_scan(int argc, char **argv)
 		default: ctl_usage();
 		}
 	}
-	if (optind >= argc)
+	if (optind >= argc || (subrules && !json))
 		ctl_usage();
 	struct diag d;
 	diag_init(&d);
@@ -191,6 +219,8 @@ static int cmd_scan(int argc, char **argv)
 		struct scan *sc = scan_new(e);
 		sc->offline = true;	/* read reputation, write nothing */
 		sc->no_dns = no_dns;
+		if (subrules)
+			sc->hits.subrules = &sub;
 		msg_set_client(sc->msg, ip, NULL, helo);
 		msg_set_from(sc->msg, from);
 		for (size_t k = 0; k < nrcpts; k++)
@@ -200,10 +230,11 @@ static int cmd_scan(int argc, char **argv)
 		mboxfile_feed(sc, data, len);
 		const struct verdict *v = scan_finish(sc);
 		if (json)
-			print_json(argv[i], sc, v);
+			print_json(argv[i], sc, v, subrules ? &sub : NULL);
 		else
 			print_text(argv[i], sc, v);
 		scan_free(sc);
+		hits_clear(&sub);
 		free(data);
 	}
 	free(rcpts);

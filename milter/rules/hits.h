@@ -23,6 +23,9 @@ struct hits {
 	size_t n;
 	size_t cap;
 	double score;		/* the sum of every hit's score */
+	struct hits *subrules;	/* not NULL: the __ rules that hit are added
+				 * here, score 0 (parapetctl scan --subrules);
+				 * borrowed, never cleared with this list */
 };
 
 /*

@@ -118,6 +118,31 @@ size_t rules_count(const struct ruleset *rs)
 	return rs->nenabled;
 }
 
+/* type_name - the rule type as SpamAssassin's files spell it */
+static const char *type_name(enum rule_type t)
+{
+	switch (t) {
+	case RULE_HEADER:
+	case RULE_EXISTS: return "header";
+	case RULE_BODY: return "body";
+	case RULE_RAWBODY: return "rawbody";
+	case RULE_FULL: return "full";
+	case RULE_URI: return "uri";
+	case RULE_META: return "meta";
+	case RULE_EVAL: return "eval";
+	}
+	return "other";
+}
+
+/* rules_each - every rule that can run, in file order */
+void rules_each(const struct ruleset *rs,
+		void (*fn)(const char *name, const char *type, void *ctx), void *ctx)
+{
+	for (size_t i = 0; i < rs->nrules; i++)
+		if (!rs->rules[i].disabled)
+			fn(rs->syms[rs->rules[i].sym].name, type_name(rs->rules[i].type), ctx);
+}
+
 /* ---------------------------------------------------------------- eval */
 
 /* field_matches - is this header field one the rule reads? */
@@ -222,11 +247,14 @@ struct eval {
 	struct eval_env env;
 };
 
-/* report - one hit; __ rules only feed metas */
+/* report - one hit; __ rules only feed metas, and the subrules list
+ * when one is asked for */
 static void report(struct eval *sc, const struct sym *s, const char *detail)
 {
 	if (strncmp(s->name, "__", 2) != 0)
 		hits_add(sc->hits, s->name, s->score, s->desc, detail[0] ? detail : NULL);
+	else if (sc->hits->subrules)
+		hits_add(sc->hits->subrules, s->name, 0.0, NULL, NULL);
 }
 
 /* count_matches - matches of r->re in subj from offset, up to max; the

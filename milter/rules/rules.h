@@ -62,6 +62,14 @@ bool rules_symbol(const struct ruleset *rs, const char *name, double *score,
 /* rules_count - number of rules that can hit (not disabled by score 0) */
 size_t rules_count(const struct ruleset *rs);
 
+/*
+ * rules_each - call fn for every rule that can run (not disabled by score
+ * 0), __ rules included, in file order: its name and its type ("header",
+ * "body", "rawbody", "full", "uri", "meta"); parapetctl lint --list-rules
+ */
+void rules_each(const struct ruleset *rs,
+		void (*fn)(const char *name, const char *type, void *ctx), void *ctx);
+
 /* rules_is_builtin - is name one of the built-in symbols (the stages'
  * descriptors, core/stage.h) the set was loaded with? */
 bool rules_is_builtin(const struct ruleset *rs, const char *name);

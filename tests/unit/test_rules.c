@@ -327,6 +327,73 @@ START_TEST(meta_eval_table)
 }
 END_TEST
 
+/* with a subrules list (parapetctl scan --subrules) every __ rule that
+ * hit, header, body and meta, is in it with score 0, and still never among
+ * the reported symbols or in the score */
+START_TEST(subrules_listed)
+{
+	struct engine *e = unit_engine("", "header __H Subject =~ /deal/\n"
+					  "body __B /cheap/\n"
+					  "body __N /absent/\n"
+					  "meta __M __H && __B\n"
+					  "meta TOP __M\nscore TOP 1.5\n");
+	struct scan *sc = scan_new(e);
+	struct hits sub = { 0 };
+	const char *msg = "Subject: a deal\n\ncheap stuff\n";
+	char got[256] = "";
+
+	sc->hits.subrules = &sub;
+	msg_set_client(sc->msg, NULL, "client.test", "helo.test");
+	mboxfile_feed(sc, msg, strlen(msg));
+	scan_finish(sc);
+	for (size_t i = 0; i < sub.n; i++) {
+		strcat(got, sub.v[i].name);
+		strcat(got, ",");
+	}
+	ck_assert_str_eq(got, "__H,__B,__M,");
+	ck_assert(sub.score == 0.0);
+	ck_assert_ptr_nonnull(find_hit(sc, "TOP"));
+	for (size_t i = 0; i < sc->hits.n; i++)
+		ck_assert_msg(strncmp(sc->hits.v[i].name, "__", 2) != 0, "%s reported", sc->hits.v[i].name);
+	scan_free(sc);
+	hits_clear(&sub);
+	engine_unref(e);
+}
+END_TEST
+
+/* list_rule - rules_each's callback: "NAME TYPE;" appended to ctx */
+static void list_rule(const char *name, const char *type, void *ctx)
+{
+	char *out = ctx;
+
+	strcat(out, name);
+	strcat(out, " ");
+	strcat(out, type);
+	strcat(out, ";");
+}
+
+/* rules_each (parapetctl lint --list-rules): every rule that can run with
+ * its type, in file order; a rule scored 0 is left out, an unsupported
+ * eval is not a rule parapet runs */
+START_TEST(each_rule_listed)
+{
+	struct engine *e = unit_engine("", "header H Subject =~ /x/\n"
+					  "header E exists:X-Foo\n"
+					  "body B /x/\n"
+					  "rawbody R /x/\n"
+					  "full F /x/\n"
+					  "uri U /x/\n"
+					  "meta __M H && B\n"
+					  "body OFF /x/\nscore OFF 0\n"
+					  "header EV eval:check_foo()\n");
+	char got[512] = "";
+
+	rules_each(e->rules, list_rule, got);
+	ck_assert_str_eq(got, "H header;E header;B body;R rawbody;F full;U uri;__M meta;");
+	engine_unref(e);
+}
+END_TEST
+
 /* metas over metas run after their dependencies, whatever the file order */
 START_TEST(meta_order)
 {
@@ -887,6 +954,8 @@ int main(void)
 	tcase_add_test(tc, catastrophic_regex_bounded);
 	tcase_add_loop_test(tc, meta_eval_table, 0, sizeof(metas) / sizeof(metas[0]));
 	tcase_add_test(tc, meta_order);
+	tcase_add_test(tc, subrules_listed);
+	tcase_add_test(tc, each_rule_listed);
 	tcase_add_test(tc, meta_builtin);
 	tcase_add_test(tc, builtins_from_descriptors);
 	tcase_add_test(tc, all_diagnostics);
