@@ -77,6 +77,7 @@ struct scan *scan_free(struct scan *sc)
 	for (size_t i = 0; i < sc->nauthres; i++)
 		free(sc->authres[i]);
 	free(sc->spf_domain);
+	free(sc->bayes_detail);
 	for (size_t i = 0; i < sc->ndkim_valid; i++)
 		free(sc->dkim_valid_domains[i]);
 	verdict_clear(&sc->verdict);
@@ -247,3 +248,4 @@ bool scan_has(const struct scan *sc, const char *name)
 {
 	return hits_has(&sc->hits, name);
 }
+

@@ -12,12 +12,14 @@
 #include "base/util.h"
 
 extern const struct eval_def eval_auth_defs[];
+extern const struct eval_def eval_bayes_defs[];
 extern const struct eval_def eval_head_defs[];
 extern const struct eval_def eval_wlbl_defs[];
 
 /* every module's evals; a module with none is left out */
 static const struct eval_def *const eval_tables[] = {
 	eval_auth_defs,
+	eval_bayes_defs,
 	eval_head_defs,
 	eval_wlbl_defs,
 	NULL,
@@ -37,7 +39,7 @@ static const struct conf_directive *const directive_tables[] = {
 static const char *const known_plugins[] = {
 	"Check", "ReplaceTags", "HeaderEval", "BodyEval", "MIMEEval",
 	"HTMLEval", "RelayEval", "FreeMail", "WLBLEval", "URIEval",
-	"MIMEHeader", "SPF", "DKIM", "DMARC", "Dmarc", NULL,
+	"MIMEHeader", "SPF", "DKIM", "DMARC", "Dmarc", "Bayes", NULL,
 };
 
 /* eval_find - by name */

@@ -37,6 +37,9 @@ struct rules_auth {
 	int spf_mfrom;		/* enum auth_result (mail/auth.h) */
 	const char *const *dkim_valid;
 	size_t ndkim_valid;
+	/* the bayes stage's spam probability, when it voted (check_bayes) */
+	bool bayes_valid;
+	double bayes_prob;
 };
 
 /* what an eval function sees: one message, the settings, and the symbols
