@@ -82,7 +82,13 @@ static void print_json(const char *file, const struct scan *sc, const struct ver
 		ctl_json_str(stdout, h->detail);
 		printf("}");
 	}
-	printf("],\"headers\":[");
+	printf("],\"bayes\":");
+	if (sc->bayes_valid)
+		printf("{\"probability\":%.6f,\"detail\":", sc->bayes_prob);
+	ctl_json_str(stdout, sc->bayes_detail);
+	if (sc->bayes_valid)
+		printf("}");
+	printf(",\"headers\":[");
 	for (size_t i = 0; i < v->nedits; i++) {
 		const struct edit *ed = &v->edits[i];
 		printf("%s{\"op\":\"%s\",\"name\":", i ? "," : "", edit_names[ed->op]);
@@ -114,6 +120,8 @@ static void print_text(const char *file, const struct scan *sc, const struct ver
 			printf(" [%s]", h->detail);
 		printf("\n");
 	}
+	if (sc->bayes_detail)
+		printf("  bayes: %s\n", sc->bayes_detail);
 	for (size_t i = 0; i < v->nedits; i++) {
 		const struct edit *ed = &v->edits[i];
 		if (ed->op == EDIT_DELETE)
@@ -255,6 +263,7 @@ int main(int argc, char **argv)
 	if (strcmp(argv[0], "reload") == 0 && argc == 1)
 		return cmd_reload();
 	if (strcmp(argv[0], "rep") == 0 || strcmp(argv[0], "learn") == 0 ||
+	    strcmp(argv[0], "forget") == 0 || strcmp(argv[0], "bayes") == 0 ||
 	    strcmp(argv[0], "tail") == 0 || strcmp(argv[0], "stats") == 0)
 		return ctl_rep_command(argc, argv);
 	if (strcmp(argv[0], "dashboard") == 0)

@@ -38,6 +38,10 @@ struct tokens;
 #define BAYES_MIN_STRENGTH 0.346	/* |p - 0.5| a token needs to count */
 #define BAYES_TTL_MULT 12	/* a token lives at most 12 TTLs */
 #define BAYES_KEY_MAX 300	/* bytes of a token key with the prefix */
+/* Redis memory of one token key with the default prefix, measured with
+ * MEMORY USAGE and INFO on Redis 7 (listpack hash of two small counters,
+ * the key, its expiry): see the sizing table in parapet.conf(5) */
+#define BAYES_BYTES_PER_TOKEN 100
 
 /* ---------------------------------------------------------------- math */
 
