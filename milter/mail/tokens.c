@@ -425,14 +425,16 @@ static void content_type_header(struct tokens *t, const char *v)
 	tokens_text(t, "H*ct:", shape, n, false);
 }
 
-/* message_id_header - the domain after the @ (the rest is unique) */
+/* message_id_header - the domain after the @ and its parents (the
+ * rest is unique to the message) */
 static void message_id_header(struct tokens *t, const char *v)
 {
 	const char *at = strrchr(v, '@');
+	size_t n;
 
-	if (at == NULL)
+	if (at == NULL || (n = strcspn(at + 1, "> \t")) == 0 || n > TOKEN_TEXT_MAX / 2)
 		return;
-	tokens_text(t, "H*M:", at + 1, strcspn(at + 1, ">"), false);
+	add_domains(t, "H*M:D*", at + 1, n);
 }
 
 /* header_tokens - the chosen fields */

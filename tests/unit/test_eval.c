@@ -235,7 +235,7 @@ START_TEST(wl_auth)
 	struct re_scratch *re = re_scratch_new();
 	struct hits h = { 0 };
 	size_t nd = auth_cases[_i].dkim[0] ? 1 : 0;
-	struct rules_auth au = { auth_cases[_i].spf, auth_cases[_i].dkim, nd };
+	struct rules_auth au = { auth_cases[_i].spf, auth_cases[_i].dkim, nd, false, 0 };
 
 	msg_set_from(m, auth_cases[_i].mail_from);
 	snprintf(text, sizeof(text), " %s", auth_cases[_i].from);
@@ -321,7 +321,7 @@ START_TEST(auth_builtins)
 		struct re_scratch *re = re_scratch_new();
 		struct hits h = { 0 };
 		const char *dk[] = { c[i].dkim };
-		struct rules_auth au = { AUTH_NONE, dk, c[i].dkim ? 1 : 0 };
+		struct rules_auth au = { AUTH_NONE, dk, c[i].dkim ? 1 : 0, false, 0 };
 		for (size_t k = 0; c[i].stage_hits[k]; k++)
 			hits_add(&h, c[i].stage_hits[k], 0, NULL, NULL);
 		msg_set_from(m, c[i].mail_from);
