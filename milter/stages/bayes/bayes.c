@@ -289,6 +289,10 @@ static void classify(struct scan *sc, const struct tokens *t, const struct redis
 		sc->bayes_detail = detail(p, ns, nn, t, prob, idx, k);
 		metrics_inc(METRIC_BAYES_CLASSIFIED);
 	} else {
+		/* trained, but no token of this message known or strong */
+		free(sc->bayes_detail);
+		sc->bayes_detail = xasprintf("no vote: 0 of %zu tokens used%s", t->n,
+					     t->capped ? ", capped" : "");
 		metrics_inc(METRIC_BAYES_UNTRAINED);
 	}
 	free(prob);
