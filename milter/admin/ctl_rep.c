@@ -341,7 +341,9 @@ static void learn_path(struct learn_run *lr, const char *path, int depth)
 {
 	struct stat sb;
 
-	if (stat(path, &sb) < 0) {
+	if (strcmp(path, "-") == 0) {
+		sb.st_mode = S_IFREG;	/* standard input: one message or an mbox */
+	} else if (stat(path, &sb) < 0) {
 		fprintf(stderr, "parapetctl: %s: %s\n", path, strerror(errno));
 		lr->rc = 1;
 		return;

@@ -82,12 +82,17 @@ static void print_json(const char *file, const struct scan *sc, const struct ver
 		ctl_json_str(stdout, h->detail);
 		printf("}");
 	}
-	printf("],\"bayes\":");
-	if (sc->bayes_valid)
-		printf("{\"probability\":%.6f,\"detail\":", sc->bayes_prob);
-	ctl_json_str(stdout, sc->bayes_detail);
-	if (sc->bayes_valid)
+	printf("]");
+	if (sc->bayes_detail) {	/* the classifier ran (bayes = yes, trained) */
+		printf(",\"bayes\":{\"probability\":");
+		if (sc->bayes_valid)
+			printf("%.6f", sc->bayes_prob);
+		else
+			printf("null");
+		printf(",\"detail\":");
+		ctl_json_str(stdout, sc->bayes_detail);
 		printf("}");
+	}
 	printf(",\"headers\":[");
 	for (size_t i = 0; i < v->nedits; i++) {
 		const struct edit *ed = &v->edits[i];
