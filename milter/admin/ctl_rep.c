@@ -1,6 +1,9 @@
 /*
  * ctl_rep.c - parapetctl's Redis subcommands (SPEC §2): rep
- * show/top/set/clear, learn, tail and stats.  Only argument handling and
+ * show/top/set/clear, learn, forget, bayes stats, tail and stats.
+ * learn feeds both the Bayes classifier (by message digest) and the
+ * sender reputation; a message Bayes already has as that class is not
+ * counted again in either.  Only argument handling and
  * printing live here; the operations are the engine library's
  * (rep_admin.c), which a dashboard reuses.  Tables for people by
  * default, --json for programs (one object per line for tail).
@@ -14,10 +17,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/engine.h"
 #include "core/mboxfile.h"
 #include "admin/parapetctl.h"
+#include "stages/bayes/bayes.h"
 #include "stages/rep/rep.h"
 #include "base/util.h"
 
@@ -207,60 +214,262 @@ static int rep_clear_cmd(struct engine *e, int argc, char **argv)
 	return 0;
 }
 
-/* cmd_learn - learn spam|ham [--ip IP] FILE... */
+/* what one learn, forget run has done, for the progress line and the end */
+struct learn_run {
+	struct engine *e;
+	enum bayes_op op;
+	const char *ip;
+	bool json;
+	bool bayes;		/* the classifier is on (bayes = yes) */
+	bool many;		/* a directory or mbox: a summary, no line each */
+	bool tty;		/* stderr is a terminal */
+	unsigned long n, counts[BAYES_UNKNOWN + 1], failed;
+	int rc;
+};
+
+#define PROGRESS_EVERY 1000	/* messages between progress lines off a tty */
+#define WALK_DEPTH_MAX 8	/* directory levels a learn run descends */
+
+/* learn_rep - count the message's sender keys once (learn spam|ham) */
+static int learn_rep(struct learn_run *lr, const char *name, const char *data, size_t len,
+		     const char *bayes_word)
+{
+	struct rep_keys keys;
+	char *err = NULL;
+	bool spam = lr->op == BAYES_SPAM;
+
+	rep_learn_keys(lr->e, data, len, lr->ip, &keys);
+	if (rep_learn(lr->e, &keys, spam, &err) < 0) {
+		rep_keys_clear(&keys);
+		fprintf(stderr, "parapetctl: %s\n", err);
+		free(err);
+		return -1;
+	}
+	if (lr->many) {
+		rep_keys_clear(&keys);
+		return 0;
+	}
+	if (lr->json) {
+		printf("{\"file\":");
+		ctl_json_str(stdout, name);
+		printf(",\"class\":\"%s\",\"bayes\":", spam ? "spam" : "ham");
+		ctl_json_str(stdout, bayes_word);
+		printf(",\"keys\":{");
+		for (size_t k = 0; k < keys.n; k++) {
+			printf("%s\"%s\":", k ? "," : "", rep_kind_name(keys.k[k].kind));
+			ctl_json_str(stdout, keys.k[k].value);
+		}
+		printf("}}\n");
+	} else {
+		printf("%s: learned as %s:", name, spam ? "spam" : "ham");
+		for (size_t k = 0; k < keys.n; k++)
+			printf(" %s=%s", rep_kind_name(keys.k[k].kind), keys.k[k].value);
+		printf("%s", keys.n ? "" : " (no keys found)");
+		if (bayes_word)
+			printf(" bayes=%s", bayes_word);
+		printf("\n");
+	}
+	rep_keys_clear(&keys);
+	return 0;
+}
+
+/* learn_one - one message: Bayes (by digest), then reputation when the
+ * message is new to Bayes (learning it twice changes neither) */
+static void learn_one(struct learn_run *lr, const char *name, const char *data, size_t len)
+{
+	enum bayes_result res = BAYES_LEARNED;
+	const char *word = NULL;
+	char *err = NULL;
+
+	lr->n++;
+	if (lr->bayes) {
+		if (bayes_learn_message(lr->e, data, len, lr->op, &res, &err) < 0) {
+			fprintf(stderr, "parapetctl: %s: %s\n", name, err);
+			free(err);
+			lr->failed++;
+			lr->rc = 1;
+			return;
+		}
+		lr->counts[res]++;
+		word = bayes_result_name(res);
+	}
+	if (lr->op != BAYES_FORGET && (res == BAYES_LEARNED || res == BAYES_MOVED)) {
+		if (learn_rep(lr, name, data, len, word) < 0) {
+			lr->failed++;
+			lr->rc = 1;
+		}
+	} else if (!lr->many) {
+		printf("%s: %s\n", name, word ? word : "-");
+	}
+	if (lr->many && lr->n % (lr->tty ? 50 : PROGRESS_EVERY) == 0)
+		fprintf(stderr, "%s%lu messages: %lu learned, %lu moved, %lu already, %lu forgotten%s",
+			lr->tty ? "\r" : "", lr->n, lr->counts[BAYES_LEARNED],
+			lr->counts[BAYES_MOVED], lr->counts[BAYES_UNCHANGED],
+			lr->counts[BAYES_FORGOTTEN], lr->tty ? "" : "\n");
+}
+
+/* learn_mbox - each message of an mbox file ("From " lines) */
+static void learn_mbox(struct learn_run *lr, const char *path, const char *data, size_t len)
+{
+	const char *p = data, *end = data + len;
+	unsigned long k = 0;
+
+	while (p < end) {
+		const char *q = p + 5;
+		const char *next = NULL;
+		/* the next "From " at a line start after an empty line or any line */
+		while (q < end) {
+			const char *nl = memchr(q, '\n', (size_t)(end - q));
+			if (nl == NULL)
+				break;
+			if (end - nl > 5 && memcmp(nl + 1, "From ", 5) == 0) {
+				next = nl + 1;
+				break;
+			}
+			q = nl + 1;
+		}
+		char *name = xasprintf("%s#%lu", path, ++k);
+		learn_one(lr, name, p, (size_t)((next ? next : end) - p));
+		free(name);
+		p = next ? next : end;
+	}
+}
+
+/* learn_path - a file (one message or an mbox), a Maildir (cur/ and new/)
+ * or a directory (its files and its subdirectories not starting with ".") */
+static void learn_path(struct learn_run *lr, const char *path, int depth)
+{
+	struct stat sb;
+
+	if (strcmp(path, "-") == 0) {
+		sb.st_mode = S_IFREG;	/* standard input: one message or an mbox */
+	} else if (stat(path, &sb) < 0) {
+		fprintf(stderr, "parapetctl: %s: %s\n", path, strerror(errno));
+		lr->rc = 1;
+		return;
+	}
+	if (S_ISDIR(sb.st_mode)) {
+		char *cur = xasprintf("%s/cur", path), *new = xasprintf("%s/new", path);
+		struct stat cs, ns;
+		bool maildir = (stat(cur, &cs) == 0 && S_ISDIR(cs.st_mode)) ||
+			       (stat(new, &ns) == 0 && S_ISDIR(ns.st_mode));
+		lr->many = true;
+		if (maildir) {
+			if (depth < WALK_DEPTH_MAX) {
+				learn_path(lr, cur, depth + 1);
+				learn_path(lr, new, depth + 1);
+			}
+		} else if (depth < WALK_DEPTH_MAX) {
+			struct dirent **list;
+			int n = scandir(path, &list, NULL, alphasort);
+			for (int i = 0; i < n; i++) {
+				if (list[i]->d_name[0] != '.') {
+					char *sub = xasprintf("%s/%s", path, list[i]->d_name);
+					learn_path(lr, sub, depth + 1);
+					free(sub);
+				}
+				free(list[i]);
+			}
+			if (n >= 0)
+				free(list);
+		}
+		free(cur);
+		free(new);
+		return;
+	}
+	if (!S_ISREG(sb.st_mode))
+		return;
+	size_t len;
+	char *data = mboxfile_read(path, &len);
+	if (data == NULL) {
+		fprintf(stderr, "parapetctl: %s: %s\n", path, strerror(errno));
+		lr->rc = 1;
+		return;
+	}
+	if (len > 5 && memcmp(data, "From ", 5) == 0 && memmem(data + 5, len - 5, "\nFrom ", 6)) {
+		lr->many = true;
+		learn_mbox(lr, path, data, len);
+	} else {
+		learn_one(lr, path, data, len);
+	}
+	free(data);
+}
+
+/* cmd_learn - learn spam|ham [--ip IP] PATH..., forget PATH... */
 static int cmd_learn(struct engine *e, int argc, char **argv, bool json)
 {
 	static const struct option opts[] = {
 		{ "ip", required_argument, NULL, 'i' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *ip = NULL;
-	int c, rc = 0;
+	struct learn_run lr = { .e = e, .json = json, .bayes = e->cfg->bayes,
+				.tty = isatty(2) };
+	int c;
 
-	if (argc < 3 || (strcmp(argv[1], "spam") && strcmp(argv[1], "ham")))
-		ctl_usage();
-	bool spam = strcmp(argv[1], "spam") == 0;
-	optind = 2;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c != 'i')
+	if (strcmp(argv[0], "forget") == 0) {
+		lr.op = BAYES_FORGET;
+		optind = 1;
+		if (!lr.bayes) {
+			fprintf(stderr, "parapetctl: forget: bayes is off in the configuration\n");
+			return 2;
+		}
+	} else {
+		if (argc < 3 || (strcmp(argv[1], "spam") && strcmp(argv[1], "ham")))
 			ctl_usage();
-		ip = optarg;
+		lr.op = strcmp(argv[1], "spam") == 0 ? BAYES_SPAM : BAYES_HAM;
+		optind = 2;
+	}
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c != 'i' || lr.op == BAYES_FORGET)
+			ctl_usage();
+		lr.ip = optarg;
 	}
 	if (optind >= argc)
 		ctl_usage();
-	for (int i = optind; i < argc; i++) {
-		struct rep_keys keys;
-		size_t len;
-		char *err = NULL, *data = mboxfile_read(argv[i], &len);
-		if (data == NULL) {
-			fprintf(stderr, "parapetctl: %s: %s\n", argv[i], strerror(errno));
-			rc = 1;
-			continue;
-		}
-		rep_learn_keys(e, data, len, ip, &keys);
-		free(data);
-		if (rep_learn(e, &keys, spam, &err) < 0) {
-			rep_keys_clear(&keys);
-			return fail(err);
-		}
-		if (json) {
-			printf("{\"file\":");
-			ctl_json_str(stdout, argv[i]);
-			printf(",\"class\":\"%s\",\"keys\":{", spam ? "spam" : "ham");
-			for (size_t k = 0; k < keys.n; k++) {
-				printf("%s\"%s\":", k ? "," : "", rep_kind_name(keys.k[k].kind));
-				ctl_json_str(stdout, keys.k[k].value);
-			}
-			printf("}}\n");
-		} else {
-			printf("%s: learned as %s:", argv[i], spam ? "spam" : "ham");
-			for (size_t k = 0; k < keys.n; k++)
-				printf(" %s=%s", rep_kind_name(keys.k[k].kind), keys.k[k].value);
-			printf("%s\n", keys.n ? "" : " (no keys found)");
-		}
-		rep_keys_clear(&keys);
+	for (int i = optind; i < argc; i++)
+		learn_path(&lr, argv[i], 0);
+	if (lr.many) {
+		if (lr.tty && lr.n >= 50)
+			fprintf(stderr, "\n");
+		printf("%lu messages: %lu learned, %lu moved, %lu already learned, %lu forgotten, "
+		       "%lu not learned, %lu failed\n", lr.n, lr.counts[BAYES_LEARNED],
+		       lr.counts[BAYES_MOVED], lr.counts[BAYES_UNCHANGED],
+		       lr.counts[BAYES_FORGOTTEN], lr.counts[BAYES_UNKNOWN], lr.failed);
 	}
-	return rc;
+	return lr.rc;
+}
+
+/* cmd_bayes - bayes stats */
+static int cmd_bayes(struct engine *e, int argc, char **argv, bool json)
+{
+	struct bayes_stats st;
+	char *err = NULL, last[32];
+
+	if (argc != 2 || strcmp(argv[1], "stats"))
+		ctl_usage();
+	if (bayes_stats(e, &st, &err) < 0)
+		return fail(err);
+	iso_time(st.last, last, sizeof(last));
+	if (json) {
+		printf("{\"spam\":%.0f,\"ham\":%.0f,\"tokens\":%lld,\"used_memory\":%lld,"
+		       "\"last_learn\":%.0f,\"min_spam\":%ld,\"min_ham\":%ld,\"active\":%s}\n",
+		       st.spam, st.ham, st.tokens, st.used_memory, st.last,
+		       e->cfg->bayes_min_spam, e->cfg->bayes_min_ham,
+		       e->cfg->bayes && st.spam >= (double)e->cfg->bayes_min_spam &&
+		       st.ham >= (double)e->cfg->bayes_min_ham ? "true" : "false");
+		return 0;
+	}
+	printf("spam learned   %.0f (bayes_min_spam %ld)\n", st.spam, e->cfg->bayes_min_spam);
+	printf("ham learned    %.0f (bayes_min_ham %ld)\n", st.ham, e->cfg->bayes_min_ham);
+	printf("tokens         %lld (about %lld bytes at %d bytes each)\n", st.tokens,
+	       st.tokens * BAYES_BYTES_PER_TOKEN, BAYES_BYTES_PER_TOKEN);
+	if (st.used_memory >= 0)
+		printf("redis memory   %lld bytes (used_memory, every key)\n", st.used_memory);
+	printf("last learned   %s\n", last);
+	printf("classifier     %s\n", !e->cfg->bayes ? "off (bayes = no)" :
+	       st.spam >= (double)e->cfg->bayes_min_spam && st.ham >= (double)e->cfg->bayes_min_ham ?
+	       "voting" : "silent: below the minimum");
+	return 0;
 }
 
 /* tail_print - one log entry per line */
@@ -380,8 +589,10 @@ int ctl_rep_command(int argc, char **argv)
 			  strcmp(argv[1], "set") && strcmp(argv[1], "clear"))))
 		ctl_usage();
 	e = ctl_engine();
-	if (strcmp(argv[0], "learn") == 0)
+	if (strcmp(argv[0], "learn") == 0 || strcmp(argv[0], "forget") == 0)
 		rc = cmd_learn(e, argc, argv, json);
+	else if (strcmp(argv[0], "bayes") == 0)
+		rc = cmd_bayes(e, argc, argv, json);
 	else if (strcmp(argv[0], "tail") == 0)
 		rc = cmd_tail(e, argc, argv, json);
 	else if (strcmp(argv[0], "stats") == 0)

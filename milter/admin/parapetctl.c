@@ -110,7 +110,18 @@ static void print_json(const char *file, const struct scan *sc, const struct ver
 		ctl_json_str(stdout, h->detail);
 		printf("}");
 	}
-	printf("],\"headers\":[");
+	printf("]");
+	if (sc->bayes_detail) {	/* the classifier ran (bayes = yes, trained) */
+		printf(",\"bayes\":{\"probability\":");
+		if (sc->bayes_valid)
+			printf("%.6f", sc->bayes_prob);
+		else
+			printf("null");
+		printf(",\"detail\":");
+		ctl_json_str(stdout, sc->bayes_detail);
+		printf("}");
+	}
+	printf(",\"headers\":[");
 	for (size_t i = 0; i < v->nedits; i++) {
 		const struct edit *ed = &v->edits[i];
 		printf("%s{\"op\":\"%s\",\"name\":", i ? "," : "", edit_names[ed->op]);
@@ -151,6 +162,8 @@ static void print_text(const char *file, const struct scan *sc, const struct ver
 			printf(" [%s]", h->detail);
 		printf("\n");
 	}
+	if (sc->bayes_detail)
+		printf("  bayes: %s\n", sc->bayes_detail);
 	for (size_t i = 0; i < v->nedits; i++) {
 		const struct edit *ed = &v->edits[i];
 		if (ed->op == EDIT_DELETE)
@@ -298,6 +311,7 @@ int main(int argc, char **argv)
 	if (strcmp(argv[0], "reload") == 0 && argc == 1)
 		return cmd_reload();
 	if (strcmp(argv[0], "rep") == 0 || strcmp(argv[0], "learn") == 0 ||
+	    strcmp(argv[0], "forget") == 0 || strcmp(argv[0], "bayes") == 0 ||
 	    strcmp(argv[0], "tail") == 0 || strcmp(argv[0], "stats") == 0)
 		return ctl_rep_command(argc, argv);
 	if (strcmp(argv[0], "dashboard") == 0)

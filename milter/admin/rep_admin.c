@@ -27,8 +27,8 @@
 #define TAIL_BLOCK_MS "1000"
 #define TAIL_BATCH "100"
 
-/* admin_deadline - redis_timeout_ms, but at least ADMIN_MIN_MS */
-static double admin_deadline(const struct engine *e)
+/* rep_admin_deadline - redis_timeout_ms, but at least ADMIN_MIN_MS */
+double rep_admin_deadline(const struct engine *e)
 {
 	double t = (double)e->cfg->redis_timeout_ms;
 	return now_ms() + (t > ADMIN_MIN_MS ? t : ADMIN_MIN_MS);
@@ -44,10 +44,10 @@ static int need_redis(const struct engine *e, char **err)
 	return -1;
 }
 
-/* exec_or_err - redis_exec with an error string; an administrator's
+/* rep_admin_exec - redis_exec with an error string; an administrator's
  * replies may be larger than a message's (redis.h: REDIS_SIZE_ADMIN) */
-static int exec_or_err(struct engine *e, struct redis_batch *b, double deadline,
-		       struct redis_val **r, char **err)
+int rep_admin_exec(struct engine *e, struct redis_batch *b, double deadline,
+		   struct redis_val **r, char **err)
 {
 	const char *why;
 
@@ -113,7 +113,7 @@ int rep_show(struct engine *e, enum rep_kind kind, const char *value, struct rep
 	redis_batch_add(&b, "HMGET", key, "spam", "ham", "seen", "first", NULL);
 	redis_batch_add(&b, "TTL", key, NULL);
 	free(key);
-	int rc = exec_or_err(e, &b, admin_deadline(e), &r, err);
+	int rc = rep_admin_exec(e, &b, rep_admin_deadline(e), &r, err);
 	redis_batch_free(&b);
 	if (rc < 0) {
 		rep_entry_clear(out);	/* the caller clears only on success */
@@ -133,7 +133,7 @@ int rep_top(struct engine *e, enum rep_kind kind, size_t n, struct rep_entry **o
 	struct redis_batch b;
 	struct redis_val *r;
 	char stop[32], *key;
-	double deadline = admin_deadline(e);
+	double deadline = rep_admin_deadline(e);
 
 	*out = NULL;
 	*nout = 0;
@@ -148,7 +148,7 @@ int rep_top(struct engine *e, enum rep_kind kind, size_t n, struct rep_entry **o
 	redis_batch_init(&b);
 	redis_batch_add(&b, "ZREVRANGE", key, "0", stop, NULL);
 	free(key);
-	int rc = exec_or_err(e, &b, deadline, &r, err);
+	int rc = rep_admin_exec(e, &b, deadline, &r, err);
 	redis_batch_free(&b);
 	if (rc < 0)
 		return -1;
@@ -170,7 +170,7 @@ int rep_top(struct engine *e, enum rep_kind kind, size_t n, struct rep_entry **o
 			m++;
 		}
 		struct redis_val *r2 = NULL;
-		if (m > 0 && exec_or_err(e, &b, deadline, &r2, err) < 0) {
+		if (m > 0 && rep_admin_exec(e, &b, deadline, &r2, err) < 0) {
 			redis_batch_free(&b);
 			for (size_t i = 0; i < m; i++)
 				rep_entry_clear(&en[i]);
@@ -213,7 +213,7 @@ int rep_set(struct engine *e, enum rep_kind kind, const char *value, bool spam, 
 	rep_args_addf(&a, "%ld", REP_TTL);
 	rep_args_addf(&a, "%d", REP_TOP_MAX);
 	rep_args_add(&a, v);
-	int rc = rep_script_run(e->redis, &rep_script_set, 2, &a, admin_deadline(e), &r, &why,
+	int rc = rep_script_run(e->redis, &rep_script_set, 2, &a, rep_admin_deadline(e), &r, &why,
 				NULL);
 	rep_args_clear(&a);
 	free(v);
@@ -244,7 +244,7 @@ int rep_clear(struct engine *e, enum rep_kind kind, const char *value, bool *exi
 	free(key);
 	free(top);
 	free(v);
-	int rc = exec_or_err(e, &b, admin_deadline(e), &r, err);
+	int rc = rep_admin_exec(e, &b, rep_admin_deadline(e), &r, err);
 	redis_batch_free(&b);
 	if (rc < 0)
 		return -1;
@@ -267,7 +267,7 @@ int rep_learn(struct engine *e, const struct rep_keys *keys, bool spam, char **e
 		return 0;
 	size_t nkeys = rep_write_args(e->cfg, keys, spam ? "spam" : "ham", "", rep_now(), NULL,
 				      &a);
-	int rc = rep_script_run(e->redis, &rep_script_write, nkeys, &a, admin_deadline(e), &r,
+	int rc = rep_script_run(e->redis, &rep_script_write, nkeys, &a, rep_admin_deadline(e), &r,
 				&why, NULL);
 	rep_args_clear(&a);
 	if (rc < 0) {
@@ -380,7 +380,7 @@ int rep_stats(struct engine *e, int hours, struct rep_stats_row **rows, char **e
 		redis_batch_add(&b, "HGETALL", key, NULL);
 		free(key);
 	}
-	int rc = exec_or_err(e, &b, admin_deadline(e), &r, err);
+	int rc = rep_admin_exec(e, &b, rep_admin_deadline(e), &r, err);
 	redis_batch_free(&b);
 	if (rc < 0) {
 		free(out);
@@ -452,7 +452,7 @@ static int tail_start(struct engine *e, const char *key, const char *start, char
 	}
 	redis_batch_init(&b);
 	redis_batch_add(&b, "XREVRANGE", key, "+", "-", "COUNT", "1", NULL);
-	int rc = exec_or_err(e, &b, admin_deadline(e), &r, err);
+	int rc = rep_admin_exec(e, &b, rep_admin_deadline(e), &r, err);
 	redis_batch_free(&b);
 	if (rc < 0)
 		return -1;
@@ -504,7 +504,7 @@ int rep_tail(struct engine *e, const char *start_id, long count,
 		redis_batch_init(&b);
 		redis_batch_add(&b, "XREAD", "COUNT", TAIL_BATCH, "BLOCK", TAIL_BLOCK_MS, "STREAMS",
 				key, last, NULL);
-		rc = exec_or_err(e, &b, admin_deadline(e) + 1000, &r, err);
+		rc = rep_admin_exec(e, &b, rep_admin_deadline(e) + 1000, &r, err);
 		redis_batch_free(&b);
 		if (rc < 0)
 			break;

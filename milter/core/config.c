@@ -82,6 +82,10 @@ static const struct config_key config_keys[] = {
 	{ "on_error", T_ONERROR, O(on_error), "tempfail", 0, 0, false },
 	{ "rep_half_life", T_LONG, O(rep_half_life), "604800", 60, 86400L * 3650, false },
 	{ "rep_min_count", T_LONG, O(rep_min_count), "5", 0, 1000000, false },
+	{ "bayes", T_BOOL, O(bayes), "no", 0, 0, false },
+	{ "bayes_min_spam", T_LONG, O(bayes_min_spam), "200", 0, 100000000, false },
+	{ "bayes_min_ham", T_LONG, O(bayes_min_ham), "200", 0, 100000000, false },
+	{ "bayes_token_ttl", T_LONG, O(bayes_token_ttl), "2592000", 3600, 86400L * 3650, false },
 	{ "log_max", T_LONG, O(log_max), "100000", 0, 100000000, false },
 	{ "metrics_listen", T_ENDPOINT, O(metrics_listen), NULL, 0, 0, true },
 };

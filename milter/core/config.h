@@ -48,6 +48,10 @@ struct config {
 	int on_error;		/* enum on_error */
 	long rep_half_life;
 	long rep_min_count;
+	bool bayes;
+	long bayes_min_spam;
+	long bayes_min_ham;
+	long bayes_token_ttl;
 	long log_max;
 	char *metrics_listen;
 };

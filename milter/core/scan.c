@@ -85,6 +85,7 @@ struct scan *scan_free(struct scan *sc)
 		free((char *)sc->rbl[i].item);
 	}
 	free(sc->rbl);
+	free(sc->bayes_detail);
 	for (size_t i = 0; i < sc->ndkim_valid; i++)
 		free(sc->dkim_valid_domains[i]);
 	verdict_clear(&sc->verdict);
@@ -270,3 +271,4 @@ bool scan_has(const struct scan *sc, const char *name)
 {
 	return hits_has(&sc->hits, name);
 }
+

@@ -107,6 +107,18 @@ struct scan {
 	struct re_scratch *re;	/* per-message regex match data */
 	struct dns_deadline *dns_deadline;	/* owned; stages use
 						 * scan_dns_deadline() */
+	/*
+	 * Set by the bayes stage, read by the rules (eval:check_bayes) and
+	 * parapetctl scan: the spam probability, when the classifier voted
+	 * (trained past bayes_min_spam/ham, Redis answered), and its
+	 * explanation (owned: the strongest tokens).
+	 */
+	bool bayes_valid;
+	double bayes_prob;
+	char *bayes_detail;
+	bool redis_failed;	/* a Redis round trip of this message failed:
+				 * the stages after it do not ask again, so a
+				 * down Redis costs one redis_timeout_ms */
 	void *state[SCAN_MAX_STAGES];
 	double stage_ms[SCAN_MAX_STAGES];	/* time in each stage's hooks */
 	struct verdict verdict;

@@ -59,6 +59,12 @@ static const char *const counter_names[METRIC_NCOUNTERS][2] = {
 		"regex matches stopped by the PCRE2 match or depth limit" },
 	[METRIC_INTERNAL_ERRORS] = { "parapet_internal_errors_total",
 		"messages whose scan failed inside parapet (on_error applied)" },
+	[METRIC_BAYES_CLASSIFIED] = { "parapet_bayes_classified_total",
+		"messages the Bayes classifier gave a probability" },
+	[METRIC_BAYES_UNTRAINED] = { "parapet_bayes_untrained_total",
+		"messages the Bayes classifier left alone: too little training" },
+	[METRIC_BAYES_UNAVAILABLE] = { "parapet_bayes_unavailable_total",
+		"messages classified without Bayes: Redis down or slow" },
 };
 
 static atomic_ullong counters[METRIC_NCOUNTERS];

@@ -22,6 +22,9 @@ enum metric_counter {
 	METRIC_REDIS_TIMEOUTS,		/* no reply within redis_timeout_ms */
 	METRIC_REGEX_LIMITS,		/* a rule hit PCRE2's match limit */
 	METRIC_INTERNAL_ERRORS,		/* a stage failed (on_error applied) */
+	METRIC_BAYES_CLASSIFIED,	/* the classifier gave a probability */
+	METRIC_BAYES_UNTRAINED,		/* silent: below bayes_min_spam/ham */
+	METRIC_BAYES_UNAVAILABLE,	/* silent: Redis down or slow */
 	METRIC_NCOUNTERS
 };
 

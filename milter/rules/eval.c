@@ -12,6 +12,7 @@
 #include "base/util.h"
 
 extern const struct eval_def eval_auth_defs[];
+extern const struct eval_def eval_bayes_defs[];
 extern const struct eval_def eval_head_defs[];
 extern const struct eval_def eval_body_defs[];
 extern const struct eval_def eval_html_defs[];
@@ -27,6 +28,7 @@ extern const struct eval_prep eval_dns_preps[];
 /* every module's evals; a module with none is left out */
 static const struct eval_def *const eval_tables[] = {
 	eval_auth_defs,
+	eval_bayes_defs,
 	eval_head_defs,
 	eval_body_defs,
 	eval_html_defs,
@@ -60,7 +62,7 @@ static const struct eval_prep *const prep_tables[] = {
 static const char *const known_plugins[] = {
 	"Check", "ReplaceTags", "HeaderEval", "BodyEval", "MIMEEval",
 	"HTMLEval", "RelayEval", "FreeMail", "WLBLEval", "URIEval",
-	"MIMEHeader", "SPF", "DKIM", "DMARC", "Dmarc", "DNSEval", "URIDNSBL", NULL,
+	"MIMEHeader", "SPF", "DKIM", "DMARC", "Dmarc", "DNSEval", "URIDNSBL", "Bayes", NULL,
 };
 
 /* eval_find - by name */

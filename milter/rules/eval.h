@@ -84,6 +84,9 @@ struct rules_auth {
 	const char *const *dkim_valid;
 	size_t ndkim_valid;
 	const struct rules_rbl *rbl;	/* DNS blocklist answers, or NULL */
+	/* the bayes stage's spam probability, when it voted (check_bayes) */
+	bool bayes_valid;
+	double bayes_prob;
 };
 
 /* what an eval function sees: one message, the settings, and the symbols

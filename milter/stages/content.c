@@ -43,6 +43,8 @@ static int rules_stage_eom(struct scan *sc, void **state)
 		.spf_mfrom = (int)sc->spf_result,
 		.dkim_valid = (const char *const *)sc->dkim_valid_domains,
 		.ndkim_valid = sc->ndkim_valid,
+		.bayes_valid = sc->bayes_valid,
+		.bayes_prob = sc->bayes_prob,
 	};
 
 	(void)state;

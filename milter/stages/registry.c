@@ -12,6 +12,7 @@
 #include "stages/auth/dkim.h"
 #include "stages/auth/dmarc.h"
 #include "stages/auth/spf.h"
+#include "stages/bayes/bayes.h"
 #include "stages/content.h"
 #include "stages/dnsbl.h"
 #include "stages/registry.h"
@@ -22,6 +23,7 @@ const struct stage *const stage_registry[] = {
 	&dnsbl_stage,		/* the client IP's lookups start at the envelope */
 	&dkim_stage,
 	&dmarc_stage,		/* needs SPF's and DKIM's results */
+	&bayes_stage,		/* before the rules: BAYES_* read its probability */
 	&rules_stage,		/* meta rules may use the symbols above */
 	&structure_stage,	/* after the rules: the MIME parse is lazy */
 	&rep_stage,		/* last: greylisting needs every other score */

@@ -225,7 +225,7 @@ def test_schema(run, c):
         "rep:ip:203.0.113.77", "rep:net:203.0.113.0/24", "rep:mfrom:learn-mfrom.test",
         "rep:from:learn-from.test"))
     run.check(rc == 0 and ok, "parapetctl learn spam: ip from Received, mfrom from "
-              "Return-Path, from; twice = 2", out + err)
+              "Return-Path, from; twice = 2 (bayes off: no digest)", out + err)
     xlen = r.call("XLEN", PREFIX + "log")
     rc, out, err = ctl(conf, "tail", "--all", "--count", str(xlen), "--json")
     tl = [json.loads(x) for x in out.splitlines()] if rc == 0 else []

@@ -176,6 +176,15 @@ long long rep_stats_total(const struct rep_stats_row *row);
  * (0: never) or when fn returns false */
 int rep_tail(struct engine *e, const char *start_id, long count,
 	     bool (*fn)(const struct rep_log_entry *entry, void *arg), void *arg, char **err);
+/* rep_admin_deadline - an administrator's deadline: redis_timeout_ms,
+ * at least 2 s from now */
+double rep_admin_deadline(const struct engine *e);
+struct redis_batch;
+struct redis_val;
+/* rep_admin_exec - redis_exec of b with REDIS_SIZE_ADMIN replies; -1
+ * with *err (caller frees) */
+int rep_admin_exec(struct engine *e, struct redis_batch *b, double deadline,
+		   struct redis_val **r, char **err);
 /* rep_entry_clear, rep_log_entry_clear - release */
 void rep_entry_clear(struct rep_entry *en);
 void rep_log_entry_clear(struct rep_log_entry *le);

@@ -51,6 +51,7 @@ struct rep_state {
 static void unavailable(struct scan *sc, struct rep_state *st, const char *why)
 {
 	st->unavailable = true;
+	sc->redis_failed = true;
 	if (!scan_has(sc, "REDIS_UNAVAILABLE"))
 		scan_add_builtin(sc, "REDIS_UNAVAILABLE", why);
 }
@@ -207,6 +208,11 @@ int rep_stage_eom(struct scan *sc, void **slot)
 	st = xcalloc(1, sizeof(*st));
 	*slot = st;
 	st->deadline = now_ms() + (double)sc->engine->cfg->redis_timeout_ms;
+	if (sc->redis_failed) {
+		/* the bayes stage found Redis down: do not wait again */
+		unavailable(sc, st, "failed earlier for this message");
+		return 0;
+	}
 	rep_keys_of(sc->msg, (const char *const *)sc->dkim_valid_domains, sc->ndkim_valid,
 		    &st->keys);
 	if (st->keys.n > 0)

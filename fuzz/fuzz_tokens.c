@@ -1,0 +1,66 @@
+/*
+ * fuzz_tokens.c - libFuzzer target: the Bayes tokenizer (mail/tokens.c).
+ * The first byte picks the path: odd, the bytes are one body text
+ * (tokens_text); even, they are a whole message fed through a scan
+ * without stages, then tokens_of.  The cap must always hold.
+ */
+#include "autoconfig.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "base/log.h"
+#include "base/util.h"
+#include "core/config.h"
+#include "core/engine.h"
+#include "core/mboxfile.h"
+#include "core/scan.h"
+#include "mail/tokens.h"
+#include "rules/rules.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static struct engine *engine;
+
+/* setup - an engine without stages or rules: only the message model */
+static void setup(void)
+{
+	char *err = NULL;
+	struct diag d;
+	struct config *cfg = config_parse_buf("f", "max_scan_bytes = 65536\n", 23, &err);
+	static const struct stage *const none[] = { NULL };
+
+	diag_init(&d);
+	struct ruleset *rs = rules_load_text("f.cf", "", NULL, &d);
+	if (cfg == NULL || rs == NULL)
+		abort();
+	diag_free(&d);
+	engine = engine_new(cfg, rs, none);
+	log_set_level(LOG_LVL_ERROR);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct tokens t;
+
+	if (engine == NULL)
+		setup();
+	if (size == 0)
+		return 0;
+	tokens_init(&t);
+	if (data[0] & 1) {
+		tokens_text(&t, "", (const char *)data + 1, size - 1, true);
+	} else {
+		struct scan *sc = scan_new(engine);
+		mboxfile_feed(sc, (const char *)data + 1, size - 1);
+		tokens_of(sc->msg, &t);
+		scan_free(sc);
+	}
+	if (t.n > TOKENS_MAX)
+		abort();
+	for (size_t i = 0; i < t.n; i++)
+		if (tokens_str(&t, i)[0] == '\0')
+			abort();
+	tokens_free(&t);
+	return 0;
+}

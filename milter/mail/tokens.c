@@ -1,0 +1,507 @@
+/*
+ * tokens.c - the Bayes tokenizer (tokens.h): SpamAssassin's scheme,
+ * written from its description (Plugin/Bayes.pm), over parapet's message
+ * views.  Every loop is bounded by its input and stops once TOKENS_MAX
+ * distinct tokens are in.
+ */
+#include "autoconfig.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "mail/message.h"
+#include "mail/tokens.h"
+
+#define SK_CHARS 7		/* characters an sk: token keeps */
+#define TOKEN_TEXT_MAX 256	/* bytes of one token with its prefix */
+#define RECEIVED_USED 2		/* the oldest Received fields read */
+
+/* tokens_init - see tokens.h */
+void tokens_init(struct tokens *t)
+{
+	t->n = 0;
+	t->capped = false;
+	buf_init(&t->text);
+	memset(t->slot, 0, sizeof(t->slot));
+}
+
+/* tokens_free - see tokens.h */
+void tokens_free(struct tokens *t)
+{
+	buf_free(&t->text);
+	t->n = 0;
+}
+
+/* tokens_hash - FNV-1a 64 (collisions between two of millions of tokens
+ * only merge their counts; see doc/SPEC.md) */
+uint64_t tokens_hash(const char *s, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h ? h : 1;
+}
+
+/* tokens_str - see tokens.h */
+const char *tokens_str(const struct tokens *t, size_t i)
+{
+	return t->text.data + t->off[i];
+}
+
+/* tokens_add - see tokens.h */
+void tokens_add(struct tokens *t, const char *s, size_t len)
+{
+	if (len == 0 || len > TOKEN_TEXT_MAX)
+		return;
+	uint64_t h = tokens_hash(s, len);
+	size_t i = (size_t)h & (TOKENS_SLOTS - 1);
+	while (t->slot[i]) {
+		if (t->slot[i] == h)
+			return;
+		i = (i + 1) & (TOKENS_SLOTS - 1);
+	}
+	if (t->n >= TOKENS_MAX) {
+		t->capped = true;
+		return;
+	}
+	t->slot[i] = h;
+	t->hash[t->n] = h;
+	t->off[t->n] = t->text.len;
+	t->n++;
+	buf_append(&t->text, s, len);
+	buf_putc(&t->text, '\0');
+}
+
+/* add_prefixed - prefix + s */
+static void add_prefixed(struct tokens *t, const char *prefix, const char *s, size_t len)
+{
+	char tok[TOKEN_TEXT_MAX + 1];
+	size_t pl = strlen(prefix);
+
+	if (pl + len > TOKEN_TEXT_MAX)
+		return;
+	memcpy(tok, prefix, pl);
+	memcpy(tok + pl, s, len);
+	tokens_add(t, tok, pl + len);
+}
+
+/* utf8_len - bytes of the well-formed multi-byte UTF-8 character at p
+ * (2 to 4), else 0 */
+static size_t utf8_len(const unsigned char *p, size_t left)
+{
+	size_t n;
+
+	if (p[0] >= 0xC0 && p[0] <= 0xDF)
+		n = 2;
+	else if (p[0] >= 0xE0 && p[0] <= 0xEF)
+		n = 3;
+	else if (p[0] >= 0xF0 && p[0] <= 0xF4)
+		n = 4;
+	else
+		return 0;
+	if (n > left)
+		return 0;
+	for (size_t i = 1; i < n; i++)
+		if (p[i] < 0x80 || p[i] > 0xBF)
+			return 0;
+	return n;
+}
+
+/* word_bytes - bytes of the word character at p (a letter, digit, one of
+ * ,@*!_'"$.- or a UTF-8 character or a Latin-1 letter), 0 for a
+ * separator */
+static size_t word_bytes(const unsigned char *p, size_t left)
+{
+	if (isalnum(*p) || (*p && strchr(",@*!_'\"$.-", *p)))
+		return 1;
+	if (*p < 0x80)
+		return 0;
+	size_t n = utf8_len(p, left);
+	if (n)
+		return n;
+	return *p >= 0xA1 ? 1 : 0;
+}
+
+/* is_w - Perl's \w in bytes */
+static bool is_w(unsigned char c)
+{
+	return isalnum(c) || c == '_';
+}
+
+/* trim_punct - strip [-'".,] from both ends */
+static void trim_punct(const char **s, size_t *len)
+{
+	while (*len && strchr("-'\".,", (*s)[0]))
+		(*s)++, (*len)--;
+	while (*len && strchr("-'\".,", (*s)[*len - 1]))
+		(*len)--;
+}
+
+/* add_domains - D*dom and each parent (prefix "D*") or UD: (body) */
+static void add_domains(struct tokens *t, const char *prefix, const char *d, size_t len)
+{
+	for (;;) {
+		add_prefixed(t, prefix, d, len);
+		const char *dot = memchr(d, '.', len);
+		if (dot == NULL || dot + 1 >= d + len)
+			return;
+		len -= (size_t)(dot + 1 - d);
+		d = dot + 1;
+	}
+}
+
+/* add_addr - U*local and D*domain..., as SpamAssassin chews an address */
+static void add_addr(struct tokens *t, const char *prefix, const char *s, size_t len)
+{
+	const char *at = memchr(s, '@', len);
+	char p[64];
+
+	if (at == NULL)
+		return;
+	snprintf(p, sizeof(p), "%sU*", prefix);
+	if (at > s)
+		add_prefixed(t, p, s, (size_t)(at - s));
+	snprintf(p, sizeof(p), "%sD*", prefix);
+	if (at + 1 < s + len)
+		add_domains(t, p, at + 1, (size_t)(s + len - at - 1));
+}
+
+/* long_token - a token over TOKEN_MAX_LEN: u8: characters or sk:PREFIX */
+static void long_token(struct tokens *t, const char *prefix, const char *s, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	bool multi = false;
+	char p[64];
+
+	for (size_t i = 0; i + 1 < len; i++)
+		if (u[i] >= 0x80 && u[i] <= 0xBF && u[i + 1] >= 0x80 && u[i + 1] <= 0xBF)
+			multi = true;
+	if (multi) {
+		bool any = false;
+		snprintf(p, sizeof(p), "%su8:", prefix);
+		for (size_t i = 0; i < len && !t->capped;) {
+			size_t n = utf8_len(u + i, len - i);
+			if (n >= 3) {
+				add_prefixed(t, p, s + i, n);
+				any = true;
+			}
+			i += n ? n : 1;
+		}
+		if (any)
+			return;
+	}
+	/* seven characters (a UTF-8 sequence is one), if two bytes follow */
+	size_t i = 0;
+	for (int c = 0; c < SK_CHARS && i < len; c++) {
+		size_t n = utf8_len(u + i, len - i);
+		i += n ? n : 1;
+	}
+	if (len - i < 2) {
+		add_prefixed(t, prefix, s, len);
+		return;
+	}
+	snprintf(p, sizeof(p), "%ssk:", prefix);
+	add_prefixed(t, p, s, i);
+}
+
+/* decompose - the body's extra forms: without punctuation, lower-cased */
+static void decompose(struct tokens *t, const char *prefix, const char *s, size_t len)
+{
+	char a[TOKEN_TEXT_MAX], b[TOKEN_TEXT_MAX];
+	size_t na = 0, nb = 0;
+	bool punct = false, upper = false;
+
+	if (len > TOKEN_TEXT_MAX)
+		return;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		bool keep = is_w(c) || c == ':' || c == '*' || c >= 0x80;
+		punct |= !keep;
+		upper |= c >= 'A' && c <= 'Z';
+		if (keep)
+			a[na++] = (char)c;
+		b[nb++] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+	}
+	if (punct)
+		add_prefixed(t, prefix, a, na);
+	if (upper) {
+		add_prefixed(t, prefix, b, nb);
+		if (punct) {
+			for (size_t i = 0; i < na; i++)
+				a[i] = (char)tolower((unsigned char)a[i]);
+			add_prefixed(t, prefix, a, na);
+		}
+	}
+}
+
+/* one_token - a piece of a word, as _tokenize_line treats it */
+static void one_token(struct tokens *t, const char *prefix, const char *s, size_t len,
+		      bool body)
+{
+	trim_punct(&s, &len);
+	if (len < 3)
+		return;
+	if (body) {
+		const char *at = memchr(s, '@', len);
+		bool dotted = false;
+		for (size_t i = 1; i + 1 < len; i++)
+			if (s[i] == '.' && isalpha((unsigned char)s[i + 1]))
+				dotted = true;
+		if (at && at > s && at + 1 < s + len)
+			add_addr(t, "", s, len);
+		else if (dotted)
+			add_domains(t, "UD:", s, len);
+	}
+	if (len > TOKEN_MAX_LEN && memchr(s, '*', len) == NULL) {
+		long_token(t, prefix, s, len);
+		return;
+	}
+	if (body)
+		decompose(t, prefix, s, len);
+	add_prefixed(t, prefix, s, len);
+}
+
+/* split_word - a word split at runs of 3-6 dots or 2-6 dashes between
+ * word characters (each run its own token) */
+static void split_word(struct tokens *t, const char *prefix, char *w, size_t len, bool body)
+{
+	size_t start = 0;
+
+	for (size_t i = 1; i < len && !t->capped; i++) {
+		char c = w[i];
+		if ((c != '.' && c != '-') || !is_w((unsigned char)w[i - 1]))
+			continue;
+		size_t j = i;
+		while (j < len && w[j] == c)
+			j++;
+		size_t run = j - i;
+		bool sep = c == '.' ? run >= 3 && run <= 6 : run >= 2 && run <= 6;
+		if (!sep || j >= len || !is_w((unsigned char)w[j])) {
+			i = j - 1;
+			continue;
+		}
+		one_token(t, prefix, w + start, i - start, body);
+		one_token(t, prefix, w + i, run, body);
+		start = j;
+		i = j - 1;
+	}
+	one_token(t, prefix, w + start, len - start, body);
+}
+
+/* tokens_text - see tokens.h */
+void tokens_text(struct tokens *t, const char *prefix, const char *text, size_t len, bool body)
+{
+	const unsigned char *u = (const unsigned char *)text;
+	bool line_start = true, after_stop = false;
+	char w[TOKEN_TEXT_MAX * 4];
+	size_t i = 0;
+
+	while (i < len && !t->capped) {
+		size_t n = word_bytes(u + i, len - i);
+		if (n == 0) {
+			if (u[i] == '\n')
+				line_start = true;
+			else if (!isspace(u[i]))
+				after_stop = false;
+			i++;
+			continue;
+		}
+		size_t wl = 0;
+		/* a longer word keeps its first bytes: it becomes sk: anyway */
+		while (i < len && (n = word_bytes(u + i, len - i)) > 0) {
+			if (wl + n <= sizeof(w)) {
+				memcpy(w + wl, text + i, n);
+				wl += n;
+			}
+			i += n;
+		}
+		/* Title Case at the start of a line or sentence is lowered */
+		if (body && (line_start || after_stop) && wl >= 2 && w[0] >= 'A' && w[0] <= 'Z') {
+			bool rest_lower = true;
+			for (size_t k = 1; k < wl; k++)
+				if (w[k] >= 'A' && w[k] <= 'Z')
+					rest_lower = false;
+			if (rest_lower)
+				w[0] = (char)(w[0] + 32);
+		}
+		after_stop = w[wl - 1] == '.';
+		line_start = false;
+		split_word(t, prefix, w, wl, body);
+	}
+}
+
+/* addr_header - an address field: each address chewed, other words kept */
+static void addr_header(struct tokens *t, const char *prefix, const char *v)
+{
+	const char *p = v;
+
+	while (*p && !t->capped) {
+		size_t n = strcspn(p, " \t<>,;\"()");
+		if (n && memchr(p, '@', n))
+			add_addr(t, prefix, p, n);
+		else if (n)
+			tokens_text(t, prefix, p, n, false);
+		p += n;
+		if (*p)
+			p++;
+	}
+}
+
+/* received_header - the field without its date and queue id, the client
+ * address as its /24 (the shape of the relay, not one connection) */
+static void received_header(struct tokens *t, const char *v)
+{
+	size_t len = strcspn(v, ";");
+	const char *p = v, *end = v + len;
+	bool skip_next = false;
+
+	while (p < end && !t->capped) {
+		while (p < end && strchr(" \t()[]", *p))
+			p++;
+		size_t n = 0;
+		while (p + n < end && !strchr(" \t()[]", p[n]))
+			n++;
+		if (n == 0)
+			break;
+		unsigned a, b, c, d;
+		char tail;
+		char ip[64];
+		if (skip_next) {
+			skip_next = false;
+		} else if (n == 2 && strncasecmp(p, "id", 2) == 0) {
+			skip_next = true;
+		} else if (n < sizeof(ip)) {
+			memcpy(ip, p, n);
+			ip[n] = '\0';
+			if (sscanf(ip, "%u.%u.%u.%u%c", &a, &b, &c, &d, &tail) == 4) {
+				snprintf(ip, sizeof(ip), "ip*%u.%u.%u", a, b, c);
+				add_prefixed(t, "H*r:", ip, strlen(ip));
+			} else {
+				tokens_text(t, "H*r:", p, n, false);
+			}
+		}
+		p += n;
+	}
+}
+
+/* content_type_header - the value without text/charset, and the shape of
+ * its boundary (hex digits as H: one token for every boundary of a mailer) */
+static void content_type_header(struct tokens *t, const char *v)
+{
+	const char *b = strcasestr(v, "boundary=");
+	size_t before = b ? (size_t)(b - v) : strlen(v);
+	char shape[TOKEN_TEXT_MAX];
+	size_t n = 0;
+
+	const char *p = v;
+	while (p < v + before && !t->capped) {
+		size_t k = strcspn(p, " \t;=/\"");
+		if (k > before - (size_t)(p - v))
+			k = before - (size_t)(p - v);
+		if (k && !(k == 4 && strncasecmp(p, "text", 4) == 0) &&
+		    !(k == 7 && strncasecmp(p, "charset", 7) == 0))
+			tokens_text(t, "H*ct:", p, k, false);
+		p += k ? k : 1;
+	}
+	if (b == NULL)
+		return;
+	p = b + 9;
+	char q = *p == '"' || *p == '\'' ? *p++ : 0;
+	for (; *p && n + 3 < sizeof(shape); p++) {
+		if (q ? *p == q : (*p == ';' || isspace((unsigned char)*p)))
+			break;
+		char c = isxdigit((unsigned char)*p) ? 'H' : *p;
+		if (strchr("-_.=", c) && n && !strchr("-_.=", shape[n - 1]))
+			shape[n++] = ' ';
+		else if (!strchr("-_.=", c) && n && strchr("-_.=", shape[n - 1]))
+			shape[n++] = ' ';
+		shape[n++] = c;
+	}
+	tokens_text(t, "H*ct:", shape, n, false);
+}
+
+/* message_id_header - the domain after the @ and its parents (the
+ * rest is unique to the message) */
+static void message_id_header(struct tokens *t, const char *v)
+{
+	const char *at = strrchr(v, '@');
+	size_t n;
+
+	if (at == NULL || (n = strcspn(at + 1, "> \t")) == 0 || n > TOKEN_TEXT_MAX / 2)
+		return;
+	add_domains(t, "H*M:D*", at + 1, n);
+}
+
+/* header_tokens - the chosen fields */
+static void header_tokens(struct tokens *t, struct msg *m)
+{
+	static const struct {
+		const char *field, *prefix;
+	} addrs[] = {
+		{ "From", "H*F:" }, { "To", "HTo:" }, { "Cc", "HCc:" },
+		{ "Reply-To", "H*R:" }, { "Return-Path", "H*p:" },
+	};
+	const struct header *h;
+
+	for (size_t i = 0; i < sizeof(addrs) / sizeof(*addrs); i++)
+		for (size_t k = 0; (h = msg_header(m, addrs[i].field, k)) && k < 4; k++)
+			addr_header(t, addrs[i].prefix, h->decoded);
+	for (size_t k = 0; (h = msg_header(m, "Subject", k)) && k < 2; k++)
+		tokens_text(t, "HSubject:", h->decoded, strlen(h->decoded), false);
+	if ((h = msg_header(m, "Content-Type", 0)))
+		content_type_header(t, h->value);
+	if ((h = msg_header(m, "Message-ID", 0)))
+		message_id_header(t, h->value);
+	if ((h = msg_header(m, "X-Mailer", 0)))
+		tokens_text(t, "H*UA:", h->value, strlen(h->value), false);
+	if ((h = msg_header(m, "User-Agent", 0)))
+		tokens_text(t, "H*UA:", h->value, strlen(h->value), false);
+	size_t nr = msg_header_count(m, "Received");
+	for (size_t k = 0; k < RECEIVED_USED && k < nr; k++)
+		if ((h = msg_header(m, "Received", nr - 1 - k)))
+			received_header(t, h->value);
+}
+
+/* uri_host - the host part of a URI, or NULL */
+static const char *uri_host(const char *uri, size_t *len)
+{
+	const char *p = strstr(uri, "://");
+
+	if (p == NULL)
+		return NULL;
+	p += 3;
+	size_t n = strcspn(p, "/?#:");
+	const char *at = memchr(p, '@', n);
+	if (at) {
+		n -= (size_t)(at + 1 - p);
+		p = at + 1;
+	}
+	*len = n;
+	return n ? p : NULL;
+}
+
+/* tokens_of - see tokens.h */
+void tokens_of(struct msg *m, struct tokens *t)
+{
+	size_t n, len;
+
+	header_tokens(t, m);
+	const char *const *uris = msg_uris(m, &n);
+	for (size_t i = 0; i < n && !t->capped; i++) {
+		const char *host = uri_host(uris[i], &len);
+		char lower[TOKEN_TEXT_MAX];
+		if (host == NULL || len >= sizeof(lower))
+			continue;
+		for (size_t k = 0; k < len; k++)
+			lower[k] = (char)tolower((unsigned char)host[k]);
+		add_domains(t, "UD:", lower, len);
+	}
+	const char *body = msg_body_text(m, &len);
+	if (body && !t->capped)
+		tokens_text(t, "", body, len, true);
+}

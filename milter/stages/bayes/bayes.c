@@ -1,0 +1,348 @@
+/*
+ * bayes.c - the Bayes classifier (bayes.h): SpamAssassin's combining
+ * (Plugin/Bayes.pm, Bayes/CombineChi.pm) written in C, the Redis keys
+ * and learn script, and the "bayes" stage.
+ */
+#include "autoconfig.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/digest.h"
+#include "base/log.h"
+#include "base/util.h"
+#include "core/engine.h"
+#include "core/scan.h"
+#include "core/stage.h"
+#include "mail/tokens.h"
+#include "net/metrics.h"
+#include "net/redis.h"
+#include "stages/bayes/bayes.h"
+#include "stages/rep/rep_int.h"
+
+#define DETAIL_TOKENS 5		/* strongest tokens each way in the detail */
+
+/* ---------------------------------------------------------------- math */
+
+/* bayes_token_prob - see bayes.h */
+double bayes_token_prob(double s, double n, double ns, double nn)
+{
+	if (s + n < 1 || ns <= 0 || nn <= 0)
+		return -1;
+	double p = (s * nn) / (n * ns + s * nn);
+	double robn = s + n;
+	return (BAYES_FW_S * BAYES_FW_X + robn * p) / (BAYES_FW_S + robn);
+}
+
+/* bayes_chi2q - see bayes.h */
+double bayes_chi2q(double x2, size_t halfv)
+{
+	double m = x2 / 2.0;
+	double term = exp(-m), sum = term;
+
+	for (size_t i = 1; i < halfv; i++) {
+		term *= m / (double)i;
+		sum += term;
+	}
+	return sum < 1.0 ? sum : 1.0;
+}
+
+/* bayes_combine - see bayes.h; logs instead of CombineChi's frexp
+ * rescaling (the same numbers: Robinson's f(w) is never 0 or 1) */
+bool bayes_combine(double ns, double nn, const double *prob, size_t n, double *out)
+{
+	if (n == 0 || ns + nn <= 0)
+		return false;
+	double s = log(ns / (ns + nn)), h = log(nn / (ns + nn));
+	for (size_t i = 0; i < n; i++) {
+		s += log(1.0 - prob[i]);
+		h += log(prob[i]);
+	}
+	s = 1.0 - bayes_chi2q(-2.0 * s, n);
+	h = 1.0 - bayes_chi2q(-2.0 * h, n);
+	*out = ((s - h) + 1.0) / 2.0;
+	return true;
+}
+
+/* bayes_select - see bayes.h: an insertion into the 150 strongest (ties
+ * keep the earlier token), no sort context needed */
+size_t bayes_select(const double *prob, size_t n, size_t *idx)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (prob[i] < 0 || fabs(prob[i] - 0.5) < BAYES_MIN_STRENGTH)
+			continue;
+		/* insert i keeping idx[0..k) strongest first */
+		size_t j = k < BAYES_N_SIGNIFICANT ? k++ : k;
+		double si = fabs(prob[i] - 0.5);
+		if (j == BAYES_N_SIGNIFICANT) {
+			if (fabs(prob[idx[j - 1]] - 0.5) >= si)
+				continue;
+			j--;
+		}
+		while (j > 0 && fabs(prob[idx[j - 1]] - 0.5) < si) {
+			idx[j] = idx[j - 1];
+			j--;
+		}
+		idx[j] = i;
+	}
+	return k;
+}
+
+/* ---------------------------------------------------------------- storage */
+
+/* bayes_token_key - see bayes.h: 11 characters of base 64 (printable,
+ * no glob characters, so redis-cli and SCAN MATCH see plain keys) */
+size_t bayes_token_key(const char *prefix, uint64_t hash, char *out)
+{
+	static const char b64[] =
+		"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_";
+	size_t n = strnlen(prefix, BAYES_KEY_MAX - 16);
+
+	memcpy(out, prefix, n);
+	out[n++] = 'b';
+	out[n++] = ':';
+	for (int i = 0; i < 11; i++) {
+		out[n++] = b64[hash & 63];
+		hash >>= 6;
+	}
+	out[n] = '\0';
+	return n;
+}
+
+/* bayes_result_name - see bayes.h */
+const char *bayes_result_name(enum bayes_result r)
+{
+	static const char *const names[] = {
+		[BAYES_UNCHANGED] = "already learned",
+		[BAYES_LEARNED] = "learned",
+		[BAYES_MOVED] = "moved",
+		[BAYES_FORGOTTEN] = "forgotten",
+		[BAYES_UNKNOWN] = "not learned",
+	};
+	return names[r];
+}
+
+/*
+ * The learn script.  KEYS: totals, seen:DIGEST, every token.  ARGV:
+ * class ("s", "h" or "f" to forget), TTL, now, BAYES_TTL_MULT.  Returns
+ * enum bayes_result.  A message learned before as the other class is
+ * taken out of that class first (its tokens and the total), so a message
+ * counts once whatever is done to it.
+ */
+static struct rep_script script_learn = {
+	.name = "bayes_learn",
+	.body =
+	"local cls, ttl, now, mult = ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])\n"
+	"local prev = redis.call('GET', KEYS[2])\n"
+	"if prev ~= 's' and prev ~= 'h' then prev = nil end\n"
+	"if prev == cls then return 0 end\n"
+	"if cls == 'f' and not prev then return 4 end\n"
+	"local total = {s = 'spam', h = 'ham'}\n"
+	"if prev then\n"
+	"  for i = 3, #KEYS do\n"
+	"    if redis.call('HINCRBY', KEYS[i], prev, -1) <= 0 then\n"
+	"      redis.call('HDEL', KEYS[i], prev)\n"
+	"      if redis.call('HLEN', KEYS[i]) == 0 then redis.call('DEL', KEYS[i]) end\n"
+	"    end\n"
+	"  end\n"
+	"  if redis.call('HINCRBY', KEYS[1], total[prev], -1) < 0 then\n"
+	"    redis.call('HSET', KEYS[1], total[prev], 0)\n"
+	"  end\n"
+	"end\n"
+	"redis.call('HSET', KEYS[1], 'last', now)\n"
+	"if cls == 'f' then redis.call('DEL', KEYS[2]) return 3 end\n"
+	"for i = 3, #KEYS do\n"
+	"  redis.call('HINCRBY', KEYS[i], cls, 1)\n"
+	"  local c = redis.call('HMGET', KEYS[i], 's', 'h')\n"
+	"  local n = (tonumber(c[1]) or 0) + (tonumber(c[2]) or 0)\n"
+	"  if n > mult then n = mult end\n"
+	"  redis.call('EXPIRE', KEYS[i], ttl * n)\n"
+	"end\n"
+	"redis.call('HINCRBY', KEYS[1], total[cls], 1)\n"
+	"redis.call('SET', KEYS[2], cls, 'EX', ttl * mult)\n"
+	"if prev then return 2 end\n"
+	"return 1\n",
+};
+
+static pthread_once_t script_once = PTHREAD_ONCE_INIT;
+
+/* digest_script - its EVALSHA name */
+static void digest_script(void)
+{
+	digest_sha1_hex(script_learn.body, strlen(script_learn.body), script_learn.sha);
+}
+
+/* bayes_learn_tokens - see bayes.h */
+int bayes_learn_tokens(struct engine *e, const char *digest, const struct tokens *t,
+		       enum bayes_op op, double deadline, enum bayes_result *res,
+		       const char **why)
+{
+	const struct config *cfg = e->cfg;
+	struct rep_args a = { 0 };
+	struct redis_val *r;
+	char key[BAYES_KEY_MAX];
+
+	if (e->redis == NULL) {
+		*why = "no redis configured";
+		return -1;
+	}
+	pthread_once(&script_once, digest_script);
+	rep_args_addf(&a, "%sbayes", cfg->redis_prefix);
+	rep_args_addf(&a, "%sbayes:seen:%s", cfg->redis_prefix, digest);
+	for (size_t i = 0; i < t->n; i++) {
+		bayes_token_key(cfg->redis_prefix, t->hash[i], key);
+		rep_args_add(&a, key);
+	}
+	size_t nkeys = a.n;
+	rep_args_add(&a, op == BAYES_SPAM ? "s" : op == BAYES_HAM ? "h" : "f");
+	rep_args_addf(&a, "%ld", cfg->bayes_token_ttl);
+	rep_args_addf(&a, "%.0f", (double)time(NULL));
+	rep_args_addf(&a, "%d", BAYES_TTL_MULT);
+	int rc = rep_script_run(e->redis, &script_learn, nkeys, &a, deadline, &r, why, NULL);
+	rep_args_clear(&a);
+	if (rc < 0)
+		return -1;
+	double v = -1;
+	redis_val_number(&r[0], &v);
+	redis_vals_free(r, 1);
+	if (v < 0 || v > BAYES_UNKNOWN) {
+		*why = "unexpected reply of the learn script";
+		return -1;
+	}
+	*res = (enum bayes_result)v;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- stage */
+
+/* detail - "probability P (N spam, M ham learned; K of T tokens used);
+ * spammy: tok (p), ...; hammy: ..." for parapetctl scan */
+static char *detail(double p, double ns, double nn, const struct tokens *t,
+		    const double *prob, const size_t *idx, size_t k)
+{
+	struct buf b;
+
+	buf_init(&b);
+	buf_printf(&b, "probability %.4f (%.0f spam, %.0f ham learned; %zu of %zu tokens used%s)",
+		   p, ns, nn, k, t->n, t->capped ? ", capped" : "");
+	for (int spammy = 1; spammy >= 0; spammy--) {
+		size_t shown = 0;
+		buf_puts(&b, spammy ? "; spammy:" : "; hammy:");
+		for (size_t i = 0; i < k && shown < DETAIL_TOKENS; i++) {
+			double pi = prob[idx[i]];
+			if ((pi > 0.5) != (spammy == 1))
+				continue;
+			buf_printf(&b, " %.40s %.3f", tokens_str(t, idx[i]), pi);
+			shown++;
+		}
+		if (shown == 0)
+			buf_puts(&b, " -");
+	}
+	return b.data;
+}
+
+/* classify - counts of the reply r (totals, then one per token) into
+ * the scan's probability */
+static void classify(struct scan *sc, const struct tokens *t, const struct redis_val *r)
+{
+	const struct config *cfg = sc->engine->cfg;
+	double ns = 0, nn = 0;
+
+	if (r[0].type == REDIS_T_ARRAY && r[0].n == 2) {
+		if (!redis_val_number(&r[0].elem[0], &ns) || ns < 0)
+			ns = 0;
+		if (!redis_val_number(&r[0].elem[1], &nn) || nn < 0)
+			nn = 0;
+	}
+	if (ns < (double)cfg->bayes_min_spam || nn < (double)cfg->bayes_min_ham) {
+		metrics_inc(METRIC_BAYES_UNTRAINED);
+		return;
+	}
+	double *prob = xcalloc(t->n ? t->n : 1, sizeof(*prob));
+	size_t *idx = xcalloc(BAYES_N_SIGNIFICANT + 1, sizeof(*idx));
+	for (size_t i = 0; i < t->n; i++) {
+		const struct redis_val *v = &r[1 + i];
+		double s = 0, h = 0;
+		prob[i] = -1;
+		if (v->type != REDIS_T_ARRAY || v->n != 2)
+			continue;
+		if (!redis_val_number(&v->elem[0], &s) || s < 0)
+			s = 0;
+		if (!redis_val_number(&v->elem[1], &h) || h < 0)
+			h = 0;
+		prob[i] = bayes_token_prob(s, h, ns, nn);
+	}
+	size_t k = bayes_select(prob, t->n, idx);
+	double sel[BAYES_N_SIGNIFICANT], p;
+	for (size_t i = 0; i < k; i++)
+		sel[i] = prob[idx[i]];
+	if (bayes_combine(ns, nn, sel, k, &p)) {
+		sc->bayes_valid = true;
+		sc->bayes_prob = p;
+		free(sc->bayes_detail);
+		sc->bayes_detail = detail(p, ns, nn, t, prob, idx, k);
+		metrics_inc(METRIC_BAYES_CLASSIFIED);
+	} else {
+		/* trained, but no token of this message known or strong */
+		free(sc->bayes_detail);
+		sc->bayes_detail = xasprintf("no vote: 0 of %zu tokens used%s", t->n,
+					     t->capped ? ", capped" : "");
+		metrics_inc(METRIC_BAYES_UNTRAINED);
+	}
+	free(prob);
+	free(idx);
+}
+
+/* bayes_eom - tokens, one pipelined read, the probability */
+static int bayes_eom(struct scan *sc, void **state)
+{
+	const struct config *cfg = sc->engine->cfg;
+	struct redis_batch b;
+	struct redis_val *r;
+	const char *why;
+	char key[BAYES_KEY_MAX];
+
+	(void)state;
+	if (!cfg->bayes || sc->engine->redis == NULL)
+		return 0;
+	struct tokens *t = xmalloc(sizeof(*t));
+	tokens_init(t);
+	tokens_of(sc->msg, t);
+	redis_batch_init(&b);
+	char *totals = xasprintf("%sbayes", cfg->redis_prefix);
+	redis_batch_add(&b, "HMGET", totals, "spam", "ham", NULL);
+	free(totals);
+	for (size_t i = 0; i < t->n; i++) {
+		bayes_token_key(cfg->redis_prefix, t->hash[i], key);
+		redis_batch_add(&b, "HMGET", key, "s", "h", NULL);
+	}
+	double deadline = now_ms() + (double)cfg->redis_timeout_ms;
+	int rc = redis_exec(sc->engine->redis, &b, deadline, &r, &why, NULL);
+	redis_batch_free(&b);
+	if (rc < 0) {
+		metrics_inc(METRIC_BAYES_UNAVAILABLE);
+		sc->redis_failed = true;
+		if (!scan_has(sc, "REDIS_UNAVAILABLE"))
+			scan_add_builtin(sc, "REDIS_UNAVAILABLE", why);
+	} else {
+		classify(sc, t, r);
+		redis_vals_free(r, 1 + t->n);
+	}
+	tokens_free(t);
+	free(t);
+	return 0;
+}
+
+/* bayes_stage - see bayes.h; its symbols are rules (BAYES_*,
+ * eval:check_bayes), REDIS_UNAVAILABLE is the rep stage's */
+const struct stage bayes_stage = {
+	.name = "bayes",
+	.redis = true,
+	.eom = bayes_eom,
+};

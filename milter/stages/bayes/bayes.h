@@ -1,0 +1,109 @@
+/*
+ * bayes.h - the Bayes classifier (SPEC §3, §5, §6): per-token spam and
+ * ham counts in Redis, SpamAssassin's Robinson/Fisher chi-square
+ * combining, learning by message digest.
+ *
+ * Redis schema (redis_prefix P, doc/SPEC.md):
+ *   P b:HASH       hash {s, h}: messages learned as spam / ham that held
+ *                  the token; HASH is the token's 64-bit FNV-1a
+ *                  (mail/tokens.h) in 11 base-64 characters.  Expires
+ *                  bayes_token_ttl seconds after its last learn for each
+ *                  message that held it, at most BAYES_TTL_MULT times that:
+ *                  a token seen once goes after one TTL, a common one stays.
+ *   P bayes        hash {spam, ham, last}: messages learned, last learn time
+ *   P bayes:seen:SHA1   "s" or "h": a learned message (its digest)
+ *
+ * Per message (the "bayes" pipeline stage, before the rules): one
+ * pipelined round trip (HMGET of the totals and of every token); the
+ * probability goes into the scan (sc->bayes_prob) and the rules' BAYES_*
+ * (eval:check_bayes) read it.  Silent below bayes_min_spam/bayes_min_ham,
+ * and when Redis is down or slow (REDIS_UNAVAILABLE, the message goes on).
+ * Learning a message is one script call (EVALSHA): atomic, and a message
+ * learned twice changes nothing.
+ */
+#ifndef PARAPET_BAYES_H
+#define PARAPET_BAYES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct engine;
+struct stage;
+struct tokens;
+
+#define BAYES_N_SIGNIFICANT 150	/* SpamAssassin's N_SIGNIFICANT_TOKENS */
+#define BAYES_FW_S 0.030	/* Robinson's s (CombineChi.pm) */
+#define BAYES_FW_X 0.538	/* Robinson's x */
+#define BAYES_MIN_STRENGTH 0.346	/* |p - 0.5| a token needs to count */
+#define BAYES_TTL_MULT 12	/* a token lives at most 12 TTLs */
+#define BAYES_KEY_MAX 300	/* bytes of a token key with the prefix */
+/* Redis memory of one token key with the default prefix, measured with
+ * MEMORY USAGE and INFO on Redis 7 (listpack hash of two small counters,
+ * the key, its expiry): see the sizing table in parapet.conf(5) */
+#define BAYES_BYTES_PER_TOKEN 100
+
+/* ---------------------------------------------------------------- math */
+
+/* bayes_token_prob - Robinson's f(w) of a token seen in s spam and n ham
+ * of ns spam and nn ham learned; -1 when the token was never seen */
+double bayes_token_prob(double s, double n, double ns, double nn);
+/* bayes_chi2q - the chi-square survival function for 2*halfv degrees of
+ * freedom, as CombineChi.pm computes it (capped at 1) */
+double bayes_chi2q(double x2, size_t halfv);
+/* bayes_combine - Fisher's combining of n token probabilities with the
+ * class priors; false when n is 0 */
+bool bayes_combine(double ns, double nn, const double *prob, size_t n, double *out);
+/* bayes_select - indexes of the strongest tokens (at most
+ * BAYES_N_SIGNIFICANT of |p-0.5| >= BAYES_MIN_STRENGTH, strongest first;
+ * p < 0 is skipped) into idx; returns how many */
+size_t bayes_select(const double *prob, size_t n, size_t *idx);
+
+/* ---------------------------------------------------------------- storage */
+
+/* bayes_token_key - P b:HASH into out (BAYES_KEY_MAX); its length */
+size_t bayes_token_key(const char *prefix, uint64_t hash, char *out);
+
+enum bayes_op { BAYES_SPAM, BAYES_HAM, BAYES_FORGET };
+enum bayes_result {
+	BAYES_UNCHANGED,	/* already learned as that class */
+	BAYES_LEARNED,
+	BAYES_MOVED,		/* was learned as the other class */
+	BAYES_FORGOTTEN,
+	BAYES_UNKNOWN,		/* forget: never learned */
+};
+
+/* bayes_result_name - "learned", "already learned", ... */
+const char *bayes_result_name(enum bayes_result r);
+/* bayes_learn_tokens - learn (or forget) the message of digest (SHA-1
+ * hex) with tokens t in one script call before deadline; 0 and *res, or
+ * -1 with *why (static) */
+int bayes_learn_tokens(struct engine *e, const char *digest, const struct tokens *t,
+		       enum bayes_op op, double deadline, enum bayes_result *res,
+		       const char **why);
+
+/* ---------------------------------------------------------------- admin
+ * (admin/bayes_admin.c): 0, or -1 with *err (caller frees) */
+
+/* bayes_learn_message - learn (or forget) one message file's content: its
+ * tokens, and its digest (SHA-1 of the Message-ID and the body, so the
+ * same message delivered twice or re-filed is one message) */
+int bayes_learn_message(struct engine *e, const char *data, size_t len, enum bayes_op op,
+			enum bayes_result *res, char **err);
+
+struct bayes_stats {
+	double spam, ham;	/* messages learned */
+	double last;		/* unix time of the last learn or forget; 0 never */
+	long long tokens;	/* token keys in Redis */
+	long long used_memory;	/* Redis's used_memory (every key); -1 unknown */
+};
+
+/* bayes_stats - the totals, and the tokens counted with SCAN */
+int bayes_stats(struct engine *e, struct bayes_stats *st, char **err);
+
+/* ---------------------------------------------------------------- stage */
+
+/* bayes_stage - the descriptor (core/stage.h; listed in stages/registry.c) */
+extern const struct stage bayes_stage;
+
+#endif

@@ -1,0 +1,256 @@
+#!/usr/bin/env python3
+"""test_bayes.py - the Bayes classifier against a real redis-server,
+through Postfix (issue 15).
+
+1. silent below bayes_min_spam/bayes_min_ham: no BAYES_* before training;
+2. parapetctl learn spam MBOX, learn ham MAILDIR: then similar messages
+   through Postfix get BAYES_99 (spam) and BAYES_00 (ham) in X-Spam-Status,
+   and parapetctl scan shows the probability and the strongest tokens;
+3. digest: learning again changes nothing, the other class moves it,
+   forget undoes it (bayes stats and the totals hash);
+4. 1 MB of unique words: capped at 1,000 tokens, the message goes on;
+5. redis-server SIGKILLed under a stream: every message 250, each
+   delivered once, the messages during the outage without BAYES_*.
+"""
+import os
+import random
+import re
+import subprocess
+import sys
+import threading
+import time
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import (BUILDDIR, Parapet, Postfix, Redis, Sink, TestRun,  # noqa: E402
+                     make_message, send, send_many, wait_until)
+
+PREFIX = "parapet:"
+RCPT = "bob@rcpt.test"
+CTL = os.path.join(BUILDDIR, "milter", "parapetctl")
+MIN = 20
+SPAM_WORDS = ("viagra cheap pills casino jackpot winner lottery prize bitcoin investment "
+              "guaranteed unsubscribe limited offer exclusive discount pharmacy replica "
+              "watches loans credit approved urgent claim bonus free").split()
+HAM_WORDS = ("meeting agenda project review quarterly report budget schedule minutes "
+             "deadline draft attached comments kernel patch release build tests thanks "
+             "regards lunch tomorrow colleague").split()
+RULES = "score REDIS_UNAVAILABLE 0.0\n"
+
+
+def ctl(conf, *args):
+    p = subprocess.run([CTL, "-c", conf] + [str(a) for a in args], capture_output=True,
+                       text=True, timeout=120)
+    return p.returncode, p.stdout, p.stderr
+
+
+def words(rng, vocab, n=40):
+    return " ".join(rng.choice(vocab) for _ in range(n))
+
+
+def mail(test_id, rng, vocab, sender):
+    return make_message(test_id, subject=words(rng, vocab, 4), body=words(rng, vocab) + "\n",
+                        sender=sender)
+
+
+def status(m):
+    """status - the X-Spam-Status field of a delivered message"""
+    hm = re.search(rb"X-Spam-Status: (.*(?:\r\n[ \t].*)*)", m.data)
+    return hm.group(1).decode(errors="replace").replace("\r\n", "") if hm else ""
+
+
+def sent_statuses(c, jobs):
+    outs = send_many(c.pf.port, jobs, concurrency=4)
+    ids = [j["data_bytes"].split(b"X-Test-Id: ")[1].split(b"\r\n")[0].decode() for j in jobs]
+    wait_until(lambda: all(c.sink.by_id(i) for i in ids), 60)
+    return outs, [status(c.sink.by_id(i)[0]) if c.sink.by_id(i) else "" for i in ids]
+
+
+def test_untrained(run, c, rng):
+    jobs = [dict(mail_from="s@spam.test", rcpts=[RCPT],
+                 data_bytes=mail("untrained-%d" % i, rng, SPAM_WORDS, "s@spam.test"))
+            for i in range(3)]
+    outs, st = sent_statuses(c, jobs)
+    run.check(all(o.final.code == 250 for o in outs) and st and
+              not any("BAYES_" in s for s in st),
+              "untrained (0 of %d learned): no BAYES_* symbol" % MIN, repr(st))
+
+
+def test_learn_classify(run, c, rng):
+    wd, conf = run.workdir, c.parapet.conf_path
+    mbox = os.path.join(wd, "spam.mbox")
+    with open(mbox, "wb") as fp:
+        for i in range(MIN + 5):
+            fp.write(b"From spammer@spam.test Mon Jan  1 00:00:00 2024\n")
+            fp.write(mail("train-spam-%d" % i, rng, SPAM_WORDS, "s%d@spam.test" % i)
+                     .replace(b"\r\n", b"\n") + b"\n")
+    maildir = os.path.join(wd, "Maildir", ".Ham")
+    for sub in ("cur", "new", "tmp"):
+        os.makedirs(os.path.join(maildir, sub))
+    for i in range(MIN + 5):
+        with open(os.path.join(maildir, "cur" if i % 2 else "new", "%d.host:2,S" % i), "wb") as fp:
+            fp.write(mail("train-ham-%d" % i, rng, HAM_WORDS, "h%d@ham.test" % i))
+    with open(os.path.join(maildir, "tmp", "partial"), "wb") as fp:
+        fp.write(b"Subject: half-written\r\n\r\nviagra\r\n")
+    rc, out, err = ctl(conf, "learn", "spam", mbox)
+    run.check(rc == 0 and "%d messages: %d learned" % (MIN + 5, MIN + 5) in out,
+              "learn spam MBOX: each message of the mbox learned", out + err)
+    rc, out, err = ctl(conf, "learn", "ham", maildir)
+    run.check(rc == 0 and "%d messages: %d learned" % (MIN + 5, MIN + 5) in out,
+              "learn ham MAILDIR: cur/ and new/, not tmp/", out + err)
+    tot = c.redis.call("HMGET", PREFIX + "bayes", "spam", "ham")
+    run.check(tot == [str(MIN + 5), str(MIN + 5)], "totals hash: spam and ham counts", repr(tot))
+    rc, out, err = ctl(conf, "bayes", "stats")
+    ntok = len(c.redis.call("KEYS", PREFIX + "b:*"))
+    run.check(rc == 0 and "spam learned   %d" % (MIN + 5) in out and
+              "tokens         %d " % ntok in out and "voting" in out,
+              "parapetctl bayes stats: counts, tokens, voting", out + err)
+    ttl = c.redis.call("TTL", c.redis.call("KEYS", PREFIX + "b:*")[0])
+    run.check(0 < ttl <= 3600 * 12, "token keys expire (bayes_token_ttl x count, at most x12)",
+              repr(ttl))
+
+    jobs = [dict(mail_from="n%d@spam.test" % i, rcpts=[RCPT],
+                 data_bytes=mail("new-spam-%d" % i, rng, SPAM_WORDS, "n%d@spam.test" % i))
+            for i in range(10)]
+    jobs += [dict(mail_from="n%d@ham.test" % i, rcpts=[RCPT],
+                  data_bytes=mail("new-ham-%d" % i, rng, HAM_WORDS, "n%d@ham.test" % i))
+             for i in range(10)]
+    outs, st = sent_statuses(c, jobs)
+    run.note("spam: %r" % st[:2])
+    run.note("ham: %r" % st[10:12])
+    run.check(all(o.final.code == 250 for o in outs), "20 messages: 250")
+    run.check(all("BAYES_99" in s for s in st[:10]), "10 similar spam: BAYES_99",
+              repr(st[:10]))
+    run.check(all("BAYES_00" in s for s in st[10:]), "10 similar ham: BAYES_00",
+              repr(st[10:]))
+    eml = os.path.join(wd, "one.eml")
+    with open(eml, "wb") as fp:
+        fp.write(mail("scan-one", rng, SPAM_WORDS, "x@spam.test"))
+    rc, out, err = ctl(conf, "scan", "--no-dns", eml)
+    run.check(rc == 0 and re.search(r"bayes: probability 1\.0000 \(%d spam, %d ham learned"
+                                    % (MIN + 5, MIN + 5), out) and "spammy:" in out,
+              "parapetctl scan: the probability and the strongest tokens", out + err)
+    c.mbox = mbox
+
+
+def test_digest(run, c, rng):
+    conf, r = c.parapet.conf_path, c.redis
+    eml = os.path.join(run.workdir, "digest.eml")
+    with open(eml, "wb") as fp:
+        fp.write(mail("digest", rng, SPAM_WORDS + ["uniqueword%d" % i for i in range(5)],
+                      "d@digest.test"))
+    before = r.call("HMGET", PREFIX + "bayes", "spam", "ham")
+    rc, out, err = ctl(conf, "learn", "spam", eml)
+    run.check(rc == 0 and "bayes=learned" in out, "learn spam: learned", out + err)
+    snap = {k: r.call("HGETALL", k) for k in r.call("KEYS", PREFIX + "b:*")}
+    rc, out, err = ctl(conf, "learn", "spam", eml)
+    snap2 = {k: r.call("HGETALL", k) for k in r.call("KEYS", PREFIX + "b:*")}
+    run.check(rc == 0 and "already learned" in out and snap == snap2,
+              "learn the same message again: no token count changes", out + err)
+    rc, out, err = ctl(conf, "learn", "ham", eml)
+    tot = r.call("HMGET", PREFIX + "bayes", "spam", "ham")
+    run.check(rc == 0 and "bayes=moved" in out and tot == [before[0], str(int(before[1]) + 1)],
+              "learn as ham: moved (spam total back, ham +1)", out + err + repr(tot))
+    rc, out, err = ctl(conf, "forget", eml)
+    tot = r.call("HMGET", PREFIX + "bayes", "spam", "ham")
+    snap3 = {k: r.call("HGETALL", k) for k in r.call("KEYS", PREFIX + "b:*")}
+    orig = {k: v for k, v in snap.items()}
+    run.check(rc == 0 and "forgotten" in out and tot == before,
+              "forget: totals as before the first learn", out + err + repr(tot))
+    gone = [k for k in orig if k not in snap3]
+    run.check(len(gone) >= 5, "forget: the message's own tokens are gone (%d keys)" % len(gone))
+    rc, out, err = ctl(conf, "forget", eml)
+    run.check(rc == 0 and "not learned" in out, "forget again: not learned", out + err)
+
+
+def test_cap(run, c, rng):
+    body = " ".join("w%07dx" % i for i in range(110000)) + "\n"
+    data = make_message("cap", subject="cap", body=body, sender="cap@cap.test")
+    eml = os.path.join(run.workdir, "cap.eml")
+    with open(eml, "wb") as fp:
+        fp.write(data)
+    rc, out, err = ctl(c.parapet.conf_path, "scan", "--no-dns", eml)
+    run.check(rc == 0 and re.search(r"of 1000 tokens used, capped", out) and "BAYES_" not in out,
+              "1 MB of unique words: 1,000 tokens, capped (%d bytes)" % len(data), out[-600:] + err)
+    t0 = time.monotonic()
+    o = send(c.pf.port, "cap@cap.test", [RCPT], data)
+    run.check(getattr(o, "final", o).code == 250, "the 1 MB message goes on: 250 in %.2f s"
+              % (time.monotonic() - t0))
+
+
+def test_kill(run, c, rng):
+    n = 300
+    ids = ["kill-%d" % i for i in range(n)]
+    jobs = [dict(mail_from="k@kill.test", rcpts=[RCPT],
+                 data_bytes=mail(ids[i], rng, SPAM_WORDS, "k@kill.test")) for i in range(n)]
+    done = [0]
+    lock = threading.Lock()
+
+    def on_done(o):
+        with lock:
+            done[0] += 1
+
+    def killer():
+        wait_until(lambda: done[0] >= 60, 120)
+        c.redis.kill()
+
+    t = threading.Thread(target=killer, daemon=True)
+    t.start()
+    outs = send_many(c.pf.port, jobs, concurrency=8, on_done=on_done)
+    t.join(60)
+    codes = {}
+    for o in outs:
+        codes[o.final.code] = codes.get(o.final.code, 0) + 1
+    run.check(codes == {250: n}, "every message 250 with Redis killed mid-stream", repr(codes))
+    run.check(wait_until(lambda: all(c.sink.by_id(i) for i in ids), 60),
+              "all %d delivered" % n)
+    counts = c.sink.id_counts()
+    run.check(all(counts.get(i) == 1 for i in ids), "each delivered exactly once")
+    st = [status(c.sink.by_id(i)[0]) for i in ids]
+    with_b = sum("BAYES_" in s for s in st)
+    run.note("%d of %d with BAYES_* (before the kill)" % (with_b, n))
+    run.check(0 < with_b < n and all("BAYES_" not in s for s in st[-50:]),
+              "BAYES_* before the kill, none after it", "%d with" % with_b)
+
+
+def main():
+    with TestRun("test_bayes") as run:
+        run.require_root_and_postfix()
+        wd = run.workdir
+        rng = random.Random(15)
+
+        class Ctx:
+            pass
+        c = Ctx()
+        c.redis = Redis(os.path.join(wd, "redis")).start()
+        c.sink = Sink().start()
+        c.parapet = Parapet(os.path.join(wd, "parapet"), {
+            "redis": "127.0.0.1:%d" % c.redis.port,
+            "redis_timeout_ms": "200",
+            "greylist": "no",
+            "reject_score": "1000",
+            "bayes": "yes",
+            "bayes_min_spam": str(MIN),
+            "bayes_min_ham": str(MIN),
+            "bayes_token_ttl": "3600",
+        }, RULES, shipped_rules=True)
+        c.parapet.start()
+        c.pf = Postfix(os.path.join(wd, "postfix"), c.sink.port,
+                       milter=c.parapet.socket_spec).start()
+        run.on_fail(lambda: "parapet log (tail):\n" + c.parapet.log()[-3000:])
+        with run.section("1. silent below the minimum"):
+            test_untrained(run, c, rng)
+        with run.section("2. learn an mbox and a Maildir, classify similar mail"):
+            test_learn_classify(run, c, rng)
+        with run.section("3. digest: dedupe, move, forget"):
+            test_digest(run, c, rng)
+        with run.section("4. 1 MB of unique words"):
+            test_cap(run, c, rng)
+        with run.section("5. redis-server killed mid-stream"):
+            test_kill(run, c, rng)
+        with run.section("stop"):
+            run.check(c.parapet.stop(timeout=30) == 0, "parapet exits 0 on SIGTERM")
+
+
+if __name__ == "__main__":
+    main()

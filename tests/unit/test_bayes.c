@@ -1,0 +1,219 @@
+/*
+ * test_bayes.c - the Bayes classifier's pure parts: the tokenizer
+ * (mail/tokens.c), Robinson's f(w), the chi-square combining and the
+ * token selection against hand-computed values (stages/bayes/bayes.c),
+ * and eval:check_bayes's bands (rules/eval_bayes.c).
+ */
+#include "unit.h"
+
+#include <math.h>
+
+#include "mail/tokens.h"
+#include "rules/eval.h"
+#include "stages/bayes/bayes.h"
+
+/* has - is the token in t? */
+static bool has(const struct tokens *t, const char *s)
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (strcmp(tokens_str(t, i), s) == 0)
+			return true;
+	return false;
+}
+
+/* body - tokens of one body text */
+static void body(struct tokens *t, const char *text)
+{
+	tokens_init(t);
+	tokens_text(t, "", text, strlen(text), true);
+}
+
+static const struct {
+	const char *text;
+	const char *want[10];
+	const char *not[4];
+} body_cases[] = {
+	/* Title Case lowered at line and sentence start, variants added */
+	{ "Hello World. Click HERE now!!",
+	  { "hello", "World", "world", "click", "HERE", "here", "now!!", "now" },
+	  { "Hello", "Click", NULL } },
+	{ "ab to abc", { "abc", NULL }, { "ab", "to", NULL } },
+	{ "xx abcdefghijklmnopqrstuvwxyz", { "sk:abcdefg", NULL },
+	  { "abcdefghijklmnopqrstuvwxyz", NULL } },
+	{ "mail joe@example.com", { "U*joe", "D*example.com", "D*com", "joe@example.com", NULL },
+	  { NULL } },
+	{ "see www.example.org", { "UD:www.example.org", "UD:example.org", "UD:org", NULL },
+	  { NULL } },
+	{ "wait...what", { "wait", "what", NULL }, { "wait...what", NULL } },
+	{ "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e\xe3\x81\xae\xe3\x83\x86\xe3\x82\xad",
+	  { "u8:\xe6\x97\xa5", "u8:\xe3\x82\xad", NULL }, { NULL } },
+	{ "\"quoted,\" -dash-", { "quoted", "dash", NULL }, { "\"quoted", NULL } },
+};
+
+START_TEST(tokenize_body)
+{
+	struct tokens *t = xmalloc(sizeof(*t));
+
+	body(t, body_cases[_i].text);
+	for (size_t k = 0; body_cases[_i].want[k]; k++)
+		ck_assert_msg(has(t, body_cases[_i].want[k]), "%s: missing %s",
+			      body_cases[_i].text, body_cases[_i].want[k]);
+	for (size_t k = 0; body_cases[_i].not[k]; k++)
+		ck_assert_msg(!has(t, body_cases[_i].not[k]), "%s: has %s", body_cases[_i].text,
+			      body_cases[_i].not[k]);
+	tokens_free(t);
+	free(t);
+}
+END_TEST
+
+/* 5,000 distinct words: the first TOKENS_MAX, capped, no more text */
+START_TEST(tokenize_cap)
+{
+	struct tokens *t = xmalloc(sizeof(*t));
+	struct buf b;
+
+	buf_init(&b);
+	for (int i = 0; i < 5000; i++)
+		buf_printf(&b, "word%05d ", i);
+	body(t, b.data);
+	ck_assert_uint_eq(t->n, TOKENS_MAX);
+	ck_assert(t->capped);
+	ck_assert(has(t, "word00000"));
+	ck_assert(!has(t, "word04999"));
+	ck_assert_uint_lt(t->text.len, 20 * TOKENS_MAX);
+	tokens_free(t);
+	free(t);
+	buf_free(&b);
+}
+END_TEST
+
+/* a whole message: the chosen header fields with their prefixes */
+START_TEST(tokenize_message)
+{
+	struct engine *e = unit_engine("", "");
+	struct scan *sc = unit_scan(e,
+		"Received: from a.example (a.example [203.0.113.9]) by mx.test with ESMTP id 4XyZ; "
+		"Mon, 1 Jan 2024 00:00:00 +0000\n"
+		"From: Joe Sender <joe@mail.example.com>\nTo: you@rcpt.test\n"
+		"Subject: Cheap pills\nMessage-ID: <123.abc@mailer.example.net>\n"
+		"Content-Type: text/plain; charset=utf-8\nX-Mailer: BulkBlaster 3\n\n"
+		"Visit http://www.shop.example/buy now\n");
+	struct tokens *t = xmalloc(sizeof(*t));
+
+	tokens_init(t);
+	tokens_of(sc->msg, t);
+	const char *want[] = {
+		"H*F:U*joe", "H*F:D*mail.example.com", "H*F:D*com", "H*F:Sender", "HTo:U*you",
+		"HSubject:Cheap", "H*M:D*mailer.example.net", "H*M:D*net", "H*ct:plain", "H*ct:utf-8",
+		"H*UA:BulkBlaster", "H*r:ip*203.0.113", "H*r:a.example", "UD:www.shop.example",
+		"UD:shop.example", "visit", "pills",
+	};
+	for (size_t i = 0; i < sizeof(want) / sizeof(*want); i++)
+		ck_assert_msg(has(t, want[i]), "missing %s", want[i]);
+	ck_assert(!has(t, "H*r:4XyZ"));	/* queue id dropped */
+	ck_assert(!has(t, "H*r:2024"));	/* date dropped */
+	ck_assert(!has(t, "H*ct:text"));
+	ck_assert(!has(t, "H*M:123.abc"));
+	tokens_free(t);
+	free(t);
+	scan_free(sc);
+	engine_unref(e);
+}
+END_TEST
+
+/* Robinson's f(w), by hand: p = s*nn / (n*ns + s*nn), then
+ * (0.030*0.538 + (s+n)*p) / (0.030 + s+n) */
+START_TEST(token_prob)
+{
+	ck_assert_double_eq_tol(bayes_token_prob(10, 0, 100, 100), 10.01614 / 10.03, 1e-12);
+	ck_assert_double_eq_tol(bayes_token_prob(1, 1, 100, 100), 1.01614 / 2.03, 1e-12);
+	ck_assert_double_eq_tol(bayes_token_prob(1, 0, 100, 300), 1.01614 / 1.03, 1e-12);
+	ck_assert_double_eq_tol(bayes_token_prob(0, 3, 100, 100), 0.01614 / 3.03, 1e-12);
+	ck_assert(bayes_token_prob(0, 0, 100, 100) < 0);
+	ck_assert(bayes_token_prob(1, 0, 0, 100) < 0);
+}
+END_TEST
+
+/* chi2q(4, 2) = e^-2 (1 + 2); combining one token 0.99 with equal
+ * priors: S = 1 - 0.5*0.01, H = 1 - 0.5*0.99, (S - H + 1) / 2 = 0.745 */
+START_TEST(combine)
+{
+	double p, one = 0.99, sym[2] = { 0.9, 0.1 };
+
+	ck_assert_double_eq_tol(bayes_chi2q(4, 2), 3 * exp(-2), 1e-12);
+	ck_assert_double_eq_tol(bayes_chi2q(0, 5), 1.0, 1e-12);
+	ck_assert(bayes_combine(100, 100, &one, 1, &p));
+	ck_assert_double_eq_tol(p, 0.745, 1e-12);
+	ck_assert(bayes_combine(100, 100, sym, 2, &p));
+	ck_assert_double_eq_tol(p, 0.5, 1e-12);
+	ck_assert(!bayes_combine(100, 100, &one, 0, &p));
+}
+END_TEST
+
+/* strongest first, weak (|p-0.5| < 0.346) and unseen (-1) left out, at
+ * most 150 */
+START_TEST(select_tokens)
+{
+	double prob[] = { 0.5, 0.9, 0.15, 0.95, -1, 0.8 };
+	double many[200];
+	size_t idx[BAYES_N_SIGNIFICANT + 1];
+
+	ck_assert_uint_eq(bayes_select(prob, 6, idx), 3);
+	ck_assert_uint_eq(idx[0], 3);
+	ck_assert_uint_eq(idx[1], 1);
+	ck_assert_uint_eq(idx[2], 2);
+	for (int i = 0; i < 200; i++)
+		many[i] = i < 100 ? 0.99 : 0.001;
+	ck_assert_uint_eq(bayes_select(many, 200, idx), BAYES_N_SIGNIFICANT);
+	ck_assert_uint_eq(idx[0], 100);	/* 0.001 is stronger than 0.99 */
+	ck_assert_uint_eq(idx[99], 199);
+	ck_assert_uint_eq(idx[100], 0);
+}
+END_TEST
+
+static const struct {
+	bool valid;
+	double p;
+	const char *lo, *hi;
+	unsigned want;
+} band_cases[] = {
+	{ true, 0.0, "0.00", "0.01", 1 },
+	{ true, 0.01, "0.00", "0.01", 1 },
+	{ true, 0.01, "0.01", "0.05", 0 },
+	{ true, 0.5, "0.40", "0.60", 1 },
+	{ true, 0.9995, "0.99", "1.00", 1 },
+	{ true, 0.9995, "0.999", "1.00", 1 },
+	{ true, 0.995, "0.999", "1.00", 0 },
+	{ false, 0.5, "0.40", "0.60", 0 },
+};
+
+START_TEST(check_bayes_bands)
+{
+	const struct eval_def *d = eval_find("check_bayes");
+	struct rules_auth au = { .bayes_valid = band_cases[_i].valid,
+				 .bayes_prob = band_cases[_i].p };
+	struct eval_env env = { .auth = &au };
+	const char *argv[] = { band_cases[_i].lo, band_cases[_i].hi };
+
+	ck_assert_ptr_nonnull(d);
+	ck_assert_uint_eq(d->fn(&env, 2, argv), band_cases[_i].want);
+	ck_assert(eval_plugin_known("Mail::SpamAssassin::Plugin::Bayes"));
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("bayes");
+	TCase *tc = tcase_create("bayes");
+
+	tcase_add_loop_test(tc, tokenize_body, 0, (int)(sizeof(body_cases) / sizeof(*body_cases)));
+	tcase_add_test(tc, tokenize_cap);
+	tcase_add_test(tc, tokenize_message);
+	tcase_add_test(tc, token_prob);
+	tcase_add_test(tc, combine);
+	tcase_add_test(tc, select_tokens);
+	tcase_add_loop_test(tc, check_bayes_bands, 0,
+			    (int)(sizeof(band_cases) / sizeof(*band_cases)));
+	suite_add_tcase(s, tc);
+	return unit_main(s);
+}
