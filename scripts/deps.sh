@@ -21,7 +21,7 @@ set -euo pipefail
 # from npm: tests/browser).
 PACKAGES="
 	build-essential autoconf automake libtool pkg-config
-	libmilter-dev libpcre2-dev check
+	libmilter-dev libpcre2-dev libvectorscan-dev check
 	postfix redis-server miltertest python3
 	libspf2-dev libopendkim-dev libopendmarc-dev libhiredis-dev
 	libgmime-3.0-dev libunbound-dev redis-sentinel

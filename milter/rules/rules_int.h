@@ -111,6 +111,8 @@ struct ruleset {
 	const char **builtins;	/* NULL-terminated copy of the array given to
 				 * rules_load; the names are borrowed */
 	size_t nfiles;
+	struct prefilter *prefilter;	/* one-pass candidates (prefilter.c) */
+	bool prefilter_off;	/* rules_set_prefilter */
 };
 
 /* replace_tag, replace_pre, replace_inter, replace_post */
