@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define REQLIT_MAX 24		/* alternatives in one answer */
+#define REQLIT_MAX 32		/* alternatives in one answer */
 #define REQLIT_MIN 3		/* shorter literals are not worth it */
 #define REQLIT_MAX_DEPTH 64	/* group nesting */
 
