@@ -12,6 +12,10 @@
  * values live in an array local to rules_eval, so the rule set stays
  * read-only and shared by every thread.
  *
+ * The regex rules are answered by prefilter.c (one literal pass per text,
+ * each distinct regex once); run_rule, one rule at a time, is the
+ * reference it must equal (rules_set_prefilter) and handles the rest.
+ *
  * Limits: regex cost is bounded by re.c, matches counted per rule by
  * RULES_MAX_HITS, meta cost by the size of its expression.
  */
