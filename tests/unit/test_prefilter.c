@@ -10,6 +10,7 @@
 #include "unit.h"
 
 #include <dirent.h>
+#include <pthread.h>
 
 #include "rules/reqlit.h"
 
@@ -278,6 +279,71 @@ START_TEST(skip_is_no_match)
 }
 END_TEST
 
+/* two threads scanning at once share the rule set and its databases;
+ * each message's hits must equal the serial run's */
+#define T_MSGS 40
+
+struct worker {
+	struct engine *e;
+	char *text[T_MSGS];
+	size_t len[T_MSGS];
+	size_t nhits[T_MSGS];
+};
+
+/* work - scan every message, remember the hit counts */
+static void *work(void *arg)
+{
+	struct worker *w = arg;
+
+	for (int i = 0; i < T_MSGS; i++) {
+		struct scan *sc = scan_file(w->e, w->text[i], w->len[i]);
+		w->nhits[i] = sc->hits.n;
+		scan_free(sc);
+	}
+	return NULL;
+}
+
+START_TEST(threads_share)
+{
+	const char *data = getenv("TESTDATA");
+	char *dir = xasprintf("%s/corpus/spam", data ? data : "tests/data");
+	struct dirent **ents = NULL;
+	int n = scandir(dir, &ents, NULL, alphasort), got = 0;
+	struct worker w[2] = { { .e = unit_engine("", tricky) } };
+	pthread_t th[2];
+
+	w[1].e = w[0].e;
+	for (int i = 0; i < n; i++) {
+		if (ents[i]->d_name[0] != '.' && got < T_MSGS) {
+			char *path = xasprintf("%s/%s", dir, ents[i]->d_name);
+			w[0].text[got] = mboxfile_read(path, &w[0].len[got]);
+			ck_assert_ptr_nonnull(w[0].text[got]);
+			w[1].text[T_MSGS - 1 - got] = w[0].text[got];	/* the other order */
+			w[1].len[T_MSGS - 1 - got] = w[0].len[got];
+			got++;
+			free(path);
+		}
+		free(ents[i]);
+	}
+	free(ents);
+	ck_assert_int_eq(got, T_MSGS);
+	size_t serial[T_MSGS];
+	work(&w[0]);
+	memcpy(serial, w[0].nhits, sizeof(serial));
+	for (int t = 0; t < 2; t++)
+		pthread_create(&th[t], NULL, work, &w[t]);
+	for (int t = 0; t < 2; t++)
+		pthread_join(th[t], NULL);
+	for (int i = 0; i < T_MSGS; i++) {
+		ck_assert_uint_eq(w[0].nhits[i], serial[i]);
+		ck_assert_uint_eq(w[1].nhits[T_MSGS - 1 - i], serial[i]);
+		free(w[0].text[i]);
+	}
+	engine_unref(w[0].e);
+	free(dir);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("prefilter");
@@ -288,6 +354,7 @@ int main(void)
 	tcase_add_test(tc, skip_is_no_match);
 	tcase_add_test(tc, corpus_tricky);
 	tcase_add_test(tc, corpus_shipped);
+	tcase_add_test(tc, threads_share);
 	suite_add_tcase(s, tc);
 	return unit_main(s);
 }
