@@ -144,7 +144,9 @@ static size_t lookup(const size_t *tab, size_t cap, size_t h,
 	return k;
 }
 
-/* same_text - header text x is the one rule r reads */
+/* same_text - header text x is the one rule r reads.  Every field of a
+ * rule that match_text reads to build a header text must be compared
+ * here, or two rules would wrongly share a text. */
 static bool same_text(const struct prefilter *pf, size_t x, const struct rule *r, size_t t)
 {
 	const struct rule *o = pf->texts[x].rep;
