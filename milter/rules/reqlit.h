@@ -11,7 +11,7 @@
 
 #define REQLIT_MAX 32		/* alternatives in one answer */
 #define REQLIT_MIN 3		/* shorter literals are not worth it */
-#define REQLIT_MAX_DEPTH 64	/* group nesting */
+#define REQLIT_MAX_DEPTH 32	/* group nesting (each level is ~1 KB of stack) */
 
 struct reqlit {
 	size_t n;
