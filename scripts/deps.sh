@@ -22,7 +22,7 @@ set -euo pipefail
 # (tests/integration/test_sa_agree.py) and of the speed comparison.
 PACKAGES="
 	build-essential autoconf automake libtool pkg-config
-	libmilter-dev libpcre2-dev check
+	libmilter-dev libpcre2-dev libvectorscan-dev check
 	postfix redis-server miltertest python3
 	libspf2-dev libopendkim-dev libopendmarc-dev libhiredis-dev
 	libgmime-3.0-dev libunbound-dev redis-sentinel

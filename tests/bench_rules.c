@@ -1,15 +1,18 @@
 /*
  * bench_rules.c - in-process scan benchmark (scripts/bench/rules): every
  * message file given is fed through the same engine the daemon uses
- * (mboxfile -> scan -> verdict), on one thread, in three modes measured
- * in the same run:
- *   model  the message model only: parse + MIME views, no rules, no DNS
- *   rules  the content pipeline with the rules in RULES_DIR (no_dns: no
- *          SPF, DKIM, DMARC)
- *   full   every stage, SPF, DKIM and DMARC asking the DNS server named
- *          by PARAPET_BENCH_DNS (answers cached after the warm-up pass)
+ * (mboxfile -> scan -> verdict), on one thread.  Measured in one run:
+ *   model    the message model only: parse + MIME views, no rules, no DNS
+ *   rules    the content pipeline with the rules in RULES_DIR (no_dns: no
+ *            SPF, DKIM, DMARC), with the one-pass prefilter off and on;
+ *            the verdicts' symbols and scores must be the same both ways
+ *   full     every stage, SPF, DKIM and DMARC asking the DNS server named
+ *            by PARAPET_BENCH_DNS (answers cached after the warm-up pass)
+ *   stock    with a second rule directory (SpamAssassin's stock set): the
+ *            whole set off and on, then the scaling curve at 100, 400,
+ *            1,500 and all regex rules (the first N of the set)
  * Prints messages/second and per-message microseconds (median, p99).
- * usage: bench_rules RULES_DIR PASSES FILE...
+ * usage: bench_rules RULES_DIR PASSES [--stock DIR STOCK_PASSES] FILE...
  */
 #include "autoconfig.h"
 
@@ -30,7 +33,20 @@
 struct file {
 	char *data;
 	size_t len;
+	char *symbols;		/* verdict of the prefilter-off run */
+	double score;
 };
+
+/* one timed run */
+struct result {
+	double total_us;
+	double *times;		/* per message and pass, sorted by report */
+	size_t count;
+	size_t tagged;
+	size_t differ;		/* verdicts unlike the reference run */
+};
+
+static const char *dns_conf;	/* the configuration every engine gets */
 
 /* now_us - monotonic microseconds */
 static double now_us(void)
@@ -48,14 +64,17 @@ static int dbl_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* run - one mode over every file, passes times; fills per-message times */
-static double run(struct engine *e, bool model_only, bool no_dns,
-		  const struct file *files, size_t n, int passes, double *times,
-		  size_t *tagged)
+/* enum check - what run does with each first-pass verdict */
+enum check { CHECK_NONE, CHECK_KEEP, CHECK_SAME };
+
+/* run - one mode over every file, passes times */
+static struct result run(struct engine *e, bool model_only, bool no_dns, struct file *files,
+			 size_t n, int passes, enum check check)
 {
+	struct result r = { .count = n * (size_t)passes };
 	double t0 = now_us();
 
-	*tagged = 0;
+	r.times = xcalloc(r.count, sizeof(*r.times));
 	for (int p = 0; p < passes; p++) {
 		for (size_t i = 0; i < n; i++) {
 			double t = now_us();
@@ -68,89 +87,214 @@ static double run(struct engine *e, bool model_only, bool no_dns,
 			if (model_only)
 				msg_decode(sc->msg);
 			const struct verdict *v = scan_finish(sc);
+			const char *sym = v->symbols ? v->symbols : "";
 			if (p == 0 && v->tagged)
-				(*tagged)++;
+				r.tagged++;
+			if (p == 0 && check == CHECK_KEEP) {
+				free(files[i].symbols);
+				files[i].symbols = xstrdup(sym);
+				files[i].score = v->score;
+			} else if (p == 0 && check == CHECK_SAME &&
+				   (strcmp(files[i].symbols, sym) != 0 || files[i].score != v->score)) {
+				if (r.differ++ < 5)
+					fprintf(stderr, "DIFFER message %zu: off [%s] on [%s]\n", i,
+						files[i].symbols, sym);
+			}
 			scan_free(sc);
-			times[(size_t)p * n + i] = now_us() - t;
+			r.times[(size_t)p * n + i] = now_us() - t;
 		}
 	}
-	return now_us() - t0;
+	r.total_us = now_us() - t0;
+	qsort(r.times, r.count, sizeof(*r.times), dbl_cmp);
+	return r;
+}
+
+/* median - of a sorted result */
+static double median(const struct result *r)
+{
+	return r->times[r->count / 2];
 }
 
 /* report - one line for a mode */
-static void report(const char *name, double total_us, double *times, size_t count,
-		   size_t tagged, size_t n)
+static void report(const char *name, struct result *r, size_t n, bool compared)
 {
-	qsort(times, count, sizeof(*times), dbl_cmp);
-	printf("%-6s %8.0f msg/s  median %7.1f us  p99 %8.1f us  max %8.1f us  tagged %zu/%zu\n",
-	       name, (double)count / (total_us / 1e6), times[count / 2],
-	       times[(size_t)((double)count * 0.99)], times[count - 1], tagged, n);
+	printf("%-16s %8.0f msg/s  median %8.1f us  p99 %9.1f us  max %9.1f us  tagged %zu/%zu",
+	       name, (double)r->count / (r->total_us / 1e6), median(r),
+	       r->times[(size_t)((double)r->count * 0.99)], r->times[r->count - 1], r->tagged, n);
+	if (compared)
+		printf("  verdicts %s", r->differ ? "DIFFER" : "identical");
+	printf("\n");
+}
+
+/* load - an engine with every stage and the rules of dir; NULL on error */
+static struct engine *load(const char *dir, double *ms)
+{
+	char *err = NULL;
+	struct diag d;
+	struct config *cfg = config_parse_buf("bench", dns_conf, strlen(dns_conf), &err);
+	double t0 = now_us();
+
+	diag_init(&d);
+	free(cfg->rules_dir);
+	cfg->rules_dir = xstrdup(dir);
+	struct engine *e = engine_from_config(cfg, stage_registry, &d);
+	if (e == NULL)
+		for (size_t i = 0; i < d.n; i++)
+			fprintf(stderr, "%s\n", d.lines[i]);
+	diag_free(&d);
+	if (ms)
+		*ms = (now_us() - t0) / 1e3;
+	return e;
+}
+
+/* off_on - one rule set with the prefilter off, then on; the on run must
+ * give the same verdicts; the medians in med[2] */
+static bool off_on(struct engine *e, const char *label, struct file *files, size_t n,
+		   int passes, double med[2])
+{
+	char name[64];
+
+	rules_set_prefilter(e->rules, false);
+	struct result off = run(e, false, true, files, n, passes, CHECK_KEEP);
+	rules_set_prefilter(e->rules, true);
+	struct result on = run(e, false, true, files, n, passes, CHECK_SAME);
+	snprintf(name, sizeof(name), "%s off", label);
+	report(name, &off, n, false);
+	snprintf(name, sizeof(name), "%s on", label);
+	report(name, &on, n, true);
+	med[0] = median(&off);
+	med[1] = median(&on);
+	bool same = on.differ == 0;
+	free(off.times);
+	free(on.times);
+	return same;
+}
+
+/* pf_line - what the prefilter of a set holds */
+static void pf_line(const struct engine *e, double load_ms)
+{
+	struct rules_pf_info pi;
+
+	rules_prefilter_info(e->rules, &pi);
+	printf("  %zu rules, %zu regex rules, %zu distinct regexes (%zu prefiltered by literals), "
+	       "%zu texts; load %.0f ms of which prefilter %.0f ms; database %zu KB, scratch %zu KB\n",
+	       rules_count(e->rules), pi.regexes, pi.distinct, pi.prefiltered, pi.texts, load_ms,
+	       pi.build_ms, pi.db_bytes / 1024, pi.scratch_bytes / 1024);
+}
+
+/* stock - the second set: whole, then the scaling curve */
+static bool stock(const char *dir, struct file *files, size_t n, int passes, double model_med)
+{
+	static const size_t sizes[] = { 100, 400, 1500, (size_t)-1 };
+	double load_ms, med[4][2], first[2] = { 0, 0 };
+	size_t got[4], nsizes = 0;
+	bool same = true;
+
+	struct engine *e = load(dir, &load_ms);
+	if (e == NULL)
+		return false;
+	printf("\nstock set %s:\n", dir);
+	pf_line(e, load_ms);
+	struct rules_pf_info all;
+	rules_prefilter_info(e->rules, &all);
+	engine_unref(e);
+	printf("scaling: the first N regex rules of the stock set (metas kept), %d pass(es)\n", passes);
+	for (size_t k = 0; k < 4; k++) {
+		size_t want = sizes[k] < all.regexes ? sizes[k] : all.regexes;
+		if (nsizes && want == got[nsizes - 1])
+			continue;
+		char label[32];
+		e = load(dir, NULL);
+		rules_limit(e->rules, want);
+		snprintf(label, sizeof(label), "N=%zu", want);
+		same &= off_on(e, label, files, n, passes, med[nsizes]);
+		got[nsizes++] = want;
+		engine_unref(e);
+	}
+	first[0] = med[0][0];
+	first[1] = med[0][1];
+	printf("\n%8s %14s %14s %16s %16s\n", "N", "off us/msg", "on us/msg", "off rules-only", "on rules-only");
+	for (size_t k = 0; k < nsizes; k++)
+		printf("%8zu %14.1f %14.1f %16.1f %16.1f\n", got[k], med[k][0], med[k][1],
+		       med[k][0] - model_med, med[k][1] - model_med);
+	size_t last = nsizes - 1;
+	printf("%.1fx the rules (%zu -> %zu): time x%.2f off, x%.2f on (target <= 2); "
+	       "rules-only x%.2f off, x%.2f on\n",
+	       (double)got[last] / (double)got[0], got[0], got[last],
+	       med[last][0] / first[0], med[last][1] / first[1],
+	       (med[last][0] - model_med) / (first[0] - model_med),
+	       (med[last][1] - model_med) / (first[1] - model_med));
+	return same;
 }
 
 int main(int argc, char **argv)
 {
 	if (argc < 4) {
-		fprintf(stderr, "usage: bench_rules RULES_DIR PASSES FILE...\n");
+		fprintf(stderr, "usage: bench_rules RULES_DIR PASSES [--stock DIR STOCK_PASSES] FILE...\n");
 		return 2;
 	}
 	log_open("bench_rules", true);
 	log_set_level(LOG_LVL_ERROR);
-	int passes = atoi(argv[2]);
-	size_t n = (size_t)(argc - 3);
+	int passes = atoi(argv[2]), stock_passes = 1, first = 3;
+	const char *stock_dir = NULL;
+	if (argc > 6 && strcmp(argv[3], "--stock") == 0) {
+		stock_dir = argv[4];
+		stock_passes = atoi(argv[5]);
+		first = 6;
+	}
+	size_t n = (size_t)(argc - first);
 	struct file *files = xcalloc(n, sizeof(*files));
 	for (size_t i = 0; i < n; i++) {
-		files[i].data = mboxfile_read(argv[i + 3], &files[i].len);
+		files[i].data = mboxfile_read(argv[i + first], &files[i].len);
 		if (files[i].data == NULL) {
-			fprintf(stderr, "bench_rules: cannot read %s\n", argv[i + 3]);
+			fprintf(stderr, "bench_rules: cannot read %s\n", argv[i + first]);
 			return 1;
 		}
 	}
-	char *err = NULL;
-	struct diag d;
-	diag_init(&d);
 	/* the authentication stages run too: give them the DNS server the
 	 * script started (answers cached after the warm-up pass), never the
 	 * system resolver, which may not answer at all here */
 	const char *dns = getenv("PARAPET_BENCH_DNS");
 	char *conf = xasprintf("dns_nameservers = %s\ndns_timeout_ms = 2000\n",
 			       dns ? dns : "127.0.0.1:9");
-	struct config *cfg = config_parse_buf("bench", conf, strlen(conf), &err);
-	free(cfg->rules_dir);
-	cfg->rules_dir = xstrdup(argv[1]);
-	struct engine *full = engine_from_config(cfg, stage_registry, &d);
-	if (full == NULL) {
-		for (size_t i = 0; i < d.n; i++)
-			fprintf(stderr, "%s\n", d.lines[i]);
+	dns_conf = conf;
+	double load_ms;
+	struct engine *full = load(argv[1], &load_ms);
+	if (full == NULL)
 		return 1;
-	}
-	diag_free(&d);
+	char *err = NULL;
+	struct diag d;
 	diag_init(&d);
 	struct engine *bare = engine_new(config_parse_buf("bench", conf, strlen(conf), &err),
 					 rules_load_text("none", "", NULL, &d), stage_registry);
-	free(conf);
 	diag_free(&d);
 
-	size_t count = n * (size_t)passes, tagged;
-	double *times = xcalloc(count, sizeof(*times));
-	printf("%zu messages x %d passes, one thread, %zu rules\n", n, passes,
-	       rules_count(full->rules));
-	/* warm-up pass so both modes start with warm caches and JIT code */
-	run(full, false, false, files, n, 1, times, &tagged);
-	double t_model = run(bare, true, true, files, n, passes, times, &tagged);
-	report("model", t_model, times, count, tagged, n);
-	double t_rules = run(full, false, true, files, n, passes, times, &tagged);
-	report("rules", t_rules, times, count, tagged, n);
-	double t_full = run(full, false, false, files, n, passes, times, &tagged);
-	report("full", t_full, times, count, tagged, n);
-	printf("rules cost %.1f us/msg on top of the model (%.2fx the model's time);\n"
-	       "SPF, DKIM and DMARC (answers cached) %.1f us/msg on top of the rules\n",
-	       (t_rules - t_model) / (double)count, t_rules / t_model,
-	       (t_full - t_rules) / (double)count);
-	free(times);
-	for (size_t i = 0; i < n; i++)
+	printf("%zu messages x %d passes, one thread\nshipped rules %s:\n", n, passes, argv[1]);
+	pf_line(full, load_ms);
+	/* warm-up pass so every mode starts with warm caches and JIT code */
+	struct result r = run(full, false, false, files, n, 1, CHECK_NONE);
+	free(r.times);
+	struct result model = run(bare, true, true, files, n, passes, CHECK_NONE);
+	report("model", &model, n, false);
+	double med[2];
+	bool same = off_on(full, "rules", files, n, passes, med);
+	r = run(full, false, false, files, n, passes, CHECK_NONE);
+	report("full (on)", &r, n, false);
+	printf("rules cost %.1f us/msg (off) and %.1f us/msg (on) on top of the model (median)\n",
+	       med[0] - median(&model), med[1] - median(&model));
+	free(r.times);
+	if (stock_dir)
+		same &= stock(stock_dir, files, n, stock_passes, median(&model));
+	free(model.times);
+	for (size_t i = 0; i < n; i++) {
 		free(files[i].data);
+		free(files[i].symbols);
+	}
 	free(files);
+	free(conf);
 	engine_unref(full);
 	engine_unref(bare);
-	return 0;
+	if (!same)
+		printf("FAIL: the prefilter changed a verdict\n");
+	return same ? 0 : 1;
 }

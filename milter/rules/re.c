@@ -209,3 +209,14 @@ enum re_result re_match(const struct re *re, const char *subject, size_t len,
 		return RE_ERROR;
 	}
 }
+
+/* re_bytes - byte mode, LF newlines */
+bool re_bytes(const struct re *re)
+{
+	uint32_t opts = 0, nl = 0;
+
+	if (pcre2_pattern_info(re->code, PCRE2_INFO_ALLOPTIONS, &opts) != 0 ||
+	    pcre2_pattern_info(re->code, PCRE2_INFO_NEWLINE, &nl) != 0)
+		return false;
+	return (opts & (PCRE2_UTF | PCRE2_UCP)) == 0 && nl == PCRE2_NEWLINE_LF;
+}

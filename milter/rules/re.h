@@ -40,4 +40,11 @@ enum re_result re_match(const struct re *re, const char *subject, size_t len,
 			size_t offset, struct re_scratch *s, size_t *start,
 			size_t *end);
 
+/*
+ * re_bytes - was re compiled for bytes with LF as the newline (no UTF or
+ * UCP mode, no (*CRLF)-style verb)?  Only such a regex may be approximated
+ * by a byte-oriented prefilter with the same i/m/s/x flags.
+ */
+bool re_bytes(const struct re *re);
+
 #endif

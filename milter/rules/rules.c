@@ -29,9 +29,9 @@
 #include "rules/rules_int.h"
 #include "mail/auth.h"
 #include "mail/message.h"
-#include "mail/received.h"
 #include "rules/eval.h"
-#include "mail/mime.h"
+#include "rules/match.h"
+#include "rules/prefilter.h"
 #include "rules/re.h"
 #include "base/util.h"
 
@@ -94,6 +94,7 @@ struct ruleset *rules_free(struct ruleset *rs)
 	free(rs->builtins);
 	if (rs->conf)
 		rules_conf_clear(rs->conf);
+	prefilter_free(rs->prefilter);
 	free(rs);
 	return NULL;
 }
@@ -134,6 +135,36 @@ static const char *type_name(enum rule_type t)
 	return "other";
 }
 
+/* rules_set_prefilter - tests and benchmarks: prefilter on or off */
+void rules_set_prefilter(struct ruleset *rs, bool on)
+{
+	rs->prefilter_off = !on;
+}
+
+/* rules_limit - benchmarks: the first n regex rules only */
+void rules_limit(struct ruleset *rs, size_t n)
+{
+	size_t seen = 0;
+
+	for (size_t i = 0; i < rs->nrules; i++) {
+		struct rule *r = &rs->rules[i];
+		if (r->disabled || r->re == NULL)
+			continue;
+		if (++seen > n) {
+			r->disabled = true;
+			rs->nenabled--;
+		}
+	}
+	prefilter_free(rs->prefilter);
+	rs->prefilter = prefilter_build(rs->rules, rs->nrules);
+}
+
+/* rules_prefilter_info - what the prefilter of the set holds */
+void rules_prefilter_info(const struct ruleset *rs, struct rules_pf_info *info)
+{
+	prefilter_info(rs->prefilter, info);
+}
+
 /* rules_each - every rule that can run, in file order */
 void rules_each(const struct ruleset *rs,
 		void (*fn)(const char *name, const char *type, void *ctx), void *ctx)
@@ -145,98 +176,7 @@ void rules_each(const struct ruleset *rs,
 
 /* ---------------------------------------------------------------- eval */
 
-/* field_matches - is this header field one the rule reads? */
-static bool field_matches(const char *rule_field, const char *name)
-{
-	if (strcmp(rule_field, "ToCc") == 0)
-		return strcasecmp(name, "To") == 0 || strcasecmp(name, "Cc") == 0;
-	if (strcmp(rule_field, "MESSAGEID") == 0)
-		return strcasecmp(name, "Message-Id") == 0 ||
-		       strcasecmp(name, "Resent-Message-Id") == 0 ||
-		       strcasecmp(name, "X-Message-Id") == 0;
-	return strcasecmp(rule_field, name) == 0;
-}
-
-/* header_value - one field's text as the rule's modifiers ask
- * (SpamAssassin's PerMsgStatus::get): :addr every address, :name every
- * display name (RFC 2047 decoded unless :raw), :raw the value as
- * received, else the value unfolded and decoded */
-static void header_value(const struct rule *r, const struct header *h, struct buf *out)
-{
-	if (r->mod & HDR_ADDR) {
-		auth_addr_list(h->value, false, out);
-	} else if ((r->mod & HDR_NAME) && (r->mod & HDR_RAW)) {
-		auth_addr_list(h->value, true, out);
-	} else if (r->mod & HDR_NAME) {
-		struct buf names;
-		buf_init(&names);
-		auth_addr_list(h->value, true, &names);
-		char *d = names.data ? mime_decode_text(names.data) : NULL;
-		buf_puts(out, d ? d : names.data ? names.data : "");
-		free(d);
-		buf_free(&names);
-	} else if (r->mod & HDR_RAW) {
-		buf_puts(out, h->raw);
-	} else {
-		buf_puts(out, h->decoded);
-	}
-}
-
-/* header_subject - the text a header rule matches; false if unset */
-static bool header_subject(const struct rule *r, const struct eval_env *env, struct buf *out)
-{
-	const struct msg *m = env->m;
-	bool all = strcmp(r->header, "ALL") == 0, found = false;
-	size_t only = m->nhdrs;	/* :first / :last: that field's index */
-
-	/* SpamAssassin's relay pseudo-headers (received.h) */
-	if (strncasecmp(r->header, "X-Spam-Relays-", 14) == 0) {
-		const char *v = received_pseudo(eval_relays(env), r->header);
-		if (v != NULL) {
-			buf_puts(out, v);
-			return true;
-		}
-	}
-	for (size_t i = 0; (r->mod & (HDR_FIRST | HDR_LAST)) && i < m->nhdrs; i++) {
-		if (!all && !field_matches(r->header, m->hdrs[i].name))
-			continue;
-		only = i;
-		if (r->mod & HDR_FIRST)
-			break;
-	}
-	for (size_t i = 0; i < m->nhdrs; i++) {
-		const struct header *h = &m->hdrs[i];
-		if (!all && !field_matches(r->header, h->name))
-			continue;
-		if ((r->mod & (HDR_FIRST | HDR_LAST)) && i != only)
-			continue;
-		if (found)
-			buf_putc(out, '\n');
-		found = true;
-		if (all) {
-			buf_puts(out, h->name);
-			buf_puts(out, (r->mod & HDR_RAW) ? ":" : ": ");
-		}
-		header_value(r, h, out);
-	}
-	if (all && found)
-		buf_putc(out, '\n');
-	return found;
-}
-
-/* detail_of - printable excerpt of the matched text */
-static void detail_of(char *out, size_t cap, const char *s, size_t a, size_t b)
-{
-	size_t n = b - a, o = 0;
-
-	if (n > DETAIL_MAX)
-		n = DETAIL_MAX;
-	for (size_t i = 0; i < n && o + 1 < cap; i++) {
-		unsigned char c = (unsigned char)s[a + i];
-		out[o++] = (c < 0x20 || c == 0x7f) ? ' ' : (char)c;
-	}
-	out[o] = '\0';
-}
+/* ---------------------------------------------------------------- eval */
 
 /* one evaluation: the message, its regex scratch, where hits go, and
  * what eval tests see */
@@ -257,96 +197,21 @@ static void report(struct eval *sc, const struct sym *s, const char *detail)
 		hits_add(sc->hits->subrules, s->name, 0.0, NULL, NULL);
 }
 
-/* count_matches - matches of r->re in subj from offset, up to max; the
- * first one's excerpt in detail */
-static unsigned count_matches(const struct rule *r, const struct sym *s, struct eval *sc,
-			      const char *subj, size_t len, size_t offset, unsigned max,
-			      char *detail, size_t cap)
-{
-	unsigned n = 0;
-
-	while (n < max && offset <= len) {
-		size_t a = 0, b = 0;
-		enum re_result res = re_match(r->re, subj, len, offset, sc->re, &a, &b);
-		if (res == RE_LIMIT || res == RE_ERROR) {
-			const char *qid = sc->msg->qid;
-			metrics_inc(METRIC_REGEX_LIMITS);
-			log_warn("qid=%s rule %s: regex %s, counted as no match",
-				 qid ? qid : "-", s->name,
-				 res == RE_LIMIT ? "hit the match limit" : "failed");
-			break;
-		}
-		if (res != RE_MATCH)
-			break;
-		if (n++ == 0)
-			detail_of(detail, cap, subj, a, b);
-		offset = b > a ? b : b + 1;	/* an empty match moves on by one */
-	}
-	return n;
-}
-
-/* run_uri_rule - every URI of the message on its own (SpamAssassin's uri
- * rules); the detail is the first URI that matched */
-static unsigned run_uri_rule(const struct rule *r, const struct sym *s, struct eval *sc,
-			     char *detail, size_t cap)
-{
-	size_t nuris;
-	const char *const *uris = msg_uris(sc->msg, &nuris);
-	char scratch[DETAIL_MAX + 1];
-	unsigned n = 0;
-
-	for (size_t i = 0; i < nuris && n < r->maxhits; i++) {
-		size_t len = strlen(uris[i]);
-		unsigned k = count_matches(r, s, sc, uris[i], len, 0, r->maxhits - n, scratch,
-					   sizeof(scratch));
-		if (k && n == 0)
-			detail_of(detail, cap, uris[i], 0, len);
-		n += k;
-	}
-	if (n > 1) {
-		size_t o = strlen(detail);
-		snprintf(detail + o, cap - o, " (%u hits)", n);
-	}
-	return n;
-}
-
 /* run_rule - the hit count of one non-meta rule */
 static unsigned run_rule(const struct rule *r, const struct sym *s, struct eval *sc,
 			 struct buf *hb, char *detail, size_t cap)
 {
 	struct msg *m = sc->msg;
 	const char *subj;
-	size_t len, offset = 0;
+	size_t len, a = 0, b = 0, first = 0;
 	unsigned n;
 
 	switch (r->type) {
 	case RULE_EXISTS:
-		if (msg_header_count(m, r->header) == 0)
+		if (!match_exists(r, m))
 			return 0;
 		snprintf(detail, cap, "%s", r->header);
 		return 1;
-	case RULE_HEADER:
-		buf_reset(hb);
-		if (!header_subject(r, &sc->env, hb) && r->if_unset)
-			buf_puts(hb, r->if_unset);
-		subj = hb->data ? hb->data : "";
-		len = hb->len;
-		break;
-	case RULE_BODY:
-		subj = msg_body_text(m, &len);
-		if (r->nosubject) {	/* the Subject is the first line */
-			const char *nl = memchr(subj, '\n', len);
-			offset = nl ? (size_t)(nl - subj) + 1 : len;
-		}
-		break;
-	case RULE_RAWBODY:
-		subj = msg_rawbody_text(m, &len);
-		break;
-	case RULE_FULL:
-		subj = msg_full_text(m, &len);
-		break;
-	case RULE_URI:
-		return run_uri_rule(r, s, sc, detail, cap);
 	case RULE_EVAL:
 		sc->env.detail = detail;
 		sc->env.detail_cap = cap;
@@ -355,23 +220,27 @@ static unsigned run_rule(const struct rule *r, const struct sym *s, struct eval 
 		if (n > r->maxhits)
 			n = r->maxhits;
 		return n;
+	case RULE_URI:
+		n = match_uris(r->re, s->name, m, sc->re, r->maxhits, &first);
+		if (n == 0)
+			return 0;
+		subj = msg_uris(m, &len)[first];
+		len = strlen(subj);
+		a = 0;
+		b = len;
+		break;
 	default:
-		return 0;
+		if (!match_text(r, &sc->env, hb, &subj, &len))
+			return 0;
+		n = match_count(r->re, s->name, m, sc->re, subj, len,
+				match_offset(r, subj, len), r->negate ? 1 : r->maxhits, &a, &b);
+		if (r->negate)	/* !~ hits once, when nothing matches */
+			return n == 0;
+		break;
 	}
-	if (subj == NULL) {
-		subj = "";
-		len = 0;
-	}
-	if (r->negate) {	/* !~ hits once, when nothing matches */
-		n = count_matches(r, s, sc, subj, len, offset, 1, detail, cap);
-		detail[0] = '\0';
-		return n == 0;
-	}
-	n = count_matches(r, s, sc, subj, len, offset, r->maxhits, detail, cap);
-	if (n > 1) {
-		size_t o = strlen(detail);
-		snprintf(detail + o, cap - o, " (%u hits)", n);
-	}
+	if (n)
+		match_detail(detail, cap, subj, a, b);
+	match_detail_hits(detail, cap, n);
 	return n;
 }
 
@@ -384,6 +253,7 @@ void rules_eval(const struct ruleset *rs, struct msg *m, struct re_scratch *re,
 	double *val = xcalloc(rs->nsyms + 1, sizeof(*val));
 	double *stack = xcalloc(rs->meta_stack + 1, sizeof(*stack));
 	char detail[DETAIL_MAX + 32];
+	struct pf_run *pf = rs->prefilter_off ? NULL : prefilter_begin(rs->prefilter, &ev.env, re);
 	struct buf hb;
 
 	buf_init(&hb);
@@ -399,7 +269,9 @@ void rules_eval(const struct ruleset *rs, struct msg *m, struct re_scratch *re,
 		if (r->disabled || r->type == RULE_META)
 			continue;
 		detail[0] = '\0';
-		unsigned n = run_rule(r, s, sc, &hb, detail, sizeof(detail));
+		unsigned n = prefilter_rule(pf, i, r, s->name, detail, sizeof(detail));
+		if (n == PREFILTER_NONE)
+			n = run_rule(r, s, sc, &hb, detail, sizeof(detail));
 		val[r->sym] = n;
 		if (n)	/* with tflags multiple the score still counts once */
 			report(sc, s, detail);
@@ -416,6 +288,7 @@ void rules_eval(const struct ruleset *rs, struct msg *m, struct re_scratch *re,
 			report(sc, s, detail);
 		}
 	}
+	prefilter_end(pf);
 	buf_free(&hb);
 	free(stack);
 	free(val);

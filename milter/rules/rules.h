@@ -74,4 +74,26 @@ void rules_each(const struct ruleset *rs,
  * descriptors, core/stage.h) the set was loaded with? */
 bool rules_is_builtin(const struct ruleset *rs, const char *name);
 
+/*
+ * rules_set_prefilter - tests and benchmarks, before the set is shared:
+ * evaluate with the one-pass prefilter (the default) or run every regex
+ * of every rule on its own (the reference the prefilter must equal).
+ */
+void rules_set_prefilter(struct ruleset *rs, bool on);
+/* rules_limit - benchmarks, before the set is shared: keep only the first
+ * n regex rules (the others disabled) and rebuild the prefilter */
+void rules_limit(struct ruleset *rs, size_t n);
+
+/* what the prefilter of a set holds (rules_prefilter_info) */
+struct rules_pf_info {
+	size_t regexes;		/* enabled regex rules */
+	size_t distinct;	/* distinct (text, regex, flags): evaluated once */
+	size_t prefiltered;	/* of those, in a Vectorscan database */
+	size_t texts;		/* texts scanned: body, rawbody, full, uri, headers */
+	size_t db_bytes;	/* the databases */
+	size_t scratch_bytes;	/* per message */
+	double build_ms;	/* compile time */
+};
+void rules_prefilter_info(const struct ruleset *rs, struct rules_pf_info *info);
+
 #endif

@@ -129,6 +129,8 @@ struct ruleset {
 				 * rules_load; the names are borrowed */
 	size_t nfiles;
 	struct rules_conf *conf;	/* what eval tests read (eval.h) */
+	struct prefilter *prefilter;	/* one-pass candidates (prefilter.c) */
+	bool prefilter_off;	/* rules_set_prefilter */
 };
 
 /* replace_tag, replace_pre, replace_inter, replace_post */

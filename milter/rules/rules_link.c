@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rules/prefilter.h"
 #include "rules/rules_int.h"
 #include "base/util.h"
 
@@ -439,5 +440,6 @@ struct ruleset *rules_link(struct loader *ld)
 	loader_free(ld);
 	if (ld->d->errors)
 		return rules_free(rs);
+	rs->prefilter = prefilter_build(rs->rules, rs->nrules);
 	return rs;
 }

@@ -1,0 +1,83 @@
+/*
+ * fuzz_reqlit.c - libFuzzer target: the required-literal analysis
+ * (rules/reqlit.c) checked against PCRE2 itself.  Input: a pattern, a
+ * newline, a subject.  The first byte of the pattern picks the flags (bit
+ * 0 i, 1 m, 2 s, 3 x).  Promise checked: when reqlit_find answers and the
+ * regex (compiled by re.c, in byte mode) matches the subject, one of the
+ * literals occurs in the subject, without regard to ASCII case; every
+ * literal is at least REQLIT_MIN bytes and there are at most REQLIT_MAX.
+ */
+#include "autoconfig.h"
+
+#include <ctype.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/util.h"
+#include "rules/re.h"
+#include "rules/reqlit.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* contains - s holds lit, ASCII case ignored */
+static bool contains(const char *s, size_t n, const char *lit, size_t len)
+{
+	for (size_t i = 0; i + len <= n; i++) {
+		size_t k = 0;
+		while (k < len && tolower((unsigned char)s[i + k]) == tolower((unsigned char)lit[k]))
+			k++;
+		if (k == len)
+			return true;
+	}
+	return false;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (size < 2)
+		return 0;
+	const char *nl = memchr(data + 1, '\n', size - 1);
+	size_t plen = nl ? (size_t)(nl - (const char *)data) - 1 : size - 1;
+	if (memchr(data + 1, '\0', plen))
+		return 0;	/* rule lines hold no NUL */
+	char flags[5], *f = flags;
+	if (data[0] & 1) *f++ = 'i';
+	if (data[0] & 2) *f++ = 'm';
+	if (data[0] & 4) *f++ = 's';
+	if (data[0] & 8) *f++ = 'x';
+	*f = '\0';
+	char *pat = xstrndup((const char *)data + 1, plen);
+	const char *subj = nl ? nl + 1 : "";
+	size_t slen = nl ? size - plen - 2 : 0;
+	struct reqlit rl;
+	char *err = NULL;
+
+	if (reqlit_find(pat, flags, &rl)) {
+		if (rl.n == 0 || rl.n > REQLIT_MAX)
+			abort();
+		for (size_t i = 0; i < rl.n; i++)
+			if (rl.len[i] < REQLIT_MIN)
+				abort();
+		struct re *re = re_compile(pat, strlen(pat), flags, &err);
+		if (re && re_bytes(re)) {
+			struct re_scratch *rs = re_scratch_new();
+			size_t a, b;
+			if (re_match(re, subj, slen, 0, rs, &a, &b) == RE_MATCH) {
+				bool found = false;
+				for (size_t i = 0; i < rl.n && !found; i++)
+					found = contains(subj, slen, rl.s[i], rl.len[i]);
+				if (!found)
+					abort();	/* a match without any literal */
+			}
+			re_scratch_free(rs);
+		}
+		re_free(re);
+		free(err);
+		reqlit_clear(&rl);
+	} else if (rl.n != 0) {
+		abort();
+	}
+	free(pat);
+	return 0;
+}

@@ -1,0 +1,228 @@
+/*
+ * match.c - the text a rule reads (a header rule's field text, the body,
+ * rawbody and full texts, the URIs) and counting a regex's matches in it.
+ * rules.c uses it one rule at a time, prefilter.c once per distinct regex
+ * and text; both therefore see exactly the same texts and counts.
+ *
+ * Limits: regex cost is bounded by re.c; matches are counted up to the
+ * caller's max (RULES_MAX_HITS at most).
+ */
+#include "autoconfig.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "base/log.h"
+#include "base/util.h"
+#include "mail/auth.h"
+#include "mail/message.h"
+#include "mail/mime.h"
+#include "mail/received.h"
+#include "rules/eval.h"
+#include "net/metrics.h"
+#include "rules/match.h"
+#include "rules/re.h"
+
+#define DETAIL_MAX 80
+
+/* field_matches - is this header field one the rule reads? */
+static bool field_matches(const char *rule_field, const char *name)
+{
+	if (strcmp(rule_field, "ToCc") == 0)
+		return strcasecmp(name, "To") == 0 || strcasecmp(name, "Cc") == 0;
+	if (strcmp(rule_field, "MESSAGEID") == 0)
+		return strcasecmp(name, "Message-Id") == 0 ||
+		       strcasecmp(name, "Resent-Message-Id") == 0 ||
+		       strcasecmp(name, "X-Message-Id") == 0;
+	return strcasecmp(rule_field, name) == 0;
+}
+
+/* header_value - one field's text as the rule's modifiers ask
+ * (SpamAssassin's PerMsgStatus::get): :addr every address, :name every
+ * display name (RFC 2047 decoded unless :raw), :raw the value as
+ * received, else the value unfolded and decoded */
+static void header_value(const struct rule *r, const struct header *h, struct buf *out)
+{
+	if (r->mod & HDR_ADDR) {
+		auth_addr_list(h->value, false, out);
+	} else if ((r->mod & HDR_NAME) && (r->mod & HDR_RAW)) {
+		auth_addr_list(h->value, true, out);
+	} else if (r->mod & HDR_NAME) {
+		struct buf names;
+		buf_init(&names);
+		auth_addr_list(h->value, true, &names);
+		char *d = names.data ? mime_decode_text(names.data) : NULL;
+		buf_puts(out, d ? d : names.data ? names.data : "");
+		free(d);
+		buf_free(&names);
+	} else if (r->mod & HDR_RAW) {
+		buf_puts(out, h->raw);
+	} else {
+		buf_puts(out, h->decoded);
+	}
+}
+
+/* header_subject - the text a header rule matches; false if unset */
+static bool header_subject(const struct rule *r, const struct eval_env *env, struct buf *out)
+{
+	const struct msg *m = env->m;
+	bool all = strcmp(r->header, "ALL") == 0, found = false;
+	size_t only = m->nhdrs;	/* :first / :last: that field's index */
+
+	/* SpamAssassin's relay pseudo-headers (received.h) */
+	if (strncasecmp(r->header, "X-Spam-Relays-", 14) == 0) {
+		const char *v = received_pseudo(eval_relays(env), r->header);
+		if (v != NULL) {
+			buf_puts(out, v);
+			return true;
+		}
+	}
+	for (size_t i = 0; (r->mod & (HDR_FIRST | HDR_LAST)) && i < m->nhdrs; i++) {
+		if (!all && !field_matches(r->header, m->hdrs[i].name))
+			continue;
+		only = i;
+		if (r->mod & HDR_FIRST)
+			break;
+	}
+	for (size_t i = 0; i < m->nhdrs; i++) {
+		const struct header *h = &m->hdrs[i];
+		if (!all && !field_matches(r->header, h->name))
+			continue;
+		if ((r->mod & (HDR_FIRST | HDR_LAST)) && i != only)
+			continue;
+		if (found)
+			buf_putc(out, '\n');
+		found = true;
+		if (all) {
+			buf_puts(out, h->name);
+			buf_puts(out, (r->mod & HDR_RAW) ? ":" : ": ");
+		}
+		header_value(r, h, out);
+	}
+	if (all && found)
+		buf_putc(out, '\n');
+	return found;
+}
+
+/* match_exists - exists:NAME (ToCc and MESSAGEID name several fields,
+ * as in header rules) */
+bool match_exists(const struct rule *r, const struct msg *m)
+{
+	for (size_t i = 0; i < m->nhdrs; i++)
+		if (field_matches(r->header, m->hdrs[i].name))
+			return true;
+	return false;
+}
+
+/* match_text - the text of a header/body/rawbody/full rule */
+bool match_text(const struct rule *r, const struct eval_env *env, struct buf *hb,
+		const char **subj, size_t *len)
+{
+	struct msg *m = env->m;
+
+	switch (r->type) {
+	case RULE_HEADER:
+		buf_reset(hb);
+		if (!header_subject(r, env, hb) && r->if_unset)
+			buf_puts(hb, r->if_unset);
+		*subj = hb->data;
+		*len = hb->len;
+		break;
+	case RULE_BODY:
+		*subj = msg_body_text(m, len);
+		break;
+	case RULE_RAWBODY:
+		*subj = msg_rawbody_text(m, len);
+		break;
+	case RULE_FULL:
+		*subj = msg_full_text(m, len);
+		break;
+	default:
+		return false;
+	}
+	if (*subj == NULL) {
+		*subj = "";
+		*len = 0;
+	}
+	return true;
+}
+
+/* match_offset - nosubject body rules start after the first line */
+size_t match_offset(const struct rule *r, const char *subj, size_t len)
+{
+	if (r->type != RULE_BODY || !r->nosubject)
+		return 0;
+	const char *nl = memchr(subj, '\n', len);
+	return nl ? (size_t)(nl - subj) + 1 : len;
+}
+
+/* match_count - bounded count of matches from offset */
+unsigned match_count(const struct re *re, const char *name, struct msg *m,
+		     struct re_scratch *rx, const char *subj, size_t len,
+		     size_t offset, unsigned max, size_t *a0, size_t *b0)
+{
+	unsigned n = 0;
+
+	while (n < max && offset <= len) {
+		size_t a = 0, b = 0;
+		enum re_result res = re_match(re, subj, len, offset, rx, &a, &b);
+		if (res == RE_LIMIT || res == RE_ERROR) {
+			metrics_inc(METRIC_REGEX_LIMITS);
+			log_warn("qid=%s rule %s: regex %s, counted as no match",
+				 m->qid ? m->qid : "-", name,
+				 res == RE_LIMIT ? "hit the match limit" : "failed");
+			break;
+		}
+		if (res != RE_MATCH)
+			break;
+		if (n++ == 0) {
+			*a0 = a;
+			*b0 = b;
+		}
+		offset = b > a ? b : b + 1;	/* an empty match moves on by one */
+	}
+	return n;
+}
+
+/* match_uris - every URI on its own (SpamAssassin's uri rules) */
+unsigned match_uris(const struct re *re, const char *name, struct msg *m,
+		    struct re_scratch *rx, unsigned max, size_t *first)
+{
+	size_t nuris, a, b;
+	const char *const *uris = msg_uris(m, &nuris);
+	unsigned n = 0;
+
+	for (size_t i = 0; i < nuris && n < max; i++) {
+		unsigned k = match_count(re, name, m, rx, uris[i], strlen(uris[i]), 0,
+					 max - n, &a, &b);
+		if (k && n == 0)
+			*first = i;
+		n += k;
+	}
+	return n;
+}
+
+/* match_detail - printable excerpt of the matched text */
+void match_detail(char *out, size_t cap, const char *s, size_t a, size_t b)
+{
+	size_t n = b - a, o = 0;
+
+	if (n > DETAIL_MAX)
+		n = DETAIL_MAX;
+	for (size_t i = 0; i < n && o + 1 < cap; i++) {
+		unsigned char c = (unsigned char)s[a + i];
+		out[o++] = (c < 0x20 || c == 0x7f) ? ' ' : (char)c;
+	}
+	out[o] = '\0';
+}
+
+/* match_detail_hits - the count of a multiple rule after its excerpt */
+void match_detail_hits(char *detail, size_t cap, unsigned n)
+{
+	if (n > 1) {
+		size_t o = strlen(detail);
+		snprintf(detail + o, cap - o, " (%u hits)", n);
+	}
+}

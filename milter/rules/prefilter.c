@@ -1,0 +1,446 @@
+/*
+ * prefilter.c - the regex rules of a set evaluated with one Vectorscan
+ * pass per text, then PCRE2 only where a match is possible (issue 14
+ * item 4).  The only file that includes hs.h.
+ *
+ * At load, the regex rules are grouped by the text they read: the body
+ * text, rawbody, full, each URI, and one text per distinct header subject
+ * (field, modifier, if-unset value: exactly the string match.c builds for
+ * the rule).  Rules with the same text, pattern, i/m/s/x flags and
+ * nosubject share one "slot", evaluated at most once per message with the
+ * largest count any of them needs; each rule then takes min(count, its
+ * maxhits), or count == 0 if negated.  The slots of a text are compiled
+ * into one Vectorscan database with HS_FLAG_PREFILTER, which accepts a
+ * superset of what the PCRE pattern matches (back-references, look-around
+ * and the like are widened, never narrowed) and HS_FLAG_SINGLEMATCH.  A
+ * slot whose pattern Vectorscan refuses, whose approximation can match
+ * the empty string, or whose regex is not in plain byte mode (re_bytes)
+ * is "always": PCRE2 runs for it on every message, as before.
+ *
+ * Soundness: a slot is skipped only when the prefilter found no match of
+ * the superset in the very text PCRE2 would search (nosubject rules start
+ * later in the same text: a match there is a match in the whole text), so
+ * a skipped slot has no PCRE2 match either; a negated rule then hits, as
+ * it would have.  A scan error marks every slot of that text a candidate.
+ *
+ * Threads: the databases and the prototype scratch are read-only after
+ * prefilter_build; each message clones its own scratch (hs_clone_scratch).
+ * Limits: at most RULES_MAX_RULES slots (one per rule); PF_MAX_RETRY
+ * compiles per text when Vectorscan fails on one pattern of a database
+ * (that pattern becomes "always"); scans are bounded by the message
+ * model's own caps on its texts.
+ */
+#include "autoconfig.h"
+
+#include <hs.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/util.h"
+#include "mail/message.h"
+#include "rules/eval.h"
+#include "rules/match.h"
+#include "rules/prefilter.h"
+#include "rules/re.h"
+#include "rules/reqlit.h"
+
+/* the fixed texts; header subjects follow */
+enum { T_BODY, T_RAWBODY, T_FULL, T_URI, T_FIXED };
+
+enum { FL_I = 1, FL_M = 2, FL_S = 4, FL_X = 8 };
+
+struct pf_text {
+	const struct rule *rep;	/* a rule reading it: match_text builds it */
+	hs_database_t *db;	/* NULL: nothing of it is prefiltered */
+};
+
+struct pf_slot {
+	size_t text;
+	const struct rule *rep;	/* the first rule: regex, pattern, nosubject */
+	unsigned fl;		/* FL_* */
+	unsigned max;		/* the largest count a rule sharing it needs */
+	bool always;		/* not prefiltered: PCRE2 runs every message */
+};
+
+struct prefilter {
+	struct pf_text *texts;
+	size_t ntexts;
+	struct pf_slot *slots;
+	size_t nslots;
+	size_t *slot_of;	/* per rule: its slot, or SIZE_MAX */
+	size_t nrules;
+	hs_scratch_t *proto;	/* cloned for each message */
+	struct rules_pf_info info;
+};
+
+/* one slot's result in one message */
+struct pf_res {
+	bool cand;		/* the prefilter saw a possible match */
+	bool done;
+	unsigned n;
+	size_t a, b;		/* first match; uri: a is the URI's index */
+};
+
+/* one text in one message */
+struct pf_tx {
+	bool ready;		/* built and scanned */
+	bool failed;		/* scan error: every slot is a candidate */
+	const char *subj;
+	size_t len;
+	struct buf hb;		/* header subjects */
+};
+
+struct pf_run {
+	const struct prefilter *pf;
+	const struct eval_env *env;	/* the message and the set's settings */
+	struct msg *m;
+	struct re_scratch *re;
+	hs_scratch_t *scratch;
+	struct pf_res *res;	/* per slot */
+	struct pf_tx *tx;	/* per text */
+};
+
+/* ---------------------------------------------------------------- build */
+
+/* hash_str - FNV-1a over s, continuing from h */
+static size_t hash_str(size_t h, const char *s)
+{
+	for (; s && *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211u;
+	return h;
+}
+
+/* opt_eq - two optional strings equal */
+static bool opt_eq(const char *a, const char *b)
+{
+	return a == NULL ? b == NULL : b != NULL && strcmp(a, b) == 0;
+}
+
+/* flags_of - FL_* of a Perl flag string (g and o mean nothing here) */
+static unsigned flags_of(const char *f)
+{
+	unsigned fl = 0;
+
+	for (; f && *f; f++)
+		fl |= *f == 'i' ? FL_I : *f == 'm' ? FL_M : *f == 's' ? FL_S : *f == 'x' ? FL_X : 0;
+	return fl;
+}
+
+/* nosubject - does the rule start after the body's Subject line? */
+static bool nosubject(const struct rule *r)
+{
+	return r->type == RULE_BODY && r->nosubject;
+}
+
+/* lookup - open addressing: the index in tab of key h whose entry
+ * satisfies same(), or of the empty cell where it belongs */
+static size_t lookup(const size_t *tab, size_t cap, size_t h,
+		     bool (*same)(const struct prefilter *, size_t, const struct rule *, size_t),
+		     const struct prefilter *pf, const struct rule *r, size_t t)
+{
+	size_t k = h & (cap - 1);
+
+	while (tab[k] != SIZE_MAX && !same(pf, tab[k], r, t))
+		k = (k + 1) & (cap - 1);
+	return k;
+}
+
+/* same_text - header text x is the one rule r reads.  Every field of a
+ * rule that match_text reads to build a header text must be compared
+ * here, or two rules would wrongly share a text. */
+static bool same_text(const struct prefilter *pf, size_t x, const struct rule *r, size_t t)
+{
+	const struct rule *o = pf->texts[x].rep;
+
+	(void)t;
+	return strcmp(o->header, r->header) == 0 && o->mod == r->mod &&
+	       opt_eq(o->if_unset, r->if_unset);
+}
+
+/* same_slot - slot x is rule r's regex on text t */
+static bool same_slot(const struct prefilter *pf, size_t x, const struct rule *r, size_t t)
+{
+	const struct pf_slot *s = &pf->slots[x];
+
+	return s->text == t && s->fl == flags_of(r->flags) &&
+	       nosubject(s->rep) == nosubject(r) && strcmp(s->rep->pat, r->pat) == 0;
+}
+
+/* text_of - the text rule r reads, added if new */
+static size_t text_of(struct prefilter *pf, size_t *tab, size_t cap, const struct rule *r)
+{
+	size_t fixed = r->type == RULE_BODY ? T_BODY : r->type == RULE_RAWBODY ? T_RAWBODY :
+		       r->type == RULE_FULL ? T_FULL : r->type == RULE_URI ? T_URI : T_FIXED;
+
+	if (fixed < T_FIXED) {
+		if (pf->texts[fixed].rep == NULL)
+			pf->texts[fixed].rep = r;
+		return fixed;
+	}
+	size_t h = hash_str(hash_str(14695981039346656037u, r->header), r->if_unset) + r->mod;
+	size_t k = lookup(tab, cap, h, same_text, pf, r, 0);
+	if (tab[k] == SIZE_MAX) {
+		tab[k] = pf->ntexts;
+		pf->texts[pf->ntexts++].rep = r;
+	}
+	return tab[k];
+}
+
+/* slot_of - rule r's slot on text t, added if new */
+static size_t slot_of(struct prefilter *pf, size_t *tab, size_t cap, const struct rule *r, size_t t)
+{
+	size_t h = hash_str(14695981039346656037u + t * 31 + flags_of(r->flags) * 7 + nosubject(r),
+			    r->pat);
+	size_t k = lookup(tab, cap, h, same_slot, pf, r, t);
+	if (tab[k] == SIZE_MAX) {
+		tab[k] = pf->nslots;
+		pf->slots[pf->nslots++] = (struct pf_slot){
+			.text = t, .rep = r, .fl = flags_of(r->flags),
+			.always = !re_bytes(r->re),
+		};
+	}
+	struct pf_slot *s = &pf->slots[tab[k]];
+	unsigned need = r->negate ? 1 : r->maxhits;
+	if (need > s->max)
+		s->max = need;
+	return tab[k];
+}
+
+/* compile_text - the literal database of text t: every required literal
+ * of its slots that have them (the others become "always") */
+static void compile_text(struct prefilter *pf, size_t t)
+{
+	size_t n = 0, cap = 0;
+	char **lits = NULL;
+	size_t *lens = NULL;
+	unsigned *ids = NULL, *flags = NULL;
+
+	for (size_t i = 0; i < pf->nslots; i++) {
+		struct pf_slot *s = &pf->slots[i];
+		struct reqlit rl;
+		if (s->text != t || s->always)
+			continue;
+		if (!reqlit_find(s->rep->pat, s->rep->flags, &rl)) {
+			s->always = true;
+			continue;
+		}
+		if (n + rl.n > cap) {
+			cap = (n + rl.n) * 2;
+			lits = xrealloc(lits, cap * sizeof(*lits));
+			lens = xrealloc(lens, cap * sizeof(*lens));
+			ids = xrealloc(ids, cap * sizeof(*ids));
+			flags = xrealloc(flags, cap * sizeof(*flags));
+		}
+		for (size_t k = 0; k < rl.n; k++, n++) {
+			lits[n] = rl.s[k];	/* taken over */
+			lens[n] = rl.len[k];
+			ids[n] = (unsigned)i;
+			flags[n] = HS_FLAG_CASELESS | HS_FLAG_SINGLEMATCH;
+		}
+		rl.n = 0;
+	}
+	hs_compile_error_t *ce = NULL;
+	if (n && (hs_compile_lit_multi((const char *const *)lits, flags, ids, lens, (unsigned)n,
+				       HS_MODE_BLOCK, NULL, &pf->texts[t].db, &ce) != HS_SUCCESS ||
+		  hs_alloc_scratch(pf->texts[t].db, &pf->proto) != HS_SUCCESS)) {
+		hs_free_compile_error(ce);
+		hs_free_database(pf->texts[t].db);
+		pf->texts[t].db = NULL;
+		for (size_t k = 0; k < n; k++)	/* not expected: run them all */
+			pf->slots[ids[k]].always = true;
+	}
+	for (size_t k = 0; k < n; k++)
+		free(lits[k]);
+	free(lits);
+	free(lens);
+	free(ids);
+	free(flags);
+}
+
+/* prefilter_build - slots, texts and databases of a rule set */
+struct prefilter *prefilter_build(const struct rule *rules, size_t nrules)
+{
+	double t0 = now_ms();
+	struct prefilter *pf = xcalloc(1, sizeof(*pf));
+	size_t cap = 16;
+
+	while (cap < 2 * nrules + 8)
+		cap *= 2;
+	size_t *ttab = xcalloc(cap, sizeof(*ttab)), *stab = xcalloc(cap, sizeof(*stab));
+	memset(ttab, 0xff, cap * sizeof(*ttab));
+	memset(stab, 0xff, cap * sizeof(*stab));
+	pf->texts = xcalloc(nrules + T_FIXED, sizeof(*pf->texts));
+	pf->ntexts = T_FIXED;
+	pf->slots = xcalloc(nrules + 1, sizeof(*pf->slots));
+	pf->slot_of = xcalloc(nrules + 1, sizeof(*pf->slot_of));
+	pf->nrules = nrules;
+	for (size_t i = 0; i < nrules; i++) {
+		const struct rule *r = &rules[i];
+		pf->slot_of[i] = SIZE_MAX;
+		if (r->disabled || r->re == NULL || r->pat == NULL ||
+		    (r->type != RULE_HEADER && r->type != RULE_BODY && r->type != RULE_RAWBODY &&
+		     r->type != RULE_FULL && r->type != RULE_URI))
+			continue;
+		pf->info.regexes++;
+		pf->slot_of[i] = slot_of(pf, stab, cap, r, text_of(pf, ttab, cap, r));
+	}
+	free(ttab);
+	free(stab);
+	if (pf->nslots == 0)
+		return prefilter_free(pf);
+	for (size_t t = 0; t < pf->ntexts; t++)
+		compile_text(pf, t);
+	pf->info.distinct = pf->nslots;
+	pf->info.texts = pf->ntexts;
+	for (size_t i = 0; i < pf->nslots; i++)
+		pf->info.prefiltered += !pf->slots[i].always;
+	for (size_t t = 0; t < pf->ntexts; t++) {
+		size_t sz = 0;
+		if (pf->texts[t].db && hs_database_size(pf->texts[t].db, &sz) == HS_SUCCESS)
+			pf->info.db_bytes += sz;
+	}
+	if (pf->proto)
+		hs_scratch_size(pf->proto, &pf->info.scratch_bytes);
+	pf->info.build_ms = now_ms() - t0;
+	return pf;
+}
+
+/* prefilter_free - release */
+struct prefilter *prefilter_free(struct prefilter *pf)
+{
+	if (pf == NULL)
+		return NULL;
+	for (size_t t = 0; t < pf->ntexts; t++)
+		hs_free_database(pf->texts[t].db);
+	hs_free_scratch(pf->proto);
+	free(pf->texts);
+	free(pf->slots);
+	free(pf->slot_of);
+	free(pf);
+	return NULL;
+}
+
+/* prefilter_info - copy of the figures */
+void prefilter_info(const struct prefilter *pf, struct rules_pf_info *info)
+{
+	static const struct rules_pf_info none;
+
+	*info = pf ? pf->info : none;
+}
+
+/* ---------------------------------------------------------------- run */
+
+/* prefilter_begin - per-message state and scratch */
+struct pf_run *prefilter_begin(const struct prefilter *pf, const struct eval_env *env,
+			       struct re_scratch *re)
+{
+	hs_scratch_t *scratch = NULL;
+
+	if (pf == NULL || (pf->proto && hs_clone_scratch(pf->proto, &scratch) != HS_SUCCESS))
+		return NULL;	/* rules.c runs every rule on its own */
+	struct pf_run *run = xcalloc(1, sizeof(*run));
+	run->pf = pf;
+	run->env = env;
+	run->m = env->m;
+	run->re = re;
+	run->scratch = scratch;
+	run->res = xcalloc(pf->nslots, sizeof(*run->res));
+	run->tx = xcalloc(pf->ntexts, sizeof(*run->tx));
+	return run;
+}
+
+/* prefilter_end - release */
+void prefilter_end(struct pf_run *run)
+{
+	if (run == NULL)
+		return;
+	for (size_t t = 0; t < run->pf->ntexts; t++)
+		buf_free(&run->tx[t].hb);
+	hs_free_scratch(run->scratch);
+	free(run->tx);
+	free(run->res);
+	free(run);
+}
+
+/* on_match - Vectorscan: slot id may match */
+static int on_match(unsigned id, unsigned long long from, unsigned long long to,
+		    unsigned flags, void *ctx)
+{
+	struct pf_run *run = ctx;
+
+	(void)from;
+	(void)to;
+	(void)flags;
+	run->res[id].cand = true;
+	return 0;
+}
+
+/* scan - one Vectorscan pass over s; false on error */
+static bool scan(struct pf_run *run, const hs_database_t *db, const char *s, size_t len)
+{
+	if (len > UINT32_MAX)
+		return false;
+	return hs_scan(db, s, (unsigned)len, 0, run->scratch, on_match, run) == HS_SUCCESS;
+}
+
+/* text_ready - build text t and scan it once */
+static struct pf_tx *text_ready(struct pf_run *run, size_t t)
+{
+	const struct pf_text *pt = &run->pf->texts[t];
+	struct pf_tx *tx = &run->tx[t];
+
+	if (tx->ready)
+		return tx;
+	tx->ready = true;
+	if (t == T_URI) {
+		size_t nuris;
+		const char *const *uris = msg_uris(run->m, &nuris);
+		for (size_t i = 0; pt->db && i < nuris && !tx->failed; i++)
+			tx->failed = !scan(run, pt->db, uris[i], strlen(uris[i]));
+		return tx;
+	}
+	match_text(pt->rep, run->env, &tx->hb, &tx->subj, &tx->len);
+	if (pt->db)
+		tx->failed = !scan(run, pt->db, tx->subj, tx->len);
+	return tx;
+}
+
+/* prefilter_rule - a rule's count from its shared slot */
+unsigned prefilter_rule(struct pf_run *run, size_t i, const struct rule *r,
+			const char *name, char *detail, size_t cap)
+{
+	if (run == NULL || i >= run->pf->nrules || run->pf->slot_of[i] == SIZE_MAX)
+		return PREFILTER_NONE;
+	size_t k = run->pf->slot_of[i];
+	const struct pf_slot *s = &run->pf->slots[k];
+	struct pf_res *res = &run->res[k];
+	struct pf_tx *tx = text_ready(run, s->text);
+	const char *subj = tx->subj;
+
+	if (!res->done) {
+		res->done = true;
+		if (s->always || res->cand || tx->failed) {
+			if (s->text == T_URI)
+				res->n = match_uris(s->rep->re, name, run->m, run->re, s->max, &res->a);
+			else
+				res->n = match_count(s->rep->re, name, run->m, run->re, subj, tx->len,
+						     match_offset(s->rep, subj, tx->len), s->max,
+						     &res->a, &res->b);
+		}
+	}
+	unsigned n = res->n;
+	if (r->negate)		/* !~ hits once, when nothing matches */
+		return n == 0;
+	if (n > r->maxhits)
+		n = r->maxhits;
+	if (n && s->text == T_URI) {
+		size_t nuris;
+		subj = msg_uris(run->m, &nuris)[res->a];
+		match_detail(detail, cap, subj, 0, strlen(subj));
+	} else if (n) {
+		match_detail(detail, cap, subj, res->a, res->b);
+	}
+	match_detail_hits(detail, cap, n);
+	return n;
+}

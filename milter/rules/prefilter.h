@@ -1,0 +1,42 @@
+/*
+ * prefilter.h - evaluate the regex rules of a set with one Vectorscan pass
+ * per text instead of one PCRE2 run per rule (issue 14 item 4).  Private
+ * to the rules module.
+ *
+ * A struct prefilter is built once with the rule set and only read
+ * afterwards; a struct pf_run belongs to one message.
+ */
+#ifndef PARAPET_PREFILTER_H
+#define PARAPET_PREFILTER_H
+
+#include <limits.h>
+#include <stddef.h>
+
+#include "rules/rules_int.h"
+
+struct prefilter;
+struct pf_run;
+struct eval_env;
+
+/* prefilter_rule's answer for a rule it does not evaluate */
+#define PREFILTER_NONE UINT_MAX
+
+/* prefilter_build - the prefilter of rules[0, n); NULL if none of them
+ * is a regex rule.  The rules are borrowed for its life. */
+struct prefilter *prefilter_build(const struct rule *rules, size_t n);
+struct prefilter *prefilter_free(struct prefilter *pf);
+/* prefilter_info - sizes and compile time (pf may be NULL) */
+void prefilter_info(const struct prefilter *pf, struct rules_pf_info *info);
+
+/* prefilter_begin - one message's evaluation; NULL if pf is NULL.  re is
+ * the message's regex scratch. */
+struct pf_run *prefilter_begin(const struct prefilter *pf, const struct eval_env *env,
+			       struct re_scratch *re);
+/* prefilter_rule - hit count of rules[i] (r) as rules.c would count it,
+ * detail as there; PREFILTER_NONE if run is NULL or the rule is not a
+ * regex rule */
+unsigned prefilter_rule(struct pf_run *run, size_t i, const struct rule *r,
+			const char *name, char *detail, size_t cap);
+void prefilter_end(struct pf_run *run);
+
+#endif

@@ -1,0 +1,360 @@
+/*
+ * test_prefilter.c - the one-pass rule prefilter (rules/prefilter.c) and
+ * its literal analysis (rules/reqlit.c).  The prefilter may only skip a
+ * rule that cannot match: every corpus message is scanned with it off
+ * and on, with the shipped rules and with handcrafted tricky rules
+ * (alternations, case, \b, look-around, empty-matching, negated,
+ * multiple, nosubject, :addr/:name/:raw, if-unset, ALL, ToCc, uri, full,
+ * shared regexes), and the hit lists must be identical.
+ */
+#include "unit.h"
+
+#include <dirent.h>
+#include <pthread.h>
+
+#include "rules/reqlit.h"
+
+/* ---------------------------------------------------------------- reqlit */
+
+static const struct {
+	const char *pat, *flags;
+	const char *want;	/* literals joined by '|', NULL: none */
+} lits[] = {
+	{ "foobar", "", "foobar" },
+	{ "foo|bar", "i", "foo|bar" },
+	{ "fo+barx", "", "barx" },
+	{ "abc?defg", "", "defg" },
+	{ "(?:hello)?world", "", "world" },
+	{ "(?:hello|hi) there", "", " there" },
+	{ "(?:hello|howdy) t", "", "hello|howdy" },
+	{ "a\\.b\\.c", "", "a.b.c" },
+	{ "\\x41\\x{42}C\\n", "", "ABC\n" },
+	{ "foo(?!bar)", "", "foo" },
+	{ "(?!barbar)", "", NULL },
+	{ "(?<!xyz)abc", "", "abc" },
+	{ "^(?=.*casino)", "", "casino" },
+	{ "[abc]defg", "", "defg" },
+	{ "[]abc]defg", "", "defg" },
+	{ "[[:alpha:]]defg", "", "defg" },
+	{ "(a)\\1xyz", "", "xyz" },
+	{ "(?i)viagra", "", "viagra" },
+	{ "(?i:viagra)", "", "viagra" },
+	{ "(?:abc){2}", "", "abc" },
+	{ "(?:abc){0,2}", "", NULL },
+	{ "(?:abc)*", "", NULL },
+	{ "(?:abc)+", "", "abc" },
+	{ "abc{2}", "", NULL },	/* "ab" is too short */
+	{ "abcd{2}", "", "abc" },
+	{ "ab{,3}cde", "", NULL },	/* PCRE2 versions disagree on {,3} */
+	{ "x{a}yz", "", "x{a}yz" },
+	{ "a|", "", NULL },
+	{ "", "", NULL },
+	{ "x*", "", NULL },
+	{ "\\Qabc\\E", "", NULL },
+	{ "a b c d", "x", NULL },
+	{ "(?x) a b c d", "", NULL },
+	{ "(?#comment)abc", "", "abc" },
+	{ "(?<name>abc)d", "", "abc" },
+	{ "(?P<n>abcd)|(?'m'efgh)", "", "abcd|efgh" },
+	{ "(?1)abc", "", NULL },
+	{ "(*UTF)abc", "", NULL },
+	{ "\\bfree\\b", "", "free" },
+	{ "m.n.y", "s", NULL },
+	{ "\\d{3}-\\d{4}", "", NULL },
+	{ "abc)", "", NULL },
+	{ "(abc", "", NULL },
+};
+
+/* joined - the literals of rl in order, '|'-separated */
+static void joined(const struct reqlit *rl, struct buf *b)
+{
+	for (size_t i = 0; i < rl->n; i++) {
+		if (i)
+			buf_putc(b, '|');
+		buf_append(b, rl->s[i], rl->len[i]);
+	}
+	buf_putc(b, '\0');
+}
+
+START_TEST(reqlit_table)
+{
+	struct reqlit rl;
+	struct buf b;
+	bool got = reqlit_find(lits[_i].pat, lits[_i].flags, &rl);
+
+	buf_init(&b);
+	joined(&rl, &b);
+	if (lits[_i].want == NULL)
+		ck_assert_msg(!got && rl.n == 0, "/%s/: expected none, got [%s]", lits[_i].pat, b.data);
+	else
+		ck_assert_msg(got && strcmp(b.data, lits[_i].want) == 0, "/%s/: expected [%s], got [%s]",
+			      lits[_i].pat, lits[_i].want, b.data);
+	buf_free(&b);
+	reqlit_clear(&rl);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- corpus */
+
+static const char tricky[] =
+	"body PF_ALT /\\b(?:viagra|cialis|casino|money|free)\\b/i\n"
+	"body PF_CASE /Click Here/i\n"
+	"body PF_CASE2 /click here/\n"
+	"body PF_WORDB /\\bfree\\b/\n"
+	"body PF_LOOKAHEAD /(?=[^\\n]{0,40}unsubscribe)remove/i\n"
+	"body PF_LOOKBEHIND /(?<=\\$)\\d+/\n"
+	"body PF_NEGAHEAD /\\bthe(?! end)\\b/\n"
+	"body PF_EMPTY /x*/\n"
+	"body PF_EMPTY2 /(?:foo)?/\n"
+	"body PF_MULTI /\\bthe\\b/i\n"
+	"tflags PF_MULTI multiple maxhits=7\n"
+	"body PF_MULTI2 /\\bthe\\b/i\n"
+	"tflags PF_MULTI2 multiple\n"
+	"body PF_MULTI3 /\\bthe\\b/i\n"
+	"body PF_NOSUBJ /\\b[A-Z]{5,}\\b/\n"
+	"tflags PF_NOSUBJ nosubject multiple\n"
+	"body PF_NOSUBJ2 /\\b[A-Z]{5,}\\b/\n"
+	"tflags PF_NOSUBJ2 multiple\n"
+	"body PF_SUBJWORD /^[^\\n]*offer/i\n"
+	"tflags PF_SUBJWORD nosubject\n"
+	"body PF_DOT /m.n.y/s\n"
+	"body PF_CLASSLIT /[Mm]oney/\n"
+	"body PF_ESC /\\x24\\d/\n"
+	"body PF_BACKREF /(\\w)\\1\\1/\n"
+	"body PF_ALTGRP /(?:please|kindly) (?:reply|respond)/i\n"
+	"body PF_OPTGRP /(?:dear )?friend/i\n"
+	"body PF_BRACE /x{a}yz|a{2}bc/\n"
+	"rawbody PF_RAWB /<a\\s+href/i\n"
+	"rawbody PF_RAWB2 /<\\/?(?:table|font)\\b/i\n"
+	"full PF_FULL /^Content-Type: text\\/html/mi\n"
+	"full PF_FULL2 /\\nX-Mailer:/\n"
+	"uri PF_URI /\\.(?:com|net)\\b/i\n"
+	"uri PF_URI_MULTI /https?:/\n"
+	"tflags PF_URI_MULTI multiple\n"
+	"uri PF_URI2 /\\.(?:com|net)\\b/i\n"
+	"header PF_NEG_SUBJ Subject !~ /meeting/i\n"
+	"header PF_NEG_EMPTY Subject !~ /^$/\n"
+	"header PF_NEG_X X-Nope !~ /anything/\n"
+	"header PF_SUBJ Subject =~ /(?:re|fwd?):/i\n"
+	"header PF_FROM_ADDR From:addr =~ /\\.com$/\n"
+	"header PF_FROM_NAME From:name =~ /john|mary|inc/i\n"
+	"header PF_UNSET X-Nope =~ /^UNSET$/ [if-unset: UNSET]\n"
+	"header PF_UNSET2 X-Nope =~ /UNS/ [if-unset: UNSET]\n"
+	"header PF_ALL ALL =~ /^Received: from/m\n"
+	"header PF_ALL_MULTI ALL =~ /^X-[a-z]+:/mi\n"
+	"tflags PF_ALL_MULTI multiple\n"
+	"header PF_RAW Subject:raw =~ /=\\?(?:utf|iso)-/i\n"
+	"header PF_TOCC ToCc =~ /\\@/\n"
+	"header PF_MSGID MESSAGEID =~ /\\@localhost/i\n"
+	"header PF_EMPTYH Subject =~ /z*/\n"
+	"meta PF_META PF_MULTI > 3 && !PF_NEG_SUBJ\n";
+
+/* scan_file - one message through e; the scan (caller frees) */
+static struct scan *scan_file(struct engine *e, const char *data, size_t len)
+{
+	struct scan *sc = scan_new(e);
+
+	msg_set_client(sc->msg, NULL, "client.test", "helo.test");
+	msg_set_from(sc->msg, "<a@sender.test>");
+	msg_add_rcpt(sc->msg, "<b@rcpt.test>");
+	msg_set_qid(sc->msg, "QID1");
+	mboxfile_feed(sc, data, len);
+	scan_finish(sc);
+	return sc;
+}
+
+/* same_hits - equal hit lists: names, details, scores, in order */
+static bool same_hits(const struct hits *a, const struct hits *b, const char *file)
+{
+	if (a->n != b->n || a->score != b->score) {
+		fprintf(stderr, "%s: %zu hits (%g) off, %zu (%g) on\n", file, a->n, a->score, b->n,
+			b->score);
+		return false;
+	}
+	for (size_t i = 0; i < a->n; i++) {
+		const char *da = a->v[i].detail ? a->v[i].detail : "";
+		const char *db = b->v[i].detail ? b->v[i].detail : "";
+		if (strcmp(a->v[i].name, b->v[i].name) != 0 || strcmp(da, db) != 0) {
+			fprintf(stderr, "%s: hit %zu off %s [%s], on %s [%s]\n", file, i, a->v[i].name,
+				da, b->v[i].name, db);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* corpus_equal - every corpus message, prefilter off then on; returns the
+ * number of messages that differ, *nhits the hits seen */
+static size_t corpus_equal(struct engine *e, size_t *nhits)
+{
+	const char *data = getenv("TESTDATA");
+	size_t differ = 0;
+
+	*nhits = 0;
+	for (int k = 0; k < 2; k++) {
+		char *dir = xasprintf("%s/corpus/%s", data ? data : "tests/data", k ? "spam" : "ham");
+		struct dirent **ents = NULL;
+		int n = scandir(dir, &ents, NULL, alphasort);
+		ck_assert_msg(n > 2, "no corpus in %s", dir);
+		for (int i = 0; i < n; i++) {
+			char *path = xasprintf("%s/%s", dir, ents[i]->d_name);
+			size_t len = 0;
+			char *text = ents[i]->d_name[0] == '.' ? NULL : mboxfile_read(path, &len);
+			if (text) {
+				rules_set_prefilter(e->rules, false);
+				struct scan *off = scan_file(e, text, len);
+				rules_set_prefilter(e->rules, true);
+				struct scan *on = scan_file(e, text, len);
+				differ += !same_hits(&off->hits, &on->hits, path);
+				*nhits += off->hits.n;
+				scan_free(off);
+				scan_free(on);
+				free(text);
+			}
+			free(path);
+			free(ents[i]);
+		}
+		free(ents);
+		free(dir);
+	}
+	return differ;
+}
+
+START_TEST(corpus_tricky)
+{
+	struct engine *e = unit_engine("", tricky);
+	struct rules_pf_info pi;
+	size_t nhits;
+
+	rules_prefilter_info(e->rules, &pi);
+	/* shared: PF_MULTI/2/3, PF_URI/2, PF_NOSUBJ2 is not PF_NOSUBJ */
+	ck_assert_uint_eq(pi.distinct, pi.regexes - 3);
+	ck_assert_uint_ge(pi.prefiltered, 25);
+	size_t differ = corpus_equal(e, &nhits);
+	ck_assert_msg(differ == 0, "%zu corpus messages hit differently with the prefilter", differ);
+	ck_assert_uint_ge(nhits, 5000);	/* the rules do hit */
+	engine_unref(e);
+}
+END_TEST
+
+START_TEST(corpus_shipped)
+{
+	const char *src = getenv("PARAPET_SRCDIR");
+	char *dir = xasprintf("%s/rules", src ? src : ".");
+	char *err = NULL;
+	struct diag d;
+	size_t nhits;
+
+	diag_init(&d);
+	struct ruleset *rs = rules_load(dir, unit_builtins(), &d);
+	ck_assert_msg(rs != NULL, "rules: %s", d.n ? d.lines[0] : "?");
+	diag_free(&d);
+	struct engine *e = engine_new(config_parse_buf("t", "", 0, &err), rs, stage_registry);
+	size_t differ = corpus_equal(e, &nhits);
+	ck_assert_msg(differ == 0, "%zu corpus messages hit differently with the prefilter", differ);
+	ck_assert_uint_ge(nhits, 1000);
+	engine_unref(e);
+	free(dir);
+}
+END_TEST
+
+/* a rule whose literal is absent is skipped, and so hits nothing; a
+ * negated one then hits */
+START_TEST(skip_is_no_match)
+{
+	struct engine *e = unit_engine("", "body PF_A /zebra crossing/\n"
+					   "header PF_N Subject !~ /zebra/\n"
+					   "header PF_S Subject =~ /zebra/\n");
+	const char *msg = "From: a@b.test\nSubject: a giraffe\n\nno such animal here\n";
+
+	for (int on = 0; on < 2; on++) {
+		rules_set_prefilter(e->rules, on);
+		struct scan *sc = unit_scan(e, msg);
+		ck_assert_ptr_null(unit_detail(sc, "PF_A"));
+		ck_assert_ptr_null(unit_detail(sc, "PF_S"));
+		ck_assert_ptr_nonnull(unit_detail(sc, "PF_N"));
+		scan_free(sc);
+	}
+	engine_unref(e);
+}
+END_TEST
+
+/* two threads scanning at once share the rule set and its databases;
+ * each message's hits must equal the serial run's */
+#define T_MSGS 40
+
+struct worker {
+	struct engine *e;
+	char *text[T_MSGS];
+	size_t len[T_MSGS];
+	size_t nhits[T_MSGS];
+};
+
+/* work - scan every message, remember the hit counts */
+static void *work(void *arg)
+{
+	struct worker *w = arg;
+
+	for (int i = 0; i < T_MSGS; i++) {
+		struct scan *sc = scan_file(w->e, w->text[i], w->len[i]);
+		w->nhits[i] = sc->hits.n;
+		scan_free(sc);
+	}
+	return NULL;
+}
+
+START_TEST(threads_share)
+{
+	const char *data = getenv("TESTDATA");
+	char *dir = xasprintf("%s/corpus/spam", data ? data : "tests/data");
+	struct dirent **ents = NULL;
+	int n = scandir(dir, &ents, NULL, alphasort), got = 0;
+	struct worker w[2] = { { .e = unit_engine("", tricky) } };
+	pthread_t th[2];
+
+	w[1].e = w[0].e;
+	for (int i = 0; i < n; i++) {
+		if (ents[i]->d_name[0] != '.' && got < T_MSGS) {
+			char *path = xasprintf("%s/%s", dir, ents[i]->d_name);
+			w[0].text[got] = mboxfile_read(path, &w[0].len[got]);
+			ck_assert_ptr_nonnull(w[0].text[got]);
+			w[1].text[T_MSGS - 1 - got] = w[0].text[got];	/* the other order */
+			w[1].len[T_MSGS - 1 - got] = w[0].len[got];
+			got++;
+			free(path);
+		}
+		free(ents[i]);
+	}
+	free(ents);
+	ck_assert_int_eq(got, T_MSGS);
+	size_t serial[T_MSGS];
+	work(&w[0]);
+	memcpy(serial, w[0].nhits, sizeof(serial));
+	for (int t = 0; t < 2; t++)
+		pthread_create(&th[t], NULL, work, &w[t]);
+	for (int t = 0; t < 2; t++)
+		pthread_join(th[t], NULL);
+	for (int i = 0; i < T_MSGS; i++) {
+		ck_assert_uint_eq(w[0].nhits[i], serial[i]);
+		ck_assert_uint_eq(w[1].nhits[T_MSGS - 1 - i], serial[i]);
+		free(w[0].text[i]);
+	}
+	engine_unref(w[0].e);
+	free(dir);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("prefilter");
+	TCase *tc = tcase_create("prefilter");
+
+	tcase_set_timeout(tc, 300);
+	tcase_add_loop_test(tc, reqlit_table, 0, sizeof(lits) / sizeof(lits[0]));
+	tcase_add_test(tc, skip_is_no_match);
+	tcase_add_test(tc, corpus_tricky);
+	tcase_add_test(tc, corpus_shipped);
+	tcase_add_test(tc, threads_share);
+	suite_add_tcase(s, tc);
+	return unit_main(s);
+}
