@@ -193,14 +193,29 @@ static void put_cp(struct out *o, uint32_t cp)
 	buf_put_utf8(o->b, cp);
 }
 
-/* line_break - end the current line of o (block element boundary) */
-static void line_break(struct out *o)
+/*
+ * sa_whitespace - the white space an element adds to the text, start or
+ * end tag alike, as SpamAssassin's HTML.pm html_whitespace: br and div a
+ * line break, p, hr, blockquote, pre, listing, plaintext, xmp and title a
+ * paragraph break (two), cells, list items and headings a space.  Other
+ * elements add nothing.  The body text later makes one line of each
+ * paragraph and one space of other white space (mime.c sa_paragraphs).
+ */
+static bool in_list(const char *name, const char *list);
+
+static void sa_whitespace(struct out *o, const char *name)
 {
 	if (o->b == NULL)
 		return;
-	o->space = false;
-	if (o->b->len > 0 && o->b->data[o->b->len - 1] != '\n')
+	if (in_list(name, "br div")) {
+		o->space = false;
 		buf_putc(o->b, '\n');
+	} else if (in_list(name, "p hr blockquote pre listing plaintext xmp title")) {
+		o->space = false;
+		buf_puts(o->b, "\n\n");
+	} else if (in_list(name, "li th td dt dd embed h1 h2 h3 h4 h5 h6")) {
+		o->space = true;
+	}
 }
 
 /* utf8_next - decode one UTF-8 sequence (lenient: a bad byte is itself) */
@@ -290,10 +305,6 @@ static bool in_list(const char *name, const char *list)
 	return false;
 }
 
-static const char BLOCKS[] =
-	"address article aside blockquote br center dd div dl dt fieldset figcaption "
-	"figure footer form h1 h2 h3 h4 h5 h6 header hr li main nav ol p pre section "
-	"table title tr ul";
 static const char VOIDS[] =
 	"area base br col embed hr img input keygen link meta param source track wbr";
 /* elements whose start tag closes an open <p> (HTML §13.2.6.4.7) */
@@ -544,10 +555,7 @@ static size_t start_tag(struct render *r, const char *p, size_t n)
 	if (r->st && in_list(name, "iframe textarea xmp title"))
 		literal_stats(r, p + i, n - i, name);
 	implied_ends(r, name);
-	if (in_list(name, BLOCKS))
-		line_break(cur(r));
-	else if (in_list(name, "td th img"))
-		cur(r)->space = true;	/* cells and images separate words */
+	sa_whitespace(cur(r), name);
 	if (in_list(name, VOIDS) || r->depth >= HTML_MAX_DEPTH)
 		return i;	/* past the cap: not tracked, never hides */
 	memcpy(r->stack[r->depth], name, sizeof(name));
@@ -567,10 +575,7 @@ static size_t end_tag(struct render *r, const char *p, size_t n)
 	i = gt ? (size_t)(gt - p) + 1 : n;
 	if (r->st)
 		html_stats_tag(r->st, name, -1, NULL);
-	if (in_list(name, BLOCKS))
-		line_break(cur(r));
-	else if (in_list(name, "td th"))
-		cur(r)->space = true;
+	sa_whitespace(cur(r), name);
 	/* </body> and </html> close nothing: later text still goes into
 	 * the open elements (HTML §13.2.6.4.19 "after body") */
 	if (strcmp(name, "body") == 0 || strcmp(name, "html") == 0)
@@ -578,8 +583,6 @@ static size_t end_tag(struct render *r, const char *p, size_t n)
 	for (size_t d = r->depth; d > 0; d--) {
 		if (strcmp(r->stack[d - 1], name) == 0) {
 			pop_to(r, d - 1);
-			if (in_list(name, BLOCKS))
-				line_break(cur(r));
 			break;
 		}
 	}

@@ -113,8 +113,11 @@ size_t msg_header_count(const struct msg *m, const char *name);
 void msg_decode(struct msg *m);
 /*
  * msg_body_text - body rules: the decoded Subject line, then every
- * text/plain and text/html part transfer-decoded, in UTF-8, HTML as text;
- * parts separated by a line break (SpamAssassin's "body").  Borrowed.
+ * text/plain and text/html part transfer-decoded, in UTF-8, HTML as text,
+ * as SpamAssassin's "body": a paragraph (text up to a blank line, or an
+ * HTML p, hr, blockquote, pre ...) is one line, other white space one
+ * space, lines cut at MIME_MAX_BODY_LINE bytes.  Body rules match each
+ * line on its own (rules/match.c).  Borrowed.
  */
 const char *msg_body_text(struct msg *m, size_t *len);
 /* msg_rawbody_text - rawbody rules: the same parts decoded with HTML

@@ -54,6 +54,8 @@
 #include <gmime/gmime.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <ctype.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -461,6 +463,74 @@ static void end_part(struct buf *b)
 		buf_putc(b, '\n');
 }
 
+/*
+ * sa_paragraphs - the body text from byte from on as SpamAssassin hands
+ * it to body rules (Message.pm get_body_text_array_common): a run of
+ * white space holding two line breaks or more ends a paragraph, any other
+ * run is one space, so a paragraph is one line; then a line longer than
+ * MIME_MAX_BODY_LINE bytes is cut after its last space before that
+ * length, or at the length (split_into_array_of_short_lines).  One copy,
+ * linear.
+ */
+static void sa_paragraphs(struct buf *t, size_t from)
+{
+	struct buf o;
+	size_t line, sp = SIZE_MAX;
+
+	if (t->len <= from)
+		return;
+	buf_init(&o);
+	buf_append(&o, t->data, from);
+	line = o.len;
+	for (size_t i = from; i < t->len;) {
+		unsigned char c = (unsigned char)t->data[i];
+		if (!isspace(c)) {
+			buf_putc(&o, (char)c);
+			i++;
+		} else {
+			size_t j = i, nls = 0, first = SIZE_MAX, last = 0;
+			for (; j < t->len && isspace((unsigned char)t->data[j]); j++)
+				if (t->data[j] == '\n') {
+					if (nls++ == 0)
+						first = j;
+					last = j;
+				}
+			if (nls >= 2) {
+				if (first > i)
+					buf_putc(&o, ' ');
+				buf_putc(&o, '\n');
+				line = o.len;
+				sp = SIZE_MAX;
+				if (last + 1 < j)
+					buf_putc(&o, ' ');
+			} else {
+				sp = o.len;
+				buf_putc(&o, ' ');
+			}
+			i = j;
+		}
+		if (o.len - line > MIME_MAX_BODY_LINE) {
+			if (sp != SIZE_MAX && sp > line) {	/* after the last space */
+				char *tail = xstrndup(o.data + sp + 1, o.len - sp - 1);
+				o.len = sp + 1;
+				buf_putc(&o, '\n');
+				line = o.len;
+				buf_puts(&o, tail);
+				free(tail);
+			} else {	/* no space: at the length */
+				char last = o.data[o.len - 1];
+				o.len--;
+				buf_putc(&o, '\n');
+				line = o.len;
+				buf_putc(&o, last);
+			}
+			sp = SIZE_MAX;
+		}
+	}
+	buf_free(t);
+	*t = o;
+}
+
 /* encoded - the content of a part as it is in the message (still
  * transfer-encoded); false if GMime does not hold it in memory */
 static bool encoded(GMimeDataWrapper *dw, const char **p, size_t *n)
@@ -734,6 +804,7 @@ void mime_views_build(struct mime_views *v, const struct header *hdrs, size_t nh
 	if (subj)
 		put_clean(&w.text, subj, strlen(subj));
 	buf_putc(&w.text, '\n');
+	size_t text_from = w.text.len;	/* the parts' text: sa_paragraphs */
 
 	struct buf input;
 	bool quiet;
@@ -766,6 +837,7 @@ void mime_views_build(struct mime_views *v, const struct header *hdrs, size_t nh
 	g_mime_parser_options_free(opts);
 	gmime_leave(in_len);
 
+	sa_paragraphs(&w.text, text_from);
 	v->text = w.text.data ? w.text.data : xstrdup("");
 	v->text_len = w.text.len;
 	v->raw = w.raw.data ? w.raw.data : xstrdup("");

@@ -30,6 +30,7 @@
 
 /* HTML parts whose statistics are kept (html_stats.h) */
 #define MIME_MAX_HTML_PARTS 16
+#define MIME_MAX_BODY_LINE 2048	/* body text lines are cut there, as SpamAssassin's */
 
 #include "mail/mime_stats.h"
 

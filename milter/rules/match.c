@@ -158,14 +158,14 @@ size_t match_offset(const struct rule *r, const char *subj, size_t len)
 	return nl ? (size_t)(nl - subj) + 1 : len;
 }
 
-/* match_count - bounded count of matches from offset */
-unsigned match_count(const struct re *re, const char *name, struct msg *m,
-		     struct re_scratch *rx, const char *subj, size_t len,
-		     size_t offset, unsigned max, size_t *a0, size_t *b0)
+/* count_in - bounded count of matches in subj[0, len) from offset; with
+ * lines, false (and *n meaningless) as soon as a match crosses a line
+ * break, i.e. holds a newline before its last byte */
+static bool count_in(const struct re *re, const char *name, struct msg *m,
+		     struct re_scratch *rx, const char *subj, size_t len, size_t offset,
+		     unsigned max, bool lines, unsigned *n, size_t base, size_t *a0, size_t *b0)
 {
-	unsigned n = 0;
-
-	while (n < max && offset <= len) {
+	while (*n < max && offset <= len) {
 		size_t a = 0, b = 0;
 		enum re_result res = re_match(re, subj, len, offset, rx, &a, &b);
 		if (res == RE_LIMIT || res == RE_ERROR) {
@@ -177,11 +177,38 @@ unsigned match_count(const struct re *re, const char *name, struct msg *m,
 		}
 		if (res != RE_MATCH)
 			break;
-		if (n++ == 0) {
-			*a0 = a;
-			*b0 = b;
+		if (lines && b > a + 1 && memchr(subj + a, '\n', b - a - 1) != NULL)
+			return false;
+		if ((*n)++ == 0) {
+			*a0 = base + a;
+			*b0 = base + b;
 		}
 		offset = b > a ? b : b + 1;	/* an empty match moves on by one */
+	}
+	return true;
+}
+
+/* match_count - bounded count of matches from offset.  A body rule
+ * (lines) is SpamAssassin's: matched against each line on its own (the
+ * line keeps its newline).  The whole text is searched once (the regex
+ * has PCRE2_MULTILINE, so ^ and $ anchor at lines); only when a match
+ * crosses a line break is each line searched apart. */
+unsigned match_count(const struct re *re, const char *name, struct msg *m,
+		     struct re_scratch *rx, const char *subj, size_t len,
+		     size_t offset, unsigned max, bool lines, size_t *a0, size_t *b0)
+{
+	unsigned n = 0;
+
+	if (count_in(re, name, m, rx, subj, len, offset, max, lines, &n, 0, a0, b0))
+		return n;
+	n = 0;
+	for (size_t ls = 0; ls < len && n < max;) {
+		const char *nl = memchr(subj + ls, '\n', len - ls);
+		size_t le = nl ? (size_t)(nl - subj) + 1 : len;
+		if (le > offset)
+			count_in(re, name, m, rx, subj + ls, le - ls, offset > ls ? offset - ls : 0,
+				 max, false, &n, ls, a0, b0);
+		ls = le;
 	}
 	return n;
 }
@@ -196,7 +223,7 @@ unsigned match_uris(const struct re *re, const char *name, struct msg *m,
 
 	for (size_t i = 0; i < nuris && n < max; i++) {
 		unsigned k = match_count(re, name, m, rx, uris[i], strlen(uris[i]), 0,
-					 max - n, &a, &b);
+					 max - n, false, &a, &b);
 		if (k && n == 0)
 			*first = i;
 		n += k;

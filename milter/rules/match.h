@@ -30,7 +30,7 @@ size_t match_offset(const struct rule *r, const char *subj, size_t len);
  * ends the count (SpamAssassin: no match). */
 unsigned match_count(const struct re *re, const char *name, struct msg *m,
 		     struct re_scratch *rx, const char *subj, size_t len,
-		     size_t offset, unsigned max, size_t *a, size_t *b);
+		     size_t offset, unsigned max, bool lines, size_t *a, size_t *b);
 /* match_uris - matches of re in every URI of the message, each on its
  * own, up to max; *first is the first URI that matched */
 unsigned match_uris(const struct re *re, const char *name, struct msg *m,

@@ -426,7 +426,7 @@ unsigned prefilter_rule(struct pf_run *run, size_t i, const struct rule *r,
 			else
 				res->n = match_count(s->rep->re, name, run->m, run->re, subj, tx->len,
 						     match_offset(s->rep, subj, tx->len), s->max,
-						     &res->a, &res->b);
+						     s->rep->type == RULE_BODY, &res->a, &res->b);
 		}
 	}
 	unsigned n = res->n;

@@ -10,6 +10,8 @@
 #define PARAPET_RULES_INT_H
 
 #include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
 #include <stddef.h>
 
 #include "base/diag.h"
@@ -211,6 +213,22 @@ static inline char *rules_next_word(char **p)
 {
 	return str_next_word(p);
 }
+/*
+ * rules_re_flags - the flags a rule's regex is compiled with: its own,
+ * plus m for body rules.  SpamAssassin matches a body rule against each
+ * line of the body text on its own, so ^ and $ anchor at every line;
+ * match_count keeps matches inside one line (match.c).
+ */
+static inline const char *rules_re_flags(const struct rule *r, char *buf, size_t cap)
+{
+	const char *f = r->flags ? r->flags : "";
+
+	if (r->type != RULE_BODY || strchr(f, 'm') || strlen(f) + 2 > cap)
+		return f;
+	snprintf(buf, cap, "%sm", f);
+	return buf;
+}
+
 /* rules_directive - one directive other than include and if/else/endif */
 void rules_directive(struct parser *ps, const char *kw, char *args);
 /* rules_skipped_line - a line in a false if block: remember the rule

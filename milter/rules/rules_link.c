@@ -149,7 +149,9 @@ static bool replace_rule(struct loader *ld, struct rule *r, const struct sym *s)
 		free(re);
 		return true;
 	}
-	struct re *c = re_compile_limited(re, strlen(re), r->flags, &err, &limited);
+	char fl[16];
+	struct re *c = re_compile_limited(re, strlen(re), rules_re_flags(r, fl, sizeof(fl)), &err,
+					  &limited);
 	if (c == NULL && limited) {
 		/* as on a rule's own line: a regex beyond a PCRE2 limit (the
 		 * compiled size of some stock rules) loses only its rule */

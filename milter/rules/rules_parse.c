@@ -252,7 +252,7 @@ static void finish_regex(struct parser *ps, const char *name, const char *args,
 	struct ruleset *rs = ps->ld->rs;
 	struct rule *r = &rs->rules[rs->nrules - 1];
 	const char *rest, *err;
-	char *rerr = NULL;
+	char *rerr = NULL, fl[16];
 	bool limited;
 
 	if ((err = parse_regex(args, &r->pat, &r->flags, &rest)) != NULL) {
@@ -278,7 +278,8 @@ static void finish_regex(struct parser *ps, const char *name, const char *args,
 	if (*rest != '\0') {
 		diag_error(ps->ld->d, ps->file, ps->line, "%s: unexpected text after regex: %s", name, rest);
 		drop_last_rule(ps->ld);
-	} else if ((r->re = re_compile_limited(r->pat, strlen(r->pat), r->flags, &rerr,
+	} else if ((r->re = re_compile_limited(r->pat, strlen(r->pat),
+						rules_re_flags(r, fl, sizeof(fl)), &rerr,
 						&limited)) == NULL) {
 		/* a syntax error fails the load; a valid regex beyond a PCRE2
 		 * limit loses only its rule, as SpamAssassin drops a rule

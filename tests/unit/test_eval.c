@@ -551,11 +551,11 @@ START_TEST(body_evals)
 		  "AND A THIRD LINE OF SHOUTING TEXT THAT GOES ON AND ON AND ON FOR A WHILE\n", "UPPER" },
 		{ "THIS IS A LONG LINE OF SHOUTING TEXT THAT GOES ON AND ON AND ON FOR A WHILE\n", "" },
 		{ "a normal line of text that is long enough to be over the limit of bytes\n"
-		  "F R E E  M O N E Y\n", "VERTICAL" },
+		  "\nF R E E  M O N E Y\n", "VERTICAL" },
 		{ "a normal line of text that is long enough to be over the limit of bytes\n"
-		  "Symbol: ABCD\nCurrent Price: 0.12\nTarget: 1.00\n", "STOCK" },
+		  "\nSymbol: ABCD\n\nCurrent Price: 0.12\n\nTarget: 1.00\n", "STOCK" },
 		{ "a normal line of text that is long enough to be over the limit of bytes\n"
-		  "Symbol: ABCD\nSymbol: EFGH\n", "" },
+		  "\nSymbol: ABCD\n\nSymbol: EFGH\n", "" },
 	};
 	struct engine *e = unit_engine("", rules);
 	char text[1024], got[128];
@@ -577,6 +577,32 @@ START_TEST(body_evals)
 }
 END_TEST
 
+/* body rules match each paragraph (line) on its own, as SpamAssassin's:
+ * ^ anchors at every line, no match crosses a line, lines within a
+ * paragraph are joined by a space */
+START_TEST(body_lines)
+{
+	static const char rules[] =
+		"body LINES /^\\s*\\S/\ntflags LINES multiple\n"
+		"meta MANY_LINES LINES >= 3\n"
+		"body CROSS /first\\s+second/\n"
+		"body JOINED /third fourth/\n"
+		"body START /^fifth/\n";
+	static const char msg[] = "From: a@b.test\nSubject: s\n\nfirst\n\nsecond\n\n"
+				  "third\nfourth\n\nfifth\n";
+	struct engine *e = unit_engine("", rules);
+	struct scan *sc = unit_scan(e, msg);
+
+	ck_assert_ptr_nonnull(unit_detail(sc, "MANY_LINES"));
+	ck_assert_str_eq(unit_detail(sc, "LINES"), "s (5 hits)");
+	ck_assert_ptr_null(unit_detail(sc, "CROSS"));
+	ck_assert_ptr_nonnull(unit_detail(sc, "JOINED"));
+	ck_assert_ptr_nonnull(unit_detail(sc, "START"));
+	scan_free(sc);
+	engine_unref(e);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("eval");
@@ -590,6 +616,7 @@ int main(void)
 	tcase_add_test(tc, wlbl_errors);
 	tcase_add_test(tc, auth_builtins);
 	tcase_add_test(tc, body_evals);
+	tcase_add_test(tc, body_lines);
 	tcase_add_test(tc, rbl_names);
 	tcase_add_loop_test(tc, rbl_match, 0, (int)(sizeof(rbl_cases) / sizeof(rbl_cases[0])));
 	tcase_add_test(tc, rbl_errors);
