@@ -9,10 +9,12 @@
 #include <string.h>
 
 #include "rules/eval.h"
+#include "rules/re.h"
 #include "base/util.h"
 
 extern const struct eval_def eval_auth_defs[];
 extern const struct eval_def eval_head_defs[];
+extern const struct eval_def eval_date_defs[];
 extern const struct eval_def eval_wlbl_defs[];
 extern const struct eval_def eval_relay_defs[];
 extern const struct eval_def eval_freemail_defs[];
@@ -23,6 +25,7 @@ extern const struct conf_directive eval_freemail_directives[];
 static const struct eval_def *const eval_tables[] = {
 	eval_auth_defs,
 	eval_head_defs,
+	eval_date_defs,
 	eval_wlbl_defs,
 	eval_relay_defs,
 	eval_freemail_defs,
@@ -185,6 +188,30 @@ void eval_call_clear(struct eval_call *call)
 unsigned eval_run(const struct eval_call *call, const struct eval_env *env)
 {
 	return call->def->fn(env, call->argc, (const char *const *)call->argv);
+}
+
+/* eval_re_search - compile pattern, search subj once; false when it does
+ * not compile or the match limit is hit */
+bool eval_re_search(const char *pattern, const char *flags, const char *subj, size_t len,
+		    size_t *start, size_t *end)
+{
+	char *err = NULL;
+	struct re *re = re_compile(pattern, strlen(pattern), flags, &err);
+	size_t a = 0, b = 0;
+
+	if (re == NULL) {
+		free(err);
+		return false;
+	}
+	struct re_scratch *s = re_scratch_new();
+	bool ok = re_match(re, subj, len, 0, s, &a, &b) == RE_MATCH;
+	re_scratch_free(s);
+	re_free(re);
+	if (start)
+		*start = a;
+	if (end)
+		*end = b;
+	return ok;
 }
 
 /* rules_conf_new - empty settings */

@@ -120,6 +120,12 @@ void eval_call_clear(struct eval_call *call);
 /* eval_run - the hit count of call on env's message */
 unsigned eval_run(const struct eval_call *call, const struct eval_env *env);
 
+/* eval_re_search - does the Perl regex pattern (flags "i", "m" ...) match
+ * subj?  *start and *end (may be NULL) bound the first match.  Compiled
+ * for this call: for patterns a rule file passes at run time */
+bool eval_re_search(const char *pattern, const char *flags, const char *subj, size_t len,
+		    size_t *start, size_t *end);
+
 /* the modules' parts of rules_conf_clear */
 void eval_relay_conf_clear(struct rules_conf *c);
 void eval_freemail_conf_clear(struct rules_conf *c);

@@ -14,7 +14,6 @@
 #include <strings.h>
 
 #include "rules/eval.h"
-#include "rules/re.h"
 #include "mail/auth.h"
 #include "mail/message.h"
 #include "mail/received.h"
@@ -244,20 +243,7 @@ static size_t addrs_of(const struct eval_env *env, const char *name, char **out,
 /* regex_ok - email matches the optional regex argument */
 static bool regex_ok(const char *pattern, const char *email)
 {
-	if (pattern == NULL)
-		return true;
-	char *err = NULL;
-	struct re *re = re_compile(pattern, strlen(pattern), "", &err);
-	if (re == NULL) {
-		free(err);
-		return false;
-	}
-	struct re_scratch *s = re_scratch_new();
-	size_t a, b;
-	bool ok = re_match(re, email, strlen(email), 0, s, &a, &b) == RE_MATCH;
-	re_scratch_free(s);
-	re_free(re);
-	return ok;
+	return pattern == NULL || eval_re_search(pattern, "", email, strlen(email), NULL, NULL);
 }
 
 /* any_freemail - one of addrs is freemail (and matches pattern) */
