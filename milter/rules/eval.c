@@ -7,14 +7,18 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "rules/eval.h"
+#include "mail/auth.h"
+#include "mail/message.h"
 #include "rules/re.h"
 #include "base/util.h"
 
 extern const struct eval_def eval_auth_defs[];
 extern const struct eval_def eval_head_defs[];
 extern const struct eval_def eval_date_defs[];
+extern const struct eval_def eval_forged_defs[];
 extern const struct eval_def eval_wlbl_defs[];
 extern const struct eval_def eval_relay_defs[];
 extern const struct eval_def eval_freemail_defs[];
@@ -26,6 +30,7 @@ static const struct eval_def *const eval_tables[] = {
 	eval_auth_defs,
 	eval_head_defs,
 	eval_date_defs,
+	eval_forged_defs,
 	eval_wlbl_defs,
 	eval_relay_defs,
 	eval_freemail_defs,
@@ -188,6 +193,81 @@ void eval_call_clear(struct eval_call *call)
 unsigned eval_run(const struct eval_call *call, const struct eval_env *env)
 {
 	return call->def->fn(env, call->argc, (const char *const *)call->argv);
+}
+
+/* eval_unfold - a header value as SpamAssassin's header() keeps it: CR
+ * dropped, a line break and the blanks after it one space, trimmed */
+static void eval_unfold(const char *raw, struct buf *out)
+{
+	size_t start = out->len;
+
+	for (const char *p = raw; *p; p++) {
+		if (*p == '\r')
+			continue;
+		if (*p == '\n') {
+			if (p[1] == ' ' || p[1] == '\t') {
+				buf_putc(out, ' ');
+				while (p[1] == ' ' || p[1] == '\t')
+					p++;
+			} else {
+				buf_putc(out, '\n');
+			}
+			continue;
+		}
+		buf_putc(out, *p);
+	}
+	while (out->len > start && isspace((unsigned char)out->data[out->len - 1]))
+		out->len--;
+	size_t lead = 0;
+	while (start + lead < out->len && isspace((unsigned char)out->data[start + lead]))
+		lead++;
+	memmove(out->data + start, out->data + start + lead, out->len - start - lead);
+	out->len -= lead;
+	buf_putc(out, '\0');
+	out->len--;
+}
+
+/* eval_get - every field called name, unfolded, each ending in "\n" */
+void eval_get(const struct msg *m, const char *name, struct buf *out)
+{
+	size_t n = msg_header_count(m, name);
+
+	for (size_t i = 0; i < n; i++) {
+		eval_unfold(msg_header(m, name, i)->raw, out);
+		buf_putc(out, '\n');
+	}
+}
+
+/* first_addr - the first address of a header value into out; false if
+ * it has none */
+static bool first_addr(const char *value, struct buf *out)
+{
+	struct buf a;
+
+	buf_init(&a);
+	auth_addr_list(value, false, &a);
+	size_t n = a.data ? strcspn(a.data, ",") : 0;
+	if (n)
+		buf_append(out, a.data, n);
+	buf_free(&a);
+	return n > 0;
+}
+
+/* eval_addr - the first address of name's fields */
+void eval_addr(const struct eval_env *env, const char *name, struct buf *out)
+{
+	if (strcasecmp(name, "EnvelopeFrom") == 0) {
+		struct buf e;
+		buf_init(&e);
+		eval_envelope_from(env, &e);
+		if (e.data)
+			first_addr(e.data, out);
+		buf_free(&e);
+		return;
+	}
+	for (size_t i = 0; i < msg_header_count(env->m, name); i++)
+		if (first_addr(msg_header(env->m, name, i)->value, out))
+			return;
 }
 
 /* eval_re_search - compile pattern, search subj once; false when it does

@@ -3,9 +3,8 @@
  * (Plugin/HeaderEval.pm): check_for_shifted_date (DATE_IN_PAST_*,
  * DATE_IN_FUTURE_*) and check_outlook_message_id (MSGID_OUTLOOK_INVALID).
  * Dates are read by mail/date.c exactly as SpamAssassin reads them; the
- * Received lines are unfolded as its header() does ("\n" and the white
- * space after it become one space) because its date pattern has literal
- * spaces.
+ * Received lines are unfolded as its header() does (eval_get) because
+ * its date pattern has literal spaces.
  */
 #include "autoconfig.h"
 
@@ -24,50 +23,6 @@
 #define RCVD_MAX_LINES 100
 
 #define RCVD_DATE_RE "\\s.?\\d+ \\S\\S\\S \\d+ \\d+:\\d+:\\d+ \\S+"
-
-/* sa_unfold - a header value as SpamAssassin's header() keeps it: CR
- * dropped, a line break and the blanks after it one space, trimmed */
-static void sa_unfold(const char *raw, struct buf *out)
-{
-	size_t start = out->len;
-
-	for (const char *p = raw; *p; p++) {
-		if (*p == '\r')
-			continue;
-		if (*p == '\n') {
-			if (p[1] == ' ' || p[1] == '\t') {
-				buf_putc(out, ' ');
-				while (p[1] == ' ' || p[1] == '\t')
-					p++;
-			} else {
-				buf_putc(out, '\n');
-			}
-			continue;
-		}
-		buf_putc(out, *p);
-	}
-	while (out->len > start && isspace((unsigned char)out->data[out->len - 1]))
-		out->len--;
-	size_t lead = 0;
-	while (start + lead < out->len && isspace((unsigned char)out->data[start + lead]))
-		lead++;
-	memmove(out->data + start, out->data + start + lead, out->len - start - lead);
-	out->len -= lead;
-	buf_putc(out, '\0');
-	out->len--;
-}
-
-/* joined - every field called name, unfolded, each ending in "\n" (what
- * SpamAssassin's $pms->get(name) answers) */
-static void joined(const struct msg *m, const char *name, struct buf *out)
-{
-	size_t n = msg_header_count(m, name);
-
-	for (size_t i = 0; i < n; i++) {
-		sa_unfold(msg_header(m, name, i)->raw, out);
-		buf_putc(out, '\n');
-	}
-}
 
 /* date_header_time - the first Resent-Date that parses, else the first
  * Date; false if none does */
@@ -101,7 +56,7 @@ static size_t received_times(const struct msg *m, long long *times, size_t max)
 	size_t n = 0, k = 0;
 
 	buf_init(&all);
-	joined(m, "Received", &all);
+	eval_get(m, "Received", &all);
 	char *save = NULL;
 	for (char *l = all.data ? strtok_r(all.data, "\n", &save) : NULL; l && n < RCVD_MAX_LINES;
 	     l = strtok_r(NULL, "\n", &save)) {
@@ -199,10 +154,10 @@ static unsigned outlook_msgid(const struct eval_env *env, size_t argc, const cha
 	tok[8] = '\0';
 	long long token = strtoll(tok, NULL, 16);
 	buf_init(&b);
-	joined(env->m, "Date", &b);
+	eval_get(env->m, "Date", &b);
 	if (llabs(token - outlook_expected(b.data ? b.data : "")) >= 250) {
 		buf_reset(&b);
-		joined(env->m, "Received", &b);
+		eval_get(env->m, "Received", &b);
 		hit = llabs(token - outlook_expected(b.data ? b.data : "")) >= 250;
 	}
 	buf_free(&b);

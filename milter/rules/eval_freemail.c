@@ -158,11 +158,11 @@ static bool is_freemail(const struct rules_conf *c, const char *email)
 	return false;
 }
 
-/* envelope_from - SpamAssassin's EnvelopeFrom: the MTA's envelope sender
+/* eval_envelope_from - SpamAssassin's EnvelopeFrom: the MTA's envelope sender
  * when there is one, else the last untrusted (or first trusted) relay's
  * envfrom, else X-Envelope-From, Envelope-Sender or Return-Path above
  * every Received field; "" when unknown */
-static void envelope_from(const struct eval_env *env, struct buf *out)
+void eval_envelope_from(const struct eval_env *env, struct buf *out)
 {
 	struct msg *m = env->m;
 	if (m->mail_from != NULL && *m->mail_from) {
@@ -223,7 +223,7 @@ static size_t addrs_of(const struct eval_env *env, const char *name, char **out,
 	size_t n = 0;
 	buf_init(&b);
 	if (strcasecmp(name, "EnvelopeFrom") == 0) {
-		envelope_from(env, &b);
+		eval_envelope_from(env, &b);
 	} else {
 		size_t nh = msg_header_count(env->m, name);
 		for (size_t i = 0; i < nh; i++) {

@@ -11,13 +11,39 @@ static const char RULES[] =
 	"header DATE_IN_PAST_03_06 eval:check_for_shifted_date('-6', '-3')\n"
 	"header DATE_IN_PAST_96_XX eval:check_for_shifted_date('undef', '-96')\n"
 	"header DATE_IN_FUTURE_03_06 eval:check_for_shifted_date('3', '6')\n"
-	"header MSGID_OUTLOOK_INVALID eval:check_outlook_message_id()\n";
+	"header MSGID_OUTLOOK_INVALID eval:check_outlook_message_id()\n"
+	"header FORGED_HOTMAIL_RCVD eval:check_for_forged_hotmail_received_headers()\n"
+	"header FORGED_HOTMAIL_RCVD2 eval:check_for_no_hotmail_received_headers()\n"
+	"header FORGED_YAHOO_RCVD eval:check_for_forged_yahoo_received_headers()\n"
+	"header FORGED_GMAIL_RCVD eval:check_for_forged_gmail_received_headers()\n"
+	"header GATED_THROUGH_RCVD_REMOVER eval:gated_through_received_hdr_remover()\n";
 
 #define RCVD "Received: from a.example (a.example [192.0.2.1])\n\tby mx.example; "
+
+#define RCVD2 "Received: from b.example (b.example [192.0.2.2])\n\tby mx.example; Tue, 1 Jan 2002 10:00:00 +0000\n"
 
 static const struct {
 	const char *name, *hdrs, *hit, *miss;
 } cases[] = {
+	{ "no Received: gated", "Subject: x\n", "GATED_THROUGH_RCVD_REMOVER", "" },
+	{ "ezmlm list", "Mailing-List: contact l-help@list.example; run by ezmlm\n"
+	  "Delivered-To: mailing list l@list.example\n"
+	  "Received: (qmail 123 invoked from network); 1 Jan 2002 10:00:00 -0000\n",
+	  "GATED_THROUGH_RCVD_REMOVER", "" },
+	{ "plain Received: not gated", RCVD2, "", "GATED_THROUGH_RCVD_REMOVER" },
+	{ "hotmail From, foreign relay", RCVD2 "From: x@hotmail.com\n", "FORGED_HOTMAIL_RCVD2",
+	  "FORGED_HOTMAIL_RCVD" },
+	{ "HELO hotmail.com", "Received: from hotmail.com (b.example [192.0.2.2])\n\tby mx.example; "
+	  "Tue, 1 Jan 2002 10:00:00 +0000\n", "FORGED_HOTMAIL_RCVD", "FORGED_HOTMAIL_RCVD2" },
+	{ "genuine hotmail", "Received: from hotmail.com (f135.law8.hotmail.com [216.33.241.135])\n"
+	  "\tby mx.example; Tue, 1 Jan 2002 10:00:00 +0000\nX-Originating-IP: [192.0.2.9]\n"
+	  "From: x@hotmail.com\n", "", "FORGED_HOTMAIL_RCVD2" },
+	{ "yahoo From, foreign relay", RCVD2 "From: x@yahoo.com\n", "FORGED_YAHOO_RCVD", "" },
+	{ "yahoo web mail", "Received: from [192.0.2.7] by web1.mail.yahoo.com via HTTP; "
+	  "Tue, 1 Jan 2002 10:00:00 PST\nFrom: x@yahoo.com\n", "", "FORGED_YAHOO_RCVD" },
+	{ "gmail From, foreign relay", RCVD2 "From: x@gmail.com\n", "FORGED_GMAIL_RCVD", "" },
+	{ "gmail X-Received", RCVD2 "X-Received: by 10.1.2.3 with SMTP id abc\nFrom: x@gmail.com\n",
+	  "", "FORGED_GMAIL_RCVD" },
 	{ "date 4h before", RCVD "Tue, 1 Jan 2002\n\t14:00:00 +0000\nDate: Tue, 1 Jan 2002 10:00:00 +0000\n",
 	  "DATE_IN_PAST_03_06", "DATE_IN_FUTURE_03_06" },
 	{ "date 4h after", RCVD "Tue, 1 Jan 2002 06:00:00 +0000\nDate: Tue, 1 Jan 2002 10:00:00 +0000\n",
@@ -54,8 +80,8 @@ START_TEST(evals)
 	struct engine *e = unit_engine("", RULES);
 	char text[2048];
 
-	snprintf(text, sizeof(text), "From: a@sender.test\nTo: b@rcpt.test\n%s\nbody\n",
-		 cases[_i].hdrs);
+	snprintf(text, sizeof(text), "%s%sTo: b@rcpt.test\n\nbody\n", cases[_i].hdrs,
+		 strstr(cases[_i].hdrs, "From:") ? "" : "From: a@sender.test\n");
 	struct scan *sc = unit_scan(e, text);
 	if (*cases[_i].hit)
 		ck_assert_msg(unit_detail(sc, cases[_i].hit) != NULL, "%s: %s missing",
