@@ -16,7 +16,15 @@ static const char RULES[] =
 	"header FORGED_HOTMAIL_RCVD2 eval:check_for_no_hotmail_received_headers()\n"
 	"header FORGED_YAHOO_RCVD eval:check_for_forged_yahoo_received_headers()\n"
 	"header FORGED_GMAIL_RCVD eval:check_for_forged_gmail_received_headers()\n"
-	"header GATED_THROUGH_RCVD_REMOVER eval:gated_through_received_hdr_remover()\n";
+	"header GATED_THROUGH_RCVD_REMOVER eval:gated_through_received_hdr_remover()\n"
+	"header SORTED_RECIPS eval:sorted_recipients()\n"
+	"header SUSPICIOUS_RECIPS eval:similar_recipients('0.65','undef')\n"
+	"header LOCALPART_IN_SUBJECT eval:check_for_to_in_subject('user')\n"
+	"header SUBJ_ILLEGAL_CHARS eval:check_illegal_chars('Subject','0.00','2')\n"
+	"header RATWARE_NAME_ID eval:check_ratware_name_id()\n"
+	"header ENV_AND_HDR_FROM_MATCH eval:check_for_matching_env_and_hdr_from()\n"
+	"header HEADER_COUNT_CTYPE eval:check_header_count_range('Content-Type','2','999')\n"
+	"header UNRESOLVED_TEMPLATE eval:check_unresolved_template()\n";
 
 #define RCVD "Received: from a.example (a.example [192.0.2.1])\n\tby mx.example; "
 
@@ -25,6 +33,33 @@ static const char RULES[] =
 static const struct {
 	const char *name, *hdrs, *hit, *miss;
 } cases[] = {
+	{ "sorted recipients", "To: a1@x.example, a2@x.example, b@y.example, c@z.example\n"
+	  "Cc: d@x.example, e@y.example, f@z.example\n", "SORTED_RECIPS", "" },
+	{ "unsorted recipients", "To: a1@x.example, a2@x.example, b@y.example, c@z.example\n"
+	  "Cc: f@x.example, e@y.example, d@z.example\n", "", "SORTED_RECIPS" },
+	{ "similar recipients", "To: aa1@x.example, aa2@x.example, aa3@x.example, aa4@x.example, "
+	  "aa5@x.example\n", "SUSPICIOUS_RECIPS", "" },
+	{ "different recipients", "To: a@p.example, b@q.example, c@r.example, d@s.example, "
+	  "e@t.example\n", "", "SUSPICIOUS_RECIPS" },
+	{ "user name in Subject", "To: bob@x.example\nSubject: bob, you have won\n",
+	  "LOCALPART_IN_SUBJECT", "" },
+	{ "user name case differs", "To: bob@x.example\nSubject: Bob, you have won\n",
+	  "", "LOCALPART_IN_SUBJECT" },
+	{ "Latin-1 Subject bytes", "Subject: caf\xe9 cr\xe8me\n", "SUBJ_ILLEGAL_CHARS", "" },
+	{ "UTF-8 Subject", "Subject: caf\xc3\xa9 cr\xc3\xa8me\n", "", "SUBJ_ILLEGAL_CHARS" },
+	{ "one pound sign", "Subject: \xa3 5 off\xff\n", "", "SUBJ_ILLEGAL_CHARS" },
+	{ "ratware id", "Message-Id: <ABCDEFGHIJKLMNOPQRSTUVWXYZAB.a@b.example>\n"
+	  "From: \"Name\" <a@b.example>\n", "RATWARE_NAME_ID", "" },
+	{ "envelope is From", "Return-Path: <a@sender.test>\nFrom: A <A@Sender.test>\n",
+	  "ENV_AND_HDR_FROM_MATCH", "" },
+	{ "envelope is not From", "Return-Path: <a@sender.test>\nFrom: c@other.test\n",
+	  "", "ENV_AND_HDR_FROM_MATCH" },
+	{ "two Content-Types", "Content-Type: text/plain\nContent-Type: text/html\n",
+	  "HEADER_COUNT_CTYPE", "" },
+	{ "same Content-Type twice", "Content-Type: text/plain\nContent-Type: text/plain\n", "",
+	  "HEADER_COUNT_CTYPE" },
+	{ "template", "X-Campaign: hello %FIRST_NAME\n", "UNRESOLVED_TEMPLATE", "" },
+	{ "template in Subject", "Subject: hello %FIRST_NAME\n", "", "UNRESOLVED_TEMPLATE" },
 	{ "no Received: gated", "Subject: x\n", "GATED_THROUGH_RCVD_REMOVER", "" },
 	{ "ezmlm list", "Mailing-List: contact l-help@list.example; run by ezmlm\n"
 	  "Delivered-To: mailing list l@list.example\n"
@@ -80,8 +115,9 @@ START_TEST(evals)
 	struct engine *e = unit_engine("", RULES);
 	char text[2048];
 
-	snprintf(text, sizeof(text), "%s%sTo: b@rcpt.test\n\nbody\n", cases[_i].hdrs,
-		 strstr(cases[_i].hdrs, "From:") ? "" : "From: a@sender.test\n");
+	snprintf(text, sizeof(text), "%s%s%s\nbody\n", cases[_i].hdrs,
+		 strstr(cases[_i].hdrs, "From:") ? "" : "From: a@sender.test\n",
+		 strstr(cases[_i].hdrs, "To:") ? "" : "To: b@rcpt.test\n");
 	struct scan *sc = unit_scan(e, text);
 	if (*cases[_i].hit)
 		ck_assert_msg(unit_detail(sc, cases[_i].hit) != NULL, "%s: %s missing",
