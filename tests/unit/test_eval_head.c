@@ -24,7 +24,8 @@ static const char RULES[] =
 	"header RATWARE_NAME_ID eval:check_ratware_name_id()\n"
 	"header ENV_AND_HDR_FROM_MATCH eval:check_for_matching_env_and_hdr_from()\n"
 	"header HEADER_COUNT_CTYPE eval:check_header_count_range('Content-Type','2','999')\n"
-	"header UNRESOLVED_TEMPLATE eval:check_unresolved_template()\n";
+	"header UNRESOLVED_TEMPLATE eval:check_unresolved_template()\n"
+	"header FORGED_RCVD_TRAIL eval:check_for_forged_received_trail()\n";
 
 #define RCVD "Received: from a.example (a.example [192.0.2.1])\n\tby mx.example; "
 
@@ -33,6 +34,18 @@ static const char RULES[] =
 static const struct {
 	const char *name, *hdrs, *hit, *miss;
 } cases[] = {
+	{ "forged trail", "Received: from a.one.example (a.one.example [64.1.1.1])\n\tby mx.two.example; "
+	  "Tue, 1 Jan 2002 10:00:00 +0000\n"
+	  "Received: from b.three.example (b.three.example [64.1.1.2])\n\tby c.four.example; "
+	  "Tue, 1 Jan 2002 10:00:00 +0000\n"
+	  "Received: from d.five.example (d.five.example [64.1.1.3])\n\tby e.six.example; "
+	  "Tue, 1 Jan 2002 10:00:00 +0000\n", "FORGED_RCVD_TRAIL", "" },
+	{ "consistent trail", "Received: from a.one.example (a.one.example [64.1.1.1])\n\tby mx.two.example; "
+	  "Tue, 1 Jan 2002 10:00:00 +0000\n"
+	  "Received: from b.three.example (b.three.example [64.1.1.2])\n\tby c.one.example; "
+	  "Tue, 1 Jan 2002 10:00:00 +0000\n"
+	  "Received: from d.five.example (d.five.example [64.1.1.3])\n\tby e.three.example; "
+	  "Tue, 1 Jan 2002 10:00:00 +0000\n", "", "FORGED_RCVD_TRAIL" },
 	{ "sorted recipients", "To: a1@x.example, a2@x.example, b@y.example, c@z.example\n"
 	  "Cc: d@x.example, e@y.example, f@z.example\n", "SORTED_RECIPS", "" },
 	{ "unsorted recipients", "To: a1@x.example, a2@x.example, b@y.example, c@z.example\n"
