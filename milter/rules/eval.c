@@ -7,12 +7,8 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "rules/eval.h"
-#include "mail/auth.h"
-#include "mail/message.h"
-#include "rules/re.h"
 #include "base/util.h"
 
 extern const struct eval_def eval_auth_defs[];
@@ -193,105 +189,6 @@ void eval_call_clear(struct eval_call *call)
 unsigned eval_run(const struct eval_call *call, const struct eval_env *env)
 {
 	return call->def->fn(env, call->argc, (const char *const *)call->argv);
-}
-
-/* eval_unfold - a header value as SpamAssassin's header() keeps it: CR
- * dropped, a line break and the blanks after it one space, trimmed */
-static void eval_unfold(const char *raw, struct buf *out)
-{
-	size_t start = out->len;
-
-	for (const char *p = raw; *p; p++) {
-		if (*p == '\r')
-			continue;
-		if (*p == '\n') {
-			if (p[1] == ' ' || p[1] == '\t') {
-				buf_putc(out, ' ');
-				while (p[1] == ' ' || p[1] == '\t')
-					p++;
-			} else {
-				buf_putc(out, '\n');
-			}
-			continue;
-		}
-		buf_putc(out, *p);
-	}
-	while (out->len > start && isspace((unsigned char)out->data[out->len - 1]))
-		out->len--;
-	size_t lead = 0;
-	while (start + lead < out->len && isspace((unsigned char)out->data[start + lead]))
-		lead++;
-	memmove(out->data + start, out->data + start + lead, out->len - start - lead);
-	out->len -= lead;
-	buf_putc(out, '\0');
-	out->len--;
-}
-
-/* eval_get - every field called name, unfolded, each ending in "\n" */
-void eval_get(const struct msg *m, const char *name, struct buf *out)
-{
-	size_t n = msg_header_count(m, name);
-
-	for (size_t i = 0; i < n; i++) {
-		eval_unfold(msg_header(m, name, i)->raw, out);
-		buf_putc(out, '\n');
-	}
-}
-
-/* first_addr - the first address of a header value into out; false if
- * it has none */
-static bool first_addr(const char *value, struct buf *out)
-{
-	struct buf a;
-
-	buf_init(&a);
-	auth_addr_list(value, false, &a);
-	size_t n = a.data ? strcspn(a.data, ",") : 0;
-	if (n)
-		buf_append(out, a.data, n);
-	buf_free(&a);
-	return n > 0;
-}
-
-/* eval_addr - the first address of name's fields */
-void eval_addr(const struct eval_env *env, const char *name, struct buf *out)
-{
-	if (strcasecmp(name, "EnvelopeFrom") == 0) {
-		struct buf e;
-		buf_init(&e);
-		eval_envelope_from(env, &e);
-		if (e.data)
-			first_addr(e.data, out);
-		buf_free(&e);
-		return;
-	}
-	for (size_t i = 0; i < msg_header_count(env->m, name); i++)
-		if (first_addr(msg_header(env->m, name, i)->value, out))
-			return;
-}
-
-/* eval_re_search - compile pattern, search subj once; false when it does
- * not compile or the match limit is hit */
-bool eval_re_search(const char *pattern, const char *flags, const char *subj, size_t len,
-		    size_t *start, size_t *end)
-{
-	char *err = NULL;
-	struct re *re = re_compile(pattern, strlen(pattern), flags, &err);
-	size_t a = 0, b = 0;
-
-	if (re == NULL) {
-		free(err);
-		return false;
-	}
-	struct re_scratch *s = re_scratch_new();
-	bool ok = re_match(re, subj, len, 0, s, &a, &b) == RE_MATCH;
-	re_scratch_free(s);
-	re_free(re);
-	if (start)
-		*start = a;
-	if (end)
-		*end = b;
-	return ok;
 }
 
 /* rules_conf_new - empty settings */

@@ -121,6 +121,7 @@ void eval_call_clear(struct eval_call *call);
 /* eval_run - the hit count of call on env's message */
 unsigned eval_run(const struct eval_call *call, const struct eval_env *env);
 
+/* helpers the modules share (eval_util.c; it calls no module back) */
 /*
  * eval_get - SpamAssassin's $pms->get(name) of a plain header: every field
  * called name, unfolded as its header() does (CR dropped, a line break
@@ -129,7 +130,7 @@ unsigned eval_run(const struct eval_call *call, const struct eval_env *env);
  */
 void eval_get(const struct msg *m, const char *name, struct buf *out);
 /*
- * eval_envelope_from - SpamAssassin's EnvelopeFrom address (eval_freemail.c):
+ * eval_envelope_from - SpamAssassin's EnvelopeFrom address:
  * the MTA's sender, else the relays' or the headers' guess; "" if unknown
  */
 void eval_envelope_from(const struct eval_env *env, struct buf *out);

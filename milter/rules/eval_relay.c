@@ -85,18 +85,6 @@ void eval_relay_conf_clear(struct rules_conf *c)
 	cidr_list_free(&c->relay_msa);
 }
 
-/* eval_relays - see eval.h */
-const struct relays *eval_relays(const struct eval_env *env)
-{
-	const struct rules_conf *c = env->conf;
-	struct relay_nets nets = {
-		c && c->relay_trusted_set ? &c->relay_trusted : NULL,
-		c && c->relay_internal_set ? &c->relay_internal : NULL,
-		c && c->relay_msa_set ? &c->relay_msa : NULL,
-	};
-	return msg_relays(env->m, &nets);
-}
-
 /* check_all_trusted - trusted relays only, none unparseable */
 static unsigned all_trusted(const struct eval_env *env, size_t argc, const char *const *argv)
 {
