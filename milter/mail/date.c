@@ -261,6 +261,16 @@ static const char *date_zone(const char *s, char zbuf[6])
 	return NULL;
 }
 
+/* date_mdays - days in month mon of year y */
+static long long date_mdays(long long y, int mon)
+{
+	if (mon == 4 || mon == 6 || mon == 9 || mon == 11)
+		return 30;
+	if (mon == 2)
+		return (y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)) ? 29 : 28;
+	return 31;
+}
+
 /* date_days - days from 1970-01-01 to y-m-d (proleptic Gregorian) */
 static long long date_days(long long y, long long m, long long d)
 {
@@ -300,12 +310,7 @@ bool date_parse(const char *text, size_t len, long long *out)
 		mm = 59;
 	if (hh > 23)
 		hh = 23;
-	long long max_dd = 31;
-	if (d.mon == 4 || d.mon == 6 || d.mon == 9 || d.mon == 11)
-		max_dd = 30;
-	else if (d.mon == 2)
-		max_dd = (d.yyyy % 4 == 0 && (d.yyyy % 100 != 0 || d.yyyy % 400 == 0)) ? 29 : 28;
-	if (d.dd > max_dd) {
+	if (d.dd > date_mdays(d.yyyy, d.mon)) {
 		d.dd = 1;
 		if (++d.mon > 12) {
 			d.mon = 1;
@@ -316,8 +321,10 @@ bool date_parse(const char *text, size_t len, long long *out)
 		d.yyyy = 2037;
 	else if (d.yyyy < 1970)
 		d.yyyy = 1970;
-	if (d.dd < 1)
-		return false;	/* Time::Local refuses day 0 */
+	/* Time::Local refuses day 0, and a 29 February the year clamp made
+	 * invalid */
+	if (d.dd < 1 || d.dd > date_mdays(d.yyyy, d.mon))
+		return false;
 
 	long long t = date_days(d.yyyy, d.mon, d.dd) * 86400 + hh * 3600 + mm * 60 + ss;
 	if (tz != NULL) {

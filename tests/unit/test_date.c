@@ -34,6 +34,10 @@ static const struct {
 	{ "no date here", -1LL },
 	{ "13 February 2004", -1LL },
 	{ "12:00 13 Feb 2004 +0100", 1076670000LL },
+	/* a leap day the year clamp (0 -> 1970) makes invalid: no date */
+	{ "Tue, 29 Feb 0000 10:00:00 GMT", -1LL },
+	{ "29 Feb 2100 10:00:00 +0000", 2119514400LL },
+	{ "29 Feb 2004 10:00:00 +0000", 1078048800LL },
 };
 
 START_TEST(parse)
