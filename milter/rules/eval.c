@@ -16,6 +16,8 @@ extern const struct eval_def eval_bayes_defs[];
 extern const struct eval_def eval_head_defs[];
 extern const struct eval_def eval_body_defs[];
 extern const struct eval_def eval_html_defs[];
+extern const struct eval_def eval_date_defs[];
+extern const struct eval_def eval_forged_defs[];
 extern const struct eval_def eval_wlbl_defs[];
 extern const struct eval_def eval_relay_defs[];
 extern const struct eval_def eval_freemail_defs[];
@@ -32,6 +34,8 @@ static const struct eval_def *const eval_tables[] = {
 	eval_head_defs,
 	eval_body_defs,
 	eval_html_defs,
+	eval_date_defs,
+	eval_forged_defs,
 	eval_wlbl_defs,
 	eval_relay_defs,
 	eval_freemail_defs,

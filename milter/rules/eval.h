@@ -19,6 +19,7 @@
 
 #include "base/cidr.h"
 
+struct buf;
 struct hits;
 struct relays;
 struct msg;
@@ -174,6 +175,29 @@ const char *eval_prepare(struct rules_conf *c, const char *rule,
 void eval_call_clear(struct eval_call *call);
 /* eval_run - the hit count of call on env's message */
 unsigned eval_run(const struct eval_call *call, const struct eval_env *env);
+
+/* helpers the modules share (eval_util.c; it calls no module back) */
+/*
+ * eval_get - SpamAssassin's $pms->get(name) of a plain header: every field
+ * called name, unfolded as its header() does (CR dropped, a line break
+ * and the blanks after it one space, trimmed), each ending in "\n";
+ * appended to out (nothing when there is none)
+ */
+void eval_get(const struct msg *m, const char *name, struct buf *out);
+/*
+ * eval_envelope_from - SpamAssassin's EnvelopeFrom address:
+ * the MTA's sender, else the relays' or the headers' guess; "" if unknown
+ */
+void eval_envelope_from(const struct eval_env *env, struct buf *out);
+/* eval_addr - SpamAssassin's get('NAME:addr') in scalar context: the first
+ * address of the fields called name (EnvelopeFrom too), "" if none */
+void eval_addr(const struct eval_env *env, const char *name, struct buf *out);
+
+/* eval_re_search - does the Perl regex pattern (flags "i", "m" ...) match
+ * subj?  *start and *end (may be NULL) bound the first match.  Compiled
+ * for this call: for patterns a rule file passes at run time */
+bool eval_re_search(const char *pattern, const char *flags, const char *subj, size_t len,
+		    size_t *start, size_t *end);
 
 /* the modules' parts of rules_conf_clear */
 void eval_relay_conf_clear(struct rules_conf *c);

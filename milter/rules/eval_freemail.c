@@ -14,7 +14,6 @@
 #include <strings.h>
 
 #include "rules/eval.h"
-#include "rules/re.h"
 #include "mail/auth.h"
 #include "mail/message.h"
 #include "mail/received.h"
@@ -159,64 +158,6 @@ static bool is_freemail(const struct rules_conf *c, const char *email)
 	return false;
 }
 
-/* envelope_from - SpamAssassin's EnvelopeFrom: the MTA's envelope sender
- * when there is one, else the last untrusted (or first trusted) relay's
- * envfrom, else X-Envelope-From, Envelope-Sender or Return-Path above
- * every Received field; "" when unknown */
-static void envelope_from(const struct eval_env *env, struct buf *out)
-{
-	struct msg *m = env->m;
-	if (m->mail_from != NULL && *m->mail_from) {
-		buf_puts(out, m->mail_from);
-		return;
-	}
-	const struct relays *rs = eval_relays(env);
-	const struct relay *hop = rs->n[RELAYS_UNTRUSTED] ? rs->set[RELAYS_UNTRUSTED][0] :
-		rs->n[RELAYS_TRUSTED] ? rs->set[RELAYS_TRUSTED][rs->n[RELAYS_TRUSTED] - 1] : NULL;
-	if (hop != NULL && hop->envfrom != NULL &&
-	    (*hop->envfrom == '\0' || strchr(hop->envfrom + 1, '@') != NULL)) {
-		buf_puts(out, hop->envfrom);
-		return;
-	}
-	const struct header *xs = msg_header(m, "X-Sender", 0);
-	if (xs != NULL && strchr(xs->value, '@') != NULL)
-		for (size_t i = 0; i < m->nhdrs; i++)
-			if (strcasecmp(m->hdrs[i].name, "Received") == 0 &&
-			    strstr(m->hdrs[i].raw, "(fetchmail") != NULL)
-				return;
-	static const char *const names[] = { "X-Envelope-From", "Envelope-Sender",
-		"Return-Path", NULL };
-	for (size_t k = 0; names[k]; k++) {
-		bool after_rcvd = false, seen_rcvd = false;
-		const struct header *h = NULL;
-		for (size_t i = 0; i < m->nhdrs; i++) {
-			if (strcasecmp(m->hdrs[i].name, "Received") == 0)
-				seen_rcvd = true;
-			if (strcasecmp(m->hdrs[i].name, names[k]) == 0) {
-				if (h == NULL)
-					h = &m->hdrs[i];
-				after_rcvd |= seen_rcvd;
-			}
-		}
-		if (h == NULL)
-			continue;
-		struct buf a;
-		buf_init(&a);
-		auth_addr_list(h->value, false, &a);
-		if (after_rcvd) {
-			buf_free(&a);
-			if (k == 0)
-				return;	/* X-Envelope-From below a Received: unknown */
-			continue;
-		}
-		const char *first = a.data ? a.data : "";
-		size_t n = strcspn(first, ",");
-		buf_append(out, first, n);
-		buf_free(&a);
-		return;
-	}
-}
-
 /* addrs_of - lower-cased addresses of a header (or EnvelopeFrom) */
 static size_t addrs_of(const struct eval_env *env, const char *name, char **out, size_t max)
 {
@@ -224,7 +165,7 @@ static size_t addrs_of(const struct eval_env *env, const char *name, char **out,
 	size_t n = 0;
 	buf_init(&b);
 	if (strcasecmp(name, "EnvelopeFrom") == 0) {
-		envelope_from(env, &b);
+		eval_envelope_from(env, &b);
 	} else {
 		size_t nh = msg_header_count(env->m, name);
 		for (size_t i = 0; i < nh; i++) {
@@ -244,20 +185,7 @@ static size_t addrs_of(const struct eval_env *env, const char *name, char **out,
 /* regex_ok - email matches the optional regex argument */
 static bool regex_ok(const char *pattern, const char *email)
 {
-	if (pattern == NULL)
-		return true;
-	char *err = NULL;
-	struct re *re = re_compile(pattern, strlen(pattern), "", &err);
-	if (re == NULL) {
-		free(err);
-		return false;
-	}
-	struct re_scratch *s = re_scratch_new();
-	size_t a, b;
-	bool ok = re_match(re, email, strlen(email), 0, s, &a, &b) == RE_MATCH;
-	re_scratch_free(s);
-	re_free(re);
-	return ok;
+	return pattern == NULL || eval_re_search(pattern, "", email, strlen(email), NULL, NULL);
 }
 
 /* any_freemail - one of addrs is freemail (and matches pattern) */

@@ -1,14 +1,22 @@
 /*
  * eval_head.c - SpamAssassin's HeaderEval tests that read header fields
- * only (Plugin/HeaderEval.pm), with its semantics.
+ * only (Plugin/HeaderEval.pm), with its semantics: missing To, all-caps
+ * Subject, raw 8-bit bytes (check_illegal_chars), recipient lists
+ * (sorted_recipients, similar_recipients), the recipient's name in the
+ * Subject, ratware Message-Ids, unresolved templates, field counts.
+ * Dates are in eval_date.c, forged free mail Received in eval_forged.c.
+ * At most RECIPS_MAX recipients are compared, as SpamAssassin does.
  */
 #include "autoconfig.h"
 
 #include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "rules/eval.h"
+#include "mail/auth.h"
 #include "mail/message.h"
 #include "base/util.h"
 
@@ -146,8 +154,385 @@ static unsigned all_caps(const struct eval_env *env, size_t argc, const char *co
 	return hit;
 }
 
+/* raw_field - SpamAssassin's get('NAME:raw'): each field's raw value
+ * (with the blank after the colon) unfolded, ending in "\n"; 'ALL': every
+ * field as "Name:value\n" */
+static void raw_field(const struct msg *m, const char *name, struct buf *out)
+{
+	bool all = strcmp(name, "ALL") == 0;
+
+	for (size_t i = 0; i < m->nhdrs; i++) {
+		const struct header *h = &m->hdrs[i];
+		if (!all && strcasecmp(h->name, name) != 0)
+			continue;
+		if (all) {
+			buf_puts(out, h->name);
+			buf_putc(out, ':');
+		}
+		for (const char *p = h->raw; *p; p++) {
+			if (*p == '\r' && p[1] == '\n')
+				continue;
+			if (*p == '\n' && !all) {
+				while (isspace((unsigned char)p[1]))
+					p++;
+				buf_putc(out, ' ');
+				continue;
+			}
+			buf_putc(out, *p);
+		}
+		buf_putc(out, '\n');
+	}
+}
+
+/* utf8_valid - RFC 3629 UTF-8 (no overlongs, no surrogates) */
+static bool utf8_valid(const unsigned char *s, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		unsigned char c = s[i];
+		size_t k;
+		unsigned char lo = 0x80, hi = 0xBF;
+		if (c < 0x80) {
+			i++;
+			continue;
+		} else if (c >= 0xC2 && c <= 0xDF) {
+			k = 1;
+		} else if (c >= 0xE0 && c <= 0xEF) {
+			k = 2;
+			if (c == 0xE0)
+				lo = 0xA0;
+			else if (c == 0xED)
+				hi = 0x9F;
+		} else if (c >= 0xF0 && c <= 0xF4) {
+			k = 3;
+			if (c == 0xF0)
+				lo = 0x90;
+			else if (c == 0xF4)
+				hi = 0x8F;
+		} else {
+			return false;
+		}
+		if (i + k >= n)
+			return false;
+		for (size_t j = 1; j <= k; j++) {
+			unsigned char t = s[i + j];
+			if (j == 1 ? (t < lo || t > hi) : (t < 0x80 || t > 0xBF))
+				return false;
+		}
+		i += k + 1;
+	}
+	return true;
+}
+
+/* check_illegal_chars(header, ratio, count) - raw 8-bit and control
+ * bytes in the field (or 'ALL' fields): at least count of them and at
+ * least ratio of its length; valid UTF-8 without controls is fine, and
+ * one cent, pound or (R) sign in a Subject */
+static unsigned illegal_chars(const struct eval_env *env, size_t argc, const char *const *argv)
+{
+	struct buf b;
+	size_t illegal = 0, exempt = 0, nonascii = 0, ctl = 0;
+	bool text = false;
+	char name[128];
+
+	(void)argc;
+	snprintf(name, sizeof(name), "%s", argv[0]);
+	size_t nl = strlen(name);
+	if (nl >= 4 && strcasecmp(name + nl - 4, ":raw") == 0)
+		name[nl - 4] = '\0';
+	buf_init(&b);
+	raw_field(env->m, name, &b);
+	for (size_t i = 0; i < b.len; i++) {
+		unsigned char c = (unsigned char)b.data[i];
+		text |= !isspace(c);
+		nonascii += c >= 0x80;
+		bool control = c <= 0x08 || c == 0x0b || c == 0x0c || (c >= 0x0e && c <= 0x1f);
+		ctl += control;
+		illegal += control || c >= 0x7f;
+		exempt += c == 0xa2 || c == 0xa3 || c == 0xae;
+	}
+	unsigned hit = 0;
+	if (text && !(nonascii && ctl == 0 && utf8_valid((const unsigned char *)b.data, b.len))) {
+		if (illegal > 0 && strcasecmp(name, "Subject") == 0 && exempt == 1)
+			illegal--;
+		hit = (double)illegal / (double)b.len >= strtod(argv[1], NULL) &&
+		      (double)illegal >= strtod(argv[2], NULL);
+	}
+	buf_free(&b);
+	return hit;
+}
+
+#define RECIPS_MAX 256
+
+/* recips - the To and Cc addresses (and Bcc's when fewer than five),
+ * repeats next to each other dropped, at most RECIPS_MAX; returns the
+ * count, strings in out (caller frees) */
+static size_t recips(const struct msg *m, char **out)
+{
+	static const char *const names[][2] = { { "To", "Cc" }, { "Bcc", NULL } };
+	size_t n = 0, inputs = 0;
+	bool stop = false;
+
+	for (size_t g = 0; g < 2 && inputs < 5 && !stop; g++)
+		for (size_t k = 0; k < 2 && names[g][k] && !stop; k++)
+			for (size_t i = 0; i < msg_header_count(m, names[g][k]) && !stop; i++) {
+				struct buf a;
+				buf_init(&a);
+				auth_addr_list(msg_header(m, names[g][k], i)->value, false, &a);
+				char *save = NULL;
+				for (char *w = a.data ? strtok_r(a.data, ", ", &save) : NULL; w && !stop;
+				     w = strtok_r(NULL, ", ", &save)) {
+					inputs++;
+					/* Perl's while (shift) ends on a false "0" */
+					stop = strcmp(w, "0") == 0 || n == RECIPS_MAX;
+					if (!stop && (n == 0 || strcasecmp(out[n - 1], w) != 0))
+						out[n++] = xstrdup(w);
+				}
+				buf_free(&a);
+			}
+	return n;
+}
+
+/* cmp_str - strcmp for qsort */
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* recips_free - release n strings */
+static void recips_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+}
+
+/* sorted_recipients - seven or more recipients in sorted order */
+static unsigned sorted_recips(const struct eval_env *env, size_t argc, const char *const *argv)
+{
+	char *v[RECIPS_MAX], *s[RECIPS_MAX];
+	unsigned hit = 0;
+
+	(void)argc;
+	(void)argv;
+	size_t n = recips(env->m, v);
+	if (n >= 7) {
+		memcpy(s, v, n * sizeof(*v));
+		qsort(s, n, sizeof(*s), cmp_str);
+		hit = 1;
+		for (size_t i = 0; i < n && hit; i++)
+			hit = strcmp(s[i], v[i]) == 0;
+	}
+	recips_free(v, n);
+	return hit;
+}
+
+/* prefix_eq - the first two bytes of a and b (NULL: Perl's undef, "") */
+static bool prefix_eq(const char *a, const char *b)
+{
+	return strncmp(a ? a : "", b ? b : "", 2) == 0;
+}
+
+/* similar_recipients(min, max) - the share of recipient pairs whose user
+ * parts, or whose different hosts, start alike, for five or more */
+static unsigned similar_recips(const struct eval_env *env, size_t argc, const char *const *argv)
+{
+	char *v[RECIPS_MAX];
+	const char *host[RECIPS_MAX];
+	double similar = 0;
+
+	(void)argc;
+	size_t n = recips(env->m, v), nh = 0;
+	if (n >= 5) {
+		/* SpamAssassin's map drops addresses without "@", so the host
+		 * list can be shorter than the address list */
+		for (size_t i = 0; i < n; i++) {
+			const char *at = strchr(v[i], '@');
+			if (at)
+				host[nh++] = at + 1;
+		}
+		unsigned hits = 0, pairs = 0;
+		for (size_t i = 0; i < n; i++)
+			for (size_t j = i + 1; j < n; j++) {
+				const char *hi = i < nh ? host[i] : NULL, *hj = j < nh ? host[j] : NULL;
+				hits += prefix_eq(v[i], v[j]);
+				hits += prefix_eq(hi, hj) && strcmp(hi ? hi : "", hj ? hj : "") != 0;
+				pairs++;
+			}
+		similar = (double)hits / pairs;
+	}
+	recips_free(v, n);
+	return (strcmp(argv[0], "undef") == 0 || similar >= strtod(argv[0], NULL)) &&
+	       (strcmp(argv[1], "undef") == 0 || similar < strtod(argv[1], NULL));
+}
+
+/* quotemeta - Perl's \Q: every byte but [A-Za-z0-9_] escaped */
+static void quotemeta(const char *s, size_t n, struct buf *out)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (!isalnum(c) && c != '_' && c < 0x80)
+			buf_putc(out, '\\');
+		if (c >= 0x80)
+			buf_printf(out, "\\x{%02x}", c);
+		else
+			buf_putc(out, (char)c);
+	}
+}
+
+/* check_for_to_in_subject('address'|'user') - the To address, or its
+ * user part in one of the forms spammers use, in the Subject */
+static unsigned to_in_subject(const struct eval_env *env, size_t argc, const char *const *argv)
+{
+	struct buf to, subj, q, pat;
+	unsigned hit = 0;
+
+	(void)argc;
+	buf_init(&to);
+	buf_init(&subj);
+	buf_init(&q);
+	buf_init(&pat);
+	eval_addr(env, "To", &to);
+	if (to.len) {
+		for (size_t i = 0; i < msg_header_count(env->m, "Subject"); i++) {
+			buf_puts(&subj, msg_header(env->m, "Subject", i)->decoded);
+			buf_putc(&subj, '\n');
+		}
+		if (subj.data == NULL)
+			buf_puts(&subj, "");
+		if (strcmp(argv[0], "address") == 0) {
+			quotemeta(to.data, to.len, &q);
+			buf_printf(&pat, "\\b%s\\b", q.data);
+		} else if (strcmp(argv[0], "user") == 0) {
+			quotemeta(to.data, strcspn(to.data, "@"), &q);
+			buf_printf(&pat, "^(?:(?:re|fw):\\s*(?:\\w+\\s+)?%s$|(?-i:%s)\\s*[,:;!?-](?:$|\\s)"
+				   "|%s$|,\\s*%s[,:;!?-]$)", q.data, q.data, q.data, q.data);
+		}
+		if (pat.len)
+			hit = eval_re_search(pat.data, "i", subj.data, subj.len, NULL, NULL);
+	}
+	buf_free(&to);
+	buf_free(&subj);
+	buf_free(&q);
+	buf_free(&pat);
+	return hit;
+}
+
+/* message_id - SpamAssassin's MESSAGEID: X-Message-Id, Resent-Message-Id,
+ * X-Original-Message-ID and Message-Id values, each ending in "\n" */
+static void message_id(const struct msg *m, struct buf *out)
+{
+	static const char *const ids[] = { "X-Message-Id", "Resent-Message-Id",
+		"X-Original-Message-ID", "Message-Id" };
+
+	for (size_t k = 0; k < 4; k++)
+		for (size_t i = 0; i < msg_header_count(m, ids[k]); i++) {
+			buf_puts(out, msg_header(m, ids[k], i)->decoded);
+			buf_putc(out, '\n');
+		}
+	if (out->data == NULL)
+		buf_puts(out, "");
+}
+
+/* check_ratware_name_id - a Message-Id of 28 capitals and the From
+ * address, with a quoted name in From */
+static unsigned ratware_name_id(const struct eval_env *env, size_t argc, const char *const *argv)
+{
+	struct buf mid, from, q;
+	size_t a, b;
+	unsigned hit = 0;
+
+	(void)argc;
+	(void)argv;
+	buf_init(&mid);
+	buf_init(&from);
+	buf_init(&q);
+	message_id(env->m, &mid);
+	if (eval_re_search("<[A-Z]{28}\\.([^>]+?)>", "", mid.data, mid.len, &a, &b)) {
+		buf_puts(&q, "\\\"[^\\\"]+\\\"\\s*<");
+		quotemeta(mid.data + a + 30, b - a - 31, &q);
+		buf_putc(&q, '>');
+		for (size_t i = 0; i < msg_header_count(env->m, "From"); i++) {
+			buf_puts(&from, msg_header(env->m, "From", i)->decoded);
+			buf_putc(&from, '\n');
+		}
+		hit = from.len && eval_re_search(q.data, "", from.data, from.len, NULL, NULL);
+	}
+	buf_free(&mid);
+	buf_free(&from);
+	buf_free(&q);
+	return hit;
+}
+
+/* check_for_matching_env_and_hdr_from - the envelope sender is the
+ * From address (both unknown counts as a match) */
+static unsigned env_from_match(const struct eval_env *env, size_t argc, const char *const *argv)
+{
+	struct buf e, f;
+
+	(void)argc;
+	(void)argv;
+	buf_init(&e);
+	buf_init(&f);
+	eval_addr(env, "EnvelopeFrom", &e);
+	eval_addr(env, "From", &f);
+	bool same = strcasecmp(e.data ? e.data : "", f.data ? f.data : "") == 0;
+	buf_free(&e);
+	buf_free(&f);
+	return same;
+}
+
+/* check_header_count_range(name, min, max) - min..max different values
+ * of the field */
+static unsigned header_count(const struct eval_env *env, size_t argc, const char *const *argv)
+{
+	size_t n = msg_header_count(env->m, argv[0]), uniq = 0;
+
+	(void)argc;
+	for (size_t i = 0; i < n; i++) {
+		const char *v = msg_header(env->m, argv[0], i)->decoded;
+		bool seen = false;
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = strcmp(msg_header(env->m, argv[0], j)->decoded, v) == 0;
+		uniq += !seen;
+	}
+	return (double)uniq >= strtod(argv[1], NULL) && (double)uniq <= strtod(argv[2], NULL);
+}
+
+/* check_unresolved_template - a field (but the address, subject and id
+ * ones) holding a "%NAME" mail-merge placeholder */
+static unsigned unresolved_template(const struct eval_env *env, size_t argc,
+				    const char *const *argv)
+{
+	static const char *const skip[] = { "X-VMS-To", "X-UIDL", "X-Face", "To", "Cc", "From",
+		"Subject", "References", "In-Reply-To", "Message-Id", "X-Message-Id",
+		"Resent-Message-Id", "X-Original-Message-Id", NULL };
+	const struct msg *m = env->m;
+
+	(void)argc;
+	(void)argv;
+	for (size_t i = 0; i < m->nhdrs; i++) {
+		bool skipped = false;
+		for (size_t k = 0; skip[k] && !skipped; k++)
+			skipped = strcasecmp(m->hdrs[i].name, skip[k]) == 0;
+		if (skipped)
+			continue;
+		for (const char *p = strchr(m->hdrs[i].decoded, '%'); p; p = strchr(p + 1, '%'))
+			if (isupper((unsigned char)p[1]) &&
+			    (isupper((unsigned char)p[2]) || p[2] == '_' || p[2] == '-'))
+				return 1;
+	}
+	return 0;
+}
+
 const struct eval_def eval_head_defs[] = {
 	{ "check_for_missing_to_header", EVAL_HEADER, 0, 0, missing_to },
 	{ "subject_is_all_caps", EVAL_HEADER, 0, 0, all_caps },
+	{ "check_illegal_chars", EVAL_HEADER, 3, 3, illegal_chars },
+	{ "sorted_recipients", EVAL_HEADER, 0, 0, sorted_recips },
+	{ "similar_recipients", EVAL_HEADER, 2, 2, similar_recips },
+	{ "check_for_to_in_subject", EVAL_HEADER, 1, 1, to_in_subject },
+	{ "check_ratware_name_id", EVAL_HEADER, 0, 0, ratware_name_id },
+	{ "check_for_matching_env_and_hdr_from", EVAL_HEADER, 0, 0, env_from_match },
+	{ "check_header_count_range", EVAL_HEADER, 3, 3, header_count },
+	{ "check_unresolved_template", EVAL_HEADER, 0, 0, unresolved_template },
 	{ NULL, 0, 0, 0, NULL },
 };

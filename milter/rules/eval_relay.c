@@ -85,18 +85,6 @@ void eval_relay_conf_clear(struct rules_conf *c)
 	cidr_list_free(&c->relay_msa);
 }
 
-/* eval_relays - see eval.h */
-const struct relays *eval_relays(const struct eval_env *env)
-{
-	const struct rules_conf *c = env->conf;
-	struct relay_nets nets = {
-		c && c->relay_trusted_set ? &c->relay_trusted : NULL,
-		c && c->relay_internal_set ? &c->relay_internal : NULL,
-		c && c->relay_msa_set ? &c->relay_msa : NULL,
-	};
-	return msg_relays(env->m, &nets);
-}
-
 /* check_all_trusted - trusted relays only, none unparseable */
 static unsigned all_trusted(const struct eval_env *env, size_t argc, const char *const *argv)
 {
@@ -181,12 +169,100 @@ static unsigned no_rdns_dotcom(const struct eval_env *env, size_t argc,
 	return 0;
 }
 
+/* host_domain - SpamAssassin's hostname_to_domain on a lower-cased name:
+ * the last two labels when the top one has 3+ characters (or holds
+ * "ie", "fr", "de"), else the last three; names without letters (IP
+ * addresses) as they are.  Fresh memory. */
+static char *host_domain(const char *host)
+{
+	char *h = str_lower(xstrdup(host ? host : ""));
+	const char *lab[RCVD_MAX_LINE / 2 + 2];
+	size_t n = 0;
+
+	if (strpbrk(h, "abcdefghijklmnopqrstuvwxyz") == NULL)
+		return h;
+	/* Perl's split /\./ keeps empty labels but drops trailing ones */
+	for (const char *p = h; n < sizeof(lab) / sizeof(lab[0]);) {
+		lab[n++] = p;
+		const char *dot = strchr(p, '.');
+		if (dot == NULL)
+			break;
+		p = dot + 1;
+	}
+	size_t len = strlen(h);
+	while (n > 0 && (lab[n - 1] == h + len || *lab[n - 1] == '.'))
+		n--;
+	if (n == 0)
+		return h;
+	const char *top = lab[n - 1];
+	size_t toplen = strcspn(top, ".");
+	size_t run = 0, best = 0;
+	for (size_t i = 0; i < toplen; i++) {
+		run = isspace((unsigned char)top[i]) ? 0 : run + 1;
+		best = run > best ? run : best;
+	}
+	bool gtld = best >= 3 || memmem(top, toplen, "ie", 2) || memmem(top, toplen, "fr", 2) ||
+		    memmem(top, toplen, "de", 2);
+	size_t keep = n > 1 && gtld ? 2 : n > 2 ? 3 : 0;
+	if (keep == 0)
+		return h;
+	const char *start = lab[n - keep];
+	size_t end = (size_t)(top - h) + toplen;
+	char *d = xstrndup(start, end - (size_t)(start - h));
+	free(h);
+	return d;
+}
+
+/* host_like - /^\w+(?:[\w.-]+\.)+\w+$/, a dotted host name */
+static bool host_like(const char *s)
+{
+	return s && eval_re_search("^\\w+(?:[\\w.-]+\\.)+\\w+$", "", s, strlen(s), NULL, NULL);
+}
+
+/* check_for_forged_received_trail - more than one untrusted relay whose
+ * by-host's domain is not the domain of the next relay's rDNS (the one
+ * that handed the message over) */
+static unsigned forged_trail(const struct eval_env *env, size_t argc, const char *const *argv)
+{
+	const struct relays *rs = eval_relays(env);
+	size_t n = rs->n[RELAYS_UNTRUSTED];
+	char **from = xcalloc(n + 1, sizeof(*from));
+	unsigned mismatch = 0;
+
+	(void)argc;
+	(void)argv;
+	for (size_t i = 0; i < n; i++)
+		from[i] = host_domain(rs->set[RELAYS_UNTRUSTED][i]->rdns);
+	for (size_t i = 0; i < n; i++) {
+		const struct relay *r = rs->set[RELAYS_UNTRUSTED][i];
+		char *by = host_domain(r->by);
+		if (host_like(by)) {
+			if ((strcmp(from[i], "localhost") == 0 ||
+			     strcmp(from[i], "localhost.localdomain") == 0) &&
+			    r->ip && strcmp(r->ip, "127.0.0.1") == 0) {
+				free(from[i]);
+				from[i] = NULL;
+			}
+			const char *prev = i > 0 ? from[i - 1] : NULL;
+			if (host_like(prev) && strcmp(by, prev) != 0 &&
+			    !(strcmp(by, "msn.com") == 0 && strcmp(prev, "hotmail.com") == 0))
+				mismatch++;
+		}
+		free(by);
+	}
+	for (size_t i = 0; i < n; i++)
+		free(from[i]);
+	free(from);
+	return mismatch > 1;
+}
+
 const struct eval_def eval_relay_defs[] = {
 	{ "check_all_trusted", EVAL_ANY, 0, 0, all_trusted },
 	{ "check_no_relays", EVAL_ANY, 0, 0, no_relays },
 	{ "check_relays_unparseable", EVAL_ANY, 0, 0, unparseable },
 	{ "helo_ip_mismatch", EVAL_ANY, 0, 0, helo_ip_mismatch },
 	{ "check_for_no_rdns_dotcom_helo", EVAL_ANY, 0, 0, no_rdns_dotcom },
+	{ "check_for_forged_received_trail", EVAL_ANY, 0, 0, forged_trail },
 	{ NULL, 0, 0, 0, NULL },
 };
 

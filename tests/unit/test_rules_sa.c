@@ -144,7 +144,7 @@ START_TEST(code_points)
 	/* U+0456 is d1 96, U+0441 is d1 81, U+2003 is e2 80 83; ff is no UTF-8 */
 	struct scan *sc = unit_scan(e, "Subject: =?UTF-8?Q?a=E2=80=83b?=\n"
 				       "Content-Type: text/plain; charset=utf-8\n\n"
-				       "b\xd1\x96t\xd1\x81oin\nb\xd1\x96\xd1\x81" "c\n");
+				       "b\xd1\x96t\xd1\x81oin\n\nb\xd1\x96\xd1\x81" "c\n\nend\n");
 	ck_assert_ptr_nonnull(hit(sc, "BTC"));
 	ck_assert_ptr_nonnull(hit(sc, "SP"));
 	ck_assert_ptr_null(hit(sc, "ANY"));

@@ -1,0 +1,189 @@
+/*
+ * eval_util.c - what the eval modules share (eval.h): SpamAssassin's
+ * $pms->get() of a header and of an address, its EnvelopeFrom, the
+ * message's relays split by the rule set's networks, and a regex search
+ * for patterns built at run time.  Calls only the mail layer and re.c,
+ * never back into eval.c or a module.
+ */
+#include "autoconfig.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "rules/eval.h"
+#include "rules/re.h"
+#include "mail/auth.h"
+#include "mail/message.h"
+#include "mail/received.h"
+#include "base/util.h"
+
+/* eval_relays - see eval.h */
+const struct relays *eval_relays(const struct eval_env *env)
+{
+	const struct rules_conf *c = env->conf;
+	struct relay_nets nets = {
+		c && c->relay_trusted_set ? &c->relay_trusted : NULL,
+		c && c->relay_internal_set ? &c->relay_internal : NULL,
+		c && c->relay_msa_set ? &c->relay_msa : NULL,
+	};
+	return msg_relays(env->m, &nets);
+}
+
+/* eval_envelope_from - SpamAssassin's EnvelopeFrom: the MTA's envelope sender
+ * when there is one, else the last untrusted (or first trusted) relay's
+ * envfrom, else X-Envelope-From, Envelope-Sender or Return-Path above
+ * every Received field; "" when unknown */
+void eval_envelope_from(const struct eval_env *env, struct buf *out)
+{
+	struct msg *m = env->m;
+	if (m->mail_from != NULL && *m->mail_from) {
+		buf_puts(out, m->mail_from);
+		return;
+	}
+	const struct relays *rs = eval_relays(env);
+	const struct relay *hop = rs->n[RELAYS_UNTRUSTED] ? rs->set[RELAYS_UNTRUSTED][0] :
+		rs->n[RELAYS_TRUSTED] ? rs->set[RELAYS_TRUSTED][rs->n[RELAYS_TRUSTED] - 1] : NULL;
+	if (hop != NULL && hop->envfrom != NULL &&
+	    (*hop->envfrom == '\0' || strchr(hop->envfrom + 1, '@') != NULL)) {
+		buf_puts(out, hop->envfrom);
+		return;
+	}
+	const struct header *xs = msg_header(m, "X-Sender", 0);
+	if (xs != NULL && strchr(xs->value, '@') != NULL)
+		for (size_t i = 0; i < m->nhdrs; i++)
+			if (strcasecmp(m->hdrs[i].name, "Received") == 0 &&
+			    strstr(m->hdrs[i].raw, "(fetchmail") != NULL)
+				return;
+	static const char *const names[] = { "X-Envelope-From", "Envelope-Sender",
+		"Return-Path", NULL };
+	for (size_t k = 0; names[k]; k++) {
+		bool after_rcvd = false, seen_rcvd = false;
+		const struct header *h = NULL;
+		for (size_t i = 0; i < m->nhdrs; i++) {
+			if (strcasecmp(m->hdrs[i].name, "Received") == 0)
+				seen_rcvd = true;
+			if (strcasecmp(m->hdrs[i].name, names[k]) == 0) {
+				if (h == NULL)
+					h = &m->hdrs[i];
+				after_rcvd |= seen_rcvd;
+			}
+		}
+		if (h == NULL)
+			continue;
+		struct buf a;
+		buf_init(&a);
+		auth_addr_list(h->value, false, &a);
+		if (after_rcvd) {
+			buf_free(&a);
+			if (k == 0)
+				return;	/* X-Envelope-From below a Received: unknown */
+			continue;
+		}
+		const char *first = a.data ? a.data : "";
+		size_t n = strcspn(first, ",");
+		buf_append(out, first, n);
+		buf_free(&a);
+		return;
+	}
+}
+
+/* eval_unfold - a header value as SpamAssassin's header() keeps it: CR
+ * dropped, a line break and the blanks after it one space, trimmed */
+static void eval_unfold(const char *raw, struct buf *out)
+{
+	size_t start = out->len;
+
+	for (const char *p = raw; *p; p++) {
+		if (*p == '\r')
+			continue;
+		if (*p == '\n') {
+			if (p[1] == ' ' || p[1] == '\t') {
+				buf_putc(out, ' ');
+				while (p[1] == ' ' || p[1] == '\t')
+					p++;
+			} else {
+				buf_putc(out, '\n');
+			}
+			continue;
+		}
+		buf_putc(out, *p);
+	}
+	while (out->len > start && isspace((unsigned char)out->data[out->len - 1]))
+		out->len--;
+	size_t lead = 0;
+	while (start + lead < out->len && isspace((unsigned char)out->data[start + lead]))
+		lead++;
+	memmove(out->data + start, out->data + start + lead, out->len - start - lead);
+	out->len -= lead;
+	buf_putc(out, '\0');
+	out->len--;
+}
+
+/* eval_get - every field called name, unfolded, each ending in "\n" */
+void eval_get(const struct msg *m, const char *name, struct buf *out)
+{
+	size_t n = msg_header_count(m, name);
+
+	for (size_t i = 0; i < n; i++) {
+		eval_unfold(msg_header(m, name, i)->raw, out);
+		buf_putc(out, '\n');
+	}
+}
+
+/* first_addr - the first address of a header value into out; false if
+ * it has none */
+static bool first_addr(const char *value, struct buf *out)
+{
+	struct buf a;
+
+	buf_init(&a);
+	auth_addr_list(value, false, &a);
+	size_t n = a.data ? strcspn(a.data, ",") : 0;
+	if (n)
+		buf_append(out, a.data, n);
+	buf_free(&a);
+	return n > 0;
+}
+
+/* eval_addr - the first address of name's fields */
+void eval_addr(const struct eval_env *env, const char *name, struct buf *out)
+{
+	if (strcasecmp(name, "EnvelopeFrom") == 0) {
+		struct buf e;
+		buf_init(&e);
+		eval_envelope_from(env, &e);
+		if (e.data)
+			first_addr(e.data, out);
+		buf_free(&e);
+		return;
+	}
+	for (size_t i = 0; i < msg_header_count(env->m, name); i++)
+		if (first_addr(msg_header(env->m, name, i)->value, out))
+			return;
+}
+
+/* eval_re_search - compile pattern, search subj once; false when it does
+ * not compile or the match limit is hit */
+bool eval_re_search(const char *pattern, const char *flags, const char *subj, size_t len,
+		    size_t *start, size_t *end)
+{
+	char *err = NULL;
+	struct re *re = re_compile(pattern, strlen(pattern), flags, &err);
+	size_t a = 0, b = 0;
+
+	if (re == NULL) {
+		free(err);
+		return false;
+	}
+	struct re_scratch *s = re_scratch_new();
+	bool ok = re_match(re, subj, len, 0, s, &a, &b) == RE_MATCH;
+	re_scratch_free(s);
+	re_free(re);
+	if (start)
+		*start = a;
+	if (end)
+		*end = b;
+	return ok;
+}
