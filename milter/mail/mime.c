@@ -261,6 +261,8 @@ struct walk {
 	struct html_stats *html;	/* MIME_MAX_HTML_PARTS, nhtml used */
 	size_t nhtml;
 	struct mime_stats_builder stats;
+	char *bounds[MIME_STATS_MAX_BOUNDARIES];	/* multiparts' boundaries */
+	size_t nbounds;
 };
 
 /* set_broken - keep the first reason */
@@ -774,6 +776,9 @@ static void walk(struct walk *w, GMimeObject *o, int depth)
 	if (GMIME_IS_MULTIPART(o)) {
 		GMimeMultipart *mp = GMIME_MULTIPART(o);
 		int n = g_mime_multipart_get_count(mp);
+		const char *bd = g_mime_multipart_get_boundary(mp);
+		if (bd && w->nbounds < MIME_STATS_MAX_BOUNDARIES)
+			w->bounds[w->nbounds++] = xstrdup(bd);
 		for (int i = 0; i < n && !w->stop; i++)
 			walk(w, g_mime_multipart_get_part(mp, i), depth + 1);
 	} else if (GMIME_IS_MESSAGE_PART(o)) {
@@ -849,6 +854,9 @@ void mime_views_build(struct mime_views *v, const struct header *hdrs, size_t nh
 	gmime_leave(in_len);
 
 	sa_paragraphs(&w.text, text_from);
+	mime_stats_flags(&v->stats, body, body_len, (const char *const *)w.bounds, w.nbounds);
+	for (size_t i = 0; i < w.nbounds; i++)
+		free(w.bounds[i]);
 	v->text = w.text.data ? w.text.data : xstrdup("");
 	v->text_len = w.text.len;
 	v->raw = w.raw.data ? w.raw.data : xstrdup("");

@@ -131,6 +131,107 @@ static void add_words(struct words *w, const char *text, size_t n)
 	}
 }
 
+/* ascii_charset - SpamAssassin's list of names for US-ASCII */
+static bool ascii_charset(const char *cs)
+{
+	static const char *const names[] = {
+		"us-ascii", "ansi_x3.4-1968", "iso-ir-6", "ansi_x3.4-1986", "iso_646.irv:1991",
+		"ascii", "iso646-us", "us", "ibm367", "cp367", "csascii", NULL,
+	};
+
+	for (size_t i = 0; names[i]; i++)	/* SpamAssassin matches anywhere */
+		if (strstr(cs, names[i]))
+			return true;
+	return false;
+}
+
+/* bad_iso - /iso-\S+-\S+\b/ but not iso-8859-N or iso-2022-jp/kr */
+static bool bad_iso(const char *cs)
+{
+	const char *p = strstr(cs, "iso-");
+
+	if (p == NULL || strchr(p + 4, '-') == NULL || p[4] == '-')
+		return false;
+	if (strncmp(p, "iso-8859-", 9) == 0 && isdigit((unsigned char)p[9]))
+		return false;
+	return strncmp(p, "iso-2022-jp", 11) != 0 && strncmp(p, "iso-2022-kr", 11) != 0;
+}
+
+/* mime_header_counts - MIMEEval's _check_mime_header for one node */
+static void mime_header_counts(struct mime_stats *s, const char *type, const char *enc,
+			       const char *disp, const char *cs)
+{
+	if (strstr(enc, "base64"))
+		s->base64_count++;
+	else if (strstr(enc, "quoted-printable"))
+		s->qp_count++;
+	if (strstr(disp, "attachment"))
+		s->attachment++;
+	if (strncmp(type, "text", 4) == 0 && strstr(enc, "base64") &&
+	    (cs[0] == '\0' || ascii_charset(cs)) &&
+	    strncmp(disp, "attachment", 10) != 0 && strncmp(disp, "inline", 6) != 0)
+		s->base64_encoded_text = true;
+	if (bad_iso(cs))
+		s->bad_iso_charset = true;
+}
+
+/* field_line - Message.pm's /^[\041-\071\073-\176]+:/ */
+static bool field_line(const char *p, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && p[i] >= 041 && p[i] <= 0176 && p[i] != ':')
+		i++;
+	return i > 0 && i < n && p[i] == ':';
+}
+
+/* boundary_line - 1 for "--B", 2 for "--B--" of one of the boundaries */
+static int boundary_line(const char *p, size_t n, const char *const *b, size_t nb)
+{
+	if (n < 3 || p[0] != '-' || p[1] != '-')
+		return 0;
+	for (size_t k = 0; k < nb; k++) {
+		size_t l = strlen(b[k]);
+		if (l == 0 || n < 2 + l || memcmp(p + 2, b[k], l) != 0)
+			continue;
+		const char *t = p + 2 + l;
+		size_t rest = n - 2 - l;
+		if (rest >= 2 && t[0] == '-' && t[1] == '-')
+			return 2;
+		return 1;
+	}
+	return 0;
+}
+
+/* mime_stats_flags - see mime_stats.h */
+void mime_stats_flags(struct mime_stats *s, const char *body, size_t len,
+		      const char *const *boundaries, size_t n)
+{
+	bool after_open = false, after_close = false;
+
+	if (n > MIME_STATS_MAX_BOUNDARIES)
+		n = MIME_STATS_MAX_BOUNDARIES;
+	for (size_t i = 0; body && i < len && n;) {
+		const char *nl = memchr(body + i, '\n', len - i);
+		size_t e = nl ? (size_t)(nl - body) : len, l = e - i;
+		if (l && body[i + l - 1] == '\r')
+			l--;
+		int b = boundary_line(body + i, l, boundaries, n);
+		if (b) {
+			after_open = b == 1;
+			after_close = b == 2;
+		} else {
+			if (after_open && !field_line(body + i, l))
+				s->missing_mime_headers = true;
+			after_open = false;
+			for (size_t k = i; after_close && k < i + l; k++)
+				if (!isspace((unsigned char)body[k]) && body[k] != '.')
+					s->epilogue_exists = true;
+		}
+		i = e + 1;
+	}
+}
+
 /* mime_stats_type - see mime_stats.h */
 void mime_stats_type(const char *ct, char *out, size_t cap)
 {
@@ -250,6 +351,55 @@ static void leaf_lines(struct mime_stats *s, bool b64, bool ascii, const char *r
 }
 
 /* mime_stats_node - see mime_stats.h */
+/* needless_qp - =XX escapes of characters that need none (SpamAssassin's
+ * /=(?:09|3[0-9ABCEF]|[2456][0-9A-F]|7[0-9A-E])/), less the =09/=20 run
+ * that ends the line, which is allowed */
+static size_t needless_qp(const char *p, size_t l)
+{
+	size_t n = 0, tail = 0, e = l;
+
+	for (size_t i = 0; i + 2 < l; i++) {
+		if (p[i] != '=')
+			continue;
+		char a = p[i + 1], b = p[i + 2];
+		bool hex = isdigit((unsigned char)b) || (b >= 'A' && b <= 'F');
+		if ((a == '0' && b == '9') ||
+		    (a == '3' && hex && b != 'D') ||
+		    ((a == '2' || a == '4' || a == '5' || a == '6') && hex) ||
+		    (a == '7' && hex && b != 'F')) {
+			n++;
+			i += 2;
+		}
+	}
+	while (e && isspace((unsigned char)p[e - 1]))
+		e--;
+	while (e >= 3 && p[e - 3] == '=' && ((p[e - 2] == '0' && p[e - 1] == '9') ||
+					      (p[e - 2] == '2' && p[e - 1] == '0'))) {
+		tail++;
+		e -= 3;
+	}
+	return n > tail ? n - tail : 0;
+}
+
+/* qp_lines - a quoted-printable leaf as MIMEEval reads it: a line over 78
+ * bytes (RFC 5322's limit) sets qp_long_line; the bytes and the needless
+ * escapes are summed (SpamAssassin's "SPAM: " report lines excepted) */
+static void qp_lines(struct mime_stats *s, const char *raw, size_t n)
+{
+	for (size_t i = 0; raw && i < n;) {
+		const char *nl = memchr(raw + i, '\n', n - i);
+		size_t e = nl ? (size_t)(nl - raw) : n, l = e - i;
+		if (!(l >= 6 && memcmp(raw + i, "SPAM: ", 6) == 0)) {
+			size_t len = l + (nl != NULL);	/* Perl's line keeps its \n */
+			if (len > 79)
+				s->qp_long_line = true;
+			s->qp_bytes += len;
+			s->qp_needless += needless_qp(raw + i, l);
+		}
+		i = e + 1;
+	}
+}
+
 bool mime_stats_node(struct mime_stats_builder *b, bool top, const char *ctype,
 		     const char *cte, const char *cd, bool leaf, const char *raw, size_t raw_len)
 {
@@ -267,6 +417,7 @@ bool mime_stats_node(struct mime_stats_builder *b, bool top, const char *ctype,
 	bool has_cs = ctype ? charset_of(ctype, cs, sizeof(cs)) : (strcpy(cs, "us-ascii"), true);
 	if (strcmp(type, "multipart/alternative") == 0)
 		s->alternative = true;
+	mime_header_counts(s, type, enc, disp, has_cs ? cs : "");
 	if (strcmp(type, "text/html") == 0)
 		s->html_count++;
 	else if (strncmp(type, "text", 4) == 0)
@@ -283,6 +434,8 @@ bool mime_stats_node(struct mime_stats_builder *b, bool top, const char *ctype,
 		return true;
 	}
 	b->leaf++;
+	if (strcmp(enc, "quoted-printable") == 0)
+		qp_lines(s, raw, raw_len);
 	if (strstr(disp, "attachment") == NULL) {
 		double bytes = s->alternative ? (double)raw_len : 0;
 		if (strcmp(type, "text/html") == 0) {

@@ -35,6 +35,21 @@ struct mime_stats {
 	double madiff;		/* % of HTML words missing from the text
 				 * alternative, the largest of all alternatives */
 	unsigned madiff_html, madiff_text;	/* distinct words of the last one */
+	/* MIMEEval's _check_mime_header and _check_attachments, over every
+	 * node (containers too): the names are check_for_mime's arguments */
+	unsigned base64_count;		/* mime_base64_count */
+	unsigned qp_count;		/* QP nodes; mime_qp_count is qp_needless
+					 * when qp_bytes > 0, as SpamAssassin
+					 * overwrites it */
+	size_t qp_bytes, qp_needless;	/* QP leaves' bytes, needless escapes */
+	unsigned attachment;		/* mime_attachment */
+	bool base64_encoded_text;	/* mime_base64_encoded_text */
+	bool bad_iso_charset;		/* mime_bad_iso_charset */
+	bool qp_long_line;		/* mime_qp_long_line */
+	/* Message.pm's parse flags (check_msg_parse_flags), from the body
+	 * as received (mime_stats_flags) */
+	bool missing_mime_headers;	/* a line after a boundary is no field */
+	bool epilogue_exists;		/* text after a closing boundary */
 };
 
 struct words;
@@ -69,6 +84,19 @@ void mime_stats_text(struct mime_stats_builder *b, bool html, const char *text, 
 void mime_stats_alt_end(struct mime_stats_builder *b);
 /* mime_stats_end - finish: release the builder's memory */
 void mime_stats_end(struct mime_stats_builder *b);
+
+/*
+ * mime_stats_flags - Message.pm's parse flags from the body as received:
+ * boundaries (without "--", the multiparts' boundary parameters, at most
+ * MIME_STATS_MAX_BOUNDARIES) mark parts; a line after an opening
+ * boundary that is no header field sets missing_mime_headers, a line
+ * with more than white space and dots after a closing boundary (before
+ * the next boundary) sets epilogue_exists.  Linear in len times the
+ * number of boundaries.
+ */
+#define MIME_STATS_MAX_BOUNDARIES 16
+void mime_stats_flags(struct mime_stats *s, const char *body, size_t len,
+		      const char *const *boundaries, size_t n);
 
 /* mime_stats_type - SpamAssassin's MIME type of a Content-Type value into
  * out (lower case; NULL value: text/plain) */

@@ -317,7 +317,51 @@ static unsigned ascii_illegal(const struct eval_env *env, size_t argc, const cha
 	return msg_mime_stats(env->m)->ascii_text_illegal > 0;
 }
 
+/* check_for_mime(NAME) - one of MIMEEval's counters or flags is set;
+ * a name SpamAssassin does not set (mime_faraway_charset needs
+ * ok_locales, whose default "all" never sets it) reads 0, as there */
+static unsigned check_mime(const struct eval_env *env, size_t argc, const char *const *argv)
+{
+	const struct mime_stats *s = msg_mime_stats(env->m);
+	const char *n = argv[0];
+
+	(void)argc;
+	if (strcmp(n, "mime_base64_count") == 0)
+		return s->base64_count > 0;
+	if (strcmp(n, "mime_qp_count") == 0)
+		return (s->qp_bytes ? s->qp_needless : s->qp_count) > 0;
+	if (strcmp(n, "mime_attachment") == 0)
+		return s->attachment > 0;
+	if (strcmp(n, "mime_base64_encoded_text") == 0)
+		return s->base64_encoded_text;
+	if (strcmp(n, "mime_bad_iso_charset") == 0)
+		return s->bad_iso_charset;
+	if (strcmp(n, "mime_qp_long_line") == 0)
+		return s->qp_long_line;
+	if (strcmp(n, "mimepart_limit_exceeded") == 0)
+		return env->m->broken && strcmp(env->m->broken, "more than 500 MIME parts") == 0;
+	return 0;
+}
+
+/* check_msg_parse_flags(FLAG) - Message.pm's parse flags: the MIME ones
+ * from the body (mime_stats_flags); the message's own header and its
+ * separator come from the MTA, which hands both over apart, so
+ * truncated_header and missing_head_body_separator never hit here */
+static unsigned parse_flags(const struct eval_env *env, size_t argc, const char *const *argv)
+{
+	const struct mime_stats *s = msg_mime_stats(env->m);
+
+	(void)argc;
+	if (strcmp(argv[0], "missing_mime_headers") == 0)
+		return s->missing_mime_headers;
+	if (strcmp(argv[0], "mime_epilogue_exists") == 0)
+		return s->epilogue_exists;
+	return 0;
+}
+
 const struct eval_def eval_html_defs[] = {
+	{ "check_for_mime", EVAL_BODY | EVAL_RAWBODY, 1, 1, check_mime },
+	{ "check_msg_parse_flags", EVAL_ANY, 1, 1, parse_flags },
 	{ "html_test", EVAL_BODY, 1, 1, html_test },
 	{ "html_range", EVAL_BODY, 2, 3, html_range },
 	{ "html_eval", EVAL_BODY, 2, 2, html_eval },
