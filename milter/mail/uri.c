@@ -108,40 +108,6 @@ char **uri_set_take(struct uri_set *s, size_t *n)
 	return list;
 }
 
-/* uri_host - the host of a URI, lower case */
-bool uri_host(const char *uri, char *out, size_t cap)
-{
-	const char *p = strstr(uri, "://"), *e;
-
-	if (p == NULL || strncasecmp(uri, "mailto:", 7) == 0)
-		return false;
-	p += 3;
-	e = p + strcspn(p, "/?#");
-	for (const char *q = p; q < e; q++)	/* past user:pass@ */
-		if (*q == '@')
-			p = q + 1;
-	if (*p == '[') {
-		const char *r = memchr(p, ']', (size_t)(e - p));
-		if (r == NULL)
-			return false;
-		p++;
-		e = r;
-	} else {
-		const char *c = memchr(p, ':', (size_t)(e - p));
-		if (c)
-			e = c;
-	}
-	size_t n = (size_t)(e - p);
-	while (n && p[n - 1] == '.')
-		n--;
-	if (n == 0 || n >= cap)
-		return false;
-	memcpy(out, p, n);
-	out[n] = '\0';
-	str_lower(out);
-	return true;
-}
-
 /* ------------------------------------------------------------------ TLDs */
 
 /*

@@ -58,8 +58,13 @@ bool uri_domain_valid(const char *d, size_t n);
 char **uri_set_take(struct uri_set *s, size_t *n);
 /* uri_host - the host of uri (scheme://[user@]host[:port]/...; an IPv6
  * literal without brackets), lower case, without trailing dots, into out;
- * false for mailto: and when there is none or it does not fit cap */
+ * false for mailto: and when there is none, it does not fit cap, or it is
+ * not a host SpamAssassin looks up (uri_host_valid) */
 bool uri_host(const char *uri, char *out, size_t cap);
+/* uri_host_valid - SpamAssassin's uri_to_domain accepts host h (lower
+ * case): an IPv4 address, or a valid host name (is_fqdn_valid) with a
+ * valid TLD and no %-escape left undecoded */
+bool uri_host_valid(const char *h);
 /* uri_list_free - free a list from uri_set_take; returns NULL */
 char **uri_list_free(char **list);
 

@@ -522,6 +522,51 @@ static bool fqdn_valid(const char *h, size_t n)
 	return labels > 1;
 }
 
+/* uri_host_valid - an IPv4 address or a valid name with a valid TLD */
+bool uri_host_valid(const char *h)
+{
+	size_t n = strlen(h);
+
+	if (strchr(h, '%') != NULL)
+		return false;
+	return ipv4(h) || (fqdn_valid(h, n) && uri_domain_valid(h, n));
+}
+
+/* uri_host - the host of a URI, lower case */
+bool uri_host(const char *uri, char *out, size_t cap)
+{
+	const char *p = strstr(uri, "://"), *e;
+
+	if (p == NULL || strncasecmp(uri, "mailto:", 7) == 0)
+		return false;
+	p += 3;
+	e = p + strcspn(p, "/?#");
+	for (const char *q = p; q < e; q++)	/* past user:pass@ */
+		if (*q == '@')
+			p = q + 1;
+	bool literal = *p == '[';
+	if (literal) {
+		const char *r = memchr(p, ']', (size_t)(e - p));
+		if (r == NULL)
+			return false;
+		p++;
+		e = r;
+	} else {
+		const char *c = memchr(p, ':', (size_t)(e - p));
+		if (c)
+			e = c;
+	}
+	size_t n = (size_t)(e - p);
+	while (n && p[n - 1] == '.')
+		n--;
+	if (n == 0 || n >= cap)
+		return false;
+	memcpy(out, p, n);
+	out[n] = '\0';
+	str_lower(out);
+	return literal || uri_host_valid(out);
+}
+
 /* has_domain - RegistryBoundaries uri_to_domain found a domain: the host
  * of the URI (of the address for mailto:) is an IPv4 address or a valid
  * host name with a valid TLD */
@@ -553,13 +598,7 @@ static bool has_domain(const char *uri)
 		if (c != NULL && strspn(c + 1, "0123456789") == strlen(c + 1))
 			*c = '\0';
 	}
-	for (char *p = strchr(h, '%'); p; p = strchr(p + 1, '%')) {
-		int hi = hexval(p[1]), lo = hi >= 0 ? hexval(p[2]) : -1;
-		if (lo >= 0 && hi * 16 + lo > 0x20 && hi * 16 + lo < 0x7f)
-			goto out;	/* undecoded: the decoded variant counts */
-	}
-	size_t hn = strlen(h);
-	ok = ipv4(h) || (fqdn_valid(h, hn) && uri_domain_valid(h, hn));
+	ok = uri_host_valid(h);	/* an undecoded %XX: the decoded variant counts */
 out:
 	free(u);
 	return ok;

@@ -281,6 +281,34 @@ START_TEST(uri_lists)
 }
 END_TEST
 
+/* uri_host: only the hosts SpamAssassin's uri_to_domain accepts (for
+ * check_uri_host_listed and URI DNSBLs) */
+START_TEST(uri_hosts)
+{
+	static const struct {
+		const char *uri, *host;	/* host NULL: none */
+	} c[] = {
+		{ "http://u:p@A.B.Example.COM.:8080/x", "a.b.example.com" },
+		{ "https://192.0.2.1/", "192.0.2.1" },
+		{ "http://[2001:db8::1]:80/", "2001:db8::1" },
+		{ "http://top", NULL },		/* one label (href="top") */
+		{ "http://www.example.test/", NULL },	/* no TLD */
+		{ "http://ex%61mple.com/", NULL },	/* undecoded: its variant counts */
+		{ "http://-bad.com/", NULL },
+		{ "mailto:a@example.com", NULL },
+	};
+	char h[256];
+
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		bool ok = uri_host(c[i].uri, h, sizeof(h));
+		ck_assert_msg(ok == (c[i].host != NULL), "%s: %s", c[i].uri, ok ? h : "none");
+		if (ok)
+			ck_assert_str_eq(h, c[i].host);
+	}
+	ck_assert(uri_tld_valid("COM", 3) && uri_tld_valid("bd", 2) && !uri_tld_valid("test", 4));
+}
+END_TEST
+
 START_TEST(uri_caps)
 {
 	struct engine *e = unit_engine("", "");
@@ -709,6 +737,7 @@ int main(void)
 	tcase_add_loop_test(tc, view_cases, 0, sizeof(views) / sizeof(views[0]));
 	tcase_add_loop_test(tc, uri_lists, 0, sizeof(uri_cases) / sizeof(uri_cases[0]));
 	tcase_add_test(tc, uri_caps);
+	tcase_add_test(tc, uri_hosts);
 	tcase_add_test(tc, depth_and_parts_caps);
 	tcase_add_test(tc, truncated_not_broken);
 	tcase_add_test(tc, header_rules_decoded);
