@@ -420,7 +420,7 @@ static void attribute(struct render *r, const char *name, const char *v, size_t 
 	buf_init(&u);
 	attr_decode(v, n, &u, true);
 	if (u.len)
-		uri_set_add(r->uris, u.data, u.len);
+		uri_add_found(r->uris, u.data, u.len);
 	buf_free(&u);
 }
 

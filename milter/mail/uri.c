@@ -3,16 +3,16 @@
  * open-addressing hash index over the list, so adding is O(1) and a
  * message at the cap costs 1000 hashes, not 500,000 comparisons.
  *
- * Bare URIs in text are found the way a mail client links them: a scheme
- * or "www." at a word start, running to white space or a character that
- * cannot appear unescaped in a URI (RFC 3986 §2, plus <> and quotes that
- * delimit URIs in text, RFC 3986 appendix C), with trailing sentence
- * punctuation removed.  Not thread-safe; owned by one message.
+ * URIs in text and the canonical variants are found in uri_scan.c; the
+ * valid TLDs are here.  A list is not thread-safe (owned by one
+ * message); the TLD table is built once and shared read-only.
  */
 #include "autoconfig.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +21,9 @@
 #include "mail/uri.h"
 #include "base/util.h"
 
-#define URI_SLOTS 2048		/* power of two, > 2 * URI_MAX_COUNT */
+#define URI_SLOTS 2048
+#define TLD_MAX_COUNT 4096	/* the list has ~1,500 TLDs, its rules ~7,000 */
+#define TLD_MAX_LEN 63		/* one DNS label */		/* power of two, > 2 * URI_MAX_COUNT */
 
 _Static_assert((URI_SLOTS & (URI_SLOTS - 1)) == 0, "URI_SLOTS: power of two");
 _Static_assert(URI_SLOTS > 2 * URI_MAX_COUNT, "URI_SLOTS: keep the load low");
@@ -106,145 +108,119 @@ char **uri_set_take(struct uri_set *s, size_t *n)
 	return list;
 }
 
-/* uri_char - may c appear inside a bare URI in text? */
-static bool uri_char(unsigned char c)
-{
-	if (c <= ' ' || c == 0x7f)
-		return false;
-	return strchr("<>\"'`{}|\\^", c) == NULL;
-}
-
-/* word_start - is text[i] the start of a word (not inside one)? */
-static bool word_start(const char *text, size_t i)
-{
-	if (i == 0)
-		return true;
-	unsigned char c = (unsigned char)text[i - 1];
-	return !isalnum(c) && c != '.' && c != '-' && c != '_' && c != '/' && c != '@';
-}
-
-/* prefix_len - length of a URI start at p, 0 if none; *www set for www. */
-static size_t prefix_len(const char *p, size_t left, bool *www)
-{
-	static const char *const schemes[] = { "http://", "https://", "ftp://", "mailto:" };
-
-	*www = false;
-	for (size_t k = 0; k < sizeof(schemes) / sizeof(schemes[0]); k++) {
-		size_t n = strlen(schemes[k]);
-		if (left > n && strncasecmp(p, schemes[k], n) == 0)
-			return n;
-	}
-	if (left > 4 && strncasecmp(p, "www.", 4) == 0) {
-		*www = true;
-		return 4;
-	}
-	return 0;
-}
+/* ------------------------------------------------------------------ TLDs */
 
 /*
- * trim_tail - drop sentence punctuation and an unbalanced ')' or ']' at
- * the end.  The brackets are counted once and the counts follow the end
- * as it moves back: "http://a" and 80,000 ')' cost 80,000 steps, not
- * 80,000 recounts of the whole URI (issue 12).
+ * Valid TLDs.  SpamAssassin takes them from util_rb_tld lines of its rule
+ * files (20_aux_tlds.cf, IANA's root zone list).  The mail layer does not
+ * see the rule set, and the list has the same source as the Public Suffix
+ * List's ICANN section, which parapet already reads for DMARC and Debian
+ * keeps current with the system: the last label of every ICANN rule
+ * ("com", "*.bd", "!www.ck") is a TLD.  Labels that are not ASCII are left
+ * out: the text scanner, like SpamAssassin's, only takes ASCII host names.
+ * Built once, read only afterwards.
  */
-static size_t trim_tail(const char *u, size_t n)
+static pthread_once_t tld_once = PTHREAD_ONCE_INIT;
+static char **tlds;
+static size_t ntlds;
+
+/* the fallback when the list cannot be read: the generic TLDs common in
+ * mail; any two-letter label counts as a country code */
+static const char *const tld_builtin[] = {
+	"aero", "app", "asia", "biz", "cat", "club", "com", "coop", "dev", "edu", "gov",
+	"info", "int", "jobs", "mil", "mobi", "museum", "name", "net", "online", "org",
+	"pro", "shop", "site", "store", "tel", "top", "travel", "xyz",
+};
+
+/* tld_cmp - bsearch/qsort order of TLD strings */
+static int tld_cmp(const void *a, const void *b)
 {
-	size_t open[2] = { 0, 0 }, close[2] = { 0, 0 };	/* () and [] */
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* tld_take - the last label of one list rule, if ASCII, into tlds */
+static void tld_take(const char *line)
+{
+	size_t n = strcspn(line, " \t\r\n");
+	const char *l = line;
+
+	for (size_t i = 0; i < n; i++)
+		if (line[i] == '.')
+			l = line + i + 1;
+	n -= (size_t)(l - line);
+	if (n == 0 || n > TLD_MAX_LEN || ntlds >= TLD_MAX_COUNT)
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)l[i]) && l[i] != '-')
+			return;
+	if (ntlds > 0 && strncasecmp(tlds[ntlds - 1], l, n) == 0 && tlds[ntlds - 1][n] == '\0')
+		return;	/* the list groups the rules of one TLD */
+	if (ntlds % 256 == 0)
+		tlds = xrealloc(tlds, (ntlds + 256) * sizeof(*tlds));
+	tlds[ntlds++] = str_lower(xstrndup(l, n));
+}
+
+/* tld_load - the ICANN section of the suffix list, sorted, unique */
+static void tld_load(void)
+{
+	FILE *f = fopen(URI_PSL_PATH, "r");
+	char line[512];
+	bool icann = false;
+
+	if (f == NULL)
+		return;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (strstr(line, "===BEGIN ICANN DOMAINS==="))
+			icann = true;
+		else if (strstr(line, "===END ICANN DOMAINS==="))
+			break;
+		else if (icann && line[0] != '/' && !isspace((unsigned char)line[0]))
+			tld_take(line);
+	}
+	fclose(f);
+	if (ntlds == 0)
+		return;
+	qsort(tlds, ntlds, sizeof(*tlds), tld_cmp);
+	size_t k = 1;
+	for (size_t i = 1; i < ntlds; i++) {
+		if (strcmp(tlds[i], tlds[k - 1]) == 0)
+			free(tlds[i]);
+		else
+			tlds[k++] = tlds[i];
+	}
+	ntlds = k;
+}
+
+/* uri_tld_valid - one label against the list */
+bool uri_tld_valid(const char *tld, size_t n)
+{
+	char low[TLD_MAX_LEN + 1];
+	const char *key = low;
+
+	if (n == 0 || n > TLD_MAX_LEN)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		low[i] = (char)tolower((unsigned char)tld[i]);
+	low[n] = '\0';
+	pthread_once(&tld_once, tld_load);
+	if (ntlds > 0)
+		return bsearch(&key, tlds, ntlds, sizeof(*tlds), tld_cmp) != NULL;
+	if (n == 2)
+		return isalpha((unsigned char)low[0]) && isalpha((unsigned char)low[1]);
+	return bsearch(&key, tld_builtin, sizeof(tld_builtin) / sizeof(tld_builtin[0]),
+		       sizeof(*tld_builtin), tld_cmp) != NULL;
+}
+
+/* uri_domain_valid - a dot, no space, a valid last label */
+bool uri_domain_valid(const char *d, size_t n)
+{
+	const char *dot = NULL;
 
 	for (size_t i = 0; i < n; i++) {
-		open[0] += u[i] == '(';
-		close[0] += u[i] == ')';
-		open[1] += u[i] == '[';
-		close[1] += u[i] == ']';
-	}
-	while (n > 0) {
-		char c = u[n - 1];
-		if (c == ')' || c == ']') {
-			size_t k = c == ']';
-			if (close[k] <= open[k])
-				break;	/* balanced: part of the URI (wiki/Foo_(bar)) */
-			close[k]--;
-		} else if (c == '\0' || strchr(".,;:!?*", c) == NULL) {
-			break;
-		}
-		n--;
-	}
-	return n;
-}
-
-/* uri_scan_text - bare URIs */
-void uri_scan_text(struct uri_set *s, const char *text, size_t len)
-{
-	size_t i = 0;
-
-	while (i < len) {
-		unsigned char c = (unsigned char)text[i];
-		bool www;
-		size_t pre;
-		if (strchr("hHfFmMwW", c) == NULL || c == '\0' || !word_start(text, i) ||
-		    (pre = prefix_len(text + i, len - i, &www)) == 0) {
-			i++;
-			continue;
-		}
-		size_t e = i + pre;
-		while (e < len && uri_char((unsigned char)text[e]))
-			e++;
-		size_t n = trim_tail(text + i, e - i);
-		const char *rest = text + i + pre;
-		size_t restn = n > pre ? n - pre : 0;
-		bool ok;
-		if (www)	/* www.example.test: a label and a dot after www. */
-			ok = restn >= 3 && isalnum((unsigned char)rest[0]) && memchr(rest, '.', restn);
-		else if (tolower(c) == 'm')
-			ok = restn >= 3 && memchr(rest, '@', restn) != NULL;
-		else
-			ok = restn >= 1 && (isalnum((unsigned char)rest[0]) || rest[0] == '[' ||
-					    (unsigned char)rest[0] >= 0x80);
-		if (ok && www) {
-			/* as a client would open it (SpamAssassin does the same) */
-			size_t m = n < URI_MAX_LEN - 7 ? n : URI_MAX_LEN - 7;
-			char *u = xasprintf("http://%.*s", (int)m, text + i);
-			uri_set_add(s, u, strlen(u));
-			if (m < n && s->capped == NULL)
-				s->capped = "URI longer than 2048 bytes cut";
-			free(u);
-		} else if (ok) {
-			uri_set_add(s, text + i, n);
-		}
-		i = e > i + pre ? e : i + pre;
-	}
-}
-
-/* uri_host - the host of a URI, lower case */
-bool uri_host(const char *uri, char *out, size_t cap)
-{
-	const char *p = strstr(uri, "://"), *e;
-
-	if (p == NULL || strncasecmp(uri, "mailto:", 7) == 0)
-		return false;
-	p += 3;
-	e = p + strcspn(p, "/?#");
-	for (const char *q = p; q < e; q++)	/* past user:pass@ */
-		if (*q == '@')
-			p = q + 1;
-	if (*p == '[') {
-		const char *r = memchr(p, ']', (size_t)(e - p));
-		if (r == NULL)
+		if (isspace((unsigned char)d[i]))
 			return false;
-		p++;
-		e = r;
-	} else {
-		const char *c = memchr(p, ':', (size_t)(e - p));
-		if (c)
-			e = c;
+		if (d[i] == '.')
+			dot = d + i;
 	}
-	size_t n = (size_t)(e - p);
-	while (n && p[n - 1] == '.')
-		n--;
-	if (n == 0 || n >= cap)
-		return false;
-	memcpy(out, p, n);
-	out[n] = '\0';
-	str_lower(out);
-	return true;
+	return dot != NULL && uri_tld_valid(dot + 1, n - (size_t)(dot + 1 - d));
 }

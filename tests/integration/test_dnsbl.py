@@ -59,9 +59,9 @@ ZONE = {
     nibbles(LISTED6) + ".bl.test": [{"A": "127.0.0.4"}],
     rev4(REFUSED) + ".bl.test": [{"A": "127.255.255.254"}],
     rev4(SLOW) + ".slow.test": ["TIMEOUT"],
-    "evil.example.dbl.test": [{"A": "127.0.1.2"}],
+    "evil.com.dbl.test": [{"A": "127.0.1.2"}],
     "badfrom.example.dbl.test": [{"A": "127.0.1.3"}],
-    "skipped.example.dbl.test": [{"A": "127.0.1.2"}],
+    "skipped.com.dbl.test": [{"A": "127.0.1.2"}],
 }
 
 RULES = r"""
@@ -87,7 +87,7 @@ score    URIBL_T_SPAM     0.1
 urirhssub URIBL_T_RANGE   dbl.test. A 127.0.1.3-127.0.1.9
 body     URIBL_T_RANGE    eval:check_uridnsbl('URIBL_T_RANGE')
 score    URIBL_T_RANGE    0.1
-uridnsbl_skip_domain skipped.example
+uridnsbl_skip_domain skipped.com
 """
 
 IP_SYMS = ["RCVD_IN_T_ANY", "RCVD_IN_T_EQ", "RCVD_IN_T_MASK", "RCVD_IN_T_RE",
@@ -130,7 +130,7 @@ def main():
             eml = os.path.join(wd, "m.eml")
             with open(eml, "wb") as f:
                 f.write(make_message("ctl", sender="a@badfrom.example",
-                                     body="see http://www.evil.example/x\n"))
+                                     body="see http://www.evil.com/x\n"))
 
             def ctl(ip, *extra):
                 p = subprocess.run([os.path.join(BUILDDIR, "milter", "parapetctl"), "-c", conf,
@@ -152,7 +152,7 @@ def main():
             run.check(LISTED in d and "bl.test" in d and "127.0.0.2" in d,
                       "the detail names the IP, the zone and the answer", d)
             d = (syms.get("URIBL_T_SPAM") or {}).get("detail") or ""
-            run.check("evil.example" in d and "dbl.test" in d,
+            run.check("evil.com" in d and "dbl.test" in d,
                       "the URI detail names the domain and the zone", d)
             syms = ctl(LISTED, "--no-dns")
             run.check(not any(s in syms for s in ALL_SYMS), "--no-dns skips the lists",
@@ -212,15 +212,15 @@ def main():
                           % (MARGIN_S, eod))
             with run.section("5. URI and From domains"):
                 tests, _, _ = deliver("dnsbl-uri", UNLISTED,
-                                      body="a http://www.EVIL.example/p and\n"
-                                           "http://skipped.example/ and http://fine.example/\n")
+                                      body="a http://www.EVIL.com/p and\n"
+                                           "http://skipped.com/ and http://fine.com/\n")
                 run.check("URIBL_T_SPAM" in tests, "listed URI domain: URIBL_T_SPAM",
                           repr(tests))
                 run.check("URIBL_T_RANGE" not in tests, "127.0.1.2 is outside the range",
                           repr(tests))
-                run.check(not asked("skipped.example.dbl.test"),
+                run.check(not asked("skipped.com.dbl.test"),
                           "uridnsbl_skip_domain: never asked")
-                run.check(asked("fine.example.dbl.test"), "an unlisted domain is asked")
+                run.check(asked("fine.com.dbl.test"), "an unlisted domain is asked")
                 tests, _, _ = deliver("dnsbl-from", UNLISTED, sender="alice@badfrom.example")
                 run.check("URIBL_T_RANGE" in tests and "URIBL_T_SPAM" not in tests,
                           "listed From domain: URIBL_T_RANGE", repr(tests))

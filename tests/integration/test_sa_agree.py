@@ -71,8 +71,8 @@ FLOORS = {
     "body": 99.80,      # 99.806 / 99.808  (489 of 577)
     "rawbody": 99.77,   # 99.780 / 99.772  (46 of 55)
     "full": 100.0,      # 100.000 / 100.000 (3 of 4)
-    "uri": 99.59,       # 99.592 / 99.607  (126 of 134)
-    "meta": 98.75,      # 98.758 / 98.758  (629 of 868)
+    "uri": 99.99,       # 99.994 / 100.000 (126 of 134) 2026-12-03 uri2: SA's get_uri_list
+    "meta": 99.46,      # 99.501 / 99.463  (827 of 868) 2026-12-03 uri2
     "eval": 95.70,      # 95.707 / 95.767  (30 of 222: fallback definitions
                         # parapet loads under SA's eval names)
     "verdict": 85.40,   # 85.40 / 87.50 same verdict at 5

@@ -138,8 +138,8 @@ static const char WLBL_RULES[] =
 	"welcomelist_to *@list.test\n"
 	"enlist_addrlist (BANKS) *@bank.test *@*.bank2.test\n"
 	"delist_addrlist (BANKS) *@*.bank2.test\n"
-	"enlist_uri_host (SUSP) susp.test !ok.susp.test\n"
-	"blocklist_uri_host evil.test\n"
+	"enlist_uri_host (SUSP) susp.com !ok.susp.com\n"
+	"blocklist_uri_host evil.com\n"
 	"welcomelist_auth *@authd.test\n"
 	"def_welcomelist_auth *@big.test\n"
 	"welcomelist_from_dkim *@viaesp.test esp.test\n"
@@ -175,9 +175,9 @@ static const struct {
 	{ "x@bank.test", "", "b@rcpt.test", "", "hi", "FROM_BANK" },
 	{ "x@a.bank2.test", "", "b@rcpt.test", "", "hi", "" },
 	{ "x@a.test", "", "b@rcpt.test", "Reply-To: Bank <pay@bank.test>\n", "hi", "REPLYTO_BANK" },
-	{ "x@a.test", "", "b@rcpt.test", "", "see http://www.susp.test/x", "URI_LISTED" },
-	{ "x@a.test", "", "b@rcpt.test", "", "see http://ok.susp.test/x", "" },
-	{ "x@a.test", "", "b@rcpt.test", "", "see http://u:p@a.b.evil.test:8080/", "URI_BLOCK" },
+	{ "x@a.test", "", "b@rcpt.test", "", "see http://www.susp.com/x", "URI_LISTED" },
+	{ "x@a.test", "", "b@rcpt.test", "", "see http://ok.susp.com/x", "" },
+	{ "x@a.test", "", "b@rcpt.test", "", "see http://u:p@a.b.evil.com:8080/", "URI_BLOCK" },
 	/* welcomelist_from_rcvd: the first untrusted relay must match */
 	{ "ceo@corp.test", "", "b@rcpt.test", RCVD("mail.corp.test", "203.0.113.5"), "hi",
 	  "USER_IN_WELCOMELIST RCVD_WL" },

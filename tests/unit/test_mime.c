@@ -213,7 +213,7 @@ END_TEST
 static const struct uri_case {
 	const char *name;
 	const char *msg;
-	const char *want[12];	/* exactly these, in any order */
+	const char *want[16];	/* exactly these, in any order */
 } uri_cases[] = {
 	{ "href/src quoted and unquoted, entities, dedup",
 	  "Subject: u\nContent-Type: text/html\n\n"
@@ -221,23 +221,41 @@ static const struct uri_case {
 	  "<A HREF='https://q.test/'>two</A><img src=http://img.test/i.png alt=x>"
 	  "<a href=\"http://example.com/a?x=1&amp;y=2\">again</a>"
 	  "<form action=\"http://form.test/post\"></form><td background=\"http://bg.test/b.gif\">"
-	  "<a href=\"\n  http://spaced.test/\n\">s</a><span style=display:none>www.hidden.test</span>",
+	  "<a href=\"\n  http://spaced.test/\n\">s</a><span style=display:none>www.hidden.com</span>",
 	  { "http://example.com/a?x=1&y=2", "https://q.test/", "http://img.test/i.png",
 	    "http://form.test/post", "http://bg.test/b.gif", "http://spaced.test/",
-	    "http://www.hidden.test" } },
+	    "http://www.hidden.com" } },
 	{ "bare URIs in text",
-	  "Subject: t\n\nsee www.example.org/page, and http://bare.test/path.\n"
-	  "(http://paren.test/x) mail mailto:bob@example.net or ftp://files.test/x\n"
-	  "https://wiki.test/Foo_(bar) not:http://x nohttp://y wwwx.test www.a\n",
-	  { "http://www.example.org/page", "http://bare.test/path", "http://paren.test/x",
-	    "mailto:bob@example.net", "ftp://files.test/x", "https://wiki.test/Foo_(bar)",
-	    "http://x" } },
+	  "Subject: t\n\nsee www.example.org/page, and http://bare.com/path.\n"
+	  "(http://paren.com/x) mail mailto:bob@example.net or ftp://files.com/x\n"
+	  "https://wiki.com/Foo_(bar) not:http://x nohttp://y wwwx.test www.a http://b.test/\n",
+	  /* SpamAssassin: trailing ( ) go too; a one-label host also as
+	   * www.X.com, which makes it valid; .test is no TLD */
+	  { "http://www.example.org/page", "http://bare.com/path", "http://paren.com/x",
+	    "mailto:bob@example.net", "ftp://files.com/x", "https://wiki.com/Foo_(bar",
+	    "http://x", "http://www.x.com", "http://www.a", "http://www.a.com" } },
+	{ "addresses, schemeless hosts, www2. and ftp. (SpamAssassin's text URIs)",
+	  "Subject: s\n\nmail joe@example.com, or (sales@example.net) see example.co.uk/x\n"
+	  "ftp.example.org www2.example.com:8080/p user@host.test x.notatld\n",
+	  { "mailto:joe@example.com", "mailto:sales@example.net", "http://example.co.uk/x",
+	    "ftp://ftp.example.org", "http://www2.example.com:8080/p" } },
+	{ "canonical variants: %-decoded, redirector target, numeric host",
+	  "Subject: c\n\nhttp://%65xample.com?q=1 http://r.example.com/r?u=http://t.example.net/&a=1\n"
+	  "http://0x7f000001/ <a href=x>\n",
+	  { "http://%65xample.com?q=1", "http://example.com/?q=1",
+	    "http://r.example.com/r?u=http://t.example.net/&a=1", "http://t.example.net/",
+	    "http://0x7f000001/", "http://127.0.0.1/" } },
+	{ "HTML: mailto variants, relative paths kept as found",
+	  "Subject: h\nContent-Type: text/html\n\n<a href=\"mailto:a@b.test?subject=hi\">m</a>"
+	  "<a href=\"/rel/x.gif\">r</a><a href=\"http:example.com\">h</a>",
+	  { "mailto:a@b.test?subject=hi", "mailto:a@b.test", "/rel/x.gif", "http:example.com",
+	    "http://example.com" } },
 	{ "URIs from every text part, not from attachments",
 	  "Subject: m\nContent-Type: multipart/mixed; boundary=b\n\n"
-	  "--b\nContent-Type: text/plain\n\nhttp://plain.test/\n"
-	  "--b\nContent-Type: text/html\n\n<a href=http://html.test/>x</a> http://htmltext.test/\n"
+	  "--b\nContent-Type: text/plain\n\nhttp://plain.com/\n"
+	  "--b\nContent-Type: text/html\n\n<a href=http://html.test/>x</a> http://htmltext.com/\n"
 	  "--b\nContent-Type: application/octet-stream\n\nhttp://binary.test/\n--b--\n",
-	  { "http://plain.test/", "http://html.test/", "http://htmltext.test/" } },
+	  { "http://plain.com/", "http://html.test/", "http://htmltext.com/" } },
 };
 
 START_TEST(uri_lists)
@@ -265,6 +283,34 @@ START_TEST(uri_lists)
 }
 END_TEST
 
+/* uri_host: only the hosts SpamAssassin's uri_to_domain accepts (for
+ * check_uri_host_listed and URI DNSBLs) */
+START_TEST(uri_hosts)
+{
+	static const struct {
+		const char *uri, *host;	/* host NULL: none */
+	} c[] = {
+		{ "http://u:p@A.B.Example.COM.:8080/x", "a.b.example.com" },
+		{ "https://192.0.2.1/", "192.0.2.1" },
+		{ "http://[2001:db8::1]:80/", "2001:db8::1" },
+		{ "http://top", NULL },		/* one label (href="top") */
+		{ "http://www.example.test/", NULL },	/* no TLD */
+		{ "http://ex%61mple.com/", NULL },	/* undecoded: its variant counts */
+		{ "http://-bad.com/", NULL },
+		{ "mailto:a@example.com", NULL },
+	};
+	char h[256];
+
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		bool ok = uri_host(c[i].uri, h, sizeof(h));
+		ck_assert_msg(ok == (c[i].host != NULL), "%s: %s", c[i].uri, ok ? h : "none");
+		if (ok)
+			ck_assert_str_eq(h, c[i].host);
+	}
+	ck_assert(uri_tld_valid("COM", 3) && uri_tld_valid("bd", 2) && !uri_tld_valid("test", 4));
+}
+END_TEST
+
 START_TEST(uri_caps)
 {
 	struct engine *e = unit_engine("", "");
@@ -272,7 +318,7 @@ START_TEST(uri_caps)
 	buf_init(&m);
 	buf_puts(&m, "Subject: many\n\n");
 	for (int i = 0; i < 1100; i++)
-		buf_printf(&m, "http://h%d.test/%d\n", i, i);
+		buf_printf(&m, "http://h%d.com/%d\n", i, i);
 	struct scan *sc = feed(e, m.data);
 	size_t n;
 
@@ -283,13 +329,24 @@ START_TEST(uri_caps)
 	scan_free(sc);
 	buf_free(&m);
 
-	/* one URI longer than 2048 bytes is cut and flagged */
+	/* a bare URI longer than 2048 bytes is not one (SpamAssassin's
+	 * {1,2048}); an href that long is cut and flagged */
 	struct buf b;
 	buf_init(&b);
-	buf_puts(&b, "Subject: long\n\nhttp://long.test/");
+	buf_puts(&b, "Subject: long\n\nhttp://long.com/");
 	for (int i = 0; i < 3000; i++)
 		buf_putc(&b, 'a');
 	buf_puts(&b, "\n");
+	sc = feed(e, b.data);
+	msg_uris(sc->msg, &n);
+	ck_assert_uint_eq(n, 0);
+	scan_free(sc);
+	buf_free(&b);
+	buf_init(&b);
+	buf_puts(&b, "Subject: long\nContent-Type: text/html\n\n<a href=\"http://long.test/");
+	for (int i = 0; i < 3000; i++)
+		buf_putc(&b, 'a');
+	buf_puts(&b, "\">x</a>\n");
 	sc = feed(e, b.data);
 	const char *const *u = msg_uris(sc->msg, &n);
 	ck_assert_uint_eq(n, 1);
@@ -689,6 +746,7 @@ int main(void)
 	tcase_add_loop_test(tc, view_cases, 0, sizeof(views) / sizeof(views[0]));
 	tcase_add_loop_test(tc, uri_lists, 0, sizeof(uri_cases) / sizeof(uri_cases[0]));
 	tcase_add_test(tc, uri_caps);
+	tcase_add_test(tc, uri_hosts);
 	tcase_add_test(tc, depth_and_parts_caps);
 	tcase_add_test(tc, truncated_not_broken);
 	tcase_add_test(tc, header_rules_decoded);

@@ -851,7 +851,7 @@ START_TEST(uri_rules)
 					  "meta TWO_URIS __ANY >= 2\n"
 					  "uri NO /nomatch/\n");
 	struct scan *sc = unit_scan(e, "Subject: s\n\nsee http://www.example.com/a and\n"
-				       "https://other.test/b\n");
+				       "https://other.org/b\n");
 
 	ck_assert_ptr_nonnull(find_hit(sc, "URI_EX"));
 	ck_assert_str_eq(find_hit(sc, "URI_EX")->detail, "http://www.example.com/a");
