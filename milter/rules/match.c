@@ -9,6 +9,7 @@
  */
 #include "autoconfig.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,10 +66,38 @@ static void header_value(const struct rule *r, const struct header *h, struct bu
 }
 
 /* header_subject - the text a header rule matches; false if unset */
+/*
+ * all_range - SpamAssassin's ALL-TRUSTED, ALL-INTERNAL, ALL-UNTRUSTED and
+ * ALL-EXTERNAL: the fields above (before) or from the Received field that
+ * ends the trusted or internal relays (PerMsgStatus
+ * get_all_hdrs_in_rcvd_index_range).  false for other names; else *from
+ * and *to bound the Received index (-1: before the first Received), to
+ * inclusive of that Received field itself and LONG_MAX for no end.
+ */
+static bool all_range(const char *name, const struct eval_env *env, long *from, long *to)
+{
+	static const char *const names[] = { "ALL-TRUSTED", "ALL-INTERNAL", "ALL-UNTRUSTED",
+					      "ALL-EXTERNAL" };
+	int k = -1;
+
+	for (int i = 0; i < 4; i++)
+		if (strcmp(name, names[i]) == 0)
+			k = i;
+	if (k < 0)
+		return false;
+	const struct relays *rs = eval_relays(env);
+	long nt = (long)rs->n[RELAYS_TRUSTED], ni = (long)rs->n[RELAYS_INTERNAL];
+	*from = k < 2 ? LONG_MIN : k == 2 ? nt : ni;
+	*to = k == 0 ? nt : k == 1 ? ni : LONG_MAX;
+	return true;
+}
+
 static bool header_subject(const struct rule *r, const struct eval_env *env, struct buf *out)
 {
 	const struct msg *m = env->m;
-	bool all = strcmp(r->header, "ALL") == 0, found = false;
+	long from = 0, to = 0, rcvd = -1;
+	bool range = all_range(r->header, env, &from, &to);
+	bool all = range || strcmp(r->header, "ALL") == 0, found = false;
 	size_t only = m->nhdrs;	/* :first / :last: that field's index */
 
 	/* SpamAssassin's relay pseudo-headers (received.h) */
@@ -92,6 +121,18 @@ static bool header_subject(const struct rule *r, const struct eval_env *env, str
 			continue;
 		if ((r->mod & (HDR_FIRST | HDR_LAST)) && i != only)
 			continue;
+		bool last = false;
+		if (range) {
+			bool is_rcvd = strcasecmp(h->name, "Received") == 0;
+			rcvd += is_rcvd;
+			if (rcvd < from)
+				continue;
+			if (rcvd >= to) {	/* the Received field at to ends it */
+				if (rcvd > to || !is_rcvd)
+					break;
+				last = true;
+			}
+		}
 		if (found)
 			buf_putc(out, '\n');
 		found = true;
@@ -100,6 +141,8 @@ static bool header_subject(const struct rule *r, const struct eval_env *env, str
 			buf_puts(out, (r->mod & HDR_RAW) ? ":" : ": ");
 		}
 		header_value(r, h, out);
+		if (last)
+			break;
 	}
 	if (all && found)
 		buf_putc(out, '\n');

@@ -603,6 +603,33 @@ START_TEST(body_lines)
 }
 END_TEST
 
+/* ALL-TRUSTED / ALL-UNTRUSTED: the fields above the Received field of
+ * the first untrusted relay (that field too), and from it on */
+START_TEST(all_ranges)
+{
+	static const char rules[] =
+		"trusted_networks 10.0.0.0/8\n"
+		"header T_MID_TRUSTED ALL-TRUSTED =~ /^X-Mid:/m\n"
+		"header T_LOW_TRUSTED ALL-TRUSTED =~ /^X-Low:/m\n"
+		"header T_R1_TRUSTED ALL-TRUSTED =~ /^Received: from out\\.ext/m\n"
+		"header T_MID_UNTRUSTED ALL-UNTRUSTED =~ /^X-Mid:/m\n"
+		"header T_LOW_UNTRUSTED ALL-UNTRUSTED =~ /^X-Low:/m\n";
+	static const char msg[] = "X-Top: 1\n" RCVD("gw.corp.test", "10.0.0.1") "X-Mid: 2\n"
+				  RCVD("out.ext.test", "203.0.113.5")
+				  "X-Low: 3\nFrom: a@b.test\nSubject: s\n\nx\n";
+	struct engine *e = unit_engine("", rules);
+	struct scan *sc = unit_scan(e, msg);
+
+	ck_assert_ptr_nonnull(unit_detail(sc, "T_MID_TRUSTED"));
+	ck_assert_ptr_null(unit_detail(sc, "T_LOW_TRUSTED"));
+	ck_assert_ptr_nonnull(unit_detail(sc, "T_R1_TRUSTED"));	/* SpamAssassin's +1 */
+	ck_assert_ptr_null(unit_detail(sc, "T_MID_UNTRUSTED"));
+	ck_assert_ptr_nonnull(unit_detail(sc, "T_LOW_UNTRUSTED"));
+	scan_free(sc);
+	engine_unref(e);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("eval");
@@ -617,6 +644,7 @@ int main(void)
 	tcase_add_test(tc, auth_builtins);
 	tcase_add_test(tc, body_evals);
 	tcase_add_test(tc, body_lines);
+	tcase_add_test(tc, all_ranges);
 	tcase_add_test(tc, rbl_names);
 	tcase_add_loop_test(tc, rbl_match, 0, (int)(sizeof(rbl_cases) / sizeof(rbl_cases[0])));
 	tcase_add_test(tc, rbl_errors);
