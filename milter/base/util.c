@@ -274,3 +274,9 @@ char *str_next_word(char **p)
 	*p = s;
 	return w;
 }
+
+/* str_ptr_cmp - order of char * array elements */
+int str_ptr_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}

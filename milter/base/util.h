@@ -42,6 +42,8 @@ char *str_trim(char *s);
 /* str_next_word - split off the next white-space separated word of *p
  * (NUL-terminated in place; *p moves past it); NULL at the end */
 char *str_next_word(char **p);
+/* str_ptr_cmp - strcmp of two char * array elements, for qsort/bsearch */
+int str_ptr_cmp(const void *a, const void *b);
 /* str_lower - lower-case s in place (ASCII), returns s */
 char *str_lower(char *s);
 /* str_ieq - ASCII case-insensitive equality */

@@ -424,17 +424,11 @@ const struct conf_directive eval_dns_directives[] = {
 	{ NULL, NULL },
 };
 
-/* str_cmp - qsort and bsearch over char * */
-static int str_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* dnsbl_conf_finish - sort the skip list */
 void dnsbl_conf_finish(struct dnsbl_conf *d)
 {
-	if (d)
-		qsort(d->skip, d->nskip, sizeof(*d->skip), str_cmp);
+	if (d && d->nskip > 1)
+		qsort(d->skip, d->nskip, sizeof(*d->skip), str_ptr_cmp);
 }
 
 /* dnsbl_conf_free - release */
@@ -485,7 +479,7 @@ bool rules_rbl_skip_domain(const struct ruleset *rs, const char *domain)
 	const struct dnsbl_conf *d = rs && rs->conf ? rs->conf->dnsbl : NULL;
 
 	return d && d->nskip &&
-	       bsearch(&domain, d->skip, d->nskip, sizeof(*d->skip), str_cmp) != NULL;
+	       bsearch(&domain, d->skip, d->nskip, sizeof(*d->skip), str_ptr_cmp) != NULL;
 }
 
 /* rbl_ip_name - reversed octets or nibbles, then the zone */

@@ -292,12 +292,6 @@ static size_t recips(const struct msg *m, char **out)
 	return n;
 }
 
-/* cmp_str - strcmp for qsort */
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 /* recips_free - release n strings */
 static void recips_free(char **v, size_t n)
 {
@@ -316,7 +310,7 @@ static unsigned sorted_recips(const struct eval_env *env, size_t argc, const cha
 	size_t n = recips(env->m, v);
 	if (n >= 7) {
 		memcpy(s, v, n * sizeof(*v));
-		qsort(s, n, sizeof(*s), cmp_str);
+		qsort(s, n, sizeof(*s), str_ptr_cmp);
 		hit = 1;
 		for (size_t i = 0; i < n && hit; i++)
 			hit = strcmp(s[i], v[i]) == 0;

@@ -178,18 +178,12 @@ void wlbl_conf_free(struct wlbl_conf *w)
 	free(w);
 }
 
-/* str_cmp - qsort and bsearch over char * */
-static int str_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* wlbl_conf_finish - sort what binary search reads, once loaded */
 void wlbl_conf_finish(struct wlbl_conf *w)
 {
 	for (size_t i = 0; w && i < w->n; i++) {
 		if (w->v[i].ndomains)
-			qsort(w->v[i].domains, w->v[i].ndomains, sizeof(char *), str_cmp);
+			qsort(w->v[i].domains, w->v[i].ndomains, sizeof(char *), str_ptr_cmp);
 		w->v[i].sorted = true;
 	}
 }
@@ -229,7 +223,7 @@ static size_t list_match(const struct wl_list *l, const char *addr)
 		return 0;
 	if (at && l->ndomains) {
 		const char *key = at + 1;
-		if (l->sorted ? bsearch(&key, l->domains, l->ndomains, sizeof(char *), str_cmp) != NULL
+		if (l->sorted ? bsearch(&key, l->domains, l->ndomains, sizeof(char *), str_ptr_cmp) != NULL
 			      : false)
 			return SIZE_MAX;
 	}
