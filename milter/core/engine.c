@@ -44,6 +44,11 @@ struct engine *engine_from_config(struct config *cfg, const struct stage *const 
 		config_free(cfg);
 		return NULL;
 	}
+	if (cfg->lists_file && !rules_load_lists(rs, cfg->lists_file, d)) {
+		rules_free(rs);
+		config_free(cfg);
+		return NULL;
+	}
 	return engine_new(cfg, rs, stages);
 }
 

@@ -233,6 +233,11 @@ bool eval_charset_caps_fp(const char *s, const char *e);
 /* eval_wlbl.c */
 bool wlbl_directive(struct rules_conf *c, const char *kw, char *args, const char **err);
 void wlbl_conf_finish(struct wlbl_conf *w);
+/* wlbl_add - one entry into the list of SpamAssassin's conf name
+ * (welcomelist_from, blocklist_from, welcomelist_auth, or parapet's
+ * welcomelist_ip, blocklist_ip: an address or CIDR network); NULL or an
+ * error message (static).  The lists file (rules/lists.c) calls it. */
+const char *wlbl_add(struct rules_conf *c, const char *list, const char *entry);
 void wlbl_conf_free(struct wlbl_conf *w);
 
 #endif
