@@ -101,6 +101,10 @@ static const char *setting(struct policy *p, char *w, const struct stage *const 
 			return "greylist: expected yes or no";
 		return NULL;
 	}
+	if (strcmp(w, "tag_score") != 0 && strcmp(w, "greylist_score") != 0 &&
+	    strcmp(w, "reject_score") != 0 && strcmp(w, "quarantine_score") != 0)
+		return "unknown setting (tag_score, quarantine_score, reject_score, greylist, "
+		       "greylist_score, skip)";
 	bool off = strcmp(v, "off") == 0;
 	if (!off && !number(v, &d))
 		return "expected a number";
@@ -114,11 +118,9 @@ static const char *setting(struct policy *p, char *w, const struct stage *const 
 	} else if (strcmp(w, "quarantine_score") == 0) {
 		p->quarantine_on = !off;
 		p->quarantine_score = off ? 0 : d;
-	} else if (strcmp(w, "tag_score") == 0 || strcmp(w, "greylist_score") == 0)
-		return "expected a number";
-	else
-		return "unknown setting (tag_score, quarantine_score, reject_score, greylist, "
-		       "greylist_score, skip)";
+	} else {
+		return "expected a number";	/* tag_score=off, greylist_score=off */
+	}
 	return NULL;
 }
 
