@@ -207,9 +207,7 @@ START_TEST(engine_key)
 
 	ck_assert(mkdtemp(dir) != NULL);
 	path = xasprintf("%s/lists", dir);
-	FILE *fp = fopen(path, "w");
-	fputs("block from *@sender.test\n", fp);
-	fclose(fp);
+	unit_write(path, "block from *@sender.test\n");
 	const char *src = getenv("PARAPET_SRCDIR");
 	conf = xasprintf("rules_dir = %s/rules\nlists_file = %s\n", src ? src : "..", path);
 	struct config *cfg = config_parse_buf("t.conf", conf, strlen(conf), &err);
@@ -223,9 +221,7 @@ START_TEST(engine_key)
 	scan_free(sc);
 	engine_unref(e);
 	diag_free(&d);
-	fp = fopen(path, "w");
-	fputs("block from nothing\n", fp);
-	fclose(fp);
+	unit_write(path, "block from nothing\n");
 	cfg = config_parse_buf("t.conf", conf, strlen(conf), &err);
 	diag_init(&d);
 	ck_assert(engine_from_config(cfg, stage_registry, &d) == NULL);

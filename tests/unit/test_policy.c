@@ -97,9 +97,7 @@ START_TEST(message)
 
 	ck_assert(mkdtemp(dir) != NULL);
 	path = xasprintf("%s/policy", dir);
-	FILE *fp = fopen(path, "w");
-	fputs(POLICY, fp);
-	fclose(fp);
+	unit_write(path, POLICY);
 	conf = xasprintf("policy_file = %s\ngreylist = no\n", path);
 	struct config *cfg = config_parse_buf("t.conf", conf, strlen(conf), &err);
 	ck_assert(cfg != NULL);
