@@ -28,6 +28,9 @@
 #include "core/config.h"
 #include "core/policy.h"
 #include "core/stage.h"
+#include "mail/auth.h"
+#include "mail/message.h"
+#include "rules/eval.h"
 #include "base/util.h"
 
 #define POLICY_MAX_LINE 1024
@@ -35,6 +38,7 @@
 #define POLICY_MAX_FILE (4 * 1024 * 1024)
 #define POLICY_MAX_LABELS 16
 #define POLICY_MAX_KEY 320
+#define POLICY_MAX_LIST 1000	/* entries of one list of one line */
 
 struct policy_set {
 	struct policy *v;	/* sorted by name */
@@ -75,10 +79,41 @@ static const char *skip_list(char *v, const struct stage *const *stages, uint32_
 			if (strcmp(stages[i]->name, w) == 0)
 				break;
 		if (stages == NULL || stages[i] == NULL || i >= 32)
-			return "skip: not a stage name (spf, dnsbl, dkim, dmarc, bayes, rules, structure, rep)";
+			return "skip: not a stage name (spf, dnsbl, dkim, dmarc, bayes, rules, structure, policy, rep)";
 		*mask |= 1u << i;
 	}
 	return NULL;
+}
+
+/* globs - "a@b.test,*@c.test" appended to a list (lower case) */
+static const char *globs(char *v, char ***list, size_t *n)
+{
+	char *save = NULL;
+
+	for (char *g = strtok_r(v, ",", &save); g; g = strtok_r(NULL, ",", &save)) {
+		const char *at = strrchr(g, '@');
+		if (at == NULL || at == g || at[1] == '\0' || strlen(g) > POLICY_MAX_KEY)
+			return "expected addresses or *@domain, comma separated";
+		if (*n >= POLICY_MAX_LIST)
+			return "too many entries";
+		*list = xrealloc(*list, (*n + 1) * sizeof(**list));
+		(*list)[(*n)++] = str_lower(xstrdup(g));
+	}
+	return NULL;
+}
+
+/* policy_clear - release what one line owns */
+static void policy_clear(struct policy *p)
+{
+	for (size_t i = 0; i < p->nallow; i++)
+		free(p->allow[i]);
+	for (size_t i = 0; i < p->nblock; i++)
+		free(p->block[i]);
+	free(p->allow);
+	free(p->block);
+	cidr_list_free(&p->allow_ip);
+	cidr_list_free(&p->block_ip);
+	free((char *)p->name);
 }
 
 /* setting - one NAME=VALUE */
@@ -92,6 +127,18 @@ static const char *setting(struct policy *p, char *w, const struct stage *const 
 	*v++ = '\0';
 	if (strcmp(w, "skip") == 0)
 		return skip_list(v, stages, &p->skip);
+	if (strcmp(w, "allow_from") == 0)
+		return globs(v, &p->allow, &p->nallow);
+	if (strcmp(w, "block_from") == 0)
+		return globs(v, &p->block, &p->nblock);
+	if (strcmp(w, "allow_ip") == 0 || strcmp(w, "block_ip") == 0) {
+		struct cidr_list *l = w[0] == 'a' ? &p->allow_ip : &p->block_ip;
+		char *save = NULL;
+		for (char *n = strtok_r(v, ",", &save); n; n = strtok_r(NULL, ",", &save))
+			if (l->count >= POLICY_MAX_LIST || cidr_list_add(l, n) < 0)
+				return "not an IP address or CIDR network (or too many)";
+		return NULL;
+	}
 	if (strcmp(w, "greylist") == 0) {
 		if (strcmp(v, "yes") == 0 || strcmp(v, "on") == 0)
 			p->greylist = true;
@@ -104,7 +151,7 @@ static const char *setting(struct policy *p, char *w, const struct stage *const 
 	if (strcmp(w, "tag_score") != 0 && strcmp(w, "greylist_score") != 0 &&
 	    strcmp(w, "reject_score") != 0 && strcmp(w, "quarantine_score") != 0)
 		return "unknown setting (tag_score, quarantine_score, reject_score, greylist, "
-		       "greylist_score, skip)";
+		       "greylist_score, skip, allow_from, block_from, allow_ip, block_ip)";
 	bool off = strcmp(v, "off") == 0;
 	if (!off && !number(v, &d))
 		return "expected a number";
@@ -157,13 +204,15 @@ static const char *one_line(struct policy_set *ps, char *line, const struct conf
 	if (ps->n >= POLICY_MAX_ENTRIES)
 		return "too many lines";
 	policy_default(cfg, &pol);
-	while ((w = str_next_word(&p)) != NULL && w[0] != '#')
-		if ((err = setting(&pol, w, stages)) != NULL)
-			return err;
 	str_lower(key);
 	for (size_t i = 0; i < ps->n; i++)
 		if (strcmp(ps->v[i].name, key) == 0)
 			return "this recipient has a line already";
+	while ((w = str_next_word(&p)) != NULL && w[0] != '#')
+		if ((err = setting(&pol, w, stages)) != NULL) {
+			policy_clear(&pol);
+			return err;
+		}
 	pol.name = xstrdup(key);
 	ps->v = xrealloc(ps->v, (ps->n + 1) * sizeof(*ps->v));
 	ps->v[ps->n++] = pol;
@@ -239,7 +288,7 @@ void policy_free(struct policy_set *ps)
 	if (ps == NULL)
 		return;
 	for (size_t i = 0; i < ps->n; i++)
-		free((char *)ps->v[i].name);
+		policy_clear(&ps->v[i]);
 	free(ps->v);
 	free(ps);
 }
@@ -288,8 +337,68 @@ bool policy_same(const struct policy *a, const struct policy *b)
 		return true;
 	if (a == NULL || b == NULL)
 		return false;
+	bool la = a->nallow || a->nblock || a->allow_ip.count || a->block_ip.count;
+	bool lb = b->nallow || b->nblock || b->allow_ip.count || b->block_ip.count;
+	if (la || lb)
+		return la && lb && a->name && b->name && strcmp(a->name, b->name) == 0;
 	return a->tag_score == b->tag_score && a->quarantine_on == b->quarantine_on &&
 	       a->quarantine_score == b->quarantine_score && a->reject_on == b->reject_on &&
 	       a->reject_score == b->reject_score && a->greylist == b->greylist &&
 	       a->greylist_score == b->greylist_score && a->skip == b->skip;
+}
+
+/* in_globs - the first glob of list that matches addr (lower case), or NULL */
+static const char *in_globs(char *const *list, size_t n, const char *addr)
+{
+	for (size_t i = 0; i < n; i++)
+		if (wlbl_glob_match(list[i], addr))
+			return list[i];
+	return NULL;
+}
+
+/* policy_listed - see policy.h */
+void policy_listed(const struct policy *p, const struct msg *m, bool *allow, bool *block,
+		   char *detail, size_t cap)
+{
+	struct buf b;
+	char addr[POLICY_MAX_KEY + 1];
+	const char *hit;
+
+	*allow = *block = false;
+	if (detail && cap)
+		detail[0] = '\0';
+	if (m->client_ip && cidr_list_match(&p->allow_ip, m->client_ip))
+		*allow = true;
+	if (m->client_ip && cidr_list_match(&p->block_ip, m->client_ip))
+		*block = true;
+	if (p->nallow == 0 && p->nblock == 0)
+		return;
+	buf_init(&b);
+	if (m->mail_from && m->mail_from[0])
+		buf_printf(&b, "%s, ", m->mail_from);
+	for (size_t i = 0; i < msg_header_count(m, "From"); i++) {
+		auth_addr_list(msg_header(m, "From", i)->value, false, &b);
+		buf_puts(&b, ", ");
+	}
+	for (const char *s = b.data; s && *s;) {
+		const char *e = strstr(s, ", ");
+		size_t n = e ? (size_t)(e - s) : strlen(s);
+		if (n && n <= POLICY_MAX_KEY) {
+			memcpy(addr, s, n);
+			addr[n] = '\0';
+			str_lower(addr);
+			if (!*allow && (hit = in_globs(p->allow, p->nallow, addr)) != NULL) {
+				*allow = true;
+				if (detail)
+					snprintf(detail, cap, "%s (%s)", addr, p->name);
+			}
+			if (!*block && (hit = in_globs(p->block, p->nblock, addr)) != NULL) {
+				*block = true;
+				if (detail)
+					snprintf(detail, cap, "%s (%s)", addr, p->name);
+			}
+		}
+		s = e ? e + 2 : s + n;
+	}
+	buf_free(&b);
 }

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/cidr.h"
 #include "base/diag.h"
 
 struct config;
@@ -32,6 +33,11 @@ struct policy {
 	bool greylist;
 	double greylist_score;
 	uint32_t skip;		/* bit i: the engine's stage i does not run */
+	/* allow_from, block_from (lower-case globs), allow_ip, block_ip:
+	 * owned by the policy set, borrowed by a copy */
+	char **allow, **block;
+	size_t nallow, nblock;
+	struct cidr_list allow_ip, block_ip;
 };
 
 struct policy_set;
@@ -56,7 +62,18 @@ void policy_free(struct policy_set *ps);
  * domain's; NULL when none (the config's values apply).  ps may be NULL.
  */
 const struct policy *policy_lookup(const struct policy_set *ps, const char *rcpt);
-/* policy_same - do two policies (NULL: the config's) judge alike? */
+/* policy_same - do two policies (NULL: the config's) judge alike?  Two
+ * lines with lists of their own never do */
 bool policy_same(const struct policy *a, const struct policy *b);
+
+struct msg;
+/*
+ * policy_listed - the policy's own lists against a message: the envelope
+ * sender and the From addresses against allow_from/block_from, the client
+ * IP against allow_ip/block_ip.  *allow and *block say which hit; the
+ * entry that matched goes to the detail buffers (may be NULL).
+ */
+void policy_listed(const struct policy *p, const struct msg *m, bool *allow, bool *block,
+		   char *detail, size_t cap);
 
 #endif

@@ -238,6 +238,9 @@ void wlbl_conf_finish(struct wlbl_conf *w);
  * welcomelist_ip, blocklist_ip: an address or CIDR network); NULL or an
  * error message (static).  The lists file (rules/lists.c) calls it. */
 const char *wlbl_add(struct rules_conf *c, const char *list, const char *entry);
+/* wlbl_glob_match - SpamAssassin's address glob (* any run, ? one byte)
+ * over a lower-case address; the policy file's lists use it too */
+bool wlbl_glob_match(const char *glob, const char *addr);
 void wlbl_conf_free(struct wlbl_conf *w);
 
 #endif

@@ -203,9 +203,9 @@ void wlbl_conf_finish(struct wlbl_conf *w)
 	}
 }
 
-/* glob_match - SpamAssassin's address glob: * any run, ? one byte,
+/* wlbl_glob_match - SpamAssassin's address glob: * any run, ? one byte,
  * everything else literal; both lower case.  Iterative, O(n*m) worst. */
-static bool glob_match(const char *g, const char *s)
+bool wlbl_glob_match(const char *g, const char *s)
 {
 	const char *star = NULL, *resume = NULL;
 
@@ -243,7 +243,7 @@ static size_t list_match(const struct wl_list *l, const char *addr)
 			return SIZE_MAX;
 	}
 	for (size_t i = 0; i < l->nglobs; i++)
-		if (glob_match(l->globs[i], addr))
+		if (wlbl_glob_match(l->globs[i], addr))
 			return i + 1;
 	return 0;
 }
@@ -623,7 +623,7 @@ static int rcvd_check(const struct eval_env *env, const char *list, const char *
 		return 0;
 	for (size_t g = 0; g < l->nglobs; g++) {
 		const char *dom = l->args[g];
-		if (dom == NULL || !glob_match(l->globs[g], addr))
+		if (dom == NULL || !wlbl_glob_match(l->globs[g], addr))
 			continue;
 		for (size_t i = 0; i < nv; i++) {
 			const char *rdns = v[i]->rdns ? v[i]->rdns : "";
@@ -840,7 +840,7 @@ static unsigned dkim_listed(const struct eval_env *env, const char *list_sdid,
 		    dkim_signed_by(env->auth, a.v[i], NULL))
 			hit = 1;
 		for (size_t g = 0; ls && !hit && g < ls->nglobs; g++)
-			if (glob_match(ls->globs[g], a.v[i]) &&
+			if (wlbl_glob_match(ls->globs[g], a.v[i]) &&
 			    dkim_signed_by(env->auth, a.v[i], ls->args[g]))
 				hit = 1;
 	}

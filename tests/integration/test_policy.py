@@ -10,6 +10,9 @@ config rejects at 15; the test message scores 6.
      kept, and the message gets 550 5.7.1 (strict's reject_score 5)
   2. b@lax.test in a transaction of its own: delivered (no reject at all)
   3. a recipient of no policy line: the config's thresholds (accepted)
+  5. picky.test's own lists: block_from rejects a clean message from
+     *@foe.test (to another domain it is delivered), allow_from saves a
+     message over picky.test's reject_score
   4. reload (SIGUSR1) after editing the file: lax.test now rejects at 5
 
 Exit 0 all passed, 1 any failure, 77 skip.  Ends with "N passed, N failed".
@@ -22,7 +25,7 @@ import sys
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (Parapet, Postfix, Sink, TestRun,  # noqa: E402
+from harness import (SRCDIR, Parapet, Postfix, Sink, TestRun,  # noqa: E402
                      make_message, send, wait_until)
 
 RULES = """\
@@ -34,6 +37,7 @@ POLICY = """\
 strict.test  reject_score=5 greylist=no
 twin.test    reject_score=5 greylist=no
 lax.test     reject_score=off greylist=no
+picky.test   reject_score=5 greylist=no block_from=*@foe.test allow_from=*@friend.test
 """
 SENDER = "alice@sender.test"
 
@@ -74,6 +78,8 @@ def main():
             f.write(POLICY)
         parapet = Parapet(os.path.join(wd, "parapet"),
                           {"policy_file": policy, "greylist": "no"}, RULES)
+        with open(os.path.join(SRCDIR, "rules", "00-builtin.cf")) as f:
+            parapet.write_rules(f.read(), "00-builtin.cf")	# POLICY_* scores
         parapet.start()
         pf = Postfix(os.path.join(wd, "postfix"), sink.port, milter=parapet.socket_spec)
         pf.start()
@@ -104,6 +110,25 @@ def main():
             r = send(pf.port, SENDER, ["d@other.test"], data)
             run.check(r.code == 250 and sink.wait_for_id("pol-3", 30) is not None,
                       "d@other.test: the config's reject_score 15 applies (delivered)", repr(r))
+        with run.section("5. a recipient's own lists"):
+            data = make_message("pol-5a", sender="x@foe.test", to="p@picky.test",
+                                body="A clean note\n")
+            r = send(pf.port, "x@foe.test", ["p@picky.test"], data)
+            run.check(r.code == 550, "block_from: a clean message from *@foe.test to "
+                      "picky.test gets 550 (POLICY_BLOCK)", repr(r))
+            data = make_message("pol-5b", sender="x@foe.test", to="d@other.test",
+                                body="A clean note\n")
+            r = send(pf.port, "x@foe.test", ["d@other.test"], data)
+            run.check(r.code == 250, "block_from: the same message to another domain is "
+                      "delivered", repr(r))
+            data = make_message("pol-5c", sender="x@friend.test", to="p@picky.test",
+                                body="Six points XSIXX\n")
+            r = send(pf.port, "x@friend.test", ["p@picky.test"], data)
+            m = sink.wait_for_id("pol-5c", 30) if r.ok else None
+            run.check(r.code == 250 and m is not None and
+                      "POLICY_ALLOW" in " ".join(m.header("X-Spam-Status")),
+                      "allow_from: a message from *@friend.test to picky.test is delivered "
+                      "with POLICY_ALLOW", repr(r))
         with run.section("4. reload picks up an edited file"):
             tmp = policy + ".tmp"
             with open(tmp, "w") as f:

@@ -217,6 +217,10 @@ START_TEST(engine_key)
 	ck_assert_msg(e != NULL, "%s", d.n ? d.lines[0] : "?");
 	struct scan *sc = unit_scan(e, "From: x@y.test\nSubject: hi\n\nhello\n");
 	ck_assert(unit_detail(sc, "USER_IN_BLOCKLIST") != NULL);
+	double score;
+	const char *desc;
+	ck_assert(rules_symbol(e->rules, "POLICY_BLOCK", &score, &desc) && score == 100);
+	ck_assert(rules_symbol(e->rules, "POLICY_ALLOW", &score, &desc) && score == -100);
 	ck_assert(sc->hits.score >= 100);
 	scan_free(sc);
 	engine_unref(e);

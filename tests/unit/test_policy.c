@@ -16,7 +16,10 @@ static const char POLICY[] =
 	"strict.test   reject_score=5 tag_score=2 greylist=no\n"
 	"lax.test      reject_score=off quarantine_score=30 skip=bayes,dnsbl\n"
 	"ceo@strict.test  reject_score=50\n"
-	"twin.test     reject_score=5 tag_score=2 greylist=no   # same as strict.test\n";
+	"twin.test     reject_score=5 tag_score=2 greylist=no   # same as strict.test\n"
+	"lists.test    allow_from=*@friend.test,boss@corp.test block_from=*@foe.test "
+	"block_ip=203.0.113.0/24\n"
+	"lists2.test   allow_from=*@friend.test\n";
 
 /* load - the test policy against the default config */
 static struct policy_set *load(struct config **cfg, struct diag *d)
@@ -51,8 +54,53 @@ START_TEST(lookup)
 	ck_assert(policy_lookup(NULL, "x@strict.test") == NULL);
 	ck_assert(policy_same(policy_lookup(ps, "a@strict.test"), policy_lookup(ps, "a@twin.test")));
 	ck_assert(!policy_same(policy_lookup(ps, "a@strict.test"), policy_lookup(ps, "ceo@strict.test")));
+	/* lines with lists of their own are groups of their own */
+	ck_assert(!policy_same(policy_lookup(ps, "a@lists.test"), policy_lookup(ps, "a@lists2.test")));
+	ck_assert(policy_same(policy_lookup(ps, "a@lists.test"), policy_lookup(ps, "b@lists.test")));
 	policy_free(ps);
 	config_free(cfg);
+	diag_free(&d);
+}
+END_TEST
+
+/* a policy line's own lists: POLICY_ALLOW, POLICY_BLOCK through a scan */
+START_TEST(lists)
+{
+	static const struct {
+		const char *rcpt, *ip, *mail_from, *from;
+		bool allow, block;
+	} cases[] = {
+		{ "<a@lists.test>", "192.0.2.1", "x@friend.test", "x@friend.test", true, false },
+		{ "<a@lists.test>", "192.0.2.1", "", "Boss <BOSS@corp.test>", true, false },
+		{ "<a@lists.test>", "192.0.2.1", "y@foe.test", "y@other.test", false, true },
+		{ "<a@lists.test>", "203.0.113.9", "x@other.test", "x@other.test", false, true },
+		{ "<a@lists.test>", "192.0.2.1", "x@other.test", "x@other.test", false, false },
+		/* another recipient's policy: its lists do not apply */
+		{ "<a@strict.test>", "203.0.113.9", "x@friend.test", "x@friend.test", false, false },
+	};
+	struct config *cfg;
+	struct diag d;
+	struct policy_set *ps = load(&cfg, &d);
+	struct ruleset *rs = rules_load_text("t.cf", "score POLICY_BLOCK 100\n", unit_builtins(), &d);
+	struct engine *e = engine_new(cfg, rs, stage_registry);
+
+	e->policies = ps;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct scan *sc = scan_new(e);
+		char *text = xasprintf("From: %s\nSubject: s\n\nhello\n", cases[i].from);
+		msg_set_client(sc->msg, cases[i].ip, "client.test", "helo.test");
+		msg_set_from(sc->msg, cases[i].mail_from);
+		ck_assert(scan_rcpt(sc, cases[i].rcpt, true));
+		mboxfile_feed(sc, text, strlen(text));
+		scan_finish(sc);
+		ck_assert_msg((unit_detail(sc, "POLICY_ALLOW") != NULL) == cases[i].allow, "case %zu", i);
+		ck_assert_msg((unit_detail(sc, "POLICY_BLOCK") != NULL) == cases[i].block, "case %zu", i);
+		if (cases[i].block)
+			ck_assert(sc->hits.score >= 100);
+		scan_free(sc);
+		free(text);
+	}
+	engine_unref(e);
 	diag_free(&d);
 }
 END_TEST
@@ -65,9 +113,14 @@ START_TEST(errors)
 		{ "x.test tag_score=off\n", "p:1: error: expected a number" },
 		{ "x.test greylist=maybe\n", "p:1: error: greylist: expected yes or no" },
 		{ "x.test color=red\n", "p:1: error: unknown setting (tag_score, quarantine_score, "
-		  "reject_score, greylist, greylist_score, skip)" },
+		  "reject_score, greylist, greylist_score, skip, allow_from, block_from, allow_ip, "
+		  "block_ip)" },
+		{ "x.test allow_from=a@b.test,nobody\n",
+		  "p:1: error: expected addresses or *@domain, comma separated" },
+		{ "x.test block_ip=192.0.2.0/24,300.1.1.1\n",
+		  "p:1: error: not an IP address or CIDR network (or too many)" },
 		{ "x.test skip=nonsense\n", "p:1: error: skip: not a stage name (spf, dnsbl, dkim, "
-		  "dmarc, bayes, rules, structure, rep)" },
+		  "dmarc, bayes, rules, structure, policy, rep)" },
 		{ "<a@x.test> tag_score=1\n", "p:1: error: expected a recipient address or domain first" },
 		{ "@x.test tag_score=1\n", "p:1: error: expected a recipient address or domain first" },
 		{ "x.test tag_score=1\nX.TEST tag_score=2\n",
@@ -145,6 +198,7 @@ int main(void)
 
 	tcase_add_test(tc, lookup);
 	tcase_add_test(tc, errors);
+	tcase_add_test(tc, lists);
 	tcase_add_test(tc, message);
 	suite_add_tcase(s, tc);
 	return unit_main(s);
