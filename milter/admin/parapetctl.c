@@ -237,7 +237,7 @@ static int cmd_scan(int argc, char **argv)
 		msg_set_client(sc->msg, ip, NULL, helo);
 		msg_set_from(sc->msg, from);
 		for (size_t k = 0; k < nrcpts; k++)
-			msg_add_rcpt(sc->msg, rcpts[k]);
+			scan_rcpt(sc, rcpts[k], false);
 		if (cidr_list_match(&e->cfg->trusted_networks, ip))
 			scan_skip(sc, "trusted_networks");	/* as the daemon does */
 		mboxfile_feed(sc, data, len);

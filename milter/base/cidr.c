@@ -51,6 +51,18 @@ static int cidr_parse_one(const char *tok, struct cidr *c)
 	return 0;
 }
 
+/* cidr_list_add - append one "ADDR" or "ADDR/BITS"; -1 if it is neither */
+int cidr_list_add(struct cidr_list *list, const char *net)
+{
+	struct cidr c;
+
+	if (cidr_parse_one(net, &c) < 0)
+		return -1;
+	list->items = xrealloc(list->items, (list->count + 1) * sizeof(*list->items));
+	list->items[list->count++] = c;
+	return 0;
+}
+
 /* cidr_list_parse - comma or space separated networks */
 int cidr_list_parse(const char *text, struct cidr_list *list, const char **err)
 {
@@ -61,16 +73,12 @@ int cidr_list_parse(const char *text, struct cidr_list *list, const char **err)
 	list->count = 0;
 	for (char *tok = strtok_r(copy, ", \t", &save); tok;
 	     tok = strtok_r(NULL, ", \t", &save)) {
-		struct cidr c;
-		if (cidr_parse_one(tok, &c) < 0) {
+		if (cidr_list_add(list, tok) < 0) {
 			*err = "not an IP address or CIDR network";
 			free(copy);
 			cidr_list_free(list);
 			return -1;
 		}
-		list->items = xrealloc(list->items,
-				       (list->count + 1) * sizeof(*list->items));
-		list->items[list->count++] = c;
 	}
 	free(copy);
 	return 0;

@@ -21,6 +21,9 @@ struct cidr_list {
 
 /* cidr_list_parse - "10.0.0.0/8, ::1 192.0.2.1"; 0 or -1 with *err set (static) */
 int cidr_list_parse(const char *text, struct cidr_list *list, const char **err);
+/* cidr_list_add - append one "ADDR" or "ADDR/BITS" (no white space); -1
+ * if it is neither (list unchanged) */
+int cidr_list_add(struct cidr_list *list, const char *net);
 void cidr_list_free(struct cidr_list *list);
 /* cidr_list_match - is the textual address ip inside one of the networks? */
 bool cidr_list_match(const struct cidr_list *list, const char *ip);

@@ -57,6 +57,8 @@ static const struct config_key config_keys[] = {
 	{ "pidfile", T_STR, O(pidfile), NULL, 0, 0, true },
 	{ "log_level", T_LEVEL, O(log_level), "info", 0, 0, false },
 	{ "rules_dir", T_STR, O(rules_dir), SYSCONFDIR "/parapet/rules", 0, 0, false },
+	{ "lists_file", T_STR, O(lists_file), NULL, 0, 0, false },
+	{ "policy_file", T_STR, O(policy_file), NULL, 0, 0, false },
 	{ "authserv_id", T_STR, O(authserv_id), NULL, 0, 0, false },
 	{ "tag_score", T_SCORE, O(tag_score), "5.0", 0, 0, false },
 	{ "quarantine_score", T_SCORE_OFF, O(quarantine_score), "off", 0, 0, false },

@@ -24,6 +24,8 @@ struct config {
 	char *pidfile;
 	int log_level;		/* enum log_level */
 	char *rules_dir;
+	char *lists_file;	/* allow/block lists (rules/lists.c) or NULL */
+	char *policy_file;	/* per-recipient policy (core/policy.c) or NULL */
 	char *authserv_id;
 	double tag_score;
 	bool quarantine_on;

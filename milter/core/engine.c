@@ -12,6 +12,7 @@
 
 #include "net/dns.h"
 #include "core/engine.h"
+#include "core/policy.h"
 #include "core/scan.h"
 #include "core/stage.h"
 #include "base/log.h"
@@ -44,7 +45,16 @@ struct engine *engine_from_config(struct config *cfg, const struct stage *const 
 		config_free(cfg);
 		return NULL;
 	}
-	return engine_new(cfg, rs, stages);
+	struct policy_set *ps = NULL;
+	if ((cfg->lists_file && !rules_load_lists(rs, cfg->lists_file, d)) ||
+	    (cfg->policy_file && (ps = policy_load(cfg->policy_file, cfg, stages, d)) == NULL)) {
+		rules_free(rs);
+		config_free(cfg);
+		return NULL;
+	}
+	struct engine *e = engine_new(cfg, rs, stages);
+	e->policies = ps;
+	return e;
 }
 
 /* engine_new - an engine around a config and a rule set */
@@ -104,6 +114,7 @@ struct engine *engine_unref(struct engine *e)
 {
 	if (e && atomic_fetch_sub(&e->refs, 1) == 1) {
 		rules_free(e->rules);
+		policy_free(e->policies);
 		dns_close(e->dns);
 		redis_pool_put(e->redis);
 		config_free(e->cfg);

@@ -17,6 +17,7 @@
 #include "rules/rules.h"
 
 struct dns;
+struct policy_set;
 struct redis_pool;
 struct stage;
 
@@ -26,6 +27,7 @@ struct engine {
 	struct ruleset *rules;	/* owned */
 	struct dns *dns;	/* counted reference to the shared resolver */
 	struct redis_pool *redis;	/* a reference, or NULL: no Redis (redis.h) */
+	struct policy_set *policies;	/* policy_file (policy.h), owned, or NULL */
 	unsigned long generation;
 	/* the pipeline every scan of this engine runs, in order: borrowed
 	 * (stages/registry.c's stage_registry for the daemon and parapetctl) */

@@ -48,6 +48,7 @@ static bool skipped(const struct scan *sc, size_t i)
 	const struct stage *st = sc->engine->stages[i];
 
 	return sc->skip_why != NULL || (sc->no_dns && st->dns) ||
+	       (i < 32 && (sc->policy.skip & (1u << i))) ||
 	       (st->redis && sc->engine->redis == NULL);
 }
 
@@ -60,7 +61,28 @@ struct scan *scan_new(struct engine *e)
 	sc->msg = msg_new((size_t)e->cfg->max_scan_bytes);
 	sc->re = re_scratch_new();
 	sc->dns_deadline = dns_deadline_new((double)e->cfg->dns_timeout_ms);
+	policy_default(e->cfg, &sc->policy);
 	return sc;
+}
+
+/* scan_rcpt - see scan.h */
+bool scan_rcpt(struct scan *sc, const char *rcpt, bool may_refuse)
+{
+	const struct policy *p = policy_lookup(sc->engine->policies, rcpt);
+	struct policy eff;
+
+	if (p)
+		eff = *p;
+	else
+		policy_default(sc->engine->cfg, &eff);
+	if (!sc->policy_fixed) {
+		sc->policy = eff;
+		sc->policy_fixed = true;
+	} else if (may_refuse && !policy_same(&sc->policy, &eff)) {
+		return false;
+	}
+	msg_add_rcpt(sc->msg, rcpt);
+	return true;
 }
 
 /* scan_free - release the message and the engine reference */

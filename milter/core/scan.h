@@ -25,6 +25,7 @@
 
 #include "mail/auth.h"
 #include "mail/message.h"
+#include "core/policy.h"
 #include "rules/hits.h"
 
 struct dns_deadline;
@@ -98,6 +99,10 @@ struct scan {
 	char *spf_domain;
 	char *dkim_valid_domains[SCAN_MAX_DKIM_DOMAINS];
 	size_t ndkim_valid;
+	/* what the message is judged by: the config's thresholds, or the
+	 * policy line of its first recipient (scan_rcpt, core/policy.h) */
+	struct policy policy;
+	bool policy_fixed;	/* a recipient fixed it */
 	bool offline;		/* parapetctl scan: read reputation, write
 				 * nothing, never greylist */
 	bool no_dns;		/* skip the stages that ask DNS (SPF, DKIM,
@@ -144,6 +149,14 @@ const struct verdict *scan_finish(struct scan *sc);
  * forged fields.
  */
 void scan_skip(struct scan *sc, const char *why);
+/*
+ * scan_rcpt - one recipient: the first fixes the message's policy (its
+ * policy_file line, or the config's thresholds); a later one whose policy
+ * judges differently is not added and false is returned (the MTA is told
+ * 451 4.7.1: send it in a transaction of its own).  When the MTA cannot be
+ * answered at RCPT (may_refuse false) it is added under the first one's.
+ */
+bool scan_rcpt(struct scan *sc, const char *rcpt, bool may_refuse);
 
 /*
  * scan_add - a symbol hit with an explicit score.  name and desc are

@@ -191,7 +191,7 @@ void verdict_decide(struct scan *sc)
 
 	verdict_clear(v);
 	v->score = sc->hits.score;
-	v->tagged = sc->hits.score >= cfg->tag_score;
+	v->tagged = sc->hits.score >= sc->policy.tag_score;
 	v->symbols = symbol_list(sc);
 	v->skipped = sc->skip_why != NULL;
 	v->why = sc->skip_why;
@@ -222,7 +222,7 @@ void verdict_decide(struct scan *sc)
 		}
 		/* on_error = accept: fall through with what was found */
 	}
-	if (sc->hits.score >= cfg->reject_score) {
+	if (sc->policy.reject_on && sc->hits.score >= sc->policy.reject_score) {
 		v->action = ACTION_REJECT;
 		v->code = "550";
 		v->xcode = "5.7.1";
@@ -236,7 +236,7 @@ void verdict_decide(struct scan *sc)
 		v->text = "Greylisted, please try again later";
 		return;
 	}
-	v->action = cfg->quarantine_on && sc->hits.score >= cfg->quarantine_score
+	v->action = sc->policy.quarantine_on && sc->hits.score >= sc->policy.quarantine_score
 			    ? ACTION_QUARANTINE : ACTION_ACCEPT;
 	removals(sc, v);
 	add_edit(v, EDIT_INSERT, "Authentication-Results", 0, auth_results(sc));
@@ -244,7 +244,7 @@ void verdict_decide(struct scan *sc)
 		add_edit(v, EDIT_ADD, "X-Spam-Flag", 0, xstrdup("YES"));
 	verdict_format_score(s, sizeof(s), sc->hits.score);
 	add_edit(v, EDIT_ADD, "X-Spam-Score", 0, xstrdup(s));
-	add_edit(v, EDIT_ADD, "X-Spam-Status", 0, verdict_status(sc, cfg->tag_score));
+	add_edit(v, EDIT_ADD, "X-Spam-Status", 0, verdict_status(sc, sc->policy.tag_score));
 }
 
 /* verdict_clear - release owned parts, back to an empty accept */

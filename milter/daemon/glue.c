@@ -102,6 +102,13 @@ static sfsistat glue_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	(void)f3;
 	if (socket_path)	/* unix socket: no Nagle stall, skip DATA */
 		want |= SMFIP_NODATA;
+	/* a policy_file: RCPT is answered, to refuse a recipient of another
+	 * policy group (core/policy.h); a reload that adds the file applies
+	 * from the next connection */
+	struct engine *e = engine_current();
+	if (e && e->policies)
+		want &= ~(unsigned long)SMFIP_NR_RCPT;
+	engine_unref(e);
 	if ((f0 & actions) != actions)
 		log_warn("the MTA does not offer header changes and quarantine "
 			 "(actions 0x%lx): headers cannot be added", f0);
@@ -160,8 +167,12 @@ static sfsistat glue_envrcpt(SMFICTX *ctx, char **argv)
 {
 	struct glue_conn *gc = conn_of(ctx);
 
-	if (gc && gc->s)
-		session_rcpt(gc->s, argv[0]);
+	if (gc && gc->s &&
+	    session_rcpt(gc->s, argv[0], !(gc->steps & SMFIP_NR_RCPT)) == SESSION_RCPT_LATER) {
+		smfi_setreply(ctx, "451", "4.7.1",
+			      "Recipient policy differs, please send in a separate transaction");
+		return SMFIS_TEMPFAIL;
+	}
 	return reply(gc, SMFIP_NR_RCPT, SESSION_CONTINUE);
 }
 

@@ -174,12 +174,14 @@ enum session_rc session_mail(struct session *s, const char *from,
 	return SESSION_CONTINUE;
 }
 
-/* session_rcpt - one recipient */
-void session_rcpt(struct session *s, const char *rcpt)
+/* session_rcpt - one recipient; SESSION_RCPT_LATER if its policy
+ * differs from the first recipient's (scan_rcpt) */
+enum session_rc session_rcpt(struct session *s, const char *rcpt, bool may_refuse)
 {
 	s->step = "rcpt";
-	if (s->scan)
-		msg_add_rcpt(s->scan->msg, rcpt);
+	if (s->scan && !scan_rcpt(s->scan, rcpt, may_refuse))
+		return SESSION_RCPT_LATER;
+	return SESSION_CONTINUE;
 }
 
 /* session_header - one field; the first one closes the envelope */

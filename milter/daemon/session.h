@@ -21,6 +21,8 @@
 enum session_rc {
 	SESSION_CONTINUE,
 	SESSION_TEMPFAIL,	/* shutting down: try again later */
+	SESSION_RCPT_LATER,	/* this recipient's policy differs: 451 4.7.1,
+				 * send it in a transaction of its own */
 };
 
 struct session;
@@ -34,7 +36,8 @@ void session_helo(struct session *s, const char *helo);
 /* session_mail - start a message; auth is {auth_authen} or NULL */
 enum session_rc session_mail(struct session *s, const char *from,
 			     const char *auth, const char *qid);
-void session_rcpt(struct session *s, const char *rcpt);
+/* session_rcpt - one recipient; may_refuse: the MTA awaits a reply */
+enum session_rc session_rcpt(struct session *s, const char *rcpt, bool may_refuse);
 void session_header(struct session *s, const char *name, const char *raw);
 void session_eoh(struct session *s);
 void session_body(struct session *s, const void *data, size_t len);

@@ -233,6 +233,14 @@ bool eval_charset_caps_fp(const char *s, const char *e);
 /* eval_wlbl.c */
 bool wlbl_directive(struct rules_conf *c, const char *kw, char *args, const char **err);
 void wlbl_conf_finish(struct wlbl_conf *w);
+/* wlbl_add - one entry into the list of SpamAssassin's conf name
+ * (welcomelist_from, blocklist_from, welcomelist_auth, or parapet's
+ * welcomelist_ip, blocklist_ip: an address or CIDR network); NULL or an
+ * error message (static).  The lists file (rules/lists.c) calls it. */
+const char *wlbl_add(struct rules_conf *c, const char *list, const char *entry);
+/* wlbl_glob_match - SpamAssassin's address glob (* any run, ? one byte)
+ * over a lower-case address; the policy file's lists use it too */
+bool wlbl_glob_match(const char *glob, const char *addr);
 void wlbl_conf_free(struct wlbl_conf *w);
 
 #endif

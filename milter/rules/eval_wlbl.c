@@ -17,12 +17,19 @@
  * relay the message came through: the parsed Received fields
  * (mail/received.c through eval_relays).
  *
+ * parapet adds two network lists, welcomelist_ip and blocklist_ip (the
+ * connecting client's address, IPv4 or IPv6 CIDR), read by
+ * check_client_ip_in_welcomelist and check_client_ip_in_blocklist.  The
+ * lists file (rules/lists.c, the lists_file key) adds its entries to these
+ * same lists through wlbl_add.
+ *
  * Caps: WLBL_MAX_ENTRIES per list, WLBL_MAX_LISTS named lists, addresses
  * over WLBL_MAX_ADDR bytes never match.
  */
 #include "autoconfig.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -55,6 +62,7 @@ struct wl_list {
 	char **hosts;
 	bool *host_on;
 	size_t nhosts;
+	struct cidr_list nets;	/* welcomelist_ip, blocklist_ip */
 };
 
 struct wlbl_conf {
@@ -164,6 +172,7 @@ static void list_clear(struct wl_list *l)
 	free(l->args);
 	free(l->hosts);
 	free(l->host_on);
+	cidr_list_free(&l->nets);
 	free(l->name);
 }
 
@@ -188,9 +197,9 @@ void wlbl_conf_finish(struct wlbl_conf *w)
 	}
 }
 
-/* glob_match - SpamAssassin's address glob: * any run, ? one byte,
+/* wlbl_glob_match - SpamAssassin's address glob: * any run, ? one byte,
  * everything else literal; both lower case.  Iterative, O(n*m) worst. */
-static bool glob_match(const char *g, const char *s)
+bool wlbl_glob_match(const char *g, const char *s)
 {
 	const char *star = NULL, *resume = NULL;
 
@@ -228,7 +237,7 @@ static size_t list_match(const struct wl_list *l, const char *addr)
 			return SIZE_MAX;
 	}
 	for (size_t i = 0; i < l->nglobs; i++)
-		if (glob_match(l->globs[i], addr))
+		if (wlbl_glob_match(l->globs[i], addr))
 			return i + 1;
 	return 0;
 }
@@ -236,7 +245,7 @@ static size_t list_match(const struct wl_list *l, const char *addr)
 /* ---------------------------------------------------------------- directives */
 
 /* the directives: conf name of the list, alias, what the line does */
-enum wl_op { OP_ADD, OP_REMOVE, OP_ADD_ARG, OP_NAMED_ADD, OP_NAMED_REMOVE, OP_URI_HOST };
+enum wl_op { OP_ADD, OP_REMOVE, OP_ADD_ARG, OP_NAMED_ADD, OP_NAMED_REMOVE, OP_URI_HOST, OP_NET };
 
 /* what a list directive does: the list (NULL: named on the line) */
 struct wl_spec {
@@ -280,6 +289,16 @@ static const char *add_uri_host(struct wl_list *l, const char *w)
 	return NULL;
 }
 
+/* add_net - welcomelist_ip, blocklist_ip: one address or CIDR network */
+static const char *add_net(struct wl_list *l, const char *w)
+{
+	if (l->nets.count >= WLBL_MAX_ENTRIES)
+		return "too many entries in this list";
+	if (cidr_list_add(&l->nets, w) < 0)
+		return "not an IP address or CIDR network";
+	return NULL;
+}
+
 /* wl_parse - one list directive */
 static const char *wl_parse(const struct wl_spec *d, struct rules_conf *c, char *args)
 {
@@ -309,6 +328,8 @@ static const char *wl_parse(const struct wl_spec *d, struct rules_conf *c, char 
 		any = true;
 		if (d->op == OP_URI_HOST)
 			err = add_uri_host(l, w);
+		else if (d->op == OP_NET)
+			err = add_net(l, w);
 		else if (d->op == OP_REMOVE || d->op == OP_NAMED_REMOVE)
 			list_remove(l, w);
 		else
@@ -362,6 +383,8 @@ static const struct wl_directive {
 	{ "def_whitelist_from_rcvd", { "def_welcomelist_from_rcvd", OP_ADD_ARG } },
 	{ "welcomelist_allows_relays", { "welcomelist_allows_relays", OP_ADD } },
 	{ "whitelist_allows_relays", { "welcomelist_allows_relays", OP_ADD } },
+	{ "welcomelist_ip", { "welcomelist_ip", OP_NET } },
+	{ "blocklist_ip", { "blocklist_ip", OP_NET } },
 	{ "enlist_addrlist", { NULL, OP_NAMED_ADD } },
 	{ "delist_addrlist", { NULL, OP_NAMED_REMOVE } },
 	{ "enlist_uri_host", { NULL, OP_URI_HOST } },
@@ -380,6 +403,20 @@ bool wlbl_directive(struct rules_conf *c, const char *kw, char *args, const char
 			return true;
 		}
 	return false;
+}
+
+/* wlbl_add - one entry (eval.h) */
+const char *wlbl_add(struct rules_conf *c, const char *list, const char *entry)
+{
+	struct wl_list *l = list_get(c, list);
+
+	if (l == NULL)
+		return "too many lists";
+	if (strcmp(list, "welcomelist_ip") == 0 || strcmp(list, "blocklist_ip") == 0)
+		return add_net(l, entry);
+	if (strlen(entry) > WLBL_MAX_ADDR)
+		return "address too long";
+	return list_add(l, entry, NULL);
 }
 
 /* ---------------------------------------------------------------- addresses */
@@ -580,7 +617,7 @@ static int rcvd_check(const struct eval_env *env, const char *list, const char *
 		return 0;
 	for (size_t g = 0; g < l->nglobs; g++) {
 		const char *dom = l->args[g];
-		if (dom == NULL || !glob_match(l->globs[g], addr))
+		if (dom == NULL || !wlbl_glob_match(l->globs[g], addr))
 			continue;
 		for (size_t i = 0; i < nv; i++) {
 			const char *rdns = v[i]->rdns ? v[i]->rdns : "";
@@ -797,7 +834,7 @@ static unsigned dkim_listed(const struct eval_env *env, const char *list_sdid,
 		    dkim_signed_by(env->auth, a.v[i], NULL))
 			hit = 1;
 		for (size_t g = 0; ls && !hit && g < ls->nglobs; g++)
-			if (glob_match(ls->globs[g], a.v[i]) &&
+			if (wlbl_glob_match(ls->globs[g], a.v[i]) &&
 			    dkim_signed_by(env->auth, a.v[i], ls->args[g]))
 				hit = 1;
 	}
@@ -854,6 +891,32 @@ static unsigned uri_host_listed(const struct eval_env *env, size_t argc, const c
 	return 0;
 }
 
+/* client_listed - the connecting client's address is in the network list */
+static unsigned client_listed(const struct eval_env *env, const char *list)
+{
+	const struct wl_list *l = list_find(env->conf, list);
+
+	if (l == NULL || env->m->client_ip == NULL || !cidr_list_match(&l->nets, env->m->client_ip))
+		return 0;
+	if (env->detail)
+		snprintf(env->detail, env->detail_cap, "%s", env->m->client_ip);
+	return 1;
+}
+
+/* check_client_ip_in_welcomelist - parapet: welcomelist_ip */
+static unsigned ip_welcome(const struct eval_env *env, size_t argc, const char *const *argv)
+{
+	(void)argc, (void)argv;
+	return client_listed(env, "welcomelist_ip");
+}
+
+/* check_client_ip_in_blocklist - parapet: blocklist_ip */
+static unsigned ip_block(const struct eval_env *env, size_t argc, const char *const *argv)
+{
+	(void)argc, (void)argv;
+	return client_listed(env, "blocklist_ip");
+}
+
 /* check_uri_host_in_blocklist */
 static unsigned uri_block(const struct eval_env *env, size_t argc, const char *const *argv)
 {
@@ -905,5 +968,7 @@ const struct eval_def eval_wlbl_defs[] = {
 	{ "check_uri_host_in_blacklist", EVAL_ANY, 0, 0, uri_block },
 	{ "check_uri_host_in_welcomelist", EVAL_ANY, 0, 0, uri_welcome },
 	{ "check_uri_host_in_whitelist", EVAL_ANY, 0, 0, uri_welcome },
+	{ "check_client_ip_in_welcomelist", EVAL_HEADER, 0, 0, ip_welcome },
+	{ "check_client_ip_in_blocklist", EVAL_HEADER, 0, 0, ip_block },
 	{ NULL, 0, 0, 0, NULL },
 };

@@ -45,6 +45,18 @@ struct ruleset *rules_load_text(const char *name, const char *text,
 				struct diag *d);
 struct ruleset *rules_free(struct ruleset *rs);
 
+/*
+ * rules_load_lists - add the lists file at path (the lists_file key,
+ * rules/lists.c) to a set just loaded, before it is shared: "allow from",
+ * "block from", "allow auth", "allow ip", "block ip" lines feed the same
+ * lists as welcomelist_from, blocklist_from, welcomelist_auth,
+ * welcomelist_ip and blocklist_ip lines.  false on any error (file:line
+ * in d).  rules_lists_text is the same from memory (tests, fuzzing).
+ */
+bool rules_load_lists(struct ruleset *rs, const char *path, struct diag *d);
+bool rules_lists_text(struct ruleset *rs, const char *name, const char *text, size_t len,
+		      struct diag *d);
+
 /* rules_eval - run every rule on message m, adding to hits (whose
  * earlier entries, the stages' symbols, meta rules may refer to); re is
  * the message's regex scratch; auth (may be NULL) what the

@@ -201,6 +201,9 @@ void rules_remove_rule(struct ruleset *rs, size_t i);
 void rules_rule_clear(struct rule *r);
 /* rules_file - an interned copy of a file name */
 const char *rules_file(struct ruleset *rs, const char *name);
+/* rules_read_file - a whole regular file of at most RULES_MAX_FILE bytes;
+ * NULL and *why (caller frees) on failure (rules_pre.c) */
+char *rules_read_file(const char *path, size_t *len, char **why);
 /* rules_valid_name - SpamAssassin rule names: word characters */
 bool rules_valid_name(const char *s, size_t n);
 /* rules_sym_cmp - order of ruleset->syms, for qsort and bsearch */

@@ -38,8 +38,8 @@ static void parse_text(struct parser *ps, const char *text, size_t len);
 
 /* ---------------------------------------------------------------- include */
 
-/* read_file - whole file, capped; NULL and *why (caller frees) on failure */
-static char *read_file(const char *path, size_t *len, char **why)
+/* rules_read_file - whole file, capped; NULL and *why (caller frees) on failure */
+char *rules_read_file(const char *path, size_t *len, char **why)
 {
 	FILE *fp = fopen(path, "r");
 	struct stat st;
@@ -83,7 +83,7 @@ static void parse_file(struct loader *ld, const char *path, const struct parser 
 {
 	char *why = NULL;
 	size_t len = 0;
-	char *text = read_file(path, &len, &why);
+	char *text = rules_read_file(path, &len, &why);
 
 	if (text == NULL) {
 		if (from)

@@ -15,6 +15,7 @@
 #include "stages/bayes/bayes.h"
 #include "stages/content.h"
 #include "stages/dnsbl.h"
+#include "stages/policy.h"
 #include "stages/registry.h"
 #include "stages/rep/rep.h"
 
@@ -26,6 +27,7 @@ const struct stage *const stage_registry[] = {
 	&bayes_stage,		/* before the rules: BAYES_* read its probability */
 	&rules_stage,		/* meta rules may use the symbols above */
 	&structure_stage,	/* after the rules: the MIME parse is lazy */
+	&policy_stage,		/* the recipient's own lists (policy_file) */
 	&rep_stage,		/* last: greylisting needs every other score */
 	NULL,
 };

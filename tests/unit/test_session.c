@@ -32,7 +32,7 @@ static void *stream(void *arg)
 
 		snprintf(qid, sizeof(qid), "MAIL%d", i);
 		ck_assert_int_eq(session_mail(s, "<a@sender.test>", NULL, qid), SESSION_CONTINUE);
-		session_rcpt(s, "<b@rcpt.test>");
+		session_rcpt(s, "<b@rcpt.test>", true);
 		session_header(s, "Subject", " drain");
 		session_eoh(s);
 		session_body(s, "body\r\n", 6);

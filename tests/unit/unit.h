@@ -73,6 +73,16 @@ static inline const char *unit_detail(const struct scan *sc, const char *name)
 	return NULL;
 }
 
+/* unit_write - (re)write a file with text; fails the test if it cannot */
+static inline void unit_write(const char *path, const char *text)
+{
+	FILE *fp = fopen(path, "w");
+
+	ck_assert_msg(fp != NULL, "cannot write %s", path);
+	fputs(text, fp);
+	fclose(fp);
+}
+
 /* unit_main - run a suite, print the closing line, exit status */
 static inline int unit_main(Suite *s)
 {

@@ -166,8 +166,9 @@ static void greylist(struct scan *sc, struct rep_state *st)
 	const char *why;
 	char key[128];
 
-	if (!cfg->greylist || sc->offline || st->unavailable || sc->internal_error ||
-	    m->nrcpts == 0 || sc->hits.score < cfg->greylist_score || sc->hits.score >= cfg->reject_score)
+	if (!sc->policy.greylist || sc->offline || st->unavailable || sc->internal_error ||
+	    m->nrcpts == 0 || sc->hits.score < sc->policy.greylist_score ||
+	    (sc->policy.reject_on && sc->hits.score >= sc->policy.reject_score))
 		return;
 	for (size_t i = 0; i < m->nrcpts; i++) {
 		rep_grey_key(m->client_ip, m->mail_from, m->rcpts[i], key, sizeof(key));
