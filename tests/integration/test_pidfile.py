@@ -99,8 +99,9 @@ def test_shared_dir(run, wd):
     pidfile = os.path.join(d, "parapet.pid")
     p = daemon(wd, "p3", pidfile).start()
     run.check(os.stat(d).st_uid == 0, "a shared directory stays root's")
-    run.check("not parapet's own" in p.log(), "a warning says the file cannot be removed",
-              p.log()[-1000:])
+    # the warning may come a moment after the daemon is up (slow under ASan)
+    run.check(wait_until(lambda: "not parapet's own" in p.log(), 10),
+              "a warning says the file cannot be removed", p.log()[-1000:])
     run.check(p.stop() == 0 and read(pidfile) == "",
               "after the stop the file is emptied (no stale pid)", repr(read(pidfile)))
     rc, out, err = ctl(p.conf_path, "reload")
