@@ -23,7 +23,10 @@ A TXT or SPF value may be a list of strings (one record, several
 character-strings); a string longer than 255 bytes is split.  An SPF
 record is also served as TXT for a name that has no TXT of its own
 (the suite's convention, see tests/data/spf/README.md) unless
-the zone file says {"_options": {"spf_as_txt": false}}.  A name with no
+the zone file says {"_options": {"spf_as_txt": false}}.  With
+{"_options": {"soa": ["bl.example", ...]}} a negative answer (NXDOMAIN or
+no data) for a name below one of those apexes carries the apex's SOA
+(minimum TTL 60), so resolvers cache it as real zones let them.  A name with no
 records of the asked type gets NOERROR with an empty answer; an unknown
 name gets NXDOMAIN.  CNAMEs are followed inside the zone.
 
@@ -39,7 +42,7 @@ import sys
 import threading
 import time
 
-from dnslib import AAAA, CNAME, MX, PTR, QTYPE, RCODE, RR, TXT, A, DNSRecord
+from dnslib import AAAA, CNAME, MX, PTR, QTYPE, RCODE, RR, SOA, TXT, A, DNSRecord
 from dnslib.server import BaseResolver, DNSServer
 
 TTL = 60
@@ -57,6 +60,7 @@ class Zone:
             data = json.load(f)
         opts = data.pop("_options", {})
         spf_as_txt = opts.get("spf_as_txt", True)
+        self.soa = [a.lower().rstrip(".") for a in opts.get("soa", [])]
         names = {}
         for name, recs in data.items():
             names[name.lower().rstrip(".")] = list(recs)
@@ -111,6 +115,17 @@ def make_rr(qname, kind, value):
     raise ValueError("unknown record type %s" % kind)
 
 
+def add_soa(zone, reply, qname):
+    """add_soa - the SOA of qname's apex in a negative answer, if listed."""
+    name = qname.lower().rstrip(".")
+    for apex in zone.soa:
+        if name == apex or name.endswith("." + apex):
+            reply.add_auth(RR(apex, QTYPE.SOA, ttl=TTL,
+                              rdata=SOA("ns." + apex, "hostmaster." + apex,
+                                        (1, 3600, 600, 86400, TTL))))
+            return
+
+
 class Timeout(Exception):
     pass
 
@@ -137,6 +152,7 @@ class ZoneResolver(BaseResolver):
             if recs is None:
                 if name == qname:
                     reply.header.rcode = RCODE.NXDOMAIN
+                    add_soa(self.zone, reply, qname)
                 return reply
             # the suite's driver: TIMEOUT hits the types the name has no
             # records of ("TXT": "NONE" is no record, and stops SPF->TXT)
@@ -156,6 +172,8 @@ class ZoneResolver(BaseResolver):
                     for kind, value in r.items():
                         if (kind == qtype or qtype == "ANY") and value != "NONE":
                             reply.add_answer(make_rr(name, kind, value))
+            if not reply.rr:
+                add_soa(self.zone, reply, qname)
             return reply
         return reply
 

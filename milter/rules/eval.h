@@ -225,6 +225,16 @@ bool rules_rbl_skip_domain(const struct ruleset *rs, const char *domain);
  * IPv6 as 32 reversed nibbles ("1.0.0.127.zone"); false if ip is no
  * address or the name would not fit cap */
 bool rbl_ip_name(const char *ip, const char *zone, char *out, size_t cap);
+/* rbl_ip_public - not loopback, private, link-local (worth a query) */
+bool rbl_ip_public(const char *ip);
+#define RBL_MAX_RELAY_IPS 9	/* SpamAssassin's num_check_received */
+struct msg;
+/* rules_rbl_relay_ips - the IPs the check_rbl sets of rs ask about for m:
+ * the client IP (unless in trusted_networks) and every untrusted or
+ * external relay's from Received, public, distinct, newest first, at
+ * most RBL_MAX_RELAY_IPS per kind; borrowed from m.  Returns how many */
+size_t rules_rbl_relay_ips(const struct ruleset *rs, struct msg *m, const char **out,
+			   size_t cap);
 
 /* eval_head.c: eval_charset_caps_fp - a charset name (s..e) whose
  * text reads as capitals (SpamAssassin's CHARSETS_LIKELY_TO_FP_AS_CAPS) */

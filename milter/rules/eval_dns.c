@@ -10,10 +10,17 @@
  * asks them and the evals read its answers from struct rules_rbl.
  *
  * Differences from SpamAssassin, each documented in parapet.conf(5):
- * - every set (zen, zen-lastexternal, -firsttrusted, -notfirsthop,
- *   -untrusted) looks up the connecting client's IP: for a milter on the
- *   MX that is the last external relay.  Relays named only in Received
- *   fields are not looked up.
+ * - the relays are the client IP (the newest hop; the MTA's own Received
+ *   field is not in the message a milter sees) then the relays parsed
+ *   from Received (mail/received.h), split by trusted_networks and
+ *   internal_networks as SpamAssassin does.  The set suffixes pick, from
+ *   the public, distinct IPs, newest first (set_ips): none, every
+ *   untrusted one; -lastexternal, the newest external one (the client
+ *   for a border MX); -notfirsthop, the external ones but the oldest when
+ *   there are several; -firsttrusted, the newest untrusted one (the
+ *   relay our first trusted relay heard from); -untrusted, the untrusted
+ *   ones but that one.  At most RBL_MAX_RELAY_IPS (num_check_received)
+ *   of each.  Originating-IP fields (X-Originating-IP) are not added.
  * - uridnsbl / uridnssub (the A records of a URI domain's name servers)
  *   are not implemented: their lines are warned about and skipped.
  * - answers 127.255.255.x are refusals, never hits (the stage drops them).
@@ -39,6 +46,8 @@
 #include "rules/eval.h"
 #include "rules/re.h"
 #include "rules/rules_int.h"
+#include "mail/message.h"
+#include "mail/received.h"
 #include "net/dns.h"
 #include "base/cidr.h"
 #include "base/util.h"
@@ -505,6 +514,100 @@ bool rbl_ip_name(const char *ip, const char *zone, char *out, size_t cap)
 	return (size_t)snprintf(out, cap, "%s.%s", buf, zone) < cap;
 }
 
+/* rbl_ip_public - see eval.h */
+bool rbl_ip_public(const char *ip)
+{
+	unsigned char a[16];
+	int fam = ip ? cidr_ip_parse(ip, a) : 0;
+
+	if (fam == 4)
+		return !(a[0] == 0 || a[0] == 10 || a[0] == 127 ||
+			 (a[0] == 169 && a[1] == 254) || (a[0] == 172 && (a[1] & 0xf0) == 16) ||
+			 (a[0] == 192 && a[1] == 168));
+	if (fam == 6) {
+		static const unsigned char loop[16] = { [15] = 1 };
+		return memcmp(a, loop, 16) != 0 && (a[0] & 0xfe) != 0xfc &&
+		       !(a[0] == 0xfe && (a[1] & 0xc0) == 0x80);
+	}
+	return false;
+}
+
+/* ip_push - add ip to out[*n] if public, new and room */
+static void ip_push(const char **out, size_t *n, size_t cap, const char *ip)
+{
+	if (*n == cap || !rbl_ip_public(ip))
+		return;
+	for (size_t i = 0; i < *n; i++)
+		if (strcmp(out[i], ip) == 0)
+			return;
+	out[(*n)++] = ip;
+}
+
+/* chain_ips - the untrusted (ext false) or external (ext true) IPs of m,
+ * the client first unless in the trusted (internal) networks */
+static size_t chain_ips(const struct rules_conf *c, struct msg *m, bool ext,
+			const char **out, size_t cap)
+{
+	struct relay_nets nets = {
+		c && c->relay_trusted_set ? &c->relay_trusted : NULL,
+		c && c->relay_internal_set ? &c->relay_internal : NULL,
+		c && c->relay_msa_set ? &c->relay_msa : NULL,
+	};
+	/* SpamAssassin: internal_networks default to trusted_networks and
+	 * the other way round */
+	const struct cidr_list *mine = ext ? (nets.internal ? nets.internal : nets.trusted)
+		: (nets.trusted ? nets.trusted : nets.internal);
+	const struct relays *rs = msg_relays(m, &nets);
+	enum relay_set set = ext ? RELAYS_EXTERNAL : RELAYS_UNTRUSTED;
+	size_t n = 0;
+
+	if (m->client_ip && !(mine && cidr_list_match(mine, m->client_ip)))
+		ip_push(out, &n, cap, m->client_ip);
+	for (size_t i = 0; i < rs->n[set]; i++)
+		ip_push(out, &n, cap, rs->set[set][i]->ip);
+	return n;
+}
+
+/* set_ips - the IPs the set's suffix picks (see the file comment) */
+static size_t set_ips(const struct rules_conf *c, struct msg *m, const char *set,
+		      const char **out)
+{
+	const char *dash = strrchr(set, '-');
+	const char *suf = dash ? dash + 1 : "";
+	size_t n;
+
+	if (strcmp(suf, "lastexternal") == 0 || strcmp(suf, "notfirsthop") == 0) {
+		n = chain_ips(c, m, true, out, RBL_MAX_RELAY_IPS);
+		if (suf[0] == 'l')
+			return n ? 1 : 0;
+		return n > 1 ? n - 1 : n;
+	}
+	n = chain_ips(c, m, false, out, RBL_MAX_RELAY_IPS);
+	if (strcmp(suf, "firsttrusted") == 0)
+		return n ? 1 : 0;
+	if (strcmp(suf, "untrusted") == 0) {
+		if (n == 0)
+			return 0;
+		memmove(out, out + 1, (n - 1) * sizeof(*out));
+		return n - 1;
+	}
+	return n;
+}
+
+/* rules_rbl_relay_ips - see eval.h */
+size_t rules_rbl_relay_ips(const struct ruleset *rs, struct msg *m, const char **out,
+			   size_t cap)
+{
+	const struct rules_conf *c = rs ? rs->conf : NULL;
+	const char *ext[RBL_MAX_RELAY_IPS];
+	size_t n = cap < RBL_MAX_RELAY_IPS ? 0 : chain_ips(c, m, false, out, RBL_MAX_RELAY_IPS);
+	size_t ne = chain_ips(c, m, true, ext, RBL_MAX_RELAY_IPS);
+
+	for (size_t i = 0; i < ne; i++)
+		ip_push(out, &n, cap, ext[i]);
+	return n;
+}
+
 /* ---------------------------------------------------------------- evals */
 
 /* quad_value - a dotted quad answer as a number; false if not one */
@@ -541,8 +644,19 @@ static bool subtest_match(const struct subtest *st, const char *value, bool is_a
 	return false;
 }
 
-/* zone_hits - the first answer of zone z that passes st; its detail */
-static unsigned zone_hits(const struct eval_env *env, size_t z, const struct subtest *st)
+/* ip_in - is item one of ips[n]? */
+static bool ip_in(const char *item, const char *const *ips, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(item, ips[i]) == 0)
+			return true;
+	return false;
+}
+
+/* zone_hits - the first answer of zone z that passes st, for an item in
+ * ips (NULL: any item); its detail */
+static unsigned zone_hits(const struct eval_env *env, size_t z, const struct subtest *st,
+			  const char *const *ips, size_t nips)
 {
 	const struct rules_rbl *rb = env->auth ? env->auth->rbl : NULL;
 	const struct dnsbl_conf *d = env->conf->dnsbl;
@@ -552,7 +666,7 @@ static unsigned zone_hits(const struct eval_env *env, size_t z, const struct sub
 
 	for (size_t i = 0; rb && i < rb->n && !hit; i++) {
 		const struct rbl_answer *an = &rb->v[i];
-		if (an->zone != z)
+		if (an->zone != z || (ips && !ip_in(an->item, ips, nips)))
 			continue;
 		for (size_t k = 0; k < an->n && !hit; k++) {
 			if (st && st->kind == ST_RE && re == NULL)
@@ -577,9 +691,12 @@ static unsigned rbl_check(const struct eval_env *env, int rrtype, size_t argc,
 	const struct dnsbl_conf *d = env->conf ? env->conf->dnsbl : NULL;
 	size_t z = zone_find(d, argv[1], rrtype, RBL_IP);
 
+	const char *ips[RBL_MAX_RELAY_IPS];
+
 	if (z == SIZE_MAX)
 		return 0;
-	return zone_hits(env, z, argc > 2 ? subtest_find(d, argv[2]) : NULL);
+	size_t n = set_ips(env->conf, env->m, argv[0], ips);
+	return zone_hits(env, z, argc > 2 ? subtest_find(d, argv[2]) : NULL, ips, n);
 }
 
 /* check_rbl(set, zone[, subtest]) */
@@ -599,11 +716,13 @@ static unsigned check_rbl_sub(const struct eval_env *env, size_t argc, const cha
 {
 	const struct dnsbl_conf *d = env->conf ? env->conf->dnsbl : NULL;
 	const struct subtest *st = subtest_find(d, argv[1]);
+	const char *ips[RBL_MAX_RELAY_IPS];
+	size_t nips = st ? set_ips(env->conf, env->m, argv[0], ips) : 0;
 
 	(void)argc;
 	for (size_t i = 0; d && st && i < d->nsets; i++)
 		if (strcmp(d->sets[i].name, argv[0]) == 0) {
-			unsigned n = zone_hits(env, d->sets[i].zone, st);
+			unsigned n = zone_hits(env, d->sets[i].zone, st, ips, nips);
 			if (n)
 				return n;
 		}
@@ -618,7 +737,7 @@ static unsigned check_uridnsbl(const struct eval_env *env, size_t argc, const ch
 	(void)argc;
 	for (size_t i = 0; d && i < d->nuris; i++)
 		if (strcmp(d->uris[i].name, argv[0]) == 0)
-			return zone_hits(env, d->uris[i].zone, d->uris[i].st);
+			return zone_hits(env, d->uris[i].zone, d->uris[i].st, NULL, 0);
 	return 0;
 }
 

@@ -5,8 +5,11 @@
  * (scan_add_rbl).  The symbols are the rules' (eval_dns.c).
  *
  * The client IP's queries start at the envelope, so they overlap the
- * message transfer; the domain queries start at end of message, when the
- * URIs are known.  Every wait takes the message's one DNS deadline.
+ * message transfer; those of the relays named in Received (untrusted or
+ * external, rules_rbl_relay_ips: the check_rbl set suffixes pick among
+ * them) when the header is complete (the first body chunk, else end of
+ * message); the domain queries at end of message, when the URIs are
+ * known.  Every wait takes the message's one DNS deadline.
  *
  * Domains: the registrable domain (Public Suffix List, dmarc_org_domain)
  * of the From and Reply-To addresses, the HELO name, the reverse-DNS name
@@ -24,7 +27,7 @@
  * add nothing; the message goes on.
  *
  * Owns: the pending queries in the stage's slot, freed by cleanup.
- * Caps: DNSBL_MAX_QUERIES queries, DNSBL_MAX_CANDIDATES distinct domains
+ * Caps: DNSBL_MAX_QUERIES queries, 2 x RBL_MAX_RELAY_IPS relay IPs, DNSBL_MAX_CANDIDATES distinct domains
  * counted, DNSBL_MAX_VALUES records per answer.
  */
 #include "autoconfig.h"
@@ -62,6 +65,7 @@ struct dq {
 struct dnsbl_state {
 	struct dq *v;
 	size_t n;
+	bool relays;		/* the Received relays' queries started */
 };
 
 /* a domain found in the message */
@@ -72,22 +76,10 @@ struct cand {
 	bool header;		/* From, Reply-To, HELO, rDNS: asked first */
 };
 
-/* dnsbl_ip_public - not loopback, private or link-local */
+/* dnsbl_ip_public - see dnsbl.h */
 bool dnsbl_ip_public(const char *ip)
 {
-	unsigned char a[16];
-	int fam = ip ? cidr_ip_parse(ip, a) : 0;
-
-	if (fam == 4)
-		return !(a[0] == 0 || a[0] == 10 || a[0] == 127 ||
-			 (a[0] == 169 && a[1] == 254) || (a[0] == 172 && (a[1] & 0xf0) == 16) ||
-			 (a[0] == 192 && a[1] == 168));
-	if (fam == 6) {
-		static const unsigned char loop[16] = { [15] = 1 };
-		return memcmp(a, loop, 16) != 0 && (a[0] & 0xfe) != 0xfc &&
-		       !(a[0] == 0xfe && (a[1] & 0xc0) == 0x80);
-	}
-	return false;
+	return rbl_ip_public(ip);
 }
 
 /* start - one query into the state */
@@ -123,6 +115,38 @@ static void dnsbl_envelope(struct scan *sc, void **slot)
 	for (size_t i = 0; i < nz; i++)
 		if (z[i].kind == RBL_IP && rbl_ip_name(ip, z[i].zone, name, sizeof(name)))
 			start(sc, state_get(slot), i, ip, NULL, name, z[i].rrtype);
+}
+
+/* start_relays - once the header is complete: the relays of Received
+ * (not the client, asked at the envelope) in every IP zone */
+static void start_relays(struct scan *sc, void **slot)
+{
+	size_t nz;
+	const struct rbl_zone *z = rules_rbl_zones(sc->engine->rules, &nz);
+	const char *ips[2 * RBL_MAX_RELAY_IPS];
+	char name[DNS_NAME_MAX + 2];
+	bool any = false;
+
+	for (size_t i = 0; i < nz; i++)
+		any |= z[i].kind == RBL_IP;
+	if (!any || state_get(slot)->relays)
+		return;
+	state_get(slot)->relays = true;
+	size_t n = rules_rbl_relay_ips(sc->engine->rules, sc->msg, ips, 2 * RBL_MAX_RELAY_IPS);
+	for (size_t k = 0; k < n; k++) {
+		if (sc->msg->client_ip && strcmp(ips[k], sc->msg->client_ip) == 0)
+			continue;
+		for (size_t i = 0; i < nz; i++)
+			if (z[i].kind == RBL_IP && rbl_ip_name(ips[k], z[i].zone, name, sizeof(name)))
+				start(sc, state_get(slot), i, ips[k], NULL, name, z[i].rrtype);
+	}
+}
+
+/* dnsbl_body - the header is complete: start the relays' queries */
+static void dnsbl_body(struct scan *sc, void **slot, const char *data, size_t len)
+{
+	(void)data, (void)len;
+	start_relays(sc, slot);
 }
 
 /* cand_add - count the registrable domain of host */
@@ -246,6 +270,7 @@ static int dnsbl_eom(struct scan *sc, void **slot)
 	struct dnsbl_state *st;
 	bool logged = false;
 
+	start_relays(sc, slot);
 	start_domains(sc, slot);
 	if ((st = *slot) == NULL)
 		return 0;
@@ -307,6 +332,7 @@ const struct stage dnsbl_stage = {
 	.name = "dnsbl",
 	.dns = true,
 	.envelope = dnsbl_envelope,
+	.body = dnsbl_body,
 	.eom = dnsbl_eom,
 	.cleanup = dnsbl_cleanup,
 };

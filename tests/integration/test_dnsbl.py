@@ -16,7 +16,10 @@ urirhssub, uridnsbl_skip_domain) over zones served on loopback:
   5. URI domains: a listed registrable domain in a link (a host below it),
      a range subtest, a listed From domain, a skipped domain never asked,
      an unlisted one asked;
-  6. /metrics: parapet_dnsbl_lookups_total per zone and result.
+  6. /metrics: parapet_dnsbl_lookups_total per zone and result;
+  7. relays from Received (parapetctl scan): with internal_networks naming
+     the client, -lastexternal is the listed relay behind it, and a
+     -firsttrusted set asks the same relay.
 
 Exit 0 all passed, 1 any failure, 77 skip (not root / no Postfix; never
 when CI=true).  Ends with "N passed, N failed".
@@ -157,6 +160,41 @@ def main():
             syms = ctl(LISTED, "--no-dns")
             run.check(not any(s in syms for s in ALL_SYMS), "--no-dns skips the lists",
                       repr(syms))
+
+        with run.section("7. relays from Received"):
+            rules2 = os.path.join(wd, "ctl-rules2")
+            os.makedirs(rules2)
+            with open(os.path.join(rules2, "50-test.cf"), "w") as f:
+                f.write(RULES + "internal_networks %s\n" % UNLISTED +
+                        "header RCVD_IN_T_FT eval:check_rbl('tft-firsttrusted', 'bl.test.')\n"
+                        "score RCVD_IN_T_FT 0.1\n")
+            conf2 = os.path.join(wd, "ctl2.conf")
+            with open(conf2, "w") as f:
+                f.write("rules_dir = %s\ndns_nameservers = %s\ndns_timeout_ms = %d\n"
+                        % (rules2, dns.nameserver, TIMEOUT_MS))
+            relayed = os.path.join(wd, "relayed.eml")
+            with open(relayed, "wb") as f:
+                f.write(("Received: from mx.inside.test (mx.inside.test [%s])\r\n"
+                         "\tby store.inside.test (Postfix) with ESMTP id 1A2B3C\r\n"
+                         "\tfor <bob@inside.test>; Thu, 3 Dec 2026 10:00:02 +0000\r\n"
+                         "Received: from spammer.example (spammer.example [%s])\r\n"
+                         "\tby mx.inside.test (Postfix) with ESMTP id 4D5E6F\r\n"
+                         "\tfor <bob@inside.test>; Thu, 3 Dec 2026 10:00:01 +0000\r\n"
+                         % (UNLISTED, LISTED)).encode() +
+                        make_message("relayed", sender="a@fine.example", body="Hello.\n"))
+            p = subprocess.run([os.path.join(BUILDDIR, "milter", "parapetctl"), "-c", conf2,
+                                "scan", "--json", "--ip", UNLISTED, relayed],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+            out = p.stdout.decode("utf-8", "replace")
+            try:
+                syms = {s["name"]: s for s in json.loads(out.splitlines()[0])["symbols"]}
+            except (ValueError, KeyError, IndexError, TypeError):
+                syms = {}
+            d = (syms.get("RCVD_IN_T_RE") or {}).get("detail") or ""
+            run.check("RCVD_IN_T_RE" in syms and LISTED in d,
+                      "-lastexternal: the listed relay behind the internal client", out)
+            run.check("RCVD_IN_T_FT" in syms, "-firsttrusted: the same relay", out)
+            run.check(asked(rev4(LISTED) + ".bl.test"), "the relay's name was asked")
 
         with run.section("through Postfix"):
             sink = Sink().start()
