@@ -473,6 +473,7 @@ START_TEST(rbl_match)
 	struct re_scratch *re = re_scratch_new();
 	struct hits h = { 0 };
 
+	msg_set_client(m, "192.0.2.99", "client.test", "helo.test");	/* the item asked */
 	msg_end_headers(m);
 	rules_eval(rs, m, re, &h, &au);
 	hit_list(&h, got, sizeof(got));
