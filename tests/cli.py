@@ -1,0 +1,249 @@
+#!/usr/bin/env python3
+"""cli.py - the command-line conventions an administrator relies on
+(issue 18 item 5), checked on the built programs:
+
+  1. parapet and parapetctl print "NAME VERSION" for -V and --version on
+     stdout and exit 0; VERSION starts with configure's PACKAGE_VERSION
+  2. --help and -h print the usage on stdout, nothing on stderr, exit 0;
+     a wrong option prints it on stderr and exits 2
+  3. parapetctl scan --exit-code: 0 for ham, 1 for a message at tag_score
+     and for one at reject_score, 3 for an unreadable file or a broken
+     configuration; without the option a spam message still exits 0
+  4. lint --strict fails (1) on a warning; skipped lines are no warnings
+     (exit 0); without --strict a warning exits 0
+  5. `make install` puts both programs in sbindir and parapetctl's man
+     page in section 8 (man8)
+  6. /metrics carries parapet_build_info{version=...} 1
+  7. (as root) the daemon refuses to run as root unless the config says
+     user = root, and says so
+
+Environment: PARAPET_BUILDDIR, PARAPET_SRCDIR (set by make check).
+Ends with "N passed, N failed".
+"""
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+here = os.path.dirname(os.path.abspath(__file__))
+build = os.environ.get("PARAPET_BUILDDIR", os.path.join(here, "..", "build"))
+PARAPET = os.path.join(build, "milter", "parapet")
+CTL = os.path.join(build, "milter", "parapetctl")
+
+passed = failed = 0
+
+
+def check(cond, what, detail=""):
+    """check - count and print one result."""
+    global passed, failed
+    if cond:
+        passed += 1
+        print("ok - %s" % what)
+    else:
+        failed += 1
+        print("FAIL - %s %s" % (what, detail))
+
+
+def run(*argv, timeout=60):
+    """run - (rc, stdout, stderr) of a program."""
+    p = subprocess.run(list(argv), capture_output=True, text=True, timeout=timeout)
+    return p.returncode, p.stdout, p.stderr
+
+
+def package_version():
+    """package_version - PACKAGE_VERSION from the build's autoconfig.h."""
+    with open(os.path.join(build, "autoconfig.h")) as f:
+        m = re.search(r'#define PACKAGE_VERSION "([^"]*)"', f.read())
+    return m.group(1)
+
+
+def write(path, text):
+    """write - a file with text."""
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def message(body):
+    """message - a small RFC 5322 message."""
+    return ("From: a@example.org\nTo: b@example.net\nSubject: cli test\n"
+            "Date: Thu, 03 Dec 2026 12:00:00 +0000\nMessage-ID: <cli@example.org>\n"
+            "\n%s\n" % body)
+
+
+def test_version():
+    """1. -V and --version."""
+    v = package_version()
+    for prog, name in ((PARAPET, "parapet"), (CTL, "parapetctl")):
+        for opt in ("-V", "--version"):
+            rc, out, err = run(prog, opt)
+            check(rc == 0 and out.startswith("%s %s" % (name, v)) and err == "",
+                  "%s %s prints its version" % (name, opt), repr((rc, out, err)))
+
+
+def test_help():
+    """2. --help on stdout, exit 0; a bad option exits 2 on stderr."""
+    for prog, name in ((PARAPET, "parapet"), (CTL, "parapetctl")):
+        for opt in ("-h", "--help"):
+            rc, out, err = run(prog, opt)
+            check(rc == 0 and out.startswith("usage:") and err == "",
+                  "%s %s: usage on stdout, exit 0" % (name, opt), repr((rc, err[:80])))
+        rc, out, err = run(prog, "--no-such-option")
+        check(rc == 2 and out == "" and "usage:" in err,
+              "%s with a wrong option: usage on stderr, exit 2" % name, repr(rc))
+
+
+def test_scan_exit_code(tmp):
+    """3. scan --exit-code."""
+    rules = os.path.join(tmp, "rules")
+    os.mkdir(rules)
+    write(os.path.join(rules, "t.cf"),
+          "body T_TAG /XTAGX/\nscore T_TAG 6\nbody T_REJ /XREJX/\nscore T_REJ 20\n")
+    conf = os.path.join(tmp, "p.conf")
+    write(conf, "rules_dir = %s\ngreylist = no\n" % rules)
+    files = {}
+    for kind, body in (("ham", "hello"), ("tag", "XTAGX"), ("rej", "XREJX")):
+        files[kind] = os.path.join(tmp, kind + ".eml")
+        write(files[kind], message(body))
+    scan = [CTL, "-c", conf, "scan", "--no-dns", "--exit-code"]
+    rc = run(*scan, files["ham"])[0]
+    check(rc == 0, "scan --exit-code: ham exits 0", repr(rc))
+    rc = run(*scan, files["tag"])[0]
+    check(rc == 1, "scan --exit-code: score at tag_score exits 1", repr(rc))
+    rc = run(*scan, files["rej"])[0]
+    check(rc == 1, "scan --exit-code: score at reject_score exits 1", repr(rc))
+    rc = run(*scan, files["ham"], files["tag"])[0]
+    check(rc == 1, "scan --exit-code: one spam among several exits 1", repr(rc))
+    rc = run(*scan, os.path.join(tmp, "missing.eml"))[0]
+    check(rc == 3, "scan --exit-code: an unreadable file exits 3", repr(rc))
+    bad = os.path.join(tmp, "bad.conf")
+    write(bad, "no_such_key = 1\n")
+    rc = run(CTL, "-c", bad, "scan", "--exit-code", files["ham"])[0]
+    check(rc == 3, "scan --exit-code: a broken configuration exits 3", repr(rc))
+    rc = run(CTL, "-c", conf, "scan", "--no-dns", files["tag"])[0]
+    check(rc == 0, "scan without --exit-code: spam exits 0", repr(rc))
+
+
+def test_lint_strict(tmp):
+    """4. lint --strict."""
+    conf = os.path.join(tmp, "empty.conf")
+    write(conf, "")
+    warn = os.path.join(tmp, "warn")
+    skip = os.path.join(tmp, "skip")
+    os.mkdir(warn)
+    os.mkdir(skip)
+    write(os.path.join(warn, "a.cf"), "body T_A /foo/\nscore T_A 1\nreplace_rules T_NOPE\n")
+    write(os.path.join(skip, "a.cf"),
+          "body T_A /foo/\nscore T_A 1\nifplugin Mail::SpamAssassin::Plugin::Nope\n"
+          "body T_B /bar/\nendif\n")
+    rc, out, _ = run(CTL, "-c", conf, "lint", "--strict", warn)
+    check(rc == 1 and "1 warning(s)" in out, "lint --strict: a warning exits 1", repr(rc))
+    rc, out, _ = run(CTL, "-c", conf, "lint", warn)
+    check(rc == 0, "lint: a warning alone exits 0", repr(rc))
+    rc, out, _ = run(CTL, "-c", conf, "lint", "--strict", skip)
+    check(rc == 0 and "0 warning(s), 2 skipped" in out,
+          "lint --strict: skipped lines are no warnings (exit 0)", repr((rc, out)))
+
+
+def test_install(tmp):
+    """5. installed in sbin, parapetctl(8) in man8."""
+    dest = os.path.join(tmp, "dest")
+    p = subprocess.run(["make", "-s", "-C", build, "install", "DESTDIR=" + dest],
+                       capture_output=True, text=True, timeout=300)
+    check(p.returncode == 0, "make install DESTDIR=...", p.stderr[-300:])
+    found = {}
+    for root, _, names in os.walk(dest):
+        for n in names:
+            found.setdefault(n, []).append(os.path.relpath(os.path.join(root, n), dest))
+    for prog in ("parapet", "parapetctl"):
+        paths = found.get(prog, [])
+        check(len(paths) == 1 and os.path.basename(os.path.dirname(paths[0])) == "sbin",
+              "%s is installed in sbin" % prog, repr(paths))
+    paths = found.get("parapetctl.8", [])
+    check(len(paths) == 1 and paths[0].endswith("man8/parapetctl.8"),
+          "parapetctl(8) is installed in man8", repr(paths))
+
+
+def free_port():
+    """free_port - a free loopback TCP port."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def test_build_info(tmp):
+    """6. parapet_build_info on /metrics."""
+    rules = os.path.join(tmp, "rules6")
+    os.mkdir(rules)
+    write(os.path.join(rules, "t.cf"), "body T_A /foo/\nscore T_A 1\n")
+    port = free_port()
+    conf = os.path.join(tmp, "m.conf")
+    write(conf, "socket = unix:%s/p.sock\nrules_dir = %s\nmetrics_listen = 127.0.0.1:%d\n"
+          "%s" % (tmp, rules, port, "user = root\n" if os.geteuid() == 0 else ""))
+    log = open(os.path.join(tmp, "p.log"), "w")
+    p = subprocess.Popen([PARAPET, "-f", "-c", conf], stdout=log, stderr=log)
+    text = ""
+    try:
+        for _ in range(100):
+            try:
+                with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port,
+                                            timeout=2) as r:
+                    text = r.read().decode()
+                break
+            except OSError:
+                time.sleep(0.1)
+    finally:
+        p.terminate()
+        p.wait(timeout=30)
+        log.close()
+    m = re.search(r'^parapet_build_info\{version="([^"]*)",revision="[^"]*"\} 1$', text, re.M)
+    check(m is not None and m.group(1) == package_version(),
+          "/metrics has parapet_build_info{version=...} 1",
+          repr(text[:200]) if not text else "")
+
+
+def test_root(tmp):
+    """7. as root without user = root: refused with a message, no socket."""
+    if os.geteuid() != 0:
+        print("ok - (not root: the refusal to run as root is not tested)")
+        return
+    rules = os.path.join(tmp, "rules7")
+    os.mkdir(rules)
+    write(os.path.join(rules, "t.cf"), "body T_A /foo/\nscore T_A 1\n")
+    conf = os.path.join(tmp, "root.conf")
+    sock = os.path.join(tmp, "root.sock")
+    write(conf, "socket = unix:%s\nrules_dir = %s\n" % (sock, rules))
+    try:
+        rc, out, err = run(PARAPET, "-f", "-c", conf, timeout=10)
+    except subprocess.TimeoutExpired:	# it started (run killed it)
+        rc, err = 0, "still running after 10 s"
+    check(rc != 0 and "user = root" in err and not os.path.exists(sock),
+          "as root without user: refused, says how to allow it", repr((rc, err[-200:])))
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix="parapet-cli.")
+    os.chmod(tmp, 0o755)
+    try:
+        test_version()
+        test_help()
+        test_scan_exit_code(tmp)
+        test_lint_strict(tmp)
+        test_install(tmp)
+        test_build_info(tmp)
+        test_root(tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print("%d passed, %d failed" % (passed, failed))
+    return 0 if failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
