@@ -88,7 +88,7 @@ static int cmd_lint(int argc, char **argv)
 #define SCAN_EXIT_SPAM 1	/* scan --exit-code: a message is spam */
 #define SCAN_EXIT_ERROR 3	/* scan --exit-code: could not scan (2: usage) */
 
-static const char *edit_names[] = { "delete", "insert", "add" };
+static const char *edit_names[] = { "delete", "insert", "add", "change" };
 
 /* print_json - one object per message, on one line */
 static void print_json(const char *file, const struct scan *sc, const struct verdict *v,
@@ -101,6 +101,8 @@ static void print_json(const char *file, const struct scan *sc, const struct ver
 	ctl_json_str(stdout, file);
 	printf(",\"score\":%s,\"required\":%.1f,\"action\":\"%s\"", s,
 	       sc->engine->cfg->tag_score, action_name(v->action));
+	if (v->observed != v->action)	/* mode = observe */
+		printf(",\"would\":\"%s\"", action_name(v->observed));
 	if (v->skipped) {
 		printf(",\"skipped\":");
 		ctl_json_str(stdout, v->why);
@@ -158,6 +160,8 @@ static void print_text(const char *file, const struct scan *sc, const struct ver
 	verdict_format_score(s, sizeof(s), v->score);
 	verdict_format_score(r, sizeof(r), sc->engine->cfg->tag_score);
 	printf("%s\n  score %s (required %s)  action %s", file, s, r, action_name(v->action));
+	if (v->observed != v->action)	/* mode = observe */
+		printf(" (would %s)", action_name(v->observed));
 	if (v->code)
 		printf("  reply \"%s %s %s\"", v->code, v->xcode, v->text);
 	if (v->skipped)
@@ -176,6 +180,8 @@ static void print_text(const char *file, const struct scan *sc, const struct ver
 		const struct edit *ed = &v->edits[i];
 		if (ed->op == EDIT_DELETE)
 			printf("  - %s (#%d)\n", ed->name, ed->index);
+		else if (ed->op == EDIT_CHANGE)
+			printf("  ~ %s: %s\n", ed->name, ed->value);
 		else
 			printf("  + %s: %s\n", ed->name, ed->value);
 	}

@@ -36,6 +36,8 @@ enum ctype {
 	T_LONG,		/* integer within [min, max] */
 	T_CIDRS,	/* CIDR list */
 	T_ONERROR,	/* tempfail | accept */
+	T_RUNMODE,	/* enforce | observe */
+	T_TEXT,		/* printable text (an SMTP reply, a Subject tag) */
 	T_ENDPOINT,	/* HOST:PORT or unix:PATH */
 	T_ENDPOINTS,	/* HOST[:PORT],... */
 };
@@ -88,6 +90,12 @@ static const struct config_key config_keys[] = {
 	{ "bayes_token_ttl", T_LONG, O(bayes_token_ttl), "2592000", 3600, 86400L * 3650, false },
 	{ "log_max", T_LONG, O(log_max), "100000", 0, 100000000, false },
 	{ "metrics_listen", T_ENDPOINT, O(metrics_listen), NULL, 0, 0, true },
+	{ "mode", T_RUNMODE, O(mode), "enforce", 0, 0, false },
+	{ "subject_tag", T_TEXT, O(subject_tag), NULL, 0, 0, false },
+	{ "reject_text", T_TEXT, O(reject_text), "Message rejected as spam (ref %q)", 0, 0, false },
+	{ "tempfail_text", T_TEXT, O(tempfail_text), "Temporary filter failure (ref %q)", 0, 0, false },
+	{ "greylist_text", T_TEXT, O(greylist_text), "Greylisted, please try again later (ref %q)",
+	  0, 0, false },
 };
 #undef O
 #define NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -270,6 +278,28 @@ static const char *set_value(struct config *cfg, const struct config_key *k,
 		*l = nl;
 		return NULL;
 	}
+	case T_RUNMODE:
+		if (strcasecmp(v, "enforce") == 0)
+			*(int *)f = MODE_ENFORCE;
+		else if (strcasecmp(v, "observe") == 0)
+			*(int *)f = MODE_OBSERVE;
+		else
+			return "expected enforce or observe";
+		return NULL;
+	case T_TEXT:
+		/* one line of printable text, at most 200 bytes (an SMTP
+		 * reply line is 512 with its code); % only as %q or %% */
+		if (*v == '\0' || strlen(v) > 200)
+			return "expected 1 to 200 characters";
+		for (const char *c = v; *c; c++) {
+			if ((unsigned char)*c < 0x20 || *c == 0x7f)
+				return "control characters are not allowed";
+			if (*c == '%' && c[1] != 'q' && c[1] != '%')
+				return "% must be %q (the queue id) or %% (a percent sign)";
+			if (*c == '%')
+				c++;
+		}
+		break;
 	case T_ONERROR:
 		if (strcasecmp(v, "tempfail") == 0)
 			*(int *)f = ON_ERROR_TEMPFAIL;
@@ -407,7 +437,7 @@ struct config *config_free(struct config *cfg)
 	for (size_t i = 0; i < NKEYS; i++) {
 		const struct config_key *k = &config_keys[i];
 		switch (k->type) {
-		case T_STR: case T_SOCKET: case T_ENDPOINT: case T_ENDPOINTS:
+		case T_STR: case T_SOCKET: case T_ENDPOINT: case T_ENDPOINTS: case T_TEXT:
 			free(*(char **)field(cfg, k));
 			break;
 		case T_CIDRS:

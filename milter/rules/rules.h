@@ -59,6 +59,8 @@ void rules_eval(const struct ruleset *rs, struct msg *m, struct re_scratch *re,
  */
 bool rules_symbol(const struct ruleset *rs, const char *name, double *score,
 		  const char **desc);
+/* rules_subject_tag - TEXT of the last `rewrite_header Subject TEXT`, or NULL */
+const char *rules_subject_tag(const struct ruleset *rs);
 /* rules_count - number of rules that can hit (not disabled by score 0) */
 size_t rules_count(const struct ruleset *rs);
 
