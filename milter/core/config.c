@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/config.h"
@@ -76,6 +77,7 @@ static const struct config_key config_keys[] = {
 	{ "redis_sentinels", T_ENDPOINTS, O(redis_sentinels), NULL, 0, 0, false },
 	{ "redis_master_name", T_STR, O(redis_master_name), NULL, 0, 0, false },
 	{ "redis_password", T_STR, O(redis_password), NULL, 0, 0, false },
+	{ "redis_password_file", T_STR, O(redis_password_file), NULL, 0, 0, false },
 	{ "redis_db", T_LONG, O(redis_db), "0", 0, 1 << 16, false },
 	{ "redis_prefix", T_STR, O(redis_prefix), "parapet:", 0, 0, false },
 	{ "redis_timeout_ms", T_LONG, O(redis_timeout_ms), "100", 1, 60000, false },
@@ -398,6 +400,38 @@ struct config *config_parse_buf(const char *name, const char *text, size_t len,
 	return cfg;
 }
 
+/* read_password_file - redis_password from redis_password_file: its
+ * first line, the file readable only by its owner (the user parapet runs
+ * as); NULL or an error (caller frees) */
+static char *read_password_file(struct config *cfg)
+{
+	const char *path = cfg->redis_password_file;
+	char line[1024];
+	struct stat st;
+	FILE *fp;
+
+	if (cfg->redis_password)
+		return xasprintf("%s: error: redis_password and redis_password_file are both set",
+				 cfg->path);
+	if ((fp = fopen(path, "r")) == NULL)
+		return xasprintf("%s: error: redis_password_file %s: %s", cfg->path, path,
+				 strerror(errno));
+	if (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode) || (st.st_mode & 077) != 0) {
+		fclose(fp);
+		return xasprintf("%s: error: redis_password_file %s must be a file readable only "
+				 "by its owner, the user parapet runs as (chmod 600)", cfg->path, path);
+	}
+	if (fgets(line, sizeof(line), fp) == NULL)
+		line[0] = '\0';
+	fclose(fp);
+	char *pw = str_trim(line);
+	if (*pw == '\0')
+		return xasprintf("%s: error: redis_password_file %s: empty", cfg->path, path);
+	cfg->redis_password = xstrdup(pw);
+	explicit_bzero(line, sizeof(line));
+	return NULL;
+}
+
 /* config_load - read and parse a file; NULL path gives the defaults */
 struct config *config_load(const char *path, char **errstr)
 {
@@ -426,6 +460,10 @@ struct config *config_load(const char *path, char **errstr)
 	struct config *cfg = config_parse_buf(path, b.data ? b.data : "", b.len,
 					      errstr);
 	buf_free(&b);
+	/* the file is read here, not in config_parse_buf: a config from
+	 * memory (tests, the fuzzer) names no file to open */
+	if (cfg && cfg->redis_password_file && (*errstr = read_password_file(cfg)) != NULL)
+		return config_free(cfg);
 	return cfg;
 }
 

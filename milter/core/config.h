@@ -44,7 +44,8 @@ struct config {
 	char *redis;
 	char *redis_sentinels;
 	char *redis_master_name;
-	char *redis_password;
+	char *redis_password;	/* redis_password, or read from redis_password_file */
+	char *redis_password_file;
 	long redis_db;
 	char *redis_prefix;
 	long redis_timeout_ms;
