@@ -16,6 +16,10 @@
   6. /metrics carries parapet_build_info{version=...} 1
   7. (as root) the daemon refuses to run as root unless the config says
      user = root, and says so
+  8. with stderr the journal's stream (JOURNAL_STREAM), every log line
+     starts with its syslog priority "<N>"; not otherwise
+  9. with NOTIFY_SOCKET: READY=1 once the socket listens, RELOADING=1 (with
+     MONOTONIC_USEC) and READY=1 around a reload
 
 Environment: PARAPET_BUILDDIR, PARAPET_SRCDIR (set by make check).
 Ends with "N passed, N failed".
@@ -24,6 +28,7 @@ Ends with "N passed, N failed".
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -228,6 +233,72 @@ def test_root(tmp):
           "as root without user: refused, says how to allow it", repr((rc, err[-200:])))
 
 
+def test_journal(tmp):
+    """8. stderr is the journal (JOURNAL_STREAM = its dev:inode): "<N>"."""
+    conf = os.path.join(tmp, "broken.conf")
+    write(conf, "no_such_key = 1\n")
+    for journal in (True, False):
+        r, w = os.pipe()
+        st = os.fstat(w)
+        env = dict(os.environ)
+        env.pop("JOURNAL_STREAM", None)
+        if journal:
+            env["JOURNAL_STREAM"] = "%d:%d" % (st.st_dev, st.st_ino)
+        p = subprocess.Popen([PARAPET, "-f", "-c", conf], stdout=subprocess.DEVNULL,
+                             stderr=w, env=env)
+        os.close(w)
+        with os.fdopen(r) as f:
+            err = f.read()
+        p.wait(timeout=30)
+        lines = err.splitlines()
+        if journal:
+            check(lines and all(re.match(r"<3>error: ", ln) for ln in lines),
+                  "JOURNAL_STREAM: every line starts with its priority <3>", repr(lines))
+        else:
+            check(lines and all(ln.startswith("parapet: error: ") for ln in lines),
+                  "without JOURNAL_STREAM: plain 'parapet: error:' lines", repr(lines))
+    env = dict(os.environ, JOURNAL_STREAM="1:2")	# another stream: not ours
+    p = subprocess.run([PARAPET, "-f", "-c", conf], capture_output=True, text=True,
+                       env=env, timeout=30)
+    check(p.stderr.startswith("parapet: error: "),
+          "JOURNAL_STREAM naming another file: no prefix", repr(p.stderr[:80]))
+
+
+def test_notify(tmp):
+    """9. sd_notify: READY=1 once the socket listens, RELOADING/READY on SIGUSR1."""
+    rules = os.path.join(tmp, "rules9")
+    os.mkdir(rules)
+    write(os.path.join(rules, "t.cf"), "body T_A /foo/\nscore T_A 1\n")
+    sock = os.path.join(tmp, "n.sock")
+    conf = os.path.join(tmp, "n.conf")
+    write(conf, "socket = unix:%s\nrules_dir = %s\n%s" %
+          (sock, rules, "user = root\n" if os.geteuid() == 0 else ""))
+    nsock = os.path.join(tmp, "notify")
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    srv.bind(nsock)
+    srv.settimeout(20)
+    log = open(os.path.join(tmp, "n.log"), "w")
+    p = subprocess.Popen([PARAPET, "-f", "-c", conf], stdout=log, stderr=log,
+                         env=dict(os.environ, NOTIFY_SOCKET=nsock))
+    try:
+        msg = srv.recv(4096).decode()
+        check(msg == "READY=1" and os.path.exists(sock),
+              "NOTIFY_SOCKET: READY=1 once the socket exists", repr(msg))
+        p.send_signal(signal.SIGUSR1)
+        msg = srv.recv(4096).decode()
+        check(re.fullmatch(r"RELOADING=1\nMONOTONIC_USEC=[0-9]+", msg) is not None,
+              "SIGUSR1: RELOADING=1 with MONOTONIC_USEC", repr(msg))
+        msg = srv.recv(4096).decode()
+        check(msg == "READY=1", "after the reload: READY=1", repr(msg))
+    except socket.timeout:
+        check(False, "NOTIFY_SOCKET: a notification within 20 s")
+    finally:
+        p.terminate()
+        p.wait(timeout=30)
+        log.close()
+        srv.close()
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="parapet-cli.")
     os.chmod(tmp, 0o755)
@@ -239,6 +310,8 @@ def main():
         test_install(tmp)
         test_build_info(tmp)
         test_root(tmp)
+        test_journal(tmp)
+        test_notify(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print("%d passed, %d failed" % (passed, failed))

@@ -24,6 +24,7 @@
 #include "daemon/glue.h"
 #include "net/metrics.h"
 #include "base/log.h"
+#include "daemon/notify.h"
 #include "daemon/pidfile.h"
 #include "stages/rep/rep.h"
 #include "base/util.h"
@@ -66,6 +67,7 @@ static void reload(void)
 	struct diag d;
 	struct engine *old = engine_current(), *e;
 
+	notify_reloading();
 	diag_init(&d);
 	e = engine_build(config_path, stage_registry, &d);
 	if (e == NULL) {
@@ -86,6 +88,7 @@ static void reload(void)
 	}
 	engine_unref(old);
 	diag_free(&d);
+	notify_send("READY=1");	/* serving again, with the new or the old rules */
 }
 
 /* reload_thread - wait for SIGUSR1 */
@@ -233,5 +236,7 @@ int main(int argc, char **argv)
 
 	running_pidfile = pidfile;
 	atexit(stopped);
+	/* the socket listens (glue_open) and the rules are in use */
+	notify_send("READY=1");
 	return glue_run();
 }
