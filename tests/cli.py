@@ -20,11 +20,14 @@
      starts with its syslog priority "<N>"; not otherwise
   9. with NOTIFY_SOCKET: READY=1 once the socket listens, RELOADING=1 (with
      MONOTONIC_USEC) and READY=1 around a reload
+ 10. rules_dir lists directories (vendor, then local): the later wins, a
+     local file masks the vendor file of the same name
 
 Environment: PARAPET_BUILDDIR, PARAPET_SRCDIR (set by make check).
 Ends with "N passed, N failed".
 """
 
+import json
 import os
 import re
 import shutil
@@ -172,6 +175,20 @@ def test_install(tmp):
     paths = found.get("parapetctl.8", [])
     check(len(paths) == 1 and paths[0].endswith("man8/parapetctl.8"),
           "parapetctl(8) is installed in man8", repr(paths))
+    # the configured paths, as installed, are the ones the pages name
+    conf = "/" + (found.get("parapet.conf") or ["?"])[0]
+    rules = "/" + os.path.dirname((found.get("50-default.cf") or ["?"])[0])
+    check(rules.endswith("/share/parapet/rules"), "vendor rules in $pkgdatadir/rules", rules)
+    local = os.path.join(os.path.dirname(conf), "rules.d")
+    check(os.path.isdir(dest + local), "an empty local rules directory %s" % local)
+    for page in ("parapet.8", "parapetctl.8", "parapet.conf.5"):
+        with open(os.path.join(dest, (found.get(page) or ["?"])[0])) as f:
+            text = f.read().replace("\\-", "-")
+        check("@" + "sysconfdir@" not in text and conf in text,
+              "%s names the configured %s" % (page, conf))
+    with open(os.path.join(dest, (found.get("parapet.conf.5") or ["?"])[0])) as f:
+        text = f.read().replace("\\-", "-")
+    check(rules in text and local in text, "parapet.conf(5) names both rules directories")
 
 
 def free_port():
@@ -299,6 +316,29 @@ def test_notify(tmp):
         srv.close()
 
 
+def test_rules_dirs(tmp):
+    """10. rules_dir = VENDOR LOCAL: local files read after the vendor's,
+    a local file replaces the vendor file of the same name."""
+    vendor = os.path.join(tmp, "vendor")
+    local = os.path.join(tmp, "local")
+    os.mkdir(vendor)
+    os.mkdir(local)
+    write(os.path.join(vendor, "50-default.cf"), "body T_A /foo/\nscore T_A 1\n")
+    write(os.path.join(vendor, "60-extra.cf"), "body T_X /foo/\nscore T_X 1\n")
+    write(os.path.join(local, "10-local.cf"), "score T_A 3\n")
+    write(os.path.join(local, "60-extra.cf"), "# disabled here\n")
+    conf = os.path.join(tmp, "dirs.conf")
+    write(conf, "rules_dir = %s %s\ngreylist = no\n" % (vendor, local))
+    msg = os.path.join(tmp, "foo.eml")
+    write(msg, message("foo"))
+    rc, out, err = run(CTL, "-c", conf, "scan", "--no-dns", "--json", msg)
+    hits = {h["name"]: h["score"] for h in json.loads(out)["symbols"]} if rc == 0 else {}
+    check(hits.get("T_A") == 3.0, "rules_dir list: the local score wins over the vendor's",
+          repr((rc, hits, err[-200:])))
+    check(rc == 0 and "T_A" in hits and "T_X" not in hits, "rules_dir list: a local file masks the vendor file of its name",
+          repr(hits))
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="parapet-cli.")
     os.chmod(tmp, 0o755)
@@ -312,6 +352,7 @@ def main():
         test_root(tmp)
         test_journal(tmp)
         test_notify(tmp)
+        test_rules_dirs(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print("%d passed, %d failed" % (passed, failed))

@@ -25,6 +25,9 @@
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
 #endif
+#ifndef PACKAGE_DATADIR
+#define PACKAGE_DATADIR "/usr/share/parapet"
+#endif
 
 enum ctype {
 	T_STR,		/* any non-empty string */
@@ -59,7 +62,9 @@ static const struct config_key config_keys[] = {
 	{ "user", T_STR, O(user), NULL, 0, 0, true },
 	{ "pidfile", T_STR, O(pidfile), NULL, 0, 0, true },
 	{ "log_level", T_LEVEL, O(log_level), "info", 0, 0, false },
-	{ "rules_dir", T_STR, O(rules_dir), SYSCONFDIR "/parapet/rules", 0, 0, false },
+	/* the shipped rules, then the local ones (rules_load: a later one wins) */
+	{ "rules_dir", T_STR, O(rules_dir), PACKAGE_DATADIR "/rules " SYSCONFDIR "/parapet/rules.d",
+	  0, 0, false },
 	{ "authserv_id", T_STR, O(authserv_id), NULL, 0, 0, false },
 	{ "tag_score", T_SCORE, O(tag_score), "5.0", 0, 0, false },
 	{ "quarantine_score", T_SCORE_OFF, O(quarantine_score), "off", 0, 0, false },
