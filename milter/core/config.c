@@ -41,7 +41,8 @@ enum ctype {
 	T_CIDRS,	/* CIDR list */
 	T_ONERROR,	/* tempfail | accept */
 	T_RUNMODE,	/* enforce | observe */
-	T_TEXT,		/* printable text (an SMTP reply, a Subject tag) */
+	T_TEXT,		/* printable text (a Subject tag) */
+	T_REPLY,	/* printable text with %q, %% (an SMTP reply) */
 	T_ENDPOINT,	/* HOST:PORT or unix:PATH */
 	T_ENDPOINTS,	/* HOST[:PORT],... */
 };
@@ -99,9 +100,9 @@ static const struct config_key config_keys[] = {
 	{ "metrics_listen", T_ENDPOINT, O(metrics_listen), NULL, 0, 0, true },
 	{ "mode", T_RUNMODE, O(mode), "enforce", 0, 0, false },
 	{ "subject_tag", T_TEXT, O(subject_tag), NULL, 0, 0, false },
-	{ "reject_text", T_TEXT, O(reject_text), "Message rejected as spam (ref %q)", 0, 0, false },
-	{ "tempfail_text", T_TEXT, O(tempfail_text), "Temporary filter failure (ref %q)", 0, 0, false },
-	{ "greylist_text", T_TEXT, O(greylist_text), "Greylisted, please try again later (ref %q)",
+	{ "reject_text", T_REPLY, O(reject_text), "Message rejected as spam (ref %q)", 0, 0, false },
+	{ "tempfail_text", T_REPLY, O(tempfail_text), "Temporary filter failure (ref %q)", 0, 0, false },
+	{ "greylist_text", T_REPLY, O(greylist_text), "Greylisted, please try again later (ref %q)",
 	  0, 0, false },
 };
 #undef O
@@ -200,6 +201,16 @@ static bool valid_socket(const char *v)
 	return false;
 }
 
+/* choice - v is a (0) or b (1), in any case; NULL or the reason why */
+static const char *choice(const char *v, const char *a, const char *b, const char *why,
+			  int *out)
+{
+	if (strcasecmp(v, a) != 0 && strcasecmp(v, b) != 0)
+		return why;
+	*out = strcasecmp(v, a) == 0 ? 0 : 1;
+	return NULL;
+}
+
 /* set_value - parse v into the key's member; NULL or a reason */
 static const char *set_value(struct config *cfg, const struct config_key *k,
 			     const char *v)
@@ -286,35 +297,25 @@ static const char *set_value(struct config *cfg, const struct config_key *k,
 		return NULL;
 	}
 	case T_RUNMODE:
-		if (strcasecmp(v, "enforce") == 0)
-			*(int *)f = MODE_ENFORCE;
-		else if (strcasecmp(v, "observe") == 0)
-			*(int *)f = MODE_OBSERVE;
-		else
-			return "expected enforce or observe";
-		return NULL;
+		return choice(v, "enforce", "observe", "expected enforce or observe", (int *)f);
 	case T_TEXT:
+	case T_REPLY:
 		/* one line of printable text, at most 200 bytes (an SMTP
-		 * reply line is 512 with its code); % only as %q or %% */
+		 * reply line is 512 with its code); in a reply % only as %q
+		 * or %% */
 		if (*v == '\0' || strlen(v) > 200)
 			return "expected 1 to 200 characters";
 		for (const char *c = v; *c; c++) {
 			if ((unsigned char)*c < 0x20 || *c == 0x7f)
 				return "control characters are not allowed";
-			if (*c == '%' && c[1] != 'q' && c[1] != '%')
+			if (k->type == T_REPLY && *c == '%' && c[1] != 'q' && c[1] != '%')
 				return "% must be %q (the queue id) or %% (a percent sign)";
-			if (*c == '%')
+			if (k->type == T_REPLY && *c == '%')
 				c++;
 		}
 		break;
 	case T_ONERROR:
-		if (strcasecmp(v, "tempfail") == 0)
-			*(int *)f = ON_ERROR_TEMPFAIL;
-		else if (strcasecmp(v, "accept") == 0)
-			*(int *)f = ON_ERROR_ACCEPT;
-		else
-			return "expected tempfail or accept";
-		return NULL;
+		return choice(v, "tempfail", "accept", "expected tempfail or accept", (int *)f);
 	}
 	/* string-valued types */
 	free(*(char **)f);
@@ -481,6 +482,7 @@ struct config *config_free(struct config *cfg)
 		const struct config_key *k = &config_keys[i];
 		switch (k->type) {
 		case T_STR: case T_SOCKET: case T_ENDPOINT: case T_ENDPOINTS: case T_TEXT:
+		case T_REPLY:
 			free(*(char **)field(cfg, k));
 			break;
 		case T_CIDRS:

@@ -531,6 +531,9 @@ START_TEST(subject_tag)
 {
 	struct engine *e = unit_engine("subject_tag = [SPAM]\n", RULES);
 	struct scan *sc = unit_scan(e, "Subject: one tag\n\nbody\n");
+	/* a tag is not a reply: % is text there */
+	struct engine *e2 = unit_engine("subject_tag = 100% spam\n", RULES);
+	engine_unref(e2);
 	const struct edit *ed = edit_find(&sc->verdict, EDIT_CHANGE, "Subject", 0);
 	ck_assert_ptr_nonnull(ed);
 	ck_assert_int_eq(ed->index, 1);
@@ -587,7 +590,7 @@ START_TEST(reply_texts)
 
 	static const char *const bad[] = {
 		"reject_text = 50% off\n", "reject_text = a %s b\n", "tempfail_text = a\tb\n",
-		"mode = watch\n",
+		"mode = watch\n", "subject_tag = a\tb\n",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		char *err = NULL;
