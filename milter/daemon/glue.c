@@ -307,7 +307,9 @@ static sfsistat glue_eom(SMFICTX *ctx)
 	case ACTION_ACCEPT:
 		if (apply_accept(ctx, gc, v) < 0) {
 			struct engine *e = engine_current();
-			bool tempfail = e == NULL || e->cfg->on_error == ON_ERROR_TEMPFAIL;
+			/* mode = observe never tempfails */
+			bool tempfail = e == NULL || (e->cfg->on_error == ON_ERROR_TEMPFAIL &&
+						      e->cfg->mode != MODE_OBSERVE);
 			engine_unref(e);
 			if (tempfail) {
 				smfi_setreply(ctx, "451", "4.3.0", "Temporary filter failure");

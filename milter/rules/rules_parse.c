@@ -800,14 +800,20 @@ static const struct {
 };
 
 /* subject_tag_line - `rewrite_header Subject TEXT`: the Subject tag
- * (verdict.c); false for another header, which not_taken reports */
+ * (verdict.c; taken literally, no _SCORE_ template tags), or none without
+ * TEXT; false for another header, which not_taken reports */
 static bool subject_tag_line(struct parser *ps, const char *kw, char *args)
 {
 	if (strcmp(kw, "rewrite_header") != 0 || strncasecmp(args, "subject", 7) != 0 ||
-	    (args[7] != ' ' && args[7] != '\t'))
+	    (args[7] != ' ' && args[7] != '\t' && args[7] != '\0'))
 		return false;
-	char *text = str_trim(args + 8);
-	bool printable = *text != '\0' && strlen(text) <= 200;
+	char *text = str_trim(args + 7);
+	if (*text == '\0') {	/* no text: no tag (Conf.pm) */
+		free(ps->ld->rs->subject_tag);
+		ps->ld->rs->subject_tag = NULL;
+		return true;
+	}
+	bool printable = strlen(text) <= 200;
 	for (const char *c = text; printable && *c; c++)
 		printable = (unsigned char)*c >= 0x20 && *c != 0x7f;
 	if (!printable) {

@@ -559,6 +559,13 @@ START_TEST(subject_tag)
 			 "*****SPAM***** one tag");
 	scan_free(sc);
 	engine_unref(e);
+	char *cleared = xasprintf("%srewrite_header subject\n", rules);	/* no text: none */
+	e = unit_engine("", cleared);
+	sc = unit_scan(e, "Subject: one tag\n\nbody\n");
+	ck_assert_ptr_null(edit_find(&sc->verdict, EDIT_CHANGE, "Subject", 0));
+	scan_free(sc);
+	engine_unref(e);
+	free(cleared);
 	e = unit_engine("subject_tag = [SPAM]\n", rules);
 	sc = unit_scan(e, "Subject: one tag\n\nbody\n");
 	ck_assert_str_eq(edit_find(&sc->verdict, EDIT_CHANGE, "Subject", 0)->value,
