@@ -19,7 +19,8 @@ set -euo pipefail
 # ThreadSanitizer runtime (libtsan2, for configure --enable-tsan); the
 # dashboard's browser test (Debian's chromium, driven by playwright-core
 # from npm: tests/browser); SpamAssassin, the oracle of the agreement test
-# (tests/integration/test_sa_agree.py) and of the speed comparison.
+# (tests/integration/test_sa_agree.py) and of the speed comparison; the
+# Debian package's build and check (debian/, tests/integration/test_deb.py).
 PACKAGES="
 	build-essential autoconf automake libtool pkg-config
 	libmilter-dev libpcre2-dev libvectorscan-dev check
@@ -31,6 +32,7 @@ PACKAGES="
 	clang libclang-rt-14-dev libtsan2
 	chromium nodejs npm
 	spamassassin libvectorscan-dev
+	debhelper lintian
 "
 
 APT_OPTS=(-y -q --no-install-recommends -o DPkg::Lock::Timeout=300)

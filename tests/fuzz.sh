@@ -21,7 +21,7 @@ make -s -j2 fuzz/fuzz_config fuzz/fuzz_rules fuzz/fuzz_message fuzz/fuzz_meta fu
 
 seeds=$bld/seeds
 rm -rf "$seeds" && mkdir -p "$seeds"/{config,rules,message,meta,redis,auth,spf,uri,received,tokens,reqlit,date,lists,policy} crashes
-cp "$top"/etc/parapet.conf "$top"/tests/golden/golden.conf "$seeds/config/"
+cp "$top"/etc/parapet.conf.in "$top"/tests/golden/golden.conf "$seeds/config/"
 cp "$top"/rules/*.cf "$top"/tests/golden/rules/*.cf "$top"/fuzz/seeds/rules/*.cf "$seeds/rules/"
 cp "$top"/fuzz/seeds/meta/* "$seeds/meta/"
 cp "$top"/fuzz/seeds/redis/* "$seeds/redis/"

@@ -19,13 +19,14 @@
 
 static const char *config_path;
 static bool config_given;
+static int fail_status = 1;	/* exit status when the config does not load */
 
-/* ctl_usage - print the usage and exit 2 */
-void ctl_usage(void)
+/* print_usage - the usage on fp */
+static void print_usage(FILE *fp)
 {
-	fprintf(stderr,
-		"usage: parapetctl [-c config] lint [--verbose] [--list-rules] [RULES_DIR]\n"
-		"       parapetctl [-c config] scan [--json [--subrules]] [--no-dns] [--ip IP]\n"
+	fprintf(fp,
+		"usage: parapetctl [-c config] lint [--strict] [--verbose] [--list-rules] [RULES_DIR]\n"
+		"       parapetctl [-c config] scan [--exit-code] [--json [--subrules]] [--no-dns] [--ip IP]\n"
 		"                  [--helo NAME]\n"
 		"                  [--from ADDR] [--rcpt ADDR]... FILE...|-\n"
 		"       parapetctl [-c config] reload\n"
@@ -40,8 +41,23 @@ void ctl_usage(void)
 		"       parapetctl [-c config] stats [HOURS] [--json]\n"
 		"       parapetctl [-c config] dashboard [--listen HOST:PORT] [--host NAME]...\n"
 		"                  [--static DIR] [--password-file FILE] [--allow-writes]\n"
+		"       parapetctl -V|--version\n"
+		"       parapetctl -h|--help\n"
 		"       (KIND: ip, net, mfrom, from, dkim)\n");
+}
+
+/* ctl_usage - print the usage on stderr and exit 2 (a wrong command line) */
+void ctl_usage(void)
+{
+	print_usage(stderr);
 	exit(2);
+}
+
+/* ctl_help - print the usage on stdout and exit 0 (--help) */
+void ctl_help(void)
+{
+	print_usage(stdout);
+	exit(0);
 }
 
 /* load_config - -c FILE, else the default file if present, else defaults */
@@ -56,7 +72,7 @@ static struct config *load_config(void)
 	if ((cfg = config_load(path, &err)) == NULL) {
 		fprintf(stderr, "%s\n", err);
 		free(err);
-		exit(1);
+		exit(fail_status);
 	}
 	return cfg;
 }
@@ -65,6 +81,13 @@ static struct config *load_config(void)
 struct config *ctl_load_config(void)
 {
 	return load_config();
+}
+
+/* ctl_set_fail_status - exit status of a configuration that does not
+ * load (scan --exit-code: not 1, which means spam there) */
+void ctl_set_fail_status(int rc)
+{
+	fail_status = rc;
 }
 
 /* ctl_set_config - -c FILE (NULL: the default file, if present) */

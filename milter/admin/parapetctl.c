@@ -37,17 +37,20 @@ static void print_rule(const char *name, const char *type, void *ctx)
  * cmd_lint - load every rule file, print every error and warning, and
  * one line per reason things were skipped (--verbose: every skipped
  * line); with --list-rules, print "NAME TYPE" for every rule that can run
- * on stdout and the rest on stderr
+ * on stdout and the rest on stderr.  Exit 1 on an error, and with
+ * --strict on a warning too
  */
 static int cmd_lint(int argc, char **argv)
 {
 	struct config *cfg = ctl_load_config();
 	struct diag d;
-	bool verbose = false, list = false;
+	bool verbose = false, list = false, strict = false;
 
 	for (; argc > 1 && argv[1][0] == '-'; argc--, argv++) {
 		if (strcmp(argv[1], "--verbose") == 0 || strcmp(argv[1], "-v") == 0)
 			verbose = true;
+		else if (strcmp(argv[1], "--strict") == 0)
+			strict = true;
 		else if (strcmp(argv[1], "--list-rules") == 0)
 			list = true;
 		else
@@ -74,13 +77,18 @@ static int cmd_lint(int argc, char **argv)
 	else
 		fprintf(out, "%d error(s), %d warning(s), %d skipped\n", d.errors, d.warnings,
 			d.skipped);
-	int rc = d.errors ? 1 : 0;
+	/* --strict: a warning fails too; skipped lines (SpamAssassin
+	 * features parapet does not take) are notes, not warnings */
+	int rc = d.errors || (strict && d.warnings) ? 1 : 0;
 	engine_unref(e);
 	diag_free(&d);
 	return rc;
 }
 
-static const char *edit_names[] = { "delete", "insert", "add" };
+#define SCAN_EXIT_SPAM 1	/* scan --exit-code: a message is spam */
+#define SCAN_EXIT_ERROR 3	/* scan --exit-code: could not scan (2: usage) */
+
+static const char *edit_names[] = { "delete", "insert", "add", "change" };
 
 /* print_json - one object per message, on one line */
 static void print_json(const char *file, const struct scan *sc, const struct verdict *v,
@@ -93,6 +101,8 @@ static void print_json(const char *file, const struct scan *sc, const struct ver
 	ctl_json_str(stdout, file);
 	printf(",\"score\":%s,\"required\":%.1f,\"action\":\"%s\"", s,
 	       sc->engine->cfg->tag_score, action_name(v->action));
+	if (v->observed != v->action)	/* mode = observe */
+		printf(",\"would\":\"%s\"", action_name(v->observed));
 	if (v->skipped) {
 		printf(",\"skipped\":");
 		ctl_json_str(stdout, v->why);
@@ -150,6 +160,8 @@ static void print_text(const char *file, const struct scan *sc, const struct ver
 	verdict_format_score(s, sizeof(s), v->score);
 	verdict_format_score(r, sizeof(r), sc->engine->cfg->tag_score);
 	printf("%s\n  score %s (required %s)  action %s", file, s, r, action_name(v->action));
+	if (v->observed != v->action)	/* mode = observe */
+		printf(" (would %s)", action_name(v->observed));
 	if (v->code)
 		printf("  reply \"%s %s %s\"", v->code, v->xcode, v->text);
 	if (v->skipped)
@@ -168,12 +180,20 @@ static void print_text(const char *file, const struct scan *sc, const struct ver
 		const struct edit *ed = &v->edits[i];
 		if (ed->op == EDIT_DELETE)
 			printf("  - %s (#%d)\n", ed->name, ed->index);
+		else if (ed->op == EDIT_CHANGE)
+			printf("  ~ %s: %s\n", ed->name, ed->value);
 		else
 			printf("  + %s: %s\n", ed->name, ed->value);
 	}
 }
 
-/* cmd_scan - the full pipeline over message files */
+/*
+ * cmd_scan - the full pipeline over message files.  With --exit-code
+ * (as spamc -c): 0 when every message is ham, 1 when one is spam (its
+ * score reaches tag_score: X-Spam-Flag, or the action is reject or
+ * quarantine), 2 on a usage error, 3 when a file or the configuration
+ * cannot be read.  Without it: 0, or 1 on a read error.
+ */
 static int cmd_scan(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -184,13 +204,14 @@ static int cmd_scan(int argc, char **argv)
 		{ "rcpt", required_argument, NULL, 'r' },
 		{ "no-dns", no_argument, NULL, 'n' },
 		{ "subrules", no_argument, NULL, 's' },
+		{ "exit-code", no_argument, NULL, 'x' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *ip = NULL, *helo = "localhost", *from = "";
 	bool no_dns = false;
 	const char **rcpts = NULL;
 	size_t nrcpts = 0;
-	bool json = false, subrules = false;
+	bool json = false, subrules = false, exit_code = false, spam = false;
 	struct hits sub = { 0 };
 	int c, rc = 0;
 
@@ -200,6 +221,7 @@ static int cmd_scan(int argc, char **argv)
 		case 'j': json = true; break;
 		case 'n': no_dns = true; break;
 		case 's': subrules = true; break;
+		case 'x': exit_code = true; break;
 		case 'i': ip = optarg; break;
 		case 'h': helo = optarg; break;
 		case 'f': from = optarg; break;
@@ -212,6 +234,8 @@ static int cmd_scan(int argc, char **argv)
 	}
 	if (optind >= argc || (subrules && !json))
 		ctl_usage();
+	if (exit_code)
+		ctl_set_fail_status(SCAN_EXIT_ERROR);
 	struct diag d;
 	diag_init(&d);
 	struct engine *e = engine_from_config(ctl_load_config(), stage_registry, &d);
@@ -220,7 +244,7 @@ static int cmd_scan(int argc, char **argv)
 			fprintf(stderr, "%s\n", d.lines[i]);
 	diag_free(&d);
 	if (e == NULL)
-		return 1;
+		return exit_code ? SCAN_EXIT_ERROR : 1;
 	for (int i = optind; i < argc; i++) {
 		size_t len;
 		char *data = mboxfile_read(argv[i], &len);
@@ -242,6 +266,8 @@ static int cmd_scan(int argc, char **argv)
 			scan_skip(sc, "trusted_networks");	/* as the daemon does */
 		mboxfile_feed(sc, data, len);
 		const struct verdict *v = scan_finish(sc);
+		spam = spam || v->tagged || v->action == ACTION_REJECT ||
+		       v->action == ACTION_QUARANTINE;
 		if (json)
 			print_json(argv[i], sc, v, subrules ? &sub : NULL);
 		else
@@ -252,6 +278,8 @@ static int cmd_scan(int argc, char **argv)
 	}
 	free(rcpts);
 	engine_unref(e);
+	if (exit_code)
+		return rc ? SCAN_EXIT_ERROR : spam ? SCAN_EXIT_SPAM : 0;
 	return rc;
 }
 
@@ -287,16 +315,25 @@ static int cmd_reload(void)
 int main(int argc, char **argv)
 {
 	int c;
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
 
 	ctl_set_config(NULL);
 	log_open("parapetctl", true);
 	log_set_level(LOG_LVL_WARNING);
 	rep_clock_from_env();
-	while ((c = getopt(argc, argv, "+c:")) != -1) {
+	while ((c = getopt_long(argc, argv, "+c:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			ctl_set_config(optarg);
 			break;
+		case 'h': ctl_help();
+		case 'V':
+			printf("parapetctl %s\n", PARAPET_VERSION_FULL);
+			return 0;
 		default: ctl_usage();
 		}
 	}

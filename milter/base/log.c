@@ -3,6 +3,12 @@
  * One line per call; the level filter is an atomic so a reload can change
  * it while milter threads log.  stderr lines are written with one write(2)
  * each, so lines from several threads never interleave.
+ *
+ * Under systemd, when stderr is the journal's stream (JOURNAL_STREAM names
+ * its device and inode, systemd.exec(5)), each line starts with its
+ * priority as "<N>" (sd-daemon(3)); journald reads it, and the unit's
+ * SyslogFacility=mail supplies the facility (journald takes no facility
+ * from a stream's prefix).
  */
 #include "autoconfig.h"
 
@@ -12,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -20,12 +27,28 @@
 static _Atomic int cur_level = LOG_LVL_INFO;
 static bool use_stderr = true;
 static const char *log_ident = "parapet";
+static bool to_journal;		/* stderr is the journal: "<N>" prefixes */
+
+/* stderr_is_journal - JOURNAL_STREAM is "DEV:INODE" of our stderr */
+static bool stderr_is_journal(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	char end;
+
+	if (js == NULL || sscanf(js, "%llu:%llu%c", &dev, &ino, &end) != 2)
+		return false;
+	return fstat(STDERR_FILENO, &st) == 0 && (unsigned long long)st.st_dev == dev &&
+	       (unsigned long long)st.st_ino == ino;
+}
 
 /* log_open - choose the sink */
 void log_open(const char *ident, bool to_stderr)
 {
 	log_ident = ident;
 	use_stderr = to_stderr;
+	to_journal = to_stderr && stderr_is_journal();
 	if (!to_stderr)
 		openlog(ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
 }
@@ -68,7 +91,10 @@ static void log_vmsg(enum log_level level, const char *fmt, va_list ap)
 		vsyslog(prio[level], fmt, ap);
 		return;
 	}
-	n = snprintf(line, sizeof(line), "%s: %s: ", log_ident, tags[level]);
+	if (to_journal)	/* the journal names the program itself */
+		n = snprintf(line, sizeof(line), "<%d>%s: ", prio[level], tags[level]);
+	else
+		n = snprintf(line, sizeof(line), "%s: %s: ", log_ident, tags[level]);
 	if (n < 0)
 		return;
 	int m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);

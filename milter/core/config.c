@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/config.h"
@@ -23,6 +24,9 @@
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
+#endif
+#ifndef PACKAGE_DATADIR
+#define PACKAGE_DATADIR "/usr/share/parapet"
 #endif
 
 enum ctype {
@@ -36,6 +40,9 @@ enum ctype {
 	T_LONG,		/* integer within [min, max] */
 	T_CIDRS,	/* CIDR list */
 	T_ONERROR,	/* tempfail | accept */
+	T_RUNMODE,	/* enforce | observe */
+	T_TEXT,		/* printable text (a Subject tag) */
+	T_REPLY,	/* printable text with %q, %% (an SMTP reply) */
 	T_ENDPOINT,	/* HOST:PORT or unix:PATH */
 	T_ENDPOINTS,	/* HOST[:PORT],... */
 };
@@ -56,7 +63,9 @@ static const struct config_key config_keys[] = {
 	{ "user", T_STR, O(user), NULL, 0, 0, true },
 	{ "pidfile", T_STR, O(pidfile), NULL, 0, 0, true },
 	{ "log_level", T_LEVEL, O(log_level), "info", 0, 0, false },
-	{ "rules_dir", T_STR, O(rules_dir), SYSCONFDIR "/parapet/rules", 0, 0, false },
+	/* the shipped rules, then the local ones (rules_load: a later one wins) */
+	{ "rules_dir", T_STR, O(rules_dir), PACKAGE_DATADIR "/rules " SYSCONFDIR "/parapet/rules.d",
+	  0, 0, false },
 	{ "lists_file", T_STR, O(lists_file), NULL, 0, 0, false },
 	{ "policy_file", T_STR, O(policy_file), NULL, 0, 0, false },
 	{ "authserv_id", T_STR, O(authserv_id), NULL, 0, 0, false },
@@ -76,6 +85,7 @@ static const struct config_key config_keys[] = {
 	{ "redis_sentinels", T_ENDPOINTS, O(redis_sentinels), NULL, 0, 0, false },
 	{ "redis_master_name", T_STR, O(redis_master_name), NULL, 0, 0, false },
 	{ "redis_password", T_STR, O(redis_password), NULL, 0, 0, false },
+	{ "redis_password_file", T_STR, O(redis_password_file), NULL, 0, 0, false },
 	{ "redis_db", T_LONG, O(redis_db), "0", 0, 1 << 16, false },
 	{ "redis_prefix", T_STR, O(redis_prefix), "parapet:", 0, 0, false },
 	{ "redis_timeout_ms", T_LONG, O(redis_timeout_ms), "100", 1, 60000, false },
@@ -90,6 +100,12 @@ static const struct config_key config_keys[] = {
 	{ "bayes_token_ttl", T_LONG, O(bayes_token_ttl), "2592000", 3600, 86400L * 3650, false },
 	{ "log_max", T_LONG, O(log_max), "100000", 0, 100000000, false },
 	{ "metrics_listen", T_ENDPOINT, O(metrics_listen), NULL, 0, 0, true },
+	{ "mode", T_RUNMODE, O(mode), "enforce", 0, 0, false },
+	{ "subject_tag", T_TEXT, O(subject_tag), NULL, 0, 0, false },
+	{ "reject_text", T_REPLY, O(reject_text), "Message rejected as spam (ref %q)", 0, 0, false },
+	{ "tempfail_text", T_REPLY, O(tempfail_text), "Temporary filter failure (ref %q)", 0, 0, false },
+	{ "greylist_text", T_REPLY, O(greylist_text), "Greylisted, please try again later (ref %q)",
+	  0, 0, false },
 };
 #undef O
 #define NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -187,6 +203,16 @@ static bool valid_socket(const char *v)
 	return false;
 }
 
+/* choice - v is a (0) or b (1), in any case; NULL or the reason why */
+static const char *choice(const char *v, const char *a, const char *b, const char *why,
+			  int *out)
+{
+	if (strcasecmp(v, a) != 0 && strcasecmp(v, b) != 0)
+		return why;
+	*out = strcasecmp(v, a) == 0 ? 0 : 1;
+	return NULL;
+}
+
 /* set_value - parse v into the key's member; NULL or a reason */
 static const char *set_value(struct config *cfg, const struct config_key *k,
 			     const char *v)
@@ -272,14 +298,26 @@ static const char *set_value(struct config *cfg, const struct config_key *k,
 		*l = nl;
 		return NULL;
 	}
+	case T_RUNMODE:
+		return choice(v, "enforce", "observe", "expected enforce or observe", (int *)f);
+	case T_TEXT:
+	case T_REPLY:
+		/* one line of printable text, at most 200 bytes (an SMTP
+		 * reply line is 512 with its code); in a reply % only as %q
+		 * or %% */
+		if (*v == '\0' || strlen(v) > 200)
+			return "expected 1 to 200 characters";
+		for (const char *c = v; *c; c++) {
+			if ((unsigned char)*c < 0x20 || *c == 0x7f)
+				return "control characters are not allowed";
+			if (k->type == T_REPLY && *c == '%' && c[1] != 'q' && c[1] != '%')
+				return "% must be %q (the queue id) or %% (a percent sign)";
+			if (k->type == T_REPLY && *c == '%')
+				c++;
+		}
+		break;
 	case T_ONERROR:
-		if (strcasecmp(v, "tempfail") == 0)
-			*(int *)f = ON_ERROR_TEMPFAIL;
-		else if (strcasecmp(v, "accept") == 0)
-			*(int *)f = ON_ERROR_ACCEPT;
-		else
-			return "expected tempfail or accept";
-		return NULL;
+		return choice(v, "tempfail", "accept", "expected tempfail or accept", (int *)f);
 	}
 	/* string-valued types */
 	free(*(char **)f);
@@ -370,6 +408,38 @@ struct config *config_parse_buf(const char *name, const char *text, size_t len,
 	return cfg;
 }
 
+/* read_password_file - redis_password from redis_password_file: its
+ * first line, the file readable only by its owner (the user parapet runs
+ * as); NULL or an error (caller frees) */
+static char *read_password_file(struct config *cfg)
+{
+	const char *path = cfg->redis_password_file;
+	char line[1024];
+	struct stat st;
+	FILE *fp;
+
+	if (cfg->redis_password)
+		return xasprintf("%s: error: redis_password and redis_password_file are both set",
+				 cfg->path);
+	if ((fp = fopen(path, "r")) == NULL)
+		return xasprintf("%s: error: redis_password_file %s: %s", cfg->path, path,
+				 strerror(errno));
+	if (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode) || (st.st_mode & 077) != 0) {
+		fclose(fp);
+		return xasprintf("%s: error: redis_password_file %s must be a file readable only "
+				 "by its owner, the user parapet runs as (chmod 600)", cfg->path, path);
+	}
+	if (fgets(line, sizeof(line), fp) == NULL)
+		line[0] = '\0';
+	fclose(fp);
+	char *pw = str_trim(line);
+	if (*pw == '\0')
+		return xasprintf("%s: error: redis_password_file %s: empty", cfg->path, path);
+	cfg->redis_password = xstrdup(pw);
+	explicit_bzero(line, sizeof(line));
+	return NULL;
+}
+
 /* config_load - read and parse a file; NULL path gives the defaults */
 struct config *config_load(const char *path, char **errstr)
 {
@@ -398,6 +468,10 @@ struct config *config_load(const char *path, char **errstr)
 	struct config *cfg = config_parse_buf(path, b.data ? b.data : "", b.len,
 					      errstr);
 	buf_free(&b);
+	/* the file is read here, not in config_parse_buf: a config from
+	 * memory (tests, the fuzzer) names no file to open */
+	if (cfg && cfg->redis_password_file && (*errstr = read_password_file(cfg)) != NULL)
+		return config_free(cfg);
 	return cfg;
 }
 
@@ -409,7 +483,8 @@ struct config *config_free(struct config *cfg)
 	for (size_t i = 0; i < NKEYS; i++) {
 		const struct config_key *k = &config_keys[i];
 		switch (k->type) {
-		case T_STR: case T_SOCKET: case T_ENDPOINT: case T_ENDPOINTS:
+		case T_STR: case T_SOCKET: case T_ENDPOINT: case T_ENDPOINTS: case T_TEXT:
+		case T_REPLY:
 			free(*(char **)field(cfg, k));
 			break;
 		case T_CIDRS:

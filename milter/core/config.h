@@ -16,6 +16,11 @@ enum on_error {
 	ON_ERROR_ACCEPT,
 };
 
+enum run_mode {
+	MODE_ENFORCE,		/* act on the verdict */
+	MODE_OBSERVE,		/* headers and logs only: every message accepted */
+};
+
 struct config {
 	char *path;		/* file it came from, or NULL for defaults */
 	char *socket;
@@ -41,7 +46,8 @@ struct config {
 	char *redis;
 	char *redis_sentinels;
 	char *redis_master_name;
-	char *redis_password;
+	char *redis_password;	/* redis_password, or read from redis_password_file */
+	char *redis_password_file;
 	long redis_db;
 	char *redis_prefix;
 	long redis_timeout_ms;
@@ -56,6 +62,11 @@ struct config {
 	long bayes_token_ttl;
 	long log_max;
 	char *metrics_listen;
+	int mode;		/* enum run_mode */
+	char *subject_tag;	/* prefix of a tagged message's Subject, or NULL */
+	char *reject_text;	/* SMTP reply texts; %q: the queue id */
+	char *tempfail_text;
+	char *greylist_text;
 };
 
 /* config_default_path - $sysconfdir/parapet/parapet.conf */

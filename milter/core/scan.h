@@ -46,6 +46,7 @@ enum edit_op {
 	EDIT_DELETE,		/* remove the index-th field called name */
 	EDIT_INSERT,		/* insert before field index (0: at the top) */
 	EDIT_ADD,		/* append at the end of the header */
+	EDIT_CHANGE,		/* replace the value of the index-th field called name */
 };
 
 struct edit {
@@ -62,9 +63,11 @@ struct verdict {
 	bool skipped;		/* trusted or authenticated: not scanned, only
 				 * forged fields removed (EDIT_DELETE) */
 	const char *why;	/* for skipped or internal failure */
+	enum action observed;	/* mode = observe: the action parapet would
+				 * have taken (action is then accept) */
 	const char *code;	/* SMTP reply for reject/tempfail */
 	const char *xcode;
-	const char *text;
+	char *text;		/* owned; with the queue id */
 	struct edit *edits;
 	size_t nedits;
 	char *symbols;		/* "A,B,C" for the log */

@@ -182,28 +182,109 @@ static char *symbol_list(const struct scan *sc)
 	return b.data;
 }
 
-/* verdict_decide - SPEC §4: reject, greylist tempfail, quarantine, accept */
-void verdict_decide(struct scan *sc)
+/* reply_text - a reply template with %q the queue id ("-" unknown)
+ * and %% a percent sign (config.c allows no other %) */
+static char *reply_text(const struct scan *sc, const char *tmpl)
 {
-	const struct config *cfg = sc->engine->cfg;
-	struct verdict *v = &sc->verdict;
+	const char *qid = sc->msg->qid && *sc->msg->qid ? sc->msg->qid : "-";
+	struct buf b;
+
+	buf_init(&b);
+	buf_puts(&b, "");
+	for (const char *c = tmpl; *c; c++) {
+		if (c[0] == '%' && c[1] == 'q') {
+			for (const char *q = qid; *q && q - qid < 64; q++)	/* as log_value */
+				buf_putc(&b, (*q <= 0x20 || *q == 0x7f) ? '?' : *q);
+			c++;
+		} else if (c[0] == '%' && c[1] == '%') {
+			buf_putc(&b, '%');
+			c++;
+		} else {
+			buf_putc(&b, *c);
+		}
+	}
+	return b.data;
+}
+
+/* set_reply - the action and its SMTP reply */
+static void set_reply(const struct scan *sc, struct verdict *v, enum action a,
+		      const char *code, const char *xcode, const char *tmpl)
+{
+	v->action = a;
+	v->code = code;
+	v->xcode = xcode;
+	free(v->text);
+	v->text = reply_text(sc, tmpl);
+}
+
+/* verdict_stars - X-Spam-Level as SpamAssassin's _STARS(*)_: one '*' per
+ * whole point (int(), toward zero), at most 50, empty below 1 */
+char *verdict_stars(double score)
+{
+	int n = score >= 50.0 ? 50 : score >= 1.0 ? (int)score : 0;
+	char *s = xcalloc((size_t)n + 1, 1);
+
+	memset(s, '*', (size_t)n);
+	return s;
+}
+
+/* subject_edit - the Subject tag of a tagged message: subject_tag of the
+ * config, else rewrite_header Subject of the rules; prefixed to the first
+ * Subject (or a Subject added), not twice */
+static void subject_edit(struct scan *sc, struct verdict *v)
+{
+	const char *tag = sc->engine->cfg->subject_tag;
+	const struct msg *m = sc->msg;
+
+	if (tag == NULL)
+		tag = rules_subject_tag(sc->engine->rules);
+	if (tag == NULL)
+		return;
+	for (size_t i = 0; i < m->nhdrs; i++) {
+		const struct header *h = &m->hdrs[i];
+		if (strcasecmp(h->name, "Subject") != 0 || h->index != 1)
+			continue;
+		if (strncmp(h->value, tag, strlen(tag)) == 0)
+			return;	/* tagged already (a second pass) */
+		const char *raw = h->raw;
+		while (*raw == ' ' || *raw == '\t')
+			raw++;
+		add_edit(v, EDIT_CHANGE, "Subject", 1, xasprintf("%s %s", tag, raw));
+		return;
+	}
+	add_edit(v, EDIT_ADD, "Subject", 0, xstrdup(tag));
+}
+
+/* add_headers - the edits of a delivered message */
+static void add_headers(struct scan *sc, struct verdict *v)
+{
 	char s[32];
 
-	verdict_clear(v);
-	v->score = sc->hits.score;
-	v->tagged = sc->hits.score >= sc->policy.tag_score;
-	v->symbols = symbol_list(sc);
-	v->skipped = sc->skip_why != NULL;
-	v->why = sc->skip_why;
+	removals(sc, v);
+	add_edit(v, EDIT_INSERT, "Authentication-Results", 0, auth_results(sc));
+	if (v->tagged) {
+		add_edit(v, EDIT_ADD, "X-Spam-Flag", 0, xstrdup("YES"));
+		subject_edit(sc, v);
+	}
+	verdict_format_score(s, sizeof(s), sc->hits.score);
+	add_edit(v, EDIT_ADD, "X-Spam-Score", 0, xstrdup(s));
+	add_edit(v, EDIT_ADD, "X-Spam-Level", 0, verdict_stars(sc->hits.score));
+	add_edit(v, EDIT_ADD, "X-Spam-Status", 0, verdict_status(sc, sc->policy.tag_score));
+}
+
+/* decide - SPEC §4: reject, greylist tempfail, quarantine, accept (the
+ * thresholds of the message's recipient policy) */
+static void decide(struct scan *sc, struct verdict *v)
+{
+	const struct config *cfg = sc->engine->cfg;
+
 	if (sc->msg->keys_lost) {
 		/* a From or a forged field may have gone unseen: neither DMARC
 		 * nor the removals below can be trusted (issue 12).  Never a
 		 * legitimate message: refused, not delivered unchecked */
-		v->action = ACTION_REJECT;
-		v->code = "550";
-		v->xcode = "5.6.0";
-		v->text = "Message header too long to check: too many From, "
-			  "Authentication-Results or X-Spam-* fields";
+		set_reply(sc, v, ACTION_REJECT, "550", "5.6.0",
+			  "Message header too long to check: too many From, "
+			  "Authentication-Results or X-Spam-* fields");
 		return;
 	}
 	if (sc->skip_why) {	/* not scanned: only forged fields go */
@@ -214,37 +295,48 @@ void verdict_decide(struct scan *sc)
 	if (sc->internal_error) {
 		v->why = sc->error_stage;
 		if (cfg->on_error == ON_ERROR_TEMPFAIL) {
-			v->action = ACTION_TEMPFAIL;
-			v->code = "451";
-			v->xcode = "4.3.0";
-			v->text = "Temporary filter failure";
+			set_reply(sc, v, ACTION_TEMPFAIL, "451", "4.3.0", cfg->tempfail_text);
 			return;
 		}
 		/* on_error = accept: fall through with what was found */
 	}
 	if (sc->policy.reject_on && sc->hits.score >= sc->policy.reject_score) {
-		v->action = ACTION_REJECT;
-		v->code = "550";
-		v->xcode = "5.7.1";
-		v->text = "Message rejected as spam";
+		set_reply(sc, v, ACTION_REJECT, "550", "5.7.1", cfg->reject_text);
 		return;
 	}
 	if (sc->greylisted) {
-		v->action = ACTION_TEMPFAIL;
-		v->code = "451";
-		v->xcode = "4.7.1";
-		v->text = "Greylisted, please try again later";
+		set_reply(sc, v, ACTION_TEMPFAIL, "451", "4.7.1", cfg->greylist_text);
 		return;
 	}
 	v->action = sc->policy.quarantine_on && sc->hits.score >= sc->policy.quarantine_score
 			    ? ACTION_QUARANTINE : ACTION_ACCEPT;
-	removals(sc, v);
-	add_edit(v, EDIT_INSERT, "Authentication-Results", 0, auth_results(sc));
-	if (v->tagged)
-		add_edit(v, EDIT_ADD, "X-Spam-Flag", 0, xstrdup("YES"));
-	verdict_format_score(s, sizeof(s), sc->hits.score);
-	add_edit(v, EDIT_ADD, "X-Spam-Score", 0, xstrdup(s));
-	add_edit(v, EDIT_ADD, "X-Spam-Status", 0, verdict_status(sc, sc->policy.tag_score));
+	add_headers(sc, v);
+}
+
+/* verdict_decide - decide; with mode = observe the message is accepted
+ * whatever was decided (observed keeps it), with the headers of a
+ * delivered message */
+void verdict_decide(struct scan *sc)
+{
+	struct verdict *v = &sc->verdict;
+
+	verdict_clear(v);
+	v->score = sc->hits.score;
+	v->tagged = sc->hits.score >= sc->policy.tag_score;
+	v->symbols = symbol_list(sc);
+	v->skipped = sc->skip_why != NULL;
+	v->why = sc->skip_why;
+	decide(sc, v);
+	v->observed = v->action;
+	if (sc->engine->cfg->mode != MODE_OBSERVE || v->action == ACTION_ACCEPT)
+		return;
+	bool had_edits = v->nedits > 0;	/* quarantine: the headers are there */
+	v->action = ACTION_ACCEPT;
+	v->code = v->xcode = NULL;
+	free(v->text);
+	v->text = NULL;
+	if (!had_edits && !sc->msg->keys_lost)
+		add_headers(sc, v);
 }
 
 /* verdict_clear - release owned parts, back to an empty accept */
@@ -254,6 +346,7 @@ void verdict_clear(struct verdict *v)
 		free(v->edits[i].value);
 	free(v->edits);
 	free(v->symbols);
+	free(v->text);
 	memset(v, 0, sizeof(*v));
 }
 
@@ -287,7 +380,10 @@ char *verdict_log_line(const struct scan *sc)
 	log_value(&b, m->mail_from && *m->mail_from ? m->mail_from : "<>");
 	buf_printf(&b, " rcpts=%zu", m->rcpts_seen);
 	verdict_format_score(s, sizeof(s), v->score);
-	buf_printf(&b, " score=%s action=%s symbols=", s, action_name(v->action));
+	buf_printf(&b, " score=%s action=%s", s, action_name(v->action));
+	if (v->observed != v->action)	/* mode = observe */
+		buf_printf(&b, " would=%s", action_name(v->observed));
+	buf_puts(&b, " symbols=");
 	buf_puts(&b, v->symbols ? v->symbols : "");
 	buf_printf(&b, " ms=%.1f", v->ms);
 	if (v->skipped || (v->why && sc->internal_error)) {

@@ -15,6 +15,8 @@ void verdict_clear(struct verdict *v);
 char *verdict_log_line(const struct scan *sc);
 /* verdict_status - X-Spam-Status value, folded, without leading space */
 char *verdict_status(const struct scan *sc, double required);
+/* verdict_stars - X-Spam-Level's value: '*' per whole point, at most 50 */
+char *verdict_stars(double score);
 /* verdict_format_score - "%.1f" without "-0.0" */
 void verdict_format_score(char *out, size_t cap, double score);
 /* verdict_authserv_id - authserv-id of an Authentication-Results value

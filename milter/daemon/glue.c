@@ -244,13 +244,18 @@ static int apply_edits(SMFICTX *ctx, const struct glue_conn *gc, const struct ve
 		case EDIT_INSERT:
 			rc = smfi_insheader(ctx, ed->index, (char *)ed->name, val);
 			break;
+		case EDIT_CHANGE:	/* SMFIF_CHGHDRS, asked for in negotiate */
+			rc = smfi_chgheader(ctx, (char *)ed->name, ed->index, val);
+			break;
 		default:
 			rc = smfi_addheader(ctx, (char *)ed->name, val);
 			break;
 		}
 		free(val);
 		if (rc != MI_SUCCESS) {
-			log_warn("header edit %s %s refused by the MTA", ed->op == EDIT_DELETE ? "delete" : "add", ed->name);
+			log_warn("header edit %s %s refused by the MTA",
+				 ed->op == EDIT_DELETE ? "delete" : ed->op == EDIT_CHANGE ? "change" : "add",
+				 ed->name);
 			failed = -1;
 		}
 	}
@@ -274,6 +279,23 @@ static int apply_accept(SMFICTX *ctx, const struct glue_conn *gc, const struct v
 	return rc;
 }
 
+/* set_reply - the verdict's SMTP reply; libmilter ignores a text with a
+ * lone '%' (smfi_setreply(3)), so each is doubled */
+static void set_reply(SMFICTX *ctx, const struct verdict *v)
+{
+	struct buf b;
+
+	buf_init(&b);
+	buf_puts(&b, "");
+	for (const char *c = v->text ? v->text : ""; *c; c++) {
+		if (*c == '%')
+			buf_putc(&b, '%');
+		buf_putc(&b, *c);
+	}
+	smfi_setreply(ctx, (char *)v->code, (char *)v->xcode, b.data);
+	buf_free(&b);
+}
+
 /* glue_eom - end of message: the verdict */
 static sfsistat glue_eom(SMFICTX *ctx)
 {
@@ -289,14 +311,16 @@ static sfsistat glue_eom(SMFICTX *ctx)
 	switch (v->action) {
 	case ACTION_REJECT:
 	case ACTION_TEMPFAIL:
-		smfi_setreply(ctx, (char *)v->code, (char *)v->xcode, (char *)v->text);
+		set_reply(ctx, v);
 		rc = v->action == ACTION_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
 		break;
 	case ACTION_QUARANTINE:
 	case ACTION_ACCEPT:
 		if (apply_accept(ctx, gc, v) < 0) {
 			struct engine *e = engine_current();
-			bool tempfail = e == NULL || e->cfg->on_error == ON_ERROR_TEMPFAIL;
+			/* mode = observe never tempfails */
+			bool tempfail = e == NULL || (e->cfg->on_error == ON_ERROR_TEMPFAIL &&
+						      e->cfg->mode != MODE_OBSERVE);
 			engine_unref(e);
 			if (tempfail) {
 				smfi_setreply(ctx, "451", "4.3.0", "Temporary filter failure");

@@ -10,6 +10,7 @@
 #include "autoconfig.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <grp.h>
 #include <pthread.h>
 #include <pwd.h>
@@ -23,6 +24,7 @@
 #include "daemon/glue.h"
 #include "net/metrics.h"
 #include "base/log.h"
+#include "daemon/notify.h"
 #include "daemon/pidfile.h"
 #include "stages/rep/rep.h"
 #include "base/util.h"
@@ -31,11 +33,21 @@
 static const char *config_path;
 static struct pidfile *running_pidfile;	/* removed at exit (stopped) */
 
-/* usage - print and exit 2 */
-static void usage(void)
+static const char usage_text[] =
+	"usage: parapet [-f] [-t] [-c config]\n"
+	"       parapet -V|--version\n"
+	"       parapet -h|--help\n"
+	"  -c FILE  the configuration (default %s)\n"
+	"  -f       stay in the foreground, log to stderr\n"
+	"  -t       check the configuration and rules, then exit\n";
+
+/* usage - to stdout and exit 0 when asked for (--help), else to stderr
+ * and exit 2 */
+static void usage(bool asked) __attribute__((noreturn));
+static void usage(bool asked)
 {
-	fprintf(stderr, "usage: parapet [-f] [-t] [-V] [-c config]\n");
-	exit(2);
+	fprintf(asked ? stdout : stderr, usage_text, config_default_path());
+	exit(asked ? 0 : 2);
 }
 
 /* print_diag - every diagnostic through the log */
@@ -55,6 +67,7 @@ static void reload(void)
 	struct diag d;
 	struct engine *old = engine_current(), *e;
 
+	notify_reloading();
 	diag_init(&d);
 	e = engine_build(config_path, stage_registry, &d);
 	if (e == NULL) {
@@ -75,6 +88,7 @@ static void reload(void)
 	}
 	engine_unref(old);
 	diag_free(&d);
+	notify_send("READY=1");	/* serving again, with the new or the old rules */
 }
 
 /* reload_thread - wait for SIGUSR1 */
@@ -124,21 +138,27 @@ int main(int argc, char **argv)
 	sigset_t set;
 	pthread_t tid;
 	int c;
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
 
 	config_path = config_default_path();
-	while ((c = getopt(argc, argv, "c:ftV")) != -1) {
+	while ((c = getopt_long(argc, argv, "c:fhtV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': config_path = optarg; break;
 		case 'f': foreground = true; break;
 		case 't': test_only = true; break;
+		case 'h': usage(true);
 		case 'V':
-			printf("parapet %s\n", PACKAGE_VERSION);
+			printf("parapet %s\n", PARAPET_VERSION_FULL);
 			return 0;
-		default: usage();
+		default: usage(false);
 		}
 	}
 	if (optind != argc)
-		usage();
+		usage(false);
 	log_open("parapet", foreground || test_only);
 	rep_clock_from_env();	/* tests only: PARAPET_TEST_NOW */
 
@@ -161,6 +181,11 @@ int main(int argc, char **argv)
 			  config_path, d.errors);
 	diag_free(&d);
 	log_set_level((enum log_level)e->cfg->log_level);
+	/* never root by accident: root only when the config says so */
+	if (e->cfg->user == NULL && geteuid() == 0)
+		log_fatal("%s: not started as root: set user = parapet (an unprivileged "
+			  "user, parapet.conf(5)), or user = root to run as root on purpose",
+			  config_path);
 	if (!foreground && daemon(0, 0) != 0)	/* before any thread exists */
 		log_fatal("cannot detach: %s", strerror(errno));
 
@@ -192,7 +217,9 @@ int main(int argc, char **argv)
 		log_info("metrics on http://%s/metrics", e->cfg->metrics_listen);
 	}
 	metrics_reload(true, e->generation);
-	if (e->cfg->user) {
+	if (e->cfg->user && strcmp(e->cfg->user, "root") == 0) {
+		log_info("running as root (user = root)");
+	} else if (e->cfg->user) {
 		struct passwd *pw = getpwnam(e->cfg->user);
 		if (pw == NULL)
 			log_fatal("user %s: no such user", e->cfg->user);
@@ -201,7 +228,7 @@ int main(int argc, char **argv)
 			pidfile_give(pidfile, pw->pw_uid, pw->pw_gid, glue_socket_path());
 		drop_privileges(e->cfg->user, pw);
 	}
-	log_info("parapet %s started: %s, %zu rules, generation %lu", PACKAGE_VERSION,
+	log_info("parapet %s started: %s, %zu rules, generation %lu", PARAPET_VERSION_FULL,
 		 e->cfg->socket, rules_count(e->rules), e->generation);
 	engine_publish(e);
 	if (pthread_create(&tid, NULL, reload_thread, NULL) != 0)
@@ -209,5 +236,7 @@ int main(int argc, char **argv)
 
 	running_pidfile = pidfile;
 	atexit(stopped);
+	/* the socket listens (glue_open) and the rules are in use */
+	notify_send("READY=1");
 	return glue_run();
 }

@@ -156,7 +156,7 @@ enum session_rc session_mail(struct session *s, const char *from,
 		dv->action = ACTION_TEMPFAIL;
 		dv->code = "451";
 		dv->xcode = "4.3.0";
-		dv->text = "Temporary filter failure";
+		dv->text = xstrdup("Temporary filter failure");
 		dv->why = "shutting_down";
 		dv->skipped = true;
 		dv->symbols = xstrdup("");

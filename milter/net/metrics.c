@@ -325,6 +325,13 @@ char *metrics_render(size_t *len)
 		   "# TYPE parapet_milter_connections gauge\n"
 		   "parapet_milter_connections %lld\n",
 		   (long long)atomic_load(&connections));
+	buf_puts(&b, "# HELP parapet_build_info the running version (value always 1)\n"
+		 "# TYPE parapet_build_info gauge\n"
+		 "parapet_build_info{version=\"");
+	put_label(&b, PACKAGE_VERSION);
+	buf_puts(&b, "\",revision=\"");
+	put_label(&b, PARAPET_GIT_REVISION);
+	buf_puts(&b, "\"} 1\n");
 	buf_printf(&b, "# HELP parapet_ruleset_generation generation of the rule set in use\n"
 		   "# TYPE parapet_ruleset_generation gauge\n"
 		   "parapet_ruleset_generation %llu\n",

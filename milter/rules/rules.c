@@ -88,6 +88,7 @@ struct ruleset *rules_free(struct ruleset *rs)
 	}
 	free(rs->syms);
 	free(rs->meta_order);
+	free(rs->subject_tag);
 	for (size_t i = 0; i < rs->nfiles; i++)
 		free(rs->files[i]);
 	free(rs->files);
@@ -111,6 +112,12 @@ bool rules_symbol(const struct ruleset *rs, const char *name, double *score,
 	*score = (s->kind == SYM_RULE || s->scored) ? s->score : 0.0;
 	*desc = s->desc;
 	return true;
+}
+
+/* rules_subject_tag - the tag of rewrite_header Subject, or NULL */
+const char *rules_subject_tag(const struct ruleset *rs)
+{
+	return rs->subject_tag;
 }
 
 /* rules_count - rules that can hit */

@@ -32,13 +32,16 @@ struct rules_auth;
 struct ruleset;
 
 /*
- * rules_load - every *.cf in dir, in name order; NULL if d->errors.
+ * rules_load - every *.cf in each directory of dirs (separated by white
+ * space: vendor rules, then local ones), in name order within each; a
+ * file in a later directory replaces the one of the same name in an
+ * earlier directory.  NULL if d->errors.
  * builtins (NULL-terminated, may be NULL) names the symbols the pipeline
  * stages set themselves: a rule may not take such a name, meta rules may
  * use them, and score/describe lines weigh them.  The names are borrowed
  * for the life of the rule set (static strings of the descriptors).
  */
-struct ruleset *rules_load(const char *dir, const char *const *builtins, struct diag *d);
+struct ruleset *rules_load(const char *dirs, const char *const *builtins, struct diag *d);
 /* rules_load_text - one in-memory file (tests, fuzzing); NULL on error */
 struct ruleset *rules_load_text(const char *name, const char *text,
 				const char *const *builtins,
@@ -71,6 +74,8 @@ void rules_eval(const struct ruleset *rs, struct msg *m, struct re_scratch *re,
  */
 bool rules_symbol(const struct ruleset *rs, const char *name, double *score,
 		  const char **desc);
+/* rules_subject_tag - TEXT of the last `rewrite_header Subject TEXT`, or NULL */
+const char *rules_subject_tag(const struct ruleset *rs);
 /* rules_count - number of rules that can hit (not disabled by score 0) */
 size_t rules_count(const struct ruleset *rs);
 

@@ -133,6 +133,7 @@ struct ruleset {
 	struct rules_conf *conf;	/* what eval tests read (eval.h) */
 	struct prefilter *prefilter;	/* one-pass candidates (prefilter.c) */
 	bool prefilter_off;	/* rules_set_prefilter */
+	char *subject_tag;	/* rewrite_header Subject TEXT (the last), or NULL */
 };
 
 /* replace_tag, replace_pre, replace_inter, replace_post */

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "rules/rules_int.h"
 #include "base/util.h"
@@ -790,13 +791,40 @@ static const struct {
 	{ "bayes_*", false, WHY_BAYES }, { "use_bayes*", false, WHY_BAYES },
 	{ "required_score", true, WHY_SCORE }, { "required_hits", true, WHY_SCORE },
 	{ "rewrite_header", true,
-	  "parapet does not rewrite the message; at tag_score it adds X-Spam-Flag: YES "
-	  "(parapet(8), HEADERS), filter on that; ignored" },
+	  "parapet rewrites only Subject (its tag, subject_tag in parapet.conf(5)); "
+	  "at tag_score it adds X-Spam-Flag: YES, filter on that; ignored" },
 	{ "add_header", true, WHY_HEADERS }, { "remove_header", true, WHY_HEADERS },
 	{ "clear_headers", true, WHY_HEADERS },
 	{ "report_safe", true,
 	  "parapet never wraps a message into a report, as with report_safe 0; ignored" },
 };
+
+/* subject_tag_line - `rewrite_header Subject TEXT`: the Subject tag
+ * (verdict.c; taken literally, no _SCORE_ template tags), or none without
+ * TEXT; false for another header, which not_taken reports */
+static bool subject_tag_line(struct parser *ps, const char *kw, char *args)
+{
+	if (strcmp(kw, "rewrite_header") != 0 || strncasecmp(args, "subject", 7) != 0 ||
+	    (args[7] != ' ' && args[7] != '\t' && args[7] != '\0'))
+		return false;
+	char *text = str_trim(args + 7);
+	if (*text == '\0') {	/* no text: no tag (Conf.pm) */
+		free(ps->ld->rs->subject_tag);
+		ps->ld->rs->subject_tag = NULL;
+		return true;
+	}
+	bool printable = strlen(text) <= 200;
+	for (const char *c = text; printable && *c; c++)
+		printable = (unsigned char)*c >= 0x20 && *c != 0x7f;
+	if (!printable) {
+		diag_warn(ps->ld->d, ps->file, ps->line,
+			  "rewrite_header Subject: expected 1 to 200 printable characters; ignored");
+		return true;
+	}
+	free(ps->ld->rs->subject_tag);
+	ps->ld->rs->subject_tag = xstrdup(text);
+	return true;
+}
 
 /* not_taken_line - a directive of not_taken? then say so; false if not */
 static bool not_taken_line(struct parser *ps, const char *kw, char *args)
@@ -861,7 +889,7 @@ void rules_directive(struct parser *ps, const char *kw, char *args)
 	else if (eval_directive(ld->rs->conf, kw, args, &err)) {
 		if (err)
 			diag_error(ld->d, ps->file, ps->line, "%s: %s", kw, err);
-	} else if (!not_taken_line(ps, kw, args)) {
+	} else if (!subject_tag_line(ps, kw, args) && !not_taken_line(ps, kw, args)) {
 		char why[96];
 		snprintf(why, sizeof(why), "directive '%.60s' not in parapet", kw);
 		diag_skip(ld->d, ps->file, ps->line, why, "%s", kw);

@@ -509,28 +509,63 @@ static struct ruleset *new_ruleset(const char *const *builtins)
 	return rs;
 }
 
-/* rules_load - every *.cf in dir */
-struct ruleset *rules_load(const char *dir, const char *const *builtins, struct diag *d)
-{
-	struct dirent **ents = NULL;
-	struct loader ld = { .rs = new_ruleset(builtins), .d = d, .replaced = -1 };
-	int n = scandir(dir, &ents, cf_filter, alphasort);
+#define RULES_MAX_DIRS 8
 
-	if (n < 0) {
-		diag_error(d, dir, 0, "cannot read rules directory: %s", strerror(errno));
-		return rules_link(&ld);
+/* masked - a later directory has a file of this name, which replaces it */
+static bool masked(struct dirent ***ents, const int *n, int ndirs, int dir, const char *name)
+{
+	for (int j = dir + 1; j < ndirs; j++)
+		for (int k = 0; k < n[j]; k++)
+			if (strcmp(ents[j][k]->d_name, name) == 0)
+				return true;
+	return false;
+}
+
+/* rules_load - every *.cf of each directory of dirs (white-space
+ * separated, at most RULES_MAX_DIRS), directory by directory, in name
+ * order within each; a file of a later directory replaces the file of the
+ * same name in an earlier one (vendor rules, then local ones) */
+struct ruleset *rules_load(const char *dirs, const char *const *builtins, struct diag *d)
+{
+	struct dirent **ents[RULES_MAX_DIRS] = { 0 };
+	int n[RULES_MAX_DIRS] = { 0 }, ndirs = 0, total = 0;
+	char *list = xstrdup(dirs), *save = NULL, *dir[RULES_MAX_DIRS];
+	struct loader ld = { .rs = new_ruleset(builtins), .d = d, .replaced = -1 };
+
+	for (char *t = strtok_r(list, " \t", &save); t; t = strtok_r(NULL, " \t", &save)) {
+		if (ndirs == RULES_MAX_DIRS) {
+			diag_error(d, t, 0, "more than %d rules directories", RULES_MAX_DIRS);
+			break;
+		}
+		dir[ndirs] = t;
+		n[ndirs] = scandir(t, &ents[ndirs], cf_filter, alphasort);
+		if (n[ndirs] < 0) {
+			diag_error(d, t, 0, "cannot read rules directory: %s", strerror(errno));
+			n[ndirs] = 0;
+		}
+		total += n[ndirs++];
 	}
-	if (n == 0)
-		diag_warn(d, dir, 0, "no *.cf rule files");
-	for (int i = 0; i < n; i++) {
-		char *path = xasprintf("%s/%s", dir, ents[i]->d_name);
-		parse_file(&ld, path, NULL);
-		free(path);
+	if (ndirs == 0)
+		diag_error(d, dirs, 0, "no rules directory");
+	else if (total == 0 && d->errors == 0)
+		diag_warn(d, dirs, 0, "no *.cf rule files");
+	for (int i = 0; i < ndirs; i++) {
+		for (int k = 0; k < n[i]; k++) {
+			if (!masked(ents, n, ndirs, i, ents[i][k]->d_name)) {
+				char *path = xasprintf("%s/%s", dir[i], ents[i][k]->d_name);
+				parse_file(&ld, path, NULL);
+				free(path);
+			}
+		}
+	}
+	for (int i = 0; i < ndirs; i++) {
+		for (int k = 0; k < n[i]; k++)
+			free(ents[i][k]);
 		free(ents[i]);
 	}
-	free(ents);
+	free(list);
 	struct ruleset *rs = rules_link(&ld);
-	diag_summarize(d, dir);
+	diag_summarize(d, dirs);
 	return rs;
 }
 

@@ -716,6 +716,8 @@ class Parapet(_Daemon):
             ("reject_score", "15.0"),
             ("dns_timeout_ms", "1000"),
         ])
+        if os.geteuid() == 0:	# parapet refuses root unless it is written
+            self.config["user"] = "root"
         self._own_dns = dns == "own"
         self.dns = DnsServer(os.path.join(self.workdir, "dns")) if self._own_dns else dns
         if self.dns is not None:

@@ -387,8 +387,10 @@ local function reject_then_ham(tag, qid, chunks)
 	local r = eom(conn)
 	check(r == SMFIR_REPLYCODE,
 	      tag .. ": EOM reply is SMFIR_REPLYCODE (got " .. reply_name(r) .. ")")
-	check(mt.eom_check(conn, MT_SMTPREPLY, "550", "5.7.1", REJECT_TEXT),
-	      tag .. ": reply is 550 5.7.1 " .. REJECT_TEXT)
+	-- the reply carries the queue id as a reference (reject_text's %q)
+	local want = REJECT_TEXT .. " (ref " .. qid .. ")"
+	check(mt.eom_check(conn, MT_SMTPREPLY, "550", "5.7.1", want),
+	      tag .. ": reply is 550 5.7.1 " .. want)
 	check(not mt.eom_check(conn, MT_HDRADD, "X-Spam-Status"),
 	      tag .. ": no X-Spam-Status on a rejected message")
 

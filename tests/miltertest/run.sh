@@ -106,6 +106,7 @@ quarantine_score = 10.0
 on_error = accept
 max_scan_bytes = 1048576
 log_level = info
+$( [ "$(id -u)" -eq 0 ] && echo "user = root" )
 # no DNS in the test: refuse fast instead of waiting for a resolver
 dns_nameservers = 127.0.0.1:9
 dns_timeout_ms = 500

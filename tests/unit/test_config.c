@@ -4,6 +4,9 @@
  */
 #include "autoconfig.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <arpa/inet.h>
 
 #include "unit.h"
@@ -196,6 +199,64 @@ START_TEST(missing_file)
 }
 END_TEST
 
+/* write_file - text into path with mode */
+static void write_file(const char *path, const char *text, mode_t mode)
+{
+	FILE *fp = fopen(path, "w");
+
+	ck_assert_ptr_nonnull(fp);
+	fputs(text, fp);
+	fclose(fp);
+	ck_assert_int_eq(chmod(path, mode), 0);
+}
+
+/* redis_password_file: first line, and only a file readable by its owner */
+START_TEST(password_file)
+{
+	char dir[] = "/tmp/parapet-conf.XXXXXX";
+	char conf[64], pw[64], *err = NULL;
+	struct config *c;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(conf, sizeof(conf), "%s/p.conf", dir);
+	snprintf(pw, sizeof(pw), "%s/redis.pw", dir);
+	char *text = xasprintf("redis_password_file = %s\n", pw);
+	write_file(conf, text, 0644);
+
+	write_file(pw, "s3cret\nignored\n", 0600);
+	c = config_load(conf, &err);
+	ck_assert_msg(c != NULL, "%s", err);
+	ck_assert_str_eq(c->redis_password, "s3cret");
+	config_free(c);
+
+	write_file(pw, "s3cret\n", 0640);	/* the group may read it: refused */
+	c = config_load(conf, &err);
+	ck_assert_ptr_null(c);
+	ck_assert_msg(strstr(err, "readable only by its owner") != NULL, "%s", err);
+	free(err);
+	write_file(pw, "s3cret\n", 0604);
+	ck_assert_ptr_null(c = config_load(conf, &err));
+	free(err);
+
+	unlink(pw);	/* missing */
+	ck_assert_ptr_null(c = config_load(conf, &err));
+	ck_assert_msg(strstr(err, "redis.pw: No such file") != NULL, "%s", err);
+	free(err);
+
+	write_file(pw, "s3cret\n", 0600);	/* both keys: ambiguous */
+	free(text);
+	text = xasprintf("redis_password = x\nredis_password_file = %s\n", pw);
+	write_file(conf, text, 0644);
+	ck_assert_ptr_null(c = config_load(conf, &err));
+	ck_assert_msg(strstr(err, "both set") != NULL, "%s", err);
+	free(err);
+	free(text);
+	unlink(pw);
+	unlink(conf);
+	rmdir(dir);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("config");
@@ -208,6 +269,7 @@ int main(void)
 	tcase_add_loop_test(tc, ip_parse, 0, sizeof(ip_cases) / sizeof(ip_cases[0]));
 	tcase_add_test(tc, restart_keys);
 	tcase_add_test(tc, missing_file);
+	tcase_add_test(tc, password_file);
 	suite_add_tcase(s, tc);
 	return unit_main(s);
 }

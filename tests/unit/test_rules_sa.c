@@ -282,11 +282,11 @@ START_TEST(metadata_and_settings)
 	ck_assert_int_eq(d.skipped, 7);
 	ck_assert(has_line(&d, "r.cf: note: 3 skipped: report template"));
 	diag_free(&d);
-	ck_assert(load("required_score 6\nrewrite_header Subject [SPAM]\nadd_header all Foo x\n"
+	ck_assert(load("required_score 6\nrewrite_header From [SPAM]\nadd_header all Foo x\n"
 		       "clear_headers\nreport_safe 1\n", &d, false));
 	ck_assert_int_eq(d.warnings, 5);
 	ck_assert(has_line(&d, "r.cf:1: warning: required_score: parapet's thresholds are tag_score"));
-	ck_assert(has_line(&d, "r.cf:2: warning: rewrite_header: parapet does not rewrite the message"));
+	ck_assert(has_line(&d, "r.cf:2: warning: rewrite_header: parapet rewrites only Subject"));
 	ck_assert(has_line(&d, "r.cf:5: warning: report_safe: parapet never wraps"));
 	diag_free(&d);
 }

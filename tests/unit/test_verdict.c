@@ -25,6 +25,16 @@ static const struct edit *edit_find(const struct verdict *v, enum edit_op op,
 	return NULL;
 }
 
+/* count_edits - edits of any op on name */
+static size_t count_edits(const struct verdict *v, const char *name)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < v->nedits; i++)
+		n += strcmp(v->edits[i].name, name) == 0;
+	return n;
+}
+
 START_TEST(ham_headers)
 {
 	struct engine *e = unit_engine("authserv_id = mx.test\n", RULES);
@@ -73,7 +83,7 @@ START_TEST(reject)
 	ck_assert_int_eq(v->action, ACTION_REJECT);
 	ck_assert_str_eq(v->code, "550");
 	ck_assert_str_eq(v->xcode, "5.7.1");
-	ck_assert_str_eq(v->text, "Message rejected as spam");
+	ck_assert_str_eq(v->text, "Message rejected as spam (ref QID1)");
 	ck_assert_uint_eq(v->nedits, 0);
 	scan_free(sc);
 	engine_unref(e);
@@ -120,7 +130,7 @@ START_TEST(internal_error_policy)
 	ck_assert_int_eq(sc->verdict.action, ACTION_TEMPFAIL);
 	ck_assert_str_eq(sc->verdict.code, "451");
 	ck_assert_str_eq(sc->verdict.xcode, "4.3.0");
-	ck_assert_str_eq(sc->verdict.text, "Temporary filter failure");
+	ck_assert_str_eq(sc->verdict.text, "Temporary filter failure (ref QID1)");
 	scan_free(sc);
 	engine_unref(e);
 
@@ -143,7 +153,7 @@ START_TEST(greylist_order)
 	verdict_decide(sc);
 	ck_assert_int_eq(sc->verdict.action, ACTION_TEMPFAIL);
 	ck_assert_str_eq(sc->verdict.xcode, "4.7.1");
-	ck_assert_str_eq(sc->verdict.text, "Greylisted, please try again later");
+	ck_assert_str_eq(sc->verdict.text, "Greylisted, please try again later (ref QID1)");
 	scan_free(sc);
 
 	sc = unit_scan(e, "Subject: big\n\nb\n");	/* reject comes first */
@@ -492,6 +502,155 @@ START_TEST(skipped_removes_forged)
 }
 END_TEST
 
+/* X-Spam-Level as SpamAssassin's _STARS(*)_ (PerMsgStatus.pm) */
+START_TEST(spam_level_stars)
+{
+	static const struct { double score; int stars; } cases[] = {
+		{ -3.0, 0 }, { 0.0, 0 }, { 0.99, 0 }, { 1.0, 1 }, { 4.96, 4 }, { 6.0, 6 },
+		{ 49.9, 49 }, { 50.0, 50 }, { 1234.0, 50 },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *s = verdict_stars(cases[i].score);
+		ck_assert_msg(strlen(s) == (size_t)cases[i].stars && strspn(s, "*") == strlen(s),
+			      "%.2f: '%s'", cases[i].score, s);
+		free(s);
+	}
+	struct engine *e = unit_engine("", RULES);
+	struct scan *sc = unit_scan(e, "Subject: one tag\n\nbody\n");
+	ck_assert_str_eq(edit_find(&sc->verdict, EDIT_ADD, "X-Spam-Level", 0)->value, "******");
+	scan_free(sc);
+	sc = unit_scan(e, "Subject: neg\n\nbody\n");	/* below 1: empty, still there */
+	ck_assert_str_eq(edit_find(&sc->verdict, EDIT_ADD, "X-Spam-Level", 0)->value, "");
+	scan_free(sc);
+	engine_unref(e);
+}
+END_TEST
+
+/* subject_tag, and rewrite_header Subject from the rules */
+START_TEST(subject_tag)
+{
+	struct engine *e = unit_engine("subject_tag = [SPAM]\n", RULES);
+	struct scan *sc = unit_scan(e, "Subject: one tag\n\nbody\n");
+	/* a tag is not a reply: % is text there */
+	struct engine *e2 = unit_engine("subject_tag = 100% spam\n", RULES);
+	engine_unref(e2);
+	const struct edit *ed = edit_find(&sc->verdict, EDIT_CHANGE, "Subject", 0);
+	ck_assert_ptr_nonnull(ed);
+	ck_assert_int_eq(ed->index, 1);
+	ck_assert_str_eq(ed->value, "[SPAM] one tag");
+	scan_free(sc);
+	sc = unit_scan(e, "Subject: one\n\nbody\n");	/* not tagged: untouched */
+	ck_assert_ptr_null(edit_find(&sc->verdict, EDIT_CHANGE, "Subject", 0));
+	scan_free(sc);
+	sc = unit_scan(e, "Subject: [SPAM] one tag\n\nbody\n");	/* not twice */
+	ck_assert_ptr_null(edit_find(&sc->verdict, EDIT_CHANGE, "Subject", 0));
+	scan_free(sc);
+	sc = unit_scan(e, "X-Test: tag\n\nquarantine-me\n");	/* no Subject: one added */
+	ck_assert(sc->verdict.tagged);
+	ck_assert_str_eq(edit_find(&sc->verdict, EDIT_ADD, "Subject", 0)->value, "[SPAM]");
+	scan_free(sc);
+	engine_unref(e);
+
+	/* the rules' rewrite_header, unless parapet.conf sets a tag */
+	char *rules = xasprintf("%srewrite_header Subject *****SPAM*****\n", RULES);
+	e = unit_engine("", rules);
+	sc = unit_scan(e, "Subject: one tag\n\nbody\n");
+	ck_assert_str_eq(edit_find(&sc->verdict, EDIT_CHANGE, "Subject", 0)->value,
+			 "*****SPAM***** one tag");
+	scan_free(sc);
+	engine_unref(e);
+	char *cleared = xasprintf("%srewrite_header subject\n", rules);	/* no text: none */
+	e = unit_engine("", cleared);
+	sc = unit_scan(e, "Subject: one tag\n\nbody\n");
+	ck_assert_ptr_null(edit_find(&sc->verdict, EDIT_CHANGE, "Subject", 0));
+	scan_free(sc);
+	engine_unref(e);
+	free(cleared);
+	e = unit_engine("subject_tag = [SPAM]\n", rules);
+	sc = unit_scan(e, "Subject: one tag\n\nbody\n");
+	ck_assert_str_eq(edit_find(&sc->verdict, EDIT_CHANGE, "Subject", 0)->value,
+			 "[SPAM] one tag");
+	scan_free(sc);
+	engine_unref(e);
+	free(rules);
+}
+END_TEST
+
+/* reply texts from the config, %q the queue id, %% a percent sign */
+START_TEST(reply_texts)
+{
+	struct engine *e = unit_engine("reject_text = No (%q), 100%% sure\n"
+				       "greylist_text = Later, ref %q\n", RULES);
+	struct scan *sc = unit_scan(e, "Subject: big\n\nbody\n");
+	ck_assert_str_eq(sc->verdict.text, "No (QID1), 100% sure");
+	scan_free(sc);
+	sc = unit_scan(e, "Subject: one\n\nb\n");
+	sc->greylisted = true;
+	verdict_decide(sc);
+	ck_assert_str_eq(sc->verdict.text, "Later, ref QID1");
+	free(sc->msg->qid);	/* unknown queue id */
+	sc->msg->qid = NULL;
+	verdict_decide(sc);
+	ck_assert_str_eq(sc->verdict.text, "Later, ref -");
+	scan_free(sc);
+	engine_unref(e);
+
+	static const char *const bad[] = {
+		"reject_text = 50% off\n", "reject_text = a %s b\n", "tempfail_text = a\tb\n",
+		"mode = watch\n", "subject_tag = a\tb\n",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *err = NULL;
+		struct config *cfg = config_parse_buf("t.conf", bad[i], strlen(bad[i]), &err);
+		ck_assert_msg(cfg == NULL && err != NULL, "accepted: %s", bad[i]);
+		free(err);
+	}
+}
+END_TEST
+
+/* mode = observe: headers as usual, never a refusal; the would-be action kept */
+START_TEST(observe_mode)
+{
+	struct engine *e = unit_engine("mode = observe\nquarantine_score = 10\n", RULES);
+	struct scan *sc = unit_scan(e, "Subject: big\n\nbody\n");
+	const struct verdict *v = &sc->verdict;
+	ck_assert_int_eq(v->action, ACTION_ACCEPT);
+	ck_assert_int_eq(v->observed, ACTION_REJECT);
+	ck_assert_ptr_null(v->code);
+	ck_assert_str_eq(edit_find(v, EDIT_ADD, "X-Spam-Flag", 0)->value, "YES");
+	ck_assert_ptr_nonnull(edit_find(v, EDIT_ADD, "X-Spam-Status", 0));
+	ck_assert_ptr_nonnull(edit_find(v, EDIT_INSERT, "Authentication-Results", 0));
+	char *line = verdict_log_line(sc);
+	ck_assert_msg(strstr(line, " action=accept would=reject symbols=") != NULL, "%s", line);
+	free(line);
+	scan_free(sc);
+
+	sc = unit_scan(e, "Subject: x\n\nplease quarantine-me\n");
+	ck_assert_int_eq(sc->verdict.action, ACTION_ACCEPT);
+	ck_assert_int_eq(sc->verdict.observed, ACTION_QUARANTINE);
+	ck_assert_uint_eq(count_edits(&sc->verdict, "X-Spam-Status"), 1);
+	scan_free(sc);
+
+	sc = unit_scan(e, "Subject: one\n\nb\n");
+	sc->greylisted = true;
+	verdict_decide(sc);
+	ck_assert_int_eq(sc->verdict.action, ACTION_ACCEPT);
+	ck_assert_int_eq(sc->verdict.observed, ACTION_TEMPFAIL);
+	sc->internal_error = true;
+	verdict_decide(sc);
+	ck_assert_int_eq(sc->verdict.action, ACTION_ACCEPT);
+	ck_assert_int_eq(sc->verdict.observed, ACTION_TEMPFAIL);
+	scan_free(sc);
+
+	sc = unit_scan(e, "Subject: one\n\nb\n");	/* nothing to change: no would= */
+	line = verdict_log_line(sc);
+	ck_assert_ptr_null(strstr(line, "would="));
+	free(line);
+	scan_free(sc);
+	engine_unref(e);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("verdict");
@@ -515,6 +674,10 @@ int main(void)
 	tcase_add_test(tc, header_cap);
 	tcase_add_test(tc, header_cap_keys_lost);
 	tcase_add_test(tc, skipped_removes_forged);
+	tcase_add_test(tc, spam_level_stars);
+	tcase_add_test(tc, subject_tag);
+	tcase_add_test(tc, reply_texts);
+	tcase_add_test(tc, observe_mode);
 	suite_add_tcase(s, tc);
 	return unit_main(s);
 }

@@ -315,13 +315,15 @@ void rep_stage_after(struct scan *sc, void **slot, const struct verdict *v)
 	char *from = rep_log_from(m), *rcpts = rcpt_list(m);
 	char *qid = capped(m->qid), *ip = capped(m->client_ip), *helo = capped(m->helo);
 	char *mfrom = capped(m->mail_from);
+	/* the action decided: with mode = observe the one parapet would have
+	 * taken, so tail and stats show what would have happened */
+	const char *action = action_name(v->observed);
 	const char *values[] = {
-		qid, ts, ip, helo, mfrom, from, rcpts, score, action_name(v->action),
+		qid, ts, ip, helo, mfrom, from, rcpts, score, action,
 		v->symbols ? v->symbols : "", ms,
 	};
-	const char *class = v->action == ACTION_TEMPFAIL ? "none" : v->tagged ? "spam" : "ham";
-	size_t nkeys = rep_write_args(cfg, &st->keys, class, action_name(v->action), now,
-				      values, &a);
+	const char *class = v->observed == ACTION_TEMPFAIL ? "none" : v->tagged ? "spam" : "ham";
+	size_t nkeys = rep_write_args(cfg, &st->keys, class, action, now, values, &a);
 	int rc = rep_script_run(sc->engine->redis, &rep_script_write, nkeys, &a, st->deadline,
 				&r, &why, &st->round_trips);
 	rep_args_clear(&a);
