@@ -306,7 +306,11 @@ void rep_learn_keys(struct engine *e, const char *data, size_t len, const char *
 
 	sc->offline = true;
 	mboxfile_feed(sc, data, len);
-	ip = ip_override ? rep_ip_value(ip_override) : received_ip(sc->msg);
+	/* the first untrusted relay (trusted_networks, internal_networks),
+	 * else the top Received field's address */
+	ip = ip_override ? rep_ip_value(ip_override) : rules_untrusted_ip(e->rules, sc->msg);
+	if (ip == NULL && ip_override == NULL)
+		ip = received_ip(sc->msg);
 	if ((rp = msg_header(sc->msg, "Return-Path", 0)) != NULL)
 		msg_set_from(sc->msg, rp->value);
 	msg_set_client(sc->msg, ip, NULL, NULL);

@@ -29,6 +29,7 @@
 #include "rules/rules_int.h"
 #include "mail/auth.h"
 #include "mail/message.h"
+#include "mail/received.h"
 #include "rules/eval.h"
 #include "rules/match.h"
 #include "rules/prefilter.h"
@@ -118,6 +119,18 @@ bool rules_symbol(const struct ruleset *rs, const char *name, double *score,
 const char *rules_subject_tag(const struct ruleset *rs)
 {
 	return rs->subject_tag;
+}
+
+/* rules_untrusted_ip - see rules.h */
+char *rules_untrusted_ip(const struct ruleset *rs, struct msg *m)
+{
+	struct eval_env env = { .m = m, .conf = rs->conf };
+	const struct relays *r = eval_relays(&env);
+
+	if (r->n[RELAYS_UNTRUSTED] == 0 || r->set[RELAYS_UNTRUSTED][0]->ip == NULL ||
+	    r->set[RELAYS_UNTRUSTED][0]->ip[0] == '\0')
+		return NULL;
+	return xstrdup(r->set[RELAYS_UNTRUSTED][0]->ip);
 }
 
 /* rules_count - rules that can hit */

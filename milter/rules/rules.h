@@ -76,6 +76,14 @@ bool rules_symbol(const struct ruleset *rs, const char *name, double *score,
 		  const char **desc);
 /* rules_subject_tag - TEXT of the last `rewrite_header Subject TEXT`, or NULL */
 const char *rules_subject_tag(const struct ruleset *rs);
+/*
+ * rules_untrusted_ip - the address of the first untrusted relay of the
+ * message's Received fields, as the rule set's trusted_networks and
+ * internal_networks (or SpamAssassin's inference) split them, in fresh
+ * memory; NULL if there is none.  What parapetctl learn counts as the
+ * sender's IP.
+ */
+char *rules_untrusted_ip(const struct ruleset *rs, struct msg *m);
 /* rules_count - number of rules that can hit (not disabled by score 0) */
 size_t rules_count(const struct ruleset *rs);
 

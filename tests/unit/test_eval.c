@@ -13,6 +13,7 @@
 #include "net/dns.h"
 #include "mail/auth.h"
 #include "mail/message.h"
+#include "stages/rep/rep.h"
 
 /* eval_parse: the arguments of SpamAssassin's Perl list */
 START_TEST(parse_args)
@@ -631,6 +632,27 @@ START_TEST(all_ranges)
 }
 END_TEST
 
+/* parapetctl learn: the sender's IP is the first untrusted relay's, not
+ * the top Received field's (issue 18 item 7) */
+START_TEST(learn_untrusted_ip)
+{
+	static const char msg[] = RCVD("gw.corp.test", "10.0.0.1") RCVD("out.ext.test", "203.0.113.5")
+				  "From: a@b.test\nSubject: s\n\nx\n";
+	struct engine *e = unit_engine("", "trusted_networks 10.0.0.0/8\n");
+	struct rep_keys keys = { .n = 0 };
+	const char *ip = NULL;
+
+	rep_learn_keys(e, msg, strlen(msg), NULL, &keys);
+	for (size_t i = 0; i < keys.n; i++)
+		if (keys.k[i].kind == REP_KIND_IP)
+			ip = keys.k[i].value;
+	ck_assert_ptr_nonnull(ip);
+	ck_assert_str_eq(ip, "203.0.113.5");
+	rep_keys_clear(&keys);
+	engine_unref(e);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("eval");
@@ -646,6 +668,7 @@ int main(void)
 	tcase_add_test(tc, body_evals);
 	tcase_add_test(tc, body_lines);
 	tcase_add_test(tc, all_ranges);
+	tcase_add_test(tc, learn_untrusted_ip);
 	tcase_add_test(tc, rbl_names);
 	tcase_add_loop_test(tc, rbl_match, 0, (int)(sizeof(rbl_cases) / sizeof(rbl_cases[0])));
 	tcase_add_test(tc, rbl_errors);

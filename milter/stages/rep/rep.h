@@ -163,7 +163,8 @@ int rep_clear(struct engine *e, enum rep_kind kind, const char *value, bool *exi
 /* rep_learn - count every key of keys once as spam or ham */
 int rep_learn(struct engine *e, const struct rep_keys *keys, bool spam, char **err);
 /* rep_learn_keys - keys of a message file: ip (ip_override, else the
- * top Received header's [address]), net, mfrom (Return-Path), from */
+ * first untrusted relay of its Received fields, else the top Received
+ * field's [address]), net, mfrom (Return-Path), from */
 void rep_learn_keys(struct engine *e, const char *data, size_t len,
 		    const char *ip_override, struct rep_keys *keys);
 /* rep_stats - the last `hours` hours, oldest first; each count (and
