@@ -88,6 +88,11 @@ static const struct config_key config_keys[] = {
 	{ "bayes_min_spam", T_LONG, O(bayes_min_spam), "200", 0, 100000000, false },
 	{ "bayes_min_ham", T_LONG, O(bayes_min_ham), "200", 0, 100000000, false },
 	{ "bayes_token_ttl", T_LONG, O(bayes_token_ttl), "2592000", 3600, 86400L * 3650, false },
+	{ "bayes_auto_learn", T_BOOL, O(bayes_auto_learn), "no", 0, 0, false },
+	{ "bayes_auto_learn_threshold_spam", T_SCORE, O(bayes_auto_learn_threshold_spam), "12.0", 0,
+	  0, false },
+	{ "bayes_auto_learn_threshold_nonspam", T_SCORE, O(bayes_auto_learn_threshold_nonspam),
+	  "0.1", 0, 0, false },
 	{ "log_max", T_LONG, O(log_max), "100000", 0, 100000000, false },
 	{ "metrics_listen", T_ENDPOINT, O(metrics_listen), NULL, 0, 0, true },
 };

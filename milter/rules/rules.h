@@ -71,6 +71,17 @@ void rules_eval(const struct ruleset *rs, struct msg *m, struct re_scratch *re,
  */
 bool rules_symbol(const struct ruleset *rs, const char *name, double *score,
 		  const char **desc);
+/* where a symbol's evidence comes from, for Bayes autolearning
+ * (SpamAssassin's _get_autolearn_testtype and tflags learn) */
+enum rules_part {
+	RULES_PART_OTHER,	/* meta, full, a built-in, unknown */
+	RULES_PART_HEAD,	/* header, exists, header evals */
+	RULES_PART_BODY,	/* body, rawbody, uri and their evals */
+	RULES_PART_NET,		/* an eval of DNS blocklists, SPF, DKIM, DMARC */
+	RULES_PART_LEARN,	/* the classifier's own (eval:check_bayes) */
+};
+/* rules_symbol_part - where the rule called name looks */
+enum rules_part rules_symbol_part(const struct ruleset *rs, const char *name);
 /* rules_count - number of rules that can hit (not disabled by score 0) */
 size_t rules_count(const struct ruleset *rs);
 
