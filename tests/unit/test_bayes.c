@@ -249,6 +249,18 @@ START_TEST(autolearn_decide)
 END_TEST
 
 /* where each kind of rule looks, for the autolearn points */
+static const struct {
+	const char *name;
+	enum rules_part want;
+} parts[] = {
+	{ "H_SUBJ", RULES_PART_HEAD }, { "H_EX", RULES_PART_HEAD },
+	{ "B_BODY", RULES_PART_BODY }, { "B_RAW", RULES_PART_BODY },
+	{ "B_URI", RULES_PART_BODY }, { "F_FULL", RULES_PART_OTHER },
+	{ "M_META", RULES_PART_OTHER }, { "N_RBL", RULES_PART_NET },
+	{ "N_SPF", RULES_PART_NET }, { "N_DKIM", RULES_PART_NET },
+	{ "L_BAYES", RULES_PART_LEARN }, { "NO_SUCH", RULES_PART_OTHER },
+};
+
 START_TEST(symbol_parts)
 {
 	struct diag d;
@@ -268,18 +280,9 @@ START_TEST(symbol_parts)
 	diag_init(&d);
 	struct ruleset *rs = rules_load_text("r.cf", text, unit_builtins(), &d);
 	ck_assert_ptr_nonnull(rs);
-	ck_assert_int_eq(rules_symbol_part(rs, "H_SUBJ"), RULES_PART_HEAD);
-	ck_assert_int_eq(rules_symbol_part(rs, "H_EX"), RULES_PART_HEAD);
-	ck_assert_int_eq(rules_symbol_part(rs, "B_BODY"), RULES_PART_BODY);
-	ck_assert_int_eq(rules_symbol_part(rs, "B_RAW"), RULES_PART_BODY);
-	ck_assert_int_eq(rules_symbol_part(rs, "B_URI"), RULES_PART_BODY);
-	ck_assert_int_eq(rules_symbol_part(rs, "F_FULL"), RULES_PART_OTHER);
-	ck_assert_int_eq(rules_symbol_part(rs, "M_META"), RULES_PART_OTHER);
-	ck_assert_int_eq(rules_symbol_part(rs, "N_RBL"), RULES_PART_NET);
-	ck_assert_int_eq(rules_symbol_part(rs, "N_SPF"), RULES_PART_NET);
-	ck_assert_int_eq(rules_symbol_part(rs, "N_DKIM"), RULES_PART_NET);
-	ck_assert_int_eq(rules_symbol_part(rs, "L_BAYES"), RULES_PART_LEARN);
-	ck_assert_int_eq(rules_symbol_part(rs, "NO_SUCH"), RULES_PART_OTHER);
+	for (size_t i = 0; i < sizeof(parts) / sizeof(*parts); i++)
+		ck_assert_msg(rules_symbol_part(rs, parts[i].name) == parts[i].want, "%s",
+			      parts[i].name);
 	rules_free(rs);
 	diag_free(&d);
 }
