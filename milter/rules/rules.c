@@ -125,7 +125,17 @@ enum rules_part rules_symbol_part(const struct ruleset *rs, const char *name)
 {
 	const struct sym *s = sym_lookup(rs, name);
 
-	if (s == NULL || s->kind != SYM_RULE)
+	if (s == NULL)
+		return RULES_PART_OTHER;
+	if (s->tf_noautolearn)
+		return RULES_PART_SKIP;
+	if (s->tf_learn)
+		return RULES_PART_LEARN;
+	if (s->tf_net)
+		return RULES_PART_NET;
+	if (s->tf_al_part)
+		return (enum rules_part)s->tf_al_part;
+	if (s->kind != SYM_RULE)
 		return RULES_PART_OTHER;
 	const struct rule *r = &rs->rules[s->rule];
 	enum rule_type t = r->type;

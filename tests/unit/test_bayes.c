@@ -210,6 +210,7 @@ END_TEST
 #define N(x) { x, BAYES_AL_NET }
 #define L(x) { x, BAYES_AL_LEARN }
 #define O(x) { x, BAYES_AL_OTHER }
+#define S(x) { x, BAYES_AL_SKIP }
 static const struct {
 	struct bayes_al_hit h[4];
 	bool tagged;
@@ -231,6 +232,8 @@ static const struct {
 	{ { B(-1), L(3.5) }, false, -1, "ham points but the classifier said spam" },
 	{ { B(-1), N(9) }, true, -1, "ham points but tagged" },
 	{ { H(2), B(2) }, false, -1, "between the thresholds" },
+	{ { H(3), B(3), S(100) }, true, -1, "noautolearn (a block list) not counted" },
+	{ { B(-1), S(-100) }, false, BAYES_HAM, "ham: a welcome list not counted" },
 	{ { O(0) }, false, BAYES_HAM, "nothing hit: ham" },
 };
 
@@ -259,6 +262,9 @@ static const struct {
 	{ "M_META", RULES_PART_OTHER }, { "N_RBL", RULES_PART_NET },
 	{ "N_SPF", RULES_PART_NET }, { "N_DKIM", RULES_PART_NET },
 	{ "L_BAYES", RULES_PART_LEARN }, { "NO_SUCH", RULES_PART_OTHER },
+	{ "T_NET", RULES_PART_NET }, { "T_LEARN", RULES_PART_LEARN },
+	{ "T_USER", RULES_PART_SKIP }, { "T_NOAL", RULES_PART_SKIP },
+	{ "T_ALH", RULES_PART_HEAD }, { "T_ALB", RULES_PART_BODY },
 };
 
 START_TEST(symbol_parts)
@@ -275,7 +281,13 @@ START_TEST(symbol_parts)
 		"header N_RBL eval:check_rbl('x', 'zen.example.')\n"
 		"header N_SPF eval:check_for_spf_pass()\n"
 		"header N_DKIM eval:check_dkim_valid()\n"
-		"body L_BAYES eval:check_bayes('0.99', '1.00')\n";
+		"body L_BAYES eval:check_bayes('0.99', '1.00')\n"
+		"header T_NET X-Foo =~ /x/\ntflags T_NET net\n"
+		"body T_LEARN /x/\ntflags T_LEARN learn\n"
+		"header T_USER X-Foo =~ /y/\ntflags T_USER userconf nice\n"
+		"body T_NOAL /y/\ntflags T_NOAL noautolearn\n"
+		"meta T_ALH H_SUBJ\ntflags T_ALH autolearn_header\n"
+		"header T_ALB X-Foo =~ /z/\ntflags T_ALB autolearn_body\n";
 
 	diag_init(&d);
 	struct ruleset *rs = rules_load_text("r.cf", text, unit_builtins(), &d);

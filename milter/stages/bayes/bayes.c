@@ -353,7 +353,7 @@ int bayes_autolearn_decide(double thr_spam, double thr_ham, const struct bayes_a
 	double points = 0, head = 0, body = 0, learned = 0;
 
 	for (size_t i = 0; i < n; i++) {
-		if (h[i].score == 0 || h[i].part == BAYES_AL_NET)
+		if (h[i].score == 0 || h[i].part == BAYES_AL_NET || h[i].part == BAYES_AL_SKIP)
 			continue;
 		if (h[i].part == BAYES_AL_LEARN) {
 			learned += h[i].score;
@@ -426,6 +426,8 @@ static enum bayes_al_part hit_part(const struct engine *e, const char *name)
 		return BAYES_AL_NET;
 	case RULES_PART_LEARN:
 		return BAYES_AL_LEARN;
+	case RULES_PART_SKIP:
+		return BAYES_AL_SKIP;
 	default:
 		return BAYES_AL_OTHER;
 	}

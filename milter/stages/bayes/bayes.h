@@ -92,7 +92,12 @@ int bayes_learn_tokens(struct engine *e, const char *digest, const struct tokens
  * learning score is below the nonspam threshold, it was not tagged, and
  * the classifier's points are not above 1. */
 
-enum bayes_al_part { BAYES_AL_OTHER, BAYES_AL_HEAD, BAYES_AL_BODY, BAYES_AL_NET, BAYES_AL_LEARN };
+enum bayes_al_part {
+	BAYES_AL_OTHER, BAYES_AL_HEAD, BAYES_AL_BODY,
+	BAYES_AL_NET,		/* network evidence: not counted */
+	BAYES_AL_LEARN,		/* BAYES_*: not counted, may veto */
+	BAYES_AL_SKIP,		/* tflags noautolearn/userconf: not counted */
+};
 
 struct bayes_al_hit {
 	double score;
