@@ -444,7 +444,9 @@ static void bayes_after(struct scan *sc, void **state, const struct verdict *v)
 	const char *why;
 	char digest[DIGEST_SHA1_HEX];
 
-	if (t == NULL || sc->offline || v->skipped || sc->redis_failed)
+	/* a tempfailed (greylisted) message is learned when it comes back */
+	if (t == NULL || sc->offline || v->skipped || sc->redis_failed ||
+	    v->action == ACTION_TEMPFAIL)
 		return;
 	const struct hits *hs = &sc->hits;
 	struct bayes_al_hit *h = xcalloc(hs->n ? hs->n : 1, sizeof(*h));
