@@ -22,20 +22,6 @@
 #define SCAN_COUNT "10000"	/* keys one SCAN step looks at */
 #define SCAN_STEPS_MAX 100000	/* 10^9 keys: stop there */
 
-/* message_digest - SHA-1 of the Message-ID and the body */
-static void message_digest(const struct msg *m, char out[DIGEST_SHA1_HEX])
-{
-	const struct header *h = msg_header(m, "Message-ID", 0);
-	struct buf b;
-
-	buf_init(&b);
-	buf_puts(&b, h ? h->value : "");
-	buf_putc(&b, '\n');
-	buf_append(&b, m->body.data ? m->body.data : "", m->body.len);
-	digest_sha1_hex(b.data, b.len, out);
-	buf_free(&b);
-}
-
 /* bayes_learn_message - see bayes.h */
 int bayes_learn_message(struct engine *e, const char *data, size_t len, enum bayes_op op,
 			enum bayes_result *res, char **err)
@@ -48,7 +34,7 @@ int bayes_learn_message(struct engine *e, const char *data, size_t len, enum bay
 	sc->no_dns = true;
 	sc->offline = true;
 	mboxfile_feed(sc, data, len);
-	message_digest(sc->msg, digest);
+	bayes_message_digest(sc->msg, digest);
 	tokens_init(t);
 	tokens_of(sc->msg, t);
 	int rc = bayes_learn_tokens(e, digest, t, op, rep_admin_deadline(e), res, &why);

@@ -60,6 +60,9 @@ struct config {
 	long bayes_min_spam;
 	long bayes_min_ham;
 	long bayes_token_ttl;
+	bool bayes_auto_learn;	/* SpamAssassin's AutoLearnThreshold */
+	double bayes_auto_learn_threshold_spam;
+	double bayes_auto_learn_threshold_nonspam;
 	long log_max;
 	char *metrics_listen;
 	int mode;		/* enum run_mode */

@@ -133,6 +133,54 @@ char *rules_untrusted_ip(const struct ruleset *rs, struct msg *m)
 	return xstrdup(r->set[RELAYS_UNTRUSTED][0]->ip);
 }
 
+/* eval functions whose answer is network evidence (eval_dns.c,
+ * eval_auth.c): a prefix each */
+static const char *const net_evals[] = {
+	"check_rbl", "check_uridnsbl", "urirhs", "check_for_spf_", "check_for_def_spf",
+	"check_dkim_", "check_dmarc_", "check_arc_", NULL,
+};
+
+/* rules_symbol_part - see rules.h */
+enum rules_part rules_symbol_part(const struct ruleset *rs, const char *name)
+{
+	const struct sym *s = sym_lookup(rs, name);
+
+	if (s == NULL)
+		return RULES_PART_OTHER;
+	if (s->tf_noautolearn)
+		return RULES_PART_SKIP;
+	if (s->tf_learn)
+		return RULES_PART_LEARN;
+	if (s->tf_net)
+		return RULES_PART_NET;
+	if (s->tf_al_part)
+		return (enum rules_part)s->tf_al_part;
+	if (s->kind != SYM_RULE)
+		return RULES_PART_OTHER;
+	const struct rule *r = &rs->rules[s->rule];
+	enum rule_type t = r->type;
+	if (t == RULE_EVAL && r->call.def != NULL) {
+		if (strcmp(r->call.def->name, "check_bayes") == 0)
+			return RULES_PART_LEARN;
+		for (size_t i = 0; net_evals[i]; i++)
+			if (strncmp(r->call.def->name, net_evals[i], strlen(net_evals[i])) == 0)
+				return RULES_PART_NET;
+	}
+	if (t == RULE_EVAL)
+		t = r->evtype;
+	switch (t) {
+	case RULE_HEADER:
+	case RULE_EXISTS:
+		return RULES_PART_HEAD;
+	case RULE_BODY:
+	case RULE_RAWBODY:
+	case RULE_URI:
+		return RULES_PART_BODY;
+	default:
+		return RULES_PART_OTHER;
+	}
+}
+
 /* rules_count - rules that can hit */
 size_t rules_count(const struct ruleset *rs)
 {

@@ -84,6 +84,20 @@ const char *rules_subject_tag(const struct ruleset *rs);
  * sender's IP.
  */
 char *rules_untrusted_ip(const struct ruleset *rs, struct msg *m);
+/* where a symbol's evidence comes from, for Bayes autolearning
+ * (SpamAssassin's _get_autolearn_testtype and tflags learn) */
+enum rules_part {
+	RULES_PART_OTHER,	/* meta, full, a built-in, unknown */
+	RULES_PART_HEAD,	/* header, exists, header evals */
+	RULES_PART_BODY,	/* body, rawbody, uri and their evals */
+	RULES_PART_NET,		/* an eval of DNS blocklists, SPF, DKIM, DMARC */
+	RULES_PART_LEARN,	/* the classifier's own (eval:check_bayes, tflags learn) */
+	RULES_PART_SKIP,	/* tflags noautolearn or userconf: not counted */
+};
+/* rules_symbol_part - where the rule (or built-in) called name looks:
+ * its tflags (noautolearn/userconf, learn, net, autolearn_header/body)
+ * first, then its type */
+enum rules_part rules_symbol_part(const struct ruleset *rs, const char *name);
 /* rules_count - number of rules that can hit (not disabled by score 0) */
 size_t rules_count(const struct ruleset *rs);
 

@@ -106,6 +106,10 @@ struct sym {
 	unsigned maxhits;	/* 0: not given */
 	bool nice;
 	bool nosubject;
+	/* autolearn (rules_symbol_part): net, learn, userconf/noautolearn,
+	 * autolearn_header/autolearn_body */
+	bool tf_net, tf_learn, tf_noautolearn;
+	int tf_al_part;		/* 0, or RULES_PART_HEAD/BODY */
 	/* where: the definition, the last score and tflags lines (borrowed
 	 * from ruleset->files) */
 	const char *file;

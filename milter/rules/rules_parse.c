@@ -620,10 +620,10 @@ static void parse_describe(struct parser *ps, char *args)
 	s->desc = xstrdup(str_trim(args));
 }
 
-/* tflags SpamAssassin defines that change nothing in parapet: training,
- * auto-learning, network and rule-QA hints */
+/* tflags SpamAssassin defines that change nothing in parapet: forced
+ * auto-learning and rule-QA hints */
 static const char *const tflags_ignored[] = {
-	"net", "learn", "userconf", "noautolearn", "autolearn_force", "noawl",
+	"autolearn_force", "noawl",
 	"publish", "nopublish", "a", "ns", "ips_only", "domains_only",
 	"notrim", "nolog", NULL,
 };
@@ -639,6 +639,8 @@ static void parse_tflags(struct parser *ps, char *args)
 	}
 	struct sym *s = rules_sym_get(ps->ld->rs, name);
 	s->multiple = s->nice = s->nosubject = false;
+	s->tf_net = s->tf_learn = s->tf_noautolearn = false;
+	s->tf_al_part = 0;
 	s->maxhits = 0;
 	s->tflags_file = ps->file;
 	s->tflags_line = ps->line;
@@ -664,6 +666,16 @@ static void parse_tflags(struct parser *ps, char *args)
 			s->nice = true;
 		} else if (strcmp(w, "nosubject") == 0) {
 			s->nosubject = true;
+		} else if (strcmp(w, "net") == 0) {
+			s->tf_net = true;
+		} else if (strcmp(w, "learn") == 0) {
+			s->tf_learn = true;
+		} else if (strcmp(w, "noautolearn") == 0 || strcmp(w, "userconf") == 0) {
+			s->tf_noautolearn = true;
+		} else if (strcmp(w, "autolearn_header") == 0) {
+			s->tf_al_part = RULES_PART_HEAD;
+		} else if (strcmp(w, "autolearn_body") == 0) {
+			s->tf_al_part = RULES_PART_BODY;
 		} else if (strncmp(w, "range=", 6) != 0) {
 			for (i = 0; tflags_ignored[i] && strcmp(tflags_ignored[i], w) != 0; i++)
 				;

@@ -10,7 +10,12 @@ through Postfix (issue 15).
    forget undoes it (bayes stats and the totals hash);
 4. 1 MB of unique words: capped at 1,000 tokens, the message goes on;
 5. redis-server SIGKILLed under a stream: every message 250, each
-   delivered once, the messages during the outage without BAYES_*.
+   delivered once, the messages during the outage without BAYES_*;
+6. autolearn (SpamAssassin's AutoLearnThreshold) on a second parapet
+   with its own Redis: 13 points (6 header, 7 body) learned as spam, once
+   however often it comes; 13 header points and no body points not
+   learned; a message that hits nothing learned as ham; off by default
+   (the first parapet learns nothing from its verdicts).
 """
 import os
 import random
@@ -213,6 +218,84 @@ def test_kill(run, c, rng):
               "BAYES_* before the kill, none after it", "%d with" % with_b)
 
 
+AL_RULES = """header AL_HEAD Subject =~ /AUTOLEARN-SPAM/
+score AL_HEAD 6
+body AL_BODY /autolearnspambody/
+score AL_BODY 7
+header AL_HEAD_ONLY Subject =~ /HEADER-ONLY/
+score AL_HEAD_ONLY 13
+score REDIS_UNAVAILABLE 0.0
+"""
+
+
+def test_autolearn(run, c, rng):
+    wd = run.workdir
+    r = Redis(os.path.join(wd, "redis-al")).start()
+    p = Parapet(os.path.join(wd, "parapet-al"), {
+        "redis": "127.0.0.1:%d" % r.port, "redis_timeout_ms": "500", "greylist": "no",
+        "reject_score": "1000", "bayes": "yes", "bayes_auto_learn": "yes",
+    }, AL_RULES).start()
+    pf = Postfix(os.path.join(wd, "postfix-al"), c.sink.port, milter=p.socket_spec).start()
+    try:
+        def totals():
+            return [int(x or 0) for x in r.call("HMGET", PREFIX + "bayes", "spam", "ham")]
+
+        def seen():
+            return sorted(r.call("GET", k) for k in r.call("KEYS", PREFIX + "bayes:seen:*"))
+
+        spam = make_message("al-spam", subject="AUTOLEARN-SPAM offer",
+                            body="autolearnspambody " + words(rng, SPAM_WORDS) + "\n")
+        job = dict(mail_from="s@al.test", rcpts=[RCPT], data_bytes=spam)
+        outs, st = sent_statuses(Ctx2(pf, c.sink), [job])
+        run.check(outs[0].final.code == 250 and "AL_HEAD" in st[0] and "AL_BODY" in st[0],
+                  "13 points: 6 header, 7 body", repr(st))
+        run.check(wait_until(lambda: totals() == [1, 0], 10),
+                  "learned as spam (autolearn)", repr(totals()))
+        run.check(seen() == ["s"], "its digest recorded as spam", repr(seen()))
+        outs, _ = sent_statuses(Ctx2(pf, c.sink), [dict(job, data_bytes=spam.replace(
+            b"X-Test-Id: al-spam", b"X-Test-Id: al-spam-again"))])
+        time.sleep(0.5)
+        run.check(totals() == [1, 0], "the same message again: learned once (digest)",
+                  repr(totals()))
+        hdr = make_message("al-hdr", subject="HEADER-ONLY " + words(rng, HAM_WORDS, 3),
+                           body=words(rng, HAM_WORDS) + "\n")
+        outs, st = sent_statuses(Ctx2(pf, c.sink), [dict(job, data_bytes=hdr)])
+        run.check("AL_HEAD_ONLY" in st[0] and "score=13.0" in st[0], "13 header points",
+                  repr(st))
+        time.sleep(0.5)
+        run.check(totals() == [1, 0], "no body points: not learned as spam", repr(totals()))
+        ham = make_message("al-ham", subject=words(rng, HAM_WORDS, 4),
+                           body=words(rng, HAM_WORDS) + "\n")
+        outs, st = sent_statuses(Ctx2(pf, c.sink), [dict(job, data_bytes=ham)])
+        run.check(wait_until(lambda: totals() == [1, 1], 10),
+                  "nothing hit (score 0 < 0.1): learned as ham", repr((totals(), st)))
+        run.check(seen() == ["h", "s"], "digests: one spam, one ham", repr(seen()))
+        run.check(re.search(r"bayes autolearn=spam learned", p.log()) is not None,
+                  "the log says what autolearn did")
+    finally:
+        pf.stop()
+        p.stop(timeout=30)
+        r.stop()
+    # the first parapet (bayes_auto_learn not set) never learns from verdicts
+    before = c.redis.call("HMGET", PREFIX + "bayes", "spam", "ham")
+    jobs = [dict(mail_from="d@al.test", rcpts=[RCPT],
+                 data_bytes=make_message("al-default-%d" % i, subject=words(rng, HAM_WORDS, 4),
+                                         body=words(rng, HAM_WORDS) + "\n"))
+            for i in range(3)]
+    outs, st = sent_statuses(c, jobs)
+    time.sleep(0.5)
+    after = c.redis.call("HMGET", PREFIX + "bayes", "spam", "ham")
+    run.check(all(o.final.code == 250 for o in outs) and before == after,
+              "bayes_auto_learn off by default: nothing learned", repr((before, after, st)))
+
+
+class Ctx2:
+    """Ctx2 - the parts of the context sent_statuses uses"""
+
+    def __init__(self, pf, sink):
+        self.pf, self.sink = pf, sink
+
+
 def main():
     with TestRun("test_bayes") as run:
         run.require_root_and_postfix()
@@ -246,6 +329,8 @@ def main():
             test_digest(run, c, rng)
         with run.section("4. 1 MB of unique words"):
             test_cap(run, c, rng)
+        with run.section("6. autolearn"):
+            test_autolearn(run, c, rng)
         with run.section("5. redis-server killed mid-stream"):
             test_kill(run, c, rng)
         with run.section("stop"):

@@ -10,6 +10,7 @@
 
 #include "mail/tokens.h"
 #include "rules/eval.h"
+#include "rules/rules.h"
 #include "stages/bayes/bayes.h"
 
 /* has - is the token in t? */
@@ -201,6 +202,104 @@ START_TEST(check_bayes_bands)
 }
 END_TEST
 
+/* SpamAssassin's AutoLearnThreshold with the defaults 12.0 / 0.1: H head
+ * points, B body points, N network (never counted), L the classifier's
+ * (tflags learn: not counted, but vetoes), O other (meta) */
+#define H(x) { x, BAYES_AL_HEAD }
+#define B(x) { x, BAYES_AL_BODY }
+#define N(x) { x, BAYES_AL_NET }
+#define L(x) { x, BAYES_AL_LEARN }
+#define O(x) { x, BAYES_AL_OTHER }
+#define S(x) { x, BAYES_AL_SKIP }
+static const struct {
+	struct bayes_al_hit h[4];
+	bool tagged;
+	int want;		/* -1 no, else enum bayes_op */
+	const char *why;
+} al_cases[] = {
+	{ { H(4), B(4), O(5) }, true, BAYES_SPAM, "13 points, 4 head, 4 body" },
+	{ { H(2), B(6), O(5) }, true, -1, "too few head points" },
+	{ { H(6), B(2.5), O(5) }, true, -1, "too few body points" },
+	{ { H(3), B(3), N(20) }, true, -1, "network evidence does not count" },
+	{ { H(3), B(3), N(20), O(5.9) }, true, -1, "11.9 without the network" },
+	{ { H(3), B(3), O(6) }, true, BAYES_SPAM, "exactly 12" },
+	{ { H(4), B(4), O(5) }, false, -1, "spam points but not tagged" },
+	{ { H(4), B(4), O(5), L(-1.9) }, true, -1, "the classifier said ham" },
+	{ { H(4), B(4), O(5), L(3.5) }, true, BAYES_SPAM, "BAYES_99 not counted" },
+	{ { H(1), B(-1.5) }, false, BAYES_HAM, "-0.5: ham" },
+	{ { H(1), B(-1.5), N(3) }, false, BAYES_HAM, "ham: network points left out" },
+	{ { H(0.1) }, false, -1, "0.1 is not below 0.1" },
+	{ { B(-1), L(3.5) }, false, -1, "ham points but the classifier said spam" },
+	{ { B(-1), N(9) }, true, -1, "ham points but tagged" },
+	{ { H(2), B(2) }, false, -1, "between the thresholds" },
+	{ { H(3), B(3), S(100) }, true, -1, "noautolearn (a block list) not counted" },
+	{ { B(-1), S(-100) }, false, BAYES_HAM, "ham: a welcome list not counted" },
+	{ { O(0) }, false, BAYES_HAM, "nothing hit: ham" },
+};
+
+START_TEST(autolearn_decide)
+{
+	enum bayes_op op = BAYES_FORGET;
+	size_t n = 0;
+
+	while (n < 4 && (al_cases[_i].h[n].score != 0 || al_cases[_i].h[n].part != 0))
+		n++;
+	int r = bayes_autolearn_decide(12.0, 0.1, al_cases[_i].h, n, al_cases[_i].tagged, &op);
+	ck_assert_msg(r == (al_cases[_i].want >= 0), "%s: %d", al_cases[_i].why, r);
+	if (r)
+		ck_assert_msg((int)op == al_cases[_i].want, "%s: op %d", al_cases[_i].why, op);
+}
+END_TEST
+
+/* where each kind of rule looks, for the autolearn points */
+static const struct {
+	const char *name;
+	enum rules_part want;
+} parts[] = {
+	{ "H_SUBJ", RULES_PART_HEAD }, { "H_EX", RULES_PART_HEAD },
+	{ "B_BODY", RULES_PART_BODY }, { "B_RAW", RULES_PART_BODY },
+	{ "B_URI", RULES_PART_BODY }, { "F_FULL", RULES_PART_OTHER },
+	{ "M_META", RULES_PART_OTHER }, { "N_RBL", RULES_PART_NET },
+	{ "N_SPF", RULES_PART_NET }, { "N_DKIM", RULES_PART_NET },
+	{ "L_BAYES", RULES_PART_LEARN }, { "NO_SUCH", RULES_PART_OTHER },
+	{ "T_NET", RULES_PART_NET }, { "T_LEARN", RULES_PART_LEARN },
+	{ "T_USER", RULES_PART_SKIP }, { "T_NOAL", RULES_PART_SKIP },
+	{ "T_ALH", RULES_PART_HEAD }, { "T_ALB", RULES_PART_BODY },
+};
+
+START_TEST(symbol_parts)
+{
+	struct diag d;
+	const char *text =
+		"header H_SUBJ Subject =~ /x/\n"
+		"header H_EX exists:X-Foo\n"
+		"body B_BODY /x/\n"
+		"rawbody B_RAW /x/\n"
+		"uri B_URI /x/\n"
+		"full F_FULL /x/\n"
+		"meta M_META H_SUBJ && B_BODY\n"
+		"header N_RBL eval:check_rbl('x', 'zen.example.')\n"
+		"header N_SPF eval:check_for_spf_pass()\n"
+		"header N_DKIM eval:check_dkim_valid()\n"
+		"body L_BAYES eval:check_bayes('0.99', '1.00')\n"
+		"header T_NET X-Foo =~ /x/\ntflags T_NET net\n"
+		"body T_LEARN /x/\ntflags T_LEARN learn\n"
+		"header T_USER X-Foo =~ /y/\ntflags T_USER userconf nice\n"
+		"body T_NOAL /y/\ntflags T_NOAL noautolearn\n"
+		"meta T_ALH H_SUBJ\ntflags T_ALH autolearn_header\n"
+		"header T_ALB X-Foo =~ /z/\ntflags T_ALB autolearn_body\n";
+
+	diag_init(&d);
+	struct ruleset *rs = rules_load_text("r.cf", text, unit_builtins(), &d);
+	ck_assert_ptr_nonnull(rs);
+	for (size_t i = 0; i < sizeof(parts) / sizeof(*parts); i++)
+		ck_assert_msg(rules_symbol_part(rs, parts[i].name) == parts[i].want, "%s",
+			      parts[i].name);
+	rules_free(rs);
+	diag_free(&d);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("bayes");
@@ -214,6 +313,8 @@ int main(void)
 	tcase_add_test(tc, select_tokens);
 	tcase_add_loop_test(tc, check_bayes_bands, 0,
 			    (int)(sizeof(band_cases) / sizeof(*band_cases)));
+	tcase_add_loop_test(tc, autolearn_decide, 0, (int)(sizeof(al_cases) / sizeof(*al_cases)));
+	tcase_add_test(tc, symbol_parts);
 	suite_add_tcase(s, tc);
 	return unit_main(s);
 }

@@ -18,6 +18,7 @@
 #include "core/engine.h"
 #include "core/scan.h"
 #include "core/stage.h"
+#include "mail/message.h"
 #include "mail/tokens.h"
 #include "net/metrics.h"
 #include "net/redis.h"
@@ -308,7 +309,6 @@ static int bayes_eom(struct scan *sc, void **state)
 	const char *why;
 	char key[BAYES_KEY_MAX];
 
-	(void)state;
 	if (!cfg->bayes || sc->engine->redis == NULL)
 		return 0;
 	struct tokens *t = xmalloc(sizeof(*t));
@@ -323,8 +323,11 @@ static int bayes_eom(struct scan *sc, void **state)
 		redis_batch_add(&b, "HMGET", key, "s", "h", NULL);
 	}
 	double deadline = now_ms() + (double)cfg->redis_timeout_ms;
-	int rc = redis_exec(sc->engine->redis, &b, deadline, &r, &why, NULL);
+	int trips = 0;
+	int rc = redis_exec(sc->engine->redis, &b, deadline, &r, &why, &trips);
 	redis_batch_free(&b);
+	log_debug("qid=%s bayes tokens=%zu redis round_trips=%d", sc->msg->qid ? sc->msg->qid : "-",
+		  t->n, trips);
 	if (rc < 0) {
 		metrics_inc(METRIC_BAYES_UNAVAILABLE);
 		sc->redis_failed = true;
@@ -334,9 +337,149 @@ static int bayes_eom(struct scan *sc, void **state)
 		classify(sc, t, r);
 		redis_vals_free(r, 1 + t->n);
 	}
+	if (cfg->bayes_auto_learn && rc == 0) {
+		*state = t;	/* for bayes_after; bayes_cleanup frees it */
+		return 0;
+	}
 	tokens_free(t);
 	free(t);
 	return 0;
+}
+
+/* bayes_autolearn_decide - see bayes.h (AutoLearnThreshold.pm) */
+int bayes_autolearn_decide(double thr_spam, double thr_ham, const struct bayes_al_hit *h,
+			   size_t n, bool tagged, enum bayes_op *op)
+{
+	double points = 0, head = 0, body = 0, learned = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (h[i].score == 0 || h[i].part == BAYES_AL_NET || h[i].part == BAYES_AL_SKIP)
+			continue;
+		if (h[i].part == BAYES_AL_LEARN) {
+			learned += h[i].score;
+			continue;
+		}
+		points += h[i].score;
+		if (h[i].part == BAYES_AL_HEAD)
+			head += h[i].score;
+		else if (h[i].part == BAYES_AL_BODY)
+			body += h[i].score;
+	}
+	if (points >= thr_spam) {
+		if (head < BAYES_AL_HEAD_MIN || body < BAYES_AL_BODY_MIN || learned < -1.0 ||
+		    !tagged)
+			return 0;
+		*op = BAYES_SPAM;
+		return 1;
+	}
+	if (points < thr_ham) {
+		if (learned > 1.0 || tagged)
+			return 0;
+		*op = BAYES_HAM;
+		return 1;
+	}
+	return 0;
+}
+
+/* bayes_message_digest - see bayes.h */
+void bayes_message_digest(const struct msg *m, char out[DIGEST_SHA1_HEX])
+{
+	const struct header *h = msg_header(m, "Message-ID", 0);
+	struct buf b;
+
+	buf_init(&b);
+	buf_puts(&b, h ? h->value : "");
+	buf_putc(&b, '\n');
+	buf_append(&b, m->body.data ? m->body.data : "", m->body.len);
+	digest_sha1_hex(b.data, b.len, out);
+	buf_free(&b);
+}
+
+/* net_builtin - is name a symbol of a stage that asks DNS or Redis
+ * (SPF, DKIM, DMARC, DNS blocklists, reputation)? */
+static bool net_builtin(const struct engine *e, const char *name)
+{
+	for (size_t i = 0; i < e->nstages; i++) {
+		const struct stage *st = e->stages[i];
+		if (!(st->dns || st->redis) || st->symbols == NULL)
+			continue;
+		for (const struct stage_symbol *y = st->symbols; y->name; y++)
+			if (strcmp(y->name, name) == 0)
+				return true;
+	}
+	return false;
+}
+
+/* hit_part - where a hit's evidence comes from, for autolearning */
+static enum bayes_al_part hit_part(const struct engine *e, const char *name)
+{
+	if (strncmp(name, "BAYES_", 6) == 0)
+		return BAYES_AL_LEARN;
+	if (net_builtin(e, name))
+		return BAYES_AL_NET;
+	switch (rules_symbol_part(e->rules, name)) {
+	case RULES_PART_HEAD:
+		return BAYES_AL_HEAD;
+	case RULES_PART_BODY:
+		return BAYES_AL_BODY;
+	case RULES_PART_NET:
+		return BAYES_AL_NET;
+	case RULES_PART_LEARN:
+		return BAYES_AL_LEARN;
+	case RULES_PART_SKIP:
+		return BAYES_AL_SKIP;
+	default:
+		return BAYES_AL_OTHER;
+	}
+}
+
+/* bayes_after - autolearn (bayes_auto_learn): the message's tokens from
+ * eom, learned through the same script as parapetctl learn */
+static void bayes_after(struct scan *sc, void **state, const struct verdict *v)
+{
+	const struct config *cfg = sc->engine->cfg;
+	struct tokens *t = *state;
+	enum bayes_op op;
+	enum bayes_result res;
+	const char *why;
+	char digest[DIGEST_SHA1_HEX];
+
+	/* a tempfailed (greylisted) message is learned when it comes back */
+	if (t == NULL || sc->offline || v->skipped || sc->redis_failed ||
+	    v->action == ACTION_TEMPFAIL)
+		return;
+	const struct hits *hs = &sc->hits;
+	struct bayes_al_hit *h = xcalloc(hs->n ? hs->n : 1, sizeof(*h));
+	for (size_t i = 0; i < hs->n; i++) {
+		h[i].score = hs->v[i].score;
+		h[i].part = hit_part(sc->engine, hs->v[i].name);
+	}
+	int learn = bayes_autolearn_decide(cfg->bayes_auto_learn_threshold_spam,
+					   cfg->bayes_auto_learn_threshold_nonspam, h, hs->n,
+					   v->tagged, &op);
+	free(h);
+	if (!learn)
+		return;
+	bayes_message_digest(sc->msg, digest);
+	double deadline = now_ms() + (double)cfg->redis_timeout_ms;
+	if (bayes_learn_tokens(sc->engine, digest, t, op, deadline, &res, &why) < 0) {
+		metrics_inc(METRIC_BAYES_UNAVAILABLE);
+		log_debug("qid=%s bayes autolearn failed: %s", sc->msg->qid ? sc->msg->qid : "-",
+			  why);
+		return;
+	}
+	log_info("qid=%s bayes autolearn=%s %s", sc->msg->qid ? sc->msg->qid : "-",
+		 op == BAYES_SPAM ? "spam" : "ham", bayes_result_name(res));
+}
+
+/* bayes_cleanup - the tokens kept for autolearning */
+static void bayes_cleanup(struct scan *sc, void *state)
+{
+	(void)sc;
+	if (state != NULL) {
+		tokens_free(state);
+		free(state);
+	}
 }
 
 /* bayes_stage - see bayes.h; its symbols are rules (BAYES_*,
@@ -345,4 +488,6 @@ const struct stage bayes_stage = {
 	.name = "bayes",
 	.redis = true,
 	.eom = bayes_eom,
+	.after = bayes_after,
+	.cleanup = bayes_cleanup,
 };

@@ -28,6 +28,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/digest.h"
+
 struct engine;
 struct stage;
 struct tokens;
@@ -81,6 +83,39 @@ const char *bayes_result_name(enum bayes_result r);
 int bayes_learn_tokens(struct engine *e, const char *digest, const struct tokens *t,
 		       enum bayes_op op, double deadline, enum bayes_result *res,
 		       const char **why);
+
+/* ---------------------------------------------------------------- autolearn
+ * SpamAssassin's AutoLearnThreshold: a message is learned as spam when its
+ * learning score (every hit but BAYES_* and network evidence) is at least
+ * the spam threshold with >= 3 header and >= 3 body points, the verdict
+ * tagged it, and the classifier's points are not below -1; as ham when the
+ * learning score is below the nonspam threshold, it was not tagged, and
+ * the classifier's points are not above 1. */
+
+enum bayes_al_part {
+	BAYES_AL_OTHER, BAYES_AL_HEAD, BAYES_AL_BODY,
+	BAYES_AL_NET,		/* network evidence: not counted */
+	BAYES_AL_LEARN,		/* BAYES_*: not counted, may veto */
+	BAYES_AL_SKIP,		/* tflags noautolearn/userconf: not counted */
+};
+
+struct bayes_al_hit {
+	double score;
+	enum bayes_al_part part;
+};
+
+#define BAYES_AL_HEAD_MIN 3.0	/* SpamAssassin's required_head_points */
+#define BAYES_AL_BODY_MIN 3.0	/* required_body_points */
+
+/* bayes_autolearn_decide - 1 and *op (BAYES_SPAM or BAYES_HAM) to learn,
+ * 0 not to; tagged is the verdict (score >= tag_score) */
+int bayes_autolearn_decide(double thr_spam, double thr_ham, const struct bayes_al_hit *h,
+			   size_t n, bool tagged, enum bayes_op *op);
+
+struct msg;
+/* bayes_message_digest - SHA-1 hex of the Message-ID and the body: the
+ * identity of a learned message (parapetctl learn and autolearn) */
+void bayes_message_digest(const struct msg *m, char out[DIGEST_SHA1_HEX]);
 
 /* ---------------------------------------------------------------- admin
  * (admin/bayes_admin.c): 0, or -1 with *err (caller frees) */
