@@ -24,8 +24,10 @@ import sys
 
 sys.dont_write_bytecode = True	# no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (Parapet, Postfix, Sink, TestRun,  # noqa: E402
+from harness import (BUILDDIR, Parapet, Postfix, Redis, Sink, TestRun,  # noqa: E402
                      make_message, send, wait_until)
+import json  # noqa: E402
+import subprocess  # noqa: E402
 
 RCPT = "bob@rcpt.test"
 RULES = """\
@@ -44,8 +46,10 @@ def main():
         run.require_root_and_postfix()
         wd = run.workdir
         sink = Sink().start()
+        redis = Redis(os.path.join(wd, "redis")).start()
         parapet = Parapet(os.path.join(wd, "parapet"),
-                          {"subject_tag": "[SPAM]", "greylist": "no"}, RULES)
+                          {"subject_tag": "[SPAM]", "greylist": "no",
+                           "redis": "127.0.0.1:%d" % redis.port}, RULES)
         parapet.start()
         pf = Postfix(os.path.join(wd, "postfix"), sink.port, milter=parapet.socket_spec)
         pf.start()
@@ -106,8 +110,23 @@ def main():
             _, ln = log_line("mc-observe")
             run.check(" action=accept would=reject " in ln,
                       "observe: the log line says action=accept would=reject", ln)
+            # parapetctl tail and stats read the log stream: the would-be action
+            # (the entry is written after the reply: wait for it)
+            def last_entry():
+                n = redis.call("XLEN", "parapet:log")
+                if not n:
+                    return {}
+                p = subprocess.run([os.path.join(BUILDDIR, "milter", "parapetctl"), "-c",
+                                    parapet.conf_path, "tail", "--all", "--count", str(n),
+                                    "--json"], capture_output=True, text=True, timeout=60)
+                lines = p.stdout.splitlines() if p.returncode == 0 else []
+                return json.loads(lines[-1]) if lines else {}
+            run.check(wait_until(lambda: last_entry().get("action") == "reject", 20),
+                      "observe: parapetctl tail shows what would have happened (reject)",
+                      repr(last_entry()))
 
         with run.section("stop"):
+            redis.stop()
             run.check(parapet.stop(timeout=30) == 0, "parapet exits 0 on SIGTERM")
 
 
