@@ -189,7 +189,7 @@ static unsigned text_match(const struct eval_env *env, size_t argc, const char *
 	(void)argc;
 	if (n == 0)
 		return 0;
-	struct re *re = re_compile(argv[1], strlen(argv[1]), "", &err);
+	struct re *re = re_compile_once(argv[1], strlen(argv[1]), "", &err);
 	if (re == NULL) {
 		free(err);
 		return 0;

@@ -170,7 +170,7 @@ bool eval_re_search(const char *pattern, const char *flags, const char *subj, si
 		    size_t *start, size_t *end)
 {
 	char *err = NULL;
-	struct re *re = re_compile(pattern, strlen(pattern), flags, &err);
+	struct re *re = re_compile_once(pattern, strlen(pattern), flags, &err);
 	size_t a = 0, b = 0;
 
 	if (re == NULL) {

@@ -112,9 +112,10 @@ static bool is_limit(int ec)
 	}
 }
 
-/* re_compile_limited - compile with flags, telling limits from errors */
-struct re *re_compile_limited(const char *pattern, size_t len, const char *flags,
-			      char **err, bool *limited)
+/* compile - re_compile_limited; jit: also JIT-compile (worth it only
+ * for a regex that runs many times) */
+static struct re *compile(const char *pattern, size_t len, const char *flags, char **err,
+			  bool *limited, bool jit)
 {
 	uint32_t opts = 0;
 	int ec;
@@ -148,8 +149,23 @@ struct re *re_compile_limited(const char *pattern, size_t len, const char *flags
 	}
 	struct re *re = xcalloc(1, sizeof(*re));
 	re->code = code;
-	re->jit = pcre2_jit_compile(code, PCRE2_JIT_COMPLETE) == 0;
+	re->jit = jit && pcre2_jit_compile(code, PCRE2_JIT_COMPLETE) == 0;
 	return re;
+}
+
+/* re_compile_limited - compile with flags, telling limits from errors */
+struct re *re_compile_limited(const char *pattern, size_t len, const char *flags,
+			      char **err, bool *limited)
+{
+	return compile(pattern, len, flags, err, limited, true);
+}
+
+/* re_compile_once - see re.h */
+struct re *re_compile_once(const char *pattern, size_t len, const char *flags, char **err)
+{
+	bool limited;
+
+	return compile(pattern, len, flags, err, &limited, false);
 }
 
 /* re_free - release */

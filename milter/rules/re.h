@@ -30,6 +30,9 @@ struct re *re_compile(const char *pattern, size_t len, const char *flags,
  * look-behind), which Perl and so SpamAssassin may not have */
 struct re *re_compile_limited(const char *pattern, size_t len, const char *flags,
 			      char **err, bool *limited);
+/* re_compile_once - re_compile without the JIT, for a regex run once or
+ * twice (the JIT compile costs far more than such a match) */
+struct re *re_compile_once(const char *pattern, size_t len, const char *flags, char **err);
 struct re *re_free(struct re *re);
 
 struct re_scratch *re_scratch_new(void);
