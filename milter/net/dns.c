@@ -2,15 +2,25 @@
  * dns.c - the shared asynchronous resolver (libunbound).
  *
  * Owns: a process-wide list of resolvers, one per nameserver list, each a
- * libunbound context in threaded mode plus one dispatcher thread that
- * calls ub_process() when answers arrive.  A query is shared by the thread
- * that asked and the dispatcher until the answer is delivered or the
+ * libunbound context in threaded mode.  No thread of ours delivers
+ * answers: a thread that waits for one drives the context itself (poll on
+ * ub_fd until the deadline, then ub_process).  One waiter at a time per
+ * resolver drives (the "driver"); the others sleep on their query's
+ * condition, and the driver's ub_process wakes whichever of them it
+ * delivered an answer to.  A driver whose own answer is in hands the role
+ * to a sleeper whose answer is not.  So an answer read by the thread that
+ * waits for it costs no switch to another thread of ours; what remains is
+ * libunbound's own worker thread (ub_resolve_async hands it the query
+ * through a pipe and it answers through another, also from its cache).
+ *
+ * A query is shared by the thread that asked and libunbound's callback
+ * (run by whichever thread drives) until the answer is delivered or the
  * waiter gives up; whichever drops the last reference frees it.
  *
  * Thread safety: everything here may be called from any thread.  One lock
- * per resolver guards the query states; libunbound's own locks are never
- * held while we take ours (its callback runs without them, and ub_cancel
- * is called with ours released).
+ * per resolver guards the query states and the driver role; libunbound's
+ * own locks are never held while we take ours (its callback runs without
+ * them, and ub_process and ub_cancel are called with ours released).
  *
  * Why cancelling is safe: in threaded mode ub_cancel() marks the query
  * cancelled under libunbound's cfglock, and the answer path checks that
@@ -21,9 +31,15 @@
  * A message's deadline (struct dns_deadline) may move while a query is
  * waited for: from open to fixed at end of data, or to now when the
  * message is gone.  The deadline keeps the queries waiting on it and
- * wakes them when it moves.  Lock order: a deadline's lock, then a
- * resolver's; a waiter never holds its resolver's lock while it takes
- * the deadline's, and reads the deadline's time atomically instead.
+ * wakes them when it moves: a sleeper through its condition, the driver
+ * through its resolver's wake eventfd (it sleeps in poll).  Lock order: a
+ * deadline's lock, then a resolver's; a waiter never holds its resolver's
+ * lock while it takes the deadline's, and reads the deadline's time
+ * atomically instead.
+ *
+ * A broken resolver (ub_process failed: libunbound's pipe to its worker
+ * is gone) answers SERVFAIL at once to every query, pending or new, and
+ * dns_open builds a fresh one in its place.
  *
  * Limits: names are checked (dns_name_ok) before they are sent; answers
  * are copied out of libunbound's result, so callers never see its types.
@@ -42,6 +58,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
+#include <sys/eventfd.h>
 
 #include <unbound.h>
 
@@ -55,12 +72,13 @@ struct dns {
 	int refs;			/* under registry_lock */
 	char *servers;			/* as configured, "" for system */
 	struct ub_ctx *ctx;
-	pthread_mutex_t lock;		/* query states, started */
-	bool started;			/* dispatcher running */
-	atomic_bool broken;		/* dispatcher gave up: answer SERVFAIL now,
+	pthread_mutex_t lock;		/* query states, the driver role */
+	bool started;			/* libunbound's worker exists */
+	atomic_bool broken;		/* ub_process failed: answer SERVFAIL now,
 					 * and dns_open builds a fresh resolver */
-	pthread_t thread;
-	int stop_pipe[2];
+	struct dns_query *driver;	/* whose waiter polls ub_fd, or NULL */
+	struct dns_query *sleepers;	/* waiters on their condition */
+	int wake_fd;			/* eventfd: the driver's deadline moved */
 };
 
 struct dns_query {
@@ -75,6 +93,8 @@ struct dns_query {
 	/* in its waiter's deadline's list during dns_wait, under that
 	 * deadline's lock */
 	struct dns_query *wait_prev, *wait_next;
+	/* in its resolver's sleepers while its waiter sleeps, under d->lock */
+	struct dns_query *sleep_prev, *sleep_next;
 };
 
 struct dns_deadline {
@@ -260,74 +280,18 @@ static struct dns *resolver_new(const char *servers, char **errstr)
 		ub_ctx_hosts(d->ctx, NULL);
 	}
 	pthread_mutex_init(&d->lock, NULL);
-	d->stop_pipe[0] = d->stop_pipe[1] = -1;
+	d->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (d->wake_fd < 0)
+		log_fatal("dns: eventfd: %s", strerror(errno));
 	return d;
 }
 
-/* dispatcher - deliver answers as they arrive */
-static void *dispatcher(void *arg)
-{
-	struct dns *d = arg;
-	struct pollfd pfd[2] = {
-		{ .fd = ub_fd(d->ctx), .events = POLLIN },
-		{ .fd = d->stop_pipe[0], .events = POLLIN },
-	};
-
-	for (;;) {
-		if (poll(pfd, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			log_error("dns: poll: %s", strerror(errno));
-			break;
-		}
-		if (pfd[1].revents)
-			break;
-		if (pfd[0].revents) {
-			int r = ub_process(d->ctx);
-			if (r != 0) {
-				/* libunbound's pipe to its worker failed: no
-				 * answer will come; say so at once instead of
-				 * letting every query wait for its deadline */
-				log_error("dns: ub_process: %s; resolver %s abandoned, "
-					  "a reload starts a new one", ub_strerror(r),
-					  *d->servers ? d->servers : "(system)");
-				atomic_store(&d->broken, true);
-				break;
-			}
-		}
-	}
-	return NULL;
-}
-
-/* start_dispatcher - at the first query, so that dns_open before
- * daemon(3) leaves no thread behind in the parent */
-static void start_dispatcher(struct dns *d)
-{
-	pthread_mutex_lock(&d->lock);
-	if (!d->started) {
-		sigset_t all, old;
-		if (pipe(d->stop_pipe) < 0)
-			log_fatal("dns: pipe: %s", strerror(errno));
-		/* signals belong to the threads that wait for them */
-		sigfillset(&all);
-		pthread_sigmask(SIG_BLOCK, &all, &old);
-		if (pthread_create(&d->thread, NULL, dispatcher, d) != 0)
-			log_fatal("dns: cannot start the resolver thread");
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
-		d->started = true;
-	}
-	pthread_mutex_unlock(&d->lock);
-}
-
+/* resolver_free - the last reference is gone: no query of d is waited
+ * for any more */
 static void resolver_free(struct dns *d)
 {
-	if (d->started) {
-		(void)!write(d->stop_pipe[1], "x", 1);
-		pthread_join(d->thread, NULL);
-		close(d->stop_pipe[0]);
-		close(d->stop_pipe[1]);
-	}
 	ub_ctx_delete(d->ctx);
+	close(d->wake_fd);
 	pthread_mutex_destroy(&d->lock);
 	free(d->servers);
 	free(d);
@@ -447,7 +411,7 @@ static bool query_unref(struct dns_query *q)
 	return true;
 }
 
-/* on_answer - libunbound's callback, in the dispatcher thread */
+/* on_answer - libunbound's callback, in whichever thread drives */
 static void on_answer(void *arg, int err, struct ub_result *r)
 {
 	struct dns_query *q = arg;
@@ -462,6 +426,32 @@ static void on_answer(void *arg, int err, struct ub_result *r)
 	query_unref(q);
 	pthread_mutex_unlock(&d->lock);
 	ub_resolve_free(r);
+}
+
+/* send_query - ub_resolve_async; the first one starts libunbound's
+ * worker thread, which gets no signal (they belong to the threads that
+ * wait for them) */
+static int send_query(struct dns *d, const char *name, int rrtype, struct dns_query *q)
+{
+	int r;
+
+	pthread_mutex_lock(&d->lock);
+	if (!d->started) {
+		sigset_t all, old;
+		sigfillset(&all);
+		pthread_sigmask(SIG_BLOCK, &all, &old);
+		/* ours before libunbound's locks is the safe order: none of
+		 * libunbound's paths takes ours while holding its own */
+		r = ub_resolve_async(d->ctx, name, rrtype, 1 /* IN */, q, on_answer,
+				     &q->async_id);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		d->started = r == 0;
+		pthread_mutex_unlock(&d->lock);
+		return r;
+	}
+	pthread_mutex_unlock(&d->lock);
+	return ub_resolve_async(d->ctx, name, rrtype, 1 /* IN */, q, on_answer,
+				&q->async_id);
 }
 
 /* dns_start - send a query */
@@ -482,7 +472,6 @@ struct dns_query *dns_start(struct dns *d, const char *name, int rrtype)
 		q->done = true;
 		return q;
 	}
-	start_dispatcher(d);
 	if (atomic_load(&d->broken)) {
 		q->ans.rc = DNS_SERVFAIL;
 		q->done = true;
@@ -490,8 +479,7 @@ struct dns_query *dns_start(struct dns *d, const char *name, int rrtype)
 		return q;
 	}
 	q->refs = 2;		/* the callback's reference */
-	r = ub_resolve_async(d->ctx, name, rrtype, 1 /* IN */, q, on_answer,
-			     &q->async_id);
+	r = send_query(d, name, rrtype, q);
 	if (r != 0) {
 		log_warn("dns: query %s/%d: %s", name, rrtype, ub_strerror(r));
 		q->refs = 1;
@@ -503,33 +491,131 @@ struct dns_query *dns_start(struct dns *d, const char *name, int rrtype)
 	return q;
 }
 
-bool dns_done(struct dns_query *q)
-{
-	bool done;
-
-	pthread_mutex_lock(&q->d->lock);
-	done = q->done;
-	pthread_mutex_unlock(&q->d->lock);
-	return done;
-}
-
-/* give_up - the deadline passed: final answer is a timeout */
-static void give_up(struct dns_query *q)
+/* give_up - no answer will be used: the final one is rc (DNS_TIMEOUT
+ * past the deadline, DNS_SERVFAIL when the resolver broke); caller holds
+ * d->lock and the answer is not in */
+static void give_up(struct dns_query *q, enum dns_rc rc)
 {
 	struct dns *d = q->d;
 	int r;
 
-	/* caller holds d->lock and the answer is not in */
 	q->abandoned = true;
 	q->done = true;
-	q->ans.rc = DNS_TIMEOUT;
-	metrics_inc(METRIC_DNS_TIMEOUTS);
+	q->ans.rc = rc;
+	metrics_inc(rc == DNS_TIMEOUT ? METRIC_DNS_TIMEOUTS : METRIC_DNS_ERRORS);
 	pthread_mutex_unlock(&d->lock);
 	r = ub_cancel(d->ctx, q->async_id);
 	pthread_mutex_lock(&d->lock);
 	if (r == 0)
 		query_unref(q);	/* the callback will never run */
 	/* else the callback ran or is running and drops its own reference */
+}
+
+/* ---------------------------------------------------------------- driving */
+
+/* wake_sleepers - every sleeping waiter of d looks at its query again;
+ * caller holds d->lock */
+static void wake_sleepers(struct dns *d)
+{
+	for (struct dns_query *s = d->sleepers; s; s = s->sleep_next)
+		pthread_cond_broadcast(&s->cond);
+}
+
+/* hand_over - nobody drives: wake one sleeper still waiting for its
+ * answer, which takes the role; caller holds d->lock */
+static void hand_over(struct dns *d)
+{
+	if (d->driver != NULL)
+		return;
+	for (struct dns_query *s = d->sleepers; s; s = s->sleep_next) {
+		if (!s->done) {
+			pthread_cond_signal(&s->cond);
+			return;
+		}
+	}
+}
+
+/* drive - the caller is d's driver (d->lock not held): wait up to left_ms
+ * (INFINITY: until something happens) for answers or a wake-up, and
+ * deliver every answer that came (on_answer, in this thread) */
+static void drive(struct dns *d, double left_ms)
+{
+	struct pollfd pfd[2] = {
+		{ .fd = ub_fd(d->ctx), .events = POLLIN },
+		{ .fd = d->wake_fd, .events = POLLIN },
+	};
+	int ms = isinf(left_ms) ? -1 : left_ms >= 1e9 ? 1000000000 : (int)ceil(left_ms);
+	int r;
+
+	if (poll(pfd, 2, ms) < 0) {
+		if (errno == EINTR)
+			return;
+		log_error("dns: poll: %s; resolver %s abandoned, a reload starts "
+			  "a new one", strerror(errno), *d->servers ? d->servers : "(system)");
+		r = 0;
+		goto broken;
+	}
+	if (pfd[1].revents) {
+		uint64_t v;
+		(void)!read(d->wake_fd, &v, sizeof(v));
+	}
+	if (pfd[0].revents == 0)
+		return;
+	r = ub_process(d->ctx);
+	if (r == 0)
+		return;
+	/* libunbound's pipe to its worker failed: no answer will come; say
+	 * so at once instead of letting every query wait for its deadline */
+	log_error("dns: ub_process: %s; resolver %s abandoned, a reload starts "
+		  "a new one", ub_strerror(r), *d->servers ? d->servers : "(system)");
+broken:
+	atomic_store(&d->broken, true);
+	pthread_mutex_lock(&d->lock);
+	wake_sleepers(d);
+	pthread_mutex_unlock(&d->lock);
+}
+
+/* sleep_add - q's waiter sleeps on its condition; caller holds d->lock */
+static void sleep_add(struct dns *d, struct dns_query *q)
+{
+	q->sleep_prev = NULL;
+	q->sleep_next = d->sleepers;
+	if (d->sleepers)
+		d->sleepers->sleep_prev = q;
+	d->sleepers = q;
+}
+
+/* sleep_del - q's waiter is awake; caller holds d->lock */
+static void sleep_del(struct dns *d, struct dns_query *q)
+{
+	if (q->sleep_prev)
+		q->sleep_prev->sleep_next = q->sleep_next;
+	else
+		d->sleepers = q->sleep_next;
+	if (q->sleep_next)
+		q->sleep_next->sleep_prev = q->sleep_prev;
+	q->sleep_prev = q->sleep_next = NULL;
+}
+
+/* dns_done - is the answer in?  Delivers what has arrived, without
+ * blocking, when no other thread drives */
+bool dns_done(struct dns_query *q)
+{
+	struct dns *d = q->d;
+	bool done;
+
+	pthread_mutex_lock(&d->lock);
+	if (!q->done && d->driver == NULL && !atomic_load(&d->broken)) {
+		d->driver = q;
+		pthread_mutex_unlock(&d->lock);
+		drive(d, 0);
+		pthread_mutex_lock(&d->lock);
+		d->driver = NULL;
+		hand_over(d);
+	}
+	done = q->done;
+	pthread_mutex_unlock(&d->lock);
+	return done;
 }
 
 /* ---------------------------------------------------------------- deadline */
@@ -574,11 +660,17 @@ static void deadline_move(struct dns_deadline *dl, double at, bool only_if_open)
 	if (only_if_open ? isinf(old) : at < old) {
 		atomic_store(&dl->at, at);
 		/* a waiter that read the old time holds its resolver's lock
-		 * until it sleeps on its condition, so the broadcast below
-		 * cannot fall between its read and its sleep */
+		 * until it sleeps on its condition or has made itself the
+		 * driver, so the wake-up below cannot fall between its read
+		 * and its sleep; the driver sleeps in poll, on wake_fd */
 		for (struct dns_query *q = dl->waiters; q; q = q->wait_next) {
 			pthread_mutex_lock(&q->d->lock);
-			pthread_cond_broadcast(&q->cond);
+			if (q->d->driver == q) {
+				uint64_t one = 1;
+				(void)!write(q->d->wake_fd, &one, sizeof(one));
+			} else {
+				pthread_cond_broadcast(&q->cond);
+			}
 			pthread_mutex_unlock(&q->d->lock);
 		}
 	}
@@ -637,7 +729,8 @@ static void unwatch(struct dns_deadline *dl, struct dns_query *q)
 
 /* ---------------------------------------------------------------- waiting */
 
-/* dns_wait - the answer, by the message's deadline at the latest */
+/* dns_wait - the answer, by the message's deadline at the latest: the
+ * caller drives the resolver itself when no other thread does */
 const struct dns_answer *dns_wait(struct dns_query *q, struct dns_deadline *dl)
 {
 	struct dns *d = q->d;
@@ -647,17 +740,36 @@ const struct dns_answer *dns_wait(struct dns_query *q, struct dns_deadline *dl)
 	while (!q->done) {
 		double at = dns_deadline_at(dl);
 		double left = at - now_ms();
-		if (left <= 0) {
-			give_up(q);
+		if (atomic_load(&d->broken)) {
+			give_up(q, DNS_SERVFAIL);
 			break;
 		}
-		if (isinf(at)) {	/* open: until the answer or a move */
+		if (left <= 0) {
+			give_up(q, DNS_TIMEOUT);
+			break;
+		}
+		if (d->driver == NULL) {
+			/* a deadline move from now on writes wake_fd */
+			d->driver = q;
+			pthread_mutex_unlock(&d->lock);
+			drive(d, isinf(at) ? INFINITY : left);
+			pthread_mutex_lock(&d->lock);
+			d->driver = NULL;
+			continue;
+		}
+		/* another waiter drives: its ub_process wakes us with our
+		 * answer, its leaving hands us the role, a deadline move
+		 * wakes us to look at the time */
+		sleep_add(d, q);
+		if (isinf(at)) {
 			pthread_cond_wait(&q->cond, &d->lock);
 		} else {
 			struct timespec ts = deadline_timespec(left);
 			pthread_cond_timedwait(&q->cond, &d->lock, &ts);
 		}
+		sleep_del(d, q);
 	}
+	hand_over(d);
 	pthread_mutex_unlock(&d->lock);
 	unwatch(dl, q);
 	return &q->ans;
@@ -673,7 +785,7 @@ struct dns_query *dns_query_free(struct dns_query *q)
 	d = q->d;
 	pthread_mutex_lock(&d->lock);
 	if (!q->done)
-		give_up(q);
+		give_up(q, DNS_TIMEOUT);
 	query_unref(q);
 	pthread_mutex_unlock(&d->lock);
 	return NULL;

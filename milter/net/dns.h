@@ -6,9 +6,11 @@
  * cache, forwarding to dns_nameservers (or the system's resolv.conf when
  * unset).  Queries are asynchronous: a stage may start one when the
  * envelope arrives and collect the answer at end of message, so DNS time
- * overlaps the message transfer.  Every wait is bounded by the message's
- * one deadline (struct dns_deadline below); a server that never answers
- * gives DNS_TIMEOUT, never a hung milter thread.
+ * overlaps the message transfer.  The thread that waits for an answer
+ * reads it from libunbound itself (no dispatcher thread of ours; dns.c
+ * says how several waiting threads share that).  Every wait is bounded
+ * by the message's one deadline (struct dns_deadline below); a server
+ * that never answers gives DNS_TIMEOUT, never a hung milter thread.
  *
  * Only dns.c includes unbound.h; callers see the types below.
  */
@@ -58,9 +60,9 @@ struct dns_query;
  * dns_open - the resolver for nameservers ("HOST[:PORT],...", NULL for the
  * system resolver).  Resolvers are shared process-wide by nameserver list
  * and reference counted, so a config reload with the same servers keeps
- * the cache.  NULL and *errstr (caller frees) on a bad server list.  The
- * resolver's thread is started at the first query, so dns_open before
- * daemon(3) is fine.
+ * the cache.  NULL and *errstr (caller frees) on a bad server list.
+ * libunbound's worker thread is started at the first query, so dns_open
+ * before daemon(3) is fine.
  */
 struct dns *dns_open(const char *nameservers, char **errstr);
 /* dns_close - drop a reference; returns NULL */

@@ -13,7 +13,11 @@
  *    one dns_timeout_ms each;
  *  - SPF started at the envelope is not cut off while the message is
  *    still arriving: an answer that comes after start + dns_timeout_ms
- *    but before end of data is used.
+ *    but before end of data is used;
+ *  - no thread of parapet's per resolver or per SPF check (issue 17):
+ *    the thread that waits reads its answer itself, libunbound's own
+ *    worker is the one thread a resolver adds; waiters in several
+ *    threads at once all get their answers (the driver role passes).
  */
 #include "autoconfig.h"
 
@@ -26,6 +30,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include <arpa/inet.h>
+#include <dirent.h>
 
 #include "net/dns.h"
 #include "unit.h"
@@ -271,6 +276,125 @@ START_TEST(spf_overlaps_transfer)
 }
 END_TEST
 
+
+/* ---------------------------------------------------------------- threads */
+
+/* task_count - the threads of this process (/proc/self/task) */
+static int task_count(void)
+{
+	DIR *dir = opendir("/proc/self/task");
+	struct dirent *de;
+	int n = 0;
+
+	ck_assert_ptr_nonnull(dir);
+	while ((de = readdir(dir)) != NULL)
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(dir);
+	return n;
+}
+
+/* late_start - a late_server answering delay_ms late, on *port */
+static void late_start(struct late_server *ls, int delay_ms, int *port)
+{
+	ls->delay_ms = delay_ms;
+	ls->fd = udp_open(port);
+	atomic_init(&ls->stop, false);
+	ck_assert_int_eq(pthread_create(&ls->thread, NULL, late_main, ls), 0);
+}
+
+/* late_stop - stop and close it */
+static void late_stop(struct late_server *ls)
+{
+	atomic_store(&ls->stop, true);
+	pthread_join(ls->thread, NULL);
+	close(ls->fd);
+}
+
+/* a resolver adds libunbound's worker and no thread of parapet's: the
+ * answer is read by the thread that waits (it was a dispatcher thread) */
+START_TEST(no_dispatcher_thread)
+{
+	struct late_server ls;
+	int port;
+	char ns[32], *err = NULL;
+
+	late_start(&ls, 0, &port);
+	snprintf(ns, sizeof(ns), "127.0.0.1:%d", port);
+	int before = task_count();
+	struct dns *d = dns_open(ns, &err);
+	ck_assert_msg(d != NULL, "%s", err ? err : "?");
+	struct dns_deadline *dl = dns_deadline_new(5000);
+	dns_deadline_fix(dl);
+	for (int i = 0; i < 3; i++) {
+		char name[64];
+		snprintf(name, sizeof(name), "t%d.threads.example", i);
+		struct dns_query *q = dns_start(d, name, DNS_T_TXT);
+		const struct dns_answer *a = dns_wait(q, dl);
+		ck_assert_msg(a->rc == DNS_OK, "%s: %s", name, dns_rc_name(a->rc));
+		dns_query_free(q);
+		int added = task_count() - before;
+		ck_assert_msg(added <= 1, "a resolver added %d threads (libunbound's "
+			      "worker is the only one it needs)", added);
+	}
+	dns_deadline_unref(dl);
+	dns_close(d);
+	late_stop(&ls);
+}
+END_TEST
+
+struct many {
+	struct dns *dns;
+	struct dns_deadline *dl;
+	int id, ok;
+};
+
+/* many_main - 20 queries one after the other, counting the answers */
+static void *many_main(void *arg)
+{
+	struct many *m = arg;
+
+	for (int i = 0; i < 20; i++) {
+		char name[64];
+		snprintf(name, sizeof(name), "q%d-%d.many.example", m->id, i);
+		struct dns_query *q = dns_start(m->dns, name, DNS_T_TXT);
+		if (dns_wait(q, m->dl)->rc == DNS_OK)
+			m->ok++;
+		dns_query_free(q);
+	}
+	return NULL;
+}
+
+/* waiters in four threads at once: each gets every answer, whichever
+ * thread happens to read it from libunbound */
+START_TEST(many_waiters)
+{
+	struct late_server ls;
+	struct many m[4];
+	pthread_t th[4];
+	int port;
+	char ns[32], *err = NULL;
+
+	late_start(&ls, 1, &port);
+	snprintf(ns, sizeof(ns), "127.0.0.1:%d", port);
+	struct dns *d = dns_open(ns, &err);
+	ck_assert_msg(d != NULL, "%s", err ? err : "?");
+	struct dns_deadline *dl = dns_deadline_new(20000);
+	dns_deadline_fix(dl);
+	for (int i = 0; i < 4; i++) {
+		m[i] = (struct many){ .dns = d, .dl = dl, .id = i };
+		ck_assert_int_eq(pthread_create(&th[i], NULL, many_main, &m[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		ck_assert_msg(m[i].ok == 20, "thread %d: %d of 20 answers", i, m[i].ok);
+	}
+	dns_deadline_unref(dl);
+	dns_close(d);
+	late_stop(&ls);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("dns");
@@ -281,6 +405,8 @@ int main(void)
 	tcase_add_loop_test(tc, open_wait, 0, 2);	/* 0: fix, 1: expire */
 	tcase_add_test(tc, one_deadline_per_message);
 	tcase_add_test(tc, spf_overlaps_transfer);
+	tcase_add_test(tc, no_dispatcher_thread);
+	tcase_add_test(tc, many_waiters);
 	suite_add_tcase(s, tc);
 	return unit_main(s);
 }
