@@ -90,8 +90,8 @@ struct scan *scan_free(struct scan *sc)
 {
 	if (sc == NULL)
 		return NULL;
-	/* DNS work still running for the message (an SPF thread after an
-	 * abort) stops waiting now */
+	/* a DNS wait still running for the message (in another thread)
+	 * stops now */
 	dns_deadline_expire(sc->dns_deadline);
 	for (size_t i = 0; i < sc->engine->nstages; i++)
 		if (sc->state[i] && sc->engine->stages[i]->cleanup)

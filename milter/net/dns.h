@@ -80,10 +80,10 @@ struct dns_query *dns_start(struct dns *d, const char *name, int rrtype);
  * wait runs, so that no stage can give the message a deadline of its own
  * (dns_wait takes nothing else).
  *
- * It is open from dns_deadline_new until dns_deadline_fix: work started
- * before end of data (SPF, in a thread of its own) is not cut off while
- * the message is still arriving.  dns_deadline_fix, at end of data, sets
- * it once to now + timeout_ms for every wait, those already waiting and
+ * It is open from dns_deadline_new until dns_deadline_fix: queries sent
+ * before end of data (SPF's, at the envelope) are not cut off while the
+ * message is still arriving.  dns_deadline_fix, at end of data, sets it
+ * once to now + timeout_ms for every wait, those already waiting and
  * those to come, and wakes the waiters so they see it; so DNS delays the
  * verdict by at most timeout_ms.  dns_deadline_expire (the message is
  * gone) ends every wait now.  Only a thread of its own may wait while the

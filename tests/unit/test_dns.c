@@ -395,6 +395,47 @@ START_TEST(many_waiters)
 }
 END_TEST
 
+/* an SPF check adds no thread: its first queries go out at the envelope
+ * and libspf2 runs at end of data in the message's thread (it was a
+ * thread per check, alive while the answers were awaited) */
+START_TEST(spf_no_thread)
+{
+	struct late_server ls;
+	int port;
+
+	late_start(&ls, 300, &port);
+	char *conf = xasprintf("dns_nameservers = 127.0.0.1:%d\ndns_timeout_ms = 2000\n", port);
+	struct engine *e = unit_engine(conf, "");
+	struct dns_deadline *dl = dns_deadline_new(5000);
+	dns_deadline_fix(dl);
+	/* libunbound's worker starts with the first query */
+	struct dns_query *q = dns_start(e->dns, "warm.late.example", DNS_T_TXT);
+	ck_assert_int_eq(dns_wait(q, dl)->rc, DNS_OK);
+	dns_query_free(q);
+	dns_deadline_unref(dl);
+	int before = task_count();
+	struct scan *sc = scan_new(e);
+	msg_set_client(sc->msg, "192.0.2.10", NULL, "mail.late.example");
+	msg_set_from(sc->msg, "<alice@late.example>");
+	msg_add_rcpt(sc->msg, "<bob@rcpt.test>");
+	scan_envelope_done(sc);
+	usleep(100 * 1000);		/* the answers are 300 ms away */
+	int during = task_count();
+	const char *text = "Subject: no From, so no DMARC lookup\n\nbody\n";
+	mboxfile_feed(sc, text, strlen(text));
+	scan_finish(sc);
+	ck_assert_msg(during == before, "%d threads while SPF's answers were awaited, "
+		      "%d before", during, before);
+	ck_assert_msg(scan_has(sc, "SPF_PASS"), "no SPF_PASS");
+	ck_assert_msg(scan_has(sc, "SPF_HELO_PASS"), "no SPF_HELO_PASS");
+	ck_assert_int_eq(task_count(), before);
+	scan_free(sc);
+	engine_unref(e);
+	free(conf);
+	late_stop(&ls);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("dns");
@@ -407,6 +448,7 @@ int main(void)
 	tcase_add_test(tc, spf_overlaps_transfer);
 	tcase_add_test(tc, no_dispatcher_thread);
 	tcase_add_test(tc, many_waiters);
+	tcase_add_test(tc, spf_no_thread);
 	suite_add_tcase(s, tc);
 	return unit_main(s);
 }

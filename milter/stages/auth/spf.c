@@ -5,14 +5,19 @@
  * get_spf callbacks below, all queries through dns.c), created once and
  * never changed, and one struct spf_check per message.
  *
- * Threads: a check runs in a detached thread started at the envelope hook
- * and is collected at end of message, so its DNS time overlaps the message
- * transfer.  The SPF_server_t is shared read-only: after creation libspf2
- * only reads it (limits, the default explanation, the resolver pointer),
- * and every per-check object (SPF_request_t, SPF_response_t, compiled
- * records) belongs to one thread.  libspf2's lookup callback carries no
- * per-request argument, so the check's resolver, deadline and record log
- * are reached through a thread-local pointer set for the duration of one
+ * Threads: none of its own.  At the envelope hook (spf_start) a check
+ * sends the queries every check begins with, TXT of the MAIL FROM domain
+ * and of the HELO name, and returns; their answers arrive while the
+ * message is transferred.  At end of message (spf_wait) libspf2
+ * evaluates in the connection's thread, the records it asks for first
+ * served from those answers, its further lookups (include:, a, mx, ...)
+ * through dns.c as it goes.  The SPF_server_t is shared read-only: after
+ * creation libspf2 only reads it (limits, the default explanation, the
+ * resolver pointer), and every per-check object (SPF_request_t,
+ * SPF_response_t, compiled records) belongs to one thread.  libspf2's
+ * lookup callback carries no per-request argument, so the check's
+ * resolver, deadline, early answers and record log are reached through a
+ * thread-local pointer set for the duration of one
  * SPF_request_query_mailfrom call.  libspf2's own resolver and its cache
  * layer are never used; libunbound's cache (dns.c) is the only cache.
  *
@@ -26,10 +31,8 @@
  */
 #include "autoconfig.h"
 
-#include <errno.h>
 #include <pthread.h>
-#include <signal.h>
-#include <stdatomic.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,13 +54,21 @@
 
 #define SPF_MAX_SEEN 16		/* records remembered for the detail */
 #define SPF_SHOW_MAX 512	/* bytes of a record shown in a detail */
-#define SPF_WAIT_MARGIN_MS 1000	/* eom waits this long past the deadline */
+#define SPF_EARLY_MAX 2		/* queries sent at the envelope */
 
 /* ---------------------------------------------------------------- state */
+
+/* a query sent at the envelope, its answer kept for the whole check */
+struct early_query {
+	char *name;
+	struct dns_query *q;
+};
 
 /* what one libspf2 query sees through the thread-local pointer */
 struct lookup_ctx {
 	struct dns *dns;
+	const struct early_query *early;	/* the check's, TXT */
+	size_t nearly;
 	struct dns_deadline *dl;	/* the check's reference */
 	int lookups;
 	struct {
@@ -79,15 +90,13 @@ struct lookup_ctx {
 static __thread struct lookup_ctx *cur_ctx;
 
 struct spf_check {
-	atomic_int refs;	/* the scan and the thread */
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	bool done;
+	bool done;		/* the outcomes are in */
 	struct engine *engine;	/* counted reference: keeps the resolver */
 	struct dns_deadline *dl;	/* the message's, counted reference */
 	char *ip, *helo, *mail_from;
 	struct spf_outcome mfrom, helo_out;
-	struct spf_outcome late_mfrom, late_helo;	/* eom gave up waiting */
+	struct early_query early[SPF_EARLY_MAX];
+	size_t nearly;
 };
 
 static SPF_server_t *server;
@@ -96,7 +105,8 @@ static pthread_once_t server_once = PTHREAD_ONCE_INIT;
 /* ---------------------------------------------------------------- DNS layer */
 
 /* ctx_query - one query of the current check, bounded by its deadline;
- * NULL once the check has used up its lookups */
+ * NULL once the check has used up its lookups.  A TXT query sent at the
+ * envelope is not sent again: its answer is the check's (*qp NULL) */
 static const struct dns_answer *ctx_query(struct lookup_ctx *lc, const char *name,
 					  int type, struct dns_query **qp)
 {
@@ -105,6 +115,9 @@ static const struct dns_answer *ctx_query(struct lookup_ctx *lc, const char *nam
 	*qp = NULL;
 	if (lc == NULL || ++lc->lookups > SPF_MAX_LOOKUPS)
 		return NULL;
+	for (size_t i = 0; type == DNS_T_TXT && i < lc->nearly; i++)
+		if (strcasecmp(lc->early[i].name, name) == 0)
+			return dns_wait(lc->early[i].q, lc->dl);
 	if (dns_deadline_passed(lc->dl))
 		return &past_deadline;	/* nothing sent once time is up */
 	*qp = dns_start(lc->dns, name, type);
@@ -586,7 +599,8 @@ static void check_identity(struct spf_check *c, const char *sender, const char *
 	const char *local_end = strrchr(sender, '@');
 	SPF_request_t *req;
 	SPF_response_t *resp = NULL;
-	struct lookup_ctx lc = { .dns = c->engine->dns, .dl = c->dl };
+	struct lookup_ctx lc = { .dns = c->engine->dns, .dl = c->dl, .early = c->early,
+				 .nearly = c->nearly };
 	unsigned char a6[16];
 	int fam;
 	const char *ip = c->ip;
@@ -696,116 +710,76 @@ static void run_checks(struct spf_check *c)
 	free(pm);
 }
 
-static void check_unref(struct spf_check *c)
+/* early_send - at the envelope: the TXT query of domain, which the check
+ * of an identity in it will ask first, unless already sent */
+static void early_send(struct spf_check *c, const char *domain)
 {
-	if (atomic_fetch_sub(&c->refs, 1) != 1)
-		return;
-	outcome_clear(&c->mfrom);
-	outcome_clear(&c->helo_out);
-	outcome_clear(&c->late_mfrom);
-	outcome_clear(&c->late_helo);
-	free(c->ip);
-	free(c->helo);
-	free(c->mail_from);
-	pthread_mutex_destroy(&c->lock);
-	pthread_cond_destroy(&c->cond);
-	dns_deadline_unref(c->dl);
-	engine_unref(c->engine);
-	free(c);
+	if (c->nearly >= SPF_EARLY_MAX || has_8bit(domain) || !domain_checkable(domain))
+		return;		/* check_identity answers those without DNS */
+	for (size_t i = 0; i < c->nearly; i++)
+		if (strcasecmp(c->early[i].name, domain) == 0)
+			return;
+	c->early[c->nearly].name = xstrdup(domain);
+	c->early[c->nearly].q = dns_start(c->engine->dns, domain, DNS_T_TXT);
+	c->nearly++;
 }
 
-static void *check_thread(void *arg)
-{
-	struct spf_check *c = arg;
-
-	run_checks(c);
-	pthread_mutex_lock(&c->lock);
-	c->done = true;
-	pthread_cond_broadcast(&c->cond);
-	pthread_mutex_unlock(&c->lock);
-	check_unref(c);
-	return NULL;
-}
-
-/* spf_start - the check, in a thread of its own */
+/* spf_start - send the check's first queries; libspf2 runs at spf_wait */
 struct spf_check *spf_start(struct engine *e, struct dns_deadline *dl, const char *ip,
 			    const char *helo, const char *mail_from)
 {
 	struct spf_check *c = xcalloc(1, sizeof(*c));
-	pthread_condattr_t ca;
-	pthread_attr_t attr;
-	pthread_t tid;
-	sigset_t all, old;
+	unsigned char a6[16];
 
 	server_get();
-	atomic_init(&c->refs, 2);
-	pthread_mutex_init(&c->lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&c->cond, &ca);
-	pthread_condattr_destroy(&ca);
 	c->engine = engine_ref(e);
 	c->dl = dns_deadline_ref(dl);
 	c->ip = xstrdup(ip);
 	c->helo = xstrdup(helo ? helo : "");
 	c->mail_from = xstrdup(mail_from ? mail_from : "");
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);	/* signals stay with main */
-	int rc = pthread_create(&tid, &attr, check_thread, c);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	pthread_attr_destroy(&attr);
-	if (rc != 0) {
-		log_warn("spf: cannot start a thread (%s); checking inline", strerror(rc));
-		check_thread(c);	/* drops the thread's reference */
+	if (cidr_ip_parse(c->ip, a6) == 0)
+		return c;	/* check_identity says so, without DNS */
+	if (c->mail_from[0] != '\0') {
+		const char *at = strrchr(c->mail_from, '@');
+		early_send(c, at ? at + 1 : c->mail_from);
 	}
+	if (c->helo[0] && c->helo[0] != '[')
+		early_send(c, c->helo);
 	return c;
 }
 
-/* spf_wait - the outcomes, by the deadline (plus a margin) at the latest */
+/* spf_wait - the outcomes, evaluated now in the caller's thread; every
+ * lookup ends by the deadline */
 void spf_wait(struct spf_check *c, const struct spf_outcome **mfrom,
 	      const struct spf_outcome **helo)
 {
-	struct timespec ts;
-	double end;
-	bool done;
-
-	/* end of data: scan_finish has fixed the deadline already, this
-	 * only keeps a wait from anywhere else bounded */
-	dns_deadline_fix(c->dl);
-	end = dns_deadline_at(c->dl) + SPF_WAIT_MARGIN_MS;
-
-	pthread_mutex_lock(&c->lock);
-	while (!c->done) {
-		double left = end - now_ms();
-		if (left <= 0)
-			break;
-		ts = deadline_timespec(left);
-		pthread_cond_timedwait(&c->cond, &c->lock, &ts);
+	if (!c->done) {
+		/* end of data: scan_finish has fixed the deadline already,
+		 * this only keeps a wait from anywhere else bounded */
+		dns_deadline_fix(c->dl);
+		run_checks(c);
+		c->done = true;
 	}
-	done = c->done;
-	pthread_mutex_unlock(&c->lock);
-	if (done) {
-		*mfrom = &c->mfrom;
-		*helo = &c->helo_out;
-		return;
-	}
-	/* XXX the thread is past its deadline (CPU starvation?): report a
-	 * temperror and let it finish on its own reference */
-	log_warn("spf: check for %s did not finish in time", c->ip);
-	if (!c->late_mfrom.checked) {
-		set_outcome(&c->late_mfrom, AUTH_TEMPERROR, "", xstrdup("SPF check did not finish in time"));
-		set_outcome(&c->late_helo, AUTH_TEMPERROR, "", xstrdup("SPF check did not finish in time"));
-	}
-	*mfrom = &c->late_mfrom;
-	*helo = &c->late_helo;
+	*mfrom = &c->mfrom;
+	*helo = &c->helo_out;
 }
 
-/* spf_check_free - drop the scan's reference */
+/* spf_check_free - release, cancelling the queries still pending */
 struct spf_check *spf_check_free(struct spf_check *c)
 {
-	if (c)
-		check_unref(c);
+	if (c == NULL)
+		return NULL;
+	for (size_t i = 0; i < c->nearly; i++) {
+		dns_query_free(c->early[i].q);
+		free(c->early[i].name);
+	}
+	outcome_clear(&c->mfrom);
+	outcome_clear(&c->helo_out);
+	free(c->ip);
+	free(c->helo);
+	free(c->mail_from);
+	dns_deadline_unref(c->dl);
+	engine_unref(c->engine);
+	free(c);
 	return NULL;
 }

@@ -2,9 +2,11 @@
  * spf.h - SPF (RFC 7208) for the HELO and MAIL FROM identities, with
  * libspf2 evaluating and parapet's resolver (dns.c) answering.
  *
- * A check starts when the envelope is complete (spf_start, in its own
- * thread) and is collected at end of message (spf_wait), so its DNS time
- * overlaps the message transfer.  Every lookup of the check waits on the
+ * A check sends its first queries when the envelope is complete
+ * (spf_start: TXT of the MAIL FROM domain and of the HELO name) and is
+ * evaluated at end of message (spf_wait), in the caller's thread, so the
+ * DNS time of the records overlaps the message transfer without a thread
+ * of its own.  Every lookup of the check waits on the
  * message's one DNS deadline (scan_dns_deadline), open while the message
  * arrives and end of data + dns_timeout_ms after: a server that never
  * answers gives a temperror, never a hang, and SPF adds no wait of its
@@ -52,19 +54,20 @@ struct spf_check;
  * spf_start - begin checking ip (textual IPv4 or IPv6) for helo and
  * mail_from ("" for the null sender: checked as postmaster@helo, RFC 7208
  * §2.4) through e's resolver, every lookup done by the deadline dl (the
- * message's, scan_dns_deadline).  Runs in a thread of its own that holds
- * a reference on e and on dl; never NULL.
+ * message's, scan_dns_deadline): sends the TXT queries of the two
+ * identities' domains and returns.  Holds a reference on e and on dl;
+ * never NULL.
  */
 struct spf_check *spf_start(struct engine *e, struct dns_deadline *dl, const char *ip,
 			    const char *helo, const char *mail_from);
 /*
- * spf_wait - at end of data, wait for the check (bounded by the deadline,
- * which it fixes if nobody has yet, plus a margin for a thread short of
- * CPU); the outcomes are borrowed until spf_check_free.
+ * spf_wait - at end of data, evaluate the check in the calling thread
+ * (every lookup bounded by the deadline, which it fixes if nobody has
+ * yet); the outcomes are borrowed until spf_check_free.
  */
 void spf_wait(struct spf_check *c, const struct spf_outcome **mfrom,
 	      const struct spf_outcome **helo);
-/* spf_check_free - release (a check still running finishes on its own);
+/* spf_check_free - release (queries still pending are cancelled);
  * returns NULL */
 struct spf_check *spf_check_free(struct spf_check *c);
 
