@@ -25,10 +25,11 @@ show_logs() {
 # SIGUSR1 reloads under a 10-session stream, the drain at SIGTERM with a
 # message in flight, SIGKILL and restart; test_redis: redis-server killed
 # under a stream; test_sentinel: a failover under a stream; test_postfix:
-# 50 SMTP sessions at once (and every milter callback).  Any report fails
+# 50 SMTP sessions at once (and every milter callback); test_dns: threads
+# taking turns driving one resolver (dns.c).  Any report fails
 # the test that saw it (tests/integration/harness.py, exit status 66);
 # tests/tsan.supp says what is left to the libraries.
-TSAN_TESTS="tests/unit/test_session tests/integration/test_signals.py
+TSAN_TESTS="tests/unit/test_session tests/unit/test_dns tests/integration/test_signals.py
 	tests/integration/test_redis.py tests/integration/test_sentinel.py
 	tests/integration/test_postfix.py"
 
