@@ -102,6 +102,42 @@ struct spf_check {
 static SPF_server_t *server;
 static pthread_once_t server_once = PTHREAD_ONCE_INIT;
 
+/* ---------------------------------------------------------------- text */
+
+/* cat - the strings up to a NULL joined, in fresh memory (no printf on
+ * the per-message path) */
+static char * __attribute__((sentinel)) cat(const char *s, ...)
+{
+	struct buf b;
+	va_list ap;
+
+	buf_init(&b);
+	va_start(ap, s);
+	for (; s; s = va_arg(ap, const char *))
+		buf_puts(&b, s);
+	va_end(ap);
+	return b.data ? b.data : xstrdup("");
+}
+
+/* cat_to - the strings up to a NULL joined into out (outsz bytes), cut
+ * where it is full */
+static void __attribute__((sentinel)) cat_to(char *out, size_t outsz, const char *s, ...)
+{
+	size_t o = 0;
+	va_list ap;
+
+	va_start(ap, s);
+	for (; s; s = va_arg(ap, const char *)) {
+		size_t n = strlen(s);
+		if (n > outsz - 1 - o)
+			n = outsz - 1 - o;
+		memcpy(out + o, s, n);
+		o += n;
+	}
+	va_end(ap);
+	out[o] = '\0';
+}
+
 /* ---------------------------------------------------------------- DNS layer */
 
 /* ctx_query - one query of the current check, bounded by its deadline;
@@ -305,8 +341,8 @@ static SPF_dns_rr_t *pp_lookup(SPF_dns_server_t *srv, const char *domain,
 			rr->herrno = NO_DATA;
 	}
 	if (lc && rr->herrno == TRY_AGAIN)
-		snprintf(lc->why, sizeof(lc->why), "%s: DNS %s", domain,
-			 a ? dns_rc_name(a->rc) : "lookup limit reached");
+		cat_to(lc->why, sizeof(lc->why), domain, ": DNS ",
+		       a ? dns_rc_name(a->rc) : "lookup limit reached", (char *)NULL);
 	dns_query_free(q);
 	return rr;
 }
@@ -319,7 +355,7 @@ static SPF_errcode_t get_spf_fail(SPF_response_t *resp, struct lookup_ctx *lc,
 	resp->result = result;
 	resp->reason = SPF_REASON_FAILURE;
 	if (lc)
-		snprintf(lc->why, sizeof(lc->why), "%s: %s", domain, what);
+		cat_to(lc->why, sizeof(lc->why), domain, ": ", what, (char *)NULL);
 	return SPF_response_add_error(resp, code, "%.260s: %.50s", domain, what);
 }
 
@@ -344,8 +380,9 @@ static SPF_errcode_t pp_get_spf(SPF_server_t *srv, SPF_request_t *req,
 		lc->limit = "more than 10 DNS lookups";
 	a = ctx_query(lc, domain, DNS_T_TXT, &q);
 	if (a == NULL || a->rc == DNS_SERVFAIL || a->rc == DNS_TIMEOUT) {
-		snprintf(why_buf, sizeof(why_buf), "DNS %s looking up TXT",
-			 a ? dns_rc_name(a->rc) : "lookup limit reached");
+		cat_to(why_buf, sizeof(why_buf), "DNS ",
+		       a ? dns_rc_name(a->rc) : "lookup limit reached", " looking up TXT",
+		       (char *)NULL);
 		dns_query_free(q);
 		return get_spf_fail(resp, lc, SPF_RESULT_TEMPERROR, SPF_E_DNS_ERROR,
 				    domain, why_buf);
@@ -390,7 +427,7 @@ static SPF_errcode_t pp_get_spf(SPF_server_t *srv, SPF_request_t *req,
 	}
 	if (spf_record_precheck(found, flen, false, &why) < 0) {
 		free(found);
-		snprintf(why_buf, sizeof(why_buf), "record refused: %s", why);
+		cat_to(why_buf, sizeof(why_buf), "record refused: ", why, (char *)NULL);
 		return get_spf_fail(resp, lc, SPF_RESULT_PERMERROR, SPF_E_SYNTAX,
 				    domain, why_buf);
 	}
@@ -403,7 +440,7 @@ static SPF_errcode_t pp_get_spf(SPF_server_t *srv, SPF_request_t *req,
 		norm = NULL;
 	}
 	if (norm == NULL) {
-		snprintf(why_buf, sizeof(why_buf), "bad record: %s", why);
+		cat_to(why_buf, sizeof(why_buf), "bad record: ", why, (char *)NULL);
 		return get_spf_fail(resp, lc, SPF_RESULT_PERMERROR, SPF_E_SYNTAX,
 				    domain, why_buf);
 	}
@@ -413,7 +450,7 @@ static SPF_errcode_t pp_get_spf(SPF_server_t *srv, SPF_request_t *req,
 		if (*recp)
 			SPF_record_free(*recp);
 		*recp = NULL;
-		snprintf(why_buf, sizeof(why_buf), "bad record: %s", SPF_strerror(err));
+		cat_to(why_buf, sizeof(why_buf), "bad record: ", SPF_strerror(err), (char *)NULL);
 		get_spf_fail(resp, lc, SPF_RESULT_PERMERROR, err, domain, why_buf);
 		return err == SPF_E_DNS_ERROR ? SPF_E_SYNTAX : err;
 	}
@@ -521,27 +558,27 @@ static char *make_detail(const struct lookup_ctx *lc, const char *domain,
 	char mech[256];
 
 	if (SPF_response_reason(resp) == SPF_REASON_LOCALHOST)
-		return xasprintf("%s: loopback client, not checked", domain);
+		return cat(domain, ": loopback client, not checked", (char *)NULL);
 	if (r == AUTH_PASS || r == AUTH_FAIL || r == AUTH_SOFTFAIL || r == AUTH_NEUTRAL) {
 		if (rec == NULL)
-			return xasprintf("%s: %s", domain, auth_result_name(r, false));
+			return cat(domain, ": ", auth_result_name(r, false), (char *)NULL);
 		if (SPF_response_reason(resp) == SPF_REASON_DEFAULT)
-			return xasprintf("%s: \"%s\" matched nothing (default neutral)",
-					 domain, rec);
+			return cat(domain, ": \"", rec, "\" matched nothing (default neutral)",
+				   (char *)NULL);
 		static const char quals[] = { [AUTH_PASS] = '+', [AUTH_FAIL] = '-',
 					      [AUTH_SOFTFAIL] = '~', [AUTH_NEUTRAL] = '?' };
 		spf_record_attribute(rec, quals[r], ip, seen_lookup, (void *)lc, mech,
 				     sizeof(mech));
-		return xasprintf("%s: \"%s\" matched %s", domain, rec,
-				 mech[0] ? mech : "a mechanism");
+		return cat(domain, ": \"", rec, "\" matched ", mech[0] ? mech : "a mechanism",
+			   (char *)NULL);
 	}
 	const char *why = lc->why[0] ? lc->why
 		: SPF_strerror(SPF_response_errcode(resp));
 	if (rec && strncmp(why, domain, strlen(domain)) != 0)
-		return xasprintf("%s: \"%s\": %s", domain, rec, why);
+		return cat(domain, ": \"", rec, "\": ", why, (char *)NULL);
 	if (rec)
-		return xasprintf("%s: \"%s\": %s", domain, rec,
-				 why + strlen(domain) + (why[strlen(domain)] ? 2 : 0));
+		return cat(domain, ": \"", rec, "\": ",
+			   why + strlen(domain) + (why[strlen(domain)] ? 2 : 0), (char *)NULL);
 	return xstrdup(why);
 }
 
@@ -610,17 +647,18 @@ static void check_identity(struct spf_check *c, const char *sender, const char *
 	 * domain cannot be looked up (RFC 7208 §4.3: none); an 8-bit local
 	 * part (SMTPUTF8) could only be expanded by %{l}: permerror */
 	if (has_8bit(domain)) {
-		set_outcome(out, AUTH_NONE, domain, xasprintf("%s: 8-bit domain, not checked", domain));
+		set_outcome(out, AUTH_NONE, domain, cat(domain, ": 8-bit domain, not checked",
+							(char *)NULL));
 		return;
 	}
 	if (!domain_checkable(domain)) {
 		set_outcome(out, AUTH_NONE, domain,
-			    xasprintf("%s: not a fully qualified domain name", domain));
+			    cat(domain, ": not a fully qualified domain name", (char *)NULL));
 		return;
 	}
 	if (local_end && has_8bit(sender)) {
 		set_outcome(out, AUTH_PERMERROR, domain,
-			    xasprintf("%s: 8-bit local-part, not expanded", domain));
+			    cat(domain, ": 8-bit local-part, not expanded", (char *)NULL));
 		return;
 	}
 	req = SPF_request_new(server_get());
@@ -639,7 +677,8 @@ static void check_identity(struct spf_check *c, const char *sender, const char *
 		SPF_request_set_ipv6(req, in6);
 	} else {
 		SPF_request_free(req);
-		set_outcome(out, AUTH_NONE, domain, xasprintf("client address %s not understood", ip));
+		set_outcome(out, AUTH_NONE, domain, cat("client address ", ip, " not understood",
+							(char *)NULL));
 		return;
 	}
 	if (c->helo[0] && !has_8bit(c->helo))
@@ -657,8 +696,8 @@ static void check_identity(struct spf_check *c, const char *sender, const char *
 		/* evaluation would have stopped there (§4.6.4) */
 		const char *rec = seen_find(&lc, domain);
 		r = AUTH_PERMERROR;
-		set_outcome(out, r, domain, rec ? xasprintf("%s: \"%s\": %s", domain, rec, lc.limit)
-			    : xasprintf("%s: %s", domain, lc.limit));
+		set_outcome(out, r, domain, rec ? cat(domain, ": \"", rec, "\": ", lc.limit, (char *)NULL)
+			    : cat(domain, ": ", lc.limit, (char *)NULL));
 	} else {
 		set_outcome(out, r, domain, resp ? make_detail(&lc, domain, resp, r, ip)
 			    : xstrdup("libspf2 gave no response"));
@@ -694,7 +733,7 @@ static void run_checks(struct spf_check *c)
 {
 	const char *helo = c->helo;
 	bool helo_ok = helo[0] && helo[0] != '[';
-	char *pm = xasprintf("postmaster@%s", helo);
+	char *pm = cat("postmaster@", helo, (char *)NULL);
 
 	if (c->mail_from[0] != '\0') {
 		const char *at = strrchr(c->mail_from, '@');
@@ -704,7 +743,7 @@ static void run_checks(struct spf_check *c)
 		check_identity(c, pm, helo, &c->helo_out);
 	else
 		set_outcome(&c->helo_out, AUTH_NONE, helo,
-			    xasprintf("HELO '%s' is not a domain name", helo));
+			    cat("HELO '", helo, "' is not a domain name", (char *)NULL));
 	if (c->mail_from[0] == '\0')
 		outcome_copy(&c->mfrom, &c->helo_out);
 	free(pm);

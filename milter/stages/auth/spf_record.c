@@ -461,6 +461,21 @@ static bool ip_in(const char *net, const char *ip)
 	return in;
 }
 
+/* put - s appended at *o of out (outsz bytes, kept NUL-terminated), cut
+ * where it is full; *o counts the whole of s, so *o >= outsz says it was
+ * cut (snprintf's arithmetic without printf) */
+static void put(char *out, size_t outsz, size_t *o, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (*o < outsz) {
+		size_t k = n < outsz - 1 - *o ? n : outsz - 1 - *o;
+		memcpy(out + *o, s, k);
+		out[*o + k] = '\0';
+	}
+	*o += n;
+}
+
 /* attribute - spf_record_attribute, depth redirects deep */
 static void attribute(const char *rec, char want, const char *ip,
 		      const char *(*find)(void *arg, const char *domain), void *arg,
@@ -490,15 +505,15 @@ static void attribute(const char *rec, char want, const char *ip,
 			if (is_ip && !ip_in(m + 4, ip))
 				continue;
 			if (q == want) {
-				o += (size_t)snprintf(out + o, outsz > o ? outsz - o : 0,
-						      "%s%s", ncand ? " or " : "", t);
+				put(out, outsz, &o, ncand ? " or " : "");
+				put(out, outsz, &o, t);
 				decided = true;
 			}
 			break;	/* evaluation stops at a definite match */
 		}
 		if (q == want && ncand < 3) {
-			o += (size_t)snprintf(out + o, outsz > o ? outsz - o : 0,
-					      "%s%s", ncand ? " or " : "", t);
+			put(out, outsz, &o, ncand ? " or " : "");
+			put(out, outsz, &o, t);
 			ncand++;
 		}
 	}

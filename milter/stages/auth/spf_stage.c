@@ -72,7 +72,8 @@ int spf_stage_eom(struct scan *sc, void **slot)
 {
 	struct spf_check *c = *slot;
 	const struct spf_outcome *mf, *he;
-	char *v, *item;
+	struct buf item;
+	char *v;
 
 	if (c == NULL)
 		return 0;
@@ -82,15 +83,15 @@ int spf_stage_eom(struct scan *sc, void **slot)
 		free(sc->spf_domain);
 		sc->spf_result = mf->result;
 		sc->spf_domain = mf->domain && mf->domain[0] ? xstrdup(mf->domain) : NULL;
-		if (sc->msg->mail_from && sc->msg->mail_from[0]) {
-			v = authres_value(sc->msg->mail_from);
-			item = xasprintf("spf=%s smtp.mailfrom=%s", auth_result_name(mf->result, false), v);
-		} else {
-			v = authres_value(sc->msg->helo ? sc->msg->helo : "");
-			item = xasprintf("spf=%s smtp.helo=%s", auth_result_name(mf->result, false), v);
-		}
-		scan_add_authres(sc, item);
-		free(item);
+		bool mfrom = sc->msg->mail_from && sc->msg->mail_from[0];
+		v = authres_value(mfrom ? sc->msg->mail_from : sc->msg->helo ? sc->msg->helo : "");
+		buf_init(&item);	/* no printf on the per-message path */
+		buf_puts(&item, "spf=");
+		buf_puts(&item, auth_result_name(mf->result, false));
+		buf_puts(&item, mfrom ? " smtp.mailfrom=" : " smtp.helo=");
+		buf_puts(&item, v);
+		scan_add_authres(sc, item.data);
+		buf_free(&item);
 		free(v);
 	}
 	/* a null sender's MAIL FROM identity is the HELO identity (RFC 7208
