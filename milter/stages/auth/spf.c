@@ -776,8 +776,14 @@ struct spf_check *spf_start(struct engine *e, struct dns_deadline *dl, const cha
 	c->ip = xstrdup(ip);
 	c->helo = xstrdup(helo ? helo : "");
 	c->mail_from = xstrdup(mail_from ? mail_from : "");
-	if (cidr_ip_parse(c->ip, a6) == 0)
+	int fam = cidr_ip_parse(c->ip, a6);
+	if (fam == 0)
 		return c;	/* check_identity says so, without DNS */
+	/* libspf2 passes a loopback client without asking (check_identity
+	 * makes that "none"): nothing to fetch */
+	if ((fam == 4 && a6[0] == 127) ||
+	    (fam == 6 && memcmp(a6, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\1", 16) == 0))
+		return c;
 	if (c->mail_from[0] != '\0') {
 		const char *at = strrchr(c->mail_from, '@');
 		early_send(c, at ? at + 1 : c->mail_from);
