@@ -41,6 +41,15 @@
  * is gone) answers SERVFAIL at once to every query, pending or new, and
  * dns_open builds a fresh one in its place.
  *
+ * The answer cache: a query costs two switches between threads even when
+ * libunbound answers from its own cache (its worker thread reads the
+ * query from a pipe and writes the answer to another).  So each resolver
+ * keeps its answers (NOERROR with data, NODATA, NXDOMAIN) for the TTL
+ * libunbound gives them, at most DNS_CACHE_TTL_MAX, in DNS_CACHE_SLOTS
+ * direct-mapped slots, and dns_start answers from there in the caller's
+ * thread.  A SERVFAIL, a timeout or a TTL of 0 is never kept.  A cached
+ * answer is shared (reference counted) by the queries that got it.
+ *
  * Limits: names are checked (dns_name_ok) before they are sent; answers
  * are copied out of libunbound's result, so callers never see its types.
  */
@@ -52,9 +61,11 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
@@ -79,6 +90,17 @@ struct dns {
 	struct dns_query *driver;	/* whose waiter polls ub_fd, or NULL */
 	struct dns_query *sleepers;	/* waiters on their condition */
 	int wake_fd;			/* eventfd: the driver's deadline moved */
+	struct cached **cache;		/* DNS_CACHE_SLOTS, under lock; NULL
+					 * until the first answer */
+};
+
+/* an answer kept for its TTL in front of libunbound */
+struct cached {
+	int refs;			/* the slot and each query; under d->lock */
+	int type;
+	double expires;			/* now_ms() clock */
+	char *name;			/* as asked */
+	struct dns_answer ans;
 };
 
 struct dns_query {
@@ -90,6 +112,7 @@ struct dns_query {
 	bool sent;			/* libunbound knows it */
 	int async_id;
 	struct dns_answer ans;
+	struct cached *hit;		/* the answer came from the cache */
 	/* in its waiter's deadline's list during dns_wait, under that
 	 * deadline's lock */
 	struct dns_query *wait_prev, *wait_next;
@@ -104,6 +127,10 @@ struct dns_deadline {
 	pthread_mutex_t lock;		/* waiters; before any resolver's lock */
 	struct dns_query *waiters;	/* queries in dns_wait on this deadline */
 };
+
+#define DNS_CACHE_SLOTS 4096	/* answers kept (direct-mapped: a new one
+				 * replaces whatever shares its slot) */
+#define DNS_CACHE_TTL_MAX 3600	/* seconds an answer is kept at most */
 
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct dns *registry;
@@ -286,10 +313,15 @@ static struct dns *resolver_new(const char *servers, char **errstr)
 	return d;
 }
 
+static void cached_unref(struct cached *c);
+
 /* resolver_free - the last reference is gone: no query of d is waited
  * for any more */
 static void resolver_free(struct dns *d)
 {
+	for (size_t i = 0; d->cache && i < DNS_CACHE_SLOTS; i++)
+		cached_unref(d->cache[i]);
+	free(d->cache);
 	ub_ctx_delete(d->ctx);
 	close(d->wake_fd);
 	pthread_mutex_destroy(&d->lock);
@@ -400,11 +432,91 @@ static void answer_fill(struct dns_answer *a, int err, struct ub_result *r)
 		a->canonname = xstrdup(r->canonname);
 }
 
+/* answer_copy - a deep copy of src */
+static void answer_copy(struct dns_answer *dst, const struct dns_answer *src)
+{
+	*dst = *src;
+	if (src->n) {
+		dst->data = xcalloc(src->n, sizeof(*dst->data));
+		dst->len = xcalloc(src->n, sizeof(*dst->len));
+		for (size_t i = 0; i < src->n; i++) {
+			dst->len[i] = src->len[i];
+			dst->data[i] = xmalloc(src->len[i] + 1);
+			memcpy(dst->data[i], src->data[i], src->len[i] + 1);
+		}
+	}
+	if (src->packet) {
+		dst->packet = xmalloc(src->packet_len);
+		memcpy(dst->packet, src->packet, src->packet_len);
+	}
+	dst->canonname = src->canonname ? xstrdup(src->canonname) : NULL;
+}
+
+/* ---------------------------------------------------------------- cache */
+
+/* cache_slot - where (name, type) is kept */
+static size_t cache_slot(const char *name, int type)
+{
+	return (str_hash(name, strlen(name), true) ^ (uint32_t)type * 0x9e3779b1u) &
+	       (DNS_CACHE_SLOTS - 1);
+}
+
+/* cached_unref - drop one reference (NULL is fine); caller holds d->lock
+ * (or is resolver_free) */
+static void cached_unref(struct cached *c)
+{
+	if (c == NULL || --c->refs > 0)
+		return;
+	answer_clear(&c->ans);
+	free(c->name);
+	free(c);
+}
+
+/* cache_get - the kept answer to (name, type) with a reference for the
+ * caller, or NULL; caller holds d->lock */
+static struct cached *cache_get(struct dns *d, const char *name, int type)
+{
+	struct cached *c;
+
+	if (d->cache == NULL)
+		return NULL;
+	c = d->cache[cache_slot(name, type)];
+	if (c == NULL || c->type != type || strcasecmp(c->name, name) != 0 ||
+	    now_ms() >= c->expires)
+		return NULL;
+	c->refs++;
+	return c;
+}
+
+/* cache_put - keep a copy of a for ttl seconds; caller holds d->lock */
+static void cache_put(struct dns *d, const char *name, int type, int ttl,
+		      const struct dns_answer *a)
+{
+	struct cached *c;
+	size_t slot;
+
+	if (ttl <= 0 || name == NULL ||
+	    (a->rc != DNS_OK && a->rc != DNS_NODATA && a->rc != DNS_NXDOMAIN))
+		return;
+	if (d->cache == NULL)
+		d->cache = xcalloc(DNS_CACHE_SLOTS, sizeof(*d->cache));
+	c = xcalloc(1, sizeof(*c));
+	c->refs = 1;
+	c->type = type;
+	c->expires = now_ms() + 1000.0 * (ttl < DNS_CACHE_TTL_MAX ? ttl : DNS_CACHE_TTL_MAX);
+	c->name = xstrdup(name);
+	answer_copy(&c->ans, a);
+	slot = cache_slot(name, type);
+	cached_unref(d->cache[slot]);
+	d->cache[slot] = c;
+}
+
 /* query_unref - drop one reference; caller holds d->lock */
 static bool query_unref(struct dns_query *q)
 {
 	if (--q->refs > 0)
 		return false;
+	cached_unref(q->hit);
 	answer_clear(&q->ans);
 	pthread_cond_destroy(&q->cond);
 	free(q);
@@ -422,6 +534,8 @@ static void on_answer(void *arg, int err, struct ub_result *r)
 		answer_fill(&q->ans, err, r);
 		q->done = true;
 		pthread_cond_broadcast(&q->cond);
+		if (err == 0 && r)
+			cache_put(d, r->qname, r->qtype, r->ttl, &q->ans);
 	}
 	query_unref(q);
 	pthread_mutex_unlock(&d->lock);
@@ -476,6 +590,13 @@ struct dns_query *dns_start(struct dns *d, const char *name, int rrtype)
 		q->ans.rc = DNS_SERVFAIL;
 		q->done = true;
 		metrics_inc(METRIC_DNS_ERRORS);
+		return q;
+	}
+	pthread_mutex_lock(&d->lock);
+	q->hit = cache_get(d, name, rrtype);
+	pthread_mutex_unlock(&d->lock);
+	if (q->hit) {
+		q->done = true;
 		return q;
 	}
 	q->refs = 2;		/* the callback's reference */
@@ -735,6 +856,8 @@ const struct dns_answer *dns_wait(struct dns_query *q, struct dns_deadline *dl)
 {
 	struct dns *d = q->d;
 
+	if (q->hit)
+		return &q->hit->ans;	/* final since dns_start */
 	watch(dl, q);
 	pthread_mutex_lock(&d->lock);
 	while (!q->done) {

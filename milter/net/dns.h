@@ -3,10 +3,11 @@
  * dns_nameservers, dns_timeout_ms).
  *
  * A struct dns is shared by every thread: libunbound underneath, with its
- * cache, forwarding to dns_nameservers (or the system's resolv.conf when
- * unset).  Queries are asynchronous: a stage may start one when the
- * envelope arrives and collect the answer at end of message, so DNS time
- * overlaps the message transfer.  The thread that waits for an answer
+ * cache and one of answers in front of it (dns.c), forwarding to
+ * dns_nameservers (or the system's resolv.conf when unset).  Queries are
+ * asynchronous: a stage may start one when the envelope arrives and
+ * collect the answer at end of message, so DNS time overlaps the message
+ * transfer.  The thread that waits for an answer
  * reads it from libunbound itself (no dispatcher thread of ours; dns.c
  * says how several waiting threads share that).  Every wait is bounded
  * by the message's one deadline (struct dns_deadline below); a server

@@ -17,7 +17,9 @@
  *  - no thread of parapet's per resolver or per SPF check (issue 17):
  *    the thread that waits reads its answer itself, libunbound's own
  *    worker is the one thread a resolver adds; waiters in several
- *    threads at once all get their answers (the driver role passes).
+ *    threads at once all get their answers (the driver role passes);
+ *  - an answer given once comes from dns.c's cache, without a round trip
+ *    to libunbound's worker.
  */
 #include "autoconfig.h"
 
@@ -436,6 +438,47 @@ START_TEST(spf_no_thread)
 }
 END_TEST
 
+/* an answer given once is given again from dns.c's cache, in the
+ * caller's thread: done at dns_start, without libunbound's worker (it
+ * went to the worker and back, two thread switches, even when libunbound
+ * had it cached) */
+START_TEST(answer_cache)
+{
+	struct late_server ls;
+	int port;
+	char ns[32], *err = NULL;
+
+	late_start(&ls, 0, &port);
+	snprintf(ns, sizeof(ns), "127.0.0.1:%d", port);
+	struct dns *d = dns_open(ns, &err);
+	ck_assert_msg(d != NULL, "%s", err ? err : "?");
+	struct dns_deadline *dl = dns_deadline_new(5000);
+	dns_deadline_fix(dl);
+	struct dns_query *q1 = dns_start(d, "once.cache.example", DNS_T_TXT);
+	const struct dns_answer *a1 = dns_wait(q1, dl);
+	ck_assert_int_eq(a1->rc, DNS_OK);
+	for (int i = 0; i < 3; i++) {
+		struct dns_query *q2 = dns_start(d, i ? "ONCE.Cache.example" : "once.cache.example",
+						 DNS_T_TXT);
+		ck_assert_msg(dns_done(q2), "a cached answer went to libunbound");
+		const struct dns_answer *a2 = dns_wait(q2, dl);
+		ck_assert_int_eq(a2->rc, DNS_OK);
+		ck_assert_uint_eq(a2->n, 1);
+		ck_assert_uint_eq(a2->len[0], a1->len[0]);
+		ck_assert(memcmp(a2->data[0], a1->data[0], a1->len[0]) == 0);
+		dns_query_free(q2);
+	}
+	/* another type of the same name is another answer */
+	struct dns_query *q3 = dns_start(d, "once.cache.example", DNS_T_MX);
+	ck_assert_int_ne(dns_wait(q3, dl)->rc, DNS_TIMEOUT);
+	dns_query_free(q3);
+	dns_query_free(q1);
+	dns_deadline_unref(dl);
+	dns_close(d);
+	late_stop(&ls);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("dns");
@@ -449,6 +492,7 @@ int main(void)
 	tcase_add_test(tc, no_dispatcher_thread);
 	tcase_add_test(tc, many_waiters);
 	tcase_add_test(tc, spf_no_thread);
+	tcase_add_test(tc, answer_cache);
 	suite_add_tcase(s, tc);
 	return unit_main(s);
 }

@@ -19,7 +19,7 @@
  * resolver, deadline, early answers and record log are reached through a
  * thread-local pointer set for the duration of one
  * SPF_request_query_mailfrom call.  libspf2's own resolver and its cache
- * layer are never used; libunbound's cache (dns.c) is the only cache.
+ * layer are never used; dns.c caches (its own answers, libunbound's).
  *
  * Limits: every lookup of a check waits on the message's one DNS deadline
  * (scan_dns_deadline: open while the message arrives, end of data +
