@@ -103,6 +103,11 @@ struct cached {
 	struct dns_answer ans;
 };
 
+/* a query's place in one of the lists of waiting queries */
+struct qlink {
+	struct dns_query *prev, *next;
+};
+
 struct dns_query {
 	struct dns *d;
 	pthread_cond_t cond;
@@ -115,9 +120,9 @@ struct dns_query {
 	struct cached *hit;		/* the answer came from the cache */
 	/* in its waiter's deadline's list during dns_wait, under that
 	 * deadline's lock */
-	struct dns_query *wait_prev, *wait_next;
+	struct qlink wait;
 	/* in its resolver's sleepers while its waiter sleeps, under d->lock */
-	struct dns_query *sleep_prev, *sleep_next;
+	struct qlink sleep;
 };
 
 struct dns_deadline {
@@ -375,6 +380,35 @@ struct dns *dns_close(struct dns *d)
 	if (last)
 		resolver_free(d);
 	return NULL;
+}
+
+/* ---------------------------------------------------------------- lists */
+
+/* qlist_add - q at the head of the list *head, linked through its wait
+ * or sleep link; the caller holds the list's lock */
+static void qlist_add(struct dns_query **head, struct dns_query *q, bool sleep)
+{
+	struct qlink *l = sleep ? &q->sleep : &q->wait;
+
+	l->prev = NULL;
+	l->next = *head;
+	if (*head)
+		(sleep ? &(*head)->sleep : &(*head)->wait)->prev = q;
+	*head = q;
+}
+
+/* qlist_del - q out of the list *head; the caller holds its lock */
+static void qlist_del(struct dns_query **head, struct dns_query *q, bool sleep)
+{
+	struct qlink *l = sleep ? &q->sleep : &q->wait;
+
+	if (l->prev)
+		(sleep ? &l->prev->sleep : &l->prev->wait)->next = l->next;
+	else
+		*head = l->next;
+	if (l->next)
+		(sleep ? &l->next->sleep : &l->next->wait)->prev = l->prev;
+	l->prev = l->next = NULL;
 }
 
 /* ---------------------------------------------------------------- queries */
@@ -638,7 +672,7 @@ static void give_up(struct dns_query *q, enum dns_rc rc)
  * caller holds d->lock */
 static void wake_sleepers(struct dns *d)
 {
-	for (struct dns_query *s = d->sleepers; s; s = s->sleep_next)
+	for (struct dns_query *s = d->sleepers; s; s = s->sleep.next)
 		pthread_cond_broadcast(&s->cond);
 }
 
@@ -648,7 +682,7 @@ static void hand_over(struct dns *d)
 {
 	if (d->driver != NULL)
 		return;
-	for (struct dns_query *s = d->sleepers; s; s = s->sleep_next) {
+	for (struct dns_query *s = d->sleepers; s; s = s->sleep.next) {
 		if (!s->done) {
 			pthread_cond_signal(&s->cond);
 			return;
@@ -694,28 +728,6 @@ broken:
 	pthread_mutex_lock(&d->lock);
 	wake_sleepers(d);
 	pthread_mutex_unlock(&d->lock);
-}
-
-/* sleep_add - q's waiter sleeps on its condition; caller holds d->lock */
-static void sleep_add(struct dns *d, struct dns_query *q)
-{
-	q->sleep_prev = NULL;
-	q->sleep_next = d->sleepers;
-	if (d->sleepers)
-		d->sleepers->sleep_prev = q;
-	d->sleepers = q;
-}
-
-/* sleep_del - q's waiter is awake; caller holds d->lock */
-static void sleep_del(struct dns *d, struct dns_query *q)
-{
-	if (q->sleep_prev)
-		q->sleep_prev->sleep_next = q->sleep_next;
-	else
-		d->sleepers = q->sleep_next;
-	if (q->sleep_next)
-		q->sleep_next->sleep_prev = q->sleep_prev;
-	q->sleep_prev = q->sleep_next = NULL;
 }
 
 /* dns_done - is the answer in?  Delivers what has arrived, without
@@ -784,7 +796,7 @@ static void deadline_move(struct dns_deadline *dl, double at, bool only_if_open)
 		 * until it sleeps on its condition or has made itself the
 		 * driver, so the wake-up below cannot fall between its read
 		 * and its sleep; the driver sleeps in poll, on wake_fd */
-		for (struct dns_query *q = dl->waiters; q; q = q->wait_next) {
+		for (struct dns_query *q = dl->waiters; q; q = q->wait.next) {
 			pthread_mutex_lock(&q->d->lock);
 			if (q->d->driver == q) {
 				uint64_t one = 1;
@@ -826,11 +838,7 @@ bool dns_deadline_passed(const struct dns_deadline *dl)
 static void watch(struct dns_deadline *dl, struct dns_query *q)
 {
 	pthread_mutex_lock(&dl->lock);
-	q->wait_prev = NULL;
-	q->wait_next = dl->waiters;
-	if (dl->waiters)
-		dl->waiters->wait_prev = q;
-	dl->waiters = q;
+	qlist_add(&dl->waiters, q, false);
 	pthread_mutex_unlock(&dl->lock);
 }
 
@@ -838,13 +846,7 @@ static void watch(struct dns_deadline *dl, struct dns_query *q)
 static void unwatch(struct dns_deadline *dl, struct dns_query *q)
 {
 	pthread_mutex_lock(&dl->lock);
-	if (q->wait_prev)
-		q->wait_prev->wait_next = q->wait_next;
-	else
-		dl->waiters = q->wait_next;
-	if (q->wait_next)
-		q->wait_next->wait_prev = q->wait_prev;
-	q->wait_prev = q->wait_next = NULL;
+	qlist_del(&dl->waiters, q, false);
 	pthread_mutex_unlock(&dl->lock);
 }
 
@@ -883,14 +885,14 @@ const struct dns_answer *dns_wait(struct dns_query *q, struct dns_deadline *dl)
 		/* another waiter drives: its ub_process wakes us with our
 		 * answer, its leaving hands us the role, a deadline move
 		 * wakes us to look at the time */
-		sleep_add(d, q);
+		qlist_add(&d->sleepers, q, true);
 		if (isinf(at)) {
 			pthread_cond_wait(&q->cond, &d->lock);
 		} else {
 			struct timespec ts = deadline_timespec(left);
 			pthread_cond_timedwait(&q->cond, &d->lock, &ts);
 		}
-		sleep_del(d, q);
+		qlist_del(&d->sleepers, q, true);
 	}
 	hand_over(d);
 	pthread_mutex_unlock(&d->lock);

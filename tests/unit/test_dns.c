@@ -313,19 +313,28 @@ static void late_stop(struct late_server *ls)
 	close(ls->fd);
 }
 
+/* open_port - a resolver asking 127.0.0.1:port */
+static struct dns *open_port(int port)
+{
+	char ns[32], *err = NULL;
+	struct dns *d;
+
+	snprintf(ns, sizeof(ns), "127.0.0.1:%d", port);
+	d = dns_open(ns, &err);
+	ck_assert_msg(d != NULL, "%s", err ? err : "?");
+	return d;
+}
+
 /* a resolver adds libunbound's worker and no thread of parapet's: the
  * answer is read by the thread that waits (it was a dispatcher thread) */
 START_TEST(no_dispatcher_thread)
 {
 	struct late_server ls;
 	int port;
-	char ns[32], *err = NULL;
 
 	late_start(&ls, 0, &port);
-	snprintf(ns, sizeof(ns), "127.0.0.1:%d", port);
 	int before = task_count();
-	struct dns *d = dns_open(ns, &err);
-	ck_assert_msg(d != NULL, "%s", err ? err : "?");
+	struct dns *d = open_port(port);
 	struct dns_deadline *dl = dns_deadline_new(5000);
 	dns_deadline_fix(dl);
 	for (int i = 0; i < 3; i++) {
@@ -375,12 +384,9 @@ START_TEST(many_waiters)
 	struct many m[4];
 	pthread_t th[4];
 	int port;
-	char ns[32], *err = NULL;
 
 	late_start(&ls, 1, &port);
-	snprintf(ns, sizeof(ns), "127.0.0.1:%d", port);
-	struct dns *d = dns_open(ns, &err);
-	ck_assert_msg(d != NULL, "%s", err ? err : "?");
+	struct dns *d = open_port(port);
 	struct dns_deadline *dl = dns_deadline_new(20000);
 	dns_deadline_fix(dl);
 	for (int i = 0; i < 4; i++) {
@@ -446,12 +452,9 @@ START_TEST(answer_cache)
 {
 	struct late_server ls;
 	int port;
-	char ns[32], *err = NULL;
 
 	late_start(&ls, 0, &port);
-	snprintf(ns, sizeof(ns), "127.0.0.1:%d", port);
-	struct dns *d = dns_open(ns, &err);
-	ck_assert_msg(d != NULL, "%s", err ? err : "?");
+	struct dns *d = open_port(port);
 	struct dns_deadline *dl = dns_deadline_new(5000);
 	dns_deadline_fix(dl);
 	struct dns_query *q1 = dns_start(d, "once.cache.example", DNS_T_TXT);
