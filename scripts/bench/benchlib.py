@@ -272,7 +272,9 @@ smtp_dns_support_level = disabled
 smtpd_peername_lookup = no
 smtputf8_enable = no
 mynetworks = 127.0.0.0/8
-smtpd_relay_restrictions = permit_mynetworks, reject
+smtpd_relay_restrictions = permit_mynetworks,
+    check_recipient_access inline:{{ sink.example.test=OK }}, reject
+smtpd_authorized_xclient_hosts = 127.0.0.0/8
 maillog_file = {base}/maillog
 maillog_file_prefixes = {base}
 biff = no
@@ -431,12 +433,16 @@ def _reply(f):
                 raise SMTPError("bad reply %r" % line[:80])
 
 
-def smtp_send(port, mail_from, rcpt, data, timeout=120.0):
+def smtp_send(port, mail_from, rcpt, data, timeout=120.0, xclient=None):
     """smtp_send - one message on one connection, PIPELINING the envelope.
 
     data is the message, CRLF line ends, already dot-stuffed, ending with
-    CRLF.  Returns (final code, seconds from the end-of-data dot to the
-    final reply, seconds for the whole session from connect to QUIT)."""
+    CRLF.  xclient, if given, is the argument of an XCLIENT command sent
+    after EHLO (e.g. "ADDR=203.0.113.25 NAME=mail.example HELO=mail.example"):
+    Postfix then treats the session as coming from that client, and the
+    milters see its address.  Returns (final code, seconds from the
+    end-of-data dot to the final reply, seconds for the whole session from
+    connect to QUIT)."""
     t0 = time.monotonic()
     s = socket.create_connection(("127.0.0.1", port), timeout)
     try:
@@ -447,6 +453,14 @@ def smtp_send(port, mail_from, rcpt, data, timeout=120.0):
         s.sendall(b"EHLO client.bench.test\r\n")
         if _reply(f) != 250:
             raise SMTPError("EHLO refused")
+        if xclient:
+            s.sendall(b"XCLIENT %s\r\n" % xclient.encode())
+            if _reply(f) != 220:
+                raise SMTPError("XCLIENT refused")
+            helo = [a[5:] for a in xclient.split() if a.startswith("HELO=")]
+            s.sendall(b"EHLO %s\r\n" % (helo or ["client.bench.test"])[0].encode())
+            if _reply(f) != 250:
+                raise SMTPError("EHLO after XCLIENT refused")
         s.sendall(b"MAIL FROM:<%s>\r\nRCPT TO:<%s>\r\nDATA\r\n"
                   % (mail_from.encode(), rcpt.encode()))
         c1, c2, c3 = _reply(f), _reply(f), _reply(f)
@@ -487,7 +501,7 @@ def smtp_data(raw):
 
 
 def run_load(port, messages, count, sessions, mail_from, rcpt,
-             progress=None):
+             progress=None, xclient=None):
     """run_load - send count messages (cycling through the list) over
     `sessions` concurrent connections, one message per connection.
 
@@ -507,7 +521,8 @@ def run_load(port, messages, count, sessions, mail_from, rcpt,
                 state["next"] = i + 1
             try:
                 r = smtp_send(port, mail_from, rcpt,
-                              messages[i % len(messages)]) + (None,)
+                              messages[i % len(messages)],
+                              xclient=xclient) + (None,)
             except (OSError, SMTPError) as e:
                 r = (0, 0.0, 0.0, "%s: %s" % (type(e).__name__, e))
             with lock:
@@ -528,3 +543,256 @@ def run_load(port, messages, count, sessions, mail_from, rcpt,
     for t in threads:
         t.join()
     return results
+
+
+# ---------------------------------------------------------------- redis
+
+def start_redis(base, name, port):
+    """start_redis - a private redis-server on 127.0.0.1:port, no
+    persistence, its files under base; stopped by pid like every Proc"""
+    exe = shutil.which("redis-server") or "/usr/bin/redis-server"
+    if not os.path.exists(exe):
+        raise BenchError("redis-server not found (Debian package redis-server)")
+    d = os.path.join(base, name)
+    os.makedirs(d, exist_ok=True)
+    proc = Proc(name, [exe, "--bind", "127.0.0.1", "--port", str(port),
+                       "--save", "", "--appendonly", "no", "--dir", d,
+                       "--daemonize", "no", "--protected-mode", "no"],
+                os.path.join(base, name + ".log"))
+    wait_for(lambda: port_open(port), 10, name, alive=proc.alive)
+    return proc
+
+
+# --------------------------------------------------------------- rspamd
+
+RSPAMD_CACHE = os.environ.get("PARAPET_BENCH_CACHE", "/var/cache/parapet-bench")
+
+
+def _apt_get(*args):
+    r = subprocess.run(["apt-get", "-y", "-q"] + list(args),
+                       stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                       env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
+    return r.returncode == 0, (r.stdout + r.stderr)[-2000:]
+
+
+def _installed(pkg):
+    r = subprocess.run(["dpkg-query", "-W", "-f", "${Status}", pkg],
+                       capture_output=True, text=True)
+    return r.stdout.endswith(" installed")
+
+
+def rspamd_install(log):
+    """rspamd_install - find rspamd, or set it up; returns its root ("/" for
+    the Debian package, or the cache directory it was unpacked in).
+
+    Debian's rspamd depends on libhyperscan5, which conflicts with
+    libvectorscan5, a build dependency of parapet: apt would have to remove
+    parapet's.  So where libvectorscan5 is installed the package is fetched
+    with `apt-get download` and unpacked with `dpkg -x` under the cache
+    directory (no maintainer scripts run: no service is started), and its
+    other library dependencies are installed with apt-get; rspamd then runs
+    on vectorscan's libhs.so.5 (the same ABI).  Elsewhere it is installed
+    with apt-get, and a daemon the package started is stopped by its pid
+    file."""
+    if shutil.which("rspamd") or os.path.exists("/usr/bin/rspamd"):
+        return "/"
+    root = os.path.join(RSPAMD_CACHE, "rspamd-root")
+    if os.path.exists(os.path.join(root, "usr", "bin", "rspamd")):
+        return root
+    if not _installed("libvectorscan5"):
+        log("installing rspamd (apt-get install rspamd)")
+        ok, out = _apt_get("install", "rspamd")
+        if not ok:
+            raise BenchError("apt-get install rspamd failed:\n" + out)
+        pidfile = "/run/rspamd/rspamd.pid"
+        try:
+            with open(pidfile) as f:
+                pid = int(f.read().split()[0])
+            log("the package started rspamd (pid %d, %s); stopping it"
+                % (pid, pidfile))
+            os.kill(pid, signal.SIGTERM)
+        except (OSError, ValueError, IndexError):
+            pass
+        return "/"
+    log("unpacking Debian's rspamd under %s (libhyperscan5 conflicts with "
+        "parapet's libvectorscan5)" % root)
+    return _unpack("rspamd", root)
+
+
+def _unpack(pkg, root):
+    """_unpack - `apt-get download` a Debian package, install its library
+    dependencies with apt-get (but libhyperscan5: vectorscan's libhs.so.5
+    stands in), `dpkg -x` it into root; no maintainer script runs"""
+    dl = os.path.join(RSPAMD_CACHE, "download")
+    os.makedirs(dl, exist_ok=True)
+    r = subprocess.run(["apt-get", "download", pkg], cwd=dl,
+                       stdin=subprocess.DEVNULL, capture_output=True, text=True)
+    debs = sorted(n for n in os.listdir(dl) if n.startswith(pkg + "_") and n.endswith(".deb"))
+    if r.returncode != 0 or not debs:
+        raise BenchError("apt-get download %s failed:\n%s" % (pkg, r.stderr[-2000:]))
+    deb = os.path.join(dl, debs[-1])
+    dep = subprocess.run(["dpkg-deb", "-f", deb, "Depends"], capture_output=True,
+                         text=True).stdout
+    for alt in dep.split(","):
+        names = [a.split()[0].split(":")[0] for a in alt.split("|") if a.strip()]
+        if not names[0].startswith("lib") or names[0].startswith("libjs-") \
+                or names[0] == "libhyperscan5" or any(map(_installed, names)):
+            continue
+        for n in names:
+            ok, out = _apt_get("install", "--no-install-recommends", n)
+            if ok:
+                break
+        else:
+            raise BenchError("cannot install %s for %s:\n%s" % (alt.strip(), pkg, out))
+    tmp = root + ".tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    r = subprocess.run(["dpkg-deb", "-x", deb, tmp], capture_output=True, text=True)
+    if r.returncode != 0:
+        raise BenchError("dpkg-deb -x %s: %s" % (deb, r.stderr))
+    os.rename(tmp, root)
+    return root
+
+
+def unbound_install(log):
+    """unbound_install - find Debian's unbound, or unpack it under the cache
+    directory like rspamd (installing the package would start a system
+    resolver on port 53); returns the path of the unbound binary"""
+    exe = shutil.which("unbound") or "/usr/sbin/unbound"
+    if os.path.exists(exe):
+        return exe
+    root = os.path.join(RSPAMD_CACHE, "unbound-root")
+    if not os.path.exists(os.path.join(root, "usr", "sbin", "unbound")):
+        log("unpacking Debian's unbound under %s" % root)
+        _unpack("unbound", root)
+    return os.path.join(root, "usr", "sbin", "unbound")
+
+
+UNBOUND_CONF = """\
+# written by scripts/bench/benchlib.py: a caching resolver for rspamd (which
+# has no cache of its own) forwarding everything to the bench's DNS server
+server:
+    interface: 127.0.0.1
+    port: {port}
+    do-ip6: no
+    chroot: ""
+    username: ""
+    directory: "{dir}"
+    pidfile: "{dir}/unbound.pid"
+    use-syslog: no
+    logfile: ""
+    verbosity: 0
+    num-threads: 1
+    do-not-query-localhost: no
+    module-config: "iterator"
+    domain-insecure: "."
+    access-control: 127.0.0.0/8 allow
+    local-zone: "test." nodefault
+    local-zone: "113.0.203.in-addr.arpa." nodefault
+    local-zone: "2.0.192.in-addr.arpa." nodefault
+    local-zone: "100.51.198.in-addr.arpa." nodefault
+    local-zone: "10.in-addr.arpa." nodefault
+    local-zone: "127.in-addr.arpa." nodefault
+forward-zone:
+    name: "."
+    forward-addr: 127.0.0.1@{upstream}
+"""
+
+
+def start_unbound(exe, base, port, upstream):
+    """start_unbound - unbound in the foreground on 127.0.0.1:port,
+    forwarding to 127.0.0.1:upstream, caching what it gets"""
+    d = os.path.join(base, "unbound")
+    os.makedirs(d, exist_ok=True)
+    conf = os.path.join(d, "unbound.conf")
+    with open(conf, "w") as f:
+        f.write(UNBOUND_CONF.format(port=port, dir=d, upstream=upstream))
+    proc = Proc("unbound", [exe, "-d", "-c", conf], os.path.join(base, "unbound.log"))
+    wait_for(lambda: port_open(port), 15, "unbound", alive=proc.alive)
+    return proc
+
+
+def rspamd_version(root):
+    r = subprocess.run(rspamd_argv(root, []) + ["--version"], capture_output=True,
+                       text=True, env=rspamd_env(root))
+    return (r.stdout.strip().split() or ["?"])[-1]
+
+
+def rspamd_env(root):
+    env = dict(os.environ)
+    if root != "/":
+        env["LD_LIBRARY_PATH"] = os.path.join(root, "usr", "lib", "rspamd")
+    return env
+
+
+def rspamd_argv(root, args):
+    return [os.path.join(root, "usr", "bin", "rspamd")] + list(args)
+
+
+RSPAMD_LOCAL = {
+    # override.d: replaces the shipped settings (the stock worker blocks
+    # bind localhost:1133x; here everything is private to the run)
+    "override.d/worker-proxy.inc": """\
+bind_socket = "{sock} mode=0666";
+milter = yes;
+timeout = 120s;
+self_scan = yes;
+count = {count};
+upstream "local" {{ default = yes; self_scan = yes; }}
+""",
+    "override.d/worker-normal.inc": """\
+bind_socket = "{dir}/normal.sock";
+enabled = false;
+""",
+    "override.d/worker-controller.inc": """\
+bind_socket = "{dir}/controller.sock";
+""",
+    # to stderr, i.e. base/rspamd.out: the file logger buffers its lines
+    "override.d/logging.inc": """\
+type = "console";
+level = "info";
+""",
+    "local.d/options.inc": """\
+dns {{ nameserver = ["127.0.0.1:{dns_port}"]; }}
+hs_cache_dir = "{hs_cache}";
+""",
+    "local.d/redis.conf": """\
+servers = "127.0.0.1:{redis_port}";
+""",
+}
+
+
+def start_rspamd(root, base, sock, redis_port, dns_port, count, timeout=300.0):
+    """start_rspamd - rspamd in the foreground, milter mode (its proxy worker
+    scanning itself, `count` processes) on the unix socket sock, with the
+    stock configuration of the package plus a private local.d/override.d:
+    its own Redis, the bench's DNS server, logs, pid and run files under
+    base/rspamd.  Waits for the socket and for the hyperscan databases
+    (compiled on first use and cached in RSPAMD_CACHE/hs)."""
+    d = os.path.join(base, "rspamd")
+    hs_cache = os.path.join(RSPAMD_CACHE, "hs")
+    for sub in ("local.d", "override.d", "db", "run"):
+        os.makedirs(os.path.join(d, sub), exist_ok=True)
+    os.makedirs(hs_cache, exist_ok=True)
+    for name, text in RSPAMD_LOCAL.items():
+        with open(os.path.join(d, name), "w") as f:
+            f.write(text.format(sock=sock, dir=d, count=count, dns_port=dns_port,
+                                redis_port=redis_port, hs_cache=hs_cache))
+    share = os.path.join(root, "usr", "share", "rspamd")
+    var = {"CONFDIR": os.path.join(root, "etc", "rspamd"), "LOCAL_CONFDIR": d,
+           "RULESDIR": os.path.join(share, "rules"),
+           "LUALIBDIR": os.path.join(share, "lualib"),
+           "PLUGINSDIR": os.path.join(share, "plugins"),
+           "SHAREDIR": share, "WWWDIR": os.path.join(share, "www"),
+           "DBDIR": os.path.join(d, "db"), "RUNDIR": os.path.join(d, "run"),
+           "LOGDIR": d}
+    argv = rspamd_argv(root, ["-f", "-i", "-c", os.path.join(var["CONFDIR"], "rspamd.conf")]
+                       + ["--var=%s=%s" % kv for kv in var.items()])
+    proc = Proc("rspamd", argv, os.path.join(base, "rspamd.out"), env=rspamd_env(root))
+    proc.rspamd_log = proc.log_path
+    try:
+        wait_for(lambda: os.path.exists(sock), 60, "rspamd socket " + sock,
+                 alive=proc.alive)
+    except BenchError as e:
+        proc.stop()
+        raise BenchError("%s; its log:\n%s" % (e, proc.log_tail()))
+    return proc
