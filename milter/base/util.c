@@ -128,6 +128,13 @@ static void buf_grow(struct buf *b, size_t n)
 	b->cap = cap;
 }
 
+/* buf_reserve - make room for n more bytes, so that appending them
+ * copies nothing already there */
+void buf_reserve(struct buf *b, size_t n)
+{
+	buf_grow(b, n);
+}
+
 /* buf_append - append bytes */
 void buf_append(struct buf *b, const void *data, size_t len)
 {

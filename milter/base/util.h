@@ -30,6 +30,8 @@ void buf_init(struct buf *b);
 void buf_reset(struct buf *b);
 void buf_free(struct buf *b);
 void buf_append(struct buf *b, const void *data, size_t len);
+/* buf_reserve - room for n more bytes (appending them moves nothing) */
+void buf_reserve(struct buf *b, size_t n);
 void buf_puts(struct buf *b, const char *s);
 void buf_putc(struct buf *b, char c);
 /* buf_put_utf8 - append code point cp as UTF-8 */

@@ -329,6 +329,16 @@ static void leaf_lines(struct mime_stats *s, bool b64, bool ascii, const char *r
 {
 	size_t from = 0;
 
+	if (!ascii) {		/* line lengths only: memchr's pace */
+		for (size_t i = 0; b64 && i < n;) {
+			const char *nl = memchr(raw + i, '\n', n - i);
+			size_t len = nl ? (size_t)(nl - raw) - i + 1 : n - i;
+			if (len > s->base64_max_line)
+				s->base64_max_line = len;
+			i += len;
+		}
+		return;
+	}
 	for (size_t i = 0; i <= n; i++) {
 		if (i < n && raw[i] != '\n')
 			continue;
