@@ -16,6 +16,7 @@
 #include <strings.h>
 
 #include "mail/mime_stats.h"
+#include "base/strbuf.h"
 #include "base/util.h"
 
 /* a counted set of words (open addressing) */
@@ -257,7 +258,7 @@ void mime_stats_type(const char *ct, char *out, size_t cap)
 	if (k == 0 || (strncmp(t, "text", 4) == 0 && !isalnum((unsigned char)t[4]) && t[4] != '_' &&
 		       strcmp(t, "text/x-vcard") != 0 && strcmp(t, "text/calendar") != 0 &&
 		       strcmp(t, "text/html") != 0))
-		snprintf(t, sizeof(t), "text/plain");
+		str_copy(t, sizeof(t), "text/plain");
 	k = 0;
 	for (const char *p = t; *p && k + 1 < cap; p++) {
 		unsigned char c = (unsigned char)*p;
