@@ -17,7 +17,7 @@
 #include "base/util.h"
 
 /* oom - report allocation failure and stop */
-static void oom(size_t n)
+void oom(size_t n)
 {
 	fprintf(stderr, "parapet: out of memory allocating %zu bytes\n", n);
 	abort();

@@ -11,6 +11,8 @@
 #include <time.h>
 #include <stdbool.h>
 
+/* oom - report a failed allocation of n bytes and abort */
+void oom(size_t n) __attribute__((noreturn));
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);

@@ -64,6 +64,7 @@
 #include "mail/message.h"
 #include "mail/mime.h"
 #include "mail/uri.h"
+#include "base/arena.h"
 #include "base/util.h"
 
 #define MIME_MAX_CHARSET 64
@@ -146,16 +147,14 @@ char *mime_decode_text(const char *v)
 }
 
 /* mime_decode_headers - see mime.h */
-void mime_decode_headers(struct header *hdrs, size_t nhdrs)
+void mime_decode_headers(struct arena *a, struct header *hdrs, size_t nhdrs)
 {
 	size_t seen = 0;
 	bool entered = false;
 
 	for (size_t i = 0; i < nhdrs; i++) {
 		struct header *h = &hdrs[i];
-		if (h->decoded != h->value)
-			free(h->decoded);
-		h->decoded = h->value;
+		h->decoded = h->value;	/* an earlier decoded copy stays in a */
 		if (!needs_decoding(h->value))
 			continue;
 		if (!entered) {
@@ -167,7 +166,7 @@ void mime_decode_headers(struct header *hdrs, size_t nhdrs)
 		char *d = g_mime_utils_header_decode_text(NULL, h->value);
 		seen += strlen(h->value);
 		if (d != NULL && strcmp(d, h->value) != 0)
-			h->decoded = xstrdup(d);
+			h->decoded = arena_strdup(a, d);
 		g_free(d);
 	}
 	if (entered)
