@@ -6,6 +6,7 @@
 #include "autoconfig.h"
 
 #include <ctype.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -21,6 +22,23 @@ void oom(size_t n)
 {
 	fprintf(stderr, "parapet: out of memory allocating %zu bytes\n", n);
 	abort();
+}
+
+/* mem_keep_large - see util.h */
+void mem_keep_large(size_t largest)
+{
+#if defined(__GLIBC__) && defined(M_MMAP_THRESHOLD)
+	size_t t = largest < ((size_t)8 << 20) ? largest * 4 : (size_t)32 << 20;
+
+	if (t < ((size_t)4 << 20))
+		t = (size_t)4 << 20;
+	if (t > ((size_t)32 << 20))
+		t = (size_t)32 << 20;	/* glibc's largest M_MMAP_THRESHOLD */
+	mallopt(M_MMAP_THRESHOLD, (int)t);
+	mallopt(M_TRIM_THRESHOLD, (int)(2 * t));
+#else
+	(void)largest;
+#endif
 }
 
 /* xmalloc - malloc that never returns NULL */

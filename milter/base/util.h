@@ -41,6 +41,13 @@ void buf_put_utf8(struct buf *b, uint32_t cp);
 void buf_printf(struct buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* mem_keep_large - let the allocator keep freed blocks of a few times
+ * largest bytes (a message's buffers: max_scan_bytes) for reuse, not
+ * give them back to the kernel and fault them in again zeroed for the
+ * next message (glibc: M_MMAP_THRESHOLD 4 x largest, 4 to 32 MB, and
+ * M_TRIM_THRESHOLD twice that).  Called once at start-up. */
+void mem_keep_large(size_t largest);
+
 /* str_trim - pointer to the first non-space of s; the tail is cut in place */
 char *str_trim(char *s);
 /* str_next_word - split off the next white-space separated word of *p
