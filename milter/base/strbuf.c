@@ -94,38 +94,6 @@ size_t fmt_fixed(char *out, double v, int prec)
 	return n;
 }
 
-/* buf_put_uint - see strbuf.h */
-void buf_put_uint(struct buf *b, unsigned long long v)
-{
-	char t[FMT_NUM_MAX];
-
-	buf_append(b, t, fmt_uint(t, v));
-}
-
-/* buf_put_int - see strbuf.h */
-void buf_put_int(struct buf *b, long long v)
-{
-	char t[FMT_NUM_MAX];
-
-	buf_append(b, t, fmt_int(t, v));
-}
-
-/* buf_put_hex - see strbuf.h */
-void buf_put_hex(struct buf *b, unsigned long long v, int width)
-{
-	char t[FMT_NUM_MAX];
-
-	buf_append(b, t, fmt_hex(t, v, width));
-}
-
-/* buf_put_fixed - see strbuf.h */
-void buf_put_fixed(struct buf *b, double v, int prec)
-{
-	char t[FMT_NUM_MAX];
-
-	buf_append(b, t, fmt_fixed(t, v, prec));
-}
-
 /* buf_putn - see strbuf.h */
 void buf_putn(struct buf *b, const char *s, size_t n)
 {
@@ -174,42 +142,44 @@ void sbuf_putc(struct sbuf *s, char c)
 	sbuf_add(s, &c, 1);
 }
 
-/* sbuf_put_uint - see strbuf.h */
-void sbuf_put_uint(struct sbuf *s, unsigned long long v)
-{
-	char t[FMT_NUM_MAX];
+/*
+ * APPENDERS - buf_put_NAME and sbuf_put_NAME (see strbuf.h): the text of
+ * call (a fmt_ function writing into t) appended; the parameters after
+ * the buffer are the macro's last arguments.
+ */
+#define APPENDERS(name, call, ...)                      \
+	void buf_put_##name(struct buf *b, __VA_ARGS__) \
+	{                                               \
+		char t[FMT_NUM_MAX];                    \
+		buf_append(b, t, call);                 \
+	}                                               \
+	void sbuf_put_##name(struct sbuf *s, __VA_ARGS__) \
+	{                                               \
+		char t[FMT_NUM_MAX];                    \
+		sbuf_add(s, t, call);                   \
+	}
 
-	sbuf_add(s, t, fmt_uint(t, v));
-}
-
-/* sbuf_put_int - see strbuf.h */
-void sbuf_put_int(struct sbuf *s, long long v)
-{
-	char t[FMT_NUM_MAX];
-
-	sbuf_add(s, t, fmt_int(t, v));
-}
-
-/* sbuf_put_hex - see strbuf.h */
-void sbuf_put_hex(struct sbuf *s, unsigned long long v, int width)
-{
-	char t[FMT_NUM_MAX];
-
-	sbuf_add(s, t, fmt_hex(t, v, width));
-}
-
-/* sbuf_put_fixed - see strbuf.h */
-void sbuf_put_fixed(struct sbuf *s, double v, int prec)
-{
-	char t[FMT_NUM_MAX];
-
-	sbuf_add(s, t, fmt_fixed(t, v, prec));
-}
+APPENDERS(uint, fmt_uint(t, v), unsigned long long v)
+APPENDERS(int, fmt_int(t, v), long long v)
+APPENDERS(hex, fmt_hex(t, v, width), unsigned long long v, int width)
+APPENDERS(fixed, fmt_fixed(t, v, prec), double v, int prec)
 
 /* sbuf_over - see strbuf.h */
 bool sbuf_over(const struct sbuf *s)
 {
 	return s->len >= s->cap;
+}
+
+/* str_join3 - see strbuf.h */
+bool str_join3(char *dst, size_t cap, const char *a, const char *b, const char *c)
+{
+	struct sbuf s;
+
+	sbuf_init(&s, dst, cap);
+	sbuf_puts(&s, a);
+	sbuf_puts(&s, b);
+	sbuf_puts(&s, c);
+	return !sbuf_over(&s);
 }
 
 /* str_copy - see strbuf.h */

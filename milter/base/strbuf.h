@@ -66,4 +66,7 @@ bool sbuf_over(const struct sbuf *s);
  * returns strlen(src) */
 size_t str_copy(char *dst, size_t cap, const char *src);
 
+/* str_join3 - a, b and c into dst[cap], cut to fit; false if cut */
+bool str_join3(char *dst, size_t cap, const char *a, const char *b, const char *c);
+
 #endif

@@ -78,16 +78,6 @@ void tokens_add(struct tokens *t, const char *s, size_t len)
 	buf_putc(&t->text, '\0');
 }
 
-/* join - a and b into p[cap], cut to fit */
-static void join(char *p, size_t cap, const char *a, const char *b)
-{
-	struct sbuf s;
-
-	sbuf_init(&s, p, cap);
-	sbuf_puts(&s, a);
-	sbuf_puts(&s, b);
-}
-
 /* add_prefixed - prefix + s */
 static void add_prefixed(struct tokens *t, const char *prefix, const char *s, size_t len)
 {
@@ -174,10 +164,10 @@ static void add_addr(struct tokens *t, const char *prefix, const char *s, size_t
 
 	if (at == NULL)
 		return;
-	join(p, sizeof(p), prefix, "U*");
+	str_join3(p, sizeof(p), prefix, "U*", "");
 	if (at > s)
 		add_prefixed(t, p, s, (size_t)(at - s));
-	join(p, sizeof(p), prefix, "D*");
+	str_join3(p, sizeof(p), prefix, "D*", "");
 	if (at + 1 < s + len)
 		add_domains(t, p, at + 1, (size_t)(s + len - at - 1));
 }
@@ -194,7 +184,7 @@ static void long_token(struct tokens *t, const char *prefix, const char *s, size
 			multi = true;
 	if (multi) {
 		bool any = false;
-		join(p, sizeof(p), prefix, "u8:");
+		str_join3(p, sizeof(p), prefix, "u8:", "");
 		for (size_t i = 0; i < len && !t->capped;) {
 			size_t n = utf8_len(u + i, len - i);
 			if (n >= 3) {
@@ -216,7 +206,7 @@ static void long_token(struct tokens *t, const char *prefix, const char *s, size
 		add_prefixed(t, prefix, s, len);
 		return;
 	}
-	join(p, sizeof(p), prefix, "sk:");
+	str_join3(p, sizeof(p), prefix, "sk:", "");
 	add_prefixed(t, p, s, i);
 }
 

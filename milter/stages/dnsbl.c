@@ -83,18 +83,6 @@ bool dnsbl_ip_public(const char *ip)
 	return rbl_ip_public(ip);
 }
 
-/* dotted - "A.B" into name[cap]; false if it does not fit */
-static bool dotted(char *name, size_t cap, const char *a, const char *b)
-{
-	struct sbuf s;
-
-	sbuf_init(&s, name, cap);
-	sbuf_puts(&s, a);
-	sbuf_putc(&s, '.');
-	sbuf_puts(&s, b);
-	return !sbuf_over(&s);
-}
-
 /* start - one query into the state */
 static void start(struct scan *sc, struct dnsbl_state *st, size_t zone, const char *item,
 		  const char *where, const char *name, int rrtype)
@@ -242,7 +230,7 @@ static void start_domains(struct scan *sc, void **slot)
 		asked++;
 		for (size_t k = 0; k < nz; k++)
 			if (z[k].kind == RBL_DOMAIN &&
-			    dotted(name, sizeof(name), c[i].dom, z[k].zone))
+			    str_join3(name, sizeof(name), c[i].dom, ".", z[k].zone))
 				start(sc, state_get(slot), k, c[i].dom, c[i].where, name, z[k].rrtype);
 	}
 	free(c);

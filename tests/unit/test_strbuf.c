@@ -115,6 +115,9 @@ START_TEST(bounded)
 		ck_assert_uint_eq(str_copy(got, cap, "0123456789abcdefgh"), 18);
 		snprintf(want, cap, "%s", "0123456789abcdefgh");
 		ck_assert_str_eq(got, want);
+		n = snprintf(want, cap, "%s%s%s", "sel", "._domainkey.", "d.example");
+		ck_assert(str_join3(got, cap, "sel", "._domainkey.", "d.example") == ((size_t)n < cap));
+		ck_assert_str_eq(got, want);
 	}
 	struct buf b;
 	buf_init(&b);

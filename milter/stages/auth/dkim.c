@@ -119,13 +119,7 @@ static struct dkim_key *key_find(struct dkim_state *st, const char *name)
 /* key_name - "SEL._domainkey.DOM" into name; false if it does not fit */
 static bool key_name(char *name, size_t cap, const char *sel, const char *dom)
 {
-	struct sbuf s;
-
-	sbuf_init(&s, name, cap);
-	sbuf_puts(&s, sel);
-	sbuf_puts(&s, "._domainkey.");
-	sbuf_puts(&s, dom);
-	return !sbuf_over(&s);
+	return str_join3(name, cap, sel, "._domainkey.", dom);
 }
 
 /* q_allows_dns - does a q= value list dns/txt (RFC 6376 §3.5)? */

@@ -147,19 +147,14 @@ int dmarc_record_parse(const char *domain, const char *record, const char **why)
 static void start_queries(struct scan *sc, struct dmarc_state *st, const char *from)
 {
 	char name[AUTH_DOMAIN_SIZE + 8];
-	struct sbuf s;
 
 	str_copy(st->from, sizeof(st->from), from);
 	if (dmarc_org_domain(from, st->org, sizeof(st->org)) < 0)
 		str_copy(st->org, sizeof(st->org), from);
-	sbuf_init(&s, name, sizeof(name));
-	sbuf_puts(&s, "_dmarc.");
-	sbuf_puts(&s, st->from);
+	str_join3(name, sizeof(name), "_dmarc.", st->from, "");
 	st->q_from = dns_start(sc->engine->dns, name, DNS_T_TXT);
 	if (strcmp(st->org, st->from) != 0) {
-		sbuf_init(&s, name, sizeof(name));
-		sbuf_puts(&s, "_dmarc.");
-		sbuf_puts(&s, st->org);
+		str_join3(name, sizeof(name), "_dmarc.", st->org, "");
 		st->q_org = dns_start(sc->engine->dns, name, DNS_T_TXT);
 	}
 }
