@@ -245,6 +245,7 @@ static int cmd_scan(int argc, char **argv)
 	diag_free(&d);
 	if (e == NULL)
 		return exit_code ? SCAN_EXIT_ERROR : 1;
+	mem_keep_large((size_t)e->cfg->max_scan_bytes);
 	for (int i = optind; i < argc; i++) {
 		size_t len;
 		char *data = mboxfile_read(argv[i], &len);

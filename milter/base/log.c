@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "base/strbuf.h"
 
 static _Atomic int cur_level = LOG_LVL_INFO;
 static bool use_stderr = true;
@@ -76,14 +77,45 @@ int log_level_parse(const char *name)
 	return -1;
 }
 
+static const char *const tags[] = { "error", "warning", "info", "debug" };
+static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
+
+#define LOG_LINE_MAX 4096	/* XXX over-long lines are cut at 4 KB */
+
+/* log_prefix - "<N>tag: " or "ident: tag: " into line; its length */
+static size_t log_prefix(enum log_level level, char *line)
+{
+	struct sbuf s;
+
+	sbuf_init(&s, line, LOG_LINE_MAX);
+	if (to_journal) {	/* the journal names the program itself */
+		sbuf_putc(&s, '<');
+		sbuf_put_int(&s, prio[level]);
+		sbuf_putc(&s, '>');
+	} else {
+		sbuf_puts(&s, log_ident);
+		sbuf_puts(&s, ": ");
+	}
+	sbuf_puts(&s, tags[level]);
+	sbuf_puts(&s, ": ");
+	return s.len < LOG_LINE_MAX ? s.len : LOG_LINE_MAX - 1;
+}
+
+/* log_emit - line[0..len) with its newline, cut to LOG_LINE_MAX - 1 */
+static void log_emit(char *line, size_t len)
+{
+	if (len > LOG_LINE_MAX - 2)
+		len = LOG_LINE_MAX - 2;
+	line[len++] = '\n';
+	ssize_t w = write(STDERR_FILENO, line, len);
+	(void)w;
+}
+
 /* log_vmsg - format and emit one line */
 __attribute__((format(printf, 2, 0)))
 static void log_vmsg(enum log_level level, const char *fmt, va_list ap)
 {
-	static const char *tags[] = { "error", "warning", "info", "debug" };
-	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
-	char line[4096];
-	int n;
+	char line[LOG_LINE_MAX];
 
 	if ((int)level > atomic_load(&cur_level))
 		return;
@@ -91,21 +123,29 @@ static void log_vmsg(enum log_level level, const char *fmt, va_list ap)
 		vsyslog(prio[level], fmt, ap);
 		return;
 	}
-	if (to_journal)	/* the journal names the program itself */
-		n = snprintf(line, sizeof(line), "<%d>%s: ", prio[level], tags[level]);
-	else
-		n = snprintf(line, sizeof(line), "%s: %s: ", log_ident, tags[level]);
-	if (n < 0)
-		return;
-	int m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+	size_t n = log_prefix(level, line);
+	int m = vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
 	if (m < 0)
 		return;
-	size_t len = (size_t)n + (size_t)m;
-	if (len > sizeof(line) - 2)
-		len = sizeof(line) - 2;	/* XXX over-long line cut at 4 KB */
-	line[len++] = '\n';
-	ssize_t w = write(STDERR_FILENO, line, len);
-	(void)w;
+	log_emit(line, n + (size_t)m);
+}
+
+/* log_text - see log.h */
+void log_text(enum log_level level, const char *text)
+{
+	char line[LOG_LINE_MAX];
+
+	if ((int)level > atomic_load(&cur_level))
+		return;
+	if (!use_stderr) {
+		syslog(prio[level], "%s", text);
+		return;
+	}
+	size_t n = log_prefix(level, line);
+	struct sbuf s;
+	sbuf_init(&s, line + n, sizeof(line) - n - 1);
+	sbuf_puts(&s, text);
+	log_emit(line, n + s.len);
 }
 
 #define LOG_FN(fn, lvl)                                  \

@@ -6,6 +6,7 @@
 #include "autoconfig.h"
 
 #include <ctype.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -17,10 +18,27 @@
 #include "base/util.h"
 
 /* oom - report allocation failure and stop */
-static void oom(size_t n)
+void oom(size_t n)
 {
 	fprintf(stderr, "parapet: out of memory allocating %zu bytes\n", n);
 	abort();
+}
+
+/* mem_keep_large - see util.h */
+void mem_keep_large(size_t largest)
+{
+#if defined(__GLIBC__) && defined(M_MMAP_THRESHOLD)
+	size_t t = largest < ((size_t)8 << 20) ? largest * 4 : (size_t)32 << 20;
+
+	if (t < ((size_t)4 << 20))
+		t = (size_t)4 << 20;
+	if (t > ((size_t)32 << 20))
+		t = (size_t)32 << 20;	/* glibc's largest M_MMAP_THRESHOLD */
+	mallopt(M_MMAP_THRESHOLD, (int)t);
+	mallopt(M_TRIM_THRESHOLD, (int)(2 * t));
+#else
+	(void)largest;
+#endif
 }
 
 /* xmalloc - malloc that never returns NULL */
@@ -126,6 +144,13 @@ static void buf_grow(struct buf *b, size_t n)
 		cap *= 2;
 	b->data = xrealloc(b->data, cap);
 	b->cap = cap;
+}
+
+/* buf_reserve - make room for n more bytes, so that appending them
+ * copies nothing already there */
+void buf_reserve(struct buf *b, size_t n)
+{
+	buf_grow(b, n);
 }
 
 /* buf_append - append bytes */

@@ -11,6 +11,8 @@
 #include <time.h>
 #include <stdbool.h>
 
+/* oom - report a failed allocation of n bytes and abort */
+void oom(size_t n) __attribute__((noreturn));
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);
@@ -30,12 +32,21 @@ void buf_init(struct buf *b);
 void buf_reset(struct buf *b);
 void buf_free(struct buf *b);
 void buf_append(struct buf *b, const void *data, size_t len);
+/* buf_reserve - room for n more bytes (appending them moves nothing) */
+void buf_reserve(struct buf *b, size_t n);
 void buf_puts(struct buf *b, const char *s);
 void buf_putc(struct buf *b, char c);
 /* buf_put_utf8 - append code point cp as UTF-8 */
 void buf_put_utf8(struct buf *b, uint32_t cp);
 void buf_printf(struct buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/* mem_keep_large - let the allocator keep freed blocks of a few times
+ * largest bytes (a message's buffers: max_scan_bytes) for reuse, not
+ * give them back to the kernel and fault them in again zeroed for the
+ * next message (glibc: M_MMAP_THRESHOLD 4 x largest, 4 to 32 MB, and
+ * M_TRIM_THRESHOLD twice that).  Called once at start-up. */
+void mem_keep_large(size_t largest);
 
 /* str_trim - pointer to the first non-space of s; the tail is cut in place */
 char *str_trim(char *s);

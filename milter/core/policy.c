@@ -31,6 +31,7 @@
 #include "mail/auth.h"
 #include "mail/message.h"
 #include "rules/eval.h"
+#include "base/strbuf.h"
 #include "base/util.h"
 
 #define POLICY_MAX_LINE 1024
@@ -374,8 +375,10 @@ void policy_listed(const struct policy *p, const struct msg *m, bool *allow, boo
 	if (p->nallow == 0 && p->nblock == 0)
 		return;
 	buf_init(&b);
-	if (m->mail_from && m->mail_from[0])
-		buf_printf(&b, "%s, ", m->mail_from);
+	if (m->mail_from && m->mail_from[0]) {
+		buf_puts(&b, m->mail_from);
+		buf_puts(&b, ", ");
+	}
 	for (size_t i = 0; i < msg_header_count(m, "From"); i++) {
 		auth_addr_list(msg_header(m, "From", i)->value, false, &b);
 		buf_puts(&b, ", ");

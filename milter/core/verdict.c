@@ -20,6 +20,7 @@
 
 #include "core/engine.h"
 #include "core/verdict.h"
+#include "base/strbuf.h"
 #include "base/util.h"
 
 /* headers parapet writes; copies from outside are removed */
@@ -36,7 +37,10 @@ void verdict_format_score(char *out, size_t cap, double score)
 
 	if (r == 0.0)
 		r = 0.0;	/* turns -0.0 into 0.0 */
-	snprintf(out, cap, "%.1f", r);
+	struct sbuf s;
+
+	sbuf_init(&s, out, cap);
+	sbuf_put_fixed(&s, r, 1);
 }
 
 /* hit_cmp - symbols by name */
@@ -69,8 +73,12 @@ char *verdict_status(const struct scan *sc, double required)
 	verdict_format_score(s, sizeof(s), sc->hits.score);
 	verdict_format_score(r, sizeof(r), required);
 	buf_init(&b);
-	buf_printf(&b, "%s, score=%s required=%s tests=",
-		   sc->hits.score >= required ? "Yes" : "No", s, r);
+	buf_puts(&b, sc->hits.score >= required ? "Yes" : "No");
+	buf_puts(&b, ", score=");
+	buf_puts(&b, s);
+	buf_puts(&b, " required=");
+	buf_puts(&b, r);
+	buf_puts(&b, " tests=");
 	if (sc->hits.n == 0)
 		buf_puts(&b, "none");
 	for (size_t i = 0; i < sc->hits.n; i++) {
@@ -249,7 +257,12 @@ static void subject_edit(struct scan *sc, struct verdict *v)
 		const char *raw = h->raw;
 		while (*raw == ' ' || *raw == '\t')
 			raw++;
-		add_edit(v, EDIT_CHANGE, "Subject", 1, xasprintf("%s %s", tag, raw));
+		struct buf t;
+		buf_init(&t);
+		buf_puts(&t, tag);
+		buf_putc(&t, ' ');
+		buf_puts(&t, raw);
+		add_edit(v, EDIT_CHANGE, "Subject", 1, t.data);
 		return;
 	}
 	add_edit(v, EDIT_ADD, "Subject", 0, xstrdup(tag));
@@ -378,14 +391,21 @@ char *verdict_log_line(const struct scan *sc)
 	log_value(&b, m->client_ip);
 	buf_puts(&b, " from=");
 	log_value(&b, m->mail_from && *m->mail_from ? m->mail_from : "<>");
-	buf_printf(&b, " rcpts=%zu", m->rcpts_seen);
+	buf_puts(&b, " rcpts=");
+	buf_put_uint(&b, m->rcpts_seen);
 	verdict_format_score(s, sizeof(s), v->score);
-	buf_printf(&b, " score=%s action=%s", s, action_name(v->action));
-	if (v->observed != v->action)	/* mode = observe */
-		buf_printf(&b, " would=%s", action_name(v->observed));
+	buf_puts(&b, " score=");
+	buf_puts(&b, s);
+	buf_puts(&b, " action=");
+	buf_puts(&b, action_name(v->action));
+	if (v->observed != v->action) {	/* mode = observe */
+		buf_puts(&b, " would=");
+		buf_puts(&b, action_name(v->observed));
+	}
 	buf_puts(&b, " symbols=");
 	buf_puts(&b, v->symbols ? v->symbols : "");
-	buf_printf(&b, " ms=%.1f", v->ms);
+	buf_puts(&b, " ms=");
+	buf_put_fixed(&b, v->ms, 1);
 	if (v->skipped || (v->why && sc->internal_error)) {
 		buf_puts(&b, " note=");
 		log_value(&b, v->why);

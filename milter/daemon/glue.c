@@ -71,6 +71,17 @@ struct glue_conn {
 static char *socket_path;	/* unix socket, for chmod/chown/unlink */
 static int socket_mode;
 
+/* lead_space - " " + s in fresh memory */
+static char *lead_space(const char *s)
+{
+	size_t n = strlen(s);
+	char *r = xmalloc(n + 2);
+
+	r[0] = ' ';
+	memcpy(r + 1, s, n + 1);
+	return r;
+}
+
 /* conn_of - our connection context */
 static struct glue_conn *conn_of(SMFICTX *ctx)
 {
@@ -194,7 +205,7 @@ static sfsistat glue_header(SMFICTX *ctx, char *name, char *value)
 		if (gc->steps & SMFIP_HDR_LEADSPC) {
 			session_header(gc->s, name, value);
 		} else {
-			char *raw = xasprintf(" %s", value);
+			char *raw = lead_space(value);
 			session_header(gc->s, name, raw);
 			free(raw);
 		}
@@ -236,7 +247,7 @@ static int apply_edits(SMFICTX *ctx, const struct glue_conn *gc, const struct ve
 		int rc;
 
 		if (ed->value)	/* with HDR_LEADSPC we supply the space ourselves */
-			val = lead ? xasprintf(" %s", ed->value) : xstrdup(ed->value);
+			val = lead ? lead_space(ed->value) : xstrdup(ed->value);
 		switch (ed->op) {
 		case EDIT_DELETE:
 			rc = smfi_chgheader(ctx, (char *)ed->name, ed->index, NULL);

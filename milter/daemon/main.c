@@ -181,6 +181,7 @@ int main(int argc, char **argv)
 			  config_path, d.errors);
 	diag_free(&d);
 	log_set_level((enum log_level)e->cfg->log_level);
+	mem_keep_large((size_t)e->cfg->max_scan_bytes);	/* SIGHUP keeps the first */
 	/* never root by accident: root only when the config says so */
 	if (e->cfg->user == NULL && geteuid() == 0)
 		log_fatal("%s: not started as root: set user = parapet (an unprivileged "

@@ -50,7 +50,7 @@ static void log_verdict(const struct scan *sc)
 {
 	char *line = verdict_log_line(sc);
 
-	log_info("%s", line);
+	log_text(LOG_LVL_INFO, line);
 	free(line);
 	metrics_verdict(sc);
 }

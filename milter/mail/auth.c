@@ -13,6 +13,7 @@
 
 #include "mail/auth.h"
 #include "mail/message.h"
+#include "base/strbuf.h"
 #include "base/util.h"
 
 /* ---------------------------------------------------------------- domains */
@@ -132,10 +133,12 @@ static void mbox_end(struct mbox_scan *s)
 		if (r < 0)
 			s->bad = 1;
 		else if (s->count == 0 && s->size)
-			snprintf(s->domain, s->size, "%s", tmp);
-		if (s->count == 0 && s->asize)
-			snprintf(s->addr, s->asize, "%.*s", (int)raw->len,
-				 raw->data ? raw->data : "");
+			str_copy(s->domain, s->size, tmp);
+		if (s->count == 0 && s->asize) {
+			struct sbuf a;
+			sbuf_init(&a, s->addr, s->asize);
+			sbuf_putn(&a, raw->data ? raw->data : "", raw->len);
+		}
 		if (s->list) {
 			size_t n = raw->len;
 			const char *t = raw->data ? raw->data : "";
@@ -313,7 +316,7 @@ enum auth_from auth_from_domain(const struct msg *m, char *domain, size_t size)
 		else
 			total += n;
 		if (size && domain[0] == '\0' && d[0])
-			snprintf(domain, size, "%s", d);
+			str_copy(domain, size, d);
 	}
 	if (fields == 0)
 		return AUTH_FROM_NONE;

@@ -18,6 +18,7 @@
 #include <strings.h>
 
 #include "mail/html_stats.h"
+#include "base/strbuf.h"
 #include "base/util.h"
 
 #define COLOR_LEN 12		/* "#rrggbb", "#", "invalid", "transparent" */
@@ -183,9 +184,11 @@ static int color_cmp(const void *k, const void *e)
 /* hex_append - Perl's dec2hex: two digits below 16, else as many as needed */
 static void hex_append(char *s, size_t cap, long v)
 {
+	struct sbuf b;
 	size_t n = strlen(s);
 
-	snprintf(s + n, cap - n, v < 16 ? "0%lx" : "%lx", v);
+	sbuf_init(&b, s + n, cap - n);
+	sbuf_put_hex(&b, (unsigned long)v, v < 16 ? 2 : 0);
 }
 
 /*
@@ -208,7 +211,8 @@ static void name_to_rgb(const char *in, char out[COLOR_LEN])
 	const struct color_name *cn = bsearch(c, colors, sizeof(colors) / sizeof(colors[0]),
 					      sizeof(colors[0]), color_cmp);
 	if (cn) {
-		snprintf(out, COLOR_LEN, "#%06x", cn->rgb);
+		out[0] = '#';
+		fmt_hex(out + 1, cn->rgb, 6);
 		return;
 	}
 	bool hexy = strspn(c, "#0123456789abcdef") == n;
@@ -220,7 +224,7 @@ static void name_to_rgb(const char *in, char out[COLOR_LEN])
 		rgb = p;
 	}
 	if (!hexy && !rgb_ok) {
-		snprintf(out, COLOR_LEN, "invalid");
+		str_copy(out, COLOR_LEN, "invalid");
 		return;
 	}
 	long v[3];
@@ -236,7 +240,7 @@ static void name_to_rgb(const char *in, char out[COLOR_LEN])
 		strcpy(c, t);
 	}
 	if (c[0] != '#') {
-		snprintf(out, COLOR_LEN, "invalid");
+		str_copy(out, COLOR_LEN, "invalid");
 		return;
 	}
 	size_t k = 0;
@@ -250,10 +254,14 @@ static void name_to_rgb(const char *in, char out[COLOR_LEN])
 	while (k % 3)
 		t[k++] = '0';
 	t[k] = '\0';
-	if (k == 3)
-		snprintf(out, COLOR_LEN, "#%c%c%c%c%c%c", t[0], t[0], t[1], t[1], t[2], t[2]);
-	else
-		snprintf(out, COLOR_LEN, "#%s", t);
+	out[0] = '#';
+	if (k == 3) {
+		for (int i = 0; i < 6; i++)
+			out[1 + i] = t[i / 2];
+		out[7] = '\0';
+	} else {
+		str_copy(out + 1, COLOR_LEN - 1, t);
+	}
 }
 
 /* rgb_of - "#rrggbb" or "rrggbb" as numbers */
@@ -293,8 +301,9 @@ static void css_rgb(const char *v, char out[COLOR_LEN])
 			i++;
 		}
 	}
-	snprintf(out, COLOR_LEN, "#%02lx%02lx%02lx", rgb[0] > 255 ? 255 : rgb[0],
-		 rgb[1] > 255 ? 255 : rgb[1], rgb[2] > 255 ? 255 : rgb[2]);
+	out[0] = '#';
+	for (int k = 0; k < 3; k++)	/* each at most ff */
+		fmt_hex(out + 1 + 2 * k, (unsigned long)(rgb[k] > 255 ? 255 : rgb[k]), 2);
 }
 
 /*
@@ -365,7 +374,7 @@ static void style_attr(struct style_entry *e, const struct style_entry *parent, 
 {
 	char s[HTML_STATS_MAX_ATTR + 1];
 
-	snprintf(s, sizeof(s), "%s", style);
+	str_copy(s, sizeof(s), style);
 	for (char *save = NULL, *d = strtok_r(s, ";", &save); d; d = strtok_r(NULL, ";", &save)) {
 		char *p = d;
 		while (isspace((unsigned char)*p))
@@ -387,7 +396,7 @@ static void style_attr(struct style_entry *e, const struct style_entry *parent, 
 			else if (strcmp(v, "inherit") == 0)
 				;
 			else if (strcmp(v, "transparent") == 0)
-				snprintf(dst, COLOR_LEN, "transparent");
+				str_copy(dst, COLOR_LEN, "transparent");
 			else
 				name_to_rgb(v, dst);
 		} else if (strncmp(p, "background:", 11) == 0) {
@@ -465,7 +474,7 @@ static void style_start(struct html_stats *st, const char *tag, const struct htm
 		return;
 	struct style_entry *e = &s->e[s->n], *parent = &s->e[s->n - 1];
 	*e = *parent;
-	snprintf(e->tag, sizeof(e->tag), "%s", tag);
+	str_copy(e->tag, sizeof(e->tag), tag);
 	if (strcmp(tag, "big") == 0 || strcmp(tag, "small") == 0) {
 		e->size += tag[0] == 'b' ? 1 : -1;
 		s->n++;
@@ -592,7 +601,7 @@ static struct html_tag_count *name_slot(struct html_stats *st, const char *name,
 	if (st->nnames >= HTML_STATS_MAX_NAMES)
 		return NULL;
 	struct html_tag_count *t = &st->names[st->nnames++];
-	snprintf(t->name, sizeof(t->name), "%s", name);
+	str_copy(t->name, sizeof(t->name), name);
 	t->inside = 0;
 	return t;
 }
@@ -607,9 +616,9 @@ void html_stats_begin(struct html_stats *st, const char *html, size_t len)
 	st->style = xcalloc(1, sizeof(*st->style));
 	st->style->basefont = 3;
 	struct style_entry *d = &st->style->e[0];
-	snprintf(d->tag, sizeof(d->tag), "default");
-	snprintf(d->fg, COLOR_LEN, "#000000");
-	snprintf(d->bg, COLOR_LEN, "#ffffff");
+	str_copy(d->tag, sizeof(d->tag), "default");
+	str_copy(d->fg, COLOR_LEN, "#000000");
+	str_copy(d->bg, COLOR_LEN, "#ffffff");
 	d->size = 3;
 	st->style->n = 1;
 }

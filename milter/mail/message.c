@@ -23,6 +23,7 @@ struct msg *msg_new(size_t max_body)
 {
 	struct msg *m = xcalloc(1, sizeof(*m));
 
+	arena_init(&m->arena, MSG_ARENA_LIMIT);
 	buf_init(&m->body);
 	m->max_body = max_body;
 	return m;
@@ -33,23 +34,9 @@ struct msg *msg_free(struct msg *m)
 {
 	if (m == NULL)
 		return NULL;
-	free(m->client_ip);
-	free(m->client_name);
-	free(m->helo);
-	free(m->mail_from);
-	for (size_t i = 0; i < m->nrcpts; i++)
-		free(m->rcpts[i]);
 	free(m->rcpts);
-	free(m->qid);
-	for (size_t i = 0; i < m->nhdrs; i++) {
-		free(m->hdrs[i].name);
-		free(m->hdrs[i].raw);
-		if (m->hdrs[i].decoded != m->hdrs[i].value)
-			free(m->hdrs[i].decoded);
-		free(m->hdrs[i].value);
-	}
 	free(m->hdrs);
-	free(m->name_slots);
+	arena_free(&m->arena);
 	buf_free(&m->body);
 	mime_views_free(&m->mime);
 	free(m->full_text);
@@ -58,42 +45,58 @@ struct msg *msg_free(struct msg *m)
 	return NULL;
 }
 
-/* dup_or_null - copy a string that may be NULL */
-static char *dup_or_null(const char *s)
+/* dup_or_null - copy a string that may be NULL, in the message's arena */
+static char *dup_or_null(struct msg *m, const char *s)
 {
-	return s ? xstrdup(s) : NULL;
+	return s ? arena_strdup(&m->arena, s) : NULL;
 }
 
 /* msg_set_client - connection facts */
 void msg_set_client(struct msg *m, const char *ip, const char *name,
 		    const char *helo)
 {
-	free(m->client_ip);
-	free(m->client_name);
-	free(m->helo);
-	m->client_ip = dup_or_null(ip);
-	m->client_name = dup_or_null(name);
-	m->helo = dup_or_null(helo);
+	m->client_ip = dup_or_null(m, ip);
+	m->client_name = dup_or_null(m, name);
+	m->helo = dup_or_null(m, helo);
+}
+
+/* strip_span - where addr is without <> and surrounding space: *n bytes */
+static const char *strip_span(const char *addr, size_t *n)
+{
+	while (isspace((unsigned char)*addr))
+		addr++;
+	*n = strlen(addr);
+	while (*n > 0 && isspace((unsigned char)addr[*n - 1]))
+		(*n)--;
+	if (*n >= 2 && addr[0] == '<' && addr[*n - 1] == '>') {
+		*n -= 2;
+		return addr + 1;
+	}
+	return addr;
 }
 
 /* msg_strip_brackets - remove <> and surrounding space */
 char *msg_strip_brackets(const char *addr)
 {
-	while (isspace((unsigned char)*addr))
-		addr++;
-	size_t n = strlen(addr);
-	while (n > 0 && isspace((unsigned char)addr[n - 1]))
-		n--;
-	if (n >= 2 && addr[0] == '<' && addr[n - 1] == '>')
-		return xstrndup(addr + 1, n - 2);
-	return xstrndup(addr, n);
+	size_t n;
+	const char *p = strip_span(addr, &n);
+
+	return xstrndup(p, n);
+}
+
+/* strip_in - msg_strip_brackets into the message's arena */
+static char *strip_in(struct msg *m, const char *addr)
+{
+	size_t n;
+	const char *p = strip_span(addr, &n);
+
+	return arena_strndup(&m->arena, p, n);
 }
 
 /* msg_set_from - envelope sender */
 void msg_set_from(struct msg *m, const char *from)
 {
-	free(m->mail_from);
-	m->mail_from = msg_strip_brackets(from ? from : "");
+	m->mail_from = strip_in(m, from ? from : "");
 }
 
 /* msg_add_rcpt - one envelope recipient; past the cap only counted */
@@ -103,7 +106,7 @@ void msg_add_rcpt(struct msg *m, const char *rcpt)
 	if (m->nrcpts >= MSG_MAX_RCPTS)
 		return;
 	m->rcpts = xrealloc(m->rcpts, (m->nrcpts + 1) * sizeof(*m->rcpts));
-	m->rcpts[m->nrcpts++] = msg_strip_brackets(rcpt ? rcpt : "");
+	m->rcpts[m->nrcpts++] = strip_in(m, rcpt ? rcpt : "");
 }
 
 /* msg_set_qid - the MTA's queue id */
@@ -111,14 +114,13 @@ void msg_set_qid(struct msg *m, const char *qid)
 {
 	if (qid == NULL || *qid == '\0')
 		return;
-	free(m->qid);
-	m->qid = xstrdup(qid);
+	m->qid = arena_strdup(&m->arena, qid);
 }
 
 /* unfold - value without CR/LF, trimmed, NUL bytes already excluded */
-static char *unfold(const char *raw, size_t len)
+static char *unfold(struct msg *m, const char *raw, size_t len)
 {
-	char *v = xmalloc(len + 1), *o = v;
+	char *v = arena_alloc(&m->arena, len + 1), *o = v;
 
 	for (size_t i = 0; i < len; i++)
 		if (raw[i] != '\r' && raw[i] != '\n')
@@ -175,7 +177,7 @@ static int name_index(struct msg *m, const char *name, size_t pos)
 	int index = 1;
 
 	if (m->name_slots == NULL)
-		m->name_slots = xcalloc(NAME_SLOTS, sizeof(*m->name_slots));
+		m->name_slots = arena_calloc(&m->arena, NAME_SLOTS * sizeof(*m->name_slots));
 	for (; m->name_slots[i] != 0; i = (i + 1) & (NAME_SLOTS - 1)) {
 		const struct header *prev = &m->hdrs[m->name_slots[i] - 1];
 		if (strcasecmp(prev->name, name) == 0) {
@@ -207,9 +209,9 @@ void msg_add_header(struct msg *m, const char *name, const char *raw)
 		m->hdrs = xrealloc(m->hdrs, m->hdrs_cap * sizeof(*m->hdrs));
 	}
 	struct header *h = &m->hdrs[m->nhdrs];
-	h->name = xstrdup(name);
-	h->raw = xstrndup(raw, len);
-	h->value = unfold(raw, len);
+	h->name = arena_strdup(&m->arena, name);
+	h->raw = arena_strndup(&m->arena, raw, len);
+	h->value = unfold(m, raw, len);
 	h->decoded = h->value;
 	/* right for key fields past the cap too: all of them are kept */
 	h->index = name_index(m, name, m->nhdrs);
@@ -264,7 +266,7 @@ static char *boundary_of(const char *ct)
  * whole header */
 void msg_end_headers(struct msg *m)
 {
-	mime_decode_headers(m->hdrs, m->nhdrs);
+	mime_decode_headers(&m->arena, m->hdrs, m->nhdrs);
 	const struct header *ct = msg_header(m, "Content-Type", 0);
 
 	if (ct && strncasecmp(ct->value, "multipart/", 10) == 0) {

@@ -29,12 +29,15 @@
 #include <stddef.h>
 
 #include "mail/mime.h"
+#include "base/arena.h"
 #include "base/util.h"
 
 #define MSG_MAX_HEADERS 1000
 #define MSG_MAX_KEY_HEADERS 200	/* key fields kept past MSG_MAX_HEADERS */
 #define MSG_MAX_HEADER_BYTES (64 * 1024)
 #define MSG_MAX_RCPTS 1000
+/* the arena's backstop: far above what the caps above let in */
+#define MSG_ARENA_LIMIT ((size_t)1 << 30)
 
 struct header {
 	char *name;
@@ -47,6 +50,10 @@ struct header {
 };
 
 struct msg {
+	/* the envelope strings, the fields (name, raw, value, decoded) and
+	 * the field index live here, released at once by msg_free */
+	struct arena arena;
+
 	/* connection and envelope (copied from the session) */
 	char *client_ip;
 	char *client_name;

@@ -34,6 +34,7 @@
 
 #include "mail/mime_stats.h"
 
+struct arena;
 struct header;
 struct html_stats;
 
@@ -70,9 +71,10 @@ void mime_views_free(struct mime_views *v);
  * mime_decode_headers - set each field's decoded value: RFC 2047 encoded
  * words and raw 8-bit text decoded to UTF-8 (RFC 2047 §6, 8-bit read as
  * UTF-8, else ISO-8859-1).  A field with nothing to decode keeps
- * decoded == value (shared, not a copy).
+ * decoded == value (shared, not a copy).  Copies are allocated in a (the
+ * message's arena).
  */
-void mime_decode_headers(struct header *hdrs, size_t nhdrs);
+void mime_decode_headers(struct arena *a, struct header *hdrs, size_t nhdrs);
 /* mime_decode_text - one header text decoded the same way, in fresh
  * memory; NULL when there is nothing to decode */
 char *mime_decode_text(const char *v);

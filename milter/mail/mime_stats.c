@@ -16,6 +16,7 @@
 #include <strings.h>
 
 #include "mail/mime_stats.h"
+#include "base/strbuf.h"
 #include "base/util.h"
 
 /* a counted set of words (open addressing) */
@@ -257,7 +258,7 @@ void mime_stats_type(const char *ct, char *out, size_t cap)
 	if (k == 0 || (strncmp(t, "text", 4) == 0 && !isalnum((unsigned char)t[4]) && t[4] != '_' &&
 		       strcmp(t, "text/x-vcard") != 0 && strcmp(t, "text/calendar") != 0 &&
 		       strcmp(t, "text/html") != 0))
-		snprintf(t, sizeof(t), "text/plain");
+		str_copy(t, sizeof(t), "text/plain");
 	k = 0;
 	for (const char *p = t; *p && k + 1 < cap; p++) {
 		unsigned char c = (unsigned char)*p;
@@ -329,6 +330,16 @@ static void leaf_lines(struct mime_stats *s, bool b64, bool ascii, const char *r
 {
 	size_t from = 0;
 
+	if (!ascii) {		/* line lengths only: memchr's pace */
+		for (size_t i = 0; b64 && i < n;) {
+			const char *nl = memchr(raw + i, '\n', n - i);
+			size_t len = nl ? (size_t)(nl - raw) - i + 1 : n - i;
+			if (len > s->base64_max_line)
+				s->base64_max_line = len;
+			i += len;
+		}
+		return;
+	}
 	for (size_t i = 0; i <= n; i++) {
 		if (i < n && raw[i] != '\n')
 			continue;

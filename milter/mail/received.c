@@ -19,6 +19,7 @@
 #include <strings.h>
 
 #include "mail/received.h"
+#include "base/strbuf.h"
 #include "base/util.h"
 
 #define PM_MAX_CAPS 8
@@ -1228,10 +1229,23 @@ bool received_ip_private(const char *ip)
 /* relay_string - "[ ip=... ]" as SpamAssassin's make_relay_as_string */
 static void relay_string(const struct relay *r, struct buf *b)
 {
-	buf_printf(b, "[ ip=%s rdns=%s helo=%s by=%s ident=%s envfrom=%s intl=%d "
-		   "id=%s auth=%s msa=%d ]", r->ip, r->rdns, r->helo, r->by, r->ident,
-		   r->envfrom ? r->envfrom : "", r->internal ? 1 : 0, r->id, r->auth,
-		   r->msa ? 1 : 0);
+	buf_puts(b, "[ ip=");
+	buf_puts(b, r->ip);
+	buf_puts(b, " rdns=");
+	buf_puts(b, r->rdns);
+	buf_puts(b, " helo=");
+	buf_puts(b, r->helo);
+	buf_puts(b, " by=");
+	buf_puts(b, r->by);
+	buf_puts(b, " ident=");
+	buf_puts(b, r->ident);
+	buf_puts(b, " envfrom=");
+	buf_puts(b, r->envfrom ? r->envfrom : "");
+	buf_puts(b, r->internal ? " intl=1 id=" : " intl=0 id=");
+	buf_puts(b, r->id);
+	buf_puts(b, " auth=");
+	buf_puts(b, r->auth);
+	buf_puts(b, r->msa ? " msa=1 ]" : " msa=0 ]");
 }
 
 /* received_build - see received.h */

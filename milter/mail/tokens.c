@@ -13,6 +13,7 @@
 
 #include "mail/message.h"
 #include "mail/tokens.h"
+#include "base/strbuf.h"
 
 #define SK_CHARS 7		/* characters an sk: token keeps */
 #define TOKEN_TEXT_MAX 256	/* bytes of one token with its prefix */
@@ -163,10 +164,10 @@ static void add_addr(struct tokens *t, const char *prefix, const char *s, size_t
 
 	if (at == NULL)
 		return;
-	snprintf(p, sizeof(p), "%sU*", prefix);
+	str_join3(p, sizeof(p), prefix, "U*", "");
 	if (at > s)
 		add_prefixed(t, p, s, (size_t)(at - s));
-	snprintf(p, sizeof(p), "%sD*", prefix);
+	str_join3(p, sizeof(p), prefix, "D*", "");
 	if (at + 1 < s + len)
 		add_domains(t, p, at + 1, (size_t)(s + len - at - 1));
 }
@@ -183,7 +184,7 @@ static void long_token(struct tokens *t, const char *prefix, const char *s, size
 			multi = true;
 	if (multi) {
 		bool any = false;
-		snprintf(p, sizeof(p), "%su8:", prefix);
+		str_join3(p, sizeof(p), prefix, "u8:", "");
 		for (size_t i = 0; i < len && !t->capped;) {
 			size_t n = utf8_len(u + i, len - i);
 			if (n >= 3) {
@@ -205,7 +206,7 @@ static void long_token(struct tokens *t, const char *prefix, const char *s, size
 		add_prefixed(t, prefix, s, len);
 		return;
 	}
-	snprintf(p, sizeof(p), "%ssk:", prefix);
+	str_join3(p, sizeof(p), prefix, "sk:", "");
 	add_prefixed(t, p, s, i);
 }
 
@@ -379,7 +380,14 @@ static void received_header(struct tokens *t, const char *v)
 			memcpy(ip, p, n);
 			ip[n] = '\0';
 			if (sscanf(ip, "%u.%u.%u.%u%c", &a, &b, &c, &d, &tail) == 4) {
-				snprintf(ip, sizeof(ip), "ip*%u.%u.%u", a, b, c);
+				struct sbuf s;
+				sbuf_init(&s, ip, sizeof(ip));
+				sbuf_puts(&s, "ip*");
+				sbuf_put_uint(&s, a);
+				sbuf_putc(&s, '.');
+				sbuf_put_uint(&s, b);
+				sbuf_putc(&s, '.');
+				sbuf_put_uint(&s, c);
 				add_prefixed(t, "H*r:", ip, strlen(ip));
 			} else {
 				tokens_text(t, "H*r:", p, n, false);

@@ -37,6 +37,7 @@
 #include <strings.h>
 
 #include "mail/uri.h"
+#include "base/strbuf.h"
 #include "base/util.h"
 
 #define VAR_MAX 48		/* variants of one URI, redirect targets included */
@@ -117,7 +118,8 @@ static void url_decode(const char *u, struct buf *out)
 				buf_append(out, p, 3);
 			p += 2;
 		} else if (c <= 0x20 || c >= 0x7f || strchr("\"%<>", c)) {
-			buf_printf(out, "%%%02x", c);
+			buf_putc(out, '%');
+			buf_put_hex(out, c, 2);
 		} else {
 			buf_putc(out, (char)c);
 		}
@@ -230,7 +232,7 @@ static void octet(const char *p, size_t n, struct buf *out)
 		unsigned long long v = 0;
 		for (size_t i = 2; i < dn && i < 18; i++)
 			v = v * 16 + (unsigned)hexval(p[i]);
-		snprintf(t, sizeof(t), "%llu", v);
+		fmt_uint(t, v);
 		p = t;
 		dn = strlen(t);
 	}
@@ -245,7 +247,9 @@ static void octet(const char *p, size_t n, struct buf *out)
 			unsigned v = 0;
 			for (size_t i = z; i < k; i++)
 				v = v * 8 + (unsigned)(p[i] - '0');
-			buf_printf(out, "%u%s", v, dot ? "." : "");
+			buf_put_uint(out, v);
+			if (dot)
+				buf_putc(out, '.');
 			return;
 		}
 	}

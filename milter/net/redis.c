@@ -41,6 +41,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "base/strbuf.h"
 #include "net/metrics.h"
 #include "net/redis.h"
 #include "base/util.h"
@@ -300,10 +301,14 @@ void redis_batch_free(struct redis_batch *b)
 void redis_batch_argv(struct redis_batch *b, size_t argc, const char *const *argv,
 		      const size_t *lens)
 {
-	buf_printf(&b->out, "*%zu\r\n", argc);
+	buf_putc(&b->out, '*');
+	buf_put_uint(&b->out, argc);
+	buf_append(&b->out, "\r\n", 2);
 	for (size_t i = 0; i < argc; i++) {
 		size_t n = lens ? lens[i] : strlen(argv[i]);
-		buf_printf(&b->out, "$%zu\r\n", n);
+		buf_putc(&b->out, '$');
+		buf_put_uint(&b->out, n);
+		buf_append(&b->out, "\r\n", 2);
 		buf_append(&b->out, argv[i], n);
 		buf_append(&b->out, "\r\n", 2);
 	}

@@ -48,6 +48,7 @@
 #include "net/metrics.h"
 #include "base/cidr.h"
 #include "base/log.h"
+#include "base/strbuf.h"
 #include "base/util.h"
 
 #define DNSBL_MAX_QUERIES 1024
@@ -167,7 +168,7 @@ static void cand_add(struct cand *c, size_t *n, const char *host, const char *wh
 		}
 	if (*n == DNSBL_MAX_CANDIDATES)
 		return;
-	snprintf(c[*n].dom, sizeof(c[*n].dom), "%s", dom);
+	str_copy(c[*n].dom, sizeof(c[*n].dom), dom);
 	c[*n].where = where;
 	c[*n].count = 1;
 	c[*n].order = (unsigned)*n;
@@ -229,8 +230,7 @@ static void start_domains(struct scan *sc, void **slot)
 		asked++;
 		for (size_t k = 0; k < nz; k++)
 			if (z[k].kind == RBL_DOMAIN &&
-			    snprintf(name, sizeof(name), "%s.%s", c[i].dom, z[k].zone) <
-			    (int)sizeof(name))
+			    str_join3(name, sizeof(name), c[i].dom, ".", z[k].zone))
 				start(sc, state_get(slot), k, c[i].dom, c[i].where, name, z[k].rrtype);
 	}
 	free(c);
@@ -250,7 +250,14 @@ static size_t answer_values(const struct dns_answer *a, int rrtype, char **out,
 				*refused = 256 + d[3];
 				continue;
 			}
-			out[n++] = xasprintf("%u.%u.%u.%u", d[0], d[1], d[2], d[3]);
+			struct buf q;
+			buf_init(&q);
+			for (int b = 0; b < 4; b++) {
+				if (b)
+					buf_putc(&q, '.');
+				buf_put_uint(&q, d[b]);
+			}
+			out[n++] = q.data;
 		} else if (rrtype == DNS_T_TXT) {
 			char *t = dns_txt_join(d, a->len[i], &len);
 			if (t && strlen(t) == len)

@@ -158,6 +158,27 @@ static const struct view_case {
 	  "Subject: ok64\nContent-Type: text/plain\nContent-Transfer-Encoding: base64\n\n"
 	  "Zm9v\r\nYmFy \n\tYg==\n\n",
 	  { "foobarb" }, { 0 }, { 0 }, { 0 }, NULL },
+	/* lines of 16 bytes and more: check_base64's fast path (b64_only) */
+	{ "invalid base64 past the 16th byte of a long line",
+	  "Subject: bad64e\nContent-Type: application/pdf\nContent-Transfer-Encoding: base64\n\n"
+	  "QUJDREVGR0hJSktMTU5PUFFSU1RVVldY\nQUJDREVGR0hJSktMTU5PUF!SU1RVVldY\n",
+	  { 0 }, { 0 }, { 0 }, { 0 }, "invalid base64: character outside the alphabet" },
+	{ "a long data line after a padded one",
+	  "Subject: bad64f\nContent-Type: application/pdf\nContent-Transfer-Encoding: base64\n\n"
+	  "QUJDREVGR0hJSktMTU5PUFFSU1RVVlc=\nQUJDREVGR0hJSktMTU5PUFFSU1RVVldY\n",
+	  { 0 }, { 0 }, { 0 }, { 0 }, "invalid base64: data after padding" },
+	{ "padding inside a long line",
+	  "Subject: bad64g\nContent-Type: application/pdf\nContent-Transfer-Encoding: base64\n\n"
+	  "QUJDREVGR0hJSktMTU5PUFFS=1RVVldY\n",
+	  { 0 }, { 0 }, { 0 }, { 0 }, "invalid base64: data after padding" },
+	{ "long lines with blanks and a padded end",
+	  "Subject: ok64b\nContent-Type: text/plain\nContent-Transfer-Encoding: base64\n\n"
+	  "Zm9vYmFyYmF6cXV4 Zm9vYmFyYmF6cXV4\nZm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4\t\nYg==\n",
+	  { "foobarbazquxfoobarbazquxfoobarbazquxfoobarbazquxb" }, { 0 }, { 0 }, { 0 }, NULL },
+	{ "a long line of an impossible length",
+	  "Subject: bad64h\nContent-Type: application/pdf\nContent-Transfer-Encoding: base64\n\n"
+	  "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYW\n",
+	  { 0 }, { 0 }, { 0 }, { 0 }, "invalid base64: bad length" },
 	{ "unknown charset: broken, read as Latin-1",
 	  "Subject: cs\nContent-Type: text/plain; charset=x-bogus-42\n\ncaf\xe9\n",
 	  { "caf\xc3\xa9" }, { 0 }, { 0 }, { 0 }, "text part in an unknown charset" },

@@ -588,7 +588,7 @@ START_TEST(reply_texts)
 	sc->greylisted = true;
 	verdict_decide(sc);
 	ck_assert_str_eq(sc->verdict.text, "Later, ref QID1");
-	free(sc->msg->qid);	/* unknown queue id */
+	/* unknown queue id (the old one stays in the message's arena) */
 	sc->msg->qid = NULL;
 	verdict_decide(sc);
 	ck_assert_str_eq(sc->verdict.text, "Later, ref -");

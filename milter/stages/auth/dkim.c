@@ -56,6 +56,7 @@
 #include "base/log.h"
 #include "core/scan.h"
 #include "core/stage.h"
+#include "base/strbuf.h"
 #include "base/util.h"
 
 #define DETAIL_MAX 1024
@@ -115,13 +116,19 @@ static struct dkim_key *key_find(struct dkim_state *st, const char *name)
 	return NULL;
 }
 
+/* key_name - "SEL._domainkey.DOM" into name; false if it does not fit */
+static bool key_name(char *name, size_t cap, const char *sel, const char *dom)
+{
+	return str_join3(name, cap, sel, "._domainkey.", dom);
+}
+
 /* q_allows_dns - does a q= value list dns/txt (RFC 6376 §3.5)? */
 static bool q_allows_dns(const char *q)
 {
 	char buf[256];
 	char *save = NULL;
 
-	snprintf(buf, sizeof(buf), "%s", q);
+	str_copy(buf, sizeof(buf), q);
 	for (char *m = strtok_r(buf, ":", &save); m; m = strtok_r(NULL, ":", &save))
 		if (strcasecmp(m, "dns/txt") == 0 || strcasecmp(m, "dns") == 0)
 			return true;
@@ -137,12 +144,12 @@ static void key_prefetch(struct dkim_state *st, const char *value)
 		return;		/* the library reports the syntax error */
 	str_lower(d);
 	str_lower(s);
-	if (snprintf(name, sizeof(name), "%s._domainkey.%s", s, d) >= (int)sizeof(name))
+	if (!key_name(name, sizeof(name), s, d))
 		return;
 	if (key_find(st, name) || st->nkeys >= DKIM_MAX_SIGS)
 		return;
 	struct dkim_key *k = &st->keys[st->nkeys++];
-	snprintf(k->name, sizeof(k->name), "%s", name);
+	str_copy(k->name, sizeof(k->name), name);
 	k->q_ok = !auth_tag(value, "q", q, sizeof(q)) || q_allows_dns(q);
 	if (k->q_ok)
 		k->q = dns_start(st->sc->engine->dns, name, DNS_T_TXT);
@@ -158,7 +165,7 @@ static DKIM_CBSTAT key_lookup(DKIM *dkim, DKIM_SIGINFO *sig, u_char *buf, size_t
 	struct dkim_key *k;
 
 	if (st == NULL || sel == NULL || dom == NULL ||
-	    snprintf(name, sizeof(name), "%s._domainkey.%s", sel, dom) >= (int)sizeof(name))
+	    !key_name(name, sizeof(name), sel, dom))
 		return DKIM_CBSTAT_NOTFOUND;
 	str_lower(name);
 	k = key_find(st, name);
@@ -167,7 +174,7 @@ static DKIM_CBSTAT key_lookup(DKIM *dkim, DKIM_SIGINFO *sig, u_char *buf, size_t
 		if (st->nkeys >= DKIM_MAX_SIGS)
 			return DKIM_CBSTAT_NOTFOUND;
 		k = &st->keys[st->nkeys++];
-		snprintf(k->name, sizeof(k->name), "%s", name);
+		str_copy(k->name, sizeof(k->name), name);
 		k->q_ok = true;
 		k->q = dns_start(st->sc->engine->dns, name, DNS_T_TXT);
 	}
@@ -325,8 +332,10 @@ static void sig_refused(struct dkim_state *st, const char *value)
 		r->alg = strcmp(tmp, "rsa-sha256") == 0 ? "rsa-sha256"
 			: strcmp(tmp, "rsa-sha1") == 0 ? "rsa-sha1"
 			: strcmp(tmp, "ed25519-sha256") == 0 ? "ed25519-sha256" : "unknown";
-	snprintf(r->why, sizeof(r->why), "unusable signature: %s",
-		 e && *e ? e : "syntax error");
+	struct sbuf w;
+	sbuf_init(&w, r->why, sizeof(r->why));
+	sbuf_puts(&w, "unusable signature: ");
+	sbuf_puts(&w, e && *e ? e : "syntax error");
 }
 
 /* dkim_stage_header - one field, bounded, to the library */
@@ -455,13 +464,13 @@ static void sig_classify(struct dkim_state *st, DKIM_SIGINFO *sig, struct sig_re
 	safe_copy(r->s, sizeof(r->s), dkim_sig_getselector(sig));
 	r->alg = alg_name(sig);
 	dkim_sig_getkeysize(sig, &r->bits);
-	if (snprintf(name, sizeof(name), "%s._domainkey.%s", r->s, r->d) < (int)sizeof(name))
+	if (key_name(name, sizeof(name), r->s, r->d))
 		k = key_find(st, name);
 
 	if ((flags & DKIM_SIGFLAG_PASSED) && bh == DKIM_SIGBH_MATCH) {
 		if (strcmp(r->alg, "rsa-sha1") == 0) {
 			r->res = AUTH_PERMERROR;
-			snprintf(r->why, sizeof(r->why), "rsa-sha1 is not acceptable (RFC 8301)");
+			str_copy(r->why, sizeof(r->why), "rsa-sha1 is not acceptable (RFC 8301)");
 			return;
 		}
 		r->res = AUTH_PASS;
@@ -469,33 +478,38 @@ static void sig_classify(struct dkim_state *st, DKIM_SIGINFO *sig, struct sig_re
 		if (dkim_sig_getcanonlen(st->dkim, sig, &msglen, &canonlen, &signlen) == DKIM_STAT_OK &&
 		    signlen >= 0 && msglen > signlen) {
 			r->partial = true;
-			snprintf(r->partial_detail, sizeof(r->partial_detail),
-				 "l=%zd of %zd body bytes", signlen, msglen);
+			struct sbuf pd;
+			sbuf_init(&pd, r->partial_detail, sizeof(r->partial_detail));
+			sbuf_puts(&pd, "l=");
+			sbuf_put_int(&pd, signlen);
+			sbuf_puts(&pd, " of ");
+			sbuf_put_int(&pd, msglen);
+			sbuf_puts(&pd, " body bytes");
 		}
 		return;
 	}
 	if (err == DKIM_SIGERROR_NOKEY || err == DKIM_SIGERROR_KEYFAIL) {
 		r->res = k && k->temp ? AUTH_TEMPERROR : AUTH_PERMERROR;
-		snprintf(r->why, sizeof(r->why), "%s", k && k->why ? k->why : "no key record");
+		str_copy(r->why, sizeof(r->why), k && k->why ? k->why : "no key record");
 		return;
 	}
 	if ((flags & DKIM_SIGFLAG_PASSED) && bh == DKIM_SIGBH_MISMATCH) {
 		r->res = AUTH_FAIL;
-		snprintf(r->why, sizeof(r->why), "body hash mismatch (body altered)");
+		str_copy(r->why, sizeof(r->why), "body hash mismatch (body altered)");
 		return;
 	}
 	if (err == DKIM_SIGERROR_BADSIG ||
 	    ((flags & DKIM_SIGFLAG_PROCESSED) && err == DKIM_SIGERROR_OK)) {
 		r->res = AUTH_FAIL;
-		snprintf(r->why, sizeof(r->why), "signature mismatch (header altered)");
+		str_copy(r->why, sizeof(r->why), "signature mismatch (header altered)");
 		return;
 	}
 	r->res = AUTH_PERMERROR;
 	if (err != DKIM_SIGERROR_UNKNOWN && err != DKIM_SIGERROR_OK) {
 		const char *e = dkim_sig_geterrorstr(err);
-		snprintf(r->why, sizeof(r->why), "%s", e ? e : "error");
+		str_copy(r->why, sizeof(r->why), e ? e : "error");
 	} else {
-		snprintf(r->why, sizeof(r->why), "not verified");
+		str_copy(r->why, sizeof(r->why), "not verified");
 	}
 }
 
@@ -506,13 +520,25 @@ static void add_detail(struct buf *b, const struct sig_result *r, bool why)
 		return;
 	if (b->len)
 		buf_puts(b, "; ");
-	buf_printf(b, "d=%s s=%s a=%s", r->d[0] ? r->d : "?", r->s[0] ? r->s : "?", r->alg);
-	if (r->bits)
-		buf_printf(b, " bits=%u", r->bits);
-	if (why && r->why[0])
-		buf_printf(b, ": %s", r->why);
-	if (r->partial)
-		buf_printf(b, " (%s)", r->partial_detail);
+	buf_puts(b, "d=");
+	buf_puts(b, r->d[0] ? r->d : "?");
+	buf_puts(b, " s=");
+	buf_puts(b, r->s[0] ? r->s : "?");
+	buf_puts(b, " a=");
+	buf_puts(b, r->alg);
+	if (r->bits) {
+		buf_puts(b, " bits=");
+		buf_put_uint(b, r->bits);
+	}
+	if (why && r->why[0]) {
+		buf_puts(b, ": ");
+		buf_puts(b, r->why);
+	}
+	if (r->partial) {
+		buf_puts(b, " (");
+		buf_puts(b, r->partial_detail);
+		buf_putc(b, ')');
+	}
 }
 
 /* add_valid_domain - remember a valid d= for dmarc and reputation */
@@ -568,11 +594,18 @@ static void report(struct scan *sc, struct dkim_state *st, struct sig_result *rs
 		}
 		if (nauthres < DKIM_MAX_AUTHRES) {
 			char item[512];
-			int k = snprintf(item, sizeof(item), "dkim=%s", auth_result_name(r->res, true));
-			if (r->d[0])
-				k += snprintf(item + k, sizeof(item) - (size_t)k, " header.d=%s", r->d);
-			if (r->s[0] && k < (int)sizeof(item))
-				snprintf(item + k, sizeof(item) - (size_t)k, " header.s=%s", r->s);
+			struct sbuf it;
+			sbuf_init(&it, item, sizeof(item));
+			sbuf_puts(&it, "dkim=");
+			sbuf_puts(&it, auth_result_name(r->res, true));
+			if (r->d[0]) {
+				sbuf_puts(&it, " header.d=");
+				sbuf_puts(&it, r->d);
+			}
+			if (r->s[0] && !sbuf_over(&it)) {
+				sbuf_puts(&it, " header.s=");
+				sbuf_puts(&it, r->s);
+			}
 			scan_add_authres(sc, item);
 			nauthres++;
 		}
@@ -589,8 +622,10 @@ static void report(struct scan *sc, struct dkim_state *st, struct sig_result *rs
 		 * signature and add their own) */
 		if (bad.len || (temp.len == 0)) {
 			cap_note(st, &bad);
-			if (st->lib_error && n == 0)
-				buf_printf(&bad, "%s%s", bad.len ? "; " : "", st->lib_error);
+			if (st->lib_error && n == 0) {
+				buf_puts(&bad, bad.len ? "; " : "");
+				buf_puts(&bad, st->lib_error);
+			}
 			scan_add_builtin(sc, "DKIM_INVALID", bad.data);
 		}
 		if (temp.len)

@@ -46,6 +46,7 @@
 #include "base/log.h"
 #include "core/scan.h"
 #include "core/stage.h"
+#include "base/strbuf.h"
 #include "base/util.h"
 
 struct dmarc_state {
@@ -97,7 +98,7 @@ static void last_two(const char *d, char *out, size_t size)
 			break;
 		}
 	}
-	snprintf(out, size, "%s", dot ? dot + 1 : d);
+	str_copy(out, size, dot ? dot + 1 : d);
 }
 
 /* dmarc_org_domain - organizational domain from the suffix list */
@@ -106,7 +107,7 @@ int dmarc_org_domain(const char *domain, char *out, size_t size)
 	char d[AUTH_DOMAIN_SIZE];
 	u_char tld[AUTH_DOMAIN_SIZE];
 
-	if (snprintf(d, sizeof(d), "%s", domain) >= (int)sizeof(d) || !auth_domain_ok(d))
+	if (str_copy(d, sizeof(d), domain) >= sizeof(d) || !auth_domain_ok(d))
 		return -1;
 	pthread_once(&lib_once, lib_init);
 	/* opendmarc_get_tld leaves tld untouched when no rule matches (a
@@ -117,7 +118,7 @@ int dmarc_org_domain(const char *domain, char *out, size_t size)
 		last_two(d, out, size);
 		return 0;
 	}
-	snprintf(out, size, "%s", (char *)tld);
+	str_copy(out, size, (char *)tld);
 	return 0;
 }
 
@@ -147,13 +148,13 @@ static void start_queries(struct scan *sc, struct dmarc_state *st, const char *f
 {
 	char name[AUTH_DOMAIN_SIZE + 8];
 
-	snprintf(st->from, sizeof(st->from), "%s", from);
+	str_copy(st->from, sizeof(st->from), from);
 	if (dmarc_org_domain(from, st->org, sizeof(st->org)) < 0)
-		snprintf(st->org, sizeof(st->org), "%s", from);
-	snprintf(name, sizeof(name), "_dmarc.%s", st->from);
+		str_copy(st->org, sizeof(st->org), from);
+	str_join3(name, sizeof(name), "_dmarc.", st->from, "");
 	st->q_from = dns_start(sc->engine->dns, name, DNS_T_TXT);
 	if (strcmp(st->org, st->from) != 0) {
-		snprintf(name, sizeof(name), "_dmarc.%s", st->org);
+		str_join3(name, sizeof(name), "_dmarc.", st->org, "");
 		st->q_org = dns_start(sc->engine->dns, name, DNS_T_TXT);
 	}
 }
@@ -256,6 +257,29 @@ static int spf_outcome(enum auth_result r)
 	}
 }
 
+/* rec_detail - "_dmarc.DOMAIN: WHAT" */
+static void rec_detail(struct sbuf *d, const char *rec_domain, const char *what)
+{
+	sbuf_puts(d, "_dmarc.");
+	sbuf_puts(d, rec_domain);
+	sbuf_puts(d, ": ");
+	sbuf_puts(d, what);
+}
+
+/* add_item - the A-R item "dmarc=RESULT header.from=FROM" */
+static void add_item(struct scan *sc, const char *result, const char *from)
+{
+	char item[320];
+	struct sbuf s;
+
+	sbuf_init(&s, item, sizeof(item));
+	sbuf_puts(&s, "dmarc=");
+	sbuf_puts(&s, result);
+	sbuf_puts(&s, " header.from=");
+	sbuf_puts(&s, from);
+	scan_add_authres(sc, item);
+}
+
 /* evaluate - record found: the policy for this message */
 static void evaluate(struct scan *sc, const char *from, const char *rec,
 		     const char *rec_domain, bool from_org)
@@ -263,7 +287,7 @@ static void evaluate(struct scan *sc, const char *from, const char *rec,
 	const struct msg *m = sc->msg;
 	const char *ip = m->client_ip && *m->client_ip ? m->client_ip : "192.0.2.1";
 	DMARC_POLICY_T *p = opendmarc_policy_connect_init((u_char *)ip, strchr(ip, ':') != NULL);
-	char item[320], detail[1024], dkim_d[AUTH_DOMAIN_SIZE] = "";
+	char detail[1024], dkim_d[AUTH_DOMAIN_SIZE] = "";
 	int st, pol, pv = 0, spv = 0, pct = -1, adkim = 0, aspf = 0;
 	bool dkim_ok = false, spf_ok = false;
 
@@ -273,11 +297,14 @@ static void evaluate(struct scan *sc, const char *from, const char *rec,
 	st = opendmarc_policy_store_dmarc(p, (u_char *)rec, (u_char *)from,
 					  from_org ? (u_char *)rec_domain : NULL);
 	if (st != DMARC_PARSE_OKAY) {
-		snprintf(detail, sizeof(detail), "_dmarc.%s: %s: \"%.200s\"", rec_domain,
-			 opendmarc_policy_status_to_str(st), rec);
+		struct sbuf d;
+		sbuf_init(&d, detail, sizeof(detail));
+		rec_detail(&d, rec_domain, opendmarc_policy_status_to_str(st));
+		sbuf_puts(&d, ": \"");
+		sbuf_putn(&d, rec, 200);
+		sbuf_putc(&d, '"');
 		scan_add_builtin(sc, "DMARC_NONE", detail);
-		snprintf(item, sizeof(item), "dmarc=permerror header.from=%s", from);
-		scan_add_authres(sc, item);
+		add_item(sc, "permerror", from);
 		opendmarc_policy_connect_shutdown(p);
 		return;
 	}
@@ -292,7 +319,7 @@ static void evaluate(struct scan *sc, const char *from, const char *rec,
 		if (!dkim_ok && dmarc_aligned(sc->dkim_valid_domains[i], from,
 						   adkim == DMARC_RECORD_A_STRICT)) {
 			dkim_ok = true;
-			snprintf(dkim_d, sizeof(dkim_d), "%s", sc->dkim_valid_domains[i]);
+			str_copy(dkim_d, sizeof(dkim_d), sc->dkim_valid_domains[i]);
 		}
 	}
 	if (sc->spf_domain && *sc->spf_domain) {
@@ -313,51 +340,63 @@ static void evaluate(struct scan *sc, const char *from, const char *rec,
 		: use == DMARC_RECORD_P_REJECT ? "DMARC_FAIL_REJECT"
 		: use == DMARC_RECORD_P_QUARANTINE ? "DMARC_FAIL_QUARANTINE"
 		: "DMARC_FAIL_NONE";
-	int n = snprintf(detail, sizeof(detail), "_dmarc.%s: %s=%s", rec_domain,
-			 use == spv && from_org ? "sp" : "p", policy_word(use));
-	if (pct >= 0 && pct < 100)
-		n += snprintf(detail + n, sizeof(detail) - (size_t)n, " pct=%d", pct);
-	n += snprintf(detail + n, sizeof(detail) - (size_t)n, " adkim=%c aspf=%c",
-		      adkim == DMARC_RECORD_A_STRICT ? 's' : 'r',
-		      aspf == DMARC_RECORD_A_STRICT ? 's' : 'r');
-	if (dkim_ok)
-		n += snprintf(detail + n, sizeof(detail) - (size_t)n, "; dkim aligned d=%s", dkim_d);
-	else
-		n += snprintf(detail + n, sizeof(detail) - (size_t)n, "; dkim %s",
-			      sc->ndkim_valid ? "not aligned" : "no valid signature");
-	if (spf_ok)
-		n += snprintf(detail + n, sizeof(detail) - (size_t)n, "; spf aligned %s", sc->spf_domain);
-	else
-		n += snprintf(detail + n, sizeof(detail) - (size_t)n, "; spf %s",
-			      sc->spf_domain ? "not aligned or not pass" : "not checked");
-	if ((pol == DMARC_POLICY_PASS) != (dkim_ok || spf_ok) && n < (int)sizeof(detail))
-		snprintf(detail + n, sizeof(detail) - (size_t)n,
-			 "; libopendmarc says %s", pol == DMARC_POLICY_PASS ? "pass" : "fail");
+	struct sbuf d;
+	sbuf_init(&d, detail, sizeof(detail));
+	sbuf_puts(&d, "_dmarc.");
+	sbuf_puts(&d, rec_domain);
+	sbuf_puts(&d, use == spv && from_org ? ": sp=" : ": p=");
+	sbuf_puts(&d, policy_word(use));
+	if (pct >= 0 && pct < 100) {
+		sbuf_puts(&d, " pct=");
+		sbuf_put_int(&d, pct);
+	}
+	sbuf_puts(&d, adkim == DMARC_RECORD_A_STRICT ? " adkim=s" : " adkim=r");
+	sbuf_puts(&d, aspf == DMARC_RECORD_A_STRICT ? " aspf=s" : " aspf=r");
+	if (dkim_ok) {
+		sbuf_puts(&d, "; dkim aligned d=");
+		sbuf_puts(&d, dkim_d);
+	} else {
+		sbuf_puts(&d, sc->ndkim_valid ? "; dkim not aligned" : "; dkim no valid signature");
+	}
+	if (spf_ok) {
+		sbuf_puts(&d, "; spf aligned ");
+		sbuf_puts(&d, sc->spf_domain);
+	} else {
+		sbuf_puts(&d, sc->spf_domain ? "; spf not aligned or not pass" : "; spf not checked");
+	}
+	if ((pol == DMARC_POLICY_PASS) != (dkim_ok || spf_ok))
+		sbuf_puts(&d, pol == DMARC_POLICY_PASS ? "; libopendmarc says pass"
+						       : "; libopendmarc says fail");
 	scan_add_builtin(sc, sym, detail);
-	snprintf(item, sizeof(item), "dmarc=%s header.from=%s",
-		 auth_result_name(dkim_ok || spf_ok ? AUTH_PASS : AUTH_FAIL, false), from);
-	scan_add_authres(sc, item);
+	add_item(sc, auth_result_name(dkim_ok || spf_ok ? AUTH_PASS : AUTH_FAIL, false), from);
 }
 
 /* dmarc_stage_eom - find the record, apply it */
 int dmarc_stage_eom(struct scan *sc, void **slot)
 {
 	struct dmarc_state *st = *slot;
-	char from[AUTH_DOMAIN_SIZE], item[320], detail[1024];
+	char from[AUTH_DOMAIN_SIZE], detail[1024];
 	enum auth_from fr = auth_from_domain(sc->msg, from, sizeof(from));
 	const char *why = NULL;
 	char *rec = NULL;
 
 	if (fr == AUTH_FROM_MULTIPLE) {
 		size_t fields = msg_header_count(sc->msg, "From");
-		snprintf(detail, sizeof(detail), "%zu From field(s), more than one address%s",
-			 fields, fields > 1 ? "" : " in one field");
+		struct sbuf d;
+		sbuf_init(&d, detail, sizeof(detail));
+		sbuf_put_uint(&d, fields);
+		sbuf_puts(&d, fields > 1 ? " From field(s), more than one address"
+					 : " From field(s), more than one address in one field");
 		scan_add_builtin(sc, "FROM_MULTIPLE", detail);
 		scan_add_authres(sc, "dmarc=permerror");
 		return 0;
 	}
 	if (fr != AUTH_FROM_OK) {
-		snprintf(detail, sizeof(detail), "no usable From domain (%s)", auth_from_name(fr));
+		struct sbuf d;
+		sbuf_init(&d, detail, sizeof(detail));
+		sbuf_puts(&d, "no usable From domain (");
+		sbuf_puts(&d, auth_from_name(fr));
+		sbuf_putc(&d, ')');
 		scan_add_builtin(sc, "DMARC_NONE", detail);
 		scan_add_authres(sc, "dmarc=permerror");
 		return 0;
@@ -381,26 +420,32 @@ int dmarc_stage_eom(struct scan *sc, void **slot)
 		rec_domain = st->org;
 		from_org = true;
 	}
+	struct sbuf d;
+	sbuf_init(&d, detail, sizeof(detail));
 	switch (rc) {
 	case FETCH_TEMP:
-		snprintf(detail, sizeof(detail), "_dmarc.%s: %s", rec_domain, why);
+		rec_detail(&d, rec_domain, why);
 		scan_add_builtin(sc, "DMARC_TEMPERROR", detail);
-		snprintf(item, sizeof(item), "dmarc=temperror header.from=%s", from);
-		scan_add_authres(sc, item);
+		add_item(sc, "temperror", from);
 		break;
 	case FETCH_BAD:
-		snprintf(detail, sizeof(detail), "_dmarc.%s: %s", rec_domain, why);
+		rec_detail(&d, rec_domain, why);
 		scan_add_builtin(sc, "DMARC_NONE", detail);
-		snprintf(item, sizeof(item), "dmarc=permerror header.from=%s", from);
-		scan_add_authres(sc, item);
+		add_item(sc, "permerror", from);
 		break;
 	case FETCH_NONE:
-		snprintf(detail, sizeof(detail), "no record at _dmarc.%s%s%s%s%s", st->from,
-			 st->q_org ? " or _dmarc." : "", st->q_org ? st->org : "",
-			 why ? ": " : "", why ? why : "");
+		sbuf_puts(&d, "no record at _dmarc.");
+		sbuf_puts(&d, st->from);
+		if (st->q_org) {
+			sbuf_puts(&d, " or _dmarc.");
+			sbuf_puts(&d, st->org);
+		}
+		if (why) {
+			sbuf_puts(&d, ": ");
+			sbuf_puts(&d, why);
+		}
 		scan_add_builtin(sc, "DMARC_NONE", detail);
-		snprintf(item, sizeof(item), "dmarc=none header.from=%s", from);
-		scan_add_authres(sc, item);
+		add_item(sc, "none", from);
 		break;
 	case FETCH_RECORD:
 		evaluate(sc, from, rec, rec_domain, from_org);

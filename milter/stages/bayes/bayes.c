@@ -14,6 +14,7 @@
 
 #include "base/digest.h"
 #include "base/log.h"
+#include "base/strbuf.h"
 #include "base/util.h"
 #include "core/engine.h"
 #include "core/scan.h"
@@ -194,17 +195,17 @@ int bayes_learn_tokens(struct engine *e, const char *digest, const struct tokens
 		return -1;
 	}
 	pthread_once(&script_once, digest_script);
-	rep_args_addf(&a, "%sbayes", cfg->redis_prefix);
-	rep_args_addf(&a, "%sbayes:seen:%s", cfg->redis_prefix, digest);
+	rep_args_cat(&a, cfg->redis_prefix, "bayes", (char *)NULL);
+	rep_args_cat(&a, cfg->redis_prefix, "bayes:seen:", digest, (char *)NULL);
 	for (size_t i = 0; i < t->n; i++) {
 		bayes_token_key(cfg->redis_prefix, t->hash[i], key);
 		rep_args_add(&a, key);
 	}
 	size_t nkeys = a.n;
 	rep_args_add(&a, op == BAYES_SPAM ? "s" : op == BAYES_HAM ? "h" : "f");
-	rep_args_addf(&a, "%ld", cfg->bayes_token_ttl);
-	rep_args_addf(&a, "%.0f", (double)time(NULL));
-	rep_args_addf(&a, "%d", BAYES_TTL_MULT);
+	rep_args_int(&a, cfg->bayes_token_ttl);
+	rep_args_secs(&a, (double)time(NULL));
+	rep_args_int(&a, BAYES_TTL_MULT);
 	int rc = rep_script_run(e->redis, &script_learn, nkeys, &a, deadline, &r, why, NULL);
 	rep_args_clear(&a);
 	if (rc < 0)
@@ -230,8 +231,18 @@ static char *detail(double p, double ns, double nn, const struct tokens *t,
 	struct buf b;
 
 	buf_init(&b);
-	buf_printf(&b, "probability %.4f (%.0f spam, %.0f ham learned; %zu of %zu tokens used%s)",
-		   p, ns, nn, k, t->n, t->capped ? ", capped" : "");
+	buf_puts(&b, "probability ");
+	buf_put_fixed(&b, p, 4);
+	buf_puts(&b, " (");
+	buf_put_fixed(&b, ns, 0);
+	buf_puts(&b, " spam, ");
+	buf_put_fixed(&b, nn, 0);
+	buf_puts(&b, " ham learned; ");
+	buf_put_uint(&b, k);
+	buf_puts(&b, " of ");
+	buf_put_uint(&b, t->n);
+	buf_puts(&b, " tokens used");
+	buf_puts(&b, t->capped ? ", capped)" : ")");
 	for (int spammy = 1; spammy >= 0; spammy--) {
 		size_t shown = 0;
 		buf_puts(&b, spammy ? "; spammy:" : "; hammy:");
@@ -239,7 +250,10 @@ static char *detail(double p, double ns, double nn, const struct tokens *t,
 			double pi = prob[idx[i]];
 			if ((pi > 0.5) != (spammy == 1))
 				continue;
-			buf_printf(&b, " %.40s %.3f", tokens_str(t, idx[i]), pi);
+			buf_putc(&b, ' ');
+			buf_putn(&b, tokens_str(t, idx[i]), 40);
+			buf_putc(&b, ' ');
+			buf_put_fixed(&b, pi, 3);
 			shown++;
 		}
 		if (shown == 0)

@@ -43,6 +43,7 @@
 #include "stages/rep/rep.h"
 #include "stages/rep/rep_int.h"
 #include "rules/rules.h"
+#include "base/strbuf.h"
 #include "base/util.h"
 
 const char *const rep_log_fields[11] = {
@@ -181,6 +182,39 @@ void rep_args_addf(struct rep_args *a, const char *fmt, ...)
 	free(s);
 }
 
+/* rep_args_cat - see rep_int.h */
+void rep_args_cat(struct rep_args *a, ...)
+{
+	va_list ap;
+	struct buf b;
+
+	buf_init(&b);
+	buf_puts(&b, "");
+	va_start(ap, a);
+	for (const char *s; (s = va_arg(ap, const char *)) != NULL;)
+		buf_puts(&b, s);
+	va_end(ap);
+	rep_args_take(a, b.data);
+}
+
+/* rep_args_int - see rep_int.h */
+void rep_args_int(struct rep_args *a, long long v)
+{
+	char t[FMT_NUM_MAX];
+
+	fmt_int(t, v);
+	rep_args_add(a, t);
+}
+
+/* rep_args_secs - see rep_int.h */
+void rep_args_secs(struct rep_args *a, double v)
+{
+	char t[FMT_NUM_MAX];
+
+	fmt_fixed(t, v, 0);
+	rep_args_add(a, t);
+}
+
 /* rep_args_clear - release */
 void rep_args_clear(struct rep_args *a)
 {
@@ -195,9 +229,9 @@ static void script_batch(struct redis_batch *b, const struct rep_script *s, size
 			 const struct rep_args *args)
 {
 	const char **v = xcalloc(args->n + 3, sizeof(*v));
-	char nk[32];
+	char nk[FMT_NUM_MAX];
 
-	snprintf(nk, sizeof(nk), "%zu", nkeys);
+	fmt_uint(nk, nkeys);
 	v[0] = "EVALSHA";
 	v[1] = s->sha;
 	v[2] = nk;
@@ -460,24 +494,41 @@ void rep_grey_key(const char *client_ip, const char *mail_from, const char *rcpt
 		  char *out, size_t cap)
 {
 	char *net = rep_net_value(client_ip);
-	char *t = xasprintf("%s\n%s\n%s", net ? net : (client_ip ? client_ip : ""),
-			    mail_from ? mail_from : "", rcpt ? rcpt : "");
+	struct buf t;
 	char hex[DIGEST_SHA1_HEX];
+	struct sbuf o;
 
-	str_lower(t);
-	digest_sha1_hex(t, strlen(t), hex);
-	snprintf(out, cap, "grey:%s", hex);
+	buf_init(&t);
+	buf_puts(&t, net ? net : (client_ip ? client_ip : ""));
+	buf_putc(&t, '\n');
+	buf_puts(&t, mail_from ? mail_from : "");
+	buf_putc(&t, '\n');
+	buf_puts(&t, rcpt ? rcpt : "");
+	str_lower(t.data);
+	digest_sha1_hex(t.data, t.len, hex);
+	sbuf_init(&o, out, cap);
+	sbuf_puts(&o, "grey:");
+	sbuf_puts(&o, hex);
 	free(net);
-	free(t);
+	buf_free(&t);
 }
 
 /* rep_key_name - PREFIX rep:KIND:VALUE */
 char *rep_key_name(const char *prefix, const char *what, enum rep_kind kind,
 		   const char *value)
 {
-	if (value)
-		return xasprintf("%s%s:%s:%s", prefix, what, rep_kind_name(kind), value);
-	return xasprintf("%s%s:%s", prefix, what, rep_kind_name(kind));
+	struct buf b;
+
+	buf_init(&b);
+	buf_puts(&b, prefix);
+	buf_puts(&b, what);
+	buf_putc(&b, ':');
+	buf_puts(&b, rep_kind_name(kind));
+	if (value) {
+		buf_putc(&b, ':');
+		buf_puts(&b, value);
+	}
+	return b.data;
 }
 
 /* rep_hour - stats:YYYYMMDDHH of a unix time (UTC) */

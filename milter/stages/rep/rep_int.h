@@ -30,8 +30,15 @@ struct rep_args {
 
 void rep_args_add(struct rep_args *a, const char *s);
 void rep_args_take(struct rep_args *a, char *s);
+/* rep_args_addf - one formatted argument (admin paths) */
 void rep_args_addf(struct rep_args *a, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* rep_args_cat - one argument: the strings up to NULL, concatenated */
+void rep_args_cat(struct rep_args *a, ...) __attribute__((sentinel));
+/* rep_args_int - one argument: "%lld" */
+void rep_args_int(struct rep_args *a, long long v);
+/* rep_args_secs - one argument: "%.0f" (a time in seconds) */
+void rep_args_secs(struct rep_args *a, double v);
 void rep_args_clear(struct rep_args *a);
 
 /* rep_script_run - EVALSHA s with args (the first nkeys are KEYS), SCRIPT

@@ -36,6 +36,7 @@
 #include "stages/rep/rep.h"
 #include "stages/rep/rep_int.h"
 #include "rules/rules.h"
+#include "base/strbuf.h"
 #include "base/util.h"
 
 #define LOG_RCPTS_MAX 20	/* recipients listed in a log entry */
@@ -135,13 +136,19 @@ static void read_keys(struct scan *sc, struct rep_state *st)
 				  key->value);
 			continue;
 		}
-		snprintf(detail, sizeof(detail), "%s spam=%.1f ham=%.1f", key->value, spam, ham);
+		struct sbuf ds;
+		sbuf_init(&ds, detail, sizeof(detail));
+		sbuf_puts(&ds, key->value);
+		sbuf_puts(&ds, " spam=");
+		sbuf_put_fixed(&ds, spam, 1);
+		sbuf_puts(&ds, " ham=");
+		sbuf_put_fixed(&ds, ham, 1);
 		if (key->kind == REP_KIND_DKIM) {
 			/* one REP_DKIM: the signing domain with the most evidence */
 			if (spam + ham > best_dkim_total) {
 				best_dkim_total = spam + ham;
 				dkim_value = value;
-				snprintf(dkim_detail, sizeof(dkim_detail), "%s", detail);
+				str_copy(dkim_detail, sizeof(dkim_detail), detail);
 			}
 			continue;
 		}
@@ -172,12 +179,12 @@ static void greylist(struct scan *sc, struct rep_state *st)
 		return;
 	for (size_t i = 0; i < m->nrcpts; i++) {
 		rep_grey_key(m->client_ip, m->mail_from, m->rcpts[i], key, sizeof(key));
-		rep_args_addf(&a, "%s%s", cfg->redis_prefix, key);
+		rep_args_cat(&a, cfg->redis_prefix, key, (char *)NULL);
 	}
-	rep_args_addf(&a, "%.0f", rep_now());
-	rep_args_addf(&a, "%ld", cfg->greylist_delay);
-	rep_args_addf(&a, "%ld", cfg->greylist_window);
-	rep_args_addf(&a, "%ld", REP_GREY_PASS_TTL);
+	rep_args_secs(&a, rep_now());
+	rep_args_int(&a, cfg->greylist_delay);
+	rep_args_int(&a, cfg->greylist_window);
+	rep_args_int(&a, REP_GREY_PASS_TTL);
 	int rc = rep_script_run(sc->engine->redis, &rep_script_grey, m->nrcpts, &a,
 				st->deadline, &r, &why, &st->round_trips);
 	rep_args_clear(&a);
@@ -193,7 +200,11 @@ static void greylist(struct scan *sc, struct rep_state *st)
 	redis_vals_free(r, 1);
 	if (passed == 0) {
 		char d[64];
-		snprintf(d, sizeof(d), "retry in %.0f s", wait);
+		struct sbuf s;
+		sbuf_init(&s, d, sizeof(d));
+		sbuf_puts(&s, "retry in ");
+		sbuf_put_fixed(&s, wait, 0);
+		sbuf_puts(&s, " s");
 		sc->greylisted = true;
 		scan_add_builtin(sc, "GREYLIST", d);
 	}
@@ -236,17 +247,17 @@ size_t rep_write_args(const struct config *cfg, const struct rep_keys *keys,
 	for (size_t i = 0; i < n; i++)
 		rep_args_take(a, rep_key_name(cfg->redis_prefix, "top", keys->k[i].kind, NULL));
 	rep_hour(now, hour, sizeof(hour));
-	rep_args_addf(a, "%sstats:%s", cfg->redis_prefix, hour);
-	rep_args_addf(a, "%slog", cfg->redis_prefix);
-	rep_args_addf(a, "%.0f", now);
-	rep_args_addf(a, "%ld", cfg->rep_half_life);
+	rep_args_cat(a, cfg->redis_prefix, "stats:", hour, (char *)NULL);
+	rep_args_cat(a, cfg->redis_prefix, "log", (char *)NULL);
+	rep_args_secs(a, now);
+	rep_args_int(a, cfg->rep_half_life);
 	rep_args_add(a, class);
-	rep_args_addf(a, "%zu", n);
-	rep_args_addf(a, "%ld", REP_TTL);
-	rep_args_addf(a, "%d", REP_TOP_MAX);
+	rep_args_int(a, (long long)n);
+	rep_args_int(a, REP_TTL);
+	rep_args_int(a, REP_TOP_MAX);
 	rep_args_add(a, action);
-	rep_args_addf(a, "%ld", REP_STATS_TTL);
-	rep_args_addf(a, "%ld", cfg->log_max);
+	rep_args_int(a, REP_STATS_TTL);
+	rep_args_int(a, cfg->log_max);
 	for (size_t i = 0; i < n; i++)
 		rep_args_add(a, keys->k[i].value);
 	for (size_t i = 0; log_values && i < sizeof(rep_log_fields) / sizeof(*rep_log_fields);
@@ -290,8 +301,10 @@ static char *rcpt_list(const struct msg *m)
 			buf_putc(&b, ',');
 		buf_append(&b, m->rcpts[i], strnlen(m->rcpts[i], REP_LOG_VALUE_MAX));
 	}
-	if (m->rcpts_seen > LOG_RCPTS_MAX)
-		buf_printf(&b, ",+%zu", m->rcpts_seen - LOG_RCPTS_MAX);
+	if (m->rcpts_seen > LOG_RCPTS_MAX) {
+		buf_puts(&b, ",+");
+		buf_put_uint(&b, m->rcpts_seen - LOG_RCPTS_MAX);
+	}
 	return b.data;
 }
 
@@ -309,9 +322,13 @@ void rep_stage_after(struct scan *sc, void **slot, const struct verdict *v)
 	if (st == NULL || sc->offline || st->unavailable || v->skipped)
 		return;
 	double now = rep_now();
-	snprintf(score, sizeof(score), "%.2f", v->score);
-	snprintf(ms, sizeof(ms), "%.1f", v->ms);
-	snprintf(ts, sizeof(ts), "%.0f", now);
+	struct sbuf s;
+	sbuf_init(&s, score, sizeof(score));
+	sbuf_put_fixed(&s, v->score, 2);
+	sbuf_init(&s, ms, sizeof(ms));
+	sbuf_put_fixed(&s, v->ms, 1);
+	sbuf_init(&s, ts, sizeof(ts));
+	sbuf_put_fixed(&s, now, 0);
 	char *from = rep_log_from(m), *rcpts = rcpt_list(m);
 	char *qid = capped(m->qid), *ip = capped(m->client_ip), *helo = capped(m->helo);
 	char *mfrom = capped(m->mail_from);
