@@ -296,14 +296,31 @@ void redis_batch_free(struct redis_batch *b)
 	b->ncmds = 0;
 }
 
+/* put_count - "*N\r\n" or "$N\r\n" without printf (a batch of a
+ * classification has 1,000 commands of 4 arguments) */
+static void put_count(struct buf *out, char type, size_t n)
+{
+	char tmp[24];
+	size_t k = sizeof(tmp);
+
+	tmp[--k] = '\n';
+	tmp[--k] = '\r';
+	do {
+		tmp[--k] = (char)('0' + n % 10);
+		n /= 10;
+	} while (n > 0);
+	tmp[--k] = type;
+	buf_append(out, tmp + k, sizeof(tmp) - k);
+}
+
 /* redis_batch_argv - RESP: *N then $LEN/bytes per argument */
 void redis_batch_argv(struct redis_batch *b, size_t argc, const char *const *argv,
 		      const size_t *lens)
 {
-	buf_printf(&b->out, "*%zu\r\n", argc);
+	put_count(&b->out, '*', argc);
 	for (size_t i = 0; i < argc; i++) {
 		size_t n = lens ? lens[i] : strlen(argv[i]);
-		buf_printf(&b->out, "$%zu\r\n", n);
+		put_count(&b->out, '$', n);
 		buf_append(&b->out, argv[i], n);
 		buf_append(&b->out, "\r\n", 2);
 	}
