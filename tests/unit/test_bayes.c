@@ -123,13 +123,16 @@ START_TEST(tokenize_message)
 END_TEST
 
 /* Robinson's f(w), by hand: p = s*nn / (n*ns + s*nn), then
- * (0.030*0.538 + (s+n)*p) / (0.030 + s+n) */
+ * (0.45*0.538 + (s+n)*p) / (0.45 + s+n) (s = 0.45, SpamBayes's, not
+ * SpamAssassin's 0.030: see bayes.h) */
 START_TEST(token_prob)
 {
-	ck_assert_double_eq_tol(bayes_token_prob(10, 0, 100, 100), 10.01614 / 10.03, 1e-12);
-	ck_assert_double_eq_tol(bayes_token_prob(1, 1, 100, 100), 1.01614 / 2.03, 1e-12);
-	ck_assert_double_eq_tol(bayes_token_prob(1, 0, 100, 300), 1.01614 / 1.03, 1e-12);
-	ck_assert_double_eq_tol(bayes_token_prob(0, 3, 100, 100), 0.01614 / 3.03, 1e-12);
+	ck_assert_double_eq_tol(bayes_token_prob(10, 0, 100, 100), 10.2421 / 10.45, 1e-12);
+	ck_assert_double_eq_tol(bayes_token_prob(1, 1, 100, 100), 1.2421 / 2.45, 1e-12);
+	ck_assert_double_eq_tol(bayes_token_prob(1, 0, 100, 300), 1.2421 / 1.45, 1e-12);
+	ck_assert_double_eq_tol(bayes_token_prob(0, 3, 100, 100), 0.2421 / 3.45, 1e-12);
+	/* a token seen once, in ham only, is no longer near-certain ham */
+	ck_assert(bayes_token_prob(0, 1, 100, 100) > 0.15);
 	ck_assert(bayes_token_prob(0, 0, 100, 100) < 0);
 	ck_assert(bayes_token_prob(1, 0, 0, 100) < 0);
 }
