@@ -22,29 +22,34 @@
 #define SCAN_COUNT "10000"	/* keys one SCAN step looks at */
 #define SCAN_STEPS_MAX 100000	/* 10^9 keys: stop there */
 
-/* bayes_learn_message - see bayes.h */
-int bayes_learn_message(struct engine *e, const char *data, size_t len, enum bayes_op op,
-			enum bayes_result *res, char **err)
+/* bayes_learn_parse - see bayes.h */
+void bayes_learn_parse(struct engine *e, const char *data, size_t len, enum bayes_op op,
+		       const char *ip, struct bayes_learn_item *it, struct rep_keys *keys)
 {
-	char digest[DIGEST_SHA1_HEX];
-	const char *why;
 	struct scan *sc = scan_new(e);
-	struct tokens *t = xmalloc(sizeof(*t));
 
+	memset(it, 0, sizeof(*it));
+	it->op = op;
+	it->tokens = xmalloc(sizeof(*it->tokens));
 	sc->no_dns = true;
 	sc->offline = true;
 	mboxfile_feed(sc, data, len);
-	bayes_message_digest(sc->msg, digest);
-	tokens_init(t);
-	tokens_of(sc->msg, t);
-	int rc = bayes_learn_tokens(e, digest, t, op, rep_admin_deadline(e), res, &why);
-	if (rc < 0)
-		*err = xasprintf("redis %s: %s", e->redis ? redis_pool_describe(e->redis) : "-",
-				 why);
-	tokens_free(t);
-	free(t);
+	bayes_message_digest(sc->msg, it->digest);
+	tokens_init(it->tokens);
+	tokens_of(sc->msg, it->tokens);
+	if (keys != NULL)
+		rep_learn_keys_msg(e, sc->msg, ip, keys);
 	scan_free(sc);
-	return rc;
+}
+
+/* bayes_learn_item_clear - see bayes.h */
+void bayes_learn_item_clear(struct bayes_learn_item *it)
+{
+	if (it->tokens != NULL) {
+		tokens_free(it->tokens);
+		free(it->tokens);
+		it->tokens = NULL;
+	}
 }
 
 /* glob_escape - s with Redis glob characters escaped */

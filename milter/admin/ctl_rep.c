@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@
 #include "core/engine.h"
 #include "core/mboxfile.h"
 #include "admin/parapetctl.h"
+#include "net/redis.h"
 #include "stages/bayes/bayes.h"
 #include "stages/rep/rep.h"
 #include "base/util.h"
@@ -214,7 +216,28 @@ static int rep_clear_cmd(struct engine *e, int argc, char **argv)
 	return 0;
 }
 
-/* what one learn, forget run has done, for the progress line and the end */
+/* a message read, parsed, waiting for its batch's round trips */
+struct learn_msg {
+	char *name;
+	bool many;			/* lr->many when it was read */
+	struct bayes_learn_item it;	/* digest and tokens (bayes = yes) */
+	struct rep_keys keys;		/* learn spam|ham */
+};
+
+#define LEARN_BATCH 32		/* messages in one pipelined round trip */
+
+struct learn_batch {
+	struct learn_msg m[LEARN_BATCH];
+	size_t n;
+};
+
+/*
+ * What one learn, forget run has done, for the progress line and the end.
+ * Two threads: the main one reads and parses messages into a batch
+ * (fill); the sender learns the batch before (pending) in its round trips
+ * and prints its lines, so parsing and Redis's work overlap.  The sender
+ * alone touches the counts and flush_rc; the main thread the rest.
+ */
 struct learn_run {
 	struct engine *e;
 	enum bayes_op op;
@@ -224,88 +247,212 @@ struct learn_run {
 	bool many;		/* a directory or mbox: a summary, no line each */
 	bool tty;		/* stderr is a terminal */
 	unsigned long n, counts[BAYES_UNKNOWN + 1], failed;
-	int rc;
+	int rc, flush_rc;
+	struct learn_batch buf[2], *fill, *pending;
+	bool threaded, done;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	pthread_t sender;
 };
 
 #define PROGRESS_EVERY 1000	/* messages between progress lines off a tty */
 #define WALK_DEPTH_MAX 8	/* directory levels a learn run descends */
 
-/* learn_rep - count the message's sender keys once (learn spam|ham) */
-static int learn_rep(struct learn_run *lr, const char *name, const char *data, size_t len,
-		     const char *bayes_word)
+/* learn_rep_print - the line of a message whose sender keys were counted */
+static void learn_rep_print(const struct learn_run *lr, const char *name,
+			    const struct rep_keys *keys, const char *bayes_word)
 {
-	struct rep_keys keys;
-	char *err = NULL;
 	bool spam = lr->op == BAYES_SPAM;
 
-	rep_learn_keys(lr->e, data, len, lr->ip, &keys);
-	if (rep_learn(lr->e, &keys, spam, &err) < 0) {
-		rep_keys_clear(&keys);
-		fprintf(stderr, "parapetctl: %s\n", err);
-		free(err);
-		return -1;
-	}
-	if (lr->many) {
-		rep_keys_clear(&keys);
-		return 0;
-	}
 	if (lr->json) {
 		printf("{\"file\":");
 		ctl_json_str(stdout, name);
 		printf(",\"class\":\"%s\",\"bayes\":", spam ? "spam" : "ham");
 		ctl_json_str(stdout, bayes_word);
 		printf(",\"keys\":{");
-		for (size_t k = 0; k < keys.n; k++) {
-			printf("%s\"%s\":", k ? "," : "", rep_kind_name(keys.k[k].kind));
-			ctl_json_str(stdout, keys.k[k].value);
+		for (size_t k = 0; k < keys->n; k++) {
+			printf("%s\"%s\":", k ? "," : "", rep_kind_name(keys->k[k].kind));
+			ctl_json_str(stdout, keys->k[k].value);
 		}
 		printf("}}\n");
 	} else {
 		printf("%s: learned as %s:", name, spam ? "spam" : "ham");
-		for (size_t k = 0; k < keys.n; k++)
-			printf(" %s=%s", rep_kind_name(keys.k[k].kind), keys.k[k].value);
-		printf("%s", keys.n ? "" : " (no keys found)");
+		for (size_t k = 0; k < keys->n; k++)
+			printf(" %s=%s", rep_kind_name(keys->k[k].kind), keys->k[k].value);
+		printf("%s", keys->n ? "" : " (no keys found)");
 		if (bayes_word)
 			printf(" bayes=%s", bayes_word);
 		printf("\n");
 	}
-	rep_keys_clear(&keys);
-	return 0;
 }
 
-/* learn_one - one message: Bayes (by digest), then reputation when the
- * message is new to Bayes (learning it twice changes neither) */
+/* learn_counts_rep - the message's sender keys are counted: learn
+ * spam|ham of a message new to Bayes (learning it twice changes neither) */
+static bool learn_counts_rep(const struct learn_run *lr, const struct learn_msg *m)
+{
+	return lr->op != BAYES_FORGET && !m->it.failed &&
+	       (!lr->bayes || m->it.res == BAYES_LEARNED || m->it.res == BAYES_MOVED);
+}
+
+/* learn_flush - the batch: every message's Bayes script call in one
+ * round trip, then the reputation of those new to Bayes in one more, the
+ * lines and the progress in the order the messages came */
+static void learn_flush(struct learn_run *lr, struct learn_batch *b)
+{
+	const struct rep_keys *keys[LEARN_BATCH];
+	struct bayes_learn_item items[LEARN_BATCH];
+	char *berr = NULL, *rerr = NULL;
+	const char *why;
+	size_t nk = 0;
+
+	if (b->n == 0)
+		return;
+	if (lr->bayes) {
+		for (size_t i = 0; i < b->n; i++)
+			items[i] = b->m[i].it;
+		if (bayes_learn_many(lr->e, items, b->n, rep_admin_deadline(lr->e), &why) < 0)
+			berr = xasprintf("redis %s: %s",
+					 lr->e->redis ? redis_pool_describe(lr->e->redis) : "-",
+					 why);
+		for (size_t i = 0; i < b->n; i++) {
+			b->m[i].it.res = items[i].res;
+			b->m[i].it.failed = berr != NULL || items[i].failed;
+		}
+	}
+	for (size_t i = 0; i < b->n; i++)
+		if (learn_counts_rep(lr, &b->m[i]))
+			keys[nk++] = &b->m[i].keys;
+	if (nk > 0 && rep_learn_many(lr->e, keys, nk, lr->op == BAYES_SPAM, &rerr) < 0)
+		fprintf(stderr, "parapetctl: %s\n", rerr);
+	for (size_t i = 0; i < b->n; i++) {
+		struct learn_msg *m = &b->m[i];
+		const char *word = NULL;
+
+		lr->n++;
+		if (m->it.failed) {
+			fprintf(stderr, "parapetctl: %s: %s\n", m->name,
+				berr ? berr : "unexpected reply of the learn script");
+			lr->failed++;
+			lr->flush_rc = 1;
+		} else {
+			if (lr->bayes) {
+				lr->counts[m->it.res]++;
+				word = bayes_result_name(m->it.res);
+			}
+			if (learn_counts_rep(lr, m)) {
+				if (rerr != NULL) {
+					lr->failed++;
+					lr->flush_rc = 1;
+				} else if (!m->many) {
+					learn_rep_print(lr, m->name, &m->keys, word);
+				}
+			} else if (!m->many) {
+				printf("%s: %s\n", m->name, word ? word : "-");
+			}
+		}
+		if (m->many && lr->n % (lr->tty ? 50 : PROGRESS_EVERY) == 0)
+			fprintf(stderr, "%s%lu messages: %lu learned, %lu moved, %lu already, "
+				"%lu forgotten%s", lr->tty ? "\r" : "", lr->n,
+				lr->counts[BAYES_LEARNED], lr->counts[BAYES_MOVED],
+				lr->counts[BAYES_UNCHANGED], lr->counts[BAYES_FORGOTTEN],
+				lr->tty ? "" : "\n");
+		bayes_learn_item_clear(&m->it);
+		rep_keys_clear(&m->keys);
+		free(m->name);
+	}
+	free(berr);
+	free(rerr);
+	b->n = 0;
+}
+
+/* learn_sender - the sender thread: each pending batch learned */
+static void *learn_sender(void *arg)
+{
+	struct learn_run *lr = arg;
+
+	pthread_mutex_lock(&lr->lock);
+	for (;;) {
+		while (lr->pending == NULL && !lr->done)
+			pthread_cond_wait(&lr->cond, &lr->lock);
+		struct learn_batch *b = lr->pending;
+		if (b == NULL)
+			break;
+		pthread_mutex_unlock(&lr->lock);
+		learn_flush(lr, b);
+		pthread_mutex_lock(&lr->lock);
+		lr->pending = NULL;
+		pthread_cond_broadcast(&lr->cond);
+	}
+	pthread_mutex_unlock(&lr->lock);
+	return NULL;
+}
+
+/* learn_handoff - the filled batch to the sender (after the one before
+ * is done); the main thread goes on with the other buffer */
+static void learn_handoff(struct learn_run *lr)
+{
+	if (lr->fill->n == 0)
+		return;
+	if (!lr->threaded) {
+		learn_flush(lr, lr->fill);
+		return;
+	}
+	pthread_mutex_lock(&lr->lock);
+	while (lr->pending != NULL)
+		pthread_cond_wait(&lr->cond, &lr->lock);
+	lr->pending = lr->fill;
+	lr->fill = lr->fill == &lr->buf[0] ? &lr->buf[1] : &lr->buf[0];
+	pthread_cond_broadcast(&lr->cond);
+	pthread_mutex_unlock(&lr->lock);
+}
+
+/* learn_start - the sender thread (without one, batches are learned
+ * in the main thread) */
+static void learn_start(struct learn_run *lr)
+{
+	lr->fill = &lr->buf[0];
+	pthread_mutex_init(&lr->lock, NULL);
+	pthread_cond_init(&lr->cond, NULL);
+	lr->threaded = pthread_create(&lr->sender, NULL, learn_sender, lr) == 0;
+}
+
+/* learn_finish - the last batch learned, the sender joined */
+static void learn_finish(struct learn_run *lr)
+{
+	learn_handoff(lr);
+	if (lr->threaded) {
+		pthread_mutex_lock(&lr->lock);
+		while (lr->pending != NULL)
+			pthread_cond_wait(&lr->cond, &lr->lock);
+		lr->done = true;
+		pthread_cond_broadcast(&lr->cond);
+		pthread_mutex_unlock(&lr->lock);
+		pthread_join(lr->sender, NULL);
+	}
+	pthread_cond_destroy(&lr->cond);
+	pthread_mutex_destroy(&lr->lock);
+	if (lr->flush_rc)
+		lr->rc = lr->flush_rc;
+}
+
+/* learn_one - one message: parsed once now (tokens, digest, sender keys),
+ * learned with its batch (learn_flush) */
 static void learn_one(struct learn_run *lr, const char *name, const char *data, size_t len)
 {
-	enum bayes_result res = BAYES_LEARNED;
-	const char *word = NULL;
-	char *err = NULL;
+	struct learn_msg *m = &lr->fill->m[lr->fill->n++];
 
-	lr->n++;
+	memset(m, 0, sizeof(*m));
+	m->name = xstrdup(name);
+	m->many = lr->many;
 	if (lr->bayes) {
-		if (bayes_learn_message(lr->e, data, len, lr->op, &res, &err) < 0) {
-			fprintf(stderr, "parapetctl: %s: %s\n", name, err);
-			free(err);
-			lr->failed++;
-			lr->rc = 1;
-			return;
-		}
-		lr->counts[res]++;
-		word = bayes_result_name(res);
+		bayes_learn_parse(lr->e, data, len, lr->op, lr->ip, &m->it,
+				  lr->op == BAYES_FORGET ? NULL : &m->keys);
+	} else {
+		m->it.res = BAYES_LEARNED;
+		rep_learn_keys(lr->e, data, len, lr->ip, &m->keys);
 	}
-	if (lr->op != BAYES_FORGET && (res == BAYES_LEARNED || res == BAYES_MOVED)) {
-		if (learn_rep(lr, name, data, len, word) < 0) {
-			lr->failed++;
-			lr->rc = 1;
-		}
-	} else if (!lr->many) {
-		printf("%s: %s\n", name, word ? word : "-");
-	}
-	if (lr->many && lr->n % (lr->tty ? 50 : PROGRESS_EVERY) == 0)
-		fprintf(stderr, "%s%lu messages: %lu learned, %lu moved, %lu already, %lu forgotten%s",
-			lr->tty ? "\r" : "", lr->n, lr->counts[BAYES_LEARNED],
-			lr->counts[BAYES_MOVED], lr->counts[BAYES_UNCHANGED],
-			lr->counts[BAYES_FORGOTTEN], lr->tty ? "" : "\n");
+	if (lr->fill->n == LEARN_BATCH)
+		learn_handoff(lr);
 }
 
 /* learn_mbox - each message of an mbox file ("From " lines) */
@@ -426,8 +573,10 @@ static int cmd_learn(struct engine *e, int argc, char **argv, bool json)
 	}
 	if (optind >= argc)
 		ctl_usage();
+	learn_start(&lr);
 	for (int i = optind; i < argc; i++)
 		learn_path(&lr, argv[i], 0);
+	learn_finish(&lr);
 	if (lr.many) {
 		if (lr.tty && lr.n >= 50)
 			fprintf(stderr, "\n");

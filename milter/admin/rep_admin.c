@@ -257,25 +257,51 @@ int rep_clear(struct engine *e, enum rep_kind kind, const char *value, bool *exi
 /* rep_learn - the write script with no stats and no log entry */
 int rep_learn(struct engine *e, const struct rep_keys *keys, bool spam, char **err)
 {
-	struct rep_args a = { 0 };
+	return rep_learn_many(e, &keys, 1, spam, err);
+}
+
+/* rep_learn_many - see rep.h: one write script call per message that has
+ * keys, pipelined */
+int rep_learn_many(struct engine *e, const struct rep_keys *const *keys, size_t n, bool spam,
+		   char **err)
+{
+	struct rep_args *a = xcalloc(n ? n : 1, sizeof(*a));
+	size_t *nkeys = xcalloc(n ? n : 1, sizeof(*nkeys));
 	struct redis_val *r;
 	const char *why;
+	size_t k = 0;
+	int rc = 0;
 
-	if (need_redis(e, err) < 0)
-		return -1;
-	if (keys->n == 0)
-		return 0;
-	size_t nkeys = rep_write_args(e->cfg, keys, spam ? "spam" : "ham", "", rep_now(), NULL,
-				      &a);
-	int rc = rep_script_run(e->redis, &rep_script_write, nkeys, &a, rep_admin_deadline(e), &r,
-				&why, NULL);
-	rep_args_clear(&a);
-	if (rc < 0) {
-		*err = xasprintf("redis %s: %s", redis_pool_describe(e->redis), why);
+	if (need_redis(e, err) < 0) {
+		free(a);
+		free(nkeys);
 		return -1;
 	}
-	redis_vals_free(r, 1);
-	return 0;
+	double now = rep_now();
+	for (size_t i = 0; i < n; i++)
+		if (keys[i]->n > 0) {
+			nkeys[k] = rep_write_args(e->cfg, keys[i], spam ? "spam" : "ham", "", now,
+						  NULL, &a[k]);
+			k++;
+		}
+	if (k > 0 && rep_script_run_many(e->redis, &rep_script_write, k, nkeys, a,
+					 rep_admin_deadline(e), &r, &why, NULL) < 0) {
+		*err = xasprintf("redis %s: %s", redis_pool_describe(e->redis), why);
+		rc = -1;
+	} else if (k > 0) {
+		for (size_t i = 0; i < k && rc == 0; i++)
+			if (r[i].type == REDIS_T_ERR) {
+				*err = xasprintf("redis %s: script error",
+						 redis_pool_describe(e->redis));
+				rc = -1;
+			}
+		redis_vals_free(r, k);
+	}
+	for (size_t i = 0; i < k; i++)
+		rep_args_clear(&a[i]);
+	free(a);
+	free(nkeys);
+	return rc;
 }
 
 /* received_ip - the first [address] of the top Received field's from
@@ -301,22 +327,30 @@ void rep_learn_keys(struct engine *e, const char *data, size_t len, const char *
 		    struct rep_keys *keys)
 {
 	struct scan *sc = scan_new(e);
-	const struct header *rp;
-	char *ip;
 
 	sc->offline = true;
 	mboxfile_feed(sc, data, len);
+	rep_learn_keys_msg(e, sc->msg, ip_override, keys);
+	scan_free(sc);
+}
+
+/* rep_learn_keys_msg - see rep.h */
+void rep_learn_keys_msg(struct engine *e, struct msg *m, const char *ip_override,
+			struct rep_keys *keys)
+{
+	const struct header *rp;
+	char *ip;
+
 	/* the first untrusted relay (trusted_networks, internal_networks),
 	 * else the top Received field's address */
-	ip = ip_override ? rep_ip_value(ip_override) : rules_untrusted_ip(e->rules, sc->msg);
+	ip = ip_override ? rep_ip_value(ip_override) : rules_untrusted_ip(e->rules, m);
 	if (ip == NULL && ip_override == NULL)
-		ip = received_ip(sc->msg);
-	if ((rp = msg_header(sc->msg, "Return-Path", 0)) != NULL)
-		msg_set_from(sc->msg, rp->value);
-	msg_set_client(sc->msg, ip, NULL, NULL);
-	rep_keys_of(sc->msg, NULL, 0, keys);
+		ip = received_ip(m);
+	if ((rp = msg_header(m, "Return-Path", 0)) != NULL)
+		msg_set_from(m, rp->value);
+	msg_set_client(m, ip, NULL, NULL);
+	rep_keys_of(m, NULL, 0, keys);
 	free(ip);
-	scan_free(sc);
 }
 
 /* add_saturated - *acc += c (both >= 0), stopping at LLONG_MAX: a

@@ -26,6 +26,8 @@ void tokens_init(struct tokens *t)
 	t->capped = false;
 	buf_init(&t->text);
 	memset(t->slot, 0, sizeof(t->slot));
+	memset(t->words, 0, sizeof(t->words));
+	t->nwords = 0;
 }
 
 /* tokens_free - see tokens.h */
@@ -113,15 +115,30 @@ static size_t utf8_len(const unsigned char *p, size_t left)
 	return n;
 }
 
+/* word_chars - ASCII word characters of word_bytes: letters, digits and
+ * ,@*!_'"$.- */
+static const bool word_chars[128] = {
+	['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1,
+	['7'] = 1, ['8'] = 1, ['9'] = 1,
+	['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1,
+	['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1,
+	['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1,
+	['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1,
+	['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1,
+	['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1,
+	['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1,
+	['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
+	[','] = 1, ['@'] = 1, ['*'] = 1, ['!'] = 1, ['_'] = 1, ['\''] = 1, ['"'] = 1,
+	['$'] = 1, ['.'] = 1, ['-'] = 1,
+};
+
 /* word_bytes - bytes of the word character at p (a letter, digit, one of
  * ,@*!_'"$.- or a UTF-8 character or a Latin-1 letter), 0 for a
  * separator */
 static size_t word_bytes(const unsigned char *p, size_t left)
 {
-	if (isalnum(*p) || (*p && strchr(",@*!_'\"$.-", *p)))
-		return 1;
 	if (*p < 0x80)
-		return 0;
+		return word_chars[*p] ? 1 : 0;
 	size_t n = utf8_len(p, left);
 	if (n)
 		return n;
@@ -294,6 +311,34 @@ static void split_word(struct tokens *t, const char *prefix, char *w, size_t len
 	one_token(t, prefix, w + start, len - start, body);
 }
 
+/* word_seen - the word w (with its prefix and region) was split before in
+ * this message: split_word is a function of them alone and adding a token
+ * twice changes nothing, so a repeated word is skipped.  Remembers up to
+ * half of TOKENS_WORD_SLOTS words, then answers false. */
+static bool word_seen(struct tokens *t, const char *prefix, const char *w, size_t len,
+		      bool body)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (const char *p = prefix; *p; p++)
+		h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
+	h = (h ^ (body ? 1u : 2u)) * 0x100000001b3ULL;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)w[i]) * 0x100000001b3ULL;
+	h = h ? h : 1;
+	size_t i = (size_t)h & (TOKENS_WORD_SLOTS - 1);
+	while (t->words[i]) {
+		if (t->words[i] == h)
+			return true;
+		i = (i + 1) & (TOKENS_WORD_SLOTS - 1);
+	}
+	if (t->nwords < TOKENS_WORD_SLOTS / 2) {
+		t->words[i] = h;
+		t->nwords++;
+	}
+	return false;
+}
+
 /* tokens_text - see tokens.h */
 void tokens_text(struct tokens *t, const char *prefix, const char *text, size_t len, bool body)
 {
@@ -332,7 +377,8 @@ void tokens_text(struct tokens *t, const char *prefix, const char *text, size_t 
 		}
 		after_stop = w[wl - 1] == '.';
 		line_start = false;
-		split_word(t, prefix, w, wl, body);
+		if (!word_seen(t, prefix, w, wl, body))
+			split_word(t, prefix, w, wl, body);
 	}
 }
 

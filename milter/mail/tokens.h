@@ -47,6 +47,7 @@ struct msg;
 #define TOKENS_MAX 1000		/* distinct tokens per message */
 #define TOKEN_MAX_LEN 15	/* longer ones become sk:PREFIX */
 #define TOKENS_SLOTS 2048	/* hash set size: a power of 2 > 2 * TOKENS_MAX */
+#define TOKENS_WORD_SLOTS 8192	/* words remembered (half of it) to skip repeats */
 
 struct tokens {
 	uint64_t hash[TOKENS_MAX];	/* tokens_hash of each token */
@@ -55,6 +56,8 @@ struct tokens {
 	bool capped;			/* more distinct tokens were left out */
 	struct buf text;		/* the tokens, NUL-separated */
 	uint64_t slot[TOKENS_SLOTS];	/* the set: hash, 0 = empty */
+	uint64_t words[TOKENS_WORD_SLOTS];	/* words split so far (hash) */
+	size_t nwords;
 };
 
 /* tokens_init - an empty set */

@@ -97,9 +97,15 @@ def test_learn_classify(run, c, rng):
             fp.write(mail("train-ham-%d" % i, rng, HAM_WORDS, "h%d@ham.test" % i))
     with open(os.path.join(maildir, "tmp", "partial"), "wb") as fp:
         fp.write(b"Subject: half-written\r\n\r\nviagra\r\n")
+    reads0 = int(c.redis.info("stats")["total_reads_processed"])
     rc, out, err = ctl(conf, "learn", "spam", mbox)
+    reads = int(c.redis.info("stats")["total_reads_processed"]) - reads0 - 1  # our INFO
     run.check(rc == 0 and "%d messages: %d learned" % (MIN + 5, MIN + 5) in out,
               "learn spam MBOX: each message of the mbox learned", out + err)
+    # one script call per message for Bayes and one for reputation, but
+    # batched: a pipelined round trip carries many messages' calls
+    run.check(reads < MIN + 5, "learn spam MBOX: messages batched per round trip "
+              "(%d server reads for %d messages)" % (reads, MIN + 5))
     rc, out, err = ctl(conf, "learn", "ham", maildir)
     run.check(rc == 0 and "%d messages: %d learned" % (MIN + 5, MIN + 5) in out,
               "learn ham MAILDIR: cur/ and new/, not tmp/", out + err)

@@ -123,13 +123,16 @@ START_TEST(tokenize_message)
 END_TEST
 
 /* Robinson's f(w), by hand: p = s*nn / (n*ns + s*nn), then
- * (0.030*0.538 + (s+n)*p) / (0.030 + s+n) */
+ * (0.45*0.538 + (s+n)*p) / (0.45 + s+n) (s = 0.45, SpamBayes's, not
+ * SpamAssassin's 0.030: see bayes.h) */
 START_TEST(token_prob)
 {
-	ck_assert_double_eq_tol(bayes_token_prob(10, 0, 100, 100), 10.01614 / 10.03, 1e-12);
-	ck_assert_double_eq_tol(bayes_token_prob(1, 1, 100, 100), 1.01614 / 2.03, 1e-12);
-	ck_assert_double_eq_tol(bayes_token_prob(1, 0, 100, 300), 1.01614 / 1.03, 1e-12);
-	ck_assert_double_eq_tol(bayes_token_prob(0, 3, 100, 100), 0.01614 / 3.03, 1e-12);
+	ck_assert_double_eq_tol(bayes_token_prob(10, 0, 100, 100), 10.2421 / 10.45, 1e-12);
+	ck_assert_double_eq_tol(bayes_token_prob(1, 1, 100, 100), 1.2421 / 2.45, 1e-12);
+	ck_assert_double_eq_tol(bayes_token_prob(1, 0, 100, 300), 1.2421 / 1.45, 1e-12);
+	ck_assert_double_eq_tol(bayes_token_prob(0, 3, 100, 100), 0.2421 / 3.45, 1e-12);
+	/* a token seen once, in ham only, is no longer near-certain ham */
+	ck_assert(bayes_token_prob(0, 1, 100, 100) > 0.15);
 	ck_assert(bayes_token_prob(0, 0, 100, 100) < 0);
 	ck_assert(bayes_token_prob(1, 0, 0, 100) < 0);
 }
@@ -300,6 +303,25 @@ START_TEST(symbol_parts)
 }
 END_TEST
 
+/* the read script's reply: plain counts fast, anything else through
+ * strtod or as 0, never past len */
+START_TEST(counts_parse)
+{
+	double c[6];
+	const char *r = "12 0 3 4000000 5 6";
+
+	ck_assert(bayes_counts_parse(r, strlen(r), c, 6));
+	ck_assert(c[0] == 12 && c[1] == 0 && c[2] == 3 && c[3] == 4e6 && c[4] == 5 && c[5] == 6);
+	/* len stops it: "5 6" is not read */
+	ck_assert(!bayes_counts_parse(r, strlen("12 0 3 4000000"), c, 6));
+	r = "-1 1.5 1e+20 x 7 1e3";
+	ck_assert(bayes_counts_parse(r, strlen(r), c, 6));
+	ck_assert(c[0] == 0 && c[1] == 1.5 && c[2] == 0 && c[3] == 0 && c[4] == 7 && c[5] == 1000);
+	ck_assert(!bayes_counts_parse("", 0, c, 1));
+	ck_assert(!bayes_counts_parse("   ", 3, c, 1));
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("bayes");
@@ -310,6 +332,7 @@ int main(void)
 	tcase_add_test(tc, tokenize_message);
 	tcase_add_test(tc, token_prob);
 	tcase_add_test(tc, combine);
+	tcase_add_test(tc, counts_parse);
 	tcase_add_test(tc, select_tokens);
 	tcase_add_loop_test(tc, check_bayes_bands, 0,
 			    (int)(sizeof(band_cases) / sizeof(*band_cases)));

@@ -135,7 +135,9 @@ const char *bayes_result_name(enum bayes_result r)
  * class ("s", "h" or "f" to forget), TTL, now, BAYES_TTL_MULT.  Returns
  * enum bayes_result.  A message learned before as the other class is
  * taken out of that class first (its tokens and the total), so a message
- * counts once whatever is done to it.
+ * counts once whatever is done to it.  Two calls a token: HINCRBY, then
+ * EXPIRE GT to TTL x min(count, mult) (a new key, which GT would treat as
+ * never expiring, gets its first TTL with EXPIRE NX).
  */
 static struct rep_script script_learn = {
 	.name = "bayes_learn",
@@ -160,11 +162,11 @@ static struct rep_script script_learn = {
 	"redis.call('HSET', KEYS[1], 'last', now)\n"
 	"if cls == 'f' then redis.call('DEL', KEYS[2]) return 3 end\n"
 	"for i = 3, #KEYS do\n"
-	"  redis.call('HINCRBY', KEYS[i], cls, 1)\n"
-	"  local c = redis.call('HMGET', KEYS[i], 's', 'h')\n"
-	"  local n = (tonumber(c[1]) or 0) + (tonumber(c[2]) or 0)\n"
-	"  if n > mult then n = mult end\n"
-	"  redis.call('EXPIRE', KEYS[i], ttl * n)\n"
+	"  local c = redis.call('HINCRBY', KEYS[i], cls, 1)\n"
+	"  if c > mult then c = mult end\n"
+	"  if c > 1 or redis.call('EXPIRE', KEYS[i], ttl, 'NX') == 0 then\n"
+	"    redis.call('EXPIRE', KEYS[i], ttl * c, 'GT')\n"
+	"  end\n"
 	"end\n"
 	"redis.call('HINCRBY', KEYS[1], total[cls], 1)\n"
 	"redis.call('SET', KEYS[2], cls, 'EX', ttl * mult)\n"
@@ -174,50 +176,108 @@ static struct rep_script script_learn = {
 
 static pthread_once_t script_once = PTHREAD_ONCE_INIT;
 
-/* digest_script - its EVALSHA name */
+/*
+ * The read script.  KEYS: totals, every token.  Returns one string of
+ * decimal counts separated by spaces: spam and ham learned, then s and h
+ * of each token (0 for a missing one): one reply to parse instead of an
+ * array per token (classification's CPU, README "scripts/bench/bayes").
+ */
+static struct rep_script script_read = {
+	.name = "bayes_read",
+	.body =
+	"local out = {}\n"
+	"local t = redis.call('HMGET', KEYS[1], 'spam', 'ham')\n"
+	"out[1] = tonumber(t[1]) or 0\n"
+	"out[2] = tonumber(t[2]) or 0\n"
+	"for i = 2, #KEYS do\n"
+	"  local c = redis.call('HMGET', KEYS[i], 's', 'h')\n"
+	"  out[2 * i - 1] = tonumber(c[1]) or 0\n"
+	"  out[2 * i] = tonumber(c[2]) or 0\n"
+	"end\n"
+	"return table.concat(out, ' ')\n",
+};
+
+/* digest_script - their EVALSHA names */
 static void digest_script(void)
 {
 	digest_sha1_hex(script_learn.body, strlen(script_learn.body), script_learn.sha);
+	digest_sha1_hex(script_read.body, strlen(script_read.body), script_read.sha);
 }
 
-/* bayes_learn_tokens - see bayes.h */
-int bayes_learn_tokens(struct engine *e, const char *digest, const struct tokens *t,
-		       enum bayes_op op, double deadline, enum bayes_result *res,
-		       const char **why)
+/* learn_args - KEYS and ARGV of the learn script for one message;
+ * returns the number of KEYS */
+static size_t learn_args(const struct config *cfg, const struct bayes_learn_item *it,
+			 struct rep_args *a)
 {
-	const struct config *cfg = e->cfg;
-	struct rep_args a = { 0 };
-	struct redis_val *r;
 	char key[BAYES_KEY_MAX];
+
+	rep_args_addf(a, "%sbayes", cfg->redis_prefix);
+	rep_args_addf(a, "%sbayes:seen:%s", cfg->redis_prefix, it->digest);
+	for (size_t i = 0; i < it->tokens->n; i++) {
+		bayes_token_key(cfg->redis_prefix, it->tokens->hash[i], key);
+		rep_args_add(a, key);
+	}
+	size_t nkeys = a->n;
+	rep_args_add(a, it->op == BAYES_SPAM ? "s" : it->op == BAYES_HAM ? "h" : "f");
+	rep_args_addf(a, "%ld", cfg->bayes_token_ttl);
+	rep_args_addf(a, "%.0f", (double)time(NULL));
+	rep_args_addf(a, "%d", BAYES_TTL_MULT);
+	return nkeys;
+}
+
+/* bayes_learn_many - see bayes.h */
+int bayes_learn_many(struct engine *e, struct bayes_learn_item *it, size_t n, double deadline,
+		     const char **why)
+{
+	struct redis_val *r;
 
 	if (e->redis == NULL) {
 		*why = "no redis configured";
 		return -1;
 	}
+	if (n == 0)
+		return 0;
 	pthread_once(&script_once, digest_script);
-	rep_args_cat(&a, cfg->redis_prefix, "bayes", (char *)NULL);
-	rep_args_cat(&a, cfg->redis_prefix, "bayes:seen:", digest, (char *)NULL);
-	for (size_t i = 0; i < t->n; i++) {
-		bayes_token_key(cfg->redis_prefix, t->hash[i], key);
-		rep_args_add(&a, key);
-	}
-	size_t nkeys = a.n;
-	rep_args_add(&a, op == BAYES_SPAM ? "s" : op == BAYES_HAM ? "h" : "f");
-	rep_args_int(&a, cfg->bayes_token_ttl);
-	rep_args_secs(&a, (double)time(NULL));
-	rep_args_int(&a, BAYES_TTL_MULT);
-	int rc = rep_script_run(e->redis, &script_learn, nkeys, &a, deadline, &r, why, NULL);
-	rep_args_clear(&a);
+	struct rep_args *a = xcalloc(n, sizeof(*a));
+	size_t *nkeys = xcalloc(n, sizeof(*nkeys));
+	for (size_t i = 0; i < n; i++)
+		nkeys[i] = learn_args(e->cfg, &it[i], &a[i]);
+	int rc = rep_script_run_many(e->redis, &script_learn, n, nkeys, a, deadline, &r, why,
+				     NULL);
+	for (size_t i = 0; i < n; i++)
+		rep_args_clear(&a[i]);
+	free(a);
+	free(nkeys);
 	if (rc < 0)
 		return -1;
-	double v = -1;
-	redis_val_number(&r[0], &v);
-	redis_vals_free(r, 1);
-	if (v < 0 || v > BAYES_UNKNOWN) {
+	for (size_t i = 0; i < n; i++) {
+		double v = -1;
+		if (!redis_val_number(&r[i], &v) || v < 0 || v > BAYES_UNKNOWN) {
+			it[i].failed = true;
+			continue;
+		}
+		it[i].failed = false;
+		it[i].res = (enum bayes_result)v;
+	}
+	redis_vals_free(r, n);
+	return 0;
+}
+
+/* bayes_learn_tokens - see bayes.h */
+int bayes_learn_tokens(struct engine *e, const char *digest, struct tokens *t,
+		       enum bayes_op op, double deadline, enum bayes_result *res,
+		       const char **why)
+{
+	struct bayes_learn_item it = { .tokens = t, .op = op };
+
+	memcpy(it.digest, digest, sizeof(it.digest));
+	if (bayes_learn_many(e, &it, 1, deadline, why) < 0)
+		return -1;
+	if (it.failed) {
 		*why = "unexpected reply of the learn script";
 		return -1;
 	}
-	*res = (enum bayes_result)v;
+	*res = it.res;
 	return 0;
 }
 
@@ -262,37 +322,57 @@ static char *detail(double p, double ns, double nn, const struct tokens *t,
 	return b.data;
 }
 
-/* classify - counts of the reply r (totals, then one per token) into
- * the scan's probability */
-static void classify(struct scan *sc, const struct tokens *t, const struct redis_val *r)
+/* bayes_counts_parse - see bayes.h: digits read by hand (strtod only
+ * for anything else), no copy */
+bool bayes_counts_parse(const char *s, size_t len, double *out, size_t n)
+{
+	const char *p = s, *end = s + len;
+
+	for (size_t i = 0; i < n; i++) {
+		while (p < end && *p == ' ')
+			p++;
+		if (p >= end)
+			return false;
+		const char *q = p;
+		double v = 0;
+		while (q < end && *q >= '0' && *q <= '9' && q - p < 15)
+			v = v * 10 + (*q++ - '0');
+		if (q == p || (q < end && *q != ' ')) {
+			/* not a plain count: -1, 1.5, 1e+20, or foreign bytes */
+			char tmp[64], *e;
+			size_t k = 0;
+			while (p + k < end && p[k] != ' ' && k < sizeof(tmp) - 1)
+				k++;
+			memcpy(tmp, p, k);
+			tmp[k] = '\0';
+			v = strtod(tmp, &e);
+			if (e == tmp || !(v >= 0) || v > 1e15)
+				v = 0;
+			q = p + k;
+			while (q < end && *q != ' ')
+				q++;
+		}
+		out[i] = v;
+		p = q;
+	}
+	return true;
+}
+
+/* classify - the counts (totals, then s and h of each token) into the
+ * scan's probability */
+static void classify(struct scan *sc, const struct tokens *t, const double *counts)
 {
 	const struct config *cfg = sc->engine->cfg;
-	double ns = 0, nn = 0;
+	double ns = counts[0], nn = counts[1];
 
-	if (r[0].type == REDIS_T_ARRAY && r[0].n == 2) {
-		if (!redis_val_number(&r[0].elem[0], &ns) || ns < 0)
-			ns = 0;
-		if (!redis_val_number(&r[0].elem[1], &nn) || nn < 0)
-			nn = 0;
-	}
 	if (ns < (double)cfg->bayes_min_spam || nn < (double)cfg->bayes_min_ham) {
 		metrics_inc(METRIC_BAYES_UNTRAINED);
 		return;
 	}
 	double *prob = xcalloc(t->n ? t->n : 1, sizeof(*prob));
 	size_t *idx = xcalloc(BAYES_N_SIGNIFICANT + 1, sizeof(*idx));
-	for (size_t i = 0; i < t->n; i++) {
-		const struct redis_val *v = &r[1 + i];
-		double s = 0, h = 0;
-		prob[i] = -1;
-		if (v->type != REDIS_T_ARRAY || v->n != 2)
-			continue;
-		if (!redis_val_number(&v->elem[0], &s) || s < 0)
-			s = 0;
-		if (!redis_val_number(&v->elem[1], &h) || h < 0)
-			h = 0;
-		prob[i] = bayes_token_prob(s, h, ns, nn);
-	}
+	for (size_t i = 0; i < t->n; i++)
+		prob[i] = bayes_token_prob(counts[2 + 2 * i], counts[3 + 2 * i], ns, nn);
 	size_t k = bayes_select(prob, t->n, idx);
 	double sel[BAYES_N_SIGNIFICANT], p;
 	for (size_t i = 0; i < k; i++)
@@ -306,19 +386,25 @@ static void classify(struct scan *sc, const struct tokens *t, const struct redis
 	} else {
 		/* trained, but no token of this message known or strong */
 		free(sc->bayes_detail);
-		sc->bayes_detail = xasprintf("no vote: 0 of %zu tokens used%s", t->n,
-					     t->capped ? ", capped" : "");
+		char nb[FMT_NUM_MAX];
+		fmt_uint(nb, t->n);
+		size_t dl = strlen(nb) + 48;
+		sc->bayes_detail = xmalloc(dl);
+		str_join3(sc->bayes_detail, dl, "no vote: 0 of ", nb, " tokens used");
+		if (t->capped)
+			str_join3(sc->bayes_detail + strlen(sc->bayes_detail),
+				  dl - strlen(sc->bayes_detail), ", capped", "", "");
 		metrics_inc(METRIC_BAYES_UNTRAINED);
 	}
 	free(prob);
 	free(idx);
 }
 
-/* bayes_eom - tokens, one pipelined read, the probability */
+/* bayes_eom - tokens, one script call (one round trip), the probability */
 static int bayes_eom(struct scan *sc, void **state)
 {
 	const struct config *cfg = sc->engine->cfg;
-	struct redis_batch b;
+	struct rep_args a = { 0 };
 	struct redis_val *r;
 	const char *why;
 	char key[BAYES_KEY_MAX];
@@ -328,28 +414,50 @@ static int bayes_eom(struct scan *sc, void **state)
 	struct tokens *t = xmalloc(sizeof(*t));
 	tokens_init(t);
 	tokens_of(sc->msg, t);
-	redis_batch_init(&b);
-	char *totals = xasprintf("%sbayes", cfg->redis_prefix);
-	redis_batch_add(&b, "HMGET", totals, "spam", "ham", NULL);
-	free(totals);
+	pthread_once(&script_once, digest_script);
+	/* the keys side by side in one buffer, borrowed by a (no copies) */
+	size_t tl = strlen(cfg->redis_prefix) + sizeof("bayes");
+	char *totals = xmalloc(tl);
+	str_join3(totals, tl, cfg->redis_prefix, "bayes", "");
+	size_t klen = bayes_token_key(cfg->redis_prefix, 0, key);
+	char *kb = xmalloc(t->n * klen + 1);
+	size_t *lens = xmalloc((t->n + 1) * sizeof(*lens));
+	a.v = xmalloc((t->n + 1) * sizeof(*a.v));
+	a.v[0] = totals;
+	lens[0] = strlen(totals);
 	for (size_t i = 0; i < t->n; i++) {
 		bayes_token_key(cfg->redis_prefix, t->hash[i], key);
-		redis_batch_add(&b, "HMGET", key, "s", "h", NULL);
+		memcpy(kb + i * klen, key, klen);
+		a.v[1 + i] = kb + i * klen;
+		lens[1 + i] = klen;
 	}
+	a.n = t->n + 1;
+	a.lens = lens;
 	double deadline = now_ms() + (double)cfg->redis_timeout_ms;
 	int trips = 0;
-	int rc = redis_exec(sc->engine->redis, &b, deadline, &r, &why, &trips);
-	redis_batch_free(&b);
+	int rc = rep_script_run(sc->engine->redis, &script_read, a.n, &a, deadline, &r, &why,
+				&trips);
+	free(a.v);
+	free(lens);
+	free(kb);
+	free(totals);
 	log_debug("qid=%s bayes tokens=%zu redis round_trips=%d", sc->msg->qid ? sc->msg->qid : "-",
 		  t->n, trips);
+	if (rc == 0) {
+		size_t nc = 2 + 2 * t->n;
+		double *counts = xcalloc(nc, sizeof(*counts));
+		if (r[0].type == REDIS_T_STR && bayes_counts_parse(r[0].str, r[0].len, counts, nc))
+			classify(sc, t, counts);
+		else
+			rc = -1, why = "unexpected reply of the read script";
+		free(counts);
+		redis_vals_free(r, 1);
+	}
 	if (rc < 0) {
 		metrics_inc(METRIC_BAYES_UNAVAILABLE);
 		sc->redis_failed = true;
 		if (!scan_has(sc, "REDIS_UNAVAILABLE"))
 			scan_add_builtin(sc, "REDIS_UNAVAILABLE", why);
-	} else {
-		classify(sc, t, r);
-		redis_vals_free(r, 1 + t->n);
 	}
 	if (cfg->bayes_auto_learn && rc == 0) {
 		*state = t;	/* for bayes_after; bayes_cleanup frees it */

@@ -7,19 +7,23 @@
  *   P b:HASH       hash {s, h}: messages learned as spam / ham that held
  *                  the token; HASH is the token's 64-bit FNV-1a
  *                  (mail/tokens.h) in 11 base-64 characters.  Expires
- *                  bayes_token_ttl seconds after its last learn for each
- *                  message that held it, at most BAYES_TTL_MULT times that:
- *                  a token seen once goes after one TTL, a common one stays.
+ *                  bayes_token_ttl seconds after a learn for each message
+ *                  of that class that held it, at most BAYES_TTL_MULT
+ *                  times that, never sooner than before (EXPIRE NX/GT,
+ *                  Redis 7.0): a token seen once goes after one TTL, a
+ *                  common one stays.
  *   P bayes        hash {spam, ham, last}: messages learned, last learn time
  *   P bayes:seen:SHA1   "s" or "h": a learned message (its digest)
  *
  * Per message (the "bayes" pipeline stage, before the rules): one
- * pipelined round trip (HMGET of the totals and of every token); the
+ * round trip (a read script: HMGET of the totals and of every token, the
+ * counts back as one string); the
  * probability goes into the scan (sc->bayes_prob) and the rules' BAYES_*
  * (eval:check_bayes) read it.  Silent below bayes_min_spam/bayes_min_ham,
  * and when Redis is down or slow (REDIS_UNAVAILABLE, the message goes on).
  * Learning a message is one script call (EVALSHA): atomic, and a message
- * learned twice changes nothing.
+ * learned twice changes nothing; parapetctl learn pipelines the calls of
+ * many messages in one round trip (bayes_learn_many).
  */
 #ifndef PARAPET_BAYES_H
 #define PARAPET_BAYES_H
@@ -35,7 +39,13 @@ struct stage;
 struct tokens;
 
 #define BAYES_N_SIGNIFICANT 150	/* SpamAssassin's N_SIGNIFICANT_TOKENS */
-#define BAYES_FW_S 0.030	/* Robinson's s (CombineChi.pm) */
+/* Robinson's s: SpamBayes's 0.45, not CombineChi.pm's 0.030.  With 0.030
+ * a token seen once in ham only weighs 0.016, as strong as one seen in a
+ * hundred, and a spam holding a few such words lands at the chi-square's
+ * undecided 0.5; 10-fold on the corpus, Bayes alone at p >= 0.9: 79.6%
+ * of spam (0 ham) with 0.030, 92.2% (2 ham) with 0.45; 1.0 no better
+ * (README, "scripts/bench/bayes") */
+#define BAYES_FW_S 0.45
 #define BAYES_FW_X 0.538	/* Robinson's x */
 #define BAYES_MIN_STRENGTH 0.346	/* |p - 0.5| a token needs to count */
 #define BAYES_TTL_MULT 12	/* a token lives at most 12 TTLs */
@@ -63,6 +73,12 @@ size_t bayes_select(const double *prob, size_t n, size_t *idx);
 
 /* ---------------------------------------------------------------- storage */
 
+/* bayes_counts_parse - n counts from the read script's reply (decimal
+ * numbers separated by spaces) into out; a value that is not a count
+ * (negative, not a number, over 1e15) reads as 0; false when the reply
+ * has fewer than n */
+bool bayes_counts_parse(const char *s, size_t len, double *out, size_t n);
+
 /* bayes_token_key - P b:HASH into out (BAYES_KEY_MAX); its length */
 size_t bayes_token_key(const char *prefix, uint64_t hash, char *out);
 
@@ -80,9 +96,25 @@ const char *bayes_result_name(enum bayes_result r);
 /* bayes_learn_tokens - learn (or forget) the message of digest (SHA-1
  * hex) with tokens t in one script call before deadline; 0 and *res, or
  * -1 with *why (static) */
-int bayes_learn_tokens(struct engine *e, const char *digest, const struct tokens *t,
+int bayes_learn_tokens(struct engine *e, const char *digest, struct tokens *t,
 		       enum bayes_op op, double deadline, enum bayes_result *res,
 		       const char **why);
+
+/* one message of bayes_learn_many */
+struct bayes_learn_item {
+	char digest[DIGEST_SHA1_HEX];	/* bayes_message_digest */
+	struct tokens *tokens;
+	enum bayes_op op;
+	enum bayes_result res;		/* out, unless failed */
+	bool failed;			/* out: its script call failed */
+};
+
+/* bayes_learn_many - bayes_learn_tokens of n messages in one pipelined
+ * round trip (one script call each, so each message is learned atomically
+ * and exactly as alone); 0 with each item's res or failed, or -1 with
+ * *why (static) when Redis failed */
+int bayes_learn_many(struct engine *e, struct bayes_learn_item *it, size_t n, double deadline,
+		     const char **why);
 
 /* ---------------------------------------------------------------- autolearn
  * SpamAssassin's AutoLearnThreshold: a message is learned as spam when its
@@ -120,11 +152,16 @@ void bayes_message_digest(const struct msg *m, char out[DIGEST_SHA1_HEX]);
 /* ---------------------------------------------------------------- admin
  * (admin/bayes_admin.c): 0, or -1 with *err (caller frees) */
 
-/* bayes_learn_message - learn (or forget) one message file's content: its
- * tokens, and its digest (SHA-1 of the Message-ID and the body, so the
- * same message delivered twice or re-filed is one message) */
-int bayes_learn_message(struct engine *e, const char *data, size_t len, enum bayes_op op,
-			enum bayes_result *res, char **err);
+struct rep_keys;
+/* bayes_learn_parse - one message file's content, parsed once, for
+ * bayes_learn_many: its tokens (it->tokens, allocated; free with
+ * bayes_learn_item_clear) and digest (SHA-1 of the Message-ID and the
+ * body, so the same message delivered twice or re-filed is one message);
+ * and its reputation keys (rep_learn_keys) when keys is not NULL */
+void bayes_learn_parse(struct engine *e, const char *data, size_t len, enum bayes_op op,
+		       const char *ip, struct bayes_learn_item *it, struct rep_keys *keys);
+/* bayes_learn_item_clear - release what bayes_learn_parse allocated */
+void bayes_learn_item_clear(struct bayes_learn_item *it);
 
 struct bayes_stats {
 	double spam, ham;	/* messages learned */

@@ -224,58 +224,90 @@ void rep_args_clear(struct rep_args *a)
 	memset(a, 0, sizeof(*a));
 }
 
-/* script_batch - EVALSHA sha nkeys args... (args = keys then argv) */
+/* script_batch - EVALSHA sha nkeys args... (args = keys then argv; lens
+ * NULL: strlen of each) */
 static void script_batch(struct redis_batch *b, const struct rep_script *s, size_t nkeys,
-			 const struct rep_args *args)
+			 size_t argc, char *const *argv, const size_t *lens)
 {
-	const char **v = xcalloc(args->n + 3, sizeof(*v));
+	const char **v = xcalloc(argc + 3, sizeof(*v));
+	size_t *l = xcalloc(argc + 3, sizeof(*l));
 	char nk[FMT_NUM_MAX];
 
 	fmt_uint(nk, nkeys);
 	v[0] = "EVALSHA";
 	v[1] = s->sha;
 	v[2] = nk;
-	for (size_t i = 0; i < args->n; i++)
-		v[3 + i] = args->v[i];
-	redis_batch_argv(b, args->n + 3, v, NULL);
+	for (size_t i = 0; i < 3; i++)
+		l[i] = strlen(v[i]);
+	for (size_t i = 0; i < argc; i++) {
+		v[3 + i] = argv[i];
+		l[3 + i] = lens ? lens[i] : strlen(argv[i]);
+	}
+	redis_batch_argv(b, argc + 3, v, l);
 	free(v);
+	free(l);
 }
 
-/* rep_script_run - EVALSHA; on NOSCRIPT (a restarted or flushed server)
- * SCRIPT LOAD and EVALSHA again in one more round trip.  *reply owned by
- * the caller (redis_vals_free(r, 1)) */
-int rep_script_run(struct redis_pool *p, const struct rep_script *s, size_t nkeys,
-		   const struct rep_args *args, double deadline, struct redis_val **reply,
-		   const char **why, int *round_trips)
+/* rep_script_run_many - see rep_int.h: the calls pipelined; those that
+ * met NOSCRIPT (a restarted or flushed server) again after SCRIPT LOAD,
+ * in one more round trip */
+int rep_script_run_many(struct redis_pool *p, const struct rep_script *s, size_t ncalls,
+			const size_t *nkeys, const struct rep_args *args, double deadline,
+			struct redis_val **reply, const char **why, int *round_trips)
 {
 	struct redis_batch b;
-	struct redis_val *r;
+	struct redis_val *r, *again;
+	size_t nretry = 0;
 
 	pthread_once(&digest_once, digest_scripts);
 	redis_batch_init(&b);
-	script_batch(&b, s, nkeys, args);
+	for (size_t i = 0; i < ncalls; i++)
+		script_batch(&b, s, nkeys[i], args[i].n, args[i].v, args[i].lens);
 	int rc = redis_exec(p, &b, deadline, &r, why, round_trips);
 	redis_batch_free(&b);
 	if (rc < 0)
 		return -1;
-	if (r[0].type == REDIS_T_ERR && strncmp(r[0].str, "NOSCRIPT", 8) == 0) {
-		redis_vals_free(r, 1);
-		redis_batch_init(&b);
-		redis_batch_add(&b, "SCRIPT", "LOAD", s->body, NULL);
-		script_batch(&b, s, nkeys, args);
-		rc = redis_exec(p, &b, deadline, &r, why, round_trips);
-		redis_batch_free(&b);
-		if (rc < 0)
-			return -1;
-		/* keep the EVALSHA reply, drop SCRIPT LOAD's */
-		struct redis_val *one = xcalloc(1, sizeof(*one));
-		*one = r[1];
-		memset(&r[1], 0, sizeof(r[1]));
-		redis_vals_free(r, 2);
-		r = one;
+	redis_batch_init(&b);
+	redis_batch_add(&b, "SCRIPT", "LOAD", s->body, NULL);
+	for (size_t i = 0; i < ncalls; i++)
+		if (r[i].type == REDIS_T_ERR && strncmp(r[i].str, "NOSCRIPT", 8) == 0) {
+			script_batch(&b, s, nkeys[i], args[i].n, args[i].v, args[i].lens);
+			nretry++;
+		}
+	if (nretry > 0)
+		rc = redis_exec(p, &b, deadline, &again, why, round_trips);
+	redis_batch_free(&b);
+	if (rc < 0) {
+		redis_vals_free(r, ncalls);
+		return -1;
 	}
+	if (nretry > 0) {
+		/* the retried replies into their places, SCRIPT LOAD's dropped */
+		for (size_t i = 0, k = 1; i < ncalls; i++)
+			if (r[i].type == REDIS_T_ERR && strncmp(r[i].str, "NOSCRIPT", 8) == 0) {
+				free(r[i].str);	/* an error: a string, no elements */
+				r[i] = again[k];
+				memset(&again[k++], 0, sizeof(*again));
+			}
+		redis_vals_free(again, nretry + 1);
+	}
+	for (size_t i = 0; i < ncalls; i++)
+		if (r[i].type == REDIS_T_ERR)
+			redis_pool_warn(p, "script %s failed: %.200s", s->name, r[i].str);
+	*reply = r;
+	return 0;
+}
+
+/* rep_script_run - see rep_int.h */
+int rep_script_run(struct redis_pool *p, const struct rep_script *s, size_t nkeys,
+		   const struct rep_args *args, double deadline, struct redis_val **reply,
+		   const char **why, int *round_trips)
+{
+	struct redis_val *r;
+
+	if (rep_script_run_many(p, s, 1, &nkeys, args, deadline, &r, why, round_trips) < 0)
+		return -1;
 	if (r[0].type == REDIS_T_ERR) {
-		redis_pool_warn(p, "script %s failed: %.200s", s->name, r[0].str);
 		*why = "script error";
 		redis_vals_free(r, 1);
 		return -1;

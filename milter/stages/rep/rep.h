@@ -162,11 +162,18 @@ int rep_clear(struct engine *e, enum rep_kind kind, const char *value, bool *exi
 	      char **err);
 /* rep_learn - count every key of keys once as spam or ham */
 int rep_learn(struct engine *e, const struct rep_keys *keys, bool spam, char **err);
+/* rep_learn_many - rep_learn of n messages' keys in one round trip */
+int rep_learn_many(struct engine *e, const struct rep_keys *const *keys, size_t n, bool spam,
+		   char **err);
 /* rep_learn_keys - keys of a message file: ip (ip_override, else the
  * first untrusted relay of its Received fields, else the top Received
  * field's [address]), net, mfrom (Return-Path), from */
 void rep_learn_keys(struct engine *e, const char *data, size_t len,
 		    const char *ip_override, struct rep_keys *keys);
+/* rep_learn_keys_msg - rep_learn_keys of a parsed message (its envelope
+ * sender and client are set from the fields) */
+void rep_learn_keys_msg(struct engine *e, struct msg *m, const char *ip_override,
+			struct rep_keys *keys);
 /* rep_stats - the last `hours` hours, oldest first; each count (and
  * rep_stats_total) stops at LLONG_MAX instead of overflowing */
 int rep_stats(struct engine *e, int hours, struct rep_stats_row **rows, char **err);

@@ -22,10 +22,12 @@ extern struct rep_script rep_script_write;
 extern struct rep_script rep_script_grey;
 extern struct rep_script rep_script_set;
 
-/* a growable vector of owned argument strings */
+/* a growable vector of owned argument strings; or, built by the caller,
+ * n borrowed strings of lens[i] bytes (then never rep_args_clear) */
 struct rep_args {
 	char **v;
 	size_t n, cap;
+	const size_t *lens;	/* NULL: NUL-terminated */
 };
 
 void rep_args_add(struct rep_args *a, const char *s);
@@ -46,6 +48,14 @@ void rep_args_clear(struct rep_args *a);
 int rep_script_run(struct redis_pool *p, const struct rep_script *s, size_t nkeys,
 		   const struct rep_args *args, double deadline, struct redis_val **reply,
 		   const char **why, int *round_trips);
+
+/* rep_script_run_many - ncalls EVALSHAs of s pipelined in one round trip
+ * (call i: args[i], its first nkeys[i] are KEYS), the NOSCRIPT ones again
+ * after SCRIPT LOAD in one more; -1 only when Redis failed.  *reply: ncalls
+ * values (redis_vals_free), a call's own script error a REDIS_T_ERR */
+int rep_script_run_many(struct redis_pool *p, const struct rep_script *s, size_t ncalls,
+			const size_t *nkeys, const struct rep_args *args, double deadline,
+			struct redis_val **reply, const char **why, int *round_trips);
 
 /* rep_counts_of - spam, ham, seen of an HMGET key spam ham seen [...]
  * reply; false for a missing key or anything that is not numbers (a
