@@ -19,7 +19,10 @@
  *    worker is the one thread a resolver adds; waiters in several
  *    threads at once all get their answers (the driver role passes);
  *  - an answer given once comes from dns.c's cache, without a round trip
- *    to libunbound's worker.
+ *    to libunbound's worker;
+ *  - SPF follows its records' include:s, redirect=s, a and mx while the
+ *    message arrives: at end of data libspf2 finds its lookups answered
+ *    or in flight.
  */
 #include "autoconfig.h"
 
@@ -29,12 +32,14 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <dirent.h>
 
 #include "net/dns.h"
+#include "stages/auth/spf.h"
 #include "unit.h"
 
 /* ---------------------------------------------------------------- servers */
@@ -54,47 +59,102 @@ static int udp_open(int *port)
 	return fd;
 }
 
-/* a server answering every query with TXT "v=spf1 +all", delay_ms late */
+/* a record of a late_server's zone: TXT text or an IPv4 address */
+struct zone_rr {
+	const char *name;
+	int type;			/* DNS_T_TXT or DNS_T_A */
+	const char *value;
+};
+
+/* a server answering queries one after the other, each delay_ms late:
+ * from its zone when it has one (NXDOMAIN for other names, NODATA for
+ * other types), else every query with TXT "v=spf1 +all" */
 struct late_server {
 	int fd;
 	int delay_ms;
+	const struct zone_rr *zone;	/* ends with { NULL }, or NULL */
+	atomic_int answered;
 	atomic_bool stop;
 	pthread_t thread;
 };
 
-/* late_reply - the answer to query q (n bytes) in out; its length, or 0 */
-static size_t late_reply(const unsigned char *q, size_t n, unsigned char *out, size_t cap)
+/* zone_find - the record of the zone for the question at q + 12 (name
+ * in wire form) and type; *known: the name is in the zone */
+static const struct zone_rr *zone_find(const struct zone_rr *zone, const unsigned char *q,
+				       size_t n, int type, bool *known)
 {
-	static const char txt[] = "v=spf1 +all";
-	size_t i = 12;
+	char name[DNS_NAME_MAX + 2];
+	size_t o = 0;
+
+	for (size_t i = 12; i < n && q[i] != 0 && o + q[i] + 2 < sizeof(name); i += q[i] + 1u) {
+		if (o)
+			name[o++] = '.';
+		memcpy(name + o, q + i + 1, q[i]);
+		o += q[i];
+	}
+	name[o] = '\0';
+	*known = false;
+	for (; zone && zone->name; zone++) {
+		if (strcasecmp(zone->name, name) != 0)
+			continue;
+		*known = true;
+		if (zone->type == type)
+			return zone;
+	}
+	return NULL;
+}
+
+/* late_reply - the answer to query q (n bytes) in out; its length, or 0 */
+static size_t late_reply(const struct late_server *ls, const unsigned char *q, size_t n,
+			 unsigned char *out, size_t cap)
+{
+	const struct zone_rr *rr = NULL;
+	unsigned char rdata[256];
+	size_t i = 12, rdlen;
+	bool known = true;
 
 	while (i < n && q[i] != 0)	/* the question's name */
 		i += (size_t)q[i] + 1;
 	i += 5;				/* root label, QTYPE, QCLASS */
-	if (n < 12 || i > n || i + 12 + sizeof(txt) > cap)
+	if (n < 12 || i > n || i + 12 + sizeof(rdata) > cap)
 		return 0;
+	int type = q[i - 4] << 8 | q[i - 3];
+	if (ls->zone)
+		rr = zone_find(ls->zone, q, i - 4, type, &known);
+	const char *text = ls->zone ? (rr ? rr->value : NULL) : "v=spf1 +all";
+	if (text && type == DNS_T_A) {
+		ck_assert_int_eq(inet_pton(AF_INET, text, rdata), 1);
+		rdlen = 4;
+	} else if (text) {
+		rdlen = strlen(text) + 1;
+		ck_assert_uint_lt(rdlen, sizeof(rdata));
+		rdata[0] = (unsigned char)(rdlen - 1);
+		memcpy(rdata + 1, text, rdlen - 1);
+	}
 	memcpy(out, q, i);
 	out[2] = (unsigned char)(0x84 | (q[2] & 1));	/* QR, AA, the RD asked */
-	out[3] = 0x80;			/* RA, NOERROR */
-	out[6] = 0;			/* ANCOUNT 1 */
-	out[7] = 1;
+	out[3] = known ? 0x80 : 0x83;	/* RA, NOERROR or NXDOMAIN */
+	out[6] = 0;			/* ANCOUNT 1 or 0 */
+	out[7] = text != NULL;
 	out[8] = out[9] = out[10] = out[11] = 0;
-	unsigned char rr[] = {
+	if (text == NULL)
+		return i;
+	unsigned char hdr[] = {
 		0xc0, 0x0c,		/* the question's name */
-		0, 16, 0, 1,		/* TXT IN */
+		0, (unsigned char)type, 0, 1,	/* TYPE IN */
 		0, 0, 0, 60,		/* TTL */
-		0, (unsigned char)sizeof(txt), (unsigned char)(sizeof(txt) - 1),
+		0, (unsigned char)rdlen,
 	};
-	memcpy(out + i, rr, sizeof(rr));
-	memcpy(out + i + sizeof(rr), txt, sizeof(txt) - 1);
-	return i + sizeof(rr) + sizeof(txt) - 1;
+	memcpy(out + i, hdr, sizeof(hdr));
+	memcpy(out + i + sizeof(hdr), rdata, rdlen);
+	return i + sizeof(hdr) + rdlen;
 }
 
 /* late_main - answer queries one after the other, each delay_ms late */
 static void *late_main(void *arg)
 {
 	struct late_server *ls = arg;
-	unsigned char q[512], a[600];
+	unsigned char q[512], a[800];
 	struct sockaddr_storage from;
 
 	while (!atomic_load(&ls->stop)) {
@@ -106,11 +166,33 @@ static void *late_main(void *arg)
 		if (n <= 0)
 			continue;
 		usleep((useconds_t)ls->delay_ms * 1000);
-		size_t alen = late_reply(q, (size_t)n, a, sizeof(a));
+		size_t alen = late_reply(ls, q, (size_t)n, a, sizeof(a));
 		if (alen)
 			(void)!sendto(ls->fd, a, alen, 0, (struct sockaddr *)&from, flen);
+		atomic_fetch_add(&ls->answered, 1);
 	}
 	return NULL;
+}
+
+/* late_start - a late_server answering delay_ms late from zone (NULL:
+ * "v=spf1 +all" to everything), on *port */
+static void late_start(struct late_server *ls, int delay_ms, const struct zone_rr *zone,
+		       int *port)
+{
+	ls->delay_ms = delay_ms;
+	ls->zone = zone;
+	ls->fd = udp_open(port);
+	atomic_init(&ls->answered, 0);
+	atomic_init(&ls->stop, false);
+	ck_assert_int_eq(pthread_create(&ls->thread, NULL, late_main, ls), 0);
+}
+
+/* late_stop - stop and close it */
+static void late_stop(struct late_server *ls)
+{
+	atomic_store(&ls->stop, true);
+	pthread_join(ls->thread, NULL);
+	close(ls->fd);
 }
 
 /* ---------------------------------------------------------------- deadline */
@@ -250,11 +332,10 @@ END_TEST
  * it a temperror. */
 START_TEST(spf_overlaps_transfer)
 {
-	struct late_server ls = { .delay_ms = 300 };
+	struct late_server ls;
 	int port;
-	ls.fd = udp_open(&port);
-	atomic_init(&ls.stop, false);
-	ck_assert_int_eq(pthread_create(&ls.thread, NULL, late_main, &ls), 0);
+
+	late_start(&ls, 300, NULL, &port);
 	char *conf = xasprintf("dns_nameservers = 127.0.0.1:%d\ndns_timeout_ms = 200\n", port);
 	struct engine *e = unit_engine(conf, "");
 	const char *text = "Subject: no From, so no DMARC lookup\n\nbody\n";
@@ -272,9 +353,7 @@ START_TEST(spf_overlaps_transfer)
 	scan_free(sc);
 	engine_unref(e);
 	free(conf);
-	atomic_store(&ls.stop, true);
-	pthread_join(ls.thread, NULL);
-	close(ls.fd);
+	late_stop(&ls);
 }
 END_TEST
 
@@ -296,23 +375,6 @@ static int task_count(void)
 	return n;
 }
 
-/* late_start - a late_server answering delay_ms late, on *port */
-static void late_start(struct late_server *ls, int delay_ms, int *port)
-{
-	ls->delay_ms = delay_ms;
-	ls->fd = udp_open(port);
-	atomic_init(&ls->stop, false);
-	ck_assert_int_eq(pthread_create(&ls->thread, NULL, late_main, ls), 0);
-}
-
-/* late_stop - stop and close it */
-static void late_stop(struct late_server *ls)
-{
-	atomic_store(&ls->stop, true);
-	pthread_join(ls->thread, NULL);
-	close(ls->fd);
-}
-
 /* open_port - a resolver asking 127.0.0.1:port */
 static struct dns *open_port(int port)
 {
@@ -332,7 +394,7 @@ START_TEST(no_dispatcher_thread)
 	struct late_server ls;
 	int port;
 
-	late_start(&ls, 0, &port);
+	late_start(&ls, 0, NULL, &port);
 	int before = task_count();
 	struct dns *d = open_port(port);
 	struct dns_deadline *dl = dns_deadline_new(5000);
@@ -385,7 +447,7 @@ START_TEST(many_waiters)
 	pthread_t th[4];
 	int port;
 
-	late_start(&ls, 1, &port);
+	late_start(&ls, 1, NULL, &port);
 	struct dns *d = open_port(port);
 	struct dns_deadline *dl = dns_deadline_new(20000);
 	dns_deadline_fix(dl);
@@ -411,7 +473,7 @@ START_TEST(spf_no_thread)
 	struct late_server ls;
 	int port;
 
-	late_start(&ls, 300, &port);
+	late_start(&ls, 300, NULL, &port);
 	char *conf = xasprintf("dns_nameservers = 127.0.0.1:%d\ndns_timeout_ms = 2000\n", port);
 	struct engine *e = unit_engine(conf, "");
 	struct dns_deadline *dl = dns_deadline_new(5000);
@@ -444,6 +506,58 @@ START_TEST(spf_no_thread)
 }
 END_TEST
 
+/* a sender whose record reaches its client's address through 3 nested
+ * include:s and an a: (the shape of gmail.com's): while the message
+ * arrives, each record's answer sends the queries of the next level, so
+ * at end of data every lookup libspf2 makes is answered or in flight.
+ * Before, only the sender's own TXT was: libspf2 made the other four one
+ * after the other at end of data, a round trip each */
+static const struct zone_rr chain_zone[] = {
+	{ "chain.example", DNS_T_TXT, "v=spf1 include:one.chain.example -all" },
+	{ "one.chain.example", DNS_T_TXT, "v=spf1 include:two.chain.example -all" },
+	{ "two.chain.example", DNS_T_TXT,
+	  "v=spf1 ip4:198.51.100.0/24 include:three.chain.example ~all" },
+	{ "three.chain.example", DNS_T_TXT, "v=spf1 a:host.chain.example/24 -all" },
+	{ "host.chain.example", DNS_T_A, "192.0.2.10" },
+	{ NULL, 0, NULL },
+};
+
+START_TEST(spf_chain_ahead)
+{
+	struct late_server ls;
+	int port, asked = 0, ready = 0;
+
+	late_start(&ls, 100, chain_zone, &port);
+	char *conf = xasprintf("dns_nameservers = 127.0.0.1:%d\ndns_timeout_ms = 5000\n", port);
+	struct engine *e = unit_engine(conf, "");
+	struct scan *sc = scan_new(e);
+	msg_set_client(sc->msg, "192.0.2.10", NULL, "[192.0.2.10]");
+	msg_set_from(sc->msg, "<alice@chain.example>");
+	msg_add_rcpt(sc->msg, "<bob@rcpt.test>");
+	scan_envelope_done(sc);
+	/* a slow client: a header every 10 ms until the server has answered
+	 * the whole chain (5 queries), 5 s at most */
+	for (int i = 0; i < 500 && atomic_load(&ls.answered) < 5; i++) {
+		usleep(10 * 1000);
+		scan_header(sc, "X-Filler", " slow");
+	}
+	const char *text = "Subject: no From, so no DMARC lookup\n\nbody\n";
+	mboxfile_feed(sc, text, strlen(text));
+	scan_finish(sc);
+	ck_assert_msg(scan_has(sc, "SPF_PASS"), "no SPF_PASS");
+	for (size_t i = 0; i < e->nstages; i++)
+		if (strcmp(e->stages[i]->name, "spf") == 0)
+			spf_check_lookups(sc->state[i], &asked, &ready);
+	ck_assert_int_eq(asked, 5);
+	ck_assert_msg(ready == asked, "%d of libspf2's %d lookups were answered or in "
+		      "flight at end of data", ready, asked);
+	scan_free(sc);
+	engine_unref(e);
+	free(conf);
+	late_stop(&ls);
+}
+END_TEST
+
 /* an answer given once is given again from dns.c's cache, in the
  * caller's thread: done at dns_start, without libunbound's worker (it
  * went to the worker and back, two thread switches, even when libunbound
@@ -453,7 +567,7 @@ START_TEST(answer_cache)
 	struct late_server ls;
 	int port;
 
-	late_start(&ls, 0, &port);
+	late_start(&ls, 0, NULL, &port);
 	struct dns *d = open_port(port);
 	struct dns_deadline *dl = dns_deadline_new(5000);
 	dns_deadline_fix(dl);
@@ -496,6 +610,7 @@ int main(void)
 	tcase_add_test(tc, many_waiters);
 	tcase_add_test(tc, spf_no_thread);
 	tcase_add_test(tc, answer_cache);
+	tcase_add_test(tc, spf_chain_ahead);
 	suite_add_tcase(s, tc);
 	return unit_main(s);
 }
