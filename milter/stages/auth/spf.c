@@ -8,22 +8,29 @@
  * Threads: none of its own.  At the envelope hook (spf_start) a check
  * sends the queries every check begins with, TXT of the MAIL FROM domain
  * and of the HELO name, and returns; their answers arrive while the
- * message is transferred.  At end of message (spf_wait) libspf2
- * evaluates in the connection's thread, the records it asks for first
- * served from those answers, its further lookups (include:, a, mx, ...)
- * through dns.c as it goes.  The SPF_server_t is shared read-only: after
+ * message is transferred.  Each header and body chunk then calls
+ * spf_prefetch, in the same thread: it looks without blocking at the
+ * answers that came, and for each SPF record among them sends the
+ * lookups its terms will make (include: and redirect= targets' TXT, a
+ * and mx names, then the addresses of MX answers' names), recursively as
+ * those answers come.  At end of message (spf_wait) libspf2 evaluates in
+ * the connection's thread; a lookup it makes that was sent ahead waits
+ * for that query (answered, or in flight: never sent twice), the others
+ * go through dns.c as it goes.  The SPF_server_t is shared read-only: after
  * creation libspf2 only reads it (limits, the default explanation, the
  * resolver pointer), and every per-check object (SPF_request_t,
  * SPF_response_t, compiled records) belongs to one thread.  libspf2's
  * lookup callback carries no per-request argument, so the check's
- * resolver, deadline, early answers and record log are reached through a
+ * resolver, deadline, queries sent ahead and record log are reached through a
  * thread-local pointer set for the duration of one
  * SPF_request_query_mailfrom call.  libspf2's own resolver and its cache
  * layer are never used; dns.c caches (its own answers, libunbound's).
  *
  * Limits: every lookup of a check waits on the message's one DNS deadline
  * (scan_dns_deadline: open while the message arrives, end of data +
- * dns_timeout_ms after); at most SPF_MAX_LOOKUPS queries; every TXT
+ * dns_timeout_ms after); at most SPF_MAX_LOOKUPS queries; sent ahead, at
+ * most SPF_PRE_TERMS terms per identity and SPF_PRE_MAX queries, only
+ * before the deadline; every TXT
  * record passes spf_record_precheck before libspf2 compiles it (SPEC §7:
  * CVE-2023-42118 is not fixed in Debian 12's libspf2 1.2.10); 8-bit
  * identities are never expanded by libspf2.  libspf2 itself enforces the

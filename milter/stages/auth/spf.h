@@ -3,7 +3,9 @@
  * libspf2 evaluating and parapet's resolver (dns.c) answering.
  *
  * A check sends its first queries when the envelope is complete
- * (spf_start: TXT of the MAIL FROM domain and of the HELO name) and is
+ * (spf_start: TXT of the MAIL FROM domain and of the HELO name), follows
+ * their answers while the message arrives (spf_prefetch: the lookups of
+ * include:, redirect=, a and mx sent as the records come in) and is
  * evaluated at end of message (spf_wait), in the caller's thread, so the
  * DNS time of the records overlaps the message transfer without a thread
  * of its own.  Every lookup of the check waits on the
