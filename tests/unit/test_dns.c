@@ -195,6 +195,30 @@ static void late_stop(struct late_server *ls)
 	close(ls->fd);
 }
 
+/* late_engine - an engine asking 127.0.0.1:port, with dns_timeout_ms */
+static struct engine *late_engine(int port, int timeout_ms)
+{
+	char *conf = xasprintf("dns_nameservers = 127.0.0.1:%d\ndns_timeout_ms = %d\n", port,
+			       timeout_ms);
+	struct engine *e = unit_engine(conf, "");
+
+	free(conf);
+	return e;
+}
+
+/* late_envelope - a message from 192.0.2.10 with helo and MAIL FROM
+ * from, its envelope complete (SPF has sent its first queries) */
+static struct scan *late_envelope(struct engine *e, const char *helo, const char *from)
+{
+	struct scan *sc = scan_new(e);
+
+	msg_set_client(sc->msg, "192.0.2.10", NULL, helo);
+	msg_set_from(sc->msg, from);
+	msg_add_rcpt(sc->msg, "<bob@rcpt.test>");
+	scan_envelope_done(sc);
+	return sc;
+}
+
 /* ---------------------------------------------------------------- deadline */
 
 START_TEST(states)
@@ -290,8 +314,7 @@ END_TEST
 START_TEST(one_deadline_per_message)
 {
 	int port, fd = udp_open(&port);
-	char *conf = xasprintf("dns_nameservers = 127.0.0.1:%d\ndns_timeout_ms = 1000\n", port);
-	struct engine *e = unit_engine(conf, "");
+	struct engine *e = late_engine(port, 1000);
 	/* a DKIM-Signature libopendkim accepts: its key is asked for at end
 	 * of message (the b= and bh= values never get that far) */
 	const char *text =
@@ -321,7 +344,6 @@ START_TEST(one_deadline_per_message)
 		      "dns_timeout_ms = 1000", ms);
 	scan_free(sc);
 	engine_unref(e);
-	free(conf);
 	close(fd);
 }
 END_TEST
@@ -336,15 +358,10 @@ START_TEST(spf_overlaps_transfer)
 	int port;
 
 	late_start(&ls, 300, NULL, &port);
-	char *conf = xasprintf("dns_nameservers = 127.0.0.1:%d\ndns_timeout_ms = 200\n", port);
-	struct engine *e = unit_engine(conf, "");
+	struct engine *e = late_engine(port, 200);
 	const char *text = "Subject: no From, so no DMARC lookup\n\nbody\n";
-	struct scan *sc = scan_new(e);
+	struct scan *sc = late_envelope(e, "mail.late.example", "<alice@late.example>");
 
-	msg_set_client(sc->msg, "192.0.2.10", NULL, "mail.late.example");
-	msg_set_from(sc->msg, "<alice@late.example>");
-	msg_add_rcpt(sc->msg, "<bob@rcpt.test>");
-	scan_envelope_done(sc);
 	usleep(1000 * 1000);		/* a slow client */
 	mboxfile_feed(sc, text, strlen(text));
 	scan_finish(sc);
@@ -352,7 +369,6 @@ START_TEST(spf_overlaps_transfer)
 	ck_assert_int_eq(sc->spf_result, AUTH_PASS);
 	scan_free(sc);
 	engine_unref(e);
-	free(conf);
 	late_stop(&ls);
 }
 END_TEST
@@ -474,8 +490,7 @@ START_TEST(spf_no_thread)
 	int port;
 
 	late_start(&ls, 300, NULL, &port);
-	char *conf = xasprintf("dns_nameservers = 127.0.0.1:%d\ndns_timeout_ms = 2000\n", port);
-	struct engine *e = unit_engine(conf, "");
+	struct engine *e = late_engine(port, 2000);
 	struct dns_deadline *dl = dns_deadline_new(5000);
 	dns_deadline_fix(dl);
 	/* libunbound's worker starts with the first query */
@@ -484,11 +499,7 @@ START_TEST(spf_no_thread)
 	dns_query_free(q);
 	dns_deadline_unref(dl);
 	int before = task_count();
-	struct scan *sc = scan_new(e);
-	msg_set_client(sc->msg, "192.0.2.10", NULL, "mail.late.example");
-	msg_set_from(sc->msg, "<alice@late.example>");
-	msg_add_rcpt(sc->msg, "<bob@rcpt.test>");
-	scan_envelope_done(sc);
+	struct scan *sc = late_envelope(e, "mail.late.example", "<alice@late.example>");
 	usleep(100 * 1000);		/* the answers are 300 ms away */
 	int during = task_count();
 	const char *text = "Subject: no From, so no DMARC lookup\n\nbody\n";
@@ -501,7 +512,6 @@ START_TEST(spf_no_thread)
 	ck_assert_int_eq(task_count(), before);
 	scan_free(sc);
 	engine_unref(e);
-	free(conf);
 	late_stop(&ls);
 }
 END_TEST
@@ -528,13 +538,8 @@ START_TEST(spf_chain_ahead)
 	int port, asked = 0, ready = 0;
 
 	late_start(&ls, 100, chain_zone, &port);
-	char *conf = xasprintf("dns_nameservers = 127.0.0.1:%d\ndns_timeout_ms = 5000\n", port);
-	struct engine *e = unit_engine(conf, "");
-	struct scan *sc = scan_new(e);
-	msg_set_client(sc->msg, "192.0.2.10", NULL, "[192.0.2.10]");
-	msg_set_from(sc->msg, "<alice@chain.example>");
-	msg_add_rcpt(sc->msg, "<bob@rcpt.test>");
-	scan_envelope_done(sc);
+	struct engine *e = late_engine(port, 5000);
+	struct scan *sc = late_envelope(e, "[192.0.2.10]", "<alice@chain.example>");
 	/* a slow client: a header every 10 ms until the server has answered
 	 * the whole chain (5 queries), 5 s at most */
 	for (int i = 0; i < 500 && atomic_load(&ls.answered) < 5; i++) {
@@ -553,7 +558,6 @@ START_TEST(spf_chain_ahead)
 		      "flight at end of data", ready, asked);
 	scan_free(sc);
 	engine_unref(e);
-	free(conf);
 	late_stop(&ls);
 }
 END_TEST
