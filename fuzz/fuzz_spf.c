@@ -5,7 +5,8 @@
  * SPF_record_compile through spf_record_compile_test.  Invariants: what
  * the precheck passes is 7-bit printable and within the caps; the
  * normalizer's output starts with "v=spf1", passes the precheck again
- * and is a fixed point (normalizing it again changes nothing).
+ * and is a fixed point (normalizing it again changes nothing); the
+ * lookups spf_record_targets finds in it are capped, macro-free names.
  */
 #include "autoconfig.h"
 
@@ -45,6 +46,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (again == NULL || strcmp(again, norm) != 0)
 			abort();
 		free(again);
+		/* the lookups sent ahead: within the cap, names without
+		 * macros and within a DNS name's length */
+		struct spf_target t[10];
+		size_t n = spf_record_targets(norm, "example.com", t, 10);
+		if (n > 10)
+			abort();
+		for (size_t i = 0; i < n; i++)
+			if (t[i].name[0] == '\0' || strchr(t[i].name, '%') ||
+			    strlen(t[i].name) >= SPF_TARGET_NAME)
+				abort();
 		free(norm);
 	}
 	/* libspf2 compiles whatever passed (and must not crash on it) */

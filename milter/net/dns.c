@@ -751,6 +751,17 @@ bool dns_done(struct dns_query *q)
 	return done;
 }
 
+/* dns_ready - is the answer in?  Delivers nothing */
+bool dns_ready(struct dns_query *q)
+{
+	bool done;
+
+	pthread_mutex_lock(&q->d->lock);
+	done = q->done;
+	pthread_mutex_unlock(&q->d->lock);
+	return done;
+}
+
 /* ---------------------------------------------------------------- deadline */
 
 /* dns_deadline_new - open until dns_deadline_fix */

@@ -119,8 +119,13 @@ bool dns_deadline_passed(const struct dns_deadline *dl);
  * DNS_TIMEOUT.  May be called again; borrowed until dns_query_free.
  */
 const struct dns_answer *dns_wait(struct dns_query *q, struct dns_deadline *dl);
-/* dns_done - has the answer arrived (dns_wait would not block)? */
+/* dns_done - has the answer arrived (dns_wait would not block)?  Never
+ * blocks: delivers the answers that have come for any query of the
+ * resolver when no other thread is doing so */
 bool dns_done(struct dns_query *q);
+/* dns_ready - dns_done without delivering anything: for the other queries
+ * of a caller that has just called dns_done on one */
+bool dns_ready(struct dns_query *q);
 /* dns_query_free - release (cancels it if still pending); returns NULL */
 struct dns_query *dns_query_free(struct dns_query *q);
 

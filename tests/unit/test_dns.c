@@ -19,7 +19,10 @@
  *    worker is the one thread a resolver adds; waiters in several
  *    threads at once all get their answers (the driver role passes);
  *  - an answer given once comes from dns.c's cache, without a round trip
- *    to libunbound's worker.
+ *    to libunbound's worker;
+ *  - SPF follows its records' include:s, redirect=s, a and mx while the
+ *    message arrives: at end of data libspf2 finds its lookups answered
+ *    or in flight.
  */
 #include "autoconfig.h"
 
@@ -29,88 +32,41 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <dirent.h>
 
 #include "net/dns.h"
+#include "stages/auth/spf.h"
 #include "unit.h"
+#include "lateserver.h"
 
 /* ---------------------------------------------------------------- servers */
 
-/* udp_open - a UDP socket on 127.0.0.1 and a free port */
-static int udp_open(int *port)
+/* late_engine - an engine asking 127.0.0.1:port, with dns_timeout_ms */
+static struct engine *late_engine(int port, int timeout_ms)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET };
-	socklen_t len = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	char *conf = xasprintf("dns_nameservers = 127.0.0.1:%d\ndns_timeout_ms = %d\n", port,
+			       timeout_ms);
+	struct engine *e = unit_engine(conf, "");
 
-	ck_assert_int_ge(fd, 0);
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-	*port = ntohs(sa.sin_port);
-	return fd;
+	free(conf);
+	return e;
 }
 
-/* a server answering every query with TXT "v=spf1 +all", delay_ms late */
-struct late_server {
-	int fd;
-	int delay_ms;
-	atomic_bool stop;
-	pthread_t thread;
-};
-
-/* late_reply - the answer to query q (n bytes) in out; its length, or 0 */
-static size_t late_reply(const unsigned char *q, size_t n, unsigned char *out, size_t cap)
+/* late_envelope - a message from 192.0.2.10 with helo and MAIL FROM
+ * from, its envelope complete (SPF has sent its first queries) */
+static struct scan *late_envelope(struct engine *e, const char *helo, const char *from)
 {
-	static const char txt[] = "v=spf1 +all";
-	size_t i = 12;
+	struct scan *sc = scan_new(e);
 
-	while (i < n && q[i] != 0)	/* the question's name */
-		i += (size_t)q[i] + 1;
-	i += 5;				/* root label, QTYPE, QCLASS */
-	if (n < 12 || i > n || i + 12 + sizeof(txt) > cap)
-		return 0;
-	memcpy(out, q, i);
-	out[2] = (unsigned char)(0x84 | (q[2] & 1));	/* QR, AA, the RD asked */
-	out[3] = 0x80;			/* RA, NOERROR */
-	out[6] = 0;			/* ANCOUNT 1 */
-	out[7] = 1;
-	out[8] = out[9] = out[10] = out[11] = 0;
-	unsigned char rr[] = {
-		0xc0, 0x0c,		/* the question's name */
-		0, 16, 0, 1,		/* TXT IN */
-		0, 0, 0, 60,		/* TTL */
-		0, (unsigned char)sizeof(txt), (unsigned char)(sizeof(txt) - 1),
-	};
-	memcpy(out + i, rr, sizeof(rr));
-	memcpy(out + i + sizeof(rr), txt, sizeof(txt) - 1);
-	return i + sizeof(rr) + sizeof(txt) - 1;
-}
-
-/* late_main - answer queries one after the other, each delay_ms late */
-static void *late_main(void *arg)
-{
-	struct late_server *ls = arg;
-	unsigned char q[512], a[600];
-	struct sockaddr_storage from;
-
-	while (!atomic_load(&ls->stop)) {
-		struct pollfd p = { .fd = ls->fd, .events = POLLIN };
-		if (poll(&p, 1, 50) <= 0)
-			continue;
-		socklen_t flen = sizeof(from);
-		ssize_t n = recvfrom(ls->fd, q, sizeof(q), 0, (struct sockaddr *)&from, &flen);
-		if (n <= 0)
-			continue;
-		usleep((useconds_t)ls->delay_ms * 1000);
-		size_t alen = late_reply(q, (size_t)n, a, sizeof(a));
-		if (alen)
-			(void)!sendto(ls->fd, a, alen, 0, (struct sockaddr *)&from, flen);
-	}
-	return NULL;
+	msg_set_client(sc->msg, "192.0.2.10", NULL, helo);
+	msg_set_from(sc->msg, from);
+	msg_add_rcpt(sc->msg, "<bob@rcpt.test>");
+	scan_envelope_done(sc);
+	return sc;
 }
 
 /* ---------------------------------------------------------------- deadline */
@@ -208,8 +164,7 @@ END_TEST
 START_TEST(one_deadline_per_message)
 {
 	int port, fd = udp_open(&port);
-	char *conf = xasprintf("dns_nameservers = 127.0.0.1:%d\ndns_timeout_ms = 1000\n", port);
-	struct engine *e = unit_engine(conf, "");
+	struct engine *e = late_engine(port, 1000);
 	/* a DKIM-Signature libopendkim accepts: its key is asked for at end
 	 * of message (the b= and bh= values never get that far) */
 	const char *text =
@@ -239,7 +194,6 @@ START_TEST(one_deadline_per_message)
 		      "dns_timeout_ms = 1000", ms);
 	scan_free(sc);
 	engine_unref(e);
-	free(conf);
 	close(fd);
 }
 END_TEST
@@ -250,20 +204,14 @@ END_TEST
  * it a temperror. */
 START_TEST(spf_overlaps_transfer)
 {
-	struct late_server ls = { .delay_ms = 300 };
+	struct late_server ls;
 	int port;
-	ls.fd = udp_open(&port);
-	atomic_init(&ls.stop, false);
-	ck_assert_int_eq(pthread_create(&ls.thread, NULL, late_main, &ls), 0);
-	char *conf = xasprintf("dns_nameservers = 127.0.0.1:%d\ndns_timeout_ms = 200\n", port);
-	struct engine *e = unit_engine(conf, "");
-	const char *text = "Subject: no From, so no DMARC lookup\n\nbody\n";
-	struct scan *sc = scan_new(e);
 
-	msg_set_client(sc->msg, "192.0.2.10", NULL, "mail.late.example");
-	msg_set_from(sc->msg, "<alice@late.example>");
-	msg_add_rcpt(sc->msg, "<bob@rcpt.test>");
-	scan_envelope_done(sc);
+	late_start(&ls, 300, NULL, &port);
+	struct engine *e = late_engine(port, 200);
+	const char *text = "Subject: no From, so no DMARC lookup\n\nbody\n";
+	struct scan *sc = late_envelope(e, "mail.late.example", "<alice@late.example>");
+
 	usleep(1000 * 1000);		/* a slow client */
 	mboxfile_feed(sc, text, strlen(text));
 	scan_finish(sc);
@@ -271,10 +219,7 @@ START_TEST(spf_overlaps_transfer)
 	ck_assert_int_eq(sc->spf_result, AUTH_PASS);
 	scan_free(sc);
 	engine_unref(e);
-	free(conf);
-	atomic_store(&ls.stop, true);
-	pthread_join(ls.thread, NULL);
-	close(ls.fd);
+	late_stop(&ls);
 }
 END_TEST
 
@@ -296,23 +241,6 @@ static int task_count(void)
 	return n;
 }
 
-/* late_start - a late_server answering delay_ms late, on *port */
-static void late_start(struct late_server *ls, int delay_ms, int *port)
-{
-	ls->delay_ms = delay_ms;
-	ls->fd = udp_open(port);
-	atomic_init(&ls->stop, false);
-	ck_assert_int_eq(pthread_create(&ls->thread, NULL, late_main, ls), 0);
-}
-
-/* late_stop - stop and close it */
-static void late_stop(struct late_server *ls)
-{
-	atomic_store(&ls->stop, true);
-	pthread_join(ls->thread, NULL);
-	close(ls->fd);
-}
-
 /* open_port - a resolver asking 127.0.0.1:port */
 static struct dns *open_port(int port)
 {
@@ -332,7 +260,7 @@ START_TEST(no_dispatcher_thread)
 	struct late_server ls;
 	int port;
 
-	late_start(&ls, 0, &port);
+	late_start(&ls, 0, NULL, &port);
 	int before = task_count();
 	struct dns *d = open_port(port);
 	struct dns_deadline *dl = dns_deadline_new(5000);
@@ -385,7 +313,7 @@ START_TEST(many_waiters)
 	pthread_t th[4];
 	int port;
 
-	late_start(&ls, 1, &port);
+	late_start(&ls, 1, NULL, &port);
 	struct dns *d = open_port(port);
 	struct dns_deadline *dl = dns_deadline_new(20000);
 	dns_deadline_fix(dl);
@@ -411,9 +339,8 @@ START_TEST(spf_no_thread)
 	struct late_server ls;
 	int port;
 
-	late_start(&ls, 300, &port);
-	char *conf = xasprintf("dns_nameservers = 127.0.0.1:%d\ndns_timeout_ms = 2000\n", port);
-	struct engine *e = unit_engine(conf, "");
+	late_start(&ls, 300, NULL, &port);
+	struct engine *e = late_engine(port, 2000);
 	struct dns_deadline *dl = dns_deadline_new(5000);
 	dns_deadline_fix(dl);
 	/* libunbound's worker starts with the first query */
@@ -422,11 +349,7 @@ START_TEST(spf_no_thread)
 	dns_query_free(q);
 	dns_deadline_unref(dl);
 	int before = task_count();
-	struct scan *sc = scan_new(e);
-	msg_set_client(sc->msg, "192.0.2.10", NULL, "mail.late.example");
-	msg_set_from(sc->msg, "<alice@late.example>");
-	msg_add_rcpt(sc->msg, "<bob@rcpt.test>");
-	scan_envelope_done(sc);
+	struct scan *sc = late_envelope(e, "mail.late.example", "<alice@late.example>");
 	usleep(100 * 1000);		/* the answers are 300 ms away */
 	int during = task_count();
 	const char *text = "Subject: no From, so no DMARC lookup\n\nbody\n";
@@ -439,7 +362,52 @@ START_TEST(spf_no_thread)
 	ck_assert_int_eq(task_count(), before);
 	scan_free(sc);
 	engine_unref(e);
-	free(conf);
+	late_stop(&ls);
+}
+END_TEST
+
+/* a sender whose record reaches its client's address through 3 nested
+ * include:s and an a: (the shape of gmail.com's): while the message
+ * arrives, each record's answer sends the queries of the next level, so
+ * at end of data every lookup libspf2 makes is answered or in flight.
+ * Before, only the sender's own TXT was: libspf2 made the other four one
+ * after the other at end of data, a round trip each */
+static const struct zone_rr chain_zone[] = {
+	{ "chain.example", DNS_T_TXT, "v=spf1 include:one.chain.example -all" },
+	{ "one.chain.example", DNS_T_TXT, "v=spf1 include:two.chain.example -all" },
+	{ "two.chain.example", DNS_T_TXT,
+	  "v=spf1 ip4:198.51.100.0/24 include:three.chain.example ~all" },
+	{ "three.chain.example", DNS_T_TXT, "v=spf1 a:host.chain.example/24 -all" },
+	{ "host.chain.example", DNS_T_A, "192.0.2.10" },
+	{ NULL, 0, NULL },
+};
+
+START_TEST(spf_chain_ahead)
+{
+	struct late_server ls;
+	int port, asked = 0, ready = 0;
+
+	late_start(&ls, 100, chain_zone, &port);
+	struct engine *e = late_engine(port, 5000);
+	struct scan *sc = late_envelope(e, "[192.0.2.10]", "<alice@chain.example>");
+	/* a slow client: a header every 10 ms until the server has answered
+	 * the whole chain (5 queries), 5 s at most */
+	for (int i = 0; i < 500 && atomic_load(&ls.answered) < 5; i++) {
+		usleep(10 * 1000);
+		scan_header(sc, "X-Filler", " slow");
+	}
+	const char *text = "Subject: no From, so no DMARC lookup\n\nbody\n";
+	mboxfile_feed(sc, text, strlen(text));
+	scan_finish(sc);
+	ck_assert_msg(scan_has(sc, "SPF_PASS"), "no SPF_PASS");
+	for (size_t i = 0; i < e->nstages; i++)
+		if (strcmp(e->stages[i]->name, "spf") == 0)
+			spf_check_lookups(sc->state[i], &asked, &ready);
+	ck_assert_int_eq(asked, 5);
+	ck_assert_msg(ready == asked, "%d of libspf2's %d lookups were answered or in "
+		      "flight at end of data", ready, asked);
+	scan_free(sc);
+	engine_unref(e);
 	late_stop(&ls);
 }
 END_TEST
@@ -453,7 +421,7 @@ START_TEST(answer_cache)
 	struct late_server ls;
 	int port;
 
-	late_start(&ls, 0, &port);
+	late_start(&ls, 0, NULL, &port);
 	struct dns *d = open_port(port);
 	struct dns_deadline *dl = dns_deadline_new(5000);
 	dns_deadline_fix(dl);
@@ -496,6 +464,7 @@ int main(void)
 	tcase_add_test(tc, many_waiters);
 	tcase_add_test(tc, spf_no_thread);
 	tcase_add_test(tc, answer_cache);
+	tcase_add_test(tc, spf_chain_ahead);
 	suite_add_tcase(s, tc);
 	return unit_main(s);
 }

@@ -3,6 +3,7 @@
  * before libspf2 sees them (SPEC §7): the precheck caps (length, macro
  * count and length, 8-bit and NUL bytes), the RFC 7208 grammar checks
  * and rewrites of spf_record_normalize, libspf2's compile of what passes,
+ * the lookups spf_record_targets finds in a record to send them ahead,
  * and 8-bit HELO / MAIL FROM answered without any lookup.
  */
 #include "autoconfig.h"
@@ -174,6 +175,54 @@ START_TEST(compile)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- targets */
+
+/* what spf_record_targets finds, "KIND:name" joined by spaces (R record,
+ * A address, M mx), for a record of example.com */
+static const struct {
+	const char *rec;
+	const char *want;
+} targ[] = {
+	{ "v=spf1 include:_spf.google.com ~all", "R:_spf.google.com" },
+	{ "v=spf1 -include:a.example +a mx/24 a:b.example/24//64 mx:c.example -all",
+	  "R:a.example A:example.com M:example.com A:b.example M:c.example" },
+	{ "v=spf1 ip4:192.0.2.0/24 redirect=_spf.example.net", "R:_spf.example.net" },
+	/* macros depend on the message; exists:, ptr, ip4:, all need no name */
+	{ "v=spf1 include:%{d}.x.example exists:%{i}.e.example ptr ptr:p.example a:%{h} ~all",
+	  "" },
+	{ "v=spf1 a:a/b.example/24", "A:a/b.example" },
+	{ "v=spf1", "" },
+};
+
+START_TEST(targets)
+{
+	struct spf_target t[10];
+	char got[512] = "";
+	size_t n = spf_record_targets(targ[_i].rec, "example.com", t, 10);
+
+	for (size_t i = 0; i < n; i++) {
+		strcat(got, i ? " " : "");
+		strcat(got, t[i].kind == SPF_FETCH_RECORD ? "R:" : t[i].kind == SPF_FETCH_ADDR
+		       ? "A:" : "M:");
+		strcat(got, t[i].name);
+	}
+	ck_assert_msg(strcmp(got, targ[_i].want) == 0, "%s: got '%s', want '%s'", targ[_i].rec,
+		      got, targ[_i].want);
+}
+END_TEST
+
+/* the cap: at most max targets, the first ones */
+START_TEST(targets_cap)
+{
+	struct spf_target t[3];
+
+	ck_assert_uint_eq(spf_record_targets("v=spf1 a mx include:a.example include:b.example "
+					     "include:c.example", "example.com", t, 3), 3);
+	ck_assert_str_eq(t[2].name, "a.example");
+	ck_assert_uint_eq(spf_record_targets("v=spf1 include:a.example", "example.com", t, 0), 0);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- attribution */
 
 static const struct {
@@ -289,6 +338,8 @@ int main(void)
 	tcase_add_test(tc, precheck_caps);
 	tcase_add_loop_test(tc, normalize, 0, sizeof(norm) / sizeof(norm[0]));
 	tcase_add_test(tc, compile);
+	tcase_add_loop_test(tc, targets, 0, sizeof(targ) / sizeof(targ[0]));
+	tcase_add_test(tc, targets_cap);
 	tcase_add_loop_test(tc, attribution, 0, sizeof(attr) / sizeof(attr[0]));
 	tcase_add_test(tc, eight_bit);
 	tcase_add_test(tc, deadline);

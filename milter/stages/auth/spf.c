@@ -8,22 +8,29 @@
  * Threads: none of its own.  At the envelope hook (spf_start) a check
  * sends the queries every check begins with, TXT of the MAIL FROM domain
  * and of the HELO name, and returns; their answers arrive while the
- * message is transferred.  At end of message (spf_wait) libspf2
- * evaluates in the connection's thread, the records it asks for first
- * served from those answers, its further lookups (include:, a, mx, ...)
- * through dns.c as it goes.  The SPF_server_t is shared read-only: after
+ * message is transferred.  Each header and body chunk then calls
+ * spf_prefetch, in the same thread: it looks without blocking at the
+ * answers that came, and for each SPF record among them sends the
+ * lookups its terms will make (include: and redirect= targets' TXT, a
+ * and mx names, then the addresses of MX answers' names), recursively as
+ * those answers come.  At end of message (spf_wait) libspf2 evaluates in
+ * the connection's thread; a lookup it makes that was sent ahead waits
+ * for that query (answered, or in flight: never sent twice), the others
+ * go through dns.c as it goes.  The SPF_server_t is shared read-only: after
  * creation libspf2 only reads it (limits, the default explanation, the
  * resolver pointer), and every per-check object (SPF_request_t,
  * SPF_response_t, compiled records) belongs to one thread.  libspf2's
  * lookup callback carries no per-request argument, so the check's
- * resolver, deadline, early answers and record log are reached through a
+ * resolver, deadline, queries sent ahead and record log are reached through a
  * thread-local pointer set for the duration of one
  * SPF_request_query_mailfrom call.  libspf2's own resolver and its cache
  * layer are never used; dns.c caches (its own answers, libunbound's).
  *
  * Limits: every lookup of a check waits on the message's one DNS deadline
  * (scan_dns_deadline: open while the message arrives, end of data +
- * dns_timeout_ms after); at most SPF_MAX_LOOKUPS queries; every TXT
+ * dns_timeout_ms after); at most SPF_MAX_LOOKUPS queries; sent ahead, at
+ * most SPF_PRE_TERMS terms per identity and SPF_PRE_MAX queries, only
+ * before the deadline; every TXT
  * record passes spf_record_precheck before libspf2 compiles it (SPEC §7:
  * CVE-2023-42118 is not fixed in Debian 12's libspf2 1.2.10); 8-bit
  * identities are never expanded by libspf2.  libspf2 itself enforces the
@@ -54,21 +61,29 @@
 
 #define SPF_MAX_SEEN 16		/* records remembered for the detail */
 #define SPF_SHOW_MAX 512	/* bytes of a record shown in a detail */
-#define SPF_EARLY_MAX 2		/* queries sent at the envelope */
+#define SPF_ROOTS 2		/* identities: MAIL FROM and HELO */
+#define SPF_PRE_MAX 32		/* queries sent before end of data */
+#define SPF_PRE_TERMS 10	/* DNS terms followed ahead per identity
+				 * (RFC 7208 §4.6.4's limit) */
+#define SPF_PRE_MX 10		/* names of one MX answer (§4.6.4) */
 
 /* ---------------------------------------------------------------- state */
 
-/* a query sent at the envelope, its answer kept for the whole check */
-struct early_query {
+/* a query sent before end of data, its answer kept for the whole check:
+ * the identities' TXT at the envelope, then what their records' answers
+ * lead to (spf_prefetch) */
+struct pre_query {
 	char *name;
+	int type;
 	struct dns_query *q;
+	int root;		/* the identity it was sent for */
+	bool read;		/* its answer has been followed */
 };
 
 /* what one libspf2 query sees through the thread-local pointer */
 struct lookup_ctx {
 	struct dns *dns;
-	const struct early_query *early;	/* the check's, TXT */
-	size_t nearly;
+	struct spf_check *check;	/* its queries sent ahead */
 	struct dns_deadline *dl;	/* the check's reference */
 	int lookups;
 	struct {
@@ -95,8 +110,11 @@ struct spf_check {
 	struct dns_deadline *dl;	/* the message's, counted reference */
 	char *ip, *helo, *mail_from;
 	struct spf_outcome mfrom, helo_out;
-	struct early_query early[SPF_EARLY_MAX];
-	size_t nearly;
+	int fam;		/* the client's address family, 4 or 6 */
+	struct pre_query pre[SPF_PRE_MAX];
+	size_t npre, nread;	/* sent ahead, their answers followed */
+	int terms[SPF_ROOTS];	/* DNS terms followed per identity */
+	int asked, ready;	/* libspf2's lookups, those already sent */
 };
 
 static SPF_server_t *server;
@@ -140,9 +158,19 @@ static void __attribute__((sentinel)) cat_to(char *out, size_t outsz, const char
 
 /* ---------------------------------------------------------------- DNS layer */
 
+/* pre_find - the query of (name, type) sent ahead, or NULL */
+static struct pre_query *pre_find(struct spf_check *c, const char *name, int type)
+{
+	for (size_t i = 0; i < c->npre; i++)
+		if (c->pre[i].type == type && strcasecmp(c->pre[i].name, name) == 0)
+			return &c->pre[i];
+	return NULL;
+}
+
 /* ctx_query - one query of the current check, bounded by its deadline;
- * NULL once the check has used up its lookups.  A TXT query sent at the
- * envelope is not sent again: its answer is the check's (*qp NULL) */
+ * NULL once the check has used up its lookups.  A query sent ahead is
+ * not sent again: libspf2 gets its answer, waiting for it if it is still
+ * in flight (*qp NULL: the check owns it) */
 static const struct dns_answer *ctx_query(struct lookup_ctx *lc, const char *name,
 					  int type, struct dns_query **qp)
 {
@@ -151,9 +179,12 @@ static const struct dns_answer *ctx_query(struct lookup_ctx *lc, const char *nam
 	*qp = NULL;
 	if (lc == NULL || ++lc->lookups > SPF_MAX_LOOKUPS)
 		return NULL;
-	for (size_t i = 0; type == DNS_T_TXT && i < lc->nearly; i++)
-		if (strcasecmp(lc->early[i].name, name) == 0)
-			return dns_wait(lc->early[i].q, lc->dl);
+	lc->check->asked++;
+	struct pre_query *p = pre_find(lc->check, name, type);
+	if (p) {
+		lc->check->ready++;
+		return dns_wait(p->q, lc->dl);
+	}
 	if (dns_deadline_passed(lc->dl))
 		return &past_deadline;	/* nothing sent once time is up */
 	*qp = dns_start(lc->dns, name, type);
@@ -359,6 +390,29 @@ static SPF_errcode_t get_spf_fail(SPF_response_t *resp, struct lookup_ctx *lc,
 	return SPF_response_add_error(resp, code, "%.260s: %.50s", domain, what);
 }
 
+/* spf_answer_record - how many of the TXT answer's records are SPF
+ * records ("v=spf1", RFC 7208 §4.5); *rec gets the first in fresh
+ * memory (NULL if none) and *len its length */
+static size_t spf_answer_record(const struct dns_answer *a, char **rec, size_t *len)
+{
+	size_t nfound = 0;
+
+	*rec = NULL;
+	*len = 0;
+	for (size_t i = 0; a->rc == DNS_OK && i < a->n; i++) {
+		size_t tlen;
+		char *t = dns_txt_join(a->data[i], a->len[i], &tlen);
+		if (t && tlen >= 6 && strncasecmp(t, "v=spf1", 6) == 0 &&
+		    (tlen == 6 || t[6] == ' ') && nfound++ == 0) {
+			*rec = t;
+			*len = tlen;
+			continue;
+		}
+		free(t);
+	}
+	return nfound;
+}
+
 /* pp_get_spf - libspf2's record callback (top level, include:,
  * redirect=): the one TXT record starting "v=spf1" (RFC 7208 §4.5),
  * prechecked, then compiled.  SPF_E_DNS_ERROR makes an include
@@ -387,19 +441,7 @@ static SPF_errcode_t pp_get_spf(SPF_server_t *srv, SPF_request_t *req,
 		return get_spf_fail(resp, lc, SPF_RESULT_TEMPERROR, SPF_E_DNS_ERROR,
 				    domain, why_buf);
 	}
-	for (size_t i = 0; a->rc == DNS_OK && i < a->n; i++) {
-		size_t len;
-		char *t = dns_txt_join(a->data[i], a->len[i], &len);
-		if (t && len >= 6 && strncasecmp(t, "v=spf1", 6) == 0 &&
-		    (len == 6 || t[6] == ' ')) {
-			if (nfound++ == 0) {
-				found = t;
-				flen = len;
-				continue;
-			}
-		}
-		free(t);
-	}
+	nfound = spf_answer_record(a, &found, &flen);
 	dns_query_free(q);
 	if (nfound == 0)
 		return get_spf_fail(resp, lc, SPF_RESULT_NONE, SPF_E_NOT_SPF,
@@ -636,8 +678,7 @@ static void check_identity(struct spf_check *c, const char *sender, const char *
 	const char *local_end = strrchr(sender, '@');
 	SPF_request_t *req;
 	SPF_response_t *resp = NULL;
-	struct lookup_ctx lc = { .dns = c->engine->dns, .dl = c->dl, .early = c->early,
-				 .nearly = c->nearly };
+	struct lookup_ctx lc = { .dns = c->engine->dns, .dl = c->dl, .check = c };
 	unsigned char a6[16];
 	int fam;
 	const char *ip = c->ip;
@@ -749,18 +790,99 @@ static void run_checks(struct spf_check *c)
 	free(pm);
 }
 
-/* early_send - at the envelope: the TXT query of domain, which the check
- * of an identity in it will ask first, unless already sent */
-static void early_send(struct spf_check *c, const char *domain)
+/* pre_send - send the query of (name, type) for identity root ahead of
+ * libspf2, unless sent already, over the caps, or past the deadline */
+static void pre_send(struct spf_check *c, const char *name, int type, int root)
 {
-	if (c->nearly >= SPF_EARLY_MAX || has_8bit(domain) || !domain_checkable(domain))
+	if (c->npre >= SPF_PRE_MAX || !dns_name_ok(name) || pre_find(c, name, type) ||
+	    dns_deadline_passed(c->dl))
+		return;
+	struct pre_query *p = &c->pre[c->npre++];
+	p->name = xstrdup(name);
+	p->type = type;
+	p->root = root;
+	p->read = false;
+	p->q = dns_start(c->engine->dns, name, type);
+}
+
+/* early_send - at the envelope: the TXT query of domain, which the check
+ * of an identity in it will ask first */
+static void early_send(struct spf_check *c, const char *domain, int root)
+{
+	if (has_8bit(domain) || !domain_checkable(domain))
 		return;		/* check_identity answers those without DNS */
-	for (size_t i = 0; i < c->nearly; i++)
-		if (strcasecmp(c->early[i].name, domain) == 0)
-			return;
-	c->early[c->nearly].name = xstrdup(domain);
-	c->early[c->nearly].q = dns_start(c->engine->dns, domain, DNS_T_TXT);
-	c->nearly++;
+	pre_send(c, domain, DNS_T_TXT, root);
+}
+
+/* follow_record - the TXT answer a of p's name arrived: send what its
+ * SPF record's terms will look up, up to the identity's term budget */
+static void follow_record(struct spf_check *c, const struct pre_query *p,
+			  const struct dns_answer *a)
+{
+	struct spf_target t[SPF_PRE_TERMS];
+	const char *why;
+	size_t len, n;
+	char *rec = NULL;
+
+	if (spf_answer_record(a, &rec, &len) != 1 ||
+	    spf_record_precheck(rec, len, false, &why) < 0) {
+		free(rec);
+		return;		/* libspf2 will not get that far either */
+	}
+	char *norm = spf_record_normalize(rec, &why);
+	free(rec);
+	if (norm == NULL)
+		return;
+	n = spf_record_targets(norm, p->name, t, SPF_PRE_TERMS);
+	free(norm);
+	for (size_t i = 0; i < n && c->terms[p->root] < SPF_PRE_TERMS; i++) {
+		c->terms[p->root]++;
+		pre_send(c, t[i].name, t[i].kind == SPF_FETCH_RECORD ? DNS_T_TXT :
+			 t[i].kind == SPF_FETCH_MX ? DNS_T_MX : c->fam == 6 ? DNS_T_AAAA : DNS_T_A,
+			 p->root);
+	}
+}
+
+/* follow_mx - the MX answer a arrived: libspf2 will ask the addresses of
+ * its first SPF_PRE_MX names */
+static void follow_mx(struct spf_check *c, const struct pre_query *p,
+		      const struct dns_answer *a)
+{
+	char name[DNS_NAME_MAX + 2];
+
+	for (size_t i = 0; i < a->n && i < SPF_PRE_MX; i++)
+		if (a->len[i] > 2 && wire_name(a->data[i], a->len[i], 2, name, sizeof(name)) == 0)
+			pre_send(c, name, c->fam == 6 ? DNS_T_AAAA : DNS_T_A, p->root);
+}
+
+/* spf_prefetch - follow the answers that have come, without blocking */
+void spf_prefetch(struct spf_check *c)
+{
+	bool polled = false;
+
+	if (c->done || c->nread == c->npre || dns_deadline_passed(c->dl))
+		return;
+	/* c->npre grows as answers are followed: those answered from
+	 * dns.c's cache are followed in this same pass */
+	for (size_t i = 0; i < c->npre; i++) {
+		struct pre_query *p = &c->pre[i];
+		if (p->read)
+			continue;
+		/* one dns_done delivers whatever has come for all of them */
+		bool in = polled ? dns_ready(p->q) : dns_done(p->q);
+		polled = true;
+		if (!in)
+			continue;
+		p->read = true;
+		c->nread++;
+		const struct dns_answer *a = dns_wait(p->q, c->dl);	/* in: no wait */
+		if (a->rc != DNS_OK)
+			continue;
+		if (p->type == DNS_T_TXT)
+			follow_record(c, p, a);
+		else if (p->type == DNS_T_MX)
+			follow_mx(c, p, a);
+	}
 }
 
 /* spf_start - send the check's first queries; libspf2 runs at spf_wait */
@@ -777,6 +899,7 @@ struct spf_check *spf_start(struct engine *e, struct dns_deadline *dl, const cha
 	c->helo = xstrdup(helo ? helo : "");
 	c->mail_from = xstrdup(mail_from ? mail_from : "");
 	int fam = cidr_ip_parse(c->ip, a6);
+	c->fam = fam;
 	if (fam == 0)
 		return c;	/* check_identity says so, without DNS */
 	/* libspf2 passes a loopback client without asking (check_identity
@@ -786,10 +909,10 @@ struct spf_check *spf_start(struct engine *e, struct dns_deadline *dl, const cha
 		return c;
 	if (c->mail_from[0] != '\0') {
 		const char *at = strrchr(c->mail_from, '@');
-		early_send(c, at ? at + 1 : c->mail_from);
+		early_send(c, at ? at + 1 : c->mail_from, 0);
 	}
 	if (c->helo[0] && c->helo[0] != '[')
-		early_send(c, c->helo);
+		early_send(c, c->helo, 1);
 	return c;
 }
 
@@ -799,6 +922,9 @@ void spf_wait(struct spf_check *c, const struct spf_outcome **mfrom,
 	      const struct spf_outcome **helo)
 {
 	if (!c->done) {
+		/* what came since the last hook: its lookups go out now,
+		 * side by side, rather than one by one inside libspf2 */
+		spf_prefetch(c);
 		/* end of data: scan_finish has fixed the deadline already,
 		 * this only keeps a wait from anywhere else bounded */
 		dns_deadline_fix(c->dl);
@@ -809,14 +935,21 @@ void spf_wait(struct spf_check *c, const struct spf_outcome **mfrom,
 	*helo = &c->helo_out;
 }
 
+/* spf_check_lookups - the counts of spf_wait's lookups */
+void spf_check_lookups(const struct spf_check *c, int *asked, int *ready)
+{
+	*asked = c->asked;
+	*ready = c->ready;
+}
+
 /* spf_check_free - release, cancelling the queries still pending */
 struct spf_check *spf_check_free(struct spf_check *c)
 {
 	if (c == NULL)
 		return NULL;
-	for (size_t i = 0; i < c->nearly; i++) {
-		dns_query_free(c->early[i].q);
-		free(c->early[i].name);
+	for (size_t i = 0; i < c->npre; i++) {
+		dns_query_free(c->pre[i].q);
+		free(c->pre[i].name);
 	}
 	outcome_clear(&c->mfrom);
 	outcome_clear(&c->helo_out);

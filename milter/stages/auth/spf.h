@@ -3,7 +3,9 @@
  * libspf2 evaluating and parapet's resolver (dns.c) answering.
  *
  * A check sends its first queries when the envelope is complete
- * (spf_start: TXT of the MAIL FROM domain and of the HELO name) and is
+ * (spf_start: TXT of the MAIL FROM domain and of the HELO name), follows
+ * their answers while the message arrives (spf_prefetch: the lookups of
+ * include:, redirect=, a and mx sent as the records come in) and is
  * evaluated at end of message (spf_wait), in the caller's thread, so the
  * DNS time of the records overlaps the message transfer without a thread
  * of its own.  Every lookup of the check waits on the
@@ -67,6 +69,22 @@ struct spf_check *spf_start(struct engine *e, struct dns_deadline *dl, const cha
  */
 void spf_wait(struct spf_check *c, const struct spf_outcome **mfrom,
 	      const struct spf_outcome **helo);
+/*
+ * spf_check_lookups - for the tests: how many lookups libspf2 made at
+ * spf_wait (*asked), and how many of them found their query already sent
+ * (*ready: answered or in flight)
+ */
+void spf_check_lookups(const struct spf_check *c, int *asked, int *ready);
+/*
+ * spf_prefetch - between the envelope and end of data (the stage's
+ * header and body hooks): without blocking, look at the answers that have
+ * come, and send the lookups of the records among them (include:,
+ * redirect=, a, mx and the names of MX answers), so that spf_wait finds
+ * them answered or in flight.  At most 10 terms per identity (RFC 7208
+ * §4.6.4) and SPF_PRE_MAX queries per check; nothing once the message's
+ * DNS deadline has passed.
+ */
+void spf_prefetch(struct spf_check *c);
 /* spf_check_free - release (queries still pending are cancelled);
  * returns NULL */
 struct spf_check *spf_check_free(struct spf_check *c);
@@ -85,6 +103,29 @@ int spf_record_precheck(const char *rec, size_t len, bool exp, const char **why)
  * with a static reason in *why.
  */
 char *spf_record_normalize(const char *rec, const char **why);
+
+/* what a term of a record makes libspf2 look up */
+enum spf_fetch {
+	SPF_FETCH_RECORD,	/* include:, redirect=: the target's TXT */
+	SPF_FETCH_ADDR,		/* a: the name's A or AAAA */
+	SPF_FETCH_MX,		/* mx: the name's MX */
+};
+#define SPF_TARGET_NAME 254	/* bytes of a target's name, with the NUL */
+struct spf_target {
+	enum spf_fetch kind;
+	char name[SPF_TARGET_NAME];
+};
+
+/*
+ * spf_record_targets - the lookups the terms of rec (normalized: see
+ * spf_record_normalize) ask for, in term order, at most max into out, so
+ * that they can be sent before libspf2 evaluates the record: include:,
+ * redirect=, a and mx (domain, the record's own, when the term names
+ * none).  Terms with macros are left out (their names depend on the
+ * message), and so are exists: and ptr.  Returns the count.
+ */
+size_t spf_record_targets(const char *rec, const char *domain, struct spf_target *out,
+			  size_t max);
 
 /*
  * spf_record_compile_test - precheck, normalize and compile rec with

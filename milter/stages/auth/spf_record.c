@@ -17,6 +17,8 @@
  *                        /1 networks (libspf2 refuses a /0), literal text
  *                        lower-cased (names are case-insensitive; libspf2
  *                        compares ptr: case-sensitively).
+ *   spf_record_targets   the names a normalized record's terms make
+ *                        libspf2 look up, to send them ahead of it.
  *   spf_record_attribute which mechanism of a record gave a result (libspf2
  *                        does not say), for the symbol's detail.
  *
@@ -444,6 +446,58 @@ char *spf_record_normalize(const char *rec, const char **why)
 fail:
 	buf_free(&out);
 	return NULL;
+}
+
+/* ---------------------------------------------------------------- targets */
+
+/* target_add - out[*n] = kind of name (n bytes), unless it has a macro
+ * or is too long for a DNS name */
+static void target_add(struct spf_target *out, size_t *n, enum spf_fetch kind,
+		       const char *name, size_t len)
+{
+	if (len == 0 || len >= SPF_TARGET_NAME || memchr(name, '%', len))
+		return;
+	out[*n].kind = kind;
+	memcpy(out[*n].name, name, len);
+	out[*n].name[len] = '\0';
+	(*n)++;
+}
+
+/* spf_record_targets - what rec's terms will look up */
+size_t spf_record_targets(const char *rec, const char *domain, struct spf_target *out,
+			  size_t max)
+{
+	size_t n = 0;
+
+	for (const char *p = rec; *p && n < max;) {
+		size_t tn = strcspn(p, " ");
+		const char *t = p;
+
+		p += tn;
+		while (*p == ' ')
+			p++;
+		if (tn && strchr("+-~?", *t)) {
+			t++;
+			tn--;
+		}
+		size_t nl = strcspn(t, ":/= ");
+		if (nl > tn)
+			nl = tn;
+		const char *arg = t + nl;
+		size_t an = tn - nl;
+		if ((NAME_IS(t, nl, "include") && an > 1 && arg[0] == ':') ||
+		    (NAME_IS(t, nl, "redirect") && an > 1 && arg[0] == '=')) {
+			target_add(out, &n, SPF_FETCH_RECORD, arg + 1, an - 1);
+		} else if (NAME_IS(t, nl, "a") || NAME_IS(t, nl, "mx")) {
+			enum spf_fetch kind = nl == 1 ? SPF_FETCH_ADDR : SPF_FETCH_MX;
+			if (an && arg[0] == ':')
+				target_add(out, &n, kind, arg + 1,
+					   an - 1 - cidr_suffix(arg + 1, an - 1));
+			else
+				target_add(out, &n, kind, domain, strlen(domain));
+		}
+	}
+	return n;
 }
 
 /* ---------------------------------------------------------------- attribution */

@@ -4,6 +4,9 @@
  * symbols, Authentication-Results (RFC 8601) and the scan's spf_result /
  * spf_domain for the DMARC stage.  The check itself is spf.c.
  *
+ * While the message arrives, every header and body chunk lets the check
+ * follow the answers that have come (spf_prefetch: non-blocking).
+ *
  * Owns: the struct spf_check in the stage's slot, freed by cleanup.
  * Thread safety: per scan, one thread at a time.
  */
@@ -67,6 +70,25 @@ void spf_stage_envelope(struct scan *sc, void **slot)
 			  m->helo ? m->helo : "", m->mail_from ? m->mail_from : "");
 }
 
+/* spf_stage_header - a header arrived: follow the answers that came */
+static void spf_stage_header(struct scan *sc, void **slot, const struct header *h)
+{
+	(void)sc;
+	(void)h;
+	if (*slot)
+		spf_prefetch(*slot);
+}
+
+/* spf_stage_body - a body chunk arrived: the same */
+static void spf_stage_body(struct scan *sc, void **slot, const char *data, size_t len)
+{
+	(void)sc;
+	(void)data;
+	(void)len;
+	if (*slot)
+		spf_prefetch(*slot);
+}
+
 /* spf_stage_eom - symbols and Authentication-Results from the check */
 int spf_stage_eom(struct scan *sc, void **slot)
 {
@@ -127,12 +149,15 @@ static const struct stage_symbol spf_symbols[] = {
 	{ NULL, NULL },
 };
 
-/* spf_stage - SPF of HELO and MAIL FROM; its DNS starts at the envelope */
+/* spf_stage - SPF of HELO and MAIL FROM; its DNS starts at the envelope
+ * and follows the records as their answers arrive */
 const struct stage spf_stage = {
 	.symbols = spf_symbols,
 	.name = "spf",
 	.dns = true,
 	.envelope = spf_stage_envelope,
+	.header = spf_stage_header,
+	.body = spf_stage_body,
 	.eom = spf_stage_eom,
 	.cleanup = spf_stage_cleanup,
 };
