@@ -292,6 +292,13 @@ static const struct {
 	{ "a\r", "a\r\r\n", "a\r\r\n" },
 	{ "\r\n\r\nx  y\t\tz\r\n", "\r\n\r\nx  y\t\tz\r\n", "\r\n\r\nx y z\r\n" },
 	{ "\r\r\n\r\n", "\r\r\n", "\r\r\n" },
+	/* runs longer than a word: specials at every offset of one */
+	{ "abcdefghij klmnopqrstuvwx\tyz0123456789abcdef  \r\nABCDEFGHIJKLMNOPQRSTUVWXYZ\r\n\r\n",
+	  "abcdefghij klmnopqrstuvwx\tyz0123456789abcdef  \r\nABCDEFGHIJKLMNOPQRSTUVWXYZ\r\n",
+	  "abcdefghij klmnopqrstuvwx yz0123456789abcdef\r\nABCDEFGHIJKLMNOPQRSTUVWXYZ\r\n" },
+	{ "0123456\r0123456 01234567\t\t0123456789012345\r\n",
+	  "0123456\r0123456 01234567\t\t0123456789012345\r\n",
+	  "0123456\r0123456 01234567 0123456789012345\r\n" },
 };
 
 /* want_digest - the hash of a canonical form, by OpenSSL directly */

@@ -49,6 +49,20 @@ static const unsigned char special[256] = {
 	['\r'] = 1, [' '] = 1, ['\t'] = 1,
 };
 
+/* has_special - does a word of 8 bytes hold CR, SP or HTAB? (the
+ * zero-byte test on the word xored with each) */
+static inline bool has_special(const unsigned char *p)
+{
+	const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+	uint64_t w, a, b, c;
+
+	memcpy(&w, p, 8);
+	a = w ^ (ones * '\r');
+	b = w ^ (ones * ' ');
+	c = w ^ (ones * '\t');
+	return (((a - ones) & ~a) | ((b - ones) & ~b) | ((c - ones) & ~c)) & highs;
+}
+
 /* dkim_bodyhash_new - a fresh hash */
 struct dkim_bodyhash *dkim_bodyhash_new(bool relaxed, bool sha1)
 {
@@ -152,6 +166,8 @@ static void add_relaxed(struct dkim_bodyhash *h, const unsigned char *p, size_t 
 			i++;
 		} else {
 			size_t j = i + 1;
+			while (j + 8 <= len && !has_special(p + j))
+				j += 8;
 			while (j < len && !special[p[j]])
 				j++;
 			line_start(h);
