@@ -20,8 +20,12 @@
  * (auth_field: length cap, CRLF folding; at most DKIM_MAX_FIELDS fields,
  * DKIM_MAX_SIGS signatures of DKIM_MAX_SIG_TAGS tags and
  * DKIM_MAX_ARC_FIELDS ARC fields); each body
- * chunk goes to dkim_body as it arrives (the first one ends the header
- * with dkim_eoh), so nothing is buffered twice.  A DKIM-Signature's key
+ * chunk, as it arrives (the first one ends the header with dkim_eoh),
+ * goes to parapet's own body hashes (dkim_body.c, one per body
+ * canonicalization and algorithm among the signatures), or, when a
+ * signature has l=, to dkim_body; nothing is buffered twice.  With the
+ * own hashes the library hashes an empty body, and its body hash result
+ * is replaced by ours (own_bh): the header signature is still its.  A DKIM-Signature's key
  * query is started when the field arrives and collected at end of
  * message, so DNS overlaps the body transfer; every wait is bounded by the
  * message's one DNS deadline (scan_dns_deadline).
