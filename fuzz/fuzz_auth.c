@@ -11,9 +11,12 @@
  *   2  a DMARC record: auth_record_ok, then libopendmarc's parser
  *      (dmarc_record_parse) on what passed; tag-list lookups
  *   3  a domain: dmarc_org_domain (Public Suffix List) gives a suffix
- *   4+ a whole message through the pipeline (dkim and dmarc stages, so
- *      DKIM-Signature fields reach libopendkim bounded); DNS goes to a
+ *   4-254 a whole message through the pipeline (dkim and dmarc stages,
+ *      so DKIM-Signature fields reach libopendkim bounded); DNS goes to a
  *      port where nothing answers, with a 20 ms deadline
+ *   255 a body (NULs and all): dkim_bodyhash, simple and relaxed, gives
+ *      the same digest fed whole, in two pieces (split by the next
+ *      byte) and a byte at a time
  */
 #include "autoconfig.h"
 
@@ -24,6 +27,7 @@
 
 #include "mail/auth.h"
 #include "core/config.h"
+#include "stages/auth/dkim_body.h"
 #include "stages/auth/dmarc.h"
 #include "core/engine.h"
 #include "base/log.h"
@@ -71,6 +75,42 @@ static void check_domain(const char *d)
 		abort();
 }
 
+/* body_digest - one body fed in pieces: whole (step 0), split at
+ * split, or a byte at a time (step 1) */
+static size_t body_digest(bool relaxed, const uint8_t *p, size_t n, size_t split, int step,
+			  unsigned char *out)
+{
+	struct dkim_bodyhash *h = dkim_bodyhash_new(relaxed, false);
+
+	if (h == NULL)
+		abort();
+	if (step == 1) {
+		for (size_t i = 0; i < n; i++)
+			dkim_bodyhash_add(h, p + i, 1);
+	} else {
+		size_t k = step == 0 ? n : split % (n + 1);
+		dkim_bodyhash_add(h, p, k);
+		dkim_bodyhash_add(h, p + k, n - k);
+	}
+	size_t len = dkim_bodyhash_final(h, out);
+	dkim_bodyhash_free(h);
+	return len;
+}
+
+/* body_hash - the pieces never change the digest */
+static void body_hash(const uint8_t *p, size_t n)
+{
+	unsigned char a[DKIM_BODY_DIGEST_MAX], b[DKIM_BODY_DIGEST_MAX];
+	size_t split = n ? p[0] * (n / 256 + 1) : 0;
+
+	for (int relaxed = 0; relaxed <= 1; relaxed++) {
+		size_t la = body_digest(relaxed, p, n, 0, 0, a);
+		for (int step = 1; step <= 2; step++)
+			if (body_digest(relaxed, p, n, split, step, b) != la || memcmp(a, b, la) != 0)
+				abort();
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size == 0)
@@ -81,6 +121,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char d[AUTH_DOMAIN_SIZE];
 
 	switch (mode) {
+	case 255:
+		body_hash(data + 1, size - 1);
+		break;
 	case 0: {
 		int n = auth_from_parse(text, d, sizeof(d));
 		if (n < -1)

@@ -25,7 +25,7 @@ PACKAGES="
 	build-essential autoconf automake libtool pkg-config
 	libmilter-dev libpcre2-dev libvectorscan-dev check
 	postfix redis-server miltertest python3
-	libspf2-dev libopendkim-dev libopendmarc-dev libhiredis-dev
+	libspf2-dev libopendkim-dev libssl-dev libopendmarc-dev libhiredis-dev
 	libgmime-3.0-dev libunbound-dev redis-sentinel
 	python3-dnslib python3-dkim python3-yaml opendkim opendkim-tools publicsuffix
 	libmicrohttpd-dev openssl

@@ -3,13 +3,17 @@
  * (auth.c): From domain extraction and multi-valued From, header field
  * bounding, tag-lists, record checks; the organizational domain
  * (dmarc_org_domain over Debian's Public Suffix List) and the DMARC record
- * parser wrapper.  The DKIM and DMARC stages themselves are tested against
+ * parser wrapper; the body hash parapet computes itself (dkim_body.c)
+ * against canonical forms by hand, in every split.  The DKIM and DMARC stages themselves are tested against
  * a real DNS server in tests/dkim/run_vectors.py and tests/integration.
  */
 #include "autoconfig.h"
 
+#include <openssl/evp.h>
+
 #include "mail/auth.h"
 #include "stages/auth/dkim.h"
+#include "stages/auth/dkim_body.h"
 #include "stages/auth/dmarc.h"
 #include "unit.h"
 
@@ -271,6 +275,90 @@ START_TEST(result_words)
 }
 END_TEST
 
+/* body canonicalization cases: the body, and its simple and relaxed
+ * canonical forms (RFC 6376 §3.4.3-§3.4.5) */
+static const struct {
+	const char *body, *simple, *relaxed;
+} bodies[] = {
+	/* RFC 6376 §3.4.5's example */
+	{ " C \r\nD \t E\r\n\r\n\r\n", " C \r\nD \t E\r\n", " C\r\nD E\r\n" },
+	{ "", "\r\n", "" },
+	{ "\r\n\r\n", "\r\n", "" },
+	{ "a\r\n", "a\r\n", "a\r\n" },
+	{ "a", "a\r\n", "a\r\n" },
+	{ "a \t \r\n \r\n\t\r\nb\r\n", "a \t \r\n \r\n\t\r\nb\r\n", "a\r\n\r\n\r\nb\r\n" },
+	{ "a\r\n\r\nb\r\n  \r\n\r\n", "a\r\n\r\nb\r\n  \r\n", "a\r\n\r\nb\r\n" },
+	{ "a\rb\nc\r\n", "a\rb\nc\r\n", "a\rb\nc\r\n" },
+	{ "a\r", "a\r\r\n", "a\r\r\n" },
+	{ "\r\n\r\nx  y\t\tz\r\n", "\r\n\r\nx  y\t\tz\r\n", "\r\n\r\nx y z\r\n" },
+	{ "\r\r\n\r\n", "\r\r\n", "\r\r\n" },
+	/* runs longer than a word: specials at every offset of one */
+	{ "abcdefghij klmnopqrstuvwx\tyz0123456789abcdef  \r\nABCDEFGHIJKLMNOPQRSTUVWXYZ\r\n\r\n",
+	  "abcdefghij klmnopqrstuvwx\tyz0123456789abcdef  \r\nABCDEFGHIJKLMNOPQRSTUVWXYZ\r\n",
+	  "abcdefghij klmnopqrstuvwx yz0123456789abcdef\r\nABCDEFGHIJKLMNOPQRSTUVWXYZ\r\n" },
+	{ "0123456\r0123456 01234567\t\t0123456789012345\r\n",
+	  "0123456\r0123456 01234567\t\t0123456789012345\r\n",
+	  "0123456\r0123456 01234567 0123456789012345\r\n" },
+};
+
+/* want_digest - the hash of a canonical form, by OpenSSL directly */
+static size_t want_digest(const char *canon, bool sha1, unsigned char *out)
+{
+	unsigned int n = 0;
+
+	EVP_Digest(canon, strlen(canon), out, &n, sha1 ? EVP_sha1() : EVP_sha256(), NULL);
+	return n;
+}
+
+/* body_hash - every case, both forms, both algorithms, the body fed
+ * whole, split at every offset, and a byte at a time */
+START_TEST(body_hash)
+{
+	const char *body = bodies[_i].body;
+	size_t len = strlen(body);
+
+	for (int relaxed = 0; relaxed <= 1; relaxed++) {
+		for (int sha1 = 0; sha1 <= 1; sha1++) {
+			unsigned char want[DKIM_BODY_DIGEST_MAX], got[DKIM_BODY_DIGEST_MAX];
+			size_t wn = want_digest(relaxed ? bodies[_i].relaxed : bodies[_i].simple, sha1, want);
+			/* split == len + 1: a byte at a time */
+			for (size_t split = 0; split <= len + 1; split++) {
+				struct dkim_bodyhash *h = dkim_bodyhash_new(relaxed, sha1);
+				ck_assert_ptr_nonnull(h);
+				if (split <= len) {
+					dkim_bodyhash_add(h, body, split);
+					dkim_bodyhash_add(h, body + split, len - split);
+				} else {
+					for (size_t i = 0; i < len; i++)
+						dkim_bodyhash_add(h, body + i, 1);
+				}
+				size_t gn = dkim_bodyhash_final(h, got);
+				ck_assert_msg(gn == wn && memcmp(got, want, wn) == 0,
+					      "case %d relaxed=%d sha1=%d split %zu: wrong hash", _i,
+					      relaxed, sha1, split);
+				dkim_bodyhash_free(h);
+			}
+		}
+	}
+}
+END_TEST
+
+/* body_hash_matches - bh= compared as base64, folding whitespace ignored */
+START_TEST(body_hash_matches)
+{
+	unsigned char d[DKIM_BODY_DIGEST_MAX];
+	size_t n = want_digest("\r\n", false, d);	/* simple, empty body */
+
+	ck_assert(dkim_bodyhash_matches(d, n, "frcCV1k9oG9oKj3dpUqdJg1PxRT2RSN/XKdLCPjaYaY="));
+	ck_assert(dkim_bodyhash_matches(d, n, "frcCV1k9oG9oKj3dpUqdJg1PxRT2RSN/\r\n XKdLCPjaYaY="));
+	ck_assert(!dkim_bodyhash_matches(d, n, "frcCV1k9oG9oKj3dpUqdJg1PxRT2RSN/XKdLCPjaYaY"));
+	ck_assert(!dkim_bodyhash_matches(d, n, "frcCV1k9oG9oKj3dpUqdJg1PxRT2RSN/XKdLCPjaYaY=="));
+	ck_assert(!dkim_bodyhash_matches(d, n, "grcCV1k9oG9oKj3dpUqdJg1PxRT2RSN/XKdLCPjaYaY="));
+	ck_assert(!dkim_bodyhash_matches(d, n, ""));
+	ck_assert(!dkim_bodyhash_matches(d, n, NULL));
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("dkim");
@@ -278,6 +366,8 @@ int main(void)
 
 	tcase_add_loop_test(tc, from_parse, 0, sizeof(froms) / sizeof(froms[0]));
 	tcase_add_test(tc, from_fields);
+	tcase_add_loop_test(tc, body_hash, 0, sizeof(bodies) / sizeof(bodies[0]));
+	tcase_add_test(tc, body_hash_matches);
 	tcase_add_test(tc, field_bounding);
 	tcase_add_test(tc, tags);
 	tcase_add_test(tc, sig_tag_cap);

@@ -20,8 +20,12 @@
  * (auth_field: length cap, CRLF folding; at most DKIM_MAX_FIELDS fields,
  * DKIM_MAX_SIGS signatures of DKIM_MAX_SIG_TAGS tags and
  * DKIM_MAX_ARC_FIELDS ARC fields); each body
- * chunk goes to dkim_body as it arrives (the first one ends the header
- * with dkim_eoh), so nothing is buffered twice.  A DKIM-Signature's key
+ * chunk, as it arrives (the first one ends the header with dkim_eoh),
+ * goes to parapet's own body hashes (dkim_body.c, one per body
+ * canonicalization and algorithm among the signatures), or, when a
+ * signature has l=, to dkim_body; nothing is buffered twice.  With the
+ * own hashes the library hashes an empty body, and its body hash result
+ * is replaced by ours (own_bh): the header signature is still its.  A DKIM-Signature's key
  * query is started when the field arrives and collected at end of
  * message, so DNS overlaps the body transfer; every wait is bounded by the
  * message's one DNS deadline (scan_dns_deadline).
@@ -50,6 +54,7 @@
 
 #include "mail/auth.h"
 #include "stages/auth/dkim.h"
+#include "stages/auth/dkim_body.h"
 #include "stages/auth/dmarc.h"
 #include "net/dns.h"
 #include "core/engine.h"
@@ -81,6 +86,15 @@ struct sig_result {
 	char partial_detail[80];
 };
 
+/* one body hash parapet computes itself, shared by the signatures of the
+ * same body canonicalization and algorithm */
+struct own_hash {
+	bool relaxed, sha1;
+	struct dkim_bodyhash *h;
+	unsigned char d[DKIM_BODY_DIGEST_MAX];
+	size_t dlen;
+};
+
 struct dkim_state {
 	struct scan *sc;
 	DKIM *dkim;
@@ -100,6 +114,10 @@ struct dkim_state {
 	 * forms without v=, syntax errors): permerror, named here */
 	struct sig_result refused[DKIM_MAX_SIGS];
 	size_t nrefused;
+	/* body hashes computed here, not by the library (no l= anywhere) */
+	bool own;
+	struct own_hash hashes[4];
+	size_t nhashes;
 };
 
 static DKIM_LIB *lib;
@@ -396,6 +414,85 @@ void dkim_stage_header(struct scan *sc, void **state, const struct header *h)
 	}
 }
 
+/* sig_body_kind - a signature's body canonicalization and hash; false
+ * when the library does not know them (it reports that signature) */
+static bool sig_body_kind(DKIM_SIGINFO *sig, bool *relaxed, bool *sha1)
+{
+	dkim_canon_t hc, bc;
+	dkim_alg_t alg = DKIM_SIGN_UNKNOWN;
+
+	if (dkim_sig_getcanons(sig, &hc, &bc) != DKIM_STAT_OK ||
+	    (bc != DKIM_CANON_SIMPLE && bc != DKIM_CANON_RELAXED) ||
+	    dkim_sig_getsignalg(sig, &alg) != DKIM_STAT_OK)
+		return false;
+	*relaxed = bc == DKIM_CANON_RELAXED;
+	switch (alg) {
+	case DKIM_SIGN_RSASHA1:
+		*sha1 = true;
+		return true;
+	case DKIM_SIGN_RSASHA256:
+	case DKIM_SIGN_ED25519SHA256:
+		*sha1 = false;
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* own_find - the body hash of a kind, or NULL */
+static struct own_hash *own_find(struct dkim_state *st, bool relaxed, bool sha1)
+{
+	for (size_t i = 0; i < st->nhashes; i++)
+		if (st->hashes[i].relaxed == relaxed && st->hashes[i].sha1 == sha1)
+			return &st->hashes[i];
+	return NULL;
+}
+
+/* own_setup - at the end of the header: hash the body here, a pass at
+ * memcpy's pace, instead of in libopendkim (a function call per byte);
+ * a signature with l= leaves it all to the library, which counts the
+ * length and reports partial signatures */
+static void own_setup(struct dkim_state *st)
+{
+	DKIM_SIGINFO **sigs = NULL;
+	int nsigs = 0;
+
+	if (dkim_getsiglist(st->dkim, &sigs, &nsigs) != DKIM_STAT_OK || nsigs <= 0)
+		return;
+	for (int i = 0; i < nsigs; i++)
+		if (dkim_sig_gettagvalue(sigs[i], false, (u_char *)"l") != NULL)
+			return;
+	for (int i = 0; i < nsigs; i++) {
+		bool relaxed, sha1;
+		if (!sig_body_kind(sigs[i], &relaxed, &sha1) || own_find(st, relaxed, sha1))
+			continue;
+		struct own_hash *o = &st->hashes[st->nhashes];
+		o->relaxed = relaxed;
+		o->sha1 = sha1;
+		o->h = dkim_bodyhash_new(relaxed, sha1);
+		if (o->h == NULL)
+			return;	/* the library hashes, as before */
+		st->nhashes++;
+	}
+	st->own = true;
+}
+
+/* own_bh - a signature's body hash result from the own hashes (the
+ * library's is of an empty body); untested stays untested */
+static int own_bh(struct dkim_state *st, DKIM_SIGINFO *sig, int lib_bh)
+{
+	bool relaxed, sha1;
+	struct own_hash *o;
+
+	if (!st->own || lib_bh == DKIM_SIGBH_UNTESTED)
+		return lib_bh;
+	if (!sig_body_kind(sig, &relaxed, &sha1) || (o = own_find(st, relaxed, sha1)) == NULL)
+		return DKIM_SIGBH_MISMATCH;
+	return dkim_bodyhash_matches(o->d, o->dlen,
+				     (const char *)dkim_sig_gettagvalue(sig, false, (u_char *)"bh"))
+		? DKIM_SIGBH_MATCH : DKIM_SIGBH_MISMATCH;
+}
+
 /* end_of_header - dkim_eoh, once */
 static void end_of_header(struct dkim_state *st)
 {
@@ -415,6 +512,8 @@ static void end_of_header(struct dkim_state *st)
 			st->lib_error = xstrdup("no usable signature");
 	} else if (stat != DKIM_STAT_OK) {
 		lib_failed(st, "end of header", stat);
+	} else {
+		own_setup(st);
 	}
 }
 
@@ -428,6 +527,11 @@ void dkim_stage_body(struct scan *sc, void **state, const char *data, size_t len
 	end_of_header(st);
 	if (st->stop || len == 0)
 		return;
+	if (st->own) {
+		for (size_t i = 0; i < st->nhashes; i++)
+			dkim_bodyhash_add(st->hashes[i].h, data, len);
+		return;
+	}
 	/* libopendkim reads the chunk and does not keep it */
 	DKIM_STAT stat = dkim_body(st->dkim, (u_char *)(uintptr_t)data, len);
 	if (stat != DKIM_STAT_OK)
@@ -455,7 +559,7 @@ static const char *alg_name(DKIM_SIGINFO *sig)
 static void sig_classify(struct dkim_state *st, DKIM_SIGINFO *sig, struct sig_result *r)
 {
 	unsigned int flags = dkim_sig_getflags(sig);
-	int bh = dkim_sig_getbh(sig), err = dkim_sig_geterror(sig);
+	int bh = own_bh(st, sig, dkim_sig_getbh(sig)), err = dkim_sig_geterror(sig);
 	char name[DNS_NAME_MAX + 2];
 	const struct dkim_key *k = NULL;
 
@@ -655,6 +759,8 @@ int dkim_stage_eom(struct scan *sc, void **state)
 		return 0;
 	}
 	end_of_header(st);
+	for (size_t i = 0; i < st->nhashes; i++)
+		st->hashes[i].dlen = dkim_bodyhash_final(st->hashes[i].h, st->hashes[i].d);
 	if (!st->stop) {
 		DKIM_STAT stat = dkim_eom(st->dkim, NULL);
 		(void)stat;	/* the per-signature results below say it all */
@@ -680,6 +786,8 @@ void dkim_stage_cleanup(struct scan *sc, void *state)
 		return;
 	for (size_t i = 0; i < st->nkeys; i++)
 		dns_query_free(st->keys[i].q);
+	for (size_t i = 0; i < st->nhashes; i++)
+		dkim_bodyhash_free(st->hashes[i].h);
 	if (st->dkim)
 		dkim_free(st->dkim);
 	free(st->id);	/* after dkim_free: the handle points at it */
