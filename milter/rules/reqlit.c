@@ -118,8 +118,8 @@ static void req_prune(struct reqlit *r)
 	r->n = o;
 }
 
-/* req_union - a |= b for an alternation: none if either is none; the
- * literals of one that hold one of the other's are left out */
+/* req_union - a |= b for an alternation: none if either is none; a
+ * literal of one that holds one of the other's is left out */
 static void req_union(struct reqlit *a, struct reqlit *b)
 {
 	if (a->n == 0 || b->n == 0) {
@@ -127,7 +127,16 @@ static void req_union(struct reqlit *a, struct reqlit *b)
 		req_clear(b);
 		return;
 	}
-	size_t n = a->n;
+	size_t o = 0;
+	for (size_t i = 0; i < a->n; i++) {	/* a's that hold one of b's go */
+		if (has_lit(a->s[i], a->len[i], b, SIZE_MAX)) {
+			free(a->s[i]);
+			continue;
+		}
+		a->s[o] = a->s[i];
+		a->len[o++] = a->len[i];
+	}
+	a->n = o;
 	for (size_t i = 0; i < b->n; i++) {
 		if (has_lit(b->s[i], b->len[i], a, SIZE_MAX)) {
 			free(b->s[i]);
@@ -144,8 +153,6 @@ static void req_union(struct reqlit *a, struct reqlit *b)
 		a->len[a->n++] = b->len[i];
 	}
 	b->n = 0;
-	(void)n;
-	req_prune(a);
 }
 
 /* the literal runs being built: the variants a sequence of bytes, small
