@@ -198,6 +198,19 @@ static void flush(struct runs *rs, struct reqlit *best)
 	runs_init(rs);
 }
 
+/* runs_copy - a copy of each of the first n runs with set[j] appended,
+ * for every j in [from, k) */
+static void runs_copy(struct runs *rs, size_t n, const unsigned char *set, size_t from, size_t k)
+{
+	for (size_t j = from; j < k; j++)
+		for (size_t i = 0; i < n; i++) {
+			struct buf *b = &rs->b[rs->n++];
+			buf_init(b);
+			buf_append(b, rs->b[i].data, rs->b[i].len);
+			buf_putc(b, (char)set[j]);
+		}
+}
+
 /* runs_cross - every run goes on with one of set[0, k) (k >= 1); when
  * that makes too many, the runs so far are flushed and the set starts
  * new ones */
@@ -213,13 +226,7 @@ static void runs_cross(struct runs *rs, struct reqlit *best, const unsigned char
 		return;
 	}
 	size_t n = rs->n;
-	for (size_t j = 1; j < k; j++)
-		for (size_t i = 0; i < n; i++) {
-			struct buf *b = &rs->b[rs->n++];
-			buf_init(b);
-			buf_append(b, rs->b[i].data, rs->b[i].len);
-			buf_putc(b, (char)set[j]);
-		}
+	runs_copy(rs, n, set, 1, k);
 	for (size_t i = 0; i < n; i++)
 		buf_putc(&rs->b[i], (char)set[0]);
 }
@@ -228,18 +235,10 @@ static void runs_cross(struct runs *rs, struct reqlit *best, const unsigned char
  * and also goes on with each; flushed when that makes too many */
 static void runs_opt(struct runs *rs, struct reqlit *best, const unsigned char *set, size_t k)
 {
-	if (rs->n * (k + 1) > REQLIT_RUNS) {
+	if (rs->n * (k + 1) > REQLIT_RUNS)
 		flush(rs, best);
-		return;
-	}
-	size_t n = rs->n;
-	for (size_t j = 0; j < k; j++)
-		for (size_t i = 0; i < n; i++) {
-			struct buf *b = &rs->b[rs->n++];
-			buf_init(b);
-			buf_append(b, rs->b[i].data, rs->b[i].len);
-			buf_putc(b, (char)set[j]);
-		}
+	else
+		runs_copy(rs, rs->n, set, 0, k);
 }
 
 /* digits - skip decimal digits; their count */
