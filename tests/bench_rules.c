@@ -11,7 +11,8 @@
  *   stock    with a second rule directory (SpamAssassin's stock set): the
  *            whole set off and on, then the scaling curve at 100, 400,
  *            1,500 and all regex rules (the first N of the set)
- * Prints messages/second and per-message microseconds (median, p99).
+ * Prints messages/second and per-message microseconds (median, p99), and
+ * for the whole stock set the CPU time per message (mean) as well.
  * usage: bench_rules RULES_DIR PASSES [--stock DIR STOCK_PASSES] FILE...
  */
 #include "autoconfig.h"
@@ -40,7 +41,9 @@ struct file {
 /* one timed run */
 struct result {
 	double total_us;
+	double cpu_us;		/* CPU time of the whole run (this process) */
 	double *times;		/* per message and pass, sorted by report */
+	double *cpu;		/* the same in this thread's CPU time, sorted */
 	size_t count;
 	size_t tagged;
 	size_t differ;		/* verdicts unlike the reference run */
@@ -48,13 +51,19 @@ struct result {
 
 static const char *dns_conf;	/* the configuration every engine gets */
 
-/* now_us - monotonic microseconds */
-static double now_us(void)
+/* clock_us - microseconds of a clock */
+static double clock_us(clockid_t id)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(id, &ts);
 	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+/* now_us - monotonic microseconds */
+static double now_us(void)
+{
+	return clock_us(CLOCK_MONOTONIC);
 }
 
 static int dbl_cmp(const void *a, const void *b)
@@ -72,12 +81,13 @@ static struct result run(struct engine *e, bool model_only, bool no_dns, struct 
 			 size_t n, int passes, enum check check)
 {
 	struct result r = { .count = n * (size_t)passes };
-	double t0 = now_us();
+	double t0 = now_us(), c0 = clock_us(CLOCK_PROCESS_CPUTIME_ID);
 
 	r.times = xcalloc(r.count, sizeof(*r.times));
+	r.cpu = xcalloc(r.count, sizeof(*r.cpu));
 	for (int p = 0; p < passes; p++) {
 		for (size_t i = 0; i < n; i++) {
-			double t = now_us();
+			double t = now_us(), c = clock_us(CLOCK_THREAD_CPUTIME_ID);
 			struct scan *sc = scan_new(e);
 			sc->no_dns = no_dns;
 			msg_set_client(sc->msg, "192.0.2.1", NULL, "helo.test");
@@ -102,10 +112,13 @@ static struct result run(struct engine *e, bool model_only, bool no_dns, struct 
 			}
 			scan_free(sc);
 			r.times[(size_t)p * n + i] = now_us() - t;
+			r.cpu[(size_t)p * n + i] = clock_us(CLOCK_THREAD_CPUTIME_ID) - c;
 		}
 	}
 	r.total_us = now_us() - t0;
+	r.cpu_us = clock_us(CLOCK_PROCESS_CPUTIME_ID) - c0;
 	qsort(r.times, r.count, sizeof(*r.times), dbl_cmp);
+	qsort(r.cpu, r.count, sizeof(*r.cpu), dbl_cmp);
 	return r;
 }
 
@@ -115,12 +128,27 @@ static double median(const struct result *r)
 	return r->times[r->count / 2];
 }
 
+/* cpu_median - the median CPU time of a message */
+static double cpu_median(const struct result *r)
+{
+	return r->cpu[r->count / 2];
+}
+
+/* result_free - release */
+static void result_free(struct result *r)
+{
+	free(r->times);
+	free(r->cpu);
+}
+
 /* report - one line for a mode */
 static void report(const char *name, struct result *r, size_t n, bool compared)
 {
-	printf("%-16s %8.0f msg/s  median %8.1f us  p99 %9.1f us  max %9.1f us  tagged %zu/%zu",
+	printf("%-16s %8.0f msg/s  median %8.1f us  p99 %9.1f us  max %9.1f us  CPU median %8.1f us  "
+	       "tagged %zu/%zu",
 	       name, (double)r->count / (r->total_us / 1e6), median(r),
-	       r->times[(size_t)((double)r->count * 0.99)], r->times[r->count - 1], r->tagged, n);
+	       r->times[(size_t)((double)r->count * 0.99)], r->times[r->count - 1], cpu_median(r),
+	       r->tagged, n);
 	if (compared)
 		printf("  verdicts %s", r->differ ? "DIFFER" : "identical");
 	printf("\n");
@@ -150,7 +178,7 @@ static struct engine *load(const char *dir, double *ms)
 /* off_on - one rule set with the prefilter off, then on; the on run must
  * give the same verdicts; the medians in med[2] */
 static bool off_on(struct engine *e, const char *label, struct file *files, size_t n,
-		   int passes, double med[2])
+		   int passes, double med[2], double cmed[2], double *cpu_on)
 {
 	char name[64];
 
@@ -164,9 +192,15 @@ static bool off_on(struct engine *e, const char *label, struct file *files, size
 	report(name, &on, n, true);
 	med[0] = median(&off);
 	med[1] = median(&on);
+	if (cmed) {
+		cmed[0] = cpu_median(&off);
+		cmed[1] = cpu_median(&on);
+	}
+	if (cpu_on)	/* CPU per message, mean: what a loaded machine does not inflate */
+		*cpu_on = on.cpu_us / (double)on.count;
 	bool same = on.differ == 0;
-	free(off.times);
-	free(on.times);
+	result_free(&off);
+	result_free(&on);
 	return same;
 }
 
@@ -186,7 +220,7 @@ static void pf_line(const struct engine *e, double load_ms)
 static bool stock(const char *dir, struct file *files, size_t n, int passes, double model_med)
 {
 	static const size_t sizes[] = { 100, 400, 1500, (size_t)-1 };
-	double load_ms, med[4][2], first[2] = { 0, 0 };
+	double load_ms, med[4][2], cmed[4][2], first[2] = { 0, 0 }, cpu_all = 0;
 	size_t got[4], nsizes = 0;
 	bool same = true;
 
@@ -207,7 +241,7 @@ static bool stock(const char *dir, struct file *files, size_t n, int passes, dou
 		e = load(dir, NULL);
 		rules_limit(e->rules, want);
 		snprintf(label, sizeof(label), "N=%zu", want);
-		same &= off_on(e, label, files, n, passes, med[nsizes]);
+		same &= off_on(e, label, files, n, passes, med[nsizes], cmed[nsizes], &cpu_all);
 		got[nsizes++] = want;
 		engine_unref(e);
 	}
@@ -224,7 +258,15 @@ static bool stock(const char *dir, struct file *files, size_t n, int passes, dou
 	       med[last][0] / first[0], med[last][1] / first[1],
 	       (med[last][0] - model_med) / (first[0] - model_med),
 	       (med[last][1] - model_med) / (first[1] - model_med));
+	printf("in CPU time (medians, steadier on a shared machine):\n%8s %14s %14s\n", "N",
+	       "off CPU us", "on CPU us");
+	for (size_t k = 0; k < nsizes; k++)
+		printf("%8zu %14.1f %14.1f\n", got[k], cmed[k][0], cmed[k][1]);
+	printf("%.1fx the rules (%zu -> %zu): CPU x%.2f off, x%.2f on (target <= 2)\n",
+	       (double)got[last] / (double)got[0], got[0], got[last], cmed[last][0] / cmed[0][0],
+	       cmed[last][1] / cmed[0][1]);
 	printf("stock set, all rules, prefilter on: median %.1f us/msg\n", med[last][1]);
+	printf("stock set, all rules, prefilter on: CPU %.1f us/msg (mean)\n", cpu_all);
 	return same;
 }
 
@@ -274,19 +316,19 @@ int main(int argc, char **argv)
 	pf_line(full, load_ms);
 	/* warm-up pass so every mode starts with warm caches and JIT code */
 	struct result r = run(full, false, false, files, n, 1, CHECK_NONE);
-	free(r.times);
+	result_free(&r);
 	struct result model = run(bare, true, true, files, n, passes, CHECK_NONE);
 	report("model", &model, n, false);
 	double med[2];
-	bool same = off_on(full, "rules", files, n, passes, med);
+	bool same = off_on(full, "rules", files, n, passes, med, NULL, NULL);
 	r = run(full, false, false, files, n, passes, CHECK_NONE);
 	report("full (on)", &r, n, false);
 	printf("rules cost %.1f us/msg (off) and %.1f us/msg (on) on top of the model (median)\n",
 	       med[0] - median(&model), med[1] - median(&model));
-	free(r.times);
+	result_free(&r);
 	if (stock_dir)
 		same &= stock(stock_dir, files, n, stock_passes, median(&model));
-	free(model.times);
+	result_free(&model);
 	for (size_t i = 0; i < n; i++) {
 		free(files[i].data);
 		free(files[i].symbols);

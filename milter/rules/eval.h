@@ -92,6 +92,13 @@ struct rules_auth {
 
 /* what an eval function sees: one message, the settings, and the symbols
  * earlier stages added (SPF_PASS, DKIM_VALID, ...) */
+/* what several eval tests of one message compute once (rules_eval's,
+ * for that message only) */
+struct eval_cache {
+	bool date_diff_set;
+	long long date_diff;	/* check_for_shifted_date's date_diff */
+};
+
 struct eval_env {
 	struct msg *m;
 	const struct rules_conf *conf;
@@ -100,6 +107,7 @@ struct eval_env {
 	char *detail;		/* where an eval may say why it hit (may be
 				 * NULL); detail_cap bytes with the NUL */
 	size_t detail_cap;
+	struct eval_cache *cache;	/* may be NULL: nothing kept */
 };
 
 /* an eval function: how many times the test hit (0: no hit) */

@@ -106,8 +106,13 @@ static long long date_diff(const struct msg *m)
  * Received time ('undef' for no bound) */
 static unsigned shifted_date(const struct eval_env *env, size_t argc, const char *const *argv)
 {
+	struct eval_cache *c = env->cache;
 	(void)argc;
-	double d = (double)date_diff(env->m);
+	if (c && !c->date_diff_set) {	/* a dozen rules ask the same message */
+		c->date_diff = date_diff(env->m);
+		c->date_diff_set = true;
+	}
+	double d = (double)(c ? c->date_diff : date_diff(env->m));
 	bool lo = strcmp(argv[0], "undef") == 0 || d >= 3600.0 * strtod(argv[0], NULL);
 	bool hi = strcmp(argv[1], "undef") == 0 || d < 3600.0 * strtod(argv[1], NULL);
 	return lo && hi;

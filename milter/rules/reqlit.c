@@ -7,8 +7,14 @@
  * requirement of its parts (the longest shortest literal); an
  * alternation needs one from every branch and takes their union.  The
  * analysis only ever forgets: a literal run ends at anything that is not
- * a plain byte (classes, dots, anchors, groups, escapes like \d), a byte
- * under a quantifier leaves the run, a group under a quantifier whose
+ * a plain byte (classes of more than one byte, dots, anchors, groups,
+ * escapes like \d); a byte under a quantifier whose minimum is 0 leaves
+ * the run, one whose minimum is n > 0 ends it after n copies and starts
+ * the next with n (ad+res+ holds "ad" and "dres").  A run has variants
+ * (at most REQLIT_RUNS): a class of up to REQLIT_CLASS bytes ([uo],
+ * [sS] is one byte without case) and an optional byte multiply them
+ * (c[uo]rrent: current, corrent), and a variant that holds another is
+ * dropped (name?: nam).  A group under a quantifier whose
  * minimum is 0 requires nothing, negative look-around requires nothing.
  * Anything it does not follow (x mode, \Q...\E, \c, \g, \k, \o,
  * recursion, conditions, verbs, callouts, a `{` that is almost a
@@ -22,8 +28,11 @@
 #include "autoconfig.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <stdint.h>
 
 #include "base/util.h"
 #include "rules/reqlit.h"
@@ -66,32 +75,170 @@ static void req_better(struct reqlit *best, struct reqlit *r)
 	req_clear(r);
 }
 
-/* req_union - a |= b for an alternation: none if either is none */
+/* has_lit - does s[0, n) hold r->s[k] for some k other than skip
+ * (without ASCII case)?  Such an s is redundant next to it. */
+static bool has_lit(const char *s, size_t n, const struct reqlit *r, size_t skip)
+{
+	for (size_t k = 0; k < r->n; k++) {
+		if (k == skip || r->len[k] > n)
+			continue;
+		for (size_t i = 0; i + r->len[k] <= n; i++)
+			if (strncasecmp(s + i, r->s[k], r->len[k]) == 0)
+				return true;
+	}
+	return false;
+}
+
+/* req_prune - drop the literals that hold another one (of a set where
+ * "name" and "nam" are both, a text with "name" has "nam"); of equal
+ * ones the first stays */
+static void req_prune(struct reqlit *r)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < r->n; i++) {
+		bool drop = false;
+		for (size_t k = 0; k < r->n && !drop; k++) {
+			if (k == i || r->len[k] > r->len[i] || r->s[k] == NULL)
+				continue;
+			bool same = r->len[k] == r->len[i];
+			struct reqlit one = { .n = 1, .s = { r->s[k] }, .len = { r->len[k] } };
+			drop = has_lit(r->s[i], r->len[i], &one, SIZE_MAX) && (!same || k < i);
+		}
+		if (drop) {
+			free(r->s[i]);
+			r->s[i] = NULL;
+		}
+	}
+	for (size_t i = 0; i < r->n; i++)
+		if (r->s[i] != NULL) {
+			r->s[o] = r->s[i];
+			r->len[o++] = r->len[i];
+		}
+	r->n = o;
+}
+
+/* req_union - a |= b for an alternation: none if either is none; a
+ * literal of one that holds one of the other's is left out */
 static void req_union(struct reqlit *a, struct reqlit *b)
 {
-	if (a->n == 0 || b->n == 0 || a->n + b->n > REQLIT_MAX) {
+	if (a->n == 0 || b->n == 0) {
 		req_clear(a);
 		req_clear(b);
 		return;
 	}
+	size_t o = 0;
+	for (size_t i = 0; i < a->n; i++) {	/* a's that hold one of b's go */
+		if (has_lit(a->s[i], a->len[i], b, SIZE_MAX)) {
+			free(a->s[i]);
+			continue;
+		}
+		a->s[o] = a->s[i];
+		a->len[o++] = a->len[i];
+	}
+	a->n = o;
 	for (size_t i = 0; i < b->n; i++) {
+		if (has_lit(b->s[i], b->len[i], a, SIZE_MAX)) {
+			free(b->s[i]);
+			continue;
+		}
+		if (a->n == REQLIT_MAX) {	/* too many: none */
+			for (size_t k = i; k < b->n; k++)
+				free(b->s[k]);
+			b->n = 0;
+			req_clear(a);
+			return;
+		}
 		a->s[a->n] = b->s[i];
 		a->len[a->n++] = b->len[i];
 	}
 	b->n = 0;
 }
 
-/* flush - the literal run so far becomes a candidate requirement */
-static void flush(struct buf *run, struct reqlit *best)
+/* the literal runs being built: the variants a sequence of bytes, small
+ * classes and optional bytes can take (e-?mai?l: email, emal, e-mail,
+ * e-mal); one of them occurs in every match */
+struct runs {
+	size_t n;		/* >= 1 */
+	struct buf b[REQLIT_RUNS];
+};
+
+/* runs_init - one empty run */
+static void runs_init(struct runs *rs)
 {
-	if (run->len == 0)
+	rs->n = 1;
+	buf_init(&rs->b[0]);
+}
+
+/* runs_free - release */
+static void runs_free(struct runs *rs)
+{
+	for (size_t i = 0; i < rs->n; i++)
+		buf_free(&rs->b[i]);
+}
+
+/* flush - the runs so far become a candidate requirement (when none of
+ * them is empty), then start again with one empty run */
+static void flush(struct runs *rs, struct reqlit *best)
+{
+	struct reqlit r = { .n = 0 };
+	bool empty = false;
+
+	for (size_t i = 0; i < rs->n; i++)
+		empty |= rs->b[i].len == 0;
+	for (size_t i = 0; !empty && i < rs->n; i++) {
+		r.s[r.n] = xmalloc(rs->b[i].len);
+		memcpy(r.s[r.n], rs->b[i].data, rs->b[i].len);
+		r.len[r.n++] = rs->b[i].len;
+	}
+	req_prune(&r);
+	if (r.n)
+		req_better(best, &r);
+	runs_free(rs);
+	runs_init(rs);
+}
+
+/* runs_copy - a copy of each of the first n runs with set[j] appended,
+ * for every j in [from, k) */
+static void runs_copy(struct runs *rs, size_t n, const unsigned char *set, size_t from, size_t k)
+{
+	for (size_t j = from; j < k; j++)
+		for (size_t i = 0; i < n; i++) {
+			struct buf *b = &rs->b[rs->n++];
+			buf_init(b);
+			buf_append(b, rs->b[i].data, rs->b[i].len);
+			buf_putc(b, (char)set[j]);
+		}
+}
+
+/* runs_cross - every run goes on with one of set[0, k) (k >= 1); when
+ * that makes too many, the runs so far are flushed and the set starts
+ * new ones */
+static void runs_cross(struct runs *rs, struct reqlit *best, const unsigned char *set, size_t k)
+{
+	if (rs->n * k > REQLIT_RUNS) {
+		flush(rs, best);
+		for (size_t j = 1; j < k; j++)
+			buf_init(&rs->b[j]);
+		rs->n = k;
+		for (size_t j = 0; j < k; j++)
+			buf_putc(&rs->b[j], (char)set[j]);
 		return;
-	struct reqlit r = { .n = 1 };
-	r.s[0] = xmalloc(run->len);
-	memcpy(r.s[0], run->data, run->len);
-	r.len[0] = run->len;
-	req_better(best, &r);
-	buf_reset(run);
+	}
+	size_t n = rs->n;
+	runs_copy(rs, n, set, 1, k);
+	for (size_t i = 0; i < n; i++)
+		buf_putc(&rs->b[i], (char)set[0]);
+}
+
+/* runs_opt - an optional byte of set[0, k): every run stays as it is
+ * and also goes on with each; flushed when that makes too many */
+static void runs_opt(struct runs *rs, struct reqlit *best, const unsigned char *set, size_t k)
+{
+	if (rs->n * (k + 1) > REQLIT_RUNS)
+		flush(rs, best);
+	else
+		runs_copy(rs, rs->n, set, 0, k);
 }
 
 /* digits - skip decimal digits; their count */
@@ -108,11 +255,11 @@ static size_t digits(struct parse *ps, unsigned long *v)
 }
 
 /* brace_quant - at '{': a {n}, {n,} or {n,m} quantifier (consumed, min in
- * *min) -> 1; plainly a literal '{' -> 0; anything in between -> fail */
-static int brace_quant(struct parse *ps, unsigned long *min)
+ * *min, max in *max: ULONG_MAX for none) -> 1; plainly a literal '{' -> 0;
+ * anything in between -> fail */
+static int brace_quant(struct parse *ps, unsigned long *min, unsigned long *max)
 {
 	const char *q = ps->p + 1, *s = ps->p;
-	unsigned long v;
 
 	while (q < ps->end && (isdigit((unsigned char)*q) || *q == ',' || *q == ' '))
 		q++;
@@ -120,9 +267,11 @@ static int brace_quant(struct parse *ps, unsigned long *min)
 		return 0;	/* "{", "{a", "{}": a literal */
 	ps->p++;
 	size_t n = digits(ps, min);
+	*max = *min;
 	if (n && ps->p < ps->end && *ps->p == ',') {
 		ps->p++;
-		digits(ps, &v);
+		if (digits(ps, max) == 0)
+			*max = ULONG_MAX;
 	}
 	if (n == 0 || ps->p >= ps->end || *ps->p != '}') {
 		ps->p = s;	/* {,m}, spaces: PCRE2 versions disagree */
@@ -133,18 +282,21 @@ static int brace_quant(struct parse *ps, unsigned long *min)
 	return 1;
 }
 
-/* quantifier - consume one after an atom; its minimum, or -1 if none */
-static long quantifier(struct parse *ps)
+/* quantifier - consume one after an atom; its minimum (its maximum in
+ * *max), or -1 if none */
+static long quantifier(struct parse *ps, unsigned long *max)
 {
 	unsigned long min = 0;
 
+	*max = 1;
 	if (ps->p >= ps->end)
 		return -1;
 	switch (*ps->p) {
-	case '?': case '*': ps->p++; min = 0; break;
-	case '+': ps->p++; min = 1; break;
+	case '?': ps->p++; min = 0; break;
+	case '*': ps->p++; min = 0; *max = ULONG_MAX; break;
+	case '+': ps->p++; min = 1; *max = ULONG_MAX; break;
 	case '{':
-		if (brace_quant(ps, &min) != 1)
+		if (brace_quant(ps, &min, max) != 1)
 			return -1;
 		break;
 	default:
@@ -155,34 +307,6 @@ static long quantifier(struct parse *ps)
 	return (long)min;
 }
 
-/* skip_class - past a [...] class */
-static void skip_class(struct parse *ps)
-{
-	ps->p++;
-	if (ps->p < ps->end && *ps->p == '^')
-		ps->p++;
-	if (ps->p < ps->end && *ps->p == ']')
-		ps->p++;	/* a leading ] is a member */
-	while (ps->p < ps->end && *ps->p != ']') {
-		if (*ps->p == '\\' && ps->p + 1 < ps->end) {
-			if (ps->p[1] == 'Q' || ps->p[1] == 'E')
-				ps->fail = true;
-			ps->p += 2;
-		} else if (*ps->p == '[' && ps->p + 1 < ps->end && strchr(":.=", ps->p[1])) {
-			const char *close = ps->p + 2;	/* [:alpha:] */
-			while (close + 1 < ps->end && !(close[0] == ps->p[1] && close[1] == ']'))
-				close++;
-			ps->p = close + 2 <= ps->end ? close + 2 : ps->end;
-		} else {
-			ps->p++;
-		}
-	}
-	if (ps->p >= ps->end)
-		ps->fail = true;
-	else
-		ps->p++;
-}
-
 /* hexval - a hex digit's value or -1 */
 static int hexval(char c)
 {
@@ -190,6 +314,85 @@ static int hexval(char c)
 		return c - '0';
 	c = (char)tolower((unsigned char)c);
 	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* class_byte - the one byte a class member at p stands for (a plain
+ * byte, \xHH, or an escaped punctuation byte), its end in *next; -1 for
+ * anything else (ranges are the caller's, \d and the like, \x{...}) */
+static int class_byte(const char *p, const char *end, const char **next)
+{
+	*next = p + 1;
+	if (*p != '\\')
+		return (unsigned char)*p;
+	if (p + 1 >= end)
+		return -1;
+	*next = p + 2;
+	if (!isalnum((unsigned char)p[1]))
+		return (unsigned char)p[1];
+	if (p[1] != 'x' || p + 3 >= end || hexval(p[2]) < 0 || hexval(p[3]) < 0)
+		return -1;
+	*next = p + 4;
+	return hexval(p[2]) * 16 + hexval(p[3]);
+}
+
+/* set_add - b into set[0, *k) up to ASCII case; false when full */
+static bool set_add(unsigned char *set, size_t *k, int b)
+{
+	for (size_t i = 0; i < *k; i++)
+		if (tolower(set[i]) == tolower(b))
+			return true;
+	if (*k == REQLIT_CLASS)
+		return false;
+	set[(*k)++] = (unsigned char)b;
+	return true;
+}
+
+/* skip_class - past a [...] class; the bytes it matches up to ASCII case
+ * in set when they are at most REQLIT_CLASS plain bytes ([\xe4], [sS],
+ * [uo]), their count; else 0 */
+static size_t skip_class(struct parse *ps, unsigned char *set)
+{
+	size_t k = 0;
+	bool small = true;
+
+	ps->p++;
+	if (ps->p < ps->end && *ps->p == '^') {
+		ps->p++;
+		small = false;
+	}
+	if (ps->p < ps->end && *ps->p == ']') {
+		ps->p++;	/* a leading ] is a member */
+		small = set_add(set, &k, ']');
+	}
+	while (ps->p < ps->end && *ps->p != ']') {
+		const char *next;
+		int b = class_byte(ps->p, ps->end, &next);
+		if (b < 0 || (next < ps->end && *next == '-' && next + 1 < ps->end && next[1] != ']'))
+			small = false;	/* a class escape or a range */
+		else if (small)
+			small = set_add(set, &k, b);
+		if (b >= 0 && *ps->p != '[') {
+			ps->p = next;
+		} else if (*ps->p == '\\' && ps->p + 1 < ps->end) {
+			if (ps->p[1] == 'Q' || ps->p[1] == 'E')
+				ps->fail = true;
+			ps->p += 2;
+		} else if (*ps->p == '[' && ps->p + 1 < ps->end && strchr(":.=", ps->p[1])) {
+			const char *close = ps->p + 2;	/* [:alpha:] */
+			small = false;
+			while (close + 1 < ps->end && !(close[0] == ps->p[1] && close[1] == ']'))
+				close++;
+			ps->p = close + 2 <= ps->end ? close + 2 : ps->end;
+		} else {
+			ps->p++;
+		}
+	}
+	if (ps->p >= ps->end) {
+		ps->fail = true;
+		return 0;
+	}
+	ps->p++;
+	return small ? k : 0;
 }
 
 /* escape - after '\\': the byte it stands for, or -1 for anything that is
@@ -326,20 +529,22 @@ static void group(struct parse *ps, struct reqlit *out)
 		return;
 	}
 	ps->p++;
-	if (quantifier(ps) == 0 || !keep)
+	unsigned long max;
+	if (quantifier(ps, &max) == 0 || !keep)
 		req_clear(out);
 }
 
 /* parse_seq - one branch: up to '|', ')' or the end */
 static void parse_seq(struct parse *ps, struct reqlit *best)
 {
-	struct buf run;
+	struct runs run;
 
-	buf_init(&run);
+	runs_init(&run);
 	best->n = 0;
 	while (ps->p < ps->end && !ps->fail && *ps->p != '|' && *ps->p != ')') {
 		char c = *ps->p;
-		int byte = -1;
+		unsigned char set[REQLIT_CLASS];
+		size_t k = 0;	/* the atom is one of set[0, k); 0: not a byte */
 		if (c == '(') {
 			struct reqlit g;
 			ps->p++;
@@ -352,14 +557,15 @@ static void parse_seq(struct parse *ps, struct reqlit *best)
 			ps->fail = true;	/* a quantifier with nothing before it */
 			break;
 		}
+		int byte = -1;
 		if (c == '[') {
-			skip_class(ps);
+			k = skip_class(ps, set);
 		} else if (c == '\\') {
 			ps->p++;
 			byte = escape(ps);
 		} else if (c == '{') {
-			unsigned long min;
-			if (brace_quant(ps, &min) == 1)
+			unsigned long min, max;
+			if (brace_quant(ps, &min, &max) == 1)
 				ps->fail = true;
 			else if (!ps->fail)
 				byte = (unsigned char)*ps->p++;
@@ -369,16 +575,33 @@ static void parse_seq(struct parse *ps, struct reqlit *best)
 			byte = (unsigned char)c;
 			ps->p++;
 		}
-		if (byte >= 0 && quantifier(ps) < 0) {
-			buf_putc(&run, (char)byte);	/* stays in the run */
-			continue;
+		if (byte >= 0)
+			set_add(set, &k, byte);
+		unsigned long max;
+		long min = quantifier(ps, &max);
+		if (k == 0 || (min == 0 && max > 1)) {
+			flush(&run, best);	/* not a byte, or b*, b{0,n} */
+		} else if (min < 0) {
+			runs_cross(&run, best, set, k);	/* stays in the run */
+		} else if (min == 0) {
+			runs_opt(&run, best, set, k);	/* b? */
+		} else {
+			/* b+ or b{n,m}: the runs go on to the first n copies
+			 * (one when not ASCII: in UTF mode the quantifier
+			 * repeats a whole character, and one of a class),
+			 * and the next runs start with the last n */
+			long copies = k == 1 && set[0] < 0x80 ? min : 1;
+			if (copies > REQLIT_MAX_REPEAT)
+				copies = REQLIT_MAX_REPEAT;
+			for (long j = 0; j < copies; j++)
+				runs_cross(&run, best, set, k);
+			flush(&run, best);
+			for (long j = 0; j < copies; j++)
+				runs_cross(&run, best, set, k);
 		}
-		flush(&run, best);
-		if (byte < 0)
-			quantifier(ps);
 	}
 	flush(&run, best);
-	buf_free(&run);
+	runs_free(&run);
 }
 
 /* parse_alt - branches separated by '|' */

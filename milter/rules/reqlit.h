@@ -9,9 +9,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define REQLIT_MAX 32		/* alternatives in one answer */
+#define REQLIT_MAX 128		/* alternatives in one answer */
 #define REQLIT_MIN 3		/* shorter literals are not worth it */
-#define REQLIT_MAX_DEPTH 32	/* group nesting (each level is ~1 KB of stack) */
+#define REQLIT_MAX_REPEAT 16	/* copies of a repeated byte kept in a literal */
+#define REQLIT_RUNS 8		/* variants of one literal run (e-?mai?l: 4) */
+#define REQLIT_CLASS 4		/* bytes of a class followed as variants */
+#define REQLIT_MAX_DEPTH 32	/* group nesting (each level is ~5 KB of stack) */
 
 struct reqlit {
 	size_t n;

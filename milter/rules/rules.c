@@ -318,7 +318,9 @@ void rules_eval(const struct ruleset *rs, struct msg *m, struct re_scratch *re,
 		struct hits *hits, const struct rules_auth *auth)
 {
 	struct eval ev = { .msg = m, .re = re, .hits = hits }, *sc = &ev;
-	ev.env = (struct eval_env){ .m = m, .conf = rs->conf, .hits = hits, .auth = auth };
+	struct eval_cache cache = { .date_diff_set = false };
+	ev.env = (struct eval_env){ .m = m, .conf = rs->conf, .hits = hits, .auth = auth,
+				    .cache = &cache };
 	double *val = xcalloc(rs->nsyms + 1, sizeof(*val));
 	double *stack = xcalloc(rs->meta_stack + 1, sizeof(*stack));
 	char detail[DETAIL_MAX + 32];

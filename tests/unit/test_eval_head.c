@@ -6,6 +6,8 @@
 #include "autoconfig.h"
 
 #include "unit.h"
+#include "mail/message.h"
+#include "rules/eval.h"
 
 static const char RULES[] =
 	"header DATE_IN_PAST_03_06 eval:check_for_shifted_date('-6', '-3')\n"
@@ -143,11 +145,40 @@ START_TEST(evals)
 }
 END_TEST
 
+/* the date rules of one message work out its date_diff once: with a
+ * cache, the value kept there answers every later call */
+START_TEST(shifted_date_cached)
+{
+	struct msg *m = msg_new(1024);
+	struct eval_cache cache = { .date_diff_set = false };
+	struct eval_env env = { .m = m, .cache = &cache };
+	struct eval_call past = { 0 }, future = { 0 };
+
+	msg_add_header(m, "Received", " from a.example (a.example [192.0.2.1])\n\tby mx.example; "
+		       "Tue, 1 Jan 2002 10:00:00 +0000");
+	msg_add_header(m, "Date", " Tue, 1 Jan 2002 06:00:00 +0000");
+	ck_assert_ptr_null(eval_parse("check_for_shifted_date('-6', '-3')", &past));
+	ck_assert_ptr_null(eval_parse("check_for_shifted_date('3', '6')", &future));
+	ck_assert_uint_eq(eval_run(&past, &env), 1);
+	ck_assert(cache.date_diff_set);
+	ck_assert_int_eq(cache.date_diff, -4 * 3600);
+	cache.date_diff = 4 * 3600;	/* what a later rule reads */
+	ck_assert_uint_eq(eval_run(&future, &env), 1);
+	ck_assert_uint_eq(eval_run(&past, &env), 0);
+	env.cache = NULL;		/* no cache: worked out again */
+	ck_assert_uint_eq(eval_run(&past, &env), 1);
+	eval_call_clear(&past);
+	eval_call_clear(&future);
+	msg_free(m);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("eval_head");
 	TCase *tc = tcase_create("eval_head");
 	tcase_add_loop_test(tc, evals, 0, (int)(sizeof(cases) / sizeof(cases[0])));
+	tcase_add_test(tc, shifted_date_cached);
 	suite_add_tcase(s, tc);
 	return unit_main(s);
 }

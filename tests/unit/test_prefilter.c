@@ -22,8 +22,22 @@ static const struct {
 } lits[] = {
 	{ "foobar", "", "foobar" },
 	{ "foo|bar", "i", "foo|bar" },
-	{ "fo+barx", "", "barx" },
-	{ "abc?defg", "", "defg" },
+	{ "fo+barx", "", "obarx" },	/* o+ ends "fo", the last o starts "obarx" */
+	{ "ad+res+e?", "i", "dres" },
+	{ "ab{2,}cd", "", "bbcd" },
+	{ "\\x{e9}+abc", "", "\xe9" "abc" },	/* one copy of a byte >= 0x80 */
+	{ "c[uo]rrent", "i", "current|corrent" },
+	{ "st[\\xe4]nd", "", "st\xe4nd" },
+	{ "[sS]ex", "", "sex" },
+	{ "[^a]bcd", "", "bcd" },
+	{ "[a-c]xyz", "", "xyz" },
+	{ "[\\d]xyz", "", "xyz" },
+	{ "[abcde]xyz", "", "xyz" },	/* more than REQLIT_CLASS bytes */
+	{ "e-?mai?l\\sid", "i", "emal|e-mal|email|e-mail" },
+	{ "name?[sn]?", "i", "nam" },
+	{ "(?:name|nam)s", "", "nam" },
+	{ "(?:nam|name)x", "", "nam" },
+	{ "abc?defg", "", "abdefg|abcdefg" },
 	{ "(?:hello)?world", "", "world" },
 	{ "(?:hello|hi) there", "", " there" },
 	{ "(?:hello|howdy) t", "", "hello|howdy" },
@@ -33,8 +47,8 @@ static const struct {
 	{ "(?!barbar)", "", NULL },
 	{ "(?<!xyz)abc", "", "abc" },
 	{ "^(?=.*casino)", "", "casino" },
-	{ "[abc]defg", "", "defg" },
-	{ "[]abc]defg", "", "defg" },
+	{ "[abc]defg", "", "adefg|bdefg|cdefg" },
+	{ "[]abc]defg", "", "]defg|adefg|bdefg|cdefg" },
 	{ "[[:alpha:]]defg", "", "defg" },
 	{ "(a)\\1xyz", "", "xyz" },
 	{ "(?i)viagra", "", "viagra" },
@@ -43,8 +57,9 @@ static const struct {
 	{ "(?:abc){0,2}", "", NULL },
 	{ "(?:abc)*", "", NULL },
 	{ "(?:abc)+", "", "abc" },
-	{ "abc{2}", "", NULL },	/* "ab" is too short */
-	{ "abcd{2}", "", "abc" },
+	{ "abc{2}", "", "abcc" },
+	{ "abcd{2}", "", "abcdd" },
+	{ "abc{0,2}", "", NULL },	/* "ab" is too short */
 	{ "ab{,3}cde", "", NULL },	/* PCRE2 versions disagree on {,3} */
 	{ "x{a}yz", "", "x{a}yz" },
 	{ "a|", "", NULL },
