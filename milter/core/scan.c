@@ -90,6 +90,7 @@ struct scan *scan_free(struct scan *sc)
 {
 	if (sc == NULL)
 		return NULL;
+	scan_after(sc);		/* nobody called it: the writes are still due */
 	/* a DNS wait still running for the message (in another thread)
 	 * stops now */
 	dns_deadline_expire(sc->dns_deadline);
@@ -210,19 +211,25 @@ const struct verdict *scan_finish(struct scan *sc)
 		sc->stage_ms[i] += now_ms() - t0;
 	}
 	verdict_decide(sc);
-	sc->verdict.ms = sc->ms + (now_ms() - t);	/* so far, for the after hooks */
-	for (size_t i = 0; i < sc->engine->nstages; i++) {
-		if (sc->engine->stages[i]->after && !skipped(sc, i)) {
-			double t0 = now_ms();
-			sc->engine->stages[i]->after(sc, &sc->state[i], &sc->verdict);
-			sc->stage_ms[i] += now_ms() - t0;
-		}
+	for (size_t i = 0; i < sc->engine->nstages; i++)
 		metrics_stage(sc->engine->stages[i]->name, sc->stage_ms[i]);
-	}
 	sc->finished = true;
+	sc->after_pending = true;
 	sc->ms += now_ms() - t;
 	sc->verdict.ms = sc->ms;
 	return &sc->verdict;
+}
+
+/* scan_after - see scan.h: the writes nobody waits for (reputation,
+ * autolearn), once, after a scan_finish that ran the stages */
+void scan_after(struct scan *sc)
+{
+	if (sc == NULL || !sc->after_pending)
+		return;
+	sc->after_pending = false;
+	for (size_t i = 0; i < sc->engine->nstages; i++)
+		if (sc->engine->stages[i]->after && !skipped(sc, i))
+			sc->engine->stages[i]->after(sc, &sc->state[i], &sc->verdict);
 }
 
 /* scan_skip - not scanned (trusted, authenticated): key fields only */

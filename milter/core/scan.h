@@ -131,6 +131,7 @@ struct scan {
 	double stage_ms[SCAN_MAX_STAGES];	/* time in each stage's hooks */
 	struct verdict verdict;
 	bool finished;
+	bool after_pending;	/* scan_finish ran the stages; scan_after not yet */
 	double ms;		/* time spent inside parapet for this message */
 };
 
@@ -143,8 +144,17 @@ void scan_envelope_done(struct scan *sc);
 void scan_header(struct scan *sc, const char *name, const char *raw);
 void scan_end_headers(struct scan *sc);
 void scan_body(struct scan *sc, const void *data, size_t len);
-/* scan_finish - run the stages, decide; verdict owned by the scan */
+/* scan_finish - run the stages, decide; verdict owned by the scan.  The
+ * stages' after hooks (Redis writes: reputation, autolearn) are not run
+ * here but by scan_after, so that the MTA has its reply first */
 const struct verdict *scan_finish(struct scan *sc);
+/*
+ * scan_after - the stages' after hooks, once, for a scan that scan_finish
+ * ran the stages of: work nobody waits for.  The milter calls it when the
+ * reply to the end of message is gone (the connection's next callback);
+ * scan_free calls it when nobody did.
+ */
+void scan_after(struct scan *sc);
 /*
  * scan_skip - the message will not be scanned (why: "trusted_networks",
  * "authenticated"; static).  Call before the envelope is done; the other

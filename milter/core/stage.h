@@ -37,7 +37,8 @@ struct stage {
 	void (*body)(struct scan *sc, void **state, const char *data, size_t len);
 	/* end of message: add symbols; 0 or -1 for an internal failure */
 	int (*eom)(struct scan *sc, void **state);
-	/* after the verdict is known (reputation updates) */
+	/* after the verdict is known and, in the milter, the MTA has the
+	 * reply (scan_after): writes nobody waits for (reputation updates) */
 	void (*after)(struct scan *sc, void **state, const struct verdict *v);
 	/* release per-message state in sc->state[slot] */
 	void (*cleanup)(struct scan *sc, void *state);

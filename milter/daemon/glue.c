@@ -340,7 +340,9 @@ static sfsistat glue_eom(SMFICTX *ctx)
 		}
 		break;
 	}
-	session_end_message(gc->s);
+	/* freed (and its Redis writes made) at the next callback, once
+	 * libmilter has sent this reply */
+	session_answered(gc->s);
 	return rc;
 }
 

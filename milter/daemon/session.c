@@ -12,11 +12,13 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "core/engine.h"
+#include "core/stage.h"
 #include "base/log.h"
 #include "net/metrics.h"
 #include "daemon/session.h"
@@ -55,6 +57,40 @@ static void log_verdict(const struct scan *sc)
 	metrics_verdict(sc);
 }
 
+/* thread_schedstat - this thread's CPU time and time waiting on a run
+ * queue so far, ms (Linux /proc/thread-self/schedstat; zeros elsewhere) */
+static void thread_schedstat(double out[2])
+{
+	FILE *f = fopen("/proc/thread-self/schedstat", "r");
+	unsigned long long cpu, wait;
+
+	if (f == NULL)
+		return;
+	if (fscanf(f, "%llu %llu", &cpu, &wait) == 2) {
+		out[0] = (double)cpu / 1e6;
+		out[1] = (double)wait / 1e6;
+	}
+	fclose(f);
+}
+
+/* log_timing - at debug level: where the message's time inside parapet
+ * went: the end of message (what the MTA waits for before its reply),
+ * split into CPU, waiting for a CPU (run queue) and the rest (blocked:
+ * DNS, Redis, locks), and each stage's hooks over the whole message */
+static void log_timing(const struct scan *sc, double eom_ms, double cpu_ms, double runq_ms)
+{
+	struct buf b;
+
+	buf_init(&b);
+	buf_printf(&b, "qid=%s timing eom_ms=%.1f cpu=%.1f runq=%.1f blocked=%.1f ms=%.1f",
+		   sc->msg->qid ? sc->msg->qid : "-", eom_ms, cpu_ms, runq_ms,
+		   eom_ms - cpu_ms - runq_ms, sc->ms);
+	for (size_t i = 0; i < sc->engine->nstages; i++)
+		buf_printf(&b, " %s=%.1f", sc->engine->stages[i]->name, sc->stage_ms[i]);
+	log_debug("%s", b.data);
+	buf_free(&b);
+}
+
 /* session_open - new connection; trusted clients are decided here */
 struct session *session_open(const char *ip, const char *hostname)
 {
@@ -70,8 +106,8 @@ struct session *session_open(const char *ip, const char *hostname)
 	return s;
 }
 
-/* message_done - leave the in-flight count */
-static void message_done(struct session *s)
+/* uncount - leave the in-flight count */
+static void uncount(struct session *s)
 {
 	if (s->counted) {
 		pthread_mutex_lock(&drain_lock);
@@ -87,6 +123,13 @@ static void message_done(struct session *s)
 		pthread_mutex_unlock(&drain_lock);
 		s->counted = false;
 	}
+}
+
+/* message_done - leave the in-flight count, run what was left for after
+ * the reply (scan_after) and free the message */
+static void message_done(struct session *s)
+{
+	uncount(s);
 	s->scan = scan_free(s->scan);
 	s->draining_msg = false;
 	s->header_seen = false;
@@ -97,6 +140,13 @@ void session_end_message(struct session *s)
 {
 	if (s)
 		message_done(s);
+}
+
+/* session_answered - see session.h */
+void session_answered(struct session *s)
+{
+	if (s)
+		uncount(s);
 }
 
 /* session_close - connection gone */
@@ -230,8 +280,16 @@ const struct verdict *session_eom(struct session *s, const char *qid)
 	pthread_mutex_lock(&drain_lock);	/* the drain's diagnostics read it */
 	msg_set_qid(s->scan->msg, qid);
 	pthread_mutex_unlock(&drain_lock);
+	bool debug = log_get_level() >= LOG_LVL_DEBUG;
+	double t0 = now_ms(), st0[2] = { 0, 0 }, st1[2] = { 0, 0 };
+	if (debug)
+		thread_schedstat(st0);
 	v = scan_finish(s->scan);
+	if (debug)
+		thread_schedstat(st1);
 	log_verdict(s->scan);
+	if (debug)
+		log_timing(s->scan, now_ms() - t0, st1[0] - st0[0], st1[1] - st0[1]);
 	return v;
 }
 

@@ -46,8 +46,15 @@ void session_body(struct session *s, const void *data, size_t len);
  * borrowed until session_end_message or the next message.
  */
 const struct verdict *session_eom(struct session *s, const char *qid);
-/* session_end_message - the MTA has the verdict (or aborted): free it */
+/* session_end_message - the MTA aborted the message: free it */
 void session_end_message(struct session *s);
+/*
+ * session_answered - the verdict is decided and about to be replied: the
+ * message leaves the in-flight count, but stays until the connection's
+ * next message, abort or close, which runs its after hooks (scan_after:
+ * the Redis writes) and frees it, so that no write delays the reply.
+ */
+void session_answered(struct session *s);
 
 /* process-wide shutdown drain (SIGTERM): new messages are tempfailed */
 void session_drain_begin(void);

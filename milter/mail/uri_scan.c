@@ -629,6 +629,21 @@ void uri_add_found(struct uri_set *s, const char *uri, size_t len)
 
 /* ------------------------------------------------------------- scanner */
 
+/* delimiter classes of an ASCII byte, one table lookup instead of a
+ * strchr per byte scanned: C_END is_end's ><"`}]{[|, C_MAIL the , ( ' an
+ * address also ends at, C_START the start delimiters ><"'`,{[(| of
+ * starts, C_SC the punctuation a schemeless host may follow (sc_start) */
+enum { C_END = 1, C_MAIL = 2, C_START = 4, C_SC = 8 };
+static const unsigned char delim[256] = {
+	['!'] = C_SC, ['"'] = C_END|C_START|C_SC, ['#'] = C_SC, ['$'] = C_SC, ['&'] = C_SC,
+	['\''] = C_MAIL|C_START|C_SC, ['('] = C_MAIL|C_START|C_SC, [')'] = C_SC, ['*'] = C_SC,
+	['+'] = C_SC, [','] = C_MAIL|C_START|C_SC, ['/'] = C_SC, [':'] = C_SC, [';'] = C_SC,
+	['<'] = C_END|C_START|C_SC, ['='] = C_SC, ['>'] = C_END|C_START|C_SC, ['?'] = C_SC,
+	['@'] = C_SC, ['['] = C_END|C_START|C_SC, ['\\'] = C_SC, [']'] = C_END|C_SC,
+	['^'] = C_SC, ['`'] = C_END|C_START|C_SC, ['{'] = C_END|C_START|C_SC,
+	['|'] = C_END|C_START|C_SC, ['}'] = C_END|C_SC, ['~'] = C_SC
+};
+
 /* is_end - SpamAssassin's end delimiters ><"`}]{[| white space, ESC and
  * no-break space (the byte 0xa0, or its UTF-8 form c2 a0) */
 static bool is_end(const char *t, size_t i, size_t len)
@@ -637,7 +652,7 @@ static bool is_end(const char *t, size_t i, size_t len)
 
 	if (c == 0xc2 && i + 1 < len && (unsigned char)t[i + 1] == 0xa0)
 		return true;
-	return c == 0xa0 || c == 0x1b || c == '\0' || isspace(c) || strchr("><\"`}]{[|", c);
+	return c == 0xa0 || c == 0x1b || c == '\0' || isspace(c) || (delim[c] & C_END);
 }
 
 /* is_end_mail - the end delimiters of an address: also , ( ' and any
@@ -646,7 +661,7 @@ static bool is_end_mail(const char *t, size_t i, size_t len)
 {
 	unsigned char c = (unsigned char)t[i];
 
-	return is_end(t, i, len) || c >= 0x80 || strchr(",('", c);
+	return is_end(t, i, len) || c >= 0x80 || (delim[c] & C_MAIL);
 }
 
 /* is_end_local - the local part of a bare address also ends at '@' */
@@ -670,7 +685,7 @@ static bool starts(const char *t, size_t i)
 	unsigned char p = (unsigned char)t[i - 1];
 	if (word(p) != word((unsigned char)t[i]))
 		return true;
-	if (p == 0xa0 || p == 0x1b || isspace(p) || strchr("><\"'`,{[(|", p))
+	if (p == 0 || p == 0xa0 || p == 0x1b || isspace(p) || (delim[p] & C_START))
 		return true;
 	return i >= 3 && t[i - 3] == 0x1b && t[i - 2] == '(';
 }
@@ -682,7 +697,7 @@ static bool sc_start(const char *t, size_t i)
 	if (i == 0)
 		return true;
 	unsigned char p = (unsigned char)t[i - 1];
-	return p == 0xa0 || p == 0x1b || isspace(p) || (p != 0 && strchr("!\"#$&'()*+,/:;<=>?@[\\]^`{|}~", p));
+	return p == 0xa0 || p == 0x1b || isspace(p) || (delim[p] & C_SC);
 }
 
 /* a "next delimiter" cache: no delimiter in [from, at), one at at (or
@@ -714,7 +729,10 @@ static size_t next_stop(const char *t, size_t i, size_t len, struct stop_cache *
 static size_t known_prefix(const char *p, size_t left)
 {
 	static const char *const pre[] = { "http://", "https://", "ftp://", "ftp." };
+	int c = *p | 0x20;	/* ASCII lower case; the scanner asks at every start */
 
+	if (c != 'h' && c != 'f' && c != 'w')
+		return 0;
 	for (size_t k = 0; k < sizeof(pre) / sizeof(pre[0]); k++) {
 		size_t n = strlen(pre[k]);
 		if (left >= n && strncasecmp(p, pre[k], n) == 0)
@@ -908,7 +926,7 @@ void uri_scan_text(struct uri_set *s, const char *text, size_t len)
 				continue;
 			}
 		}
-		if (len - i > 7 && strncasecmp(text + i, "mailto:", 7) == 0) {
+		if (len - i > 7 && (text[i] | 0x20) == 'm' && strncasecmp(text + i, "mailto:", 7) == 0) {
 			stop = next_stop(text, i + 7, len, &mailto_c, is_end_mail);
 			if (stop > i + 7 && stop - i - 7 <= URI_MAX_LEN) {
 				found(s, text + i, stop - i, 'm', 0);

@@ -651,6 +651,60 @@ START_TEST(observe_mode)
 }
 END_TEST
 
+/* the after hook of after_stage: how often it ran, and with which action */
+static int after_calls;
+static enum action after_action;
+
+/* after_hook - counts its calls */
+static void after_hook(struct scan *sc, void **state, const struct verdict *v)
+{
+	(void)sc;
+	(void)state;
+	after_calls++;
+	after_action = v->action;
+}
+
+static const struct stage after_stage = { .name = "after_test", .after = after_hook };
+
+/* the after hooks (Redis writes) wait for scan_after, so that the milter
+ * replies first; scan_free runs them when nobody called it, once */
+START_TEST(after_hooks_deferred)
+{
+	static const struct stage *const stages[] = { &after_stage, NULL };
+	char *err = NULL;
+	struct diag d;
+	const char *conf = "";
+	struct config *cfg = config_parse_buf("test.conf", conf, strlen(conf), &err);
+
+	ck_assert_msg(cfg != NULL, "config: %s", err ? err : "?");
+	diag_init(&d);
+	struct ruleset *rs = rules_load_text("t.cf", RULES, unit_builtins(), &d);
+	ck_assert(rs != NULL);
+	diag_free(&d);
+	struct engine *e = engine_new(cfg, rs, stages);
+
+	after_calls = 0;
+	struct scan *sc = unit_scan(e, "Subject: big\n\nhello\n");
+	ck_assert_int_eq(after_calls, 0);	/* not before the reply */
+	scan_after(sc);
+	ck_assert_int_eq(after_calls, 1);
+	ck_assert_int_eq(after_action, sc->verdict.action);
+	scan_after(sc);
+	scan_free(sc);
+	ck_assert_int_eq(after_calls, 1);	/* once */
+
+	sc = unit_scan(e, "Subject: one\n\nhello\n");
+	ck_assert_int_eq(after_calls, 1);
+	scan_free(sc);			/* nobody called scan_after */
+	ck_assert_int_eq(after_calls, 2);
+
+	sc = scan_new(e);		/* never finished: nothing to write */
+	scan_free(sc);
+	ck_assert_int_eq(after_calls, 2);
+	engine_unref(e);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("verdict");
@@ -678,6 +732,7 @@ int main(void)
 	tcase_add_test(tc, subject_tag);
 	tcase_add_test(tc, reply_texts);
 	tcase_add_test(tc, observe_mode);
+	tcase_add_test(tc, after_hooks_deferred);
 	suite_add_tcase(s, tc);
 	return unit_main(s);
 }
