@@ -53,7 +53,7 @@ size_t fmt_hex(char *out, unsigned long long v, int width)
 		t[n++] = digits[v & 15];
 		v >>= 4;
 	} while (v);
-	while (n < (size_t)(width > 16 ? 16 : width))
+	while (n < (size_t)(width < 0 ? 0 : width > 16 ? 16 : width))
 		t[n++] = '0';
 	for (size_t i = 0; i < n; i++)
 		out[i] = t[n - 1 - i];

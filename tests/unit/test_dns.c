@@ -450,6 +450,33 @@ START_TEST(answer_cache)
 }
 END_TEST
 
+/* an answer that reached libunbound's pipe before the deadline passed is
+ * given, not a timeout, to a waiter that comes after it (nobody drove the
+ * resolver in between: there is no dispatcher thread any more) */
+START_TEST(answer_past_deadline)
+{
+	struct late_server ls;
+	int port;
+
+	late_start(&ls, 0, NULL, &port);
+	struct dns *d = open_port(port);
+	struct dns_deadline *dl = dns_deadline_new(5000);
+	dns_deadline_fix(dl);
+	struct dns_query *q = dns_start(d, "past.deadline.example", DNS_T_TXT);
+	for (int i = 0; i < 500 && atomic_load(&ls.answered) < 1; i++)
+		usleep(10 * 1000);
+	ck_assert_int_eq(atomic_load(&ls.answered), 1);
+	usleep(300 * 1000);	/* libunbound's worker writes it to the pipe */
+	dns_deadline_expire(dl);
+	const struct dns_answer *a = dns_wait(q, dl);
+	ck_assert_msg(a->rc == DNS_OK, "an answer in the pipe was reported as rc %d", (int)a->rc);
+	dns_query_free(q);
+	dns_deadline_unref(dl);
+	dns_close(d);
+	late_stop(&ls);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("dns");
@@ -465,6 +492,7 @@ int main(void)
 	tcase_add_test(tc, spf_no_thread);
 	tcase_add_test(tc, answer_cache);
 	tcase_add_test(tc, spf_chain_ahead);
+	tcase_add_test(tc, answer_past_deadline);
 	suite_add_tcase(s, tc);
 	return unit_main(s);
 }

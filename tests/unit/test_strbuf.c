@@ -79,8 +79,8 @@ START_TEST(integers)
 		snprintf(want, sizeof(want), "%llu", u[i]);
 		ck_assert_uint_eq(fmt_uint(got, u[i]), strlen(want));
 		ck_assert_str_eq(got, want);
-		for (int w = 0; w <= 17; w++) {
-			snprintf(want, sizeof(want), "%0*llx", w > 16 ? 16 : w, u[i]);
+		for (int w = -3; w <= 17; w++) {	/* a negative width is none */
+			snprintf(want, sizeof(want), "%0*llx", w < 0 ? 0 : w > 16 ? 16 : w, u[i]);
 			ck_assert_uint_eq(fmt_hex(got, u[i], w), strlen(want));
 			ck_assert_str_eq(got, want);
 		}
