@@ -294,7 +294,7 @@ static bool learn_counts_rep(const struct learn_run *lr, const struct learn_msg 
 	       (!lr->bayes || m->it.res == BAYES_LEARNED || m->it.res == BAYES_MOVED);
 }
 
-/* learn_flush - the batch: every message's Bayes script call in one
+/* learn_flush - the batch: the Bayes script call of its messages in one
  * round trip, then the reputation of those new to Bayes in one more, the
  * lines and the progress in the order the messages came */
 static void learn_flush(struct learn_run *lr, struct learn_batch *b)

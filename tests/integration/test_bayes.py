@@ -7,7 +7,9 @@ through Postfix (issue 15).
    through Postfix get BAYES_99 (spam) and BAYES_00 (ham) in X-Spam-Status,
    and parapetctl scan shows the probability and the strongest tokens;
 3. digest: learning again changes nothing, the other class moves it,
-   forget undoes it (bayes stats and the totals hash);
+   forget undoes it (bayes stats and the totals hash); a batch of messages
+   in one parapetctl command (one script call) leaves the counts as
+   learning them one by one, with one HINCRBY per distinct token;
 4. 1 MB of unique words: capped at 1,000 tokens, the message goes on;
 5. redis-server SIGKILLed under a stream: every message 250, each
    delivered once, the messages during the outage without BAYES_*;
@@ -174,6 +176,60 @@ def test_digest(run, c, rng):
     run.check(rc == 0 and "not learned" in out, "forget again: not learned", out + err)
 
 
+def bayes_snapshot(r):
+    """bayes_snapshot - every token key's counts and the totals"""
+    snap = {k: r.call("HGETALL", k) for k in r.call("KEYS", PREFIX + "b:*")}
+    return snap, r.call("HMGET", PREFIX + "bayes", "spam", "ham")
+
+
+def test_batch(run, c, rng):
+    conf, r = c.parapet.conf_path, c.redis
+    vocab = ["batchword%d" % i for i in range(30)]
+    files = {}
+    for name in "ABCD":
+        files[name] = os.path.join(run.workdir, "batch-%s.eml" % name)
+        with open(files[name], "wb") as fp:
+            fp.write(mail("batch-" + name, rng, vocab, "b@batch.test"))
+    A, B, C, D = (files[x] for x in "ABCD")
+    # the steps: (command, files, the words expected in order)
+    steps = [("learn spam", [A, B, C, A], ["learned", "learned", "learned", "already learned"]),
+             ("learn ham", [A, D, A], ["moved", "learned", "already learned"]),
+             ("forget", [B, B], ["forgotten", "not learned"])]
+    undo = ("forget", [A, C, D], ["forgotten"] * 3)
+
+    def do(cmd, fs, want, one_by_one):
+        got = []
+        for part in ([[f] for f in fs] if one_by_one else [fs]):
+            rc, out, err = ctl(conf, *(cmd.split() + part))
+            for line in out.splitlines():
+                if line.startswith(run.workdir):
+                    got.append(line.split("bayes=")[1] if "bayes=" in line
+                               else line.split(": ", 1)[1])
+        return got == want, "%s: %r, wanted %r" % (cmd, got, want)
+
+    snap0 = bayes_snapshot(r)
+    r.call("CONFIG", "RESETSTAT")
+    ok, why = do(steps[0][0], steps[0][1], steps[0][2], False)
+    run.check(ok, "one batch: each message decided in order (a repeat already learned)", why)
+    calls = int(re.search(r"calls=(\d+)", r.info("commandstats").get("cmdstat_hincrby", "calls=0"))
+                .group(1))
+    changed = sum(1 for k, v in bayes_snapshot(r)[0].items() if snap0[0].get(k) != v)
+    run.check(0 < calls <= changed + 4,
+              "one batch: one HINCRBY per distinct token (%d calls, %d tokens)" % (calls, changed))
+    for cmd, fs, want in steps[1:]:
+        ok, why = do(cmd, fs, want, False)
+        run.check(ok, "one batch: " + cmd, why)
+    batched = bayes_snapshot(r)
+    ok, why = do(*undo, False)
+    run.check(ok and bayes_snapshot(r) == snap0, "one batch: forget restores every count", why)
+    for cmd, fs, want in steps:
+        ok, why = do(cmd, fs, want, True)
+        run.check(ok, "one by one: " + cmd, why)
+    run.check(bayes_snapshot(r) == batched, "batched counts equal one-by-one counts")
+    ok, why = do(*undo, True)
+    run.check(ok and bayes_snapshot(r) == snap0, "one by one: forget restores every count", why)
+
+
 def test_cap(run, c, rng):
     body = " ".join("w%07dx" % i for i in range(110000)) + "\n"
     data = make_message("cap", subject="cap", body=body, sender="cap@cap.test")
@@ -333,6 +389,8 @@ def main():
             test_learn_classify(run, c, rng)
         with run.section("3. digest: dedupe, move, forget"):
             test_digest(run, c, rng)
+        with run.section("3b. a batch: as learned one by one, each token written once"):
+            test_batch(run, c, rng)
         with run.section("4. 1 MB of unique words"):
             test_cap(run, c, rng)
         with run.section("6. autolearn"):

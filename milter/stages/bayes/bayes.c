@@ -131,47 +131,107 @@ const char *bayes_result_name(enum bayes_result r)
 }
 
 /*
- * The learn script.  KEYS: totals, seen:DIGEST, every token.  ARGV:
- * class ("s", "h" or "f" to forget), TTL, now, BAYES_TTL_MULT.  Returns
- * enum bayes_result.  A message learned before as the other class is
- * taken out of that class first (its tokens and the total), so a message
- * counts once whatever is done to it.  Two calls a token: HINCRBY, then
- * EXPIRE GT to TTL x min(count, mult) (a new key, which GT would treat as
- * never expiring, gets its first TTL with EXPIRE NX).
+ * The learn script, one call for a batch of messages.  KEYS: totals, the
+ * n messages' seen:DIGEST, then the batch's distinct tokens.  ARGV: TTL,
+ * now, BAYES_TTL_MULT, n, then per message its class ("s", "h" or "f" to
+ * forget), its token count k and k indexes into the distinct tokens.
+ * Returns each message's enum bayes_result.
+ *
+ * Each message is decided in order against its digest as if learned alone
+ * (a message learned before as the other class is taken out of that
+ * class first; the same digest twice in a batch: the second sees the
+ * first), but its token changes are only summed: per distinct token and
+ * class the net change and the lowest running sum after a decrement, then
+ * one HINCRBY per token and class.  A count that a decrement took to 0
+ * (field deleted) before later increments ends where learning one by one
+ * leaves it: max(old + net, net - lowest).  Then EXPIRE GT to TTL x
+ * min(count, mult) for a token that grew (a field new in this batch tries
+ * EXPIRE NX first: GT would treat a new key as never expiring).  So two
+ * Redis calls per distinct token of the batch instead of per token of
+ * each message (README "scripts/bench/bayes").
  */
 static struct rep_script script_learn = {
 	.name = "bayes_learn",
 	.body =
-	"local cls, ttl, now, mult = ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])\n"
-	"local prev = redis.call('GET', KEYS[2])\n"
-	"if prev ~= 's' and prev ~= 'h' then prev = nil end\n"
-	"if prev == cls then return 0 end\n"
-	"if cls == 'f' and not prev then return 4 end\n"
+	"local ttl, now, mult, n = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])\n"
 	"local total = {s = 'spam', h = 'ham'}\n"
-	"if prev then\n"
-	"  for i = 3, #KEYS do\n"
-	"    if redis.call('HINCRBY', KEYS[i], prev, -1) <= 0 then\n"
-	"      redis.call('HDEL', KEYS[i], prev)\n"
-	"      if redis.call('HLEN', KEYS[i]) == 0 then redis.call('DEL', KEYS[i]) end\n"
+	"local sum, low, up = {s = {}, h = {}}, {s = {}, h = {}}, {s = {}, h = {}}\n"
+	"local seen, res, a, changed, fields = {}, {}, 5, false, {'s', 'h'}\n"
+	"for i = 1, n do\n"
+	"  local sk, cls, k = KEYS[1 + i], ARGV[a], tonumber(ARGV[a + 1])\n"
+	"  local first, last = a + 2, a + 1 + k\n"
+	"  a = last + 1\n"
+	"  local prev = seen[sk]\n"
+	"  if prev == nil then\n"
+	"    prev = redis.call('GET', sk)\n"
+	"    if prev ~= 's' and prev ~= 'h' then prev = false end\n"
+	"  end\n"
+	"  if prev == cls then res[i] = 0\n"
+	"  elseif cls == 'f' and not prev then res[i] = 4\n"
+	"  else\n"
+	"    changed = true\n"
+	"    if prev then\n"
+	"      local s, l = sum[prev], low[prev]\n"
+	"      for x = first, last do\n"
+	"        local j = tonumber(ARGV[x])\n"
+	"        local v = (s[j] or 0) - 1\n"
+	"        s[j] = v\n"
+	"        if l[j] == nil or v < l[j] then l[j] = v end\n"
+	"      end\n"
+	"      if redis.call('HINCRBY', KEYS[1], total[prev], -1) < 0 then\n"
+	"        redis.call('HSET', KEYS[1], total[prev], 0)\n"
+	"      end\n"
+	"    end\n"
+	"    if cls == 'f' then\n"
+	"      redis.call('DEL', sk)\n"
+	"      seen[sk] = false\n"
+	"      res[i] = 3\n"
+	"    else\n"
+	"      local s, u = sum[cls], up[cls]\n"
+	"      for x = first, last do\n"
+	"        local j = tonumber(ARGV[x])\n"
+	"        s[j] = (s[j] or 0) + 1\n"
+	"        u[j] = true\n"
+	"      end\n"
+	"      redis.call('HINCRBY', KEYS[1], total[cls], 1)\n"
+	"      redis.call('SET', sk, cls, 'EX', ttl * mult)\n"
+	"      seen[sk] = cls\n"
+	"      res[i] = prev and 2 or 1\n"
 	"    end\n"
 	"  end\n"
-	"  if redis.call('HINCRBY', KEYS[1], total[prev], -1) < 0 then\n"
-	"    redis.call('HSET', KEYS[1], total[prev], 0)\n"
-	"  end\n"
 	"end\n"
+	"if not changed then return res end\n"
 	"redis.call('HSET', KEYS[1], 'last', now)\n"
-	"if cls == 'f' then redis.call('DEL', KEYS[2]) return 3 end\n"
-	"for i = 3, #KEYS do\n"
-	"  local c = redis.call('HINCRBY', KEYS[i], cls, 1)\n"
-	"  if c > mult then c = mult end\n"
-	"  if c > 1 or redis.call('EXPIRE', KEYS[i], ttl, 'NX') == 0 then\n"
-	"    redis.call('EXPIRE', KEYS[i], ttl * c, 'GT')\n"
+	"for j = 1, #KEYS - n - 1 do\n"
+	"  local key, c, fresh, gone = KEYS[1 + n + j], 0, false, false\n"
+	"  for q = 1, 2 do\n"
+	"    local f = fields[q]\n"
+	"    local d, l = sum[f][j], low[f][j]\n"
+	"    if d ~= nil then\n"
+	"      local v = redis.call('HINCRBY', key, f, d)\n"
+	"      if l ~= nil and v < d - l then\n"
+	"        v = d - l\n"
+	"        if v > 0 then redis.call('HSET', key, f, v) end\n"
+	"      end\n"
+	"      if v <= 0 then\n"
+	"        redis.call('HDEL', key, f)\n"
+	"        gone = true\n"
+	"      elseif up[f][j] then\n"
+	"        if v > c then c = v end\n"
+	"        if l == nil and v == d then fresh = true end\n"
+	"      end\n"
+	"    end\n"
+	"  end\n"
+	"  if gone and redis.call('HLEN', key) == 0 then\n"
+	"    redis.call('DEL', key)\n"
+	"  elseif c > 0 then\n"
+	"    if c > mult then c = mult end\n"
+	"    if not fresh or redis.call('EXPIRE', key, ttl * c, 'NX') == 0 then\n"
+	"      redis.call('EXPIRE', key, ttl * c, 'GT')\n"
+	"    end\n"
 	"  end\n"
 	"end\n"
-	"redis.call('HINCRBY', KEYS[1], total[cls], 1)\n"
-	"redis.call('SET', KEYS[2], cls, 'EX', ttl * mult)\n"
-	"if prev then return 2 end\n"
-	"return 1\n",
+	"return res\n",
 };
 
 static pthread_once_t script_once = PTHREAD_ONCE_INIT;
@@ -204,24 +264,67 @@ static void digest_script(void)
 	digest_sha1_hex(script_read.body, strlen(script_read.body), script_read.sha);
 }
 
-/* learn_args - KEYS and ARGV of the learn script for one message;
- * returns the number of KEYS */
-static size_t learn_args(const struct config *cfg, const struct bayes_learn_item *it,
+/* token_slot - the slot of hash in an open-addressed table of mask + 1
+ * slots (slot[i] - 1 is an index into hs, 0 empty) */
+static size_t token_slot(const uint32_t *slot, const uint64_t *hs, size_t mask, uint64_t hash)
+{
+	size_t i = (size_t)(hash ^ (hash >> 29)) & mask;
+
+	while (slot[i] != 0 && hs[slot[i] - 1] != hash)
+		i = (i + 1) & mask;
+	return i;
+}
+
+/* learn_args - KEYS and ARGV of the learn script for a batch: each
+ * distinct token once; returns the number of KEYS */
+static size_t learn_args(const struct config *cfg, const struct bayes_learn_item *it, size_t n,
 			 struct rep_args *a)
 {
 	char key[BAYES_KEY_MAX];
+	size_t total = 0, nd = 0;
 
-	rep_args_addf(a, "%sbayes", cfg->redis_prefix);
-	rep_args_addf(a, "%sbayes:seen:%s", cfg->redis_prefix, it->digest);
-	for (size_t i = 0; i < it->tokens->n; i++) {
-		bayes_token_key(cfg->redis_prefix, it->tokens->hash[i], key);
+	for (size_t m = 0; m < n; m++)
+		total += it[m].tokens->n;
+	size_t mask = 15;
+	while (mask + 1 < 2 * total)
+		mask = mask * 2 + 1;
+	uint32_t *slot = xcalloc(mask + 1, sizeof(*slot));
+	uint64_t *hs = xmalloc((total ? total : 1) * sizeof(*hs));
+	uint32_t *idx = xmalloc((total ? total : 1) * sizeof(*idx));	/* 1-based */
+	size_t at = 0;
+	for (size_t m = 0; m < n; m++) {
+		const struct tokens *t = it[m].tokens;
+		for (size_t i = 0; i < t->n; i++) {
+			size_t sl = token_slot(slot, hs, mask, t->hash[i]);
+			if (slot[sl] == 0) {
+				hs[nd++] = t->hash[i];
+				slot[sl] = (uint32_t)nd;
+			}
+			idx[at++] = slot[sl];
+		}
+	}
+	rep_args_cat(a, cfg->redis_prefix, "bayes", (char *)NULL);
+	for (size_t m = 0; m < n; m++)
+		rep_args_cat(a, cfg->redis_prefix, "bayes:seen:", it[m].digest, (char *)NULL);
+	for (size_t j = 0; j < nd; j++) {
+		bayes_token_key(cfg->redis_prefix, hs[j], key);
 		rep_args_add(a, key);
 	}
 	size_t nkeys = a->n;
-	rep_args_add(a, it->op == BAYES_SPAM ? "s" : it->op == BAYES_HAM ? "h" : "f");
-	rep_args_addf(a, "%ld", cfg->bayes_token_ttl);
-	rep_args_addf(a, "%.0f", (double)time(NULL));
-	rep_args_addf(a, "%d", BAYES_TTL_MULT);
+	rep_args_int(a, cfg->bayes_token_ttl);
+	rep_args_secs(a, (double)time(NULL));
+	rep_args_int(a, BAYES_TTL_MULT);
+	rep_args_int(a, (long long)n);
+	at = 0;
+	for (size_t m = 0; m < n; m++) {
+		rep_args_add(a, it[m].op == BAYES_SPAM ? "s" : it[m].op == BAYES_HAM ? "h" : "f");
+		rep_args_int(a, (long long)it[m].tokens->n);
+		for (size_t i = 0; i < it[m].tokens->n; i++)
+			rep_args_int(a, idx[at++]);
+	}
+	free(slot);
+	free(hs);
+	free(idx);
 	return nkeys;
 }
 
@@ -229,6 +332,7 @@ static size_t learn_args(const struct config *cfg, const struct bayes_learn_item
 int bayes_learn_many(struct engine *e, struct bayes_learn_item *it, size_t n, double deadline,
 		     const char **why)
 {
+	struct rep_args a = { 0 };
 	struct redis_val *r;
 
 	if (e->redis == NULL) {
@@ -238,28 +342,22 @@ int bayes_learn_many(struct engine *e, struct bayes_learn_item *it, size_t n, do
 	if (n == 0)
 		return 0;
 	pthread_once(&script_once, digest_script);
-	struct rep_args *a = xcalloc(n, sizeof(*a));
-	size_t *nkeys = xcalloc(n, sizeof(*nkeys));
-	for (size_t i = 0; i < n; i++)
-		nkeys[i] = learn_args(e->cfg, &it[i], &a[i]);
-	int rc = rep_script_run_many(e->redis, &script_learn, n, nkeys, a, deadline, &r, why,
-				     NULL);
-	for (size_t i = 0; i < n; i++)
-		rep_args_clear(&a[i]);
-	free(a);
-	free(nkeys);
+	size_t nkeys = learn_args(e->cfg, it, n, &a);
+	int rc = rep_script_run(e->redis, &script_learn, nkeys, &a, deadline, &r, why, NULL);
+	rep_args_clear(&a);
 	if (rc < 0)
 		return -1;
+	bool ok = r[0].type == REDIS_T_ARRAY && r[0].n == n;
 	for (size_t i = 0; i < n; i++) {
 		double v = -1;
-		if (!redis_val_number(&r[i], &v) || v < 0 || v > BAYES_UNKNOWN) {
+		if (!ok || !redis_val_number(&r[0].elem[i], &v) || v < 0 || v > BAYES_UNKNOWN) {
 			it[i].failed = true;
 			continue;
 		}
 		it[i].failed = false;
 		it[i].res = (enum bayes_result)v;
 	}
-	redis_vals_free(r, n);
+	redis_vals_free(r, 1);
 	return 0;
 }
 

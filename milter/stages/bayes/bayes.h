@@ -21,9 +21,9 @@
  * probability goes into the scan (sc->bayes_prob) and the rules' BAYES_*
  * (eval:check_bayes) read it.  Silent below bayes_min_spam/bayes_min_ham,
  * and when Redis is down or slow (REDIS_UNAVAILABLE, the message goes on).
- * Learning a message is one script call (EVALSHA): atomic, and a message
- * learned twice changes nothing; parapetctl learn pipelines the calls of
- * many messages in one round trip (bayes_learn_many).
+ * Learning is one script call (EVALSHA): atomic, and a message learned
+ * twice changes nothing; parapetctl learn sends a batch of messages in
+ * one call that writes each distinct token once (bayes_learn_many).
  */
 #ifndef PARAPET_BAYES_H
 #define PARAPET_BAYES_H
@@ -109,10 +109,11 @@ struct bayes_learn_item {
 	bool failed;			/* out: its script call failed */
 };
 
-/* bayes_learn_many - bayes_learn_tokens of n messages in one pipelined
- * round trip (one script call each, so each message is learned atomically
- * and exactly as alone); 0 with each item's res or failed, or -1 with
- * *why (static) when Redis failed */
+/* bayes_learn_many - bayes_learn_tokens of n messages in one script call
+ * (one round trip; each message decided in order as if learned alone, the
+ * counts as learning them one by one leaves them, each distinct token
+ * written once); 0 with each item's res or failed, or -1 with *why
+ * (static) when Redis or the script failed */
 int bayes_learn_many(struct engine *e, struct bayes_learn_item *it, size_t n, double deadline,
 		     const char **why);
 
