@@ -28,13 +28,17 @@ void tokens_init(struct tokens *t)
 	memset(t->slot, 0, sizeof(t->slot));
 	memset(t->words, 0, sizeof(t->words));
 	t->nwords = 0;
+	buf_init(&t->wtext);
+	t->word_hash = tokens_word_hash;
 }
 
 /* tokens_free - see tokens.h */
 void tokens_free(struct tokens *t)
 {
 	buf_free(&t->text);
+	buf_free(&t->wtext);
 	t->n = 0;
+	t->nwords = 0;
 }
 
 /* tokens_hash - FNV-1a 64 (collisions between two of millions of tokens
@@ -311,12 +315,8 @@ static void split_word(struct tokens *t, const char *prefix, char *w, size_t len
 	one_token(t, prefix, w + start, len - start, body);
 }
 
-/* word_seen - the word w (with its prefix and region) was split before in
- * this message: split_word is a function of them alone and adding a token
- * twice changes nothing, so a repeated word is skipped.  Remembers up to
- * half of TOKENS_WORD_SLOTS words, then answers false. */
-static bool word_seen(struct tokens *t, const char *prefix, const char *w, size_t len,
-		      bool body)
+/* tokens_word_hash - see tokens.h */
+uint64_t tokens_word_hash(const char *prefix, const char *w, size_t len, bool body)
 {
 	uint64_t h = 0xcbf29ce484222325ULL;
 
@@ -325,16 +325,47 @@ static bool word_seen(struct tokens *t, const char *prefix, const char *w, size_
 	h = (h ^ (body ? 1u : 2u)) * 0x100000001b3ULL;
 	for (size_t i = 0; i < len; i++)
 		h = (h ^ (unsigned char)w[i]) * 0x100000001b3ULL;
-	h = h ? h : 1;
+	return h ? h : 1;
+}
+
+/* word_same - is remembered word k the word w with this prefix and region? */
+static bool word_same(const struct tokens *t, size_t k, const char *prefix, size_t pl,
+		      const char *w, size_t len, bool body)
+{
+	const char *s = t->wtext.data + t->woff[k];
+
+	return t->wlen[k] == pl + 2 + len && memcmp(s, prefix, pl) == 0 && s[pl] == '\0' &&
+	       s[pl + 1] == (body ? 'b' : 'h') && memcmp(s + pl + 2, w, len) == 0;
+}
+
+/* word_seen - the word w (with its prefix and region) was split before in
+ * this message: split_word is a function of them alone and adding a token
+ * twice changes nothing, so a repeated word is skipped.  A hash hit counts
+ * only if the bytes are the same (hashes can be made to collide: a word
+ * must not hide another's tokens).  Remembers up to half of
+ * TOKENS_WORD_SLOTS words and TOKENS_WORD_TEXT bytes, then answers false. */
+static bool word_seen(struct tokens *t, const char *prefix, const char *w, size_t len,
+		      bool body)
+{
+	uint64_t h = t->word_hash(prefix, w, len, body);
+	size_t pl = strlen(prefix);
 	size_t i = (size_t)h & (TOKENS_WORD_SLOTS - 1);
+
 	while (t->words[i]) {
-		if (t->words[i] == h)
+		size_t k = t->words[i] - 1;
+		if (t->whash[k] == h && word_same(t, k, prefix, pl, w, len, body))
 			return true;
 		i = (i + 1) & (TOKENS_WORD_SLOTS - 1);
 	}
-	if (t->nwords < TOKENS_WORD_SLOTS / 2) {
-		t->words[i] = h;
-		t->nwords++;
+	if (t->nwords < TOKENS_WORD_SLOTS / 2 && t->wtext.len + pl + 2 + len <= TOKENS_WORD_TEXT) {
+		t->whash[t->nwords] = h;
+		t->woff[t->nwords] = (uint32_t)t->wtext.len;
+		t->wlen[t->nwords] = (uint32_t)(pl + 2 + len);
+		buf_append(&t->wtext, prefix, pl);
+		buf_putc(&t->wtext, '\0');
+		buf_putc(&t->wtext, body ? 'b' : 'h');
+		buf_append(&t->wtext, w, len);
+		t->words[i] = (uint32_t)++t->nwords;
 	}
 	return false;
 }

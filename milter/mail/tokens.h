@@ -48,6 +48,11 @@ struct msg;
 #define TOKEN_MAX_LEN 15	/* longer ones become sk:PREFIX */
 #define TOKENS_SLOTS 2048	/* hash set size: a power of 2 > 2 * TOKENS_MAX */
 #define TOKENS_WORD_SLOTS 8192	/* words remembered (half of it) to skip repeats */
+#define TOKENS_WORD_TEXT 65536	/* bytes of remembered words' text, at most */
+
+/* the hash of a word for word_seen: prefix, word, body flag (tests
+ * replace it to force collisions) */
+typedef uint64_t tokens_word_hash_fn(const char *prefix, const char *w, size_t len, bool body);
 
 struct tokens {
 	uint64_t hash[TOKENS_MAX];	/* tokens_hash of each token */
@@ -56,8 +61,16 @@ struct tokens {
 	bool capped;			/* more distinct tokens were left out */
 	struct buf text;		/* the tokens, NUL-separated */
 	uint64_t slot[TOKENS_SLOTS];	/* the set: hash, 0 = empty */
-	uint64_t words[TOKENS_WORD_SLOTS];	/* words split so far (hash) */
+	/* the words split so far, to skip repeats: a set of indexes + 1 (0 =
+	 * empty) into whash/woff/wlen; each word's text is compared on a
+	 * hash hit, so a colliding word is never skipped */
+	uint32_t words[TOKENS_WORD_SLOTS];
+	uint64_t whash[TOKENS_WORD_SLOTS / 2];
+	uint32_t woff[TOKENS_WORD_SLOTS / 2];	/* prefix NUL flag word at wtext.data + woff */
+	uint32_t wlen[TOKENS_WORD_SLOTS / 2];	/* its length */
 	size_t nwords;
+	struct buf wtext;
+	tokens_word_hash_fn *word_hash;		/* tokens_word_hash unless a test sets it */
 };
 
 /* tokens_init - an empty set */
@@ -74,6 +87,9 @@ void tokens_text(struct tokens *t, const char *prefix, const char *text, size_t 
 void tokens_add(struct tokens *t, const char *s, size_t len);
 /* tokens_hash - FNV-1a, 64 bits, of s (never 0: 0 marks an empty slot) */
 uint64_t tokens_hash(const char *s, size_t len);
+/* tokens_word_hash - FNV-1a 64 of prefix, body flag and word (the
+ * default word_hash; never 0) */
+uint64_t tokens_word_hash(const char *prefix, const char *w, size_t len, bool body);
 /* tokens_str - the text of token i */
 const char *tokens_str(const struct tokens *t, size_t i);
 
