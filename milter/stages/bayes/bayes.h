@@ -50,6 +50,8 @@ struct tokens;
 #define BAYES_MIN_STRENGTH 0.346	/* |p - 0.5| a token needs to count */
 #define BAYES_TTL_MULT 12	/* a token lives at most 12 TTLs */
 #define BAYES_KEY_MAX 300	/* bytes of a token key with the prefix */
+#define BAYES_TOKEN_KEY_LEN 13	/* bytes of a token key without it: b:HASH */
+#define BAYES_TOKEN_KEY_LEN_S "13"	/* the same, for the read script's text */
 /* Redis memory of one token key with the default prefix, measured with
  * MEMORY USAGE and INFO on Redis 7 (listpack hash of two small counters,
  * the key, its expiry): see the sizing table in parapet.conf(5) */
