@@ -389,8 +389,21 @@ void tokens_text(struct tokens *t, const char *prefix, const char *text, size_t 
 			continue;
 		}
 		size_t wl = 0;
-		/* a longer word keeps its first bytes: it becomes sk: anyway */
-		while (i < len && (n = word_bytes(u + i, len - i)) > 0) {
+		/* a longer word keeps its first bytes: it becomes sk: anyway;
+		 * a run of ASCII word characters is copied at once */
+		while (i < len) {
+			size_t j = i;
+			while (j < len && u[j] < 0x80 && word_chars[u[j]])
+				j++;
+			if (j > i) {
+				size_t c = j - i < sizeof(w) - wl ? j - i : sizeof(w) - wl;
+				memcpy(w + wl, text + i, c);
+				wl += c;
+				i = j;
+				continue;
+			}
+			if ((n = word_bytes(u + i, len - i)) == 0)
+				break;
 			if (wl + n <= sizeof(w)) {
 				memcpy(w + wl, text + i, n);
 				wl += n;
