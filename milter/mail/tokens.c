@@ -19,6 +19,8 @@
 #define TOKEN_TEXT_MAX 256	/* bytes of one token with its prefix */
 #define RECEIVED_USED 2		/* the oldest Received fields read */
 
+_Static_assert(TOKENS_WORD_SLOTS / 2 <= UINT16_MAX, "tokens.words holds 16-bit indexes");
+
 /* tokens_init - see tokens.h */
 void tokens_init(struct tokens *t)
 {
@@ -365,7 +367,7 @@ static bool word_seen(struct tokens *t, const char *prefix, const char *w, size_
 		buf_putc(&t->wtext, '\0');
 		buf_putc(&t->wtext, body ? 'b' : 'h');
 		buf_append(&t->wtext, w, len);
-		t->words[i] = (uint32_t)++t->nwords;
+		t->words[i] = (uint16_t)++t->nwords;
 	}
 	return false;
 }

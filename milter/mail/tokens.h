@@ -64,7 +64,7 @@ struct tokens {
 	/* the words split so far, to skip repeats: a set of indexes + 1 (0 =
 	 * empty) into whash/woff/wlen; each word's text is compared on a
 	 * hash hit, so a colliding word is never skipped */
-	uint32_t words[TOKENS_WORD_SLOTS];
+	uint16_t words[TOKENS_WORD_SLOTS];	/* (half of it in use: fits 16 bits) */
 	uint64_t whash[TOKENS_WORD_SLOTS / 2];
 	uint32_t woff[TOKENS_WORD_SLOTS / 2];	/* prefix NUL flag word at wtext.data + woff */
 	uint32_t wlen[TOKENS_WORD_SLOTS / 2];	/* its length */
