@@ -862,7 +862,7 @@ void html_stats_text(struct html_stats *st, const uint32_t *cp, size_t n)
 	}
 	/* the chunk as display_text stores it: white space runs as one
 	 * space, a leading one dropped after a white space entry */
-	uint32_t tail[8];
+	uint32_t ring[8];	/* the last 8 code points: ring[k & 7] */
 	size_t nt = 0;
 	bool sp = false, lead = true;
 	for (size_t i = 0; i < n; i++) {
@@ -870,24 +870,18 @@ void html_stats_text(struct html_stats *st, const uint32_t *cp, size_t n)
 			sp = true;
 			continue;
 		}
-		if (sp && !(lead && content && st->last_ws)) {
-			if (nt == 8)
-				memmove(tail, tail + 1, 7 * sizeof(tail[0])), nt--;
-			tail[nt++] = ' ';
-		}
+		if (sp && !(lead && content && st->last_ws))
+			ring[nt++ & 7] = ' ';
 		sp = false;
 		lead = false;
-		if (nt == 8)
-			memmove(tail, tail + 1, 7 * sizeof(tail[0])), nt--;
-		tail[nt++] = cp[i];
+		ring[nt++ & 7] = cp[i];
 	}
-	if (sp && !(lead && content && st->last_ws)) {
-		if (nt == 8)
-			memmove(tail, tail + 1, 7 * sizeof(tail[0])), nt--;
-		tail[nt++] = ' ';
-	}
-	memcpy(st->tail, tail, nt * sizeof(tail[0]));
-	st->ntail = nt;
+	if (sp && !(lead && content && st->last_ws))
+		ring[nt++ & 7] = ' ';
+	size_t keep = nt < 8 ? nt : 8;
+	for (size_t k = 0; k < keep; k++)
+		st->tail[k] = ring[(nt - keep + k) & 7];
+	st->ntail = keep;
 	st->last_ws = false;
 	st->have_chunk = true;
 }
