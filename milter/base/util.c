@@ -172,6 +172,11 @@ void buf_puts(struct buf *b, const char *s)
 /* buf_putc - append one byte */
 void buf_putc(struct buf *b, char c)
 {
+	if (b->len + 2 <= b->cap) {	/* the common case: room already */
+		b->data[b->len++] = c;
+		b->data[b->len] = '\0';
+		return;
+	}
 	buf_append(b, &c, 1);
 }
 

@@ -130,6 +130,17 @@ static bool in_set(const char *set, const char *name)
 	return strstr(set, key) != NULL;
 }
 
+/* the sets a tag name is in: looked up once per distinct name */
+enum { TAG_ELEMENT = 1, TAG_TRICK = 2, TAG_TEXT_STYLE = 4, TAG_WHITESPACE = 8 };
+
+/* tag_sets - the TAG_* sets name is in */
+static unsigned tag_sets(const char *name)
+{
+	return (in_set(ELEMENTS, name) ? TAG_ELEMENT : 0) | (in_set(TRICKS, name) ? TAG_TRICK : 0) |
+	       (in_set(TEXT_STYLE, name) ? TAG_TEXT_STYLE : 0) |
+	       (in_set(WHITESPACE, name) ? TAG_WHITESPACE : 0);
+}
+
 /* perl_space - Perl's \s on a code point (Unicode rules) */
 static bool perl_space(uint32_t c)
 {
@@ -603,6 +614,7 @@ static struct html_tag_count *name_slot(struct html_stats *st, const char *name,
 	struct html_tag_count *t = &st->names[st->nnames++];
 	str_copy(t->name, sizeof(t->name), name);
 	t->inside = 0;
+	t->sets = tag_sets(name);
 	return t;
 }
 
@@ -742,9 +754,11 @@ void html_stats_tag(struct html_stats *st, const char *tag, int num, const struc
 	bool ns = namespaced(tag), seen;
 	struct html_tag_count *t = name_slot(st, tag, &seen);
 
+	unsigned sets = t ? t->sets : tag_sets(tag);
+
 	if (a == NULL)
 		a = &none;
-	if (in_set(ELEMENTS, tag) || ns) {
+	if ((sets & TAG_ELEMENT) || ns) {
 		st->elements++;
 		st->elements_seen += !seen;
 	}
@@ -761,16 +775,16 @@ void html_stats_tag(struct html_stats *st, const char *tag, int num, const struc
 		st->in_a = t ? t->inside : st->in_a;
 	else if (strcmp(tag, "title") == 0)
 		st->in_title = t ? t->inside : st->in_title;
-	if (ns || !(in_set(ELEMENTS, tag) || in_set(TRICKS, tag)))
+	if (ns || !(sets & (TAG_ELEMENT | TAG_TRICK)))
 		return;
-	if (in_set(TEXT_STYLE, tag) && st->style) {
+	if ((sets & TAG_TEXT_STYLE) && st->style) {
 		const char *s = strcmp(tag, "th") == 0 ? "td" : tag;
 		if (num > 0)
 			style_start(st, s, a);
 		else
 			style_end(st->style, s);
 	}
-	if (in_set(WHITESPACE, tag))
+	if (sets & TAG_WHITESPACE)
 		chunk_ws(st);
 	if (num > 0)
 		tests(st, tag, a);
@@ -862,7 +876,7 @@ void html_stats_text(struct html_stats *st, const uint32_t *cp, size_t n)
 	}
 	/* the chunk as display_text stores it: white space runs as one
 	 * space, a leading one dropped after a white space entry */
-	uint32_t tail[8];
+	uint32_t ring[8];	/* the last 8 code points: ring[k & 7] */
 	size_t nt = 0;
 	bool sp = false, lead = true;
 	for (size_t i = 0; i < n; i++) {
@@ -870,24 +884,18 @@ void html_stats_text(struct html_stats *st, const uint32_t *cp, size_t n)
 			sp = true;
 			continue;
 		}
-		if (sp && !(lead && content && st->last_ws)) {
-			if (nt == 8)
-				memmove(tail, tail + 1, 7 * sizeof(tail[0])), nt--;
-			tail[nt++] = ' ';
-		}
+		if (sp && !(lead && content && st->last_ws))
+			ring[nt++ & 7] = ' ';
 		sp = false;
 		lead = false;
-		if (nt == 8)
-			memmove(tail, tail + 1, 7 * sizeof(tail[0])), nt--;
-		tail[nt++] = cp[i];
+		ring[nt++ & 7] = cp[i];
 	}
-	if (sp && !(lead && content && st->last_ws)) {
-		if (nt == 8)
-			memmove(tail, tail + 1, 7 * sizeof(tail[0])), nt--;
-		tail[nt++] = ' ';
-	}
-	memcpy(st->tail, tail, nt * sizeof(tail[0]));
-	st->ntail = nt;
+	if (sp && !(lead && content && st->last_ws))
+		ring[nt++ & 7] = ' ';
+	size_t keep = nt < 8 ? nt : 8;
+	for (size_t k = 0; k < keep; k++)
+		st->tail[k] = ring[(nt - keep + k) & 7];
+	st->ntail = keep;
 	st->last_ws = false;
 	st->have_chunk = true;
 }

@@ -47,6 +47,7 @@ struct html_strs {
 struct html_tag_count {
 	char name[HTML_STATS_NAME];
 	int inside;		/* starts - ends, never below 0 */
+	unsigned sets;		/* the name's TAG_* sets (html_stats.c) */
 };
 
 struct html_style;		/* the text style stack (html_stats.c) */

@@ -506,13 +506,19 @@ static void sa_paragraphs(struct buf *t, size_t from)
 	if (t->len <= from)
 		return;
 	buf_init(&o);
+	buf_reserve(&o, t->len + t->len / MIME_MAX_BODY_LINE + 1);	/* the usual size */
 	buf_append(&o, t->data, from);
 	line = o.len;
 	for (size_t i = from; i < t->len;) {
 		unsigned char c = (unsigned char)t->data[i];
 		if (!isspace(c)) {
-			buf_putc(&o, (char)c);
-			i++;
+			/* a run of non-space bytes in one copy, up to the byte that
+			 * makes the line too long (o.len - line <= the cap here) */
+			size_t room = MIME_MAX_BODY_LINE + 1 - (o.len - line), k = 1;
+			while (k < room && i + k < t->len && !isspace((unsigned char)t->data[i + k]))
+				k++;
+			buf_append(&o, t->data + i, k);
+			i += k;
 		} else {
 			size_t j = i, nls = 0, first = SIZE_MAX, last = 0;
 			for (; j < t->len && isspace((unsigned char)t->data[j]); j++)

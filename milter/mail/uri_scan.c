@@ -644,6 +644,19 @@ static const unsigned char delim[256] = {
 	['|'] = C_END|C_START|C_SC, ['}'] = C_END|C_SC, ['~'] = C_SC
 };
 
+/* c_space - isspace in the C locale parapet runs in (no setlocale), as
+ * compares: the scanner asks it of every byte */
+static bool c_space(unsigned char c)
+{
+	return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
+/* c_alnum - isalnum in the C locale, as compares */
+static bool c_alnum(unsigned char c)
+{
+	return (unsigned char)((c | 0x20) - 'a') < 26 || (unsigned char)(c - '0') < 10;
+}
+
 /* is_end - SpamAssassin's end delimiters ><"`}]{[| white space, ESC and
  * no-break space (the byte 0xa0, or its UTF-8 form c2 a0) */
 static bool is_end(const char *t, size_t i, size_t len)
@@ -652,7 +665,7 @@ static bool is_end(const char *t, size_t i, size_t len)
 
 	if (c == 0xc2 && i + 1 < len && (unsigned char)t[i + 1] == 0xa0)
 		return true;
-	return c == 0xa0 || c == 0x1b || c == '\0' || isspace(c) || (delim[c] & C_END);
+	return c == 0xa0 || c == 0x1b || c == '\0' || c_space(c) || (delim[c] & C_END);
 }
 
 /* is_end_mail - the end delimiters of an address: also , ( ' and any
@@ -673,7 +686,7 @@ static bool is_end_local(const char *t, size_t i, size_t len)
 /* word - Perl's \w on a byte (letters of UTF-8 text count) */
 static bool word(unsigned char c)
 {
-	return isalnum(c) || c == '_' || (c >= 0x80 && c != 0xa0);
+	return c_alnum(c) || c == '_' || (c >= 0x80 && c != 0xa0);
 }
 
 /* starts - may a URI start at t[i]: a word boundary, or after a start
@@ -685,7 +698,7 @@ static bool starts(const char *t, size_t i)
 	unsigned char p = (unsigned char)t[i - 1];
 	if (word(p) != word((unsigned char)t[i]))
 		return true;
-	if (p == 0 || p == 0xa0 || p == 0x1b || isspace(p) || (delim[p] & C_START))
+	if (p == 0 || p == 0xa0 || p == 0x1b || c_space(p) || (delim[p] & C_START))
 		return true;
 	return i >= 3 && t[i - 3] == 0x1b && t[i - 2] == '(';
 }
@@ -697,7 +710,7 @@ static bool sc_start(const char *t, size_t i)
 	if (i == 0)
 		return true;
 	unsigned char p = (unsigned char)t[i - 1];
-	return p == 0xa0 || p == 0x1b || isspace(p) || (delim[p] & C_SC);
+	return p == 0xa0 || p == 0x1b || c_space(p) || (delim[p] & C_SC);
 }
 
 /* a "next delimiter" cache: no delimiter in [from, at), one at at (or

@@ -757,6 +757,54 @@ START_TEST(html_empty_attribute_name)
 }
 END_TEST
 
+/* body lines longer than MIME_MAX_BODY_LINE: cut after the last space
+ * before the length, or at the length when there is none
+ * (split_into_array_of_short_lines) */
+START_TEST(body_line_cut)
+{
+	struct engine *e = unit_engine("", "");
+	struct buf m, want;
+	size_t len;
+
+	buf_init(&m);
+	buf_init(&want);
+	buf_puts(&m, "Subject: cut\n\n");
+	for (int i = 0; i < 3000; i++)	/* no space: cut at 2048 */
+		buf_putc(&m, (char)('a' + i % 26));
+	buf_puts(&m, "\n\n");
+	for (int i = 0; i < 700; i++)	/* "wordNNN " x 700: after a space */
+		buf_printf(&m, "w%03d ", i);
+	buf_puts(&m, "\n");
+	struct scan *sc = feed(e, m.data);
+	const char *body = msg_body_text(sc->msg, &len);
+
+	buf_puts(&want, "cut\n");
+	for (int i = 0; i < 3000; i++) {
+		if (i == MIME_MAX_BODY_LINE)
+			buf_putc(&want, '\n');
+		buf_putc(&want, (char)('a' + i % 26));
+	}
+	buf_puts(&want, "\n");
+	size_t line = want.len;
+	for (int i = 0; i < 700; i++) {
+		if (want.len - line + 4 > MIME_MAX_BODY_LINE) {
+			buf_putc(&want, '\n');	/* after the space before it */
+			line = want.len;
+		}
+		buf_printf(&want, "w%03d ", i);
+	}
+	size_t d = 0;	/* the first difference (whole texts are too long to print) */
+	while (body[d] != '\0' && body[d] == want.data[d])
+		d++;
+	ck_assert_msg(len == want.len && d == len, "len %zu want %zu, differ at %zu: '%.20s' want '%.20s'",
+		      len, want.len, d, body + d, want.data + d);
+	scan_free(sc);
+	engine_unref(e);
+	buf_free(&m);
+	buf_free(&want);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("mime");
@@ -776,6 +824,7 @@ int main(void)
 	tcase_add_test(tc, latin1_helper);
 	tcase_add_loop_test(tc, gmime_guard, 0, sizeof(guards) / sizeof(guards[0]));
 	tcase_add_test(tc, header_index);
+	tcase_add_test(tc, body_line_cut);
 	suite_add_tcase(s, tc);
 	tcase_set_timeout(quick, 5);
 	tcase_add_test(quick, html_empty_attribute_name);
