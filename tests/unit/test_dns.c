@@ -412,19 +412,43 @@ START_TEST(spf_chain_ahead)
 }
 END_TEST
 
+/* a prompt late_server, a resolver asking it, a fixed 5 s deadline */
+struct prompt {
+	struct late_server ls;
+	struct dns *d;
+	struct dns_deadline *dl;
+};
+
+/* prompt_start - the fixture up */
+static void prompt_start(struct prompt *p)
+{
+	int port;
+
+	late_start(&p->ls, 0, NULL, &port);
+	p->d = open_port(port);
+	p->dl = dns_deadline_new(5000);
+	dns_deadline_fix(p->dl);
+}
+
+/* prompt_stop - the fixture down */
+static void prompt_stop(struct prompt *p)
+{
+	dns_deadline_unref(p->dl);
+	dns_close(p->d);
+	late_stop(&p->ls);
+}
+
 /* an answer given once is given again from dns.c's cache, in the
  * caller's thread: done at dns_start, without libunbound's worker (it
  * went to the worker and back, two thread switches, even when libunbound
  * had it cached) */
 START_TEST(answer_cache)
 {
-	struct late_server ls;
-	int port;
+	struct prompt p;
 
-	late_start(&ls, 0, NULL, &port);
-	struct dns *d = open_port(port);
-	struct dns_deadline *dl = dns_deadline_new(5000);
-	dns_deadline_fix(dl);
+	prompt_start(&p);
+	struct dns *d = p.d;
+	struct dns_deadline *dl = p.dl;
 	struct dns_query *q1 = dns_start(d, "once.cache.example", DNS_T_TXT);
 	const struct dns_answer *a1 = dns_wait(q1, dl);
 	ck_assert_int_eq(a1->rc, DNS_OK);
@@ -444,9 +468,7 @@ START_TEST(answer_cache)
 	ck_assert_int_ne(dns_wait(q3, dl)->rc, DNS_TIMEOUT);
 	dns_query_free(q3);
 	dns_query_free(q1);
-	dns_deadline_unref(dl);
-	dns_close(d);
-	late_stop(&ls);
+	prompt_stop(&p);
 }
 END_TEST
 
@@ -455,25 +477,19 @@ END_TEST
  * resolver in between: there is no dispatcher thread any more) */
 START_TEST(answer_past_deadline)
 {
-	struct late_server ls;
-	int port;
+	struct prompt p;
 
-	late_start(&ls, 0, NULL, &port);
-	struct dns *d = open_port(port);
-	struct dns_deadline *dl = dns_deadline_new(5000);
-	dns_deadline_fix(dl);
-	struct dns_query *q = dns_start(d, "past.deadline.example", DNS_T_TXT);
-	for (int i = 0; i < 500 && atomic_load(&ls.answered) < 1; i++)
+	prompt_start(&p);
+	struct dns_query *q = dns_start(p.d, "past.deadline.example", DNS_T_TXT);
+	for (int i = 0; i < 500 && atomic_load(&p.ls.answered) < 1; i++)
 		usleep(10 * 1000);
-	ck_assert_int_eq(atomic_load(&ls.answered), 1);
+	ck_assert_int_eq(atomic_load(&p.ls.answered), 1);
 	usleep(300 * 1000);	/* libunbound's worker writes it to the pipe */
-	dns_deadline_expire(dl);
-	const struct dns_answer *a = dns_wait(q, dl);
+	dns_deadline_expire(p.dl);
+	const struct dns_answer *a = dns_wait(q, p.dl);
 	ck_assert_msg(a->rc == DNS_OK, "an answer in the pipe was reported as rc %d", (int)a->rc);
 	dns_query_free(q);
-	dns_deadline_unref(dl);
-	dns_close(d);
-	late_stop(&ls);
+	prompt_stop(&p);
 }
 END_TEST
 
