@@ -94,6 +94,18 @@ def hgetall(r, key):
     return dict(zip(v[0::2], v[1::2]))
 
 
+def written(r, key, field, value, timeout=15):
+    """written - wait until key's field reaches value: parapet writes
+    reputation after it has replied (at the connection's next callback,
+    its close here), so the write may land just after send() returns"""
+    def ok():
+        try:
+            return float(hgetall(r, key).get(field, "nan")) >= value
+        except ValueError:
+            return False
+    return wait_until(ok, timeout)
+
+
 def utc_hour(t=None):
     return time.strftime("%Y%m%d%H", time.gmtime(t))
 
@@ -120,6 +132,7 @@ def test_schema(run, c):
     rep = send(pf.port, "alice@Sender.Test", [RCPT], msg("schema-ham", "XHAMX"),
                xclient_addr=ip)
     run.check(rep.code == 250, "ham from %s: 250" % ip, repr(rep))
+    written(r, "%srep:ip:%s" % (PREFIX, ip), "ham", 1.0)
     keys = {"ip": ip, "net": "198.51.100.0/24", "mfrom": "sender.test", "from": "from.test"}
     for kind, value in keys.items():
         k = "%srep:%s:%s" % (PREFIX, kind, value)
@@ -170,6 +183,7 @@ def test_schema(run, c):
     rep = send(pf.port, "alice@Sender.Test", [RCPT], msg("schema-spam", "XSPAMX"),
                xclient_addr=ip)
     run.check(rep.code == 250, "spam (tagged, not rejected): 250", repr(rep))
+    written(r, "%srep:ip:%s" % (PREFIX, ip), "spam", 1.0)
     h = hgetall(r, "%srep:ip:%s" % (PREFIX, ip))
     run.check(h and float(h["spam"]) == 1.0 and 0.99 < float(h["ham"]) <= 1.0,
               "spam adds 1 to spam (ham decayed by seconds only)", repr(h))
