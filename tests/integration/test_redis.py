@@ -390,6 +390,10 @@ def test_round_trips(run, c):
         reads0 = int(r.info("stats")["total_reads_processed"])
         mark = c.parapet.log_size()
         outs = send_many(pf.port, jobs, concurrency=4)
+        # the write (and the round-trip log line) comes after the reply,
+        # at the connection's close: wait for all of them
+        wait_until(lambda: len(re.findall(r"redis round_trips=",
+                                          c.parapet.log(mark))) >= len(jobs), 20)
         reads = int(r.info("stats")["total_reads_processed"]) - reads0
         cs = {}
         for k, v in r.info("commandstats").items():
