@@ -917,16 +917,45 @@ out:
 	buf_free(&b);
 }
 
+/* next_mark - the first '.', '@' or ':' at or after i, or len: every
+ * match holds one (a known scheme's "://" or ".", "mailto:", an address's
+ * '@', a host's "." TLD) with no white space or NUL between its start and it */
+static size_t next_mark(const char *t, size_t i, size_t len)
+{
+	while (i < len && t[i] != '.' && t[i] != '@' && t[i] != ':')
+		i++;
+	return i;
+}
+
+/* skip_unmarked - where the scanner must look from i on, given mark, the
+ * first mark at or after i: past the last white space or NUL before the
+ * mark (no match can start before it, see next_mark) */
+static size_t skip_unmarked(const char *t, size_t i, size_t mark)
+{
+	for (size_t j = mark; j > i; j--)
+		if (t[j - 1] == '\0' || c_space((unsigned char)t[j - 1]))
+			return j;
+	return i;
+}
+
 /* uri_scan_text - the scanner: at each start position try a known scheme,
- * an address, a schemeless host, in this order; go on after a match */
+ * an address, a schemeless host, in this order; go on after a match.
+ * Stretches of text with no mark that a match needs are skipped. */
 void uri_scan_text(struct uri_set *s, const char *text, size_t len)
 {
 	struct stop_cache known_c = { 0, SIZE_MAX }, mailto_c = { 0, SIZE_MAX }, local_c = { 0, SIZE_MAX },
 			  domain_c = { 0, SIZE_MAX }, path_c = { 0, SIZE_MAX };
-	size_t i = 0;
+	size_t i = 0, mark, seen = 0;	/* while i < seen, the first mark at or after i is at mark */
 
 	while (i < len) {
 		size_t pre, stop, hostn = 0;
+		if (i >= seen) {	/* the first mark at or after i */
+			mark = next_mark(text, i, len);
+			if (mark == len)
+				break;
+			i = skip_unmarked(text, i, mark);
+			seen = mark + 1;
+		}
 		if (text[i] == '\0' || !starts(text, i)) {
 			i++;
 			continue;

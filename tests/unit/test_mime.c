@@ -271,6 +271,13 @@ static const struct uri_case {
 	  "<a href=\"/rel/x.gif\">r</a><a href=\"http:example.com\">h</a>",
 	  { "mailto:a@b.test?subject=hi", "mailto:a@b.test", "/rel/x.gif", "http:example.com",
 	    "http://example.com" } },
+	{ "the scanner's skips: URIs after stretches with no '.', '@' or ':'",
+	  "Subject: k\n\nplain words and more words\tsales@example.net\n"
+	  "long stretch of words without a mark then example.org at last\n"
+	  "words\x01 mailto:x@example.com words(http://paren.com) wwwx www.z.com\n"
+	  "no marks at the end of this text at all",
+	  { "mailto:sales@example.net", "http://example.org", "mailto:x@example.com",
+	    "http://paren.com", "http://www.z.com" } },
 	{ "URIs from every text part, not from attachments",
 	  "Subject: m\nContent-Type: multipart/mixed; boundary=b\n\n"
 	  "--b\nContent-Type: text/plain\n\nhttp://plain.com/\n"
