@@ -256,6 +256,39 @@ static void stat_cp(struct render *r, uint32_t cp)
 	r->cps[r->ncps++] = cp;
 }
 
+/* plain_ascii - an ASCII byte put_cp and stat_cp take as it is: not a
+ * character reference's '&', not the white space put_cp collapses, not
+ * NUL (made a space) */
+static bool plain_ascii(unsigned char c)
+{
+	return c < 0x80 && c != '&' && c != ' ' && c != '\0' && !(c >= '\t' && c <= '\r' && c != '\v');
+}
+
+/* put_run - put_cp of each byte of a run of plain_ascii bytes, at once */
+static void put_run(struct out *o, const char *p, size_t n)
+{
+	if (o->b == NULL)
+		return;
+	if (o->space && o->b->len > 0 && o->b->data[o->b->len - 1] != '\n')
+		buf_putc(o->b, ' ');
+	o->space = false;
+	buf_append(o->b, p, n);
+}
+
+/* stat_run - stat_cp of each byte of a run of plain_ascii bytes, at once */
+static void stat_run(struct render *r, const char *p, size_t n)
+{
+	if (r->st == NULL)
+		return;
+	if (r->ncps + n > r->cps_cap) {
+		while (r->ncps + n > r->cps_cap)
+			r->cps_cap = r->cps_cap ? 2 * r->cps_cap : 256;
+		r->cps = xrealloc(r->cps, r->cps_cap * sizeof(r->cps[0]));
+	}
+	for (size_t i = 0; i < n; i++)
+		r->cps[r->ncps++] = (unsigned char)p[i];
+}
+
 /* text_run - character data between tags */
 static void text_run(struct render *r, const char *p, size_t n)
 {
@@ -273,6 +306,13 @@ static void text_run(struct render *r, const char *p, size_t n)
 			/* SpamAssassin turns "&nbsp;" into a space before parsing */
 			stat_cp(r, used == 6 && memcmp(p + i, "&nbsp;", 6) == 0 ? ' ' : cp);
 			i += used;
+		} else if (plain_ascii((unsigned char)p[i])) {
+			size_t k = i + 1;
+			while (k < n && plain_ascii((unsigned char)p[k]))
+				k++;
+			put_run(o, p + i, k - i);
+			stat_run(r, p + i, k - i);
+			i = k;
 		} else if ((unsigned char)p[i] < 0x80) {
 			put_cp(o, (unsigned char)p[i]);
 			stat_cp(r, (unsigned char)p[i]);

@@ -19,72 +19,81 @@
 #include "base/strbuf.h"
 #include "base/util.h"
 
-/* a counted set of words (open addressing) */
-struct words {
-	char **k;
-	unsigned *c;
-	size_t n, cap;
+/* one slot of a word set: len 0 is empty */
+struct wslot {
+	uint64_t h;		/* hash of the word */
+	size_t off;		/* the word in the pool */
+	uint32_t len, c;	/* its length, how often it was added */
 };
+
+/* a counted set of words (open addressing); the words themselves are
+ * kept one after another in one pool, not a malloc each */
+struct words {
+	struct wslot *s;
+	size_t n, cap;
+	struct buf pool;
+};
+
+#define FNV_OFFSET 1469598103934665603ULL
+#define FNV_PRIME 1099511628211ULL
 
 /* hash - FNV-1a */
 static uint64_t hash(const char *p, size_t n)
 {
-	uint64_t h = 1469598103934665603ULL;
+	uint64_t h = FNV_OFFSET;
 
 	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)p[i]) * 1099511628211ULL;
+		h = (h ^ (unsigned char)p[i]) * FNV_PRIME;
 	return h;
 }
 
-/* words_slot - where word p[0..n) is or would go */
-static size_t words_slot(const struct words *w, const char *p, size_t n)
+/* words_slot - where word p[0..n) with hash h is or would go */
+static size_t words_slot(const struct words *w, const char *p, size_t n, uint64_t h)
 {
-	size_t i = (size_t)hash(p, n) & (w->cap - 1);
+	size_t i = (size_t)h & (w->cap - 1);
 
-	while (w->k[i] && (strlen(w->k[i]) != n || memcmp(w->k[i], p, n) != 0))
+	while (w->s[i].len != 0 &&
+	       (w->s[i].h != h || w->s[i].len != n || memcmp(w->pool.data + w->s[i].off, p, n) != 0))
 		i = (i + 1) & (w->cap - 1);
 	return i;
 }
 
-/* words_count - how often word p[0..n) was added (0: never) */
-static unsigned words_count(const struct words *w, const char *p, size_t n)
+/* words_count - how often word p[0..n) with hash h was added (0: never) */
+static unsigned words_count(const struct words *w, const char *p, size_t n, uint64_t h)
 {
 	if (w == NULL || w->cap == 0)
 		return 0;
-	size_t i = words_slot(w, p, n);
-	return w->k[i] ? w->c[i] : 0;
+	return w->s[words_slot(w, p, n, h)].c;
 }
 
-/* words_add - count a word once more; new words past the cap are not */
-static void words_add(struct words *w, const char *p, size_t n)
+/* words_add - count a word (hash h) once more; new words past the cap
+ * are not */
+static void words_add(struct words *w, const char *p, size_t n, uint64_t h)
 {
-	if (w->n * 2 >= w->cap) {
-		if (w->n >= MIME_STATS_MAX_WORDS)
-			goto existing;
-		struct words g = { .cap = w->cap ? 2 * w->cap : 64 };
-		g.k = xcalloc(g.cap, sizeof(*g.k));
-		g.c = xcalloc(g.cap, sizeof(*g.c));
+	if (w->n * 2 >= w->cap && w->n < MIME_STATS_MAX_WORDS) {
+		size_t cap = w->cap ? 2 * w->cap : 64;
+		struct wslot *g = xcalloc(cap, sizeof(*g));
 		for (size_t i = 0; i < w->cap; i++) {
-			if (w->k[i] == NULL)
+			if (w->s[i].len == 0)
 				continue;
-			size_t j = words_slot(&g, w->k[i], strlen(w->k[i]));
-			g.k[j] = w->k[i];
-			g.c[j] = w->c[i];
+			size_t j = (size_t)w->s[i].h & (cap - 1);
+			while (g[j].len != 0)	/* the words are distinct */
+				j = (j + 1) & (cap - 1);
+			g[j] = w->s[i];
 		}
-		g.n = w->n;
-		free(w->k);
-		free(w->c);
-		*w = g;
+		free(w->s);
+		w->s = g;
+		w->cap = cap;
 	}
-existing:;
-	size_t i = words_slot(w, p, n);
-	if (w->k[i] == NULL) {
+	size_t i = words_slot(w, p, n, h);
+	if (w->s[i].len == 0) {
 		if (w->n >= MIME_STATS_MAX_WORDS || w->n * 2 >= w->cap)
 			return;
-		w->k[i] = xstrndup(p, n);
+		w->s[i] = (struct wslot){ .h = h, .off = w->pool.len, .len = (uint32_t)n };
+		buf_append(&w->pool, p, n);
 		w->n++;
 	}
-	w->c[i]++;
+	w->s[i].c++;
 }
 
 /* words_free - release a set */
@@ -92,10 +101,8 @@ static struct words *words_free(struct words *w)
 {
 	if (w == NULL)
 		return NULL;
-	for (size_t i = 0; i < w->cap; i++)
-		free(w->k[i]);
-	free(w->k);
-	free(w->c);
+	free(w->s);
+	buf_free(&w->pool);
 	free(w);
 	return NULL;
 }
@@ -108,6 +115,14 @@ static size_t space_len(const unsigned char *p, size_t n)
 	if (n >= 2 && p[0] == 0xC2 && (p[1] == 0x85 || p[1] == 0xA0))
 		return 2;
 	return 0;
+}
+
+/* word_byte - a byte that makes a token a word: ASCII alphanumeric, '_'
+ * or the lead byte of a non-ASCII letter (C locale isalnum, as compares) */
+static bool word_byte(unsigned char c)
+{
+	return (unsigned char)((c | 0x20) - 'a') < 26 || (unsigned char)(c - '0') < 10 || c == '_' ||
+	       c >= 0xC3;
 }
 
 /* add_words - split text at white space, count the tokens with a word
@@ -123,12 +138,14 @@ static void add_words(struct words *w, const char *text, size_t n)
 			i += s;
 		size_t from = i;
 		bool word = false;
+		uint64_t h = FNV_OFFSET;
 		while (i < n && space_len(p + i, n - i) == 0) {
-			word = word || isalnum(p[i]) || p[i] == '_' || p[i] >= 0xC3;
+			word = word || word_byte(p[i]);
+			h = (h ^ p[i]) * FNV_PRIME;
 			i++;
 		}
 		if (word)
-			words_add(w, text + from, i - from);
+			words_add(w, text + from, i - from, h);
 	}
 }
 
@@ -471,7 +488,7 @@ void mime_stats_text(struct mime_stats_builder *b, bool html, const char *text, 
 		struct words *w = html ? b->html[a] : b->text[a];
 		add_words(w, text, n);
 		if (html && w->n == 0 && has_img)
-			words_add(w, "\n", 1);
+			words_add(w, "\n", 1, hash("\n", 1));
 	}
 }
 
@@ -487,10 +504,11 @@ void mime_stats_alt_end(struct mime_stats_builder *b)
 	if (h->n > 0) {
 		size_t left = 0;
 		for (size_t i = 0; i < h->cap; i++) {
-			if (h->k[i] == NULL)
+			const struct wslot *e = &h->s[i];
+			if (e->len == 0)
 				continue;
-			unsigned tc = words_count(t, h->k[i], strlen(h->k[i]));
-			if (tc == 0 || h->c[i] > tc)
+			unsigned tc = words_count(t, h->pool.data + e->off, e->len, e->h);
+			if (tc == 0 || e->c > tc)
 				left++;
 		}
 		s->madiff_html = (unsigned)h->n;
