@@ -621,9 +621,10 @@ static struct html_tag_count *name_slot(struct html_stats *st, const char *name,
 /* html_stats_begin - see html_stats.h */
 void html_stats_begin(struct html_stats *st, const char *html, size_t len)
 {
+	size_t chars = 0;	/* a local count: the loop vectorizes */
 	for (size_t i = 0; i < len; i++)
-		if (((unsigned char)html[i] & 0xC0) != 0x80)
-			st->length++;
+		chars += ((unsigned char)html[i] & 0xC0) != 0x80;
+	st->length += chars;
 	st->max_size = st->min_size = 3;
 	st->style = xcalloc(1, sizeof(*st->style));
 	st->style->basefont = 3;
@@ -853,6 +854,24 @@ static void backhair(struct html_stats *st, const uint32_t *cp, size_t n)
 	}
 }
 
+/* tail_from - where html_stats_text's chunk loop may start and still
+ * end with the same last 8 entries: 8 non-space code points from the end
+ * (each gives an entry), with a non-space one before it (so that the loop
+ * is past its leading white space there); 0 if there is no such place */
+static size_t tail_from(const uint32_t *cp, size_t n)
+{
+	size_t s = n, seen = 0;
+
+	while (s > 0 && seen < 8)
+		seen += !ascii_space(cp[--s]);
+	if (seen < 8)
+		return 0;
+	for (size_t j = s; j > 0; j--)
+		if (!ascii_space(cp[j - 1]))
+			return s;
+	return 0;
+}
+
 /* html_stats_text - see html_stats.h (HTML.pm html_text, display_text) */
 void html_stats_text(struct html_stats *st, const uint32_t *cp, size_t n)
 {
@@ -863,10 +882,14 @@ void html_stats_text(struct html_stats *st, const uint32_t *cp, size_t n)
 	if (st->in_title > 0)
 		text_to(&st->title, cp, n);
 	bool content = false;
+	size_t non_space = 0;
 	for (size_t i = 0; i < n; i++) {
+		/* on ASCII, perl_space is ascii_space */
+		bool sp = cp[i] < 0x80 ? ascii_space(cp[i]) : perl_space(cp[i]);
 		content = content || !ascii_space(cp[i]);
-		st->non_space_len += !perl_space(cp[i]);
+		non_space += !sp;
 	}
+	st->non_space_len += non_space;
 	if (content && st->style)
 		font_check(st);
 	if (st->have_chunk && st->ntail > 0) {
@@ -877,9 +900,9 @@ void html_stats_text(struct html_stats *st, const uint32_t *cp, size_t n)
 	/* the chunk as display_text stores it: white space runs as one
 	 * space, a leading one dropped after a white space entry */
 	uint32_t ring[8];	/* the last 8 code points: ring[k & 7] */
-	size_t nt = 0;
-	bool sp = false, lead = true;
-	for (size_t i = 0; i < n; i++) {
+	size_t nt = 0, from = tail_from(cp, n);
+	bool sp = from > 0 && ascii_space(cp[from - 1]), lead = from == 0;
+	for (size_t i = from; i < n; i++) {
 		if (ascii_space(cp[i])) {
 			sp = true;
 			continue;
