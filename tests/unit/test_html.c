@@ -132,6 +132,13 @@ START_TEST(obfuscation)
 	ck_assert_double_eq_tol(value(st, "obfuscation_ratio"), 2.0 / 8, 1e-9);
 	html_stats_free(st);
 	free(st);
+	/* long chunks: only their last 8 entries count, white space runs as one */
+	st = stats_of("<p>one two three four five six seven ab<b>cd</b>  lots of words   "
+		      "<i>x</i>\n  \t  padded  words  then  a  <u>y</u></p>");
+	ck_assert_uint_eq(st->obfuscation, 1);	/* ab|cd; not " |x", not " |y" */
+	ck_assert_double_eq(value(st, "backhair_count"), 1);	/* 2_2 */
+	html_stats_free(st);
+	free(st);
 	st = stats_of("abcdefghij<b>x</b>");	/* a run of 10: no \b in reach */
 	ck_assert_uint_eq(st->obfuscation, 1);
 	ck_assert(isnan(value(st, "backhair_count")));
