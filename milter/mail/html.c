@@ -261,7 +261,12 @@ static void stat_cp(struct render *r, uint32_t cp)
  * NUL (made a space) */
 static bool plain_ascii(unsigned char c)
 {
-	return c < 0x80 && c != '&' && c != ' ' && c != '\0' && !(c >= '\t' && c <= '\r' && c != '\v');
+	static const bool plain[256] = {
+		[0x01 ... 0x08] = true, ['\v'] = true, [0x0e ... 0x1f] = true,
+		['!' ... '%'] = true, ['\'' ... 0x7f] = true,
+	};
+
+	return plain[c];
 }
 
 /* put_run - put_cp of each byte of a run of plain_ascii bytes, at once */

@@ -512,11 +512,22 @@ static void sa_paragraphs(struct buf *t, size_t from)
 	for (size_t i = from; i < t->len;) {
 		unsigned char c = (unsigned char)t->data[i];
 		if (!isspace(c)) {
-			/* a run of non-space bytes in one copy, up to the byte that
-			 * makes the line too long (o.len - line <= the cap here) */
+			/* a run of non-space bytes and single ' ' between them in
+			 * one copy, up to the byte that makes the line too long
+			 * (o.len - line <= the cap here); sp: the last such ' ' */
 			size_t room = MIME_MAX_BODY_LINE + 1 - (o.len - line), k = 1;
-			while (k < room && i + k < t->len && !isspace((unsigned char)t->data[i + k]))
-				k++;
+			const unsigned char *d = (const unsigned char *)t->data + i;
+			size_t left = t->len - i;
+			while (k < room && k < left) {
+				if (!isspace(d[k])) {
+					k++;
+				} else if (d[k] == ' ' && k + 1 < left && !isspace(d[k + 1])) {
+					sp = o.len + k;
+					k++;
+				} else {
+					break;
+				}
+			}
 			buf_append(&o, t->data + i, k);
 			i += k;
 		} else {

@@ -107,22 +107,25 @@ static struct words *words_free(struct words *w)
 	return NULL;
 }
 
-/* is_space - Perl's \s on UTF-8 text: ASCII white space, U+0085, NBSP */
+/* byte classes of add_words: Perl's \s in ASCII, a byte that makes a
+ * token a word (ASCII alphanumeric, '_' or the lead byte of a non-ASCII
+ * letter), 0xC2 (U+0085 and the no-break space, also \s, begin with it) */
+enum { B_SPACE = 1, B_WORD = 2, B_C2 = 4 };
+static const unsigned char byte_class[256] = {
+	['\t' ... '\r'] = B_SPACE, [' '] = B_SPACE, ['0' ... '9'] = B_WORD,
+	['A' ... 'Z'] = B_WORD, ['_'] = B_WORD, ['a' ... 'z'] = B_WORD,
+	[0xC2] = B_C2, [0xC3 ... 0xFF] = B_WORD,
+};
+
+/* space_len - Perl's \s on UTF-8 text at p: 1 for ASCII white space, 2
+ * for U+0085 and NBSP, 0 if none */
 static size_t space_len(const unsigned char *p, size_t n)
 {
-	if (*p == ' ' || (*p >= '\t' && *p <= '\r'))
-		return 1;
-	if (n >= 2 && p[0] == 0xC2 && (p[1] == 0x85 || p[1] == 0xA0))
-		return 2;
-	return 0;
-}
+	unsigned char c = byte_class[*p];
 
-/* word_byte - a byte that makes a token a word: ASCII alphanumeric, '_'
- * or the lead byte of a non-ASCII letter (C locale isalnum, as compares) */
-static bool word_byte(unsigned char c)
-{
-	return (unsigned char)((c | 0x20) - 'a') < 26 || (unsigned char)(c - '0') < 10 || c == '_' ||
-	       c >= 0xC3;
+	if (c & B_SPACE)
+		return 1;
+	return (c & B_C2) && n >= 2 && (p[1] == 0x85 || p[1] == 0xA0) ? 2 : 0;
 }
 
 /* add_words - split text at white space, count the tokens with a word
@@ -137,14 +140,16 @@ static void add_words(struct words *w, const char *text, size_t n)
 		while (i < n && (s = space_len(p + i, n - i)) > 0)
 			i += s;
 		size_t from = i;
-		bool word = false;
+		unsigned char word = 0;
 		uint64_t h = FNV_OFFSET;
-		while (i < n && space_len(p + i, n - i) == 0) {
-			word = word || word_byte(p[i]);
+		for (; i < n; i++) {
+			unsigned char c = byte_class[p[i]];
+			if ((c & B_SPACE) || ((c & B_C2) && space_len(p + i, n - i) > 0))
+				break;
+			word |= c;
 			h = (h ^ p[i]) * FNV_PRIME;
-			i++;
 		}
-		if (word)
+		if (word & B_WORD)
 			words_add(w, text + from, i - from, h);
 	}
 }
