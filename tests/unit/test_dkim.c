@@ -9,11 +9,15 @@
  */
 #include "autoconfig.h"
 
+#include <openssl/bio.h>
 #include <openssl/evp.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
 
 #include "mail/auth.h"
 #include "stages/auth/dkim.h"
 #include "stages/auth/dkim_body.h"
+#include "stages/auth/dkim_key.h"
 #include "stages/auth/dmarc.h"
 #include "unit.h"
 
@@ -236,6 +240,63 @@ START_TEST(ed25519_feature)
 }
 END_TEST
 
+/* decode - d2i_PUBKEY_bio of der[0..n) as libopendkim calls it (a memory
+ * BIO of the key record's p= decoded); *left: bytes left unread */
+static EVP_PKEY *decode(const unsigned char *der, int n, long *left)
+{
+	BIO *b = BIO_new_mem_buf(der, n);
+	EVP_PKEY *k = d2i_PUBKEY_bio(b, NULL);
+
+	*left = (long)BIO_ctrl_pending(b);
+	BIO_free(b);
+	return k;
+}
+
+/* a DKIM key is decoded once: libopendkim's second d2i_PUBKEY_bio of the
+ * same DER gets the same key object from the cache (dkim_key.c); another
+ * key, bytes after a key and garbage go their own ways */
+START_TEST(key_cache)
+{
+	EVP_PKEY *a = EVP_RSA_gen(1024), *b = EVP_RSA_gen(1024);
+	unsigned char *da = NULL, *db = NULL, junk[] = { 0x30, 0x03, 0x02, 0x01 };
+	int na = i2d_PUBKEY(a, &da), nb = i2d_PUBKEY(b, &db);
+	unsigned long h0, m0, h1, m1;
+	long left;
+
+	ck_assert(na > 0 && nb > 0);
+	dkim_key_stats(&h0, &m0);
+	EVP_PKEY *k1 = decode(da, na, &left);
+	ck_assert_int_eq(left, 0);
+	EVP_PKEY *k2 = decode(da, na, &left);
+	ck_assert_int_eq(left, 0);
+	EVP_PKEY *k3 = decode(db, nb, &left);
+	dkim_key_stats(&h1, &m1);
+	ck_assert(k1 != NULL && k2 != NULL && k3 != NULL);
+	ck_assert_ptr_eq(k1, k2);	/* decoded once */
+	ck_assert_int_eq(EVP_PKEY_eq(k1, a), 1);
+	ck_assert_int_eq(EVP_PKEY_eq(k3, b), 1);
+	ck_assert_uint_eq(h1 - h0, 1);
+	ck_assert_uint_eq(m1 - m0, 2);
+	ck_assert_int_eq(EVP_PKEY_get_bits(k2), 1024);
+	ck_assert_ptr_null(decode(junk, (int)sizeof(junk), &left));
+	unsigned char *more = malloc((size_t)na + 2);	/* a key, then 2 bytes */
+	memcpy(more, da, (size_t)na);
+	more[na] = more[na + 1] = 0;
+	EVP_PKEY *k4 = decode(more, na + 2, &left);
+	ck_assert(k4 != NULL && EVP_PKEY_eq(k4, a) == 1);
+	ck_assert_int_eq(left, 2);	/* OpenSSL's own: the key only */
+	EVP_PKEY_free(k1);
+	EVP_PKEY_free(k2);
+	EVP_PKEY_free(k3);
+	EVP_PKEY_free(k4);
+	EVP_PKEY_free(a);
+	EVP_PKEY_free(b);
+	OPENSSL_free(da);
+	OPENSSL_free(db);
+	free(more);
+}
+END_TEST
+
 /* one alignment (RFC 7489 §3.1) for DMARC, the DKIM details and the
  * reputation credit; an empty domain is aligned with nothing */
 static const struct {
@@ -378,6 +439,7 @@ int main(void)
 	tcase_add_test(tc, result_words);
 	tcase_add_test(tc, dmarc_records);
 	tcase_add_test(tc, ed25519_feature);
+	tcase_add_test(tc, key_cache);
 	suite_add_tcase(s, tc);
 	return unit_main(s);
 }

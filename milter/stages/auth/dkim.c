@@ -55,6 +55,7 @@
 #include "mail/auth.h"
 #include "stages/auth/dkim.h"
 #include "stages/auth/dkim_body.h"
+#include "stages/auth/dkim_key.h"
 #include "stages/auth/dmarc.h"
 #include "net/dns.h"
 #include "core/engine.h"
@@ -262,6 +263,7 @@ static void lib_init(void)
 	    dkim_options(lib, DKIM_OP_SETOPT, DKIM_OPTS_MINKEYBITS, &minbits, sizeof(minbits)) != DKIM_STAT_OK)
 		log_fatal("dkim: cannot set libopendkim options");
 	dkim_set_key_lookup(lib, key_lookup);
+	dkim_key_init();	/* keys decoded once (dkim_key.c) */
 }
 
 /* dkim_has_ed25519 - libopendkim built with RFC 8463 support? */

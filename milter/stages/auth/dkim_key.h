@@ -1,0 +1,21 @@
+/*
+ * dkim_key.h - DKIM public keys decoded once (dkim_key.c defines
+ * OpenSSL's d2i_PUBKEY_bio for libopendkim, with a cache of decoded keys).
+ *
+ * Caps (STYLE rule 7): DKIM_KEY_CACHE keys of at most DKIM_KEY_MAX_DER
+ * bytes of DER (an 8192-bit RSA key is about 1,100).
+ */
+#ifndef PARAPET_DKIM_KEY_H
+#define PARAPET_DKIM_KEY_H
+
+#define DKIM_KEY_CACHE 64
+#define DKIM_KEY_MAX_DER 2048
+
+/* dkim_key_init - find OpenSSL's own d2i_PUBKEY_bio before the first
+ * message (libopendkim's calls come to parapet's) */
+void dkim_key_init(void);
+
+/* dkim_key_stats - keys answered from the cache, and decoded, so far */
+void dkim_key_stats(unsigned long *hit, unsigned long *miss);
+
+#endif
