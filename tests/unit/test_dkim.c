@@ -9,6 +9,8 @@
  */
 #include "autoconfig.h"
 
+#include <pthread.h>
+
 #include <openssl/bio.h>
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
@@ -297,6 +299,48 @@ START_TEST(key_cache)
 }
 END_TEST
 
+/* threads verifying messages at once decode the same key */
+struct key_job {
+	const unsigned char *der;
+	int n;
+	EVP_PKEY *want;
+	int ok;
+};
+
+static void *decode_many(void *arg)
+{
+	struct key_job *j = arg;
+	long left;
+
+	for (int i = 0; i < 50; i++) {
+		EVP_PKEY *k = decode(j->der, j->n, &left);
+		j->ok += k != NULL && EVP_PKEY_eq(k, j->want) == 1 && EVP_PKEY_get_bits(k) == 1024;
+		EVP_PKEY_free(k);
+	}
+	return NULL;
+}
+
+START_TEST(key_cache_threads)
+{
+	EVP_PKEY *a = EVP_RSA_gen(1024);
+	unsigned char *da = NULL;
+	int na = i2d_PUBKEY(a, &da);
+	struct key_job jobs[4];
+	pthread_t t[4];
+
+	for (int i = 0; i < 4; i++) {
+		jobs[i] = (struct key_job){ .der = da, .n = na, .want = a };
+		ck_assert_int_eq(pthread_create(&t[i], NULL, decode_many, &jobs[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		ck_assert_int_eq(jobs[i].ok, 50);
+	}
+	EVP_PKEY_free(a);
+	OPENSSL_free(da);
+}
+END_TEST
+
 /* one alignment (RFC 7489 §3.1) for DMARC, the DKIM details and the
  * reputation credit; an empty domain is aligned with nothing */
 static const struct {
@@ -440,6 +484,7 @@ int main(void)
 	tcase_add_test(tc, dmarc_records);
 	tcase_add_test(tc, ed25519_feature);
 	tcase_add_test(tc, key_cache);
+	tcase_add_test(tc, key_cache_threads);
 	suite_add_tcase(s, tc);
 	return unit_main(s);
 }
