@@ -263,7 +263,7 @@ struct walk {
 	bool stop;		/* a cap was hit */
 	struct buf text, raw, hidden;
 	struct uri_set uris;
-	struct html_stats *html;	/* MIME_MAX_HTML_PARTS, nhtml used */
+	struct html_stats *html;	/* nhtml of them (MIME_MAX_HTML_PARTS at most) */
 	size_t nhtml;
 	struct mime_stats_builder stats;
 	char *bounds[MIME_STATS_MAX_BOUNDARIES];	/* multiparts' boundaries */
@@ -775,7 +775,12 @@ static void text_part(struct walk *w, GMimeObject *o, GMimeDataWrapper *dw, bool
 	size_t from = w->text.len;
 	if (html) {
 		struct html_stats spare = { 0 };
-		struct html_stats *st = w->nhtml < MIME_MAX_HTML_PARTS ? &w->html[w->nhtml++] : &spare;
+		struct html_stats *st = &spare;
+		if (w->nhtml < MIME_MAX_HTML_PARTS) {	/* grown per part: most mail has one */
+			w->html = xrealloc(w->html, (w->nhtml + 1) * sizeof(*w->html));
+			st = &w->html[w->nhtml++];
+			memset(st, 0, sizeof(*st));
+		}
 		buf_reset(&w->hidden);
 		html_render(w->raw.data + raw_from, w->raw.len - raw_from, &w->text, &w->hidden,
 			    &w->uris, st);
@@ -883,7 +888,6 @@ void mime_views_build(struct mime_views *v, const struct header *hdrs, size_t nh
 	size_t in_len;
 
 	mime_views_free(v);
-	w.html = xcalloc(MIME_MAX_HTML_PARTS, sizeof(*w.html));
 	mime_stats_begin(&w.stats, &v->stats);
 	buf_init(&w.text);
 	buf_init(&w.raw);
