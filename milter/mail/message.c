@@ -349,6 +349,15 @@ const struct mime_stats *msg_mime_stats(struct msg *m)
 	return &m->mime.stats;
 }
 
+/* msg_mime_madiff - the MIME statistics with the alternatives' words
+ * compared (computed at the first call) */
+const struct mime_stats *msg_mime_madiff(struct msg *m)
+{
+	msg_decode(m);
+	mime_stats_madiff(&m->mime.stats);
+	return &m->mime.stats;
+}
+
 /* msg_uris - URIs for uri rules */
 const char *const *msg_uris(struct msg *m, size_t *n)
 {

@@ -138,6 +138,10 @@ const char *const *msg_uris(struct msg *m, size_t *n);
 const struct html_stats *msg_html_stats(struct msg *m, size_t *n);
 /* msg_mime_stats - SpamAssassin's MIME statistics; borrowed */
 const struct mime_stats *msg_mime_stats(struct msg *m);
+/* msg_mime_madiff - the same with madiff, madiff_html and madiff_text
+ * computed (the word comparison of multipart/alternative parts, done at
+ * the first call); borrowed */
+const struct mime_stats *msg_mime_madiff(struct msg *m);
 /* msg_full_text - headers and body as one LF text; borrowed */
 const char *msg_full_text(struct msg *m, size_t *len);
 

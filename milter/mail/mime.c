@@ -957,5 +957,6 @@ void mime_views_free(struct mime_views *v)
 	for (size_t i = 0; i < v->nhtml; i++)
 		html_stats_free(&v->html[i]);
 	free(v->html);
+	mime_stats_free(&v->stats);
 	memset(v, 0, sizeof(*v));
 }

@@ -107,6 +107,10 @@ static struct words *words_free(struct words *w)
 	return NULL;
 }
 
+/* the alternatives' log: an opening, a text (html and img flags, length,
+ * bytes), an end */
+enum { LOG_OPEN = 'O', LOG_TEXT = 'T', LOG_END = 'E' };
+
 /* byte classes of add_words: Perl's \s in ASCII, a byte that makes a
  * token a word (ASCII alphanumeric, '_' or the lead byte of a non-ASCII
  * letter), 0xC2 (U+0085 and the no-break space, also \s, begin with it) */
@@ -461,8 +465,7 @@ bool mime_stats_node(struct mime_stats_builder *b, bool top, const char *ctype,
 			return false;
 		if (b->nalt >= MIME_STATS_MAX_ALT)
 			return false;
-		b->html[b->nalt] = xcalloc(1, sizeof(struct words));
-		b->text[b->nalt] = xcalloc(1, sizeof(struct words));
+		buf_putc(&b->alt_log, LOG_OPEN);
 		b->nalt++;
 		return true;
 	}
@@ -485,27 +488,42 @@ bool mime_stats_node(struct mime_stats_builder *b, bool top, const char *ctype,
 	return false;
 }
 
-/* mime_stats_text - see mime_stats.h */
+/* mime_stats_text - see mime_stats.h: kept in the log while an
+ * alternative is open, its words counted only if asked for */
 void mime_stats_text(struct mime_stats_builder *b, bool html, const char *text, size_t n,
 		     bool has_img)
 {
-	for (size_t a = 0; a < b->nalt; a++) {
-		struct words *w = html ? b->html[a] : b->text[a];
-		add_words(w, text, n);
-		if (html && w->n == 0 && has_img)
-			words_add(w, "\n", 1, hash("\n", 1));
-	}
+	if (b->nalt == 0)
+		return;
+	char head[2 + sizeof(n)] = { LOG_TEXT, (char)((html ? 1 : 0) | (has_img ? 2 : 0)) };
+	memcpy(head + 2, &n, sizeof(n));
+	buf_append(&b->alt_log, head, sizeof(head));
+	buf_append(&b->alt_log, text, n);
 }
 
 /* mime_stats_alt_end - see mime_stats.h */
 void mime_stats_alt_end(struct mime_stats_builder *b)
 {
-	struct mime_stats *s = b->s;
-
 	if (b->nalt == 0)
 		return;
 	b->nalt--;
-	struct words *h = b->html[b->nalt], *t = b->text[b->nalt];
+	buf_putc(&b->alt_log, LOG_END);
+}
+
+/* the words of the open alternatives while the log is read */
+struct alt_words {
+	struct words *html[MIME_STATS_MAX_ALT], *text[MIME_STATS_MAX_ALT];
+	size_t nalt;
+};
+
+/* alt_close - the innermost open alternative ends: its HTML words the
+ * text lacks (or has fewer of), the largest share kept */
+static void alt_close(struct mime_stats *s, struct alt_words *a)
+{
+	if (a->nalt == 0)
+		return;
+	a->nalt--;
+	struct words *h = a->html[a->nalt], *t = a->text[a->nalt];
 	if (h->n > 0) {
 		size_t left = 0;
 		for (size_t i = 0; i < h->cap; i++) {
@@ -522,8 +540,52 @@ void mime_stats_alt_end(struct mime_stats_builder *b)
 		if (diff > s->madiff)
 			s->madiff = diff;
 	}
-	b->html[b->nalt] = words_free(h);
-	b->text[b->nalt] = words_free(t);
+	a->html[a->nalt] = words_free(h);
+	a->text[a->nalt] = words_free(t);
+}
+
+/* mime_stats_madiff - see mime_stats.h: the log read in order, as the
+ * walk would have counted the words */
+void mime_stats_madiff(struct mime_stats *s)
+{
+	struct alt_words a = { .nalt = 0 };
+	const char *p = s->alt_log, *end = p + s->alt_log_len;
+
+	while (p != NULL && p < end) {
+		char kind = *p;
+		if (kind == LOG_OPEN) {
+			a.html[a.nalt] = xcalloc(1, sizeof(struct words));
+			a.text[a.nalt] = xcalloc(1, sizeof(struct words));
+			a.nalt++;
+			p++;
+		} else if (kind == LOG_END) {
+			alt_close(s, &a);
+			p++;
+		} else {
+			bool html = p[1] & 1, img = p[1] & 2;
+			size_t n;
+			memcpy(&n, p + 2, sizeof(n));
+			p += 2 + sizeof(n);
+			for (size_t i = 0; i < a.nalt; i++) {
+				struct words *w = html ? a.html[i] : a.text[i];
+				add_words(w, p, n);
+				if (html && w->n == 0 && img)
+					words_add(w, "\n", 1, hash("\n", 1));
+			}
+			p += n;
+		}
+	}
+	while (a.nalt > 0)
+		alt_close(s, &a);
+	mime_stats_free(s);
+}
+
+/* mime_stats_free - see mime_stats.h */
+void mime_stats_free(struct mime_stats *s)
+{
+	free(s->alt_log);
+	s->alt_log = NULL;
+	s->alt_log_len = 0;
 }
 
 /* mime_stats_end - see mime_stats.h */
@@ -534,4 +596,7 @@ void mime_stats_end(struct mime_stats_builder *b)
 	struct mime_stats *s = b->s;
 	if (s->alternative && b->last_html && b->last_text && b->html_bytes > 0)
 		s->multipart_ratio = b->text_bytes / b->html_bytes;
+	s->alt_log = b->alt_log.data;	/* NULL when no alternative was open */
+	s->alt_log_len = b->alt_log.len;
+	buf_init(&b->alt_log);
 }

@@ -19,6 +19,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "base/util.h"
+
 #define MIME_STATS_MAX_WORDS 65536
 #define MIME_STATS_MAX_ALT 8
 
@@ -35,6 +37,11 @@ struct mime_stats {
 	double madiff;		/* % of HTML words missing from the text
 				 * alternative, the largest of all alternatives */
 	unsigned madiff_html, madiff_text;	/* distinct words of the last one */
+	/* the three madiff fields are computed on demand (mime_stats_madiff)
+	 * from alt_log: the alternatives' opening, text and end, as the walk
+	 * handed them over (most rule sets never ask) */
+	char *alt_log;
+	size_t alt_log_len;
 	/* MIMEEval's _check_mime_header and _check_attachments, over every
 	 * node (containers too): the names are check_for_mime's arguments */
 	unsigned base64_count;		/* mime_base64_count */
@@ -52,7 +59,6 @@ struct mime_stats {
 	bool epilogue_exists;		/* text after a closing boundary */
 };
 
-struct words;
 /* the state of one message's walk */
 struct mime_stats_builder {
 	struct mime_stats *s;
@@ -62,7 +68,7 @@ struct mime_stats_builder {
 						 * non-attachment ones */
 	double html_bytes, text_bytes;
 	size_t nalt;		/* open multipart/alternative nodes */
-	struct words *html[MIME_STATS_MAX_ALT], *text[MIME_STATS_MAX_ALT];
+	struct buf alt_log;	/* becomes s->alt_log */
 };
 
 /* mime_stats_begin - start a message; s is zeroed and filled */
@@ -82,8 +88,13 @@ void mime_stats_text(struct mime_stats_builder *b, bool html, const char *text, 
 		     bool has_img);
 /* mime_stats_alt_end - a compared multipart/alternative ends */
 void mime_stats_alt_end(struct mime_stats_builder *b);
-/* mime_stats_end - finish: release the builder's memory */
+/* mime_stats_end - finish: hand the alternatives' log to the statistics */
 void mime_stats_end(struct mime_stats_builder *b);
+/* mime_stats_madiff - compute madiff, madiff_html and madiff_text (once;
+ * SpamAssassin's _multipart_alternative_difference) */
+void mime_stats_madiff(struct mime_stats *s);
+/* mime_stats_free - release what the statistics hold */
+void mime_stats_free(struct mime_stats *s);
 
 /*
  * mime_stats_flags - Message.pm's parse flags from the body as received:

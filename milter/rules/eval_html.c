@@ -281,7 +281,7 @@ static unsigned multipart_ratio(const struct eval_env *env, size_t argc, const c
  * no upper one */
 static unsigned madiff(const struct eval_env *env, size_t argc, const char *const *argv)
 {
-	double d = msg_mime_stats(env->m)->madiff, min = num(argv[0]);
+	double d = msg_mime_madiff(env->m)->madiff, min = num(argv[0]);
 
 	(void)argc;
 	return (min == 0 || d > min) && (strcmp(argv[1], "undef") == 0 || d <= num(argv[1]));
@@ -291,7 +291,7 @@ static unsigned madiff(const struct eval_env *env, size_t argc, const char *cons
  * and text words / HTML words above ratio */
 static unsigned madiff_count(const struct eval_env *env, size_t argc, const char *const *argv)
 {
-	const struct mime_stats *s = msg_mime_stats(env->m);
+	const struct mime_stats *s = msg_mime_madiff(env->m);
 
 	(void)argc;
 	if (!(s->madiff_html > num(argv[1])))

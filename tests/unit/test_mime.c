@@ -812,6 +812,44 @@ START_TEST(body_line_cut)
 }
 END_TEST
 
+/* the words of multipart/alternative parts are compared only when a
+ * rule asks (msg_mime_madiff), with the result the walk would have had:
+ * nested alternatives, an HTML part with only an image counts "\n" */
+START_TEST(madiff_on_demand)
+{
+	struct engine *e = unit_engine("", "");
+	size_t len;
+	struct scan *sc = feed(e, "Subject: a\nContent-Type: multipart/alternative; boundary=A\n\n"
+			      "--A\nContent-Type: text/plain\n\nbuy now buy\n"
+			      "--A\nContent-Type: multipart/alternative; boundary=B\n\n"
+			      "--B\nContent-Type: text/plain\n\nx\n"
+			      "--B\nContent-Type: text/html\n\n<img src=cid:x>\n--B--\n"
+			      "--A\nContent-Type: text/html\n\n<p>buy now buy buy cheap</p>\n--A--\n");
+
+	msg_body_text(sc->msg, &len);
+	const struct mime_stats *st = msg_mime_stats(sc->msg);
+	ck_assert_ptr_nonnull(st->alt_log);	/* kept, not counted yet */
+	ck_assert_double_eq(st->madiff, 0);
+	st = msg_mime_madiff(sc->msg);
+	ck_assert_ptr_null(st->alt_log);
+	/* inner: "\n" (the image) against "x": 100%; outer (its HTML side
+	 * got the "\n" too, it had no word yet): "\n" and cheap missing,
+	 * buy 3 times against 2: 3 of 4 words, 75%; the outer ends last */
+	ck_assert_double_eq(st->madiff, 100);
+	ck_assert_uint_eq(st->madiff_html, 4);	/* buy now cheap "\n" */
+	ck_assert_uint_eq(st->madiff_text, 3);	/* buy now x */
+	ck_assert_ptr_eq(msg_mime_madiff(sc->msg), st);	/* once */
+	ck_assert_double_eq(st->madiff, 100);
+	scan_free(sc);
+	sc = feed(e, "Subject: b\n\nno alternative here\n");
+	msg_body_text(sc->msg, &len);
+	ck_assert_ptr_null(msg_mime_stats(sc->msg)->alt_log);
+	ck_assert_double_eq(msg_mime_madiff(sc->msg)->madiff, 0);
+	scan_free(sc);
+	engine_unref(e);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("mime");
@@ -822,6 +860,7 @@ int main(void)
 	tcase_add_loop_test(tc, view_cases, 0, sizeof(views) / sizeof(views[0]));
 	tcase_add_loop_test(tc, uri_lists, 0, sizeof(uri_cases) / sizeof(uri_cases[0]));
 	tcase_add_test(tc, uri_caps);
+	tcase_add_test(tc, madiff_on_demand);
 	tcase_add_test(tc, uri_hosts);
 	tcase_add_test(tc, depth_and_parts_caps);
 	tcase_add_test(tc, truncated_not_broken);
