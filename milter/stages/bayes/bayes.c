@@ -101,21 +101,30 @@ size_t bayes_select(const double *prob, size_t n, size_t *idx)
 
 /* ---------------------------------------------------------------- storage */
 
+/* token_key_put - "b:" and the hash's 11 characters of base 64 at out
+ * (BAYES_TOKEN_KEY_LEN bytes, no NUL) */
+static void token_key_put(char *out, uint64_t hash)
+{
+	static const char b64[] =
+		"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_";
+
+	out[0] = 'b';
+	out[1] = ':';
+	for (int i = 2; i < BAYES_TOKEN_KEY_LEN; i++) {
+		out[i] = b64[hash & 63];
+		hash >>= 6;
+	}
+}
+
 /* bayes_token_key - see bayes.h: 11 characters of base 64 (printable,
  * no glob characters, so redis-cli and SCAN MATCH see plain keys) */
 size_t bayes_token_key(const char *prefix, uint64_t hash, char *out)
 {
-	static const char b64[] =
-		"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_";
 	size_t n = strnlen(prefix, BAYES_KEY_MAX - 16);
 
 	memcpy(out, prefix, n);
-	out[n++] = 'b';
-	out[n++] = ':';
-	for (int i = 0; i < 11; i++) {
-		out[n++] = b64[hash & 63];
-		hash >>= 6;
-	}
+	token_key_put(out + n, hash);
+	n += BAYES_TOKEN_KEY_LEN;
 	out[n] = '\0';
 	return n;
 }
@@ -365,7 +374,7 @@ static size_t learn_args(const struct config *cfg, const struct bayes_learn_item
 		*w++ = '\0';
 	}
 	cnt[0][nd] = cnt[1][nd] = '\0';
-	rep_args_cat(a, cfg->redis_prefix, "bayes", (char *)NULL);
+	rep_args_add(a, cfg->bayes_totals_key);
 	for (size_t m = 0; m < n; m++)
 		rep_args_cat(a, cfg->redis_prefix, "bayes:seen:", it[m].digest, (char *)NULL);
 	for (size_t j = 0; j < nd; j++) {
@@ -504,18 +513,21 @@ static char *detail(double p, double ns, double nn, const struct tokens *t,
  * for anything else), no copy */
 bool bayes_counts_parse(const char *s, size_t len, double *out, size_t n)
 {
-	const char *p = s, *end = s + len;
+	const unsigned char *p = (const unsigned char *)s, *end = p + len;
 
 	for (size_t i = 0; i < n; i++) {
 		while (p < end && *p == ' ')
 			p++;
 		if (p >= end)
 			return false;
-		const char *q = p;
-		double v = 0;
-		while (q < end && *q >= '0' && *q <= '9' && q - p < 15)
-			v = v * 10 + (*q++ - '0');
-		if (q == p || (q < end && *q != ' ')) {
+		const unsigned char *q = p;
+		uint64_t v = 0;
+		unsigned d;
+		while (q < end && (d = (unsigned)*q - '0') < 10) {
+			v = v * 10 + d;
+			q++;
+		}
+		if (q == p || q - p > 15 || (q < end && *q != ' ')) {
 			/* not a plain count: -1, 1.5, 1e+20, or foreign bytes */
 			char tmp[64], *e;
 			size_t k = 0;
@@ -523,14 +535,14 @@ bool bayes_counts_parse(const char *s, size_t len, double *out, size_t n)
 				k++;
 			memcpy(tmp, p, k);
 			tmp[k] = '\0';
-			v = strtod(tmp, &e);
-			if (e == tmp || !(v >= 0) || v > 1e15)
-				v = 0;
+			double x = strtod(tmp, &e);
+			out[i] = e == tmp || !(x >= 0) || x > 1e15 ? 0 : x;
 			q = p + k;
 			while (q < end && *q != ' ')
 				q++;
+		} else {
+			out[i] = (double)v;
 		}
-		out[i] = v;
 		p = q;
 	}
 	return true;
@@ -563,15 +575,13 @@ static void classify(struct scan *sc, const struct tokens *t, const double *coun
 		metrics_inc(METRIC_BAYES_CLASSIFIED);
 	} else {
 		/* trained, but no token of this message known or strong */
+		struct buf b;
+		buf_init(&b);
+		buf_puts(&b, "no vote: 0 of ");
+		buf_put_uint(&b, t->n);
+		buf_puts(&b, t->capped ? " tokens used, capped" : " tokens used");
 		free(sc->bayes_detail);
-		char nb[FMT_NUM_MAX];
-		fmt_uint(nb, t->n);
-		size_t dl = strlen(nb) + 48;
-		sc->bayes_detail = xmalloc(dl);
-		str_join3(sc->bayes_detail, dl, "no vote: 0 of ", nb, " tokens used");
-		if (t->capped)
-			str_join3(sc->bayes_detail + strlen(sc->bayes_detail),
-				  dl - strlen(sc->bayes_detail), ", capped", "", "");
+		sc->bayes_detail = b.data;
 		metrics_inc(METRIC_BAYES_UNTRAINED);
 	}
 	free(prob);
@@ -585,7 +595,6 @@ static int bayes_eom(struct scan *sc, void **state)
 	struct rep_args a = { 0 };
 	struct redis_val *r;
 	const char *why;
-	char key[BAYES_KEY_MAX];
 
 	if (!cfg->bayes || sc->engine->redis == NULL)
 		return 0;
@@ -594,17 +603,13 @@ static int bayes_eom(struct scan *sc, void **state)
 	tokens_of(sc->msg, t);
 	pthread_once(&script_once, digest_script);
 	/* the token keys without the prefix side by side in one argument */
-	size_t tl = strlen(cfg->redis_prefix) + sizeof("bayes");
-	char *totals = xmalloc(tl);
-	str_join3(totals, tl, cfg->redis_prefix, "bayes", "");
 	char *kb = xmalloc(t->n * BAYES_TOKEN_KEY_LEN + 1);
-	for (size_t i = 0; i < t->n; i++) {
-		bayes_token_key("", t->hash[i], key);
-		memcpy(kb + i * BAYES_TOKEN_KEY_LEN, key, BAYES_TOKEN_KEY_LEN);
-	}
-	/* the prefix is the start of totals */
-	char *argv[3] = { totals, totals, kb };
-	size_t lens[3] = { strlen(totals), strlen(cfg->redis_prefix), t->n * BAYES_TOKEN_KEY_LEN };
+	for (size_t i = 0; i < t->n; i++)
+		token_key_put(kb + i * BAYES_TOKEN_KEY_LEN, t->hash[i]);
+	/* the prefix is the start of the totals key */
+	char *argv[3] = { cfg->bayes_totals_key, cfg->bayes_totals_key, kb };
+	size_t lens[3] = { strlen(cfg->bayes_totals_key), strlen(cfg->redis_prefix),
+			   t->n * BAYES_TOKEN_KEY_LEN };
 	a.v = argv;
 	a.n = 3;
 	a.lens = lens;
@@ -613,7 +618,6 @@ static int bayes_eom(struct scan *sc, void **state)
 	int rc = rep_script_run(sc->engine->redis, &script_read, 1, &a, deadline, &r, &why,
 				&trips);
 	free(kb);
-	free(totals);
 	log_debug("qid=%s bayes tokens=%zu redis round_trips=%d", sc->msg->qid ? sc->msg->qid : "-",
 		  t->n, trips);
 	if (rc == 0) {
