@@ -520,10 +520,17 @@ bool bayes_counts_parse(const char *s, size_t len, double *out, size_t n)
 			p++;
 		if (p >= end)
 			return false;
-		const unsigned char *q = p;
-		uint64_t v = 0;
-		unsigned d;
-		while (q < end && (d = (unsigned)*q - '0') < 10) {
+		unsigned d = (unsigned)*p - '0';
+		if (d < 10 && (p + 1 == end || p[1] == ' ')) {
+			/* most counts are one digit ("0 1 0 ...") */
+			out[i] = (double)d;
+			p += p + 1 == end ? 1 : 2;
+			continue;
+		}
+		/* at most 16 digits: v stays far below INT64_MAX */
+		const unsigned char *q = p, *lim = end - p > 16 ? p + 16 : end;
+		int64_t v = 0;
+		while (q < lim && (d = (unsigned)*q - '0') < 10) {
 			v = v * 10 + d;
 			q++;
 		}
