@@ -86,10 +86,8 @@ int bayes_stats(struct engine *e, struct bayes_stats *st, char **err)
 		return -1;
 	}
 	redis_batch_init(&b);
-	char *totals = xasprintf("%sbayes", e->cfg->redis_prefix);
-	redis_batch_add(&b, "HMGET", totals, "spam", "ham", "last", NULL);
+	redis_batch_add(&b, "HMGET", e->cfg->bayes_totals_key, "spam", "ham", "last", NULL);
 	redis_batch_add(&b, "INFO", "memory", NULL);
-	free(totals);
 	int rc = rep_admin_exec(e, &b, rep_admin_deadline(e), &r, err);
 	redis_batch_free(&b);
 	if (rc < 0)

@@ -410,6 +410,7 @@ struct config *config_parse_buf(const char *name, const char *text, size_t len,
 		*errstr = xasprintf("%s: error: redis_sentinels needs redis_master_name", name);
 		return config_free(cfg);
 	}
+	cfg->bayes_totals_key = xasprintf("%sbayes", cfg->redis_prefix);
 	return cfg;
 }
 
@@ -499,6 +500,7 @@ struct config *config_free(struct config *cfg)
 			break;
 		}
 	}
+	free(cfg->bayes_totals_key);
 	free(cfg->path);
 	free(cfg);
 	return NULL;

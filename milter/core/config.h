@@ -50,6 +50,7 @@ struct config {
 	char *redis_password_file;
 	long redis_db;
 	char *redis_prefix;
+	char *bayes_totals_key;	/* redis_prefix + "bayes", made once at load */
 	long redis_timeout_ms;
 	char *dns_nameservers;
 	long dns_timeout_ms;

@@ -9,7 +9,9 @@ through Postfix (issue 15).
 3. digest: learning again changes nothing, the other class moves it,
    forget undoes it (bayes stats and the totals hash); a batch of messages
    in one parapetctl command (one script call) leaves the counts as
-   learning them one by one, with one HINCRBY per distinct token;
+   learning them one by one (a batch of new messages too, each token key
+   expiring after bayes_token_ttl x its count), with one HINCRBY per
+   distinct token;
 4. 1 MB of unique words: capped at 1,000 tokens, the message goes on;
 5. redis-server SIGKILLed under a stream: every message 250, each
    delivered once, the messages during the outage without BAYES_*;
@@ -182,20 +184,38 @@ def bayes_snapshot(r):
     return snap, r.call("HMGET", PREFIX + "bayes", "spam", "ham")
 
 
+def ttl_check(r):
+    """ttl_check - every token key expires, at least bayes_token_ttl (3600)
+    x min(its larger count, 12) from now (a key that grew gets that; one
+    shared with earlier tests may already have more); the keys that fail"""
+    bad = []
+    for k in r.call("KEYS", PREFIX + "b:*"):
+        counts = dict(zip(*[iter(r.call("HGETALL", k))] * 2))
+        c = min(max(int(v) for v in counts.values()), 12)
+        ttl = r.call("TTL", k)
+        if ttl < 0 or ttl > 3600 * 12 or ttl < 3600 * c - 60:
+            bad.append((k, counts, ttl))
+    return bad
+
+
 def test_batch(run, c, rng):
     conf, r = c.parapet.conf_path, c.redis
     vocab = ["batchword%d" % i for i in range(30)]
     files = {}
-    for name in "ABCD":
+    for name in "ABCDEF":
         files[name] = os.path.join(run.workdir, "batch-%s.eml" % name)
         with open(files[name], "wb") as fp:
             fp.write(mail("batch-" + name, rng, vocab, "b@batch.test"))
-    A, B, C, D = (files[x] for x in "ABCD")
-    # the steps: (command, files, the words expected in order)
-    steps = [("learn spam", [A, B, C, A], ["learned", "learned", "learned", "already learned"]),
+    A, B, C, D, E, F = (files[x] for x in "ABCDEF")
+    # the steps: (command, files, the words expected in order); the first
+    # batch is all new messages (the script takes the client's per-token
+    # counts), the others need the script's own sums (a repeat, moves,
+    # forgets)
+    steps = [("learn spam", [E, F], ["learned", "learned"]),
+             ("learn spam", [A, B, C, A], ["learned", "learned", "learned", "already learned"]),
              ("learn ham", [A, D, A], ["moved", "learned", "already learned"]),
              ("forget", [B, B], ["forgotten", "not learned"])]
-    undo = ("forget", [A, C, D], ["forgotten"] * 3)
+    undo = ("forget", [A, C, D, E, F], ["forgotten"] * 5)
 
     def do(cmd, fs, want, one_by_one):
         got = []
@@ -208,18 +228,27 @@ def test_batch(run, c, rng):
         return got == want, "%s: %r, wanted %r" % (cmd, got, want)
 
     snap0 = bayes_snapshot(r)
-    r.call("CONFIG", "RESETSTAT")
     ok, why = do(steps[0][0], steps[0][1], steps[0][2], False)
+    run.check(ok, "one batch of new messages: each learned", why)
+    bad = ttl_check(r)
+    run.check(not bad, "one batch of new messages: every token key expires after "
+              "bayes_token_ttl x its count", repr(bad[:3]))
+    snap1 = bayes_snapshot(r)
+    r.call("CONFIG", "RESETSTAT")
+    ok, why = do(steps[1][0], steps[1][1], steps[1][2], False)
     run.check(ok, "one batch: each message decided in order (a repeat already learned)", why)
     calls = int(re.search(r"calls=(\d+)", r.info("commandstats").get("cmdstat_hincrby", "calls=0"))
                 .group(1))
-    changed = sum(1 for k, v in bayes_snapshot(r)[0].items() if snap0[0].get(k) != v)
+    changed = sum(1 for k, v in bayes_snapshot(r)[0].items() if snap1[0].get(k) != v)
     run.check(0 < calls <= changed + 4,
               "one batch: one HINCRBY per distinct token (%d calls, %d tokens)" % (calls, changed))
-    for cmd, fs, want in steps[1:]:
+    for cmd, fs, want in steps[2:]:
         ok, why = do(cmd, fs, want, False)
         run.check(ok, "one batch: " + cmd, why)
     batched = bayes_snapshot(r)
+    bad = ttl_check(r)
+    run.check(not bad, "batches: every token key expires after bayes_token_ttl x its count",
+              repr(bad[:3]))
     ok, why = do(*undo, False)
     run.check(ok and bayes_snapshot(r) == snap0, "one batch: forget restores every count", why)
     for cmd, fs, want in steps:

@@ -344,6 +344,12 @@ START_TEST(counts_parse)
 	ck_assert(c[0] == 0 && c[1] == 1.5 && c[2] == 0 && c[3] == 0 && c[4] == 7 && c[5] == 1000);
 	ck_assert(!bayes_counts_parse("", 0, c, 1));
 	ck_assert(!bayes_counts_parse("   ", 3, c, 1));
+	/* the one-digit path, the 16-digit bound, repeated spaces, a count
+	 * that ends the reply */
+	r = "1000000000000000 12345678901234567 9  3x 0 8";
+	ck_assert(bayes_counts_parse(r, strlen(r), c, 6));
+	ck_assert(c[0] == 1e15 && c[1] == 0 && c[2] == 9 && c[3] == 3 && c[4] == 0 && c[5] == 8);
+	ck_assert(!bayes_counts_parse(r, strlen(r), c, 7));
 }
 END_TEST
 

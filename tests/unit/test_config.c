@@ -41,6 +41,7 @@ START_TEST(defaults)
 	ck_assert(c->skip_authenticated);
 	ck_assert_ptr_null(c->redis);
 	ck_assert_str_eq(c->redis_prefix, "parapet:");
+	ck_assert_str_eq(c->bayes_totals_key, "parapet:bayes");
 	ck_assert_int_eq(c->redis_timeout_ms, 100);
 	ck_assert_int_eq(c->dns_timeout_ms, 5000);
 	ck_assert_int_eq(c->on_error, ON_ERROR_TEMPFAIL);
@@ -105,6 +106,7 @@ START_TEST(good_values)
 		"redis_password = pa#ss\n"
 		"dns_nameservers = 127.0.0.1:5353, [::1]:53, 192.0.2.53\n"
 		"on_error = accept\n"
+		"redis_prefix = site1:\n"
 		"log_level = debug\n", &err);
 
 	ck_assert_msg(c != NULL, "%s", err);
@@ -119,6 +121,7 @@ START_TEST(good_values)
 	ck_assert_str_eq(c->redis_password, "pa#ss");	/* '#' only comments at line start */
 	ck_assert_int_eq(c->on_error, ON_ERROR_ACCEPT);
 	ck_assert_int_eq(c->log_level, LOG_LVL_DEBUG);
+	ck_assert_str_eq(c->bayes_totals_key, "site1:bayes");	/* made once at load */
 	config_free(c);
 }
 END_TEST

@@ -27,6 +27,9 @@
 #include "stages/rep/rep_int.h"
 
 #define DETAIL_TOKENS 5		/* strongest tokens each way in the detail */
+#define LEARN_MSGS_MAX 254	/* messages in one learn script call: 1 + count in a byte */
+#define LEARN_TOKENS_MAX (255 * 255)	/* tokens of one call: an index in 2 bytes */
+_Static_assert(TOKENS_MAX <= LEARN_TOKENS_MAX, "one message's tokens fit one learn call");
 
 /* ---------------------------------------------------------------- math */
 
@@ -98,21 +101,30 @@ size_t bayes_select(const double *prob, size_t n, size_t *idx)
 
 /* ---------------------------------------------------------------- storage */
 
+/* token_key_put - "b:" and the hash's 11 characters of base 64 at out
+ * (BAYES_TOKEN_KEY_LEN bytes, no NUL) */
+static void token_key_put(char *out, uint64_t hash)
+{
+	static const char b64[] =
+		"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_";
+
+	out[0] = 'b';
+	out[1] = ':';
+	for (int i = 2; i < BAYES_TOKEN_KEY_LEN; i++) {
+		out[i] = b64[hash & 63];
+		hash >>= 6;
+	}
+}
+
 /* bayes_token_key - see bayes.h: 11 characters of base 64 (printable,
  * no glob characters, so redis-cli and SCAN MATCH see plain keys) */
 size_t bayes_token_key(const char *prefix, uint64_t hash, char *out)
 {
-	static const char b64[] =
-		"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_";
 	size_t n = strnlen(prefix, BAYES_KEY_MAX - 16);
 
 	memcpy(out, prefix, n);
-	out[n++] = 'b';
-	out[n++] = ':';
-	for (int i = 0; i < 11; i++) {
-		out[n++] = b64[hash & 63];
-		hash >>= 6;
-	}
+	token_key_put(out + n, hash);
+	n += BAYES_TOKEN_KEY_LEN;
 	out[n] = '\0';
 	return n;
 }
@@ -132,35 +144,50 @@ const char *bayes_result_name(enum bayes_result r)
 
 /*
  * The learn script, one call for a batch of messages.  KEYS: totals, the
- * n messages' seen:DIGEST, then the batch's distinct tokens.  ARGV: TTL,
- * now, BAYES_TTL_MULT, n, then per message its class ("s", "h" or "f" to
- * forget), its token count k and k indexes into the distinct tokens.
- * Returns each message's enum bayes_result.
+ * n messages' seen:DIGEST, then the batch's nd distinct tokens.  ARGV:
+ * TTL, now, BAYES_TTL_MULT, n, then two strings of nd bytes: per distinct
+ * token 1 + the number of the batch's spam (then ham) messages that hold
+ * it, then per message its class ("s", "h" or "f" to forget) and its
+ * tokens as 2 bytes each, 1-based indexes into the distinct tokens
+ * ((b1 - 1) * 255 + b2; no byte is 0, see learn_args).  Returns each
+ * message's enum bayes_result.
  *
  * Each message is decided in order against its digest as if learned alone
  * (a message learned before as the other class is taken out of that
  * class first; the same digest twice in a batch: the second sees the
- * first), but its token changes are only summed: per distinct token and
- * class the net change and the lowest running sum after a decrement, then
- * one HINCRBY per token and class.  A count that a decrement took to 0
- * (field deleted) before later increments ends where learning one by one
- * leaves it: max(old + net, net - lowest).  Then EXPIRE GT to TTL x
- * min(count, mult) for a token that grew (a field new in this batch tries
- * EXPIRE NX first: GT would treat a new key as never expiring).  So two
- * Redis calls per distinct token of the batch instead of per token of
- * each message (README "scripts/bench/bayes").
+ * first).  When every message is new and learned (no move, forget or
+ * repeat: a run of parapetctl learn over new mail), the token changes are
+ * the per-class counts the client sent.  Otherwise they are summed from
+ * the messages' tokens: per distinct token and class the net change and
+ * the lowest running sum after a decrement.  Then one HINCRBY per token
+ * and class.  A count that a decrement took to 0 (field deleted) before
+ * later increments ends where learning one by one leaves it:
+ * max(old + net, net - lowest).  Then EXPIRE GT to TTL x min(count, mult)
+ * for a token that grew (a field new in this batch tries EXPIRE NX first:
+ * GT would treat a new key as never expiring).  So two Redis calls per
+ * distinct token of the batch instead of per token of each message.
+ * Every number handed to redis.call is a string (num, exp): Redis 7.0
+ * formats a Lua number argument with snprintf("%.17g"), and Lua's
+ * tonumber of an argument is a strtod; with them the script spent a
+ * third of its instructions formatting and parsing numbers (README
+ * "scripts/bench/bayes").
  */
 static struct rep_script script_learn = {
 	.name = "bayes_learn",
 	.body =
 	"local ttl, now, mult, n = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])\n"
+	"local byte, nd = string.byte, #KEYS - n - 1\n"
+	"local num = setmetatable({}, {__index = function(t, k)\n"
+	"  local s = string.format('%d', k)\n"
+	"  t[k] = s\n"
+	"  return s\n"
+	"end})\n"
+	"local exp = {}\n"
+	"for c = 1, mult do exp[c] = num[ttl * c] end\n"
 	"local total = {s = 'spam', h = 'ham'}\n"
-	"local sum, low, up = {s = {}, h = {}}, {s = {}, h = {}}, {s = {}, h = {}}\n"
-	"local seen, res, a, changed, fields = {}, {}, 5, false, {'s', 'h'}\n"
+	"local seen, res, from, to, changed, plain = {}, {}, {}, {}, false, true\n"
 	"for i = 1, n do\n"
-	"  local sk, cls, k = KEYS[1 + i], ARGV[a], tonumber(ARGV[a + 1])\n"
-	"  local first, last = a + 2, a + 1 + k\n"
-	"  a = last + 1\n"
+	"  local sk, cls = KEYS[1 + i], ARGV[5 + 2 * i]\n"
 	"  local prev = seen[sk]\n"
 	"  if prev == nil then\n"
 	"    prev = redis.call('GET', sk)\n"
@@ -171,15 +198,9 @@ static struct rep_script script_learn = {
 	"  else\n"
 	"    changed = true\n"
 	"    if prev then\n"
-	"      local s, l = sum[prev], low[prev]\n"
-	"      for x = first, last do\n"
-	"        local j = tonumber(ARGV[x])\n"
-	"        local v = (s[j] or 0) - 1\n"
-	"        s[j] = v\n"
-	"        if l[j] == nil or v < l[j] then l[j] = v end\n"
-	"      end\n"
-	"      if redis.call('HINCRBY', KEYS[1], total[prev], -1) < 0 then\n"
-	"        redis.call('HSET', KEYS[1], total[prev], 0)\n"
+	"      from[i] = prev\n"
+	"      if redis.call('HINCRBY', KEYS[1], total[prev], '-1') < 0 then\n"
+	"        redis.call('HSET', KEYS[1], total[prev], '0')\n"
 	"      end\n"
 	"    end\n"
 	"    if cls == 'f' then\n"
@@ -187,36 +208,67 @@ static struct rep_script script_learn = {
 	"      seen[sk] = false\n"
 	"      res[i] = 3\n"
 	"    else\n"
-	"      local s, u = sum[cls], up[cls]\n"
-	"      for x = first, last do\n"
-	"        local j = tonumber(ARGV[x])\n"
-	"        s[j] = (s[j] or 0) + 1\n"
-	"        u[j] = true\n"
-	"      end\n"
-	"      redis.call('HINCRBY', KEYS[1], total[cls], 1)\n"
-	"      redis.call('SET', sk, cls, 'EX', ttl * mult)\n"
+	"      to[i] = cls\n"
+	"      redis.call('HINCRBY', KEYS[1], total[cls], '1')\n"
+	"      redis.call('SET', sk, cls, 'EX', exp[mult])\n"
 	"      seen[sk] = cls\n"
 	"      res[i] = prev and 2 or 1\n"
 	"    end\n"
 	"  end\n"
+	"  if res[i] ~= 1 then plain = false end\n"
 	"end\n"
 	"if not changed then return res end\n"
 	"redis.call('HSET', KEYS[1], 'last', now)\n"
-	"for j = 1, #KEYS - n - 1 do\n"
+	"local fields = {'s', 'h'}\n"
+	"local sum, low, up = {s = {}, h = {}}, {s = {}, h = {}}, {s = {}, h = {}}\n"
+	"if not plain then\n"
+	"  for i = 1, n do\n"
+	"    local ix, f = ARGV[6 + 2 * i], from[i]\n"
+	"    if f then\n"
+	"      local s, l = sum[f], low[f]\n"
+	"      for x = 1, #ix, 2 do\n"
+	"        local b1, b2 = byte(ix, x, x + 1)\n"
+	"        local j = (b1 - 1) * 255 + b2\n"
+	"        local v = (s[j] or 0) - 1\n"
+	"        s[j] = v\n"
+	"        if l[j] == nil or v < l[j] then l[j] = v end\n"
+	"      end\n"
+	"    end\n"
+	"    f = to[i]\n"
+	"    if f then\n"
+	"      local s, u = sum[f], up[f]\n"
+	"      for x = 1, #ix, 2 do\n"
+	"        local b1, b2 = byte(ix, x, x + 1)\n"
+	"        local j = (b1 - 1) * 255 + b2\n"
+	"        s[j] = (s[j] or 0) + 1\n"
+	"        u[j] = true\n"
+	"      end\n"
+	"    end\n"
+	"  end\n"
+	"end\n"
+	"local counts = {ARGV[5], ARGV[6]}\n"
+	"for j = 1, nd do\n"
 	"  local key, c, fresh, gone = KEYS[1 + n + j], 0, false, false\n"
 	"  for q = 1, 2 do\n"
 	"    local f = fields[q]\n"
-	"    local d, l = sum[f][j], low[f][j]\n"
+	"    local d, l, u\n"
+	"    if plain then\n"
+	"      d = byte(counts[q], j) - 1\n"
+	"      if d == 0 then d = nil end\n"
+	"      u = true\n"
+	"    else\n"
+	"      d, l, u = sum[f][j], low[f][j], up[f][j]\n"
+	"    end\n"
 	"    if d ~= nil then\n"
-	"      local v = redis.call('HINCRBY', key, f, d)\n"
+	"      local v = redis.call('HINCRBY', key, f, num[d])\n"
 	"      if l ~= nil and v < d - l then\n"
 	"        v = d - l\n"
-	"        if v > 0 then redis.call('HSET', key, f, v) end\n"
+	"        if v > 0 then redis.call('HSET', key, f, num[v]) end\n"
 	"      end\n"
 	"      if v <= 0 then\n"
 	"        redis.call('HDEL', key, f)\n"
 	"        gone = true\n"
-	"      elseif up[f][j] then\n"
+	"      elseif u then\n"
 	"        if v > c then c = v end\n"
 	"        if l == nil and v == d then fresh = true end\n"
 	"      end\n"
@@ -226,8 +278,8 @@ static struct rep_script script_learn = {
 	"    redis.call('DEL', key)\n"
 	"  elseif c > 0 then\n"
 	"    if c > mult then c = mult end\n"
-	"    if not fresh or redis.call('EXPIRE', key, ttl * c, 'NX') == 0 then\n"
-	"      redis.call('EXPIRE', key, ttl * c, 'GT')\n"
+	"    if not fresh or redis.call('EXPIRE', key, exp[c], 'NX') == 0 then\n"
+	"      redis.call('EXPIRE', key, exp[c], 'GT')\n"
 	"    end\n"
 	"  end\n"
 	"end\n"
@@ -282,8 +334,9 @@ static size_t token_slot(const uint32_t *slot, const uint64_t *hs, size_t mask, 
 	return i;
 }
 
-/* learn_args - KEYS and ARGV of the learn script for a batch: each
- * distinct token once; returns the number of KEYS */
+/* learn_args - KEYS and ARGV of the learn script for a batch (at most
+ * LEARN_MSGS_MAX messages, LEARN_TOKENS_MAX tokens): each distinct token
+ * once; returns the number of KEYS */
 static size_t learn_args(const struct config *cfg, const struct bayes_learn_item *it, size_t n,
 			 struct rep_args *a)
 {
@@ -297,20 +350,31 @@ static size_t learn_args(const struct config *cfg, const struct bayes_learn_item
 		mask = mask * 2 + 1;
 	uint32_t *slot = xcalloc(mask + 1, sizeof(*slot));
 	uint64_t *hs = xmalloc((total ? total : 1) * sizeof(*hs));
-	uint32_t *idx = xmalloc((total ? total : 1) * sizeof(*idx));	/* 1-based */
-	size_t at = 0;
+	/* per distinct token 1 + its spam, then ham messages (one byte) */
+	char *cnt[2] = { xmalloc(total + 1), xmalloc(total + 1) };
+	/* per message its tokens' indexes, 2 bytes each */
+	char *ix = xmalloc(2 * total + n);
+	char *w = ix;
 	for (size_t m = 0; m < n; m++) {
 		const struct tokens *t = it[m].tokens;
 		for (size_t i = 0; i < t->n; i++) {
 			size_t sl = token_slot(slot, hs, mask, t->hash[i]);
 			if (slot[sl] == 0) {
-				hs[nd++] = t->hash[i];
-				slot[sl] = (uint32_t)nd;
+				hs[nd] = t->hash[i];
+				cnt[0][nd] = cnt[1][nd] = 1;
+				slot[sl] = (uint32_t)++nd;
 			}
-			idx[at++] = slot[sl];
+			uint32_t j = slot[sl] - 1;
+			if (it[m].op != BAYES_FORGET)
+				cnt[it[m].op == BAYES_SPAM ? 0 : 1][j]++;
+			/* 1-based index j + 1 = (b1 - 1) * 255 + b2, bytes 1..255 */
+			*w++ = (char)(j / 255 + 1);
+			*w++ = (char)(j % 255 + 1);
 		}
+		*w++ = '\0';
 	}
-	rep_args_cat(a, cfg->redis_prefix, "bayes", (char *)NULL);
+	cnt[0][nd] = cnt[1][nd] = '\0';
+	rep_args_add(a, cfg->bayes_totals_key);
 	for (size_t m = 0; m < n; m++)
 		rep_args_cat(a, cfg->redis_prefix, "bayes:seen:", it[m].digest, (char *)NULL);
 	for (size_t j = 0; j < nd; j++) {
@@ -322,33 +386,27 @@ static size_t learn_args(const struct config *cfg, const struct bayes_learn_item
 	rep_args_secs(a, (double)time(NULL));
 	rep_args_int(a, BAYES_TTL_MULT);
 	rep_args_int(a, (long long)n);
-	at = 0;
+	rep_args_take(a, cnt[0]);
+	rep_args_take(a, cnt[1]);
+	w = ix;
 	for (size_t m = 0; m < n; m++) {
 		rep_args_add(a, it[m].op == BAYES_SPAM ? "s" : it[m].op == BAYES_HAM ? "h" : "f");
-		rep_args_int(a, (long long)it[m].tokens->n);
-		for (size_t i = 0; i < it[m].tokens->n; i++)
-			rep_args_int(a, idx[at++]);
+		rep_args_add(a, w);
+		w += 2 * it[m].tokens->n + 1;
 	}
 	free(slot);
 	free(hs);
-	free(idx);
+	free(ix);
 	return nkeys;
 }
 
-/* bayes_learn_many - see bayes.h */
-int bayes_learn_many(struct engine *e, struct bayes_learn_item *it, size_t n, double deadline,
-		     const char **why)
+/* learn_call - one learn script call for a batch that fits its encoding */
+static int learn_call(struct engine *e, struct bayes_learn_item *it, size_t n, double deadline,
+		      const char **why)
 {
 	struct rep_args a = { 0 };
 	struct redis_val *r;
 
-	if (e->redis == NULL) {
-		*why = "no redis configured";
-		return -1;
-	}
-	if (n == 0)
-		return 0;
-	pthread_once(&script_once, digest_script);
 	size_t nkeys = learn_args(e->cfg, it, n, &a);
 	int rc = rep_script_run(e->redis, &script_learn, nkeys, &a, deadline, &r, why, NULL);
 	rep_args_clear(&a);
@@ -366,6 +424,30 @@ int bayes_learn_many(struct engine *e, struct bayes_learn_item *it, size_t n, do
 	}
 	redis_vals_free(r, 1);
 	return 0;
+}
+
+/* bayes_learn_many - see bayes.h; a batch over the script's encoding
+ * (a count per token in one byte, an index in two) is halved */
+int bayes_learn_many(struct engine *e, struct bayes_learn_item *it, size_t n, double deadline,
+		     const char **why)
+{
+	size_t total = 0;
+
+	if (e->redis == NULL) {
+		*why = "no redis configured";
+		return -1;
+	}
+	if (n == 0)
+		return 0;
+	pthread_once(&script_once, digest_script);
+	for (size_t m = 0; m < n; m++)
+		total += it[m].tokens->n;
+	if (n > 1 && (n > LEARN_MSGS_MAX || total > LEARN_TOKENS_MAX)) {
+		if (bayes_learn_many(e, it, n / 2, deadline, why) < 0)
+			return -1;
+		return bayes_learn_many(e, it + n / 2, n - n / 2, deadline, why);
+	}
+	return learn_call(e, it, n, deadline, why);
 }
 
 /* bayes_learn_tokens - see bayes.h */
@@ -431,18 +513,28 @@ static char *detail(double p, double ns, double nn, const struct tokens *t,
  * for anything else), no copy */
 bool bayes_counts_parse(const char *s, size_t len, double *out, size_t n)
 {
-	const char *p = s, *end = s + len;
+	const unsigned char *p = (const unsigned char *)s, *end = p + len;
 
 	for (size_t i = 0; i < n; i++) {
 		while (p < end && *p == ' ')
 			p++;
 		if (p >= end)
 			return false;
-		const char *q = p;
-		double v = 0;
-		while (q < end && *q >= '0' && *q <= '9' && q - p < 15)
-			v = v * 10 + (*q++ - '0');
-		if (q == p || (q < end && *q != ' ')) {
+		unsigned d = (unsigned)*p - '0';
+		if (d < 10 && (p + 1 == end || p[1] == ' ')) {
+			/* most counts are one digit ("0 1 0 ...") */
+			out[i] = (double)d;
+			p += p + 1 == end ? 1 : 2;
+			continue;
+		}
+		/* at most 16 digits: v stays far below INT64_MAX */
+		const unsigned char *q = p, *lim = end - p > 16 ? p + 16 : end;
+		int64_t v = 0;
+		while (q < lim && (d = (unsigned)*q - '0') < 10) {
+			v = v * 10 + d;
+			q++;
+		}
+		if (q == p || q - p > 15 || (q < end && *q != ' ')) {
 			/* not a plain count: -1, 1.5, 1e+20, or foreign bytes */
 			char tmp[64], *e;
 			size_t k = 0;
@@ -450,14 +542,14 @@ bool bayes_counts_parse(const char *s, size_t len, double *out, size_t n)
 				k++;
 			memcpy(tmp, p, k);
 			tmp[k] = '\0';
-			v = strtod(tmp, &e);
-			if (e == tmp || !(v >= 0) || v > 1e15)
-				v = 0;
+			double x = strtod(tmp, &e);
+			out[i] = e == tmp || !(x >= 0) || x > 1e15 ? 0 : x;
 			q = p + k;
 			while (q < end && *q != ' ')
 				q++;
+		} else {
+			out[i] = (double)v;
 		}
-		out[i] = v;
 		p = q;
 	}
 	return true;
@@ -490,15 +582,13 @@ static void classify(struct scan *sc, const struct tokens *t, const double *coun
 		metrics_inc(METRIC_BAYES_CLASSIFIED);
 	} else {
 		/* trained, but no token of this message known or strong */
+		struct buf b;
+		buf_init(&b);
+		buf_puts(&b, "no vote: 0 of ");
+		buf_put_uint(&b, t->n);
+		buf_puts(&b, t->capped ? " tokens used, capped" : " tokens used");
 		free(sc->bayes_detail);
-		char nb[FMT_NUM_MAX];
-		fmt_uint(nb, t->n);
-		size_t dl = strlen(nb) + 48;
-		sc->bayes_detail = xmalloc(dl);
-		str_join3(sc->bayes_detail, dl, "no vote: 0 of ", nb, " tokens used");
-		if (t->capped)
-			str_join3(sc->bayes_detail + strlen(sc->bayes_detail),
-				  dl - strlen(sc->bayes_detail), ", capped", "", "");
+		sc->bayes_detail = b.data;
 		metrics_inc(METRIC_BAYES_UNTRAINED);
 	}
 	free(prob);
@@ -512,7 +602,6 @@ static int bayes_eom(struct scan *sc, void **state)
 	struct rep_args a = { 0 };
 	struct redis_val *r;
 	const char *why;
-	char key[BAYES_KEY_MAX];
 
 	if (!cfg->bayes || sc->engine->redis == NULL)
 		return 0;
@@ -521,17 +610,13 @@ static int bayes_eom(struct scan *sc, void **state)
 	tokens_of(sc->msg, t);
 	pthread_once(&script_once, digest_script);
 	/* the token keys without the prefix side by side in one argument */
-	size_t tl = strlen(cfg->redis_prefix) + sizeof("bayes");
-	char *totals = xmalloc(tl);
-	str_join3(totals, tl, cfg->redis_prefix, "bayes", "");
 	char *kb = xmalloc(t->n * BAYES_TOKEN_KEY_LEN + 1);
-	for (size_t i = 0; i < t->n; i++) {
-		bayes_token_key("", t->hash[i], key);
-		memcpy(kb + i * BAYES_TOKEN_KEY_LEN, key, BAYES_TOKEN_KEY_LEN);
-	}
-	/* the prefix is the start of totals */
-	char *argv[3] = { totals, totals, kb };
-	size_t lens[3] = { strlen(totals), strlen(cfg->redis_prefix), t->n * BAYES_TOKEN_KEY_LEN };
+	for (size_t i = 0; i < t->n; i++)
+		token_key_put(kb + i * BAYES_TOKEN_KEY_LEN, t->hash[i]);
+	/* the prefix is the start of the totals key */
+	char *argv[3] = { cfg->bayes_totals_key, cfg->bayes_totals_key, kb };
+	size_t lens[3] = { strlen(cfg->bayes_totals_key), strlen(cfg->redis_prefix),
+			   t->n * BAYES_TOKEN_KEY_LEN };
 	a.v = argv;
 	a.n = 3;
 	a.lens = lens;
@@ -540,7 +625,6 @@ static int bayes_eom(struct scan *sc, void **state)
 	int rc = rep_script_run(sc->engine->redis, &script_read, 1, &a, deadline, &r, &why,
 				&trips);
 	free(kb);
-	free(totals);
 	log_debug("qid=%s bayes tokens=%zu redis round_trips=%d", sc->msg->qid ? sc->msg->qid : "-",
 		  t->n, trips);
 	if (rc == 0) {

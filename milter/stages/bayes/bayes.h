@@ -114,8 +114,9 @@ struct bayes_learn_item {
 /* bayes_learn_many - bayes_learn_tokens of n messages in one script call
  * (one round trip; each message decided in order as if learned alone, the
  * counts as learning them one by one leaves them, each distinct token
- * written once); 0 with each item's res or failed, or -1 with *why
- * (static) when Redis or the script failed */
+ * written once; over 254 messages or 255 * 255 tokens, the batch is
+ * halved into calls in turn); 0 with each item's res or failed, or -1
+ * with *why (static) when Redis or the script failed */
 int bayes_learn_many(struct engine *e, struct bayes_learn_item *it, size_t n, double deadline,
 		     const char **why);
 
