@@ -49,6 +49,13 @@ static const struct {
 	{ "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e\xe3\x81\xae\xe3\x83\x86\xe3\x82\xad",
 	  { "u8:\xe6\x97\xa5", "u8:\xe3\x82\xad", NULL }, { NULL } },
 	{ "\"quoted,\" -dash-", { "quoted", "dash", NULL }, { "\"quoted", NULL } },
+	/* adjacent word pairs, lower-cased, split at punctuation */
+	{ "Get FREE money-back offers, now!",
+	  { "get free", "free money", "money back", "back offers", "offers now!", NULL },
+	  { "FREE money", "free money-back", "offers, now!", NULL } },
+	/* a word over TOKEN_MAX_LEN breaks the chain; one byte does not */
+	{ "aa abcdefghijklmnopqrstuvwxyz bb x cc", { "bb cc", NULL },
+	  { "aa bb", "aa abcdefghijklmnopqrstuvwxyz", "bb x", NULL } },
 };
 
 START_TEST(tokenize_body)
@@ -80,8 +87,15 @@ START_TEST(tokenize_cap)
 	ck_assert_uint_eq(t->n, TOKENS_MAX);
 	ck_assert(t->capped);
 	ck_assert(has(t, "word00000"));
+	ck_assert(has(t, "word00000 word00001"));
 	ck_assert(!has(t, "word04999"));
 	ck_assert_uint_lt(t->text.len, 20 * TOKENS_MAX);
+	/* the pairs stop at TOKENS_PAIRS_MAX: room is left for the words */
+	size_t pairs = 0;
+	for (size_t i = 0; i < t->n; i++)
+		pairs += strchr(tokens_str(t, i), ' ') != NULL;
+	ck_assert_uint_eq(pairs, TOKENS_PAIRS_MAX);
+	ck_assert_uint_eq(t->npairs, TOKENS_PAIRS_MAX);
 	tokens_free(t);
 	free(t);
 	buf_free(&b);
@@ -132,11 +146,12 @@ START_TEST(tokenize_message)
 		"H*F:U*joe", "H*F:D*mail.example.com", "H*F:D*com", "H*F:Sender", "HTo:U*you",
 		"HSubject:Cheap", "H*M:D*mailer.example.net", "H*M:D*net", "H*ct:plain", "H*ct:utf-8",
 		"H*UA:BulkBlaster", "H*r:ip*203.0.113", "H*r:a.example", "UD:www.shop.example",
-		"UD:shop.example", "visit", "pills",
+		"UD:shop.example", "visit", "pills", "buy now",
 	};
 	for (size_t i = 0; i < sizeof(want) / sizeof(*want); i++)
 		ck_assert_msg(has(t, want[i]), "missing %s", want[i]);
 	ck_assert(!has(t, "H*r:4XyZ"));	/* queue id dropped */
+	ck_assert(!has(t, "H*UA:BulkBlaster 3"));	/* no pairs from header fields */
 	ck_assert(!has(t, "H*r:2024"));	/* date dropped */
 	ck_assert(!has(t, "H*ct:text"));
 	ck_assert(!has(t, "H*M:123.abc"));
