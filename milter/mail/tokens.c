@@ -374,7 +374,8 @@ static bool word_seen(struct tokens *t, const char *prefix, const char *w, size_
 }
 
 /* pair_char - a byte of a word of a pair: a letter, digit, $ ' ! or
- * any byte >= 0x80 (as words are split by rspamd and SpamBayes) */
+ * any byte >= 0x80 (a word's inner punctuation splits it for pairing,
+ * so "money-back" pairs as "money back") */
 static bool pair_char(unsigned char c)
 {
 	return isalnum(c) || c >= 0x80 || c == '$' || c == '\'' || c == '!';

@@ -215,6 +215,50 @@ START_TEST(select_tokens)
 }
 END_TEST
 
+/* select_ref - bayes_select by its definition: the strongest first, the
+ * earlier of equal ones first, by repeated scans */
+static size_t select_ref(const double *prob, size_t n, size_t *idx)
+{
+	bool taken[1000] = { false };
+	size_t k = 0;
+
+	while (k < BAYES_N_SIGNIFICANT) {
+		size_t best = n;
+		for (size_t i = 0; i < n; i++)
+			if (!taken[i] && prob[i] >= 0 && fabs(prob[i] - 0.5) >= BAYES_MIN_STRENGTH &&
+			    (best == n || fabs(prob[i] - 0.5) > fabs(prob[best] - 0.5)))
+				best = i;
+		if (best == n)
+			break;
+		taken[best] = true;
+		idx[k++] = best;
+	}
+	return k;
+}
+
+/* the selection against its definition on 1,000 tokens of few distinct
+ * strengths (many ties), more strong ones than it keeps */
+START_TEST(select_tokens_ref)
+{
+	double prob[1000];
+	size_t got[BAYES_N_SIGNIFICANT + 1], want[BAYES_N_SIGNIFICANT + 1];
+	unsigned x = 12345;
+
+	for (int round = 0; round < 20; round++) {
+		size_t n = 50 * (size_t)(round + 1);
+		for (size_t i = 0; i < n; i++) {
+			x = x * 1103515245u + 12345u;
+			unsigned r = (x >> 16) % 24;
+			prob[i] = r == 0 ? -1 : (double)r / 24.0 + (r % 3 ? 0 : 0.01);
+		}
+		size_t k = bayes_select(prob, n, got);
+		ck_assert_uint_eq(k, select_ref(prob, n, want));
+		for (size_t j = 0; j < k; j++)
+			ck_assert_uint_eq(got[j], want[j]);
+	}
+}
+END_TEST
+
 static const struct {
 	bool valid;
 	double p;
@@ -375,6 +419,7 @@ int main(void)
 	tcase_add_test(tc, combine);
 	tcase_add_test(tc, counts_parse);
 	tcase_add_test(tc, select_tokens);
+	tcase_add_test(tc, select_tokens_ref);
 	tcase_add_loop_test(tc, check_bayes_bands, 0,
 			    (int)(sizeof(band_cases) / sizeof(*band_cases)));
 	tcase_add_loop_test(tc, autolearn_decide, 0, (int)(sizeof(al_cases) / sizeof(*al_cases)));
