@@ -4,7 +4,8 @@
  * classifier's read script (bayes_counts_parse: no read past them, every
  * count finite and >= 0); else odd, the bytes are one body text
  * (tokens_text); even, they are a whole message fed through a scan
- * without stages, then tokens_of.  The cap must always hold.
+ * without stages, then tokens_of.  The caps (tokens, word pairs) must
+ * always hold.
  */
 #include "autoconfig.h"
 
@@ -73,7 +74,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		tokens_of(sc->msg, &t);
 		scan_free(sc);
 	}
-	if (t.n > TOKENS_MAX)
+	if (t.n > TOKENS_MAX || t.npairs > TOKENS_PAIRS_MAX || t.npairs > t.n)
 		abort();
 	for (size_t i = 0; i < t.n; i++)
 		if (tokens_str(&t, i)[0] == '\0')

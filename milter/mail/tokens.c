@@ -25,6 +25,7 @@ _Static_assert(TOKENS_WORD_SLOTS / 2 <= UINT16_MAX, "tokens.words holds 16-bit i
 void tokens_init(struct tokens *t)
 {
 	t->n = 0;
+	t->npairs = 0;
 	t->capped = false;
 	buf_init(&t->text);
 	memset(t->slot, 0, sizeof(t->slot));
@@ -372,13 +373,56 @@ static bool word_seen(struct tokens *t, const char *prefix, const char *w, size_
 	return false;
 }
 
+/* pair_char - a byte of a word of a pair: a letter, digit, $ ' ! or
+ * any byte >= 0x80 (a word's inner punctuation splits it for pairing,
+ * so "money-back" pairs as "money back") */
+static bool pair_char(unsigned char c)
+{
+	return isalnum(c) || c >= 0x80 || c == '$' || c == '\'' || c == '!';
+}
+
+/* add_pairs - the word pairs of body word w: w split into runs of
+ * pair_char, each run of 2 to TOKEN_MAX_LEN bytes (quotes trimmed) after
+ * the one before it (prev, *prevlen bytes, lower-cased, carried from
+ * word to word) makes the token "prev run", lower-cased; a longer run
+ * breaks the chain.  Up to TOKENS_PAIRS_MAX distinct pairs a message. */
+static void add_pairs(struct tokens *t, char *prev, size_t *prevlen, const char *w, size_t wl)
+{
+	char tok[2 * TOKEN_MAX_LEN + 1];
+
+	for (size_t a = 0, b; a < wl; a = b + 1) {
+		for (b = a; b < wl && pair_char((unsigned char)w[b]); b++)
+			;
+		const char *r = w + a;
+		size_t rl = b - a;
+		trim_punct(&r, &rl);
+		if (rl < 2)
+			continue;
+		if (rl > TOKEN_MAX_LEN) {
+			*prevlen = 0;
+			continue;
+		}
+		size_t n = *prevlen;
+		memcpy(tok, prev, n);
+		tok[n++] = ' ';
+		for (size_t i = 0; i < rl; i++)
+			tok[n++] = prev[i] = (char)(r[i] >= 'A' && r[i] <= 'Z' ? r[i] + 32 : r[i]);
+		if (*prevlen && t->npairs < TOKENS_PAIRS_MAX) {
+			size_t before = t->n;
+			tokens_add(t, tok, n);
+			t->npairs += t->n > before;
+		}
+		*prevlen = rl;
+	}
+}
+
 /* tokens_text - see tokens.h */
 void tokens_text(struct tokens *t, const char *prefix, const char *text, size_t len, bool body)
 {
 	const unsigned char *u = (const unsigned char *)text;
 	bool line_start = true, after_stop = false;
-	char w[TOKEN_TEXT_MAX * 4];
-	size_t i = 0;
+	char w[TOKEN_TEXT_MAX * 4], prev[TOKEN_MAX_LEN];
+	size_t i = 0, prevlen = 0;
 
 	while (i < len && !t->capped) {
 		size_t n = word_bytes(u + i, len - i);
@@ -423,6 +467,8 @@ void tokens_text(struct tokens *t, const char *prefix, const char *text, size_t 
 		}
 		after_stop = w[wl - 1] == '.';
 		line_start = false;
+		if (body)
+			add_pairs(t, prev, &prevlen, w, wl);
 		if (!word_seen(t, prefix, w, wl, body))
 			split_word(t, prefix, w, wl, body);
 	}

@@ -49,6 +49,13 @@ static const struct {
 	{ "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e\xe3\x81\xae\xe3\x83\x86\xe3\x82\xad",
 	  { "u8:\xe6\x97\xa5", "u8:\xe3\x82\xad", NULL }, { NULL } },
 	{ "\"quoted,\" -dash-", { "quoted", "dash", NULL }, { "\"quoted", NULL } },
+	/* adjacent word pairs, lower-cased, split at punctuation */
+	{ "Get FREE money-back offers, now!",
+	  { "get free", "free money", "money back", "back offers", "offers now!", NULL },
+	  { "FREE money", "free money-back", "offers, now!", NULL } },
+	/* a word over TOKEN_MAX_LEN breaks the chain; one byte does not */
+	{ "aa abcdefghijklmnopqrstuvwxyz bb x cc", { "bb cc", NULL },
+	  { "aa bb", "aa abcdefghijklmnopqrstuvwxyz", "bb x", NULL } },
 };
 
 START_TEST(tokenize_body)
@@ -80,8 +87,15 @@ START_TEST(tokenize_cap)
 	ck_assert_uint_eq(t->n, TOKENS_MAX);
 	ck_assert(t->capped);
 	ck_assert(has(t, "word00000"));
+	ck_assert(has(t, "word00000 word00001"));
 	ck_assert(!has(t, "word04999"));
 	ck_assert_uint_lt(t->text.len, 20 * TOKENS_MAX);
+	/* the pairs stop at TOKENS_PAIRS_MAX: room is left for the words */
+	size_t pairs = 0;
+	for (size_t i = 0; i < t->n; i++)
+		pairs += strchr(tokens_str(t, i), ' ') != NULL;
+	ck_assert_uint_eq(pairs, TOKENS_PAIRS_MAX);
+	ck_assert_uint_eq(t->npairs, TOKENS_PAIRS_MAX);
 	tokens_free(t);
 	free(t);
 	buf_free(&b);
@@ -132,11 +146,12 @@ START_TEST(tokenize_message)
 		"H*F:U*joe", "H*F:D*mail.example.com", "H*F:D*com", "H*F:Sender", "HTo:U*you",
 		"HSubject:Cheap", "H*M:D*mailer.example.net", "H*M:D*net", "H*ct:plain", "H*ct:utf-8",
 		"H*UA:BulkBlaster", "H*r:ip*203.0.113", "H*r:a.example", "UD:www.shop.example",
-		"UD:shop.example", "visit", "pills",
+		"UD:shop.example", "visit", "pills", "buy now",
 	};
 	for (size_t i = 0; i < sizeof(want) / sizeof(*want); i++)
 		ck_assert_msg(has(t, want[i]), "missing %s", want[i]);
 	ck_assert(!has(t, "H*r:4XyZ"));	/* queue id dropped */
+	ck_assert(!has(t, "H*UA:BulkBlaster 3"));	/* no pairs from header fields */
 	ck_assert(!has(t, "H*r:2024"));	/* date dropped */
 	ck_assert(!has(t, "H*ct:text"));
 	ck_assert(!has(t, "H*M:123.abc"));
@@ -197,6 +212,50 @@ START_TEST(select_tokens)
 	ck_assert_uint_eq(idx[0], 100);	/* 0.001 is stronger than 0.99 */
 	ck_assert_uint_eq(idx[99], 199);
 	ck_assert_uint_eq(idx[100], 0);
+}
+END_TEST
+
+/* select_ref - bayes_select by its definition: the strongest first, the
+ * earlier of equal ones first, by repeated scans */
+static size_t select_ref(const double *prob, size_t n, size_t *idx)
+{
+	bool taken[1000] = { false };
+	size_t k = 0;
+
+	while (k < BAYES_N_SIGNIFICANT) {
+		size_t best = n;
+		for (size_t i = 0; i < n; i++)
+			if (!taken[i] && prob[i] >= 0 && fabs(prob[i] - 0.5) >= BAYES_MIN_STRENGTH &&
+			    (best == n || fabs(prob[i] - 0.5) > fabs(prob[best] - 0.5)))
+				best = i;
+		if (best == n)
+			break;
+		taken[best] = true;
+		idx[k++] = best;
+	}
+	return k;
+}
+
+/* the selection against its definition on 1,000 tokens of few distinct
+ * strengths (many ties), more strong ones than it keeps */
+START_TEST(select_tokens_ref)
+{
+	double prob[1000];
+	size_t got[BAYES_N_SIGNIFICANT + 1], want[BAYES_N_SIGNIFICANT + 1];
+	unsigned x = 12345;
+
+	for (int round = 0; round < 20; round++) {
+		size_t n = 50 * (size_t)(round + 1);
+		for (size_t i = 0; i < n; i++) {
+			x = x * 1103515245u + 12345u;
+			unsigned r = (x >> 16) % 24;
+			prob[i] = r == 0 ? -1 : (double)r / 24.0 + (r % 3 ? 0 : 0.01);
+		}
+		size_t k = bayes_select(prob, n, got);
+		ck_assert_uint_eq(k, select_ref(prob, n, want));
+		for (size_t j = 0; j < k; j++)
+			ck_assert_uint_eq(got[j], want[j]);
+	}
 }
 END_TEST
 
@@ -366,6 +425,7 @@ int main(void)
 	tcase_add_test(tc, combine);
 	tcase_add_test(tc, counts_parse);
 	tcase_add_test(tc, select_tokens);
+	tcase_add_test(tc, select_tokens_ref);
 	tcase_add_loop_test(tc, check_bayes_bands, 0,
 			    (int)(sizeof(band_cases) / sizeof(*band_cases)));
 	tcase_add_loop_test(tc, autolearn_decide, 0, (int)(sizeof(al_cases) / sizeof(*al_cases)));

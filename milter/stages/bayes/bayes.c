@@ -74,27 +74,35 @@ bool bayes_combine(double ns, double nn, const double *prob, size_t n, double *o
 }
 
 /* bayes_select - see bayes.h: an insertion into the 150 strongest (ties
- * keep the earlier token), no sort context needed */
+ * keep the earlier token), each place found by binary search over the
+ * kept strengths and made by one memmove (the word pairs give a message
+ * more strong tokens to place than its words alone did) */
 size_t bayes_select(const double *prob, size_t n, size_t *idx)
 {
+	double str[BAYES_N_SIGNIFICANT];	/* |p - 0.5| of idx[j] */
 	size_t k = 0;
 
 	for (size_t i = 0; i < n; i++) {
-		if (prob[i] < 0 || fabs(prob[i] - 0.5) < BAYES_MIN_STRENGTH)
+		if (prob[i] < 0)
 			continue;
-		/* insert i keeping idx[0..k) strongest first */
-		size_t j = k < BAYES_N_SIGNIFICANT ? k++ : k;
 		double si = fabs(prob[i] - 0.5);
-		if (j == BAYES_N_SIGNIFICANT) {
-			if (fabs(prob[idx[j - 1]] - 0.5) >= si)
-				continue;
-			j--;
+		if (si < BAYES_MIN_STRENGTH || (k == BAYES_N_SIGNIFICANT && str[k - 1] >= si))
+			continue;
+		/* the first place whose strength is below si */
+		size_t lo = 0, hi = k;
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+			if (str[mid] >= si)
+				lo = mid + 1;
+			else
+				hi = mid;
 		}
-		while (j > 0 && fabs(prob[idx[j - 1]] - 0.5) < si) {
-			idx[j] = idx[j - 1];
-			j--;
-		}
-		idx[j] = i;
+		/* full: the weakest drops out */
+		size_t end = k < BAYES_N_SIGNIFICANT ? k++ : k - 1;
+		memmove(idx + lo + 1, idx + lo, (end - lo) * sizeof(*idx));
+		memmove(str + lo + 1, str + lo, (end - lo) * sizeof(*str));
+		idx[lo] = i;
+		str[lo] = si;
 	}
 	return k;
 }
