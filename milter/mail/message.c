@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "mail/message.h"
+#include "mail/mime_skip.h"
 #include "mail/received.h"
 
 #define NAME_SLOTS 4096		/* power of two, > 2 * the fields kept */
@@ -233,35 +234,6 @@ void msg_add_body(struct msg *m, const void *data, size_t len)
 		m->broken = "NUL byte in body";
 }
 
-/* boundary_of - the boundary parameter of a multipart Content-Type */
-static char *boundary_of(const char *ct)
-{
-	const char *p = ct;
-
-	while ((p = strcasestr(p, "boundary")) != NULL) {
-		p += 8;
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if (*p != '=')
-			continue;
-		p++;
-		while (*p == ' ' || *p == '\t')
-			p++;
-		size_t n;
-		if (*p == '"') {
-			const char *q = strchr(p + 1, '"');
-			if (q == NULL)
-				return NULL;
-			n = (size_t)(q - p - 1);
-			p++;
-		} else {
-			n = strcspn(p, "; \t");
-		}
-		return n && n <= 70 ? xstrndup(p, n) : NULL;	/* RFC 2046 §5.1.1 */
-	}
-	return NULL;
-}
-
 /* msg_end_headers - decoded values, structural checks that need the
  * whole header */
 void msg_end_headers(struct msg *m)
@@ -270,7 +242,7 @@ void msg_end_headers(struct msg *m)
 	const struct header *ct = msg_header(m, "Content-Type", 0);
 
 	if (ct && strncasecmp(ct->value, "multipart/", 10) == 0) {
-		char *b = boundary_of(ct->value);
+		char *b = mime_boundary_of(ct->value);
 		if (b == NULL && !m->broken)
 			m->broken = "multipart without a valid boundary";
 		free(b);

@@ -53,6 +53,8 @@ struct mime_views {
 	struct html_stats *html;	/* per text/html part, in order */
 	size_t nhtml;
 	struct mime_stats stats;
+	size_t parsed;		/* bytes GMime read (binary parts' contents
+				 * are left out: mime_skip.h) */
 };
 
 /*
