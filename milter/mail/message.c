@@ -14,7 +14,8 @@
 #include "mail/mime_skip.h"
 #include "mail/received.h"
 
-#define NAME_SLOTS 4096		/* power of two, > 2 * the fields kept */
+#define NAME_SLOTS 4096
+#define MSG_BODY_PREALLOC (64 * 1024)	/* msg_add_body */		/* power of two, > 2 * the fields kept */
 
 _Static_assert((NAME_SLOTS & (NAME_SLOTS - 1)) == 0, "NAME_SLOTS: power of two");
 _Static_assert(NAME_SLOTS > 2 * (MSG_MAX_HEADERS + MSG_MAX_KEY_HEADERS), "NAME_SLOTS: keep the load low");
@@ -225,6 +226,13 @@ void msg_add_body(struct msg *m, const void *data, size_t len)
 	size_t room = m->body.len < m->max_body ? m->max_body - m->body.len : 0;
 	size_t keep = len < room ? len : room;
 
+	/* past 64 KB the buffer is made max_body long at once: growing by
+	 * doubling copied a 1.4 MB message's body five times into fresh
+	 * pages, and its last step made 2 MB for 1 MB and a NUL */
+	if (keep && m->body.len + keep >= MSG_BODY_PREALLOC && m->body.cap < m->max_body + 1) {
+		m->body.data = xrealloc(m->body.data, m->max_body + 1);
+		m->body.cap = m->max_body + 1;
+	}
 	if (keep)
 		buf_append(&m->body, data, keep);
 	if (keep < len)
