@@ -23,6 +23,7 @@
 #include "mail/message.h"
 #include "mail/mime_skip.h"
 #include "base/util.h"
+#include "base/vec16.h"
 
 /* ---------------------------------------------------------------- base64 */
 
@@ -43,38 +44,23 @@ static const unsigned char alphabet[256] = {
 	['7'] = 1, ['8'] = 1, ['9'] = 1, ['+'] = 1, ['/'] = 1,
 };
 
-/* 16 bytes at a time (GCC/Clang vector extensions: SSE2, NEON or
- * plain code, whatever the target has) */
-typedef unsigned char u8x16 __attribute__((vector_size(16)));
-typedef signed char s8x16 __attribute__((vector_size(16)));
-
-/* first_byte - the index of the first nonzero byte of x (x != 0) as
- * it lies in memory */
-static inline unsigned first_byte(uint64_t x)
+/* in_alphabet - the lanes of c in the base64 alphabet set */
+static inline u8x16 in_alphabet(u8x16 c)
 {
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	return (unsigned)__builtin_ctzll(x) / 8;
-#else
-	return (unsigned)__builtin_clzll(x) / 8;
-#endif
+	/* c - lo < n unsigned as one signed compare (SSE2 has no unsigned
+	 * one): shifted by 128 */
+	s8x16 a = (s8x16)(u8x16)(c + (unsigned char)(128 - 'A')) < -128 + 26;
+	s8x16 l = (s8x16)(u8x16)(c + (unsigned char)(128 - 'a')) < -128 + 26;
+	s8x16 d = (s8x16)(u8x16)(c + (unsigned char)(128 - '0')) < -128 + 10;
+
+	return (u8x16)(a | l | d) | (u8x16)(c == '+') | (u8x16)(c == '/');
 }
 
 /* alphabet_run - how many of the 16 bytes at p, from the first, are in
  * the base64 alphabet (16: all) */
 static inline unsigned alphabet_run(const unsigned char *p)
 {
-	u8x16 c;
-	uint64_t lo, hi;
-
-	memcpy(&c, p, sizeof(c));
-	u8x16 ok = (u8x16)((u8x16)(c - 'A') < 26) | (u8x16)((u8x16)(c - 'a') < 26) |
-		   (u8x16)((u8x16)(c - '0') < 10) | (u8x16)(c == '+') | (u8x16)(c == '/');
-	ok = ~ok;
-	memcpy(&lo, &ok, 8);
-	memcpy(&hi, (const unsigned char *)&ok + 8, 8);
-	if (lo)
-		return first_byte(lo);
-	return hi ? 8 + first_byte(hi) : 16;
+	return vec16_first(~in_alphabet(vec16_load(p)));
 }
 
 /* run_at - the run of alphabet bytes at p[i] (n bytes in all) */
@@ -312,17 +298,9 @@ static inline enum skim_step skim_special(struct skim *k, size_t i)
 static inline unsigned specials(const unsigned char *p)
 {
 	static const u8x16 weight = { 1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128 };
-	u8x16 c;
 	uint64_t lo, hi;
 
-	memcpy(&c, p, sizeof(c));
-	/* c - lo < n unsigned as one signed compare (SSE2 has no unsigned
-	 * one): shifted by 128 */
-	s8x16 a = (s8x16)(u8x16)(c + (unsigned char)(128 - 'A')) < -128 + 26;
-	s8x16 l = (s8x16)(u8x16)(c + (unsigned char)(128 - 'a')) < -128 + 26;
-	s8x16 d = (s8x16)(u8x16)(c + (unsigned char)(128 - '0')) < -128 + 10;
-	u8x16 ok = (u8x16)(a | l | d) | (u8x16)(c == '+') | (u8x16)(c == '/');
-	u8x16 m = ~ok & weight;
+	u8x16 m = ~in_alphabet(vec16_load(p)) & weight;
 	memcpy(&lo, &m, 8);
 	memcpy(&hi, (const unsigned char *)&m + 8, 8);
 	/* the top byte of x * 0x0101..01 sums x's bytes; distinct bits do

@@ -33,6 +33,7 @@
 
 #include "stages/auth/dkim_body.h"
 #include "base/util.h"
+#include "base/vec16.h"
 
 #define OUT_SIZE 16384
 
@@ -61,19 +62,13 @@ static const unsigned char special[256] = {
 	['\r'] = 1, [' '] = 1, ['\t'] = 1,
 };
 
-typedef unsigned char u8x16 __attribute__((vector_size(16)));
-
-/* has_special - do 16 bytes hold CR, SP or HTAB? (one SSE2 compare each) */
-static inline bool has_special(const unsigned char *p)
+/* special_at - the first of the 16 bytes at p that is CR, SP or HTAB
+ * (16: none) */
+static inline unsigned special_at(const unsigned char *p)
 {
-	u8x16 c, m;
-	uint64_t lo, hi;
+	u8x16 c = vec16_load(p);
 
-	memcpy(&c, p, sizeof(c));
-	m = (u8x16)(c == '\r') | (u8x16)(c == ' ') | (u8x16)(c == '\t');
-	memcpy(&lo, &m, 8);
-	memcpy(&hi, (const unsigned char *)&m + 8, 8);
-	return (lo | hi) != 0;
+	return vec16_first((u8x16)(c == '\r') | (u8x16)(c == ' ') | (u8x16)(c == '\t'));
 }
 
 /* dkim_bodyhash_new - a fresh hash */
@@ -228,10 +223,12 @@ static void add_relaxed(struct dkim_bodyhash *h, const unsigned char *p, size_t 
 			h->wsp = true;
 			i++;
 		} else {
-			size_t j = i + 1;
-			while (j + 16 <= len && !has_special(p + j))
-				j += 16;
-			while (j < len && !special[p[j]])
+			size_t j = i + 1, k = 16;
+			while (k == 16 && j + 16 <= len) {
+				k = special_at(p + j);
+				j += k;
+			}
+			while (k == 16 && j < len && !special[p[j]])
 				j++;
 			line_start(h, p + i);
 			same(h, p + i, j - i);
