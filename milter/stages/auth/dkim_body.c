@@ -231,8 +231,15 @@ static void add_relaxed(struct dkim_bodyhash *h, const unsigned char *p, size_t 
 			while (k == 16 && j < len && !special[p[j]])
 				j++;
 			line_start(h, p + i);
-			same(h, p + i, j - i);
-			i = j;
+			if (j + 1 < len && p[j] == '\r' && p[j + 1] == '\n') {
+				/* the usual line: the run and its CRLF at once */
+				same(h, p + i, j + 2 - i);
+				h->content = false;
+				i = j + 2;
+			} else {
+				same(h, p + i, j - i);
+				i = j;
+			}
 		}
 	}
 	span_out(h);
