@@ -30,19 +30,12 @@
 static const char b64_after_pad[] = "invalid base64: data after padding";
 static const char b64_outside[] = "invalid base64: character outside the alphabet";
 
-/* alphabet[c] - c is one of RFC 2045's 64 */
-static const unsigned char alphabet[256] = {
-	['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1,
-	['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1,
-	['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1,
-	['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1,
-	['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1,
-	['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1,
-	['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1,
-	['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
-	['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1,
-	['7'] = 1, ['8'] = 1, ['9'] = 1, ['+'] = 1, ['/'] = 1,
-};
+/* alphabet - c is one of RFC 2045's 64 */
+static inline bool alphabet(unsigned char c)
+{
+	return (unsigned char)(c - 'A') < 26 || (unsigned char)(c - 'a') < 26 ||
+	       (unsigned char)(c - '0') < 10 || c == '+' || c == '/';
+}
 
 /* in_alphabet - the lanes of c in the base64 alphabet set */
 static inline u8x16 in_alphabet(u8x16 c)
@@ -69,7 +62,7 @@ static inline size_t run_at(const unsigned char *p, size_t i, size_t n)
 	if (i + 16 <= n)
 		return alphabet_run(p + i);
 	size_t k = i;
-	while (k < n && alphabet[p[k]])
+	while (k < n && alphabet(p[k]))
 		k++;
 	return k - i;
 }
@@ -340,7 +333,7 @@ static bool skim(const char *body, size_t len, size_t from, bool truncated, stru
 		}
 	}
 	for (; i < len && st == SKIM_ON; i++) {	/* the last < 16 bytes */
-		if (alphabet[k.p[i]])
+		if (alphabet(k.p[i]))
 			continue;
 		if (i > done)
 			b64_data(&k.b, i - done);
