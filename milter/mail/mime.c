@@ -249,8 +249,8 @@ static void input_text(const struct header *hdrs, size_t nhdrs, const char *body
 	bool fed = false;
 	size_t need = body_len + 32, at = 0;
 
-	for (size_t i = 0; i < nsk; i++)
-		need -= sk[i].to - sk[i].from - 4096;	/* >= MIME_SKIP_MIN */
+	for (size_t i = 0; i < nsk; i++)	/* a stand-in is at most 4 KB */
+		need = need - (sk[i].to - sk[i].from) + 4096;
 
 	for (size_t i = 0; i < nhdrs; i++)
 		if (strncasecmp(hdrs[i].name, "Content-", 8) == 0 ||
@@ -983,10 +983,19 @@ static void parse(struct walk *w, const struct header *hdrs, size_t nhdrs, const
 void mime_views_build(struct mime_views *v, const struct header *hdrs, size_t nhdrs,
 		      const char *body, size_t body_len, bool truncated)
 {
+	mime_views_build_skip(v, hdrs, nhdrs, body, body_len, truncated, MIME_SKIP_MIN);
+}
+
+/* mime_views_build_skip - see mime.h */
+void mime_views_build_skip(struct mime_views *v, const struct header *hdrs, size_t nhdrs,
+			   const char *body, size_t body_len, bool truncated, size_t skip_min)
+{
 	struct walk w = { .truncated = truncated };
 
 	mime_views_free(v);
-	w.nskips = mime_skip_find(hdrs, nhdrs, body, body_len, truncated, &w.skips);
+	if (skip_min != SIZE_MAX)
+		w.nskips = mime_skip_find(hdrs, nhdrs, body, body_len, truncated, skip_min,
+					  &w.skips);
 	size_t text_from = walk_begin(&w, &v->stats, hdrs, nhdrs);	/* sa_paragraphs */
 	parse(&w, hdrs, nhdrs, body, body_len);
 	if (w.redo) {

@@ -367,6 +367,7 @@ struct find {
 	const char *body;
 	size_t len;
 	bool truncated;
+	size_t min;		/* shorter contents are not left out */
 	char *bounds[MIME_SKIP_MAX_DEPTH];	/* open multiparts, outermost first */
 	size_t depth;
 	struct mime_skip *v;
@@ -427,7 +428,7 @@ static size_t dash_line(const char *body, size_t len, size_t i)
 /* add - a content that may be left out; false when there is no room */
 static bool add(struct find *f, const struct mime_skip *s)
 {
-	if (s->len < MIME_SKIP_MIN)
+	if (s->len < f->min || s->len == 0)
 		return true;
 	if (f->n >= MIME_SKIP_MAX)
 		return false;
@@ -519,15 +520,15 @@ static const char *first_value(const struct header *hdrs, size_t nhdrs, const ch
 
 /* mime_skip_find - see mime_skip.h */
 size_t mime_skip_find(const struct header *hdrs, size_t nhdrs, const char *body, size_t len,
-		      bool truncated, struct mime_skip **out)
+		      bool truncated, size_t min, struct mime_skip **out)
 {
-	struct find f = { .body = body, .len = len, .truncated = truncated };
+	struct find f = { .body = body, .len = len, .truncated = truncated, .min = min };
 	const char *ct = first_value(hdrs, nhdrs, "Content-Type");
 	const char *cte = first_value(hdrs, nhdrs, "Content-Transfer-Encoding");
 	bool full;
 
 	*out = NULL;
-	if (body == NULL || len < MIME_SKIP_MIN || ct == NULL || cte == NULL)
+	if (body == NULL || len < min || ct == NULL || cte == NULL)
 		return 0;
 	if (strncasecmp(skip_ws(ct), "multipart/", 10) == 0) {
 		char *b = mime_boundary_of(ct);

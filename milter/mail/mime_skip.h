@@ -47,12 +47,13 @@ struct header;
  * mime_skip_find - the contents of base64 binary parts in body (as
  * received; truncated: cut at max_scan_bytes) that may be left out: no
  * line of one starts with "--" or holds a ':', and none is longer than
- * MIME_SKIP_MAX_LINE.  hdrs: the message's fields (Content-Type,
+ * MIME_SKIP_MAX_LINE, and none shorter than min bytes (MIME_SKIP_MIN;
+ * the tests take less).  hdrs: the message's fields (Content-Type,
  * Content-Transfer-Encoding).  Returns how many; *out is malloc'd (NULL
  * for none), in body order.  Linear in len.
  */
 size_t mime_skip_find(const struct header *hdrs, size_t nhdrs, const char *body, size_t len,
-		      bool truncated, struct mime_skip **out);
+		      bool truncated, size_t min, struct mime_skip **out);
 
 /* the base64 check of a content (RFC 2045 §6.8), fed in pieces */
 struct mime_b64 {

@@ -899,6 +899,50 @@ START_TEST(skip_cases)
 }
 END_TEST
 
+/* same_views - the views built with contents left out and whole agree
+ * (left_out: GMime read less the first way) */
+static void same_views(const struct msg *m, const char *name, bool left_out)
+{
+	struct mime_views a = { 0 }, b = { 0 };
+
+	mime_views_build_skip(&a, m->hdrs, m->nhdrs, m->body.data, m->body.len, m->truncated, 1);
+	mime_views_build_skip(&b, m->hdrs, m->nhdrs, m->body.data, m->body.len, m->truncated,
+			      SIZE_MAX);
+	ck_assert_msg(a.text_len == b.text_len && memcmp(a.text, b.text, a.text_len) == 0,
+		      "%s: body text differs", name);
+	ck_assert_msg(a.raw_len == b.raw_len && memcmp(a.raw, b.raw, a.raw_len) == 0,
+		      "%s: rawbody text differs", name);
+	ck_assert_uint_eq(a.nuris, b.nuris);
+	for (size_t i = 0; i < a.nuris; i++)
+		ck_assert_str_eq(a.uris[i], b.uris[i]);
+	ck_assert_msg(a.broken == b.broken || (a.broken && b.broken && strcmp(a.broken, b.broken) == 0),
+		      "%s: broken %s against %s", name, a.broken, b.broken);
+	ck_assert_msg(memcmp(&a.stats, &b.stats, sizeof(a.stats)) == 0, "%s: statistics differ",
+		      name);
+	if (left_out)
+		ck_assert_uint_lt(a.parsed, b.parsed);
+	mime_views_free(&a);
+	mime_views_free(&b);
+}
+
+/* skip_both_ways - every case, CRLF as the milter hands it over, built
+ * both ways */
+START_TEST(skip_both_ways)
+{
+	struct engine *e = unit_engine("", "");
+
+	for (size_t i = 0; i < sizeof(skips) / sizeof(skips[0]); i++) {
+		struct buf m;
+		attach_msg(&m, skips[i].ctype, skips[i].bad, skips[i].epi, "\n");
+		struct scan *sc = feed(e, m.data);
+		same_views(sc->msg, skips[i].name, skips[i].left_out);
+		scan_free(sc);
+		buf_free(&m);
+	}
+	engine_unref(e);
+}
+END_TEST
+
 /* body_views - the views of a body given as it is (no CRLF made) */
 static struct msg *body_views(const char *body)
 {
@@ -997,6 +1041,7 @@ int main(void)
 	tcase_add_test(tc, body_line_cut);
 	tcase_add_loop_test(tc, skip_cases, 0, sizeof(skips) / sizeof(skips[0]));
 	tcase_add_test(tc, skip_line_ends);
+	tcase_add_test(tc, skip_both_ways);
 	tcase_add_test(tc, b64_check);
 	suite_add_tcase(s, tc);
 	tcase_set_timeout(quick, 5);
