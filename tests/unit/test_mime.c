@@ -1019,6 +1019,46 @@ START_TEST(b64_check)
 }
 END_TEST
 
+/* mbox_line_ends - parapetctl's file splitting hands the milter's body
+ * over: CRLF lines as they are, LF lines with CRLF, the last line
+ * without a line break as it is (one ending in CR as a line) */
+START_TEST(mbox_line_ends)
+{
+	static const struct {
+		const char *file, *body;
+	} c[] = {
+		{ "S: a\r\n\r\none\r\ntwo\nthree\r\n", "one\r\ntwo\r\nthree\r\n" },
+		{ "S: a\n\none\ntwo\r\nthree", "one\r\ntwo\r\nthree" },
+		{ "S: a\n\none\r\r\ntwo\r", "one\r\r\ntwo\r\n" },
+		{ "S: a\n\n\r\n\n\r\nx\r\n", "\r\n\r\n\r\nx\r\n" },
+	};
+	struct engine *e = unit_engine("", "");
+
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		struct scan *sc = feed(e, c[i].file);
+		ck_assert_uint_eq(sc->msg->body.len, strlen(c[i].body));
+		ck_assert_mem_eq(sc->msg->body.data, c[i].body, strlen(c[i].body));
+		scan_free(sc);
+	}
+	/* a body of CRLF lines longer than a chunk: in chunks, whole */
+	struct buf m, want;
+	buf_init(&m);
+	buf_init(&want);
+	buf_puts(&m, "S: a\r\n\r\n");
+	for (int i = 0; i < 3000; i++) {
+		buf_printf(&m, "line %d of the body, long enough to fill chunks%s", i, i % 7 ? "\r\n" : "\n");
+		buf_printf(&want, "line %d of the body, long enough to fill chunks\r\n", i);
+	}
+	struct scan *sc = feed(e, m.data);
+	ck_assert_uint_eq(sc->msg->body.len, want.len);
+	ck_assert_mem_eq(sc->msg->body.data, want.data, want.len);
+	scan_free(sc);
+	buf_free(&m);
+	buf_free(&want);
+	engine_unref(e);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("mime");
@@ -1042,6 +1082,7 @@ int main(void)
 	tcase_add_loop_test(tc, skip_cases, 0, sizeof(skips) / sizeof(skips[0]));
 	tcase_add_test(tc, skip_line_ends);
 	tcase_add_test(tc, skip_both_ways);
+	tcase_add_test(tc, mbox_line_ends);
 	tcase_add_test(tc, b64_check);
 	suite_add_tcase(s, tc);
 	tcase_set_timeout(quick, 5);
