@@ -17,10 +17,10 @@ if [ ! -f Makefile ]; then
 	CC=clang "$top/configure" -q --enable-werror --enable-fuzzing || exit 1
 fi
 make -s -j2 fuzz/fuzz_config fuzz/fuzz_rules fuzz/fuzz_message fuzz/fuzz_meta fuzz/fuzz_redis fuzz/fuzz_auth fuzz/fuzz_spf \
-	fuzz/fuzz_uri fuzz/fuzz_received fuzz/fuzz_tokens fuzz/fuzz_reqlit fuzz/fuzz_date fuzz/fuzz_lists fuzz/fuzz_policy || exit 1
+	fuzz/fuzz_uri fuzz/fuzz_received fuzz/fuzz_tokens fuzz/fuzz_reqlit fuzz/fuzz_date fuzz/fuzz_lists fuzz/fuzz_policy fuzz/fuzz_mime_skip || exit 1
 
 seeds=$bld/seeds
-rm -rf "$seeds" && mkdir -p "$seeds"/{config,rules,message,meta,redis,auth,spf,uri,received,tokens,reqlit,date,lists,policy} crashes
+rm -rf "$seeds" && mkdir -p "$seeds"/{config,rules,message,meta,redis,auth,spf,uri,received,tokens,reqlit,date,lists,policy,mime_skip} crashes
 cp "$top"/etc/parapet.conf.in "$top"/tests/golden/golden.conf "$seeds/config/"
 cp "$top"/rules/*.cf "$top"/tests/golden/rules/*.cf "$top"/fuzz/seeds/rules/*.cf "$seeds/rules/"
 cp "$top"/fuzz/seeds/meta/* "$seeds/meta/"
@@ -31,6 +31,7 @@ cp "$top"/fuzz/seeds/uri/* "$seeds/uri/"
 cp "$top"/fuzz/seeds/reqlit/* "$seeds/reqlit/"
 cp "$top"/fuzz/seeds/lists/* "$seeds/lists/"
 cp "$top"/fuzz/seeds/policy/* "$seeds/policy/"
+cp "$top"/fuzz/seeds/mime_skip/* "$seeds/mime_skip/"
 # spam of the corpus (most of it HTML), behind the byte that picks the HTML path
 ls "$testdata"/corpus/spam/* 2>/dev/null | head -20 |
 	while read -r f; do { printf '\001'; cat "$f"; } > "$seeds/uri/msg-$(basename "$f")"; done
@@ -60,7 +61,7 @@ ls "$testdata"/corpus/spam/* "$testdata"/corpus/ham/* 2>/dev/null | head -40 |
 ls "$testdata"/corpus/spam/* "$testdata"/corpus/ham/* 2>/dev/null | head -20 |
 	while read -r f; do { printf '\000'; cat "$f"; } > "$seeds/tokens/msg-$(basename "$f")"; done
 pass=0 fail=0
-for t in config rules message meta redis auth spf uri received tokens reqlit date lists policy; do
+for t in config rules message meta redis auth spf uri received tokens reqlit date lists policy mime_skip; do
 	mkdir -p "work/$t"
 	echo "fuzz_$t: ${secs}s"
 	if ./fuzz/fuzz_$t -max_total_time="$secs" -max_len=65536 -timeout=10 \

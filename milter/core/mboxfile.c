@@ -75,18 +75,37 @@ void mboxfile_feed(struct scan *sc, const char *data, size_t len)
 	if (name.len)
 		scan_header(sc, name.data, value.data ? value.data : "");
 	scan_end_headers(sc);
-	/* body lines end in CRLF on the milter wire */
+	/* body lines end in CRLF on the milter wire: lines that already do
+	 * are handed over as they are ([span, p)), the others copied with
+	 * CRLF; in chunks like an MTA's */
+	const char *span = p;
 	while (p < end) {
 		e = line_end(p, end, &next);
+		if (next == e + 2 || (next == end && e == end)) {
+			if (body.len) {	/* the copied lines before it first */
+				scan_body(sc, body.data, body.len);
+				buf_reset(&body);
+			}
+			p = next;
+			if ((size_t)(p - span) >= 65536) {
+				scan_body(sc, span, (size_t)(p - span));
+				span = p;
+			}
+			continue;
+		}
+		if (p > span)
+			scan_body(sc, span, (size_t)(p - span));
 		buf_append(&body, p, (size_t)(e - p));
 		if (next > e)
 			buf_append(&body, "\r\n", 2);
-		if (body.len >= 65536) {	/* chunks like an MTA's */
+		if (body.len >= 65536) {
 			scan_body(sc, body.data, body.len);
 			buf_reset(&body);
 		}
-		p = next;
+		p = span = next;
 	}
+	if (p > span)
+		scan_body(sc, span, (size_t)(p - span));
 	if (body.len)
 		scan_body(sc, body.data, body.len);
 	buf_free(&name);

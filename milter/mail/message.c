@@ -11,9 +11,11 @@
 #include <strings.h>
 
 #include "mail/message.h"
+#include "mail/mime_skip.h"
 #include "mail/received.h"
 
-#define NAME_SLOTS 4096		/* power of two, > 2 * the fields kept */
+#define NAME_SLOTS 4096
+#define MSG_BODY_PREALLOC (64 * 1024)	/* msg_add_body */		/* power of two, > 2 * the fields kept */
 
 _Static_assert((NAME_SLOTS & (NAME_SLOTS - 1)) == 0, "NAME_SLOTS: power of two");
 _Static_assert(NAME_SLOTS > 2 * (MSG_MAX_HEADERS + MSG_MAX_KEY_HEADERS), "NAME_SLOTS: keep the load low");
@@ -224,6 +226,13 @@ void msg_add_body(struct msg *m, const void *data, size_t len)
 	size_t room = m->body.len < m->max_body ? m->max_body - m->body.len : 0;
 	size_t keep = len < room ? len : room;
 
+	/* past 64 KB the buffer is made max_body long at once: growing by
+	 * doubling copied a 1.4 MB message's body five times into fresh
+	 * pages, and its last step made 2 MB for 1 MB and a NUL */
+	if (keep && m->body.len + keep >= MSG_BODY_PREALLOC && m->body.cap < m->max_body + 1) {
+		m->body.data = xrealloc(m->body.data, m->max_body + 1);
+		m->body.cap = m->max_body + 1;
+	}
 	if (keep)
 		buf_append(&m->body, data, keep);
 	if (keep < len)
@@ -231,35 +240,6 @@ void msg_add_body(struct msg *m, const void *data, size_t len)
 	m->body_total += len;
 	if (!m->broken && memchr(data, '\0', keep) != NULL)
 		m->broken = "NUL byte in body";
-}
-
-/* boundary_of - the boundary parameter of a multipart Content-Type */
-static char *boundary_of(const char *ct)
-{
-	const char *p = ct;
-
-	while ((p = strcasestr(p, "boundary")) != NULL) {
-		p += 8;
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if (*p != '=')
-			continue;
-		p++;
-		while (*p == ' ' || *p == '\t')
-			p++;
-		size_t n;
-		if (*p == '"') {
-			const char *q = strchr(p + 1, '"');
-			if (q == NULL)
-				return NULL;
-			n = (size_t)(q - p - 1);
-			p++;
-		} else {
-			n = strcspn(p, "; \t");
-		}
-		return n && n <= 70 ? xstrndup(p, n) : NULL;	/* RFC 2046 §5.1.1 */
-	}
-	return NULL;
 }
 
 /* msg_end_headers - decoded values, structural checks that need the
@@ -270,7 +250,7 @@ void msg_end_headers(struct msg *m)
 	const struct header *ct = msg_header(m, "Content-Type", 0);
 
 	if (ct && strncasecmp(ct->value, "multipart/", 10) == 0) {
-		char *b = boundary_of(ct->value);
+		char *b = mime_boundary_of(ct->value);
 		if (b == NULL && !m->broken)
 			m->broken = "multipart without a valid boundary";
 		free(b);

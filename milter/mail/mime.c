@@ -63,6 +63,7 @@
 #include "mail/html.h"
 #include "mail/message.h"
 #include "mail/mime.h"
+#include "mail/mime_skip.h"
 #include "mail/uri.h"
 #include "base/arena.h"
 #include "base/util.h"
@@ -221,12 +222,35 @@ static void put_body(struct buf *b, const char *p, size_t n)
 	}
 }
 
-/* input_text - the message as GMime reads it: its MIME fields, blank line, body */
+/*
+ * put_stand_in - what GMime reads instead of a content left out
+ * (mime_skip.h): lines of 'A', none starting with "--" or holding a ':',
+ * none longer than 76 bytes, as long as the content modulo 4 KB (see
+ * mime_views_build: why).  Notes where it is in GMime's input.
+ */
+static void put_stand_in(struct buf *b, struct mime_skip *sk)
+{
+	size_t n = sk->len % 4096 ? sk->len % 4096 : 4096;
+
+	sk->in_at = b->len;
+	sk->in_len = n;
+	buf_reserve(b, n);
+	for (size_t k = 0; k < n; k++)
+		b->data[b->len + k] = k % 77 == 76 ? '\n' : 'A';
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
+/* input_text - the message as GMime reads it: its MIME fields, blank
+ * line, body, with stand-ins for the nsk contents sk left out */
 static void input_text(const struct header *hdrs, size_t nhdrs, const char *body,
-		       size_t body_len, struct buf *b)
+		       size_t body_len, struct mime_skip *sk, size_t nsk, struct buf *b)
 {
 	bool fed = false;
-	size_t need = body_len + 32;
+	size_t need = body_len + 32, at = 0;
+
+	for (size_t i = 0; i < nsk; i++)	/* a stand-in is at most 4 KB */
+		need = need - (sk[i].to - sk[i].from) + 4096;
 
 	for (size_t i = 0; i < nhdrs; i++)
 		if (strncasecmp(hdrs[i].name, "Content-", 8) == 0 ||
@@ -251,7 +275,12 @@ static void input_text(const struct header *hdrs, size_t nhdrs, const char *body
 	if (!fed && nhdrs > 0)	/* GMime refuses a message without a header */
 		buf_puts(b, "X-Parapet-Header: 1\n");
 	buf_putc(b, '\n');
-	put_body(b, body ? body : "", body_len);
+	for (size_t i = 0; i < nsk; i++) {
+		put_body(b, body + at, sk[i].from - at);
+		put_stand_in(b, &sk[i]);
+		at = sk[i].to;
+	}
+	put_body(b, body ? body + at : "", body_len - at);
 }
 
 /* ---------------------------------------------------------------- walk */
@@ -268,6 +297,10 @@ struct walk {
 	struct mime_stats_builder stats;
 	char *bounds[MIME_STATS_MAX_BOUNDARIES];	/* multiparts' boundaries */
 	size_t nbounds;
+	struct mime_skip *skips;	/* contents left out of GMime's input */
+	size_t nskips;
+	bool redo;		/* one did not fit GMime's tree: parse whole */
+	size_t parsed;		/* bytes GMime read */
 };
 
 /* set_broken - keep the first reason */
@@ -575,8 +608,9 @@ static void sa_paragraphs(struct buf *t, size_t from)
 }
 
 /* encoded - the content of a part as it is in the message (still
- * transfer-encoded); false if GMime does not hold it in memory */
-static bool encoded(GMimeDataWrapper *dw, const char **p, size_t *n)
+ * transfer-encoded), and where it starts in GMime's input (*at); false
+ * if GMime does not hold it in memory */
+static bool encoded(GMimeDataWrapper *dw, const char **p, size_t *n, size_t *at)
 {
 	GMimeStream *s = g_mime_data_wrapper_get_stream(dw);
 
@@ -590,79 +624,22 @@ static bool encoded(GMimeDataWrapper *dw, const char **p, size_t *n)
 		return false;
 	*p = (const char *)ba->data + start;
 	*n = (size_t)(end - start);
+	*at = (size_t)start;
 	return true;
 }
 
-/* 16 bytes at a time (GCC/Clang vector extensions: SSE2, NEON or
- * plain code, whatever the target has) */
-typedef unsigned char u8x16 __attribute__((vector_size(16)));
-
-/* b64_only - are all n bytes at p in the base64 alphabet? */
-static bool b64_only(const unsigned char *p, size_t n)
+/* check_base64 - RFC 2045 §6.8 alphabet, padding only at the end
+ * (mime_skip.c reads it, 16 bytes at a time) */
+static void check_base64(struct walk *w, const char *raw, size_t len)
 {
-	u8x16 bad = { 0 };
-	size_t i = 0;
+	struct mime_b64 b = { 0 };
 
-	for (; i + 16 <= n; i += 16) {
-		u8x16 c;
-		memcpy(&c, p + i, sizeof(c));
-		u8x16 ok = (u8x16)((u8x16)(c - 'A') < 26) | (u8x16)((u8x16)(c - 'a') < 26) |
-			   (u8x16)((u8x16)(c - '0') < 10) | (u8x16)(c == '+') | (u8x16)(c == '/');
-		bad |= ~ok;
-	}
-	for (size_t k = 0; k < sizeof(bad); k++)
-		if (bad[k])
-			return false;
-	for (; i < n; i++)
-		if (!g_ascii_isalnum(p[i]) && p[i] != '+' && p[i] != '/')
-			return false;
-	return true;
-}
-
-/* check_base64 - RFC 2045 §6.8 alphabet, padding only at the end.  A
- * line of alphabet bytes only (all but the last of an attachment) is
- * counted in one pass; the others are read byte by byte. */
-static void check_base64(struct walk *w, GMimeDataWrapper *dw)
-{
-	const char *raw;
-	size_t len;
-
-	if (!encoded(dw, &raw, &len) || len == 0)
+	if (raw == NULL || len == 0)
 		return;
-	size_t data = 0, pad = 0;
-	const guint8 *p = (const guint8 *)raw, *e = p + len;
-	while (p < e) {
-		const guint8 *nl = memchr(p, '\n', (size_t)(e - p));
-		const guint8 *le = nl ? nl : e;
-		size_t n = (size_t)(le - p);
-		if (n > 0 && b64_only(p, n)) {
-			if (pad) {
-				set_broken(w, "invalid base64: data after padding");
-				return;
-			}
-			data += n;
-		} else {
-			for (; p < le; p++) {
-				if (g_ascii_isalnum(*p) || *p == '+' || *p == '/') {
-					if (pad) {
-						set_broken(w, "invalid base64: data after padding");
-						return;
-					}
-					data++;
-				} else if (*p == '=') {
-					pad++;
-				} else if (*p != '\r' && *p != ' ' && *p != '\t') {
-					set_broken(w, "invalid base64: character outside the alphabet");
-					return;
-				}
-			}
-		}
-		p = nl ? nl + 1 : e;
-	}
-	/* encoded data is padded to a multiple of 4 (RFC 2045 §6.8); a
-	 * scan cut at max_scan_bytes ends anywhere */
-	if (pad > 2 || ((data + pad) % 4 != 0 && !w->truncated))
-		set_broken(w, "invalid base64: bad length");
+	mime_b64_feed(&b, (const unsigned char *)raw, len);
+	const char *bad = mime_b64_verdict(&b, w->truncated);
+	if (bad)
+		set_broken(w, bad);
 }
 
 /* plain_label - a label meaning "no real charset": read as UTF-8 */
@@ -813,26 +790,14 @@ static void text_part(struct walk *w, GMimeObject *o, GMimeDataWrapper *dw, bool
 	uri_scan_text(&w->uris, w->text.data + from, w->text.len - from);
 }
 
-/* leaf - a part with content */
-static void leaf(struct walk *w, GMimePart *part, bool top)
+/* text_kind - how the walk reads a part: 0 not as text, 1 text/plain,
+ * 2 HTML */
+static int text_kind(GMimePart *part)
 {
-	GMimeObject *o = GMIME_OBJECT(part);
-	GMimeDataWrapper *dw = g_mime_part_get_content(part);
+	GMimeContentType *ct = g_mime_object_get_content_type(GMIME_OBJECT(part));
 
-	const char *raw = NULL;
-	size_t raw_len = 0;
-	if (dw)
-		encoded(dw, &raw, &raw_len);
-	mime_stats_node(&w->stats, top, g_mime_object_get_header(o, "Content-Type"),
-			g_mime_object_get_header(o, "Content-Transfer-Encoding"),
-			g_mime_object_get_header(o, "Content-Disposition"), true, raw, raw_len);
-	if (dw == NULL)
-		return;
-	if (g_mime_data_wrapper_get_encoding(dw) == GMIME_CONTENT_ENCODING_BASE64)
-		check_base64(w, dw);
-	GMimeContentType *ct = g_mime_object_get_content_type(o);
 	if (ct == NULL)
-		return;
+		return 0;
 	/* a part named *.html, *.htm or *.shtml is HTML whatever its type,
 	 * as SpamAssassin renders it (Message/Node.pm effective_type) */
 	const char *fn = g_mime_part_get_filename(part);
@@ -840,9 +805,64 @@ static void leaf(struct walk *w, GMimePart *part, bool top)
 	bool named = (fl > 4 && strcasecmp(fn + fl - 4, ".htm") == 0) ||
 		     (fl > 5 && strcasecmp(fn + fl - 5, ".html") == 0) ||
 		     (fl > 6 && strcasecmp(fn + fl - 6, ".shtml") == 0);
-	bool html = named || g_mime_content_type_is_type(ct, "text", "html");
-	if (html || g_mime_content_type_is_type(ct, "text", "plain"))
-		text_part(w, o, dw, html);
+	if (named || g_mime_content_type_is_type(ct, "text", "html"))
+		return 2;
+	return g_mime_content_type_is_type(ct, "text", "plain") ? 1 : 0;
+}
+
+/* skip_at - the content left out whose stand-in starts at offset at of
+ * GMime's input, or NULL */
+static struct mime_skip *skip_at(struct walk *w, size_t at)
+{
+	size_t lo = 0, hi = w->nskips;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (w->skips[mid].in_at == at)
+			return &w->skips[mid];
+		if (w->skips[mid].in_at < at)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* leaf - a part with content */
+static void leaf(struct walk *w, GMimePart *part, bool top)
+{
+	GMimeObject *o = GMIME_OBJECT(part);
+	GMimeDataWrapper *dw = g_mime_part_get_content(part);
+	const char *ctype = g_mime_object_get_header(o, "Content-Type");
+	const char *cte = g_mime_object_get_header(o, "Content-Transfer-Encoding");
+	const char *cd = g_mime_object_get_header(o, "Content-Disposition");
+
+	const char *raw = NULL;
+	size_t raw_len = 0, at = 0;
+	if (dw)
+		encoded(dw, &raw, &raw_len, &at);
+	int kind = dw ? text_kind(part) : 0;
+	bool b64 = dw && g_mime_data_wrapper_get_encoding(dw) == GMIME_CONTENT_ENCODING_BASE64;
+	struct mime_skip *sk = raw ? skip_at(w, at) : NULL;
+	if (sk != NULL) {
+		/* a content left out (mime_skip.h): its summary stands for
+		 * it, if this part is exactly its stand-in and not read as
+		 * text; else the message is parsed again, whole */
+		if (raw_len != sk->in_len || kind != 0 ||
+		    mime_stats_leaf_summary(&w->stats, top, ctype, cte, cd, sk->len, sk->max_line) < 0) {
+			w->redo = w->stop = true;
+			return;
+		}
+		sk->matched = true;
+		if (b64 && sk->b64)
+			set_broken(w, sk->b64);
+		return;
+	}
+	mime_stats_node(&w->stats, top, ctype, cte, cd, true, raw, raw_len);
+	if (b64)
+		check_base64(w, raw, raw_len);
+	if (kind)
+		text_part(w, o, dw, kind == 2);
 }
 
 /* walk - depth-first over the tree, in message order */
@@ -897,31 +917,55 @@ static const char *subject_of(const struct header *hdrs, size_t nhdrs)
 	return NULL;
 }
 
-/* mime_views_build - see mime.h */
-void mime_views_build(struct mime_views *v, const struct header *hdrs, size_t nhdrs,
-		      const char *body, size_t body_len, bool truncated)
+/* walk_begin - a fresh walk into stats, the Subject line first;
+ * returns where the parts' text starts */
+static size_t walk_begin(struct walk *w, struct mime_stats *stats, const struct header *hdrs,
+			 size_t nhdrs)
 {
-	struct walk w = { .truncated = truncated };
-	size_t in_len;
-
-	mime_views_free(v);
-	mime_stats_begin(&w.stats, &v->stats);
-	buf_init(&w.text);
-	buf_init(&w.raw);
-	buf_init(&w.hidden);
-	uri_set_init(&w.uris);
+	mime_stats_begin(&w->stats, stats);
+	buf_init(&w->text);
+	buf_init(&w->raw);
+	buf_init(&w->hidden);
+	uri_set_init(&w->uris);
 	const char *subj = subject_of(hdrs, nhdrs);
 	if (subj)
-		put_clean(&w.text, subj, strlen(subj));
-	buf_putc(&w.text, '\n');
-	size_t text_from = w.text.len;	/* the parts' text: sa_paragraphs */
+		put_clean(&w->text, subj, strlen(subj));
+	buf_putc(&w->text, '\n');
+	return w->text.len;
+}
 
+/* walk_discard - drop what a walk built, for a walk again (the fields
+ * outside those walk_begin sets are reset: the contents left out stay) */
+static void walk_discard(struct walk *w)
+{
+	buf_free(&w->text);
+	buf_free(&w->raw);
+	buf_free(&w->hidden);
+	uri_set_free(&w->uris);
+	for (size_t i = 0; i < w->nhtml; i++)
+		html_stats_free(&w->html[i]);
+	free(w->html);
+	mime_stats_end(&w->stats);
+	mime_stats_free(w->stats.s);	/* the log of alternatives: walked again */
+	for (size_t i = 0; i < w->nbounds; i++)
+		free(w->bounds[i]);
+	*w = (struct walk){ .truncated = w->truncated, .skips = w->skips, .nskips = w->nskips,
+			    .parsed = w->parsed };
+}
+
+/* parse - GMime over the fields and body (with stand-ins for w's
+ * contents left out), its tree walked into w; w->redo if a content left
+ * out does not fit the tree */
+static void parse(struct walk *w, const struct header *hdrs, size_t nhdrs, const char *body,
+		  size_t body_len)
+{
 	struct buf input;
 	bool quiet;
+
 	buf_init(&input);
-	input_text(hdrs, nhdrs, body, body_len, &input);
-	guard(&w, &input, &quiet);
-	in_len = input.len;
+	input_text(hdrs, nhdrs, body, body_len, w->skips, w->nskips, &input);
+	guard(w, &input, &quiet);
+	size_t in_len = input.len;
 
 	gmime_enter();
 	/* g_malloc is malloc since GLib 2.46, so GLib may take and free it */
@@ -930,25 +974,83 @@ void mime_views_build(struct mime_views *v, const struct header *hdrs, size_t nh
 	GMimeParser *parser = g_mime_parser_new_with_stream(in);
 	GMimeParserOptions *opts = g_mime_parser_options_new();
 	if (!quiet)	/* see guard */
-		g_mime_parser_options_set_warning_callback(opts, on_warning, &w);
+		g_mime_parser_options_set_warning_callback(opts, on_warning, w);
 	GMimeMessage *msg = g_mime_parser_construct_message(parser, opts);
 	if (msg != NULL) {
-		walk(&w, g_mime_message_get_mime_part(msg), 1);
+		walk(w, g_mime_message_get_mime_part(msg), 1);
 		g_object_unref(msg);
-	} else {
+	} else if (w->nskips == 0) {
 		/* GMime gives up only on input with no header at all */
-		set_broken(&w, "message could not be parsed");
-		put_clean(&w.text, body ? body : "", body_len);
-		put_clean(&w.raw, body ? body : "", body_len);
+		set_broken(w, "message could not be parsed");
+		put_clean(&w->text, body ? body : "", body_len);
+		put_clean(&w->raw, body ? body : "", body_len);
 	}
 	g_object_unref(parser);
 	g_object_unref(in);
 	/* after the message: its header lists keep a pointer to opts */
 	g_mime_parser_options_free(opts);
 	gmime_leave(in_len);
+	w->parsed += in_len;
+	for (size_t i = 0; i < w->nskips; i++)
+		if (!w->skips[i].matched)
+			w->redo = true;
+}
+
+/*
+ * mime_views_build - see mime.h.
+ *
+ * The contents mime_skip_find finds are not handed to GMime: each is
+ * replaced by a stand-in, and the part of GMime's tree whose content is
+ * exactly a stand-in is counted from the content's summary.  GMime's
+ * tree is the same as for the whole message (gmime-parser.c 3.2): a
+ * content is read line by line until a line that starts with "--" (the
+ * only ones check_boundary looks at, outside mbox formats), and neither
+ * the content nor its stand-in has one, nor a line GMime waits on
+ * (longer than 128 bytes: parser_fill then shifts its 4 KB steps), and
+ * the stand-in is as long as the content modulo 4 KB, so what follows
+ * is read in the same steps; guard's counts do not change (no ':').
+ * The check of the tree (every stand-in is exactly the content of one
+ * part, not read as text) catches what the pre-scan read otherwise than
+ * GMime; the message is then parsed again, whole.
+ */
+void mime_views_build(struct mime_views *v, const struct header *hdrs, size_t nhdrs,
+		      const char *body, size_t body_len, bool truncated)
+{
+	mime_views_build_skip(v, hdrs, nhdrs, body, body_len, truncated, MIME_SKIP_MIN);
+}
+
+/* mime_views_build_skip - see mime.h */
+void mime_views_build_skip(struct mime_views *v, const struct header *hdrs, size_t nhdrs,
+			   const char *body, size_t body_len, bool truncated, size_t skip_min)
+{
+	struct walk w = { .truncated = truncated };
+
+	mime_views_free(v);
+	if (skip_min != SIZE_MAX)
+		w.nskips = mime_skip_find(hdrs, nhdrs, body, body_len, truncated, skip_min,
+					  &w.skips);
+	size_t text_from = walk_begin(&w, &v->stats, hdrs, nhdrs);	/* sa_paragraphs */
+	parse(&w, hdrs, nhdrs, body, body_len);
+	if (w.redo) {
+		struct mime_skip *sk = w.skips;
+		size_t nsk = w.nskips;
+		w.nskips = 0;
+		walk_discard(&w);
+		text_from = walk_begin(&w, &v->stats, hdrs, nhdrs);
+		parse(&w, hdrs, nhdrs, body, body_len);
+		w.skips = sk;
+		w.nskips = nsk;
+	}
 
 	sa_paragraphs(&w.text, text_from);
-	mime_stats_flags(&v->stats, body, body_len, (const char *const *)w.bounds, w.nbounds);
+	/* no line of a content left out can be a boundary */
+	struct mime_span *spans = w.nskips ? xcalloc(w.nskips, sizeof(*spans)) : NULL;
+	for (size_t i = 0; i < w.nskips; i++)
+		spans[i] = (struct mime_span){ w.skips[i].from, w.skips[i].to };
+	mime_stats_flags(&v->stats, body, body_len, (const char *const *)w.bounds, w.nbounds,
+			 spans, w.nskips);
+	free(spans);
+	free(w.skips);
 	for (size_t i = 0; i < w.nbounds; i++)
 		free(w.bounds[i]);
 	v->text = w.text.data ? w.text.data : xstrdup("");
@@ -958,6 +1060,7 @@ void mime_views_build(struct mime_views *v, const struct header *hdrs, size_t nh
 	v->uris_capped = w.uris.capped;
 	v->uris = uri_set_take(&w.uris, &v->nuris);
 	v->broken = w.broken;
+	v->parsed = w.parsed;
 	mime_stats_end(&w.stats);
 	v->html = w.html;
 	v->nhtml = w.nhtml;

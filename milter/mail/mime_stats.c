@@ -232,13 +232,20 @@ static int boundary_line(const char *p, size_t n, const char *const *b, size_t n
 
 /* mime_stats_flags - see mime_stats.h */
 void mime_stats_flags(struct mime_stats *s, const char *body, size_t len,
-		      const char *const *boundaries, size_t n)
+		      const char *const *boundaries, size_t n, const struct mime_span *skip,
+		      size_t nskip)
 {
 	bool after_open = false, after_close = false;
+	size_t sk = 0;
 
 	if (n > MIME_STATS_MAX_BOUNDARIES)
 		n = MIME_STATS_MAX_BOUNDARIES;
 	for (size_t i = 0; body && i < len && n;) {
+		while (sk < nskip && skip[sk].to <= i)
+			sk++;
+		/* no line of a span changes anything unless one is awaited */
+		if (sk < nskip && skip[sk].from == i && !after_open && !after_close)
+			i = skip[sk].to;
 		const char *nl = memchr(body + i, '\n', len - i);
 		size_t e = nl ? (size_t)(nl - body) : len, l = e - i;
 		if (l && body[i + l - 1] == '\r')
@@ -387,7 +394,6 @@ static void leaf_lines(struct mime_stats *s, bool b64, bool ascii, const char *r
 	}
 }
 
-/* mime_stats_node - see mime_stats.h */
 /* needless_qp - =XX escapes of characters that need none (SpamAssassin's
  * /=(?:09|3[0-9ABCEF]|[2456][0-9A-F]|7[0-9A-E])/), less the =09/=20 run
  * that ends the line, which is allowed */
@@ -437,8 +443,10 @@ static void qp_lines(struct mime_stats *s, const char *raw, size_t n)
 	}
 }
 
-bool mime_stats_node(struct mime_stats_builder *b, bool top, const char *ctype,
-		     const char *cte, const char *cd, bool leaf, const char *raw, size_t raw_len)
+/* node - mime_stats_node; for a leaf summarized (raw NULL, raw_len
+ * bytes) max_line is its longest line */
+static bool node(struct mime_stats_builder *b, bool top, const char *ctype, const char *cte,
+		 const char *cd, bool leaf, const char *raw, size_t raw_len, size_t max_line)
 {
 	struct mime_stats *s = b->s;
 	char type[128], enc[64], disp[256], cs[64];
@@ -482,10 +490,36 @@ bool mime_stats_node(struct mime_stats_builder *b, bool top, const char *ctype,
 			b->text_bytes = bytes;
 		}
 	}
-	leaf_lines(s, strcmp(enc, "base64") == 0 && strcmp(type, "application/ics") != 0,
-		   strcmp(type, "text/plain") == 0 && (!has_cs || strcmp(cs, "us-ascii") == 0),
+	bool b64 = strcmp(enc, "base64") == 0 && strcmp(type, "application/ics") != 0;
+	if (raw == NULL && raw_len > 0) {	/* summarized (never text/plain) */
+		if (b64 && max_line > s->base64_max_line)
+			s->base64_max_line = max_line;
+		return false;
+	}
+	leaf_lines(s, b64, strcmp(type, "text/plain") == 0 && (!has_cs || strcmp(cs, "us-ascii") == 0),
 		   raw ? raw : "", raw ? raw_len : 0);
 	return false;
+}
+
+/* mime_stats_node - see mime_stats.h */
+bool mime_stats_node(struct mime_stats_builder *b, bool top, const char *ctype,
+		     const char *cte, const char *cd, bool leaf, const char *raw, size_t raw_len)
+{
+	return node(b, top, ctype, cte, cd, leaf, raw, raw ? raw_len : 0, 0);
+}
+
+/* mime_stats_leaf_summary - see mime_stats.h */
+int mime_stats_leaf_summary(struct mime_stats_builder *b, bool top, const char *ctype,
+			    const char *cte, const char *cd, size_t len, size_t max_line)
+{
+	char type[128], enc[64];
+
+	mime_stats_type(ctype, type, sizeof(type));
+	lower_trim(cte, enc, sizeof(enc));
+	if (len == 0 || strcmp(type, "text/plain") == 0 || strcmp(enc, "quoted-printable") == 0)
+		return -1;
+	node(b, top, ctype, cte, cd, true, NULL, len, max_line);
+	return 0;
 }
 
 /* mime_stats_text - see mime_stats.h: kept in the log while an

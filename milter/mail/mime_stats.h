@@ -82,6 +82,15 @@ void mime_stats_begin(struct mime_stats_builder *b, struct mime_stats *s);
  */
 bool mime_stats_node(struct mime_stats_builder *b, bool top, const char *ctype,
 		     const char *cte, const char *cd, bool leaf, const char *raw, size_t raw_len);
+/*
+ * mime_stats_leaf_summary - a leaf as mime_stats_node(leaf = true) counts
+ * it, from a summary of its encoded content instead of the bytes: len
+ * bytes, the longest line max_line (LF included).  Returns -1, counting
+ * nothing, for a leaf whose bytes it would read for more (SpamAssassin's
+ * text/plain, quoted-printable).
+ */
+int mime_stats_leaf_summary(struct mime_stats_builder *b, bool top, const char *ctype,
+			    const char *cte, const char *cd, size_t len, size_t max_line);
 /* mime_stats_text - the rendered text of a text part (html: the visible
  * and hidden text, has_img: it has an <img>), for the open alternatives */
 void mime_stats_text(struct mime_stats_builder *b, bool html, const char *text, size_t n,
@@ -103,11 +112,17 @@ void mime_stats_free(struct mime_stats *s);
  * boundary that is no header field sets missing_mime_headers, a line
  * with more than white space and dots after a closing boundary (before
  * the next boundary) sets epilogue_exists.  Linear in len times the
- * number of boundaries.
+ * number of boundaries.  skip: nskip spans of the body in order, each
+ * from a line start, whose lines cannot be boundaries (none starts with
+ * "--"): passed over when no boundary line is waiting for them.
  */
 #define MIME_STATS_MAX_BOUNDARIES 16
+struct mime_span {
+	size_t from, to;
+};
 void mime_stats_flags(struct mime_stats *s, const char *body, size_t len,
-		      const char *const *boundaries, size_t n);
+		      const char *const *boundaries, size_t n, const struct mime_span *skip,
+		      size_t nskip);
 
 /* mime_stats_type - SpamAssassin's MIME type of a Content-Type value into
  * out (lower case; NULL value: text/plain) */

@@ -10,6 +10,7 @@
 
 #include "mail/html.h"
 #include "mail/mime.h"
+#include "mail/mime_skip.h"
 #include "unit.h"
 
 /* feed - a message through the same splitting as parapetctl and the
@@ -853,6 +854,261 @@ START_TEST(madiff_on_demand)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- binary parts */
+
+#define B64_LINE "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB"
+
+/* attach_msg - a text part, a base64 part of type ctype of 2,000 lines
+ * (line 1000 replaced by bad unless NULL), a text part, then epi after
+ * the closing boundary; line ends eol */
+static void attach_msg(struct buf *b, const char *ctype, const char *bad, const char *epi,
+		       const char *eol)
+{
+	buf_init(b);
+	buf_printf(b, "Subject: contract%sMIME-Version: 1.0%s"
+		   "Content-Type: multipart/mixed; boundary=\"=_b\"%s%s"
+		   "--=_b%sContent-Type: text/plain%s%ssee http://before.example.com/ now%s"
+		   "--=_b%sContent-Type: %s%sContent-Transfer-Encoding: base64%s%s",
+		   eol, eol, eol, eol, eol, eol, eol, eol, eol, ctype, eol, eol, eol);
+	for (int i = 0; i < 2000; i++)
+		buf_printf(b, "%s%s", i == 1000 && bad ? bad : B64_LINE, eol);
+	buf_printf(b, "%s--=_b%sContent-Type: text/plain%s%safter http://after.example.com/ too%s"
+		   "--=_b--%s%s", eol, eol, eol, eol, eol, eol, epi ? epi : "");
+}
+
+static const struct skip_case {
+	const char *name;
+	const char *ctype;
+	const char *bad;	/* line 1000 */
+	const char *epi;
+	bool left_out;		/* GMime read the message without the part */
+	const char *broken;	/* NULL: not broken */
+	size_t max_line;	/* base64_max_line */
+	bool epilogue;
+} skips[] = {
+	{ "pdf", "application/pdf", NULL, NULL, true, NULL, 77, false },
+	{ "image", "image/png; name=\"a.png\"", NULL, NULL, true, NULL, 77, false },
+	{ "data after padding", "application/pdf", "QUF=" B64_LINE, NULL, true,
+	  "invalid base64: data after padding", 81, false },
+	{ "outside the alphabet", "application/pdf", "QU*B", NULL, true,
+	  "invalid base64: character outside the alphabet", 77, false },
+	{ "bad length", "application/pdf", "QUFBQ", NULL, true, "invalid base64: bad length", 77,
+	  false },
+	{ "white space inside", "application/pdf", " QUF BQUFB\t", NULL, true, NULL, 77, false },
+	{ "an empty line inside", "application/pdf", "", NULL, true, NULL, 77, false },
+	{ "epilogue", "application/pdf", NULL, "text after the end\n", true, NULL, 77, true },
+	/* handed to GMime as it is */
+	{ "a long line", "application/pdf", B64_LINE B64_LINE, NULL, false, NULL, 153, false },
+	{ "a line starting with --", "application/pdf", "--QUFB", NULL, false,
+	  "invalid base64: character outside the alphabet", 77, false },
+	{ "a ':'", "application/pdf", "QUFB:", NULL, false,
+	  "invalid base64: character outside the alphabet", 77, false },
+	{ "text", "text/plain", NULL, NULL, false, NULL, 77, false },
+	/* left out, but GMime reads it as HTML (its name): parsed again */
+	{ "named .html", "application/octet-stream; name=\"a.html\"", NULL, NULL, false, NULL,
+	  77, false },
+};
+
+/* skip_cases - a binary part is left out of GMime's input, and the
+ * views are what they are when GMime reads it (issue 17) */
+START_TEST(skip_cases)
+{
+	const struct skip_case *c = &skips[_i];
+	struct engine *e = unit_engine("", "");
+	struct buf m;
+	size_t len, n;
+
+	attach_msg(&m, c->ctype, c->bad, c->epi, "\n");
+	struct scan *sc = feed(e, m.data);
+	const char *t = msg_body_text(sc->msg, &len);
+	const char *const *u = msg_uris(sc->msg, &n);
+	const struct mime_stats *st = msg_mime_stats(sc->msg);
+	ck_assert_msg(strstr(t, "see http://before.example.com/ now") && strstr(t, "after http://after.example.com/ too"),
+		      "%s: body text %.200s", c->name, t);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(u[0], "http://before.example.com/");
+	ck_assert_uint_eq(st->base64_max_line, c->max_line);
+	ck_assert_uint_eq(st->base64_count, 1);
+	ck_assert_int_eq(st->epilogue_exists, c->epilogue);
+	ck_assert_int_eq(st->missing_mime_headers, false);
+	if (c->broken)
+		ck_assert_str_eq(sc->msg->broken ? sc->msg->broken : "(none)", c->broken);
+	else
+		ck_assert_msg(sc->msg->broken == NULL, "%s: broken: %s", c->name, sc->msg->broken);
+	if (c->left_out)
+		ck_assert_msg(sc->msg->mime.parsed < 4096,
+			      "%s: GMime read %zu of %zu bytes", c->name, sc->msg->mime.parsed,
+			      sc->msg->body.len);
+	else
+		ck_assert_uint_gt(sc->msg->mime.parsed, 150000);
+	scan_free(sc);
+	engine_unref(e);
+	buf_free(&m);
+}
+END_TEST
+
+/* same_views - the views built with contents left out and whole agree
+ * (left_out: GMime read less the first way) */
+static void same_views(const struct msg *m, const char *name, bool left_out)
+{
+	struct mime_views a = { 0 }, b = { 0 };
+
+	mime_views_build_skip(&a, m->hdrs, m->nhdrs, m->body.data, m->body.len, m->truncated, 1);
+	mime_views_build_skip(&b, m->hdrs, m->nhdrs, m->body.data, m->body.len, m->truncated,
+			      SIZE_MAX);
+	ck_assert_msg(a.text_len == b.text_len && memcmp(a.text, b.text, a.text_len) == 0,
+		      "%s: body text differs", name);
+	ck_assert_msg(a.raw_len == b.raw_len && memcmp(a.raw, b.raw, a.raw_len) == 0,
+		      "%s: rawbody text differs", name);
+	ck_assert_uint_eq(a.nuris, b.nuris);
+	for (size_t i = 0; i < a.nuris; i++)
+		ck_assert_str_eq(a.uris[i], b.uris[i]);
+	ck_assert_msg(a.broken == b.broken || (a.broken && b.broken && strcmp(a.broken, b.broken) == 0),
+		      "%s: broken %s against %s", name, a.broken, b.broken);
+	mime_stats_madiff(&a.stats);	/* the alternatives' logs, compared as counts */
+	mime_stats_madiff(&b.stats);
+	ck_assert_msg(memcmp(&a.stats, &b.stats, sizeof(a.stats)) == 0, "%s: statistics differ",
+		      name);
+	if (left_out)
+		ck_assert_uint_lt(a.parsed, b.parsed);
+	mime_views_free(&a);
+	mime_views_free(&b);
+}
+
+/* skip_both_ways - every case, CRLF as the milter hands it over, built
+ * both ways */
+START_TEST(skip_both_ways)
+{
+	struct engine *e = unit_engine("", "");
+
+	for (size_t i = 0; i < sizeof(skips) / sizeof(skips[0]); i++) {
+		struct buf m;
+		attach_msg(&m, skips[i].ctype, skips[i].bad, skips[i].epi, "\n");
+		struct scan *sc = feed(e, m.data);
+		same_views(sc->msg, skips[i].name, skips[i].left_out);
+		scan_free(sc);
+		buf_free(&m);
+	}
+	engine_unref(e);
+}
+END_TEST
+
+/* body_views - the views of a body given as it is (no CRLF made) */
+static struct msg *body_views(const char *body)
+{
+	struct msg *m = msg_new(1 << 20);
+
+	msg_add_header(m, "Subject", " contract");
+	msg_add_header(m, "MIME-Version", " 1.0");
+	msg_add_header(m, "Content-Type", " multipart/mixed; boundary=\"=_b\"");
+	msg_end_headers(m);
+	msg_add_body(m, body, strlen(body));
+	msg_decode(m);
+	return m;
+}
+
+/* skip_line_ends - LF, CRLF and lone CRs inside a binary part left out
+ * give what GMime gives when it reads the part */
+START_TEST(skip_line_ends)
+{
+	static const char *const eols[] = { "\n", "\r\n" };
+	static const char *const bads[] = { NULL, "QUFB\rQUFB", "QUFB=\r" };
+
+	for (size_t i = 0; i < 2; i++) {
+		for (size_t k = 0; k < 3; k++) {
+			struct buf b;
+			attach_msg(&b, "application/pdf", bads[k], NULL, eols[i]);
+			const char *body = strstr(b.data, i ? "\r\n\r\n" : "\n\n") + (i ? 4 : 2);
+			struct msg *m = body_views(body);
+			/* 77: 76 bytes and the LF, as GMime hands the content over */
+			ck_assert_uint_eq(m->mime.stats.base64_max_line, 77);
+			ck_assert_msg(m->mime.parsed < 4096, "eol %zu bad %zu: GMime read %zu bytes", i,
+				      k, m->mime.parsed);
+			if (k == 2)
+				ck_assert_str_eq(m->broken ? m->broken : "(none)",
+						 "invalid base64: data after padding");
+			else
+				ck_assert_ptr_null(m->broken);
+			msg_free(m);
+			buf_free(&b);
+		}
+	}
+}
+END_TEST
+
+/* b64_check - the base64 check fed in pieces, as a whole */
+START_TEST(b64_check)
+{
+	static const struct {
+		const char *in;
+		bool truncated;
+		const char *want;
+	} c[] = {
+		{ "QUFB\r\nQUE=\r\n", false, NULL },
+		{ "QUFBQUFBQUFBQUFBQUFBQUFB\nQQ==", false, NULL },
+		{ "QUFBQ", false, "invalid base64: bad length" },
+		{ "QUFBQ", true, NULL },
+		{ "QQ===", false, "invalid base64: bad length" },
+		{ "QQ==QUFB", false, "invalid base64: data after padding" },
+		{ "QUFBQUFBQUFBQUFBQUFBQUFB=QUFB", false, "invalid base64: data after padding" },
+		{ "QUFBQUFBQUFBQUFBQUFBQUFB-QUFB", false,
+		  "invalid base64: character outside the alphabet" },
+		{ "QU FB\tQU\rFB", false, NULL },
+	};
+
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		for (size_t cut = 0; cut <= strlen(c[i].in); cut++) {
+			struct mime_b64 b = { 0 };
+			mime_b64_feed(&b, (const unsigned char *)c[i].in, cut);
+			mime_b64_feed(&b, (const unsigned char *)c[i].in + cut, strlen(c[i].in) - cut);
+			const char *got = mime_b64_verdict(&b, c[i].truncated);
+			ck_assert_msg(got == c[i].want || (got && c[i].want && strcmp(got, c[i].want) == 0),
+				      "%s cut at %zu: %s", c[i].in, cut, got ? got : "NULL");
+		}
+	}
+}
+END_TEST
+
+/* mbox_line_ends - parapetctl's file splitting hands the milter's body
+ * over: CRLF lines as they are, LF lines with CRLF, the last line
+ * without a line break as it is (one ending in CR as a line) */
+START_TEST(mbox_line_ends)
+{
+	static const struct {
+		const char *file, *body;
+	} c[] = {
+		{ "S: a\r\n\r\none\r\ntwo\nthree\r\n", "one\r\ntwo\r\nthree\r\n" },
+		{ "S: a\n\none\ntwo\r\nthree", "one\r\ntwo\r\nthree" },
+		{ "S: a\n\none\r\r\ntwo\r", "one\r\r\ntwo\r\n" },
+		{ "S: a\n\n\r\n\n\r\nx\r\n", "\r\n\r\n\r\nx\r\n" },
+	};
+	struct engine *e = unit_engine("", "");
+
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		struct scan *sc = feed(e, c[i].file);
+		ck_assert_uint_eq(sc->msg->body.len, strlen(c[i].body));
+		ck_assert_mem_eq(sc->msg->body.data, c[i].body, strlen(c[i].body));
+		scan_free(sc);
+	}
+	/* a body of CRLF lines longer than a chunk: in chunks, whole */
+	struct buf m, want;
+	buf_init(&m);
+	buf_init(&want);
+	buf_puts(&m, "S: a\r\n\r\n");
+	for (int i = 0; i < 3000; i++) {
+		buf_printf(&m, "line %d of the body, long enough to fill chunks%s", i, i % 7 ? "\r\n" : "\n");
+		buf_printf(&want, "line %d of the body, long enough to fill chunks\r\n", i);
+	}
+	struct scan *sc = feed(e, m.data);
+	ck_assert_uint_eq(sc->msg->body.len, want.len);
+	ck_assert_mem_eq(sc->msg->body.data, want.data, want.len);
+	scan_free(sc);
+	buf_free(&m);
+	buf_free(&want);
+	engine_unref(e);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("mime");
@@ -874,6 +1130,11 @@ int main(void)
 	tcase_add_loop_test(tc, gmime_guard, 0, sizeof(guards) / sizeof(guards[0]));
 	tcase_add_test(tc, header_index);
 	tcase_add_test(tc, body_line_cut);
+	tcase_add_loop_test(tc, skip_cases, 0, sizeof(skips) / sizeof(skips[0]));
+	tcase_add_test(tc, skip_line_ends);
+	tcase_add_test(tc, skip_both_ways);
+	tcase_add_test(tc, mbox_line_ends);
+	tcase_add_test(tc, b64_check);
 	suite_add_tcase(s, tc);
 	tcase_set_timeout(quick, 5);
 	tcase_add_test(quick, html_empty_attribute_name);

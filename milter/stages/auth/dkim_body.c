@@ -12,8 +12,12 @@
  *   relaxed (§3.4.4): whitespace (SP, HTAB) at the end of a line removed,
  *     a run of it inside a line made one SP, the empty lines at the end
  *     removed, a CRLF added to a body that does not end with one (an
- *     empty body hashes as nothing, RFC 6376 erratum 3871).  Bytes that
- *     are none of CR, SP and HTAB are copied in runs.
+ *     empty body hashes as nothing, RFC 6376 erratum 3871).  What comes
+ *     out as it came in (runs of bytes that are none of CR, SP and HTAB,
+ *     a line's CRLF, a single SP between words) is one span of the
+ *     chunk, handed to the digest as it is when long (a base64
+ *     attachment: one span per chunk), else copied to the buffer; the
+ *     rest is written to the buffer.
  * A CR not followed by LF, and an LF not preceded by CR, are ordinary
  * bytes (the MTA hands the milter CRLF line ends).
  *
@@ -29,6 +33,7 @@
 
 #include "stages/auth/dkim_body.h"
 #include "base/util.h"
+#include "base/vec16.h"
 
 #define OUT_SIZE 16384
 
@@ -41,27 +46,29 @@ struct dkim_bodyhash {
 	size_t blanks;		/* CRLFs (simple) or empty lines (relaxed) held back */
 	size_t bytes;		/* canonicalized bytes hashed */
 	size_t n;		/* used of out */
+	/* relaxed, inside one dkim_bodyhash_add: the output not yet in out
+	 * or the digest that is the chunk's bytes [sp, se), after out's */
+	const unsigned char *sp, *se;
+	const unsigned char *wsp_at;	/* the run of WSP held back starts
+					 * there in the chunk (else NULL) */
+	bool wsp_single;	/* it is one SP */
 	unsigned char out[OUT_SIZE];
 };
+
+#define SPAN_MIN 256	/* shorter spans are copied to out */
 
 /* special[c] - relaxed: c ends a run of bytes copied as they are */
 static const unsigned char special[256] = {
 	['\r'] = 1, [' '] = 1, ['\t'] = 1,
 };
 
-typedef unsigned char u8x16 __attribute__((vector_size(16)));
-
-/* has_special - do 16 bytes hold CR, SP or HTAB? (one SSE2 compare each) */
-static inline bool has_special(const unsigned char *p)
+/* special_at - the first of the 16 bytes at p that is CR, SP or HTAB
+ * (16: none) */
+static inline unsigned special_at(const unsigned char *p)
 {
-	u8x16 c, m;
-	uint64_t lo, hi;
+	u8x16 c = vec16_load(p);
 
-	memcpy(&c, p, sizeof(c));
-	m = (u8x16)(c == '\r') | (u8x16)(c == ' ') | (u8x16)(c == '\t');
-	memcpy(&lo, &m, 8);
-	memcpy(&hi, (const unsigned char *)&m + 8, 8);
-	return (lo | hi) != 0;
+	return vec16_first((u8x16)(c == '\r') | (u8x16)(c == ' ') | (u8x16)(c == '\t'));
 }
 
 /* dkim_bodyhash_new - a fresh hash */
@@ -108,6 +115,39 @@ static void put(struct dkim_bodyhash *h, const void *p, size_t len)
 	h->n += len;
 }
 
+/* span_out - relaxed: the pending span of the chunk out, after out's
+ * bytes */
+static void span_out(struct dkim_bodyhash *h)
+{
+	if (h->sp == NULL)
+		return;
+	size_t n = (size_t)(h->se - h->sp);
+	if (n < SPAN_MIN) {
+		put(h, h->sp, n);
+	} else {
+		flush(h);
+		hash(h, h->sp, n);
+	}
+	h->sp = h->se = NULL;
+}
+
+/* same - relaxed: n output bytes that are the chunk's at p */
+static void same(struct dkim_bodyhash *h, const unsigned char *p, size_t n)
+{
+	if (h->sp == NULL || h->se != p) {
+		span_out(h);
+		h->sp = h->se = p;
+	}
+	h->se += n;
+}
+
+/* other - relaxed: n output bytes of our own */
+static void other(struct dkim_bodyhash *h, const void *p, size_t n)
+{
+	span_out(h);
+	put(h, p, n);
+}
+
 /* crlfs - held-back CRLFs out */
 static void crlfs(struct dkim_bodyhash *h, size_t n, bool buffered)
 {
@@ -123,16 +163,23 @@ static void crlfs(struct dkim_bodyhash *h, size_t n, bool buffered)
 	}
 }
 
-/* line_start - relaxed: the first byte of a line's content follows */
-static void line_start(struct dkim_bodyhash *h)
+/* line_start - relaxed: the first byte of a line's content follows (at
+ * at in the chunk, or NULL) */
+static void line_start(struct dkim_bodyhash *h, const unsigned char *at)
 {
 	if (!h->content) {
-		crlfs(h, h->blanks, true);
+		if (h->blanks) {
+			span_out(h);
+			crlfs(h, h->blanks, true);
+		}
 		h->blanks = 0;
 		h->content = true;
 	}
 	if (h->wsp) {
-		put(h, " ", 1);
+		if (at != NULL && h->wsp_single && h->wsp_at + 1 == at)
+			same(h, h->wsp_at, 1);
+		else
+			other(h, " ", 1);
 		h->wsp = false;
 	}
 }
@@ -142,13 +189,17 @@ static void add_relaxed(struct dkim_bodyhash *h, const unsigned char *p, size_t 
 {
 	size_t i = 0;
 
+	h->sp = h->se = h->wsp_at = NULL;	/* pointers into this chunk */
+	h->wsp_single = false;
 	while (i < len) {
 		unsigned char c = p[i];
 		if (h->cr) {
 			h->cr = false;
 			if (c == '\n') {
-				if (h->content)
-					put(h, "\r\n", 2);
+				if (h->content && i > 0)
+					same(h, p + i - 1, 2);
+				else if (h->content)
+					other(h, "\r\n", 2);
 				else
 					h->blanks++;
 				h->content = false;
@@ -156,26 +207,43 @@ static void add_relaxed(struct dkim_bodyhash *h, const unsigned char *p, size_t 
 				i++;
 				continue;
 			}
-			line_start(h);
-			put(h, "\r", 1);
+			line_start(h, i > 0 ? p + i - 1 : NULL);
+			if (i > 0)
+				same(h, p + i - 1, 1);
+			else
+				other(h, "\r", 1);
 		}
 		if (c == '\r') {
 			h->cr = true;
 			i++;
 		} else if (c == ' ' || c == '\t') {
+			h->wsp_single = !h->wsp && c == ' ';
+			if (!h->wsp)
+				h->wsp_at = p + i;
 			h->wsp = true;
 			i++;
 		} else {
-			size_t j = i + 1;
-			while (j + 16 <= len && !has_special(p + j))
-				j += 16;
-			while (j < len && !special[p[j]])
+			size_t j = i + 1, k = 16;
+			while (k == 16 && j + 16 <= len) {
+				k = special_at(p + j);
+				j += k;
+			}
+			while (k == 16 && j < len && !special[p[j]])
 				j++;
-			line_start(h);
-			put(h, p + i, j - i);
-			i = j;
+			line_start(h, p + i);
+			if (j + 1 < len && p[j] == '\r' && p[j + 1] == '\n') {
+				/* the usual line: the run and its CRLF at once */
+				same(h, p + i, j + 2 - i);
+				h->content = false;
+				i = j + 2;
+			} else {
+				same(h, p + i, j - i);
+				i = j;
+			}
 		}
 	}
+	span_out(h);
+	h->wsp_at = NULL;
 }
 
 /* add_simple - one chunk, simple: all but its trailing CRLFs hashed */
@@ -236,7 +304,7 @@ size_t dkim_bodyhash_final(struct dkim_bodyhash *h, unsigned char out[DKIM_BODY_
 		return 0;
 	if (h->relaxed) {
 		if (h->cr) {	/* a CR at the very end is a byte of the line */
-			line_start(h);
+			line_start(h, NULL);
 			put(h, "\r", 1);
 		}
 		if (h->content)
