@@ -993,6 +993,33 @@ START_TEST(skip_both_ways)
 }
 END_TEST
 
+/* skip_redo_alternative - a message whose left-out part GMime reads as
+ * HTML is walked again: the first walk's log of alternatives is dropped,
+ * not leaked (ASan), and the words compared are the second walk's */
+START_TEST(skip_redo_alternative)
+{
+	struct engine *e = unit_engine("", "");
+	struct buf m;
+
+	buf_init(&m);
+	buf_printf(&m, "Subject: a\nMIME-Version: 1.0\n"
+		   "Content-Type: multipart/mixed; boundary=\"=_b\"\n\n"
+		   "--=_b\nContent-Type: multipart/alternative; boundary=\"=_a\"\n\n"
+		   "--=_a\nContent-Type: text/plain\n\nbuy now buy\n"
+		   "--=_a\nContent-Type: text/html\n\n<p>buy cheap</p>\n--=_a--\n"
+		   "--=_b\nContent-Type: application/octet-stream; name=\"a.html\"\n"
+		   "Content-Transfer-Encoding: base64\n\n");
+	for (int i = 0; i < 2000; i++)
+		buf_printf(&m, "%s\n", B64_LINE);
+	buf_printf(&m, "--=_b--\n");
+	struct scan *sc = feed(e, m.data);
+	same_views(sc->msg, "redo with an alternative", false);
+	scan_free(sc);
+	buf_free(&m);
+	engine_unref(e);
+}
+END_TEST
+
 /* body_views - the views of a body given as it is (no CRLF made) */
 static struct msg *body_views(const char *body)
 {
@@ -1133,6 +1160,7 @@ int main(void)
 	tcase_add_loop_test(tc, skip_cases, 0, sizeof(skips) / sizeof(skips[0]));
 	tcase_add_test(tc, skip_line_ends);
 	tcase_add_test(tc, skip_both_ways);
+	tcase_add_test(tc, skip_redo_alternative);
 	tcase_add_test(tc, mbox_line_ends);
 	tcase_add_test(tc, b64_check);
 	suite_add_tcase(s, tc);
