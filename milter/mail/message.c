@@ -14,8 +14,8 @@
 #include "mail/mime_skip.h"
 #include "mail/received.h"
 
-#define NAME_SLOTS 4096
-#define MSG_BODY_PREALLOC (64 * 1024)	/* msg_add_body */		/* power of two, > 2 * the fields kept */
+#define NAME_SLOTS 4096		/* power of two, > 2 * the fields kept */
+#define MSG_BODY_PREALLOC (64 * 1024)	/* msg_add_body */
 
 _Static_assert((NAME_SLOTS & (NAME_SLOTS - 1)) == 0, "NAME_SLOTS: power of two");
 _Static_assert(NAME_SLOTS > 2 * (MSG_MAX_HEADERS + MSG_MAX_KEY_HEADERS), "NAME_SLOTS: keep the load low");

@@ -582,10 +582,12 @@ static void alt_close(struct mime_stats *s, struct alt_words *a)
  * walk would have counted the words */
 void mime_stats_madiff(struct mime_stats *s)
 {
+	if (s->alt_log == NULL)	/* no alternative, or counted already */
+		return;
 	struct alt_words a = { .nalt = 0 };
 	const char *p = s->alt_log, *end = p + s->alt_log_len;
 
-	while (p != NULL && p < end) {
+	while (p < end) {
 		char kind = *p;
 		if (kind == LOG_OPEN) {
 			a.html[a.nalt] = xcalloc(1, sizeof(struct words));

@@ -390,6 +390,8 @@ static void add_pairs(struct tokens *t, char *prev, size_t *prevlen, const char 
 {
 	char tok[2 * TOKEN_MAX_LEN + 1];
 
+	if (t->npairs >= TOKENS_PAIRS_MAX)	/* the chain matters only for more pairs */
+		return;
 	for (size_t a = 0, b; a < wl; a = b + 1) {
 		for (b = a; b < wl && pair_char((unsigned char)w[b]); b++)
 			;

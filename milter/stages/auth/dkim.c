@@ -263,7 +263,8 @@ static void lib_init(void)
 	    dkim_options(lib, DKIM_OP_SETOPT, DKIM_OPTS_MINKEYBITS, &minbits, sizeof(minbits)) != DKIM_STAT_OK)
 		log_fatal("dkim: cannot set libopendkim options");
 	dkim_set_key_lookup(lib, key_lookup);
-	dkim_key_init();	/* keys decoded once (dkim_key.c) */
+	if (!dkim_key_init())	/* keys decoded once (dkim_key.c) */
+		log_fatal("dkim: OpenSSL's d2i_PUBKEY_bio not found: DKIM keys could not be decoded");
 }
 
 /* dkim_has_ed25519 - libopendkim built with RFC 8463 support? */

@@ -28,6 +28,7 @@
 
 #include <dlfcn.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -151,9 +152,10 @@ EVP_PKEY *d2i_PUBKEY_bio(BIO *bp, EVP_PKEY **a)
 }
 
 /* dkim_key_init - see dkim_key.h */
-void dkim_key_init(void)
+bool dkim_key_init(void)
 {
 	pthread_once(&real_once, find_real);
+	return real_d2i != NULL;
 }
 
 /* dkim_key_stats - see dkim_key.h */

@@ -8,12 +8,15 @@
 #ifndef PARAPET_DKIM_KEY_H
 #define PARAPET_DKIM_KEY_H
 
+#include <stdbool.h>
+
 #define DKIM_KEY_CACHE 64
 #define DKIM_KEY_MAX_DER 2048
 
 /* dkim_key_init - find OpenSSL's own d2i_PUBKEY_bio before the first
- * message (libopendkim's calls come to parapet's) */
-void dkim_key_init(void);
+ * message (libopendkim's calls come to parapet's); false if it cannot be
+ * found (no key the cache does not hold could be decoded) */
+bool dkim_key_init(void);
 
 /* dkim_key_stats - keys answered from the cache, and decoded, so far */
 void dkim_key_stats(unsigned long *hit, unsigned long *miss);
