@@ -65,6 +65,10 @@ static const char *const counter_names[METRIC_NCOUNTERS][2] = {
 		"messages the Bayes classifier left alone: too little training" },
 	[METRIC_BAYES_UNAVAILABLE] = { "parapet_bayes_unavailable_total",
 		"messages classified without Bayes: Redis down or slow" },
+	[METRIC_DKIM_KEYS_CACHED] = { "parapet_dkim_keys_cached_total",
+		"DKIM public keys taken from the decoded-key cache" },
+	[METRIC_DKIM_KEYS_DECODED] = { "parapet_dkim_keys_decoded_total",
+		"DKIM public keys decoded from their DNS record" },
 };
 
 static atomic_ullong counters[METRIC_NCOUNTERS];

@@ -25,6 +25,8 @@ enum metric_counter {
 	METRIC_BAYES_CLASSIFIED,	/* the classifier gave a probability */
 	METRIC_BAYES_UNTRAINED,		/* silent: below bayes_min_spam/ham */
 	METRIC_BAYES_UNAVAILABLE,	/* silent: Redis down or slow */
+	METRIC_DKIM_KEYS_CACHED,	/* a DKIM key answered from the cache */
+	METRIC_DKIM_KEYS_DECODED,	/* a DKIM key decoded (not cached) */
 	METRIC_NCOUNTERS
 };
 

@@ -26,7 +26,10 @@ what B delivers:
      DKIM_VALID_AU; an unsigned message: DKIM_NONE, dkim=none
   5. 60 messages over 10 parallel sessions (one DKIM library shared by
      the milter's threads), good and altered mixed: each gets its own
-     verdict
+     verdict, and /metrics shows the keys were answered from parapet's
+     cache of decoded keys (libopendkim's d2i_PUBKEY_bio calls reach
+     stages/auth/dkim_key.c): the dkimpy key decoded a few times at most,
+     taken from the cache for the rest
   6. DMARC: unsigned mail from p=reject / p=quarantine / p=none domains,
      no record, sp= of the organizational domain for a subdomain, and two
      From addresses (FROM_MULTIPLE, DMARC not evaluated)
@@ -46,6 +49,7 @@ import shutil
 import subprocess
 import sys
 import time
+import urllib.request
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -122,6 +126,16 @@ def retag(data, old, new):
     return data.replace(b"X-Test-Id: " + old.encode(), b"X-Test-Id: " + new.encode(), 1)
 
 
+def dkim_key_counts(port):
+    """dkim_key_counts - (cached, decoded) DKIM keys so far, from /metrics"""
+    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=5) as r:
+        text = r.read().decode()
+    def value(name):
+        m = re.search(r"^%s (\d+)$" % name, text, re.M)
+        return int(m.group(1)) if m else -1
+    return value("parapet_dkim_keys_cached_total"), value("parapet_dkim_keys_decoded_total")
+
+
 def main():
     with TestRun("test_dkim") as run:
         run.require_root_and_postfix()
@@ -161,8 +175,10 @@ def main():
         dns = DnsServer(os.path.join(w, "dns"), zone).start()
 
         sink_b = Sink().start()
+        mport = free_port()
         parapet = Parapet(os.path.join(w, "parapet"), {"authserv_id": AUTHSERV,
-                                                      "dns_timeout_ms": "1500"},
+                                                      "dns_timeout_ms": "1500",
+                                                      "metrics_listen": "127.0.0.1:%d" % mport},
                           dns=dns, shipped_rules=True).start()
         pf_b = Postfix(os.path.join(w, "pf-b"), sink_b.port, milter=parapet.socket_spec).start()
         sink_a = Sink().start()
@@ -296,6 +312,7 @@ def main():
 
         # ---------------------------------------------------------- threads
         with run.section("concurrent messages"):
+            keys0 = dkim_key_counts(mport)
             jobs, want = [], {}
             for i in range(60):
                 tid = "par-%d" % i
@@ -317,6 +334,14 @@ def main():
                     wrong.append((tid, sym, tests))
             run.check(not wrong, "concurrent: every message has its own DKIM verdict "
                       "(DKIM_VALID, or DKIM_INVALID for the altered third)", wrong[:10])
+            keys1 = dkim_key_counts(mport)
+            cached, decoded = keys1[0] - keys0[0], keys1[1] - keys0[1]
+            # every message's signature needs the key once; at most one
+            # decode per concurrent session can race the first
+            run.check(cached + decoded >= 60 and decoded <= 10 and cached >= 50,
+                      "concurrent: the key is decoded once and then taken from the "
+                      "cache (/metrics parapet_dkim_keys_{cached,decoded}_total)",
+                      {"cached": cached, "decoded": decoded})
 
         # ---------------------------------------------------------- DMARC
         with run.section("DMARC policies"):

@@ -266,6 +266,18 @@ START_TEST(key_cache)
 	long left;
 
 	ck_assert(na > 0 && nb > 0);
+	/* outside libopendkim's verify: OpenSSL's own, nothing cached */
+	dkim_key_stats(&h0, &m0);
+	EVP_PKEY *o1 = decode(da, na, &left), *o2 = decode(da, na, &left);
+	dkim_key_stats(&h1, &m1);
+	ck_assert(o1 != NULL && o2 != NULL && o1 != o2);
+	ck_assert_int_eq(EVP_PKEY_eq(o1, a), 1);
+	ck_assert_uint_eq(h1 - h0, 0);
+	ck_assert_uint_eq(m1 - m0, 0);
+	EVP_PKEY_free(o1);
+	EVP_PKEY_free(o2);
+
+	dkim_key_scope(true);
 	dkim_key_stats(&h0, &m0);
 	EVP_PKEY *k1 = decode(da, na, &left);
 	ck_assert_int_eq(left, 0);
@@ -287,6 +299,7 @@ START_TEST(key_cache)
 	EVP_PKEY *k4 = decode(more, na + 2, &left);
 	ck_assert(k4 != NULL && EVP_PKEY_eq(k4, a) == 1);
 	ck_assert_int_eq(left, 2);	/* OpenSSL's own: the key only */
+	dkim_key_scope(false);
 	EVP_PKEY_free(k1);
 	EVP_PKEY_free(k2);
 	EVP_PKEY_free(k3);
@@ -312,6 +325,7 @@ static void *decode_many(void *arg)
 	struct key_job *j = arg;
 	long left;
 
+	dkim_key_scope(true);	/* per thread, as dkim.c sets it */
 	for (int i = 0; i < 50; i++) {
 		EVP_PKEY *k = decode(j->der, j->n, &left);
 		j->ok += k != NULL && EVP_PKEY_eq(k, j->want) == 1 && EVP_PKEY_get_bits(k) == 1024;

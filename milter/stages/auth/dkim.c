@@ -782,7 +782,9 @@ int dkim_stage_eom(struct scan *sc, void **state)
 	for (size_t i = 0; i < st->nhashes; i++)
 		st->hashes[i].dlen = dkim_bodyhash_final(st->hashes[i].h, st->hashes[i].d);
 	if (!st->stop) {
+		dkim_key_scope(true);	/* keys are decoded in here */
 		DKIM_STAT stat = dkim_eom(st->dkim, NULL);
+		dkim_key_scope(false);
 		(void)stat;	/* the per-signature results below say it all */
 	}
 	if (st->dkim && st->eoh_done &&

@@ -17,6 +17,13 @@
  * else (another BIO type, a reused *a, trailing bytes, a decoding error)
  * goes to OpenSSL's own function, found with dlsym(RTLD_NEXT).
  *
+ * Only libopendkim's calls are answered from the cache: dkim.c opens a
+ * scope (dkim_key_scope) around the library calls that verify, a flag
+ * of the calling thread, and outside it every call goes straight to
+ * OpenSSL, so another library in the process decoding a key from a
+ * memory BIO gets OpenSSL's behaviour, untouched.  Keys answered and
+ * decoded are counted in /metrics (parapet_dkim_keys_*_total).
+ *
  * The cache is keyed by the exact DER bytes, so a changed DNS record is
  * simply another key; it holds DKIM_KEY_CACHE keys of at most
  * DKIM_KEY_MAX_DER bytes, the least recently used replaced.
@@ -36,6 +43,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include "net/metrics.h"
 #include "stages/auth/dkim_key.h"
 
 struct cached_key {
@@ -53,6 +61,7 @@ static uint64_t tick;
 static unsigned long hits, misses;
 static d2i_pubkey_bio_fn real_d2i;
 static pthread_once_t real_once = PTHREAD_ONCE_INIT;
+static __thread bool in_scope;	/* this thread is inside libopendkim's verify */
 
 /* find_real - OpenSSL's d2i_PUBKEY_bio, the next definition after ours */
 static void find_real(void)
@@ -87,6 +96,7 @@ static EVP_PKEY *cache_get(const unsigned char *der, size_t n)
 	else
 		misses++;
 	pthread_mutex_unlock(&cache_lock);
+	metrics_inc(k != NULL ? METRIC_DKIM_KEYS_CACHED : METRIC_DKIM_KEYS_DECODED);
 	return k;
 }
 
@@ -127,7 +137,7 @@ EVP_PKEY *d2i_PUBKEY_bio(BIO *bp, EVP_PKEY **a)
 	char *data = NULL;
 	long len;
 
-	if (a != NULL || bp == NULL || BIO_method_type(bp) != BIO_TYPE_MEM ||
+	if (!in_scope || a != NULL || bp == NULL || BIO_method_type(bp) != BIO_TYPE_MEM ||
 	    (len = BIO_get_mem_data(bp, &data)) <= 0 || (size_t)len > DKIM_KEY_MAX_DER)
 		return real_decode(bp, a);
 	const unsigned char *der = (const unsigned char *)data, *end = der;
@@ -156,6 +166,12 @@ bool dkim_key_init(void)
 {
 	pthread_once(&real_once, find_real);
 	return real_d2i != NULL;
+}
+
+/* dkim_key_scope - see dkim_key.h */
+void dkim_key_scope(bool on)
+{
+	in_scope = on;
 }
 
 /* dkim_key_stats - see dkim_key.h */

@@ -18,6 +18,11 @@
  * found (no key the cache does not hold could be decoded) */
 bool dkim_key_init(void);
 
+/* dkim_key_scope - on: this thread's d2i_PUBKEY_bio calls come from
+ * libopendkim verifying a signature and may be answered from the cache;
+ * off (the default): they go to OpenSSL's own */
+void dkim_key_scope(bool on);
+
 /* dkim_key_stats - keys answered from the cache, and decoded, so far */
 void dkim_key_stats(unsigned long *hit, unsigned long *miss);
 
