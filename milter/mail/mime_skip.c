@@ -173,10 +173,22 @@ static bool base64_cte(const char *cte)
 	return *skip_ws(cte + 6) == '\0';
 }
 
+/* html_named - a file name in the Content-Type or Content-Disposition
+ * value v that mime.c's text_kind would read as HTML (*.htm, *.html,
+ * *.shtml).  Matched anywhere in the value, so a name that merely
+ * contains ".htm" is refused too: refusing only costs the skip, while a
+ * part left out that GMime then reads as HTML costs a second parse.
+ * Names GMime puts together (RFC 2231 continuations) are left to the
+ * tree check. */
+static bool html_named(const char *v)
+{
+	return strcasestr(v, ".htm") != NULL || strcasestr(v, ".shtm") != NULL;
+}
+
 /* a part header's fields the pre-scan reads, unfolded */
 struct fields {
-	char ct[MIME_SKIP_FIELD + 1], cte[MIME_SKIP_FIELD + 1];
-	size_t nct, ncte;	/* how many of each */
+	char ct[MIME_SKIP_FIELD + 1], cte[MIME_SKIP_FIELD + 1], cd[MIME_SKIP_FIELD + 1];
+	size_t nct, ncte, ncd;	/* how many of each */
 	bool unclear;		/* one too long: not skipped */
 };
 
@@ -206,10 +218,10 @@ static void field_add(struct fields *f, struct value *v, const char *p, size_t n
 static bool part_header(const char *body, size_t len, size_t h, struct fields *f,
 			size_t *content)
 {
-	struct value ct = { f->ct, 0 }, cte = { f->cte, 0 }, *cur = NULL;
+	struct value ct = { f->ct, 0 }, cte = { f->cte, 0 }, cd = { f->cd, 0 }, *cur = NULL;
 
-	f->ct[0] = f->cte[0] = '\0';
-	f->nct = f->ncte = 0;
+	f->ct[0] = f->cte[0] = f->cd[0] = '\0';
+	f->nct = f->ncte = f->ncd = 0;
 	f->unclear = false;
 	while (h < len) {
 		const char *nl = memchr(body + h, '\n', len - h);
@@ -235,6 +247,9 @@ static bool part_header(const char *body, size_t len, size_t h, struct fields *f
 			} else if (k == 25 && strncasecmp(body + h, "Content-Transfer-Encoding", 25) == 0) {
 				cur = &cte;
 				f->ncte++;
+			} else if (k == 19 && strncasecmp(body + h, "Content-Disposition", 19) == 0) {
+				cur = &cd;
+				f->ncd++;
 			}
 			if (cur)
 				field_add(f, cur, colon + 1, l - k - 1);
@@ -442,12 +457,13 @@ static bool add(struct find *f, const struct mime_skip *s)
 
 /* leaf - the content of a part with these fields at body[c]; returns
  * where to look for the next boundary */
-static size_t leaf(struct find *f, const char *ct, const char *cte, size_t c, bool *full)
+static size_t leaf(struct find *f, const char *ct, const char *cte, const char *cd, size_t c,
+		   bool *full)
 {
 	struct mime_skip s = { 0 };
 	size_t next;
 
-	if (!binary_type(ct) || !base64_cte(cte) ||
+	if (!binary_type(ct) || !base64_cte(cte) || html_named(ct) || html_named(cd) ||
 	    !skim(f->body, f->len, c, f->truncated, &s, &next))
 		return c;
 	if (next < f->len) {	/* GMime ends the content only at a boundary */
@@ -486,7 +502,7 @@ static void walk_parts(struct find *f)
 		size_t c;
 		if (final || !part_header(f->body, f->len, i, &fl, &c))
 			continue;
-		if (fl.unclear || fl.nct > 1 || fl.ncte > 1) {
+		if (fl.unclear || fl.nct > 1 || fl.ncte > 1 || fl.ncd > 1) {
 			i = c;
 			continue;
 		}
@@ -499,7 +515,7 @@ static void walk_parts(struct find *f)
 			free(b);
 			i = c;
 		} else {
-			i = leaf(f, fl.ct, fl.cte, c, &full);
+			i = leaf(f, fl.ct, fl.cte, fl.cd, c, &full);
 		}
 	}
 	pop_to(f, 0);
@@ -525,10 +541,11 @@ size_t mime_skip_find(const struct header *hdrs, size_t nhdrs, const char *body,
 	struct find f = { .body = body, .len = len, .truncated = truncated, .min = min };
 	const char *ct = first_value(hdrs, nhdrs, "Content-Type");
 	const char *cte = first_value(hdrs, nhdrs, "Content-Transfer-Encoding");
+	const char *cd = first_value(hdrs, nhdrs, "Content-Disposition");
 	bool full;
 
 	*out = NULL;
-	if (body == NULL || len < min || ct == NULL || cte == NULL)
+	if (body == NULL || len < min || ct == NULL || cte == NULL || cd == NULL)
 		return 0;
 	if (strncasecmp(skip_ws(ct), "multipart/", 10) == 0) {
 		char *b = mime_boundary_of(ct);
@@ -536,7 +553,7 @@ size_t mime_skip_find(const struct header *hdrs, size_t nhdrs, const char *body,
 			return 0;
 		f.bounds[f.depth++] = b;
 		walk_parts(&f);
-	} else if (leaf(&f, ct, cte, 0, &full) != len) {
+	} else if (leaf(&f, ct, cte, cd, 0, &full) != len) {
 		f.n = 0;	/* a single part is left out whole or not at all */
 	}
 	if (f.n == 0) {

@@ -10,8 +10,9 @@
  *
  * Caps (STYLE rule 7): at most MIME_SKIP_MAX contents, of at least
  * MIME_SKIP_MIN bytes, inside MIME_SKIP_MAX_DEPTH nested multiparts; a
- * part header's Content-Type or Content-Transfer-Encoding longer than
- * MIME_SKIP_FIELD is not read (its part is handed over as it is).
+ * part header's Content-Type, Content-Transfer-Encoding or
+ * Content-Disposition longer than MIME_SKIP_FIELD is not read (its part
+ * is handed over as it is).
  */
 #ifndef PARAPET_MIME_SKIP_H
 #define PARAPET_MIME_SKIP_H
@@ -48,8 +49,10 @@ struct header;
  * received; truncated: cut at max_scan_bytes) that may be left out: no
  * line of one starts with "--" or holds a ':', and none is longer than
  * MIME_SKIP_MAX_LINE, and none shorter than min bytes (MIME_SKIP_MIN;
- * the tests take less).  hdrs: the message's fields (Content-Type,
- * Content-Transfer-Encoding).  Returns how many; *out is malloc'd (NULL
+ * the tests take less); none whose type or disposition names a file
+ * *.htm, *.html or *.shtml (mime.c reads such a part as HTML).  hdrs:
+ * the message's fields (Content-Type, Content-Transfer-Encoding,
+ * Content-Disposition).  Returns how many; *out is malloc'd (NULL
  * for none), in body order.  Linear in len.
  */
 size_t mime_skip_find(const struct header *hdrs, size_t nhdrs, const char *body, size_t len,

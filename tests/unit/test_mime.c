@@ -906,9 +906,13 @@ static const struct skip_case {
 	{ "a ':'", "application/pdf", "QUFB:", NULL, false,
 	  "invalid base64: character outside the alphabet", 77, false },
 	{ "text", "text/plain", NULL, NULL, false, NULL, 77, false },
-	/* left out, but GMime reads it as HTML (its name): parsed again */
+	/* named as HTML: mime.c reads it as HTML, the pre-scan refuses it */
 	{ "named .html", "application/octet-stream; name=\"a.html\"", NULL, NULL, false, NULL,
 	  77, false },
+	/* left out, but GMime puts the name together (RFC 2231) and reads it
+	 * as HTML: parsed again */
+	{ "named .ht + ml", "application/octet-stream; name*0=\"a.ht\"; name*1=\"ml\"", NULL,
+	  NULL, false, NULL, 77, false },
 };
 
 /* skip_cases - a binary part is left out of GMime's input, and the
@@ -995,6 +999,50 @@ START_TEST(skip_both_ways)
 }
 END_TEST
 
+/* skip_html_names - a binary part named as HTML (type's name= or
+ * disposition's filename=, any case, *.htm, *.html, *.shtml) is not left
+ * out by the pre-scan: mime.c would read it as HTML and parse the whole
+ * message a second time; another name is */
+START_TEST(skip_html_names)
+{
+	static const struct {
+		const char *fields;
+		size_t want;
+	} cases[] = {
+		{ "Content-Type: application/octet-stream; name=\"a.html\"", 0 },
+		{ "Content-Type: application/octet-stream; name=\"A.HTM\"", 0 },
+		{ "Content-Type: application/octet-stream\n"
+		  "Content-Disposition: attachment; filename=\"x.shtml\"", 0 },
+		{ "Content-Type: application/octet-stream\n"
+		  "Content-Disposition: attachment;\n filename=\"page.Html\"", 0 },
+		{ "Content-Type: application/octet-stream\n"
+		  "Content-Disposition: attachment\nContent-Disposition: inline", 0 },
+		{ "Content-Type: application/octet-stream; name=\"a.pdf\"\n"
+		  "Content-Disposition: attachment; filename=\"a.pdf\"", 1 },
+		{ "Content-Type: image/png", 1 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct msg *m = msg_new(1 << 20);
+		struct buf b;
+		struct mime_skip *sk = NULL;
+
+		buf_init(&b);
+		buf_printf(&b, "--=_b\n%s\nContent-Transfer-Encoding: base64\n\n", cases[i].fields);
+		for (int l = 0; l < 200; l++)
+			buf_printf(&b, "%s\n", B64_LINE);
+		buf_puts(&b, "--=_b--\n");
+		msg_add_header(m, "Content-Type", " multipart/mixed; boundary=\"=_b\"");
+		msg_end_headers(m);
+		size_t n = mime_skip_find(m->hdrs, m->nhdrs, b.data, b.len, false, 1, &sk);
+		ck_assert_msg(n == cases[i].want, "%s: %zu left out", cases[i].fields, n);
+		free(sk);
+		msg_free(m);
+		buf_free(&b);
+	}
+}
+END_TEST
+
 /* skip_redo_alternative - a message whose left-out part GMime reads as
  * HTML is walked again: the first walk's log of alternatives is dropped,
  * not leaked (ASan), and the words compared are the second walk's */
@@ -1009,7 +1057,7 @@ START_TEST(skip_redo_alternative)
 		   "--=_b\nContent-Type: multipart/alternative; boundary=\"=_a\"\n\n"
 		   "--=_a\nContent-Type: text/plain\n\nbuy now buy\n"
 		   "--=_a\nContent-Type: text/html\n\n<p>buy cheap</p>\n--=_a--\n"
-		   "--=_b\nContent-Type: application/octet-stream; name=\"a.html\"\n"
+		   "--=_b\nContent-Type: application/octet-stream; name*0=\"a.ht\"; name*1=\"ml\"\n"
 		   "Content-Transfer-Encoding: base64\n\n");
 	for (int i = 0; i < 2000; i++)
 		buf_printf(&m, "%s\n", B64_LINE);
@@ -1166,6 +1214,7 @@ int main(void)
 	tcase_add_test(tc, skip_line_ends);
 	tcase_add_test(tc, skip_both_ways);
 	tcase_add_test(tc, skip_redo_alternative);
+	tcase_add_test(tc, skip_html_names);
 	tcase_add_test(tc, mbox_line_ends);
 	tcase_add_test(tc, b64_check);
 	suite_add_tcase(s, tc);
