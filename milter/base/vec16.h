@@ -41,4 +41,21 @@ static inline unsigned vec16_first(u8x16 m)
 #endif
 }
 
+/* vec16_mask - the lanes of m (lanes 0 or 0xff) that are set, bit i for
+ * lane i (memory order) */
+static inline unsigned vec16_mask(u8x16 m)
+{
+	static const u8x16 weight = { 1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128 };
+	uint64_t lo, hi;
+
+	m &= weight;
+	memcpy(&lo, &m, 8);
+	memcpy(&hi, (const unsigned char *)&m + 8, 8);
+	/* the top byte of x * 0x0101..01 is the sum of x's bytes, whatever
+	 * their order; distinct bits do not carry */
+	lo = (lo * 0x0101010101010101ULL) >> 56;
+	hi = (hi * 0x0101010101010101ULL) >> 56;
+	return (unsigned)(lo | hi << 8);
+}
+
 #endif

@@ -49,11 +49,18 @@ static inline u8x16 in_alphabet(u8x16 c)
 	return (u8x16)(a | l | d) | (u8x16)(c == '+') | (u8x16)(c == '/');
 }
 
+/* specials - the bytes of the 16 at p outside the base64 alphabet, bit i
+ * for p[i] */
+static inline unsigned specials(const unsigned char *p)
+{
+	return vec16_mask(~in_alphabet(vec16_load(p)));
+}
+
 /* alphabet_run - how many of the 16 bytes at p, from the first, are in
  * the base64 alphabet (16: all) */
 static inline unsigned alphabet_run(const unsigned char *p)
 {
-	return vec16_first(~in_alphabet(vec16_load(p)));
+	return (unsigned)__builtin_ctz(specials(p) | 1u << 16);
 }
 
 /* run_at - the run of alphabet bytes at p[i] (n bytes in all) */
@@ -299,23 +306,6 @@ static inline enum skim_step skim_special(struct skim *k, size_t i)
 		k->max_line = l + 1;
 	k->line = i + 1;
 	return SKIM_ON;
-}
-
-/* specials - the bytes of the 16 at p outside the alphabet, bit i for
- * p[i] */
-static inline unsigned specials(const unsigned char *p)
-{
-	static const u8x16 weight = { 1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128 };
-	uint64_t lo, hi;
-
-	u8x16 m = ~in_alphabet(vec16_load(p)) & weight;
-	memcpy(&lo, &m, 8);
-	memcpy(&hi, (const unsigned char *)&m + 8, 8);
-	/* the top byte of x * 0x0101..01 sums x's bytes; distinct bits do
-	 * not carry */
-	lo = (lo * 0x0101010101010101ULL) >> 56;
-	hi = (hi * 0x0101010101010101ULL) >> 56;
-	return (unsigned)(lo | hi << 8);
 }
 
 /*
