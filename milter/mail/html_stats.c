@@ -28,6 +28,7 @@ struct style_entry {
 	char tag[HTML_STATS_NAME];
 	char fg[COLOR_LEN], bg[COLOR_LEN];
 	double size;
+	bool checked;		/* font_check has seen these colours */
 };
 
 #define STYLE_MAX 256		/* = HTML_MAX_DEPTH */
@@ -275,6 +276,12 @@ static void name_to_rgb(const char *in, char out[COLOR_LEN])
 	}
 }
 
+/* hex_digit - the value of a lower-case hex digit */
+static int hex_digit(char c)
+{
+	return c <= '9' ? c - '0' : c - 'a' + 10;
+}
+
 /* rgb_of - "#rrggbb" or "rrggbb" as numbers */
 static bool rgb_of(const char *s, int v[3])
 {
@@ -282,10 +289,8 @@ static bool rgb_of(const char *s, int v[3])
 		s++;
 	if (strlen(s) != 6 || strspn(s, "0123456789abcdef") != 6)
 		return false;
-	for (int i = 0; i < 3; i++) {
-		char h[3] = { s[2 * i], s[2 * i + 1], '\0' };
-		v[i] = (int)strtol(h, NULL, 16);
-	}
+	for (int i = 0; i < 3; i++)
+		v[i] = hex_digit(s[2 * i]) * 16 + hex_digit(s[2 * i + 1]);
 	return true;
 }
 
@@ -489,7 +494,7 @@ static void style_start(struct html_stats *st, const char *tag, const struct htm
 	if (strcmp(tag, "big") == 0 || strcmp(tag, "small") == 0) {
 		e->size += tag[0] == 'b' ? 1 : -1;
 		s->n++;
-		return;
+		return;	/* the colours are the parent's */
 	}
 	for (int i = 0; i < HTML_A_COUNT; i++) {
 		if (a->v[i] == NULL || !ok_attr(tag, i))
@@ -512,6 +517,8 @@ static void style_start(struct html_stats *st, const char *tag, const struct htm
 		else if (e->size < st->min_size)
 			st->min_size = e->size;
 	}
+	if (strcmp(e->fg, parent->fg) != 0 || strcmp(e->bg, parent->bg) != 0)
+		e->checked = false;
 	s->n++;
 }
 
@@ -530,8 +537,13 @@ static void style_end(struct html_style *s, const char *tag)
 /* font_check - HTML.pm html_font_invisible, for its two results */
 static void font_check(struct html_stats *st)
 {
-	const struct style_entry *e = &st->style->e[st->style->n - 1];
+	struct style_entry *e = &st->style->e[st->style->n - 1];
 	int f[3], b[3];
+
+	/* the flags only ever gain bits: the same colours give nothing new */
+	if (e->checked)
+		return;
+	e->checked = true;
 
 	if (strcmp(tail6(e->fg), tail6(e->bg)) == 0) {
 		st->flags |= HTML_F_FONT_LOW_CONTRAST;
@@ -618,12 +630,30 @@ static struct html_tag_count *name_slot(struct html_stats *st, const char *name,
 	return t;
 }
 
+/* popcount64 - bits set */
+static unsigned popcount64(uint64_t v)
+{
+	unsigned n = 0;
+
+	for (; v; v &= v - 1)
+		n++;
+	return n;
+}
+
 /* html_stats_begin - see html_stats.h */
 void html_stats_begin(struct html_stats *st, const char *html, size_t len)
 {
-	size_t chars = 0;	/* a local count: the loop vectorizes */
-	for (size_t i = 0; i < len; i++)
-		chars += ((unsigned char)html[i] & 0xC0) != 0x80;
+	size_t chars = len, i = 0;	/* less the continuation bytes */
+	for (; i + 8 <= len; i += 8) {
+		uint64_t w;
+		memcpy(&w, html + i, 8);
+		/* 10xxxxxx: bit 7 set, bit 6 (moved to bit 7) clear */
+		uint64_t cont = w & ~(w << 1) & 0x8080808080808080ULL;
+		if (cont)
+			chars -= popcount64(cont);
+	}
+	for (; i < len; i++)
+		chars -= ((unsigned char)html[i] & 0xC0) == 0x80;
 	st->length += chars;
 	st->max_size = st->min_size = 3;
 	st->style = xcalloc(1, sizeof(*st->style));
@@ -938,16 +968,6 @@ void html_stats_free(struct html_stats *st)
 	strs_free(&st->title);
 	strs_free(&st->anchor);
 	memset(st, 0, sizeof(*st));
-}
-
-/* popcount64 - bits set */
-static unsigned popcount64(uint64_t v)
-{
-	unsigned n = 0;
-
-	for (; v; v &= v - 1)
-		n++;
-	return n;
 }
 
 /* html_stats_value - see html_stats.h */

@@ -533,6 +533,11 @@ static void end_part(struct buf *b)
  */
 static void sa_paragraphs(struct buf *t, size_t from)
 {
+	/* isspace in the C locale parapet runs in, as a table: the loop
+	 * below looks at every byte of the text */
+	static const bool c_space[256] = {
+		[' '] = true, ['\t'] = true, ['\n'] = true, ['\v'] = true, ['\f'] = true, ['\r'] = true,
+	};
 	struct buf o;
 	size_t line, sp = SIZE_MAX;
 
@@ -551,10 +556,11 @@ static void sa_paragraphs(struct buf *t, size_t from)
 			size_t room = MIME_MAX_BODY_LINE + 1 - (o.len - line), k = 1;
 			const unsigned char *d = (const unsigned char *)t->data + i;
 			size_t left = t->len - i;
-			while (k < room && k < left) {
-				if (!isspace(d[k])) {
+			size_t lim = room < left ? room : left;
+			while (k < lim) {
+				while (k < lim && !c_space[d[k]])
 					k++;
-				} else if (d[k] == ' ' && k + 1 < left && !isspace(d[k + 1])) {
+				if (k < lim && d[k] == ' ' && k + 1 < left && !c_space[d[k + 1]]) {
 					sp = o.len + k;
 					k++;
 				} else {
@@ -734,19 +740,32 @@ static void to_utf8(struct walk *w, const char *cs, char *p, size_t n, struct bu
 }
 
 /* clean_tail - CR dropped and NUL made a space from b->data[from] on, in
- * place: text for regexes */
+ * place: text for regexes.  memchr finds both (text has a CR a line, a
+ * NUL hardly ever): the bytes between CRs move as blocks */
 static void clean_tail(struct buf *b, size_t from)
 {
-	size_t o = from;
+	char *d = b->data;
+	size_t n = b->len, o = from, i = from;
 
-	for (size_t i = from; i < b->len; i++) {
-		if (b->data[i] == '\r')
-			continue;
-		b->data[o++] = b->data[i] == '\0' ? ' ' : b->data[i];
+	if (n <= from) {
+		b->len = from;
+		if (d)
+			d[from] = '\0';
+		return;
 	}
-	b->len = o;
-	if (b->data)
-		b->data[o] = '\0';
+	for (char *z = memchr(d + from, '\0', n - from); z; z = memchr(z, '\0', (size_t)(d + n - z)))
+		*z++ = ' ';
+	for (char *cr; (cr = memchr(d + i, '\r', n - i)) != NULL; i++) {
+		size_t k = (size_t)(cr - (d + i));
+		if (o != i)
+			memmove(d + o, d + i, k);
+		o += k;
+		i += k;
+	}
+	if (o != i)
+		memmove(d + o, d + i, n - i);
+	b->len = o + (n - i);
+	d[b->len] = '\0';
 }
 
 /* text_part - one text/plain or text/html part into the views */
