@@ -605,7 +605,7 @@ int html_stats_attr(const char *name)
 	};
 
 	for (int i = 0; i < HTML_A_COUNT; i++)
-		if (strcmp(name, names[i]) == 0)
+		if (name[0] == names[i][0] && strcmp(name, names[i]) == 0)
 			return i;
 	return -1;
 }
@@ -615,7 +615,7 @@ int html_stats_attr(const char *name)
 static struct html_tag_count *name_slot(struct html_stats *st, const char *name, bool *seen)
 {
 	for (size_t i = 0; i < st->nnames; i++) {
-		if (strcmp(st->names[i].name, name) == 0) {
+		if (st->names[i].name[0] == name[0] && strcmp(st->names[i].name, name) == 0) {
 			*seen = true;
 			return &st->names[i];
 		}
