@@ -38,6 +38,7 @@
 
 #include "mail/uri.h"
 #include "base/strbuf.h"
+#include "base/vec16.h"
 #include "base/util.h"
 
 #define VAR_MAX 48		/* variants of one URI, redirect targets included */
@@ -126,6 +127,15 @@ static void url_decode(const char *u, struct buf *out)
 	}
 }
 
+/* has_ref - does p hold "&#"? */
+static bool has_ref(const char *p, size_t n)
+{
+	for (const char *a = memchr(p, '&', n); a; a = memchr(a + 1, '&', (size_t)(p + n - a - 1)))
+		if (a + 1 < p + n && a[1] == '#')
+			return true;
+	return false;
+}
+
 /* entity_pass - one of the three &#...; rewrites of uri_list_canonicalize:
  * kind 0 decimal 33..126, 1 "&#x" hex 21..7e, 2 the Unicode full stops */
 static void entity_pass(struct buf *b, int kind)
@@ -134,7 +144,7 @@ static void entity_pass(struct buf *b, int kind)
 					    "65377", "xff61" };
 	struct buf o;
 
-	if (memmem(b->data, b->len, "&#", 2) == NULL)
+	if (!has_ref(b->data, b->len))
 		return;
 	buf_init(&o);
 	for (size_t i = 0; i < b->len; i++) {
@@ -301,6 +311,16 @@ static void ulong_ip(unsigned long long v, struct buf *out)
 
 static void canon(struct vars *vs, const char *uri, size_t len, int depth);
 
+/* find_http - strcasestr(p, "http") without its set-up per call */
+static const char *find_http(const char *p)
+{
+	for (; *p; p++)
+		if ((p[0] | 0x20) == 'h' && (p[1] | 0x20) == 't' && (p[2] | 0x20) == 't' &&
+		    (p[3] | 0x20) == 'p')
+			return p;
+	return NULL;
+}
+
 /* http_variants - the host part of an http(s) URI: default port, user@
  * and trailing junk dropped, numeric hosts, one-label hosts, and the URI
  * a generic redirector carries (canonicalized in turn) */
@@ -346,7 +366,7 @@ static void http_variants(struct vars *vs, const char *nuri, int depth)
 	}
 	free(h2);
 	/* a generic redirector: http:... inside the rest */
-	for (const char *p = rest; depth < CANON_MAX_DEPTH && (p = strcasestr(p, "http")) != NULL; p++) {
+	for (const char *p = rest; depth < CANON_MAX_DEPTH && (p = find_http(p)) != NULL; p++) {
 		const char *q = p + 4;
 		if (tolower((unsigned char)*q) == 's')
 			q++;
@@ -411,9 +431,14 @@ static void canon(struct vars *vs, const char *uri, size_t len, int depth)
 	struct buf u, n, d;
 
 	buf_init(&u);
-	for (size_t i = 0; i < len && uri[i] != '\0'; i++)	/* newlines and CRs go */
-		if (uri[i] != '\n' && uri[i] != '\r')
-			buf_putc(&u, uri[i]);
+	size_t ul = strnlen(uri, len);
+	if (memchr(uri, '\n', ul) == NULL && memchr(uri, '\r', ul) == NULL) {
+		buf_append(&u, uri, ul);	/* the usual case: one copy */
+	} else {
+		for (size_t i = 0; i < ul; i++)	/* newlines and CRs go */
+			if (uri[i] != '\n' && uri[i] != '\r')
+				buf_putc(&u, uri[i]);
+	}
 	size_t s = 0, e = u.len;
 	while (s < e && isspace((unsigned char)u.data[s]))
 		s++;
@@ -452,7 +477,9 @@ static void canon(struct vars *vs, const char *uri, size_t len, int depth)
 		buf_reset(&n);
 		buf_append(&n, d.data, d.len);
 	}
-	size_t sch = strspn(n.data, "-_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789");
+	size_t sch = 0;	/* [-_a-zA-Z0-9]* */
+	while (isalnum((unsigned char)n.data[sch]) || n.data[sch] == '-' || n.data[sch] == '_')
+		sch++;
 	if (sch == 0 || n.data[sch] != ':') {	/* no scheme: as a browser would */
 		buf_reset(&d);
 		buf_puts(&d, strncmp(n.data, "ftp.", 4) == 0 ? "ftp://" : "http://");
@@ -922,6 +949,12 @@ out:
  * '@', a host's "." TLD) with no white space or NUL between its start and it */
 static size_t next_mark(const char *t, size_t i, size_t len)
 {
+	for (; i + 16 <= len; i += 16) {	/* 16 bytes at a time */
+		u8x16 c = vec16_load((const unsigned char *)t + i);
+		unsigned k = vec16_first((u8x16)(c == '.') | (u8x16)(c == '@') | (u8x16)(c == ':'));
+		if (k < 16)
+			return i + k;
+	}
 	while (i < len && t[i] != '.' && t[i] != '@' && t[i] != ':')
 		i++;
 	return i;
