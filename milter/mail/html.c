@@ -327,7 +327,8 @@ static bool plain_ascii(unsigned char c)
 	return plain[c];
 }
 
-/* put_run - put_cp of each byte of a run of plain_ascii bytes, at once */
+/* put_run - put_cp of each byte of a run of plain_ascii bytes (and single
+ * spaces between them), at once */
 static void put_run(struct out *o, const char *p, size_t n)
 {
 	if (o->b == NULL)
@@ -338,7 +339,8 @@ static void put_run(struct out *o, const char *p, size_t n)
 	buf_append(o->b, p, n);
 }
 
-/* stat_run - stat_cp of each byte of a run of plain_ascii bytes, at once */
+/* stat_run - stat_cp of each byte of a run of plain_ascii bytes (and
+ * single spaces between them), at once */
 static void stat_run(struct render *r, const char *p, size_t n)
 {
 	if (r->st == NULL)
@@ -348,8 +350,10 @@ static void stat_run(struct render *r, const char *p, size_t n)
 			r->cps_cap = r->cps_cap ? 2 * r->cps_cap : 256;
 		r->cps = xrealloc(r->cps, r->cps_cap * sizeof(r->cps[0]));
 	}
+	uint32_t *d = r->cps + r->ncps;
 	for (size_t i = 0; i < n; i++)
-		r->cps[r->ncps++] = (unsigned char)p[i];
+		d[i] = (unsigned char)p[i];
+	r->ncps += n;
 }
 
 /* text_run - character data between tags */
@@ -370,9 +374,17 @@ static void text_run(struct render *r, const char *p, size_t n)
 			stat_cp(r, used == 6 && memcmp(p + i, "&nbsp;", 6) == 0 ? ' ' : cp);
 			i += used;
 		} else if (plain_ascii((unsigned char)p[i])) {
+			/* words and the single spaces between them: put_cp and
+			 * stat_cp would give each such space as it is */
 			size_t k = i + 1;
-			while (k < n && plain_ascii((unsigned char)p[k]))
-				k++;
+			for (;;) {
+				while (k < n && plain_ascii((unsigned char)p[k]))
+					k++;
+				if (k + 1 < n && p[k] == ' ' && plain_ascii((unsigned char)p[k + 1]))
+					k += 2;
+				else
+					break;
+			}
 			put_run(o, p + i, k - i);
 			stat_run(r, p + i, k - i);
 			i = k;

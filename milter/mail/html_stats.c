@@ -914,9 +914,11 @@ void html_stats_text(struct html_stats *st, const uint32_t *cp, size_t n)
 	bool content = false;
 	size_t non_space = 0;
 	for (size_t i = 0; i < n; i++) {
-		/* on ASCII, perl_space is ascii_space */
-		bool sp = cp[i] < 0x80 ? ascii_space(cp[i]) : perl_space(cp[i]);
-		content = content || !ascii_space(cp[i]);
+		/* on ASCII, perl_space is ascii_space; above it, no code
+		 * point is ascii_space */
+		uint32_t c = cp[i];
+		bool sp = c < 0x80 ? c == ' ' || c - '\t' <= '\r' - '\t' : perl_space(c);
+		content |= c >= 0x80 || !sp;
 		non_space += !sp;
 	}
 	st->non_space_len += non_space;
