@@ -911,16 +911,26 @@ void html_stats_text(struct html_stats *st, const uint32_t *cp, size_t n)
 		text_to(&st->anchor, cp, n);
 	if (st->in_title > 0)
 		text_to(&st->title, cp, n);
-	bool content = false;
-	size_t non_space = 0;
+	/* ascii_space as a table: this loop sees every code point */
+	static const unsigned char asp[128] = {
+		['\t'] = 1, ['\n'] = 1, ['\v'] = 1, ['\f'] = 1, ['\r'] = 1, [' '] = 1,
+	};
+	size_t spaces = 0;
+	bool high = false;
 	for (size_t i = 0; i < n; i++) {
 		/* on ASCII, perl_space is ascii_space; above it, no code
 		 * point is ascii_space */
 		uint32_t c = cp[i];
-		bool sp = c < 0x80 ? c == ' ' || c - '\t' <= '\r' - '\t' : perl_space(c);
-		content |= c >= 0x80 || !sp;
-		non_space += !sp;
+		if (c < 0x80) {
+			spaces += asp[c];
+		} else {
+			high = true;
+			spaces += perl_space(c);
+		}
 	}
+	size_t non_space = n - spaces;
+	/* content: a code point that is not ascii_space */
+	bool content = high || non_space > 0;
 	st->non_space_len += non_space;
 	if (content && st->style)
 		font_check(st);
