@@ -67,6 +67,7 @@
 #include "mail/uri.h"
 #include "base/arena.h"
 #include "base/util.h"
+#include "base/vec16.h"
 
 #define MIME_MAX_CHARSET 64
 #define MIME_CHARSET_RESET_BYTES (1u << 20)
@@ -522,6 +523,25 @@ static void end_part(struct buf *b)
 		buf_putc(b, '\n');
 }
 
+/* vec16_last - the last lane of m (lanes 0 or 0xff) that is set, in
+ * memory order; 16 if none */
+static inline unsigned vec16_last(u8x16 m)
+{
+	uint64_t lo, hi;
+
+	memcpy(&lo, &m, 8);
+	memcpy(&hi, (const unsigned char *)&m + 8, 8);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	if (hi)
+		return 15 - (unsigned)__builtin_clzll(hi) / 8;
+	return lo ? 7 - (unsigned)__builtin_clzll(lo) / 8 : 16;
+#else
+	if (hi)
+		return 15 - (unsigned)__builtin_ctzll(hi) / 8;
+	return lo ? 7 - (unsigned)__builtin_ctzll(lo) / 8 : 16;
+#endif
+}
+
 /*
  * sa_paragraphs - the body text from byte from on as SpamAssassin hands
  * it to body rules (Message.pm get_body_text_array_common): a run of
@@ -557,6 +577,20 @@ static void sa_paragraphs(struct buf *t, size_t from)
 			const unsigned char *d = (const unsigned char *)t->data + i;
 			size_t left = t->len - i;
 			size_t lim = room < left ? room : left;
+			/* 16 bytes at a time while none is white space other
+			 * than a ' ' before a byte that is not */
+			while (k + 16 <= lim && k + 17 <= left) {
+				u8x16 v = vec16_load(d + k), n = vec16_load(d + k + 1);
+				u8x16 blank = (u8x16)(v == ' ');
+				u8x16 ws_n = (u8x16)(n == ' ') | ((u8x16)(n >= '\t') & (u8x16)(n <= '\r'));
+				u8x16 bad = ((u8x16)(v >= '\t') & (u8x16)(v <= '\r')) | (blank & ws_n);
+				if (vec16_first(bad) < 16)
+					break;
+				unsigned last = vec16_last(blank);
+				if (last < 16)
+					sp = o.len + k + last;
+				k += 16;
+			}
 			while (k < lim) {
 				while (k < lim && !c_space[d[k]])
 					k++;
