@@ -22,6 +22,9 @@
 
 #include "mail/html.h"
 #include "mail/html_stats.h"
+#include "base/vec16.h"
+
+typedef uint32_t u32x16 __attribute__((vector_size(64)));
 
 #define NAME_MAX_LEN 15		/* longer tag names are compared cut */
 #define STYLE_MAX 1024		/* style attribute bytes examined */
@@ -327,6 +330,32 @@ static bool plain_ascii(unsigned char c)
 	return plain[c];
 }
 
+/* not_plain16 - the lanes of c that are not plain_ascii */
+static inline u8x16 not_plain16(u8x16 c)
+{
+	return (u8x16)(c == 0) | (u8x16)(c == '\t') | (u8x16)(c == '\n') | (u8x16)(c == '\f') |
+	       (u8x16)(c == '\r') | (u8x16)(c == ' ') | (u8x16)(c == '&') | (u8x16)(c >= 0x80);
+}
+
+/* plain_words16 - how many bytes from p on, in steps of 16, are
+ * plain_ascii or a ' ' before a plain_ascii byte (text_run's loop takes
+ * the rest a byte at a time) */
+static size_t plain_words16(const char *p, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)p;
+	size_t k = 0;
+
+	while (k + 17 <= n) {
+		u8x16 v = vec16_load(u + k), np = not_plain16(vec16_load(u + k + 1));
+		u8x16 blank = (u8x16)(v == ' ');
+		unsigned f = vec16_first((not_plain16(v) & ~blank) | (blank & np));
+		if (f < 16)
+			return k + f;
+		k += 16;
+	}
+	return k;
+}
+
 /* put_run - put_cp of each byte of a run of plain_ascii bytes (and single
  * spaces between them), at once */
 static void put_run(struct out *o, const char *p, size_t n)
@@ -351,7 +380,12 @@ static void stat_run(struct render *r, const char *p, size_t n)
 		r->cps = xrealloc(r->cps, r->cps_cap * sizeof(r->cps[0]));
 	}
 	uint32_t *d = r->cps + r->ncps;
-	for (size_t i = 0; i < n; i++)
+	size_t i = 0;
+	for (; i + 16 <= n; i += 16) {	/* 16 bytes widened at once */
+		u32x16 w = __builtin_convertvector(vec16_load((const unsigned char *)p + i), u32x16);
+		memcpy(d + i, &w, sizeof(w));
+	}
+	for (; i < n; i++)
 		d[i] = (unsigned char)p[i];
 	r->ncps += n;
 }
@@ -376,7 +410,7 @@ static void text_run(struct render *r, const char *p, size_t n)
 		} else if (plain_ascii((unsigned char)p[i])) {
 			/* words and the single spaces between them: put_cp and
 			 * stat_cp would give each such space as it is */
-			size_t k = i + 1;
+			size_t k = i + 1 + plain_words16(p + i + 1, n - i - 1);
 			for (;;) {
 				while (k < n && plain_ascii((unsigned char)p[k]))
 					k++;
@@ -466,6 +500,17 @@ static void attr_decode(const char *v, size_t n, struct buf *out, bool url)
 {
 	for (size_t i = 0; i < n;) {
 		size_t k = i;	/* a run of bytes kept as they are, in one copy */
+		for (; k + 16 <= n; k += 16) {	/* 16 at a time */
+			u8x16 c = vec16_load((const unsigned char *)v + k);
+			u8x16 m = (u8x16)(c == '&');
+			if (url)
+				m |= (u8x16)(c == '\n') | (u8x16)(c == '\r') | (u8x16)(c == '\t');
+			unsigned f = vec16_first(m);
+			if (f < 16) {
+				k += f;
+				break;
+			}
+		}
 		while (k < n && v[k] != '&' && (!url || (v[k] != '\n' && v[k] != '\r' && v[k] != '\t')))
 			k++;
 		if (k > i) {

@@ -21,6 +21,8 @@
 #include "base/strbuf.h"
 #include "base/util.h"
 
+typedef uint32_t u32x4 __attribute__((vector_size(16)));
+
 #define COLOR_LEN 12		/* "#rrggbb", "#", "invalid", "transparent" */
 
 /* one entry of the text style stack (HTML.pm text_style) */
@@ -915,12 +917,25 @@ void html_stats_text(struct html_stats *st, const uint32_t *cp, size_t n)
 	static const unsigned char asp[128] = {
 		['\t'] = 1, ['\n'] = 1, ['\v'] = 1, ['\f'] = 1, ['\r'] = 1, [' '] = 1,
 	};
-	size_t spaces = 0;
+	size_t spaces = 0, j = 0;
 	bool high = false;
-	for (size_t i = 0; i < n; i++) {
+	u32x4 acc = { 0, 0, 0, 0 };
+	for (; j + 4 <= n; j += 4) {	/* 4 ASCII code points at a time */
+		u32x4 c;
+		memcpy(&c, cp + j, sizeof(c));
+		u32x4 hi = (u32x4)(c >= 0x80);
+		uint64_t h0, h1;
+		memcpy(&h0, &hi, 8);
+		memcpy(&h1, (const char *)&hi + 8, 8);
+		if (h0 | h1)
+			break;	/* the rest a code point at a time */
+		acc -= (u32x4)(c == ' ') | ((u32x4)(c >= '\t') & (u32x4)(c <= '\r'));
+	}
+	spaces = acc[0] + acc[1] + acc[2] + acc[3];
+	for (; j < n; j++) {
 		/* on ASCII, perl_space is ascii_space; above it, no code
 		 * point is ascii_space */
-		uint32_t c = cp[i];
+		uint32_t c = cp[j];
 		if (c < 0x80) {
 			spaces += asp[c];
 		} else {
