@@ -52,6 +52,7 @@ void uri_set_free(struct uri_set *s)
 		free(s->v[i]);
 	free(s->v);
 	free(s->slots);
+	uri_scratch_free(s->scratch);
 	uri_set_init(s);
 }
 
@@ -105,6 +106,8 @@ char **uri_set_take(struct uri_set *s, size_t *n)
 	s->n = 0;
 	free(s->slots);
 	s->slots = NULL;
+	uri_scratch_free(s->scratch);
+	s->scratch = NULL;
 	return list;
 }
 

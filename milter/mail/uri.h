@@ -19,12 +19,18 @@
 /* where Debian's publicsuffix package puts the list (as dmarc.h) */
 #define URI_PSL_PATH "/usr/share/publicsuffix/public_suffix_list.dat"
 
+struct uri_scratch;		/* canonicalization's buffers (uri_scan.c) */
+
 struct uri_set {
 	char **v;		/* owned, in the order first seen */
 	size_t n;
 	unsigned *slots;	/* open-addressing index into v, 0 = empty */
 	const char *capped;	/* static: why the list is incomplete, or NULL */
+	struct uri_scratch *scratch;	/* kept from one URI to the next */
 };
+
+/* uri_scratch_free - release a set's scratch buffers (NULL: nothing) */
+void uri_scratch_free(struct uri_scratch *sc);
 
 void uri_set_init(struct uri_set *s);
 /* uri_set_free - release the strings and the index; s can be reused */
