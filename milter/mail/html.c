@@ -14,6 +14,7 @@
 #include "autoconfig.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -237,22 +238,36 @@ static const struct tag_class {
 	{ "ul", T_CLOSES_P }, { "wbr", T_VOID }, { "xmp", T_WS_PARA | T_LITERAL },
 };
 
-/* tag_class_cmp - bsearch on tag_classes */
-static int tag_class_cmp(const void *key, const void *e)
+#define TAG_CLASSES (sizeof(tag_classes) / sizeof(tag_classes[0]))
+
+/* the entries of tag_classes (sorted) by first letter: [from[c], from[c + 1]) */
+static unsigned char tag_from[27];
+static pthread_once_t tag_once = PTHREAD_ONCE_INIT;
+
+/* tag_index - fill tag_from (once) */
+static void tag_index(void)
 {
-	return strcmp(key, ((const struct tag_class *)e)->name);
+	size_t i = 0;
+
+	for (int c = 0; c < 26; c++) {
+		tag_from[c] = (unsigned char)i;
+		while (i < TAG_CLASSES && tag_classes[i].name[0] == 'a' + c)
+			i++;
+	}
+	tag_from[26] = (unsigned char)i;
 }
 
 /* tag_flags - the T_* classes of a lower-cased element name */
 static unsigned tag_flags(const char *name)
 {
-	const struct tag_class *c;
-
-	if (name[0] == '\0')
+	if (name[0] < 'a' || name[0] > 'z')
 		return 0;
-	c = bsearch(name, tag_classes, sizeof(tag_classes) / sizeof(tag_classes[0]),
-		    sizeof(tag_classes[0]), tag_class_cmp);
-	return c ? c->flags : 0;
+	pthread_once(&tag_once, tag_index);
+	int c = name[0] - 'a';
+	for (size_t i = tag_from[c]; i < tag_from[c + 1]; i++)
+		if (tag_classes[i].name[1] == name[1] && strcmp(tag_classes[i].name, name) == 0)
+			return tag_classes[i].flags;
+	return 0;
 }
 
 /*
