@@ -16,6 +16,7 @@
 #include <ctype.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -160,13 +161,10 @@ struct out {
 struct render {
 	struct out text, hidden;
 	struct uri_set *uris;
-	char stack[HTML_MAX_DEPTH][NAME_MAX_LEN + 1];
-	unsigned stack_flags[HTML_MAX_DEPTH];	/* tag_flags of each */
 	size_t depth;
 	size_t hidden_from;	/* 1 + index of the outermost hidden element, 0: none */
 	struct html_stats *st;	/* SpamAssassin's statistics, or NULL */
 	struct html_attrs attrs;	/* the attributes st reads, of one tag */
-	char attr_buf[HTML_A_COUNT][HTML_STATS_MAX_ATTR + 1];
 	struct buf scratch;	/* one attribute value decoded */
 	uint32_t *cps;		/* code points of one text run, for st */
 	size_t ncps, cps_cap;
@@ -174,6 +172,11 @@ struct render {
 	 * and title as text: st is set aside until quiet_end */
 	struct html_stats *st_quiet;
 	const char *quiet_end;
+	/* the large arrays last, left unset at the start: an entry is
+	 * written before it is read (below depth; attrs.v points to it) */
+	char stack[HTML_MAX_DEPTH][NAME_MAX_LEN + 1];
+	unsigned stack_flags[HTML_MAX_DEPTH];	/* tag_flags of each */
+	char attr_buf[HTML_A_COUNT][HTML_STATS_MAX_ATTR + 1];
 };
 
 /* cur - where text goes now */
@@ -810,7 +813,9 @@ static void unquiet(struct render *r, const char *at)
 void html_render(const char *html, size_t len, struct buf *text, struct buf *hidden,
 		 struct uri_set *uris, struct html_stats *st)
 {
-	struct render *r = xcalloc(1, sizeof(*r));	/* 14 KB: off the stack */
+	struct render *r = xmalloc(sizeof(*r));	/* 14 KB: off the stack */
+
+	memset(r, 0, offsetof(struct render, stack));
 	size_t i = 0;
 
 	r->text.b = text;

@@ -39,6 +39,8 @@ struct html_style {
 	struct style_entry e[STYLE_MAX];
 	size_t n;
 	double basefont;
+	bool have_last;		/* font_check saw last_fg on last_bg */
+	char last_fg[COLOR_LEN], last_bg[COLOR_LEN];
 };
 
 /* HTML 4.01 and XHTML 1.0 elements plus three non-standard ones
@@ -546,6 +548,12 @@ static void font_check(struct html_stats *st)
 	if (e->checked)
 		return;
 	e->checked = true;
+	struct html_style *s = st->style;
+	if (s->have_last && strcmp(e->fg, s->last_fg) == 0 && strcmp(e->bg, s->last_bg) == 0)
+		return;
+	s->have_last = true;
+	memcpy(s->last_fg, e->fg, COLOR_LEN);
+	memcpy(s->last_bg, e->bg, COLOR_LEN);
 
 	if (strcmp(tail6(e->fg), tail6(e->bg)) == 0) {
 		st->flags |= HTML_F_FONT_LOW_CONTRAST;
@@ -658,9 +666,12 @@ void html_stats_begin(struct html_stats *st, const char *html, size_t len)
 		chars -= ((unsigned char)html[i] & 0xC0) == 0x80;
 	st->length += chars;
 	st->max_size = st->min_size = 3;
-	st->style = xcalloc(1, sizeof(*st->style));
+	/* entries above n are written before they are read: not zeroed */
+	st->style = xmalloc(sizeof(*st->style));
 	st->style->basefont = 3;
+	st->style->have_last = false;
 	struct style_entry *d = &st->style->e[0];
+	memset(d, 0, sizeof(*d));
 	str_copy(d->tag, sizeof(d->tag), "default");
 	str_copy(d->fg, COLOR_LEN, "#000000");
 	str_copy(d->bg, COLOR_LEN, "#ffffff");
