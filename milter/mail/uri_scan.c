@@ -47,44 +47,7 @@
 #define HOST_RUN_MAX 320	/* a schemeless host name (253 + a TLD) */
 #define PORT_MAX_DIGITS 5
 
-/* the working buffers of canon at one redirector depth */
-struct canon_tmp {
-	struct buf u, n, d, ip, raw, host, nhost, h2;
-};
-
-/*
- * struct uri_scratch - what canonicalizing a URI writes to, kept by the
- * URI set for the next one: a message's URIs cost no malloc/free each
- * once the buffers have grown (uri_scratch_free releases them)
- */
-struct uri_scratch {
-	struct canon_tmp t[CANON_MAX_DEPTH + 1];
-	struct buf all;		/* the variants, each NUL-terminated */
-	struct buf tmp;		/* one variant being put together */
-	struct buf lower;	/* has_domain's copy */
-};
-
-/* uri_scratch_free - see uri.h */
-void uri_scratch_free(struct uri_scratch *sc)
-{
-	if (sc == NULL)
-		return;
-	for (size_t i = 0; i <= CANON_MAX_DEPTH; i++) {
-		struct canon_tmp *t = &sc->t[i];
-		buf_free(&t->u);
-		buf_free(&t->n);
-		buf_free(&t->d);
-		buf_free(&t->ip);
-		buf_free(&t->raw);
-		buf_free(&t->host);
-		buf_free(&t->nhost);
-		buf_free(&t->h2);
-	}
-	buf_free(&sc->all);
-	buf_free(&sc->tmp);
-	buf_free(&sc->lower);
-	free(sc);
-}
+_Static_assert(URI_CANON_LEVELS == CANON_MAX_DEPTH + 1, "a scratch level per depth");
 
 /* scratch - the set's scratch buffers, made at the first URI */
 static struct uri_scratch *scratch(struct uri_set *s)
@@ -410,7 +373,7 @@ static void http_variants(struct vars *vs, const char *nuri, int depth)
 	const char *rest = hs + hn;
 	size_t restn = strlen(rest);
 	bool noauth = hs == a, port_default = true;
-	struct canon_tmp *tb = &vs->sc->t[depth];
+	struct uri_canon_tmp *tb = &vs->sc->t[depth];
 	char *host = tmp_copy(&tb->host, hs, hn), *nhost = str_lower(tmp_copy(&tb->nhost, hs, hn));
 
 	if (rest[0] == ':') {
@@ -496,7 +459,7 @@ static void http_variants(struct vars *vs, const char *nuri, int depth)
  */
 static void canon(struct vars *vs, const char *uri, size_t len, int depth)
 {
-	struct canon_tmp *tb = &vs->sc->t[depth];
+	struct uri_canon_tmp *tb = &vs->sc->t[depth];
 	struct buf *up = &tb->u;
 
 	buf_reset(up);
