@@ -71,6 +71,7 @@
 
 #define MIME_MAX_CHARSET 64
 #define MIME_CHARSET_RESET_BYTES (1u << 20)
+#define WALK_RESERVE_MAX ((size_t)64 << 10)	/* the views made this large at most up front */
 
 static pthread_once_t gmime_once = PTHREAD_ONCE_INIT;
 static pthread_rwlock_t gmime_lock;	/* read: using GMime; write: cache reset */
@@ -973,11 +974,18 @@ static const char *subject_of(const struct header *hdrs, size_t nhdrs)
 /* walk_begin - a fresh walk into stats, the Subject line first;
  * returns where the parts' text starts */
 static size_t walk_begin(struct walk *w, struct mime_stats *stats, const struct header *hdrs,
-			 size_t nhdrs)
+			 size_t nhdrs, size_t body_len)
 {
+	/* the views of most mail are about the body's size: made that
+	 * large at once (up to WALK_RESERVE_MAX) rather than grown by
+	 * doubling, which copies them a dozen times */
+	size_t want = (body_len < WALK_RESERVE_MAX ? body_len : WALK_RESERVE_MAX) + 256;
+
 	mime_stats_begin(&w->stats, stats);
 	buf_init(&w->text);
 	buf_init(&w->raw);
+	buf_reserve(&w->text, want);
+	buf_reserve(&w->raw, want);
 	buf_init(&w->hidden);
 	uri_set_init(&w->uris);
 	const char *subj = subject_of(hdrs, nhdrs);
@@ -1082,14 +1090,14 @@ void mime_views_build_skip(struct mime_views *v, const struct header *hdrs, size
 	if (skip_min != SIZE_MAX)
 		w.nskips = mime_skip_find(hdrs, nhdrs, body, body_len, truncated, skip_min,
 					  &w.skips);
-	size_t text_from = walk_begin(&w, &v->stats, hdrs, nhdrs);	/* sa_paragraphs */
+	size_t text_from = walk_begin(&w, &v->stats, hdrs, nhdrs, body_len);	/* sa_paragraphs */
 	parse(&w, hdrs, nhdrs, body, body_len);
 	if (w.redo) {
 		struct mime_skip *sk = w.skips;
 		size_t nsk = w.nskips;
 		w.nskips = 0;
 		walk_discard(&w);
-		text_from = walk_begin(&w, &v->stats, hdrs, nhdrs);
+		text_from = walk_begin(&w, &v->stats, hdrs, nhdrs, body_len);
 		parse(&w, hdrs, nhdrs, body, body_len);
 		w.skips = sk;
 		w.nskips = nsk;
