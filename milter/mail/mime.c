@@ -986,6 +986,8 @@ static size_t walk_begin(struct walk *w, struct mime_stats *stats, const struct 
 	buf_init(&w->raw);
 	buf_reserve(&w->text, want);
 	buf_reserve(&w->raw, want);
+	buf_reset(&w->text);	/* "" (buf_reserve leaves the bytes unset) */
+	buf_reset(&w->raw);
 	buf_init(&w->hidden);
 	uri_set_init(&w->uris);
 	const char *subj = subject_of(hdrs, nhdrs);
