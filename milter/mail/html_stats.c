@@ -120,6 +120,13 @@ static const struct color_name {
 	{ "whitesmoke", 0xf5f5f5 }, { "yellow", 0xffff00 }, { "yellowgreen", 0x9acd32 },
 };
 
+/* streq - a and b are the same string: the first bytes decide most
+ * comparisons of tag names without a call */
+static inline bool streq(const char *a, const char *b)
+{
+	return a[0] == b[0] && strcmp(a, b) == 0;
+}
+
 /* in_set - is name one of the words of a " a b c " set? */
 static bool in_set(const char *set, const char *name)
 {
@@ -446,9 +453,9 @@ static double digits(const char *v)
 /* ok_attr - the attributes text_style reads on a tag (th is td) */
 static bool ok_attr(const char *tag, int a)
 {
-	if (strcmp(tag, "font") == 0 || strcmp(tag, "basefont") == 0)
+	if (streq(tag, "font") || streq(tag, "basefont"))
 		return a == HTML_A_COLOR || a == HTML_A_FACE || a == HTML_A_SIZE;
-	if (strcmp(tag, "body") == 0)
+	if (streq(tag, "body"))
 		return a == HTML_A_TEXT;	/* bgcolor, link... change nothing */
 	if (in_set(" table td tr span p div a ", tag))
 		return a == HTML_A_STYLE;
@@ -459,7 +466,7 @@ static bool ok_attr(const char *tag, int a)
 static bool style_has(const struct html_style *s, const char *tag)
 {
 	for (size_t i = 0; i < s->n; i++)
-		if (strcmp(s->e[i].tag, tag) == 0)
+		if (streq(s->e[i].tag, tag))
 			return true;
 	return false;
 }
@@ -469,7 +476,7 @@ static void style_start(struct html_stats *st, const char *tag, const struct htm
 {
 	struct html_style *s = st->style;
 
-	if (strcmp(tag, "basefont") == 0) {
+	if (streq(tag, "basefont")) {
 		const char *v = a->v[HTML_A_SIZE];
 		if (v) {
 			while (isspace((unsigned char)*v))
@@ -480,11 +487,11 @@ static void style_start(struct html_stats *st, const char *tag, const struct htm
 		if (v && isdigit((unsigned char)*v))
 			return;
 	}
-	if ((strcmp(tag, "td") == 0 || strcmp(tag, "tr") == 0) && style_has(s, tag)) {
+	if ((streq(tag, "td") || streq(tag, "tr")) && style_has(s, tag)) {
 		while (s->n > 1) {
 			const char *top = s->e[s->n - 1].tag;
-			if (strcmp(top, "font") == 0 || strcmp(top, "td") == 0 ||
-			    (tag[1] == 'r' && strcmp(top, "tr") == 0))
+			if (streq(top, "font") || streq(top, "td") ||
+			    (tag[1] == 'r' && streq(top, "tr")))
 				s->n--;
 			else
 				break;
@@ -495,7 +502,7 @@ static void style_start(struct html_stats *st, const char *tag, const struct htm
 	struct style_entry *e = &s->e[s->n], *parent = &s->e[s->n - 1];
 	*e = *parent;
 	str_copy(e->tag, sizeof(e->tag), tag);
-	if (strcmp(tag, "big") == 0 || strcmp(tag, "small") == 0) {
+	if (streq(tag, "big") || streq(tag, "small")) {
 		e->size += tag[0] == 'b' ? 1 : -1;
 		s->n++;
 		return;	/* the colours are the parent's */
@@ -529,11 +536,11 @@ static void style_start(struct html_stats *st, const char *tag, const struct htm
 /* style_end - text_style for an end tag: pop to the matching entry */
 static void style_end(struct html_style *s, const char *tag)
 {
-	if (strcmp(tag, "body") == 0 || !style_has(s, tag))
+	if (streq(tag, "body") || !style_has(s, tag))
 		return;
 	while (s->n > 1) {
 		s->n--;
-		if (strcmp(s->e[s->n].tag, tag) == 0)
+		if (streq(s->e[s->n].tag, tag))
 			break;
 	}
 }
@@ -764,21 +771,21 @@ static double dimension(const char *v, double pct)
 /* tests - HTML.pm html_tests, for a start tag */
 static void tests(struct html_stats *st, const char *tag, const struct html_attrs *a)
 {
-	if (strcmp(tag, "font") == 0 && a->v[HTML_A_FACE] && face_bad(a->v[HTML_A_FACE]))
+	if (streq(tag, "font") && a->v[HTML_A_FACE] && face_bad(a->v[HTML_A_FACE]))
 		st->flags |= HTML_F_FONT_FACE_BAD;
-	if (strcmp(tag, "img") == 0 && st->in_a > 0)
+	if (streq(tag, "img") && st->in_a > 0)
 		strs_append(&st->anchor, "<img>\n", 6);
-	if (strcmp(tag, "img") == 0 && a->v[HTML_A_WIDTH] && a->v[HTML_A_HEIGHT]) {
+	if (streq(tag, "img") && a->v[HTML_A_WIDTH] && a->v[HTML_A_HEIGHT]) {
 		double w = dimension(a->v[HTML_A_WIDTH], 8), h = dimension(a->v[HTML_A_HEIGHT], 6);
 		st->image_area += (w > 0 ? w : 200) * (h > 0 ? h : 200);
 	}
-	if (strcmp(tag, "form") == 0 && a->v[HTML_A_ACTION] && strcasestr(a->v[HTML_A_ACTION], "mailto:"))
+	if (streq(tag, "form") && a->v[HTML_A_ACTION] && strcasestr(a->v[HTML_A_ACTION], "mailto:"))
 		st->flags |= HTML_F_FORM_ACTION_MAILTO;
-	if (strcmp(tag, "object") == 0 || strcmp(tag, "embed") == 0)
+	if (streq(tag, "object") || streq(tag, "embed"))
 		st->flags |= HTML_F_EMBEDS;
-	if (strcmp(tag, "a") == 0)
+	if (streq(tag, "a"))
 		strs_push(&st->anchor);
-	if (strcmp(tag, "title") == 0)
+	if (streq(tag, "title"))
 		strs_push(&st->title);
 }
 
@@ -815,14 +822,14 @@ void html_stats_tag(struct html_stats *st, const char *tag, int num, const struc
 			st->closed_extra++;
 		}
 	}
-	if (strcmp(tag, "a") == 0)
+	if (streq(tag, "a"))
 		st->in_a = t ? t->inside : st->in_a;
-	else if (strcmp(tag, "title") == 0)
+	else if (streq(tag, "title"))
 		st->in_title = t ? t->inside : st->in_title;
 	if (ns || !(sets & (TAG_ELEMENT | TAG_TRICK)))
 		return;
 	if ((sets & TAG_TEXT_STYLE) && st->style) {
-		const char *s = strcmp(tag, "th") == 0 ? "td" : tag;
+		const char *s = streq(tag, "th") ? "td" : tag;
 		if (num > 0)
 			style_start(st, s, a);
 		else
