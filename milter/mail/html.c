@@ -14,7 +14,9 @@
 #include "autoconfig.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +24,9 @@
 
 #include "mail/html.h"
 #include "mail/html_stats.h"
+#include "base/vec16.h"
+
+typedef uint32_t u32x16 __attribute__((vector_size(64)));
 
 #define NAME_MAX_LEN 15		/* longer tag names are compared cut */
 #define STYLE_MAX 1024		/* style attribute bytes examined */
@@ -156,18 +161,22 @@ struct out {
 struct render {
 	struct out text, hidden;
 	struct uri_set *uris;
-	char stack[HTML_MAX_DEPTH][NAME_MAX_LEN + 1];
 	size_t depth;
 	size_t hidden_from;	/* 1 + index of the outermost hidden element, 0: none */
 	struct html_stats *st;	/* SpamAssassin's statistics, or NULL */
 	struct html_attrs attrs;	/* the attributes st reads, of one tag */
-	char attr_buf[HTML_A_COUNT][HTML_STATS_MAX_ATTR + 1];
+	struct buf scratch;	/* one attribute value decoded */
 	uint32_t *cps;		/* code points of one text run, for st */
 	size_t ncps, cps_cap;
 	/* SpamAssassin's parser reads the content of iframe, textarea, xmp
 	 * and title as text: st is set aside until quiet_end */
 	struct html_stats *st_quiet;
 	const char *quiet_end;
+	/* the large arrays last, left unset at the start: an entry is
+	 * written before it is read (below depth; attrs.v points to it) */
+	char stack[HTML_MAX_DEPTH][NAME_MAX_LEN + 1];
+	unsigned stack_flags[HTML_MAX_DEPTH];	/* tag_flags of each */
+	char attr_buf[HTML_A_COUNT][HTML_STATS_MAX_ATTR + 1];
 };
 
 /* cur - where text goes now */
@@ -193,6 +202,77 @@ static void put_cp(struct out *o, uint32_t cp)
 	buf_put_utf8(o->b, cp);
 }
 
+/* what the renderer does with an element, by name: looked up once per tag */
+enum {
+	T_WS_LINE = 1 << 0,	/* sa_whitespace: a line break */
+	T_WS_PARA = 1 << 1,	/* ... a paragraph break */
+	T_WS_SPACE = 1 << 2,	/* ... a space */
+	T_VOID = 1 << 3,	/* never has content */
+	T_CLOSES_P = 1 << 4,	/* its start tag closes an open <p> (HTML §13.2.6.4.7) */
+	T_LITERAL = 1 << 5,	/* SpamAssassin reads its content as text */
+	T_P = 1 << 6, T_LI = 1 << 7, T_DTDD = 1 << 8, T_TDTH = 1 << 9, T_TR = 1 << 10,
+	T_OPTION = 1 << 11,	/* the elements with implied end tags */
+};
+
+/* the elements of those classes, sorted by name (strcmp) */
+static const struct tag_class {
+	const char *name;
+	unsigned flags;
+} tag_classes[] = {
+	{ "address", T_CLOSES_P }, { "area", T_VOID }, { "article", T_CLOSES_P },
+	{ "aside", T_CLOSES_P }, { "base", T_VOID },
+	{ "blockquote", T_WS_PARA | T_CLOSES_P }, { "br", T_WS_LINE | T_VOID },
+	{ "center", T_CLOSES_P }, { "col", T_VOID }, { "dd", T_WS_SPACE | T_DTDD },
+	{ "div", T_WS_LINE | T_CLOSES_P }, { "dl", T_CLOSES_P }, { "dt", T_WS_SPACE | T_DTDD },
+	{ "embed", T_WS_SPACE | T_VOID }, { "fieldset", T_CLOSES_P }, { "figure", T_CLOSES_P },
+	{ "footer", T_CLOSES_P }, { "form", T_CLOSES_P },
+	{ "h1", T_WS_SPACE | T_CLOSES_P }, { "h2", T_WS_SPACE | T_CLOSES_P },
+	{ "h3", T_WS_SPACE | T_CLOSES_P }, { "h4", T_WS_SPACE | T_CLOSES_P },
+	{ "h5", T_WS_SPACE | T_CLOSES_P }, { "h6", T_WS_SPACE | T_CLOSES_P },
+	{ "header", T_CLOSES_P }, { "hr", T_WS_PARA | T_VOID | T_CLOSES_P },
+	{ "iframe", T_LITERAL }, { "img", T_VOID }, { "input", T_VOID }, { "keygen", T_VOID },
+	{ "li", T_WS_SPACE | T_LI }, { "link", T_VOID }, { "listing", T_WS_PARA },
+	{ "main", T_CLOSES_P }, { "meta", T_VOID }, { "nav", T_CLOSES_P }, { "ol", T_CLOSES_P },
+	{ "option", T_OPTION }, { "p", T_WS_PARA | T_CLOSES_P | T_P }, { "param", T_VOID },
+	{ "plaintext", T_WS_PARA }, { "pre", T_WS_PARA | T_CLOSES_P },
+	{ "section", T_CLOSES_P }, { "source", T_VOID }, { "table", T_CLOSES_P },
+	{ "td", T_WS_SPACE | T_TDTH }, { "textarea", T_LITERAL }, { "th", T_WS_SPACE | T_TDTH },
+	{ "title", T_WS_PARA | T_LITERAL }, { "tr", T_TR }, { "track", T_VOID },
+	{ "ul", T_CLOSES_P }, { "wbr", T_VOID }, { "xmp", T_WS_PARA | T_LITERAL },
+};
+
+#define TAG_CLASSES (sizeof(tag_classes) / sizeof(tag_classes[0]))
+
+/* the entries of tag_classes (sorted) by first letter: [from[c], from[c + 1]) */
+static unsigned char tag_from[27];
+static pthread_once_t tag_once = PTHREAD_ONCE_INIT;
+
+/* tag_index - fill tag_from (once) */
+static void tag_index(void)
+{
+	size_t i = 0;
+
+	for (int c = 0; c < 26; c++) {
+		tag_from[c] = (unsigned char)i;
+		while (i < TAG_CLASSES && tag_classes[i].name[0] == 'a' + c)
+			i++;
+	}
+	tag_from[26] = (unsigned char)i;
+}
+
+/* tag_flags - the T_* classes of a lower-cased element name */
+static unsigned tag_flags(const char *name)
+{
+	if (name[0] < 'a' || name[0] > 'z')
+		return 0;
+	pthread_once(&tag_once, tag_index);
+	int c = name[0] - 'a';
+	for (size_t i = tag_from[c]; i < tag_from[c + 1]; i++)
+		if (tag_classes[i].name[1] == name[1] && strcmp(tag_classes[i].name, name) == 0)
+			return tag_classes[i].flags;
+	return 0;
+}
+
 /*
  * sa_whitespace - the white space an element adds to the text, start or
  * end tag alike, as SpamAssassin's HTML.pm html_whitespace: br and div a
@@ -200,20 +280,19 @@ static void put_cp(struct out *o, uint32_t cp)
  * paragraph break (two), cells, list items and headings a space.  Other
  * elements add nothing.  The body text later makes one line of each
  * paragraph and one space of other white space (mime.c sa_paragraphs).
+ * flags: the element's tag_flags.
  */
-static bool in_list(const char *name, const char *list);
-
-static void sa_whitespace(struct out *o, const char *name)
+static void sa_whitespace(struct out *o, unsigned flags)
 {
 	if (o->b == NULL)
 		return;
-	if (in_list(name, "br div")) {
+	if (flags & T_WS_LINE) {
 		o->space = false;
 		buf_putc(o->b, '\n');
-	} else if (in_list(name, "p hr blockquote pre listing plaintext xmp title")) {
+	} else if (flags & T_WS_PARA) {
 		o->space = false;
 		buf_puts(o->b, "\n\n");
-	} else if (in_list(name, "li th td dt dd embed h1 h2 h3 h4 h5 h6")) {
+	} else if (flags & T_WS_SPACE) {
 		o->space = true;
 	}
 }
@@ -269,7 +348,34 @@ static bool plain_ascii(unsigned char c)
 	return plain[c];
 }
 
-/* put_run - put_cp of each byte of a run of plain_ascii bytes, at once */
+/* not_plain16 - the lanes of c that are not plain_ascii */
+static inline u8x16 not_plain16(u8x16 c)
+{
+	return (u8x16)(c == 0) | (u8x16)(c == '\t') | (u8x16)(c == '\n') | (u8x16)(c == '\f') |
+	       (u8x16)(c == '\r') | (u8x16)(c == ' ') | (u8x16)(c == '&') | (u8x16)(c >= 0x80);
+}
+
+/* plain_words16 - how many bytes from p on, in steps of 16, are
+ * plain_ascii or a ' ' before a plain_ascii byte (text_run's loop takes
+ * the rest a byte at a time) */
+static size_t plain_words16(const char *p, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)p;
+	size_t k = 0;
+
+	while (k + 17 <= n) {
+		u8x16 v = vec16_load(u + k), np = not_plain16(vec16_load(u + k + 1));
+		u8x16 blank = (u8x16)(v == ' ');
+		unsigned f = vec16_first((not_plain16(v) & ~blank) | (blank & np));
+		if (f < 16)
+			return k + f;
+		k += 16;
+	}
+	return k;
+}
+
+/* put_run - put_cp of each byte of a run of plain_ascii bytes (and single
+ * spaces between them), at once */
 static void put_run(struct out *o, const char *p, size_t n)
 {
 	if (o->b == NULL)
@@ -280,7 +386,8 @@ static void put_run(struct out *o, const char *p, size_t n)
 	buf_append(o->b, p, n);
 }
 
-/* stat_run - stat_cp of each byte of a run of plain_ascii bytes, at once */
+/* stat_run - stat_cp of each byte of a run of plain_ascii bytes (and
+ * single spaces between them), at once */
 static void stat_run(struct render *r, const char *p, size_t n)
 {
 	if (r->st == NULL)
@@ -290,8 +397,15 @@ static void stat_run(struct render *r, const char *p, size_t n)
 			r->cps_cap = r->cps_cap ? 2 * r->cps_cap : 256;
 		r->cps = xrealloc(r->cps, r->cps_cap * sizeof(r->cps[0]));
 	}
-	for (size_t i = 0; i < n; i++)
-		r->cps[r->ncps++] = (unsigned char)p[i];
+	uint32_t *d = r->cps + r->ncps;
+	size_t i = 0;
+	for (; i + 16 <= n; i += 16) {	/* 16 bytes widened at once */
+		u32x16 w = __builtin_convertvector(vec16_load((const unsigned char *)p + i), u32x16);
+		memcpy(d + i, &w, sizeof(w));
+	}
+	for (; i < n; i++)
+		d[i] = (unsigned char)p[i];
+	r->ncps += n;
 }
 
 /* text_run - character data between tags */
@@ -312,9 +426,17 @@ static void text_run(struct render *r, const char *p, size_t n)
 			stat_cp(r, used == 6 && memcmp(p + i, "&nbsp;", 6) == 0 ? ' ' : cp);
 			i += used;
 		} else if (plain_ascii((unsigned char)p[i])) {
-			size_t k = i + 1;
-			while (k < n && plain_ascii((unsigned char)p[k]))
-				k++;
+			/* words and the single spaces between them: put_cp and
+			 * stat_cp would give each such space as it is */
+			size_t k = i + 1 + plain_words16(p + i + 1, n - i - 1);
+			for (;;) {
+				while (k < n && plain_ascii((unsigned char)p[k]))
+					k++;
+				if (k + 1 < n && p[k] == ' ' && plain_ascii((unsigned char)p[k + 1]))
+					k += 2;
+				else
+					break;
+			}
 			put_run(o, p + i, k - i);
 			stat_run(r, p + i, k - i);
 			i = k;
@@ -336,31 +458,10 @@ static void text_run(struct render *r, const char *p, size_t n)
 		html_stats_text(r->st, r->cps, r->ncps);
 }
 
-/* in_list - is name one of the space-separated words of list?  An empty
- * name is in no list (strstr finds "" everywhere without moving on) */
-static bool in_list(const char *name, const char *list)
+/* top_is - is the innermost open element in one of the classes? */
+static bool top_is(const struct render *r, unsigned classes)
 {
-	size_t n = strlen(name);
-
-	if (n == 0)
-		return false;
-	for (const char *p = list; (p = strstr(p, name)) != NULL; p += n)
-		if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
-			return true;
-	return false;
-}
-
-static const char VOIDS[] =
-	"area base br col embed hr img input keygen link meta param source track wbr";
-/* elements whose start tag closes an open <p> (HTML §13.2.6.4.7) */
-static const char CLOSES_P[] =
-	"address article aside blockquote center div dl fieldset figure footer form "
-	"h1 h2 h3 h4 h5 h6 header hr main nav ol p pre section table ul";
-
-/* top_is - is the innermost open element one of list? */
-static bool top_is(const struct render *r, const char *list)
-{
-	return r->depth > 0 && in_list(r->stack[r->depth - 1], list);
+	return r->depth > 0 && (r->stack_flags[r->depth - 1] & classes);
 }
 
 /* pop_to - close elements down to depth d */
@@ -371,20 +472,21 @@ static void pop_to(struct render *r, size_t d)
 		r->hidden_from = 0;
 }
 
-/* implied_ends - end tags a browser infers when name starts */
-static void implied_ends(struct render *r, const char *name)
+/* implied_ends - end tags a browser infers when an element of the
+ * classes f starts */
+static void implied_ends(struct render *r, unsigned f)
 {
-	if (in_list(name, CLOSES_P) && top_is(r, "p"))
+	if ((f & T_CLOSES_P) && top_is(r, T_P))
 		pop_to(r, r->depth - 1);
-	if (strcmp(name, "li") == 0 && top_is(r, "li"))
+	if ((f & T_LI) && top_is(r, T_LI))
 		pop_to(r, r->depth - 1);
-	if (in_list(name, "dt dd") && top_is(r, "dt dd"))
+	if ((f & T_DTDD) && top_is(r, T_DTDD))
 		pop_to(r, r->depth - 1);
-	if (in_list(name, "td th tr") && top_is(r, "td th"))
+	if ((f & (T_TDTH | T_TR)) && top_is(r, T_TDTH))
 		pop_to(r, r->depth - 1);
-	if (strcmp(name, "tr") == 0 && top_is(r, "tr"))
+	if ((f & T_TR) && top_is(r, T_TR))
 		pop_to(r, r->depth - 1);
-	if (strcmp(name, "option") == 0 && top_is(r, "option"))
+	if ((f & T_OPTION) && top_is(r, T_OPTION))
 		pop_to(r, r->depth - 1);
 }
 
@@ -415,6 +517,25 @@ static bool hiding_style(const char *v, size_t n)
 static void attr_decode(const char *v, size_t n, struct buf *out, bool url)
 {
 	for (size_t i = 0; i < n;) {
+		size_t k = i;	/* a run of bytes kept as they are, in one copy */
+		for (; k + 16 <= n; k += 16) {	/* 16 at a time */
+			u8x16 c = vec16_load((const unsigned char *)v + k);
+			u8x16 m = (u8x16)(c == '&');
+			if (url)
+				m |= (u8x16)(c == '\n') | (u8x16)(c == '\r') | (u8x16)(c == '\t');
+			unsigned f = vec16_first(m);
+			if (f < 16) {
+				k += f;
+				break;
+			}
+		}
+		while (k < n && v[k] != '&' && (!url || (v[k] != '\n' && v[k] != '\r' && v[k] != '\t')))
+			k++;
+		if (k > i) {
+			buf_append(out, v + i, k - i);
+			i = k;
+			continue;
+		}
 		uint32_t cp;
 		size_t used = v[i] == '&' ? char_ref(v + i, n - i, true, &cp) : 0;
 		if (used) {
@@ -434,15 +555,26 @@ static void stat_attr(struct render *r, const char *name, const char *v, size_t 
 {
 	int sa = r->st ? html_stats_attr(name) : -1;
 	if (sa >= 0 && r->attrs.v[sa] == NULL) {
-		struct buf d;
-		buf_init(&d);
-		attr_decode(v, n, &d, false);
-		size_t k = d.len < HTML_STATS_MAX_ATTR ? d.len : HTML_STATS_MAX_ATTR;
+		struct buf *d = &r->scratch;
+		buf_reset(d);
+		attr_decode(v, n, d, false);
+		size_t k = d->len < HTML_STATS_MAX_ATTR ? d->len : HTML_STATS_MAX_ATTR;
 		if (k)
-			memcpy(r->attr_buf[sa], d.data, k);
+			memcpy(r->attr_buf[sa], d->data, k);
 		r->attr_buf[sa][k] = '\0';
 		r->attrs.v[sa] = r->attr_buf[sa];
-		buf_free(&d);
+	}
+}
+
+/* url_attr - href, src, action or background: a link */
+static bool url_attr(const char *name)
+{
+	switch (name[0]) {
+	case 'h': return strcmp(name, "href") == 0;
+	case 's': return strcmp(name, "src") == 0;
+	case 'a': return strcmp(name, "action") == 0;
+	case 'b': return strcmp(name, "background") == 0;
+	default: return false;
 	}
 }
 
@@ -459,14 +591,13 @@ static void attribute(struct render *r, const char *name, const char *v, size_t 
 		*hidden = true;
 		return;
 	}
-	if (r->uris == NULL || !in_list(name, "href src action background"))
+	if (r->uris == NULL || !url_attr(name))
 		return;
-	struct buf u;
-	buf_init(&u);
-	attr_decode(v, n, &u, true);
-	if (u.len)
-		uri_add_found(r->uris, u.data, u.len);
-	buf_free(&u);
+	struct buf *u = &r->scratch;
+	buf_reset(u);
+	attr_decode(v, n, u, true);
+	if (u->len)
+		uri_add_found(r->uris, u->data, u->len);
 }
 
 /* tag_name - lower-cased, cut at NAME_MAX_LEN; returns bytes used */
@@ -597,13 +728,15 @@ static size_t start_tag(struct render *r, const char *p, size_t n)
 			html_stats_tag(r->st, name, -1, NULL);
 		return i + skip_raw_text(p + i, n - i, name);
 	}
-	if (r->st && in_list(name, "iframe textarea xmp title"))
+	unsigned f = tag_flags(name);
+	if (r->st && (f & T_LITERAL))
 		literal_stats(r, p + i, n - i, name);
-	implied_ends(r, name);
-	sa_whitespace(cur(r), name);
-	if (in_list(name, VOIDS) || r->depth >= HTML_MAX_DEPTH)
+	implied_ends(r, f);
+	sa_whitespace(cur(r), f);
+	if ((f & T_VOID) || r->depth >= HTML_MAX_DEPTH)
 		return i;	/* past the cap: not tracked, never hides */
 	memcpy(r->stack[r->depth], name, sizeof(name));
+	r->stack_flags[r->depth] = f;
 	r->depth++;
 	if (hidden && r->hidden_from == 0)
 		r->hidden_from = r->depth;
@@ -620,7 +753,7 @@ static size_t end_tag(struct render *r, const char *p, size_t n)
 	i = gt ? (size_t)(gt - p) + 1 : n;
 	if (r->st)
 		html_stats_tag(r->st, name, -1, NULL);
-	sa_whitespace(cur(r), name);
+	sa_whitespace(cur(r), tag_flags(name));
 	/* </body> and </html> close nothing: later text still goes into
 	 * the open elements (HTML §13.2.6.4.19 "after body") */
 	if (strcmp(name, "body") == 0 || strcmp(name, "html") == 0)
@@ -680,7 +813,9 @@ static void unquiet(struct render *r, const char *at)
 void html_render(const char *html, size_t len, struct buf *text, struct buf *hidden,
 		 struct uri_set *uris, struct html_stats *st)
 {
-	struct render *r = xcalloc(1, sizeof(*r));	/* 14 KB: off the stack */
+	struct render *r = xmalloc(sizeof(*r));	/* 14 KB: off the stack */
+
+	memset(r, 0, offsetof(struct render, stack));
 	size_t i = 0;
 
 	r->text.b = text;
@@ -711,6 +846,7 @@ void html_render(const char *html, size_t len, struct buf *text, struct buf *hid
 	}
 	if (st)
 		html_stats_end(st);
+	buf_free(&r->scratch);
 	free(r->cps);
 	free(r);
 }

@@ -21,6 +21,8 @@
 #include "base/strbuf.h"
 #include "base/util.h"
 
+typedef uint32_t u32x4 __attribute__((vector_size(16)));
+
 #define COLOR_LEN 12		/* "#rrggbb", "#", "invalid", "transparent" */
 
 /* one entry of the text style stack (HTML.pm text_style) */
@@ -28,6 +30,7 @@ struct style_entry {
 	char tag[HTML_STATS_NAME];
 	char fg[COLOR_LEN], bg[COLOR_LEN];
 	double size;
+	bool checked;		/* font_check has seen these colours */
 };
 
 #define STYLE_MAX 256		/* = HTML_MAX_DEPTH */
@@ -36,6 +39,8 @@ struct html_style {
 	struct style_entry e[STYLE_MAX];
 	size_t n;
 	double basefont;
+	bool have_last;		/* font_check saw last_fg on last_bg */
+	char last_fg[COLOR_LEN], last_bg[COLOR_LEN];
 };
 
 /* HTML 4.01 and XHTML 1.0 elements plus three non-standard ones
@@ -114,6 +119,13 @@ static const struct color_name {
 	{ "violet", 0xee82ee }, { "wheat", 0xf5deb3 }, { "white", 0xffffff },
 	{ "whitesmoke", 0xf5f5f5 }, { "yellow", 0xffff00 }, { "yellowgreen", 0x9acd32 },
 };
+
+/* streq - a and b are the same string: the first bytes decide most
+ * comparisons of tag names without a call */
+static inline bool streq(const char *a, const char *b)
+{
+	return a[0] == b[0] && strcmp(a, b) == 0;
+}
 
 /* in_set - is name one of the words of a " a b c " set? */
 static bool in_set(const char *set, const char *name)
@@ -275,6 +287,12 @@ static void name_to_rgb(const char *in, char out[COLOR_LEN])
 	}
 }
 
+/* hex_digit - the value of a lower-case hex digit */
+static int hex_digit(char c)
+{
+	return c <= '9' ? c - '0' : c - 'a' + 10;
+}
+
 /* rgb_of - "#rrggbb" or "rrggbb" as numbers */
 static bool rgb_of(const char *s, int v[3])
 {
@@ -282,10 +300,8 @@ static bool rgb_of(const char *s, int v[3])
 		s++;
 	if (strlen(s) != 6 || strspn(s, "0123456789abcdef") != 6)
 		return false;
-	for (int i = 0; i < 3; i++) {
-		char h[3] = { s[2 * i], s[2 * i + 1], '\0' };
-		v[i] = (int)strtol(h, NULL, 16);
-	}
+	for (int i = 0; i < 3; i++)
+		v[i] = hex_digit(s[2 * i]) * 16 + hex_digit(s[2 * i + 1]);
 	return true;
 }
 
@@ -437,9 +453,9 @@ static double digits(const char *v)
 /* ok_attr - the attributes text_style reads on a tag (th is td) */
 static bool ok_attr(const char *tag, int a)
 {
-	if (strcmp(tag, "font") == 0 || strcmp(tag, "basefont") == 0)
+	if (streq(tag, "font") || streq(tag, "basefont"))
 		return a == HTML_A_COLOR || a == HTML_A_FACE || a == HTML_A_SIZE;
-	if (strcmp(tag, "body") == 0)
+	if (streq(tag, "body"))
 		return a == HTML_A_TEXT;	/* bgcolor, link... change nothing */
 	if (in_set(" table td tr span p div a ", tag))
 		return a == HTML_A_STYLE;
@@ -450,7 +466,7 @@ static bool ok_attr(const char *tag, int a)
 static bool style_has(const struct html_style *s, const char *tag)
 {
 	for (size_t i = 0; i < s->n; i++)
-		if (strcmp(s->e[i].tag, tag) == 0)
+		if (streq(s->e[i].tag, tag))
 			return true;
 	return false;
 }
@@ -460,7 +476,7 @@ static void style_start(struct html_stats *st, const char *tag, const struct htm
 {
 	struct html_style *s = st->style;
 
-	if (strcmp(tag, "basefont") == 0) {
+	if (streq(tag, "basefont")) {
 		const char *v = a->v[HTML_A_SIZE];
 		if (v) {
 			while (isspace((unsigned char)*v))
@@ -471,11 +487,11 @@ static void style_start(struct html_stats *st, const char *tag, const struct htm
 		if (v && isdigit((unsigned char)*v))
 			return;
 	}
-	if ((strcmp(tag, "td") == 0 || strcmp(tag, "tr") == 0) && style_has(s, tag)) {
+	if ((streq(tag, "td") || streq(tag, "tr")) && style_has(s, tag)) {
 		while (s->n > 1) {
 			const char *top = s->e[s->n - 1].tag;
-			if (strcmp(top, "font") == 0 || strcmp(top, "td") == 0 ||
-			    (tag[1] == 'r' && strcmp(top, "tr") == 0))
+			if (streq(top, "font") || streq(top, "td") ||
+			    (tag[1] == 'r' && streq(top, "tr")))
 				s->n--;
 			else
 				break;
@@ -486,10 +502,10 @@ static void style_start(struct html_stats *st, const char *tag, const struct htm
 	struct style_entry *e = &s->e[s->n], *parent = &s->e[s->n - 1];
 	*e = *parent;
 	str_copy(e->tag, sizeof(e->tag), tag);
-	if (strcmp(tag, "big") == 0 || strcmp(tag, "small") == 0) {
+	if (streq(tag, "big") || streq(tag, "small")) {
 		e->size += tag[0] == 'b' ? 1 : -1;
 		s->n++;
-		return;
+		return;	/* the colours are the parent's */
 	}
 	for (int i = 0; i < HTML_A_COUNT; i++) {
 		if (a->v[i] == NULL || !ok_attr(tag, i))
@@ -512,17 +528,19 @@ static void style_start(struct html_stats *st, const char *tag, const struct htm
 		else if (e->size < st->min_size)
 			st->min_size = e->size;
 	}
+	if (strcmp(e->fg, parent->fg) != 0 || strcmp(e->bg, parent->bg) != 0)
+		e->checked = false;
 	s->n++;
 }
 
 /* style_end - text_style for an end tag: pop to the matching entry */
 static void style_end(struct html_style *s, const char *tag)
 {
-	if (strcmp(tag, "body") == 0 || !style_has(s, tag))
+	if (streq(tag, "body") || !style_has(s, tag))
 		return;
 	while (s->n > 1) {
 		s->n--;
-		if (strcmp(s->e[s->n].tag, tag) == 0)
+		if (streq(s->e[s->n].tag, tag))
 			break;
 	}
 }
@@ -530,8 +548,19 @@ static void style_end(struct html_style *s, const char *tag)
 /* font_check - HTML.pm html_font_invisible, for its two results */
 static void font_check(struct html_stats *st)
 {
-	const struct style_entry *e = &st->style->e[st->style->n - 1];
+	struct style_entry *e = &st->style->e[st->style->n - 1];
 	int f[3], b[3];
+
+	/* the flags only ever gain bits: the same colours give nothing new */
+	if (e->checked)
+		return;
+	e->checked = true;
+	struct html_style *s = st->style;
+	if (s->have_last && strcmp(e->fg, s->last_fg) == 0 && strcmp(e->bg, s->last_bg) == 0)
+		return;
+	s->have_last = true;
+	memcpy(s->last_fg, e->fg, COLOR_LEN);
+	memcpy(s->last_bg, e->bg, COLOR_LEN);
 
 	if (strcmp(tail6(e->fg), tail6(e->bg)) == 0) {
 		st->flags |= HTML_F_FONT_LOW_CONTRAST;
@@ -593,7 +622,7 @@ int html_stats_attr(const char *name)
 	};
 
 	for (int i = 0; i < HTML_A_COUNT; i++)
-		if (strcmp(name, names[i]) == 0)
+		if (name[0] == names[i][0] && strcmp(name, names[i]) == 0)
 			return i;
 	return -1;
 }
@@ -603,7 +632,7 @@ int html_stats_attr(const char *name)
 static struct html_tag_count *name_slot(struct html_stats *st, const char *name, bool *seen)
 {
 	for (size_t i = 0; i < st->nnames; i++) {
-		if (strcmp(st->names[i].name, name) == 0) {
+		if (st->names[i].name[0] == name[0] && strcmp(st->names[i].name, name) == 0) {
 			*seen = true;
 			return &st->names[i];
 		}
@@ -618,17 +647,38 @@ static struct html_tag_count *name_slot(struct html_stats *st, const char *name,
 	return t;
 }
 
+/* popcount64 - bits set */
+static unsigned popcount64(uint64_t v)
+{
+	unsigned n = 0;
+
+	for (; v; v &= v - 1)
+		n++;
+	return n;
+}
+
 /* html_stats_begin - see html_stats.h */
 void html_stats_begin(struct html_stats *st, const char *html, size_t len)
 {
-	size_t chars = 0;	/* a local count: the loop vectorizes */
-	for (size_t i = 0; i < len; i++)
-		chars += ((unsigned char)html[i] & 0xC0) != 0x80;
+	size_t chars = len, i = 0;	/* less the continuation bytes */
+	for (; i + 8 <= len; i += 8) {
+		uint64_t w;
+		memcpy(&w, html + i, 8);
+		/* 10xxxxxx: bit 7 set, bit 6 (moved to bit 7) clear */
+		uint64_t cont = w & ~(w << 1) & 0x8080808080808080ULL;
+		if (cont)
+			chars -= popcount64(cont);
+	}
+	for (; i < len; i++)
+		chars -= ((unsigned char)html[i] & 0xC0) == 0x80;
 	st->length += chars;
 	st->max_size = st->min_size = 3;
-	st->style = xcalloc(1, sizeof(*st->style));
+	/* entries above n are written before they are read: not zeroed */
+	st->style = xmalloc(sizeof(*st->style));
 	st->style->basefont = 3;
+	st->style->have_last = false;
 	struct style_entry *d = &st->style->e[0];
+	memset(d, 0, sizeof(*d));
 	str_copy(d->tag, sizeof(d->tag), "default");
 	str_copy(d->fg, COLOR_LEN, "#000000");
 	str_copy(d->bg, COLOR_LEN, "#ffffff");
@@ -721,21 +771,21 @@ static double dimension(const char *v, double pct)
 /* tests - HTML.pm html_tests, for a start tag */
 static void tests(struct html_stats *st, const char *tag, const struct html_attrs *a)
 {
-	if (strcmp(tag, "font") == 0 && a->v[HTML_A_FACE] && face_bad(a->v[HTML_A_FACE]))
+	if (streq(tag, "font") && a->v[HTML_A_FACE] && face_bad(a->v[HTML_A_FACE]))
 		st->flags |= HTML_F_FONT_FACE_BAD;
-	if (strcmp(tag, "img") == 0 && st->in_a > 0)
+	if (streq(tag, "img") && st->in_a > 0)
 		strs_append(&st->anchor, "<img>\n", 6);
-	if (strcmp(tag, "img") == 0 && a->v[HTML_A_WIDTH] && a->v[HTML_A_HEIGHT]) {
+	if (streq(tag, "img") && a->v[HTML_A_WIDTH] && a->v[HTML_A_HEIGHT]) {
 		double w = dimension(a->v[HTML_A_WIDTH], 8), h = dimension(a->v[HTML_A_HEIGHT], 6);
 		st->image_area += (w > 0 ? w : 200) * (h > 0 ? h : 200);
 	}
-	if (strcmp(tag, "form") == 0 && a->v[HTML_A_ACTION] && strcasestr(a->v[HTML_A_ACTION], "mailto:"))
+	if (streq(tag, "form") && a->v[HTML_A_ACTION] && strcasestr(a->v[HTML_A_ACTION], "mailto:"))
 		st->flags |= HTML_F_FORM_ACTION_MAILTO;
-	if (strcmp(tag, "object") == 0 || strcmp(tag, "embed") == 0)
+	if (streq(tag, "object") || streq(tag, "embed"))
 		st->flags |= HTML_F_EMBEDS;
-	if (strcmp(tag, "a") == 0)
+	if (streq(tag, "a"))
 		strs_push(&st->anchor);
-	if (strcmp(tag, "title") == 0)
+	if (streq(tag, "title"))
 		strs_push(&st->title);
 }
 
@@ -772,14 +822,14 @@ void html_stats_tag(struct html_stats *st, const char *tag, int num, const struc
 			st->closed_extra++;
 		}
 	}
-	if (strcmp(tag, "a") == 0)
+	if (streq(tag, "a"))
 		st->in_a = t ? t->inside : st->in_a;
-	else if (strcmp(tag, "title") == 0)
+	else if (streq(tag, "title"))
 		st->in_title = t ? t->inside : st->in_title;
 	if (ns || !(sets & (TAG_ELEMENT | TAG_TRICK)))
 		return;
 	if ((sets & TAG_TEXT_STYLE) && st->style) {
-		const char *s = strcmp(tag, "th") == 0 ? "td" : tag;
+		const char *s = streq(tag, "th") ? "td" : tag;
 		if (num > 0)
 			style_start(st, s, a);
 		else
@@ -881,14 +931,39 @@ void html_stats_text(struct html_stats *st, const uint32_t *cp, size_t n)
 		text_to(&st->anchor, cp, n);
 	if (st->in_title > 0)
 		text_to(&st->title, cp, n);
-	bool content = false;
-	size_t non_space = 0;
-	for (size_t i = 0; i < n; i++) {
-		/* on ASCII, perl_space is ascii_space */
-		bool sp = cp[i] < 0x80 ? ascii_space(cp[i]) : perl_space(cp[i]);
-		content = content || !ascii_space(cp[i]);
-		non_space += !sp;
+	/* ascii_space as a table: this loop sees every code point */
+	static const unsigned char asp[128] = {
+		['\t'] = 1, ['\n'] = 1, ['\v'] = 1, ['\f'] = 1, ['\r'] = 1, [' '] = 1,
+	};
+	size_t spaces = 0, j = 0;
+	bool high = false;
+	u32x4 acc = { 0, 0, 0, 0 };
+	for (; j + 4 <= n; j += 4) {	/* 4 ASCII code points at a time */
+		u32x4 c;
+		memcpy(&c, cp + j, sizeof(c));
+		u32x4 hi = (u32x4)(c >= 0x80);
+		uint64_t h0, h1;
+		memcpy(&h0, &hi, 8);
+		memcpy(&h1, (const char *)&hi + 8, 8);
+		if (h0 | h1)
+			break;	/* the rest a code point at a time */
+		acc -= (u32x4)(c == ' ') | ((u32x4)(c >= '\t') & (u32x4)(c <= '\r'));
 	}
+	spaces = acc[0] + acc[1] + acc[2] + acc[3];
+	for (; j < n; j++) {
+		/* on ASCII, perl_space is ascii_space; above it, no code
+		 * point is ascii_space */
+		uint32_t c = cp[j];
+		if (c < 0x80) {
+			spaces += asp[c];
+		} else {
+			high = true;
+			spaces += perl_space(c);
+		}
+	}
+	size_t non_space = n - spaces;
+	/* content: a code point that is not ascii_space */
+	bool content = high || non_space > 0;
 	st->non_space_len += non_space;
 	if (content && st->style)
 		font_check(st);
@@ -938,16 +1013,6 @@ void html_stats_free(struct html_stats *st)
 	strs_free(&st->title);
 	strs_free(&st->anchor);
 	memset(st, 0, sizeof(*st));
-}
-
-/* popcount64 - bits set */
-static unsigned popcount64(uint64_t v)
-{
-	unsigned n = 0;
-
-	for (; v; v &= v - 1)
-		n++;
-	return n;
 }
 
 /* html_stats_value - see html_stats.h */

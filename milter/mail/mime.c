@@ -67,9 +67,11 @@
 #include "mail/uri.h"
 #include "base/arena.h"
 #include "base/util.h"
+#include "base/vec16.h"
 
 #define MIME_MAX_CHARSET 64
 #define MIME_CHARSET_RESET_BYTES (1u << 20)
+#define WALK_RESERVE_MAX ((size_t)64 << 10)	/* the views made this large at most up front */
 
 static pthread_once_t gmime_once = PTHREAD_ONCE_INIT;
 static pthread_rwlock_t gmime_lock;	/* read: using GMime; write: cache reset */
@@ -522,6 +524,25 @@ static void end_part(struct buf *b)
 		buf_putc(b, '\n');
 }
 
+/* vec16_last - the last lane of m (lanes 0 or 0xff) that is set, in
+ * memory order; 16 if none */
+static inline unsigned vec16_last(u8x16 m)
+{
+	uint64_t lo, hi;
+
+	memcpy(&lo, &m, 8);
+	memcpy(&hi, (const unsigned char *)&m + 8, 8);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	if (hi)
+		return 15 - (unsigned)__builtin_clzll(hi) / 8;
+	return lo ? 7 - (unsigned)__builtin_clzll(lo) / 8 : 16;
+#else
+	if (hi)
+		return 15 - (unsigned)__builtin_ctzll(hi) / 8;
+	return lo ? 7 - (unsigned)__builtin_ctzll(lo) / 8 : 16;
+#endif
+}
+
 /*
  * sa_paragraphs - the body text from byte from on as SpamAssassin hands
  * it to body rules (Message.pm get_body_text_array_common): a run of
@@ -533,6 +554,11 @@ static void end_part(struct buf *b)
  */
 static void sa_paragraphs(struct buf *t, size_t from)
 {
+	/* isspace in the C locale parapet runs in, as a table: the loop
+	 * below looks at every byte of the text */
+	static const bool c_space[256] = {
+		[' '] = true, ['\t'] = true, ['\n'] = true, ['\v'] = true, ['\f'] = true, ['\r'] = true,
+	};
 	struct buf o;
 	size_t line, sp = SIZE_MAX;
 
@@ -551,10 +577,25 @@ static void sa_paragraphs(struct buf *t, size_t from)
 			size_t room = MIME_MAX_BODY_LINE + 1 - (o.len - line), k = 1;
 			const unsigned char *d = (const unsigned char *)t->data + i;
 			size_t left = t->len - i;
-			while (k < room && k < left) {
-				if (!isspace(d[k])) {
+			size_t lim = room < left ? room : left;
+			/* 16 bytes at a time while none is white space other
+			 * than a ' ' before a byte that is not */
+			while (k + 16 <= lim && k + 17 <= left) {
+				u8x16 v = vec16_load(d + k), n = vec16_load(d + k + 1);
+				u8x16 blank = (u8x16)(v == ' ');
+				u8x16 ws_n = (u8x16)(n == ' ') | ((u8x16)(n >= '\t') & (u8x16)(n <= '\r'));
+				u8x16 bad = ((u8x16)(v >= '\t') & (u8x16)(v <= '\r')) | (blank & ws_n);
+				if (vec16_first(bad) < 16)
+					break;
+				unsigned last = vec16_last(blank);
+				if (last < 16)
+					sp = o.len + k + last;
+				k += 16;
+			}
+			while (k < lim) {
+				while (k < lim && !c_space[d[k]])
 					k++;
-				} else if (d[k] == ' ' && k + 1 < left && !isspace(d[k + 1])) {
+				if (k < lim && d[k] == ' ' && k + 1 < left && !c_space[d[k + 1]]) {
 					sp = o.len + k;
 					k++;
 				} else {
@@ -734,19 +775,32 @@ static void to_utf8(struct walk *w, const char *cs, char *p, size_t n, struct bu
 }
 
 /* clean_tail - CR dropped and NUL made a space from b->data[from] on, in
- * place: text for regexes */
+ * place: text for regexes.  memchr finds both (text has a CR a line, a
+ * NUL hardly ever): the bytes between CRs move as blocks */
 static void clean_tail(struct buf *b, size_t from)
 {
-	size_t o = from;
+	char *d = b->data;
+	size_t n = b->len, o = from, i = from;
 
-	for (size_t i = from; i < b->len; i++) {
-		if (b->data[i] == '\r')
-			continue;
-		b->data[o++] = b->data[i] == '\0' ? ' ' : b->data[i];
+	if (n <= from) {
+		b->len = from;
+		if (d)
+			d[from] = '\0';
+		return;
 	}
-	b->len = o;
-	if (b->data)
-		b->data[o] = '\0';
+	for (char *z = memchr(d + from, '\0', n - from); z; z = memchr(z, '\0', (size_t)(d + n - z)))
+		*z++ = ' ';
+	for (char *cr; (cr = memchr(d + i, '\r', n - i)) != NULL; i++) {
+		size_t k = (size_t)(cr - (d + i));
+		if (o != i)
+			memmove(d + o, d + i, k);
+		o += k;
+		i += k;
+	}
+	if (o != i)
+		memmove(d + o, d + i, n - i);
+	b->len = o + (n - i);
+	d[b->len] = '\0';
 }
 
 /* text_part - one text/plain or text/html part into the views */
@@ -920,11 +974,20 @@ static const char *subject_of(const struct header *hdrs, size_t nhdrs)
 /* walk_begin - a fresh walk into stats, the Subject line first;
  * returns where the parts' text starts */
 static size_t walk_begin(struct walk *w, struct mime_stats *stats, const struct header *hdrs,
-			 size_t nhdrs)
+			 size_t nhdrs, size_t body_len)
 {
+	/* the views of most mail are about the body's size: made that
+	 * large at once (up to WALK_RESERVE_MAX) rather than grown by
+	 * doubling, which copies them a dozen times */
+	size_t want = (body_len < WALK_RESERVE_MAX ? body_len : WALK_RESERVE_MAX) + 256;
+
 	mime_stats_begin(&w->stats, stats);
 	buf_init(&w->text);
 	buf_init(&w->raw);
+	buf_reserve(&w->text, want);
+	buf_reserve(&w->raw, want);
+	buf_reset(&w->text);	/* "" (buf_reserve leaves the bytes unset) */
+	buf_reset(&w->raw);
 	buf_init(&w->hidden);
 	uri_set_init(&w->uris);
 	const char *subj = subject_of(hdrs, nhdrs);
@@ -1029,14 +1092,14 @@ void mime_views_build_skip(struct mime_views *v, const struct header *hdrs, size
 	if (skip_min != SIZE_MAX)
 		w.nskips = mime_skip_find(hdrs, nhdrs, body, body_len, truncated, skip_min,
 					  &w.skips);
-	size_t text_from = walk_begin(&w, &v->stats, hdrs, nhdrs);	/* sa_paragraphs */
+	size_t text_from = walk_begin(&w, &v->stats, hdrs, nhdrs, body_len);	/* sa_paragraphs */
 	parse(&w, hdrs, nhdrs, body, body_len);
 	if (w.redo) {
 		struct mime_skip *sk = w.skips;
 		size_t nsk = w.nskips;
 		w.nskips = 0;
 		walk_discard(&w);
-		text_from = walk_begin(&w, &v->stats, hdrs, nhdrs);
+		text_from = walk_begin(&w, &v->stats, hdrs, nhdrs, body_len);
 		parse(&w, hdrs, nhdrs, body, body_len);
 		w.skips = sk;
 		w.nskips = nsk;

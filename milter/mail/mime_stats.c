@@ -18,6 +18,7 @@
 #include "mail/mime_stats.h"
 #include "base/strbuf.h"
 #include "base/util.h"
+#include "base/vec16.h"
 
 /* one slot of a word set: len 0 is empty */
 struct wslot {
@@ -359,6 +360,24 @@ void mime_stats_begin(struct mime_stats_builder *b, struct mime_stats *s)
 }
 
 /* leaf_lines - base64 line length and illegal ASCII lines of a leaf */
+/* ascii_illegal - does p hold a NUL, a CR or a byte above 0x7F? */
+static bool ascii_illegal(const char *p, size_t n)
+{
+	size_t i = 0;
+
+	for (; i + 16 <= n; i += 16) {	/* 16 bytes at a time */
+		u8x16 c = vec16_load((const unsigned char *)p + i);
+		if (vec16_first((u8x16)(c == 0) | (u8x16)(c == '\r') | (u8x16)(c >= 0x80)) < 16)
+			return true;
+	}
+	for (; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+		if (c == 0 || c == '\r' || c >= 0x80)
+			return true;
+	}
+	return false;
+}
+
 static void leaf_lines(struct mime_stats *s, bool b64, bool ascii, const char *raw, size_t n)
 {
 	size_t from = 0;
@@ -373,24 +392,14 @@ static void leaf_lines(struct mime_stats *s, bool b64, bool ascii, const char *r
 		}
 		return;
 	}
-	for (size_t i = 0; i <= n; i++) {
-		if (i < n && raw[i] != '\n')
-			continue;
+	for (size_t i; from < n; from = i + 1) {	/* a line at a time, with memchr */
+		const char *nl = memchr(raw + from, '\n', n - from);
+		i = nl ? (size_t)(nl - raw) : n;
 		size_t len = i - from + (i < n);	/* with its LF */
-		if (len == 0)
-			break;
 		if (b64 && len > s->base64_max_line)
 			s->base64_max_line = len;
-		if (ascii) {
-			for (size_t j = from; j < i; j++) {
-				unsigned char c = (unsigned char)raw[j];
-				if (c == 0 || c == '\r' || c >= 0x80) {
-					s->ascii_text_illegal++;
-					break;
-				}
-			}
-		}
-		from = i + 1;
+		if (ascii_illegal(raw + from, i - from))
+			s->ascii_text_illegal++;
 	}
 }
 

@@ -28,6 +28,28 @@
 _Static_assert((URI_SLOTS & (URI_SLOTS - 1)) == 0, "URI_SLOTS: power of two");
 _Static_assert(URI_SLOTS > 2 * URI_MAX_COUNT, "URI_SLOTS: keep the load low");
 
+/* uri_scratch_free - release a set's scratch buffers (NULL: nothing) */
+static void uri_scratch_free(struct uri_scratch *sc)
+{
+	if (sc == NULL)
+		return;
+	for (size_t i = 0; i < URI_CANON_LEVELS; i++) {
+		struct uri_canon_tmp *t = &sc->t[i];
+		buf_free(&t->u);
+		buf_free(&t->n);
+		buf_free(&t->d);
+		buf_free(&t->ip);
+		buf_free(&t->raw);
+		buf_free(&t->host);
+		buf_free(&t->nhost);
+		buf_free(&t->h2);
+	}
+	buf_free(&sc->all);
+	buf_free(&sc->tmp);
+	buf_free(&sc->lower);
+	free(sc);
+}
+
 /* uri_set_init - empty list */
 void uri_set_init(struct uri_set *s)
 {
@@ -52,6 +74,7 @@ void uri_set_free(struct uri_set *s)
 		free(s->v[i]);
 	free(s->v);
 	free(s->slots);
+	uri_scratch_free(s->scratch);
 	uri_set_init(s);
 }
 
@@ -105,6 +128,8 @@ char **uri_set_take(struct uri_set *s, size_t *n)
 	s->n = 0;
 	free(s->slots);
 	s->slots = NULL;
+	uri_scratch_free(s->scratch);
+	s->scratch = NULL;
 	return list;
 }
 

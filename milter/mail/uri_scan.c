@@ -38,6 +38,7 @@
 
 #include "mail/uri.h"
 #include "base/strbuf.h"
+#include "base/vec16.h"
 #include "base/util.h"
 
 #define VAR_MAX 48		/* variants of one URI, redirect targets included */
@@ -46,42 +47,76 @@
 #define HOST_RUN_MAX 320	/* a schemeless host name (253 + a TLD) */
 #define PORT_MAX_DIGITS 5
 
-/* variants of one URI: owned strings */
+_Static_assert(URI_CANON_LEVELS == CANON_MAX_DEPTH + 1, "a scratch level per depth");
+
+/* scratch - the set's scratch buffers, made at the first URI */
+static struct uri_scratch *scratch(struct uri_set *s)
+{
+	if (s->scratch == NULL)
+		s->scratch = xcalloc(1, sizeof(*s->scratch));
+	return s->scratch;
+}
+
+/* variants of one URI: strings in sc->all */
 struct vars {
-	char *v[VAR_MAX];
+	size_t off[VAR_MAX];	/* where each starts in sc->all */
 	size_t n;
+	struct uri_scratch *sc;
 };
 
-/* vars_push - keep a copy of n bytes of u (cut at URI_MAX_LEN) */
+/* vars_init - no variants yet */
+static void vars_init(struct vars *vs, struct uri_scratch *sc)
+{
+	vs->n = 0;
+	vs->sc = sc;
+	buf_reset(&sc->all);
+}
+
+/* var - variant i (valid until the next vars_push) */
+static const char *var(const struct vars *vs, size_t i)
+{
+	return vs->sc->all.data + vs->off[i];
+}
+
+/* vars_push - keep a copy of n bytes of u (cut at URI_MAX_LEN, and at a
+ * NUL as strndup cuts) */
 static void vars_push(struct vars *vs, const char *u, size_t n)
 {
 	if (vs->n >= VAR_MAX || n == 0)
 		return;
-	vs->v[vs->n++] = xstrndup(u, n < URI_MAX_LEN ? n : URI_MAX_LEN);
+	struct buf *all = &vs->sc->all;
+	vs->off[vs->n++] = all->len;
+	buf_append(all, u, strnlen(u, n < URI_MAX_LEN ? n : URI_MAX_LEN));
+	buf_putc(all, '\0');
 }
 
 /* vars_push3 - keep a + b + c */
 static void vars_push3(struct vars *vs, const char *a, size_t an, const char *b, size_t bn,
 		       const char *c, size_t cn)
 {
-	struct buf t;
+	struct buf *t = &vs->sc->tmp;
 
 	if (vs->n >= VAR_MAX)
 		return;
-	buf_init(&t);
-	buf_append(&t, a, an);
-	buf_append(&t, b, bn);
-	buf_append(&t, c, cn);
-	vars_push(vs, t.data, t.len);
-	buf_free(&t);
+	buf_reset(t);
+	buf_append(t, a, an);
+	buf_append(t, b, bn);
+	buf_append(t, c, cn);
+	vars_push(vs, t->data, t->len);
 }
 
-/* vars_free - release the copies */
+/* vars_free - forget the variants (the buffer stays for the next URI) */
 static void vars_free(struct vars *vs)
 {
-	for (size_t i = 0; i < vs->n; i++)
-		free(vs->v[i]);
 	vs->n = 0;
+}
+
+/* tmp_copy - b made the n bytes at p; its data */
+static char *tmp_copy(struct buf *b, const char *p, size_t n)
+{
+	buf_reset(b);
+	buf_append(b, p, n);
+	return b->data;
 }
 
 /* hexval - value of a hex digit, -1 if none */
@@ -126,6 +161,15 @@ static void url_decode(const char *u, struct buf *out)
 	}
 }
 
+/* has_ref - does p hold "&#"? */
+static bool has_ref(const char *p, size_t n)
+{
+	for (const char *a = memchr(p, '&', n); a; a = memchr(a + 1, '&', (size_t)(p + n - a - 1)))
+		if (a + 1 < p + n && a[1] == '#')
+			return true;
+	return false;
+}
+
 /* entity_pass - one of the three &#...; rewrites of uri_list_canonicalize:
  * kind 0 decimal 33..126, 1 "&#x" hex 21..7e, 2 the Unicode full stops */
 static void entity_pass(struct buf *b, int kind)
@@ -134,7 +178,7 @@ static void entity_pass(struct buf *b, int kind)
 					    "65377", "xff61" };
 	struct buf o;
 
-	if (memmem(b->data, b->len, "&#", 2) == NULL)
+	if (!has_ref(b->data, b->len))
 		return;
 	buf_init(&o);
 	for (size_t i = 0; i < b->len; i++) {
@@ -301,6 +345,16 @@ static void ulong_ip(unsigned long long v, struct buf *out)
 
 static void canon(struct vars *vs, const char *uri, size_t len, int depth);
 
+/* find_http - strcasestr(p, "http") without its set-up per call */
+static const char *find_http(const char *p)
+{
+	for (; *p; p++)
+		if ((p[0] | 0x20) == 'h' && (p[1] | 0x20) == 't' && (p[2] | 0x20) == 't' &&
+		    (p[3] | 0x20) == 'p')
+			return p;
+	return NULL;
+}
+
 /* http_variants - the host part of an http(s) URI: default port, user@
  * and trailing junk dropped, numeric hosts, one-label hosts, and the URI
  * a generic redirector carries (canonicalized in turn) */
@@ -319,7 +373,8 @@ static void http_variants(struct vars *vs, const char *nuri, int depth)
 	const char *rest = hs + hn;
 	size_t restn = strlen(rest);
 	bool noauth = hs == a, port_default = true;
-	char *host = xstrndup(hs, hn), *nhost = str_lower(xstrndup(hs, hn));
+	struct uri_canon_tmp *tb = &vs->sc->t[depth];
+	char *host = tmp_copy(&tb->host, hs, hn), *nhost = str_lower(tmp_copy(&tb->nhost, hs, hn));
 
 	if (rest[0] == ':') {
 		size_t d = strspn(rest + 1, "0123456789");
@@ -333,7 +388,7 @@ static void http_variants(struct vars *vs, const char *nuri, int depth)
 			vars_push3(vs, nuri, pl, host, hn, rest + 1 + wn, restn - 1 - wn);
 	}
 	/* control characters and spaces in the host go */
-	char *h2 = xstrndup(host, hn);
+	char *h2 = tmp_copy(&tb->h2, host, hn);
 	size_t k = 0;
 	for (size_t i = 0; i < hn; i++)
 		if ((unsigned char)host[i] > 0x20)
@@ -344,9 +399,8 @@ static void http_variants(struct vars *vs, const char *nuri, int depth)
 		hn = k;
 		host[hn] = '\0';
 	}
-	free(h2);
 	/* a generic redirector: http:... inside the rest */
-	for (const char *p = rest; depth < CANON_MAX_DEPTH && (p = strcasestr(p, "http")) != NULL; p++) {
+	for (const char *p = rest; depth < CANON_MAX_DEPTH && (p = find_http(p)) != NULL; p++) {
 		const char *q = p + 4;
 		if (tolower((unsigned char)*q) == 's')
 			q++;
@@ -377,29 +431,26 @@ static void http_variants(struct vars *vs, const char *nuri, int depth)
 		host[hn] = '\0';
 		vars_push3(vs, nuri, pl, host, hn, rest, restn);
 	}
-	struct buf ip;
+	struct buf *ipb = &tb->ip;
 	size_t cut[4];
-	buf_init(&ip);
+	buf_reset(ipb);
 	if (dotted(host, hn, cut)) {
 		for (size_t i = 0, s = 0; i < 4; s = cut[i++])
-			octet(host + s, cut[i] - s, &ip);
+			octet(host + s, cut[i] - s, ipb);
 	} else if (hn > 2 && host[0] == '0' && tolower((unsigned char)host[1]) == 'x' &&
 		   strspn(host + 2, "0123456789abcdefABCDEF") == hn - 2) {
 		size_t s = hn - 2 > 8 ? hn - 8 : 2;
-		ulong_ip(strtoull(host + s, NULL, 16), &ip);
+		ulong_ip(strtoull(host + s, NULL, 16), ipb);
 	} else if (hn > 0 && strspn(host, "0123456789") == hn) {
-		ulong_ip(hn > 19 ? UINT64_MAX : strtoull(host, NULL, 10), &ip);
+		ulong_ip(hn > 19 ? UINT64_MAX : strtoull(host, NULL, 10), ipb);
 	} else if (http && noauth && port_default && strcmp(nhost, "localhost") != 0) {
 		/* http://foo -> http://www.foo.com, as Firefox does */
 		const char *l = strncmp(nhost, "www.", 4) == 0 ? nhost + 4 : nhost;
 		if (*l != '\0' && strchr(l, '.') == NULL && !uri_domain_valid(nhost, strlen(nhost)))
-			buf_printf(&ip, "www.%s.com", l);
+			buf_printf(ipb, "www.%s.com", l);
 	}
-	if (ip.len > 0)
-		vars_push3(vs, nuri, pl, ip.data, ip.len, rest, restn);
-	buf_free(&ip);
-	free(host);
-	free(nhost);
+	if (ipb->len > 0)
+		vars_push3(vs, nuri, pl, ipb->data, ipb->len, rest, restn);
 }
 
 /*
@@ -408,80 +459,82 @@ static void http_variants(struct vars *vs, const char *nuri, int depth)
  */
 static void canon(struct vars *vs, const char *uri, size_t len, int depth)
 {
-	struct buf u, n, d;
+	struct uri_canon_tmp *tb = &vs->sc->t[depth];
+	struct buf *up = &tb->u;
 
-	buf_init(&u);
-	for (size_t i = 0; i < len && uri[i] != '\0'; i++)	/* newlines and CRs go */
-		if (uri[i] != '\n' && uri[i] != '\r')
-			buf_putc(&u, uri[i]);
-	size_t s = 0, e = u.len;
-	while (s < e && isspace((unsigned char)u.data[s]))
+	buf_reset(up);
+	size_t ul = strnlen(uri, len);
+	if (memchr(uri, '\n', ul) == NULL && memchr(uri, '\r', ul) == NULL) {
+		buf_append(up, uri, ul);	/* the usual case: one copy */
+	} else {
+		for (size_t i = 0; i < ul; i++)	/* newlines and CRs go */
+			if (uri[i] != '\n' && uri[i] != '\r')
+				buf_putc(up, uri[i]);
+	}
+	size_t s = 0, e = up->len;
+	while (s < e && isspace((unsigned char)up->data[s]))
 		s++;
-	while (e > s && isspace((unsigned char)u.data[e - 1]))
+	while (e > s && isspace((unsigned char)up->data[e - 1]))
 		e--;
-	const char *r = u.data + s;
+	const char *r = up->data + s;
 	size_t rn = e - s;
 	vars_push(vs, r, rn);	/* kept even when not looked into */
-	if (rn <= 1 || strchr("#?&", r[0]) || (r[0] == '/' && (rn < 2 || r[1] != '/'))) {
-		buf_free(&u);
+	if (rn <= 1 || strchr("#?&", r[0]) || (r[0] == '/' && (rn < 2 || r[1] != '/')))
 		return;
-	}
-	char *raw = xstrndup(r, rn);
-	buf_free(&u);
+	char *raw = tmp_copy(&tb->raw, r, strnlen(r, rn));
 	size_t colon = strcspn(raw, ":"), at = strcspn(raw, "@");
 	if (strncasecmp(raw, "mailto:", 7) == 0 || (raw[at] == '@' && at < colon)) {
 		mail_variants(vs, raw);
-		free(raw);
 		return;
 	}
-	buf_init(&n);
-	buf_init(&d);
+	struct buf *np = &tb->n, *dp = &tb->d;
+	buf_reset(np);
+	buf_reset(dp);
 	for (char *p = raw; *p; p++)	/* some clients read \ as / */
 		if (*p == '\\')
 			*p = '/';
 	size_t sl = 0;
 	if (strncasecmp(raw, "http:", 5) == 0 || strncasecmp(raw, "https:", 6) == 0) {
 		sl = tolower((unsigned char)raw[4]) == 's' ? 6 : 5;
-		buf_append(&n, raw, sl);
-		buf_puts(&n, "//");
+		buf_append(np, raw, sl);
+		buf_puts(np, "//");
 		sl += strspn(raw + sl, "/") > 2 ? 2 : strspn(raw + sl, "/");
 	}
-	buf_puts(&n, raw + sl);
-	if (has_pct(n.data)) {
-		url_decode(n.data, &d);
-		buf_reset(&n);
-		buf_append(&n, d.data, d.len);
+	buf_puts(np, raw + sl);
+	if (has_pct(np->data)) {
+		url_decode(np->data, dp);
+		buf_reset(np);
+		buf_append(np, dp->data, dp->len);
 	}
-	size_t sch = strspn(n.data, "-_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789");
-	if (sch == 0 || n.data[sch] != ':') {	/* no scheme: as a browser would */
-		buf_reset(&d);
-		buf_puts(&d, strncmp(n.data, "ftp.", 4) == 0 ? "ftp://" : "http://");
-		buf_append(&d, n.data, n.len);
-		buf_reset(&n);
-		buf_append(&n, d.data, d.len);
+	size_t sch = 0;	/* [-_a-zA-Z0-9]* */
+	while (isalnum((unsigned char)np->data[sch]) || np->data[sch] == '-' || np->data[sch] == '_')
+		sch++;
+	if (sch == 0 || np->data[sch] != ':') {	/* no scheme: as a browser would */
+		buf_reset(dp);
+		buf_puts(dp, strncmp(np->data, "ftp.", 4) == 0 ? "ftp://" : "http://");
+		buf_append(dp, np->data, np->len);
+		buf_reset(np);
+		buf_append(np, dp->data, dp->len);
 	}
-	if (strncasecmp(n.data, "http://", 7) == 0 || strncasecmp(n.data, "https://", 8) == 0) {
-		size_t pl = tolower((unsigned char)n.data[4]) == 's' ? 8 : 7;
-		size_t h = strcspn(n.data + pl, "/?#");
-		if (h > 0 && (n.data[pl + h] == '?' || n.data[pl + h] == '#')) {
-			buf_reset(&d);
-			buf_append(&d, n.data, pl + h);
-			buf_putc(&d, '/');
-			buf_puts(&d, n.data + pl + h);
-			buf_reset(&n);
-			buf_append(&n, d.data, d.len);
+	if (strncasecmp(np->data, "http://", 7) == 0 || strncasecmp(np->data, "https://", 8) == 0) {
+		size_t pl = tolower((unsigned char)np->data[4]) == 's' ? 8 : 7;
+		size_t h = strcspn(np->data + pl, "/?#");
+		if (h > 0 && (np->data[pl + h] == '?' || np->data[pl + h] == '#')) {
+			buf_reset(dp);
+			buf_append(dp, np->data, pl + h);
+			buf_putc(dp, '/');
+			buf_puts(dp, np->data + pl + h);
+			buf_reset(np);
+			buf_append(np, dp->data, dp->len);
 		}
 	}
 	for (int k = 0; k < 3; k++)
-		entity_pass(&n, k);
-	if (n.len != strlen(raw) || memcmp(n.data, raw, n.len) != 0)
-		vars_push(vs, n.data, n.len);
-	if ((strncasecmp(n.data, "http://", 7) == 0 || strncasecmp(n.data, "https://", 8) == 0) &&
-	    memchr(n.data, '\0', n.len) == NULL)
-		http_variants(vs, n.data, depth);
-	buf_free(&n);
-	buf_free(&d);
-	free(raw);
+		entity_pass(np, k);
+	if (np->len != strlen(raw) || memcmp(np->data, raw, np->len) != 0)
+		vars_push(vs, np->data, np->len);
+	if ((strncasecmp(np->data, "http://", 7) == 0 || strncasecmp(np->data, "https://", 8) == 0) &&
+	    memchr(np->data, '\0', np->len) == NULL)
+		http_variants(vs, np->data, depth);
 }
 
 /* ipv4 - is h a dotted quad of decimal numbers up to 255? */
@@ -574,9 +627,9 @@ bool uri_host(const char *uri, char *out, size_t cap)
 /* has_domain - RegistryBoundaries uri_to_domain found a domain: the host
  * of the URI (of the address for mailto:) is an IPv4 address or a valid
  * host name with a valid TLD */
-static bool has_domain(const char *uri)
+static bool has_domain(const char *uri, struct buf *lower)
 {
-	char *u = str_lower(xstrdup(uri)), *h = u;
+	char *u = str_lower(tmp_copy(lower, uri, strlen(uri))), *h = u;
 	bool ok = false;
 
 	if (strncmp(u, "javascript:", 11) == 0 || strncmp(u, "cid:", 4) == 0 ||
@@ -604,7 +657,6 @@ static bool has_domain(const char *uri)
 	}
 	ok = uri_host_valid(h);	/* an undecoded %XX: the decoded variant counts */
 out:
-	free(u);
 	return ok;
 }
 
@@ -612,16 +664,17 @@ out:
 static void add_vars(struct uri_set *s, struct vars *vs)
 {
 	for (size_t i = 0; i < vs->n; i++)
-		uri_set_add(s, vs->v[i], strlen(vs->v[i]));
+		uri_set_add(s, var(vs, i), strlen(var(vs, i)));
 }
 
 /* uri_add_found - an HTML attribute's URI and its variants */
 void uri_add_found(struct uri_set *s, const char *uri, size_t len)
 {
-	struct vars vs = { .n = 0 };
+	struct vars vs;
 
+	vars_init(&vs, scratch(s));
 	canon(&vs, uri, strnlen(uri, len), 0);
-	if (vs.n > 0 && strlen(vs.v[0]) >= URI_MAX_LEN && s->capped == NULL)
+	if (vs.n > 0 && strlen(var(&vs, 0)) >= URI_MAX_LEN && s->capped == NULL)
 		s->capped = "URI longer than 2048 bytes cut";
 	add_vars(s, &vs);
 	vars_free(&vs);
@@ -902,11 +955,12 @@ static void found(struct uri_set *s, const char *u, size_t n, char kind, size_t 
 		if (!uri_domain_valid(a + 1, hn))
 			goto out;
 	}
-	struct vars vs = { .n = 0 };
+	struct vars vs;
+	vars_init(&vs, scratch(s));
 	canon(&vs, b.data, b.len, 0);
 	bool valid = false;
 	for (size_t i = 0; i < vs.n && !valid; i++)
-		valid = has_domain(vs.v[i]);
+		valid = has_domain(var(&vs, i), &vs.sc->lower);
 	if (valid) {
 		if (b.len > URI_MAX_LEN && s->capped == NULL)
 			s->capped = "URI longer than 2048 bytes cut";
@@ -922,6 +976,12 @@ out:
  * '@', a host's "." TLD) with no white space or NUL between its start and it */
 static size_t next_mark(const char *t, size_t i, size_t len)
 {
+	for (; i + 16 <= len; i += 16) {	/* 16 bytes at a time */
+		u8x16 c = vec16_load((const unsigned char *)t + i);
+		unsigned k = vec16_first((u8x16)(c == '.') | (u8x16)(c == '@') | (u8x16)(c == ':'));
+		if (k < 16)
+			return i + k;
+	}
 	while (i < len && t[i] != '.' && t[i] != '@' && t[i] != ':')
 		i++;
 	return i;

@@ -768,6 +768,32 @@ START_TEST(html_empty_attribute_name)
 }
 END_TEST
 
+/* html_runs_16 - the renderer reads plain words, attribute values and
+ * code points 16 bytes at a time: white space, '&' and line breaks just
+ * before, at and after such a block's edges still count one by one */
+START_TEST(html_runs_16)
+{
+	static const char html[] =
+		"<p>abcdefghijklmno pqrstuvwxyz0123  456789abcdefghij\tklmnop&amp;"
+		"qrstuvwxyzABCDEF\vGHIJ klmnopqrstuvwxyz \n0123456789abcdef ghij</p>"
+		"<a href=\"http://www.example.test/0123456789/a&amp;b\nc/&#46;defghijklmnopq\trstuvwxyz0123456789\">x</a>";
+	struct buf text;
+	struct uri_set uris;
+	size_t n;
+
+	buf_init(&text);
+	uri_set_init(&uris);
+	html_render(html, sizeof(html) - 1, &text, NULL, &uris, NULL);
+	ck_assert_str_eq(text.data, "\n\nabcdefghijklmno pqrstuvwxyz0123 456789abcdefghij klmnop&"
+				    "qrstuvwxyzABCDEF\vGHIJ klmnopqrstuvwxyz 0123456789abcdef ghij\n\nx");
+	char **list = uri_set_take(&uris, &n);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(list[0], "http://www.example.test/0123456789/a&bc/.defghijklmnopqrstuvwxyz0123456789");
+	uri_list_free(list);
+	buf_free(&text);
+}
+END_TEST
+
 /* body lines longer than MIME_MAX_BODY_LINE: cut after the last space
  * before the length, or at the length when there is none
  * (split_into_array_of_short_lines) */
@@ -1220,6 +1246,7 @@ int main(void)
 	suite_add_tcase(s, tc);
 	tcase_set_timeout(quick, 5);
 	tcase_add_test(quick, html_empty_attribute_name);
+	tcase_add_test(quick, html_runs_16);
 	suite_add_tcase(s, quick);
 	return unit_main(s);
 }
