@@ -69,7 +69,7 @@ struct tokens {
 	size_t npairs;			/* of them word pairs (at most TOKENS_PAIRS_MAX) */
 	bool capped;			/* more distinct tokens were left out */
 	struct buf text;		/* the tokens, NUL-separated */
-	uint64_t slot[TOKENS_SLOTS];	/* the set: hash, 0 = empty */
+	uint16_t slot[TOKENS_SLOTS];	/* the set: index + 1 into hash, 0 = empty */
 	/* the words split so far, to skip repeats: a set of indexes + 1 (0 =
 	 * empty) into whash/woff/wlen; each word's text is compared on a
 	 * hash hit, so a colliding word is never skipped */
@@ -94,7 +94,8 @@ void tokens_text(struct tokens *t, const char *prefix, const char *text, size_t 
 		 bool body);
 /* tokens_add - one token, unless already there or the set is full */
 void tokens_add(struct tokens *t, const char *s, size_t len);
-/* tokens_hash - FNV-1a, 64 bits, of s (never 0: 0 marks an empty slot) */
+/* tokens_hash - FNV-1a, 64 bits, of s, 0 made 1 (the token keys in Redis
+ * are made of it: it must not change) */
 uint64_t tokens_hash(const char *s, size_t len);
 /* tokens_word_hash - FNV-1a 64 of prefix, body flag and word (the
  * default word_hash; never 0) */

@@ -102,6 +102,26 @@ START_TEST(tokenize_cap)
 }
 END_TEST
 
+/* the word pairs carry tokens_text's prefix as its words do (a prefixed
+ * pair must not count as the body's pair of the same words) */
+START_TEST(tokenize_pairs_prefix)
+{
+	struct tokens *t = xmalloc(sizeof(*t));
+	const char *text = "Free money now";
+
+	tokens_init(t);
+	tokens_text(t, "X:", text, strlen(text), true);
+	ck_assert(has(t, "X:free"));
+	ck_assert(has(t, "X:free money"));
+	ck_assert(has(t, "X:money now"));
+	ck_assert(!has(t, "free money"));
+	ck_assert(!has(t, "money now"));
+	ck_assert_uint_eq(t->npairs, 2);
+	tokens_free(t);
+	free(t);
+}
+END_TEST
+
 /* same_hash - every word collides (word_seen's hash forced) */
 static uint64_t same_hash(const char *prefix, const char *w, size_t len, bool is_body)
 {
@@ -420,6 +440,7 @@ int main(void)
 	tcase_add_loop_test(tc, tokenize_body, 0, (int)(sizeof(body_cases) / sizeof(*body_cases)));
 	tcase_add_test(tc, tokenize_cap);
 	tcase_add_test(tc, tokenize_word_collision);
+	tcase_add_test(tc, tokenize_pairs_prefix);
 	tcase_add_test(tc, tokenize_message);
 	tcase_add_test(tc, token_prob);
 	tcase_add_test(tc, combine);
