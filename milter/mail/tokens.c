@@ -143,6 +143,7 @@ static size_t utf8_len(const unsigned char *p, size_t left)
 #define B_PAIR 4	/* pair_char: letters, digits, $ ' ! and bytes >= 0x80 */
 #define B_TRIM 8	/* trim_punct strips it: - ' " . , (and NUL, as strchr
 			 * found the terminator; no word holds one) */
+#define B_SPACE 16	/* isspace */
 #define B_ALNUM (B_WORD | B_W | B_PAIR)
 static const unsigned char bclass[256] = {
 	['0' ... '9'] = B_ALNUM, ['A' ... 'Z'] = B_ALNUM, ['a' ... 'z'] = B_ALNUM,
@@ -150,6 +151,7 @@ static const unsigned char bclass[256] = {
 	['!'] = B_WORD | B_PAIR, ['$'] = B_WORD | B_PAIR, ['\''] = B_WORD | B_PAIR | B_TRIM,
 	[','] = B_WORD | B_TRIM, ['"'] = B_WORD | B_TRIM, ['.'] = B_WORD | B_TRIM,
 	['-'] = B_WORD | B_TRIM, [0] = B_TRIM, [0x80 ... 0xff] = B_PAIR,
+	['\t' ... '\r'] = B_SPACE, [' '] = B_SPACE,
 };
 
 /* word_bytes - bytes of the word character at p (a letter, digit, one of
@@ -377,10 +379,14 @@ static bool word_seen(struct tokens *t, const char *prefix, const char *w, size_
 		t->whash[t->nwords] = h;
 		t->woff[t->nwords] = (uint32_t)t->wtext.len;
 		t->wlen[t->nwords] = (uint32_t)(pl + 2 + len);
-		buf_append(&t->wtext, prefix, pl);
-		buf_putc(&t->wtext, '\0');
-		buf_putc(&t->wtext, body ? 'b' : 'h');
-		buf_append(&t->wtext, w, len);
+		buf_reserve(&t->wtext, pl + 2 + len);
+		char *d = t->wtext.data + t->wtext.len;
+		memcpy(d, prefix, pl);
+		d[pl] = '\0';
+		d[pl + 1] = body ? 'b' : 'h';
+		memcpy(d + pl + 2, w, len);
+		t->wtext.len += pl + 2 + len;
+		d[pl + 2 + len] = '\0';	/* struct buf's terminator */
 		t->words[i] = (uint16_t)++t->nwords;
 	}
 	return false;
@@ -446,7 +452,7 @@ void tokens_text(struct tokens *t, const char *prefix, const char *text, size_t 
 		if (n == 0) {
 			if (u[i] == '\n')
 				line_start = true;
-			else if (!isspace(u[i]))
+			else if (!(bclass[u[i]] & B_SPACE))
 				after_stop = false;
 			i++;
 			continue;
@@ -508,6 +514,17 @@ static void addr_header(struct tokens *t, const char *prefix, const char *v)
 	}
 }
 
+/* dots - the dots in p's n bytes (sscanf can read an address only if
+ * there are three) */
+static size_t dots(const char *p, size_t n)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		k += p[i] == '.';
+	return k;
+}
+
 /* received_header - the field without its date and queue id, the client
  * address as its /24 (the shape of the relay, not one connection) */
 static void received_header(struct tokens *t, const char *v)
@@ -531,7 +548,7 @@ static void received_header(struct tokens *t, const char *v)
 			skip_next = false;
 		} else if (n == 2 && strncasecmp(p, "id", 2) == 0) {
 			skip_next = true;
-		} else if (n < sizeof(ip)) {
+		} else if (n < sizeof(ip) && dots(p, n) >= 3) {
 			memcpy(ip, p, n);
 			ip[n] = '\0';
 			if (sscanf(ip, "%u.%u.%u.%u%c", &a, &b, &c, &d, &tail) == 4) {
@@ -547,6 +564,8 @@ static void received_header(struct tokens *t, const char *v)
 			} else {
 				tokens_text(t, "H*r:", p, n, false);
 			}
+		} else if (n < sizeof(ip)) {
+			tokens_text(t, "H*r:", p, n, false);
 		}
 		p += n;
 	}
@@ -661,7 +680,7 @@ void tokens_of(struct msg *m, struct tokens *t)
 		if (host == NULL || len >= sizeof(lower))
 			continue;
 		for (size_t k = 0; k < len; k++)
-			lower[k] = (char)tolower((unsigned char)host[k]);
+			lower[k] = (char)(host[k] >= 'A' && host[k] <= 'Z' ? host[k] + 32 : host[k]);
 		add_domains(t, "UD:", lower, len);
 	}
 	const char *body = msg_body_text(m, &len);

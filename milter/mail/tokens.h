@@ -55,7 +55,8 @@ struct msg;
 #define TOKEN_MAX_LEN 15	/* longer ones become sk:PREFIX */
 #define TOKENS_PAIRS_MAX 200	/* word pairs (of TOKENS_MAX) per message */
 #define TOKENS_SLOTS 2048	/* hash set size: a power of 2 > 2 * TOKENS_MAX */
-#define TOKENS_WORD_SLOTS 8192	/* words remembered (half of it) to skip repeats */
+#define TOKENS_WORD_SLOTS 2048	/* words remembered (half of it) to skip repeats:
+				 * the corpus's messages have at most 830 */
 #define TOKENS_WORD_TEXT 65536	/* bytes of remembered words' text, at most */
 
 /* the hash of a word for word_seen: prefix, word, body flag (tests
