@@ -116,12 +116,21 @@ static void token_key_put(char *out, uint64_t hash)
 	static const char b64[] =
 		"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_";
 
+	_Static_assert(BAYES_TOKEN_KEY_LEN == 13, "b: and 11 characters");
+	/* unrolled: 600 keys a 25 KB message, a loop's counting cost as much */
 	out[0] = 'b';
 	out[1] = ':';
-	for (int i = 2; i < BAYES_TOKEN_KEY_LEN; i++) {
-		out[i] = b64[hash & 63];
-		hash >>= 6;
-	}
+	out[2] = b64[hash & 63];
+	out[3] = b64[(hash >> 6) & 63];
+	out[4] = b64[(hash >> 12) & 63];
+	out[5] = b64[(hash >> 18) & 63];
+	out[6] = b64[(hash >> 24) & 63];
+	out[7] = b64[(hash >> 30) & 63];
+	out[8] = b64[(hash >> 36) & 63];
+	out[9] = b64[(hash >> 42) & 63];
+	out[10] = b64[(hash >> 48) & 63];
+	out[11] = b64[(hash >> 54) & 63];
+	out[12] = b64[hash >> 60];
 }
 
 /* bayes_token_key - see bayes.h: 11 characters of base 64 (printable,
@@ -574,7 +583,7 @@ static void classify(struct scan *sc, const struct tokens *t, const double *coun
 		metrics_inc(METRIC_BAYES_UNTRAINED);
 		return;
 	}
-	double *prob = xcalloc(t->n ? t->n : 1, sizeof(*prob));
+	double *prob = xmalloc((t->n ? t->n : 1) * sizeof(*prob));	/* each set below */
 	size_t *idx = xcalloc(BAYES_N_SIGNIFICANT + 1, sizeof(*idx));
 	for (size_t i = 0; i < t->n; i++)
 		prob[i] = bayes_token_prob(counts[2 + 2 * i], counts[3 + 2 * i], ns, nn);
@@ -637,7 +646,7 @@ static int bayes_eom(struct scan *sc, void **state)
 		  t->n, trips);
 	if (rc == 0) {
 		size_t nc = 2 + 2 * t->n;
-		double *counts = xcalloc(nc, sizeof(*counts));
+		double *counts = xmalloc(nc * sizeof(*counts));	/* each set, or not read */
 		if (r[0].type == REDIS_T_STR && bayes_counts_parse(r[0].str, r[0].len, counts, nc))
 			classify(sc, t, counts);
 		else
