@@ -183,6 +183,10 @@ const char *bayes_result_name(enum bayes_result r)
  * for a token that grew (a field new in this batch tries EXPIRE NX first:
  * GT would treat a new key as never expiring).  So two Redis calls per
  * distinct token of the batch instead of per token of each message.
+ * The EXPIRE is a PEXPIREAT to the script's TIME + TTL x count, the same
+ * moment to the millisecond: Redis rewrites an EXPIRE into a PEXPIREAT
+ * for its replication stream, two new argument objects a call (a tenth
+ * of the script's cost for the corpus, callgrind on redis-server).
  * Every number handed to redis.call is a string (num, exp): Redis 7.0
  * formats a Lua number argument with snprintf("%.17g"), and Lua's
  * tonumber of an argument is a strtod; with them the script spent a
@@ -199,8 +203,10 @@ static struct rep_script script_learn = {
 	"  t[k] = s\n"
 	"  return s\n"
 	"end})\n"
-	"local exp = {}\n"
-	"for c = 1, mult do exp[c] = num[ttl * c] end\n"
+	"local at = {}\n"
+	"local tm = redis.call('TIME')\n"
+	"local ms = tonumber(tm[1]) * 1000 + math.floor(tonumber(tm[2]) / 1000)\n"
+	"for c = 1, mult do at[c] = num[ms + ttl * c * 1000] end\n"
 	"local total = {s = 'spam', h = 'ham'}\n"
 	"local seen, res, from, to, changed, plain = {}, {}, {}, {}, false, true\n"
 	"for i = 1, n do\n"
@@ -227,7 +233,7 @@ static struct rep_script script_learn = {
 	"    else\n"
 	"      to[i] = cls\n"
 	"      redis.call('HINCRBY', KEYS[1], total[cls], '1')\n"
-	"      redis.call('SET', sk, cls, 'EX', exp[mult])\n"
+	"      redis.call('SET', sk, cls, 'EX', num[ttl * mult])\n"
 	"      seen[sk] = cls\n"
 	"      res[i] = prev and 2 or 1\n"
 	"    end\n"
@@ -295,8 +301,8 @@ static struct rep_script script_learn = {
 	"    redis.call('DEL', key)\n"
 	"  elseif c > 0 then\n"
 	"    if c > mult then c = mult end\n"
-	"    if not fresh or redis.call('EXPIRE', key, exp[c], 'NX') == 0 then\n"
-	"      redis.call('EXPIRE', key, exp[c], 'GT')\n"
+	"    if not fresh or redis.call('PEXPIREAT', key, at[c], 'NX') == 0 then\n"
+	"      redis.call('PEXPIREAT', key, at[c], 'GT')\n"
 	"    end\n"
 	"  end\n"
 	"end\n"
