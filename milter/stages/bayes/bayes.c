@@ -183,6 +183,8 @@ const char *bayes_result_name(enum bayes_result r)
  * for a token that grew (a field new in this batch tries EXPIRE NX first:
  * GT would treat a new key as never expiring).  So two Redis calls per
  * distinct token of the batch instead of per token of each message.
+ * The plain batch has a loop of its own (no per-field table look-ups:
+ * the Lua around the calls is a sixth of the script's instructions).
  * The EXPIRE is a PEXPIREAT to the script's TIME + TTL x count, the same
  * moment to the millisecond: Redis rewrites an EXPIRE into a PEXPIREAT
  * for its replication stream, two new argument objects a call (a tenth
@@ -268,6 +270,42 @@ static struct rep_script script_learn = {
 	"      end\n"
 	"    end\n"
 	"  end\n"
+	"end\n"
+	"if plain then\n"
+	"  local call, cs, ch = redis.call, ARGV[5], ARGV[6]\n"
+	"  for j = 1, nd do\n"
+	"    local key, c, fresh, gone = KEYS[1 + n + j], 0, false, false\n"
+	"    local d = byte(cs, j) - 1\n"
+	"    if d > 0 then\n"
+	"      local v = call('HINCRBY', key, 's', num[d])\n"
+	"      if v <= 0 then\n"
+	"        call('HDEL', key, 's')\n"
+	"        gone = true\n"
+	"      else\n"
+	"        c, fresh = v, v == d\n"
+	"      end\n"
+	"    end\n"
+	"    d = byte(ch, j) - 1\n"
+	"    if d > 0 then\n"
+	"      local v = call('HINCRBY', key, 'h', num[d])\n"
+	"      if v <= 0 then\n"
+	"        call('HDEL', key, 'h')\n"
+	"        gone = true\n"
+	"      else\n"
+	"        if v > c then c = v end\n"
+	"        if v == d then fresh = true end\n"
+	"      end\n"
+	"    end\n"
+	"    if gone and call('HLEN', key) == 0 then\n"
+	"      call('DEL', key)\n"
+	"    elseif c > 0 then\n"
+	"      if c > mult then c = mult end\n"
+	"      if not fresh or call('PEXPIREAT', key, at[c], 'NX') == 0 then\n"
+	"        call('PEXPIREAT', key, at[c], 'GT')\n"
+	"      end\n"
+	"    end\n"
+	"  end\n"
+	"  return res\n"
 	"end\n"
 	"local counts = {ARGV[5], ARGV[6]}\n"
 	"for j = 1, nd do\n"
