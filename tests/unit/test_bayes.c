@@ -122,6 +122,36 @@ START_TEST(tokenize_pairs_prefix)
 }
 END_TEST
 
+/* a learn batch over the script's encoding is split: at most
+ * BAYES_LEARN_MSGS_MAX messages and BAYES_LEARN_TOKENS_MAX tokens a call,
+ * at least one message, the items in order */
+START_TEST(learn_split)
+{
+	static struct tokens small, big;
+	static struct bayes_learn_item it[300];
+
+	small.n = 10;
+	big.n = TOKENS_MAX;
+	for (size_t i = 0; i < 300; i++)
+		it[i].tokens = &small;
+	ck_assert_uint_eq(bayes_learn_split(it, 0), 0);
+	ck_assert_uint_eq(bayes_learn_split(it, 1), 1);
+	ck_assert_uint_eq(bayes_learn_split(it, 32), 32);
+	ck_assert_uint_eq(bayes_learn_split(it, 254), 254);
+	ck_assert_uint_eq(bayes_learn_split(it, 300), BAYES_LEARN_MSGS_MAX);
+	/* 65 messages of 1,000 tokens fit 255 * 255 = 65,025; the 66th not */
+	for (size_t i = 0; i < 300; i++)
+		it[i].tokens = &big;
+	ck_assert_uint_eq(bayes_learn_split(it, 300), BAYES_LEARN_TOKENS_MAX / TOKENS_MAX);
+	ck_assert_uint_eq(bayes_learn_split(it, 65), 65);
+	/* the limit is the sum in order: 64 big, 25 small fit, not one big more */
+	for (size_t i = 64; i < 89; i++)
+		it[i].tokens = &small;
+	ck_assert_uint_eq(bayes_learn_split(it, 300), 89);
+	ck_assert_uint_eq(bayes_learn_split(it + 89, 1), 1);
+}
+END_TEST
+
 /* same_hash - every word collides (word_seen's hash forced) */
 static uint64_t same_hash(const char *prefix, const char *w, size_t len, bool is_body)
 {
@@ -441,6 +471,7 @@ int main(void)
 	tcase_add_test(tc, tokenize_cap);
 	tcase_add_test(tc, tokenize_word_collision);
 	tcase_add_test(tc, tokenize_pairs_prefix);
+	tcase_add_test(tc, learn_split);
 	tcase_add_test(tc, tokenize_message);
 	tcase_add_test(tc, token_prob);
 	tcase_add_test(tc, combine);

@@ -27,9 +27,7 @@
 #include "stages/rep/rep_int.h"
 
 #define DETAIL_TOKENS 5		/* strongest tokens each way in the detail */
-#define LEARN_MSGS_MAX 254	/* messages in one learn script call: 1 + count in a byte */
-#define LEARN_TOKENS_MAX (255 * 255)	/* tokens of one call: an index in 2 bytes */
-_Static_assert(TOKENS_MAX <= LEARN_TOKENS_MAX, "one message's tokens fit one learn call");
+_Static_assert(TOKENS_MAX <= BAYES_LEARN_TOKENS_MAX, "one message's tokens fit one learn call");
 
 /* ---------------------------------------------------------------- math */
 
@@ -395,13 +393,24 @@ static size_t token_slot(const uint32_t *slot, const uint64_t *hs, size_t mask, 
 	return i;
 }
 
-/* learn_args - KEYS and ARGV of the learn script for a batch (at most
- * LEARN_MSGS_MAX messages, LEARN_TOKENS_MAX tokens): each distinct token
- * once; returns the number of KEYS */
-static size_t learn_args(const struct config *cfg, const struct bayes_learn_item *it, size_t n,
-			 struct rep_args *a)
+/* args_borrow - one argument that a owns not (learn_call takes it back
+ * before rep_args_clear) */
+static void args_borrow(struct rep_args *a, char *s)
 {
-	char key[BAYES_KEY_MAX];
+	if (a->n == a->cap) {
+		a->cap = a->cap ? a->cap * 2 : 32;
+		a->v = xrealloc(a->v, a->cap * sizeof(*a->v));
+	}
+	a->v[a->n++] = s;
+}
+
+/* learn_args - KEYS and ARGV of the learn script for a batch (at most
+ * BAYES_LEARN_MSGS_MAX messages, BAYES_LEARN_TOKENS_MAX tokens): each distinct token
+ * once, the token keys side by side in *keys (not a copy each: 8,000 a
+ * batch); returns the number of KEYS */
+static size_t learn_args(const struct config *cfg, const struct bayes_learn_item *it, size_t n,
+			 struct rep_args *a, char **keys)
+{
 	size_t total = 0, nd = 0;
 
 	for (size_t m = 0; m < n; m++)
@@ -438,9 +447,15 @@ static size_t learn_args(const struct config *cfg, const struct bayes_learn_item
 	rep_args_add(a, cfg->bayes_totals_key);
 	for (size_t m = 0; m < n; m++)
 		rep_args_cat(a, cfg->redis_prefix, "bayes:seen:", it[m].digest, (char *)NULL);
+	size_t pl = strnlen(cfg->redis_prefix, BAYES_KEY_MAX - 16);	/* as bayes_token_key */
+	size_t kl = pl + BAYES_TOKEN_KEY_LEN + 1;
+	*keys = xmalloc(nd ? nd * kl : 1);
 	for (size_t j = 0; j < nd; j++) {
-		bayes_token_key(cfg->redis_prefix, hs[j], key);
-		rep_args_add(a, key);
+		char *k = *keys + j * kl;
+		memcpy(k, cfg->redis_prefix, pl);
+		token_key_put(k + pl, hs[j]);
+		k[pl + BAYES_TOKEN_KEY_LEN] = '\0';
+		args_borrow(a, k);
 	}
 	size_t nkeys = a->n;
 	rep_args_int(a, cfg->bayes_token_ttl);
@@ -468,9 +483,13 @@ static int learn_call(struct engine *e, struct bayes_learn_item *it, size_t n, d
 	struct rep_args a = { 0 };
 	struct redis_val *r;
 
-	size_t nkeys = learn_args(e->cfg, it, n, &a);
+	char *keys;
+	size_t nkeys = learn_args(e->cfg, it, n, &a, &keys);
 	int rc = rep_script_run(e->redis, &script_learn, nkeys, &a, deadline, &r, why, NULL);
+	for (size_t i = 1 + n; i < nkeys; i++)
+		a.v[i] = NULL;	/* the token keys: in keys */
 	rep_args_clear(&a);
+	free(keys);
 	if (rc < 0)
 		return -1;
 	bool ok = r[0].type == REDIS_T_ARRAY && r[0].n == n;
@@ -487,28 +506,35 @@ static int learn_call(struct engine *e, struct bayes_learn_item *it, size_t n, d
 	return 0;
 }
 
+/* bayes_learn_split - see bayes.h */
+size_t bayes_learn_split(const struct bayes_learn_item *it, size_t n)
+{
+	size_t k = 0, total = 0;
+
+	while (k < n && k < BAYES_LEARN_MSGS_MAX &&
+	       (k == 0 || total + it[k].tokens->n <= BAYES_LEARN_TOKENS_MAX))
+		total += it[k++].tokens->n;
+	return k;
+}
+
 /* bayes_learn_many - see bayes.h; a batch over the script's encoding
- * (a count per token in one byte, an index in two) is halved */
+ * goes in several calls, in order */
 int bayes_learn_many(struct engine *e, struct bayes_learn_item *it, size_t n, double deadline,
 		     const char **why)
 {
-	size_t total = 0;
-
 	if (e->redis == NULL) {
 		*why = "no redis configured";
 		return -1;
 	}
-	if (n == 0)
-		return 0;
 	pthread_once(&script_once, digest_script);
-	for (size_t m = 0; m < n; m++)
-		total += it[m].tokens->n;
-	if (n > 1 && (n > LEARN_MSGS_MAX || total > LEARN_TOKENS_MAX)) {
-		if (bayes_learn_many(e, it, n / 2, deadline, why) < 0)
+	while (n > 0) {
+		size_t k = bayes_learn_split(it, n);
+		if (learn_call(e, it, k, deadline, why) < 0)
 			return -1;
-		return bayes_learn_many(e, it + n / 2, n - n / 2, deadline, why);
+		it += k;
+		n -= k;
 	}
-	return learn_call(e, it, n, deadline, why);
+	return 0;
 }
 
 /* bayes_learn_tokens - see bayes.h */
