@@ -603,13 +603,19 @@ bool bayes_counts_parse(const char *s, size_t len, double *out, size_t n)
 	const unsigned char *p = (const unsigned char *)s, *end = p + len;
 
 	for (size_t i = 0; i < n; i++) {
+		unsigned d;
+		/* most counts are one digit and a space ("0 1 0 ...") */
+		if (end - p >= 2 && (d = (unsigned)*p - '0') < 10 && p[1] == ' ') {
+			out[i] = (double)d;
+			p += 2;
+			continue;
+		}
 		while (p < end && *p == ' ')
 			p++;
 		if (p >= end)
 			return false;
-		unsigned d = (unsigned)*p - '0';
+		d = (unsigned)*p - '0';
 		if (d < 10 && (p + 1 == end || p[1] == ' ')) {
-			/* most counts are one digit ("0 1 0 ...") */
 			out[i] = (double)d;
 			p += p + 1 == end ? 1 : 2;
 			continue;
