@@ -152,6 +152,29 @@ START_TEST(learn_split)
 }
 END_TEST
 
+/* the token keys in Redis: prefix, "b:", the hash's 64 bits in base 64,
+ * low 6 bits first (values from the loop encoding before the table: a
+ * learned database's keys must not change) */
+START_TEST(token_keys)
+{
+	static const struct {
+		uint64_t hash;
+		const char *key;
+	} cases[] = {
+		{ 1, "p:b:10000000000" },
+		{ UINT64_MAX, "p:b:__________F" },
+		{ 0x0123456789abcdefULL, "p:b:ltyg9UMHZ40" },
+		{ 0xfedcba9876543210ULL, "p:b:G83LsXfkSxF" },
+	};
+	char out[BAYES_KEY_MAX];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		ck_assert_uint_eq(bayes_token_key("p:", cases[i].hash, out), strlen(cases[i].key));
+		ck_assert_str_eq(out, cases[i].key);
+	}
+}
+END_TEST
+
 /* same_hash - every word collides (word_seen's hash forced) */
 static uint64_t same_hash(const char *prefix, const char *w, size_t len, bool is_body)
 {
@@ -472,6 +495,7 @@ int main(void)
 	tcase_add_test(tc, tokenize_word_collision);
 	tcase_add_test(tc, tokenize_pairs_prefix);
 	tcase_add_test(tc, learn_split);
+	tcase_add_test(tc, token_keys);
 	tcase_add_test(tc, tokenize_message);
 	tcase_add_test(tc, token_prob);
 	tcase_add_test(tc, combine);
