@@ -225,6 +225,7 @@ struct learn_msg {
 };
 
 #define LEARN_BATCH 32		/* messages in one pipelined round trip */
+#define LEARN_FIRST 4		/* the first batch: Redis starts while the next is parsed */
 
 struct learn_batch {
 	struct learn_msg m[LEARN_BATCH];
@@ -249,6 +250,8 @@ struct learn_run {
 	unsigned long n, counts[BAYES_UNKNOWN + 1], failed;
 	int rc, flush_rc;
 	struct learn_batch buf[2], *fill, *pending;
+	size_t batch;		/* messages the next batch holds: LEARN_FIRST, doubled
+				 * at each hand-off up to LEARN_BATCH */
 	bool threaded, done;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -411,6 +414,7 @@ static void learn_handoff(struct learn_run *lr)
 static void learn_start(struct learn_run *lr)
 {
 	lr->fill = &lr->buf[0];
+	lr->batch = LEARN_FIRST;
 	pthread_mutex_init(&lr->lock, NULL);
 	pthread_cond_init(&lr->cond, NULL);
 	lr->threaded = pthread_create(&lr->sender, NULL, learn_sender, lr) == 0;
@@ -451,8 +455,10 @@ static void learn_one(struct learn_run *lr, const char *name, const char *data, 
 		m->it.res = BAYES_LEARNED;
 		rep_learn_keys(lr->e, data, len, lr->ip, &m->keys);
 	}
-	if (lr->fill->n == LEARN_BATCH)
+	if (lr->fill->n >= lr->batch) {
 		learn_handoff(lr);
+		lr->batch = lr->batch * 2 < LEARN_BATCH ? lr->batch * 2 : LEARN_BATCH;
+	}
 }
 
 /* learn_mbox - each message of an mbox file ("From " lines) */

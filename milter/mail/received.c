@@ -122,15 +122,26 @@ static int pm_group_caps(const char *p, const char **after)
 
 static const char *pm_at(struct pm_state *st, const char *p, const char *s, int k);
 
-/* pm_run - a repeatable class at s: try lengths lo..hi in the order asked */
+/* pm_run - a repeatable class at s: try lengths lo..hi in the order asked.
+ * When a literal byte follows the class, a length that does not put it
+ * next fails at pm_at's first comparison: that step is counted here
+ * instead of calling pm_at (the same steps, the same result, a fifth of
+ * parapetctl learn's instructions were these calls) */
 static const char *pm_run(struct pm_state *st, const char *p, const char *s,
 			  int k, size_t lo, size_t hi, bool lazy)
 {
+	int lit = *p && *p != '%' && *p != '{' && *p != '}' && !(*p == '$' && p[1] == '\0') ?
+		  (unsigned char)*p : -1;
+
 	for (size_t i = 0; i <= hi - lo; i++) {
 		size_t len = lazy ? lo + i : hi - i;
 		if (k < PM_MAX_CAPS) {
 			st->cap[k].p = s;
 			st->cap[k].len = len;
+		}
+		if (lit >= 0 && (unsigned char)s[len] != lit) {
+			st->steps++;
+			continue;
 		}
 		const char *e = pm_at(st, p, s + len, k + 1);
 		if (e != NULL)
@@ -232,7 +243,21 @@ static bool pm_match(const char *line, const char *pat, struct pm_cap *cap)
 	bool anchored = *pat == '^';
 	if (anchored)
 		pat++;
+	/* searched from a literal byte: the positions without it fail at
+	 * pm_at's first comparison, one step each; they are counted, not
+	 * called (the same steps, the same result) */
+	int lit = !anchored && *pat && *pat != '%' && *pat != '{' && *pat != '}' &&
+		  !(*pat == '$' && pat[1] == '\0') ? (unsigned char)*pat : -1;
 	for (const char *s = line;; s++) {
+		if (lit >= 0) {
+			const char *q = strchr(s, lit);
+			if (q == NULL)
+				return false;	/* no match at any place left */
+			st.steps += (unsigned)(q - s);
+			if (st.steps > PM_MAX_STEPS)
+				return false;	/* the limit passed on the way */
+			s = q;
+		}
 		if (pm_at(&st, pat, s, 0) != NULL) {
 			if (cap != NULL)
 				memcpy(cap, st.cap, sizeof(st.cap));

@@ -20,6 +20,7 @@
 #define RECEIVED_USED 2		/* the oldest Received fields read */
 
 _Static_assert(TOKENS_WORD_SLOTS / 2 <= UINT16_MAX, "tokens.words holds 16-bit indexes");
+_Static_assert(TOKENS_MAX <= UINT16_MAX, "tokens.slot holds 16-bit indexes");
 
 /* tokens_init - see tokens.h */
 void tokens_init(struct tokens *t)
@@ -63,15 +64,23 @@ const char *tokens_str(const struct tokens *t, size_t i)
 	return t->text.data + t->off[i];
 }
 
-/* tokens_add - see tokens.h */
-void tokens_add(struct tokens *t, const char *s, size_t len)
+/* add_two - the token a then s (al + len bytes): hashed as one string
+ * (FNV-1a runs byte by byte, so no copy is made to hash it) and copied
+ * into text only when it is new */
+static void add_two(struct tokens *t, const char *a, size_t al, const char *s, size_t len)
 {
-	if (len == 0 || len > TOKEN_TEXT_MAX)
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	if (al + len == 0 || al + len > TOKEN_TEXT_MAX)
 		return;
-	uint64_t h = tokens_hash(s, len);
+	for (size_t i = 0; i < al; i++)
+		h = (h ^ (unsigned char)a[i]) * 0x100000001b3ULL;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)s[i]) * 0x100000001b3ULL;
+	h = h ? h : 1;	/* as tokens_hash */
 	size_t i = (size_t)h & (TOKENS_SLOTS - 1);
 	while (t->slot[i]) {
-		if (t->slot[i] == h)
+		if (t->hash[t->slot[i] - 1] == h)
 			return;
 		i = (i + 1) & (TOKENS_SLOTS - 1);
 	}
@@ -79,25 +88,29 @@ void tokens_add(struct tokens *t, const char *s, size_t len)
 		t->capped = true;
 		return;
 	}
-	t->slot[i] = h;
 	t->hash[t->n] = h;
 	t->off[t->n] = t->text.len;
-	t->n++;
-	buf_append(&t->text, s, len);
-	buf_putc(&t->text, '\0');
+	t->slot[i] = (uint16_t)++t->n;
+	if (t->text.len + al + len + 2 > t->text.cap)
+		buf_reserve(&t->text, al + len + 1);
+	char *w = t->text.data + t->text.len;
+	memcpy(w, a, al);
+	memcpy(w + al, s, len);
+	w[al + len] = '\0';
+	t->text.len += al + len + 1;
+	w[al + len + 1] = '\0';	/* struct buf's terminator */
+}
+
+/* tokens_add - see tokens.h */
+void tokens_add(struct tokens *t, const char *s, size_t len)
+{
+	add_two(t, "", 0, s, len);
 }
 
 /* add_prefixed - prefix + s */
 static void add_prefixed(struct tokens *t, const char *prefix, const char *s, size_t len)
 {
-	char tok[TOKEN_TEXT_MAX + 1];
-	size_t pl = strlen(prefix);
-
-	if (pl + len > TOKEN_TEXT_MAX)
-		return;
-	memcpy(tok, prefix, pl);
-	memcpy(tok + pl, s, len);
-	tokens_add(t, tok, pl + len);
+	add_two(t, prefix, strlen(prefix), s, len);
 }
 
 /* utf8_len - bytes of the well-formed multi-byte UTF-8 character at p
@@ -122,21 +135,23 @@ static size_t utf8_len(const unsigned char *p, size_t left)
 	return n;
 }
 
-/* word_chars - ASCII word characters of word_bytes: letters, digits and
- * ,@*!_'"$.- */
-static const bool word_chars[128] = {
-	['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1,
-	['7'] = 1, ['8'] = 1, ['9'] = 1,
-	['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1,
-	['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1,
-	['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1,
-	['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1,
-	['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1,
-	['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1,
-	['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1,
-	['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
-	[','] = 1, ['@'] = 1, ['*'] = 1, ['!'] = 1, ['_'] = 1, ['\''] = 1, ['"'] = 1,
-	['$'] = 1, ['.'] = 1, ['-'] = 1,
+/* the byte classes of the tokenizer, one table (no ctype call, no strchr
+ * a byte; parapet runs in the C locale, so isalnum is ASCII's) */
+#define B_WORD 1	/* a word character of word_bytes below 0x80: letters,
+			 * digits and ,@*!_'"$.- */
+#define B_W 2		/* Perl's \w in bytes: letters, digits, _ */
+#define B_PAIR 4	/* pair_char: letters, digits, $ ' ! and bytes >= 0x80 */
+#define B_TRIM 8	/* trim_punct strips it: - ' " . , (and NUL, as strchr
+			 * found the terminator; no word holds one) */
+#define B_SPACE 16	/* isspace */
+#define B_ALNUM (B_WORD | B_W | B_PAIR)
+static const unsigned char bclass[256] = {
+	['0' ... '9'] = B_ALNUM, ['A' ... 'Z'] = B_ALNUM, ['a' ... 'z'] = B_ALNUM,
+	['_'] = B_WORD | B_W, ['@'] = B_WORD, ['*'] = B_WORD,
+	['!'] = B_WORD | B_PAIR, ['$'] = B_WORD | B_PAIR, ['\''] = B_WORD | B_PAIR | B_TRIM,
+	[','] = B_WORD | B_TRIM, ['"'] = B_WORD | B_TRIM, ['.'] = B_WORD | B_TRIM,
+	['-'] = B_WORD | B_TRIM, [0] = B_TRIM, [0x80 ... 0xff] = B_PAIR,
+	['\t' ... '\r'] = B_SPACE, [' '] = B_SPACE,
 };
 
 /* word_bytes - bytes of the word character at p (a letter, digit, one of
@@ -145,7 +160,7 @@ static const bool word_chars[128] = {
 static size_t word_bytes(const unsigned char *p, size_t left)
 {
 	if (*p < 0x80)
-		return word_chars[*p] ? 1 : 0;
+		return bclass[*p] & B_WORD ? 1 : 0;
 	size_t n = utf8_len(p, left);
 	if (n)
 		return n;
@@ -155,15 +170,15 @@ static size_t word_bytes(const unsigned char *p, size_t left)
 /* is_w - Perl's \w in bytes */
 static bool is_w(unsigned char c)
 {
-	return isalnum(c) || c == '_';
+	return bclass[c] & B_W;
 }
 
 /* trim_punct - strip [-'".,] from both ends */
 static void trim_punct(const char **s, size_t *len)
 {
-	while (*len && strchr("-'\".,", (*s)[0]))
+	while (*len && bclass[(unsigned char)(*s)[0]] & B_TRIM)
 		(*s)++, (*len)--;
-	while (*len && strchr("-'\".,", (*s)[*len - 1]))
+	while (*len && bclass[(unsigned char)(*s)[*len - 1]] & B_TRIM)
 		(*len)--;
 }
 
@@ -364,10 +379,14 @@ static bool word_seen(struct tokens *t, const char *prefix, const char *w, size_
 		t->whash[t->nwords] = h;
 		t->woff[t->nwords] = (uint32_t)t->wtext.len;
 		t->wlen[t->nwords] = (uint32_t)(pl + 2 + len);
-		buf_append(&t->wtext, prefix, pl);
-		buf_putc(&t->wtext, '\0');
-		buf_putc(&t->wtext, body ? 'b' : 'h');
-		buf_append(&t->wtext, w, len);
+		buf_reserve(&t->wtext, pl + 2 + len);
+		char *d = t->wtext.data + t->wtext.len;
+		memcpy(d, prefix, pl);
+		d[pl] = '\0';
+		d[pl + 1] = body ? 'b' : 'h';
+		memcpy(d + pl + 2, w, len);
+		t->wtext.len += pl + 2 + len;
+		d[pl + 2 + len] = '\0';	/* struct buf's terminator */
 		t->words[i] = (uint16_t)++t->nwords;
 	}
 	return false;
@@ -378,15 +397,17 @@ static bool word_seen(struct tokens *t, const char *prefix, const char *w, size_
  * so "money-back" pairs as "money back") */
 static bool pair_char(unsigned char c)
 {
-	return isalnum(c) || c >= 0x80 || c == '$' || c == '\'' || c == '!';
+	return bclass[c] & B_PAIR;
 }
 
 /* add_pairs - the word pairs of body word w: w split into runs of
  * pair_char, each run of 2 to TOKEN_MAX_LEN bytes (quotes trimmed) after
  * the one before it (prev, *prevlen bytes, lower-cased, carried from
- * word to word) makes the token "prev run", lower-cased; a longer run
- * breaks the chain.  Up to TOKENS_PAIRS_MAX distinct pairs a message. */
-static void add_pairs(struct tokens *t, char *prev, size_t *prevlen, const char *w, size_t wl)
+ * word to word) makes the token "prev run", lower-cased, after the
+ * prefix as every token of tokens_text; a longer run breaks the chain.
+ * Up to TOKENS_PAIRS_MAX distinct pairs a message. */
+static void add_pairs(struct tokens *t, const char *prefix, char *prev, size_t *prevlen,
+		      const char *w, size_t wl)
 {
 	char tok[2 * TOKEN_MAX_LEN + 1];
 
@@ -411,7 +432,7 @@ static void add_pairs(struct tokens *t, char *prev, size_t *prevlen, const char 
 			tok[n++] = prev[i] = (char)(r[i] >= 'A' && r[i] <= 'Z' ? r[i] + 32 : r[i]);
 		if (*prevlen && t->npairs < TOKENS_PAIRS_MAX) {
 			size_t before = t->n;
-			tokens_add(t, tok, n);
+			add_prefixed(t, prefix, tok, n);
 			t->npairs += t->n > before;
 		}
 		*prevlen = rl;
@@ -431,7 +452,7 @@ void tokens_text(struct tokens *t, const char *prefix, const char *text, size_t 
 		if (n == 0) {
 			if (u[i] == '\n')
 				line_start = true;
-			else if (!isspace(u[i]))
+			else if (!(bclass[u[i]] & B_SPACE))
 				after_stop = false;
 			i++;
 			continue;
@@ -441,7 +462,7 @@ void tokens_text(struct tokens *t, const char *prefix, const char *text, size_t 
 		 * a run of ASCII word characters is copied at once */
 		while (i < len) {
 			size_t j = i;
-			while (j < len && u[j] < 0x80 && word_chars[u[j]])
+			while (j < len && bclass[u[j]] & B_WORD)
 				j++;
 			if (j > i) {
 				size_t c = j - i < sizeof(w) - wl ? j - i : sizeof(w) - wl;
@@ -470,7 +491,7 @@ void tokens_text(struct tokens *t, const char *prefix, const char *text, size_t 
 		after_stop = w[wl - 1] == '.';
 		line_start = false;
 		if (body)
-			add_pairs(t, prev, &prevlen, w, wl);
+			add_pairs(t, prefix, prev, &prevlen, w, wl);
 		if (!word_seen(t, prefix, w, wl, body))
 			split_word(t, prefix, w, wl, body);
 	}
@@ -491,6 +512,17 @@ static void addr_header(struct tokens *t, const char *prefix, const char *v)
 		if (*p)
 			p++;
 	}
+}
+
+/* dots - the dots in p's n bytes (sscanf can read an address only if
+ * there are three) */
+static size_t dots(const char *p, size_t n)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		k += p[i] == '.';
+	return k;
 }
 
 /* received_header - the field without its date and queue id, the client
@@ -516,7 +548,7 @@ static void received_header(struct tokens *t, const char *v)
 			skip_next = false;
 		} else if (n == 2 && strncasecmp(p, "id", 2) == 0) {
 			skip_next = true;
-		} else if (n < sizeof(ip)) {
+		} else if (n < sizeof(ip) && dots(p, n) >= 3) {
 			memcpy(ip, p, n);
 			ip[n] = '\0';
 			if (sscanf(ip, "%u.%u.%u.%u%c", &a, &b, &c, &d, &tail) == 4) {
@@ -532,6 +564,8 @@ static void received_header(struct tokens *t, const char *v)
 			} else {
 				tokens_text(t, "H*r:", p, n, false);
 			}
+		} else if (n < sizeof(ip)) {
+			tokens_text(t, "H*r:", p, n, false);
 		}
 		p += n;
 	}
@@ -646,7 +680,7 @@ void tokens_of(struct msg *m, struct tokens *t)
 		if (host == NULL || len >= sizeof(lower))
 			continue;
 		for (size_t k = 0; k < len; k++)
-			lower[k] = (char)tolower((unsigned char)host[k]);
+			lower[k] = (char)(host[k] >= 'A' && host[k] <= 'Z' ? host[k] + 32 : host[k]);
 		add_domains(t, "UD:", lower, len);
 	}
 	const char *body = msg_body_text(m, &len);

@@ -55,7 +55,8 @@ struct msg;
 #define TOKEN_MAX_LEN 15	/* longer ones become sk:PREFIX */
 #define TOKENS_PAIRS_MAX 200	/* word pairs (of TOKENS_MAX) per message */
 #define TOKENS_SLOTS 2048	/* hash set size: a power of 2 > 2 * TOKENS_MAX */
-#define TOKENS_WORD_SLOTS 8192	/* words remembered (half of it) to skip repeats */
+#define TOKENS_WORD_SLOTS 2048	/* words remembered (half of it) to skip repeats:
+				 * the corpus's messages have at most 830 */
 #define TOKENS_WORD_TEXT 65536	/* bytes of remembered words' text, at most */
 
 /* the hash of a word for word_seen: prefix, word, body flag (tests
@@ -69,7 +70,7 @@ struct tokens {
 	size_t npairs;			/* of them word pairs (at most TOKENS_PAIRS_MAX) */
 	bool capped;			/* more distinct tokens were left out */
 	struct buf text;		/* the tokens, NUL-separated */
-	uint64_t slot[TOKENS_SLOTS];	/* the set: hash, 0 = empty */
+	uint16_t slot[TOKENS_SLOTS];	/* the set: index + 1 into hash, 0 = empty */
 	/* the words split so far, to skip repeats: a set of indexes + 1 (0 =
 	 * empty) into whash/woff/wlen; each word's text is compared on a
 	 * hash hit, so a colliding word is never skipped */
@@ -94,7 +95,8 @@ void tokens_text(struct tokens *t, const char *prefix, const char *text, size_t 
 		 bool body);
 /* tokens_add - one token, unless already there or the set is full */
 void tokens_add(struct tokens *t, const char *s, size_t len);
-/* tokens_hash - FNV-1a, 64 bits, of s (never 0: 0 marks an empty slot) */
+/* tokens_hash - FNV-1a, 64 bits, of s, 0 made 1 (the token keys in Redis
+ * are made of it: it must not change) */
 uint64_t tokens_hash(const char *s, size_t len);
 /* tokens_word_hash - FNV-1a 64 of prefix, body flag and word (the
  * default word_hash; never 0) */

@@ -102,6 +102,79 @@ START_TEST(tokenize_cap)
 }
 END_TEST
 
+/* the word pairs carry tokens_text's prefix as its words do (a prefixed
+ * pair must not count as the body's pair of the same words) */
+START_TEST(tokenize_pairs_prefix)
+{
+	struct tokens *t = xmalloc(sizeof(*t));
+	const char *text = "Free money now";
+
+	tokens_init(t);
+	tokens_text(t, "X:", text, strlen(text), true);
+	ck_assert(has(t, "X:free"));
+	ck_assert(has(t, "X:free money"));
+	ck_assert(has(t, "X:money now"));
+	ck_assert(!has(t, "free money"));
+	ck_assert(!has(t, "money now"));
+	ck_assert_uint_eq(t->npairs, 2);
+	tokens_free(t);
+	free(t);
+}
+END_TEST
+
+/* a learn batch over the script's encoding is split: at most
+ * BAYES_LEARN_MSGS_MAX messages and BAYES_LEARN_TOKENS_MAX tokens a call,
+ * at least one message, the items in order */
+START_TEST(learn_split)
+{
+	static struct tokens small, big;
+	static struct bayes_learn_item it[300];
+
+	small.n = 10;
+	big.n = TOKENS_MAX;
+	for (size_t i = 0; i < 300; i++)
+		it[i].tokens = &small;
+	ck_assert_uint_eq(bayes_learn_split(it, 0), 0);
+	ck_assert_uint_eq(bayes_learn_split(it, 1), 1);
+	ck_assert_uint_eq(bayes_learn_split(it, 32), 32);
+	ck_assert_uint_eq(bayes_learn_split(it, 254), 254);
+	ck_assert_uint_eq(bayes_learn_split(it, 300), BAYES_LEARN_MSGS_MAX);
+	/* 65 messages of 1,000 tokens fit 255 * 255 = 65,025; the 66th not */
+	for (size_t i = 0; i < 300; i++)
+		it[i].tokens = &big;
+	ck_assert_uint_eq(bayes_learn_split(it, 300), BAYES_LEARN_TOKENS_MAX / TOKENS_MAX);
+	ck_assert_uint_eq(bayes_learn_split(it, 65), 65);
+	/* the limit is the sum in order: 64 big, 25 small fit, not one big more */
+	for (size_t i = 64; i < 89; i++)
+		it[i].tokens = &small;
+	ck_assert_uint_eq(bayes_learn_split(it, 300), 89);
+	ck_assert_uint_eq(bayes_learn_split(it + 89, 1), 1);
+}
+END_TEST
+
+/* the token keys in Redis: prefix, "b:", the hash's 64 bits in base 64,
+ * low 6 bits first (values from the loop encoding before the table: a
+ * learned database's keys must not change) */
+START_TEST(token_keys)
+{
+	static const struct {
+		uint64_t hash;
+		const char *key;
+	} cases[] = {
+		{ 1, "p:b:10000000000" },
+		{ UINT64_MAX, "p:b:__________F" },
+		{ 0x0123456789abcdefULL, "p:b:ltyg9UMHZ40" },
+		{ 0xfedcba9876543210ULL, "p:b:G83LsXfkSxF" },
+	};
+	char out[BAYES_KEY_MAX];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		ck_assert_uint_eq(bayes_token_key("p:", cases[i].hash, out), strlen(cases[i].key));
+		ck_assert_str_eq(out, cases[i].key);
+	}
+}
+END_TEST
+
 /* same_hash - every word collides (word_seen's hash forced) */
 static uint64_t same_hash(const char *prefix, const char *w, size_t len, bool is_body)
 {
@@ -420,6 +493,9 @@ int main(void)
 	tcase_add_loop_test(tc, tokenize_body, 0, (int)(sizeof(body_cases) / sizeof(*body_cases)));
 	tcase_add_test(tc, tokenize_cap);
 	tcase_add_test(tc, tokenize_word_collision);
+	tcase_add_test(tc, tokenize_pairs_prefix);
+	tcase_add_test(tc, learn_split);
+	tcase_add_test(tc, token_keys);
 	tcase_add_test(tc, tokenize_message);
 	tcase_add_test(tc, token_prob);
 	tcase_add_test(tc, combine);

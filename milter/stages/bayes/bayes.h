@@ -111,11 +111,20 @@ struct bayes_learn_item {
 	bool failed;			/* out: its script call failed */
 };
 
+/* one learn script call holds at most BAYES_LEARN_MSGS_MAX messages (a
+ * token's count of them, plus 1, in a byte) and BAYES_LEARN_TOKENS_MAX
+ * tokens (an index in two bytes of 1..255) */
+#define BAYES_LEARN_MSGS_MAX 254
+#define BAYES_LEARN_TOKENS_MAX (255 * 255)
+/* bayes_learn_split - how many of the first of n items one learn script
+ * call takes (at least one: a message's tokens always fit) */
+size_t bayes_learn_split(const struct bayes_learn_item *it, size_t n);
+
 /* bayes_learn_many - bayes_learn_tokens of n messages in one script call
  * (one round trip; each message decided in order as if learned alone, the
  * counts as learning them one by one leaves them, each distinct token
- * written once; over 254 messages or 255 * 255 tokens, the batch is
- * halved into calls in turn); 0 with each item's res or failed, or -1
+ * written once; a batch over bayes_learn_split's limits goes in
+ * several calls in turn); 0 with each item's res or failed, or -1
  * with *why (static) when Redis or the script failed */
 int bayes_learn_many(struct engine *e, struct bayes_learn_item *it, size_t n, double deadline,
 		     const char **why);
