@@ -323,6 +323,7 @@ static void compile_group(struct prefilter *pf, size_t t, const char **pats, uns
 			pt->rdb[pt->nrdb++] = db;
 			for (size_t k = 0; k < n; k++)
 				pf->slots[ids[k]].always = false;
+			pf->info.whole += n;
 			return;
 		}
 		int bad = ce ? ce->expression : -1;

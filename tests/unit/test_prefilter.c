@@ -306,6 +306,7 @@ START_TEST(regex_prefiltered)
 	rules_prefilter_info(e->rules, &pi);
 	ck_assert_uint_eq(pi.regexes, 8);
 	ck_assert_uint_eq(pi.prefiltered, 4);
+	ck_assert_uint_eq(pi.whole, 4);
 	/* a message none of them matches: the same hits both ways */
 	const char *msg = "From: a@b.test\nSubject: hello there\n\nno digits, one line and more\n";
 	for (int on = 0; on < 2; on++) {
