@@ -210,11 +210,9 @@ static void pf_line(const struct engine *e, double load_ms)
 	struct rules_pf_info pi;
 
 	rules_prefilter_info(e->rules, &pi);
-	printf("  %zu rules, %zu regex rules, %zu distinct regexes (%zu prefiltered: %zu by literals, "
-	       "%zu by the whole pattern), "
+	printf("  %zu rules, %zu regex rules, %zu distinct regexes (%zu prefiltered by literals), "
 	       "%zu texts; load %.0f ms of which prefilter %.0f ms; database %zu KB, scratch %zu KB\n",
-	       rules_count(e->rules), pi.regexes, pi.distinct, pi.prefiltered,
-	       pi.prefiltered - pi.whole, pi.whole, pi.texts, load_ms,
+	       rules_count(e->rules), pi.regexes, pi.distinct, pi.prefiltered, pi.texts, load_ms,
 	       pi.build_ms, pi.db_bytes / 1024, pi.scratch_bytes / 1024);
 }
 

@@ -7,25 +7,15 @@
  * text, rawbody, full, each URI, and one text per distinct header subject
  * (field, modifier, if-unset value: exactly the string match.c builds for
  * the rule).  Rules with the same text, pattern, i/m/s/x flags and
- * nosubject share one "slot" (a body regex is compiled with m: its slot
- * has m), evaluated at most once per message with the
+ * nosubject share one "slot", evaluated at most once per message with the
  * largest count any of them needs; each rule then takes min(count, its
- * maxhits), or count == 0 if negated.  Each slot is prefiltered one of
- * two ways:
- *   - its required literals (reqlit.c), all the literals of a text in one
- *     Vectorscan literal database scanned once;
- *   - a slot without literals: its whole pattern, compiled with
- *     HS_FLAG_PREFILTER (a superset of what the PCRE pattern matches:
- *     back-references, look-around and the like are widened, never
- *     narrowed) and HS_FLAG_SINGLEMATCH, one database per pattern
- *     (Vectorscan's compile time grows much faster than the patterns in
- *     a database: 200 of the stock set's took 12 s together, 1.3 s one by
- *     one); only patterns up to PF_REGEX_MAX bytes whose counted repeats
- *     stay within PF_REGEX_BOUND, the ones that compile in milliseconds.
- * A slot with neither, whose pattern Vectorscan refuses (or is in x mode),
- * whose approximation can match the empty string, or whose regex is not
- * in plain byte mode (re_bytes) is "always": PCRE2 runs for it on every
- * message, as before.
+ * maxhits), or count == 0 if negated.  The slots of a text are compiled
+ * into one Vectorscan database with HS_FLAG_PREFILTER, which accepts a
+ * superset of what the PCRE pattern matches (back-references, look-around
+ * and the like are widened, never narrowed) and HS_FLAG_SINGLEMATCH.  A
+ * slot whose pattern Vectorscan refuses, whose approximation can match
+ * the empty string, or whose regex is not in plain byte mode (re_bytes)
+ * is "always": PCRE2 runs for it on every message, as before.
  *
  * Soundness: a slot is skipped only when the prefilter found no match of
  * the superset in the very text PCRE2 would search (nosubject rules start
@@ -36,14 +26,13 @@
  * Threads: the databases and the prototype scratch are read-only after
  * prefilter_build; each message clones its own scratch (hs_clone_scratch).
  * Limits: at most RULES_MAX_RULES slots (one per rule); PF_MAX_RETRY
- * compiles of a regex database when Vectorscan fails on one pattern of it
+ * compiles per text when Vectorscan fails on one pattern of a database
  * (that pattern becomes "always"); scans are bounded by the message
  * model's own caps on its texts.
  */
 #include "autoconfig.h"
 
 #include <hs.h>
-#include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,16 +50,9 @@ enum { T_BODY, T_RAWBODY, T_FULL, T_URI, T_FIXED };
 
 enum { FL_I = 1, FL_M = 2, FL_S = 4, FL_X = 8 };
 
-#define PF_REGEX_MAX 150	/* bytes of a pattern the regex database takes */
-#define PF_GROUP 1		/* regexes in one database */
-#define PF_REGEX_BOUND 10	/* the largest counted repeat it takes */
-#define PF_MAX_RETRY 8		/* compiles of a regex database, one pattern dropped each */
-
 struct pf_text {
 	const struct rule *rep;	/* a rule reading it: match_text builds it */
-	hs_database_t *db;	/* the literals; NULL: none */
-	hs_database_t **rdb;	/* the literal-less regexes, in groups */
-	size_t nrdb;
+	hs_database_t *db;	/* NULL: nothing of it is prefiltered */
 };
 
 struct pf_slot {
@@ -145,15 +127,6 @@ static unsigned flags_of(const char *f)
 	return fl;
 }
 
-/* rule_flags - FL_* of rule r's regex as re.c compiled it (body rules
- * add m: rules_re_flags) */
-static unsigned rule_flags(const struct rule *r)
-{
-	char buf[16];
-
-	return flags_of(rules_re_flags(r, buf, sizeof(buf)));
-}
-
 /* nosubject - does the rule start after the body's Subject line? */
 static bool nosubject(const struct rule *r)
 {
@@ -190,7 +163,7 @@ static bool same_slot(const struct prefilter *pf, size_t x, const struct rule *r
 {
 	const struct pf_slot *s = &pf->slots[x];
 
-	return s->text == t && s->fl == rule_flags(r) &&
+	return s->text == t && s->fl == flags_of(r->flags) &&
 	       nosubject(s->rep) == nosubject(r) && strcmp(s->rep->pat, r->pat) == 0;
 }
 
@@ -217,13 +190,13 @@ static size_t text_of(struct prefilter *pf, size_t *tab, size_t cap, const struc
 /* slot_of - rule r's slot on text t, added if new */
 static size_t slot_of(struct prefilter *pf, size_t *tab, size_t cap, const struct rule *r, size_t t)
 {
-	size_t h = hash_str(14695981039346656037u + t * 31 + rule_flags(r) * 7 + nosubject(r),
+	size_t h = hash_str(14695981039346656037u + t * 31 + flags_of(r->flags) * 7 + nosubject(r),
 			    r->pat);
 	size_t k = lookup(tab, cap, h, same_slot, pf, r, t);
 	if (tab[k] == SIZE_MAX) {
 		tab[k] = pf->nslots;
 		pf->slots[pf->nslots++] = (struct pf_slot){
-			.text = t, .rep = r, .fl = rule_flags(r),
+			.text = t, .rep = r, .fl = flags_of(r->flags),
 			.always = !re_bytes(r->re),
 		};
 	}
@@ -232,136 +205,6 @@ static size_t slot_of(struct prefilter *pf, size_t *tab, size_t cap, const struc
 	if (need > s->max)
 		s->max = need;
 	return tab[k];
-}
-
-/* hs_flags - the Vectorscan flags of a prefiltered regex with Perl
- * flags fl; 0 if it cannot be (x mode: Vectorscan has no flag for it) */
-static unsigned hs_flags(unsigned fl)
-{
-	if (fl & FL_X)
-		return 0;
-	return HS_FLAG_PREFILTER | HS_FLAG_SINGLEMATCH |
-	       (fl & FL_I ? HS_FLAG_CASELESS : 0) | (fl & FL_M ? HS_FLAG_MULTILINE : 0) |
-	       (fl & FL_S ? HS_FLAG_DOTALL : 0);
-}
-
-/* max_bound - the largest number in a counted repeat of pattern p
- * ({n}, {n,}, {n,m}); ULONG_MAX for {,m}, a literal to PCRE2 before 10.43
- * and a repeat after it (Vectorscan reads it as a literal, which would be
- * no superset of a repeat); a mistaken reading of a brace otherwise only
- * changes which slots are prefiltered, never a result */
-static unsigned long max_bound(const char *p)
-{
-	unsigned long max = 0;
-
-	for (; *p; p++) {
-		if (*p == '\\' && p[1]) {
-			p++;
-			continue;
-		}
-		if (*p == '{' && p[1] == ',')
-			return ULONG_MAX;
-		if (*p != '{' || p[1] < '0' || p[1] > '9')
-			continue;
-		char *e;
-		unsigned long a = strtoul(p + 1, &e, 10), b = 0;
-		if (*e == ',' && e[1] >= '0' && e[1] <= '9')
-			b = strtoul(e + 1, &e, 10);
-		else if (*e == ',')
-			e++;
-		if (*e != '}')
-			continue;
-		if (a > max)
-			max = a;
-		if (b > max)
-			max = b;
-	}
-	return max;
-}
-
-/* regex_ok - may slot s's whole pattern join the regex database?  Short
- * enough to compile in a few milliseconds (compile time grows with the
- * pattern: 3-9 KB ones take 0.1-1.4 s each), parsed by Vectorscan, and
- * its approximation never matches the empty string (it would be a
- * candidate everywhere, and Vectorscan refuses it) */
-static bool regex_ok(const struct pf_slot *s)
-{
-	unsigned hf = hs_flags(s->fl);
-	hs_expr_info_t *info = NULL;
-	hs_compile_error_t *ce = NULL;
-
-	if (hf == 0 || !re_bytes(s->rep->re) || strlen(s->rep->pat) > PF_REGEX_MAX ||
-	    max_bound(s->rep->pat) > PF_REGEX_BOUND)
-		return false;
-	if (hs_expression_info(s->rep->pat, hf, &info, &ce) != HS_SUCCESS) {
-		hs_free_compile_error(ce);
-		return false;
-	}
-	bool ok = info->min_width > 0;
-	free(info);	/* allocated with the default allocator, malloc */
-	return ok;
-}
-
-/* compile_group - one regex database of text t from pats[0, n) (slots
- * ids), appended to the text's; a pattern Vectorscan still refuses is
- * dropped and the rest compiled again, PF_MAX_RETRY times */
-static void compile_group(struct prefilter *pf, size_t t, const char **pats, unsigned *flags,
-			  unsigned *ids, size_t n)
-{
-	struct pf_text *pt = &pf->texts[t];
-
-	for (int retry = 0; n && retry <= PF_MAX_RETRY; retry++) {
-		hs_compile_error_t *ce = NULL;
-		hs_database_t *db = NULL;
-		if (hs_compile_multi(pats, flags, ids, (unsigned)n, HS_MODE_BLOCK, NULL, &db,
-				     &ce) == HS_SUCCESS) {
-			if (hs_alloc_scratch(db, &pf->proto) != HS_SUCCESS) {
-				hs_free_database(db);
-				return;
-			}
-			pt->rdb = xrealloc(pt->rdb, (pt->nrdb + 1) * sizeof(*pt->rdb));
-			pt->rdb[pt->nrdb++] = db;
-			for (size_t k = 0; k < n; k++)
-				pf->slots[ids[k]].always = false;
-			pf->info.whole += n;
-			return;
-		}
-		int bad = ce ? ce->expression : -1;
-		hs_free_compile_error(ce);
-		if (bad < 0 || (size_t)bad >= n)
-			return;	/* not one pattern's fault: they stay "always" */
-		n--;
-		memmove(pats + bad, pats + bad + 1, (n - (size_t)bad) * sizeof(*pats));
-		memmove(ids + bad, ids + bad + 1, (n - (size_t)bad) * sizeof(*ids));
-		memmove(flags + bad, flags + bad + 1, (n - (size_t)bad) * sizeof(*flags));
-	}
-}
-
-/* compile_regexes - the regex databases of text t: the whole pattern of
- * each "always" slot that regex_ok takes, in prefilter mode (a superset
- * of the PCRE matches, so a slot none reports has no match), PF_GROUP
- * patterns a database (Vectorscan's compile time grows much faster than
- * the patterns of one database); the slots they hold are no longer
- * "always" */
-static void compile_regexes(struct prefilter *pf, size_t t)
-{
-	size_t n = 0;
-	const char **pats = xcalloc(pf->nslots, sizeof(*pats));
-	unsigned *ids = xcalloc(pf->nslots, sizeof(*ids)), *flags = xcalloc(pf->nslots, sizeof(*flags));
-
-	for (size_t i = 0; i < pf->nslots; i++) {
-		const struct pf_slot *s = &pf->slots[i];
-		if (s->text != t || !s->always || !regex_ok(s))
-			continue;
-		pats[n] = s->rep->pat;
-		flags[n] = hs_flags(s->fl);
-		ids[n++] = (unsigned)i;
-	}
-	for (size_t k = 0; k < n; k += PF_GROUP)
-		compile_group(pf, t, pats + k, flags + k, ids + k, n - k < PF_GROUP ? n - k : PF_GROUP);
-	free(pats);
-	free(ids);
-	free(flags);
 }
 
 /* compile_text - the literal database of text t: every required literal
@@ -379,7 +222,7 @@ static void compile_text(struct prefilter *pf, size_t t)
 		if (s->text != t || s->always)
 			continue;
 		if (!reqlit_find(s->rep->pat, s->rep->flags, &rl)) {
-			s->always = true;	/* unless compile_regexes takes it */
+			s->always = true;
 			continue;
 		}
 		if (n + rl.n > cap) {
@@ -413,7 +256,6 @@ static void compile_text(struct prefilter *pf, size_t t)
 	free(lens);
 	free(ids);
 	free(flags);
-	compile_regexes(pf, t);
 }
 
 /* prefilter_build - slots, texts and databases of a rule set */
@@ -457,9 +299,6 @@ struct prefilter *prefilter_build(const struct rule *rules, size_t nrules)
 		size_t sz = 0;
 		if (pf->texts[t].db && hs_database_size(pf->texts[t].db, &sz) == HS_SUCCESS)
 			pf->info.db_bytes += sz;
-		for (size_t k = 0; k < pf->texts[t].nrdb; k++)
-			if (hs_database_size(pf->texts[t].rdb[k], &sz) == HS_SUCCESS)
-				pf->info.db_bytes += sz;
 	}
 	if (pf->proto)
 		hs_scratch_size(pf->proto, &pf->info.scratch_bytes);
@@ -472,12 +311,8 @@ struct prefilter *prefilter_free(struct prefilter *pf)
 {
 	if (pf == NULL)
 		return NULL;
-	for (size_t t = 0; t < pf->ntexts; t++) {
+	for (size_t t = 0; t < pf->ntexts; t++)
 		hs_free_database(pf->texts[t].db);
-		for (size_t k = 0; k < pf->texts[t].nrdb; k++)
-			hs_free_database(pf->texts[t].rdb[k]);
-		free(pf->texts[t].rdb);
-	}
 	hs_free_scratch(pf->proto);
 	free(pf->texts);
 	free(pf->slots);
@@ -541,17 +376,12 @@ static int on_match(unsigned id, unsigned long long from, unsigned long long to,
 	return 0;
 }
 
-/* scan - the Vectorscan passes of text pt over s; false on error */
-static bool scan(struct pf_run *run, const struct pf_text *pt, const char *s, size_t len)
+/* scan - one Vectorscan pass over s; false on error */
+static bool scan(struct pf_run *run, const hs_database_t *db, const char *s, size_t len)
 {
 	if (len > UINT32_MAX)
 		return false;
-	if (pt->db && hs_scan(pt->db, s, (unsigned)len, 0, run->scratch, on_match, run) != HS_SUCCESS)
-		return false;
-	for (size_t k = 0; k < pt->nrdb; k++)
-		if (hs_scan(pt->rdb[k], s, (unsigned)len, 0, run->scratch, on_match, run) != HS_SUCCESS)
-			return false;
-	return true;
+	return hs_scan(db, s, (unsigned)len, 0, run->scratch, on_match, run) == HS_SUCCESS;
 }
 
 /* text_ready - build text t and scan it once */
@@ -566,12 +396,13 @@ static struct pf_tx *text_ready(struct pf_run *run, size_t t)
 	if (t == T_URI) {
 		size_t nuris;
 		const char *const *uris = msg_uris(run->m, &nuris);
-		for (size_t i = 0; i < nuris && !tx->failed; i++)
-			tx->failed = !scan(run, pt, uris[i], strlen(uris[i]));
+		for (size_t i = 0; pt->db && i < nuris && !tx->failed; i++)
+			tx->failed = !scan(run, pt->db, uris[i], strlen(uris[i]));
 		return tx;
 	}
 	match_text(pt->rep, run->env, &tx->hb, &tx->subj, &tx->len);
-	tx->failed = !scan(run, pt, tx->subj, tx->len);
+	if (pt->db)
+		tx->failed = !scan(run, pt->db, tx->subj, tx->len);
 	return tx;
 }
 
