@@ -35,13 +35,14 @@ static int cmp(const void *a, const void *b)
 }
 
 /* check_bare - a URI uri_scan_text found (or one of its variants): it
- * has a scheme (the scanner adds http://, ftp:// or mailto:; a redirector's
- * target keeps its "http:") and no white space (the scanner stops at
- * white space, decoding never makes one) */
+ * has a scheme (the scanner adds http://, ftp:// or mailto:; one written
+ * with its known scheme, "ftp:/x" as much as "http:/x", and a
+ * redirector's target keep theirs as written) and no white space (the
+ * scanner stops at white space, decoding never makes one) */
 static void check_bare(const char *u)
 {
 	if (strncasecmp(u, "http:", 5) != 0 && strncasecmp(u, "https:", 6) != 0 &&
-	    strncasecmp(u, "ftp://", 6) != 0 && strncasecmp(u, "mailto:", 7) != 0)
+	    strncasecmp(u, "ftp:", 4) != 0 && strncasecmp(u, "mailto:", 7) != 0)
 		abort();
 	for (; *u; u++)
 		if (isspace((unsigned char)*u))
