@@ -524,25 +524,6 @@ static void end_part(struct buf *b)
 		buf_putc(b, '\n');
 }
 
-/* vec16_last - the last lane of m (lanes 0 or 0xff) that is set, in
- * memory order; 16 if none */
-static inline unsigned vec16_last(u8x16 m)
-{
-	uint64_t lo, hi;
-
-	memcpy(&lo, &m, 8);
-	memcpy(&hi, (const unsigned char *)&m + 8, 8);
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	if (hi)
-		return 15 - (unsigned)__builtin_clzll(hi) / 8;
-	return lo ? 7 - (unsigned)__builtin_clzll(lo) / 8 : 16;
-#else
-	if (hi)
-		return 15 - (unsigned)__builtin_ctzll(hi) / 8;
-	return lo ? 7 - (unsigned)__builtin_ctzll(lo) / 8 : 16;
-#endif
-}
-
 /*
  * sa_paragraphs - the body text from byte from on as SpamAssassin hands
  * it to body rules (Message.pm get_body_text_array_common): a run of
