@@ -19,6 +19,7 @@
 #include <strings.h>
 
 #include "mail/uri.h"
+#include "mail/uri_int.h"
 #include "base/util.h"
 
 #define URI_SLOTS 2048

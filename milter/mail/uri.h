@@ -21,24 +21,8 @@
 /* where Debian's publicsuffix package puts the list (as dmarc.h) */
 #define URI_PSL_PATH "/usr/share/publicsuffix/public_suffix_list.dat"
 
-#define URI_CANON_LEVELS 5	/* a URI and the redirect targets inside it */
-
-/* the working buffers of canonicalization at one redirector depth */
-struct uri_canon_tmp {
-	struct buf u, n, d, ip, raw, host, nhost, h2;
-};
-
-/*
- * struct uri_scratch - what canonicalizing a URI (uri_scan.c) writes to,
- * kept by the URI set for the next one: a message's URIs cost no
- * malloc/free each once the buffers have grown
- */
-struct uri_scratch {
-	struct uri_canon_tmp t[URI_CANON_LEVELS];
-	struct buf all;		/* the variants, each NUL-terminated */
-	struct buf tmp;		/* one variant being put together */
-	struct buf lower;	/* has_domain's copy */
-};
+/* canonicalization's working buffers (uri_int.h) */
+struct uri_scratch;
 
 struct uri_set {
 	char **v;		/* owned, in the order first seen */

@@ -37,6 +37,7 @@
 #include <strings.h>
 
 #include "mail/uri.h"
+#include "mail/uri_int.h"
 #include "base/strbuf.h"
 #include "base/vec16.h"
 #include "base/util.h"
