@@ -23,13 +23,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/config.h"
+#include "bench.h"
 #include "core/engine.h"
 #include "core/mboxfile.h"
 #include "core/scan.h"
 #include "net/metrics.h"
-#include "rules/rules.h"
-#include "stages/registry.h"
 #include "base/log.h"
 #include "base/util.h"
 
@@ -46,23 +44,6 @@ struct pass {
 	double cpu_total;
 	size_t hits;			/* messages with a list symbol */
 };
-
-/* now_us - microseconds of clock id */
-static double now_us(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
-
-/* dbl_cmp - qsort of doubles */
-static int dbl_cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
 
 /* lookups_total - the sum of parapet_dnsbl_lookups_total */
 static double lookups_total(void)
@@ -93,7 +74,7 @@ static struct pass run(struct engine *e, struct file *f, size_t n)
 
 	for (size_t i = 0; i < n; i++) {
 		double before = lookups_total();
-		double w = now_us(CLOCK_MONOTONIC), c = now_us(CLOCK_PROCESS_CPUTIME_ID);
+		double w = bench_now_us(), c = bench_clock_us(CLOCK_PROCESS_CPUTIME_ID);
 		struct scan *sc = scan_new(e);
 		msg_set_client(sc->msg, f[i].ip, NULL, "helo.test");
 		msg_set_from(sc->msg, "<a@b.test>");
@@ -103,8 +84,8 @@ static struct pass run(struct engine *e, struct file *f, size_t n)
 		if (v->symbols && (strstr(v->symbols, "RCVD_IN_T_") || strstr(v->symbols, "URIBL_T_")))
 			r.hits++;
 		scan_free(sc);
-		r.cpu[i] = now_us(CLOCK_PROCESS_CPUTIME_ID) - c;
-		r.wall[i] = now_us(CLOCK_MONOTONIC) - w;
+		r.cpu[i] = bench_clock_us(CLOCK_PROCESS_CPUTIME_ID) - c;
+		r.wall[i] = bench_now_us() - w;
 		r.cpu_total += r.cpu[i];
 		r.lookups[i] = lookups_total() - before;
 	}
@@ -127,7 +108,7 @@ static void sync_pass(const char *name)
 /* median - of v[n], sorted in place */
 static double median(double *v, size_t n)
 {
-	qsort(v, n, sizeof(*v), dbl_cmp);
+	qsort(v, n, sizeof(*v), bench_dbl_cmp);
 	return v[n / 2];
 }
 
@@ -139,24 +120,6 @@ static double mean(const double *v, size_t n)
 	for (size_t i = 0; i < n; i++)
 		s += v[i];
 	return s / (double)n;
-}
-
-/* load - an engine with every stage and the rules of dir */
-static struct engine *load(const char *conf, const char *dir)
-{
-	char *err = NULL;
-	struct diag d;
-	struct config *cfg = config_parse_buf("bench", conf, strlen(conf), &err);
-
-	diag_init(&d);
-	free(cfg->rules_dir);
-	cfg->rules_dir = xstrdup(dir);
-	struct engine *e = engine_from_config(cfg, stage_registry, &d);
-	if (e == NULL)
-		for (size_t i = 0; i < d.n; i++)
-			fprintf(stderr, "%s\n", d.lines[i]);
-	diag_free(&d);
-	return e;
 }
 
 /* read_list - the "IP PATH" lines; the count */
@@ -198,12 +161,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench_dnsbl: no message read from %s\n", argv[3]);
 		return 1;
 	}
-	const char *dns = getenv("PARAPET_BENCH_DNS");
-	char *conf = xasprintf("dns_nameservers = %s\ndns_timeout_ms = 2000\n",
-			       dns ? dns : "127.0.0.1:9");
+	char *conf = bench_dns_conf();
 	/* each engine has its own resolver, so each starts cold */
-	struct engine *base = load(conf, argv[1]);
-	struct engine *lists = load(conf, argv[2]);
+	struct engine *base = bench_load(conf, argv[1]);
+	struct engine *lists = bench_load(conf, argv[2]);
 	if (base == NULL || lists == NULL)
 		return 1;
 	struct pass b[2], l[2];

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench.h"
 #include "core/config.h"
 #include "core/engine.h"
 #include "base/log.h"
@@ -51,28 +52,6 @@ struct result {
 
 static const char *dns_conf;	/* the configuration every engine gets */
 
-/* clock_us - microseconds of a clock */
-static double clock_us(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
-
-/* now_us - monotonic microseconds */
-static double now_us(void)
-{
-	return clock_us(CLOCK_MONOTONIC);
-}
-
-static int dbl_cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /* enum check - what run does with each first-pass verdict */
 enum check { CHECK_NONE, CHECK_KEEP, CHECK_SAME };
 
@@ -81,13 +60,13 @@ static struct result run(struct engine *e, bool model_only, bool no_dns, struct 
 			 size_t n, int passes, enum check check)
 {
 	struct result r = { .count = n * (size_t)passes };
-	double t0 = now_us(), c0 = clock_us(CLOCK_PROCESS_CPUTIME_ID);
+	double t0 = bench_now_us(), c0 = bench_clock_us(CLOCK_PROCESS_CPUTIME_ID);
 
 	r.times = xcalloc(r.count, sizeof(*r.times));
 	r.cpu = xcalloc(r.count, sizeof(*r.cpu));
 	for (int p = 0; p < passes; p++) {
 		for (size_t i = 0; i < n; i++) {
-			double t = now_us(), c = clock_us(CLOCK_THREAD_CPUTIME_ID);
+			double t = bench_now_us(), c = bench_clock_us(CLOCK_THREAD_CPUTIME_ID);
 			struct scan *sc = scan_new(e);
 			sc->no_dns = no_dns;
 			msg_set_client(sc->msg, "192.0.2.1", NULL, "helo.test");
@@ -111,14 +90,14 @@ static struct result run(struct engine *e, bool model_only, bool no_dns, struct 
 						files[i].symbols, sym);
 			}
 			scan_free(sc);
-			r.times[(size_t)p * n + i] = now_us() - t;
-			r.cpu[(size_t)p * n + i] = clock_us(CLOCK_THREAD_CPUTIME_ID) - c;
+			r.times[(size_t)p * n + i] = bench_now_us() - t;
+			r.cpu[(size_t)p * n + i] = bench_clock_us(CLOCK_THREAD_CPUTIME_ID) - c;
 		}
 	}
-	r.total_us = now_us() - t0;
-	r.cpu_us = clock_us(CLOCK_PROCESS_CPUTIME_ID) - c0;
-	qsort(r.times, r.count, sizeof(*r.times), dbl_cmp);
-	qsort(r.cpu, r.count, sizeof(*r.cpu), dbl_cmp);
+	r.total_us = bench_now_us() - t0;
+	r.cpu_us = bench_clock_us(CLOCK_PROCESS_CPUTIME_ID) - c0;
+	qsort(r.times, r.count, sizeof(*r.times), bench_dbl_cmp);
+	qsort(r.cpu, r.count, sizeof(*r.cpu), bench_dbl_cmp);
 	return r;
 }
 
@@ -154,24 +133,15 @@ static void report(const char *name, struct result *r, size_t n, bool compared)
 	printf("\n");
 }
 
-/* load - an engine with every stage and the rules of dir; NULL on error */
+/* load - an engine with every stage and the rules of dir, the time it
+ * took in *ms; NULL on error */
 static struct engine *load(const char *dir, double *ms)
 {
-	char *err = NULL;
-	struct diag d;
-	struct config *cfg = config_parse_buf("bench", dns_conf, strlen(dns_conf), &err);
-	double t0 = now_us();
+	double t0 = bench_now_us();
+	struct engine *e = bench_load(dns_conf, dir);
 
-	diag_init(&d);
-	free(cfg->rules_dir);
-	cfg->rules_dir = xstrdup(dir);
-	struct engine *e = engine_from_config(cfg, stage_registry, &d);
-	if (e == NULL)
-		for (size_t i = 0; i < d.n; i++)
-			fprintf(stderr, "%s\n", d.lines[i]);
-	diag_free(&d);
 	if (ms)
-		*ms = (now_us() - t0) / 1e3;
+		*ms = (bench_now_us() - t0) / 1e3;
 	return e;
 }
 
@@ -297,9 +267,7 @@ int main(int argc, char **argv)
 	/* the authentication stages run too: give them the DNS server the
 	 * script started (answers cached after the warm-up pass), never the
 	 * system resolver, which may not answer at all here */
-	const char *dns = getenv("PARAPET_BENCH_DNS");
-	char *conf = xasprintf("dns_nameservers = %s\ndns_timeout_ms = 2000\n",
-			       dns ? dns : "127.0.0.1:9");
+	char *conf = bench_dns_conf();
 	dns_conf = conf;
 	double load_ms;
 	struct engine *full = load(argv[1], &load_ms);
