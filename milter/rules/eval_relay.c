@@ -111,30 +111,41 @@ static unsigned unparseable(const struct eval_env *env, size_t argc, const char 
 	return eval_relays(env)->unparseable > 0;
 }
 
+/* any_untrusted - does one of the untrusted relays pass test? */
+static unsigned any_untrusted(const struct eval_env *env, bool (*test)(const struct relay *r))
+{
+	const struct relays *rs = eval_relays(env);
+
+	for (size_t i = 0; i < rs->n[RELAYS_UNTRUSTED]; i++)
+		if (test(rs->set[RELAYS_UNTRUSTED][i]))
+			return 1;
+	return 0;
+}
+
+/* helo_ip_differs - r HELOs as a public IPv4 address whose first three
+ * octets differ from its own public IPv4 address */
+static bool helo_ip_differs(const struct relay *r)
+{
+	if (!received_is_ipv4(r->helo) || received_ip_private(r->helo))
+		return false;
+	if (!received_is_ipv4(r->ip) || received_ip_private(r->ip) || strcmp(r->helo, r->ip) == 0)
+		return false;
+	/* the HELO's "a.b.c." must not start the IP */
+	const char *p = r->helo;
+	for (int dots = 0; *p && dots < 3; p++)
+		if (*p == '.')
+			dots++;
+	return strncmp(r->ip, r->helo, (size_t)(p - r->helo)) != 0;
+}
+
 /* helo_ip_mismatch - an untrusted relay HELOs as a public IPv4 address
  * whose first three octets differ from its public IPv4 address */
 static unsigned helo_ip_mismatch(const struct eval_env *env, size_t argc,
 				 const char *const *argv)
 {
-	const struct relays *rs = eval_relays(env);
 	(void)argc;
 	(void)argv;
-	for (size_t i = 0; i < rs->n[RELAYS_UNTRUSTED]; i++) {
-		const struct relay *r = rs->set[RELAYS_UNTRUSTED][i];
-		if (!received_is_ipv4(r->helo) || received_ip_private(r->helo))
-			continue;
-		if (!received_is_ipv4(r->ip) || received_ip_private(r->ip) ||
-		    strcmp(r->helo, r->ip) == 0)
-			continue;
-		/* the HELO's "a.b.c." must not start the IP */
-		const char *p = r->helo;
-		for (int dots = 0; *p && dots < 3; p++)
-			if (*p == '.')
-				dots++;
-		if (strncmp(r->ip, r->helo, (size_t)(p - r->helo)) != 0)
-			return 1;
-	}
-	return 0;
+	return any_untrusted(env, helo_ip_differs);
 }
 
 /* dotcom_helo - the HELO ends in one of the webmail names spammers fake */
@@ -153,20 +164,21 @@ static bool dotcom_helo(const char *helo)
 	return false;
 }
 
+/* dotcom_without_rdns - r is public, has no rDNS (the MTA looked) and
+ * HELOs as a big webmail domain */
+static bool dotcom_without_rdns(const struct relay *r)
+{
+	return !r->ip_private && dotcom_helo(r->helo) && r->no_reverse_dns;
+}
+
 /* check_for_no_rdns_dotcom_helo - a public untrusted relay without rDNS
  * (the MTA looked) HELOs as a big webmail domain */
 static unsigned no_rdns_dotcom(const struct eval_env *env, size_t argc,
 			       const char *const *argv)
 {
-	const struct relays *rs = eval_relays(env);
 	(void)argc;
 	(void)argv;
-	for (size_t i = 0; i < rs->n[RELAYS_UNTRUSTED]; i++) {
-		const struct relay *r = rs->set[RELAYS_UNTRUSTED][i];
-		if (!r->ip_private && dotcom_helo(r->helo) && r->no_reverse_dns)
-			return 1;
-	}
-	return 0;
+	return any_untrusted(env, dotcom_without_rdns);
 }
 
 /* host_domain - SpamAssassin's hostname_to_domain on a lower-cased name:
