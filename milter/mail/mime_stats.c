@@ -452,16 +452,30 @@ static void qp_lines(struct mime_stats *s, const char *raw, size_t n)
 	}
 }
 
-/* node - mime_stats_node; for a leaf summarized (raw NULL, raw_len
- * bytes) max_line is its longest line */
-static bool node(struct mime_stats_builder *b, bool top, const char *ctype, const char *cte,
-		 const char *cd, bool leaf, const char *raw, size_t raw_len, size_t max_line)
+/* a node's MIME type and transfer encoding, parsed once for both the
+ * caller's checks and node() */
+struct node_kind {
+	char type[128];		/* mime_stats_type */
+	char enc[64];		/* Content-Transfer-Encoding, lower case */
+};
+
+/* node_kind - the type of Content-Type value ctype, the encoding of cte */
+static void node_kind(struct node_kind *k, const char *ctype, const char *cte)
+{
+	mime_stats_type(ctype, k->type, sizeof(k->type));
+	lower_trim(cte, k->enc, sizeof(k->enc));
+}
+
+/* node - mime_stats_node for a node of kind k; for a leaf summarized
+ * (raw NULL, raw_len bytes) max_line is its longest line */
+static bool node(struct mime_stats_builder *b, bool top, const char *ctype,
+		 const struct node_kind *k, const char *cd, bool leaf, const char *raw,
+		 size_t raw_len, size_t max_line)
 {
 	struct mime_stats *s = b->s;
-	char type[128], enc[64], disp[256], cs[64];
+	const char *type = k->type, *enc = k->enc;
+	char disp[256], cs[64];
 
-	mime_stats_type(ctype, type, sizeof(type));
-	lower_trim(cte, enc, sizeof(enc));
 	lower_trim(cd, disp, sizeof(disp));
 	if (top && ctype) {
 		while (isspace((unsigned char)*ctype))
@@ -514,20 +528,22 @@ static bool node(struct mime_stats_builder *b, bool top, const char *ctype, cons
 bool mime_stats_node(struct mime_stats_builder *b, bool top, const char *ctype,
 		     const char *cte, const char *cd, bool leaf, const char *raw, size_t raw_len)
 {
-	return node(b, top, ctype, cte, cd, leaf, raw, raw ? raw_len : 0, 0);
+	struct node_kind k;
+
+	node_kind(&k, ctype, cte);
+	return node(b, top, ctype, &k, cd, leaf, raw, raw ? raw_len : 0, 0);
 }
 
 /* mime_stats_leaf_summary - see mime_stats.h */
 int mime_stats_leaf_summary(struct mime_stats_builder *b, bool top, const char *ctype,
 			    const char *cte, const char *cd, size_t len, size_t max_line)
 {
-	char type[128], enc[64];
+	struct node_kind k;
 
-	mime_stats_type(ctype, type, sizeof(type));
-	lower_trim(cte, enc, sizeof(enc));
-	if (len == 0 || strcmp(type, "text/plain") == 0 || strcmp(enc, "quoted-printable") == 0)
+	node_kind(&k, ctype, cte);
+	if (len == 0 || strcmp(k.type, "text/plain") == 0 || strcmp(k.enc, "quoted-printable") == 0)
 		return -1;
-	node(b, top, ctype, cte, cd, true, NULL, len, max_line);
+	node(b, top, ctype, &k, cd, true, NULL, len, max_line);
 	return 0;
 }
 
