@@ -23,6 +23,40 @@ static struct scan *feed(struct engine *e, const char *text)
 	return sc;
 }
 
+/* feed_repeat - the message head, then unit count times, then tail */
+static struct scan *feed_repeat(struct engine *e, const char *head, const char *unit, int count,
+				const char *tail)
+{
+	struct buf b;
+
+	buf_init(&b);
+	buf_puts(&b, head);
+	for (int i = 0; i < count; i++)
+		buf_puts(&b, unit);
+	buf_puts(&b, tail);
+	struct scan *sc = feed(e, b.data);	/* the scan keeps copies */
+	buf_free(&b);
+	return sc;
+}
+
+/* feed_nested - levels multiparts, one inside the other, with a text
+ * part "DEEPTEXT" in the innermost */
+static struct scan *feed_nested(struct engine *e, int levels)
+{
+	struct buf b;
+
+	buf_init(&b);
+	buf_puts(&b, "Subject: deep\nContent-Type: multipart/mixed; boundary=b0\n\n");
+	for (int i = 1; i < levels; i++)
+		buf_printf(&b, "--b%d\nContent-Type: multipart/mixed; boundary=b%d\n\n", i - 1, i);
+	buf_printf(&b, "--b%d\nContent-Type: text/plain\n\nDEEPTEXT\n", levels - 1);
+	for (int i = levels - 1; i >= 0; i--)
+		buf_printf(&b, "--b%d--\n", i);
+	struct scan *sc = feed(e, b.data);
+	buf_free(&b);
+	return sc;
+}
+
 #define MAXW 8
 
 static const struct view_case {
@@ -363,44 +397,27 @@ START_TEST(uri_caps)
 
 	/* a bare URI longer than 2048 bytes is not one (SpamAssassin's
 	 * {1,2048}); an href that long is cut and flagged */
-	struct buf b;
-	buf_init(&b);
-	buf_puts(&b, "Subject: long\n\nhttp://long.com/");
-	for (int i = 0; i < 3000; i++)
-		buf_putc(&b, 'a');
-	buf_puts(&b, "\n");
-	sc = feed(e, b.data);
+	sc = feed_repeat(e, "Subject: long\n\nhttp://long.com/", "a", 3000, "\n");
 	msg_uris(sc->msg, &n);
 	ck_assert_uint_eq(n, 0);
 	scan_free(sc);
-	buf_free(&b);
-	buf_init(&b);
-	buf_puts(&b, "Subject: long\nContent-Type: text/html\n\n<a href=\"http://long.test/");
-	for (int i = 0; i < 3000; i++)
-		buf_putc(&b, 'a');
-	buf_puts(&b, "\">x</a>\n");
-	sc = feed(e, b.data);
+	sc = feed_repeat(e, "Subject: long\nContent-Type: text/html\n\n<a href=\"http://long.test/",
+			 "a", 3000, "\">x</a>\n");
 	const char *const *u = msg_uris(sc->msg, &n);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_uint_eq(strlen(u[0]), URI_MAX_LEN);
 	ck_assert_str_eq(sc->msg->uris_capped, "URI longer than 2048 bytes cut");
 	scan_free(sc);
-	buf_free(&b);
 
 	/* an href with spaces cut at 2048 inside them: the spaces go too
 	 * (found by fuzz_uri) */
-	buf_init(&b);
-	buf_puts(&b, "Subject: sp\nContent-Type: text/html\n\n<a href=\"http://l.test/");
-	for (int i = 0; i < 2020; i++)
-		buf_putc(&b, 'a');
-	buf_puts(&b, "                                        b\">x</a>\n");
-	sc = feed(e, b.data);
+	sc = feed_repeat(e, "Subject: sp\nContent-Type: text/html\n\n<a href=\"http://l.test/",
+			 "a", 2020, "                                        b\">x</a>\n");
 	u = msg_uris(sc->msg, &n);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_uint_eq(strlen(u[0]), 14 + 2020);
 	ck_assert_str_eq(sc->msg->uris_capped, "URI longer than 2048 bytes cut");
 	scan_free(sc);
-	buf_free(&b);
 	engine_unref(e);
 }
 END_TEST
@@ -411,35 +428,19 @@ START_TEST(depth_and_parts_caps)
 	struct buf b;
 
 	/* 25 levels of multipart: text at the bottom is past the cap */
-	buf_init(&b);
-	buf_puts(&b, "Subject: deep\nContent-Type: multipart/mixed; boundary=b0\n\n");
-	for (int i = 1; i < 25; i++)
-		buf_printf(&b, "--b%d\nContent-Type: multipart/mixed; boundary=b%d\n\n", i - 1, i);
-	buf_puts(&b, "--b24\nContent-Type: text/plain\n\nDEEPTEXT\n");
-	for (int i = 24; i >= 0; i--)
-		buf_printf(&b, "--b%d--\n", i);
-	struct scan *sc = feed(e, b.data);
+	struct scan *sc = feed_nested(e, 25);
 	size_t len;
 	const char *t = msg_body_text(sc->msg, &len);
 	ck_assert_ptr_null(strstr(t, "DEEPTEXT"));
 	ck_assert_str_eq(sc->msg->broken, "MIME nesting deeper than 20");
 	scan_free(sc);
-	buf_free(&b);
 
 	/* 20 levels are fine */
-	buf_init(&b);
-	buf_puts(&b, "Subject: deep\nContent-Type: multipart/mixed; boundary=b0\n\n");
-	for (int i = 1; i < 19; i++)
-		buf_printf(&b, "--b%d\nContent-Type: multipart/mixed; boundary=b%d\n\n", i - 1, i);
-	buf_puts(&b, "--b18\nContent-Type: text/plain\n\nDEEPTEXT\n");
-	for (int i = 18; i >= 0; i--)
-		buf_printf(&b, "--b%d--\n", i);
-	sc = feed(e, b.data);
+	sc = feed_nested(e, 19);
 	t = msg_body_text(sc->msg, &len);
 	ck_assert_ptr_nonnull(strstr(t, "DEEPTEXT"));
 	ck_assert_ptr_null(sc->msg->broken);
 	scan_free(sc);
-	buf_free(&b);
 
 	/* 600 parts: the first 499 leaves are read, then the walk stops */
 	buf_init(&b);
@@ -512,15 +513,8 @@ START_TEST(gmime_guard)
 {
 	const struct guard_case *c = &guards[_i];
 	struct engine *e = unit_engine("", "");
-	struct buf b;
 	size_t len;
-
-	buf_init(&b);
-	buf_puts(&b, c->prefix);
-	for (int i = 0; i < c->count; i++)
-		buf_puts(&b, c->unit);
-	buf_puts(&b, c->suffix);
-	struct scan *sc = feed(e, b.data);
+	struct scan *sc = feed_repeat(e, c->prefix, c->unit, c->count, c->suffix);
 	const char *t = msg_body_text(sc->msg, &len);
 	ck_assert_msg(strstr(t, c->text) != NULL, "%s: no '%s' in the body text", c->name, c->text);
 	if (c->broken)
@@ -530,7 +524,6 @@ START_TEST(gmime_guard)
 	else
 		ck_assert_msg(sc->msg->broken == NULL, "%s: broken '%s'", c->name, sc->msg->broken);
 	scan_free(sc);
-	buf_free(&b);
 	engine_unref(e);
 }
 END_TEST
@@ -556,14 +549,10 @@ END_TEST
 START_TEST(truncated_not_broken)
 {
 	struct engine *e = unit_engine("max_scan_bytes = 1024\n", "");
-	struct buf m;
-	buf_init(&m);
-	buf_puts(&m, "Subject: cut\nContent-Type: multipart/mixed; boundary=o\n\n"
-		 "--o\nContent-Type: text/plain\nContent-Transfer-Encoding: base64\n\n");
-	for (int i = 0; i < 40; i++)
-		buf_puts(&m, "Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4Zm9vYmFy\n");
-	buf_puts(&m, "--o--\n");
-	struct scan *sc = feed(e, m.data);
+	static const char head[] = "Subject: cut\nContent-Type: multipart/mixed; boundary=o\n\n"
+		"--o\nContent-Type: text/plain\nContent-Transfer-Encoding: base64\n\n";
+	static const char line[] = "Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4Zm9vYmFy\n";
+	struct scan *sc = feed_repeat(e, head, line, 40, "--o--\n");
 	size_t len;
 	const char *t = msg_body_text(sc->msg, &len);
 
@@ -571,7 +560,6 @@ START_TEST(truncated_not_broken)
 	ck_assert_ptr_nonnull(strstr(t, "foobarbazqux"));
 	ck_assert_msg(sc->msg->broken == NULL, "broken: %s", sc->msg->broken);
 	scan_free(sc);
-	buf_free(&m);
 	engine_unref(e);
 }
 END_TEST
