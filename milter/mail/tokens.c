@@ -135,6 +135,23 @@ static char *token_new(struct tokens *t, uint64_t h, size_t len)
 	return w;
 }
 
+/* token_known - is the token p then s in the set, by its text too (a
+ * crafted hash collision must not pass for it)? */
+static bool token_known(const struct tokens *t, const struct pfx *p, const char *s, size_t len)
+{
+	uint64_t h = fnv_done(fnv_run(p->h, s, len));
+	size_t i = (size_t)h & (TOKENS_SLOTS - 1);
+
+	for (; t->slot[i]; i = (i + 1) & (TOKENS_SLOTS - 1)) {
+		if (t->hash[t->slot[i] - 1] != h)
+			continue;
+		const char *x = tokens_str(t, t->slot[i] - 1);
+		return strlen(x) == p->len + len && memcmp(x, p->s, p->len) == 0 &&
+		       memcmp(x + p->len, s, len) == 0;
+	}
+	return false;
+}
+
 /* add_pfx - the token p then s */
 static void add_pfx(struct tokens *t, const struct pfx *p, const char *s, size_t len)
 {
@@ -550,11 +567,10 @@ static void add_pairs(struct tokens *t, const struct pfx *pf, struct chain *ch,
  * lower-cased core (decompose's, if upper) and the core (nothing inside
  * to split at or break out), so one pass hashes the lower-cased core
  * for the pair (the state going on from the chain's) and as a token,
- * then the core for word_seen (the same state, unless upper); the same
- * tokens, in the same order, as add_pairs then split_word.  word_seen is asked about the core, not the
- * whole word: the tokens are a function of the core alone, the same as
- * those of the word that is the core alone, and a word that is not
- * plain has no core of this kind to be confused with. */
+ * then the core (the same state, unless upper); the same tokens, in the
+ * same order, as add_pairs then split_word.  word_seen is not asked: a
+ * repeat costs two look-ups in the set of tokens, less than a look-up
+ * in the set of words did, and its hashes are needed for the pair. */
 static void plain_word(struct tokens *t, const struct pfx *pf, struct chain *ch,
 		       const char *w, size_t wl, bool upper)
 {
@@ -578,16 +594,14 @@ static void plain_word(struct tokens *t, const struct pfx *pf, struct chain *ch,
 	} else {
 		hl = fnv_run(hl, lw, wl);
 	}
-	if (wl < 3)
-		return;
-	uint64_t h = upper ? fnv_run(pf->h, w, wl) : hl;
-	if (word_seen(t, pf, w, wl, true, word_hash_of(h, true)) || pf->len + wl > TOKEN_TEXT_MAX)
+	if (wl < 3 || pf->len + wl > TOKEN_TEXT_MAX)
 		return;
 	char *d;
 	if (upper && (d = token_new(t, fnv_done(hl), pf->len + wl))) {
 		memcpy(d, pf->s, pf->len);
 		memcpy(d + pf->len, lw, wl);
 	}
+	uint64_t h = upper ? fnv_run(pf->h, w, wl) : hl;
 	if ((d = token_new(t, fnv_done(h), pf->len + wl))) {
 		memcpy(d, pf->s, pf->len);
 		memcpy(d + pf->len, w, wl);
@@ -849,14 +863,23 @@ void tokens_of(struct msg *m, struct tokens *t)
 
 	header_tokens(t, m);
 	const char *const *uris = msg_uris(m, &n);
+	struct pfx ud;
+	pfx_set(&ud, "UD:", 3);
 	for (size_t i = 0; i < n && !t->capped; i++) {
 		const char *host = uri_host(uris[i], &len);
-		char lower[TOKEN_TEXT_MAX];
-		if (host == NULL || len >= sizeof(lower))
+		char low[TOKEN_TEXT_MAX];
+		if (host == NULL || len >= sizeof(low))
 			continue;
 		for (size_t k = 0; k < len; k++)
-			lower[k] = (char)(host[k] >= 'A' && host[k] <= 'Z' ? host[k] + 32 : host[k]);
-		add_domains(t, "UD:", lower, len);
+			low[k] = lower(host[k]);
+		/* a host met before (a newsletter links one host tens of
+		 * times): UD:host is in the set, and so is each parent, as
+		 * add_domains added them all (the set was not full: the loop
+		 * goes on only while it is not capped); no other token before
+		 * the body starts with UD:, the header prefixes all with H */
+		if (token_known(t, &ud, low, len))
+			continue;
+		add_domains(t, "UD:", low, len);
 	}
 	const char *body = msg_body_text(m, &len);
 	if (body && !t->capped)

@@ -183,17 +183,19 @@ static uint64_t same_hash(const char *prefix, const char *w, size_t len, bool is
 }
 
 /* a word whose hash collides with an earlier word's is still split (a
- * crafted collision must not hide a spammy word); a real repeat is skipped */
+ * crafted collision must not hide a spammy word); a real repeat is skipped.
+ * The words have inner punctuation: a plain word (letters and digits
+ * alone) never goes through the set of words */
 START_TEST(tokenize_word_collision)
 {
 	struct tokens *t = xmalloc(sizeof(*t));
-	const char *text = "hello viagra hello";
+	const char *text = "hel-lo via_gra hel-lo";
 
 	tokens_init(t);
 	t->word_hash = same_hash;
 	tokens_text(t, "", text, strlen(text), true);
-	ck_assert(has(t, "hello"));
-	ck_assert_msg(has(t, "viagra"), "a colliding word hid viagra");
+	ck_assert(has(t, "hel-lo"));
+	ck_assert_msg(has(t, "via_gra"), "a colliding word hid via_gra");
 	ck_assert_uint_eq(t->nwords, 2);
 	tokens_free(t);
 	free(t);
