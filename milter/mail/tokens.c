@@ -135,6 +135,14 @@ static char *token_new(struct tokens *t, uint64_t h, size_t len)
 	return w;
 }
 
+/* put_prefix - the prefix's bytes at d (most tokens are the body's,
+ * whose prefix is empty: no call then) */
+static inline void put_prefix(char *d, const struct pfx *p)
+{
+	if (p->len)
+		memcpy(d, p->s, p->len);
+}
+
 /* token_known - is the token p then s in the set, by its text too (a
  * crafted hash collision must not pass for it)? */
 static bool token_known(const struct tokens *t, const struct pfx *p, const char *s, size_t len)
@@ -159,7 +167,7 @@ static void add_pfx(struct tokens *t, const struct pfx *p, const char *s, size_t
 		return;
 	char *w = token_new(t, fnv_done(fnv_run(p->h, s, len)), p->len + len);
 	if (w) {
-		memcpy(w, p->s, p->len);
+		put_prefix(w, p);
 		memcpy(w + p->len, s, len);
 	}
 }
@@ -515,7 +523,7 @@ static void pair_put(struct tokens *t, const struct pfx *pf, struct chain *ch, u
 	    pf->len + ch->prevlen + 1 + wl <= TOKEN_TEXT_MAX) {
 		char *d = token_new(t, fnv_done(h), pf->len + ch->prevlen + 1 + wl);
 		if (d) {
-			memcpy(d, pf->s, pf->len);
+			put_prefix(d, pf);
 			memcpy(d + pf->len, ch->prev, ch->prevlen);
 			d[pf->len + ch->prevlen] = ' ';
 			memcpy(d + pf->len + ch->prevlen + 1, w, wl);
@@ -598,12 +606,12 @@ static void plain_word(struct tokens *t, const struct pfx *pf, struct chain *ch,
 		return;
 	char *d;
 	if (upper && (d = token_new(t, fnv_done(hl), pf->len + wl))) {
-		memcpy(d, pf->s, pf->len);
+		put_prefix(d, pf);
 		memcpy(d + pf->len, lw, wl);
 	}
 	uint64_t h = upper ? fnv_run(pf->h, w, wl) : hl;
 	if ((d = token_new(t, fnv_done(h), pf->len + wl))) {
-		memcpy(d, pf->s, pf->len);
+		put_prefix(d, pf);
 		memcpy(d + pf->len, w, wl);
 	}
 }

@@ -125,7 +125,7 @@ static const char b64_pairs[4096][2] = {
 /* token_key_put - "b:" and the hash's 11 characters of base 64, low 6
  * bits first, at out (BAYES_TOKEN_KEY_LEN bytes, no NUL): two characters
  * a look-up (600 keys a 25 KB message) */
-static void token_key_put(char *out, uint64_t hash)
+static inline void token_key_put(char *out, uint64_t hash)
 {
 	_Static_assert(BAYES_TOKEN_KEY_LEN == 13, "b: and 11 characters");
 	out[0] = 'b';
