@@ -135,6 +135,30 @@ static char *token_new(struct tokens *t, uint64_t h, size_t len)
 	return w;
 }
 
+/* copy_short - n <= TOKEN_MAX_LEN + 1 bytes from s to d without a call
+ * of memcpy (whose call and size dispatch cost more than a word's bytes):
+ * two overlapping moves of 8, or of 4, or bytes */
+static inline void copy_short(char *d, const char *s, size_t n)
+{
+	_Static_assert(TOKEN_MAX_LEN + 1 <= 16, "two moves of 8 cover a word");
+	if (n >= 8) {
+		uint64_t a, b;
+		memcpy(&a, s, 8);
+		memcpy(&b, s + n - 8, 8);
+		memcpy(d, &a, 8);
+		memcpy(d + n - 8, &b, 8);
+	} else if (n >= 4) {
+		uint32_t a, b;
+		memcpy(&a, s, 4);
+		memcpy(&b, s + n - 4, 4);
+		memcpy(d, &a, 4);
+		memcpy(d + n - 4, &b, 4);
+	} else {
+		for (size_t i = 0; i < n; i++)
+			d[i] = s[i];
+	}
+}
+
 /* put_prefix - the prefix's bytes at d (most tokens are the body's,
  * whose prefix is empty: no call then) */
 static inline void put_prefix(char *d, const struct pfx *p)
@@ -524,13 +548,13 @@ static void pair_put(struct tokens *t, const struct pfx *pf, struct chain *ch, u
 		char *d = token_new(t, fnv_done(h), pf->len + ch->prevlen + 1 + wl);
 		if (d) {
 			put_prefix(d, pf);
-			memcpy(d + pf->len, ch->prev, ch->prevlen);
+			copy_short(d + pf->len, ch->prev, ch->prevlen);
 			d[pf->len + ch->prevlen] = ' ';
-			memcpy(d + pf->len + ch->prevlen + 1, w, wl);
+			copy_short(d + pf->len + ch->prevlen + 1, w, wl);
 			t->npairs++;
 		}
 	}
-	memcpy(ch->prev, w, wl);
+	copy_short(ch->prev, w, wl);
 	ch->prevlen = wl;
 	ch->prevh = wh;
 }
@@ -607,12 +631,12 @@ static void plain_word(struct tokens *t, const struct pfx *pf, struct chain *ch,
 	char *d;
 	if (upper && (d = token_new(t, fnv_done(hl), pf->len + wl))) {
 		put_prefix(d, pf);
-		memcpy(d + pf->len, lw, wl);
+		copy_short(d + pf->len, lw, wl);
 	}
 	uint64_t h = upper ? fnv_run(pf->h, w, wl) : hl;
 	if ((d = token_new(t, fnv_done(h), pf->len + wl))) {
 		put_prefix(d, pf);
-		memcpy(d + pf->len, w, wl);
+		copy_short(d + pf->len, w, wl);
 	}
 }
 
@@ -873,11 +897,18 @@ void tokens_of(struct msg *m, struct tokens *t)
 	const char *const *uris = msg_uris(m, &n);
 	struct pfx ud;
 	pfx_set(&ud, "UD:", 3);
+	const char *last = NULL;
+	size_t lastlen = 0;
 	for (size_t i = 0; i < n && !t->capped; i++) {
 		const char *host = uri_host(uris[i], &len);
 		char low[TOKEN_TEXT_MAX];
 		if (host == NULL || len >= sizeof(low))
 			continue;
+		/* the host of the URI before, as written: its tokens are in */
+		if (len == lastlen && memcmp(host, last, len) == 0)
+			continue;
+		last = host;
+		lastlen = len;
 		for (size_t k = 0; k < len; k++)
 			low[k] = lower(host[k]);
 		/* a host met before (a newsletter links one host tens of

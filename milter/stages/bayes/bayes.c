@@ -135,7 +135,7 @@ static inline void token_key_put(char *out, uint64_t hash)
 	memcpy(out + 6, b64_pairs[(hash >> 24) & 4095], 2);
 	memcpy(out + 8, b64_pairs[(hash >> 36) & 4095], 2);
 	memcpy(out + 10, b64_pairs[(hash >> 48) & 4095], 2);
-	out[12] = (char)B64(hash >> 60);
+	out[12] = b64_pairs[hash >> 60][0];	/* B64(hash >> 60): the low digit of 0..15 */
 }
 
 /* bayes_token_key - see bayes.h: 11 characters of base 64 (printable,
