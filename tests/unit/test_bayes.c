@@ -462,36 +462,47 @@ START_TEST(symbol_parts)
 }
 END_TEST
 
-/* pack - x as struct.pack('<d') writes it */
-static void pack(char *out, double x)
+/* pack - n bytes of u little-endian at out */
+static void pack(char *out, uint64_t u, size_t n)
 {
-	uint64_t u;
-
-	memcpy(&u, &x, 8);
-	for (int i = 0; i < 8; i++)
+	for (size_t i = 0; i < n; i++)
 		out[i] = (char)(u >> (8 * i));
 }
 
-/* the read script's reply: little-endian doubles, a value that is no
- * count as 0, nothing read unless the length is n of them */
+/* the read script's reply: whole counts as 4-byte unsigned, anything
+ * else as a double after them (0 unless a count), nothing read past len,
+ * and false unless the length is exactly what the counts say */
 START_TEST(counts_parse)
 {
-	const double in[] = { 12, 0, 3, 4e6, -1, 1.5, 1e20, NAN, INFINITY, 1e15, 1e15 + 2 };
-	const double want[] = { 12, 0, 3, 4e6, 0, 1.5, 0, 0, 0, 1e15, 0 };
+	const double in[] = { 12, 0, 3, 4e6, -1, 1.5, 1e20, NAN, INFINITY, 1e15, 4294967294.0,
+			      4294967295.0 };
+	const double want[] = { 12, 0, 3, 4e6, 0, 1.5, 0, 0, 0, 1e15, 4294967294.0,
+				4294967295.0 };
 	enum { N = sizeof(in) / sizeof(*in) };
-	char r[8 * N];
+	char r[4 * N + 8 * N];
 	double c[N + 1];
+	size_t x = 4 * N;
 
-	for (size_t i = 0; i < N; i++)
-		pack(r + 8 * i, in[i]);
-	ck_assert(bayes_counts_parse(r, sizeof(r), c, N));
+	for (size_t i = 0; i < N; i++) {
+		bool whole = in[i] >= 0 && in[i] < 4294967295.0 && in[i] == floor(in[i]);
+		pack(r + 4 * i, whole ? (uint64_t)in[i] : 0xFFFFFFFF, 4);
+		if (!whole) {
+			uint64_t u;
+			memcpy(&u, &in[i], 8);
+			pack(r + x, u, 8);
+			x += 8;
+		}
+	}
+	ck_assert(bayes_counts_parse(r, x, c, N));
 	for (size_t i = 0; i < N; i++)
 		ck_assert_msg(c[i] == want[i], "count %zu", i);
-	/* the bytes little-endian, whatever the host's order */
-	ck_assert_int_eq((unsigned char)r[7], 0x40);
-	ck_assert(!bayes_counts_parse(r, sizeof(r) - 8, c, N));
-	ck_assert(!bayes_counts_parse(r, sizeof(r) - 1, c, N - 1));
-	ck_assert(!bayes_counts_parse(r, sizeof(r), c, N + 1));
+	/* little-endian whatever the host's order: 12 is 0c 00 00 00 */
+	ck_assert_int_eq(r[0], 12);
+	ck_assert(!bayes_counts_parse(r, x - 1, c, N));	/* a double cut short */
+	ck_assert(!bayes_counts_parse(r, x + 1, c, N));	/* a byte too many */
+	ck_assert(!bayes_counts_parse(r, 4 * 3, c, 4));
+	ck_assert(bayes_counts_parse(r, 4 * 4, c, 4));
+	ck_assert(!bayes_counts_parse(r, 4 * 4, c, 3));
 	ck_assert(!bayes_counts_parse("", 0, c, 1));
 	ck_assert(bayes_counts_parse("", 0, c, 0));
 }
