@@ -606,26 +606,32 @@ static void add_pairs(struct tokens *t, const struct pfx *pf, struct chain *ch,
 static void plain_word(struct tokens *t, const struct pfx *pf, struct chain *ch,
 		       const char *w, size_t wl, bool upper)
 {
+	const unsigned char *u = (const unsigned char *)w;
 	char low[TOKEN_MAX_LEN];
 	const char *lw = w;
-	uint64_t hl = pf->h;	/* after the prefix and lw */
+	/* FNV states after the prefix and the core (h), the prefix and the
+	 * core lower-cased (hl), the chain's last word, " " and the core
+	 * lower-cased (hp): one pass for the three */
+	uint64_t h = pf->h, hl = pf->h, hp = (ch->prevh ^ ' ') * FNV_PRIME;
 
 	if (upper) {
-		for (size_t i = 0; i < wl; i++)
-			low[i] = lower(w[i]);
+		for (size_t i = 0; i < wl; i++) {
+			unsigned char l = (unsigned char)lower(w[i]);
+			low[i] = (char)l;
+			h = (h ^ u[i]) * FNV_PRIME;
+			hl = (hl ^ l) * FNV_PRIME;
+			hp = (hp ^ l) * FNV_PRIME;
+		}
 		lw = low;
-	}
-	if (t->npairs < TOKENS_PAIRS_MAX) {
-		const unsigned char *u = (const unsigned char *)lw;
-		uint64_t hp = (ch->prevh ^ ' ') * FNV_PRIME;
+	} else {
 		for (size_t i = 0; i < wl; i++) {
 			hl = (hl ^ u[i]) * FNV_PRIME;
 			hp = (hp ^ u[i]) * FNV_PRIME;
 		}
-		pair_put(t, pf, ch, hp, lw, wl, hl);
-	} else {
-		hl = fnv_run(hl, lw, wl);
+		h = hl;
 	}
+	if (t->npairs < TOKENS_PAIRS_MAX)
+		pair_put(t, pf, ch, hp, lw, wl, hl);
 	if (wl < 3 || pf->len + wl > TOKEN_TEXT_MAX)
 		return;
 	char *d;
@@ -633,7 +639,6 @@ static void plain_word(struct tokens *t, const struct pfx *pf, struct chain *ch,
 		put_prefix(d, pf);
 		copy_short(d + pf->len, lw, wl);
 	}
-	uint64_t h = upper ? fnv_run(pf->h, w, wl) : hl;
 	if ((d = token_new(t, fnv_done(h), pf->len + wl))) {
 		put_prefix(d, pf);
 		copy_short(d + pf->len, w, wl);
