@@ -845,34 +845,94 @@ static void message_id_header(struct tokens *t, const char *v)
 	add_domains(t, "H*M:D*", at + 1, n);
 }
 
-/* header_tokens - the chosen fields */
+/* the fields header_tokens reads */
+enum hfield {
+	HF_FROM, HF_TO, HF_CC, HF_REPLY_TO, HF_RETURN_PATH, HF_SUBJECT, HF_CONTENT_TYPE,
+	HF_MESSAGE_ID, HF_X_MAILER, HF_USER_AGENT, HF_RECEIVED, HF_NONE
+};
+
+/* hfield_of - which of them a field name is: its first letter picks the
+ * one or three names to compare (most fields are none of them) */
+static enum hfield hfield_of(const char *name)
+{
+	switch (lower(name[0])) {
+	case 'f':
+		return strcasecmp(name, "From") == 0 ? HF_FROM : HF_NONE;
+	case 't':
+		return strcasecmp(name, "To") == 0 ? HF_TO : HF_NONE;
+	case 'c':
+		return strcasecmp(name, "Cc") == 0 ? HF_CC
+		     : strcasecmp(name, "Content-Type") == 0 ? HF_CONTENT_TYPE : HF_NONE;
+	case 'r':
+		return strcasecmp(name, "Received") == 0 ? HF_RECEIVED
+		     : strcasecmp(name, "Reply-To") == 0 ? HF_REPLY_TO
+		     : strcasecmp(name, "Return-Path") == 0 ? HF_RETURN_PATH : HF_NONE;
+	case 's':
+		return strcasecmp(name, "Subject") == 0 ? HF_SUBJECT : HF_NONE;
+	case 'm':
+		return strcasecmp(name, "Message-ID") == 0 ? HF_MESSAGE_ID : HF_NONE;
+	case 'x':
+		return strcasecmp(name, "X-Mailer") == 0 ? HF_X_MAILER : HF_NONE;
+	case 'u':
+		return strcasecmp(name, "User-Agent") == 0 ? HF_USER_AGENT : HF_NONE;
+	default:
+		return HF_NONE;
+	}
+}
+
+/* header_tokens - the chosen fields: up to 4 of each address field, 2
+ * Subjects, the first Content-Type, Message-ID, X-Mailer, User-Agent and
+ * the RECEIVED_USED oldest (last) Received, in that order.  The fields
+ * are sorted out in one pass (a msg_header look-up a field and instance
+ * compared every name of the header each time) */
 static void header_tokens(struct tokens *t, struct msg *m)
 {
-	static const struct {
-		const char *field, *prefix;
-	} addrs[] = {
-		{ "From", "H*F:" }, { "To", "HTo:" }, { "Cc", "HCc:" },
-		{ "Reply-To", "H*R:" }, { "Return-Path", "H*p:" },
+	static const char *const addr_prefix[] = {
+		[HF_FROM] = "H*F:", [HF_TO] = "HTo:", [HF_CC] = "HCc:",
+		[HF_REPLY_TO] = "H*R:", [HF_RETURN_PATH] = "H*p:",
 	};
-	const struct header *h;
+	static const unsigned keep[HF_NONE] = {
+		[HF_FROM] = 4, [HF_TO] = 4, [HF_CC] = 4, [HF_REPLY_TO] = 4, [HF_RETURN_PATH] = 4,
+		[HF_SUBJECT] = 2, [HF_CONTENT_TYPE] = 1, [HF_MESSAGE_ID] = 1, [HF_X_MAILER] = 1,
+		[HF_USER_AGENT] = 1, [HF_RECEIVED] = RECEIVED_USED,
+	};
+	const struct header *got[HF_NONE][4];
+	size_t n[HF_NONE] = { 0 };
 
-	for (size_t i = 0; i < sizeof(addrs) / sizeof(*addrs); i++)
-		for (size_t k = 0; (h = msg_header(m, addrs[i].field, k)) && k < 4; k++)
-			addr_header(t, addrs[i].prefix, h->decoded);
-	for (size_t k = 0; (h = msg_header(m, "Subject", k)) && k < 2; k++)
-		tokens_text(t, "HSubject:", h->decoded, strlen(h->decoded), false);
-	if ((h = msg_header(m, "Content-Type", 0)))
-		content_type_header(t, h->value);
-	if ((h = msg_header(m, "Message-ID", 0)))
-		message_id_header(t, h->value);
-	if ((h = msg_header(m, "X-Mailer", 0)))
-		tokens_text(t, "H*UA:", h->value, strlen(h->value), false);
-	if ((h = msg_header(m, "User-Agent", 0)))
-		tokens_text(t, "H*UA:", h->value, strlen(h->value), false);
-	size_t nr = msg_header_count(m, "Received");
-	for (size_t k = 0; k < RECEIVED_USED && k < nr; k++)
-		if ((h = msg_header(m, "Received", nr - 1 - k)))
-			received_header(t, h->value);
+	_Static_assert(RECEIVED_USED <= 4, "got holds the Received fields used");
+	for (size_t i = 0; i < m->nhdrs; i++) {
+		const struct header *h = &m->hdrs[i];
+		enum hfield f = hfield_of(h->name);
+		if (f == HF_NONE)
+			continue;
+		if (f == HF_RECEIVED) {
+			/* the last ones, the last first */
+			for (size_t k = RECEIVED_USED - 1; k > 0; k--)
+				got[f][k] = got[f][k - 1];
+			got[f][0] = h;
+			n[f] += n[f] < RECEIVED_USED;
+		} else if (n[f] < keep[f]) {
+			got[f][n[f]++] = h;
+		}
+	}
+	for (enum hfield f = HF_FROM; f <= HF_RETURN_PATH; f++)
+		for (size_t k = 0; k < n[f]; k++)
+			addr_header(t, addr_prefix[f], got[f][k]->decoded);
+	for (size_t k = 0; k < n[HF_SUBJECT]; k++)
+		tokens_text(t, "HSubject:", got[HF_SUBJECT][k]->decoded,
+			    strlen(got[HF_SUBJECT][k]->decoded), false);
+	if (n[HF_CONTENT_TYPE])
+		content_type_header(t, got[HF_CONTENT_TYPE][0]->value);
+	if (n[HF_MESSAGE_ID])
+		message_id_header(t, got[HF_MESSAGE_ID][0]->value);
+	if (n[HF_X_MAILER])
+		tokens_text(t, "H*UA:", got[HF_X_MAILER][0]->value,
+			    strlen(got[HF_X_MAILER][0]->value), false);
+	if (n[HF_USER_AGENT])
+		tokens_text(t, "H*UA:", got[HF_USER_AGENT][0]->value,
+			    strlen(got[HF_USER_AGENT][0]->value), false);
+	for (size_t k = 0; k < n[HF_RECEIVED]; k++)
+		received_header(t, got[HF_RECEIVED][k]->value);
 }
 
 /* uri_host - the host part of a URI, or NULL */
