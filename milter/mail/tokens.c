@@ -259,10 +259,20 @@ static const unsigned char bclass[256] = {
 	['\t' ... '\r'] = B_SPACE, [' '] = B_SPACE,
 };
 
+/* lowercase - ASCII lower case of each byte, one look-up (a word's
+ * bytes are lowered for its pairs and tokens, a URI's host for UD:) */
+#define LC(c) ((c) >= 'A' && (c) <= 'Z' ? (c) + 32 : (c))
+#define LC4(c) LC(c), LC((c) + 1), LC((c) + 2), LC((c) + 3)
+#define LC16(c) LC4(c), LC4((c) + 4), LC4((c) + 8), LC4((c) + 12)
+#define LC64(c) LC16(c), LC16((c) + 16), LC16((c) + 32), LC16((c) + 48)
+static const unsigned char lowercase[256] = {
+	LC64(0), LC64(64), LC64(128), LC64(192),
+};
+
 /* lower - ASCII lower case of c */
 static inline char lower(char c)
 {
-	return (char)(bclass[(unsigned char)c] & B_UPPER ? c + 32 : c);
+	return (char)lowercase[(unsigned char)c];
 }
 
 /* word_bytes - bytes of the word character at p (a letter, digit, one of
