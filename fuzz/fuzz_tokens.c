@@ -2,7 +2,7 @@
  * fuzz_tokens.c - libFuzzer target: the Bayes tokenizer (mail/tokens.c).
  * The first byte picks the path: 0xFF, the bytes are a reply of the
  * classifier's read script (bayes_counts_parse: no read past them, every
- * count finite and >= 0); else odd, the bytes are one body text
+ * count finite and >= 0, the length checked); else odd, the bytes are one body text
  * (tokens_text); even, they are a whole message fed through a scan
  * without stages, then tokens_of.  The caps (tokens, word pairs) must
  * always hold.
@@ -56,7 +56,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* an exact-size copy, so ASan sees a read past the reply */
 		char *reply = xmalloc(size - 1 ? size - 1 : 1);
 		double counts[64];
-		size_t want = 1 + (size % 64);
+		/* as many doubles as there are, or one more or less */
+		size_t want = ((size - 1) / 8 + (size % 3) - 1) % 64;
 		memcpy(reply, data + 1, size - 1);
 		if (bayes_counts_parse(reply, size - 1, counts, want))
 			for (size_t i = 0; i < want; i++)

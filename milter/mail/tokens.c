@@ -33,7 +33,7 @@ void tokens_init(struct tokens *t)
 	memset(t->words, 0, sizeof(t->words));
 	t->nwords = 0;
 	buf_init(&t->wtext);
-	t->word_hash = tokens_word_hash;
+	t->word_hash = NULL;
 }
 
 /* tokens_free - see tokens.h */
@@ -45,17 +45,42 @@ void tokens_free(struct tokens *t)
 	t->nwords = 0;
 }
 
+/* FNV-1a 64, the token hash (tokens_hash): fnv_run carries a state over
+ * more bytes, so a token made of pieces (prefix, word, pair) is hashed
+ * piece by piece without being copied, and a state already reached is
+ * reused (a prefix once per tokens_text call, a word's state for its
+ * pair): the same number as hashing the whole text at once */
+#define FNV_OFFSET 0xcbf29ce484222325ULL
+#define FNV_PRIME 0x100000001b3ULL
+
+/* fnv_run - the state h carried over len bytes of s (four a round: the
+ * loop's own instructions were a third of the tokenizer's hashing) */
+static inline uint64_t fnv_run(uint64_t h, const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	for (; len >= 4; p += 4, len -= 4) {
+		h = (h ^ p[0]) * FNV_PRIME;
+		h = (h ^ p[1]) * FNV_PRIME;
+		h = (h ^ p[2]) * FNV_PRIME;
+		h = (h ^ p[3]) * FNV_PRIME;
+	}
+	for (; len; p++, len--)
+		h = (h ^ *p) * FNV_PRIME;
+	return h;
+}
+
+/* fnv_done - the final state as a token hash (0 is made 1) */
+static inline uint64_t fnv_done(uint64_t h)
+{
+	return h ? h : 1;
+}
+
 /* tokens_hash - FNV-1a 64 (collisions between two of millions of tokens
  * only merge their counts; see doc/SPEC.md) */
 uint64_t tokens_hash(const char *s, size_t len)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	for (size_t i = 0; i < len; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h ? h : 1;
+	return fnv_done(fnv_run(FNV_OFFSET, s, len));
 }
 
 /* tokens_str - see tokens.h */
@@ -64,53 +89,128 @@ const char *tokens_str(const struct tokens *t, size_t i)
 	return t->text.data + t->off[i];
 }
 
-/* add_two - the token a then s (al + len bytes): hashed as one string
- * (FNV-1a runs byte by byte, so no copy is made to hash it) and copied
- * into text only when it is new */
-static void add_two(struct tokens *t, const char *a, size_t al, const char *s, size_t len)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
+/* a prefix of tokens: its bytes, their length and the FNV state after
+ * them, all found once instead of for every token (strlen and the
+ * prefix's hashing were a tenth of the tokenizer's instructions) */
+struct pfx {
+	const char *s;
+	size_t len;
+	uint64_t h;
+};
 
-	if (al + len == 0 || al + len > TOKEN_TEXT_MAX)
-		return;
-	for (size_t i = 0; i < al; i++)
-		h = (h ^ (unsigned char)a[i]) * 0x100000001b3ULL;
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ (unsigned char)s[i]) * 0x100000001b3ULL;
-	h = h ? h : 1;	/* as tokens_hash */
+/* pfx_set - p is prefix s (len bytes) */
+static void pfx_set(struct pfx *p, const char *s, size_t len)
+{
+	p->s = s;
+	p->len = len;
+	p->h = fnv_run(FNV_OFFSET, s, len);
+}
+
+/* token_new - the text of a new token of hash h and len bytes, to be
+ * written by the caller (NUL added here); NULL if h is in the set
+ * already, or the set is full (then capped).  The text is copied only
+ * for a new token: most of a message's words repeat. */
+static char *token_new(struct tokens *t, uint64_t h, size_t len)
+{
 	size_t i = (size_t)h & (TOKENS_SLOTS - 1);
+
 	while (t->slot[i]) {
 		if (t->hash[t->slot[i] - 1] == h)
-			return;
+			return NULL;
 		i = (i + 1) & (TOKENS_SLOTS - 1);
 	}
 	if (t->n >= TOKENS_MAX) {
 		t->capped = true;
-		return;
+		return NULL;
 	}
 	t->hash[t->n] = h;
 	t->off[t->n] = t->text.len;
 	t->slot[i] = (uint16_t)++t->n;
-	if (t->text.len + al + len + 2 > t->text.cap)
-		buf_reserve(&t->text, al + len + 1);
+	if (t->text.len + len + 2 > t->text.cap)
+		buf_reserve(&t->text, len + 1);
 	char *w = t->text.data + t->text.len;
-	memcpy(w, a, al);
-	memcpy(w + al, s, len);
-	w[al + len] = '\0';
-	t->text.len += al + len + 1;
-	w[al + len + 1] = '\0';	/* struct buf's terminator */
+	w[len] = '\0';
+	t->text.len += len + 1;
+	w[len + 1] = '\0';	/* struct buf's terminator */
+	return w;
+}
+
+/* copy_short - n <= TOKEN_MAX_LEN + 1 bytes from s to d without a call
+ * of memcpy (whose call and size dispatch cost more than a word's bytes):
+ * two overlapping moves of 8, or of 4, or bytes */
+static inline void copy_short(char *d, const char *s, size_t n)
+{
+	_Static_assert(TOKEN_MAX_LEN + 1 <= 16, "two moves of 8 cover a word");
+	if (n >= 8) {
+		uint64_t a, b;
+		memcpy(&a, s, 8);
+		memcpy(&b, s + n - 8, 8);
+		memcpy(d, &a, 8);
+		memcpy(d + n - 8, &b, 8);
+	} else if (n >= 4) {
+		uint32_t a, b;
+		memcpy(&a, s, 4);
+		memcpy(&b, s + n - 4, 4);
+		memcpy(d, &a, 4);
+		memcpy(d + n - 4, &b, 4);
+	} else {
+		for (size_t i = 0; i < n; i++)
+			d[i] = s[i];
+	}
+}
+
+/* put_prefix - the prefix's bytes at d (most tokens are the body's,
+ * whose prefix is empty: no call then) */
+static inline void put_prefix(char *d, const struct pfx *p)
+{
+	if (p->len)
+		memcpy(d, p->s, p->len);
+}
+
+/* token_known - is the token p then s in the set, by its text too (a
+ * crafted hash collision must not pass for it)? */
+static bool token_known(const struct tokens *t, const struct pfx *p, const char *s, size_t len)
+{
+	uint64_t h = fnv_done(fnv_run(p->h, s, len));
+	size_t i = (size_t)h & (TOKENS_SLOTS - 1);
+
+	for (; t->slot[i]; i = (i + 1) & (TOKENS_SLOTS - 1)) {
+		if (t->hash[t->slot[i] - 1] != h)
+			continue;
+		const char *x = tokens_str(t, t->slot[i] - 1);
+		return strlen(x) == p->len + len && memcmp(x, p->s, p->len) == 0 &&
+		       memcmp(x + p->len, s, len) == 0;
+	}
+	return false;
+}
+
+/* add_pfx - the token p then s */
+static void add_pfx(struct tokens *t, const struct pfx *p, const char *s, size_t len)
+{
+	if (p->len + len == 0 || p->len + len > TOKEN_TEXT_MAX)
+		return;
+	char *w = token_new(t, fnv_done(fnv_run(p->h, s, len)), p->len + len);
+	if (w) {
+		put_prefix(w, p);
+		memcpy(w + p->len, s, len);
+	}
 }
 
 /* tokens_add - see tokens.h */
 void tokens_add(struct tokens *t, const char *s, size_t len)
 {
-	add_two(t, "", 0, s, len);
+	struct pfx p = { "", 0, FNV_OFFSET };
+
+	add_pfx(t, &p, s, len);
 }
 
-/* add_prefixed - prefix + s */
+/* add_prefixed - prefix + s (a prefix used once) */
 static void add_prefixed(struct tokens *t, const char *prefix, const char *s, size_t len)
 {
-	add_two(t, prefix, strlen(prefix), s, len);
+	struct pfx p;
+
+	pfx_set(&p, prefix, strlen(prefix));
+	add_pfx(t, &p, s, len);
 }
 
 /* utf8_len - bytes of the well-formed multi-byte UTF-8 character at p
@@ -144,15 +244,36 @@ static size_t utf8_len(const unsigned char *p, size_t left)
 #define B_TRIM 8	/* trim_punct strips it: - ' " . , (and NUL, as strchr
 			 * found the terminator; no word holds one) */
 #define B_SPACE 16	/* isspace */
-#define B_ALNUM (B_WORD | B_W | B_PAIR)
+#define B_PLAIN 32	/* A-Z, a-z and 0-9: a word of them alone is its own
+			 * only pair word and token, with its lower case
+			 * (tokens_text's plain path) */
+#define B_KEEP 64	/* decompose keeps it: \w, : * and bytes >= 0x80 */
+#define B_UPPER 128	/* A-Z */
+#define B_ALNUM (B_WORD | B_W | B_PAIR | B_KEEP | B_PLAIN)
 static const unsigned char bclass[256] = {
-	['0' ... '9'] = B_ALNUM, ['A' ... 'Z'] = B_ALNUM, ['a' ... 'z'] = B_ALNUM,
-	['_'] = B_WORD | B_W, ['@'] = B_WORD, ['*'] = B_WORD,
+	['0' ... '9'] = B_ALNUM, ['A' ... 'Z'] = B_ALNUM | B_UPPER, ['a' ... 'z'] = B_ALNUM,
+	['_'] = B_WORD | B_W | B_KEEP, ['@'] = B_WORD, ['*'] = B_WORD | B_KEEP, [':'] = B_KEEP,
 	['!'] = B_WORD | B_PAIR, ['$'] = B_WORD | B_PAIR, ['\''] = B_WORD | B_PAIR | B_TRIM,
 	[','] = B_WORD | B_TRIM, ['"'] = B_WORD | B_TRIM, ['.'] = B_WORD | B_TRIM,
-	['-'] = B_WORD | B_TRIM, [0] = B_TRIM, [0x80 ... 0xff] = B_PAIR,
+	['-'] = B_WORD | B_TRIM, [0] = B_TRIM, [0x80 ... 0xff] = B_PAIR | B_KEEP,
 	['\t' ... '\r'] = B_SPACE, [' '] = B_SPACE,
 };
+
+/* lowercase - ASCII lower case of each byte, one look-up (a word's
+ * bytes are lowered for its pairs and tokens, a URI's host for UD:) */
+#define LC(c) ((c) >= 'A' && (c) <= 'Z' ? (c) + 32 : (c))
+#define LC4(c) LC(c), LC((c) + 1), LC((c) + 2), LC((c) + 3)
+#define LC16(c) LC4(c), LC4((c) + 4), LC4((c) + 8), LC4((c) + 12)
+#define LC64(c) LC16(c), LC16((c) + 16), LC16((c) + 32), LC16((c) + 48)
+static const unsigned char lowercase[256] = {
+	LC64(0), LC64(64), LC64(128), LC64(192),
+};
+
+/* lower - ASCII lower case of c */
+static inline char lower(char c)
+{
+	return (char)lowercase[(unsigned char)c];
+}
 
 /* word_bytes - bytes of the word character at p (a letter, digit, one of
  * ,@*!_'"$.- or a UTF-8 character or a Latin-1 letter), 0 for a
@@ -185,8 +306,11 @@ static void trim_punct(const char **s, size_t *len)
 /* add_domains - D*dom and each parent (prefix "D*") or UD: (body) */
 static void add_domains(struct tokens *t, const char *prefix, const char *d, size_t len)
 {
+	struct pfx p;
+
+	pfx_set(&p, prefix, strlen(prefix));
 	for (;;) {
-		add_prefixed(t, prefix, d, len);
+		add_pfx(t, &p, d, len);
 		const char *dot = memchr(d, '.', len);
 		if (dot == NULL || dot + 1 >= d + len)
 			return;
@@ -212,7 +336,7 @@ static void add_addr(struct tokens *t, const char *prefix, const char *s, size_t
 }
 
 /* long_token - a token over TOKEN_MAX_LEN: u8: characters or sk:PREFIX */
-static void long_token(struct tokens *t, const char *prefix, const char *s, size_t len)
+static void long_token(struct tokens *t, const struct pfx *pf, const char *s, size_t len)
 {
 	const unsigned char *u = (const unsigned char *)s;
 	bool multi = false;
@@ -223,11 +347,13 @@ static void long_token(struct tokens *t, const char *prefix, const char *s, size
 			multi = true;
 	if (multi) {
 		bool any = false;
-		str_join3(p, sizeof(p), prefix, "u8:", "");
+		str_join3(p, sizeof(p), pf->s, "u8:", "");
+		struct pfx u8;
+		pfx_set(&u8, p, strlen(p));
 		for (size_t i = 0; i < len && !t->capped;) {
 			size_t n = utf8_len(u + i, len - i);
 			if (n >= 3) {
-				add_prefixed(t, p, s + i, n);
+				add_pfx(t, &u8, s + i, n);
 				any = true;
 			}
 			i += n ? n : 1;
@@ -242,45 +368,52 @@ static void long_token(struct tokens *t, const char *prefix, const char *s, size
 		i += n ? n : 1;
 	}
 	if (len - i < 2) {
-		add_prefixed(t, prefix, s, len);
+		add_pfx(t, pf, s, len);
 		return;
 	}
-	str_join3(p, sizeof(p), prefix, "sk:", "");
+	str_join3(p, sizeof(p), pf->s, "sk:", "");
 	add_prefixed(t, p, s, i);
 }
 
-/* decompose - the body's extra forms: without punctuation, lower-cased */
-static void decompose(struct tokens *t, const char *prefix, const char *s, size_t len)
+/* decompose - the body's extra forms: without punctuation, lower-cased.
+ * One pass of table look-ups first: most words have neither, and then
+ * nothing is copied */
+static void decompose(struct tokens *t, const struct pfx *pf, const char *s, size_t len)
 {
 	char a[TOKEN_TEXT_MAX], b[TOKEN_TEXT_MAX];
 	size_t na = 0, nb = 0;
-	bool punct = false, upper = false;
+	unsigned all = B_KEEP, any = 0;
 
 	if (len > TOKEN_TEXT_MAX)
 		return;
 	for (size_t i = 0; i < len; i++) {
+		unsigned c = bclass[(unsigned char)s[i]];
+		all &= c;
+		any |= c;
+	}
+	bool punct = !(all & B_KEEP), upper = any & B_UPPER;
+	if (!punct && !upper)
+		return;
+	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
-		bool keep = is_w(c) || c == ':' || c == '*' || c >= 0x80;
-		punct |= !keep;
-		upper |= c >= 'A' && c <= 'Z';
-		if (keep)
+		if (bclass[c] & B_KEEP)
 			a[na++] = (char)c;
-		b[nb++] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+		b[nb++] = lower((char)c);
 	}
 	if (punct)
-		add_prefixed(t, prefix, a, na);
+		add_pfx(t, pf, a, na);
 	if (upper) {
-		add_prefixed(t, prefix, b, nb);
+		add_pfx(t, pf, b, nb);
 		if (punct) {
 			for (size_t i = 0; i < na; i++)
-				a[i] = (char)tolower((unsigned char)a[i]);
-			add_prefixed(t, prefix, a, na);
+				a[i] = lower(a[i]);
+			add_pfx(t, pf, a, na);
 		}
 	}
 }
 
 /* one_token - a piece of a word, as _tokenize_line treats it */
-static void one_token(struct tokens *t, const char *prefix, const char *s, size_t len,
+static void one_token(struct tokens *t, const struct pfx *pf, const char *s, size_t len,
 		      bool body)
 {
 	trim_punct(&s, &len);
@@ -298,17 +431,17 @@ static void one_token(struct tokens *t, const char *prefix, const char *s, size_
 			add_domains(t, "UD:", s, len);
 	}
 	if (len > TOKEN_MAX_LEN && memchr(s, '*', len) == NULL) {
-		long_token(t, prefix, s, len);
+		long_token(t, pf, s, len);
 		return;
 	}
 	if (body)
-		decompose(t, prefix, s, len);
-	add_prefixed(t, prefix, s, len);
+		decompose(t, pf, s, len);
+	add_pfx(t, pf, s, len);
 }
 
 /* split_word - a word split at runs of 3-6 dots or 2-6 dashes between
  * word characters (each run its own token) */
-static void split_word(struct tokens *t, const char *prefix, char *w, size_t len, bool body)
+static void split_word(struct tokens *t, const struct pfx *pf, char *w, size_t len, bool body)
 {
 	size_t start = 0;
 
@@ -325,53 +458,57 @@ static void split_word(struct tokens *t, const char *prefix, char *w, size_t len
 			i = j - 1;
 			continue;
 		}
-		one_token(t, prefix, w + start, i - start, body);
-		one_token(t, prefix, w + i, run, body);
+		one_token(t, pf, w + start, i - start, body);
+		one_token(t, pf, w + i, run, body);
 		start = j;
 		i = j - 1;
 	}
-	one_token(t, prefix, w + start, len - start, body);
+	one_token(t, pf, w + start, len - start, body);
+}
+
+/* word_hash_of - tokens_word_hash from the FNV state h after prefix and
+ * word (the state the plain path has already) */
+static inline uint64_t word_hash_of(uint64_t h, bool body)
+{
+	return fnv_done((h ^ (body ? 1u : 2u)) * FNV_PRIME);
 }
 
 /* tokens_word_hash - see tokens.h */
 uint64_t tokens_word_hash(const char *prefix, const char *w, size_t len, bool body)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	for (const char *p = prefix; *p; p++)
-		h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
-	h = (h ^ (body ? 1u : 2u)) * 0x100000001b3ULL;
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ (unsigned char)w[i]) * 0x100000001b3ULL;
-	return h ? h : 1;
+	return word_hash_of(fnv_run(fnv_run(FNV_OFFSET, prefix, strlen(prefix)), w, len), body);
 }
 
 /* word_same - is remembered word k the word w with this prefix and region? */
-static bool word_same(const struct tokens *t, size_t k, const char *prefix, size_t pl,
+static bool word_same(const struct tokens *t, size_t k, const struct pfx *pf,
 		      const char *w, size_t len, bool body)
 {
 	const char *s = t->wtext.data + t->woff[k];
+	size_t pl = pf->len;
 
-	return t->wlen[k] == pl + 2 + len && memcmp(s, prefix, pl) == 0 && s[pl] == '\0' &&
+	return t->wlen[k] == pl + 2 + len && memcmp(s, pf->s, pl) == 0 && s[pl] == '\0' &&
 	       s[pl + 1] == (body ? 'b' : 'h') && memcmp(s + pl + 2, w, len) == 0;
 }
 
-/* word_seen - the word w (with its prefix and region) was split before in
- * this message: split_word is a function of them alone and adding a token
- * twice changes nothing, so a repeated word is skipped.  A hash hit counts
- * only if the bytes are the same (hashes can be made to collide: a word
- * must not hide another's tokens).  Remembers up to half of
- * TOKENS_WORD_SLOTS words and TOKENS_WORD_TEXT bytes, then answers false. */
-static bool word_seen(struct tokens *t, const char *prefix, const char *w, size_t len,
-		      bool body)
+/* word_seen - the word w (with its prefix and region, hash h unless a
+ * test set t->word_hash) was split
+ * before in this message: split_word is a function of them alone and
+ * adding a token twice changes nothing, so a repeated word is skipped.
+ * A hash hit counts only if the bytes are the same (hashes can be made
+ * to collide: a word must not hide another's tokens).  Remembers up to
+ * half of TOKENS_WORD_SLOTS words and TOKENS_WORD_TEXT bytes, then
+ * answers false. */
+static bool word_seen(struct tokens *t, const struct pfx *pf, const char *w, size_t len,
+		      bool body, uint64_t h)
 {
-	uint64_t h = t->word_hash(prefix, w, len, body);
-	size_t pl = strlen(prefix);
-	size_t i = (size_t)h & (TOKENS_WORD_SLOTS - 1);
+	size_t pl = pf->len;
 
+	if (t->word_hash)
+		h = t->word_hash(pf->s, w, len, body);
+	size_t i = (size_t)h & (TOKENS_WORD_SLOTS - 1);
 	while (t->words[i]) {
 		size_t k = t->words[i] - 1;
-		if (t->whash[k] == h && word_same(t, k, prefix, pl, w, len, body))
+		if (t->whash[k] == h && word_same(t, k, pf, w, len, body))
 			return true;
 		i = (i + 1) & (TOKENS_WORD_SLOTS - 1);
 	}
@@ -379,9 +516,10 @@ static bool word_seen(struct tokens *t, const char *prefix, const char *w, size_
 		t->whash[t->nwords] = h;
 		t->woff[t->nwords] = (uint32_t)t->wtext.len;
 		t->wlen[t->nwords] = (uint32_t)(pl + 2 + len);
-		buf_reserve(&t->wtext, pl + 2 + len);
+		if (t->wtext.len + pl + 2 + len + 1 > t->wtext.cap)
+			buf_reserve(&t->wtext, pl + 2 + len);
 		char *d = t->wtext.data + t->wtext.len;
-		memcpy(d, prefix, pl);
+		memcpy(d, pf->s, pl);
 		d[pl] = '\0';
 		d[pl + 1] = body ? 'b' : 'h';
 		memcpy(d + pl + 2, w, len);
@@ -400,16 +538,47 @@ static bool pair_char(unsigned char c)
 	return bclass[c] & B_PAIR;
 }
 
+/* the chain of word pairs through one tokens_text call: the last word
+ * (lower-cased) and the FNV state after the prefix and it, so a pair's
+ * hash goes on from there over " " and the next word */
+struct chain {
+	char prev[TOKEN_MAX_LEN];
+	size_t prevlen;		/* 0: no word to pair with */
+	uint64_t prevh;
+};
+
+/* pair_put - the pair token "prev w" (its hash h) unless known; then w
+ * (wl bytes, lower-cased, FNV state wh after the prefix and it) is the
+ * chain's last word */
+static void pair_put(struct tokens *t, const struct pfx *pf, struct chain *ch, uint64_t h,
+		     const char *w, size_t wl, uint64_t wh)
+{
+	if (ch->prevlen && t->npairs < TOKENS_PAIRS_MAX &&
+	    pf->len + ch->prevlen + 1 + wl <= TOKEN_TEXT_MAX) {
+		char *d = token_new(t, fnv_done(h), pf->len + ch->prevlen + 1 + wl);
+		if (d) {
+			put_prefix(d, pf);
+			copy_short(d + pf->len, ch->prev, ch->prevlen);
+			d[pf->len + ch->prevlen] = ' ';
+			copy_short(d + pf->len + ch->prevlen + 1, w, wl);
+			t->npairs++;
+		}
+	}
+	copy_short(ch->prev, w, wl);
+	ch->prevlen = wl;
+	ch->prevh = wh;
+}
+
 /* add_pairs - the word pairs of body word w: w split into runs of
  * pair_char, each run of 2 to TOKEN_MAX_LEN bytes (quotes trimmed) after
- * the one before it (prev, *prevlen bytes, lower-cased, carried from
- * word to word) makes the token "prev run", lower-cased, after the
- * prefix as every token of tokens_text; a longer run breaks the chain.
- * Up to TOKENS_PAIRS_MAX distinct pairs a message. */
-static void add_pairs(struct tokens *t, const char *prefix, char *prev, size_t *prevlen,
+ * the one before it (the chain, carried from word to word) makes the
+ * token "prev run", lower-cased, after the prefix as every token of
+ * tokens_text; a longer run breaks the chain.  Up to TOKENS_PAIRS_MAX
+ * distinct pairs a message. */
+static void add_pairs(struct tokens *t, const struct pfx *pf, struct chain *ch,
 		      const char *w, size_t wl)
 {
-	char tok[2 * TOKEN_MAX_LEN + 1];
+	char low[TOKEN_MAX_LEN];
 
 	if (t->npairs >= TOKENS_PAIRS_MAX)	/* the chain matters only for more pairs */
 		return;
@@ -422,20 +591,67 @@ static void add_pairs(struct tokens *t, const char *prefix, char *prev, size_t *
 		if (rl < 2)
 			continue;
 		if (rl > TOKEN_MAX_LEN) {
-			*prevlen = 0;
+			ch->prevlen = 0;
 			continue;
 		}
-		size_t n = *prevlen;
-		memcpy(tok, prev, n);
-		tok[n++] = ' ';
 		for (size_t i = 0; i < rl; i++)
-			tok[n++] = prev[i] = (char)(r[i] >= 'A' && r[i] <= 'Z' ? r[i] + 32 : r[i]);
-		if (*prevlen && t->npairs < TOKENS_PAIRS_MAX) {
-			size_t before = t->n;
-			add_prefixed(t, prefix, tok, n);
-			t->npairs += t->n > before;
+			low[i] = lower(r[i]);
+		uint64_t h = ch->prevlen ? fnv_run((ch->prevh ^ ' ') * FNV_PRIME, low, rl) : 0;
+		pair_put(t, pf, ch, h, low, rl, fnv_run(pf->h, low, rl));
+	}
+}
+
+/* plain_word - tokens_text for a body word whose core w (the word
+ * without the - ' " . , trim_punct strips at its ends) is 2 to
+ * TOKEN_MAX_LEN bytes of letters and digits alone (upper: some upper
+ * case), most of a message's words: its only pair word is the core
+ * lower-cased (the runs around it trim to nothing), its only tokens the
+ * lower-cased core (decompose's, if upper) and the core (nothing inside
+ * to split at or break out), so one pass hashes the lower-cased core
+ * for the pair (the state going on from the chain's) and as a token,
+ * then the core (the same state, unless upper); the same tokens, in the
+ * same order, as add_pairs then split_word.  word_seen is not asked: a
+ * repeat costs two look-ups in the set of tokens, less than a look-up
+ * in the set of words did, and its hashes are needed for the pair. */
+static void plain_word(struct tokens *t, const struct pfx *pf, struct chain *ch,
+		       const char *w, size_t wl, bool upper)
+{
+	const unsigned char *u = (const unsigned char *)w;
+	char low[TOKEN_MAX_LEN];
+	const char *lw = w;
+	/* FNV states after the prefix and the core (h), the prefix and the
+	 * core lower-cased (hl), the chain's last word, " " and the core
+	 * lower-cased (hp): one pass for the three */
+	uint64_t h = pf->h, hl = pf->h, hp = (ch->prevh ^ ' ') * FNV_PRIME;
+
+	if (upper) {
+		for (size_t i = 0; i < wl; i++) {
+			unsigned char l = (unsigned char)lower(w[i]);
+			low[i] = (char)l;
+			h = (h ^ u[i]) * FNV_PRIME;
+			hl = (hl ^ l) * FNV_PRIME;
+			hp = (hp ^ l) * FNV_PRIME;
 		}
-		*prevlen = rl;
+		lw = low;
+	} else {
+		for (size_t i = 0; i < wl; i++) {
+			hl = (hl ^ u[i]) * FNV_PRIME;
+			hp = (hp ^ u[i]) * FNV_PRIME;
+		}
+		h = hl;
+	}
+	if (t->npairs < TOKENS_PAIRS_MAX)
+		pair_put(t, pf, ch, hp, lw, wl, hl);
+	if (wl < 3 || pf->len + wl > TOKEN_TEXT_MAX)
+		return;
+	char *d;
+	if (upper && (d = token_new(t, fnv_done(hl), pf->len + wl))) {
+		put_prefix(d, pf);
+		copy_short(d + pf->len, lw, wl);
+	}
+	if ((d = token_new(t, fnv_done(h), pf->len + wl))) {
+		put_prefix(d, pf);
+		copy_short(d + pf->len, w, wl);
 	}
 }
 
@@ -444,9 +660,12 @@ void tokens_text(struct tokens *t, const char *prefix, const char *text, size_t 
 {
 	const unsigned char *u = (const unsigned char *)text;
 	bool line_start = true, after_stop = false;
-	char w[TOKEN_TEXT_MAX * 4], prev[TOKEN_MAX_LEN];
-	size_t i = 0, prevlen = 0;
+	char w[TOKEN_TEXT_MAX * 4];
+	struct chain ch = { .prevlen = 0 };
+	struct pfx pf;
+	size_t i = 0;
 
+	pfx_set(&pf, prefix, strlen(prefix));
 	while (i < len && !t->capped) {
 		size_t n = word_bytes(u + i, len - i);
 		if (n == 0) {
@@ -490,13 +709,30 @@ void tokens_text(struct tokens *t, const char *prefix, const char *text, size_t 
 		}
 		after_stop = w[wl - 1] == '.';
 		line_start = false;
+		if (body) {
+			/* a plain word, maybe in quotes or before a comma or stop */
+			size_t a = 0, b = wl;
+			while (a < b && bclass[(unsigned char)w[a]] & B_TRIM)
+				a++;
+			while (b > a && bclass[(unsigned char)w[b - 1]] & B_TRIM)
+				b--;
+			unsigned all = B_PLAIN, any = 0;
+			for (size_t k = a; k < b; k++) {
+				all &= bclass[(unsigned char)w[k]];
+				any |= bclass[(unsigned char)w[k]];
+			}
+			if (all & B_PLAIN && b - a >= 2 && b - a <= TOKEN_MAX_LEN) {
+				plain_word(t, &pf, &ch, w + a, b - a, any & B_UPPER);
+				continue;
+			}
+		}
 		if (body)
-			add_pairs(t, prefix, prev, &prevlen, w, wl);
-		if (!word_seen(t, prefix, w, wl, body))
-			split_word(t, prefix, w, wl, body);
+			add_pairs(t, &pf, &ch, w, wl);
+		uint64_t wh = t->word_hash ? 0 : word_hash_of(fnv_run(pf.h, w, wl), body);
+		if (!word_seen(t, &pf, w, wl, body, wh))
+			split_word(t, &pf, w, wl, body);
 	}
 }
-
 /* addr_header - an address field: each address chewed, other words kept */
 static void addr_header(struct tokens *t, const char *prefix, const char *v)
 {
@@ -525,6 +761,34 @@ static size_t dots(const char *p, size_t n)
 	return k;
 }
 
+/* dotted_quad - sscanf(ip, "%u.%u.%u.%u%c", ...) == 4 for the usual
+ * address, four groups of 1 to 9 digits and nothing else (no sign, space
+ * or overflow: what sscanf reads the same way), without sscanf's cost;
+ * -1 for anything else, which is left to sscanf */
+static int dotted_quad(const char *ip, unsigned v[4])
+{
+	const char *p = ip;
+
+	for (int g = 0; g < 4; g++) {
+		unsigned x = 0;
+		int digits = 0;
+		for (; *p >= '0' && *p <= '9'; p++, digits++)
+			x = x * 10 + (unsigned)(*p - '0');
+		if (digits == 0 || digits > 9 || *p != (g < 3 ? '.' : '\0'))
+			return -1;
+		v[g] = x;
+		p += g < 3;
+	}
+	return 4;
+}
+
+/* rsep - the bytes received_header splits at: space, tab, ()[] (and
+ * NUL, as the strchr it replaces found the terminator) */
+static const bool rsep[256] = {
+	[' '] = true, ['\t'] = true, ['('] = true, [')'] = true, ['['] = true, [']'] = true,
+	[0] = true,
+};
+
 /* received_header - the field without its date and queue id, the client
  * address as its /24 (the shape of the relay, not one connection) */
 static void received_header(struct tokens *t, const char *v)
@@ -534,14 +798,14 @@ static void received_header(struct tokens *t, const char *v)
 	bool skip_next = false;
 
 	while (p < end && !t->capped) {
-		while (p < end && strchr(" \t()[]", *p))
+		while (p < end && rsep[(unsigned char)*p])
 			p++;
 		size_t n = 0;
-		while (p + n < end && !strchr(" \t()[]", p[n]))
+		while (p + n < end && !rsep[(unsigned char)p[n]])
 			n++;
 		if (n == 0)
 			break;
-		unsigned a, b, c, d;
+		unsigned q[4];
 		char tail;
 		char ip[64];
 		if (skip_next) {
@@ -551,15 +815,16 @@ static void received_header(struct tokens *t, const char *v)
 		} else if (n < sizeof(ip) && dots(p, n) >= 3) {
 			memcpy(ip, p, n);
 			ip[n] = '\0';
-			if (sscanf(ip, "%u.%u.%u.%u%c", &a, &b, &c, &d, &tail) == 4) {
+			if (dotted_quad(ip, q) == 4 ||
+			    sscanf(ip, "%u.%u.%u.%u%c", &q[0], &q[1], &q[2], &q[3], &tail) == 4) {
 				struct sbuf s;
 				sbuf_init(&s, ip, sizeof(ip));
 				sbuf_puts(&s, "ip*");
-				sbuf_put_uint(&s, a);
+				sbuf_put_uint(&s, q[0]);
 				sbuf_putc(&s, '.');
-				sbuf_put_uint(&s, b);
+				sbuf_put_uint(&s, q[1]);
 				sbuf_putc(&s, '.');
-				sbuf_put_uint(&s, c);
+				sbuf_put_uint(&s, q[2]);
 				add_prefixed(t, "H*r:", ip, strlen(ip));
 			} else {
 				tokens_text(t, "H*r:", p, n, false);
@@ -619,34 +884,94 @@ static void message_id_header(struct tokens *t, const char *v)
 	add_domains(t, "H*M:D*", at + 1, n);
 }
 
-/* header_tokens - the chosen fields */
+/* the fields header_tokens reads */
+enum hfield {
+	HF_FROM, HF_TO, HF_CC, HF_REPLY_TO, HF_RETURN_PATH, HF_SUBJECT, HF_CONTENT_TYPE,
+	HF_MESSAGE_ID, HF_X_MAILER, HF_USER_AGENT, HF_RECEIVED, HF_NONE
+};
+
+/* hfield_of - which of them a field name is: its first letter picks the
+ * one or three names to compare (most fields are none of them) */
+static enum hfield hfield_of(const char *name)
+{
+	switch (lower(name[0])) {
+	case 'f':
+		return strcasecmp(name, "From") == 0 ? HF_FROM : HF_NONE;
+	case 't':
+		return strcasecmp(name, "To") == 0 ? HF_TO : HF_NONE;
+	case 'c':
+		return strcasecmp(name, "Cc") == 0 ? HF_CC
+		     : strcasecmp(name, "Content-Type") == 0 ? HF_CONTENT_TYPE : HF_NONE;
+	case 'r':
+		return strcasecmp(name, "Received") == 0 ? HF_RECEIVED
+		     : strcasecmp(name, "Reply-To") == 0 ? HF_REPLY_TO
+		     : strcasecmp(name, "Return-Path") == 0 ? HF_RETURN_PATH : HF_NONE;
+	case 's':
+		return strcasecmp(name, "Subject") == 0 ? HF_SUBJECT : HF_NONE;
+	case 'm':
+		return strcasecmp(name, "Message-ID") == 0 ? HF_MESSAGE_ID : HF_NONE;
+	case 'x':
+		return strcasecmp(name, "X-Mailer") == 0 ? HF_X_MAILER : HF_NONE;
+	case 'u':
+		return strcasecmp(name, "User-Agent") == 0 ? HF_USER_AGENT : HF_NONE;
+	default:
+		return HF_NONE;
+	}
+}
+
+/* header_tokens - the chosen fields: up to 4 of each address field, 2
+ * Subjects, the first Content-Type, Message-ID, X-Mailer, User-Agent and
+ * the RECEIVED_USED oldest (last) Received, in that order.  The fields
+ * are sorted out in one pass (a msg_header look-up a field and instance
+ * compared every name of the header each time) */
 static void header_tokens(struct tokens *t, struct msg *m)
 {
-	static const struct {
-		const char *field, *prefix;
-	} addrs[] = {
-		{ "From", "H*F:" }, { "To", "HTo:" }, { "Cc", "HCc:" },
-		{ "Reply-To", "H*R:" }, { "Return-Path", "H*p:" },
+	static const char *const addr_prefix[] = {
+		[HF_FROM] = "H*F:", [HF_TO] = "HTo:", [HF_CC] = "HCc:",
+		[HF_REPLY_TO] = "H*R:", [HF_RETURN_PATH] = "H*p:",
 	};
-	const struct header *h;
+	static const unsigned keep[HF_NONE] = {
+		[HF_FROM] = 4, [HF_TO] = 4, [HF_CC] = 4, [HF_REPLY_TO] = 4, [HF_RETURN_PATH] = 4,
+		[HF_SUBJECT] = 2, [HF_CONTENT_TYPE] = 1, [HF_MESSAGE_ID] = 1, [HF_X_MAILER] = 1,
+		[HF_USER_AGENT] = 1, [HF_RECEIVED] = RECEIVED_USED,
+	};
+	const struct header *got[HF_NONE][4];
+	size_t n[HF_NONE] = { 0 };
 
-	for (size_t i = 0; i < sizeof(addrs) / sizeof(*addrs); i++)
-		for (size_t k = 0; (h = msg_header(m, addrs[i].field, k)) && k < 4; k++)
-			addr_header(t, addrs[i].prefix, h->decoded);
-	for (size_t k = 0; (h = msg_header(m, "Subject", k)) && k < 2; k++)
-		tokens_text(t, "HSubject:", h->decoded, strlen(h->decoded), false);
-	if ((h = msg_header(m, "Content-Type", 0)))
-		content_type_header(t, h->value);
-	if ((h = msg_header(m, "Message-ID", 0)))
-		message_id_header(t, h->value);
-	if ((h = msg_header(m, "X-Mailer", 0)))
-		tokens_text(t, "H*UA:", h->value, strlen(h->value), false);
-	if ((h = msg_header(m, "User-Agent", 0)))
-		tokens_text(t, "H*UA:", h->value, strlen(h->value), false);
-	size_t nr = msg_header_count(m, "Received");
-	for (size_t k = 0; k < RECEIVED_USED && k < nr; k++)
-		if ((h = msg_header(m, "Received", nr - 1 - k)))
-			received_header(t, h->value);
+	_Static_assert(RECEIVED_USED <= 4, "got holds the Received fields used");
+	for (size_t i = 0; i < m->nhdrs; i++) {
+		const struct header *h = &m->hdrs[i];
+		enum hfield f = hfield_of(h->name);
+		if (f == HF_NONE)
+			continue;
+		if (f == HF_RECEIVED) {
+			/* the last ones, the last first */
+			for (size_t k = RECEIVED_USED - 1; k > 0; k--)
+				got[f][k] = got[f][k - 1];
+			got[f][0] = h;
+			n[f] += n[f] < RECEIVED_USED;
+		} else if (n[f] < keep[f]) {
+			got[f][n[f]++] = h;
+		}
+	}
+	for (enum hfield f = HF_FROM; f <= HF_RETURN_PATH; f++)
+		for (size_t k = 0; k < n[f]; k++)
+			addr_header(t, addr_prefix[f], got[f][k]->decoded);
+	for (size_t k = 0; k < n[HF_SUBJECT]; k++)
+		tokens_text(t, "HSubject:", got[HF_SUBJECT][k]->decoded,
+			    strlen(got[HF_SUBJECT][k]->decoded), false);
+	if (n[HF_CONTENT_TYPE])
+		content_type_header(t, got[HF_CONTENT_TYPE][0]->value);
+	if (n[HF_MESSAGE_ID])
+		message_id_header(t, got[HF_MESSAGE_ID][0]->value);
+	if (n[HF_X_MAILER])
+		tokens_text(t, "H*UA:", got[HF_X_MAILER][0]->value,
+			    strlen(got[HF_X_MAILER][0]->value), false);
+	if (n[HF_USER_AGENT])
+		tokens_text(t, "H*UA:", got[HF_USER_AGENT][0]->value,
+			    strlen(got[HF_USER_AGENT][0]->value), false);
+	for (size_t k = 0; k < n[HF_RECEIVED]; k++)
+		received_header(t, got[HF_RECEIVED][k]->value);
 }
 
 /* uri_host - the host part of a URI, or NULL */
@@ -674,14 +999,30 @@ void tokens_of(struct msg *m, struct tokens *t)
 
 	header_tokens(t, m);
 	const char *const *uris = msg_uris(m, &n);
+	struct pfx ud;
+	pfx_set(&ud, "UD:", 3);
+	const char *last = NULL;
+	size_t lastlen = 0;
 	for (size_t i = 0; i < n && !t->capped; i++) {
 		const char *host = uri_host(uris[i], &len);
-		char lower[TOKEN_TEXT_MAX];
-		if (host == NULL || len >= sizeof(lower))
+		char low[TOKEN_TEXT_MAX];
+		if (host == NULL || len >= sizeof(low))
 			continue;
+		/* the host of the URI before, as written: its tokens are in */
+		if (len == lastlen && memcmp(host, last, len) == 0)
+			continue;
+		last = host;
+		lastlen = len;
 		for (size_t k = 0; k < len; k++)
-			lower[k] = (char)(host[k] >= 'A' && host[k] <= 'Z' ? host[k] + 32 : host[k]);
-		add_domains(t, "UD:", lower, len);
+			low[k] = lower(host[k]);
+		/* a host met before (a newsletter links one host tens of
+		 * times): UD:host is in the set, and so is each parent, as
+		 * add_domains added them all (the set was not full: the loop
+		 * goes on only while it is not capped); no other token before
+		 * the body starts with UD:, the header prefixes all with H */
+		if (token_known(t, &ud, low, len))
+			continue;
+		add_domains(t, "UD:", low, len);
 	}
 	const char *body = msg_body_text(m, &len);
 	if (body && !t->capped)

@@ -80,7 +80,9 @@ struct tokens {
 	uint32_t wlen[TOKENS_WORD_SLOTS / 2];	/* its length */
 	size_t nwords;
 	struct buf wtext;
-	tokens_word_hash_fn *word_hash;		/* tokens_word_hash unless a test sets it */
+	/* NULL: tokens_word_hash, computed along the word's token hash;
+	 * a test sets its own (to force collisions) */
+	tokens_word_hash_fn *word_hash;
 };
 
 /* tokens_init - an empty set */
@@ -98,8 +100,8 @@ void tokens_add(struct tokens *t, const char *s, size_t len);
 /* tokens_hash - FNV-1a, 64 bits, of s, 0 made 1 (the token keys in Redis
  * are made of it: it must not change) */
 uint64_t tokens_hash(const char *s, size_t len);
-/* tokens_word_hash - FNV-1a 64 of prefix, body flag and word (the
- * default word_hash; never 0) */
+/* tokens_word_hash - FNV-1a 64 of prefix and word, then the body flag
+ * (the hash of word_seen when word_hash is NULL; never 0) */
 uint64_t tokens_word_hash(const char *prefix, const char *w, size_t len, bool body);
 /* tokens_str - the text of token i */
 const char *tokens_str(const struct tokens *t, size_t i);

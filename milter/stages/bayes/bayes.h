@@ -75,10 +75,11 @@ size_t bayes_select(const double *prob, size_t n, size_t *idx);
 
 /* ---------------------------------------------------------------- storage */
 
-/* bayes_counts_parse - n counts from the read script's reply (decimal
- * numbers separated by spaces) into out; a value that is not a count
- * (negative, not a number, over 1e15) reads as 0; false when the reply
- * has fewer than n */
+/* bayes_counts_parse - n counts from the read script's reply (4-byte
+ * little-endian unsigned each, 0xFFFFFFFF: the next of the 8-byte
+ * doubles that follow them) into out; a value that is not a count
+ * (negative, not a number, over 1e15) reads as 0; false unless the
+ * reply is exactly that */
 bool bayes_counts_parse(const char *s, size_t len, double *out, size_t n);
 
 /* bayes_token_key - P b:HASH into out (BAYES_KEY_MAX); its length */
