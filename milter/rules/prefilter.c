@@ -23,6 +23,14 @@
  * a skipped slot has no PCRE2 match either; a negated rule then hits, as
  * it would have.  A scan error marks every slot of that text a candidate.
  *
+ * Why literals only: Vectorscan can also match a whole regex (exactly, or
+ * with HS_FLAG_PREFILTER) and so skip more PCRE2 runs, but Debian 12's
+ * libvectorscan 5.4.9 misses matches in those modes: /^\[[^\]]+\]$/ on a
+ * line of more than 66 bytes, /curl.*\|\s*python/s (upstream issue 382).
+ * With the stock rules that loses __DOS_SINGLE_EXT_RELAY on 138 of the
+ * 1,000 corpus messages.  A skip must be certain, so only Vectorscan's
+ * literal matching is trusted; fuzz/fuzz_rules.c checks on == off.
+ *
  * Threads: the databases and the prototype scratch are read-only after
  * prefilter_build; each message clones its own scratch (hs_clone_scratch).
  * Limits: at most RULES_MAX_RULES slots (one per rule); PF_MAX_RETRY
