@@ -79,31 +79,28 @@ static inline unsigned special_at(const unsigned char *p)
  * line from there to its CRLF, both in the chunk, is its own relaxed
  * form (no HTAB, no SP followed by SP, HTAB or CR), the index after the
  * CRLF, else 0.  Lines of prose are so: one span for the whole line
- * instead of one per word */
+ * instead of one per word.  The runs between specials are skipped as
+ * add_relaxed skips them, so a base64 line costs what it did */
 static size_t clean_line_end(const unsigned char *p, size_t i, size_t len)
 {
-	size_t j = i;
+	size_t j = i + 1;
 
-	while (j + 17 <= len) {
-		u8x16 a = vec16_load(p + j), b = vec16_load(p + j + 1);
-		u8x16 bad = (u8x16)(a == '\t') |
-			    ((u8x16)(a == ' ') & ((u8x16)(b == ' ') | (u8x16)(b == '\t') |
-						  (u8x16)(b == '\r')));
-		unsigned cr = vec16_first((u8x16)(a == '\r')), k = vec16_first(bad);
-		if (k < cr)
+	for (;;) {
+		size_t k = 16;
+		while (k == 16 && j + 16 <= len) {
+			k = special_at(p + j);
+			j += k;
+		}
+		while (k == 16 && j < len && !special[p[j]])
+			j++;
+		if (j + 1 >= len)	/* the line goes on in the next chunk */
 			return 0;
-		if (cr < 16)
-			return p[j + cr + 1] == '\n' ? j + cr + 2 : 0;
-		j += 16;
-	}
-	for (; j < len; j++) {
-		unsigned char c = p[j];
-		if (c == '\r')
-			return j + 1 < len && p[j + 1] == '\n' ? j + 2 : 0;
-		if (c == '\t' || (c == ' ' && j + 1 < len && special[p[j + 1]]))
+		if (p[j] == '\r')
+			return p[j + 1] == '\n' ? j + 2 : 0;
+		if (p[j] == '\t' || special[p[j + 1]])
 			return 0;
+		j += 2;		/* one SP, then a byte that is no special */
 	}
-	return 0;
 }
 
 /* dkim_bodyhash_new - a fresh hash */
