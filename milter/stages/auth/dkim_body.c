@@ -17,7 +17,10 @@
  *     a line's CRLF, a single SP between words) is one span of the
  *     chunk, handed to the digest as it is when long (a base64
  *     attachment: one span per chunk), else copied to the buffer; the
- *     rest is written to the buffer.
+ *     rest is written to the buffer.  A whole line that is already
+ *     canonical (the usual line of prose) is checked 16 bytes at a time
+ *     and joins the span at once, not word by word: that was ~100
+ *     instructions a word, a third of a newsletter's DKIM cost.
  * A CR not followed by LF, and an LF not preceded by CR, are ordinary
  * bytes (the MTA hands the milter CRLF line ends).
  *
@@ -25,6 +28,7 @@
  */
 #include "autoconfig.h"
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,11 +75,42 @@ static inline unsigned special_at(const unsigned char *p)
 	return vec16_first((u8x16)(c == '\r') | (u8x16)(c == ' ') | (u8x16)(c == '\t'));
 }
 
+/* clean_line_end - relaxed: p[i] is none of CR, SP and HTAB; if the
+ * line from there to its CRLF, both in the chunk, is its own relaxed
+ * form (no HTAB, no SP followed by SP, HTAB or CR), the index after the
+ * CRLF, else 0.  Lines of prose are so: one span for the whole line
+ * instead of one per word.  The runs between specials are skipped as
+ * add_relaxed skips them, so a base64 line costs what it did */
+static size_t clean_line_end(const unsigned char *p, size_t i, size_t len)
+{
+	size_t j = i + 1;
+
+	for (;;) {
+		size_t k = 16;
+		while (k == 16 && j + 16 <= len) {
+			k = special_at(p + j);
+			j += k;
+		}
+		while (k == 16 && j < len && !special[p[j]])
+			j++;
+		if (j + 1 >= len)	/* the line goes on in the next chunk */
+			return 0;
+		if (p[j] == '\r')
+			return p[j + 1] == '\n' ? j + 2 : 0;
+		if (p[j] == '\t' || special[p[j + 1]])
+			return 0;
+		j += 2;		/* one SP, then a byte that is no special */
+	}
+}
+
 /* dkim_bodyhash_new - a fresh hash */
 struct dkim_bodyhash *dkim_bodyhash_new(bool relaxed, bool sha1)
 {
-	struct dkim_bodyhash *h = xcalloc(1, sizeof(*h));
+	struct dkim_bodyhash *h = xmalloc(sizeof(*h));
 
+	/* out is written before it is read: zeroing its 16 KB was the
+	 * largest part of a small message's hash set-up */
+	memset(h, 0, offsetof(struct dkim_bodyhash, out));
 	h->relaxed = relaxed;
 	h->md = EVP_MD_CTX_new();
 	if (h->md == NULL || EVP_DigestInit_ex(h->md, sha1 ? EVP_sha1() : EVP_sha256(), NULL) != 1) {
@@ -187,7 +222,7 @@ static void line_start(struct dkim_bodyhash *h, const unsigned char *at)
 /* add_relaxed - one chunk, relaxed */
 static void add_relaxed(struct dkim_bodyhash *h, const unsigned char *p, size_t len)
 {
-	size_t i = 0;
+	size_t i = 0, e;
 
 	h->sp = h->se = h->wsp_at = NULL;	/* pointers into this chunk */
 	h->wsp_single = false;
@@ -222,6 +257,11 @@ static void add_relaxed(struct dkim_bodyhash *h, const unsigned char *p, size_t 
 				h->wsp_at = p + i;
 			h->wsp = true;
 			i++;
+		} else if ((e = clean_line_end(p, i, len)) != 0) {
+			line_start(h, p + i);
+			same(h, p + i, e - i);
+			h->content = false;
+			i = e;
 		} else {
 			size_t j = i + 1, k = 16;
 			while (k == 16 && j + 16 <= len) {
