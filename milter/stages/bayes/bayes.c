@@ -138,17 +138,21 @@ static inline void token_key_put(char *out, uint64_t hash)
 	out[12] = b64_pairs[hash >> 60][0];	/* B64(hash >> 60): the low digit of 0..15 */
 }
 
+/* token_key - bayes_token_key with the prefix's length pl known (learn
+ * writes 8,000 keys a batch under one prefix) */
+static inline size_t token_key(const char *prefix, size_t pl, uint64_t hash, char *out)
+{
+	memcpy(out, prefix, pl);
+	token_key_put(out + pl, hash);
+	out[pl + BAYES_TOKEN_KEY_LEN] = '\0';
+	return pl + BAYES_TOKEN_KEY_LEN;
+}
+
 /* bayes_token_key - see bayes.h: 11 characters of base 64 (printable,
  * no glob characters, so redis-cli and SCAN MATCH see plain keys) */
 size_t bayes_token_key(const char *prefix, uint64_t hash, char *out)
 {
-	size_t n = strnlen(prefix, BAYES_KEY_MAX - 16);
-
-	memcpy(out, prefix, n);
-	token_key_put(out + n, hash);
-	n += BAYES_TOKEN_KEY_LEN;
-	out[n] = '\0';
-	return n;
+	return token_key(prefix, strnlen(prefix, BAYES_KEY_MAX - 16), hash, out);
 }
 
 /* bayes_result_name - see bayes.h */
@@ -474,9 +478,7 @@ static size_t learn_args(const struct config *cfg, const struct bayes_learn_item
 	*keys = xmalloc(nd ? nd * kl : 1);
 	for (size_t j = 0; j < nd; j++) {
 		char *k = *keys + j * kl;
-		memcpy(k, cfg->redis_prefix, pl);
-		token_key_put(k + pl, hs[j]);
-		k[pl + BAYES_TOKEN_KEY_LEN] = '\0';
+		token_key(cfg->redis_prefix, pl, hs[j], k);
 		args_borrow(a, k);
 	}
 	size_t nkeys = a->n;
