@@ -280,6 +280,16 @@ static struct rep_script script_learn = {
 	"    end\n"
 	"  end\n"
 	"end\n"
+	/*
+	 * The plain batch's loop is a near-copy of the general one below, on
+	 * purpose: merged into one loop (the fields' tables hoisted into
+	 * arrays indexed by field, "if plain" inside), redis-server's
+	 * instructions learning 200 corpus spam + 200 ham into an empty
+	 * Redis rose 1,790,627,391 -> 1,912,773,306 (+6.8%, callgrind), and
+	 * with the per-field step as a local function called twice (no
+	 * inner loop) -> 1,945,288,044 (+8.6%): the Lua VM's own
+	 * instructions, not the calls.  Change both loops together.
+	 */
 	"if plain then\n"
 	"  local call, cs, ch = redis.call, ARGV[5], ARGV[6]\n"
 	"  for j = 1, nd do\n"
@@ -316,6 +326,7 @@ static struct rep_script script_learn = {
 	"  end\n"
 	"  return res\n"
 	"end\n"
+	/* the general loop: the plain one above is its copy, see there */
 	"local counts = {ARGV[5], ARGV[6]}\n"
 	"for j = 1, nd do\n"
 	"  local key, c, fresh, gone = KEYS[1 + n + j], 0, false, false\n"
