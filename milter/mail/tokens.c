@@ -18,6 +18,7 @@
 #define SK_CHARS 7		/* characters an sk: token keeps */
 #define TOKEN_TEXT_MAX 256	/* bytes of one token with its prefix */
 #define RECEIVED_USED 2		/* the oldest Received fields read */
+#define TOKENS_TEXT_INIT 8000	/* bytes reserved for text and wtext, +1 */
 
 _Static_assert(TOKENS_WORD_SLOTS / 2 <= UINT16_MAX, "tokens.words holds 16-bit indexes");
 _Static_assert(TOKENS_MAX <= UINT16_MAX, "tokens.slot holds 16-bit indexes");
@@ -28,11 +29,17 @@ void tokens_init(struct tokens *t)
 	t->n = 0;
 	t->npairs = 0;
 	t->capped = false;
+	/* room for 9 in 10 corpus messages' token text (median 3.6 KB, 90th
+	 * percentile 6.4 KB): grown by doubling from nothing, each buffer was
+	 * 8 reallocs and copies a 25 KB message, 7,000 instructions of its
+	 * classification (callgrind) */
 	buf_init(&t->text);
+	buf_reserve(&t->text, TOKENS_TEXT_INIT);
 	memset(t->slot, 0, sizeof(t->slot));
 	memset(t->words, 0, sizeof(t->words));
 	t->nwords = 0;
 	buf_init(&t->wtext);
+	buf_reserve(&t->wtext, TOKENS_TEXT_INIT);
 	t->word_hash = NULL;
 }
 
