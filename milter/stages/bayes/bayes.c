@@ -73,35 +73,40 @@ bool bayes_combine(double ns, double nn, const double *prob, size_t n, double *o
 
 /* bayes_select - see bayes.h: an insertion into the 150 strongest (ties
  * keep the earlier token), each place found by binary search over the
- * kept strengths and made by one memmove (the word pairs give a message
- * more strong tokens to place than its words alone did) */
+ * kept strengths and made by one memmove of strength and index side by
+ * side (two arrays were two memmove calls a token kept: a 25 KB message
+ * keeps 128) */
 size_t bayes_select(const double *prob, size_t n, size_t *idx)
 {
-	double str[BAYES_N_SIGNIFICANT];	/* |p - 0.5| of idx[j] */
+	struct {
+		double s;	/* |p - 0.5| */
+		size_t i;
+	} top[BAYES_N_SIGNIFICANT];
 	size_t k = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		if (prob[i] < 0)
 			continue;
 		double si = fabs(prob[i] - 0.5);
-		if (si < BAYES_MIN_STRENGTH || (k == BAYES_N_SIGNIFICANT && str[k - 1] >= si))
+		if (si < BAYES_MIN_STRENGTH || (k == BAYES_N_SIGNIFICANT && top[k - 1].s >= si))
 			continue;
 		/* the first place whose strength is below si */
 		size_t lo = 0, hi = k;
 		while (lo < hi) {
 			size_t mid = (lo + hi) / 2;
-			if (str[mid] >= si)
+			if (top[mid].s >= si)
 				lo = mid + 1;
 			else
 				hi = mid;
 		}
 		/* full: the weakest drops out */
 		size_t end = k < BAYES_N_SIGNIFICANT ? k++ : k - 1;
-		memmove(idx + lo + 1, idx + lo, (end - lo) * sizeof(*idx));
-		memmove(str + lo + 1, str + lo, (end - lo) * sizeof(*str));
-		idx[lo] = i;
-		str[lo] = si;
+		memmove(top + lo + 1, top + lo, (end - lo) * sizeof(*top));
+		top[lo].s = si;
+		top[lo].i = i;
 	}
+	for (size_t j = 0; j < k; j++)
+		idx[j] = top[j].i;
 	return k;
 }
 
