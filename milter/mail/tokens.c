@@ -268,7 +268,9 @@ static const unsigned char bclass[256] = {
 
 /* lowercase - ASCII lower case of each byte, one look-up (a word's
  * bytes are lowered for its pairs and tokens, a URI's host for UD:) */
-#define LC(c) ((c) >= 'A' && (c) <= 'Z' ? (c) + 32 : (c))
+/* (c | 32, not c + 32: clang's -Wconstant-conversion saw 255 + 32 in the
+ * arm not taken) */
+#define LC(c) ((c) | ((c) >= 'A' && (c) <= 'Z' ? 32 : 0))
 #define LC4(c) LC(c), LC((c) + 1), LC((c) + 2), LC((c) + 3)
 #define LC16(c) LC4(c), LC4((c) + 4), LC4((c) + 8), LC4((c) + 12)
 #define LC64(c) LC16(c), LC16((c) + 16), LC16((c) + 32), LC16((c) + 48)
