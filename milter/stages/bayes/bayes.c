@@ -55,15 +55,25 @@ double bayes_chi2q(double x2, size_t halfv)
 }
 
 /* bayes_combine - see bayes.h; logs instead of CombineChi's frexp
- * rescaling (the same numbers: Robinson's f(w) is never 0 or 1) */
+ * rescaling (the same numbers: Robinson's f(w) is never 0 or 1).  A
+ * probability equal to the one before reuses its logs: the strongest
+ * tokens come sorted, and tokens of the same counts (seen once in spam
+ * only, say) share a probability, so most are repeats (the same sums,
+ * half the log calls of a 25 KB message) */
 bool bayes_combine(double ns, double nn, const double *prob, size_t n, double *out)
 {
 	if (n == 0 || ns + nn <= 0)
 		return false;
 	double s = log(ns / (ns + nn)), h = log(nn / (ns + nn));
+	double last = -1, ls = 0, lh = 0;	/* prob is never -1 here */
 	for (size_t i = 0; i < n; i++) {
-		s += log(1.0 - prob[i]);
-		h += log(prob[i]);
+		if (prob[i] != last) {
+			last = prob[i];
+			ls = log(1.0 - last);
+			lh = log(last);
+		}
+		s += ls;
+		h += lh;
 	}
 	s = 1.0 - bayes_chi2q(-2.0 * s, n);
 	h = 1.0 - bayes_chi2q(-2.0 * h, n);
