@@ -706,21 +706,38 @@ bool bayes_counts_parse(const char *s, size_t len, double *out, size_t n)
 	return r.x == len;
 }
 
+#define MEMO_COUNTS 8	/* counts below it: their probability memoized */
+
 /* reply_probs - bayes_counts_parse of the reply for n tokens, the totals
  * into ns and nn and each token's counts straight into its
  * bayes_token_prob (no array of 2,000 counts between the two: 5,000
- * instructions a 25 KB message); false as bayes_counts_parse */
+ * instructions a 25 KB message); false as bayes_counts_parse.  Most of a
+ * message's tokens are rare, and their few pairs of small counts each
+ * get bayes_token_prob once (the same double every time) */
 static bool reply_probs(const char *s, size_t len, size_t n, double *ns, double *nn,
 			double *prob)
 {
 	size_t nc = 2 + 2 * n;
+	double memo[MEMO_COUNTS][MEMO_COUNTS];	/* -2: not yet */
 
 	if (len / 4 < nc)
 		return false;
 	struct counts_rd r = { .s = s, .len = len, .x = 4 * nc };
 	if (!count_get(&r, 0, ns) || !count_get(&r, 1, nn))
 		return false;
+	for (size_t a = 0; a < MEMO_COUNTS; a++)
+		for (size_t b = 0; b < MEMO_COUNTS; b++)
+			memo[a][b] = -2;
 	for (size_t i = 0; i < n; i++) {
+		uint64_t u = le_bytes(s + 8 + 8 * i, 8);
+		uint32_t a = (uint32_t)u, b = (uint32_t)(u >> 32);
+		if ((a | b) < MEMO_COUNTS) {
+			/* neither is 0xFFFFFFFF: no double of r's to read */
+			if (memo[a][b] == -2)
+				memo[a][b] = bayes_token_prob(a, b, *ns, *nn);
+			prob[i] = memo[a][b];
+			continue;
+		}
 		double cs, ch;
 		if (!count_get(&r, 2 + 2 * i, &cs) || !count_get(&r, 3 + 2 * i, &ch))
 			return false;
