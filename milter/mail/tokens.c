@@ -694,7 +694,11 @@ void tokens_text(struct tokens *t, const char *prefix, const char *text, size_t 
 				j++;
 			if (j > i) {
 				size_t c = j - i < sizeof(w) - wl ? j - i : sizeof(w) - wl;
-				memcpy(w + wl, text + i, c);
+				/* most runs are a word's few bytes: no memcpy call */
+				if (c <= TOKEN_MAX_LEN + 1)
+					copy_short(w + wl, text + i, c);
+				else
+					memcpy(w + wl, text + i, c);
 				wl += c;
 				i = j;
 				continue;
