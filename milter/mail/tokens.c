@@ -166,12 +166,22 @@ static inline void copy_short(char *d, const char *s, size_t n)
 	}
 }
 
+/* copy_bytes - n bytes from s to d: copy_short when it can (a token's
+ * prefix or word is mostly a few bytes), else memcpy */
+static inline void copy_bytes(char *d, const char *s, size_t n)
+{
+	if (n <= TOKEN_MAX_LEN + 1)
+		copy_short(d, s, n);
+	else
+		memcpy(d, s, n);
+}
+
 /* put_prefix - the prefix's bytes at d (most tokens are the body's,
- * whose prefix is empty: no call then) */
+ * whose prefix is empty: no copy then) */
 static inline void put_prefix(char *d, const struct pfx *p)
 {
 	if (p->len)
-		memcpy(d, p->s, p->len);
+		copy_bytes(d, p->s, p->len);
 }
 
 /* token_known - is the token p then s in the set, by its text too (a
@@ -199,7 +209,7 @@ static void add_pfx(struct tokens *t, const struct pfx *p, const char *s, size_t
 	char *w = token_new(t, fnv_done(fnv_run(p->h, s, len)), p->len + len);
 	if (w) {
 		put_prefix(w, p);
-		memcpy(w + p->len, s, len);
+		copy_bytes(w + p->len, s, len);
 	}
 }
 
@@ -528,10 +538,10 @@ static bool word_seen(struct tokens *t, const struct pfx *pf, const char *w, siz
 		if (t->wtext.len + pl + 2 + len + 1 > t->wtext.cap)
 			buf_reserve(&t->wtext, pl + 2 + len);
 		char *d = t->wtext.data + t->wtext.len;
-		memcpy(d, pf->s, pl);
+		copy_bytes(d, pf->s, pl);
 		d[pl] = '\0';
 		d[pl + 1] = body ? 'b' : 'h';
-		memcpy(d + pl + 2, w, len);
+		copy_bytes(d + pl + 2, w, len);
 		t->wtext.len += pl + 2 + len;
 		d[pl + 2 + len] = '\0';	/* struct buf's terminator */
 		t->words[i] = (uint16_t)++t->nwords;
@@ -694,11 +704,7 @@ void tokens_text(struct tokens *t, const char *prefix, const char *text, size_t 
 				j++;
 			if (j > i) {
 				size_t c = j - i < sizeof(w) - wl ? j - i : sizeof(w) - wl;
-				/* most runs are a word's few bytes: no memcpy call */
-				if (c <= TOKEN_MAX_LEN + 1)
-					copy_short(w + wl, text + i, c);
-				else
-					memcpy(w + wl, text + i, c);
+				copy_bytes(w + wl, text + i, c);
 				wl += c;
 				i = j;
 				continue;
