@@ -18,6 +18,7 @@
 #define SK_CHARS 7		/* characters an sk: token keeps */
 #define TOKEN_TEXT_MAX 256	/* bytes of one token with its prefix */
 #define RECEIVED_USED 2		/* the oldest Received fields read */
+#define TOKENS_TEXT_INIT 8000	/* bytes reserved for text and wtext, +1 */
 
 _Static_assert(TOKENS_WORD_SLOTS / 2 <= UINT16_MAX, "tokens.words holds 16-bit indexes");
 _Static_assert(TOKENS_MAX <= UINT16_MAX, "tokens.slot holds 16-bit indexes");
@@ -28,11 +29,17 @@ void tokens_init(struct tokens *t)
 	t->n = 0;
 	t->npairs = 0;
 	t->capped = false;
+	/* room for 9 in 10 corpus messages' token text (median 3.6 KB, 90th
+	 * percentile 6.4 KB): grown by doubling from nothing, each buffer was
+	 * 8 reallocs and copies a 25 KB message, 7,000 instructions of its
+	 * classification (callgrind) */
 	buf_init(&t->text);
+	buf_reserve(&t->text, TOKENS_TEXT_INIT);
 	memset(t->slot, 0, sizeof(t->slot));
 	memset(t->words, 0, sizeof(t->words));
 	t->nwords = 0;
 	buf_init(&t->wtext);
+	buf_reserve(&t->wtext, TOKENS_TEXT_INIT);
 	t->word_hash = NULL;
 }
 
@@ -159,12 +166,22 @@ static inline void copy_short(char *d, const char *s, size_t n)
 	}
 }
 
+/* copy_bytes - n bytes from s to d: copy_short when it can (a token's
+ * prefix or word is mostly a few bytes), else memcpy */
+static inline void copy_bytes(char *d, const char *s, size_t n)
+{
+	if (n <= TOKEN_MAX_LEN + 1)
+		copy_short(d, s, n);
+	else
+		memcpy(d, s, n);
+}
+
 /* put_prefix - the prefix's bytes at d (most tokens are the body's,
- * whose prefix is empty: no call then) */
+ * whose prefix is empty: no copy then) */
 static inline void put_prefix(char *d, const struct pfx *p)
 {
 	if (p->len)
-		memcpy(d, p->s, p->len);
+		copy_bytes(d, p->s, p->len);
 }
 
 /* token_known - is the token p then s in the set, by its text too (a
@@ -192,7 +209,7 @@ static void add_pfx(struct tokens *t, const struct pfx *p, const char *s, size_t
 	char *w = token_new(t, fnv_done(fnv_run(p->h, s, len)), p->len + len);
 	if (w) {
 		put_prefix(w, p);
-		memcpy(w + p->len, s, len);
+		copy_bytes(w + p->len, s, len);
 	}
 }
 
@@ -261,7 +278,9 @@ static const unsigned char bclass[256] = {
 
 /* lowercase - ASCII lower case of each byte, one look-up (a word's
  * bytes are lowered for its pairs and tokens, a URI's host for UD:) */
-#define LC(c) ((c) >= 'A' && (c) <= 'Z' ? (c) + 32 : (c))
+/* (c | 32, not c + 32: clang's -Wconstant-conversion saw 255 + 32 in the
+ * arm not taken) */
+#define LC(c) ((c) | ((c) >= 'A' && (c) <= 'Z' ? 32 : 0))
 #define LC4(c) LC(c), LC((c) + 1), LC((c) + 2), LC((c) + 3)
 #define LC16(c) LC4(c), LC4((c) + 4), LC4((c) + 8), LC4((c) + 12)
 #define LC64(c) LC16(c), LC16((c) + 16), LC16((c) + 32), LC16((c) + 48)
@@ -519,10 +538,10 @@ static bool word_seen(struct tokens *t, const struct pfx *pf, const char *w, siz
 		if (t->wtext.len + pl + 2 + len + 1 > t->wtext.cap)
 			buf_reserve(&t->wtext, pl + 2 + len);
 		char *d = t->wtext.data + t->wtext.len;
-		memcpy(d, pf->s, pl);
+		copy_bytes(d, pf->s, pl);
 		d[pl] = '\0';
 		d[pl + 1] = body ? 'b' : 'h';
-		memcpy(d + pl + 2, w, len);
+		copy_bytes(d + pl + 2, w, len);
 		t->wtext.len += pl + 2 + len;
 		d[pl + 2 + len] = '\0';	/* struct buf's terminator */
 		t->words[i] = (uint16_t)++t->nwords;
@@ -685,7 +704,7 @@ void tokens_text(struct tokens *t, const char *prefix, const char *text, size_t 
 				j++;
 			if (j > i) {
 				size_t c = j - i < sizeof(w) - wl ? j - i : sizeof(w) - wl;
-				memcpy(w + wl, text + i, c);
+				copy_bytes(w + wl, text + i, c);
 				wl += c;
 				i = j;
 				continue;
@@ -974,11 +993,15 @@ static void header_tokens(struct tokens *t, struct msg *m)
 		received_header(t, got[HF_RECEIVED][k]->value);
 }
 
-/* uri_host - the host part of a URI, or NULL */
+/* uri_host - the host part of a URI (after its first "://"), or NULL */
 static const char *uri_host(const char *uri, size_t *len)
 {
-	const char *p = strstr(uri, "://");
+	const char *p = uri;
 
+	/* each ':' by strchr, not strstr for "://": a scheme's colon is a
+	 * few bytes in, where strstr's set-up cost more than the search */
+	while ((p = strchr(p, ':')) != NULL && !(p[1] == '/' && p[2] == '/'))
+		p++;
 	if (p == NULL)
 		return NULL;
 	p += 3;

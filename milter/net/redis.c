@@ -301,6 +301,14 @@ void redis_batch_free(struct redis_batch *b)
 void redis_batch_argv(struct redis_batch *b, size_t argc, const char *const *argv,
 		      const size_t *lens)
 {
+	if (lens) {
+		/* the whole command's room at once: the Bayes read's 8 KB
+		 * argument grew the buffer by 8 reallocs and copies */
+		size_t room = 3 + 20;	/* "*", 20 digits (a size_t's most), CRLF */
+		for (size_t i = 0; i < argc; i++)
+			room += lens[i] + 5 + 20;
+		buf_reserve(&b->out, room);
+	}
 	buf_putc(&b->out, '*');
 	buf_put_uint(&b->out, argc);
 	buf_append(&b->out, "\r\n", 2);

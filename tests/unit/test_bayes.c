@@ -269,6 +269,43 @@ START_TEST(combine)
 }
 END_TEST
 
+/* combine_ref - bayes_combine by its definition: every token's two
+ * logs taken, none reused */
+static double combine_ref(double ns, double nn, const double *prob, size_t n)
+{
+	double s = log(ns / (ns + nn)), h = log(nn / (ns + nn));
+
+	for (size_t i = 0; i < n; i++) {
+		s += log(1.0 - prob[i]);
+		h += log(prob[i]);
+	}
+	s = 1.0 - bayes_chi2q(-2.0 * s, n);
+	h = 1.0 - bayes_chi2q(-2.0 * h, n);
+	return ((s - h) + 1.0) / 2.0;
+}
+
+/* combining reuses a repeated probability's logs: the very same double
+ * as taking them all, on runs of repeats as the selection gives them
+ * (and lone values, and a value coming back after another) */
+START_TEST(combine_repeats_ref)
+{
+	static const double vals[] = { 0.999, 0.99, 0.01, 0.98, 0.03, 0.9, 0.12, 0.85 };
+	double prob[BAYES_N_SIGNIFICANT], p;
+	unsigned x = 777;
+
+	for (int round = 0; round < 50; round++) {
+		size_t n = 1 + (size_t)round * 3 % BAYES_N_SIGNIFICANT;
+		for (size_t i = 0; i < n; i++) {
+			x = x * 1103515245u + 12345u;
+			/* mostly the value before: runs of repeats */
+			prob[i] = i > 0 && (x >> 16) % 4 ? prob[i - 1] : vals[(x >> 8) % 8];
+		}
+		ck_assert(bayes_combine(300, 200, prob, n, &p));
+		ck_assert(p == combine_ref(300, 200, prob, n));
+	}
+}
+END_TEST
+
 /* strongest first, weak (|p-0.5| < 0.346) and unseen (-1) left out, at
  * most 150 */
 START_TEST(select_tokens)
@@ -522,6 +559,7 @@ int main(void)
 	tcase_add_test(tc, tokenize_message);
 	tcase_add_test(tc, token_prob);
 	tcase_add_test(tc, combine);
+	tcase_add_test(tc, combine_repeats_ref);
 	tcase_add_test(tc, counts_parse);
 	tcase_add_test(tc, select_tokens);
 	tcase_add_test(tc, select_tokens_ref);
