@@ -14,7 +14,14 @@
  * (at most REQLIT_RUNS): a class of up to REQLIT_CLASS bytes ([uo],
  * [sS] is one byte without case) and an optional byte multiply them
  * (c[uo]rrent: current, corrent), and a variant that holds another is
- * dropped (name?: nam).  A group under a quantifier whose
+ * dropped (name?: nam).  A group that matches one of a few strings
+ * (every branch nothing but bytes, small classes, optional bytes and
+ * such groups, at most REQLIT_RUNS strings in all) and is not repeated
+ * multiplies the runs like a class, or an optional byte under ?
+ * ("(?:%|percent) of the": "% of the", "percent of the"; before it
+ * ended the run and " of the" was all, which nearly every text holds);
+ * look-around consumes nothing and so is never part of a run.  A group
+ * under a quantifier whose
  * minimum is 0 requires nothing, negative look-around requires nothing.
  * Anything it does not follow (x mode, \Q...\E, \c, \g, \k, \o,
  * recursion, conditions, verbs, callouts, a `{` that is almost a
@@ -161,6 +168,7 @@ static void req_union(struct reqlit *a, struct reqlit *b)
 struct runs {
 	size_t n;		/* >= 1 */
 	struct buf b[REQLIT_RUNS];
+	bool broke;		/* flushed: the runs are not all the text */
 };
 
 /* runs_init - one empty run */
@@ -196,6 +204,7 @@ static void flush(struct runs *rs, struct reqlit *best)
 		req_better(best, &r);
 	runs_free(rs);
 	runs_init(rs);
+	rs->broke = true;
 }
 
 /* runs_copy - a copy of each of the first n runs with set[j] appended,
@@ -463,14 +472,49 @@ static int escape(struct parse *ps)
 	}
 }
 
-static void parse_alt(struct parse *ps, struct reqlit *out);
+/* runs_group - every run goes on with one of the strings a group
+ * matches, g (or, opt, stays as it is too); when that makes too many,
+ * the runs so far are flushed and g's strings start new ones */
+static void runs_group(struct runs *rs, struct reqlit *best, const struct runs *g, bool opt)
+{
+	size_t n = rs->n;
 
-/* group - after '(': parse it and its quantifier; its requirement in out */
-static void group(struct parse *ps, struct reqlit *out)
+	if (n * (g->n + opt) > REQLIT_RUNS) {
+		flush(rs, best);
+		if (opt)
+			return;
+		n = 1;
+	}
+	struct runs o = { .n = 0, .broke = rs->broke };
+	for (size_t i = 0; i < n; i++) {
+		if (opt) {
+			buf_init(&o.b[o.n]);
+			buf_append(&o.b[o.n++], rs->b[i].data, rs->b[i].len);
+		}
+		for (size_t j = 0; j < g->n; j++) {
+			struct buf *b = &o.b[o.n++];
+			buf_init(b);
+			buf_append(b, rs->b[i].data, rs->b[i].len);
+			buf_append(b, g->b[j].data, g->b[j].len);
+		}
+	}
+	runs_free(rs);
+	*rs = o;
+}
+
+static void parse_alt(struct parse *ps, struct reqlit *out, struct runs *ex);
+
+/* group - after '(': parse it and its quantifier; its requirement in
+ * out.  When it consumes one of a few strings, those are in ex (ex->n >
+ * 0; *opt when it may also match nothing), else ex->n is 0. */
+static void group(struct parse *ps, struct reqlit *out, struct runs *ex, bool *opt)
 {
 	bool keep = true;	/* false: look-ahead/behind that must not match */
+	bool eat = true;	/* false: look-around, which consumes nothing */
 
 	out->n = 0;
+	ex->n = 0;
+	*opt = false;
 	if (ps->p < ps->end && *ps->p == '*') {
 		ps->fail = true;	/* (*VERB) */
 		return;
@@ -489,12 +533,15 @@ static void group(struct parse *ps, struct reqlit *out)
 			return;
 		}
 		if (c == ':' || c == '>' || c == '|' || c == '=') {
+			eat = c != '=';
 			ps->p++;
 		} else if (c == '!') {
 			ps->p++;
 			keep = false;
+			eat = false;
 		} else if (c == '<' && ps->p + 1 < ps->end && (ps->p[1] == '=' || ps->p[1] == '!')) {
 			keep = ps->p[1] == '=';
+			eat = false;
 			ps->p += 2;
 		} else if (c == '<' || c == '\'' || (c == 'P' && ps->p + 1 < ps->end && ps->p[1] == '<')) {
 			char close = c == '\'' ? '\'' : '>';	/* named group */
@@ -522,24 +569,36 @@ static void group(struct parse *ps, struct reqlit *out)
 		ps->fail = true;
 		return;
 	}
-	parse_alt(ps, out);
+	struct runs g = { .n = 0 };
+	parse_alt(ps, out, &g);
 	ps->depth--;
 	if (ps->p >= ps->end || *ps->p != ')') {
 		ps->fail = true;
+		runs_free(&g);
 		return;
 	}
 	ps->p++;
 	unsigned long max;
-	if (quantifier(ps, &max) == 0 || !keep)
+	long min = quantifier(ps, &max);
+	if (min == 0 || !keep)
 		req_clear(out);
+	if (eat && g.n && max == 1 && min <= 1) {
+		*ex = g;	/* none, ?, {1}, {0,1} and lazy ones: once or not */
+		*opt = min == 0;
+	} else {
+		runs_free(&g);
+	}
 }
 
-/* parse_seq - one branch: up to '|', ')' or the end */
-static void parse_seq(struct parse *ps, struct reqlit *best)
+/* parse_seq - one branch: up to '|', ')' or the end; when ex and the
+ * branch is nothing but bytes, small classes and such groups, the
+ * strings it matches (at most REQLIT_RUNS) in ex, else ex->n is 0 */
+static void parse_seq(struct parse *ps, struct reqlit *best, struct runs *ex)
 {
 	struct runs run;
 
 	runs_init(&run);
+	run.broke = false;
 	best->n = 0;
 	while (ps->p < ps->end && !ps->fail && *ps->p != '|' && *ps->p != ')') {
 		char c = *ps->p;
@@ -547,9 +606,16 @@ static void parse_seq(struct parse *ps, struct reqlit *best)
 		size_t k = 0;	/* the atom is one of set[0, k); 0: not a byte */
 		if (c == '(') {
 			struct reqlit g;
+			struct runs gx;
+			bool opt;
 			ps->p++;
-			flush(&run, best);
-			group(ps, &g);
+			group(ps, &g, &gx, &opt);
+			if (gx.n) {
+				runs_group(&run, best, &gx, opt);
+				runs_free(&gx);
+			} else {
+				flush(&run, best);
+			}
 			req_better(best, &g);
 			continue;
 		}
@@ -600,19 +666,42 @@ static void parse_seq(struct parse *ps, struct reqlit *best)
 				runs_cross(&run, best, set, k);
 		}
 	}
+	if (ex) {
+		ex->n = 0;
+		if (!run.broke && !ps->fail) {
+			for (size_t i = 0; i < run.n; i++) {
+				buf_init(&ex->b[i]);
+				buf_append(&ex->b[i], run.b[i].data, run.b[i].len);
+			}
+			ex->n = run.n;
+		}
+	}
 	flush(&run, best);
 	runs_free(&run);
 }
 
-/* parse_alt - branches separated by '|' */
-static void parse_alt(struct parse *ps, struct reqlit *out)
+/* parse_alt - branches separated by '|'; ex as parse_seq's, the strings
+ * of every branch (none when one has none or they are too many) */
+static void parse_alt(struct parse *ps, struct reqlit *out, struct runs *ex)
 {
-	parse_seq(ps, out);
+	struct runs bx;
+
+	parse_seq(ps, out, ex);
 	while (!ps->fail && ps->p < ps->end && *ps->p == '|') {
 		struct reqlit b;
 		ps->p++;
-		parse_seq(ps, &b);
+		parse_seq(ps, &b, ex && ex->n ? &bx : NULL);
 		req_union(out, &b);
+		if (!ex || ex->n == 0)
+			continue;
+		if (bx.n == 0 || ex->n + bx.n > REQLIT_RUNS) {
+			runs_free(&bx);
+			runs_free(ex);
+			ex->n = 0;
+			continue;
+		}
+		for (size_t i = 0; i < bx.n; i++)
+			ex->b[ex->n++] = bx.b[i];
 	}
 }
 
@@ -624,7 +713,7 @@ bool reqlit_find(const char *pattern, const char *flags, struct reqlit *out)
 	out->n = 0;
 	if (flags && strchr(flags, 'x'))
 		return false;
-	parse_alt(&ps, out);
+	parse_alt(&ps, out, NULL);
 	if (ps.fail || ps.p != ps.end || req_min(out) < REQLIT_MIN) {
 		req_clear(out);
 		return false;

@@ -35,12 +35,26 @@ static const struct {
 	{ "[abcde]xyz", "", "xyz" },	/* more than REQLIT_CLASS bytes */
 	{ "e-?mai?l\\sid", "i", "emal|e-mal|email|e-mail" },
 	{ "name?[sn]?", "i", "nam" },
-	{ "(?:name|nam)s", "", "nam" },
-	{ "(?:nam|name)x", "", "nam" },
+	{ "(?:name|nam)\\s", "", "nam" },	/* "name" holds "nam" */
+	{ "(?:name|nam)s", "", "names|nams" },	/* a group of strings goes on the run */
+	{ "(?:nam|name)x", "", "namx|namex" },
 	{ "abc?defg", "", "abdefg|abcdefg" },
 	{ "(?:hello)?world", "", "world" },
-	{ "(?:hello|hi) there", "", " there" },
-	{ "(?:hello|howdy) t", "", "hello|howdy" },
+	{ "(?:hello|hi) there", "", "hello there|hi there" },
+	{ "(?:hello|howdy) t", "", "hello t|howdy t" },
+	{ "(?:%|percent) of the", "i", "% of the|percent of the" },
+	{ "x(?:abc)?yz", "", "xyz|xabcyz" },
+	{ "x(?:abc)??yz", "", "xyz|xabcyz" },
+	{ "not (?:considered )?spam", "i", "not spam|not considered spam" },
+	{ "you(?:'ve| have) (?:won|been (?:chosen|approved))", "i",
+	  "you've won|you've been chosen|you've been approved|"
+	  "you have won|you have been chosen|you have been approved" },
+	{ "(?:a|b|c)(?:d|e|f)ghi", "", "dghi|eghi|fghi" },	/* 9 runs: too many */
+	{ "(?:ab|c\\d)xyz", "", "xyz" },	/* \d: not a string */
+	{ "(?:abc)+defg", "", "defg" },	/* repeated: not crossed */
+	{ "(?:abc){1}de", "", "abcde" },
+	{ "ab(?=cdx)efg", "", "cdx" },	/* look-ahead consumes nothing */
+	{ "ab(?<=b)cde", "", "cde" },
 	{ "a\\.b\\.c", "", "a.b.c" },
 	{ "\\x41\\x{42}C\\n", "", "ABC\n" },
 	{ "foo(?!bar)", "", "foo" },
@@ -69,7 +83,7 @@ static const struct {
 	{ "a b c d", "x", NULL },
 	{ "(?x) a b c d", "", NULL },
 	{ "(?#comment)abc", "", "abc" },
-	{ "(?<name>abc)d", "", "abc" },
+	{ "(?<name>abc)d", "", "abcd" },
 	{ "(?P<n>abcd)|(?'m'efgh)", "", "abcd|efgh" },
 	{ "(?1)abc", "", NULL },
 	{ "(*UTF)abc", "", NULL },
