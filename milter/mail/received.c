@@ -302,13 +302,15 @@ void received_relay_clear(struct relay *r)
 	memset(r, 0, sizeof(*r));
 }
 
-/* normalize - whitespace runs to one space, trimmed, trailing ';'s gone */
+/* normalize - whitespace runs to one space, trimmed, trailing ';'s gone;
+ * one byte of room beyond the NUL, for the space received_parse_line
+ * puts back into ")by " */
 static char *normalize(const char *raw)
 {
 	size_t len = strlen(raw);
 	if (len > RCVD_MAX_LINE)
 		len = RCVD_MAX_LINE;
-	char *out = xmalloc(len + 1);
+	char *out = xmalloc(len + 2);
 	size_t o = 0;
 	for (size_t i = 0; i < len; i++) {
 		if (isspace((unsigned char)raw[i])) {
@@ -1124,7 +1126,7 @@ int received_parse_line(const char *line, struct relay *r, bool *fetcher)
 	}
 	strip_date(s);
 	char *fix = strstr(s, ")by ");
-	if (fix != NULL) {
+	if (fix != NULL) {	/* one byte longer: normalize left room for it */
 		memmove(fix + 2, fix + 1, strlen(fix + 1) + 1);
 		fix[1] = ' ';
 	}

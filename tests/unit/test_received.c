@@ -39,6 +39,11 @@ static const struct {
 	{ "from mx1.mail.yahoo.com ([172.191.119.34]) by shreemail.shreecementltd.com (Lotus Domino "
 	  "Release 5.0.4) with ESMTP id 2001010215584608:1459 ; Tue, 2 Jan 2001 15:58:46 +0530",
 	  1, "172.191.119.34 - mx1.mail.yahoo.com shreemail.shreecementltd.com - 2001010215584608:1459" },
+	/* ")by" is given its space back: with nothing else to shorten the
+	 * line (no date, no runs of white space) that space needs room of
+	 * its own (libFuzzer found the write one byte past the copy) */
+	{ "from unknown (HELO mta21.bigpong.com) (154.156.51.77)by pet.vosni.net with SMTP",
+	  1, "154.156.51.77 - mta21.bigpong.com pet.vosni.net - -" },
 	{ "(qmail 17117 invoked by uid 500); 29 Apr 2002 17:38:04 -0000", 0, NULL },
 	{ "from nobody by usw-sf-web3.sourceforge.net with local (Exim 3.33 #1 (Debian)) id "
 	  "17nndG-0005Q3-00 for <zzzz@jmason.org>; Sat, 07 Sep 2002 15:00:46 -0700", 0, NULL },
