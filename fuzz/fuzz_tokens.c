@@ -59,10 +59,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* as many doubles as there are, or one more or less */
 		size_t want = ((size - 1) / 8 + (size % 3) - 1) % 64;
 		memcpy(reply, data + 1, size - 1);
-		if (bayes_counts_parse(reply, size - 1, counts, want))
+		bool ok = bayes_counts_parse(reply, size - 1, counts, want);
+		if (ok)
 			for (size_t i = 0; i < want; i++)
 				if (!(counts[i] >= 0 && counts[i] <= 1e15))
 					abort();
+		/* the classifier's own reading: the same verdict, and each
+		 * probability bayes_token_prob of the same counts */
+		if (want >= 2 && want % 2 == 0) {
+			double ns, nn, prob[31];
+			size_t n = (want - 2) / 2;
+			if (bayes_reply_probs(reply, size - 1, n, &ns, &nn, prob) != ok)
+				abort();
+			for (size_t i = 0; ok && i < n; i++)
+				if (memcmp(&prob[i], &(double){ bayes_token_prob(counts[2 + 2 * i],
+						 counts[3 + 2 * i], ns, nn) }, sizeof(double)) != 0)
+					abort();
+		}
 		free(reply);
 		return 0;
 	}

@@ -542,6 +542,30 @@ START_TEST(counts_parse)
 	ck_assert(!bayes_counts_parse(r, 4 * 4, c, 3));
 	ck_assert(!bayes_counts_parse("", 0, c, 1));
 	ck_assert(bayes_counts_parse("", 0, c, 0));
+
+	/* the classifier's own reading of the same replies (totals 12 and 0,
+	 * then 5 tokens: small counts, a large one, doubles among them)
+	 * gives bayes_counts_parse's counts through bayes_token_prob, bit
+	 * for bit, and fails where it fails */
+	double ns, nn, prob[5];
+	ck_assert(bayes_reply_probs(r, x, 5, &ns, &nn, prob));
+	ck_assert(ns == want[0] && nn == want[1]);
+	ck_assert(bayes_counts_parse(r, x, c, N));
+	for (size_t i = 0; i < 5; i++)
+		ck_assert_msg(prob[i] == bayes_token_prob(c[2 + 2 * i], c[3 + 2 * i], ns, nn),
+			      "token %zu", i);
+	ck_assert(!bayes_reply_probs(r, x - 1, 5, &ns, &nn, prob));
+	ck_assert(!bayes_reply_probs(r, x + 1, 5, &ns, &nn, prob));
+	ck_assert(!bayes_reply_probs(r, x, 4, &ns, &nn, prob));
+	/* small counts, each pair's probability taken once and reused */
+	char sm[4 * 8];
+	const uint32_t v[8] = { 300, 200, 1, 0, 2, 3, 1, 0 };
+	for (size_t i = 0; i < 8; i++)
+		pack(sm + 4 * i, v[i], 4);
+	ck_assert(bayes_reply_probs(sm, sizeof(sm), 3, &ns, &nn, prob));
+	for (size_t i = 0; i < 3; i++)
+		ck_assert_msg(prob[i] == bayes_token_prob(v[2 + 2 * i], v[3 + 2 * i], 300, 200),
+			      "small token %zu", i);
 }
 END_TEST
 

@@ -708,13 +708,11 @@ bool bayes_counts_parse(const char *s, size_t len, double *out, size_t n)
 
 #define MEMO_COUNTS 8	/* counts below it: their probability memoized */
 
-/* reply_probs - bayes_counts_parse of the reply for n tokens, the totals
- * into ns and nn and each token's counts straight into its
- * bayes_token_prob (no array of 2,000 counts between the two: 5,000
- * instructions a 25 KB message); false as bayes_counts_parse.  Most of a
- * message's tokens are rare, and their few pairs of small counts each
- * get bayes_token_prob once (the same double every time) */
-static bool reply_probs(const char *s, size_t len, size_t n, double *ns, double *nn,
+/* bayes_reply_probs - see bayes.h: no array of 2,000 counts between the
+ * reply and the probabilities (5,000 instructions a 25 KB message).  Most
+ * of a message's tokens are rare, and their few pairs of small counts
+ * each get bayes_token_prob once (the same double every time) */
+bool bayes_reply_probs(const char *s, size_t len, size_t n, double *ns, double *nn,
 			double *prob)
 {
 	size_t nc = 2 + 2 * n;
@@ -817,7 +815,7 @@ static int bayes_eom(struct scan *sc, void **state)
 	if (rc == 0) {
 		double ns, nn;
 		double *prob = xmalloc((t->n ? t->n : 1) * sizeof(*prob));	/* each set, or not read */
-		if (r[0].type == REDIS_T_STR && reply_probs(r[0].str, r[0].len, t->n, &ns, &nn, prob))
+		if (r[0].type == REDIS_T_STR && bayes_reply_probs(r[0].str, r[0].len, t->n, &ns, &nn, prob))
 			classify(sc, t, ns, nn, prob);
 		else
 			rc = -1, why = "unexpected reply of the read script";

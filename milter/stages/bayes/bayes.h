@@ -81,6 +81,12 @@ size_t bayes_select(const double *prob, size_t n, size_t *idx);
  * (negative, not a number, over 1e15) reads as 0; false unless the
  * reply is exactly that */
 bool bayes_counts_parse(const char *s, size_t len, double *out, size_t n);
+/* bayes_reply_probs - the classifier's reading of the reply for n tokens:
+ * the totals into ns and nn and each token's bayes_token_prob into prob,
+ * the same doubles as bayes_counts_parse then bayes_token_prob; false as
+ * bayes_counts_parse */
+bool bayes_reply_probs(const char *s, size_t len, size_t n, double *ns, double *nn,
+		       double *prob);
 
 /* bayes_token_key - P b:HASH into out (BAYES_KEY_MAX); its length */
 size_t bayes_token_key(const char *prefix, uint64_t hash, char *out);
