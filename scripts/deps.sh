@@ -20,7 +20,9 @@ set -euo pipefail
 # dashboard's browser test (Debian's chromium, driven by playwright-core
 # from npm: tests/browser); SpamAssassin, the oracle of the agreement test
 # (tests/integration/test_sa_agree.py) and of the speed comparison; the
-# Debian package's build and check (debian/, tests/integration/test_deb.py).
+# Debian package's build and check (debian/, tests/integration/test_deb.py);
+# valgrind, whose callgrind counts the instructions tests/complexity.sh
+# compares (and scripts/bench/ profiles with).
 PACKAGES="
 	build-essential autoconf automake libtool pkg-config
 	libmilter-dev libpcre2-dev libvectorscan-dev check
@@ -33,6 +35,7 @@ PACKAGES="
 	chromium nodejs npm
 	spamassassin libvectorscan-dev
 	debhelper lintian
+	valgrind
 "
 
 APT_OPTS=(-y -q --no-install-recommends -o DPkg::Lock::Timeout=300)
