@@ -964,8 +964,10 @@ static void header_tokens(struct tokens *t, struct msg *m)
 		if (f == HF_NONE)
 			continue;
 		if (f == HF_RECEIVED) {
-			/* the last ones, the last first */
-			for (size_t k = RECEIVED_USED - 1; k > 0; k--)
+			/* the last ones, the last first: only the n[f] set
+			 * slots move (the first Received has none to move,
+			 * and shifting all RECEIVED_USED copied an unset one) */
+			for (size_t k = n[f] < RECEIVED_USED ? n[f] : RECEIVED_USED - 1; k > 0; k--)
 				got[f][k] = got[f][k - 1];
 			got[f][0] = h;
 			n[f] += n[f] < RECEIVED_USED;
