@@ -3,9 +3,11 @@
  * The first byte picks the path: 0xFF, the bytes are a reply of the
  * classifier's read script (bayes_counts_parse: no read past them, every
  * count finite and >= 0, the length checked); else odd, the bytes are one body text
- * (tokens_text); even, they are a whole message fed through a scan
- * without stages, then tokens_of.  The caps (tokens, word pairs) must
- * always hold.
+ * (tokens_text), whose tokens tokens_text_general must make too, byte for
+ * byte and in the same order (plain_word's twin, add_pairs then
+ * split_word, on every word); even, they are a whole message fed through
+ * a scan without stages, then tokens_of.  The caps (tokens, word pairs)
+ * must always hold.
  */
 #include "autoconfig.h"
 
@@ -20,12 +22,25 @@
 #include "core/mboxfile.h"
 #include "core/scan.h"
 #include "mail/tokens.h"
+#include "mail/tokens_int.h"
 #include "rules/rules.h"
 #include "stages/bayes/bayes.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct engine *engine;
+
+/* same_tokens - a and b hold the same tokens (text and hash) in the
+ * same order, and agree on the pairs and the cap */
+static bool same_tokens(const struct tokens *a, const struct tokens *b)
+{
+	if (a->n != b->n || a->npairs != b->npairs || a->capped != b->capped)
+		return false;
+	for (size_t i = 0; i < a->n; i++)
+		if (a->hash[i] != b->hash[i] || strcmp(tokens_str(a, i), tokens_str(b, i)) != 0)
+			return false;
+	return true;
+}
 
 /* setup - an engine without stages or rules: only the message model */
 static void setup(void)
@@ -46,7 +61,7 @@ static void setup(void)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct tokens t;
+	static struct tokens t, g;
 
 	if (engine == NULL)
 		setup();
@@ -81,7 +96,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	tokens_init(&t);
 	if (data[0] & 1) {
-		tokens_text(&t, "", (const char *)data + 1, size - 1, true);
+		/* the second byte's low bit: a prefix (the pairs carry it) */
+		const char *prefix = size > 1 && data[1] & 1 ? "X:" : "";
+		tokens_text(&t, prefix, (const char *)data + 1, size - 1, true);
+		tokens_init(&g);
+		tokens_text_general(&g, prefix, (const char *)data + 1, size - 1, true);
+		if (!same_tokens(&t, &g))
+			abort();
+		tokens_free(&g);
 	} else {
 		struct scan *sc = scan_new(engine);
 		mboxfile_feed(sc, (const char *)data + 1, size - 1);

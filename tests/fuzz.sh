@@ -60,6 +60,10 @@ ls "$testdata"/corpus/spam/* "$testdata"/corpus/ham/* 2>/dev/null | head -40 |
 # corpus messages behind the byte that picks the whole-message path
 ls "$testdata"/corpus/spam/* "$testdata"/corpus/ham/* 2>/dev/null | head -20 |
 	while read -r f; do { printf '\000'; cat "$f"; } > "$seeds/tokens/msg-$(basename "$f")"; done
+# and behind the byte that picks one body text, run both ways (plain_word
+# and its twin)
+ls "$testdata"/corpus/spam/* "$testdata"/corpus/ham/* 2>/dev/null | head -20 |
+	while read -r f; do { printf '\001'; cat "$f"; } > "$seeds/tokens/text-$(basename "$f")"; done
 pass=0 fail=0
 for t in config rules message meta redis auth spf uri received tokens reqlit date lists policy mime_skip; do
 	mkdir -p "work/$t"

@@ -1,21 +1,31 @@
 """benchlib - the parts of scripts/bench/throughput that are not the benchmark.
 
 A private Postfix instance (queue on tmpfs), Postfix's smtp-sink behind it,
-a milter process (nullmilter or parapet), CPU accounting from /proc, and a
-lean SMTP client that times each transaction.  Standard library only.
+a milter process (nullmilter or parapet), CPU accounting from /proc, a
+lean SMTP client that times each transaction, and the bench's mail world
+(sender, DNS records, DKIM-signed messages, parapet's configuration) that
+scripts/bench/daemoncost shares.  Standard library only, but signed()
+needs python3-dkim (dkim is None without it).
 
 Every process started here is remembered by pid and stopped by pid
 (SIGTERM, then SIGKILL); nothing is ever killed by name.  Linux only (reads
 /proc); Postfix needs root.
 """
 
+import base64
 import os
+import random
 import shutil
 import signal
 import socket
 import subprocess
 import threading
 import time
+
+try:
+    import dkim  # python3-dkim, for signed() alone
+except ImportError:
+    dkim = None
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -796,3 +806,177 @@ def start_rspamd(root, base, sock, redis_port, dns_port, count, timeout=300.0):
         proc.stop()
         raise BenchError("%s; its log:\n%s" % (e, proc.log_tail()))
     return proc
+
+
+# ------------------------------------------------- the bench's mail world
+# The sender domain, the client it claims with XCLIENT, its DNS records, the
+# DKIM-signed messages and parapet's configuration: what throughput and
+# daemoncost send and run alike.
+
+DOMAIN = "sender.example.test"
+MAIL_FROM = "bench@" + DOMAIN
+RCPT = "user@sink.example.test"
+CLIENT_IP = "203.0.113.25"
+CLIENT_NAME = "mail." + DOMAIN
+XCLIENT = "ADDR=%s NAME=%s HELO=%s" % (CLIENT_IP, CLIENT_NAME, CLIENT_NAME)
+SELECTOR = "bench"
+WORDS = ("the of and to in is that for it as with was on be by this are "
+         "from at or have an which not but all were when we there can more "
+         "report meeting budget schedule server release network update "
+         "project review draft question answer customer invoice order "
+         "shipping account password weekend conference quarterly results "
+         "please attached regards thanks tomorrow today agenda minutes").split()
+
+
+def prose(rng, nbytes, width=72):
+    """prose - deterministic text lines of about nbytes"""
+    out, line, size = [], [], 0
+    while size < nbytes:
+        w = rng.choice(WORDS)
+        if sum(len(x) + 1 for x in line) + len(w) > width:
+            s = " ".join(line)
+            out.append(s)
+            size += len(s) + 2
+            line = []
+            if rng.random() < 0.12:
+                out.append("")
+                size += 2
+        line.append(w)
+    if line:
+        out.append(" ".join(line))
+    return out
+
+
+def header_block(subject, msgid, extra=()):
+    """header_block - the header fields every bench message has"""
+    return [
+        "From: Alice Example <alice@%s>" % DOMAIN,
+        "To: Bob Example <%s>" % RCPT,
+        "Subject: " + subject,
+        "Date: Mon, 20 Nov 2023 10:00:00 +0000",
+        "Message-ID: <%s@%s>" % (msgid, DOMAIN),
+        "MIME-Version: 1.0",
+    ] + list(extra)
+
+
+def small_message():
+    """small_message - ~2.8 KB plain-text message (before its signature)"""
+    rng = random.Random("parapet-bench-small")
+    lines = header_block("Minutes of the weekly meeting", "bench-small",
+                         ["Content-Type: text/plain; charset=us-ascii"])
+    head = "\r\n".join(lines) + "\r\n\r\n"
+    body = prose(rng, 2350 - len(head))
+    return (head + "\r\n".join(body) + "\r\n").encode()
+
+
+def news_message():
+    """news_message - ~23 KB multipart/alternative (text and HTML, links)"""
+    rng = random.Random("parapet-bench-large")
+    boundary = "=_bench_boundary_42"
+    lines = header_block("Quarterly results and the release schedule",
+                         "bench-news",
+                         ['Content-Type: multipart/alternative; boundary="%s"'
+                          % boundary])
+    text = prose(rng, 9800)
+    html = ["<html><body>"]
+    for i, para in enumerate(prose(rng, 9800, width=200)):
+        if para:
+            html.append('<p>%s <a href="https://www.example.test/r/%d">more</a></p>'
+                        % (para, i))
+    html.append("</body></html>")
+    parts = ["This is a multi-part message in MIME format.", "",
+             "--" + boundary, "Content-Type: text/plain; charset=us-ascii", ""]
+    parts += text
+    parts += ["", "--" + boundary, "Content-Type: text/html; charset=us-ascii", ""]
+    parts += html
+    parts += ["", "--" + boundary + "--", ""]
+    return ("\r\n".join(lines + [""] + parts)).encode()
+
+
+def attach_message():
+    """attach_message - ~1.4 MB: a short text part and a 1 MB PDF-typed
+    attachment (random bytes, base64)"""
+    rng = random.Random("parapet-bench-attach")
+    boundary = "=_bench_boundary_43"
+    lines = header_block("The signed contract", "bench-attach",
+                         ['Content-Type: multipart/mixed; boundary="%s"' % boundary])
+    blob = base64.encodebytes(b"%PDF-1.4\n" + rng.randbytes(1024 * 1024)).decode()
+    parts = ["This is a multi-part message in MIME format.", "",
+             "--" + boundary, "Content-Type: text/plain; charset=us-ascii", ""]
+    parts += prose(rng, 1500)
+    parts += ["", "--" + boundary,
+              'Content-Type: application/pdf; name="contract.pdf"',
+              'Content-Disposition: attachment; filename="contract.pdf"',
+              "Content-Transfer-Encoding: base64", ""]
+    parts += blob.splitlines()
+    parts += ["", "--" + boundary + "--", ""]
+    return ("\r\n".join(lines + [""] + parts)).encode()
+
+
+def dkim_key(base):
+    """dkim_key - (private key PEM, public key base64 for the DNS record):
+    a 2048-bit RSA key made for this run with openssl"""
+    path = os.path.join(base, "dkim.key")
+    r = subprocess.run(["openssl", "genrsa", "-out", path, "2048"],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        raise BenchError("openssl genrsa: " + r.stderr.strip())
+    pub = subprocess.run(["openssl", "rsa", "-in", path, "-pubout", "-outform", "DER"],
+                         capture_output=True)
+    if pub.returncode != 0:
+        raise BenchError("openssl rsa -pubout: " + pub.stderr.decode().strip())
+    with open(path, "rb") as f:
+        return f.read(), base64.b64encode(pub.stdout).decode()
+
+
+def signed(raw, key):
+    """signed - the message with a DKIM-Signature (relaxed/relaxed, rsa-sha256,
+    d=sender.example.test) in front, made ready for DATA"""
+    sig = dkim.sign(raw, SELECTOR.encode(), DOMAIN.encode(), key,
+                    canonicalize=(b"relaxed", b"relaxed"),
+                    include_headers=[b"From", b"To", b"Subject", b"Date",
+                                     b"Message-ID", b"MIME-Version",
+                                     b"Content-Type"])
+    return smtp_data(sig.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n") + raw)
+
+
+def zone(pubkey):
+    """zone - the bench's DNS records (tests/dnsserver.py's JSON)"""
+    rev = ".".join(reversed(CLIENT_IP.split("."))) + ".in-addr.arpa"
+    return {
+        # negative answers carry an SOA, so that resolvers cache them as
+        # real zones let them (rspamd asks ~40 blocklist names per message)
+        "_options": {"soa": ["test", "arpa", "org", "com", "net", "io", "info",
+                             "biz", "us", "eu", "de", "uk", "ru", "cn"]},
+        DOMAIN: [{"TXT": "v=spf1 ip4:%s -all" % CLIENT_IP},
+                 {"MX": [10, CLIENT_NAME]}, {"A": CLIENT_IP}],
+        CLIENT_NAME: [{"A": CLIENT_IP}, {"TXT": "v=spf1 a -all"}],
+        rev: [{"PTR": CLIENT_NAME}],
+        "%s._domainkey.%s" % (SELECTOR, DOMAIN): [
+            {"TXT": "v=DKIM1; k=rsa; p=" + pubkey}],
+        "_dmarc." + DOMAIN: [{"TXT": "v=DMARC1; p=reject; adkim=r; aspf=r"}],
+    }
+
+
+def parapet_conf(base, name, sock, rules_dir, dns_port, redis_port):
+    """parapet_conf - a config for the benchmark: every stage on (the shipped
+    rules, SPF, DKIM and DMARC against the local DNS server, reputation and
+    greylisting in its own Redis); Bayes off"""
+    path = os.path.join(base, name + ".conf")
+    with open(path, "w") as f:
+        f.write("# written by scripts/bench/benchlib.py\n"
+                "socket = %s\n"
+                "socket_mode = 0666\n"
+                "user = root\n"
+                "pidfile = %s/%s.pid\n"
+                "rules_dir = %s\n"
+                "authserv_id = mx.bench.test\n"
+                "log_level = %s\n"
+                "dns_nameservers = 127.0.0.1:%d\n"
+                "dns_timeout_ms = 2000\n"
+                "redis = 127.0.0.1:%d\n"
+                "greylist = yes\n"
+                "bayes = no\n"
+                % (sock, base, name, rules_dir,
+                   os.environ.get("PARAPET_BENCH_LOG_LEVEL", "info"), dns_port, redis_port))
+    return path

@@ -9,6 +9,7 @@
 #include <math.h>
 
 #include "mail/tokens.h"
+#include "mail/tokens_int.h"
 #include "rules/eval.h"
 #include "rules/rules.h"
 #include "stages/bayes/bayes.h"
@@ -119,6 +120,121 @@ START_TEST(tokenize_pairs_prefix)
 	ck_assert_uint_eq(t->npairs, 2);
 	tokens_free(t);
 	free(t);
+}
+END_TEST
+
+/* plain_word's twin words: body words around the edges of the plain
+ * path (letters and digits alone, 2 to TOKEN_MAX_LEN bytes once trim_punct's
+ * bytes are off the ends), each with whether tokens_text takes that path
+ * for it alone (the check below then sees plain_word run) */
+static const struct {
+	const char *word;
+	bool plain;
+} twin_words[] = {
+	{ "hello", true }, { "Hello", true }, { "HeLLo", true }, { "HELLO", true },
+	{ "hELLO", true }, { "Zz", true }, { "ab", true }, { "AB", true }, { "a", false },
+	{ "A", false }, { "42", true }, { "123", true }, { "abc123", true }, { "9AM", true },
+	{ "0xFF", true }, { "\"quoted\"", true }, { "'Tis", true }, { "end.", true },
+	{ "Word,", true }, { "-dash-", true }, { "...dots...", true }, { "\"Mixed,\"", true },
+	{ "'A'", false }, { "\"ab\"", true }, { "--", false }, { "don't", false },
+	{ "money-back", false }, { "wait...what", false }, { "a--b", false }, { "now!!", false },
+	{ "$100", false }, { "ab*cd", false }, { "Abc_", false }, { "@Abc", false },
+	{ "x@y.com", false }, { "www.Example.org", false },
+	{ "caf\xc3\xa9", false }, { "CAF\xc3\x89", false }, { "na\xc3\xafve", false },
+	{ "caf\xe9", false }, { "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e", false },
+	{ "\xc3\xa9t\xc3\xa9", false }, { "abc\xe2\x80\x99s", false },
+	/* at the length limit (TOKEN_MAX_LEN 15) and either side of it */
+	{ "abcdefghijklmn", true }, { "abcdefghijklmno", true }, { "ABCDEFGHIJKLMNO", true },
+	{ "Abcdefghijklmno", true }, { "\"abcdefghijklmno\"", true },
+	{ "abcdefghijklmno.", true }, { "abcdefghijklmnop", false },
+	{ "ABCDEFGHIJKLMNOP", false }, { "1234567890123456", false },
+	{ "abcdefghijklmnopq", false }, { "abcdefg", true }, { "abcdefgh1", true },
+	{ "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz"
+	  "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz"
+	  "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz"
+	  "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz", false },
+};
+
+/* twin_check - text's tokens by tokens_text and by tokens_text_general
+ * (every word by add_pairs and split_word): the same, byte for byte, in
+ * the same order; returns how many fewer words the plain way remembered
+ * (plain_word's words skip the set of words: > 0 if it ran) */
+static size_t twin_check(const char *prefix, const char *text)
+{
+	struct tokens *fast = xmalloc(sizeof(*fast)), *gen = xmalloc(sizeof(*gen));
+
+	tokens_init(fast);
+	tokens_init(gen);
+	tokens_text(fast, prefix, text, strlen(text), true);
+	tokens_text_general(gen, prefix, text, strlen(text), true);
+	for (size_t i = 0; i < fast->n && i < gen->n; i++) {
+		ck_assert_msg(strcmp(tokens_str(fast, i), tokens_str(gen, i)) == 0,
+			      "[%s]%s: token %zu is %s by plain_word, %s by split_word", prefix,
+			      text, i, tokens_str(fast, i), tokens_str(gen, i));
+		ck_assert_msg(fast->hash[i] == gen->hash[i], "[%s]%s: hash of %s", prefix, text,
+			      tokens_str(fast, i));
+	}
+	ck_assert_msg(fast->n == gen->n, "[%s]%s: %zu tokens by plain_word, %zu by split_word",
+		      prefix, text, fast->n, gen->n);
+	ck_assert_uint_eq(fast->npairs, gen->npairs);
+	ck_assert_uint_eq(fast->capped, gen->capped);
+	ck_assert_uint_le(fast->nwords, gen->nwords);
+	size_t fewer = gen->nwords - fast->nwords;
+	tokens_free(fast);
+	tokens_free(gen);
+	free(fast);
+	free(gen);
+	return fewer;
+}
+
+/* each twin word makes the same tokens by plain_word as by add_pairs and
+ * split_word: alone, after a word (a pair), before one (the chain it
+ * leaves), at a sentence's start (Title Case), twice, prefixed */
+START_TEST(tokenize_plain_twin)
+{
+	const char *w = twin_words[_i].word;
+	/* # is the word */
+	static const char *const around[] = {
+		"Prev # next", "WORD # Next", "x. # y", "line\n#\n# end", "# #", "\"#\", then",
+		"a #, bb-cc # ccc",
+	};
+	struct buf b;
+
+	ck_assert_uint_eq(twin_check("", w), twin_words[_i].plain);
+	buf_init(&b);
+	for (size_t k = 0; k < sizeof(around) / sizeof(*around); k++) {
+		buf_reset(&b);
+		for (const char *p = around[k]; *p; p++)
+			if (*p == '#')
+				buf_puts(&b, w);
+			else
+				buf_putc(&b, *p);
+		twin_check("", b.data);
+		twin_check("X:", b.data);
+	}
+	buf_free(&b);
+}
+END_TEST
+
+/* the twin words one after another, one text: each pair across them;
+ * then words enough to reach TOKENS_PAIRS_MAX and TOKENS_MAX, plain and
+ * not by turns: both ways stop at the same token */
+START_TEST(tokenize_plain_twin_all)
+{
+	struct buf b;
+	size_t plain = 0;
+
+	buf_init(&b);
+	for (size_t i = 0; i < sizeof(twin_words) / sizeof(*twin_words); i++) {
+		buf_printf(&b, "%s%s", twin_words[i].word, i % 7 == 6 ? ".\n" : " ");
+		plain += twin_words[i].plain;
+	}
+	ck_assert_uint_gt(twin_check("", b.data), plain / 2);
+	buf_reset(&b);
+	for (int i = 0; i < 3000; i++)
+		buf_printf(&b, i % 3 ? "Word%d " : "wo-rd%d, ", i);
+	ck_assert_uint_gt(twin_check("", b.data), 0);
+	buf_free(&b);
 }
 END_TEST
 
@@ -578,6 +694,9 @@ int main(void)
 	tcase_add_test(tc, tokenize_cap);
 	tcase_add_test(tc, tokenize_word_collision);
 	tcase_add_test(tc, tokenize_pairs_prefix);
+	tcase_add_loop_test(tc, tokenize_plain_twin, 0,
+			    (int)(sizeof(twin_words) / sizeof(*twin_words)));
+	tcase_add_test(tc, tokenize_plain_twin_all);
 	tcase_add_test(tc, learn_split);
 	tcase_add_test(tc, token_keys);
 	tcase_add_test(tc, tokenize_message);
