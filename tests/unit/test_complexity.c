@@ -72,7 +72,7 @@
 #define TIME_LIMIT 12.0	/* CPU time, 4n against n */
 #define ROUNDS 8
 #define MIN_SAMPLE_MS 10.0
-#define EST_MS 5.0		/* scans this long estimate one scan's time */
+#define EST_MS 20.0		/* scans this long estimate one scan's time */
 #define FLOOR 0.1		/* of the fixed cost: below it, growth is noise */
 #define MAX_K 400
 #define MAX_K_DNS 20
@@ -487,12 +487,11 @@ static void growth_timed(const struct cplx_case *c, const struct buf *empty,
 		 * far below MIN_SAMPLE_MS, timer and scheduler noise decide
 		 * the ratio, pass or fail (x9.4 seen under ASan with 4 ms of
 		 * growth); take more scans per sample and measure again (a
-		 * quadratic path still shows 16x with more scans).  Unless a
-		 * cap cut the text at n to next to nothing (the growth under
-		 * FLOOR of the fixed cost) and the ratio passes: more scans
-		 * would not make it grow. */
-		bool thin = tn - t0 < MIN_SAMPLE_MS / 2 && k < max_k && resized < 2;
-		if (thin && (ratio > TIME_LIMIT || tn - t0 > FLOOR * t0)) {
+		 * quadratic path still shows 16x with more scans).  When a
+		 * cap cut the text at n to next to nothing, d1 is FLOOR of the
+		 * fixed cost, which K made about MIN_SAMPLE_MS: K grows by one
+		 * and the round is measured once more. */
+		if (tn - t0 < MIN_SAMPLE_MS / 2 && k < max_k && resized < 2) {
 			double f = MIN_SAMPLE_MS / d1;
 			unsigned nk = (unsigned)((double)k * (f > 8 ? 8 : f)) + 1;
 			k = nk > max_k ? max_k : nk;
