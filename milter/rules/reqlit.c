@@ -48,7 +48,22 @@ struct parse {
 	const char *p, *end;
 	int depth;
 	bool fail;		/* syntax not followed: give up */
+	bool squeeze;		/* literals of the squeezed text (reqlit.h) */
 };
+
+/* lim - the variants of a run followed: squeezed, a word's optional
+ * look-alikes multiply them (s[o0]?n[a4]?t[a4]? is 27) */
+static size_t lim(const struct parse *ps)
+{
+	return ps->squeeze ? REQLIT_SQUEEZE_RUNS : REQLIT_RUNS;
+}
+
+/* is_alnum - the bytes a squeezed text keeps: ASCII letters and digits,
+ * whatever the locale */
+static bool is_alnum(int c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+}
 
 /* req_clear - an empty requirement (none) */
 static void req_clear(struct reqlit *r)
@@ -167,7 +182,7 @@ static void req_union(struct reqlit *a, struct reqlit *b)
  * e-mal); one of them occurs in every match */
 struct runs {
 	size_t n;		/* >= 1 */
-	struct buf b[REQLIT_RUNS];
+	struct buf b[REQLIT_SQUEEZE_RUNS];
 	bool broke;		/* flushed: the runs are not all the text */
 };
 
@@ -183,6 +198,42 @@ static void runs_free(struct runs *rs)
 {
 	for (size_t i = 0; i < rs->n; i++)
 		buf_free(&rs->b[i]);
+}
+
+/* runs_nothing - one empty string: what a squeezed atom that keeps no
+ * byte matches */
+static void runs_nothing(struct runs *rs)
+{
+	rs->n = 1;
+	buf_init(&rs->b[0]);
+	rs->broke = false;
+}
+
+/* runs_blank - are all the strings empty? */
+static bool runs_blank(const struct runs *rs)
+{
+	for (size_t i = 0; i < rs->n; i++)
+		if (rs->b[i].len)
+			return false;
+	return true;
+}
+
+/* runs_dedupe - drop repeated strings: squeezed, (?:\b|\s) is "" twice */
+static void runs_dedupe(struct runs *rs)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < rs->n; i++) {
+		bool dup = false;
+		for (size_t k = 0; k < o && !dup; k++)
+			dup = rs->b[k].len == rs->b[i].len &&
+			      memcmp(rs->b[k].data, rs->b[i].data, rs->b[i].len) == 0;
+		if (dup)
+			buf_free(&rs->b[i]);
+		else
+			rs->b[o++] = rs->b[i];
+	}
+	rs->n = o;
 }
 
 /* flush - the runs so far become a candidate requirement (when none of
@@ -223,9 +274,10 @@ static void runs_copy(struct runs *rs, size_t n, const unsigned char *set, size_
 /* runs_cross - every run goes on with one of set[0, k) (k >= 1); when
  * that makes too many, the runs so far are flushed and the set starts
  * new ones */
-static void runs_cross(struct runs *rs, struct reqlit *best, const unsigned char *set, size_t k)
+static void runs_cross(struct runs *rs, struct reqlit *best, const unsigned char *set, size_t k,
+		       size_t lim)
 {
-	if (rs->n * k > REQLIT_RUNS) {
+	if (rs->n * k > lim) {
 		flush(rs, best);
 		for (size_t j = 1; j < k; j++)
 			buf_init(&rs->b[j]);
@@ -242,9 +294,10 @@ static void runs_cross(struct runs *rs, struct reqlit *best, const unsigned char
 
 /* runs_opt - an optional byte of set[0, k): every run stays as it is
  * and also goes on with each; flushed when that makes too many */
-static void runs_opt(struct runs *rs, struct reqlit *best, const unsigned char *set, size_t k)
+static void runs_opt(struct runs *rs, struct reqlit *best, const unsigned char *set, size_t k,
+		     size_t lim)
 {
-	if (rs->n * (k + 1) > REQLIT_RUNS)
+	if (rs->n * (k + 1) > lim)
 		flush(rs, best);
 	else
 		runs_copy(rs, rs->n, set, 0, k);
@@ -356,52 +409,142 @@ static bool set_add(unsigned char *set, size_t *k, int b)
 	return true;
 }
 
-/* skip_class - past a [...] class; the bytes it matches up to ASCII case
- * in set when they are at most REQLIT_CLASS plain bytes ([\xe4], [sS],
- * [uo]), their count; else 0 */
-static size_t skip_class(struct parse *ps, unsigned char *set)
+/* a set of bytes */
+struct bset {
+	uint64_t w[4];
+};
+
+/* bs_range - add [lo, hi] to s */
+static void bs_range(struct bset *s, int lo, int hi)
+{
+	for (int c = lo; c <= hi; c++)
+		s->w[c >> 6] |= (uint64_t)1 << (c & 63);
+}
+
+/* bs_has - is c in s? */
+static bool bs_has(const struct bset *s, int c)
+{
+	return s->w[c >> 6] >> (c & 63) & 1;
+}
+
+/* bs_escape - add the bytes of the escape \c inside a class: \d \s \w
+ * \h \v and their negations in byte mode with PCRE2's built-in tables,
+ * \n \t \r \f; anything else (\p, \N, wide code points...) adds every
+ * byte, a superset */
+static void bs_escape(struct bset *s, char c)
+{
+	struct bset e = { { 0 } };
+
+	switch (c) {
+	case 'd': case 'D': bs_range(&e, '0', '9'); break;
+	case 'w': case 'W':
+		bs_range(&e, '0', '9');
+		bs_range(&e, 'A', 'Z');
+		bs_range(&e, 'a', 'z');
+		bs_range(&e, '_', '_');
+		break;
+	case 's': case 'S': bs_range(&e, '\t', '\r'); bs_range(&e, ' ', ' '); break;
+	case 'h': case 'H': bs_range(&e, '\t', '\t'); bs_range(&e, ' ', ' '); bs_range(&e, 0xa0, 0xa0); break;
+	case 'v': case 'V': bs_range(&e, '\n', '\r'); bs_range(&e, 0x85, 0x85); break;
+	case 'n': bs_range(&e, '\n', '\n'); break;
+	case 't': bs_range(&e, '\t', '\t'); break;
+	case 'r': bs_range(&e, '\r', '\r'); break;
+	case 'f': bs_range(&e, '\f', '\f'); break;
+	default: bs_range(s, 0, 255); return;
+	}
+	for (int i = 0; i < 4; i++)
+		s->w[i] |= strchr("DWSHV", c) ? ~e.w[i] : e.w[i];
+}
+
+/* skip_class - past a [...] class.  Every byte it may match goes into
+ * *bs (a superset: POSIX classes and \p are every byte, case is the
+ * caller's); the bytes up to ASCII case into set when they are at most
+ * REQLIT_CLASS plain bytes or ranges of them ([\xe4], [sS], [uo], [a-c]),
+ * their count; else 0 */
+static size_t skip_class(struct parse *ps, unsigned char *set, struct bset *bs)
 {
 	size_t k = 0;
-	bool small = true;
+	bool small = true, neg = false, first = true;
 
+	memset(bs, 0, sizeof(*bs));
 	ps->p++;
 	if (ps->p < ps->end && *ps->p == '^') {
 		ps->p++;
 		small = false;
+		neg = true;
 	}
-	if (ps->p < ps->end && *ps->p == ']') {
-		ps->p++;	/* a leading ] is a member */
-		small = set_add(set, &k, ']');
-	}
-	while (ps->p < ps->end && *ps->p != ']') {
-		const char *next;
-		int b = class_byte(ps->p, ps->end, &next);
-		if (b < 0 || (next < ps->end && *next == '-' && next + 1 < ps->end && next[1] != ']'))
-			small = false;	/* a class escape or a range */
-		else if (small)
-			small = set_add(set, &k, b);
-		if (b >= 0 && *ps->p != '[') {
-			ps->p = next;
-		} else if (*ps->p == '\\' && ps->p + 1 < ps->end) {
-			if (ps->p[1] == 'Q' || ps->p[1] == 'E')
-				ps->fail = true;
-			ps->p += 2;
-		} else if (*ps->p == '[' && ps->p + 1 < ps->end && strchr(":.=", ps->p[1])) {
+	while (ps->p < ps->end && (*ps->p != ']' || first)) {
+		const char *next, *after = NULL;
+		int b = class_byte(ps->p, ps->end, &next), hi = -1;
+		first = false;
+		if (*ps->p == '[' && ps->p + 1 < ps->end && strchr(":.=", ps->p[1])) {
 			const char *close = ps->p + 2;	/* [:alpha:] */
 			small = false;
+			bs_range(bs, 0, 255);
 			while (close + 1 < ps->end && !(close[0] == ps->p[1] && close[1] == ']'))
 				close++;
 			ps->p = close + 2 <= ps->end ? close + 2 : ps->end;
-		} else {
-			ps->p++;
+			continue;
 		}
+		if (b < 0) {	/* \d, \p{...}, \x{...}: not a plain byte */
+			small = false;
+			if (ps->p + 1 < ps->end && (ps->p[1] == 'Q' || ps->p[1] == 'E'))
+				ps->fail = true;
+			if (ps->p + 1 < ps->end)
+				bs_escape(bs, ps->p[1]);
+			ps->p += ps->p + 1 < ps->end ? 2 : 1;
+			continue;
+		}
+		if (next < ps->end && *next == '-' && next + 1 < ps->end && next[1] != ']')
+			hi = class_byte(next + 1, ps->end, &after);
+		if (hi >= 0 && after != NULL && hi >= b) {	/* a-c, \xe0-\xe6 */
+			bs_range(bs, b, hi);
+			for (int c = b; small && c <= hi; c++)
+				small = set_add(set, &k, c);
+			ps->p = after;
+			continue;
+		}
+		bs_range(bs, b, b);
+		if (next < ps->end && *next == '-' && next + 1 < ps->end && next[1] != ']') {
+			small = false;	/* a-\d and the like: PCRE2 refuses them */
+			bs_range(bs, 0, 255);
+		} else if (small) {
+			small = set_add(set, &k, b);
+		}
+		ps->p = next;
 	}
 	if (ps->p >= ps->end) {
 		ps->fail = true;
 		return 0;
 	}
 	ps->p++;
+	if (neg)
+		for (int i = 0; i < 4; i++)
+			bs->w[i] = ~bs->w[i];
 	return small ? k : 0;
+}
+
+/* squeeze_set - the bytes of bs a squeezed text keeps, up to ASCII case,
+ * in set when at most REQLIT_CLASS, their count (else 0); *clear when bs
+ * has none of them, *drop when it has a byte the squeezed text drops */
+static size_t squeeze_set(const struct bset *bs, unsigned char *set, bool *clear, bool *drop)
+{
+	size_t k = 0;
+	bool full = false;
+
+	*clear = true;
+	*drop = false;
+	for (int c = 0; c < 256; c++) {
+		if (!bs_has(bs, c))
+			continue;
+		if (!is_alnum(c)) {
+			*drop = true;
+			continue;
+		}
+		*clear = false;
+		full = full || !set_add(set, &k, c);
+	}
+	return full ? 0 : k;
 }
 
 /* escape - after '\\': the byte it stands for, or -1 for anything that is
@@ -475,11 +618,12 @@ static int escape(struct parse *ps)
 /* runs_group - every run goes on with one of the strings a group
  * matches, g (or, opt, stays as it is too); when that makes too many,
  * the runs so far are flushed and g's strings start new ones */
-static void runs_group(struct runs *rs, struct reqlit *best, const struct runs *g, bool opt)
+static void runs_group(struct runs *rs, struct reqlit *best, const struct runs *g, bool opt,
+		       size_t lim)
 {
 	size_t n = rs->n;
 
-	if (n * (g->n + opt) > REQLIT_RUNS) {
+	if (n * (g->n + opt) > lim) {
 		flush(rs, best);
 		if (opt)
 			return;
@@ -530,6 +674,8 @@ static void group(struct parse *ps, struct reqlit *out, struct runs *ex, bool *o
 			const char *close = memchr(ps->p, ')', (size_t)(ps->end - ps->p));
 			ps->p = close ? close + 1 : ps->end;
 			ps->fail |= close == NULL;
+			if (ps->squeeze)
+				runs_nothing(ex);
 			return;
 		}
 		if (c == ':' || c == '>' || c == '|' || c == '=') {
@@ -561,8 +707,11 @@ static void group(struct parse *ps, struct reqlit *out, struct runs *ex, bool *o
 				return;
 			}
 			ps->p = q + 1;
-			if (*q == ')')
-				return;	/* options for the rest: nothing to match */
+			if (*q == ')') {	/* options for the rest: nothing to match */
+				if (ps->squeeze)
+					runs_nothing(ex);
+				return;
+			}
 		}
 	}
 	if (++ps->depth > REQLIT_MAX_DEPTH) {
@@ -582,7 +731,10 @@ static void group(struct parse *ps, struct reqlit *out, struct runs *ex, bool *o
 	long min = quantifier(ps, &max);
 	if (min == 0 || !keep)
 		req_clear(out);
-	if (eat && g.n && max == 1 && min <= 1) {
+	if (ps->squeeze && (!eat || (g.n && runs_blank(&g)))) {
+		runs_free(&g);	/* squeezed, it matches "" however often */
+		runs_nothing(ex);
+	} else if (eat && g.n && max == 1 && min <= 1) {
 		*ex = g;	/* none, ?, {1}, {0,1} and lazy ones: once or not */
 		*opt = min == 0;
 	} else {
@@ -611,8 +763,10 @@ static void parse_seq(struct parse *ps, struct reqlit *best, struct runs *ex)
 			ps->p++;
 			group(ps, &g, &gx, &opt);
 			if (gx.n) {
-				runs_group(&run, best, &gx, opt);
+				runs_group(&run, best, &gx, opt, lim(ps));
 				runs_free(&gx);
+				if (ps->squeeze)
+					runs_dedupe(&run);
 			} else {
 				flush(&run, best);
 			}
@@ -624,10 +778,17 @@ static void parse_seq(struct parse *ps, struct reqlit *best, struct runs *ex)
 			break;
 		}
 		int byte = -1;
+		bool clear = false;	/* squeeze: it matches only bytes dropped */
+		bool drop = false;	/* squeeze: it may match a byte dropped */
 		if (c == '[') {
-			k = skip_class(ps, set);
+			struct bset bs;
+			k = skip_class(ps, set, &bs);
+			if (ps->squeeze)
+				k = squeeze_set(&bs, set, &clear, &drop);
 		} else if (c == '\\') {
-			ps->p++;
+			ps->p++;	/* \W \s..., and assertions, which match "" */
+			clear = ps->squeeze && ps->p < ps->end && *ps->p &&
+				strchr("WshvRbBAzZGK", *ps->p);
 			byte = escape(ps);
 		} else if (c == '{') {
 			unsigned long min, max;
@@ -636,21 +797,30 @@ static void parse_seq(struct parse *ps, struct reqlit *best, struct runs *ex)
 			else if (!ps->fail)
 				byte = (unsigned char)*ps->p++;
 		} else if (c == '.' || c == '^' || c == '$') {
+			clear = ps->squeeze && c != '.';
 			ps->p++;
 		} else {
 			byte = (unsigned char)c;
 			ps->p++;
 		}
-		if (byte >= 0)
+		if (byte >= 0 && ps->squeeze && !is_alnum(byte))
+			clear = true;
+		else if (byte >= 0)
 			set_add(set, &k, byte);
 		unsigned long max;
 		long min = quantifier(ps, &max);
-		if (k == 0 || (min == 0 && max > 1)) {
+		if (clear)
+			continue;	/* squeezed, it is "" however often */
+		if (drop && k && max == 1) {
+			runs_opt(&run, best, set, k, lim(ps));	/* one of set, or "" */
+			continue;
+		}
+		if (drop || k == 0 || (min == 0 && max > 1)) {
 			flush(&run, best);	/* not a byte, or b*, b{0,n} */
 		} else if (min < 0) {
-			runs_cross(&run, best, set, k);	/* stays in the run */
+			runs_cross(&run, best, set, k, lim(ps));	/* stays in the run */
 		} else if (min == 0) {
-			runs_opt(&run, best, set, k);	/* b? */
+			runs_opt(&run, best, set, k, lim(ps));	/* b? */
 		} else {
 			/* b+ or b{n,m}: the runs go on to the first n copies
 			 * (one when not ASCII: in UTF mode the quantifier
@@ -660,10 +830,10 @@ static void parse_seq(struct parse *ps, struct reqlit *best, struct runs *ex)
 			if (copies > REQLIT_MAX_REPEAT)
 				copies = REQLIT_MAX_REPEAT;
 			for (long j = 0; j < copies; j++)
-				runs_cross(&run, best, set, k);
+				runs_cross(&run, best, set, k, lim(ps));
 			flush(&run, best);
 			for (long j = 0; j < copies; j++)
-				runs_cross(&run, best, set, k);
+				runs_cross(&run, best, set, k, lim(ps));
 		}
 	}
 	if (ex) {
@@ -694,7 +864,7 @@ static void parse_alt(struct parse *ps, struct reqlit *out, struct runs *ex)
 		req_union(out, &b);
 		if (!ex || ex->n == 0)
 			continue;
-		if (bx.n == 0 || ex->n + bx.n > REQLIT_RUNS) {
+		if (bx.n == 0 || ex->n + bx.n > lim(ps)) {
 			runs_free(&bx);
 			runs_free(ex);
 			ex->n = 0;
@@ -702,13 +872,15 @@ static void parse_alt(struct parse *ps, struct reqlit *out, struct runs *ex)
 		}
 		for (size_t i = 0; i < bx.n; i++)
 			ex->b[ex->n++] = bx.b[i];
+		if (ps->squeeze)
+			runs_dedupe(ex);
 	}
 }
 
-/* reqlit_find - the analysis; see reqlit.h */
-bool reqlit_find(const char *pattern, const char *flags, struct reqlit *out)
+/* find - the analysis, of the text or of the squeezed text */
+static bool find(const char *pattern, const char *flags, struct reqlit *out, bool squeeze)
 {
-	struct parse ps = { .p = pattern, .end = pattern + strlen(pattern) };
+	struct parse ps = { .p = pattern, .end = pattern + strlen(pattern), .squeeze = squeeze };
 
 	out->n = 0;
 	if (flags && strchr(flags, 'x'))
@@ -719,6 +891,29 @@ bool reqlit_find(const char *pattern, const char *flags, struct reqlit *out)
 		return false;
 	}
 	return true;
+}
+
+/* reqlit_find - see reqlit.h */
+bool reqlit_find(const char *pattern, const char *flags, struct reqlit *out)
+{
+	return find(pattern, flags, out, false);
+}
+
+/* reqlit_find_squeezed - see reqlit.h */
+bool reqlit_find_squeezed(const char *pattern, const char *flags, struct reqlit *out)
+{
+	return find(pattern, flags, out, true);
+}
+
+/* reqlit_squeeze - see reqlit.h */
+size_t reqlit_squeeze(const char *s, size_t n, char *out)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (is_alnum((unsigned char)s[i]))
+			out[o++] = s[i];
+	return o;
 }
 
 /* reqlit_clear - release */

@@ -30,7 +30,8 @@ static const struct {
 	{ "st[\\xe4]nd", "", "st\xe4nd" },
 	{ "[sS]ex", "", "sex" },
 	{ "[^a]bcd", "", "bcd" },
-	{ "[a-c]xyz", "", "xyz" },
+	{ "[a-c]xyz", "", "axyz|bxyz|cxyz" },	/* a range of a few bytes */
+	{ "[a-e]xyz", "", "xyz" },
 	{ "[\\d]xyz", "", "xyz" },
 	{ "[abcde]xyz", "", "xyz" },	/* more than REQLIT_CLASS bytes */
 	{ "e-?mai?l\\sid", "i", "emal|e-mal|email|e-mail" },
