@@ -95,6 +95,43 @@ static const struct {
 	{ "(abc", "", NULL },
 };
 
+/* literals of the squeezed text: letters and digits, the rest dropped */
+static const struct {
+	const char *pat, *flags;
+	const char *want;	/* literals joined by '|', NULL: none */
+} sq[] = {
+	{ "v[_\\W]?i[_\\W]?a[_\\W]?g[_\\W]?r[_\\W]?a", "i", "viagra" },
+	{ "\\bp[-\\s_]?a[-\\s_]?s[-\\s_]?s\\b", "", "pass" },
+	{ "(?:\\b|\\s)x[_\\W]{0,3}y[_\\W]{0,3}z", "", "xyz" },	/* separators, however many */
+	{ "s\\W+p\\W+a\\W+m", "", "spam" },
+	{ "(?!viagra)v\\W*i\\W*a", "", "via" },	/* look-around matches "" */
+	{ "(?=abc)d\\We", "", "abc" },
+	{ "x(?:-|_)*yz", "", "xyz" },	/* a group of dropped bytes, repeated */
+	{ "(?i)ab(?#c)cd", "", "abcd" },
+	{ "a\\.b\\.c\\.d", "", "abcd" },
+	{ "\\xe9abc\\xe9d", "", "abcd" },	/* bytes >= 0x80 are dropped */
+	{ "x y z", "", "xyz" },
+	{ "^abc$", "m", "abc" },
+	{ "a\\x41b", "", "aAb" },
+	{ "[\\W_]{2}ab[\\s]c", "", "abc" },
+	{ "s[o0\\xf2-\\xf6]nata", "", "snata|s0nata|sonata" },	/* a dropped byte or o or 0 */
+	{ "[a4@]m[_\\W]?b[i1!]e[_\\W]?n", "", "mben|mb1en|mbien" },
+	{ "ab[@c]?de", "", "abde|abcde" },
+	{ "(?:\\\\\\/|V)[_\\W]?iag", "", "iag" },	/* \\/ is "" squeezed */
+	{ "(?:a|@)(?:b|#)cd", "", NULL },	/* "@#cd" squeezed is "cd" */
+	{ "ab[@c]+de", "", NULL },	/* [@c]+ is "", c, cc... */
+	{ "ab[@c]*de", "", NULL },
+	{ "x(?:ab|@)+yz", "", NULL },
+	{ "v.i.a.g.r.a", "", NULL },	/* . may be a letter */
+	{ "abc[^x]def", "", "abc" },
+	{ "vi[a-z]gra", "", "gra" },
+	{ "v\\w?iagra", "", "iagra" },
+	{ "abc(x)\\1def", "", "abcx" },	/* a back-reference may be letters */
+	{ "[[:alpha:]]abc", "", "abc" },
+	{ "abc", "x", NULL },
+	{ "it", "", NULL },
+};
+
 /* joined - the literals of rl in order, '|'-separated */
 static void joined(const struct reqlit *rl, struct buf *b)
 {
@@ -121,6 +158,34 @@ START_TEST(reqlit_table)
 			      lits[_i].pat, lits[_i].want, b.data);
 	buf_free(&b);
 	reqlit_clear(&rl);
+}
+END_TEST
+
+START_TEST(reqlit_squeezed)
+{
+	struct reqlit rl;
+	struct buf b;
+	bool got = reqlit_find_squeezed(sq[_i].pat, sq[_i].flags, &rl);
+
+	buf_init(&b);
+	joined(&rl, &b);
+	if (sq[_i].want == NULL)
+		ck_assert_msg(!got && rl.n == 0, "/%s/: expected none, got [%s]", sq[_i].pat, b.data);
+	else
+		ck_assert_msg(got && strcmp(b.data, sq[_i].want) == 0, "/%s/: expected [%s], got [%s]",
+			      sq[_i].pat, sq[_i].want, b.data);
+	buf_free(&b);
+	reqlit_clear(&rl);
+}
+END_TEST
+
+START_TEST(squeeze_text)
+{
+	char out[32];
+	const char in[] = "V_i-a\xe9g r@A 4you!";
+
+	ck_assert_uint_eq(reqlit_squeeze(in, strlen(in), out), 10);
+	ck_assert_int_eq(memcmp(out, "ViagrA4you", 10), 0);
 }
 END_TEST
 
@@ -177,6 +242,15 @@ static const char tricky[] =
 	"header PF_TOCC ToCc =~ /\\@/\n"
 	"header PF_MSGID MESSAGEID =~ /\\@localhost/i\n"
 	"header PF_EMPTYH Subject =~ /z*/\n"
+	"body PF_SQ_WORD /\\bp[-\\s_]?a[-\\s_]?s[-\\s_]?s[-\\s_]?w[-\\s_]?o[-\\s_]?r[-\\s_]?d\\b/i\n"
+	"body PF_SQ_FUZZ /(?:\\b|\\s)[_\\W]{0,3}c[_\\W]{0,3}l[_\\W]{0,3}[i1!|]?[_\\W]{0,3}c[_\\W]{0,3}k/i\n"
+	"body PF_SQ_THE /t\\W*h\\W*e\\W*[a-z]/i\n"
+	"tflags PF_SQ_THE multiple maxhits=5\n"
+	"rawbody PF_SQ_RAW /<\\W*b\\W*o\\W*d\\W*y/i\n"
+	"full PF_SQ_FULL /^s\\W*u\\W*b\\W*j/im\n"
+	"header PF_SQ_SUBJ Subject =~ /f[_\\W]?r[_\\W]?e[_\\W]?e/i\n"
+	"header PF_SQ_NEG Subject !~ /f[_\\W]?w[_\\W]?d[_\\W]?:/i\n"
+	"uri PF_SQ_URI /h\\W*t\\W*t\\W*p/i\n"
 	"meta PF_META PF_MULTI > 3 && !PF_NEG_SUBJ\n";
 
 /* scan_file - one message through e; the scan (caller frees) */
@@ -259,7 +333,9 @@ START_TEST(corpus_tricky)
 	rules_prefilter_info(e->rules, &pi);
 	/* shared: PF_MULTI/2/3, PF_URI/2, PF_NOSUBJ2 is not PF_NOSUBJ */
 	ck_assert_uint_eq(pi.distinct, pi.regexes - 3);
-	ck_assert_uint_ge(pi.prefiltered, 25);
+	ck_assert_uint_ge(pi.prefiltered, 32);
+	/* PF_SQ_* but the uri one: no plain literal, one squeezed */
+	ck_assert_uint_eq(pi.squeezed, 7);
 	size_t differ = corpus_equal(e, &nhits);
 	ck_assert_msg(differ == 0, "%zu corpus messages hit differently with the prefilter", differ);
 	ck_assert_uint_ge(nhits, 5000);	/* the rules do hit */
@@ -381,6 +457,8 @@ int main(void)
 
 	tcase_set_timeout(tc, 300);
 	tcase_add_loop_test(tc, reqlit_table, 0, sizeof(lits) / sizeof(lits[0]));
+	tcase_add_loop_test(tc, reqlit_squeezed, 0, sizeof(sq) / sizeof(sq[0]));
+	tcase_add_test(tc, squeeze_text);
 	tcase_add_test(tc, skip_is_no_match);
 	tcase_add_test(tc, corpus_tricky);
 	tcase_add_test(tc, corpus_shipped);
