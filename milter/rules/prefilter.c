@@ -23,6 +23,14 @@
  * a skipped slot has no PCRE2 match either; a negated rule then hits, as
  * it would have.  A scan error marks every slot of that text a candidate.
  *
+ * The squeezed text: a slot with no required literal may have literals
+ * of its text squeezed to letters and digits (reqlit_find_squeezed), as
+ * SpamAssassin's rules for words spelled across separators do.  Those go
+ * into a second database of the text, scanned over a squeezed copy made
+ * only for a text that has one; a match of the regex squeezes to a
+ * substring of that copy, so the same soundness holds.  URIs have none:
+ * they are many short texts, and few of their regexes lack a literal.
+ *
  * Why literals only: Vectorscan can also match a whole regex (exactly, or
  * with HS_FLAG_PREFILTER) and so skip more PCRE2 runs, but Debian 12's
  * libvectorscan 5.4.9 misses matches in those modes: /^\[[^\]]+\]$/ on a

@@ -29,6 +29,20 @@
  * the regex.  The literals are used without case, a superset of the
  * regex's own case rules, so (?i) inside the pattern needs no tracking.
  *
+ * Squeezed (reqlit_find_squeezed), the same walk computes literals of
+ * the text with every byte but ASCII letters and digits removed: an atom
+ * that matches only removed bytes (\W, [_\W]{0,3}, \s, punctuation,
+ * bytes >= 0x80, anchors, \b, look-around, a group of such) matches ""
+ * however often it repeats and leaves the runs as they are; an atom that
+ * may match a removed byte or one of a few kept ones ([a4\xe0-\xe6@]) is
+ * an optional byte of those.  So the words that SpamAssassin's drug and
+ * obfuscation rules spell across separators (v[_\W]?i[_\W]?a...) keep
+ * their letters.  The class analysis reads every member into a byte set
+ * for this (ranges, \d \s \w \h \v and their negations; POSIX classes
+ * and \p are taken as every byte), and runs may have up to
+ * REQLIT_SQUEEZE_RUNS variants, since each optional look-alike doubles or
+ * triples them.
+ *
  * Limits: REQLIT_MAX_DEPTH nested groups, REQLIT_MAX alternatives; the
  * pattern is a rule line, at most RULES_MAX_LINE bytes.
  */

@@ -15,7 +15,7 @@
 #define REQLIT_RUNS 8		/* variants of one literal run (e-?mai?l: 4) */
 #define REQLIT_SQUEEZE_RUNS 64	/* the same in the squeezed text */
 #define REQLIT_CLASS 4		/* bytes of a class followed as variants */
-#define REQLIT_MAX_DEPTH 32	/* group nesting (each level is ~5 KB of stack) */
+#define REQLIT_MAX_DEPTH 32	/* group nesting (each level is ~10 KB of stack) */
 
 struct reqlit {
 	size_t n;
