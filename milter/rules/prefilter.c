@@ -70,6 +70,8 @@ struct pf_text {
 	const struct rule *rep;	/* a rule reading it: match_text builds it */
 	hs_database_t *db;	/* NULL: nothing of it is prefiltered */
 	hs_database_t *sdb;	/* literals of the squeezed text, or NULL */
+	hs_database_t *adb;	/* literals that hold in an ASCII text, or NULL */
+	bool ascii;		/* it has slots whose literals do (adb or none) */
 };
 
 struct pf_slot {
@@ -78,6 +80,7 @@ struct pf_slot {
 	unsigned fl;		/* FL_* */
 	unsigned max;		/* the largest count a rule sharing it needs */
 	bool always;		/* not prefiltered: PCRE2 runs every message */
+	bool ascii;		/* prefiltered only in a text without bytes >= 0x80 */
 };
 
 struct prefilter {
@@ -107,6 +110,7 @@ struct pf_tx {
 	size_t len;
 	struct buf hb;		/* header subjects */
 	char *sq;		/* the squeezed text, when sdb */
+	bool high;		/* it has a byte >= 0x80 (known when ascii) */
 };
 
 struct pf_run {
@@ -283,7 +287,7 @@ static hs_database_t *lits_compile(struct prefilter *pf, struct lits *l)
  * become "always" */
 static void compile_text(struct prefilter *pf, size_t t)
 {
-	struct lits l = { .n = 0 }, sl = { .n = 0 };
+	struct lits l = { .n = 0 }, sl = { .n = 0 }, al = { .n = 0 };
 
 	for (size_t i = 0; i < pf->nslots; i++) {
 		struct pf_slot *s = &pf->slots[i];
@@ -295,12 +299,18 @@ static void compile_text(struct prefilter *pf, size_t t)
 		} else if (t != T_URI && reqlit_find_squeezed(s->rep->pat, s->rep->flags, &rl)) {
 			lits_take(&sl, &rl, (unsigned)i);
 			pf->info.squeezed++;
+		} else if (t != T_URI && reqlit_find_ascii(s->rep->pat, s->rep->flags, &rl)) {
+			lits_take(&al, &rl, (unsigned)i);	/* none: no match in ASCII */
+			s->ascii = true;
+			pf->texts[t].ascii = true;
+			pf->info.ascii++;
 		} else {
 			s->always = true;
 		}
 	}
 	pf->texts[t].db = lits_compile(pf, &l);
 	pf->texts[t].sdb = lits_compile(pf, &sl);
+	pf->texts[t].adb = lits_compile(pf, &al);
 }
 
 /* prefilter_build - slots, texts and databases of a rule set */
@@ -346,6 +356,8 @@ struct prefilter *prefilter_build(const struct rule *rules, size_t nrules)
 			pf->info.db_bytes += sz;
 		if (pf->texts[t].sdb && hs_database_size(pf->texts[t].sdb, &sz) == HS_SUCCESS)
 			pf->info.db_bytes += sz;
+		if (pf->texts[t].adb && hs_database_size(pf->texts[t].adb, &sz) == HS_SUCCESS)
+			pf->info.db_bytes += sz;
 	}
 	if (pf->proto)
 		hs_scratch_size(pf->proto, &pf->info.scratch_bytes);
@@ -361,6 +373,7 @@ struct prefilter *prefilter_free(struct prefilter *pf)
 	for (size_t t = 0; t < pf->ntexts; t++) {
 		hs_free_database(pf->texts[t].db);
 		hs_free_database(pf->texts[t].sdb);
+		hs_free_database(pf->texts[t].adb);
 	}
 	hs_free_scratch(pf->proto);
 	free(pf->texts);
@@ -459,6 +472,10 @@ static struct pf_tx *text_ready(struct pf_run *run, size_t t)
 		size_t n = reqlit_squeeze(tx->subj, tx->len, tx->sq);
 		tx->failed = !scan(run, pt->sdb, tx->sq, n);
 	}
+	for (size_t i = 0; pt->ascii && !tx->high && i < tx->len; i++)
+		tx->high = (unsigned char)tx->subj[i] >= 0x80;
+	if (pt->ascii && !tx->high && pt->adb && !tx->failed)
+		tx->failed = !scan(run, pt->adb, tx->subj, tx->len);
 	return tx;
 }
 
@@ -476,7 +493,7 @@ unsigned prefilter_rule(struct pf_run *run, size_t i, const struct rule *r,
 
 	if (!res->done) {
 		res->done = true;
-		if (s->always || res->cand || tx->failed) {
+		if (s->always || res->cand || tx->failed || (s->ascii && tx->high)) {
 			if (s->text == T_URI)
 				res->n = match_uris(s->rep->re, name, run->m, run->re, s->max, &res->a);
 			else

@@ -63,13 +63,14 @@ struct parse {
 	int depth;
 	bool fail;		/* syntax not followed: give up */
 	bool squeeze;		/* literals of the squeezed text (reqlit.h) */
+	bool ascii;		/* literals of a text without bytes >= 0x80 */
 };
 
 /* lim - the variants of a run followed: squeezed, a word's optional
  * look-alikes multiply them (s[o0]?n[a4]?t[a4]? is 27) */
 static size_t lim(const struct parse *ps)
 {
-	return ps->squeeze ? REQLIT_SQUEEZE_RUNS : REQLIT_RUNS;
+	return ps->squeeze || ps->ascii ? REQLIT_SQUEEZE_RUNS : REQLIT_RUNS;
 }
 
 /* is_alnum - the bytes a squeezed text keeps: ASCII letters and digits,
@@ -411,16 +412,23 @@ static int class_byte(const char *p, const char *end, const char **next)
 	return hexval(p[2]) * 16 + hexval(p[3]);
 }
 
-/* set_add - b into set[0, *k) up to ASCII case; false when full */
-static bool set_add(unsigned char *set, size_t *k, int b)
+/* set_add - b into set[0, *k) up to ASCII case; false when full
+ * (REQLIT_CLASS bytes, or cap) */
+static bool set_add_cap(unsigned char *set, size_t *k, int b, size_t cap)
 {
 	for (size_t i = 0; i < *k; i++)
 		if (tolower(set[i]) == tolower(b))
 			return true;
-	if (*k == REQLIT_CLASS)
+	if (*k == cap)
 		return false;
 	set[(*k)++] = (unsigned char)b;
 	return true;
+}
+
+/* set_add - set_add_cap of a class followed as variants */
+static bool set_add(unsigned char *set, size_t *k, int b)
+{
+	return set_add_cap(set, k, b, REQLIT_CLASS);
 }
 
 /* a set of bytes */
@@ -444,8 +452,9 @@ static bool bs_has(const struct bset *s, int c)
 /* bs_escape - add the bytes of the escape \c inside a class: \d \s \w
  * \h \v and their negations in byte mode with PCRE2's built-in tables,
  * \n \t \r \f; anything else (\p, \N, wide code points...) adds every
- * byte, a superset */
-static void bs_escape(struct bset *s, char c)
+ * byte, a superset, and returns false: the class's complement is then
+ * not known either */
+static bool bs_escape(struct bset *s, char c)
 {
 	struct bset e = { { 0 } };
 
@@ -464,10 +473,11 @@ static void bs_escape(struct bset *s, char c)
 	case 't': bs_range(&e, '\t', '\t'); break;
 	case 'r': bs_range(&e, '\r', '\r'); break;
 	case 'f': bs_range(&e, '\f', '\f'); break;
-	default: bs_range(s, 0, 255); return;
+	default: bs_range(s, 0, 255); return false;
 	}
 	for (int i = 0; i < 4; i++)
 		s->w[i] |= strchr("DWSHV", c) ? ~e.w[i] : e.w[i];
+	return true;
 }
 
 /* skip_class - past a [...] class.  Every byte it may match goes into
@@ -478,7 +488,7 @@ static void bs_escape(struct bset *s, char c)
 static size_t skip_class(struct parse *ps, unsigned char *set, struct bset *bs)
 {
 	size_t k = 0;
-	bool small = true, neg = false, first = true;
+	bool small = true, neg = false, first = true, exact = true;
 
 	memset(bs, 0, sizeof(*bs));
 	ps->p++;
@@ -494,6 +504,7 @@ static size_t skip_class(struct parse *ps, unsigned char *set, struct bset *bs)
 		if (*ps->p == '[' && ps->p + 1 < ps->end && strchr(":.=", ps->p[1])) {
 			const char *close = ps->p + 2;	/* [:alpha:] */
 			small = false;
+			exact = false;
 			bs_range(bs, 0, 255);
 			while (close + 1 < ps->end && !(close[0] == ps->p[1] && close[1] == ']'))
 				close++;
@@ -505,7 +516,9 @@ static size_t skip_class(struct parse *ps, unsigned char *set, struct bset *bs)
 			if (ps->p + 1 < ps->end && (ps->p[1] == 'Q' || ps->p[1] == 'E'))
 				ps->fail = true;
 			if (ps->p + 1 < ps->end)
-				bs_escape(bs, ps->p[1]);
+				exact &= bs_escape(bs, ps->p[1]);
+			else
+				exact = false;
 			ps->p += ps->p + 1 < ps->end ? 2 : 1;
 			continue;
 		}
@@ -521,6 +534,7 @@ static size_t skip_class(struct parse *ps, unsigned char *set, struct bset *bs)
 		bs_range(bs, b, b);
 		if (next < ps->end && *next == '-' && next + 1 < ps->end && next[1] != ']') {
 			small = false;	/* a-\d and the like: PCRE2 refuses them */
+			exact = false;
 			bs_range(bs, 0, 255);
 		} else if (small) {
 			small = set_add(set, &k, b);
@@ -532,7 +546,9 @@ static size_t skip_class(struct parse *ps, unsigned char *set, struct bset *bs)
 		return 0;
 	}
 	ps->p++;
-	if (neg)
+	if (neg && !exact)
+		bs_range(bs, 0, 255);	/* the complement of a superset is not one */
+	else if (neg)
 		for (int i = 0; i < 4; i++)
 			bs->w[i] = ~bs->w[i];
 	return small ? k : 0;
@@ -557,6 +573,24 @@ static size_t squeeze_set(const struct bset *bs, unsigned char *set, bool *clear
 		}
 		*clear = false;
 		full = full || !set_add(set, &k, c);
+	}
+	return full ? 0 : k;
+}
+
+/* ascii_set - the bytes < 0x80 of bs up to ASCII case, in set when at
+ * most REQLIT_WIDE_CLASS (<I> of 25_replace.cf is [il|!1y?] in ASCII),
+ * their count (else 0); *none when bs has none of them */
+static size_t ascii_set(const struct bset *bs, unsigned char *set, bool *none)
+{
+	size_t k = 0;
+	bool full = false;
+
+	*none = true;
+	for (int c = 0; c < 0x80; c++) {
+		if (!bs_has(bs, c))
+			continue;
+		*none = false;
+		full = full || !set_add_cap(set, &k, c, REQLIT_WIDE_CLASS);
 	}
 	return full ? 0 : k;
 }
@@ -660,12 +694,14 @@ static void runs_group(struct runs *rs, struct reqlit *best, const struct runs *
 	*rs = o;
 }
 
-static void parse_alt(struct parse *ps, struct reqlit *out, struct runs *ex);
+static void parse_alt(struct parse *ps, struct reqlit *out, struct runs *ex, bool *dead);
 
 /* group - after '(': parse it and its quantifier; its requirement in
  * out.  When it consumes one of a few strings, those are in ex (ex->n >
- * 0; *opt when it may also match nothing), else ex->n is 0. */
-static void group(struct parse *ps, struct reqlit *out, struct runs *ex, bool *opt)
+ * 0; *opt when it may also match nothing), else ex->n is 0.  *dead (only
+ * in ASCII mode) when it cannot match an ASCII text, nor can then the
+ * sequence it is part of. */
+static void group(struct parse *ps, struct reqlit *out, struct runs *ex, bool *opt, bool *dead)
 {
 	bool keep = true;	/* false: look-ahead/behind that must not match */
 	bool eat = true;	/* false: look-around, which consumes nothing */
@@ -673,6 +709,7 @@ static void group(struct parse *ps, struct reqlit *out, struct runs *ex, bool *o
 	out->n = 0;
 	ex->n = 0;
 	*opt = false;
+	*dead = false;
 	if (ps->p < ps->end && *ps->p == '*') {
 		ps->fail = true;	/* (*VERB) */
 		return;
@@ -688,7 +725,7 @@ static void group(struct parse *ps, struct reqlit *out, struct runs *ex, bool *o
 			const char *close = memchr(ps->p, ')', (size_t)(ps->end - ps->p));
 			ps->p = close ? close + 1 : ps->end;
 			ps->fail |= close == NULL;
-			if (ps->squeeze)
+			if (ps->squeeze || ps->ascii)
 				runs_nothing(ex);
 			return;
 		}
@@ -722,7 +759,7 @@ static void group(struct parse *ps, struct reqlit *out, struct runs *ex, bool *o
 			}
 			ps->p = q + 1;
 			if (*q == ')') {	/* options for the rest: nothing to match */
-				if (ps->squeeze)
+				if (ps->squeeze || ps->ascii)
 					runs_nothing(ex);
 				return;
 			}
@@ -733,7 +770,8 @@ static void group(struct parse *ps, struct reqlit *out, struct runs *ex, bool *o
 		return;
 	}
 	struct runs g = { .n = 0 };
-	parse_alt(ps, out, &g);
+	bool none;
+	parse_alt(ps, out, &g, &none);
 	ps->depth--;
 	if (ps->p >= ps->end || *ps->p != ')') {
 		ps->fail = true;
@@ -745,7 +783,14 @@ static void group(struct parse *ps, struct reqlit *out, struct runs *ex, bool *o
 	long min = quantifier(ps, &max);
 	if (min == 0 || !keep)
 		req_clear(out);
-	if (ps->squeeze && (!eat || (g.n && runs_blank(&g)))) {
+	if (none) {	/* ASCII mode: no branch can match */
+		runs_free(&g);
+		req_clear(out);
+		if (keep && min != 0)
+			*dead = true;	/* a group that must match, a look-around that must hold */
+		else
+			runs_nothing(ex);	/* (?!...) always holds, (...)? and (?=...)? match "" */
+	} else if (ps->squeeze && (!eat || (g.n && runs_blank(&g)))) {
 		runs_free(&g);	/* squeezed, it matches "" however often */
 		runs_nothing(ex);
 	} else if (eat && g.n && max == 1 && min <= 1) {
@@ -758,25 +803,32 @@ static void group(struct parse *ps, struct reqlit *out, struct runs *ex, bool *o
 
 /* parse_seq - one branch: up to '|', ')' or the end; when ex and the
  * branch is nothing but bytes, small classes and such groups, the
- * strings it matches (at most REQLIT_RUNS) in ex, else ex->n is 0 */
-static void parse_seq(struct parse *ps, struct reqlit *best, struct runs *ex)
+ * strings it matches (at most REQLIT_RUNS) in ex, else ex->n is 0.
+ * *dead (ASCII mode): it needs a byte >= 0x80, so it matches no ASCII
+ * text; best and ex are then empty. */
+static void parse_seq(struct parse *ps, struct reqlit *best, struct runs *ex, bool *dead)
 {
 	struct runs run;
 
 	runs_init(&run);
 	run.broke = false;
 	best->n = 0;
+	*dead = false;
 	while (ps->p < ps->end && !ps->fail && *ps->p != '|' && *ps->p != ')') {
 		char c = *ps->p;
-		unsigned char set[REQLIT_CLASS];
+		unsigned char set[REQLIT_WIDE_CLASS];
 		size_t k = 0;	/* the atom is one of set[0, k); 0: not a byte */
 		if (c == '(') {
 			struct reqlit g;
 			struct runs gx;
-			bool opt;
+			bool opt, gdead;
 			ps->p++;
-			group(ps, &g, &gx, &opt);
-			if (gx.n) {
+			group(ps, &g, &gx, &opt, &gdead);
+			*dead |= gdead;
+			if (*dead) {	/* only the syntax matters now */
+				runs_free(&gx);
+				req_clear(&g);
+			} else if (gx.n) {
 				runs_group(&run, best, &gx, opt, lim(ps));
 				runs_free(&gx);
 				if (ps->squeeze)
@@ -794,11 +846,14 @@ static void parse_seq(struct parse *ps, struct reqlit *best, struct runs *ex)
 		int byte = -1;
 		bool clear = false;	/* squeeze: it matches only bytes dropped */
 		bool drop = false;	/* squeeze: it may match a byte dropped */
+		bool high = false;	/* ASCII mode: it matches only bytes >= 0x80 */
 		if (c == '[') {
 			struct bset bs;
 			k = skip_class(ps, set, &bs);
 			if (ps->squeeze)
 				k = squeeze_set(&bs, set, &clear, &drop);
+			else if (ps->ascii)
+				k = ascii_set(&bs, set, &high);
 		} else if (c == '\\') {
 			ps->p++;	/* \W \s..., and assertions, which match "" */
 			clear = ps->squeeze && ps->p < ps->end && *ps->p &&
@@ -819,12 +874,16 @@ static void parse_seq(struct parse *ps, struct reqlit *best, struct runs *ex)
 		}
 		if (byte >= 0 && ps->squeeze && !is_alnum(byte))
 			clear = true;
+		else if (byte >= 0 && ps->ascii && byte >= 0x80)
+			high = true;
 		else if (byte >= 0)
 			set_add(set, &k, byte);
 		unsigned long max;
 		long min = quantifier(ps, &max);
-		if (clear)
-			continue;	/* squeezed, it is "" however often */
+		if (high && min != 0)
+			*dead = true;	/* it must match, and cannot */
+		if (clear || high || *dead)
+			continue;	/* "" however often, or nothing at all */
 		if (drop && k && max == 1) {
 			runs_opt(&run, best, set, k, lim(ps));	/* one of set, or "" */
 			continue;
@@ -850,6 +909,13 @@ static void parse_seq(struct parse *ps, struct reqlit *best, struct runs *ex)
 				runs_cross(&run, best, set, k, lim(ps));
 		}
 	}
+	if (*dead) {
+		runs_free(&run);
+		req_clear(best);
+		if (ex)
+			ex->n = 0;
+		return;
+	}
 	if (ex) {
 		ex->n = 0;
 		if (!run.broke && !ps->fail) {
@@ -865,41 +931,67 @@ static void parse_seq(struct parse *ps, struct reqlit *best, struct runs *ex)
 }
 
 /* parse_alt - branches separated by '|'; ex as parse_seq's, the strings
- * of every branch (none when one has none or they are too many) */
-static void parse_alt(struct parse *ps, struct reqlit *out, struct runs *ex)
+ * of every branch (none when one has none or they are too many).  A dead
+ * branch (ASCII mode) adds nothing; *dead when every branch is. */
+static void parse_alt(struct parse *ps, struct reqlit *out, struct runs *ex, bool *dead)
 {
-	struct runs bx;
+	struct runs acc = { .n = 0 }, bx;
+	bool strings = ex != NULL;
 
-	parse_seq(ps, out, ex);
-	while (!ps->fail && ps->p < ps->end && *ps->p == '|') {
+	*dead = true;
+	out->n = 0;
+	for (;;) {
 		struct reqlit b;
-		ps->p++;
-		parse_seq(ps, &b, ex && ex->n ? &bx : NULL);
-		req_union(out, &b);
-		if (!ex || ex->n == 0)
-			continue;
-		if (bx.n == 0 || ex->n + bx.n > lim(ps)) {
-			runs_free(&bx);
-			runs_free(ex);
-			ex->n = 0;
-			continue;
+		bool bdead;
+		parse_seq(ps, &b, strings ? &bx : NULL, &bdead);
+		if (!bdead) {
+			if (*dead)
+				*out = b;	/* the first live branch */
+			else
+				req_union(out, &b);
+			*dead = false;
 		}
-		for (size_t i = 0; i < bx.n; i++)
-			ex->b[ex->n++] = bx.b[i];
-		if (ps->squeeze)
-			runs_dedupe(ex);
+		if (strings && !bdead) {
+			if (bx.n == 0 || acc.n + bx.n > lim(ps)) {
+				runs_free(&bx);
+				runs_free(&acc);
+				acc.n = 0;
+				strings = false;
+			} else {
+				for (size_t i = 0; i < bx.n; i++)
+					acc.b[acc.n++] = bx.b[i];
+				if (ps->squeeze)
+					runs_dedupe(&acc);
+			}
+		}
+		if (ps->fail || ps->p >= ps->end || *ps->p != '|')
+			break;
+		ps->p++;
+	}
+	if (ex) {
+		ex->n = 0;
+		if (strings && !*dead)
+			*ex = acc;
+		else
+			runs_free(&acc);
 	}
 }
 
-/* find - the analysis, of the text or of the squeezed text */
-static bool find(const char *pattern, const char *flags, struct reqlit *out, bool squeeze)
+/* find - the analysis, of the text, of the squeezed text or of an ASCII
+ * text (where a pattern that cannot match at all is an answer: none) */
+static bool find(const char *pattern, const char *flags, struct reqlit *out, bool squeeze,
+		 bool ascii)
 {
-	struct parse ps = { .p = pattern, .end = pattern + strlen(pattern), .squeeze = squeeze };
+	struct parse ps = { .p = pattern, .end = pattern + strlen(pattern), .squeeze = squeeze,
+			    .ascii = ascii };
+	bool dead;
 
 	out->n = 0;
 	if (flags && strchr(flags, 'x'))
 		return false;
-	parse_alt(&ps, out, NULL);
+	parse_alt(&ps, out, NULL, &dead);
+	if (!ps.fail && ps.p == ps.end && dead)
+		return true;	/* ASCII mode: no match in an ASCII text */
 	if (ps.fail || ps.p != ps.end || req_min(out) < REQLIT_MIN) {
 		req_clear(out);
 		return false;
@@ -910,13 +1002,19 @@ static bool find(const char *pattern, const char *flags, struct reqlit *out, boo
 /* reqlit_find - see reqlit.h */
 bool reqlit_find(const char *pattern, const char *flags, struct reqlit *out)
 {
-	return find(pattern, flags, out, false);
+	return find(pattern, flags, out, false, false);
 }
 
 /* reqlit_find_squeezed - see reqlit.h */
 bool reqlit_find_squeezed(const char *pattern, const char *flags, struct reqlit *out)
 {
-	return find(pattern, flags, out, true);
+	return find(pattern, flags, out, true, false);
+}
+
+/* reqlit_find_ascii - see reqlit.h */
+bool reqlit_find_ascii(const char *pattern, const char *flags, struct reqlit *out)
+{
+	return find(pattern, flags, out, false, true);
 }
 
 /* reqlit_squeeze - see reqlit.h */

@@ -130,6 +130,37 @@ static const struct {
 	{ "[[:alpha:]]abc", "", "abc" },
 	{ "abc", "x", NULL },
 	{ "it", "", NULL },
+	{ "x[^[:punct:]]yz", "", NULL },	/* not "xyz": the class has letters */
+	{ "x[^\\W]yz", "", NULL },
+};
+
+/* literals that hold in a text without bytes >= 0x80; "" for a regex
+ * that cannot match such a text */
+static const struct {
+	const char *pat, *flags;
+	const char *want;	/* literals joined by '|', NULL: none */
+} asc[] = {
+	{ "(?:[mM\\xcc]|rn|[\\xc9][\\xb1])(?:[oO0]|[\\xc3][\\x92])ney", "i",
+	  "M0ney|MOney|rn0ney|rnOney" },	/* <M><O>ney of 25_replace.cf, shortened */
+	{ "[il|!1y?\\xcc]xyz", "", "!xyz|1xyz|?xyz|ixyz|lxyz|yxyz||xyz" },
+	{ "[a\\xe9]bcd", "", "abcd" },
+	{ "abc|\\xe9", "", "abc" },	/* a branch that needs a byte >= 0x80 */
+	{ "abc(?:\\xe9)?def", "", "abcdef" },
+	{ "ab(?:\\xe9|c)?de", "", "abde|abcde" },
+	{ "abc(?!\\xe9)def", "", "abcdef" },
+	{ "abc(?=\\xe9)?def", "", "abcdef" },	/* an optional assertion */
+	{ "ab\\xe9*cd", "", "abcd" },
+	{ "(?:a|\\xe9)+bcd", "", "bcd" },
+	{ "\\xe9t\\xe9", "", "" },
+	{ "abc(?=\\xe9)", "", "" },
+	{ "[\\x80-\\xff]", "", "" },
+	{ "ab\\x{e9}cd", "", "" },
+	{ "(?:(?:\\xe9)|(?:\\xea))x", "", "" },
+	{ "x[^[:punct:]]yz", "", NULL },
+	{ "[^[:punct:]]", "", NULL },	/* no "": the class is not known */
+	{ "a.\\xe9", "", "" },
+	{ "a.b", "", NULL },
+	{ "abc", "x", NULL },
 };
 
 /* joined - the literals of rl in order, '|'-separated */
@@ -174,6 +205,24 @@ START_TEST(reqlit_squeezed)
 	else
 		ck_assert_msg(got && strcmp(b.data, sq[_i].want) == 0, "/%s/: expected [%s], got [%s]",
 			      sq[_i].pat, sq[_i].want, b.data);
+	buf_free(&b);
+	reqlit_clear(&rl);
+}
+END_TEST
+
+START_TEST(reqlit_ascii)
+{
+	struct reqlit rl;
+	struct buf b;
+	bool got = reqlit_find_ascii(asc[_i].pat, asc[_i].flags, &rl);
+
+	buf_init(&b);
+	joined(&rl, &b);
+	if (asc[_i].want == NULL)
+		ck_assert_msg(!got && rl.n == 0, "/%s/: expected none, got [%s]", asc[_i].pat, b.data);
+	else
+		ck_assert_msg(got && strcmp(b.data, asc[_i].want) == 0, "/%s/: expected [%s], got %s [%s]",
+			      asc[_i].pat, asc[_i].want, got ? "true" : "false", b.data);
 	buf_free(&b);
 	reqlit_clear(&rl);
 }
@@ -251,6 +300,15 @@ static const char tricky[] =
 	"header PF_SQ_SUBJ Subject =~ /f[_\\W]?r[_\\W]?e[_\\W]?e/i\n"
 	"header PF_SQ_NEG Subject !~ /f[_\\W]?w[_\\W]?d[_\\W]?:/i\n"
 	"uri PF_SQ_URI /h\\W*t\\W*t\\W*p/i\n"
+	"body PF_ASC_TAG /(?!money)(?:[mM\\xcc]|rn|[\\xc9][\\xb1])(?:[oO0]|[\\xc3][\\x92])"
+	"(?:[nN]|[\\xc5][\\x83])(?:[eE3]|[\\xc3][\\x88])y/i\n"
+	"body PF_ASC_HIGH /[\\x80-\\xff]{2}/\n"
+	"tflags PF_ASC_HIGH multiple\n"
+	"header PF_ASC_SUBJ Subject =~ /(?:[fF\\xa0-\\xaf]|[\\xcf][\\x9c])(?:[rR\\xa0-\\xaf]|[\\xc5][\\x94])"
+	"(?:[eE3\\xa0-\\xaf]|[\\xc3][\\x88])(?:[eE3\\xa0-\\xaf]|[\\xc3][\\x88])/i\n"
+	"rawbody PF_ASC_RAW /(?:<|[\\xe2-\\xe6][\\x80-\\xbf])(?:b|\\xce\\xb2)r[\\s\\/]*>/i\n"
+	"full PF_ASC_FULL /^(?:S|[\\xd0-\\xd5][\\x80-\\xbf])[uU\\xb5-\\xb9]b[jJ\\xb5-\\xb9][eE\\xc0-\\xc9]"
+	"[cC\\xc0-\\xc9]t:/m\n"
 	"meta PF_META PF_MULTI > 3 && !PF_NEG_SUBJ\n";
 
 /* scan_file - one message through e; the scan (caller frees) */
@@ -333,9 +391,11 @@ START_TEST(corpus_tricky)
 	rules_prefilter_info(e->rules, &pi);
 	/* shared: PF_MULTI/2/3, PF_URI/2, PF_NOSUBJ2 is not PF_NOSUBJ */
 	ck_assert_uint_eq(pi.distinct, pi.regexes - 3);
-	ck_assert_uint_ge(pi.prefiltered, 32);
+	ck_assert_uint_ge(pi.prefiltered, 37);
 	/* PF_SQ_* but the uri one: no plain literal, one squeezed */
 	ck_assert_uint_eq(pi.squeezed, 7);
+	/* PF_ASC_*: neither, but literals (or none) in an ASCII text */
+	ck_assert_uint_eq(pi.ascii, 5);
 	size_t differ = corpus_equal(e, &nhits);
 	ck_assert_msg(differ == 0, "%zu corpus messages hit differently with the prefilter", differ);
 	ck_assert_uint_ge(nhits, 5000);	/* the rules do hit */
@@ -458,6 +518,7 @@ int main(void)
 	tcase_set_timeout(tc, 300);
 	tcase_add_loop_test(tc, reqlit_table, 0, sizeof(lits) / sizeof(lits[0]));
 	tcase_add_loop_test(tc, reqlit_squeezed, 0, sizeof(sq) / sizeof(sq[0]));
+	tcase_add_loop_test(tc, reqlit_ascii, 0, sizeof(asc) / sizeof(asc[0]));
 	tcase_add_test(tc, squeeze_text);
 	tcase_add_test(tc, skip_is_no_match);
 	tcase_add_test(tc, corpus_tricky);
