@@ -52,7 +52,6 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <stdint.h>
 
 #include "base/util.h"
@@ -112,17 +111,28 @@ static void req_better(struct reqlit *best, struct reqlit *r)
 	req_clear(r);
 }
 
+/* holds - does s[0, n) hold lit[0, len) without ASCII case?  Bytes,
+ * not strings: a literal may hold a NUL (\x00), where strncasecmp
+ * would stop and call different literals equal */
+static bool holds(const char *s, size_t n, const char *lit, size_t len)
+{
+	for (size_t i = 0; i + len <= n; i++) {
+		size_t k = 0;
+		while (k < len && tolower((unsigned char)s[i + k]) == tolower((unsigned char)lit[k]))
+			k++;
+		if (k == len)
+			return true;
+	}
+	return false;
+}
+
 /* has_lit - does s[0, n) hold r->s[k] for some k other than skip
  * (without ASCII case)?  Such an s is redundant next to it. */
 static bool has_lit(const char *s, size_t n, const struct reqlit *r, size_t skip)
 {
-	for (size_t k = 0; k < r->n; k++) {
-		if (k == skip || r->len[k] > n)
-			continue;
-		for (size_t i = 0; i + r->len[k] <= n; i++)
-			if (strncasecmp(s + i, r->s[k], r->len[k]) == 0)
-				return true;
-	}
+	for (size_t k = 0; k < r->n; k++)
+		if (k != skip && holds(s, n, r->s[k], r->len[k]))
+			return true;
 	return false;
 }
 
@@ -139,8 +149,7 @@ static void req_prune(struct reqlit *r)
 			if (k == i || r->len[k] > r->len[i] || r->s[k] == NULL)
 				continue;
 			bool same = r->len[k] == r->len[i];
-			struct reqlit one = { .n = 1, .s = { r->s[k] }, .len = { r->len[k] } };
-			drop = has_lit(r->s[i], r->len[i], &one, SIZE_MAX) && (!same || k < i);
+			drop = holds(r->s[i], r->len[i], r->s[k], r->len[k]) && (!same || k < i);
 		}
 		if (drop) {
 			free(r->s[i]);
@@ -255,8 +264,10 @@ static void runs_dedupe(struct runs *rs)
  * them is empty), then start again with one empty run */
 static void flush(struct runs *rs, struct reqlit *best)
 {
-	struct reqlit r = { .n = 0 };
+	struct reqlit r;	/* not zeroed: 2 KB, and flushes are many */
 	bool empty = false;
+
+	r.n = 0;
 
 	for (size_t i = 0; i < rs->n; i++)
 		empty |= rs->b[i].len == 0;
@@ -677,7 +688,10 @@ static void runs_group(struct runs *rs, struct reqlit *best, const struct runs *
 			return;
 		n = 1;
 	}
-	struct runs o = { .n = 0, .broke = rs->broke };
+	struct runs o;	/* not zeroed: REQLIT_SQUEEZE_RUNS buffers */
+
+	o.n = 0;
+	o.broke = rs->broke;
 	for (size_t i = 0; i < n; i++) {
 		if (opt) {
 			buf_init(&o.b[o.n]);
@@ -769,7 +783,9 @@ static void group(struct parse *ps, struct reqlit *out, struct runs *ex, bool *o
 		ps->fail = true;
 		return;
 	}
-	struct runs g = { .n = 0 };
+	struct runs g;	/* not zeroed: REQLIT_SQUEEZE_RUNS buffers */
+	g.n = 0;
+	g.broke = false;
 	bool none;
 	parse_alt(ps, out, &g, &none);
 	ps->depth--;
@@ -935,9 +951,11 @@ static void parse_seq(struct parse *ps, struct reqlit *best, struct runs *ex, bo
  * branch (ASCII mode) adds nothing; *dead when every branch is. */
 static void parse_alt(struct parse *ps, struct reqlit *out, struct runs *ex, bool *dead)
 {
-	struct runs acc = { .n = 0 }, bx;
+	struct runs acc, bx;	/* not zeroed: REQLIT_SQUEEZE_RUNS buffers */
 	bool strings = ex != NULL;
 
+	acc.n = 0;
+	acc.broke = false;
 	*dead = true;
 	out->n = 0;
 	for (;;) {

@@ -228,6 +228,20 @@ START_TEST(reqlit_ascii)
 }
 END_TEST
 
+/* a literal with a NUL holds another only if every byte agrees (a string
+ * compare stopped at the NUL and dropped "xa\0cd" for "a\0bc") */
+START_TEST(reqlit_nul)
+{
+	struct reqlit rl;
+
+	ck_assert(reqlit_find("a\\x00bc|xa\\x00cd", "", &rl));
+	ck_assert_uint_eq(rl.n, 2);
+	ck_assert_uint_eq(rl.len[1], 5);
+	ck_assert_int_eq(memcmp(rl.s[1], "xa\0cd", 5), 0);
+	reqlit_clear(&rl);
+}
+END_TEST
+
 START_TEST(squeeze_text)
 {
 	char out[32];
@@ -520,6 +534,7 @@ int main(void)
 	tcase_add_loop_test(tc, reqlit_squeezed, 0, sizeof(sq) / sizeof(sq[0]));
 	tcase_add_loop_test(tc, reqlit_ascii, 0, sizeof(asc) / sizeof(asc[0]));
 	tcase_add_test(tc, squeeze_text);
+	tcase_add_test(tc, reqlit_nul);
 	tcase_add_test(tc, skip_is_no_match);
 	tcase_add_test(tc, corpus_tricky);
 	tcase_add_test(tc, corpus_shipped);
