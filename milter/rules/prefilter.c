@@ -28,8 +28,13 @@
  * SpamAssassin's rules for words spelled across separators do.  Those go
  * into a second database of the text, scanned over a squeezed copy made
  * only for a text that has one; a match of the regex squeezes to a
- * substring of that copy, so the same soundness holds.  URIs have none:
- * they are many short texts, and few of their regexes lack a literal.
+ * substring of that copy, so the same soundness holds.  Failing that, a
+ * slot may have literals that hold only in a text without bytes >= 0x80
+ * (reqlit_find_ascii: 25_replace.cf's look-alike alternations), in a
+ * third database: a text with such a byte runs those slots, one without
+ * is scanned for their literals (a slot with none needs such a byte and
+ * is skipped).  URIs have neither: they are many short texts, and few of
+ * their regexes lack a literal.
  *
  * Why literals only: Vectorscan can also match a whole regex (exactly, or
  * with HS_FLAG_PREFILTER) and so skip more PCRE2 runs, but Debian 12's

@@ -43,6 +43,16 @@
  * REQLIT_SQUEEZE_RUNS variants, since each optional look-alike doubles or
  * triples them.
  *
+ * In ASCII mode (reqlit_find_ascii) the promise is only for texts without
+ * bytes >= 0x80: an atom that needs such a byte cannot match, so a
+ * sequence that must match it is "dead" (it matches nothing), an
+ * alternation leaves its dead branches out, and a dead group under ? or
+ * * matches only "".  The look-alike tags of 25_replace.cf (<A> is a, @,
+ * or one of some 60 UTF-8 sequences) so become a few ASCII strings, and
+ * classes of up to REQLIT_WIDE_CLASS bytes are followed (<I> is
+ * [il|!1y?] in ASCII).  A pattern that is dead as a whole has no match
+ * in an ASCII text: the answer is then no literal at all.
+ *
  * Limits: REQLIT_MAX_DEPTH nested groups, REQLIT_MAX alternatives; the
  * pattern is a rule line, at most RULES_MAX_LINE bytes.
  */
