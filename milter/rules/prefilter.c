@@ -30,10 +30,10 @@
  * only for a text that has one; a match of the regex squeezes to a
  * substring of that copy, so the same soundness holds.  Failing that, a
  * slot may have literals that hold only in a text without bytes >= 0x80
- * (reqlit_find_ascii: 25_replace.cf's look-alike alternations), in a
- * third database: a text with such a byte runs those slots, one without
- * is scanned for their literals (a slot with none needs such a byte and
- * is skipped).  URIs have neither: they are many short texts, and few of
+ * (reqlit_find_ascii: 25_replace.cf's look-alike alternations), in the
+ * text's database with the others: a text with such a byte runs those
+ * slots whatever matched, one without runs those whose literals matched
+ * (a slot with none needs such a byte, and is skipped).  URIs have neither: they are many short texts, and few of
  * their regexes lack a literal.
  *
  * Why literals only: Vectorscan can also match a whole regex (exactly, or
@@ -75,8 +75,7 @@ struct pf_text {
 	const struct rule *rep;	/* a rule reading it: match_text builds it */
 	hs_database_t *db;	/* NULL: nothing of it is prefiltered */
 	hs_database_t *sdb;	/* literals of the squeezed text, or NULL */
-	hs_database_t *adb;	/* literals that hold in an ASCII text, or NULL */
-	bool ascii;		/* it has slots whose literals do (adb or none) */
+	bool ascii;		/* it has slots whose literals hold in ASCII only */
 };
 
 struct pf_slot {
@@ -292,7 +291,7 @@ static hs_database_t *lits_compile(struct prefilter *pf, struct lits *l)
  * become "always" */
 static void compile_text(struct prefilter *pf, size_t t)
 {
-	struct lits l = { .n = 0 }, sl = { .n = 0 }, al = { .n = 0 };
+	struct lits l = { .n = 0 }, sl = { .n = 0 };
 
 	for (size_t i = 0; i < pf->nslots; i++) {
 		struct pf_slot *s = &pf->slots[i];
@@ -305,7 +304,7 @@ static void compile_text(struct prefilter *pf, size_t t)
 			lits_take(&sl, &rl, (unsigned)i);
 			pf->info.squeezed++;
 		} else if (t != T_URI && reqlit_find_ascii(s->rep->pat, s->rep->flags, &rl)) {
-			lits_take(&al, &rl, (unsigned)i);	/* none: no match in ASCII */
+			lits_take(&l, &rl, (unsigned)i);	/* none: no match in ASCII */
 			s->ascii = true;
 			pf->texts[t].ascii = true;
 			pf->info.ascii++;
@@ -315,7 +314,6 @@ static void compile_text(struct prefilter *pf, size_t t)
 	}
 	pf->texts[t].db = lits_compile(pf, &l);
 	pf->texts[t].sdb = lits_compile(pf, &sl);
-	pf->texts[t].adb = lits_compile(pf, &al);
 }
 
 /* prefilter_build - slots, texts and databases of a rule set */
@@ -361,8 +359,6 @@ struct prefilter *prefilter_build(const struct rule *rules, size_t nrules)
 			pf->info.db_bytes += sz;
 		if (pf->texts[t].sdb && hs_database_size(pf->texts[t].sdb, &sz) == HS_SUCCESS)
 			pf->info.db_bytes += sz;
-		if (pf->texts[t].adb && hs_database_size(pf->texts[t].adb, &sz) == HS_SUCCESS)
-			pf->info.db_bytes += sz;
 	}
 	if (pf->proto)
 		hs_scratch_size(pf->proto, &pf->info.scratch_bytes);
@@ -378,7 +374,6 @@ struct prefilter *prefilter_free(struct prefilter *pf)
 	for (size_t t = 0; t < pf->ntexts; t++) {
 		hs_free_database(pf->texts[t].db);
 		hs_free_database(pf->texts[t].sdb);
-		hs_free_database(pf->texts[t].adb);
 	}
 	hs_free_scratch(pf->proto);
 	free(pf->texts);
@@ -479,8 +474,6 @@ static struct pf_tx *text_ready(struct pf_run *run, size_t t)
 	}
 	for (size_t i = 0; pt->ascii && !tx->high && i < tx->len; i++)
 		tx->high = (unsigned char)tx->subj[i] >= 0x80;
-	if (pt->ascii && !tx->high && pt->adb && !tx->failed)
-		tx->failed = !scan(run, pt->adb, tx->subj, tx->len);
 	return tx;
 }
 
