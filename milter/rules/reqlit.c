@@ -693,6 +693,26 @@ static void runs_group(struct runs *rs, struct reqlit *best, const struct runs *
 	size_t n = rs->n;
 
 	if (n * (g->n + opt) > lim) {
+		/* too many: the runs may still go on with the first byte of
+		 * g's strings when those are few (<E>'s twenty entities all
+		 * begin with '&': "mon" becomes "mone", "mon3", "mon&"), a
+		 * prefix of every match of g; then they end */
+		unsigned char set[REQLIT_SQUEEZE_RUNS];
+		size_t k = 0;
+		bool empty = opt;
+		bool many = false;
+		for (size_t j = 0; j < g->n && !many; j++) {
+			if (g->b[j].len == 0)
+				empty = true;
+			else
+				many = !set_add_cap(set, &k, (unsigned char)g->b[j].data[0], lim);
+		}
+		if (!many && k && n * (k + empty) <= lim) {
+			if (empty)
+				runs_opt(rs, best, set, k, lim);
+			else
+				runs_cross(rs, best, set, k, lim);
+		}
 		flush(rs, best);
 		if (opt)
 			return;

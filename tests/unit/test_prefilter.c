@@ -51,6 +51,8 @@ static const struct {
 	  "you've won|you've been chosen|you've been approved|"
 	  "you have won|you have been chosen|you have been approved" },
 	{ "(?:a|b|c)(?:d|e|f)ghi", "", "dghi|eghi|fghi" },	/* 9 runs: too many */
+	/* 12 runs: too many, but the group's strings begin with & or e */
+	{ "m[ou]n(?:&#1;|&#2;|&#3;|&#4;|&#5;|e)y", "", "mon&|mun&|mone|mune" },
 	{ "(?:ab|c\\d)xyz", "", "xyz" },	/* \d: not a string */
 	{ "(?:abc)+defg", "", "defg" },	/* repeated: not crossed */
 	{ "(?:abc){1}de", "", "abcde" },
