@@ -272,13 +272,16 @@ static void runs_dedupe(struct runs *rs)
 
 /* flush - the runs so far become a candidate requirement (when none of
  * them is empty), then start again with one empty run */
-static void flush(struct runs *rs, struct reqlit *best)
+static void flush(struct runs *rs, struct reqlit *best);
+
+/* offer - the runs so far become a candidate requirement (when none of
+ * them is empty); they stay */
+static void offer(const struct runs *rs, struct reqlit *best)
 {
-	struct reqlit r;	/* not zeroed: 2 KB, and flushes are many */
+	struct reqlit r;	/* not zeroed: 2 KB, and offers are many */
 	bool empty = false;
 
 	r.n = 0;
-
 	for (size_t i = 0; i < rs->n; i++)
 		empty |= rs->b[i].len == 0;
 	for (size_t i = 0; !empty && i < rs->n; i++) {
@@ -289,9 +292,75 @@ static void flush(struct runs *rs, struct reqlit *best)
 	req_prune(&r);
 	if (r.n)
 		req_better(best, &r);
+}
+
+/* flush - offer the runs, then start again with one empty run */
+static void flush(struct runs *rs, struct reqlit *best)
+{
+	offer(rs, best);
 	runs_free(rs);
 	runs_init(rs);
 	rs->broke = true;
+}
+
+/* same_tail - the last keep bytes of a and b (all of a shorter one)
+ * equal without ASCII case? */
+static bool same_tail(const struct buf *a, const struct buf *b, size_t keep)
+{
+	size_t la = a->len < keep ? a->len : keep, lb = b->len < keep ? b->len : keep;
+
+	if (la != lb)
+		return false;
+	for (size_t i = 0; i < la; i++)
+		if (tolower((unsigned char)a->data[a->len - la + i]) !=
+		    tolower((unsigned char)b->data[b->len - lb + i]))
+			return false;
+	return true;
+}
+
+/* runs_shrink - the runs are too many to go on with m variants each:
+ * offer them, then keep of each only its last bytes (where a run is in
+ * the text, its tail is), as many (4 down to 1) as leave at most lim / m
+ * distinct ones, so that the literal grows on past the point where it
+ * used to end: v[i1l]?c[o0]?d[i1l]?n keeps "cd", "cod"... and becomes
+ * "cdn", "codin"... instead of ending at "cd".  false (nothing changed
+ * but the offer) when even one byte leaves too many. */
+static bool runs_shrink(struct runs *rs, struct reqlit *best, size_t m, size_t lim)
+{
+	if (m == 0 || m > lim)
+		return false;
+	offer(rs, best);
+	for (size_t keep = 4; keep >= 1; keep--) {
+		size_t d = 0;
+		for (size_t i = 0; i < rs->n && d * m <= lim; i++) {
+			bool dup = false;
+			for (size_t k = 0; k < i && !dup; k++)
+				dup = same_tail(&rs->b[k], &rs->b[i], keep);
+			d += !dup;
+		}
+		if (d * m > lim)
+			continue;
+		size_t o = 0;
+		for (size_t i = 0; i < rs->n; i++) {
+			bool dup = false;
+			for (size_t k = 0; k < o && !dup; k++)
+				dup = same_tail(&rs->b[k], &rs->b[i], keep);
+			if (dup) {
+				buf_free(&rs->b[i]);
+				continue;
+			}
+			struct buf *b = &rs->b[i];
+			if (b->len > keep) {
+				memmove(b->data, b->data + b->len - keep, keep);
+				b->len = keep;
+			}
+			rs->b[o++] = *b;
+		}
+		rs->n = o;
+		rs->broke = true;	/* they are no longer the whole text */
+		return true;
+	}
+	return false;
 }
 
 /* runs_copy - a copy of each of the first n runs with set[j] appended,
@@ -313,7 +382,7 @@ static void runs_copy(struct runs *rs, size_t n, const unsigned char *set, size_
 static void runs_cross(struct runs *rs, struct reqlit *best, const unsigned char *set, size_t k,
 		       size_t lim)
 {
-	if (rs->n * k > lim) {
+	if (rs->n * k > lim && !runs_shrink(rs, best, k, lim)) {
 		flush(rs, best);
 		for (size_t j = 1; j < k; j++)
 			buf_init(&rs->b[j]);
@@ -333,7 +402,7 @@ static void runs_cross(struct runs *rs, struct reqlit *best, const unsigned char
 static void runs_opt(struct runs *rs, struct reqlit *best, const unsigned char *set, size_t k,
 		     size_t lim)
 {
-	if (rs->n * (k + 1) > lim)
+	if (rs->n * (k + 1) > lim && !runs_shrink(rs, best, k + 1, lim))
 		flush(rs, best);
 	else
 		runs_copy(rs, rs->n, set, 0, k);
@@ -693,14 +762,13 @@ static void runs_group(struct runs *rs, struct reqlit *best, const struct runs *
 	size_t n = rs->n;
 
 	if (n * (g->n + opt) > lim) {
-		/* too many: the runs may still go on with the first byte of
-		 * g's strings when those are few (<E>'s twenty entities all
-		 * begin with '&': "mon" becomes "mone", "mon3", "mon&"), a
-		 * prefix of every match of g; then they end */
+		/* too many: the runs going on with the first byte of g's
+		 * strings are a candidate when those bytes are few (<E>'s
+		 * twenty entities all begin with '&': "mon" gives "mone",
+		 * "mon3", "mon&"), a prefix of every match of g */
 		unsigned char set[REQLIT_SQUEEZE_RUNS];
 		size_t k = 0;
-		bool empty = opt;
-		bool many = false;
+		bool empty = opt, many = false;
 		for (size_t j = 0; j < g->n && !many; j++) {
 			if (g->b[j].len == 0)
 				empty = true;
@@ -708,15 +776,28 @@ static void runs_group(struct runs *rs, struct reqlit *best, const struct runs *
 				many = !set_add_cap(set, &k, (unsigned char)g->b[j].data[0], lim);
 		}
 		if (!many && k && n * (k + empty) <= lim) {
+			struct runs c;
+			c.n = n;
+			c.broke = true;
+			for (size_t i = 0; i < n; i++) {
+				buf_init(&c.b[i]);
+				buf_append(&c.b[i], rs->b[i].data, rs->b[i].len);
+			}
 			if (empty)
-				runs_opt(rs, best, set, k, lim);
+				runs_opt(&c, best, set, k, lim);
 			else
-				runs_cross(rs, best, set, k, lim);
+				runs_cross(&c, best, set, k, lim);
+			offer(&c, best);
+			runs_free(&c);
 		}
-		flush(rs, best);
-		if (opt)
-			return;
-		n = 1;
+		if (runs_shrink(rs, best, g->n + opt, lim)) {
+			n = rs->n;	/* the tails go on with g */
+		} else {
+			flush(rs, best);
+			if (opt)
+				return;
+			n = 1;
+		}
 	}
 	struct runs o;	/* not zeroed: REQLIT_SQUEEZE_RUNS buffers */
 

@@ -51,6 +51,8 @@ static const struct {
 	  "you've won|you've been chosen|you've been approved|"
 	  "you have won|you have been chosen|you have been approved" },
 	{ "(?:a|b|c)(?:d|e|f)ghi", "", "dghi|eghi|fghi" },	/* 9 runs: too many */
+	/* 16 runs: too many; the runs' last two bytes go on */
+	{ "[ab][cd][ef][gh]xyz", "", "cegxyz|degxyz|cfgxyz|dfgxyz|cehxyz|dehxyz|cfhxyz|dfhxyz" },
 	/* 12 runs: too many, but the group's strings begin with & or e */
 	{ "m[ou]n(?:&#1;|&#2;|&#3;|&#4;|&#5;|e)y", "", "mon&|mun&|mone|mune" },
 	{ "(?:ab|c\\d)xyz", "", "xyz" },	/* \d: not a string */
@@ -119,6 +121,9 @@ static const struct {
 	{ "s[o0\\xf2-\\xf6]nata", "", "snata|s0nata|sonata" },	/* a dropped byte or o or 0 */
 	{ "[a4@]m[_\\W]?b[i1!]e[_\\W]?n", "", "mben|mb1en|mbien" },
 	{ "ab[@c]?de", "", "abde|abcde" },
+	{ "(?:\\b|\\s)[_\\W]{0,3}(?:\\\\\\/|V)[_\\W]{0,3}[i1!|l\\xEC-\\xEF][_\\W]{0,3}c[_\\W]{0,3}"
+	  "[o0\\xF2-\\xF6][_\\W]{0,3}d[_\\W]{0,3}[i1!|l\\xEC-\\xEF][_\\W]{0,3}ns?", "i",
+	  "cdn|c0dn|codn|cd1n|c0d1n|cod1n|cdin|c0din|codin|cdln|c0dln|codln" },	/* 96 runs: tails go on */
 	{ "(?:\\\\\\/|V)[_\\W]?iag", "", "iag" },	/* \\/ is "" squeezed */
 	{ "(?:a|@)(?:b|#)cd", "", NULL },	/* "@#cd" squeezed is "cd" */
 	{ "ab[@c]+de", "", NULL },	/* [@c]+ is "", c, cc... */
@@ -317,7 +322,7 @@ static const char tricky[] =
 	"header PF_SQ_NEG Subject !~ /f[_\\W]?w[_\\W]?d[_\\W]?:/i\n"
 	"uri PF_SQ_URI /h\\W*t\\W*t\\W*p/i\n"
 	"body PF_ASC_TAG /(?!money)(?:[mM\\xcc]|rn|[\\xc9][\\xb1])(?:[oO0]|[\\xc3][\\x92])"
-	"(?:[nN]|[\\xc5][\\x83])(?:[eE3]|[\\xc3][\\x88])y/i\n"
+	"(?:[nN\\xa0-\\xaf]|[\\xc5][\\x83])(?:[eE3\\xa0-\\xaf]|[\\xc3][\\x88])y/i\n"
 	"body PF_ASC_HIGH /[\\x80-\\xff]{2}/\n"
 	"tflags PF_ASC_HIGH multiple\n"
 	"header PF_ASC_SUBJ Subject =~ /(?:[fF\\xa0-\\xaf]|[\\xcf][\\x9c])(?:[rR\\xa0-\\xaf]|[\\xc5][\\x94])"
