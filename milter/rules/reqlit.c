@@ -570,6 +570,26 @@ static bool bs_escape(struct bset *s, char c)
 	return true;
 }
 
+/* posix_end - at '[' in a class: the end of a POSIX class there
+ * ([:alpha:], [.x.], [=x=]), or NULL when it is none and '[' is a plain
+ * member.  PCRE2's rule: a ']' (or "[:" again) before the closing ":]"
+ * means none, so [[:]|x:] is the class [[:] followed by "|x:]". */
+static const char *posix_end(const char *p, const char *end)
+{
+	if (p + 1 >= end || *p != '[' || !strchr(":.=", p[1]) || p[1] == '\0')
+		return NULL;
+	char term = p[1];
+	for (const char *q = p + 2; q < end; q++) {
+		if (*q == '\\' && q + 1 < end && (q[1] == ']' || q[1] == '\\'))
+			q++;
+		else if ((*q == '[' && q + 1 < end && q[1] == term) || *q == ']')
+			return NULL;
+		else if (*q == term && q + 1 < end && q[1] == ']')
+			return q + 2;
+	}
+	return NULL;
+}
+
 /* skip_class - past a [...] class.  Every byte it may match goes into
  * *bs (a superset: POSIX classes and \p are every byte, case is the
  * caller's); the bytes up to ASCII case into set when they are at most
@@ -591,14 +611,12 @@ static size_t skip_class(struct parse *ps, unsigned char *set, struct bset *bs)
 		const char *next, *after = NULL;
 		int b = class_byte(ps->p, ps->end, &next), hi = -1;
 		first = false;
-		if (*ps->p == '[' && ps->p + 1 < ps->end && strchr(":.=", ps->p[1])) {
-			const char *close = ps->p + 2;	/* [:alpha:] */
+		const char *posix = posix_end(ps->p, ps->end);
+		if (posix) {	/* [:alpha:] */
 			small = false;
 			exact = false;
 			bs_range(bs, 0, 255);
-			while (close + 1 < ps->end && !(close[0] == ps->p[1] && close[1] == ']'))
-				close++;
-			ps->p = close + 2 <= ps->end ? close + 2 : ps->end;
+			ps->p = posix;
 			continue;
 		}
 		if (b < 0) {	/* \d, \p{...}, \x{...}: not a plain byte */

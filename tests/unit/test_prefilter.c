@@ -69,6 +69,8 @@ static const struct {
 	{ "[abc]defg", "", "adefg|bdefg|cdefg" },
 	{ "[]abc]defg", "", "]defg|adefg|bdefg|cdefg" },
 	{ "[[:alpha:]]defg", "", "defg" },
+	/* not a POSIX class (a ']' before ":]"): the class [[:], then |x:]] */
+	{ "abc[[:]|x:]]", "", "abc[|abc:|x:]]" },
 	{ "(a)\\1xyz", "", "xyz" },
 	{ "(?i)viagra", "", "viagra" },
 	{ "(?i:viagra)", "", "viagra" },
@@ -168,6 +170,7 @@ static const struct {
 	{ "a.\\xe9", "", "" },
 	{ "a.b", "", NULL },
 	{ "abc", "x", NULL },
+	{ "\\xff[[:]||:]]", "", NULL },	/* an empty branch, not a dead class */
 };
 
 /* joined - the literals of rl in order, '|'-separated */
