@@ -20,7 +20,13 @@
  * multiplies the runs like a class, or an optional byte under ?
  * ("(?:%|percent) of the": "% of the", "percent of the"; before it
  * ended the run and " of the" was all, which nearly every text holds);
- * look-around consumes nothing and so is never part of a run.  A group
+ * look-around consumes nothing and so is never part of a run.  When a
+ * class, optional byte or group would make too many variants, the runs
+ * are a candidate as they stand, and go on with only their last bytes
+ * (as many, 4 down to 1, as leave few enough distinct ones: where a run
+ * is in the text, its tail is), so the literal grows past the point
+ * instead of ending there; a group whose strings are too many still
+ * adds their first bytes to a candidate when those are few.  A group
  * under a quantifier whose
  * minimum is 0 requires nothing, negative look-around requires nothing.
  * Anything it does not follow (x mode, \Q...\E, \c, \g, \k, \o,
