@@ -6,6 +6,10 @@
  * regex (compiled by re.c, in byte mode) matches the subject, one of the
  * literals occurs in the subject, without regard to ASCII case; every
  * literal is at least REQLIT_MIN bytes and there are at most REQLIT_MAX.
+ * The same for reqlit_find_squeezed, whose literals (letters and digits)
+ * must occur in the squeezed subject (reqlit_squeeze), and for
+ * reqlit_find_ascii when the subject has no byte >= 0x80 (its answer
+ * may be no literal at all: then the regex must not match such a text).
  */
 #include "autoconfig.h"
 
@@ -33,6 +37,60 @@ static bool contains(const char *s, size_t n, const char *lit, size_t len)
 	return false;
 }
 
+enum mode { PLAIN, SQUEEZED, ASCII };
+
+/* check - one analysis's promise on pat and subj[0, slen): reqlit_find's,
+ * reqlit_find_squeezed's over the squeezed subject, reqlit_find_ascii's */
+static void check(const char *pat, const char *flags, const char *subj, size_t slen, enum mode mode)
+{
+	struct reqlit rl;
+	char *err = NULL;
+	bool squeezed = mode == SQUEEZED, ascii = mode == ASCII;
+	bool ok = squeezed ? reqlit_find_squeezed(pat, flags, &rl) :
+		  ascii ? reqlit_find_ascii(pat, flags, &rl) : reqlit_find(pat, flags, &rl);
+
+	if (!ok) {
+		if (rl.n != 0)
+			abort();
+		return;
+	}
+	if ((rl.n == 0 && !ascii) || rl.n > REQLIT_MAX)
+		abort();
+	for (size_t i = 0; ascii && i < slen; i++)
+		if ((unsigned char)subj[i] >= 0x80) {
+			reqlit_clear(&rl);
+			return;	/* the promise is for ASCII texts */
+		}
+	for (size_t i = 0; i < rl.n; i++) {
+		if (rl.len[i] < REQLIT_MIN)
+			abort();
+		for (size_t k = 0; squeezed && k < rl.len[i]; k++)
+			if (!isalnum((unsigned char)rl.s[i][k]))
+				abort();	/* the squeezed text has none */
+	}
+	struct re *re = re_compile(pat, strlen(pat), flags, &err);
+	if (re && re_bytes(re)) {
+		struct re_scratch *rs = re_scratch_new();
+		size_t a, b;
+		if (re_match(re, subj, slen, 0, rs, &a, &b) == RE_MATCH) {
+			char *sq = xmalloc(slen + 1);
+			size_t sqlen = squeezed ? reqlit_squeeze(subj, slen, sq) : 0;
+			const char *t = squeezed ? sq : subj;
+			size_t tlen = squeezed ? sqlen : slen;
+			bool found = false;
+			for (size_t i = 0; i < rl.n && !found; i++)
+				found = contains(t, tlen, rl.s[i], rl.len[i]);
+			if (!found)
+				abort();	/* a match without any literal */
+			free(sq);
+		}
+		re_scratch_free(rs);
+	}
+	re_free(re);
+	free(err);
+	reqlit_clear(&rl);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 2)
@@ -50,34 +108,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *pat = xstrndup((const char *)data + 1, plen);
 	const char *subj = nl ? nl + 1 : "";
 	size_t slen = nl ? size - plen - 2 : 0;
-	struct reqlit rl;
-	char *err = NULL;
 
-	if (reqlit_find(pat, flags, &rl)) {
-		if (rl.n == 0 || rl.n > REQLIT_MAX)
-			abort();
-		for (size_t i = 0; i < rl.n; i++)
-			if (rl.len[i] < REQLIT_MIN)
-				abort();
-		struct re *re = re_compile(pat, strlen(pat), flags, &err);
-		if (re && re_bytes(re)) {
-			struct re_scratch *rs = re_scratch_new();
-			size_t a, b;
-			if (re_match(re, subj, slen, 0, rs, &a, &b) == RE_MATCH) {
-				bool found = false;
-				for (size_t i = 0; i < rl.n && !found; i++)
-					found = contains(subj, slen, rl.s[i], rl.len[i]);
-				if (!found)
-					abort();	/* a match without any literal */
-			}
-			re_scratch_free(rs);
-		}
-		re_free(re);
-		free(err);
-		reqlit_clear(&rl);
-	} else if (rl.n != 0) {
-		abort();
-	}
+	check(pat, flags, subj, slen, PLAIN);
+	check(pat, flags, subj, slen, SQUEEZED);
+	check(pat, flags, subj, slen, ASCII);
 	free(pat);
 	return 0;
 }

@@ -23,6 +23,19 @@
  * a skipped slot has no PCRE2 match either; a negated rule then hits, as
  * it would have.  A scan error marks every slot of that text a candidate.
  *
+ * The squeezed text: a slot with no required literal may have literals
+ * of its text squeezed to letters and digits (reqlit_find_squeezed), as
+ * SpamAssassin's rules for words spelled across separators do.  Those go
+ * into a second database of the text, scanned over a squeezed copy made
+ * only for a text that has one; a match of the regex squeezes to a
+ * substring of that copy, so the same soundness holds.  Failing that, a
+ * slot may have literals that hold only in a text without bytes >= 0x80
+ * (reqlit_find_ascii: 25_replace.cf's look-alike alternations), in the
+ * text's database with the others: a text with such a byte runs those
+ * slots whatever matched, one without runs those whose literals matched
+ * (a slot with none needs such a byte, and is skipped).  URIs have neither: they are many short texts, and few of
+ * their regexes lack a literal.
+ *
  * Why literals only: Vectorscan can also match a whole regex (exactly, or
  * with HS_FLAG_PREFILTER) and so skip more PCRE2 runs, but Debian 12's
  * libvectorscan 5.4.9 misses matches in those modes: /^\[[^\]]+\]$/ on a
@@ -61,6 +74,8 @@ enum { FL_I = 1, FL_M = 2, FL_S = 4, FL_X = 8 };
 struct pf_text {
 	const struct rule *rep;	/* a rule reading it: match_text builds it */
 	hs_database_t *db;	/* NULL: nothing of it is prefiltered */
+	hs_database_t *sdb;	/* literals of the squeezed text, or NULL */
+	bool ascii;		/* it has slots whose literals hold in ASCII only */
 };
 
 struct pf_slot {
@@ -69,6 +84,7 @@ struct pf_slot {
 	unsigned fl;		/* FL_* */
 	unsigned max;		/* the largest count a rule sharing it needs */
 	bool always;		/* not prefiltered: PCRE2 runs every message */
+	bool ascii;		/* prefiltered only in a text without bytes >= 0x80 */
 };
 
 struct prefilter {
@@ -97,6 +113,8 @@ struct pf_tx {
 	const char *subj;
 	size_t len;
 	struct buf hb;		/* header subjects */
+	char *sq;		/* the squeezed text, when sdb */
+	bool high;		/* it has a byte >= 0x80 (known when ascii) */
 };
 
 struct pf_run {
@@ -215,55 +233,87 @@ static size_t slot_of(struct prefilter *pf, size_t *tab, size_t cap, const struc
 	return tab[k];
 }
 
-/* compile_text - the literal database of text t: every required literal
- * of its slots that have them (the others become "always") */
+/* the literals of one database being gathered */
+struct lits {
+	size_t n, cap;
+	char **s;
+	size_t *len;
+	unsigned *ids, *flags;
+};
+
+/* lits_take - the literals of rl for slot id (taken over) */
+static void lits_take(struct lits *l, struct reqlit *rl, unsigned id)
+{
+	if (l->n + rl->n > l->cap) {
+		l->cap = (l->n + rl->n) * 2;
+		l->s = xrealloc(l->s, l->cap * sizeof(*l->s));
+		l->len = xrealloc(l->len, l->cap * sizeof(*l->len));
+		l->ids = xrealloc(l->ids, l->cap * sizeof(*l->ids));
+		l->flags = xrealloc(l->flags, l->cap * sizeof(*l->flags));
+	}
+	for (size_t k = 0; k < rl->n; k++, l->n++) {
+		l->s[l->n] = rl->s[k];
+		l->len[l->n] = rl->len[k];
+		l->ids[l->n] = id;
+		l->flags[l->n] = HS_FLAG_CASELESS | HS_FLAG_SINGLEMATCH;
+	}
+	rl->n = 0;
+}
+
+/* lits_compile - the database of l (NULL if l is empty); on failure,
+ * not expected, its slots become "always"; l is released */
+static hs_database_t *lits_compile(struct prefilter *pf, struct lits *l)
+{
+	hs_database_t *db = NULL;
+	hs_compile_error_t *ce = NULL;
+
+	if (l->n && (hs_compile_lit_multi((const char *const *)l->s, l->flags, l->ids, l->len,
+					  (unsigned)l->n, HS_MODE_BLOCK, NULL, &db, &ce) != HS_SUCCESS ||
+		     hs_alloc_scratch(db, &pf->proto) != HS_SUCCESS)) {
+		hs_free_compile_error(ce);
+		hs_free_database(db);
+		db = NULL;
+		for (size_t k = 0; k < l->n; k++)
+			pf->slots[l->ids[k]].always = true;
+	}
+	for (size_t k = 0; k < l->n; k++)
+		free(l->s[k]);
+	free(l->s);
+	free(l->len);
+	free(l->ids);
+	free(l->flags);
+	return db;
+}
+
+/* compile_text - the literal databases of text t: every required literal
+ * of its slots that have them; a slot without is looked for in the
+ * squeezed text (not for URIs, which are many short texts); the others
+ * become "always" */
 static void compile_text(struct prefilter *pf, size_t t)
 {
-	size_t n = 0, cap = 0;
-	char **lits = NULL;
-	size_t *lens = NULL;
-	unsigned *ids = NULL, *flags = NULL;
+	struct lits l = { .n = 0 }, sl = { .n = 0 };
 
 	for (size_t i = 0; i < pf->nslots; i++) {
 		struct pf_slot *s = &pf->slots[i];
 		struct reqlit rl;
 		if (s->text != t || s->always)
 			continue;
-		if (!reqlit_find(s->rep->pat, s->rep->flags, &rl)) {
+		if (reqlit_find(s->rep->pat, s->rep->flags, &rl)) {
+			lits_take(&l, &rl, (unsigned)i);
+		} else if (t != T_URI && reqlit_find_squeezed(s->rep->pat, s->rep->flags, &rl)) {
+			lits_take(&sl, &rl, (unsigned)i);
+			pf->info.squeezed++;
+		} else if (t != T_URI && reqlit_find_ascii(s->rep->pat, s->rep->flags, &rl)) {
+			lits_take(&l, &rl, (unsigned)i);	/* none: no match in ASCII */
+			s->ascii = true;
+			pf->texts[t].ascii = true;
+			pf->info.ascii++;
+		} else {
 			s->always = true;
-			continue;
 		}
-		if (n + rl.n > cap) {
-			cap = (n + rl.n) * 2;
-			lits = xrealloc(lits, cap * sizeof(*lits));
-			lens = xrealloc(lens, cap * sizeof(*lens));
-			ids = xrealloc(ids, cap * sizeof(*ids));
-			flags = xrealloc(flags, cap * sizeof(*flags));
-		}
-		for (size_t k = 0; k < rl.n; k++, n++) {
-			lits[n] = rl.s[k];	/* taken over */
-			lens[n] = rl.len[k];
-			ids[n] = (unsigned)i;
-			flags[n] = HS_FLAG_CASELESS | HS_FLAG_SINGLEMATCH;
-		}
-		rl.n = 0;
 	}
-	hs_compile_error_t *ce = NULL;
-	if (n && (hs_compile_lit_multi((const char *const *)lits, flags, ids, lens, (unsigned)n,
-				       HS_MODE_BLOCK, NULL, &pf->texts[t].db, &ce) != HS_SUCCESS ||
-		  hs_alloc_scratch(pf->texts[t].db, &pf->proto) != HS_SUCCESS)) {
-		hs_free_compile_error(ce);
-		hs_free_database(pf->texts[t].db);
-		pf->texts[t].db = NULL;
-		for (size_t k = 0; k < n; k++)	/* not expected: run them all */
-			pf->slots[ids[k]].always = true;
-	}
-	for (size_t k = 0; k < n; k++)
-		free(lits[k]);
-	free(lits);
-	free(lens);
-	free(ids);
-	free(flags);
+	pf->texts[t].db = lits_compile(pf, &l);
+	pf->texts[t].sdb = lits_compile(pf, &sl);
 }
 
 /* prefilter_build - slots, texts and databases of a rule set */
@@ -307,6 +357,8 @@ struct prefilter *prefilter_build(const struct rule *rules, size_t nrules)
 		size_t sz = 0;
 		if (pf->texts[t].db && hs_database_size(pf->texts[t].db, &sz) == HS_SUCCESS)
 			pf->info.db_bytes += sz;
+		if (pf->texts[t].sdb && hs_database_size(pf->texts[t].sdb, &sz) == HS_SUCCESS)
+			pf->info.db_bytes += sz;
 	}
 	if (pf->proto)
 		hs_scratch_size(pf->proto, &pf->info.scratch_bytes);
@@ -319,8 +371,10 @@ struct prefilter *prefilter_free(struct prefilter *pf)
 {
 	if (pf == NULL)
 		return NULL;
-	for (size_t t = 0; t < pf->ntexts; t++)
+	for (size_t t = 0; t < pf->ntexts; t++) {
 		hs_free_database(pf->texts[t].db);
+		hs_free_database(pf->texts[t].sdb);
+	}
 	hs_free_scratch(pf->proto);
 	free(pf->texts);
 	free(pf->slots);
@@ -363,8 +417,10 @@ void prefilter_end(struct pf_run *run)
 {
 	if (run == NULL)
 		return;
-	for (size_t t = 0; t < run->pf->ntexts; t++)
+	for (size_t t = 0; t < run->pf->ntexts; t++) {
 		buf_free(&run->tx[t].hb);
+		free(run->tx[t].sq);
+	}
 	hs_free_scratch(run->scratch);
 	free(run->tx);
 	free(run->res);
@@ -411,6 +467,13 @@ static struct pf_tx *text_ready(struct pf_run *run, size_t t)
 	match_text(pt->rep, run->env, &tx->hb, &tx->subj, &tx->len);
 	if (pt->db)
 		tx->failed = !scan(run, pt->db, tx->subj, tx->len);
+	if (pt->sdb && !tx->failed) {
+		tx->sq = xmalloc(tx->len + 1);
+		size_t n = reqlit_squeeze(tx->subj, tx->len, tx->sq);
+		tx->failed = !scan(run, pt->sdb, tx->sq, n);
+	}
+	for (size_t i = 0; pt->ascii && !tx->high && i < tx->len; i++)
+		tx->high = (unsigned char)tx->subj[i] >= 0x80;
 	return tx;
 }
 
@@ -428,7 +491,7 @@ unsigned prefilter_rule(struct pf_run *run, size_t i, const struct rule *r,
 
 	if (!res->done) {
 		res->done = true;
-		if (s->always || res->cand || tx->failed) {
+		if (s->always || res->cand || tx->failed || (s->ascii && tx->high)) {
 			if (s->text == T_URI)
 				res->n = match_uris(s->rep->re, name, run->m, run->re, s->max, &res->a);
 			else

@@ -20,7 +20,13 @@
  * multiplies the runs like a class, or an optional byte under ?
  * ("(?:%|percent) of the": "% of the", "percent of the"; before it
  * ended the run and " of the" was all, which nearly every text holds);
- * look-around consumes nothing and so is never part of a run.  A group
+ * look-around consumes nothing and so is never part of a run.  When a
+ * class, optional byte or group would make too many variants, the runs
+ * are a candidate as they stand, and go on with only their last bytes
+ * (as many, 4 down to 1, as leave few enough distinct ones: where a run
+ * is in the text, its tail is), so the literal grows past the point
+ * instead of ending there; a group whose strings are too many still
+ * adds their first bytes to a candidate when those are few.  A group
  * under a quantifier whose
  * minimum is 0 requires nothing, negative look-around requires nothing.
  * Anything it does not follow (x mode, \Q...\E, \c, \g, \k, \o,
@@ -28,6 +34,30 @@
  * quantifier) gives up on the whole pattern: the caller then always runs
  * the regex.  The literals are used without case, a superset of the
  * regex's own case rules, so (?i) inside the pattern needs no tracking.
+ *
+ * Squeezed (reqlit_find_squeezed), the same walk computes literals of
+ * the text with every byte but ASCII letters and digits removed: an atom
+ * that matches only removed bytes (\W, [_\W]{0,3}, \s, punctuation,
+ * bytes >= 0x80, anchors, \b, look-around, a group of such) matches ""
+ * however often it repeats and leaves the runs as they are; an atom that
+ * may match a removed byte or one of a few kept ones ([a4\xe0-\xe6@]) is
+ * an optional byte of those.  So the words that SpamAssassin's drug and
+ * obfuscation rules spell across separators (v[_\W]?i[_\W]?a...) keep
+ * their letters.  The class analysis reads every member into a byte set
+ * for this (ranges, \d \s \w \h \v and their negations; POSIX classes
+ * and \p are taken as every byte), and runs may have up to
+ * REQLIT_SQUEEZE_RUNS variants, since each optional look-alike doubles or
+ * triples them.
+ *
+ * In ASCII mode (reqlit_find_ascii) the promise is only for texts without
+ * bytes >= 0x80: an atom that needs such a byte cannot match, so a
+ * sequence that must match it is "dead" (it matches nothing), an
+ * alternation leaves its dead branches out, and a dead group under ? or
+ * * matches only "".  The look-alike tags of 25_replace.cf (<A> is a, @,
+ * or one of some 60 UTF-8 sequences) so become a few ASCII strings, and
+ * classes of up to REQLIT_WIDE_CLASS bytes are followed (<I> is
+ * [il|!1y?] in ASCII).  A pattern that is dead as a whole has no match
+ * in an ASCII text: the answer is then no literal at all.
  *
  * Limits: REQLIT_MAX_DEPTH nested groups, REQLIT_MAX alternatives; the
  * pattern is a rule line, at most RULES_MAX_LINE bytes.
@@ -38,7 +68,6 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <stdint.h>
 
 #include "base/util.h"
@@ -48,7 +77,23 @@ struct parse {
 	const char *p, *end;
 	int depth;
 	bool fail;		/* syntax not followed: give up */
+	bool squeeze;		/* literals of the squeezed text (reqlit.h) */
+	bool ascii;		/* literals of a text without bytes >= 0x80 */
 };
+
+/* lim - the variants of a run followed: squeezed, a word's optional
+ * look-alikes multiply them (s[o0]?n[a4]?t[a4]? is 27) */
+static size_t lim(const struct parse *ps)
+{
+	return ps->squeeze || ps->ascii ? REQLIT_SQUEEZE_RUNS : REQLIT_RUNS;
+}
+
+/* is_alnum - the bytes a squeezed text keeps: ASCII letters and digits,
+ * whatever the locale */
+static bool is_alnum(int c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+}
 
 /* req_clear - an empty requirement (none) */
 static void req_clear(struct reqlit *r)
@@ -82,17 +127,28 @@ static void req_better(struct reqlit *best, struct reqlit *r)
 	req_clear(r);
 }
 
+/* holds - does s[0, n) hold lit[0, len) without ASCII case?  Bytes,
+ * not strings: a literal may hold a NUL (\x00), where strncasecmp
+ * would stop and call different literals equal */
+static bool holds(const char *s, size_t n, const char *lit, size_t len)
+{
+	for (size_t i = 0; i + len <= n; i++) {
+		size_t k = 0;
+		while (k < len && tolower((unsigned char)s[i + k]) == tolower((unsigned char)lit[k]))
+			k++;
+		if (k == len)
+			return true;
+	}
+	return false;
+}
+
 /* has_lit - does s[0, n) hold r->s[k] for some k other than skip
  * (without ASCII case)?  Such an s is redundant next to it. */
 static bool has_lit(const char *s, size_t n, const struct reqlit *r, size_t skip)
 {
-	for (size_t k = 0; k < r->n; k++) {
-		if (k == skip || r->len[k] > n)
-			continue;
-		for (size_t i = 0; i + r->len[k] <= n; i++)
-			if (strncasecmp(s + i, r->s[k], r->len[k]) == 0)
-				return true;
-	}
+	for (size_t k = 0; k < r->n; k++)
+		if (k != skip && holds(s, n, r->s[k], r->len[k]))
+			return true;
 	return false;
 }
 
@@ -109,8 +165,7 @@ static void req_prune(struct reqlit *r)
 			if (k == i || r->len[k] > r->len[i] || r->s[k] == NULL)
 				continue;
 			bool same = r->len[k] == r->len[i];
-			struct reqlit one = { .n = 1, .s = { r->s[k] }, .len = { r->len[k] } };
-			drop = has_lit(r->s[i], r->len[i], &one, SIZE_MAX) && (!same || k < i);
+			drop = holds(r->s[i], r->len[i], r->s[k], r->len[k]) && (!same || k < i);
 		}
 		if (drop) {
 			free(r->s[i]);
@@ -167,7 +222,7 @@ static void req_union(struct reqlit *a, struct reqlit *b)
  * e-mal); one of them occurs in every match */
 struct runs {
 	size_t n;		/* >= 1 */
-	struct buf b[REQLIT_RUNS];
+	struct buf b[REQLIT_SQUEEZE_RUNS];
 	bool broke;		/* flushed: the runs are not all the text */
 };
 
@@ -185,13 +240,54 @@ static void runs_free(struct runs *rs)
 		buf_free(&rs->b[i]);
 }
 
+/* runs_nothing - one empty string: what a squeezed atom that keeps no
+ * byte matches */
+static void runs_nothing(struct runs *rs)
+{
+	rs->n = 1;
+	buf_init(&rs->b[0]);
+	rs->broke = false;
+}
+
+/* runs_blank - are all the strings empty? */
+static bool runs_blank(const struct runs *rs)
+{
+	for (size_t i = 0; i < rs->n; i++)
+		if (rs->b[i].len)
+			return false;
+	return true;
+}
+
+/* runs_dedupe - drop repeated strings: squeezed, (?:\b|\s) is "" twice */
+static void runs_dedupe(struct runs *rs)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < rs->n; i++) {
+		bool dup = false;
+		for (size_t k = 0; k < o && !dup; k++)
+			dup = rs->b[k].len == rs->b[i].len &&
+			      memcmp(rs->b[k].data, rs->b[i].data, rs->b[i].len) == 0;
+		if (dup)
+			buf_free(&rs->b[i]);
+		else
+			rs->b[o++] = rs->b[i];
+	}
+	rs->n = o;
+}
+
 /* flush - the runs so far become a candidate requirement (when none of
  * them is empty), then start again with one empty run */
-static void flush(struct runs *rs, struct reqlit *best)
+static void flush(struct runs *rs, struct reqlit *best);
+
+/* offer - the runs so far become a candidate requirement (when none of
+ * them is empty); they stay */
+static void offer(const struct runs *rs, struct reqlit *best)
 {
-	struct reqlit r = { .n = 0 };
+	struct reqlit r;	/* not zeroed: 2 KB, and offers are many */
 	bool empty = false;
 
+	r.n = 0;
 	for (size_t i = 0; i < rs->n; i++)
 		empty |= rs->b[i].len == 0;
 	for (size_t i = 0; !empty && i < rs->n; i++) {
@@ -202,9 +298,75 @@ static void flush(struct runs *rs, struct reqlit *best)
 	req_prune(&r);
 	if (r.n)
 		req_better(best, &r);
+}
+
+/* flush - offer the runs, then start again with one empty run */
+static void flush(struct runs *rs, struct reqlit *best)
+{
+	offer(rs, best);
 	runs_free(rs);
 	runs_init(rs);
 	rs->broke = true;
+}
+
+/* same_tail - the last keep bytes of a and b (all of a shorter one)
+ * equal without ASCII case? */
+static bool same_tail(const struct buf *a, const struct buf *b, size_t keep)
+{
+	size_t la = a->len < keep ? a->len : keep, lb = b->len < keep ? b->len : keep;
+
+	if (la != lb)
+		return false;
+	for (size_t i = 0; i < la; i++)
+		if (tolower((unsigned char)a->data[a->len - la + i]) !=
+		    tolower((unsigned char)b->data[b->len - lb + i]))
+			return false;
+	return true;
+}
+
+/* runs_shrink - the runs are too many to go on with m variants each:
+ * offer them, then keep of each only its last bytes (where a run is in
+ * the text, its tail is), as many (4 down to 1) as leave at most lim / m
+ * distinct ones, so that the literal grows on past the point where it
+ * used to end: v[i1l]?c[o0]?d[i1l]?n keeps "cd", "cod"... and becomes
+ * "cdn", "codin"... instead of ending at "cd".  false (nothing changed
+ * but the offer) when even one byte leaves too many. */
+static bool runs_shrink(struct runs *rs, struct reqlit *best, size_t m, size_t lim)
+{
+	if (m == 0 || m > lim)
+		return false;
+	offer(rs, best);
+	for (size_t keep = 4; keep >= 1; keep--) {
+		size_t d = 0;
+		for (size_t i = 0; i < rs->n && d * m <= lim; i++) {
+			bool dup = false;
+			for (size_t k = 0; k < i && !dup; k++)
+				dup = same_tail(&rs->b[k], &rs->b[i], keep);
+			d += !dup;
+		}
+		if (d * m > lim)
+			continue;
+		size_t o = 0;
+		for (size_t i = 0; i < rs->n; i++) {
+			bool dup = false;
+			for (size_t k = 0; k < o && !dup; k++)
+				dup = same_tail(&rs->b[k], &rs->b[i], keep);
+			if (dup) {
+				buf_free(&rs->b[i]);
+				continue;
+			}
+			struct buf *b = &rs->b[i];
+			if (b->len > keep) {
+				memmove(b->data, b->data + b->len - keep, keep);
+				b->len = keep;
+			}
+			rs->b[o++] = *b;
+		}
+		rs->n = o;
+		rs->broke = true;	/* they are no longer the whole text */
+		return true;
+	}
+	return false;
 }
 
 /* runs_copy - a copy of each of the first n runs with set[j] appended,
@@ -223,9 +385,10 @@ static void runs_copy(struct runs *rs, size_t n, const unsigned char *set, size_
 /* runs_cross - every run goes on with one of set[0, k) (k >= 1); when
  * that makes too many, the runs so far are flushed and the set starts
  * new ones */
-static void runs_cross(struct runs *rs, struct reqlit *best, const unsigned char *set, size_t k)
+static void runs_cross(struct runs *rs, struct reqlit *best, const unsigned char *set, size_t k,
+		       size_t lim)
 {
-	if (rs->n * k > REQLIT_RUNS) {
+	if (rs->n * k > lim && !runs_shrink(rs, best, k, lim)) {
 		flush(rs, best);
 		for (size_t j = 1; j < k; j++)
 			buf_init(&rs->b[j]);
@@ -242,9 +405,10 @@ static void runs_cross(struct runs *rs, struct reqlit *best, const unsigned char
 
 /* runs_opt - an optional byte of set[0, k): every run stays as it is
  * and also goes on with each; flushed when that makes too many */
-static void runs_opt(struct runs *rs, struct reqlit *best, const unsigned char *set, size_t k)
+static void runs_opt(struct runs *rs, struct reqlit *best, const unsigned char *set, size_t k,
+		     size_t lim)
 {
-	if (rs->n * (k + 1) > REQLIT_RUNS)
+	if (rs->n * (k + 1) > lim && !runs_shrink(rs, best, k + 1, lim))
 		flush(rs, best);
 	else
 		runs_copy(rs, rs->n, set, 0, k);
@@ -344,64 +508,205 @@ static int class_byte(const char *p, const char *end, const char **next)
 	return hexval(p[2]) * 16 + hexval(p[3]);
 }
 
-/* set_add - b into set[0, *k) up to ASCII case; false when full */
-static bool set_add(unsigned char *set, size_t *k, int b)
+/* set_add - b into set[0, *k) up to ASCII case; false when full
+ * (REQLIT_CLASS bytes, or cap) */
+static bool set_add_cap(unsigned char *set, size_t *k, int b, size_t cap)
 {
 	for (size_t i = 0; i < *k; i++)
 		if (tolower(set[i]) == tolower(b))
 			return true;
-	if (*k == REQLIT_CLASS)
+	if (*k == cap)
 		return false;
 	set[(*k)++] = (unsigned char)b;
 	return true;
 }
 
-/* skip_class - past a [...] class; the bytes it matches up to ASCII case
- * in set when they are at most REQLIT_CLASS plain bytes ([\xe4], [sS],
- * [uo]), their count; else 0 */
-static size_t skip_class(struct parse *ps, unsigned char *set)
+/* set_add - set_add_cap of a class followed as variants */
+static bool set_add(unsigned char *set, size_t *k, int b)
+{
+	return set_add_cap(set, k, b, REQLIT_CLASS);
+}
+
+/* a set of bytes */
+struct bset {
+	uint64_t w[4];
+};
+
+/* bs_range - add [lo, hi] to s */
+static void bs_range(struct bset *s, int lo, int hi)
+{
+	for (int c = lo; c <= hi; c++)
+		s->w[c >> 6] |= (uint64_t)1 << (c & 63);
+}
+
+/* bs_has - is c in s? */
+static bool bs_has(const struct bset *s, int c)
+{
+	return s->w[c >> 6] >> (c & 63) & 1;
+}
+
+/* bs_escape - add the bytes of the escape \c inside a class: \d \s \w
+ * \h \v and their negations in byte mode with PCRE2's built-in tables,
+ * \n \t \r \f; anything else (\p, \N, wide code points...) adds every
+ * byte, a superset, and returns false: the class's complement is then
+ * not known either */
+static bool bs_escape(struct bset *s, char c)
+{
+	struct bset e = { { 0 } };
+
+	switch (c) {
+	case 'd': case 'D': bs_range(&e, '0', '9'); break;
+	case 'w': case 'W':
+		bs_range(&e, '0', '9');
+		bs_range(&e, 'A', 'Z');
+		bs_range(&e, 'a', 'z');
+		bs_range(&e, '_', '_');
+		break;
+	case 's': case 'S': bs_range(&e, '\t', '\r'); bs_range(&e, ' ', ' '); break;
+	case 'h': case 'H': bs_range(&e, '\t', '\t'); bs_range(&e, ' ', ' '); bs_range(&e, 0xa0, 0xa0); break;
+	case 'v': case 'V': bs_range(&e, '\n', '\r'); bs_range(&e, 0x85, 0x85); break;
+	case 'n': bs_range(&e, '\n', '\n'); break;
+	case 't': bs_range(&e, '\t', '\t'); break;
+	case 'r': bs_range(&e, '\r', '\r'); break;
+	case 'f': bs_range(&e, '\f', '\f'); break;
+	default: bs_range(s, 0, 255); return false;
+	}
+	for (int i = 0; i < 4; i++)
+		s->w[i] |= strchr("DWSHV", c) ? ~e.w[i] : e.w[i];
+	return true;
+}
+
+/* posix_end - at '[' in a class: the end of a POSIX class there
+ * ([:alpha:], [.x.], [=x=]), or NULL when it is none and '[' is a plain
+ * member.  PCRE2's rule: a ']' (or "[:" again) before the closing ":]"
+ * means none, so [[:]|x:] is the class [[:] followed by "|x:]". */
+static const char *posix_end(const char *p, const char *end)
+{
+	if (p + 1 >= end || *p != '[' || !strchr(":.=", p[1]) || p[1] == '\0')
+		return NULL;
+	char term = p[1];
+	for (const char *q = p + 2; q < end; q++) {
+		if (*q == '\\' && q + 1 < end && (q[1] == ']' || q[1] == '\\'))
+			q++;
+		else if ((*q == '[' && q + 1 < end && q[1] == term) || *q == ']')
+			return NULL;
+		else if (*q == term && q + 1 < end && q[1] == ']')
+			return q + 2;
+	}
+	return NULL;
+}
+
+/* skip_class - past a [...] class.  Every byte it may match goes into
+ * *bs (a superset: POSIX classes and \p are every byte, case is the
+ * caller's); the bytes up to ASCII case into set when they are at most
+ * REQLIT_CLASS plain bytes or ranges of them ([\xe4], [sS], [uo], [a-c]),
+ * their count; else 0 */
+static size_t skip_class(struct parse *ps, unsigned char *set, struct bset *bs)
 {
 	size_t k = 0;
-	bool small = true;
+	bool small = true, neg = false, first = true, exact = true;
 
+	memset(bs, 0, sizeof(*bs));
 	ps->p++;
 	if (ps->p < ps->end && *ps->p == '^') {
 		ps->p++;
 		small = false;
+		neg = true;
 	}
-	if (ps->p < ps->end && *ps->p == ']') {
-		ps->p++;	/* a leading ] is a member */
-		small = set_add(set, &k, ']');
-	}
-	while (ps->p < ps->end && *ps->p != ']') {
-		const char *next;
-		int b = class_byte(ps->p, ps->end, &next);
-		if (b < 0 || (next < ps->end && *next == '-' && next + 1 < ps->end && next[1] != ']'))
-			small = false;	/* a class escape or a range */
-		else if (small)
-			small = set_add(set, &k, b);
-		if (b >= 0 && *ps->p != '[') {
-			ps->p = next;
-		} else if (*ps->p == '\\' && ps->p + 1 < ps->end) {
-			if (ps->p[1] == 'Q' || ps->p[1] == 'E')
-				ps->fail = true;
-			ps->p += 2;
-		} else if (*ps->p == '[' && ps->p + 1 < ps->end && strchr(":.=", ps->p[1])) {
-			const char *close = ps->p + 2;	/* [:alpha:] */
+	while (ps->p < ps->end && (*ps->p != ']' || first)) {
+		const char *next, *after = NULL;
+		int b = class_byte(ps->p, ps->end, &next), hi = -1;
+		first = false;
+		const char *posix = posix_end(ps->p, ps->end);
+		if (posix) {	/* [:alpha:] */
 			small = false;
-			while (close + 1 < ps->end && !(close[0] == ps->p[1] && close[1] == ']'))
-				close++;
-			ps->p = close + 2 <= ps->end ? close + 2 : ps->end;
-		} else {
-			ps->p++;
+			exact = false;
+			bs_range(bs, 0, 255);
+			ps->p = posix;
+			continue;
 		}
+		if (b < 0) {	/* \d, \p{...}, \x{...}: not a plain byte */
+			small = false;
+			if (ps->p + 1 < ps->end && (ps->p[1] == 'Q' || ps->p[1] == 'E'))
+				ps->fail = true;
+			if (ps->p + 1 < ps->end)
+				exact &= bs_escape(bs, ps->p[1]);
+			else
+				exact = false;
+			ps->p += ps->p + 1 < ps->end ? 2 : 1;
+			continue;
+		}
+		if (next < ps->end && *next == '-' && next + 1 < ps->end && next[1] != ']')
+			hi = class_byte(next + 1, ps->end, &after);
+		if (hi >= 0 && after != NULL && hi >= b) {	/* a-c, \xe0-\xe6 */
+			bs_range(bs, b, hi);
+			for (int c = b; small && c <= hi; c++)
+				small = set_add(set, &k, c);
+			ps->p = after;
+			continue;
+		}
+		bs_range(bs, b, b);
+		if (next < ps->end && *next == '-' && next + 1 < ps->end && next[1] != ']') {
+			small = false;	/* a-\d and the like: PCRE2 refuses them */
+			exact = false;
+			bs_range(bs, 0, 255);
+		} else if (small) {
+			small = set_add(set, &k, b);
+		}
+		ps->p = next;
 	}
 	if (ps->p >= ps->end) {
 		ps->fail = true;
 		return 0;
 	}
 	ps->p++;
+	if (neg && !exact)
+		bs_range(bs, 0, 255);	/* the complement of a superset is not one */
+	else if (neg)
+		for (int i = 0; i < 4; i++)
+			bs->w[i] = ~bs->w[i];
 	return small ? k : 0;
+}
+
+/* squeeze_set - the bytes of bs a squeezed text keeps, up to ASCII case,
+ * in set when at most REQLIT_CLASS, their count (else 0); *clear when bs
+ * has none of them, *drop when it has a byte the squeezed text drops */
+static size_t squeeze_set(const struct bset *bs, unsigned char *set, bool *clear, bool *drop)
+{
+	size_t k = 0;
+	bool full = false;
+
+	*clear = true;
+	*drop = false;
+	for (int c = 0; c < 256; c++) {
+		if (!bs_has(bs, c))
+			continue;
+		if (!is_alnum(c)) {
+			*drop = true;
+			continue;
+		}
+		*clear = false;
+		full = full || !set_add(set, &k, c);
+	}
+	return full ? 0 : k;
+}
+
+/* ascii_set - the bytes < 0x80 of bs up to ASCII case, in set when at
+ * most REQLIT_WIDE_CLASS (<I> of 25_replace.cf is [il|!1y?] in ASCII),
+ * their count (else 0); *none when bs has none of them */
+static size_t ascii_set(const struct bset *bs, unsigned char *set, bool *none)
+{
+	size_t k = 0;
+	bool full = false;
+
+	*none = true;
+	for (int c = 0; c < 0x80; c++) {
+		if (!bs_has(bs, c))
+			continue;
+		*none = false;
+		full = full || !set_add_cap(set, &k, c, REQLIT_WIDE_CLASS);
+	}
+	return full ? 0 : k;
 }
 
 /* escape - after '\\': the byte it stands for, or -1 for anything that is
@@ -475,17 +780,53 @@ static int escape(struct parse *ps)
 /* runs_group - every run goes on with one of the strings a group
  * matches, g (or, opt, stays as it is too); when that makes too many,
  * the runs so far are flushed and g's strings start new ones */
-static void runs_group(struct runs *rs, struct reqlit *best, const struct runs *g, bool opt)
+static void runs_group(struct runs *rs, struct reqlit *best, const struct runs *g, bool opt,
+		       size_t lim)
 {
 	size_t n = rs->n;
 
-	if (n * (g->n + opt) > REQLIT_RUNS) {
-		flush(rs, best);
-		if (opt)
-			return;
-		n = 1;
+	if (n * (g->n + opt) > lim) {
+		/* too many: the runs going on with the first byte of g's
+		 * strings are a candidate when those bytes are few (<E>'s
+		 * twenty entities all begin with '&': "mon" gives "mone",
+		 * "mon3", "mon&"), a prefix of every match of g */
+		unsigned char set[REQLIT_SQUEEZE_RUNS];
+		size_t k = 0;
+		bool empty = opt, many = false;
+		for (size_t j = 0; j < g->n && !many; j++) {
+			if (g->b[j].len == 0)
+				empty = true;
+			else
+				many = !set_add_cap(set, &k, (unsigned char)g->b[j].data[0], lim);
+		}
+		if (!many && k && n * (k + empty) <= lim) {
+			struct runs c;
+			c.n = n;
+			c.broke = true;
+			for (size_t i = 0; i < n; i++) {
+				buf_init(&c.b[i]);
+				buf_append(&c.b[i], rs->b[i].data, rs->b[i].len);
+			}
+			if (empty)
+				runs_opt(&c, best, set, k, lim);
+			else
+				runs_cross(&c, best, set, k, lim);
+			offer(&c, best);
+			runs_free(&c);
+		}
+		if (runs_shrink(rs, best, g->n + opt, lim)) {
+			n = rs->n;	/* the tails go on with g */
+		} else {
+			flush(rs, best);
+			if (opt)
+				return;
+			n = 1;
+		}
 	}
-	struct runs o = { .n = 0, .broke = rs->broke };
+	struct runs o;	/* not zeroed: REQLIT_SQUEEZE_RUNS buffers */
+
+	o.n = 0;
+	o.broke = rs->broke;
 	for (size_t i = 0; i < n; i++) {
 		if (opt) {
 			buf_init(&o.b[o.n]);
@@ -502,12 +843,14 @@ static void runs_group(struct runs *rs, struct reqlit *best, const struct runs *
 	*rs = o;
 }
 
-static void parse_alt(struct parse *ps, struct reqlit *out, struct runs *ex);
+static void parse_alt(struct parse *ps, struct reqlit *out, struct runs *ex, bool *dead);
 
 /* group - after '(': parse it and its quantifier; its requirement in
  * out.  When it consumes one of a few strings, those are in ex (ex->n >
- * 0; *opt when it may also match nothing), else ex->n is 0. */
-static void group(struct parse *ps, struct reqlit *out, struct runs *ex, bool *opt)
+ * 0; *opt when it may also match nothing), else ex->n is 0.  *dead (only
+ * in ASCII mode) when it cannot match an ASCII text, nor can then the
+ * sequence it is part of. */
+static void group(struct parse *ps, struct reqlit *out, struct runs *ex, bool *opt, bool *dead)
 {
 	bool keep = true;	/* false: look-ahead/behind that must not match */
 	bool eat = true;	/* false: look-around, which consumes nothing */
@@ -515,6 +858,7 @@ static void group(struct parse *ps, struct reqlit *out, struct runs *ex, bool *o
 	out->n = 0;
 	ex->n = 0;
 	*opt = false;
+	*dead = false;
 	if (ps->p < ps->end && *ps->p == '*') {
 		ps->fail = true;	/* (*VERB) */
 		return;
@@ -530,6 +874,8 @@ static void group(struct parse *ps, struct reqlit *out, struct runs *ex, bool *o
 			const char *close = memchr(ps->p, ')', (size_t)(ps->end - ps->p));
 			ps->p = close ? close + 1 : ps->end;
 			ps->fail |= close == NULL;
+			if (ps->squeeze || ps->ascii)
+				runs_nothing(ex);
 			return;
 		}
 		if (c == ':' || c == '>' || c == '|' || c == '=') {
@@ -561,16 +907,22 @@ static void group(struct parse *ps, struct reqlit *out, struct runs *ex, bool *o
 				return;
 			}
 			ps->p = q + 1;
-			if (*q == ')')
-				return;	/* options for the rest: nothing to match */
+			if (*q == ')') {	/* options for the rest: nothing to match */
+				if (ps->squeeze || ps->ascii)
+					runs_nothing(ex);
+				return;
+			}
 		}
 	}
 	if (++ps->depth > REQLIT_MAX_DEPTH) {
 		ps->fail = true;
 		return;
 	}
-	struct runs g = { .n = 0 };
-	parse_alt(ps, out, &g);
+	struct runs g;	/* not zeroed: REQLIT_SQUEEZE_RUNS buffers */
+	g.n = 0;
+	g.broke = false;
+	bool none;
+	parse_alt(ps, out, &g, &none);
 	ps->depth--;
 	if (ps->p >= ps->end || *ps->p != ')') {
 		ps->fail = true;
@@ -582,7 +934,17 @@ static void group(struct parse *ps, struct reqlit *out, struct runs *ex, bool *o
 	long min = quantifier(ps, &max);
 	if (min == 0 || !keep)
 		req_clear(out);
-	if (eat && g.n && max == 1 && min <= 1) {
+	if (none) {	/* ASCII mode: no branch can match */
+		runs_free(&g);
+		req_clear(out);
+		if (keep && min != 0)
+			*dead = true;	/* a group that must match, a look-around that must hold */
+		else
+			runs_nothing(ex);	/* (?!...) always holds, (...)? and (?=...)? match "" */
+	} else if (ps->squeeze && (!eat || (g.n && runs_blank(&g)))) {
+		runs_free(&g);	/* squeezed, it matches "" however often */
+		runs_nothing(ex);
+	} else if (eat && g.n && max == 1 && min <= 1) {
 		*ex = g;	/* none, ?, {1}, {0,1} and lazy ones: once or not */
 		*opt = min == 0;
 	} else {
@@ -592,27 +954,36 @@ static void group(struct parse *ps, struct reqlit *out, struct runs *ex, bool *o
 
 /* parse_seq - one branch: up to '|', ')' or the end; when ex and the
  * branch is nothing but bytes, small classes and such groups, the
- * strings it matches (at most REQLIT_RUNS) in ex, else ex->n is 0 */
-static void parse_seq(struct parse *ps, struct reqlit *best, struct runs *ex)
+ * strings it matches (at most REQLIT_RUNS) in ex, else ex->n is 0.
+ * *dead (ASCII mode): it needs a byte >= 0x80, so it matches no ASCII
+ * text; best and ex are then empty. */
+static void parse_seq(struct parse *ps, struct reqlit *best, struct runs *ex, bool *dead)
 {
 	struct runs run;
 
 	runs_init(&run);
 	run.broke = false;
 	best->n = 0;
+	*dead = false;
 	while (ps->p < ps->end && !ps->fail && *ps->p != '|' && *ps->p != ')') {
 		char c = *ps->p;
-		unsigned char set[REQLIT_CLASS];
+		unsigned char set[REQLIT_WIDE_CLASS];
 		size_t k = 0;	/* the atom is one of set[0, k); 0: not a byte */
 		if (c == '(') {
 			struct reqlit g;
 			struct runs gx;
-			bool opt;
+			bool opt, gdead;
 			ps->p++;
-			group(ps, &g, &gx, &opt);
-			if (gx.n) {
-				runs_group(&run, best, &gx, opt);
+			group(ps, &g, &gx, &opt, &gdead);
+			*dead |= gdead;
+			if (*dead) {	/* only the syntax matters now */
 				runs_free(&gx);
+				req_clear(&g);
+			} else if (gx.n) {
+				runs_group(&run, best, &gx, opt, lim(ps));
+				runs_free(&gx);
+				if (ps->squeeze)
+					runs_dedupe(&run);
 			} else {
 				flush(&run, best);
 			}
@@ -624,10 +995,20 @@ static void parse_seq(struct parse *ps, struct reqlit *best, struct runs *ex)
 			break;
 		}
 		int byte = -1;
+		bool clear = false;	/* squeeze: it matches only bytes dropped */
+		bool drop = false;	/* squeeze: it may match a byte dropped */
+		bool high = false;	/* ASCII mode: it matches only bytes >= 0x80 */
 		if (c == '[') {
-			k = skip_class(ps, set);
+			struct bset bs;
+			k = skip_class(ps, set, &bs);
+			if (ps->squeeze)
+				k = squeeze_set(&bs, set, &clear, &drop);
+			else if (ps->ascii)
+				k = ascii_set(&bs, set, &high);
 		} else if (c == '\\') {
-			ps->p++;
+			ps->p++;	/* \W \s..., and assertions, which match "" */
+			clear = ps->squeeze && ps->p < ps->end && *ps->p &&
+				strchr("WshvRbBAzZGK", *ps->p);
 			byte = escape(ps);
 		} else if (c == '{') {
 			unsigned long min, max;
@@ -636,21 +1017,34 @@ static void parse_seq(struct parse *ps, struct reqlit *best, struct runs *ex)
 			else if (!ps->fail)
 				byte = (unsigned char)*ps->p++;
 		} else if (c == '.' || c == '^' || c == '$') {
+			clear = ps->squeeze && c != '.';
 			ps->p++;
 		} else {
 			byte = (unsigned char)c;
 			ps->p++;
 		}
-		if (byte >= 0)
+		if (byte >= 0 && ps->squeeze && !is_alnum(byte))
+			clear = true;
+		else if (byte >= 0 && ps->ascii && byte >= 0x80)
+			high = true;
+		else if (byte >= 0)
 			set_add(set, &k, byte);
 		unsigned long max;
 		long min = quantifier(ps, &max);
-		if (k == 0 || (min == 0 && max > 1)) {
+		if (high && min != 0)
+			*dead = true;	/* it must match, and cannot */
+		if (clear || high || *dead)
+			continue;	/* "" however often, or nothing at all */
+		if (drop && k && max == 1) {
+			runs_opt(&run, best, set, k, lim(ps));	/* one of set, or "" */
+			continue;
+		}
+		if (drop || k == 0 || (min == 0 && max > 1)) {
 			flush(&run, best);	/* not a byte, or b*, b{0,n} */
 		} else if (min < 0) {
-			runs_cross(&run, best, set, k);	/* stays in the run */
+			runs_cross(&run, best, set, k, lim(ps));	/* stays in the run */
 		} else if (min == 0) {
-			runs_opt(&run, best, set, k);	/* b? */
+			runs_opt(&run, best, set, k, lim(ps));	/* b? */
 		} else {
 			/* b+ or b{n,m}: the runs go on to the first n copies
 			 * (one when not ASCII: in UTF mode the quantifier
@@ -660,11 +1054,18 @@ static void parse_seq(struct parse *ps, struct reqlit *best, struct runs *ex)
 			if (copies > REQLIT_MAX_REPEAT)
 				copies = REQLIT_MAX_REPEAT;
 			for (long j = 0; j < copies; j++)
-				runs_cross(&run, best, set, k);
+				runs_cross(&run, best, set, k, lim(ps));
 			flush(&run, best);
 			for (long j = 0; j < copies; j++)
-				runs_cross(&run, best, set, k);
+				runs_cross(&run, best, set, k, lim(ps));
 		}
+	}
+	if (*dead) {
+		runs_free(&run);
+		req_clear(best);
+		if (ex)
+			ex->n = 0;
+		return;
 	}
 	if (ex) {
 		ex->n = 0;
@@ -681,44 +1082,103 @@ static void parse_seq(struct parse *ps, struct reqlit *best, struct runs *ex)
 }
 
 /* parse_alt - branches separated by '|'; ex as parse_seq's, the strings
- * of every branch (none when one has none or they are too many) */
-static void parse_alt(struct parse *ps, struct reqlit *out, struct runs *ex)
+ * of every branch (none when one has none or they are too many).  A dead
+ * branch (ASCII mode) adds nothing; *dead when every branch is. */
+static void parse_alt(struct parse *ps, struct reqlit *out, struct runs *ex, bool *dead)
 {
-	struct runs bx;
+	struct runs acc, bx;	/* not zeroed: REQLIT_SQUEEZE_RUNS buffers */
+	bool strings = ex != NULL;
 
-	parse_seq(ps, out, ex);
-	while (!ps->fail && ps->p < ps->end && *ps->p == '|') {
+	acc.n = 0;
+	acc.broke = false;
+	*dead = true;
+	out->n = 0;
+	for (;;) {
 		struct reqlit b;
-		ps->p++;
-		parse_seq(ps, &b, ex && ex->n ? &bx : NULL);
-		req_union(out, &b);
-		if (!ex || ex->n == 0)
-			continue;
-		if (bx.n == 0 || ex->n + bx.n > REQLIT_RUNS) {
-			runs_free(&bx);
-			runs_free(ex);
-			ex->n = 0;
-			continue;
+		bool bdead;
+		parse_seq(ps, &b, strings ? &bx : NULL, &bdead);
+		if (!bdead) {
+			if (*dead)
+				*out = b;	/* the first live branch */
+			else
+				req_union(out, &b);
+			*dead = false;
 		}
-		for (size_t i = 0; i < bx.n; i++)
-			ex->b[ex->n++] = bx.b[i];
+		if (strings && !bdead) {
+			if (bx.n == 0 || acc.n + bx.n > lim(ps)) {
+				runs_free(&bx);
+				runs_free(&acc);
+				acc.n = 0;
+				strings = false;
+			} else {
+				for (size_t i = 0; i < bx.n; i++)
+					acc.b[acc.n++] = bx.b[i];
+				if (ps->squeeze)
+					runs_dedupe(&acc);
+			}
+		}
+		if (ps->fail || ps->p >= ps->end || *ps->p != '|')
+			break;
+		ps->p++;
+	}
+	if (ex) {
+		ex->n = 0;
+		if (strings && !*dead)
+			*ex = acc;
+		else
+			runs_free(&acc);
 	}
 }
 
-/* reqlit_find - the analysis; see reqlit.h */
-bool reqlit_find(const char *pattern, const char *flags, struct reqlit *out)
+/* find - the analysis, of the text, of the squeezed text or of an ASCII
+ * text (where a pattern that cannot match at all is an answer: none) */
+static bool find(const char *pattern, const char *flags, struct reqlit *out, bool squeeze,
+		 bool ascii)
 {
-	struct parse ps = { .p = pattern, .end = pattern + strlen(pattern) };
+	struct parse ps = { .p = pattern, .end = pattern + strlen(pattern), .squeeze = squeeze,
+			    .ascii = ascii };
+	bool dead;
 
 	out->n = 0;
 	if (flags && strchr(flags, 'x'))
 		return false;
-	parse_alt(&ps, out, NULL);
+	parse_alt(&ps, out, NULL, &dead);
+	if (!ps.fail && ps.p == ps.end && dead)
+		return true;	/* ASCII mode: no match in an ASCII text */
 	if (ps.fail || ps.p != ps.end || req_min(out) < REQLIT_MIN) {
 		req_clear(out);
 		return false;
 	}
 	return true;
+}
+
+/* reqlit_find - see reqlit.h */
+bool reqlit_find(const char *pattern, const char *flags, struct reqlit *out)
+{
+	return find(pattern, flags, out, false, false);
+}
+
+/* reqlit_find_squeezed - see reqlit.h */
+bool reqlit_find_squeezed(const char *pattern, const char *flags, struct reqlit *out)
+{
+	return find(pattern, flags, out, true, false);
+}
+
+/* reqlit_find_ascii - see reqlit.h */
+bool reqlit_find_ascii(const char *pattern, const char *flags, struct reqlit *out)
+{
+	return find(pattern, flags, out, false, true);
+}
+
+/* reqlit_squeeze - see reqlit.h */
+size_t reqlit_squeeze(const char *s, size_t n, char *out)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (is_alnum((unsigned char)s[i]))
+			out[o++] = s[i];
+	return o;
 }
 
 /* reqlit_clear - release */

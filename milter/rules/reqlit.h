@@ -13,8 +13,10 @@
 #define REQLIT_MIN 3		/* shorter literals are not worth it */
 #define REQLIT_MAX_REPEAT 16	/* copies of a repeated byte kept in a literal */
 #define REQLIT_RUNS 8		/* variants of one literal run (e-?mai?l: 4) */
+#define REQLIT_SQUEEZE_RUNS 32	/* the same, squeezed or in ASCII mode */
 #define REQLIT_CLASS 4		/* bytes of a class followed as variants */
-#define REQLIT_MAX_DEPTH 32	/* group nesting (each level is ~5 KB of stack) */
+#define REQLIT_WIDE_CLASS 8	/* the same in ASCII mode */
+#define REQLIT_MAX_DEPTH 32	/* group nesting (each level is ~10 KB of stack) */
 
 struct reqlit {
 	size_t n;
@@ -30,6 +32,26 @@ struct reqlit {
  * mode, \Q, recursion, verbs...): then the regex must always run.
  */
 bool reqlit_find(const char *pattern, const char *flags, struct reqlit *out);
+/*
+ * reqlit_find_squeezed - the same promise for the squeezed text: the text
+ * with every byte but ASCII letters and digits removed (reqlit_squeeze).
+ * A regex matches a substring, whose squeezed form is a substring of the
+ * squeezed text, so literals every squeezed match holds may be sought
+ * there.  For patterns whose words are spelled across separators that no
+ * plain literal survives: /v[_\W]?i[_\W]?a[_\W]?g[_\W]?r[_\W]?a/ holds
+ * "viagra" squeezed.  The literals are letters and digits only.
+ */
+bool reqlit_find_squeezed(const char *pattern, const char *flags, struct reqlit *out);
+/*
+ * reqlit_find_ascii - the promise for a text without bytes >= 0x80 only:
+ * branches that need such a byte cannot match there and are left out, so
+ * the look-alike alternations of 25_replace.cf (<A> is a, @ or one of
+ * many UTF-8 sequences) come down to a few ASCII strings.  out->n may be
+ * 0 on true: then the regex cannot match such a text at all.
+ */
+bool reqlit_find_ascii(const char *pattern, const char *flags, struct reqlit *out);
+/* reqlit_squeeze - s[0, n) squeezed into out (room for n bytes); its length */
+size_t reqlit_squeeze(const char *s, size_t n, char *out);
 /* reqlit_clear - release the strings */
 void reqlit_clear(struct reqlit *rl);
 

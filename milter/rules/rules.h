@@ -128,6 +128,8 @@ struct rules_pf_info {
 	size_t regexes;		/* enabled regex rules */
 	size_t distinct;	/* distinct (text, regex, flags): evaluated once */
 	size_t prefiltered;	/* of those, in a Vectorscan database */
+	size_t squeezed;	/* of those, by literals of the squeezed text */
+	size_t ascii;		/* of those, by literals that hold in ASCII texts */
 	size_t texts;		/* texts scanned: body, rawbody, full, uri, headers */
 	size_t db_bytes;	/* the databases */
 	size_t scratch_bytes;	/* per message */

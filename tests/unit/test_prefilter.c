@@ -30,7 +30,8 @@ static const struct {
 	{ "st[\\xe4]nd", "", "st\xe4nd" },
 	{ "[sS]ex", "", "sex" },
 	{ "[^a]bcd", "", "bcd" },
-	{ "[a-c]xyz", "", "xyz" },
+	{ "[a-c]xyz", "", "axyz|bxyz|cxyz" },	/* a range of a few bytes */
+	{ "[a-e]xyz", "", "xyz" },
 	{ "[\\d]xyz", "", "xyz" },
 	{ "[abcde]xyz", "", "xyz" },	/* more than REQLIT_CLASS bytes */
 	{ "e-?mai?l\\sid", "i", "emal|e-mal|email|e-mail" },
@@ -50,6 +51,10 @@ static const struct {
 	  "you've won|you've been chosen|you've been approved|"
 	  "you have won|you have been chosen|you have been approved" },
 	{ "(?:a|b|c)(?:d|e|f)ghi", "", "dghi|eghi|fghi" },	/* 9 runs: too many */
+	/* 16 runs: too many; the runs' last two bytes go on */
+	{ "[ab][cd][ef][gh]xyz", "", "cegxyz|degxyz|cfgxyz|dfgxyz|cehxyz|dehxyz|cfhxyz|dfhxyz" },
+	/* 12 runs: too many, but the group's strings begin with & or e */
+	{ "m[ou]n(?:&#1;|&#2;|&#3;|&#4;|&#5;|e)y", "", "mon&|mun&|mone|mune" },
 	{ "(?:ab|c\\d)xyz", "", "xyz" },	/* \d: not a string */
 	{ "(?:abc)+defg", "", "defg" },	/* repeated: not crossed */
 	{ "(?:abc){1}de", "", "abcde" },
@@ -64,6 +69,8 @@ static const struct {
 	{ "[abc]defg", "", "adefg|bdefg|cdefg" },
 	{ "[]abc]defg", "", "]defg|adefg|bdefg|cdefg" },
 	{ "[[:alpha:]]defg", "", "defg" },
+	/* not a POSIX class (a ']' before ":]"): the class [[:], then |x:]] */
+	{ "abc[[:]|x:]]", "", "abc[|abc:|x:]]" },
 	{ "(a)\\1xyz", "", "xyz" },
 	{ "(?i)viagra", "", "viagra" },
 	{ "(?i:viagra)", "", "viagra" },
@@ -94,6 +101,78 @@ static const struct {
 	{ "(abc", "", NULL },
 };
 
+/* literals of the squeezed text: letters and digits, the rest dropped */
+static const struct {
+	const char *pat, *flags;
+	const char *want;	/* literals joined by '|', NULL: none */
+} sq[] = {
+	{ "v[_\\W]?i[_\\W]?a[_\\W]?g[_\\W]?r[_\\W]?a", "i", "viagra" },
+	{ "\\bp[-\\s_]?a[-\\s_]?s[-\\s_]?s\\b", "", "pass" },
+	{ "(?:\\b|\\s)x[_\\W]{0,3}y[_\\W]{0,3}z", "", "xyz" },	/* separators, however many */
+	{ "s\\W+p\\W+a\\W+m", "", "spam" },
+	{ "(?!viagra)v\\W*i\\W*a", "", "via" },	/* look-around matches "" */
+	{ "(?=abc)d\\We", "", "abc" },
+	{ "x(?:-|_)*yz", "", "xyz" },	/* a group of dropped bytes, repeated */
+	{ "(?i)ab(?#c)cd", "", "abcd" },
+	{ "a\\.b\\.c\\.d", "", "abcd" },
+	{ "\\xe9abc\\xe9d", "", "abcd" },	/* bytes >= 0x80 are dropped */
+	{ "x y z", "", "xyz" },
+	{ "^abc$", "m", "abc" },
+	{ "a\\x41b", "", "aAb" },
+	{ "[\\W_]{2}ab[\\s]c", "", "abc" },
+	{ "s[o0\\xf2-\\xf6]nata", "", "snata|s0nata|sonata" },	/* a dropped byte or o or 0 */
+	{ "[a4@]m[_\\W]?b[i1!]e[_\\W]?n", "", "mben|mb1en|mbien" },
+	{ "ab[@c]?de", "", "abde|abcde" },
+	{ "(?:\\b|\\s)[_\\W]{0,3}(?:\\\\\\/|V)[_\\W]{0,3}[i1!|l\\xEC-\\xEF][_\\W]{0,3}c[_\\W]{0,3}"
+	  "[o0\\xF2-\\xF6][_\\W]{0,3}d[_\\W]{0,3}[i1!|l\\xEC-\\xEF][_\\W]{0,3}ns?", "i",
+	  "cdn|c0dn|codn|cd1n|c0d1n|cod1n|cdin|c0din|codin|cdln|c0dln|codln" },	/* 96 runs: tails go on */
+	{ "(?:\\\\\\/|V)[_\\W]?iag", "", "iag" },	/* \\/ is "" squeezed */
+	{ "(?:a|@)(?:b|#)cd", "", NULL },	/* "@#cd" squeezed is "cd" */
+	{ "ab[@c]+de", "", NULL },	/* [@c]+ is "", c, cc... */
+	{ "ab[@c]*de", "", NULL },
+	{ "x(?:ab|@)+yz", "", NULL },
+	{ "v.i.a.g.r.a", "", NULL },	/* . may be a letter */
+	{ "abc[^x]def", "", "abc" },
+	{ "vi[a-z]gra", "", "gra" },
+	{ "v\\w?iagra", "", "iagra" },
+	{ "abc(x)\\1def", "", "abcx" },	/* a back-reference may be letters */
+	{ "[[:alpha:]]abc", "", "abc" },
+	{ "abc", "x", NULL },
+	{ "it", "", NULL },
+	{ "x[^[:punct:]]yz", "", NULL },	/* not "xyz": the class has letters */
+	{ "x[^\\W]yz", "", NULL },
+};
+
+/* literals that hold in a text without bytes >= 0x80; "" for a regex
+ * that cannot match such a text */
+static const struct {
+	const char *pat, *flags;
+	const char *want;	/* literals joined by '|', NULL: none */
+} asc[] = {
+	{ "(?:[mM\\xcc]|rn|[\\xc9][\\xb1])(?:[oO0]|[\\xc3][\\x92])ney", "i",
+	  "M0ney|MOney|rn0ney|rnOney" },	/* <M><O>ney of 25_replace.cf, shortened */
+	{ "[il|!1y?\\xcc]xyz", "", "!xyz|1xyz|?xyz|ixyz|lxyz|yxyz||xyz" },
+	{ "[a\\xe9]bcd", "", "abcd" },
+	{ "abc|\\xe9", "", "abc" },	/* a branch that needs a byte >= 0x80 */
+	{ "abc(?:\\xe9)?def", "", "abcdef" },
+	{ "ab(?:\\xe9|c)?de", "", "abde|abcde" },
+	{ "abc(?!\\xe9)def", "", "abcdef" },
+	{ "abc(?=\\xe9)?def", "", "abcdef" },	/* an optional assertion */
+	{ "ab\\xe9*cd", "", "abcd" },
+	{ "(?:a|\\xe9)+bcd", "", "bcd" },
+	{ "\\xe9t\\xe9", "", "" },
+	{ "abc(?=\\xe9)", "", "" },
+	{ "[\\x80-\\xff]", "", "" },
+	{ "ab\\x{e9}cd", "", "" },
+	{ "(?:(?:\\xe9)|(?:\\xea))x", "", "" },
+	{ "x[^[:punct:]]yz", "", NULL },
+	{ "[^[:punct:]]", "", NULL },	/* no "": the class is not known */
+	{ "a.\\xe9", "", "" },
+	{ "a.b", "", NULL },
+	{ "abc", "x", NULL },
+	{ "\\xff[[:]||:]]", "", NULL },	/* an empty branch, not a dead class */
+};
+
 /* joined - the literals of rl in order, '|'-separated */
 static void joined(const struct reqlit *rl, struct buf *b)
 {
@@ -120,6 +199,66 @@ START_TEST(reqlit_table)
 			      lits[_i].pat, lits[_i].want, b.data);
 	buf_free(&b);
 	reqlit_clear(&rl);
+}
+END_TEST
+
+START_TEST(reqlit_squeezed)
+{
+	struct reqlit rl;
+	struct buf b;
+	bool got = reqlit_find_squeezed(sq[_i].pat, sq[_i].flags, &rl);
+
+	buf_init(&b);
+	joined(&rl, &b);
+	if (sq[_i].want == NULL)
+		ck_assert_msg(!got && rl.n == 0, "/%s/: expected none, got [%s]", sq[_i].pat, b.data);
+	else
+		ck_assert_msg(got && strcmp(b.data, sq[_i].want) == 0, "/%s/: expected [%s], got [%s]",
+			      sq[_i].pat, sq[_i].want, b.data);
+	buf_free(&b);
+	reqlit_clear(&rl);
+}
+END_TEST
+
+START_TEST(reqlit_ascii)
+{
+	struct reqlit rl;
+	struct buf b;
+	bool got = reqlit_find_ascii(asc[_i].pat, asc[_i].flags, &rl);
+
+	buf_init(&b);
+	joined(&rl, &b);
+	if (asc[_i].want == NULL)
+		ck_assert_msg(!got && rl.n == 0, "/%s/: expected none, got [%s]", asc[_i].pat, b.data);
+	else
+		ck_assert_msg(got && strcmp(b.data, asc[_i].want) == 0, "/%s/: expected [%s], got %s [%s]",
+			      asc[_i].pat, asc[_i].want, got ? "true" : "false", b.data);
+	buf_free(&b);
+	reqlit_clear(&rl);
+}
+END_TEST
+
+/* a literal with a NUL holds another only if every byte agrees (a string
+ * compare stopped at the NUL and dropped "xa\0cd" for "a\0bc") */
+START_TEST(reqlit_nul)
+{
+	struct reqlit rl;
+
+	ck_assert(reqlit_find("a\\x00bc|xa\\x00cd", "", &rl));
+	ck_assert_uint_eq(rl.n, 2);
+	ck_assert_uint_eq(rl.len[1], 5);
+	ck_assert_int_eq(memcmp(rl.s[1], "xa\0cd", 5), 0);
+	reqlit_clear(&rl);
+}
+END_TEST
+
+START_TEST(squeeze_text)
+{
+	char out[32];
+	const char in[] = "V_i-a\xe9g r@A 4you!";
+
+	ck_assert_uint_eq(reqlit_squeeze(in, strlen(in), out), 10);
+	ck_assert_int_eq(memcmp(out, "ViagrA4you", 10), 0);
 }
 END_TEST
 
@@ -176,6 +315,24 @@ static const char tricky[] =
 	"header PF_TOCC ToCc =~ /\\@/\n"
 	"header PF_MSGID MESSAGEID =~ /\\@localhost/i\n"
 	"header PF_EMPTYH Subject =~ /z*/\n"
+	"body PF_SQ_WORD /\\bp[-\\s_]?a[-\\s_]?s[-\\s_]?s[-\\s_]?w[-\\s_]?o[-\\s_]?r[-\\s_]?d\\b/i\n"
+	"body PF_SQ_FUZZ /(?:\\b|\\s)[_\\W]{0,3}c[_\\W]{0,3}l[_\\W]{0,3}[i1!|]?[_\\W]{0,3}c[_\\W]{0,3}k/i\n"
+	"body PF_SQ_THE /t\\W*h\\W*e\\W*[a-z]/i\n"
+	"tflags PF_SQ_THE multiple maxhits=5\n"
+	"rawbody PF_SQ_RAW /<\\W*b\\W*o\\W*d\\W*y/i\n"
+	"full PF_SQ_FULL /^s\\W*u\\W*b\\W*j/im\n"
+	"header PF_SQ_SUBJ Subject =~ /f[_\\W]?r[_\\W]?e[_\\W]?e/i\n"
+	"header PF_SQ_NEG Subject !~ /f[_\\W]?w[_\\W]?d[_\\W]?:/i\n"
+	"uri PF_SQ_URI /h\\W*t\\W*t\\W*p/i\n"
+	"body PF_ASC_TAG /(?!money)(?:[mM\\xcc]|rn|[\\xc9][\\xb1])(?:[oO0]|[\\xc3][\\x92])"
+	"(?:[nN\\xa0-\\xaf]|[\\xc5][\\x83])(?:[eE3\\xa0-\\xaf]|[\\xc3][\\x88])y/i\n"
+	"body PF_ASC_HIGH /[\\x80-\\xff]{2}/\n"
+	"tflags PF_ASC_HIGH multiple\n"
+	"header PF_ASC_SUBJ Subject =~ /(?:[fF\\xa0-\\xaf]|[\\xcf][\\x9c])(?:[rR\\xa0-\\xaf]|[\\xc5][\\x94])"
+	"(?:[eE3\\xa0-\\xaf]|[\\xc3][\\x88])(?:[eE3\\xa0-\\xaf]|[\\xc3][\\x88])/i\n"
+	"rawbody PF_ASC_RAW /(?:<|[\\xe2-\\xe6][\\x80-\\xbf])(?:b|\\xce\\xb2)r[\\s\\/]*>/i\n"
+	"full PF_ASC_FULL /^(?:S|[\\xd0-\\xd5][\\x80-\\xbf])[uU\\xb5-\\xb9]b[jJ\\xb5-\\xb9][eE\\xc0-\\xc9]"
+	"[cC\\xc0-\\xc9]t:/m\n"
 	"meta PF_META PF_MULTI > 3 && !PF_NEG_SUBJ\n";
 
 /* scan_file - one message through e; the scan (caller frees) */
@@ -258,7 +415,11 @@ START_TEST(corpus_tricky)
 	rules_prefilter_info(e->rules, &pi);
 	/* shared: PF_MULTI/2/3, PF_URI/2, PF_NOSUBJ2 is not PF_NOSUBJ */
 	ck_assert_uint_eq(pi.distinct, pi.regexes - 3);
-	ck_assert_uint_ge(pi.prefiltered, 25);
+	ck_assert_uint_ge(pi.prefiltered, 37);
+	/* PF_SQ_* but the uri one: no plain literal, one squeezed */
+	ck_assert_uint_eq(pi.squeezed, 7);
+	/* PF_ASC_*: neither, but literals (or none) in an ASCII text */
+	ck_assert_uint_eq(pi.ascii, 5);
 	size_t differ = corpus_equal(e, &nhits);
 	ck_assert_msg(differ == 0, "%zu corpus messages hit differently with the prefilter", differ);
 	ck_assert_uint_ge(nhits, 5000);	/* the rules do hit */
@@ -380,6 +541,10 @@ int main(void)
 
 	tcase_set_timeout(tc, 300);
 	tcase_add_loop_test(tc, reqlit_table, 0, sizeof(lits) / sizeof(lits[0]));
+	tcase_add_loop_test(tc, reqlit_squeezed, 0, sizeof(sq) / sizeof(sq[0]));
+	tcase_add_loop_test(tc, reqlit_ascii, 0, sizeof(asc) / sizeof(asc[0]));
+	tcase_add_test(tc, squeeze_text);
+	tcase_add_test(tc, reqlit_nul);
 	tcase_add_test(tc, skip_is_no_match);
 	tcase_add_test(tc, corpus_tricky);
 	tcase_add_test(tc, corpus_shipped);
