@@ -27,7 +27,7 @@ static void print_usage(FILE *fp)
 	fprintf(fp,
 		"usage: parapetctl [-c config] lint [--strict] [--verbose] [--list-rules] [RULES_DIR]\n"
 		"       parapetctl [-c config] scan [--exit-code] [--json [--subrules]] [--no-dns] [--ip IP]\n"
-		"                  [--helo NAME]\n"
+		"                  [--helo NAME] [--bayes-cpu]\n"
 		"                  [--from ADDR] [--rcpt ADDR]... FILE...|-\n"
 		"       parapetctl [-c config] reload\n"
 		"       parapetctl [-c config] rep show KIND VALUE [--json]\n"

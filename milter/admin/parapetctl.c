@@ -129,6 +129,8 @@ static void print_json(const char *file, const struct scan *sc, const struct ver
 			printf("null");
 		printf(",\"detail\":");
 		ctl_json_str(stdout, sc->bayes_detail);
+		if (sc->bayes_cpu_us >= 0)	/* --bayes-cpu */
+			printf(",\"cpu_us\":%.1f", sc->bayes_cpu_us);
 		printf("}");
 	}
 	printf(",\"headers\":[");
@@ -176,6 +178,8 @@ static void print_text(const char *file, const struct scan *sc, const struct ver
 	}
 	if (sc->bayes_detail)
 		printf("  bayes: %s\n", sc->bayes_detail);
+	if (sc->bayes_cpu_us >= 0)	/* --bayes-cpu */
+		printf("  bayes cpu: %.1f us\n", sc->bayes_cpu_us);
 	for (size_t i = 0; i < v->nedits; i++) {
 		const struct edit *ed = &v->edits[i];
 		if (ed->op == EDIT_DELETE)
@@ -205,13 +209,14 @@ static int cmd_scan(int argc, char **argv)
 		{ "no-dns", no_argument, NULL, 'n' },
 		{ "subrules", no_argument, NULL, 's' },
 		{ "exit-code", no_argument, NULL, 'x' },
+		{ "bayes-cpu", no_argument, NULL, 'b' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *ip = NULL, *helo = "localhost", *from = "";
 	bool no_dns = false;
 	const char **rcpts = NULL;
 	size_t nrcpts = 0;
-	bool json = false, subrules = false, exit_code = false, spam = false;
+	bool json = false, subrules = false, exit_code = false, spam = false, bayes_cpu = false;
 	struct hits sub = { 0 };
 	int c, rc = 0;
 
@@ -222,6 +227,7 @@ static int cmd_scan(int argc, char **argv)
 		case 'n': no_dns = true; break;
 		case 's': subrules = true; break;
 		case 'x': exit_code = true; break;
+		case 'b': bayes_cpu = true; break;
 		case 'i': ip = optarg; break;
 		case 'h': helo = optarg; break;
 		case 'f': from = optarg; break;
@@ -257,6 +263,7 @@ static int cmd_scan(int argc, char **argv)
 		struct scan *sc = scan_new(e);
 		sc->offline = true;	/* read reputation, write nothing */
 		sc->no_dns = no_dns;
+		sc->bayes_cpu_wanted = bayes_cpu;
 		if (subrules)
 			sc->hits.subrules = &sub;
 		msg_set_client(sc->msg, ip, NULL, helo);

@@ -62,6 +62,7 @@ struct scan *scan_new(struct engine *e)
 	sc->re = re_scratch_new();
 	sc->dns_deadline = dns_deadline_new((double)e->cfg->dns_timeout_ms);
 	policy_default(e->cfg, &sc->policy);
+	sc->bayes_cpu_us = -1;
 	return sc;
 }
 

@@ -124,6 +124,11 @@ struct scan {
 	bool bayes_valid;
 	double bayes_prob;
 	char *bayes_detail;
+	/* parapetctl scan --bayes-cpu: the classifier's thread CPU (its
+	 * tokens, the round trip's syscalls, combining), µs; the message's
+	 * decoding, which the rules share, done before and not in it */
+	bool bayes_cpu_wanted;
+	double bayes_cpu_us;	/* -1: not measured (the classifier did not run) */
 	bool redis_failed;	/* a Redis round trip of this message failed:
 				 * the stages after it do not ask again, so a
 				 * down Redis costs one redis_timeout_ms */

@@ -21,6 +21,7 @@ through Postfix (issue 15).
    learned; a message that hits nothing learned as ham; off by default
    (the first parapet learns nothing from its verdicts).
 """
+import json
 import os
 import random
 import re
@@ -145,6 +146,15 @@ def test_learn_classify(run, c, rng):
     run.check(rc == 0 and re.search(r"bayes: probability 1\.0000 \(%d spam, %d ham learned"
                                     % (MIN + 5, MIN + 5), out) and "spammy:" in out,
               "parapetctl scan: the probability and the strongest tokens", out + err)
+    # --bayes-cpu (scripts/bench/bayes's CPU figure): the classifier's own
+    # CPU on each message it ran on, and nothing without the option
+    rc, out, err = ctl(conf, "scan", "--no-dns", "--json", "--bayes-cpu", eml, eml)
+    cpu = [json.loads(ln)["bayes"].get("cpu_us") for ln in out.splitlines()] if rc == 0 else []
+    run.check(len(cpu) == 2 and all(isinstance(x, float) and 0 < x < 1e6 for x in cpu),
+              "parapetctl scan --bayes-cpu: the classifier's CPU, each message", out + err)
+    rc, out, err = ctl(conf, "scan", "--no-dns", "--json", eml)
+    run.check(rc == 0 and "cpu_us" not in out, "parapetctl scan: no cpu_us without --bayes-cpu",
+              out + err)
     c.mbox = mbox
 
 
