@@ -24,19 +24,6 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* contains - s holds lit, ASCII case ignored */
-static bool contains(const char *s, size_t n, const char *lit, size_t len)
-{
-	for (size_t i = 0; i + len <= n; i++) {
-		size_t k = 0;
-		while (k < len && tolower((unsigned char)s[i + k]) == tolower((unsigned char)lit[k]))
-			k++;
-		if (k == len)
-			return true;
-	}
-	return false;
-}
-
 enum mode { PLAIN, SQUEEZED, ASCII };
 
 /* check - one analysis's promise on pat and subj[0, slen): reqlit_find's,
@@ -79,7 +66,7 @@ static void check(const char *pat, const char *flags, const char *subj, size_t s
 			size_t tlen = squeezed ? sqlen : slen;
 			bool found = false;
 			for (size_t i = 0; i < rl.n && !found; i++)
-				found = contains(t, tlen, rl.s[i], rl.len[i]);
+				found = mem_holds_nocase(t, tlen, rl.s[i], rl.len[i]);
 			if (!found)
 				abort();	/* a match without any literal */
 			free(sq);

@@ -305,6 +305,20 @@ char *str_next_word(char **p)
 	return w;
 }
 
+/* mem_holds_nocase - see util.h (the plain search: the literals it is
+ * asked about are a few bytes, and it runs once per rule set load) */
+bool mem_holds_nocase(const char *s, size_t n, const char *lit, size_t len)
+{
+	for (size_t i = 0; i + len <= n; i++) {
+		size_t k = 0;
+		while (k < len && tolower((unsigned char)s[i + k]) == tolower((unsigned char)lit[k]))
+			k++;
+		if (k == len)
+			return true;
+	}
+	return false;
+}
+
 /* str_ptr_cmp - order of char * array elements */
 int str_ptr_cmp(const void *a, const void *b)
 {

@@ -53,6 +53,9 @@ char *str_trim(char *s);
 /* str_next_word - split off the next white-space separated word of *p
  * (NUL-terminated in place; *p moves past it); NULL at the end */
 char *str_next_word(char **p);
+/* mem_holds_nocase - does s[0, n) hold lit[0, len), ASCII case ignored?
+ * Bytes, not strings: either may hold a NUL */
+bool mem_holds_nocase(const char *s, size_t n, const char *lit, size_t len);
 /* str_ptr_cmp - strcmp of two char * array elements, for qsort/bsearch */
 int str_ptr_cmp(const void *a, const void *b);
 /* str_lower - lower-case s in place (ASCII), returns s */

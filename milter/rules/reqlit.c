@@ -127,27 +127,12 @@ static void req_better(struct reqlit *best, struct reqlit *r)
 	req_clear(r);
 }
 
-/* holds - does s[0, n) hold lit[0, len) without ASCII case?  Bytes,
- * not strings: a literal may hold a NUL (\x00), where strncasecmp
- * would stop and call different literals equal */
-static bool holds(const char *s, size_t n, const char *lit, size_t len)
-{
-	for (size_t i = 0; i + len <= n; i++) {
-		size_t k = 0;
-		while (k < len && tolower((unsigned char)s[i + k]) == tolower((unsigned char)lit[k]))
-			k++;
-		if (k == len)
-			return true;
-	}
-	return false;
-}
-
 /* has_lit - does s[0, n) hold r->s[k] for some k other than skip
  * (without ASCII case)?  Such an s is redundant next to it. */
 static bool has_lit(const char *s, size_t n, const struct reqlit *r, size_t skip)
 {
 	for (size_t k = 0; k < r->n; k++)
-		if (k != skip && holds(s, n, r->s[k], r->len[k]))
+		if (k != skip && mem_holds_nocase(s, n, r->s[k], r->len[k]))
 			return true;
 	return false;
 }
@@ -165,7 +150,7 @@ static void req_prune(struct reqlit *r)
 			if (k == i || r->len[k] > r->len[i] || r->s[k] == NULL)
 				continue;
 			bool same = r->len[k] == r->len[i];
-			drop = holds(r->s[i], r->len[i], r->s[k], r->len[k]) && (!same || k < i);
+			drop = mem_holds_nocase(r->s[i], r->len[i], r->s[k], r->len[k]) && (!same || k < i);
 		}
 		if (drop) {
 			free(r->s[i]);
