@@ -305,6 +305,21 @@ char *str_next_word(char **p)
 	return w;
 }
 
+/* mem_ascii_only - see util.h (8 bytes at a time) */
+bool mem_ascii_only(const char *p, size_t n)
+{
+	uint64_t or = 0, w;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&w, p + i, 8);
+		or |= w;
+	}
+	for (; i < n; i++)
+		or |= (unsigned char)p[i];
+	return (or & 0x8080808080808080ULL) == 0;
+}
+
 /* mem_holds_nocase - see util.h (the plain search: the literals it is
  * asked about are a few bytes, and it runs once per rule set load) */
 bool mem_holds_nocase(const char *s, size_t n, const char *lit, size_t len)

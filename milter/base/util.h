@@ -56,6 +56,8 @@ char *str_next_word(char **p);
 /* mem_holds_nocase - does s[0, n) hold lit[0, len), ASCII case ignored?
  * Bytes, not strings: either may hold a NUL */
 bool mem_holds_nocase(const char *s, size_t n, const char *lit, size_t len);
+/* mem_ascii_only - no byte of p[0, n) has the high bit set */
+bool mem_ascii_only(const char *p, size_t n);
 /* str_ptr_cmp - strcmp of two char * array elements, for qsort/bsearch */
 int str_ptr_cmp(const void *a, const void *b);
 /* str_lower - lower-case s in place (ASCII), returns s */

@@ -693,28 +693,13 @@ static const char *alias(const char *cs)
 	return cs;
 }
 
-/* ascii_only - no byte with the high bit set (8 bytes at a time) */
-static bool ascii_only(const char *p, size_t n)
-{
-	uint64_t or = 0, w;
-	size_t i = 0;
-
-	for (; i + 8 <= n; i += 8) {
-		memcpy(&w, p + i, 8);
-		or |= w;
-	}
-	for (; i < n; i++)
-		or |= (unsigned char)p[i];
-	return (or & 0x8080808080808080ULL) == 0;
-}
-
 /* utf8_valid - strict UTF-8 (g_utf8_validate rejects NUL, which we
  * allow and turn into spaces later); ASCII, the common case, at once */
 static bool utf8_valid(const char *p, size_t n)
 {
 	const char *end;
 
-	if (ascii_only(p, n))
+	if (mem_ascii_only(p, n))
 		return true;
 	for (;;) {
 		if (g_utf8_validate(p, (gssize)n, &end))

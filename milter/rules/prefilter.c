@@ -33,8 +33,9 @@
  * (reqlit_find_ascii: 25_replace.cf's look-alike alternations), in the
  * text's database with the others: a text with such a byte runs those
  * slots whatever matched, one without runs those whose literals matched
- * (a slot with none needs such a byte, and is skipped).  URIs have neither: they are many short texts, and few of
- * their regexes lack a literal.
+ * (a slot with none needs such a byte, and is skipped).  URIs have
+ * neither: they are many short texts, and few of their regexes lack a
+ * literal.
  *
  * Why literals only: Vectorscan can also match a whole regex (exactly, or
  * with HS_FLAG_PREFILTER) and so skip more PCRE2 runs, but Debian 12's
@@ -472,8 +473,8 @@ static struct pf_tx *text_ready(struct pf_run *run, size_t t)
 		size_t n = reqlit_squeeze(tx->subj, tx->len, tx->sq);
 		tx->failed = !scan(run, pt->sdb, tx->sq, n);
 	}
-	for (size_t i = 0; pt->ascii && !tx->high && i < tx->len; i++)
-		tx->high = (unsigned char)tx->subj[i] >= 0x80;
+	if (pt->ascii)
+		tx->high = !mem_ascii_only(tx->subj, tx->len);
 	return tx;
 }
 
