@@ -50,19 +50,19 @@ static inline bool alphabet(unsigned char c)
 static inline u8x16 in_alphabet(u8x16 c)
 {
 	/* c - lo < n unsigned as one signed compare (SSE2 has no unsigned
-	 * one): shifted by 128 */
-	s8x16 a = (s8x16)(u8x16)(c + (unsigned char)(128 - 'A')) < -128 + 26;
-	s8x16 l = (s8x16)(u8x16)(c + (unsigned char)(128 - 'a')) < -128 + 26;
+	 * one): shifted by 128.  c | 0x20 folds 'A'-'Z' onto 'a'-'z' and
+	 * nothing else onto them; c | 4 is '/' for '+' and '/' only */
+	s8x16 l = (s8x16)(u8x16)((c | 0x20) + (unsigned char)(128 - 'a')) < -128 + 26;
 	s8x16 d = (s8x16)(u8x16)(c + (unsigned char)(128 - '0')) < -128 + 10;
 
-	return (u8x16)(a | l | d) | (u8x16)(c == '+') | (u8x16)(c == '/');
+	return (u8x16)(l | d) | (u8x16)((c | 4) == '/');
 }
 
 /* specials - the bytes of the 16 at p outside the base64 alphabet, bit i
  * for p[i] */
 static inline unsigned specials(const unsigned char *p)
 {
-	return vec16_mask(~in_alphabet(vec16_load(p)));
+	return ~vec16_mask(in_alphabet(vec16_load(p))) & 0xffffu;
 }
 
 /* alphabet_run - how many of the 16 bytes at p, from the first, are in

@@ -1304,6 +1304,22 @@ START_TEST(b64_check)
 				      "%s cut at %zu: %s", c[i].in, cut, got ? got : "NULL");
 		}
 	}
+	/* every byte value at every place of a 16-byte step (the alphabet
+	 * test is 16 lanes at a time) */
+	for (int v = 0; v < 256; v++) {
+		bool ok = (v >= 'A' && v <= 'Z') || (v >= 'a' && v <= 'z') || (v >= '0' && v <= '9') ||
+			  v == '+' || v == '/' || v == '\r' || v == '\n' || v == ' ' || v == '\t';
+		for (int at = 0; at < 16; at++) {
+			unsigned char in[32];
+			struct mime_b64 b = { 0 };
+			memset(in, 'Q', sizeof(in));
+			in[at] = (unsigned char)v;
+			mime_b64_feed(&b, in, sizeof(in));
+			const char *got = mime_b64_verdict(&b, true);
+			ck_assert_msg((got == NULL) == ok || v == '=', "byte %d at %d: %s", v, at,
+				      got ? got : "NULL");
+		}
+	}
 }
 END_TEST
 
