@@ -24,6 +24,7 @@
  */
 #include "autoconfig.h"
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -420,7 +421,7 @@ struct mime_skip_scan {
 	struct mime_skip *v;
 	struct mime_b64 *b64;	/* v's base64 checks, for the verdicts */
 	size_t n, cap;
-	struct fields fl;
+	struct fields fl;	/* last: mime_skip_begin zeroes what is before */
 };
 
 /* pop_to - close the multiparts past the first d */
@@ -734,22 +735,28 @@ static const char *first_value(const struct header *hdrs, size_t nhdrs, const ch
 /* mime_skip_begin - see mime_skip.h */
 struct mime_skip_scan *mime_skip_begin(const struct header *hdrs, size_t nhdrs, size_t min)
 {
-	struct mime_skip_scan *f = xcalloc(1, sizeof(*f));
 	const char *ct = first_value(hdrs, nhdrs, "Content-Type");
 	const char *cte = first_value(hdrs, nhdrs, "Content-Transfer-Encoding");
 	const char *cd = first_value(hdrs, nhdrs, "Content-Disposition");
+	char *b = NULL;
 
-	f->min = min;
-	f->st = STEP_DONE;
+	/* nothing to find (a plain text message): no scan at all */
 	if (ct == NULL || cte == NULL || cd == NULL)
-		return f;
+		return NULL;
 	if (strncasecmp(skip_ws(ct), "multipart/", 10) == 0) {
-		char *b = mime_boundary_of(ct);
-		if (b == NULL)
-			return f;
+		if ((b = mime_boundary_of(ct)) == NULL)
+			return NULL;
+	} else if (!skimmed(ct, cte, cd)) {
+		return NULL;
+	}
+	/* fl, 3 KB, is written before it is read */
+	struct mime_skip_scan *f = xmalloc(sizeof(*f));
+	memset(f, 0, offsetof(struct mime_skip_scan, fl));
+	f->min = min;
+	if (b != NULL) {
 		f->bounds[f->depth++] = b;
 		to_line(f, 0);
-	} else if (skimmed(ct, cte, cd)) {
+	} else {
 		f->single = true;	/* left out whole or not at all */
 		skim_begin(f, 0);
 	}

@@ -69,6 +69,9 @@ size_t mime_skip_find(const struct header *hdrs, size_t nhdrs, const char *body,
  */
 struct mime_skip_scan;
 
+/* mime_skip_begin - NULL when the header leaves nothing to find (a
+ * message of one part that is not a base64 binary one); the other calls
+ * take NULL */
 struct mime_skip_scan *mime_skip_begin(const struct header *hdrs, size_t nhdrs, size_t min);
 void mime_skip_more(struct mime_skip_scan *s, const char *body, size_t len);
 /* mime_skip_end - as mime_skip_find; frees s */
