@@ -206,11 +206,12 @@ size_t match_offset(const struct rule *r, const char *subj, size_t len)
  * break, i.e. holds a newline before its last byte */
 static bool count_in(const struct re *re, const char *name, struct msg *m,
 		     struct re_scratch *rx, const char *subj, size_t len, size_t offset,
-		     unsigned max, bool lines, unsigned *n, size_t base, size_t *a0, size_t *b0)
+		     size_t limit, unsigned max, bool lines, unsigned *n, size_t base,
+		     size_t *a0, size_t *b0)
 {
 	while (*n < max && offset <= len) {
 		size_t a = 0, b = 0;
-		enum re_result res = re_match(re, subj, len, offset, rx, &a, &b);
+		enum re_result res = re_match_upto(re, subj, len, offset, limit, rx, &a, &b);
 		if (res == RE_LIMIT || res == RE_ERROR) {
 			metrics_inc(METRIC_REGEX_LIMITS);
 			log_warn("qid=%s rule %s: regex %s, counted as no match",
@@ -235,22 +236,26 @@ static bool count_in(const struct re *re, const char *name, struct msg *m,
  * (lines) is SpamAssassin's: matched against each line on its own (the
  * line keeps its newline).  The whole text is searched once (the regex
  * has PCRE2_MULTILINE, so ^ and $ anchor at lines); only when a match
- * crosses a line break is each line searched apart. */
+ * crosses a line break is each line searched apart.  No match starts
+ * after limit (the caller knows): a line that starts after it holds
+ * none. */
 unsigned match_count(const struct re *re, const char *name, struct msg *m,
 		     struct re_scratch *rx, const char *subj, size_t len,
-		     size_t offset, unsigned max, bool lines, size_t *a0, size_t *b0)
+		     size_t offset, size_t limit, unsigned max, bool lines,
+		     size_t *a0, size_t *b0)
 {
 	unsigned n = 0;
 
-	if (count_in(re, name, m, rx, subj, len, offset, max, lines, &n, 0, a0, b0))
+	if (count_in(re, name, m, rx, subj, len, offset, limit, max, lines, &n, 0, a0, b0))
 		return n;
 	n = 0;
-	for (size_t ls = 0; ls < len && n < max;) {
+	for (size_t ls = 0; ls < len && n < max && (limit == RE_NO_LIMIT || ls <= limit);) {
 		const char *nl = memchr(subj + ls, '\n', len - ls);
 		size_t le = nl ? (size_t)(nl - subj) + 1 : len;
 		if (le > offset)
 			count_in(re, name, m, rx, subj + ls, le - ls, offset > ls ? offset - ls : 0,
-				 max, false, &n, ls, a0, b0);
+				 limit == RE_NO_LIMIT ? RE_NO_LIMIT : limit - ls, max, false, &n,
+				 ls, a0, b0);
 		ls = le;
 	}
 	return n;
@@ -266,7 +271,7 @@ unsigned match_uris(const struct re *re, const char *name, struct msg *m,
 
 	for (size_t i = 0; i < nuris && n < max; i++) {
 		unsigned k = match_count(re, name, m, rx, uris[i], strlen(uris[i]), 0,
-					 max - n, false, &a, &b);
+					 RE_NO_LIMIT, max - n, false, &a, &b);
 		if (k && n == 0)
 			*first = i;
 		n += k;

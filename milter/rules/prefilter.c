@@ -85,6 +85,8 @@ struct pf_slot {
 	unsigned fl;		/* FL_* */
 	unsigned max;		/* the largest count a rule sharing it needs */
 	bool always;		/* not prefiltered: PCRE2 runs every message */
+	size_t back;		/* its longest look-behind: a literal required
+				 * there starts up to this far before the match */
 	bool ascii;		/* prefiltered only in a text without bytes >= 0x80 */
 };
 
@@ -94,6 +96,9 @@ struct prefilter {
 	struct pf_slot *slots;
 	size_t nslots;
 	size_t *slot_of;	/* per rule: its slot, or SIZE_MAX */
+	unsigned *lit_slot;	/* per literal (its Vectorscan id): its slot */
+	size_t *lit_len;	/* and its length */
+	size_t nlits, lits_cap;
 	size_t nrules;
 	hs_scratch_t *proto;	/* cloned for each message */
 	struct rules_pf_info info;
@@ -102,8 +107,12 @@ struct prefilter {
 /* one slot's result in one message */
 struct pf_res {
 	bool cand;		/* the prefilter saw a possible match */
+	bool whole;		/* seen where positions say nothing (squeezed
+				 * text, URIs): search the whole text */
 	bool done;
 	unsigned n;
+	size_t last;		/* the start of the last literal seen: no
+				 * match of the regex starts after it */
 	size_t a, b;		/* first match; uri: a is the URI's index */
 };
 
@@ -124,6 +133,7 @@ struct pf_run {
 	struct msg *m;
 	struct re_scratch *re;
 	hs_scratch_t *scratch;
+	bool whole;		/* the text being scanned is squeezed or a URI */
 	struct pf_res *res;	/* per slot */
 	struct pf_tx *tx;	/* per text */
 };
@@ -224,8 +234,10 @@ static size_t slot_of(struct prefilter *pf, size_t *tab, size_t cap, const struc
 		tab[k] = pf->nslots;
 		pf->slots[pf->nslots++] = (struct pf_slot){
 			.text = t, .rep = r, .fl = flags_of(r->flags),
-			.always = !re_bytes(r->re),
+			.always = !re_bytes(r->re), .back = re_lookbehind(r->re),
 		};
+		if (pf->slots[tab[k]].back == RE_NO_LIMIT)
+			pf->slots[tab[k]].always = true;
 	}
 	struct pf_slot *s = &pf->slots[tab[k]];
 	unsigned need = r->negate ? 1 : r->maxhits;
@@ -242,9 +254,17 @@ struct lits {
 	unsigned *ids, *flags;
 };
 
-/* lits_take - the literals of rl for slot id (taken over) */
-static void lits_take(struct lits *l, struct reqlit *rl, unsigned id)
+/* lits_take - the literals of rl for slot id (taken over); every
+ * occurrence is reported unless single (squeezed text and URIs, where
+ * only the slot's candidacy is used) */
+static void lits_take(struct prefilter *pf, struct lits *l, struct reqlit *rl, unsigned id,
+		      bool single)
 {
+	if (pf->nlits + rl->n > pf->lits_cap) {
+		pf->lits_cap = (pf->nlits + rl->n) * 2;
+		pf->lit_slot = xrealloc(pf->lit_slot, pf->lits_cap * sizeof(*pf->lit_slot));
+		pf->lit_len = xrealloc(pf->lit_len, pf->lits_cap * sizeof(*pf->lit_len));
+	}
 	if (l->n + rl->n > l->cap) {
 		l->cap = (l->n + rl->n) * 2;
 		l->s = xrealloc(l->s, l->cap * sizeof(*l->s));
@@ -255,8 +275,10 @@ static void lits_take(struct lits *l, struct reqlit *rl, unsigned id)
 	for (size_t k = 0; k < rl->n; k++, l->n++) {
 		l->s[l->n] = rl->s[k];
 		l->len[l->n] = rl->len[k];
-		l->ids[l->n] = id;
-		l->flags[l->n] = HS_FLAG_CASELESS | HS_FLAG_SINGLEMATCH;
+		l->ids[l->n] = (unsigned)pf->nlits;
+		l->flags[l->n] = HS_FLAG_CASELESS | (single ? HS_FLAG_SINGLEMATCH : 0);
+		pf->lit_slot[pf->nlits] = id;
+		pf->lit_len[pf->nlits++] = rl->len[k];
 	}
 	rl->n = 0;
 }
@@ -275,7 +297,7 @@ static hs_database_t *lits_compile(struct prefilter *pf, struct lits *l)
 		hs_free_database(db);
 		db = NULL;
 		for (size_t k = 0; k < l->n; k++)
-			pf->slots[l->ids[k]].always = true;
+			pf->slots[pf->lit_slot[l->ids[k]]].always = true;
 	}
 	for (size_t k = 0; k < l->n; k++)
 		free(l->s[k]);
@@ -300,12 +322,12 @@ static void compile_text(struct prefilter *pf, size_t t)
 		if (s->text != t || s->always)
 			continue;
 		if (reqlit_find(s->rep->pat, s->rep->flags, &rl)) {
-			lits_take(&l, &rl, (unsigned)i);
+			lits_take(pf, &l, &rl, (unsigned)i, t == T_URI);
 		} else if (t != T_URI && reqlit_find_squeezed(s->rep->pat, s->rep->flags, &rl)) {
-			lits_take(&sl, &rl, (unsigned)i);
+			lits_take(pf, &sl, &rl, (unsigned)i, true);
 			pf->info.squeezed++;
 		} else if (t != T_URI && reqlit_find_ascii(s->rep->pat, s->rep->flags, &rl)) {
-			lits_take(&l, &rl, (unsigned)i);	/* none: no match in ASCII */
+			lits_take(pf, &l, &rl, (unsigned)i, false);	/* none: no match in ASCII */
 			s->ascii = true;
 			pf->texts[t].ascii = true;
 			pf->info.ascii++;
@@ -380,6 +402,8 @@ struct prefilter *prefilter_free(struct prefilter *pf)
 	free(pf->texts);
 	free(pf->slots);
 	free(pf->slot_of);
+	free(pf->lit_slot);
+	free(pf->lit_len);
 	free(pf);
 	return NULL;
 }
@@ -428,24 +452,32 @@ void prefilter_end(struct pf_run *run)
 	free(run);
 }
 
-/* on_match - Vectorscan: slot id may match */
+/* on_match - Vectorscan: literal id ends at to, so its slot may match,
+ * starting at the latest where the last such literal starts */
 static int on_match(unsigned id, unsigned long long from, unsigned long long to,
 		    unsigned flags, void *ctx)
 {
 	struct pf_run *run = ctx;
+	struct pf_res *res = &run->res[run->pf->lit_slot[id]];
+	size_t start = (size_t)to - run->pf->lit_len[id];
 
 	(void)from;
-	(void)to;
 	(void)flags;
-	run->res[id].cand = true;
+	res->cand = true;
+	res->whole |= run->whole;
+	if (start > res->last)
+		res->last = start;
 	return 0;
 }
 
-/* scan - one Vectorscan pass over s; false on error */
-static bool scan(struct pf_run *run, const hs_database_t *db, const char *s, size_t len)
+/* scan - one Vectorscan pass over s; false on error.  whole: its
+ * positions are not those of the text PCRE2 searches. */
+static bool scan(struct pf_run *run, const hs_database_t *db, const char *s, size_t len,
+		 bool whole)
 {
 	if (len > UINT32_MAX)
 		return false;
+	run->whole = whole;
 	return hs_scan(db, s, (unsigned)len, 0, run->scratch, on_match, run) == HS_SUCCESS;
 }
 
@@ -462,16 +494,16 @@ static struct pf_tx *text_ready(struct pf_run *run, size_t t)
 		size_t nuris;
 		const char *const *uris = msg_uris(run->m, &nuris);
 		for (size_t i = 0; pt->db && i < nuris && !tx->failed; i++)
-			tx->failed = !scan(run, pt->db, uris[i], strlen(uris[i]));
+			tx->failed = !scan(run, pt->db, uris[i], strlen(uris[i]), true);
 		return tx;
 	}
 	match_text(pt->rep, run->env, &tx->hb, &tx->subj, &tx->len);
 	if (pt->db)
-		tx->failed = !scan(run, pt->db, tx->subj, tx->len);
+		tx->failed = !scan(run, pt->db, tx->subj, tx->len, false);
 	if (pt->sdb && !tx->failed) {
 		tx->sq = xmalloc(tx->len + 1);
 		size_t n = reqlit_squeeze(tx->subj, tx->len, tx->sq);
-		tx->failed = !scan(run, pt->sdb, tx->sq, n);
+		tx->failed = !scan(run, pt->sdb, tx->sq, n, true);
 	}
 	if (pt->ascii)
 		tx->high = !mem_ascii_only(tx->subj, tx->len);
@@ -492,12 +524,17 @@ unsigned prefilter_rule(struct pf_run *run, size_t i, const struct rule *r,
 
 	if (!res->done) {
 		res->done = true;
-		if (s->always || res->cand || tx->failed || (s->ascii && tx->high)) {
+		/* admitted by its literals alone: every match holds one (or
+		 * its look-behind does), so none starts after the last
+		 * literal seen (plus the look-behind) */
+		bool whole = s->always || tx->failed || (s->ascii && tx->high) || res->whole;
+		if (whole || res->cand) {
 			if (s->text == T_URI)
 				res->n = match_uris(s->rep->re, name, run->m, run->re, s->max, &res->a);
 			else
 				res->n = match_count(s->rep->re, name, run->m, run->re, subj, tx->len,
-						     match_offset(s->rep, subj, tx->len), s->max,
+						     match_offset(s->rep, subj, tx->len),
+						     whole ? RE_NO_LIMIT : res->last + s->back, s->max,
 						     s->rep->type == RULE_BODY, &res->a, &res->b);
 		}
 	}

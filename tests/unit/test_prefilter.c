@@ -469,6 +469,38 @@ START_TEST(skip_is_no_match)
 }
 END_TEST
 
+/* a rule admitted by its literals is searched only up to the last of
+ * them (match_count's limit): every match must still count, the last
+ * one too, and a literal its look-behind requires may lie before the
+ * match itself */
+START_TEST(limit_keeps_matches)
+{
+	struct engine *e = unit_engine("", "body PF_WOLF /\\bwolf\\b/\n"
+					   "tflags PF_WOLF multiple\n"
+					   "body PF_LB /(?<=zebracrossing)ab/\n"
+					   "body PF_SHEEP /\\d+ sheep/\n"
+					   "tflags PF_SHEEP multiple\n");
+	const char *msg = "From: a@b.test\nSubject: animals\n\n"
+			  "a wolf, 12 sheep, another wolf\nand 7 sheep and a last wolf\n"
+			  "at the zebracrossingab\n";
+
+	for (int on = 0; on < 2; on++) {
+		rules_set_prefilter(e->rules, on);
+		struct scan *sc = unit_scan(e, msg);
+		const char *d = unit_detail(sc, "PF_WOLF");
+		ck_assert_msg(d && strcmp(d, "wolf (3 hits)") == 0, "PF_WOLF on=%d: %s", on,
+			      d ? d : "no hit");
+		d = unit_detail(sc, "PF_SHEEP");
+		ck_assert_msg(d && strcmp(d, "12 sheep (2 hits)") == 0, "PF_SHEEP on=%d: %s", on,
+			      d ? d : "no hit");
+		d = unit_detail(sc, "PF_LB");
+		ck_assert_msg(d && strcmp(d, "ab") == 0, "PF_LB on=%d: %s", on, d ? d : "no hit");
+		scan_free(sc);
+	}
+	engine_unref(e);
+}
+END_TEST
+
 /* two threads scanning at once share the rule set and its databases;
  * each message's hits must equal the serial run's */
 #define T_MSGS 40
@@ -546,6 +578,7 @@ int main(void)
 	tcase_add_test(tc, squeeze_text);
 	tcase_add_test(tc, reqlit_nul);
 	tcase_add_test(tc, skip_is_no_match);
+	tcase_add_test(tc, limit_keeps_matches);
 	tcase_add_test(tc, corpus_tricky);
 	tcase_add_test(tc, corpus_shipped);
 	tcase_add_test(tc, threads_share);
