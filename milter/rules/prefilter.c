@@ -23,6 +23,17 @@
  * a skipped slot has no PCRE2 match either; a negated rule then hits, as
  * it would have.  A scan error marks every slot of that text a candidate.
  *
+ * Where PCRE2 starts: the literal databases report every occurrence (but
+ * in URIs and the squeezed text, whose positions are not those of the
+ * text PCRE2 searches).  A match holds one, so it starts no later than
+ * the occurrence's start plus the regex's longest look-behind (a literal
+ * may lie in one), and no earlier than the occurrence's end minus
+ * rewidth_max (when that is bounded).  A slot admitted by literals alone
+ * is searched only in these windows (match_count, with PCRE2's offset
+ * limit): the first match window by window is the first match, so the
+ * counts and details are the same.  A slot keeps PF_WINDOWS of them per
+ * message, merged into one that spans them when more come.
+ *
  * The squeezed text: a slot with no required literal may have literals
  * of its text squeezed to letters and digits (reqlit_find_squeezed), as
  * SpamAssassin's rules for words spelled across separators do.  Those go
@@ -66,6 +77,10 @@
 #include "rules/prefilter.h"
 #include "rules/re.h"
 #include "rules/reqlit.h"
+#include "rules/rewidth.h"
+
+/* windows kept per slot and message; more are merged into one */
+#define PF_WINDOWS 8
 
 /* the fixed texts; header subjects follow */
 enum { T_BODY, T_RAWBODY, T_FULL, T_URI, T_FIXED };
@@ -87,6 +102,8 @@ struct pf_slot {
 	bool always;		/* not prefiltered: PCRE2 runs every message */
 	size_t back;		/* its longest look-behind: a literal required
 				 * there starts up to this far before the match */
+	size_t width;		/* rewidth_max: a literal held ends at most this
+				 * far past the start of the match */
 	bool ascii;		/* prefiltered only in a text without bytes >= 0x80 */
 };
 
@@ -111,8 +128,8 @@ struct pf_res {
 				 * text, URIs): search the whole text */
 	bool done;
 	unsigned n;
-	size_t last;		/* the start of the last literal seen: no
-				 * match of the regex starts after it */
+	unsigned nwin;		/* windows where a match may start */
+	size_t win;		/* the first, in pf_run->wins */
 	size_t a, b;		/* first match; uri: a is the URI's index */
 };
 
@@ -134,6 +151,8 @@ struct pf_run {
 	struct re_scratch *re;
 	hs_scratch_t *scratch;
 	bool whole;		/* the text being scanned is squeezed or a URI */
+	struct match_win *wins;	/* PF_WINDOWS for each slot that has any */
+	size_t nwins, wins_cap;
 	struct pf_res *res;	/* per slot */
 	struct pf_tx *tx;	/* per text */
 };
@@ -235,6 +254,7 @@ static size_t slot_of(struct prefilter *pf, size_t *tab, size_t cap, const struc
 		pf->slots[pf->nslots++] = (struct pf_slot){
 			.text = t, .rep = r, .fl = flags_of(r->flags),
 			.always = !re_bytes(r->re), .back = re_lookbehind(r->re),
+			.width = rewidth_max(r->pat, r->flags),
 		};
 		if (pf->slots[tab[k]].back == RE_NO_LIMIT)
 			pf->slots[tab[k]].always = true;
@@ -447,26 +467,64 @@ void prefilter_end(struct pf_run *run)
 		free(run->tx[t].sq);
 	}
 	hs_free_scratch(run->scratch);
+	free(run->wins);
 	free(run->tx);
 	free(run->res);
 	free(run);
 }
 
+/* add_window - a match of res's slot may start in [lo, hi]: the windows
+ * stay sorted and disjoint, and hold every such range seen (merged into
+ * one that spans them all when one comes out of order or there are too
+ * many) */
+static void add_window(struct pf_run *run, struct pf_res *res, size_t lo, size_t hi)
+{
+	if (res->nwin == 0) {
+		if (run->nwins + PF_WINDOWS > run->wins_cap) {
+			run->wins_cap = (run->nwins + PF_WINDOWS) * 2;
+			run->wins = xrealloc(run->wins, run->wins_cap * sizeof(*run->wins));
+		}
+		res->win = run->nwins;
+		run->nwins += PF_WINDOWS;
+		run->wins[res->win] = (struct match_win){ lo, hi };
+		res->nwin = 1;
+		return;
+	}
+	struct match_win *w = &run->wins[res->win], *last = &w[res->nwin - 1];
+	if (lo >= last->lo && lo <= last->hi + 1) {
+		if (hi > last->hi)
+			last->hi = hi;
+	} else if (lo > last->hi + 1 && res->nwin < PF_WINDOWS) {
+		w[res->nwin++] = (struct match_win){ lo, hi };
+	} else {
+		w[0] = (struct match_win){ lo < w[0].lo ? lo : w[0].lo,
+					   hi > last->hi ? hi : last->hi };
+		res->nwin = 1;
+	}
+}
+
 /* on_match - Vectorscan: literal id ends at to, so its slot may match,
- * starting at the latest where the last such literal starts */
+ * starting where a match holding this occurrence can start: from
+ * width before its end to its start (a look-behind's literal: back
+ * after) */
 static int on_match(unsigned id, unsigned long long from, unsigned long long to,
 		    unsigned flags, void *ctx)
 {
 	struct pf_run *run = ctx;
-	struct pf_res *res = &run->res[run->pf->lit_slot[id]];
-	size_t start = (size_t)to - run->pf->lit_len[id];
+	size_t k = run->pf->lit_slot[id];
+	const struct pf_slot *s = &run->pf->slots[k];
+	struct pf_res *res = &run->res[k];
+	size_t end = (size_t)to, hi = end - run->pf->lit_len[id] + s->back;
+	size_t lo = s->width == REWIDTH_NONE || end <= s->width ? 0 : end - s->width;
 
 	(void)from;
 	(void)flags;
 	res->cand = true;
-	res->whole |= run->whole;
-	if (start > res->last)
-		res->last = start;
+	if (run->whole) {
+		res->whole = true;
+		return 0;
+	}
+	add_window(run, res, lo < hi ? lo : hi, hi);
 	return 0;
 }
 
@@ -525,8 +583,8 @@ unsigned prefilter_rule(struct pf_run *run, size_t i, const struct rule *r,
 	if (!res->done) {
 		res->done = true;
 		/* admitted by its literals alone: every match holds one (or
-		 * its look-behind does), so none starts after the last
-		 * literal seen (plus the look-behind) */
+		 * its look-behind does), so matches start only in the
+		 * windows around the literals seen */
 		bool whole = s->always || tx->failed || (s->ascii && tx->high) || res->whole;
 		if (whole || res->cand) {
 			if (s->text == T_URI)
@@ -534,7 +592,8 @@ unsigned prefilter_rule(struct pf_run *run, size_t i, const struct rule *r,
 			else
 				res->n = match_count(s->rep->re, name, run->m, run->re, subj, tx->len,
 						     match_offset(s->rep, subj, tx->len),
-						     whole ? RE_NO_LIMIT : res->last + s->back, s->max,
+						     whole ? NULL : &run->wins[res->win],
+						     whole ? 0 : res->nwin, s->max,
 						     s->rep->type == RULE_BODY, &res->a, &res->b);
 		}
 	}
