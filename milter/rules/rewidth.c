@@ -201,7 +201,9 @@ static const char *posix_end(const char *p, const char *end)
 {
 	char term = p[1];
 
-	for (p++; p + 1 < end; p++) {
+	if (end - p < 4)
+		return NULL;
+	for (p += 2; end - p >= 2; p++) {	/* from after the terminator */
 		if (*p == '\\' && (p[1] == ']' || p[1] == '\\'))
 			p++;
 		else if ((*p == '[' && p[1] == term) || *p == ']')

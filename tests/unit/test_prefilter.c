@@ -256,7 +256,9 @@ static const struct {
 	{ "[]a]b", "", 2 },
 	{ "[a\\]]b", "", 2 },
 	{ "[[:alpha:]]b", "", 2 },
-	{ "abc[[:]|x:]]", "", 5 },	/* not a POSIX class: [[:] then |x:]] */
+	{ "abc[[:]|x:]]", "", 4 },	/* not a POSIX class: [[:] then |x:]] */
+	{ "a[[:]|xyz:]]|b", "", 6 },	/* found by fuzz_reqlit */
+	{ "[[:alpha:][:digit:]x]", "", 1 },
 	{ "\\bfoo\\b", "", 3 },
 	{ "^$", "m", 0 },
 	{ "a(?=bcd)", "", 4 },	/* the look-ahead inspects b, c, d */
