@@ -28,15 +28,22 @@
 
 #define DETAIL_MAX 80
 
-/* field_matches - is this header field one the rule reads? */
+/* field_matches - is this header field one the rule reads?  Called for
+ * every field of the message and every header text a rule set reads:
+ * most names differ in their first byte, which is tested first (equal up
+ * to ASCII case, the two bytes are equal but for bit 0x20) */
 static bool field_matches(const char *rule_field, const char *name)
 {
-	if (strcmp(rule_field, "ToCc") == 0)
+	char r0 = rule_field[0];
+
+	if (r0 == 'T' && strcmp(rule_field, "ToCc") == 0)
 		return strcasecmp(name, "To") == 0 || strcasecmp(name, "Cc") == 0;
-	if (strcmp(rule_field, "MESSAGEID") == 0)
+	if (r0 == 'M' && strcmp(rule_field, "MESSAGEID") == 0)
 		return strcasecmp(name, "Message-Id") == 0 ||
 		       strcasecmp(name, "Resent-Message-Id") == 0 ||
 		       strcasecmp(name, "X-Message-Id") == 0;
+	if ((r0 | 0x20) != (name[0] | 0x20))
+		return false;
 	return strcasecmp(rule_field, name) == 0;
 }
 
