@@ -10,6 +10,10 @@
  * must occur in the squeezed subject (reqlit_squeeze), and for
  * reqlit_find_ascii when the subject has no byte >= 0x80 (its answer
  * may be no literal at all: then the regex must not match such a text).
+ * And what prefilter.c builds on these literals: searching only in the
+ * windows around their occurrences (from rewidth_max before an
+ * occurrence's end to re_lookbehind after its start, with PCRE2's offset
+ * limit) finds the same first match as searching the whole subject.
  */
 #include "autoconfig.h"
 
@@ -21,10 +25,44 @@
 #include "base/util.h"
 #include "rules/re.h"
 #include "rules/reqlit.h"
+#include "rules/rewidth.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 enum mode { PLAIN, SQUEEZED, ASCII };
+
+/* window_check - the leftmost match over the windows around every
+ * occurrence of rl's literals is [a0, b0), the whole subject's first */
+static void window_check(const struct re *re, struct re_scratch *rs, const struct reqlit *rl,
+			 const char *pat, const char *flags, const char *subj, size_t slen,
+			 size_t a0, size_t b0)
+{
+	size_t w = rewidth_max(pat, flags), back = re_lookbehind(re);
+	size_t best_a = SIZE_MAX, best_b = 0;
+
+	if (w != REWIDTH_NONE && b0 - a0 > w)
+		abort();	/* a match wider than the bound */
+	if (strstr(pat, "\\K") || back == RE_NO_LIMIT)
+		return;		/* \K reports a later start than the attempt's */
+	for (size_t i = 0; i < rl->n; i++) {
+		for (size_t q = 0; q + rl->len[i] <= slen; q++) {
+			if (!mem_holds_nocase(subj + q, rl->len[i], rl->s[i], rl->len[i]))
+				continue;
+			size_t end = q + rl->len[i], a, b;
+			size_t lo = w == REWIDTH_NONE || end <= w ? 0 : end - w;
+			enum re_result r = re_match_upto(re, subj, slen, lo < q + back ? lo : q + back,
+							 q + back, rs, &a, &b);
+			if (r == RE_LIMIT || r == RE_ERROR)
+				return;
+			if (r == RE_MATCH && a < best_a) {
+				best_a = a;
+				best_b = b;
+			}
+		}
+	}
+	if (best_a != a0 || best_b != b0)
+		abort();	/* the windows missed the first match */
+}
 
 /* check - one analysis's promise on pat and subj[0, slen): reqlit_find's,
  * reqlit_find_squeezed's over the squeezed subject, reqlit_find_ascii's */
@@ -69,6 +107,8 @@ static void check(const char *pat, const char *flags, const char *subj, size_t s
 				found = mem_holds_nocase(t, tlen, rl.s[i], rl.len[i]);
 			if (!found)
 				abort();	/* a match without any literal */
+			if (mode == PLAIN)
+				window_check(re, rs, &rl, pat, flags, subj, slen, a, b);
 			free(sq);
 		}
 		re_scratch_free(rs);

@@ -28,15 +28,22 @@
 
 #define DETAIL_MAX 80
 
-/* field_matches - is this header field one the rule reads? */
+/* field_matches - is this header field one the rule reads?  Called for
+ * every field of the message and every header text a rule set reads:
+ * most names differ in their first byte, which is tested first (equal up
+ * to ASCII case, the two bytes are equal but for bit 0x20) */
 static bool field_matches(const char *rule_field, const char *name)
 {
-	if (strcmp(rule_field, "ToCc") == 0)
+	char r0 = rule_field[0];
+
+	if (r0 == 'T' && strcmp(rule_field, "ToCc") == 0)
 		return strcasecmp(name, "To") == 0 || strcasecmp(name, "Cc") == 0;
-	if (strcmp(rule_field, "MESSAGEID") == 0)
+	if (r0 == 'M' && strcmp(rule_field, "MESSAGEID") == 0)
 		return strcasecmp(name, "Message-Id") == 0 ||
 		       strcasecmp(name, "Resent-Message-Id") == 0 ||
 		       strcasecmp(name, "X-Message-Id") == 0;
+	if ((r0 | 0x20) != (name[0] | 0x20))
+		return false;
 	return strcasecmp(rule_field, name) == 0;
 }
 
@@ -201,16 +208,34 @@ size_t match_offset(const struct rule *r, const char *subj, size_t len)
 	return nl ? (size_t)(nl - subj) + 1 : len;
 }
 
-/* count_in - bounded count of matches in subj[0, len) from offset; with
- * lines, false (and *n meaningless) as soon as a match crosses a line
- * break, i.e. holds a newline before its last byte */
+/* count_in - bounded count of matches in subj[0, len) from offset,
+ * starting in one of win[0, nwin) (sorted, disjoint; NULL: anywhere);
+ * with lines, false (and *n meaningless) as soon as a match crosses a
+ * line break, i.e. holds a newline before its last byte.  The windows
+ * hold every start a match can have, so the leftmost match at or after
+ * offset is the first one found window by window. */
 static bool count_in(const struct re *re, const char *name, struct msg *m,
 		     struct re_scratch *rx, const char *subj, size_t len, size_t offset,
-		     unsigned max, bool lines, unsigned *n, size_t base, size_t *a0, size_t *b0)
+		     const struct match_win *win, size_t nwin, unsigned max, bool lines,
+		     unsigned *n, size_t base, size_t *a0, size_t *b0)
 {
-	while (*n < max && offset <= len) {
+	static const struct match_win all = { 0, RE_NO_LIMIT };
+	size_t k = 0;
+
+	if (win == NULL) {
+		win = &all;
+		nwin = 1;
+	}
+	while (*n < max && offset <= len && k < nwin) {
 		size_t a = 0, b = 0;
-		enum re_result res = re_match(re, subj, len, offset, rx, &a, &b);
+		if (win[k].hi < offset) {
+			k++;
+			continue;
+		}
+		size_t from = win[k].lo > offset ? win[k].lo : offset;
+		if (from > len)
+			break;
+		enum re_result res = re_match_upto(re, subj, len, from, win[k].hi, rx, &a, &b);
 		if (res == RE_LIMIT || res == RE_ERROR) {
 			metrics_inc(METRIC_REGEX_LIMITS);
 			log_warn("qid=%s rule %s: regex %s, counted as no match",
@@ -218,8 +243,10 @@ static bool count_in(const struct re *re, const char *name, struct msg *m,
 				 res == RE_LIMIT ? "hit the match limit" : "failed");
 			break;
 		}
-		if (res != RE_MATCH)
-			break;
+		if (res != RE_MATCH) {
+			k++;	/* none starts in this window */
+			continue;
+		}
 		if (lines && b > a + 1 && memchr(subj + a, '\n', b - a - 1) != NULL)
 			return false;
 		if ((*n)++ == 0) {
@@ -235,22 +262,27 @@ static bool count_in(const struct re *re, const char *name, struct msg *m,
  * (lines) is SpamAssassin's: matched against each line on its own (the
  * line keeps its newline).  The whole text is searched once (the regex
  * has PCRE2_MULTILINE, so ^ and $ anchor at lines); only when a match
- * crosses a line break is each line searched apart. */
+ * crosses a line break is each line searched apart.  No match starts
+ * outside the windows (the caller knows): a line that starts after the
+ * last one holds none. */
 unsigned match_count(const struct re *re, const char *name, struct msg *m,
 		     struct re_scratch *rx, const char *subj, size_t len,
-		     size_t offset, unsigned max, bool lines, size_t *a0, size_t *b0)
+		     size_t offset, const struct match_win *win, size_t nwin, unsigned max,
+		     bool lines, size_t *a0, size_t *b0)
 {
 	unsigned n = 0;
+	size_t limit = win ? win[nwin - 1].hi : RE_NO_LIMIT;
 
-	if (count_in(re, name, m, rx, subj, len, offset, max, lines, &n, 0, a0, b0))
+	if (count_in(re, name, m, rx, subj, len, offset, win, nwin, max, lines, &n, 0, a0, b0))
 		return n;
 	n = 0;
-	for (size_t ls = 0; ls < len && n < max;) {
+	for (size_t ls = 0; ls < len && n < max && (limit == RE_NO_LIMIT || ls <= limit);) {
 		const char *nl = memchr(subj + ls, '\n', len - ls);
 		size_t le = nl ? (size_t)(nl - subj) + 1 : len;
 		if (le > offset)
 			count_in(re, name, m, rx, subj + ls, le - ls, offset > ls ? offset - ls : 0,
-				 max, false, &n, ls, a0, b0);
+				 &(struct match_win){ 0, limit == RE_NO_LIMIT ? RE_NO_LIMIT : limit - ls },
+				 1, max, false, &n, ls, a0, b0);
 		ls = le;
 	}
 	return n;
@@ -265,7 +297,7 @@ unsigned match_uris(const struct re *re, const char *name, struct msg *m,
 	unsigned n = 0;
 
 	for (size_t i = 0; i < nuris && n < max; i++) {
-		unsigned k = match_count(re, name, m, rx, uris[i], strlen(uris[i]), 0,
+		unsigned k = match_count(re, name, m, rx, uris[i], strlen(uris[i]), 0, NULL, 0,
 					 max - n, false, &a, &b);
 		if (k && n == 0)
 			*first = i;

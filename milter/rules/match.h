@@ -25,12 +25,20 @@ bool match_exists(const struct rule *r, const struct msg *m);
 /* match_offset - where matching starts in the rule's text (nosubject:
  * after the Subject line that leads the body text) */
 size_t match_offset(const struct rule *r, const char *subj, size_t len);
+/* the starts [lo, hi] a match may have */
+struct match_win {
+	size_t lo, hi;
+};
+
 /* match_count - matches of re in subj from offset, up to max; the first
- * one's bounds in *a, *b.  A regex limit is logged against rule name and
- * ends the count (SpamAssassin: no match). */
+ * one's bounds in *a, *b.  win[0, nwin): sorted, disjoint windows that
+ * hold every start a match can have, as the caller knows (NULL: any
+ * start); the count is the same, found sooner.  A regex limit is logged
+ * against rule name and ends the count (SpamAssassin: no match). */
 unsigned match_count(const struct re *re, const char *name, struct msg *m,
 		     struct re_scratch *rx, const char *subj, size_t len,
-		     size_t offset, unsigned max, bool lines, size_t *a, size_t *b);
+		     size_t offset, const struct match_win *win, size_t nwin, unsigned max,
+		     bool lines, size_t *a, size_t *b);
 /* match_uris - matches of re in every URI of the message, each on its
  * own, up to max; *first is the first URI that matched */
 unsigned match_uris(const struct re *re, const char *name, struct msg *m,

@@ -23,6 +23,17 @@
  * a skipped slot has no PCRE2 match either; a negated rule then hits, as
  * it would have.  A scan error marks every slot of that text a candidate.
  *
+ * Where PCRE2 starts: the literal databases report every occurrence (but
+ * in URIs and the squeezed text, whose positions are not those of the
+ * text PCRE2 searches).  A match holds one, so it starts no later than
+ * the occurrence's start plus the regex's longest look-behind (a literal
+ * may lie in one), and no earlier than the occurrence's end minus
+ * rewidth_max (when that is bounded).  A slot admitted by literals alone
+ * is searched only in these windows (match_count, with PCRE2's offset
+ * limit): the first match window by window is the first match, so the
+ * counts and details are the same.  A slot keeps PF_WINDOWS of them per
+ * message, merged into one that spans them when more come.
+ *
  * The squeezed text: a slot with no required literal may have literals
  * of its text squeezed to letters and digits (reqlit_find_squeezed), as
  * SpamAssassin's rules for words spelled across separators do.  Those go
@@ -66,6 +77,10 @@
 #include "rules/prefilter.h"
 #include "rules/re.h"
 #include "rules/reqlit.h"
+#include "rules/rewidth.h"
+
+/* windows kept per slot and message; more are merged into one */
+#define PF_WINDOWS 8
 
 /* the fixed texts; header subjects follow */
 enum { T_BODY, T_RAWBODY, T_FULL, T_URI, T_FIXED };
@@ -85,6 +100,10 @@ struct pf_slot {
 	unsigned fl;		/* FL_* */
 	unsigned max;		/* the largest count a rule sharing it needs */
 	bool always;		/* not prefiltered: PCRE2 runs every message */
+	size_t back;		/* its longest look-behind: a literal required
+				 * there starts up to this far before the match */
+	size_t width;		/* rewidth_max: a literal held ends at most this
+				 * far past the start of the match */
 	bool ascii;		/* prefiltered only in a text without bytes >= 0x80 */
 };
 
@@ -94,6 +113,9 @@ struct prefilter {
 	struct pf_slot *slots;
 	size_t nslots;
 	size_t *slot_of;	/* per rule: its slot, or SIZE_MAX */
+	unsigned *lit_slot;	/* per literal (its Vectorscan id): its slot */
+	size_t *lit_len;	/* and its length */
+	size_t nlits, lits_cap;
 	size_t nrules;
 	hs_scratch_t *proto;	/* cloned for each message */
 	struct rules_pf_info info;
@@ -102,8 +124,12 @@ struct prefilter {
 /* one slot's result in one message */
 struct pf_res {
 	bool cand;		/* the prefilter saw a possible match */
+	bool whole;		/* seen where positions say nothing (squeezed
+				 * text, URIs): search the whole text */
 	bool done;
 	unsigned n;
+	unsigned nwin;		/* windows where a match may start */
+	size_t win;		/* the first, in pf_run->wins */
 	size_t a, b;		/* first match; uri: a is the URI's index */
 };
 
@@ -124,6 +150,9 @@ struct pf_run {
 	struct msg *m;
 	struct re_scratch *re;
 	hs_scratch_t *scratch;
+	bool whole;		/* the text being scanned is squeezed or a URI */
+	struct match_win *wins;	/* PF_WINDOWS for each slot that has any */
+	size_t nwins, wins_cap;
 	struct pf_res *res;	/* per slot */
 	struct pf_tx *tx;	/* per text */
 };
@@ -224,8 +253,11 @@ static size_t slot_of(struct prefilter *pf, size_t *tab, size_t cap, const struc
 		tab[k] = pf->nslots;
 		pf->slots[pf->nslots++] = (struct pf_slot){
 			.text = t, .rep = r, .fl = flags_of(r->flags),
-			.always = !re_bytes(r->re),
+			.always = !re_bytes(r->re), .back = re_lookbehind(r->re),
+			.width = rewidth_max(r->pat, r->flags),
 		};
+		if (pf->slots[tab[k]].back == RE_NO_LIMIT)
+			pf->slots[tab[k]].always = true;
 	}
 	struct pf_slot *s = &pf->slots[tab[k]];
 	unsigned need = r->negate ? 1 : r->maxhits;
@@ -242,9 +274,17 @@ struct lits {
 	unsigned *ids, *flags;
 };
 
-/* lits_take - the literals of rl for slot id (taken over) */
-static void lits_take(struct lits *l, struct reqlit *rl, unsigned id)
+/* lits_take - the literals of rl for slot id (taken over); every
+ * occurrence is reported unless single (squeezed text and URIs, where
+ * only the slot's candidacy is used) */
+static void lits_take(struct prefilter *pf, struct lits *l, struct reqlit *rl, unsigned id,
+		      bool single)
 {
+	if (pf->nlits + rl->n > pf->lits_cap) {
+		pf->lits_cap = (pf->nlits + rl->n) * 2;
+		pf->lit_slot = xrealloc(pf->lit_slot, pf->lits_cap * sizeof(*pf->lit_slot));
+		pf->lit_len = xrealloc(pf->lit_len, pf->lits_cap * sizeof(*pf->lit_len));
+	}
 	if (l->n + rl->n > l->cap) {
 		l->cap = (l->n + rl->n) * 2;
 		l->s = xrealloc(l->s, l->cap * sizeof(*l->s));
@@ -255,8 +295,10 @@ static void lits_take(struct lits *l, struct reqlit *rl, unsigned id)
 	for (size_t k = 0; k < rl->n; k++, l->n++) {
 		l->s[l->n] = rl->s[k];
 		l->len[l->n] = rl->len[k];
-		l->ids[l->n] = id;
-		l->flags[l->n] = HS_FLAG_CASELESS | HS_FLAG_SINGLEMATCH;
+		l->ids[l->n] = (unsigned)pf->nlits;
+		l->flags[l->n] = HS_FLAG_CASELESS | (single ? HS_FLAG_SINGLEMATCH : 0);
+		pf->lit_slot[pf->nlits] = id;
+		pf->lit_len[pf->nlits++] = rl->len[k];
 	}
 	rl->n = 0;
 }
@@ -275,7 +317,7 @@ static hs_database_t *lits_compile(struct prefilter *pf, struct lits *l)
 		hs_free_database(db);
 		db = NULL;
 		for (size_t k = 0; k < l->n; k++)
-			pf->slots[l->ids[k]].always = true;
+			pf->slots[pf->lit_slot[l->ids[k]]].always = true;
 	}
 	for (size_t k = 0; k < l->n; k++)
 		free(l->s[k]);
@@ -300,12 +342,12 @@ static void compile_text(struct prefilter *pf, size_t t)
 		if (s->text != t || s->always)
 			continue;
 		if (reqlit_find(s->rep->pat, s->rep->flags, &rl)) {
-			lits_take(&l, &rl, (unsigned)i);
+			lits_take(pf, &l, &rl, (unsigned)i, t == T_URI);
 		} else if (t != T_URI && reqlit_find_squeezed(s->rep->pat, s->rep->flags, &rl)) {
-			lits_take(&sl, &rl, (unsigned)i);
+			lits_take(pf, &sl, &rl, (unsigned)i, true);
 			pf->info.squeezed++;
 		} else if (t != T_URI && reqlit_find_ascii(s->rep->pat, s->rep->flags, &rl)) {
-			lits_take(&l, &rl, (unsigned)i);	/* none: no match in ASCII */
+			lits_take(pf, &l, &rl, (unsigned)i, false);	/* none: no match in ASCII */
 			s->ascii = true;
 			pf->texts[t].ascii = true;
 			pf->info.ascii++;
@@ -380,6 +422,8 @@ struct prefilter *prefilter_free(struct prefilter *pf)
 	free(pf->texts);
 	free(pf->slots);
 	free(pf->slot_of);
+	free(pf->lit_slot);
+	free(pf->lit_len);
 	free(pf);
 	return NULL;
 }
@@ -423,29 +467,75 @@ void prefilter_end(struct pf_run *run)
 		free(run->tx[t].sq);
 	}
 	hs_free_scratch(run->scratch);
+	free(run->wins);
 	free(run->tx);
 	free(run->res);
 	free(run);
 }
 
-/* on_match - Vectorscan: slot id may match */
+/* add_window - a match of res's slot may start in [lo, hi]: the windows
+ * stay sorted and disjoint, and hold every such range seen (merged into
+ * one that spans them all when one comes out of order or there are too
+ * many) */
+static void add_window(struct pf_run *run, struct pf_res *res, size_t lo, size_t hi)
+{
+	if (res->nwin == 0) {
+		if (run->nwins + PF_WINDOWS > run->wins_cap) {
+			run->wins_cap = (run->nwins + PF_WINDOWS) * 2;
+			run->wins = xrealloc(run->wins, run->wins_cap * sizeof(*run->wins));
+		}
+		res->win = run->nwins;
+		run->nwins += PF_WINDOWS;
+		run->wins[res->win] = (struct match_win){ lo, hi };
+		res->nwin = 1;
+		return;
+	}
+	struct match_win *w = &run->wins[res->win], *last = &w[res->nwin - 1];
+	if (lo >= last->lo && lo <= last->hi + 1) {
+		if (hi > last->hi)
+			last->hi = hi;
+	} else if (lo > last->hi + 1 && res->nwin < PF_WINDOWS) {
+		w[res->nwin++] = (struct match_win){ lo, hi };
+	} else {
+		w[0] = (struct match_win){ lo < w[0].lo ? lo : w[0].lo,
+					   hi > last->hi ? hi : last->hi };
+		res->nwin = 1;
+	}
+}
+
+/* on_match - Vectorscan: literal id ends at to, so its slot may match,
+ * starting where a match holding this occurrence can start: from
+ * width before its end to its start (a look-behind's literal: back
+ * after) */
 static int on_match(unsigned id, unsigned long long from, unsigned long long to,
 		    unsigned flags, void *ctx)
 {
 	struct pf_run *run = ctx;
+	size_t k = run->pf->lit_slot[id];
+	const struct pf_slot *s = &run->pf->slots[k];
+	struct pf_res *res = &run->res[k];
+	size_t end = (size_t)to, hi = end - run->pf->lit_len[id] + s->back;
+	size_t lo = s->width == REWIDTH_NONE || end <= s->width ? 0 : end - s->width;
 
 	(void)from;
-	(void)to;
 	(void)flags;
-	run->res[id].cand = true;
+	res->cand = true;
+	if (run->whole) {
+		res->whole = true;
+		return 0;
+	}
+	add_window(run, res, lo < hi ? lo : hi, hi);
 	return 0;
 }
 
-/* scan - one Vectorscan pass over s; false on error */
-static bool scan(struct pf_run *run, const hs_database_t *db, const char *s, size_t len)
+/* scan - one Vectorscan pass over s; false on error.  whole: its
+ * positions are not those of the text PCRE2 searches. */
+static bool scan(struct pf_run *run, const hs_database_t *db, const char *s, size_t len,
+		 bool whole)
 {
 	if (len > UINT32_MAX)
 		return false;
+	run->whole = whole;
 	return hs_scan(db, s, (unsigned)len, 0, run->scratch, on_match, run) == HS_SUCCESS;
 }
 
@@ -462,16 +552,16 @@ static struct pf_tx *text_ready(struct pf_run *run, size_t t)
 		size_t nuris;
 		const char *const *uris = msg_uris(run->m, &nuris);
 		for (size_t i = 0; pt->db && i < nuris && !tx->failed; i++)
-			tx->failed = !scan(run, pt->db, uris[i], strlen(uris[i]));
+			tx->failed = !scan(run, pt->db, uris[i], strlen(uris[i]), true);
 		return tx;
 	}
 	match_text(pt->rep, run->env, &tx->hb, &tx->subj, &tx->len);
 	if (pt->db)
-		tx->failed = !scan(run, pt->db, tx->subj, tx->len);
+		tx->failed = !scan(run, pt->db, tx->subj, tx->len, false);
 	if (pt->sdb && !tx->failed) {
 		tx->sq = xmalloc(tx->len + 1);
 		size_t n = reqlit_squeeze(tx->subj, tx->len, tx->sq);
-		tx->failed = !scan(run, pt->sdb, tx->sq, n);
+		tx->failed = !scan(run, pt->sdb, tx->sq, n, true);
 	}
 	if (pt->ascii)
 		tx->high = !mem_ascii_only(tx->subj, tx->len);
@@ -492,12 +582,18 @@ unsigned prefilter_rule(struct pf_run *run, size_t i, const struct rule *r,
 
 	if (!res->done) {
 		res->done = true;
-		if (s->always || res->cand || tx->failed || (s->ascii && tx->high)) {
+		/* admitted by its literals alone: every match holds one (or
+		 * its look-behind does), so matches start only in the
+		 * windows around the literals seen */
+		bool whole = s->always || tx->failed || (s->ascii && tx->high) || res->whole;
+		if (whole || res->cand) {
 			if (s->text == T_URI)
 				res->n = match_uris(s->rep->re, name, run->m, run->re, s->max, &res->a);
 			else
 				res->n = match_count(s->rep->re, name, run->m, run->re, subj, tx->len,
-						     match_offset(s->rep, subj, tx->len), s->max,
+						     match_offset(s->rep, subj, tx->len),
+						     whole ? NULL : &run->wins[res->win],
+						     whole ? 0 : res->nwin, s->max,
 						     s->rep->type == RULE_BODY, &res->a, &res->b);
 		}
 	}

@@ -30,10 +30,13 @@
 struct re {
 	pcre2_code *code;
 	bool jit;
+	bool limitable;		/* compiled with PCRE2_USE_OFFSET_LIMIT */
 };
 
 struct re_scratch {
 	pcre2_match_data *md;
+	pcre2_match_context *mc;	/* a copy of match_ctx whose offset
+					 * limit re_match_upto sets */
 };
 
 static pcre2_match_context *match_ctx;
@@ -137,6 +140,10 @@ static struct re *compile(const char *pattern, size_t len, const char *flags, ch
 	}
 	if (wants_utf(pattern, len))
 		opts |= PCRE2_UTF | PCRE2_MATCH_INVALID_UTF;
+	/* a rule's regex may be given an offset limit (re_match_upto); the
+	 * option only allows one, it changes no match */
+	if (jit)
+		opts |= PCRE2_USE_OFFSET_LIMIT;
 	pcre2_code *code = pcre2_compile((PCRE2_SPTR)pattern, len, opts, &ec,
 					 &off, NULL);
 	*limited = code == NULL && is_limit(ec);
@@ -150,6 +157,7 @@ static struct re *compile(const char *pattern, size_t len, const char *flags, ch
 	struct re *re = xcalloc(1, sizeof(*re));
 	re->code = code;
 	re->jit = jit && pcre2_jit_compile(code, PCRE2_JIT_COMPLETE) == 0;
+	re->limitable = jit;
 	return re;
 }
 
@@ -183,8 +191,10 @@ struct re_scratch *re_scratch_new(void)
 {
 	struct re_scratch *s = xcalloc(1, sizeof(*s));
 
+	pthread_once(&match_ctx_once, match_ctx_init);
 	s->md = pcre2_match_data_create(1, NULL);
-	if (s->md == NULL)
+	s->mc = pcre2_match_context_copy(match_ctx);
+	if (s->md == NULL || s->mc == NULL)
 		abort();
 	return s;
 }
@@ -194,6 +204,7 @@ struct re_scratch *re_scratch_free(struct re_scratch *s)
 {
 	if (s) {
 		pcre2_match_data_free(s->md);
+		pcre2_match_context_free(s->mc);
 		free(s);
 	}
 	return NULL;
@@ -204,8 +215,23 @@ enum re_result re_match(const struct re *re, const char *subject, size_t len,
 			size_t offset, struct re_scratch *s, size_t *start,
 			size_t *end)
 {
-	int rc = pcre2_match(re->code, (PCRE2_SPTR)subject, len, offset, 0,
-			     s->md, match_ctx);
+	return re_match_upto(re, subject, len, offset, RE_NO_LIMIT, s, start, end);
+}
+
+/* re_match_upto - bounded search for a match starting at most at limit */
+enum re_result re_match_upto(const struct re *re, const char *subject, size_t len,
+			     size_t offset, size_t limit, struct re_scratch *s,
+			     size_t *start, size_t *end)
+{
+	pcre2_match_context *mc = match_ctx;
+
+	if (limit != RE_NO_LIMIT && re->limitable) {
+		if (limit < offset)	/* no match starts at offset or later */
+			return RE_NOMATCH;
+		pcre2_set_offset_limit(s->mc, limit);
+		mc = s->mc;
+	}
+	int rc = pcre2_match(re->code, (PCRE2_SPTR)subject, len, offset, 0, s->md, mc);
 
 	if (rc >= 0) {
 		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(s->md);
@@ -224,6 +250,16 @@ enum re_result re_match(const struct re *re, const char *subject, size_t len,
 	default:
 		return RE_ERROR;
 	}
+}
+
+/* re_lookbehind - the longest look-behind, in characters */
+size_t re_lookbehind(const struct re *re)
+{
+	uint32_t n = 0;
+
+	if (pcre2_pattern_info(re->code, PCRE2_INFO_MAXLOOKBEHIND, &n) != 0)
+		return RE_NO_LIMIT;
+	return n;
 }
 
 /* re_bytes - byte mode, LF newlines */

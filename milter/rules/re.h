@@ -42,6 +42,22 @@ struct re_scratch *re_scratch_free(struct re_scratch *s);
 enum re_result re_match(const struct re *re, const char *subject, size_t len,
 			size_t offset, struct re_scratch *s, size_t *start,
 			size_t *end);
+/* re_match_upto's limit when there is none */
+#define RE_NO_LIMIT ((size_t)-1)
+/*
+ * re_match_upto - re_match for a match that starts at offset limit or
+ * before (pcre2_set_offset_limit): the caller knows that no match starts
+ * later, so the search stops trying there instead of at the end of the
+ * subject.  The answer is re_match's whenever that is true.  A regex of
+ * re_compile_once, or limit RE_NO_LIMIT, searches the whole subject.
+ */
+enum re_result re_match_upto(const struct re *re, const char *subject, size_t len,
+			     size_t offset, size_t limit, struct re_scratch *s,
+			     size_t *start, size_t *end);
+/* re_lookbehind - how far before a match attempt's start the regex may
+ * look (its longest look-behind, \b counting 1; in bytes for a byte-mode
+ * regex), or RE_NO_LIMIT if unknown */
+size_t re_lookbehind(const struct re *re);
 
 /*
  * re_bytes - was re compiled for bytes with LF as the newline (no UTF or

@@ -301,7 +301,7 @@ static unsigned run_rule(const struct rule *r, const struct sym *s, struct eval 
 		if (!match_text(r, &sc->env, hb, &subj, &len))
 			return 0;
 		n = match_count(r->re, s->name, m, sc->re, subj, len,
-				match_offset(r, subj, len), r->negate ? 1 : r->maxhits,
+				match_offset(r, subj, len), NULL, 0, r->negate ? 1 : r->maxhits,
 				r->type == RULE_BODY, &a, &b);
 		if (r->negate)	/* !~ hits once, when nothing matches */
 			return n == 0;

@@ -13,6 +13,7 @@
 #include <pthread.h>
 
 #include "rules/reqlit.h"
+#include "rules/rewidth.h"
 
 /* ---------------------------------------------------------------- reqlit */
 
@@ -235,6 +236,75 @@ START_TEST(reqlit_ascii)
 			      asc[_i].pat, asc[_i].want, got ? "true" : "false", b.data);
 	buf_free(&b);
 	reqlit_clear(&rl);
+}
+END_TEST
+
+/* rewidth_max: never too small; REWIDTH_NONE (-1 here) for unbounded or
+ * not understood */
+static const struct {
+	const char *pat, *flags;
+	long want;
+} widths[] = {
+	{ "abc", "", 3 },
+	{ "a|bcd", "", 3 },
+	{ "a{2,5}", "", 5 },
+	{ "a{3}", "", 3 },
+	{ "(?:ab){3}", "", 6 },
+	{ "a?b??c{0,2}+", "", 4 },
+	{ "\\d{1,3} sheep", "i", 9 },
+	{ "[abc]x", "", 2 },
+	{ "[]a]b", "", 2 },
+	{ "[a\\]]b", "", 2 },
+	{ "[[:alpha:]]b", "", 2 },
+	{ "abc[[:]|x:]]", "", 4 },	/* not a POSIX class: [[:] then |x:]] */
+	{ "a[[:]|xyz:]]|b", "", 6 },	/* found by fuzz_reqlit */
+	{ "[[:alpha:][:digit:]x]", "", 1 },
+	{ "\\bfoo\\b", "", 3 },
+	{ "^$", "m", 0 },
+	{ "a(?=bcd)", "", 4 },	/* the look-ahead inspects b, c, d */
+	{ "a(?!b{0,5})", "", 6 },
+	{ "(?<=abc)d", "", 1 },	/* look-behind: before the start */
+	{ "(?=(?<=a)bc)", "", 2 },
+	{ "x{a}yz", "", 6 },	/* a literal { */
+	{ "(?i)abc", "", 3 },
+	{ "(?i:abc)d", "", 4 },
+	{ "(?<n>ab)c", "", 3 },
+	{ "(?'n'ab)c", "", 3 },
+	{ "(?P<n>ab)c", "", 3 },
+	{ "(?#a comment)ab", "", 2 },
+	{ "\\x41\\x{42}\\0\\012\\cA", "", 5 },
+	{ "\\p{L}\\pL.", "", 3 },
+	{ "\\R", "", 2 },
+	{ "(?:a|bc){2}(?=de|f)", "", 6 },
+	{ "a+", "", -1 },
+	{ "a*b", "", -1 },
+	{ "a{2,}", "", -1 },
+	{ "ab{,3}", "", -1 },	/* PCRE2 versions disagree */
+	{ "a{2}{3}", "", -1 },
+	{ "(a)\\1", "", -1 },
+	{ "\\Gabc", "", -1 },
+	{ "\\Qa+\\E", "", -1 },
+	{ "[\\Qa]\\E]", "", -1 },
+	{ "(?x)a b", "", -1 },
+	{ "a b", "x", -1 },
+	{ "(*UTF)a", "", -1 },
+	{ "(?R)", "", -1 },
+	{ "(?1)(a)", "", -1 },
+	{ "(?(1)a|b)", "", -1 },
+	{ "(?<=(?=abc)x)", "", -1 },	/* a look-ahead inside a look-behind */
+	{ "a{65535}b{2}", "", -1 },	/* past REWIDTH_CAP */
+	{ "(ab", "", -1 },
+	{ "ab)", "", -1 },
+	{ "[ab", "", -1 },
+};
+
+START_TEST(rewidth_table)
+{
+	size_t got = rewidth_max(widths[_i].pat, widths[_i].flags);
+	long g = got == REWIDTH_NONE ? -1 : (long)got;
+
+	ck_assert_msg(g == widths[_i].want, "/%s/%s: expected %ld, got %ld", widths[_i].pat,
+		      widths[_i].flags, widths[_i].want, g);
 }
 END_TEST
 
@@ -469,6 +539,78 @@ START_TEST(skip_is_no_match)
 }
 END_TEST
 
+/* a rule admitted by its literals is searched only up to the last of
+ * them (match_count's limit): every match must still count, the last
+ * one too, and a literal its look-behind requires may lie before the
+ * match itself */
+START_TEST(limit_keeps_matches)
+{
+	struct engine *e = unit_engine("", "body PF_WOLF /\\bwolf\\b/\n"
+					   "tflags PF_WOLF multiple\n"
+					   "body PF_LB /(?<=zebracrossing)ab/\n"
+					   "body PF_SHEEP /\\d+ sheep/\n"
+					   "tflags PF_SHEEP multiple\n");
+	const char *msg = "From: a@b.test\nSubject: animals\n\n"
+			  "a wolf, 12 sheep, another wolf\nand 7 sheep and a last wolf\n"
+			  "at the zebracrossingab\n";
+
+	for (int on = 0; on < 2; on++) {
+		rules_set_prefilter(e->rules, on);
+		struct scan *sc = unit_scan(e, msg);
+		const char *d = unit_detail(sc, "PF_WOLF");
+		ck_assert_msg(d && strcmp(d, "wolf (3 hits)") == 0, "PF_WOLF on=%d: %s", on,
+			      d ? d : "no hit");
+		d = unit_detail(sc, "PF_SHEEP");
+		ck_assert_msg(d && strcmp(d, "12 sheep (2 hits)") == 0, "PF_SHEEP on=%d: %s", on,
+			      d ? d : "no hit");
+		d = unit_detail(sc, "PF_LB");
+		ck_assert_msg(d && strcmp(d, "ab") == 0, "PF_LB on=%d: %s", on, d ? d : "no hit");
+		scan_free(sc);
+	}
+	engine_unref(e);
+}
+END_TEST
+
+/* a regex of bounded width admitted by its literals is searched only in
+ * windows around them (each from width before the literal's end to its
+ * start): a match that starts before its literal, a look-ahead's
+ * literal, more occurrences than a slot keeps windows for, and matches
+ * where windows overlap must all count */
+START_TEST(windows_keep_matches)
+{
+	struct engine *e = unit_engine("", "body PF_NUM /\\b\\d{1,3} (?:sheep|goats?)\\b/\n"
+					   "tflags PF_NUM multiple\n"
+					   "body PF_AHEAD /\\bx(?=[a-z ]{0,20}zebra)/\n"
+					   "tflags PF_AHEAD multiple\n"
+					   "body PF_NEAR /\\d{2}(?:,\\d{3}){0,2} cows/\n"
+					   "tflags PF_NEAR multiple\n");
+	struct buf b;
+
+	buf_init(&b);
+	buf_puts(&b, "From: a@b.test\nSubject: farm\n\n");
+	for (int i = 0; i < 20; i++)	/* more than PF_WINDOWS apart */
+		buf_printf(&b, "line %d: %d sheep, filler text to keep them apart\n", i, 100 + i);
+	buf_puts(&b, "x then a zebra, x and x zebra; 7 goats 8 goat\n");
+	buf_puts(&b, "12,000,000 cows 15 cows16 cows\n");
+	for (int on = 0; on < 2; on++) {
+		rules_set_prefilter(e->rules, on);
+		struct scan *sc = unit_scan(e, b.data);
+		const char *d = unit_detail(sc, "PF_NUM");
+		ck_assert_msg(d && strcmp(d, "100 sheep (22 hits)") == 0, "PF_NUM on=%d: %s", on,
+			      d ? d : "no hit");
+		d = unit_detail(sc, "PF_AHEAD");
+		ck_assert_msg(d && strcmp(d, "x (3 hits)") == 0, "PF_AHEAD on=%d: %s", on,
+			      d ? d : "no hit");
+		d = unit_detail(sc, "PF_NEAR");
+		ck_assert_msg(d && strcmp(d, "12,000,000 cows (3 hits)") == 0, "PF_NEAR on=%d: %s", on,
+			      d ? d : "no hit");
+		scan_free(sc);
+	}
+	buf_free(&b);
+	engine_unref(e);
+}
+END_TEST
+
 /* two threads scanning at once share the rule set and its databases;
  * each message's hits must equal the serial run's */
 #define T_MSGS 40
@@ -546,6 +688,9 @@ int main(void)
 	tcase_add_test(tc, squeeze_text);
 	tcase_add_test(tc, reqlit_nul);
 	tcase_add_test(tc, skip_is_no_match);
+	tcase_add_test(tc, limit_keeps_matches);
+	tcase_add_test(tc, windows_keep_matches);
+	tcase_add_loop_test(tc, rewidth_table, 0, sizeof(widths) / sizeof(widths[0]));
 	tcase_add_test(tc, corpus_tricky);
 	tcase_add_test(tc, corpus_shipped);
 	tcase_add_test(tc, threads_share);

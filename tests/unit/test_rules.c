@@ -202,6 +202,28 @@ START_TEST(detail_and_desc)
 }
 END_TEST
 
+/* a header rule names its field in any case, as the message may: the
+ * field name test (match.c) must not tell "subject" from "SUBJECT",
+ * nor "x-Mailer" from "X-MAILER", nor take "Xubject" for "Subject" */
+START_TEST(field_name_case)
+{
+	struct engine *e = unit_engine("", "header LC subject =~ /hello/\n"
+					   "header UC X-MAILER =~ /mutt/\n"
+					   "header MIX x-Mailer =~ /mutt/\n"
+					   "header EX exists:sUBJECT\n"
+					   "header NO Subject =~ /other/\n");
+	struct scan *sc = unit_scan(e, "SUBJECT: hello\nx-mailer: mutt\nXubject: other\n\nbody\n");
+
+	ck_assert_ptr_nonnull(unit_detail(sc, "LC"));
+	ck_assert_ptr_nonnull(unit_detail(sc, "UC"));
+	ck_assert_ptr_nonnull(unit_detail(sc, "MIX"));
+	ck_assert_ptr_nonnull(unit_detail(sc, "EX"));
+	ck_assert_ptr_null(unit_detail(sc, "NO"));
+	scan_free(sc);
+	engine_unref(e);
+}
+END_TEST
+
 START_TEST(score_sets_and_default)
 {
 	struct engine *e = unit_engine("", "body A /a/\nbody B /a/\nscore B 0 3.5 0 0\n"
@@ -949,6 +971,7 @@ int main(void)
 	tcase_add_test(tc, redefine_after_error);
 	tcase_add_loop_test(tc, eval_types, 0, sizeof(evals) / sizeof(evals[0]));
 	tcase_add_test(tc, detail_and_desc);
+	tcase_add_test(tc, field_name_case);
 	tcase_add_loop_test(tc, one_from_answer, 0, sizeof(one_from) / sizeof(one_from[0]));
 	tcase_add_test(tc, score_sets_and_default);
 	tcase_add_test(tc, catastrophic_regex_bounded);

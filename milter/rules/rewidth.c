@@ -1,0 +1,382 @@
+/*
+ * rewidth.c - an upper bound of how far past the start of a match attempt
+ * a regex reaches (rewidth.h).  prefilter.c pairs it with the position of
+ * a literal every match holds: a match that holds the literal occurrence
+ * ending at e starts at e - width or later, so PCRE2 is started there
+ * instead of at the start of the text.
+ *
+ * The bound must never be too small; too large only costs time.  So the
+ * walk follows PCRE2's syntax only as far as it is sure of it and gives
+ * up (REWIDTH_NONE) on anything else.  Each piece has two figures: the
+ * bytes it consumes at most (adv) and the bytes past its start it may
+ * inspect (reach: adv, or more with a look-ahead).  In a sequence they
+ * add up (reach of a piece counts from where it starts); an alternation
+ * takes the largest branch; a quantifier {n,m} multiplies by m; * + and
+ * {n,} are unbounded.  Every atom is one byte (byte mode: the callers
+ * use only regexes that re_bytes accepts), \R two; anchors, \b, \K and
+ * look-behinds none (a look-behind inspects only what lies before the
+ * point where it stands, which is inside the match).
+ *
+ * Limits: REWIDTH_MAX_DEPTH nested groups; figures above REWIDTH_CAP
+ * give REWIDTH_NONE.  Stateless and thread-safe.
+ */
+#include "autoconfig.h"
+
+#include <ctype.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include "rules/rewidth.h"
+
+#define REWIDTH_MAX_DEPTH 64
+#define INF ((size_t)-1)
+
+struct wp {
+	const char *p, *end;
+	int depth;
+	int behind;		/* look-behinds open around p */
+	bool fail;		/* unbounded, too large, or not understood */
+};
+
+/* one piece: bytes consumed, bytes inspected from its start */
+struct ext {
+	size_t adv, reach;
+};
+
+static struct ext alt(struct wp *w);
+
+/* capped - w fails when x is past the cap; x */
+static size_t capped(struct wp *w, size_t x)
+{
+	if (x > REWIDTH_CAP)
+		w->fail = true;
+	return x;
+}
+
+/* number - decimal digits at p (at most 5: PCRE2's quantifiers stop at
+ * 65535); false when there are none or too many */
+static bool number(struct wp *w, size_t *v)
+{
+	size_t n = 0;
+
+	*v = 0;
+	while (w->p < w->end && isdigit((unsigned char)*w->p) && n < 6) {
+		*v = *v * 10 + (size_t)(*w->p - '0');
+		w->p++;
+		n++;
+	}
+	return n > 0 && n < 6;
+}
+
+/* quantifier - after an atom: its largest repeat count (1: none, INF:
+ * unbounded); a `{` that is not exactly {n}, {n,} or {n,m} but starts
+ * like one fails (PCRE2 versions read {,n} differently), any other `{`
+ * is left as a literal */
+static size_t quantifier(struct wp *w)
+{
+	size_t max = 1, min;
+
+	if (w->p >= w->end)
+		return 1;
+	switch (*w->p) {
+	case '*':
+	case '+':
+		w->p++;
+		max = INF;
+		break;
+	case '?':
+		w->p++;
+		break;
+	case '{':
+		if (w->p + 1 >= w->end || (!isdigit((unsigned char)w->p[1]) && w->p[1] != ','))
+			return 1;	/* a literal { */
+		w->p++;
+		if (!number(w, &min) || w->p >= w->end) {
+			w->fail = true;
+			return 1;
+		}
+		max = min;
+		if (*w->p == ',') {
+			w->p++;
+			if (w->p < w->end && *w->p == '}')
+				max = INF;
+			else if (!number(w, &max) || max < min)
+				w->fail = true;
+		}
+		if (w->p >= w->end || *w->p != '}') {
+			w->fail = true;
+			return 1;
+		}
+		w->p++;
+		break;
+	default:
+		return 1;
+	}
+	if (w->p < w->end && (*w->p == '?' || *w->p == '+'))
+		w->p++;		/* lazy, possessive */
+	if (w->p < w->end && (*w->p == '*' || *w->p == '+' || *w->p == '?' ||
+			      (*w->p == '{' && w->p + 1 < w->end &&
+			       (isdigit((unsigned char)w->p[1]) || w->p[1] == ','))))
+		w->fail = true;	/* a quantifier after a quantifier */
+	return max;
+}
+
+/* skip_to - past the next c; fails if there is none */
+static void skip_to(struct wp *w, char c)
+{
+	const char *q = memchr(w->p, c, (size_t)(w->end - w->p));
+
+	if (q == NULL)
+		w->fail = true;
+	w->p = q ? q + 1 : w->end;
+}
+
+/* escape - after a backslash: the bytes it consumes (0 for assertions) */
+static size_t escape(struct wp *w)
+{
+	if (w->p >= w->end) {
+		w->fail = true;
+		return 0;
+	}
+	char c = *w->p++;
+	switch (c) {
+	case 'b': case 'B': case 'A': case 'z': case 'Z': case 'K':
+		return 0;
+	case 'd': case 'D': case 'w': case 'W': case 's': case 'S':
+	case 'h': case 'H': case 'v': case 'V':
+	case 't': case 'n': case 'r': case 'f': case 'e': case 'a':
+		return 1;
+	case 'R':
+		return 2;	/* \r\n */
+	case 'N':
+		if (w->p < w->end && *w->p == '{')
+			w->fail = true;
+		return 1;
+	case 'x':
+		if (w->p < w->end && *w->p == '{') {
+			skip_to(w, '}');
+			return 1;
+		}
+		for (int i = 0; i < 2 && w->p < w->end && isxdigit((unsigned char)*w->p); i++)
+			w->p++;
+		return 1;
+	case 'o':
+		if (w->p >= w->end || *w->p != '{')
+			w->fail = true;
+		else
+			skip_to(w, '}');
+		return 1;
+	case '0':
+		for (int i = 0; i < 2 && w->p < w->end && *w->p >= '0' && *w->p <= '7'; i++)
+			w->p++;
+		return 1;
+	case 'c':
+		if (w->p >= w->end)
+			w->fail = true;
+		else
+			w->p++;
+		return 1;
+	case 'p':
+	case 'P':
+		if (w->p < w->end && *w->p == '{')
+			skip_to(w, '}');
+		else if (w->p < w->end)
+			w->p++;
+		else
+			w->fail = true;
+		return 1;
+	default:
+		/* \G, \X, \Q...\E, \g, \k, back-references, anything else
+		 * alphanumeric; other escaped bytes stand for themselves */
+		if (isalnum((unsigned char)c))
+			w->fail = true;
+		return 1;
+	}
+}
+
+/* posix_end - at '[' inside a class followed by ':', '.' or '=': the end
+ * of a POSIX class there, as PCRE2's check_posix_syntax finds it, or
+ * NULL (then the '[' is a member) */
+static const char *posix_end(const char *p, const char *end)
+{
+	char term = p[1];
+
+	if (end - p < 4)
+		return NULL;
+	for (p += 2; end - p >= 2; p++) {	/* from after the terminator */
+		if (*p == '\\' && (p[1] == ']' || p[1] == '\\'))
+			p++;
+		else if ((*p == '[' && p[1] == term) || *p == ']')
+			return NULL;
+		else if (*p == term && p[1] == ']')
+			return p + 2;
+	}
+	return NULL;
+}
+
+/* klass - after '[': past the class (one byte) */
+static void klass(struct wp *w)
+{
+	if (w->p < w->end && *w->p == '^')
+		w->p++;
+	if (w->p < w->end && *w->p == ']')
+		w->p++;		/* a leading ] is a member */
+	while (w->p < w->end) {
+		char c = *w->p;
+		if (c == ']') {
+			w->p++;
+			return;
+		}
+		if (c == '\\') {
+			if (w->p + 1 >= w->end || w->p[1] == 'Q' || w->p[1] == 'E')
+				break;
+			w->p += 2;
+		} else if (c == '[' && w->p + 1 < w->end &&
+			   (w->p[1] == ':' || w->p[1] == '.' || w->p[1] == '=')) {
+			const char *e = posix_end(w->p, w->end);
+			w->p = e ? e : w->p + 1;
+		} else {
+			w->p++;
+		}
+	}
+	w->fail = true;
+}
+
+/* group - after '(': the group (not its quantifier) */
+static struct ext group(struct wp *w)
+{
+	struct ext none = { 0, 0 }, in;
+	bool ahead = false, behind = false;
+
+	if (w->p >= w->end || *w->p == '*' || ++w->depth > REWIDTH_MAX_DEPTH) {
+		w->fail = true;		/* (*VERB) */
+		return none;
+	}
+	if (*w->p == '?') {
+		w->p++;
+		char c = w->p < w->end ? *w->p : '\0';
+		if (c == '#') {
+			skip_to(w, ')');
+			w->depth--;
+			return none;
+		} else if (c == ':' || c == '>' || c == '|') {
+			w->p++;
+		} else if (c == '=' || c == '!') {
+			w->p++;
+			ahead = true;
+		} else if (c == '<' && w->p + 1 < w->end && (w->p[1] == '=' || w->p[1] == '!')) {
+			w->p += 2;
+			behind = true;
+		} else if (c == '<' || c == '\'' || (c == 'P' && w->p + 1 < w->end && w->p[1] == '<')) {
+			w->p += c == 'P' ? 2 : 1;	/* a named group */
+			skip_to(w, c == '\'' ? '\'' : '>');
+		} else {	/* options: (?i) or (?i-s:...) */
+			const char *q = w->p;
+			while (q < w->end && *q != '\0' && strchr("imnsJU-^", *q))
+				q++;
+			if (q == w->p || q >= w->end || (*q != ')' && *q != ':')) {
+				w->fail = true;	/* recursion, conditions, callouts, x mode */
+				return none;
+			}
+			w->p = q + 1;
+			if (*q == ')') {
+				w->depth--;
+				return none;
+			}
+		}
+	}
+	if (ahead && w->behind)
+		w->fail = true;	/* it could look past where the look-behind stands */
+	w->behind += behind;
+	in = alt(w);
+	w->behind -= behind;
+	w->depth--;
+	if (w->p >= w->end || *w->p != ')') {
+		w->fail = true;
+		return none;
+	}
+	w->p++;
+	if (behind)
+		return none;
+	if (ahead)
+		return (struct ext){ 0, in.reach };
+	return in;
+}
+
+/* seq - one branch, up to '|', ')' or the end */
+static struct ext seq(struct wp *w)
+{
+	struct ext cur = { 0, 0 };
+
+	while (w->p < w->end && !w->fail && *w->p != '|' && *w->p != ')') {
+		struct ext a = { 1, 1 };
+		char c = *w->p++;
+		switch (c) {
+		case '(':
+			a = group(w);
+			break;
+		case '[':
+			klass(w);
+			break;
+		case '\\':
+			a.adv = a.reach = escape(w);
+			break;
+		case '^':
+		case '$':
+			a.adv = a.reach = 0;
+			break;
+		case '*':
+		case '+':
+		case '?':
+			w->fail = true;	/* nothing to repeat */
+			break;
+		default:
+			break;	/* a byte, '.' or a literal '{' */
+		}
+		size_t m = quantifier(w);
+		if (m == INF)
+			w->fail = true;
+		if (w->fail)
+			break;
+		struct ext q = { 0, 0 };
+		if (m > 0) {
+			q.adv = capped(w, a.adv * m);
+			q.reach = capped(w, a.adv * (m - 1) + a.reach);
+		}
+		if (q.reach < q.adv)
+			q.reach = q.adv;
+		cur.reach = capped(w, cur.adv + q.reach > cur.reach ? cur.adv + q.reach : cur.reach);
+		cur.adv = capped(w, cur.adv + q.adv);
+	}
+	return cur;
+}
+
+/* alt - branches separated by '|', up to ')' or the end */
+static struct ext alt(struct wp *w)
+{
+	struct ext best = { 0, 0 };
+
+	for (;;) {
+		struct ext b = seq(w);
+		if (b.adv > best.adv)
+			best.adv = b.adv;
+		if (b.reach > best.reach)
+			best.reach = b.reach;
+		if (w->fail || w->p >= w->end || *w->p != '|')
+			return best;
+		w->p++;
+	}
+}
+
+/* rewidth_max - see rewidth.h */
+size_t rewidth_max(const char *pattern, const char *flags)
+{
+	struct wp w = { .p = pattern, .end = pattern + strlen(pattern) };
+
+	if (flags && strchr(flags, 'x'))
+		return REWIDTH_NONE;
+	struct ext e = alt(&w);
+	if (w.fail || w.p != w.end)
+		return REWIDTH_NONE;
+	return e.reach > e.adv ? e.reach : e.adv;
+}
