@@ -294,6 +294,7 @@ struct walk {
 	bool stop;		/* a cap was hit */
 	struct buf text, raw, hidden;
 	struct uri_set uris;
+	struct arena *arena;	/* the views' (URIs, HTML statistics' strings) */
 	struct html_stats *html;	/* nhtml of them (MIME_MAX_HTML_PARTS at most) */
 	size_t nhtml;
 	struct mime_stats_builder stats;
@@ -955,7 +956,7 @@ static size_t walk_begin(struct walk *w, struct mime_stats *stats, const struct 
 	buf_reset(&w->text);	/* "" (buf_reserve leaves the bytes unset) */
 	buf_reset(&w->raw);
 	buf_init(&w->hidden);
-	uri_set_init(&w->uris);
+	uri_set_init_in(&w->uris, w->arena);
 	const char *subj = subject_of(hdrs, nhdrs);
 	if (subj)
 		put_clean(&w->text, subj, strlen(subj));
@@ -979,7 +980,7 @@ static void walk_discard(struct walk *w)
 	for (size_t i = 0; i < w->nbounds; i++)
 		free(w->bounds[i]);
 	*w = (struct walk){ .truncated = w->truncated, .skips = w->skips, .nskips = w->nskips,
-			    .parsed = w->parsed };
+			    .parsed = w->parsed, .arena = w->arena };
 }
 
 /* parse - GMime over the fields and body (with stand-ins for w's
@@ -1052,9 +1053,10 @@ void mime_views_build(struct mime_views *v, const struct header *hdrs, size_t nh
 void mime_views_build_skip(struct mime_views *v, const struct header *hdrs, size_t nhdrs,
 			   const char *body, size_t body_len, bool truncated, size_t skip_min)
 {
-	struct walk w = { .truncated = truncated };
+	struct walk w = { .truncated = truncated, .arena = &v->arena };
 
 	mime_views_free(v);
+	arena_init(&v->arena, MIME_ARENA_LIMIT);
 	if (skip_min != SIZE_MAX)
 		w.nskips = mime_skip_find(hdrs, nhdrs, body, body_len, truncated, skip_min,
 					  &w.skips);
@@ -1102,10 +1104,11 @@ void mime_views_free(struct mime_views *v)
 {
 	free(v->text);
 	free(v->raw);
-	uri_list_free(v->uris);
+	/* the URIs and their list are in the arena */
 	for (size_t i = 0; i < v->nhtml; i++)
 		html_stats_free(&v->html[i]);
 	free(v->html);
 	mime_stats_free(&v->stats);
+	arena_free(&v->arena);
 	memset(v, 0, sizeof(*v));
 }

@@ -20,6 +20,7 @@
 
 #include "mail/uri.h"
 #include "mail/uri_int.h"
+#include "base/arena.h"
 #include "base/util.h"
 
 #define URI_SLOTS 2048
@@ -57,6 +58,13 @@ void uri_set_init(struct uri_set *s)
 	memset(s, 0, sizeof(*s));
 }
 
+/* uri_set_init_in - see uri.h */
+void uri_set_init_in(struct uri_set *s, struct arena *a)
+{
+	uri_set_init(s);
+	s->arena = a;
+}
+
 /* uri_list_free - free a taken list */
 char **uri_list_free(char **list)
 {
@@ -71,12 +79,16 @@ char **uri_list_free(char **list)
 /* uri_set_free - release everything */
 void uri_set_free(struct uri_set *s)
 {
-	for (size_t i = 0; i < s->n; i++)
-		free(s->v[i]);
+	struct arena *a = s->arena;
+
+	if (a == NULL) {
+		for (size_t i = 0; i < s->n; i++)
+			free(s->v[i]);
+		free(s->slots);
+	}
 	free(s->v);
-	free(s->slots);
 	uri_scratch_free(s->scratch);
-	uri_set_init(s);
+	uri_set_init_in(s, a);
 }
 
 /* uri_set_add - trim, cap, deduplicate, copy */
@@ -101,7 +113,8 @@ void uri_set_add(struct uri_set *s, const char *uri, size_t len)
 			len--;
 	}
 	if (s->slots == NULL)
-		s->slots = xcalloc(URI_SLOTS, sizeof(*s->slots));
+		s->slots = s->arena ? arena_calloc(s->arena, URI_SLOTS * sizeof(*s->slots))
+				    : xcalloc(URI_SLOTS, sizeof(*s->slots));
 	uint32_t i = str_hash(uri, len, false) & (URI_SLOTS - 1);
 	for (; s->slots[i] != 0; i = (i + 1) & (URI_SLOTS - 1)) {
 		const char *have = s->v[s->slots[i] - 1];
@@ -114,20 +127,28 @@ void uri_set_add(struct uri_set *s, const char *uri, size_t len)
 	}
 	if (s->n % 64 == 0)
 		s->v = xrealloc(s->v, (s->n + 64) * sizeof(*s->v));
-	s->v[s->n++] = xstrndup(uri, len);
+	s->v[s->n++] = s->arena ? arena_strndup(s->arena, uri, len) : xstrndup(uri, len);
 	s->slots[i] = (unsigned)s->n;
 }
 
 /* uri_set_take - NULL-terminated list to the caller */
 char **uri_set_take(struct uri_set *s, size_t *n)
 {
-	char **list = xrealloc(s->v, (s->n + 1) * sizeof(*list));
+	char **list;
 
+	if (s->arena) {
+		list = arena_alloc(s->arena, (s->n + 1) * sizeof(*list));
+		if (s->n)
+			memcpy(list, s->v, s->n * sizeof(*list));
+		free(s->v);
+	} else {
+		list = xrealloc(s->v, (s->n + 1) * sizeof(*list));
+		free(s->slots);
+	}
 	list[s->n] = NULL;
 	*n = s->n;
 	s->v = NULL;
 	s->n = 0;
-	free(s->slots);
 	s->slots = NULL;
 	uri_scratch_free(s->scratch);
 	s->scratch = NULL;
