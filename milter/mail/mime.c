@@ -795,6 +795,7 @@ static void text_part(struct walk *w, GMimeObject *o, GMimeDataWrapper *dw, bool
 			w->html = xrealloc(w->html, (w->nhtml + 1) * sizeof(*w->html));
 			st = &w->html[w->nhtml++];
 			memset(st, 0, sizeof(*st));
+			st->arena = w->arena;	/* spare's are freed part by part */
 		}
 		buf_reset(&w->hidden);
 		html_render(w->raw.data + raw_from, w->raw.len - raw_from, &w->text, &w->hidden,
