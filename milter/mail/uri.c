@@ -30,26 +30,86 @@
 _Static_assert((URI_SLOTS & (URI_SLOTS - 1)) == 0, "URI_SLOTS: power of two");
 _Static_assert(URI_SLOTS > 2 * URI_MAX_COUNT, "URI_SLOTS: keep the load low");
 
-/* uri_scratch_free - release a set's scratch buffers (NULL: nothing) */
-static void uri_scratch_free(struct uri_scratch *sc)
+/* the thread's scratch: the pointer in TLS (found by leak checkers), the
+ * key only to free it at the thread's end (libmilter's threads come and
+ * go with the connections) */
+static __thread struct uri_scratch *scratch_mine;
+
+/* scratch buffers larger than this are not kept for the next message */
+#define URI_SCRATCH_KEEP (64 * 1024)
+
+/* scratch_bufs - every buffer of sc, for scratch_free and scratch_trim */
+static size_t scratch_bufs(struct uri_scratch *sc, struct buf **out)
 {
-	if (sc == NULL)
-		return;
+	size_t n = 0;
+
 	for (size_t i = 0; i < URI_CANON_LEVELS; i++) {
 		struct uri_canon_tmp *t = &sc->t[i];
-		buf_free(&t->u);
-		buf_free(&t->n);
-		buf_free(&t->d);
-		buf_free(&t->ip);
-		buf_free(&t->raw);
-		buf_free(&t->host);
-		buf_free(&t->nhost);
-		buf_free(&t->h2);
+		out[n++] = &t->u;
+		out[n++] = &t->n;
+		out[n++] = &t->d;
+		out[n++] = &t->ip;
+		out[n++] = &t->raw;
+		out[n++] = &t->host;
+		out[n++] = &t->nhost;
+		out[n++] = &t->h2;
 	}
-	buf_free(&sc->all);
-	buf_free(&sc->tmp);
-	buf_free(&sc->lower);
+	out[n++] = &sc->all;
+	out[n++] = &sc->tmp;
+	out[n++] = &sc->lower;
+	out[n++] = &sc->found;
+	return n;
+}
+
+#define SCRATCH_BUFS (URI_CANON_LEVELS * 8 + 4)
+
+/* scratch_free - a thread's scratch buffers, when it ends */
+static void scratch_free(void *p)
+{
+	struct uri_scratch *sc = p;
+	struct buf *b[SCRATCH_BUFS];
+	size_t n = scratch_bufs(sc, b);
+
+	for (size_t i = 0; i < n; i++)
+		buf_free(b[i]);
 	free(sc);
+}
+
+/* scratch_trim - give back what one long URI made a buffer grow to */
+static void scratch_trim(void)
+{
+	struct uri_scratch *sc = scratch_mine;
+	struct buf *b[SCRATCH_BUFS];
+
+	if (sc == NULL)
+		return;
+	size_t n = scratch_bufs(sc, b);
+
+	for (size_t i = 0; i < n; i++)
+		if (b[i]->cap > URI_SCRATCH_KEEP)
+			buf_free(b[i]);
+}
+
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+
+/* scratch_key_make - the key, once */
+static void scratch_key_make(void)
+{
+	if (pthread_key_create(&scratch_key, scratch_free) != 0)
+		oom(sizeof(scratch_key));
+}
+
+/* uri_scratch_get - see uri_int.h */
+struct uri_scratch *uri_scratch_get(void)
+{
+	if (scratch_mine == NULL) {
+		pthread_once(&scratch_once, scratch_key_make);
+		scratch_mine = xcalloc(1, sizeof(*scratch_mine));
+		if (pthread_setspecific(scratch_key, scratch_mine) != 0)
+			oom(sizeof(scratch_mine));
+	}
+	return scratch_mine;
 }
 
 /* uri_set_init - empty list */
@@ -87,7 +147,7 @@ void uri_set_free(struct uri_set *s)
 		free(s->slots);
 	}
 	free(s->v);
-	uri_scratch_free(s->scratch);
+	scratch_trim();
 	uri_set_init_in(s, a);
 }
 
@@ -150,8 +210,7 @@ char **uri_set_take(struct uri_set *s, size_t *n)
 	s->v = NULL;
 	s->n = 0;
 	s->slots = NULL;
-	uri_scratch_free(s->scratch);
-	s->scratch = NULL;
+	scratch_trim();
 	return list;
 }
 

@@ -23,9 +23,6 @@ struct arena;
 /* where Debian's publicsuffix package puts the list (as dmarc.h) */
 #define URI_PSL_PATH "/usr/share/publicsuffix/public_suffix_list.dat"
 
-/* canonicalization's working buffers (uri_int.h) */
-struct uri_scratch;
-
 struct uri_set {
 	char **v;		/* in the order first seen; the array is
 				 * malloc'd, the strings too unless arena */
@@ -34,7 +31,6 @@ struct uri_set {
 				 * live (uri_set_init_in), or NULL */
 	unsigned *slots;	/* open-addressing index into v, 0 = empty */
 	const char *capped;	/* static: why the list is incomplete, or NULL */
-	struct uri_scratch *scratch;	/* kept from one URI to the next */
 };
 
 
