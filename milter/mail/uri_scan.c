@@ -913,7 +913,7 @@ static void found(struct uri_set *s, const char *u, size_t n, char kind, size_t 
 	} else if (at != NULL) {
 		const char *dot = memchr(at + 1, '.', (size_t)(u + n - at - 1));
 		if (dot == NULL || dot == at + 1 || memmem(u, n, "&nbsp;", 6) != NULL)
-			goto out;
+			return;
 		static const char *const junk[] = { "skype", "e-mail", "email", "-mail", "mail" };
 		const char *p = u;	/* strip (skype|e?-?mail)?:+ */
 		size_t m = n;
@@ -933,7 +933,7 @@ static void found(struct uri_set *s, const char *u, size_t n, char kind, size_t 
 		buf_append(b, p, m);
 	} else {
 		if (memchr(u, '.', n) == NULL)
-			goto out;
+			return;
 		buf_puts(b, "http://");	/* not linked by mail clients */
 		buf_append(b, u, n);
 	}
@@ -948,12 +948,12 @@ static void found(struct uri_set *s, const char *u, size_t n, char kind, size_t 
 		}
 		const char *a = strchr(b->data, '@');
 		if (a == NULL)
-			goto out;
+			return;
 		size_t hn = strcspn(a + 1, "?&>");
 		while (hn >= 3 && strncmp(a + 1 + hn - 3, "%20", 3) == 0)
 			hn -= 3;
 		if (!uri_domain_valid(a + 1, hn))
-			goto out;
+			return;
 	}
 	struct vars vs;
 	vars_init(&vs, scratch(s));
@@ -967,7 +967,6 @@ static void found(struct uri_set *s, const char *u, size_t n, char kind, size_t 
 		add_vars(s, &vs);
 	}
 	vars_free(&vs);
-out:
 }
 
 /* next_mark - the first '.', '@' or ':' at or after i, or len: every
