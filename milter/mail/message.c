@@ -38,11 +38,10 @@ struct msg *msg_free(struct msg *m)
 		return NULL;
 	free(m->rcpts);
 	free(m->hdrs);
-	arena_free(&m->arena);
+	arena_free(&m->arena);	/* and the relays (msg_relays) */
 	buf_free(&m->body);
 	mime_views_free(&m->mime);
 	free(m->full_text);
-	received_free(m->relays);
 	free(m);
 	return NULL;
 }
@@ -385,7 +384,7 @@ const struct relays *msg_relays(struct msg *m, const struct relay_nets *nets)
 		if (line != NULL)
 			v[k++] = extra[nextra++] = line;
 	}
-	m->relays = received_build(v, k, nets);
+	m->relays = received_build_in(v, k, nets, &m->arena);
 	for (size_t i = 0; i < nextra; i++)
 		free(extra[i]);
 	free(v);
