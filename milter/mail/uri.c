@@ -194,9 +194,13 @@ void uri_set_add(struct uri_set *s, const char *uri, size_t len)
 /* uri_set_take - NULL-terminated list to the caller */
 char **uri_set_take(struct uri_set *s, size_t *n)
 {
+	static char *none[1];	/* NULL: a message without URIs takes no chunk */
 	char **list;
 
-	if (s->arena) {
+	if (s->arena && s->n == 0) {
+		free(s->v);
+		list = none;
+	} else if (s->arena) {
 		list = arena_alloc(s->arena, (s->n + 1) * sizeof(*list));
 		if (s->n)
 			memcpy(list, s->v, s->n * sizeof(*list));
@@ -205,7 +209,8 @@ char **uri_set_take(struct uri_set *s, size_t *n)
 		list = xrealloc(s->v, (s->n + 1) * sizeof(*list));
 		free(s->slots);
 	}
-	list[s->n] = NULL;
+	if (list != none)
+		list[s->n] = NULL;
 	*n = s->n;
 	s->v = NULL;
 	s->n = 0;

@@ -70,8 +70,8 @@ bool uri_tld_valid(const char *tld, size_t n);
  * no white space, the last label a valid TLD */
 bool uri_domain_valid(const char *d, size_t n);
 /* uri_set_take - hand the list over (NULL-terminated array the caller
- * frees with uri_list_free, or in the set's arena: freed with it); s is
- * left empty */
+ * frees with uri_list_free, or in the set's arena: freed with it, and
+ * with no URI a static empty list, read only); s is left empty */
 char **uri_set_take(struct uri_set *s, size_t *n);
 /* uri_host - the host of uri (scheme://[user@]host[:port]/...; an IPv6
  * literal without brackets), lower case, without trailing dots, into out;
