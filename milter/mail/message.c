@@ -350,7 +350,13 @@ const char *msg_full_text(struct msg *m, size_t *len)
 {
 	if (m->full_text == NULL) {
 		struct buf b;
+		/* made its full size at once (LF line ends only shorten it),
+		 * not grown by doubling */
+		size_t want = m->body.len + 1;
+		for (size_t i = 0; i < m->nhdrs; i++)
+			want += strlen(m->hdrs[i].name) + strlen(m->hdrs[i].raw) + 2;
 		buf_init(&b);
+		buf_reserve(&b, want);
 		for (size_t i = 0; i < m->nhdrs; i++) {
 			buf_puts(&b, m->hdrs[i].name);
 			buf_putc(&b, ':');
