@@ -250,8 +250,13 @@ void rep_args_clear(struct rep_args *a)
 static void script_batch(struct redis_batch *b, const struct rep_script *s, size_t nkeys,
 			 size_t argc, char *const *argv, const size_t *lens)
 {
-	const char **v = xcalloc(argc + 3, sizeof(*v));
-	size_t *l = xcalloc(argc + 3, sizeof(*l));
+	/* a message's calls have a few dozen arguments: on the stack, a
+	 * Bayes learn batch's thousands of keys in the heap */
+	const char *sv[64];
+	size_t sl[64];
+	bool big = argc + 3 > sizeof(sv) / sizeof(sv[0]);
+	const char **v = big ? xcalloc(argc + 3, sizeof(*v)) : sv;
+	size_t *l = big ? xcalloc(argc + 3, sizeof(*l)) : sl;
 	char nk[FMT_NUM_MAX];
 
 	fmt_uint(nk, nkeys);
@@ -265,8 +270,10 @@ static void script_batch(struct redis_batch *b, const struct rep_script *s, size
 		l[3 + i] = lens ? lens[i] : strlen(argv[i]);
 	}
 	redis_batch_argv(b, argc + 3, v, l);
-	free(v);
-	free(l);
+	if (big) {
+		free(v);
+		free(l);
+	}
 }
 
 /* rep_script_run_many - see rep_int.h: the calls pipelined; those that
