@@ -16,6 +16,7 @@
 
 #include "mail/auth.h"
 #include "mail/message.h"
+#include "base/spare.h"
 #include "base/strbuf.h"
 #include "base/util.h"
 
@@ -166,7 +167,9 @@ static void mbox_end(struct mbox_scan *s)
  * The walk's six texts are the thread's, kept from one value to the next:
  * a rule that reads every address of every From, To and Cc costs no
  * malloc/free per value once they have grown.  The pointer is in TLS
- * (found by leak checkers), the key frees them when the thread ends.
+ * (found by leak checkers); when the thread ends the key puts them on a
+ * shelf (base/spare.h) for the next thread, libmilter's threads living
+ * one connection.
  */
 #define MBOX_BUFS 6
 #define MBOX_BUF_KEEP (64 * 1024)	/* grown past this: given back */
@@ -174,12 +177,16 @@ static void mbox_end(struct mbox_scan *s)
 static __thread struct buf *mbox_mine;
 static pthread_key_t mbox_key;
 static pthread_once_t mbox_once = PTHREAD_ONCE_INIT;
+static struct spare mbox_shelf = SPARE_INIT;
 
-/* mbox_bufs_free - a thread's texts, when it ends */
-static void mbox_bufs_free(void *p)
+/* mbox_bufs_shelve - a thread's texts, when it ends: for the next
+ * thread, or freed */
+static void mbox_bufs_shelve(void *p)
 {
 	struct buf *b = p;
 
+	if (spare_give(&mbox_shelf, p))
+		return;
 	for (size_t i = 0; i < MBOX_BUFS; i++)
 		buf_free(&b[i]);
 	free(b);
@@ -188,7 +195,7 @@ static void mbox_bufs_free(void *p)
 /* mbox_key_make - the key, once */
 static void mbox_key_make(void)
 {
-	if (pthread_key_create(&mbox_key, mbox_bufs_free) != 0)
+	if (pthread_key_create(&mbox_key, mbox_bufs_shelve) != 0)
 		oom(sizeof(mbox_key));
 }
 
@@ -197,7 +204,9 @@ static void mbox_bufs_take(struct mbox_scan *s)
 {
 	if (mbox_mine == NULL) {
 		pthread_once(&mbox_once, mbox_key_make);
-		mbox_mine = xcalloc(MBOX_BUFS, sizeof(*mbox_mine));
+		mbox_mine = spare_take(&mbox_shelf);
+		if (mbox_mine == NULL)
+			mbox_mine = xcalloc(MBOX_BUFS, sizeof(*mbox_mine));
 		if (pthread_setspecific(mbox_key, mbox_mine) != 0)
 			oom(sizeof(mbox_mine));
 	}

@@ -21,6 +21,7 @@
 #include "mail/uri.h"
 #include "mail/uri_int.h"
 #include "base/arena.h"
+#include "base/spare.h"
 #include "base/util.h"
 
 #define URI_SLOTS 2048
@@ -31,8 +32,9 @@ _Static_assert((URI_SLOTS & (URI_SLOTS - 1)) == 0, "URI_SLOTS: power of two");
 _Static_assert(URI_SLOTS > 2 * URI_MAX_COUNT, "URI_SLOTS: keep the load low");
 
 /* the thread's scratch: the pointer in TLS (found by leak checkers), the
- * key only to free it at the thread's end (libmilter's threads come and
- * go with the connections) */
+ * key only to hand it on at the thread's end (libmilter's threads come
+ * and go with the connections): to the shelf (base/spare.h), whence the
+ * next thread takes it */
 static __thread struct uri_scratch *scratch_mine;
 
 /* scratch buffers larger than this are not kept for the next message */
@@ -63,7 +65,7 @@ static size_t scratch_bufs(struct uri_scratch *sc, struct buf **out)
 
 #define SCRATCH_BUFS (URI_CANON_LEVELS * 8 + 4)
 
-/* scratch_free - a thread's scratch buffers, when it ends */
+/* scratch_free - free scratch buffers */
 static void scratch_free(void *p)
 {
 	struct uri_scratch *sc = p;
@@ -92,11 +94,19 @@ static void scratch_trim(void)
 
 static pthread_key_t scratch_key;
 static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+static struct spare scratch_shelf = SPARE_INIT;
+
+/* scratch_shelve - a thread's scratch when it ends: for the next thread */
+static void scratch_shelve(void *p)
+{
+	if (!spare_give(&scratch_shelf, p))
+		scratch_free(p);
+}
 
 /* scratch_key_make - the key, once */
 static void scratch_key_make(void)
 {
-	if (pthread_key_create(&scratch_key, scratch_free) != 0)
+	if (pthread_key_create(&scratch_key, scratch_shelve) != 0)
 		oom(sizeof(scratch_key));
 }
 
@@ -105,7 +115,9 @@ struct uri_scratch *uri_scratch_get(void)
 {
 	if (scratch_mine == NULL) {
 		pthread_once(&scratch_once, scratch_key_make);
-		scratch_mine = xcalloc(1, sizeof(*scratch_mine));
+		scratch_mine = spare_take(&scratch_shelf);
+		if (scratch_mine == NULL)
+			scratch_mine = xcalloc(1, sizeof(*scratch_mine));
 		if (pthread_setspecific(scratch_key, scratch_mine) != 0)
 			oom(sizeof(scratch_mine));
 	}
