@@ -3,7 +3,8 @@
  * (mail/received.c).  The input is split at NUL bytes into fields (at
  * most RCVD_MAX_RELAYS + 2); the first byte picks whether trusted_networks
  * is set.  Promises: every relay string is "[ ip=... msa=N ]", the sets
- * partition the relays, and nothing leaks (ASan).
+ * partition the relays, the relays built in an arena (as a message's
+ * are) are the same, and nothing leaks (ASan).
  */
 #include "autoconfig.h"
 
@@ -12,6 +13,7 @@
 #include <string.h>
 
 #include "mail/received.h"
+#include "base/arena.h"
 #include "base/util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -45,6 +47,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (rs->n[k] && (strncmp(rs->str[k], "[ ip=", 5) != 0 ||
 				 rs->str[k][strlen(rs->str[k]) - 1] != ']'))
 			abort();
+	struct arena a;
+	arena_init(&a, (size_t)1 << 30);
+	struct relays *in = received_build_in(v, n, nets ? &rn : NULL, &a);
+	if (in->nall != rs->nall || in->unparseable != rs->unparseable)
+		abort();
+	for (int k = 0; k < RELAYS_NSETS; k++)
+		if (in->n[k] != rs->n[k] || strcmp(in->str[k], rs->str[k]) != 0)
+			abort();
+	arena_free(&a);
 	received_free(rs);
 	cidr_list_free(&list);
 	free(text);

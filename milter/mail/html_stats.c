@@ -18,6 +18,7 @@
 #include <strings.h>
 
 #include "mail/html_stats.h"
+#include "base/arena.h"
 #include "base/strbuf.h"
 #include "base/util.h"
 
@@ -580,35 +581,65 @@ static void font_check(struct html_stats *st)
 
 /* ------------------------------------------------------------- strings */
 
+/* the value of a kept string nothing was appended to (never written) */
+static char strs_empty[1];
+
 /* strs_push - start a new kept string */
 static void strs_push(struct html_strs *l)
 {
 	l->seen++;
-	if (l->n < HTML_STATS_MAX_STRINGS)
-		l->v[l->n++] = xstrdup("");
+	if (l->n < HTML_STATS_MAX_STRINGS) {
+		l->v[l->n++] = strs_empty;
+		l->last_len = l->last_cap = 0;
+	}
+}
+
+/* strs_room - make the last kept string hold need bytes and its NUL */
+static void strs_room(struct arena *a, struct html_strs *l, size_t need)
+{
+	char **s = &l->v[l->n - 1];
+	size_t cap = l->last_cap ? l->last_cap * 2 : 32;
+
+	if (cap < need + 1)
+		cap = need + 1;
+	if (cap > HTML_STATS_MAX_STRING + 1)
+		cap = HTML_STATS_MAX_STRING + 1;
+	if (a == NULL) {
+		*s = xrealloc(l->last_cap ? *s : NULL, cap);
+	} else {
+		/* what the old copy held stays in the arena: the doubling
+		 * keeps that below the string's own size */
+		char *p = arena_alloc(a, cap);
+		memcpy(p, *s, l->last_len + 1);
+		*s = p;
+	}
+	l->last_cap = cap;
 }
 
 /* strs_append - add to the last kept string, up to the cap */
-static void strs_append(struct html_strs *l, const char *p, size_t n)
+static void strs_append(struct arena *a, struct html_strs *l, const char *p, size_t n)
 {
 	if (l->n == 0 || l->seen > l->n)
 		return;
-	char **s = &l->v[l->n - 1];
-	size_t have = strlen(*s);
+	size_t have = l->last_len;
 	if (have + n > HTML_STATS_MAX_STRING)
 		n = HTML_STATS_MAX_STRING - have;
 	if (n == 0)
 		return;
-	*s = xrealloc(*s, have + n + 1);
-	memcpy(*s + have, p, n);
-	(*s)[have + n] = '\0';
+	if (have + n + 1 > l->last_cap)
+		strs_room(a, l, have + n);
+	char *s = l->v[l->n - 1];
+	memcpy(s + have, p, n);
+	s[have + n] = '\0';
+	l->last_len = have + n;
 }
 
-/* strs_free - release a list */
-static void strs_free(struct html_strs *l)
+/* strs_free - release a list (its strings unless they are in an arena) */
+static void strs_free(struct arena *a, struct html_strs *l)
 {
-	for (size_t i = 0; i < l->n; i++)
-		free(l->v[i]);
+	for (size_t i = 0; a == NULL && i < l->n; i++)
+		if (l->v[i] != strs_empty)
+			free(l->v[i]);
 	memset(l, 0, sizeof(*l));
 }
 
@@ -774,7 +805,7 @@ static void tests(struct html_stats *st, const char *tag, const struct html_attr
 	if (streq(tag, "font") && a->v[HTML_A_FACE] && face_bad(a->v[HTML_A_FACE]))
 		st->flags |= HTML_F_FONT_FACE_BAD;
 	if (streq(tag, "img") && st->in_a > 0)
-		strs_append(&st->anchor, "<img>\n", 6);
+		strs_append(st->arena, &st->anchor, "<img>\n", 6);
 	if (streq(tag, "img") && a->v[HTML_A_WIDTH] && a->v[HTML_A_HEIGHT]) {
 		double w = dimension(a->v[HTML_A_WIDTH], 8), h = dimension(a->v[HTML_A_HEIGHT], 6);
 		st->image_area += (w > 0 ? w : 200) * (h > 0 ? h : 200);
@@ -858,20 +889,36 @@ void html_stats_declaration(struct html_stats *st, const char *p, size_t n)
 void html_stats_comment(struct html_stats *st, const char *p, size_t n)
 {
 	strs_push(&st->comment);
-	strs_append(&st->comment, p, n);
+	strs_append(st->arena, &st->comment, p, n);
 }
 
-/* text_to - append code points as UTF-8 to the last string of l */
-static void text_to(struct html_strs *l, const uint32_t *cp, size_t n)
+/* text_to - append code points as UTF-8 to the last string of l (up to
+ * HTML_STATS_MAX_STRING bytes of them, the most strs_append keeps) */
+static void text_to(struct arena *a, struct html_strs *l, const uint32_t *cp, size_t n)
 {
-	struct buf u;
+	char u[HTML_STATS_MAX_STRING + 4];
+	size_t len = 0;
 
-	buf_init(&u);
-	for (size_t i = 0; i < n && u.len < HTML_STATS_MAX_STRING; i++)
-		buf_put_utf8(&u, cp[i]);
-	if (u.len)
-		strs_append(l, u.data, u.len);
-	buf_free(&u);
+	for (size_t i = 0; i < n && len < HTML_STATS_MAX_STRING; i++) {
+		uint32_t c = cp[i];
+		if (c < 0x80) {
+			u[len++] = (char)c;
+		} else if (c < 0x800) {
+			u[len++] = (char)(0xC0 | (c >> 6));
+			u[len++] = (char)(0x80 | (c & 0x3F));
+		} else if (c < 0x10000) {
+			u[len++] = (char)(0xE0 | (c >> 12));
+			u[len++] = (char)(0x80 | ((c >> 6) & 0x3F));
+			u[len++] = (char)(0x80 | (c & 0x3F));
+		} else {	/* as buf_put_utf8 */
+			u[len++] = (char)(0xF0 | (c >> 18));
+			u[len++] = (char)(0x80 | ((c >> 12) & 0x3F));
+			u[len++] = (char)(0x80 | ((c >> 6) & 0x3F));
+			u[len++] = (char)(0x80 | (c & 0x3F));
+		}
+	}
+	if (len)
+		strs_append(a, l, u, len);
 }
 
 /* backhair - the "start_len" key of two adjacent chunks: the word-ish
@@ -928,9 +975,9 @@ void html_stats_text(struct html_stats *st, const uint32_t *cp, size_t n)
 	if (n == 0)
 		return;
 	if (st->in_a > 0)
-		text_to(&st->anchor, cp, n);
+		text_to(st->arena, &st->anchor, cp, n);
 	if (st->in_title > 0)
-		text_to(&st->title, cp, n);
+		text_to(st->arena, &st->title, cp, n);
 	/* ascii_space as a table: this loop sees every code point */
 	static const unsigned char asp[128] = {
 		['\t'] = 1, ['\n'] = 1, ['\v'] = 1, ['\f'] = 1, ['\r'] = 1, [' '] = 1,
@@ -1008,11 +1055,14 @@ void html_stats_end(struct html_stats *st)
 /* html_stats_free - see html_stats.h */
 void html_stats_free(struct html_stats *st)
 {
+	struct arena *a = st->arena;
+
 	html_stats_end(st);
-	strs_free(&st->comment);
-	strs_free(&st->title);
-	strs_free(&st->anchor);
+	strs_free(a, &st->comment);
+	strs_free(a, &st->title);
+	strs_free(a, &st->anchor);
 	memset(st, 0, sizeof(*st));
+	st->arena = a;
 }
 
 /* html_stats_value - see html_stats.h */

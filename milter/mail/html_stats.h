@@ -22,6 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct arena;
+
 #define HTML_STATS_MAX_NAMES 128
 #define HTML_STATS_MAX_STRINGS 64
 #define HTML_STATS_MAX_STRING 2048
@@ -37,11 +39,13 @@ enum {
 	HTML_F_FONT_INVALID_COLOR = 16,
 };
 
-/* a list of kept strings (comment, title, anchor) */
+/* a list of kept strings (comment, title, anchor); only the last one
+ * grows, in steps that double (an arena cannot grow one in place) */
 struct html_strs {
 	char *v[HTML_STATS_MAX_STRINGS];
 	size_t n;
 	size_t seen;		/* including those over the cap */
+	size_t last_len, last_cap;	/* of v[n - 1]; cap 0: still "" */
 };
 
 struct html_tag_count {
@@ -53,6 +57,11 @@ struct html_tag_count {
 struct html_style;		/* the text style stack (html_stats.c) */
 
 struct html_stats {
+	/* where the kept strings live (set before html_stats_begin, e.g.
+	 * the message's MIME views' arena: then they are freed with it and
+	 * html_stats_free leaves them), or NULL: malloc'd, each freed by
+	 * html_stats_free */
+	struct arena *arena;
 	unsigned flags;		/* HTML_F_* */
 	double length;		/* characters of the part */
 	double non_space_len;	/* rendered characters that are not white space */
@@ -98,7 +107,8 @@ void html_stats_text(struct html_stats *st, const uint32_t *cp, size_t n);
 /* html_stats_end - end of the part: drop the building state */
 void html_stats_end(struct html_stats *st);
 
-/* html_stats_free - release what st owns; st is left empty */
+/* html_stats_free - release what st owns; st is left empty (its arena
+ * pointer kept) */
 void html_stats_free(struct html_stats *st);
 
 /*

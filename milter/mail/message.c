@@ -38,12 +38,11 @@ struct msg *msg_free(struct msg *m)
 		return NULL;
 	free(m->rcpts);
 	free(m->hdrs);
-	arena_free(&m->arena);
+	arena_free(&m->arena);	/* and the relays (msg_relays) */
 	buf_free(&m->body);
 	mime_skip_free(m->skip_scan);
 	mime_views_free(&m->mime);
 	free(m->full_text);
-	received_free(m->relays);
 	free(m);
 	return NULL;
 }
@@ -369,7 +368,13 @@ const char *msg_full_text(struct msg *m, size_t *len)
 {
 	if (m->full_text == NULL) {
 		struct buf b;
+		/* made its full size at once (LF line ends only shorten it),
+		 * not grown by doubling */
+		size_t want = m->body.len + 1;
+		for (size_t i = 0; i < m->nhdrs; i++)
+			want += strlen(m->hdrs[i].name) + strlen(m->hdrs[i].raw) + 2;
 		buf_init(&b);
+		buf_reserve(&b, want);
 		for (size_t i = 0; i < m->nhdrs; i++) {
 			buf_puts(&b, m->hdrs[i].name);
 			buf_putc(&b, ':');
@@ -403,7 +408,7 @@ const struct relays *msg_relays(struct msg *m, const struct relay_nets *nets)
 		if (line != NULL)
 			v[k++] = extra[nextra++] = line;
 	}
-	m->relays = received_build(v, k, nets);
+	m->relays = received_build_in(v, k, nets, &m->arena);
 	for (size_t i = 0; i < nextra; i++)
 		free(extra[i]);
 	free(v);

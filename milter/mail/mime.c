@@ -294,6 +294,7 @@ struct walk {
 	bool stop;		/* a cap was hit */
 	struct buf text, raw, hidden;
 	struct uri_set uris;
+	struct arena *arena;	/* the views' (URIs, HTML statistics' strings) */
 	struct html_stats *html;	/* nhtml of them (MIME_MAX_HTML_PARTS at most) */
 	size_t nhtml;
 	struct mime_stats_builder stats;
@@ -794,6 +795,7 @@ static void text_part(struct walk *w, GMimeObject *o, GMimeDataWrapper *dw, bool
 			w->html = xrealloc(w->html, (w->nhtml + 1) * sizeof(*w->html));
 			st = &w->html[w->nhtml++];
 			memset(st, 0, sizeof(*st));
+			st->arena = w->arena;	/* spare's are freed part by part */
 		}
 		buf_reset(&w->hidden);
 		html_render(w->raw.data + raw_from, w->raw.len - raw_from, &w->text, &w->hidden,
@@ -955,7 +957,7 @@ static size_t walk_begin(struct walk *w, struct mime_stats *stats, const struct 
 	buf_reset(&w->text);	/* "" (buf_reserve leaves the bytes unset) */
 	buf_reset(&w->raw);
 	buf_init(&w->hidden);
-	uri_set_init(&w->uris);
+	uri_set_init_in(&w->uris, w->arena);
 	const char *subj = subject_of(hdrs, nhdrs);
 	if (subj)
 		put_clean(&w->text, subj, strlen(subj));
@@ -979,7 +981,7 @@ static void walk_discard(struct walk *w)
 	for (size_t i = 0; i < w->nbounds; i++)
 		free(w->bounds[i]);
 	*w = (struct walk){ .truncated = w->truncated, .skips = w->skips, .nskips = w->nskips,
-			    .parsed = w->parsed };
+			    .parsed = w->parsed, .arena = w->arena };
 }
 
 /* parse - GMime over the fields and body (with stand-ins for w's
@@ -1065,9 +1067,11 @@ void mime_views_build_found(struct mime_views *v, const struct header *hdrs, siz
 			    const char *body, size_t body_len, bool truncated,
 			    struct mime_skip *skips, size_t nskips)
 {
-	struct walk w = { .truncated = truncated, .skips = skips, .nskips = nskips };
+	struct walk w = { .truncated = truncated, .skips = skips, .nskips = nskips,
+			  .arena = &v->arena };
 
 	mime_views_free(v);
+	arena_init(&v->arena, MIME_ARENA_LIMIT);
 	size_t text_from = walk_begin(&w, &v->stats, hdrs, nhdrs, body_len);	/* sa_paragraphs */
 	parse(&w, hdrs, nhdrs, body, body_len);
 	if (w.redo) {
@@ -1112,10 +1116,11 @@ void mime_views_free(struct mime_views *v)
 {
 	free(v->text);
 	free(v->raw);
-	uri_list_free(v->uris);
+	/* the URIs and their list are in the arena */
 	for (size_t i = 0; i < v->nhtml; i++)
 		html_stats_free(&v->html[i]);
 	free(v->html);
 	mime_stats_free(&v->stats);
+	arena_free(&v->arena);
 	memset(v, 0, sizeof(*v));
 }

@@ -33,8 +33,11 @@
 #define MIME_MAX_BODY_LINE 2048	/* body text lines are cut there, as SpamAssassin's */
 
 #include "mail/mime_stats.h"
+#include "base/arena.h"
 
-struct arena;
+/* the views' arena's backstop: far above what the caps let in */
+#define MIME_ARENA_LIMIT ((size_t)1 << 30)
+
 struct header;
 struct html_stats;
 
@@ -55,6 +58,10 @@ struct mime_views {
 	struct mime_stats stats;
 	size_t parsed;		/* bytes GMime read (binary parts' contents
 				 * are left out: mime_skip.h) */
+	/* the URI strings and list and the HTML statistics' strings live
+	 * here, released at once by mime_views_free (at msg_free for a
+	 * message's views) */
+	struct arena arena;
 };
 
 /*

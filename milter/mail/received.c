@@ -6,8 +6,10 @@
  * matcher language (pm_match below) instead of PCRE2, which only re.c
  * may include (STYLE rule 2) and which lives a layer above us.
  *
- * Owns nothing but what received_build returns.  Pure functions, thread
- * safe.  Limits: RCVD_MAX_RELAYS fields, RCVD_MAX_LINE bytes each; the
+ * Owns nothing but what received_build returns (or what received_build_in
+ * puts in its arena: there the lines' copies and the fields replaced
+ * while parsing stay till the arena is freed, at most RCVD_MAX_RELAYS
+ * lines' worth).  Pure functions, thread safe.  Limits: RCVD_MAX_RELAYS fields, RCVD_MAX_LINE bytes each; the
  * matcher backtracks at most PM_MAX_STEPS steps per pattern.
  */
 #include "autoconfig.h"
@@ -19,6 +21,7 @@
 #include <strings.h>
 
 #include "mail/received.h"
+#include "base/arena.h"
 #include "base/strbuf.h"
 #include "base/util.h"
 
@@ -268,29 +271,56 @@ static bool pm_match(const char *line, const char *pat, struct pm_cap *cap)
 	}
 }
 
-/* cap_dup - a capture as a fresh string ("" when unset) */
-static char *cap_dup(const struct pm_cap *c)
+/* r_strndup - at most n bytes of s for relay r: in its arena if it has
+ * one, else malloc'd */
+static char *r_strndup(const struct relay *r, const char *s, size_t n)
 {
-	return c->p ? xstrndup(c->p, c->len) : xstrdup("");
+	return r->arena ? arena_strndup(r->arena, s, n) : xstrndup(s, n);
+}
+
+/* r_strdup - a copy of s for relay r */
+static char *r_strdup(const struct relay *r, const char *s)
+{
+	return r->arena ? arena_strdup(r->arena, s) : xstrdup(s);
+}
+
+/* r_free - drop a string of relay r (the arena keeps it) */
+static void r_free(const struct relay *r, char *p)
+{
+	if (r->arena == NULL)
+		free(p);
+}
+
+/* cap_dup - a capture as a fresh string ("" when unset) */
+static char *cap_dup(const struct relay *r, const struct pm_cap *c)
+{
+	return c->p ? r_strndup(r, c->p, c->len) : r_strdup(r, "");
 }
 
 /* set_field - replace *f by capture c */
-static void set_field(char **f, const struct pm_cap *c)
+static void set_field(struct relay *r, char **f, const struct pm_cap *c)
 {
-	free(*f);
-	*f = cap_dup(c);
+	r_free(r, *f);
+	*f = cap_dup(r, c);
 }
 
 /* set_str - replace *f by a copy of s */
-static void set_str(char **f, const char *s)
+static void set_str(struct relay *r, char **f, const char *s)
 {
-	free(*f);
-	*f = xstrdup(s);
+	r_free(r, *f);
+	*f = r_strdup(r, s);
 }
 
-/* received_relay_clear - free a relay's strings */
+/* received_relay_clear - free a relay's strings (none in an arena) */
 void received_relay_clear(struct relay *r)
 {
+	struct arena *a = r->arena;
+
+	if (a != NULL) {
+		memset(r, 0, sizeof(*r));
+		r->arena = a;
+		return;
+	}
 	free(r->ip);
 	free(r->rdns);
 	free(r->helo);
@@ -305,12 +335,12 @@ void received_relay_clear(struct relay *r)
 /* normalize - whitespace runs to one space, trimmed, trailing ';'s gone;
  * one byte of room beyond the NUL, for the space received_parse_line
  * puts back into ")by " */
-static char *normalize(const char *raw)
+static char *normalize(const struct relay *r, const char *raw)
 {
 	size_t len = strlen(raw);
 	if (len > RCVD_MAX_LINE)
 		len = RCVD_MAX_LINE;
-	char *out = xmalloc(len + 2);
+	char *out = r->arena ? arena_alloc(r->arena, len + 2) : xmalloc(len + 2);
 	size_t o = 0;
 	for (size_t i = 0; i < len; i++) {
 		if (isspace((unsigned char)raw[i])) {
@@ -432,8 +462,10 @@ static bool word_char(char c)
 }
 
 /* find_helo - helo=X anywhere (\b before), else HELO X / EHLO X */
-static void find_helo(const char *s, char **helo)
+static void find_helo(const char *s, struct relay *r)
 {
+	char **helo = &r->helo;
+
 	for (int pass = 0; pass < 2; pass++) {
 		for (const char *p = s; *p; p++) {
 			const char *v = NULL;
@@ -450,15 +482,15 @@ static void find_helo(const char *s, char **helo)
 				n++;
 			if (n == 0)
 				continue;
-			free(*helo);
-			*helo = xstrndup(v, n);
+			r_free(r, *helo);
+			*helo = r_strndup(r, v, n);
 			return;
 		}
 	}
 }
 
 /* find_auth - the authentication marker SpamAssassin looks for, or NULL */
-static char *find_auth(const char *s)
+static char *find_auth(const struct relay *r, const char *s)
 {
 	static const char *const protos[] = { "ESMTPSA", "ESMTPA", "LMTPSA", "LMTPA",
 		"UTF8SMTPSA", "UTF8SMTPA", "UTF8LMTPSA", "UTF8LMTPA", "ASMTP",
@@ -471,7 +503,7 @@ static char *find_auth(const char *s)
 				size_t n = strlen(protos[i]);
 				if (strncasecmp(v, protos[i], n) == 0 &&
 				    (v[n] == ' ' || v[n] == ';' || v[n] == '\0'))
-					return xstrndup(v, n);
+					return r_strndup(r, v, n);
 			}
 		}
 	}
@@ -480,22 +512,22 @@ static char *find_auth(const char *s)
 		static const char *const mech[] = { "LOGIN", "PLAIN", "DIGEST-MD5", "CRAM-MD5", NULL };
 		for (int i = 0; mech[i]; i++)
 			if (c[1].len == strlen(mech[i]) && memcmp(c[1].p, mech[i], c[1].len) == 0)
-				return cap_dup(&c[1]);
+				return cap_dup(r, &c[1]);
 	}
 	if (strstr(s, "authenticated") != NULL &&
 	    (pm_match(s, "^from %?]{ (%p)}) %?(%?authenticated%?)%? by", NULL) ||
 	     pm_match(s, "^from %?)] %?(%?authenticated%?)%? by", NULL)))
-		return xstrdup("Sendmail");
+		return r_strdup(r, "Sendmail");
 	if (pm_match(s, ") (Authenticated sender: %s) by %s (%P) with ", c))
 		return strncmp(c[2].p, "Postfix", c[2].len) == 0 && c[2].len == 7 ?
-			xstrdup("Postfix") : xstrdup("Postfix (other)");
+			r_strdup(r, "Postfix") : r_strdup(r, "Postfix (other)");
 	if (strstr(s, " (account ") && pm_match(s, "CommuniGate Pro ", NULL))
-		return xstrdup("Communigate");
+		return r_strdup(r, "Communigate");
 	if (pm_match(s, " with Microsoft Exchange Server HTTP-DAV", NULL))
-		return xstrdup("HTTP-DAV");
+		return r_strdup(r, "HTTP-DAV");
 	if (strstr(s, " by ") != NULL && (pm_match(s, " (via HTTP) ", NULL) ||
 					  pm_match(s, " (via HTTP)$", NULL)))
-		return xstrdup("HTTP");
+		return r_strdup(r, "HTTP");
 	return NULL;
 }
 
@@ -526,15 +558,15 @@ static void apply(const struct rfmt *f, const struct pm_cap *c, struct relay *r,
 		  bool *dns)
 {
 	if (f->helo)
-		set_field(&r->helo, &c[f->helo - 1]);
+		set_field(r, &r->helo, &c[f->helo - 1]);
 	if (f->rdns)
-		set_field(&r->rdns, &c[f->rdns - 1]);
+		set_field(r, &r->rdns, &c[f->rdns - 1]);
 	if (f->ip)
-		set_field(&r->ip, &c[f->ip - 1]);
+		set_field(r, &r->ip, &c[f->ip - 1]);
 	if (f->by)
-		set_field(&r->by, &c[f->by - 1]);
+		set_field(r, &r->by, &c[f->by - 1]);
 	if (f->ident)
-		set_field(&r->ident, &c[f->ident - 1]);
+		set_field(r, &r->ident, &c[f->ident - 1]);
 	*dns = f->dns == 1;
 }
 
@@ -547,14 +579,14 @@ static void strip_ident(struct relay *r)
 	const char *u = r->rdns;
 	if (strncmp(u, "IDENT:", 6) == 0)
 		u += 6;
-	free(r->ident);
-	r->ident = xstrndup(u, (size_t)(at - u));
+	r_free(r, r->ident);
+	r->ident = r_strndup(r, u, (size_t)(at - u));
 	memmove(r->rdns, at + 1, strlen(at + 1) + 1);
 	/* a second user@ is removed too (s/^([^\@]*)\@//) */
 	at = strchr(r->rdns, '@');
 	if (at != NULL) {
-		free(r->ident);
-		r->ident = xstrndup(r->rdns, (size_t)(at - r->rdns));
+		r_free(r, r->ident);
+		r->ident = r_strndup(r, r->rdns, (size_t)(at - r->rdns));
 		memmove(r->rdns, at + 1, strlen(at + 1) + 1);
 	}
 }
@@ -562,19 +594,19 @@ static void strip_ident(struct relay *r)
 /* sub_helo_ident - Exim's "(helo=X ident=Y)" comment */
 static void sub_helo_ident(const struct pm_cap *sub, struct relay *r)
 {
-	char *t = cap_dup(sub);
+	char *t = cap_dup(r, sub);
 	char *h = strstr(t, "helo="), *i = strstr(t, "ident=");
 	if (h != NULL && h[5] && h[5] != ' ') {
 		size_t n = strcspn(h + 5, " ");
-		free(r->helo);
-		r->helo = xstrndup(h + 5, n);
+		r_free(r, r->helo);
+		r->helo = r_strndup(r, h + 5, n);
 	}
 	if (i != NULL) {
 		size_t n = strcspn(i + 6, " ");
-		free(r->ident);
-		r->ident = xstrndup(i + 6, n);
+		r_free(r, r->ident);
+		r->ident = r_strndup(r, i + 6, n);
 	}
-	free(t);
+	r_free(r, t);
 }
 
 /* try_table - the first format of t that matches; true if one did */
@@ -590,8 +622,8 @@ static bool try_table(const struct rfmt *t, const char *s, struct relay *r, bool
 		if (f == &fmts_main[0])
 			strip_ident(r);
 		if (f == &fmts_main[4]) {
-			free(r->rdns);
-			r->rdns = xstrndup(c[1].p, (size_t)(c[2].p + c[2].len - c[1].p));
+			r_free(r, r->rdns);
+			r->rdns = r_strndup(r, c[1].p, (size_t)(c[2].p + c[2].len - c[1].p));
 		}
 		return true;
 	}
@@ -606,9 +638,9 @@ static int parse_known(const char *s, struct relay *r, bool *dns)
 	if (strstr(s, " SMTPSVC")) {
 		if (pm_match(s, "^%S ([%i]%p) by %s with Microsoft SMTPSVC", c)) {
 			if (c[2].len <= 40) {
-				set_field(&r->helo, &c[0]);
-				set_field(&r->ip, &c[1]);
-				set_field(&r->by, &c[3]);
+				set_field(r, &r->helo, &c[0]);
+				set_field(r, &r->ip, &c[1]);
+				set_field(r, &r->by, &c[3]);
 				return 1;
 			}
 		}
@@ -617,44 +649,44 @@ static int parse_known(const char *s, struct relay *r, bool *dns)
 	} else if (pm_match(s, " with Microsoft SMTP Server ", NULL) ||
 		   pm_match(s, " with mapi id ", NULL)) {
 		if (pm_match(s, "^%s ([%i%p) by %s ", c) || pm_match(s, "^%s (%i%p) by %s ", c)) {
-			set_field(&r->helo, &c[0]);
-			set_field(&r->ip, &c[1]);
-			set_field(&r->by, &c[3]);
-			set_str(&r->id, "");
+			set_field(r, &r->helo, &c[0]);
+			set_field(r, &r->ip, &c[1]);
+			set_field(r, &r->by, &c[3]);
+			set_str(r, &r->id, "");
 			return 1;
 		}
 	} else if (strstr(s, "Exim")) {
 		if (pm_match(s, "with local ", NULL) || pm_match(s, "with local-%s ", NULL))
 			return 0;
 		if (pm_match(s, "^[%i] (%?) by %s ", c)) {
-			set_field(&r->ip, &c[0]);
-			set_field(&r->by, &c[2]);
+			set_field(r, &r->ip, &c[0]);
+			set_field(r, &r->by, &c[2]);
 			sub_helo_ident(&c[1], r);
 			return 1;
 		}
 		if (pm_match(s, "^%s ([%i]%?) by %s ", c)) {
-			set_field(&r->rdns, &c[0]);
-			set_field(&r->helo, &c[0]);
-			set_field(&r->ip, &c[1]);
-			set_field(&r->by, &c[3]);
+			set_field(r, &r->rdns, &c[0]);
+			set_field(r, &r->helo, &c[0]);
+			set_field(r, &r->ip, &c[1]);
+			set_field(r, &r->by, &c[3]);
 			sub_helo_ident(&c[2], r);
 			return 1;
 		}
 		if (pm_match(s, "^%s [%i]{:%d} by %s ", c)) {
-			set_field(&r->rdns, &c[0]);
-			set_field(&r->helo, &c[0]);
-			set_field(&r->ip, &c[1]);
-			set_field(&r->by, &c[3]);
+			set_field(r, &r->rdns, &c[0]);
+			set_field(r, &r->helo, &c[0]);
+			set_field(r, &r->ip, &c[1]);
+			set_field(r, &r->by, &c[3]);
 			return 1;
 		}
 		if (pm_match(s, "^%s ", c))
-			set_field(&r->rdns, &c[0]);
+			set_field(r, &r->rdns, &c[0]);
 		if (pm_match(s, " (%s) ", c))
-			set_field(&r->helo, &c[0]);
+			set_field(r, &r->helo, &c[0]);
 		if (pm_match(s, " [%i] ", c) || pm_match(s, " [%i.%d] ", c))
-			set_field(&r->ip, &c[0]);
+			set_field(r, &r->ip, &c[0]);
 		if (pm_match(s, "by %s ", c)) {
-			set_field(&r->by, &c[0]);
+			set_field(r, &r->by, &c[0]);
 			if (r->ip && *r->ip)
 				return 1;
 		}
@@ -662,25 +694,25 @@ static int parse_known(const char *s, struct relay *r, bool *dns)
 		if (pm_match(s, "^%s (%s [%i]) by %s ", c) ||
 		    pm_match(s, "^%s (%s[%i]) by %s ", c)) {
 			*dns = true;
-			set_field(&r->helo, &c[0]);
-			set_field(&r->rdns, &c[1]);
-			set_field(&r->ip, &c[2]);
-			set_field(&r->by, &c[3]);
+			set_field(r, &r->helo, &c[0]);
+			set_field(r, &r->rdns, &c[1]);
+			set_field(r, &r->ip, &c[2]);
+			set_field(r, &r->by, &c[3]);
 			if (strcmp(r->rdns, "unknown") == 0)
-				set_str(&r->rdns, "");
+				set_str(r, &r->rdns, "");
 			return 1;
 		}
 	}
 	if (strstr(s, " (Lotus Domino ") && pm_match(s, "^%s ([%i]) by %s (Lotus", c)) {
 		/* Domino never records the rDNS (SpamAssassin bug 5926) */
-		set_field(&r->helo, &c[0]);
-		set_field(&r->ip, &c[1]);
-		set_field(&r->by, &c[2]);
+		set_field(r, &r->helo, &c[0]);
+		set_field(r, &r->ip, &c[1]);
+		set_field(r, &r->by, &c[2]);
 		return 1;
 	}
 	if (strstr(s, "with HTTP") && pm_match(s, "^%i ([%i]) by %s", c)) {
-		set_field(&r->ip, &c[0]);
-		set_field(&r->by, &c[2]);
+		set_field(r, &r->ip, &c[0]);
+		set_field(r, &r->by, &c[2]);
 		return 1;
 	}
 	/* only the sendmail format yields to qmail-ldap */
@@ -689,24 +721,24 @@ static int parse_known(const char *s, struct relay *r, bool *dns)
 	if (try_table(fmts_main + 1, s, r, dns))
 		return 1;
 	if (pm_match(s, "by %s.hotmail.msn.com ", c)) {
-		free(r->by);
-		r->by = xstrndup(c[0].p, (size_t)(c[0].len + strlen(".hotmail.msn.com")));
+		r_free(r, r->by);
+		r->by = r_strndup(r, c[0].p, (size_t)(c[0].len + strlen(".hotmail.msn.com")));
 		if (pm_match(s, "^%i ", c))
-			set_field(&r->ip, &c[0]);
+			set_field(r, &r->ip, &c[0]);
 		return 1;
 	}
 	if (pm_match(s, "^%s (%H %S) (%i) by %s (qpsmtpd/%s) with ", c)) {
-		set_field(&r->rdns, &c[0]);
-		set_field(&r->helo, &c[1]);
-		set_field(&r->ip, &c[2]);
-		set_field(&r->by, &c[3]);
+		set_field(r, &r->rdns, &c[0]);
+		set_field(r, &r->helo, &c[1]);
+		set_field(r, &r->ip, &c[2]);
+		set_field(r, &r->by, &c[3]);
 		return 1;
 	}
 	if (pm_match(s, "^%s (%H %S) [%i] by %s (%P) with ", c)) {
-		set_field(&r->rdns, &c[0]);
-		set_field(&r->helo, &c[1]);
-		set_field(&r->ip, &c[2]);
-		set_field(&r->by, &c[3]);
+		set_field(r, &r->rdns, &c[0]);
+		set_field(r, &r->helo, &c[1]);
+		set_field(r, &r->ip, &c[2]);
+		set_field(r, &r->by, &c[3]);
 		return 1;
 	}
 	return -1;
@@ -748,43 +780,43 @@ static int parse_qmail(const char *s, struct relay *r, bool *dns)
 	if (pm_match(s, "^%s (%H %S) (%S@[%i]){ (envelope-sender <%s>)} by %s", c) ||
 	    pm_match(s, "^%s (%H %S) (%S@%i){ (envelope-sender <%s>)} by %s", c)) {
 		if (memchr(c[1].p, '(', c[1].len) == NULL && memchr(c[1].p, ')', c[1].len) == NULL) {
-			set_field(&r->rdns, &c[0]);
-			set_field(&r->helo, &c[1]);
-			set_field(&r->ident, &c[2]);
-			set_field(&r->ip, &c[3]);
-			set_field(&r->by, &c[5]);
+			set_field(r, &r->rdns, &c[0]);
+			set_field(r, &r->helo, &c[1]);
+			set_field(r, &r->ident, &c[2]);
+			set_field(r, &r->ip, &c[3]);
+			set_field(r, &r->by, &c[5]);
 			goto done;
 		}
 	}
 	if (pm_match(s, "^%s (%H %S) ([%i]){ (envelope-sender <%s>)} by %s", c) ||
 	    pm_match(s, "^%s (%H %S) (%i){ (envelope-sender <%s>)} by %s", c)) {
-		set_field(&r->rdns, &c[0]);
-		set_field(&r->helo, &c[1]);
-		set_field(&r->ip, &c[2]);
-		set_field(&r->by, &c[4]);
+		set_field(r, &r->rdns, &c[0]);
+		set_field(r, &r->helo, &c[1]);
+		set_field(r, &r->ip, &c[2]);
+		set_field(r, &r->by, &c[4]);
 		goto done;
 	}
 	if (pm_match(s, "^%s (%S@[%i]){ (envelope-sender <%s>)} by %s", c) ||
 	    pm_match(s, "^%s (%S@%i){ (envelope-sender <%s>)} by %s", c)) {
-		set_field(&r->rdns, &c[0]);
-		set_field(&r->helo, &c[0]);
-		set_field(&r->ident, &c[1]);
-		set_field(&r->ip, &c[2]);
-		set_field(&r->by, &c[4]);
+		set_field(r, &r->rdns, &c[0]);
+		set_field(r, &r->helo, &c[0]);
+		set_field(r, &r->ident, &c[1]);
+		set_field(r, &r->ip, &c[2]);
+		set_field(r, &r->by, &c[4]);
 		goto done;
 	}
 	if (pm_match(s, "^%s ([%i]){ (envelope-sender <%s>)} by %s", c) ||
 	    pm_match(s, "^%s (%i){ (envelope-sender <%s>)} by %s", c)) {
-		set_field(&r->rdns, &c[0]);
-		set_field(&r->helo, &c[0]);
-		set_field(&r->ip, &c[1]);
-		set_field(&r->by, &c[3]);
+		set_field(r, &r->rdns, &c[0]);
+		set_field(r, &r->helo, &c[0]);
+		set_field(r, &r->ip, &c[1]);
+		set_field(r, &r->by, &c[3]);
 	}
 done:
 	if (r->rdns && strcmp(r->rdns, "unknown") != 0)
 		*dns = true;
 	else
-		set_str(&r->rdns, "");
+		set_str(r, &r->rdns, "");
 	return 1;
 }
 
@@ -794,43 +826,43 @@ static int parse_rest(const char *s, struct relay *r, bool *dns, bool *fetcher)
 {
 	struct pm_cap c[PM_MAX_CAPS];
 	if (pm_match(s, "^[%i] by %s via HTTP$", c)) {
-		set_field(&r->ip, &c[0]);
-		set_field(&r->by, &c[1]);
+		set_field(r, &r->ip, &c[0]);
+		set_field(r, &r->by, &c[1]);
 		return 1;
 	}
 	if (pm_match(s, "^%s ( [%i])%? by %s ", c)) {
-		set_field(&r->ip, &c[1]);
-		set_field(&r->by, &c[3]);
+		set_field(r, &r->ip, &c[1]);
+		set_field(r, &r->by, &c[3]);
 		return 1;
 	}
 	if (pm_match(s, "^(%s [%i]) by %s ", c)) {
-		set_field(&r->helo, &c[0]);
-		set_field(&r->ip, &c[1]);
-		set_field(&r->by, &c[2]);
+		set_field(r, &r->helo, &c[0]);
+		set_field(r, &r->ip, &c[1]);
+		set_field(r, &r->by, &c[2]);
 		return 1;
 	}
 	if (pm_match(s, "^[%i] by %s ", c)) {
-		set_field(&r->ip, &c[0]);
-		set_field(&r->by, &c[1]);
+		set_field(r, &r->ip, &c[0]);
+		set_field(r, &r->by, &c[1]);
 		return 1;
 	}
 	if (pm_match(s, "^([%i]) by %s ", c) || pm_match(s, "^(%i) by %s ", c)) {
-		set_field(&r->ip, &c[0]);
-		set_field(&r->by, &c[1]);
+		set_field(r, &r->ip, &c[0]);
+		set_field(r, &r->by, &c[1]);
 		return 1;
 	}
 	if (pm_match(s, "^%s [%i] by %s [%i] with ", c)) {
 		*dns = true;
-		set_field(&r->helo, &c[0]);
-		set_field(&r->ip, &c[1]);
-		set_field(&r->by, &c[2]);
+		set_field(r, &r->helo, &c[0]);
+		set_field(r, &r->ip, &c[1]);
+		set_field(r, &r->by, &c[2]);
 		return 1;
 	}
 	if (pm_match(s, "^%s ([%i]) by %s (", c)) {
 		*dns = true;
-		set_field(&r->helo, &c[0]);
-		set_field(&r->ip, &c[1]);
-		set_field(&r->by, &c[2]);
+		set_field(r, &r->helo, &c[0]);
+		set_field(r, &r->ip, &c[1]);
+		set_field(r, &r->by, &c[2]);
 		return 1;
 	}
 	if (pm_match(s, "^%s (%s [%i])%? by %s", c)) {
@@ -840,19 +872,19 @@ static int parse_rest(const char *s, struct relay *r, bool *dns, bool *fetcher)
 			*dns = false;
 		else {
 			*dns = true;
-			set_field(&r->rdns, &c[1]);
+			set_field(r, &r->rdns, &c[1]);
 		}
-		set_field(&r->helo, &c[0]);
-		set_field(&r->ip, &c[2]);
-		set_field(&r->by, &c[4]);
+		set_field(r, &r->helo, &c[0]);
+		set_field(r, &r->ip, &c[2]);
+		set_field(r, &r->by, &c[4]);
 		return 1;
 	}
 	if (pm_match(s, "^%s ([%i]{.%d})%? by %s ", c) ||
 	    pm_match(s, "^%s ([%i]{:%d})%? by %s ", c)) {
 		*dns = true;
-		set_field(&r->helo, &c[0]);
-		set_field(&r->ip, &c[1]);
-		set_field(&r->by, &c[4]);
+		set_field(r, &r->helo, &c[0]);
+		set_field(r, &r->ip, &c[1]);
+		set_field(r, &r->by, &c[4]);
 		return 1;
 	}
 	if (pm_match(s, "with POP3", NULL) || pm_match(s, "with IMAP", NULL)) {
@@ -863,107 +895,107 @@ static int parse_rest(const char *s, struct relay *r, bool *dns, bool *fetcher)
 	    pm_match(s, "^%s (%H %p) ({%S@}%i%*) by %s ", c)) {
 		/* .* before " by " is greedy: the last " by " */
 		*dns = true;
-		set_field(&r->rdns, &c[0]);
-		set_field(&r->helo, &c[1]);
-		set_field(&r->ident, &c[2]);
-		set_field(&r->ip, &c[3]);
-		set_field(&r->by, &c[5]);
+		set_field(r, &r->rdns, &c[0]);
+		set_field(r, &r->helo, &c[1]);
+		set_field(r, &r->ident, &c[2]);
+		set_field(r, &r->ip, &c[3]);
+		set_field(r, &r->by, &c[5]);
 		return 1;
 	}
 	if (pm_match(s, "^%s ({%S@}[%i]%*) by %s ", c) ||
 	    pm_match(s, "^%s ({%S@}%i%*) by %s ", c)) {
 		*dns = true;
-		set_field(&r->rdns, &c[0]);
-		set_field(&r->helo, &c[0]);
-		set_field(&r->ident, &c[1]);
-		set_field(&r->ip, &c[2]);
-		set_field(&r->by, &c[4]);
+		set_field(r, &r->rdns, &c[0]);
+		set_field(r, &r->helo, &c[0]);
+		set_field(r, &r->ident, &c[1]);
+		set_field(r, &r->ip, &c[2]);
+		set_field(r, &r->by, &c[4]);
 		return 1;
 	}
 	if (pm_match(s, " with http for ", NULL) && pm_match(s, "^[%i] by %s with http for ", c)) {
-		set_field(&r->ip, &c[0]);
-		set_field(&r->by, &c[1]);
+		set_field(r, &r->ip, &c[0]);
+		set_field(r, &r->by, &c[1]);
 		return 1;
 	}
 	if (pm_match(s, "^%s by %s with BSMTP", NULL))
 		return 0;
 	if (pm_match(s, "^%s (%s [%i]) by %s with ", c)) {
 		*dns = true;
-		set_field(&r->helo, &c[0]);
-		set_field(&r->rdns, &c[1]);
-		set_field(&r->ip, &c[2]);
-		set_field(&r->by, &c[3]);
+		set_field(r, &r->helo, &c[0]);
+		set_field(r, &r->rdns, &c[1]);
+		set_field(r, &r->ip, &c[2]);
+		set_field(r, &r->by, &c[3]);
 		return 1;
 	}
 	if (pm_match(s, "^[%i] ({account %s }%H %S) by %s (", c)) {
-		set_field(&r->ip, &c[0]);
-		set_field(&r->helo, &c[2]);
-		set_field(&r->by, &c[3]);
+		set_field(r, &r->ip, &c[0]);
+		set_field(r, &r->helo, &c[2]);
+		set_field(r, &r->by, &c[3]);
 		return 1;
 	}
 	if (pm_match(s, "^([%i]) by %s with ", c)) {
-		set_field(&r->ip, &c[0]);
-		set_field(&r->by, &c[1]);
+		set_field(r, &r->ip, &c[0]);
+		set_field(r, &r->by, &c[1]);
 		return 1;
 	}
 	if (pm_match(s, "^%s (%i) by %s ", c) && !isdigit((unsigned char)*s)) {
-		set_field(&r->helo, &c[0]);
-		set_field(&r->ip, &c[1]);
-		set_field(&r->by, &c[2]);
+		set_field(r, &r->helo, &c[0]);
+		set_field(r, &r->ip, &c[1]);
+		set_field(r, &r->by, &c[2]);
 		return 1;
 	}
 	if (pm_match(s, "^%s (%s) by %s (Content Technologies ", NULL))
 		return 0;
 	if (pm_match(s, "^%i by %s with ", c)) {
-		set_field(&r->ip, &c[0]);
-		set_field(&r->by, &c[1]);
+		set_field(r, &r->ip, &c[0]);
+		set_field(r, &r->by, &c[1]);
 		return 1;
 	}
 	if (pm_match(s, "^%i (%H %S) by %s ", c)) {
-		set_field(&r->ip, &c[0]);
-		set_field(&r->helo, &c[1]);
-		set_field(&r->by, &c[2]);
+		set_field(r, &r->ip, &c[0]);
+		set_field(r, &r->helo, &c[1]);
+		set_field(r, &r->by, &c[2]);
 		return 1;
 	}
 	if (pm_match(s, "^%s [%i] by %s ", c)) {
-		set_field(&r->helo, &c[0]);
-		set_field(&r->ip, &c[1]);
-		set_field(&r->by, &c[2]);
+		set_field(r, &r->helo, &c[0]);
+		set_field(r, &r->ip, &c[1]);
+		set_field(r, &r->by, &c[2]);
 		return 1;
 	}
 	if (pm_match(s, "^%s(%i) by %s ", c)) {
-		set_field(&r->rdns, &c[0]);
-		set_field(&r->ip, &c[1]);
-		set_field(&r->by, &c[2]);
+		set_field(r, &r->rdns, &c[0]);
+		set_field(r, &r->ip, &c[1]);
+		set_field(r, &r->by, &c[2]);
 		return 1;
 	}
 	if (pm_match(s, "^%s (unverified [%i]) by %s ", c)) {
-		set_field(&r->helo, &c[0]);
-		set_field(&r->ip, &c[1]);
-		set_field(&r->by, &c[2]);
+		set_field(r, &r->helo, &c[0]);
+		set_field(r, &r->ip, &c[1]);
+		set_field(r, &r->by, &c[2]);
 		return 1;
 	}
 	if (pm_match(s, "^[%i] (%P) by %s ", c)) {
-		set_field(&r->ip, &c[0]);
-		set_field(&r->by, &c[2]);
+		set_field(r, &r->ip, &c[0]);
+		set_field(r, &r->by, &c[2]);
 		sub_helo_ident(&c[1], r);
 		return 1;
 	}
 	if (pm_match(s, "^%s (%s@%i) by %s with ", c)) {
-		set_field(&r->rdns, &c[0]);
-		set_field(&r->ip, &c[2]);
-		set_field(&r->by, &c[3]);
+		set_field(r, &r->rdns, &c[0]);
+		set_field(r, &r->ip, &c[2]);
+		set_field(r, &r->by, &c[3]);
 		return 1;
 	}
 	if (pm_match(s, "^%s (%i) by %s with ", c)) {
-		set_field(&r->rdns, &c[0]);
-		set_field(&r->ip, &c[1]);
-		set_field(&r->by, &c[2]);
+		set_field(r, &r->rdns, &c[0]);
+		set_field(r, &r->ip, &c[1]);
+		set_field(r, &r->by, &c[2]);
 		return 1;
 	}
 	if (pm_match(s, "^X-Originating-IP: %i$", c)) {
-		set_field(&r->ip, &c[0]);
-		set_str(&r->by, "");
+		set_field(r, &r->ip, &c[0]);
+		set_str(r, &r->by, "");
 		return 1;
 	}
 	/* STUFF TO IGNORE */
@@ -996,8 +1028,8 @@ static int parse_rest(const char *s, struct relay *r, bool *dns, bool *fetcher)
 		while (n > 0) {
 			char nx = s[n];
 			if (nx && !isalnum((unsigned char)nx) && nx != '-' && nx != '.') {
-				free(r->helo);
-				r->helo = xstrndup(s, n);
+				r_free(r, r->helo);
+				r->helo = r_strndup(r, s, n);
 				break;
 			}
 			n--;
@@ -1020,7 +1052,7 @@ static void finish(struct relay *r, bool dns)
 	char **f[] = { &r->ip, &r->rdns, &r->helo, &r->by, &r->ident, &r->id, &r->auth };
 	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
 		if (*f[i] == NULL)
-			*f[i] = xstrdup("");
+			*f[i] = r_strdup(r, "");
 	size_t n = strlen(r->rdns);
 	while (n > 0 && r->rdns[n - 1] == '.')
 		r->rdns[--n] = '\0';
@@ -1093,16 +1125,24 @@ static void find_envfrom(const char *s, struct relay *r)
 		n--;
 	if (n == 0 || !(word_char(val[n]) == false || val[n] == '\0'))
 		return;
-	r->envfrom = xstrndup(val, n);
+	r->envfrom = r_strndup(r, val, n);
 	r->has_envfrom = true;
 }
+
+static int parse_line(const char *line, struct relay *r, bool *fetcher);
 
 /* received_parse_line - one Received value (see received.h) */
 int received_parse_line(const char *line, struct relay *r, bool *fetcher)
 {
 	memset(r, 0, sizeof(*r));
+	return parse_line(line, r, fetcher);
+}
+
+/* parse_line - received_parse_line into an empty r (its arena set) */
+static int parse_line(const char *line, struct relay *r, bool *fetcher)
+{
 	*fetcher = false;
-	char *s = normalize(line);
+	char *s = normalize(r, line);
 	struct pm_cap c[PM_MAX_CAPS];
 	int rc = -1;
 	bool dns = false;
@@ -1135,12 +1175,12 @@ int received_parse_line(const char *line, struct relay *r, bool *fetcher)
 		while (n < c[0].len && c[0].p[n] != '<' && c[0].p[n] != '>' && c[0].p[n] != ';')
 			n++;
 		if (n >= 3)
-			r->id = xstrndup(c[0].p, n);
+			r->id = r_strndup(r, c[0].p, n);
 	}
-	find_helo(s, &r->helo);
+	find_helo(s, r);
 	if (pm_match(s, " by %s", c))
-		r->by = cap_dup(&c[0]);
-	r->auth = find_auth(s);
+		r->by = cap_dup(r, &c[0]);
+	r->auth = find_auth(r, s);
 
 	if (strncmp(s, "from ", 5) == 0) {
 		const char *b = s + 5;
@@ -1153,13 +1193,13 @@ int received_parse_line(const char *line, struct relay *r, bool *fetcher)
 	} else if (strncmp(s, "FROM ", 5) == 0) {
 		if (pm_match(s + 5, "^%s (%s [%i]) BY %s ID %s$", c)) {
 			dns = true;
-			set_field(&r->helo, &c[0]);
-			set_field(&r->rdns, &c[1]);
-			set_field(&r->ip, &c[2]);
-			set_field(&r->by, &c[3]);
-			set_field(&r->id, &c[4]);
+			set_field(r, &r->helo, &c[0]);
+			set_field(r, &r->rdns, &c[1]);
+			set_field(r, &r->ip, &c[2]);
+			set_field(r, &r->by, &c[3]);
+			set_field(r, &r->id, &c[4]);
 			if (strcmp(r->rdns, "unverified") == 0)
-				set_str(&r->rdns, "");
+				set_str(r, &r->rdns, "");
 			rc = 1;
 		}
 	} else if (strncmp(s, "(from ", 6) == 0) {
@@ -1169,7 +1209,7 @@ int received_parse_line(const char *line, struct relay *r, bool *fetcher)
 	if (rc == 0)
 		goto out;
 	if (rc == -1 && (r->ip == NULL || !*r->ip) && pm_match(s, "[%i]", c))
-		set_field(&r->ip, &c[0]);
+		set_field(r, &r->ip, &c[0]);
 	if (rc == -1 && r->ip && *r->ip && r->by && *r->by)
 		rc = 1;
 	if (rc == 1)
@@ -1177,7 +1217,7 @@ int received_parse_line(const char *line, struct relay *r, bool *fetcher)
 out:
 	if (rc != 1)
 		received_relay_clear(r);
-	free(s);
+	r_free(r, s);
 	return rc;
 }
 
@@ -1279,7 +1319,24 @@ static void relay_string(const struct relay *r, struct buf *b)
 struct relays *received_build(const char *const *values, size_t n,
 			      const struct relay_nets *nets)
 {
-	struct relays *rs = xcalloc(1, sizeof(*rs));
+	return received_build_in(values, n, nets, NULL);
+}
+
+/* r_calloc - n zeroed bytes, in a if not NULL */
+static void *r_calloc(struct arena *a, size_t count, size_t size)
+{
+	if (a == NULL)
+		return xcalloc(count, size);
+	if (size && count > SIZE_MAX / size)
+		oom(SIZE_MAX);
+	return arena_calloc(a, count * size);
+}
+
+/* received_build_in - see received.h */
+struct relays *received_build_in(const char *const *values, size_t n,
+				 const struct relay_nets *nets, struct arena *a)
+{
+	struct relays *rs = r_calloc(a, 1, sizeof(*rs));
 	const struct cidr_list *trusted = nets ? nets->trusted : NULL;
 	const struct cidr_list *internal = nets ? nets->internal : NULL;
 	const struct cidr_list *msa = nets ? nets->msa : NULL;
@@ -1291,16 +1348,17 @@ struct relays *received_build(const char *const *values, size_t n,
 	bool in_trusted = true, in_internal = true, found_msa = false;
 	bool allow_fetch = true;
 	size_t cap = n < RCVD_MAX_RELAYS ? n : RCVD_MAX_RELAYS;
-	rs->all = xcalloc(cap + 1, sizeof(*rs->all));
-	bool *trust = xcalloc(cap + 1, sizeof(bool));
+	rs->arena = a;
+	rs->all = r_calloc(a, cap + 1, sizeof(*rs->all));
+	bool *trust = r_calloc(a, cap + 1, sizeof(bool));
 	size_t start_trusted = 0;	/* fetcher markers restart the lists */
 	size_t start_ie = 0;
 	if (n > cap)
 		rs->unparseable += n - cap;
 	for (size_t i = 0; i < cap; i++) {
-		struct relay r;
+		struct relay r = { .arena = a };
 		bool fetcher;
-		int rc = received_parse_line(values[i], &r, &fetcher);
+		int rc = parse_line(values[i], &r, &fetcher);
 		if (fetcher && allow_fetch) {
 			/* restart the trusted, internal and external lists */
 			start_trusted = rs->nall;
@@ -1335,7 +1393,7 @@ struct relays *received_build(const char *const *values, size_t n,
 		rs->all[rs->nall++] = r;
 	}
 	for (int k = 0; k < RELAYS_NSETS; k++)
-		rs->set[k] = xcalloc(rs->nall + 1, sizeof(*rs->set[k]));
+		rs->set[k] = r_calloc(a, rs->nall + 1, sizeof(*rs->set[k]));
 	for (size_t i = 0; i < rs->nall; i++) {
 		const struct relay *r = &rs->all[i];
 		if (trust[i] && i >= start_trusted)
@@ -1349,25 +1407,28 @@ struct relays *received_build(const char *const *values, size_t n,
 		else
 			rs->set[RELAYS_EXTERNAL][rs->n[RELAYS_EXTERNAL]++] = r;
 	}
-	free(trust);
+	if (a == NULL)
+		free(trust);
+	struct buf b;
+	buf_init(&b);
 	for (int k = 0; k < RELAYS_NSETS; k++) {
-		struct buf b;
-		buf_init(&b);
+		buf_reset(&b);
 		for (size_t i = 0; i < rs->n[k]; i++) {
 			if (i > 0)
 				buf_putc(&b, ' ');
 			relay_string(rs->set[k][i], &b);
 		}
-		rs->str[k] = xstrdup(b.data ? b.data : "");
-		buf_free(&b);
+		const char *t = b.data ? b.data : "";
+		rs->str[k] = a ? arena_strndup(a, t, b.len) : xstrdup(t);
 	}
+	buf_free(&b);
 	return rs;
 }
 
 /* received_free - free what received_build returned; NULL */
 struct relays *received_free(struct relays *rs)
 {
-	if (rs == NULL)
+	if (rs == NULL || rs->arena != NULL)
 		return NULL;
 	for (size_t i = 0; i < rs->nall; i++)
 		received_relay_clear(&rs->all[i]);

@@ -19,11 +19,14 @@
 
 #include "base/cidr.h"
 
+struct arena;
+
 #define RCVD_MAX_RELAYS 100
 #define RCVD_MAX_LINE 4096
 
 struct relay {
 	char *ip, *rdns, *helo, *by, *ident, *envfrom, *id, *auth;
+	struct arena *arena;	/* where the strings are, or NULL: malloc'd */
 	bool has_envfrom;	/* envfrom was in the field (may be "") */
 	bool no_reverse_dns;	/* the MTA looked and found no rDNS */
 	bool ip_private;	/* SpamAssassin's IP_PRIVATE */
@@ -47,6 +50,7 @@ struct relays {
 	size_t n[RELAYS_NSETS];
 	size_t unparseable;	/* fields SpamAssassin cannot parse */
 	char *str[RELAYS_NSETS];	/* "[ ip=... ]" strings (pseudo-headers) */
+	struct arena *arena;	/* received_build_in's, or NULL */
 };
 
 /* a parsed line: 1 parsed into *r, 0 skipped on purpose, -1 unparseable;
@@ -58,6 +62,11 @@ void received_relay_clear(struct relay *r);
  * split by nets; free with received_free */
 struct relays *received_build(const char *const *values, size_t n,
 			      const struct relay_nets *nets);
+/* received_build_in - the same, everything (the view, the relays, their
+ * strings and the parsing's copies) in a, freed with it; received_free
+ * leaves it to a */
+struct relays *received_build_in(const char *const *values, size_t n,
+				 const struct relay_nets *nets, struct arena *a);
 struct relays *received_free(struct relays *rs);
 
 /* SpamAssassin's originating_ip_headers (10_default_prefs.cf): each adds

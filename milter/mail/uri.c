@@ -20,6 +20,8 @@
 
 #include "mail/uri.h"
 #include "mail/uri_int.h"
+#include "base/arena.h"
+#include "base/spare.h"
 #include "base/util.h"
 
 #define URI_SLOTS 2048
@@ -29,32 +31,110 @@
 _Static_assert((URI_SLOTS & (URI_SLOTS - 1)) == 0, "URI_SLOTS: power of two");
 _Static_assert(URI_SLOTS > 2 * URI_MAX_COUNT, "URI_SLOTS: keep the load low");
 
-/* uri_scratch_free - release a set's scratch buffers (NULL: nothing) */
-static void uri_scratch_free(struct uri_scratch *sc)
+/* the thread's scratch: the pointer in TLS (found by leak checkers), the
+ * key only to hand it on at the thread's end (libmilter's threads come
+ * and go with the connections): to the shelf (base/spare.h), whence the
+ * next thread takes it */
+static __thread struct uri_scratch *scratch_mine;
+
+/* scratch buffers larger than this are not kept for the next message */
+#define URI_SCRATCH_KEEP (64 * 1024)
+
+/* scratch_bufs - every buffer of sc, for scratch_free and scratch_trim */
+static size_t scratch_bufs(struct uri_scratch *sc, struct buf **out)
 {
-	if (sc == NULL)
-		return;
+	size_t n = 0;
+
 	for (size_t i = 0; i < URI_CANON_LEVELS; i++) {
 		struct uri_canon_tmp *t = &sc->t[i];
-		buf_free(&t->u);
-		buf_free(&t->n);
-		buf_free(&t->d);
-		buf_free(&t->ip);
-		buf_free(&t->raw);
-		buf_free(&t->host);
-		buf_free(&t->nhost);
-		buf_free(&t->h2);
+		out[n++] = &t->u;
+		out[n++] = &t->n;
+		out[n++] = &t->d;
+		out[n++] = &t->ip;
+		out[n++] = &t->raw;
+		out[n++] = &t->host;
+		out[n++] = &t->nhost;
+		out[n++] = &t->h2;
 	}
-	buf_free(&sc->all);
-	buf_free(&sc->tmp);
-	buf_free(&sc->lower);
+	out[n++] = &sc->all;
+	out[n++] = &sc->tmp;
+	out[n++] = &sc->lower;
+	out[n++] = &sc->found;
+	return n;
+}
+
+#define SCRATCH_BUFS (URI_CANON_LEVELS * 8 + 4)
+
+/* scratch_free - free scratch buffers */
+static void scratch_free(void *p)
+{
+	struct uri_scratch *sc = p;
+	struct buf *b[SCRATCH_BUFS];
+	size_t n = scratch_bufs(sc, b);
+
+	for (size_t i = 0; i < n; i++)
+		buf_free(b[i]);
 	free(sc);
+}
+
+/* scratch_trim - give back what one long URI made a buffer grow to */
+static void scratch_trim(void)
+{
+	struct uri_scratch *sc = scratch_mine;
+	struct buf *b[SCRATCH_BUFS];
+
+	if (sc == NULL)
+		return;
+	size_t n = scratch_bufs(sc, b);
+
+	for (size_t i = 0; i < n; i++)
+		if (b[i]->cap > URI_SCRATCH_KEEP)
+			buf_free(b[i]);
+}
+
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+static struct spare scratch_shelf = SPARE_INIT;
+
+/* scratch_shelve - a thread's scratch when it ends: for the next thread */
+static void scratch_shelve(void *p)
+{
+	if (!spare_give(&scratch_shelf, p))
+		scratch_free(p);
+}
+
+/* scratch_key_make - the key, once */
+static void scratch_key_make(void)
+{
+	if (pthread_key_create(&scratch_key, scratch_shelve) != 0)
+		oom(sizeof(scratch_key));
+}
+
+/* uri_scratch_get - see uri_int.h */
+struct uri_scratch *uri_scratch_get(void)
+{
+	if (scratch_mine == NULL) {
+		pthread_once(&scratch_once, scratch_key_make);
+		scratch_mine = spare_take(&scratch_shelf);
+		if (scratch_mine == NULL)
+			scratch_mine = xcalloc(1, sizeof(*scratch_mine));
+		if (pthread_setspecific(scratch_key, scratch_mine) != 0)
+			oom(sizeof(scratch_mine));
+	}
+	return scratch_mine;
 }
 
 /* uri_set_init - empty list */
 void uri_set_init(struct uri_set *s)
 {
 	memset(s, 0, sizeof(*s));
+}
+
+/* uri_set_init_in - see uri.h */
+void uri_set_init_in(struct uri_set *s, struct arena *a)
+{
+	uri_set_init(s);
+	s->arena = a;
 }
 
 /* uri_list_free - free a taken list */
@@ -71,12 +151,16 @@ char **uri_list_free(char **list)
 /* uri_set_free - release everything */
 void uri_set_free(struct uri_set *s)
 {
-	for (size_t i = 0; i < s->n; i++)
-		free(s->v[i]);
+	struct arena *a = s->arena;
+
+	if (a == NULL) {
+		for (size_t i = 0; i < s->n; i++)
+			free(s->v[i]);
+		free(s->slots);
+	}
 	free(s->v);
-	free(s->slots);
-	uri_scratch_free(s->scratch);
-	uri_set_init(s);
+	scratch_trim();
+	uri_set_init_in(s, a);
 }
 
 /* uri_set_add - trim, cap, deduplicate, copy */
@@ -101,7 +185,8 @@ void uri_set_add(struct uri_set *s, const char *uri, size_t len)
 			len--;
 	}
 	if (s->slots == NULL)
-		s->slots = xcalloc(URI_SLOTS, sizeof(*s->slots));
+		s->slots = s->arena ? arena_calloc(s->arena, URI_SLOTS * sizeof(*s->slots))
+				    : xcalloc(URI_SLOTS, sizeof(*s->slots));
 	uint32_t i = str_hash(uri, len, false) & (URI_SLOTS - 1);
 	for (; s->slots[i] != 0; i = (i + 1) & (URI_SLOTS - 1)) {
 		const char *have = s->v[s->slots[i] - 1];
@@ -114,23 +199,35 @@ void uri_set_add(struct uri_set *s, const char *uri, size_t len)
 	}
 	if (s->n % 64 == 0)
 		s->v = xrealloc(s->v, (s->n + 64) * sizeof(*s->v));
-	s->v[s->n++] = xstrndup(uri, len);
+	s->v[s->n++] = s->arena ? arena_strndup(s->arena, uri, len) : xstrndup(uri, len);
 	s->slots[i] = (unsigned)s->n;
 }
 
 /* uri_set_take - NULL-terminated list to the caller */
 char **uri_set_take(struct uri_set *s, size_t *n)
 {
-	char **list = xrealloc(s->v, (s->n + 1) * sizeof(*list));
+	static char *none[1];	/* NULL: a message without URIs takes no chunk */
+	char **list;
 
-	list[s->n] = NULL;
+	if (s->arena && s->n == 0) {
+		free(s->v);
+		list = none;
+	} else if (s->arena) {
+		list = arena_alloc(s->arena, (s->n + 1) * sizeof(*list));
+		if (s->n)
+			memcpy(list, s->v, s->n * sizeof(*list));
+		free(s->v);
+	} else {
+		list = xrealloc(s->v, (s->n + 1) * sizeof(*list));
+		free(s->slots);
+	}
+	if (list != none)
+		list[s->n] = NULL;
 	*n = s->n;
 	s->v = NULL;
 	s->n = 0;
-	free(s->slots);
 	s->slots = NULL;
-	uri_scratch_free(s->scratch);
-	s->scratch = NULL;
+	scratch_trim();
 	return list;
 }
 

@@ -16,25 +16,34 @@
 
 #include "base/util.h"
 
+struct arena;
+
 #define URI_MAX_COUNT 1000
 #define URI_MAX_LEN 2048
 /* where Debian's publicsuffix package puts the list (as dmarc.h) */
 #define URI_PSL_PATH "/usr/share/publicsuffix/public_suffix_list.dat"
 
-/* canonicalization's working buffers (uri_int.h) */
-struct uri_scratch;
-
 struct uri_set {
-	char **v;		/* owned, in the order first seen */
+	char **v;		/* in the order first seen; the array is
+				 * malloc'd, the strings too unless arena */
 	size_t n;
+	struct arena *arena;	/* where the strings and the taken list
+				 * live (uri_set_init_in), or NULL */
 	unsigned *slots;	/* open-addressing index into v, 0 = empty */
 	const char *capped;	/* static: why the list is incomplete, or NULL */
-	struct uri_scratch *scratch;	/* kept from one URI to the next */
 };
 
 
 void uri_set_init(struct uri_set *s);
-/* uri_set_free - release the strings and the index; s can be reused */
+/*
+ * uri_set_init_in - empty list whose strings, index and taken list are
+ * allocated in a (its owner's arena, freed with it): a message's URIs
+ * then cost no malloc/free each.  The strings are borrowed until a is
+ * freed; uri_set_free and uri_list_free leave them to it.
+ */
+void uri_set_init_in(struct uri_set *s, struct arena *a);
+/* uri_set_free - release the strings and the index; s can be reused
+ * (with the same arena, if any) */
 void uri_set_free(struct uri_set *s);
 /* uri_set_add - one URI as found (surrounding space trimmed); copied */
 void uri_set_add(struct uri_set *s, const char *uri, size_t len);
@@ -61,7 +70,8 @@ bool uri_tld_valid(const char *tld, size_t n);
  * no white space, the last label a valid TLD */
 bool uri_domain_valid(const char *d, size_t n);
 /* uri_set_take - hand the list over (NULL-terminated array the caller
- * frees with uri_list_free); s is left empty */
+ * frees with uri_list_free, or in the set's arena: freed with it, and
+ * with no URI a static empty list, read only); s is left empty */
 char **uri_set_take(struct uri_set *s, size_t *n);
 /* uri_host - the host of uri (scheme://[user@]host[:port]/...; an IPv6
  * literal without brackets), lower case, without trailing dots, into out;
@@ -72,7 +82,8 @@ bool uri_host(const char *uri, char *out, size_t cap);
  * case): an IPv4 address, or a valid host name (is_fqdn_valid) with a
  * valid TLD and no %-escape left undecoded */
 bool uri_host_valid(const char *h);
-/* uri_list_free - free a list from uri_set_take; returns NULL */
+/* uri_list_free - free a list from uri_set_take of a set without an
+ * arena; returns NULL */
 char **uri_list_free(char **list);
 
 #endif

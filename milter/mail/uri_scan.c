@@ -50,12 +50,11 @@
 
 _Static_assert(URI_CANON_LEVELS == CANON_MAX_DEPTH + 1, "a scratch level per depth");
 
-/* scratch - the set's scratch buffers, made at the first URI */
+/* scratch - the thread's scratch buffers (uri_int.h) */
 static struct uri_scratch *scratch(struct uri_set *s)
 {
-	if (s->scratch == NULL)
-		s->scratch = xcalloc(1, sizeof(*s->scratch));
-	return s->scratch;
+	(void)s;
+	return uri_scratch_get();
 }
 
 /* variants of one URI: strings in sc->all */
@@ -890,8 +889,8 @@ static void found(struct uri_set *s, const char *u, size_t n, char kind, size_t 
 		w++;
 	if (w > 0 && w < n && u[w] == ':' && n - w - 1 <= 2 && strspn(u + w + 1, "/") >= n - w - 1)
 		return;
-	struct buf b;
-	buf_init(&b);
+	struct buf *b = &scratch(s)->found;	/* not canon's: kept through it */
+	buf_reset(b);
 	size_t sc = strspn(u, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ");
 	bool schemed = sc < n && u[sc] == ':' &&
 		       (((sc == 4 || sc == 5) && strncasecmp(u, "https", sc) == 0) ||
@@ -901,20 +900,20 @@ static void found(struct uri_set *s, const char *u, size_t n, char kind, size_t 
 	bool at_after_slash = slash != NULL && slash + 2 < u + n &&
 			      memchr(slash + 2, '@', (size_t)(u + n - slash - 2)) != NULL;
 	if (schemed) {
-		buf_append(&b, u, n);
+		buf_append(b, u, n);
 	} else if (n >= 4 && strncasecmp(u, "ftp.", 4) == 0) {
-		buf_puts(&b, "ftp://");
-		buf_append(&b, u, n);
+		buf_puts(b, "ftp://");
+		buf_append(b, u, n);
 	} else if (known_prefix(u, n) > 0 && strncasecmp(u, "www", 3) == 0) {
-		buf_puts(&b, "http://");
-		buf_append(&b, u, n);
+		buf_puts(b, "http://");
+		buf_append(b, u, n);
 	} else if (at_after_slash) {
-		buf_puts(&b, "http://");	/* a '/' before '@': not an address */
-		buf_append(&b, u, n);
+		buf_puts(b, "http://");	/* a '/' before '@': not an address */
+		buf_append(b, u, n);
 	} else if (at != NULL) {
 		const char *dot = memchr(at + 1, '.', (size_t)(u + n - at - 1));
 		if (dot == NULL || dot == at + 1 || memmem(u, n, "&nbsp;", 6) != NULL)
-			goto out;
+			return;
 		static const char *const junk[] = { "skype", "e-mail", "email", "-mail", "mail" };
 		const char *p = u;	/* strip (skype|e?-?mail)?:+ */
 		size_t m = n;
@@ -930,46 +929,44 @@ static void found(struct uri_set *s, const char *u, size_t n, char kind, size_t 
 			p++;
 			m--;
 		}
-		buf_puts(&b, "mailto:");
-		buf_append(&b, p, m);
+		buf_puts(b, "mailto:");
+		buf_append(b, p, m);
 	} else {
 		if (memchr(u, '.', n) == NULL)
-			goto out;
-		buf_puts(&b, "http://");	/* not linked by mail clients */
-		buf_append(&b, u, n);
+			return;
+		buf_puts(b, "http://");	/* not linked by mail clients */
+		buf_append(b, u, n);
 	}
-	if (strncasecmp(b.data, "mailto:", 7) == 0) {
-		if (has_pct(b.data)) {
+	if (strncasecmp(b->data, "mailto:", 7) == 0) {
+		if (has_pct(b->data)) {
 			struct buf d;
 			buf_init(&d);
-			url_decode(b.data, &d);
-			buf_reset(&b);
-			buf_append(&b, d.data, d.len);
+			url_decode(b->data, &d);
+			buf_reset(b);
+			buf_append(b, d.data, d.len);
 			buf_free(&d);
 		}
-		const char *a = strchr(b.data, '@');
+		const char *a = strchr(b->data, '@');
 		if (a == NULL)
-			goto out;
+			return;
 		size_t hn = strcspn(a + 1, "?&>");
 		while (hn >= 3 && strncmp(a + 1 + hn - 3, "%20", 3) == 0)
 			hn -= 3;
 		if (!uri_domain_valid(a + 1, hn))
-			goto out;
+			return;
 	}
 	struct vars vs;
 	vars_init(&vs, scratch(s));
-	canon(&vs, b.data, b.len, 0);
+	canon(&vs, b->data, b->len, 0);
 	bool valid = false;
 	for (size_t i = 0; i < vs.n && !valid; i++)
 		valid = has_domain(var(&vs, i), &vs.sc->lower);
 	if (valid) {
-		if (b.len > URI_MAX_LEN && s->capped == NULL)
+		if (b->len > URI_MAX_LEN && s->capped == NULL)
 			s->capped = "URI longer than 2048 bytes cut";
 		add_vars(s, &vs);
 	}
 	vars_free(&vs);
-out:
-	buf_free(&b);
 }
 
 /* next_mark - the first '.', '@' or ':' at or after i, or len: every

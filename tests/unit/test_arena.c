@@ -5,9 +5,11 @@
  */
 #include "autoconfig.h"
 
+#include <pthread.h>
 #include <stdint.h>
 
 #include "base/arena.h"
+#include "base/spare.h"
 #include "mail/message.h"
 #include "unit.h"
 
@@ -63,6 +65,46 @@ END_TEST
 
 /* the model: fields, envelope and decoded values come from the arena
  * and msg_free releases them (ASan/LSan builds see a leak otherwise) */
+/* shelf - spare objects wait up to SPARE_MAX, last in first out; a full
+ * shelf refuses (the caller frees); threads handing theirs on at exit
+ * leave them for the next ones */
+static struct spare shelf = SPARE_INIT;
+
+static void *give_one(void *arg)
+{
+	(void)arg;
+	void *p = spare_take(&shelf);
+	if (p == NULL)
+		p = xmalloc(16);
+	if (!spare_give(&shelf, p))
+		free(p);
+	return NULL;
+}
+
+START_TEST(spare_shelf)
+{
+	static int objs[SPARE_MAX + 1];
+
+	ck_assert_ptr_null(spare_take(&shelf));
+	for (int i = 0; i < SPARE_MAX; i++)
+		ck_assert(spare_give(&shelf, &objs[i]));
+	ck_assert(!spare_give(&shelf, &objs[SPARE_MAX]));
+	for (int i = SPARE_MAX; i > 0; i--)
+		ck_assert_ptr_eq(spare_take(&shelf), &objs[i - 1]);
+	ck_assert_ptr_null(spare_take(&shelf));
+
+	pthread_t th[8];
+	for (int i = 0; i < 8; i++)
+		ck_assert_int_eq(pthread_create(&th[i], NULL, give_one, NULL), 0);
+	for (int i = 0; i < 8; i++)
+		pthread_join(th[i], NULL);
+	ck_assert_uint_ge(shelf.n, 1);
+	ck_assert_uint_le(shelf.n, 8);
+	for (void *p; (p = spare_take(&shelf)) != NULL;)
+		free(p);
+}
+END_TEST
+
 START_TEST(message)
 {
 	struct msg *m = msg_new(1024);
@@ -93,6 +135,7 @@ int main(void)
 	TCase *tc = tcase_create("arena");
 	tcase_add_test(tc, basics);
 	tcase_add_test(tc, chunks);
+	tcase_add_test(tc, spare_shelf);
 	tcase_add_test(tc, message);
 	suite_add_tcase(s, tc);
 	return unit_main(s);

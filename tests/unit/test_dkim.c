@@ -67,6 +67,52 @@ START_TEST(from_parse)
 }
 END_TEST
 
+/* addr_list_reuse - the address walk's texts are the thread's, kept from
+ * one value to the next (auth.c): nothing of a longer value before shows
+ * in a shorter one after, nor after a value so long they are given back */
+START_TEST(addr_list_reuse)
+{
+	static const char *const vals[] = {
+		"\"A Long Display Name\" <first.long.address@one.example> (comment one), "
+		"second@two.example (Second Person)",
+		"x@y.test",
+		"Z <z@w.test>",
+		"(c) q@r.test",
+	};
+	static const char *const addrs[] = {
+		"first.long.address@one.example, second@two.example", "x@y.test", "z@w.test",
+		"q@r.test",
+	};
+	static const char *const names[] = { "A Long Display Name, Second Person", "", "Z", "c" };
+	struct buf b, big;
+
+	buf_init(&b);
+	buf_init(&big);
+	buf_puts(&big, "\"");
+	for (int i = 0; i < 100 * 1024; i++)
+		buf_putc(&big, 'n');
+	buf_puts(&big, "\" <big@big.example> (");
+	for (int i = 0; i < 100 * 1024; i++)
+		buf_putc(&big, 'c');
+	buf_puts(&big, ")");
+	for (int round = 0; round < 2; round++) {
+		for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+			buf_reset(&b);
+			auth_addr_list(vals[i], false, &b);
+			ck_assert_str_eq(b.data ? b.data : "", addrs[i]);
+			buf_reset(&b);
+			auth_addr_list(vals[i], true, &b);
+			ck_assert_str_eq(b.data ? b.data : "", names[i]);
+		}
+		buf_reset(&b);
+		auth_addr_list(big.data, false, &b);
+		ck_assert_str_eq(b.data, "big@big.example");
+	}
+	buf_free(&b);
+	buf_free(&big);
+}
+END_TEST
+
 /* from_fields - several From fields are multi-valued too (RFC 7489 §6.6.1) */
 START_TEST(from_fields)
 {
@@ -616,6 +662,7 @@ int main(void)
 
 	tcase_add_loop_test(tc, from_parse, 0, sizeof(froms) / sizeof(froms[0]));
 	tcase_add_test(tc, from_fields);
+	tcase_add_test(tc, addr_list_reuse);
 	tcase_add_loop_test(tc, body_hash, 0, sizeof(bodies) / sizeof(bodies[0]));
 	tcase_add_test(tc, body_hash_long);
 	tcase_add_test(tc, body_hash_random);

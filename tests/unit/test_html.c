@@ -9,6 +9,7 @@
 #include <math.h>
 
 #include "unit.h"
+#include "base/arena.h"
 #include "mail/html.h"
 #include "mail/html_stats.h"
 #include "mail/message.h"
@@ -199,6 +200,57 @@ START_TEST(caps)
 }
 END_TEST
 
+/* the kept strings in an arena (as the MIME views keep them) are those
+ * of the malloc'd ones: grown over many text runs, cut at the cap, in
+ * UTF-8 */
+START_TEST(strings_in_arena)
+{
+	struct buf h;
+	struct arena a;
+
+	buf_init(&h);
+	buf_puts(&h, "<title>t\xc3\xa9");
+	for (int i = 0; i < 40; i++)
+		buf_puts(&h, "<b>x\xe2\x82\xac</b>");
+	buf_puts(&h, "</title><!--c1--><a href=u>");
+	for (int i = 0; i < 3000; i++)	/* past HTML_STATS_MAX_STRING */
+		buf_printf(&h, "w%d\xf0\x9f\x98\x80<i></i>", i % 10);
+	buf_puts(&h, "</a><a>short</a><a></a><a><img></a>");
+	for (int i = 0; i < 2 * HTML_STATS_MAX_STRINGS; i++)
+		buf_printf(&h, "<a>%d</a><!--%d-->", i, i);
+	arena_init(&a, 1 << 24);
+	struct html_stats *m = xcalloc(1, sizeof(*m)), *in = xcalloc(1, sizeof(*in));
+	in->arena = &a;
+	html_render(h.data, h.len, NULL, NULL, NULL, m);
+	html_render(h.data, h.len, NULL, NULL, NULL, in);
+	ck_assert(a.used > 0);
+	const char *names[] = { "title", "comment", "anchor" };
+	for (size_t k = 0; k < 3; k++) {
+		const struct html_strs *x = html_stats_strings(m, names[k]);
+		const struct html_strs *y = html_stats_strings(in, names[k]);
+		ck_assert_uint_eq(x->n, y->n);
+		ck_assert_uint_eq(x->seen, y->seen);
+		for (size_t i = 0; i < x->n; i++) {
+			ck_assert_str_eq(x->v[i], y->v[i]);
+			ck_assert_uint_le(strlen(y->v[i]), HTML_STATS_MAX_STRING);
+		}
+	}
+	ck_assert_uint_eq(strlen(in->anchor.v[0]), HTML_STATS_MAX_STRING);
+	ck_assert_str_eq(in->anchor.v[2], "");
+	ck_assert_str_eq(in->anchor.v[3], "<img>\n");
+	/* a title is literal text: its tags are text too */
+	ck_assert_int_eq(strncmp(in->title.v[0], "t\xc3\xa9<b>x\xe2\x82\xac</b>", 14), 0);
+	ck_assert_int_eq(strncmp(in->anchor.v[0], "w0\xf0\x9f\x98\x80w1\xf0\x9f\x98\x80", 12), 0);
+	html_stats_free(m);
+	html_stats_free(in);
+	ck_assert_ptr_eq(in->arena, &a);
+	arena_free(&a);
+	free(m);
+	free(in);
+	buf_free(&h);
+}
+END_TEST
+
 static const char EVAL_RULES[] =
 	"body HTML_MESSAGE eval:html_test('html')\n"
 	"body LOW_CONTRAST eval:html_test('font_low_contrast')\n"
@@ -294,6 +346,7 @@ int main(void)
 	tcase_add_test(tc, lengths_and_images);
 	tcase_add_test(tc, comments);
 	tcase_add_test(tc, caps);
+	tcase_add_test(tc, strings_in_arena);
 	tcase_add_loop_test(tc, evals, 0, sizeof(eval_cases) / sizeof(eval_cases[0]));
 	suite_add_tcase(s, tc);
 	return unit_main(s);

@@ -11,6 +11,8 @@
 #include "mail/html.h"
 #include "mail/mime.h"
 #include "mail/mime_skip.h"
+#include "mail/uri.h"
+#include "base/arena.h"
 #include "unit.h"
 
 /* feed - a message through the same splitting as parapetctl and the
@@ -756,6 +758,55 @@ START_TEST(html_empty_attribute_name)
 }
 END_TEST
 
+/* uri_sets_share_scratch - canonicalization's buffers are the thread's,
+ * not a set's: two sets filled in turn (one in an arena) keep their own
+ * URIs, and a URI long enough that the buffers are given back after the
+ * take (uri.c scratch_trim) leaves the next set working */
+START_TEST(uri_sets_share_scratch)
+{
+	struct uri_set a, b;
+	struct arena ar;
+	struct buf big;
+	size_t na, nb;
+
+	arena_init(&ar, 1 << 20);
+	uri_set_init(&a);
+	uri_set_init_in(&b, &ar);
+	uri_scan_text(&a, "see http://one.example.com/x", 28);
+	uri_add_found(&b, "http://two.example.org/%79", 26);
+	uri_scan_text(&a, " and www.three.example.net ", 27);
+	char **la = uri_set_take(&a, &na);
+	char **lb = uri_set_take(&b, &nb);
+	ck_assert_uint_eq(na, 2);
+	ck_assert_str_eq(la[0], "http://one.example.com/x");
+	ck_assert_str_eq(la[1], "http://www.three.example.net");
+	ck_assert_uint_eq(nb, 2);
+	ck_assert_str_eq(lb[0], "http://two.example.org/%79");
+	ck_assert_str_eq(lb[1], "http://two.example.org/y");
+	ck_assert(lb[nb] == NULL);
+	uri_list_free(la);
+
+	buf_init(&big);
+	buf_puts(&big, "http://big.example.com/");
+	for (int i = 0; i < 100 * 1024; i++)
+		buf_putc(&big, 'x');
+	uri_set_init(&a);
+	uri_add_found(&a, big.data, big.len);
+	la = uri_set_take(&a, &na);
+	ck_assert_uint_ge(na, 1);
+	ck_assert_uint_eq(strlen(la[0]), URI_MAX_LEN);
+	uri_list_free(la);
+	uri_set_init(&a);
+	uri_scan_text(&a, "http://after.example.com/", 25);
+	la = uri_set_take(&a, &na);
+	ck_assert_uint_eq(na, 1);
+	ck_assert_str_eq(la[0], "http://after.example.com/");
+	uri_list_free(la);
+	buf_free(&big);
+	arena_free(&ar);
+}
+END_TEST
+
 /* html_runs_16 - the renderer reads plain words, attribute values and
  * code points 16 bytes at a time: white space, '&' and line breaks just
  * before, at and after such a block's edges still count one by one */
@@ -1396,6 +1447,7 @@ int main(void)
 	tcase_set_timeout(quick, 5);
 	tcase_add_test(quick, html_empty_attribute_name);
 	tcase_add_test(quick, html_runs_16);
+	tcase_add_test(quick, uri_sets_share_scratch);
 	suite_add_tcase(s, quick);
 	return unit_main(s);
 }

@@ -8,6 +8,7 @@
 #include "autoconfig.h"
 
 #include "unit.h"
+#include "base/arena.h"
 #include "mail/received.h"
 
 static const struct {
@@ -71,6 +72,58 @@ START_TEST(parse)
 		ck_assert_str_eq(got, lines[_i].want);
 	}
 	received_relay_clear(&r);
+}
+END_TEST
+
+/* in_arena - received_build_in gives what received_build gives, every
+ * string in the arena (the lines of the parse table, and ones whose
+ * fields are replaced while parsed: ident out of rDNS, helo= and ident=
+ * comments, an auth marker) */
+START_TEST(in_arena)
+{
+	static const char *const extra[] = {
+		"from host.example (IDENT:joe@host.example [192.0.2.9]) by mx.example (8.12.8/8.12.8) "
+		"with ESMTP id h1; Mon, 1 Jan 2024 00:00:00 +0000",
+		"from [192.0.2.10] (helo=x.example ident=bob) by mx.example with esmtpsa (Exim 4.96) id e1",
+		"from c.example (c.example [192.0.2.11]) by mx.example (Postfix) with ESMTPSA id C1",
+	};
+	size_t nl = sizeof(lines) / sizeof(lines[0]), ne = sizeof(extra) / sizeof(extra[0]);
+	const char *v[64];
+	size_t n = 0;
+	for (size_t i = 0; i < nl; i++)
+		v[n++] = lines[i].line;
+	for (size_t i = 0; i < ne; i++)
+		v[n++] = extra[i];
+	struct arena a;
+	arena_init(&a, 1 << 24);
+	struct relays *m = received_build(v, n, NULL);
+	struct relays *in = received_build_in(v, n, NULL, &a);
+	ck_assert(a.used > 0);
+	ck_assert_uint_eq(m->nall, in->nall);
+	ck_assert_uint_eq(m->unparseable, in->unparseable);
+	for (size_t i = 0; i < m->nall; i++) {
+		const struct relay *x = &m->all[i], *y = &in->all[i];
+		ck_assert_ptr_null(x->arena);
+		ck_assert_ptr_eq(y->arena, &a);
+		ck_assert_str_eq(x->ip, y->ip);
+		ck_assert_str_eq(x->rdns, y->rdns);
+		ck_assert_str_eq(x->helo, y->helo);
+		ck_assert_str_eq(x->by, y->by);
+		ck_assert_str_eq(x->ident, y->ident);
+		ck_assert_str_eq(x->id, y->id);
+		ck_assert_str_eq(x->auth, y->auth);
+		ck_assert_str_eq(x->envfrom ? x->envfrom : "-", y->envfrom ? y->envfrom : "-");
+	}
+	for (int k = 0; k < RELAYS_NSETS; k++) {
+		ck_assert_uint_eq(m->n[k], in->n[k]);
+		ck_assert_str_eq(m->str[k], in->str[k]);
+	}
+	ck_assert(strstr(in->str[RELAYS_UNTRUSTED], "ident=joe") != NULL);
+	ck_assert(strstr(in->str[RELAYS_UNTRUSTED], "ident=bob") != NULL);
+	ck_assert(strstr(in->str[RELAYS_UNTRUSTED], "auth=ESMTPSA") != NULL);
+	received_free(m);
+	ck_assert_ptr_null(received_free(in));	/* the arena's */
+	arena_free(&a);
 }
 END_TEST
 
@@ -178,6 +231,7 @@ int main(void)
 	TCase *tc = tcase_create("received");
 	tcase_add_loop_test(tc, parse, 0, (int)(sizeof(lines) / sizeof(lines[0])));
 	tcase_add_test(tc, split);
+	tcase_add_test(tc, in_arena);
 	tcase_add_loop_test(tc, evals, 0, (int)(sizeof(cases) / sizeof(cases[0])));
 	suite_add_tcase(s, tc);
 	return unit_main(s);

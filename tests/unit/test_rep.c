@@ -318,7 +318,10 @@ START_TEST(write_args)
 	ck_assert_str_eq(a.v[14], "7");
 	ck_assert_str_eq(a.v[15], "192.0.2.1");
 	ck_assert_uint_eq(a.n, 17);
+	/* the strings are in the args' pool, released at once */
+	ck_assert_uint_gt(a.pool.used, 0);
 	rep_args_clear(&a);
+	ck_assert_uint_eq(a.pool.used, 0);
 	/* a tempfail counts nothing: no rep keys at all */
 	nkeys = rep_write_args(cfg, &k, "none", "tempfail", 1700000000, NULL, &a);
 	ck_assert_uint_eq(nkeys, 2);

@@ -34,6 +34,7 @@
 #include <time.h>
 
 #include "mail/auth.h"
+#include "base/arena.h"
 #include "base/cidr.h"
 #include "base/digest.h"
 #include "net/dns.h"
@@ -150,22 +151,32 @@ static void digest_scripts(void)
 		digest_sha1_hex(all[i]->body, strlen(all[i]->body), all[i]->sha);
 }
 
-/* rep_args_add - one argument (copied) */
-void rep_args_add(struct rep_args *a, const char *s)
+/* args_slot - room for one more argument; the pool ready */
+static char **args_slot(struct rep_args *a)
 {
+	if (a->pool.limit == 0)
+		arena_init(&a->pool, REP_ARGS_LIMIT);
 	if (a->n == a->cap) {
 		a->cap = a->cap ? a->cap * 2 : 32;
 		a->v = xrealloc(a->v, a->cap * sizeof(*a->v));
 	}
-	a->v[a->n++] = xstrdup(s ? s : "");
+	return &a->v[a->n++];
 }
 
-/* rep_args_take - one argument, taking ownership of s */
+/* rep_args_add - one argument (copied) */
+void rep_args_add(struct rep_args *a, const char *s)
+{
+	char **slot = args_slot(a);
+
+	*slot = arena_strdup(&a->pool, s ? s : "");
+}
+
+/* rep_args_take - one argument, taking ownership of s (copied into the
+ * pool and freed) */
 void rep_args_take(struct rep_args *a, char *s)
 {
-	rep_args_add(a, "");
-	free(a->v[a->n - 1]);
-	a->v[a->n - 1] = s;
+	rep_args_add(a, s);
+	free(s);
 }
 
 /* rep_args_addf - one formatted argument */
@@ -186,15 +197,26 @@ void rep_args_addf(struct rep_args *a, const char *fmt, ...)
 void rep_args_cat(struct rep_args *a, ...)
 {
 	va_list ap;
-	struct buf b;
+	size_t len = 0;
 
-	buf_init(&b);
-	buf_puts(&b, "");
 	va_start(ap, a);
-	for (const char *s; (s = va_arg(ap, const char *)) != NULL;)
-		buf_puts(&b, s);
+	for (const char *s; (s = va_arg(ap, const char *)) != NULL;) {
+		len += strlen(s);
+		if (len > REP_ARGS_LIMIT)
+			oom(len);
+	}
 	va_end(ap);
-	rep_args_take(a, b.data);
+	char **slot = args_slot(a);
+	char *o = arena_alloc(&a->pool, len + 1);
+	*slot = o;
+	va_start(ap, a);
+	for (const char *s; (s = va_arg(ap, const char *)) != NULL;) {
+		size_t n = strlen(s);
+		memcpy(o, s, n);
+		o += n;
+	}
+	va_end(ap);
+	*o = '\0';
 }
 
 /* rep_args_int - see rep_int.h */
@@ -218,8 +240,7 @@ void rep_args_secs(struct rep_args *a, double v)
 /* rep_args_clear - release */
 void rep_args_clear(struct rep_args *a)
 {
-	for (size_t i = 0; i < a->n; i++)
-		free(a->v[i]);
+	arena_free(&a->pool);
 	free(a->v);
 	memset(a, 0, sizeof(*a));
 }
@@ -229,8 +250,13 @@ void rep_args_clear(struct rep_args *a)
 static void script_batch(struct redis_batch *b, const struct rep_script *s, size_t nkeys,
 			 size_t argc, char *const *argv, const size_t *lens)
 {
-	const char **v = xcalloc(argc + 3, sizeof(*v));
-	size_t *l = xcalloc(argc + 3, sizeof(*l));
+	/* a message's calls have a few dozen arguments: on the stack, a
+	 * Bayes learn batch's thousands of keys in the heap */
+	const char *sv[64];
+	size_t sl[64];
+	bool big = argc + 3 > sizeof(sv) / sizeof(sv[0]);
+	const char **v = big ? xcalloc(argc + 3, sizeof(*v)) : sv;
+	size_t *l = big ? xcalloc(argc + 3, sizeof(*l)) : sl;
 	char nk[FMT_NUM_MAX];
 
 	fmt_uint(nk, nkeys);
@@ -244,8 +270,10 @@ static void script_batch(struct redis_batch *b, const struct rep_script *s, size
 		l[3 + i] = lens ? lens[i] : strlen(argv[i]);
 	}
 	redis_batch_argv(b, argc + 3, v, l);
-	free(v);
-	free(l);
+	if (big) {
+		free(v);
+		free(l);
+	}
 }
 
 /* rep_script_run_many - see rep_int.h: the calls pipelined; those that

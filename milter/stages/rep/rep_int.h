@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 
+#include "base/arena.h"
 #include "base/digest.h"
 #include "net/redis.h"
 #include "stages/rep/rep.h"
@@ -23,11 +24,17 @@ extern struct rep_script rep_script_grey;
 extern struct rep_script rep_script_set;
 
 /* a growable vector of owned argument strings; or, built by the caller,
- * n borrowed strings of lens[i] bytes (then never rep_args_clear) */
+ * n borrowed strings of lens[i] bytes (then never rep_args_clear).  The
+ * owned strings are carved from pool (set up at the first one: a zeroed
+ * rep_args is empty) and released at once by rep_args_clear, not one by
+ * one: a message's reputation write has ~30 of them.  Redis gets copies
+ * (redis.c formats the command), nothing keeps pointers into pool. */
+#define REP_ARGS_LIMIT ((size_t)64 << 20)	/* the pool's backstop */
 struct rep_args {
 	char **v;
 	size_t n, cap;
 	const size_t *lens;	/* NULL: NUL-terminated */
+	struct arena pool;
 };
 
 void rep_args_add(struct rep_args *a, const char *s);
