@@ -7,6 +7,10 @@
  * required literal reqlit.c missed, or Vectorscan missing a literal).
  * The message has lines longer than 64 bytes and a body past 256, so that
  * the scans cross the SIMD block sizes where Vectorscan's bugs live.
+ * A regex that hits PCRE2's match limit counts as no match, and the
+ * prefilter's shorter searches (from a window around a literal, up to
+ * the last literal) may then find a match the whole search gave up on:
+ * a difference is allowed only when a scan hit the limit.
  */
 #include "autoconfig.h"
 
@@ -23,6 +27,7 @@
 #include "rules/rules.h"
 #include "core/scan.h"
 #include "base/util.h"
+#include "net/metrics.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -41,6 +46,19 @@ static void append(struct buf *b, const struct hits *h)
 {
 	for (size_t i = 0; i < h->n; i++)
 		buf_printf(b, "%s %s\n", h->v[i].name, h->v[i].detail ? h->v[i].detail : "-");
+}
+
+/* limits - regex searches stopped by the match limit so far */
+static unsigned long long limits(void)
+{
+	static const char name[] = "\nparapet_regex_limit_total ";
+	size_t len;
+	char *m = metrics_render(&len);
+	const char *p = strstr(m, name);
+	unsigned long long n = p ? strtoull(p + sizeof(name) - 1, NULL, 10) : 0;
+
+	free(m);
+	return n;
 }
 
 /* run - scan MSG; the hits and subrules as text (caller frees) */
@@ -80,10 +98,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (rs) {
 		struct engine *e = engine_new(config_parse_buf("f", "", 0, &err), rs, stage_registry);
+		unsigned long long before = limits();
 		char *on = run(e);
 		rules_set_prefilter(rs, false);
 		char *off = run(e);
-		if (strcmp(on, off) != 0)
+		if (strcmp(on, off) != 0 && limits() == before)
 			abort();
 		free(on);
 		free(off);

@@ -31,6 +31,7 @@ struct re {
 	pcre2_code *code;
 	bool jit;
 	bool limitable;		/* compiled with PCRE2_USE_OFFSET_LIMIT */
+	size_t behinds;		/* look-behinds in the pattern, or more */
 };
 
 struct re_scratch {
@@ -115,6 +116,26 @@ static bool is_limit(int ec)
 	}
 }
 
+/* count_behinds - at least the number of look-behinds in the pattern:
+ * every "(?<" before '=', '!' or '*' and every "(*" (the verbs' and the
+ * alphabetic assertions' spellings), escaped or in a class or not (more
+ * only widens re_lookbehind) */
+static size_t count_behinds(const char *p, size_t len)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i + 1 < len; i++) {
+		if (p[i] != '(')
+			continue;
+		if (p[i + 1] == '*')
+			n++;
+		else if (p[i + 1] == '?' && i + 3 < len && p[i + 2] == '<' &&
+			 (p[i + 3] == '=' || p[i + 3] == '!' || p[i + 3] == '*'))
+			n++;
+	}
+	return n;
+}
+
 /* compile - re_compile_limited; jit: also JIT-compile (worth it only
  * for a regex that runs many times) */
 static struct re *compile(const char *pattern, size_t len, const char *flags, char **err,
@@ -158,6 +179,7 @@ static struct re *compile(const char *pattern, size_t len, const char *flags, ch
 	re->code = code;
 	re->jit = jit && pcre2_jit_compile(code, PCRE2_JIT_COMPLETE) == 0;
 	re->limitable = jit;
+	re->behinds = count_behinds(pattern, len);
 	return re;
 }
 
@@ -252,13 +274,21 @@ enum re_result re_match_upto(const struct re *re, const char *subject, size_t le
 	}
 }
 
-/* re_lookbehind - the longest look-behind, in characters */
+/* re_lookbehind - how far back look-behinds reach: PCRE2 gives the
+ * longest one, but nested ones add up ((?<=(?<=abcdef)d)e reaches 7
+ * back, the longest is 6), so that times their count when there are
+ * several */
 size_t re_lookbehind(const struct re *re)
 {
 	uint32_t n = 0;
 
 	if (pcre2_pattern_info(re->code, PCRE2_INFO_MAXLOOKBEHIND, &n) != 0)
 		return RE_NO_LIMIT;
+	if (re->behinds > 1 && n > 0) {
+		if (re->behinds > ((size_t)1 << 24) / n)
+			return RE_NO_LIMIT;	/* keeps the sums of prefilter.c small */
+		return n * re->behinds;
+	}
 	return n;
 }
 

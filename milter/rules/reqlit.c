@@ -612,7 +612,10 @@ static size_t skip_class(struct parse *ps, unsigned char *set, struct bset *bs)
 		}
 		if (b < 0) {	/* \d, \p{...}, \x{...}: not a plain byte */
 			small = false;
-			if (ps->p + 1 < ps->end && (ps->p[1] == 'Q' || ps->p[1] == 'E'))
+			/* \c takes the next byte whatever it is, \ and ] too:
+			 * not followed here */
+			if (ps->p + 1 < ps->end && (ps->p[1] == 'Q' || ps->p[1] == 'E' ||
+						    ps->p[1] == 'c'))
 				ps->fail = true;
 			if (ps->p + 1 < ps->end)
 				exact &= bs_escape(bs, ps->p[1]);
@@ -876,8 +879,15 @@ static void group(struct parse *ps, struct reqlit *out, struct runs *ex, bool *o
 			ps->p += 2;
 		} else if (c == '<' || c == '\'' || (c == 'P' && ps->p + 1 < ps->end && ps->p[1] == '<')) {
 			char close = c == '\'' ? '\'' : '>';	/* named group */
-			const char *e = memchr(ps->p + 1, close, (size_t)(ps->end - ps->p - 1));
-			if (e == NULL) {
+			/* its name is [A-Za-z_][A-Za-z0-9_]*: anything else, such
+			 * as (?<*...), PCRE2 10.42's non-atomic look-behind, is
+			 * not a group this parser knows */
+			const char *q = ps->p + (c == 'P' ? 2 : 1);
+			const char *e = q;
+			if (e < ps->end && (isalpha((unsigned char)*e) || *e == '_'))
+				while (e < ps->end && (isalnum((unsigned char)*e) || *e == '_'))
+					e++;
+			if (e == q || e >= ps->end || *e != close) {
 				ps->fail = true;
 				return;
 			}

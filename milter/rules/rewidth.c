@@ -88,6 +88,10 @@ static size_t quantifier(struct wp *w)
 		w->p++;
 		break;
 	case '{':
+		if (w->p + 1 < w->end && (w->p[1] == ' ' || w->p[1] == '\t')) {
+			w->fail = true;	/* PCRE2 10.43 reads "{ 2}" as a quantifier */
+			return 1;
+		}
 		if (w->p + 1 >= w->end || (!isdigit((unsigned char)w->p[1]) && w->p[1] != ','))
 			return 1;	/* a literal { */
 		w->p++;
@@ -230,7 +234,10 @@ static void klass(struct wp *w)
 		if (c == '\\') {
 			if (w->p + 1 >= w->end || w->p[1] == 'Q' || w->p[1] == 'E')
 				break;
-			w->p += 2;
+			/* \c takes the next byte whatever it is, \ or ] too */
+			w->p += w->p[1] == 'c' ? 3 : 2;
+			if (w->p > w->end)
+				break;
 		} else if (c == '[' && w->p + 1 < w->end &&
 			   (w->p[1] == ':' || w->p[1] == '.' || w->p[1] == '=')) {
 			const char *e = posix_end(w->p, w->end);
@@ -240,6 +247,24 @@ static void klass(struct wp *w)
 		}
 	}
 	w->fail = true;
+}
+
+/* name_then - a group name ([A-Za-z_][A-Za-z0-9_]*, as PCRE2 wants)
+ * and its closing byte; anything else, such as (?<*...), the
+ * non-atomic look-behind of PCRE2 10.42, fails */
+static bool name_then(struct wp *w, char close)
+{
+	const char *q = w->p;
+
+	if (q < w->end && (isalpha((unsigned char)*q) || *q == '_'))
+		while (q < w->end && (isalnum((unsigned char)*q) || *q == '_'))
+			q++;
+	if (q == w->p || q >= w->end || *q != close) {
+		w->fail = true;
+		return false;
+	}
+	w->p = q + 1;
+	return true;
 }
 
 /* group - after '(': the group (not its quantifier) */
@@ -258,6 +283,10 @@ static struct ext group(struct wp *w)
 		if (c == '#') {
 			skip_to(w, ')');
 			w->depth--;
+			/* a quantifier after a comment repeats what came before
+			 * it: not followed */
+			if (w->p < w->end && strchr("*+?{", *w->p) && *w->p != '\0')
+				w->fail = true;
 			return none;
 		} else if (c == ':' || c == '>' || c == '|') {
 			w->p++;
@@ -269,7 +298,8 @@ static struct ext group(struct wp *w)
 			behind = true;
 		} else if (c == '<' || c == '\'' || (c == 'P' && w->p + 1 < w->end && w->p[1] == '<')) {
 			w->p += c == 'P' ? 2 : 1;	/* a named group */
-			skip_to(w, c == '\'' ? '\'' : '>');
+			if (!name_then(w, c == '\'' ? '\'' : '>'))
+				return none;
 		} else {	/* options: (?i) or (?i-s:...) */
 			const char *q = w->p;
 			while (q < w->end && *q != '\0' && strchr("imnsJU-^", *q))

@@ -296,6 +296,12 @@ static const struct {
 	{ "(ab", "", -1 },
 	{ "ab)", "", -1 },
 	{ "[ab", "", -1 },
+	{ "(?<*z)(?:k{100}>)def", "", -1 },	/* 10.42's non-atomic look-behind, no name */
+	{ "(?<n>ab)c", "", 3 },
+	{ "(?<1n>ab)c", "", -1 },
+	{ "[\\c\\]x{100}]abc", "", 105 },	/* \c takes the \: the class ends at x{100}] */
+	{ "a(?#x){100}bcd", "", -1 },	/* the quantifier repeats the a */
+	{ "a{ 100}bcd", "", -1 },	/* a quantifier in PCRE2 10.43 */
 };
 
 START_TEST(rewidth_table)
@@ -571,6 +577,38 @@ START_TEST(limit_keeps_matches)
 }
 END_TEST
 
+/* found in review: (?<*...) is a look-behind, not a group named "*...";
+ * \c in a class takes the next byte, \ and ] too; nested look-behinds
+ * reach the sum of their lengths back, PCRE2 reports the longest.  Each
+ * lost its hit with the prefilter on. */
+START_TEST(review_cases)
+{
+	struct engine *e = unit_engine("", "body PF_NALB /(?<*z)(?:k{100}>)def/\n"
+					   "body PF_CC /[\\c\\]x{100}]abc/\n"
+					   "body PF_NLB /(?<=(?<=abcdef)d)e/\n");
+	struct buf b;
+
+	buf_init(&b);
+	buf_puts(&b, "From: a@b.test\nSubject: review\n\nz");
+	for (int i = 0; i < 100; i++)
+		buf_puts(&b, "k");
+	buf_puts(&b, ">def\n\x1c");
+	for (int i = 0; i < 100; i++)
+		buf_puts(&b, "x");
+	buf_puts(&b, "]abc\nabcdefde\n");
+	for (int on = 0; on < 2; on++) {
+		rules_set_prefilter(e->rules, on);
+		struct scan *sc = unit_scan(e, b.data);
+		ck_assert_msg(unit_detail(sc, "PF_NALB"), "PF_NALB on=%d: no hit", on);
+		ck_assert_msg(unit_detail(sc, "PF_CC"), "PF_CC on=%d: no hit", on);
+		ck_assert_msg(unit_detail(sc, "PF_NLB"), "PF_NLB on=%d: no hit", on);
+		scan_free(sc);
+	}
+	buf_free(&b);
+	engine_unref(e);
+}
+END_TEST
+
 /* a regex of bounded width admitted by its literals is searched only in
  * windows around them (each from width before the literal's end to its
  * start): a match that starts before its literal, a look-ahead's
@@ -690,6 +728,7 @@ int main(void)
 	tcase_add_test(tc, skip_is_no_match);
 	tcase_add_test(tc, limit_keeps_matches);
 	tcase_add_test(tc, windows_keep_matches);
+	tcase_add_test(tc, review_cases);
 	tcase_add_loop_test(tc, rewidth_table, 0, sizeof(widths) / sizeof(widths[0]));
 	tcase_add_test(tc, corpus_tricky);
 	tcase_add_test(tc, corpus_shipped);
