@@ -66,7 +66,9 @@ def test_own_dir(run, wd, nobody):
     p = daemon(wd, "p1", pidfile).start()
     run.check(read(pidfile) == "%d\n" % p.pid, "the pidfile holds parapet's pid",
               repr(read(pidfile)))
-    run.check(os.stat(d).st_uid == nobody.pw_uid,
+    # the socket answers before the directory is handed over, just before
+    # the drop (slow under ASan): wait for it
+    run.check(wait_until(lambda: os.stat(d).st_uid == nobody.pw_uid, 10),
               "its root-owned directory, holding only the pidfile, is given to nobody",
               repr(os.stat(d)))
     mark = p.log_size()
@@ -83,9 +85,10 @@ def test_missing_dir(run, wd, nobody):
     d = os.path.join(wd, "run2")
     pidfile = os.path.join(d, "parapet.pid")
     p = daemon(wd, "p2", pidfile).start()
-    run.check(os.path.isdir(d) and os.stat(d).st_uid == nobody.pw_uid and
-              (os.stat(d).st_mode & 0o777) == 0o755,
-              "a missing directory is created, 0755, owned by nobody")
+    run.check(wait_until(lambda: os.path.isdir(d) and os.stat(d).st_uid == nobody.pw_uid and
+                         (os.stat(d).st_mode & 0o777) == 0o755, 10),
+              "a missing directory is created, 0755, owned by nobody",
+              repr(os.stat(d)) if os.path.isdir(d) else "no directory")
     run.check(read(pidfile) == "%d\n" % p.pid, "the pidfile holds parapet's pid")
     run.check(p.stop() == 0 and not os.path.exists(pidfile),
               "after the stop the pidfile is gone")
