@@ -1,7 +1,6 @@
 /*
  * vec16.h - 16 bytes at a time with GCC/Clang vector extensions (SSE2,
- * NEON or plain code, whatever the target has; the lane masks use SSE2's
- * pmovmskb where the target has it), for the scanners that
+ * NEON or plain code, whatever the target has), for the scanners that
  * look for a few byte values in long runs (mail/mime_skip.c,
  * stages/auth/dkim_body.c).  Header only; no state.
  */
@@ -23,38 +22,10 @@ static inline u8x16 vec16_load(const unsigned char *p)
 	return c;
 }
 
-/* vec16_mask - the lanes of m (lanes 0 or 0xff) that are set, bit i for
- * lane i (memory order).  SSE2 (every x86-64) has it as one instruction,
- * pmovmskb: the plain code below costs ~10 per 16 bytes, a sixth of the
- * base64 skim of mail/mime_skip.c by callgrind */
-static inline unsigned vec16_mask(u8x16 m)
-{
-#if defined(__SSE2__)
-	typedef char vec16_qi __attribute__((vector_size(16)));
-
-	return (unsigned)__builtin_ia32_pmovmskb128((vec16_qi)m);
-#else
-	static const u8x16 weight = { 1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128 };
-	uint64_t lo, hi;
-
-	m &= weight;
-	memcpy(&lo, &m, 8);
-	memcpy(&hi, (const unsigned char *)&m + 8, 8);
-	/* the top byte of x * 0x0101..01 is the sum of x's bytes, whatever
-	 * their order; distinct bits do not carry */
-	lo = (lo * 0x0101010101010101ULL) >> 56;
-	hi = (hi * 0x0101010101010101ULL) >> 56;
-	return (unsigned)(lo | hi << 8);
-#endif
-}
-
 /* vec16_first - the first lane of m (lanes 0 or 0xff) that is set, in
  * memory order; 16 if none */
 static inline unsigned vec16_first(u8x16 m)
 {
-#if defined(__SSE2__)
-	return (unsigned)__builtin_ctz(vec16_mask(m) | 1u << 16);
-#else
 	uint64_t lo, hi;
 
 	memcpy(&lo, &m, 8);
@@ -68,18 +39,12 @@ static inline unsigned vec16_first(u8x16 m)
 		return (unsigned)__builtin_clzll(lo) / 8;
 	return hi ? 8 + (unsigned)__builtin_clzll(hi) / 8 : 16;
 #endif
-#endif
 }
 
 /* vec16_last - the last lane of m (lanes 0 or 0xff) that is set, in
  * memory order; 16 if none */
 static inline unsigned vec16_last(u8x16 m)
 {
-#if defined(__SSE2__)
-	unsigned k = vec16_mask(m);
-
-	return k ? 31 - (unsigned)__builtin_clz(k) : 16;
-#else
 	uint64_t lo, hi;
 
 	memcpy(&lo, &m, 8);
@@ -93,7 +58,23 @@ static inline unsigned vec16_last(u8x16 m)
 		return 15 - (unsigned)__builtin_ctzll(hi) / 8;
 	return lo ? 7 - (unsigned)__builtin_ctzll(lo) / 8 : 16;
 #endif
-#endif
+}
+
+/* vec16_mask - the lanes of m (lanes 0 or 0xff) that are set, bit i for
+ * lane i (memory order) */
+static inline unsigned vec16_mask(u8x16 m)
+{
+	static const u8x16 weight = { 1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128 };
+	uint64_t lo, hi;
+
+	m &= weight;
+	memcpy(&lo, &m, 8);
+	memcpy(&hi, (const unsigned char *)&m + 8, 8);
+	/* the top byte of x * 0x0101..01 is the sum of x's bytes, whatever
+	 * their order; distinct bits do not carry */
+	lo = (lo * 0x0101010101010101ULL) >> 56;
+	hi = (hi * 0x0101010101010101ULL) >> 56;
+	return (unsigned)(lo | hi << 8);
 }
 
 #endif

@@ -40,7 +40,6 @@ struct msg *msg_free(struct msg *m)
 	free(m->hdrs);
 	arena_free(&m->arena);	/* and the relays (msg_relays) */
 	buf_free(&m->body);
-	mime_skip_free(m->skip_scan);
 	mime_views_free(&m->mime);
 	free(m->full_text);
 	free(m);
@@ -233,10 +232,8 @@ void msg_add_body(struct msg *m, const void *data, size_t len)
 		m->body.data = xrealloc(m->body.data, m->max_body + 1);
 		m->body.cap = m->max_body + 1;
 	}
-	if (keep) {
+	if (keep)
 		buf_append(&m->body, data, keep);
-		mime_skip_more(m->skip_scan, m->body.data, m->body.len);
-	}
 	if (keep < len)
 		m->truncated = true;
 	m->body_total += len;
@@ -250,12 +247,6 @@ void msg_end_headers(struct msg *m)
 {
 	mime_decode_headers(&m->arena, m->hdrs, m->nhdrs);
 	const struct header *ct = msg_header(m, "Content-Type", 0);
-
-	/* the pre-scan reads each chunk as it comes (mime_skip.h); a body
-	 * already there (none from the MTA) is read at once */
-	mime_skip_free(m->skip_scan);
-	m->skip_scan = mime_skip_begin(m->hdrs, m->nhdrs, MIME_SKIP_MIN);
-	mime_skip_more(m->skip_scan, m->body.data, m->body.len);
 
 	if (ct && strncasecmp(ct->value, "multipart/", 10) == 0) {
 		char *b = mime_boundary_of(ct->value);
@@ -300,16 +291,7 @@ void msg_decode(struct msg *m)
 {
 	if (m->mime.built)
 		return;
-	if (m->skip_scan != NULL) {
-		struct mime_skip *sk;
-		size_t n = mime_skip_end(m->skip_scan, m->body.data, m->body.len, m->truncated, &sk);
-		m->skip_scan = NULL;
-		mime_views_build_found(&m->mime, m->hdrs, m->nhdrs, m->body.data, m->body.len,
-				       m->truncated, sk, n);
-	} else {
-		mime_views_build(&m->mime, m->hdrs, m->nhdrs, m->body.data, m->body.len,
-				 m->truncated);
-	}
+	mime_views_build(&m->mime, m->hdrs, m->nhdrs, m->body.data, m->body.len, m->truncated);
 	m->uris_capped = m->mime.uris_capped;
 	if (m->mime.broken && !m->broken)
 		m->broken = m->mime.broken;

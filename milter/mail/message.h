@@ -75,11 +75,6 @@ struct msg {
 				 * field of each name, 0 = empty (message.c) */
 
 	struct buf body;	/* first max_body bytes, CRLF as received */
-	/* the binary contents the MIME views leave out, found as the body
-	 * arrives (mime_skip.h: started at msg_end_headers, fed by
-	 * msg_add_body, ended by msg_decode), so that the end of the
-	 * message does not read them again; NULL when not streamed */
-	struct mime_skip_scan *skip_scan;
 	size_t body_total;	/* every body byte seen */
 	size_t max_body;
 	bool truncated;
@@ -94,8 +89,6 @@ struct msg {
 	size_t full_text_len;
 	struct relays *relays;	/* msg_relays */
 };
-
-struct mime_skip_scan;
 
 struct msg *msg_new(size_t max_body);
 struct msg *msg_free(struct msg *m);

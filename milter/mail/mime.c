@@ -1054,24 +1054,13 @@ void mime_views_build(struct mime_views *v, const struct header *hdrs, size_t nh
 void mime_views_build_skip(struct mime_views *v, const struct header *hdrs, size_t nhdrs,
 			   const char *body, size_t body_len, bool truncated, size_t skip_min)
 {
-	struct mime_skip *skips = NULL;
-	size_t nskips = 0;
-
-	if (skip_min != SIZE_MAX)
-		nskips = mime_skip_find(hdrs, nhdrs, body, body_len, truncated, skip_min, &skips);
-	mime_views_build_found(v, hdrs, nhdrs, body, body_len, truncated, skips, nskips);
-}
-
-/* mime_views_build_found - see mime.h */
-void mime_views_build_found(struct mime_views *v, const struct header *hdrs, size_t nhdrs,
-			    const char *body, size_t body_len, bool truncated,
-			    struct mime_skip *skips, size_t nskips)
-{
-	struct walk w = { .truncated = truncated, .skips = skips, .nskips = nskips,
-			  .arena = &v->arena };
+	struct walk w = { .truncated = truncated, .arena = &v->arena };
 
 	mime_views_free(v);
 	arena_init(&v->arena, MIME_ARENA_LIMIT);
+	if (skip_min != SIZE_MAX)
+		w.nskips = mime_skip_find(hdrs, nhdrs, body, body_len, truncated, skip_min,
+					  &w.skips);
 	size_t text_from = walk_begin(&w, &v->stats, hdrs, nhdrs, body_len);	/* sa_paragraphs */
 	parse(&w, hdrs, nhdrs, body, body_len);
 	if (w.redo) {

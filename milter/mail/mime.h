@@ -78,13 +78,6 @@ void mime_views_build(struct mime_views *v, const struct header *hdrs, size_t nh
  * (mime_skip.h; SIZE_MAX: none), for the tests that compare both ways */
 void mime_views_build_skip(struct mime_views *v, const struct header *hdrs, size_t nhdrs,
 			   const char *body, size_t body_len, bool truncated, size_t skip_min);
-struct mime_skip;
-/* mime_views_build_found - mime_views_build with the contents to leave
- * out already found (mime_skip_end, streamed while the body arrived:
- * message.c); takes skips (malloc'd, nskips of them, or NULL) */
-void mime_views_build_found(struct mime_views *v, const struct header *hdrs, size_t nhdrs,
-			    const char *body, size_t body_len, bool truncated,
-			    struct mime_skip *skips, size_t nskips);
 /* mime_views_free - release the views; v is left empty */
 void mime_views_free(struct mime_views *v);
 

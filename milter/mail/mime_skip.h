@@ -58,28 +58,6 @@ struct header;
 size_t mime_skip_find(const struct header *hdrs, size_t nhdrs, const char *body, size_t len,
 		      bool truncated, size_t min, struct mime_skip **out);
 
-/*
- * The same, streamed: mime_skip_begin at the end of the message header
- * (hdrs as for mime_skip_find), mime_skip_more after each body chunk
- * with the whole body kept so far (body[0, len): the bytes of earlier
- * calls unchanged, the buffer may have moved), and mime_skip_end with
- * the whole body kept, which does what is left and gives what
- * mime_skip_find gives for that body, however it was cut into chunks.
- * Each byte is read about once over all the calls.
- */
-struct mime_skip_scan;
-
-/* mime_skip_begin - NULL when the header leaves nothing to find (a
- * message of one part that is not a base64 binary one); the other calls
- * take NULL */
-struct mime_skip_scan *mime_skip_begin(const struct header *hdrs, size_t nhdrs, size_t min);
-void mime_skip_more(struct mime_skip_scan *s, const char *body, size_t len);
-/* mime_skip_end - as mime_skip_find; frees s */
-size_t mime_skip_end(struct mime_skip_scan *s, const char *body, size_t len, bool truncated,
-		     struct mime_skip **out);
-/* mime_skip_free - a scan not ended (the message dropped); NULL is fine */
-void mime_skip_free(struct mime_skip_scan *s);
-
 /* the base64 check of a content (RFC 2045 §6.8), fed in pieces */
 struct mime_b64 {
 	size_t data, pad;	/* alphabet bytes, '=' */

@@ -1138,150 +1138,6 @@ START_TEST(skip_redo_alternative)
 }
 END_TEST
 
-/* chunked_msg - the message text (simple one-line fields, eol line
- * ends) as the milter builds it, its body handed over in chunks of
- * chunk bytes, at most max_body kept */
-static struct msg *chunked_msg(const char *text, const char *eol, size_t chunk, size_t max_body)
-{
-	struct msg *m = msg_new(max_body);
-	size_t el = strlen(eol);
-	const char *p = text;
-
-	for (;;) {
-		const char *e = strstr(p, eol);
-		if (e == NULL || e == p) {
-			p = e ? e + el : p + strlen(p);
-			break;
-		}
-		const char *colon = memchr(p, ':', (size_t)(e - p));
-		char *name = xstrndup(p, (size_t)(colon - p));
-		char *value = xstrndup(colon + 1, (size_t)(e - colon - 1));
-		msg_add_header(m, name, value);
-		free(name);
-		free(value);
-		p = e + el;
-	}
-	msg_end_headers(m);
-	for (size_t left = strlen(p); left > 0;) {
-		size_t n = left < chunk ? left : chunk;
-		msg_add_body(m, p, n);
-		p += n;
-		left -= n;
-	}
-	return m;
-}
-
-/* same_skips - the streamed pre-scan of m (chunked) found what
- * mime_skip_find finds in its whole body; the count */
-static size_t same_skips(struct msg *m, const char *name, size_t chunk)
-{
-	struct mime_skip *a = NULL, *b = NULL;
-	size_t na = mime_skip_end(m->skip_scan, m->body.data, m->body.len, m->truncated, &a);
-	size_t nb = mime_skip_find(m->hdrs, m->nhdrs, m->body.data, m->body.len, m->truncated,
-				   MIME_SKIP_MIN, &b);
-
-	m->skip_scan = NULL;
-	ck_assert_msg(na == nb, "%s, chunks of %zu: %zu contents streamed, %zu whole", name, chunk,
-		      na, nb);
-	for (size_t i = 0; i < na; i++)
-		ck_assert_msg(a[i].from == b[i].from && a[i].to == b[i].to && a[i].len == b[i].len &&
-			      a[i].max_line == b[i].max_line && a[i].b64 == b[i].b64,
-			      "%s, chunks of %zu: content %zu: [%zu, %zu) len %zu max %zu %s, "
-			      "whole [%zu, %zu) len %zu max %zu %s", name, chunk, i, a[i].from,
-			      a[i].to, a[i].len, a[i].max_line, a[i].b64 ? a[i].b64 : "-",
-			      b[i].from, b[i].to, b[i].len, b[i].max_line, b[i].b64 ? b[i].b64 : "-");
-	free(a);
-	free(b);
-	return na;
-}
-
-/* same_decoded - the views of a and b are the same */
-static void same_decoded(struct msg *a, struct msg *b, const char *name, size_t chunk)
-{
-	size_t la, lb, na, nb;
-	const char *ta = msg_rawbody_text(a, &la), *tb = msg_rawbody_text(b, &lb);
-
-	ck_assert_msg(la == lb && memcmp(ta, tb, la) == 0, "%s, chunks of %zu: rawbody", name,
-		      chunk);
-	ta = msg_body_text(a, &la);
-	tb = msg_body_text(b, &lb);
-	ck_assert_msg(la == lb && memcmp(ta, tb, la) == 0, "%s, chunks of %zu: body", name, chunk);
-	const char *const *ua = msg_uris(a, &na), *const *ub = msg_uris(b, &nb);
-	ck_assert_uint_eq(na, nb);
-	for (size_t i = 0; i < na; i++)
-		ck_assert_str_eq(ua[i], ub[i]);
-	ck_assert_msg(memcmp(msg_mime_madiff(a), msg_mime_madiff(b), sizeof(struct mime_stats)) == 0,
-		      "%s, chunks of %zu: statistics", name, chunk);
-	ck_assert_msg(a->broken == b->broken || (a->broken && b->broken &&
-						   strcmp(a->broken, b->broken) == 0),
-		      "%s, chunks of %zu: broken %s against %s", name, chunk, a->broken, b->broken);
-	ck_assert_uint_eq(a->mime.parsed, b->mime.parsed);
-}
-
-/*
- * skip_chunked - the pre-scan streams (mime_skip.h): a body cut into
- * chunks of any size, at any byte (inside a "\r\n--" before a boundary,
- * a part header, a base64 line), is read as the whole body is, both the
- * contents found and the views built from them; and a message truncated
- * at max_body too
- */
-START_TEST(skip_chunked)
-{
-	static const size_t chunks[] = { 1, 2, 3, 5, 16, 17, 18, 19, 77, 79, 1000, 4093, 65535,
-					 1 << 20 };
-	static const char *const extra[] = {
-		/* one part, base64, no multipart */
-		"Subject: a\nContent-Type: application/pdf\nContent-Transfer-Encoding: base64\n\n",
-		/* nested, a folded part header, a "--" line that is no boundary */
-		"Subject: b\nContent-Type: multipart/mixed; boundary=\"o\"\n\npre\n--o\n"
-		"Content-Type: multipart/alternative; boundary=\"i\"\n\n--i\n"
-		"Content-Type: text/plain\n\nhi http://a.example.com/\n--i--\n--o\n"
-		"Content-Type: image/png;\n name=\"a.png\"\nContent-Transfer-Encoding: base64\n\n",
-		"Subject: c\nContent-Type: multipart/mixed; boundary=\"o\"\n\n--o\n"
-		"Content-Type: application/zip\nContent-Transfer-Encoding: base64\n\n",
-	};
-	static const char *const extra_tail[] = { "", "--o--\n", "--nob\n--o\n"
-		"Content-Type: application/pdf\nContent-Transfer-Encoding: base64\n\n" };
-	size_t found = 0;
-
-	for (size_t i = 0; i < sizeof(skips) / sizeof(skips[0]) + 2 * 3; i++) {
-		struct buf t;
-		const char *eol = "\n", *name;
-		size_t max_body = 1 << 20;
-		if (i < sizeof(skips) / sizeof(skips[0])) {
-			eol = i % 2 ? "\r\n" : "\n";
-			attach_msg(&t, skips[i].ctype, skips[i].bad, skips[i].epi, eol);
-			name = skips[i].name;
-		} else {
-			size_t k = (i - sizeof(skips) / sizeof(skips[0])) % 3;
-			bool cut = i - sizeof(skips) / sizeof(skips[0]) >= 3;
-			buf_init(&t);
-			buf_puts(&t, extra[k]);
-			for (int l = 0; l < 1500; l++)
-				buf_printf(&t, "%s\n", B64_LINE);
-			buf_puts(&t, extra_tail[k]);
-			for (int l = 0; k == 2 && l < 1500; l++)
-				buf_printf(&t, "%s\n", B64_LINE);
-			name = extra[k];
-			if (cut)	/* truncated inside the (first) base64 content */
-				max_body = 60001;
-		}
-		struct msg *whole = chunked_msg(t.data, eol, SIZE_MAX, max_body);
-		for (size_t c = 0; c < sizeof(chunks) / sizeof(chunks[0]); c++) {
-			struct msg *m = chunked_msg(t.data, eol, chunks[c], max_body);
-			found += same_skips(m, name, chunks[c]);
-			msg_free(m);
-			m = chunked_msg(t.data, eol, chunks[c], max_body);
-			same_decoded(m, whole, name, chunks[c]);
-			msg_free(m);
-		}
-		msg_free(whole);
-		buf_free(&t);
-	}
-	ck_assert_uint_gt(found, 100);	/* the cases do leave contents out */
-}
-END_TEST
-
 /* body_views - the views of a body given as it is (no CRLF made) */
 static struct msg *body_views(const char *body)
 {
@@ -1355,22 +1211,6 @@ START_TEST(b64_check)
 				      "%s cut at %zu: %s", c[i].in, cut, got ? got : "NULL");
 		}
 	}
-	/* every byte value at every place of a 16-byte step (the alphabet
-	 * test is 16 lanes at a time) */
-	for (int v = 0; v < 256; v++) {
-		bool ok = (v >= 'A' && v <= 'Z') || (v >= 'a' && v <= 'z') || (v >= '0' && v <= '9') ||
-			  v == '+' || v == '/' || v == '\r' || v == '\n' || v == ' ' || v == '\t';
-		for (int at = 0; at < 16; at++) {
-			unsigned char in[32];
-			struct mime_b64 b = { 0 };
-			memset(in, 'Q', sizeof(in));
-			in[at] = (unsigned char)v;
-			mime_b64_feed(&b, in, sizeof(in));
-			const char *got = mime_b64_verdict(&b, true);
-			ck_assert_msg((got == NULL) == ok || v == '=', "byte %d at %d: %s", v, at,
-				      got ? got : "NULL");
-		}
-	}
 }
 END_TEST
 
@@ -1440,7 +1280,6 @@ int main(void)
 	tcase_add_test(tc, skip_both_ways);
 	tcase_add_test(tc, skip_redo_alternative);
 	tcase_add_test(tc, skip_html_names);
-	tcase_add_test(tc, skip_chunked);
 	tcase_add_test(tc, mbox_line_ends);
 	tcase_add_test(tc, b64_check);
 	suite_add_tcase(s, tc);
