@@ -549,6 +549,14 @@ END_TEST
  * them (match_count's limit): every match must still count, the last
  * one too, and a literal its look-behind requires may lie before the
  * match itself */
+/* want_detail - sym hit with detail want, prefilter on or off */
+static void want_detail(const struct scan *sc, const char *sym, const char *want, int on)
+{
+	const char *d = unit_detail(sc, sym);
+
+	ck_assert_msg(d && strcmp(d, want) == 0, "%s on=%d: %s", sym, on, d ? d : "no hit");
+}
+
 START_TEST(limit_keeps_matches)
 {
 	struct engine *e = unit_engine("", "body PF_WOLF /\\bwolf\\b/\n"
@@ -563,14 +571,9 @@ START_TEST(limit_keeps_matches)
 	for (int on = 0; on < 2; on++) {
 		rules_set_prefilter(e->rules, on);
 		struct scan *sc = unit_scan(e, msg);
-		const char *d = unit_detail(sc, "PF_WOLF");
-		ck_assert_msg(d && strcmp(d, "wolf (3 hits)") == 0, "PF_WOLF on=%d: %s", on,
-			      d ? d : "no hit");
-		d = unit_detail(sc, "PF_SHEEP");
-		ck_assert_msg(d && strcmp(d, "12 sheep (2 hits)") == 0, "PF_SHEEP on=%d: %s", on,
-			      d ? d : "no hit");
-		d = unit_detail(sc, "PF_LB");
-		ck_assert_msg(d && strcmp(d, "ab") == 0, "PF_LB on=%d: %s", on, d ? d : "no hit");
+		want_detail(sc, "PF_WOLF", "wolf (3 hits)", on);
+		want_detail(sc, "PF_SHEEP", "12 sheep (2 hits)", on);
+		want_detail(sc, "PF_LB", "ab", on);
 		scan_free(sc);
 	}
 	engine_unref(e);
@@ -633,15 +636,9 @@ START_TEST(windows_keep_matches)
 	for (int on = 0; on < 2; on++) {
 		rules_set_prefilter(e->rules, on);
 		struct scan *sc = unit_scan(e, b.data);
-		const char *d = unit_detail(sc, "PF_NUM");
-		ck_assert_msg(d && strcmp(d, "100 sheep (22 hits)") == 0, "PF_NUM on=%d: %s", on,
-			      d ? d : "no hit");
-		d = unit_detail(sc, "PF_AHEAD");
-		ck_assert_msg(d && strcmp(d, "x (3 hits)") == 0, "PF_AHEAD on=%d: %s", on,
-			      d ? d : "no hit");
-		d = unit_detail(sc, "PF_NEAR");
-		ck_assert_msg(d && strcmp(d, "12,000,000 cows (3 hits)") == 0, "PF_NEAR on=%d: %s", on,
-			      d ? d : "no hit");
+		want_detail(sc, "PF_NUM", "100 sheep (22 hits)", on);
+		want_detail(sc, "PF_AHEAD", "x (3 hits)", on);
+		want_detail(sc, "PF_NEAR", "12,000,000 cows (3 hits)", on);
 		scan_free(sc);
 	}
 	buf_free(&b);
