@@ -14,6 +14,10 @@
  * windows around their occurrences (from rewidth_max before an
  * occurrence's end to re_lookbehind after its start, with PCRE2's offset
  * limit) finds the same first match as searching the whole subject.
+ * And reqlit_lead: the pattern behind its look-ahead finds the same
+ * match as the pattern from every start offset (the first 512), and so
+ * does the pattern as re_compile builds it for rules (which adds the
+ * look-ahead where it pays).
  */
 #include "autoconfig.h"
 
@@ -118,6 +122,56 @@ static void check(const char *pat, const char *flags, const char *subj, size_t s
 	reqlit_clear(&rl);
 }
 
+/* same_matches - x and y find the same match (or none) from every start
+ * offset of subj, match limits aside */
+static void same_matches(const struct re *x, const struct re *y, const char *subj, size_t slen)
+{
+	struct re_scratch *rs = re_scratch_new();
+
+	for (size_t off = 0; off <= slen && off <= 512; off++) {
+		size_t a1 = 0, b1 = 0, a2 = 0, b2 = 0;
+		enum re_result r1 = re_match(x, subj, slen, off, rs, &a1, &b1);
+		enum re_result r2 = re_match(y, subj, slen, off, rs, &a2, &b2);
+		if (r1 == RE_LIMIT || r2 == RE_LIMIT || r1 == RE_ERROR || r2 == RE_ERROR)
+			break;
+		if (r1 != r2 || a1 != a2 || b1 != b2)
+			abort();	/* the look-ahead lost or moved a match */
+	}
+	re_scratch_free(rs);
+}
+
+/* lead_check - reqlit_lead's promise, and re_compile's use of it */
+static void lead_check(const char *pat, const char *flags, const char *subj, size_t slen)
+{
+	double share;
+	char *err = NULL, *lead = reqlit_lead(pat, flags, &share);
+	struct re *plain = re_compile_once(pat, strlen(pat), flags, &err);
+
+	if (lead && (share <= 0.0 || share >= 1.0))
+		abort();
+	if (plain == NULL || !re_bytes(plain)) {
+		re_free(plain);
+		free(lead);
+		free(err);
+		return;
+	}
+	if (lead) {
+		char *both = xasprintf("%s%s", lead, pat);
+		struct re *led = re_compile_once(both, strlen(both), flags, &err);
+		if (led)
+			same_matches(plain, led, subj, slen);
+		re_free(led);
+		free(both);
+	}
+	struct re *rule = re_compile(pat, strlen(pat), flags, &err);
+	if (rule)
+		same_matches(plain, rule, subj, slen);
+	re_free(rule);
+	re_free(plain);
+	free(lead);
+	free(err);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 2)
@@ -139,6 +193,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check(pat, flags, subj, slen, PLAIN);
 	check(pat, flags, subj, slen, SQUEEZED);
 	check(pat, flags, subj, slen, ASCII);
+	lead_check(pat, flags, subj, slen);
 	free(pat);
 	return 0;
 }

@@ -59,6 +59,15 @@
  * [il|!1y?] in ASCII).  A pattern that is dead as a whole has no match
  * in an ASCII text: the answer is then no literal at all.
  *
+ * Lead bytes (reqlit_lead) walk the same syntax for another answer: the
+ * pairs of bytes a match can start with.  Each piece keeps whether it
+ * matches "", the bytes that are a whole match of it, and a row of
+ * second bytes for each first byte; a sequence joins a piece's one-byte
+ * matches to the next piece's first bytes, a quantifier with a maximum
+ * of 2 or more joins a copy's to the next copy's.  Classes, escapes and
+ * bytes are taken in either case (a superset: no flag tracking); look-
+ * around, anchors and \b match "".
+ *
  * Limits: REQLIT_MAX_DEPTH nested groups, REQLIT_MAX alternatives; the
  * pattern is a rule line, at most RULES_MAX_LINE bytes.
  */
@@ -833,6 +842,79 @@ static void runs_group(struct runs *rs, struct reqlit *best, const struct runs *
 
 static void parse_alt(struct parse *ps, struct reqlit *out, struct runs *ex, bool *dead);
 
+/* what group_head found after '(' */
+enum { GH_BODY, GH_NOTHING, GH_FAIL };
+
+/* group_head - after '(': past the group's opening, (?:, (?=, (?<name>
+ * and the like.  GH_BODY when a body and ')' follow (*eat false for a
+ * look-around, *keep false for one that must not match); GH_NOTHING for
+ * a comment or an option setting (?i), consumed whole; GH_FAIL (and
+ * ps->fail) for syntax not followed: verbs, recursion, conditions, x
+ * mode, (?<*...) and other names that are not [A-Za-z_][A-Za-z0-9_]*. */
+static int group_head(struct parse *ps, bool *eat, bool *keep)
+{
+	*eat = true;
+	*keep = true;
+	if (ps->p < ps->end && *ps->p == '*') {
+		ps->fail = true;	/* (*VERB) */
+		return GH_FAIL;
+	}
+	if (ps->p >= ps->end || *ps->p != '?')
+		return GH_BODY;
+	ps->p++;
+	if (ps->p >= ps->end) {
+		ps->fail = true;
+		return GH_FAIL;
+	}
+	char c = *ps->p;
+	if (c == '#') {		/* comment */
+		const char *close = memchr(ps->p, ')', (size_t)(ps->end - ps->p));
+		ps->p = close ? close + 1 : ps->end;
+		ps->fail |= close == NULL;
+		return close ? GH_NOTHING : GH_FAIL;
+	}
+	if (c == ':' || c == '>' || c == '|' || c == '=') {
+		*eat = c != '=';
+		ps->p++;
+	} else if (c == '!') {
+		ps->p++;
+		*keep = false;
+		*eat = false;
+	} else if (c == '<' && ps->p + 1 < ps->end && (ps->p[1] == '=' || ps->p[1] == '!')) {
+		*keep = ps->p[1] == '=';
+		*eat = false;
+		ps->p += 2;
+	} else if (c == '<' || c == '\'' || (c == 'P' && ps->p + 1 < ps->end && ps->p[1] == '<')) {
+		char close = c == '\'' ? '\'' : '>';	/* named group */
+		/* its name is [A-Za-z_][A-Za-z0-9_]*: anything else, such
+		 * as (?<*...), PCRE2 10.42's non-atomic look-behind, is
+		 * not a group this parser knows */
+		const char *q = ps->p + (c == 'P' ? 2 : 1);
+		const char *e = q;
+		if (e < ps->end && (isalpha((unsigned char)*e) || *e == '_'))
+			while (e < ps->end && (isalnum((unsigned char)*e) || *e == '_'))
+				e++;
+		if (e == q || e >= ps->end || *e != close) {
+			ps->fail = true;
+			return GH_FAIL;
+		}
+		ps->p = e + 1;
+	} else {	/* option letters: (?i) or (?i:...) */
+		const char *q = ps->p;
+		while (q < ps->end && (isalpha((unsigned char)*q) || *q == '-' || *q == '^'))
+			q++;
+		if (q == ps->p || q >= ps->end || (*q != ')' && *q != ':') ||
+		    memchr(ps->p, 'x', (size_t)(q - ps->p))) {
+			ps->fail = true;	/* recursion, conditions, x mode */
+			return GH_FAIL;
+		}
+		ps->p = q + 1;
+		if (*q == ')')	/* options for the rest: nothing to match */
+			return GH_NOTHING;
+	}
+	return GH_BODY;
+}
+
 /* group - after '(': parse it and its quantifier; its requirement in
  * out.  When it consumes one of a few strings, those are in ex (ex->n >
  * 0; *opt when it may also match nothing), else ex->n is 0.  *dead (only
@@ -847,67 +929,15 @@ static void group(struct parse *ps, struct reqlit *out, struct runs *ex, bool *o
 	ex->n = 0;
 	*opt = false;
 	*dead = false;
-	if (ps->p < ps->end && *ps->p == '*') {
-		ps->fail = true;	/* (*VERB) */
+	switch (group_head(ps, &eat, &keep)) {
+	case GH_FAIL:
 		return;
-	}
-	if (ps->p < ps->end && *ps->p == '?') {
-		ps->p++;
-		if (ps->p >= ps->end) {
-			ps->fail = true;
-			return;
-		}
-		char c = *ps->p;
-		if (c == '#') {		/* comment */
-			const char *close = memchr(ps->p, ')', (size_t)(ps->end - ps->p));
-			ps->p = close ? close + 1 : ps->end;
-			ps->fail |= close == NULL;
-			if (ps->squeeze || ps->ascii)
-				runs_nothing(ex);
-			return;
-		}
-		if (c == ':' || c == '>' || c == '|' || c == '=') {
-			eat = c != '=';
-			ps->p++;
-		} else if (c == '!') {
-			ps->p++;
-			keep = false;
-			eat = false;
-		} else if (c == '<' && ps->p + 1 < ps->end && (ps->p[1] == '=' || ps->p[1] == '!')) {
-			keep = ps->p[1] == '=';
-			eat = false;
-			ps->p += 2;
-		} else if (c == '<' || c == '\'' || (c == 'P' && ps->p + 1 < ps->end && ps->p[1] == '<')) {
-			char close = c == '\'' ? '\'' : '>';	/* named group */
-			/* its name is [A-Za-z_][A-Za-z0-9_]*: anything else, such
-			 * as (?<*...), PCRE2 10.42's non-atomic look-behind, is
-			 * not a group this parser knows */
-			const char *q = ps->p + (c == 'P' ? 2 : 1);
-			const char *e = q;
-			if (e < ps->end && (isalpha((unsigned char)*e) || *e == '_'))
-				while (e < ps->end && (isalnum((unsigned char)*e) || *e == '_'))
-					e++;
-			if (e == q || e >= ps->end || *e != close) {
-				ps->fail = true;
-				return;
-			}
-			ps->p = e + 1;
-		} else {	/* option letters: (?i) or (?i:...) */
-			const char *q = ps->p;
-			while (q < ps->end && (isalpha((unsigned char)*q) || *q == '-' || *q == '^'))
-				q++;
-			if (q == ps->p || q >= ps->end || (*q != ')' && *q != ':') ||
-			    memchr(ps->p, 'x', (size_t)(q - ps->p))) {
-				ps->fail = true;	/* recursion, conditions, x mode */
-				return;
-			}
-			ps->p = q + 1;
-			if (*q == ')') {	/* options for the rest: nothing to match */
-				if (ps->squeeze || ps->ascii)
-					runs_nothing(ex);
-				return;
-			}
-		}
+	case GH_NOTHING:
+		if (ps->squeeze || ps->ascii)
+			runs_nothing(ex);
+		return;
+	case GH_BODY:
+		break;
 	}
 	if (++ps->depth > REQLIT_MAX_DEPTH) {
 		ps->fail = true;
@@ -1123,6 +1153,328 @@ static void parse_alt(struct parse *ps, struct reqlit *out, struct runs *ex, boo
 		else
 			runs_free(&acc);
 	}
+}
+
+/* ------------------------------------------------------ lead bytes */
+
+/* what a piece of a pattern can begin with (reqlit_lead): every string
+ * it matches is "" (nullable), one byte of one, or starts with a pair
+ * (a, b) of two, so its first bytes are one and rows.  Supersets all: a
+ * piece this walk reads loosely (look-around, anchors, \b: "") admits
+ * more. */
+struct lead {
+	bool nullable;
+	struct bset one;
+	uint64_t (*two)[4];	/* 256 rows of second bytes; NULL: none */
+	struct bset rows;	/* the rows of two that are not empty */
+};
+
+/* lead_free - release a piece's pairs */
+static void lead_free(struct lead *l)
+{
+	free(l->two);
+	l->two = NULL;
+}
+
+/* lead_empty - the piece that matches only "" */
+static void lead_empty(struct lead *l)
+{
+	memset(l, 0, sizeof(*l));
+	l->nullable = true;
+}
+
+/* lead_row_or - row a of l's pairs gets every byte of w (rows not yet in
+ * l->rows hold garbage: the array is not zeroed, most rows never used) */
+static void lead_row_or(struct lead *l, int a, const uint64_t *w)
+{
+	if (l->two == NULL)
+		l->two = xmalloc(256 * sizeof(*l->two));
+	if (!bs_has(&l->rows, a)) {
+		memcpy(l->two[a], w, sizeof(l->two[a]));
+		bs_range(&l->rows, a, a);
+		return;
+	}
+	for (int i = 0; i < 4; i++)
+		l->two[a][i] |= w[i];
+}
+
+/* lead_rows - rows a of l's pairs for each a in from get every b of to */
+static void lead_rows(struct lead *l, const struct bset *from, const struct bset *to)
+{
+	if ((to->w[0] | to->w[1] | to->w[2] | to->w[3]) == 0)
+		return;
+	for (int i = 0; i < 4; i++)
+		for (uint64_t m = from->w[i]; m; m &= m - 1)
+			lead_row_or(l, i * 64 + __builtin_ctzll(m), to->w);
+}
+
+/* lead_pairs_or - add b's pairs to a's */
+static void lead_pairs_or(struct lead *a, const struct lead *b)
+{
+	for (int i = 0; i < 4; i++)
+		for (uint64_t m = b->rows.w[i]; m; m &= m - 1) {
+			int r = i * 64 + __builtin_ctzll(m);
+			lead_row_or(a, r, b->two[r]);
+		}
+}
+
+/* lead_first - the first bytes of l's matches */
+static struct bset lead_first(const struct lead *l)
+{
+	struct bset f;
+
+	for (int i = 0; i < 4; i++)
+		f.w[i] = l->one.w[i] | l->rows.w[i];
+	return f;
+}
+
+/* lead_cat - acc followed by x (x released) */
+static void lead_cat(struct lead *acc, struct lead *x)
+{
+	struct bset first = lead_first(x);
+
+	lead_rows(acc, &acc->one, &first);	/* one byte of acc, then x's first */
+	if (acc->nullable)
+		lead_pairs_or(acc, x);
+	for (int i = 0; i < 4; i++)
+		acc->one.w[i] = (x->nullable ? acc->one.w[i] : 0) |
+				(acc->nullable ? x->one.w[i] : 0);
+	acc->nullable = acc->nullable && x->nullable;
+	lead_free(x);
+}
+
+/* lead_or - acc or x (x released) */
+static void lead_or(struct lead *acc, struct lead *x)
+{
+	lead_pairs_or(acc, x);
+	for (int i = 0; i < 4; i++)
+		acc->one.w[i] |= x->one.w[i];
+	acc->nullable = acc->nullable || x->nullable;
+	lead_free(x);
+}
+
+/* lead_repeat - x{min,max} (max ULONG_MAX: no maximum) */
+static void lead_repeat(struct lead *x, long min, unsigned long max)
+{
+	if (max == 0) {
+		lead_free(x);
+		lead_empty(x);
+		return;
+	}
+	struct bset first = lead_first(x);
+	if (max >= 2)	/* one byte of one copy, then the next copy */
+		lead_rows(x, &x->one, &first);
+	if (min >= 2 && !x->nullable)	/* two copies of a byte or more */
+		memset(&x->one, 0, sizeof(x->one));
+	if (min == 0)
+		x->nullable = true;
+}
+
+/* lead_bytes - the piece that is one byte of bs, either case (a superset
+ * whatever the flags say) */
+static void lead_bytes(struct lead *l, struct bset *bs)
+{
+	for (int c = 'A'; c <= 'Z'; c++)
+		if (bs_has(bs, c) || bs_has(bs, c + 32)) {
+			bs_range(bs, c, c);
+			bs_range(bs, c + 32, c + 32);
+		}
+	memset(l, 0, sizeof(*l));
+	l->one = *bs;
+}
+
+static void lead_alt(struct parse *ps, struct lead *out);
+
+/* lead_group - after '(': a group and nothing else (its quantifier is
+ * the caller's); a look-around matches "" */
+static void lead_group(struct parse *ps, struct lead *out)
+{
+	bool eat, keep;
+
+	lead_empty(out);
+	int h = group_head(ps, &eat, &keep);
+	if (h != GH_BODY)
+		return;
+	if (++ps->depth > REQLIT_MAX_DEPTH) {
+		ps->fail = true;
+		return;
+	}
+	struct lead g;
+	lead_alt(ps, &g);
+	ps->depth--;
+	if (ps->p >= ps->end || *ps->p != ')') {
+		ps->fail = true;
+		lead_free(&g);
+		return;
+	}
+	ps->p++;
+	if (eat)
+		*out = g;
+	else
+		lead_free(&g);
+}
+
+/* lead_seq - one branch: up to '|', ')' or the end */
+static void lead_seq(struct parse *ps, struct lead *acc)
+{
+	lead_empty(acc);
+	while (ps->p < ps->end && !ps->fail && *ps->p != '|' && *ps->p != ')') {
+		char c = *ps->p;
+		struct lead x;
+		struct bset bs = { { 0 } };
+		unsigned char set[REQLIT_WIDE_CLASS];
+
+		if (c == '(') {
+			ps->p++;
+			lead_group(ps, &x);
+		} else if (c == '*' || c == '+' || c == '?') {
+			ps->fail = true;	/* a quantifier with nothing before it */
+			break;
+		} else if (c == '[') {
+			skip_class(ps, set, &bs);
+			lead_bytes(&x, &bs);
+		} else if (c == '\\') {
+			char e = ++ps->p < ps->end ? *ps->p : '\0';
+			int b = escape(ps);
+			if (b >= 0) {
+				bs_range(&bs, b, b);
+				lead_bytes(&x, &bs);
+			} else if (e && strchr("dDwWsShHvV", e)) {
+				bs_escape(&bs, e);
+				lead_bytes(&x, &bs);
+			} else if (e == 'N' || e == 'p' || e == 'P') {
+				bs_range(&bs, 0, 255);
+				lead_bytes(&x, &bs);
+			} else if (e == 'R') {	/* \r\n or one of \n \v \f \r \x85 */
+				bs_range(&bs, '\n', '\r');
+				bs_range(&bs, 0x85, 0x85);
+				lead_bytes(&x, &bs);
+				struct bset lf = { { 0 } }, cr = { { 0 } };
+				bs_range(&lf, '\n', '\n');
+				bs_range(&cr, '\r', '\r');
+				lead_rows(&x, &cr, &lf);
+			} else if (e && strchr("bBAzZGK", e)) {
+				lead_empty(&x);	/* assertions match "" */
+			} else {
+				ps->fail = true;	/* \X, back-references, \x{100}... */
+				break;
+			}
+		} else if (c == '{') {
+			unsigned long min, max;
+			if (brace_quant(ps, &min, &max) == 1 || ps->fail) {
+				ps->fail = true;
+				break;
+			}
+			ps->p++;
+			bs_range(&bs, '{', '{');
+			lead_bytes(&x, &bs);
+		} else if (c == '.') {
+			ps->p++;
+			bs_range(&bs, 0, 255);
+			lead_bytes(&x, &bs);
+		} else if (c == '^' || c == '$') {
+			ps->p++;
+			lead_empty(&x);
+		} else {
+			ps->p++;
+			bs_range(&bs, (unsigned char)c, (unsigned char)c);
+			lead_bytes(&x, &bs);
+		}
+		unsigned long max;
+		long min = quantifier(ps, &max);
+		if (min >= 0)
+			lead_repeat(&x, min, max);
+		lead_cat(acc, &x);
+	}
+}
+
+/* lead_alt - branches separated by '|' */
+static void lead_alt(struct parse *ps, struct lead *out)
+{
+	lead_seq(ps, out);
+	while (!ps->fail && ps->p < ps->end && *ps->p == '|') {
+		struct lead b;
+		ps->p++;
+		lead_seq(ps, &b);
+		lead_or(out, &b);
+	}
+}
+
+/* lead_class - append [...] of the bytes of s to b, ranges joined */
+static void lead_class(struct buf *b, const uint64_t *w)
+{
+	buf_putc(b, '[');
+	for (int c = 0; c < 256; c++) {
+		if (!(w[c >> 6] >> (c & 63) & 1))
+			continue;
+		int hi = c;
+		while (hi + 1 < 256 && (w[(hi + 1) >> 6] >> ((hi + 1) & 63) & 1))
+			hi++;
+		buf_printf(b, hi > c ? "\\x%02x-\\x%02x" : "\\x%02x", c, hi);
+		c = hi;
+	}
+	buf_putc(b, ']');
+}
+
+/* reqlit_lead - see reqlit.h */
+char *reqlit_lead(const char *pattern, const char *flags, double *share)
+{
+	struct parse ps = { .p = pattern, .end = pattern + strlen(pattern) };
+	struct lead l;
+
+	*share = 1.0;
+	if (flags && strchr(flags, 'x'))
+		return NULL;
+	lead_alt(&ps, &l);
+	if (ps.fail || ps.p != ps.end || l.nullable) {
+		lead_free(&l);
+		return NULL;
+	}
+	/* a first byte that may be a whole match, or be followed by any
+	 * byte, is enough alone; the others need one of their second
+	 * bytes.  First bytes with the same second ones share a branch. */
+	static const uint64_t all[4] = { ~0ULL, ~0ULL, ~0ULL, ~0ULL };
+	uint64_t row[256][4];
+	struct bset done = { { 0 } };
+	size_t pairs = 0, firsts = 0;
+	for (int a = 0; a < 256; a++) {
+		bool alone = bs_has(&l.one, a);
+		bool some = bs_has(&l.rows, a);
+		for (int i = 0; i < 4; i++)
+			row[a][i] = alone ? all[i] : some ? l.two[a][i] : 0;
+		size_t n = 0;
+		for (int i = 0; i < 4; i++)
+			n += (size_t)__builtin_popcountll(row[a][i]);
+		pairs += n;
+		firsts += n != 0;
+	}
+	lead_free(&l);
+	if (pairs == 0 || pairs == firsts * 256) {
+		return NULL;	/* no match at all, or a second byte tells nothing */
+	}
+	*share = (double)pairs / (double)(firsts * 256);
+	struct buf b;
+	buf_init(&b);
+	buf_puts(&b, "(?=");
+	bool first = true;
+	for (int a = 0; a < 256; a++) {
+		if (bs_has(&done, a) || (row[a][0] | row[a][1] | row[a][2] | row[a][3]) == 0)
+			continue;
+		uint64_t same[4] = { 0, 0, 0, 0 };
+		for (int c = a; c < 256; c++)
+			if (memcmp(row[c], row[a], sizeof(row[a])) == 0) {
+				same[c >> 6] |= (uint64_t)1 << (c & 63);
+				bs_range(&done, c, c);
+			}
+		if (!first)
+			buf_putc(&b, '|');
+		first = false;
+		lead_class(&b, same);
+		if (memcmp(row[a], all, sizeof(all)) != 0)
+			lead_class(&b, row[a]);
+	}
+	buf_putc(&b, ')');
+	return b.data;
 }
 
 /* find - the analysis, of the text, of the squeezed text or of an ASCII

@@ -50,6 +50,19 @@ bool reqlit_find_squeezed(const char *pattern, const char *flags, struct reqlit 
  * 0 on true: then the regex cannot match such a text at all.
  */
 bool reqlit_find_ascii(const char *pattern, const char *flags, struct reqlit *out);
+/*
+ * reqlit_lead - a look-ahead "(?=...)" of the first two bytes of every
+ * match of pattern (byte mode, Perl flags as re_compile takes them):
+ * prefixed to the pattern, it matches exactly where the pattern does,
+ * and PCRE2 drops a start position after a look at two bytes instead of
+ * trying every branch there.  NULL when it would admit every pair of the
+ * first bytes it admits, when the pattern may match "", or for syntax
+ * the walk does not follow (the same as reqlit_find, and \X and
+ * back-references).  *share: the pairs it admits over (first bytes x
+ * 256), 1.0 for NULL.  The caller frees the string.
+ */
+char *reqlit_lead(const char *pattern, const char *flags, double *share);
+
 /* reqlit_squeeze - s[0, n) squeezed into out (room for n bytes); its length */
 size_t reqlit_squeeze(const char *s, size_t n, char *out);
 /* reqlit_clear - release the strings */

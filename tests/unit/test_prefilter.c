@@ -12,6 +12,7 @@
 #include <dirent.h>
 #include <pthread.h>
 
+#include "rules/re.h"
 #include "rules/reqlit.h"
 #include "rules/rewidth.h"
 
@@ -335,6 +336,90 @@ START_TEST(squeeze_text)
 
 	ck_assert_uint_eq(reqlit_squeeze(in, strlen(in), out), 10);
 	ck_assert_int_eq(memcmp(out, "ViagrA4you", 10), 0);
+}
+END_TEST
+
+/* ------------------------------------------------------------ lead bytes */
+
+/* reqlit_lead: NULL where it must be, and where it answers, the pattern
+ * behind its look-ahead matches exactly where the pattern does, from
+ * every start offset of every subject (each case has subjects where a
+ * loose first byte or pair would lose a match) */
+static const struct {
+	const char *pat, *flags;
+	bool none;		/* NULL expected */
+	const char *subj[6];
+} leads[] = {
+	{ "ab|cd", "", false, { "xxabyy", "cd", "ab", "a", "xcd", NULL } },
+	{ "a?b?c", "", false, { "c", "xc", "abc", "bc", "ac", "ab" } },
+	{ "a", "", true, { NULL } },
+	{ "a*", "", true, { NULL } },
+	{ "(?=x)", "", true, { NULL } },
+	{ "\\1(a)", "", true, { NULL } },
+	{ "x{0,3}", "", true, { NULL } },
+	{ "ab(?x) c", "", true, { NULL } },
+	{ "ab", "x", true, { NULL } },
+	{ "\\R", "", true, { NULL } },
+	{ "x\\Ry", "", false, { "x\r\ny", "x\ny", "x\x85y", "x\r\r\ny", NULL } },
+	{ "(?:ab){2,}c|z\\d", "i", false, { "ABabc", "z5", "abab", "xZ9", NULL } },
+	{ "[^a]b", "", false, { "ab", "Ab", "xb", "\nb", NULL } },
+	{ "[^a]b", "i", false, { "ab", "Ab", "xb", NULL } },
+	{ "(?i)ab", "", false, { "AB", "aB", "xAb", NULL } },
+	{ "a(?#c)b", "", false, { "ab", "a b", NULL } },
+	{ "a{0}bc", "", false, { "bc", "abc", NULL } },
+	{ "(?:a|)bc", "", false, { "bc", "abc", "xbc", NULL } },
+	{ "x{2}", "", false, { "xx", "x", "axxx", NULL } },
+	{ "^\\s*foo", "m", false, { "  foo", "foo", "\tfoo", "a\n foo", NULL } },
+	{ "a\\Kb", "", false, { "ab", "xab", NULL } },
+	{ "(?<=a)bc", "", false, { "abc", "bc", NULL } },
+	{ "ab$|c", "", false, { "ab", "ab\n", "c", "xc", NULL } },
+	{ "(?:\\bx|\\s)y", "", false, { "xy", " y", "axy", "\ny", NULL } },
+	{ "[\\x{e4}\\xf6]\\.", "", false, { "\xe4.", "\xf6.", "\xc4.", NULL } },
+	{ "(?:ab)?+c\\d", "", false, { "c1", "abc1", "ac1", NULL } },
+	{ "(?>a|ab)c|\\w\\W", "", false, { "abc", "ac", "a-", "_ ", NULL } },
+	{ ".b|\\N\\n", "", false, { "xb", "\nb", "a\n", NULL } },
+	{ "\\p{L}x|y", "", false, { "\xe9x", "y", NULL } },
+	{ "x(?:a?b)", "", false, { "xb", "xab", "xa", NULL } },
+	{ "(?:a|bc)d|(?:e|)f", "", false, { "ad", "bcd", "bd", "ef", "f", NULL } },
+	{ "\\Rz", "", false, { "\r\nz", "\nz", "\rz", "\r\r\nz", NULL } },
+	{ "(?:x|\\s?)+-y", "", false, { "x-y", " -y", "-y", "xx -y", NULL } },
+};
+
+START_TEST(lead_table)
+{
+	double share;
+	char *err = NULL;
+	char *lead = reqlit_lead(leads[_i].pat, leads[_i].flags, &share);
+
+	if (leads[_i].none) {
+		ck_assert_msg(lead == NULL, "/%s/%s: a look-ahead %s", leads[_i].pat,
+			      leads[_i].flags, lead);
+		return;
+	}
+	ck_assert_msg(lead != NULL, "/%s/%s: no look-ahead", leads[_i].pat, leads[_i].flags);
+	ck_assert(share > 0.0 && share < 1.0);
+	char *both = xasprintf("%s%s", lead, leads[_i].pat);
+	struct re *plain = re_compile_once(leads[_i].pat, strlen(leads[_i].pat), leads[_i].flags, &err);
+	struct re *led = re_compile_once(both, strlen(both), leads[_i].flags, &err);
+	ck_assert_msg(plain && led, "/%s/: %s", both, err ? err : "");
+	struct re_scratch *rs = re_scratch_new();
+	for (size_t k = 0; k < 6 && leads[_i].subj[k]; k++) {
+		const char *t = leads[_i].subj[k];
+		size_t n = strlen(t);
+		for (size_t off = 0; off <= n; off++) {
+			size_t a1 = 0, b1 = 0, a2 = 0, b2 = 0;
+			enum re_result r1 = re_match(plain, t, n, off, rs, &a1, &b1);
+			enum re_result r2 = re_match(led, t, n, off, rs, &a2, &b2);
+			ck_assert_msg(r1 == r2 && a1 == a2 && b1 == b2,
+				      "/%s/%s on \"%s\" from %zu: %d [%zu,%zu) against %d [%zu,%zu)",
+				      leads[_i].pat, leads[_i].flags, t, off, r1, a1, b1, r2, a2, b2);
+		}
+	}
+	re_scratch_free(rs);
+	re_free(plain);
+	re_free(led);
+	free(both);
+	free(lead);
 }
 END_TEST
 
@@ -721,6 +806,7 @@ int main(void)
 	tcase_add_loop_test(tc, reqlit_squeezed, 0, sizeof(sq) / sizeof(sq[0]));
 	tcase_add_loop_test(tc, reqlit_ascii, 0, sizeof(asc) / sizeof(asc[0]));
 	tcase_add_test(tc, squeeze_text);
+	tcase_add_loop_test(tc, lead_table, 0, sizeof(leads) / sizeof(leads[0]));
 	tcase_add_test(tc, reqlit_nul);
 	tcase_add_test(tc, skip_is_no_match);
 	tcase_add_test(tc, limit_keeps_matches);
