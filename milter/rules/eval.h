@@ -203,9 +203,15 @@ void eval_addr(const struct eval_env *env, const char *name, struct buf *out);
 
 /* eval_re_search - does the Perl regex pattern (flags "i", "m" ...) match
  * subj?  *start and *end (may be NULL) bound the first match.  Compiled
- * for this call: for patterns a rule file passes at run time */
+ * for this call: for patterns built from the message */
 bool eval_re_search(const char *pattern, const char *flags, const char *subj, size_t len,
 		    size_t *start, size_t *end);
+/* eval_re_fixed - eval_re_search for a pattern of the code or of the
+ * rule set, not built from a message: compiled (and JIT-compiled) once
+ * for the process and kept, so a test that runs it on every message
+ * pays the compile once (eval_util.c, RE_FIXED_MAX patterns) */
+bool eval_re_fixed(const char *pattern, const char *flags, const char *subj, size_t len,
+		   size_t *start, size_t *end);
 
 /* the modules' parts of rules_conf_clear */
 void eval_relay_conf_clear(struct rules_conf *c);

@@ -42,7 +42,7 @@ static bool date_header_time(const struct msg *m, long long *t)
 /* rcvd_match - does line match pattern (SpamAssassin's fetchmail tests) */
 static bool rcvd_match(const char *line, const char *pattern)
 {
-	return eval_re_search(pattern, "", line, strlen(line), NULL, NULL);
+	return eval_re_fixed(pattern, "", line, strlen(line), NULL, NULL);
 }
 
 /* received_times - the dates of the Received lines, top first, with
@@ -73,7 +73,7 @@ static size_t received_times(const struct msg *m, long long *times, size_t max)
 		first = 2;
 	for (size_t i = first; i < n && k < max; i++) {
 		size_t a, b;
-		if (eval_re_search(RCVD_DATE_RE, "", lines[i], strlen(lines[i]), &a, &b) &&
+		if (eval_re_fixed(RCVD_DATE_RE, "", lines[i], strlen(lines[i]), &a, &b) &&
 		    date_parse(lines[i] + a, b - a, &times[k]))
 			k++;
 	}

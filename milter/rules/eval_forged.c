@@ -57,10 +57,10 @@ static void squash(struct buf *b)
 	b->data[o] = '\0';
 }
 
-/* has - does the Perl pattern match text (flags "", "i", "m") */
+/* has - does the fixed Perl pattern match text (flags "", "i", "m") */
 static bool has(const struct buf *text, const char *pattern, const char *flags)
 {
-	return eval_re_search(pattern, flags, text->data, text->len, NULL, NULL);
+	return eval_re_fixed(pattern, flags, text->data, text->len, NULL, NULL);
 }
 
 /* ends_with_domain - addr =~ /\b<dom>$/i */
@@ -116,7 +116,7 @@ static bool msn_groups(const struct eval_env *env)
 	bool yes = false;
 
 	get(env->m, "To", &to);
-	if (!eval_re_search("<(\\S+)\\@groups\\.msn\\.com>", "i", to.b.data, to.b.len, &a, &b)) {
+	if (!eval_re_fixed("<(\\S+)\\@groups\\.msn\\.com>", "i", to.b.data, to.b.len, &a, &b)) {
 		buf_free(&to.b);
 		return false;
 	}
@@ -128,7 +128,7 @@ static bool msn_groups(const struct eval_env *env)
 	buf_init(&pat);
 	buf_init(&ef);
 	static const char svc[] = "from mail pickup service by ";
-	if (eval_re_search("from mail pickup service by ((?:p\\d\\d\\.)groups\\.msn\\.com)\\b", "",
+	if (eval_re_fixed("from mail pickup service by ((?:p\\d\\d\\.)groups\\.msn\\.com)\\b", "",
 			   rcvd.b.data, rcvd.b.len, &a, &b)) {
 		const char *server = rcvd.b.data + a + sizeof(svc) - 1;
 		size_t slen = b - a - (sizeof(svc) - 1);
@@ -136,10 +136,10 @@ static bool msn_groups(const struct eval_env *env)
 			buf_puts(&pat, "^<\\S+\\@\\Q");
 			buf_append(&pat, server, slen);
 			buf_puts(&pat, "\\E>");
-			yes = has(&mid.b, pat.data, "");
+			yes = eval_re_search(pat.data, "", mid.b.data, mid.b.len, NULL, NULL);
 		} else {
 			buf_printf(&pat, "^<\\Q%s\\E-\\S+\\@groups\\.msn\\.com>", list);
-			if (has(&mid.b, pat.data, "")) {
+			if (eval_re_search(pat.data, "", mid.b.data, mid.b.len, NULL, NULL)) {
 				eval_addr(env, "EnvelopeFrom", &ef);
 				buf_reset(&pat);
 				buf_printf(&pat, "\\Q%s\\E-bounce\\@groups\\.msn\\.com", list);

@@ -185,7 +185,7 @@ static size_t addrs_of(const struct eval_env *env, const char *name, char **out,
 /* regex_ok - email matches the optional regex argument */
 static bool regex_ok(const char *pattern, const char *email)
 {
-	return pattern == NULL || eval_re_search(pattern, "", email, strlen(email), NULL, NULL);
+	return pattern == NULL || eval_re_fixed(pattern, "", email, strlen(email), NULL, NULL);
 }
 
 /* any_freemail - one of addrs is freemail (and matches pattern) */

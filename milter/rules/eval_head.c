@@ -440,7 +440,7 @@ static unsigned ratware_name_id(const struct eval_env *env, size_t argc, const c
 	buf_init(&from);
 	buf_init(&q);
 	message_id(env->m, &mid);
-	if (eval_re_search("<[A-Z]{28}\\.([^>]+?)>", "", mid.data, mid.len, &a, &b)) {
+	if (eval_re_fixed("<[A-Z]{28}\\.([^>]+?)>", "", mid.data, mid.len, &a, &b)) {
 		buf_puts(&q, "\\\"[^\\\"]+\\\"\\s*<");
 		quotemeta(mid.data + a + 30, b - a - 31, &q);
 		buf_putc(&q, '>');

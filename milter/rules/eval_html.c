@@ -183,27 +183,14 @@ static unsigned text_match(const struct eval_env *env, size_t argc, const char *
 {
 	size_t n;
 	const struct html_stats *h = msg_html_stats(env->m, &n);
-	char *err = NULL;
 	unsigned hit = 0;
 
 	(void)argc;
-	if (n == 0)
-		return 0;
-	struct re *re = re_compile_once(argv[1], strlen(argv[1]), "", &err);
-	if (re == NULL) {
-		free(err);
-		return 0;
-	}
-	struct re_scratch *s = re_scratch_new();
 	for (size_t i = 0; i < n && !hit; i++) {
 		const struct html_strs *l = html_stats_strings(&h[i], argv[0]);
-		for (size_t j = 0; l && j < l->n && !hit; j++) {
-			size_t a, b;
-			hit = re_match(re, l->v[j], strlen(l->v[j]), 0, s, &a, &b) == RE_MATCH;
-		}
+		for (size_t j = 0; l && j < l->n && !hit; j++)
+			hit = eval_re_fixed(argv[1], "", l->v[j], strlen(l->v[j]), NULL, NULL);
 	}
-	re_scratch_free(s);
-	re_free(re);
 	return hit;
 }
 

@@ -228,7 +228,7 @@ static char *host_domain(const char *host)
 /* host_like - /^\w+(?:[\w.-]+\.)+\w+$/, a dotted host name */
 static bool host_like(const char *s)
 {
-	return s && eval_re_search("^\\w+(?:[\\w.-]+\\.)+\\w+$", "", s, strlen(s), NULL, NULL);
+	return s && eval_re_fixed("^\\w+(?:[\\w.-]+\\.)+\\w+$", "", s, strlen(s), NULL, NULL);
 }
 
 /* check_for_forged_received_trail - more than one untrusted relay whose

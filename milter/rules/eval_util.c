@@ -2,12 +2,14 @@
  * eval_util.c - what the eval modules share (eval.h): SpamAssassin's
  * $pms->get() of a header and of an address, its EnvelopeFrom, the
  * message's relays split by the rule set's networks, and a regex search
- * for patterns built at run time.  Calls only the mail layer and re.c,
+ * for patterns built at run time, and one for fixed patterns that keeps
+ * them compiled.  Calls only the mail layer and re.c,
  * never back into eval.c or a module.
  */
 #include "autoconfig.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -186,4 +188,72 @@ bool eval_re_search(const char *pattern, const char *flags, const char *subj, si
 	if (end)
 		*end = b;
 	return ok;
+}
+
+/* the patterns eval_re_fixed compiled: open addressing on the hash of
+ * flags and pattern, filled under fixed_lock and never emptied (the
+ * eval tests' own patterns and the rule set's: a few dozen) */
+#define RE_FIXED_MAX 256
+static struct fixed {
+	char *flags, *pattern;
+	struct re *re;		/* NULL: it does not compile */
+} fixed[RE_FIXED_MAX];
+static size_t nfixed;
+static pthread_mutex_t fixed_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* fixed_re - the compiled pattern, compiled now if new; *ok false when
+ * the table is full (the caller compiles it for once) */
+static const struct re *fixed_re(const char *pattern, const char *flags, bool *ok)
+{
+	uint64_t h = 14695981039346656037u;
+	const struct re *re = NULL;
+
+	for (const char *s = flags; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211u;
+	h = (h ^ 0xff) * 1099511628211u;
+	for (const char *s = pattern; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211u;
+	*ok = true;
+	pthread_mutex_lock(&fixed_lock);
+	size_t k = h % RE_FIXED_MAX;
+	while (fixed[k].pattern &&
+	       (strcmp(fixed[k].pattern, pattern) != 0 || strcmp(fixed[k].flags, flags) != 0))
+		k = (k + 1) % RE_FIXED_MAX;
+	if (fixed[k].pattern) {
+		re = fixed[k].re;
+	} else if (nfixed < RE_FIXED_MAX / 2) {
+		char *err = NULL;
+		fixed[k].re = re_compile(pattern, strlen(pattern), flags, &err);
+		free(err);
+		fixed[k].flags = xstrdup(flags);
+		fixed[k].pattern = xstrdup(pattern);
+		nfixed++;
+		re = fixed[k].re;
+	} else {
+		*ok = false;
+	}
+	pthread_mutex_unlock(&fixed_lock);
+	return re;
+}
+
+/* eval_re_fixed - see eval.h */
+bool eval_re_fixed(const char *pattern, const char *flags, const char *subj, size_t len,
+		   size_t *start, size_t *end)
+{
+	bool ok;
+	const struct re *re = fixed_re(pattern, flags, &ok);
+	size_t a = 0, b = 0;
+
+	if (!ok)
+		return eval_re_search(pattern, flags, subj, len, start, end);
+	if (re == NULL)
+		return false;
+	struct re_scratch *s = re_scratch_new();
+	bool hit = re_match(re, subj, len, 0, s, &a, &b) == RE_MATCH;
+	re_scratch_free(s);
+	if (start)
+		*start = a;
+	if (end)
+		*end = b;
+	return hit;
 }

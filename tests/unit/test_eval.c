@@ -7,6 +7,8 @@
 #include "autoconfig.h"
 
 #include "unit.h"
+
+#include <pthread.h>
 #include "rules/eval.h"
 #include "rules/hits.h"
 #include "rules/re.h"
@@ -653,6 +655,62 @@ START_TEST(learn_untrusted_ip)
 }
 END_TEST
 
+/* eval_re_fixed keeps compiled patterns: flags are part of the key, a
+ * pattern that does not compile stays a non-match, a full table falls
+ * back to compiling for the call, and threads share the table */
+START_TEST(re_fixed)
+{
+	size_t a = 9, b = 9;
+
+	ck_assert(eval_re_fixed("b(c)d", "i", "aBCDe", 5, &a, &b));
+	ck_assert_uint_eq(a, 1);
+	ck_assert_uint_eq(b, 4);
+	ck_assert(!eval_re_fixed("b(c)d", "", "aBCDe", 5, NULL, NULL));
+	ck_assert(eval_re_fixed("b(c)d", "i", "xbcd", 4, NULL, NULL));
+	ck_assert(eval_re_fixed("b(c)d", "", "xbcd", 4, NULL, NULL));
+	ck_assert(!eval_re_fixed("(", "", "(", 1, NULL, NULL));
+	ck_assert(!eval_re_fixed("(", "", "(", 1, NULL, NULL));
+	ck_assert(eval_re_fixed("^x$", "m", "a\nx\nb", 5, NULL, NULL));
+	ck_assert(!eval_re_fixed("^x$", "", "a\nx\nb", 5, NULL, NULL));
+	for (int i = 0; i < 400; i++) {	/* past the table's room */
+		char pat[32], yes[32], no[32];
+		snprintf(pat, sizeof(pat), "^p%dq", i);
+		snprintf(yes, sizeof(yes), "p%dq", i);
+		snprintf(no, sizeof(no), "p%dq", i + 1);
+		ck_assert_msg(eval_re_fixed(pat, "", yes, strlen(yes), NULL, NULL), "%s", pat);
+		ck_assert_msg(!eval_re_fixed(pat, "", no, strlen(no), NULL, NULL), "%s", pat);
+	}
+	ck_assert(eval_re_fixed("b(c)d", "i", "BCD", 3, NULL, NULL));
+}
+END_TEST
+
+static void *re_fixed_thread(void *arg)
+{
+	long ok = 0;
+
+	(void)arg;
+	for (int i = 0; i < 2000; i++) {
+		char pat[32];
+		snprintf(pat, sizeof(pat), "t%d[xy]", i % 7);
+		ok += eval_re_fixed(pat, "", "t3y t5x", 7, NULL, NULL) == (i % 7 == 3 || i % 7 == 5);
+	}
+	return (void *)ok;
+}
+
+START_TEST(re_fixed_threads)
+{
+	pthread_t t[4];
+	void *ok;
+
+	for (int i = 0; i < 4; i++)
+		ck_assert_int_eq(pthread_create(&t[i], NULL, re_fixed_thread, NULL), 0);
+	for (int i = 0; i < 4; i++) {
+		ck_assert_int_eq(pthread_join(t[i], &ok), 0);
+		ck_assert_int_eq((long)ok, 2000);
+	}
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("eval");
@@ -673,6 +731,8 @@ int main(void)
 	tcase_add_loop_test(tc, rbl_match, 0, (int)(sizeof(rbl_cases) / sizeof(rbl_cases[0])));
 	tcase_add_test(tc, rbl_errors);
 	tcase_add_test(tc, header_eval_spaces);
+	tcase_add_test(tc, re_fixed);
+	tcase_add_test(tc, re_fixed_threads);
 	suite_add_tcase(s, tc);
 	return unit_main(s);
 }
