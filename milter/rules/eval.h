@@ -41,6 +41,7 @@ struct rules_conf {
 	 * freemail_welcomelist; lower case */
 	char **freemail_domains, **freemail_wild, **freemail_welcome;
 	size_t freemail_ndomains, freemail_nwild, freemail_nwelcome;
+	bool freemail_sorted;	/* domains and welcome sorted (strcmp) */
 	struct dnsbl_conf *dnsbl;	/* eval_dns.c: DNS blocklists */
 };
 
@@ -216,6 +217,8 @@ bool eval_re_fixed(const char *pattern, const char *flags, const char *subj, siz
 /* the modules' parts of rules_conf_clear */
 void eval_relay_conf_clear(struct rules_conf *c);
 void eval_freemail_conf_clear(struct rules_conf *c);
+/* eval_freemail_conf_finish - sort the exact lists for lookups */
+void eval_freemail_conf_finish(struct rules_conf *c);
 /* eval_relays - the message's relays split by the rule set's networks */
 const struct relays *eval_relays(const struct eval_env *env);
 

@@ -45,6 +45,7 @@ static const char *dir_domains(struct rules_conf *c, char *args)
 		if (!isalnum((unsigned char)*p) && !strchr(".*?- \t", *p))
 			return "invalid freemail_domains entry";
 	char *copy = xstrdup(args);
+	c->freemail_sorted = false;
 	const char *err = list_add(&c->freemail_domains, &c->freemail_ndomains, args, false, true);
 	if (err == NULL)
 		err = list_add(&c->freemail_wild, &c->freemail_nwild, copy, true, false);
@@ -56,6 +57,7 @@ static const char *dir_domains(struct rules_conf *c, char *args)
  * counted as freemail */
 static const char *dir_welcome(struct rules_conf *c, char *args)
 {
+	c->freemail_sorted = false;
 	return list_add(&c->freemail_welcome, &c->freemail_nwelcome, args, false, false);
 }
 
@@ -96,9 +98,28 @@ static bool wild_match(const char *pat, const char *s)
 	return false;
 }
 
-/* in_list - exact member */
-static bool in_list(char *const *l, size_t n, const char *s)
+/* by_name - qsort/bsearch order of list entries */
+static int by_name(const void *a, const void *b)
 {
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* eval_freemail_conf_finish - see eval.h: the stock set names some 2,400
+ * domains, and every address of a message is looked up */
+void eval_freemail_conf_finish(struct rules_conf *c)
+{
+	if (c->freemail_ndomains)
+		qsort(c->freemail_domains, c->freemail_ndomains, sizeof(char *), by_name);
+	if (c->freemail_nwelcome)
+		qsort(c->freemail_welcome, c->freemail_nwelcome, sizeof(char *), by_name);
+	c->freemail_sorted = true;
+}
+
+/* in_list - exact member (sorted: by bisection) */
+static bool in_list(char *const *l, size_t n, const char *s, bool sorted)
+{
+	if (sorted)
+		return n && bsearch(&s, l, n, sizeof(*l), by_name) != NULL;
 	for (size_t i = 0; i < n; i++)
 		if (strcmp(l[i], s) == 0)
 			return true;
@@ -143,13 +164,13 @@ static bool default_welcome(const char *email)
  * welcomelisted */
 static bool is_freemail(const struct rules_conf *c, const char *email)
 {
-	if (*email == '\0' || in_list(c->freemail_welcome, c->freemail_nwelcome, email))
+	if (*email == '\0' || in_list(c->freemail_welcome, c->freemail_nwelcome, email, c->freemail_sorted))
 		return false;
 	const char *at = strrchr(email, '@');
 	const char *dom = at ? at + 1 : email;
-	if (in_list(c->freemail_welcome, c->freemail_nwelcome, dom) || default_welcome(email))
+	if (in_list(c->freemail_welcome, c->freemail_nwelcome, dom, c->freemail_sorted) || default_welcome(email))
 		return false;
-	if (in_list(c->freemail_domains, c->freemail_ndomains, dom))
+	if (in_list(c->freemail_domains, c->freemail_ndomains, dom, c->freemail_sorted))
 		return true;
 	if (at != NULL)
 		for (size_t i = 0; i < c->freemail_nwild; i++)

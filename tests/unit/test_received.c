@@ -181,7 +181,8 @@ static const char rules[] =
 	"header HEADER_FROM_DIFFERENT_DOMAINS eval:check_equal_from_domains()\n"
 	"score HEADER_FROM_DIFFERENT_DOMAINS 1\n"
 	"header RDNS_NONE X-Spam-Relays-Untrusted =~ /^[^\\]]+ rdns= /\nscore RDNS_NONE 1\n"
-	"freemail_domains hotmail.com *.yahoo.com\nfreemail_welcomelist bob@hotmail.com\n";
+	"freemail_domains zz.example hotmail.com *.yahoo.com aa.example\nfreemail_domains mm.example\n"
+	"freemail_welcomelist zed@x.example bob@hotmail.com al@y.example\n";
 
 static const struct {
 	const char *name, *msg, *hit, *miss;
@@ -201,6 +202,11 @@ static const struct {
 	  "(Postfix) with SMTP id q\nFrom: x@y.example\n\nhi\n", "RDNS_NONE", "NO_RELAYS" },
 	{ "freemail from", "From: Eve <eve@hotmail.com>\n\nhi\n", "FREEMAIL_FROM", "FREEMAIL_RT" },
 	{ "freemail wildcard", "From: eve@mail.yahoo.com\n\nhi\n", "FREEMAIL_FROM", "NO_RDNS_DOTCOM_HELO" },
+	/* the exact lists are looked up by bisection: every one of them */
+	{ "freemail first of the list", "From: eve@zz.example\n\nhi\n", "FREEMAIL_FROM", "FREEMAIL_RT" },
+	{ "freemail last of the list", "From: eve@aa.example\n\nhi\n", "FREEMAIL_FROM", "FREEMAIL_RT" },
+	{ "freemail second line", "From: eve@mm.example\n\nhi\n", "FREEMAIL_FROM", "FREEMAIL_RT" },
+	{ "freemail not listed", "From: eve@ab.example\n\nhi\n", "NO_RELAYS", "FREEMAIL_FROM" },
 	{ "freemail welcomelisted", "From: bob@hotmail.com\n\nhi\n", "NO_RELAYS", "FREEMAIL_FROM" },
 	{ "freemail role account", "From: support@hotmail.com\n\nhi\n", "NO_RELAYS", "FREEMAIL_FROM" },
 	{ "freemail reply-to digit", "From: a@b.example\nReply-To: eve7@hotmail.com\n\nhi\n",
