@@ -279,10 +279,16 @@ size_t msg_header_count(const struct msg *m, const char *name)
 /* append_lf_text - append bytes with CR dropped and NUL made a space */
 static void append_lf_text(struct buf *b, const char *p, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		if (p[i] == '\r')
-			continue;
-		buf_putc(b, p[i] == '\0' ? ' ' : p[i]);
+	for (size_t i = 0; i < n;) {
+		size_t run = 0;	/* bytes copied as they are */
+		while (i + run < n && p[i + run] != '\r' && p[i + run] != '\0')
+			run++;
+		buf_append(b, p + i, run);
+		i += run;
+		if (i < n && p[i] == '\0')
+			buf_putc(b, ' ');
+		if (i < n)
+			i++;
 	}
 }
 

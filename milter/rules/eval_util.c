@@ -97,20 +97,22 @@ static void eval_unfold(const char *raw, struct buf *out)
 {
 	size_t start = out->len;
 
-	for (const char *p = raw; *p; p++) {
-		if (*p == '\r')
-			continue;
-		if (*p == '\n') {
-			if (p[1] == ' ' || p[1] == '\t') {
+	for (const char *p = raw; *p;) {
+		size_t run = strcspn(p, "\r\n");	/* copied as it is */
+		buf_append(out, p, run);
+		p += run;
+		if (*p == '\r') {
+			p++;
+		} else if (*p == '\n') {
+			p++;
+			if (*p == ' ' || *p == '\t') {
 				buf_putc(out, ' ');
-				while (p[1] == ' ' || p[1] == '\t')
+				while (*p == ' ' || *p == '\t')
 					p++;
 			} else {
 				buf_putc(out, '\n');
 			}
-			continue;
 		}
-		buf_putc(out, *p);
 	}
 	while (out->len > start && isspace((unsigned char)out->data[out->len - 1]))
 		out->len--;

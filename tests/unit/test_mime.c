@@ -1138,6 +1138,27 @@ START_TEST(skip_redo_alternative)
 }
 END_TEST
 
+/* msg_full_text - "full" rules' text: the header fields as they came
+ * (CR dropped), a blank line, the body with CR dropped and NUL a space */
+START_TEST(full_text_bytes)
+{
+	struct msg *m = msg_new(1 << 20);
+	static const char body[] = "a\r\nb\0c\r\r\n\0\0end";
+	size_t len;
+
+	msg_add_header(m, "Subject", " two\r\n\tlines\r");
+	msg_add_header(m, "X-Empty", "");
+	msg_end_headers(m);
+	msg_add_body(m, body, sizeof(body) - 1);
+	const char *t = msg_full_text(m, &len);
+	static const char want[] = "Subject: two\n\tlines\nX-Empty:\n\na\nb c\n  end";
+	ck_assert_uint_eq(len, sizeof(want) - 1);
+	ck_assert_int_eq(memcmp(t, want, len), 0);
+	ck_assert_int_eq(t[len], '\0');
+	msg_free(m);
+}
+END_TEST
+
 /* body_views - the views of a body given as it is (no CRLF made) */
 static struct msg *body_views(const char *body)
 {
@@ -1287,6 +1308,7 @@ int main(void)
 	tcase_add_test(quick, html_empty_attribute_name);
 	tcase_add_test(quick, html_runs_16);
 	tcase_add_test(quick, uri_sets_share_scratch);
+	tcase_add_test(quick, full_text_bytes);
 	suite_add_tcase(s, quick);
 	return unit_main(s);
 }
