@@ -300,7 +300,14 @@ enum re_result re_match_upto(const struct re *re, const char *subject, size_t le
 		pcre2_set_offset_limit(s->mc, limit);
 		mc = s->mc;
 	}
-	int rc = pcre2_match(re->code, (PCRE2_SPTR)subject, len, offset, 0, s->md, mc);
+	if (subject == NULL)
+		subject = "";
+	if (offset > len)	/* pcre2_match's PCRE2_ERROR_BADOFFSET */
+		return RE_ERROR;
+	/* JIT-compiled: PCRE2's fast path, without pcre2_match's checks of
+	 * what the two lines above and re_compile already made sure of */
+	int rc = re->jit ? pcre2_jit_match(re->code, (PCRE2_SPTR)subject, len, offset, 0, s->md, mc) :
+			   pcre2_match(re->code, (PCRE2_SPTR)subject, len, offset, 0, s->md, mc);
 
 	if (rc >= 0) {
 		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(s->md);
