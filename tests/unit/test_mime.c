@@ -1138,6 +1138,27 @@ START_TEST(skip_redo_alternative)
 }
 END_TEST
 
+/* msg_header, msg_header_count - names compared without case */
+START_TEST(header_names_case)
+{
+	struct msg *m = msg_new(1 << 20);
+
+	msg_add_header(m, "Subject", " one");
+	msg_add_header(m, "X-Y", " x");
+	msg_add_header(m, "SUBJECT", " two");
+	msg_add_header(m, "subject", " three");
+	msg_add_header(m, "ubject", " not");
+	msg_end_headers(m);
+	ck_assert_uint_eq(msg_header_count(m, "sUBJECT"), 3);
+	ck_assert_uint_eq(msg_header_count(m, "x-y"), 1);
+	ck_assert_uint_eq(msg_header_count(m, "Subjec"), 0);
+	ck_assert_str_eq(msg_header(m, "subject", 1)->value, "two");
+	ck_assert_str_eq(msg_header(m, "SUBJECT", 2)->value, "three");
+	ck_assert_ptr_null(msg_header(m, "Subject", 3));
+	msg_free(m);
+}
+END_TEST
+
 /* msg_full_text - "full" rules' text: the header fields as they came
  * (CR dropped), a blank line, the body with CR dropped and NUL a space */
 START_TEST(full_text_bytes)
@@ -1309,6 +1330,7 @@ int main(void)
 	tcase_add_test(quick, html_runs_16);
 	tcase_add_test(quick, uri_sets_share_scratch);
 	tcase_add_test(quick, full_text_bytes);
+	tcase_add_test(quick, header_names_case);
 	suite_add_tcase(s, quick);
 	return unit_main(s);
 }
