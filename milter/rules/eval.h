@@ -98,6 +98,8 @@ struct rules_auth {
 struct eval_cache {
 	bool date_diff_set;
 	long long date_diff;	/* check_for_shifted_date's date_diff */
+	bool upper_set;		/* check_for_uppercase's counts (eval_body.c) */
+	size_t upper_len, upper_lower, upper_upper;
 };
 
 struct eval_env {

@@ -84,31 +84,36 @@ static bool body_charset_fp(const struct msg *m)
  * most MAX percent, over at least 200 characters of such lines */
 static unsigned uppercase(const struct eval_env *env, size_t argc, const char *const *argv)
 {
-	size_t len = 0, lower = 0, upper = 0, n;
-	const char *t = msg_body_text(env->m, &n);
+	struct eval_cache none = { .upper_set = false }, *c = env->cache ? env->cache : &none;
 	double pct = 0;
 
 	(void)argc;
 	if (body_charset_fp(env->m))
 		return 0;
-	for (size_t i = 0; t && i < n;) {
-		const char *nl = memchr(t + i, '\n', n - i);
-		size_t e = nl ? (size_t)(nl - t) : n, l = e - i;
-		if (line_has_inner_space(t + i, l) && !base64_line(t + i, l)) {
-			for (size_t k = i; k < e; k++) {	/* characters, not bytes */
-				unsigned char c = (unsigned char)t[k];
-				len += (c & 0xC0) != 0x80;
-				lower += (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-				upper += c >= 'A' && c <= 'Z';
+	if (!c->upper_set) {	/* counted once: the stock rules ask three times */
+		size_t n;
+		const char *t = msg_body_text(env->m, &n);
+		c->upper_set = true;
+		c->upper_len = c->upper_lower = c->upper_upper = 0;
+		for (size_t i = 0; t && i < n;) {
+			const char *nl = memchr(t + i, '\n', n - i);
+			size_t e = nl ? (size_t)(nl - t) : n, l = e - i;
+			if (line_has_inner_space(t + i, l) && !base64_line(t + i, l)) {
+				for (size_t k = i; k < e; k++) {	/* characters, not bytes */
+					unsigned char b = (unsigned char)t[k];
+					c->upper_len += (b & 0xC0) != 0x80;
+					c->upper_lower += (b >= 'a' && b <= 'z') || (b >= '0' && b <= '9');
+					c->upper_upper += b >= 'A' && b <= 'Z';
+				}
 			}
+			i = e + 1;
 		}
-		i = e + 1;
 	}
 	/* SpamAssassin deletes a-z0-9 before taking the length: no, it takes
 	 * the length first; 200 characters of such lines at least */
-	if (len < 200 || upper + lower == 0)
+	if (c->upper_len < 200 || c->upper_upper + c->upper_lower == 0)
 		return 0;
-	pct = 100.0 * (double)upper / (double)(upper + lower);
+	pct = 100.0 * (double)c->upper_upper / (double)(c->upper_upper + c->upper_lower);
 	return pct > num_arg(argv[0]) && pct <= num_arg(argv[1]);
 }
 

@@ -544,6 +544,7 @@ START_TEST(body_evals)
 	static const char rules[] =
 		"body SHORT eval:check_body_length('64')\n"
 		"body UPPER eval:check_for_uppercase('50', '100')\n"
+		"body UPPER_LO eval:check_for_uppercase('10', '50')\n"
 		"body VERTICAL eval:tvd_vertical_words('50', '100')\n"
 		"body STOCK eval:check_stock_info('2')\n";
 	static const struct {
@@ -554,6 +555,11 @@ START_TEST(body_evals)
 		  "AND ANOTHER LINE OF SHOUTING TEXT THAT GOES ON AND ON AND ON FOR A WHILE\n"
 		  "AND A THIRD LINE OF SHOUTING TEXT THAT GOES ON AND ON AND ON FOR A WHILE\n", "UPPER" },
 		{ "THIS IS A LONG LINE OF SHOUTING TEXT THAT GOES ON AND ON AND ON FOR A WHILE\n", "" },
+		/* the counts are kept for the message: the second range reads them */
+		{ "Some Words In Title Case That Go On And On For A While Here And Now\n"
+		  "Some Words In Title Case That Go On And On For A While Here And Now\n"
+		  "Some Words In Title Case That Go On And On For A While Here And Now\n"
+		  "Some Words In Title Case That Go On And On For A While Here And Now\n", "UPPER_LO" },
 		{ "a normal line of text that is long enough to be over the limit of bytes\n"
 		  "\nF R E E  M O N E Y\n", "VERTICAL" },
 		{ "a normal line of text that is long enough to be over the limit of bytes\n"
