@@ -915,6 +915,18 @@ static int group_head(struct parse *ps, bool *eat, bool *keep)
 	return GH_BODY;
 }
 
+/* group_close - past the ')' that ends a group's body; false (and
+ * ps->fail) when it is missing */
+static bool group_close(struct parse *ps)
+{
+	if (ps->p >= ps->end || *ps->p != ')') {
+		ps->fail = true;
+		return false;
+	}
+	ps->p++;
+	return true;
+}
+
 /* group - after '(': parse it and its quantifier; its requirement in
  * out.  When it consumes one of a few strings, those are in ex (ex->n >
  * 0; *opt when it may also match nothing), else ex->n is 0.  *dead (only
@@ -949,12 +961,10 @@ static void group(struct parse *ps, struct reqlit *out, struct runs *ex, bool *o
 	bool none;
 	parse_alt(ps, out, &g, &none);
 	ps->depth--;
-	if (ps->p >= ps->end || *ps->p != ')') {
-		ps->fail = true;
+	if (!group_close(ps)) {
 		runs_free(&g);
 		return;
 	}
-	ps->p++;
 	unsigned long max;
 	long min = quantifier(ps, &max);
 	if (min == 0 || !keep)
@@ -1302,12 +1312,10 @@ static void lead_group(struct parse *ps, struct lead *out)
 	struct lead g;
 	lead_alt(ps, &g);
 	ps->depth--;
-	if (ps->p >= ps->end || *ps->p != ')') {
-		ps->fail = true;
+	if (!group_close(ps)) {
 		lead_free(&g);
 		return;
 	}
-	ps->p++;
 	if (eat)
 		*out = g;
 	else
