@@ -621,6 +621,12 @@ static size_t skip_class(struct parse *ps, unsigned char *set, struct bset *bs)
 		}
 		if (b < 0) {	/* \d, \p{...}, \x{...}: not a plain byte */
 			small = false;
+			/* \t-\r is a range: not followed, every byte */
+			const char *q = ps->p + 2;
+			if (q + 1 < ps->end && *q == '-' && q[1] != ']') {
+				exact = false;
+				bs_range(bs, 0, 255);
+			}
 			/* \c takes the next byte whatever it is, \ and ] too:
 			 * not followed here */
 			if (ps->p + 1 < ps->end && (ps->p[1] == 'Q' || ps->p[1] == 'E' ||
@@ -899,9 +905,10 @@ static int group_head(struct parse *ps, bool *eat, bool *keep)
 			return GH_FAIL;
 		}
 		ps->p = e + 1;
-	} else {	/* option letters: (?i) or (?i:...) */
+	} else {	/* option letters: (?i) or (?i:...); (?R), (?C) and
+			 * other letters are recursion, callouts...: not options */
 		const char *q = ps->p;
-		while (q < ps->end && (isalpha((unsigned char)*q) || *q == '-' || *q == '^'))
+		while (q < ps->end && *q && strchr("imnsJU-^", *q))
 			q++;
 		if (q == ps->p || q >= ps->end || (*q != ')' && *q != ':') ||
 		    memchr(ps->p, 'x', (size_t)(q - ps->p))) {
@@ -1296,13 +1303,17 @@ static void lead_bytes(struct lead *l, struct bset *bs)
 static void lead_alt(struct parse *ps, struct lead *out);
 
 /* lead_group - after '(': a group and nothing else (its quantifier is
- * the caller's); a look-around matches "" */
+ * the caller's); a look-around matches "".  A comment or an option
+ * setting is nothing: a quantifier after it would repeat the atom before
+ * it ([a-c](?#){0}z is z), which this walk does not follow. */
 static void lead_group(struct parse *ps, struct lead *out)
 {
 	bool eat, keep;
 
 	lead_empty(out);
 	int h = group_head(ps, &eat, &keep);
+	if (h == GH_NOTHING && ps->p < ps->end && strchr("*+?{", *ps->p))
+		ps->fail = true;
 	if (h != GH_BODY)
 		return;
 	if (++ps->depth > REQLIT_MAX_DEPTH) {

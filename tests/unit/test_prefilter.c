@@ -38,6 +38,10 @@ static const struct {
 	{ "[abcde]xyz", "", "xyz" },	/* more than REQLIT_CLASS bytes */
 	{ "e-?mai?l\\sid", "i", "emal|e-mal|email|e-mail" },
 	{ "name?[sn]?", "i", "nam" },
+	/* (?R) and (?C) are no option settings: "ab" is not required
+	 * (acdb matches a(?R)b|cd) */
+	{ "xa(?R)by|cd", "", NULL },
+	{ "abc(?C)def", "", NULL },
 	{ "(?:name|nam)\\s", "", "nam" },	/* "name" holds "nam" */
 	{ "(?:name|nam)s", "", "names|nams" },	/* a group of strings goes on the run */
 	{ "(?:nam|name)x", "", "namx|namex" },
@@ -112,6 +116,8 @@ static const struct {
 	{ "\\bp[-\\s_]?a[-\\s_]?s[-\\s_]?s\\b", "", "pass" },
 	{ "(?:\\b|\\s)x[_\\W]{0,3}y[_\\W]{0,3}z", "", "xyz" },	/* separators, however many */
 	{ "s\\W+p\\W+a\\W+m", "", "spam" },
+	/* [\t-z] holds every letter below z: ab[\t-z]cd matches abxcd */
+	{ "ab[\\t-z]cd", "", NULL },
 	{ "(?!viagra)v\\W*i\\W*a", "", "via" },	/* look-around matches "" */
 	{ "(?=abc)d\\We", "", "abc" },
 	{ "x(?:-|_)*yz", "", "xyz" },	/* a group of dropped bytes, repeated */
@@ -382,6 +388,13 @@ static const struct {
 	{ "x(?:a?b)", "", false, { "xb", "xab", "xa", NULL } },
 	{ "(?:a|bc)d|(?:e|)f", "", false, { "ad", "bcd", "bd", "ef", "f", NULL } },
 	{ "\\Rz", "", false, { "\r\nz", "\nz", "\rz", "\r\r\nz", NULL } },
+	/* found in review: a quantifier after a comment repeats the atom
+	 * before it; (?R) and (?C) are no options; ranges from an escape */
+	{ "[a-c](?#){0}z|qq", "", true, { NULL } },
+	{ "a(?R)?b|cd", "", true, { NULL } },
+	{ "a(?C)b", "", true, { NULL } },
+	{ "[\\t-\\x0d]x", "", false, { "\x0bx", "\tx", "-x", "\x0cx", NULL } },
+	{ "[\\r-\\x2c]x|yz", "", false, { "\x20x", "+x", "yz", NULL } },
 	{ "(?:x|\\s?)+-y", "", false, { "x-y", " -y", "-y", "xx -y", NULL } },
 };
 
