@@ -162,8 +162,8 @@ static pcre2_code *with_lead(pcre2_code *code, const char *pattern, size_t len,
 
 	if (pcre2_pattern_info(code, PCRE2_INFO_FIRSTCODETYPE, &first) != 0 || first != 0 ||
 	    pcre2_pattern_info(code, PCRE2_INFO_ALLOPTIONS, &all) != 0 ||
-	    (all & PCRE2_ANCHORED))
-		return code;
+	    (all & PCRE2_ANCHORED) || memchr(pattern, '\0', len) != NULL)
+		return code;	/* reqlit_lead reads a C string */
 	char *pat = xstrndup(pattern, len);
 	char *lead = reqlit_lead(pat, flags, &share);
 	free(pat);

@@ -1349,6 +1349,10 @@ static void lead_seq(struct parse *ps, struct lead *acc)
 		} else if (c == '*' || c == '+' || c == '?') {
 			ps->fail = true;	/* a quantifier with nothing before it */
 			break;
+		} else if (c == '[' && ps->end - ps->p >= 7 &&
+			   (memcmp(ps->p, "[[:<:]]", 7) == 0 || memcmp(ps->p, "[[:>:]]", 7) == 0)) {
+			ps->p += 7;	/* PCRE2's start and end of a word: "" */
+			lead_empty(&x);
 		} else if (c == '[') {
 			skip_class(ps, set, &bs);
 			lead_bytes(&x, &bs);

@@ -395,6 +395,9 @@ static const struct {
 	{ "a(?C)b", "", true, { NULL } },
 	{ "[\\t-\\x0d]x", "", false, { "\x0bx", "\tx", "-x", "\x0cx", NULL } },
 	{ "[\\r-\\x2c]x|yz", "", false, { "\x20x", "+x", "yz", NULL } },
+	{ "[ab](?#)?c", "", true, { NULL } },
+	{ "[[:<:]][ab]c", "", false, { "ac", " bc", "xac", NULL } },
+	{ "[[:>:]][ ,]c", "", false, { "x c", "x,c", " c", NULL } },
 	{ "(?:x|\\s?)+-y", "", false, { "x-y", " -y", "-y", "xx -y", NULL } },
 };
 
@@ -433,6 +436,27 @@ START_TEST(lead_table)
 	re_free(led);
 	free(both);
 	free(lead);
+}
+END_TEST
+
+/* a pattern holding a NUL is compiled without a look-ahead: the lead
+ * walk reads a C string, and "ab" (the part before the NUL) would not
+ * let "cd" match */
+START_TEST(lead_nul)
+{
+	char *err = NULL;
+	static const char pat[] = "ab\0|cd";
+	struct re *re = re_compile(pat, sizeof(pat) - 1, "", &err);
+	struct re_scratch *rs = re_scratch_new();
+	size_t a = 0, b = 0;
+
+	ck_assert_msg(re != NULL, "%s", err ? err : "");
+	ck_assert_int_eq(re_match(re, "xcd", 3, 0, rs, &a, &b), RE_MATCH);
+	ck_assert_uint_eq(a, 1);
+	ck_assert_int_eq(re_match(re, "xab", 3, 0, rs, &a, &b), RE_NOMATCH);
+	ck_assert_int_eq(re_match(re, "xab\0", 4, 0, rs, &a, &b), RE_MATCH);
+	re_scratch_free(rs);
+	re_free(re);
 }
 END_TEST
 
@@ -820,6 +844,7 @@ int main(void)
 	tcase_add_loop_test(tc, reqlit_ascii, 0, sizeof(asc) / sizeof(asc[0]));
 	tcase_add_test(tc, squeeze_text);
 	tcase_add_loop_test(tc, lead_table, 0, sizeof(leads) / sizeof(leads[0]));
+	tcase_add_test(tc, lead_nul);
 	tcase_add_test(tc, reqlit_nul);
 	tcase_add_test(tc, skip_is_no_match);
 	tcase_add_test(tc, limit_keeps_matches);
