@@ -68,7 +68,9 @@ pass=0 fail=0
 for t in config rules message meta redis auth spf uri received tokens reqlit date lists policy mime_skip; do
 	mkdir -p "work/$t"
 	echo "fuzz_$t: ${secs}s"
-	if ./fuzz/fuzz_$t -max_total_time="$secs" -max_len=65536 -timeout=10 \
+	dict=()	# a target's syntax tokens, when it has some
+	[ -f "$top/fuzz/dict/$t.dict" ] && dict=(-dict="$top/fuzz/dict/$t.dict")
+	if ./fuzz/fuzz_$t -max_total_time="$secs" -max_len=65536 -timeout=10 "${dict[@]}" \
 		-artifact_prefix=crashes/ -print_final_stats=0 "work/$t" "$seeds/$t" \
 		> "fuzz_$t.log" 2>&1; then
 		pass=$((pass + 1)); echo "ok: fuzz_$t ($(grep -c . "fuzz_$t.log") log lines)"
