@@ -19,6 +19,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 
@@ -911,6 +912,17 @@ def attach_message():
     parts += blob.splitlines()
     parts += ["", "--" + boundary + "--", ""]
     return ("\r\n".join(lines + [""] + parts)).encode()
+
+
+def need_dkim(tool):
+    """need_dkim - the dkim module or a clear exit: python3-dkim is a Debian
+    module, which a python3 from pyenv or a venv first in PATH does not
+    see, so the tool runs again under /usr/bin/python3 first"""
+    if dkim is not None:
+        return
+    if sys.executable != "/usr/bin/python3" and os.path.exists("/usr/bin/python3"):
+        os.execv("/usr/bin/python3", ["/usr/bin/python3"] + sys.argv)
+    sys.exit(tool + ": no dkim module (Debian package python3-dkim)")
 
 
 def dkim_key(base):
