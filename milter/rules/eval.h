@@ -38,10 +38,10 @@ struct rules_conf {
 	struct cidr_list relay_trusted, relay_internal, relay_msa;
 	bool relay_trusted_set, relay_internal_set, relay_msa_set;
 	/* eval_freemail.c: freemail_domains (exact names and wildcards),
-	 * freemail_welcomelist; lower case */
+	 * freemail_welcomelist; lower case, the exact ones sorted once the
+	 * set is linked (eval_freemail_conf_finish) */
 	char **freemail_domains, **freemail_wild, **freemail_welcome;
 	size_t freemail_ndomains, freemail_nwild, freemail_nwelcome;
-	bool freemail_sorted;	/* domains and welcome sorted (strcmp) */
 	struct dnsbl_conf *dnsbl;	/* eval_dns.c: DNS blocklists */
 };
 

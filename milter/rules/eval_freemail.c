@@ -45,7 +45,6 @@ static const char *dir_domains(struct rules_conf *c, char *args)
 		if (!isalnum((unsigned char)*p) && !strchr(".*?- \t", *p))
 			return "invalid freemail_domains entry";
 	char *copy = xstrdup(args);
-	c->freemail_sorted = false;
 	const char *err = list_add(&c->freemail_domains, &c->freemail_ndomains, args, false, true);
 	if (err == NULL)
 		err = list_add(&c->freemail_wild, &c->freemail_nwild, copy, true, false);
@@ -57,7 +56,6 @@ static const char *dir_domains(struct rules_conf *c, char *args)
  * counted as freemail */
 static const char *dir_welcome(struct rules_conf *c, char *args)
 {
-	c->freemail_sorted = false;
 	return list_add(&c->freemail_welcome, &c->freemail_nwelcome, args, false, false);
 }
 
@@ -112,18 +110,12 @@ void eval_freemail_conf_finish(struct rules_conf *c)
 		qsort(c->freemail_domains, c->freemail_ndomains, sizeof(char *), by_name);
 	if (c->freemail_nwelcome)
 		qsort(c->freemail_welcome, c->freemail_nwelcome, sizeof(char *), by_name);
-	c->freemail_sorted = true;
 }
 
-/* in_list - exact member (sorted: by bisection) */
-static bool in_list(char *const *l, size_t n, const char *s, bool sorted)
+/* in_list - exact member of a list eval_freemail_conf_finish sorted */
+static bool in_list(char *const *l, size_t n, const char *s)
 {
-	if (sorted)
-		return n && bsearch(&s, l, n, sizeof(*l), by_name) != NULL;
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(l[i], s) == 0)
-			return true;
-	return false;
+	return n && bsearch(&s, l, n, sizeof(*l), by_name) != NULL;
 }
 
 /* default_welcome - FreeMail.pm's $email_welcomelist: role accounts and
@@ -164,13 +156,13 @@ static bool default_welcome(const char *email)
  * welcomelisted */
 static bool is_freemail(const struct rules_conf *c, const char *email)
 {
-	if (*email == '\0' || in_list(c->freemail_welcome, c->freemail_nwelcome, email, c->freemail_sorted))
+	if (*email == '\0' || in_list(c->freemail_welcome, c->freemail_nwelcome, email))
 		return false;
 	const char *at = strrchr(email, '@');
 	const char *dom = at ? at + 1 : email;
-	if (in_list(c->freemail_welcome, c->freemail_nwelcome, dom, c->freemail_sorted) || default_welcome(email))
+	if (in_list(c->freemail_welcome, c->freemail_nwelcome, dom) || default_welcome(email))
 		return false;
-	if (in_list(c->freemail_domains, c->freemail_ndomains, dom, c->freemail_sorted))
+	if (in_list(c->freemail_domains, c->freemail_ndomains, dom))
 		return true;
 	if (at != NULL)
 		for (size_t i = 0; i < c->freemail_nwild; i++)

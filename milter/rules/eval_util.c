@@ -207,14 +207,10 @@ static pthread_mutex_t fixed_lock = PTHREAD_MUTEX_INITIALIZER;
  * the table is full (the caller compiles it for once) */
 static const struct re *fixed_re(const char *pattern, const char *flags, bool *ok)
 {
-	uint64_t h = 14695981039346656037u;
+	uint32_t h = str_hash(pattern, strlen(pattern), false) * 31u +
+		     str_hash(flags, strlen(flags), false);
 	const struct re *re = NULL;
 
-	for (const char *s = flags; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211u;
-	h = (h ^ 0xff) * 1099511628211u;
-	for (const char *s = pattern; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211u;
 	*ok = true;
 	pthread_mutex_lock(&fixed_lock);
 	size_t k = h % RE_FIXED_MAX;
