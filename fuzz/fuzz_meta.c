@@ -4,7 +4,10 @@
  * input, the program runs on a stack of exactly meta_stack_size slots (so
  * ASan sees an undercount), and the invariants of meta.h are checked:
  * an error names its column, a result is finite, evaluation is
- * deterministic.
+ * deterministic.  The program with jumps for && and || (meta_compile)
+ * must give what the one without them (meta_compile_eager) gives, also
+ * when every value is asked for on first read (meta_eval_lazy), and a
+ * value is asked for at most once.
  */
 #include "autoconfig.h"
 
@@ -17,6 +20,25 @@
 #include "base/util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* the values meta_eval_lazy asks for, one at a time */
+struct ask {
+	const double *vals;	/* the values */
+	double *shown;		/* what the evaluation sees */
+	unsigned char *known;
+	size_t n;
+};
+
+/* asked - meta_eval_lazy's need(): a value asked for twice is a bug */
+static void asked(void *ctx, size_t index)
+{
+	struct ask *a = ctx;
+
+	if (index >= a->n || a->known[index])
+		abort();
+	a->known[index] = 1;
+	a->shown[index] = a->vals[index];
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -49,6 +71,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!isfinite(v1) || v1 != v2)
 		abort();
 	free(stack);
+
+	/* the same text without jumps: the reference */
+	struct meta_expr *ref = meta_compile_eager(text, &err);
+	if (ref == NULL || meta_nnames(ref) != n)
+		abort();
+	for (size_t i = 0; i < n; i++)
+		meta_bind(ref, i, n - 1 - i);
+	double *rst = xmalloc(meta_stack_size(ref) * sizeof(*rst));
+	double want = meta_eval(ref, vals, rst);
+	free(rst);
+	if (want != v1)	/* -0.0 == 0.0 */
+		abort();
+
+	/* every value unknown until read */
+	struct ask ask = { .vals = vals, .shown = xcalloc(n + 1, sizeof(double)),
+			   .known = xcalloc(n + 1, 1), .n = n };
+	stack = xmalloc(need * sizeof(*stack));
+	double v3 = meta_eval_lazy(e, ask.shown, ask.known, asked, &ask, stack);
+	if (v3 != v1)
+		abort();
+	free(stack);
+	free(ask.shown);
+	free(ask.known);
+	meta_free(ref);
 	free(vals);
 	meta_free(e);
 	free(text);

@@ -41,12 +41,15 @@ enum meta_op {
 	OP_NE,
 	OP_AND,
 	OP_OR,
+	OP_JZ,			/* top == 0: keep it and jump, else pop */
+	OP_JNZ,			/* top != 0: keep it and jump, else pop */
 };
 
 struct meta_ins {
 	enum meta_op op;
 	double num;		/* OP_NUM */
 	size_t name;		/* OP_REF: index into names */
+	size_t target;		/* OP_JZ, OP_JNZ: where to go, always forward */
 };
 
 struct meta_expr {
@@ -92,6 +95,7 @@ struct meta_parser {
 	struct meta_expr *e;
 	size_t sp;		/* stack depth at this point of the program */
 	int depth;
+	bool eager;		/* && and || as OP_AND/OP_OR (meta_compile_eager) */
 	bool english;		/* a name and/or/not: Perl's word operators */
 	char *err;
 };
@@ -381,26 +385,48 @@ static void parse_eq(struct meta_parser *mp)
 	binary(mp, parse_rel, t, o, 2, false);
 }
 
+/*
+ * logic - a chain of && or || (left-associative).  Each operator becomes
+ * a jump over its right operand, taken when the left one decides: the
+ * value left on the stack is then the deciding operand, as Perl gives it,
+ * and the right operand is never read (rules_eval leaves the rules it
+ * names unrun).  meta_compile_eager emits the plain operator instead.
+ */
+static void logic(struct meta_parser *mp, void (*operand)(struct meta_parser *), enum tok tok,
+		  enum meta_op jump, enum meta_op op)
+{
+	operand(mp);
+	while (!mp->err && mp->tok == tok) {
+		next(mp);
+		if (mp->eager) {
+			operand(mp);
+			emit(mp, op, 0, 0);
+			continue;
+		}
+		size_t at = mp->e->ncode;
+		emit(mp, jump, 0, 0);
+		operand(mp);
+		if (!mp->err)
+			mp->e->code[at].target = mp->e->ncode;
+	}
+}
+
 /* parse_and - && */
 static void parse_and(struct meta_parser *mp)
 {
-	static const enum tok t[] = { T_AND };
-	static const enum meta_op o[] = { OP_AND };
-	binary(mp, parse_eq, t, o, 1, true);
+	logic(mp, parse_eq, T_AND, OP_JZ, OP_AND);
 }
 
 /* parse_or - || (the whole expression) */
 static void parse_or(struct meta_parser *mp)
 {
-	static const enum tok t[] = { T_OR };
-	static const enum meta_op o[] = { OP_OR };
-	binary(mp, parse_and, t, o, 1, true);
+	logic(mp, parse_and, T_OR, OP_JNZ, OP_OR);
 }
 
-/* meta_compile - text to program */
-struct meta_expr *meta_compile(const char *text, char **err)
+/* compile - text to program */
+static struct meta_expr *compile(const char *text, char **err, bool eager)
 {
-	struct meta_parser mp = { .text = text, .p = text };
+	struct meta_parser mp = { .text = text, .p = text, .eager = eager };
 
 	mp.e = xcalloc(1, sizeof(*mp.e));
 	next(&mp);
@@ -419,6 +445,18 @@ struct meta_expr *meta_compile(const char *text, char **err)
 		return meta_free(mp.e);
 	}
 	return mp.e;
+}
+
+/* meta_compile - see meta.h */
+struct meta_expr *meta_compile(const char *text, char **err)
+{
+	return compile(text, err, false);
+}
+
+/* meta_compile_eager - see meta.h */
+struct meta_expr *meta_compile_eager(const char *text, char **err)
+{
+	return compile(text, err, true);
 }
 
 /* meta_free - release */
@@ -465,8 +503,16 @@ static double truth(bool b)
 	return b ? 1.0 : 0.0;
 }
 
-/* meta_eval - run the program */
+/* meta_eval - see meta.h */
 double meta_eval(const struct meta_expr *e, const double *vals, double *st)
+{
+	return meta_eval_lazy(e, vals, NULL, NULL, NULL, st);
+}
+
+/* meta_eval_lazy - run the program; a name whose known[] is 0 is asked
+ * of need() first, which sets its value in vals (and known) */
+double meta_eval_lazy(const struct meta_expr *e, const double *vals, const unsigned char *known,
+		      void (*need)(void *ctx, size_t index), void *ctx, double *st)
 {
 	size_t sp = 0;
 
@@ -479,7 +525,17 @@ double meta_eval(const struct meta_expr *e, const double *vals, double *st)
 			continue;
 		}
 		if (in->op == OP_REF) {
-			st[sp++] = vals[e->index[in->name]];
+			size_t k = e->index[in->name];
+			if (known != NULL && !known[k])
+				need(ctx, k);
+			st[sp++] = vals[k];
+			continue;
+		}
+		if (in->op == OP_JZ || in->op == OP_JNZ) {
+			if ((st[sp - 1] == 0.0) == (in->op == OP_JZ))
+				i = in->target - 1;	/* the loop's i++ lands on target */
+			else
+				sp--;
 			continue;
 		}
 		if (in->op == OP_NOT) {

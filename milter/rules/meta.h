@@ -40,6 +40,10 @@ struct meta_expr;
  * column) on a syntax error.  Names start unbound (index 0).
  */
 struct meta_expr *meta_compile(const char *text, char **err);
+/* meta_compile_eager - the same program without the jumps of && and ||:
+ * every name is read (the reference the tests and fuzz_meta compare
+ * meta_compile's program with) */
+struct meta_expr *meta_compile_eager(const char *text, char **err);
 /* meta_free - release; takes NULL, returns NULL */
 struct meta_expr *meta_free(struct meta_expr *e);
 
@@ -54,5 +58,14 @@ void meta_bind(struct meta_expr *e, size_t i, size_t index);
 size_t meta_stack_size(const struct meta_expr *e);
 /* meta_eval - value of the expression; stack has meta_stack_size slots */
 double meta_eval(const struct meta_expr *e, const double *vals, double *stack);
+/*
+ * meta_eval_lazy - the same, reading a name only when its value can still
+ * decide: the right operand of && is skipped when the left one is 0, that
+ * of || when it is not (Perl's value either way).  A name i whose
+ * known[index] is 0 when read is first handed to need(ctx, index), which
+ * must set vals[index] (and known[index]); known NULL: every value is set.
+ */
+double meta_eval_lazy(const struct meta_expr *e, const double *vals, const unsigned char *known,
+		      void (*need)(void *ctx, size_t index), void *ctx, double *stack);
 
 #endif

@@ -313,54 +313,130 @@ static unsigned run_rule(const struct rule *r, const struct sym *s, struct eval 
 	return n;
 }
 
-/* rules_eval - run every rule, then the metas */
-void rules_eval(const struct ruleset *rs, struct msg *m, struct re_scratch *re,
-		struct hits *hits, const struct rules_auth *auth)
+/*
+ * Lazy evaluation.  A __ rule only feeds metas: it is run when a meta
+ * reads it, and a meta reads a name only when its value can still decide
+ * (meta_eval_lazy: the right operand of && after a 0, of || after a
+ * non-zero).  Every other rule runs as before, in the same order (the
+ * non-meta rules in file order, then the metas dependencies first), so the
+ * symbols that hit, their details and their order are those of evaluating
+ * everything: rules have no side effects on one another (eval tests read
+ * only the message, their per-message cache and the stages' symbols,
+ * never a __ rule).  With a subrules list (parapetctl scan --subrules),
+ * rules_set_lazy(rs, false), or metas nested deeper than LAZY_MAX_DEPTH
+ * (each level is a C call), every rule runs.
+ */
+#define LAZY_MAX_DEPTH 64
+
+struct lazy {
+	const struct ruleset *rs;
+	struct eval *sc;
+	struct pf_run *pf;
+	struct buf *hb;
+	double *val;		/* by symbol */
+	unsigned char *known;	/* by symbol: val is set */
+	double *stack;		/* frames of meta_stack + 1, one per depth */
+	size_t depth;		/* metas being evaluated */
+	size_t run;		/* non-meta rules run */
+	char detail[DETAIL_MAX + 32];
+};
+
+static void need(void *ctx, size_t sym);
+
+/* eval_one - the value of rule i, reported if it hit; sets val and known */
+static void eval_one(struct lazy *lz, size_t i)
+{
+	const struct ruleset *rs = lz->rs;
+	const struct rule *r = &rs->rules[i];
+	const struct sym *s = &rs->syms[r->sym];
+	double v;
+
+	lz->known[r->sym] = 1;
+	lz->detail[0] = '\0';
+	if (r->type == RULE_META) {
+		double *st = lz->stack + lz->depth * (rs->meta_stack + 1);
+		lz->depth++;
+		v = meta_eval_lazy(r->meta, lz->val, lz->known, need, lz, st);
+		lz->depth--;
+		if (v != 0.0)
+			snprintf(lz->detail, sizeof(lz->detail), "meta=%g", v);
+	} else {
+		unsigned n = prefilter_rule(lz->pf, i, r, s->name, lz->detail, sizeof(lz->detail));
+		if (n == PREFILTER_NONE)
+			n = run_rule(r, s, lz->sc, lz->hb, lz->detail, sizeof(lz->detail));
+		lz->run++;
+		v = n;	/* with tflags multiple the score still counts once */
+	}
+	lz->val[r->sym] = v;
+	if (v != 0.0)
+		report(lz->sc, s, lz->detail);
+}
+
+/* need - meta_eval_lazy asks for a symbol not yet known: a rule not yet
+ * run (a __ rule); any other symbol's value was set at the start */
+static void need(void *ctx, size_t sym)
+{
+	struct lazy *lz = ctx;
+	const struct sym *s = &lz->rs->syms[sym];
+
+	eval_one(lz, s->rule);
+}
+
+/* rules_set_lazy - tests and benchmarks: lazy evaluation on or off */
+void rules_set_lazy(struct ruleset *rs, bool on)
+{
+	rs->eager = !on;
+}
+
+/* rules_eval - run the rules that can decide, then the metas */
+size_t rules_eval(const struct ruleset *rs, struct msg *m, struct re_scratch *re,
+		  struct hits *hits, const struct rules_auth *auth)
 {
 	struct eval ev = { .msg = m, .re = re, .hits = hits }, *sc = &ev;
 	struct eval_cache cache = { .date_diff_set = false };
 	ev.env = (struct eval_env){ .m = m, .conf = rs->conf, .hits = hits, .auth = auth,
 				    .cache = &cache };
-	double *val = xcalloc(rs->nsyms + 1, sizeof(*val));
-	double *stack = xcalloc(rs->meta_stack + 1, sizeof(*stack));
-	char detail[DETAIL_MAX + 32];
-	struct pf_run *pf = rs->prefilter_off ? NULL : prefilter_begin(rs->prefilter, &ev.env, re);
+	bool lazy = !rs->eager && hits->subrules == NULL && rs->meta_depth <= LAZY_MAX_DEPTH;
 	struct buf hb;
+	struct lazy lz = {
+		.rs = rs, .sc = sc, .hb = &hb,
+		.pf = rs->prefilter_off ? NULL : prefilter_begin(rs->prefilter, &ev.env, re),
+		.val = xcalloc(rs->nsyms + 1, sizeof(double)),
+		.known = xmalloc(rs->nsyms + 1),
+	};
+	/* a frame for each meta being evaluated: one at a time when eager */
+	lz.stack = xmalloc(((lazy ? rs->meta_depth : 0) + 1) * (rs->meta_stack + 1) * sizeof(double));
 
 	buf_init(&hb);
-	/* built-in symbols the stages before this one added */
+	/* built-in symbols the stages before this one added; every symbol
+	 * but an enabled rule is known from here on (0 if nothing set it) */
 	for (size_t i = 0; i < sc->hits->n; i++) {
 		const struct sym *s = sym_lookup(rs, sc->hits->v[i].name);
 		if (s && s->kind == SYM_BUILTIN)
-			val[s - rs->syms] += 1.0;
+			lz.val[s - rs->syms] += 1.0;
+	}
+	for (size_t k = 0; k < rs->nsyms; k++) {
+		const struct sym *s = &rs->syms[k];
+		lz.known[k] = s->kind != SYM_RULE || rs->rules[s->rule].disabled;
 	}
 	for (size_t i = 0; i < rs->nrules; i++) {
 		const struct rule *r = &rs->rules[i];
-		const struct sym *s = &rs->syms[r->sym];
-		if (r->disabled || r->type == RULE_META)
+		if (r->disabled || r->type == RULE_META || lz.known[r->sym] ||
+		    (lazy && strncmp(rs->syms[r->sym].name, "__", 2) == 0))
 			continue;
-		detail[0] = '\0';
-		unsigned n = prefilter_rule(pf, i, r, s->name, detail, sizeof(detail));
-		if (n == PREFILTER_NONE)
-			n = run_rule(r, s, sc, &hb, detail, sizeof(detail));
-		val[r->sym] = n;
-		if (n)	/* with tflags multiple the score still counts once */
-			report(sc, s, detail);
+		eval_one(&lz, i);
 	}
 	for (size_t i = 0; i < rs->nmeta; i++) {
 		const struct rule *r = &rs->rules[rs->meta_order[i]];
-		const struct sym *s = &rs->syms[r->sym];
-		if (r->disabled)
+		if (r->disabled || lz.known[r->sym] ||
+		    (lazy && strncmp(rs->syms[r->sym].name, "__", 2) == 0))
 			continue;
-		double v = meta_eval(r->meta, val, stack);
-		val[r->sym] = v;
-		if (v != 0.0) {
-			snprintf(detail, sizeof(detail), "meta=%g", v);
-			report(sc, s, detail);
-		}
+		eval_one(&lz, rs->meta_order[i]);
 	}
-	prefilter_end(pf);
+	prefilter_end(lz.pf);
 	buf_free(&hb);
-	free(stack);
-	free(val);
+	free(lz.stack);
+	free(lz.known);
+	free(lz.val);
+	return lz.run;
 }

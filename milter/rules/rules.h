@@ -60,12 +60,14 @@ bool rules_load_lists(struct ruleset *rs, const char *path, struct diag *d);
 bool rules_lists_text(struct ruleset *rs, const char *name, const char *text, size_t len,
 		      struct diag *d);
 
-/* rules_eval - run every rule on message m, adding to hits (whose
+/* rules_eval - run the rules on message m, adding to hits (whose
  * earlier entries, the stages' symbols, meta rules may refer to); re is
  * the message's regex scratch; auth (may be NULL) what the
- * authentication stages found, for eval tests (rules/eval.h) */
-void rules_eval(const struct ruleset *rs, struct msg *m, struct re_scratch *re,
-		struct hits *hits, const struct rules_auth *auth);
+ * authentication stages found, for eval tests (rules/eval.h).  A __ rule
+ * runs only when a meta needs its value (see rules.c), every rule when
+ * hits has a subrules list.  Returns how many non-meta rules ran. */
+size_t rules_eval(const struct ruleset *rs, struct msg *m, struct re_scratch *re,
+		  struct hits *hits, const struct rules_auth *auth);
 
 /*
  * rules_symbol - score and description of a symbol (a rule or a built-in
@@ -119,6 +121,9 @@ bool rules_is_builtin(const struct ruleset *rs, const char *name);
  * of every rule on its own (the reference the prefilter must equal).
  */
 void rules_set_prefilter(struct ruleset *rs, bool on);
+/* rules_set_lazy - tests and benchmarks, before the set is shared: off
+ * runs every __ rule even when no meta needs it (on by default) */
+void rules_set_lazy(struct ruleset *rs, bool on);
 /* rules_limit - benchmarks, before the set is shared: keep only the first
  * n regex rules (the others disabled) and rebuild the prefilter */
 void rules_limit(struct ruleset *rs, size_t n);

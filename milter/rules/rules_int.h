@@ -129,6 +129,7 @@ struct ruleset {
 	size_t *meta_order;	/* rule indexes of the metas, dependencies first */
 	size_t nmeta;
 	size_t meta_stack;	/* largest meta_stack_size */
+	size_t meta_depth;	/* longest chain of metas naming metas */
 	size_t nenabled;	/* rules that can run (rules_count) */
 	char **files;		/* every file name read, owned */
 	const char **builtins;	/* NULL-terminated copy of the array given to
@@ -137,6 +138,7 @@ struct ruleset {
 	struct rules_conf *conf;	/* what eval tests read (eval.h) */
 	struct prefilter *prefilter;	/* one-pass candidates (prefilter.c) */
 	bool prefilter_off;	/* rules_set_prefilter */
+	bool eager;		/* rules_set_lazy(rs, false) */
 	char *subject_tag;	/* rewrite_header Subject TEXT (the last), or NULL */
 };
 

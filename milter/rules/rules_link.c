@@ -403,6 +403,21 @@ static void order_metas(struct loader *ld)
 				break;
 		}
 	}
+	/* the longest chain of metas naming metas: how deep rules_eval's
+	 * lazy evaluation can recurse (dependencies come first) */
+	size_t *depth = xcalloc(rs->nrules + 1, sizeof(*depth));
+	for (size_t k = 0; k < rs->nmeta; k++) {
+		size_t ri = rs->meta_order[k], d = 1;
+		for (size_t i = 0; i < meta_nnames(rs->rules[ri].meta); i++) {
+			long dep = meta_dep(rs, ri, i);
+			if (dep >= 0 && depth[dep] + 1 > d)
+				d = depth[dep] + 1;
+		}
+		depth[ri] = d;
+		if (d > rs->meta_depth)
+			rs->meta_depth = d;
+	}
+	free(depth);
 	free(color);
 	free(stack);
 	free(next);

@@ -11,6 +11,7 @@
 
 #include "unit.h"
 #include "mail/auth.h"
+#include "rules/re.h"
 #include "stages/rep/rep.h"
 #include "stages/rep/rep_int.h"
 
@@ -339,6 +340,19 @@ START_TEST(meta_eval_table)
 		ck_assert_msg(h != NULL, "%s on '%s': no hit", metas[_i].expr, metas[_i].body);
 		ck_assert_str_eq(h->detail, metas[_i].want);
 	}
+	/* with every __ rule run (a subrules list turns lazy evaluation
+	 * off), the same */
+	struct scan *ea = scan_new(e);
+	struct hits sub = { 0 };
+	ea->hits.subrules = &sub;
+	mboxfile_feed(ea, msg, strlen(msg));
+	scan_finish(ea);
+	const struct hit *eh = find_hit(ea, "M");
+	ck_assert_msg((eh == NULL) == (h == NULL), "%s: eager and lazy differ", metas[_i].expr);
+	if (eh)
+		ck_assert_str_eq(eh->detail, h->detail);
+	scan_free(ea);
+	hits_clear(&sub);
 	/* __ rules feed metas but are never reported */
 	for (size_t i = 0; i < sc->hits.n; i++)
 		ck_assert_msg(strncmp(sc->hits.v[i].name, "__", 2) != 0, "%s reported", sc->hits.v[i].name);
@@ -430,6 +444,136 @@ START_TEST(meta_order)
 	ck_assert(find_hit(sc, "TOP")->score == 0.5);
 	scan_free(sc);
 	engine_unref(e);
+}
+END_TEST
+
+/* lazy_count - rules_eval over body; the non-meta rules that ran, the
+ * hits as "NAME=DETAIL;" in got */
+static size_t lazy_count(struct ruleset *rs, const char *body, bool subrules, char *got,
+			 size_t cap)
+{
+	struct msg *m = msg_new(65536);
+	struct re_scratch *re = re_scratch_new();
+	struct hits h = { 0 }, sub = { 0 };
+
+	msg_add_header(m, "Subject", " s");
+	msg_end_headers(m);
+	msg_add_body(m, body, strlen(body));
+	if (subrules)
+		h.subrules = &sub;
+	size_t ran = rules_eval(rs, m, re, &h, NULL);
+	got[0] = '\0';
+	for (size_t i = 0; i < h.n; i++)
+		snprintf(got + strlen(got), cap - strlen(got), "%s=%s;", h.v[i].name,
+			 h.v[i].detail ? h.v[i].detail : "");
+	hits_clear(&h);
+	hits_clear(&sub);
+	re_scratch_free(re);
+	msg_free(m);
+	return ran;
+}
+
+/* a __ rule runs only when a meta reads it: the right side of && after
+ * a 0 and of || after a hit are never run, nested metas included; every
+ * rule not named __ runs; the hits are those of running everything */
+START_TEST(lazy_subrules)
+{
+	static const char text[] =
+		"body __A /aaa/\n"
+		"body __B /bbb/\n"
+		"body __C /ccc/\n"
+		"body __D /ddd/\n"
+		"body TOP /zzz/\n"
+		"meta AND_M __A && __B\n"
+		"meta OR_M __C || __D\n"
+		"meta __N __A && __D\n"
+		"meta NEST __N || __C\n"
+		"meta SUM (__A + __B + __C + __D) > 1\n";
+	static const struct {
+		const char *body;
+		size_t lazy;	/* non-meta rules run lazily (of 5) */
+		const char *want;
+	} cases[] = {
+		/* TOP; AND_M: __A (0, __B skipped); OR_M: __C (hit, __D
+		 * skipped); __N: __A known; NEST: __C known; SUM: __B, __D */
+		{ "ccc\n", 5, "OR_M=meta=1;NEST=meta=1;" },
+		/* TOP, __A (0), __C (0), __D (0), then SUM: __B */
+		{ "zzz\n", 5, "TOP=zzz;" },
+		{ "aaa bbb\n", 5, "AND_M=meta=1;SUM=meta=1;" },
+	};
+	struct diag d;
+	char got[512], want[512];
+
+	diag_init(&d);
+	struct ruleset *rs = rules_load_text("r.cf", text, unit_builtins(), &d);
+	ck_assert_msg(rs != NULL, "%s", d.n ? d.lines[0] : "?");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ck_assert_uint_eq(lazy_count(rs, cases[i].body, true, want, sizeof(want)), 5);
+		ck_assert_str_eq(want, cases[i].want);
+		ck_assert_uint_eq(lazy_count(rs, cases[i].body, false, got, sizeof(got)), cases[i].lazy);
+		ck_assert_str_eq(got, want);
+	}
+	rules_free(rs);
+	diag_free(&d);
+	/* a meta needing none of the SUM line's terms: fewer rules run */
+	diag_init(&d);
+	rs = rules_load_text("r.cf", "body __A /aaa/\nbody __B /bbb/\nbody __C /ccc/\n"
+			     "meta M __A && (__B || __C)\n", unit_builtins(), &d);
+	ck_assert(rs != NULL);
+	ck_assert_uint_eq(lazy_count(rs, "nothing\n", false, got, sizeof(got)), 1);
+	ck_assert_str_eq(got, "");
+	ck_assert_uint_eq(lazy_count(rs, "aaa bbb\n", false, got, sizeof(got)), 2);
+	ck_assert_str_eq(got, "M=meta=1;");
+	ck_assert_uint_eq(lazy_count(rs, "aaa ccc\n", false, got, sizeof(got)), 3);
+	ck_assert_str_eq(got, "M=meta=1;");
+	ck_assert_uint_eq(lazy_count(rs, "aaa ccc\n", true, got, sizeof(got)), 3);
+	rules_set_lazy(rs, false);	/* off: every rule, the same hits */
+	ck_assert_uint_eq(lazy_count(rs, "nothing\n", false, got, sizeof(got)), 3);
+	ck_assert_uint_eq(lazy_count(rs, "aaa ccc\n", false, got, sizeof(got)), 3);
+	ck_assert_str_eq(got, "M=meta=1;");
+	rules_free(rs);
+	diag_free(&d);
+}
+END_TEST
+
+/* chain - n metas, each naming the one before; the first reads __X0 or
+ * (only when __X0 is 0) __Z; the ruleset, or NULL */
+static struct ruleset *chain(int n, struct diag *d)
+{
+	struct buf b;
+
+	buf_init(&b);
+	buf_puts(&b, "body __X0 /x0/\nbody __Y /yyy/\nbody __Z /zzz/\nmeta __M0 __X0 || __Z\n");
+	for (int k = 1; k <= n; k++)
+		buf_printf(&b, "meta __M%d __M%d && !__Y\n", k, k - 1);
+	buf_printf(&b, "meta DEEP __M%d\nmeta SHALLOW __Y && __X0\n", n);
+	diag_init(d);
+	struct ruleset *rs = rules_load_text("r.cf", b.data, unit_builtins(), d);
+	buf_free(&b);
+	return rs;
+}
+
+/* metas nested deeper than the lazy evaluation recurses (64): every rule
+ * runs, with the right values; a short chain is lazy */
+START_TEST(lazy_deep_chain)
+{
+	static const int lengths[] = { 5, 70 };
+	struct diag d;
+	char got[256];
+
+	for (int i = 0; i < 2; i++) {
+		struct ruleset *rs = chain(lengths[i], &d);
+		ck_assert_msg(rs != NULL, "%s", d.n ? d.lines[0] : "?");
+		/* __Z runs only when every rule does */
+		ck_assert_uint_eq(lazy_count(rs, "x0\n", false, got, sizeof(got)), i ? 3 : 2);
+		ck_assert_str_eq(got, "DEEP=meta=1;");
+		ck_assert_uint_eq(lazy_count(rs, "x0 yyy\n", false, got, sizeof(got)), i ? 3 : 2);
+		ck_assert_str_eq(got, "SHALLOW=meta=1;");
+		ck_assert_uint_eq(lazy_count(rs, "zzz\n", false, got, sizeof(got)), 3);
+		ck_assert_str_eq(got, "DEEP=meta=1;");
+		rules_free(rs);
+		diag_free(&d);
+	}
 }
 END_TEST
 
@@ -977,6 +1121,8 @@ int main(void)
 	tcase_add_test(tc, catastrophic_regex_bounded);
 	tcase_add_loop_test(tc, meta_eval_table, 0, sizeof(metas) / sizeof(metas[0]));
 	tcase_add_test(tc, meta_order);
+	tcase_add_test(tc, lazy_subrules);
+	tcase_add_test(tc, lazy_deep_chain);
 	tcase_add_test(tc, subrules_listed);
 	tcase_add_test(tc, each_rule_listed);
 	tcase_add_test(tc, meta_builtin);
