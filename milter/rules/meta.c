@@ -15,6 +15,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,11 +46,15 @@ enum meta_op {
 	OP_JNZ,			/* top != 0: keep it and jump, else pop */
 };
 
+/* 16 bytes: a message runs ~1,000 programs, so they are kept small */
 struct meta_ins {
 	enum meta_op op;
-	double num;		/* OP_NUM */
-	size_t name;		/* OP_REF: index into names */
-	size_t target;		/* OP_JZ, OP_JNZ: where to go, always forward */
+	uint32_t arg;		/* OP_REF: index into names; OP_JZ, OP_JNZ:
+				 * where to go, always forward */
+	union {
+		double num;	/* OP_NUM */
+		size_t index;	/* OP_REF: the value's index (meta_bind) */
+	} u;
 };
 
 struct meta_expr {
@@ -221,7 +226,12 @@ static void emit(struct meta_parser *mp, enum meta_op op, double num, size_t nam
 		e->cap = e->cap ? e->cap * 2 : 16;
 		e->code = xrealloc(e->code, e->cap * sizeof(*e->code));
 	}
-	e->code[e->ncode++] = (struct meta_ins){ .op = op, .num = num, .name = name };
+	struct meta_ins in = { .op = op, .arg = (uint32_t)name };
+	if (op == OP_NUM)
+		in.u.num = num;
+	else
+		in.u.index = 0;	/* unbound: index 0, as names start */
+	e->code[e->ncode++] = in;
 	if (op == OP_NUM || op == OP_REF) {
 		if (++mp->sp > e->stack)
 			e->stack = mp->sp;
@@ -407,7 +417,7 @@ static void logic(struct meta_parser *mp, void (*operand)(struct meta_parser *),
 		emit(mp, jump, 0, 0);
 		operand(mp);
 		if (!mp->err)
-			mp->e->code[at].target = mp->e->ncode;
+			mp->e->code[at].arg = (uint32_t)mp->e->ncode;
 	}
 }
 
@@ -489,6 +499,9 @@ const char *meta_name(const struct meta_expr *e, size_t i)
 void meta_bind(struct meta_expr *e, size_t i, size_t index)
 {
 	e->index[i] = index;
+	for (size_t k = 0; k < e->ncode; k++)	/* read from the program itself */
+		if (e->code[k].op == OP_REF && e->code[k].arg == i)
+			e->code[k].u.index = index;
 }
 
 /* meta_stack_size - scratch for meta_eval */
@@ -503,29 +516,24 @@ static double truth(bool b)
 	return b ? 1.0 : 0.0;
 }
 
-/* meta_eval - see meta.h */
-double meta_eval(const struct meta_expr *e, const double *vals, double *st)
-{
-	return meta_eval_lazy(e, vals, NULL, NULL, NULL, st);
-}
-
-/* meta_eval_lazy - run the program; a name whose known[] is 0 is asked
+/* run - the program code[0, ncode); a name whose known[] is 0 is asked
  * of need() first, which sets its value in vals (and known) */
-double meta_eval_lazy(const struct meta_expr *e, const double *vals, const unsigned char *known,
-		      void (*need)(void *ctx, size_t index), void *ctx, double *st)
+static double run(const struct meta_ins *code, size_t ncode, const double *vals,
+		  const unsigned char *known, void (*need)(void *ctx, size_t index), void *ctx,
+		  double *st)
 {
 	size_t sp = 0;
 
-	for (size_t i = 0; i < e->ncode; i++) {
-		const struct meta_ins *in = &e->code[i];
+	for (size_t i = 0; i < ncode; i++) {
+		const struct meta_ins *in = &code[i];
 		double a, b;
 
 		if (in->op == OP_NUM) {
-			st[sp++] = in->num;
+			st[sp++] = in->u.num;
 			continue;
 		}
 		if (in->op == OP_REF) {
-			size_t k = e->index[in->name];
+			size_t k = in->u.index;
 			if (known != NULL && !known[k])
 				need(ctx, k);
 			st[sp++] = vals[k];
@@ -533,7 +541,7 @@ double meta_eval_lazy(const struct meta_expr *e, const double *vals, const unsig
 		}
 		if (in->op == OP_JZ || in->op == OP_JNZ) {
 			if ((st[sp - 1] == 0.0) == (in->op == OP_JZ))
-				i = in->target - 1;	/* the loop's i++ lands on target */
+				i = in->arg - 1;	/* the loop's i++ lands on the target */
 			else
 				sp--;
 			continue;
@@ -569,4 +577,77 @@ double meta_eval_lazy(const struct meta_expr *e, const double *vals, const unsig
 	}
 	double v = sp ? st[0] : 0.0;
 	return isfinite(v) ? v : 0.0;
+}
+
+/* meta_eval - see meta.h */
+double meta_eval(const struct meta_expr *e, const double *vals, double *st)
+{
+	return run(e->code, e->ncode, vals, NULL, NULL, NULL, st);
+}
+
+/* meta_eval_lazy - see meta.h */
+double meta_eval_lazy(const struct meta_expr *e, const double *vals, const unsigned char *known,
+		      void (*need)(void *ctx, size_t index), void *ctx, double *st)
+{
+	return run(e->code, e->ncode, vals, known, need, ctx, st);
+}
+
+/* ---------------------------------------------------------------- pack */
+
+/* one program in a pack: its length, then its instructions */
+struct meta_prog {
+	uint64_t ncode;
+	struct meta_ins code[];
+};
+
+struct meta_pack {
+	unsigned char *block;	/* the programs, one after the other */
+	size_t *off;		/* where program i starts in block */
+	size_t n;
+};
+
+/* meta_pack_new - see meta.h */
+struct meta_pack *meta_pack_new(const struct meta_expr *const *es, size_t n)
+{
+	struct meta_pack *p = xcalloc(1, sizeof(*p));
+	size_t total = 0;
+
+	p->off = xcalloc(n + 1, sizeof(*p->off));
+	p->n = n;
+	for (size_t i = 0; i < n; i++) {
+		p->off[i] = total;
+		total += sizeof(struct meta_prog) + es[i]->ncode * sizeof(struct meta_ins);
+	}
+	p->block = xmalloc(total + 1);
+	for (size_t i = 0; i < n; i++) {
+		struct meta_prog *pr = (struct meta_prog *)(void *)(p->block + p->off[i]);
+		pr->ncode = es[i]->ncode;
+		if (es[i]->ncode)
+			memcpy(pr->code, es[i]->code, es[i]->ncode * sizeof(struct meta_ins));
+	}
+	return p;
+}
+
+/* meta_pack_free - see meta.h */
+struct meta_pack *meta_pack_free(struct meta_pack *p)
+{
+	if (p) {
+		free(p->block);
+		free(p->off);
+		free(p);
+	}
+	return NULL;
+}
+
+/* meta_pack_prog - see meta.h */
+const struct meta_prog *meta_pack_prog(const struct meta_pack *p, size_t i)
+{
+	return (const struct meta_prog *)(const void *)(p->block + p->off[i]);
+}
+
+/* meta_prog_eval - see meta.h */
+double meta_prog_eval(const struct meta_prog *pr, const double *vals, const unsigned char *known,
+		      void (*need)(void *ctx, size_t index), void *ctx, double *st)
+{
+	return run(pr->code, (size_t)pr->ncode, vals, known, need, ctx, st);
 }

@@ -89,6 +89,12 @@ struct ruleset *rules_free(struct ruleset *rs)
 	}
 	free(rs->syms);
 	free(rs->meta_order);
+	free(rs->known0);
+	meta_pack_free(rs->metas);
+	for (int k = 0; k < 2; k++) {
+		free(rs->run_rules[k]);
+		free(rs->run_metas[k]);
+	}
 	free(rs->subject_tag);
 	for (size_t i = 0; i < rs->nfiles; i++)
 		free(rs->files[i]);
@@ -225,6 +231,7 @@ void rules_limit(struct ruleset *rs, size_t n)
 	}
 	prefilter_free(rs->prefilter);
 	rs->prefilter = prefilter_build(rs->rules, rs->nrules);
+	rules_eval_prepare(rs);
 }
 
 /* rules_prefilter_info - what the prefilter of the set holds */
@@ -356,7 +363,7 @@ static void eval_one(struct lazy *lz, size_t i)
 	if (r->type == RULE_META) {
 		double *st = lz->stack + lz->depth * (rs->meta_stack + 1);
 		lz->depth++;
-		v = meta_eval_lazy(r->meta, lz->val, lz->known, need, lz, st);
+		v = meta_prog_eval(r->prog, lz->val, lz->known, need, lz, st);
 		lz->depth--;
 		if (v != 0.0)
 			snprintf(lz->detail, sizeof(lz->detail), "meta=%g", v);
@@ -380,6 +387,52 @@ static void need(void *ctx, size_t sym)
 	const struct sym *s = &lz->rs->syms[sym];
 
 	eval_one(lz, s->rule);
+}
+
+/* rules_eval_prepare - see rules_int.h: each rule's __ flag, and the
+ * symbols known at the start (all but the enabled rules), so that a
+ * message does not read every name and symbol */
+void rules_eval_prepare(struct ruleset *rs)
+{
+	free(rs->known0);
+	rs->known0 = xmalloc(rs->nsyms + 1);
+	for (size_t k = 0; k < rs->nsyms; k++) {
+		const struct sym *s = &rs->syms[k];
+		rs->known0[k] = s->kind != SYM_RULE || rs->rules[s->rule].disabled;
+	}
+	for (int k = 0; k < 2; k++) {
+		free(rs->run_rules[k]);
+		free(rs->run_metas[k]);
+		rs->run_rules[k] = xcalloc(rs->nrules + 1, sizeof(size_t));
+		rs->run_metas[k] = xcalloc(rs->nmeta + 1, sizeof(size_t));
+		rs->nrun_rules[k] = rs->nrun_metas[k] = 0;
+	}
+	for (size_t i = 0; i < rs->nrules; i++) {
+		struct rule *r = &rs->rules[i];
+		r->sub = strncmp(rs->syms[r->sym].name, "__", 2) == 0;
+		if (r->disabled || r->type == RULE_META)
+			continue;
+		rs->run_rules[0][rs->nrun_rules[0]++] = i;
+		if (!r->sub)
+			rs->run_rules[1][rs->nrun_rules[1]++] = i;
+	}
+	for (size_t k = 0; k < rs->nmeta; k++) {
+		const struct rule *r = &rs->rules[rs->meta_order[k]];
+		if (r->disabled)
+			continue;
+		rs->run_metas[0][rs->nrun_metas[0]++] = rs->meta_order[k];
+		if (!r->sub)
+			rs->run_metas[1][rs->nrun_metas[1]++] = rs->meta_order[k];
+	}
+	/* the programs in the order they run */
+	const struct meta_expr **es = xcalloc(rs->nrun_metas[0] + 1, sizeof(*es));
+	for (size_t k = 0; k < rs->nrun_metas[0]; k++)
+		es[k] = rs->rules[rs->run_metas[0][k]].meta;
+	meta_pack_free(rs->metas);
+	rs->metas = meta_pack_new(es, rs->nrun_metas[0]);
+	for (size_t k = 0; k < rs->nrun_metas[0]; k++)
+		rs->rules[rs->run_metas[0][k]].prog = meta_pack_prog(rs->metas, k);
+	free(es);
 }
 
 /* rules_set_lazy - tests and benchmarks: lazy evaluation on or off */
@@ -415,23 +468,13 @@ size_t rules_eval(const struct ruleset *rs, struct msg *m, struct re_scratch *re
 		if (s && s->kind == SYM_BUILTIN)
 			lz.val[s - rs->syms] += 1.0;
 	}
-	for (size_t k = 0; k < rs->nsyms; k++) {
-		const struct sym *s = &rs->syms[k];
-		lz.known[k] = s->kind != SYM_RULE || rs->rules[s->rule].disabled;
-	}
-	for (size_t i = 0; i < rs->nrules; i++) {
-		const struct rule *r = &rs->rules[i];
-		if (r->disabled || r->type == RULE_META || lz.known[r->sym] ||
-		    (lazy && strncmp(rs->syms[r->sym].name, "__", 2) == 0))
-			continue;
-		eval_one(&lz, i);
-	}
-	for (size_t i = 0; i < rs->nmeta; i++) {
-		const struct rule *r = &rs->rules[rs->meta_order[i]];
-		if (r->disabled || lz.known[r->sym] ||
-		    (lazy && strncmp(rs->syms[r->sym].name, "__", 2) == 0))
-			continue;
-		eval_one(&lz, rs->meta_order[i]);
+	memcpy(lz.known, rs->known0, rs->nsyms);
+	for (size_t k = 0; k < rs->nrun_rules[lazy]; k++)
+		eval_one(&lz, rs->run_rules[lazy][k]);
+	for (size_t k = 0; k < rs->nrun_metas[lazy]; k++) {
+		size_t i = rs->run_metas[lazy][k];
+		if (!lz.known[rs->rules[i].sym])	/* a meta may have run it */
+			eval_one(&lz, i);
 	}
 	prefilter_end(lz.pf);
 	buf_free(&hb);

@@ -83,6 +83,8 @@ struct rule {
 	unsigned maxhits;	/* 1, or the cap from tflags multiple */
 	bool nosubject;		/* body rules: skip the Subject line */
 	bool disabled;		/* scored 0: SpamAssassin never runs it */
+	bool sub;		/* named __: runs when a meta reads it */
+	const struct meta_prog *prog;	/* RULE_META, enabled: in rs->metas */
 };
 
 enum sym_kind {
@@ -130,6 +132,14 @@ struct ruleset {
 	size_t nmeta;
 	size_t meta_stack;	/* largest meta_stack_size */
 	size_t meta_depth;	/* longest chain of metas naming metas */
+	unsigned char *known0;	/* by symbol: known before any rule runs
+				 * (rules_eval_prepare) */
+	/* what rules_eval runs, in order (rules_eval_prepare): the enabled
+	 * non-meta rules, then the enabled metas in meta_order, each list
+	 * with the __ rules ([0]) and without them ([1], lazy) */
+	size_t *run_rules[2], nrun_rules[2];
+	size_t *run_metas[2], nrun_metas[2];
+	struct meta_pack *metas;	/* the programs of run_metas[0], in order */
 	size_t nenabled;	/* rules that can run (rules_count) */
 	char **files;		/* every file name read, owned */
 	const char **builtins;	/* NULL-terminated copy of the array given to
@@ -252,5 +262,9 @@ void rules_skipped_line(struct parser *ps, const char *kw, char *args);
  * (freed) if ld->d has errors.
  */
 struct ruleset *rules_link(struct loader *ld);
+
+/* rules_eval_prepare - what rules_eval reads of the set, once it is
+ * linked (and again after rules_limit) */
+void rules_eval_prepare(struct ruleset *rs);
 
 #endif

@@ -458,5 +458,6 @@ struct ruleset *rules_link(struct loader *ld)
 	if (ld->d->errors)
 		return rules_free(rs);
 	rs->prefilter = prefilter_build(rs->rules, rs->nrules);
+	rules_eval_prepare(rs);
 	return rs;
 }
