@@ -6,8 +6,9 @@
  * an error names its column, a result is finite, evaluation is
  * deterministic.  The program with jumps for && and || (meta_compile)
  * must give what the one without them (meta_compile_eager) gives, also
- * when every value is asked for on first read (meta_eval_lazy), and a
- * value is asked for at most once.
+ * when packed (meta_pack_new, as rules_eval runs it) and every value is
+ * asked for on first read (meta_prog_eval), and a value is asked for at
+ * most once.
  */
 #include "autoconfig.h"
 
@@ -21,7 +22,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* the values meta_eval_lazy asks for, one at a time */
+/* the values meta_prog_eval asks for, one at a time */
 struct ask {
 	const double *vals;	/* the values */
 	double *shown;		/* what the evaluation sees */
@@ -29,7 +30,7 @@ struct ask {
 	size_t n;
 };
 
-/* asked - meta_eval_lazy's need(): a value asked for twice is a bug */
+/* asked - meta_prog_eval's need(): a value asked for twice is a bug */
 static void asked(void *ctx, size_t index)
 {
 	struct ask *a = ctx;
@@ -88,7 +89,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct ask ask = { .vals = vals, .shown = xcalloc(n + 1, sizeof(double)),
 			   .known = xcalloc(n + 1, 1), .n = n };
 	stack = xmalloc(need * sizeof(*stack));
-	double v3 = meta_eval_lazy(e, ask.shown, ask.known, asked, &ask, stack);
+	const struct meta_expr *one[1] = { e };
+	struct meta_pack *pack = meta_pack_new(one, 1);
+	double v3 = meta_prog_eval(meta_pack_prog(pack, 0), ask.shown, ask.known, asked, &ask, stack);
+	meta_pack_free(pack);
 	if (v3 != v1)
 		abort();
 	free(stack);

@@ -62,7 +62,6 @@ struct meta_expr {
 	size_t ncode;
 	size_t cap;
 	char **names;
-	size_t *index;		/* names[i] reads vals[index[i]] */
 	size_t nnames;
 	size_t stack;		/* deepest stack the program reaches */
 };
@@ -247,9 +246,7 @@ static size_t name_slot(struct meta_expr *e, const char *s, size_t n)
 		if (strlen(e->names[i]) == n && memcmp(e->names[i], s, n) == 0)
 			return i;
 	e->names = xrealloc(e->names, (e->nnames + 1) * sizeof(*e->names));
-	e->index = xrealloc(e->index, (e->nnames + 1) * sizeof(*e->index));
 	e->names[e->nnames] = xstrndup(s, n);
-	e->index[e->nnames] = 0;
 	return e->nnames++;
 }
 
@@ -477,7 +474,6 @@ struct meta_expr *meta_free(struct meta_expr *e)
 	for (size_t i = 0; i < e->nnames; i++)
 		free(e->names[i]);
 	free(e->names);
-	free(e->index);
 	free(e->code);
 	free(e);
 	return NULL;
@@ -498,7 +494,6 @@ const char *meta_name(const struct meta_expr *e, size_t i)
 /* meta_bind - where a name's value lives */
 void meta_bind(struct meta_expr *e, size_t i, size_t index)
 {
-	e->index[i] = index;
 	for (size_t k = 0; k < e->ncode; k++)	/* read from the program itself */
 		if (e->code[k].op == OP_REF && e->code[k].arg == i)
 			e->code[k].u.index = index;
@@ -583,13 +578,6 @@ static double run(const struct meta_ins *code, size_t ncode, const double *vals,
 double meta_eval(const struct meta_expr *e, const double *vals, double *st)
 {
 	return run(e->code, e->ncode, vals, NULL, NULL, NULL, st);
-}
-
-/* meta_eval_lazy - see meta.h */
-double meta_eval_lazy(const struct meta_expr *e, const double *vals, const unsigned char *known,
-		      void (*need)(void *ctx, size_t index), void *ctx, double *st)
-{
-	return run(e->code, e->ncode, vals, known, need, ctx, st);
 }
 
 /* ---------------------------------------------------------------- pack */

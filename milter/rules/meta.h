@@ -59,16 +59,6 @@ size_t meta_stack_size(const struct meta_expr *e);
 /* meta_eval - value of the expression; stack has meta_stack_size slots */
 double meta_eval(const struct meta_expr *e, const double *vals, double *stack);
 /*
- * meta_eval_lazy - the same, reading a name only when its value can still
- * decide: the right operand of && is skipped when the left one is 0, that
- * of || when it is not (Perl's value either way).  A name i whose
- * known[index] is 0 when read is first handed to need(ctx, index), which
- * must set vals[index] (and known[index]); known NULL: every value is set.
- */
-double meta_eval_lazy(const struct meta_expr *e, const double *vals, const unsigned char *known,
-		      void (*need)(void *ctx, size_t index), void *ctx, double *stack);
-
-/*
  * A pack: copies of bound programs laid out one after the other in one
  * block, so that running a rule set's metas in order reads memory in
  * order (a message runs ~1,000 of them).  The expressions may be freed
@@ -82,8 +72,14 @@ struct meta_pack *meta_pack_new(const struct meta_expr *const *es, size_t n);
 struct meta_pack *meta_pack_free(struct meta_pack *p);
 /* meta_pack_prog - the copy of es[i]; borrowed from p */
 const struct meta_prog *meta_pack_prog(const struct meta_pack *p, size_t i);
-/* meta_prog_eval - meta_eval_lazy of a packed program (stack: the
- * expression's meta_stack_size) */
+/*
+ * meta_prog_eval - a packed program's value, reading a name only when its
+ * value can still decide: the right operand of && is skipped when the
+ * left one is 0, that of || when it is not (Perl's value either way).  A
+ * name whose known[index] is 0 when read is first handed to need(ctx,
+ * index), which must set vals[index] (and known[index]); known NULL:
+ * every value is set.  stack: the expression's meta_stack_size.
+ */
 double meta_prog_eval(const struct meta_prog *pr, const double *vals, const unsigned char *known,
 		      void (*need)(void *ctx, size_t index), void *ctx, double *stack);
 

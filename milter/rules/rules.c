@@ -323,7 +323,7 @@ static unsigned run_rule(const struct rule *r, const struct sym *s, struct eval 
 /*
  * Lazy evaluation.  A __ rule only feeds metas: it is run when a meta
  * reads it, and a meta reads a name only when its value can still decide
- * (meta_eval_lazy: the right operand of && after a 0, of || after a
+ * (meta_prog_eval: the right operand of && after a 0, of || after a
  * non-zero).  Every other rule runs as before, in the same order (the
  * non-meta rules in file order, then the metas dependencies first), so the
  * symbols that hit, their details and their order are those of evaluating
@@ -379,7 +379,7 @@ static void eval_one(struct lazy *lz, size_t i)
 		report(lz->sc, s, lz->detail);
 }
 
-/* need - meta_eval_lazy asks for a symbol not yet known: a rule not yet
+/* need - meta_prog_eval asks for a symbol not yet known: a rule not yet
  * run (a __ rule); any other symbol's value was set at the start */
 static void need(void *ctx, size_t sym)
 {
@@ -389,9 +389,16 @@ static void need(void *ctx, size_t sym)
 	eval_one(lz, s->rule);
 }
 
-/* rules_eval_prepare - see rules_int.h: each rule's __ flag, and the
- * symbols known at the start (all but the enabled rules), so that a
- * message does not read every name and symbol */
+/* is_sub - a __ rule: never reported, it runs when a meta reads it */
+static bool is_sub(const struct ruleset *rs, const struct rule *r)
+{
+	return strncmp(rs->syms[r->sym].name, "__", 2) == 0;
+}
+
+/* rules_eval_prepare - see rules_int.h: the symbols known at the start
+ * (all but the enabled rules), the non-meta rules and the metas to run
+ * with and without the __ ones, and the metas' programs packed in run
+ * order, so that a message reads no rule it does not run */
 void rules_eval_prepare(struct ruleset *rs)
 {
 	free(rs->known0);
@@ -408,12 +415,11 @@ void rules_eval_prepare(struct ruleset *rs)
 		rs->nrun_rules[k] = rs->nrun_metas[k] = 0;
 	}
 	for (size_t i = 0; i < rs->nrules; i++) {
-		struct rule *r = &rs->rules[i];
-		r->sub = strncmp(rs->syms[r->sym].name, "__", 2) == 0;
+		const struct rule *r = &rs->rules[i];
 		if (r->disabled || r->type == RULE_META)
 			continue;
 		rs->run_rules[0][rs->nrun_rules[0]++] = i;
-		if (!r->sub)
+		if (!is_sub(rs, r))
 			rs->run_rules[1][rs->nrun_rules[1]++] = i;
 	}
 	for (size_t k = 0; k < rs->nmeta; k++) {
@@ -421,7 +427,7 @@ void rules_eval_prepare(struct ruleset *rs)
 		if (r->disabled)
 			continue;
 		rs->run_metas[0][rs->nrun_metas[0]++] = rs->meta_order[k];
-		if (!r->sub)
+		if (!is_sub(rs, r))
 			rs->run_metas[1][rs->nrun_metas[1]++] = rs->meta_order[k];
 	}
 	/* the programs in the order they run */

@@ -83,7 +83,6 @@ struct rule {
 	unsigned maxhits;	/* 1, or the cap from tflags multiple */
 	bool nosubject;		/* body rules: skip the Subject line */
 	bool disabled;		/* scored 0: SpamAssassin never runs it */
-	bool sub;		/* named __: runs when a meta reads it */
 	const struct meta_prog *prog;	/* RULE_META, enabled: in rs->metas */
 };
 
