@@ -392,6 +392,15 @@ static unsigned to_in_subject(const struct eval_env *env, size_t argc, const cha
 		}
 		if (subj.data == NULL)
 			buf_puts(&subj, "");
+		size_t n = strcmp(argv[0], "user") == 0 ? strcspn(to.data, "@") : to.len;
+		if (n > 0 && memchr(to.data, '\0', n) == NULL && mem_ascii_only(to.data, n) &&
+		    mem_ascii_only(subj.data, subj.len) && !mem_holds_nocase(subj.data, subj.len, to.data, n)) {
+			/* every branch of the patterns below holds the address
+			 * (or user part), in ASCII case folding alone when both
+			 * are ASCII: not in the Subject, no hit, and no regex
+			 * compiled for this message */
+			goto out;
+		}
 		if (strcmp(argv[0], "address") == 0) {
 			quotemeta(to.data, to.len, &q);
 			buf_printf(&pat, "\\b%s\\b", q.data);
@@ -403,6 +412,7 @@ static unsigned to_in_subject(const struct eval_env *env, size_t argc, const cha
 		if (pat.len)
 			hit = eval_re_search(pat.data, "i", subj.data, subj.len, NULL, NULL);
 	}
+out:
 	buf_free(&to);
 	buf_free(&subj);
 	buf_free(&q);

@@ -60,6 +60,12 @@ static const struct {
 	  "LOCALPART_IN_SUBJECT", "" },
 	{ "user name case differs", "To: bob@x.example\nSubject: Bob, you have won\n",
 	  "", "LOCALPART_IN_SUBJECT" },
+	/* the look for the user part before the regex ignores ASCII case
+	 * as the regex does (^Q$ is caseless) */
+	{ "user name alone, other case", "To: BOB@x.example\nSubject: bob\n",
+	  "LOCALPART_IN_SUBJECT", "" },
+	{ "user name not in Subject", "To: bob@x.example\nSubject: bo\n",
+	  "", "LOCALPART_IN_SUBJECT" },
 	{ "Latin-1 Subject bytes", "Subject: caf\xe9 cr\xe8me\n", "SUBJ_ILLEGAL_CHARS", "" },
 	{ "UTF-8 Subject", "Subject: caf\xc3\xa9 cr\xc3\xa8me\n", "", "SUBJ_ILLEGAL_CHARS" },
 	{ "one pound sign", "Subject: \xa3 5 off\xff\n", "", "SUBJ_ILLEGAL_CHARS" },
