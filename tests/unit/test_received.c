@@ -75,6 +75,35 @@ START_TEST(parse)
 }
 END_TEST
 
+/* envfrom: Received.pm's /(?:return-path:? |envelope-(?:sender|from)[ =])(\S+)\b/i,
+ * the first marker in the line whichever key it is (angle brackets go
+ * later) */
+static const struct {
+	const char *line, *want;	/* want "-": none */
+} envfroms[] = {
+	{ "from a.example (a.example [192.0.2.1]) by b.example with ESMTP (Envelope-From <x@y.example>) "
+	  "(return-path: <z@w.example>) id 1", "x@y.example" },
+	{ "from a.example (a.example [192.0.2.1]) by b.example with ESMTP (return-path: <z@w.example>) "
+	  "(ENVELOPE-SENDER=q@r.example) id 1", "z@w.example" },
+	{ "from a.example (a.example [192.0.2.1]) by b.example (envelope-sender=q@r.example.) id 1",
+	  "q@r.example" },
+	{ "from a.example (a.example [192.0.2.1]) by b.example (Return-Path:<n@o.example> "
+	  "envelope-fromp@q.example) id 1", "-" },
+	{ "from a.example (a.example [192.0.2.1]) by b.example (return-pat envelope-fro "
+	  "RETURN-PATH e@f.example) id 1", "e@f.example" },
+};
+
+START_TEST(envfrom)
+{
+	struct relay r;
+	bool fetcher;
+	int rc = received_parse_line(envfroms[_i].line, &r, &fetcher);
+	ck_assert_int_eq(rc, 1);
+	ck_assert_str_eq(r.envfrom ? r.envfrom : "-", envfroms[_i].want);
+	received_relay_clear(&r);
+}
+END_TEST
+
 /* in_arena - received_build_in gives what received_build gives, every
  * string in the arena (the lines of the parse table, and ones whose
  * fields are replaced while parsed: ident out of rDNS, helo= and ident=
@@ -236,6 +265,7 @@ int main(void)
 	Suite *s = suite_create("received");
 	TCase *tc = tcase_create("received");
 	tcase_add_loop_test(tc, parse, 0, (int)(sizeof(lines) / sizeof(lines[0])));
+	tcase_add_loop_test(tc, envfrom, 0, sizeof(envfroms) / sizeof(envfroms[0]));
 	tcase_add_test(tc, split);
 	tcase_add_test(tc, in_arena);
 	tcase_add_loop_test(tc, evals, 0, (int)(sizeof(cases) / sizeof(cases[0])));
