@@ -712,7 +712,7 @@ static bool utf8_valid(const char *p, size_t n)
 }
 
 /* to_utf8 - bytes in charset cs (may be NULL) appended as UTF-8 */
-static void to_utf8(struct walk *w, const char *cs, char *p, size_t n, struct buf *out)
+static void to_utf8(struct walk *w, const char *cs, const char *p, size_t n, struct buf *out)
 {
 	if (n == 0)
 		return;
@@ -734,8 +734,10 @@ static void to_utf8(struct walk *w, const char *cs, char *p, size_t n, struct bu
 	}
 	char *o;
 	size_t on, opre;
-	/* invalid sequences are skipped by GMime's filter */
-	g_mime_filter_complete(f, p, n, 0, &o, &on, &opre);
+	/* invalid sequences are skipped by GMime's filter; the charset
+	 * filter only reads its input (gmime-filter-charset.c 3.2: iconv
+	 * from it; with no backed-up bytes filter_run does not copy) */
+	g_mime_filter_complete(f, (char *)p, n, 0, &o, &on, &opre);
 	buf_append(out, o, on);
 	g_object_unref(f);
 }
@@ -769,19 +771,38 @@ static void clean_tail(struct buf *b, size_t from)
 	d[b->len] = '\0';
 }
 
-/* text_part - one text/plain or text/html part into the views */
-static void text_part(struct walk *w, GMimeObject *o, GMimeDataWrapper *dw, bool html)
+/* identity - a transfer encoding GMime's data wrapper copies as it is
+ * (gmime-data-wrapper.c 3.2 write_to_stream: only base64, QP and
+ * uuencode get a filter) */
+static bool identity(GMimeContentEncoding e)
 {
-	GMimeStream *mem = g_mime_stream_mem_new();
+	return e != GMIME_CONTENT_ENCODING_BASE64 && e != GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE &&
+	       e != GMIME_CONTENT_ENCODING_UUENCODE;
+}
 
-	g_mime_data_wrapper_write_to_stream(dw, mem);	/* transfer decoding */
-	GByteArray *ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
+/* text_part - one text/plain or text/html part into the views; raw is
+ * its content as in the message (NULL: not in memory) */
+static void text_part(struct walk *w, GMimeObject *o, GMimeDataWrapper *dw, bool html,
+		      const char *raw, size_t raw_len)
+{
+	GMimeStream *mem = NULL;
+
 	end_part(&w->raw);
 	size_t raw_from = w->raw.len;
-	if (ba != NULL && ba->len > 0)
-		to_utf8(w, g_mime_object_get_content_type_parameter(o, "charset"),
-			(char *)ba->data, ba->len, &w->raw);
-	g_object_unref(mem);
+	if (raw == NULL || !identity(g_mime_data_wrapper_get_encoding(dw))) {
+		/* transfer decoding; an identity encoding's content is
+		 * read where it is, without a copy through GMime's streams */
+		mem = g_mime_stream_mem_new();
+		g_mime_data_wrapper_write_to_stream(dw, mem);
+		GByteArray *ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
+		raw = ba ? (const char *)ba->data : NULL;
+		raw_len = ba ? ba->len : 0;
+	}
+	if (raw != NULL && raw_len > 0)
+		to_utf8(w, g_mime_object_get_content_type_parameter(o, "charset"), raw, raw_len,
+			&w->raw);
+	if (mem != NULL)
+		g_object_unref(mem);
 	clean_tail(&w->raw, raw_from);
 	if (w->raw.len == raw_from)
 		return;
@@ -883,7 +904,7 @@ static void leaf(struct walk *w, GMimePart *part, bool top)
 	if (b64)
 		check_base64(w, raw, raw_len);
 	if (kind)
-		text_part(w, o, dw, kind == 2);
+		text_part(w, o, dw, kind == 2, raw, raw_len);
 }
 
 /* walk - depth-first over the tree, in message order */
