@@ -255,17 +255,22 @@ static void input_text(const struct header *hdrs, size_t nhdrs, const char *body
 		need = need - (sk[i].to - sk[i].from) + 4096;
 
 	for (size_t i = 0; i < nhdrs; i++)
-		if (strncasecmp(hdrs[i].name, "Content-", 8) == 0)
+		if (strncasecmp(hdrs[i].name, "Content-", 8) == 0 ||
+		    strcasecmp(hdrs[i].name, "MIME-Version") == 0)
 			need += strlen(hdrs[i].name) + strlen(hdrs[i].raw) * 2 + 2;
 	buf_reserve(b, need);	/* the body is not moved as the buffer grows */
-	/* only the fields that shape the MIME tree (GMime's parser never
-	 * reads MIME-Version): GMime's cost on some others grows with the
-	 * square of their length (a 56 KB field of short words took 4 ms),
-	 * and the views take nothing else from it */
+	/* only the fields that shape the MIME tree: GMime's cost on some
+	 * others grows with the square of their length (a 56 KB field of
+	 * short words took 4 ms), and the views take nothing else from it.
+	 * MIME-Version stays although GMime's parser never reads it: the
+	 * tree depends on where GMime's 4 KB reads fall (a line longer than
+	 * 128 bytes is cut there and its second piece checked for a
+	 * boundary), so the input keeps the bytes it has always had */
 	for (size_t i = 0; i < nhdrs; i++) {
 		if (!valid_field_name(hdrs[i].name))
 			continue;	/* already MIME_BROKEN (message.c) */
-		if (strncasecmp(hdrs[i].name, "Content-", 8) != 0)
+		if (strncasecmp(hdrs[i].name, "Content-", 8) != 0 &&
+		    strcasecmp(hdrs[i].name, "MIME-Version") != 0)
 			continue;
 		buf_puts(b, hdrs[i].name);
 		buf_putc(b, ':');
@@ -478,7 +483,6 @@ static void on_warning(gint64 offset, GMimeParserWarning code, const gchar *item
 	struct walk *w = data;
 
 	(void)offset;
-	(void)item;
 	switch (code) {
 	case GMIME_CRIT_MULTIPART_WITHOUT_BOUNDARY:
 		set_broken(w, "multipart without a boundary");
@@ -497,6 +501,12 @@ static void on_warning(gint64 offset, GMimeParserWarning code, const gchar *item
 		set_broken(w, "MIME part without headers or content");
 		break;
 	case GMIME_CRIT_CONFLICTING_HEADER:
+		/* the top part holds the MIME-Version fields too (parse:
+		 * construct_part), where a GMimeMessage held them unchecked */
+		if (item != NULL && strcasecmp(item, "MIME-Version") == 0)
+			break;
+		set_broken(w, "conflicting MIME header fields or parameters");
+		break;
 	case GMIME_CRIT_CONFLICTING_PARAMETER:
 		set_broken(w, "conflicting MIME header fields or parameters");
 		break;
@@ -1027,10 +1037,12 @@ static void parse(struct walk *w, const struct header *hdrs, size_t nhdrs, const
 	if (!quiet)	/* see guard */
 		g_mime_parser_options_set_warning_callback(opts, on_warning, w);
 	/* the top part alone, without a GMimeMessage around it: the input
-	 * holds only Content-* fields, which GMime's construct_message
-	 * gives to the part anyway (gmime-parser.c 3.2, toplevel), and the
-	 * message object with its address lists and header list cost
-	 * about a tenth of the views' instructions to build and free */
+	 * holds Content-* fields, which GMime's construct_message gives to
+	 * the part anyway (gmime-parser.c 3.2, toplevel), and MIME-Version
+	 * fields, which the part's header list now holds (on_warning: not
+	 * a conflict); the message object with its address lists and
+	 * header list cost about a tenth of the views' instructions to
+	 * build and free */
 	GMimeObject *top = g_mime_parser_construct_part(parser, opts);
 	if (top != NULL) {
 		walk(w, top, 1);
