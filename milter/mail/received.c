@@ -1106,9 +1106,13 @@ static void finish(struct relay *r, bool dns)
 /* find_envfrom - return-path / envelope-from / envelope-sender marker */
 static void find_envfrom(const char *s, struct relay *r)
 {
-	static const char *const keys[] = { "return-path: ", "return-path ",
-		"envelope-sender ", "envelope-sender=", "envelope-from ",
-		"envelope-from=", NULL };
+	static const struct {
+		const char *s;
+		size_t n;
+#define KEY(s) { s, sizeof(s) - 1 }
+	} keys[] = { KEY("return-path: "), KEY("return-path "), KEY("envelope-sender "),
+		     KEY("envelope-sender="), KEY("envelope-from "), KEY("envelope-from=") };
+#undef KEY
 	const char *val = NULL;
 	/* the first place any key starts (one pass: a strcasestr per key
 	 * was a tenth of the Received parse); keys that start at the same
@@ -1117,13 +1121,11 @@ static void find_envfrom(const char *s, struct relay *r)
 		char c = (char)(*p | 0x20);
 		if (c != 'r' && c != 'e')
 			continue;
-		for (int i = 0; keys[i]; i++) {
-			size_t n = strlen(keys[i]);
-			if (strncasecmp(p, keys[i], n) == 0) {
-				val = p + n;
+		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+			if (strncasecmp(p, keys[i].s, keys[i].n) == 0) {
+				val = p + keys[i].n;
 				break;
 			}
-		}
 	}
 	if (val == NULL || *val == ' ' || *val == '\0')
 		return;

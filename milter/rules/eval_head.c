@@ -402,10 +402,10 @@ static unsigned to_in_subject(const struct eval_env *env, size_t argc, const cha
 			goto out;
 		}
 		if (strcmp(argv[0], "address") == 0) {
-			quotemeta(to.data, to.len, &q);
+			quotemeta(to.data, n, &q);
 			buf_printf(&pat, "\\b%s\\b", q.data);
 		} else if (strcmp(argv[0], "user") == 0) {
-			quotemeta(to.data, strcspn(to.data, "@"), &q);
+			quotemeta(to.data, n, &q);
 			buf_printf(&pat, "^(?:(?:re|fw):\\s*(?:\\w+\\s+)?%s$|(?-i:%s)\\s*[,:;!?-](?:$|\\s)"
 				   "|%s$|,\\s*%s[,:;!?-]$)", q.data, q.data, q.data, q.data);
 		}
