@@ -14,7 +14,7 @@
  * windows around their occurrences (from rewidth_max before an
  * occurrence's end to re_lookbehind after its start, with PCRE2's offset
  * limit) finds the same first match as searching the whole subject.
- * And reqlit_lead: the pattern behind its look-ahead finds the same
+ * And reqlit_lead (two bytes and three): the pattern behind its look-ahead finds the same
  * match as the pattern from every start offset (the first 512), and so
  * does the pattern as re_compile builds it for rules (which adds the
  * look-ahead where it pays).
@@ -140,35 +140,38 @@ static void same_matches(const struct re *x, const struct re *y, const char *sub
 	re_scratch_free(rs);
 }
 
-/* lead_check - reqlit_lead's promise, and re_compile's use of it */
+/* lead_check - reqlit_lead's promise, by two bytes and by three, and
+ * re_compile's use of it */
 static void lead_check(const char *pat, const char *flags, const char *subj, size_t slen)
 {
 	double share;
-	char *err = NULL, *lead = reqlit_lead(pat, flags, &share);
+	char *err = NULL;
 	struct re *plain = re_compile_once(pat, strlen(pat), flags, &err);
 
-	if (lead && (share <= 0.0 || share >= 1.0))
-		abort();
+	for (int three = 0; three < 2; three++) {
+		char *lead = reqlit_lead(pat, flags, &share, three);
+		if (lead && (share <= 0.0 || share >= 1.0))
+			abort();
+		if (lead && plain && re_bytes(plain)) {
+			char *both = xasprintf("%s%s", lead, pat);
+			struct re *led = re_compile_once(both, strlen(both), flags, &err);
+			if (led)
+				same_matches(plain, led, subj, slen);
+			re_free(led);
+			free(both);
+		}
+		free(lead);
+	}
 	if (plain == NULL || !re_bytes(plain)) {
 		re_free(plain);
-		free(lead);
 		free(err);
 		return;
-	}
-	if (lead) {
-		char *both = xasprintf("%s%s", lead, pat);
-		struct re *led = re_compile_once(both, strlen(both), flags, &err);
-		if (led)
-			same_matches(plain, led, subj, slen);
-		re_free(led);
-		free(both);
 	}
 	struct re *rule = re_compile(pat, strlen(pat), flags, &err);
 	if (rule)
 		same_matches(plain, rule, subj, slen);
 	re_free(rule);
 	re_free(plain);
-	free(lead);
 	free(err);
 }
 

@@ -1174,23 +1174,106 @@ static void parse_alt(struct parse *ps, struct reqlit *out, struct runs *ex, boo
 
 /* ------------------------------------------------------ lead bytes */
 
+/* 256 rows of byte sets, allocated when first used; a row not in used
+ * holds garbage (most rows are never set, so the array is not zeroed) */
+struct rows {
+	uint64_t (*r)[4];
+	struct bset used;
+};
+
 /* what a piece of a pattern can begin with (reqlit_lead): every string
- * it matches is "" (nullable), one byte of one, or starts with a pair
- * (a, b) of two, so its first bytes are one and rows.  Supersets all: a
- * piece this walk reads loosely (look-around, anchors, \b: "") admits
- * more. */
+ * it matches is "" (nullable), one byte of one, two bytes of end, or
+ * starts with a pair of two (its rows: first bytes, its bits: second
+ * bytes) and, when three bytes or longer, with a triple of three (row b
+ * of three[a]: the third bytes after a, b).  Its first bytes are one and
+ * two's rows.  Supersets all: a piece this walk reads loosely
+ * (look-around, anchors, \b: "") admits more. */
 struct lead {
 	bool nullable;
 	struct bset one;
-	uint64_t (*two)[4];	/* 256 rows of second bytes; NULL: none */
-	struct bset rows;	/* the rows of two that are not empty */
+	struct rows two, end;
+	struct rows *three;	/* 256 of them, or NULL */
+	struct bset has3;	/* the a of three that are set */
 };
 
-/* lead_free - release a piece's pairs */
+/* rows_free - release */
+static void rows_free(struct rows *r)
+{
+	free(r->r);
+	memset(r, 0, sizeof(*r));
+}
+
+/* rows_or - row a of r gets every byte of w */
+static void rows_or(struct rows *r, int a, const uint64_t *w)
+{
+	if (r->r == NULL)
+		r->r = xmalloc(256 * sizeof(*r->r));
+	if (!bs_has(&r->used, a)) {
+		memcpy(r->r[a], w, sizeof(r->r[a]));
+		bs_range(&r->used, a, a);
+		return;
+	}
+	for (int i = 0; i < 4; i++)
+		r->r[a][i] |= w[i];
+}
+
+/* rows_cross - rows a of r for each a in from get every byte of to */
+static void rows_cross(struct rows *r, const struct bset *from, const struct bset *to)
+{
+	if ((to->w[0] | to->w[1] | to->w[2] | to->w[3]) == 0)
+		return;
+	for (int i = 0; i < 4; i++)
+		for (uint64_t m = from->w[i]; m; m &= m - 1)
+			rows_or(r, i * 64 + __builtin_ctzll(m), to->w);
+}
+
+/* rows_add - every row of b into a */
+static void rows_add(struct rows *a, const struct rows *b)
+{
+	for (int i = 0; i < 4; i++)
+		for (uint64_t m = b->used.w[i]; m; m &= m - 1) {
+			int k = i * 64 + __builtin_ctzll(m);
+			rows_or(a, k, b->r[k]);
+		}
+}
+
+/* rows_copy - a copy of b into a (a is empty) */
+static void rows_copy(struct rows *a, const struct rows *b)
+{
+	memset(a, 0, sizeof(*a));
+	rows_add(a, b);
+}
+
+/* three_of - l's rows of third bytes after first byte a, made if new */
+static struct rows *three_of(struct lead *l, int a)
+{
+	if (l->three == NULL)
+		l->three = xcalloc(256, sizeof(*l->three));
+	bs_range(&l->has3, a, a);
+	return &l->three[a];
+}
+
+/* three_add - every triple of b into a */
+static void three_add(struct lead *a, const struct lead *b)
+{
+	for (int i = 0; i < 4; i++)
+		for (uint64_t m = b->has3.w[i]; m; m &= m - 1) {
+			int k = i * 64 + __builtin_ctzll(m);
+			rows_add(three_of(a, k), &b->three[k]);
+		}
+}
+
+/* lead_free - release a piece's sets */
 static void lead_free(struct lead *l)
 {
-	free(l->two);
-	l->two = NULL;
+	rows_free(&l->two);
+	rows_free(&l->end);
+	for (int i = 0; l->three && i < 4; i++)
+		for (uint64_t m = l->has3.w[i]; m; m &= m - 1)
+			rows_free(&l->three[i * 64 + __builtin_ctzll(m)]);
+	free(l->three);
+	l->three = NULL;
+	memset(&l->has3, 0, sizeof(l->has3));
 }
 
 /* lead_empty - the piece that matches only "" */
@@ -1200,39 +1283,15 @@ static void lead_empty(struct lead *l)
 	l->nullable = true;
 }
 
-/* lead_row_or - row a of l's pairs gets every byte of w (rows not yet in
- * l->rows hold garbage: the array is not zeroed, most rows never used) */
-static void lead_row_or(struct lead *l, int a, const uint64_t *w)
+/* lead_copy - a copy of b into a */
+static void lead_copy(struct lead *a, const struct lead *b)
 {
-	if (l->two == NULL)
-		l->two = xmalloc(256 * sizeof(*l->two));
-	if (!bs_has(&l->rows, a)) {
-		memcpy(l->two[a], w, sizeof(l->two[a]));
-		bs_range(&l->rows, a, a);
-		return;
-	}
-	for (int i = 0; i < 4; i++)
-		l->two[a][i] |= w[i];
-}
-
-/* lead_rows - rows a of l's pairs for each a in from get every b of to */
-static void lead_rows(struct lead *l, const struct bset *from, const struct bset *to)
-{
-	if ((to->w[0] | to->w[1] | to->w[2] | to->w[3]) == 0)
-		return;
-	for (int i = 0; i < 4; i++)
-		for (uint64_t m = from->w[i]; m; m &= m - 1)
-			lead_row_or(l, i * 64 + __builtin_ctzll(m), to->w);
-}
-
-/* lead_pairs_or - add b's pairs to a's */
-static void lead_pairs_or(struct lead *a, const struct lead *b)
-{
-	for (int i = 0; i < 4; i++)
-		for (uint64_t m = b->rows.w[i]; m; m &= m - 1) {
-			int r = i * 64 + __builtin_ctzll(m);
-			lead_row_or(a, r, b->two[r]);
-		}
+	memset(a, 0, sizeof(*a));
+	a->nullable = b->nullable;
+	a->one = b->one;
+	rows_copy(&a->two, &b->two);
+	rows_copy(&a->end, &b->end);
+	three_add(a, b);
 }
 
 /* lead_first - the first bytes of l's matches */
@@ -1241,18 +1300,48 @@ static struct bset lead_first(const struct lead *l)
 	struct bset f;
 
 	for (int i = 0; i < 4; i++)
-		f.w[i] = l->one.w[i] | l->rows.w[i];
+		f.w[i] = l->one.w[i] | l->two.used.w[i];
 	return f;
 }
 
-/* lead_cat - acc followed by x (x released) */
+/* lead_cat - acc followed by x (x released).  Each set of acc is made
+ * from the ones before, so the order of the steps matters. */
 static void lead_cat(struct lead *acc, struct lead *x)
 {
 	struct bset first = lead_first(x);
 
-	lead_rows(acc, &acc->one, &first);	/* one byte of acc, then x's first */
+	/* three bytes: two of acc's then x's first, one of acc's then two
+	 * of x's, or x's own when acc may be "" */
+	for (int i = 0; i < 4; i++)
+		for (uint64_t m = acc->end.used.w[i]; m; m &= m - 1) {
+			int a = i * 64 + __builtin_ctzll(m);
+			struct bset after = { { acc->end.r[a][0], acc->end.r[a][1],
+						acc->end.r[a][2], acc->end.r[a][3] } };
+			rows_cross(three_of(acc, a), &after, &first);
+		}
+	for (int i = 0; i < 4; i++)
+		for (uint64_t m = acc->one.w[i]; m; m &= m - 1) {
+			int a = i * 64 + __builtin_ctzll(m);
+			if ((x->two.used.w[0] | x->two.used.w[1] | x->two.used.w[2] |
+			     x->two.used.w[3]) != 0)
+				rows_add(three_of(acc, a), &x->two);
+		}
 	if (acc->nullable)
-		lead_pairs_or(acc, x);
+		three_add(acc, x);
+	/* whole matches of two bytes */
+	struct rows end;
+	memset(&end, 0, sizeof(end));
+	if (x->nullable)
+		rows_add(&end, &acc->end);
+	rows_cross(&end, &acc->one, &x->one);
+	if (acc->nullable)
+		rows_add(&end, &x->end);
+	rows_free(&acc->end);
+	acc->end = end;
+	/* two bytes: one of acc's then x's first, or x's own */
+	rows_cross(&acc->two, &acc->one, &first);
+	if (acc->nullable)
+		rows_add(&acc->two, &x->two);
 	for (int i = 0; i < 4; i++)
 		acc->one.w[i] = (x->nullable ? acc->one.w[i] : 0) |
 				(acc->nullable ? x->one.w[i] : 0);
@@ -1263,14 +1352,19 @@ static void lead_cat(struct lead *acc, struct lead *x)
 /* lead_or - acc or x (x released) */
 static void lead_or(struct lead *acc, struct lead *x)
 {
-	lead_pairs_or(acc, x);
+	rows_add(&acc->two, &x->two);
+	rows_add(&acc->end, &x->end);
+	three_add(acc, x);
 	for (int i = 0; i < 4; i++)
 		acc->one.w[i] |= x->one.w[i];
 	acc->nullable = acc->nullable || x->nullable;
 	lead_free(x);
 }
 
-/* lead_repeat - x{min,max} (max ULONG_MAX: no maximum) */
+/* lead_repeat - x{min,max} (max ULONG_MAX: no maximum).  Three bytes
+ * come from at most three copies, so x{min,max} begins as one of x,
+ * x x and x x x with min <= copies <= max does, and x{4,} as x x x
+ * (the first three bytes of four copies or more are those of three) */
 static void lead_repeat(struct lead *x, long min, unsigned long max)
 {
 	if (max == 0) {
@@ -1278,13 +1372,31 @@ static void lead_repeat(struct lead *x, long min, unsigned long max)
 		lead_empty(x);
 		return;
 	}
-	struct bset first = lead_first(x);
-	if (max >= 2)	/* one byte of one copy, then the next copy */
-		lead_rows(x, &x->one, &first);
-	if (min >= 2 && !x->nullable)	/* two copies of a byte or more */
-		memset(&x->one, 0, sizeof(x->one));
+	struct lead res, p2, p3, c;
+	memset(&res, 0, sizeof(res));	/* matches nothing yet */
+	if (min <= 1) {
+		lead_copy(&c, x);
+		lead_or(&res, &c);
+	}
+	if (max >= 2) {
+		lead_copy(&p2, x);
+		lead_copy(&c, x);
+		lead_cat(&p2, &c);
+		if (max >= 3) {
+			lead_copy(&p3, &p2);
+			lead_copy(&c, x);
+			lead_cat(&p3, &c);
+			lead_or(&res, &p3);
+		}
+		if (min <= 2)
+			lead_or(&res, &p2);
+		else
+			lead_free(&p2);
+	}
 	if (min == 0)
-		x->nullable = true;
+		res.nullable = true;
+	lead_free(x);
+	*x = res;
 }
 
 /* lead_bytes - the piece that is one byte of bs, either case (a superset
@@ -1375,7 +1487,8 @@ static void lead_seq(struct parse *ps, struct lead *acc)
 				struct bset lf = { { 0 } }, cr = { { 0 } };
 				bs_range(&lf, '\n', '\n');
 				bs_range(&cr, '\r', '\r');
-				lead_rows(&x, &cr, &lf);
+				rows_cross(&x.two, &cr, &lf);	/* \r\n: two bytes, */
+				rows_cross(&x.end, &cr, &lf);	/* a whole match */
 			} else if (e && strchr("bBAzZGK", e)) {
 				lead_empty(&x);	/* assertions match "" */
 			} else {
@@ -1439,8 +1552,59 @@ static void lead_class(struct buf *b, const uint64_t *w)
 	buf_putc(b, ']');
 }
 
+/* LEAD_TEXT_MAX: a three-byte look-ahead longer than this is given as
+ * two bytes */
+#define LEAD_TEXT_MAX 32768
+
+static const uint64_t lead_all[4] = { ~0ULL, ~0ULL, ~0ULL, ~0ULL };
+
+/* lead_third - the bytes that may follow a, b in a match starting so:
+ * every byte when a, b is a whole match (or nothing is known) */
+static void lead_third(const struct lead *l, int a, int b, uint64_t *w)
+{
+	bool whole = bs_has(&l->end.used, a) && (l->end.r[a][b >> 6] >> (b & 63) & 1);
+	bool some = bs_has(&l->has3, a) && bs_has(&l->three[a].used, b);
+
+	if (whole || !some) {
+		memcpy(w, lead_all, sizeof(lead_all));
+		return;
+	}
+	memcpy(w, l->three[a].r[b], sizeof(lead_all));
+}
+
+/* lead_seconds - after first byte a (not a whole match): the second
+ * bytes, grouped by their third ones, as (?:[b...][c...]|[b...]) */
+static void lead_seconds(struct buf *out, const struct lead *l, int a, const uint64_t *row)
+{
+	uint64_t third[256][4];
+	struct bset done = { { 0 } };
+	bool first = true;
+
+	for (int b = 0; b < 256; b++)
+		if (row[b >> 6] >> (b & 63) & 1)
+			lead_third(l, a, b, third[b]);
+	buf_puts(out, "(?:");
+	for (int b = 0; b < 256; b++) {
+		if (!(row[b >> 6] >> (b & 63) & 1) || bs_has(&done, b))
+			continue;
+		uint64_t same[4] = { 0, 0, 0, 0 };
+		for (int c = b; c < 256; c++)
+			if ((row[c >> 6] >> (c & 63) & 1) && memcmp(third[c], third[b], sizeof(third[b])) == 0) {
+				same[c >> 6] |= (uint64_t)1 << (c & 63);
+				bs_range(&done, c, c);
+			}
+		if (!first)
+			buf_putc(out, '|');
+		first = false;
+		lead_class(out, same);
+		if (memcmp(third[b], lead_all, sizeof(lead_all)) != 0)
+			lead_class(out, third[b]);
+	}
+	buf_putc(out, ')');
+}
+
 /* reqlit_lead - see reqlit.h */
-char *reqlit_lead(const char *pattern, const char *flags, double *share)
+char *reqlit_lead(const char *pattern, const char *flags, double *share, bool three)
 {
 	struct parse ps = { .p = pattern, .end = pattern + strlen(pattern) };
 	struct lead l;
@@ -1455,48 +1619,68 @@ char *reqlit_lead(const char *pattern, const char *flags, double *share)
 	}
 	/* a first byte that may be a whole match, or be followed by any
 	 * byte, is enough alone; the others need one of their second
-	 * bytes.  First bytes with the same second ones share a branch. */
-	static const uint64_t all[4] = { ~0ULL, ~0ULL, ~0ULL, ~0ULL };
+	 * bytes (and those, of their third ones).  First bytes that are
+	 * followed alike share a branch. */
 	uint64_t row[256][4];
-	struct bset done = { { 0 } };
 	size_t pairs = 0, firsts = 0;
 	for (int a = 0; a < 256; a++) {
 		bool alone = bs_has(&l.one, a);
-		bool some = bs_has(&l.rows, a);
+		bool some = bs_has(&l.two.used, a);
 		for (int i = 0; i < 4; i++)
-			row[a][i] = alone ? all[i] : some ? l.two[a][i] : 0;
+			row[a][i] = alone ? lead_all[i] : some ? l.two.r[a][i] : 0;
 		size_t n = 0;
 		for (int i = 0; i < 4; i++)
 			n += (size_t)__builtin_popcountll(row[a][i]);
 		pairs += n;
 		firsts += n != 0;
 	}
-	lead_free(&l);
 	if (pairs == 0 || pairs == firsts * 256) {
+		lead_free(&l);
 		return NULL;	/* no match at all, or a second byte tells nothing */
 	}
 	*share = (double)pairs / (double)(firsts * 256);
-	struct buf b;
-	buf_init(&b);
-	buf_puts(&b, "(?=");
-	bool first = true;
-	for (int a = 0; a < 256; a++) {
-		if (bs_has(&done, a) || (row[a][0] | row[a][1] | row[a][2] | row[a][3]) == 0)
-			continue;
-		uint64_t same[4] = { 0, 0, 0, 0 };
-		for (int c = a; c < 256; c++)
-			if (memcmp(row[c], row[a], sizeof(row[a])) == 0) {
-				same[c >> 6] |= (uint64_t)1 << (c & 63);
-				bs_range(&done, c, c);
-			}
-		if (!first)
-			buf_putc(&b, '|');
-		first = false;
-		lead_class(&b, same);
-		if (memcmp(row[a], all, sizeof(all)) != 0)
-			lead_class(&b, row[a]);
+	struct buf b, tail[256];
+	for (int pass = three ? 0 : 1; pass < 2; pass++) {	/* three bytes, else two */
+		buf_init(&b);
+		buf_puts(&b, "(?=");
+		struct bset done = { { 0 } };
+		bool first = true;
+		for (int a = 0; a < 256; a++) {	/* what follows each first byte */
+			buf_init(&tail[a]);
+			if ((row[a][0] | row[a][1] | row[a][2] | row[a][3]) == 0 ||
+			    memcmp(row[a], lead_all, sizeof(lead_all)) == 0)
+				continue;
+			if (pass == 0)
+				lead_seconds(&tail[a], &l, a, row[a]);
+			else
+				lead_class(&tail[a], row[a]);
+		}
+		for (int a = 0; a < 256; a++) {
+			if (bs_has(&done, a) || (row[a][0] | row[a][1] | row[a][2] | row[a][3]) == 0)
+				continue;
+			uint64_t same[4] = { 0, 0, 0, 0 };
+			for (int c = a; c < 256; c++)
+				if ((row[c][0] | row[c][1] | row[c][2] | row[c][3]) != 0 &&
+				    tail[c].len == tail[a].len &&
+				    (tail[a].len == 0 || memcmp(tail[c].data, tail[a].data, tail[a].len) == 0)) {
+					same[c >> 6] |= (uint64_t)1 << (c & 63);
+					bs_range(&done, c, c);
+				}
+			if (!first)
+				buf_putc(&b, '|');
+			first = false;
+			lead_class(&b, same);
+			if (tail[a].len)
+				buf_append(&b, tail[a].data, tail[a].len);
+		}
+		buf_putc(&b, ')');
+		for (int a = 0; a < 256; a++)
+			buf_free(&tail[a]);
+		if (b.len <= LEAD_TEXT_MAX || pass == 1)
+			break;
+		buf_free(&b);
 	}
-	buf_putc(&b, ')');
+	lead_free(&l);
 	return b.data;
 }
 

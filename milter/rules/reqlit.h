@@ -59,9 +59,12 @@ bool reqlit_find_ascii(const char *pattern, const char *flags, struct reqlit *ou
  * first bytes it admits, when the pattern may match "", or for syntax
  * the walk does not follow (the same as reqlit_find, and \X and
  * back-references).  *share: the pairs it admits over (first bytes x
- * 256), 1.0 for NULL.  The caller frees the string.
+ * 256), 1.0 for NULL.  three: the first three bytes of every match where
+ * a match has them (given as two when that text would be too long), so
+ * that fewer starts pass, for a longer look-ahead.  The caller frees the
+ * string.
  */
-char *reqlit_lead(const char *pattern, const char *flags, double *share);
+char *reqlit_lead(const char *pattern, const char *flags, double *share, bool three);
 
 /* reqlit_squeeze - s[0, n) squeezed into out (room for n bytes); its length */
 size_t reqlit_squeeze(const char *s, size_t n, char *out);

@@ -399,13 +399,19 @@ static const struct {
 	{ "[[:<:]][ab]c", "", false, { "ac", " bc", "xac", NULL } },
 	{ "[[:>:]][ ,]c", "", false, { "x c", "x,c", " c", NULL } },
 	{ "(?:x|\\s?)+-y", "", false, { "x-y", " -y", "-y", "xx -y", NULL } },
+	/* matches of two bytes beside longer ones; thirds after a repeat */
+	{ "ab|cde|cdf", "", false, { "ab", "cd", "cde", "xcdf", "cdg", NULL } },
+	{ "(?:abc|abd|xbz)q", "i", false, { "ABCq", "abeq", "xbzq", "xbcq", "aabdq", NULL } },
+	{ "a+bc|d{2,}e", "", false, { "aabc", "abc", "dde", "ddde", "de", "aab" } },
+	{ "(?:a|b)?c?de", "", false, { "ade", "bcde", "de", "cde", "xbde", "dx" } },
 };
 
-START_TEST(lead_table)
+/* lead_one - one case of the table, led by two bytes or three */
+static void lead_one(int _i, bool three)
 {
 	double share;
 	char *err = NULL;
-	char *lead = reqlit_lead(leads[_i].pat, leads[_i].flags, &share);
+	char *lead = reqlit_lead(leads[_i].pat, leads[_i].flags, &share, three);
 
 	if (leads[_i].none) {
 		ck_assert_msg(lead == NULL, "/%s/%s: a look-ahead %s", leads[_i].pat,
@@ -436,6 +442,39 @@ START_TEST(lead_table)
 	re_free(led);
 	free(both);
 	free(lead);
+}
+
+START_TEST(lead_table)
+{
+	lead_one(_i, false);
+	lead_one(_i, true);
+}
+END_TEST
+
+/* by three bytes, a start whose third byte no match has is dropped at
+ * once: the look-ahead alone no longer matches there, where that of two
+ * bytes does */
+START_TEST(lead_three_narrower)
+{
+	double share;
+	char *err = NULL;
+	const char *pat = "(?:abc|abd)x|q\\d";
+	char *two = reqlit_lead(pat, "", &share, false), *three = reqlit_lead(pat, "", &share, true);
+	ck_assert(two != NULL && three != NULL);
+	struct re *r2 = re_compile_once(two, strlen(two), "", &err);
+	struct re *r3 = re_compile_once(three, strlen(three), "", &err);
+	ck_assert(r2 != NULL && r3 != NULL);
+	struct re_scratch *rs = re_scratch_new();
+	size_t a, b;
+	ck_assert_int_eq(re_match(r2, "abe", 3, 0, rs, &a, &b), RE_MATCH);
+	ck_assert_int_eq(re_match(r3, "abe", 3, 0, rs, &a, &b), RE_NOMATCH);
+	ck_assert_int_eq(re_match(r3, "abd", 3, 0, rs, &a, &b), RE_MATCH);
+	ck_assert_int_eq(re_match(r3, "q7", 2, 0, rs, &a, &b), RE_MATCH);
+	re_scratch_free(rs);
+	re_free(r2);
+	re_free(r3);
+	free(two);
+	free(three);
 }
 END_TEST
 
@@ -844,6 +883,7 @@ int main(void)
 	tcase_add_loop_test(tc, reqlit_ascii, 0, sizeof(asc) / sizeof(asc[0]));
 	tcase_add_test(tc, squeeze_text);
 	tcase_add_loop_test(tc, lead_table, 0, sizeof(leads) / sizeof(leads[0]));
+	tcase_add_test(tc, lead_three_narrower);
 	tcase_add_test(tc, lead_nul);
 	tcase_add_test(tc, reqlit_nul);
 	tcase_add_test(tc, skip_is_no_match);
