@@ -8,7 +8,8 @@
  * must give what the one without them (meta_compile_eager) gives, also
  * when packed (meta_pack_new, as rules_eval runs it) and every value is
  * asked for on first read (meta_prog_eval), and a value is asked for at
- * most once.
+ * most once; and so must the program whose cheaper && operands are read
+ * first (meta_reorder, with costs from the input).
  */
 #include "autoconfig.h"
 
@@ -39,6 +40,18 @@ static void asked(void *ctx, size_t index)
 		abort();
 	a->known[index] = 1;
 	a->shown[index] = a->vals[index];
+}
+
+/* cost_of - meta_reorder's costs, from the input: 0-3, or pinned */
+struct costs {
+	const uint8_t *data;
+	size_t size;
+};
+static unsigned cost_of(void *ctx, size_t index)
+{
+	const struct costs *c = ctx;
+	unsigned b = c->size ? c->data[(index * 7 + 3) % c->size] : 0;
+	return b % 17 == 16 ? META_PINNED : b % 4;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -98,6 +111,31 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(stack);
 	free(ask.shown);
 	free(ask.known);
+	/* with the cheaper operands of && read first (costs from the input,
+	 * some names pinned): the same value, each value asked at most once */
+	struct meta_expr *ro = meta_compile(text, &err);
+	if (ro == NULL)
+		abort();
+	for (size_t i = 0; i < n; i++)
+		meta_bind(ro, i, n - 1 - i);
+	struct costs cs = { data, size };
+	meta_reorder(ro, cost_of, &cs);
+	if (meta_stack_size(ro) != need)
+		abort();
+	stack = xmalloc(need * sizeof(*stack));
+	if (meta_eval(ro, vals, stack) != v1)
+		abort();
+	ask = (struct ask){ .vals = vals, .shown = xcalloc(n + 1, sizeof(double)),
+			    .known = xcalloc(n + 1, 1), .n = n };
+	one[0] = ro;
+	pack = meta_pack_new(one, 1);
+	if (meta_prog_eval(meta_pack_prog(pack, 0), ask.shown, ask.known, asked, &ask, stack) != v1)
+		abort();
+	meta_pack_free(pack);
+	free(stack);
+	free(ask.shown);
+	free(ask.known);
+	meta_free(ro);
 	meta_free(ref);
 	free(vals);
 	meta_free(e);

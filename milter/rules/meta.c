@@ -64,6 +64,12 @@ struct meta_expr {
 	char **names;
 	size_t nnames;
 	size_t stack;		/* deepest stack the program reaches */
+	/* the && chains of two operands or more, innermost first (as they
+	 * end): n, then where each operand starts, then where the chain
+	 * ends; read once by meta_reorder */
+	uint32_t *chains;
+	size_t nchains, chains_cap;
+	bool reordered;
 };
 
 enum tok {
@@ -392,6 +398,19 @@ static void parse_eq(struct meta_parser *mp)
 	binary(mp, parse_rel, t, o, 2, false);
 }
 
+/* chain_add - note an && chain: its operands' starts and its end */
+static void chain_add(struct meta_expr *e, const uint32_t *starts, size_t n, size_t end)
+{
+	if (e->nchains + n + 2 > e->chains_cap) {
+		e->chains_cap = (e->nchains + n + 2) * 2;
+		e->chains = xrealloc(e->chains, e->chains_cap * sizeof(*e->chains));
+	}
+	e->chains[e->nchains++] = (uint32_t)n;
+	memcpy(e->chains + e->nchains, starts, n * sizeof(*starts));
+	e->nchains += n;
+	e->chains[e->nchains++] = (uint32_t)end;
+}
+
 /*
  * logic - a chain of && or || (left-associative).  Each operator becomes
  * a jump over its right operand, taken when the left one decides: the
@@ -402,6 +421,9 @@ static void parse_eq(struct meta_parser *mp)
 static void logic(struct meta_parser *mp, void (*operand)(struct meta_parser *), enum tok tok,
 		  enum meta_op jump, enum meta_op op)
 {
+	uint32_t first = (uint32_t)mp->e->ncode, *starts = &first;	/* grown past one */
+	size_t n = 1, cap = 1;
+
 	operand(mp);
 	while (!mp->err && mp->tok == tok) {
 		next(mp);
@@ -412,10 +434,23 @@ static void logic(struct meta_parser *mp, void (*operand)(struct meta_parser *),
 		}
 		size_t at = mp->e->ncode;
 		emit(mp, jump, 0, 0);
+		if (n == cap) {
+			cap *= 2;
+			uint32_t *grown = xmalloc(cap * sizeof(*grown));
+			memcpy(grown, starts, n * sizeof(*starts));
+			if (starts != &first)
+				free(starts);
+			starts = grown;
+		}
+		starts[n++] = (uint32_t)mp->e->ncode;
 		operand(mp);
 		if (!mp->err)
 			mp->e->code[at].arg = (uint32_t)mp->e->ncode;
 	}
+	if (!mp->err && !mp->eager && op == OP_AND && n >= 2)
+		chain_add(mp->e, starts, n, mp->e->ncode);
+	if (starts != &first)
+		free(starts);
 }
 
 /* parse_and - && */
@@ -475,6 +510,7 @@ struct meta_expr *meta_free(struct meta_expr *e)
 		free(e->names[i]);
 	free(e->names);
 	free(e->code);
+	free(e->chains);
 	free(e);
 	return NULL;
 }
@@ -497,6 +533,96 @@ void meta_bind(struct meta_expr *e, size_t i, size_t index)
 	for (size_t k = 0; k < e->ncode; k++)	/* read from the program itself */
 		if (e->code[k].op == OP_REF && e->code[k].arg == i)
 			e->code[k].u.index = index;
+}
+
+/* shift - the program grew by p instructions at at: every jump past at
+ * and every chain position past it (those of chains not yet seen) move */
+static void shift(struct meta_expr *e, size_t at, size_t p, size_t next_chain)
+{
+	for (size_t i = 0; i < e->ncode; i++)
+		if ((e->code[i].op == OP_JZ || e->code[i].op == OP_JNZ) && e->code[i].arg > at)
+			e->code[i].arg += (uint32_t)p;
+	for (size_t c = next_chain; c < e->nchains; c += e->chains[c] + 2)
+		for (size_t k = 0; k <= e->chains[c]; k++)
+			if (e->chains[c + 1 + k] > at)
+				e->chains[c + 1 + k] += (uint32_t)p;
+}
+
+/*
+ * meta_reorder - see meta.h.  For each && chain (innermost first), every
+ * operand that comes after a dearer one is copied, cheapest first, in
+ * front of the chain, each copy followed by a jump to the chain's end
+ * when it is 0: a 0 there gives the chain's value at once (0, as the
+ * chain would have: the first 0 of its operands, and 0 and -0 are the
+ * same to every operator, comparison and test here); anything else is
+ * dropped and the chain runs as it was, reading the copied operand again
+ * (its value is known by then).  So the value is always the chain's.
+ * A copy's own jumps move with it; the jumps and chains past the place
+ * of the copies move by their length.
+ */
+void meta_reorder(struct meta_expr *e, unsigned (*cost)(void *ctx, size_t index), void *ctx)
+{
+	if (e->reordered)
+		return;
+	e->reordered = true;
+	for (size_t c = 0; c < e->nchains; c += e->chains[c] + 2) {
+		size_t n = e->chains[c];
+		const uint32_t *st = e->chains + c + 1;
+		size_t end = st[n], from = st[0];
+		unsigned *w = xmalloc(n * sizeof(*w));
+		size_t *hoist = xmalloc(n * sizeof(*hoist)), nh = 0, len = 0;
+		unsigned dearest = 0;
+		bool pinned = false;
+		for (size_t k = 0; k < n; k++) {
+			size_t ke = k + 1 < n ? st[k + 1] - 1 : end;
+			w[k] = 0;
+			for (size_t i = st[k]; i < ke; i++)
+				if (e->code[i].op == OP_REF) {
+					unsigned x = cost(ctx, e->code[i].u.index);
+					pinned = pinned || x == META_PINNED;
+					w[k] = x > w[k] ? x : w[k];
+				}
+			if (w[k] < dearest) {	/* insertion: cheapest first, stable */
+				size_t j = nh++;
+				for (; j > 0 && w[hoist[j - 1]] > w[k]; j--)
+					hoist[j] = hoist[j - 1];
+				hoist[j] = k;
+				len += ke - st[k] + 1;
+			}
+			dearest = w[k] > dearest ? w[k] : dearest;
+		}
+		if (!pinned && nh > 0 && e->ncode + len <= META_MAX_OPS) {
+			if (e->ncode + len > e->cap) {
+				e->cap = e->ncode + len;
+				e->code = xrealloc(e->code, e->cap * sizeof(*e->code));
+			}
+			/* the copies are made from the chain as it is, then the
+			 * program from the chain on moves up by len */
+			struct meta_ins *pre = xmalloc(len * sizeof(*pre));
+			size_t pos = 0;
+			for (size_t h = 0; h < nh; h++) {
+				size_t k = hoist[h], ke = k + 1 < n ? st[k + 1] - 1 : end;
+				size_t to = from + pos;
+				for (size_t i = st[k]; i < ke; i++) {
+					struct meta_ins in = e->code[i];
+					if (in.op == OP_JZ || in.op == OP_JNZ)
+						in.arg = (uint32_t)(in.arg - st[k] + to);
+					pre[pos++] = in;
+				}
+				pre[pos++] = (struct meta_ins){ .op = OP_JZ, .arg = (uint32_t)(end + len) };
+			}
+			memmove(e->code + from + len, e->code + from,
+				(e->ncode - from) * sizeof(*e->code));
+			e->ncode += len;
+			/* jumps into the moved part; a jump to from itself lands
+			 * on the copies, which is as good */
+			shift(e, from, len, c + n + 2);
+			memcpy(e->code + from, pre, len * sizeof(*pre));
+			free(pre);
+		}
+		free(w);
+		free(hoist);
+	}
 }
 
 /* meta_stack_size - scratch for meta_eval */

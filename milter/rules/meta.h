@@ -54,6 +54,19 @@ const char *meta_name(const struct meta_expr *e, size_t i);
 /* meta_bind - name i reads vals[index] in meta_eval */
 void meta_bind(struct meta_expr *e, size_t i, size_t index);
 
+/*
+ * meta_reorder - once, after binding: in each && chain, the operands
+ * that come after a dearer one (cost of an operand: the highest cost(ctx,
+ * index) of the names it reads) are also read before the chain, cheapest
+ * first, and a 0 there skips the rest; the names of the dearer ones are
+ * then never asked for.  The value of the expression stays exactly what
+ * it was for every set of values (no operand has side effects); for
+ * meta_compile programs (meta_compile_eager has no chains).  A chain with
+ * a name whose cost is META_PINNED is left as it is (the caller's reason:
+ * when that name is read is seen).
+ */
+#define META_PINNED 0xffffffffu
+void meta_reorder(struct meta_expr *e, unsigned (*cost)(void *ctx, size_t index), void *ctx);
 /* meta_stack_size - doubles of scratch meta_eval needs */
 size_t meta_stack_size(const struct meta_expr *e);
 /* meta_eval - value of the expression; stack has meta_stack_size slots */

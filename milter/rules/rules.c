@@ -395,6 +395,66 @@ static bool is_sub(const struct ruleset *rs, const struct rule *r)
 	return strncmp(rs->syms[r->sym].name, "__", 2) == 0;
 }
 
+/*
+ * Costs for meta_reorder, by symbol: 0 for a value known before any meta
+ * runs (built-ins, disabled and scored non-meta rules, which run first);
+ * 1 for a __ rule that reads a header or the message model (header,
+ * exists, eval); 2 for a __ regex over a text (body, rawbody, full, uri);
+ * a __ meta costs the most of what it reads.  A scored meta is
+ * META_PINNED: whether it is read early decides when it is reported, so
+ * no chain that reads it moves.
+ */
+enum { COST_KNOWN, COST_HEAD, COST_TEXT };
+
+/* meta_costs - the costs of every symbol (the caller frees) */
+static unsigned *meta_costs(const struct ruleset *rs)
+{
+	unsigned *c = xcalloc(rs->nsyms + 1, sizeof(*c));
+	unsigned char *done = xcalloc(rs->nsyms + 1, 1);
+
+	for (size_t k = 0; k < rs->nsyms; k++) {
+		const struct sym *s = &rs->syms[k];
+		if (rs->known0[k]) {
+			done[k] = 1;
+			continue;
+		}
+		const struct rule *r = &rs->rules[s->rule];
+		if (r->type == RULE_META)
+			continue;
+		done[k] = 1;
+		if (!is_sub(rs, r))
+			continue;
+		c[k] = r->type == RULE_BODY || r->type == RULE_RAWBODY || r->type == RULE_FULL ||
+		       r->type == RULE_URI ? COST_TEXT : COST_HEAD;
+	}
+	/* dependencies first: what a meta reads is settled before it */
+	for (size_t k = 0; k < rs->nmeta; k++) {
+		const struct rule *r = &rs->rules[rs->meta_order[k]];
+		size_t sym = r->sym;
+		if (done[sym])
+			continue;
+		done[sym] = 1;
+		if (!is_sub(rs, r)) {
+			c[sym] = META_PINNED;
+			continue;
+		}
+		for (size_t i = 0; i < meta_nnames(r->meta) && c[sym] != META_PINNED; i++) {
+			const struct sym *t = sym_lookup(rs, meta_name(r->meta, i));
+			size_t ti = t ? (size_t)(t - rs->syms) : 0;
+			unsigned x = t == NULL ? COST_KNOWN : done[ti] ? c[ti] : META_PINNED;
+			c[sym] = x > c[sym] ? x : c[sym];
+		}
+	}
+	free(done);
+	return c;
+}
+
+/* cost_of - meta_reorder's view of meta_costs */
+static unsigned cost_of(void *ctx, size_t index)
+{
+	return ((const unsigned *)ctx)[index];
+}
+
 /* rules_eval_prepare - see rules_int.h: the symbols known at the start
  * (all but the enabled rules), the non-meta rules and the metas to run
  * with and without the __ ones, and the metas' programs packed in run
@@ -430,7 +490,12 @@ void rules_eval_prepare(struct ruleset *rs)
 		if (!is_sub(rs, r))
 			rs->run_metas[1][rs->nrun_metas[1]++] = rs->meta_order[k];
 	}
-	/* the programs in the order they run */
+	/* the cheaper operands of && first, then the programs in the order
+	 * they run */
+	unsigned *costs = meta_costs(rs);
+	for (size_t k = 0; k < rs->nrun_metas[0]; k++)
+		meta_reorder(rs->rules[rs->run_metas[0][k]].meta, cost_of, costs);
+	free(costs);
 	const struct meta_expr **es = xcalloc(rs->nrun_metas[0] + 1, sizeof(*es));
 	for (size_t k = 0; k < rs->nrun_metas[0]; k++)
 		es[k] = rs->rules[rs->run_metas[0][k]].meta;

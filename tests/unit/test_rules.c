@@ -536,6 +536,54 @@ START_TEST(lazy_subrules)
 }
 END_TEST
 
+/* the operands of && are read cheapest first (a header rule before a
+ * body regex): a 0 from the header rule leaves the body regex unrun; the
+ * value is Perl's all the same, so the last operand stays last unless
+ * every operand is 1 or 0 */
+START_TEST(lazy_cheap_first)
+{
+	static const char text[] =
+		"body __B /b/\n"
+		"tflags __B multiple\n"
+		"header __H0 Subject =~ /zzz/\n"
+		"header __H1 Subject =~ /s/\n"
+		"header __H2 Subject =~ /^ ?s/\n"
+		"meta SKIP __B && __H0\n";
+	static const char text2[] =
+		"body __B /b/\n"
+		"tflags __B multiple\n"
+		"header __H1 Subject =~ /s/\n"
+		"header __H2 Subject =~ /^ ?s/\n"
+		"meta LAST __B && __H1 && __H2\n"
+		"meta KEEP __H1 && __B\n"
+		"meta BOOL (__B > 1) && !__H0x\n"
+		"header __H0x Subject =~ /zzz/\n";
+	struct diag d;
+	char got[256];
+
+	diag_init(&d);
+	struct ruleset *rs = rules_load_text("r.cf", text, unit_builtins(), &d);
+	ck_assert_msg(rs != NULL, "%s", d.n ? d.lines[0] : "?");
+	/* __H0 is 0: __B never runs (of __H0, __H1, __H2: only __H0) */
+	ck_assert_uint_eq(lazy_count(rs, "bbb\n", false, got, sizeof(got)), 1);
+	ck_assert_str_eq(got, "");
+	rules_free(rs);
+	diag_free(&d);
+
+	diag_init(&d);
+	rs = rules_load_text("r.cf", text2, unit_builtins(), &d);
+	ck_assert_msg(rs != NULL, "%s", d.n ? d.lines[0] : "?");
+	/* __B counts 3; LAST is __H2's 1, KEEP __B's 3, BOOL 1 */
+	lazy_count(rs, "bbb\n", false, got, sizeof(got));
+	ck_assert_str_eq(got, "LAST=meta=1;KEEP=meta=3;BOOL=meta=1;");
+	char all[256];
+	lazy_count(rs, "bbb\n", true, all, sizeof(all));
+	ck_assert_str_eq(got, all);
+	rules_free(rs);
+	diag_free(&d);
+}
+END_TEST
+
 /* chain - n metas, each naming the one before; the first reads __X0 or
  * (only when __X0 is 0) __Z; the ruleset, or NULL */
 static struct ruleset *chain(int n, struct diag *d)
@@ -1123,6 +1171,7 @@ int main(void)
 	tcase_add_test(tc, meta_order);
 	tcase_add_test(tc, lazy_subrules);
 	tcase_add_test(tc, lazy_deep_chain);
+	tcase_add_test(tc, lazy_cheap_first);
 	tcase_add_test(tc, subrules_listed);
 	tcase_add_test(tc, each_rule_listed);
 	tcase_add_test(tc, meta_builtin);
