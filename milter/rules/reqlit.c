@@ -1244,6 +1244,11 @@ static void rows_copy(struct rows *a, const struct rows *b)
 	rows_add(a, b);
 }
 
+/* lead_triples: the walk of this reqlit_lead call keeps third bytes (a
+ * two-byte look-ahead needs none, and they are most of the walk's work:
+ * the stock set loaded 3 times slower with them for every pattern) */
+static _Thread_local bool lead_triples;
+
 /* three_of - l's rows of third bytes after first byte a, made if new */
 static struct rows *three_of(struct lead *l, int a)
 {
@@ -1256,6 +1261,8 @@ static struct rows *three_of(struct lead *l, int a)
 /* three_add - every triple of b into a */
 static void three_add(struct lead *a, const struct lead *b)
 {
+	if (!lead_triples)
+		return;
 	for (int i = 0; i < 4; i++)
 		for (uint64_t m = b->has3.w[i]; m; m &= m - 1) {
 			int k = i * 64 + __builtin_ctzll(m);
@@ -1312,14 +1319,14 @@ static void lead_cat(struct lead *acc, struct lead *x)
 
 	/* three bytes: two of acc's then x's first, one of acc's then two
 	 * of x's, or x's own when acc may be "" */
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; lead_triples && i < 4; i++)
 		for (uint64_t m = acc->end.used.w[i]; m; m &= m - 1) {
 			int a = i * 64 + __builtin_ctzll(m);
 			struct bset after = { { acc->end.r[a][0], acc->end.r[a][1],
 						acc->end.r[a][2], acc->end.r[a][3] } };
 			rows_cross(three_of(acc, a), &after, &first);
 		}
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; lead_triples && i < 4; i++)
 		for (uint64_t m = acc->one.w[i]; m; m &= m - 1) {
 			int a = i * 64 + __builtin_ctzll(m);
 			if ((x->two.used.w[0] | x->two.used.w[1] | x->two.used.w[2] |
@@ -1612,6 +1619,7 @@ char *reqlit_lead(const char *pattern, const char *flags, double *share, bool th
 	*share = 1.0;
 	if (flags && strchr(flags, 'x'))
 		return NULL;
+	lead_triples = three;
 	lead_alt(&ps, &l);
 	if (ps.fail || ps.p != ps.end || l.nullable) {
 		lead_free(&l);
