@@ -418,9 +418,13 @@ def test_round_trips(run, c):
               repr(cs.get("hmget")))
     run.check(reads <= 2 * n + 8, "server socket reads <= 2 per message (+ connection "
               "set-up): %.2f per message" % (reads / n), "%d reads" % reads)
-    run.check(len(rts) == n and max(rts) <= 2 + 1 and sorted(rts)[n // 2] == 2,
-              "parapet counts 2 round trips per message (3 with a new connection)",
-              repr(rts))
+    # a message opens a connection when the pool has none idle: for its
+    # read, its write or both (4 sessions at once grow the pool by up to
+    # 4), each one more round trip
+    run.check(len(rts) == n and min(rts) >= 2 and sorted(rts)[n // 2] == 2 and
+              sum(rts) - 2 * n <= 4,
+              "parapet counts 2 round trips per message (+1 for each connection it "
+              "opens, <= 4 in all with 4 sessions)", repr(rts))
     c.rt_ham = (reads / n, cs.get("evalsha", 0) / n)
 
     # new triplets on fresh networks: each is greylisted
