@@ -59,6 +59,9 @@ enum re_result re_match_upto(const struct re *re, const char *subject, size_t le
  * regex), or RE_NO_LIMIT if unknown */
 size_t re_lookbehind(const struct re *re);
 
+/* re_tailed - does re_match_upto search a tail of the pattern first (re.c:
+ * a pattern whose first byte may be nearly any)?  For tests */
+bool re_tailed(const struct re *re);
 /*
  * re_bytes - was re compiled for bytes with LF as the newline (no UTF or
  * UCP mode, no (*CRLF)-style verb)?  Only such a regex may be approximated

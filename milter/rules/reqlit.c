@@ -570,11 +570,11 @@ static bool bs_escape(struct bset *s, char c)
 	return true;
 }
 
-/* posix_end - at '[' in a class: the end of a POSIX class there
+/* reqlit_posix_end - see reqlit.h: at '[' in a class, the end of a POSIX class there
  * ([:alpha:], [.x.], [=x=]), or NULL when it is none and '[' is a plain
  * member.  PCRE2's rule: a ']' (or "[:" again) before the closing ":]"
  * means none, so [[:]|x:] is the class [[:] followed by "|x:]". */
-static const char *posix_end(const char *p, const char *end)
+const char *reqlit_posix_end(const char *p, const char *end)
 {
 	if (p + 1 >= end || *p != '[' || !strchr(":.=", p[1]) || p[1] == '\0')
 		return NULL;
@@ -611,7 +611,7 @@ static size_t skip_class(struct parse *ps, unsigned char *set, struct bset *bs)
 		const char *next, *after = NULL;
 		int b = class_byte(ps->p, ps->end, &next), hi = -1;
 		first = false;
-		const char *posix = posix_end(ps->p, ps->end);
+		const char *posix = reqlit_posix_end(ps->p, ps->end);
 		if (posix) {	/* [:alpha:] */
 			small = false;
 			exact = false;

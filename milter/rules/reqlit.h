@@ -66,6 +66,10 @@ bool reqlit_find_ascii(const char *pattern, const char *flags, struct reqlit *ou
  */
 char *reqlit_lead(const char *pattern, const char *flags, double *share, bool three);
 
+/* reqlit_posix_end - at '[' inside a character class: past the POSIX class
+ * ([:alpha:], [.x.], [=x=]) that starts there as PCRE2 reads one, or NULL
+ * when the '[' is a plain member */
+const char *reqlit_posix_end(const char *p, const char *end);
 /* reqlit_squeeze - s[0, n) squeezed into out (room for n bytes); its length */
 size_t reqlit_squeeze(const char *s, size_t n, char *out);
 /* reqlit_clear - release the strings */

@@ -451,6 +451,78 @@ START_TEST(lead_table)
 }
 END_TEST
 
+/* the tail of a pattern (re.c): searched first where PCRE2 cannot find a
+ * match's first byte; the rule's regex matches exactly where the pattern
+ * does, from every start offset; no tail where it could mean something
+ * else (a top-level |, an option setting, a back-reference, \K, \G, a
+ * comment) or where the pattern's own first byte is known */
+static const struct {
+	const char *pat, *flags;
+	bool tail;
+	const char *subj[6];
+} tails[] = {
+	{ "(?:\\b|\\s)[_\\W]{0,3}(?:\\\\\\/|V)[_\\W]{0,3}[ij1!|l][_\\W]{0,3}[a4@]", "i", true,
+	  { " v-i-a x", "xv i a", "\\/ia", "  V1@", "via", "a via" } },
+	{ "\\W+x|\\W+y", "", false, { " x", "y", "-y", NULL } },
+	{ "(\\W)[_\\W]?\\1x", "", false, { "a-ax", "ab", NULL } },
+	{ "(?i)\\W*abc", "", false, { " ABC", "abc", "-AbC", NULL } },
+	{ "abc\\s+", "", false, { "abc ", NULL } },
+	{ "\\W*\\Gab", "", false, { "ab", " ab", NULL } },
+	{ "\\W{0,2}(?<=x)y", "", true, { "xy", "ay", " xy", "x-y", NULL } },
+	{ "\\W*(?#c)qz", "", false, { " qz", NULL } },
+	{ "[\\W_]*z[a-c]", "", true, { "za", " _zb", "zd", "z", NULL } },
+	{ "\\b\\w{0,3}q\\d", "", true, { "abq1", "q2", "abcdq3", " xq", NULL } },
+	{ "(?<n>\\W)?xy", "", true, { "xy", " xy", "x y", NULL } },
+	{ "[]\\W]*ab", "", true, { "]]ab", " ab", "a b", NULL } },
+	{ "(?:\\W|_)+pq", "", true, { " pq", "_pq", "pq", "__ pq", NULL } },
+	{ "\\s*^ab", "m", true, { "x\nab", "  ab", "ab", "x ab", NULL } },
+	{ "\\W*a\\Kb", "", false, { " ab", NULL } },
+	{ "\\W*(?i:Q)r", "", true, { " qr", "Qr", "qR", NULL } },
+	{ "[^x]{0,3}(?!zz)z\\d", "", true, { "zz1", "az1", "ab z2", "z", NULL } },
+	{ "\\W?x{2,}\\d", "", true, { " xx1", "x1", "xxx22", NULL } },
+	/* found by fuzz_reqlit: no item at all */
+	{ "", "", false, { "", "x", NULL } },
+	{ "\\W", "", false, { "", "x-", NULL } },
+	/* "[:" that opens no POSIX class: the class ends at "[[:]", and the
+	 * top-level | after it leaves no tail */
+	{ "[[:|([:(7:\\b|\\s)[?\\ab'c[[:]|:]xb", "im", false,
+	  { "this is :]xb", "c[", "a:]xb", "x:]xbx", NULL } },
+	/* syntax the split would misread: \c], (?x: # ...); a possessive
+	 * quantifier is the item's own */
+	{ "\\W*[\\c]x]yz", "", false, { "yz", "\x1dz", "xz", NULL } },
+	{ "\\W*(?x: a # ) \n b)c", "", false, { "abc", " ab", "a#c", NULL } },
+	{ "\\W*+qz", "", true, { "--qz", "-qz", "q", NULL } },
+};
+
+START_TEST(tail_table)
+{
+	char *err = NULL;
+	const char *pat = tails[_i].pat, *fl = tails[_i].flags;
+	struct re *plain = re_compile_once(pat, strlen(pat), fl, &err);
+	struct re *rule = re_compile(pat, strlen(pat), fl, &err);
+
+	ck_assert_msg(plain && rule, "/%s/: %s", pat, err ? err : "");
+	ck_assert_msg(re_tailed(rule) == tails[_i].tail, "/%s/%s: tail %d", pat, fl,
+		      re_tailed(rule));
+	struct re_scratch *rs = re_scratch_new();
+	for (size_t k = 0; k < 6 && tails[_i].subj[k]; k++) {
+		const char *t = tails[_i].subj[k];
+		size_t n = strlen(t);
+		for (size_t off = 0; off <= n; off++) {
+			size_t a1 = 0, b1 = 0, a2 = 0, b2 = 0;
+			enum re_result r1 = re_match(plain, t, n, off, rs, &a1, &b1);
+			enum re_result r2 = re_match(rule, t, n, off, rs, &a2, &b2);
+			ck_assert_msg(r1 == r2 && a1 == a2 && b1 == b2,
+				      "/%s/%s on \"%s\" from %zu: %d [%zu,%zu) against %d [%zu,%zu)",
+				      pat, fl, t, off, r1, a1, b1, r2, a2, b2);
+		}
+	}
+	re_scratch_free(rs);
+	re_free(plain);
+	re_free(rule);
+}
+END_TEST
+
 /* by three bytes, a start whose third byte no match has is dropped at
  * once: the look-ahead alone no longer matches there, where that of two
  * bytes does */
@@ -884,6 +956,7 @@ int main(void)
 	tcase_add_test(tc, squeeze_text);
 	tcase_add_loop_test(tc, lead_table, 0, sizeof(leads) / sizeof(leads[0]));
 	tcase_add_test(tc, lead_three_narrower);
+	tcase_add_loop_test(tc, tail_table, 0, sizeof(tails) / sizeof(tails[0]));
 	tcase_add_test(tc, lead_nul);
 	tcase_add_test(tc, reqlit_nul);
 	tcase_add_test(tc, skip_is_no_match);
