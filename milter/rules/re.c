@@ -220,7 +220,7 @@ static pcre2_code *with_lead(pcre2_code *code, const char *pattern, size_t len,
  * first byte PCRE2 knows or is one of at most TAIL_BITS, for a pattern
  * whose own first byte is neither.  Patterns the split does not follow
  * get none: a top-level |, an option setting at top level, x mode, and
- * anywhere back-references, recursion, conditionals, \Q, \K, \G, \c,
+ * anywhere back-references, recursion, conditionals, \Q, \E, \K, \G, \c,
  * comments, x options, callouts and verbs (the tail alone would mean
  * something else, or the split would misread it), and a quantifier
  * after a quantifier.
@@ -235,7 +235,7 @@ static bool tail_forbidden(const char *p, const char *end)
 		if (*p == '\\' && p + 1 < end) {
 			char c = p[1];
 			if ((c >= '1' && c <= '9') || c == 'g' || c == 'k' || c == 'Q' || c == 'K' ||
-			    c == 'G' || c == 'c')
+			    c == 'G' || c == 'c' || c == 'E')
 				return true;
 			p++;
 		} else if (*p == '(' && p + 1 < end && p[1] == '?') {

@@ -492,6 +492,10 @@ static const struct {
 	{ "\\W*[\\c]x]yz", "", false, { "yz", "\x1dz", "xz", NULL } },
 	{ "\\W*(?x: a # ) \n b)c", "", false, { "abc", " ab", "a#c", NULL } },
 	{ "\\W*+qz", "", true, { "--qz", "-qz", "q", NULL } },
+	/* found in review: PCRE2 skips \\E after [ (and [^) before it
+	 * decides that a ] is a member */
+	{ "[\\E]\\w]b", "", false, { "xb", "]b", "b", NULL } },
+	{ "\\W*[^\\E]\\w]b", "", false, { " b", "xb", "]b", NULL } },
 };
 
 START_TEST(tail_table)
