@@ -406,6 +406,28 @@ static const struct {
 	{ "(?:a|b)?c?de", "", false, { "ade", "bcde", "de", "cde", "xbde", "dx" } },
 };
 
+/* same_everywhere - x and y find the same match in each of subj[0, 6)
+ * (NULL ends it early) from every start offset */
+static void same_everywhere(const struct re *x, const struct re *y, const char *pat,
+			    const char *fl, const char *const subj[6])
+{
+	struct re_scratch *rs = re_scratch_new();
+
+	for (size_t k = 0; k < 6 && subj[k]; k++) {
+		const char *t = subj[k];
+		size_t n = strlen(t);
+		for (size_t off = 0; off <= n; off++) {
+			size_t a1 = 0, b1 = 0, a2 = 0, b2 = 0;
+			enum re_result r1 = re_match(x, t, n, off, rs, &a1, &b1);
+			enum re_result r2 = re_match(y, t, n, off, rs, &a2, &b2);
+			ck_assert_msg(r1 == r2 && a1 == a2 && b1 == b2,
+				      "/%s/%s on \"%s\" from %zu: %d [%zu,%zu) against %d [%zu,%zu)",
+				      pat, fl, t, off, r1, a1, b1, r2, a2, b2);
+		}
+	}
+	re_scratch_free(rs);
+}
+
 /* lead_one - one case of the table, led by two bytes or three */
 static void lead_one(int _i, bool three)
 {
@@ -424,20 +446,7 @@ static void lead_one(int _i, bool three)
 	struct re *plain = re_compile_once(leads[_i].pat, strlen(leads[_i].pat), leads[_i].flags, &err);
 	struct re *led = re_compile_once(both, strlen(both), leads[_i].flags, &err);
 	ck_assert_msg(plain && led, "/%s/: %s", both, err ? err : "");
-	struct re_scratch *rs = re_scratch_new();
-	for (size_t k = 0; k < 6 && leads[_i].subj[k]; k++) {
-		const char *t = leads[_i].subj[k];
-		size_t n = strlen(t);
-		for (size_t off = 0; off <= n; off++) {
-			size_t a1 = 0, b1 = 0, a2 = 0, b2 = 0;
-			enum re_result r1 = re_match(plain, t, n, off, rs, &a1, &b1);
-			enum re_result r2 = re_match(led, t, n, off, rs, &a2, &b2);
-			ck_assert_msg(r1 == r2 && a1 == a2 && b1 == b2,
-				      "/%s/%s on \"%s\" from %zu: %d [%zu,%zu) against %d [%zu,%zu)",
-				      leads[_i].pat, leads[_i].flags, t, off, r1, a1, b1, r2, a2, b2);
-		}
-	}
-	re_scratch_free(rs);
+	same_everywhere(plain, led, leads[_i].pat, leads[_i].flags, leads[_i].subj);
 	re_free(plain);
 	re_free(led);
 	free(both);
@@ -508,20 +517,7 @@ START_TEST(tail_table)
 	ck_assert_msg(plain && rule, "/%s/: %s", pat, err ? err : "");
 	ck_assert_msg(re_tailed(rule) == tails[_i].tail, "/%s/%s: tail %d", pat, fl,
 		      re_tailed(rule));
-	struct re_scratch *rs = re_scratch_new();
-	for (size_t k = 0; k < 6 && tails[_i].subj[k]; k++) {
-		const char *t = tails[_i].subj[k];
-		size_t n = strlen(t);
-		for (size_t off = 0; off <= n; off++) {
-			size_t a1 = 0, b1 = 0, a2 = 0, b2 = 0;
-			enum re_result r1 = re_match(plain, t, n, off, rs, &a1, &b1);
-			enum re_result r2 = re_match(rule, t, n, off, rs, &a2, &b2);
-			ck_assert_msg(r1 == r2 && a1 == a2 && b1 == b2,
-				      "/%s/%s on \"%s\" from %zu: %d [%zu,%zu) against %d [%zu,%zu)",
-				      pat, fl, t, off, r1, a1, b1, r2, a2, b2);
-		}
-	}
-	re_scratch_free(rs);
+	same_everywhere(plain, rule, pat, fl, tails[_i].subj);
 	re_free(plain);
 	re_free(rule);
 }
