@@ -14,8 +14,9 @@
  * windows around their occurrences (from rewidth_max before an
  * occurrence's end to re_lookbehind after its start, with PCRE2's offset
  * limit) finds the same first match as searching the whole subject.
- * And reqlit_lead (two bytes and three): the pattern behind its look-ahead finds the same
- * match as the pattern from every start offset (the first 512), and so
+ * And reqlit_lead (two bytes and three): the pattern behind its
+ * look-ahead finds the same match as the pattern from every start offset
+ * (the first 512), and so
  * does the pattern as re_compile builds it for rules (which adds the
  * look-ahead where it pays).
  */

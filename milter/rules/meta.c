@@ -548,6 +548,26 @@ static void shift(struct meta_expr *e, size_t at, size_t p, size_t next_chain)
 				e->chains[c + 1 + k] += (uint32_t)p;
 }
 
+/* range_cost - the highest cost of a name read in code[from, to) */
+static unsigned range_cost(const struct meta_expr *e, size_t from, size_t to,
+			   unsigned (*cost)(void *ctx, size_t index), void *ctx)
+{
+	unsigned w = 0;
+
+	for (size_t i = from; i < to; i++)
+		if (e->code[i].op == OP_REF) {
+			unsigned x = cost(ctx, e->code[i].u.index);
+			w = x > w ? x : w;
+		}
+	return w;
+}
+
+/* meta_cost - see meta.h */
+unsigned meta_cost(const struct meta_expr *e, unsigned (*cost)(void *ctx, size_t index), void *ctx)
+{
+	return range_cost(e, 0, e->ncode, cost, ctx);
+}
+
 /*
  * meta_reorder - see meta.h.  For each && chain (innermost first), every
  * operand that comes after a dearer one is copied, cheapest first, in
@@ -575,13 +595,8 @@ void meta_reorder(struct meta_expr *e, unsigned (*cost)(void *ctx, size_t index)
 		bool pinned = false;
 		for (size_t k = 0; k < n; k++) {
 			size_t ke = k + 1 < n ? st[k + 1] - 1 : end;
-			w[k] = 0;
-			for (size_t i = st[k]; i < ke; i++)
-				if (e->code[i].op == OP_REF) {
-					unsigned x = cost(ctx, e->code[i].u.index);
-					pinned = pinned || x == META_PINNED;
-					w[k] = x > w[k] ? x : w[k];
-				}
+			w[k] = range_cost(e, st[k], ke, cost, ctx);
+			pinned = pinned || w[k] == META_PINNED;
 			if (w[k] < dearest) {	/* insertion: cheapest first, stable */
 				size_t j = nh++;
 				for (; j > 0 && w[hoist[j - 1]] > w[k]; j--)

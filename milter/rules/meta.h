@@ -66,6 +66,8 @@ void meta_bind(struct meta_expr *e, size_t i, size_t index);
  * when that name is read is seen).
  */
 #define META_PINNED 0xffffffffu
+/* meta_cost - the highest cost(ctx, index) of the names e reads (bound) */
+unsigned meta_cost(const struct meta_expr *e, unsigned (*cost)(void *ctx, size_t index), void *ctx);
 void meta_reorder(struct meta_expr *e, unsigned (*cost)(void *ctx, size_t index), void *ctx);
 /* meta_stack_size - doubles of scratch meta_eval needs */
 size_t meta_stack_size(const struct meta_expr *e);

@@ -161,9 +161,9 @@ static size_t count_behinds(const char *p, size_t len)
 }
 
 /* with_lead - code, or the pattern compiled again behind the look-ahead
- * of its first two bytes (reqlit_lead; three for a long pattern, above) when PCRE2 has no first byte of
- * its own to look for and the look-ahead admits at most LEAD_SHARE of
- * the pairs its first bytes start.  The matches are the same: every
+ * of its first two bytes (reqlit_lead; three for a long pattern, above)
+ * when PCRE2 has no first byte of its own to look for and the look-ahead
+ * admits at most LEAD_SHARE of the pairs its first bytes start.  The matches are the same: every
  * match starts with a pair the look-ahead admits. */
 static pcre2_code *with_lead(pcre2_code *code, const char *pattern, size_t len,
 			     const char *flags, uint32_t opts)
@@ -362,8 +362,8 @@ static const char *item_end(const char *p, const char *end)
 		} else if (c == '0') {
 			for (int k = 0; k < 2 && q < end && *q >= '0' && *q <= '7'; k++)
 				q++;
-		} else if (c == 'c' || ((c == 'p' || c == 'P') && q < end)) {
-			q = q < end ? q + 1 : NULL;
+		} else if ((c == 'p' || c == 'P') && q < end) {
+			q++;	/* \pL */
 		}
 	} else {
 		q = p + 1;
@@ -402,22 +402,19 @@ static pcre2_code *with_tail(const pcre2_code *code, const char *pattern, size_t
 
 	if ((flags && strchr(flags, 'x')) || start_known(code) || tail_forbidden(pattern, end))
 		return NULL;
-	for (const char *p = pattern; p < end && n <= TAIL_DROP;) {
+	/* every item is read: a | at top level anywhere makes the pattern
+	 * an alternation; a quantifier at an item's start repeats the one
+	 * before */
+	for (const char *p = pattern; p < end;) {
 		const char *q = item_end(p, end);
 		if (q == NULL || quantifier_end(p, end) != p)
-			return NULL;	/* a quantifier here repeats what came before */
-		starts[n++] = p;
+			return NULL;
+		if (n <= TAIL_DROP)
+			starts[n++] = p;
 		p = q;
 	}
 	if (n < 2)
 		return NULL;	/* no item to drop */
-	/* a later | at top level makes the pattern an alternation */
-	for (const char *p = starts[n - 1]; p < end;) {
-		const char *q = item_end(p, end);
-		if (q == NULL || quantifier_end(p, end) != p)
-			return NULL;
-		p = q;
-	}
 	for (size_t i = 1; i < n; i++) {
 		pcre2_code *t = pcre2_compile((PCRE2_SPTR)starts[i], (size_t)(end - starts[i]), opts,
 					      &ec, &off, NULL);

@@ -406,53 +406,35 @@ static bool is_sub(const struct ruleset *rs, const struct rule *r)
  */
 enum { COST_KNOWN, COST_HEAD, COST_TEXT };
 
-/* meta_costs - the costs of every symbol (the caller frees) */
-static unsigned *meta_costs(const struct ruleset *rs)
-{
-	unsigned *c = xcalloc(rs->nsyms + 1, sizeof(*c));
-	unsigned char *done = xcalloc(rs->nsyms + 1, 1);
-
-	for (size_t k = 0; k < rs->nsyms; k++) {
-		const struct sym *s = &rs->syms[k];
-		if (rs->known0[k]) {
-			done[k] = 1;
-			continue;
-		}
-		const struct rule *r = &rs->rules[s->rule];
-		if (r->type == RULE_META)
-			continue;
-		done[k] = 1;
-		if (!is_sub(rs, r))
-			continue;
-		c[k] = r->type == RULE_BODY || r->type == RULE_RAWBODY || r->type == RULE_FULL ||
-		       r->type == RULE_URI ? COST_TEXT : COST_HEAD;
-	}
-	/* dependencies first: what a meta reads is settled before it */
-	for (size_t k = 0; k < rs->nmeta; k++) {
-		const struct rule *r = &rs->rules[rs->meta_order[k]];
-		size_t sym = r->sym;
-		if (done[sym])
-			continue;
-		done[sym] = 1;
-		if (!is_sub(rs, r)) {
-			c[sym] = META_PINNED;
-			continue;
-		}
-		for (size_t i = 0; i < meta_nnames(r->meta) && c[sym] != META_PINNED; i++) {
-			const struct sym *t = sym_lookup(rs, meta_name(r->meta, i));
-			size_t ti = t ? (size_t)(t - rs->syms) : 0;
-			unsigned x = t == NULL ? COST_KNOWN : done[ti] ? c[ti] : META_PINNED;
-			c[sym] = x > c[sym] ? x : c[sym];
-		}
-	}
-	free(done);
-	return c;
-}
-
 /* cost_of - meta_reorder's view of meta_costs */
 static unsigned cost_of(void *ctx, size_t index)
 {
 	return ((const unsigned *)ctx)[index];
+}
+
+/* meta_costs - the costs of every symbol (the caller frees); a meta not
+ * yet settled (a cycle) reads as pinned */
+static unsigned *meta_costs(const struct ruleset *rs)
+{
+	unsigned *c = xcalloc(rs->nsyms + 1, sizeof(*c));
+
+	for (size_t k = 0; k < rs->nsyms; k++) {
+		if (rs->known0[k])
+			continue;
+		const struct rule *r = &rs->rules[rs->syms[k].rule];
+		if (r->type == RULE_META)
+			c[k] = META_PINNED;
+		else if (is_sub(rs, r))
+			c[k] = r->type == RULE_BODY || r->type == RULE_RAWBODY ||
+			       r->type == RULE_FULL || r->type == RULE_URI ? COST_TEXT : COST_HEAD;
+	}
+	/* dependencies first: what a meta reads is settled before it */
+	for (size_t k = 0; k < rs->nmeta; k++) {
+		const struct rule *r = &rs->rules[rs->meta_order[k]];
+		if (!rs->known0[r->sym] && is_sub(rs, r))
+			c[r->sym] = meta_cost(r->meta, cost_of, c);
+	}
+	return c;
 }
 
 /* rules_eval_prepare - see rules_int.h: the symbols known at the start
