@@ -4,7 +4,8 @@
  * most RCVD_MAX_RELAYS + 2); the first byte picks whether trusted_networks
  * is set.  Promises: every relay string is "[ ip=... msa=N ]", the sets
  * partition the relays, the relays built in an arena (as a message's
- * are) are the same, and nothing leaks (ASan).
+ * are, and with received_gate on) are the same as those built with every
+ * format searched, and nothing leaks (ASan).
  */
 #include "autoconfig.h"
 
@@ -39,7 +40,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *err;
 	cidr_list_parse("192.0.2.0/24 10.0.0.0/8", &list, &err);
 	struct relay_nets rn = { &list, NULL, NULL };
+	received_gate = false;
 	struct relays *rs = received_build(v, n, nets ? &rn : NULL);
+	received_gate = true;
 	if (rs->n[RELAYS_TRUSTED] + rs->n[RELAYS_UNTRUSTED] > rs->nall ||
 	    rs->n[RELAYS_INTERNAL] + rs->n[RELAYS_EXTERNAL] > rs->nall || rs->nall > RCVD_MAX_RELAYS)
 		abort();

@@ -231,6 +231,57 @@ static const char *pm_at(struct pm_state *st, const char *p, const char *s, int 
 	}
 }
 
+/* received_gate - see received.h */
+_Thread_local bool received_gate = true;
+
+/*
+ * pm_possible - false when line cannot match pat: the pattern's literal
+ * runs outside optional groups (between its % items, which match zero or
+ * more bytes each) must occur in the line in their order, without
+ * overlapping.  Each is looked for from the end of the previous one's
+ * leftmost occurrence; a line where that fails has no match at all, so
+ * pm_match is false there whatever its step limit (that limit only ever
+ * turns a match into none).  Most of the formats tried on a line fail
+ * here, at a strstr per run instead of a search with backtracking.
+ */
+static bool pm_possible(const char *line, const char *pat)
+{
+	const char *at = line;
+	char run[64];
+
+	if (*pat == '^')
+		pat++;
+	while (*pat) {
+		size_t n = 0;
+		while (*pat && n < sizeof(run) - 1) {
+			if (*pat == '{') {	/* optional: skipped whole */
+				pat += strcspn(pat, "}");
+				pat += *pat != '\0';
+				break;
+			}
+			if (*pat == '%' && pat[1] == '%') {
+				run[n++] = '%';
+				pat += 2;
+			} else if (*pat == '%') {
+				pat += pat[1] ? 2 : 1;
+				break;
+			} else if (*pat == '}' || (*pat == '$' && pat[1] == '\0')) {
+				pat++;
+				break;
+			} else
+				run[n++] = *pat++;
+		}
+		if (n == 0)
+			continue;
+		run[n] = '\0';
+		const char *q = n == 1 ? strchr(at, run[0]) : strstr(at, run);
+		if (q == NULL)
+			return false;
+		at = q + n;
+	}
+	return true;
+}
+
 /*
  * pm_match - does pattern pat match line (anchored at the start if pat
  * begins with '^', else searched)?  The language: literal characters;
@@ -240,6 +291,8 @@ static const char *pm_at(struct pm_state *st, const char *p, const char *s, int 
  */
 static bool pm_match(const char *line, const char *pat, struct pm_cap *cap)
 {
+	if (received_gate && !pm_possible(line, pat))
+		return false;
 	struct pm_state st;
 	memset(&st, 0, sizeof(st));
 	st.subj = line;

@@ -78,6 +78,11 @@ char *received_origin_line(const char *value);
  * -Untrusted, -Internal, -External), or NULL if name is none of them */
 const char *received_pseudo(const struct relays *rs, const char *name);
 
+/* received_gate - each format is tried only on a line holding its
+ * literal parts in order (the same relays either way, fewer steps); true
+ * unless a test turns it off for the thread to compare */
+extern _Thread_local bool received_gate;
+
 /* received_ip_private - SpamAssassin's IP_PRIVATE on a textual address */
 bool received_ip_private(const char *ip);
 /* received_is_ipv4 - a dotted quad, each part 0..255, nothing else */

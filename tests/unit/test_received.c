@@ -104,6 +104,52 @@ START_TEST(envfrom)
 }
 END_TEST
 
+/* gate_same - a line parses to the same relay with received_gate off
+ * (every format searched) as with it on: the parse table's lines, the
+ * envfrom ones, and lines whose formats' literal parts occur out of
+ * order, overlap, or only inside an optional group */
+START_TEST(gate_same)
+{
+	static const char *const odd[] = {
+		"from a.example by b.example ;",
+		"from x (y [192.0.2.1]) (z) by w with ESMTP",
+		"from x ([192.0.2.1]:25) by w ",
+		"from x [192.0.2.1]:25 by w ",
+		"from x (HELO y) (z@192.0.2.1) (envelope-sender <q@r>) by w (q) with QMQP",
+		"from x by w (qmail-ldap-1.03) with SMTP",
+		"from ) by ( [192.0.2.1] by x",
+		"from %s (%i) by %s with ",
+		"from a (b@localhost) by c (",
+		"FROM a (b [192.0.2.1]) BY c ID d",
+		"(from a@localhost) by b ",
+	};
+	const char *v[64];
+	size_t n = 0;
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
+		v[n++] = lines[i].line;
+	for (size_t i = 0; i < sizeof(envfroms) / sizeof(envfroms[0]); i++)
+		v[n++] = envfroms[i].line;
+	for (size_t i = 0; i < sizeof(odd) / sizeof(odd[0]); i++)
+		v[n++] = odd[i];
+	for (size_t i = 0; i < n; i++) {
+		char got[2][2048];
+		for (int g = 0; g < 2; g++) {
+			struct relay r;
+			bool fetcher;
+			received_gate = g == 1;
+			int rc = received_parse_line(v[i], &r, &fetcher);
+			snprintf(got[g], sizeof(got[g]), "%d %d %s %s %s %s %s %s %s %s", rc, fetcher,
+				 r.ip ? r.ip : "-", r.rdns ? r.rdns : "-", r.helo ? r.helo : "-",
+				 r.by ? r.by : "-", r.ident ? r.ident : "-", r.id ? r.id : "-",
+				 r.auth ? r.auth : "-", r.envfrom ? r.envfrom : "-");
+			received_relay_clear(&r);
+		}
+		ck_assert_msg(strcmp(got[0], got[1]) == 0, "%s: %s against %s", v[i], got[1], got[0]);
+	}
+	received_gate = true;
+}
+END_TEST
+
 /* in_arena - received_build_in gives what received_build gives, every
  * string in the arena (the lines of the parse table, and ones whose
  * fields are replaced while parsed: ident out of rDNS, helo= and ident=
@@ -268,6 +314,7 @@ int main(void)
 	tcase_add_loop_test(tc, envfrom, 0, sizeof(envfroms) / sizeof(envfroms[0]));
 	tcase_add_test(tc, split);
 	tcase_add_test(tc, in_arena);
+	tcase_add_test(tc, gate_same);
 	tcase_add_loop_test(tc, evals, 0, (int)(sizeof(cases) / sizeof(cases[0])));
 	suite_add_tcase(s, tc);
 	return unit_main(s);
