@@ -684,6 +684,19 @@ static unsigned zone_hits(const struct eval_env *env, size_t z, const struct sub
 	return hit;
 }
 
+/* zone_answered - did any query of zone z get an answer?  Without one no
+ * subtest can pass, so the message's IPs need not be worked out (most
+ * messages: no list names them, and none with DNS off) */
+static bool zone_answered(const struct eval_env *env, size_t z)
+{
+	const struct rules_rbl *rb = env->auth ? env->auth->rbl : NULL;
+
+	for (size_t i = 0; rb && i < rb->n; i++)
+		if (rb->v[i].zone == z)
+			return true;
+	return false;
+}
+
 /* rbl_check - check_rbl and check_rbl_txt: the set's zone, argv[2] */
 static unsigned rbl_check(const struct eval_env *env, int rrtype, size_t argc,
 			  const char *const *argv)
@@ -693,7 +706,7 @@ static unsigned rbl_check(const struct eval_env *env, int rrtype, size_t argc,
 
 	const char *ips[RBL_MAX_RELAY_IPS];
 
-	if (z == SIZE_MAX)
+	if (z == SIZE_MAX || !zone_answered(env, z))
 		return 0;
 	size_t n = set_ips(env->conf, env->m, argv[0], ips);
 	return zone_hits(env, z, argc > 2 ? subtest_find(d, argv[2]) : NULL, ips, n);
@@ -717,11 +730,15 @@ static unsigned check_rbl_sub(const struct eval_env *env, size_t argc, const cha
 	const struct dnsbl_conf *d = env->conf ? env->conf->dnsbl : NULL;
 	const struct subtest *st = subtest_find(d, argv[1]);
 	const char *ips[RBL_MAX_RELAY_IPS];
-	size_t nips = st ? set_ips(env->conf, env->m, argv[0], ips) : 0;
+	size_t nips = 0;
+	bool have = false;	/* ips worked out, at the first answered zone */
 
 	(void)argc;
 	for (size_t i = 0; d && st && i < d->nsets; i++)
-		if (strcmp(d->sets[i].name, argv[0]) == 0) {
+		if (strcmp(d->sets[i].name, argv[0]) == 0 && zone_answered(env, d->sets[i].zone)) {
+			if (!have)
+				nips = set_ips(env->conf, env->m, argv[0], ips);
+			have = true;
 			unsigned n = zone_hits(env, d->sets[i].zone, st, ips, nips);
 			if (n)
 				return n;
