@@ -5,7 +5,8 @@
  *
  *   0  a From value: auth_from_parse; the domain it gives is valid, and
  *      auth_addr_parse, auth_addr_domain and auth_addr_list (the one
- *      address parser) agree with it and stay in their buffers
+ *      address parser) agree with it and stay in their buffers, and
+ *      auth_msg_addr_list gives what auth_addr_list does, twice
  *   1  a header field "Name:value": auth_field bounds it (length within
  *      the cap, every LF after a CR, name then colon)
  *   2  a DMARC record: auth_record_ok, then libopendmarc's parser
@@ -26,6 +27,7 @@
 #include <strings.h>
 
 #include "mail/auth.h"
+#include "mail/message.h"
 #include "core/config.h"
 #include "stages/auth/dkim_body.h"
 #include "stages/auth/dmarc.h"
@@ -144,6 +146,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		auth_addr_list(text, true, &b);
 		if (b.len > 4 * tl + 8)		/* ", " per mailbox at most */
 			abort();
+		/* the memo gives the same, parsed and remembered */
+		struct msg *m = msg_new(1024);
+		struct buf mb;
+		buf_init(&mb);
+		for (int k = 0; k < 2; k++) {
+			buf_reset(&mb);
+			auth_msg_addr_list(m, text, false, &mb);
+			auth_msg_addr_list(m, text, true, &mb);
+			if (mb.len != b.len || (b.len && memcmp(mb.data, b.data, b.len) != 0))
+				abort();
+		}
+		buf_free(&mb);
+		msg_free(m);
 		buf_free(&b);
 		break;
 	}

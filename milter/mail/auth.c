@@ -15,6 +15,7 @@
 #include <strings.h>
 
 #include "mail/auth.h"
+#include "base/arena.h"
 #include "mail/message.h"
 #include "base/spare.h"
 #include "base/strbuf.h"
@@ -346,6 +347,49 @@ void auth_addr_list(const char *v, bool want_name, struct buf *out)
 	struct mbox_scan s = { .list = out, .want_name = want_name };
 
 	mbox_scan_run(&s, v);
+}
+
+/* one remembered auth_addr_list result (auth_msg_addr_list) */
+struct msg_addrs {
+	struct msg_addrs *next;
+	const char *value;	/* the field text, a copy */
+	const char *list;	/* what auth_addr_list gave an empty buffer */
+	size_t len;
+	bool want_name;
+};
+
+/* auth_msg_addr_list - see auth.h.  auth_addr_list puts ", " before a
+ * mailbox whenever out already holds something, so the remembered list
+ * goes after ", " exactly when it is not empty and out is not */
+void auth_msg_addr_list(struct msg *m, const char *v, bool want_name, struct buf *out)
+{
+	const struct msg_addrs *e = m->addrs;
+
+	while (e && !(e->want_name == want_name && strcmp(e->value, v) == 0))
+		e = e->next;
+	if (e == NULL) {
+		size_t n = strlen(v);
+		if (n > AUTH_MEMO_TEXT || m->naddrs >= AUTH_MEMO_MAX) {
+			auth_addr_list(v, want_name, out);
+			return;
+		}
+		struct buf b;
+		buf_init(&b);
+		auth_addr_list(v, want_name, &b);
+		struct msg_addrs *x = arena_alloc(&m->arena, sizeof(*x));
+		x->value = arena_strndup(&m->arena, v, n);
+		x->list = arena_strndup(&m->arena, b.data ? b.data : "", b.len);
+		x->len = b.len;
+		x->want_name = want_name;
+		x->next = m->addrs;
+		m->addrs = x;
+		m->naddrs++;
+		buf_free(&b);
+		e = x;
+	}
+	if (e->len > 0 && out->len > 0)
+		buf_puts(out, ", ");
+	buf_append(out, e->list, e->len);
 }
 
 /* auth_addr_domain - the lower-case domain of the first mailbox */

@@ -85,6 +85,16 @@ char *auth_addr_domain(const char *value);
  * modifiers).
  */
 void auth_addr_list(const char *value, bool want_name, struct buf *out);
+/*
+ * auth_msg_addr_list - the same, each field text parsed once a message:
+ * the result is kept in m's arena (at most AUTH_MEMO_MAX results, of
+ * texts up to AUTH_MEMO_TEXT bytes; longer ones are parsed each time)
+ * and looked up by the text itself, so any string may be passed.  The
+ * evals and header rules ask for the same From and To lists many times.
+ */
+#define AUTH_MEMO_MAX 64
+#define AUTH_MEMO_TEXT 4096
+void auth_msg_addr_list(struct msg *m, const char *value, bool want_name, struct buf *out);
 
 /*
  * auth_from_domain - the RFC5322.From domain of a message (every From

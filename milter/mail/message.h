@@ -88,6 +88,8 @@ struct msg {
 	char *full_text;
 	size_t full_text_len;
 	struct relays *relays;	/* msg_relays */
+	struct msg_addrs *addrs;	/* auth_msg_addr_list's results */
+	size_t naddrs;
 };
 
 struct msg *msg_new(size_t max_body);

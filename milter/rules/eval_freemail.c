@@ -184,7 +184,7 @@ static size_t addrs_of(const struct eval_env *env, const char *name, char **out,
 		for (size_t i = 0; i < nh; i++) {
 			if (i)
 				buf_puts(&b, ", ");
-			auth_addr_list(msg_header(env->m, name, i)->value, false, &b);
+			auth_msg_addr_list(env->m, msg_header(env->m, name, i)->value, false, &b);
 		}
 	}
 	char *save = NULL;

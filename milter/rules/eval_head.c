@@ -266,7 +266,7 @@ static unsigned illegal_chars(const struct eval_env *env, size_t argc, const cha
 /* recips - the To and Cc addresses (and Bcc's when fewer than five),
  * repeats next to each other dropped, at most RECIPS_MAX; returns the
  * count, strings in out (caller frees) */
-static size_t recips(const struct msg *m, char **out)
+static size_t recips(struct msg *m, char **out)
 {
 	static const char *const names[][2] = { { "To", "Cc" }, { "Bcc", NULL } };
 	size_t n = 0, inputs = 0;
@@ -277,7 +277,7 @@ static size_t recips(const struct msg *m, char **out)
 			for (size_t i = 0; i < msg_header_count(m, names[g][k]) && !stop; i++) {
 				struct buf a;
 				buf_init(&a);
-				auth_addr_list(msg_header(m, names[g][k], i)->value, false, &a);
+				auth_msg_addr_list(m, msg_header(m, names[g][k], i)->value, false, &a);
 				char *save = NULL;
 				for (char *w = a.data ? strtok_r(a.data, ", ", &save) : NULL; w && !stop;
 				     w = strtok_r(NULL, ", ", &save)) {

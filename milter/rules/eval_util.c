@@ -76,7 +76,7 @@ void eval_envelope_from(const struct eval_env *env, struct buf *out)
 			continue;
 		struct buf a;
 		buf_init(&a);
-		auth_addr_list(h->value, false, &a);
+		auth_msg_addr_list(m, h->value, false, &a);
 		if (after_rcvd) {
 			buf_free(&a);
 			if (k == 0)
@@ -138,12 +138,12 @@ void eval_get(const struct msg *m, const char *name, struct buf *out)
 
 /* first_addr - the first address of a header value into out; false if
  * it has none */
-static bool first_addr(const char *value, struct buf *out)
+static bool first_addr(struct msg *m, const char *value, struct buf *out)
 {
 	struct buf a;
 
 	buf_init(&a);
-	auth_addr_list(value, false, &a);
+	auth_msg_addr_list(m, value, false, &a);
 	size_t n = a.data ? strcspn(a.data, ",") : 0;
 	if (n)
 		buf_append(out, a.data, n);
@@ -159,12 +159,12 @@ void eval_addr(const struct eval_env *env, const char *name, struct buf *out)
 		buf_init(&e);
 		eval_envelope_from(env, &e);
 		if (e.data)
-			first_addr(e.data, out);
+			first_addr(env->m, e.data, out);
 		buf_free(&e);
 		return;
 	}
 	for (size_t i = 0; i < msg_header_count(env->m, name); i++)
-		if (first_addr(msg_header(env->m, name, i)->value, out))
+		if (first_addr(env->m, msg_header(env->m, name, i)->value, out))
 			return;
 }
 

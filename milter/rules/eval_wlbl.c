@@ -460,12 +460,12 @@ static void addrs_free(struct addrs *a)
 }
 
 /* addrs_of_value - every mailbox of one field value (the :addr view) */
-static void addrs_of_value(struct addrs *a, const char *value)
+static void addrs_of_value(struct addrs *a, struct msg *m, const char *value)
 {
 	struct buf b;
 
 	buf_init(&b);
-	auth_addr_list(value, false, &b);
+	auth_msg_addr_list(m, value, false, &b);
 	for (const char *p = b.data; p && *p;) {
 		const char *e = strstr(p, ", ");
 		size_t n = e ? (size_t)(e - p) : strlen(p);
@@ -476,17 +476,17 @@ static void addrs_of_value(struct addrs *a, const char *value)
 }
 
 /* addrs_of - every field called name (only the first if first) */
-static void addrs_of(struct addrs *a, const struct msg *m, const char *name, bool first)
+static void addrs_of(struct addrs *a, struct msg *m, const char *name, bool first)
 {
 	size_t n = msg_header_count(m, name);
 
 	for (size_t i = 0; i < n && (!first || i == 0); i++)
-		addrs_of_value(a, msg_header(m, name, i)->value);
+		addrs_of_value(a, m, msg_header(m, name, i)->value);
 }
 
 /* from_addrs - SpamAssassin's all_from_addrs, with the SMTP envelope
  * sender as EnvelopeFrom */
-static void from_addrs(struct addrs *a, const struct msg *m)
+static void from_addrs(struct addrs *a, struct msg *m)
 {
 	static const char *const fields[] = {
 		"From", "Envelope-Sender", "Resent-Sender", "X-Envelope-From", NULL,
@@ -502,7 +502,7 @@ static void from_addrs(struct addrs *a, const struct msg *m)
 }
 
 /* to_addrs - SpamAssassin's all_to_addrs, plus the SMTP recipients */
-static void to_addrs(struct addrs *a, const struct msg *m)
+static void to_addrs(struct addrs *a, struct msg *m)
 {
 	static const char *const fields[] = {
 		"To", "Apparently-To", "Delivered-To", "Envelope-Recipients",

@@ -51,16 +51,17 @@ static bool field_matches(const char *rule_field, const char *name)
  * (SpamAssassin's PerMsgStatus::get): :addr every address, :name every
  * display name (RFC 2047 decoded unless :raw), :raw the value as
  * received, else the value unfolded and decoded */
-static void header_value(const struct rule *r, const struct header *h, struct buf *out)
+static void header_value(const struct rule *r, struct msg *m, const struct header *h,
+			 struct buf *out)
 {
 	if (r->mod & HDR_ADDR) {
-		auth_addr_list(h->value, false, out);
+		auth_msg_addr_list(m, h->value, false, out);
 	} else if ((r->mod & HDR_NAME) && (r->mod & HDR_RAW)) {
-		auth_addr_list(h->value, true, out);
+		auth_msg_addr_list(m, h->value, true, out);
 	} else if (r->mod & HDR_NAME) {
 		struct buf names;
 		buf_init(&names);
-		auth_addr_list(h->value, true, &names);
+		auth_msg_addr_list(m, h->value, true, &names);
 		char *d = names.data ? mime_decode_text(names.data) : NULL;
 		buf_puts(out, d ? d : names.data ? names.data : "");
 		free(d);
@@ -147,7 +148,7 @@ static bool header_subject(const struct rule *r, const struct eval_env *env, str
 			buf_puts(out, h->name);
 			buf_puts(out, (r->mod & HDR_RAW) ? ":" : ": ");
 		}
-		header_value(r, h, out);
+		header_value(r, env->m, h, out);
 		if (last)
 			break;
 	}

@@ -113,6 +113,60 @@ START_TEST(addr_list_reuse)
 }
 END_TEST
 
+/* addr_list_memo - auth_msg_addr_list appends what auth_addr_list does,
+ * into an empty buffer and after text (where ", " goes first), on the
+ * first call and from its memo; past AUTH_MEMO_MAX texts and for a text
+ * over AUTH_MEMO_TEXT bytes it parses each time */
+START_TEST(addr_list_memo)
+{
+	static const char *const vals[] = {
+		"A <a@x.example>, b@y.example", "\"Q\" <q@r.example> (c)", "", "undisclosed:;",
+		"x@y.test (Name)", "grp: m@n.example, o@p.example;",
+	};
+	const char *lead[] = { NULL, "text" };
+	struct msg *m = msg_new(1024);
+	struct buf want, got;
+	char many[32];
+
+	buf_init(&want);
+	buf_init(&got);
+	for (int round = 0; round < 3; round++)
+		for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++)
+			for (int name = 0; name < 2; name++)
+				for (int l = 0; l < 2; l++) {
+					buf_reset(&want);
+					buf_reset(&got);
+					if (lead[l]) {
+						buf_puts(&want, lead[l]);
+						buf_puts(&got, lead[l]);
+					}
+					auth_addr_list(vals[i], name, &want);
+					auth_msg_addr_list(m, vals[i], name, &got);
+					ck_assert_str_eq(got.data ? got.data : "", want.data ? want.data : "");
+				}
+	ck_assert_uint_eq(m->naddrs, 2 * sizeof(vals) / sizeof(vals[0]));
+	for (int i = 0; i < 2 * AUTH_MEMO_MAX; i++) {
+		snprintf(many, sizeof(many), "u%d@v.example", i % (AUTH_MEMO_MAX + 7));
+		buf_reset(&got);
+		auth_msg_addr_list(m, many, false, &got);
+		ck_assert_str_eq(got.data, many);
+	}
+	ck_assert_uint_eq(m->naddrs, AUTH_MEMO_MAX);
+	buf_reset(&want);
+	buf_puts(&want, "<long@long.example> (");
+	for (int i = 0; i < AUTH_MEMO_TEXT; i++)
+		buf_putc(&want, 'c');
+	buf_puts(&want, ")");
+	buf_reset(&got);
+	auth_msg_addr_list(m, want.data, false, &got);
+	ck_assert_str_eq(got.data, "long@long.example");
+	ck_assert_uint_eq(m->naddrs, AUTH_MEMO_MAX);
+	buf_free(&want);
+	buf_free(&got);
+	msg_free(m);
+}
+END_TEST
+
 /* from_fields - several From fields are multi-valued too (RFC 7489 §6.6.1) */
 START_TEST(from_fields)
 {
@@ -663,6 +717,7 @@ int main(void)
 	tcase_add_loop_test(tc, from_parse, 0, sizeof(froms) / sizeof(froms[0]));
 	tcase_add_test(tc, from_fields);
 	tcase_add_test(tc, addr_list_reuse);
+	tcase_add_test(tc, addr_list_memo);
 	tcase_add_loop_test(tc, body_hash, 0, sizeof(bodies) / sizeof(bodies[0]));
 	tcase_add_test(tc, body_hash_long);
 	tcase_add_test(tc, body_hash_random);
