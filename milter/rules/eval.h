@@ -100,6 +100,7 @@ struct eval_cache {
 	long long date_diff;	/* check_for_shifted_date's date_diff */
 	bool upper_set;		/* check_for_uppercase's counts (eval_body.c) */
 	size_t upper_len, upper_lower, upper_upper;
+	int hotmail;		/* hotmail_check's answer + 1; 0 not yet */
 };
 
 struct eval_env {

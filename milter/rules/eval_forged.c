@@ -157,16 +157,50 @@ static bool msn_groups(const struct eval_env *env)
 
 enum hotmail { HOTMAIL_OK, HOTMAIL_FORGED, HOTMAIL_NO_RCVD };
 
-/* hotmail_check - SpamAssassin's _check_for_forged_hotmail_received_headers:
+static enum hotmail hotmail_work(const struct eval_env *env);
+
+/* from_hotmail - the first From address is at hotmail.com */
+static bool from_hotmail(const struct eval_env *env)
+{
+	struct buf from;
+
+	buf_init(&from);
+	eval_addr(env, "From", &from);
+	bool yes = from.data && ends_with_domain(&from, "hotmail.com");
+	buf_free(&from);
+	return yes;
+}
+
+/* hotmail_check - hotmail_work once a message: the two evals that read it
+ * share it (env->cache) */
+static enum hotmail hotmail_check(const struct eval_env *env)
+{
+	if (env->cache == NULL)
+		return hotmail_work(env);
+	if (env->cache->hotmail == 0)
+		env->cache->hotmail = (int)hotmail_work(env) + 1;
+	return (enum hotmail)(env->cache->hotmail - 1);
+}
+
+/* hotmail_work - SpamAssassin's _check_for_forged_hotmail_received_headers:
  * Received fields HELO'd as hotmail.com without being Hotmail's
  * (FORGED), or a From at hotmail.com and no Hotmail Received (NO_RCVD) */
-static enum hotmail hotmail_check(const struct eval_env *env)
+static enum hotmail hotmail_work(const struct eval_env *env)
 {
 	struct hdr_text rcvd, ip, org;
 	enum hotmail r = HOTMAIL_OK;
 
 	get(env->m, "Received", &rcvd);
 	squash(&rcvd.b);
+	/* FORGED needs "hotmail.com" in the Received text (its pattern is
+	 * case-sensitive) and NO_RCVD a From at hotmail.com; everything else
+	 * only ever answers OK, so without both the answer is OK already */
+	bool hm_rcvd = rcvd.b.len && memmem(rcvd.b.data, rcvd.b.len, "hotmail.com", 11) != NULL;
+	bool hm_from = from_hotmail(env);
+	if (!hm_rcvd && !hm_from) {
+		buf_free(&rcvd.b);
+		return HOTMAIL_OK;
+	}
 	get(env->m, "X-Originating-Ip", &ip);
 	get(env->m, "X-OriginatorOrg", &org);
 	bool has_ip = ip.present && has(&ip.b, IP_RE, "i");
@@ -189,16 +223,10 @@ static enum hotmail hotmail_check(const struct eval_env *env)
 	for (size_t i = 0; i < sizeof(genuine) / sizeof(genuine[0]); i++)
 		if ((genuine[i].need == 1 ? has_ip : has_org) && has(&rcvd.b, genuine[i].re, ""))
 			goto out;
-	if (has(&rcvd.b, "(?:from |HELO |helo=)\\S*hotmail\\.com\\b", "")) {
+	if (hm_rcvd && has(&rcvd.b, "(?:from |HELO |helo=)\\S*hotmail\\.com\\b", ""))
 		r = HOTMAIL_FORGED;
-	} else {
-		struct buf from;
-		buf_init(&from);
-		eval_addr(env, "From", &from);
-		if (from.data && ends_with_domain(&from, "hotmail.com"))
-			r = HOTMAIL_NO_RCVD;
-		buf_free(&from);
-	}
+	else if (hm_from)
+		r = HOTMAIL_NO_RCVD;
 out:
 	buf_free(&rcvd.b);
 	buf_free(&ip.b);
