@@ -684,6 +684,13 @@ static unsigned zone_hits(const struct eval_env *env, size_t z, const struct sub
 	return hit;
 }
 
+/* answered - did any list query get an answer at all?  Without one no
+ * eval of this file can hit: each asks zone_hits, which reads answers */
+static bool answered(const struct eval_env *env)
+{
+	return env->auth && env->auth->rbl && env->auth->rbl->n > 0;
+}
+
 /* zone_answered - did any query of zone z get an answer?  Without one no
  * subtest can pass, so the message's IPs need not be worked out (most
  * messages: no list names them, and none with DNS off) */
@@ -701,6 +708,8 @@ static bool zone_answered(const struct eval_env *env, size_t z)
 static unsigned rbl_check(const struct eval_env *env, int rrtype, size_t argc,
 			  const char *const *argv)
 {
+	if (!answered(env))
+		return 0;
 	const struct dnsbl_conf *d = env->conf ? env->conf->dnsbl : NULL;
 	size_t z = zone_find(d, argv[1], rrtype, RBL_IP);
 
@@ -727,6 +736,8 @@ static unsigned check_rbl_txt(const struct eval_env *env, size_t argc, const cha
 /* check_rbl_sub(set, subtest) - an answer to the set's query passes */
 static unsigned check_rbl_sub(const struct eval_env *env, size_t argc, const char *const *argv)
 {
+	if (!answered(env))
+		return 0;
 	const struct dnsbl_conf *d = env->conf ? env->conf->dnsbl : NULL;
 	const struct subtest *st = subtest_find(d, argv[1]);
 	const char *ips[RBL_MAX_RELAY_IPS];
@@ -749,6 +760,8 @@ static unsigned check_rbl_sub(const struct eval_env *env, size_t argc, const cha
 /* check_uridnsbl(NAME) - the urirhssub/urirhsbl rule NAME hit */
 static unsigned check_uridnsbl(const struct eval_env *env, size_t argc, const char *const *argv)
 {
+	if (!answered(env))
+		return 0;
 	const struct dnsbl_conf *d = env->conf ? env->conf->dnsbl : NULL;
 
 	(void)argc;

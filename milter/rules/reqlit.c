@@ -1735,11 +1735,26 @@ bool reqlit_find_ascii(const char *pattern, const char *flags, struct reqlit *ou
 /* reqlit_squeeze - see reqlit.h */
 size_t reqlit_squeeze(const char *s, size_t n, char *out)
 {
+	/* every byte is stored and only a kept one moves on: no branch on
+	 * the text (out has room for n bytes, as the header promises) */
+	static const unsigned char keep[256] = {
+		['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1,
+		['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
+		['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1,
+		['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1,
+		['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1,
+		['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1,
+		['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1,
+		['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1,
+		['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1,
+		['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
+	};
 	size_t o = 0;
 
-	for (size_t i = 0; i < n; i++)
-		if (is_alnum((unsigned char)s[i]))
-			out[o++] = s[i];
+	for (size_t i = 0; i < n; i++) {
+		out[o] = s[i];
+		o += keep[(unsigned char)s[i]];
+	}
 	return o;
 }
 
