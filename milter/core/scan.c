@@ -59,6 +59,7 @@ struct scan *scan_new(struct engine *e)
 
 	sc->engine = engine_ref(e);
 	sc->msg = msg_new((size_t)e->cfg->max_scan_bytes);
+	msg_no_stats(sc->msg, !rules_reads_stats(e->rules));	/* what no rule reads */
 	sc->re = re_scratch_new();
 	sc->dns_deadline = dns_deadline_new((double)e->cfg->dns_timeout_ms);
 	policy_default(e->cfg, &sc->policy);

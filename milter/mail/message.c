@@ -41,6 +41,9 @@ struct msg *msg_free(struct msg *m)
 	arena_free(&m->arena);	/* and the relays (msg_relays) */
 	buf_free(&m->body);
 	mime_views_free(&m->mime);
+	if (m->stats_views)
+		mime_views_free(m->stats_views);
+	free(m->stats_views);
 	free(m->full_text);
 	free(m);
 	return NULL;
@@ -327,12 +330,35 @@ const char *msg_rawbody_text(struct msg *m, size_t *len)
 	return m->mime.raw;
 }
 
+/* msg_no_stats - see message.h */
+void msg_no_stats(struct msg *m, bool no)
+{
+	if (!m->mime.built)
+		m->mime.no_stats = no;
+}
+
+/* stats_views - views with the statistics: the message's own, or when
+ * they were left out (msg_no_stats), a second set built now */
+static struct mime_views *stats_views(struct msg *m)
+{
+	msg_decode(m);
+	if (!m->mime.no_stats)
+		return &m->mime;
+	if (m->stats_views == NULL) {
+		m->stats_views = xcalloc(1, sizeof(*m->stats_views));
+		mime_views_build(m->stats_views, m->hdrs, m->nhdrs, m->body.data, m->body.len,
+				 m->truncated);
+	}
+	return m->stats_views;
+}
+
 /* msg_html_stats - HTML statistics per text/html part */
 const struct html_stats *msg_html_stats(struct msg *m, size_t *n)
 {
-	msg_decode(m);
-	*n = m->mime.nhtml;
-	return m->mime.html;
+	struct mime_views *v = stats_views(m);
+
+	*n = v->nhtml;
+	return v->html;
 }
 
 /* msg_mime_stats - MIME statistics of the message */
@@ -346,9 +372,10 @@ const struct mime_stats *msg_mime_stats(struct msg *m)
  * compared (computed at the first call) */
 const struct mime_stats *msg_mime_madiff(struct msg *m)
 {
-	msg_decode(m);
-	mime_stats_madiff(&m->mime.stats);
-	return &m->mime.stats;
+	struct mime_views *v = stats_views(m);
+
+	mime_stats_madiff(&v->stats);
+	return &v->stats;
 }
 
 /* msg_uris - URIs for uri rules */

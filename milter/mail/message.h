@@ -88,6 +88,7 @@ struct msg {
 	char *full_text;
 	size_t full_text_len;
 	struct relays *relays;	/* msg_relays */
+	struct mime_views *stats_views;	/* msg_no_stats: built if asked */
 	struct msg_addrs *addrs;	/* auth_msg_addr_list's results */
 	size_t naddrs;
 };
@@ -135,6 +136,15 @@ const char *msg_rawbody_text(struct msg *m, size_t *len);
 /* msg_uris - uri rules: every URI of the text and HTML parts, once each,
  * at most URI_MAX_COUNT (see uris_capped).  Array and strings borrowed. */
 const char *const *msg_uris(struct msg *m, size_t *n);
+/*
+ * msg_no_stats - before the views are built: nothing will read the HTML
+ * statistics or the alternatives' word comparison (madiff), so the
+ * views leave them out (mime_views.no_stats: a fifth of a newsletter's
+ * model).  If one is asked for all the same, msg_html_stats and
+ * msg_mime_madiff build a second set of views with them, so the answer
+ * is always the same; that costs a second parse.
+ */
+void msg_no_stats(struct msg *m, bool no);
 /* msg_html_stats - SpamAssassin's statistics of each text/html part, in
  * order (at most MIME_MAX_HTML_PARTS); borrowed */
 const struct html_stats *msg_html_stats(struct msg *m, size_t *n);

@@ -308,6 +308,7 @@ struct walk {
 	size_t nskips;
 	bool redo;		/* one did not fit GMime's tree: parse whole */
 	size_t parsed;		/* bytes GMime read */
+	bool no_stats;		/* mime_views.no_stats */
 };
 
 /* set_broken - keep the first reason */
@@ -818,7 +819,12 @@ static void text_part(struct walk *w, GMimeObject *o, GMimeDataWrapper *dw, bool
 		return;
 	end_part(&w->text);
 	size_t from = w->text.len;
-	if (html) {
+	if (html && w->no_stats) {	/* the same text, hidden text and URIs */
+		buf_reset(&w->hidden);
+		html_render(w->raw.data + raw_from, w->raw.len - raw_from, &w->text, &w->hidden,
+			    &w->uris, NULL);
+		uri_scan_text(&w->uris, w->hidden.data, w->hidden.len);
+	} else if (html) {
 		struct html_stats spare = { 0 };
 		struct html_stats *st = &spare;
 		if (w->nhtml < MIME_MAX_HTML_PARTS) {	/* grown per part: most mail has one */
@@ -837,7 +843,9 @@ static void text_part(struct walk *w, GMimeObject *o, GMimeDataWrapper *dw, bool
 		html_stats_free(&spare);
 	} else {
 		buf_append(&w->text, w->raw.data + raw_from, w->raw.len - raw_from);
-		mime_stats_text(&w->stats, false, w->text.data + from, w->text.len - from, false);
+		if (!w->no_stats)
+			mime_stats_text(&w->stats, false, w->text.data + from, w->text.len - from,
+					false);
 	}
 	uri_scan_text(&w->uris, w->text.data + from, w->text.len - from);
 }
@@ -1011,7 +1019,7 @@ static void walk_discard(struct walk *w)
 	for (size_t i = 0; i < w->nbounds; i++)
 		free(w->bounds[i]);
 	*w = (struct walk){ .truncated = w->truncated, .skips = w->skips, .nskips = w->nskips,
-			    .parsed = w->parsed, .arena = w->arena };
+			    .parsed = w->parsed, .arena = w->arena, .no_stats = w->no_stats };
 }
 
 /* parse - GMime over the fields and body (with stand-ins for w's
@@ -1091,9 +1099,11 @@ void mime_views_build(struct mime_views *v, const struct header *hdrs, size_t nh
 void mime_views_build_skip(struct mime_views *v, const struct header *hdrs, size_t nhdrs,
 			   const char *body, size_t body_len, bool truncated, size_t skip_min)
 {
-	struct walk w = { .truncated = truncated, .arena = &v->arena };
+	bool no_stats = v->no_stats;
+	struct walk w = { .truncated = truncated, .arena = &v->arena, .no_stats = no_stats };
 
 	mime_views_free(v);
+	v->no_stats = no_stats;
 	arena_init(&v->arena, MIME_ARENA_LIMIT);
 	if (skip_min != SIZE_MAX)
 		w.nskips = mime_skip_find(hdrs, nhdrs, body, body_len, truncated, skip_min,

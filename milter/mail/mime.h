@@ -45,6 +45,11 @@ struct html_stats;
 /* the views of one message; everything owned */
 struct mime_views {
 	bool built;
+	/* set before building, kept by it: no HTML statistics (html stays
+	 * empty) and no text in the alternatives' log (the word counts of
+	 * mime_stats_madiff), for a message no rule asks them of; the rest
+	 * of stats, the texts and the URIs are the same either way */
+	bool no_stats;
 	char *text;		/* body: Subject line, then text/html parts as text */
 	size_t text_len;
 	char *raw;		/* rawbody: text parts decoded, HTML tags kept */

@@ -158,6 +158,9 @@ struct eval_call {
 	char **argv;
 };
 
+/* eval_reads_stats - does eval d read msg_html_stats or msg_mime_madiff
+ * (what msg_no_stats leaves out)? */
+bool eval_reads_stats(const struct eval_def *d);
 /* eval_find - the eval called name, or NULL if parapet has none */
 const struct eval_def *eval_find(const char *name);
 /*

@@ -346,6 +346,19 @@ static unsigned parse_flags(const struct eval_env *env, size_t argc, const char 
 	return 0;
 }
 
+/* eval_reads_stats - see eval.h: the evals above that call
+ * msg_html_stats or msg_mime_madiff */
+bool eval_reads_stats(const struct eval_def *d)
+{
+	static const eval_fn readers[] = { html_test, html_range, html_eval, tag_balance,
+		tag_exists, image_only, image_ratio, text_match, title_ratio, madiff, madiff_count };
+
+	for (size_t i = 0; i < sizeof(readers) / sizeof(readers[0]); i++)
+		if (d->fn == readers[i])
+			return true;
+	return false;
+}
+
 const struct eval_def eval_html_defs[] = {
 	{ "check_for_mime", EVAL_BODY | EVAL_RAWBODY, 1, 1, check_mime },
 	{ "check_msg_parse_flags", EVAL_ANY, 1, 1, parse_flags },

@@ -456,10 +456,13 @@ void rules_eval_prepare(struct ruleset *rs)
 		rs->run_metas[k] = xcalloc(rs->nmeta + 1, sizeof(size_t));
 		rs->nrun_rules[k] = rs->nrun_metas[k] = 0;
 	}
+	rs->reads_stats = false;
 	for (size_t i = 0; i < rs->nrules; i++) {
 		const struct rule *r = &rs->rules[i];
 		if (r->disabled || r->type == RULE_META)
 			continue;
+		if (r->type == RULE_EVAL && r->call.def != NULL && eval_reads_stats(r->call.def))
+			rs->reads_stats = true;
 		rs->run_rules[0][rs->nrun_rules[0]++] = i;
 		if (!is_sub(rs, r))
 			rs->run_rules[1][rs->nrun_rules[1]++] = i;
@@ -486,6 +489,12 @@ void rules_eval_prepare(struct ruleset *rs)
 	for (size_t k = 0; k < rs->nrun_metas[0]; k++)
 		rs->rules[rs->run_metas[0][k]].prog = meta_pack_prog(rs->metas, k);
 	free(es);
+}
+
+/* rules_reads_stats - see rules.h */
+bool rules_reads_stats(const struct ruleset *rs)
+{
+	return rs != NULL && rs->reads_stats;
 }
 
 /* rules_set_lazy - tests and benchmarks: lazy evaluation on or off */

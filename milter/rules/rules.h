@@ -121,6 +121,10 @@ bool rules_is_builtin(const struct ruleset *rs, const char *name);
  * of every rule on its own (the reference the prefilter must equal).
  */
 void rules_set_prefilter(struct ruleset *rs, bool on);
+/* rules_reads_stats - does a rule of rs that can run read the HTML
+ * statistics or the alternatives' word comparison?  When none does, a
+ * scan's message leaves them out (msg_no_stats).  false for NULL */
+bool rules_reads_stats(const struct ruleset *rs);
 /* rules_set_lazy - tests and benchmarks, before the set is shared: off
  * runs every __ rule even when no meta needs it (on by default) */
 void rules_set_lazy(struct ruleset *rs, bool on);

@@ -148,6 +148,7 @@ struct ruleset {
 	struct prefilter *prefilter;	/* one-pass candidates (prefilter.c) */
 	bool prefilter_off;	/* rules_set_prefilter */
 	bool eager;		/* rules_set_lazy(rs, false) */
+	bool reads_stats;	/* rules_reads_stats (rules_eval_prepare) */
 	char *subject_tag;	/* rewrite_header Subject TEXT (the last), or NULL */
 };
 

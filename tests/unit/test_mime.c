@@ -10,6 +10,7 @@
 
 #include "mail/html.h"
 #include "mail/mime.h"
+#include "mail/html_stats.h"
 #include "mail/mime_skip.h"
 #include "mail/uri.h"
 #include "base/arena.h"
@@ -973,6 +974,100 @@ START_TEST(madiff_on_demand)
 }
 END_TEST
 
+/* stats_but_madiff - s with the fields msg_no_stats leaves out zeroed */
+static struct mime_stats stats_but_madiff(const struct mime_stats *s)
+{
+	struct mime_stats c = *s;
+
+	c.alt_log = NULL;
+	c.alt_log_len = 0;
+	c.madiff = 0;
+	c.madiff_html = c.madiff_text = 0;
+	return c;
+}
+
+/* no_stats_views - views built without the statistics (msg_no_stats) have
+ * the same texts, URIs, problems and MIME statistics but madiff's, and
+ * no HTML statistics; the message's msg_html_stats and msg_mime_madiff
+ * answer as with them all the same (from a second set of views) */
+START_TEST(no_stats_views)
+{
+	static const char *const msgs[] = {
+		"Subject: h\nContent-Type: text/html\n\n<html><title>T</title><body bgcolor=white>"
+		"<p>Buy <a href=\"http://a.example/x\">now</a><font color=white>hidden</font>"
+		"<img src=\"http://b.example/i.png\" width=10 height=20></p><!-- c --></body>\n",
+		"Subject: a\nContent-Type: multipart/alternative; boundary=A\n\n"
+		"--A\nContent-Type: text/plain\n\nbuy now buy http://c.example/\n"
+		"--A\nContent-Type: multipart/alternative; boundary=B\n\n"
+		"--B\nContent-Type: text/plain\n\nx\n"
+		"--B\nContent-Type: text/html\n\n<img src=cid:x>\n--B--\n"
+		"--A\nContent-Type: text/html\n\n<p>buy now buy buy cheap</p><textarea>t</textarea>\n--A--\n",
+		"Subject: p\n\nplain text http://d.example/ only\n",
+		"Subject: two\nContent-Type: multipart/mixed; boundary=M\n\n"
+		"--M\nContent-Type: text/html\n\n<b>one</b>\n"
+		"--M\nContent-Type: text/html; charset=iso-8859-1\n\n<i>tw\xe9</i><iframe>f</iframe>\n--M--\n",
+	};
+	static const char *const names[] = { "html", "tags", "elements", "non_space_len",
+		"backhair_count", "obfuscation_ratio", "image_area", "max_size" };
+	struct engine *e = unit_engine("", "");
+
+	for (size_t i = 0; i < sizeof(msgs) / sizeof(msgs[0]); i++) {
+		struct scan *sc = feed(e, msgs[i]);
+		struct msg *m = sc->msg;
+		struct mime_views a = { 0 }, b = { .no_stats = true };
+		ck_assert(m->mime.no_stats);	/* no rule of e reads them */
+		mime_views_build(&a, m->hdrs, m->nhdrs, m->body.data, m->body.len, m->truncated);
+		mime_views_build(&b, m->hdrs, m->nhdrs, m->body.data, m->body.len, m->truncated);
+		ck_assert(b.no_stats);
+		ck_assert_uint_eq(b.nhtml, 0);
+		ck_assert_msg(a.text_len == b.text_len && memcmp(a.text, b.text, a.text_len) == 0,
+			      "message %zu: body text differs", i);
+		ck_assert_msg(a.raw_len == b.raw_len && memcmp(a.raw, b.raw, a.raw_len) == 0,
+			      "message %zu: rawbody text differs", i);
+		ck_assert_uint_eq(a.nuris, b.nuris);
+		for (size_t k = 0; k < a.nuris; k++)
+			ck_assert_str_eq(a.uris[k], b.uris[k]);
+		ck_assert_ptr_eq(a.broken, b.broken);
+		struct mime_stats sa = stats_but_madiff(&a.stats), sb = stats_but_madiff(&b.stats);
+		ck_assert_msg(memcmp(&sa, &sb, sizeof(sa)) == 0, "message %zu: statistics differ", i);
+		/* the message itself, views without them, asked all the same */
+		size_t len, n;
+		msg_body_text(m, &len);
+		ck_assert(m->stats_views == NULL);
+		const struct html_stats *h = msg_html_stats(m, &n);
+		ck_assert_ptr_nonnull(m->stats_views);
+		ck_assert_uint_eq(n, a.nhtml);
+		for (size_t k = 0; k < n; k++)
+			for (size_t j = 0; j < sizeof(names) / sizeof(names[0]); j++) {
+				double x = -1, y = -1;
+				bool hx = html_stats_value(&a.html[k], names[j], &x);
+				bool hy = html_stats_value(&h[k], names[j], &y);
+				ck_assert_msg(hx == hy && x == y, "message %zu part %zu: %s", i, k,
+					      names[j]);
+			}
+		mime_stats_madiff(&a.stats);
+		const struct mime_stats *md = msg_mime_madiff(m);
+		ck_assert_double_eq(md->madiff, a.stats.madiff);
+		ck_assert_uint_eq(md->madiff_html, a.stats.madiff_html);
+		ck_assert_uint_eq(md->madiff_text, a.stats.madiff_text);
+		mime_views_free(&a);
+		mime_views_free(&b);
+		scan_free(sc);
+	}
+	engine_unref(e);
+	/* a rule set that reads them: the message keeps them */
+	e = unit_engine("", "body HTML_MESSAGE eval:html_test('html')\n");
+	struct scan *sc = feed(e, msgs[0]);
+	ck_assert(!sc->msg->mime.no_stats);
+	size_t n;
+	msg_html_stats(sc->msg, &n);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_ptr_null(sc->msg->stats_views);
+	scan_free(sc);
+	engine_unref(e);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- binary parts */
 
 #define B64_LINE "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB"
@@ -1360,6 +1455,7 @@ int main(void)
 	tcase_add_test(tc, uri_caps);
 	tcase_add_test(tc, gmime_input_kept);
 	tcase_add_test(tc, madiff_on_demand);
+	tcase_add_test(tc, no_stats_views);
 	tcase_add_test(tc, uri_hosts);
 	tcase_add_test(tc, depth_and_parts_caps);
 	tcase_add_test(tc, truncated_not_broken);
