@@ -974,6 +974,21 @@ START_TEST(madiff_on_demand)
 }
 END_TEST
 
+/* same_texts - two builds' body and rawbody texts, URIs and problem agree */
+static void same_texts(const struct mime_views *a, const struct mime_views *b, const char *name)
+{
+	ck_assert_msg(a->text_len == b->text_len && memcmp(a->text, b->text, a->text_len) == 0,
+		      "%s: body text differs", name);
+	ck_assert_msg(a->raw_len == b->raw_len && memcmp(a->raw, b->raw, a->raw_len) == 0,
+		      "%s: rawbody text differs", name);
+	ck_assert_uint_eq(a->nuris, b->nuris);
+	for (size_t i = 0; i < a->nuris; i++)
+		ck_assert_str_eq(a->uris[i], b->uris[i]);
+	ck_assert_msg(a->broken == b->broken ||
+		      (a->broken && b->broken && strcmp(a->broken, b->broken) == 0),
+		      "%s: broken %s against %s", name, a->broken, b->broken);
+}
+
 /* stats_but_madiff - s with the fields msg_no_stats leaves out zeroed */
 static struct mime_stats stats_but_madiff(const struct mime_stats *s)
 {
@@ -1020,14 +1035,9 @@ START_TEST(no_stats_views)
 		mime_views_build(&b, m->hdrs, m->nhdrs, m->body.data, m->body.len, m->truncated);
 		ck_assert(b.no_stats);
 		ck_assert_uint_eq(b.nhtml, 0);
-		ck_assert_msg(a.text_len == b.text_len && memcmp(a.text, b.text, a.text_len) == 0,
-			      "message %zu: body text differs", i);
-		ck_assert_msg(a.raw_len == b.raw_len && memcmp(a.raw, b.raw, a.raw_len) == 0,
-			      "message %zu: rawbody text differs", i);
-		ck_assert_uint_eq(a.nuris, b.nuris);
-		for (size_t k = 0; k < a.nuris; k++)
-			ck_assert_str_eq(a.uris[k], b.uris[k]);
-		ck_assert_ptr_eq(a.broken, b.broken);
+		char name[32];
+		snprintf(name, sizeof(name), "message %zu", i);
+		same_texts(&a, &b, name);
 		struct mime_stats sa = stats_but_madiff(&a.stats), sb = stats_but_madiff(&b.stats);
 		ck_assert_msg(memcmp(&sa, &sb, sizeof(sa)) == 0, "message %zu: statistics differ", i);
 		/* the message itself, views without them, asked all the same */
@@ -1174,15 +1184,7 @@ static void same_views(const struct msg *m, const char *name, bool left_out)
 	mime_views_build_skip(&a, m->hdrs, m->nhdrs, m->body.data, m->body.len, m->truncated, 1);
 	mime_views_build_skip(&b, m->hdrs, m->nhdrs, m->body.data, m->body.len, m->truncated,
 			      SIZE_MAX);
-	ck_assert_msg(a.text_len == b.text_len && memcmp(a.text, b.text, a.text_len) == 0,
-		      "%s: body text differs", name);
-	ck_assert_msg(a.raw_len == b.raw_len && memcmp(a.raw, b.raw, a.raw_len) == 0,
-		      "%s: rawbody text differs", name);
-	ck_assert_uint_eq(a.nuris, b.nuris);
-	for (size_t i = 0; i < a.nuris; i++)
-		ck_assert_str_eq(a.uris[i], b.uris[i]);
-	ck_assert_msg(a.broken == b.broken || (a.broken && b.broken && strcmp(a.broken, b.broken) == 0),
-		      "%s: broken %s against %s", name, a.broken, b.broken);
+	same_texts(&a, &b, name);
 	mime_stats_madiff(&a.stats);	/* the alternatives' logs, compared as counts */
 	mime_stats_madiff(&b.stats);
 	ck_assert_msg(memcmp(&a.stats, &b.stats, sizeof(a.stats)) == 0, "%s: statistics differ",
