@@ -819,15 +819,12 @@ static void text_part(struct walk *w, GMimeObject *o, GMimeDataWrapper *dw, bool
 		return;
 	end_part(&w->text);
 	size_t from = w->text.len;
-	if (html && w->no_stats) {	/* the same text, hidden text and URIs */
-		buf_reset(&w->hidden);
-		html_render(w->raw.data + raw_from, w->raw.len - raw_from, &w->text, &w->hidden,
-			    &w->uris, NULL);
-		uri_scan_text(&w->uris, w->hidden.data, w->hidden.len);
-	} else if (html) {
+	if (html) {
+		/* no_stats: the same text, hidden text and URIs, rendered
+		 * without the statistics (html_render takes NULL) */
 		struct html_stats spare = { 0 };
-		struct html_stats *st = &spare;
-		if (w->nhtml < MIME_MAX_HTML_PARTS) {	/* grown per part: most mail has one */
+		struct html_stats *st = w->no_stats ? NULL : &spare;
+		if (st && w->nhtml < MIME_MAX_HTML_PARTS) {	/* grown per part: most mail has one */
 			w->html = xrealloc(w->html, (w->nhtml + 1) * sizeof(*w->html));
 			st = &w->html[w->nhtml++];
 			memset(st, 0, sizeof(*st));
@@ -837,9 +834,12 @@ static void text_part(struct walk *w, GMimeObject *o, GMimeDataWrapper *dw, bool
 		html_render(w->raw.data + raw_from, w->raw.len - raw_from, &w->text, &w->hidden,
 			    &w->uris, st);
 		uri_scan_text(&w->uris, w->hidden.data, w->hidden.len);
-		bool img = html_stats_inside(st, "img") >= 0;
-		mime_stats_text(&w->stats, true, w->text.data + from, w->text.len - from, img);
-		mime_stats_text(&w->stats, true, w->hidden.data, w->hidden.len, img);
+		if (st) {
+			bool img = html_stats_inside(st, "img") >= 0;
+			mime_stats_text(&w->stats, true, w->text.data + from, w->text.len - from,
+					img);
+			mime_stats_text(&w->stats, true, w->hidden.data, w->hidden.len, img);
+		}
 		html_stats_free(&spare);
 	} else {
 		buf_append(&w->text, w->raw.data + raw_from, w->raw.len - raw_from);
