@@ -60,7 +60,11 @@ static const char *const kind_symbols[REP_NKINDS] = {
 
 /* the verdict write (SPEC §6).  KEYS: n rep keys, n top keys, stats, log.
  * ARGV: now half_life class(spam|ham|none) n rep_ttl top_max action
- * stats_ttl log_max, n top members, then the log's field/value pairs */
+ * stats_ttl log_max, n top members, then the log's field/value pairs.
+ * A rep key's `first` goes in with its counts when it has none (one HSET
+ * where HSETNX took a call of its own); an hour's stats key gets its TTL
+ * when an action's counter first appears in it, not on every message
+ * (which only pushed the same expiry a few minutes later) */
 static const char write_lua[] =
 	"-- parapet: one message's verdict\n"
 	"local now, hl, class = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]\n"
@@ -68,7 +72,7 @@ static const char write_lua[] =
 	"if class == 'spam' or class == 'ham' then\n"
 	"  for i = 1, n do\n"
 	"    local k = KEYS[i]\n"
-	"    local v = redis.call('HMGET', k, 'spam', 'ham', 'seen')\n"
+	"    local v = redis.call('HMGET', k, 'spam', 'ham', 'seen', 'first')\n"
 	"    local spam, ham = tonumber(v[1]) or 0, tonumber(v[2]) or 0\n"
 	"    local seen = tonumber(v[3]) or now\n"
 	"    if now > seen then\n"
@@ -76,19 +80,23 @@ static const char write_lua[] =
 	"      spam, ham = spam * f, ham * f\n"
 	"    end\n"
 	"    if class == 'spam' then spam = spam + 1 else ham = ham + 1 end\n"
-	"    redis.call('HSET', k, 'spam', string.format('%.6f', spam),\n"
-	"               'ham', string.format('%.6f', ham), 'seen', ARGV[1])\n"
-	"    redis.call('HSETNX', k, 'first', ARGV[1])\n"
+	"    local sp, hm = string.format('%.6f', spam), string.format('%.6f', ham)\n"
+	"    if v[4] then\n"
+	"      redis.call('HSET', k, 'spam', sp, 'ham', hm, 'seen', ARGV[1])\n"
+	"    else\n"
+	"      redis.call('HSET', k, 'spam', sp, 'ham', hm, 'seen', ARGV[1], 'first', ARGV[1])\n"
+	"    end\n"
 	"    redis.call('EXPIRE', k, ttl)\n"
-	"    redis.call('ZADD', KEYS[n + i], string.format('%.6f', spam), ARGV[9 + i])\n"
+	"    redis.call('ZADD', KEYS[n + i], sp, ARGV[9 + i])\n"
 	"    redis.call('ZREMRANGEBYRANK', KEYS[n + i], 0, -(top_max + 1))\n"
 	"  end\n"
 	"end\n"
 	"local action = ARGV[7]\n"
 	"if action ~= '' then\n"
 	"  local st = KEYS[2 * n + 1]\n"
-	"  redis.call('HINCRBY', st, action, 1)\n"
-	"  redis.call('EXPIRE', st, tonumber(ARGV[8]))\n"
+	"  if redis.call('HINCRBY', st, action, 1) == 1 then\n"
+	"    redis.call('EXPIRE', st, tonumber(ARGV[8]))\n"
+	"  end\n"
 	"  local log_max = tonumber(ARGV[9])\n"
 	"  if log_max > 0 then\n"
 	"    local a = {KEYS[2 * n + 2], 'MAXLEN', '~', ARGV[9], '*'}\n"
