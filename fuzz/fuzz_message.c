@@ -2,12 +2,14 @@
  * fuzz_message.c - libFuzzer target: a hostile message through the whole
  * offline pipeline (message file splitting, message model caps, the GMime
  * parse, HTML to text and URI extraction (body, rawbody and uri rules
- * ask for them), rules, verdict and header edits).  Must always end in a verdict.
+ * ask for them), rules, verdict and header edits).  Must always end in a
+ * verdict, and the field index must agree with a walk over the fields.
  */
 #include "autoconfig.h"
 
 #include <stdint.h>
 #include <stdlib.h>
+#include <strings.h>
 
 #include "core/config.h"
 #include "core/engine.h"
@@ -46,6 +48,30 @@ static void setup(void)
 	log_set_level(LOG_LVL_ERROR);
 }
 
+/* check_index - the field index (msg_header, msg_header_count,
+ * msg_header_first, next_same) agrees with a walk over every field, for
+ * each name the message has: aborts where not */
+static void check_index(const struct msg *m)
+{
+	for (size_t i = 0; i < m->nhdrs; i++) {
+		const char *name = m->hdrs[i].name;
+		size_t count = 0;
+		int p = msg_header_first(m, name);
+		for (size_t k = 0; k < m->nhdrs; k++) {
+			if (strcasecmp(m->hdrs[k].name, name) != 0)
+				continue;
+			if (p != (int)k || msg_header(m, name, count) != &m->hdrs[k] ||
+			    m->hdrs[k].index != (int)count + 1)
+				abort();
+			p = m->hdrs[k].next_same;
+			count++;
+		}
+		if (p != -1 || msg_header_count(m, name) != count ||
+		    msg_header(m, name, count) != NULL)
+			abort();
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (engine == NULL)
@@ -57,6 +83,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const struct verdict *v = scan_finish(sc);
 	if (v == NULL || v->symbols == NULL)
 		abort();
+	check_index(sc->msg);
 	scan_free(sc);
 	return 0;
 }

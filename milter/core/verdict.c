@@ -24,7 +24,7 @@
 #include "base/util.h"
 
 /* headers parapet writes; copies from outside are removed */
-static const char *const own_headers[] = {
+static const char *const own_headers[] = {	/* all "X-Spam-...": removals */
 	"X-Spam-Flag", "X-Spam-Score", "X-Spam-Status", "X-Spam-Level",
 };
 
@@ -142,7 +142,9 @@ static void removals(struct scan *sc, struct verdict *v)
 	for (size_t i = m->nhdrs; i-- > 0;) {
 		const struct header *h = &m->hdrs[i];
 		const char *name = NULL;
-		for (size_t k = 0; k < sizeof(own_headers) / sizeof(*own_headers); k++)
+		/* each of own_headers starts "X-Spam-": most fields do not */
+		for (size_t k = 0; strncasecmp(h->name, "X-Spam-", 7) == 0 &&
+				   k < sizeof(own_headers) / sizeof(*own_headers); k++)
 			if (strcasecmp(h->name, own_headers[k]) == 0)
 				name = own_headers[k];
 		if (name == NULL && strcasecmp(h->name, "Authentication-Results") == 0) {

@@ -170,27 +170,52 @@ static bool kept(struct msg *m, const char *name)
 }
 
 /*
- * name_index - the 1-based number of the field at position pos among the
- * fields called name, through the index of the latest field of each name.
- * Counting every earlier field for each new one made a header of 1,000
- * fields cost 500,000 comparisons (issue 12).
+ * name_slot - the slot of name in the field index: the one that holds the
+ * position (+ 1) of the latest field called name, or the empty one where
+ * it would go.  The index chains the fields of a name (first_same,
+ * next_same), so a lookup by name is a hash, not a walk over every field:
+ * counting every earlier field for each new one made a header of 1,000
+ * fields cost 500,000 comparisons (issue 12), and the eval tests ask for
+ * fields by name hundreds of times a message.
  */
-static int name_index(struct msg *m, const char *name, size_t pos)
+static uint32_t name_slot(const struct msg *m, const char *name)
 {
 	uint32_t i = str_hash(name, strlen(name), true) & (NAME_SLOTS - 1);
-	int index = 1;
+
+	for (; m->name_slots[i] != 0; i = (i + 1) & (NAME_SLOTS - 1))
+		if (strcasecmp(m->hdrs[m->name_slots[i] - 1].name, name) == 0)
+			break;
+	return i;
+}
+
+/* name_link - enter the field at position pos (its name set) in the
+ * index: its index among its name's fields, and the chain */
+static void name_link(struct msg *m, size_t pos)
+{
+	struct header *h = &m->hdrs[pos];
 
 	if (m->name_slots == NULL)
 		m->name_slots = arena_calloc(&m->arena, NAME_SLOTS * sizeof(*m->name_slots));
-	for (; m->name_slots[i] != 0; i = (i + 1) & (NAME_SLOTS - 1)) {
-		const struct header *prev = &m->hdrs[m->name_slots[i] - 1];
-		if (strcasecmp(prev->name, name) == 0) {
-			index = prev->index + 1;
-			break;
-		}
+	uint32_t i = name_slot(m, h->name);
+	h->index = 1;
+	h->first_same = (int)pos;
+	h->next_same = -1;
+	if (m->name_slots[i] != 0) {
+		struct header *prev = &m->hdrs[m->name_slots[i] - 1];
+		h->index = prev->index + 1;
+		h->first_same = prev->first_same;
+		prev->next_same = (int)pos;
 	}
 	m->name_slots[i] = (unsigned)pos + 1;
-	return index;
+}
+
+/* latest - position of the latest field called name, or -1 */
+static int latest(const struct msg *m, const char *name)
+{
+	if (m->name_slots == NULL)
+		return -1;
+	uint32_t i = name_slot(m, name);
+	return m->name_slots[i] ? (int)m->name_slots[i] - 1 : -1;
 }
 
 /* msg_add_header - one field as received */
@@ -218,7 +243,7 @@ void msg_add_header(struct msg *m, const char *name, const char *raw)
 	h->value = unfold(m, raw, len);
 	h->decoded = h->value;
 	/* right for key fields past the cap too: all of them are kept */
-	h->index = name_index(m, name, m->nhdrs);
+	name_link(m, m->nhdrs);
 	m->nhdrs++;
 }
 
@@ -259,32 +284,32 @@ void msg_end_headers(struct msg *m)
 	}
 }
 
-/* same_name - field names equal without case; the first bytes are
- * compared first (equal up to case is equal with bit 0x20 set), which
- * settles most pairs: the eval tests ask for fields by name thousands
- * of times a message */
-static inline bool same_name(const char *a, const char *b)
-{
-	return (a[0] | 0x20) == (b[0] | 0x20) && strcasecmp(a, b) == 0;
-}
-
 /* msg_header - n-th field of that name */
 const struct header *msg_header(const struct msg *m, const char *name, size_t n)
 {
-	for (size_t i = 0; i < m->nhdrs; i++)
-		if (same_name(m->hdrs[i].name, name) && n-- == 0)
-			return &m->hdrs[i];
-	return NULL;
+	int p = latest(m, name);
+
+	if (p < 0 || n >= (size_t)m->hdrs[p].index)
+		return NULL;
+	for (p = m->hdrs[p].first_same; n > 0; n--)
+		p = m->hdrs[p].next_same;
+	return &m->hdrs[p];
 }
 
 /* msg_header_count - fields of that name */
 size_t msg_header_count(const struct msg *m, const char *name)
 {
-	size_t n = 0;
+	int p = latest(m, name);
 
-	for (size_t i = 0; i < m->nhdrs; i++)
-		n += same_name(m->hdrs[i].name, name);
-	return n;
+	return p < 0 ? 0 : (size_t)m->hdrs[p].index;
+}
+
+/* msg_header_first - see message.h */
+int msg_header_first(const struct msg *m, const char *name)
+{
+	int p = latest(m, name);
+
+	return p < 0 ? -1 : m->hdrs[p].first_same;
 }
 
 /* append_lf_text - append bytes with CR dropped and NUL made a space */

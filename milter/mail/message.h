@@ -47,6 +47,8 @@ struct header {
 				 * UTF-8; == value when nothing to decode (set
 				 * at msg_end_headers) */
 	int index;		/* 1-based among fields of the same name */
+	int first_same;		/* position of the first field of this name */
+	int next_same;		/* position of the next one, or -1 */
 };
 
 struct msg {
@@ -114,6 +116,10 @@ void msg_end_headers(struct msg *m);
 const struct header *msg_header(const struct msg *m, const char *name, size_t n);
 /* msg_header_count - number of fields called name */
 size_t msg_header_count(const struct msg *m, const char *name);
+/* msg_header_first - position in m->hdrs of the first field called name
+ * (without ASCII case), or -1; the others follow through next_same, in
+ * order.  A hash lookup, not a walk over the fields. */
+int msg_header_first(const struct msg *m, const char *name);
 
 /*
  * msg_decode - parse the MIME structure now (once): builds the views

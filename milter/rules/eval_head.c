@@ -514,15 +514,15 @@ static unsigned unresolved_template(const struct eval_env *env, size_t argc,
 	(void)argc;
 	(void)argv;
 	for (size_t i = 0; i < m->nhdrs; i++) {
-		bool skipped = false;
-		for (size_t k = 0; skip[k] && !skipped; k++)
+		bool placeholder = false, skipped = false;
+		for (const char *p = strchr(m->hdrs[i].decoded, '%'); p && !placeholder;
+		     p = strchr(p + 1, '%'))
+			placeholder = isupper((unsigned char)p[1]) &&
+				      (isupper((unsigned char)p[2]) || p[2] == '_' || p[2] == '-');
+		for (size_t k = 0; placeholder && skip[k] && !skipped; k++)
 			skipped = strcasecmp(m->hdrs[i].name, skip[k]) == 0;
-		if (skipped)
-			continue;
-		for (const char *p = strchr(m->hdrs[i].decoded, '%'); p; p = strchr(p + 1, '%'))
-			if (isupper((unsigned char)p[1]) &&
-			    (isupper((unsigned char)p[2]) || p[2] == '_' || p[2] == '-'))
-				return 1;
+		if (placeholder && !skipped)
+			return 1;
 	}
 	return 0;
 }

@@ -47,6 +47,13 @@ static bool field_matches(const char *rule_field, const char *name)
 	return strcasecmp(rule_field, name) == 0;
 }
 
+/* one_field - a rule's field that names one field, not several (ToCc,
+ * MESSAGEID: field_matches), so a lookup by name finds all of them */
+static bool one_field(const char *rule_field)
+{
+	return strcmp(rule_field, "ToCc") != 0 && strcmp(rule_field, "MESSAGEID") != 0;
+}
+
 /* header_value - one field's text as the rule's modifiers ask
  * (SpamAssassin's PerMsgStatus::get): :addr every address, :name every
  * display name (RFC 2047 decoded unless :raw), :raw the value as
@@ -116,6 +123,19 @@ static bool header_subject(const struct rule *r, const struct eval_env *env, str
 			return true;
 		}
 	}
+	if (!all && one_field(r->header)) {	/* its fields in order, by name */
+		int p = msg_header_first(m, r->header);
+		if (p >= 0 && (r->mod & (HDR_FIRST | HDR_LAST)) == HDR_LAST)
+			while (m->hdrs[p].next_same >= 0)
+				p = m->hdrs[p].next_same;
+		for (; p >= 0; p = (r->mod & (HDR_FIRST | HDR_LAST)) ? -1 : m->hdrs[p].next_same) {
+			if (found)
+				buf_putc(out, '\n');
+			found = true;
+			header_value(r, env->m, &m->hdrs[p], out);
+		}
+		return found;
+	}
 	for (size_t i = 0; (r->mod & (HDR_FIRST | HDR_LAST)) && i < m->nhdrs; i++) {
 		if (!all && !field_matches(r->header, m->hdrs[i].name))
 			continue;
@@ -161,6 +181,8 @@ static bool header_subject(const struct rule *r, const struct eval_env *env, str
  * as in header rules) */
 bool match_exists(const struct rule *r, const struct msg *m)
 {
+	if (one_field(r->header))
+		return msg_header_first(m, r->header) >= 0;
 	for (size_t i = 0; i < m->nhdrs; i++)
 		if (field_matches(r->header, m->hdrs[i].name))
 			return true;

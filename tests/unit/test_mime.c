@@ -5,8 +5,10 @@
  */
 #include "autoconfig.h"
 
+#include <ctype.h>
 #include <malloc.h>
 #include <pthread.h>
+#include <strings.h>
 
 #include "mail/html.h"
 #include "mail/mime.h"
@@ -1310,6 +1312,71 @@ START_TEST(header_names_case)
 }
 END_TEST
 
+/* linear_nth - the n-th field called name by walking every field (what
+ * msg_header did before the index), or -1 */
+static long linear_nth(const struct msg *m, const char *name, size_t n)
+{
+	for (size_t i = 0; i < m->nhdrs; i++)
+		if (strcasecmp(m->hdrs[i].name, name) == 0 && n-- == 0)
+			return (long)i;
+	return -1;
+}
+
+/* msg_header, msg_header_count, msg_header_first and the next_same
+ * chains agree with a walk over every field, for 1,300 fields of 40
+ * names in every case (past MSG_MAX_HEADERS: key fields only), asked in
+ * every case */
+START_TEST(header_index_linear)
+{
+	struct msg *m = msg_new(1 << 20);
+	char names[40][24];
+	unsigned x = 12345;
+
+	static const char *const common[] = { "Received", "From", "To", "Subject" };
+	for (int k = 0; k < 40; k++) {
+		if (k < 4)
+			snprintf(names[k], sizeof(names[k]), "%s", common[k]);
+		else
+			snprintf(names[k], sizeof(names[k]), "X-Name-%d", k);
+	}
+	for (int i = 0; i < 1300; i++) {
+		x = x * 1103515245u + 12345u;
+		char name[24];
+		snprintf(name, sizeof(name), "%s", names[(x >> 8) % 40]);
+		for (char *c = name; *c; c++)	/* the case of each letter at random */
+			if (((x >> (16 + (c - name) % 16)) & 1) && isalpha((unsigned char)*c))
+				*c = (char)(isupper((unsigned char)*c) ? tolower((unsigned char)*c) :
+					    toupper((unsigned char)*c));
+		msg_add_header(m, name, " v");
+	}
+	msg_end_headers(m);
+	ck_assert_uint_gt(m->nhdrs, MSG_MAX_HEADERS);
+	for (int k = 0; k < 41; k++) {
+		char ask[24];
+		snprintf(ask, sizeof(ask), "%s", k < 40 ? names[k] : "Not-There");
+		for (char *c = ask; *c; c++)
+			*c = (char)(k % 2 ? toupper((unsigned char)*c) : tolower((unsigned char)*c));
+		size_t count = 0;
+		while (linear_nth(m, ask, count) >= 0)
+			count++;
+		ck_assert_uint_eq(msg_header_count(m, ask), count);
+		ck_assert_int_eq(msg_header_first(m, ask), count ? linear_nth(m, ask, 0) : -1);
+		int p = msg_header_first(m, ask);
+		for (size_t n = 0; n <= count; n++) {
+			long want = linear_nth(m, ask, n);
+			const struct header *h = msg_header(m, ask, n);
+			ck_assert_int_eq(h ? h - m->hdrs : -1, want);
+			ck_assert_int_eq(p, want);	/* the chain, in order */
+			if (h)
+				ck_assert_int_eq(h->index, (int)n + 1);
+			if (p >= 0)
+				p = m->hdrs[p].next_same;
+		}
+	}
+	msg_free(m);
+}
+END_TEST
+
 /* msg_full_text - "full" rules' text: the header fields as they came
  * (CR dropped), a blank line, the body with CR dropped and NUL a space */
 START_TEST(full_text_bytes)
@@ -1484,6 +1551,7 @@ int main(void)
 	tcase_add_test(quick, uri_sets_share_scratch);
 	tcase_add_test(quick, full_text_bytes);
 	tcase_add_test(quick, header_names_case);
+	tcase_add_test(quick, header_index_linear);
 	suite_add_tcase(s, quick);
 	return unit_main(s);
 }
