@@ -350,6 +350,31 @@ struct lazy {
 
 static void need(void *ctx, size_t sym);
 
+/* meta_detail - "meta=%g" of v: a whole number below a million (what
+ * nearly every meta yields) is written as %g writes it, its digits,
+ * without snprintf's parsing of the format */
+static void meta_detail(char *out, size_t cap, double v)
+{
+	if (v > -1e6 && v < 1e6 && v == (double)(long)v && cap >= sizeof("meta=-999999")) {
+		char d[8];
+		size_t n = 0, k = 0;
+		long x = (long)v;
+		unsigned long u = x < 0 ? 0UL - (unsigned long)x : (unsigned long)x;
+		do
+			d[n++] = (char)('0' + u % 10);
+		while ((u /= 10) != 0);
+		memcpy(out, "meta=", 5);
+		k = 5;
+		if (x < 0)
+			out[k++] = '-';
+		while (n > 0)
+			out[k++] = d[--n];
+		out[k] = '\0';
+		return;
+	}
+	snprintf(out, cap, "meta=%g", v);
+}
+
 /* eval_one - the value of rule i, reported if it hit; sets val and known */
 static void eval_one(struct lazy *lz, size_t i)
 {
@@ -366,7 +391,7 @@ static void eval_one(struct lazy *lz, size_t i)
 		v = meta_prog_eval(r->prog, lz->val, lz->known, need, lz, st);
 		lz->depth--;
 		if (v != 0.0)
-			snprintf(lz->detail, sizeof(lz->detail), "meta=%g", v);
+			meta_detail(lz->detail, sizeof(lz->detail), v);
 	} else {
 		unsigned n = prefilter_rule(lz->pf, i, r, s->name, lz->detail, sizeof(lz->detail));
 		if (n == PREFILTER_NONE)
