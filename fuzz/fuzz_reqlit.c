@@ -11,9 +11,10 @@
  * reqlit_find_ascii when the subject has no byte >= 0x80 (its answer
  * may be no literal at all: then the regex must not match such a text).
  * And what prefilter.c builds on these literals: searching only in the
- * windows around their occurrences (from rewidth_max before an
- * occurrence's end to re_lookbehind after its start, with PCRE2's offset
- * limit) finds the same first match as searching the whole subject.
+ * windows around their occurrences (from rewidth_runs's bound, for the
+ * subject's longest runs, before an occurrence's end to re_lookbehind
+ * after its start, with PCRE2's offset limit) finds the same first match
+ * as searching the whole subject.
  * And reqlit_lead (two bytes and three): the pattern behind its
  * look-ahead finds the same match as the pattern from every start offset
  * (the first 512), and so
@@ -42,8 +43,21 @@ static void window_check(const struct re *re, struct re_scratch *rs, const struc
 			 const char *pat, const char *flags, const char *subj, size_t slen,
 			 size_t a0, size_t b0)
 {
-	size_t w = rewidth_max(pat, flags), back = re_lookbehind(re);
-	size_t best_a = SIZE_MAX, best_b = 0;
+	size_t w = REWIDTH_NONE, back = re_lookbehind(re), runs[REWIDTH_RUNS];
+	size_t best_a = SIZE_MAX, best_b = 0, max = rewidth_max(pat, flags);
+	struct rewidth rw;
+
+	if (rewidth_runs(pat, flags, &rw)) {	/* the bound for this subject */
+		rewidth_text_runs(subj, slen, (1u << REWIDTH_RUNS) - 1, runs);
+		w = rewidth_eval(&rw, runs);
+		bool flat = true;
+		for (int k = 0; k < REWIDTH_RUNS; k++)
+			flat &= rw.k[k] == 0;
+		if (max != (flat ? rw.c : REWIDTH_NONE))
+			abort();	/* rewidth_max is the bound without runs */
+	} else if (max != REWIDTH_NONE) {
+		abort();
+	}
 
 	if (w != REWIDTH_NONE && b0 - a0 > w)
 		abort();	/* a match wider than the bound */

@@ -92,6 +92,7 @@ struct pf_text {
 	hs_database_t *db;	/* NULL: nothing of it is prefiltered */
 	hs_database_t *sdb;	/* literals of the squeezed text, or NULL */
 	bool ascii;		/* it has slots whose literals hold in ASCII only */
+	unsigned runs;		/* the run classes its slots' widths need (bits) */
 };
 
 struct pf_slot {
@@ -102,8 +103,11 @@ struct pf_slot {
 	bool always;		/* not prefiltered: PCRE2 runs every message */
 	size_t back;		/* its longest look-behind: a literal required
 				 * there starts up to this far before the match */
-	size_t width;		/* rewidth_max: a literal held ends at most this
-				 * far past the start of the match */
+	struct rewidth width;	/* rewidth_runs: a literal held ends at most
+				 * this far past the start of the match (in
+				 * a text with the runs of the one searched) */
+	bool bounded;		/* width is known */
+	bool runs;		/* it depends on the text's runs */
 	bool ascii;		/* prefiltered only in a text without bytes >= 0x80 */
 };
 
@@ -151,6 +155,11 @@ struct pf_run {
 	struct re_scratch *re;
 	hs_scratch_t *scratch;
 	bool whole;		/* the text being scanned is squeezed or a URI */
+	const char *cur;	/* the text being scanned */
+	size_t cur_len;
+	bool runs_ready;	/* runs holds its longest runs (on_match: once
+				 * a slot whose width needs them is seen) */
+	size_t runs[REWIDTH_RUNS];
 	struct match_win *wins;	/* PF_WINDOWS for each slot that has any */
 	size_t nwins, wins_cap;
 	struct pf_res *res;	/* per slot */
@@ -254,8 +263,11 @@ static size_t slot_of(struct prefilter *pf, size_t *tab, size_t cap, const struc
 		pf->slots[pf->nslots++] = (struct pf_slot){
 			.text = t, .rep = r, .fl = flags_of(r->flags),
 			.always = !re_bytes(r->re), .back = re_lookbehind(r->re),
-			.width = rewidth_max(r->pat, r->flags),
 		};
+		struct pf_slot *n = &pf->slots[tab[k]];
+		n->bounded = rewidth_runs(r->pat, r->flags, &n->width);
+		for (int i = 0; i < REWIDTH_RUNS; i++)
+			n->runs |= n->width.k[i] != 0;
 		if (pf->slots[tab[k]].back == RE_NO_LIMIT)
 			pf->slots[tab[k]].always = true;
 	}
@@ -394,8 +406,13 @@ struct prefilter *prefilter_build(const struct rule *rules, size_t nrules)
 		compile_text(pf, t);
 	pf->info.distinct = pf->nslots;
 	pf->info.texts = pf->ntexts;
-	for (size_t i = 0; i < pf->nslots; i++)
-		pf->info.prefiltered += !pf->slots[i].always;
+	for (size_t i = 0; i < pf->nslots; i++) {
+		const struct pf_slot *sl = &pf->slots[i];
+		pf->info.prefiltered += !sl->always;
+		for (int k = 0; k < REWIDTH_RUNS && !sl->always; k++)
+			if (sl->width.k[k])
+				pf->texts[sl->text].runs |= 1u << k;
+	}
 	for (size_t t = 0; t < pf->ntexts; t++) {
 		size_t sz = 0;
 		if (pf->texts[t].db && hs_database_size(pf->texts[t].db, &sz) == HS_SUCCESS)
@@ -515,7 +532,6 @@ static int on_match(unsigned id, unsigned long long from, unsigned long long to,
 	const struct pf_slot *s = &run->pf->slots[k];
 	struct pf_res *res = &run->res[k];
 	size_t end = (size_t)to, hi = end - run->pf->lit_len[id] + s->back;
-	size_t lo = s->width == REWIDTH_NONE || end <= s->width ? 0 : end - s->width;
 
 	(void)from;
 	(void)flags;
@@ -524,6 +540,18 @@ static int on_match(unsigned id, unsigned long long from, unsigned long long to,
 		res->whole = true;
 		return 0;
 	}
+	/* the width; its runs part matters only where the rest of it
+	 * leaves room before end (the text's runs counted once, then) */
+	size_t width = !s->bounded ? REWIDTH_NONE : s->width.c;
+	if (s->runs && width < end) {
+		if (!run->runs_ready) {
+			rewidth_text_runs(run->cur, run->cur_len, run->pf->texts[s->text].runs,
+					  run->runs);
+			run->runs_ready = true;
+		}
+		width = rewidth_eval(&s->width, run->runs);
+	}
+	size_t lo = width == REWIDTH_NONE || end <= width ? 0 : end - width;
 	add_window(run, res, lo < hi ? lo : hi, hi);
 	return 0;
 }
@@ -556,6 +584,9 @@ static struct pf_tx *text_ready(struct pf_run *run, size_t t)
 		return tx;
 	}
 	match_text(pt->rep, run->env, &tx->hb, &tx->subj, &tx->len);
+	run->cur = tx->subj;
+	run->cur_len = tx->len;
+	run->runs_ready = false;
 	if (pt->db)
 		tx->failed = !scan(run, pt->db, tx->subj, tx->len, false);
 	if (pt->sdb && !tx->failed) {

@@ -24,8 +24,10 @@
 
 #include <ctype.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
 
+#include "rules/reqlit.h"
 #include "rules/rewidth.h"
 
 #define REWIDTH_MAX_DEPTH 64
@@ -35,12 +37,18 @@ struct wp {
 	const char *p, *end;
 	int depth;
 	int behind;		/* look-behinds open around p */
+	bool dotall;		/* '.' may match a newline somewhere */
 	bool fail;		/* unbounded, too large, or not understood */
+};
+
+/* a length: c + the sum of k[i] times the longest run of class i */
+struct lin {
+	size_t c, k[REWIDTH_RUNS];
 };
 
 /* one piece: bytes consumed, bytes inspected from its start */
 struct ext {
-	size_t adv, reach;
+	struct lin adv, reach;
 };
 
 static struct ext alt(struct wp *w);
@@ -51,6 +59,81 @@ static size_t capped(struct wp *w, size_t x)
 	if (x > REWIDTH_CAP)
 		w->fail = true;
 	return x;
+}
+
+/* lin_add - a + b (w fails past the cap) */
+static struct lin lin_add(struct wp *w, struct lin a, struct lin b)
+{
+	a.c = capped(w, a.c + b.c);
+	for (int i = 0; i < REWIDTH_RUNS; i++)
+		a.k[i] = capped(w, a.k[i] + b.k[i]);
+	return a;
+}
+
+/* lin_max - a bound of both a and b: the larger of each term */
+static struct lin lin_max(struct lin a, struct lin b)
+{
+	a.c = a.c > b.c ? a.c : b.c;
+	for (int i = 0; i < REWIDTH_RUNS; i++)
+		a.k[i] = a.k[i] > b.k[i] ? a.k[i] : b.k[i];
+	return a;
+}
+
+/* lin_scale - a times m (m <= 65535: quantifier's cap) */
+static struct lin lin_scale(struct wp *w, struct lin a, size_t m)
+{
+	a.c = capped(w, a.c * m);
+	for (int i = 0; i < REWIDTH_RUNS; i++)
+		a.k[i] = capped(w, a.k[i] * m);
+	return a;
+}
+
+/* lin_of - the constant n */
+static struct lin lin_of(size_t n)
+{
+	return (struct lin){ .c = n };
+}
+
+/* each byte's run classes, bit i for class i: 0 word bytes
+ * [A-Za-z0-9_], 1 \s ([\t-\r ]), 2 \S, 3 every byte but \n; an atom's
+ * runs are bounded by the first class that holds all its bytes */
+static const unsigned char run_tab[256] = {
+	12, 12, 12, 12, 12, 12, 12, 12, 12, 10,  2, 10, 10, 10, 12, 12,
+	12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12,
+	10, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12,
+	13, 13, 13, 13, 13, 13, 13, 13, 13, 13, 12, 12, 12, 12, 12, 12,
+	12, 13, 13, 13, 13, 13, 13, 13, 13, 13, 13, 13, 13, 13, 13, 13,
+	13, 13, 13, 13, 13, 13, 13, 13, 13, 13, 13, 12, 12, 12, 12, 13,
+	12, 13, 13, 13, 13, 13, 13, 13, 13, 13, 13, 13, 13, 13, 13, 13,
+	13, 13, 13, 13, 13, 13, 13, 13, 13, 13, 13, 12, 12, 12, 12, 12,
+	12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12,
+	12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12,
+	12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12,
+	12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12,
+	12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12,
+	12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12,
+	12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12,
+	12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12,
+};
+
+/* in_class - byte c is of run class k */
+static bool in_class(int k, int c)
+{
+	return run_tab[c] >> k & 1;
+}
+
+/* run_class - the run class holding every byte of set, or -1 */
+static int run_class(const uint64_t set[4])
+{
+	for (int k = 0; k < REWIDTH_RUNS; k++) {
+		bool all = true;
+		for (int c = 0; c < 256 && all; c++)
+			if (set[c >> 6] >> (c & 63) & 1)
+				all = in_class(k, c);
+		if (all)
+			return k;
+	}
+	return -1;
 }
 
 /* number - decimal digits at p (at most 5: PCRE2's quantifiers stop at
@@ -270,7 +353,7 @@ static bool name_then(struct wp *w, char close)
 /* group - after '(': the group (not its quantifier) */
 static struct ext group(struct wp *w)
 {
-	struct ext none = { 0, 0 }, in;
+	struct ext none = { lin_of(0), lin_of(0) }, in;
 	bool ahead = false, behind = false;
 
 	if (w->p >= w->end || *w->p == '*' || ++w->depth > REWIDTH_MAX_DEPTH) {
@@ -329,17 +412,18 @@ static struct ext group(struct wp *w)
 	if (behind)
 		return none;
 	if (ahead)
-		return (struct ext){ 0, in.reach };
+		return (struct ext){ lin_of(0), in.reach };
 	return in;
 }
 
 /* seq - one branch, up to '|', ')' or the end */
 static struct ext seq(struct wp *w)
 {
-	struct ext cur = { 0, 0 };
+	struct ext cur = { lin_of(0), lin_of(0) };
 
 	while (w->p < w->end && !w->fail && *w->p != '|' && *w->p != ')') {
-		struct ext a = { 1, 1 };
+		struct ext a = { lin_of(1), lin_of(1) };
+		const char *at = w->p;
 		char c = *w->p++;
 		switch (c) {
 		case '(':
@@ -349,11 +433,11 @@ static struct ext seq(struct wp *w)
 			klass(w);
 			break;
 		case '\\':
-			a.adv = a.reach = escape(w);
+			a.adv = a.reach = lin_of(escape(w));
 			break;
 		case '^':
 		case '$':
-			a.adv = a.reach = 0;
+			a.adv = a.reach = lin_of(0);
 			break;
 		case '*':
 		case '+':
@@ -363,20 +447,32 @@ static struct ext seq(struct wp *w)
 		default:
 			break;	/* a byte, '.' or a literal '{' */
 		}
+		const char *atom_end = w->p;
 		size_t m = quantifier(w);
-		if (m == INF)
-			w->fail = true;
 		if (w->fail)
 			break;
-		struct ext q = { 0, 0 };
-		if (m > 0) {
-			q.adv = capped(w, a.adv * m);
-			q.reach = capped(w, a.adv * (m - 1) + a.reach);
-		}
-		if (q.reach < q.adv)
+		struct ext q = { lin_of(0), lin_of(0) };
+		if (m == INF) {
+			/* a one-byte atom repeated without bound matches a run
+			 * of its bytes: no longer than the text's longest run
+			 * of a class that holds them all */
+			uint64_t set[4];
+			const char *e = at;
+			int k = c != '(' && reqlit_atom_bytes(&e, atom_end, w->dotall, set) &&
+					e == atom_end ? run_class(set) : -1;
+			if (k < 0) {
+				w->fail = true;
+				break;
+			}
+			q.adv.k[k] = 1;
 			q.reach = q.adv;
-		cur.reach = capped(w, cur.adv + q.reach > cur.reach ? cur.adv + q.reach : cur.reach);
-		cur.adv = capped(w, cur.adv + q.adv);
+		} else if (m > 0) {
+			q.adv = lin_scale(w, a.adv, m);
+			q.reach = lin_add(w, lin_scale(w, a.adv, m - 1), a.reach);
+		}
+		q.reach = lin_max(q.reach, q.adv);
+		cur.reach = lin_max(cur.reach, lin_add(w, cur.adv, q.reach));
+		cur.adv = lin_add(w, cur.adv, q.adv);
 	}
 	return cur;
 }
@@ -384,29 +480,113 @@ static struct ext seq(struct wp *w)
 /* alt - branches separated by '|', up to ')' or the end */
 static struct ext alt(struct wp *w)
 {
-	struct ext best = { 0, 0 };
+	struct ext best = { lin_of(0), lin_of(0) };
 
 	for (;;) {
 		struct ext b = seq(w);
-		if (b.adv > best.adv)
-			best.adv = b.adv;
-		if (b.reach > best.reach)
-			best.reach = b.reach;
+		best.adv = lin_max(best.adv, b.adv);
+		best.reach = lin_max(best.reach, b.reach);
 		if (w->fail || w->p >= w->end || *w->p != '|')
 			return best;
 		w->p++;
 	}
 }
 
+/* dotall_anywhere - the s flag, or an option group that names s (set or
+ * unset: not followed which applies where) */
+static bool dotall_anywhere(const char *pattern, const char *flags)
+{
+	if (flags && strchr(flags, 's'))
+		return true;
+	for (const char *p = strstr(pattern, "(?"); p; p = strstr(p + 2, "(?")) {
+		const char *q = p + 2;
+		while (*q && strchr("imnsxJU-^", *q)) {
+			if (*q == 's')
+				return true;
+			q++;
+		}
+	}
+	return false;
+}
+
+/* rewidth_runs - see rewidth.h */
+bool rewidth_runs(const char *pattern, const char *flags, struct rewidth *out)
+{
+	struct wp w = { .p = pattern, .end = pattern + strlen(pattern),
+			.dotall = dotall_anywhere(pattern, flags) };
+
+	memset(out, 0, sizeof(*out));
+	if (flags && strchr(flags, 'x'))
+		return false;
+	struct ext e = alt(&w);
+	if (w.fail || w.p != w.end)
+		return false;
+	struct lin l = lin_max(e.reach, e.adv);
+	out->c = l.c;
+	for (int i = 0; i < REWIDTH_RUNS; i++)
+		out->k[i] = l.k[i];
+	return true;
+}
+
 /* rewidth_max - see rewidth.h */
 size_t rewidth_max(const char *pattern, const char *flags)
 {
-	struct wp w = { .p = pattern, .end = pattern + strlen(pattern) };
+	struct rewidth r;
 
-	if (flags && strchr(flags, 'x'))
+	if (!rewidth_runs(pattern, flags, &r))
 		return REWIDTH_NONE;
-	struct ext e = alt(&w);
-	if (w.fail || w.p != w.end)
-		return REWIDTH_NONE;
-	return e.reach > e.adv ? e.reach : e.adv;
+	for (int i = 0; i < REWIDTH_RUNS; i++)
+		if (r.k[i])
+			return REWIDTH_NONE;
+	return r.c;
+}
+
+/* rewidth_eval - see rewidth.h */
+size_t rewidth_eval(const struct rewidth *w, const size_t runs[REWIDTH_RUNS])
+{
+	size_t v = w->c;
+
+	for (int i = 0; i < REWIDTH_RUNS; i++) {
+		if (w->k[i] == 0)
+			continue;
+		if (runs[i] > (SIZE_MAX / 2 - v) / w->k[i])
+			return REWIDTH_NONE;
+		v += w->k[i] * runs[i];
+	}
+	return v;
+}
+
+
+/* longest - the longest run of bytes whose run_tab has bit */
+static size_t longest(const unsigned char *s, size_t n, unsigned bit)
+{
+	size_t cur = 0, max = 0;
+
+	for (size_t j = 0; j < n; j++) {
+		cur = (run_tab[s[j]] & bit) ? cur + 1 : 0;
+		max = cur > max ? cur : max;
+	}
+	return max;
+}
+
+/* rewidth_text_runs - see rewidth.h */
+void rewidth_text_runs(const char *s, size_t n, unsigned mask, size_t runs[REWIDTH_RUNS])
+{
+	const unsigned char *u = (const unsigned char *)s;
+
+	for (int k = 0; k < REWIDTH_RUNS; k++)
+		runs[k] = n;	/* a class not asked for: the length, a bound too */
+	if (mask & 8) {		/* lines: memchr finds their ends */
+		size_t max = 0;
+		for (const unsigned char *p = u, *e = u + n; p < e;) {
+			const unsigned char *nl = memchr(p, '\n', (size_t)(e - p));
+			size_t len = (size_t)((nl ? nl : e) - p);
+			max = len > max ? len : max;
+			p = nl ? nl + 1 : e;
+		}
+		runs[3] = max;
+	}
+	for (int k = 0; k < 3; k++)
+		if (mask & (1u << k))
+			runs[k] = longest(u, n, 1u << k);
 }

@@ -7,6 +7,7 @@
 #ifndef PARAPET_REWIDTH_H
 #define PARAPET_REWIDTH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* rewidth_max's answer when there is no bound it can prove */
@@ -23,5 +24,30 @@
  * inside a look-behind, a `{` that is almost a quantifier).
  */
 size_t rewidth_max(const char *pattern, const char *flags);
+
+/* run classes: word bytes [A-Za-z0-9_], \s, \S, every byte but \n */
+#define REWIDTH_RUNS 4
+
+/* a bound that depends on the text: c + the sum of k[i] times the text's
+ * longest run of bytes of class i */
+struct rewidth {
+	size_t c, k[REWIDTH_RUNS];
+};
+
+/*
+ * rewidth_runs - rewidth_max's bound, where a one-byte atom (a byte, a
+ * class, an escape, '.' without the s flag) repeated without bound
+ * counts as the longest run, in the text searched, of the first run
+ * class that holds every byte it may match (both cases of letters):
+ * "ad+res+" is 3 + 2 word runs, "\s+" one \s run.  false where
+ * rewidth_max gives up for any other reason.
+ */
+bool rewidth_runs(const char *pattern, const char *flags, struct rewidth *out);
+/* rewidth_eval - w for a text with these longest runs; REWIDTH_NONE if
+ * it would overflow */
+size_t rewidth_eval(const struct rewidth *w, const size_t runs[REWIDTH_RUNS]);
+/* rewidth_text_runs - the longest run of each class in mask (bit i:
+ * class i) in s[0, n); n for the others */
+void rewidth_text_runs(const char *s, size_t n, unsigned mask, size_t runs[REWIDTH_RUNS]);
 
 #endif

@@ -321,6 +321,111 @@ START_TEST(rewidth_table)
 }
 END_TEST
 
+/* rewidth_runs: the constant and the runs of each class (word bytes,
+ * \s, \S, all but \n) a bound counts; k -1: no bound */
+static const struct {
+	const char *pat, *flags;
+	long c, k0, k1, k2, k3;
+} runs_widths[] = {
+	{ "abc", "", 3, 0, 0, 0, 0 },
+	{ "ad+res+", "", 3, 2, 0, 0, 0 },	/* a, r, e and two runs of word bytes */
+	{ "ad+res+", "i", 3, 2, 0, 0, 0 },
+	{ "x[a-z]+y", "", 2, 1, 0, 0, 0 },
+	{ "x\\w*y", "", 2, 1, 0, 0, 0 },
+	{ "a\\s+b", "", 2, 0, 1, 0, 0 },
+	{ "a\\S+b", "", 2, 0, 0, 1, 0 },
+	{ "a[^\\s]+b", "", 2, 0, 0, 1, 0 },
+	{ "a.*b", "", 2, 0, 0, 0, 1 },	/* '.' is never \n without s */
+	{ "a[^x]+b", "", -1, -1, -1, -1, -1 },	/* [^x] holds \n and every class */
+	{ "a.*b", "s", -1, -1, -1, -1, -1 },
+	{ "(?s)a.*b", "", -1, -1, -1, -1, -1 },
+	{ "(?-s:x)a.*b", "", -1, -1, -1, -1, -1 },	/* not followed: any s option */
+	{ "a\\W+b", "", -1, -1, -1, -1, -1 },	/* \\W holds \n and spaces and others */
+	{ "(?:ab)+", "", -1, -1, -1, -1, -1 },	/* a group repeated: no run */
+	{ "(?:c+d){3}", "", 3, 3, 0, 0, 0 },	/* multiplied */
+	{ "(?:a+|\\s+)x", "", 1, 1, 1, 0, 0 },	/* branches: the larger of each */
+	{ "a(?=b+)c", "", 2, 1, 0, 0, 0 },	/* a look-ahead's reach */
+	{ "[-.]+x", "", 1, 0, 0, 1, 0 },
+	{ "\\x41+", "", 0, 1, 0, 0, 0 },
+	{ "\\x{41}+", "", -1, -1, -1, -1, -1 },	/* a code point: not followed */
+	{ "a\\R+", "", -1, -1, -1, -1, -1 },
+	{ "\\d+\\.\\d+", "", 1, 2, 0, 0, 0 },
+	{ "[\t ]+", "", 0, 0, 1, 0, 0 },
+	{ "a{2,}", "", 0, 1, 0, 0, 0 },
+	{ "a b", "x", -1, -1, -1, -1, -1 },
+};
+
+START_TEST(rewidth_runs_table)
+{
+	struct rewidth r;
+	bool ok = rewidth_runs(runs_widths[_i].pat, runs_widths[_i].flags, &r);
+	long got[5] = { ok ? (long)r.c : -1, ok ? (long)r.k[0] : -1, ok ? (long)r.k[1] : -1,
+			ok ? (long)r.k[2] : -1, ok ? (long)r.k[3] : -1 };
+	long want[5] = { runs_widths[_i].c, runs_widths[_i].k0, runs_widths[_i].k1,
+			 runs_widths[_i].k2, runs_widths[_i].k3 };
+
+	for (int k = 0; k < 5; k++)
+		ck_assert_msg(got[k] == want[k], "/%s/%s: term %d expected %ld, got %ld",
+			      runs_widths[_i].pat, runs_widths[_i].flags, k, want[k], got[k]);
+}
+END_TEST
+
+/* rewidth_text_runs: the longest run of each class; a class not asked for
+ * is the text's length */
+START_TEST(rewidth_text_runs_counts)
+{
+	static const char t[] = "ab c_d9\n\n\n \tx--\x80!y\nzz";
+	size_t r[REWIDTH_RUNS];
+
+	rewidth_text_runs(t, sizeof(t) - 1, 15, r);
+	ck_assert_uint_eq(r[0], 4);	/* c_d9 */
+	ck_assert_uint_eq(r[1], 5);	/* \n\n\n \t */
+	ck_assert_uint_eq(r[2], 6);	/* x--\x80!y */
+	ck_assert_uint_eq(r[3], 8);	/* " \tx--\x80!y" */
+	rewidth_text_runs(t, sizeof(t) - 1, 1, r);
+	ck_assert_uint_eq(r[0], 4);
+	ck_assert_uint_eq(r[1], sizeof(t) - 1);
+	ck_assert_uint_eq(r[3], sizeof(t) - 1);
+	rewidth_text_runs("", 0, 15, r);
+	ck_assert_uint_eq(r[0] + r[1] + r[2] + r[3], 0);
+}
+END_TEST
+
+/* a window bound by runs is never too small: every match of these
+ * patterns in these texts is no longer than the bound for the text */
+START_TEST(rewidth_runs_bound)
+{
+	static const char *const pats[] = { "ad+res+", "x[a-z]+y", "a\\s+b", "a\\S+b", "a.*b",
+		"(?:c+d){3}", "\\d+\\.\\d+", "l(?:o+k){1,2}", "(?i)ad+res+e?" };
+	static const char *const texts[] = { "addddddddddresssssss", "x" "abcdefghijklmnop" "y",
+		"a \t\n\n  \r b", "a!!--==b", "a lot of words on a line b\nb",
+		"cccdccccccdcd", "12345.67890", "loooook loook", "ADDDDRESSSE" };
+	char *err = NULL;
+
+	for (size_t i = 0; i < sizeof(pats) / sizeof(*pats); i++) {
+		struct rewidth w;
+		ck_assert_msg(rewidth_runs(pats[i], "", &w), "/%s/ has a bound", pats[i]);
+		struct re *re = re_compile(pats[i], strlen(pats[i]), "", &err);
+		ck_assert_ptr_nonnull(re);
+		struct re_scratch *rs = re_scratch_new();
+		bool matched = false;
+		for (size_t t = 0; t < sizeof(texts) / sizeof(*texts); t++) {
+			size_t runs[REWIDTH_RUNS], a, b, n = strlen(texts[t]);
+			rewidth_text_runs(texts[t], n, 15, runs);
+			size_t bound = rewidth_eval(&w, runs);
+			if (re_match(re, texts[t], n, 0, rs, &a, &b) == RE_MATCH) {
+				matched = true;
+				ck_assert_msg(b - a <= bound, "/%s/ on \"%s\": match of %zu > %zu",
+					      pats[i], texts[t], b - a, bound);
+			}
+		}
+		ck_assert_msg(matched, "/%s/ matched none of the texts", pats[i]);
+		re_scratch_free(rs);
+		re_free(re);
+	}
+}
+END_TEST
+
 /* a literal with a NUL holds another only if every byte agrees (a string
  * compare stopped at the NUL and dropped "xa\0cd" for "a\0bc") */
 START_TEST(reqlit_nul)
@@ -964,6 +1069,9 @@ int main(void)
 	tcase_add_test(tc, windows_keep_matches);
 	tcase_add_test(tc, review_cases);
 	tcase_add_loop_test(tc, rewidth_table, 0, sizeof(widths) / sizeof(widths[0]));
+	tcase_add_loop_test(tc, rewidth_runs_table, 0, sizeof(runs_widths) / sizeof(runs_widths[0]));
+	tcase_add_test(tc, rewidth_text_runs_counts);
+	tcase_add_test(tc, rewidth_runs_bound);
 	tcase_add_test(tc, corpus_tricky);
 	tcase_add_test(tc, corpus_shipped);
 	tcase_add_test(tc, threads_share);
