@@ -143,8 +143,8 @@ static void removals(struct scan *sc, struct verdict *v)
 		const struct header *h = &m->hdrs[i];
 		const char *name = NULL;
 		/* each of own_headers starts "X-Spam-": most fields do not */
-		for (size_t k = 0; strncasecmp(h->name, "X-Spam-", 7) == 0 &&
-				   k < sizeof(own_headers) / sizeof(*own_headers); k++)
+		bool spam = strncasecmp(h->name, "X-Spam-", 7) == 0;
+		for (size_t k = 0; spam && k < sizeof(own_headers) / sizeof(*own_headers); k++)
 			if (strcasecmp(h->name, own_headers[k]) == 0)
 				name = own_headers[k];
 		if (name == NULL && strcasecmp(h->name, "Authentication-Results") == 0) {

@@ -671,63 +671,6 @@ static size_t skip_class(struct parse *ps, unsigned char *set, struct bset *bs)
 	return small ? k : 0;
 }
 
-/* reqlit_atom_bytes - see reqlit.h */
-bool reqlit_atom_bytes(const char **p, const char *end, bool dotall, uint64_t set[4])
-{
-	struct bset bs = { { 0 } };
-	const char *q = *p;
-
-	if (q >= end)
-		return false;
-	if (*q == '[') {
-		struct parse ps = { .p = q, .end = end };
-		unsigned char small[REQLIT_WIDE_CLASS];
-		skip_class(&ps, small, &bs);
-		if (ps.fail)
-			return false;
-		q = ps.p;
-	} else if (*q == '\\') {
-		if (q + 1 >= end)
-			return false;
-		char c = q[1];
-		q += 2;
-		if (strchr("dDwWsShHvVntrf", c) && c != '\0') {
-			bs_escape(&bs, c);
-		} else if (c == 'x' && q < end && isxdigit((unsigned char)*q)) {
-			int v = 0, n = 0;
-			while (n < 2 && q < end && isxdigit((unsigned char)*q)) {
-				v = v * 16 + (isdigit((unsigned char)*q) ? *q - '0' : (*q | 0x20) - 'a' + 10);
-				q++;
-				n++;
-			}
-			bs_range(&bs, v, v);
-		} else if (!isalnum((unsigned char)c) && c != '\0') {
-			bs_range(&bs, (unsigned char)c, (unsigned char)c);
-		} else {
-			return false;	/* assertions, \R, \X, \N, \p, code points... */
-		}
-	} else if (*q == '.') {
-		bs_range(&bs, 0, 255);
-		if (!dotall)
-			bs.w['\n' >> 6] &= ~((uint64_t)1 << ('\n' & 63));
-		q++;
-	} else if (strchr("()|*+?{^$", *q) == NULL) {
-		bs_range(&bs, (unsigned char)*q, (unsigned char)*q);
-		q++;
-	} else {
-		return false;
-	}
-	for (int c = 'A'; c <= 'Z'; c++)	/* either case: a superset whatever the flags */
-		if (bs_has(&bs, c) || bs_has(&bs, c + 32)) {
-			bs_range(&bs, c, c);
-			bs_range(&bs, c + 32, c + 32);
-		}
-	memcpy(set, bs.w, sizeof(bs.w));
-	*p = q;
-	return true;
-}
-
-
 /* squeeze_set - the bytes of bs a squeezed text keeps, up to ASCII case,
  * in set when at most REQLIT_CLASS, their count (else 0); *clear when bs
  * has none of them, *drop when it has a byte the squeezed text drops */
@@ -836,6 +779,51 @@ static int escape(struct parse *ps)
 		return -1;
 	}
 }
+
+/* reqlit_atom_bytes - see reqlit.h */
+bool reqlit_atom_bytes(const char **p, const char *end, bool dotall, uint64_t set[4])
+{
+	struct bset bs = { { 0 } };
+	struct parse ps = { .p = *p, .end = end };
+
+	if (ps.p >= end)
+		return false;
+	if (*ps.p == '[') {
+		unsigned char small[REQLIT_WIDE_CLASS];
+		skip_class(&ps, small, &bs);
+	} else if (*ps.p == '\\' && ps.p + 1 < end && ps.p[1] != '\0' &&
+		   strchr("dDwWsShHvV", ps.p[1])) {
+		bs_escape(&bs, ps.p[1]);
+		ps.p += 2;
+	} else if (*ps.p == '\\') {
+		ps.p++;
+		int b = escape(&ps);	/* one byte, or -1: assertions, \R, \p... */
+		if (b < 0)
+			return false;
+		bs_range(&bs, b, b);
+	} else if (*ps.p == '.') {
+		bs_range(&bs, 0, 255);
+		if (!dotall)
+			bs.w['\n' >> 6] &= ~((uint64_t)1 << ('\n' & 63));
+		ps.p++;
+	} else if (strchr("()|*+?{^$", *ps.p) == NULL) {
+		bs_range(&bs, (unsigned char)*ps.p, (unsigned char)*ps.p);
+		ps.p++;
+	} else {
+		return false;
+	}
+	if (ps.fail)
+		return false;
+	for (int c = 'A'; c <= 'Z'; c++)	/* either case: a superset whatever the flags */
+		if (bs_has(&bs, c) || bs_has(&bs, c + 32)) {
+			bs_range(&bs, c, c);
+			bs_range(&bs, c + 32, c + 32);
+		}
+	memcpy(set, bs.w, sizeof(bs.w));
+	*p = ps.p;
+	return true;
+}
+
 
 /* runs_group - every run goes on with one of the strings a group
  * matches, g (or, opt, stays as it is too); when that makes too many,

@@ -34,6 +34,7 @@
 #include "rules/match.h"
 #include "rules/prefilter.h"
 #include "rules/re.h"
+#include "base/strbuf.h"
 #include "base/util.h"
 
 #define DETAIL_MAX 80
@@ -355,21 +356,12 @@ static void need(void *ctx, size_t sym);
  * without snprintf's parsing of the format */
 static void meta_detail(char *out, size_t cap, double v)
 {
-	if (v > -1e6 && v < 1e6 && v == (double)(long)v && cap >= sizeof("meta=-999999")) {
-		char d[8];
-		size_t n = 0, k = 0;
-		long x = (long)v;
-		unsigned long u = x < 0 ? 0UL - (unsigned long)x : (unsigned long)x;
-		do
-			d[n++] = (char)('0' + u % 10);
-		while ((u /= 10) != 0);
+	char num[FMT_NUM_MAX];
+
+	if (v > -1e6 && v < 1e6 && v == (double)(long long)v &&
+	    5 + fmt_int(num, (long long)v) < cap) {
 		memcpy(out, "meta=", 5);
-		k = 5;
-		if (x < 0)
-			out[k++] = '-';
-		while (n > 0)
-			out[k++] = d[--n];
-		out[k] = '\0';
+		strcpy(out + 5, num);
 		return;
 	}
 	snprintf(out, cap, "meta=%g", v);
