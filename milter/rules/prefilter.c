@@ -96,19 +96,20 @@ struct pf_text {
 };
 
 struct pf_slot {
+	/* first what prefilter_rule reads of every slot on every message */
 	size_t text;
 	const struct rule *rep;	/* the first rule: regex, pattern, nosubject */
-	unsigned fl;		/* FL_* */
 	unsigned max;		/* the largest count a rule sharing it needs */
 	bool always;		/* not prefiltered: PCRE2 runs every message */
+	bool ascii;		/* prefiltered only in a text without bytes >= 0x80 */
+	bool bounded;		/* width is known */
+	bool runs;		/* it depends on the text's runs */
+	unsigned fl;		/* FL_* */
 	size_t back;		/* its longest look-behind: a literal required
 				 * there starts up to this far before the match */
 	struct rewidth width;	/* rewidth_runs: a literal held ends at most
 				 * this far past the start of the match (in
 				 * a text with the runs of the one searched) */
-	bool bounded;		/* width is known */
-	bool runs;		/* it depends on the text's runs */
-	bool ascii;		/* prefiltered only in a text without bytes >= 0x80 */
 };
 
 struct prefilter {
@@ -601,7 +602,7 @@ static struct pf_tx *text_ready(struct pf_run *run, size_t t)
 
 /* prefilter_rule - a rule's count from its shared slot */
 unsigned prefilter_rule(struct pf_run *run, size_t i, const struct rule *r,
-			const char *name, char *detail, size_t cap)
+			const struct sym *sym, char *detail, size_t cap)
 {
 	if (run == NULL || i >= run->pf->nrules || run->pf->slot_of[i] == SIZE_MAX)
 		return PREFILTER_NONE;
@@ -619,9 +620,9 @@ unsigned prefilter_rule(struct pf_run *run, size_t i, const struct rule *r,
 		bool whole = s->always || tx->failed || (s->ascii && tx->high) || res->whole;
 		if (whole || res->cand) {
 			if (s->text == T_URI)
-				res->n = match_uris(s->rep->re, name, run->m, run->re, s->max, &res->a);
+				res->n = match_uris(s->rep->re, sym->name, run->m, run->re, s->max, &res->a);
 			else
-				res->n = match_count(s->rep->re, name, run->m, run->re, subj, tx->len,
+				res->n = match_count(s->rep->re, sym->name, run->m, run->re, subj, tx->len,
 						     match_offset(s->rep, subj, tx->len),
 						     whole ? NULL : &run->wins[res->win],
 						     whole ? 0 : res->nwin, s->max,

@@ -32,11 +32,11 @@ void prefilter_info(const struct prefilter *pf, struct rules_pf_info *info);
  * the message's regex scratch. */
 struct pf_run *prefilter_begin(const struct prefilter *pf, const struct eval_env *env,
 			       struct re_scratch *re);
-/* prefilter_rule - hit count of rules[i] (r) as rules.c would count it,
- * detail as there; PREFILTER_NONE if run is NULL or the rule is not a
- * regex rule */
+/* prefilter_rule - hit count of rules[i] (r, its symbol sym) as rules.c
+ * would count it, detail as there; PREFILTER_NONE if run is NULL or the
+ * rule is not a regex rule.  sym is read only when the regex runs. */
 unsigned prefilter_rule(struct pf_run *run, size_t i, const struct rule *r,
-			const char *name, char *detail, size_t cap);
+			const struct sym *sym, char *detail, size_t cap);
 void prefilter_end(struct pf_run *run);
 
 #endif

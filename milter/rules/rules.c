@@ -91,6 +91,7 @@ struct ruleset *rules_free(struct ruleset *rs)
 	free(rs->syms);
 	free(rs->meta_order);
 	free(rs->known0);
+	free(rs->rule_of);
 	meta_pack_free(rs->metas);
 	for (int k = 0; k < 2; k++) {
 		free(rs->run_rules[k]);
@@ -367,12 +368,16 @@ static void meta_detail(char *out, size_t cap, double v)
 	snprintf(out, cap, "meta=%g", v);
 }
 
-/* eval_one - the value of rule i, reported if it hit; sets val and known */
+/* eval_one - the value of rule i, reported if it hit; sets val and known.
+ * The rule's symbol is read only when it hit or its regex runs: with
+ * thousands of rules, neither the rules nor the symbols stay in the
+ * cache from one message to the next, and a symbol's line is one more
+ * miss for each rule (most rules neither hit nor run) */
 static void eval_one(struct lazy *lz, size_t i)
 {
 	const struct ruleset *rs = lz->rs;
 	const struct rule *r = &rs->rules[i];
-	const struct sym *s = &rs->syms[r->sym];
+	const struct sym *s = &rs->syms[r->sym];	/* not read here */
 	double v;
 
 	lz->known[r->sym] = 1;
@@ -385,7 +390,7 @@ static void eval_one(struct lazy *lz, size_t i)
 		if (v != 0.0)
 			meta_detail(lz->detail, sizeof(lz->detail), v);
 	} else {
-		unsigned n = prefilter_rule(lz->pf, i, r, s->name, lz->detail, sizeof(lz->detail));
+		unsigned n = prefilter_rule(lz->pf, i, r, s, lz->detail, sizeof(lz->detail));
 		if (n == PREFILTER_NONE)
 			n = run_rule(r, s, lz->sc, lz->hb, lz->detail, sizeof(lz->detail));
 		lz->run++;
@@ -401,9 +406,8 @@ static void eval_one(struct lazy *lz, size_t i)
 static void need(void *ctx, size_t sym)
 {
 	struct lazy *lz = ctx;
-	const struct sym *s = &lz->rs->syms[sym];
 
-	eval_one(lz, s->rule);
+	eval_one(lz, lz->rs->rule_of[sym]);
 }
 
 /* is_sub - a __ rule: never reported, it runs when a meta reads it */
@@ -461,10 +465,13 @@ static unsigned *meta_costs(const struct ruleset *rs)
 void rules_eval_prepare(struct ruleset *rs)
 {
 	free(rs->known0);
+	free(rs->rule_of);
 	rs->known0 = xmalloc(rs->nsyms + 1);
+	rs->rule_of = xcalloc(rs->nsyms + 1, sizeof(*rs->rule_of));
 	for (size_t k = 0; k < rs->nsyms; k++) {
 		const struct sym *s = &rs->syms[k];
 		rs->known0[k] = s->kind != SYM_RULE || rs->rules[s->rule].disabled;
+		rs->rule_of[k] = s->rule;
 	}
 	for (int k = 0; k < 2; k++) {
 		free(rs->run_rules[k]);

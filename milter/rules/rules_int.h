@@ -67,23 +67,27 @@ enum hdr_mod {
 };
 
 struct rule {
+	/* first what rules_eval reads of every rule, on every message (one
+	 * cache line in most cases: the set's thousands of rules do not stay
+	 * in the cache from one message to the next) */
 	enum rule_type type;
+	bool negate;		/* !~ */
+	bool nosubject;		/* body rules: skip the Subject line */
+	bool disabled;		/* scored 0: SpamAssassin never runs it */
+	unsigned maxhits;	/* 1, or the cap from tflags multiple */
 	size_t sym;		/* index into ruleset->syms */
+	const struct meta_prog *prog;	/* RULE_META, enabled: in rs->metas */
+	struct re *re;
 	char *header;		/* header rules: field name or ALL/ToCc/MESSAGEID */
 	unsigned mod;		/* enum hdr_mod bits */
-	bool negate;		/* !~ */
 	char *if_unset;
 	char *pat;		/* regex source and flags (replace_rules) */
 	char *flags;
-	struct re *re;
 	struct meta_expr *meta;	/* RULE_META */
 	struct eval_call call;	/* RULE_EVAL */
 	enum rule_type evtype;	/* RULE_EVAL: the type it was defined with */
-	/* settled by rules_link from the symbol's tflags and score */
-	unsigned maxhits;	/* 1, or the cap from tflags multiple */
-	bool nosubject;		/* body rules: skip the Subject line */
-	bool disabled;		/* scored 0: SpamAssassin never runs it */
-	const struct meta_prog *prog;	/* RULE_META, enabled: in rs->metas */
+	/* maxhits, nosubject and disabled are settled by rules_link from
+	 * the symbol's tflags and score, prog by rules_eval_prepare */
 };
 
 enum sym_kind {
@@ -133,6 +137,8 @@ struct ruleset {
 	size_t meta_depth;	/* longest chain of metas naming metas */
 	unsigned char *known0;	/* by symbol: known before any rule runs
 				 * (rules_eval_prepare) */
+	size_t *rule_of;	/* by symbol: syms[k].rule, densely (what a
+				 * meta reads of a symbol not yet known) */
 	/* what rules_eval runs, in order (rules_eval_prepare): the enabled
 	 * non-meta rules, then the enabled metas in meta_order, each list
 	 * with the __ rules ([0]) and without them ([1], lazy) */

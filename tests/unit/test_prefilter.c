@@ -393,6 +393,55 @@ START_TEST(rewidth_text_runs_counts)
 }
 END_TEST
 
+/* longest_naive - the longest run of bytes for which in() holds, byte by
+ * byte (what rewidth_text_runs must equal) */
+static size_t longest_naive(const unsigned char *s, size_t n, int k)
+{
+	size_t cur = 0, max = 0;
+
+	for (size_t j = 0; j < n; j++) {
+		int c = s[j];
+		bool in = k == 0 ? (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+				   (c >= '0' && c <= '9') || c == '_'
+			: k == 1 ? (c >= '\t' && c <= '\r') || c == ' '
+			: k == 2 ? !((c >= '\t' && c <= '\r') || c == ' ')
+			: c != '\n';
+		cur = in ? cur + 1 : 0;
+		max = cur > max ? cur : max;
+	}
+	return max;
+}
+
+/* the runs skip most bytes: on random texts over small alphabets (long
+ * and short runs of every class, a run at the start and at the end,
+ * texts of 0 to 300 bytes), each class equals the byte-by-byte count */
+START_TEST(rewidth_text_runs_random)
+{
+	static const char *const alpha[] = { "a ", "ab_9 \t", "a\n", "x \n-", "  \t\na",
+		"\x80" "a b", "abcdefgh ", "a          " };
+	unsigned seed = 12345;
+	unsigned char t[300];
+
+	for (int iter = 0; iter < 20000; iter++) {
+		seed = seed * 1103515245u + 12345u;
+		const char *al = alpha[(seed >> 16) % (sizeof(alpha) / sizeof(*alpha))];
+		size_t na = strlen(al);
+		seed = seed * 1103515245u + 12345u;
+		size_t n = (seed >> 16) % sizeof(t);
+		for (size_t j = 0; j < n; j++) {
+			seed = seed * 1103515245u + 12345u;
+			t[j] = (unsigned char)al[(seed >> 16) % na];
+		}
+		size_t r[REWIDTH_RUNS];
+		rewidth_text_runs((const char *)t, n, 15, r);
+		for (int k = 0; k < REWIDTH_RUNS; k++)
+			ck_assert_msg(r[k] == longest_naive(t, n, k),
+				      "class %d, text %d of %zu bytes over \"%s\": %zu, not %zu", k,
+				      iter, n, al, r[k], longest_naive(t, n, k));
+	}
+}
+END_TEST
+
 /* a window bound by runs is never too small: every match of these
  * patterns in these texts is no longer than the bound for the text */
 START_TEST(rewidth_runs_bound)
@@ -1073,6 +1122,7 @@ int main(void)
 	tcase_add_loop_test(tc, rewidth_table, 0, sizeof(widths) / sizeof(widths[0]));
 	tcase_add_loop_test(tc, rewidth_runs_table, 0, sizeof(runs_widths) / sizeof(runs_widths[0]));
 	tcase_add_test(tc, rewidth_text_runs_counts);
+	tcase_add_test(tc, rewidth_text_runs_random);
 	tcase_add_test(tc, rewidth_runs_bound);
 	tcase_add_test(tc, corpus_tricky);
 	tcase_add_test(tc, corpus_shipped);
