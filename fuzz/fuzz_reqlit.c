@@ -37,18 +37,47 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 enum mode { PLAIN, SQUEEZED, ASCII };
 
+/* windows_first - the leftmost match over the windows around every
+ * occurrence of rl's literals, a window reaching w before the
+ * occurrence's end; false when a search hit PCRE2's limits */
+static bool windows_first(const struct re *re, struct re_scratch *rs, const struct reqlit *rl,
+			  const char *subj, size_t slen, size_t w, size_t back, size_t *best_a,
+			  size_t *best_b)
+{
+	*best_a = SIZE_MAX;
+	*best_b = 0;
+	for (size_t i = 0; i < rl->n; i++) {
+		for (size_t q = 0; q + rl->len[i] <= slen; q++) {
+			if (!mem_holds_nocase(subj + q, rl->len[i], rl->s[i], rl->len[i]))
+				continue;
+			size_t end = q + rl->len[i], a, b;
+			size_t lo = w == REWIDTH_NONE || end <= w ? 0 : end - w;
+			enum re_result r = re_match_upto(re, subj, slen, lo < q + back ? lo : q + back,
+							 q + back, rs, &a, &b);
+			if (r == RE_LIMIT || r == RE_ERROR)
+				return false;
+			if (r == RE_MATCH && a < *best_a) {
+				*best_a = a;
+				*best_b = b;
+			}
+		}
+	}
+	return true;
+}
+
 /* window_check - the leftmost match over the windows around every
- * occurrence of rl's literals is [a0, b0), the whole subject's first */
+ * occurrence of rl's literals is [a0, b0), the whole subject's first:
+ * with the windows of the whole pattern's width, and of rewidth_lead's */
 static void window_check(const struct re *re, struct re_scratch *rs, const struct reqlit *rl,
 			 const char *pat, const char *flags, const char *subj, size_t slen,
 			 size_t a0, size_t b0)
 {
 	size_t w = REWIDTH_NONE, back = re_lookbehind(re), runs[REWIDTH_RUNS];
-	size_t best_a = SIZE_MAX, best_b = 0, max = rewidth_max(pat, flags);
+	size_t best_a, best_b, max = rewidth_max(pat, flags);
 	struct rewidth rw;
 
+	rewidth_text_runs(subj, slen, (1u << REWIDTH_RUNS) - 1, runs);
 	if (rewidth_runs(pat, flags, &rw)) {	/* the bound for this subject */
-		rewidth_text_runs(subj, slen, (1u << REWIDTH_RUNS) - 1, runs);
 		w = rewidth_eval(&rw, runs);
 		bool flat = true;
 		for (int k = 0; k < REWIDTH_RUNS; k++)
@@ -63,24 +92,16 @@ static void window_check(const struct re *re, struct re_scratch *rs, const struc
 		abort();	/* a match wider than the bound */
 	if (strstr(pat, "\\K") || back == RE_NO_LIMIT)
 		return;		/* \K reports a later start than the attempt's */
-	for (size_t i = 0; i < rl->n; i++) {
-		for (size_t q = 0; q + rl->len[i] <= slen; q++) {
-			if (!mem_holds_nocase(subj + q, rl->len[i], rl->s[i], rl->len[i]))
-				continue;
-			size_t end = q + rl->len[i], a, b;
-			size_t lo = w == REWIDTH_NONE || end <= w ? 0 : end - w;
-			enum re_result r = re_match_upto(re, subj, slen, lo < q + back ? lo : q + back,
-							 q + back, rs, &a, &b);
-			if (r == RE_LIMIT || r == RE_ERROR)
-				return;
-			if (r == RE_MATCH && a < best_a) {
-				best_a = a;
-				best_b = b;
-			}
-		}
-	}
+	if (!windows_first(re, rs, rl, subj, slen, w, back, &best_a, &best_b))
+		return;
 	if (best_a != a0 || best_b != b0)
 		abort();	/* the windows missed the first match */
+	if (rewidth_lead(pat, flags, rl, &rw)) {
+		w = rewidth_eval(&rw, runs);
+		if (windows_first(re, rs, rl, subj, slen, w, back, &best_a, &best_b) &&
+		    (best_a != a0 || best_b != b0))
+			abort();	/* the lead's windows missed it */
+	}
 }
 
 /* check - one analysis's promise on pat and subj[0, slen): reqlit_find's,

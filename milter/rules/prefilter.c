@@ -341,6 +341,30 @@ static hs_database_t *lits_compile(struct prefilter *pf, struct lits *l)
 	return db;
 }
 
+/* lead_width - the slot's width from a prefix of its regex that holds
+ * the same literals (rewidth_lead), where that is the tighter bound */
+static void lead_width(struct pf_slot *s, const struct reqlit *rl)
+{
+	struct rewidth w;
+	bool tighter = !s->bounded;
+
+	if (!rewidth_lead(s->rep->pat, s->rep->flags, rl, &w))
+		return;
+	for (int i = 0; i < REWIDTH_RUNS && s->bounded; i++)
+		if (w.k[i] > s->width.k[i])
+			return;	/* not tighter on every text */
+	tighter |= w.c < s->width.c;
+	for (int i = 0; i < REWIDTH_RUNS; i++)
+		tighter |= w.k[i] < s->width.k[i];
+	if (!tighter)
+		return;
+	s->width = w;
+	s->bounded = true;
+	s->runs = false;
+	for (int i = 0; i < REWIDTH_RUNS; i++)
+		s->runs |= w.k[i] != 0;
+}
+
 /* compile_text - the literal databases of text t: every required literal
  * of its slots that have them; a slot without is looked for in the
  * squeezed text (not for URIs, which are many short texts); the others
@@ -355,6 +379,8 @@ static void compile_text(struct prefilter *pf, size_t t)
 		if (s->text != t || s->always)
 			continue;
 		if (reqlit_find(s->rep->pat, s->rep->flags, &rl)) {
+			if (t != T_URI)
+				lead_width(s, &rl);
 			lits_take(pf, &l, &rl, (unsigned)i, t == T_URI);
 		} else if (t != T_URI && reqlit_find_squeezed(s->rep->pat, s->rep->flags, &rl)) {
 			lits_take(pf, &sl, &rl, (unsigned)i, true);

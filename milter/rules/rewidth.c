@@ -27,6 +27,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "base/util.h"
 #include "rules/reqlit.h"
 #include "rules/rewidth.h"
 
@@ -616,4 +617,289 @@ void rewidth_text_runs(const char *s, size_t n, unsigned mask, size_t runs[REWID
 	for (int k = 0; k < 3; k++)
 		if (mask & (1u << k))
 			runs[k] = longest(u, n, 1u << k);
+}
+
+/* ---------------------------------------------------------------- lead */
+
+/*
+ * Every match of a pattern whose top level has no '|' starts with a match
+ * of each of its prefixes made of whole items: e1 e2 ... ej, and
+ * e1 ... e(j-1) followed by a prefix of e(j)'s body when e(j) is a group
+ * that a match of runs through at least once ((...), (?:...), (?>...),
+ * (?i:...), named groups, unquantified or with a minimum of one or more).
+ * When reqlit_find gives such a prefix the very literals it gives the
+ * whole pattern, one of them lies in the prefix's match (reqlit's promise
+ * for the prefix), so it ends within the prefix's rewidth_runs bound of
+ * the match's start: a tighter bound than the whole pattern's when the
+ * literals come early and something wide follows them (the
+ * __FILL_THIS_FORM_* rules: a field word, then up to 100 blanks, three
+ * times over).
+ */
+
+#define LEAD_MAX_TRIES 48	/* prefixes analysed per pattern */
+#define LEAD_MAX_DEPTH 8	/* groups descended into */
+
+enum lead_kind { LK_ATOM, LK_GROUP, LK_OPAQUE, LK_BAR, LK_FAIL };
+
+/* lead_class_end - at '[': past the class, or NULL */
+static const char *lead_class_end(const char *p, const char *end)
+{
+	p++;
+	if (p < end && *p == '^')
+		p++;
+	if (p < end && *p == ']')
+		p++;
+	while (p < end && *p != ']') {
+		if (*p == '\\') {
+			p += 2;
+			continue;
+		}
+		if (*p == '[') {
+			const char *q = reqlit_posix_end(p, end);
+			if (q) {
+				p = q;
+				continue;
+			}
+		}
+		p++;
+	}
+	return p < end ? p + 1 : NULL;
+}
+
+/* lead_group_end - at '(': past the matching ')', or NULL */
+static const char *lead_group_end(const char *p, const char *end)
+{
+	int depth = 0;
+
+	while (p < end) {
+		if (*p == '\\') {
+			p += 2;
+			continue;
+		}
+		if (*p == '[') {
+			if ((p = lead_class_end(p, end)) == NULL)
+				return NULL;
+			continue;
+		}
+		if (*p == '(')
+			depth++;
+		else if (*p == ')' && --depth == 0)
+			return p + 1;
+		p++;
+	}
+	return NULL;
+}
+
+/* lead_item - at p, one item of a sequence: *next past it (not its
+ * quantifier); a group a match of which starts with a match of its body
+ * gives the body's start in *body (its end is *next - 1) */
+static enum lead_kind lead_item(const char *p, const char *end, const char **next,
+				const char **body)
+{
+	*body = NULL;
+	if (*p == '|') {
+		*next = p + 1;
+		return LK_BAR;
+	}
+	if (*p == '\\') {
+		if (p + 1 >= end || strchr("QEKGkgXRNpPcuo0123456789", p[1]))
+			return LK_FAIL;	/* what the other analyses do not follow either */
+		if (p[1] == 'x' && p + 2 < end && p[2] == '{') {
+			const char *q = memchr(p, '}', (size_t)(end - p));
+			if (q == NULL)
+				return LK_FAIL;
+			*next = q + 1;
+		} else if (p[1] == 'x') {
+			const char *q = p + 2;
+			for (int i = 0; i < 2 && q < end && isxdigit((unsigned char)*q); i++)
+				q++;
+			*next = q;
+		} else {
+			*next = p + 2;
+		}
+		return LK_ATOM;
+	}
+	if (*p == '[') {
+		*next = lead_class_end(p, end);
+		return *next ? LK_ATOM : LK_FAIL;
+	}
+	if (*p != '(') {
+		*next = p + 1;
+		return *p == ')' ? LK_FAIL : LK_ATOM;
+	}
+	if ((*next = lead_group_end(p, end)) == NULL)
+		return LK_FAIL;
+	if (p[1] != '?') {
+		if (p[1] == '*')
+			return LK_FAIL;	/* a verb */
+		*body = p + 1;	/* capturing */
+		return LK_GROUP;
+	}
+	const char *q = p + 2;
+	if (q < end && (*q == ':' || *q == '>')) {
+		*body = q + 1;
+		return LK_GROUP;
+	}
+	if (q < end && (*q == '=' || *q == '!' || *q == '#'))
+		return LK_OPAQUE;	/* zero width, or a comment */
+	if (q + 1 < end && *q == '<' && (q[1] == '=' || q[1] == '!'))
+		return LK_OPAQUE;
+	if (q < end && (*q == '<' || *q == '\'' || (*q == 'P' && q + 1 < end && q[1] == '<'))) {
+		const char *e = q + (*q == 'P') + 1;
+		while (e < end && (isalnum((unsigned char)*e) || *e == '_'))
+			e++;
+		if (e >= end || (*e != '>' && *e != '\''))
+			return LK_FAIL;
+		*body = e + 1;
+		return LK_GROUP;
+	}
+	while (q < end && *q && strchr("imnsxJU-^", *q))
+		q++;	/* (?i) sets options, (?i:...) is a group; (?R), (?C) are not */
+	if (q < end && *q == ')')
+		return LK_OPAQUE;
+	if (q < end && *q == ':') {
+		*body = q + 1;
+		return LK_GROUP;
+	}
+	return LK_FAIL;		/* (?|, (?(, recursion, ... */
+}
+
+/* lead_quant - at p, past an item's quantifier (none: p); *min its
+ * minimum (1 for none) */
+static const char *lead_quant(const char *p, const char *end, unsigned long *min)
+{
+	*min = 1;
+	if (p < end && (*p == '*' || *p == '?')) {
+		*min = 0;
+		p++;
+	} else if (p < end && *p == '+') {
+		p++;
+	} else if (p < end && *p == '{' && p + 1 < end && isdigit((unsigned char)p[1])) {
+		const char *q = p + 1;
+		unsigned long n = 0;
+		while (q < end && isdigit((unsigned char)*q) && n < 100000)
+			n = n * 10 + (unsigned long)(*q++ - '0');
+		if (q < end && *q == ',') {
+			q++;
+			while (q < end && isdigit((unsigned char)*q))
+				q++;
+		}
+		if (q >= end || *q != '}')
+			return p;	/* a literal '{': the next item */
+		*min = n;
+		p = q + 1;
+	} else {
+		return p;
+	}
+	if (p < end && (*p == '+' || *p == '?'))
+		p++;		/* possessive, lazy */
+	return p;
+}
+
+/* inline_x - does pattern set the x option anywhere ((?x), (?ix:...)) */
+static bool inline_x(const char *p)
+{
+	while ((p = strstr(p, "(?")) != NULL) {
+		p += 2;
+		while (isalpha((unsigned char)*p) || *p == '-' || *p == '^') {
+			if (*p == 'x')
+				return true;
+			p++;
+		}
+	}
+	return false;
+}
+
+struct lead {
+	const char *flags;
+	const struct reqlit *lits;
+	struct buf pre;		/* the prefix being built */
+	int tries;
+	bool found;
+	struct rewidth w;
+};
+
+/* lead_same - a and b hold the same literals */
+static bool lead_same(const struct reqlit *a, const struct reqlit *b)
+{
+	if (a->n != b->n)
+		return false;
+	for (size_t i = 0; i < a->n; i++) {
+		size_t j = 0;
+		while (j < b->n && !(b->len[j] == a->len[i] && memcmp(b->s[j], a->s[i], a->len[i]) == 0))
+			j++;
+		if (j == b->n)
+			return false;
+	}
+	return true;
+}
+
+/* lead_try - the prefix so far, closed by depth ')'s: is it the one? */
+static void lead_try(struct lead *ld, int depth)
+{
+	struct reqlit rl;
+	size_t len = ld->pre.len;
+
+	if (ld->found || ld->tries >= LEAD_MAX_TRIES)
+		return;
+	ld->tries++;
+	for (int i = 0; i < depth; i++)
+		buf_putc(&ld->pre, ')');
+	if (reqlit_find(ld->pre.data, ld->flags, &rl)) {
+		ld->found = lead_same(&rl, ld->lits) && rewidth_runs(ld->pre.data, ld->flags, &ld->w);
+		reqlit_clear(&rl);
+	}
+	ld->pre.len = len;
+	ld->pre.data[len] = '\0';
+}
+
+/* lead_seq - the prefixes of the sequence [p, end), after ld->pre, inside
+ * depth groups; false when the sequence cannot be taken apart */
+static bool lead_seq(struct lead *ld, const char *p, const char *end, int depth)
+{
+	const char *q, *body;
+
+	for (q = p; q < end;) {	/* a top-level '|': no prefix is one */
+		unsigned long min;
+		enum lead_kind k = lead_item(q, end, &q, &body);
+		if (k == LK_FAIL || k == LK_BAR)
+			return false;
+		q = lead_quant(q, end, &min);
+	}
+	while (p < end && !ld->found && ld->tries < LEAD_MAX_TRIES) {
+		unsigned long min;
+		const char *item = p;
+		enum lead_kind k = lead_item(p, end, &p, &body);
+		const char *after = lead_quant(p, end, &min);
+		if (k == LK_GROUP && min >= 1 && depth < LEAD_MAX_DEPTH) {
+			size_t len = ld->pre.len;
+			buf_append(&ld->pre, item, (size_t)(body - item));
+			lead_seq(ld, body, p - 1, depth + 1);
+			ld->pre.len = len;
+			ld->pre.data[len] = '\0';
+		}
+		buf_append(&ld->pre, item, (size_t)(after - item));
+		p = after;
+		if (p < end || depth > 0)	/* the whole pattern: the caller's bound */
+			lead_try(ld, depth);
+	}
+	return true;
+}
+
+/* rewidth_lead - see rewidth.h */
+bool rewidth_lead(const char *pattern, const char *flags, const struct reqlit *lits,
+		  struct rewidth *out)
+{
+	struct lead ld = { .flags = flags, .lits = lits };
+
+	if (lits->n == 0 || (flags && strchr(flags, 'x')) || strstr(pattern, "(?#") ||
+	    inline_x(pattern))
+		return false;	/* items this walk would take apart wrongly */
+	buf_init(&ld.pre);
+	buf_puts(&ld.pre, "");
+	lead_seq(&ld, pattern, pattern + strlen(pattern), 0);
+	buf_free(&ld.pre);
+	if (ld.found)
+		*out = ld.w;
+	return ld.found;
 }

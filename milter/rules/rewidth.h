@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "rules/reqlit.h"
+
 /* rewidth_max's answer when there is no bound it can prove */
 #define REWIDTH_NONE ((size_t)-1)
 /* larger bounds are not worth having: REWIDTH_NONE instead */
@@ -43,6 +45,19 @@ struct rewidth {
  * rewidth_max gives up for any other reason.
  */
 bool rewidth_runs(const char *pattern, const char *flags, struct rewidth *out);
+/*
+ * rewidth_lead - where a literal of lits (reqlit_find's answer for
+ * pattern) may end past the start of a match, often far tighter than
+ * rewidth_runs's bound for the whole pattern: every match starts with a
+ * match of a prefix of the pattern (its first items, or the first ones
+ * and a prefix of the body of a group it runs through at least once), and
+ * when reqlit_find gives a prefix the same literals, one of them lies in
+ * that prefix's match.  The bound of the shortest such prefix (at most
+ * LEAD_MAX_TRIES are analysed); false when none (a top-level '|', syntax
+ * the walk does not take apart).
+ */
+bool rewidth_lead(const char *pattern, const char *flags, const struct reqlit *lits,
+		  struct rewidth *out);
 /* rewidth_eval - w for a text with these longest runs; REWIDTH_NONE if
  * it would overflow */
 size_t rewidth_eval(const struct rewidth *w, const size_t runs[REWIDTH_RUNS]);

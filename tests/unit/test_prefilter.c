@@ -477,6 +477,105 @@ START_TEST(rewidth_runs_bound)
 }
 END_TEST
 
+/* rewidth_lead: the prefix bound where there is one, none where the top
+ * level has a '|' or syntax the walk does not take apart */
+START_TEST(rewidth_lead_table)
+{
+	static const struct {
+		const char *pat, *flags;
+		bool found;
+		size_t c, k0, k3;
+	} t[] = {
+		{ "foo.*bar", "", true, 3, 0, 0 },
+		{ "(?:(?:your\\s)?(?:name|address)[\\s:]{1,100}){3}", "i", true, 12, 0, 0 },
+		{ "x(?:abcd){2}y{0,500}", "", true, 9, 0, 0 },
+		{ "(?>(?<w>ad+res+)\\s{1,99}){2}zz", "", true, 3, 2, 0 },
+		{ "abc|def", "", false, 0, 0, 0 },
+		{ "zzzq|b{5}zzz", "", false, 0, 0, 0 },
+		{ "abcdef|xyz.{0,50}abcdef", "", false, 0, 0, 0 },	/* not "abcdef" */
+		{ "(?:zzzq|b{5}zzz).{0,99}", "", true, 8, 0, 0 },	/* the group whole */
+		{ "(?:zzz)?zzz.{0,99}", "", true, 6, 0, 0 },
+		{ "a(?#c)bcd.{0,99}", "", false, 0, 0, 0 },
+		{ "abcd.{0,99}", "x", false, 0, 0, 0 },
+		{ "(?=abcd)abcd.{0,99}", "", true, 4, 0, 0 },
+		{ "abcd", "", false, 0, 0, 0 },	/* the whole pattern is its own bound */
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(*t); i++) {
+		struct reqlit rl;
+		struct rewidth w;
+		/* the literals of the pattern read without x: rewidth_lead
+		 * itself must refuse x mode */
+		ck_assert_msg(reqlit_find(t[i].pat, strchr(t[i].flags, 'x') ? "" : t[i].flags, &rl),
+			      "/%s/ has literals", t[i].pat);
+		bool found = rewidth_lead(t[i].pat, t[i].flags, &rl, &w);
+		ck_assert_msg(found == t[i].found, "/%s/: lead %d", t[i].pat, found);
+		if (found)
+			ck_assert_msg(w.c == t[i].c && w.k[0] == t[i].k0 && w.k[3] == t[i].k3,
+				      "/%s/: %zu + %zu word + %zu line, not %zu + %zu + %zu", t[i].pat,
+				      w.c, w.k[0], w.k[3], t[i].c, t[i].k0, t[i].k3);
+		reqlit_clear(&rl);
+	}
+	/* x mode set inline: spaces and # would be taken for bytes */
+	struct reqlit rl;
+	struct rewidth w;
+	ck_assert(reqlit_find("abcd.{0,99}", "", &rl));
+	ck_assert(!rewidth_lead("(?i)abcd (?x) .{0,99}", "", &rl, &w));
+	ck_assert(!rewidth_lead("(?ix:abcd) .{0,99}", "", &rl, &w));
+	ck_assert(rewidth_lead("(?i)abcd .{0,99}", "", &rl, &w));
+	reqlit_clear(&rl);
+}
+END_TEST
+
+/* every match holds one of the pattern's literals ending within the lead
+ * bound of its start (what prefilter.c's windows rely on), in texts made
+ * to put other occurrences far away */
+START_TEST(rewidth_lead_bound)
+{
+	static const char *const pats[] = { "(?:(?:your\\s)?(?:name|address)[\\s:]{1,100}){3}",
+		"zzzq|b{5}zzz", "abcdef|xyz.{0,50}abcdef", "(?:zzz)?zzz.{0,99}", "foo.*bar", "(?:ab(?:cd|ce)\\s+){2,}x",
+		"(?:xx)?(?:yy)?abc[^z]{0,40}abc" };
+	static const char *const texts[] = {
+		"your name    address::\t  name  and more",
+		"bbbbbzzz and zzzq", "xyz and abcdef", "zzzzzz and then some", "foo and a bar",
+		"abcd  abce abcd x", "xxyyabc........abc abc" };
+	struct re_scratch *rs = re_scratch_new();
+	char *err = NULL;
+
+	for (size_t i = 0; i < sizeof(pats) / sizeof(*pats); i++) {
+		struct reqlit rl;
+		struct rewidth w;
+		size_t runs[REWIDTH_RUNS];
+		ck_assert(reqlit_find(pats[i], "i", &rl));
+		struct re *re = re_compile(pats[i], strlen(pats[i]), "i", &err);
+		ck_assert_ptr_nonnull(re);
+		if (rewidth_lead(pats[i], "i", &rl, &w)) {
+			for (size_t t = 0; t < sizeof(texts) / sizeof(*texts); t++) {
+				size_t n = strlen(texts[t]), a, b;
+				rewidth_text_runs(texts[t], n, 15, runs);
+				size_t bound = rewidth_eval(&w, runs);
+				for (size_t off = 0; off < n; off = a + 1) {
+					if (re_match(re, texts[t], n, off, rs, &a, &b) != RE_MATCH)
+						break;
+					bool held = false;
+					for (size_t k = 0; k < rl.n && !held; k++)
+						for (size_t q = a; q + rl.len[k] <= n && q + rl.len[k] <= a + bound &&
+						     !held; q++)
+							held = mem_holds_nocase(texts[t] + q, rl.len[k], rl.s[k],
+										rl.len[k]);
+					ck_assert_msg(held, "/%s/ at %zu in \"%s\": no literal within %zu",
+						      pats[i], a, texts[t], bound);
+				}
+			}
+		}
+		re_free(re);
+		reqlit_clear(&rl);
+	}
+	re_scratch_free(rs);
+	free(err);
+}
+END_TEST
+
 /* a literal with a NUL holds another only if every byte agrees (a string
  * compare stopped at the NUL and dropped "xa\0cd" for "a\0bc") */
 START_TEST(reqlit_nul)
@@ -1123,6 +1222,8 @@ int main(void)
 	tcase_add_loop_test(tc, rewidth_runs_table, 0, sizeof(runs_widths) / sizeof(runs_widths[0]));
 	tcase_add_test(tc, rewidth_text_runs_counts);
 	tcase_add_test(tc, rewidth_text_runs_random);
+	tcase_add_test(tc, rewidth_lead_table);
+	tcase_add_test(tc, rewidth_lead_bound);
 	tcase_add_test(tc, rewidth_runs_bound);
 	tcase_add_test(tc, corpus_tricky);
 	tcase_add_test(tc, corpus_shipped);
