@@ -255,8 +255,8 @@ static bool tail_forbidden(const char *p, const char *end)
 	return false;
 }
 
-/* class_end - past the character class that starts at p ('[') */
-static const char *class_end(const char *p, const char *end)
+/* re_class_end - see re.h */
+const char *re_class_end(const char *p, const char *end)
 {
 	p++;
 	if (p < end && *p == '^')
@@ -275,8 +275,8 @@ static const char *class_end(const char *p, const char *end)
 	return p < end ? p + 1 : NULL;
 }
 
-/* group_end - past the group that starts at p ('('), or NULL */
-static const char *group_end(const char *p, const char *end)
+/* re_group_end - see re.h */
+const char *re_group_end(const char *p, const char *end)
 {
 	int depth = 0;
 
@@ -284,7 +284,7 @@ static const char *group_end(const char *p, const char *end)
 		if (*p == '\\') {
 			p += 2;
 		} else if (*p == '[') {
-			if ((p = class_end(p, end)) == NULL)
+			if ((p = re_class_end(p, end)) == NULL)
 				return NULL;
 		} else if (*p == '(') {
 			depth++;
@@ -300,8 +300,8 @@ static const char *group_end(const char *p, const char *end)
 	return NULL;
 }
 
-/* quantifier_end - past a quantifier at p (and its ? or +), or p */
-static const char *quantifier_end(const char *p, const char *end)
+/* re_quantifier_end - see re.h */
+const char *re_quantifier_end(const char *p, const char *end)
 {
 	const char *q = p;
 
@@ -344,9 +344,9 @@ static const char *item_end(const char *p, const char *end)
 			if (r > p + 2 && r < end && *r == ')')
 				return NULL;
 		}
-		q = group_end(p, end);
+		q = re_group_end(p, end);
 	} else if (*p == '[') {
-		q = class_end(p, end);
+		q = re_class_end(p, end);
 	} else if (*p == '\\') {
 		if (p + 1 >= end)
 			return NULL;
@@ -368,7 +368,7 @@ static const char *item_end(const char *p, const char *end)
 	} else {
 		q = p + 1;
 	}
-	return q ? quantifier_end(q, end) : NULL;
+	return q ? re_quantifier_end(q, end) : NULL;
 }
 
 /* start_known - does PCRE2 know a match's first byte, or that it is one of
@@ -407,7 +407,7 @@ static pcre2_code *with_tail(const pcre2_code *code, const char *pattern, size_t
 	 * before */
 	for (const char *p = pattern; p < end;) {
 		const char *q = item_end(p, end);
-		if (q == NULL || quantifier_end(p, end) != p)
+		if (q == NULL || re_quantifier_end(p, end) != p)
 			return NULL;
 		if (n <= TAIL_DROP)
 			starts[n++] = p;

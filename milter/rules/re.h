@@ -54,6 +54,15 @@ enum re_result re_match(const struct re *re, const char *subject, size_t len,
 enum re_result re_match_upto(const struct re *re, const char *subject, size_t len,
 			     size_t offset, size_t limit, struct re_scratch *s,
 			     size_t *start, size_t *end);
+/* pattern syntax, for the analyses that take a pattern apart (re.c,
+ * rewidth.c): past the [...] class or the (...) group that starts at p,
+ * NULL when it does not end before end; past the quantifier at p (with
+ * its lazy ? or possessive +), p when there is none (a { that does not
+ * open {n}, {n,} or {n,m} is a literal) */
+const char *re_class_end(const char *p, const char *end);
+const char *re_group_end(const char *p, const char *end);
+const char *re_quantifier_end(const char *p, const char *end);
+
 /* re_lookbehind - how far before a match attempt's start the regex may
  * look (its longest look-behind, \b counting 1; in bytes for a byte-mode
  * regex), or RE_NO_LIMIT if unknown */

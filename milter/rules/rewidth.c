@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "base/util.h"
+#include "rules/re.h"
 #include "rules/reqlit.h"
 #include "rules/rewidth.h"
 
@@ -641,55 +642,6 @@ void rewidth_text_runs(const char *s, size_t n, unsigned mask, size_t runs[REWID
 
 enum lead_kind { LK_ATOM, LK_GROUP, LK_OPAQUE, LK_BAR, LK_FAIL };
 
-/* lead_class_end - at '[': past the class, or NULL */
-static const char *lead_class_end(const char *p, const char *end)
-{
-	p++;
-	if (p < end && *p == '^')
-		p++;
-	if (p < end && *p == ']')
-		p++;
-	while (p < end && *p != ']') {
-		if (*p == '\\') {
-			p += 2;
-			continue;
-		}
-		if (*p == '[') {
-			const char *q = reqlit_posix_end(p, end);
-			if (q) {
-				p = q;
-				continue;
-			}
-		}
-		p++;
-	}
-	return p < end ? p + 1 : NULL;
-}
-
-/* lead_group_end - at '(': past the matching ')', or NULL */
-static const char *lead_group_end(const char *p, const char *end)
-{
-	int depth = 0;
-
-	while (p < end) {
-		if (*p == '\\') {
-			p += 2;
-			continue;
-		}
-		if (*p == '[') {
-			if ((p = lead_class_end(p, end)) == NULL)
-				return NULL;
-			continue;
-		}
-		if (*p == '(')
-			depth++;
-		else if (*p == ')' && --depth == 0)
-			return p + 1;
-		p++;
-	}
-	return NULL;
-}
-
 /* lead_item - at p, one item of a sequence: *next past it (not its
  * quantifier); a group a match of which starts with a match of its body
  * gives the body's start in *body (its end is *next - 1) */
@@ -720,14 +672,14 @@ static enum lead_kind lead_item(const char *p, const char *end, const char **nex
 		return LK_ATOM;
 	}
 	if (*p == '[') {
-		*next = lead_class_end(p, end);
+		*next = re_class_end(p, end);
 		return *next ? LK_ATOM : LK_FAIL;
 	}
 	if (*p != '(') {
 		*next = p + 1;
 		return *p == ')' ? LK_FAIL : LK_ATOM;
 	}
-	if ((*next = lead_group_end(p, end)) == NULL)
+	if ((*next = re_group_end(p, end)) == NULL)
 		return LK_FAIL;
 	if (p[1] != '?') {
 		if (p[1] == '*')
@@ -768,32 +720,19 @@ static enum lead_kind lead_item(const char *p, const char *end, const char **nex
  * minimum (1 for none) */
 static const char *lead_quant(const char *p, const char *end, unsigned long *min)
 {
+	const char *q = re_quantifier_end(p, end);
+
 	*min = 1;
-	if (p < end && (*p == '*' || *p == '?')) {
-		*min = 0;
-		p++;
-	} else if (p < end && *p == '+') {
-		p++;
-	} else if (p < end && *p == '{' && p + 1 < end && isdigit((unsigned char)p[1])) {
-		const char *q = p + 1;
-		unsigned long n = 0;
-		while (q < end && isdigit((unsigned char)*q) && n < 100000)
-			n = n * 10 + (unsigned long)(*q++ - '0');
-		if (q < end && *q == ',') {
-			q++;
-			while (q < end && isdigit((unsigned char)*q))
-				q++;
-		}
-		if (q >= end || *q != '}')
-			return p;	/* a literal '{': the next item */
-		*min = n;
-		p = q + 1;
-	} else {
+	if (q == p)
 		return p;
+	if (*p == '*' || *p == '?') {
+		*min = 0;
+	} else if (*p == '{') {
+		*min = 0;
+		for (const char *d = p + 1; isdigit((unsigned char)*d) && *min < 100000; d++)
+			*min = *min * 10 + (unsigned long)(*d - '0');
 	}
-	if (p < end && (*p == '+' || *p == '?'))
-		p++;		/* possessive, lazy */
-	return p;
+	return q;
 }
 
 /* inline_x - does pattern set the x option anywhere ((?x), (?ix:...)) */
