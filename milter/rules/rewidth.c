@@ -758,18 +758,24 @@ struct lead {
 	struct rewidth w;
 };
 
-/* lead_same - a and b hold the same literals */
+/* lead_has - does r hold the literal s[0, len)? */
+static bool lead_has(const struct reqlit *r, const char *s, size_t len)
+{
+	for (size_t j = 0; j < r->n; j++)
+		if (r->len[j] == len && memcmp(r->s[j], s, len) == 0)
+			return true;
+	return false;
+}
+
+/* lead_same - a and b hold the same literals (each of either in the other) */
 static bool lead_same(const struct reqlit *a, const struct reqlit *b)
 {
-	if (a->n != b->n)
-		return false;
-	for (size_t i = 0; i < a->n; i++) {
-		size_t j = 0;
-		while (j < b->n && !(b->len[j] == a->len[i] && memcmp(b->s[j], a->s[i], a->len[i]) == 0))
-			j++;
-		if (j == b->n)
+	for (size_t i = 0; i < a->n; i++)
+		if (!lead_has(b, a->s[i], a->len[i]))
 			return false;
-	}
+	for (size_t i = 0; i < b->n; i++)
+		if (!lead_has(a, b->s[i], b->len[i]))
+			return false;
 	return true;
 }
 
