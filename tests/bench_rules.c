@@ -189,9 +189,11 @@ static void pf_line(const struct engine *e, double load_ms)
 
 	rules_prefilter_info(e->rules, &pi);
 	printf("  %zu rules, %zu regex rules, %zu distinct regexes (%zu prefiltered by literals, "
-	       "%zu of them in the squeezed text, %zu in ASCII texts only), "
+	       "%zu of them in the squeezed text, %zu in ASCII texts only, %zu with windows "
+	       "from a prefix), "
 	       "%zu texts; load %.0f ms of which prefilter %.0f ms; database %zu KB, scratch %zu KB\n",
-	       rules_count(e->rules), pi.regexes, pi.distinct, pi.prefiltered, pi.squeezed, pi.ascii, pi.texts, load_ms,
+	       rules_count(e->rules), pi.regexes, pi.distinct, pi.prefiltered, pi.squeezed, pi.ascii, pi.lead, pi.texts,
+	       load_ms,
 	       pi.build_ms, pi.db_bytes / 1024, pi.scratch_bytes / 1024);
 }
 

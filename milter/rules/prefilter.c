@@ -343,7 +343,7 @@ static hs_database_t *lits_compile(struct prefilter *pf, struct lits *l)
 
 /* lead_width - the slot's width from a prefix of its regex that holds
  * the same literals (rewidth_lead), where that is the tighter bound */
-static void lead_width(struct pf_slot *s, const struct reqlit *rl)
+static void lead_width(struct prefilter *pf, struct pf_slot *s, const struct reqlit *rl)
 {
 	struct rewidth w;
 	bool tighter = !s->bounded;
@@ -361,6 +361,7 @@ static void lead_width(struct pf_slot *s, const struct reqlit *rl)
 	s->width = w;
 	s->bounded = true;
 	s->runs = false;
+	pf->info.lead++;
 	for (int i = 0; i < REWIDTH_RUNS; i++)
 		s->runs |= w.k[i] != 0;
 }
@@ -380,7 +381,7 @@ static void compile_text(struct prefilter *pf, size_t t)
 			continue;
 		if (reqlit_find(s->rep->pat, s->rep->flags, &rl)) {
 			if (t != T_URI)
-				lead_width(s, &rl);
+				lead_width(pf, s, &rl);
 			lits_take(pf, &l, &rl, (unsigned)i, t == T_URI);
 		} else if (t != T_URI && reqlit_find_squeezed(s->rep->pat, s->rep->flags, &rl)) {
 			lits_take(pf, &sl, &rl, (unsigned)i, true);

@@ -897,6 +897,12 @@ static const char tricky[] =
 	"rawbody PF_ASC_RAW /(?:<|[\\xe2-\\xe6][\\x80-\\xbf])(?:b|\\xce\\xb2)r[\\s\\/]*>/i\n"
 	"full PF_ASC_FULL /^(?:S|[\\xd0-\\xd5][\\x80-\\xbf])[uU\\xb5-\\xb9]b[jJ\\xb5-\\xb9][eE\\xc0-\\xc9]"
 	"[cC\\xc0-\\xc9]t:/m\n"
+	"body PF_LEAD_FORM /(?:(?:your\\s)?(?:name|address|phone|e-?mail)[\\s:,]{1,60}){2}/i\n"
+	"tflags PF_LEAD_FORM multiple\n"
+	"body PF_LEAD_TAIL /\\bmoney\\b.{0,300}\\bfree\\b/is\n"
+	"body PF_LEAD_BAR /money|(?:cash|profit)[^\\n]{0,80}money/i\n"
+	"tflags PF_LEAD_BAR multiple\n"
+	"body PF_LEAD_GRP /(?>(?:please|kindly)\\s+)(?:[a-z]+\\s+){0,6}(?:click|visit|reply)[^\\n]{0,200}/i\n"
 	"meta PF_META PF_MULTI > 3 && !PF_NEG_SUBJ\n";
 
 /* scan_file - one message through e; the scan (caller frees) */
@@ -984,6 +990,8 @@ START_TEST(corpus_tricky)
 	ck_assert_uint_eq(pi.squeezed, 7);
 	/* PF_ASC_*: neither, but literals (or none) in an ASCII text */
 	ck_assert_uint_eq(pi.ascii, 5);
+	/* PF_LEAD_* but the one with a top-level | */
+	ck_assert_uint_ge(pi.lead, 3);
 	size_t differ = corpus_equal(e, &nhits);
 	ck_assert_msg(differ == 0, "%zu corpus messages hit differently with the prefilter", differ);
 	ck_assert_uint_ge(nhits, 5000);	/* the rules do hit */
