@@ -253,6 +253,16 @@ static size_t text_of(struct prefilter *pf, size_t *tab, size_t cap, const struc
 	return tab[k];
 }
 
+/* set_width - the slot's width is w: bounded, and whether it counts runs */
+static void set_width(struct pf_slot *s, const struct rewidth *w)
+{
+	s->width = *w;
+	s->bounded = true;
+	s->runs = false;
+	for (int i = 0; i < REWIDTH_RUNS; i++)
+		s->runs |= w->k[i] != 0;
+}
+
 /* slot_of - rule r's slot on text t, added if new */
 static size_t slot_of(struct prefilter *pf, size_t *tab, size_t cap, const struct rule *r, size_t t)
 {
@@ -265,10 +275,9 @@ static size_t slot_of(struct prefilter *pf, size_t *tab, size_t cap, const struc
 			.text = t, .rep = r, .fl = flags_of(r->flags),
 			.always = !re_bytes(r->re), .back = re_lookbehind(r->re),
 		};
-		struct pf_slot *n = &pf->slots[tab[k]];
-		n->bounded = rewidth_runs(r->pat, r->flags, &n->width);
-		for (int i = 0; i < REWIDTH_RUNS; i++)
-			n->runs |= n->width.k[i] != 0;
+		struct rewidth w;
+		if (rewidth_runs(r->pat, r->flags, &w))
+			set_width(&pf->slots[tab[k]], &w);
 		if (pf->slots[tab[k]].back == RE_NO_LIMIT)
 			pf->slots[tab[k]].always = true;
 	}
@@ -342,28 +351,23 @@ static hs_database_t *lits_compile(struct prefilter *pf, struct lits *l)
 }
 
 /* lead_width - the slot's width from a prefix of its regex that holds
- * the same literals (rewidth_lead), where that is the tighter bound */
+ * the same literals (rewidth_lead), where that is the tighter bound on
+ * every text */
 static void lead_width(struct prefilter *pf, struct pf_slot *s, const struct reqlit *rl)
 {
 	struct rewidth w;
-	bool tighter = !s->bounded;
 
 	if (!rewidth_lead(s->rep->pat, s->rep->flags, rl, &w))
 		return;
-	for (int i = 0; i < REWIDTH_RUNS && s->bounded; i++)
-		if (w.k[i] > s->width.k[i])
-			return;	/* not tighter on every text */
-	tighter |= w.c < s->width.c;
-	for (int i = 0; i < REWIDTH_RUNS; i++)
-		tighter |= w.k[i] < s->width.k[i];
-	if (!tighter)
-		return;
-	s->width = w;
-	s->bounded = true;
-	s->runs = false;
+	if (s->bounded) {
+		if (memcmp(&w, &s->width, sizeof(w)) == 0 || w.c > s->width.c)
+			return;
+		for (int i = 0; i < REWIDTH_RUNS; i++)
+			if (w.k[i] > s->width.k[i])
+				return;
+	}
+	set_width(s, &w);
 	pf->info.lead++;
-	for (int i = 0; i < REWIDTH_RUNS; i++)
-		s->runs |= w.k[i] != 0;
 }
 
 /* compile_text - the literal databases of text t: every required literal

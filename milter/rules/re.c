@@ -300,6 +300,30 @@ const char *re_group_end(const char *p, const char *end)
 	return NULL;
 }
 
+/* re_escape_end - see re.h */
+const char *re_escape_end(const char *p, const char *end)
+{
+	if (p + 1 >= end)
+		return NULL;
+	char c = p[1];
+	const char *q = p + 2;
+	if ((c == 'x' || c == 'o' || c == 'p' || c == 'P' || c == 'N') && q < end && *q == '{') {
+		while (q < end && *q != '}')
+			q++;
+		return q < end ? q + 1 : NULL;
+	}
+	if (c == 'x') {
+		for (int k = 0; k < 2 && q < end && strchr("0123456789abcdefABCDEF", *q) && *q; k++)
+			q++;
+	} else if (c == '0') {
+		for (int k = 0; k < 2 && q < end && *q >= '0' && *q <= '7'; k++)
+			q++;
+	} else if ((c == 'p' || c == 'P') && q < end) {
+		q++;	/* \pL */
+	}
+	return q;
+}
+
 /* re_quantifier_end - see re.h */
 const char *re_quantifier_end(const char *p, const char *end)
 {
@@ -348,23 +372,7 @@ static const char *item_end(const char *p, const char *end)
 	} else if (*p == '[') {
 		q = re_class_end(p, end);
 	} else if (*p == '\\') {
-		if (p + 1 >= end)
-			return NULL;
-		char c = p[1];
-		q = p + 2;
-		if ((c == 'x' || c == 'o' || c == 'p' || c == 'P' || c == 'N') && q < end && *q == '{') {
-			while (q < end && *q != '}')
-				q++;
-			q = q < end ? q + 1 : NULL;
-		} else if (c == 'x') {
-			for (int k = 0; k < 2 && q < end && strchr("0123456789abcdefABCDEF", *q) && *q; k++)
-				q++;
-		} else if (c == '0') {
-			for (int k = 0; k < 2 && q < end && *q >= '0' && *q <= '7'; k++)
-				q++;
-		} else if ((c == 'p' || c == 'P') && q < end) {
-			q++;	/* \pL */
-		}
+		q = re_escape_end(p, end);
 	} else {
 		q = p + 1;
 	}

@@ -62,6 +62,9 @@ enum re_result re_match_upto(const struct re *re, const char *subject, size_t le
 const char *re_class_end(const char *p, const char *end);
 const char *re_group_end(const char *p, const char *end);
 const char *re_quantifier_end(const char *p, const char *end);
+/* re_escape_end - past the escape at p ('\\': \x41, \x{263a}, \0o, \pL,
+ * \p{..}, \w ...), NULL when it does not end before end */
+const char *re_escape_end(const char *p, const char *end);
 
 /* re_lookbehind - how far before a match attempt's start the regex may
  * look (its longest look-behind, \b counting 1; in bytes for a byte-mode

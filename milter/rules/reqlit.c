@@ -824,7 +824,6 @@ bool reqlit_atom_bytes(const char **p, const char *end, bool dotall, uint64_t se
 	return true;
 }
 
-
 /* runs_group - every run goes on with one of the strings a group
  * matches, g (or, opt, stays as it is too); when that makes too many,
  * the runs so far are flushed and g's strings start new ones */

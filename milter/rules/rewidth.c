@@ -494,19 +494,16 @@ static struct ext alt(struct wp *w)
 	}
 }
 
-/* dotall_anywhere - the s flag, or an option group that names s (set or
- * unset: not followed which applies where) */
-static bool dotall_anywhere(const char *pattern, const char *flags)
+/* option_anywhere - option c (s, x) in flags, or in an option group of
+ * the pattern, set or unset (not followed which applies where) */
+static bool option_anywhere(const char *pattern, const char *flags, char c)
 {
-	if (flags && strchr(flags, 's'))
+	if (flags && strchr(flags, c))
 		return true;
 	for (const char *p = strstr(pattern, "(?"); p; p = strstr(p + 2, "(?")) {
-		const char *q = p + 2;
-		while (*q && strchr("imnsxJU-^", *q)) {
-			if (*q == 's')
+		for (const char *q = p + 2; *q && strchr("imnsxJU-^", *q); q++)
+			if (*q == c)
 				return true;
-			q++;
-		}
 	}
 	return false;
 }
@@ -515,7 +512,7 @@ static bool dotall_anywhere(const char *pattern, const char *flags)
 bool rewidth_runs(const char *pattern, const char *flags, struct rewidth *out)
 {
 	struct wp w = { .p = pattern, .end = pattern + strlen(pattern),
-			.dotall = dotall_anywhere(pattern, flags) };
+			.dotall = option_anywhere(pattern, flags, 's') };
 
 	memset(out, 0, sizeof(*out));
 	if (flags && strchr(flags, 'x'))
@@ -656,20 +653,8 @@ static enum lead_kind lead_item(const char *p, const char *end, const char **nex
 	if (*p == '\\') {
 		if (p + 1 >= end || strchr("QEKGkgXRNpPcuo0123456789", p[1]))
 			return LK_FAIL;	/* what the other analyses do not follow either */
-		if (p[1] == 'x' && p + 2 < end && p[2] == '{') {
-			const char *q = memchr(p, '}', (size_t)(end - p));
-			if (q == NULL)
-				return LK_FAIL;
-			*next = q + 1;
-		} else if (p[1] == 'x') {
-			const char *q = p + 2;
-			for (int i = 0; i < 2 && q < end && isxdigit((unsigned char)*q); i++)
-				q++;
-			*next = q;
-		} else {
-			*next = p + 2;
-		}
-		return LK_ATOM;
+		*next = re_escape_end(p, end);
+		return *next ? LK_ATOM : LK_FAIL;
 	}
 	if (*p == '[') {
 		*next = re_class_end(p, end);
@@ -733,20 +718,6 @@ static const char *lead_quant(const char *p, const char *end, unsigned long *min
 			*min = *min * 10 + (unsigned long)(*d - '0');
 	}
 	return q;
-}
-
-/* inline_x - does pattern set the x option anywhere ((?x), (?ix:...)) */
-static bool inline_x(const char *p)
-{
-	while ((p = strstr(p, "(?")) != NULL) {
-		p += 2;
-		while (isalpha((unsigned char)*p) || *p == '-' || *p == '^') {
-			if (*p == 'x')
-				return true;
-			p++;
-		}
-	}
-	return false;
 }
 
 struct lead {
@@ -837,8 +808,7 @@ bool rewidth_lead(const char *pattern, const char *flags, const struct reqlit *l
 {
 	struct lead ld = { .flags = flags, .lits = lits };
 
-	if (lits->n == 0 || (flags && strchr(flags, 'x')) || strstr(pattern, "(?#") ||
-	    inline_x(pattern))
+	if (lits->n == 0 || option_anywhere(pattern, flags, 'x') || strstr(pattern, "(?#"))
 		return false;	/* items this walk would take apart wrongly */
 	buf_init(&ld.pre);
 	buf_puts(&ld.pre, "");
