@@ -25,6 +25,7 @@
 #include <ctype.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/util.h"
@@ -802,6 +803,305 @@ static bool lead_seq(struct lead *ld, const char *p, const char *end, int depth)
 	return true;
 }
 
+/*
+ * The prefixes above keep the whole pattern's literal set, so a field
+ * word that several optional words may precede (__FILL_THIS_FORM_SHORT2:
+ * "a copy of", "your", up to three of "present ", "full "..., then one of
+ * eleven kinds of field, each with optional words of its own) gets the
+ * bound of the longest way to its first literal through all of them.
+ * The split below goes one item at a time instead, keeping what is
+ * proved of every match of a sequence S (its text: whole items, no
+ * top-level '|' but where split):
+ *
+ *   S = A1|...|Ak       every match is a match of some Ai: the largest
+ *                       of their bounds;
+ *   shortest prefix P   of S's items whose literals each hold one of the
+ *                       set (an occurrence of such a literal holds an
+ *                       occurrence of one of the set, ending no later):
+ *                       P's rewidth_runs bound;
+ *   S = X R, X bounded  R's match starts at most X's bound in: X's bound
+ *                       plus R's (X with no literal of the set);
+ *   S = (B1|...|Bk){m,n} R, no option set anywhere, no back-reference
+ *                       (lead_item refuses \1, \k, \g, conditions and
+ *                       recursion), so a group's number or name does not
+ *                       matter and its body may be spliced into the
+ *                       sequence: for m >= 1 every match is one of
+ *                       Bi (B){m-1,n-1} R; for m == 0 it is R's, or one
+ *                       of Bi (B){0,n-1} R: the largest of their bounds.
+ *                       An atomic group or a possessive or lazy
+ *                       quantifier only drops matches of the split.
+ *
+ * Each node takes the smallest bound of those it proves (weighing a run
+ * as LB_RUN bytes); a node none proves fails, and its parent does
+ * without that option.  LB_MAX_TRIES reqlit_find calls per pattern,
+ * LB_MAX_LEVEL nested nodes.
+ */
+#define LB_MAX_TRIES 400
+#define LB_MAX_LEVEL 24
+#define LB_NODE_PREFIXES 8	/* prefixes of one node analysed */
+#define LB_GOOD 24		/* a bound this small is not improved on */
+#define LB_RUN 16		/* a run weighed as so many bytes */
+
+struct lb {
+	const char *flags;
+	const struct reqlit *lits;
+	int tries;
+};
+
+/* lb_weight - a bound as bytes, for comparing (k[3], lines, weighs 4) */
+static size_t lb_weight(const struct rewidth *w)
+{
+	return w->c + LB_RUN * (w->k[0] + w->k[1] + w->k[2] + 4 * w->k[3]);
+}
+
+/* lb_add, lb_max - a + b, the larger of each term (false past the cap) */
+static bool lb_add(struct rewidth *a, const struct rewidth *b)
+{
+	a->c += b->c;
+	bool ok = a->c <= REWIDTH_CAP;
+	for (int i = 0; i < REWIDTH_RUNS; i++) {
+		a->k[i] += b->k[i];
+		ok = ok && a->k[i] <= REWIDTH_CAP;
+	}
+	return ok;
+}
+
+static void lb_max(struct rewidth *a, const struct rewidth *b)
+{
+	a->c = a->c > b->c ? a->c : b->c;
+	for (int i = 0; i < REWIDTH_RUNS; i++)
+		a->k[i] = a->k[i] > b->k[i] ? a->k[i] : b->k[i];
+}
+
+/* lb_covered - every literal of r holds one of the set */
+static bool lb_covered(const struct reqlit *r, const struct reqlit *set)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		bool held = false;
+		for (size_t j = 0; j < set->n && !held; j++)
+			held = set->len[j] <= r->len[i] &&
+			       mem_holds_nocase(r->s[i], r->len[i], set->s[j], set->len[j]);
+		if (!held)
+			return false;
+	}
+	return r->n > 0;
+}
+
+/* lb_lits - does every match of s[0, n) hold a literal of the set? */
+static bool lb_lits(struct lb *lb, const char *s, size_t n)
+{
+	struct reqlit rl;
+	char *t = xstrndup(s, n);
+	bool ok = false;
+
+	lb->tries++;
+	if (reqlit_find(t, lb->flags, &rl)) {
+		ok = lb_covered(&rl, lb->lits);
+		reqlit_clear(&rl);
+	}
+	free(t);
+	return ok;
+}
+
+/* lb_width - rewidth_runs of s[0, n) */
+static bool lb_width(struct lb *lb, const char *s, size_t n, struct rewidth *out)
+{
+	char *t = xstrndup(s, n);
+	bool ok = rewidth_runs(t, lb->flags, out);
+
+	free(t);
+	return ok;
+}
+
+/* lb_quant - the quantifier at p (none: p): its end, *min and *max
+ * (SIZE_MAX: no maximum); NULL for one not understood */
+static const char *lb_quant(const char *p, const char *end, size_t *min, size_t *max)
+{
+	const char *q = re_quantifier_end(p, end);
+
+	*min = *max = 1;
+	if (q == p)
+		return p;
+	if (*p == '?') {
+		*min = 0;
+	} else if (*p == '*') {
+		*min = 0;
+		*max = SIZE_MAX;
+	} else if (*p == '+') {
+		*max = SIZE_MAX;
+	} else {
+		char *e;
+		*min = strtoul(p + 1, &e, 10);
+		*max = *min;
+		if (*e == ',') {
+			*max = isdigit((unsigned char)e[1]) ? (size_t)strtoul(e + 1, &e, 10) : SIZE_MAX;
+			if (*max == SIZE_MAX && *e == ',')
+				e++;
+		}
+		if (*e != '}' || *min > 65535 || (*max != SIZE_MAX && (*max > 65535 || *max < *min)))
+			return NULL;
+	}
+	return q;
+}
+
+static bool lb_seq(struct lb *lb, const char *s, size_t n, int level, struct rewidth *out);
+
+/* lb_group - S = X R, X a group whose body is [body, body_end) repeated
+ * {min, max}: the largest bound of the ways a match goes through it */
+static bool lb_group(struct lb *lb, const char *body, const char *body_end, size_t min,
+		     size_t max, const char *r, size_t rn, int level, struct rewidth *out)
+{
+	struct buf rest, one;
+	bool ok = true, any = false;
+
+	buf_init(&rest);
+	buf_init(&one);
+	/* what follows one pass: (?:B){min-1,max-1} R */
+	size_t lo = min > 0 ? min - 1 : 0, hi = max == SIZE_MAX ? SIZE_MAX : max - 1;
+	if (hi > 0) {
+		buf_puts(&rest, "(?:");
+		buf_append(&rest, body, (size_t)(body_end - body));
+		if (hi == SIZE_MAX)
+			buf_printf(&rest, "){%zu,}", lo);
+		else
+			buf_printf(&rest, "){%zu,%zu}", lo, hi);
+	}
+	buf_append(&rest, r, rn);
+	if (min == 0) {		/* it may match nothing: R's bound */
+		ok = lb_seq(lb, r, rn, level + 1, out);
+		any = ok;
+	}
+	for (const char *a = body; ok && a <= body_end;) {
+		const char *e = a, *next, *gb;
+		while (e < body_end) {	/* the branch: up to a top-level '|' */
+			enum lead_kind k = lead_item(e, body_end, &next, &gb);
+			if (k == LK_BAR)
+				break;
+			size_t qmin, qmax;
+			if (k == LK_FAIL || (next = lb_quant(next, body_end, &qmin, &qmax)) == NULL) {
+				ok = false;
+				break;
+			}
+			e = next;
+		}
+		if (!ok)
+			break;
+		struct rewidth w;
+		one.len = 0;
+		buf_append(&one, a, (size_t)(e - a));
+		buf_append(&one, rest.data ? rest.data : "", rest.len);
+		if (!lb_seq(lb, one.data ? one.data : "", one.len, level + 1, &w)) {
+			ok = false;
+			break;
+		}
+		if (any)
+			lb_max(out, &w);
+		else
+			*out = w;
+		any = true;
+		a = e + 1;	/* past the '|' (or past the end) */
+	}
+	buf_free(&rest);
+	buf_free(&one);
+	return ok && any;
+}
+
+/* lb_seq - a bound for the sequence s[0, n) (see above); false when
+ * none is proved */
+static bool lb_seq(struct lb *lb, const char *s, size_t n, int level, struct rewidth *out)
+{
+	const char *end = s + n, *p, *next, *body;
+	bool have = false;
+	int tried = 0;
+	struct rewidth w;
+
+	if (n == 0 || level > LB_MAX_LEVEL || lb->tries >= LB_MAX_TRIES)
+		return false;	/* an empty sequence holds no literal */
+	/* a top-level '|': every branch */
+	for (p = s; p < end; p = next) {
+		enum lead_kind k = lead_item(p, end, &next, &body);
+		size_t qmin, qmax;
+		if (k == LK_FAIL)
+			return false;
+		if (k == LK_BAR) {
+			struct rewidth b;
+			if (!lb_seq(lb, s, (size_t)(p - s), level + 1, out) ||
+			    !lb_seq(lb, next, (size_t)(end - next), level + 1, &b))
+				return false;
+			lb_max(out, &b);
+			return true;
+		}
+		if ((next = lb_quant(next, end, &qmin, &qmax)) == NULL)
+			return false;
+	}
+	/* the shortest prefix whose literals hold the set's (a prefix is
+	 * tried where a group or class ends it, or the atoms stop) */
+	for (p = s; p < end && tried < LB_NODE_PREFIXES && lb->tries < LB_MAX_TRIES; p = next) {
+		size_t qmin, qmax;
+		enum lead_kind k = lead_item(p, end, &next, &body);
+		next = lb_quant(next, end, &qmin, &qmax);
+		const char *after, *b2;
+		bool plain = k == LK_ATOM && next == p + 1 && *p != '.' && *p != '^' && *p != '$';
+		if (plain && next < end && lead_item(next, end, &after, &b2) == LK_ATOM &&
+		    after == next + 1 && lb_quant(after, end, &qmin, &qmax) == after)
+			continue;	/* a run of plain bytes: tried where it ends */
+		tried++;
+		if (lb_lits(lb, s, (size_t)(next - s)) && lb_width(lb, s, (size_t)(next - s), &w)) {
+			*out = w;
+			have = true;
+			break;
+		}
+	}
+	if (have && lb_weight(out) <= LB_GOOD)
+		return true;
+	/* the first item taken apart, or stepped over */
+	size_t min, max;
+	enum lead_kind k = lead_item(s, end, &next, &body);
+	const char *q = lb_quant(next, end, &min, &max);
+	if (q == NULL || q == s)
+		return have;
+	bool split = false, xlits = false;
+	if (k == LK_GROUP && body != NULL && (s[1] != '?' || (s[2] && strchr(":>'<P", s[2])))) {
+		/* a plain, atomic, capturing or named group: into its body when
+		 * a pass of it holds a literal of the set */
+		xlits = lb_lits(lb, body, (size_t)(next - 1 - body));
+		split = xlits && lb_group(lb, body, next - 1, min, max, q, (size_t)(end - q), level, &w);
+	}
+	/* stepped over: a group without a literal of the set (the
+	 * prefixes hold one at best after it), or anything when no prefix
+	 * holds one */
+	if (!split && (!have || (k != LK_ATOM && !xlits))) {
+		struct rewidth x;
+		split = q < end && lb_width(lb, s, (size_t)(q - s), &x) &&
+			lb_seq(lb, q, (size_t)(end - q), level + 1, &w) && lb_add(&w, &x);
+	}
+	if (split && (!have || lb_weight(&w) < lb_weight(out))) {
+		*out = w;
+		have = true;
+	}
+	return have;
+}
+
+/* lb_refused - what the split must not take apart, read as plain text
+ * (so also where it is not syntax: refusing costs only the bound): an
+ * option set inside the pattern ("(?i)", "(?-s)"), which splicing a body
+ * into a sequence would carry past its group; a back-reference,
+ * condition or recursion, whose group numbers splicing would change */
+static bool lb_refused(const char *pattern)
+{
+	for (const char *p = strstr(pattern, "(?"); p; p = strstr(p + 2, "(?")) {
+		const char *q = p + 2;
+		while (*q && strchr("imnsxJU-^", *q))
+			q++;
+		if ((*q == ')' && q > p + 2) || strchr("(PR&0123456789+-", p[2]))
+			return true;
+	}
+	for (const char *p = strchr(pattern, '\\'); p && p[1]; p = strchr(p + 2, '\\'))
+		if (strchr("123456789gkK", p[1]))
+			return true;
+	return false;
+}
+
 /* rewidth_lead - see rewidth.h */
 bool rewidth_lead(const char *pattern, const char *flags, const struct reqlit *lits,
 		  struct rewidth *out)
@@ -816,5 +1116,15 @@ bool rewidth_lead(const char *pattern, const char *flags, const struct reqlit *l
 	buf_free(&ld.pre);
 	if (ld.found)
 		*out = ld.w;
+	/* the split, where it proves a smaller bound than both the prefix
+	 * and the whole pattern (which is its own bound) */
+	struct lb lb = { .flags = flags, .lits = lits };
+	struct rewidth w, whole;
+	if (!lb_refused(pattern) && lb_seq(&lb, pattern, strlen(pattern), 0, &w) &&
+	    (!ld.found || lb_weight(&w) < lb_weight(out)) &&
+	    (!rewidth_runs(pattern, flags, &whole) || lb_weight(&w) < lb_weight(&whole))) {
+		*out = w;
+		ld.found = true;
+	}
 	return ld.found;
 }

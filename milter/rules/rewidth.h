@@ -53,8 +53,10 @@ bool rewidth_runs(const char *pattern, const char *flags, struct rewidth *out);
  * and a prefix of the body of a group it runs through at least once), and
  * when reqlit_find gives a prefix the same literals, one of them lies in
  * that prefix's match.  The bound of the shortest such prefix (at most
- * LEAD_MAX_TRIES are analysed); false when none (a top-level '|', syntax
- * the walk does not take apart).
+ * LEAD_MAX_TRIES are analysed), or a tighter one proved by splitting the
+ * pattern into its branches and the passes of its groups, item by item
+ * (rewidth.c, "the split"); false when neither beats the whole pattern's
+ * bound, or for syntax the walks do not take apart.
  */
 bool rewidth_lead(const char *pattern, const char *flags, const struct reqlit *lits,
 		  struct rewidth *out);

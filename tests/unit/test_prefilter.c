@@ -477,8 +477,9 @@ START_TEST(rewidth_runs_bound)
 }
 END_TEST
 
-/* rewidth_lead: the prefix bound where there is one, none where the top
- * level has a '|' or syntax the walk does not take apart */
+/* rewidth_lead: the prefix bound where there is one, the split's where
+ * it is tighter, none where neither beats the whole pattern's bound or
+ * for syntax the walks do not take apart */
 START_TEST(rewidth_lead_table)
 {
 	static const struct {
@@ -499,6 +500,18 @@ START_TEST(rewidth_lead_table)
 		{ "abcd.{0,99}", "x", false, 0, 0, 0 },
 		{ "(?=abcd)abcd.{0,99}", "", true, 4, 0, 0 },
 		{ "abcd", "", false, 0, 0, 0 },	/* the whole pattern is its own bound */
+		/* the split: "copy of" (no literal of the set) stepped over,
+		 * 10; then the largest of the branches: name 4, city 4,
+		 * (home|work)? stepped over + \s?addr, 9 (the prefix: 167) */
+		{ "(?:(?:a?\\s?copy\\sof\\s)?(?:name(?:\\s[a-z]{1,50}){0,3}|city|(?:home|work)?\\s?addr)"
+		  "[-:\\s]{1,100}){3}", "i", true, 19, 0, 0 },
+		/* each branch of a top-level '|': 4 and 9 + 4 */
+		{ "abcd.{0,99}|.{0,9}wxyz.{0,99}", "", true, 13, 0, 0 },
+		/* an optional group: its pass, 4, or none, then x{0,50}abcd, 54 */
+		{ "(?:abcd)?x{0,50}abcd", "", true, 54, 0, 0 },
+		{ "(?:abcd(?:x{1,80})?)?abcd", "", true, 4, 0, 0 },
+		/* a back-reference: no splitting (the prefix: none) */
+		{ "(a)?(?:abcd|(?:\\1)?xyzw){2}.{0,90}", "", false, 0, 0, 0 },
 	};
 
 	for (size_t i = 0; i < sizeof(t) / sizeof(*t); i++) {
@@ -534,11 +547,16 @@ START_TEST(rewidth_lead_bound)
 {
 	static const char *const pats[] = { "(?:(?:your\\s)?(?:name|address)[\\s:]{1,100}){3}",
 		"zzzq|b{5}zzz", "abcdef|xyz.{0,50}abcdef", "(?:zzz)?zzz.{0,99}", "foo.*bar", "(?:ab(?:cd|ce)\\s+){2,}x",
-		"(?:xx)?(?:yy)?abc[^z]{0,40}abc" };
+		"(?:xx)?(?:yy)?abc[^z]{0,40}abc",
+		"(?:(?:a?\\s?copy\\sof\\s)?(?:name(?:\\s[a-z]{1,50}){0,3}|city|(?:home|work)?\\s?addr)"
+		"[-:\\s]{1,100}){3}",
+		"abcd.{0,99}|.{0,9}wxyz.{0,99}", "(?:abcd)?x{0,50}abcd", "(?:abcd(?:x{1,80})?)?abcd" };
 	static const char *const texts[] = {
 		"your name    address::\t  name  and more",
 		"bbbbbzzz and zzzq", "xyz and abcdef", "zzzzzz and then some", "foo and a bar",
-		"abcd  abce abcd x", "xxyyabc........abc abc" };
+		"abcd  abce abcd x", "xxyyabc........abc abc",
+		"a copy of home addr: name one two three    city:::: name and more",
+		"123456789wxyz and abcd", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxabcd", "abcdxxxxxxxxxxxxxxxxxxxxxxxxabcd" };
 	struct re_scratch *rs = re_scratch_new();
 	char *err = NULL;
 
