@@ -81,6 +81,12 @@
 
 /* windows kept per slot and message; more are merged into one */
 #define PF_WINDOWS 8
+/* a slot that is not prefiltered is searched in runs of the bytes it
+ * consumes when a match takes at least this many */
+#define PF_SPAN_MIN 8
+/* runs closer than this are searched as one window */
+#define PF_SPAN_GAP 16
+
 
 /* the fixed texts; header subjects follow */
 enum { T_BODY, T_RAWBODY, T_FULL, T_URI, T_FIXED };
@@ -95,12 +101,20 @@ struct pf_text {
 	unsigned runs;		/* the run classes its slots' widths need (bits) */
 };
 
+/* what a match of a slot consumes (rewidth_span) */
+struct pf_span {
+	size_t min;		/* at least this many bytes */
+	bool all;		/* any byte: the text is one run */
+	bool in[256];		/* each of them one of these */
+};
+
 struct pf_slot {
 	/* first what prefilter_rule reads of every slot on every message */
 	size_t text;
 	const struct rule *rep;	/* the first rule: regex, pattern, nosubject */
 	unsigned max;		/* the largest count a rule sharing it needs */
 	bool always;		/* not prefiltered: PCRE2 runs every message */
+	const struct pf_span *span;	/* always: only in runs of these, or NULL */
 	bool ascii;		/* prefiltered only in a text without bytes >= 0x80 */
 	bool bounded;		/* width is known */
 	bool runs;		/* it depends on the text's runs */
@@ -117,6 +131,7 @@ struct prefilter {
 	size_t ntexts;
 	struct pf_slot *slots;
 	size_t nslots;
+	struct pf_span *spans;	/* per slot, where slot->span points */
 	size_t *slot_of;	/* per rule: its slot, or SIZE_MAX */
 	unsigned *lit_slot;	/* per literal (its Vectorscan id): its slot */
 	size_t *lit_len;	/* and its length */
@@ -438,6 +453,23 @@ struct prefilter *prefilter_build(const struct rule *rules, size_t nrules)
 		compile_text(pf, t);
 	pf->info.distinct = pf->nslots;
 	pf->info.texts = pf->ntexts;
+	/* what the literals leave: runs of the bytes a match consumes */
+	pf->spans = xcalloc(pf->nslots, sizeof(*pf->spans));
+	for (size_t i = 0; i < pf->nslots; i++) {
+		struct pf_slot *sl = &pf->slots[i];
+		struct pf_span *sp = &pf->spans[i];
+		uint64_t set[4];
+		if (!sl->always || sl->text == T_URI || !re_bytes(sl->rep->re) ||
+		    !rewidth_span(sl->rep->pat, sl->rep->flags, set, &sp->min) ||
+		    sp->min < PF_SPAN_MIN)
+			continue;
+		size_t n = 0;
+		for (int c = 0; c < 256; c++)
+			n += sp->in[c] = set[c >> 6] >> (c & 63) & 1;
+		sp->all = n == 256;
+		sl->span = sp;
+		pf->info.span++;
+	}
 	for (size_t i = 0; i < pf->nslots; i++) {
 		const struct pf_slot *sl = &pf->slots[i];
 		pf->info.prefiltered += !sl->always;
@@ -470,6 +502,7 @@ struct prefilter *prefilter_free(struct prefilter *pf)
 	hs_free_scratch(pf->proto);
 	free(pf->texts);
 	free(pf->slots);
+	free(pf->spans);
 	free(pf->slot_of);
 	free(pf->lit_slot);
 	free(pf->lit_len);
@@ -550,6 +583,58 @@ static void add_window(struct pf_run *run, struct pf_res *res, size_t lo, size_t
 					   hi > last->hi ? hi : last->hi };
 		res->nwin = 1;
 	}
+}
+
+/* span_windows - where a match of a slot searched in runs of its bytes
+ * may start: from the start of each run at least sp->min long to sp->min
+ * before its end (runs closer than PF_SPAN_GAP as one window).  Once
+ * every run starting before p is known, a run of min bytes starting at p
+ * or later holds s[p + min - 1]: when that byte is outside, the search
+ * goes on after it; when inside, its run is measured, backwards no
+ * further than p (s[p - 1] is outside, or p is 0).  The windows follow
+ * run->wins[*first]; their count. */
+static size_t span_windows(struct pf_run *run, const struct pf_span *sp, const char *s,
+			   size_t n, size_t *first)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t m = sp->min, nw = 0;
+
+	*first = run->nwins;
+	if (sp->all && m <= n) {	/* one run, read no further */
+		if (run->nwins + 1 > run->wins_cap) {
+			run->wins_cap = (run->nwins + 1) * 2;
+			run->wins = xrealloc(run->wins, run->wins_cap * sizeof(*run->wins));
+		}
+		run->wins[run->nwins++] = (struct match_win){ 0, n - m };
+		return 1;
+	}
+	for (size_t p = 0; !sp->all && m <= n && p <= n - m;) {
+		size_t q = p + m - 1;
+		if (!sp->in[u[q]]) {
+			p = q + 1;
+			continue;
+		}
+		size_t j = q, e = q + 1;
+		while (j > p && sp->in[u[j - 1]])
+			j--;
+		while (e < n && sp->in[u[e]])
+			e++;
+		if (e - j >= m) {
+			struct match_win *last = nw ? &run->wins[run->nwins - 1] : NULL;
+			if (last && j <= last->hi + PF_SPAN_GAP) {
+				last->hi = e - m;
+			} else {
+				if (run->nwins + 1 > run->wins_cap) {
+					run->wins_cap = (run->nwins + 1) * 2;
+					run->wins = xrealloc(run->wins, run->wins_cap * sizeof(*run->wins));
+				}
+				run->wins[run->nwins++] = (struct match_win){ j, e - m };
+				nw++;
+			}
+		}
+		p = e + 1;	/* s[e] is outside, or the end */
+	}
+	return nw;
 }
 
 /* on_match - Vectorscan: literal id ends at to, so its slot may match,
@@ -649,6 +734,11 @@ unsigned prefilter_rule(struct pf_run *run, size_t i, const struct rule *r,
 		 * its look-behind does), so matches start only in the
 		 * windows around the literals seen */
 		bool whole = s->always || tx->failed || (s->ascii && tx->high) || res->whole;
+		if (s->span) {	/* always: but in runs of its bytes only */
+			res->nwin = (unsigned)span_windows(run, s->span, subj, tx->len, &res->win);
+			whole = false;
+			res->cand = res->nwin > 0;
+		}
 		if (whole || res->cand) {
 			if (s->text == T_URI)
 				res->n = match_uris(s->rep->re, sym->name, run->m, run->re, s->max, &res->a);

@@ -781,7 +781,8 @@ static int escape(struct parse *ps)
 }
 
 /* reqlit_atom_bytes - see reqlit.h */
-bool reqlit_atom_bytes(const char **p, const char *end, bool dotall, uint64_t set[4])
+bool reqlit_atom_bytes(const char **p, const char *end, bool dotall, bool caseless,
+		       uint64_t set[4])
 {
 	struct bset bs = { { 0 } };
 	struct parse ps = { .p = *p, .end = end };
@@ -814,7 +815,7 @@ bool reqlit_atom_bytes(const char **p, const char *end, bool dotall, uint64_t se
 	}
 	if (ps.fail)
 		return false;
-	for (int c = 'A'; c <= 'Z'; c++)	/* either case: a superset whatever the flags */
+	for (int c = 'A'; c <= 'Z' && caseless; c++)	/* either case */
 		if (bs_has(&bs, c) || bs_has(&bs, c + 32)) {
 			bs_range(&bs, c, c);
 			bs_range(&bs, c + 32, c + 32);

@@ -72,12 +72,13 @@ char *reqlit_lead(const char *pattern, const char *flags, double *share, bool th
  * when the '[' is a plain member */
 const char *reqlit_posix_end(const char *p, const char *end);
 /* reqlit_atom_bytes - at *p, one atom of a pattern that matches one byte
- * (a [...] class, an escape such as \s or \x41, '.', a plain byte): a
- * superset of the bytes it may match, both ASCII cases of every letter
- * (whatever the flags), into set (256 bits), and *p past it.  dotall:
- * '.' may match a newline.  false for anything else (groups, assertions,
- * \R, \p, code points above 0xFF...) and syntax not followed. */
-bool reqlit_atom_bytes(const char **p, const char *end, bool dotall, uint64_t set[4]);
+ * (a [...] class, an escape such as \s or \x41, '.', a plain byte): the
+ * bytes it may match (byte mode), with both ASCII cases of every letter
+ * when caseless, into set (256 bits), and *p past it.  dotall: '.' may
+ * match a newline.  false for anything else (groups, assertions, \R, \p,
+ * code points above 0xFF...) and syntax not followed. */
+bool reqlit_atom_bytes(const char **p, const char *end, bool dotall, bool caseless,
+		       uint64_t set[4]);
 /* reqlit_squeeze - s[0, n) squeezed into out (room for n bytes); its length */
 size_t reqlit_squeeze(const char *s, size_t n, char *out);
 /* reqlit_clear - release the strings */

@@ -461,7 +461,7 @@ static struct ext seq(struct wp *w)
 			 * of a class that holds them all */
 			uint64_t set[4];
 			const char *e = at;
-			int k = c != '(' && reqlit_atom_bytes(&e, atom_end, w->dotall, set) &&
+			int k = c != '(' && reqlit_atom_bytes(&e, atom_end, w->dotall, true, set) &&
 					e == atom_end ? run_class(set) : -1;
 			if (k < 0) {
 				w->fail = true;
@@ -1100,6 +1100,96 @@ static bool lb_refused(const char *pattern)
 		if (strchr("123456789gkK", p[1]))
 			return true;
 	return false;
+}
+
+/* ---------------------------------------------------------------- span */
+
+/*
+ * What every match consumes: at least min bytes, each of them in set.
+ * An atom consumes one byte of its class (reqlit_atom_bytes, both cases
+ * of letters if any i option is set anywhere); anchors, \b and
+ * look-arounds consume none; a sequence adds, a branch takes the fewest,
+ * a quantifier {m,n} multiplies by m (and adds its body's bytes unless n
+ * is 0).  So a match lies inside a run of set's bytes at least min long
+ * (prefilter.c searches only there).  Walked with lead_item, which
+ * refuses back-references, \K, \G, \Q, recursion and conditions.
+ */
+#define SPAN_MAX_DEPTH 32
+
+/* span_atom - one atom at [p, next): its bytes and 1, or an assertion */
+static bool span_atom(const char *p, const char *next, bool dotall, bool caseless,
+		      uint64_t set[4], size_t *min)
+{
+	const char *e = p;
+
+	*min = 0;
+	if (next == p + 1 && (*p == '^' || *p == '$'))
+		return true;
+	if (next == p + 2 && *p == '\\' && strchr("bBAzZ", p[1]))
+		return true;
+	*min = 1;
+	return reqlit_atom_bytes(&e, next, dotall, caseless, set) && e == next;
+}
+
+/* span_alt - the branches of [p, end) */
+static bool span_alt(const char *p, const char *end, bool dotall, bool caseless, int depth,
+		     uint64_t set[4], size_t *min)
+{
+	size_t best = SIZE_MAX;
+
+	if (depth > SPAN_MAX_DEPTH)
+		return false;
+	for (const char *b = p;;) {
+		size_t m = 0;
+		const char *q = b;
+		while (q < end) {
+			const char *next, *body;
+			size_t qmin, qmax, im = 0;
+			uint64_t is[4] = { 0 };
+			enum lead_kind k = lead_item(q, end, &next, &body);
+			if (k == LK_BAR)
+				break;
+			const char *after = k == LK_FAIL ? NULL : lb_quant(next, end, &qmin, &qmax);
+			if (after == NULL)
+				return false;
+			if (k == LK_GROUP) {
+				if (!span_alt(body, next - 1, dotall, caseless, depth + 1, is, &im))
+					return false;
+			} else if (k == LK_ATOM) {
+				if (!span_atom(q, next, dotall, caseless, is, &im))
+					return false;
+			}	/* LK_OPAQUE: a look-around or an option: nothing consumed */
+			if (qmax > 0)
+				for (int i = 0; i < 4; i++)
+					set[i] |= is[i];
+			m += im * qmin;
+			if (m > REWIDTH_CAP)
+				m = REWIDTH_CAP;	/* enough to know */
+			q = after;
+		}
+		best = m < best ? m : best;
+		if (q >= end)
+			break;
+		b = q + 1;	/* past the '|' */
+	}
+	*min = best;
+	return true;
+}
+
+/* rewidth_span - see rewidth.h */
+bool rewidth_span(const char *pattern, const char *flags, uint64_t set[4], size_t *min)
+{
+	memset(set, 0, 4 * sizeof(*set));
+	*min = 0;
+	if (option_anywhere(pattern, flags, 'x') || strstr(pattern, "(?#"))
+		return false;
+	if (!span_alt(pattern, pattern + strlen(pattern), option_anywhere(pattern, flags, 's'),
+		      option_anywhere(pattern, flags, 'i'), 0, set, min)) {
+		memset(set, 0, 4 * sizeof(*set));
+		*min = 0;
+		return false;
+	}
+	return *min > 0;
 }
 
 /* rewidth_lead - see rewidth.h */

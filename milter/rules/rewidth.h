@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "rules/reqlit.h"
 
@@ -60,6 +61,15 @@ bool rewidth_runs(const char *pattern, const char *flags, struct rewidth *out);
  */
 bool rewidth_lead(const char *pattern, const char *flags, const struct reqlit *lits,
 		  struct rewidth *out);
+/*
+ * rewidth_span - every match of pattern (byte mode, Perl flags as
+ * re_compile takes them) consumes at least *min bytes (capped at
+ * REWIDTH_CAP), each of them in set (256 bits), so it lies in a run of
+ * set's bytes at least that long.  false (*min 0) for a pattern that may
+ * consume nothing, or syntax the walk does not follow (x mode, comments,
+ * back-references, \K, \R, \p, recursion, conditions...).
+ */
+bool rewidth_span(const char *pattern, const char *flags, uint64_t set[4], size_t *min);
 /* rewidth_eval - w for a text with these longest runs; REWIDTH_NONE if
  * it would overflow */
 size_t rewidth_eval(const struct rewidth *w, const size_t runs[REWIDTH_RUNS]);

@@ -540,6 +540,97 @@ START_TEST(rewidth_lead_table)
 }
 END_TEST
 
+/* rewidth_span: the fewest bytes a match consumes, and some bytes in and
+ * out of the set they come from */
+START_TEST(rewidth_span_table)
+{
+	static const struct {
+		const char *pat, *flags;
+		long min;	/* -1: refused */
+		const char *in, *out;
+	} t[] = {
+		{ "\\b(?:[a-z]{8,}[\\s\\.]+){6}", "", 54, "az .\n", "AZ,'0" },
+		{ "\\b(?:[a-z]{8,}[\\s\\.]+){6}", "i", 54, "azAZ .", ",'0" },
+		{ "(?i:a)bc", "", 3, "aAbBcC", "d" },	/* an i option anywhere: both cases */
+		{ "abc|de", "", 2, "abcde", "f" },	/* the shorter branch */
+		{ "a(?=xyz)b", "", 2, "ab", "xyz" },	/* a look-ahead consumes nothing */
+		{ "(?<=q)ab{2,5}", "", 3, "ab", "q" },
+		{ "(?:ab){0}cd", "", 2, "cd", "ab" },	/* repeated no times */
+		{ "(?:ab){0,3}cd", "", 2, "abcd", "e" },
+		{ "^a.b$", "", 3, "ab\x01\xff", "\n" },
+		{ "a.b", "s", 3, "\n", "" },
+		{ "(?>x+)(?<n>y)\\d", "", 3, "xy09", "z" },
+		{ "x*", "", -1, "", "" },	/* may consume nothing */
+		{ "(a)\\1", "", -1, "", "" },	/* a back-reference */
+		{ "a\\Kbc", "", -1, "", "" },
+		{ "a b c", "x", -1, "", "" },
+		{ "a(?#c)bc", "", -1, "", "" },
+		{ "a\\Rb", "", -1, "", "" },
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(*t); i++) {
+		uint64_t set[4];
+		size_t min;
+		bool ok = rewidth_span(t[i].pat, t[i].flags, set, &min);
+		ck_assert_msg(ok == (t[i].min >= 0), "/%s/%s: span %d", t[i].pat, t[i].flags, ok);
+		if (!ok)
+			continue;
+		ck_assert_msg((long)min == t[i].min, "/%s/%s: min %zu, not %ld", t[i].pat, t[i].flags,
+			      min, t[i].min);
+		for (const char *c = t[i].in; *c; c++)
+			ck_assert_msg(set[(unsigned char)*c >> 6] >> ((unsigned char)*c & 63) & 1,
+				      "/%s/%s: 0x%02x not in", t[i].pat, t[i].flags, (unsigned char)*c);
+		for (const char *c = t[i].out; *c; c++)
+			ck_assert_msg(!(set[(unsigned char)*c >> 6] >> ((unsigned char)*c & 63) & 1),
+				      "/%s/%s: 0x%02x in", t[i].pat, t[i].flags, (unsigned char)*c);
+	}
+}
+END_TEST
+
+/* every match of these patterns in random texts consumes at least the
+ * span's minimum, every byte of it from the span's set */
+START_TEST(rewidth_span_bound)
+{
+	static const char *const pats[] = { "\\b(?:[a-z]{2,}[\\s.]+){3}", "(?:<[a-z]{1,3}>\\s*){2}",
+		"[0-9a-f]{4,}", "(?:ab|c)(?=d)d?e{2}", "x(?:yz|y)+w", "[^a-c ]{3}\\b" };
+	static const char alpha[] = "abcdeABC <>.xyzw09\n";
+	struct re_scratch *rs = re_scratch_new();
+	char *err = NULL, t[200];
+	unsigned seed = 4242;
+	size_t seen = 0;
+
+	for (size_t i = 0; i < sizeof(pats) / sizeof(*pats); i++) {
+		uint64_t set[4];
+		size_t min;
+		ck_assert_msg(rewidth_span(pats[i], "", set, &min), "/%s/ has a span", pats[i]);
+		struct re *re = re_compile(pats[i], strlen(pats[i]), "", &err);
+		ck_assert_ptr_nonnull(re);
+		for (int iter = 0; iter < 3000; iter++) {
+			seed = seed * 1103515245u + 12345u;
+			size_t n = (seed >> 16) % sizeof(t);
+			for (size_t j = 0; j < n; j++) {
+				seed = seed * 1103515245u + 12345u;
+				t[j] = alpha[(seed >> 16) % (sizeof(alpha) - 1)];
+			}
+			size_t a, b;
+			for (size_t off = 0; off < n && re_match(re, t, n, off, rs, &a, &b) == RE_MATCH;
+			     off = a + 1) {
+				seen++;
+				ck_assert_msg(b - a >= min, "/%s/: a match of %zu < %zu", pats[i], b - a, min);
+				for (size_t j = a; j < b; j++)
+					ck_assert_msg(set[(unsigned char)t[j] >> 6] >> ((unsigned char)t[j] & 63) & 1,
+						      "/%s/: byte 0x%02x of a match not in the set", pats[i],
+						      (unsigned char)t[j]);
+			}
+		}
+		re_free(re);
+	}
+	ck_assert_uint_gt(seen, 1000);	/* the patterns do match */
+	re_scratch_free(rs);
+	free(err);
+}
+END_TEST
+
 /* every match holds one of the pattern's literals ending within the lead
  * bound of its start (what prefilter.c's windows rely on), in texts made
  * to put other occurrences far away */
@@ -921,6 +1012,14 @@ static const char tricky[] =
 	"body PF_LEAD_BAR /money|(?:cash|profit)[^\\n]{0,80}money/i\n"
 	"tflags PF_LEAD_BAR multiple\n"
 	"body PF_LEAD_GRP /(?>(?:please|kindly)\\s+)(?:[a-z]+\\s+){0,6}(?:click|visit|reply)[^\\n]{0,200}/i\n"
+	"body PF_SPAN_WORDS /\\b(?:[a-z]{4,}[\\s.]+){5}/\n"
+	"tflags PF_SPAN_WORDS multiple maxhits=5\n"
+	"rawbody PF_SPAN_HEX /[0-9a-f]{12,}/\n"
+	"full PF_SPAN_TAGS /(?:<[a-z]{1,8}>\\s*){3}/i\n"
+	"header PF_SPAN_MSGID MESSAGEID =~ /[a-z0-9.$-]{10,}\\@/\n"
+	"header PF_SPAN_NEG Subject !~ /[a-z]{4,}\\s[a-z]{4,}/\n"
+	"body PF_SPAN_CAPS /\\b[A-Z][a-z]{7,}\\b/\n"
+	"tflags PF_SPAN_CAPS nosubject multiple maxhits=3\n"
 	"meta PF_META PF_MULTI > 3 && !PF_NEG_SUBJ\n";
 
 /* scan_file - one message through e; the scan (caller frees) */
@@ -1008,8 +1107,10 @@ START_TEST(corpus_tricky)
 	ck_assert_uint_eq(pi.squeezed, 7);
 	/* PF_ASC_*: neither, but literals (or none) in an ASCII text */
 	ck_assert_uint_eq(pi.ascii, 5);
-	/* PF_LEAD_* but the one with a top-level | */
-	ck_assert_uint_ge(pi.lead, 3);
+	/* PF_LEAD_*, the one with a top-level | by the split */
+	ck_assert_uint_ge(pi.lead, 4);
+	/* PF_SPAN_*: no literal, but only runs of their bytes */
+	ck_assert_uint_ge(pi.span, 6);
 	size_t differ = corpus_equal(e, &nhits);
 	ck_assert_msg(differ == 0, "%zu corpus messages hit differently with the prefilter", differ);
 	ck_assert_uint_ge(nhits, 5000);	/* the rules do hit */
@@ -1250,6 +1351,8 @@ int main(void)
 	tcase_add_test(tc, rewidth_text_runs_random);
 	tcase_add_test(tc, rewidth_lead_table);
 	tcase_add_test(tc, rewidth_lead_bound);
+	tcase_add_test(tc, rewidth_span_table);
+	tcase_add_test(tc, rewidth_span_bound);
 	tcase_add_test(tc, rewidth_runs_bound);
 	tcase_add_test(tc, corpus_tricky);
 	tcase_add_test(tc, corpus_shipped);
