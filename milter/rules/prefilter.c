@@ -34,6 +34,13 @@
  * counts and details are the same.  A slot keeps PF_WINDOWS of them per
  * message, merged into one that spans them when more come.
  *
+ * Runs: an "always" slot (below: no literal of any kind) whose matches
+ * consume at least
+ * PF_SPAN_MIN bytes (rewidth_span) is searched only from the start of
+ * each run of the bytes they may consume that is that long, to that far
+ * before its end: a match is such a run's substring.  A text without one
+ * skips the slot (a negated rule then hits, as it would have).
+ *
  * The squeezed text: a slot with no required literal may have literals
  * of its text squeezed to letters and digits (reqlit_find_squeezed), as
  * SpamAssassin's rules for words spelled across separators do.  Those go
@@ -90,7 +97,6 @@
 #define PF_SPAN_MIN 48
 /* runs closer than this are searched as one window */
 #define PF_SPAN_GAP 16
-
 
 /* the fixed texts; header subjects follow */
 enum { T_BODY, T_RAWBODY, T_FULL, T_URI, T_FIXED };
@@ -589,6 +595,16 @@ static void add_window(struct pf_run *run, struct pf_res *res, size_t lo, size_t
 	}
 }
 
+/* push_window - one more window at the end of run->wins */
+static void push_window(struct pf_run *run, size_t lo, size_t hi)
+{
+	if (run->nwins + 1 > run->wins_cap) {
+		run->wins_cap = (run->nwins + 1) * 2;
+		run->wins = xrealloc(run->wins, run->wins_cap * sizeof(*run->wins));
+	}
+	run->wins[run->nwins++] = (struct match_win){ lo, hi };
+}
+
 /* span_windows - where a match of a slot searched in runs of its bytes
  * may start: from the start of each run at least sp->min long to sp->min
  * before its end (runs closer than PF_SPAN_GAP as one window).  Once
@@ -605,11 +621,7 @@ static size_t span_windows(struct pf_run *run, const struct pf_span *sp, const c
 
 	*first = run->nwins;
 	if (sp->all && m <= n) {	/* one run, read no further */
-		if (run->nwins + 1 > run->wins_cap) {
-			run->wins_cap = (run->nwins + 1) * 2;
-			run->wins = xrealloc(run->wins, run->wins_cap * sizeof(*run->wins));
-		}
-		run->wins[run->nwins++] = (struct match_win){ 0, n - m };
+		push_window(run, 0, n - m);
 		return 1;
 	}
 	for (size_t p = 0; !sp->all && m <= n && p <= n - m;) {
@@ -628,11 +640,7 @@ static size_t span_windows(struct pf_run *run, const struct pf_span *sp, const c
 			if (last && j <= last->hi + PF_SPAN_GAP) {
 				last->hi = e - m;
 			} else {
-				if (run->nwins + 1 > run->wins_cap) {
-					run->wins_cap = (run->nwins + 1) * 2;
-					run->wins = xrealloc(run->wins, run->wins_cap * sizeof(*run->wins));
-				}
-				run->wins[run->nwins++] = (struct match_win){ j, e - m };
+				push_window(run, j, e - m);
 				nw++;
 			}
 		}
