@@ -35,11 +35,11 @@
  * message, merged into one that spans them when more come.
  *
  * Runs: an "always" slot (below: no literal of any kind) whose matches
- * consume at least
- * PF_SPAN_MIN bytes (rewidth_span) is searched only from the start of
- * each run of the bytes they may consume that is that long, to that far
- * before its end: a match is such a run's substring.  A text without one
- * skips the slot (a negated rule then hits, as it would have).
+ * consume at least PF_SPAN_MIN bytes (rewidth_span) is searched only
+ * from the start of each run of the bytes they may consume that is that
+ * long, to that far before its end: a match is such a run's substring.
+ * A text without one skips the slot (a negated rule then hits, as it
+ * would have).
  *
  * The squeezed text: a slot with no required literal may have literals
  * of its text squeezed to letters and digits (reqlit_find_squeezed), as
