@@ -15,6 +15,8 @@
  * subject's longest runs, before an occurrence's end to re_lookbehind
  * after its start, with PCRE2's offset limit) finds the same first match
  * as searching the whole subject.
+ * And rewidth_span: every match (from each of the first 64 offsets)
+ * consumes at least its minimum, every byte of it from its set.
  * And reqlit_lead (two bytes and three): the pattern behind its
  * look-ahead finds the same match as the pattern from every start offset
  * (the first 512), and so
@@ -211,6 +213,38 @@ static void lead_check(const char *pat, const char *flags, const char *subj, siz
 	free(err);
 }
 
+/* span_check - rewidth_span's promise on pat and subj[0, slen) */
+static void span_check(const char *pat, const char *flags, const char *subj, size_t slen)
+{
+	uint64_t set[4];
+	size_t min, a, b;
+	char *err = NULL;
+
+	if (!rewidth_span(pat, flags, set, &min)) {
+		if (min != 0)
+			abort();
+		return;
+	}
+	if (min == 0)
+		abort();
+	struct re *re = re_compile(pat, strlen(pat), flags, &err);
+	if (re && re_bytes(re)) {	/* what prefilter.c asks of a slot */
+		struct re_scratch *rs = re_scratch_new();
+		for (size_t off = 0; off <= slen && off < 64; off = a + 1) {
+			if (re_match(re, subj, slen, off, rs, &a, &b) != RE_MATCH)
+				break;
+			if (b - a < min)
+				abort();	/* shorter than the minimum */
+			for (size_t j = a; j < b; j++)
+				if (!(set[(unsigned char)subj[j] >> 6] >> ((unsigned char)subj[j] & 63) & 1))
+					abort();	/* a byte outside the set */
+		}
+		re_scratch_free(rs);
+	}
+	re_free(re);
+	free(err);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 2)
@@ -233,6 +267,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check(pat, flags, subj, slen, SQUEEZED);
 	check(pat, flags, subj, slen, ASCII);
 	lead_check(pat, flags, subj, slen);
+	span_check(pat, flags, subj, slen);
 	free(pat);
 	return 0;
 }
