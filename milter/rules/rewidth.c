@@ -1127,6 +1127,9 @@ static bool span_atom(const char *p, const char *next, bool dotall, bool caseles
 		return true;
 	if (next == p + 2 && *p == '\\' && strchr("bBAzZ", p[1]))
 		return true;
+	/* PCRE2's word start and end, not classes */
+	if (next == p + 7 && (memcmp(p, "[[:<:]]", 7) == 0 || memcmp(p, "[[:>:]]", 7) == 0))
+		return true;
 	*min = 1;
 	return reqlit_atom_bytes(&e, next, dotall, caseless, set) && e == next;
 }

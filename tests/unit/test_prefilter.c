@@ -560,6 +560,7 @@ START_TEST(rewidth_span_table)
 		{ "^a.b$", "", 3, "ab\x01\xff", "\n" },
 		{ "a.b", "s", 3, "\n", "" },
 		{ "(?>x+)(?<n>y)\\d", "", 3, "xy09", "z" },
+		{ "[[:<:]]abc[[:>:]]", "", 3, "abc", "<>:[" },	/* PCRE2's word start and end */
 		{ "x*", "", -1, "", "" },	/* may consume nothing */
 		{ "(a)\\1", "", -1, "", "" },	/* a back-reference */
 		{ "a\\Kbc", "", -1, "", "" },
