@@ -702,23 +702,52 @@ static enum lead_kind lead_item(const char *p, const char *end, const char **nex
 	return LK_FAIL;		/* (?|, (?(, recursion, ... */
 }
 
-/* lead_quant - at p, past an item's quantifier (none: p); *min its
- * minimum (1 for none) */
-static const char *lead_quant(const char *p, const char *end, unsigned long *min)
+/* lead_quant - the quantifier at p (none: p): its end, *min and *max
+ * (SIZE_MAX: no maximum); NULL for one not understood */
+static const char *lead_quant(const char *p, const char *end, size_t *min, size_t *max)
 {
 	const char *q = re_quantifier_end(p, end);
 
-	*min = 1;
+	*min = *max = 1;
 	if (q == p)
 		return p;
-	if (*p == '*' || *p == '?') {
+	if (*p == '?') {
 		*min = 0;
-	} else if (*p == '{') {
+	} else if (*p == '*') {
 		*min = 0;
-		for (const char *d = p + 1; isdigit((unsigned char)*d) && *min < 100000; d++)
-			*min = *min * 10 + (unsigned long)(*d - '0');
+		*max = SIZE_MAX;
+	} else if (*p == '+') {
+		*max = SIZE_MAX;
+	} else {
+		char *e;
+		*min = strtoul(p + 1, &e, 10);
+		*max = *min;
+		if (*e == ',') {
+			*max = isdigit((unsigned char)e[1]) ? (size_t)strtoul(e + 1, &e, 10) : SIZE_MAX;
+			if (*max == SIZE_MAX && *e == ',')
+				e++;
+		}
+		if (*e != '}' || *min > 65535 || (*max != SIZE_MAX && (*max > 65535 || *max < *min)))
+			return NULL;
 	}
 	return q;
+}
+
+/* lead_branch_end - past the items of a branch from p: at a top-level
+ * '|' or end; NULL when an item or its quantifier is not understood */
+static const char *lead_branch_end(const char *p, const char *end)
+{
+	while (p < end) {
+		const char *next, *body;
+		size_t min, max;
+		enum lead_kind k = lead_item(p, end, &next, &body);
+		if (k == LK_BAR)
+			return p;
+		if (k == LK_FAIL || (next = lead_quant(next, end, &min, &max)) == NULL)
+			return NULL;
+		p = next;
+	}
+	return p;
 }
 
 struct lead {
@@ -774,20 +803,15 @@ static void lead_try(struct lead *ld, int depth)
  * depth groups; false when the sequence cannot be taken apart */
 static bool lead_seq(struct lead *ld, const char *p, const char *end, int depth)
 {
-	const char *q, *body;
+	const char *body;
 
-	for (q = p; q < end;) {	/* a top-level '|': no prefix is one */
-		unsigned long min;
-		enum lead_kind k = lead_item(q, end, &q, &body);
-		if (k == LK_FAIL || k == LK_BAR)
-			return false;
-		q = lead_quant(q, end, &min);
-	}
+	if (lead_branch_end(p, end) != end)
+		return false;	/* a top-level '|': no prefix is one */
 	while (p < end && !ld->found && ld->tries < LEAD_MAX_TRIES) {
-		unsigned long min;
+		size_t min, max;
 		const char *item = p;
 		enum lead_kind k = lead_item(p, end, &p, &body);
-		const char *after = lead_quant(p, end, &min);
+		const char *after = lead_quant(p, end, &min, &max);
 		if (k == LK_GROUP && min >= 1 && depth < LEAD_MAX_DEPTH) {
 			size_t len = ld->pre.len;
 			buf_append(&ld->pre, item, (size_t)(body - item));
@@ -913,37 +937,6 @@ static bool lb_width(struct lb *lb, const char *s, size_t n, struct rewidth *out
 	return ok;
 }
 
-/* lb_quant - the quantifier at p (none: p): its end, *min and *max
- * (SIZE_MAX: no maximum); NULL for one not understood */
-static const char *lb_quant(const char *p, const char *end, size_t *min, size_t *max)
-{
-	const char *q = re_quantifier_end(p, end);
-
-	*min = *max = 1;
-	if (q == p)
-		return p;
-	if (*p == '?') {
-		*min = 0;
-	} else if (*p == '*') {
-		*min = 0;
-		*max = SIZE_MAX;
-	} else if (*p == '+') {
-		*max = SIZE_MAX;
-	} else {
-		char *e;
-		*min = strtoul(p + 1, &e, 10);
-		*max = *min;
-		if (*e == ',') {
-			*max = isdigit((unsigned char)e[1]) ? (size_t)strtoul(e + 1, &e, 10) : SIZE_MAX;
-			if (*max == SIZE_MAX && *e == ',')
-				e++;
-		}
-		if (*e != '}' || *min > 65535 || (*max != SIZE_MAX && (*max > 65535 || *max < *min)))
-			return NULL;
-	}
-	return q;
-}
-
 static bool lb_seq(struct lb *lb, const char *s, size_t n, int level, struct rewidth *out);
 
 /* lb_group - S = X R, X a group whose body is [body, body_end) repeated
@@ -972,20 +965,11 @@ static bool lb_group(struct lb *lb, const char *body, const char *body_end, size
 		any = ok;
 	}
 	for (const char *a = body; ok && a <= body_end;) {
-		const char *e = a, *next, *gb;
-		while (e < body_end) {	/* the branch: up to a top-level '|' */
-			enum lead_kind k = lead_item(e, body_end, &next, &gb);
-			if (k == LK_BAR)
-				break;
-			size_t qmin, qmax;
-			if (k == LK_FAIL || (next = lb_quant(next, body_end, &qmin, &qmax)) == NULL) {
-				ok = false;
-				break;
-			}
-			e = next;
-		}
-		if (!ok)
+		const char *e = lead_branch_end(a, body_end);
+		if (e == NULL) {
+			ok = false;
 			break;
+		}
 		struct rewidth w;
 		one.len = 0;
 		buf_append(&one, a, (size_t)(e - a));
@@ -1018,32 +1002,27 @@ static bool lb_seq(struct lb *lb, const char *s, size_t n, int level, struct rew
 	if (n == 0 || level > LB_MAX_LEVEL || lb->tries >= LB_MAX_TRIES)
 		return false;	/* an empty sequence holds no literal */
 	/* a top-level '|': every branch */
-	for (p = s; p < end; p = next) {
-		enum lead_kind k = lead_item(p, end, &next, &body);
-		size_t qmin, qmax;
-		if (k == LK_FAIL)
+	const char *bar = lead_branch_end(s, end);
+	if (bar == NULL)
+		return false;
+	if (bar < end) {
+		struct rewidth b;
+		if (!lb_seq(lb, s, (size_t)(bar - s), level + 1, out) ||
+		    !lb_seq(lb, bar + 1, (size_t)(end - bar - 1), level + 1, &b))
 			return false;
-		if (k == LK_BAR) {
-			struct rewidth b;
-			if (!lb_seq(lb, s, (size_t)(p - s), level + 1, out) ||
-			    !lb_seq(lb, next, (size_t)(end - next), level + 1, &b))
-				return false;
-			lb_max(out, &b);
-			return true;
-		}
-		if ((next = lb_quant(next, end, &qmin, &qmax)) == NULL)
-			return false;
+		lb_max(out, &b);
+		return true;
 	}
 	/* the shortest prefix whose literals hold the set's (a prefix is
 	 * tried where a group or class ends it, or the atoms stop) */
 	for (p = s; p < end && tried < LB_NODE_PREFIXES && lb->tries < LB_MAX_TRIES; p = next) {
 		size_t qmin, qmax;
 		enum lead_kind k = lead_item(p, end, &next, &body);
-		next = lb_quant(next, end, &qmin, &qmax);
+		next = lead_quant(next, end, &qmin, &qmax);
 		const char *after, *b2;
 		bool plain = k == LK_ATOM && next == p + 1 && *p != '.' && *p != '^' && *p != '$';
 		if (plain && next < end && lead_item(next, end, &after, &b2) == LK_ATOM &&
-		    after == next + 1 && lb_quant(after, end, &qmin, &qmax) == after)
+		    after == next + 1 && lead_quant(after, end, &qmin, &qmax) == after)
 			continue;	/* a run of plain bytes: tried where it ends */
 		tried++;
 		if (lb_lits(lb, s, (size_t)(next - s)) && lb_width(lb, s, (size_t)(next - s), &w)) {
@@ -1057,7 +1036,7 @@ static bool lb_seq(struct lb *lb, const char *s, size_t n, int level, struct rew
 	/* the first item taken apart, or stepped over */
 	size_t min, max;
 	enum lead_kind k = lead_item(s, end, &next, &body);
-	const char *q = lb_quant(next, end, &min, &max);
+	const char *q = lead_quant(next, end, &min, &max);
 	if (q == NULL || q == s)
 		return have;
 	bool split = false, xlits = false;
@@ -1152,7 +1131,7 @@ static bool span_alt(const char *p, const char *end, bool dotall, bool caseless,
 			enum lead_kind k = lead_item(q, end, &next, &body);
 			if (k == LK_BAR)
 				break;
-			const char *after = k == LK_FAIL ? NULL : lb_quant(next, end, &qmin, &qmax);
+			const char *after = k == LK_FAIL ? NULL : lead_quant(next, end, &qmin, &qmax);
 			if (after == NULL)
 				return false;
 			if (k == LK_GROUP) {
