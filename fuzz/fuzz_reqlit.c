@@ -9,12 +9,15 @@
  * The same for reqlit_find_squeezed, whose literals (letters and digits)
  * must occur in the squeezed subject (reqlit_squeeze), and for
  * reqlit_find_ascii when the subject has no byte >= 0x80 (its answer
- * may be no literal at all: then the regex must not match such a text).
+ * may be no literal at all: then the regex must not match such a text),
+ * and for reqlit_find_squeezed_ascii when it has neither such a byte nor
+ * '&' (literals in the squeezed subject; none: no match).
  * And what prefilter.c builds on these literals: searching only in the
  * windows around their occurrences (from rewidth_runs's bound, for the
  * subject's longest runs, before an occurrence's end to re_lookbehind
  * after its start, with PCRE2's offset limit) finds the same first match
- * as searching the whole subject.
+ * as searching the whole subject; for the squeezed subject's literals,
+ * around the bytes of the subject they came from (reqlit_squeeze_at).
  * And rewidth_span: every match (from each of the first 64 offsets)
  * consumes at least its minimum, every byte of it from its set.
  * And reqlit_lead (two bytes and three): the pattern behind its
@@ -37,25 +40,39 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-enum mode { PLAIN, SQUEEZED, ASCII };
+enum mode { PLAIN, SQUEEZED, ASCII, SQASCII };
+
+/* the text the literals are sought in: the subject, or its squeezed
+ * form with the offset of each of its bytes in the subject */
+struct lt {
+	const char *s;
+	size_t len;
+	const uint32_t *at;	/* NULL: the subject itself */
+};
 
 /* windows_first - the leftmost match over the windows around every
- * occurrence of rl's literals, a window reaching w before the
- * occurrence's end; false when a search hit PCRE2's limits */
+ * occurrence of rl's literals in lt, a window reaching w before the
+ * occurrence's end (in the subject); false when a search hit PCRE2's
+ * limits */
 static bool windows_first(const struct re *re, struct re_scratch *rs, const struct reqlit *rl,
-			  const char *subj, size_t slen, size_t w, size_t back, size_t *best_a,
-			  size_t *best_b)
+			  const char *subj, size_t slen, const struct lt *lt, size_t w, size_t back,
+			  size_t *best_a, size_t *best_b)
 {
 	*best_a = SIZE_MAX;
 	*best_b = 0;
 	for (size_t i = 0; i < rl->n; i++) {
-		for (size_t q = 0; q + rl->len[i] <= slen; q++) {
-			if (!mem_holds_nocase(subj + q, rl->len[i], rl->s[i], rl->len[i]))
+		for (size_t q = 0; q + rl->len[i] <= lt->len; q++) {
+			if (!mem_holds_nocase(lt->s + q, rl->len[i], rl->s[i], rl->len[i]))
 				continue;
-			size_t end = q + rl->len[i], a, b;
+			size_t start = q, end = q + rl->len[i], a, b;
+			if (lt->at) {	/* as prefilter.c's on_match */
+				start = lt->at[q];
+				end = lt->at[end - 1] + 1;
+			}
 			size_t lo = w == REWIDTH_NONE || end <= w ? 0 : end - w;
-			enum re_result r = re_match_upto(re, subj, slen, lo < q + back ? lo : q + back,
-							 q + back, rs, &a, &b);
+			enum re_result r = re_match_upto(re, subj, slen,
+							 lo < start + back ? lo : start + back,
+							 start + back, rs, &a, &b);
 			if (r == RE_LIMIT || r == RE_ERROR)
 				return false;
 			if (r == RE_MATCH && a < *best_a) {
@@ -68,11 +85,12 @@ static bool windows_first(const struct re *re, struct re_scratch *rs, const stru
 }
 
 /* window_check - the leftmost match over the windows around every
- * occurrence of rl's literals is [a0, b0), the whole subject's first:
- * with the windows of the whole pattern's width, and of rewidth_lead's */
+ * occurrence of rl's literals in lt is [a0, b0), the whole subject's
+ * first: with the windows of the whole pattern's width, and (lead: the
+ * literals are reqlit_find's) of rewidth_lead's */
 static void window_check(const struct re *re, struct re_scratch *rs, const struct reqlit *rl,
 			 const char *pat, const char *flags, const char *subj, size_t slen,
-			 size_t a0, size_t b0)
+			 const struct lt *lt, bool lead, size_t a0, size_t b0)
 {
 	size_t w = REWIDTH_NONE, back = re_lookbehind(re), runs[REWIDTH_RUNS];
 	size_t best_a, best_b, max = rewidth_max(pat, flags);
@@ -94,27 +112,33 @@ static void window_check(const struct re *re, struct re_scratch *rs, const struc
 		abort();	/* a match wider than the bound */
 	if (strstr(pat, "\\K") || back == RE_NO_LIMIT)
 		return;		/* \K reports a later start than the attempt's */
-	if (!windows_first(re, rs, rl, subj, slen, w, back, &best_a, &best_b))
+	if (!windows_first(re, rs, rl, subj, slen, lt, w, back, &best_a, &best_b))
 		return;
 	if (best_a != a0 || best_b != b0)
 		abort();	/* the windows missed the first match */
-	if (rewidth_lead(pat, flags, rl, &rw)) {
+	if (lead && rewidth_lead(pat, flags, rl, &rw)) {
 		w = rewidth_eval(&rw, runs);
-		if (windows_first(re, rs, rl, subj, slen, w, back, &best_a, &best_b) &&
+		if (windows_first(re, rs, rl, subj, slen, lt, w, back, &best_a, &best_b) &&
 		    (best_a != a0 || best_b != b0))
 			abort();	/* the lead's windows missed it */
 	}
 }
 
 /* check - one analysis's promise on pat and subj[0, slen): reqlit_find's,
- * reqlit_find_squeezed's over the squeezed subject, reqlit_find_ascii's */
+ * reqlit_find_squeezed's over the squeezed subject, reqlit_find_ascii's
+ * when the subject is ASCII, reqlit_find_squeezed_ascii's over the
+ * squeezed subject when it is ASCII without '&'; and the windows around
+ * the occurrences of the literals */
 static void check(const char *pat, const char *flags, const char *subj, size_t slen, enum mode mode)
 {
 	struct reqlit rl;
 	char *err = NULL;
-	bool squeezed = mode == SQUEEZED, ascii = mode == ASCII;
-	bool ok = squeezed ? reqlit_find_squeezed(pat, flags, &rl) :
-		  ascii ? reqlit_find_ascii(pat, flags, &rl) : reqlit_find(pat, flags, &rl);
+	bool squeezed = mode == SQUEEZED || mode == SQASCII;
+	bool ascii = mode == ASCII || mode == SQASCII;
+	bool ok = mode == SQUEEZED ? reqlit_find_squeezed(pat, flags, &rl) :
+		  mode == ASCII ? reqlit_find_ascii(pat, flags, &rl) :
+		  mode == SQASCII ? reqlit_find_squeezed_ascii(pat, flags, &rl) :
+		  reqlit_find(pat, flags, &rl);
 
 	if (!ok) {
 		if (rl.n != 0)
@@ -124,9 +148,9 @@ static void check(const char *pat, const char *flags, const char *subj, size_t s
 	if ((rl.n == 0 && !ascii) || rl.n > REQLIT_MAX)
 		abort();
 	for (size_t i = 0; ascii && i < slen; i++)
-		if ((unsigned char)subj[i] >= 0x80) {
+		if ((unsigned char)subj[i] >= 0x80 || (mode == SQASCII && subj[i] == '&')) {
 			reqlit_clear(&rl);
-			return;	/* the promise is for ASCII texts */
+			return;	/* the promise is for ASCII texts (without '&') */
 		}
 	for (size_t i = 0; i < rl.n; i++) {
 		if (rl.len[i] < REQLIT_MIN)
@@ -141,17 +165,20 @@ static void check(const char *pat, const char *flags, const char *subj, size_t s
 		size_t a, b;
 		if (re_match(re, subj, slen, 0, rs, &a, &b) == RE_MATCH) {
 			char *sq = xmalloc(slen + 1);
-			size_t sqlen = squeezed ? reqlit_squeeze(subj, slen, sq) : 0;
-			const char *t = squeezed ? sq : subj;
-			size_t tlen = squeezed ? sqlen : slen;
+			uint32_t *at = xmalloc((slen + 1) * sizeof(*at));
+			struct lt lt = { subj, slen, NULL };
+			if (squeezed)
+				lt = (struct lt){ sq, reqlit_squeeze_at(subj, slen, sq, at), at };
+			if (squeezed && lt.len != reqlit_squeeze(subj, slen, sq))
+				abort();	/* the two squeezes differ */
 			bool found = false;
 			for (size_t i = 0; i < rl.n && !found; i++)
-				found = mem_holds_nocase(t, tlen, rl.s[i], rl.len[i]);
+				found = mem_holds_nocase(lt.s, lt.len, rl.s[i], rl.len[i]);
 			if (!found)
 				abort();	/* a match without any literal */
-			if (mode == PLAIN)
-				window_check(re, rs, &rl, pat, flags, subj, slen, a, b);
+			window_check(re, rs, &rl, pat, flags, subj, slen, &lt, mode == PLAIN, a, b);
 			free(sq);
+			free(at);
 		}
 		re_scratch_free(rs);
 	}
@@ -266,6 +293,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check(pat, flags, subj, slen, PLAIN);
 	check(pat, flags, subj, slen, SQUEEZED);
 	check(pat, flags, subj, slen, ASCII);
+	check(pat, flags, subj, slen, SQASCII);
 	lead_check(pat, flags, subj, slen);
 	span_check(pat, flags, subj, slen);
 	free(pat);

@@ -24,11 +24,13 @@
  * it would have.  A scan error marks every slot of that text a candidate.
  *
  * Where PCRE2 starts: the literal databases report every occurrence (but
- * in URIs and the squeezed text, whose positions are not those of the
- * text PCRE2 searches).  A match holds one, so it starts no later than
- * the occurrence's start plus the regex's longest look-behind (a literal
- * may lie in one), and no earlier than the occurrence's end minus
- * rewidth_max (when that is bounded).  A slot admitted by literals alone
+ * in URIs, many short texts none of which PCRE2 searches as a whole).  A
+ * match holds one, so it starts no later than the occurrence's start plus
+ * the regex's longest look-behind (a literal may lie in one), and no
+ * earlier than the occurrence's end minus rewidth_max (when that is
+ * bounded).  In the squeezed text (below) an occurrence's start and end
+ * are those of the bytes of the text it was squeezed from: a match holds
+ * those bytes.  A slot admitted by literals alone
  * is searched only in these windows (match_count, with PCRE2's offset
  * limit): the first match window by window is the first match, so the
  * counts and details are the same.  A slot keeps PF_WINDOWS of them per
@@ -51,9 +53,14 @@
  * (reqlit_find_ascii: 25_replace.cf's look-alike alternations), in the
  * text's database with the others: a text with such a byte runs those
  * slots whatever matched, one without runs those whose literals matched
- * (a slot with none needs such a byte, and is skipped).  URIs have
- * neither: they are many short texts, and few of their regexes lack a
- * literal.
+ * (a slot with none needs such a byte, and is skipped).  Last, a slot
+ * may have literals of the squeezed text that hold only when the text has
+ * no such byte and no '&' (reqlit_find_squeezed_ascii: the look-alike
+ * words, whose letters alternate with UTF-8 sequences and "&#...;"
+ * entities and are spelled across separators); they go into the squeezed
+ * database, and a text with such a byte or an '&' runs those slots
+ * whatever matched.  URIs have none of these: they are many short texts,
+ * and few of their regexes lack a literal.
  *
  * Why literals only: Vectorscan can also match a whole regex (exactly, or
  * with HS_FLAG_PREFILTER) and so skip more PCRE2 runs, but Debian 12's
@@ -108,6 +115,7 @@ struct pf_text {
 	hs_database_t *db;	/* NULL: nothing of it is prefiltered */
 	hs_database_t *sdb;	/* literals of the squeezed text, or NULL */
 	bool ascii;		/* it has slots whose literals hold in ASCII only */
+	bool plain;		/* ... or in a squeezed ASCII text without '&' */
 	unsigned runs;		/* the run classes its slots' widths need (bits) */
 };
 
@@ -126,6 +134,7 @@ struct pf_slot {
 	bool always;		/* not prefiltered: PCRE2 runs every message */
 	const struct pf_span *span;	/* always: only in runs of these, or NULL */
 	bool ascii;		/* prefiltered only in a text without bytes >= 0x80 */
+	bool plain;		/* only in one without those and '&' (squeezed) */
 	bool bounded;		/* width is known */
 	bool runs;		/* it depends on the text's runs */
 	unsigned fl;		/* FL_* */
@@ -154,8 +163,8 @@ struct prefilter {
 /* one slot's result in one message */
 struct pf_res {
 	bool cand;		/* the prefilter saw a possible match */
-	bool whole;		/* seen where positions say nothing (squeezed
-				 * text, URIs): search the whole text */
+	bool whole;		/* seen where positions say nothing (URIs):
+				 * search the whole text */
 	bool done;
 	unsigned n;
 	unsigned nwin;		/* windows where a match may start */
@@ -171,7 +180,9 @@ struct pf_tx {
 	size_t len;
 	struct buf hb;		/* header subjects */
 	char *sq;		/* the squeezed text, when sdb */
-	bool high;		/* it has a byte >= 0x80 (known when ascii) */
+	uint32_t *sq_at;	/* where each of its bytes is in the text */
+	bool high;		/* it has a byte >= 0x80 (known when ascii or plain) */
+	bool amp;		/* it has a '&' (known when plain) */
 };
 
 struct pf_run {
@@ -180,8 +191,9 @@ struct pf_run {
 	struct msg *m;
 	struct re_scratch *re;
 	hs_scratch_t *scratch;
-	bool whole;		/* the text being scanned is squeezed or a URI */
-	const char *cur;	/* the text being scanned */
+	bool whole;		/* the text being scanned is a URI */
+	const uint32_t *at;	/* it is squeezed: its bytes' offsets in cur */
+	const char *cur;	/* the text being scanned (or squeezed) */
 	size_t cur_len;
 	bool runs_ready;	/* runs holds its longest runs (on_match: once
 				 * a slot whose width needs them is seen) */
@@ -322,8 +334,8 @@ struct lits {
 };
 
 /* lits_take - the literals of rl for slot id (taken over); every
- * occurrence is reported unless single (squeezed text and URIs, where
- * only the slot's candidacy is used) */
+ * occurrence is reported unless single (URIs, where only the slot's
+ * candidacy is used) */
 static void lits_take(struct prefilter *pf, struct lits *l, struct reqlit *rl, unsigned id,
 		      bool single)
 {
@@ -413,13 +425,18 @@ static void compile_text(struct prefilter *pf, size_t t)
 				lead_width(pf, s, &rl);
 			lits_take(pf, &l, &rl, (unsigned)i, t == T_URI);
 		} else if (t != T_URI && reqlit_find_squeezed(s->rep->pat, s->rep->flags, &rl)) {
-			lits_take(pf, &sl, &rl, (unsigned)i, true);
+			lits_take(pf, &sl, &rl, (unsigned)i, false);
 			pf->info.squeezed++;
 		} else if (t != T_URI && reqlit_find_ascii(s->rep->pat, s->rep->flags, &rl)) {
 			lits_take(pf, &l, &rl, (unsigned)i, false);	/* none: no match in ASCII */
 			s->ascii = true;
 			pf->texts[t].ascii = true;
 			pf->info.ascii++;
+		} else if (t != T_URI && reqlit_find_squeezed_ascii(s->rep->pat, s->rep->flags, &rl)) {
+			lits_take(pf, &sl, &rl, (unsigned)i, false);	/* none: no match there */
+			s->plain = true;
+			pf->texts[t].plain = true;
+			pf->info.plain++;
 		} else {
 			s->always = true;
 		}
@@ -557,6 +574,7 @@ void prefilter_end(struct pf_run *run)
 	for (size_t t = 0; t < run->pf->ntexts; t++) {
 		buf_free(&run->tx[t].hb);
 		free(run->tx[t].sq);
+		free(run->tx[t].sq_at);
 	}
 	hs_free_scratch(run->scratch);
 	free(run->wins);
@@ -660,7 +678,7 @@ static int on_match(unsigned id, unsigned long long from, unsigned long long to,
 	size_t k = run->pf->lit_slot[id];
 	const struct pf_slot *s = &run->pf->slots[k];
 	struct pf_res *res = &run->res[k];
-	size_t end = (size_t)to, hi = end - run->pf->lit_len[id] + s->back;
+	size_t end = (size_t)to, start = end - run->pf->lit_len[id];
 
 	(void)from;
 	(void)flags;
@@ -669,6 +687,11 @@ static int on_match(unsigned id, unsigned long long from, unsigned long long to,
 		res->whole = true;
 		return 0;
 	}
+	if (run->at) {	/* squeezed: the match holds the bytes it came from */
+		start = run->at[start];
+		end = run->at[end - 1] + 1;
+	}
+	size_t hi = start + s->back;
 	/* the width; its runs part matters only where the rest of it
 	 * leaves room before end (the text's runs counted once, then) */
 	size_t width = !s->bounded ? REWIDTH_NONE : s->width.c;
@@ -718,13 +741,20 @@ static struct pf_tx *text_ready(struct pf_run *run, size_t t)
 	run->runs_ready = false;
 	if (pt->db)
 		tx->failed = !scan(run, pt->db, tx->subj, tx->len, false);
-	if (pt->sdb && !tx->failed) {
+	if (pt->sdb && !tx->failed && tx->len <= UINT32_MAX) {
 		tx->sq = xmalloc(tx->len + 1);
-		size_t n = reqlit_squeeze(tx->subj, tx->len, tx->sq);
-		tx->failed = !scan(run, pt->sdb, tx->sq, n, true);
+		tx->sq_at = xmalloc((tx->len + 1) * sizeof(*tx->sq_at));
+		size_t n = reqlit_squeeze_at(tx->subj, tx->len, tx->sq, tx->sq_at);
+		run->at = tx->sq_at;
+		tx->failed = !scan(run, pt->sdb, tx->sq, n, false);
+		run->at = NULL;
+	} else if (pt->sdb) {
+		tx->failed = true;
 	}
-	if (pt->ascii)
+	if (pt->ascii || pt->plain)
 		tx->high = !mem_ascii_only(tx->subj, tx->len);
+	if (pt->plain)
+		tx->amp = memchr(tx->subj, '&', tx->len) != NULL;
 	return tx;
 }
 
@@ -745,7 +775,8 @@ unsigned prefilter_rule(struct pf_run *run, size_t i, const struct rule *r,
 		/* admitted by its literals alone: every match holds one (or
 		 * its look-behind does), so matches start only in the
 		 * windows around the literals seen */
-		bool whole = s->always || tx->failed || (s->ascii && tx->high) || res->whole;
+		bool whole = s->always || tx->failed || (s->ascii && tx->high) ||
+			     (s->plain && (tx->high || tx->amp)) || res->whole;
 		if (s->span) {	/* always: but in runs of its bytes only */
 			res->nwin = (unsigned)span_windows(run, s->span, subj, tx->len, &res->win);
 			whole = false;

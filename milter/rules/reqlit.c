@@ -712,6 +712,23 @@ static size_t ascii_set(const struct bset *bs, unsigned char *set, bool *none)
 	return full ? 0 : k;
 }
 
+/* plain_set - squeeze_set in a plain text (every byte < 0x80, no '&'):
+ * *high when bs has none of those bytes */
+static size_t plain_set(const struct bset *bs, unsigned char *set, bool *clear, bool *drop,
+			bool *high)
+{
+	struct bset p = *bs;
+
+	*high = true;
+	for (int c = 0; c < 256; c++) {
+		if (c >= 0x80 || c == '&')
+			p.w[c >> 6] &= ~((uint64_t)1 << (c & 63));
+		else if (bs_has(bs, c))
+			*high = false;
+	}
+	return squeeze_set(&p, set, clear, drop);
+}
+
 /* escape - after '\\': the byte it stands for, or -1 for anything that is
  * not one byte (classes, assertions, back-references, wide code points) */
 static int escape(struct parse *ps)
@@ -984,7 +1001,8 @@ static bool group_close(struct parse *ps)
  * 0; *opt when it may also match nothing), else ex->n is 0.  *dead (only
  * in ASCII mode) when it cannot match an ASCII text, nor can then the
  * sequence it is part of. */
-static void group(struct parse *ps, struct reqlit *out, struct runs *ex, bool *opt, bool *dead)
+static void group(struct parse *ps, struct reqlit *out, struct runs *ex, bool *opt, bool *dead,
+		  bool *again)
 {
 	bool keep = true;	/* false: look-ahead/behind that must not match */
 	bool eat = true;	/* false: look-around, which consumes nothing */
@@ -992,6 +1010,7 @@ static void group(struct parse *ps, struct reqlit *out, struct runs *ex, bool *o
 	out->n = 0;
 	ex->n = 0;
 	*opt = false;
+	*again = false;
 	*dead = false;
 	switch (group_head(ps, &eat, &keep)) {
 	case GH_FAIL:
@@ -1034,6 +1053,10 @@ static void group(struct parse *ps, struct reqlit *out, struct runs *ex, bool *o
 	} else if (eat && g.n && max == 1 && min <= 1) {
 		*ex = g;	/* none, ?, {1}, {0,1} and lazy ones: once or not */
 		*opt = min == 0;
+	} else if (eat && g.n && max == 2 && min <= 1 && (ps->squeeze || ps->ascii)) {
+		*ex = g;	/* {1,2}, {0,2}: once (or not), then once or not */
+		*opt = min == 0;
+		*again = true;
 	} else {
 		runs_free(&g);
 	}
@@ -1059,15 +1082,17 @@ static void parse_seq(struct parse *ps, struct reqlit *best, struct runs *ex, bo
 		if (c == '(') {
 			struct reqlit g;
 			struct runs gx;
-			bool opt, gdead;
+			bool opt, gdead, again;
 			ps->p++;
-			group(ps, &g, &gx, &opt, &gdead);
+			group(ps, &g, &gx, &opt, &gdead, &again);
 			*dead |= gdead;
 			if (*dead) {	/* only the syntax matters now */
 				runs_free(&gx);
 				req_clear(&g);
 			} else if (gx.n) {
 				runs_group(&run, best, &gx, opt, lim(ps));
+				if (again)
+					runs_group(&run, best, &gx, true, lim(ps));
 				runs_free(&gx);
 				if (ps->squeeze)
 					runs_dedupe(&run);
@@ -1088,7 +1113,9 @@ static void parse_seq(struct parse *ps, struct reqlit *best, struct runs *ex, bo
 		if (c == '[') {
 			struct bset bs;
 			k = skip_class(ps, set, &bs);
-			if (ps->squeeze)
+			if (ps->squeeze && ps->ascii)
+				k = plain_set(&bs, set, &clear, &drop, &high);
+			else if (ps->squeeze)
 				k = squeeze_set(&bs, set, &clear, &drop);
 			else if (ps->ascii)
 				k = ascii_set(&bs, set, &high);
@@ -1110,10 +1137,10 @@ static void parse_seq(struct parse *ps, struct reqlit *best, struct runs *ex, bo
 			byte = (unsigned char)c;
 			ps->p++;
 		}
-		if (byte >= 0 && ps->squeeze && !is_alnum(byte))
-			clear = true;
-		else if (byte >= 0 && ps->ascii && byte >= 0x80)
+		if (byte >= 0 && ps->ascii && (byte >= 0x80 || (ps->squeeze && byte == '&')))
 			high = true;
+		else if (byte >= 0 && ps->squeeze && !is_alnum(byte))
+			clear = true;
 		else if (byte >= 0)
 			set_add(set, &k, byte);
 		unsigned long max;
@@ -1124,6 +1151,17 @@ static void parse_seq(struct parse *ps, struct reqlit *best, struct runs *ex, bo
 			continue;	/* "" however often, or nothing at all */
 		if (drop && k && max == 1) {
 			runs_opt(&run, best, set, k, lim(ps));	/* one of set, or "" */
+			continue;
+		}
+		if ((ps->squeeze || ps->ascii) && k && max == 2 && min >= 0) {
+			/* b{1,2}, [xy]{0,2}: each copy one of set, or ""
+			 * when not required or when it may be dropped */
+			for (long j = 0; j < 2; j++) {
+				if (drop || j >= min)
+					runs_opt(&run, best, set, k, lim(ps));
+				else
+					runs_cross(&run, best, set, k, lim(ps));
+			}
 			continue;
 		}
 		if (drop || k == 0 || (min == 0 && max > 1)) {
@@ -1777,14 +1815,35 @@ bool reqlit_find_ascii(const char *pattern, const char *flags, struct reqlit *ou
 	return find(pattern, flags, out, false, true);
 }
 
+/* reqlit_find_squeezed_ascii - see reqlit.h */
+bool reqlit_find_squeezed_ascii(const char *pattern, const char *flags, struct reqlit *out)
+{
+	return find(pattern, flags, out, true, true);
+}
+
+/* the bytes a squeezed text keeps: is_alnum */
+static const unsigned char keep[256] = {
+	['0' ... '9'] = 1, ['A' ... 'Z'] = 1, ['a' ... 'z'] = 1,
+};
+
+/* reqlit_squeeze_at - see reqlit.h */
+size_t reqlit_squeeze_at(const char *s, size_t n, char *out, uint32_t *pos)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++) {	/* as reqlit_squeeze */
+		out[o] = s[i];
+		pos[o] = (uint32_t)i;
+		o += keep[(unsigned char)s[i]];
+	}
+	return o;
+}
+
 /* reqlit_squeeze - see reqlit.h */
 size_t reqlit_squeeze(const char *s, size_t n, char *out)
 {
 	/* every byte is stored and only a kept one moves on: no branch on
 	 * the text (out has room for n bytes, as the header promises) */
-	static const unsigned char keep[256] = {
-		['0' ... '9'] = 1, ['A' ... 'Z'] = 1, ['a' ... 'z'] = 1,	/* is_alnum */
-	};
 	size_t o = 0;
 
 	for (size_t i = 0; i < n; i++) {

@@ -52,6 +52,17 @@ bool reqlit_find_squeezed(const char *pattern, const char *flags, struct reqlit 
  */
 bool reqlit_find_ascii(const char *pattern, const char *flags, struct reqlit *out);
 /*
+ * reqlit_find_squeezed_ascii - both: literals of the squeezed text that
+ * hold when the text has no byte >= 0x80 and no '&' (so none of the
+ * entities "&#...;" that 25_replace.cf offers beside each look-alike).
+ * Its look-alike words (<C><R><E><D><I><T> with \W? between the letters)
+ * have none of either kind: ASCII, a letter may be "@" or "|", which the
+ * squeezed text drops, and squeezed, an entity's digits or the bytes of
+ * a UTF-8 letter.  out->n may be 0 on true: then the regex cannot match
+ * such a text at all.
+ */
+bool reqlit_find_squeezed_ascii(const char *pattern, const char *flags, struct reqlit *out);
+/*
  * reqlit_lead - a look-ahead "(?=...)" of the first two bytes of every
  * match of pattern (byte mode, Perl flags as re_compile takes them):
  * prefixed to the pattern, it matches exactly where the pattern does,
@@ -81,6 +92,9 @@ bool reqlit_atom_bytes(const char **p, const char *end, bool dotall, bool casele
 		       uint64_t set[4]);
 /* reqlit_squeeze - s[0, n) squeezed into out (room for n bytes); its length */
 size_t reqlit_squeeze(const char *s, size_t n, char *out);
+/* reqlit_squeeze_at - the same, and pos[j] is the offset in s of out[j]
+ * (room for n); n < 2^32 */
+size_t reqlit_squeeze_at(const char *s, size_t n, char *out, uint32_t *pos);
 /* reqlit_clear - release the strings */
 void reqlit_clear(struct reqlit *rl);
 

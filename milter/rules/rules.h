@@ -139,6 +139,8 @@ struct rules_pf_info {
 	size_t prefiltered;	/* of those, in a Vectorscan database */
 	size_t squeezed;	/* of those, by literals of the squeezed text */
 	size_t ascii;		/* of those, by literals that hold in ASCII texts */
+	size_t plain;		/* of those, by squeezed literals that hold in
+				 * ASCII texts without '&' */
 	size_t lead;		/* of those, with windows from a prefix (rewidth_lead) */
 	size_t span;		/* of the others, searched in runs of their bytes only */
 	size_t texts;		/* texts scanned: body, rawbody, full, uri, headers */

@@ -181,6 +181,33 @@ static const struct {
 	{ "\\xff[[:]||:]]", "", NULL },	/* an empty branch, not a dead class */
 };
 
+/* literals of the squeezed text that hold in a text without bytes >=
+ * 0x80 and '&'; "" for a regex that cannot match such a text */
+static const struct {
+	const char *pat, *flags;
+	const char *want;	/* literals joined by '|', NULL: none */
+} sqa[] = {
+	/* <C><R><E><D><I><T> of 25_replace.cf with \W? between, shortened */
+	{ "(?!credit)(?:[ck@]|&#99;|\\xc3\\xa7)\\W?r\\W?(?:[e3]|\\xc3\\xa9)\\W?d\\W?[il|!1]\\W?t", "i",
+	  "r3dt|redt|r3d1t|red1t|r3dit|redit|r3dlt|redlt" },
+	{ "(?:f|\\xc6\\x92)\\W?(?:r|\\xc5\\x99|&#345;)\\W?e\\W?e", "", "free" },
+	{ "abc&def", "", "" },
+	{ "abc(?:&amp;)?def", "", "abcdef" },
+	{ "[a&]bcd", "", "abcd" },
+	{ "a(?:b|&#98;)c", "", "abc" },
+	{ "ab[&\\xe9]", "", "" },
+	{ "(?:&[a-z]{2,6};|\\xa0)\\W?[a-z]{2}", "", "" },
+	{ "\\xe9", "", "" },
+	/* {1,2} and {0,2}: once (or not), then once or not */
+	{ "(?:ab){1,2}cd", "", "abcd" },	/* ababcd holds abcd */
+	{ "x(?:ab){0,2}yz", "", "xyz|xabyz|xababyz" },
+	{ "(?:a|b){1,2}cd", "", "acd|bcd" },
+	{ "ab{1,2}cd", "", "abcd|abbcd" },
+	{ "x[a@]{1,2}yz", "", "xyz|xayz|xaayz" },	/* '@' is dropped */
+	{ "x{1,2}y{0,2}z", "", NULL },	/* "xz" */
+	{ "a.b", "", NULL },
+};
+
 /* joined - the literals of rl in order, '|'-separated */
 static void joined(const struct reqlit *rl, struct buf *b)
 {
@@ -241,6 +268,24 @@ START_TEST(reqlit_ascii)
 	else
 		ck_assert_msg(got && strcmp(b.data, asc[_i].want) == 0, "/%s/: expected [%s], got %s [%s]",
 			      asc[_i].pat, asc[_i].want, got ? "true" : "false", b.data);
+	buf_free(&b);
+	reqlit_clear(&rl);
+}
+END_TEST
+
+START_TEST(reqlit_squeezed_ascii)
+{
+	struct reqlit rl;
+	struct buf b;
+	bool got = reqlit_find_squeezed_ascii(sqa[_i].pat, sqa[_i].flags, &rl);
+
+	buf_init(&b);
+	joined(&rl, &b);
+	if (sqa[_i].want == NULL)
+		ck_assert_msg(!got && rl.n == 0, "/%s/: expected none, got [%s]", sqa[_i].pat, b.data);
+	else
+		ck_assert_msg(got && strcmp(b.data, sqa[_i].want) == 0, "/%s/: expected [%s], got %s [%s]",
+			      sqa[_i].pat, sqa[_i].want, got ? "true" : "false", b.data);
 	buf_free(&b);
 	reqlit_clear(&rl);
 }
@@ -707,6 +752,15 @@ START_TEST(squeeze_text)
 
 	ck_assert_uint_eq(reqlit_squeeze(in, strlen(in), out), 10);
 	ck_assert_int_eq(memcmp(out, "ViagrA4you", 10), 0);
+
+	/* and where each byte came from */
+	static const uint32_t want[] = { 0, 2, 4, 6, 8, 10, 12, 13, 14, 15 };
+	uint32_t at[32];
+	memset(out, 0, sizeof(out));
+	ck_assert_uint_eq(reqlit_squeeze_at(in, strlen(in), out, at), 10);
+	ck_assert_int_eq(memcmp(out, "ViagrA4you", 10), 0);
+	for (size_t i = 0; i < 10; i++)
+		ck_assert_uint_eq(at[i], want[i]);
 }
 END_TEST
 
@@ -1013,6 +1067,13 @@ static const char tricky[] =
 	"body PF_LEAD_BAR /money|(?:cash|profit)[^\\n]{0,80}money/i\n"
 	"tflags PF_LEAD_BAR multiple\n"
 	"body PF_LEAD_GRP /(?>(?:please|kindly)\\s+)(?:[a-z]+\\s+){0,6}(?:click|visit|reply)[^\\n]{0,200}/i\n"
+	/* squeezed literals that hold only in an ASCII text without '&' */
+	"body PF_SQA_FREE /(?:f|\\xc6\\x92)\\W?(?:r|\\xc5\\x99|&\\#345;)\\W?e\\W?e/i\n"
+	"tflags PF_SQA_FREE multiple maxhits=4\n"
+	"body PF_SQA_DONT /(?:d|\\xc4\\x8f)\\W?(?:o|\\xc3\\xb6|&\\#246;)\\W?n\\W?'?\\W?t/i\n"
+	/* none: matches only where there is an '&' (rawbody) or a byte >= 0x80 */
+	"rawbody PF_SQA_ENT /(?:&[a-z]{2,6};|\\xa0)\\W?[a-z]{2}/i\n"
+	"body PF_SQA_HIGH /(?:[\\x80-\\xff]{2}|&[a-z]{2,6};)\\W?[a-z]{2}/\n"
 	"body PF_SPAN_WORDS /\\b(?:[a-z]{4,}[\\s.]+){10}/\n"
 	"tflags PF_SPAN_WORDS multiple maxhits=5\n"
 	"body PF_SPAN_LINE /[^\\n]{200,}/\n"
@@ -1110,6 +1171,9 @@ START_TEST(corpus_tricky)
 	ck_assert_uint_eq(pi.squeezed, 7);
 	/* PF_ASC_*: neither, but literals (or none) in an ASCII text */
 	ck_assert_uint_eq(pi.ascii, 5);
+	/* PF_SQA_*: none of these, but squeezed literals (or none) in an
+	 * ASCII text without '&' */
+	ck_assert_uint_eq(pi.plain, 4);
 	/* PF_LEAD_*, the one with a top-level | by the split */
 	ck_assert_uint_ge(pi.lead, 4);
 	/* PF_SPAN_*: no literal, but only runs of their bytes */
@@ -1337,6 +1401,7 @@ int main(void)
 	tcase_set_timeout(tc, 300);
 	tcase_add_loop_test(tc, reqlit_table, 0, sizeof(lits) / sizeof(lits[0]));
 	tcase_add_loop_test(tc, reqlit_squeezed, 0, sizeof(sq) / sizeof(sq[0]));
+	tcase_add_loop_test(tc, reqlit_squeezed_ascii, 0, sizeof(sqa) / sizeof(sqa[0]));
 	tcase_add_loop_test(tc, reqlit_ascii, 0, sizeof(asc) / sizeof(asc[0]));
 	tcase_add_test(tc, squeeze_text);
 	tcase_add_loop_test(tc, lead_table, 0, sizeof(leads) / sizeof(leads[0]));
