@@ -43,12 +43,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 enum mode { PLAIN, SQUEEZED, ASCII, SQASCII };
 
 /* the text the literals are sought in: the subject, or its squeezed
- * form with the offset of each of its bytes in the subject */
+ * form with the offset of each of its bytes in the subject; and the
+ * subject's bytes that need windows of their own (prefilter.c's
+ * odd_windows: the literals of ASCII mode hold only for a match that
+ * reads none of them) */
 struct lt {
 	const char *s;
 	size_t len;
 	const uint32_t *at;	/* NULL: the subject itself */
+	int odd;		/* 0 none, 1 bytes >= 0x80, 2 those and '&' */
 };
+
+/* is_odd - subject byte c needs a window of its own */
+static bool is_odd(const struct lt *lt, unsigned char c)
+{
+	return (lt->odd >= 1 && c >= 0x80) || (lt->odd == 2 && c == '&');
+}
 
 /* windows_first - the leftmost match over the windows around every
  * occurrence of rl's literals in lt, a window reaching w before the
@@ -79,6 +89,21 @@ static bool windows_first(const struct re *re, struct re_scratch *rs, const stru
 				*best_a = a;
 				*best_b = b;
 			}
+		}
+	}
+	for (size_t p = 0; lt->odd && p < slen; p++) {	/* as odd_windows */
+		size_t a, b;
+		if (!is_odd(lt, (unsigned char)subj[p]))
+			continue;
+		if (w == REWIDTH_NONE)
+			return false;	/* prefilter.c searches the whole text */
+		enum re_result r = re_match_upto(re, subj, slen, p + 1 > w ? p + 1 - w : 0,
+						 p + back, rs, &a, &b);
+		if (r == RE_LIMIT || r == RE_ERROR)
+			return false;
+		if (r == RE_MATCH && a < *best_a) {
+			*best_a = a;
+			*best_b = b;
 		}
 	}
 	return true;
@@ -128,7 +153,8 @@ static void window_check(const struct re *re, struct re_scratch *rs, const struc
  * reqlit_find_squeezed's over the squeezed subject, reqlit_find_ascii's
  * when the subject is ASCII, reqlit_find_squeezed_ascii's over the
  * squeezed subject when it is ASCII without '&'; and the windows around
- * the occurrences of the literals */
+ * the occurrences of the literals (in ASCII modes, and around the bytes
+ * that break their promise) */
 static void check(const char *pat, const char *flags, const char *subj, size_t slen, enum mode mode)
 {
 	struct reqlit rl;
@@ -147,11 +173,10 @@ static void check(const char *pat, const char *flags, const char *subj, size_t s
 	}
 	if ((rl.n == 0 && !ascii) || rl.n > REQLIT_MAX)
 		abort();
+	int odd = 0;	/* the promise is for ASCII texts (without '&') */
 	for (size_t i = 0; ascii && i < slen; i++)
-		if ((unsigned char)subj[i] >= 0x80 || (mode == SQASCII && subj[i] == '&')) {
-			reqlit_clear(&rl);
-			return;	/* the promise is for ASCII texts (without '&') */
-		}
+		if ((unsigned char)subj[i] >= 0x80 || (mode == SQASCII && subj[i] == '&'))
+			odd = mode == SQASCII ? 2 : 1;
 	for (size_t i = 0; i < rl.n; i++) {
 		if (rl.len[i] < REQLIT_MIN)
 			abort();
@@ -166,15 +191,15 @@ static void check(const char *pat, const char *flags, const char *subj, size_t s
 		if (re_match(re, subj, slen, 0, rs, &a, &b) == RE_MATCH) {
 			char *sq = xmalloc(slen + 1);
 			uint32_t *at = xmalloc((slen + 1) * sizeof(*at));
-			struct lt lt = { subj, slen, NULL };
+			struct lt lt = { subj, slen, NULL, odd };
 			if (squeezed)
-				lt = (struct lt){ sq, reqlit_squeeze_at(subj, slen, sq, at), at };
+				lt = (struct lt){ sq, reqlit_squeeze_at(subj, slen, sq, at), at, odd };
 			if (squeezed && lt.len != reqlit_squeeze(subj, slen, sq))
 				abort();	/* the two squeezes differ */
 			bool found = false;
 			for (size_t i = 0; i < rl.n && !found; i++)
 				found = mem_holds_nocase(lt.s, lt.len, rl.s[i], rl.len[i]);
-			if (!found)
+			if (!found && !odd)
 				abort();	/* a match without any literal */
 			window_check(re, rs, &rl, pat, flags, subj, slen, &lt, mode == PLAIN, a, b);
 			free(sq);

@@ -6,7 +6,9 @@
  * must be the same, or the prefilter skipped a regex that matches (a
  * required literal reqlit.c missed, or Vectorscan missing a literal).
  * The message has lines longer than 64 bytes and a body past 256, so that
- * the scans cross the SIMD block sizes where Vectorscan's bugs live.
+ * the scans cross the SIMD block sizes where Vectorscan's bugs live, and
+ * bytes >= 0x80 and '&', near which the slots whose literals hold only
+ * without them are searched (prefilter.c, odd_windows).
  * A regex that hits PCRE2's match limit counts as no match, and the
  * prefilter's shorter searches (from a window around a literal, up to
  * the last literal) may then find a match the whole search gave up on:
@@ -40,6 +42,7 @@ static const char MSG[] =
 	"sixty-four bytes [ok]\nX-Mailer: x\nX-List: [ ip=192.0.2.1 rdns=mx.b.test helo=mx.b.test "
 	"by=d.test ident= envfrom= intl=0 id= auth= msa=0 ]\n\n"
 	"body text http://x.test/ click here\n"
+	"caf\xc3\xa9 cr\xe8me, \xa0na\xefve fr\xc3\xa9" "e cr\xc3\xa9" "dit &amp; more \xe9 word\n"
 	"[ a bracketed line of text that runs on for more than sixty-four bytes ]\n"
 	"Dear friend, please send your FULL NAME, address, phone number and a copy of "
 	"your passport to claim the $1,000,000 prize: reply to winner@x.test now!!!\n"

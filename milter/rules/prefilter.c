@@ -51,16 +51,20 @@
  * substring of that copy, so the same soundness holds.  Failing that, a
  * slot may have literals that hold only in a text without bytes >= 0x80
  * (reqlit_find_ascii: 25_replace.cf's look-alike alternations), in the
- * text's database with the others: a text with such a byte runs those
- * slots whatever matched, one without runs those whose literals matched
- * (a slot with none needs such a byte, and is skipped).  Last, a slot
- * may have literals of the squeezed text that hold only when the text has
- * no such byte and no '&' (reqlit_find_squeezed_ascii: the look-alike
- * words, whose letters alternate with UTF-8 sequences and "&#...;"
- * entities and are spelled across separators); they go into the squeezed
- * database, and a text with such a byte or an '&' runs those slots
- * whatever matched.  URIs have none of these: they are many short texts,
- * and few of their regexes lack a literal.
+ * text's database with the others.  Last, a slot may have literals of
+ * the squeezed text that hold only when the text has no such byte and no
+ * '&' (reqlit_find_squeezed_ascii: the look-alike words, whose letters
+ * alternate with UTF-8 sequences and "&#...;" entities and are spelled
+ * across separators); they go into the squeezed database.  Both promises
+ * are about the bytes a match reads (its look-behind, what it consumes,
+ * its look-ahead): a match that reads none of the bytes they exclude
+ * holds a literal.  One that reads such a byte at p starts within its
+ * width before p, or its look-behind after: in a text with such bytes,
+ * the windows around them join the literals' (odd_windows; a slot with
+ * no literal needs such a byte, and a text without one skips it).  More
+ * than PF_ODD_MAX clusters of them, or a width not bounded, and the slot
+ * is searched whole.  URIs have none of these: they are many short
+ * texts, and few of their regexes lack a literal.
  *
  * Why literals only: Vectorscan can also match a whole regex (exactly, or
  * with HS_FLAG_PREFILTER) and so skip more PCRE2 runs, but Debian 12's
@@ -104,6 +108,10 @@
 #define PF_SPAN_MIN 48
 /* runs closer than this are searched as one window */
 #define PF_SPAN_GAP 16
+/* a text's bytes outside ASCII (or '&') closer than this are one cluster;
+ * a text with more clusters runs the slots that need such a text whole */
+#define PF_ODD_GAP 16
+#define PF_ODD_MAX 64
 
 /* the fixed texts; header subjects follow */
 enum { T_BODY, T_RAWBODY, T_FULL, T_URI, T_FIXED };
@@ -183,6 +191,13 @@ struct pf_tx {
 	uint32_t *sq_at;	/* where each of its bytes is in the text */
 	bool high;		/* it has a byte >= 0x80 (known when ascii or plain) */
 	bool amp;		/* it has a '&' (known when plain) */
+	/* where those bytes are (odd_clusters): [0] bytes >= 0x80, [1] and
+	 * '&'; NULL and many when more than PF_ODD_MAX clusters */
+	struct match_win *odd[2];
+	size_t nodd[2];
+	bool odd_ready[2], odd_many[2];
+	bool runs_ready;	/* runs holds the text's longest runs */
+	size_t runs[REWIDTH_RUNS];
 };
 
 struct pf_run {
@@ -575,6 +590,8 @@ void prefilter_end(struct pf_run *run)
 		buf_free(&run->tx[t].hb);
 		free(run->tx[t].sq);
 		free(run->tx[t].sq_at);
+		free(run->tx[t].odd[0]);
+		free(run->tx[t].odd[1]);
 	}
 	hs_free_scratch(run->scratch);
 	free(run->wins);
@@ -621,6 +638,99 @@ static void push_window(struct pf_run *run, size_t lo, size_t hi)
 		run->wins = xrealloc(run->wins, run->wins_cap * sizeof(*run->wins));
 	}
 	run->wins[run->nwins++] = (struct match_win){ lo, hi };
+}
+
+/* insert_window - add_window for a range in any order: the windows stay
+ * sorted and disjoint; with PF_WINDOWS of them, the two closest become
+ * one */
+static void insert_window(struct pf_run *run, struct pf_res *res, size_t lo, size_t hi)
+{
+	if (res->nwin == 0) {
+		add_window(run, res, lo, hi);
+		return;
+	}
+	struct match_win v[PF_WINDOWS + 1], *w = &run->wins[res->win];
+	size_t n = 0, i = 0;
+
+	while (i < res->nwin && w[i].hi + 1 < lo)
+		v[n++] = w[i++];
+	while (i < res->nwin && w[i].lo <= hi + 1) {	/* overlaps or touches */
+		lo = w[i].lo < lo ? w[i].lo : lo;
+		hi = w[i].hi > hi ? w[i].hi : hi;
+		i++;
+	}
+	v[n++] = (struct match_win){ lo, hi };
+	while (i < res->nwin)
+		v[n++] = w[i++];
+	if (n > PF_WINDOWS) {
+		size_t k = 0;
+		for (size_t j = 1; j + 1 < n; j++)
+			if (v[j + 1].lo - v[j].hi < v[k + 1].lo - v[k].hi)
+				k = j;
+		v[k].hi = v[k + 1].hi;
+		memmove(&v[k + 1], &v[k + 2], (n - k - 2) * sizeof(*v));
+		n--;
+	}
+	memcpy(w, v, n * sizeof(*v));
+	res->nwin = (unsigned)n;
+}
+
+/* odd_clusters - the clusters of text tx's bytes >= 0x80 (and, amp, of
+ * its '&'), PF_ODD_GAP apart at least; NULL when there are more than
+ * PF_ODD_MAX */
+static const struct match_win *odd_clusters(struct pf_tx *tx, bool amp, size_t *n)
+{
+	int k = amp;
+
+	if (!tx->odd_ready[k]) {
+		tx->odd_ready[k] = true;
+		tx->odd[k] = xmalloc(PF_ODD_MAX * sizeof(*tx->odd[k]));
+		const unsigned char *u = (const unsigned char *)tx->subj;
+		for (size_t i = 0; i < tx->len && !tx->odd_many[k]; i++) {
+			if (u[i] < 0x80 && (!amp || u[i] != '&'))
+				continue;
+			struct match_win *last = tx->nodd[k] ? &tx->odd[k][tx->nodd[k] - 1] : NULL;
+			if (last && i - last->hi <= PF_ODD_GAP)
+				last->hi = i;
+			else if (tx->nodd[k] < PF_ODD_MAX)
+				tx->odd[k][tx->nodd[k]++] = (struct match_win){ i, i };
+			else
+				tx->odd_many[k] = true;
+		}
+	}
+	*n = tx->nodd[k];
+	return tx->odd_many[k] ? NULL : tx->odd[k];
+}
+
+/* odd_windows - slot s (ascii or plain) in a text that is not: its
+ * literals hold for a match that reads only bytes < 0x80 (and no '&'),
+ * from its longest look-behind before its start to its width after.  A
+ * match that reads another byte at p starts in [p - width + 1, p + back]:
+ * those windows join the literals'.  false when the slot's width is not
+ * bounded or the text has too many such bytes: then search it whole. */
+static bool odd_windows(struct pf_run *run, const struct pf_slot *s, struct pf_res *res,
+			struct pf_tx *tx)
+{
+	size_t n;
+	const struct match_win *c = odd_clusters(tx, s->plain, &n);
+
+	if (c == NULL || !s->bounded)
+		return false;
+	size_t width = s->width.c;
+	if (s->runs) {
+		if (!tx->runs_ready) {
+			rewidth_text_runs(tx->subj, tx->len, (1u << REWIDTH_RUNS) - 1, tx->runs);
+			tx->runs_ready = true;
+		}
+		width = rewidth_eval(&s->width, tx->runs);
+	}
+	if (width == REWIDTH_NONE)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		insert_window(run, res, c[i].lo + 1 > width ? c[i].lo + 1 - width : 0,
+			      c[i].hi + s->back);
+	res->cand |= n > 0;
+	return true;
 }
 
 /* span_windows - where a match of a slot searched in runs of its bytes
@@ -775,8 +885,9 @@ unsigned prefilter_rule(struct pf_run *run, size_t i, const struct rule *r,
 		/* admitted by its literals alone: every match holds one (or
 		 * its look-behind does), so matches start only in the
 		 * windows around the literals seen */
-		bool whole = s->always || tx->failed || (s->ascii && tx->high) ||
-			     (s->plain && (tx->high || tx->amp)) || res->whole;
+		bool whole = s->always || tx->failed || res->whole;
+		if (!whole && ((s->ascii && tx->high) || (s->plain && (tx->high || tx->amp))))
+			whole = !odd_windows(run, s, res, tx);
 		if (s->span) {	/* always: but in runs of its bytes only */
 			res->nwin = (unsigned)span_windows(run, s->span, subj, tx->len, &res->win);
 			whole = false;

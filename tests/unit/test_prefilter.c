@@ -1074,6 +1074,12 @@ static const char tricky[] =
 	/* none: matches only where there is an '&' (rawbody) or a byte >= 0x80 */
 	"rawbody PF_SQA_ENT /(?:&[a-z]{2,6};|\\xa0)\\W?[a-z]{2}/i\n"
 	"body PF_SQA_HIGH /(?:[\\x80-\\xff]{2}|&[a-z]{2,6};)\\W?[a-z]{2}/\n"
+	/* the same, searched only near such bytes: they end a match, or a
+	 * look-behind reads them */
+	"body PF_SQA_TAIL /[a-z]{3}\\W?(?:[\\x80-\\xff]|&[a-z]{2,6};)/\n"
+	"tflags PF_SQA_TAIL multiple maxhits=6\n"
+	"body PF_ASC_BEHIND /(?<=[\\x80-\\xff]\\s)[a-z]{3}/i\n"
+	"tflags PF_ASC_BEHIND multiple maxhits=6\n"
 	"body PF_SPAN_WORDS /\\b(?:[a-z]{4,}[\\s.]+){10}/\n"
 	"tflags PF_SPAN_WORDS multiple maxhits=5\n"
 	"body PF_SPAN_LINE /[^\\n]{200,}/\n"
@@ -1170,10 +1176,10 @@ START_TEST(corpus_tricky)
 	/* PF_SQ_* but the uri one: no plain literal, one squeezed */
 	ck_assert_uint_eq(pi.squeezed, 7);
 	/* PF_ASC_*: neither, but literals (or none) in an ASCII text */
-	ck_assert_uint_eq(pi.ascii, 5);
+	ck_assert_uint_eq(pi.ascii, 6);
 	/* PF_SQA_*: none of these, but squeezed literals (or none) in an
 	 * ASCII text without '&' */
-	ck_assert_uint_eq(pi.plain, 4);
+	ck_assert_uint_eq(pi.plain, 5);
 	/* PF_LEAD_*, the one with a top-level | by the split */
 	ck_assert_uint_ge(pi.lead, 4);
 	/* PF_SPAN_*: no literal, but only runs of their bytes */
