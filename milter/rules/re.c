@@ -56,6 +56,7 @@ struct re {
 	bool jit;
 	bool limitable;		/* compiled with PCRE2_USE_OFFSET_LIMIT */
 	size_t behinds;		/* look-behinds in the pattern, or more */
+	int lit;		/* the pattern is this one byte (-1: it is not) */
 };
 
 struct re_scratch {
@@ -493,6 +494,11 @@ static struct re *compile(const char *pattern, size_t len, const char *flags, ch
 		pcre2_code_free(tail);
 	re->limitable = jit;
 	re->behinds = count_behinds(pattern, len);
+	/* /e/ (SpamAssassin's __LOWER_E, counted up to 230 times): each
+	 * match a memchr instead of a PCRE2 call */
+	unsigned char c = len == 1 ? (unsigned char)pattern[0] : 0;
+	re->lit = (c >= '0' && c <= '9') ||
+		  ((c | 0x20) >= 'a' && (c | 0x20) <= 'z' && !(opts & PCRE2_CASELESS)) ? c : -1;
 	return re;
 }
 
@@ -561,6 +567,22 @@ enum re_result re_match_upto(const struct re *re, const char *subject, size_t le
 {
 	pcre2_match_context *mc = match_ctx;
 
+	if (re->lit >= 0) {	/* one letter or digit: memchr finds PCRE2's match */
+		size_t to = len;
+		if (limit != RE_NO_LIMIT && re->limitable) {
+			if (limit < offset)	/* as below */
+				return RE_NOMATCH;
+			to = limit < len ? limit + 1 : len;
+		}
+		if (offset > len)
+			return RE_ERROR;
+		const char *p = to > offset ? memchr(subject + offset, re->lit, to - offset) : NULL;
+		if (p == NULL)
+			return RE_NOMATCH;
+		*start = (size_t)(p - subject);
+		*end = *start + 1;
+		return RE_MATCH;
+	}
 	if (limit != RE_NO_LIMIT && re->limitable) {
 		if (limit < offset)	/* no match starts at offset or later */
 			return RE_NOMATCH;

@@ -487,6 +487,52 @@ START_TEST(rewidth_text_runs_random)
 }
 END_TEST
 
+/* a pattern of one letter or digit is found by memchr (re.c): the same
+ * matches as PCRE2's for the same byte as a class, from every offset, up
+ * to every limit */
+START_TEST(re_literal_byte)
+{
+	static const struct {
+		const char *lit, *cls, *flags;
+	} pairs[] = {
+		{ "e", "[e]", "" }, { "e", "[e]", "i" }, { "7", "[7]", "i" }, { "x", "[x]", "ms" },
+	};
+	unsigned seed = 4242;
+	char t[48];
+	char *err = NULL;
+
+	for (size_t k = 0; k < sizeof(pairs) / sizeof(*pairs); k++) {
+		struct re *lit = re_compile(pairs[k].lit, 1, pairs[k].flags, &err);
+		struct re *cls = re_compile(pairs[k].cls, 3, pairs[k].flags, &err);
+		struct re_scratch *rs = re_scratch_new();
+		ck_assert_ptr_nonnull(lit);
+		ck_assert_ptr_nonnull(cls);
+		for (int iter = 0; iter < 20000; iter++) {
+			seed = seed * 1103515245u + 12345u;
+			size_t n = (seed >> 16) % sizeof(t);
+			for (size_t j = 0; j < n; j++) {
+				seed = seed * 1103515245u + 12345u;
+				t[j] = "eE7x\n "[(seed >> 16) % 6];
+			}
+			seed = seed * 1103515245u + 12345u;
+			size_t off = (seed >> 16) % (n + 2);
+			seed = seed * 1103515245u + 12345u;
+			size_t lim = (seed >> 16) % 4 == 0 ? RE_NO_LIMIT : (seed >> 18) % (n + 2);
+			size_t a1 = 0, b1 = 0, a2 = 0, b2 = 0;
+			enum re_result r1 = re_match_upto(lit, t, n, off, lim, rs, &a1, &b1);
+			enum re_result r2 = re_match_upto(cls, t, n, off, lim, rs, &a2, &b2);
+			ck_assert_msg(r1 == r2 && (r1 != RE_MATCH || (a1 == a2 && b1 == b2)),
+				      "/%s/ in \"%.*s\" from %zu up to %zu: %d [%zu, %zu), /%s/ %d "
+				      "[%zu, %zu)", pairs[k].lit, (int)n, t, off, lim, r1, a1, b1,
+				      pairs[k].cls, r2, a2, b2);
+		}
+		re_scratch_free(rs);
+		re_free(lit);
+		re_free(cls);
+	}
+}
+END_TEST
+
 /* a window bound by runs is never too small: every match of these
  * patterns in these texts is no longer than the bound for the text */
 START_TEST(rewidth_runs_bound)
@@ -1423,6 +1469,7 @@ int main(void)
 	tcase_add_loop_test(tc, rewidth_runs_table, 0, sizeof(runs_widths) / sizeof(runs_widths[0]));
 	tcase_add_test(tc, rewidth_text_runs_counts);
 	tcase_add_test(tc, rewidth_text_runs_random);
+	tcase_add_test(tc, re_literal_byte);
 	tcase_add_test(tc, rewidth_lead_table);
 	tcase_add_test(tc, rewidth_lead_bound);
 	tcase_add_test(tc, rewidth_span_table);
