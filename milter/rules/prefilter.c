@@ -726,10 +726,13 @@ static bool odd_windows(struct pf_run *run, const struct pf_slot *s, struct pf_r
 	}
 	if (width == REWIDTH_NONE)
 		return false;
-	for (size_t i = 0; i < n; i++)
-		insert_window(run, res, c[i].lo + 1 > width ? c[i].lo + 1 - width : 0,
-			      c[i].hi + s->back);
-	res->cand |= n > 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t lo = c[i].lo + 1 > width ? c[i].lo + 1 - width : 0, hi = c[i].hi + s->back;
+		if (lo <= hi) {	/* a match reading nothing at its start reads them before */
+			insert_window(run, res, lo, hi);
+			res->cand = true;
+		}
+	}
 	return true;
 }
 
