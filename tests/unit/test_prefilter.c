@@ -219,75 +219,47 @@ static void joined(const struct reqlit *rl, struct buf *b)
 	buf_putc(b, '\0');
 }
 
-START_TEST(reqlit_table)
+/* want_lits - one analysis's answer for pat: want joined by '|', or no
+ * answer at all (NULL) */
+static void want_lits(bool (*find)(const char *, const char *, struct reqlit *),
+		      const char *pat, const char *flags, const char *want)
 {
 	struct reqlit rl;
 	struct buf b;
-	bool got = reqlit_find(lits[_i].pat, lits[_i].flags, &rl);
+	bool got = find(pat, flags, &rl);
 
 	buf_init(&b);
 	joined(&rl, &b);
-	if (lits[_i].want == NULL)
-		ck_assert_msg(!got && rl.n == 0, "/%s/: expected none, got [%s]", lits[_i].pat, b.data);
+	if (want == NULL)
+		ck_assert_msg(!got && rl.n == 0, "/%s/: expected none, got [%s]", pat, b.data);
 	else
-		ck_assert_msg(got && strcmp(b.data, lits[_i].want) == 0, "/%s/: expected [%s], got [%s]",
-			      lits[_i].pat, lits[_i].want, b.data);
+		ck_assert_msg(got && strcmp(b.data, want) == 0, "/%s/: expected [%s], got %s [%s]",
+			      pat, want, got ? "true" : "false", b.data);
 	buf_free(&b);
 	reqlit_clear(&rl);
+}
+
+START_TEST(reqlit_table)
+{
+	want_lits(reqlit_find, lits[_i].pat, lits[_i].flags, lits[_i].want);
 }
 END_TEST
 
 START_TEST(reqlit_squeezed)
 {
-	struct reqlit rl;
-	struct buf b;
-	bool got = reqlit_find_squeezed(sq[_i].pat, sq[_i].flags, &rl);
-
-	buf_init(&b);
-	joined(&rl, &b);
-	if (sq[_i].want == NULL)
-		ck_assert_msg(!got && rl.n == 0, "/%s/: expected none, got [%s]", sq[_i].pat, b.data);
-	else
-		ck_assert_msg(got && strcmp(b.data, sq[_i].want) == 0, "/%s/: expected [%s], got [%s]",
-			      sq[_i].pat, sq[_i].want, b.data);
-	buf_free(&b);
-	reqlit_clear(&rl);
+	want_lits(reqlit_find_squeezed, sq[_i].pat, sq[_i].flags, sq[_i].want);
 }
 END_TEST
 
 START_TEST(reqlit_ascii)
 {
-	struct reqlit rl;
-	struct buf b;
-	bool got = reqlit_find_ascii(asc[_i].pat, asc[_i].flags, &rl);
-
-	buf_init(&b);
-	joined(&rl, &b);
-	if (asc[_i].want == NULL)
-		ck_assert_msg(!got && rl.n == 0, "/%s/: expected none, got [%s]", asc[_i].pat, b.data);
-	else
-		ck_assert_msg(got && strcmp(b.data, asc[_i].want) == 0, "/%s/: expected [%s], got %s [%s]",
-			      asc[_i].pat, asc[_i].want, got ? "true" : "false", b.data);
-	buf_free(&b);
-	reqlit_clear(&rl);
+	want_lits(reqlit_find_ascii, asc[_i].pat, asc[_i].flags, asc[_i].want);
 }
 END_TEST
 
 START_TEST(reqlit_squeezed_ascii)
 {
-	struct reqlit rl;
-	struct buf b;
-	bool got = reqlit_find_squeezed_ascii(sqa[_i].pat, sqa[_i].flags, &rl);
-
-	buf_init(&b);
-	joined(&rl, &b);
-	if (sqa[_i].want == NULL)
-		ck_assert_msg(!got && rl.n == 0, "/%s/: expected none, got [%s]", sqa[_i].pat, b.data);
-	else
-		ck_assert_msg(got && strcmp(b.data, sqa[_i].want) == 0, "/%s/: expected [%s], got %s [%s]",
-			      sqa[_i].pat, sqa[_i].want, got ? "true" : "false", b.data);
-	buf_free(&b);
-	reqlit_clear(&rl);
+	want_lits(reqlit_find_squeezed_ascii, sqa[_i].pat, sqa[_i].flags, sqa[_i].want);
 }
 END_TEST
 
