@@ -196,7 +196,8 @@ struct pf_tx {
 	struct match_win *odd[2];
 	size_t nodd[2];
 	bool odd_ready[2], odd_many[2];
-	bool runs_ready;	/* runs holds the text's longest runs */
+	bool runs_ready;	/* runs holds the text's longest runs (of the
+				 * classes its slots' widths need: text_runs) */
 	size_t runs[REWIDTH_RUNS];
 };
 
@@ -207,12 +208,8 @@ struct pf_run {
 	struct re_scratch *re;
 	hs_scratch_t *scratch;
 	bool whole;		/* the text being scanned is a URI */
-	const uint32_t *at;	/* it is squeezed: its bytes' offsets in cur */
-	const char *cur;	/* the text being scanned (or squeezed) */
-	size_t cur_len;
-	bool runs_ready;	/* runs holds its longest runs (on_match: once
-				 * a slot whose width needs them is seen) */
-	size_t runs[REWIDTH_RUNS];
+	const uint32_t *at;	/* it is squeezed: its bytes' offsets in the text */
+	struct pf_tx *cur;	/* the text being scanned */
 	struct match_win *wins;	/* PF_WINDOWS for each slot that has any */
 	size_t nwins, wins_cap;
 	struct pf_res *res;	/* per slot */
@@ -640,6 +637,18 @@ static void push_window(struct pf_run *run, size_t lo, size_t hi)
 	run->wins[run->nwins++] = (struct match_win){ lo, hi };
 }
 
+/* text_runs - the longest runs of text t (tx) of the classes its slots'
+ * widths need, counted once: by on_match at the first slot whose width
+ * depends on them, or odd_windows */
+static const size_t *text_runs(const struct pf_run *run, struct pf_tx *tx, size_t t)
+{
+	if (!tx->runs_ready) {
+		rewidth_text_runs(tx->subj, tx->len, run->pf->texts[t].runs, tx->runs);
+		tx->runs_ready = true;
+	}
+	return tx->runs;
+}
+
 /* insert_window - add_window for a range in any order: the windows stay
  * sorted and disjoint; with PF_WINDOWS of them, the two closest become
  * one */
@@ -716,14 +725,7 @@ static bool odd_windows(struct pf_run *run, const struct pf_slot *s, struct pf_r
 
 	if (c == NULL || !s->bounded)
 		return false;
-	size_t width = s->width.c;
-	if (s->runs) {
-		if (!tx->runs_ready) {
-			rewidth_text_runs(tx->subj, tx->len, (1u << REWIDTH_RUNS) - 1, tx->runs);
-			tx->runs_ready = true;
-		}
-		width = rewidth_eval(&s->width, tx->runs);
-	}
+	size_t width = s->runs ? rewidth_eval(&s->width, text_runs(run, tx, s->text)) : s->width.c;
 	if (width == REWIDTH_NONE)
 		return false;
 	for (size_t i = 0; i < n; i++) {
@@ -808,14 +810,8 @@ static int on_match(unsigned id, unsigned long long from, unsigned long long to,
 	/* the width; its runs part matters only where the rest of it
 	 * leaves room before end (the text's runs counted once, then) */
 	size_t width = !s->bounded ? REWIDTH_NONE : s->width.c;
-	if (s->runs && width < end) {
-		if (!run->runs_ready) {
-			rewidth_text_runs(run->cur, run->cur_len, run->pf->texts[s->text].runs,
-					  run->runs);
-			run->runs_ready = true;
-		}
-		width = rewidth_eval(&s->width, run->runs);
-	}
+	if (s->runs && width < end)
+		width = rewidth_eval(&s->width, text_runs(run, run->cur, s->text));
 	size_t lo = width == REWIDTH_NONE || end <= width ? 0 : end - width;
 	add_window(run, res, lo < hi ? lo : hi, hi);
 	return 0;
@@ -849,9 +845,7 @@ static struct pf_tx *text_ready(struct pf_run *run, size_t t)
 		return tx;
 	}
 	match_text(pt->rep, run->env, &tx->hb, &tx->subj, &tx->len);
-	run->cur = tx->subj;
-	run->cur_len = tx->len;
-	run->runs_ready = false;
+	run->cur = tx;
 	if (pt->db)
 		tx->failed = !scan(run, pt->db, tx->subj, tx->len, false);
 	if (pt->sdb && !tx->failed && tx->len <= UINT32_MAX) {
