@@ -68,6 +68,24 @@ bool str_ieq(const char *a, const char *b);
  * folded to lower case if fold (not keyed: callers cap their tables) */
 uint32_t str_hash(const char *p, size_t n, bool fold);
 
+/* c_space, c_digit, c_alnum - isspace, isdigit, isalnum in the C locale
+ * parapet runs in (no setlocale), as compares: scanners that ask them of
+ * every byte skip the ctype table's thread-local lookup */
+static inline bool c_space(unsigned char c)
+{
+	return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
+static inline bool c_digit(unsigned char c)
+{
+	return (unsigned char)(c - '0') < 10;
+}
+
+static inline bool c_alnum(unsigned char c)
+{
+	return (unsigned char)((c | 0x20) - 'a') < 26 || c_digit(c);
+}
+
 /* monotonic clock in milliseconds (fractional) */
 double now_ms(void);
 /* deadline_timespec - CLOCK_MONOTONIC time left_ms from now, for

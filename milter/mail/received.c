@@ -43,7 +43,7 @@ struct pm_state {
  * IP_ADDRESS: word boundaries, no "::" before it), 0 if none */
 static size_t pm_ipv4_len(const char *subj, const char *s)
 {
-	if (s > subj && (isalnum((unsigned char)s[-1]) || s[-1] == '_' || s[-1] == ':'))
+	if (s > subj && (c_alnum((unsigned char)s[-1]) || s[-1] == '_' || s[-1] == ':'))
 		return 0;
 	const char *p = s;
 	for (int part = 0; part < 4; part++) {
@@ -52,7 +52,7 @@ static size_t pm_ipv4_len(const char *subj, const char *s)
 				return 0;
 			p++;
 		}
-		if (!isdigit((unsigned char)*p))
+		if (!c_digit((unsigned char)*p))
 			return 0;
 		int v = 0, nd = 0;
 		/* leading zero only alone: (?:1\d\d|2[0-4]\d|25[0-5]|[1-9]\d|\d) */
@@ -60,7 +60,7 @@ static size_t pm_ipv4_len(const char *subj, const char *s)
 			p++;
 			nd = 1;
 		} else
-			while (isdigit((unsigned char)*p) && nd < 3) {
+			while (c_digit((unsigned char)*p) && nd < 3) {
 				v = v * 10 + (*p - '0');
 				p++;
 				nd++;
@@ -68,7 +68,7 @@ static size_t pm_ipv4_len(const char *subj, const char *s)
 		if (v > 255)
 			return 0;
 	}
-	if (isalnum((unsigned char)*p) || *p == '_')
+	if (c_alnum((unsigned char)*p) || *p == '_')
 		return 0;
 	return (size_t)(p - s);
 }
@@ -209,7 +209,7 @@ static const char *pm_at(struct pm_state *st, const char *p, const char *s, int 
 				return NULL;
 			return pm_run(st, p, s, k, op == 's' ? 1 : 0, n, false);
 		case 'd':
-			while (isdigit((unsigned char)s[n]))
+			while (c_digit((unsigned char)s[n]))
 				n++;
 			if (n == 0)
 				return NULL;
@@ -396,7 +396,7 @@ static char *normalize(const struct relay *r, const char *raw)
 	char *out = r->arena ? arena_alloc(r->arena, len + 2) : xmalloc(len + 2);
 	size_t o = 0;
 	for (size_t i = 0; i < len; i++) {
-		if (isspace((unsigned char)raw[i])) {
+		if (c_space((unsigned char)raw[i])) {
 			if (o > 0 && out[o - 1] != ' ')
 				out[o++] = ' ';
 		} else
@@ -432,7 +432,7 @@ static bool all_digits(const char *s, size_t n)
 	if (n == 0)
 		return false;
 	for (size_t i = 0; i < n; i++)
-		if (!isdigit((unsigned char)s[i]))
+		if (!c_digit((unsigned char)s[i]))
 			return false;
 	return true;
 }
@@ -505,13 +505,13 @@ static void strip_date(char *line)
 /* helo_char - [-A-Za-z0-9.^+_&:=?!@%*$\\/] */
 static bool helo_char(char c)
 {
-	return isalnum((unsigned char)c) || (c && strchr("-.^+_&:=?!@%*$\\/", c));
+	return c_alnum((unsigned char)c) || (c && strchr("-.^+_&:=?!@%*$\\/", c));
 }
 
 /* word_char - \w */
 static bool word_char(char c)
 {
-	return isalnum((unsigned char)c) || c == '_';
+	return c_alnum((unsigned char)c) || c == '_';
 }
 
 /* find_helo - helo=X anywhere (\b before), else HELO X / EHLO X */
@@ -522,6 +522,9 @@ static void find_helo(const char *s, struct relay *r)
 	for (int pass = 0; pass < 2; pass++) {
 		for (const char *p = s; *p; p++) {
 			const char *v = NULL;
+			/* the first byte alone rules out nearly every place */
+			if (pass == 0 ? *p != 'h' : *p != 'H' && *p != 'E')
+				continue;
 			if (p > s && word_char(p[-1]))
 				continue;
 			if (pass == 0 && strncmp(p, "helo=", 5) == 0)
@@ -542,6 +545,18 @@ static void find_helo(const char *s, struct relay *r)
 	}
 }
 
+/* find_with - the first " with " at or after p, ASCII case ignored (as
+ * strcasestr, from the spaces: most bytes of a line are not one) */
+static const char *find_with(const char *p)
+{
+	while ((p = strchr(p, ' ')) != NULL) {
+		if (strncasecmp(p + 1, "with ", 5) == 0)
+			return p;
+		p++;
+	}
+	return NULL;
+}
+
 /* find_auth - the authentication marker SpamAssassin looks for, or NULL */
 static char *find_auth(const struct relay *r, const char *s)
 {
@@ -550,8 +565,10 @@ static char *find_auth(const struct relay *r, const char *s)
 		"HTTPS", "HTTPU", "HTTP", NULL };
 	struct pm_cap c[PM_MAX_CAPS];
 	if (strstr(s, " by ") != NULL) {
-		for (const char *p = s; (p = strcasestr(p, " with ")) != NULL; p++) {
+		for (const char *p = s; (p = find_with(p)) != NULL; p++) {
 			const char *v = p + 6;
+			if (!strchr("AEHLU", *v & ~0x20) || *v == '\0')
+				continue;	/* no protocol starts so */
 			for (int i = 0; protos[i]; i++) {
 				size_t n = strlen(protos[i]);
 				if (strncasecmp(v, protos[i], n) == 0 &&
@@ -991,7 +1008,7 @@ static int parse_rest(const char *s, struct relay *r, bool *dns, bool *fetcher)
 		set_field(r, &r->by, &c[1]);
 		return 1;
 	}
-	if (pm_match(s, "^%s (%i) by %s ", c) && !isdigit((unsigned char)*s)) {
+	if (pm_match(s, "^%s (%i) by %s ", c) && !c_digit((unsigned char)*s)) {
 		set_field(r, &r->helo, &c[0]);
 		set_field(r, &r->ip, &c[1]);
 		set_field(r, &r->by, &c[2]);
@@ -1080,7 +1097,7 @@ static int parse_rest(const char *s, struct relay *r, bool *dns, bool *fetcher)
 			n++;
 		while (n > 0) {
 			char nx = s[n];
-			if (nx && !isalnum((unsigned char)nx) && nx != '-' && nx != '.') {
+			if (nx && !c_alnum((unsigned char)nx) && nx != '-' && nx != '.') {
 				r_free(r, r->helo);
 				r->helo = r_strndup(r, s, n);
 				break;
@@ -1095,8 +1112,14 @@ static int parse_rest(const char *s, struct relay *r, bool *dns, bool *fetcher)
 static void clean(char *s)
 {
 	for (; s && *s; s++)
-		if (isspace((unsigned char)*s) || strchr("#[]()<>|", *s))
+		switch (*s) {
+		case '#': case '[': case ']': case '(': case ')': case '<': case '>': case '|':
 			*s = '!';
+			break;
+		default:
+			if (c_space((unsigned char)*s))
+				*s = '!';
+		}
 }
 
 /* finish - Received.pm's "enough:" part: normalize the fields */
@@ -1143,11 +1166,11 @@ static void finish(struct relay *r, bool dns)
 	if (r->envfrom != NULL) {
 		char *e = r->envfrom;
 		size_t off = 0;
-		while (isspace((unsigned char)e[off]) || e[off] == '<')
+		while (c_space((unsigned char)e[off]) || e[off] == '<')
 			off++;
 		memmove(e, e + off, strlen(e + off) + 1);
 		n = strlen(e);
-		while (n > 0 && (isspace((unsigned char)e[n - 1]) || e[n - 1] == '>'))
+		while (n > 0 && (c_space((unsigned char)e[n - 1]) || e[n - 1] == '>'))
 			e[--n] = '\0';
 		clean(e);
 	}
@@ -1171,9 +1194,9 @@ static void find_envfrom(const char *s, struct relay *r)
 	 * was a tenth of the Received parse); keys that start at the same
 	 * place differ in a later byte, so at most one matches there */
 	for (const char *p = s; *p && val == NULL; p++) {
-		char c = (char)(*p | 0x20);
-		if (c != 'r' && c != 'e')
-			continue;
+		char c = (char)(*p | 0x20), c2 = (char)(p[1] | 0x20);
+		if ((c != 'r' || c2 != 'e') && (c != 'e' || c2 != 'n'))
+			continue;	/* "re"turn-path, "en"velope-... */
 		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 			if (strncasecmp(p, keys[i].s, keys[i].n) == 0) {
 				val = p + keys[i].n;
@@ -1315,7 +1338,7 @@ bool received_ip_private(const char *ip)
 	if (ff != NULL && strchr(ff, '.') != NULL)
 		v4 = ff + 5;
 	int a, b;
-	if (sscanf(v4, "%d.%d", &a, &b) == 2 && isdigit((unsigned char)v4[0])) {
+	if (c_digit((unsigned char)v4[0]) && sscanf(v4, "%d.%d", &a, &b) == 2) {
 		const char *dot = strchr(v4, '.');
 		size_t la = (size_t)(dot - v4);
 		char first[8];

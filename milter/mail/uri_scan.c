@@ -697,19 +697,6 @@ static const unsigned char delim[256] = {
 	['|'] = C_END|C_START|C_SC, ['}'] = C_END|C_SC, ['~'] = C_SC
 };
 
-/* c_space - isspace in the C locale parapet runs in (no setlocale), as
- * compares: the scanner asks it of every byte */
-static bool c_space(unsigned char c)
-{
-	return c == ' ' || (c >= '\t' && c <= '\r');
-}
-
-/* c_alnum - isalnum in the C locale, as compares */
-static bool c_alnum(unsigned char c)
-{
-	return (unsigned char)((c | 0x20) - 'a') < 26 || (unsigned char)(c - '0') < 10;
-}
-
 /* is_end - SpamAssassin's end delimiters ><"`}]{[| white space, ESC and
  * no-break space (the byte 0xa0, or its UTF-8 form c2 a0) */
 static bool is_end(const char *t, size_t i, size_t len)
