@@ -153,6 +153,15 @@ struct pf_slot {
 				 * a text with the runs of the one searched) */
 };
 
+/* what prefilter_quiet reads of a slot, densely: the slots themselves
+ * are large and scattered, and it asks of hundreds each message */
+enum { PF_LOUD, PF_QUIET, PF_QUIET_ASCII, PF_QUIET_PLAIN };
+struct pf_hot {
+	uint32_t text;
+	unsigned char kind;	/* PF_LOUD: always (runs or not); else what
+				 * it takes to rule a match out */
+};
+
 struct prefilter {
 	struct pf_text *texts;
 	size_t ntexts;
@@ -160,6 +169,7 @@ struct prefilter {
 	size_t nslots;
 	struct pf_span *spans;	/* per slot, where slot->span points */
 	size_t *slot_of;	/* per rule: its slot, or SIZE_MAX */
+	struct pf_hot *hot;	/* per slot */
 	unsigned *lit_slot;	/* per literal (its Vectorscan id): its slot */
 	size_t *lit_len;	/* and its length */
 	size_t nlits, lits_cap;
@@ -509,8 +519,12 @@ struct prefilter *prefilter_build(const struct rule *rules, size_t nrules)
 		sl->span = sp;
 		pf->info.span++;
 	}
+	pf->hot = xcalloc(pf->nslots, sizeof(*pf->hot));
 	for (size_t i = 0; i < pf->nslots; i++) {
 		const struct pf_slot *sl = &pf->slots[i];
+		pf->hot[i].text = (uint32_t)sl->text;
+		pf->hot[i].kind = sl->always ? PF_LOUD : sl->ascii ? PF_QUIET_ASCII :
+				  sl->plain ? PF_QUIET_PLAIN : PF_QUIET;
 		pf->info.prefiltered += !sl->always;
 		for (int k = 0; k < REWIDTH_RUNS && !sl->always; k++)
 			if (sl->width.k[k])
@@ -543,6 +557,7 @@ struct prefilter *prefilter_free(struct prefilter *pf)
 	free(pf->slots);
 	free(pf->spans);
 	free(pf->slot_of);
+	free(pf->hot);
 	free(pf->lit_slot);
 	free(pf->lit_len);
 	free(pf);
@@ -576,6 +591,29 @@ struct pf_run *prefilter_begin(const struct prefilter *pf, const struct eval_env
 	run->res = xcalloc(pf->nslots, sizeof(*run->res));
 	run->tx = xcalloc(pf->ntexts, sizeof(*run->tx));
 	return run;
+}
+
+/* prefilter_quiet - see prefilter.h: what prefilter_rule would find
+ * without running PCRE2 (a slot that is not always, whose text was
+ * scanned without error, with no window, not searched whole, and none
+ * from bytes its ASCII promise excludes: prefilter_rule's "whole ||
+ * cand" is false there, and its count stays 0) */
+bool prefilter_quiet(const struct pf_run *run, size_t i)
+{
+	if (run == NULL || i >= run->pf->nrules || run->pf->slot_of[i] == SIZE_MAX)
+		return false;
+	size_t k = run->pf->slot_of[i];
+	const struct pf_hot *h = &run->pf->hot[k];
+	const struct pf_res *res = &run->res[k];
+	const struct pf_tx *tx = &run->tx[h->text];
+
+	if (res->done)
+		return res->n == 0;
+	if (h->kind == PF_LOUD || !tx->ready || tx->failed || res->cand || res->whole)
+		return false;
+	if ((h->kind == PF_QUIET_ASCII || h->kind == PF_QUIET_PLAIN) && tx->high)
+		return false;
+	return h->kind != PF_QUIET_PLAIN || !tx->amp;
 }
 
 /* prefilter_end - release */

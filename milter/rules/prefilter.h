@@ -10,6 +10,7 @@
 #define PARAPET_PREFILTER_H
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "rules/rules_int.h"
@@ -37,6 +38,11 @@ struct pf_run *prefilter_begin(const struct prefilter *pf, const struct eval_env
  * rule is not a regex rule.  sym is read only when the regex runs. */
 unsigned prefilter_rule(struct pf_run *run, size_t i, const struct rule *r,
 			const struct sym *sym, char *detail, size_t cap);
+/* prefilter_quiet - rules[i] counts 0 in this message, known without
+ * PCRE2: its text is built and scanned and nothing admits its slot (no
+ * literal seen, no scan error, no byte that breaks an ASCII promise), or
+ * its slot was evaluated to 0.  False when unsure, or run is NULL. */
+bool prefilter_quiet(const struct pf_run *run, size_t i);
 void prefilter_end(struct pf_run *run);
 
 #endif

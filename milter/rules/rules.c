@@ -97,6 +97,7 @@ struct ruleset *rules_free(struct ruleset *rs)
 		free(rs->run_rules[k]);
 		free(rs->run_metas[k]);
 	}
+	free(rs->quiet);
 	free(rs->subject_tag);
 	for (size_t i = 0; i < rs->nfiles; i++)
 		free(rs->files[i]);
@@ -501,6 +502,16 @@ void rules_eval_prepare(struct ruleset *rs)
 	}
 	/* the cheaper operands of && first, then the programs in the order
 	 * they run */
+	free(rs->quiet);
+	rs->quiet = xcalloc(rs->nrules + 1, sizeof(*rs->quiet));
+	rs->nquiet = 0;
+	for (size_t i = 0; i < rs->nrules; i++) {
+		const struct rule *r = &rs->rules[i];
+		if (!r->disabled && is_sub(rs, r) && r->re != NULL &&
+		    (r->type == RULE_HEADER || r->type == RULE_BODY || r->type == RULE_RAWBODY ||
+		     r->type == RULE_FULL || r->type == RULE_URI))
+			rs->quiet[rs->nquiet++] = (struct quiet_rule){ i, r->sym, r->negate };
+	}
 	unsigned *costs = meta_costs(rs);
 	for (size_t k = 0; k < rs->nrun_metas[0]; k++)
 		meta_reorder(rs->rules[rs->run_metas[0][k]].meta, cost_of, costs);
@@ -557,6 +568,16 @@ size_t rules_eval(const struct ruleset *rs, struct msg *m, struct re_scratch *re
 	memcpy(lz.known, rs->known0, rs->nsyms);
 	for (size_t k = 0; k < rs->nrun_rules[lazy]; k++)
 		eval_one(&lz, rs->run_rules[lazy][k]);
+	/* the __ regex rules the prefilter already rules out, settled in
+	 * one pass over a dense list: asked one by one as the metas read
+	 * them, each cost a cache miss or more (a rule, a slot, a symbol) */
+	for (size_t k = 0; lazy && lz.pf && k < rs->nquiet; k++) {
+		const struct quiet_rule *q = &rs->quiet[k];
+		if (!lz.known[q->sym] && prefilter_quiet(lz.pf, q->rule)) {
+			lz.known[q->sym] = 1;
+			lz.val[q->sym] = q->negate;	/* !~ hits when nothing matches */
+		}
+	}
 	for (size_t k = 0; k < rs->nrun_metas[lazy]; k++) {
 		size_t i = rs->run_metas[lazy][k];
 		if (!lz.known[rs->rules[i].sym])	/* a meta may have run it */

@@ -145,6 +145,10 @@ struct ruleset {
 	size_t *run_rules[2], nrun_rules[2];
 	size_t *run_metas[2], nrun_metas[2];
 	struct meta_pack *metas;	/* the programs of run_metas[0], in order */
+	/* the enabled __ regex rules (rules_eval_prepare): settled at 0 (1
+	 * negated) before the metas run when prefilter_quiet says so */
+	struct quiet_rule *quiet;
+	size_t nquiet;
 	size_t nenabled;	/* rules that can run (rules_count) */
 	char **files;		/* every file name read, owned */
 	const char **builtins;	/* NULL-terminated copy of the array given to
@@ -156,6 +160,12 @@ struct ruleset {
 	bool eager;		/* rules_set_lazy(rs, false) */
 	bool reads_stats;	/* rules_reads_stats (rules_eval_prepare) */
 	char *subject_tag;	/* rewrite_header Subject TEXT (the last), or NULL */
+};
+
+/* a __ regex rule, in what rules_eval reads of it to settle it */
+struct quiet_rule {
+	size_t rule, sym;
+	bool negate;
 };
 
 /* replace_tag, replace_pre, replace_inter, replace_post */

@@ -475,7 +475,9 @@ static size_t lazy_count(struct ruleset *rs, const char *body, bool subrules, ch
 
 /* a __ rule runs only when a meta reads it: the right side of && after
  * a 0 and of || after a hit are never run, nested metas included; every
- * rule not named __ runs; the hits are those of running everything */
+ * rule not named __ runs; the hits are those of running everything.
+ * The prefilter is off here: with it on, a __ rule whose literals are
+ * absent is settled without running at all (lazy_quiet) */
 START_TEST(lazy_subrules)
 {
 	static const char text[] =
@@ -507,6 +509,7 @@ START_TEST(lazy_subrules)
 	diag_init(&d);
 	struct ruleset *rs = rules_load_text("r.cf", text, unit_builtins(), &d);
 	ck_assert_msg(rs != NULL, "%s", d.n ? d.lines[0] : "?");
+	rules_set_prefilter(rs, false);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		ck_assert_uint_eq(lazy_count(rs, cases[i].body, true, want, sizeof(want)), 5);
 		ck_assert_str_eq(want, cases[i].want);
@@ -520,6 +523,7 @@ START_TEST(lazy_subrules)
 	rs = rules_load_text("r.cf", "body __A /aaa/\nbody __B /bbb/\nbody __C /ccc/\n"
 			     "meta M __A && (__B || __C)\n", unit_builtins(), &d);
 	ck_assert(rs != NULL);
+	rules_set_prefilter(rs, false);
 	ck_assert_uint_eq(lazy_count(rs, "nothing\n", false, got, sizeof(got)), 1);
 	ck_assert_str_eq(got, "");
 	ck_assert_uint_eq(lazy_count(rs, "aaa bbb\n", false, got, sizeof(got)), 2);
@@ -531,6 +535,70 @@ START_TEST(lazy_subrules)
 	ck_assert_uint_eq(lazy_count(rs, "nothing\n", false, got, sizeof(got)), 3);
 	ck_assert_uint_eq(lazy_count(rs, "aaa ccc\n", false, got, sizeof(got)), 3);
 	ck_assert_str_eq(got, "M=meta=1;");
+	rules_free(rs);
+	diag_free(&d);
+}
+END_TEST
+
+/* with the prefilter on, the __ regex rules whose literals the message
+ * lacks are settled at 0 (1 when negated) before the metas run, without
+ * running: only the non-__ rules and the __ rules whose literals occur
+ * run; the hits are those of running everything (subrules on) */
+START_TEST(lazy_quiet)
+{
+	static const char text[] =
+		"body __A /aaa/\n"
+		"body __B /bbb/\n"
+		"body __C /ccc/\n"
+		"body __D /d+dd/\n"
+		"body TOP /zzz/\n"
+		"header HZ Subject =~ /zzzz/\n"
+		"header __NS Subject !~ /qqq/\n"
+		"header __NT Subject !~ /s/\n"
+		"body __E /e/\n"
+		/* literals that hold only in an ASCII text (without '&') */
+		"body __HA /[a\\xa9]bcd/\n"
+		"body __HP /(?:f|\\xc6\\x92)\\W?(?:r|\\xc5\\x99|&\\#345;)\\W?e\\W?e/i\n"
+		"meta HIGH_M __HA\n"
+		"meta AMP_M __HP\n"
+		"meta AND_M __A && __B\n"
+		"meta OR_M __C || __D\n"
+		"meta NEG_S __NS && !__NT\n"
+		"meta SUM (__A + __B + __C + __D + __E) > 1\n";
+	static const struct {
+		const char *body;
+		size_t ran;	/* non-meta rules run (of 11) */
+		const char *want;
+	} cases[] = {
+		/* TOP and HZ (which builds the Subject text), __C (its
+		 * literal), __E (no literal: always) and __NT (s: 1 byte,
+		 * no literal either); __A, __B, __D and __NS (negated: 1,
+		 * so NEG_S hits) settled */
+		{ "ccc\n", 5, "OR_M=meta=1;NEG_S=meta=1;" },
+		/* TOP, HZ, __NT, __E; the rest settled */
+		{ "zzz\n", 4, "TOP=zzz;NEG_S=meta=1;" },
+		/* TOP, HZ, __A, __B, __NT, __E; SUM reads __C, __D settled */
+		{ "aaa bbb\n", 6, "AND_M=meta=1;NEG_S=meta=1;SUM=meta=1;" },
+		/* __D's literal "ddd": it runs, and matches */
+		{ "xdddx e\n", 5, "OR_M=meta=1;NEG_S=meta=1;SUM=meta=1;" },
+		/* a byte >= 0x80 (Latin-1 here: c3 a9 in the body text): __HA
+		 * and __HP run, and __HA matches */
+		{ "x \xe9" "bcd y\n", 6, "HIGH_M=meta=1;NEG_S=meta=1;" },
+		/* an '&': __HP runs, and matches */
+		{ "f&#345;ee\n", 5, "AMP_M=meta=1;NEG_S=meta=1;" },
+	};
+	struct diag d;
+	char got[512], want[512];
+
+	diag_init(&d);
+	struct ruleset *rs = rules_load_text("r.cf", text, unit_builtins(), &d);
+	ck_assert_msg(rs != NULL, "%s", d.n ? d.lines[0] : "?");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ck_assert_uint_eq(lazy_count(rs, cases[i].body, true, want, sizeof(want)), 11);
+		ck_assert_str_eq(want, cases[i].want);
+		ck_assert_uint_eq(lazy_count(rs, cases[i].body, false, got, sizeof(got)), cases[i].ran);
+		ck_assert_str_eq(got, want);
+	}
 	rules_free(rs);
 	diag_free(&d);
 }
@@ -1170,6 +1238,7 @@ int main(void)
 	tcase_add_loop_test(tc, meta_eval_table, 0, sizeof(metas) / sizeof(metas[0]));
 	tcase_add_test(tc, meta_order);
 	tcase_add_test(tc, lazy_subrules);
+	tcase_add_test(tc, lazy_quiet);
 	tcase_add_test(tc, lazy_deep_chain);
 	tcase_add_test(tc, lazy_cheap_first);
 	tcase_add_test(tc, subrules_listed);
