@@ -36,6 +36,19 @@
  * counts and details are the same.  A slot keeps PF_WINDOWS of them per
  * message, merged into one that spans them when more come.
  *
+ * Cores: a slot whose windows reach far back from its literals because
+ * optional words may precede them, a group repeated two or more times
+ * (__FILL_THIS_FORM_SHORT2: "a copy of your present" and the like before
+ * each field word, three times), is searched first for its core
+ * (rewidth_core): the group's first pass without those words, then its
+ * other passes.  Every match of the regex holds a match of the core that
+ * starts at most the words' bound in, so the core is searched in windows
+ * as narrow as its own literals allow, and the regex only from that bound
+ * before each core match to its end; most messages have no core match
+ * and never run the regex.  Only where the core's windows are a quarter
+ * narrower at least and its first byte pairs are no more (PCRE2 skips a
+ * start on those).
+ *
  * Runs: an "always" slot (below: no literal of any kind) whose matches
  * consume at least PF_SPAN_MIN bytes (rewidth_span) is searched only
  * from the start of each run of the bytes they may consume that is that
@@ -112,6 +125,9 @@
  * a text with more clusters runs the slots that need such a text whole */
 #define PF_ODD_GAP 16
 #define PF_ODD_MAX 64
+/* a slot whose windows reach this far before its literals (runs weighed
+ * as rewidth_weight does) is worth searching for its core first */
+#define PF_CORE_MIN 64
 
 /* the fixed texts; header subjects follow */
 enum { T_BODY, T_RAWBODY, T_FULL, T_URI, T_FIXED };
@@ -151,6 +167,11 @@ struct pf_slot {
 	struct rewidth width;	/* rewidth_runs: a literal held ends at most
 				 * this far past the start of the match (in
 				 * a text with the runs of the one searched) */
+	/* with a core (rewidth_core): width is the core's, whose matches
+	 * are searched for first; a match of the regex starts at most
+	 * core_pre before one of them */
+	struct re *core;
+	struct rewidth core_pre;
 };
 
 /* what prefilter_quiet reads of a slot, densely: the slots themselves
@@ -429,6 +450,50 @@ static void lead_width(struct prefilter *pf, struct pf_slot *s, const struct req
 	pf->info.lead++;
 }
 
+/* lead_share - the share of first byte pairs reqlit_lead admits for a
+ * match of pattern (1.0: any) */
+static double lead_share(const char *pattern, const char *flags)
+{
+	double share = 1.0;
+
+	free(reqlit_lead(pattern, flags, &share, false));
+	return share;
+}
+
+/* core_width - a slot whose windows are wide (a long optional prefix
+ * before its literals: __FILL_THIS_FORM_SHORT2) searched first for its
+ * core, with the core's narrower windows, where they are a quarter
+ * narrower at least and the core starts no more often than the regex
+ * (the pairs of first bytes its matches may start with: PCRE2 rejects a
+ * start position from those, and a core that starts with a common word
+ * where the regex starts with a digit, as __FILL_THIS_FORM_SHORT1 does,
+ * is tried at more of them) */
+static void core_width(struct prefilter *pf, struct pf_slot *s, const struct reqlit *rl)
+{
+	struct rewidth lead, pre;
+	char *core, *err = NULL;
+
+	if (!s->bounded || rewidth_weight(&s->width) < PF_CORE_MIN || !re_bytes(s->rep->re) ||
+	    !rewidth_core(s->rep->pat, s->rep->flags, rl, &core, &lead, &pre))
+		return;
+	if (4 * rewidth_weight(&lead) <= 3 * rewidth_weight(&s->width) &&
+	    lead_share(core, s->rep->flags) <= lead_share(s->rep->pat, s->rep->flags)) {
+		struct re *re = re_compile(core, strlen(core), s->rep->flags, &err);
+		if (re != NULL && re_bytes(re)) {
+			s->core = re;
+			s->core_pre = pre;
+			set_width(s, &lead);
+			for (int i = 0; i < REWIDTH_RUNS; i++)
+				s->runs |= pre.k[i] != 0;
+			pf->info.core++;
+		} else {
+			re_free(re);
+		}
+	}
+	free(err);
+	free(core);
+}
+
 /* compile_text - the literal databases of text t: every required literal
  * of its slots that have them; a slot without is looked for in the
  * squeezed text (not for URIs, which are many short texts); the others
@@ -443,8 +508,10 @@ static void compile_text(struct prefilter *pf, size_t t)
 		if (s->text != t || s->always)
 			continue;
 		if (reqlit_find(s->rep->pat, s->rep->flags, &rl)) {
-			if (t != T_URI)
+			if (t != T_URI) {
 				lead_width(pf, s, &rl);
+				core_width(pf, s, &rl);
+			}
 			lits_take(pf, &l, &rl, (unsigned)i, t == T_URI);
 		} else if (t != T_URI && reqlit_find_squeezed(s->rep->pat, s->rep->flags, &rl)) {
 			lits_take(pf, &sl, &rl, (unsigned)i, false);
@@ -527,7 +594,7 @@ struct prefilter *prefilter_build(const struct rule *rules, size_t nrules)
 				  sl->plain ? PF_QUIET_PLAIN : PF_QUIET;
 		pf->info.prefiltered += !sl->always;
 		for (int k = 0; k < REWIDTH_RUNS && !sl->always; k++)
-			if (sl->width.k[k])
+			if (sl->width.k[k] || sl->core_pre.k[k])
 				pf->texts[sl->text].runs |= 1u << k;
 	}
 	for (size_t t = 0; t < pf->ntexts; t++) {
@@ -554,6 +621,8 @@ struct prefilter *prefilter_free(struct prefilter *pf)
 	}
 	hs_free_scratch(pf->proto);
 	free(pf->texts);
+	for (size_t i = 0; i < pf->nslots; i++)
+		re_free(pf->slots[i].core);
 	free(pf->slots);
 	free(pf->spans);
 	free(pf->slot_of);
@@ -903,6 +972,52 @@ static struct pf_tx *text_ready(struct pf_run *run, size_t t)
 	return tx;
 }
 
+/* core_count - slot s, which has a core, in the windows res has: the core
+ * searched in them first (every match of the regex holds a match of the
+ * core starting at most core_pre in, and each core match (a, b) found
+ * also stands for any that start inside it, since the next search begins
+ * at b), then the regex only from core_pre before each match of the core
+ * to its end.  No core match: no match (and no PCRE2 run of the regex).
+ * A core search that fails (the match limit) searches the regex whole. */
+static unsigned core_count(struct pf_run *run, const struct pf_slot *s, struct pf_res *res,
+			   struct pf_tx *tx, const char *name, size_t offset, size_t *a0,
+			   size_t *b0)
+{
+	const struct match_win *w = &run->wins[res->win];
+	struct match_win v[PF_WINDOWS];
+	size_t pre = rewidth_eval(&s->core_pre, text_runs(run, tx, s->text));
+	size_t n = 0, pos = offset;
+	bool whole = false;
+
+	for (size_t k = 0; k < res->nwin && !whole; k++) {
+		size_t from = w[k].lo > pos ? w[k].lo : pos;
+		while (from <= w[k].hi && from <= tx->len) {
+			size_t a = 0, b = 0;
+			enum re_result r = re_match_upto(s->core, tx->subj, tx->len, from, w[k].hi,
+							 run->re, &a, &b);
+			if (r == RE_LIMIT || r == RE_ERROR) {
+				whole = true;
+				break;
+			}
+			if (r != RE_MATCH)
+				break;
+			size_t lo = pre == REWIDTH_NONE || a < pre ? 0 : a - pre;
+			if (n > 0 && lo <= v[n - 1].hi + 1)
+				v[n - 1].hi = b > v[n - 1].hi ? b : v[n - 1].hi;
+			else if (n < PF_WINDOWS)
+				v[n++] = (struct match_win){ lo, b };
+			else
+				v[n - 1].hi = b;	/* too many: the last spans the rest */
+			from = pos = b > a ? b : a + 1;
+		}
+	}
+	if (!whole && n == 0)
+		return 0;
+	return match_count(s->rep->re, name, run->m, run->re, tx->subj, tx->len, offset,
+			   whole ? NULL : v, whole ? 0 : n, s->max, s->rep->type == RULE_BODY, a0,
+			   b0);
+}
+
 /* prefilter_rule - a rule's count from its shared slot */
 unsigned prefilter_rule(struct pf_run *run, size_t i, const struct rule *r,
 			const struct sym *sym, char *detail, size_t cap)
@@ -931,6 +1046,9 @@ unsigned prefilter_rule(struct pf_run *run, size_t i, const struct rule *r,
 		if (whole || res->cand) {
 			if (s->text == T_URI)
 				res->n = match_uris(s->rep->re, sym->name, run->m, run->re, s->max, &res->a);
+			else if (s->core && !whole)
+				res->n = core_count(run, s, res, tx, sym->name,
+						    match_offset(s->rep, subj, tx->len), &res->a, &res->b);
 			else
 				res->n = match_count(s->rep->re, sym->name, run->m, run->re, subj, tx->len,
 						     match_offset(s->rep, subj, tx->len),

@@ -878,6 +878,12 @@ static size_t lb_weight(const struct rewidth *w)
 	return w->c + LB_RUN * (w->k[0] + w->k[1] + w->k[2] + 4 * w->k[3]);
 }
 
+/* rewidth_weight - see rewidth.h */
+size_t rewidth_weight(const struct rewidth *w)
+{
+	return lb_weight(w);
+}
+
 /* lb_add, lb_max - a + b, the larger of each term (false past the cap) */
 static bool lb_add(struct rewidth *a, const struct rewidth *b)
 {
@@ -1079,6 +1085,142 @@ static bool lb_refused(const char *pattern)
 		if (strchr("123456789gkK", p[1]))
 			return true;
 	return false;
+}
+
+/* ---------------------------------------------------------------- core */
+
+/*
+ * A pattern that is a group run {m,n} times whose body is a sequence X R
+ * (whole items) has every match hold a match of R' = R (?:X R){m-1,n-1}
+ * which starts where the first pass's X ends: at most X's rewidth_runs
+ * bound in.  Only for m >= 2: then R' still holds a whole pass of the
+ * group, where a plain sequence's R alone is often far less selective
+ * than the whole (what X drops may be what makes a match rare), and the
+ * core would match where the pattern does not.  No option set
+ * inside the pattern, back-reference, condition or recursion (lb_refused),
+ * \G or \K: those read what X matched or where the search began.  An
+ * atomic group, a possessive or lazy quantifier that R' no longer sits in
+ * only adds matches of R'.  Each split after the first CORE_MAX_SPLITS
+ * items is tried; R' must hold a literal of the set (reqlit_find's answer
+ * for it, each literal holding one of lits) and the split with the
+ * smallest bound where those end wins.  prefilter.c searches R' first
+ * where the literals allow, with that smaller bound, and the pattern
+ * itself only from X's bound before each match of R'.
+ */
+#define CORE_MAX_SPLITS 6
+
+/* core_contextual - could a match of the core in one line of a body
+ * (prefilter.c searches body rules line by line where a match crosses a
+ * line) be missed by a search of the whole text?  Only through what reads
+ * past the bytes it consumes where the line's subject ends: $, \B, \A,
+ * \z, \Z, negative look-around, and ^ but in m mode (true in a line's
+ * subject only where it is in the whole text too, as are \b and positive
+ * look-around).  Read as plain text, classes and escapes skipped: an
+ * unsure answer is yes */
+static bool core_contextual(const char *d, const char *flags)
+{
+	const char *end = d + strlen(d);
+	bool multi = flags && strchr(flags, 'm') && !strstr(d, "(?-") && !strstr(d, "(?^");
+
+	for (const char *p = d; p < end;) {
+		if (*p == '\\') {
+			if (p + 1 >= end || strchr("BAzZGK", p[1]))
+				return true;
+			const char *e = re_escape_end(p, end);
+			if (e == NULL)
+				return true;
+			p = e;
+		} else if (*p == '[') {
+			const char *e = re_class_end(p, end);
+			if (e == NULL)
+				return true;
+			p = e;
+		} else if (*p == '$' || (*p == '^' && !multi)) {
+			return true;
+		} else if (*p == '(' && (strncmp(p, "(?!", 3) == 0 || strncmp(p, "(?<!", 4) == 0)) {
+			return true;
+		} else {
+			p++;
+		}
+	}
+	return false;
+}
+
+/* core_try - R' for the split [seq, at) [at, seq_end) + tail: its bound
+ * in *lead if it holds the set; false otherwise */
+static bool core_try(struct lb *lb, const char *at, const char *seq_end, const char *tail,
+		     struct buf *d, struct rewidth *lead)
+{
+	struct reqlit rl;
+
+	d->len = 0;
+	buf_puts(d, "(?:");
+	buf_append(d, at, (size_t)(seq_end - at));
+	buf_puts(d, ")");
+	buf_puts(d, tail);
+	if (core_contextual(d->data, lb->flags) || !reqlit_find(d->data, lb->flags, &rl))
+		return false;
+	bool ok = lb_covered(&rl, lb->lits);
+	reqlit_clear(&rl);
+	return ok && (rewidth_lead(d->data, lb->flags, lb->lits, lead) ||
+		      rewidth_runs(d->data, lb->flags, lead));
+}
+
+/* rewidth_core - see rewidth.h */
+bool rewidth_core(const char *pattern, const char *flags, const struct reqlit *lits,
+		  char **core, struct rewidth *lead, struct rewidth *pre)
+{
+	struct lb lb = { .flags = flags, .lits = lits };
+	const char *end = pattern + strlen(pattern), *next, *body;
+	size_t min, max;
+
+	*core = NULL;
+	if (lits->n == 0 || *pattern == '^' || lb_refused(pattern) || strstr(pattern, "\\G") ||
+	    strstr(pattern, "\\K") ||
+	    option_anywhere(pattern, flags, 'x') || strstr(pattern, "(?#") ||
+	    lead_branch_end(pattern, end) != end)
+		return false;
+	/* the group's body taken apart, and what follows it */
+	enum lead_kind k = lead_item(pattern, end, &next, &body);
+	const char *q = lead_quant(next, end, &min, &max);
+	if (q != end || k != LK_GROUP || body == NULL || min < 2 ||
+	    (pattern[1] == '?' && !strchr(":>'<P", pattern[2])))
+		return false;
+	const char *seq = body, *seq_end = next - 1;
+	if (lead_branch_end(seq, seq_end) != seq_end)
+		return false;	/* branches: no split holds for all */
+	struct buf tail, d;
+	buf_init(&tail);
+	buf_puts(&tail, "(?:");
+	buf_append(&tail, seq, (size_t)(seq_end - seq));
+	if (max == SIZE_MAX)
+		buf_printf(&tail, "){%zu,}", min - 1);
+	else
+		buf_printf(&tail, "){%zu,%zu}", min - 1, max - 1);
+	buf_init(&d);
+	struct rewidth best = { 0 }, w, x;
+	bool have = false;
+	const char *p = seq;
+	for (int split = 0; split < CORE_MAX_SPLITS && p < seq_end; split++) {
+		k = lead_item(p, seq_end, &next, &body);
+		if (k == LK_FAIL || k == LK_BAR || (p = lead_quant(next, seq_end, &min, &max)) == NULL)
+			break;
+		if (p >= seq_end || !lb_width(&lb, seq, (size_t)(p - seq), &x))
+			break;	/* R' empty, or X unbounded (so is any longer X) */
+		if (core_try(&lb, p, seq_end, tail.data, &d, &w) &&
+		    (!have || lb_weight(&w) < lb_weight(&best))) {
+			free(*core);
+			*core = xstrdup(d.data);
+			best = w;
+			*pre = x;
+			have = true;
+		}
+	}
+	buf_free(&d);
+	buf_free(&tail);
+	if (have)
+		*lead = best;
+	return have;
 }
 
 /* ---------------------------------------------------------------- span */

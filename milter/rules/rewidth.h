@@ -62,6 +62,18 @@ bool rewidth_runs(const char *pattern, const char *flags, struct rewidth *out);
 bool rewidth_lead(const char *pattern, const char *flags, const struct reqlit *lits,
 		  struct rewidth *out);
 /*
+ * rewidth_core - a pattern found inside every match of pattern (its
+ * "core"), when pattern is a group (?:X R){m,n}, m >= 2, X and R whole
+ * items: *core (the caller frees) is R (?:X R){m-1,n-1}, which starts
+ * where the first X's match ends, at most *pre past the match's start; its matches hold a literal of lits, ending at most *lead
+ * past their start.  The split with the smallest *lead; false when none
+ * holds the literals, X is unbounded, or the pattern has what a split
+ * would change (options set inside it, back-references, conditions,
+ * recursion, \G, \K, x mode, a top-level '|', a leading ^).
+ */
+bool rewidth_core(const char *pattern, const char *flags, const struct reqlit *lits,
+		  char **core, struct rewidth *lead, struct rewidth *pre);
+/*
  * rewidth_span - every match of pattern (byte mode, Perl flags as
  * re_compile takes them) consumes at least *min bytes (capped at
  * REWIDTH_CAP), each of them in set (256 bits), so it lies in a run of
@@ -70,6 +82,9 @@ bool rewidth_lead(const char *pattern, const char *flags, const struct reqlit *l
  * back-references, \K, \R, \p, recursion, conditions...).
  */
 bool rewidth_span(const char *pattern, const char *flags, uint64_t set[4], size_t *min);
+/* rewidth_weight - a bound as bytes, for comparing two (a run weighs 16
+ * bytes, a line 64) */
+size_t rewidth_weight(const struct rewidth *w);
 /* rewidth_eval - w for a text with these longest runs; REWIDTH_NONE if
  * it would overflow */
 size_t rewidth_eval(const struct rewidth *w, const size_t runs[REWIDTH_RUNS]);

@@ -1108,6 +1108,11 @@ static const char tricky[] =
 	"header PF_SPAN_NEG Subject !~ /[a-z]{24,}\\s[a-z]{24,}/\n"
 	"body PF_SPAN_CAPS /\\b[A-Z][a-z]{5,}(?:\\s[A-Z][a-z]{5,}){6}\\b/\n"
 	"tflags PF_SPAN_CAPS nosubject multiple maxhits=3\n"
+	/* searched for its core first (rewidth_core): a field word after
+	 * up to five words, three times */
+	"body PF_CORE_FORM /(?:(?:[a-z]{1,12}\\s){0,5}(?:name|address|e-?mail|phone|subject)"
+	"[\\s:,]{1,20}){3}/i\n"
+	"tflags PF_CORE_FORM multiple\n"
 	"meta PF_META PF_MULTI > 3 && !PF_NEG_SUBJ\n";
 
 /* scan_file - one message through e; the scan (caller frees) */
@@ -1202,6 +1207,8 @@ START_TEST(corpus_tricky)
 	ck_assert_uint_ge(pi.lead, 4);
 	/* PF_SPAN_*: no literal, but only runs of their bytes */
 	ck_assert_uint_ge(pi.span, 7);
+	/* PF_CORE_FORM */
+	ck_assert_uint_eq(pi.core, 1);
 	size_t differ = corpus_equal(e, &nhits);
 	ck_assert_msg(differ == 0, "%zu corpus messages hit differently with the prefilter", differ);
 	ck_assert_uint_ge(nhits, 5000);	/* the rules do hit */
@@ -1352,6 +1359,93 @@ START_TEST(windows_keep_matches)
 }
 END_TEST
 
+/* rewidth_core: the core of a group repeated twice or more (its first
+ * pass without the items before the literals, then the rest of the
+ * passes), and what it refuses */
+START_TEST(rewidth_core_table)
+{
+	static const struct {
+		const char *pat;
+		const char *core;	/* NULL: none */
+		size_t lead, pre;
+	} t[] = {
+		{ "(?:(?:[a-z]{1,12}\\s){0,6}(?:name|address|phone)[\\s:]{1,40}){3}",
+		  "(?:(?:name|address|phone)[\\s:]{1,40})"
+		  "(?:(?:[a-z]{1,12}\\s){0,6}(?:name|address|phone)[\\s:]{1,40}){2,2}", 7, 78 },
+		{ "(?:(?:your\\s)?(?:name|address)\\s){2,}",
+		  "(?:(?:name|address)\\s)(?:(?:your\\s)?(?:name|address)\\s){1,}", 7, 5 },
+		/* once: the rest alone may match where the whole does not */
+		{ "(?:(?:your\\s)?(?:name|address)\\s){1,3}", NULL, 0, 0 },
+		/* what a line's subject reads differently from the whole text */
+		{ "(?:(?:your\\s)?(?:name|address)$){3}", NULL, 0, 0 },
+		{ "(?:(?:your\\s)?(?:name|address)\\B){3}", NULL, 0, 0 },
+		{ "(?:(?:your\\s)?(?:name|address)(?!x)){3}", NULL, 0, 0 },
+		{ "(?:(?:your\\s)?(?:name|address)^\\s){3}", NULL, 0, 0 },
+		/* anchored, branches, a back-reference, an unbounded prefix, more
+		 * than the group */
+		{ "^(?:(?:your\\s)?(?:name|address)\\s){3}", NULL, 0, 0 },
+		{ "(?:(?:your\\s)?(?:name|address)\\s){3}|xyzw", NULL, 0, 0 },
+		{ "(?:(\\w)?(?:name|address)\\s\\1){3}", NULL, 0, 0 },
+		{ "(?:(?:\\w+\\s)*(?:name|address)\\s){3}", NULL, 0, 0 },
+		{ "(?:(?:your\\s)?(?:name|address)\\s){3}z", NULL, 0, 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(*t); i++) {
+		struct reqlit rl;
+		struct rewidth lead, pre;
+		char *core = NULL;
+		ck_assert_msg(reqlit_find(t[i].pat, "i", &rl), "/%s/ has literals", t[i].pat);
+		bool found = rewidth_core(t[i].pat, "i", &rl, &core, &lead, &pre);
+		ck_assert_msg(found == (t[i].core != NULL), "/%s/: core %s", t[i].pat,
+			      found ? core : "none");
+		if (found) {
+			ck_assert_str_eq(core, t[i].core);
+			ck_assert_msg(lead.c == t[i].lead && pre.c == t[i].pre,
+				      "/%s/: lead %zu pre %zu", t[i].pat, lead.c, pre.c);
+		}
+		free(core);
+		reqlit_clear(&rl);
+	}
+}
+END_TEST
+
+/* a slot searched for its core first: the regex's matches start up to
+ * six words before the core's (found only with the windows reaching that
+ * far back), overlap, come one after the other, and cross lines (a body
+ * rule then counts line by line) */
+START_TEST(core_keeps_matches)
+{
+	struct engine *e = unit_engine("", "body PF_CORE /(?:(?:[a-z]{1,12}\\s){0,6}"
+					   "(?:name|address|phone)[\\s:]{1,40}){3}/i\n"
+					   "tflags PF_CORE multiple\n"
+					   "body PF_CORE_NS /(?:(?:[a-z]{1,12}\\s){0,6}"
+					   "(?:name|address|phone)[\\s:]{1,40}){3}/i\n"
+					   "tflags PF_CORE_NS nosubject multiple\n");
+	struct rules_pf_info pi;
+	struct buf b;
+
+	rules_prefilter_info(e->rules, &pi);
+	ck_assert_uint_eq(pi.core, 2);	/* a slot each: nosubject apart */
+	buf_init(&b);
+	buf_puts(&b, "From: a@b.test\nSubject: name name name\n\n");
+	for (int i = 0; i < 12; i++)	/* more than PF_WINDOWS apart */
+		buf_printf(&b, "line %d: some text about forms and the people who fill them in\n"
+			   "please send us your full legal name: address: phone: today\n", i);
+	buf_puts(&b, "name name name name name name name\n");
+	buf_puts(&b, "address:\nphone:\nname:\n");
+	for (int on = 0; on < 2; on++) {
+		rules_set_prefilter(e->rules, on);
+		struct scan *sc = unit_scan(e, b.data);
+		want_detail(sc, "PF_CORE", "name name name  (14 hits)", on);
+		want_detail(sc, "PF_CORE_NS",
+			    "please send us your full legal name: address: phone:  (13 hits)", on);
+		scan_free(sc);
+	}
+	buf_free(&b);
+	engine_unref(e);
+}
+END_TEST
+
 /* two threads scanning at once share the rule set and its databases;
  * each message's hits must equal the serial run's */
 #define T_MSGS 40
@@ -1436,6 +1530,8 @@ int main(void)
 	tcase_add_test(tc, skip_is_no_match);
 	tcase_add_test(tc, limit_keeps_matches);
 	tcase_add_test(tc, windows_keep_matches);
+	tcase_add_test(tc, core_keeps_matches);
+	tcase_add_test(tc, rewidth_core_table);
 	tcase_add_test(tc, review_cases);
 	tcase_add_loop_test(tc, rewidth_table, 0, sizeof(widths) / sizeof(widths[0]));
 	tcase_add_loop_test(tc, rewidth_runs_table, 0, sizeof(runs_widths) / sizeof(runs_widths[0]));
