@@ -1100,14 +1100,15 @@ static bool lb_refused(const char *pattern)
  * inside the pattern, back-reference, condition or recursion (lb_refused),
  * \G or \K: those read what X matched or where the search began.  An
  * atomic group, a possessive or lazy quantifier that R' no longer sits in
- * only adds matches of R'.  Each split after the first CORE_MAX_SPLITS
- * items is tried; R' must hold a literal of the set (reqlit_find's answer
- * for it, each literal holding one of lits) and the split with the
- * smallest bound where those end wins.  prefilter.c searches R' first
+ * only adds matches of R'.  X is the items before the first (of at most
+ * CORE_MAX_ITEMS) that every pass runs through and whose every match
+ * holds a literal of the set: what may come before the literals; R' must
+ * then hold a literal of the set too (reqlit_find's answer for it, each
+ * literal holding one of lits), and its bound is where those end.  prefilter.c searches R' first
  * where the literals allow, with that smaller bound, and the pattern
  * itself only from X's bound before each match of R'.
  */
-#define CORE_MAX_SPLITS 6
+#define CORE_MAX_ITEMS 12
 
 /* core_contextual - could a match of the core in one line of a body
  * (prefilter.c searches body rules line by line where a match crosses a
@@ -1198,28 +1199,24 @@ bool rewidth_core(const char *pattern, const char *flags, const struct reqlit *l
 	else
 		buf_printf(&tail, "){%zu,%zu}", min - 1, max - 1);
 	buf_init(&d);
-	struct rewidth best = { 0 }, w, x;
 	bool have = false;
 	const char *p = seq;
-	for (int split = 0; split < CORE_MAX_SPLITS && p < seq_end; split++) {
+	for (int item = 0; item < CORE_MAX_ITEMS && p < seq_end; item++) {
+		const char *at = p;
 		k = lead_item(p, seq_end, &next, &body);
 		if (k == LK_FAIL || k == LK_BAR || (p = lead_quant(next, seq_end, &min, &max)) == NULL)
 			break;
-		if (p >= seq_end || !lb_width(&lb, seq, (size_t)(p - seq), &x))
-			break;	/* R' empty, or X unbounded (so is any longer X) */
-		if (core_try(&lb, p, seq_end, tail.data, &d, &w) &&
-		    (!have || lb_weight(&w) < lb_weight(&best))) {
-			free(*core);
+		if (min == 0 || !lb_lits(&lb, at, (size_t)(p - at)))
+			continue;	/* X goes on: this item may hold no literal of the set */
+		if (at > seq && lb_width(&lb, seq, (size_t)(at - seq), pre) &&
+		    core_try(&lb, at, seq_end, tail.data, &d, lead)) {
 			*core = xstrdup(d.data);
-			best = w;
-			*pre = x;
 			have = true;
 		}
+		break;
 	}
 	buf_free(&d);
 	buf_free(&tail);
-	if (have)
-		*lead = best;
 	return have;
 }
 

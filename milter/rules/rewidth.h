@@ -63,13 +63,16 @@ bool rewidth_lead(const char *pattern, const char *flags, const struct reqlit *l
 		  struct rewidth *out);
 /*
  * rewidth_core - a pattern found inside every match of pattern (its
- * "core"), when pattern is a group (?:X R){m,n}, m >= 2, X and R whole
- * items: *core (the caller frees) is R (?:X R){m-1,n-1}, which starts
- * where the first X's match ends, at most *pre past the match's start; its matches hold a literal of lits, ending at most *lead
- * past their start.  The split with the smallest *lead; false when none
- * holds the literals, X is unbounded, or the pattern has what a split
- * would change (options set inside it, back-references, conditions,
- * recursion, \G, \K, x mode, a top-level '|', a leading ^).
+ * "core"), when pattern is a group (?:X R){m,n}, m >= 2, X the whole
+ * items before the first that holds a literal of lits: *core (the caller
+ * frees) is R (?:X R){m-1,n-1}, which starts where the first X's match
+ * ends, at most *pre past the match's start; its matches hold a literal
+ * of lits, ending at most *lead past their start.  false when X is empty
+ * or unbounded, R' holds no literal of lits, or the pattern has what a
+ * split would change (options set inside it, back-references,
+ * conditions, recursion, \G, \K, x mode, a top-level '|', a leading ^)
+ * or what a line of a body reads differently from the whole text ($,
+ * \B, negative look-around...).
  */
 bool rewidth_core(const char *pattern, const char *flags, const struct reqlit *lits,
 		  char **core, struct rewidth *lead, struct rewidth *pre);
