@@ -473,6 +473,37 @@ static size_t lazy_count(struct ruleset *rs, const char *body, bool subrules, ch
 	return ran;
 }
 
+/* one message through a rule set: its body, the non-meta rules that
+ * run lazily, the hits */
+struct lazy_case {
+	const char *body;
+	size_t ran;
+	const char *want;
+};
+
+/* lazy_cases - each case scanned with every rule run (subrules: all
+ * total of them, the hits wanted) and lazily (ran of them, the same
+ * hits); the set loaded from text, its prefilter on or off */
+static void lazy_cases(const char *text, bool prefilter, size_t total,
+		       const struct lazy_case *cases, size_t n)
+{
+	struct diag d;
+	char got[512], want[512];
+
+	diag_init(&d);
+	struct ruleset *rs = rules_load_text("r.cf", text, unit_builtins(), &d);
+	ck_assert_msg(rs != NULL, "%s", d.n ? d.lines[0] : "?");
+	rules_set_prefilter(rs, prefilter);
+	for (size_t i = 0; i < n; i++) {
+		ck_assert_uint_eq(lazy_count(rs, cases[i].body, true, want, sizeof(want)), total);
+		ck_assert_str_eq(want, cases[i].want);
+		ck_assert_uint_eq(lazy_count(rs, cases[i].body, false, got, sizeof(got)), cases[i].ran);
+		ck_assert_str_eq(got, want);
+	}
+	rules_free(rs);
+	diag_free(&d);
+}
+
 /* a __ rule runs only when a meta reads it: the right side of && after
  * a 0 and of || after a hit are never run, nested metas included; every
  * rule not named __ runs; the hits are those of running everything.
@@ -491,11 +522,7 @@ START_TEST(lazy_subrules)
 		"meta __N __A && __D\n"
 		"meta NEST __N || __C\n"
 		"meta SUM (__A + __B + __C + __D) > 1\n";
-	static const struct {
-		const char *body;
-		size_t lazy;	/* non-meta rules run lazily (of 5) */
-		const char *want;
-	} cases[] = {
+	static const struct lazy_case cases[] = {	/* non-meta rules run: of 5 */
 		/* TOP; AND_M: __A (0, __B skipped); OR_M: __C (hit, __D
 		 * skipped); __N: __A known; NEST: __C known; SUM: __B, __D */
 		{ "ccc\n", 5, "OR_M=meta=1;NEST=meta=1;" },
@@ -504,23 +531,12 @@ START_TEST(lazy_subrules)
 		{ "aaa bbb\n", 5, "AND_M=meta=1;SUM=meta=1;" },
 	};
 	struct diag d;
-	char got[512], want[512];
+	char got[512];
 
-	diag_init(&d);
-	struct ruleset *rs = rules_load_text("r.cf", text, unit_builtins(), &d);
-	ck_assert_msg(rs != NULL, "%s", d.n ? d.lines[0] : "?");
-	rules_set_prefilter(rs, false);
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		ck_assert_uint_eq(lazy_count(rs, cases[i].body, true, want, sizeof(want)), 5);
-		ck_assert_str_eq(want, cases[i].want);
-		ck_assert_uint_eq(lazy_count(rs, cases[i].body, false, got, sizeof(got)), cases[i].lazy);
-		ck_assert_str_eq(got, want);
-	}
-	rules_free(rs);
-	diag_free(&d);
+	lazy_cases(text, false, 5, cases, sizeof(cases) / sizeof(cases[0]));
 	/* a meta needing none of the SUM line's terms: fewer rules run */
 	diag_init(&d);
-	rs = rules_load_text("r.cf", "body __A /aaa/\nbody __B /bbb/\nbody __C /ccc/\n"
+	struct ruleset *rs = rules_load_text("r.cf", "body __A /aaa/\nbody __B /bbb/\nbody __C /ccc/\n"
 			     "meta M __A && (__B || __C)\n", unit_builtins(), &d);
 	ck_assert(rs != NULL);
 	rules_set_prefilter(rs, false);
@@ -565,11 +581,7 @@ START_TEST(lazy_quiet)
 		"meta OR_M __C || __D\n"
 		"meta NEG_S __NS && !__NT\n"
 		"meta SUM (__A + __B + __C + __D + __E) > 1\n";
-	static const struct {
-		const char *body;
-		size_t ran;	/* non-meta rules run (of 11) */
-		const char *want;
-	} cases[] = {
+	static const struct lazy_case cases[] = {	/* non-meta rules run: of 11 */
 		/* TOP and HZ (which builds the Subject text), __C (its
 		 * literal), __E (no literal: always) and __NT (s: 1 byte,
 		 * no literal either); __A, __B, __D and __NS (negated: 1,
@@ -587,20 +599,8 @@ START_TEST(lazy_quiet)
 		/* an '&': __HP runs, and matches */
 		{ "f&#345;ee\n", 5, "AMP_M=meta=1;NEG_S=meta=1;" },
 	};
-	struct diag d;
-	char got[512], want[512];
 
-	diag_init(&d);
-	struct ruleset *rs = rules_load_text("r.cf", text, unit_builtins(), &d);
-	ck_assert_msg(rs != NULL, "%s", d.n ? d.lines[0] : "?");
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		ck_assert_uint_eq(lazy_count(rs, cases[i].body, true, want, sizeof(want)), 11);
-		ck_assert_str_eq(want, cases[i].want);
-		ck_assert_uint_eq(lazy_count(rs, cases[i].body, false, got, sizeof(got)), cases[i].ran);
-		ck_assert_str_eq(got, want);
-	}
-	rules_free(rs);
-	diag_free(&d);
+	lazy_cases(text, true, 11, cases, sizeof(cases) / sizeof(cases[0]));
 }
 END_TEST
 
