@@ -429,6 +429,24 @@ static size_t longest_naive(const unsigned char *s, size_t n, int k)
 	return max;
 }
 
+/* rand_step - the tests' random numbers: the next state of *seed (use
+ * its bits from 16 up) */
+static unsigned rand_step(unsigned *seed)
+{
+	return *seed = *seed * 1103515245u + 12345u;
+}
+
+/* rand_text - a random text in t of fewer than cap bytes, each from
+ * al[0, na); its length */
+static size_t rand_text(unsigned *seed, char *t, size_t cap, const char *al, size_t na)
+{
+	size_t n = (rand_step(seed) >> 16) % cap;
+
+	for (size_t j = 0; j < n; j++)
+		t[j] = al[(rand_step(seed) >> 16) % na];
+	return n;
+}
+
 /* the runs skip most bytes: on random texts over small alphabets (long
  * and short runs of every class, a run at the start and at the end,
  * texts of 0 to 300 bytes), each class equals the byte-by-byte count */
@@ -440,15 +458,8 @@ START_TEST(rewidth_text_runs_random)
 	unsigned char t[300];
 
 	for (int iter = 0; iter < 20000; iter++) {
-		seed = seed * 1103515245u + 12345u;
-		const char *al = alpha[(seed >> 16) % (sizeof(alpha) / sizeof(*alpha))];
-		size_t na = strlen(al);
-		seed = seed * 1103515245u + 12345u;
-		size_t n = (seed >> 16) % sizeof(t);
-		for (size_t j = 0; j < n; j++) {
-			seed = seed * 1103515245u + 12345u;
-			t[j] = (unsigned char)al[(seed >> 16) % na];
-		}
+		const char *al = alpha[(rand_step(&seed) >> 16) % (sizeof(alpha) / sizeof(*alpha))];
+		size_t n = rand_text(&seed, (char *)t, sizeof(t), al, strlen(al));
 		size_t r[REWIDTH_RUNS];
 		rewidth_text_runs((const char *)t, n, 15, r);
 		for (int k = 0; k < REWIDTH_RUNS; k++)
@@ -480,15 +491,9 @@ START_TEST(re_literal_byte)
 		ck_assert_ptr_nonnull(lit);
 		ck_assert_ptr_nonnull(cls);
 		for (int iter = 0; iter < 20000; iter++) {
-			seed = seed * 1103515245u + 12345u;
-			size_t n = (seed >> 16) % sizeof(t);
-			for (size_t j = 0; j < n; j++) {
-				seed = seed * 1103515245u + 12345u;
-				t[j] = "eE7x\n "[(seed >> 16) % 6];
-			}
-			seed = seed * 1103515245u + 12345u;
-			size_t off = (seed >> 16) % (n + 2);
-			seed = seed * 1103515245u + 12345u;
+			size_t n = rand_text(&seed, t, sizeof(t), "eE7x\n ", 6);
+			size_t off = (rand_step(&seed) >> 16) % (n + 2);
+			rand_step(&seed);
 			size_t lim = (seed >> 16) % 4 == 0 ? RE_NO_LIMIT : (seed >> 18) % (n + 2);
 			size_t a1 = 0, b1 = 0, a2 = 0, b2 = 0;
 			enum re_result r1 = re_match_upto(lit, t, n, off, lim, rs, &a1, &b1);
@@ -670,12 +675,7 @@ START_TEST(rewidth_span_bound)
 		struct re *re = re_compile(pats[i], strlen(pats[i]), "", &err);
 		ck_assert_ptr_nonnull(re);
 		for (int iter = 0; iter < 3000; iter++) {
-			seed = seed * 1103515245u + 12345u;
-			size_t n = (seed >> 16) % sizeof(t);
-			for (size_t j = 0; j < n; j++) {
-				seed = seed * 1103515245u + 12345u;
-				t[j] = alpha[(seed >> 16) % (sizeof(alpha) - 1)];
-			}
+			size_t n = rand_text(&seed, t, sizeof(t), alpha, sizeof(alpha) - 1);
 			size_t a, b;
 			for (size_t off = 0; off < n && re_match(re, t, n, off, rs, &a, &b) == RE_MATCH;
 			     off = a + 1) {
