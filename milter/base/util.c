@@ -250,15 +250,19 @@ bool str_ieq(const char *a, const char *b)
 	return strcasecmp(a, b) == 0;
 }
 
-/* str_hash - FNV-1a of n bytes, ASCII case folded if fold */
+/* str_hash - FNV-1a of n bytes, ASCII case folded if fold (as compares,
+ * c_lower: tolower's table lookup per byte was most of the header-name
+ * lookups' cost) */
 uint32_t str_hash(const char *p, size_t n, bool fold)
 {
 	uint32_t h = 2166136261u;
 
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)p[i];
-		h ^= fold ? (unsigned char)tolower(c) : c;
-		h *= 16777619u;
+	if (fold) {
+		for (size_t i = 0; i < n; i++)
+			h = (h ^ c_lower((unsigned char)p[i])) * 16777619u;
+	} else {
+		for (size_t i = 0; i < n; i++)
+			h = (h ^ (unsigned char)p[i]) * 16777619u;
 	}
 	return h;
 }

@@ -86,6 +86,12 @@ static inline bool c_alnum(unsigned char c)
 	return (unsigned char)((c | 0x20) - 'a') < 26 || c_digit(c);
 }
 
+/* c_lower - tolower in the C locale */
+static inline unsigned char c_lower(unsigned char c)
+{
+	return (unsigned char)(c - 'A') < 26 ? (unsigned char)(c + 32) : c;
+}
+
 /* monotonic clock in milliseconds (fractional) */
 double now_ms(void);
 /* deadline_timespec - CLOCK_MONOTONIC time left_ms from now, for

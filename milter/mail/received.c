@@ -252,28 +252,47 @@ static bool pm_possible(const char *line, const char *pat)
 	if (*pat == '^')
 		pat++;
 	while (*pat) {
-		size_t n = 0;
-		while (*pat && n < sizeof(run) - 1) {
-			if (*pat == '{') {	/* optional: skipped whole */
-				pat += strcspn(pat, "}");
-				pat += *pat != '\0';
-				break;
-			}
-			if (*pat == '%' && pat[1] == '%') {
-				run[n++] = '%';
-				pat += 2;
-			} else if (*pat == '%') {
-				pat += pat[1] ? 2 : 1;
-				break;
-			} else if (*pat == '}' || (*pat == '$' && pat[1] == '\0')) {
-				pat++;
-				break;
-			} else
-				run[n++] = *pat++;
-		}
-		if (n == 0)
+		if (*pat == '{') {	/* optional: skipped whole */
+			pat += strcspn(pat, "}");
+			pat += *pat != '\0';
 			continue;
+		}
+		if (*pat == '}') {
+			pat++;
+			continue;
+		}
+		if (*pat == '$' && pat[1] == '\0')
+			break;
+		if (*pat == '%' && pat[1] != '%') {
+			pat += pat[1] ? 2 : 1;
+			continue;
+		}
+		/* a literal run, to the next item ("%%" is one '%'; a '$'
+		 * before the end is a byte): copied for strstr, up to 63
+		 * bytes (a part of a run is also in every match) */
+		const char *e = pat;
+		bool pct = false;
+		for (;;) {
+			e += strcspn(e, "{}%$");
+			if (*e == '$' && e[1] != '\0')
+				e++;
+			else if (*e == '%' && e[1] == '%')
+				e += 2, pct = true;
+			else
+				break;
+		}
+		size_t n = 0;
+		if (pct) {
+			for (const char *c = pat; c < e && n < sizeof(run) - 1; c++) {
+				run[n++] = *c;
+				c += *c == '%';
+			}
+		} else {
+			n = (size_t)(e - pat) < sizeof(run) - 1 ? (size_t)(e - pat) : sizeof(run) - 1;
+			memcpy(run, pat, n);
+		}
 		run[n] = '\0';
+		pat = e;
 		const char *q = n == 1 ? strchr(at, run[0]) : strstr(at, run);
 		if (q == NULL)
 			return false;

@@ -34,7 +34,8 @@
  * is searched only in these windows (match_count, with PCRE2's offset
  * limit): the first match window by window is the first match, so the
  * counts and details are the same.  A slot keeps PF_WINDOWS of them per
- * message, merged into one that spans them when more come.
+ * message; with more, the two closest are joined (so the gap between
+ * them is searched too).
  *
  * Cores: a slot whose windows reach far back from its literals because
  * optional words may precede them, a group repeated two or more times
@@ -110,7 +111,7 @@
 #include "rules/reqlit.h"
 #include "rules/rewidth.h"
 
-/* windows kept per slot and message; more are merged into one */
+/* windows kept per slot and message; with more, the two closest join */
 #define PF_WINDOWS 8
 /* a slot that is not prefiltered is searched in runs of the bytes it
  * consumes when a match takes at least this many: with shorter matches,
@@ -704,67 +705,11 @@ void prefilter_end(struct pf_run *run)
 	free(run);
 }
 
-/* add_window - a match of res's slot may start in [lo, hi]: the windows
- * stay sorted and disjoint, and hold every such range seen (merged into
- * one that spans them all when one comes out of order or there are too
- * many) */
-static void add_window(struct pf_run *run, struct pf_res *res, size_t lo, size_t hi)
-{
-	if (res->nwin == 0) {
-		if (run->nwins + PF_WINDOWS > run->wins_cap) {
-			run->wins_cap = (run->nwins + PF_WINDOWS) * 2;
-			run->wins = xrealloc(run->wins, run->wins_cap * sizeof(*run->wins));
-		}
-		res->win = run->nwins;
-		run->nwins += PF_WINDOWS;
-		run->wins[res->win] = (struct match_win){ lo, hi };
-		res->nwin = 1;
-		return;
-	}
-	struct match_win *w = &run->wins[res->win], *last = &w[res->nwin - 1];
-	if (lo >= last->lo && lo <= last->hi + 1) {
-		if (hi > last->hi)
-			last->hi = hi;
-	} else if (lo > last->hi + 1 && res->nwin < PF_WINDOWS) {
-		w[res->nwin++] = (struct match_win){ lo, hi };
-	} else {
-		w[0] = (struct match_win){ lo < w[0].lo ? lo : w[0].lo,
-					   hi > last->hi ? hi : last->hi };
-		res->nwin = 1;
-	}
-}
-
-/* push_window - one more window at the end of run->wins */
-static void push_window(struct pf_run *run, size_t lo, size_t hi)
-{
-	if (run->nwins + 1 > run->wins_cap) {
-		run->wins_cap = (run->nwins + 1) * 2;
-		run->wins = xrealloc(run->wins, run->wins_cap * sizeof(*run->wins));
-	}
-	run->wins[run->nwins++] = (struct match_win){ lo, hi };
-}
-
-/* text_runs - the longest runs of text t (tx) of the classes its slots'
- * widths need, counted once: by on_match at the first slot whose width
- * depends on them, or odd_windows */
-static const size_t *text_runs(const struct pf_run *run, struct pf_tx *tx, size_t t)
-{
-	if (!tx->runs_ready) {
-		rewidth_text_runs(tx->subj, tx->len, run->pf->texts[t].runs, tx->runs);
-		tx->runs_ready = true;
-	}
-	return tx->runs;
-}
-
-/* insert_window - add_window for a range in any order: the windows stay
+/* merge_window - add [lo, hi] to res's windows in any order: they stay
  * sorted and disjoint; with PF_WINDOWS of them, the two closest become
- * one */
-static void insert_window(struct pf_run *run, struct pf_res *res, size_t lo, size_t hi)
+ * one (the positions they cover grow by the smallest gap) */
+static void merge_window(struct pf_run *run, struct pf_res *res, size_t lo, size_t hi)
 {
-	if (res->nwin == 0) {
-		add_window(run, res, lo, hi);
-		return;
-	}
 	struct match_win v[PF_WINDOWS + 1], *w = &run->wins[res->win];
 	size_t n = 0, i = 0;
 
@@ -789,6 +734,59 @@ static void insert_window(struct pf_run *run, struct pf_res *res, size_t lo, siz
 	}
 	memcpy(w, v, n * sizeof(*v));
 	res->nwin = (unsigned)n;
+}
+
+/* add_window - a match of res's slot may start in [lo, hi]: the windows
+ * stay sorted and disjoint, and hold every such range seen.  Ranges come
+ * mostly in order (Vectorscan reports by end offset): the last window
+ * grows or one is appended; any other goes through merge_window, which
+ * joins the two closest when there are too many (joining them all into
+ * one, as before, searched most of the text for a slot whose literals
+ * are common words, between hits far apart) */
+static void add_window(struct pf_run *run, struct pf_res *res, size_t lo, size_t hi)
+{
+	if (res->nwin == 0) {
+		if (run->nwins + PF_WINDOWS > run->wins_cap) {
+			run->wins_cap = (run->nwins + PF_WINDOWS) * 2;
+			run->wins = xrealloc(run->wins, run->wins_cap * sizeof(*run->wins));
+		}
+		res->win = run->nwins;
+		run->nwins += PF_WINDOWS;
+		run->wins[res->win] = (struct match_win){ lo, hi };
+		res->nwin = 1;
+		return;
+	}
+	struct match_win *w = &run->wins[res->win], *last = &w[res->nwin - 1];
+	if (lo >= last->lo && lo <= last->hi + 1) {
+		if (hi > last->hi)
+			last->hi = hi;
+	} else if (lo > last->hi + 1 && res->nwin < PF_WINDOWS) {
+		w[res->nwin++] = (struct match_win){ lo, hi };
+	} else {
+		merge_window(run, res, lo, hi);
+	}
+}
+
+/* push_window - one more window at the end of run->wins */
+static void push_window(struct pf_run *run, size_t lo, size_t hi)
+{
+	if (run->nwins + 1 > run->wins_cap) {
+		run->wins_cap = (run->nwins + 1) * 2;
+		run->wins = xrealloc(run->wins, run->wins_cap * sizeof(*run->wins));
+	}
+	run->wins[run->nwins++] = (struct match_win){ lo, hi };
+}
+
+/* text_runs - the longest runs of text t (tx) of the classes its slots'
+ * widths need, counted once: by on_match at the first slot whose width
+ * depends on them, or odd_windows */
+static const size_t *text_runs(const struct pf_run *run, struct pf_tx *tx, size_t t)
+{
+	if (!tx->runs_ready) {
+		rewidth_text_runs(tx->subj, tx->len, run->pf->texts[t].runs, tx->runs);
+		tx->runs_ready = true;
+	}
+	return tx->runs;
 }
 
 /* odd_clusters - the clusters of text tx's bytes >= 0x80 (and, amp, of
@@ -838,7 +836,7 @@ static bool odd_windows(struct pf_run *run, const struct pf_slot *s, struct pf_r
 	for (size_t i = 0; i < n; i++) {
 		size_t lo = c[i].lo + 1 > width ? c[i].lo + 1 - width : 0, hi = c[i].hi + s->back;
 		if (lo <= hi) {	/* a match reading nothing at its start reads them before */
-			insert_window(run, res, lo, hi);
+			add_window(run, res, lo, hi);
 			res->cand = true;
 		}
 	}
