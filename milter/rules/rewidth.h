@@ -85,6 +85,19 @@ bool rewidth_core(const char *pattern, const char *flags, const struct reqlit *l
  * back-references, \K, \R, \p, recursion, conditions...).
  */
 bool rewidth_span(const char *pattern, const char *flags, uint64_t set[4], size_t *min);
+/*
+ * rewidth_subspan - rewidth_span for a part of pattern: the top-level
+ * items i..j-1 of every match consume at least *min bytes of set, one
+ * after the other, starting at most *lead (rewidth_runs of the items
+ * before i) past the match's start, so the match starts at most that far
+ * before a run of set's bytes at least *min long.  The part chosen is the
+ * one whose run is least likely in mail text (by the rate of each byte
+ * in a body text); false when that is not below odds_max for a given
+ * byte to start one, for a top-level '|', or for syntax the walk does not
+ * follow (as rewidth_span).
+ */
+bool rewidth_subspan(const char *pattern, const char *flags, double odds_max, uint64_t set[4],
+		     size_t *min, struct rewidth *lead);
 /* rewidth_weight - a bound as bytes, for comparing two (a run weighs 16
  * bytes, a line 64) */
 size_t rewidth_weight(const struct rewidth *w);

@@ -144,6 +144,7 @@ struct rules_pf_info {
 	size_t lead;		/* of those, with windows from a prefix (rewidth_lead) */
 	size_t core;		/* of those, searched first for a core (rewidth_core) */
 	size_t span;		/* of the others, searched in runs of their bytes only */
+	size_t subspan;		/* of those, in runs of a part's bytes (rewidth_subspan) */
 	size_t texts;		/* texts scanned: body, rawbody, full, uri, headers */
 	size_t db_bytes;	/* the databases */
 	size_t scratch_bytes;	/* per message */

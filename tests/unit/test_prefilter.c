@@ -695,6 +695,107 @@ START_TEST(rewidth_span_bound)
 }
 END_TEST
 
+/* rewidth_subspan: the part whose run of bytes is rarest in mail, how
+ * far into a match it starts, and what it refuses */
+START_TEST(rewidth_subspan_table)
+{
+	static const struct {
+		const char *pat, *flags;
+		long min;	/* -1: refused */
+		size_t c, k0, k3;	/* the lead: c + k0 word runs + k3 lines */
+		const char *in, *out;
+	} t[] = {
+		/* ten hex digits after up to 18 bytes (the look-ahead
+		 * consumes nothing) */
+		{ "\\s[A-Z]?[a-z]{1,15}\\s(?!-)[-0-9a-f]{10,64}\\s", "", 10, 18, 0, 0, "-09af", "gG x" },
+		{ "[A-Z]{16,}", "", 16, 0, 0, 0, "AZ", "az" },
+		/* the amount, not the currency before it */
+		{ "(?:\\$|usd)\\s?[1-9][\\d.,]{2,9}", "", 3, 4, 0, 0, "19.,", "$u " },
+		{ "\\w+\\d{12}", "", 12, 0, 1, 0, "09", "a_" },	/* after a word run */
+		{ ".*[0-9]{12}", "", 12, 0, 0, 1, "09", "a" },	/* after a line */
+		{ "e(?=[0-9]{30})[0-9]{4}", "", 4, 1, 0, 0, "09", "e" },	/* consumed, not seen */
+		{ "(?:[0-9]{4}){0}[A-Z]{8}", "", 8, 0, 0, 0, "AZ", "09" },
+		{ "[a-z]{4}", "", -1, 0, 0, 0, "", "" },	/* too common */
+		{ "[A-Z]{16}", "i", -1, 0, 0, 0, "", "" },	/* both cases: too common */
+		{ "ab|[A-Z]{16}", "", -1, 0, 0, 0, "", "" },	/* a top-level | */
+		{ "(a)\\1[0-9]{20}", "", -1, 0, 0, 0, "", "" },
+		{ "[A-Z]{16} #", "x", -1, 0, 0, 0, "", "" },
+		{ "a(?#c)[A-Z]{16}", "", -1, 0, 0, 0, "", "" },
+		{ "(?:a|b)+?\\x{100}", "", -1, 0, 0, 0, "", "" },
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(*t); i++) {
+		uint64_t set[4];
+		size_t min;
+		struct rewidth lead;
+		bool ok = rewidth_subspan(t[i].pat, t[i].flags, 1.0 / 4096, set, &min, &lead);
+		ck_assert_msg(ok == (t[i].min >= 0), "/%s/%s: subspan %d", t[i].pat, t[i].flags, ok);
+		if (!ok)
+			continue;
+		ck_assert_msg((long)min == t[i].min && lead.c == t[i].c && lead.k[0] == t[i].k0 &&
+			      lead.k[3] == t[i].k3, "/%s/%s: min %zu lead %zu+%zu,%zu", t[i].pat,
+			      t[i].flags, min, lead.c, lead.k[0], lead.k[3]);
+		for (const char *c = t[i].in; *c; c++)
+			ck_assert_msg(set[(unsigned char)*c >> 6] >> ((unsigned char)*c & 63) & 1,
+				      "/%s/%s: 0x%02x not in", t[i].pat, t[i].flags, (unsigned char)*c);
+		for (const char *c = t[i].out; *c; c++)
+			ck_assert_msg(!(set[(unsigned char)*c >> 6] >> ((unsigned char)*c & 63) & 1),
+				      "/%s/%s: 0x%02x in", t[i].pat, t[i].flags, (unsigned char)*c);
+	}
+}
+END_TEST
+
+/* every match of these patterns in random texts holds a run of the
+ * subspan's bytes at least its minimum long, starting at most its lead
+ * into the match (evaluated for the text), within the match */
+START_TEST(rewidth_subspan_bound)
+{
+	static const char *const pats[] = { "x?[ab]{1,3}[0-9]{2,4}\\.?", "(?:ab|b)\\s[A-B]{3}[0-9]",
+		"a[^x]{0,5}[0-9.]{4}", "\\w+ ?[0-9]{3}", "(?=[a-z]{3})[a-z]+[0-9A]{2}[-.]?",
+		"[^\\n]*?[0-9]{2}b" };
+	static const char alpha[] = "abAB09.- x\n";
+	struct re_scratch *rs = re_scratch_new();
+	char *err = NULL, t[200];
+	unsigned seed = 777;
+	size_t seen = 0;
+
+	for (size_t i = 0; i < sizeof(pats) / sizeof(*pats); i++) {
+		uint64_t set[4];
+		size_t min, runs[REWIDTH_RUNS];
+		struct rewidth lead;
+		/* any part: the bound, not the choice, is under test */
+		ck_assert_msg(rewidth_subspan(pats[i], "", 1.0, set, &min, &lead), "/%s/ has one",
+			      pats[i]);
+		struct re *re = re_compile(pats[i], strlen(pats[i]), "", &err);
+		ck_assert_ptr_nonnull(re);
+		for (int iter = 0; iter < 3000; iter++) {
+			size_t n = rand_text(&seed, t, sizeof(t), alpha, sizeof(alpha) - 1);
+			size_t a, b;
+			rewidth_text_runs(t, n, 0xf, runs);
+			size_t back = rewidth_eval(&lead, runs);
+			for (size_t off = 0; off < n && re_match(re, t, n, off, rs, &a, &b) == RE_MATCH;
+			     off = a + 1) {
+				bool found = false;
+				seen++;
+				for (size_t s = a; !found && s <= a + back && s + min <= b; s++) {
+					size_t k = 0;
+					while (k < min && set[(unsigned char)t[s + k] >> 6] >>
+							      ((unsigned char)t[s + k] & 63) & 1)
+						k++;
+					found = k == min;
+				}
+				ck_assert_msg(found, "/%s/: no run of %zu within %zu of the match at %zu",
+					      pats[i], min, back, a);
+			}
+		}
+		re_free(re);
+	}
+	ck_assert_uint_gt(seen, 1000);	/* the patterns do match */
+	re_scratch_free(rs);
+	free(err);
+}
+END_TEST
+
 /* every match holds one of the pattern's literals ending within the lead
  * bound of its start (what prefilter.c's windows rely on), in texts made
  * to put other occurrences far away */
@@ -1108,6 +1209,17 @@ static const char tricky[] =
 	"header PF_SPAN_NEG Subject !~ /[a-z]{24,}\\s[a-z]{24,}/\n"
 	"body PF_SPAN_CAPS /\\b[A-Z][a-z]{5,}(?:\\s[A-Z][a-z]{5,}){6}\\b/\n"
 	"tflags PF_SPAN_CAPS nosubject multiple maxhits=3\n"
+	/* no literal, but a part of each consumes a run of bytes rare in
+	 * mail, from at most so far into the match (rewidth_subspan): a
+	 * fixed bound, one with a word run, a header */
+	"body PF_SUB_HEX /\\s[A-Z]?[a-z]{1,15}\\s(?![a-z]{10})[-0-9a-f]{10,64}\\b/\n"
+	"tflags PF_SUB_HEX multiple\n"
+	"body PF_SUB_CAPS /\\b[A-Za-z][a-z]{0,20}[,;)]?\\s[A-Z]{16,}/\n"
+	"body PF_SUB_MONEY /(?:\\$|usd|EUR)\\s?[1-9][\\dOo]{0,2}[,.][\\dOo]{3}/\n"
+	"tflags PF_SUB_MONEY multiple maxhits=5\n"
+	"body PF_SUB_WORD /\\w+\\s?\\d{1,3}[.,]\\d{3}/\n"
+	"tflags PF_SUB_WORD multiple\n"
+	"header PF_SUB_MSGID Message-ID =~ /^<?[0-9a-f]{12,}[.@]/i\n"
 	/* searched for its core first (rewidth_core): a field word after
 	 * up to five words, three times */
 	"body PF_CORE_FORM /(?:(?:[a-z]{1,12}\\s){0,5}(?:name|address|e-?mail|phone|subject)"
@@ -1209,6 +1321,8 @@ START_TEST(corpus_tricky)
 	ck_assert_uint_ge(pi.span, 7);
 	/* PF_CORE_FORM */
 	ck_assert_uint_eq(pi.core, 1);
+	/* PF_SUB_*, and PF_NOSUBJ/2 (\b[A-Z]{5,}\b: five capitals) */
+	ck_assert_uint_eq(pi.subspan, 7);
 	size_t differ = corpus_equal(e, &nhits);
 	ck_assert_msg(differ == 0, "%zu corpus messages hit differently with the prefilter", differ);
 	ck_assert_uint_ge(nhits, 5000);	/* the rules do hit */
@@ -1542,6 +1656,8 @@ int main(void)
 	tcase_add_test(tc, rewidth_lead_bound);
 	tcase_add_test(tc, rewidth_span_table);
 	tcase_add_test(tc, rewidth_span_bound);
+	tcase_add_test(tc, rewidth_subspan_table);
+	tcase_add_test(tc, rewidth_subspan_bound);
 	tcase_add_test(tc, rewidth_runs_bound);
 	tcase_add_test(tc, corpus_tricky);
 	tcase_add_test(tc, corpus_shipped);
