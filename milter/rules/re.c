@@ -647,6 +647,42 @@ bool re_tailed(const struct re *re)
 	return re->tail != NULL;
 }
 
+/* re_starts - see re.h */
+bool re_starts(const struct re *re, uint64_t set[4])
+{
+	const pcre2_code *code = re->tail ? re->tail : re->code;
+	uint32_t opts = 0, type = 0, unit = 0;
+	const uint8_t *bits = NULL;
+
+	memset(set, 0, 4 * sizeof(*set));
+	if (re->lit >= 0) {
+		set[re->lit >> 6] |= 1ull << (re->lit & 63);
+		return true;
+	}
+	if (pcre2_pattern_info(code, PCRE2_INFO_ALLOPTIONS, &opts) != 0 ||
+	    pcre2_pattern_info(code, PCRE2_INFO_FIRSTCODETYPE, &type) != 0)
+		return false;
+	if (opts & PCRE2_ANCHORED)
+		return true;	/* one try */
+	if (type == 2) {	/* after each newline */
+		set['\n' >> 6] |= 1ull << ('\n' & 63);
+		return true;
+	}
+	if (type == 1 && pcre2_pattern_info(code, PCRE2_INFO_FIRSTCODEUNIT, &unit) == 0 &&
+	    unit < 256) {
+		set[unit >> 6] |= 1ull << (unit & 63);
+		if ((opts & PCRE2_CASELESS) && ((unit | 0x20) >= 'a' && (unit | 0x20) <= 'z'))
+			set[(unit ^ 0x20) >> 6] |= 1ull << ((unit ^ 0x20) & 63);
+		return true;
+	}
+	if (pcre2_pattern_info(code, PCRE2_INFO_FIRSTBITMAP, &bits) != 0 || bits == NULL)
+		return false;
+	for (int c = 0; c < 256; c++)
+		if (bits[c >> 3] >> (c & 7) & 1)
+			set[c >> 6] |= 1ull << (c & 63);
+	return true;
+}
+
 /* re_bytes - byte mode, LF newlines */
 bool re_bytes(const struct re *re)
 {

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct re;
 struct re_scratch;
@@ -74,6 +75,17 @@ size_t re_lookbehind(const struct re *re);
 /* re_tailed - does re_match_upto search a tail of the pattern first (re.c:
  * a pattern whose first byte may be nearly any)?  For tests */
 bool re_tailed(const struct re *re);
+/*
+ * re_starts - where PCRE2's own search tries a match: true with the bytes
+ * a try may start at in set (its first code unit, both cases when the
+ * pattern is caseless, or its start bitmap; a newline for a ^ of m mode;
+ * none when it is anchored at the subject's start), of the tail when
+ * re_match_upto searches one first; false when any byte may start one
+ * (so PCRE2 tries every position).  For choosing what to search before
+ * PCRE2: where its own start is this cheap, searching first may cost
+ * more than it saves.
+ */
+bool re_starts(const struct re *re, uint64_t set[4]);
 /*
  * re_bytes - was re compiled for bytes with LF as the newline (no UTF or
  * UCP mode, no (*CRLF)-style verb)?  Only such a regex may be approximated

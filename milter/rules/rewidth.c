@@ -1342,17 +1342,23 @@ static const uint16_t mail_bytes[256] = {
 
 #define SUBSPAN_ITEMS 64
 
-/* subspan_odds - the odds that a given byte of mail text starts a run of
- * min bytes of set, if bytes were drawn one by one at mail_bytes' rates */
-static double subspan_odds(const uint64_t set[4], size_t min)
+/* rewidth_share - see rewidth.h */
+double rewidth_share(const uint64_t set[4])
 {
 	unsigned long sum = 0;
-	double odds = 1.0;
 
 	for (int c = 0; c < 256; c++)
 		if (set[c >> 6] >> (c & 63) & 1)
 			sum += mail_bytes[c];
-	double p = sum >= 65536 ? 1.0 : (double)sum / 65536.0;
+	return sum >= 65536 ? 1.0 : (double)sum / 65536.0;
+}
+
+/* subspan_odds - the odds that a given byte of mail text starts a run of
+ * min bytes of set, if bytes were drawn one by one at mail_bytes' rates */
+static double subspan_odds(const uint64_t set[4], size_t min)
+{
+	double p = rewidth_share(set), odds = 1.0;
+
 	for (size_t k = 0; k < min && odds > 1e-30; k++)
 		odds *= p;
 	return odds;

@@ -98,6 +98,9 @@ bool rewidth_span(const char *pattern, const char *flags, uint64_t set[4], size_
  */
 bool rewidth_subspan(const char *pattern, const char *flags, double odds_max, uint64_t set[4],
 		     size_t *min, struct rewidth *lead);
+/* rewidth_share - how often a byte of mail text is one of set (the body
+ * texts of the corpus: a guide for choices that cost time, not matches) */
+double rewidth_share(const uint64_t set[4]);
 /* rewidth_weight - a bound as bytes, for comparing two (a run weighs 16
  * bytes, a line 64) */
 size_t rewidth_weight(const struct rewidth *w);

@@ -796,6 +796,51 @@ START_TEST(rewidth_subspan_bound)
 }
 END_TEST
 
+/* re_starts: where PCRE2's own search tries a match */
+START_TEST(re_starts_table)
+{
+	static const struct {
+		const char *pat, *flags;
+		int known;	/* re_starts' answer */
+		const char *in, *out;	/* bytes in and out of the set */
+	} t[] = {
+		{ "abc", "", 1, "a", "Abx" },
+		{ "abc", "i", 1, "aA", "bx" },
+		{ "^abc", "", 1, "", "aA\n" },	/* anchored: one try */
+		{ "^abc", "m", 1, "\n", "a" },	/* after each newline */
+		{ "[xy]z|w", "", 1, "xyw", "z" },
+		{ "e", "", 1, "e", "E" },	/* one byte: memchr */
+		{ "\\x00\\d", "", 1, "\x01", "" },	/* (a NUL is tested below) */
+		{ "(?:a|b)*c", "", 1, "abc", "d" },
+		{ "\\s\\d", "", 1, " \t\n", "a1" },
+		{ ".*abc", "", 1, "\n", "a" },	/* PCRE2 anchors .* at line starts */
+		{ "\\b[0-9a-f]{12,}[.@]", "i", 1, ".@", "0a" },	/* its tail, searched first */
+		{ "a?b?", "", 0, "", "" },	/* may match "": any byte */
+	};
+	char *err = NULL;
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(*t); i++) {
+		struct re *re = re_compile(t[i].pat, strlen(t[i].pat), t[i].flags, &err);
+		uint64_t set[4];
+		ck_assert_msg(re != NULL, "/%s/: %s", t[i].pat, err ? err : "");
+		bool known = re_starts(re, set);
+		ck_assert_msg(known == (t[i].known != 0), "/%s/%s: %d", t[i].pat, t[i].flags, known);
+		for (const char *c = t[i].in; *c; c++) {
+			unsigned char b = (unsigned char)*c;
+			if (i == 6)
+				b = 0;	/* "\x00": the NUL */
+			ck_assert_msg(set[b >> 6] >> (b & 63) & 1, "/%s/%s: 0x%02x not in", t[i].pat,
+				      t[i].flags, b);
+		}
+		for (const char *c = t[i].out; *c; c++)
+			ck_assert_msg(!(set[(unsigned char)*c >> 6] >> ((unsigned char)*c & 63) & 1),
+				      "/%s/%s: 0x%02x in", t[i].pat, t[i].flags, (unsigned char)*c);
+		re_free(re);
+	}
+	free(err);
+}
+END_TEST
+
 /* every match holds one of the pattern's literals ending within the lead
  * bound of its start (what prefilter.c's windows rely on), in texts made
  * to put other occurrences far away */
@@ -1219,7 +1264,11 @@ static const char tricky[] =
 	"tflags PF_SUB_MONEY multiple maxhits=5\n"
 	"body PF_SUB_WORD /\\w+\\s?\\d{1,3}[.,]\\d{3}/\n"
 	"tflags PF_SUB_WORD multiple\n"
-	"header PF_SUB_MSGID Message-ID =~ /^<?[0-9a-f]{12,}[.@]/i\n"
+	"header PF_SUB_MSGID Message-ID =~ /\\b[0-9a-f]{12,}\\b/i\n"
+	/* the same where PCRE2 itself tries few places, so no runs are
+	 * sought: anchored, and a tail of rare bytes searched first (re.c) */
+	"header PF_SUB_ANCHORED Message-ID =~ /^<?[0-9a-f]{12,}[.@]/i\n"
+	"header PF_SUB_TAILED Message-ID =~ /\\b[0-9a-f]{12,}[.@]/i\n"
 	/* searched for its core first (rewidth_core): a field word after
 	 * up to five words, three times */
 	"body PF_CORE_FORM /(?:(?:[a-z]{1,12}\\s){0,5}(?:name|address|e-?mail|phone|subject)"
@@ -1658,6 +1707,7 @@ int main(void)
 	tcase_add_test(tc, rewidth_span_bound);
 	tcase_add_test(tc, rewidth_subspan_table);
 	tcase_add_test(tc, rewidth_subspan_bound);
+	tcase_add_test(tc, re_starts_table);
 	tcase_add_test(tc, rewidth_runs_bound);
 	tcase_add_test(tc, corpus_tricky);
 	tcase_add_test(tc, corpus_shipped);
