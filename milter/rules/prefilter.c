@@ -696,16 +696,24 @@ struct pf_run *prefilter_begin(const struct prefilter *pf, const struct eval_env
 	return run;
 }
 
+/* prefilter_quiet_slot - see prefilter.h */
+size_t prefilter_quiet_slot(const struct prefilter *pf, size_t i)
+{
+	if (pf == NULL || i >= pf->nrules || pf->slot_of[i] == SIZE_MAX ||
+	    pf->hot[pf->slot_of[i]].kind == PF_LOUD)
+		return SIZE_MAX;
+	return pf->slot_of[i];
+}
+
 /* prefilter_quiet - see prefilter.h: what prefilter_rule would find
  * without running PCRE2 (a slot that is not always, whose text was
  * scanned without error, with no window, not searched whole, and none
  * from bytes its ASCII promise excludes: prefilter_rule's "whole ||
  * cand" is false there, and its count stays 0) */
-bool prefilter_quiet(const struct pf_run *run, size_t i)
+bool prefilter_quiet(const struct pf_run *run, size_t k)
 {
-	if (run == NULL || i >= run->pf->nrules || run->pf->slot_of[i] == SIZE_MAX)
+	if (run == NULL || k >= run->pf->nslots)
 		return false;
-	size_t k = run->pf->slot_of[i];
 	const struct pf_hot *h = &run->pf->hot[k];
 	const struct pf_res *res = &run->res[k];
 	const struct pf_tx *tx = &run->tx[h->text];

@@ -38,11 +38,16 @@ struct pf_run *prefilter_begin(const struct prefilter *pf, const struct eval_env
  * rule is not a regex rule.  sym is read only when the regex runs. */
 unsigned prefilter_rule(struct pf_run *run, size_t i, const struct rule *r,
 			const struct sym *sym, char *detail, size_t cap);
-/* prefilter_quiet - rules[i] counts 0 in this message, known without
- * PCRE2: its text is built and scanned and nothing admits its slot (no
- * literal seen, no scan error, no byte that breaks an ASCII promise), or
- * its slot was evaluated to 0.  False when unsure, or run is NULL. */
-bool prefilter_quiet(const struct pf_run *run, size_t i);
+/* prefilter_quiet_slot - the slot of rules[i] when prefilter_quiet may
+ * ever answer true for it (a regex rule whose slot is prefiltered), else
+ * SIZE_MAX: for the list rules.c asks of every message */
+size_t prefilter_quiet_slot(const struct prefilter *pf, size_t i);
+/* prefilter_quiet - the rules of slot k (prefilter_quiet_slot) count 0
+ * in this message, known without PCRE2: its text is built and scanned
+ * and nothing admits the slot (no literal seen, no scan error, no byte
+ * that breaks an ASCII promise), or it was evaluated to 0.  False when
+ * unsure, or run is NULL. */
+bool prefilter_quiet(const struct pf_run *run, size_t k);
 void prefilter_end(struct pf_run *run);
 
 #endif

@@ -507,10 +507,11 @@ void rules_eval_prepare(struct ruleset *rs)
 	rs->nquiet = 0;
 	for (size_t i = 0; i < rs->nrules; i++) {
 		const struct rule *r = &rs->rules[i];
-		if (!r->disabled && is_sub(rs, r) && r->re != NULL &&
+		size_t k = prefilter_quiet_slot(rs->prefilter, i);
+		if (!r->disabled && is_sub(rs, r) && r->re != NULL && k != SIZE_MAX &&
 		    (r->type == RULE_HEADER || r->type == RULE_BODY || r->type == RULE_RAWBODY ||
 		     r->type == RULE_FULL || r->type == RULE_URI))
-			rs->quiet[rs->nquiet++] = (struct quiet_rule){ i, r->sym, r->negate };
+			rs->quiet[rs->nquiet++] = (struct quiet_rule){ k, r->sym, r->negate };
 	}
 	unsigned *costs = meta_costs(rs);
 	for (size_t k = 0; k < rs->nrun_metas[0]; k++)
@@ -573,7 +574,7 @@ size_t rules_eval(const struct ruleset *rs, struct msg *m, struct re_scratch *re
 	 * them, each cost a cache miss or more (a rule, a slot, a symbol) */
 	for (size_t k = 0; lazy && lz.pf && k < rs->nquiet; k++) {
 		const struct quiet_rule *q = &rs->quiet[k];
-		if (!lz.known[q->sym] && prefilter_quiet(lz.pf, q->rule)) {
+		if (!lz.known[q->sym] && prefilter_quiet(lz.pf, q->slot)) {
 			lz.known[q->sym] = 1;
 			lz.val[q->sym] = q->negate;	/* !~ hits when nothing matches */
 		}

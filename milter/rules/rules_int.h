@@ -164,7 +164,7 @@ struct ruleset {
 
 /* a __ regex rule, in what rules_eval reads of it to settle it */
 struct quiet_rule {
-	size_t rule, sym;
+	size_t slot, sym;	/* its prefilter slot (prefilter_quiet_slot) */
 	bool negate;
 };
 
