@@ -315,16 +315,21 @@ int msg_header_first(const struct msg *m, const char *name)
 /* append_lf_text - append bytes with CR dropped and NUL made a space */
 static void append_lf_text(struct buf *b, const char *p, size_t n)
 {
-	for (size_t i = 0; i < n;) {
-		size_t run = 0;	/* bytes copied as they are */
-		while (i + run < n && p[i + run] != '\r' && p[i + run] != '\0')
-			run++;
-		buf_append(b, p + i, run);
-		i += run;
-		if (i < n && p[i] == '\0')
+	const char *end = p + n, *nul = n ? memchr(p, '\0', n) : NULL;
+
+	/* runs between the CRs and NULs found with memchr: the text has a
+	 * CR on every line, a NUL rarely (sought again only once passed) */
+	for (const char *q = p; q < end;) {
+		const char *cr = memchr(q, '\r', (size_t)(end - q));
+		if (nul != NULL && nul < q)
+			nul = memchr(q, '\0', (size_t)(end - q));
+		const char *stop = cr != NULL && (nul == NULL || cr < nul) ? cr : nul ? nul : end;
+		buf_append(b, q, (size_t)(stop - q));
+		if (stop == end)
+			break;
+		if (*stop == '\0')
 			buf_putc(b, ' ');
-		if (i < n)
-			i++;
+		q = stop + 1;
 	}
 }
 
