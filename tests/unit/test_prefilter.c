@@ -608,6 +608,17 @@ START_TEST(rewidth_lead_table)
 }
 END_TEST
 
+/* want_set - the bytes of in are in set, those of out are not (a table
+ * row's pattern and flags in the message) */
+static void want_set(const uint64_t set[4], const char *in, const char *out, const char *pat,
+		     const char *flags)
+{
+	for (const unsigned char *c = (const unsigned char *)in; *c; c++)
+		ck_assert_msg(set[*c >> 6] >> (*c & 63) & 1, "/%s/%s: 0x%02x not in", pat, flags, *c);
+	for (const unsigned char *c = (const unsigned char *)out; *c; c++)
+		ck_assert_msg(!(set[*c >> 6] >> (*c & 63) & 1), "/%s/%s: 0x%02x in", pat, flags, *c);
+}
+
 /* rewidth_span: the fewest bytes a match consumes, and some bytes in and
  * out of the set they come from */
 START_TEST(rewidth_span_table)
@@ -646,15 +657,67 @@ START_TEST(rewidth_span_table)
 			continue;
 		ck_assert_msg((long)min == t[i].min, "/%s/%s: min %zu, not %ld", t[i].pat, t[i].flags,
 			      min, t[i].min);
-		for (const char *c = t[i].in; *c; c++)
-			ck_assert_msg(set[(unsigned char)*c >> 6] >> ((unsigned char)*c & 63) & 1,
-				      "/%s/%s: 0x%02x not in", t[i].pat, t[i].flags, (unsigned char)*c);
-		for (const char *c = t[i].out; *c; c++)
-			ck_assert_msg(!(set[(unsigned char)*c >> 6] >> ((unsigned char)*c & 63) & 1),
-				      "/%s/%s: 0x%02x in", t[i].pat, t[i].flags, (unsigned char)*c);
+		want_set(set, t[i].in, t[i].out, t[i].pat, t[i].flags);
 	}
 }
 END_TEST
+
+/* rand_matches - every match of each pattern in 3000 random texts over
+ * alpha: fn(ctx, pattern index, text, its length, start, end); how many */
+static size_t rand_matches(const char *const *pats, size_t npats, const char *alpha,
+			   unsigned seed,
+			   void (*fn)(void *, size_t, const char *, size_t, size_t, size_t),
+			   void *ctx)
+{
+	struct re_scratch *rs = re_scratch_new();
+	char *err = NULL, t[200];
+	size_t seen = 0;
+
+	for (size_t i = 0; i < npats; i++) {
+		struct re *re = re_compile(pats[i], strlen(pats[i]), "", &err);
+		ck_assert_ptr_nonnull(re);
+		for (int iter = 0; iter < 3000; iter++) {
+			size_t n = rand_text(&seed, t, sizeof(t), alpha, strlen(alpha));
+			size_t a, b;
+			for (size_t off = 0; off < n && re_match(re, t, n, off, rs, &a, &b) == RE_MATCH;
+			     off = a + 1) {
+				seen++;
+				fn(ctx, i, t, n, a, b);
+			}
+		}
+		re_free(re);
+	}
+	re_scratch_free(rs);
+	free(err);
+	return seen;
+}
+
+struct span_case {
+	const char *const *pats;
+	uint64_t set[8][4];
+	size_t min[8];
+	struct rewidth lead[8];
+};
+
+/* in_set - byte c is in set */
+static bool in_set(const uint64_t set[4], char c)
+{
+	return set[(unsigned char)c >> 6] >> ((unsigned char)c & 63) & 1;
+}
+
+/* span_match - a match [a, b) is at least the span long, all its bytes
+ * from the span's set */
+static void span_match(void *ctx, size_t i, const char *t, size_t n, size_t a, size_t b)
+{
+	const struct span_case *sc = ctx;
+
+	(void)n;
+	ck_assert_msg(b - a >= sc->min[i], "/%s/: a match of %zu < %zu", sc->pats[i], b - a,
+		      sc->min[i]);
+	for (size_t j = a; j < b; j++)
+		ck_assert_msg(in_set(sc->set[i], t[j]), "/%s/: byte 0x%02x of a match not in the set",
+			      sc->pats[i], (unsigned char)t[j]);
+}
 
 /* every match of these patterns in random texts consumes at least the
  * span's minimum, every byte of it from the span's set */
@@ -662,36 +725,14 @@ START_TEST(rewidth_span_bound)
 {
 	static const char *const pats[] = { "\\b(?:[a-z]{2,}[\\s.]+){3}", "(?:<[a-z]{1,3}>\\s*){2}",
 		"[0-9a-f]{4,}", "(?:ab|c)(?=d)d?e{2}", "x(?:yz|y)+w", "[^a-c ]{3}\\b" };
-	static const char alpha[] = "abcdeABC <>.xyzw09\n";
-	struct re_scratch *rs = re_scratch_new();
-	char *err = NULL, t[200];
-	unsigned seed = 4242;
-	size_t seen = 0;
+	struct span_case sc = { .pats = pats };
 
-	for (size_t i = 0; i < sizeof(pats) / sizeof(*pats); i++) {
-		uint64_t set[4];
-		size_t min;
-		ck_assert_msg(rewidth_span(pats[i], "", set, &min), "/%s/ has a span", pats[i]);
-		struct re *re = re_compile(pats[i], strlen(pats[i]), "", &err);
-		ck_assert_ptr_nonnull(re);
-		for (int iter = 0; iter < 3000; iter++) {
-			size_t n = rand_text(&seed, t, sizeof(t), alpha, sizeof(alpha) - 1);
-			size_t a, b;
-			for (size_t off = 0; off < n && re_match(re, t, n, off, rs, &a, &b) == RE_MATCH;
-			     off = a + 1) {
-				seen++;
-				ck_assert_msg(b - a >= min, "/%s/: a match of %zu < %zu", pats[i], b - a, min);
-				for (size_t j = a; j < b; j++)
-					ck_assert_msg(set[(unsigned char)t[j] >> 6] >> ((unsigned char)t[j] & 63) & 1,
-						      "/%s/: byte 0x%02x of a match not in the set", pats[i],
-						      (unsigned char)t[j]);
-			}
-		}
-		re_free(re);
-	}
-	ck_assert_uint_gt(seen, 1000);	/* the patterns do match */
-	re_scratch_free(rs);
-	free(err);
+	for (size_t i = 0; i < sizeof(pats) / sizeof(*pats); i++)
+		ck_assert_msg(rewidth_span(pats[i], "", sc.set[i], &sc.min[i]), "/%s/ has a span",
+			      pats[i]);
+	/* the patterns do match */
+	ck_assert_uint_gt(rand_matches(pats, sizeof(pats) / sizeof(*pats), "abcdeABC <>.xyzw09\n",
+				       4242, span_match, &sc), 1000);
 }
 END_TEST
 
@@ -735,15 +776,30 @@ START_TEST(rewidth_subspan_table)
 		ck_assert_msg((long)min == t[i].min && lead.c == t[i].c && lead.k[0] == t[i].k0 &&
 			      lead.k[3] == t[i].k3, "/%s/%s: min %zu lead %zu+%zu,%zu", t[i].pat,
 			      t[i].flags, min, lead.c, lead.k[0], lead.k[3]);
-		for (const char *c = t[i].in; *c; c++)
-			ck_assert_msg(set[(unsigned char)*c >> 6] >> ((unsigned char)*c & 63) & 1,
-				      "/%s/%s: 0x%02x not in", t[i].pat, t[i].flags, (unsigned char)*c);
-		for (const char *c = t[i].out; *c; c++)
-			ck_assert_msg(!(set[(unsigned char)*c >> 6] >> ((unsigned char)*c & 63) & 1),
-				      "/%s/%s: 0x%02x in", t[i].pat, t[i].flags, (unsigned char)*c);
+		want_set(set, t[i].in, t[i].out, t[i].pat, t[i].flags);
 	}
 }
 END_TEST
+
+/* subspan_match - a match [a, b) holds a run of the part's bytes at
+ * least its minimum long, starting at most its lead (for this text) in */
+static void subspan_match(void *ctx, size_t i, const char *t, size_t n, size_t a, size_t b)
+{
+	const struct span_case *sc = ctx;
+	size_t runs[REWIDTH_RUNS], min = sc->min[i];
+	bool found = false;
+
+	rewidth_text_runs(t, n, 0xf, runs);
+	size_t back = rewidth_eval(&sc->lead[i], runs);
+	for (size_t s = a; !found && s <= a + back && s + min <= b; s++) {
+		size_t k = 0;
+		while (k < min && in_set(sc->set[i], t[s + k]))
+			k++;
+		found = k == min;
+	}
+	ck_assert_msg(found, "/%s/: no run of %zu within %zu of the match at %zu", sc->pats[i], min,
+		      back, a);
+}
 
 /* every match of these patterns in random texts holds a run of the
  * subspan's bytes at least its minimum long, starting at most its lead
@@ -753,46 +809,14 @@ START_TEST(rewidth_subspan_bound)
 	static const char *const pats[] = { "x?[ab]{1,3}[0-9]{2,4}\\.?", "(?:ab|b)\\s[A-B]{3}[0-9]",
 		"a[^x]{0,5}[0-9.]{4}", "\\w+ ?[0-9]{3}", "(?=[a-z]{3})[a-z]+[0-9A]{2}[-.]?",
 		"[^\\n]*?[0-9]{2}b" };
-	static const char alpha[] = "abAB09.- x\n";
-	struct re_scratch *rs = re_scratch_new();
-	char *err = NULL, t[200];
-	unsigned seed = 777;
-	size_t seen = 0;
+	struct span_case sc = { .pats = pats };
 
-	for (size_t i = 0; i < sizeof(pats) / sizeof(*pats); i++) {
-		uint64_t set[4];
-		size_t min, runs[REWIDTH_RUNS];
-		struct rewidth lead;
-		/* any part: the bound, not the choice, is under test */
-		ck_assert_msg(rewidth_subspan(pats[i], "", 1.0, set, &min, &lead), "/%s/ has one",
-			      pats[i]);
-		struct re *re = re_compile(pats[i], strlen(pats[i]), "", &err);
-		ck_assert_ptr_nonnull(re);
-		for (int iter = 0; iter < 3000; iter++) {
-			size_t n = rand_text(&seed, t, sizeof(t), alpha, sizeof(alpha) - 1);
-			size_t a, b;
-			rewidth_text_runs(t, n, 0xf, runs);
-			size_t back = rewidth_eval(&lead, runs);
-			for (size_t off = 0; off < n && re_match(re, t, n, off, rs, &a, &b) == RE_MATCH;
-			     off = a + 1) {
-				bool found = false;
-				seen++;
-				for (size_t s = a; !found && s <= a + back && s + min <= b; s++) {
-					size_t k = 0;
-					while (k < min && set[(unsigned char)t[s + k] >> 6] >>
-							      ((unsigned char)t[s + k] & 63) & 1)
-						k++;
-					found = k == min;
-				}
-				ck_assert_msg(found, "/%s/: no run of %zu within %zu of the match at %zu",
-					      pats[i], min, back, a);
-			}
-		}
-		re_free(re);
-	}
-	ck_assert_uint_gt(seen, 1000);	/* the patterns do match */
-	re_scratch_free(rs);
-	free(err);
+	/* any part: the bound, not the choice, is under test */
+	for (size_t i = 0; i < sizeof(pats) / sizeof(*pats); i++)
+		ck_assert_msg(rewidth_subspan(pats[i], "", 1.0, sc.set[i], &sc.min[i], &sc.lead[i]),
+			      "/%s/ has one", pats[i]);
+	ck_assert_uint_gt(rand_matches(pats, sizeof(pats) / sizeof(*pats), "abAB09.- x\n", 777,
+				       subspan_match, &sc), 1000);
 }
 END_TEST
 
@@ -810,7 +834,7 @@ START_TEST(re_starts_table)
 		{ "^abc", "m", 1, "\n", "a" },	/* after each newline */
 		{ "[xy]z|w", "", 1, "xyw", "z" },
 		{ "e", "", 1, "e", "E" },	/* one byte: memchr */
-		{ "\\x00\\d", "", 1, "\x01", "" },	/* (a NUL is tested below) */
+		{ "\\x00\\d", "", 1, "", "\x01" },	/* a NUL: tested below */
 		{ "(?:a|b)*c", "", 1, "abc", "d" },
 		{ "\\s\\d", "", 1, " \t\n", "a1" },
 		{ ".*abc", "", 1, "\n", "a" },	/* PCRE2 anchors .* at line starts */
@@ -825,16 +849,9 @@ START_TEST(re_starts_table)
 		ck_assert_msg(re != NULL, "/%s/: %s", t[i].pat, err ? err : "");
 		bool known = re_starts(re, set);
 		ck_assert_msg(known == (t[i].known != 0), "/%s/%s: %d", t[i].pat, t[i].flags, known);
-		for (const char *c = t[i].in; *c; c++) {
-			unsigned char b = (unsigned char)*c;
-			if (i == 6)
-				b = 0;	/* "\x00": the NUL */
-			ck_assert_msg(set[b >> 6] >> (b & 63) & 1, "/%s/%s: 0x%02x not in", t[i].pat,
-				      t[i].flags, b);
-		}
-		for (const char *c = t[i].out; *c; c++)
-			ck_assert_msg(!(set[(unsigned char)*c >> 6] >> ((unsigned char)*c & 63) & 1),
-				      "/%s/%s: 0x%02x in", t[i].pat, t[i].flags, (unsigned char)*c);
+		want_set(set, t[i].in, t[i].out, t[i].pat, t[i].flags);
+		/* "\x00\d": the NUL, which a C string cannot list */
+		ck_assert(i != 6 || (set[0] & 1));
 		re_free(re);
 	}
 	free(err);
