@@ -94,7 +94,8 @@
  * literal matching is trusted; fuzz/fuzz_rules.c checks on == off.
  *
  * Threads: the databases and the prototype scratch are read-only after
- * prefilter_build; each message clones its own scratch (hs_clone_scratch).
+ * prefilter_build; a thread clones its own scratch (hs_clone_scratch)
+ * into a run it keeps between its messages (prefilter_end, the spare).
  * Limits: at most RULES_MAX_RULES slots (one per rule); PF_MAX_RETRY
  * compiles per text when Vectorscan fails on one pattern of a database
  * (that pattern becomes "always"); scans are bounded by the message
@@ -103,6 +104,8 @@
 #include "autoconfig.h"
 
 #include <hs.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -222,6 +225,7 @@ struct prefilter {
 	size_t nlits, lits_cap;
 	size_t nrules;
 	hs_scratch_t *proto;	/* cloned for each message */
+	unsigned long gen;	/* which build: a thread's spare run is for one */
 	struct rules_pf_info info;
 };
 
@@ -260,6 +264,8 @@ struct pf_tx {
 
 struct pf_run {
 	const struct prefilter *pf;
+	unsigned long gen;	/* pf's, read without pf when kept as a spare */
+	size_t ntexts, nslots;
 	const struct eval_env *env;	/* the message and the set's settings */
 	struct msg *m;
 	struct re_scratch *re;
@@ -564,8 +570,11 @@ static void compile_text(struct prefilter *pf, size_t t)
 struct prefilter *prefilter_build(const struct rule *rules, size_t nrules)
 {
 	double t0 = now_ms();
+	static atomic_ulong gens;
 	struct prefilter *pf = xcalloc(1, sizeof(*pf));
 	size_t cap = 16;
+
+	pf->gen = atomic_fetch_add(&gens, 1) + 1;
 
 	while (cap < 2 * nrules + 8)
 		cap *= 2;
@@ -677,22 +686,77 @@ void prefilter_info(const struct prefilter *pf, struct rules_pf_info *info)
 
 /* ---------------------------------------------------------------- run */
 
+/*
+ * A run's allocations (its Vectorscan scratch, the slots' results, the
+ * texts' buffers and windows) are kept between the messages of a thread:
+ * prefilter_end leaves a cleared run as the thread's spare, and the next
+ * prefilter_begin for the same build takes it instead of allocating and
+ * cloning again.  A spare of another build (a reload) is freed; so is a
+ * thread's at its exit (the key's destructor).
+ */
+static pthread_key_t spare_key;
+static pthread_once_t spare_once = PTHREAD_ONCE_INIT;
+static bool spare_ok;
+
+/* run_free - release a run and everything it holds (not its pf, which
+ * may be gone for a spare) */
+static void run_free(struct pf_run *run)
+{
+	for (size_t t = 0; t < run->ntexts; t++) {
+		buf_free(&run->tx[t].hb);
+		free(run->tx[t].sq);
+		free(run->tx[t].sq_at);
+		free(run->tx[t].odd[0]);
+		free(run->tx[t].odd[1]);
+	}
+	hs_free_scratch(run->scratch);
+	free(run->wins);
+	free(run->tx);
+	free(run->res);
+	free(run);
+}
+
+static void spare_drop(void *p)
+{
+	run_free(p);
+}
+
+static void spare_init(void)
+{
+	spare_ok = pthread_key_create(&spare_key, spare_drop) == 0;
+}
+
 /* prefilter_begin - per-message state and scratch */
 struct pf_run *prefilter_begin(const struct prefilter *pf, const struct eval_env *env,
 			       struct re_scratch *re)
 {
-	hs_scratch_t *scratch = NULL;
-
-	if (pf == NULL || (pf->proto && hs_clone_scratch(pf->proto, &scratch) != HS_SUCCESS))
-		return NULL;	/* rules.c runs every rule on its own */
-	struct pf_run *run = xcalloc(1, sizeof(*run));
-	run->pf = pf;
+	if (pf == NULL)
+		return NULL;
+	pthread_once(&spare_once, spare_init);
+	struct pf_run *run = spare_ok ? pthread_getspecific(spare_key) : NULL;
+	if (run != NULL) {
+		pthread_setspecific(spare_key, NULL);
+		if (run->gen != pf->gen) {
+			run_free(run);
+			run = NULL;
+		}
+	}
+	if (run == NULL) {
+		hs_scratch_t *scratch = NULL;
+		if (pf->proto && hs_clone_scratch(pf->proto, &scratch) != HS_SUCCESS)
+			return NULL;	/* rules.c runs every rule on its own */
+		run = xcalloc(1, sizeof(*run));
+		run->pf = pf;
+		run->gen = pf->gen;
+		run->ntexts = pf->ntexts;
+		run->nslots = pf->nslots;
+		run->scratch = scratch;
+		run->res = xcalloc(pf->nslots, sizeof(*run->res));
+		run->tx = xcalloc(pf->ntexts, sizeof(*run->tx));
+	}
 	run->env = env;
 	run->m = env->m;
 	run->re = re;
-	run->scratch = scratch;
-	run->res = xcalloc(pf->nslots, sizeof(*run->res));
-	run->tx = xcalloc(pf->ntexts, sizeof(*run->tx));
 	return run;
 }
 
@@ -727,23 +791,37 @@ bool prefilter_quiet(const struct pf_run *run, size_t k)
 	return h->kind != PF_QUIET_PLAIN || !tx->amp;
 }
 
-/* prefilter_end - release */
+/* prefilter_end - the run cleared for the thread's next message (its
+ * allocations kept: the header texts' buffers, the clusters' arrays, the
+ * windows), or released when the thread has a spare already */
 void prefilter_end(struct pf_run *run)
 {
 	if (run == NULL)
 		return;
-	for (size_t t = 0; t < run->pf->ntexts; t++) {
-		buf_free(&run->tx[t].hb);
-		free(run->tx[t].sq);
-		free(run->tx[t].sq_at);
-		free(run->tx[t].odd[0]);
-		free(run->tx[t].odd[1]);
+	memset(run->res, 0, run->nslots * sizeof(*run->res));
+	for (size_t t = 0; t < run->ntexts; t++) {
+		struct pf_tx *tx = &run->tx[t];
+		struct buf hb = tx->hb;
+		struct match_win *odd0 = tx->odd[0], *odd1 = tx->odd[1];
+		free(tx->sq);
+		free(tx->sq_at);
+		buf_reset(&hb);
+		memset(tx, 0, sizeof(*tx));
+		tx->hb = hb;
+		tx->odd[0] = odd0;
+		tx->odd[1] = odd1;
 	}
-	hs_free_scratch(run->scratch);
-	free(run->wins);
-	free(run->tx);
-	free(run->res);
-	free(run);
+	run->nwins = 0;
+	run->whole = false;
+	run->at = NULL;
+	run->cur = NULL;
+	run->env = NULL;
+	run->m = NULL;
+	run->re = NULL;
+	if (spare_ok && pthread_getspecific(spare_key) == NULL &&
+	    pthread_setspecific(spare_key, run) == 0)
+		return;
+	run_free(run);
 }
 
 /* merge_window - add [lo, hi] to res's windows in any order: they stay
@@ -839,7 +917,8 @@ static const struct match_win *odd_clusters(struct pf_tx *tx, bool amp, size_t *
 
 	if (!tx->odd_ready[k]) {
 		tx->odd_ready[k] = true;
-		tx->odd[k] = xmalloc(PF_ODD_MAX * sizeof(*tx->odd[k]));
+		if (tx->odd[k] == NULL)	/* kept from an earlier message */
+			tx->odd[k] = xmalloc(PF_ODD_MAX * sizeof(*tx->odd[k]));
 		const unsigned char *u = (const unsigned char *)tx->subj;
 		for (size_t i = 0; i < tx->len && !tx->odd_many[k]; i++) {
 			if (u[i] < 0x80 && (!amp || u[i] != '&'))

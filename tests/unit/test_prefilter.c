@@ -1417,6 +1417,44 @@ START_TEST(corpus_shipped)
 }
 END_TEST
 
+/* a thread keeps its last run between messages (prefilter_end): a
+ * message after one with other texts, windows, clusters and header
+ * texts, and one of another rule set in between, hits as it would alone
+ * (each compared with the same message scanned with the prefilter off) */
+START_TEST(spare_run_reused)
+{
+	struct engine *a = unit_engine("", tricky);
+	struct engine *b = unit_engine("", "body PF_B /zebra|giraffe/\n"
+					   "header PF_BS Subject =~ /zebra/\n");
+	static const char *const msgs[] = {
+		"From: a@b.test\nSubject: zebra \xc3\xa9 & more\n\nthe money is free, "
+		"click here, 12,345.67 usd, CONGRATULATIONSWINNERS a3f9c2e1b7d04e55f\n",
+		"From: c@d.test\nSubject: meeting\n\nplain text, no literal at all\n",
+		"From: e@f.test\nSubject: re: a giraffe\n\n\xe9t\xe9 &amp; your name, address, "
+		"phone: and e-mail:, name: subject: phone: address:\n",
+	};
+	size_t nhits = 0;
+
+	for (int round = 0; round < 3; round++) {
+		for (size_t i = 0; i < sizeof(msgs) / sizeof(*msgs); i++) {
+			struct engine *e = (i + (size_t)round) % 3 == 2 ? b : a;
+			rules_set_prefilter(e->rules, false);
+			struct scan *off = unit_scan(e, msgs[i]);
+			rules_set_prefilter(e->rules, true);
+			struct scan *on = unit_scan(e, msgs[i]);
+			ck_assert_msg(same_hits(&off->hits, &on->hits, "spare"), "message %zu round %d",
+				      i, round);
+			nhits += on->hits.n;
+			scan_free(off);
+			scan_free(on);
+		}
+	}
+	ck_assert_uint_gt(nhits, 20);	/* the rules do hit */
+	engine_unref(b);
+	engine_unref(a);
+}
+END_TEST
+
 /* a rule whose literal is absent is skipped, and so hits nothing; a
  * negated one then hits */
 START_TEST(skip_is_no_match)
@@ -1708,6 +1746,7 @@ int main(void)
 	tcase_add_test(tc, lead_nul);
 	tcase_add_test(tc, reqlit_nul);
 	tcase_add_test(tc, skip_is_no_match);
+	tcase_add_test(tc, spare_run_reused);
 	tcase_add_test(tc, limit_keeps_matches);
 	tcase_add_test(tc, windows_keep_matches);
 	tcase_add_test(tc, core_keeps_matches);
