@@ -908,6 +908,17 @@ static const size_t *text_runs(const struct pf_run *run, struct pf_tx *tx, size_
 	return tx->runs;
 }
 
+/* text_bound - bound w for text t of this message: its constant part, or
+ * with the text's runs (counted once, text_runs) when it has any */
+static size_t text_bound(const struct pf_run *run, struct pf_tx *tx, size_t t,
+			 const struct rewidth *w)
+{
+	for (int k = 0; k < REWIDTH_RUNS; k++)
+		if (w->k[k])
+			return rewidth_eval(w, text_runs(run, tx, t));
+	return w->c;
+}
+
 /* odd_clusters - the clusters of text tx's bytes >= 0x80 (and, amp, of
  * its '&'), PF_ODD_GAP apart at least; NULL when there are more than
  * PF_ODD_MAX */
@@ -950,7 +961,7 @@ static bool odd_windows(struct pf_run *run, const struct pf_slot *s, struct pf_r
 
 	if (c == NULL || !s->bounded)
 		return false;
-	size_t width = s->runs ? rewidth_eval(&s->width, text_runs(run, tx, s->text)) : s->width.c;
+	size_t width = text_bound(run, tx, s->text, &s->width);
 	if (width == REWIDTH_NONE)
 		return false;
 	for (size_t i = 0; i < n; i++) {
@@ -1105,7 +1116,7 @@ static unsigned core_count(struct pf_run *run, const struct pf_slot *s, struct p
 {
 	const struct match_win *w = &run->wins[res->win];
 	struct match_win v[PF_WINDOWS];
-	size_t pre = rewidth_eval(&s->core_pre, text_runs(run, tx, s->text));
+	size_t pre = text_bound(run, tx, s->text, &s->core_pre);
 	size_t n = 0, pos = offset;
 	bool whole = false;
 
@@ -1159,13 +1170,7 @@ unsigned prefilter_rule(struct pf_run *run, size_t i, const struct rule *r,
 		if (!whole && ((s->ascii && tx->high) || (s->plain && (tx->high || tx->amp))))
 			whole = !odd_windows(run, s, res, tx);
 		if (s->span) {	/* always: but in runs of its bytes only */
-			const struct rewidth *lw = &s->span->lead;
-			size_t back = lw->c;
-			for (int c = 0; c < REWIDTH_RUNS; c++)
-				if (lw->k[c]) {
-					back = rewidth_eval(lw, text_runs(run, tx, s->text));
-					break;
-				}
+			size_t back = text_bound(run, tx, s->text, &s->span->lead);
 			res->nwin = (unsigned)span_windows(run, s->span, back, subj, tx->len,
 							   &res->win);
 			whole = false;
