@@ -778,6 +778,70 @@ START_TEST(concurrent_parsing)
 }
 END_TEST
 
+/* charset_filters_pooled - text parts in 18 charsets (more than the
+ * pool keeps), labels differing in case, a part too large for its filter
+ * to be kept and an ISO-2022-JP part left in its two-byte mode, in one
+ * message parsed three times: each part comes out in its own charset
+ * every time (a filter handed to the wrong label, or one not reset,
+ * shows).  The expected bytes are Python's codecs' */
+START_TEST(charset_filters_pooled)
+{
+	static const struct {
+		const char *cs, *want;	/* bytes E9 F0 in cs, as UTF-8 */
+	} parts[] = {
+		{ "iso-8859-2", "\xc3\xa9\xc4\x91" }, { "iso-8859-5", "\xd1\x89\xe2\x84\x96" },
+		{ "iso-8859-7", "\xce\xb9\xcf\x80" }, { "iso-8859-8", "\xd7\x99\xd7\xa0" },
+		{ "iso-8859-9", "\xc3\xa9\xc4\x9f" }, { "iso-8859-15", "\xc3\xa9\xc3\xb0" },
+		{ "koi8-r", "\xd0\x98\xd0\x9f" }, { "KOI8-R", "\xd0\x98\xd0\x9f" },
+		{ "windows-1250", "\xc3\xa9\xc4\x91" }, { "windows-1251", "\xd0\xb9\xd1\x80" },
+		{ "windows-1253", "\xce\xb9\xcf\x80" }, { "windows-1254", "\xc3\xa9\xc4\x9f" },
+		{ "windows-1257", "\xc3\xa9\xc5\xa1" }, { "cp850", "\xc3\x9a\xc2\xad" },
+		{ "cp866", "\xd1\x89\xd0\x81" }, { "iso-8859-4", "\xc3\xa9\xc4\x91" },
+		{ "iso-8859-13", "\xc3\xa9\xc5\xa1" }, { "Windows-1251", "\xd0\xb9\xd1\x80" },
+		{ "koi8-u", "\xd0\x98\xd0\x9f" }, { "ISO-8859-5", "\xd1\x89\xe2\x84\x96" },
+	};
+	const size_t n = sizeof(parts) / sizeof(parts[0]);
+	struct engine *e = unit_engine("", "");
+	struct buf b, want;
+
+	buf_init(&b);
+	buf_puts(&b, "Subject: pool\nContent-Type: multipart/mixed; boundary=b\n\n");
+	/* 64 KB in one part: its filter's buffer grows past what the pool keeps */
+	buf_puts(&b, "--b\nContent-Type: text/plain; charset=iso-8859-15\n\nBIG ");
+	for (int i = 0; i < 65536; i++)
+		buf_puts(&b, i % 64 == 63 ? "\n" : "\xe9");
+	buf_puts(&b, "\n\n");	/* a paragraph of its own: body lines are cut at 2 KB */
+	for (size_t i = 0; i < n; i++)
+		buf_printf(&b, "--b\nContent-Type: text/plain; charset=%s\n\nP%zu \xe9\xf0 Q\n\n",
+			   parts[i].cs, i);
+	/* ESC $ B: JIS X 0208 from here, never back: the next part starts
+	 * in ASCII all the same */
+	buf_puts(&b, "--b\nContent-Type: text/plain; charset=iso-2022-jp\n\nJ1 \x1b$B%3\n"
+		 "--b\nContent-Type: text/plain; charset=ISO-2022-JP\n\nJ2 abc\n--b--\n");
+	for (int round = 0; round < 3; round++) {
+		struct scan *sc = feed(e, b.data);
+		size_t len;
+		const char *t = msg_body_text(sc->msg, &len);
+		const char *big = strstr(t, "BIG \xc3\xa9\xc3\xa9");
+		ck_assert_ptr_nonnull(big);
+		ck_assert_uint_ge(len, 64512 * 2);
+		for (size_t i = 0; i < n; i++) {
+			buf_init(&want);
+			buf_printf(&want, "P%zu %s Q", i, parts[i].want);
+			ck_assert_msg(strstr(t, want.data) != NULL, "round %d: %s part not %s", round,
+				      parts[i].cs, want.data);
+			buf_free(&want);
+		}
+		ck_assert_ptr_nonnull(strstr(t, "J1 \xe3\x82\xb3"));
+		ck_assert_ptr_nonnull(strstr(t, "J2 abc"));
+		ck_assert_ptr_null(sc->msg->broken);
+		scan_free(sc);
+	}
+	buf_free(&b);
+	engine_unref(e);
+}
+END_TEST
+
 START_TEST(latin1_helper)
 {
 	struct buf b;
@@ -1533,6 +1597,7 @@ int main(void)
 	tcase_add_test(tc, header_rules_decoded);
 	tcase_add_test(tc, charset_cache_bounded);
 	tcase_add_test(tc, concurrent_parsing);
+	tcase_add_test(tc, charset_filters_pooled);
 	tcase_add_test(tc, latin1_helper);
 	tcase_add_loop_test(tc, gmime_guard, 0, sizeof(guards) / sizeof(guards[0]));
 	tcase_add_test(tc, header_index);
