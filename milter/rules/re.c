@@ -57,6 +57,32 @@ struct re {
 	bool limitable;		/* compiled with PCRE2_USE_OFFSET_LIMIT */
 	size_t behinds;		/* look-behinds in the pattern, or more */
 	int lit;		/* the pattern is this one byte (-1: it is not) */
+	struct re_set *set;	/* or a set of fixed strings (NULL: it is not) */
+};
+
+/*
+ * A pattern that is only alternatives of fixed strings of bytes and byte
+ * classes ((?:e|\xc3[\xa8-\xab]|\xc4[\x93\x95]), SpamAssassin's
+ * __E_LIKE_LETTER, counted up to 320 times a message) is matched here, one
+ * table lookup a byte, instead of by one PCRE2 call a match: PCRE2 tries
+ * the start positions in order and, at each, the alternatives in order,
+ * and the first that matches whole is the match, as set_search does.
+ * Nothing else is accepted: no quantifier, group, anchor, dot, escape of
+ * a letter or digit but \xHH, class negation, x flag, UTF mode, or
+ * caseless byte above 0x7F (PCRE2's default tables fold ASCII letters
+ * only: so does this).
+ */
+#define RE_SET_ALTS 32
+#define RE_SET_POS 8
+
+struct re_set {
+	unsigned nalt;
+	int first1;		/* the one byte every alternative starts with, or -1 */
+	bool first[256];	/* a byte some alternative starts with */
+	struct {
+		unsigned n;	/* its length */
+		uint64_t at[RE_SET_POS][4];	/* the bytes each position takes */
+	} alt[];
 };
 
 struct re_scratch {
@@ -441,6 +467,159 @@ static pcre2_code *with_tail(const pcre2_code *code, const char *pattern, size_t
 	return NULL;
 }
 
+/* hex2 - the byte of two hex digits at p, or -1 */
+static int hex2(const char *p, const char *end)
+{
+	int v = 0;
+
+	if (end - p < 2)
+		return -1;
+	for (int k = 0; k < 2; k++) {
+		unsigned char c = (unsigned char)p[k];
+		int d = c_digit(c) ? c - '0' : (c | 0x20) >= 'a' && (c | 0x20) <= 'f' ? (c | 0x20) - 'a' + 10 : -1;
+		if (d < 0)
+			return -1;
+		v = v * 16 + d;
+	}
+	return v;
+}
+
+/* set_byte - one byte of a set pattern at *p (a plain byte, \xHH or a
+ * backslashed punctuation byte), *p moved past it; -1 if it is none */
+static int set_byte(const char **p, const char *end, const char *special)
+{
+	unsigned char c = (unsigned char)**p;
+
+	if (c != '\\') {
+		if (strchr(special, c) != NULL || c == '\0')
+			return -1;
+		(*p)++;
+		return c;
+	}
+	if (end - *p < 2)
+		return -1;
+	unsigned char e = (unsigned char)(*p)[1];
+	if (e == 'x') {
+		int v = hex2(*p + 2, end);
+		if (v >= 0)
+			*p += 4;
+		return v;
+	}
+	if (c_alnum(e) || e >= 0x80 || e < 0x20)
+		return -1;
+	*p += 2;
+	return e;
+}
+
+/* set_parse - the set of pattern[0, len), or NULL if it is not one */
+static struct re_set *set_parse(const char *pattern, size_t len, bool caseless)
+{
+	const char *p = pattern, *end = pattern + len;
+
+	if (len >= 4 && memcmp(p, "(?:", 3) == 0 && end[-1] == ')') {
+		p += 3;
+		end--;
+	}
+	struct re_set *st = xcalloc(1, sizeof(*st) + RE_SET_ALTS * sizeof(st->alt[0]));
+	for (;;) {
+		if (st->nalt == RE_SET_ALTS)
+			goto no;
+		unsigned a = st->nalt++, n = 0;
+		while (p < end && *p != '|') {
+			uint64_t *at = st->alt[a].at[n];
+			if (n == RE_SET_POS)
+				goto no;
+			if (*p == '[') {	/* bytes and ranges, no negation */
+				p++;
+				if (p < end && (*p == '^' || *p == ']'))
+					goto no;
+				while (p < end && *p != ']') {
+					if (*p == '[')
+						goto no;	/* [:alpha:] and the like */
+					int lo = set_byte(&p, end, "");
+					if (lo < 0)
+						goto no;
+					int hi = lo;
+					if (p + 1 < end && *p == '-' && p[1] != ']') {
+						p++;
+						hi = set_byte(&p, end, "[");
+						if (hi < lo)
+							goto no;
+					}
+					for (int c = lo; c <= hi; c++)
+						at[c >> 6] |= 1ull << (c & 63);
+				}
+				if (p == end)
+					goto no;
+				p++;
+			} else {
+				int c = set_byte(&p, end, "^$.|?*+()[]{}");
+				if (c < 0)
+					goto no;
+				at[c >> 6] |= 1ull << (c & 63);
+			}
+			if (p < end && strchr("?*+{", *p) != NULL)
+				goto no;	/* a quantifier */
+			for (int c = 'a'; caseless && c <= 'z'; c++) {
+				uint64_t lo = at[c >> 6] >> (c & 63) & 1, up = at[(c - 32) >> 6] >> ((c - 32) & 63) & 1;
+				at[c >> 6] |= up << (c & 63);
+				at[(c - 32) >> 6] |= lo << ((c - 32) & 63);
+			}
+			if (caseless && (at[2] | at[3]) != 0)
+				goto no;	/* a byte PCRE2 folds by its tables */
+			n++;
+		}
+		if (n == 0)
+			goto no;	/* an empty alternative matches "" */
+		st->alt[a].n = n;
+		for (int c = 0; c < 256; c++)
+			st->first[c] |= st->alt[a].at[0][c >> 6] >> (c & 63) & 1;
+		if (p == end)
+			break;
+		p++;	/* '|' */
+	}
+	st->first1 = -1;
+	for (int c = 0, n = 0; c < 256; c++)
+		if (st->first[c])
+			st->first1 = n++ == 0 ? c : -1;
+	/* one alternative led by a class: PCRE2's own search of its start
+	 * bitmap is as fast, and the set gains nothing where it runs once */
+	if (st->nalt > 1 || st->first1 >= 0)
+		return st;
+no:
+	free(st);
+	return NULL;
+}
+
+/* set_search - the first match of st starting in [offset, to) of s */
+static bool set_search(const struct re_set *st, const unsigned char *s, size_t len, size_t offset,
+		       size_t to, size_t *start, size_t *end)
+{
+	for (size_t p = offset; p < to; p++) {
+		if (st->first1 >= 0) {	/* memchr to each place it may start */
+			const unsigned char *q = memchr(s + p, st->first1, to - p);
+			if (q == NULL)
+				return false;
+			p = (size_t)(q - s);
+		} else if (!st->first[s[p]]) {
+			continue;
+		}
+		for (unsigned a = 0; a < st->nalt; a++) {
+			unsigned n = st->alt[a].n, k = 1;
+			if (n > len - p)
+				continue;
+			while (k < n && (st->alt[a].at[k][s[p + k] >> 6] >> (s[p + k] & 63) & 1))
+				k++;
+			if (k == n && (st->alt[a].at[0][s[p] >> 6] >> (s[p] & 63) & 1)) {
+				*start = p;
+				*end = p + n;
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
 /* compile - re_compile_limited; jit: also JIT-compile (worth it only
  * for a regex that runs many times) */
 static struct re *compile(const char *pattern, size_t len, const char *flags, char **err,
@@ -499,6 +678,8 @@ static struct re *compile(const char *pattern, size_t len, const char *flags, ch
 	unsigned char c = len == 1 ? (unsigned char)pattern[0] : 0;
 	re->lit = (c >= '0' && c <= '9') ||
 		  ((c | 0x20) >= 'a' && (c | 0x20) <= 'z' && !(opts & PCRE2_CASELESS)) ? c : -1;
+	if (jit && re->lit < 0 && !(opts & (PCRE2_UTF | PCRE2_EXTENDED)))
+		re->set = set_parse(pattern, len, opts & PCRE2_CASELESS);
 	return re;
 }
 
@@ -523,6 +704,7 @@ struct re *re_free(struct re *re)
 	if (re) {
 		pcre2_code_free(re->code);
 		pcre2_code_free(re->tail);
+		free(re->set);
 		free(re);
 	}
 	return NULL;
@@ -567,7 +749,7 @@ enum re_result re_match_upto(const struct re *re, const char *subject, size_t le
 {
 	pcre2_match_context *mc = match_ctx;
 
-	if (re->lit >= 0) {	/* one letter or digit: memchr finds PCRE2's match */
+	if (re->lit >= 0 || re->set != NULL) {	/* memchr or the set find PCRE2's match */
 		size_t to = len;
 		if (limit != RE_NO_LIMIT && re->limitable) {
 			if (limit < offset)	/* as below */
@@ -576,6 +758,9 @@ enum re_result re_match_upto(const struct re *re, const char *subject, size_t le
 		}
 		if (offset > len)
 			return RE_ERROR;
+		if (re->set != NULL)
+			return set_search(re->set, (const unsigned char *)subject, len, offset, to, start, end)
+				       ? RE_MATCH : RE_NOMATCH;
 		const char *p = to > offset ? memchr(subject + offset, re->lit, to - offset) : NULL;
 		if (p == NULL)
 			return RE_NOMATCH;
@@ -639,6 +824,12 @@ size_t re_lookbehind(const struct re *re)
 		return n * re->behinds;
 	}
 	return n;
+}
+
+/* re_fixed - see re.h */
+bool re_fixed(const struct re *re)
+{
+	return re->lit >= 0 || re->set != NULL;
 }
 
 /* re_tailed - see re.h */

@@ -510,6 +510,75 @@ START_TEST(re_literal_byte)
 }
 END_TEST
 
+/* a pattern of fixed strings of bytes and classes is matched without
+ * PCRE2 (re.c's set): the same matches as PCRE2's for the same pattern
+ * followed by an empty group (which the set refuses), from every offset,
+ * up to every limit, over texts of the bytes the patterns name and their
+ * neighbours; the first alternative that matches at a place wins, as in
+ * PCRE2.  Then what the set must refuse */
+START_TEST(re_fixed_set)
+{
+	static const struct {
+		const char *pat, *flags, *alpha;
+	} sets[] = {
+		{ "(?:e|\xc3[\xa8\xa9\xaa\xab]|\xc4[\x93\x95]|\xcf\xb5)", "", "eE\xc3\xa8\xab\xac\xc4\x93\x94\xcf\xb5 " },
+		{ "(?:e|\\xc3[\\xa8-\\xab]|\\xc4[\\x93\\x95])", "m", "eE\xc3\xa8\xab\xac\xc4\x93\x94\xcf\xb5\n" },
+		{ "lottery|winner|win", "i", "loteryWINwn" },
+		{ "ab|a", "", "ab" },
+		{ "a|ab", "", "ab" },
+		{ "x[0-9]\\.y|\\@q", "", "x09.y@qz" },
+		{ "[-a]b|c[a-]", "", "-abc" },
+		{ "dary", "", "dary " },
+		{ "Bo|x", "i", "bBoOxX" },
+	};
+	static const struct {
+		const char *pat, *flags;
+	} refused[] = {
+		{ "a+b", "" }, { "(?:a)|(?:b)", "" }, { "[^a]b|c", "" }, { "\\db|c", "" }, { "a|", "" },
+		{ "(?i)a|b", "" }, { "[[:alpha:]]x|y", "" }, { "e|\xc3\xa9", "i" }, { "a b|c", "x" },
+		{ "[a-c]", "" }, { "a.b|c", "" }, { "ab{2}|c", "" }, { "\\x{2028}|a", "" }, { "a\\b|c", "" },
+	};
+	unsigned seed = 777;
+	char t[64], ref[256];
+	char *err = NULL;
+
+	for (size_t k = 0; k < sizeof(sets) / sizeof(*sets); k++) {
+		snprintf(ref, sizeof(ref), "%s(?:)", sets[k].pat);
+		struct re *set = re_compile(sets[k].pat, strlen(sets[k].pat), sets[k].flags, &err);
+		struct re *pcre = re_compile(ref, strlen(ref), sets[k].flags, &err);
+		struct re_scratch *rs = re_scratch_new();
+		ck_assert_ptr_nonnull(set);
+		ck_assert_ptr_nonnull(pcre);
+		ck_assert_msg(re_fixed(set), "/%s/ is a set", sets[k].pat);
+		ck_assert(!re_fixed(pcre));
+		size_t na = strlen(sets[k].alpha), hits = 0;
+		for (int iter = 0; iter < 20000; iter++) {
+			size_t n = rand_text(&seed, t, sizeof(t), sets[k].alpha, na);
+			size_t off = (rand_step(&seed) >> 16) % (n + 2);
+			rand_step(&seed);
+			size_t lim = (seed >> 16) % 4 == 0 ? RE_NO_LIMIT : (seed >> 18) % (n + 2);
+			size_t a1 = 0, b1 = 0, a2 = 0, b2 = 0;
+			enum re_result r1 = re_match_upto(set, t, n, off, lim, rs, &a1, &b1);
+			enum re_result r2 = re_match_upto(pcre, t, n, off, lim, rs, &a2, &b2);
+			ck_assert_msg(r1 == r2 && (r1 != RE_MATCH || (a1 == a2 && b1 == b2)),
+				      "/%s/ in \"%.*s\" from %zu up to %zu: %d [%zu, %zu), PCRE2 %d "
+				      "[%zu, %zu)", sets[k].pat, (int)n, t, off, lim, r1, a1, b1, r2, a2, b2);
+			hits += r1 == RE_MATCH;
+		}
+		ck_assert_msg(hits > 200, "/%s/: %zu matches", sets[k].pat, hits);
+		re_scratch_free(rs);
+		re_free(set);
+		re_free(pcre);
+	}
+	for (size_t k = 0; k < sizeof(refused) / sizeof(*refused); k++) {
+		struct re *re = re_compile(refused[k].pat, strlen(refused[k].pat), refused[k].flags, &err);
+		ck_assert_msg(re != NULL, "/%s/: %s", refused[k].pat, err ? err : "");
+		ck_assert_msg(!re_fixed(re), "/%s/%s is not a set", refused[k].pat, refused[k].flags);
+		re_free(re);
+	}
+}
+END_TEST
+
 /* a window bound by runs is never too small: every match of these
  * patterns in these texts is no longer than the bound for the text */
 START_TEST(rewidth_runs_bound)
@@ -1757,6 +1826,7 @@ int main(void)
 	tcase_add_test(tc, rewidth_text_runs_counts);
 	tcase_add_test(tc, rewidth_text_runs_random);
 	tcase_add_test(tc, re_literal_byte);
+	tcase_add_test(tc, re_fixed_set);
 	tcase_add_test(tc, rewidth_lead_table);
 	tcase_add_test(tc, rewidth_lead_bound);
 	tcase_add_test(tc, rewidth_span_table);
