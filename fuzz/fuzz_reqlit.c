@@ -24,7 +24,8 @@
  * look-ahead finds the same match as the pattern from every start offset
  * (the first 512), and so
  * does the pattern as re_compile builds it for rules (which adds the
- * look-ahead where it pays).
+ * look-ahead where it pays, and matches a pattern of fixed strings of
+ * bytes and classes without PCRE2: re.c's set, against PCRE2 here).
  */
 #include "autoconfig.h"
 
