@@ -20,7 +20,7 @@
 /* num_arg - a numeric argument */
 static double num_arg(const char *s)
 {
-	return strtod(s, NULL);
+	return eval_num(s);
 }
 
 /* check_body_length(N) - the body as received is at most N bytes */

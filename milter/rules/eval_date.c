@@ -113,8 +113,8 @@ static unsigned shifted_date(const struct eval_env *env, size_t argc, const char
 		c->date_diff_set = true;
 	}
 	double d = (double)(c ? c->date_diff : date_diff(env->m));
-	bool lo = strcmp(argv[0], "undef") == 0 || d >= 3600.0 * strtod(argv[0], NULL);
-	bool hi = strcmp(argv[1], "undef") == 0 || d < 3600.0 * strtod(argv[1], NULL);
+	bool lo = strcmp(argv[0], "undef") == 0 || d >= 3600.0 * eval_num(argv[0]);
+	bool hi = strcmp(argv[1], "undef") == 0 || d < 3600.0 * eval_num(argv[1]);
 	return lo && hi;
 }
 

@@ -254,8 +254,8 @@ static unsigned illegal_chars(const struct eval_env *env, size_t argc, const cha
 	if (text && !(nonascii && ctl == 0 && utf8_valid((const unsigned char *)b.data, b.len))) {
 		if (illegal > 0 && strcasecmp(name, "Subject") == 0 && exempt == 1)
 			illegal--;
-		hit = (double)illegal / (double)b.len >= strtod(argv[1], NULL) &&
-		      (double)illegal >= strtod(argv[2], NULL);
+		hit = (double)illegal / (double)b.len >= eval_num(argv[1]) &&
+		      (double)illegal >= eval_num(argv[2]);
 	}
 	buf_free(&b);
 	return hit;
@@ -354,8 +354,8 @@ static unsigned similar_recips(const struct eval_env *env, size_t argc, const ch
 		similar = (double)hits / pairs;
 	}
 	recips_free(v, n);
-	return (strcmp(argv[0], "undef") == 0 || similar >= strtod(argv[0], NULL)) &&
-	       (strcmp(argv[1], "undef") == 0 || similar < strtod(argv[1], NULL));
+	return (strcmp(argv[0], "undef") == 0 || similar >= eval_num(argv[0])) &&
+	       (strcmp(argv[1], "undef") == 0 || similar < eval_num(argv[1]));
 }
 
 /* quotemeta - Perl's \Q: every byte but [A-Za-z0-9_] escaped */
@@ -498,7 +498,7 @@ static unsigned header_count(const struct eval_env *env, size_t argc, const char
 			seen = strcmp(msg_header(env->m, argv[0], j)->decoded, v) == 0;
 		uniq += !seen;
 	}
-	return (double)uniq >= strtod(argv[1], NULL) && (double)uniq <= strtod(argv[2], NULL);
+	return (double)uniq >= eval_num(argv[1]) && (double)uniq <= eval_num(argv[2]);
 }
 
 /* check_unresolved_template - a field (but the address, subject and id

@@ -20,7 +20,7 @@
 /* num - a numeric argument as Perl reads a string ("0400" is 400) */
 static double num(const char *s)
 {
-	return strtod(s, NULL);
+	return eval_num(s);
 }
 
 /*

@@ -10,6 +10,7 @@
 
 #include <ctype.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -123,6 +124,31 @@ static void eval_unfold(const char *raw, struct buf *out)
 	out->len -= lead;
 	buf_putc(out, '\0');
 	out->len--;
+}
+
+/* eval_num - see eval.h */
+double eval_num(const char *s)
+{
+	static const double p10[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8,
+				      1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15 };
+	uint64_t v = 0;
+	int digits = 0, frac = -1;
+
+	for (const char *p = s;; p++) {
+		if (*p >= '0' && *p <= '9') {
+			if (++digits > 15)
+				break;
+			v = v * 10 + (uint64_t)(*p - '0');
+			frac += frac >= 0;
+		} else if (*p == '.' && frac < 0) {
+			frac = 0;
+		} else if (*p == '\0' && digits > 0) {
+			return frac > 0 ? (double)v / p10[frac] : (double)v;
+		} else {
+			break;
+		}
+	}
+	return strtod(s, NULL);
 }
 
 /* eval_get - every field called name, unfolded, each ending in "\n" */

@@ -45,6 +45,37 @@ START_TEST(parse_args)
 END_TEST
 
 /* loading: implemented evals are rules; unknown ones warn and read 0 */
+/* eval_num reads digits with a point itself: the very double strtod
+ * gives, for edge cases and 200,000 random strings of digits, points,
+ * signs, blanks and letters (most of them strtod's way) */
+START_TEST(eval_num_strtod)
+{
+	static const char *const fixed[] = { "0", "5", "0.5", "0.1", "0.3", "2.675", ".5", "5.", ".",
+		"", "0400", "123456789012345", "1234567890123456", "0.000000000000001",
+		"99999999999999.9", "1.7976931348623157", "3600", "1e3", "-1", " 7", "0x10", "5x",
+		"1.2.3", "00000000000000000001", "9007199254740993" };
+	const char alpha[] = "0123456789012345678901234567890123456789..-+ ex";
+	unsigned seed = 31337;
+	char b[24];
+
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(*fixed); i++) {
+		double x = eval_num(fixed[i]), y = strtod(fixed[i], NULL);
+		ck_assert_msg(memcmp(&x, &y, sizeof(x)) == 0, "\"%s\": %.17g, strtod %.17g", fixed[i], x, y);
+	}
+	for (int iter = 0; iter < 200000; iter++) {
+		seed = seed * 1103515245u + 12345u;
+		size_t n = (seed >> 16) % 18;
+		for (size_t j = 0; j < n; j++) {
+			seed = seed * 1103515245u + 12345u;
+			b[j] = alpha[(seed >> 16) % (sizeof(alpha) - 1)];
+		}
+		b[n] = '\0';
+		double x = eval_num(b), y = strtod(b, NULL);
+		ck_assert_msg(memcmp(&x, &y, sizeof(x)) == 0, "\"%s\": %.17g, strtod %.17g", b, x, y);
+	}
+}
+END_TEST
+
 START_TEST(load)
 {
 	struct diag d;
@@ -722,6 +753,7 @@ int main(void)
 	Suite *s = suite_create("eval");
 	TCase *tc = tcase_create("eval");
 
+	tcase_add_test(tc, eval_num_strtod);
 	tcase_add_test(tc, parse_args);
 	tcase_add_test(tc, load);
 	tcase_add_loop_test(tc, run, 0, (int)(sizeof(cases) / sizeof(cases[0])));
