@@ -220,8 +220,13 @@ struct prefilter {
 	struct pf_span *spans;	/* per slot, where slot->span points */
 	size_t *slot_of;	/* per rule: its slot, or SIZE_MAX */
 	struct pf_hot *hot;	/* per slot */
-	unsigned *lit_slot;	/* per literal (its Vectorscan id): its slot */
-	size_t *lit_len;	/* and its length */
+	/* per literal of a slot: its slot, its length, and the next
+	 * literal of another slot that is the same string (PF_NO_LIT at the
+	 * end): a database holds each string once, under the id of the
+	 * first, and one report of it stands for them all */
+	unsigned *lit_slot;
+	size_t *lit_len;
+	unsigned *lit_next;
 	size_t nlits, lits_cap;
 	size_t nrules;
 	hs_scratch_t *proto;	/* cloned for each message */
@@ -400,13 +405,60 @@ static size_t slot_of(struct prefilter *pf, size_t *tab, size_t cap, const struc
 	return tab[k];
 }
 
-/* the literals of one database being gathered */
+#define PF_NO_LIT UINT32_MAX
+
+/* the literals of one database being gathered; tab: open addressing over
+ * them, by their bytes without ASCII case (Vectorscan reads them so) */
 struct lits {
 	size_t n, cap;
 	char **s;
 	size_t *len;
 	unsigned *ids, *flags;
+	size_t *tab, tcap;
 };
+
+/* lit_hash - FNV-1a over s[0, n) without ASCII case */
+static size_t lit_hash(const char *s, size_t n)
+{
+	size_t h = 14695981039346656037u;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ c_lower((unsigned char)s[i])) * 1099511628211u;
+	return h;
+}
+
+/* same_nocase - a[0, n) and b[0, n) equal without ASCII case (NULs
+ * and all) */
+static bool same_nocase(const char *a, const char *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (c_lower((unsigned char)a[i]) != c_lower((unsigned char)b[i]))
+			return false;
+	return true;
+}
+
+/* lits_find - the cell of l->tab for s[0, n): its index in l, or empty */
+static size_t lits_find(const struct lits *l, const char *s, size_t n)
+{
+	size_t k = lit_hash(s, n) & (l->tcap - 1);
+
+	while (l->tab[k] != SIZE_MAX && !(l->len[l->tab[k]] == n && same_nocase(l->s[l->tab[k]], s, n)))
+		k = (k + 1) & (l->tcap - 1);
+	return k;
+}
+
+/* lits_grow - room in l's table for one more */
+static void lits_grow(struct lits *l)
+{
+	if ((l->n + 1) * 2 <= l->tcap)
+		return;
+	free(l->tab);
+	l->tcap = l->tcap ? l->tcap * 2 : 256;
+	l->tab = xmalloc(l->tcap * sizeof(*l->tab));
+	memset(l->tab, 0xff, l->tcap * sizeof(*l->tab));
+	for (size_t i = 0; i < l->n; i++)
+		l->tab[lits_find(l, l->s[i], l->len[i])] = i;
+}
 
 /* lits_take - the literals of rl for slot id (taken over); every
  * occurrence is reported unless single (URIs, where only the slot's
@@ -418,6 +470,7 @@ static void lits_take(struct prefilter *pf, struct lits *l, struct reqlit *rl, u
 		pf->lits_cap = (pf->nlits + rl->n) * 2;
 		pf->lit_slot = xrealloc(pf->lit_slot, pf->lits_cap * sizeof(*pf->lit_slot));
 		pf->lit_len = xrealloc(pf->lit_len, pf->lits_cap * sizeof(*pf->lit_len));
+		pf->lit_next = xrealloc(pf->lit_next, pf->lits_cap * sizeof(*pf->lit_next));
 	}
 	if (l->n + rl->n > l->cap) {
 		l->cap = (l->n + rl->n) * 2;
@@ -426,13 +479,26 @@ static void lits_take(struct prefilter *pf, struct lits *l, struct reqlit *rl, u
 		l->ids = xrealloc(l->ids, l->cap * sizeof(*l->ids));
 		l->flags = xrealloc(l->flags, l->cap * sizeof(*l->flags));
 	}
-	for (size_t k = 0; k < rl->n; k++, l->n++) {
+	for (size_t k = 0; k < rl->n; k++) {
+		unsigned e = (unsigned)pf->nlits++;
+		pf->lit_slot[e] = id;
+		pf->lit_len[e] = rl->len[k];
+		pf->lit_next[e] = PF_NO_LIT;
+		lits_grow(l);
+		size_t cell = lits_find(l, rl->s[k], rl->len[k]);
+		if (l->tab[cell] != SIZE_MAX) {	/* another slot's: chained */
+			unsigned *at = &pf->lit_next[l->ids[l->tab[cell]]];
+			while (*at != PF_NO_LIT)
+				at = &pf->lit_next[*at];
+			*at = e;
+			free(rl->s[k]);
+			continue;
+		}
+		l->tab[cell] = l->n;
 		l->s[l->n] = rl->s[k];
 		l->len[l->n] = rl->len[k];
-		l->ids[l->n] = (unsigned)pf->nlits;
-		l->flags[l->n] = HS_FLAG_CASELESS | (single ? HS_FLAG_SINGLEMATCH : 0);
-		pf->lit_slot[pf->nlits] = id;
-		pf->lit_len[pf->nlits++] = rl->len[k];
+		l->ids[l->n] = e;
+		l->flags[l->n++] = HS_FLAG_CASELESS | (single ? HS_FLAG_SINGLEMATCH : 0);
 	}
 	rl->n = 0;
 }
@@ -444,6 +510,7 @@ static hs_database_t *lits_compile(struct prefilter *pf, struct lits *l)
 	hs_database_t *db = NULL;
 	hs_compile_error_t *ce = NULL;
 
+	pf->info.strings += l->n;
 	if (l->n && (hs_compile_lit_multi((const char *const *)l->s, l->flags, l->ids, l->len,
 					  (unsigned)l->n, HS_MODE_BLOCK, NULL, &db, &ce) != HS_SUCCESS ||
 		     hs_alloc_scratch(db, &pf->proto) != HS_SUCCESS)) {
@@ -451,7 +518,8 @@ static hs_database_t *lits_compile(struct prefilter *pf, struct lits *l)
 		hs_free_database(db);
 		db = NULL;
 		for (size_t k = 0; k < l->n; k++)
-			pf->slots[pf->lit_slot[l->ids[k]]].always = true;
+			for (unsigned e = l->ids[k]; e != PF_NO_LIT; e = pf->lit_next[e])
+				pf->slots[pf->lit_slot[e]].always = true;
 	}
 	for (size_t k = 0; k < l->n; k++)
 		free(l->s[k]);
@@ -459,6 +527,7 @@ static hs_database_t *lits_compile(struct prefilter *pf, struct lits *l)
 	free(l->len);
 	free(l->ids);
 	free(l->flags);
+	free(l->tab);
 	return db;
 }
 
@@ -603,6 +672,7 @@ struct prefilter *prefilter_build(const struct rule *rules, size_t nrules)
 	for (size_t t = 0; t < pf->ntexts; t++)
 		compile_text(pf, t);
 	pf->info.distinct = pf->nslots;
+	pf->info.literals = pf->nlits;
 	pf->info.texts = pf->ntexts;
 	/* what the literals leave: runs of the bytes a match consumes */
 	pf->spans = xcalloc(pf->nslots, sizeof(*pf->spans));
@@ -672,6 +742,7 @@ struct prefilter *prefilter_free(struct prefilter *pf)
 	free(pf->hot);
 	free(pf->lit_slot);
 	free(pf->lit_len);
+	free(pf->lit_next);
 	free(pf);
 	return NULL;
 }
@@ -1020,25 +1091,20 @@ static size_t span_windows(struct pf_run *run, const struct pf_span *sp, size_t 
 	return nw;
 }
 
-/* on_match - Vectorscan: literal id ends at to, so its slot may match,
- * starting where a match holding this occurrence can start: from
- * width before its end to its start (a look-behind's literal: back
- * after) */
-static int on_match(unsigned id, unsigned long long from, unsigned long long to,
-		    unsigned flags, void *ctx)
+/* on_lit - literal e ends at to, so its slot may match, starting where
+ * a match holding this occurrence can start: from width before its end
+ * to its start (a look-behind's literal: back after) */
+static void on_lit(struct pf_run *run, unsigned e, size_t to)
 {
-	struct pf_run *run = ctx;
-	size_t k = run->pf->lit_slot[id];
+	size_t k = run->pf->lit_slot[e];
 	const struct pf_slot *s = &run->pf->slots[k];
 	struct pf_res *res = &run->res[k];
-	size_t end = (size_t)to, start = end - run->pf->lit_len[id];
+	size_t end = to, start = end - run->pf->lit_len[e];
 
-	(void)from;
-	(void)flags;
 	res->cand = true;
 	if (run->whole) {
 		res->whole = true;
-		return 0;
+		return;
 	}
 	if (run->at) {	/* squeezed: the match holds the bytes it came from */
 		start = run->at[start];
@@ -1052,9 +1118,21 @@ static int on_match(unsigned id, unsigned long long from, unsigned long long to,
 		width = rewidth_eval(&s->width, text_runs(run, run->cur, s->text));
 	size_t lo = width == REWIDTH_NONE || end <= width ? 0 : end - width;
 	add_window(run, res, lo < hi ? lo : hi, hi);
-	return 0;
 }
 
+/* on_match - Vectorscan: the string of literal id ends at to, for each
+ * slot that has it */
+static int on_match(unsigned id, unsigned long long from, unsigned long long to,
+		    unsigned flags, void *ctx)
+{
+	struct pf_run *run = ctx;
+
+	(void)from;
+	(void)flags;
+	for (unsigned e = id; e != PF_NO_LIT; e = run->pf->lit_next[e])
+		on_lit(run, e, (size_t)to);
+	return 0;
+}
 /* scan - one Vectorscan pass over s; false on error.  whole: its
  * positions are not those of the text PCRE2 searches. */
 static bool scan(struct pf_run *run, const hs_database_t *db, const char *s, size_t len,

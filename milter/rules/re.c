@@ -826,8 +826,8 @@ size_t re_lookbehind(const struct re *re)
 	return n;
 }
 
-/* re_fixed - see re.h */
-bool re_fixed(const struct re *re)
+/* re_direct - see re.h */
+bool re_direct(const struct re *re)
 {
 	return re->lit >= 0 || re->set != NULL;
 }

@@ -72,9 +72,9 @@ const char *re_escape_end(const char *p, const char *end);
  * regex), or RE_NO_LIMIT if unknown */
 size_t re_lookbehind(const struct re *re);
 
-/* re_fixed - is re matched without PCRE2: one byte (memchr) or a set of
+/* re_direct - is re matched directly, without PCRE2: one byte (memchr) or a set of
  * fixed strings of bytes and classes (re.c) */
-bool re_fixed(const struct re *re);
+bool re_direct(const struct re *re);
 /* re_tailed - does re_match_upto search a tail of the pattern first (re.c:
  * a pattern whose first byte may be nearly any)?  For tests */
 bool re_tailed(const struct re *re);

@@ -145,6 +145,9 @@ struct rules_pf_info {
 	size_t core;		/* of those, searched first for a core (rewidth_core) */
 	size_t span;		/* of the others, searched in runs of their bytes only */
 	size_t subspan;		/* of those, in runs of a part's bytes (rewidth_subspan) */
+	size_t literals;	/* the prefiltered regexes' literals */
+	size_t strings;		/* the distinct strings of those, per database:
+				 * what Vectorscan looks for */
 	size_t texts;		/* texts scanned: body, rawbody, full, uri, headers */
 	size_t db_bytes;	/* the databases */
 	size_t scratch_bytes;	/* per message */

@@ -549,8 +549,8 @@ START_TEST(re_fixed_set)
 		struct re_scratch *rs = re_scratch_new();
 		ck_assert_ptr_nonnull(set);
 		ck_assert_ptr_nonnull(pcre);
-		ck_assert_msg(re_fixed(set), "/%s/ is a set", sets[k].pat);
-		ck_assert(!re_fixed(pcre));
+		ck_assert_msg(re_direct(set), "/%s/ is a set", sets[k].pat);
+		ck_assert(!re_direct(pcre));
 		size_t na = strlen(sets[k].alpha), hits = 0;
 		for (int iter = 0; iter < 20000; iter++) {
 			size_t n = rand_text(&seed, t, sizeof(t), sets[k].alpha, na);
@@ -573,7 +573,7 @@ START_TEST(re_fixed_set)
 	for (size_t k = 0; k < sizeof(refused) / sizeof(*refused); k++) {
 		struct re *re = re_compile(refused[k].pat, strlen(refused[k].pat), refused[k].flags, &err);
 		ck_assert_msg(re != NULL, "/%s/: %s", refused[k].pat, err ? err : "");
-		ck_assert_msg(!re_fixed(re), "/%s/%s is not a set", refused[k].pat, refused[k].flags);
+		ck_assert_msg(!re_direct(re), "/%s/%s is not a set", refused[k].pat, refused[k].flags);
 		re_free(re);
 	}
 }
@@ -1524,6 +1524,48 @@ START_TEST(spare_run_reused)
 }
 END_TEST
 
+/* rules that share a literal string share its entry in the database:
+ * one report of it reaches every slot that has it (on_match), each with
+ * its own windows, counts and promises (ASCII-only, URIs) */
+START_TEST(shared_literals)
+{
+	struct engine *e = unit_engine("", "body PF_L1 /zebra\\d/\n"
+					   "body PF_L2 /(?:\\w+\\s){2}zebra/\n"
+					   "body PF_L3 /zebra.{0,40}end/\ntflags PF_L3 multiple maxhits=9\n"
+					   "body PF_L4 /ZEBRA\\s+crossing/i\n"
+					   "body PF_L5 /(?:z|\\xc5\\xbe)ebra!/\n"
+					   "rawbody PF_L6 /zebra \\w/\n"
+					   "header PF_L7 Subject =~ /zebra/\n"
+					   "header PF_L8 Subject =~ /\\bzebra\\b/\n"
+					   "uri PF_L9 /zebra\\.test/\nuri PF_L10 /^http:\\/\\/zebra/\n"
+					   "uri PF_L11 /\\.zebra\\.test\\//\n");
+	static const char *const msgs[] = {
+		"From: a@b.test\nSubject: a zebra\n\nsee the zebra1 at one two zebra and zebra "
+		"crossing to the end, zebra end, ZEBRA end, zebra! http://zebra.test/x\n",
+		"From: a@b.test\nSubject: zebras\n\nZebra \xc5\xbe" "ebra! zebra  crossing; "
+		"http://www.zebra.test/ http://zebrazebra.test/\n",
+		"From: a@b.test\nSubject: none\n\nzebr a zeb ra, no animal\n",
+	};
+	struct rules_pf_info pi;
+	size_t nhits = 0;
+
+	rules_prefilter_info(e->rules, &pi);
+	ck_assert_uint_gt(pi.literals, pi.strings);
+	for (size_t i = 0; i < sizeof(msgs) / sizeof(*msgs); i++) {
+		rules_set_prefilter(e->rules, false);
+		struct scan *off = unit_scan(e, msgs[i]);
+		rules_set_prefilter(e->rules, true);
+		struct scan *on = unit_scan(e, msgs[i]);
+		ck_assert_msg(same_hits(&off->hits, &on->hits, "shared"), "message %zu", i);
+		nhits += on->hits.n;
+		scan_free(off);
+		scan_free(on);
+	}
+	ck_assert_uint_ge(nhits, 14);
+	engine_unref(e);
+}
+END_TEST
+
 /* a rule whose literal is absent is skipped, and so hits nothing; a
  * negated one then hits */
 START_TEST(skip_is_no_match)
@@ -1816,6 +1858,7 @@ int main(void)
 	tcase_add_test(tc, reqlit_nul);
 	tcase_add_test(tc, skip_is_no_match);
 	tcase_add_test(tc, spare_run_reused);
+	tcase_add_test(tc, shared_literals);
 	tcase_add_test(tc, limit_keeps_matches);
 	tcase_add_test(tc, windows_keep_matches);
 	tcase_add_test(tc, core_keeps_matches);
