@@ -11,7 +11,8 @@
  * reqlit_find_ascii when the subject has no byte >= 0x80 (its answer
  * may be no literal at all: then the regex must not match such a text),
  * and for reqlit_find_squeezed_ascii when it has neither such a byte nor
- * '&' (literals in the squeezed subject; none: no match).
+ * '&' (literals in the squeezed subject; none: no match), and for
+ * reqlit_find_uri (the literals of a URI's regex).
  * And what prefilter.c builds on these literals: searching only in the
  * windows around their occurrences (from rewidth_runs's bound, for the
  * subject's longest runs, before an occurrence's end to re_lookbehind
@@ -41,7 +42,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-enum mode { PLAIN, SQUEEZED, ASCII, SQASCII };
+enum mode { PLAIN, SQUEEZED, ASCII, SQASCII, URI };
 
 /* the text the literals are sought in: the subject, or its squeezed
  * form with the offset of each of its bytes in the subject; and the
@@ -165,6 +166,7 @@ static void check(const char *pat, const char *flags, const char *subj, size_t s
 	bool ok = mode == SQUEEZED ? reqlit_find_squeezed(pat, flags, &rl) :
 		  mode == ASCII ? reqlit_find_ascii(pat, flags, &rl) :
 		  mode == SQASCII ? reqlit_find_squeezed_ascii(pat, flags, &rl) :
+		  mode == URI ? reqlit_find_uri(pat, flags, &rl) :
 		  reqlit_find(pat, flags, &rl);
 
 	if (!ok) {
@@ -320,6 +322,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check(pat, flags, subj, slen, SQUEEZED);
 	check(pat, flags, subj, slen, ASCII);
 	check(pat, flags, subj, slen, SQASCII);
+	check(pat, flags, subj, slen, URI);
 	lead_check(pat, flags, subj, slen);
 	span_check(pat, flags, subj, slen);
 	free(pat);

@@ -166,7 +166,6 @@ struct pf_text {
 	hs_database_t *sdb;	/* literals of the squeezed text, or NULL */
 	bool ascii;		/* it has slots whose literals hold in ASCII only */
 	bool plain;		/* ... or in a squeezed ASCII text without '&' */
-	unsigned runs;		/* the run classes its slots' widths need (bits) */
 };
 
 /* what a match of a slot consumes (rewidth_span), or a part of it
@@ -262,8 +261,8 @@ struct pf_tx {
 	struct match_win *odd[2];
 	size_t nodd[2];
 	bool odd_ready[2], odd_many[2];
-	bool runs_ready;	/* runs holds the text's longest runs (of the
-				 * classes its slots' widths need: text_runs) */
+	unsigned runs_ready;	/* the classes (bits) whose longest runs in
+				 * the text runs holds: text_runs */
 	size_t runs[REWIDTH_RUNS];
 };
 
@@ -608,7 +607,8 @@ static void compile_text(struct prefilter *pf, size_t t)
 		struct reqlit rl;
 		if (s->text != t || s->always)
 			continue;
-		if (reqlit_find(s->rep->pat, s->rep->flags, &rl)) {
+		if (t == T_URI ? reqlit_find_uri(s->rep->pat, s->rep->flags, &rl) :
+				 reqlit_find(s->rep->pat, s->rep->flags, &rl)) {
 			if (t != T_URI) {
 				lead_width(pf, s, &rl);
 				core_width(pf, s, &rl);
@@ -705,10 +705,6 @@ struct prefilter *prefilter_build(const struct rule *rules, size_t nrules)
 		pf->hot[i].kind = sl->always ? PF_LOUD : sl->ascii ? PF_QUIET_ASCII :
 				  sl->plain ? PF_QUIET_PLAIN : PF_QUIET;
 		pf->info.prefiltered += !sl->always;
-		for (int k = 0; k < REWIDTH_RUNS; k++)
-			if ((!sl->always && (sl->width.k[k] || sl->core_pre.k[k])) ||
-			    (sl->span && sl->span->lead.k[k]))
-				pf->texts[sl->text].runs |= 1u << k;
 	}
 	for (size_t t = 0; t < pf->ntexts; t++) {
 		size_t sz = 0;
@@ -967,26 +963,36 @@ static void push_window(struct pf_run *run, size_t lo, size_t hi)
 	run->wins[run->nwins++] = (struct match_win){ lo, hi };
 }
 
-/* text_runs - the longest runs of text t (tx) of the classes its slots'
- * widths need, counted once: by on_match at the first slot whose width
- * depends on them, or odd_windows */
-static const size_t *text_runs(const struct pf_run *run, struct pf_tx *tx, size_t t)
+/* text_runs - w evaluated with the longest runs of text tx, each class
+ * counted once a message, when a width first needs it (by on_lit, or
+ * text_bound): a class no width of the message's slots reads is never
+ * counted (the stock set's windows read word runs far more often than
+ * runs of \S, which cost more to count) */
+static size_t text_runs(struct pf_tx *tx, const struct rewidth *w)
 {
-	if (!tx->runs_ready) {
-		rewidth_text_runs(tx->subj, tx->len, run->pf->texts[t].runs, tx->runs);
-		tx->runs_ready = true;
+	unsigned miss = 0;
+
+	for (int k = 0; k < REWIDTH_RUNS; k++)
+		if (w->k[k] && !(tx->runs_ready >> k & 1))
+			miss |= 1u << k;
+	if (miss) {
+		size_t r[REWIDTH_RUNS];
+		rewidth_text_runs(tx->subj, tx->len, miss, r);
+		for (int k = 0; k < REWIDTH_RUNS; k++)
+			if (miss >> k & 1)
+				tx->runs[k] = r[k];
+		tx->runs_ready |= miss;
 	}
-	return tx->runs;
+	return rewidth_eval(w, tx->runs);
 }
 
-/* text_bound - bound w for text t of this message: its constant part, or
- * with the text's runs (counted once, text_runs) when it has any */
-static size_t text_bound(const struct pf_run *run, struct pf_tx *tx, size_t t,
-			 const struct rewidth *w)
+/* text_bound - bound w for text tx of this message: its constant part, or
+ * with the text's runs (text_runs) when it has any */
+static size_t text_bound(struct pf_tx *tx, const struct rewidth *w)
 {
 	for (int k = 0; k < REWIDTH_RUNS; k++)
 		if (w->k[k])
-			return rewidth_eval(w, text_runs(run, tx, t));
+			return text_runs(tx, w);
 	return w->c;
 }
 
@@ -1032,7 +1038,7 @@ static bool odd_windows(struct pf_run *run, const struct pf_slot *s, struct pf_r
 
 	if (c == NULL || !s->bounded)
 		return false;
-	size_t width = text_bound(run, tx, s->text, &s->width);
+	size_t width = text_bound(tx, &s->width);
 	if (width == REWIDTH_NONE)
 		return false;
 	for (size_t i = 0; i < n; i++) {
@@ -1115,7 +1121,7 @@ static void on_lit(struct pf_run *run, unsigned e, size_t to)
 	 * leaves room before end (the text's runs counted once, then) */
 	size_t width = !s->bounded ? REWIDTH_NONE : s->width.c;
 	if (s->runs && width < end)
-		width = rewidth_eval(&s->width, text_runs(run, run->cur, s->text));
+		width = text_runs(run->cur, &s->width);
 	size_t lo = width == REWIDTH_NONE || end <= width ? 0 : end - width;
 	add_window(run, res, lo < hi ? lo : hi, hi);
 }
@@ -1194,7 +1200,7 @@ static unsigned core_count(struct pf_run *run, const struct pf_slot *s, struct p
 {
 	const struct match_win *w = &run->wins[res->win];
 	struct match_win v[PF_WINDOWS];
-	size_t pre = text_bound(run, tx, s->text, &s->core_pre);
+	size_t pre = text_bound(tx, &s->core_pre);
 	size_t n = 0, pos = offset;
 	bool whole = false;
 
@@ -1248,7 +1254,7 @@ unsigned prefilter_rule(struct pf_run *run, size_t i, const struct rule *r,
 		if (!whole && ((s->ascii && tx->high) || (s->plain && (tx->high || tx->amp))))
 			whole = !odd_windows(run, s, res, tx);
 		if (s->span) {	/* always: but in runs of its bytes only */
-			size_t back = text_bound(run, tx, s->text, &s->span->lead);
+			size_t back = text_bound(tx, &s->span->lead);
 			res->nwin = (unsigned)span_windows(run, s->span, back, subj, tx->len,
 							   &res->win);
 			whole = false;

@@ -123,12 +123,30 @@ static size_t req_min(const struct reqlit *r)
 	return m;
 }
 
-/* req_better - keep in best the more selective of best and r (r freed) */
+/* uri_mode: reqlit_find_uri's call; see reqlit.h */
+static _Thread_local bool uri_mode;
+
+/* schemey - r's literals are all part of "https://" or "http://", which
+ * nearly every URI holds */
+static bool schemey(const struct reqlit *r)
+{
+	for (size_t i = 0; i < r->n; i++)
+		if (!mem_holds_nocase("https://", 8, r->s[i], r->len[i]) &&
+		    !mem_holds_nocase("http://", 7, r->s[i], r->len[i]))
+			return false;
+	return r->n > 0;
+}
+
+/* req_better - keep in best the more selective of best and r (r freed);
+ * for URIs a set of scheme parts only is the least selective of all */
 static void req_better(struct reqlit *best, struct reqlit *r)
 {
 	size_t mb = req_min(best), mr = req_min(r);
+	bool sb = uri_mode && schemey(best), sr = uri_mode && schemey(r);
+	bool take = sb != sr && best->n && r->n ? sb && mr >= REQLIT_MIN :
+		    mr > mb || (mr == mb && r->n && r->n < best->n);
 
-	if (mr > mb || (mr == mb && r->n && r->n < best->n)) {
+	if (take) {
 		req_clear(best);
 		*best = *r;
 		r->n = 0;
@@ -1801,6 +1819,15 @@ static bool find(const char *pattern, const char *flags, struct reqlit *out, boo
 bool reqlit_find(const char *pattern, const char *flags, struct reqlit *out)
 {
 	return find(pattern, flags, out, false, false);
+}
+
+/* reqlit_find_uri - see reqlit.h */
+bool reqlit_find_uri(const char *pattern, const char *flags, struct reqlit *out)
+{
+	uri_mode = true;
+	bool ok = find(pattern, flags, out, false, false);
+	uri_mode = false;
+	return ok;
 }
 
 /* reqlit_find_squeezed - see reqlit.h */

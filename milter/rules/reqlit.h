@@ -44,6 +44,14 @@ bool reqlit_find(const char *pattern, const char *flags, struct reqlit *out);
  */
 bool reqlit_find_squeezed(const char *pattern, const char *flags, struct reqlit *out);
 /*
+ * reqlit_find_uri - reqlit_find for a URI's regex: of the literal sets a
+ * match must hold one of, one whose literals are all parts of "https://"
+ * or "http://" (which nearly every URI holds) is taken only when there is
+ * no other (__URL_SHORTENER's ^https?:// before its 300 domains: the
+ * domains)
+ */
+bool reqlit_find_uri(const char *pattern, const char *flags, struct reqlit *out);
+/*
  * reqlit_find_ascii - the promise for a text without bytes >= 0x80 only:
  * branches that need such a byte cannot match there and are left out, so
  * the look-alike alternations of 25_replace.cf (<A> is a, @ or one of

@@ -151,6 +151,22 @@ static const struct {
 	{ "x[^\\W]yz", "", NULL },
 };
 
+/* the literals of a URI's regex: a set of scheme parts only (which
+ * nearly every URI holds) gives way to any other */
+static const struct {
+	const char *pat, *flags;
+	const char *want;	/* literals joined by '|', NULL: none */
+} uri_lits[] = {
+	{ "^https?://(?:\\w+\\.)+?com\\.(?!(?:[a-z]{2}))", "i", "com." },
+	{ "^https?://\\d+\\.\\d+\\.\\d+\\.\\d+.{0,20}(?:cgi|click|ads|id=)", "i", "cgi|click|ads|id=" },
+	{ "^https?://[\\d.]+(?:[:/?#]|$)", "i", "http://|https://" },	/* nothing else */
+	{ "^http://www\\.0spam\\.com/v", "", "http://www.0spam.com/v" },	/* not a part */
+	{ "http://.{0,2}%77", "", "%77" },
+	{ "^(?:https?://)?[^/]+\\.bit\\.ly/", "", ".bit.ly/" },
+	{ "^https?://(?:ab|xy)", "", "http://ab|http://xy|https://ab|https://xy" },
+	{ "://", "", "://" },
+};
+
 /* literals that hold in a text without bytes >= 0x80; "" for a regex
  * that cannot match such a text */
 static const struct {
@@ -242,6 +258,12 @@ static void want_lits(bool (*find)(const char *, const char *, struct reqlit *),
 START_TEST(reqlit_table)
 {
 	want_lits(reqlit_find, lits[_i].pat, lits[_i].flags, lits[_i].want);
+}
+END_TEST
+
+START_TEST(reqlit_uri)
+{
+	want_lits(reqlit_find_uri, uri_lits[_i].pat, uri_lits[_i].flags, uri_lits[_i].want);
 }
 END_TEST
 
@@ -1849,6 +1871,7 @@ int main(void)
 	tcase_add_loop_test(tc, reqlit_table, 0, sizeof(lits) / sizeof(lits[0]));
 	tcase_add_loop_test(tc, reqlit_squeezed, 0, sizeof(sq) / sizeof(sq[0]));
 	tcase_add_loop_test(tc, reqlit_squeezed_ascii, 0, sizeof(sqa) / sizeof(sqa[0]));
+	tcase_add_loop_test(tc, reqlit_uri, 0, sizeof(uri_lits) / sizeof(uri_lits[0]));
 	tcase_add_loop_test(tc, reqlit_ascii, 0, sizeof(asc) / sizeof(asc[0]));
 	tcase_add_test(tc, squeeze_text);
 	tcase_add_loop_test(tc, lead_table, 0, sizeof(leads) / sizeof(leads[0]));
