@@ -5,7 +5,9 @@
  *
  * Owns: per call, a GMime parser, its input stream and the message tree;
  * all are released before the call returns, so the views are plain
- * malloc'd memory and no GObject outlives a call.  The parser input is
+ * malloc'd memory.  The one GObject that outlives a call is a charset
+ * filter in the pool (cs_take, cs_give: CS_POOL of them at most, shared
+ * by all threads under cs_lock, each used by one thread at a time).  The parser input is
  * built from the header fields and the scanned body bytes (one copy, LF
  * line ends) and handed to GMime without a second copy.
  *
