@@ -416,6 +416,21 @@ const char *const *msg_uris(struct msg *m, size_t *n)
 	return (const char *const *)m->mime.uris;
 }
 
+/* msg_uri_lens - see message.h */
+const size_t *msg_uri_lens(struct msg *m)
+{
+	size_t n;
+	const char *const *uris = msg_uris(m, &n);
+
+	if (m->uri_lens == NULL || m->uri_lens_of != m->mime.uris) {
+		m->uri_lens = arena_alloc(&m->arena, (n + 1) * sizeof(*m->uri_lens));
+		for (size_t i = 0; i < n; i++)
+			m->uri_lens[i] = strlen(uris[i]);
+		m->uri_lens_of = m->mime.uris;
+	}
+	return m->uri_lens;
+}
+
 /* msg_full_text - the message as headers + blank line + body */
 const char *msg_full_text(struct msg *m, size_t *len)
 {

@@ -93,6 +93,8 @@ struct msg {
 	struct mime_views *stats_views;	/* msg_no_stats: built if asked */
 	struct msg_addrs *addrs;	/* auth_msg_addr_list's results */
 	size_t naddrs;
+	size_t *uri_lens;	/* msg_uri_lens, for the URIs at uri_lens_of */
+	char **uri_lens_of;
 };
 
 struct msg *msg_new(size_t max_body);
@@ -142,6 +144,9 @@ const char *msg_rawbody_text(struct msg *m, size_t *len);
 /* msg_uris - uri rules: every URI of the text and HTML parts, once each,
  * at most URI_MAX_COUNT (see uris_capped).  Array and strings borrowed. */
 const char *const *msg_uris(struct msg *m, size_t *n);
+/* msg_uri_lens - the length of each of msg_uris' URIs, counted once a
+ * message (the uri rules read each URI's length per rule) */
+const size_t *msg_uri_lens(struct msg *m);
 /*
  * msg_no_stats - before the views are built: nothing will read the HTML
  * statistics or the alternatives' word comparison (madiff), so the

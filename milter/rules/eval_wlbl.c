@@ -62,6 +62,12 @@ struct wl_list {
 	char **hosts;
 	bool *host_on;
 	size_t nhosts;
+	/* after load: the hosts sorted, each once (its last entry, which
+	 * is the one that counts: SpamAssassin's hash keeps it), for
+	 * bsearch */
+	char **hsorted;
+	bool *hsorted_on;
+	size_t nhsorted;
 	struct cidr_list nets;	/* welcomelist_ip, blocklist_ip */
 };
 
@@ -172,6 +178,8 @@ static void list_clear(struct wl_list *l)
 	free(l->args);
 	free(l->hosts);
 	free(l->host_on);
+	free(l->hsorted);
+	free(l->hsorted_on);
 	cidr_list_free(&l->nets);
 	free(l->name);
 }
@@ -187,12 +195,52 @@ void wlbl_conf_free(struct wlbl_conf *w)
 	free(w);
 }
 
+/* one entry of enlist_uri_host, for sorting */
+struct host_entry {
+	char *host;
+	size_t pos;
+	bool on;
+};
+
+/* host_order - by name, then by position in the list */
+static int host_order(const void *a, const void *b)
+{
+	const struct host_entry *x = a, *y = b;
+	int c = strcmp(x->host, y->host);
+
+	return c ? c : (x->pos > y->pos) - (x->pos < y->pos);
+}
+
+/* hosts_sort - l's hsorted */
+static void hosts_sort(struct wl_list *l)
+{
+	struct host_entry *v = xmalloc((l->nhosts + 1) * sizeof(*v));
+
+	for (size_t i = 0; i < l->nhosts; i++)
+		v[i] = (struct host_entry){ l->hosts[i], i, l->host_on[i] };
+	qsort(v, l->nhosts, sizeof(*v), host_order);
+	free(l->hsorted);
+	free(l->hsorted_on);
+	l->hsorted = xmalloc((l->nhosts + 1) * sizeof(*l->hsorted));
+	l->hsorted_on = xmalloc((l->nhosts + 1) * sizeof(*l->hsorted_on));
+	l->nhsorted = 0;
+	for (size_t i = 0; i < l->nhosts; i++) {
+		if (i + 1 < l->nhosts && strcmp(v[i + 1].host, v[i].host) == 0)
+			continue;	/* a later entry of the same host follows */
+		l->hsorted[l->nhsorted] = v[i].host;
+		l->hsorted_on[l->nhsorted++] = v[i].on;
+	}
+	free(v);
+}
+
 /* wlbl_conf_finish - sort what binary search reads, once loaded */
 void wlbl_conf_finish(struct wlbl_conf *w)
 {
 	for (size_t i = 0; w && i < w->n; i++) {
 		if (w->v[i].ndomains)
 			qsort(w->v[i].domains, w->v[i].ndomains, sizeof(char *), str_ptr_cmp);
+		if (w->v[i].nhosts)
+			hosts_sort(&w->v[i]);
 		w->v[i].sorted = true;
 	}
 }
@@ -286,6 +334,7 @@ static const char *add_uri_host(struct wl_list *l, const char *w)
 	l->host_on = xrealloc(l->host_on, (l->nhosts + 1) * sizeof(*l->host_on));
 	l->hosts[l->nhosts] = str_lower(xstrdup(w));
 	l->host_on[l->nhosts++] = on;
+	l->sorted = false;
 	return NULL;
 }
 
@@ -864,7 +913,12 @@ static int host_verdict(const struct wl_list *l, const char *host)
 	const char *h = host;
 
 	for (int k = 0; h && k < WLBL_MAX_HOST_KEYS; k++) {
-		for (size_t i = 0; i < l->nhosts; i++)
+		if (l->sorted) {
+			char *const *at = bsearch(&h, l->hsorted, l->nhsorted, sizeof(char *), str_ptr_cmp);
+			if (at)
+				return l->hsorted_on[at - l->hsorted];
+		}
+		for (size_t i = l->nhosts; !l->sorted && i-- > 0;)
 			if (strcmp(l->hosts[i], h) == 0)
 				return l->host_on[i];
 		h = strchr(h, '.');

@@ -317,10 +317,11 @@ unsigned match_uris(const struct re *re, const char *name, struct msg *m,
 {
 	size_t nuris, a, b;
 	const char *const *uris = msg_uris(m, &nuris);
+	const size_t *lens = msg_uri_lens(m);
 	unsigned n = 0;
 
 	for (size_t i = 0; i < nuris && n < max; i++) {
-		unsigned k = match_count(re, name, m, rx, uris[i], strlen(uris[i]), 0, NULL, 0,
+		unsigned k = match_count(re, name, m, rx, uris[i], lens[i], 0, NULL, 0,
 					 max - n, false, &a, &b);
 		if (k && n == 0)
 			*first = i;

@@ -1162,8 +1162,9 @@ static struct pf_tx *text_ready(struct pf_run *run, size_t t)
 	if (t == T_URI) {
 		size_t nuris;
 		const char *const *uris = msg_uris(run->m, &nuris);
+		const size_t *lens = msg_uri_lens(run->m);
 		for (size_t i = 0; pt->db && i < nuris && !tx->failed; i++)
-			tx->failed = !scan(run, pt->db, uris[i], strlen(uris[i]), true);
+			tx->failed = !scan(run, pt->db, uris[i], lens[i], true);
 		return tx;
 	}
 	match_text(pt->rep, run->env, &tx->hb, &tx->subj, &tx->len);

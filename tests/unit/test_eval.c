@@ -172,7 +172,8 @@ static const char WLBL_RULES[] =
 	"welcomelist_to *@list.test\n"
 	"enlist_addrlist (BANKS) *@bank.test *@*.bank2.test\n"
 	"delist_addrlist (BANKS) *@*.bank2.test\n"
-	"enlist_uri_host (SUSP) susp.com !ok.susp.com\n"
+	"enlist_uri_host (SUSP) susp.com !ok.susp.com !zz.com zz.com yy.net\n"
+	"enlist_uri_host (SUSP) !yy.net a.yy.net b.c.org c.org\n"
 	"blocklist_uri_host evil.com\n"
 	"welcomelist_auth *@authd.test\n"
 	"def_welcomelist_auth *@big.test\n"
@@ -211,6 +212,13 @@ static const struct {
 	{ "x@a.test", "", "b@rcpt.test", "Reply-To: Bank <pay@bank.test>\n", "hi", "REPLYTO_BANK" },
 	{ "x@a.test", "", "b@rcpt.test", "", "see http://www.susp.com/x", "URI_LISTED" },
 	{ "x@a.test", "", "b@rcpt.test", "", "see http://ok.susp.com/x", "" },
+	/* a host's last entry counts (SpamAssassin's hash keeps it); the
+	 * nearest parent listed decides */
+	{ "x@a.test", "", "b@rcpt.test", "", "see http://www.zz.com/x", "URI_LISTED" },
+	{ "x@a.test", "", "b@rcpt.test", "", "see http://yy.net/x", "" },
+	{ "x@a.test", "", "b@rcpt.test", "", "see http://a.yy.net/x", "URI_LISTED" },
+	{ "x@a.test", "", "b@rcpt.test", "", "see http://q.b.c.org/x", "URI_LISTED" },
+	{ "x@a.test", "", "b@rcpt.test", "", "see http://q.d.org/x", "" },
 	{ "x@a.test", "", "b@rcpt.test", "", "see http://u:p@a.b.evil.com:8080/", "URI_BLOCK" },
 	/* welcomelist_from_rcvd: the first untrusted relay must match */
 	{ "ceo@corp.test", "", "b@rcpt.test", RCVD("mail.corp.test", "203.0.113.5"), "hi",

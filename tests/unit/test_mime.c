@@ -399,6 +399,10 @@ START_TEST(uri_lists)
 	}
 	for (size_t k = 0; k < n; k++)
 		ck_assert_msg(k < want, "%s: unexpected extra URI %s", c->name, u[k]);
+	const size_t *lens = msg_uri_lens(sc->msg);	/* counted once, then kept */
+	ck_assert_ptr_eq(lens, msg_uri_lens(sc->msg));
+	for (size_t k = 0; k < n; k++)
+		ck_assert_uint_eq(lens[k], strlen(u[k]));
 	ck_assert_ptr_null(u[n]);
 	ck_assert_ptr_null(sc->msg->uris_capped);
 	scan_free(sc);
