@@ -318,14 +318,22 @@ static bool pm_match(const char *line, const char *pat, struct pm_cap *cap)
 	bool anchored = *pat == '^';
 	if (anchored)
 		pat++;
-	/* searched from a literal byte: the positions without it fail at
-	 * pm_at's first comparison, one step each; they are counted, not
-	 * called (the same steps, the same result) */
+	/* searched from the literal bytes the pattern starts with: a place
+	 * without them fails in pm_at's first call, before any item, one
+	 * step each; they are counted, not called (the same steps, the same
+	 * result).  strstr finds a run of two or more at once (" by %s":
+	 * every space of the line was a call) */
 	int lit = !anchored && *pat && *pat != '%' && *pat != '{' && *pat != '}' &&
 		  !(*pat == '$' && pat[1] == '\0') ? (unsigned char)*pat : -1;
+	char pre[32];
+	size_t npre = lit >= 0 ? strcspn(pat, "%{}$") : 0;
+	if (npre >= sizeof(pre))
+		npre = sizeof(pre) - 1;
+	memcpy(pre, pat, npre);
+	pre[npre] = '\0';
 	for (const char *s = line;; s++) {
 		if (lit >= 0) {
-			const char *q = strchr(s, lit);
+			const char *q = npre >= 2 ? strstr(s, pre) : strchr(s, lit);
 			if (q == NULL)
 				return false;	/* no match at any place left */
 			st.steps += (unsigned)(q - s);
