@@ -111,6 +111,7 @@
 #include <string.h>
 
 #include "base/util.h"
+#include "base/vec16.h"
 #include "mail/message.h"
 #include "rules/eval.h"
 #include "rules/match.h"
@@ -1009,6 +1010,18 @@ static const struct match_win *odd_clusters(struct pf_tx *tx, bool amp, size_t *
 			tx->odd[k] = xmalloc(PF_ODD_MAX * sizeof(*tx->odd[k]));
 		const unsigned char *u = (const unsigned char *)tx->subj;
 		for (size_t i = 0; i < tx->len && !tx->odd_many[k]; i++) {
+			/* 16 bytes at a time to the next such byte: most of
+			 * a text has none */
+			while (i + 16 <= tx->len) {
+				u8x16 v = vec16_load(u + i);
+				unsigned f = vec16_first((u8x16)(v >= 0x80) |
+							 (amp ? (u8x16)(v == '&') : (u8x16){ 0 }));
+				i += f;
+				if (f < 16)
+					break;
+			}
+			if (i >= tx->len)
+				break;
 			if (u[i] < 0x80 && (!amp || u[i] != '&'))
 				continue;
 			struct match_win *last = tx->nodd[k] ? &tx->odd[k][tx->nodd[k] - 1] : NULL;

@@ -584,8 +584,8 @@ static struct re_set *set_parse(const char *pattern, size_t len, bool caseless)
 			st->first1 = n++ == 0 ? c : -1;
 	/* one alternative led by a class: PCRE2's own search of its start
 	 * bitmap is as fast, and the set gains nothing where it runs once */
-	if (st->nalt > 1 || st->first1 >= 0)
-		return st;
+	if (st->nalt > 1 || st->first1 >= 0)	/* kept as large as it is */
+		return xrealloc(st, sizeof(*st) + st->nalt * sizeof(st->alt[0]));
 no:
 	free(st);
 	return NULL;
