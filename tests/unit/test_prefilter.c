@@ -492,6 +492,34 @@ START_TEST(rewidth_text_runs_random)
 }
 END_TEST
 
+/* same_upto - x (named what) finds the same match as y in 20,000 random
+ * texts of fewer than cap bytes of alpha, from every offset, up to every
+ * limit; the matches found */
+static size_t same_upto(const struct re *x, const struct re *y, const char *what, unsigned *seed,
+			size_t cap, const char *alpha)
+{
+	char t[64];
+	struct re_scratch *rs = re_scratch_new();
+	size_t hits = 0, na = strlen(alpha);
+
+	ck_assert_uint_le(cap, sizeof(t));
+	for (int iter = 0; iter < 20000; iter++) {
+		size_t n = rand_text(seed, t, cap, alpha, na);
+		size_t off = (rand_step(seed) >> 16) % (n + 2);
+		rand_step(seed);
+		size_t lim = (*seed >> 16) % 4 == 0 ? RE_NO_LIMIT : (*seed >> 18) % (n + 2);
+		size_t a1 = 0, b1 = 0, a2 = 0, b2 = 0;
+		enum re_result r1 = re_match_upto(x, t, n, off, lim, rs, &a1, &b1);
+		enum re_result r2 = re_match_upto(y, t, n, off, lim, rs, &a2, &b2);
+		ck_assert_msg(r1 == r2 && (r1 != RE_MATCH || (a1 == a2 && b1 == b2)),
+			      "/%s/ in \"%.*s\" from %zu up to %zu: %d [%zu, %zu), the other %d "
+			      "[%zu, %zu)", what, (int)n, t, off, lim, r1, a1, b1, r2, a2, b2);
+		hits += r1 == RE_MATCH;
+	}
+	re_scratch_free(rs);
+	return hits;
+}
+
 /* a pattern of one letter or digit is found by memchr (re.c): the same
  * matches as PCRE2's for the same byte as a class, from every offset, up
  * to every limit */
@@ -503,29 +531,14 @@ START_TEST(re_literal_byte)
 		{ "e", "[e]", "" }, { "e", "[e]", "i" }, { "7", "[7]", "i" }, { "x", "[x]", "ms" },
 	};
 	unsigned seed = 4242;
-	char t[48];
 	char *err = NULL;
 
 	for (size_t k = 0; k < sizeof(pairs) / sizeof(*pairs); k++) {
 		struct re *lit = re_compile(pairs[k].lit, 1, pairs[k].flags, &err);
 		struct re *cls = re_compile(pairs[k].cls, 3, pairs[k].flags, &err);
-		struct re_scratch *rs = re_scratch_new();
 		ck_assert_ptr_nonnull(lit);
 		ck_assert_ptr_nonnull(cls);
-		for (int iter = 0; iter < 20000; iter++) {
-			size_t n = rand_text(&seed, t, sizeof(t), "eE7x\n ", 6);
-			size_t off = (rand_step(&seed) >> 16) % (n + 2);
-			rand_step(&seed);
-			size_t lim = (seed >> 16) % 4 == 0 ? RE_NO_LIMIT : (seed >> 18) % (n + 2);
-			size_t a1 = 0, b1 = 0, a2 = 0, b2 = 0;
-			enum re_result r1 = re_match_upto(lit, t, n, off, lim, rs, &a1, &b1);
-			enum re_result r2 = re_match_upto(cls, t, n, off, lim, rs, &a2, &b2);
-			ck_assert_msg(r1 == r2 && (r1 != RE_MATCH || (a1 == a2 && b1 == b2)),
-				      "/%s/ in \"%.*s\" from %zu up to %zu: %d [%zu, %zu), /%s/ %d "
-				      "[%zu, %zu)", pairs[k].lit, (int)n, t, off, lim, r1, a1, b1,
-				      pairs[k].cls, r2, a2, b2);
-		}
-		re_scratch_free(rs);
+		same_upto(lit, cls, pairs[k].lit, &seed, 48, "eE7x\n ");
 		re_free(lit);
 		re_free(cls);
 	}
@@ -561,34 +574,19 @@ START_TEST(re_fixed_set)
 		{ "[a-c]", "" }, { "a.b|c", "" }, { "ab{2}|c", "" }, { "\\x{2028}|a", "" }, { "a\\b|c", "" },
 	};
 	unsigned seed = 777;
-	char t[64], ref[256];
+	char ref[256];
 	char *err = NULL;
 
 	for (size_t k = 0; k < sizeof(sets) / sizeof(*sets); k++) {
 		snprintf(ref, sizeof(ref), "%s(?:)", sets[k].pat);
 		struct re *set = re_compile(sets[k].pat, strlen(sets[k].pat), sets[k].flags, &err);
 		struct re *pcre = re_compile(ref, strlen(ref), sets[k].flags, &err);
-		struct re_scratch *rs = re_scratch_new();
 		ck_assert_ptr_nonnull(set);
 		ck_assert_ptr_nonnull(pcre);
 		ck_assert_msg(re_direct(set), "/%s/ is a set", sets[k].pat);
 		ck_assert(!re_direct(pcre));
-		size_t na = strlen(sets[k].alpha), hits = 0;
-		for (int iter = 0; iter < 20000; iter++) {
-			size_t n = rand_text(&seed, t, sizeof(t), sets[k].alpha, na);
-			size_t off = (rand_step(&seed) >> 16) % (n + 2);
-			rand_step(&seed);
-			size_t lim = (seed >> 16) % 4 == 0 ? RE_NO_LIMIT : (seed >> 18) % (n + 2);
-			size_t a1 = 0, b1 = 0, a2 = 0, b2 = 0;
-			enum re_result r1 = re_match_upto(set, t, n, off, lim, rs, &a1, &b1);
-			enum re_result r2 = re_match_upto(pcre, t, n, off, lim, rs, &a2, &b2);
-			ck_assert_msg(r1 == r2 && (r1 != RE_MATCH || (a1 == a2 && b1 == b2)),
-				      "/%s/ in \"%.*s\" from %zu up to %zu: %d [%zu, %zu), PCRE2 %d "
-				      "[%zu, %zu)", sets[k].pat, (int)n, t, off, lim, r1, a1, b1, r2, a2, b2);
-			hits += r1 == RE_MATCH;
-		}
+		size_t hits = same_upto(set, pcre, sets[k].pat, &seed, 64, sets[k].alpha);
 		ck_assert_msg(hits > 200, "/%s/: %zu matches", sets[k].pat, hits);
-		re_scratch_free(rs);
 		re_free(set);
 		re_free(pcre);
 	}
