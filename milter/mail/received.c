@@ -15,6 +15,7 @@
 #include "autoconfig.h"
 
 #include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -243,15 +244,40 @@ _Thread_local bool received_gate = true;
  * pm_match is false there whatever its step limit (that limit only ever
  * turns a match into none).  Most of the formats tried on a line fail
  * here, at a strstr per run instead of a search with backtracking.
+ *
+ * A pattern's runs are split out once per thread (pm_plan; the patterns
+ * are string literals and tables of them, so the address is the key):
+ * splitting them again for each line and format was a third of
+ * pm_possible's cost.  A plan keeps at most PM_PLAN_RUNS runs and
+ * PM_PLAN_BYTES bytes of them: the runs it leaves out are not looked for
+ * (fewer runs in order still hold in every match).
  */
-static bool pm_possible(const char *line, const char *pat)
-{
-	const char *at = line;
-	char run[64];
+#define PM_PLANS 128
+#define PM_PLAN_RUNS 12
+#define PM_PLAN_BYTES 128
 
+struct pm_plan {
+	const char *pat;
+	unsigned n;
+	unsigned char at[PM_PLAN_RUNS], len[PM_PLAN_RUNS];	/* in buf */
+	char buf[PM_PLAN_BYTES];	/* the runs, each NUL-terminated */
+};
+
+static _Thread_local struct pm_plan pm_plans[PM_PLANS];
+
+/* pm_plan - pat's runs, split now if this thread has not yet */
+static const struct pm_plan *pm_plan(const char *pat)
+{
+	struct pm_plan *pl = &pm_plans[((uintptr_t)pat >> 3) % PM_PLANS];
+	size_t used = 0;
+
+	if (pl->pat == pat)
+		return pl;
+	pl->pat = pat;
+	pl->n = 0;
 	if (*pat == '^')
 		pat++;
-	while (*pat) {
+	while (*pat && pl->n < PM_PLAN_RUNS) {
 		if (*pat == '{') {	/* optional: skipped whole */
 			pat += strcspn(pat, "}");
 			pat += *pat != '\0';
@@ -268,35 +294,46 @@ static bool pm_possible(const char *line, const char *pat)
 			continue;
 		}
 		/* a literal run, to the next item ("%%" is one '%'; a '$'
-		 * before the end is a byte): copied for strstr, up to 63
-		 * bytes (a part of a run is also in every match) */
+		 * before the end is a byte), up to 63 bytes (a part of a run
+		 * is also in every match) */
 		const char *e = pat;
-		bool pct = false;
 		for (;;) {
 			e += strcspn(e, "{}%$");
 			if (*e == '$' && e[1] != '\0')
 				e++;
 			else if (*e == '%' && e[1] == '%')
-				e += 2, pct = true;
+				e += 2;
 			else
 				break;
 		}
-		size_t n = 0;
-		if (pct) {
-			for (const char *c = pat; c < e && n < sizeof(run) - 1; c++) {
-				run[n++] = *c;
-				c += *c == '%';
-			}
-		} else {
-			n = (size_t)(e - pat) < sizeof(run) - 1 ? (size_t)(e - pat) : sizeof(run) - 1;
-			memcpy(run, pat, n);
+		size_t n = 0, room = PM_PLAN_BYTES - used - 1;
+		char *run = pl->buf + used;
+		for (const char *c = pat; c < e && n < 63 && n < room; c++) {
+			run[n++] = *c;
+			c += *c == '%';
 		}
-		run[n] = '\0';
 		pat = e;
-		const char *q = n == 1 ? strchr(at, run[0]) : strstr(at, run);
+		if (n == 0)
+			break;	/* no room left */
+		run[n] = '\0';
+		pl->at[pl->n] = (unsigned char)used;
+		pl->len[pl->n++] = (unsigned char)n;
+		used += n + 1;
+	}
+	return pl;
+}
+
+static bool pm_possible(const char *line, const char *pat)
+{
+	const struct pm_plan *pl = pm_plan(pat);
+	const char *at = line;
+
+	for (unsigned k = 0; k < pl->n; k++) {
+		const char *run = pl->buf + pl->at[k];
+		const char *q = pl->len[k] == 1 ? strchr(at, run[0]) : strstr(at, run);
 		if (q == NULL)
 			return false;
-		at = q + n;
+		at = q + pl->len[k];
 	}
 	return true;
 }
