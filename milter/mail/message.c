@@ -422,11 +422,10 @@ const size_t *msg_uri_lens(struct msg *m)
 	size_t n;
 	const char *const *uris = msg_uris(m, &n);
 
-	if (m->uri_lens == NULL || m->uri_lens_of != m->mime.uris) {
+	if (m->uri_lens == NULL) {
 		m->uri_lens = arena_alloc(&m->arena, (n + 1) * sizeof(*m->uri_lens));
 		for (size_t i = 0; i < n; i++)
 			m->uri_lens[i] = strlen(uris[i]);
-		m->uri_lens_of = m->mime.uris;
 	}
 	return m->uri_lens;
 }

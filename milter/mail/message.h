@@ -93,8 +93,7 @@ struct msg {
 	struct mime_views *stats_views;	/* msg_no_stats: built if asked */
 	struct msg_addrs *addrs;	/* auth_msg_addr_list's results */
 	size_t naddrs;
-	size_t *uri_lens;	/* msg_uri_lens, for the URIs at uri_lens_of */
-	char **uri_lens_of;
+	size_t *uri_lens;	/* msg_uri_lens (the URIs are built once) */
 };
 
 struct msg *msg_new(size_t max_body);
