@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "base/util.h"
+#include "base/vec16.h"
 #include "rules/re.h"
 #include "rules/reqlit.h"
 #include "rules/rewidth.h"
@@ -119,16 +120,50 @@ static const unsigned char run_tab[256] = {
 	12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12,
 };
 
-/* in_class - byte c is of run class k */
+/* RUN_LETTER, RUN_PAIR - the classes of one letter's repeats and of runs
+ * of two letters, which no run_tab bit stands for: which bytes make a run
+ * depends on the run, not on a set */
+#define RUN_LETTER 4
+#define RUN_PAIR 5
+
+/* in_class - byte c is of run class k (but RUN_LETTER) */
 static bool in_class(int k, int c)
 {
 	return run_tab[c] >> k & 1;
 }
 
-/* run_class - the run class holding every byte of set, or -1 */
+/* letters - how many letters set is, either case counted once; 3 when
+ * it holds anything else */
+static int letters(const uint64_t set[4])
+{
+	int lower[2] = { -1, -1 }, n = 0;
+
+	for (int c = 0; c < 256; c++) {
+		if (!(set[c >> 6] >> (c & 63) & 1))
+			continue;
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')))
+			return 3;
+		int l = c | 0x20;
+		if (l == lower[0] || l == lower[1])
+			continue;
+		if (n == 2)
+			return 3;
+		lower[n++] = l;
+	}
+	return n;
+}
+
+/* run_class - the run class holding every byte of set, or -1: one
+ * letter's own repeats or two letters' runs (the tightest) when it is so */
 static int run_class(const uint64_t set[4])
 {
-	for (int k = 0; k < REWIDTH_RUNS; k++) {
+	int n = letters(set);
+
+	if (n == 1)
+		return RUN_LETTER;
+	if (n == 2)
+		return RUN_PAIR;
+	for (int k = 0; k < RUN_LETTER; k++) {
 		bool all = true;
 		for (int c = 0; c < 256 && all; c++)
 			if (set[c >> 6] >> (c & 63) & 1)
@@ -596,6 +631,119 @@ static size_t longest(const unsigned char *s, size_t n, unsigned bit)
 	return max;
 }
 
+/* fold_tab - a letter's lower case, 0 for any other byte */
+static const unsigned char fold_tab[256] = {
+	['A'] = 'a', ['B'] = 'b', ['C'] = 'c', ['D'] = 'd', ['E'] = 'e', ['F'] = 'f',
+	['G'] = 'g', ['H'] = 'h', ['I'] = 'i', ['J'] = 'j', ['K'] = 'k', ['L'] = 'l',
+	['M'] = 'm', ['N'] = 'n', ['O'] = 'o', ['P'] = 'p', ['Q'] = 'q', ['R'] = 'r',
+	['S'] = 's', ['T'] = 't', ['U'] = 'u', ['V'] = 'v', ['W'] = 'w', ['X'] = 'x',
+	['Y'] = 'y', ['Z'] = 'z', ['a'] = 'a', ['b'] = 'b', ['c'] = 'c', ['d'] = 'd',
+	['e'] = 'e', ['f'] = 'f', ['g'] = 'g', ['h'] = 'h', ['i'] = 'i', ['j'] = 'j',
+	['k'] = 'k', ['l'] = 'l', ['m'] = 'm', ['n'] = 'n', ['o'] = 'o', ['p'] = 'p',
+	['q'] = 'q', ['r'] = 'r', ['s'] = 's', ['t'] = 't', ['u'] = 'u', ['v'] = 'v',
+	['w'] = 'w', ['x'] = 'x', ['y'] = 'y', ['z'] = 'z'
+};
+
+/* fold_of - a letter's lower case, 0 for any other byte */
+static unsigned char fold_of(unsigned char c)
+{
+	return fold_tab[c];
+}
+
+/* ones_max - the longest run of set bits in the 16-bit m, if longer than
+ * max; else max */
+static size_t ones_max(unsigned m, size_t max)
+{
+	unsigned x = m;
+	size_t k = 0;
+
+	while (x && k < max) {	/* runs of max bits at least: x */
+		x &= x >> 1;
+		k++;
+	}
+	while (x) {
+		x &= x >> 1;
+		k++;
+		max = k;
+	}
+	return max;
+}
+
+/*
+ * letter_run - the longest run of one letter repeated, either case: one
+ * more than the longest run of bytes that are a letter equal to the byte
+ * before it (without case), found 16 bytes at a time (a text's bytes are
+ * each read twice, as a byte and as its neighbour's neighbour).
+ */
+static size_t letter_run(const unsigned char *s, size_t n)
+{
+	size_t max = 0, cur = 0, i = 1;
+	bool any = n > 0 && fold_of(s[0]);
+
+	for (; i + 16 <= n; i += 16) {
+		u8x16 b = vec16_load(s + i) | 0x20, prev = vec16_load(s + i - 1) | 0x20;
+		u8x16 letter = (u8x16)((u8x16)(b - 'a') < 26);
+		unsigned m = vec16_mask(letter & (u8x16)(b == prev));
+		any = any || vec16_mask(letter);
+		if (m == 0xffff) {
+			cur += 16;
+			continue;
+		}
+		cur += (size_t)__builtin_ctz(~m);	/* the run from before goes on */
+		max = cur > max ? cur : max;
+		max = ones_max(m, max);
+		cur = (size_t)__builtin_clz(~m << 16 | 0xffff);	/* and into the next */
+	}
+	max = cur > max ? cur : max;	/* what whole blocks added */
+	for (; i < n; i++) {
+		unsigned char f = fold_of(s[i]);
+		any = any || f;
+		cur = f && f == fold_of(s[i - 1]) ? cur + 1 : 0;
+		max = cur > max ? cur : max;
+	}
+	return any ? max + 1 : 0;
+}
+
+/*
+ * pair_run - the longest run of letters of two at most, either case.
+ * Such a run is in a run of letters; one longer than max must hold the
+ * byte max past where it may start, so runs of letters are looked at only
+ * where that byte is a letter, as longest() does (most words are shorter
+ * than the longest run of two letters: "ississi" is 7), then each is
+ * walked with the letter that ended a run of two starting the next one
+ * with its own repeats before it.
+ */
+static size_t pair_run(const unsigned char *s, size_t n)
+{
+	size_t max = 0, p = 0;
+
+	while (max < n && p < n - max) {
+		size_t q = p + max;
+		if (!fold_of(s[q])) {
+			p = q + 1;
+			continue;
+		}
+		size_t j = q, run1 = 0, run2 = 0;
+		while (j > p && fold_of(s[j - 1]))
+			j--;
+		unsigned char last = 0, other = 0, f;
+		for (; j < n && (f = fold_of(s[j])) != 0; j++) {
+			if (f == last) {
+				run1++;
+				run2++;
+			} else {
+				run2 = f == other ? run2 + 1 : run1 + 1;
+				other = last;
+				last = f;
+				run1 = 1;
+			}
+			max = run2 > max ? run2 : max;
+		}
+		p = j + 1;
+	}
+	return max;
+}
+
 /* rewidth_text_runs - see rewidth.h */
 void rewidth_text_runs(const char *s, size_t n, unsigned mask, size_t runs[REWIDTH_RUNS])
 {
@@ -616,6 +764,10 @@ void rewidth_text_runs(const char *s, size_t n, unsigned mask, size_t runs[REWID
 	for (int k = 0; k < 3; k++)
 		if (mask & (1u << k))
 			runs[k] = longest(u, n, 1u << k);
+	if (mask & (1u << RUN_LETTER))
+		runs[RUN_LETTER] = letter_run(u, n);
+	if (mask & (1u << RUN_PAIR))
+		runs[RUN_PAIR] = pair_run(u, n);
 }
 
 /* ---------------------------------------------------------------- lead */
@@ -872,10 +1024,12 @@ struct lb {
 	int tries;
 };
 
-/* lb_weight - a bound as bytes, for comparing (k[3], lines, weighs 4) */
+/* lb_weight - a bound as bytes, for comparing (k[3], lines, weighs 4;
+ * one letter's repeats a quarter, two letters' runs a half) */
 static size_t lb_weight(const struct rewidth *w)
 {
-	return w->c + LB_RUN * (w->k[0] + w->k[1] + w->k[2] + 4 * w->k[3]);
+	return w->c + LB_RUN * (w->k[0] + w->k[1] + w->k[2] + 4 * w->k[3]) +
+	       LB_RUN / 4 * w->k[RUN_LETTER] + LB_RUN / 2 * w->k[RUN_PAIR];
 }
 
 /* rewidth_weight - see rewidth.h */

@@ -9,6 +9,7 @@
  */
 #include "unit.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <pthread.h>
 
@@ -361,51 +362,60 @@ START_TEST(rewidth_table)
 END_TEST
 
 /* rewidth_runs: the constant and the runs of each class (word bytes,
- * \s, \S, all but \n) a bound counts; k -1: no bound */
+ * \s, \S, all but \n, one letter, two letters) a bound counts; k -1:
+ * no bound */
 static const struct {
 	const char *pat, *flags;
-	long c, k0, k1, k2, k3;
+	long c, k0, k1, k2, k3, k4, k5;
 } runs_widths[] = {
-	{ "abc", "", 3, 0, 0, 0, 0 },
-	{ "ad+res+", "", 3, 2, 0, 0, 0 },	/* a, r, e and two runs of word bytes */
-	{ "ad+res+", "i", 3, 2, 0, 0, 0 },
-	{ "x[a-z]+y", "", 2, 1, 0, 0, 0 },
-	{ "x\\w*y", "", 2, 1, 0, 0, 0 },
-	{ "a\\s+b", "", 2, 0, 1, 0, 0 },
-	{ "a\\S+b", "", 2, 0, 0, 1, 0 },
-	{ "a[^\\s]+b", "", 2, 0, 0, 1, 0 },
-	{ "a.*b", "", 2, 0, 0, 0, 1 },	/* '.' is never \n without s */
-	{ "a[^x]+b", "", -1, -1, -1, -1, -1 },	/* [^x] holds \n and every class */
-	{ "a.*b", "s", -1, -1, -1, -1, -1 },
-	{ "(?s)a.*b", "", -1, -1, -1, -1, -1 },
-	{ "(?-s:x)a.*b", "", -1, -1, -1, -1, -1 },	/* not followed: any s option */
-	{ "a\\W+b", "", -1, -1, -1, -1, -1 },	/* \\W holds \n and spaces and others */
-	{ "(?:ab)+", "", -1, -1, -1, -1, -1 },	/* a group repeated: no run */
-	{ "(?:c+d){3}", "", 3, 3, 0, 0, 0 },	/* multiplied */
-	{ "(?:a+|\\s+)x", "", 1, 1, 1, 0, 0 },	/* branches: the larger of each */
-	{ "a(?=b+)c", "", 2, 1, 0, 0, 0 },	/* a look-ahead's reach */
-	{ "[-.]+x", "", 1, 0, 0, 1, 0 },
-	{ "\\x41+", "", 0, 1, 0, 0, 0 },
-	{ "\\x{41}+", "", 0, 1, 0, 0, 0 },	/* a byte written as a code point */
-	{ "\\x{100}+", "", -1, -1, -1, -1, -1 },	/* above 0xFF: not one byte */
-	{ "\\e+x", "", 1, 0, 0, 1, 0 },	/* escape's bytes: \e is 0x1b */
-	{ "a\\R+", "", -1, -1, -1, -1, -1 },
-	{ "\\d+\\.\\d+", "", 1, 2, 0, 0, 0 },
-	{ "[\t ]+", "", 0, 0, 1, 0, 0 },
-	{ "a{2,}", "", 0, 1, 0, 0, 0 },
-	{ "a b", "x", -1, -1, -1, -1, -1 },
+	{ "abc", "", 3, 0, 0, 0, 0, 0, 0 },
+	{ "ad+res+", "", 3, 0, 0, 0, 0, 2, 0 },	/* a, r, e and two runs of one letter */
+	{ "ad+res+", "i", 3, 0, 0, 0, 0, 2, 0 },
+	{ "x[a-z]+y", "", 2, 1, 0, 0, 0, 0, 0 },
+	{ "x[ia]+y", "", 2, 0, 0, 0, 0, 0, 1 },	/* two letters */
+	{ "x[iaIA]+y", "", 2, 0, 0, 0, 0, 0, 1 },	/* two letters, both cases */
+	{ "x[iab]+y", "", 2, 1, 0, 0, 0, 0, 0 },	/* three: word bytes */
+	{ "x[a1]+y", "", 2, 1, 0, 0, 0, 0, 0 },	/* a digit is no letter */
+	{ "x[aA]+y", "", 2, 0, 0, 0, 0, 1, 0 },
+	{ "x\\w*y", "", 2, 1, 0, 0, 0, 0, 0 },
+	{ "a\\s+b", "", 2, 0, 1, 0, 0, 0, 0 },
+	{ "a\\S+b", "", 2, 0, 0, 1, 0, 0, 0 },
+	{ "a[^\\s]+b", "", 2, 0, 0, 1, 0, 0, 0 },
+	{ "a.*b", "", 2, 0, 0, 0, 1, 0, 0 },	/* '.' is never \n without s */
+	{ "a[^x]+b", "", -1, -1, -1, -1, -1, -1, -1 },	/* [^x] holds \n and every class */
+	{ "a.*b", "s", -1, -1, -1, -1, -1, -1, -1 },
+	{ "(?s)a.*b", "", -1, -1, -1, -1, -1, -1, -1 },
+	{ "(?-s:x)a.*b", "", -1, -1, -1, -1, -1, -1, -1 },	/* not followed: any s option */
+	{ "a\\W+b", "", -1, -1, -1, -1, -1, -1, -1 },	/* \W holds \n and spaces and others */
+	{ "(?:ab)+", "", -1, -1, -1, -1, -1, -1, -1 },	/* a group repeated: no run */
+	{ "(?:c+d){3}", "", 3, 0, 0, 0, 0, 3, 0 },	/* multiplied */
+	{ "(?:a+|\\s+)x", "", 1, 0, 1, 0, 0, 1, 0 },	/* branches: the larger of each */
+	{ "a(?=b+)c", "", 2, 0, 0, 0, 0, 1, 0 },	/* a look-ahead's reach */
+	{ "[-.]+x", "", 1, 0, 0, 1, 0, 0, 0 },
+	{ "_+x", "", 1, 1, 0, 0, 0, 0, 0 },	/* one byte, not a letter */
+	{ "\\x41+", "", 0, 0, 0, 0, 0, 1, 0 },
+	{ "\\x{41}+", "", 0, 0, 0, 0, 0, 1, 0 },	/* a byte written as a code point */
+	{ "\\x{100}+", "", -1, -1, -1, -1, -1, -1, -1 },	/* above 0xFF: not one byte */
+	{ "\\e+x", "", 1, 0, 0, 1, 0, 0, 0 },	/* escape's bytes: \e is 0x1b */
+	{ "a\\R+", "", -1, -1, -1, -1, -1, -1, -1 },
+	{ "\\d+\\.\\d+", "", 1, 2, 0, 0, 0, 0, 0 },
+	{ "[\t ]+", "", 0, 0, 1, 0, 0, 0, 0 },
+	{ "a{2,}", "", 0, 0, 0, 0, 0, 1, 0 },
+	{ "a b", "x", -1, -1, -1, -1, -1, -1, -1 },
 };
 
 START_TEST(rewidth_runs_table)
 {
 	struct rewidth r;
 	bool ok = rewidth_runs(runs_widths[_i].pat, runs_widths[_i].flags, &r);
-	long got[5] = { ok ? (long)r.c : -1, ok ? (long)r.k[0] : -1, ok ? (long)r.k[1] : -1,
-			ok ? (long)r.k[2] : -1, ok ? (long)r.k[3] : -1 };
-	long want[5] = { runs_widths[_i].c, runs_widths[_i].k0, runs_widths[_i].k1,
-			 runs_widths[_i].k2, runs_widths[_i].k3 };
+	long got[1 + REWIDTH_RUNS], want[1 + REWIDTH_RUNS] = {
+		runs_widths[_i].c, runs_widths[_i].k0, runs_widths[_i].k1, runs_widths[_i].k2,
+		runs_widths[_i].k3, runs_widths[_i].k4, runs_widths[_i].k5 };
 
-	for (int k = 0; k < 5; k++)
+	got[0] = ok ? (long)r.c : -1;
+	for (int k = 0; k < REWIDTH_RUNS; k++)
+		got[1 + k] = ok ? (long)r.k[k] : -1;
+	for (int k = 0; k < 1 + REWIDTH_RUNS; k++)
 		ck_assert_msg(got[k] == want[k], "/%s/%s: term %d expected %ld, got %ld",
 			      runs_widths[_i].pat, runs_widths[_i].flags, k, want[k], got[k]);
 }
@@ -416,19 +426,30 @@ END_TEST
 START_TEST(rewidth_text_runs_counts)
 {
 	static const char t[] = "ab c_d9\n\n\n \tx--\x80!y\nzz";
+	static const char u[] = "Mississippi, aaAAb. OoOo";
 	size_t r[REWIDTH_RUNS];
 
-	rewidth_text_runs(t, sizeof(t) - 1, 15, r);
+	rewidth_text_runs(t, sizeof(t) - 1, REWIDTH_ALL, r);
 	ck_assert_uint_eq(r[0], 4);	/* c_d9 */
 	ck_assert_uint_eq(r[1], 5);	/* \n\n\n \t */
 	ck_assert_uint_eq(r[2], 6);	/* x--\x80!y */
 	ck_assert_uint_eq(r[3], 8);	/* " \tx--\x80!y" */
+	ck_assert_uint_eq(r[4], 2);	/* zz */
+	ck_assert_uint_eq(r[5], 2);	/* ab, zz */
 	rewidth_text_runs(t, sizeof(t) - 1, 1, r);
 	ck_assert_uint_eq(r[0], 4);
 	ck_assert_uint_eq(r[1], sizeof(t) - 1);
 	ck_assert_uint_eq(r[3], sizeof(t) - 1);
-	rewidth_text_runs("", 0, 15, r);
-	ck_assert_uint_eq(r[0] + r[1] + r[2] + r[3], 0);
+	ck_assert_uint_eq(r[4], sizeof(t) - 1);
+	rewidth_text_runs(u, sizeof(u) - 1, REWIDTH_ALL, r);
+	ck_assert_uint_eq(r[4], 4);	/* aaAA */
+	ck_assert_uint_eq(r[5], 7);	/* ississi */
+	rewidth_text_runs(u + 12, sizeof(u) - 13, 1u << 4 | 1u << 5, r);
+	ck_assert_uint_eq(r[4], 4);	/* aaAA */
+	ck_assert_uint_eq(r[5], 5);	/* aaAAb, OoOo is 4 */
+	rewidth_text_runs("", 0, REWIDTH_ALL, r);
+	for (int k = 0; k < REWIDTH_RUNS; k++)
+		ck_assert_uint_eq(r[k], 0);
 }
 END_TEST
 
@@ -438,6 +459,24 @@ static size_t longest_naive(const unsigned char *s, size_t n, int k)
 {
 	size_t cur = 0, max = 0;
 
+	if (k >= 4) {	/* letters of one (4) or two (5) at most, any case */
+		for (size_t a = 0; a < n; a++) {
+			int seen[2] = { 0, 0 }, ns = 0;
+			size_t b = a;
+			for (; b < n && isalpha(s[b]); b++) {
+				int l = tolower(s[b]);
+				if (ns > 0 && l == seen[0])
+					continue;
+				if (ns > 1 && l == seen[1])
+					continue;
+				if (ns == k - 3)
+					break;
+				seen[ns++] = l;
+			}
+			max = b - a > max ? b - a : max;
+		}
+		return max;
+	}
 	for (size_t j = 0; j < n; j++) {
 		int c = s[j];
 		bool in = k == 0 ? (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
@@ -475,7 +514,8 @@ static size_t rand_text(unsigned *seed, char *t, size_t cap, const char *al, siz
 START_TEST(rewidth_text_runs_random)
 {
 	static const char *const alpha[] = { "a ", "ab_9 \t", "a\n", "x \n-", "  \t\na",
-		"\x80" "a b", "abcdefgh ", "a          " };
+		"\x80" "a b", "abcdefgh ", "a          ", "aA", "aAbB", "abAc ", "iaIAx", "aaaaab",
+		"\xc1\xe1" "aA[{" };
 	unsigned seed = 12345;
 	unsigned char t[300];
 
@@ -483,7 +523,7 @@ START_TEST(rewidth_text_runs_random)
 		const char *al = alpha[(rand_step(&seed) >> 16) % (sizeof(alpha) / sizeof(*alpha))];
 		size_t n = rand_text(&seed, (char *)t, sizeof(t), al, strlen(al));
 		size_t r[REWIDTH_RUNS];
-		rewidth_text_runs((const char *)t, n, 15, r);
+		rewidth_text_runs((const char *)t, n, REWIDTH_ALL, r);
 		for (int k = 0; k < REWIDTH_RUNS; k++)
 			ck_assert_msg(r[k] == longest_naive(t, n, k),
 				      "class %d, text %d of %zu bytes over \"%s\": %zu, not %zu", k,
@@ -604,10 +644,12 @@ END_TEST
 START_TEST(rewidth_runs_bound)
 {
 	static const char *const pats[] = { "ad+res+", "x[a-z]+y", "a\\s+b", "a\\S+b", "a.*b",
-		"(?:c+d){3}", "\\d+\\.\\d+", "l(?:o+k){1,2}", "(?i)ad+res+e?" };
+		"(?:c+d){3}", "\\d+\\.\\d+", "l(?:o+k){1,2}", "(?i)ad+res+e?", "resident[ia]+l",
+		"(?i)x[ia]+y", "(?i)x+[ia]+y+" };
 	static const char *const texts[] = { "addddddddddresssssss", "x" "abcdefghijklmnop" "y",
 		"a \t\n\n  \r b", "a!!--==b", "a lot of words on a line b\nb",
-		"cccdccccccdcd", "12345.67890", "loooook loook", "ADDDDRESSSE" };
+		"cccdccccccdcd", "12345.67890", "loooook loook", "ADDDDRESSSE",
+		"residentiaaiiaal", "XIaIAaiiY", "xXxxAIaaiyYYy ab" };
 	char *err = NULL;
 
 	for (size_t i = 0; i < sizeof(pats) / sizeof(*pats); i++) {
@@ -619,7 +661,7 @@ START_TEST(rewidth_runs_bound)
 		bool matched = false;
 		for (size_t t = 0; t < sizeof(texts) / sizeof(*texts); t++) {
 			size_t runs[REWIDTH_RUNS], a, b, n = strlen(texts[t]);
-			rewidth_text_runs(texts[t], n, 15, runs);
+			rewidth_text_runs(texts[t], n, REWIDTH_ALL, runs);
 			size_t bound = rewidth_eval(&w, runs);
 			if (re_match(re, texts[t], n, 0, rs, &a, &b) == RE_MATCH) {
 				matched = true;
@@ -642,33 +684,33 @@ START_TEST(rewidth_lead_table)
 	static const struct {
 		const char *pat, *flags;
 		bool found;
-		size_t c, k0, k3;
+		size_t c, k0, k3, k4;
 	} t[] = {
-		{ "foo.*bar", "", true, 3, 0, 0 },
-		{ "(?:(?:your\\s)?(?:name|address)[\\s:]{1,100}){3}", "i", true, 12, 0, 0 },
-		{ "x(?:abcd){2}y{0,500}", "", true, 9, 0, 0 },
-		{ "(?>(?<w>ad+res+)\\s{1,99}){2}zz", "", true, 3, 2, 0 },
-		{ "abc|def", "", false, 0, 0, 0 },
-		{ "zzzq|b{5}zzz", "", false, 0, 0, 0 },
-		{ "abcdef|xyz.{0,50}abcdef", "", false, 0, 0, 0 },	/* not "abcdef" */
-		{ "(?:zzzq|b{5}zzz).{0,99}", "", true, 8, 0, 0 },	/* the group whole */
-		{ "(?:zzz)?zzz.{0,99}", "", true, 6, 0, 0 },
-		{ "a(?#c)bcd.{0,99}", "", false, 0, 0, 0 },
-		{ "abcd.{0,99}", "x", false, 0, 0, 0 },
-		{ "(?=abcd)abcd.{0,99}", "", true, 4, 0, 0 },
-		{ "abcd", "", false, 0, 0, 0 },	/* the whole pattern is its own bound */
+		{ "foo.*bar", "", true, 3, 0, 0, 0 },
+		{ "(?:(?:your\\s)?(?:name|address)[\\s:]{1,100}){3}", "i", true, 12, 0, 0, 0 },
+		{ "x(?:abcd){2}y{0,500}", "", true, 9, 0, 0, 0 },
+		{ "(?>(?<w>ad+res+)\\s{1,99}){2}zz", "", true, 3, 0, 0, 2 },	/* d+, s+ */
+		{ "abc|def", "", false, 0, 0, 0, 0 },
+		{ "zzzq|b{5}zzz", "", false, 0, 0, 0, 0 },
+		{ "abcdef|xyz.{0,50}abcdef", "", false, 0, 0, 0, 0 },	/* not "abcdef" */
+		{ "(?:zzzq|b{5}zzz).{0,99}", "", true, 8, 0, 0, 0 },	/* the group whole */
+		{ "(?:zzz)?zzz.{0,99}", "", true, 6, 0, 0, 0 },
+		{ "a(?#c)bcd.{0,99}", "", false, 0, 0, 0, 0 },
+		{ "abcd.{0,99}", "x", false, 0, 0, 0, 0 },
+		{ "(?=abcd)abcd.{0,99}", "", true, 4, 0, 0, 0 },
+		{ "abcd", "", false, 0, 0, 0, 0 },	/* the whole pattern is its own bound */
 		/* the split: "copy of" (no literal of the set) stepped over,
 		 * 10; then the largest of the branches: name 4, city 4,
 		 * (home|work)? stepped over + \s?addr, 9 (the prefix: 167) */
 		{ "(?:(?:a?\\s?copy\\sof\\s)?(?:name(?:\\s[a-z]{1,50}){0,3}|city|(?:home|work)?\\s?addr)"
-		  "[-:\\s]{1,100}){3}", "i", true, 19, 0, 0 },
+		  "[-:\\s]{1,100}){3}", "i", true, 19, 0, 0, 0 },
 		/* each branch of a top-level '|': 4 and 9 + 4 */
-		{ "abcd.{0,99}|.{0,9}wxyz.{0,99}", "", true, 13, 0, 0 },
+		{ "abcd.{0,99}|.{0,9}wxyz.{0,99}", "", true, 13, 0, 0, 0 },
 		/* an optional group: its pass, 4, or none, then x{0,50}abcd, 54 */
-		{ "(?:abcd)?x{0,50}abcd", "", true, 54, 0, 0 },
-		{ "(?:abcd(?:x{1,80})?)?abcd", "", true, 4, 0, 0 },
+		{ "(?:abcd)?x{0,50}abcd", "", true, 54, 0, 0, 0 },
+		{ "(?:abcd(?:x{1,80})?)?abcd", "", true, 4, 0, 0, 0 },
 		/* a back-reference: no splitting (the prefix: none) */
-		{ "(a)?(?:abcd|(?:\\1)?xyzw){2}.{0,90}", "", false, 0, 0, 0 },
+		{ "(a)?(?:abcd|(?:\\1)?xyzw){2}.{0,90}", "", false, 0, 0, 0, 0 },
 	};
 
 	for (size_t i = 0; i < sizeof(t) / sizeof(*t); i++) {
@@ -681,9 +723,10 @@ START_TEST(rewidth_lead_table)
 		bool found = rewidth_lead(t[i].pat, t[i].flags, &rl, &w);
 		ck_assert_msg(found == t[i].found, "/%s/: lead %d", t[i].pat, found);
 		if (found)
-			ck_assert_msg(w.c == t[i].c && w.k[0] == t[i].k0 && w.k[3] == t[i].k3,
-				      "/%s/: %zu + %zu word + %zu line, not %zu + %zu + %zu", t[i].pat,
-				      w.c, w.k[0], w.k[3], t[i].c, t[i].k0, t[i].k3);
+			ck_assert_msg(w.c == t[i].c && w.k[0] == t[i].k0 && w.k[3] == t[i].k3 &&
+				      w.k[4] == t[i].k4,
+				      "/%s/: %zu + %zu word + %zu line + %zu letter, not %zu + %zu + %zu + %zu",
+				      t[i].pat, w.c, w.k[0], w.k[3], w.k[4], t[i].c, t[i].k0, t[i].k3, t[i].k4);
 		reqlit_clear(&rl);
 	}
 	/* x mode set inline: spaces and # would be taken for bytes */
@@ -878,7 +921,7 @@ static void subspan_match(void *ctx, size_t i, const char *t, size_t n, size_t a
 	size_t runs[REWIDTH_RUNS], min = sc->min[i];
 	bool found = false;
 
-	rewidth_text_runs(t, n, 0xf, runs);
+	rewidth_text_runs(t, n, REWIDTH_ALL, runs);
 	size_t back = rewidth_eval(&sc->lead[i], runs);
 	for (size_t s = a; !found && s <= a + back && s + min <= b; s++) {
 		size_t k = 0;
@@ -977,7 +1020,7 @@ START_TEST(rewidth_lead_bound)
 		if (rewidth_lead(pats[i], "i", &rl, &w)) {
 			for (size_t t = 0; t < sizeof(texts) / sizeof(*texts); t++) {
 				size_t n = strlen(texts[t]), a, b;
-				rewidth_text_runs(texts[t], n, 15, runs);
+				rewidth_text_runs(texts[t], n, REWIDTH_ALL, runs);
 				size_t bound = rewidth_eval(&w, runs);
 				for (size_t off = 0; off < n; off = a + 1) {
 					if (re_match(re, texts[t], n, off, rs, &a, &b) != RE_MATCH)
