@@ -21,6 +21,9 @@
  * around the bytes of the subject they came from (reqlit_squeeze_at).
  * And rewidth_span: every match (from each of the first 64 offsets)
  * consumes at least its minimum, every byte of it from its set.
+ * And rewidth_split: every match of the pattern (from each of the first
+ * 64 offsets) is a match of one of its parts from the same start (what
+ * prefilter.c's widths by branch rely on).
  * And reqlit_lead (two bytes and three): the pattern behind its
  * look-ahead finds the same match as the pattern from every start offset
  * (the first 512), and so
@@ -300,6 +303,49 @@ static void span_check(const char *pat, const char *flags, const char *subj, siz
 	free(err);
 }
 
+/* split_check - rewidth_split's promise on pat and subj[0, slen) */
+static void split_check(const char *pat, const char *flags, const char *subj, size_t slen)
+{
+	char **parts, *err = NULL;
+	size_t n = rewidth_split(pat, flags, 16, &parts);
+
+	if (n == 1 || n > 16)
+		abort();	/* a split has two parts at least */
+	struct re *re = n ? re_compile_once(pat, strlen(pat), flags, &err) : NULL;
+	struct re **pre = xcalloc(n + 1, sizeof(*pre));
+	bool all = re != NULL;
+	for (size_t i = 0; i < n; i++) {
+		free(err);
+		err = NULL;
+		pre[i] = re_compile_once(parts[i], strlen(parts[i]), flags, &err);
+		all = all && pre[i] != NULL;	/* a part PCRE2 refuses: not checked */
+	}
+	struct re_scratch *rs = re_scratch_new();
+	size_t a, b, pa, pb;
+	for (size_t off = 0; all && off <= slen && off < 64; off = a + 1) {
+		enum re_result r = re_match(re, subj, slen, off, rs, &a, &b);
+		if (r != RE_MATCH)
+			break;
+		bool held = false, limit = false;
+		for (size_t i = 0; i < n && !held; i++) {
+			r = re_match_upto(pre[i], subj, slen, a, a, rs, &pa, &pb);
+			held = r == RE_MATCH && pa == a;
+			limit = limit || r == RE_LIMIT || r == RE_ERROR;
+		}
+		if (!held && !limit)
+			abort();	/* a match no part has from its start */
+	}
+	re_scratch_free(rs);
+	for (size_t i = 0; i < n; i++) {
+		re_free(pre[i]);
+		free(parts[i]);
+	}
+	free(pre);
+	free(parts);
+	re_free(re);
+	free(err);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 2)
@@ -325,6 +371,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check(pat, flags, subj, slen, URI);
 	lead_check(pat, flags, subj, slen);
 	span_check(pat, flags, subj, slen);
+	split_check(pat, flags, subj, slen);
 	free(pat);
 	return 0;
 }

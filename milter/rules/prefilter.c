@@ -37,6 +37,13 @@
  * message; with more, the two closest are joined (so the gap between
  * them is searched too).
  *
+ * Branches: where the regex (or its core, below) begins with a choice of
+ * alternatives (rewidth_split), each alternative has literals of its own
+ * and a width of its own, and a literal's window reaches back only as far
+ * as the alternatives holding it need (branch_widths): the field words of
+ * __FILL_THIS_FORM_SHORT2's core are eleven kinds, and only an address
+ * may follow three optional words, where "age" or "tel" start their own.
+ *
  * Cores: a slot whose windows reach far back from its literals because
  * optional words may precede them, a group repeated two or more times
  * (__FILL_THIS_FORM_SHORT2: "a copy of your present" and the like before
@@ -155,6 +162,9 @@
 /* a slot whose windows reach this far before its literals (runs weighed
  * as rewidth_weight does) is worth searching for its core first */
 #define PF_CORE_MIN 64
+/* the branches a slot's pattern (or core) is taken apart into at most,
+ * for widths of its literals of their own (branch_widths) */
+#define PF_SPLIT_MAX 32
 
 /* the fixed texts; header subjects follow */
 enum { T_BODY, T_RAWBODY, T_FULL, T_URI, T_FIXED };
@@ -227,7 +237,12 @@ struct prefilter {
 	unsigned *lit_slot;
 	size_t *lit_len;
 	unsigned *lit_next;
+	/* and its width where the slot's branches give it its own
+	 * (branch_widths): an index into widths, 0 for the slot's */
+	uint32_t *lit_width;
 	size_t nlits, lits_cap;
+	struct rewidth *widths;	/* [0] unused */
+	size_t nwidths, widths_cap;
 	size_t nrules;
 	hs_scratch_t *proto;	/* cloned for each message */
 	unsigned long gen;	/* which build: a thread's spare run is for one */
@@ -462,15 +477,17 @@ static void lits_grow(struct lits *l)
 
 /* lits_take - the literals of rl for slot id (taken over); every
  * occurrence is reported unless single (URIs, where only the slot's
- * candidacy is used) */
+ * candidacy is used); widths (or NULL: none) gives each its own width's
+ * index (branch_widths) */
 static void lits_take(struct prefilter *pf, struct lits *l, struct reqlit *rl, unsigned id,
-		      bool single)
+		      bool single, const uint32_t *widths)
 {
 	if (pf->nlits + rl->n > pf->lits_cap) {
 		pf->lits_cap = (pf->nlits + rl->n) * 2;
 		pf->lit_slot = xrealloc(pf->lit_slot, pf->lits_cap * sizeof(*pf->lit_slot));
 		pf->lit_len = xrealloc(pf->lit_len, pf->lits_cap * sizeof(*pf->lit_len));
 		pf->lit_next = xrealloc(pf->lit_next, pf->lits_cap * sizeof(*pf->lit_next));
+		pf->lit_width = xrealloc(pf->lit_width, pf->lits_cap * sizeof(*pf->lit_width));
 	}
 	if (l->n + rl->n > l->cap) {
 		l->cap = (l->n + rl->n) * 2;
@@ -484,6 +501,7 @@ static void lits_take(struct prefilter *pf, struct lits *l, struct reqlit *rl, u
 		pf->lit_slot[e] = id;
 		pf->lit_len[e] = rl->len[k];
 		pf->lit_next[e] = PF_NO_LIT;
+		pf->lit_width[e] = widths ? widths[k] : 0;
 		lits_grow(l);
 		size_t cell = lits_find(l, rl->s[k], rl->len[k]);
 		if (l->tab[cell] != SIZE_MAX) {	/* another slot's: chained */
@@ -569,14 +587,14 @@ static double lead_share(const char *pattern, const char *flags)
  * start position from those, and a core that starts with a common word
  * where the regex starts with a digit, as __FILL_THIS_FORM_SHORT1 does,
  * is tried at more of them) */
-static void core_width(struct prefilter *pf, struct pf_slot *s, const struct reqlit *rl)
+static char *core_width(struct prefilter *pf, struct pf_slot *s, const struct reqlit *rl)
 {
 	struct rewidth lead, pre;
 	char *core, *err = NULL;
 
 	if (!s->bounded || rewidth_weight(&s->width) < PF_CORE_MIN || !re_bytes(s->rep->re) ||
 	    !rewidth_core(s->rep->pat, s->rep->flags, rl, &core, &lead, &pre))
-		return;
+		return NULL;
 	if (4 * rewidth_weight(&lead) <= 3 * rewidth_weight(&s->width) &&
 	    lead_share(core, s->rep->flags) <= lead_share(s->rep->pat, s->rep->flags)) {
 		struct re *re = re_compile(core, strlen(core), s->rep->flags, &err);
@@ -587,12 +605,120 @@ static void core_width(struct prefilter *pf, struct pf_slot *s, const struct req
 			for (int i = 0; i < REWIDTH_RUNS; i++)
 				s->runs |= pre.k[i] != 0;
 			pf->info.core++;
-		} else {
-			re_free(re);
+			free(err);
+			return core;
 		}
+		re_free(re);
 	}
 	free(err);
 	free(core);
+	return NULL;
+}
+
+/* width_le - a is no larger than b, term by term */
+static bool width_le(const struct rewidth *a, const struct rewidth *b)
+{
+	if (a->c > b->c)
+		return false;
+	for (int i = 0; i < REWIDTH_RUNS; i++)
+		if (a->k[i] > b->k[i])
+			return false;
+	return true;
+}
+
+/* width_max - a grown to bound b too, term by term */
+static void width_max(struct rewidth *a, const struct rewidth *b)
+{
+	a->c = b->c > a->c ? b->c : a->c;
+	for (int i = 0; i < REWIDTH_RUNS; i++)
+		a->k[i] = b->k[i] > a->k[i] ? b->k[i] : a->k[i];
+}
+
+/* lit_in - the longest literal of rl that a text holding s (n bytes)
+ * holds (a substring, without ASCII case), or rl->n if none */
+static size_t lit_in(const struct reqlit *rl, const char *s, size_t n)
+{
+	size_t best = rl->n;
+
+	for (size_t k = 0; k < rl->n; k++)
+		if (mem_holds_nocase(s, n, rl->s[k], rl->len[k]) &&
+		    (best == rl->n || rl->len[k] > rl->len[best]))
+			best = k;
+	return best;
+}
+
+/*
+ * branch_widths - widths of the slot's literals of their own, where its
+ * pattern (or its core: what the windows are for) splits into branches
+ * (rewidth_split) whose literals end closer to a match's start than the
+ * slot's width, the farthest branch's, lets them: __FILL_THIS_FORM_SHORT2's
+ * core is a field word of eleven kinds, of which only an address may come
+ * after three optional words ("residential mailing work address": 51
+ * bytes and 8 runs), where "age" or "tel" start theirs.  Every match is a
+ * match of one branch from the same start, and holds one of the branch's
+ * literals (reqlit_find) ending within the branch's width of its start;
+ * each such literal holds one of rl's (the longest, lit_in), whose
+ * occurrence ends no later, so rl's literal given the largest width of
+ * the branches whose literals it is in has a window that holds the
+ * match's start.  A literal of rl in none keeps the slot's width.  Only
+ * when every branch has literals, each held by one of rl's, and a width,
+ * and each width is no larger than the slot's (the windows only shrink).
+ * The widths go into pf->widths; idx gets each literal's index there.
+ */
+static bool branch_widths(struct prefilter *pf, const struct pf_slot *s, const char *pattern,
+			  const struct reqlit *rl, uint32_t *idx)
+{
+	char **parts;
+	size_t n = s->bounded ? rewidth_split(pattern, s->rep->flags, PF_SPLIT_MAX, &parts) : 0;
+	struct rewidth *w = xcalloc(rl->n + 1, sizeof(*w));
+	bool *set = xcalloc(rl->n + 1, sizeof(*set)), ok = n > 0, narrower = false;
+
+	for (size_t i = 0; i < n; i++) {
+		struct reqlit ri;
+		struct rewidth wi;
+		if (ok && reqlit_find(parts[i], s->rep->flags, &ri)) {
+			ok = ri.n > 0 && (rewidth_lead(parts[i], s->rep->flags, &ri, &wi) ||
+					  rewidth_runs(parts[i], s->rep->flags, &wi)) &&
+			     width_le(&wi, &s->width);
+			for (size_t k = 0; ok && k < ri.n; k++) {
+				size_t j = lit_in(rl, ri.s[k], ri.len[k]);
+				if (j == rl->n) {
+					ok = false;
+				} else if (!set[j]) {
+					w[j] = wi;
+					set[j] = true;
+				} else {
+					width_max(&w[j], &wi);
+				}
+			}
+			reqlit_clear(&ri);
+		} else {
+			ok = false;
+		}
+		free(parts[i]);
+	}
+	free(n ? parts : NULL);
+	for (size_t j = 0; ok && j < rl->n; j++) {
+		if (!set[j])
+			w[j] = s->width;
+		narrower = narrower || memcmp(&w[j], &s->width, sizeof(w[j])) != 0;
+	}
+	if (ok && narrower) {
+		if (pf->nwidths + rl->n + 1 > pf->widths_cap) {
+			pf->widths_cap = (pf->nwidths + rl->n + 1) * 2;
+			pf->widths = xrealloc(pf->widths, pf->widths_cap * sizeof(*pf->widths));
+		}
+		if (pf->nwidths == 0)
+			pf->nwidths = 1;	/* [0]: the slot's own */
+		for (size_t j = 0; j < rl->n; j++) {
+			pf->widths[pf->nwidths] = w[j];
+			idx[j] = (uint32_t)pf->nwidths++;
+		}
+		pf->info.branched++;
+	}
+	free(w);
+	free(set);
+	return ok && narrower;
 }
 
 /* compile_text - the literal databases of text t: every required literal
@@ -610,21 +736,29 @@ static void compile_text(struct prefilter *pf, size_t t)
 			continue;
 		if (t == T_URI ? reqlit_find_uri(s->rep->pat, s->rep->flags, &rl) :
 				 reqlit_find(s->rep->pat, s->rep->flags, &rl)) {
+			uint32_t *idx = NULL;
 			if (t != T_URI) {
 				lead_width(pf, s, &rl);
-				core_width(pf, s, &rl);
+				char *core = core_width(pf, s, &rl);
+				idx = xcalloc(rl.n + 1, sizeof(*idx));
+				if (!branch_widths(pf, s, core ? core : s->rep->pat, &rl, idx)) {
+					free(idx);
+					idx = NULL;
+				}
+				free(core);
 			}
-			lits_take(pf, &l, &rl, (unsigned)i, t == T_URI);
+			lits_take(pf, &l, &rl, (unsigned)i, t == T_URI, idx);
+			free(idx);
 		} else if (t != T_URI && reqlit_find_squeezed(s->rep->pat, s->rep->flags, &rl)) {
-			lits_take(pf, &sl, &rl, (unsigned)i, false);
+			lits_take(pf, &sl, &rl, (unsigned)i, false, NULL);
 			pf->info.squeezed++;
 		} else if (t != T_URI && reqlit_find_ascii(s->rep->pat, s->rep->flags, &rl)) {
-			lits_take(pf, &l, &rl, (unsigned)i, false);	/* none: no match in ASCII */
+			lits_take(pf, &l, &rl, (unsigned)i, false, NULL);	/* none: no match in ASCII */
 			s->ascii = true;
 			pf->texts[t].ascii = true;
 			pf->info.ascii++;
 		} else if (t != T_URI && reqlit_find_squeezed_ascii(s->rep->pat, s->rep->flags, &rl)) {
-			lits_take(pf, &sl, &rl, (unsigned)i, false);	/* none: no match there */
+			lits_take(pf, &sl, &rl, (unsigned)i, false, NULL);	/* none: no match there */
 			s->plain = true;
 			pf->texts[t].plain = true;
 			pf->info.plain++;
@@ -740,6 +874,8 @@ struct prefilter *prefilter_free(struct prefilter *pf)
 	free(pf->lit_slot);
 	free(pf->lit_len);
 	free(pf->lit_next);
+	free(pf->lit_width);
+	free(pf->widths);
 	free(pf);
 	return NULL;
 }
@@ -1131,11 +1267,14 @@ static void on_lit(struct pf_run *run, unsigned e, size_t to)
 		end = run->at[end - 1] + 1;
 	}
 	size_t hi = start + s->back;
-	/* the width; its runs part matters only where the rest of it
-	 * leaves room before end (the text's runs counted once, then) */
-	size_t width = !s->bounded ? REWIDTH_NONE : s->width.c;
+	/* the width (the literal's own, or its slot's); its runs part
+	 * matters only where the rest of it leaves room before end (the
+	 * text's runs counted once, then) */
+	uint32_t wi = run->pf->lit_width[e];
+	const struct rewidth *w = wi ? &run->pf->widths[wi] : &s->width;
+	size_t width = !s->bounded ? REWIDTH_NONE : w->c;
 	if (s->runs && width < end)
-		width = text_runs(run->cur, &s->width);
+		width = text_runs(run->cur, w);
 	size_t lo = width == REWIDTH_NONE || end <= width ? 0 : end - width;
 	add_window(run, res, lo < hi ? lo : hi, hi);
 }

@@ -1241,6 +1241,90 @@ static bool lb_refused(const char *pattern)
 	return false;
 }
 
+/* --------------------------------------------------------------- split */
+
+/* split_add - one more part: pre, then s[0, n), then post */
+static void split_add(const char *pre, const char *s, size_t n, const char *post, char ***parts,
+		      size_t *nparts)
+{
+	struct buf b;
+
+	buf_init(&b);
+	buf_puts(&b, pre);
+	buf_append(&b, s, n);
+	buf_puts(&b, post);
+	*parts = xrealloc(*parts, (*nparts + 1) * sizeof(**parts));
+	(*parts)[(*nparts)++] = xstrdup(b.data);
+	buf_free(&b);
+}
+
+/* split_in - the split of p[0, end) (see rewidth_split), each part between
+ * pre and post; false when there is none or more than max parts */
+static bool split_in(const char *p, const char *end, const char *pre, const char *post,
+		     size_t max, char ***parts, size_t *nparts)
+{
+	const char *bar = lead_branch_end(p, end);
+
+	if (bar == NULL)
+		return false;
+	if (bar != end) {	/* branches: each one a part */
+		for (const char *b = p; b <= end; b = bar + 1) {
+			bar = lead_branch_end(b, end);
+			if (bar == NULL || *nparts >= max)
+				return false;
+			split_add(pre, b, (size_t)(bar - b), post, parts, nparts);
+			if (bar == end)
+				break;
+		}
+		return *nparts > 1;
+	}
+	/* a sequence: its first item, a group every match runs through, is
+	 * split in turn; its other passes, and what follows, stay as written */
+	const char *next, *body;
+	size_t min, qmax;
+	enum lead_kind k = lead_item(p, end, &next, &body);
+	const char *q = k == LK_GROUP && body ? lead_quant(next, end, &min, &qmax) : NULL;
+	if (q == NULL || min == 0)
+		return false;
+	struct buf in, out;
+	buf_init(&in);
+	buf_init(&out);
+	buf_puts(&in, pre);
+	buf_append(&in, p, (size_t)(body - p));	/* the group's opening */
+	buf_puts(&out, ")");
+	if (qmax > 1) {
+		buf_append(&out, p, (size_t)(next - p));
+		if (qmax == SIZE_MAX)
+			buf_printf(&out, "{%zu,}", min - 1);
+		else
+			buf_printf(&out, "{%zu,%zu}", min - 1, qmax - 1);
+	}
+	buf_append(&out, q, (size_t)(end - q));
+	buf_puts(&out, post);
+	bool ok = split_in(body, next - 1, in.data, out.data, max, parts, nparts);
+	buf_free(&in);
+	buf_free(&out);
+	return ok;
+}
+
+/* rewidth_split - see rewidth.h */
+size_t rewidth_split(const char *pattern, const char *flags, size_t max, char ***parts)
+{
+	size_t n = 0;
+
+	*parts = NULL;
+	if (lb_refused(pattern) || strstr(pattern, "\\G") || strstr(pattern, "\\K") ||
+	    option_anywhere(pattern, flags, 'x') || strstr(pattern, "(?#") ||
+	    !split_in(pattern, pattern + strlen(pattern), "", "", max, parts, &n)) {
+		for (size_t i = 0; i < n; i++)
+			free((*parts)[i]);
+		free(*parts);
+		*parts = NULL;
+		return 0;
+	}
+	return n;
+}
+
 /* ---------------------------------------------------------------- core */
 
 /*

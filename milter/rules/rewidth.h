@@ -88,6 +88,21 @@ bool rewidth_lead(const char *pattern, const char *flags, const struct reqlit *l
 bool rewidth_core(const char *pattern, const char *flags, const struct reqlit *lits,
 		  char **core, struct rewidth *lead, struct rewidth *pre);
 /*
+ * rewidth_split - the pattern taken apart by the alternative a match
+ * begins with: its branches where it has a top-level '|'; else, where its
+ * first item is a group every match runs through, that group's body split
+ * the same way, each part of it in the group's opening and followed by
+ * the group's other passes (when it has more: "{m-1,n-1}") and the rest
+ * of the pattern.  Every match of the pattern is a match of one of the
+ * parts from the same start (a part may match more: what it took apart
+ * loses its atomicity, laziness or possessiveness).  *parts (the caller
+ * frees each and the array) and their number; 0 when there is no split,
+ * more than max parts, syntax the walk does not follow, or what a split
+ * would change (back-references, conditions, recursion, options set
+ * inside, \G, \K, x mode, comments).
+ */
+size_t rewidth_split(const char *pattern, const char *flags, size_t max, char ***parts);
+/*
  * rewidth_span - every match of pattern (byte mode, Perl flags as
  * re_compile takes them) consumes at least *min bytes (capped at
  * REWIDTH_CAP), each of them in set (256 bits), so it lies in a run of

@@ -1838,6 +1838,91 @@ START_TEST(core_keeps_matches)
 }
 END_TEST
 
+/* rewidth_split: the parts a pattern is taken apart into by the
+ * alternative its matches begin with, and what it refuses */
+START_TEST(rewidth_split_table)
+{
+	static const struct {
+		const char *pat, *flags;
+		const char *parts[4];	/* none: no split */
+	} t[] = {
+		{ "abc|def", "", { "abc", "def" } },
+		{ "(?:ab|cd)ef", "", { "(?:ab)ef", "(?:cd)ef" } },
+		/* the group's other passes stay whole, greedy */
+		{ "(?:ab|cd){2,3}?x", "", { "(?:ab)(?:ab|cd){1,2}x", "(?:cd)(?:ab|cd){1,2}x" } },
+		{ "(?:ab|cd)+e", "", { "(?:ab)(?:ab|cd){0,}e", "(?:cd)(?:ab|cd){0,}e" } },
+		/* into the first item of a group's body, one level of branches */
+		{ "(?:(?:ab|cd)x)y", "", { "(?:(?:ab)x)y", "(?:(?:cd)x)y" } },
+		{ "(?:(?:a|b)c|d)e", "", { "(?:(?:a|b)c)e", "(?:d)e" } },
+		/* the group's opening kept: options, atomic, capturing */
+		{ "(?i:ab|cd)e", "", { "(?i:ab)e", "(?i:cd)e" } },
+		{ "(?>ab|cd)e", "", { "(?>ab)e", "(?>cd)e" } },
+		{ "(ab|cd|)e", "", { "(ab)e", "(cd)e", "()e" } },
+		/* refused: optional, not a group first, too many, a
+		 * back-reference, x mode, an option set inside, a comment */
+		{ "(?:ab|cd)?e", "", { NULL } },
+		{ "x(?:ab|cd)", "", { NULL } },
+		{ "(?:ab)+x", "", { NULL } },
+		{ "a|b|c|d|e", "", { NULL } },
+		{ "(a|b)\\1", "", { NULL } },
+		{ "a|b", "x", { NULL } },
+		{ "(?i)a|b", "", { NULL } },
+		{ "(?#c)a|b", "", { NULL } },
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(*t); i++) {
+		char **parts;
+		size_t want = 0, n = rewidth_split(t[i].pat, t[i].flags, 4, &parts);
+		while (want < 4 && t[i].parts[want])
+			want++;
+		ck_assert_msg(n == want, "/%s/%s: %zu parts, not %zu", t[i].pat, t[i].flags, n, want);
+		for (size_t k = 0; k < n; k++) {
+			ck_assert_msg(strcmp(parts[k], t[i].parts[k]) == 0, "/%s/: part %zu %s, not %s",
+				      t[i].pat, k, parts[k], t[i].parts[k]);
+			free(parts[k]);
+		}
+		free(parts);
+	}
+}
+END_TEST
+
+/* a slot whose branches give its literals widths of their own (one of
+ * them far wider than the others, and a literal two branches hold with
+ * different widths, the wider first): every match still counts, and the
+ * first is found from its true start (the literals' own windows reach
+ * back to it), in windows more than a slot keeps */
+START_TEST(branch_keeps_matches)
+{
+	struct engine *e = unit_engine("", "body PF_BRANCH /(?:(?:(?:home|work|office)\\s){0,3}"
+					   "address|(?:my\\s)?telephone|age|tel)[\\s:]{1,20}\\d{2}/i\n"
+					   "tflags PF_BRANCH multiple\n");
+	static const char *const first[] = { "Home work office address: 12\n",
+		"my telephone: 55\n" };
+	static const char *const want[] = { "Home work office address: 12 (5 hits)",
+		"my telephone: 55 (5 hits)" };
+	struct rules_pf_info pi;
+
+	rules_prefilter_info(e->rules, &pi);
+	ck_assert_uint_eq(pi.branched, 1);
+	for (int m = 0; m < 2; m++) {
+		struct buf b;
+		buf_init(&b);
+		buf_printf(&b, "From: a@b.test\nSubject: forms\n\n%s", first[m]);
+		for (int i = 0; i < 12; i++)	/* more than PF_WINDOWS apart */
+			buf_printf(&b, "line %d: the message page of the hotel has an image\n", i);
+		buf_printf(&b, "%sage: 42 and tel 99\nwork address 31\n", first[1 - m]);
+		for (int on = 0; on < 2; on++) {
+			rules_set_prefilter(e->rules, on);
+			struct scan *sc = unit_scan(e, b.data);
+			want_detail(sc, "PF_BRANCH", want[m], on);
+			scan_free(sc);
+		}
+		buf_free(&b);
+	}
+	engine_unref(e);
+}
+END_TEST
+
 /* two threads scanning at once share the rule set and its databases;
  * each message's hits must equal the serial run's */
 #define T_MSGS 40
@@ -1926,12 +2011,14 @@ int main(void)
 	tcase_add_test(tc, limit_keeps_matches);
 	tcase_add_test(tc, windows_keep_matches);
 	tcase_add_test(tc, core_keeps_matches);
+	tcase_add_test(tc, branch_keeps_matches);
 	tcase_add_test(tc, rewidth_core_table);
 	tcase_add_test(tc, review_cases);
 	tcase_add_loop_test(tc, rewidth_table, 0, sizeof(widths) / sizeof(widths[0]));
 	tcase_add_loop_test(tc, rewidth_runs_table, 0, sizeof(runs_widths) / sizeof(runs_widths[0]));
 	tcase_add_test(tc, rewidth_text_runs_counts);
 	tcase_add_test(tc, rewidth_text_runs_random);
+	tcase_add_test(tc, rewidth_split_table);
 	tcase_add_test(tc, re_literal_byte);
 	tcase_add_test(tc, re_fixed_set);
 	tcase_add_test(tc, rewidth_lead_table);
