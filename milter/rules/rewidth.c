@@ -120,11 +120,9 @@ static const unsigned char run_tab[256] = {
 	12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12,
 };
 
-/* RUN_LETTER, RUN_PAIR - the classes of one letter's repeats and of runs
- * of two letters, which no run_tab bit stands for: which bytes make a run
- * depends on the run, not on a set */
+/* RUN_LETTER - the class of one letter's repeats, which no run_tab bit
+ * stands for: which bytes make a run depends on the run, not on a set */
 #define RUN_LETTER 4
-#define RUN_PAIR 5
 
 /* in_class - byte c is of run class k (but RUN_LETTER) */
 static bool in_class(int k, int c)
@@ -132,37 +130,29 @@ static bool in_class(int k, int c)
 	return run_tab[c] >> k & 1;
 }
 
-/* letters - how many letters set is, either case counted once; 3 when
- * it holds anything else */
-static int letters(const uint64_t set[4])
+/* one_letter - set is one letter, in one case or both */
+static bool one_letter(const uint64_t set[4])
 {
-	int lower[2] = { -1, -1 }, n = 0;
+	int lower = -1;
 
 	for (int c = 0; c < 256; c++) {
 		if (!(set[c >> 6] >> (c & 63) & 1))
 			continue;
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')))
-			return 3;
-		int l = c | 0x20;
-		if (l == lower[0] || l == lower[1])
-			continue;
-		if (n == 2)
-			return 3;
-		lower[n++] = l;
+			return false;
+		if (lower >= 0 && (c | 0x20) != lower)
+			return false;
+		lower = c | 0x20;
 	}
-	return n;
+	return lower >= 0;
 }
 
 /* run_class - the run class holding every byte of set, or -1: one
- * letter's own repeats or two letters' runs (the tightest) when it is so */
+ * letter's own repeats (the tightest) when it is one letter */
 static int run_class(const uint64_t set[4])
 {
-	int n = letters(set);
-
-	if (n == 1)
+	if (one_letter(set))
 		return RUN_LETTER;
-	if (n == 2)
-		return RUN_PAIR;
 	for (int k = 0; k < RUN_LETTER; k++) {
 		bool all = true;
 		for (int c = 0; c < 256 && all; c++)
@@ -704,46 +694,6 @@ static size_t letter_run(const unsigned char *s, size_t n)
 	return any ? max + 1 : 0;
 }
 
-/*
- * pair_run - the longest run of letters of two at most, either case.
- * Such a run is in a run of letters; one longer than max must hold the
- * byte max past where it may start, so runs of letters are looked at only
- * where that byte is a letter, as longest() does (most words are shorter
- * than the longest run of two letters: "ississi" is 7), then each is
- * walked with the letter that ended a run of two starting the next one
- * with its own repeats before it.
- */
-static size_t pair_run(const unsigned char *s, size_t n)
-{
-	size_t max = 0, p = 0;
-
-	while (max < n && p < n - max) {
-		size_t q = p + max;
-		if (!fold_of(s[q])) {
-			p = q + 1;
-			continue;
-		}
-		size_t j = q, run1 = 0, run2 = 0;
-		while (j > p && fold_of(s[j - 1]))
-			j--;
-		unsigned char last = 0, other = 0, f;
-		for (; j < n && (f = fold_of(s[j])) != 0; j++) {
-			if (f == last) {
-				run1++;
-				run2++;
-			} else {
-				run2 = f == other ? run2 + 1 : run1 + 1;
-				other = last;
-				last = f;
-				run1 = 1;
-			}
-			max = run2 > max ? run2 : max;
-		}
-		p = j + 1;
-	}
-	return max;
-}
-
 /* rewidth_text_runs - see rewidth.h */
 void rewidth_text_runs(const char *s, size_t n, unsigned mask, size_t runs[REWIDTH_RUNS])
 {
@@ -766,8 +716,6 @@ void rewidth_text_runs(const char *s, size_t n, unsigned mask, size_t runs[REWID
 			runs[k] = longest(u, n, 1u << k);
 	if (mask & (1u << RUN_LETTER))
 		runs[RUN_LETTER] = letter_run(u, n);
-	if (mask & (1u << RUN_PAIR))
-		runs[RUN_PAIR] = pair_run(u, n);
 }
 
 /* ---------------------------------------------------------------- lead */
@@ -1025,11 +973,11 @@ struct lb {
 };
 
 /* lb_weight - a bound as bytes, for comparing (k[3], lines, weighs 4;
- * one letter's repeats a quarter, two letters' runs a half) */
+ * one letter's repeats a quarter) */
 static size_t lb_weight(const struct rewidth *w)
 {
 	return w->c + LB_RUN * (w->k[0] + w->k[1] + w->k[2] + 4 * w->k[3]) +
-	       LB_RUN / 4 * w->k[RUN_LETTER] + LB_RUN / 2 * w->k[RUN_PAIR];
+	       LB_RUN / 4 * w->k[RUN_LETTER];
 }
 
 /* rewidth_weight - see rewidth.h */

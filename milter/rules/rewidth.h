@@ -29,13 +29,15 @@
 size_t rewidth_max(const char *pattern, const char *flags);
 
 /* run classes: 0 word bytes [A-Za-z0-9_], 1 \s, 2 \S, 3 every byte but
- * \n, 4 one letter repeated, in either case ("dD", "sss", not "ds"), 5
- * letters of two at most ("ississi", not "issip"): the last two bound a
- * letter's own repeat (d+ under the i flag) or a pair's ([ia]+) far more
+ * \n, 4 one letter repeated, in either case ("dD", "sss", not "ds"): the
+ * last bounds a letter's own repeat (d+ under the i flag) far more
  * tightly than the longest word does (in the corpus bodies the longest
- * run of one letter is 2 or 3 letters in 88 of 100 messages, where the
- * longest word is 10 to 19 bytes in 73 and 40 or more in 18) */
-#define REWIDTH_RUNS 6
+ * such run is 2 or 3 letters in 88 of 100 messages, where the longest
+ * word is 10 to 19 bytes in 73 and 40 or more in 18).  Runs of two
+ * letters ([ia]+) were a class too: counting them cost 5.4 cycles a byte
+ * of text (its branches follow the letters) for fewer instructions
+ * saved than that, once a slot's branches had widths of their own */
+#define REWIDTH_RUNS 5
 /* every class, as rewidth_text_runs's mask */
 #define REWIDTH_ALL ((1u << REWIDTH_RUNS) - 1)
 
@@ -50,10 +52,9 @@ struct rewidth {
  * class, an escape, '.' without the s flag) repeated without bound
  * counts as the longest run, in the text searched, of the run class
  * that holds every byte it may match (both cases of letters): one
- * letter's own repeats when it is one letter, runs of two letters when
- * they are two, else the first class that holds them: "ad+res+" is 3 + 2
- * runs of one letter, "x[ia]+y" 2 + 1 run of two, "x[a-z]+y" 2 + 1 word
- * run, "\s+" one \s run.  false where rewidth_max gives up for any
+ * letter's own repeats when it is one letter, else the first class that
+ * holds them: "ad+res+" is 3 + 2 runs of one letter, "x[a-z]+y" 2 + 1
+ * word run, "\s+" one \s run.  false where rewidth_max gives up for any
  * other reason.
  */
 bool rewidth_runs(const char *pattern, const char *flags, struct rewidth *out);
@@ -128,7 +129,7 @@ bool rewidth_subspan(const char *pattern, const char *flags, double odds_max, ui
  * texts of the corpus: a guide for choices that cost time, not matches) */
 double rewidth_share(const uint64_t set[4]);
 /* rewidth_weight - a bound as bytes, for comparing two (a run weighs 16
- * bytes, a line 64, one letter's repeats 4, two letters' 8) */
+ * bytes, a line 64, one letter's repeats 4) */
 size_t rewidth_weight(const struct rewidth *w);
 /* rewidth_eval - w for a text with these longest runs; REWIDTH_NONE if
  * it would overflow */

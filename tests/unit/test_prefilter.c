@@ -362,46 +362,43 @@ START_TEST(rewidth_table)
 END_TEST
 
 /* rewidth_runs: the constant and the runs of each class (word bytes,
- * \s, \S, all but \n, one letter, two letters) a bound counts; k -1:
- * no bound */
+ * \s, \S, all but \n, one letter) a bound counts; k -1: no bound */
 static const struct {
 	const char *pat, *flags;
-	long c, k0, k1, k2, k3, k4, k5;
+	long c, k0, k1, k2, k3, k4;
 } runs_widths[] = {
-	{ "abc", "", 3, 0, 0, 0, 0, 0, 0 },
-	{ "ad+res+", "", 3, 0, 0, 0, 0, 2, 0 },	/* a, r, e and two runs of one letter */
-	{ "ad+res+", "i", 3, 0, 0, 0, 0, 2, 0 },
-	{ "x[a-z]+y", "", 2, 1, 0, 0, 0, 0, 0 },
-	{ "x[ia]+y", "", 2, 0, 0, 0, 0, 0, 1 },	/* two letters */
-	{ "x[iaIA]+y", "", 2, 0, 0, 0, 0, 0, 1 },	/* two letters, both cases */
-	{ "x[iab]+y", "", 2, 1, 0, 0, 0, 0, 0 },	/* three: word bytes */
-	{ "x[a1]+y", "", 2, 1, 0, 0, 0, 0, 0 },	/* a digit is no letter */
-	{ "x[aA]+y", "", 2, 0, 0, 0, 0, 1, 0 },
-	{ "x\\w*y", "", 2, 1, 0, 0, 0, 0, 0 },
-	{ "a\\s+b", "", 2, 0, 1, 0, 0, 0, 0 },
-	{ "a\\S+b", "", 2, 0, 0, 1, 0, 0, 0 },
-	{ "a[^\\s]+b", "", 2, 0, 0, 1, 0, 0, 0 },
-	{ "a.*b", "", 2, 0, 0, 0, 1, 0, 0 },	/* '.' is never \n without s */
-	{ "a[^x]+b", "", -1, -1, -1, -1, -1, -1, -1 },	/* [^x] holds \n and every class */
-	{ "a.*b", "s", -1, -1, -1, -1, -1, -1, -1 },
-	{ "(?s)a.*b", "", -1, -1, -1, -1, -1, -1, -1 },
-	{ "(?-s:x)a.*b", "", -1, -1, -1, -1, -1, -1, -1 },	/* not followed: any s option */
-	{ "a\\W+b", "", -1, -1, -1, -1, -1, -1, -1 },	/* \W holds \n and spaces and others */
-	{ "(?:ab)+", "", -1, -1, -1, -1, -1, -1, -1 },	/* a group repeated: no run */
-	{ "(?:c+d){3}", "", 3, 0, 0, 0, 0, 3, 0 },	/* multiplied */
-	{ "(?:a+|\\s+)x", "", 1, 0, 1, 0, 0, 1, 0 },	/* branches: the larger of each */
-	{ "a(?=b+)c", "", 2, 0, 0, 0, 0, 1, 0 },	/* a look-ahead's reach */
-	{ "[-.]+x", "", 1, 0, 0, 1, 0, 0, 0 },
-	{ "_+x", "", 1, 1, 0, 0, 0, 0, 0 },	/* one byte, not a letter */
-	{ "\\x41+", "", 0, 0, 0, 0, 0, 1, 0 },
-	{ "\\x{41}+", "", 0, 0, 0, 0, 0, 1, 0 },	/* a byte written as a code point */
-	{ "\\x{100}+", "", -1, -1, -1, -1, -1, -1, -1 },	/* above 0xFF: not one byte */
-	{ "\\e+x", "", 1, 0, 0, 1, 0, 0, 0 },	/* escape's bytes: \e is 0x1b */
-	{ "a\\R+", "", -1, -1, -1, -1, -1, -1, -1 },
-	{ "\\d+\\.\\d+", "", 1, 2, 0, 0, 0, 0, 0 },
-	{ "[\t ]+", "", 0, 0, 1, 0, 0, 0, 0 },
-	{ "a{2,}", "", 0, 0, 0, 0, 0, 1, 0 },
-	{ "a b", "x", -1, -1, -1, -1, -1, -1, -1 },
+	{ "abc", "", 3, 0, 0, 0, 0, 0 },
+	{ "ad+res+", "", 3, 0, 0, 0, 0, 2 },	/* a, r, e and two runs of one letter */
+	{ "ad+res+", "i", 3, 0, 0, 0, 0, 2 },
+	{ "x[a-z]+y", "", 2, 1, 0, 0, 0, 0 },
+	{ "x[ia]+y", "", 2, 1, 0, 0, 0, 0 },	/* two letters: word bytes */
+	{ "x[a1]+y", "", 2, 1, 0, 0, 0, 0 },	/* a digit is no letter */
+	{ "x[aA]+y", "", 2, 0, 0, 0, 0, 1 },
+	{ "x\\w*y", "", 2, 1, 0, 0, 0, 0 },
+	{ "a\\s+b", "", 2, 0, 1, 0, 0, 0 },
+	{ "a\\S+b", "", 2, 0, 0, 1, 0, 0 },
+	{ "a[^\\s]+b", "", 2, 0, 0, 1, 0, 0 },
+	{ "a.*b", "", 2, 0, 0, 0, 1, 0 },	/* '.' is never \n without s */
+	{ "a[^x]+b", "", -1, -1, -1, -1, -1, -1 },	/* [^x] holds \n and every class */
+	{ "a.*b", "s", -1, -1, -1, -1, -1, -1 },
+	{ "(?s)a.*b", "", -1, -1, -1, -1, -1, -1 },
+	{ "(?-s:x)a.*b", "", -1, -1, -1, -1, -1, -1 },	/* not followed: any s option */
+	{ "a\\W+b", "", -1, -1, -1, -1, -1, -1 },	/* \W holds \n and spaces and others */
+	{ "(?:ab)+", "", -1, -1, -1, -1, -1, -1 },	/* a group repeated: no run */
+	{ "(?:c+d){3}", "", 3, 0, 0, 0, 0, 3 },	/* multiplied */
+	{ "(?:a+|\\s+)x", "", 1, 0, 1, 0, 0, 1 },	/* branches: the larger of each */
+	{ "a(?=b+)c", "", 2, 0, 0, 0, 0, 1 },	/* a look-ahead's reach */
+	{ "[-.]+x", "", 1, 0, 0, 1, 0, 0 },
+	{ "_+x", "", 1, 1, 0, 0, 0, 0 },	/* one byte, not a letter */
+	{ "\\x41+", "", 0, 0, 0, 0, 0, 1 },
+	{ "\\x{41}+", "", 0, 0, 0, 0, 0, 1 },	/* a byte written as a code point */
+	{ "\\x{100}+", "", -1, -1, -1, -1, -1, -1 },	/* above 0xFF: not one byte */
+	{ "\\e+x", "", 1, 0, 0, 1, 0, 0 },	/* escape's bytes: \e is 0x1b */
+	{ "a\\R+", "", -1, -1, -1, -1, -1, -1 },
+	{ "\\d+\\.\\d+", "", 1, 2, 0, 0, 0, 0 },
+	{ "[\t ]+", "", 0, 0, 1, 0, 0, 0 },
+	{ "a{2,}", "", 0, 0, 0, 0, 0, 1 },
+	{ "a b", "x", -1, -1, -1, -1, -1, -1 },
 };
 
 START_TEST(rewidth_runs_table)
@@ -410,7 +407,7 @@ START_TEST(rewidth_runs_table)
 	bool ok = rewidth_runs(runs_widths[_i].pat, runs_widths[_i].flags, &r);
 	long got[1 + REWIDTH_RUNS], want[1 + REWIDTH_RUNS] = {
 		runs_widths[_i].c, runs_widths[_i].k0, runs_widths[_i].k1, runs_widths[_i].k2,
-		runs_widths[_i].k3, runs_widths[_i].k4, runs_widths[_i].k5 };
+		runs_widths[_i].k3, runs_widths[_i].k4 };
 
 	got[0] = ok ? (long)r.c : -1;
 	for (int k = 0; k < REWIDTH_RUNS; k++)
@@ -435,7 +432,6 @@ START_TEST(rewidth_text_runs_counts)
 	ck_assert_uint_eq(r[2], 6);	/* x--\x80!y */
 	ck_assert_uint_eq(r[3], 8);	/* " \tx--\x80!y" */
 	ck_assert_uint_eq(r[4], 2);	/* zz */
-	ck_assert_uint_eq(r[5], 2);	/* ab, zz */
 	rewidth_text_runs(t, sizeof(t) - 1, 1, r);
 	ck_assert_uint_eq(r[0], 4);
 	ck_assert_uint_eq(r[1], sizeof(t) - 1);
@@ -443,10 +439,9 @@ START_TEST(rewidth_text_runs_counts)
 	ck_assert_uint_eq(r[4], sizeof(t) - 1);
 	rewidth_text_runs(u, sizeof(u) - 1, REWIDTH_ALL, r);
 	ck_assert_uint_eq(r[4], 4);	/* aaAA */
-	ck_assert_uint_eq(r[5], 7);	/* ississi */
-	rewidth_text_runs(u + 12, sizeof(u) - 13, 1u << 4 | 1u << 5, r);
-	ck_assert_uint_eq(r[4], 4);	/* aaAA */
-	ck_assert_uint_eq(r[5], 5);	/* aaAAb, OoOo is 4 */
+	rewidth_text_runs(u, 11, 1u << 4, r);
+	ck_assert_uint_eq(r[4], 2);	/* ss, pp */
+	ck_assert_uint_eq(r[0], 11);
 	rewidth_text_runs("", 0, REWIDTH_ALL, r);
 	for (int k = 0; k < REWIDTH_RUNS; k++)
 		ck_assert_uint_eq(r[k], 0);
@@ -459,20 +454,11 @@ static size_t longest_naive(const unsigned char *s, size_t n, int k)
 {
 	size_t cur = 0, max = 0;
 
-	if (k >= 4) {	/* letters of one (4) or two (5) at most, any case */
+	if (k == 4) {	/* one letter repeated, either case */
 		for (size_t a = 0; a < n; a++) {
-			int seen[2] = { 0, 0 }, ns = 0;
 			size_t b = a;
-			for (; b < n && isalpha(s[b]); b++) {
-				int l = tolower(s[b]);
-				if (ns > 0 && l == seen[0])
-					continue;
-				if (ns > 1 && l == seen[1])
-					continue;
-				if (ns == k - 3)
-					break;
-				seen[ns++] = l;
-			}
+			while (b < n && isalpha(s[b]) && tolower(s[b]) == tolower(s[a]))
+				b++;
 			max = b - a > max ? b - a : max;
 		}
 		return max;
@@ -645,11 +631,11 @@ START_TEST(rewidth_runs_bound)
 {
 	static const char *const pats[] = { "ad+res+", "x[a-z]+y", "a\\s+b", "a\\S+b", "a.*b",
 		"(?:c+d){3}", "\\d+\\.\\d+", "l(?:o+k){1,2}", "(?i)ad+res+e?", "resident[ia]+l",
-		"(?i)x[ia]+y", "(?i)x+[ia]+y+" };
+		"(?i)x[ia]+y", "(?i)x+[ia]+y+", "(?i)Q+U+x" };
 	static const char *const texts[] = { "addddddddddresssssss", "x" "abcdefghijklmnop" "y",
 		"a \t\n\n  \r b", "a!!--==b", "a lot of words on a line b\nb",
 		"cccdccccccdcd", "12345.67890", "loooook loook", "ADDDDRESSSE",
-		"residentiaaiiaal", "XIaIAaiiY", "xXxxAIaaiyYYy ab" };
+		"residentiaaiiaal", "XIaIAaiiY", "xXxxAIaaiyYYy ab", "qQqQuuUUUx qu" };
 	char *err = NULL;
 
 	for (size_t i = 0; i < sizeof(pats) / sizeof(*pats); i++) {
