@@ -165,6 +165,10 @@
 /* the branches a slot's pattern (or core) is taken apart into at most,
  * for widths of its literals of their own (branch_widths) */
 #define PF_SPLIT_MAX 32
+/* and the levels of branches within branches, and the literal analyses
+ * of branches per slot (each a reqlit_find) */
+#define PF_SPLIT_DEPTH 3
+#define PF_SPLIT_TRIES 256
 
 /* the fixed texts; header subjects follow */
 enum { T_BODY, T_RAWBODY, T_FULL, T_URI, T_FIXED };
@@ -647,6 +651,71 @@ static size_t lit_in(const struct reqlit *rl, const char *s, size_t n)
 	return best;
 }
 
+/* what branch_widths builds: per literal of rl, the largest width of the
+ * branches whose literals it holds, and whether any does */
+struct bw {
+	const struct pf_slot *s;
+	const struct reqlit *rl;
+	struct rewidth *w;
+	bool *set;
+	int budget;		/* reqlit_find calls left */
+};
+
+/*
+ * part_widths - part (a branch of the slot's pattern) gives the literals
+ * of rl that its own literals hold its width, no larger than cap; or, where
+ * it splits into branches of its own that all do so (each no wider than
+ * it), theirs, one level further at most PF_SPLIT_DEPTH times.  false
+ * (and b as it was) when it has no literals, one of them holds none of
+ * rl's, or it has no width within cap.
+ */
+static bool part_widths(struct bw *b, const char *part, const struct rewidth *cap, int depth)
+{
+	const char *flags = b->s->rep->flags;
+	struct reqlit ri;
+	struct rewidth wi;
+
+	if (b->budget-- <= 0 || !reqlit_find(part, flags, &ri))
+		return false;
+	size_t *at = xcalloc(ri.n + 1, sizeof(*at));
+	bool ok = ri.n > 0 && (rewidth_lead(part, flags, &ri, &wi) || rewidth_runs(part, flags, &wi)) &&
+		  width_le(&wi, cap);
+	for (size_t k = 0; ok && k < ri.n; k++)
+		ok = (at[k] = lit_in(b->rl, ri.s[k], ri.len[k])) < b->rl->n;
+	char **sub = NULL;
+	size_t n = ok && depth < PF_SPLIT_DEPTH ? rewidth_split(part, flags, PF_SPLIT_MAX, &sub) : 0;
+	if (n > 0) {	/* narrower branches of its own, all or none */
+		size_t nl = b->rl->n;
+		struct rewidth *w0 = xmalloc(nl * sizeof(*w0));
+		bool *set0 = xmalloc(nl * sizeof(*set0)), all = true;
+		memcpy(w0, b->w, nl * sizeof(*w0));
+		memcpy(set0, b->set, nl * sizeof(*set0));
+		for (size_t i = 0; i < n; i++) {
+			all = all && part_widths(b, sub[i], &wi, depth + 1);
+			free(sub[i]);
+		}
+		if (!all) {
+			memcpy(b->w, w0, nl * sizeof(*w0));
+			memcpy(b->set, set0, nl * sizeof(*set0));
+		}
+		free(w0);
+		free(set0);
+		n = all;
+	}
+	free(sub);
+	for (size_t k = 0; ok && n == 0 && k < ri.n; k++) {	/* its own width */
+		size_t j = at[k];
+		if (!b->set[j])
+			b->w[j] = wi;
+		else
+			width_max(&b->w[j], &wi);
+		b->set[j] = true;
+	}
+	free(at);
+	reqlit_clear(&ri);
+	return ok;
+}
+
 /*
  * branch_widths - widths of the slot's literals of their own, where its
  * pattern (or its core: what the windows are for) splits into branches
@@ -654,54 +723,37 @@ static size_t lit_in(const struct reqlit *rl, const char *s, size_t n)
  * slot's width, the farthest branch's, lets them: __FILL_THIS_FORM_SHORT2's
  * core is a field word of eleven kinds, of which only an address may come
  * after three optional words ("residential mailing work address": 51
- * bytes and 8 runs), where "age" or "tel" start theirs.  Every match is a
- * match of one branch from the same start, and holds one of the branch's
- * literals (reqlit_find) ending within the branch's width of its start;
- * each such literal holds one of rl's (the longest, lit_in), whose
- * occurrence ends no later, so rl's literal given the largest width of
- * the branches whose literals it is in has a window that holds the
- * match's start.  A literal of rl in none keeps the slot's width.  Only
- * when every branch has literals, each held by one of rl's, and a width,
- * and each width is no larger than the slot's (the windows only shrink).
- * The widths go into pf->widths; idx gets each literal's index there.
+ * bytes and 8 runs), where "age" or "tel" start theirs; and each kind is
+ * a choice of words in turn.  Every match is a match of one branch from
+ * the same start, and holds one of the branch's literals (reqlit_find)
+ * ending within the branch's width of its start; each such literal holds
+ * one of rl's (the longest, lit_in), whose occurrence ends no later, so
+ * rl's literal given the largest width of the branches whose literals it
+ * holds has a window that holds the match's start.  A literal of rl in
+ * none keeps the slot's width.  Only when every branch has literals, each
+ * holding one of rl's, and a width no larger than the slot's (the windows
+ * only shrink).  The widths go into pf->widths; idx gets each literal's
+ * index there.
  */
 static bool branch_widths(struct prefilter *pf, const struct pf_slot *s, const char *pattern,
 			  const struct reqlit *rl, uint32_t *idx)
 {
 	char **parts;
 	size_t n = s->bounded ? rewidth_split(pattern, s->rep->flags, PF_SPLIT_MAX, &parts) : 0;
-	struct rewidth *w = xcalloc(rl->n + 1, sizeof(*w));
-	bool *set = xcalloc(rl->n + 1, sizeof(*set)), ok = n > 0, narrower = false;
+	struct bw b = { .s = s, .rl = rl, .budget = PF_SPLIT_TRIES };
+	bool ok = n > 0, narrower = false;
 
+	b.w = xcalloc(rl->n + 1, sizeof(*b.w));
+	b.set = xcalloc(rl->n + 1, sizeof(*b.set));
 	for (size_t i = 0; i < n; i++) {
-		struct reqlit ri;
-		struct rewidth wi;
-		if (ok && reqlit_find(parts[i], s->rep->flags, &ri)) {
-			ok = ri.n > 0 && (rewidth_lead(parts[i], s->rep->flags, &ri, &wi) ||
-					  rewidth_runs(parts[i], s->rep->flags, &wi)) &&
-			     width_le(&wi, &s->width);
-			for (size_t k = 0; ok && k < ri.n; k++) {
-				size_t j = lit_in(rl, ri.s[k], ri.len[k]);
-				if (j == rl->n) {
-					ok = false;
-				} else if (!set[j]) {
-					w[j] = wi;
-					set[j] = true;
-				} else {
-					width_max(&w[j], &wi);
-				}
-			}
-			reqlit_clear(&ri);
-		} else {
-			ok = false;
-		}
+		ok = ok && part_widths(&b, parts[i], &s->width, 1);
 		free(parts[i]);
 	}
 	free(n ? parts : NULL);
 	for (size_t j = 0; ok && j < rl->n; j++) {
-		if (!set[j])
-			w[j] = s->width;
-		narrower = narrower || memcmp(&w[j], &s->width, sizeof(w[j])) != 0;
+		if (!b.set[j])
+			b.w[j] = s->width;
+		narrower = narrower || memcmp(&b.w[j], &s->width, sizeof(b.w[j])) != 0;
 	}
 	if (ok && narrower) {
 		if (pf->nwidths + rl->n + 1 > pf->widths_cap) {
@@ -711,13 +763,13 @@ static bool branch_widths(struct prefilter *pf, const struct pf_slot *s, const c
 		if (pf->nwidths == 0)
 			pf->nwidths = 1;	/* [0]: the slot's own */
 		for (size_t j = 0; j < rl->n; j++) {
-			pf->widths[pf->nwidths] = w[j];
+			pf->widths[pf->nwidths] = b.w[j];
 			idx[j] = (uint32_t)pf->nwidths++;
 		}
 		pf->info.branched++;
 	}
-	free(w);
-	free(set);
+	free(b.w);
+	free(b.set);
 	return ok && narrower;
 }
 

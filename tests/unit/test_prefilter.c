@@ -1874,13 +1874,14 @@ END_TEST
 
 /* a slot whose branches give its literals widths of their own (one of
  * them far wider than the others, and a literal two branches hold with
- * different widths, the wider first): every match still counts, and the
- * first is found from its true start (the literals' own windows reach
- * back to it), in windows more than a slot keeps */
+ * different widths, the wider first, in a branch of a branch): every
+ * match still counts, and the first is found from its true start (the
+ * literals' own windows reach back to it), in windows more than a slot
+ * keeps */
 START_TEST(branch_keeps_matches)
 {
 	struct engine *e = unit_engine("", "body PF_BRANCH /(?:(?:(?:home|work|office)\\s){0,3}"
-					   "address|(?:my\\s)?telephone|age|tel)[\\s:]{1,20}\\d{2}/i\n"
+					   "address|(?:(?:my\\s)?telephone|fax)|age|tel)[\\s:]{1,20}\\d{2}/i\n"
 					   "tflags PF_BRANCH multiple\n");
 	static const char *const first[] = { "Home work office address: 12\n",
 		"my telephone: 55\n" };
@@ -1896,7 +1897,7 @@ START_TEST(branch_keeps_matches)
 		buf_printf(&b, "From: a@b.test\nSubject: forms\n\n%s", first[m]);
 		for (int i = 0; i < 12; i++)	/* more than PF_WINDOWS apart */
 			buf_printf(&b, "line %d: the message page of the hotel has an image\n", i);
-		buf_printf(&b, "%sage: 42 and tel 99\nwork address 31\n", first[1 - m]);
+		buf_printf(&b, "%sage: 42 and tel 99\nwork address 31 fax 1\n", first[1 - m]);
 		for (int on = 0; on < 2; on++) {
 			rules_set_prefilter(e->rules, on);
 			struct scan *sc = unit_scan(e, b.data);
