@@ -14,15 +14,6 @@
 #include "base/form.h"
 #include "base/util.h"
 
-/* hexval - a hex digit's value, -1 if none */
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /* form_decode - application/x-www-form-urlencoded component (n bytes) */
 static char *form_decode(const char *s, size_t n)
 {
@@ -32,9 +23,9 @@ static char *form_decode(const char *s, size_t n)
 		if (s[i] == '+') {
 			*o++ = ' ';
 		} else if (s[i] == '%' && i + 2 < n &&
-			   hexval((unsigned char)s[i + 1]) >= 0 &&
-			   hexval((unsigned char)s[i + 2]) >= 0) {
-			int v = hexval((unsigned char)s[i + 1]) * 16 + hexval((unsigned char)s[i + 2]);
+			   c_hexval((unsigned char)s[i + 1]) >= 0 &&
+			   c_hexval((unsigned char)s[i + 2]) >= 0) {
+			int v = c_hexval((unsigned char)s[i + 1]) * 16 + c_hexval((unsigned char)s[i + 2]);
 			*o++ = (char)(v ? v : '?');	/* no NUL inside a value */
 			i += 2;
 		} else {
@@ -98,7 +89,7 @@ static long hex4(const char *s)
 	long v = 0;
 
 	for (int i = 0; i < 4; i++) {
-		int h = hexval((unsigned char)s[i]);
+		int h = c_hexval((unsigned char)s[i]);
 		if (h < 0)
 			return -1;
 		v = v * 16 + h;

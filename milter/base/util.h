@@ -86,6 +86,15 @@ static inline bool c_alnum(unsigned char c)
 	return (unsigned char)((c | 0x20) - 'a') < 26 || c_digit(c);
 }
 
+/* c_hexval - the value of a hex digit (either case), -1 for any other
+ * byte */
+static inline int c_hexval(unsigned char c)
+{
+	if (c_digit(c))
+		return c - '0';
+	return (unsigned char)((c | 0x20) - 'a') < 6 ? (c | 0x20) - 'a' + 10 : -1;
+}
+
 /* c_lower - tolower in the C locale */
 static inline unsigned char c_lower(unsigned char c)
 {

@@ -288,12 +288,6 @@ static void name_to_rgb(const char *in, char out[COLOR_LEN])
 	}
 }
 
-/* hex_digit - the value of a lower-case hex digit */
-static int hex_digit(char c)
-{
-	return c <= '9' ? c - '0' : c - 'a' + 10;
-}
-
 /* rgb_of - "#rrggbb" or "rrggbb" as numbers */
 static bool rgb_of(const char *s, int v[3])
 {
@@ -302,7 +296,7 @@ static bool rgb_of(const char *s, int v[3])
 	if (strlen(s) != 6 || strspn(s, "0123456789abcdef") != 6)
 		return false;
 	for (int i = 0; i < 3; i++)
-		v[i] = hex_digit(s[2 * i]) * 16 + hex_digit(s[2 * i + 1]);
+		v[i] = c_hexval((unsigned char)s[2 * i]) * 16 + c_hexval((unsigned char)s[2 * i + 1]);
 	return true;
 }
 

@@ -119,20 +119,11 @@ static char *tmp_copy(struct buf *b, const char *p, size_t n)
 	return b->data;
 }
 
-/* hexval - value of a hex digit, -1 if none */
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = (char)tolower((unsigned char)c);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /* has_pct - does u hold a %XX escape? */
 static bool has_pct(const char *u)
 {
 	for (const char *p = strchr(u, '%'); p; p = strchr(p + 1, '%'))
-		if (hexval(p[1]) >= 0 && hexval(p[2]) >= 0)
+		if (c_hexval((unsigned char)p[1]) >= 0 && c_hexval((unsigned char)p[2]) >= 0)
 			return true;
 	return false;
 }
@@ -144,7 +135,8 @@ static void url_decode(const char *u, struct buf *out)
 	buf_reset(out);
 	for (const char *p = u; *p; p++) {
 		unsigned char c = (unsigned char)*p;
-		int h = c == '%' ? hexval(p[1]) : -1, l = h >= 0 ? hexval(p[2]) : -1;
+		int h = c == '%' ? c_hexval((unsigned char)p[1]) : -1;
+		int l = h >= 0 ? c_hexval((unsigned char)p[2]) : -1;
 		if (l >= 0) {
 			int v = h * 16 + l;
 			if (v > 0x20 && v < 0x7f)
@@ -209,8 +201,8 @@ static void entity_pass(struct buf *b, int kind)
 			size_t d0 = k;
 			long x = 0;
 			while (k < left && k - d0 < 3 &&
-			       (base == 10 ? isdigit((unsigned char)p[k]) : hexval(p[k]) >= 0))
-				x = x * base + hexval(p[k++]);
+			       (base == 10 ? isdigit((unsigned char)p[k]) : c_hexval((unsigned char)p[k]) >= 0))
+				x = x * base + c_hexval((unsigned char)p[k++]);
 			bool in = kind == 0 ? x >= 33 && x <= 126 : x >= 0x21 && x <= 0x7e;
 			if (k > d0 && k < left && p[k] == ';' && in)
 				v = x;
@@ -275,7 +267,7 @@ static void octet(const char *p, size_t n, struct buf *out)
 	if (dn > 2 && p[0] == '0' && tolower((unsigned char)p[1]) == 'x') {
 		unsigned long long v = 0;
 		for (size_t i = 2; i < dn && i < 18; i++)
-			v = v * 16 + (unsigned)hexval(p[i]);
+			v = v * 16 + (unsigned)c_hexval((unsigned char)p[i]);
 		fmt_uint(t, v);
 		p = t;
 		dn = strlen(t);
@@ -310,9 +302,9 @@ static bool dotted(const char *h, size_t n, size_t cut[4])
 	while (part < 4) {
 		size_t s = i;
 		if (i + 2 < n && h[i] == '0' && tolower((unsigned char)h[i + 1]) == 'x' &&
-		    hexval(h[i + 2]) >= 0) {
+		    c_hexval((unsigned char)h[i + 2]) >= 0) {
 			i += 2;
-			while (i < n && hexval(h[i]) >= 0)
+			while (i < n && c_hexval((unsigned char)h[i]) >= 0)
 				i++;
 		} else {
 			while (i < n && isdigit((unsigned char)h[i]))
@@ -339,7 +331,7 @@ static void ulong_ip(unsigned long long v, struct buf *out)
 
 	snprintf(hx, sizeof(hx), "%08llx", v);
 	for (int i = 0; i < 4; i++)
-		b[i] = hexval(hx[2 * i]) * 16 + hexval(hx[2 * i + 1]);
+		b[i] = c_hexval((unsigned char)hx[2 * i]) * 16 + c_hexval((unsigned char)hx[2 * i + 1]);
 	buf_printf(out, "%d.%d.%d.%d", b[0], b[1], b[2], b[3]);
 }
 

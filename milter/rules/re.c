@@ -475,8 +475,7 @@ static int hex2(const char *p, const char *end)
 	if (end - p < 2)
 		return -1;
 	for (int k = 0; k < 2; k++) {
-		unsigned char c = (unsigned char)p[k];
-		int d = c_digit(c) ? c - '0' : (c | 0x20) >= 'a' && (c | 0x20) <= 'f' ? (c | 0x20) - 'a' + 10 : -1;
+		int d = c_hexval((unsigned char)p[k]);
 		if (d < 0)
 			return -1;
 		v = v * 16 + d;

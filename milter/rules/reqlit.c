@@ -492,15 +492,6 @@ static long quantifier(struct parse *ps, unsigned long *max)
 	return (long)min;
 }
 
-/* hexval - a hex digit's value or -1 */
-static int hexval(char c)
-{
-	if (isdigit((unsigned char)c))
-		return c - '0';
-	c = (char)tolower((unsigned char)c);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /* class_byte - the one byte a class member at p stands for (a plain
  * byte, \xHH, or an escaped punctuation byte), its end in *next; -1 for
  * anything else (ranges are the caller's, \d and the like, \x{...}) */
@@ -514,10 +505,11 @@ static int class_byte(const char *p, const char *end, const char **next)
 	*next = p + 2;
 	if (!isalnum((unsigned char)p[1]))
 		return (unsigned char)p[1];
-	if (p[1] != 'x' || p + 3 >= end || hexval(p[2]) < 0 || hexval(p[3]) < 0)
+	if (p[1] != 'x' || p + 3 >= end || c_hexval((unsigned char)p[2]) < 0 ||
+	    c_hexval((unsigned char)p[3]) < 0)
 		return -1;
 	*next = p + 4;
-	return hexval(p[2]) * 16 + hexval(p[3]);
+	return c_hexval((unsigned char)p[2]) * 16 + c_hexval((unsigned char)p[3]);
 }
 
 /* set_add - b into set[0, *k) up to ASCII case; false when full
@@ -785,8 +777,8 @@ static int escape(struct parse *ps)
 		if (ps->p < ps->end && *ps->p == '{') {
 			unsigned long cp = 0;
 			size_t n = 0;
-			for (ps->p++; ps->p < ps->end && hexval(*ps->p) >= 0 && n < 8; ps->p++, n++)
-				cp = cp * 16 + (unsigned long)hexval(*ps->p);
+			for (ps->p++; ps->p < ps->end && c_hexval((unsigned char)*ps->p) >= 0 && n < 8; ps->p++, n++)
+				cp = cp * 16 + (unsigned long)c_hexval((unsigned char)*ps->p);
 			if (n == 0 || ps->p >= ps->end || *ps->p != '}') {
 				ps->fail = true;
 				return -1;
@@ -795,8 +787,8 @@ static int escape(struct parse *ps)
 			return cp <= 0xff ? (int)cp : -1;
 		} else {
 			int b = 0;
-			for (int n = 0; n < 2 && ps->p < ps->end && hexval(*ps->p) >= 0; n++)
-				b = b * 16 + hexval(*ps->p++);
+			for (int n = 0; n < 2 && ps->p < ps->end && c_hexval((unsigned char)*ps->p) >= 0; n++)
+				b = b * 16 + c_hexval((unsigned char)*ps->p++);
 			return b;
 		}
 	case '0': {

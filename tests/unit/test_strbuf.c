@@ -10,6 +10,7 @@
 #include <math.h>
 
 #include "base/strbuf.h"
+#include "base/util.h"
 #include "unit.h"
 
 /* cutting is what the bounded test compares */
@@ -131,6 +132,20 @@ START_TEST(bounded)
 }
 END_TEST
 
+/* c_hexval, which the URI, form, HTML colour and regex scanners share:
+ * every byte against strtol's reading of it as one hex digit */
+START_TEST(hex_digits)
+{
+	for (int c = 0; c < 256; c++) {
+		char s[2] = { (char)c, '\0' }, *end = NULL;
+		long v = c ? strtol(s, &end, 16) : 0;
+		int want = c && end == s + 1 ? (int)v : -1;
+		ck_assert_msg(c_hexval((unsigned char)c) == want, "byte 0x%02x: %d, not %d", c,
+			      c_hexval((unsigned char)c), want);
+	}
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("strbuf");
@@ -139,6 +154,7 @@ int main(void)
 	tcase_add_test(tc, fixed_random);
 	tcase_add_test(tc, integers);
 	tcase_add_test(tc, bounded);
+	tcase_add_test(tc, hex_digits);
 	suite_add_tcase(s, tc);
 	return unit_main(s);
 }
