@@ -662,8 +662,8 @@ static size_t ones_max(unsigned m, size_t max)
 /*
  * letter_run - the longest run of one letter repeated, either case: one
  * more than the longest run of bytes that are a letter equal to the byte
- * before it (without case), found 16 bytes at a time (a text's bytes are
- * each read twice, as a byte and as its neighbour's neighbour).
+ * before it (without case), found 16 bytes at a time (each byte is read
+ * twice: as itself, and as the one before the next).
  */
 static size_t letter_run(const unsigned char *s, size_t n)
 {
@@ -1191,6 +1191,12 @@ static bool lb_refused(const char *pattern)
 
 /* --------------------------------------------------------------- split */
 
+/* zero_width - the atom at p matches no byte: \b \B \A ^ */
+static bool zero_width(const char *p)
+{
+	return *p == '^' || (p[0] == '\\' && p[1] && strchr("bBA", p[1]));
+}
+
 /* split_add - one more part: pre, then s[0, n), then post */
 static void split_add(const char *pre, const char *s, size_t n, const char *post, char ***parts,
 		      size_t *nparts)
@@ -1227,10 +1233,16 @@ static bool split_in(const char *p, const char *end, const char *pre, const char
 		return *nparts > 1;
 	}
 	/* a sequence: its first item, a group every match runs through, is
-	 * split in turn; its other passes, and what follows, stay as written */
-	const char *next, *body;
+	 * split in turn; its other passes, and what follows, stay as written;
+	 * assertions before it (\b, ^, a look-around) stay before each part */
+	const char *next, *body, *from = p;
 	size_t min, qmax;
 	enum lead_kind k = lead_item(p, end, &next, &body);
+	while ((k == LK_OPAQUE || (k == LK_ATOM && zero_width(p))) && next < end &&
+	       re_quantifier_end(next, end) == next) {
+		p = next;
+		k = lead_item(p, end, &next, &body);
+	}
 	const char *q = k == LK_GROUP && body ? lead_quant(next, end, &min, &qmax) : NULL;
 	if (q == NULL || min == 0)
 		return false;
@@ -1238,7 +1250,7 @@ static bool split_in(const char *p, const char *end, const char *pre, const char
 	buf_init(&in);
 	buf_init(&out);
 	buf_puts(&in, pre);
-	buf_append(&in, p, (size_t)(body - p));	/* the group's opening */
+	buf_append(&in, from, (size_t)(body - from));	/* assertions, the group's opening */
 	buf_puts(&out, ")");
 	if (qmax > 1) {
 		buf_append(&out, p, (size_t)(next - p));

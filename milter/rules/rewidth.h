@@ -91,10 +91,11 @@ bool rewidth_core(const char *pattern, const char *flags, const struct reqlit *l
 /*
  * rewidth_split - the pattern taken apart by the alternative a match
  * begins with: its branches where it has a top-level '|'; else, where its
- * first item is a group every match runs through, that group's body split
- * the same way, each part of it in the group's opening and followed by
- * the group's other passes (when it has more: "{m-1,n-1}") and the rest
- * of the pattern.  Every match of the pattern is a match of one of the
+ * first item (after assertions, \b ^ \A \B or a look-around, which stay
+ * before each part) is a group every match runs through, that group's
+ * body split the same way, each part of it in the group's opening and
+ * followed by the group's other passes (when it has more: "{m-1,n-1}")
+ * and the rest of the pattern.  Every match of the pattern is a match of one of the
  * parts from the same start (a part may match more: what it took apart
  * loses its atomicity, laziness or possessiveness).  *parts (the caller
  * frees each and the array) and their number; 0 when there is no split,

@@ -1844,9 +1844,15 @@ START_TEST(rewidth_split_table)
 		{ "(?i:ab|cd)e", "", { "(?i:ab)e", "(?i:cd)e" } },
 		{ "(?>ab|cd)e", "", { "(?>ab)e", "(?>cd)e" } },
 		{ "(ab|cd|)e", "", { "(ab)e", "(cd)e", "()e" } },
+		/* assertions before the group stay before each part */
+		{ "\\b(?:ab|cd)e", "", { "\\b(?:ab)e", "\\b(?:cd)e" } },
+		{ "^(?=x)\\B(?:ab|cd)", "", { "^(?=x)\\B(?:ab)", "^(?=x)\\B(?:cd)" } },
 		/* refused: optional, not a group first, too many, a
 		 * back-reference, x mode, an option set inside, a comment */
 		{ "(?:ab|cd)?e", "", { NULL } },
+		{ "\\b?(?:ab|cd)e", "", { NULL } },	/* a quantified assertion */
+		{ "\\b", "", { NULL } },
+		{ "\\w(?:ab|cd)", "", { NULL } },	/* \w consumes a byte */
 		{ "x(?:ab|cd)", "", { NULL } },
 		{ "(?:ab)+x", "", { NULL } },
 		{ "a|b|c|d|e", "", { NULL } },
