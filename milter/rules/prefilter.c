@@ -586,11 +586,14 @@ static double lead_share(const char *pattern, const char *flags)
 /* core_width - a slot whose windows are wide (a long optional prefix
  * before its literals: __FILL_THIS_FORM_SHORT2) searched first for its
  * core, with the core's narrower windows, where they are a quarter
- * narrower at least and the core starts no more often than the regex
- * (the pairs of first bytes its matches may start with: PCRE2 rejects a
- * start position from those, and a core that starts with a common word
- * where the regex starts with a digit, as __FILL_THIS_FORM_SHORT1 does,
- * is tried at more of them) */
+ * narrower at least and the start positions PCRE2 tries in them are no
+ * more: their width times the share of first byte pairs a match may start
+ * with (PCRE2 rejects a start position from those; a core that starts
+ * with a common word where the regex starts with a line number, as
+ * __FILL_THIS_FORM_SHORT1's does, is tried at more of the positions of a
+ * window, 0.0249 of them against 0.0159, but its windows are 119 bytes
+ * and runs where the regex's are 262: over the 200 median corpus
+ * messages, 7.2M fewer instructions) */
 static char *core_width(struct prefilter *pf, struct pf_slot *s, const struct reqlit *rl)
 {
 	struct rewidth lead, pre;
@@ -599,8 +602,9 @@ static char *core_width(struct prefilter *pf, struct pf_slot *s, const struct re
 	if (!s->bounded || rewidth_weight(&s->width) < PF_CORE_MIN || !re_bytes(s->rep->re) ||
 	    !rewidth_core(s->rep->pat, s->rep->flags, rl, &core, &lead, &pre))
 		return NULL;
-	if (4 * rewidth_weight(&lead) <= 3 * rewidth_weight(&s->width) &&
-	    lead_share(core, s->rep->flags) <= lead_share(s->rep->pat, s->rep->flags)) {
+	double wl = (double)rewidth_weight(&lead), ws = (double)rewidth_weight(&s->width);
+	if (4 * wl <= 3 * ws &&
+	    wl * lead_share(core, s->rep->flags) <= ws * lead_share(s->rep->pat, s->rep->flags)) {
 		struct re *re = re_compile(core, strlen(core), s->rep->flags, &err);
 		if (re != NULL && re_bytes(re)) {
 			s->core = re;
