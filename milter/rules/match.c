@@ -313,19 +313,23 @@ unsigned match_count(const struct re *re, const char *name, struct msg *m,
 
 /* match_uris - every URI on its own (SpamAssassin's uri rules) */
 unsigned match_uris(const struct re *re, const char *name, struct msg *m,
-		    struct re_scratch *rx, unsigned max, size_t *first)
+		    struct re_scratch *rx, unsigned max, size_t *first,
+		    const struct match_win *win, size_t nwin)
 {
 	size_t nuris, a, b;
 	const char *const *uris = msg_uris(m, &nuris);
 	const size_t *lens = msg_uri_lens(m);
 	unsigned n = 0;
 
-	for (size_t i = 0; i < nuris && n < max; i++) {
-		unsigned k = match_count(re, name, m, rx, uris[i], lens[i], 0, NULL, 0,
-					 max - n, false, &a, &b);
-		if (k && n == 0)
-			*first = i;
-		n += k;
+	for (size_t w = 0; w < (win ? nwin : 1); w++) {
+		size_t lo = win ? win[w].lo : 0, hi = win ? win[w].hi : SIZE_MAX;
+		for (size_t i = lo; i <= hi && i < nuris && n < max; i++) {
+			unsigned k = match_count(re, name, m, rx, uris[i], lens[i], 0, NULL, 0,
+						 max - n, false, &a, &b);
+			if (k && n == 0)
+				*first = i;
+			n += k;
+		}
 	}
 	return n;
 }

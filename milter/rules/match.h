@@ -40,9 +40,11 @@ unsigned match_count(const struct re *re, const char *name, struct msg *m,
 		     size_t offset, const struct match_win *win, size_t nwin, unsigned max,
 		     bool lines, size_t *a, size_t *b);
 /* match_uris - matches of re in every URI of the message, each on its
- * own, up to max; *first is the first URI that matched */
+ * own, up to max; *first is the first URI that matched.  With win (nwin
+ * ranges of URI indexes, in order), only the URIs in them. */
 unsigned match_uris(const struct re *re, const char *name, struct msg *m,
-		    struct re_scratch *rx, unsigned max, size_t *first);
+		    struct re_scratch *rx, unsigned max, size_t *first,
+		    const struct match_win *win, size_t nwin);
 /* match_detail - printable excerpt of s[a, b) */
 void match_detail(char *out, size_t cap, const char *s, size_t a, size_t b);
 /* match_detail_hits - append " (N hits)" when n > 1 */

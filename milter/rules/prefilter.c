@@ -23,8 +23,13 @@
  * a skipped slot has no PCRE2 match either; a negated rule then hits, as
  * it would have.  A scan error marks every slot of that text a candidate.
  *
+ * Which URIs: each URI is scanned on its own, and a slot's regex then
+ * runs only on the URIs one of its literals was in (its windows are
+ * ranges of URI indexes; joined, when there are too many, with the URIs
+ * between them): a match lies in one URI and holds a literal.
+ *
  * Where PCRE2 starts: the literal databases report every occurrence (but
- * in URIs, many short texts none of which PCRE2 searches as a whole).  A
+ * in URIs, once per URI and literal: there only the URI counts).  A
  * match holds one, so it starts no later than the occurrence's start plus
  * the regex's longest look-behind (a literal may lie in one), and no
  * earlier than the occurrence's end minus rewidth_max (when that is
@@ -256,8 +261,6 @@ struct prefilter {
 /* one slot's result in one message */
 struct pf_res {
 	bool cand;		/* the prefilter saw a possible match */
-	bool whole;		/* seen where positions say nothing (URIs):
-				 * search the whole text */
 	bool done;
 	unsigned n;
 	unsigned nwin;		/* windows where a match may start */
@@ -294,7 +297,9 @@ struct pf_run {
 	struct msg *m;
 	struct re_scratch *re;
 	hs_scratch_t *scratch;
-	bool whole;		/* the text being scanned is a URI */
+	bool uris;		/* the text being scanned is URI number uri:
+				 * its windows are ranges of URIs */
+	size_t uri;
 	const uint32_t *at;	/* it is squeezed: its bytes' offsets in the text */
 	struct pf_tx *cur;	/* the text being scanned */
 	struct match_win *wins;	/* PF_WINDOWS for each slot that has any */
@@ -480,8 +485,8 @@ static void lits_grow(struct lits *l)
 }
 
 /* lits_take - the literals of rl for slot id (taken over); every
- * occurrence is reported unless single (URIs, where only the slot's
- * candidacy is used); widths (or NULL: none) gives each its own width's
+ * occurrence is reported unless single (URIs, where only which URI it
+ * was in is used); widths (or NULL: none) gives each its own width's
  * index (branch_widths) */
 static void lits_take(struct prefilter *pf, struct lits *l, struct reqlit *rl, unsigned id,
 		      bool single, const uint32_t *widths)
@@ -1044,7 +1049,7 @@ bool prefilter_quiet(const struct pf_run *run, size_t k)
 
 	if (res->done)
 		return res->n == 0;
-	if (h->kind == PF_LOUD || !tx->ready || tx->failed || res->cand || res->whole)
+	if (h->kind == PF_LOUD || !tx->ready || tx->failed || res->cand)
 		return false;
 	if ((h->kind == PF_QUIET_ASCII || h->kind == PF_QUIET_PLAIN) && tx->high)
 		return false;
@@ -1072,7 +1077,7 @@ void prefilter_end(struct pf_run *run)
 		tx->odd[1] = odd1;
 	}
 	run->nwins = 0;
-	run->whole = false;
+	run->uris = false;
 	run->at = NULL;
 	run->cur = NULL;
 	run->env = NULL;
@@ -1314,8 +1319,8 @@ static void on_lit(struct pf_run *run, unsigned e, size_t to)
 	size_t end = to, start = end - run->pf->lit_len[e];
 
 	res->cand = true;
-	if (run->whole) {
-		res->whole = true;
+	if (run->uris) {	/* a match of the slot is in this URI */
+		add_window(run, res, run->uri, run->uri);
 		return;
 	}
 	if (run->at) {	/* squeezed: the match holds the bytes it came from */
@@ -1351,11 +1356,11 @@ static int on_match(unsigned id, unsigned long long from, unsigned long long to,
 /* scan - one Vectorscan pass over s; false on error.  whole: its
  * positions are not those of the text PCRE2 searches. */
 static bool scan(struct pf_run *run, const hs_database_t *db, const char *s, size_t len,
-		 bool whole)
+		 bool uris)
 {
 	if (len > UINT32_MAX)
 		return false;
-	run->whole = whole;
+	run->uris = uris;
 	return hs_scan(db, s, (unsigned)len, 0, run->scratch, on_match, run) == HS_SUCCESS;
 }
 
@@ -1372,8 +1377,10 @@ static struct pf_tx *text_ready(struct pf_run *run, size_t t)
 		size_t nuris;
 		const char *const *uris = msg_uris(run->m, &nuris);
 		const size_t *lens = msg_uri_lens(run->m);
-		for (size_t i = 0; pt->db && i < nuris && !tx->failed; i++)
+		for (size_t i = 0; pt->db && i < nuris && !tx->failed; i++) {
+			run->uri = i;
 			tx->failed = !scan(run, pt->db, uris[i], lens[i], true);
+		}
 		return tx;
 	}
 	match_text(pt->rep, run->env, &tx->hb, &tx->subj, &tx->len);
@@ -1460,7 +1467,7 @@ unsigned prefilter_rule(struct pf_run *run, size_t i, const struct rule *r,
 		/* admitted by its literals alone: every match holds one (or
 		 * its look-behind does), so matches start only in the
 		 * windows around the literals seen */
-		bool whole = s->always || tx->failed || res->whole;
+		bool whole = s->always || tx->failed;
 		if (!whole && ((s->ascii && tx->high) || (s->plain && (tx->high || tx->amp))))
 			whole = !odd_windows(run, s, res, tx);
 		if (s->span) {	/* always: but in runs of its bytes only */
@@ -1471,8 +1478,10 @@ unsigned prefilter_rule(struct pf_run *run, size_t i, const struct rule *r,
 			res->cand = res->nwin > 0;
 		}
 		if (whole || res->cand) {
-			if (s->text == T_URI)
-				res->n = match_uris(s->rep->re, sym->name, run->m, run->re, s->max, &res->a);
+			if (s->text == T_URI)	/* the URIs a literal was in */
+				res->n = match_uris(s->rep->re, sym->name, run->m, run->re, s->max, &res->a,
+						    whole ? NULL : &run->wins[res->win],
+						    whole ? 0 : res->nwin);
 			else if (s->core && !whole)
 				res->n = core_count(run, s, res, tx, sym->name,
 						    match_offset(s->rep, subj, tx->len), &res->a, &res->b);

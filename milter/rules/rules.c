@@ -299,7 +299,7 @@ static unsigned run_rule(const struct rule *r, const struct sym *s, struct eval 
 			n = r->maxhits;
 		return n;
 	case RULE_URI:
-		n = match_uris(r->re, s->name, m, sc->re, r->maxhits, &first);
+		n = match_uris(r->re, s->name, m, sc->re, r->maxhits, &first, NULL, 0);
 		if (n == 0)
 			return 0;
 		subj = msg_uris(m, &len)[first];

@@ -1947,6 +1947,31 @@ START_TEST(core_by_cost)
 }
 END_TEST
 
+/* a URI regex runs only on the URIs its literals were in: the matches in
+ * more such URIs than a slot keeps ranges for (the closest joined), the
+ * first one reported, and a URI that holds the literal but no match */
+START_TEST(uri_ranges_keep_matches)
+{
+	struct engine *e = unit_engine("", "uri PF_ZURI /^https?:\\/\\/[^\\/]*zebra\\.com\\/x\\d/i\n"
+					   "tflags PF_ZURI multiple\n");
+	struct buf b;
+
+	buf_init(&b);
+	buf_puts(&b, "From: a@b.test\nSubject: links\n\n");
+	for (int i = 0; i < 24; i++)	/* every third has the literal */
+		buf_printf(&b, "see http://%s.com/x%d here\n", i % 3 ? "horse" : "zebra", i % 10);
+	buf_puts(&b, "and http://zebra.com/xx then http://www.zebra.com/x7\n");
+	for (int on = 0; on < 2; on++) {
+		rules_set_prefilter(e->rules, on);
+		struct scan *sc = unit_scan(e, b.data);
+		want_detail(sc, "PF_ZURI", "http://zebra.com/x0 (9 hits)", on);
+		scan_free(sc);
+	}
+	buf_free(&b);
+	engine_unref(e);
+}
+END_TEST
+
 /* two threads scanning at once share the rule set and its databases;
  * each message's hits must equal the serial run's */
 #define T_MSGS 40
@@ -2037,6 +2062,7 @@ int main(void)
 	tcase_add_test(tc, core_keeps_matches);
 	tcase_add_test(tc, branch_keeps_matches);
 	tcase_add_test(tc, core_by_cost);
+	tcase_add_test(tc, uri_ranges_keep_matches);
 	tcase_add_test(tc, rewidth_core_table);
 	tcase_add_test(tc, review_cases);
 	tcase_add_loop_test(tc, rewidth_table, 0, sizeof(widths) / sizeof(widths[0]));
