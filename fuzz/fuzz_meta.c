@@ -9,11 +9,14 @@
  * when packed (meta_pack_new, as rules_eval runs it) and every value is
  * asked for on first read (meta_prog_eval), and a value is asked for at
  * most once; and so must the program whose cheaper && operands are read
- * first (meta_reorder, with costs from the input).
+ * first (meta_reorder, with costs from the input); and the bounds of
+ * that program when some values are known only within bounds
+ * (meta_prog_bound) must hold its value for values within them.
  */
 #include "autoconfig.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +35,7 @@ struct ask {
 };
 
 /* asked - meta_prog_eval's need(): a value asked for twice is a bug */
-static void asked(void *ctx, size_t index)
+static bool asked(void *ctx, size_t index)
 {
 	struct ask *a = ctx;
 
@@ -40,6 +43,23 @@ static void asked(void *ctx, size_t index)
 		abort();
 	a->known[index] = 1;
 	a->shown[index] = a->vals[index];
+	return true;
+}
+
+/* bound_of - meta_prog_bound's bounds of a value not known */
+struct bnd {
+	double *lo, *hi;
+	const unsigned char *known;
+	size_t n;
+};
+static void bound_of(void *ctx, size_t index, double *lo, double *hi)
+{
+	const struct bnd *b = ctx;
+
+	if (index >= b->n || b->known[index])
+		abort();
+	*lo = b->lo[index];
+	*hi = b->hi[index];
 }
 
 /* cost_of - meta_reorder's costs, from the input: 0-3, or pinned */
@@ -131,8 +151,33 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	pack = meta_pack_new(one, 1);
 	if (meta_prog_eval(meta_pack_prog(pack, 0), ask.shown, ask.known, asked, &ask, stack) != v1)
 		abort();
+	free(stack);
+	/* over bounds: some values known, the others only within bounds
+	 * around them (from the input); the value, and the value of other
+	 * values within those bounds, lie within what meta_prog_bound gives */
+	struct bnd b = { .lo = xcalloc(n + 1, sizeof(double)), .hi = xcalloc(n + 1, sizeof(double)),
+			 .known = ask.known, .n = n };
+	double *within = xcalloc(n + 1, sizeof(double));
+	for (size_t k = 0; k < n; k++) {
+		uint8_t x = size ? data[(k * 5 + 1) % size] : 0;
+		ask.known[k] = x % 3 == 0;
+		b.lo[k] = vals[k] - (double)(x % 3);
+		b.hi[k] = vals[k] + (double)((x >> 2) % 3) * 0.5;
+		within[k] = ask.known[k] ? vals[k] : (x & 64) ? b.lo[k] : b.hi[k];
+	}
+	stack = xmalloc(2 * need * sizeof(*stack));
+	double lo, hi;
+	meta_prog_bound(meta_pack_prog(pack, 0), vals, ask.known, bound_of, &b, stack, &lo, &hi);
+	if (!(lo <= hi) || v1 < lo || v1 > hi)
+		abort();
+	double w = meta_eval(ro, within, stack);
+	if (w < lo || w > hi)
+		abort();
 	meta_pack_free(pack);
 	free(stack);
+	free(within);
+	free(b.lo);
+	free(b.hi);
 	free(ask.shown);
 	free(ask.known);
 	meta_free(ro);

@@ -17,7 +17,9 @@
  * a difference is allowed only when a scan hit the limit.
  * A third scan, with the prefilter and without a subrules list, runs a __
  * rule only when a meta needs its value (rules.c, lazy evaluation): its
- * hits and details must be those of the first scan.
+ * hits and details must be those of the first scan; so must a fourth's,
+ * where every regex that would run is put off while a scored meta is
+ * settled over bounds (rules_set_settle(rs, 1)).
  */
 #include "autoconfig.h"
 
@@ -113,14 +115,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		unsigned long long before = limits();
 		char *on = run(e, true);
 		char *lazy = run(e, false);	/* the hits of on, then "--\n" */
+		rules_set_settle(rs, 1);	/* every regex put off while settling */
+		char *settled = run(e, false);
 		rules_set_prefilter(rs, false);
 		char *off = run(e, true);
 		if (strcmp(on, off) != 0 && limits() == before)
 			abort();
 		if (strncmp(on, lazy, strlen(lazy)) != 0 && limits() == before)
 			abort();
+		if (strncmp(on, settled, strlen(settled)) != 0 && limits() == before)
+			abort();
 		free(on);
 		free(lazy);
+		free(settled);
 		free(off);
 		engine_unref(e);
 	}

@@ -653,9 +653,10 @@ static double truth(bool b)
 }
 
 /* run - the program code[0, ncode); a name whose known[] is 0 is asked
- * of need() first, which sets its value in vals (and known) */
+ * of need() first, which sets its value in vals (and known), or answers
+ * false: then NaN */
 static double run(const struct meta_ins *code, size_t ncode, const double *vals,
-		  const unsigned char *known, void (*need)(void *ctx, size_t index), void *ctx,
+		  const unsigned char *known, bool (*need)(void *ctx, size_t index), void *ctx,
 		  double *st)
 {
 	size_t sp = 0;
@@ -670,8 +671,8 @@ static double run(const struct meta_ins *code, size_t ncode, const double *vals,
 		}
 		if (in->op == OP_REF) {
 			size_t k = in->u.index;
-			if (known != NULL && !known[k])
-				need(ctx, k);
+			if (known != NULL && !known[k] && !need(ctx, k))
+				return NAN;
 			st[sp++] = vals[k];
 			continue;
 		}
@@ -776,7 +777,203 @@ const struct meta_prog *meta_pack_prog(const struct meta_pack *p, size_t i)
 
 /* meta_prog_eval - see meta.h */
 double meta_prog_eval(const struct meta_prog *pr, const double *vals, const unsigned char *known,
-		      void (*need)(void *ctx, size_t index), void *ctx, double *st)
+		      bool (*need)(void *ctx, size_t index), void *ctx, double *st)
 {
 	return run(pr->code, (size_t)pr->ncode, vals, known, need, ctx, st);
+}
+
+/* ------------------------------------------------------------- bounds */
+
+/*
+ * Interval evaluation (meta_prog_bound).  A value is [lo, hi]; every
+ * operator gives bounds of what it gives for any values within its
+ * operands' bounds.  IEEE rounding is monotonic, so bounds computed from
+ * the endpoints hold for the same operations on any point between them.
+ * An infinite endpoint or a NaN makes the result [-inf, inf]: the point
+ * evaluation may meet inf - inf there.
+ */
+struct iv {
+	double lo, hi;
+};
+
+static const struct iv IV_ALL = { -INFINITY, INFINITY };
+
+static struct iv iv_of(double lo, double hi)
+{
+	if (isnan(lo) || isnan(hi) || isinf(lo) || isinf(hi))
+		return IV_ALL;
+	return (struct iv){ lo, hi };
+}
+
+static bool iv_finite(struct iv a)
+{
+	return isfinite(a.lo) && isfinite(a.hi);
+}
+
+static bool iv_nonzero(struct iv a)
+{
+	return a.lo > 0.0 || a.hi < 0.0;
+}
+
+static bool iv_zero(struct iv a)
+{
+	return a.lo == 0.0 && a.hi == 0.0;
+}
+
+static struct iv iv_hull(struct iv a, struct iv b)
+{
+	return (struct iv){ a.lo < b.lo ? a.lo : b.lo, a.hi > b.hi ? a.hi : b.hi };
+}
+
+/* iv_truth - a comparison or ! that is true (t), false (f) or either */
+static struct iv iv_truth(bool t, bool f)
+{
+	return t ? (struct iv){ 1.0, 1.0 } : f ? (struct iv){ 0.0, 0.0 } : (struct iv){ 0.0, 1.0 };
+}
+
+/* iv_nz - the values of a that are not 0 (a may hold 0): an endpoint at
+ * 0 moves to the least positive (negative) number, which every non-zero
+ * value there is beyond */
+static struct iv iv_nz(struct iv a)
+{
+	if (a.lo == 0.0)
+		a.lo = a.hi > 0.0 ? 4.9406564584124654e-324 : a.lo;
+	if (a.hi == 0.0)
+		a.hi = a.lo < 0.0 ? -4.9406564584124654e-324 : a.hi;
+	return a;
+}
+
+static double min4(double a, double b, double c, double d)
+{
+	double m = a < b ? a : b, n = c < d ? c : d;
+	return m < n ? m : n;
+}
+
+static double max4(double a, double b, double c, double d)
+{
+	double m = a > b ? a : b, n = c > d ? c : d;
+	return m > n ? m : n;
+}
+
+static struct iv iv_binary(enum meta_op op, struct iv a, struct iv b)
+{
+	if (!iv_finite(a) || !iv_finite(b)) {
+		if (op == OP_DIV && iv_zero(b))
+			return (struct iv){ 0.0, 0.0 };
+		if (op < OP_LT || op > OP_NE)
+			return IV_ALL;
+	}
+	switch (op) {
+	case OP_MUL:
+		return iv_of(min4(a.lo * b.lo, a.lo * b.hi, a.hi * b.lo, a.hi * b.hi),
+			     max4(a.lo * b.lo, a.lo * b.hi, a.hi * b.lo, a.hi * b.hi));
+	case OP_DIV:	/* x / 0 is 0 */
+		if (iv_zero(b))
+			return (struct iv){ 0.0, 0.0 };
+		if (!iv_nonzero(b))
+			return IV_ALL;
+		return iv_of(min4(a.lo / b.lo, a.lo / b.hi, a.hi / b.lo, a.hi / b.hi),
+			     max4(a.lo / b.lo, a.lo / b.hi, a.hi / b.lo, a.hi / b.hi));
+	case OP_ADD: return iv_of(a.lo + b.lo, a.hi + b.hi);
+	case OP_SUB: return iv_of(a.lo - b.hi, a.hi - b.lo);
+	case OP_LT: return iv_truth(a.hi < b.lo, a.lo >= b.hi);
+	case OP_GT: return iv_truth(a.lo > b.hi, a.hi <= b.lo);
+	case OP_LE: return iv_truth(a.hi <= b.lo, a.lo > b.hi);
+	case OP_GE: return iv_truth(a.lo >= b.hi, a.hi < b.lo);
+	case OP_EQ:
+		return iv_truth(a.lo == a.hi && b.lo == b.hi && a.lo == b.lo,
+				a.hi < b.lo || a.lo > b.hi);
+	case OP_NE:
+		return iv_truth(a.hi < b.lo || a.lo > b.hi,
+				a.lo == a.hi && b.lo == b.hi && a.lo == b.lo);
+	case OP_AND:
+		return iv_nonzero(a) ? b : iv_zero(a) ? a : iv_hull((struct iv){ 0.0, 0.0 }, b);
+	case OP_OR:
+		return iv_nonzero(a) ? a : iv_zero(a) ? b : iv_hull(iv_nz(a), b);
+	default:
+		return IV_ALL;
+	}
+}
+
+/* where a chain whose operand may have been either ends: the value there
+ * is the hull of what arrives and what that operand would have given */
+struct pend {
+	size_t at;
+	struct iv v;
+};
+#define META_MAX_PEND (2 * META_MAX_DEPTH + 16)
+
+/* meta_prog_bound - see meta.h */
+void meta_prog_bound(const struct meta_prog *pr, const double *vals, const unsigned char *known,
+		     void (*bound)(void *ctx, size_t index, double *lo, double *hi), void *ctx,
+		     double *stack, double *lo, double *hi)
+{
+	const struct meta_ins *code = pr->code;
+	size_t ncode = (size_t)pr->ncode, sp = 0, np = 0;
+	struct iv *st = (struct iv *)(void *)stack, r = IV_ALL;
+	struct pend pend[META_MAX_PEND];
+
+	for (size_t i = 0;; i++) {
+		while (np > 0 && pend[np - 1].at == i) {
+			st[sp - 1] = iv_hull(st[sp - 1], pend[np - 1].v);
+			np--;
+		}
+		if (i >= ncode)
+			break;
+		const struct meta_ins *in = &code[i];
+		if (in->op == OP_NUM) {
+			st[sp++] = iv_of(in->u.num, in->u.num);
+			continue;
+		}
+		if (in->op == OP_REF) {
+			double a = vals[in->u.index], b = a;
+			if (known[in->u.index] != 1)
+				bound(ctx, in->u.index, &a, &b);
+			st[sp++] = a <= b ? iv_of(a, b) : IV_ALL;
+			continue;
+		}
+		if (in->op == OP_JZ || in->op == OP_JNZ) {
+			struct iv a = st[sp - 1];
+			bool jz = in->op == OP_JZ;
+			/* jumps are forward and nest: one past a place still
+			 * waiting for its hull would be a program we do not know */
+			if (np > 0 && pend[np - 1].at < in->arg)
+				goto out;
+			if (jz ? iv_zero(a) : iv_nonzero(a)) {
+				i = in->arg - 1;	/* the loop's i++ lands on the target */
+				continue;
+			}
+			sp--;
+			if (jz ? iv_nonzero(a) : iv_zero(a))
+				continue;
+			/* either: the rest runs as if it did not jump, and the
+			 * chain's end takes the hull with what a jump would bring */
+			struct iv v = jz ? (struct iv){ 0.0, 0.0 } : iv_nz(a);
+			if (np > 0 && pend[np - 1].at == in->arg)
+				pend[np - 1].v = iv_hull(pend[np - 1].v, v);
+			else if (np < META_MAX_PEND)
+				pend[np++] = (struct pend){ in->arg, v };
+			else
+				goto out;
+			continue;
+		}
+		if (in->op == OP_NOT) {
+			struct iv a = st[sp - 1];
+			st[sp - 1] = iv_truth(iv_zero(a), iv_nonzero(a));
+			continue;
+		}
+		if (in->op == OP_NEG) {
+			st[sp - 1] = (struct iv){ -st[sp - 1].hi, -st[sp - 1].lo };
+			continue;
+		}
+		struct iv b = st[--sp];
+		st[sp - 1] = iv_binary(in->op, st[sp - 1], b);
+	}
+	r = sp ? st[0] : (struct iv){ 0.0, 0.0 };
+	/* run's result: not finite is 0 */
+	if (!iv_finite(r))
+		r = IV_ALL;
+out:
+	*lo = r.lo;
+	*hi = r.hi;
 }

@@ -27,6 +27,7 @@
 #ifndef PARAPET_META_H
 #define PARAPET_META_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define META_MAX_OPS 4096
@@ -92,10 +93,25 @@ const struct meta_prog *meta_pack_prog(const struct meta_pack *p, size_t i);
  * value can still decide: the right operand of && is skipped when the
  * left one is 0, that of || when it is not (Perl's value either way).  A
  * name whose known[index] is 0 when read is first handed to need(ctx,
- * index), which must set vals[index] (and known[index]); known NULL:
- * every value is set.  stack: the expression's meta_stack_size.
+ * index), which must set vals[index] (and known[index]) and answer true,
+ * or answer false: the evaluation then stops and gives NaN (no other
+ * evaluation gives NaN); known NULL: every value is set.  stack: the
+ * expression's meta_stack_size.
  */
 double meta_prog_eval(const struct meta_prog *pr, const double *vals, const unsigned char *known,
-		      void (*need)(void *ctx, size_t index), void *ctx, double *stack);
+		      bool (*need)(void *ctx, size_t index), void *ctx, double *stack);
+/*
+ * meta_prog_bound - bounds of a packed program's value when some names
+ * are known only within bounds: a name whose known[index] is 1 has the
+ * value vals[index]; bound(ctx, index, lo, hi) gives any other's bounds
+ * (lo == hi: its value).  For every set of values within the names'
+ * bounds, what meta_prog_eval gives is in [*lo, *hi]; so *lo == *hi,
+ * finite, is its value.  Otherwise *lo may be -inf and *hi inf.  bound
+ * may be asked for any name the program reads, in the order it reads
+ * them, at most once per read.  stack: 2 * meta_stack_size doubles.
+ */
+void meta_prog_bound(const struct meta_prog *pr, const double *vals, const unsigned char *known,
+		     void (*bound)(void *ctx, size_t index, double *lo, double *hi), void *ctx,
+		     double *stack, double *lo, double *hi);
 
 #endif

@@ -42,6 +42,11 @@ unsigned prefilter_rule(struct pf_run *run, size_t i, const struct rule *r,
  * ever answer true for it (a regex rule whose slot is prefiltered), else
  * SIZE_MAX: for the list rules.c asks of every message */
 size_t prefilter_quiet_slot(const struct prefilter *pf, size_t i);
+/* prefilter_cost - what running rules[i]'s regex in this message would
+ * cost, roughly, in bytes searched (a core's count eight times): 0 when
+ * it is known without PCRE2, already run, or not a regex rule.  May scan
+ * the rule's text. */
+size_t prefilter_cost(struct pf_run *run, size_t i);
 /* prefilter_quiet - the rules of slot k (prefilter_quiet_slot) count 0
  * in this message, known without PCRE2: its text is built and scanned
  * and nothing admits the slot (no literal seen, no scan error, no byte

@@ -18,6 +18,7 @@
 #include "autoconfig.h"
 
 #include <ctype.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -349,9 +350,26 @@ struct lazy {
 	size_t depth;		/* metas being evaluated */
 	size_t run;		/* non-meta rules run */
 	char detail[DETAIL_MAX + 32];
+	/* bounds (settle; allocated by the first): frames of 2 *
+	 * (meta_stack + 1) doubles, one per depth of bounding; a __ meta's
+	 * last bounds, good while no rule ran since (bver[sym] == ver: ver
+	 * counts the non-meta rules run); the cheapest regex rule put off in
+	 * this pass (SIZE_MAX: none) */
+	bool settles;		/* lazy, with the prefilter */
+	double *bstack;
+	double *blo, *bhi;
+	size_t *bver;
+	size_t ver;
+	size_t pick, pick_cost;
+	size_t bdepth;		/* __ metas being bounded */
+	const struct rule *top;	/* the scored meta being evaluated */
+	int passes;		/* its bounds so far */
+	bool settling;
+	double settled;		/* its value when settle met */
 };
 
-static void need(void *ctx, size_t sym);
+static bool need(void *ctx, size_t sym);
+static bool eval_one(struct lazy *lz, size_t i);
 
 /* meta_detail - "meta=%g" of v: a whole number below a million (what
  * nearly every meta yields) is written as %g writes it, its digits,
@@ -369,12 +387,123 @@ static void meta_detail(char *out, size_t cap, double v)
 	snprintf(out, cap, "meta=%g", v);
 }
 
+/*
+ * Bounds.  A scored meta reads its operands in the order of its program
+ * (the cheaper && operands first, meta_reorder), and each __ rule read
+ * runs.  But a regex whose run would cost much in this message (a common
+ * word's windows, a core, a pattern with no literal: prefilter_cost) need
+ * not run when the other operands decide.  So when the evaluation is
+ * about to run such a rule (need), the scored meta is first evaluated
+ * over bounds (settle, meta_prog_bound): every cheap rule it reads runs,
+ * every __ meta is bounded the same way, and the dear rules are put off,
+ * each taken as anything from 0 to its highest count.  When the bounds
+ * meet, that is the meta's value and the evaluation stops there (need
+ * answers false; each meta being evaluated is then not known again);
+ * when not, the cheapest rule put off runs and the meta is bounded again,
+ * at most SETTLE_PASSES bounds per scored meta, and the evaluation goes
+ * on.  The value is the same either way (the bounds hold for any values
+ * of what was put off); only which __ rules ran differs, and those are
+ * never reported.  A meta being evaluated is known[] 2: read by its own
+ * operands (a cycle), it is 0 as before; bounded, it is not known.
+ */
+#define SETTLE_PASSES 1
+
+static void meta_bound(struct lazy *lz, size_t i, double *lo, double *hi);
+
+/* bound - meta_prog_bound's view of a symbol */
+static void bound(void *ctx, size_t sym, double *lo, double *hi)
+{
+	struct lazy *lz = ctx;
+
+	if (lz->known[sym] != 1) {
+		size_t i = lz->rs->rule_of[sym];
+		const struct rule *r = &lz->rs->rules[i];
+		if (r->type == RULE_META) {
+			if (lz->bver[sym] != lz->ver)
+				meta_bound(lz, i, &lz->blo[sym], &lz->bhi[sym]);
+			*lo = lz->blo[sym];
+			*hi = lz->bhi[sym];
+			return;
+		}
+		size_t cost = prefilter_cost(lz->pf, i);
+		if (cost >= lz->rs->settle_from) {
+			if (cost < lz->pick_cost) {
+				lz->pick = i;
+				lz->pick_cost = cost;
+			}
+			*lo = 0.0;	/* prefilter_rule's count: 0-1 when negated */
+			*hi = r->negate ? 1.0 : (double)r->maxhits;
+			return;
+		}
+		eval_one(lz, i);
+	}
+	*lo = *hi = lz->val[sym];
+}
+
+/* meta_bound - a __ meta's bounds; settled (as eval_one would: a __
+ * rule is not reported) when they meet and it is not being evaluated.
+ * Kept while no rule runs (bver; bounds found with less known still
+ * hold); deeper than the frames go (a cycle), anything. */
+static void meta_bound(struct lazy *lz, size_t i, double *lo, double *hi)
+{
+	const struct ruleset *rs = lz->rs;
+	const struct rule *r = &rs->rules[i];
+
+	lz->bver[r->sym] = lz->ver;
+	*lo = -INFINITY;	/* what a cycle reads */
+	*hi = INFINITY;
+	if (lz->bdepth >= rs->meta_depth)
+		return;
+	lz->bdepth++;
+	meta_prog_bound(r->prog, lz->val, lz->known, bound, lz,
+			lz->bstack + lz->bdepth * 2 * (rs->meta_stack + 1), lo, hi);
+	lz->bdepth--;
+	lz->bver[r->sym] = lz->ver;
+	if (*lo == *hi && isfinite(*lo) && !lz->known[r->sym]) {
+		lz->known[r->sym] = 1;
+		lz->val[r->sym] = *lo;
+	}
+}
+
+/* settle - the scored meta being evaluated, over bounds: true and its
+ * value in lz->settled when they meet */
+static bool settle(struct lazy *lz)
+{
+	const struct ruleset *rs = lz->rs;
+	bool met = false;
+
+	if (lz->bstack == NULL) {
+		lz->bstack = xmalloc((rs->meta_depth + 1) * 2 * (rs->meta_stack + 1) * sizeof(double));
+		lz->blo = xmalloc((rs->nsyms + 1) * sizeof(double));
+		lz->bhi = xmalloc((rs->nsyms + 1) * sizeof(double));
+		lz->bver = xcalloc(rs->nsyms + 1, sizeof(size_t));
+	}
+	lz->settling = true;
+	while (!met && lz->passes < SETTLE_PASSES) {
+		double lo, hi;
+		lz->passes++;
+		lz->pick = SIZE_MAX;
+		lz->pick_cost = SIZE_MAX;
+		meta_prog_bound(lz->top->prog, lz->val, lz->known, bound, lz, lz->bstack, &lo, &hi);
+		if (lo == hi && isfinite(lo)) {
+			lz->settled = lo;
+			met = true;
+		} else if (lz->pick == SIZE_MAX) {
+			break;
+		} else {
+			eval_one(lz, lz->pick);
+		}
+	}
+	lz->settling = false;
+	return met;
+}
+
 /* eval_one - the value of rule i, reported if it hit; sets val and known.
  * The rule's symbol is read only when it hit or its regex runs: with
  * thousands of rules, neither the rules nor the symbols stay in the
  * cache from one message to the next, and a symbol's line is one more
  * miss for each rule (most rules neither hit nor run) */
-static void eval_one(struct lazy *lz, size_t i)
+static bool eval_one(struct lazy *lz, size_t i)
 {
 	const struct ruleset *rs = lz->rs;
 	const struct rule *r = &rs->rules[i];
@@ -385,9 +514,25 @@ static void eval_one(struct lazy *lz, size_t i)
 	lz->detail[0] = '\0';
 	if (r->type == RULE_META) {
 		double *st = lz->stack + lz->depth * (rs->meta_stack + 1);
+		bool top = lz->depth == 0 && lz->settles;
+		if (top) {
+			lz->top = r;
+			lz->passes = 0;
+		}
+		lz->known[r->sym] = 2;
 		lz->depth++;
 		v = meta_prog_eval(r->prog, lz->val, lz->known, need, lz, st);
 		lz->depth--;
+		if (top)
+			lz->top = NULL;
+		if (isnan(v) && !top) {	/* settled above: not known again */
+			lz->known[r->sym] = 0;
+			return false;
+		}
+		if (isnan(v))
+			v = lz->settled;
+		lz->known[r->sym] = 1;
+		lz->detail[0] = '\0';
 		if (v != 0.0)
 			meta_detail(lz->detail, sizeof(lz->detail), v);
 	} else {
@@ -395,20 +540,32 @@ static void eval_one(struct lazy *lz, size_t i)
 		if (n == PREFILTER_NONE)
 			n = run_rule(r, s, lz->sc, lz->hb, lz->detail, sizeof(lz->detail));
 		lz->run++;
+		lz->ver++;
 		v = n;	/* with tflags multiple the score still counts once */
 	}
 	lz->val[r->sym] = v;
 	if (v != 0.0)
 		report(lz->sc, s, lz->detail);
+	return true;
 }
 
 /* need - meta_prog_eval asks for a symbol not yet known: a rule not yet
- * run (a __ rule); any other symbol's value was set at the start */
-static void need(void *ctx, size_t sym)
+ * run (a __ rule); any other symbol's value was set at the start.  A
+ * dear regex is first offered to settle; false when that settled the
+ * scored meta, or a meta evaluated for it stopped. */
+static bool need(void *ctx, size_t sym)
 {
 	struct lazy *lz = ctx;
+	size_t i = lz->rs->rule_of[sym];
 
-	eval_one(lz, lz->rs->rule_of[sym]);
+	if (lz->top != NULL && !lz->settling && lz->passes < SETTLE_PASSES &&
+	    lz->rs->rules[i].type != RULE_META && prefilter_cost(lz->pf, i) >= lz->rs->settle_from) {
+		if (settle(lz))
+			return false;
+		if (lz->known[sym])	/* settle ran it */
+			return true;
+	}
+	return eval_one(lz, i);
 }
 
 /* is_sub - a __ rule: never reported, it runs when a meta reads it */
@@ -539,6 +696,12 @@ void rules_set_lazy(struct ruleset *rs, bool on)
 	rs->eager = !on;
 }
 
+/* rules_set_settle - see rules.h */
+void rules_set_settle(struct ruleset *rs, size_t from)
+{
+	rs->settle_from = from;
+}
+
 /* rules_eval - run the rules that can decide, then the metas */
 size_t rules_eval(const struct ruleset *rs, struct msg *m, struct re_scratch *re,
 		  struct hits *hits, const struct rules_auth *auth)
@@ -557,6 +720,8 @@ size_t rules_eval(const struct ruleset *rs, struct msg *m, struct re_scratch *re
 	};
 	/* a frame for each meta being evaluated: one at a time when eager */
 	lz.stack = xmalloc(((lazy ? rs->meta_depth : 0) + 1) * (rs->meta_stack + 1) * sizeof(double));
+	lz.settles = lazy && lz.pf != NULL;
+	lz.ver = 1;
 
 	buf_init(&hb);
 	/* built-in symbols the stages before this one added; every symbol
@@ -587,6 +752,10 @@ size_t rules_eval(const struct ruleset *rs, struct msg *m, struct re_scratch *re
 	prefilter_end(lz.pf);
 	buf_free(&hb);
 	free(lz.stack);
+	free(lz.bstack);
+	free(lz.blo);
+	free(lz.bhi);
+	free(lz.bver);
 	free(lz.known);
 	free(lz.val);
 	return lz.run;

@@ -128,6 +128,14 @@ bool rules_reads_stats(const struct ruleset *rs);
 /* rules_set_lazy - tests and benchmarks, before the set is shared: off
  * runs every __ rule even when no meta needs it (on by default) */
 void rules_set_lazy(struct ruleset *rs, bool on);
+/* rules_set_settle - tests and benchmarks, before the set is shared: a
+ * __ regex whose run would cost at least from (prefilter_cost: bytes
+ * searched) is put off while a scored meta is evaluated over bounds
+ * (rules.c, settle); 1: every regex that would run, SIZE_MAX: none (the
+ * metas read their operands in order only).  RULES_SETTLE_FROM by
+ * default. */
+#define RULES_SETTLE_FROM 512
+void rules_set_settle(struct ruleset *rs, size_t from);
 /* rules_limit - benchmarks, before the set is shared: keep only the first
  * n regex rules (the others disabled) and rebuild the prefilter */
 void rules_limit(struct ruleset *rs, size_t n);

@@ -500,6 +500,7 @@ static struct ruleset *new_ruleset(const char *const *builtins)
 	struct ruleset *rs = xcalloc(1, sizeof(*rs));
 	size_t n = 0;
 
+	rs->settle_from = RULES_SETTLE_FROM;
 	rs->conf = rules_conf_new();
 	while (builtins && builtins[n])
 		n++;

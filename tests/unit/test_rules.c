@@ -5,12 +5,14 @@
  */
 #include "autoconfig.h"
 
+#include <math.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "unit.h"
 #include "mail/auth.h"
+#include "rules/meta.h"
 #include "rules/re.h"
 #include "stages/rep/rep.h"
 #include "stages/rep/rep_int.h"
@@ -652,6 +654,231 @@ START_TEST(lazy_cheap_first)
 }
 END_TEST
 
+/* bounds of a meta (meta_prog_bound): each name is known (its value) or
+ * not (bounds [blo, bhi] around it) */
+struct bnd {
+	const double *blo, *bhi;
+	const unsigned char *known;
+};
+
+static void bnd_of(void *ctx, size_t index, double *lo, double *hi)
+{
+	const struct bnd *b = ctx;
+
+	ck_assert(b->known[index] != 1);
+	*lo = b->blo[index];
+	*hi = b->bhi[index];
+}
+
+static unsigned cost_at(void *ctx, size_t index)
+{
+	return ((const unsigned *)ctx)[index];
+}
+
+/* prog_of - text compiled, name i read from index i, its && chains read
+ * cheapest first when costs is not NULL, packed (*e keeps the expression) */
+static struct meta_pack *prog_of(const char *text, unsigned *costs, struct meta_expr **e)
+{
+	char *err = NULL;
+
+	*e = meta_compile(text, &err);
+	ck_assert_msg(*e != NULL, "%s: %s", text, err ? err : "?");
+	ck_assert_uint_le(meta_nnames(*e), 4);
+	for (size_t i = 0; i < meta_nnames(*e); i++)
+		meta_bind(*e, i, i);
+	if (costs != NULL)
+		meta_reorder(*e, cost_at, costs);
+	const struct meta_expr *one[1] = { *e };
+	return meta_pack_new(one, 1);
+}
+
+static const char *const bound_exprs[] = {
+	"A && B", "A || B", "!A", "-A + B", "A * B - C", "A / B", "(A + B) * C > 2",
+	"A < B", "A <= B", "A > B", "A >= B", "A == B", "A != B",
+	"(A || B) && (C || D)", "A && B && C && D", "A || B || C || D",
+	"(A && B) || (C && !D)", "(A + B + C + D) > 1 && !(A == B)", "A / (B - C) + D",
+	"(A || B) + (C && D) * 2", "!(A && (B || !C)) || D", "(A > 1) + (B < 2) + (C == D)",
+	"-(A || -B) * (C - D)", "A && (B || C) && (D > 1)",
+};
+
+/* meta_prog_bound: for names known or not (bounds around a value), every
+ * set of values within the bounds evaluates (meta_eval) within the
+ * bounds it gives, with and without the && chains reordered; fails with
+ * a bound taken from the wrong endpoint or an operator left out */
+START_TEST(meta_bounds_hold)
+{
+	static const double pick[] = { 0, 1, 2, 3, -1, 0.5, 7 };
+	static unsigned costs[4] = { 3, 0, 2, 1 };
+	unsigned seed = 12345;
+	size_t exact = 0;
+
+	for (size_t x = 0; x < sizeof(bound_exprs) / sizeof(bound_exprs[0]); x++) {
+		for (int ro = 0; ro < 2; ro++) {
+			struct meta_expr *e;
+			struct meta_pack *pack = prog_of(bound_exprs[x], ro ? costs : NULL, &e);
+			size_t need = meta_stack_size(e);
+			double *st = xmalloc(2 * need * sizeof(double));
+			for (int t = 0; t < 2000; t++) {
+				double val[4], blo[4], bhi[4], v2[4];
+				unsigned char known[4];
+				for (int i = 0; i < 4; i++) {
+					val[i] = pick[rand_r(&seed) % 7];
+					known[i] = rand_r(&seed) % 3 == 0;
+					blo[i] = val[i] - (double)(rand_r(&seed) % 3);
+					bhi[i] = val[i] + (double)(rand_r(&seed) % 3) * 0.5;
+				}
+				struct bnd b = { blo, bhi, known };
+				double lo, hi;
+				meta_prog_bound(meta_pack_prog(pack, 0), val, known, bnd_of, &b, st, &lo,
+						&hi);
+				ck_assert_msg(lo <= hi, "%s: [%g, %g]", bound_exprs[x], lo, hi);
+				exact += lo == hi;
+				for (int k = 0; k < 9; k++) {
+					for (int i = 0; i < 4; i++) {
+						double f = (double)(rand_r(&seed) % 5) / 4.0;
+						v2[i] = known[i] ? val[i] :
+							k == 0 ? blo[i] : k == 1 ? bhi[i] :
+							blo[i] + f * (bhi[i] - blo[i]);
+					}
+					double v = meta_eval(e, v2, st);
+					ck_assert_msg(v >= lo && v <= hi, "%s%s: %g not in [%g, %g]",
+						      bound_exprs[x], ro ? " (reordered)" : "", v, lo, hi);
+				}
+			}
+			free(st);
+			meta_pack_free(pack);
+			meta_free(e);
+		}
+	}
+	ck_assert_uint_gt(exact, 10000);	/* the bounds meet often */
+}
+END_TEST
+
+/* bounds that must meet: the value is decided whatever the unknown
+ * names are (NAN: a name not known, bounds [lo, hi]); fails when && or
+ * || keep the operand that did not decide, or a comparison is loose */
+static const struct {
+	const char *text;
+	double val[2];
+	double lo, hi;		/* of each name not known */
+	double want;
+} meets[] = {
+	{ "A && B", { NAN, 0 }, 0, 5, 0 },
+	{ "B && A", { NAN, 0 }, 0, 5, 0 },
+	{ "(A || B) > 0", { NAN, 3 }, 0, 1, 1 },
+	{ "(A || B) != 0", { NAN, 0.5 }, 1, 2, 1 },
+	{ "A + B > 5", { NAN, 2 }, 0, 1, 0 },
+	{ "A / B", { NAN, 0 }, 0, 9, 0 },
+	{ "!A", { NAN, 0 }, 1, 2, 0 },
+	{ "A == B", { NAN, 2 }, 0, 1, 0 },
+	{ "(A && B) || 4", { NAN, 0 }, 0, 1, 4 },
+	{ "A * B", { NAN, 0 }, -3, 3, 0 },
+	{ "A < B", { NAN, 1 }, -1, 0.5, 1 },
+	{ "A >= B && 7", { NAN, 1 }, 1, 3, 7 },
+};
+
+START_TEST(meta_bounds_meet)
+{
+	const char *text = meets[_i].text;
+	struct meta_expr *e;
+	struct meta_pack *pack = prog_of(text, NULL, &e);
+	double *st = xmalloc(2 * meta_stack_size(e) * sizeof(double));
+	double val[2], blo[2], bhi[2], lo, hi;
+	unsigned char known[2];
+
+	for (int i = 0; i < 2; i++) {
+		known[i] = !isnan(meets[_i].val[i]);
+		val[i] = known[i] ? meets[_i].val[i] : 0;
+		blo[i] = meets[_i].lo;
+		bhi[i] = meets[_i].hi;
+	}
+	struct bnd b = { blo, bhi, known };
+	meta_prog_bound(meta_pack_prog(pack, 0), val, known, bnd_of, &b, st, &lo, &hi);
+	ck_assert_msg(lo == meets[_i].want && hi == meets[_i].want, "%s: [%g, %g], want %g", text,
+		      lo, hi, meets[_i].want);
+	free(st);
+	meta_pack_free(pack);
+	meta_free(e);
+}
+END_TEST
+
+/* settle_run - body through a set with settling from `from`: the hits of
+ * every rule run (subrules), then lazily; the non-meta rules run lazily */
+static size_t settle_run(const char *text, size_t from, const char *body, char *got, size_t cap)
+{
+	struct diag d;
+	char all[512];
+
+	diag_init(&d);
+	struct ruleset *rs = rules_load_text("r.cf", text, unit_builtins(), &d);
+	ck_assert_msg(rs != NULL, "%s", d.n ? d.lines[0] : "?");
+	rules_set_settle(rs, from);
+	lazy_count(rs, body, true, all, sizeof(all));
+	size_t ran = lazy_count(rs, body, false, got, cap);
+	ck_assert_str_eq(got, all);
+	rules_free(rs);
+	diag_free(&d);
+	return ran;
+}
+
+/* a __ regex whose run would cost much is left unrun when the other
+ * operands decide the scored meta (rules.c, settle): __DEAR is read
+ * first, and __CHEAP's 0 (its literal absent) decides; its highest count
+ * (maxhits, 1 when negated) decides CAP and NEG; a __ meta being
+ * evaluated when settling decided (SECOND) is evaluated again when read
+ * later (THIRD), and the hits are those of running everything.  Fails
+ * when an abandoned meta stays known (THIRD misses), with a count's
+ * bound above maxhits (CAP's __M runs), or with settling off (more run) */
+START_TEST(lazy_settle)
+{
+	static const char one[] =
+		"body __DEAR /aaa+/\n"
+		"body __CHEAP /bbb/\n"
+		"meta FIRST __DEAR && __CHEAP\n";
+	static const char two[] =
+		"body __DEAR /aaa+/\n"
+		"body __OTHER /ccc/\n"
+		"body __CHEAP /bbb/\n"
+		"meta __SUB __DEAR || __OTHER\n"
+		"meta SECOND __SUB && __CHEAP\n"
+		"meta THIRD __SUB\n";
+	static const char three[] =
+		"body __M /mmm/\n"
+		"tflags __M multiple maxhits=3\n"
+		"header __N Subject !~ /s/\n"
+		"tflags __N multiple maxhits=2\n"
+		"meta CAP __M > 3\n"
+		"meta NEG __N > 1\n";
+	static const char four[] =
+		"body __M /mmm/\n"
+		"tflags __M multiple maxhits=3\n"
+		"header __N Subject !~ /nnn/\n"
+		"meta SUM __M + __N\n";
+	char got[512];
+
+	/* __CHEAP runs (its text not scanned yet, it is not known quiet
+	 * before the metas), __DEAR does not */
+	ck_assert_uint_eq(settle_run(one, 1, "aaa\n", got, sizeof(got)), 1);
+	ck_assert_str_eq(got, "");
+	ck_assert_uint_eq(settle_run(one, SIZE_MAX, "aaa\n", got, sizeof(got)), 2);
+	ck_assert_uint_eq(settle_run(one, 1, "aaa bbb\n", got, sizeof(got)), 2);
+	ck_assert_str_eq(got, "FIRST=meta=1;");
+	/* the default: a few bytes of windows are cheap, __DEAR runs */
+	ck_assert_uint_eq(settle_run(one, RULES_SETTLE_FROM, "aaa\n", got, sizeof(got)), 2);
+
+	ck_assert_uint_eq(settle_run(two, 1, "aaa\n", got, sizeof(got)), 3);
+	ck_assert_str_eq(got, "THIRD=meta=1;");
+	ck_assert_uint_eq(settle_run(two, 1, "ccc bbb\n", got, sizeof(got)), 3);
+	ck_assert_str_eq(got, "SECOND=meta=1;THIRD=meta=1;");
+
+	ck_assert_uint_eq(settle_run(three, 1, "mmm mmm mmm mmm\n", got, sizeof(got)), 0);
+	ck_assert_str_eq(got, "");
+	ck_assert_uint_eq(settle_run(three, SIZE_MAX, "mmm mmm mmm mmm\n", got, sizeof(got)), 2);
+	ck_assert_uint_eq(settle_run(four, 1, "mmm mmm mmm mmm\n", got, sizeof(got)), 2);
+	ck_assert_str_eq(got, "SUM=meta=4;");
+}
+END_TEST
+
 /* chain - n metas, each naming the one before; the first reads __X0 or
  * (only when __X0 is 0) __Z; the ruleset, or NULL */
 static struct ruleset *chain(int n, struct diag *d)
@@ -1241,6 +1468,9 @@ int main(void)
 	tcase_add_test(tc, lazy_quiet);
 	tcase_add_test(tc, lazy_deep_chain);
 	tcase_add_test(tc, lazy_cheap_first);
+	tcase_add_test(tc, meta_bounds_hold);
+	tcase_add_loop_test(tc, meta_bounds_meet, 0, sizeof(meets) / sizeof(meets[0]));
+	tcase_add_test(tc, lazy_settle);
 	tcase_add_test(tc, subrules_listed);
 	tcase_add_test(tc, each_rule_listed);
 	tcase_add_test(tc, meta_builtin);
