@@ -628,25 +628,6 @@ static char *core_width(struct prefilter *pf, struct pf_slot *s, const struct re
 	return NULL;
 }
 
-/* width_le - a is no larger than b, term by term */
-static bool width_le(const struct rewidth *a, const struct rewidth *b)
-{
-	if (a->c > b->c)
-		return false;
-	for (int i = 0; i < REWIDTH_RUNS; i++)
-		if (a->k[i] > b->k[i])
-			return false;
-	return true;
-}
-
-/* width_max - a grown to bound b too, term by term */
-static void width_max(struct rewidth *a, const struct rewidth *b)
-{
-	a->c = b->c > a->c ? b->c : a->c;
-	for (int i = 0; i < REWIDTH_RUNS; i++)
-		a->k[i] = b->k[i] > a->k[i] ? b->k[i] : a->k[i];
-}
-
 /* lit_in - the longest literal of rl that a text holding s (n bytes)
  * holds (a substring, without ASCII case), or rl->n if none */
 static size_t lit_in(const struct reqlit *rl, const char *s, size_t n)
@@ -688,7 +669,7 @@ static bool part_widths(struct bw *b, const char *part, const struct rewidth *ca
 		return false;
 	size_t *at = xcalloc(ri.n + 1, sizeof(*at));
 	bool ok = ri.n > 0 && (rewidth_lead(part, flags, &ri, &wi) || rewidth_runs(part, flags, &wi)) &&
-		  width_le(&wi, cap);
+		  rewidth_le(&wi, cap);
 	for (size_t k = 0; ok && k < ri.n; k++)
 		ok = (at[k] = lit_in(b->rl, ri.s[k], ri.len[k])) < b->rl->n;
 	char **sub = NULL;
@@ -717,7 +698,7 @@ static bool part_widths(struct bw *b, const char *part, const struct rewidth *ca
 		if (!b->set[j])
 			b->w[j] = wi;
 		else
-			width_max(&b->w[j], &wi);
+			rewidth_join(&b->w[j], &wi);
 		b->set[j] = true;
 	}
 	free(at);
@@ -741,12 +722,14 @@ static bool part_widths(struct bw *b, const char *part, const struct rewidth *ca
  * holds has a window that holds the match's start.  A literal of rl in
  * none keeps the slot's width.  Only when every branch has literals, each
  * holding one of rl's, and a width no larger than the slot's (the windows
- * only shrink).  The widths go into pf->widths; idx gets each literal's
- * index there.
+ * only shrink).  The widths go into pf->widths; the result (the caller
+ * frees) holds each literal's index there, or is NULL: no widths of
+ * their own.
  */
-static bool branch_widths(struct prefilter *pf, const struct pf_slot *s, const char *pattern,
-			  const struct reqlit *rl, uint32_t *idx)
+static uint32_t *branch_widths(struct prefilter *pf, const struct pf_slot *s, const char *pattern,
+			       const struct reqlit *rl)
 {
+	uint32_t *idx = NULL;
 	char **parts;
 	size_t n = s->bounded ? rewidth_split(pattern, s->rep->flags, PF_SPLIT_MAX, &parts) : 0;
 	struct bw b = { .s = s, .rl = rl, .budget = PF_SPLIT_TRIES };
@@ -771,6 +754,7 @@ static bool branch_widths(struct prefilter *pf, const struct pf_slot *s, const c
 		}
 		if (pf->nwidths == 0)
 			pf->nwidths = 1;	/* [0]: the slot's own */
+		idx = xcalloc(rl->n + 1, sizeof(*idx));
 		for (size_t j = 0; j < rl->n; j++) {
 			pf->widths[pf->nwidths] = b.w[j];
 			idx[j] = (uint32_t)pf->nwidths++;
@@ -779,7 +763,7 @@ static bool branch_widths(struct prefilter *pf, const struct pf_slot *s, const c
 	}
 	free(b.w);
 	free(b.set);
-	return ok && narrower;
+	return idx;
 }
 
 /* compile_text - the literal databases of text t: every required literal
@@ -801,11 +785,7 @@ static void compile_text(struct prefilter *pf, size_t t)
 			if (t != T_URI) {
 				lead_width(pf, s, &rl);
 				char *core = core_width(pf, s, &rl);
-				idx = xcalloc(rl.n + 1, sizeof(*idx));
-				if (!branch_widths(pf, s, core ? core : s->rep->pat, &rl, idx)) {
-					free(idx);
-					idx = NULL;
-				}
+				idx = branch_widths(pf, s, core ? core : s->rep->pat, &rl);
 				free(core);
 			}
 			lits_take(pf, &l, &rl, (unsigned)i, t == T_URI, idx);

@@ -553,6 +553,25 @@ bool rewidth_runs(const char *pattern, const char *flags, struct rewidth *out)
 	return true;
 }
 
+/* rewidth_le - see rewidth.h */
+bool rewidth_le(const struct rewidth *a, const struct rewidth *b)
+{
+	if (a->c > b->c)
+		return false;
+	for (int i = 0; i < REWIDTH_RUNS; i++)
+		if (a->k[i] > b->k[i])
+			return false;
+	return true;
+}
+
+/* rewidth_join - see rewidth.h */
+void rewidth_join(struct rewidth *a, const struct rewidth *b)
+{
+	a->c = a->c > b->c ? a->c : b->c;
+	for (int i = 0; i < REWIDTH_RUNS; i++)
+		a->k[i] = a->k[i] > b->k[i] ? a->k[i] : b->k[i];
+}
+
 /* rewidth_max - see rewidth.h */
 size_t rewidth_max(const char *pattern, const char *flags)
 {
@@ -986,7 +1005,7 @@ size_t rewidth_weight(const struct rewidth *w)
 	return lb_weight(w);
 }
 
-/* lb_add, lb_max - a + b, the larger of each term (false past the cap) */
+/* lb_add - a + b (false past the cap) */
 static bool lb_add(struct rewidth *a, const struct rewidth *b)
 {
 	a->c += b->c;
@@ -998,12 +1017,6 @@ static bool lb_add(struct rewidth *a, const struct rewidth *b)
 	return ok;
 }
 
-static void lb_max(struct rewidth *a, const struct rewidth *b)
-{
-	a->c = a->c > b->c ? a->c : b->c;
-	for (int i = 0; i < REWIDTH_RUNS; i++)
-		a->k[i] = a->k[i] > b->k[i] ? a->k[i] : b->k[i];
-}
 
 /* lb_covered - every literal of r holds one of the set */
 static bool lb_covered(const struct reqlit *r, const struct reqlit *set)
@@ -1087,7 +1100,7 @@ static bool lb_group(struct lb *lb, const char *body, const char *body_end, size
 			break;
 		}
 		if (any)
-			lb_max(out, &w);
+			rewidth_join(out, &w);
 		else
 			*out = w;
 		any = true;
@@ -1118,7 +1131,7 @@ static bool lb_seq(struct lb *lb, const char *s, size_t n, int level, struct rew
 		if (!lb_seq(lb, s, (size_t)(bar - s), level + 1, out) ||
 		    !lb_seq(lb, bar + 1, (size_t)(end - bar - 1), level + 1, &b))
 			return false;
-		lb_max(out, &b);
+		rewidth_join(out, &b);
 		return true;
 	}
 	/* the shortest prefix whose literals hold the set's (a prefix is

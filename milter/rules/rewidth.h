@@ -132,6 +132,10 @@ double rewidth_share(const uint64_t set[4]);
 /* rewidth_weight - a bound as bytes, for comparing two (a run weighs 16
  * bytes, a line 64, one letter's repeats 4) */
 size_t rewidth_weight(const struct rewidth *w);
+/* rewidth_le - a is no larger than b, term by term */
+bool rewidth_le(const struct rewidth *a, const struct rewidth *b);
+/* rewidth_join - a grown to bound b too: the larger of each term */
+void rewidth_join(struct rewidth *a, const struct rewidth *b);
 /* rewidth_eval - w for a text with these longest runs; REWIDTH_NONE if
  * it would overflow */
 size_t rewidth_eval(const struct rewidth *w, const size_t runs[REWIDTH_RUNS]);
