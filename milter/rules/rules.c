@@ -582,9 +582,11 @@ static bool is_sub(const struct ruleset *rs, const struct rule *r)
  * runs (built-ins, disabled and scored non-meta rules, which run first);
  * 1 for a __ rule that reads a header or the message model (header,
  * exists, eval); 2 for a __ regex over a text (body, rawbody, full, uri);
- * a __ meta costs the most of what it reads.  A scored meta is
- * META_PINNED: whether it is read early decides when it is reported, so
- * no chain that reads it moves.
+ * a __ meta costs the most of what it reads.  A scored meta costs 0 too:
+ * the metas run in meta_order, dependencies first, and a set with a
+ * circular dependency is refused (rules_link), so a scored meta has run
+ * (and been reported) before any meta that reads it runs; reading it
+ * first moves no report.
  */
 enum { COST_KNOWN, COST_HEAD, COST_TEXT };
 
@@ -594,8 +596,9 @@ static unsigned cost_of(void *ctx, size_t index)
 	return ((const unsigned *)ctx)[index];
 }
 
-/* meta_costs - the costs of every symbol (the caller frees); a meta not
- * yet settled (a cycle) reads as pinned */
+/* meta_costs - the costs of every symbol (the caller frees); a __ meta
+ * reads as pinned until its own cost is settled (never, read by one
+ * before it: no set that loaded has that) */
 static unsigned *meta_costs(const struct ruleset *rs)
 {
 	unsigned *c = xcalloc(rs->nsyms + 1, sizeof(*c));
@@ -604,7 +607,7 @@ static unsigned *meta_costs(const struct ruleset *rs)
 		if (rs->known0[k])
 			continue;
 		const struct rule *r = &rs->rules[rs->syms[k].rule];
-		if (r->type == RULE_META)
+		if (r->type == RULE_META && is_sub(rs, r))
 			c[k] = META_PINNED;
 		else if (is_sub(rs, r))
 			c[k] = r->type == RULE_BODY || r->type == RULE_RAWBODY ||

@@ -879,6 +879,30 @@ START_TEST(lazy_settle)
 }
 END_TEST
 
+/* a scored meta is read first in a chain (it has run before any meta
+ * that reads it: dependencies first, no cycles): SCORED's 0 leaves __B
+ * unrun; the hits and their order are those of running everything.
+ * Fails with scored metas pinned where they stand (__B runs) */
+START_TEST(lazy_scored_first)
+{
+	static const char text[] =
+		"body __B /bbb/\n"
+		"header __H Subject =~ /zzz/\n"
+		"meta SCORED __H\n"
+		"meta TOP __B && SCORED\n";
+	static const char text2[] =
+		"body __B /bbb/\n"
+		"header __H2 Subject =~ /s/\n"
+		"meta SCORED2 __H2\n"
+		"meta TOP2 __B && SCORED2\n";
+	static const struct lazy_case cases[] = { { "bbb\n", 1, "" } };
+	static const struct lazy_case cases2[] = { { "bbb\n", 2, "SCORED2=meta=1;TOP2=meta=1;" } };
+
+	lazy_cases(text, false, 2, cases, 1);
+	lazy_cases(text2, false, 2, cases2, 1);
+}
+END_TEST
+
 /* chain - n metas, each naming the one before; the first reads __X0 or
  * (only when __X0 is 0) __Z; the ruleset, or NULL */
 static struct ruleset *chain(int n, struct diag *d)
@@ -1471,6 +1495,7 @@ int main(void)
 	tcase_add_test(tc, meta_bounds_hold);
 	tcase_add_loop_test(tc, meta_bounds_meet, 0, sizeof(meets) / sizeof(meets[0]));
 	tcase_add_test(tc, lazy_settle);
+	tcase_add_test(tc, lazy_scored_first);
 	tcase_add_test(tc, subrules_listed);
 	tcase_add_test(tc, each_rule_listed);
 	tcase_add_test(tc, meta_builtin);
