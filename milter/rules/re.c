@@ -24,6 +24,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,6 +59,13 @@ struct re {
 	size_t behinds;		/* look-behinds in the pattern, or more */
 	int lit;		/* the pattern is this one byte (-1: it is not) */
 	struct re_set *set;	/* or a set of fixed strings (NULL: it is not) */
+	/* PCRE2_INFO_MINLENGTH: a match consumes at least this many
+	 * characters (so bytes), 0 if PCRE2 found no bound.  PCRE2 fails
+	 * a shorter rest of the subject at once too, but only once its
+	 * code runs: for a large regex on an empty header (REPTO_419_FRAUD's
+	 * ~200 addresses on a missing Reply-To), code no longer in the
+	 * caches, 2.6 µs a message by rdtsc */
+	size_t minlen;
 };
 
 /*
@@ -671,6 +679,9 @@ static struct re *compile(const char *pattern, size_t len, const char *flags, ch
 	else
 		pcre2_code_free(tail);
 	re->limitable = jit;
+	uint32_t minlen = 0;
+	if (pcre2_pattern_info(code, PCRE2_INFO_MINLENGTH, &minlen) == 0)
+		re->minlen = minlen;
 	re->behinds = count_behinds(pattern, len);
 	/* /e/ (SpamAssassin's __LOWER_E, counted up to 230 times): each
 	 * match a memchr instead of a PCRE2 call */
@@ -777,6 +788,8 @@ enum re_result re_match_upto(const struct re *re, const char *subject, size_t le
 		subject = "";
 	if (offset > len)	/* pcre2_match's PCRE2_ERROR_BADOFFSET */
 		return RE_ERROR;
+	if (len - offset < re->minlen)
+		return RE_NOMATCH;
 	/* a search of the whole rest: none of the tail, none of the whole
 	 * (a limit or an error of the tail's search decides nothing) */
 	if (re->tail != NULL && mc == match_ctx &&

@@ -903,6 +903,64 @@ START_TEST(lazy_scored_first)
 }
 END_TEST
 
+/* re_match_upto fails a subject whose rest is shorter than the regex's
+ * minimum length without running PCRE2: the answers (and bounds) must
+ * be those of the same regex with a branch that fails appended, whose
+ * minimum length PCRE2 leaves at 0, for every subject of up to five
+ * bytes over the patterns' alphabet, every offset and limit.  Fails with
+ * the minimum taken one byte longer */
+START_TEST(re_minlen_skip)
+{
+	static const struct {
+		const char *pat, *flags;
+	} pats[] = {
+		{ "abc", "" }, { "a\\Kbc", "" }, { "(?<=x)yz", "" }, { "(a|bc)\\1", "" },
+		{ "ab(*ACCEPT)cd", "" }, { "\\d{3,}", "" }, { "x?", "" }, { "(?=abc)a", "" },
+		{ "^ab$", "m" }, { "b.c", "s" }, { "AB", "i" }, { "(?:ab|c){2}", "" },
+		{ "\xc3\xa9{2}", "" },
+	};
+	static const char alpha[] = "abcdxyz1\n\xc3\xa9";
+	struct re_scratch *rx = re_scratch_new();
+	char *err = NULL;
+	size_t tried = 0;
+
+	for (size_t i = 0; i < sizeof(pats) / sizeof(pats[0]); i++) {
+		char ref[128];
+		snprintf(ref, sizeof(ref), "(?:%s|(*FAIL))", pats[i].pat);
+		struct re *re = re_compile(pats[i].pat, strlen(pats[i].pat), pats[i].flags, &err);
+		struct re *rr = re_compile(ref, strlen(ref), pats[i].flags, &err);
+		ck_assert_msg(re != NULL && rr != NULL, "%s: %s", pats[i].pat, err ? err : "?");
+		char subj[8];
+		size_t na = sizeof(alpha) - 1;
+		for (size_t len = 0; len <= 5; len++) {
+			size_t count = 1;
+			for (size_t k = 0; k < len; k++)
+				count *= na;
+			for (size_t code = 0; code < count; code += 1 + (len >= 4) * 7) {
+				size_t c = code;
+				for (size_t k = 0; k < len; k++, c /= na)
+					subj[k] = alpha[c % na];
+				subj[len] = '\0';
+				for (size_t off = 0; off <= len; off++) {
+					size_t lim = off + (code % 3);
+					size_t a1 = 0, b1 = 0, a2 = 0, b2 = 0;
+					enum re_result r1 = re_match_upto(re, subj, len, off, lim, rx, &a1, &b1);
+					enum re_result r2 = re_match_upto(rr, subj, len, off, lim, rx, &a2, &b2);
+					ck_assert_msg(r1 == r2 && (r1 != RE_MATCH || (a1 == a2 && b1 == b2)),
+						      "%s on \"%s\" from %zu: %d [%zu, %zu] against %d [%zu, %zu]",
+						      pats[i].pat, subj, off, r1, a1, b1, r2, a2, b2);
+					tried += r1 == RE_MATCH;
+				}
+			}
+		}
+		re_free(re);
+		re_free(rr);
+	}
+	ck_assert_uint_gt(tried, 1000);
+	re_scratch_free(rx);
+}
+END_TEST
+
 /* chain - n metas, each naming the one before; the first reads __X0 or
  * (only when __X0 is 0) __Z; the ruleset, or NULL */
 static struct ruleset *chain(int n, struct diag *d)
@@ -1496,6 +1554,7 @@ int main(void)
 	tcase_add_loop_test(tc, meta_bounds_meet, 0, sizeof(meets) / sizeof(meets[0]));
 	tcase_add_test(tc, lazy_settle);
 	tcase_add_test(tc, lazy_scored_first);
+	tcase_add_test(tc, re_minlen_skip);
 	tcase_add_test(tc, subrules_listed);
 	tcase_add_test(tc, each_rule_listed);
 	tcase_add_test(tc, meta_builtin);
