@@ -1333,8 +1333,8 @@ static int on_match(unsigned id, unsigned long long from, unsigned long long to,
 		on_lit(run, e, (size_t)to);
 	return 0;
 }
-/* scan - one Vectorscan pass over s; false on error.  whole: its
- * positions are not those of the text PCRE2 searches. */
+/* scan - one Vectorscan pass over s; false on error.  uris: s is URI
+ * number run->uri, and a slot's windows are ranges of URIs. */
 static bool scan(struct pf_run *run, const hs_database_t *db, const char *s, size_t len,
 		 bool uris)
 {

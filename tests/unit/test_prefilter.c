@@ -1648,6 +1648,18 @@ static void want_detail(const struct scan *sc, const char *sym, const char *want
 	ck_assert_msg(d && strcmp(d, want) == 0, "%s on=%d: %s", sym, on, d ? d : "no hit");
 }
 
+/* want_both - text scanned with the prefilter off, then on: sym's
+ * detail is want both times */
+static void want_both(struct engine *e, const char *text, const char *sym, const char *want)
+{
+	for (int on = 0; on < 2; on++) {
+		rules_set_prefilter(e->rules, on);
+		struct scan *sc = unit_scan(e, text);
+		want_detail(sc, sym, want, on);
+		scan_free(sc);
+	}
+}
+
 START_TEST(limit_keeps_matches)
 {
 	struct engine *e = unit_engine("", "body PF_WOLF /\\bwolf\\b/\n"
@@ -1904,12 +1916,7 @@ START_TEST(branch_keeps_matches)
 		for (int i = 0; i < 12; i++)	/* more than PF_WINDOWS apart */
 			buf_printf(&b, "line %d: the message page of the hotel has an image\n", i);
 		buf_printf(&b, "%sage: 42 and tel 99\nwork address 31 fax 1\n", first[1 - m]);
-		for (int on = 0; on < 2; on++) {
-			rules_set_prefilter(e->rules, on);
-			struct scan *sc = unit_scan(e, b.data);
-			want_detail(sc, "PF_BRANCH", want[m], on);
-			scan_free(sc);
-		}
+		want_both(e, b.data, "PF_BRANCH", want[m]);
 		buf_free(&b);
 	}
 	engine_unref(e);
@@ -1936,12 +1943,7 @@ START_TEST(core_by_cost)
 	for (int i = 0; i < 12; i++)	/* more than PF_WINDOWS apart */
 		buf_printf(&b, "line %d: your name, the address and the phone of a friend\n", i);
 	buf_puts(&b, "a) your name: b) address c) phone\nk)))))) age e) Address: f) Tel:\n");
-	for (int on = 0; on < 2; on++) {
-		rules_set_prefilter(e->rules, on);
-		struct scan *sc = unit_scan(e, b.data);
-		want_detail(sc, "PF_LNNO", "a) your name: b) address c) phone  (2 hits)", on);
-		scan_free(sc);
-	}
+	want_both(e, b.data, "PF_LNNO", "a) your name: b) address c) phone  (2 hits)");
 	buf_free(&b);
 	engine_unref(e);
 }
@@ -1961,12 +1963,7 @@ START_TEST(uri_ranges_keep_matches)
 	for (int i = 0; i < 24; i++)	/* every third has the literal */
 		buf_printf(&b, "see http://%s.com/x%d here\n", i % 3 ? "horse" : "zebra", i % 10);
 	buf_puts(&b, "and http://zebra.com/xx then http://www.zebra.com/x7\n");
-	for (int on = 0; on < 2; on++) {
-		rules_set_prefilter(e->rules, on);
-		struct scan *sc = unit_scan(e, b.data);
-		want_detail(sc, "PF_ZURI", "http://zebra.com/x0 (9 hits)", on);
-		scan_free(sc);
-	}
+	want_both(e, b.data, "PF_ZURI", "http://zebra.com/x0 (9 hits)");
 	buf_free(&b);
 	engine_unref(e);
 }
