@@ -12,7 +12,9 @@
  * may be no literal at all: then the regex must not match such a text),
  * and for reqlit_find_squeezed_ascii when it has neither such a byte nor
  * '&' (literals in the squeezed subject; none: no match), and for
- * reqlit_find_uri (the literals of a URI's regex).
+ * reqlit_find_uri (the literals of a URI's regex).  And reqlit_find2: its
+ * first set is reqlit_find's, and a matching subject holds a literal of
+ * its second set too.
  * And what prefilter.c builds on these literals: searching only in the
  * windows around their occurrences (from rewidth_runs's bound, for the
  * subject's longest runs, before an occurrence's end to re_lookbehind
@@ -218,6 +220,43 @@ static void check(const char *pat, const char *flags, const char *subj, size_t s
 	reqlit_clear(&rl);
 }
 
+/* second_check - reqlit_find2's promise: its first set is reqlit_find's,
+ * and when the regex matches the subject, the subject holds a literal of
+ * the second set too (prefilter.c's gates) */
+static void second_check(const char *pat, const char *flags, const char *subj, size_t slen)
+{
+	struct reqlit one, first, second;
+	char *err = NULL;
+	bool ok = reqlit_find(pat, flags, &one), ok2 = reqlit_find2(pat, flags, &first, &second);
+
+	if (ok != ok2 || one.n != first.n || (!ok2 && second.n) || second.n > REQLIT_MAX)
+		abort();
+	for (size_t i = 0; i < one.n; i++)
+		if (one.len[i] != first.len[i] || memcmp(one.s[i], first.s[i], one.len[i]) != 0)
+			abort();	/* not reqlit_find's first set */
+	for (size_t i = 0; i < second.n; i++)
+		if (second.len[i] < REQLIT_MIN)
+			abort();
+	struct re *re = second.n ? re_compile(pat, strlen(pat), flags, &err) : NULL;
+	if (re && re_bytes(re)) {
+		struct re_scratch *rs = re_scratch_new();
+		size_t a, b;
+		if (re_match(re, subj, slen, 0, rs, &a, &b) == RE_MATCH) {
+			bool found = false;
+			for (size_t i = 0; i < second.n && !found; i++)
+				found = mem_holds_nocase(subj, slen, second.s[i], second.len[i]);
+			if (!found)
+				abort();	/* a match without a literal of the second set */
+		}
+		re_scratch_free(rs);
+	}
+	re_free(re);
+	free(err);
+	reqlit_clear(&one);
+	reqlit_clear(&first);
+	reqlit_clear(&second);
+}
+
 /* same_matches - x and y find the same match (or none) from every start
  * offset of subj, match limits aside */
 static void same_matches(const struct re *x, const struct re *y, const char *subj, size_t slen)
@@ -365,6 +404,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t slen = nl ? size - plen - 2 : 0;
 
 	check(pat, flags, subj, slen, PLAIN);
+	second_check(pat, flags, subj, slen);
 	check(pat, flags, subj, slen, SQUEEZED);
 	check(pat, flags, subj, slen, ASCII);
 	check(pat, flags, subj, slen, SQASCII);

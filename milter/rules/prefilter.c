@@ -186,6 +186,9 @@ struct pf_text {
 	hs_database_t *sdb;	/* literals of the squeezed text, or NULL */
 	bool ascii;		/* it has slots whose literals hold in ASCII only */
 	bool plain;		/* ... or in a squeezed ASCII text without '&' */
+	/* slots with a second set of literals (gates), which the text
+	 * must hold one of too */
+	size_t *gated, ngated;
 };
 
 /* what a match of a slot consumes (rewidth_span), or a part of it
@@ -222,6 +225,10 @@ struct pf_slot {
 	struct rewidth core_pre;
 };
 
+/* lit_width of a gate: it opens no window, it only lets the windows of
+ * the slot's first set count */
+#define PF_GATE UINT32_MAX
+
 /* what prefilter_quiet reads of a slot, densely: the slots themselves
  * are large and scattered, and it asks of hundreds each message */
 enum { PF_LOUD, PF_QUIET, PF_QUIET_ASCII, PF_QUIET_PLAIN };
@@ -247,7 +254,8 @@ struct prefilter {
 	size_t *lit_len;
 	unsigned *lit_next;
 	/* and its width where the slot's branches give it its own
-	 * (branch_widths): an index into widths, 0 for the slot's */
+	 * (branch_widths): an index into widths, 0 for the slot's;
+	 * PF_GATE for a literal of the slot's second set */
 	uint32_t *lit_width;
 	size_t nlits, lits_cap;
 	struct rewidth *widths;	/* [0] unused */
@@ -261,6 +269,7 @@ struct prefilter {
 /* one slot's result in one message */
 struct pf_res {
 	bool cand;		/* the prefilter saw a possible match */
+	bool gate;		/* ... and a literal of its second set */
 	bool done;
 	unsigned n;
 	unsigned nwin;		/* windows where a match may start */
@@ -538,6 +547,13 @@ static hs_database_t *lits_compile(struct prefilter *pf, struct lits *l)
 	hs_compile_error_t *ce = NULL;
 
 	pf->info.strings += l->n;
+	for (size_t k = 0; k < l->n; k++) {	/* only gates: once is enough */
+		bool gates = true;
+		for (unsigned e = l->ids[k]; gates && e != PF_NO_LIT; e = pf->lit_next[e])
+			gates = pf->lit_width[e] == PF_GATE;
+		if (gates)
+			l->flags[k] |= HS_FLAG_SINGLEMATCH;
+	}
 	if (l->n && (hs_compile_lit_multi((const char *const *)l->s, l->flags, l->ids, l->len,
 					  (unsigned)l->n, HS_MODE_BLOCK, NULL, &db, &ce) != HS_SUCCESS ||
 		     hs_alloc_scratch(db, &pf->proto) != HS_SUCCESS)) {
@@ -776,11 +792,11 @@ static void compile_text(struct prefilter *pf, size_t t)
 
 	for (size_t i = 0; i < pf->nslots; i++) {
 		struct pf_slot *s = &pf->slots[i];
-		struct reqlit rl;
+		struct reqlit rl, gate = { .n = 0 };
 		if (s->text != t || s->always)
 			continue;
 		if (t == T_URI ? reqlit_find_uri(s->rep->pat, s->rep->flags, &rl) :
-				 reqlit_find(s->rep->pat, s->rep->flags, &rl)) {
+				 reqlit_find2(s->rep->pat, s->rep->flags, &rl, &gate)) {
 			uint32_t *idx = NULL;
 			if (t != T_URI) {
 				lead_width(pf, s, &rl);
@@ -790,6 +806,17 @@ static void compile_text(struct prefilter *pf, size_t t)
 			}
 			lits_take(pf, &l, &rl, (unsigned)i, t == T_URI, idx);
 			free(idx);
+			if (gate.n) {
+				uint32_t *gw = xmalloc(gate.n * sizeof(*gw));
+				for (size_t k = 0; k < gate.n; k++)
+					gw[k] = PF_GATE;
+				lits_take(pf, &l, &gate, (unsigned)i, false, gw);
+				free(gw);
+				struct pf_text *pt = &pf->texts[t];
+				pt->gated = xrealloc(pt->gated, (pt->ngated + 1) * sizeof(*pt->gated));
+				pt->gated[pt->ngated++] = i;
+				pf->info.gated++;
+			}
 		} else if (t != T_URI && reqlit_find_squeezed(s->rep->pat, s->rep->flags, &rl)) {
 			lits_take(pf, &sl, &rl, (unsigned)i, false, NULL);
 			pf->info.squeezed++;
@@ -809,6 +836,8 @@ static void compile_text(struct prefilter *pf, size_t t)
 	}
 	pf->texts[t].db = lits_compile(pf, &l);
 	pf->texts[t].sdb = lits_compile(pf, &sl);
+	if (pf->texts[t].db == NULL)	/* its slots became "always" */
+		pf->texts[t].ngated = 0;
 }
 
 /* prefilter_build - slots, texts and databases of a rule set */
@@ -903,6 +932,7 @@ struct prefilter *prefilter_free(struct prefilter *pf)
 	for (size_t t = 0; t < pf->ntexts; t++) {
 		hs_free_database(pf->texts[t].db);
 		hs_free_database(pf->texts[t].sdb);
+		free(pf->texts[t].gated);
 	}
 	hs_free_scratch(pf->proto);
 	free(pf->texts);
@@ -1294,8 +1324,14 @@ static size_t span_windows(struct pf_run *run, const struct pf_span *sp, size_t 
 static void on_lit(struct pf_run *run, unsigned e, size_t to)
 {
 	size_t k = run->pf->lit_slot[e];
-	const struct pf_slot *s = &run->pf->slots[k];
 	struct pf_res *res = &run->res[k];
+	uint32_t wi = run->pf->lit_width[e];
+
+	if (wi == PF_GATE) {
+		res->gate = true;
+		return;
+	}
+	const struct pf_slot *s = &run->pf->slots[k];
 	size_t end = to, start = end - run->pf->lit_len[e];
 
 	res->cand = true;
@@ -1311,7 +1347,6 @@ static void on_lit(struct pf_run *run, unsigned e, size_t to)
 	/* the width (the literal's own, or its slot's); its runs part
 	 * matters only where the rest of it leaves room before end (the
 	 * text's runs counted once, then) */
-	uint32_t wi = run->pf->lit_width[e];
 	const struct rewidth *w = wi ? &run->pf->widths[wi] : &s->width;
 	size_t width = !s->bounded ? REWIDTH_NONE : w->c;
 	if (s->runs && width < end)
@@ -1367,6 +1402,15 @@ static struct pf_tx *text_ready(struct pf_run *run, size_t t)
 	run->cur = tx;
 	if (pt->db)
 		tx->failed = !scan(run, pt->db, tx->subj, tx->len, false);
+	/* a slot whose second set the text lacks has no match, whatever
+	 * its first set found */
+	for (size_t g = 0; !tx->failed && g < pt->ngated; g++) {
+		struct pf_res *res = &run->res[pt->gated[g]];
+		if (!res->gate) {
+			res->cand = false;
+			res->nwin = 0;
+		}
+	}
 	if (pt->sdb && !tx->failed && tx->len <= UINT32_MAX) {
 		tx->sq = xmalloc(tx->len + 1);
 		tx->sq_at = xmalloc((tx->len + 1) * sizeof(*tx->sq_at));

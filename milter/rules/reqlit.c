@@ -137,19 +137,60 @@ static bool schemey(const struct reqlit *r)
 	return r->n > 0;
 }
 
-/* req_better - keep in best the more selective of best and r (r freed);
- * for URIs a set of scheme parts only is the least selective of all */
-static void req_better(struct reqlit *best, struct reqlit *r)
+/* req_takes - is r more selective than best?  Its shortest literal is
+ * longer, or as long with fewer literals; for URIs a set of scheme parts
+ * only is the least selective of all */
+static bool req_takes(const struct reqlit *best, const struct reqlit *r)
 {
 	size_t mb = req_min(best), mr = req_min(r);
 	bool sb = uri_mode && schemey(best), sr = uri_mode && schemey(r);
-	bool take = sb != sr && best->n && r->n ? sb && mr >= REQLIT_MIN :
-		    mr > mb || (mr == mb && r->n && r->n < best->n);
 
-	if (take) {
-		req_clear(best);
+	return sb != sr && best->n && r->n ? sb && mr >= REQLIT_MIN :
+	       mr > mb || (mr == mb && r->n && r->n < best->n);
+}
+
+/* reqlit_find2's: the requirement of the top-level sequence being
+ * parsed, and the second best offered there (NULL: not wanted) */
+static _Thread_local struct reqlit *top_best, *top_second;
+
+static bool has_lit(const char *s, size_t n, const struct reqlit *r, size_t skip);
+
+/* req_second - r (freed) as the second requirement beside best when it
+ * is more selective than the second so far and shares no literal with
+ * best (neither holds one of the other's: a text with one would have
+ * the other, and the second would rule nothing more out) */
+static void req_second(struct reqlit *second, struct reqlit *r, const struct reqlit *best)
+{
+	bool apart = r->n > 0;
+
+	for (size_t i = 0; apart && i < r->n; i++)
+		apart = !has_lit(r->s[i], r->len[i], best, SIZE_MAX);
+	for (size_t i = 0; apart && i < best->n; i++)
+		apart = !has_lit(best->s[i], best->len[i], r, SIZE_MAX);
+	if (apart && req_takes(second, r)) {
+		req_clear(second);
+		*second = *r;
+		r->n = 0;
+	}
+	req_clear(r);
+}
+
+/* req_better - keep in best the more selective of best and r (r freed);
+ * in the top-level sequence, the other one may become the second */
+static void req_better(struct reqlit *best, struct reqlit *r)
+{
+	if (r->n == 0)
+		return;
+	if (req_takes(best, r)) {
+		struct reqlit old = *best;
 		*best = *r;
 		r->n = 0;
+		if (best == top_best && top_second != NULL)
+			req_second(top_second, &old, best);
+		else
+			req_clear(&old);
+	} else if (best == top_best && top_second != NULL) {
+		req_second(top_second, r, best);
 	}
 	req_clear(r);
 }
@@ -1085,6 +1126,10 @@ static void parse_seq(struct parse *ps, struct reqlit *best, struct runs *ex, bo
 	run.broke = false;
 	best->n = 0;
 	*dead = false;
+	if (ps->depth == 0 && top_second != NULL) {	/* a top-level branch */
+		top_best = best;
+		req_clear(top_second);
+	}
 	while (ps->p < ps->end && !ps->fail && *ps->p != '|' && *ps->p != ')') {
 		char c = *ps->p;
 		unsigned char set[REQLIT_WIDE_CLASS];
@@ -1255,6 +1300,11 @@ static void parse_alt(struct parse *ps, struct reqlit *out, struct runs *ex, boo
 		if (ps->fail || ps->p >= ps->end || *ps->p != '|')
 			break;
 		ps->p++;
+		if (ps->depth == 0 && top_second != NULL) {
+			top_best = NULL;	/* branches: a second of one is not of all */
+			req_clear(top_second);
+			top_second = NULL;
+		}
 	}
 	if (ex) {
 		ex->n = 0;
@@ -1811,6 +1861,27 @@ static bool find(const char *pattern, const char *flags, struct reqlit *out, boo
 bool reqlit_find(const char *pattern, const char *flags, struct reqlit *out)
 {
 	return find(pattern, flags, out, false, false);
+}
+
+/* reqlit_find2 - see reqlit.h */
+bool reqlit_find2(const char *pattern, const char *flags, struct reqlit *out,
+		  struct reqlit *second)
+{
+	second->n = 0;
+	top_second = second;
+	bool ok = find(pattern, flags, out, false, false);
+	bool whole = top_second != NULL;	/* one top-level branch */
+	top_best = top_second = NULL;
+	/* the second was compared with the best of its time: with the
+	 * final one it must share no literal either */
+	bool apart = whole && ok && req_min(second) >= REQLIT_MIN;
+	for (size_t i = 0; apart && i < second->n; i++)
+		apart = !has_lit(second->s[i], second->len[i], out, SIZE_MAX);
+	for (size_t i = 0; apart && i < out->n; i++)
+		apart = !has_lit(out->s[i], out->len[i], second, SIZE_MAX);
+	if (!apart)
+		req_clear(second);
+	return ok;
 }
 
 /* reqlit_find_uri - see reqlit.h */

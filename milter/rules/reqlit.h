@@ -34,6 +34,15 @@ struct reqlit {
  */
 bool reqlit_find(const char *pattern, const char *flags, struct reqlit *out);
 /*
+ * reqlit_find2 - reqlit_find, and a second set every match holds one of
+ * too (second->n is 0 when there is none worth using): of the sets the
+ * pattern's parts offer one after the other (a pattern with one
+ * top-level branch), the most selective one that shares no literal with
+ * out.  A text without a literal of either set has no match.
+ */
+bool reqlit_find2(const char *pattern, const char *flags, struct reqlit *out,
+		  struct reqlit *second);
+/*
  * reqlit_find_squeezed - the same promise for the squeezed text: the text
  * with every byte but ASCII letters and digits removed (reqlit_squeeze).
  * A regex matches a substring, whose squeezed form is a substring of the

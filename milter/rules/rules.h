@@ -153,6 +153,8 @@ struct rules_pf_info {
 	size_t core;		/* of those, searched first for a core (rewidth_core) */
 	size_t branched;	/* of those, with a width per literal from the
 				 * branches of their pattern or core */
+	size_t gated;		/* of those, with a second set of literals the
+				 * text must hold one of too (reqlit_find2) */
 	size_t span;		/* of the others, searched in runs of their bytes only */
 	size_t subspan;		/* of those, in runs of a part's bytes (rewidth_subspan) */
 	size_t literals;	/* the prefiltered regexes' literals */

@@ -286,6 +286,67 @@ START_TEST(reqlit_squeezed_ascii)
 }
 END_TEST
 
+/* reqlit_find2: the first set as reqlit_find gives it, and a second one
+ * (NULL: none) the pattern's parts offer one after the other */
+static const struct {
+	const char *pat, *flags, *first, *second;
+} seconds[] = {
+	/* SpamAssassin's __FRAUD_QFY: "over" is in most mail, the rest not */
+	{ "\\bover-? *(?:invoiced?|cost(?:s|ing)?)\\b", "i", "over", "invoice|cost" },
+	{ "abcd.*wxyz", "", "abcd", "wxyz" },
+	{ "abc.*wxyz.*lmnopq", "", "lmnopq", "wxyz" },	/* the best two of three */
+	{ "abcd\\d+wxyz", "", "abcd", "wxyz" },
+	{ "(?<=wxyz)abcdef", "", "abcdef", "wxyz" },	/* a look-behind's text is in the text */
+	{ "(?=.*wxyz)abcdef", "", "abcdef", "wxyz" },
+	{ "abcd(?:pqr|stu)+wxyz", "", "abcd", "wxyz" },
+	{ "abcd.*(?:pqrst|uvwxy).*zzz", "", "pqrst|uvwxy", "abcd" },	/* a group's set */
+	/* none: another top-level branch, a shared literal, too short,
+	 * what may be absent (optional, negative look-around), x mode */
+	{ "abcd.*wxyz|efgh", "", "abcd|efgh", NULL },
+	{ "efgh|abcd.*wxyz", "", "efgh|abcd", NULL },
+	{ "abcd.*abcd", "", "abcd", NULL },
+	{ "abcd.*wxyz.*qwxyzq", "", "qwxyzq", NULL },	/* a later best holds it */
+	{ "abcdef.*cde", "", "abcdef", NULL },
+	{ "cde.*abcdef", "", "abcdef", NULL },
+	{ "abcd.*ab", "", "abcd", NULL },
+	{ "abcd(?:wxyz)?", "", "abcd", NULL },
+	{ "abcd.*(?!wxyz)", "", "abcd", NULL },
+	{ "abcd(?:wxyz)*", "", "abcd", NULL },
+	{ "(?<!wxyz)abcd", "", "abcd", NULL },
+	{ "abcd wxyz", "x", NULL, NULL },
+};
+
+START_TEST(reqlit_second)
+{
+	struct reqlit a, b;
+	struct buf ba, bb;
+	bool got = reqlit_find2(seconds[_i].pat, seconds[_i].flags, &a, &b);
+
+	buf_init(&ba);
+	buf_init(&bb);
+	joined(&a, &ba);
+	joined(&b, &bb);
+	if (seconds[_i].first == NULL)
+		ck_assert_msg(!got && a.n == 0 && b.n == 0, "/%s/: expected none", seconds[_i].pat);
+	else
+		ck_assert_msg(got && strcmp(ba.data, seconds[_i].first) == 0,
+			      "/%s/: expected [%s], got [%s]", seconds[_i].pat, seconds[_i].first, ba.data);
+	if (seconds[_i].second == NULL)
+		ck_assert_msg(b.n == 0, "/%s/: expected no second set, got [%s]", seconds[_i].pat,
+			      bb.data);
+	else
+		ck_assert_msg(strcmp(bb.data, seconds[_i].second) == 0,
+			      "/%s/: expected second [%s], got [%s]", seconds[_i].pat,
+			      seconds[_i].second, bb.data);
+	/* the first set is reqlit_find's, second or not */
+	want_lits(reqlit_find, seconds[_i].pat, seconds[_i].flags, seconds[_i].first);
+	buf_free(&ba);
+	buf_free(&bb);
+	reqlit_clear(&a);
+	reqlit_clear(&b);
+}
+END_TEST
+
 /* rewidth_max: never too small; REWIDTH_NONE (-1 here) for unbounded or
  * not understood */
 static const struct {
@@ -1949,6 +2010,37 @@ START_TEST(core_by_cost)
 }
 END_TEST
 
+/* a regex with a second set of literals (reqlit_find2) runs only where
+ * the text holds one of each: "over" in every line, "cost" (the second
+ * set) in two of them and before the first "over", the matches and
+ * their count as without the prefilter; a text with "over" alone has no
+ * match either way */
+START_TEST(gate_keeps_matches)
+{
+	struct engine *e = unit_engine("", "body PF_GATE /\\bover-? *(?:invoiced?|cost(?:s|ing)?)\\b/i\n"
+					   "tflags PF_GATE multiple\n");
+	struct rules_pf_info pi;
+	struct buf b;
+
+	rules_prefilter_info(e->rules, &pi);
+	ck_assert_uint_eq(pi.gated, 1);
+	buf_init(&b);
+	buf_puts(&b, "From: a@b.test\nSubject: costs\n\nthe costs first\n");
+	for (int i = 0; i < 12; i++)	/* more than PF_WINDOWS apart */
+		buf_printf(&b, "line %d: over and over again%s\n", i,
+			   i == 3 ? ", over-costing" : i == 9 ? ", OVER  INVOICED" : "");
+	want_both(e, b.data, "PF_GATE", "over-costing (2 hits)");
+	for (int on = 0; on < 2; on++) {
+		rules_set_prefilter(e->rules, on);
+		struct scan *sc = unit_scan(e, "From: a@b.test\nSubject: over\n\nover and over\n");
+		ck_assert_msg(unit_detail(sc, "PF_GATE") == NULL, "on=%d: a hit without the gate", on);
+		scan_free(sc);
+	}
+	buf_free(&b);
+	engine_unref(e);
+}
+END_TEST
+
 /* a URI regex runs only on the URIs its literals were in: the matches in
  * more such URIs than a slot keeps ranges for (the closest joined), the
  * first one reported, and a URI that holds the literal but no match */
@@ -2045,6 +2137,7 @@ int main(void)
 	tcase_add_loop_test(tc, reqlit_squeezed_ascii, 0, sizeof(sqa) / sizeof(sqa[0]));
 	tcase_add_loop_test(tc, reqlit_uri, 0, sizeof(uri_lits) / sizeof(uri_lits[0]));
 	tcase_add_loop_test(tc, reqlit_ascii, 0, sizeof(asc) / sizeof(asc[0]));
+	tcase_add_loop_test(tc, reqlit_second, 0, sizeof(seconds) / sizeof(seconds[0]));
 	tcase_add_test(tc, squeeze_text);
 	tcase_add_loop_test(tc, lead_table, 0, sizeof(leads) / sizeof(leads[0]));
 	tcase_add_test(tc, lead_three_narrower);
@@ -2060,6 +2153,7 @@ int main(void)
 	tcase_add_test(tc, branch_keeps_matches);
 	tcase_add_test(tc, core_by_cost);
 	tcase_add_test(tc, uri_ranges_keep_matches);
+	tcase_add_test(tc, gate_keeps_matches);
 	tcase_add_test(tc, rewidth_core_table);
 	tcase_add_test(tc, review_cases);
 	tcase_add_loop_test(tc, rewidth_table, 0, sizeof(widths) / sizeof(widths[0]));

@@ -879,6 +879,31 @@ START_TEST(lazy_settle)
 }
 END_TEST
 
+/* a __ regex whose first literal set occurs but whose second set
+ * (reqlit_find2: "invoice" or "cost" after __FRAUD_QFY's "over") does
+ * not is known not to match without running (prefilter.c's gates): only
+ * OTHER runs; with both, __G runs and GATED hits; the hits are those of
+ * running everything.  Fails with the gates off (__G runs on "over"
+ * alone) */
+START_TEST(lazy_gate)
+{
+	static const char set[] =
+		"body OTHER /zzzz/\n"
+		"body __G /\\bover-? *(?:invoiced?|cost(?:s|ing)?)\\b/i\n"
+		"meta GATED __G\n";
+	char got[512];
+
+	ck_assert_uint_eq(settle_run(set, SIZE_MAX, "over and over again\n", got, sizeof(got)), 1);
+	ck_assert_str_eq(got, "");
+	ck_assert_uint_eq(settle_run(set, SIZE_MAX, "over and over, a cost\n", got, sizeof(got)), 2);
+	ck_assert_str_eq(got, "");
+	ck_assert_uint_eq(settle_run(set, SIZE_MAX, "it was over-invoiced\n", got, sizeof(got)), 2);
+	ck_assert_str_eq(got, "GATED=meta=1;");
+	ck_assert_uint_eq(settle_run(set, SIZE_MAX, "the cost is over\n", got, sizeof(got)), 2);
+	ck_assert_str_eq(got, "");
+}
+END_TEST
+
 /* a scored meta is read first in a chain (it has run before any meta
  * that reads it: dependencies first, no cycles): SCORED's 0 leaves __B
  * unrun; the hits and their order are those of running everything.
@@ -1553,6 +1578,7 @@ int main(void)
 	tcase_add_test(tc, meta_bounds_hold);
 	tcase_add_loop_test(tc, meta_bounds_meet, 0, sizeof(meets) / sizeof(meets[0]));
 	tcase_add_test(tc, lazy_settle);
+	tcase_add_test(tc, lazy_gate);
 	tcase_add_test(tc, lazy_scored_first);
 	tcase_add_test(tc, re_minlen_skip);
 	tcase_add_test(tc, subrules_listed);
