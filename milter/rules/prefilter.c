@@ -42,6 +42,14 @@
  * message; with more, the two closest are joined (so the gap between
  * them is searched too).
  *
+ * Gates: a regex whose pattern (one top-level branch) offers a second set
+ * of literals beside the first, sharing none with it (reqlit_find2:
+ * __FRAUD_QFY's "invoice" or "cost" after its "over"), has those in the
+ * text's database too, reported once (unless another slot's first set
+ * holds the string); after the scan, a slot whose text holds none of its
+ * second set is no candidate, whatever its first set found (a match holds
+ * one of each).  They open no window: the first set's occurrences do.
+ *
  * Branches: where the regex (or its core, below) begins with a choice of
  * alternatives (rewidth_split), each alternative has literals of its own
  * and a width of its own, and a literal's window reaches back only as far

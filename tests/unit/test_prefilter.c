@@ -1951,6 +1951,15 @@ START_TEST(rewidth_split_table)
 }
 END_TEST
 
+/* pf_engine - an engine of rule text, and what its prefilter holds */
+static struct engine *pf_engine(const char *text, struct rules_pf_info *pi)
+{
+	struct engine *e = unit_engine("", text);
+
+	rules_prefilter_info(e->rules, pi);
+	return e;
+}
+
 /* a slot whose branches give its literals widths of their own (one of
  * them far wider than the others, and a literal two branches hold with
  * different widths, the wider first, in a branch of a branch): every
@@ -1959,16 +1968,15 @@ END_TEST
  * keeps */
 START_TEST(branch_keeps_matches)
 {
-	struct engine *e = unit_engine("", "body PF_BRANCH /(?:(?:(?:home|work|office)\\s){0,3}"
-					   "address|(?:(?:my\\s)?telephone|fax)|age|tel)[\\s:]{1,20}\\d{2}/i\n"
-					   "tflags PF_BRANCH multiple\n");
+	struct rules_pf_info pi;
+	struct engine *e = pf_engine("body PF_BRANCH /(?:(?:(?:home|work|office)\\s){0,3}"
+				     "address|(?:(?:my\\s)?telephone|fax)|age|tel)[\\s:]{1,20}\\d{2}/i\n"
+				     "tflags PF_BRANCH multiple\n", &pi);
 	static const char *const first[] = { "Home work office address: 12\n",
 		"my telephone: 55\n" };
 	static const char *const want[] = { "Home work office address: 12 (5 hits)",
 		"my telephone: 55 (5 hits)" };
-	struct rules_pf_info pi;
 
-	rules_prefilter_info(e->rules, &pi);
 	ck_assert_uint_eq(pi.branched, 1);
 	for (int m = 0; m < 2; m++) {
 		struct buf b;
@@ -1991,13 +1999,12 @@ END_TEST
  * alone), and finds what the regex does */
 START_TEST(core_by_cost)
 {
-	struct engine *e = unit_engine("", "body PF_LNNO /(?:[a-k]\\){1,60}\\s?(?:your\\s)?"
-					   "(?:name|address|phone|age|tel)[\\s:]{1,40}){3}/i\n"
-					   "tflags PF_LNNO multiple\n");
 	struct rules_pf_info pi;
+	struct engine *e = pf_engine("body PF_LNNO /(?:[a-k]\\){1,60}\\s?(?:your\\s)?"
+				     "(?:name|address|phone|age|tel)[\\s:]{1,40}){3}/i\n"
+				     "tflags PF_LNNO multiple\n", &pi);
 	struct buf b;
 
-	rules_prefilter_info(e->rules, &pi);
 	ck_assert_uint_eq(pi.core, 1);
 	buf_init(&b);
 	buf_puts(&b, "From: a@b.test\nSubject: form\n\n");
@@ -2017,12 +2024,11 @@ END_TEST
  * match either way */
 START_TEST(gate_keeps_matches)
 {
-	struct engine *e = unit_engine("", "body PF_GATE /\\bover-? *(?:invoiced?|cost(?:s|ing)?)\\b/i\n"
-					   "tflags PF_GATE multiple\n");
 	struct rules_pf_info pi;
+	struct engine *e = pf_engine("body PF_GATE /\\bover-? *(?:invoiced?|cost(?:s|ing)?)\\b/i\n"
+				     "tflags PF_GATE multiple\n", &pi);
 	struct buf b;
 
-	rules_prefilter_info(e->rules, &pi);
 	ck_assert_uint_eq(pi.gated, 1);
 	buf_init(&b);
 	buf_puts(&b, "From: a@b.test\nSubject: costs\n\nthe costs first\n");
