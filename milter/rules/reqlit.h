@@ -14,7 +14,9 @@
 #define REQLIT_MIN 3		/* shorter literals are not worth it */
 #define REQLIT_MAX_REPEAT 16	/* copies of a repeated byte kept in a literal */
 #define REQLIT_RUNS 8		/* variants of one literal run (e-?mai?l: 4) */
-#define REQLIT_SQUEEZE_RUNS 32	/* the same, squeezed or in ASCII mode */
+#define REQLIT_SQUEEZE_RUNS 64	/* the same, squeezed or in ASCII mode (with
+				 * 32, the stock set's PCRE2 work over the 200
+				 * median corpus messages was 8% more) */
 #define REQLIT_CLASS 4		/* bytes of a class followed as variants */
 #define REQLIT_WIDE_CLASS 8	/* the same in ASCII mode */
 #define REQLIT_MAX_DEPTH 32	/* group nesting (each level is ~10 KB of stack) */

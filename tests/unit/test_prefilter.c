@@ -316,6 +316,22 @@ static const struct {
 	{ "abcd wxyz", "x", NULL, NULL },
 };
 
+/* squeezed, a word with look-alikes keeps every variant up to
+ * REQLIT_SQUEEZE_RUNS (64): q[a4@]r[i1!|l]s[o0]t[e3]u is 3 x 4 x 2 x 2 = 48
+ * whole words from q to u (with 32 they became tails of four bytes) */
+START_TEST(reqlit_squeezed_variants)
+{
+	struct reqlit rl;
+
+	ck_assert(reqlit_find_squeezed("q[a4@]r[i1!|l]s[o0]t[e3]u", "i", &rl));
+	ck_assert_uint_eq(rl.n, 48);
+	for (size_t i = 0; i < rl.n; i++)
+		ck_assert_msg(rl.s[i][0] == 'q' && rl.s[i][rl.len[i] - 1] == 'u' && rl.len[i] >= 5,
+			      "literal %zu: %.*s", i, (int)rl.len[i], rl.s[i]);
+	reqlit_clear(&rl);
+}
+END_TEST
+
 START_TEST(reqlit_second)
 {
 	struct reqlit a, b;
@@ -2144,6 +2160,7 @@ int main(void)
 	tcase_add_loop_test(tc, reqlit_uri, 0, sizeof(uri_lits) / sizeof(uri_lits[0]));
 	tcase_add_loop_test(tc, reqlit_ascii, 0, sizeof(asc) / sizeof(asc[0]));
 	tcase_add_loop_test(tc, reqlit_second, 0, sizeof(seconds) / sizeof(seconds[0]));
+	tcase_add_test(tc, reqlit_squeezed_variants);
 	tcase_add_test(tc, squeeze_text);
 	tcase_add_loop_test(tc, lead_table, 0, sizeof(leads) / sizeof(leads[0]));
 	tcase_add_test(tc, lead_three_narrower);
