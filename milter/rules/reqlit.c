@@ -155,19 +155,25 @@ static _Thread_local struct reqlit *top_best, *top_second;
 
 static bool has_lit(const char *s, size_t n, const struct reqlit *r, size_t skip);
 
+/* req_apart - do a and b (both not empty) share no literal?  Neither
+ * holds one of the other's: a text with one would have the other, and
+ * the second set would rule nothing more out. */
+static bool req_apart(const struct reqlit *a, const struct reqlit *b)
+{
+	bool apart = a->n > 0 && b->n > 0;
+
+	for (size_t i = 0; apart && i < a->n; i++)
+		apart = !has_lit(a->s[i], a->len[i], b, SIZE_MAX);
+	for (size_t i = 0; apart && i < b->n; i++)
+		apart = !has_lit(b->s[i], b->len[i], a, SIZE_MAX);
+	return apart;
+}
+
 /* req_second - r (freed) as the second requirement beside best when it
- * is more selective than the second so far and shares no literal with
- * best (neither holds one of the other's: a text with one would have
- * the other, and the second would rule nothing more out) */
+ * is more selective than the second so far and apart from best */
 static void req_second(struct reqlit *second, struct reqlit *r, const struct reqlit *best)
 {
-	bool apart = r->n > 0;
-
-	for (size_t i = 0; apart && i < r->n; i++)
-		apart = !has_lit(r->s[i], r->len[i], best, SIZE_MAX);
-	for (size_t i = 0; apart && i < best->n; i++)
-		apart = !has_lit(best->s[i], best->len[i], r, SIZE_MAX);
-	if (apart && req_takes(second, r)) {
+	if (req_apart(r, best) && req_takes(second, r)) {
 		req_clear(second);
 		*second = *r;
 		r->n = 0;
@@ -1874,12 +1880,7 @@ bool reqlit_find2(const char *pattern, const char *flags, struct reqlit *out,
 	top_best = top_second = NULL;
 	/* the second was compared with the best of its time: with the
 	 * final one it must share no literal either */
-	bool apart = whole && ok && req_min(second) >= REQLIT_MIN;
-	for (size_t i = 0; apart && i < second->n; i++)
-		apart = !has_lit(second->s[i], second->len[i], out, SIZE_MAX);
-	for (size_t i = 0; apart && i < out->n; i++)
-		apart = !has_lit(out->s[i], out->len[i], second, SIZE_MAX);
-	if (!apart)
+	if (!whole || !ok || req_min(second) < REQLIT_MIN || !req_apart(second, out))
 		req_clear(second);
 	return ok;
 }
