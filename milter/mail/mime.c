@@ -1004,7 +1004,12 @@ static void walk(struct walk *w, GMimeObject *o, int depth)
 	if (GMIME_IS_MULTIPART(o)) {
 		GMimeMultipart *mp = GMIME_MULTIPART(o);
 		int n = g_mime_multipart_get_count(mp);
-		const char *bd = g_mime_multipart_get_boundary(mp);
+		/* not g_mime_multipart_get_boundary(): without a boundary it
+		 * makes one up and writes the Content-Type again, and Debian
+		 * 12's GMime 3.2.13 loops for ever writing a parameter whose
+		 * name is ~72 bytes and whose value needs RFC 2231 (GMime
+		 * issue 165, fixed in 3.2.15) */
+		const char *bd = g_mime_object_get_content_type_parameter(o, "boundary");
 		if (bd && w->nbounds < MIME_STATS_MAX_BOUNDARIES)
 			w->bounds[w->nbounds++] = xstrdup(bd);
 		for (int i = 0; i < n && !w->stop; i++)
