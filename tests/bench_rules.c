@@ -11,10 +11,10 @@
  *   full     every stage, SPF, DKIM and DMARC asking the DNS server named
  *            by PARAPET_BENCH_DNS (answers cached after the warm-up pass)
  *   stock    with a second rule directory (SpamAssassin's stock set): the
- *            whole set off and on, then the scaling curve at 100, 400,
- *            1,500 and all regex rules (the first N of the set), and the
- *            whole set on with every __ rule run (what lazy evaluation
- *            saves)
+ *            scaling curve at 100, 400, 1,500 and all regex rules (the
+ *            first N of the set) off and on, the curve again in rounds
+ *            of every N back to back (at least 5), and the whole set on
+ *            with every __ rule run (what lazy evaluation saves)
  * Prints messages/second and per-message microseconds (median, p99), and
  * for the whole stock set the CPU time per message (mean) as well.
  * usage: bench_rules RULES_DIR PASSES [--stock DIR STOCK_PASSES] FILE...
@@ -203,12 +203,55 @@ static void pf_line(const struct engine *e, double load_ms)
 	       pi.build_ms, pi.db_bytes / 1024, pi.scratch_bytes / 1024);
 }
 
+/* ratio_rounds - the scaling curve again, the prefilter on, in rounds
+ * that run every N back to back (in turn forwards and backwards), so
+ * that a slow spell of a shared machine weighs on all of them alike and
+ * not on the one cell measured in it.  Prints each round's medians and
+ * ratio (the last N's median to the first's), then the median of the
+ * ratios and the ratio of each N's best round (a spell only adds time).
+ * The verdicts were compared already, each N's with its own off run. */
+static void ratio_rounds(struct engine **e, const size_t *got, size_t ne, struct file *files,
+			 size_t n, int rounds)
+{
+	double *med = xcalloc(ne * (size_t)rounds, sizeof(*med));
+	double *best = xcalloc(ne, sizeof(*best)), *ratio = xcalloc((size_t)rounds, sizeof(*ratio));
+
+	printf("the same, prefilter on, %d rounds of every N back to back (median us/msg):\n",
+	       rounds);
+	for (int k = 0; k < rounds; k++) {
+		double *m = med + (size_t)k * ne;
+		for (size_t j = 0; j < ne; j++) {
+			size_t at = k % 2 ? ne - 1 - j : j;
+			struct result on = run(e[at], false, true, files, n, 1, CHECK_NONE);
+			m[at] = median(&on);
+			result_free(&on);
+		}
+		ratio[k] = m[ne - 1] / m[0];
+		printf("  round %d:", k + 1);
+		for (size_t j = 0; j < ne; j++) {
+			printf(" N=%zu %.1f", got[j], m[j]);
+			if (k == 0 || m[j] < best[j])
+				best[j] = m[j];
+		}
+		printf("  x%.2f\n", ratio[k]);
+	}
+	qsort(ratio, (size_t)rounds, sizeof(*ratio), bench_dbl_cmp);
+	printf("%.1fx the rules (%zu -> %zu) in rounds: time x%.2f (median of the rounds' ratios), "
+	       "x%.2f (each N's best round: %.1f -> %.1f us) (target <= 2)\n",
+	       (double)got[ne - 1] / (double)got[0], got[0], got[ne - 1], ratio[rounds / 2],
+	       best[ne - 1] / best[0], best[0], best[ne - 1]);
+	free(med);
+	free(best);
+	free(ratio);
+}
+
 /* stock - the second set: whole, then the scaling curve */
 static bool stock(const char *dir, struct file *files, size_t n, int passes, double model_med)
 {
 	static const size_t sizes[] = { 100, 400, 1500, (size_t)-1 };
 	double load_ms, med[4][2], cmed[4][2], first[2] = { 0, 0 }, cpu_all = 0;
 	size_t got[4], nsizes = 0;
+	struct engine *curve[4];
 	bool same = true;
 
 	struct engine *e = load(dir, &load_ms);
@@ -229,8 +272,8 @@ static bool stock(const char *dir, struct file *files, size_t n, int passes, dou
 		rules_limit(e->rules, want);
 		snprintf(label, sizeof(label), "N=%zu", want);
 		same &= off_on(e, label, files, n, passes, med[nsizes], cmed[nsizes], &cpu_all);
-		got[nsizes++] = want;
-		engine_unref(e);
+		got[nsizes] = want;
+		curve[nsizes++] = e;
 	}
 	first[0] = med[0][0];
 	first[1] = med[0][1];
@@ -252,11 +295,16 @@ static bool stock(const char *dir, struct file *files, size_t n, int passes, dou
 	printf("%.1fx the rules (%zu -> %zu): CPU x%.2f off, x%.2f on (target <= 2)\n",
 	       (double)got[last] / (double)got[0], got[0], got[last], cmed[last][0] / cmed[0][0],
 	       cmed[last][1] / cmed[0][1]);
+	/* the cells above ran one after another, each in a spell of its
+	 * own: again in rounds, each N in turn */
+	ratio_rounds(curve, got, nsizes, files, n, passes < 5 ? 5 : passes);
+	for (size_t k = 0; k + 1 < nsizes; k++)
+		engine_unref(curve[k]);
+	e = curve[last];
 	printf("stock set, all rules, prefilter on: median %.1f us/msg\n", med[last][1]);
 	printf("stock set, all rules, prefilter on: CPU %.1f us/msg (mean)\n", cpu_all);
 	/* what the lazy __ rules add to the prefilter: the whole set once
 	 * more with every __ rule run (the verdicts must not move) */
-	e = load(dir, NULL);
 	rules_set_lazy(e->rules, false);
 	struct result eager = run(e, false, true, files, n, passes, CHECK_SAME);
 	report("all, every __", &eager, n, true);

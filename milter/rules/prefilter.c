@@ -503,10 +503,10 @@ static void lits_grow(struct lits *l)
 
 /* lits_take - the literals of rl for slot id (taken over); every
  * occurrence is reported unless single (URIs, where only which URI it
- * was in is used); widths (or NULL: none) gives each its own width's
- * index (branch_widths) */
+ * was in is used); widths (or NULL: width for all, 0 or PF_GATE) gives
+ * each its own width's index (branch_widths) */
 static void lits_take(struct prefilter *pf, struct lits *l, struct reqlit *rl, unsigned id,
-		      bool single, const uint32_t *widths)
+		      bool single, const uint32_t *widths, uint32_t width)
 {
 	if (pf->nlits + rl->n > pf->lits_cap) {
 		pf->lits_cap = (pf->nlits + rl->n) * 2;
@@ -527,7 +527,7 @@ static void lits_take(struct prefilter *pf, struct lits *l, struct reqlit *rl, u
 		pf->lit_slot[e] = id;
 		pf->lit_len[e] = rl->len[k];
 		pf->lit_next[e] = PF_NO_LIT;
-		pf->lit_width[e] = widths ? widths[k] : 0;
+		pf->lit_width[e] = widths ? widths[k] : width;
 		lits_grow(l);
 		size_t cell = lits_find(l, rl->s[k], rl->len[k]);
 		if (l->tab[cell] != SIZE_MAX) {	/* another slot's: chained */
@@ -812,29 +812,27 @@ static void compile_text(struct prefilter *pf, size_t t)
 				idx = branch_widths(pf, s, core ? core : s->rep->pat, &rl);
 				free(core);
 			}
-			lits_take(pf, &l, &rl, (unsigned)i, t == T_URI, idx);
+			lits_take(pf, &l, &rl, (unsigned)i, t == T_URI, idx, 0);
 			free(idx);
 			if (gate.n) {
-				uint32_t *gw = xmalloc(gate.n * sizeof(*gw));
-				for (size_t k = 0; k < gate.n; k++)
-					gw[k] = PF_GATE;
-				lits_take(pf, &l, &gate, (unsigned)i, false, gw);
-				free(gw);
+				lits_take(pf, &l, &gate, (unsigned)i, false, NULL, PF_GATE);
 				struct pf_text *pt = &pf->texts[t];
-				pt->gated = xrealloc(pt->gated, (pt->ngated + 1) * sizeof(*pt->gated));
+				size_t n = pt->ngated;
+				if ((n & (n - 1)) == 0)	/* at 0, 1, 2, 4...: doubled */
+					pt->gated = xrealloc(pt->gated, (n ? 2 * n : 1) * sizeof(*pt->gated));
 				pt->gated[pt->ngated++] = i;
 				pf->info.gated++;
 			}
 		} else if (t != T_URI && reqlit_find_squeezed(s->rep->pat, s->rep->flags, &rl)) {
-			lits_take(pf, &sl, &rl, (unsigned)i, false, NULL);
+			lits_take(pf, &sl, &rl, (unsigned)i, false, NULL, 0);
 			pf->info.squeezed++;
 		} else if (t != T_URI && reqlit_find_ascii(s->rep->pat, s->rep->flags, &rl)) {
-			lits_take(pf, &l, &rl, (unsigned)i, false, NULL);	/* none: no match in ASCII */
+			lits_take(pf, &l, &rl, (unsigned)i, false, NULL, 0);	/* none: no match in ASCII */
 			s->ascii = true;
 			pf->texts[t].ascii = true;
 			pf->info.ascii++;
 		} else if (t != T_URI && reqlit_find_squeezed_ascii(s->rep->pat, s->rep->flags, &rl)) {
-			lits_take(pf, &sl, &rl, (unsigned)i, false, NULL);	/* none: no match there */
+			lits_take(pf, &sl, &rl, (unsigned)i, false, NULL, 0);	/* none: no match there */
 			s->plain = true;
 			pf->texts[t].plain = true;
 			pf->info.plain++;
