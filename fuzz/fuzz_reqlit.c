@@ -15,6 +15,9 @@
  * reqlit_find_uri (the literals of a URI's regex).  And reqlit_find2: its
  * first set is reqlit_find's, and a matching subject holds a literal of
  * its second set too.
+ * And reqlit_class_run: when the regex matches a plain subject (no byte
+ * >= 0x80, no '&'), the subject holds the run of classes, one byte of
+ * each in a row; "dead" answers that it cannot match one at all.
  * And what prefilter.c builds on these literals: searching only in the
  * windows around their occurrences (from rewidth_runs's bound, for the
  * subject's longest runs, before an occurrence's end to re_lookbehind
@@ -257,6 +260,41 @@ static void second_check(const char *pat, const char *flags, const char *subj, s
 	reqlit_clear(&second);
 }
 
+/* class_run_check - reqlit_class_run's promise (prefilter.c's runs) */
+static void class_run_check(const char *pat, const char *flags, const char *subj, size_t slen)
+{
+	struct reqlit_run cr;
+	char *err = NULL;
+
+	if (!reqlit_class_run(pat, flags, &cr))
+		return;
+	if (cr.n > REQLIT_RUN_MAX || (cr.dead && cr.n) ||
+	    (!cr.dead && reqlit_run_bits((const uint64_t (*)[4])cr.set, cr.n) < REQLIT_RUN_BITS))
+		abort();
+	if (!mem_ascii_only(subj, slen) || memchr(subj, '&', slen) != NULL)
+		return;
+	struct re *re = re_compile(pat, strlen(pat), flags, &err);
+	if (re && re_bytes(re)) {
+		struct re_scratch *rs = re_scratch_new();
+		size_t a, b;
+		if (re_match(re, subj, slen, 0, rs, &a, &b) == RE_MATCH) {
+			bool found = false;
+			for (size_t i = 0; !cr.dead && !found && i + cr.n <= slen; i++) {
+				size_t j = 0;
+				while (j < cr.n && (cr.set[j][(unsigned char)subj[i + j] >> 6] >>
+						    ((unsigned char)subj[i + j] & 63) & 1))
+					j++;
+				found = j == cr.n;
+			}
+			if (!found)
+				abort();	/* a match without the run, or "dead" */
+		}
+		re_scratch_free(rs);
+	}
+	re_free(re);
+	free(err);
+}
+
 /* same_matches - x and y find the same match (or none) from every start
  * offset of subj, match limits aside */
 static void same_matches(const struct re *x, const struct re *y, const char *subj, size_t slen)
@@ -405,6 +443,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	check(pat, flags, subj, slen, PLAIN);
 	second_check(pat, flags, subj, slen);
+	class_run_check(pat, flags, subj, slen);
 	check(pat, flags, subj, slen, SQUEEZED);
 	check(pat, flags, subj, slen, ASCII);
 	check(pat, flags, subj, slen, SQASCII);

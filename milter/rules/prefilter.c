@@ -188,6 +188,21 @@ enum { T_BODY, T_RAWBODY, T_FULL, T_URI, T_FIXED };
 
 enum { FL_I = 1, FL_M = 2, FL_S = 4, FL_X = 8 };
 
+/* runs of byte classes (reqlit_class_run) packed into the two 64-bit
+ * lanes of a word for a bit-parallel pass over a plain text (Baeza-Yates
+ * and Gonnet's shift-and, two lanes at once with GCC's vector types: SSE2
+ * on x86-64): bit j of a lane of tab[c] is set when byte c is in the
+ * class at bit j; a run starts at a bit of start and is found when its
+ * bit of end is reached.  A run lies in one lane. */
+typedef uint64_t pf_v2 __attribute__((vector_size(16)));
+struct pf_cword {
+	pf_v2 tab[256];
+	pf_v2 start, end;
+	unsigned n;		/* runs */
+	unsigned char last[128];	/* each run's end: lane * 64 + bit */
+	size_t slot[128];
+};
+
 struct pf_text {
 	const struct rule *rep;	/* a rule reading it: match_text builds it */
 	hs_database_t *db;	/* NULL: nothing of it is prefiltered */
@@ -197,6 +212,11 @@ struct pf_text {
 	/* slots with a second set of literals (gates), which the text
 	 * must hold one of too */
 	size_t *gated, ngated;
+	/* slots with a run of classes a plain text must hold, packed, and
+	 * slots that cannot match a plain text at all */
+	struct pf_cword *cw;
+	size_t ncw, bits;	/* bits used in the last word (128: full) */
+	size_t *dead, ndead;
 };
 
 /* what a match of a slot consumes (rewidth_span), or a part of it
@@ -278,6 +298,7 @@ struct prefilter {
 struct pf_res {
 	bool cand;		/* the prefilter saw a possible match */
 	bool gate;		/* ... and a literal of its second set */
+	bool never;		/* a plain text without its run of classes */
 	bool done;
 	unsigned n;
 	unsigned nwin;		/* windows where a match may start */
@@ -790,6 +811,48 @@ static uint32_t *branch_widths(struct prefilter *pf, const struct pf_slot *s, co
 	return idx;
 }
 
+/* class_run - slot i of text t, which its literals do not rule out in
+ * a plain text (none, or look-alike ones only): its run of classes there
+ * (reqlit_class_run), packed into the text's words, or that it cannot
+ * match such a text at all */
+static void class_run(struct prefilter *pf, size_t t, size_t i)
+{
+	const struct pf_slot *s = &pf->slots[i];
+	struct pf_text *pt = &pf->texts[t];
+	struct reqlit_run cr;
+
+	if (t == T_URI || !re_bytes(s->rep->re) ||
+	    !reqlit_class_run(s->rep->pat, s->rep->flags, &cr))
+		return;
+	pf->info.runs++;
+	if (cr.dead) {
+		size_t n = pt->ndead;
+		if ((n & (n - 1)) == 0)	/* at 0, 1, 2, 4...: doubled */
+			pt->dead = xrealloc(pt->dead, (n ? 2 * n : 1) * sizeof(*pt->dead));
+		pt->dead[pt->ndead++] = i;
+		pf->info.runs_dead++;
+		return;
+	}
+	if (pt->bits < 64 && pt->bits + cr.n > 64)
+		pt->bits = 64;	/* the second lane */
+	if (pt->ncw == 0 || pt->bits + cr.n > 128) {
+		pt->cw = xrealloc(pt->cw, (pt->ncw + 1) * sizeof(*pt->cw));
+		memset(&pt->cw[pt->ncw++], 0, sizeof(*pt->cw));
+		pt->bits = 0;
+	}
+	struct pf_cword *w = &pt->cw[pt->ncw - 1];
+	size_t lane = pt->bits / 64, at = pt->bits % 64;
+	for (size_t j = 0; j < cr.n; j++)
+		for (int c = 0; c < 256; c++)
+			if (cr.set[j][c >> 6] >> (c & 63) & 1)
+				w->tab[c][lane] |= (uint64_t)1 << (at + j);
+	w->start[lane] |= (uint64_t)1 << at;
+	w->end[lane] |= (uint64_t)1 << (at + cr.n - 1);
+	w->last[w->n] = (unsigned char)(pt->bits + cr.n - 1);
+	w->slot[w->n++] = i;
+	pt->bits += cr.n;
+}
+
 /* compile_text - the literal databases of text t: every required literal
  * of its slots that have them; a slot without is looked for in the
  * squeezed text (not for URIs, which are many short texts); the others
@@ -831,13 +894,16 @@ static void compile_text(struct prefilter *pf, size_t t)
 			s->ascii = true;
 			pf->texts[t].ascii = true;
 			pf->info.ascii++;
+			class_run(pf, t, i);
 		} else if (t != T_URI && reqlit_find_squeezed_ascii(s->rep->pat, s->rep->flags, &rl)) {
 			lits_take(pf, &sl, &rl, (unsigned)i, false, NULL, 0);	/* none: no match there */
 			s->plain = true;
 			pf->texts[t].plain = true;
 			pf->info.plain++;
+			class_run(pf, t, i);
 		} else {
 			s->always = true;
+			class_run(pf, t, i);
 		}
 	}
 	pf->texts[t].db = lits_compile(pf, &l);
@@ -939,6 +1005,8 @@ struct prefilter *prefilter_free(struct prefilter *pf)
 		hs_free_database(pf->texts[t].db);
 		hs_free_database(pf->texts[t].sdb);
 		free(pf->texts[t].gated);
+		free(pf->texts[t].cw);
+		free(pf->texts[t].dead);
 	}
 	hs_free_scratch(pf->proto);
 	free(pf->texts);
@@ -1065,6 +1133,8 @@ bool prefilter_quiet(const struct pf_run *run, size_t k)
 
 	if (res->done)
 		return res->n == 0;
+	if (res->never)		/* set only in a text ready */
+		return true;
 	if (h->kind == PF_LOUD || !tx->ready || tx->failed || res->cand)
 		return false;
 	if ((h->kind == PF_QUIET_ASCII || h->kind == PF_QUIET_PLAIN) && tx->high)
@@ -1386,6 +1456,45 @@ static bool scan(struct pf_run *run, const hs_database_t *db, const char *s, siz
 }
 
 /* text_ready - build text t and scan it once */
+/* a word of no runs: it pairs with an odd text's last */
+static const struct pf_cword cword_none;
+
+/* class_runs - in a plain text (ASCII, no '&'), the slots that lack
+ * their run of classes, and those that cannot match it at all, have no
+ * match: one shift-and pass per word of runs, which stops early once
+ * every run of the word was seen */
+static void class_runs(struct pf_run *run, const struct pf_text *pt, const struct pf_tx *tx)
+{
+	const unsigned char *s = (const unsigned char *)tx->subj;
+
+	if (!mem_ascii_only(tx->subj, tx->len) || memchr(tx->subj, '&', tx->len) != NULL)
+		return;
+	for (size_t k = 0; k < pt->ndead; k++)
+		run->res[pt->dead[k]].never = true;
+	for (size_t k = 0; k < pt->ncw; k += 2) {	/* two words a pass */
+		const struct pf_cword *w = &pt->cw[k], *v = k + 1 < pt->ncw ? w + 1 : &cword_none;
+		pf_v2 d = { 0, 0 }, e = { 0, 0 }, fw = { 0, 0 }, fv = { 0, 0 };
+		for (size_t i = 0; i < tx->len;) {
+			size_t stop = tx->len - i > 256 ? i + 256 : tx->len;
+			for (; i < stop; i++) {
+				d = ((d << 1) | w->start) & w->tab[s[i]];
+				e = ((e << 1) | v->start) & v->tab[s[i]];
+				fw |= d;
+				fv |= e;
+			}
+			pf_v2 left = (w->end & ~fw) | (v->end & ~fv);
+			if ((left[0] | left[1]) == 0)
+				break;	/* every run seen */
+		}
+		for (unsigned j = 0; j < w->n; j++)
+			if (!(fw[w->last[j] / 64] >> (w->last[j] % 64) & 1))
+				run->res[w->slot[j]].never = true;
+		for (unsigned j = 0; j < v->n; j++)
+			if (!(fv[v->last[j] / 64] >> (v->last[j] % 64) & 1))
+				run->res[v->slot[j]].never = true;
+	}
+}
+
 static struct pf_tx *text_ready(struct pf_run *run, size_t t)
 {
 	const struct pf_text *pt = &run->pf->texts[t];
@@ -1431,6 +1540,8 @@ static struct pf_tx *text_ready(struct pf_run *run, size_t t)
 		tx->high = !mem_ascii_only(tx->subj, tx->len);
 	if (pt->plain)
 		tx->amp = memchr(tx->subj, '&', tx->len) != NULL;
+	if ((pt->ncw || pt->ndead) && !tx->failed)
+		class_runs(run, pt, tx);
 	return tx;
 }
 
@@ -1495,6 +1606,8 @@ size_t prefilter_cost(struct pf_run *run, size_t i)
 	if (res->done)
 		return 0;
 	struct pf_tx *tx = text_ready(run, s->text);
+	if (res->never)
+		return 0;
 	if (s->always || tx->failed || ((s->ascii || s->plain) && tx->high) || (s->plain && tx->amp)) {
 		size_t nuris = 0;
 		if (s->text == T_URI)
@@ -1523,7 +1636,10 @@ unsigned prefilter_rule(struct pf_run *run, size_t i, const struct rule *r,
 	struct pf_tx *tx = text_ready(run, s->text);
 	const char *subj = tx->subj;
 
-	if (!res->done) {
+	if (!res->done && res->never) {	/* a plain text without its run */
+		res->done = true;
+		res->n = 0;
+	} else if (!res->done) {
 		res->done = true;
 		/* admitted by its literals alone: every match holds one (or
 		 * its look-behind does), so matches start only in the

@@ -75,6 +75,7 @@
 
 #include <ctype.h>
 #include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <stdint.h>
@@ -1840,6 +1841,362 @@ char *reqlit_lead(const char *pattern, const char *flags, double *share, bool th
 	lead_free(&l);
 	return b.data;
 }
+
+/* ------------------------------------------------------------ class runs */
+
+#define RUN REQLIT_RUN_MAX
+
+/* what a piece of a pattern holds in a plain text (reqlit_class_run).
+ * whole: it matches exactly npre bytes (at most RUN), the j-th one of
+ * pre[j] (suf and best are the same run); else every match starts with
+ * pre, ends with suf and holds best somewhere (each may be empty). */
+struct cpiece {
+	bool dead, whole;
+	size_t npre, nsuf, nbest;
+	uint64_t pre[RUN][4], suf[RUN][4], best[RUN][4];
+};
+
+/* reqlit_run_bits - see reqlit.h */
+double reqlit_run_bits(const uint64_t (*set)[4], size_t n)
+{
+	double bits = 0;
+
+	for (size_t j = 0; j < n; j++) {
+		int k = __builtin_popcountll(set[j][0]) + __builtin_popcountll(set[j][1]);
+		bits += k > 0 ? log2(128.0 / k) : 0.0;
+	}
+	return bits;
+}
+
+/* cp_none - a piece that holds no run known */
+static void cp_none(struct cpiece *x)
+{
+	x->dead = false;
+	x->whole = false;
+	x->npre = x->nsuf = x->nbest = 0;
+}
+
+/* cp_empty - a piece that matches "" only (assertions, look-around) */
+static void cp_empty(struct cpiece *x)
+{
+	cp_none(x);
+	x->whole = true;
+}
+
+/* cp_whole - x is the run r[0, n), n <= RUN */
+static void cp_whole(struct cpiece *x, const uint64_t (*r)[4], size_t n)
+{
+	x->dead = false;
+	x->whole = true;
+	x->npre = x->nsuf = x->nbest = n;
+	memmove(x->pre, r, n * sizeof(*r));
+	memcpy(x->suf, x->pre, n * sizeof(*r));
+	memcpy(x->best, x->pre, n * sizeof(*r));
+}
+
+/* cp_bytes - one byte of bs: in a plain text not >= 0x80 nor '&', and a
+ * letter in either case; dead when none is left */
+static void cp_bytes(struct cpiece *x, const struct bset *bs)
+{
+	struct bset b = *bs;
+
+	b.w[2] = b.w[3] = 0;
+	b.w['&' >> 6] &= ~((uint64_t)1 << ('&' & 63));
+	for (int c = 'A'; c <= 'Z'; c++)
+		if (bs_has(&b, c) || bs_has(&b, c + 32)) {
+			bs_range(&b, c, c);
+			bs_range(&b, c + 32, c + 32);
+		}
+	if ((b.w[0] | b.w[1]) == 0) {
+		cp_none(x);
+		x->dead = true;
+		return;
+	}
+	cp_whole(x, (const uint64_t (*)[4])b.w, 1);
+}
+
+/* cp_offer - the best window of RUN classes (or all n) of r for x->best */
+static void cp_offer(struct cpiece *x, const uint64_t (*r)[4], size_t n)
+{
+	size_t m = n < RUN ? n : RUN, at = 0;
+	double best = -1;
+
+	for (size_t i = 0; i + m <= n; i++) {
+		double b = reqlit_run_bits(r + i, m);
+		if (b > best) {
+			best = b;
+			at = i;
+		}
+	}
+	if (m > 0 && best > reqlit_run_bits((const uint64_t (*)[4])x->best, x->nbest)) {
+		memmove(x->best, r + at, m * sizeof(*r));
+		x->nbest = m;
+	}
+}
+
+/* cp_from - x, not whole, from a run r[0, n) it matches exactly (n may be
+ * more than RUN) */
+static void cp_from(struct cpiece *x, const uint64_t (*r)[4], size_t n)
+{
+	if (n <= RUN) {
+		cp_whole(x, r, n);
+		return;
+	}
+	x->whole = false;
+	x->npre = x->nsuf = RUN;
+	memmove(x->pre, r, RUN * sizeof(*r));
+	memmove(x->suf, r + n - RUN, RUN * sizeof(*r));
+	x->nbest = 0;
+	cp_offer(x, r, n);
+}
+
+/* cp_cat - acc followed by x */
+static void cp_cat(struct cpiece *acc, const struct cpiece *x)
+{
+	uint64_t tmp[2 * RUN][4];
+
+	if (acc->dead || x->dead) {
+		acc->dead = true;
+		return;
+	}
+	memcpy(tmp, acc->suf, acc->nsuf * sizeof(*tmp));
+	memcpy(tmp + acc->nsuf, x->pre, x->npre * sizeof(*tmp));
+	size_t n = acc->nsuf + x->npre;
+	if (acc->whole && x->whole) {
+		cp_from(acc, (const uint64_t (*)[4])tmp, n);
+		return;
+	}
+	cp_offer(acc, (const uint64_t (*)[4])tmp, n);	/* across the join */
+	cp_offer(acc, (const uint64_t (*)[4])x->best, x->nbest);
+	if (acc->whole) {	/* the start: acc's run and x's start */
+		acc->npre = n < RUN ? n : RUN;
+		memcpy(acc->pre, tmp, acc->npre * sizeof(*tmp));
+	}
+	if (x->whole) {		/* the end: acc's end and x's run */
+		size_t m = n < RUN ? n : RUN;
+		memcpy(acc->suf, tmp + n - m, m * sizeof(*tmp));
+		acc->nsuf = m;
+	} else {
+		memcpy(acc->suf, x->suf, x->nsuf * sizeof(*tmp));
+		acc->nsuf = x->nsuf;
+	}
+	acc->whole = false;
+}
+
+/* cp_or - out or b (one of two branches) */
+static void cp_or(struct cpiece *out, const struct cpiece *b)
+{
+	if (b->dead)
+		return;
+	if (out->dead) {
+		*out = *b;
+		return;
+	}
+	bool same = out->whole && b->whole && out->npre == b->npre;
+	size_t np = out->npre < b->npre ? out->npre : b->npre;
+	size_t ns = out->nsuf < b->nsuf ? out->nsuf : b->nsuf;
+	for (size_t j = 0; j < np; j++)
+		for (int i = 0; i < 4; i++)
+			out->pre[j][i] |= b->pre[j][i];
+	for (size_t j = 0; j < ns; j++)	/* aligned at the end */
+		for (int i = 0; i < 4; i++)
+			out->suf[out->nsuf - ns + j][i] |= b->suf[b->nsuf - ns + j][i];
+	memmove(out->suf, out->suf + out->nsuf - ns, ns * sizeof(*out->suf));
+	out->npre = np;
+	out->nsuf = ns;
+	if (same) {
+		cp_whole(out, (const uint64_t (*)[4])out->pre, np);
+		return;
+	}
+	out->whole = false;
+	out->nbest = 0;
+	cp_offer(out, (const uint64_t (*)[4])out->pre, out->npre);
+	cp_offer(out, (const uint64_t (*)[4])out->suf, out->nsuf);
+}
+
+/* cp_repeat - x{min,max} */
+static void cp_repeat(struct cpiece *x, unsigned long min, unsigned long max)
+{
+	if (min == 0) {
+		if (x->dead || (x->whole && x->npre == 0))
+			cp_empty(x);	/* "" or nothing: "" */
+		else
+			cp_none(x);
+		return;
+	}
+	if (x->dead || (x->whole && x->npre == 0))
+		return;
+	if (x->whole) {	/* min copies in a row, and maybe more */
+		uint64_t r[2 * RUN][4], one[RUN][4];
+		size_t n = x->npre, total = n * min;
+		size_t keep = total < 2 * RUN ? total : 2 * RUN;
+		memcpy(one, x->pre, n * sizeof(*one));
+		for (size_t j = 0; j < keep; j++)
+			memcpy(r[j], one[j % n], sizeof(r[j]));
+		if (min == max && total <= RUN) {
+			cp_whole(x, (const uint64_t (*)[4])r, total);
+			return;
+		}
+		cp_from(x, (const uint64_t (*)[4])r, keep);
+		x->whole = false;
+		size_t m = total < RUN ? total : RUN;
+		for (size_t j = 0; j < m; j++)	/* it ends with the last copies */
+			memcpy(x->suf[j], one[(total - m + j) % n], sizeof(x->suf[j]));
+		x->npre = x->nsuf = m;
+		return;
+	}
+	if (min >= 2) {	/* the end of one copy, the start of the next */
+		uint64_t tmp[2 * RUN][4];
+		memcpy(tmp, x->suf, x->nsuf * sizeof(*tmp));
+		memcpy(tmp + x->nsuf, x->pre, x->npre * sizeof(*tmp));
+		cp_offer(x, (const uint64_t (*)[4])tmp, x->nsuf + x->npre);
+	}
+}
+
+static void crun_alt(struct parse *ps, struct cpiece *out);
+
+/* crun_group - after '(': the group (its quantifier is the caller's) */
+static void crun_group(struct parse *ps, struct cpiece *x)
+{
+	bool eat, keep;
+
+	cp_empty(x);
+	int h = group_head(ps, &eat, &keep);
+	if (h == GH_NOTHING && ps->p < ps->end && strchr("*+?{", *ps->p))
+		ps->fail = true;
+	if (h != GH_BODY)
+		return;
+	if (++ps->depth > REQLIT_MAX_DEPTH) {
+		ps->fail = true;
+		return;
+	}
+	struct cpiece *g = xmalloc(sizeof(*g));
+	crun_alt(ps, g);
+	ps->depth--;
+	if (group_close(ps) && eat)
+		*x = *g;
+	free(g);
+}
+
+/* crun_seq - one branch: up to '|', ')' or the end */
+static void crun_seq(struct parse *ps, struct cpiece *acc)
+{
+	struct cpiece *x = xmalloc(sizeof(*x));
+
+	cp_empty(acc);
+	while (ps->p < ps->end && !ps->fail && *ps->p != '|' && *ps->p != ')') {
+		char c = *ps->p;
+		struct bset bs = { { 0 } };
+		unsigned char set[REQLIT_WIDE_CLASS];
+
+		if (c == '(') {
+			ps->p++;
+			crun_group(ps, x);
+		} else if (c == '*' || c == '+' || c == '?') {
+			ps->fail = true;	/* a quantifier with nothing before it */
+			break;
+		} else if (c == '[' && ps->end - ps->p >= 7 &&
+			   (memcmp(ps->p, "[[:<:]]", 7) == 0 || memcmp(ps->p, "[[:>:]]", 7) == 0)) {
+			ps->p += 7;	/* PCRE2's start and end of a word: "" */
+			cp_empty(x);
+		} else if (c == '[') {
+			skip_class(ps, set, &bs);
+			cp_bytes(x, &bs);
+		} else if (c == '\\') {
+			char e = ++ps->p < ps->end ? *ps->p : '\0';
+			int b = escape(ps);
+			if (b >= 0) {
+				bs_range(&bs, b, b);
+				cp_bytes(x, &bs);
+			} else if (e && strchr("dDwWsShHvV", e)) {
+				bs_escape(&bs, e);
+				cp_bytes(x, &bs);
+			} else if (e == 'N' || e == 'p' || e == 'P') {
+				bs_range(&bs, 0, 255);
+				cp_bytes(x, &bs);
+			} else if (e == 'R') {	/* one byte or two */
+				cp_none(x);
+			} else if (e && strchr("bBAzZGK", e)) {
+				cp_empty(x);	/* assertions match "" */
+			} else {
+				ps->fail = true;	/* \X, back-references, \x{100}... */
+				break;
+			}
+		} else if (c == '{') {
+			unsigned long min, max;
+			if (brace_quant(ps, &min, &max) == 1 || ps->fail) {
+				ps->fail = true;
+				break;
+			}
+			ps->p++;
+			bs_range(&bs, '{', '{');
+			cp_bytes(x, &bs);
+		} else if (c == '.') {
+			ps->p++;
+			bs_range(&bs, 0, 255);	/* with or without a newline */
+			cp_bytes(x, &bs);
+		} else if (c == '^' || c == '$') {
+			ps->p++;
+			cp_empty(x);
+		} else {
+			ps->p++;
+			bs_range(&bs, (unsigned char)c, (unsigned char)c);
+			cp_bytes(x, &bs);
+		}
+		unsigned long max;
+		long min = quantifier(ps, &max);
+		if (min >= 0)
+			cp_repeat(x, (unsigned long)min, max);
+		cp_cat(acc, x);
+	}
+	free(x);
+}
+
+/* crun_alt - branches separated by '|' */
+static void crun_alt(struct parse *ps, struct cpiece *out)
+{
+	crun_seq(ps, out);
+	while (!ps->fail && ps->p < ps->end && *ps->p == '|') {
+		struct cpiece *b = xmalloc(sizeof(*b));
+		ps->p++;
+		crun_seq(ps, b);
+		cp_or(out, b);
+		free(b);
+	}
+}
+
+/* reqlit_class_run - see reqlit.h */
+bool reqlit_class_run(const char *pattern, const char *flags, struct reqlit_run *out)
+{
+	struct parse ps = { .p = pattern, .end = pattern + strlen(pattern) };
+
+	out->n = 0;
+	out->dead = false;
+	if (flags && strchr(flags, 'x'))
+		return false;
+	struct cpiece *x = xmalloc(sizeof(*x));
+	crun_alt(&ps, x);
+	bool ok = !ps.fail && ps.p == ps.end;
+	if (ok && x->dead) {
+		out->dead = true;
+	} else if (ok) {
+		if (!x->whole) {
+			cp_offer(x, (const uint64_t (*)[4])x->pre, x->npre);
+			cp_offer(x, (const uint64_t (*)[4])x->suf, x->nsuf);
+		}
+		const uint64_t (*r)[4] = (const uint64_t (*)[4])(x->whole ? x->pre : x->best);
+		size_t n = x->whole ? x->npre : x->nbest;
+		ok = reqlit_run_bits(r, n) >= REQLIT_RUN_BITS;
+		if (ok) {
+			memcpy(out->set, r, n * sizeof(*r));
+			out->n = n;
+		}
+	}
+	free(x);
+	return ok;
+}
+
+#undef RUN
 
 /* find - the analysis, of the text, of the squeezed text or of an ASCII
  * text (where a pattern that cannot match at all is an answer: none) */

@@ -100,6 +100,29 @@ bool reqlit_find_squeezed_ascii(const char *pattern, const char *flags, struct r
  */
 char *reqlit_lead(const char *pattern, const char *flags, double *share, bool three);
 
+/*
+ * reqlit_class_run - for a text without bytes >= 0x80 and without '&' (a
+ * "plain" text, as for reqlit_find_squeezed_ascii): a run of byte
+ * classes every match holds, one byte of each in a row.  Where no
+ * literal survives the look-alike tags (<C><I><A><L><I><S>: in a plain
+ * text, six classes such as [ck@] in a row), a bit-parallel pass over
+ * the text finds where such a run is in one go.  false (out->n 0) when
+ * there is none worth using (fewer than REQLIT_RUN_BITS bits, each class
+ * of k bytes weighing log2(128 / k)) or for syntax not followed;
+ * out->dead (and true) when the pattern cannot match a plain text.
+ * Byte mode only; letters are taken in either case.
+ */
+#define REQLIT_RUN_MAX 16	/* classes in a run */
+#define REQLIT_RUN_BITS 20.0
+struct reqlit_run {
+	size_t n;
+	bool dead;
+	uint64_t set[REQLIT_RUN_MAX][4];
+};
+bool reqlit_class_run(const char *pattern, const char *flags, struct reqlit_run *out);
+/* reqlit_run_bits - what a run of n classes weighs (see above) */
+double reqlit_run_bits(const uint64_t (*set)[4], size_t n);
+
 /* reqlit_posix_end - at '[' inside a character class: past the POSIX class
  * ([:alpha:], [.x.], [=x=]) that starts there as PCRE2 reads one, or NULL
  * when the '[' is a plain member */

@@ -155,6 +155,10 @@ struct rules_pf_info {
 				 * branches of their pattern or core */
 	size_t gated;		/* of those, with a second set of literals the
 				 * text must hold one of too (reqlit_find2) */
+	size_t runs;		/* with a run of byte classes a plain text (ASCII,
+				 * no '&') must hold (reqlit_class_run), or that
+				 * cannot match one at all (runs_dead of them) */
+	size_t runs_dead;
 	size_t span;		/* of the others, searched in runs of their bytes only */
 	size_t subspan;		/* of those, in runs of a part's bytes (rewidth_subspan) */
 	size_t literals;	/* the prefiltered regexes' literals */

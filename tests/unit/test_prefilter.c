@@ -363,6 +363,77 @@ START_TEST(reqlit_second)
 }
 END_TEST
 
+/* reqlit_class_run: the run of classes a plain text (ASCII, no '&')
+ * must hold, written as the printable bytes of each class in brackets;
+ * "" for none, "dead" when no plain text can match */
+static const struct {
+	const char *pat, *flags, *want;
+} class_runs[] = {
+	{ "abcdef", "", "[Aa][Bb][Cc][Dd][Ee][Ff]" },
+	{ "abc", "", "" },	/* 18 bits: not worth it */
+	/* a look-alike tag: branches that need a byte >= 0x80 or '&' are
+	 * dead in a plain text, and the look-ahead consumes nothing */
+	{ "(?!cialis)(?:[ck\\xc7@]|[\\xc3][\\x87]|&#(?:199|x3f2);)(?:[il1]|\\xc3\\xac)alis", "i",
+	  "[@CKck][1ILil][Aa][Ll][Ii][Ss]" },
+	{ "\\bhello(?=\\s)world", "", "[Hh][Ee][Ll][Ll][Oo][Ww][Oo][Rr][Ll][Dd]" },
+	/* a group that may be absent ends the run: the longer side wins */
+	{ "abcde(?:xy)?fghijk", "", "[Ff][Gg][Hh][Ii][Jj][Kk]" },
+	{ "ab\\W{0,2}cdefgh", "", "[Cc][Dd][Ee][Ff][Gg][Hh]" },
+	/* repeats: exactly, at least (its start and its end) */
+	{ "x[a-c]{2}y", "", "[Xx][ABCabc][ABCabc][Yy]" },
+	{ "q\\d{3,}z", "", "" },	/* [Qq] and three digits, or those and [Zz]: 18 bits */
+	{ "qu\\d{3,}zv", "", "[Qq][Uu][0123456789][0123456789][0123456789]" },
+	/* branches: the same width is a class per place; else their common
+	 * start and end */
+	{ "(?:cat|dog)fish", "", "[CDcd][AOao][GTgt][Ff][Ii][Ss][Hh]" },
+	{ "(?:mouse|ox)en", "", "[OSos][EXex][Ee][Nn]" },	/* the ends: "seen", "oxen" */
+	{ "(?:alpha|abcha)", "", "[Aa][BLbl][CPcp][Hh][Aa]" },
+	/* dead: nothing a plain text holds can match */
+	{ "\\xe2\\x80\\x8b+", "", "dead" },
+	{ "&#\\d+;", "", "dead" },
+	{ "abc(?:&amp;|\\xc2\\xa0)def", "", "dead" },
+	{ "abcdef(?:&amp;)?", "", "[Aa][Bb][Cc][Dd][Ee][Ff]" },
+	/* not followed: x mode, back-references, conditions */
+	{ "abcdef", "x", NULL },
+	{ "(abc)def\\1", "", NULL },
+	{ "(?(1)abcdef|ghijkl)", "", NULL },
+};
+
+/* runs_written - a run as class_runs writes it */
+static void runs_written(const struct reqlit_run *r, struct buf *b)
+{
+	for (size_t j = 0; j < r->n; j++) {
+		buf_putc(b, '[');
+		for (int c = 32; c < 127; c++)
+			if (r->set[j][c >> 6] >> (c & 63) & 1)
+				buf_putc(b, (char)c);
+		buf_putc(b, ']');
+	}
+}
+
+START_TEST(reqlit_class_runs)
+{
+	struct reqlit_run r;
+	struct buf b;
+	bool got = reqlit_class_run(class_runs[_i].pat, class_runs[_i].flags, &r);
+
+	buf_init(&b);
+	buf_puts(&b, "");
+	if (r.dead)
+		buf_puts(&b, "dead");
+	runs_written(&r, &b);
+	if (class_runs[_i].want == NULL)
+		ck_assert_msg(!got && r.n == 0 && !r.dead, "/%s/: expected no answer, got %s",
+			      class_runs[_i].pat, b.data);
+	else
+		ck_assert_msg(got == (*class_runs[_i].want != '\0') &&
+			      strcmp(b.data, class_runs[_i].want) == 0,
+			      "/%s/: expected \"%s\", got \"%s\" (%d)", class_runs[_i].pat,
+			      class_runs[_i].want, b.data, got);
+	buf_free(&b);
+}
+END_TEST
+
 /* rewidth_max: never too small; REWIDTH_NONE (-1 here) for unbounded or
  * not understood */
 static const struct {
@@ -2063,6 +2134,40 @@ START_TEST(gate_keeps_matches)
 }
 END_TEST
 
+/* a look-alike word (FUZZY_* of 25_replace.cf) has a run of six classes
+ * a plain text must hold (reqlit_class_run): a plain text with its
+ * literals ("ial") but not the run has no match; one with a look-alike
+ * spelling has, and so has a text with '&' (an entity spelling, where
+ * the run is not looked for) or with bytes >= 0x80: as without the
+ * prefilter each time */
+#define LOOKALIKE "(?:[ck@]|&\\#99;)(?:[il1!]|&\\#105;)(?:[a4@]|&\\#97;)(?:[l1|]|&\\#108;)" \
+		  "(?:[il1!]|&\\#105;)(?:[s5$]|&\\#115;)"
+START_TEST(class_run_keeps_matches)
+{
+	struct rules_pf_info pi;
+	struct engine *e = pf_engine("body PF_RUN /" LOOKALIKE "/i\n", &pi);
+	static const char *const hit[][2] = {
+		{ "buy c1a|1s now\n", "c1a|1s" },
+		{ "buy &#99;ialis &amp; more\n", "&#99;ialis" },
+		{ "buy k!a1is \xc3\xa9t\xc3\xa9\n", "k!a1is" },
+	};
+
+	ck_assert_uint_eq(pi.runs, 1);
+	for (size_t i = 0; i < sizeof(hit) / sizeof(hit[0]); i++) {
+		char msg[256];
+		snprintf(msg, sizeof(msg), "From: a@b.test\nSubject: pills\n\n%s", hit[i][0]);
+		want_both(e, msg, "PF_RUN", hit[i][1]);
+	}
+	for (int on = 0; on < 2; on++) {
+		rules_set_prefilter(e->rules, on);
+		struct scan *sc = unit_scan(e, "From: a@b.test\nSubject: pills\n\na social call\n");
+		ck_assert_msg(unit_detail(sc, "PF_RUN") == NULL, "on=%d: a hit without the run", on);
+		scan_free(sc);
+	}
+	engine_unref(e);
+}
+END_TEST
+
 /* a URI regex runs only on the URIs its literals were in: the matches in
  * more such URIs than a slot keeps ranges for (the closest joined), the
  * first one reported, and a URI that holds the literal but no match */
@@ -2160,6 +2265,7 @@ int main(void)
 	tcase_add_loop_test(tc, reqlit_uri, 0, sizeof(uri_lits) / sizeof(uri_lits[0]));
 	tcase_add_loop_test(tc, reqlit_ascii, 0, sizeof(asc) / sizeof(asc[0]));
 	tcase_add_loop_test(tc, reqlit_second, 0, sizeof(seconds) / sizeof(seconds[0]));
+	tcase_add_loop_test(tc, reqlit_class_runs, 0, sizeof(class_runs) / sizeof(class_runs[0]));
 	tcase_add_test(tc, reqlit_squeezed_variants);
 	tcase_add_test(tc, squeeze_text);
 	tcase_add_loop_test(tc, lead_table, 0, sizeof(leads) / sizeof(leads[0]));
@@ -2177,6 +2283,7 @@ int main(void)
 	tcase_add_test(tc, core_by_cost);
 	tcase_add_test(tc, uri_ranges_keep_matches);
 	tcase_add_test(tc, gate_keeps_matches);
+	tcase_add_test(tc, class_run_keeps_matches);
 	tcase_add_test(tc, rewidth_core_table);
 	tcase_add_test(tc, review_cases);
 	tcase_add_loop_test(tc, rewidth_table, 0, sizeof(widths) / sizeof(widths[0]));

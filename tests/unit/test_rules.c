@@ -904,6 +904,28 @@ START_TEST(lazy_gate)
 }
 END_TEST
 
+/* a look-alike word whose literals ("ial", in ASCII texts) a text holds
+ * but not its run of classes (reqlit_class_run) does not run; it runs
+ * where the run is, or where the text has a '&' (entities; the run is
+ * not looked for).  Fails without the runs (2 rules run in the first) */
+START_TEST(lazy_class_run)
+{
+	static const char set[] =
+		"body OTHER /zzzz/\n"
+		"body __R /(?:[ck@]|&\\#99;)(?:[il1!]|&\\#105;)(?:[a4@]|&\\#97;)(?:[l1|]|&\\#108;)"
+		"(?:[il1!]|&\\#105;)(?:[s5$]|&\\#115;)/i\n"
+		"meta RUNS __R\n";
+	char got[512];
+
+	ck_assert_uint_eq(settle_run(set, SIZE_MAX, "a social call\n", got, sizeof(got)), 1);
+	ck_assert_str_eq(got, "");
+	ck_assert_uint_eq(settle_run(set, SIZE_MAX, "buy c1a|1s now\n", got, sizeof(got)), 2);
+	ck_assert_str_eq(got, "RUNS=meta=1;");
+	ck_assert_uint_eq(settle_run(set, SIZE_MAX, "a social call &amp; more\n", got, sizeof(got)), 2);
+	ck_assert_str_eq(got, "");
+}
+END_TEST
+
 /* a scored meta is read first in a chain (it has run before any meta
  * that reads it: dependencies first, no cycles): SCORED's 0 leaves __B
  * unrun; the hits and their order are those of running everything.
@@ -1579,6 +1601,7 @@ int main(void)
 	tcase_add_loop_test(tc, meta_bounds_meet, 0, sizeof(meets) / sizeof(meets[0]));
 	tcase_add_test(tc, lazy_settle);
 	tcase_add_test(tc, lazy_gate);
+	tcase_add_test(tc, lazy_class_run);
 	tcase_add_test(tc, lazy_scored_first);
 	tcase_add_test(tc, re_minlen_skip);
 	tcase_add_test(tc, subrules_listed);
