@@ -269,7 +269,7 @@ static void class_run_check(const char *pat, const char *flags, const char *subj
 	if (!reqlit_class_run(pat, flags, &cr))
 		return;
 	if (cr.n > REQLIT_RUN_MAX || (cr.dead && cr.n) ||
-	    (!cr.dead && reqlit_run_bits((const uint64_t (*)[4])cr.set, cr.n) < REQLIT_RUN_BITS))
+	    (!cr.dead && reqlit_run_bits(&cr) < REQLIT_RUN_BITS))
 		abort();
 	if (!mem_ascii_only(subj, slen) || memchr(subj, '&', slen) != NULL)
 		return;
@@ -278,13 +278,18 @@ static void class_run_check(const char *pat, const char *flags, const char *subj
 		struct re_scratch *rs = re_scratch_new();
 		size_t a, b;
 		if (re_match(re, subj, slen, 0, rs, &a, &b) == RE_MATCH) {
+			/* the run with its loops, as prefilter.c's shift-and */
+			uint32_t d = 0, end = (uint32_t)1 << (cr.n ? cr.n - 1 : 0);
 			bool found = false;
-			for (size_t i = 0; !cr.dead && !found && i + cr.n <= slen; i++) {
-				size_t j = 0;
-				while (j < cr.n && (cr.set[j][(unsigned char)subj[i + j] >> 6] >>
-						    ((unsigned char)subj[i + j] & 63) & 1))
-					j++;
-				found = j == cr.n;
+			for (size_t i = 0; !cr.dead && cr.n && !found && i < slen; i++) {
+				unsigned char c = (unsigned char)subj[i];
+				uint32_t in = 0, stay = 0;
+				for (size_t j = 0; j < cr.n; j++) {
+					in |= (uint32_t)(cr.set[j][c >> 6] >> (c & 63) & 1) << j;
+					stay |= (uint32_t)(cr.loop[j][c >> 6] >> (c & 63) & 1) << j;
+				}
+				d = (((d << 1) | 1) & in) | (d & stay);
+				found = (d & end) != 0;
 			}
 			if (!found)
 				abort();	/* a match without the run, or "dead" */

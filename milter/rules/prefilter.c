@@ -50,6 +50,19 @@
  * second set is no candidate, whatever its first set found (a match holds
  * one of each).  They open no window: the first set's occurrences do.
  *
+ * Runs of classes: a slot that no literal rules out in a text without
+ * bytes >= 0x80 and without '&' (a "plain" text: none at all, or only
+ * literals of its ASCII or squeezed forms) may still need a run of byte
+ * classes in a row there, with separators between them (reqlit_class_run:
+ * FUZZY_CPILL's six look-alike classes such as [ck@], FUZZY_PRICES's
+ * five with \W{0,2} between them, __MSGID_GUID's hex digits).  The
+ * runs of a text are packed into 64-bit lanes, four to a word, and a plain
+ * text gets one shift-and pass per word (shift_and: AVX2 where the CPU
+ * has it); a slot whose run is not there is "never" (no match, no PCRE2
+ * run), and so is one whose pattern cannot match a plain text at all.  A
+ * text with such a byte or a '&' is not looked at this way (the look-alike
+ * tags' other branches are UTF-8 sequences and entities).
+ *
  * Branches: where the regex (or its core, below) begins with a choice of
  * alternatives (rewidth_split), each alternative has literals of its own
  * and a width of its own, and a literal's window reaches back only as far
@@ -188,19 +201,22 @@ enum { T_BODY, T_RAWBODY, T_FULL, T_URI, T_FIXED };
 
 enum { FL_I = 1, FL_M = 2, FL_S = 4, FL_X = 8 };
 
-/* runs of byte classes (reqlit_class_run) packed into the two 64-bit
+/* runs of byte classes (reqlit_class_run) packed into the four 64-bit
  * lanes of a word for a bit-parallel pass over a plain text (Baeza-Yates
- * and Gonnet's shift-and, two lanes at once with GCC's vector types: SSE2
- * on x86-64): bit j of a lane of tab[c] is set when byte c is in the
- * class at bit j; a run starts at a bit of start and is found when its
- * bit of end is reached.  A run lies in one lane. */
-typedef uint64_t pf_v2 __attribute__((vector_size(16)));
+ * and Gonnet's shift-and, with GCC's vector types: one AVX2 register
+ * where the CPU has it, two SSE2 ones else): bit j of a lane of tab[c] is
+ * set when byte c is in the class at bit j, and of loop[c] when c may
+ * come, any number of times, between that class and the next; a run
+ * starts at a bit of start and is found when its bit of end is reached.
+ * A run lies in one lane.  Words are allocated 32-byte aligned. */
+typedef uint64_t pf_v4 __attribute__((vector_size(32)));
 struct pf_cword {
-	pf_v2 tab[256];
-	pf_v2 start, end;
+	pf_v4 tab[256];
+	pf_v4 loop[256];
+	pf_v4 start, end;
 	unsigned n;		/* runs */
-	unsigned char last[128];	/* each run's end: lane * 64 + bit */
-	size_t slot[128];
+	unsigned char last[256];	/* each run's end: lane * 64 + bit */
+	size_t slot[256];
 };
 
 struct pf_text {
@@ -214,8 +230,8 @@ struct pf_text {
 	size_t *gated, ngated;
 	/* slots with a run of classes a plain text must hold, packed, and
 	 * slots that cannot match a plain text at all */
-	struct pf_cword *cw;
-	size_t ncw, bits;	/* bits used in the last word (128: full) */
+	struct pf_cword **cw;
+	size_t ncw, bits;	/* bits used in the last word (256: full) */
 	size_t *dead, ndead;
 };
 
@@ -833,19 +849,26 @@ static void class_run(struct prefilter *pf, size_t t, size_t i)
 		pf->info.runs_dead++;
 		return;
 	}
-	if (pt->bits < 64 && pt->bits + cr.n > 64)
-		pt->bits = 64;	/* the second lane */
-	if (pt->ncw == 0 || pt->bits + cr.n > 128) {
+	if (pt->bits / 64 != (pt->bits + cr.n - 1) / 64)
+		pt->bits = (pt->bits / 64 + 1) * 64;	/* the next lane */
+	if (pt->ncw == 0 || pt->bits + cr.n > 256) {
+		struct pf_cword *nw = aligned_alloc(32, sizeof(*nw));	/* a multiple of 32 */
+		if (nw == NULL)
+			oom(sizeof(*nw));
+		memset(nw, 0, sizeof(*nw));
 		pt->cw = xrealloc(pt->cw, (pt->ncw + 1) * sizeof(*pt->cw));
-		memset(&pt->cw[pt->ncw++], 0, sizeof(*pt->cw));
+		pt->cw[pt->ncw++] = nw;
 		pt->bits = 0;
 	}
-	struct pf_cword *w = &pt->cw[pt->ncw - 1];
+	struct pf_cword *w = pt->cw[pt->ncw - 1];
 	size_t lane = pt->bits / 64, at = pt->bits % 64;
 	for (size_t j = 0; j < cr.n; j++)
-		for (int c = 0; c < 256; c++)
+		for (int c = 0; c < 256; c++) {
 			if (cr.set[j][c >> 6] >> (c & 63) & 1)
 				w->tab[c][lane] |= (uint64_t)1 << (at + j);
+			if (cr.loop[j][c >> 6] >> (c & 63) & 1)
+				w->loop[c][lane] |= (uint64_t)1 << (at + j);
+		}
 	w->start[lane] |= (uint64_t)1 << at;
 	w->end[lane] |= (uint64_t)1 << (at + cr.n - 1);
 	w->last[w->n] = (unsigned char)(pt->bits + cr.n - 1);
@@ -1005,6 +1028,8 @@ struct prefilter *prefilter_free(struct prefilter *pf)
 		hs_free_database(pf->texts[t].db);
 		hs_free_database(pf->texts[t].sdb);
 		free(pf->texts[t].gated);
+		for (size_t k = 0; k < pf->texts[t].ncw; k++)
+			free(pf->texts[t].cw[k]);
 		free(pf->texts[t].cw);
 		free(pf->texts[t].dead);
 	}
@@ -1456,8 +1481,27 @@ static bool scan(struct pf_run *run, const hs_database_t *db, const char *s, siz
 }
 
 /* text_ready - build text t and scan it once */
-/* a word of no runs: it pairs with an odd text's last */
-static const struct pf_cword cword_none;
+/* shift_and - the runs of w in s[0, len): out gets the bits of found as
+ * the runs' end bits are reached (one pass, stopped once every run was
+ * seen).  No vector crosses the call: that would change the ABI. */
+__attribute__((target_clones("avx2", "default")))
+static void shift_and(const struct pf_cword *w, const unsigned char *s, size_t len,
+		      uint64_t out[4])
+{
+	pf_v4 d = { 0, 0, 0, 0 }, found = { 0, 0, 0, 0 };
+
+	for (size_t i = 0; i < len;) {
+		size_t stop = len - i > 256 ? i + 256 : len;
+		for (; i < stop; i++) {
+			d = (((d << 1) | w->start) & w->tab[s[i]]) | (d & w->loop[s[i]]);
+			found |= d;
+		}
+		pf_v4 left = w->end & ~found;
+		if ((left[0] | left[1] | left[2] | left[3]) == 0)
+			break;	/* every run seen */
+	}
+	memcpy(out, &found, sizeof(found));
+}
 
 /* class_runs - in a plain text (ASCII, no '&'), the slots that lack
  * their run of classes, and those that cannot match it at all, have no
@@ -1471,27 +1515,13 @@ static void class_runs(struct pf_run *run, const struct pf_text *pt, const struc
 		return;
 	for (size_t k = 0; k < pt->ndead; k++)
 		run->res[pt->dead[k]].never = true;
-	for (size_t k = 0; k < pt->ncw; k += 2) {	/* two words a pass */
-		const struct pf_cword *w = &pt->cw[k], *v = k + 1 < pt->ncw ? w + 1 : &cword_none;
-		pf_v2 d = { 0, 0 }, e = { 0, 0 }, fw = { 0, 0 }, fv = { 0, 0 };
-		for (size_t i = 0; i < tx->len;) {
-			size_t stop = tx->len - i > 256 ? i + 256 : tx->len;
-			for (; i < stop; i++) {
-				d = ((d << 1) | w->start) & w->tab[s[i]];
-				e = ((e << 1) | v->start) & v->tab[s[i]];
-				fw |= d;
-				fv |= e;
-			}
-			pf_v2 left = (w->end & ~fw) | (v->end & ~fv);
-			if ((left[0] | left[1]) == 0)
-				break;	/* every run seen */
-		}
+	for (size_t k = 0; k < pt->ncw; k++) {
+		const struct pf_cword *w = pt->cw[k];
+		uint64_t found[4];
+		shift_and(w, s, tx->len, found);
 		for (unsigned j = 0; j < w->n; j++)
-			if (!(fw[w->last[j] / 64] >> (w->last[j] % 64) & 1))
+			if (!(found[w->last[j] / 64] >> (w->last[j] % 64) & 1))
 				run->res[w->slot[j]].never = true;
-		for (unsigned j = 0; j < v->n; j++)
-			if (!(fv[v->last[j] / 64] >> (v->last[j] % 64) & 1))
-				run->res[v->slot[j]].never = true;
 	}
 }
 

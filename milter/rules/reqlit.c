@@ -59,6 +59,20 @@
  * [il|!1y?] in ASCII).  A pattern that is dead as a whole has no match
  * in an ASCII text: the answer is then no literal at all.
  *
+ * Class runs (reqlit_class_run) walk it for a third: in a plain text (no
+ * byte >= 0x80, no '&'), the classes of bytes a match holds one after the
+ * other.  Each piece is dead (no match there), or whole (it matches a run
+ * exactly: a class per byte, each perhaps followed by a loop of bytes any
+ * number of times, and a lead of such bytes before its first; a{1,2} is
+ * [a] with the loop [a], \W? before it a lead), or holds a run that every
+ * match starts with, one it ends with and a best one somewhere.  A
+ * sequence joins a piece's end to the next one's start; branches of the
+ * same width take the union class by class, others their common start
+ * and end; a quantifier repeats a whole piece (its minimum; one byte more
+ * often as a loop), a minimum of 0 leaves a loop of a one-byte piece and
+ * nothing of others; look-around and anchors are "".  Letters are taken
+ * in either case.  A loop of more than LOOP_MAX bytes breaks a run.
+ *
  * Lead bytes (reqlit_lead) walk the same syntax for another answer: the
  * pairs of bytes a match can start with.  Each piece keeps whether it
  * matches "", the bytes that are a whole match of it, and a row of
@@ -1845,35 +1859,190 @@ char *reqlit_lead(const char *pattern, const char *flags, double *share, bool th
 /* ------------------------------------------------------------ class runs */
 
 #define RUN REQLIT_RUN_MAX
+/* a loop of more bytes than this (.*, [^x]*) breaks the run there: the
+ * classes either side of it are too far apart to tell much together */
+#define LOOP_MAX 80
 
-/* what a piece of a pattern holds in a plain text (reqlit_class_run).
- * whole: it matches exactly npre bytes (at most RUN), the j-th one of
- * pre[j] (suf and best are the same run); else every match starts with
- * pre, ends with suf and holds best somewhere (each may be empty). */
-struct cpiece {
-	bool dead, whole;
-	size_t npre, nsuf, nbest;
-	uint64_t pre[RUN][4], suf[RUN][4], best[RUN][4];
+/* a run being built: classes in a row, each maybe followed by any
+ * number of the bytes of its loop before the next; lead: any number of
+ * bytes before the first (what joins it to a run before it) */
+struct crun {
+	size_t n;
+	uint64_t lead[4];
+	uint64_t set[2 * RUN][4], loop[2 * RUN][4];
 };
 
-/* reqlit_run_bits - see reqlit.h */
-double reqlit_run_bits(const uint64_t (*set)[4], size_t n)
+/* what a piece of a pattern holds in a plain text (reqlit_class_run).
+ * whole: it matches exactly the run pre (n <= RUN; suf and best are the
+ * same); else every match starts with pre, ends with suf and holds best
+ * somewhere (each may be empty) */
+struct cpiece {
+	bool dead, whole;
+	struct crun pre, suf, best;
+};
+
+/* popc - the bytes of a set a plain text has (ASCII) */
+static int popc(const uint64_t *w)
+{
+	return __builtin_popcountll(w[0]) + __builtin_popcountll(w[1]);
+}
+
+/* w_or - a |= b (256 bits) */
+static void w_or(uint64_t *a, const uint64_t *b)
+{
+	for (int i = 0; i < 4; i++)
+		a[i] |= b[i];
+}
+
+/* run_bits - what classes [from, from + m) of r weigh: log2(128 / k)
+ * for a class of k bytes, less a bit for each loop between them */
+static double run_bits(const uint64_t (*set)[4], const uint64_t (*loop)[4], size_t m)
 {
 	double bits = 0;
 
-	for (size_t j = 0; j < n; j++) {
-		int k = __builtin_popcountll(set[j][0]) + __builtin_popcountll(set[j][1]);
+	for (size_t j = 0; j < m; j++) {
+		int k = popc(set[j]);
 		bits += k > 0 ? log2(128.0 / k) : 0.0;
+		if (j + 1 < m && popc(loop[j]) > 0)
+			bits -= 1.0;
 	}
 	return bits;
+}
+
+/* reqlit_run_bits - see reqlit.h */
+double reqlit_run_bits(const struct reqlit_run *r)
+{
+	return run_bits((const uint64_t (*)[4])r->set, (const uint64_t (*)[4])r->loop, r->n);
+}
+
+/* cr_copy - dst = src[from, from + m), with lead */
+static void cr_copy(struct crun *dst, const struct crun *src, size_t from, size_t m,
+		    const uint64_t *lead)
+{
+	uint64_t l[4] = { 0, 0, 0, 0 };
+
+	if (lead)
+		memcpy(l, lead, sizeof(l));
+	memmove(dst->set, src->set + from, m * sizeof(*dst->set));
+	memmove(dst->loop, src->loop + from, m * sizeof(*dst->loop));
+	memcpy(dst->lead, l, sizeof(l));
+	dst->n = m;
+}
+
+/* cr_assign - dst = src (its classes only) */
+static void cr_assign(struct crun *dst, const struct crun *src)
+{
+	if (dst != src)
+		cr_copy(dst, src, 0, src->n, src->lead);
+}
+
+/* cr_join - out = a then b; false when the loop that joins them would be
+ * too wide (out is then not set) */
+static bool cr_join(struct crun *out, const struct crun *a, const struct crun *b)
+{
+	uint64_t glue[4], lead[4];
+
+	memcpy(glue, a->n ? a->loop[a->n - 1] : a->lead, sizeof(glue));
+	w_or(glue, b->lead);
+	if (popc(glue) > LOOP_MAX && a->n && b->n)
+		return false;
+	memcpy(lead, a->lead, sizeof(lead));
+	if (a->n == 0)
+		w_or(lead, b->lead);
+	size_t an = a->n;	/* out may be a */
+	if (out != a)
+		cr_copy(out, a, 0, an, lead);
+	else
+		memcpy(out->lead, lead, sizeof(lead));
+	if (an)
+		memcpy(out->loop[an - 1], glue, sizeof(glue));
+	memmove(out->set + an, b->set, b->n * sizeof(*out->set));
+	memmove(out->loop + an, b->loop, b->n * sizeof(*out->loop));
+	out->n = an + b->n;
+	return true;
 }
 
 /* cp_none - a piece that holds no run known */
 static void cp_none(struct cpiece *x)
 {
+	x->dead = x->whole = false;
+	x->pre.n = x->suf.n = x->best.n = 0;
+	memset(x->pre.lead, 0, sizeof(x->pre.lead));
+	memset(x->suf.lead, 0, sizeof(x->suf.lead));
+	memset(x->best.lead, 0, sizeof(x->best.lead));
+}
+
+/* cp_assign - x = y */
+static void cp_assign(struct cpiece *x, const struct cpiece *y)
+{
+	x->dead = y->dead;
+	x->whole = y->whole;
+	cr_assign(&x->pre, &y->pre);
+	cr_assign(&x->suf, &y->suf);
+	cr_assign(&x->best, &y->best);
+}
+
+/* cp_offer - the best window of RUN classes (or all n) of r for x->best */
+static void cp_offer(struct cpiece *x, const struct crun *r)
+{
+	size_t m = r->n < RUN ? r->n : RUN, at = 0;
+	double best = -1;
+
+	for (size_t i = 0; i + m <= r->n; i++) {
+		double b = run_bits(r->set + i, r->loop + i, m);
+		if (b > best) {
+			best = b;
+			at = i;
+		}
+	}
+	if (m > 0 && best > run_bits((const uint64_t (*)[4])x->best.set,
+				     (const uint64_t (*)[4])x->best.loop, x->best.n))
+		cr_copy(&x->best, r, at, m, NULL);
+}
+
+/* cp_from - x from a run r it matches exactly (which may be longer than
+ * RUN: then not whole) */
+static void cp_from(struct cpiece *x, const struct crun *r)
+{
 	x->dead = false;
+	if (r->n <= RUN) {
+		x->whole = true;
+		cr_assign(&x->pre, r);
+		cr_assign(&x->suf, r);
+		cr_assign(&x->best, r);
+		return;
+	}
 	x->whole = false;
-	x->npre = x->nsuf = x->nbest = 0;
+	x->best.n = 0;
+	cp_offer(x, r);
+	cr_copy(&x->suf, r, r->n - RUN, RUN, r->loop[r->n - RUN - 1]);
+	cr_copy(&x->pre, r, 0, RUN, r->lead);	/* last: r may be x->pre */
+}
+
+/* cp_bytes - one byte of bs: in a plain text not >= 0x80 nor '&', and a
+ * letter in either case; dead when none is left */
+static void cp_bytes(struct cpiece *x, const struct bset *bs)
+{
+	struct bset b = *bs;
+	struct crun r;
+
+	cp_none(x);
+	b.w[2] = b.w[3] = 0;
+	b.w['&' >> 6] &= ~((uint64_t)1 << ('&' & 63));
+	for (int c = 'A'; c <= 'Z'; c++)
+		if (bs_has(&b, c) || bs_has(&b, c + 32)) {
+			bs_range(&b, c, c);
+			bs_range(&b, c + 32, c + 32);
+		}
+	if ((b.w[0] | b.w[1]) == 0) {
+		x->dead = true;
+		return;
+	}
+	memset(r.lead, 0, sizeof(r.lead));
+	memcpy(r.set[0], b.w, sizeof(b.w));
+	memset(r.loop[0], 0, sizeof(r.loop[0]));
+	r.n = 1;
+	cp_from(x, &r);
 }
 
 /* cp_empty - a piece that matches "" only (assertions, look-around) */
@@ -1883,104 +2052,49 @@ static void cp_empty(struct cpiece *x)
 	x->whole = true;
 }
 
-/* cp_whole - x is the run r[0, n), n <= RUN */
-static void cp_whole(struct cpiece *x, const uint64_t (*r)[4], size_t n)
-{
-	x->dead = false;
-	x->whole = true;
-	x->npre = x->nsuf = x->nbest = n;
-	memmove(x->pre, r, n * sizeof(*r));
-	memcpy(x->suf, x->pre, n * sizeof(*r));
-	memcpy(x->best, x->pre, n * sizeof(*r));
-}
-
-/* cp_bytes - one byte of bs: in a plain text not >= 0x80 nor '&', and a
- * letter in either case; dead when none is left */
-static void cp_bytes(struct cpiece *x, const struct bset *bs)
-{
-	struct bset b = *bs;
-
-	b.w[2] = b.w[3] = 0;
-	b.w['&' >> 6] &= ~((uint64_t)1 << ('&' & 63));
-	for (int c = 'A'; c <= 'Z'; c++)
-		if (bs_has(&b, c) || bs_has(&b, c + 32)) {
-			bs_range(&b, c, c);
-			bs_range(&b, c + 32, c + 32);
-		}
-	if ((b.w[0] | b.w[1]) == 0) {
-		cp_none(x);
-		x->dead = true;
-		return;
-	}
-	cp_whole(x, (const uint64_t (*)[4])b.w, 1);
-}
-
-/* cp_offer - the best window of RUN classes (or all n) of r for x->best */
-static void cp_offer(struct cpiece *x, const uint64_t (*r)[4], size_t n)
-{
-	size_t m = n < RUN ? n : RUN, at = 0;
-	double best = -1;
-
-	for (size_t i = 0; i + m <= n; i++) {
-		double b = reqlit_run_bits(r + i, m);
-		if (b > best) {
-			best = b;
-			at = i;
-		}
-	}
-	if (m > 0 && best > reqlit_run_bits((const uint64_t (*)[4])x->best, x->nbest)) {
-		memmove(x->best, r + at, m * sizeof(*r));
-		x->nbest = m;
-	}
-}
-
-/* cp_from - x, not whole, from a run r[0, n) it matches exactly (n may be
- * more than RUN) */
-static void cp_from(struct cpiece *x, const uint64_t (*r)[4], size_t n)
-{
-	if (n <= RUN) {
-		cp_whole(x, r, n);
-		return;
-	}
-	x->whole = false;
-	x->npre = x->nsuf = RUN;
-	memmove(x->pre, r, RUN * sizeof(*r));
-	memmove(x->suf, r + n - RUN, RUN * sizeof(*r));
-	x->nbest = 0;
-	cp_offer(x, r, n);
-}
-
 /* cp_cat - acc followed by x */
 static void cp_cat(struct cpiece *acc, const struct cpiece *x)
 {
-	uint64_t tmp[2 * RUN][4];
+	struct crun t;
 
 	if (acc->dead || x->dead) {
 		acc->dead = true;
 		return;
 	}
-	memcpy(tmp, acc->suf, acc->nsuf * sizeof(*tmp));
-	memcpy(tmp + acc->nsuf, x->pre, x->npre * sizeof(*tmp));
-	size_t n = acc->nsuf + x->npre;
-	if (acc->whole && x->whole) {
-		cp_from(acc, (const uint64_t (*)[4])tmp, n);
+	if (acc->whole && x->whole && cr_join(&t, &acc->pre, &x->pre)) {
+		cp_from(acc, &t);
 		return;
 	}
-	cp_offer(acc, (const uint64_t (*)[4])tmp, n);	/* across the join */
-	cp_offer(acc, (const uint64_t (*)[4])x->best, x->nbest);
-	if (acc->whole) {	/* the start: acc's run and x's start */
-		acc->npre = n < RUN ? n : RUN;
-		memcpy(acc->pre, tmp, acc->npre * sizeof(*tmp));
-	}
-	if (x->whole) {		/* the end: acc's end and x's run */
-		size_t m = n < RUN ? n : RUN;
-		memcpy(acc->suf, tmp + n - m, m * sizeof(*tmp));
-		acc->nsuf = m;
+	if (cr_join(&t, &acc->suf, &x->pre))	/* across the join */
+		cp_offer(acc, &t);
+	cp_offer(acc, &x->pre);
+	cp_offer(acc, &x->best);
+	if (acc->whole && cr_join(&t, &acc->pre, &x->pre))	/* the start */
+		cr_copy(&acc->pre, &t, 0, t.n < RUN ? t.n : RUN, t.lead);
+	if (x->whole && cr_join(&t, &acc->suf, &x->pre)) {	/* the end */
+		size_t m = t.n < RUN ? t.n : RUN;
+		cr_copy(&acc->suf, &t, t.n - m, m, t.n > m ? t.loop[t.n - m - 1] : t.lead);
 	} else {
-		memcpy(acc->suf, x->suf, x->nsuf * sizeof(*tmp));
-		acc->nsuf = x->nsuf;
+		cr_assign(&acc->suf, &x->suf);
 	}
 	acc->whole = false;
+}
+
+/* cr_or - a's classes or b's, place by place over the first m (at_end:
+ * the last m, aligned at their ends), with what may come before them */
+static void cr_or(struct crun *a, const struct crun *b, bool at_end)
+{
+	size_t m = a->n < b->n ? a->n : b->n;
+	size_t oa = at_end ? a->n - m : 0, ob = at_end ? b->n - m : 0;
+	uint64_t lead[4];
+
+	memcpy(lead, oa ? a->loop[oa - 1] : a->lead, sizeof(lead));
+	w_or(lead, ob ? b->loop[ob - 1] : b->lead);
+	for (size_t j = 0; j < m; j++) {
+		w_or(a->set[oa + j], b->set[ob + j]);
+		w_or(a->loop[oa + j], b->loop[ob + j]);
+	}
+	cr_copy(a, a, oa, m, lead);
 }
 
 /* cp_or - out or b (one of two branches) */
@@ -1989,68 +2103,81 @@ static void cp_or(struct cpiece *out, const struct cpiece *b)
 	if (b->dead)
 		return;
 	if (out->dead) {
-		*out = *b;
+		cp_assign(out, b);
 		return;
 	}
-	bool same = out->whole && b->whole && out->npre == b->npre;
-	size_t np = out->npre < b->npre ? out->npre : b->npre;
-	size_t ns = out->nsuf < b->nsuf ? out->nsuf : b->nsuf;
-	for (size_t j = 0; j < np; j++)
-		for (int i = 0; i < 4; i++)
-			out->pre[j][i] |= b->pre[j][i];
-	for (size_t j = 0; j < ns; j++)	/* aligned at the end */
-		for (int i = 0; i < 4; i++)
-			out->suf[out->nsuf - ns + j][i] |= b->suf[b->nsuf - ns + j][i];
-	memmove(out->suf, out->suf + out->nsuf - ns, ns * sizeof(*out->suf));
-	out->npre = np;
-	out->nsuf = ns;
+	bool same = out->whole && b->whole && out->pre.n == b->pre.n;
+	cr_or(&out->pre, &b->pre, false);
+	cr_or(&out->suf, &b->suf, true);
 	if (same) {
-		cp_whole(out, (const uint64_t (*)[4])out->pre, np);
+		cp_from(out, &out->pre);
 		return;
 	}
 	out->whole = false;
-	out->nbest = 0;
-	cp_offer(out, (const uint64_t (*)[4])out->pre, out->npre);
-	cp_offer(out, (const uint64_t (*)[4])out->suf, out->nsuf);
+	out->best.n = 0;
+	cp_offer(out, &out->pre);
+	cp_offer(out, &out->suf);
 }
 
 /* cp_repeat - x{min,max} */
 static void cp_repeat(struct cpiece *x, unsigned long min, unsigned long max)
 {
 	if (min == 0) {
-		if (x->dead || (x->whole && x->npre == 0))
-			cp_empty(x);	/* "" or nothing: "" */
-		else
+		if (x->dead) {
+			cp_empty(x);
+		} else if (x->whole && x->pre.n <= 1) {	/* a gap: bytes any number of times */
+			struct crun *g = &x->pre;
+			if (g->n) {
+				w_or(g->lead, g->set[0]);
+				w_or(g->lead, g->loop[0]);
+			}
+			g->n = 0;
+			cp_from(x, g);
+		} else {
 			cp_none(x);
-		return;
-	}
-	if (x->dead || (x->whole && x->npre == 0))
-		return;
-	if (x->whole) {	/* min copies in a row, and maybe more */
-		uint64_t r[2 * RUN][4], one[RUN][4];
-		size_t n = x->npre, total = n * min;
-		size_t keep = total < 2 * RUN ? total : 2 * RUN;
-		memcpy(one, x->pre, n * sizeof(*one));
-		for (size_t j = 0; j < keep; j++)
-			memcpy(r[j], one[j % n], sizeof(r[j]));
-		if (min == max && total <= RUN) {
-			cp_whole(x, (const uint64_t (*)[4])r, total);
-			return;
 		}
-		cp_from(x, (const uint64_t (*)[4])r, keep);
-		x->whole = false;
-		size_t m = total < RUN ? total : RUN;
-		for (size_t j = 0; j < m; j++)	/* it ends with the last copies */
-			memcpy(x->suf[j], one[(total - m + j) % n], sizeof(x->suf[j]));
-		x->npre = x->nsuf = m;
 		return;
 	}
-	if (min >= 2) {	/* the end of one copy, the start of the next */
-		uint64_t tmp[2 * RUN][4];
-		memcpy(tmp, x->suf, x->nsuf * sizeof(*tmp));
-		memcpy(tmp + x->nsuf, x->pre, x->npre * sizeof(*tmp));
-		cp_offer(x, (const uint64_t (*)[4])tmp, x->nsuf + x->npre);
+	if (x->dead || (x->whole && x->pre.n == 0))
+		return;		/* dead, or a gap: the same */
+	if (!x->whole) {
+		struct crun t;
+		if (min >= 2 && cr_join(&t, &x->suf, &x->pre))	/* one copy, the next */
+			cp_offer(x, &t);
+		return;
 	}
+	struct crun *one = xmalloc(sizeof(*one)), *r = xmalloc(sizeof(*r));
+	cr_assign(one, &x->pre);
+	cr_assign(r, one);
+	size_t n = one->n;
+	unsigned long k = 1;
+	bool joined = true;
+	while (k < min && r->n + n <= 2 * RUN && (joined = cr_join(r, r, one)))
+		k++;
+	bool more = max > min;
+	if (!joined) {		/* copies do not join: each alone */
+		x->whole = false;
+	} else if (more && n == 1) {	/* more copies of one byte: its loop */
+		w_or(r->loop[r->n - 1], one->lead);
+		w_or(r->loop[r->n - 1], one->set[0]);
+		w_or(r->loop[r->n - 1], one->loop[0]);
+		more = popc(r->loop[r->n - 1]) > LOOP_MAX;
+	}
+	if (joined && k == min && !more) {
+		cp_from(x, r);
+	} else if (joined) {	/* starts and ends with copies, holds them */
+		x->whole = false;
+		x->best.n = 0;
+		cp_offer(x, r);
+		cr_copy(&x->pre, r, 0, r->n < RUN ? r->n : RUN, r->lead);
+		size_t total = n * min, m = total < RUN ? total : RUN;
+		while (m > 0 && (k == min ? 0 : (total - m) % n) + m > r->n)
+			m--;
+		size_t o = k == min ? r->n - m : (total - m) % n;	/* the last m of all copies */
+		cr_copy(&x->suf, r, o, m, o ? r->loop[o - 1] : r->lead);
+	}
+	free(one);
+	free(r);
 }
 
 static void crun_alt(struct parse *ps, struct cpiece *out);
@@ -2074,7 +2201,7 @@ static void crun_group(struct parse *ps, struct cpiece *x)
 	crun_alt(ps, g);
 	ps->depth--;
 	if (group_close(ps) && eat)
-		*x = *g;
+		cp_assign(x, g);
 	free(g);
 }
 
@@ -2181,16 +2308,18 @@ bool reqlit_class_run(const char *pattern, const char *flags, struct reqlit_run 
 		out->dead = true;
 	} else if (ok) {
 		if (!x->whole) {
-			cp_offer(x, (const uint64_t (*)[4])x->pre, x->npre);
-			cp_offer(x, (const uint64_t (*)[4])x->suf, x->nsuf);
+			cp_offer(x, &x->pre);
+			cp_offer(x, &x->suf);
 		}
-		const uint64_t (*r)[4] = (const uint64_t (*)[4])(x->whole ? x->pre : x->best);
-		size_t n = x->whole ? x->npre : x->nbest;
-		ok = reqlit_run_bits(r, n) >= REQLIT_RUN_BITS;
-		if (ok) {
-			memcpy(out->set, r, n * sizeof(*r));
-			out->n = n;
-		}
+		const struct crun *r = x->whole ? &x->pre : &x->best;
+		memcpy(out->set, r->set, r->n * sizeof(*out->set));
+		memcpy(out->loop, r->loop, r->n * sizeof(*out->loop));
+		out->n = r->n;
+		if (out->n)	/* what follows the last class is not the run's */
+			memset(out->loop[out->n - 1], 0, sizeof(out->loop[0]));
+		ok = reqlit_run_bits(out) >= REQLIT_RUN_BITS;
+		if (!ok)
+			out->n = 0;
 	}
 	free(x);
 	return ok;

@@ -106,7 +106,10 @@ char *reqlit_lead(const char *pattern, const char *flags, double *share, bool th
  * classes every match holds, one byte of each in a row.  Where no
  * literal survives the look-alike tags (<C><I><A><L><I><S>: in a plain
  * text, six classes such as [ck@] in a row), a bit-parallel pass over
- * the text finds where such a run is in one go.  false (out->n 0) when
+ * the text finds where such a run is in one go.  Between two classes
+ * may be a loop: bytes any number of which may come there (\W{0,2},
+ * [_\W]{0,3}, a class under {1,2}), at most 80 of them (else the run
+ * breaks there).  false (out->n 0) when
  * there is none worth using (fewer than REQLIT_RUN_BITS bits, each class
  * of k bytes weighing log2(128 / k)) or for syntax not followed;
  * out->dead (and true) when the pattern cannot match a plain text.
@@ -118,10 +121,14 @@ struct reqlit_run {
 	size_t n;
 	bool dead;
 	uint64_t set[REQLIT_RUN_MAX][4];
+	/* bytes that may come between set[j] and set[j + 1], any number of
+	 * them (separators: v\W{0,2}i\W{0,2}a); the last is empty */
+	uint64_t loop[REQLIT_RUN_MAX][4];
 };
 bool reqlit_class_run(const char *pattern, const char *flags, struct reqlit_run *out);
-/* reqlit_run_bits - what a run of n classes weighs (see above) */
-double reqlit_run_bits(const uint64_t (*set)[4], size_t n);
+/* reqlit_run_bits - what a run weighs (see above; a loop between two
+ * classes takes a bit off) */
+double reqlit_run_bits(const struct reqlit_run *r);
 
 /* reqlit_posix_end - at '[' inside a character class: past the POSIX class
  * ([:alpha:], [.x.], [=x=]) that starts there as PCRE2 reads one, or NULL

@@ -378,11 +378,20 @@ static const struct {
 	{ "\\bhello(?=\\s)world", "", "[Hh][Ee][Ll][Ll][Oo][Ww][Oo][Rr][Ll][Dd]" },
 	/* a group that may be absent ends the run: the longer side wins */
 	{ "abcde(?:xy)?fghijk", "", "[Ff][Gg][Hh][Ii][Jj][Kk]" },
-	{ "ab\\W{0,2}cdefgh", "", "[Cc][Dd][Ee][Ff][Gg][Hh]" },
+	/* separators: a loop between two classes (\W: 64 bytes of ASCII) */
+	{ "ab\\W{0,2}cdefgh", "", "[Aa][Bb]*64[Cc][Dd][Ee][Ff][Gg][Hh]" },
+	{ "v\\W?i\\W?a\\W?g\\W?r\\W?a", "", "[Vv]*64[Ii]*64[Aa]*64[Gg]*64[Rr]*64[Aa]" },
+	/* FUZZY_PRICES: a look-alike once or twice, then separators */
+	{ "(?:[pP]|&\\#112;){1,2}\\W{0,2}(?:[rR]|\\xc5\\x94){1,2}\\W{0,2}(?:[iI1l!|]){1,2}\\W{0,2}"
+	  "(?:[cCk@]){1,2}\\W{0,2}(?:[eE3]){1,2}", "i",
+	  "[Pp]*66[Rr]*66[!1ILil|]*69[@CKck]*68[3Ee]" },
+	/* a loop of too many bytes (.*) breaks the run */
+	{ "abc.*defghi", "", "[Dd][Ee][Ff][Gg][Hh][Ii]" },
 	/* repeats: exactly, at least (its start and its end) */
 	{ "x[a-c]{2}y", "", "[Xx][ABCabc][ABCabc][Yy]" },
-	{ "q\\d{3,}z", "", "" },	/* [Qq] and three digits, or those and [Zz]: 18 bits */
-	{ "qu\\d{3,}zv", "", "[Qq][Uu][0123456789][0123456789][0123456789]" },
+	{ "q\\d{3,}z", "", "[Qq][0123456789][0123456789][0123456789]*10[Zz]" },
+	{ "q\\d{3}", "", "" },	/* 17 bits */
+	{ "qu\\d{3,}zv", "", "[Qq][Uu][0123456789][0123456789][0123456789]*10[Zz][Vv]" },
 	/* branches: the same width is a class per place; else their common
 	 * start and end */
 	{ "(?:cat|dog)fish", "", "[CDcd][AOao][GTgt][Ff][Ii][Ss][Hh]" },
@@ -399,7 +408,8 @@ static const struct {
 	{ "(?(1)abcdef|ghijkl)", "", NULL },
 };
 
-/* runs_written - a run as class_runs writes it */
+/* runs_written - a run as class_runs writes it: a loop between two
+ * classes as *N, N its bytes */
 static void runs_written(const struct reqlit_run *r, struct buf *b)
 {
 	for (size_t j = 0; j < r->n; j++) {
@@ -408,6 +418,9 @@ static void runs_written(const struct reqlit_run *r, struct buf *b)
 			if (r->set[j][c >> 6] >> (c & 63) & 1)
 				buf_putc(b, (char)c);
 		buf_putc(b, ']');
+		int k = __builtin_popcountll(r->loop[j][0]) + __builtin_popcountll(r->loop[j][1]);
+		if (k)
+			buf_printf(b, "*%d", k);
 	}
 }
 
