@@ -69,8 +69,8 @@
  * sequence joins a piece's end to the next one's start; branches of the
  * same width take the union class by class, others their common start
  * and end; a quantifier repeats a whole piece (its minimum; one byte more
- * often as a loop), a minimum of 0 leaves a loop of a one-byte piece and
- * nothing of others; look-around and anchors are "".  Letters are taken
+ * often as a loop), a minimum of 0 leaves a loop of a whole piece's bytes
+ * ((?:=ad)? between two letters: the loop [=AaDd]) and nothing of others; look-around and anchors are "".  Letters are taken
  * in either case.  A loop of more than LOOP_MAX bytes breaks a run.
  *
  * Lead bytes (reqlit_lead) walk the same syntax for another answer: the
@@ -2125,11 +2125,11 @@ static void cp_repeat(struct cpiece *x, unsigned long min, unsigned long max)
 	if (min == 0) {
 		if (x->dead) {
 			cp_empty(x);
-		} else if (x->whole && x->pre.n <= 1) {	/* a gap: bytes any number of times */
+		} else if (x->whole) {	/* a gap: its bytes, any number of times */
 			struct crun *g = &x->pre;
-			if (g->n) {
-				w_or(g->lead, g->set[0]);
-				w_or(g->lead, g->loop[0]);
+			for (size_t j = 0; j < g->n; j++) {
+				w_or(g->lead, g->set[j]);
+				w_or(g->lead, g->loop[j]);
 			}
 			g->n = 0;
 			cp_from(x, g);

@@ -376,8 +376,14 @@ static const struct {
 	{ "(?!cialis)(?:[ck\\xc7@]|[\\xc3][\\x87]|&#(?:199|x3f2);)(?:[il1]|\\xc3\\xac)alis", "i",
 	  "[@CKck][1ILil][Aa][Ll][Ii][Ss]" },
 	{ "\\bhello(?=\\s)world", "", "[Hh][Ee][Ll][Ll][Oo][Ww][Oo][Rr][Ll][Dd]" },
-	/* a group that may be absent ends the run: the longer side wins */
-	{ "abcde(?:xy)?fghijk", "", "[Ff][Gg][Hh][Ii][Jj][Kk]" },
+	/* a group that may be absent: a loop of its bytes; one of branches
+	 * of two widths ends the run (the longer side wins) */
+	{ "abcde(?:xy)?fghijk", "", "[Aa][Bb][Cc][Dd][Ee]*4[Ff][Gg][Hh][Ii][Jj][Kk]" },
+	{ "abcde(?:x|yz)?fghijk", "", "[Ff][Gg][Hh][Ii][Jj][Kk]" },
+	/* __SHY_OBFU_*: a soft hyphen between letters, "=ad" in a plain text */
+	{ "e(?!xpire)(?:=ad|[\\xc2][\\xad]|&shy;){0,3}x(?:=ad|&shy;){0,3}p(?:=ad|&shy;){0,3}i"
+	  "(?:=ad|&shy;){0,3}r(?:=ad|&shy;){0,3}e", "i",
+	  "[Ee]*5[Xx]*5[Pp]*5[Ii]*5[Rr]*5[Ee]" },
 	/* separators: a loop between two classes (\W: 64 bytes of ASCII) */
 	{ "ab\\W{0,2}cdefgh", "", "[Aa][Bb]*64[Cc][Dd][Ee][Ff][Gg][Hh]" },
 	{ "v\\W?i\\W?a\\W?g\\W?r\\W?a", "", "[Vv]*64[Ii]*64[Aa]*64[Gg]*64[Rr]*64[Aa]" },
