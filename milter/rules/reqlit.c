@@ -1583,26 +1583,111 @@ static void lead_bytes(struct lead *l, struct bset *bs)
 	l->one = *bs;
 }
 
-static void lead_alt(struct parse *ps, struct lead *out);
-
-/* lead_group - after '(': a group and nothing else (its quantifier is
- * the caller's); a look-around matches "".  A comment or an option
- * setting is nothing: a quantifier after it would repeat the atom before
- * it ([a-c](?#){0}z is z), which this walk does not follow. */
-static void lead_group(struct parse *ps, struct lead *out)
+/* group_open - after '(' for the walks that take a look-around as ""
+ * (lead_group, crun_group): true when a body follows (one level deeper:
+ * the caller goes back up), *eat false for a look-around.  A comment or
+ * an option setting is nothing: a quantifier after it would repeat the
+ * atom before it ([a-c](?#){0}z is z), which these walks do not follow. */
+static bool group_open(struct parse *ps, bool *eat)
 {
-	bool eat, keep;
+	bool keep;
+	int h = group_head(ps, eat, &keep);
 
-	lead_empty(out);
-	int h = group_head(ps, &eat, &keep);
 	if (h == GH_NOTHING && ps->p < ps->end && strchr("*+?{", *ps->p))
 		ps->fail = true;
 	if (h != GH_BODY)
-		return;
+		return false;
 	if (++ps->depth > REQLIT_MAX_DEPTH) {
 		ps->fail = true;
-		return;
+		return false;
 	}
+	return true;
+}
+
+/* what the walks of a sequence (lead_seq, crun_seq) find at ps->p */
+enum atom { AT_GROUP, AT_EMPTY, AT_BYTES, AT_CRLF, AT_FAIL };
+
+/* atom - the piece of syntax at ps->p, consumed: a group's '(' (the
+ * caller parses the rest), "" (anchors, assertions, [[:<:]]), one byte
+ * of *bs (a class, an escape, '.', a plain byte), \R (AT_CRLF: one of
+ * \n \v \f \r \x85 in *bs, or \r\n); AT_FAIL (ps->fail set) for a
+ * quantifier with nothing before it and syntax not followed (\X,
+ * back-references, \x{100}...) */
+static enum atom atom(struct parse *ps, struct bset *bs)
+{
+	char c = *ps->p;
+	unsigned char set[REQLIT_WIDE_CLASS];
+
+	memset(bs, 0, sizeof(*bs));
+	if (c == '(') {
+		ps->p++;
+		return AT_GROUP;
+	}
+	if (c == '*' || c == '+' || c == '?') {
+		ps->fail = true;
+		return AT_FAIL;
+	}
+	if (c == '[' && ps->end - ps->p >= 7 &&
+	    (memcmp(ps->p, "[[:<:]]", 7) == 0 || memcmp(ps->p, "[[:>:]]", 7) == 0)) {
+		ps->p += 7;	/* PCRE2's start and end of a word: "" */
+		return AT_EMPTY;
+	}
+	if (c == '[') {
+		skip_class(ps, set, bs);
+		return AT_BYTES;
+	}
+	if (c == '\\') {
+		char e = ++ps->p < ps->end ? *ps->p : '\0';
+		int b = escape(ps);
+		if (b >= 0)
+			bs_range(bs, b, b);
+		else if (e && strchr("dDwWsShHvV", e))
+			bs_escape(bs, e);
+		else if (e == 'N' || e == 'p' || e == 'P')
+			bs_range(bs, 0, 255);
+		else if (e == 'R') {
+			bs_range(bs, '\n', '\r');
+			bs_range(bs, 0x85, 0x85);
+			return AT_CRLF;
+		} else if (e && strchr("bBAzZGK", e)) {
+			return AT_EMPTY;	/* assertions match "" */
+		} else {
+			ps->fail = true;
+			return AT_FAIL;
+		}
+		return AT_BYTES;
+	}
+	if (c == '{') {
+		unsigned long min, max;
+		if (brace_quant(ps, &min, &max) == 1 || ps->fail) {
+			ps->fail = true;
+			return AT_FAIL;
+		}
+		ps->p++;
+		bs_range(bs, '{', '{');
+		return AT_BYTES;
+	}
+	ps->p++;
+	if (c == '^' || c == '$')
+		return AT_EMPTY;
+	if (c == '.')
+		bs_range(bs, 0, 255);
+	else
+		bs_range(bs, (unsigned char)c, (unsigned char)c);
+	return AT_BYTES;
+}
+
+static void lead_alt(struct parse *ps, struct lead *out);
+
+/* lead_group - after '(': a group and nothing else (its quantifier is
+ * the caller's); a look-around matches "" (group_open) */
+static void lead_group(struct parse *ps, struct lead *out)
+{
+	bool eat;
+
+	lead_empty(out);
+	if (!group_open(ps, &eat))
+		return;
 	struct lead g;
 	lead_alt(ps, &g);
 	ps->depth--;
@@ -1621,71 +1706,25 @@ static void lead_seq(struct parse *ps, struct lead *acc)
 {
 	lead_empty(acc);
 	while (ps->p < ps->end && !ps->fail && *ps->p != '|' && *ps->p != ')') {
-		char c = *ps->p;
 		struct lead x;
-		struct bset bs = { { 0 } };
-		unsigned char set[REQLIT_WIDE_CLASS];
+		struct bset bs;
+		enum atom at = atom(ps, &bs);
 
-		if (c == '(') {
-			ps->p++;
-			lead_group(ps, &x);
-		} else if (c == '*' || c == '+' || c == '?') {
-			ps->fail = true;	/* a quantifier with nothing before it */
+		if (at == AT_FAIL)
 			break;
-		} else if (c == '[' && ps->end - ps->p >= 7 &&
-			   (memcmp(ps->p, "[[:<:]]", 7) == 0 || memcmp(ps->p, "[[:>:]]", 7) == 0)) {
-			ps->p += 7;	/* PCRE2's start and end of a word: "" */
-			lead_empty(&x);
-		} else if (c == '[') {
-			skip_class(ps, set, &bs);
-			lead_bytes(&x, &bs);
-		} else if (c == '\\') {
-			char e = ++ps->p < ps->end ? *ps->p : '\0';
-			int b = escape(ps);
-			if (b >= 0) {
-				bs_range(&bs, b, b);
-				lead_bytes(&x, &bs);
-			} else if (e && strchr("dDwWsShHvV", e)) {
-				bs_escape(&bs, e);
-				lead_bytes(&x, &bs);
-			} else if (e == 'N' || e == 'p' || e == 'P') {
-				bs_range(&bs, 0, 255);
-				lead_bytes(&x, &bs);
-			} else if (e == 'R') {	/* \r\n or one of \n \v \f \r \x85 */
-				bs_range(&bs, '\n', '\r');
-				bs_range(&bs, 0x85, 0x85);
-				lead_bytes(&x, &bs);
-				struct bset lf = { { 0 } }, cr = { { 0 } };
-				bs_range(&lf, '\n', '\n');
-				bs_range(&cr, '\r', '\r');
-				rows_cross(&x.two, &cr, &lf);	/* \r\n: two bytes, */
-				rows_cross(&x.end, &cr, &lf);	/* a whole match */
-			} else if (e && strchr("bBAzZGK", e)) {
-				lead_empty(&x);	/* assertions match "" */
-			} else {
-				ps->fail = true;	/* \X, back-references, \x{100}... */
-				break;
-			}
-		} else if (c == '{') {
-			unsigned long min, max;
-			if (brace_quant(ps, &min, &max) == 1 || ps->fail) {
-				ps->fail = true;
-				break;
-			}
-			ps->p++;
-			bs_range(&bs, '{', '{');
-			lead_bytes(&x, &bs);
-		} else if (c == '.') {
-			ps->p++;
-			bs_range(&bs, 0, 255);
-			lead_bytes(&x, &bs);
-		} else if (c == '^' || c == '$') {
-			ps->p++;
+		if (at == AT_GROUP) {
+			lead_group(ps, &x);
+		} else if (at == AT_EMPTY) {
 			lead_empty(&x);
 		} else {
-			ps->p++;
-			bs_range(&bs, (unsigned char)c, (unsigned char)c);
 			lead_bytes(&x, &bs);
+		}
+		if (at == AT_CRLF) {	/* \r\n too: two bytes, a whole match */
+			struct bset lf = { { 0 } }, cr = { { 0 } };
+			bs_range(&lf, '\n', '\n');
+			bs_range(&cr, '\r', '\r');
+			rows_cross(&x.two, &cr, &lf);
+			rows_cross(&x.end, &cr, &lf);
 		}
 		unsigned long max;
 		long min = quantifier(ps, &max);
@@ -2185,18 +2224,11 @@ static void crun_alt(struct parse *ps, struct cpiece *out);
 /* crun_group - after '(': the group (its quantifier is the caller's) */
 static void crun_group(struct parse *ps, struct cpiece *x)
 {
-	bool eat, keep;
+	bool eat;
 
 	cp_empty(x);
-	int h = group_head(ps, &eat, &keep);
-	if (h == GH_NOTHING && ps->p < ps->end && strchr("*+?{", *ps->p))
-		ps->fail = true;
-	if (h != GH_BODY)
+	if (!group_open(ps, &eat))
 		return;
-	if (++ps->depth > REQLIT_MAX_DEPTH) {
-		ps->fail = true;
-		return;
-	}
 	struct cpiece *g = xmalloc(sizeof(*g));
 	crun_alt(ps, g);
 	ps->depth--;
@@ -2212,64 +2244,19 @@ static void crun_seq(struct parse *ps, struct cpiece *acc)
 
 	cp_empty(acc);
 	while (ps->p < ps->end && !ps->fail && *ps->p != '|' && *ps->p != ')') {
-		char c = *ps->p;
-		struct bset bs = { { 0 } };
-		unsigned char set[REQLIT_WIDE_CLASS];
+		struct bset bs;
+		enum atom at = atom(ps, &bs);
 
-		if (c == '(') {
-			ps->p++;
-			crun_group(ps, x);
-		} else if (c == '*' || c == '+' || c == '?') {
-			ps->fail = true;	/* a quantifier with nothing before it */
+		if (at == AT_FAIL)
 			break;
-		} else if (c == '[' && ps->end - ps->p >= 7 &&
-			   (memcmp(ps->p, "[[:<:]]", 7) == 0 || memcmp(ps->p, "[[:>:]]", 7) == 0)) {
-			ps->p += 7;	/* PCRE2's start and end of a word: "" */
+		if (at == AT_GROUP)
+			crun_group(ps, x);
+		else if (at == AT_EMPTY)
 			cp_empty(x);
-		} else if (c == '[') {
-			skip_class(ps, set, &bs);
+		else if (at == AT_CRLF)
+			cp_none(x);	/* one byte or two */
+		else
 			cp_bytes(x, &bs);
-		} else if (c == '\\') {
-			char e = ++ps->p < ps->end ? *ps->p : '\0';
-			int b = escape(ps);
-			if (b >= 0) {
-				bs_range(&bs, b, b);
-				cp_bytes(x, &bs);
-			} else if (e && strchr("dDwWsShHvV", e)) {
-				bs_escape(&bs, e);
-				cp_bytes(x, &bs);
-			} else if (e == 'N' || e == 'p' || e == 'P') {
-				bs_range(&bs, 0, 255);
-				cp_bytes(x, &bs);
-			} else if (e == 'R') {	/* one byte or two */
-				cp_none(x);
-			} else if (e && strchr("bBAzZGK", e)) {
-				cp_empty(x);	/* assertions match "" */
-			} else {
-				ps->fail = true;	/* \X, back-references, \x{100}... */
-				break;
-			}
-		} else if (c == '{') {
-			unsigned long min, max;
-			if (brace_quant(ps, &min, &max) == 1 || ps->fail) {
-				ps->fail = true;
-				break;
-			}
-			ps->p++;
-			bs_range(&bs, '{', '{');
-			cp_bytes(x, &bs);
-		} else if (c == '.') {
-			ps->p++;
-			bs_range(&bs, 0, 255);	/* with or without a newline */
-			cp_bytes(x, &bs);
-		} else if (c == '^' || c == '$') {
-			ps->p++;
-			cp_empty(x);
-		} else {
-			ps->p++;
-			bs_range(&bs, (unsigned char)c, (unsigned char)c);
-			cp_bytes(x, &bs);
-		}
 		unsigned long max;
 		long min = quantifier(ps, &max);
 		if (min >= 0)

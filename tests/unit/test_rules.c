@@ -885,22 +885,39 @@ END_TEST
  * OTHER runs; with both, __G runs and GATED hits; the hits are those of
  * running everything.  Fails with the gates off (__G runs on "over"
  * alone) */
+/* settle_cases - each body of c scanned over set (settle_run): as many
+ * rules run, and the same hits */
+struct settle_case {
+	const char *body;
+	size_t ran;
+	const char *hits;
+};
+static void settle_cases(const char *set, const struct settle_case *c, size_t n)
+{
+	char got[512];
+
+	for (size_t i = 0; i < n; i++) {
+		size_t ran = settle_run(set, SIZE_MAX, c[i].body, got, sizeof(got));
+		ck_assert_msg(ran == c[i].ran && strcmp(got, c[i].hits) == 0,
+			      "%s: %zu rules run (want %zu), hits \"%s\" (want \"%s\")", c[i].body, ran,
+			      c[i].ran, got, c[i].hits);
+	}
+}
+
 START_TEST(lazy_gate)
 {
 	static const char set[] =
 		"body OTHER /zzzz/\n"
 		"body __G /\\bover-? *(?:invoiced?|cost(?:s|ing)?)\\b/i\n"
 		"meta GATED __G\n";
-	char got[512];
+	static const struct settle_case c[] = {
+		{ "over and over again\n", 1, "" },
+		{ "over and over, a cost\n", 2, "" },
+		{ "it was over-invoiced\n", 2, "GATED=meta=1;" },
+		{ "the cost is over\n", 2, "" },
+	};
 
-	ck_assert_uint_eq(settle_run(set, SIZE_MAX, "over and over again\n", got, sizeof(got)), 1);
-	ck_assert_str_eq(got, "");
-	ck_assert_uint_eq(settle_run(set, SIZE_MAX, "over and over, a cost\n", got, sizeof(got)), 2);
-	ck_assert_str_eq(got, "");
-	ck_assert_uint_eq(settle_run(set, SIZE_MAX, "it was over-invoiced\n", got, sizeof(got)), 2);
-	ck_assert_str_eq(got, "GATED=meta=1;");
-	ck_assert_uint_eq(settle_run(set, SIZE_MAX, "the cost is over\n", got, sizeof(got)), 2);
-	ck_assert_str_eq(got, "");
+	settle_cases(set, c, sizeof(c) / sizeof(c[0]));
 }
 END_TEST
 
@@ -915,14 +932,13 @@ START_TEST(lazy_class_run)
 		"body __R /(?:[ck@]|&\\#99;)(?:[il1!]|&\\#105;)(?:[a4@]|&\\#97;)(?:[l1|]|&\\#108;)"
 		"(?:[il1!]|&\\#105;)(?:[s5$]|&\\#115;)/i\n"
 		"meta RUNS __R\n";
-	char got[512];
+	static const struct settle_case c[] = {
+		{ "a social call\n", 1, "" },
+		{ "buy c1a|1s now\n", 2, "RUNS=meta=1;" },
+		{ "a social call &amp; more\n", 2, "" },
+	};
 
-	ck_assert_uint_eq(settle_run(set, SIZE_MAX, "a social call\n", got, sizeof(got)), 1);
-	ck_assert_str_eq(got, "");
-	ck_assert_uint_eq(settle_run(set, SIZE_MAX, "buy c1a|1s now\n", got, sizeof(got)), 2);
-	ck_assert_str_eq(got, "RUNS=meta=1;");
-	ck_assert_uint_eq(settle_run(set, SIZE_MAX, "a social call &amp; more\n", got, sizeof(got)), 2);
-	ck_assert_str_eq(got, "");
+	settle_cases(set, c, sizeof(c) / sizeof(c[0]));
 }
 END_TEST
 
