@@ -51,8 +51,8 @@
  * one of each).  They open no window: the first set's occurrences do.
  *
  * Runs of classes: a slot that no literal rules out in a text without
- * bytes >= 0x80 and without '&' (a "plain" text: none at all, or only
- * literals of its ASCII or squeezed forms) may still need a run of byte
+ * bytes >= 0x80 and without '&' (a "plain" text: it has none at all, or
+ * only literals that hold in ASCII texts) may still need a run of byte
  * classes in a row there, with separators between them (reqlit_class_run:
  * FUZZY_CPILL's six look-alike classes such as [ck@], FUZZY_PRICES's
  * five with \W{0,2} between them, __MSGID_GUID's hex digits).  The
@@ -1480,7 +1480,6 @@ static bool scan(struct pf_run *run, const hs_database_t *db, const char *s, siz
 	return hs_scan(db, s, (unsigned)len, 0, run->scratch, on_match, run) == HS_SUCCESS;
 }
 
-/* text_ready - build text t and scan it once */
 /* shift_and - the runs of w in s[0, len): out gets the bits of found as
  * the runs' end bits are reached (one pass, stopped once every run was
  * seen).  No vector crosses the call: that would change the ABI. */
@@ -1525,6 +1524,7 @@ static void class_runs(struct pf_run *run, const struct pf_text *pt, const struc
 	}
 }
 
+/* text_ready - build text t and scan it once */
 static struct pf_tx *text_ready(struct pf_run *run, size_t t)
 {
 	const struct pf_text *pt = &run->pf->texts[t];
