@@ -58,7 +58,7 @@
  * five with \W{0,2} between them, __MSGID_GUID's hex digits).  The
  * runs of a text are packed into 64-bit lanes, four to a word, and a plain
  * text gets one shift-and pass per word (shift_and: AVX2 where the CPU
- * has it); a slot whose run is not there is "never" (no match, no PCRE2
+ * has it, picked at load); a slot whose run is not there is "never" (no match, no PCRE2
  * run), and so is one whose pattern cannot match a plain text at all.  A
  * text with such a byte or a '&' is not looked at this way (the look-alike
  * tags' other branches are UTF-8 sequences and entities).
@@ -208,7 +208,7 @@ enum { FL_I = 1, FL_M = 2, FL_S = 4, FL_X = 8 };
  * set when byte c is in the class at bit j, and of loop[c] when c may
  * come, any number of times, between that class and the next; a run
  * starts at a bit of start and is found when its bit of end is reached.
- * A run lies in one lane.  Words are allocated 32-byte aligned. */
+ * A run lies in one lane.  Words are allocated 32-byte aligned.  */
 typedef uint64_t pf_v4 __attribute__((vector_size(32)));
 struct pf_cword {
 	pf_v4 tab[256];
@@ -218,6 +218,8 @@ struct pf_cword {
 	unsigned char last[256];	/* each run's end: lane * 64 + bit */
 	size_t slot[256];
 };
+typedef void shift_and_fn(const struct pf_cword *w, const unsigned char *s, size_t len,
+			  uint64_t out[4]);
 
 struct pf_text {
 	const struct rule *rep;	/* a rule reading it: match_text builds it */
@@ -307,6 +309,7 @@ struct prefilter {
 	size_t nrules;
 	hs_scratch_t *proto;	/* cloned for each message */
 	unsigned long gen;	/* which build: a thread's spare run is for one */
+	shift_and_fn *shift_and;	/* for this CPU */
 	struct rules_pf_info info;
 };
 
@@ -935,6 +938,8 @@ static void compile_text(struct prefilter *pf, size_t t)
 		pf->texts[t].ngated = 0;
 }
 
+static shift_and_fn *shift_and_pick(void);
+
 /* prefilter_build - slots, texts and databases of a rule set */
 struct prefilter *prefilter_build(const struct rule *rules, size_t nrules)
 {
@@ -944,6 +949,7 @@ struct prefilter *prefilter_build(const struct rule *rules, size_t nrules)
 	size_t cap = 16;
 
 	pf->gen = atomic_fetch_add(&gens, 1) + 1;
+	pf->shift_and = shift_and_pick();
 
 	while (cap < 2 * nrules + 8)
 		cap *= 2;
@@ -1482,10 +1488,12 @@ static bool scan(struct pf_run *run, const hs_database_t *db, const char *s, siz
 
 /* shift_and - the runs of w in s[0, len): out gets the bits of found as
  * the runs' end bits are reached (one pass, stopped once every run was
- * seen).  No vector crosses the call: that would change the ABI. */
-__attribute__((target_clones("avx2", "default")))
-static void shift_and(const struct pf_cword *w, const unsigned char *s, size_t len,
-		      uint64_t out[4])
+ * seen).  No vector crosses a call: that would change the ABI.  Built
+ * twice, for AVX2 and for any x86-64 (two SSE2 registers), and the
+ * prefilter picks one at load (prefilter_build): an ifunc (GCC's
+ * target_clones) would be resolved before ThreadSanitizer is set up. */
+static inline __attribute__((always_inline)) void
+shift_and_body(const struct pf_cword *w, const unsigned char *s, size_t len, uint64_t out[4])
 {
 	pf_v4 d = { 0, 0, 0, 0 }, found = { 0, 0, 0, 0 };
 
@@ -1500,6 +1508,32 @@ static void shift_and(const struct pf_cword *w, const unsigned char *s, size_t l
 			break;	/* every run seen */
 	}
 	memcpy(out, &found, sizeof(found));
+}
+
+static void shift_and(const struct pf_cword *w, const unsigned char *s, size_t len,
+		      uint64_t out[4])
+{
+	shift_and_body(w, s, len, out);
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx2")))
+static void shift_and_avx2(const struct pf_cword *w, const unsigned char *s, size_t len,
+			   uint64_t out[4])
+{
+	shift_and_body(w, s, len, out);
+}
+#endif
+
+/* shift_and_pick - the shift_and this CPU runs best */
+static shift_and_fn *shift_and_pick(void)
+{
+#if defined(__x86_64__)
+	__builtin_cpu_init();
+	if (__builtin_cpu_supports("avx2"))
+		return shift_and_avx2;
+#endif
+	return shift_and;
 }
 
 /* class_runs - in a plain text (ASCII, no '&'), the slots that lack
@@ -1517,7 +1551,7 @@ static void class_runs(struct pf_run *run, const struct pf_text *pt, const struc
 	for (size_t k = 0; k < pt->ncw; k++) {
 		const struct pf_cword *w = pt->cw[k];
 		uint64_t found[4];
-		shift_and(w, s, tx->len, found);
+		run->pf->shift_and(w, s, tx->len, found);
 		for (unsigned j = 0; j < w->n; j++)
 			if (!(found[w->last[j] / 64] >> (w->last[j] % 64) & 1))
 				run->res[w->slot[j]].never = true;
