@@ -66,11 +66,13 @@
  * number of times, and a lead of such bytes before its first; a{1,2} is
  * [a] with the loop [a], \W? before it a lead), or holds a run that every
  * match starts with, one it ends with and a best one somewhere.  A
- * sequence joins a piece's end to the next one's start; branches of the
- * same width take the union class by class, others their common start
- * and end; a quantifier repeats a whole piece (its minimum; one byte more
- * often as a loop), a minimum of 0 leaves a loop of a whole piece's bytes
- * ((?:=ad)? between two letters: the loop [=AaDd]) and nothing of others; look-around and anchors are "".  Letters are taken
+ * sequence joins a piece's end to the next one's start; whole branches
+ * take the union class by class, aligned at their ends, the longer ones'
+ * first bytes a lead ((?:\\\/|V): [/Vv] after a lead [\\]), others their
+ * common start and end; a quantifier repeats a whole piece (its minimum;
+ * one byte more often as a loop), a minimum of 0 leaves a loop of a whole
+ * piece's bytes ((?:=ad)? between two letters: the loop [=AaDd]) and
+ * nothing of others; look-around and anchors are "".  Letters are taken
  * in either case.  A loop of more than LOOP_MAX bytes breaks a run.
  *
  * Lead bytes (reqlit_lead) walk the same syntax for another answer: the
@@ -2145,13 +2147,24 @@ static void cp_or(struct cpiece *out, const struct cpiece *b)
 		cp_assign(out, b);
 		return;
 	}
-	bool same = out->whole && b->whole && out->pre.n == b->pre.n;
-	cr_or(&out->pre, &b->pre, false);
-	cr_or(&out->suf, &b->suf, true);
-	if (same) {
+	if (out->whole && b->whole) {	/* aligned at their ends, the longer */
+		const struct crun *a = &out->pre;	/* one's first bytes a lead */
+		const struct crun *l = a->n >= b->pre.n ? a : &b->pre;
+		size_t m = a->n < b->pre.n ? a->n : b->pre.n;
+		uint64_t extra[4];
+		memcpy(extra, a->lead, sizeof(extra));
+		w_or(extra, b->pre.lead);
+		for (size_t j = 0; j + m < l->n; j++) {
+			w_or(extra, l->set[j]);
+			w_or(extra, l->loop[j]);
+		}
+		cr_or(&out->pre, &b->pre, true);
+		w_or(out->pre.lead, extra);
 		cp_from(out, &out->pre);
 		return;
 	}
+	cr_or(&out->pre, &b->pre, false);
+	cr_or(&out->suf, &b->suf, true);
 	out->whole = false;
 	out->best.n = 0;
 	cp_offer(out, &out->pre);

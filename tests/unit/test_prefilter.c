@@ -376,10 +376,15 @@ static const struct {
 	{ "(?!cialis)(?:[ck\\xc7@]|[\\xc3][\\x87]|&#(?:199|x3f2);)(?:[il1]|\\xc3\\xac)alis", "i",
 	  "[@CKck][1ILil][Aa][Ll][Ii][Ss]" },
 	{ "\\bhello(?=\\s)world", "", "[Hh][Ee][Ll][Ll][Oo][Ww][Oo][Rr][Ll][Dd]" },
-	/* a group that may be absent: a loop of its bytes; one of branches
-	 * of two widths ends the run (the longer side wins) */
+	/* a group that may be absent: a loop of its bytes (branches of two
+	 * widths too); one holding a loop too wide ends the run (the longer
+	 * side wins) */
 	{ "abcde(?:xy)?fghijk", "", "[Aa][Bb][Cc][Dd][Ee]*4[Ff][Gg][Hh][Ii][Jj][Kk]" },
-	{ "abcde(?:x|yz)?fghijk", "", "[Ff][Gg][Hh][Ii][Jj][Kk]" },
+	{ "abcde(?:x|yz)?fghijk", "", "[Aa][Bb][Cc][Dd][Ee]*6[Ff][Gg][Hh][Ii][Jj][Kk]" },
+	{ "abcde(?:x.*y)?fghijk", "", "[Ff][Gg][Hh][Ii][Jj][Kk]" },
+	/* __DRUGS_*: branches of two widths, aligned at their ends: "\/" or
+	 * V is [/Vv] after any number of backslashes */
+	{ "(?:\\\\\\/|V)[a4@](?:l|\\|)[i1!|l]um", "i", "[/Vv][4@Aa][Ll|][!1ILil|][Uu][Mm]" },
 	/* __SHY_OBFU_*: a soft hyphen between letters, "=ad" in a plain text */
 	{ "e(?!xpire)(?:=ad|[\\xc2][\\xad]|&shy;){0,3}x(?:=ad|&shy;){0,3}p(?:=ad|&shy;){0,3}i"
 	  "(?:=ad|&shy;){0,3}r(?:=ad|&shy;){0,3}e", "i",
