@@ -334,8 +334,9 @@ struct pf_tx {
 	struct buf hb;		/* header subjects */
 	char *sq;		/* the squeezed text, when sdb */
 	uint32_t *sq_at;	/* where each of its bytes is in the text */
-	bool high;		/* it has a byte >= 0x80 (known when ascii or plain) */
-	bool amp;		/* it has a '&' (known when plain) */
+	bool high;		/* it has a byte >= 0x80 (known when ascii or plain,
+				 * or with runs of classes) */
+	bool amp;		/* it has a '&' (known when plain or with runs) */
 	/* where those bytes are (odd_clusters): [0] bytes >= 0x80, [1] and
 	 * '&'; NULL and many when more than PF_ODD_MAX clusters */
 	struct match_win *odd[2];
@@ -1544,7 +1545,7 @@ static void class_runs(struct pf_run *run, const struct pf_text *pt, const struc
 {
 	const unsigned char *s = (const unsigned char *)tx->subj;
 
-	if (!mem_ascii_only(tx->subj, tx->len) || memchr(tx->subj, '&', tx->len) != NULL)
+	if (tx->high || tx->amp)
 		return;
 	for (size_t k = 0; k < pt->ndead; k++)
 		run->res[pt->dead[k]].never = true;
@@ -1600,11 +1601,12 @@ static struct pf_tx *text_ready(struct pf_run *run, size_t t)
 	} else if (pt->sdb) {
 		tx->failed = true;
 	}
-	if (pt->ascii || pt->plain)
+	bool runs = pt->ncw || pt->ndead;
+	if (pt->ascii || pt->plain || runs)
 		tx->high = !mem_ascii_only(tx->subj, tx->len);
-	if (pt->plain)
+	if (pt->plain || runs)
 		tx->amp = memchr(tx->subj, '&', tx->len) != NULL;
-	if ((pt->ncw || pt->ndead) && !tx->failed)
+	if (runs && !tx->failed)
 		class_runs(run, pt, tx);
 	return tx;
 }
