@@ -57,7 +57,7 @@
  * FUZZY_CPILL's six look-alike classes such as [ck@], FUZZY_PRICES's
  * five with \W{0,2} between them, __MSGID_GUID's hex digits).  The
  * runs of a text are packed into 64-bit lanes, four to a word, and a plain
- * text gets one shift-and pass per word (shift_and: AVX2 where the CPU
+ * text gets one shift-and pass per four words (shift_and: AVX2 where the CPU
  * has it, picked at load); a slot whose run is not there is "never" (no match, no PCRE2
  * run), and so is one whose pattern cannot match a plain text at all.  A
  * text with such a byte or a '&' is not looked at this way (the look-alike
@@ -204,22 +204,26 @@ enum { FL_I = 1, FL_M = 2, FL_S = 4, FL_X = 8 };
 /* runs of byte classes (reqlit_class_run) packed into the four 64-bit
  * lanes of a word for a bit-parallel pass over a plain text (Baeza-Yates
  * and Gonnet's shift-and, with GCC's vector types: one AVX2 register
- * where the CPU has it, two SSE2 ones else): bit j of a lane of tab[c] is
- * set when byte c is in the class at bit j, and of loop[c] when c may
+ * where the CPU has it, two SSE2 ones else): bit j of a lane of at[c].tab is
+ * set when byte c is in the class at bit j, and of at[c].loop when c may
  * come, any number of times, between that class and the next; a run
  * starts at a bit of start and is found when its bit of end is reached.
  * A run lies in one lane.  Words are allocated 32-byte aligned.  */
 typedef uint64_t pf_v4 __attribute__((vector_size(32)));
 struct pf_cword {
-	pf_v4 tab[256];
-	pf_v4 loop[256];
+	struct {
+		pf_v4 tab, loop;	/* one cache line a byte */
+	} at[256];
 	pf_v4 start, end;
 	unsigned n;		/* runs */
 	unsigned char last[256];	/* each run's end: lane * 64 + bit */
 	size_t slot[256];
 };
-typedef void shift_and_fn(const struct pf_cword *w, const unsigned char *s, size_t len,
-			  uint64_t out[4]);
+/* the words of a text go through shift_and up to PF_CW_GROUP at a time,
+ * in one pass: their chains of dependent steps interleave */
+#define PF_CW_GROUP 4
+typedef void shift_and_fn(const struct pf_cword *const *w, unsigned nw, const unsigned char *s,
+			  size_t len, uint64_t (*out)[4]);
 
 struct pf_text {
 	const struct rule *rep;	/* a rule reading it: match_text builds it */
@@ -869,9 +873,9 @@ static void class_run(struct prefilter *pf, size_t t, size_t i)
 	for (size_t j = 0; j < cr.n; j++)
 		for (int c = 0; c < 256; c++) {
 			if (cr.set[j][c >> 6] >> (c & 63) & 1)
-				w->tab[c][lane] |= (uint64_t)1 << (at + j);
+				w->at[c].tab[lane] |= (uint64_t)1 << (at + j);
 			if (cr.loop[j][c >> 6] >> (c & 63) & 1)
-				w->loop[c][lane] |= (uint64_t)1 << (at + j);
+				w->at[c].loop[lane] |= (uint64_t)1 << (at + j);
 		}
 	w->start[lane] |= (uint64_t)1 << at;
 	w->end[lane] |= (uint64_t)1 << (at + cr.n - 1);
@@ -1487,42 +1491,67 @@ static bool scan(struct pf_run *run, const hs_database_t *db, const char *s, siz
 	return hs_scan(db, s, (unsigned)len, 0, run->scratch, on_match, run) == HS_SUCCESS;
 }
 
-/* shift_and - the runs of w in s[0, len): out gets the bits of found as
- * the runs' end bits are reached (one pass, stopped once every run was
- * seen).  No vector crosses a call: that would change the ABI.  Built
- * twice, for AVX2 and for any x86-64 (two SSE2 registers), and the
- * prefilter picks one at load (prefilter_build): an ifunc (GCC's
- * target_clones) would be resolved before ThreadSanitizer is set up. */
+/* shift_and - the runs of the nw words w[] in s[0, len), in one pass:
+ * out[k] gets the bits of w[k]'s found as the runs' end bits are reached
+ * (stopped once every run was seen).  The words' steps depend on their
+ * own last step only, so a pass of several runs them side by side (the
+ * stock set's body has two words: one pass of it instead of two), and
+ * a byte's two masks of a word share one cache line.
+ * No vector crosses a call: that would change the ABI.  Built twice, for
+ * AVX2 and for any x86-64 (two SSE2 registers), and the prefilter picks
+ * one at load (prefilter_build): an ifunc (GCC's target_clones) would be
+ * resolved before ThreadSanitizer is set up. */
 static inline __attribute__((always_inline)) void
-shift_and_body(const struct pf_cword *w, const unsigned char *s, size_t len, uint64_t out[4])
+shift_and_body(const struct pf_cword *const *w, const unsigned nw, const unsigned char *s,
+	       size_t len, uint64_t (*out)[4])
 {
-	pf_v4 d = { 0, 0, 0, 0 }, found = { 0, 0, 0, 0 };
+	pf_v4 d[PF_CW_GROUP], found[PF_CW_GROUP], start[PF_CW_GROUP];
 
+	for (unsigned k = 0; k < nw; k++) {
+		d[k] = found[k] = (pf_v4){ 0, 0, 0, 0 };
+		start[k] = w[k]->start;
+	}
 	for (size_t i = 0; i < len;) {
 		size_t stop = len - i > 256 ? i + 256 : len;
-		for (; i < stop; i++) {
-			d = (((d << 1) | w->start) & w->tab[s[i]]) | (d & w->loop[s[i]]);
-			found |= d;
-		}
-		pf_v4 left = w->end & ~found;
+		for (; i < stop; i++)
+			for (unsigned k = 0; k < nw; k++) {
+				const pf_v4 *t = &w[k]->at[s[i]].tab;
+				d[k] = (((d[k] << 1) | start[k]) & t[0]) | (d[k] & t[1]);
+				found[k] |= d[k];
+			}
+		pf_v4 left = { 0, 0, 0, 0 };
+		for (unsigned k = 0; k < nw; k++)
+			left |= w[k]->end & ~found[k];
 		if ((left[0] | left[1] | left[2] | left[3]) == 0)
 			break;	/* every run seen */
 	}
-	memcpy(out, &found, sizeof(found));
+	for (unsigned k = 0; k < nw; k++)
+		memcpy(out[k], &found[k], sizeof(found[k]));
 }
 
-static void shift_and(const struct pf_cword *w, const unsigned char *s, size_t len,
-		      uint64_t out[4])
+/* shift_and_n - shift_and_body with nw a constant in each case */
+#define SHIFT_AND_N(w, nw, s, len, out)                                    \
+	do {                                                               \
+		switch (nw) {                                              \
+		case 1: shift_and_body(w, 1, s, len, out); break;          \
+		case 2: shift_and_body(w, 2, s, len, out); break;          \
+		case 3: shift_and_body(w, 3, s, len, out); break;          \
+		default: shift_and_body(w, PF_CW_GROUP, s, len, out); break; \
+		}                                                          \
+	} while (0)
+
+static void shift_and(const struct pf_cword *const *w, unsigned nw, const unsigned char *s,
+		      size_t len, uint64_t (*out)[4])
 {
-	shift_and_body(w, s, len, out);
+	SHIFT_AND_N(w, nw, s, len, out);
 }
 
 #if defined(__x86_64__)
 __attribute__((target("avx2")))
-static void shift_and_avx2(const struct pf_cword *w, const unsigned char *s, size_t len,
-			   uint64_t out[4])
+static void shift_and_avx2(const struct pf_cword *const *w, unsigned nw, const unsigned char *s,
+			   size_t len, uint64_t (*out)[4])
 {
-	shift_and_body(w, s, len, out);
+	SHIFT_AND_N(w, nw, s, len, out);
 }
 #endif
 
@@ -1539,8 +1568,8 @@ static shift_and_fn *shift_and_pick(void)
 
 /* class_runs - in a plain text (ASCII, no '&'), the slots that lack
  * their run of classes, and those that cannot match it at all, have no
- * match: one shift-and pass per word of runs, which stops early once
- * every run of the word was seen */
+ * match: one shift-and pass per PF_CW_GROUP words of runs, which stops
+ * early once every run of its words was seen */
 static void class_runs(struct pf_run *run, const struct pf_text *pt, const struct pf_tx *tx)
 {
 	const unsigned char *s = (const unsigned char *)tx->subj;
@@ -1549,13 +1578,16 @@ static void class_runs(struct pf_run *run, const struct pf_text *pt, const struc
 		return;
 	for (size_t k = 0; k < pt->ndead; k++)
 		run->res[pt->dead[k]].never = true;
-	for (size_t k = 0; k < pt->ncw; k++) {
-		const struct pf_cword *w = pt->cw[k];
-		uint64_t found[4];
-		run->pf->shift_and(w, s, tx->len, found);
-		for (unsigned j = 0; j < w->n; j++)
-			if (!(found[w->last[j] / 64] >> (w->last[j] % 64) & 1))
-				run->res[w->slot[j]].never = true;
+	for (size_t k = 0; k < pt->ncw; k += PF_CW_GROUP) {
+		unsigned nw = pt->ncw - k < PF_CW_GROUP ? (unsigned)(pt->ncw - k) : PF_CW_GROUP;
+		uint64_t found[PF_CW_GROUP][4];
+		run->pf->shift_and((const struct pf_cword *const *)pt->cw + k, nw, s, tx->len, found);
+		for (unsigned g = 0; g < nw; g++) {
+			const struct pf_cword *w = pt->cw[k + g];
+			for (unsigned j = 0; j < w->n; j++)
+				if (!(found[g][w->last[j] / 64] >> (w->last[j] % 64) & 1))
+					run->res[w->slot[j]].never = true;
+		}
 	}
 }
 

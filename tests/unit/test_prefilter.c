@@ -2192,6 +2192,70 @@ START_TEST(class_run_keeps_matches)
 }
 END_TEST
 
+/* runs enough for five words of a text (80 rules of 16 classes each,
+ * digits or hex letters, no literal: four runs a lane), which go through
+ * shift_and four words at a time and then one: a run found in any of
+ * the words, first to last, still counts (prefilter on and off alike),
+ * and a rule whose run is only almost there (one class off) has no hit */
+#define MANY_RUNS 80
+#define RUN_LEN 16
+
+/* many_runs_token - the 16 bytes rule k's run takes: bit j % 7 of k
+ * picks a digit, else a hex letter */
+static void many_runs_token(unsigned k, unsigned seed, char out[RUN_LEN + 1])
+{
+	for (unsigned j = 0; j < RUN_LEN; j++)
+		out[j] = (char)(k >> (j % 7) & 1 ? '0' + (seed + j) % 10 : 'a' + (seed + j) % 6);
+	out[RUN_LEN] = '\0';
+}
+
+START_TEST(class_runs_many_words)
+{
+	static const unsigned hit[] = { 0, 17, 38, 51, 64, 79 };	/* words 0, 1, 2, 3, 4, 4 */
+	struct rules_pf_info pi;
+	struct buf rules, msg;
+
+	buf_init(&rules);
+	for (unsigned k = 0; k < MANY_RUNS; k++) {
+		buf_printf(&rules, "body PF_RUN%u /", k);
+		for (unsigned j = 0; j < RUN_LEN; j++)
+			buf_puts(&rules, k >> (j % 7) & 1 ? "[0-9]" : "[a-f]");
+		buf_puts(&rules, "/\n");
+	}
+	struct engine *e = pf_engine(rules.data, &pi);
+	ck_assert_uint_eq(pi.runs, MANY_RUNS);
+	buf_init(&msg);
+	buf_puts(&msg, "From: a@b.test\nSubject: codes\n\ncodes:");
+	char tok[RUN_LEN + 1];
+	for (size_t i = 0; i < sizeof(hit) / sizeof(hit[0]); i++) {
+		many_runs_token(hit[i], (unsigned)i, tok);
+		buf_printf(&msg, " %s", tok);
+	}
+	many_runs_token(5, 3, tok);	/* rule 5's run but its last class */
+	tok[RUN_LEN - 1] = tok[RUN_LEN - 1] >= 'a' ? '7' : 'c';
+	buf_printf(&msg, " %s.\n", tok);
+	for (size_t i = 0; i < sizeof(hit) / sizeof(hit[0]); i++) {
+		char name[32];
+		many_runs_token(hit[i], (unsigned)i, tok);
+		snprintf(name, sizeof(name), "PF_RUN%u", hit[i]);
+		want_both(e, msg.data, name, tok);
+	}
+	for (int on = 0; on < 2; on++) {
+		rules_set_prefilter(e->rules, on);
+		struct scan *sc = unit_scan(e, msg.data);
+		ck_assert_msg(unit_detail(sc, "PF_RUN5") == NULL, "on=%d: a hit one class off", on);
+		size_t runs = 0;
+		for (size_t i = 0; i < sc->hits.n; i++)
+			runs += strncmp(sc->hits.v[i].name, "PF_RUN", 6) == 0;
+		ck_assert_uint_eq(runs, sizeof(hit) / sizeof(hit[0]));
+		scan_free(sc);
+	}
+	buf_free(&msg);
+	buf_free(&rules);
+	engine_unref(e);
+}
+END_TEST
+
 /* a URI regex runs only on the URIs its literals were in: the matches in
  * more such URIs than a slot keeps ranges for (the closest joined), the
  * first one reported, and a URI that holds the literal but no match */
@@ -2308,6 +2372,7 @@ int main(void)
 	tcase_add_test(tc, uri_ranges_keep_matches);
 	tcase_add_test(tc, gate_keeps_matches);
 	tcase_add_test(tc, class_run_keeps_matches);
+	tcase_add_test(tc, class_runs_many_words);
 	tcase_add_test(tc, rewidth_core_table);
 	tcase_add_test(tc, review_cases);
 	tcase_add_loop_test(tc, rewidth_table, 0, sizeof(widths) / sizeof(widths[0]));
