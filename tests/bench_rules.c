@@ -13,8 +13,10 @@
  *   stock    with a second rule directory (SpamAssassin's stock set): the
  *            scaling curve at 100, 400, 1,500 and all regex rules (the
  *            first N of the set) off and on, the curve again in rounds
- *            of every N back to back (at least 5), and the whole set on
- *            with every __ rule run (what lazy evaluation saves)
+ *            of every N back to back (at least 5), the same with no
+ *            regex run at all (the floor: texts, scans, metas, evals),
+ *            and the whole set on with every __ rule run (what lazy
+ *            evaluation saves)
  * Prints messages/second and per-message microseconds (median, p99), and
  * for the whole stock set the CPU time per message (mean) as well.
  * usage: bench_rules RULES_DIR PASSES [--stock DIR STOCK_PASSES] FILE...
@@ -210,17 +212,17 @@ static void pf_line(const struct engine *e, double load_ms)
  * not on the one cell measured in it.  Prints each round's medians and
  * ratio (the last N's median to the first's), then the median of the
  * ratios and the ratio of each N's best round (a spell only adds time).
- * The verdicts were compared already, each N's with its own off run. */
+ * what: the line's words for the setting measured.  The verdicts were
+ * compared already, each N's with its own off run (the floor's are
+ * wrong by design: no regex runs). */
 static void ratio_rounds(struct engine **e, const size_t *got, size_t ne, struct file *files,
-			 size_t n, int rounds)
+			 size_t n, int rounds, const char *what)
 {
-	double *med = xcalloc(ne * (size_t)rounds, sizeof(*med));
-	double *best = xcalloc(ne, sizeof(*best)), *ratio = xcalloc((size_t)rounds, sizeof(*ratio));
+	double *m = xcalloc(ne, sizeof(*m)), *best = xcalloc(ne, sizeof(*best));
+	double *ratio = xcalloc((size_t)rounds, sizeof(*ratio));
 
-	printf("the same, prefilter on, %d rounds of every N back to back (median us/msg):\n",
-	       rounds);
+	printf("%s, %d rounds of every N back to back (median us/msg):\n", what, rounds);
 	for (int k = 0; k < rounds; k++) {
-		double *m = med + (size_t)k * ne;
 		for (size_t j = 0; j < ne; j++) {
 			size_t at = k % 2 ? ne - 1 - j : j;
 			struct result on = run(e[at], false, true, files, n, 1, CHECK_NONE);
@@ -237,11 +239,11 @@ static void ratio_rounds(struct engine **e, const size_t *got, size_t ne, struct
 		printf("  x%.2f\n", ratio[k]);
 	}
 	qsort(ratio, (size_t)rounds, sizeof(*ratio), bench_dbl_cmp);
-	printf("%.1fx the rules (%zu -> %zu) in rounds: time x%.2f (median of the rounds' ratios), "
+	printf("%.1fx the rules (%zu -> %zu), %s: time x%.2f (median of the rounds' ratios), "
 	       "x%.2f (each N's best round: %.1f -> %.1f us) (target <= 2)\n",
-	       (double)got[ne - 1] / (double)got[0], got[0], got[ne - 1], ratio[rounds / 2],
+	       (double)got[ne - 1] / (double)got[0], got[0], got[ne - 1], what, ratio[rounds / 2],
 	       best[ne - 1] / best[0], best[0], best[ne - 1]);
-	free(med);
+	free(m);
 	free(best);
 	free(ratio);
 }
@@ -298,7 +300,16 @@ static bool stock(const char *dir, struct file *files, size_t n, int passes, dou
 	       cmed[last][1] / cmed[0][1]);
 	/* the cells above ran one after another, each in a spell of its
 	 * own: again in rounds, each N in turn */
-	ratio_rounds(curve, got, nsizes, files, n, passes < 5 ? 5 : passes);
+	int rounds = passes < 5 ? 5 : passes;
+	ratio_rounds(curve, got, nsizes, files, n, rounds, "prefilter on");
+	/* the part of the curve no prefilter removes: every text built and
+	 * scanned, every meta and eval run, no regex at all */
+	for (size_t k = 0; k < nsizes; k++)
+		rules_set_no_regex(curve[k]->rules, true);
+	ratio_rounds(curve, got, nsizes, files, n, rounds,
+		     "no regex run at all (each taken as no match; its text built and scanned)");
+	for (size_t k = 0; k < nsizes; k++)
+		rules_set_no_regex(curve[k]->rules, false);
 	for (size_t k = 0; k + 1 < nsizes; k++)
 		engine_unref(curve[k]);
 	e = curve[last];

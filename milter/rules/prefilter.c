@@ -314,6 +314,7 @@ struct prefilter {
 	hs_scratch_t *proto;	/* cloned for each message */
 	unsigned long gen;	/* which build: a thread's spare run is for one */
 	shift_and_fn *shift_and;	/* for this CPU */
+	bool no_regex;		/* prefilter_set_no_regex */
 	struct rules_pf_info info;
 };
 
@@ -1030,6 +1031,13 @@ struct prefilter *prefilter_build(const struct rule *rules, size_t nrules)
 	return pf;
 }
 
+/* prefilter_set_no_regex - see prefilter.h */
+void prefilter_set_no_regex(struct prefilter *pf, bool on)
+{
+	if (pf)
+		pf->no_regex = on;
+}
+
 /* prefilter_free - release */
 struct prefilter *prefilter_free(struct prefilter *pf)
 {
@@ -1704,7 +1712,7 @@ size_t prefilter_cost(struct pf_run *run, size_t i)
 	if (res->done)
 		return 0;
 	struct pf_tx *tx = text_ready(run, s->text);
-	if (res->never)
+	if (res->never || run->pf->no_regex)
 		return 0;
 	if (s->always || tx->failed || ((s->ascii || s->plain) && tx->high) || (s->plain && tx->amp)) {
 		size_t nuris = 0;
@@ -1734,7 +1742,7 @@ unsigned prefilter_rule(struct pf_run *run, size_t i, const struct rule *r,
 	struct pf_tx *tx = text_ready(run, s->text);
 	const char *subj = tx->subj;
 
-	if (!res->done && res->never) {	/* a plain text without its run */
+	if (!res->done && (res->never || run->pf->no_regex)) {	/* a plain text without its run */
 		res->done = true;
 		res->n = 0;
 	} else if (!res->done) {

@@ -29,6 +29,11 @@ struct prefilter *prefilter_free(struct prefilter *pf);
 /* prefilter_info - sizes and compile time (pf may be NULL) */
 void prefilter_info(const struct prefilter *pf, struct rules_pf_info *info);
 
+/* prefilter_set_no_regex - rules_set_no_regex's part here (pf may be
+ * NULL): prefilter_rule counts 0 without a regex run, its text built and
+ * scanned, and prefilter_cost is 0 */
+void prefilter_set_no_regex(struct prefilter *pf, bool on);
+
 /* prefilter_begin - one message's evaluation; NULL if pf is NULL.  re is
  * the message's regex scratch. */
 struct pf_run *prefilter_begin(const struct prefilter *pf, const struct eval_env *env,

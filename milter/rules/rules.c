@@ -219,6 +219,13 @@ void rules_set_prefilter(struct ruleset *rs, bool on)
 	rs->prefilter_off = !on;
 }
 
+/* rules_set_no_regex - see rules.h */
+void rules_set_no_regex(struct ruleset *rs, bool on)
+{
+	rs->no_regex = on;
+	prefilter_set_no_regex(rs->prefilter, on);
+}
+
 /* rules_limit - benchmarks: the first n regex rules only */
 void rules_limit(struct ruleset *rs, size_t n)
 {
@@ -235,6 +242,7 @@ void rules_limit(struct ruleset *rs, size_t n)
 	}
 	prefilter_free(rs->prefilter);
 	rs->prefilter = prefilter_build(rs->rules, rs->nrules);
+	prefilter_set_no_regex(rs->prefilter, rs->no_regex);
 	rules_eval_prepare(rs);
 }
 
@@ -541,7 +549,8 @@ static bool eval_one(struct lazy *lz, size_t i)
 	} else {
 		unsigned n = prefilter_rule(lz->pf, i, r, s, lz->detail, sizeof(lz->detail));
 		if (n == PREFILTER_NONE)
-			n = run_rule(r, s, lz->sc, lz->hb, lz->detail, sizeof(lz->detail));
+			n = rs->no_regex && r->re != NULL ? r->negate :
+			    run_rule(r, s, lz->sc, lz->hb, lz->detail, sizeof(lz->detail));
 		lz->run++;
 		lz->ver++;
 		v = n;	/* with tflags multiple the score still counts once */

@@ -136,6 +136,12 @@ void rules_set_lazy(struct ruleset *rs, bool on);
  * default. */
 #define RULES_SETTLE_FROM 512
 void rules_set_settle(struct ruleset *rs, size_t from);
+/* rules_set_no_regex - benchmarks, before the set is shared: every regex
+ * rule taken as matching nothing, without running its regex, its text
+ * still built and scanned as ever (with the prefilter on) and no regex
+ * dear to run: the cost of everything but the regexes themselves.  The
+ * verdicts are wrong; a benchmark's floor only. */
+void rules_set_no_regex(struct ruleset *rs, bool on);
 /* rules_limit - benchmarks, before the set is shared: keep only the first
  * n regex rules (the others disabled) and rebuild the prefilter */
 void rules_limit(struct ruleset *rs, size_t n);

@@ -158,6 +158,7 @@ struct ruleset {
 	struct prefilter *prefilter;	/* one-pass candidates (prefilter.c) */
 	bool prefilter_off;	/* rules_set_prefilter */
 	bool eager;		/* rules_set_lazy(rs, false) */
+	bool no_regex;		/* rules_set_no_regex */
 	size_t settle_from;	/* rules_set_settle */
 	bool reads_stats;	/* rules_reads_stats (rules_eval_prepare) */
 	char *subject_tag;	/* rewrite_header Subject TEXT (the last), or NULL */

@@ -942,6 +942,35 @@ START_TEST(lazy_class_run)
 }
 END_TEST
 
+/* rules_set_no_regex (the benchmark's floor): every regex rule counts as
+ * no match, prefiltered or not, with a literal or none, so !~ hits and a
+ * meta over them reads 0; off again, the hits are back */
+START_TEST(no_regex_floor)
+{
+	struct engine *e = unit_engine("", "body HIT /buy now/\n"
+					   "rawbody RAW /[a-z]{3}\\d/\n"
+					   "header SUBJ Subject =~ /cheap/\n"
+					   "header NEG Subject !~ /cheap/\n"
+					   "meta M HIT || SUBJ\n");
+	static const char msg[] = "From: a@b.test\nSubject: cheap stuff\n\nbuy now abc1\n";
+	static const char *const names[] = { "HIT", "RAW", "SUBJ", "NEG", "M" };
+	static const bool hits[] = { true, true, true, false, true };
+
+	for (int k = 0; k < 3; k++) {	/* floor off, on, off again */
+		rules_set_no_regex(e->rules, k == 1);
+		for (int on = 0; on < 2; on++) {
+			rules_set_prefilter(e->rules, on);
+			struct scan *sc = unit_scan(e, msg);
+			for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+				ck_assert_msg((unit_detail(sc, names[i]) != NULL) == (hits[i] != (k == 1)),
+					      "%s: floor %d, prefilter %d", names[i], k == 1, on);
+			scan_free(sc);
+		}
+	}
+	engine_unref(e);
+}
+END_TEST
+
 /* a scored meta is read first in a chain (it has run before any meta
  * that reads it: dependencies first, no cycles): SCORED's 0 leaves __B
  * unrun; the hits and their order are those of running everything.
@@ -1618,6 +1647,7 @@ int main(void)
 	tcase_add_test(tc, lazy_settle);
 	tcase_add_test(tc, lazy_gate);
 	tcase_add_test(tc, lazy_class_run);
+	tcase_add_test(tc, no_regex_floor);
 	tcase_add_test(tc, lazy_scored_first);
 	tcase_add_test(tc, re_minlen_skip);
 	tcase_add_test(tc, subrules_listed);
