@@ -1186,6 +1186,21 @@ bool prefilter_quiet(const struct pf_run *run, size_t k)
 	return h->kind != PF_QUIET_PLAIN || !tx->amp;
 }
 
+static struct pf_tx *text_ready(struct pf_run *run, size_t t);
+
+/* prefilter_ready_quiet - see prefilter.h */
+bool prefilter_ready_quiet(struct pf_run *run, size_t k)
+{
+	if (run == NULL || k >= run->pf->nslots)
+		return false;
+	text_ready(run, run->pf->hot[k].text);
+	if (!prefilter_quiet(run, k))
+		return false;
+	struct pf_res *res = &run->res[k];
+	res->done = true;	/* res->n is 0: done with 0, never, or no window */
+	return true;
+}
+
 /* prefilter_end - the run cleared for the thread's next message (its
  * allocations kept: the header texts' buffers, the clusters' arrays, the
  * windows), or released when the thread has a spare already */

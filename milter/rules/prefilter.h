@@ -58,6 +58,10 @@ size_t prefilter_cost(struct pf_run *run, size_t i);
  * that breaks an ASCII promise), or it was evaluated to 0.  False when
  * unsure, or run is NULL. */
 bool prefilter_quiet(const struct pf_run *run, size_t k);
+/* prefilter_ready_quiet - prefilter_quiet once slot k's text is built and
+ * scanned (it is here when it was not); when true, the slot is settled at
+ * 0 as prefilter_rule would settle it */
+bool prefilter_ready_quiet(struct pf_run *run, size_t k);
 void prefilter_end(struct pf_run *run);
 
 #endif

@@ -649,7 +649,7 @@ void rules_eval_prepare(struct ruleset *rs)
 	for (int k = 0; k < 2; k++) {
 		free(rs->run_rules[k]);
 		free(rs->run_metas[k]);
-		rs->run_rules[k] = xcalloc(rs->nrules + 1, sizeof(size_t));
+		rs->run_rules[k] = xcalloc(rs->nrules + 1, sizeof(*rs->run_rules[k]));
 		rs->run_metas[k] = xcalloc(rs->nmeta + 1, sizeof(size_t));
 		rs->nrun_rules[k] = rs->nrun_metas[k] = 0;
 	}
@@ -660,9 +660,12 @@ void rules_eval_prepare(struct ruleset *rs)
 			continue;
 		if (r->type == RULE_EVAL && r->call.def != NULL && eval_reads_stats(r->call.def))
 			rs->reads_stats = true;
-		rs->run_rules[0][rs->nrun_rules[0]++] = i;
+		struct run_rule rr = { i, r->sym, SIZE_MAX };
+		if (r->re != NULL && !r->negate)
+			rr.slot = prefilter_quiet_slot(rs->prefilter, i);
+		rs->run_rules[0][rs->nrun_rules[0]++] = rr;
 		if (!is_sub(rs, r))
-			rs->run_rules[1][rs->nrun_rules[1]++] = i;
+			rs->run_rules[1][rs->nrun_rules[1]++] = rr;
 	}
 	for (size_t k = 0; k < rs->nmeta; k++) {
 		const struct rule *r = &rs->rules[rs->meta_order[k]];
@@ -747,8 +750,20 @@ size_t rules_eval(const struct ruleset *rs, struct msg *m, struct re_scratch *re
 			lz.val[s - rs->syms] += 1.0;
 	}
 	memcpy(lz.known, rs->known0, rs->nsyms);
-	for (size_t k = 0; k < rs->nrun_rules[lazy]; k++)
-		eval_one(&lz, rs->run_rules[lazy][k]);
+	for (size_t k = 0; k < rs->nrun_rules[lazy]; k++) {
+		const struct run_rule *rr = &rs->run_rules[lazy][k];
+		/* what eval_one finds of a regex its text rules out, found
+		 * without reading the rule and its slot: a count of 0 */
+		if (rr->slot != SIZE_MAX && lz.pf && !rs->no_regex &&
+		    prefilter_ready_quiet(lz.pf, rr->slot)) {
+			lz.known[rr->sym] = 1;
+			lz.val[rr->sym] = 0.0;
+			lz.run++;
+			lz.ver++;
+			continue;
+		}
+		eval_one(&lz, rr->rule);
+	}
 	/* the __ regex rules the prefilter already rules out, settled in
 	 * one pass over a dense list: asked one by one as the metas read
 	 * them, each cost a cache miss or more (a rule, a slot, a symbol) */

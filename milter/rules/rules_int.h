@@ -142,7 +142,8 @@ struct ruleset {
 	/* what rules_eval runs, in order (rules_eval_prepare): the enabled
 	 * non-meta rules, then the enabled metas in meta_order, each list
 	 * with the __ rules ([0]) and without them ([1], lazy) */
-	size_t *run_rules[2], nrun_rules[2];
+	struct run_rule *run_rules[2];
+	size_t nrun_rules[2];
 	size_t *run_metas[2], nrun_metas[2];
 	struct meta_pack *metas;	/* the programs of run_metas[0], in order */
 	/* the enabled __ regex rules (rules_eval_prepare): settled at 0 (1
@@ -168,6 +169,15 @@ struct ruleset {
 struct quiet_rule {
 	size_t slot, sym;	/* its prefilter slot (prefilter_quiet_slot) */
 	bool negate;
+};
+
+/* a rule rules_eval runs before the metas, in a dense list: a regex rule
+ * that counts 0 where prefilter_ready_quiet says so is settled from here,
+ * without reading the rule or its slot */
+struct run_rule {
+	size_t rule, sym;
+	size_t slot;		/* prefilter_quiet_slot, for one not negated;
+				 * SIZE_MAX: eval_one it */
 };
 
 /* replace_tag, replace_pre, replace_inter, replace_post */
