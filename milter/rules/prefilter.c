@@ -1757,7 +1757,8 @@ unsigned prefilter_rule(struct pf_run *run, size_t i, const struct rule *r,
 	struct pf_tx *tx = text_ready(run, s->text);
 	const char *subj = tx->subj;
 
-	if (!res->done && (res->never || run->pf->no_regex)) {	/* a plain text without its run */
+	/* a plain text without its run (or a benchmark's floor: no regex) */
+	if (!res->done && (res->never || run->pf->no_regex)) {
 		res->done = true;
 		res->n = 0;
 	} else if (!res->done) {
