@@ -370,7 +370,7 @@ struct lazy {
 	size_t ver;
 	size_t pick, pick_cost;
 	size_t bdepth;		/* __ metas being bounded */
-	const struct rule *top;	/* the scored meta being evaluated */
+	const struct meta_prog *top;	/* the scored meta being evaluated */
 	int passes;		/* its bounds so far */
 	bool settling;
 	double settled;		/* its value when settle met */
@@ -495,7 +495,7 @@ static bool settle(struct lazy *lz)
 		lz->passes++;
 		lz->pick = SIZE_MAX;
 		lz->pick_cost = SIZE_MAX;
-		meta_prog_bound(lz->top->prog, lz->val, lz->known, bound, lz, lz->bstack, &lo, &hi);
+		meta_prog_bound(lz->top, lz->val, lz->known, bound, lz, lz->bstack, &lo, &hi);
 		if (lo == hi && isfinite(lo)) {
 			lz->settled = lo;
 			met = true;
@@ -509,6 +509,40 @@ static bool settle(struct lazy *lz)
 	return met;
 }
 
+/* eval_meta - the value of the meta of symbol sym (program prog),
+ * reported if it hit; sets val and known (eval_one for a meta, and the
+ * scored metas' loop, from a dense list that spares it the rule) */
+static bool eval_meta(struct lazy *lz, size_t sym, const struct meta_prog *prog)
+{
+	const struct ruleset *rs = lz->rs;
+	double *st = lz->stack + lz->depth * (rs->meta_stack + 1);
+	bool top = lz->depth == 0 && lz->settles;
+
+	if (top) {
+		lz->top = prog;
+		lz->passes = 0;
+	}
+	lz->known[sym] = 2;
+	lz->depth++;
+	double v = meta_prog_eval(prog, lz->val, lz->known, need, lz, st);
+	lz->depth--;
+	if (top)
+		lz->top = NULL;
+	if (isnan(v) && !top) {	/* settled above: not known again */
+		lz->known[sym] = 0;
+		return false;
+	}
+	if (isnan(v))
+		v = lz->settled;
+	lz->known[sym] = 1;
+	lz->val[sym] = v;
+	if (v != 0.0) {
+		meta_detail(lz->detail, sizeof(lz->detail), v);
+		report(lz->sc, &rs->syms[sym], lz->detail);
+	}
+	return true;
+}
+
 /* eval_one - the value of rule i, reported if it hit; sets val and known.
  * The rule's symbol is read only when it hit or its regex runs: with
  * thousands of rules, neither the rules nor the symbols stay in the
@@ -519,44 +553,19 @@ static bool eval_one(struct lazy *lz, size_t i)
 	const struct ruleset *rs = lz->rs;
 	const struct rule *r = &rs->rules[i];
 	const struct sym *s = &rs->syms[r->sym];	/* not read here */
-	double v;
 
+	if (r->type == RULE_META)
+		return eval_meta(lz, r->sym, r->prog);
 	lz->known[r->sym] = 1;
 	lz->detail[0] = '\0';
-	if (r->type == RULE_META) {
-		double *st = lz->stack + lz->depth * (rs->meta_stack + 1);
-		bool top = lz->depth == 0 && lz->settles;
-		if (top) {
-			lz->top = r;
-			lz->passes = 0;
-		}
-		lz->known[r->sym] = 2;
-		lz->depth++;
-		v = meta_prog_eval(r->prog, lz->val, lz->known, need, lz, st);
-		lz->depth--;
-		if (top)
-			lz->top = NULL;
-		if (isnan(v) && !top) {	/* settled above: not known again */
-			lz->known[r->sym] = 0;
-			return false;
-		}
-		if (isnan(v))
-			v = lz->settled;
-		lz->known[r->sym] = 1;
-		lz->detail[0] = '\0';
-		if (v != 0.0)
-			meta_detail(lz->detail, sizeof(lz->detail), v);
-	} else {
-		unsigned n = prefilter_rule(lz->pf, i, r, s, lz->detail, sizeof(lz->detail));
-		if (n == PREFILTER_NONE)
-			n = rs->no_regex && r->re != NULL ? r->negate :
-			    run_rule(r, s, lz->sc, lz->hb, lz->detail, sizeof(lz->detail));
-		lz->run++;
-		lz->ver++;
-		v = n;	/* with tflags multiple the score still counts once */
-	}
-	lz->val[r->sym] = v;
-	if (v != 0.0)
+	unsigned n = prefilter_rule(lz->pf, i, r, s, lz->detail, sizeof(lz->detail));
+	if (n == PREFILTER_NONE)
+		n = rs->no_regex && r->re != NULL ? r->negate :
+		    run_rule(r, s, lz->sc, lz->hb, lz->detail, sizeof(lz->detail));
+	lz->run++;
+	lz->ver++;
+	lz->val[r->sym] = n;	/* with tflags multiple the score still counts once */
+	if (n != 0)
 		report(lz->sc, s, lz->detail);
 	return true;
 }
@@ -650,7 +659,7 @@ void rules_eval_prepare(struct ruleset *rs)
 		free(rs->run_rules[k]);
 		free(rs->run_metas[k]);
 		rs->run_rules[k] = xcalloc(rs->nrules + 1, sizeof(*rs->run_rules[k]));
-		rs->run_metas[k] = xcalloc(rs->nmeta + 1, sizeof(size_t));
+		rs->run_metas[k] = xcalloc(rs->nmeta + 1, sizeof(*rs->run_metas[k]));
 		rs->nrun_rules[k] = rs->nrun_metas[k] = 0;
 	}
 	rs->reads_stats = false;
@@ -671,9 +680,10 @@ void rules_eval_prepare(struct ruleset *rs)
 		const struct rule *r = &rs->rules[rs->meta_order[k]];
 		if (r->disabled)
 			continue;
-		rs->run_metas[0][rs->nrun_metas[0]++] = rs->meta_order[k];
+		struct run_meta rm = { rs->meta_order[k], r->sym, NULL };	/* prog: below */
+		rs->run_metas[0][rs->nrun_metas[0]++] = rm;
 		if (!is_sub(rs, r))
-			rs->run_metas[1][rs->nrun_metas[1]++] = rs->meta_order[k];
+			rs->run_metas[1][rs->nrun_metas[1]++] = rm;
 	}
 	/* the cheaper operands of && first, then the programs in the order
 	 * they run */
@@ -690,15 +700,18 @@ void rules_eval_prepare(struct ruleset *rs)
 	}
 	unsigned *costs = meta_costs(rs);
 	for (size_t k = 0; k < rs->nrun_metas[0]; k++)
-		meta_reorder(rs->rules[rs->run_metas[0][k]].meta, cost_of, costs);
+		meta_reorder(rs->rules[rs->run_metas[0][k].rule].meta, cost_of, costs);
 	free(costs);
 	const struct meta_expr **es = xcalloc(rs->nrun_metas[0] + 1, sizeof(*es));
 	for (size_t k = 0; k < rs->nrun_metas[0]; k++)
-		es[k] = rs->rules[rs->run_metas[0][k]].meta;
+		es[k] = rs->rules[rs->run_metas[0][k].rule].meta;
 	meta_pack_free(rs->metas);
 	rs->metas = meta_pack_new(es, rs->nrun_metas[0]);
 	for (size_t k = 0; k < rs->nrun_metas[0]; k++)
-		rs->rules[rs->run_metas[0][k]].prog = meta_pack_prog(rs->metas, k);
+		rs->run_metas[0][k].prog = rs->rules[rs->run_metas[0][k].rule].prog =
+			meta_pack_prog(rs->metas, k);
+	for (size_t k = 0; k < rs->nrun_metas[1]; k++)
+		rs->run_metas[1][k].prog = rs->rules[rs->run_metas[1][k].rule].prog;
 	free(es);
 }
 
@@ -775,9 +788,9 @@ size_t rules_eval(const struct ruleset *rs, struct msg *m, struct re_scratch *re
 		}
 	}
 	for (size_t k = 0; k < rs->nrun_metas[lazy]; k++) {
-		size_t i = rs->run_metas[lazy][k];
-		if (!lz.known[rs->rules[i].sym])	/* a meta may have run it */
-			eval_one(&lz, i);
+		const struct run_meta *rm = &rs->run_metas[lazy][k];
+		if (!lz.known[rm->sym])	/* a meta may have run it */
+			eval_meta(&lz, rm->sym, rm->prog);
 	}
 	prefilter_end(lz.pf);
 	buf_free(&hb);

@@ -144,7 +144,8 @@ struct ruleset {
 	 * with the __ rules ([0]) and without them ([1], lazy) */
 	struct run_rule *run_rules[2];
 	size_t nrun_rules[2];
-	size_t *run_metas[2], nrun_metas[2];
+	struct run_meta *run_metas[2];
+	size_t nrun_metas[2];
 	struct meta_pack *metas;	/* the programs of run_metas[0], in order */
 	/* the enabled __ regex rules (rules_eval_prepare): settled at 0 (1
 	 * negated) before the metas run when prefilter_quiet says so */
@@ -178,6 +179,13 @@ struct run_rule {
 	size_t rule, sym;
 	size_t slot;		/* prefilter_quiet_slot, for one not negated;
 				 * SIZE_MAX: eval_one it */
+};
+
+/* a meta rules_eval runs after the rules, in a dense list: its program
+ * (the rule's prog) and symbol without the rule */
+struct run_meta {
+	size_t rule, sym;
+	const struct meta_prog *prog;
 };
 
 /* replace_tag, replace_pre, replace_inter, replace_post */
