@@ -286,6 +286,7 @@ struct pf_hot {
 	uint32_t text;
 	unsigned char kind;	/* PF_LOUD: always (runs or not); else what
 				 * it takes to rule a match out */
+	bool core;		/* the slot has a core (its cost: 8 a byte) */
 };
 
 struct prefilter {
@@ -1016,6 +1017,7 @@ struct prefilter *prefilter_build(const struct rule *rules, size_t nrules)
 		pf->hot[i].text = (uint32_t)sl->text;
 		pf->hot[i].kind = sl->always ? PF_LOUD : sl->ascii ? PF_QUIET_ASCII :
 				  sl->plain ? PF_QUIET_PLAIN : PF_QUIET;
+		pf->hot[i].core = sl->core != NULL;
 		pf->info.prefiltered += !sl->always;
 	}
 	for (size_t t = 0; t < pf->ntexts; t++) {
@@ -1722,27 +1724,28 @@ size_t prefilter_cost(struct pf_run *run, size_t i)
 	if (run == NULL || i >= run->pf->nrules || run->pf->slot_of[i] == SIZE_MAX)
 		return 0;
 	size_t k = run->pf->slot_of[i];
-	const struct pf_slot *s = &run->pf->slots[k];
+	const struct pf_hot *h = &run->pf->hot[k];	/* not the slot: a miss less */
 	const struct pf_res *res = &run->res[k];
 	if (res->done)
 		return 0;
-	struct pf_tx *tx = text_ready(run, s->text);
+	struct pf_tx *tx = text_ready(run, h->text);
 	if (res->never || run->pf->no_regex)
 		return 0;
-	if (s->always || tx->failed || ((s->ascii || s->plain) && tx->high) || (s->plain && tx->amp)) {
+	bool ascii = h->kind == PF_QUIET_ASCII, plain = h->kind == PF_QUIET_PLAIN;
+	if (h->kind == PF_LOUD || tx->failed || ((ascii || plain) && tx->high) || (plain && tx->amp)) {
 		size_t nuris = 0;
-		if (s->text == T_URI)
+		if (h->text == T_URI)
 			msg_uris(run->m, &nuris);
-		return s->text == T_URI ? 64 * nuris : tx->len;
+		return h->text == T_URI ? 64 * nuris : tx->len;
 	}
 	if (!res->cand)
 		return 0;
 	size_t n = 0;
 	for (unsigned w = 0; w < res->nwin; w++) {
 		const struct match_win *v = &run->wins[res->win + w];
-		n += (s->text == T_URI ? 64 : 1) * (v->hi - v->lo + 1);
+		n += (h->text == T_URI ? 64 : 1) * (v->hi - v->lo + 1);
 	}
-	return s->core ? 8 * n : n;
+	return h->core ? 8 * n : n;
 }
 
 /* prefilter_rule - a rule's count from its shared slot */
@@ -1752,9 +1755,9 @@ unsigned prefilter_rule(struct pf_run *run, size_t i, const struct rule *r,
 	if (run == NULL || i >= run->pf->nrules || run->pf->slot_of[i] == SIZE_MAX)
 		return PREFILTER_NONE;
 	size_t k = run->pf->slot_of[i];
-	const struct pf_slot *s = &run->pf->slots[k];
+	const struct pf_hot *h = &run->pf->hot[k];
 	struct pf_res *res = &run->res[k];
-	struct pf_tx *tx = text_ready(run, s->text);
+	struct pf_tx *tx = text_ready(run, h->text);
 	const char *subj = tx->subj;
 
 	/* a plain text without its run (or a benchmark's floor: no regex) */
@@ -1762,6 +1765,7 @@ unsigned prefilter_rule(struct pf_run *run, size_t i, const struct rule *r,
 		res->done = true;
 		res->n = 0;
 	} else if (!res->done) {
+		const struct pf_slot *s = &run->pf->slots[k];
 		res->done = true;
 		/* admitted by its literals alone: every match holds one (or
 		 * its look-behind does), so matches start only in the
@@ -1797,7 +1801,7 @@ unsigned prefilter_rule(struct pf_run *run, size_t i, const struct rule *r,
 		return n == 0;
 	if (n > r->maxhits)
 		n = r->maxhits;
-	if (n && s->text == T_URI) {
+	if (n && h->text == T_URI) {
 		size_t nuris;
 		subj = msg_uris(run->m, &nuris)[res->a];
 		match_detail(detail, cap, subj, 0, strlen(subj));
