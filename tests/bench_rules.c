@@ -214,12 +214,14 @@ static void pf_line(const struct engine *e, double load_ms)
  * ratios and the ratio of each N's best round (a spell only adds time).
  * what: the line's words for the setting measured.  The verdicts were
  * compared already, each N's with its own off run (the floor's are
- * wrong by design: no regex runs). */
-static void ratio_rounds(struct engine **e, const size_t *got, size_t ne, struct file *files,
-			 size_t n, int rounds, const char *what)
+ * wrong by design: no regex runs).  Returns the median of the last N's
+ * round medians. */
+static double ratio_rounds(struct engine **e, const size_t *got, size_t ne, struct file *files,
+			   size_t n, int rounds, const char *what)
 {
 	double *m = xcalloc(ne, sizeof(*m)), *best = xcalloc(ne, sizeof(*best));
 	double *ratio = xcalloc((size_t)rounds, sizeof(*ratio));
+	double *last = xcalloc((size_t)rounds, sizeof(*last));
 
 	printf("%s, %d rounds of every N back to back (median us/msg):\n", what, rounds);
 	for (int k = 0; k < rounds; k++) {
@@ -230,6 +232,7 @@ static void ratio_rounds(struct engine **e, const size_t *got, size_t ne, struct
 			result_free(&on);
 		}
 		ratio[k] = m[ne - 1] / m[0];
+		last[k] = m[ne - 1];
 		printf("  round %d:", k + 1);
 		for (size_t j = 0; j < ne; j++) {
 			printf(" N=%zu %.1f", got[j], m[j]);
@@ -243,9 +246,13 @@ static void ratio_rounds(struct engine **e, const size_t *got, size_t ne, struct
 	       "x%.2f (each N's best round: %.1f -> %.1f us) (target <= 2)\n",
 	       (double)got[ne - 1] / (double)got[0], got[0], got[ne - 1], what, ratio[rounds / 2],
 	       best[ne - 1] / best[0], best[0], best[ne - 1]);
+	qsort(last, (size_t)rounds, sizeof(*last), bench_dbl_cmp);
+	double mid = last[rounds / 2];
 	free(m);
 	free(best);
 	free(ratio);
+	free(last);
+	return mid;
 }
 
 /* stock - the second set: whole, then the scaling curve */
@@ -301,7 +308,7 @@ static bool stock(const char *dir, struct file *files, size_t n, int passes, dou
 	/* the cells above ran one after another, each in a spell of its
 	 * own: again in rounds, each N in turn */
 	int rounds = passes < 5 ? 5 : passes;
-	ratio_rounds(curve, got, nsizes, files, n, rounds, "prefilter on");
+	double all_rounds = ratio_rounds(curve, got, nsizes, files, n, rounds, "prefilter on");
 	/* the part of the curve no prefilter removes: every text built and
 	 * scanned, every meta and eval run, no regex at all */
 	for (size_t k = 0; k < nsizes; k++)
@@ -314,6 +321,10 @@ static bool stock(const char *dir, struct file *files, size_t n, int passes, dou
 		engine_unref(curve[k]);
 	e = curve[last];
 	printf("stock set, all rules, prefilter on: median %.1f us/msg\n", med[last][1]);
+	/* the same set measured again in each round: the median of those
+	 * medians, which one slow spell of a shared machine moves less */
+	printf("stock set, all rules, prefilter on, median of %d rounds: %.1f us/msg\n", rounds,
+	       all_rounds);
 	printf("stock set, all rules, prefilter on: CPU %.1f us/msg (mean)\n", cpu_all);
 	/* what the lazy __ rules add to the prefilter: the whole set once
 	 * more with every __ rule run (the verdicts must not move) */
