@@ -1164,6 +1164,17 @@ size_t prefilter_quiet_slot(const struct prefilter *pf, size_t i)
 	return pf->slot_of[i];
 }
 
+/* searched_whole - a slot of hot entry h is searched over the whole of
+ * its (ready) text, not in windows: no literal rules it out (always), the
+ * scan failed, or the text has the bytes its ASCII promise excludes */
+static bool searched_whole(const struct pf_hot *h, const struct pf_tx *tx)
+{
+	bool ascii = h->kind == PF_QUIET_ASCII, plain = h->kind == PF_QUIET_PLAIN;
+
+	return h->kind == PF_LOUD || tx->failed || ((ascii || plain) && tx->high) ||
+	       (plain && tx->amp);
+}
+
 /* prefilter_quiet - see prefilter.h: what prefilter_rule would find
  * without running PCRE2 (a slot that is not always, whose text was
  * scanned without error, with no window, not searched whole, and none
@@ -1181,11 +1192,7 @@ bool prefilter_quiet(const struct pf_run *run, size_t k)
 		return res->n == 0;
 	if (res->never)		/* set only in a text ready */
 		return true;
-	if (h->kind == PF_LOUD || !tx->ready || tx->failed || res->cand)
-		return false;
-	if ((h->kind == PF_QUIET_ASCII || h->kind == PF_QUIET_PLAIN) && tx->high)
-		return false;
-	return h->kind != PF_QUIET_PLAIN || !tx->amp;
+	return tx->ready && !res->cand && !searched_whole(h, tx);
 }
 
 static struct pf_tx *text_ready(struct pf_run *run, size_t t);
@@ -1731,8 +1738,7 @@ size_t prefilter_cost(struct pf_run *run, size_t i)
 	struct pf_tx *tx = text_ready(run, h->text);
 	if (res->never || run->pf->no_regex)
 		return 0;
-	bool ascii = h->kind == PF_QUIET_ASCII, plain = h->kind == PF_QUIET_PLAIN;
-	if (h->kind == PF_LOUD || tx->failed || ((ascii || plain) && tx->high) || (plain && tx->amp)) {
+	if (searched_whole(h, tx)) {
 		size_t nuris = 0;
 		if (h->text == T_URI)
 			msg_uris(run->m, &nuris);

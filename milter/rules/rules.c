@@ -767,8 +767,7 @@ size_t rules_eval(const struct ruleset *rs, struct msg *m, struct re_scratch *re
 		const struct run_rule *rr = &rs->run_rules[lazy][k];
 		/* what eval_one finds of a regex its text rules out, found
 		 * without reading the rule and its slot: a count of 0 */
-		if (rr->slot != SIZE_MAX && lz.pf && !rs->no_regex &&
-		    prefilter_ready_quiet(lz.pf, rr->slot)) {
+		if (rr->slot != SIZE_MAX && lz.pf && prefilter_ready_quiet(lz.pf, rr->slot)) {
 			lz.known[rr->sym] = 1;
 			lz.val[rr->sym] = 0.0;
 			lz.run++;
