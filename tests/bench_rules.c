@@ -215,9 +215,9 @@ static void pf_line(const struct engine *e, double load_ms)
  * what: the line's words for the setting measured.  The verdicts were
  * compared already, each N's with its own off run (the floor's are
  * wrong by design: no regex runs).  Returns the median of the last N's
- * round medians. */
+ * round medians; *mid_ratio (if not NULL) gets the median ratio. */
 static double ratio_rounds(struct engine **e, const size_t *got, size_t ne, struct file *files,
-			   size_t n, int rounds, const char *what)
+			   size_t n, int rounds, const char *what, double *mid_ratio)
 {
 	double *m = xcalloc(ne, sizeof(*m)), *best = xcalloc(ne, sizeof(*best));
 	double *ratio = xcalloc((size_t)rounds, sizeof(*ratio));
@@ -242,6 +242,8 @@ static double ratio_rounds(struct engine **e, const size_t *got, size_t ne, stru
 		printf("  x%.2f\n", ratio[k]);
 	}
 	qsort(ratio, (size_t)rounds, sizeof(*ratio), bench_dbl_cmp);
+	if (mid_ratio)
+		*mid_ratio = ratio[rounds / 2];
 	printf("%.1fx the rules (%zu -> %zu), %s: time x%.2f (median of the rounds' ratios), "
 	       "x%.2f (each N's best round: %.1f -> %.1f us) (target <= 2)\n",
 	       (double)got[ne - 1] / (double)got[0], got[0], got[ne - 1], what, ratio[rounds / 2],
@@ -253,6 +255,43 @@ static double ratio_rounds(struct engine **e, const size_t *got, size_t ne, stru
 	free(ratio);
 	free(last);
 	return mid;
+}
+
+/* sampled - the curve's two ends again with the small end drawn at
+ * random (rules_sample) instead of the first lo regex rules in file order:
+ * which rules make up the small end moves the ratio (the first ones are
+ * cheaper than most), so SAMPLE_DRAWS draws of it, each checked against
+ * its off run and measured against the whole set (all) in rounds.  False
+ * when a draw's verdicts differ with the prefilter on.  The draws' off
+ * runs keep their verdicts in files[] as the reference: run it after
+ * every check against the whole set's. */
+#define SAMPLE_DRAWS 3
+static bool sampled(const char *dir, struct engine *all, size_t lo, size_t hi, struct file *files,
+		    size_t n, int passes, int rounds)
+{
+	double ratio[SAMPLE_DRAWS], med[2], cmed[2], cpu;
+	bool same = true;
+
+	printf("the same with the %zu rules drawn at random from the %zu (%d draws):\n", lo, hi,
+	       SAMPLE_DRAWS);
+	for (unsigned long seed = 1; seed <= SAMPLE_DRAWS; seed++) {
+		char what[64];
+		struct engine *e = load(dir, NULL);
+		if (e == NULL)
+			return false;
+		rules_sample(e->rules, lo, seed);
+		snprintf(what, sizeof(what), "random N=%zu, draw %lu", lo, seed);
+		same &= off_on(e, what, files, n, passes, med, cmed, &cpu);
+		struct engine *pair[2] = { e, all };
+		size_t got[2] = { lo, hi };
+		ratio_rounds(pair, got, 2, files, n, rounds, what, &ratio[seed - 1]);
+		engine_unref(e);
+	}
+	qsort(ratio, SAMPLE_DRAWS, sizeof(*ratio), bench_dbl_cmp);
+	printf("%.1fx the rules (%zu drawn at random -> %zu): time x%.2f (the median draw; "
+	       "draws x%.2f to x%.2f) (target <= 2)\n", (double)hi / (double)lo, lo, hi,
+	       ratio[SAMPLE_DRAWS / 2], ratio[0], ratio[SAMPLE_DRAWS - 1]);
+	return same;
 }
 
 /* stock - the second set: whole, then the scaling curve */
@@ -308,13 +347,13 @@ static bool stock(const char *dir, struct file *files, size_t n, int passes, dou
 	/* the cells above ran one after another, each in a spell of its
 	 * own: again in rounds, each N in turn */
 	int rounds = passes < 5 ? 5 : passes;
-	double all_rounds = ratio_rounds(curve, got, nsizes, files, n, rounds, "prefilter on");
+	double all_rounds = ratio_rounds(curve, got, nsizes, files, n, rounds, "prefilter on", NULL);
 	/* the part of the curve no prefilter removes: every text built and
 	 * scanned, every meta and eval run, no regex at all */
 	for (size_t k = 0; k < nsizes; k++)
 		rules_set_no_regex(curve[k]->rules, true);
 	ratio_rounds(curve, got, nsizes, files, n, rounds,
-		     "no regex run at all (each taken as no match; its text built and scanned)");
+		     "no regex run at all (each taken as no match; its text built and scanned)", NULL);
 	for (size_t k = 0; k < nsizes; k++)
 		rules_set_no_regex(curve[k]->rules, false);
 	for (size_t k = 0; k + 1 < nsizes; k++)
@@ -337,6 +376,10 @@ static bool stock(const char *dir, struct file *files, size_t n, int passes, dou
 	       cpu_all / (eager.cpu_us / (double)eager.count));
 	same &= eager.differ == 0;
 	result_free(&eager);
+	/* last: each draw's off run is its own reference (CHECK_KEEP); the
+	 * whole set as measured above, lazy __ rules again */
+	rules_set_lazy(e->rules, true);
+	same &= sampled(dir, e, got[0], got[last], files, n, passes, rounds);
 	engine_unref(e);
 	return same;
 }

@@ -19,6 +19,7 @@
 
 #include <ctype.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -226,6 +227,15 @@ void rules_set_no_regex(struct ruleset *rs, bool on)
 	prefilter_set_no_regex(rs->prefilter, on);
 }
 
+/* limit_rebuild - after rules_limit or rules_sample turned rules off */
+static void limit_rebuild(struct ruleset *rs)
+{
+	prefilter_free(rs->prefilter);
+	rs->prefilter = prefilter_build(rs->rules, rs->nrules);
+	prefilter_set_no_regex(rs->prefilter, rs->no_regex);
+	rules_eval_prepare(rs);
+}
+
 /* rules_limit - benchmarks: the first n regex rules only */
 void rules_limit(struct ruleset *rs, size_t n)
 {
@@ -240,10 +250,35 @@ void rules_limit(struct ruleset *rs, size_t n)
 			rs->nenabled--;
 		}
 	}
-	prefilter_free(rs->prefilter);
-	rs->prefilter = prefilter_build(rs->rules, rs->nrules);
-	prefilter_set_no_regex(rs->prefilter, rs->no_regex);
-	rules_eval_prepare(rs);
+	limit_rebuild(rs);
+}
+
+/* rules_sample - benchmarks: n of the regex rules drawn at random, each
+ * set of n as likely as any other (selection sampling, Knuth's algorithm
+ * S, over xorshift64* seeded with seed: the same seed, the same rules) */
+void rules_sample(struct ruleset *rs, size_t n, unsigned long seed)
+{
+	uint64_t x = (uint64_t)seed * 0x9E3779B97F4A7C15u + 0x2545F4914F6CDD1Du;
+	size_t left = 0, kept = 0;
+
+	for (size_t i = 0; i < rs->nrules; i++)
+		left += !rs->rules[i].disabled && rs->rules[i].re != NULL;
+	for (size_t i = 0; i < rs->nrules; i++, x ^= x >> 12, x ^= x << 25, x ^= x >> 27) {
+		struct rule *r = &rs->rules[i];
+		if (r->disabled || r->re == NULL)
+			continue;
+		/* kept with probability (n - kept) / left: a uniform draw from
+		 * [0, left) below what is still to be kept */
+		uint64_t u = (x * 0x2545F4914F6CDD1Du) >> 11;
+		if (kept < n && (double)u * 0x1p-53 * (double)left < (double)(n - kept)) {
+			kept++;
+		} else {
+			r->disabled = true;
+			rs->nenabled--;
+		}
+		left--;
+	}
+	limit_rebuild(rs);
 }
 
 /* rules_prefilter_info - what the prefilter of the set holds */
@@ -260,8 +295,6 @@ void rules_each(const struct ruleset *rs,
 		if (!rs->rules[i].disabled)
 			fn(rs->syms[rs->rules[i].sym].name, type_name(rs->rules[i].type), ctx);
 }
-
-/* ---------------------------------------------------------------- eval */
 
 /* ---------------------------------------------------------------- eval */
 

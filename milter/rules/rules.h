@@ -145,6 +145,9 @@ void rules_set_no_regex(struct ruleset *rs, bool on);
 /* rules_limit - benchmarks, before the set is shared: keep only the first
  * n regex rules (the others disabled) and rebuild the prefilter */
 void rules_limit(struct ruleset *rs, size_t n);
+/* rules_sample - the same, keeping n of the regex rules drawn at random
+ * (the same seed draws the same rules; all of them when n is as many) */
+void rules_sample(struct ruleset *rs, size_t n, unsigned long seed);
 
 /* what the prefilter of a set holds (rules_prefilter_info) */
 struct rules_pf_info {

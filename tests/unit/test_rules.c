@@ -432,6 +432,71 @@ START_TEST(each_rule_listed)
 }
 END_TEST
 
+/* rules_sample (the rules benchmark's random curve): exactly n of the
+ * regex rules stay, metas and other rules stay, the same seed draws the
+ * same rules, seeds draw different ones and every rule in time, and a
+ * scan after it hits the rules kept and only them (the prefilter rebuilt) */
+#define SAMPLE_SET "body A /alpha/\nbody B /bravo/\nbody C /charlie/\nbody D /delta/\n" \
+		   "body E /echo/\nbody F /foxtrot/\nheader G Subject =~ /golf/\n" \
+		   "header H Subject =~ /hotel/\nbody I /india/\nbody J /juliet/\n" \
+		   "header X exists:Subject\nmeta M X && !A\n"
+
+/* sample_list - the regex rules rules_sample(n, seed) keeps, "A;C;..." */
+static void sample_list(size_t n, unsigned long seed, char *out, size_t *count)
+{
+	struct engine *e = unit_engine("", SAMPLE_SET);
+	char all[512] = "";
+
+	rules_sample(e->rules, n, seed);
+	rules_each(e->rules, list_rule, all);
+	ck_assert_msg(strstr(all, "X header;") && strstr(all, "M meta;"), "%s", all);
+	struct scan *sc = unit_scan(e, "Subject: golf hotel\n\nalpha bravo charlie delta echo "
+				    "foxtrot india juliet\n");
+	*out = '\0';
+	*count = 0;
+	for (const char *name = "A\0B\0C\0D\0E\0F\0G\0H\0I\0J\0"; *name; name += 2) {
+		char item[8];
+		snprintf(item, sizeof(item), ";%s ", name);
+		bool kept = strncmp(all, item + 1, 2) == 0 || strstr(all, item) != NULL;
+		ck_assert_msg(kept == (find_hit(sc, name) != NULL), "%s: kept %d, hit %d", name, kept,
+			      find_hit(sc, name) != NULL);
+		if (kept) {
+			strcat(out, name);
+			strcat(out, ";");
+			++*count;
+		}
+	}
+	scan_free(sc);
+	engine_unref(e);
+}
+
+START_TEST(sample_rules)
+{
+	char a[128], b[128], seen[128] = "";
+	size_t n;
+	bool differ = false;
+
+	sample_list(4, 1, a, &n);
+	ck_assert_uint_eq(n, 4);
+	sample_list(4, 1, b, &n);
+	ck_assert_str_eq(a, b);
+	for (unsigned long seed = 2; seed < 40; seed++) {
+		sample_list(4, seed, b, &n);
+		ck_assert_uint_eq(n, 4);
+		differ |= strcmp(a, b) != 0;
+		for (const char *p = b; *p; p += 2)
+			if (!strchr(seen, *p))
+				seen[strlen(seen)] = *p;	/* seen is zeroed */
+	}
+	ck_assert_msg(differ, "every seed drew %s", a);
+	ck_assert_uint_eq(strlen(seen), 10);
+	sample_list(10, 7, a, &n);
+	ck_assert_str_eq(a, "A;B;C;D;E;F;G;H;I;J;");
+	sample_list(0, 7, a, &n);
+	ck_assert_uint_eq(n, 0);
+}
+END_TEST
+
 /* metas over metas run after their dependencies, whatever the file order */
 START_TEST(meta_order)
 {
@@ -1648,6 +1713,7 @@ int main(void)
 	tcase_add_test(tc, lazy_gate);
 	tcase_add_test(tc, lazy_class_run);
 	tcase_add_test(tc, no_regex_floor);
+	tcase_add_test(tc, sample_rules);
 	tcase_add_test(tc, lazy_scored_first);
 	tcase_add_test(tc, re_minlen_skip);
 	tcase_add_test(tc, subrules_listed);
