@@ -391,6 +391,15 @@ const struct html_stats *msg_html_stats(struct msg *m, size_t *n)
 	return v->html;
 }
 
+/* msg_part_fields - see message.h */
+const char *msg_part_fields(struct msg *m, size_t *len)
+{
+	struct mime_views *v = stats_views(m);
+
+	*len = v->fields_len;
+	return v->fields;
+}
+
 /* msg_mime_stats - MIME statistics of the message */
 const struct mime_stats *msg_mime_stats(struct msg *m)
 {

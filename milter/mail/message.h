@@ -158,6 +158,11 @@ void msg_no_stats(struct msg *m, bool no);
 /* msg_html_stats - SpamAssassin's statistics of each text/html part, in
  * order (at most MIME_MAX_HTML_PARTS); borrowed */
 const struct html_stats *msg_html_stats(struct msg *m, size_t *n);
+/* msg_part_fields - the header fields of every MIME part below the top,
+ * in tree order (mime_views.fields: name, value as received, value
+ * decoded, each NUL-terminated, an empty name after each part's); NULL
+ * and 0 when there are none.  Borrowed */
+const char *msg_part_fields(struct msg *m, size_t *len);
 /* msg_mime_stats - SpamAssassin's MIME statistics; borrowed */
 const struct mime_stats *msg_mime_stats(struct msg *m);
 /* msg_mime_madiff - the same with madiff, madiff_html and madiff_text

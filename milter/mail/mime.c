@@ -311,6 +311,8 @@ struct walk {
 	bool redo;		/* one did not fit GMime's tree: parse whole */
 	size_t parsed;		/* bytes GMime read */
 	bool no_stats;		/* mime_views.no_stats */
+	struct buf fields;	/* mime_views.fields, unless no_stats */
+	GMimeObject *inner;	/* the attached message the next part tops */
 };
 
 /* set_broken - keep the first reason */
@@ -978,6 +980,45 @@ static void leaf(struct walk *w, GMimePart *part, bool top)
 		text_part(w, o, dw, kind == 2, raw, raw_len);
 }
 
+/* part_fields - the header fields of a part below the top, for
+ * mimeheader rules (mime_views.fields): each as its name, its value as
+ * received (from its first byte after the colon's white space, line
+ * breaks as LF) and its value unfolded and decoded, each NUL-terminated;
+ * an empty name ends the part */
+static void part_fields(struct walk *w, GMimeObject *o)
+{
+	GMimeHeaderList *hl = g_mime_object_get_header_list(o);
+	int n = hl ? g_mime_header_list_get_count(hl) : 0;
+
+	/* the top of an attached message: that message's fields first (its
+	 * own part has only the Content- ones), as SpamAssassin's node for
+	 * it holds them all */
+	if (w->inner != NULL) {
+		GMimeObject *msg = w->inner;
+		w->inner = NULL;
+		part_fields(w, msg);
+		w->fields.len--;	/* the same part goes on */
+	}
+	for (int i = 0; i < n; i++) {
+		GMimeHeader *h = g_mime_header_list_get_header_at(hl, i);
+		const char *name = h ? g_mime_header_get_name(h) : NULL;
+		if (name == NULL || *name == '\0')
+			continue;
+		const char *raw = g_mime_header_get_raw_value(h), *val = g_mime_header_get_value(h);
+		buf_puts(&w->fields, name);
+		buf_putc(&w->fields, '\0');
+		for (raw = raw ? raw : ""; *raw == ' ' || *raw == '\t'; raw++)
+			;
+		for (; *raw; raw++)
+			if (*raw != '\r' || raw[1] != '\n')
+				buf_putc(&w->fields, *raw);
+		buf_putc(&w->fields, '\0');
+		buf_puts(&w->fields, val ? val : "");
+		buf_putc(&w->fields, '\0');
+	}
+	buf_putc(&w->fields, '\0');
+}
+
 /* walk - depth-first over the tree, in message order */
 static void walk(struct walk *w, GMimeObject *o, int depth)
 {
@@ -993,6 +1034,8 @@ static void walk(struct walk *w, GMimeObject *o, int depth)
 		return;
 	}
 	bool top = w->parts == 1;
+	if (!w->no_stats && !top)
+		part_fields(w, o);
 	if (GMIME_IS_PART(o)) {
 		leaf(w, GMIME_PART(o), top);
 		return;
@@ -1017,8 +1060,11 @@ static void walk(struct walk *w, GMimeObject *o, int depth)
 	} else if (GMIME_IS_MESSAGE_PART(o)) {
 		/* an attached message: its text is text the reader sees */
 		GMimeMessage *m = g_mime_message_part_get_message(GMIME_MESSAGE_PART(o));
-		if (m != NULL)
+		if (m != NULL) {
+			w->inner = GMIME_OBJECT(m);
 			walk(w, g_mime_message_get_mime_part(m), depth + 1);
+			w->inner = NULL;
+		}
 	}
 	if (alt)
 		mime_stats_alt_end(&w->stats);
@@ -1053,6 +1099,7 @@ static size_t walk_begin(struct walk *w, struct mime_stats *stats, const struct 
 	buf_reset(&w->text);	/* "" (buf_reserve leaves the bytes unset) */
 	buf_reset(&w->raw);
 	buf_init(&w->hidden);
+	buf_init(&w->fields);
 	uri_set_init_in(&w->uris, w->arena);
 	const char *subj = subject_of(hdrs, nhdrs);
 	if (subj)
@@ -1076,6 +1123,7 @@ static void walk_discard(struct walk *w)
 	mime_stats_free(w->stats.s);	/* the log of alternatives: walked again */
 	for (size_t i = 0; i < w->nbounds; i++)
 		free(w->bounds[i]);
+	buf_free(&w->fields);
 	*w = (struct walk){ .truncated = w->truncated, .skips = w->skips, .nskips = w->nskips,
 			    .parsed = w->parsed, .arena = w->arena, .no_stats = w->no_stats };
 }
@@ -1201,6 +1249,8 @@ void mime_views_build_skip(struct mime_views *v, const struct header *hdrs, size
 	mime_stats_end(&w.stats);
 	v->html = w.html;
 	v->nhtml = w.nhtml;
+	v->fields = w.fields.data;
+	v->fields_len = w.fields.len;
 	v->built = true;
 	buf_free(&w.hidden);
 }
@@ -1214,6 +1264,7 @@ void mime_views_free(struct mime_views *v)
 	for (size_t i = 0; i < v->nhtml; i++)
 		html_stats_free(&v->html[i]);
 	free(v->html);
+	free(v->fields);
 	mime_stats_free(&v->stats);
 	arena_free(&v->arena);
 	memset(v, 0, sizeof(*v));

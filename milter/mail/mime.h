@@ -61,6 +61,10 @@ struct mime_views {
 	struct html_stats *html;	/* per text/html part, in order */
 	size_t nhtml;
 	struct mime_stats stats;
+	/* unless no_stats: the header fields of each part below the top, in
+	 * the walk's order (mime.c part_fields), for mimeheader rules */
+	char *fields;
+	size_t fields_len;
 	size_t parsed;		/* bytes GMime read (binary parts' contents
 				 * are left out: mime_skip.h) */
 	/* the URI strings and list and the HTML statistics' strings live

@@ -334,6 +334,77 @@ unsigned match_uris(const struct re *re, const char *name, struct msg *m,
 	return n;
 }
 
+/* mime_value - one part's value of a mimeheader rule's field into out:
+ * raw (from its first byte after the colon's white space, CR LF as LF) or
+ * decoded with a newline; with neither (no such field) if_unset unless
+ * :raw, whose absent field is "" (SpamAssassin's raw_header) */
+static void mime_value(const struct rule *r, const char *raw, const char *decoded,
+		       struct buf *out)
+{
+	buf_reset(out);
+	if (r->mod & HDR_RAW) {
+		for (raw = raw ? raw : ""; *raw == ' ' || *raw == '\t'; raw++)
+			;
+		for (; *raw; raw++)
+			if (*raw != '\r' || raw[1] != '\n')
+				buf_putc(out, *raw);
+	} else if (decoded) {
+		buf_puts(out, decoded);
+		buf_putc(out, '\n');
+	} else {
+		buf_puts(out, r->if_unset ? r->if_unset : "");
+	}
+	if (out->data == NULL)
+		buf_puts(out, "");
+}
+
+/* match_mime - see match.h */
+unsigned match_mime(const struct rule *r, const char *name, struct msg *m,
+		    struct re_scratch *rx, char *detail, size_t cap)
+{
+	struct buf v;
+	size_t a = 0, b = 0, len;
+	unsigned max = r->negate ? 1 : r->maxhits, n = 0;
+	const char *raw = NULL, *decoded = NULL;
+
+	buf_init(&v);
+	/* the top: the message's fields, the last one of that name */
+	int p = msg_header_first(m, r->header);
+	for (; p >= 0; p = m->hdrs[p].next_same) {
+		raw = m->hdrs[p].raw;
+		decoded = m->hdrs[p].decoded ? m->hdrs[p].decoded : m->hdrs[p].value;
+	}
+	mime_value(r, raw, decoded, &v);
+	n = match_count(r->re, name, m, rx, v.data, v.len, 0, NULL, 0, max, false, &a, &b);
+	/* then every part below it: name, raw, decoded; "" ends a part */
+	const char *f = msg_part_fields(m, &len), *end = f ? f + len : NULL;
+	while (n == 0 && f && f < end) {
+		raw = decoded = NULL;
+		while (f < end && *f) {
+			const char *fname = f, *fraw = fname + strlen(fname) + 1;
+			const char *fdec = fraw + strlen(fraw) + 1;
+			f = fdec + strlen(fdec) + 1;
+			if (strcasecmp(fname, r->header) == 0) {
+				raw = fraw;
+				decoded = fdec;
+			}
+		}
+		f++;
+		mime_value(r, raw, decoded, &v);
+		n = match_count(r->re, name, m, rx, v.data, v.len, 0, NULL, 0, max, false, &a, &b);
+	}
+	if (r->negate) {
+		buf_free(&v);
+		return n == 0;
+	}
+	if (n) {
+		match_detail(detail, cap, v.data, a, b);
+		match_detail_hits(detail, cap, n);
+	}
+	buf_free(&v);
+	return n;
+}
+
 /* match_detail - printable excerpt of the matched text */
 void match_detail(char *out, size_t cap, const char *s, size_t a, size_t b)
 {

@@ -45,6 +45,15 @@ unsigned match_count(const struct re *re, const char *name, struct msg *m,
 unsigned match_uris(const struct re *re, const char *name, struct msg *m,
 		    struct re_scratch *rx, unsigned max, size_t *first,
 		    const struct match_win *win, size_t nwin);
+/* match_mime - a mimeheader rule (HDR_MIME, SpamAssassin's MIMEHeader
+ * plugin): the last field named r->header of each MIME part in tree
+ * order, the top's being the message's own fields, as received with
+ * :raw ("" when there is none) or decoded with a newline after it (else
+ * r->if_unset, "" by default); the first part whose value matches gives
+ * its match count, up to r->maxhits, and ends the search.  !~ hits once
+ * when no part's value matches.  detail gets the match. */
+unsigned match_mime(const struct rule *r, const char *name, struct msg *m,
+		    struct re_scratch *rx, char *detail, size_t cap);
 /* match_detail - printable excerpt of s[a, b) */
 void match_detail(char *out, size_t cap, const char *s, size_t a, size_t b);
 /* match_detail_hits - append " (N hits)" when n > 1 */

@@ -973,7 +973,8 @@ struct prefilter *prefilter_build(const struct rule *rules, size_t nrules)
 		pf->slot_of[i] = SIZE_MAX;
 		if (r->disabled || r->re == NULL || r->pat == NULL ||
 		    (r->type != RULE_HEADER && r->type != RULE_BODY && r->type != RULE_RAWBODY &&
-		     r->type != RULE_FULL && r->type != RULE_URI))
+		     r->type != RULE_FULL && r->type != RULE_URI) ||
+		    (r->type == RULE_HEADER && (r->mod & HDR_MIME)))	/* each part: match_mime */
 			continue;
 		pf->info.regexes++;
 		pf->slot_of[i] = slot_of(pf, stab, cap, r, text_of(pf, ttab, cap, r));

@@ -227,6 +227,14 @@ void rules_set_no_regex(struct ruleset *rs, bool on)
 	prefilter_set_no_regex(rs->prefilter, on);
 }
 
+/* limit_counts - a regex rule rules_limit and rules_sample count (as the
+ * prefilter's count, prefilter_build: not the mimeheader rules, which
+ * stay as the evals do) */
+static bool limit_counts(const struct rule *r)
+{
+	return !r->disabled && r->re != NULL && !(r->type == RULE_HEADER && (r->mod & HDR_MIME));
+}
+
 /* limit_rebuild - after rules_limit or rules_sample turned rules off */
 static void limit_rebuild(struct ruleset *rs)
 {
@@ -243,7 +251,7 @@ void rules_limit(struct ruleset *rs, size_t n)
 
 	for (size_t i = 0; i < rs->nrules; i++) {
 		struct rule *r = &rs->rules[i];
-		if (r->disabled || r->re == NULL)
+		if (!limit_counts(r))
 			continue;
 		if (++seen > n) {
 			r->disabled = true;
@@ -262,10 +270,10 @@ void rules_sample(struct ruleset *rs, size_t n, unsigned long seed)
 	size_t left = 0, kept = 0;
 
 	for (size_t i = 0; i < rs->nrules; i++)
-		left += !rs->rules[i].disabled && rs->rules[i].re != NULL;
+		left += limit_counts(&rs->rules[i]);
 	for (size_t i = 0; i < rs->nrules; i++, x ^= x >> 12, x ^= x << 25, x ^= x >> 27) {
 		struct rule *r = &rs->rules[i];
-		if (r->disabled || r->re == NULL)
+		if (!limit_counts(r))
 			continue;
 		/* kept with probability (n - kept) / left: a uniform draw from
 		 * [0, left) below what is still to be kept */
@@ -340,6 +348,10 @@ static unsigned run_rule(const struct rule *r, const struct sym *s, struct eval 
 		if (n > r->maxhits)
 			n = r->maxhits;
 		return n;
+	case RULE_HEADER:
+		if (r->mod & HDR_MIME)
+			return match_mime(r, s->name, m, sc->re, detail, cap);
+		goto text;
 	case RULE_URI:
 		n = match_uris(r->re, s->name, m, sc->re, r->maxhits, &first, NULL, 0);
 		if (n == 0)
@@ -350,6 +362,7 @@ static unsigned run_rule(const struct rule *r, const struct sym *s, struct eval 
 		b = len;
 		break;
 	default:
+	text:
 		if (!match_text(r, &sc->env, hb, &subj, &len))
 			return 0;
 		n = match_count(r->re, s->name, m, sc->re, subj, len,
@@ -701,6 +714,8 @@ void rules_eval_prepare(struct ruleset *rs)
 		if (r->disabled || r->type == RULE_META)
 			continue;
 		if (r->type == RULE_EVAL && r->call.def != NULL && eval_reads_stats(r->call.def))
+			rs->reads_stats = true;
+		if (r->type == RULE_HEADER && (r->mod & HDR_MIME))	/* the parts' fields */
 			rs->reads_stats = true;
 		struct run_rule rr = { i, r->sym, SIZE_MAX };
 		if (r->re != NULL && !r->negate)

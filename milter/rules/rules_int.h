@@ -64,6 +64,8 @@ enum hdr_mod {
 	HDR_NAME = 4,		/* every display name in it */
 	HDR_FIRST = 8,		/* only the first (topmost) field */
 	HDR_LAST = 16,		/* only the last field */
+	HDR_MIME = 32,		/* mimeheader: the field of each MIME part
+				 * (match_mime), the top's being the message's */
 };
 
 struct rule {

@@ -480,6 +480,51 @@ static void parse_header_rule(struct parser *ps, char *args)
 	finish_regex(ps, name, args, true);
 }
 
+/* parse_mimeheader_rule - mimeheader NAME Field[:raw] =~ /re/ [if-unset: X]
+ * (SpamAssassin's MIMEHeader plugin): a header rule over the field of
+ * each MIME part (HDR_MIME, match_mime); :raw is its only modifier */
+static void parse_mimeheader_rule(struct parser *ps, char *args)
+{
+	char *name = str_next_word(&args), *field, *colon;
+
+	if (name == NULL || (field = str_next_word(&args)) == NULL) {
+		diag_error(ps->ld->d, ps->file, ps->line, "mimeheader: expected NAME FIELD =~ /re/");
+		return;
+	}
+	unsigned mods = HDR_MIME;
+	if ((colon = strchr(field, ':')) != NULL) {
+		if (strcmp(colon, ":raw") == 0)
+			mods |= HDR_RAW;
+		else if (colon[1] != '\0') {	/* "Field:" is Field, as in SpamAssassin */
+			diag_error(ps->ld->d, ps->file, ps->line,
+				   "%s: mimeheader takes no modifier but :raw (got %s)", name, colon);
+			if (rules_valid_name(name, strlen(name)) &&
+			    rules_sym_get(ps->ld->rs, name)->kind == SYM_NAMED)
+				rules_sym_get(ps->ld->rs, name)->kind = SYM_BROKEN;
+			return;
+		}
+		*colon = '\0';
+	}
+	if (*field == '\0') {
+		diag_error(ps->ld->d, ps->file, ps->line, "%s: mimeheader needs a field name", name);
+		return;
+	}
+	struct rule *r = add_rule(ps, name);
+	if (r == NULL)
+		return;
+	r->type = RULE_HEADER;
+	r->mod = mods;
+	r->header = xstrdup(field);
+	char *op = str_next_word(&args);
+	if (op == NULL || (strcmp(op, "=~") != 0 && strcmp(op, "!~") != 0)) {
+		diag_error(ps->ld->d, ps->file, ps->line, "%s: expected =~ or !~", name);
+		drop_last_rule(ps->ld);
+		return;
+	}
+	r->negate = op[0] == '!';
+	finish_regex(ps, name, args, true);
+}
+
 /* parse_body_rule - body/rawbody/full/uri NAME /re/flags */
 static void parse_body_rule(struct parser *ps, enum rule_type type, char *args)
 {
@@ -676,7 +721,11 @@ static void parse_tflags(struct parser *ps, char *args)
 			s->tf_al_part = RULES_PART_HEAD;
 		} else if (strcmp(w, "autolearn_body") == 0) {
 			s->tf_al_part = RULES_PART_BODY;
-		} else if (strncmp(w, "range=", 6) != 0) {
+		} else if (strncmp(w, "range=", 6) == 0) {
+			diag_warn(ps->ld->d, ps->file, ps->line,
+				  "tflags %s: %s is not in parapet (a mimeheader rule reads "
+				  "every part), ignored", name, w);
+		} else {
 			for (i = 0; tflags_ignored[i] && strcmp(tflags_ignored[i], w) != 0; i++)
 				;
 			if (tflags_ignored[i] == NULL)
@@ -741,7 +790,7 @@ static void parse_replace_delim(struct parser *ps, char **dst, const char *kw, c
 /* directives that define a rule parapet cannot run: named in metas, they
  * read 0 with a warning instead of failing the load as unknown names */
 static const char *const plugin_rule_directives[] = {
-	"mimeheader", "uri_detail", "urirhsbl", "urirhssub", "uridnsbl",
+	"uri_detail", "urirhsbl", "urirhssub", "uridnsbl",
 	"uridnssub", "askdns", "hashbl_ignore", NULL,
 };
 
@@ -749,7 +798,7 @@ static const char *const plugin_rule_directives[] = {
 static bool defines_rule(const char *kw)
 {
 	static const char *const ours[] = {
-		"header", "body", "rawbody", "full", "uri", "meta", NULL,
+		"header", "body", "rawbody", "full", "uri", "meta", "mimeheader", NULL,
 	};
 
 	for (size_t i = 0; ours[i]; i++)
@@ -866,6 +915,8 @@ void rules_directive(struct parser *ps, const char *kw, char *args)
 
 	if (strcmp(kw, "header") == 0)
 		parse_header_rule(ps, args);
+	else if (strcmp(kw, "mimeheader") == 0)
+		parse_mimeheader_rule(ps, args);
 	else if (strcmp(kw, "body") == 0)
 		parse_body_rule(ps, RULE_BODY, args);
 	else if (strcmp(kw, "rawbody") == 0)
