@@ -40,7 +40,9 @@ static void setup(void)
 		"header A Subject =~ /^[A-Z ]+$/\nheader B From:addr =~ /@/\n"
 		"header C From:name =~ /x/i\nheader D ALL =~ /^X-/m\nheader E exists:Date\n"
 		"header F ToCc !~ /./ [if-unset: none]\nbody G /click/i\nrawbody H /<a/i\n"
-		"full I /^Received:/m\nuri J /^https?:\\/\\/\\d/\nscore A 2\nscore SCAN_TRUNCATED 0.1\nscore MIME_BROKEN 1\n", builtins, &d);
+		"full I /^Received:/m\nuri J /^https?:\\/\\/\\d/\n"
+		"mimeheader K Content-Type =~ /text\\/\\w+/i\ntflags K multiple\n"
+		"mimeheader L Content-Disposition:raw !~ /name=/ [if-unset: x]\nscore A 2\nscore SCAN_TRUNCATED 0.1\nscore MIME_BROKEN 1\n", builtins, &d);
 	if (cfg == NULL || rs == NULL)
 		abort();
 	diag_free(&d);
