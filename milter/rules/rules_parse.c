@@ -428,6 +428,24 @@ static int header_mods(struct parser *ps, const char *name, char *field, unsigne
 	return 1;
 }
 
+/* header_regex - the rest of a header or mimeheader rule r just added:
+ * "=~ /re/flags" or "!~ ..." after its field (with mods) */
+static void header_regex(struct parser *ps, struct rule *r, const char *name, const char *field,
+			 unsigned mods, char *args)
+{
+	r->type = RULE_HEADER;
+	r->mod = mods;
+	r->header = xstrdup(field);
+	char *op = str_next_word(&args);
+	if (op == NULL || (strcmp(op, "=~") != 0 && strcmp(op, "!~") != 0)) {
+		diag_error(ps->ld->d, ps->file, ps->line, "%s: expected =~ or !~", name);
+		drop_last_rule(ps->ld);
+		return;
+	}
+	r->negate = op[0] == '!';
+	finish_regex(ps, name, args, true);
+}
+
 /* parse_header_rule - header NAME Field[:mod] =~ /re/ [if-unset: X] */
 static void parse_header_rule(struct parser *ps, char *args)
 {
@@ -467,17 +485,7 @@ static void parse_header_rule(struct parser *ps, char *args)
 		}
 		return;
 	}
-	r->type = RULE_HEADER;
-	r->mod = mods;
-	r->header = xstrdup(field);
-	char *op = str_next_word(&args);
-	if (op == NULL || (strcmp(op, "=~") != 0 && strcmp(op, "!~") != 0)) {
-		diag_error(ps->ld->d, ps->file, ps->line, "%s: expected =~ or !~", name);
-		drop_last_rule(ps->ld);
-		return;
-	}
-	r->negate = op[0] == '!';
-	finish_regex(ps, name, args, true);
+	header_regex(ps, r, name, field, mods, args);
 }
 
 /* parse_mimeheader_rule - mimeheader NAME Field[:raw] =~ /re/ [if-unset: X]
@@ -512,17 +520,7 @@ static void parse_mimeheader_rule(struct parser *ps, char *args)
 	struct rule *r = add_rule(ps, name);
 	if (r == NULL)
 		return;
-	r->type = RULE_HEADER;
-	r->mod = mods;
-	r->header = xstrdup(field);
-	char *op = str_next_word(&args);
-	if (op == NULL || (strcmp(op, "=~") != 0 && strcmp(op, "!~") != 0)) {
-		diag_error(ps->ld->d, ps->file, ps->line, "%s: expected =~ or !~", name);
-		drop_last_rule(ps->ld);
-		return;
-	}
-	r->negate = op[0] == '!';
-	finish_regex(ps, name, args, true);
+	header_regex(ps, r, name, field, mods, args);
 }
 
 /* parse_body_rule - body/rawbody/full/uri NAME /re/flags */
