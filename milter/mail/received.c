@@ -1499,6 +1499,7 @@ struct relays *received_build_in(const char *const *values, size_t n,
 	bool allow_fetch = true;
 	size_t cap = n < RCVD_MAX_RELAYS ? n : RCVD_MAX_RELAYS;
 	rs->arena = a;
+	rs->last_trusted = rs->last_internal = -1;
 	rs->all = r_calloc(a, cap + 1, sizeof(*rs->all));
 	bool *trust = r_calloc(a, cap + 1, sizeof(bool));
 	size_t start_trusted = 0;	/* fetcher markers restart the lists */
@@ -1516,8 +1517,11 @@ struct relays *received_build_in(const char *const *values, size_t n,
 		}
 		if (rc < 0)
 			rs->unparseable++;
-		if (rc <= 0)
+		if (rc <= 0) {
+			rs->last_trusted += in_trusted;
+			rs->last_internal += in_internal;
 			continue;
+		}
 		if (in_trusted && !found_msa) {
 			if (!user_trust && !user_internal) {
 				if (!r.ip_private && !*r.auth)
@@ -1538,6 +1542,8 @@ struct relays *received_build_in(const char *const *values, size_t n,
 		}
 		r.internal = in_internal;
 		r.trusted = in_trusted;
+		rs->last_trusted += in_trusted;
+		rs->last_internal += in_internal;
 		allow_fetch = in_trusted;
 		trust[rs->nall] = in_trusted;
 		rs->all[rs->nall++] = r;

@@ -49,6 +49,12 @@ struct relays {
 	const struct relay **set[RELAYS_NSETS];	/* views into all */
 	size_t n[RELAYS_NSETS];
 	size_t unparseable;	/* fields SpamAssassin cannot parse */
+	/* SpamAssassin's last_trusted_relay_index and
+	 * last_internal_relay_index: the index among the fields (Received
+	 * and the origin headers' lines after them) of the last one in the
+	 * trusted or internal part, the fields skipped in it counted too; -1
+	 * for none.  ALL-TRUSTED and the like are cut there. */
+	long last_trusted, last_internal;
 	char *str[RELAYS_NSETS];	/* "[ ip=... ]" strings (pseudo-headers) */
 	struct arena *arena;	/* received_build_in's, or NULL */
 };

@@ -101,7 +101,10 @@ static bool all_range(const char *name, const struct eval_env *env, long *from, 
 	if (k < 0)
 		return false;
 	const struct relays *rs = eval_relays(env);
-	long nt = (long)rs->n[RELAYS_TRUSTED], ni = (long)rs->n[RELAYS_INTERNAL];
+	/* the Received index after the last trusted or internal field,
+	 * as SpamAssassin's +1 (PerMsgStatus::_get): the fields it skipped
+	 * inside those parts count */
+	long nt = rs->last_trusted + 1, ni = rs->last_internal + 1;
 	*from = k < 2 ? LONG_MIN : k == 2 ? nt : ni;
 	*to = k == 0 ? nt : k == 1 ? ni : LONG_MAX;
 	return true;

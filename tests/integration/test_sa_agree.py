@@ -63,17 +63,18 @@ THRESHOLD = 5.0
 # Floors: the level reached, measured 2026-12-03 on main (f73561b + the
 # merges after it) with SpamAssassin 4.0.1, meta, eval and the verdict
 # again 2026-12-07 once mimeheader rules ran (60 of them, counted with
-# SpamAssassin's type, eval); per line the whole corpus (step 1,
+# SpamAssassin's type, eval), header and meta once ALL-EXTERNAL and the
+# like were cut at SpamAssassin's Received index; per line the whole corpus (step 1,
 # scripts/bench/agree) / the CI subset (step 5); the floor is the lower,
 # rounded down.  The test fails below them.  The targets are 99.0
 # per type and 98.0 for the verdict: all are met.
 FLOORS = {
-    "header": 99.97,    # 99.977 / 99.979  (592 of SA's 714 rules)
+    "header": 99.99,    # 99.994 / 99.996  (592 of SA's 714 rules; 99.977 / 99.979 before)
     "body": 99.98,      # 99.993 / 99.985  (536 of 577)
     "rawbody": 99.97,   # 99.974 / 99.991  (53 of 55)
     "full": 100.0,      # 100.000 / 100.000 (4 of 4)
     "uri": 99.99,       # 99.994 / 100.000 (126 of 134)
-    "meta": 99.93,      # 99.951 / 99.934  (827 of 868; 99.919 / 99.900 before)
+    "meta": 99.94,      # 99.965 / 99.947  (827 of 868; 99.919 / 99.900 before)
     "eval": 99.97,      # 99.970 / 99.984  (192 of 222; 99.957 / 99.977 before)
     "verdict": 98.70,   # 98.70 / 99.00 same verdict at 5 (98.10 / 98.00 before)
 }

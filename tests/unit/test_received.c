@@ -246,6 +246,53 @@ START_TEST(split)
 }
 END_TEST
 
+/* SpamAssassin's last_trusted_relay_index and last_internal_relay_index
+ * count the fields it skips inside the trusted and internal parts, and
+ * ALL-TRUSTED, ALL-INTERNAL, ALL-UNTRUSTED and ALL-EXTERNAL are cut at
+ * that index (PerMsgStatus::_get, +1), not at the count of relays: with an
+ * unparseable field on top, the private relay below it is still internal,
+ * so ALL-EXTERNAL starts at the public one (counting relays, it started
+ * one field early and held the private relay's field) */
+START_TEST(all_external_index)
+{
+	const char *v[] = {
+		"from somewhere over the rainbow",
+		"from a.example (a.example [10.0.0.2]) by mx.example (Postfix) with ESMTP id AAA1",
+		"from b.example (b.example [192.0.2.7]) by a.example (Postfix) with ESMTP id BBB1",
+	};
+	struct relays *rs = received_build(v, 3, NULL);
+	ck_assert_uint_eq(rs->n[RELAYS_TRUSTED], 1);
+	ck_assert_uint_eq(rs->n[RELAYS_INTERNAL], 1);
+	ck_assert_int_eq(rs->last_trusted, 1);
+	ck_assert_int_eq(rs->last_internal, 1);
+	received_free(rs);
+	rs = received_build(v + 2, 1, NULL);	/* public at once: nothing trusted */
+	ck_assert_int_eq(rs->last_trusted, -1);
+	ck_assert_int_eq(rs->last_internal, -1);
+	received_free(rs);
+
+	struct engine *e = unit_engine("", "header EXT_PRIV ALL-EXTERNAL =~ /10\\.0\\.0\\.2/\n"
+					  "header EXT_PUB ALL-EXTERNAL =~ /^Received: from b\\.example/m\n"
+					  "header UNTR_PRIV ALL-UNTRUSTED =~ /10\\.0\\.0\\.2/\n"
+					  "header TR_PUB ALL-TRUSTED =~ /192\\.0\\.2\\.7/\n"
+					  "header TR_PRIV ALL-TRUSTED =~ /10\\.0\\.0\\.2/\n");
+	struct scan *sc = unit_scan(e, "Received: from somewhere over the rainbow\n"
+				    "Received: from a.example (a.example [10.0.0.2]) by mx.example "
+				    "(Postfix) with ESMTP id AAA1\n"
+				    "Received: from b.example (b.example [192.0.2.7]) by a.example "
+				    "(Postfix) with ESMTP id BBB1\n"
+				    "From: x@b.example\nSubject: s\n\nhi\n");
+	ck_assert_ptr_null(unit_detail(sc, "EXT_PRIV"));
+	ck_assert_ptr_nonnull(unit_detail(sc, "EXT_PUB"));
+	ck_assert_ptr_null(unit_detail(sc, "UNTR_PRIV"));
+	/* ALL-TRUSTED runs to the field after the trusted part, inclusive */
+	ck_assert_ptr_nonnull(unit_detail(sc, "TR_PRIV"));
+	ck_assert_ptr_nonnull(unit_detail(sc, "TR_PUB"));
+	scan_free(sc);
+	engine_unref(e);
+}
+END_TEST
+
 static const char rules[] =
 	"header ALL_TRUSTED eval:check_all_trusted()\nscore ALL_TRUSTED 1\n"
 	"header NO_RELAYS eval:check_no_relays()\nscore NO_RELAYS 1\n"
@@ -313,6 +360,7 @@ int main(void)
 	tcase_add_loop_test(tc, parse, 0, (int)(sizeof(lines) / sizeof(lines[0])));
 	tcase_add_loop_test(tc, envfrom, 0, sizeof(envfroms) / sizeof(envfroms[0]));
 	tcase_add_test(tc, split);
+	tcase_add_test(tc, all_external_index);
 	tcase_add_test(tc, in_arena);
 	tcase_add_test(tc, gate_same);
 	tcase_add_loop_test(tc, evals, 0, (int)(sizeof(cases) / sizeof(cases[0])));
