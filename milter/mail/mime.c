@@ -982,8 +982,7 @@ static void leaf(struct walk *w, GMimePart *part, bool top)
 
 /* part_fields - the header fields of a part below the top, for
  * mimeheader rules (mime_views.fields): each as its name, its value as
- * received (from its first byte after the colon's white space, line
- * breaks as LF) and its value unfolded and decoded, each NUL-terminated;
+ * received and its value unfolded and decoded, each NUL-terminated;
  * an empty name ends the part */
 static void part_fields(struct walk *w, GMimeObject *o)
 {
@@ -1007,11 +1006,7 @@ static void part_fields(struct walk *w, GMimeObject *o)
 		const char *raw = g_mime_header_get_raw_value(h), *val = g_mime_header_get_value(h);
 		buf_puts(&w->fields, name);
 		buf_putc(&w->fields, '\0');
-		for (raw = raw ? raw : ""; *raw == ' ' || *raw == '\t'; raw++)
-			;
-		for (; *raw; raw++)
-			if (*raw != '\r' || raw[1] != '\n')
-				buf_putc(&w->fields, *raw);
+		buf_puts(&w->fields, raw ? raw : "");	/* trimmed as read (match_mime) */
 		buf_putc(&w->fields, '\0');
 		buf_puts(&w->fields, val ? val : "");
 		buf_putc(&w->fields, '\0');
