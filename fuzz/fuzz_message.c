@@ -42,7 +42,11 @@ static void setup(void)
 		"header F ToCc !~ /./ [if-unset: none]\nbody G /click/i\nrawbody H /<a/i\n"
 		"full I /^Received:/m\nuri J /^https?:\\/\\/\\d/\n"
 		"mimeheader K Content-Type =~ /text\\/\\w+/i\ntflags K multiple\n"
-		"mimeheader L Content-Disposition:raw !~ /name=/ [if-unset: x]\nscore A 2\nscore SCAN_TRUNCATED 0.1\nscore MIME_BROKEN 1\n", builtins, &d);
+		"mimeheader L Content-Disposition:raw !~ /name=/ [if-unset: x]\n"
+		/* every domain of two or three labels is freemail: From's and
+		 * Reply-To's addresses reach the body's address scan */
+		"freemail_domains *.* *.*.*\nheader M eval:check_freemail_replyto('reply')\n"
+		"header N eval:check_freemail_replyto()\nscore A 2\nscore SCAN_TRUNCATED 0.1\nscore MIME_BROKEN 1\n", builtins, &d);
 	if (cfg == NULL || rs == NULL)
 		abort();
 	diag_free(&d);

@@ -810,6 +810,14 @@ static void tests(struct html_stats *st, const char *tag, const struct html_attr
 		st->flags |= HTML_F_EMBEDS;
 	if (streq(tag, "a"))
 		strs_push(&st->anchor);
+	if (streq(tag, "a") && a->v[HTML_A_HREF]) {
+		const char *h = a->v[HTML_A_HREF];
+		h += strspn(h, " \t\r\n\f");
+		if (strncasecmp(h, "mailto:", 7) == 0) {
+			strs_push(&st->mailto);
+			strs_append(st->arena, &st->mailto, h, strlen(h));
+		}
+	}
 	if (streq(tag, "title"))
 		strs_push(&st->title);
 }
@@ -1055,6 +1063,7 @@ void html_stats_free(struct html_stats *st)
 	strs_free(a, &st->comment);
 	strs_free(a, &st->title);
 	strs_free(a, &st->anchor);
+	strs_free(a, &st->mailto);
 	memset(st, 0, sizeof(*st));
 	st->arena = a;
 }

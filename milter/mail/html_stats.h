@@ -72,6 +72,10 @@ struct html_stats {
 	struct html_tag_count names[HTML_STATS_MAX_NAMES];
 	size_t nnames;
 	struct html_strs comment, title, anchor;
+	/* the href of each <a> that is a mailto: URI (SpamAssassin's URI
+	 * list's type "a"), leading white space dropped, cut at
+	 * HTML_STATS_MAX_ATTR bytes; FreeMail's check_freemail_replyto */
+	struct html_strs mailto;
 	/* building state */
 	struct html_style *style;
 	int in_a, in_title;	/* inside counts of a and title */

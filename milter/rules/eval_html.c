@@ -356,7 +356,8 @@ bool eval_reads_stats(const struct eval_def *d)
 	for (size_t i = 0; i < sizeof(readers) / sizeof(readers[0]); i++)
 		if (d->fn == readers[i])
 			return true;
-	return false;
+	/* eval_freemail.c: the mailto: links of <a> tags */
+	return strcmp(d->name, "check_freemail_replyto") == 0;
 }
 
 const struct eval_def eval_html_defs[] = {

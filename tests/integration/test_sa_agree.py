@@ -64,7 +64,8 @@ THRESHOLD = 5.0
 # merges after it) with SpamAssassin 4.0.1, meta, eval and the verdict
 # again 2026-12-07 once mimeheader rules ran (60 of them, counted with
 # SpamAssassin's type, eval), header and meta once ALL-EXTERNAL and the
-# like were cut at SpamAssassin's Received index; per line the whole corpus (step 1,
+# like were cut at SpamAssassin's Received index, meta and the verdict once
+# check_freemail_replyto ran; per line the whole corpus (step 1,
 # scripts/bench/agree) / the CI subset (step 5); the floor is the lower,
 # rounded down.  The test fails below them.  The targets are 99.0
 # per type and 98.0 for the verdict: all are met.
@@ -74,9 +75,9 @@ FLOORS = {
     "rawbody": 99.97,   # 99.974 / 99.991  (53 of 55)
     "full": 100.0,      # 100.000 / 100.000 (4 of 4)
     "uri": 99.99,       # 99.994 / 100.000 (126 of 134)
-    "meta": 99.94,      # 99.965 / 99.947  (827 of 868; 99.919 / 99.900 before)
-    "eval": 99.97,      # 99.970 / 99.984  (192 of 222; 99.957 / 99.977 before)
-    "verdict": 98.70,   # 98.70 / 99.00 same verdict at 5 (98.10 / 98.00 before)
+    "meta": 99.96,      # 99.979 / 99.969  (827 of 868; 99.965 / 99.947 before)
+    "eval": 99.97,      # 99.971 / 99.985  (194 of 222; 99.957 / 99.977 before)
+    "verdict": 99.50,   # 99.50 / 99.50 same verdict at 5 (98.70 / 99.00 before)
 }
 # the target: spam caught within this many points of SpamAssassin's
 SPAM_GAP = 2.0

@@ -353,6 +353,116 @@ START_TEST(evals)
 }
 END_TEST
 
+/* check_freemail_replyto, the expectations as SpamAssassin 4.0.1 gave them
+ * for the same messages (tests/sa_oracle.pl, 2026-12-07) */
+static const char fm_rules[] =
+	"freemail_domains gmail.com yahoo.com hotmail.com *.yahoo.com a.b.c.example.com "
+	"*.b.c.d.example.com free.notatld\n"
+	"header FM_REPLYTO eval:check_freemail_replyto('replyto')\nscore FM_REPLYTO 1\n"
+	"header FM_REPLY eval:check_freemail_replyto('reply')\nscore FM_REPLY 1\n"
+	"header FM_DEF eval:check_freemail_replyto()\nscore FM_DEF 1\n";
+
+#define FM_HTML "MIME-Version: 1.0\nContent-Type: text/html\n\n<html><body><p>Please "
+
+static const struct {
+	const char *name, *envfrom, *msg;
+	bool replyto, reply;
+} fm_cases[] = {
+	{ "From and Reply-To different freemails", NULL,
+	  "From: Al <al@gmail.com>\nReply-To: bo@yahoo.com\n\nhi there\n", true, true },
+	{ "Reply-To freemail, another in the body", NULL,
+	  "From: Al <al@corp.example.com>\nReply-To: bo@gmail.com\n\n"
+	  "write to cy@hotmail.com today\n", true, false },
+	{ "From freemail, another in the body", NULL,
+	  "From: Al <al@gmail.com>\n\nwrite to cy@yahoo.com today\n", false, true },
+	{ "an address in <> is not counted", NULL,
+	  "From: Al <al@gmail.com>\n\nwrite to <cy@yahoo.com> today\n", false, false },
+	{ "nor one before wrote:", NULL,
+	  "From: Al <al@gmail.com>\n\ncy@yahoo.com wrote: hi\n", false, false },
+	{ "one before fax: is", NULL,
+	  "From: Al <al@gmail.com>\n\ncy@yahoo.com fax: 123\n", false, true },
+	{ "a mailto: link", NULL,
+	  "From: Al <al@gmail.com>\n" FM_HTML
+	  "<a href=\"mailto:cy@yahoo.com?subject=hi\">write</a> now</p></body></html>\n",
+	  false, true },
+	{ "five addresses in the body: not compared", NULL,
+	  "From: Al <al@gmail.com>\n\ncy@yahoo.com a@b.com c@d.com e@f.com g@h.com\n",
+	  false, false },
+	{ "three freemails in the body: not compared", NULL,
+	  "From: Al <al@gmail.com>\n\ncy@yahoo.com dd@hotmail.com ee@gmail.com\n", false, false },
+	{ "a list's envelope sender", "<owner-list@lists.example.com>",
+	  "From: Al <al@gmail.com>\nReply-To: bo@yahoo.com\n\nhi there\n", false, false },
+	{ "an address inside a URL", NULL,
+	  "From: Al <al@gmail.com>\n\nsee http://x.example.com/?e=cy@yahoo.com now\n",
+	  false, false },
+	{ "no valid TLD, not freemail", NULL,
+	  "From: Al <al@gmail.com>\n\nmail cy@yahoo.com.invalid or dd@yahoo.co\n", false, false },
+	{ "a wildcard freemail domain", NULL,
+	  "From: Al <al@gmail.com>\n\nmail cy@mail.yahoo.com now\n", false, true },
+	{ "the body names Reply-To itself", NULL,
+	  "From: Al <al@corp.example.com>\nReply-To: bo@gmail.com\n\n"
+	  "write to bo@gmail.com today\n", false, false },
+	{ "From among Reply-To's", NULL,
+	  "From: Al <al@gmail.com>\nReply-To: al@gmail.com, cy@yahoo.com\n\nhi\n", false, false },
+	{ "a link written out in the text is the text's", NULL,
+	  "From: Al <al@gmail.com>\n" FM_HTML
+	  "<a href=\"mailto:cy@yahoo.com\">cy@yahoo.com</a> now</p></body></html>\n", false, true },
+	{ "a link written in <> in the text", NULL,
+	  "From: Al <al@gmail.com>\n" FM_HTML
+	  "<a href=\"mailto:cy@yahoo.com\">&lt;cy@yahoo.com&gt;</a> now</p></body></html>\n",
+	  false, false },
+	{ "dots and labels", NULL,
+	  "From: Al <al@gmail.com>\n\nmail a.b..c@yahoo.com or x.y@a.b.c.d.e.yahoo.com and "
+	  "bo@sub.sub.sub.sub.gmail.com\n", false, true },
+	{ "case does not matter", NULL,
+	  "From: Al <al@gmail.com>\nReply-To: Bo <BO@Yahoo.com>\n\nhi\n", true, true },
+	{ "mailto: before <> and telephone:", NULL,
+	  "From: Al <al@gmail.com>\n\nmailto:cy@yahoo.com> and telephone: dd@hotmail.com  Tel: 5\n",
+	  false, true },
+	{ "four labels and a TLD", NULL,
+	  "From: Al <al@gmail.com>\n\nmail x@a.b.c.example.com now\n", false, true },
+	{ "not five labels", NULL,
+	  "From: Al <al@gmail.com>\n\nmail x@a.b.c.d.example.com now\n", false, false },
+	{ "a body address needs a valid TLD", NULL,
+	  "From: Al <al@gmail.com>\n\nwrite x@free.notatld now\n", false, false },
+	{ "Reply-To does not", NULL,
+	  "From: Al <al@gmail.com>\nReply-To: x@free.notatld\n\nhi\n", true, true },
+	{ "a local part of 64 bytes", NULL,
+	  "From: Al <al@gmail.com>\n\nwrite aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@yahoo.com now\n", false, true },
+	{ "not 65, nor its tail", NULL,
+	  "From: Al <al@gmail.com>\n\nwrite baaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@yahoo.com now\n", false, false },
+	{ "but in Reply-To", NULL,
+	  "From: Al <al@gmail.com>\nReply-To: y@q.b.c.d.example.com\n\nhi\n", true, true },
+};
+
+START_TEST(freemail_replyto)
+{
+	char text[1024];
+	struct engine *e = unit_engine("", fm_rules);
+	struct scan *sc = scan_new(e);
+	snprintf(text, sizeof(text),
+		 "Received: from mx.corp.example.com (mx.corp.example.com [198.51.100.7]) by "
+		 "mail.example.org (Postfix) with ESMTP id AB12; Mon, 7 Dec 2026 10:00:00 +0000\n"
+		 "Date: Mon, 7 Dec 2026 10:00:00 +0000\nMessage-ID: <x1@corp.example.com>\n"
+		 "To: rcpt@example.org\nSubject: hello\n%s", fm_cases[_i].msg);
+	msg_set_client(sc->msg, NULL, "client.test", "helo.test");
+	msg_set_from(sc->msg, fm_cases[_i].envfrom ? fm_cases[_i].envfrom : "<sender@corp.example.com>");
+	msg_add_rcpt(sc->msg, "<b@rcpt.test>");
+	mboxfile_feed(sc, text, strlen(text));
+	scan_finish(sc);
+	const char *rt = unit_detail(sc, "FM_REPLYTO"), *r = unit_detail(sc, "FM_REPLY");
+	ck_assert_msg((rt != NULL) == fm_cases[_i].replyto, "%s: FM_REPLYTO %s", fm_cases[_i].name,
+		      rt ? rt : "missing");
+	ck_assert_msg((r != NULL) == fm_cases[_i].reply, "%s: FM_REPLY %s", fm_cases[_i].name,
+		      r ? r : "missing");
+	/* no argument is 'replyto' */
+	ck_assert_msg((unit_detail(sc, "FM_DEF") != NULL) == fm_cases[_i].replyto, "%s: FM_DEF",
+		      fm_cases[_i].name);
+	scan_free(sc);
+	engine_unref(e);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("received");
@@ -364,6 +474,7 @@ int main(void)
 	tcase_add_test(tc, in_arena);
 	tcase_add_test(tc, gate_same);
 	tcase_add_loop_test(tc, evals, 0, (int)(sizeof(cases) / sizeof(cases[0])));
+	tcase_add_loop_test(tc, freemail_replyto, 0, (int)(sizeof(fm_cases) / sizeof(fm_cases[0])));
 	suite_add_tcase(s, tc);
 	return unit_main(s);
 }
