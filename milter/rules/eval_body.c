@@ -23,11 +23,25 @@ static double num_arg(const char *s)
 	return eval_num(s);
 }
 
-/* check_body_length(N) - the body as received is at most N bytes */
+/*
+ * check_body_length(N) - the body as received is at most N bytes, its
+ * line ends counted as one byte each: SpamAssassin's pristine_body_length
+ * of the message as a mailbox stores it (LF), the length its rules'
+ * thresholds were set on; the milter protocol's CRLFs would make a body
+ * of 1,000 bytes in 30 lines 1,030.  The CRs are counted only when they
+ * could make a difference, in a body kept whole.
+ */
 static unsigned body_length(const struct eval_env *env, size_t argc, const char *const *argv)
 {
+	const struct msg *m = env->m;
+	double max = num_arg(argv[0]);
+	size_t n = m->body_total;
 	(void)argc;
-	return (double)env->m->body_total <= num_arg(argv[0]);
+	if ((double)n > max && (double)n <= 2 * max + 2 && !m->truncated && m->body.len == n)
+		for (const char *p = m->body.data, *e = p + m->body.len;
+		     (p = memchr(p, '\n', (size_t)(e - p))) != NULL; p++)
+			n -= p > m->body.data && p[-1] == '\r';
+	return (double)n <= max;
 }
 
 /* line_has_inner_space - SpamAssassin's /\S\s+\S/ */

@@ -118,6 +118,15 @@ static bool header_subject(const struct rule *r, const struct eval_env *env, str
 	bool all = range || strcmp(r->header, "ALL") == 0, found = false;
 	size_t only = m->nhdrs;	/* :first / :last: that field's index */
 
+	/* EnvelopeFrom: SpamAssassin's envelope sender, the MTA's or the
+	 * one the Received and Return-Path fields tell (eval_envelope_from);
+	 * an address, so :addr keeps it and :name has none */
+	if ((r->header[0] | 0x20) == 'e' && strcasecmp(r->header, "EnvelopeFrom") == 0) {
+		size_t at = out->len;
+		if (!(r->mod & HDR_NAME))
+			eval_envelope_from(env, out);
+		return out->len > at;
+	}
 	/* SpamAssassin's relay pseudo-headers (received.h) */
 	if (strncasecmp(r->header, "X-Spam-Relays-", 14) == 0) {
 		const char *v = received_pseudo(eval_relays(env), r->header);

@@ -590,6 +590,10 @@ START_TEST(body_evals)
 		const char *body, *want;
 	} c[] = {
 		{ "short\n", "SHORT" },
+		/* 64 bytes with LF line ends (SpamAssassin's count), 72 as the
+		 * milter hands it over with CRLF; then 65 */
+		{ "abcdefg\nabcdefg\nabcdefg\nabcdefg\nabcdefg\nabcdefg\nabcdefg\nabcdefg\n", "SHORT" },
+		{ "abcdefg\nabcdefg\nabcdefg\nabcdefg\nabcdefg\nabcdefg\nabcdefg\nabcdefgh\n", "" },
 		{ "THIS IS A LONG LINE OF SHOUTING TEXT THAT GOES ON AND ON AND ON FOR A WHILE\n"
 		  "AND ANOTHER LINE OF SHOUTING TEXT THAT GOES ON AND ON AND ON FOR A WHILE\n"
 		  "AND A THIRD LINE OF SHOUTING TEXT THAT GOES ON AND ON AND ON FOR A WHILE\n", "UPPER" },

@@ -303,6 +303,9 @@ static const char rules[] =
 	"header HEADER_FROM_DIFFERENT_DOMAINS eval:check_equal_from_domains()\n"
 	"score HEADER_FROM_DIFFERENT_DOMAINS 1\n"
 	"header RDNS_NONE X-Spam-Relays-Untrusted =~ /^[^\\]]+ rdns= /\nscore RDNS_NONE 1\n"
+	"header ENVF EnvelopeFrom =~ /^a\\@sender\\.test$/\nscore ENVF 1\n"
+	"header ENVF_ADDR EnvelopeFrom:addr =~ /^a\\@sender\\.test$/\nscore ENVF_ADDR 1\n"
+	"header ENVF_NAME EnvelopeFrom:name =~ /./\nscore ENVF_NAME 1\n"
 	"freemail_domains zz.example hotmail.com *.yahoo.com aa.example\nfreemail_domains mm.example\n"
 	"freemail_welcomelist zed@x.example bob@hotmail.com al@y.example\n";
 
@@ -336,6 +339,9 @@ static const struct {
 	/* the envelope sender (a@sender.test) is EnvelopeFrom */
 	{ "from domains differ", "From: a@sub.b.example\n\nhi\n",
 	  "HEADER_FROM_DIFFERENT_DOMAINS", "FREEMAIL_FROM" },
+	/* the pseudo-header EnvelopeFrom is the envelope sender; no name */
+	{ "EnvelopeFrom", "From: x@y.example\n\nhi\n", "ENVF", "ENVF_NAME" },
+	{ "EnvelopeFrom:addr", "From: x@y.example\n\nhi\n", "ENVF_ADDR", "ENVF_NAME" },
 	{ "from domains equal", "From: a@mail.x.sender.test\n\nhi\n",
 	  "NO_RELAYS", "HEADER_FROM_DIFFERENT_DOMAINS" },
 };
