@@ -846,6 +846,53 @@ static bool identity(GMimeContentEncoding e)
 	       e != GMIME_CONTENT_ENCODING_UUENCODE;
 }
 
+/* qp_padded - does a line of quoted-printable text end in blanks? */
+static bool qp_padded(const char *p, size_t n)
+{
+	for (const char *nl = memchr(p, '\n', n); nl; nl = memchr(nl + 1, '\n', (size_t)(p + n - nl - 1))) {
+		const char *e = nl > p && nl[-1] == '\r' ? nl - 1 : nl;
+		if (e > p && (e[-1] == ' ' || e[-1] == '\t'))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * qp_decode - quoted-printable text decoded as RFC 2045 6.7 rule (3)
+ * asks: the blanks before each line break of the encoded text deleted
+ * first (they were added in transit; an encoded =20 stays), as
+ * SpamAssassin's qp_decode (s/[ \t]+(?=\r?\n)//g) does and GMime's
+ * decoder does not; malloc'd, *len set
+ */
+static char *qp_decode(const char *p, size_t n, size_t *len)
+{
+	char *in = xmalloc(n + 1);
+	size_t k = 0;
+	for (size_t i = 0; i < n;) {
+		const char *nl = memchr(p + i, '\n', n - i);
+		if (nl == NULL) {	/* the last line, no break: kept */
+			memcpy(in + k, p + i, n - i);
+			k += n - i;
+			break;
+		}
+		size_t le = (size_t)(nl - p), e = le > i && p[le - 1] == '\r' ? le - 1 : le, b = e;
+		while (b > i && (p[b - 1] == ' ' || p[b - 1] == '\t'))
+			b--;
+		memcpy(in + k, p + i, b - i);
+		k += b - i;
+		memcpy(in + k, p + e, le + 1 - e);	/* the CR if any, the LF */
+		k += le + 1 - e;
+		i = le + 1;
+	}
+	char *out = xmalloc(k + 1);
+	int state = 0;
+	guint32 save = 0;
+	*len = g_mime_encoding_quoted_decode_step((const unsigned char *)in, k,
+							   (unsigned char *)out, &state, &save);
+	free(in);
+	return out;
+}
+
 /* text_part - one text/plain or text/html part into the views; raw is
  * its content as in the message (NULL: not in memory) */
 static void text_part(struct walk *w, GMimeObject *o, GMimeDataWrapper *dw, bool html,
@@ -855,7 +902,12 @@ static void text_part(struct walk *w, GMimeObject *o, GMimeDataWrapper *dw, bool
 
 	end_part(&w->raw);
 	size_t raw_from = w->raw.len;
-	if (raw == NULL || !identity(g_mime_data_wrapper_get_encoding(dw))) {
+	char *qp = NULL;
+	if (raw != NULL && g_mime_data_wrapper_get_encoding(dw) == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE &&
+	    qp_padded(raw, raw_len)) {
+		qp = qp_decode(raw, raw_len, &raw_len);
+		raw = qp;
+	} else if (raw == NULL || !identity(g_mime_data_wrapper_get_encoding(dw))) {
 		/* transfer decoding; an identity encoding's content is
 		 * read where it is, without a copy through GMime's streams */
 		mem = g_mime_stream_mem_new();
@@ -869,6 +921,7 @@ static void text_part(struct walk *w, GMimeObject *o, GMimeDataWrapper *dw, bool
 			&w->raw);
 	if (mem != NULL)
 		g_object_unref(mem);
+	free(qp);
 	clean_tail(&w->raw, raw_from);
 	if (w->raw.len == raw_from)
 		return;

@@ -86,6 +86,14 @@ static const struct view_case {
 	  "Content-Transfer-Encoding: quoted-printable\n\n"
 	  "Cheap meds onl=\nine now =3D best=20\nprice\n",
 	  { "Cheap meds online now = best price" }, { "=3D", "onl=" }, { "online" }, { 0 }, NULL },
+	/* RFC 2045 6.7 (3), as SpamAssassin decodes: the blanks before an
+	 * encoded line break go (not an encoded =20, not those before a soft
+	 * break) */
+	{ "quoted-printable, blanks at line ends deleted",
+	  "Subject: qppad\nContent-Type: text/plain; charset=us-ascii\n"
+	  "Content-Transfer-Encoding: quoted-printable\n\n"
+	  "=FFA9 \n      Copyright\tx=20\nend \t\nsoft  =\nbreak\n",
+	  { 0 }, { 0 }, { "A9\n      Copyright\tx \nend\nsoft  break\n" }, { "A9 ", "end " }, NULL },
 	{ "ISO-8859-1 to UTF-8",
 	  "Subject: latin1\nContent-Type: text/plain; charset=\"ISO-8859-1\"\n"
 	  "Content-Transfer-Encoding: quoted-printable\n\nGr=FC=DFe aus M=FCnchen\n",
