@@ -201,7 +201,7 @@ static size_t count_behinds(const char *p, size_t len)
  * admits at most LEAD_SHARE of the pairs its first bytes start.  The matches are the same: every
  * match starts with a pair the look-ahead admits. */
 static pcre2_code *with_lead(pcre2_code *code, const char *pattern, size_t len,
-			     const char *flags, uint32_t opts)
+			     const char *compiled, size_t clen, const char *flags, uint32_t opts)
 {
 	uint32_t first = 0, all = 0;
 	double share;
@@ -230,7 +230,7 @@ static pcre2_code *with_lead(pcre2_code *code, const char *pattern, size_t len,
 		}
 	}
 	free(pat);
-	char *both = xasprintf("%s%.*s", lead, (int)len, pattern);
+	char *both = xasprintf("%s%.*s", lead, (int)clen, compiled);
 	free(lead);
 	pcre2_code *c2 = pcre2_compile((PCRE2_SPTR)both, strlen(both), opts, &ec, &off, NULL);
 	free(both);
@@ -627,6 +627,170 @@ static bool set_search(const struct re_set *st, const unsigned char *s, size_t l
 	return false;
 }
 
+/*
+ * Repeats as subroutine calls.  PCRE2 (as Debian builds it, LINK_SIZE 2)
+ * refuses a pattern whose compiled form passes 64 KB, and copies a group
+ * once for each repeat of {n,m}: SpamAssassin's __FILL_THIS_FORM_LONG1
+ * and LONG2, (?:<tags>){5} after replace_tag, come to 5 copies of ~14 KB,
+ * where Perl, which has no such limit, runs them.  (?:B){n,m} matches
+ * what (?<p>B)(?&p){n-1,m-1} matches: since 10.30 a PCRE2 subroutine call
+ * is not atomic, it backtracks as the copy would, and a call runs with
+ * the options in force where the group stands.  What tells them apart is
+ * only captures (one group more; a call's captures revert after it), so
+ * patterns that read captures (back-references, numbered, relative or
+ * named calls, conditions, branch resets) or where a look-behind would
+ * hold the call are left alone, as are x mode, \Q and comments (the scan
+ * below would misread them) and possessive repeats (atomic as a whole).
+ * The repeat with the most bytes to save goes first; a pattern still too
+ * large gets the next, up to FACTOR_MAX.
+ */
+#define FACTOR_MAX 8
+
+/* factor_one - pattern with its largest bounded repeat of a group made a
+ * call; NULL when it has none it may rewrite.  k names the group. */
+static char *factor_one(const char *p, size_t len, int k)
+{
+	size_t best_open = 0, best_close = 0, best_q = 0, best_save = 0;
+	unsigned long best_n = 0, best_m = 0;
+	bool best_inf = false, best_lazy = false, best_cap = false;
+	size_t open[256];	/* where each open group starts */
+	bool behind[256];	/* it is a look-behind, or inside one */
+	size_t depth = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		char c = p[i];
+		if (c == '\\') {
+			if (i + 1 >= len)
+				return NULL;
+			char e = p[i + 1];
+			if ((e >= '1' && e <= '9') || e == 'g' || e == 'k' || e == 'Q' || e == 'E')
+				return NULL;	/* references and quoting */
+			i++;
+			continue;
+		}
+		if (c == '[') {	/* a class: to its closing ] */
+			const char *e = re_class_end(p + i, p + len);
+			if (e == NULL)
+				return NULL;
+			i = (size_t)(e - p) - 1;
+			continue;
+		}
+		if (c == '(') {
+			if (depth >= sizeof(open) / sizeof(open[0]))
+				return NULL;
+			bool lb = depth > 0 && behind[depth - 1];
+			if (i + 1 < len && p[i + 1] == '*')
+				return NULL;	/* verbs */
+			if (i + 1 < len && p[i + 1] == '?') {
+				char t = i + 2 < len ? p[i + 2] : '\0';
+				if (t == '#' || t == '|' || t == '(' || t == 'R' || t == '&' || t == 'P' ||
+				    t == '+' || t == '-' || (t >= '0' && t <= '9') || t == 'C' || t == '\'')
+					return NULL;	/* comments, resets, conditions, calls, names */
+				if (t == '<' && i + 3 < len && p[i + 3] != '=' && p[i + 3] != '!')
+					return NULL;	/* a named group */
+				if (t == '<')
+					lb = true;
+				for (size_t j = i + 2; j < len && p[j] != ':' && p[j] != ')'; j++)
+					if (p[j] == 'x')
+						return NULL;	/* x mode set inside */
+			}
+			behind[depth] = lb;
+			open[depth++] = i;
+			continue;
+		}
+		if (c != ')')
+			continue;
+		if (depth == 0)
+			return NULL;
+		size_t o = open[--depth];
+		bool lb = behind[depth];
+		/* a bounded repeat right after it: {n}, {n,}, {n,m} */
+		if (i + 1 >= len || p[i + 1] != '{' || lb)
+			continue;
+		char *end;
+		unsigned long n = strtoul(p + i + 2, &end, 10), m = n;
+		bool inf = false;
+		if (end == p + i + 2)
+			continue;
+		if (*end == ',') {
+			char *e2;
+			m = strtoul(end + 1, &e2, 10);
+			inf = e2 == end + 1;
+			end = e2;
+		}
+		if (*end != '}' || (!inf && m < n) || (inf ? n < 2 : m < 2) || m > 1000)
+			continue;
+		size_t q = (size_t)(end - p) + 1;	/* after the } */
+		if (q < len && p[q] == '+')
+			continue;	/* possessive */
+		bool lazy = q < len && p[q] == '?';
+		bool cap = p[o + 1] != '?';
+		if (!cap && !(o + 2 < len && p[o + 2] == ':'))
+			continue;	/* a look-around or an option group repeated */
+		size_t copies = inf ? n : m, save = (i + 1 - o) * (copies - 1);
+		if (save > best_save) {
+			best_save = save;
+			best_open = o;
+			best_close = i;
+			best_q = q + lazy;
+			best_n = n;
+			best_m = m;
+			best_inf = inf;
+			best_lazy = lazy;
+			best_cap = cap;
+		}
+	}
+	if (depth != 0 || best_save == 0 || best_cap)
+		return NULL;	/* a capturing group: its number is read */
+	struct buf b;
+	buf_init(&b);
+	const char *body = p + best_open + 3;	/* after "(?:" */
+	size_t blen = best_close - best_open - 3;
+	buf_append(&b, p, best_open);
+	if (best_n == 0)
+		buf_puts(&b, "(?:");
+	buf_printf(&b, "(?<pPf%d>%.*s)(?&pPf%d)", k, (int)blen, body, k);
+	unsigned long n1 = best_n ? best_n - 1 : 0, m1 = best_m - 1;
+	if (best_inf)
+		buf_printf(&b, "{%lu,}", n1);
+	else
+		buf_printf(&b, "{%lu,%lu}", n1, m1);
+	if (best_lazy)
+		buf_putc(&b, '?');
+	if (best_n == 0)
+		buf_puts(&b, best_lazy ? ")??" : ")?");
+	buf_append(&b, p + best_q, len - best_q);
+	return b.data;
+}
+
+/* factor_compile - pcre2_compile of pattern's repeats as calls, while
+ * the compiled form is too large; NULL if it stays so (*out unset) */
+static pcre2_code *factor_compile(const char *pattern, size_t len, uint32_t opts, char **out)
+{
+	char *cur = NULL;
+	int ec;
+	PCRE2_SIZE off;
+
+	if (opts & PCRE2_EXTENDED || memchr(pattern, '\0', len) != NULL)
+		return NULL;
+	for (int k = 1; k <= FACTOR_MAX; k++) {
+		char *next = factor_one(cur ? cur : pattern, cur ? strlen(cur) : len, k);
+		free(cur);
+		if (next == NULL)
+			return NULL;
+		cur = next;
+		pcre2_code *c = pcre2_compile((PCRE2_SPTR)cur, strlen(cur), opts, &ec, &off, NULL);
+		if (c != NULL) {
+			*out = cur;
+			return c;
+		}
+		if (ec != PCRE2_ERROR_PATTERN_TOO_LARGE)
+			break;
+	}
+	free(cur);
+	return NULL;
+}
+
 /* compile - re_compile_limited; jit: also JIT-compile (worth it only
  * for a regex that runs many times) */
 static struct re *compile(const char *pattern, size_t len, const char *flags, char **err,
@@ -658,6 +822,9 @@ static struct re *compile(const char *pattern, size_t len, const char *flags, ch
 		opts |= PCRE2_USE_OFFSET_LIMIT;
 	pcre2_code *code = pcre2_compile((PCRE2_SPTR)pattern, len, opts, &ec,
 					 &off, NULL);
+	char *factored = NULL;	/* the pattern compiled, when repeats became calls */
+	if (code == NULL && ec == PCRE2_ERROR_PATTERN_TOO_LARGE)
+		code = factor_compile(pattern, len, opts, &factored);
 	*limited = code == NULL && is_limit(ec);
 	if (code == NULL) {
 		PCRE2_UCHAR msg[256];
@@ -667,10 +834,14 @@ static struct re *compile(const char *pattern, size_t len, const char *flags, ch
 		return NULL;
 	}
 	pcre2_code *tail = NULL;
-	if (jit && (opts & PCRE2_UTF) == 0) {
+	if (jit && (opts & PCRE2_UTF) == 0 && factored == NULL) {
 		tail = with_tail(code, pattern, len, flags, opts & ~(uint32_t)PCRE2_USE_OFFSET_LIMIT);
-		code = with_lead(code, pattern, len, flags, opts);
+		code = with_lead(code, pattern, len, pattern, len, flags, opts);
+	} else if (jit && (opts & PCRE2_UTF) == 0) {
+		/* the look-ahead from the pattern as written, before the calls */
+		code = with_lead(code, pattern, len, factored, strlen(factored), flags, opts);
 	}
+	free(factored);
 	struct re *re = xcalloc(1, sizeof(*re));
 	re->code = code;
 	re->jit = jit && pcre2_jit_compile(code, PCRE2_JIT_COMPLETE) == 0;

@@ -1242,6 +1242,73 @@ START_TEST(re_minlen_skip)
 }
 END_TEST
 
+/* a repeat whose copies pass PCRE2's 64 KB compiled limit
+ * (SpamAssassin's __FILL_THIS_FORM_LONG1 after replace_tag) compiles as
+ * calls of one copy, matching what the copies match: B is "a", "ab" or
+ * one of 3,000 filler words, ~30 KB compiled; "aaabd" needs the third B
+ * to give "a" back for "ab" (a call that does not backtrack would miss
+ * it).  A pattern reading a capture is left as it was: beyond the
+ * limit.  Fails when the rewrite is dropped (none compiles) or its
+ * repeat counts are off by one */
+START_TEST(repeat_as_calls)
+{
+	static const struct {
+		const char *rep, *subj;
+		long a, b;	/* the match, -1: none */
+	} c[] = {
+		{ "{3}d", "xaaabdx", 1, 6 },
+		{ "{3}d", "aaab", -1, -1 },
+		{ "{3}d", "aad", -1, -1 },
+		{ "{3}d", "q00007zq02999zabd", 0, 17 },
+		{ "{2,}d", "aabd", 0, 4 },
+		{ "{2,}d", "ad", -1, -1 },
+		{ "{0,3}d", "zd", 1, 2 },
+		{ "{0,3}d", "aaad", 0, 4 },
+		{ "{0,3}d", "aaaad", 1, 5 },
+		{ "{1,3}?d", "aabd", 0, 4 },
+		{ "{1,3}?d", "d", -1, -1 },
+		{ "{1,3}?", "aaa", 0, 1 },
+		{ "{0,3}?a", "aaa", 0, 1 },
+		{ "{0,3}a", "aaa", 0, 3 },
+	};
+	struct buf b;
+	struct re_scratch *rx = re_scratch_new();
+	char *err = NULL;
+	bool limited;
+
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		buf_init(&b);
+		buf_puts(&b, "(?:(?:a|ab");
+		for (int w = 0; w < 3000; w++)
+			buf_printf(&b, "|q%05dz", w);
+		buf_printf(&b, "))%s", c[i].rep);
+		struct re *re = re_compile_limited(b.data, b.len, "", &err, &limited);
+		ck_assert_msg(re != NULL, "%s: %s", c[i].rep, err ? err : "?");
+		size_t a = 0, e = 0;
+		enum re_result r = re_match(re, c[i].subj, strlen(c[i].subj), 0, rx, &a, &e);
+		if (c[i].a < 0)
+			ck_assert_msg(r == RE_NOMATCH, "%s on %s: %d [%zu, %zu]", c[i].rep, c[i].subj,
+				      r, a, e);
+		else
+			ck_assert_msg(r == RE_MATCH && a == (size_t)c[i].a && e == (size_t)c[i].b,
+				      "%s on %s: %d [%zu, %zu]", c[i].rep, c[i].subj, r, a, e);
+		re_free(re);
+		buf_free(&b);
+	}
+	/* a back-reference: not rewritten, still beyond the limit */
+	buf_init(&b);
+	buf_puts(&b, "(x)(?:(?:a|ab");
+	for (int w = 0; w < 3000; w++)
+		buf_printf(&b, "|q%05dz", w);
+	buf_puts(&b, ")){3}\\1");
+	ck_assert_ptr_null(re_compile_limited(b.data, b.len, "", &err, &limited));
+	ck_assert(limited);
+	free(err);
+	buf_free(&b);
+	re_scratch_free(rx);
+}
+END_TEST
+
 /* chain - n metas, each naming the one before; the first reads __X0 or
  * (only when __X0 is 0) __Z; the ruleset, or NULL */
 static struct ruleset *chain(int n, struct diag *d)
@@ -1844,6 +1911,7 @@ int main(void)
 	tcase_add_test(tc, mimeheader_count);
 	tcase_add_test(tc, lazy_scored_first);
 	tcase_add_test(tc, re_minlen_skip);
+	tcase_add_test(tc, repeat_as_calls);
 	tcase_add_test(tc, subrules_listed);
 	tcase_add_test(tc, each_rule_listed);
 	tcase_add_test(tc, meta_builtin);
