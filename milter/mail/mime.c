@@ -893,6 +893,39 @@ static char *qp_decode(const char *p, size_t n, size_t *len)
 	return out;
 }
 
+/*
+ * scan_cut - SpamAssassin's cut of one part's text (Message.pm): past
+ * limit units (characters of UTF-8 when chars, else bytes) from b's
+ * from, the text ends after the first of seps (tried in turn) found
+ * within 1,024 units more, else right there
+ */
+static void scan_cut(struct buf *b, size_t from, size_t limit, const char *seps, bool chars)
+{
+	const char *p = b->data + from, *e = b->data + b->len;
+	if ((size_t)(e - p) <= limit)
+		return;	/* not even that many bytes */
+	const char *at = p;	/* the limit-th unit */
+	for (size_t n = 0; at < e && n < limit; at++)
+		n += !chars || ((unsigned char)*at & 0xC0) != 0x80;
+	while (chars && at < e && ((unsigned char)*at & 0xC0) == 0x80)
+		at++;
+	if (at >= e)
+		return;
+	const char *cut = at;
+	for (const char *s = seps; *s && cut == at; s++) {
+		size_t n = 0;
+		for (const char *q = at; q < e && n <= 1024; q++) {
+			if (*q == *s) {
+				cut = q + 1;
+				break;
+			}
+			n += !chars || ((unsigned char)*q & 0xC0) != 0x80;
+		}
+	}
+	b->len = (size_t)(cut - b->data);
+	b->data[b->len] = '\0';
+}
+
 /* text_part - one text/plain or text/html part into the views; raw is
  * its content as in the message (NULL: not in memory) */
 static void text_part(struct walk *w, GMimeObject *o, GMimeDataWrapper *dw, bool html,
@@ -955,6 +988,9 @@ static void text_part(struct walk *w, GMimeObject *o, GMimeDataWrapper *dw, bool
 			mime_stats_text(&w->stats, false, w->text.data + from, w->text.len - from,
 					false);
 	}
+	/* what body rules and the text's URIs see of a long part */
+	scan_cut(&w->text, from, MIME_BODY_PART_SCAN, "\n ", true);
+	scan_cut(&w->raw, raw_from, MIME_RAWBODY_PART_SCAN, "\n> ", false);
 	uri_scan_text(&w->uris, w->text.data + from, w->text.len - from);
 }
 

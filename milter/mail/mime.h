@@ -31,6 +31,12 @@
 /* HTML parts whose statistics are kept (html_stats.h) */
 #define MIME_MAX_HTML_PARTS 16
 #define MIME_MAX_BODY_LINE 2048	/* body text lines are cut there, as SpamAssassin's */
+/* a part's text for body rules ends after this many characters, its
+ * decoded text for rawbody rules after this many bytes (each at the next
+ * line break or space within 1,024): SpamAssassin's body_part_scan_size
+ * and rawbody_part_scan_size, at their defaults */
+#define MIME_BODY_PART_SCAN 50000
+#define MIME_RAWBODY_PART_SCAN 500000
 
 #include "mail/mime_stats.h"
 #include "base/arena.h"

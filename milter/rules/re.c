@@ -628,167 +628,245 @@ static bool set_search(const struct re_set *st, const unsigned char *s, size_t l
 }
 
 /*
- * Repeats as subroutine calls.  PCRE2 (as Debian builds it, LINK_SIZE 2)
- * refuses a pattern whose compiled form passes 64 KB, and copies a group
- * once for each repeat of {n,m}: SpamAssassin's __FILL_THIS_FORM_LONG1
- * and LONG2, (?:<tags>){5} after replace_tag, come to 5 copies of ~14 KB,
- * where Perl, which has no such limit, runs them.  (?:B){n,m} matches
- * what (?<p>B)(?&p){n-1,m-1} matches: since 10.30 a PCRE2 subroutine call
- * is not atomic, it backtracks as the copy would, and a call runs with
- * the options in force where the group stands.  What tells them apart is
- * only captures (one group more; a call's captures revert after it), so
+ * Copies as subroutine calls.  PCRE2 (as Debian builds it, LINK_SIZE 2)
+ * refuses a pattern whose compiled form passes 64 KB, where Perl, which
+ * has no such limit, runs it; two shapes of SpamAssassin's replace_tag
+ * rules get there by copies.  A group repeated {n,m} is compiled n or m
+ * times: __FILL_THIS_FORM_LONG1 and LONG2, (?:<tags>){5}, come to five
+ * copies of ~14 KB.  And a tag used many times is written out each time:
+ * __HOURS_DEADLINE spells words in letter tags (<E>, a ~1 KB alternation
+ * of the letter and its look-alikes), each letter as often as it occurs.
+ * (?:B){n,m} matches what (?<p>B)(?&p){n-1,m-1} matches, and a group
+ * written twice matches what two calls of one defined copy match (a
+ * DEFINE group at the end): since 10.30 a PCRE2 call is not atomic, it
+ * backtracks as the copy would, and it runs with the options in force
+ * where its group is defined.  What tells them apart is captures (a
+ * group more; a call's captures revert after it) and options, so
  * patterns that read captures (back-references, numbered, relative or
- * named calls, conditions, branch resets) or where a look-behind would
- * hold the call are left alone, as are x mode, \Q and comments (the scan
- * below would misread them) and possessive repeats (atomic as a whole).
- * The repeat with the most bytes to save goes first; a pattern still too
- * large gets the next, up to FACTOR_MAX.
+ * named calls, conditions, branch resets) or set options inside, and
+ * copies in a look-behind, are left alone, as are x mode, \Q and comments
+ * (the scan below would misread them) and possessive repeats (atomic as a
+ * whole).  The rewrite saving the most bytes goes first; a pattern still
+ * too large gets the next, up to FACTOR_MAX.
  */
-#define FACTOR_MAX 8
+#define FACTOR_MAX 48
+#define FACTOR_GROUPS 4096	/* groups a pattern may have to be rewritten */
+#define FACTOR_DUP_MIN 32	/* shorter copies are left as they are */
 
-/* factor_one - pattern with its largest bounded repeat of a group made a
- * call; NULL when it has none it may rewrite.  k names the group. */
-static char *factor_one(const char *p, size_t len, int k)
+struct fgroup {
+	size_t open, close;	/* the ( and the ) */
+	size_t q;		/* past its quantifier (close + 1: none) */
+	bool behind;		/* a look-behind, or inside one */
+	bool plain;		/* (?: ... ) */
+	bool ours;		/* a definition or call of an earlier rewrite */
+};
+
+/* factor_scan - the groups of p, in order of their ) ; false when p has
+ * what the rewrite must not touch */
+static bool factor_scan(const char *p, size_t len, struct fgroup *g, size_t *ng)
 {
-	size_t best_open = 0, best_close = 0, best_q = 0, best_save = 0;
-	unsigned long best_n = 0, best_m = 0;
-	bool best_inf = false, best_lazy = false, best_cap = false;
-	size_t open[256];	/* where each open group starts */
-	bool behind[256];	/* it is a look-behind, or inside one */
-	size_t depth = 0;
+	size_t open[256], n = 0, depth = 0;
+	bool behind[256], plain[256], ours[256];
 
 	for (size_t i = 0; i < len; i++) {
 		char c = p[i];
 		if (c == '\\') {
 			if (i + 1 >= len)
-				return NULL;
+				return false;
 			char e = p[i + 1];
 			if ((e >= '1' && e <= '9') || e == 'g' || e == 'k' || e == 'Q' || e == 'E')
-				return NULL;	/* references and quoting */
+				return false;	/* references and quoting */
 			i++;
 			continue;
 		}
 		if (c == '[') {	/* a class: to its closing ] */
 			const char *e = re_class_end(p + i, p + len);
 			if (e == NULL)
-				return NULL;
+				return false;
 			i = (size_t)(e - p) - 1;
 			continue;
 		}
 		if (c == '(') {
 			if (depth >= sizeof(open) / sizeof(open[0]))
-				return NULL;
-			bool lb = depth > 0 && behind[depth - 1];
+				return false;
+			bool lb = depth > 0 && behind[depth - 1], pl = false, our = false;
 			if (i + 1 < len && p[i + 1] == '*')
-				return NULL;	/* verbs */
+				return false;	/* verbs */
 			if (i + 1 < len && p[i + 1] == '?') {
-				char t = i + 2 < len ? p[i + 2] : '\0';
-				if (t == '#' || t == '|' || t == '(' || t == 'R' || t == '&' || t == 'P' ||
-				    t == '+' || t == '-' || (t >= '0' && t <= '9') || t == 'C' || t == '\'')
-					return NULL;	/* comments, resets, conditions, calls, names */
-				if (t == '<' && i + 3 < len && p[i + 3] != '=' && p[i + 3] != '!')
-					return NULL;	/* a named group */
-				if (t == '<')
-					lb = true;
-				for (size_t j = i + 2; j < len && p[j] != ':' && p[j] != ')'; j++)
-					if (p[j] == 'x')
-						return NULL;	/* x mode set inside */
+				const char *t = p + i + 2;
+				size_t left = len - i - 2;
+				if ((left >= 4 && memcmp(t, "<pPf", 4) == 0) ||
+				    (left >= 4 && memcmp(t, "&pPf", 4) == 0) ||
+				    (left >= 8 && memcmp(t, "(DEFINE)", 8) == 0)) {
+					our = true;
+				} else if (left >= 1 && *t == ':') {
+					pl = true;
+				} else if (left >= 2 && (*t == '=' || *t == '!' || *t == '>' ||
+							 (*t == '<' && (t[1] == '=' || t[1] == '!')))) {
+					lb = lb || *t == '<';
+				} else {
+					return false;	/* names, calls, options, conditions ... */
+				}
 			}
 			behind[depth] = lb;
+			plain[depth] = pl;
+			ours[depth] = our;
 			open[depth++] = i;
 			continue;
 		}
 		if (c != ')')
 			continue;
-		if (depth == 0)
-			return NULL;
-		size_t o = open[--depth];
-		bool lb = behind[depth];
-		/* a bounded repeat right after it: {n}, {n,}, {n,m} */
-		if (i + 1 >= len || p[i + 1] != '{' || lb)
+		if (depth == 0 || n >= FACTOR_GROUPS)
+			return false;
+		depth--;
+		const char *qe = re_quantifier_end(p + i + 1, p + len);
+		if (qe > p + i + 1 && qe[-1] == '+' && qe - 1 > p + i + 1)
+			return false;	/* a possessive repeat */
+		g[n++] = (struct fgroup){ open[depth], i, (size_t)(qe - p), behind[depth], plain[depth],
+					  ours[depth] };
+	}
+	*ng = n;
+	return depth == 0;
+}
+
+/* factor_repeat - the bounded repeat of a plain group saving the most
+ * bytes made calls, into out; its saving, 0 if none */
+static size_t factor_repeat(const char *p, size_t len, const struct fgroup *g, size_t ng, int k,
+			    struct buf *out)
+{
+	size_t best = 0, at = 0;
+	unsigned long bn = 0, bm = 0;
+	bool binf = false, blazy = false;
+
+	for (size_t i = 0; i < ng; i++) {
+		const char *q = p + g[i].close + 1;
+		if (!g[i].plain || g[i].behind || g[i].q == g[i].close + 1 || *q != '{')
 			continue;
 		char *end;
-		unsigned long n = strtoul(p + i + 2, &end, 10), m = n;
+		unsigned long n = strtoul(q + 1, &end, 10), m = n;
 		bool inf = false;
-		if (end == p + i + 2)
-			continue;
 		if (*end == ',') {
 			char *e2;
 			m = strtoul(end + 1, &e2, 10);
 			inf = e2 == end + 1;
 			end = e2;
 		}
-		if (*end != '}' || (!inf && m < n) || (inf ? n < 2 : m < 2) || m > 1000)
+		if (*end != '}' || (inf ? n < 2 : m < 2) || m > 1000)
 			continue;
-		size_t q = (size_t)(end - p) + 1;	/* after the } */
-		if (q < len && p[q] == '+')
-			continue;	/* possessive */
-		bool lazy = q < len && p[q] == '?';
-		bool cap = p[o + 1] != '?';
-		if (!cap && !(o + 2 < len && p[o + 2] == ':'))
-			continue;	/* a look-around or an option group repeated */
-		size_t copies = inf ? n : m, save = (i + 1 - o) * (copies - 1);
-		if (save > best_save) {
-			best_save = save;
-			best_open = o;
-			best_close = i;
-			best_q = q + lazy;
-			best_n = n;
-			best_m = m;
-			best_inf = inf;
-			best_lazy = lazy;
-			best_cap = cap;
+		size_t save = (g[i].close + 1 - g[i].open) * ((inf ? n : m) - 1);
+		if (save > best) {
+			best = save;
+			at = i;
+			bn = n;
+			bm = m;
+			binf = inf;
+			blazy = p[g[i].q - 1] == '?';
 		}
 	}
-	if (depth != 0 || best_save == 0 || best_cap)
-		return NULL;	/* a capturing group: its number is read */
-	struct buf b;
-	buf_init(&b);
-	const char *body = p + best_open + 3;	/* after "(?:" */
-	size_t blen = best_close - best_open - 3;
-	buf_append(&b, p, best_open);
-	if (best_n == 0)
-		buf_puts(&b, "(?:");
-	buf_printf(&b, "(?<pPf%d>%.*s)(?&pPf%d)", k, (int)blen, body, k);
-	unsigned long n1 = best_n ? best_n - 1 : 0, m1 = best_m - 1;
-	if (best_inf)
-		buf_printf(&b, "{%lu,}", n1);
+	if (best == 0)
+		return 0;
+	const struct fgroup *b = &g[at];
+	buf_append(out, p, b->open);
+	if (bn == 0)
+		buf_puts(out, "(?:");
+	buf_printf(out, "(?<pPf%d>%.*s)(?&pPf%d)", k, (int)(b->close - b->open - 3), p + b->open + 3,
+		   k);
+	unsigned long n1 = bn ? bn - 1 : 0;
+	if (binf)
+		buf_printf(out, "{%lu,}", n1);
 	else
-		buf_printf(&b, "{%lu,%lu}", n1, m1);
-	if (best_lazy)
-		buf_putc(&b, '?');
-	if (best_n == 0)
-		buf_puts(&b, best_lazy ? ")??" : ")?");
-	buf_append(&b, p + best_q, len - best_q);
-	return b.data;
+		buf_printf(out, "{%lu,%lu}", n1, bm - 1);
+	if (blazy)
+		buf_putc(out, '?');
+	if (bn == 0)
+		buf_puts(out, blazy ? ")??" : ")?");
+	buf_append(out, p + b->q, len - b->q);
+	return best;
 }
 
-/* factor_compile - pcre2_compile of pattern's repeats as calls, while
- * the compiled form is too large; NULL if it stays so (*out unset) */
+/* factor_dup - the plain group written out most often (by bytes) made a
+ * definition at the end, each copy a call of it, into out; its saving */
+static size_t factor_dup(const char *p, size_t len, const struct fgroup *g, size_t ng, int k,
+			 struct buf *out)
+{
+	size_t best = 0, at = 0;
+
+	for (size_t i = 0; i < ng; i++) {
+		size_t l = g[i].close + 1 - g[i].open, count = 0;
+		if (!g[i].plain || g[i].behind || l < FACTOR_DUP_MIN || l * ng <= best)
+			continue;
+		for (size_t j = 0; j < ng; j++)
+			count += !g[j].behind && g[j].close + 1 - g[j].open == l &&
+				 memcmp(p + g[j].open, p + g[i].open, l) == 0;
+		if (count >= 2 && l * (count - 1) > best) {
+			best = l * (count - 1);
+			at = i;
+		}
+	}
+	if (best == 0)
+		return 0;
+	size_t l = g[at].close + 1 - g[at].open, from = 0;
+	const char *text = p + g[at].open;
+	/* the copies, left to right; one inside another cannot be (equal
+	 * lengths), one inside a look-behind is not taken */
+	for (size_t j = 0; j < ng; j++) {
+		if (g[j].behind || g[j].close + 1 - g[j].open != l || g[j].open < from ||
+		    memcmp(p + g[j].open, text, l) != 0)
+			continue;
+		buf_append(out, p + from, g[j].open - from);
+		buf_printf(out, "(?&pPf%d)", k);
+		from = g[j].close + 1;
+	}
+	buf_append(out, p + from, len - from);
+	/* into the DEFINE group at the end, or a new one */
+	if (out->len > 1 && memcmp(out->data + out->len - 2, "))", 2) == 0 &&
+	    memmem(out->data, out->len, "(?(DEFINE)", 10) != NULL) {
+		out->len--;	/* reopen it */
+		buf_printf(out, "(?<pPf%d>%.*s))", k, (int)l, text);
+	} else {
+		buf_printf(out, "(?(DEFINE)(?<pPf%d>%.*s))", k, (int)l, text);
+	}
+	return best;
+}
+
+/* factor_compile - pcre2_compile of pattern with its copies as calls,
+ * while the compiled form is too large; NULL if it stays so (*out unset) */
 static pcre2_code *factor_compile(const char *pattern, size_t len, uint32_t opts, char **out)
 {
-	char *cur = NULL;
+	struct fgroup *g = xmalloc(FACTOR_GROUPS * sizeof(*g));
+	char *cur = xstrndup(pattern, len);
+	pcre2_code *code = NULL;
 	int ec;
 	PCRE2_SIZE off;
 
 	if (opts & PCRE2_EXTENDED || memchr(pattern, '\0', len) != NULL)
-		return NULL;
+		goto out;
 	for (int k = 1; k <= FACTOR_MAX; k++) {
-		char *next = factor_one(cur ? cur : pattern, cur ? strlen(cur) : len, k);
+		size_t ng, cl = strlen(cur);
+		if (!factor_scan(cur, cl, g, &ng))
+			break;
+		struct buf r, d;
+		buf_init(&r);
+		buf_init(&d);
+		size_t sr = factor_repeat(cur, cl, g, ng, k, &r), sd = factor_dup(cur, cl, g, ng, k, &d);
+		if (sr == 0 && sd == 0)
+			break;
 		free(cur);
-		if (next == NULL)
-			return NULL;
-		cur = next;
-		pcre2_code *c = pcre2_compile((PCRE2_SPTR)cur, strlen(cur), opts, &ec, &off, NULL);
-		if (c != NULL) {
+		cur = sr >= sd ? r.data : d.data;
+		free(sr >= sd ? d.data : r.data);
+		code = pcre2_compile((PCRE2_SPTR)cur, strlen(cur), opts, &ec, &off, NULL);
+		if (code != NULL) {
 			*out = cur;
-			return c;
+			cur = NULL;
+			break;
 		}
 		if (ec != PCRE2_ERROR_PATTERN_TOO_LARGE)
 			break;
 	}
+out:
 	free(cur);
-	return NULL;
+	free(g);
+	return code;
 }
 
 /* compile - re_compile_limited; jit: also JIT-compile (worth it only
