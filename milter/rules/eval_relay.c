@@ -164,21 +164,28 @@ static bool dotcom_helo(const char *helo)
 	return false;
 }
 
-/* dotcom_without_rdns - r is public, has no rDNS (the MTA looked) and
- * HELOs as a big webmail domain */
-static bool dotcom_without_rdns(const struct relay *r)
-{
-	return !r->ip_private && dotcom_helo(r->helo) && r->no_reverse_dns;
-}
-
-/* check_for_no_rdns_dotcom_helo - a public untrusted relay without rDNS
- * (the MTA looked) HELOs as a big webmail domain */
+/*
+ * check_for_no_rdns_dotcom_helo - the last public untrusted relay (the
+ * one furthest from us) has no rDNS (the MTA looked) and HELOs as a big
+ * webmail domain.  The last one: SpamAssassin 4.0.1's loop
+ * (RelayEval.pm _check_received_helos) sets its answer to 0 at every
+ * public relay before testing it, so only the last one's test stands;
+ * the stock scores were set on that.
+ */
 static unsigned no_rdns_dotcom(const struct eval_env *env, size_t argc,
 			       const char *const *argv)
 {
+	const struct relays *rs = eval_relays(env);
+	unsigned hit = 0;
+
 	(void)argc;
 	(void)argv;
-	return any_untrusted(env, dotcom_without_rdns);
+	for (size_t i = 0; i < rs->n[RELAYS_UNTRUSTED]; i++) {
+		const struct relay *r = rs->set[RELAYS_UNTRUSTED][i];
+		if (!r->ip_private)
+			hit = dotcom_helo(r->helo) && r->no_reverse_dns;
+	}
+	return hit;
 }
 
 /* host_domain - SpamAssassin's hostname_to_domain on a lower-cased name:

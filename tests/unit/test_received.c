@@ -323,6 +323,15 @@ static const struct {
 	  "RDNS_NONE", "NO_RDNS_DOTCOM_HELO" },
 	{ "dotcom helo without rdns", "Received: from hotmail.com (unknown [5.6.7.8]) by mx.example "
 	  "(Postfix) with SMTP id q\nFrom: x@y.example\n\nhi\n", "NO_RDNS_DOTCOM_HELO", "ALL_TRUSTED" },
+	/* only the last public relay's test stands, as in SpamAssassin 4.0.1 */
+	{ "dotcom helo, then a relay with rdns", "Received: from hotmail.com (unknown [5.6.7.8]) by "
+	  "mx.example (Postfix) with SMTP id q\nReceived: from mail.far.example (mail.far.example "
+	  "[9.9.9.9]) by hotmail.com (Postfix) with SMTP id r\nFrom: x@y.example\n\nhi\n",
+	  "RDNS_NONE", "NO_RDNS_DOTCOM_HELO" },
+	{ "dotcom helo furthest", "Received: from mail.far.example (mail.far.example [9.9.9.9]) by "
+	  "mx.example (Postfix) with SMTP id r\nReceived: from hotmail.com (unknown [5.6.7.8]) by "
+	  "mail.far.example (Postfix) with SMTP id q\nFrom: x@y.example\n\nhi\n",
+	  "NO_RDNS_DOTCOM_HELO", "ALL_TRUSTED" },
 	{ "rdns none", "Received: from hotmail.com (unknown [5.6.7.8]) by mx.example "
 	  "(Postfix) with SMTP id q\nFrom: x@y.example\n\nhi\n", "RDNS_NONE", "NO_RELAYS" },
 	{ "freemail from", "From: Eve <eve@hotmail.com>\n\nhi\n", "FREEMAIL_FROM", "FREEMAIL_RT" },
