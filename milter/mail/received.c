@@ -890,6 +890,8 @@ static int parse_qmail(const char *s, struct relay *r, bool *dns)
 		"^%s{ (%H %S)} ([%i]){ (envelope-sender <%s>)} by %s%* with %*SMTP",
 		"^%s{ (%H %S)} (%i){ (envelope-sender <%s>)} by %s%* with %*SMTP",
 		"^%s{ (%H %S)} (%s@[%i]){ (envelope-sender <%s>)} by %s%* with %*QMQP",
+		"^%s{ (%H %S)} (%s@%i){ (envelope-sender <%s>)} by %s%* with %*QMQP",
+		"^%s{ (%H %S)} ([%i]){ (envelope-sender <%s>)} by %s%* with %*QMQP",
 		"^%s{ (%H %S)} (%i){ (envelope-sender <%s>)} by %s%* with %*QMQP",
 		NULL };
 	bool gated = false;

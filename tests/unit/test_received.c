@@ -16,6 +16,13 @@ static const struct {
 	int rc;
 	const char *want;	/* "ip rdns helo by ident id" */
 } lines[] = {
+	/* qmail over QMQP, the address in brackets without an ident: the
+	 * name is rDNS and HELO (as SpamAssassin 4.0.1 parses it) */
+	{ "from 177.139.227.166 ([177.139.227.166]) by sparc.isl.net with QMQP; Aug, 22 2002 "
+	  "4:47:16 AM -0000",
+	  1, "177.139.227.166 177.139.227.166 177.139.227.166 sparc.isl.net - -" },
+	{ "from mail.x.example (q@192.0.2.9) by y.example with QMQP; 1 Jan 2002 00:00:00 -0000",
+	  1, "192.0.2.9 mail.x.example mail.x.example y.example q -" },
 	{ "from lugh.tuatha.org (root@lugh.tuatha.org [194.125.145.45])\n\tby dogma.slashnull.org "
 	  "(8.11.6/8.11.6) with ESMTP id g7MGbKZ14933 for <jm@jmason.org>; Thu, 22 Aug 2002 17:37:20 +0100",
 	  1, "194.125.145.45 lugh.tuatha.org lugh.tuatha.org dogma.slashnull.org root g7MGbKZ14933" },
