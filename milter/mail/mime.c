@@ -299,6 +299,7 @@ struct walk {
 	size_t parts;
 	bool stop;		/* a cap was hit */
 	struct buf text, raw, hidden;
+	struct buf conv;	/* one part's text in UTF-8, when its bytes are not */
 	struct uri_set uris;
 	struct arena *arena;	/* the views' (URIs, HTML statistics' strings) */
 	struct html_stats *html;	/* nhtml of them (MIME_MAX_HTML_PARTS at most) */
@@ -949,15 +950,28 @@ static void text_part(struct walk *w, GMimeObject *o, GMimeDataWrapper *dw, bool
 		raw = ba ? (const char *)ba->data : NULL;
 		raw_len = ba ? ba->len : 0;
 	}
+	/* rawbody rules read the part's bytes as decoded, in its own
+	 * charset (SpamAssassin's decode()); the text rendered for body
+	 * rules is UTF-8 (its rendered()), converted apart when the bytes
+	 * are not UTF-8 already */
+	const char *cs = g_mime_object_get_content_type_parameter(o, "charset");
+	bool as_is = raw == NULL || raw_len == 0 ||
+		     ((cs == NULL || plain_label(cs)) && utf8_valid(raw, raw_len));
 	if (raw != NULL && raw_len > 0)
-		to_utf8(w, g_mime_object_get_content_type_parameter(o, "charset"), raw, raw_len,
-			&w->raw);
+		buf_append(&w->raw, raw, raw_len);
+	buf_reset(&w->conv);
+	if (!as_is)
+		to_utf8(w, cs, raw, raw_len, &w->conv);
 	if (mem != NULL)
 		g_object_unref(mem);
 	free(qp);
 	clean_tail(&w->raw, raw_from);
+	if (!as_is)
+		clean_tail(&w->conv, 0);
 	if (w->raw.len == raw_from)
 		return;
+	const char *u = as_is ? w->raw.data + raw_from : w->conv.data ? w->conv.data : "";
+	size_t un = as_is ? w->raw.len - raw_from : w->conv.len;
 	end_part(&w->text);
 	size_t from = w->text.len;
 	if (html) {
@@ -972,8 +986,7 @@ static void text_part(struct walk *w, GMimeObject *o, GMimeDataWrapper *dw, bool
 			st->arena = w->arena;	/* spare's are freed part by part */
 		}
 		buf_reset(&w->hidden);
-		html_render(w->raw.data + raw_from, w->raw.len - raw_from, &w->text, &w->hidden,
-			    &w->uris, st);
+		html_render(u, un, &w->text, &w->hidden, &w->uris, st);
 		uri_scan_text(&w->uris, w->hidden.data, w->hidden.len);
 		if (st) {
 			bool img = html_stats_inside(st, "img") >= 0;
@@ -983,7 +996,7 @@ static void text_part(struct walk *w, GMimeObject *o, GMimeDataWrapper *dw, bool
 		}
 		html_stats_free(&spare);
 	} else {
-		buf_append(&w->text, w->raw.data + raw_from, w->raw.len - raw_from);
+		buf_append(&w->text, u, un);
 		if (!w->no_stats)
 			mime_stats_text(&w->stats, false, w->text.data + from, w->text.len - from,
 					false);
@@ -1183,6 +1196,7 @@ static size_t walk_begin(struct walk *w, struct mime_stats *stats, const struct 
 	buf_reset(&w->text);	/* "" (buf_reserve leaves the bytes unset) */
 	buf_reset(&w->raw);
 	buf_init(&w->hidden);
+	buf_init(&w->conv);
 	buf_init(&w->fields);
 	uri_set_init_in(&w->uris, w->arena);
 	const char *subj = subject_of(hdrs, nhdrs);
@@ -1199,6 +1213,7 @@ static void walk_discard(struct walk *w)
 	buf_free(&w->text);
 	buf_free(&w->raw);
 	buf_free(&w->hidden);
+	buf_free(&w->conv);
 	uri_set_free(&w->uris);
 	for (size_t i = 0; i < w->nhtml; i++)
 		html_stats_free(&w->html[i]);
@@ -1337,6 +1352,7 @@ void mime_views_build_skip(struct mime_views *v, const struct header *hdrs, size
 	v->fields_len = w.fields.len;
 	v->built = true;
 	buf_free(&w.hidden);
+	buf_free(&w.conv);
 }
 
 /* mime_views_free - see mime.h */
