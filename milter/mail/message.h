@@ -137,8 +137,9 @@ void msg_decode(struct msg *m);
  * line on its own (rules/match.c).  Borrowed.
  */
 const char *msg_body_text(struct msg *m, size_t *len);
-/* msg_rawbody_text - rawbody rules: the same parts decoded with HTML
- * tags kept, no Subject (SpamAssassin's "rawbody").  Borrowed. */
+/* msg_rawbody_text - rawbody rules: the same parts transfer-decoded,
+ * HTML tags kept, in each part's own charset (not converted to UTF-8),
+ * no Subject (SpamAssassin's "rawbody").  Borrowed. */
 const char *msg_rawbody_text(struct msg *m, size_t *len);
 /* msg_uris - uri rules: every URI of the text and HTML parts, once each,
  * at most URI_MAX_COUNT (see uris_capped).  Array and strings borrowed. */
