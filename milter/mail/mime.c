@@ -151,6 +151,39 @@ char *mime_decode_text(const char *v)
 	return out;
 }
 
+/*
+ * sa_unfold - raw's value as SpamAssassin's header() unfolds it: each
+ * line break and the blanks after it one space (s/\n[ \t]+/ /g), CRs
+ * dropped, trimmed; NULL when that is value already (no break is
+ * followed by a tab or by two blanks, the one case the plain unfolding,
+ * which only drops the line breaks, reads differently)
+ */
+static char *sa_unfold(struct arena *a, const char *raw)
+{
+	bool differs = false;
+	for (const char *nl = strchr(raw, '\n'); nl && !differs; nl = strchr(nl + 1, '\n'))
+		differs = nl[1] == '\t' || (nl[1] == ' ' && (nl[2] == ' ' || nl[2] == '\t'));
+	if (!differs)
+		return NULL;
+	char *v = arena_alloc(a, strlen(raw) + 1), *o = v;
+	for (const char *p = raw; *p; p++) {
+		if (*p == '\r')
+			continue;
+		if (*p == '\n') {
+			if (p[1] == ' ' || p[1] == '\t') {
+				while (p[1] == ' ' || p[1] == '\t')
+					p++;
+				*o++ = ' ';
+			}
+			continue;
+		}
+		*o++ = *p;
+	}
+	*o = '\0';
+	char *t = str_trim(v);
+	return t;
+}
+
 /* mime_decode_headers - see mime.h */
 void mime_decode_headers(struct arena *a, struct header *hdrs, size_t nhdrs)
 {
@@ -159,8 +192,9 @@ void mime_decode_headers(struct arena *a, struct header *hdrs, size_t nhdrs)
 
 	for (size_t i = 0; i < nhdrs; i++) {
 		struct header *h = &hdrs[i];
-		h->decoded = h->value;	/* an earlier decoded copy stays in a */
-		if (!needs_decoding(h->value))
+		char *u = sa_unfold(a, h->raw);
+		h->decoded = u ? u : h->value;	/* an earlier decoded copy stays in a */
+		if (!needs_decoding(h->decoded))
 			continue;
 		if (!entered) {
 			gmime_enter();
@@ -168,9 +202,9 @@ void mime_decode_headers(struct arena *a, struct header *hdrs, size_t nhdrs)
 		}
 		/* NULL options: GMime's defaults, read-only (loose RFC 2047,
 		 * 8-bit tried as UTF-8 then ISO-8859-1) */
-		char *d = g_mime_utils_header_decode_text(NULL, h->value);
-		seen += strlen(h->value);
-		if (d != NULL && strcmp(d, h->value) != 0)
+		char *d = g_mime_utils_header_decode_text(NULL, h->decoded);
+		seen += strlen(h->decoded);
+		if (d != NULL && strcmp(d, h->decoded) != 0)
 			h->decoded = arena_strdup(a, d);
 		g_free(d);
 	}
