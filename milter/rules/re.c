@@ -869,6 +869,101 @@ out:
 	return code;
 }
 
+/*
+ * A body rule's final $.  SpamAssassin matches a body rule against each
+ * line on its own, the line with its line break, so a $ there also holds
+ * after the break, at the end of the subject: __FILL_THIS_FORM_PARTIAL's
+ * (?:[-=_.,:;*\s]|=20){1,4}$ takes the break with \s.  Searched over the
+ * whole text (match.c), the place after the break is the next line's
+ * start, where $ does not hold.  A $ that ends the pattern (nothing but
+ * closing parentheses after it) becomes (?:$|(?<=\n)) when every match
+ * takes at least a byte (PCRE2's minimum length): the break before the
+ * place is then inside the match, as in the line alone (a match that
+ * crosses a break is searched line by line anyway, match.c).  A $ with
+ * more after it, and patterns with \Q or comments, stay as written.
+ */
+static bool dollar_final(const char *p, size_t len, size_t k);
+
+static char *line_end_dollar(const char *p, size_t len)
+{
+	struct buf b;
+	size_t from = 0;
+
+	buf_init(&b);
+	for (size_t i = 0; i < len; i++) {
+		if (p[i] == '\\') {
+			if (i + 1 < len && (p[i + 1] == 'Q' || p[i + 1] == 'E'))
+				goto none;
+			i++;
+			continue;
+		}
+		if (p[i] == '[') {
+			const char *e = re_class_end(p + i, p + len);
+			if (e == NULL)
+				goto none;
+			i = (size_t)(e - p) - 1;
+			continue;
+		}
+		if (p[i] == '(' && i + 2 < len && p[i + 1] == '?' && p[i + 2] == '#')
+			goto none;
+		if (p[i] != '$' || !dollar_final(p, len, i + 1))
+			continue;
+		buf_append(&b, p + from, i - from);
+		buf_puts(&b, "(?:$|(?<=\\n))");
+		from = i + 1;
+	}
+	if (b.data == NULL)
+		return NULL;
+	buf_append(&b, p + from, len - from);
+	return b.data;
+none:
+	buf_free(&b);
+	return NULL;
+}
+
+/* dollar_final - is nothing matched after p[k]: only the ends of
+ * alternatives and groups (no quantifier on them) up to the end? */
+static bool dollar_final(const char *p, size_t len, size_t k)
+{
+	while (k < len) {
+		if (p[k] == ')') {
+			k++;
+			continue;
+		}
+		if (p[k] != '|')
+			return false;
+		/* the other alternatives: to the ) that closes this group */
+		int depth = 0;
+		for (k++; k < len; k++) {
+			if (p[k] == '\\') {
+				k++;
+			} else if (p[k] == '[') {
+				const char *e = re_class_end(p + k, p + len);
+				if (e == NULL)
+					return false;
+				k = (size_t)(e - p) - 1;
+			} else if (p[k] == '(') {
+				depth++;
+			} else if (p[k] == ')' && depth-- == 0) {
+				break;
+			}
+		}
+	}
+	return true;
+}
+
+/* compile_text - pcre2_compile of the pattern, with its copies as calls
+ * when it is too large (*factored: the text compiled then, else NULL) */
+static pcre2_code *compile_text(const char *p, size_t len, uint32_t opts, int *ec,
+				PCRE2_SIZE *off, char **factored)
+{
+	*factored = NULL;
+	pcre2_code *code = pcre2_compile((PCRE2_SPTR)p, len, opts, ec, off, NULL);
+	if (code == NULL && *ec == PCRE2_ERROR_PATTERN_TOO_LARGE)
+		code = factor_compile(p, len, opts, factored);
+	return code;
+}
+
 /* compile - re_compile_limited; jit: also JIT-compile (worth it only
  * for a regex that runs many times) */
 static struct re *compile(const char *pattern, size_t len, const char *flags, char **err,
@@ -877,6 +972,7 @@ static struct re *compile(const char *pattern, size_t len, const char *flags, ch
 	uint32_t opts = 0;
 	int ec;
 	PCRE2_SIZE off;
+	bool lines = false;
 
 	*limited = false;
 	pthread_once(&match_ctx_once, match_ctx_init);
@@ -887,6 +983,7 @@ static struct re *compile(const char *pattern, size_t len, const char *flags, ch
 		case 's': opts |= PCRE2_DOTALL; break;
 		case 'x': opts |= PCRE2_EXTENDED; break;
 		case 'g': case 'o': break;
+		case 'L': lines = true; break;	/* parapet's: a body rule (line_end_dollar) */
 		default:
 			*err = xasprintf("unknown regex flag '%c'", *f);
 			return NULL;
@@ -898,28 +995,48 @@ static struct re *compile(const char *pattern, size_t len, const char *flags, ch
 	 * option only allows one, it changes no match */
 	if (jit)
 		opts |= PCRE2_USE_OFFSET_LIMIT;
-	pcre2_code *code = pcre2_compile((PCRE2_SPTR)pattern, len, opts, &ec,
-					 &off, NULL);
-	char *factored = NULL;	/* the pattern compiled, when repeats became calls */
-	if (code == NULL && ec == PCRE2_ERROR_PATTERN_TOO_LARGE)
-		code = factor_compile(pattern, len, opts, &factored);
+	/* the text compiled: the pattern, or it with a final $ that holds
+	 * after a line break, and/or with its copies as calls */
+	char *dollar = lines ? line_end_dollar(pattern, len) : NULL, *factored = NULL;
+	const char *text = dollar ? dollar : pattern;
+	size_t tlen = dollar ? strlen(dollar) : len;
+	pcre2_code *code = compile_text(text, tlen, opts, &ec, &off, &factored);
+	uint32_t min = 0;
+	if (dollar != NULL && (code == NULL ||
+			       (pcre2_pattern_info(code, PCRE2_INFO_MINLENGTH, &min) == 0 && min == 0))) {
+		pcre2_code_free(code);	/* an empty match could take $ at a line's start */
+		free(factored);
+		free(dollar);
+		dollar = NULL;
+		text = pattern;
+		tlen = len;
+		code = compile_text(text, tlen, opts, &ec, &off, &factored);
+	}
+	if (factored != NULL) {
+		text = factored;
+		tlen = strlen(factored);
+	}
 	*limited = code == NULL && is_limit(ec);
 	if (code == NULL) {
 		PCRE2_UCHAR msg[256];
 		pcre2_get_error_message(ec, msg, sizeof(msg));
 		*err = xasprintf("bad regex at offset %zu: %s", (size_t)off,
 				 (const char *)msg);
+		free(dollar);
 		return NULL;
 	}
 	pcre2_code *tail = NULL;
-	if (jit && (opts & PCRE2_UTF) == 0 && factored == NULL) {
-		tail = with_tail(code, pattern, len, flags, opts & ~(uint32_t)PCRE2_USE_OFFSET_LIMIT);
-		code = with_lead(code, pattern, len, pattern, len, flags, opts);
-	} else if (jit && (opts & PCRE2_UTF) == 0) {
-		/* the look-ahead from the pattern as written, before the calls */
-		code = with_lead(code, pattern, len, factored, strlen(factored), flags, opts);
+	if (jit && (opts & PCRE2_UTF) == 0) {
+		/* a tail of the text compiled (none with calls: a tail would
+		 * lose their groups); the look-ahead from the pattern as
+		 * written, whose matches start where the text's do */
+		if (factored == NULL)
+			tail = with_tail(code, text, tlen, flags,
+					 opts & ~(uint32_t)PCRE2_USE_OFFSET_LIMIT);
+		code = with_lead(code, pattern, len, text, tlen, flags, opts);
 	}
 	free(factored);
+	free(dollar);
 	struct re *re = xcalloc(1, sizeof(*re));
 	re->code = code;
 	re->jit = jit && pcre2_jit_compile(code, PCRE2_JIT_COMPLETE) == 0;

@@ -273,17 +273,18 @@ static inline char *rules_next_word(char **p)
 }
 /*
  * rules_re_flags - the flags a rule's regex is compiled with: its own,
- * plus m for body rules.  SpamAssassin matches a body rule against each
- * line of the body text on its own, so ^ and $ anchor at every line;
+ * plus m and L for body rules.  SpamAssassin matches a body rule against
+ * each line of the body text on its own, so ^ and $ anchor at every line
+ * (m), a final $ also after the line's break (L, re.c line_end_dollar);
  * match_count keeps matches inside one line (match.c).
  */
 static inline const char *rules_re_flags(const struct rule *r, char *buf, size_t cap)
 {
 	const char *f = r->flags ? r->flags : "";
 
-	if (r->type != RULE_BODY || strchr(f, 'm') || strlen(f) + 2 > cap)
+	if (r->type != RULE_BODY || strlen(f) + 3 > cap)
 		return f;
-	snprintf(buf, cap, "%sm", f);
+	snprintf(buf, cap, "%s%sL", f, strchr(f, 'm') ? "" : "m");
 	return buf;
 }
 

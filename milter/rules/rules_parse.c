@@ -164,11 +164,12 @@ static const char *parse_regex(const char *s, char **pat, char **flags,
 	}
 	if (*p != close)
 		return "regex not terminated";
-	*pat = xstrndup(start, (size_t)(p - start));
-	p++;
-	const char *f = p;
+	const char *end = p++, *f = p;
 	while (isalpha((unsigned char)*p))
 		p++;
+	if (memchr(f, 'L', (size_t)(p - f)) != NULL)
+		return "unknown regex flag 'L'";	/* parapet's own, for body rules */
+	*pat = xstrndup(start, (size_t)(end - start));
 	*flags = xstrndup(f, (size_t)(p - f));
 	*rest = p;
 	return NULL;

@@ -239,6 +239,38 @@ START_TEST(folded_blanks)
 }
 END_TEST
 
+/* a body rule's final $ holds after a line's break too, as in
+ * SpamAssassin's match of each line on its own (the expectations are
+ * SpamAssassin 4.0.1's on this message): \s takes the break, then $.
+ * Not across lines (F), not where the line goes on (G), not for a
+ * pattern that can match empty (Z: no match at every line's start) or a
+ * $ with more after it (Y).  Fails without the rewrite (A, E, H, I) or
+ * with it for patterns of minimum length 0 (Z) */
+START_TEST(final_dollar)
+{
+	static const char *const hit[] = { "DL_A", "DL_E", "DL_H", "DL_I" };
+	static const char *const miss[] = { "DL_F", "DL_G", "DL_Z", "DL_Y" };
+	struct engine *e = unit_engine("",
+		"body DL_A /^Business(?:[-=_.,:;*\\s]|=20){1,4}$/im\n"
+		"body DL_E /ness\\s$/\nbody DL_F /ness\\s\\w/\nbody DL_G /more\\s$/\n"
+		"body DL_H /(?:ness\\s$)/\nbody DL_I /ness\\s$|zzz/\nbody DL_Z /^$/m\n"
+		"body DL_Y /ness\\s$(?=W)/\n");
+	struct scan *sc = unit_scan(e, "From: a@b.example\nTo: c@d.example\nSubject: s\n\n"
+				    "intro text\n\nBusiness\n\nWorldCom takes more the\n");
+	for (size_t i = 0; i < 4; i++) {
+		ck_assert_msg(unit_detail(sc, hit[i]) != NULL, "%s missing", hit[i]);
+		ck_assert_msg(unit_detail(sc, miss[i]) == NULL, "%s hit", miss[i]);
+	}
+	scan_free(sc);
+	engine_unref(e);
+	/* parapet's own flag is not a rule file's */
+	struct diag d;
+	diag_init(&d);
+	ck_assert_ptr_null(rules_load_text("r.cf", "body X /a/L\n", unit_builtins(), &d));
+	diag_free(&d);
+}
+END_TEST
+
 START_TEST(field_name_case)
 {
 	struct engine *e = unit_engine("", "header LC subject =~ /hello/\n"
@@ -1919,6 +1951,7 @@ int main(void)
 	tcase_add_test(tc, detail_and_desc);
 	tcase_add_test(tc, field_name_case);
 	tcase_add_test(tc, folded_blanks);
+	tcase_add_test(tc, final_dollar);
 	tcase_add_loop_test(tc, one_from_answer, 0, sizeof(one_from) / sizeof(one_from[0]));
 	tcase_add_test(tc, score_sets_and_default);
 	tcase_add_test(tc, catastrophic_regex_bounded);
