@@ -335,6 +335,20 @@ static bool email_at(const char *s, size_t n, size_t i, size_t *end)
 	return true;
 }
 
+/* email_from - the first place from i where an address may start: its
+ * "@" at most 64 bytes on (email_at's look-ahead), the one after a "<"
+ * at most 65; *at caches the next "@" */
+static size_t email_from(const char *s, size_t n, size_t i, const char **at)
+{
+	if (*at == NULL || *at < s + i) {
+		*at = memchr(s + i, '@', n - i);
+		if (*at == NULL)
+			return n;
+	}
+	size_t k = (size_t)(*at - s);
+	return k > i + 65 ? k - 65 : i;
+}
+
 /* prefix_ci - s[i..n) starts with w (ASCII case ignored) */
 static bool prefix_ci(const char *s, size_t n, size_t i, const char *w)
 {
@@ -342,18 +356,23 @@ static bool prefix_ci(const char *s, size_t n, size_t i, const char *w)
 	return n - i >= k && strncasecmp(s + i, w, k) == 0;
 }
 
-/* strip_urls - s{<?https?://\S{0,255}(?:\@|%40)\S{0,255}}{ }gi of a line */
+/* strip_urls - s{<?https?://\S{0,255}(?:\@|%40)\S{0,255}}{ }gi of a line;
+ * a match starts 4 or 5 bytes before a "://" (or one more, at a "<") */
 static void strip_urls(const char *s, size_t n, struct buf *out)
 {
 	size_t i = 0, from = 0;
 	while (i < n) {
-		size_t at = i + (s[i] == '<');
-		size_t q = prefix_ci(s, n, at, "http://") ? at + 7 :
-			   prefix_ci(s, n, at, "https://") ? at + 8 : 0;
-		if (q == 0) {
-			i++;
+		const char *c = memmem(s + i, n - i, "://", 3);
+		if (c == NULL)
+			break;
+		size_t k = (size_t)(c - s), h = k >= i + 5 && prefix_ci(s, n, k - 5, "https") ? k - 5 :
+			   k >= i + 4 && prefix_ci(s, n, k - 4, "http") ? k - 4 : SIZE_MAX;
+		if (h == SIZE_MAX) {
+			i = k + 1;
 			continue;
 		}
+		i = h > from && s[h - 1] == '<' ? h - 1 : h;	/* the match's start */
+		size_t q = k + 3;
 		size_t run = q;
 		while (run < n && !c_space((unsigned char)s[run]))
 			run++;
@@ -370,7 +389,7 @@ static void strip_urls(const char *s, size_t n, struct buf *out)
 			}
 		}
 		if (mark == 0) {
-			i++;
+			i = k + 1;
 			continue;
 		}
 		size_t stop = run - mark > 255 ? mark + 255 : run;
@@ -412,7 +431,8 @@ static size_t wrote_tail(const char *s, size_t n, size_t p)
 static void strip_quoted(const char *s, size_t n, struct buf *out)
 {
 	size_t i = 0, from = 0;
-	while (i < n) {
+	const char *at = NULL;
+	while ((i = email_from(s, n, i, &at)) < n) {
 		size_t e = i + (s[i] == '<'), end, tail;
 		if ((e < 7 || strncasecmp(s + e - 7, "mailto:", 7) != 0) && email_at(s, n, e, &end) &&
 		    (tail = wrote_tail(s, n, end)) > 0) {
@@ -472,11 +492,16 @@ static void body_collect(const struct eval_env *env, struct body_emails *b)
 	for (size_t i = 0; text != NULL && i < len;) {
 		const char *nl = memchr(text + i, '\n', len - i);
 		size_t ln = nl ? (size_t)(nl - text) - i : len - i;
+		if (memchr(text + i, '@', ln) == NULL) {	/* no address: nothing to strip */
+			i += ln + 1;
+			continue;
+		}
 		buf_reset(&a);
 		buf_reset(&c);
 		strip_urls(text + i, ln, &a);
 		strip_quoted(a.data ? a.data : "", a.len, &c);
-		for (size_t p = 0, end; p < c.len; p++)
+		const char *at = NULL;
+		for (size_t p = 0, end; (p = email_from(c.data, c.len, p, &at)) < c.len; p++)
 			if (email_at(c.data, c.len, p, &end)) {
 				if (!body_add(b, c.data + p, end - p))
 					goto out;
