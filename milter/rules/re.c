@@ -831,17 +831,18 @@ static size_t factor_dup(const char *p, size_t len, const struct fgroup *g, size
 
 /* factor_compile - pcre2_compile of pattern with its copies as calls,
  * while the compiled form is too large; NULL if it stays so (*out unset) */
-static pcre2_code *factor_compile(const char *pattern, size_t len, uint32_t opts, char **out)
+static pcre2_code *factor_compile(const char *pattern, size_t len, uint32_t opts, char **out,
+				  bool all)
 {
 	struct fgroup *g = xmalloc(FACTOR_GROUPS * sizeof(*g));
 	char *cur = xstrndup(pattern, len);
 	pcre2_code *code = NULL;
-	int ec;
+	int ec, k;
 	PCRE2_SIZE off;
 
 	if (opts & PCRE2_EXTENDED || memchr(pattern, '\0', len) != NULL)
 		goto out;
-	for (int k = 1; k <= FACTOR_MAX; k++) {
+	for (k = 1; k <= FACTOR_MAX; k++) {
 		size_t ng, cl = strlen(cur);
 		if (!factor_scan(cur, cl, g, &ng))
 			break;
@@ -854,6 +855,8 @@ static pcre2_code *factor_compile(const char *pattern, size_t len, uint32_t opts
 		free(cur);
 		cur = sr >= sd ? r.data : d.data;
 		free(sr >= sd ? d.data : r.data);
+		if (all)
+			continue;	/* every rewrite there is (re_compile_calls) */
 		code = pcre2_compile((PCRE2_SPTR)cur, strlen(cur), opts, &ec, &off, NULL);
 		if (code != NULL) {
 			*out = cur;
@@ -862,6 +865,11 @@ static pcre2_code *factor_compile(const char *pattern, size_t len, uint32_t opts
 		}
 		if (ec != PCRE2_ERROR_PATTERN_TOO_LARGE)
 			break;
+	}
+	if (all && k > 1 && (code = pcre2_compile((PCRE2_SPTR)cur, strlen(cur), opts, &ec, &off,
+						  NULL)) != NULL) {
+		*out = cur;
+		cur = NULL;
 	}
 out:
 	free(cur);
@@ -955,19 +963,21 @@ static bool dollar_final(const char *p, size_t len, size_t k)
 /* compile_text - pcre2_compile of the pattern, with its copies as calls
  * when it is too large (*factored: the text compiled then, else NULL) */
 static pcre2_code *compile_text(const char *p, size_t len, uint32_t opts, int *ec,
-				PCRE2_SIZE *off, char **factored)
+				PCRE2_SIZE *off, char **factored, bool calls)
 {
 	*factored = NULL;
-	pcre2_code *code = pcre2_compile((PCRE2_SPTR)p, len, opts, ec, off, NULL);
+	pcre2_code *code = calls ? factor_compile(p, len, opts, factored, true) : NULL;
+	if (code == NULL)
+		code = pcre2_compile((PCRE2_SPTR)p, len, opts, ec, off, NULL);
 	if (code == NULL && *ec == PCRE2_ERROR_PATTERN_TOO_LARGE)
-		code = factor_compile(p, len, opts, factored);
+		code = factor_compile(p, len, opts, factored, false);
 	return code;
 }
 
 /* compile - re_compile_limited; jit: also JIT-compile (worth it only
  * for a regex that runs many times) */
 static struct re *compile(const char *pattern, size_t len, const char *flags, char **err,
-			  bool *limited, bool jit)
+			  bool *limited, bool jit, bool calls)
 {
 	uint32_t opts = 0;
 	int ec;
@@ -1000,7 +1010,7 @@ static struct re *compile(const char *pattern, size_t len, const char *flags, ch
 	char *dollar = lines ? line_end_dollar(pattern, len) : NULL, *factored = NULL;
 	const char *text = dollar ? dollar : pattern;
 	size_t tlen = dollar ? strlen(dollar) : len;
-	pcre2_code *code = compile_text(text, tlen, opts, &ec, &off, &factored);
+	pcre2_code *code = compile_text(text, tlen, opts, &ec, &off, &factored, calls);
 	uint32_t min = 0;
 	if (dollar != NULL && (code == NULL ||
 			       (pcre2_pattern_info(code, PCRE2_INFO_MINLENGTH, &min) == 0 && min == 0))) {
@@ -1010,7 +1020,7 @@ static struct re *compile(const char *pattern, size_t len, const char *flags, ch
 		dollar = NULL;
 		text = pattern;
 		tlen = len;
-		code = compile_text(text, tlen, opts, &ec, &off, &factored);
+		code = compile_text(text, tlen, opts, &ec, &off, &factored, calls);
 	}
 	if (factored != NULL) {
 		text = factored;
@@ -1063,7 +1073,15 @@ static struct re *compile(const char *pattern, size_t len, const char *flags, ch
 struct re *re_compile_limited(const char *pattern, size_t len, const char *flags,
 			      char **err, bool *limited)
 {
-	return compile(pattern, len, flags, err, limited, true);
+	return compile(pattern, len, flags, err, limited, true, false);
+}
+
+/* re_compile_calls - see re.h */
+struct re *re_compile_calls(const char *pattern, size_t len, const char *flags, char **err)
+{
+	bool limited;
+
+	return compile(pattern, len, flags, err, &limited, true, true);
 }
 
 /* re_compile_once - see re.h */
@@ -1071,7 +1089,7 @@ struct re *re_compile_once(const char *pattern, size_t len, const char *flags, c
 {
 	bool limited;
 
-	return compile(pattern, len, flags, err, &limited, false);
+	return compile(pattern, len, flags, err, &limited, false, false);
 }
 
 /* re_free - release */

@@ -31,6 +31,11 @@ struct re *re_compile(const char *pattern, size_t len, const char *flags,
  * look-behind), which Perl and so SpamAssassin may not have */
 struct re *re_compile_limited(const char *pattern, size_t len, const char *flags,
 			      char **err, bool *limited);
+/* re_compile_calls - re_compile with every repeat and copy of a group
+ * made a call (re.c factor_compile) whether or not the pattern is too
+ * large, where the pattern allows it: for the tests that hold those to
+ * the same matches */
+struct re *re_compile_calls(const char *pattern, size_t len, const char *flags, char **err);
 /* re_compile_once - re_compile without the JIT, for a regex run once or
  * twice (the JIT compile costs far more than such a match) */
 struct re *re_compile_once(const char *pattern, size_t len, const char *flags, char **err);

@@ -1368,6 +1368,63 @@ START_TEST(repeat_as_calls)
 }
 END_TEST
 
+/* every rewrite of copies as calls (re_compile_calls: repeats, and
+ * groups of 32 bytes or more written twice) matches what the pattern as
+ * written matches, at the same place, for every subject of up to five
+ * bytes over the patterns' alphabet and every offset; backtracking into
+ * a call included ("aabd" for (?:ab|a){3}c's kin).  Fails when a call
+ * is made atomic or a repeat count is off by one */
+START_TEST(calls_same_matches)
+{
+#define FG "(?:a|ab|abc|bc|c|ca|cab|d|da|dab|x)"
+	static const struct {
+		const char *pat, *flags;
+	} pats[] = {
+		{ "(?:ab|a){3}c", "" }, { "x(?:[a-c]b?){2,}y", "" }, { "(?:(?:ab)+|c){0,3}?d", "" },
+		{ "(?:a(?=b)|b|ca){2}d?", "" }, { FG FG "d", "" }, { FG "{2}" FG, "" },
+		{ "(?:AB|a){2,3}C", "i" }, { "(?:(?:a|b){2}c){2}", "" }, { "(?:ab|a){1,3}?b", "" },
+		{ "(?:ab|a|b){2,}$", "m" },
+	};
+#undef FG
+	static const char alpha[] = "abcdxy";
+	struct re_scratch *rx = re_scratch_new();
+	char *err = NULL;
+	size_t tried = 0;
+
+	for (size_t i = 0; i < sizeof(pats) / sizeof(pats[0]); i++) {
+		struct re *re = re_compile(pats[i].pat, strlen(pats[i].pat), pats[i].flags, &err);
+		struct re *rc = re_compile_calls(pats[i].pat, strlen(pats[i].pat), pats[i].flags, &err);
+		ck_assert_msg(re != NULL && rc != NULL, "%s: %s", pats[i].pat, err ? err : "?");
+		char subj[8];
+		size_t na = sizeof(alpha) - 1;
+		for (size_t len = 0; len <= 5; len++) {
+			size_t count = 1;
+			for (size_t k = 0; k < len; k++)
+				count *= na;
+			for (size_t code = 0; code < count; code++) {
+				size_t c = code;
+				for (size_t k = 0; k < len; k++, c /= na)
+					subj[k] = alpha[c % na];
+				subj[len] = '\0';
+				for (size_t off = 0; off <= len; off++) {
+					size_t a1 = 0, b1 = 0, a2 = 0, b2 = 0;
+					enum re_result r1 = re_match(re, subj, len, off, rx, &a1, &b1);
+					enum re_result r2 = re_match(rc, subj, len, off, rx, &a2, &b2);
+					ck_assert_msg(r1 == r2 && (r1 != RE_MATCH || (a1 == a2 && b1 == b2)),
+						      "%s on \"%s\" from %zu: %d [%zu, %zu] with calls %d [%zu, %zu]",
+						      pats[i].pat, subj, off, r1, a1, b1, r2, a2, b2);
+					tried += r1 == RE_MATCH;
+				}
+			}
+		}
+		re_free(re);
+		re_free(rc);
+	}
+	ck_assert_uint_gt(tried, 1000);
+	re_scratch_free(rx);
+}
+END_TEST
+
 /* chain - n metas, each naming the one before; the first reads __X0 or
  * (only when __X0 is 0) __Z; the ruleset, or NULL */
 static struct ruleset *chain(int n, struct diag *d)
@@ -1973,6 +2030,7 @@ int main(void)
 	tcase_add_test(tc, lazy_scored_first);
 	tcase_add_test(tc, re_minlen_skip);
 	tcase_add_test(tc, repeat_as_calls);
+	tcase_add_test(tc, calls_same_matches);
 	tcase_add_test(tc, subrules_listed);
 	tcase_add_test(tc, each_rule_listed);
 	tcase_add_test(tc, meta_builtin);
