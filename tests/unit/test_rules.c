@@ -12,6 +12,7 @@
 
 #include "unit.h"
 #include "mail/auth.h"
+#include "rules/match.h"
 #include "rules/meta.h"
 #include "rules/re.h"
 #include "stages/rep/rep.h"
@@ -1425,6 +1426,60 @@ START_TEST(calls_same_matches)
 }
 END_TEST
 
+/* a body rule's matches (match_count over the whole text, the regex
+ * compiled as for a body rule: m and L) against SpamAssassin's, each line
+ * with its break matched on its own, for every text of up to six bytes
+ * over "ab \n" and patterns ending in $ (one that can match empty among
+ * them).  Fails without the final $ rewrite (a\s$ on "a\nb"); final_dollar
+ * has the case of a pattern that can match empty at a line's start */
+START_TEST(final_dollar_lines)
+{
+	static const char *const pats[] = { "a\\s$", "(?:ab|b)\\s{0,2}$", "b$", "(?:a|b\\s)$",
+		"a\\s*$", "\\s$", "[ab]+ ?$", "(?:x|a\\s)$|zz", "(a|b)\\s(?:$)", "a?$" };
+	static const char alpha[] = "ab \n";
+	struct re_scratch *rx = re_scratch_new();
+	struct msg *m = msg_new(1024);
+	char *err = NULL;
+	size_t hits = 0;
+
+	for (size_t i = 0; i < sizeof(pats) / sizeof(pats[0]); i++) {
+		struct re *body = re_compile(pats[i], strlen(pats[i]), "mL", &err);
+		struct re *line = re_compile(pats[i], strlen(pats[i]), "m", &err);
+		ck_assert_msg(body != NULL && line != NULL, "%s: %s", pats[i], err ? err : "?");
+		char t[8];
+		for (size_t len = 1; len <= 6; len++) {
+			size_t count = 1;
+			for (size_t k = 0; k < len; k++)
+				count *= 4;
+			for (size_t code = 0; code < count; code++) {
+				size_t c = code;
+				for (size_t k = 0; k < len; k++, c /= 4)
+					t[k] = alpha[c % 4];
+				t[len] = '\0';
+				bool want = false;
+				for (size_t ls = 0; ls < len && !want;) {
+					const char *nl = memchr(t + ls, '\n', len - ls);
+					size_t le = nl ? (size_t)(nl - t) + 1 : len, a, b;
+					want = re_match(line, t + ls, le - ls, 0, rx, &a, &b) == RE_MATCH;
+					ls = le;
+				}
+				size_t a = 0, b = 0;
+				bool got = match_count(body, "T", m, rx, t, len, 0, NULL, 0, 1, true, &a,
+						       &b) > 0;
+				ck_assert_msg(got == want, "%s on \"%s\": %d, line by line %d", pats[i],
+					      t, got, want);
+				hits += want;
+			}
+		}
+		re_free(body);
+		re_free(line);
+	}
+	ck_assert_uint_gt(hits, 1000);
+	msg_free(m);
+	re_scratch_free(rx);
+}
+END_TEST
+
 /* chain - n metas, each naming the one before; the first reads __X0 or
  * (only when __X0 is 0) __Z; the ruleset, or NULL */
 static struct ruleset *chain(int n, struct diag *d)
@@ -2031,6 +2086,7 @@ int main(void)
 	tcase_add_test(tc, re_minlen_skip);
 	tcase_add_test(tc, repeat_as_calls);
 	tcase_add_test(tc, calls_same_matches);
+	tcase_add_test(tc, final_dollar_lines);
 	tcase_add_test(tc, subrules_listed);
 	tcase_add_test(tc, each_rule_listed);
 	tcase_add_test(tc, meta_builtin);
