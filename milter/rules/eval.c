@@ -230,6 +230,7 @@ void rules_conf_finish(struct rules_conf *c)
 {
 	wlbl_conf_finish(c->wlbl);
 	dnsbl_conf_finish(c->dnsbl);
+	eval_relay_conf_finish(c);
 	eval_freemail_conf_finish(c);
 }
 

@@ -42,6 +42,11 @@ struct rules_conf {
 	 * set is linked (eval_freemail_conf_finish) */
 	char **freemail_domains, **freemail_wild, **freemail_welcome;
 	size_t freemail_ndomains, freemail_nwild, freemail_nwelcome;
+	/* eval_relay.c: util_rb_2tld, util_rb_3tld (RegistryBoundaries'
+	 * two- and three-level public suffixes), lower case, sorted once
+	 * the set is linked (eval_relay_conf_finish) */
+	char **rb2, **rb3;
+	size_t nrb2, nrb3;
 	struct dnsbl_conf *dnsbl;	/* eval_dns.c: DNS blocklists */
 };
 
@@ -233,6 +238,8 @@ bool eval_re_fixed(const char *pattern, const char *flags, const char *subj, siz
 /* the modules' parts of rules_conf_clear */
 void eval_relay_conf_clear(struct rules_conf *c);
 void eval_freemail_conf_clear(struct rules_conf *c);
+/* eval_relay_conf_finish - sort the registry boundaries for lookups */
+void eval_relay_conf_finish(struct rules_conf *c);
 /* eval_freemail_conf_finish - sort the exact lists for lookups */
 void eval_freemail_conf_finish(struct rules_conf *c);
 /* eval_relays - the message's relays split by the rule set's networks */

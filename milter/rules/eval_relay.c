@@ -9,6 +9,7 @@
 #include "autoconfig.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -77,12 +78,182 @@ static const char *dir_clear_msa(struct rules_conf *c, char *args)
 	return NULL;
 }
 
+/* ------------------------------------------------ registry boundaries */
+
+#define RB_MAX 100000	/* util_rb_2tld and util_rb_3tld entries each */
+
+/* rb_clear - clear_util_rb: both lists emptied */
+static void rb_clear(struct rules_conf *c)
+{
+	for (size_t i = 0; i < c->nrb2; i++)
+		free(c->rb2[i]);
+	for (size_t i = 0; i < c->nrb3; i++)
+		free(c->rb3[i]);
+	free(c->rb2);
+	free(c->rb3);
+	c->rb2 = c->rb3 = NULL;
+	c->nrb2 = c->nrb3 = 0;
+}
+
+/* rb_add - the lower-cased words of args onto a list */
+static const char *rb_add(char ***list, size_t *n, char *args)
+{
+	char *save = NULL;
+	for (char *w = strtok_r(args, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
+		if (*n >= RB_MAX)
+			return "too many util_rb entries";
+		*list = xrealloc(*list, (*n + 1) * sizeof(**list));
+		(*list)[(*n)++] = str_lower(xstrdup(w));
+	}
+	return NULL;
+}
+
+static const char *dir_rb2(struct rules_conf *c, char *args)
+{
+	return rb_add(&c->rb2, &c->nrb2, args);
+}
+
+static const char *dir_rb3(struct rules_conf *c, char *args)
+{
+	return rb_add(&c->rb3, &c->nrb3, args);
+}
+
+static const char *dir_rb_clear(struct rules_conf *c, char *args)
+{
+	(void)args;
+	rb_clear(c);
+	return NULL;
+}
+
+static int rb_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* eval_relay_conf_finish - see eval.h */
+void eval_relay_conf_finish(struct rules_conf *c)
+{
+	if (c->nrb2)
+		qsort(c->rb2, c->nrb2, sizeof(*c->rb2), rb_cmp);
+	if (c->nrb3)
+		qsort(c->rb3, c->nrb3, sizeof(*c->rb3), rb_cmp);
+}
+
+/* rb_has - is s (n bytes) on the sorted list? */
+static bool rb_has(char *const *l, size_t nl, const char *s, size_t n)
+{
+	char key[256];
+	if (n >= sizeof(key) || nl == 0)
+		return false;
+	memcpy(key, s, n);
+	key[n] = '\0';
+	const char *k = key;
+	return bsearch(&k, l, nl, sizeof(*l), rb_cmp) != NULL;
+}
+
+/* us_state - a US state's or territory's two letters (RegistryBoundaries'
+ * %US_STATES) */
+static bool us_state(const char *s, size_t n)
+{
+	static const char states[] = "ak al ar az ca co ct dc de fl ga gu hi ia id il in ks ky la ma "
+				     "md me mi mn mo ms mt nc nd ne nh nj nm nv ny oh ok or pa pr ri "
+				     "sc sd tn tx ut va vi vt wa wi wv wy ";
+	if (n != 2)
+		return false;
+	for (const char *p = states; *p; p += 3)
+		if (p[0] == s[0] && p[1] == s[1])
+			return true;
+	return false;
+}
+
+/*
+ * rb_domain - RegistryBoundaries' split_domain: the registered domain of
+ * d (lower case, dots squeezed and trimmed) into out: one label above
+ * the longest util_rb_2tld / util_rb_3tld suffix (or the *.STATE.us
+ * ones), else the last two labels
+ */
+static void rb_domain(const struct rules_conf *c, const char *d, char *out, size_t cap)
+{
+	char t[256];
+	size_t n = 0, lab[128], nl = 0;
+	for (const char *p = d; *p && n + 1 < sizeof(t); p++)
+		if (!(*p == '.' && (n == 0 || t[n - 1] == '.')))
+			t[n++] = (char)tolower((unsigned char)*p);
+	while (n > 0 && t[n - 1] == '.')
+		n--;
+	t[n] = '\0';
+	for (size_t i = 0; i < n && nl < 128; i++)
+		if (i == 0 || t[i - 1] == '.')
+			lab[nl++] = i;
+	size_t i = 0;	/* the first label left */
+#define LEN(k) ((k) + 1 < nl ? lab[(k) + 1] - 1 - lab[k] : n - lab[k])
+	while (nl - i > 1) {
+		size_t k = nl - i;
+		const char *rest = t + lab[i];
+		size_t rlen = n - lab[i];
+		if (k == 2 && rb_has(c->rb2, c->nrb2, rest, rlen))
+			break;
+		if (k == 3) {
+			bool us = LEN(i + 2) == 2 && memcmp(t + lab[i + 2], "us", 2) == 0;
+			if (us ? us_state(t + lab[i + 1], LEN(i + 1)) : rb_has(c->rb3, c->nrb3, rest, rlen))
+				break;
+		}
+		if (k == 4 && LEN(i + 3) == 2 && memcmp(t + lab[i + 3], "us", 2) == 0 &&
+		    ((LEN(i) == 3 && memcmp(t + lab[i], "pvt", 3) == 0 && LEN(i + 1) == 3 &&
+		      memcmp(t + lab[i + 1], "k12", 3) == 0) ||
+		     (LEN(i) == 2 && t[lab[i]] == 'c' && (t[lab[i] + 1] == 'i' || t[lab[i] + 1] == 'o'))) &&
+		    us_state(t + lab[i + 2], LEN(i + 2)))
+			break;
+		i++;
+	}
+#undef LEN
+	if (i > 0)
+		i--;	/* the label above the suffix */
+	snprintf(out, cap, "%s", nl ? t + lab[i] : "");
+}
+
 /* eval_relay_conf_clear - release this module's settings */
 void eval_relay_conf_clear(struct rules_conf *c)
 {
 	cidr_list_free(&c->relay_trusted);
 	cidr_list_free(&c->relay_internal);
 	cidr_list_free(&c->relay_msa);
+	rb_clear(c);
+}
+
+/*
+ * check_mailfrom_matches_rcvd - WLBLEval's: the envelope sender's
+ * registered domain (rb_domain) is the rDNS's of the first untrusted
+ * relay, or, with no untrusted relay, of one of the trusted ones
+ */
+static unsigned mailfrom_matches_rcvd(const struct eval_env *env, size_t argc,
+				      const char *const *argv)
+{
+	struct buf a;
+	unsigned hit = 0;
+	(void)argc;
+	(void)argv;
+	buf_init(&a);
+	eval_addr(env, "EnvelopeFrom", &a);
+	const char *at = a.data ? strrchr(a.data, '@') : NULL;
+	const char *dot = at ? strchr(at + 1, '.') : NULL;
+	/* / \@ ( [^\@]+ \. [^\@]+ ) \z/x */
+	if (dot != NULL && dot > at + 1 && dot[1] != '\0') {
+		char ad[256], rd[256];
+		rb_domain(env->conf, at + 1, ad, sizeof(ad));
+		const struct relays *rs = eval_relays(env);
+		size_t nr = rs->n[RELAYS_UNTRUSTED] ? 1 : rs->n[RELAYS_TRUSTED];
+		const struct relay **v = rs->n[RELAYS_UNTRUSTED] ? rs->set[RELAYS_UNTRUSTED] :
+								   rs->set[RELAYS_TRUSTED];
+		for (size_t i = 0; i < nr && !hit; i++) {
+			if (v[i]->rdns == NULL || v[i]->rdns[0] == '\0')
+				continue;
+			rb_domain(env->conf, v[i]->rdns, rd, sizeof(rd));
+			hit = strcmp(ad, rd) == 0;
+		}
+	}
+	buf_free(&a);
+	return hit;
 }
 
 /* check_all_trusted - trusted relays only, none unparseable */
@@ -282,6 +453,7 @@ const struct eval_def eval_relay_defs[] = {
 	{ "helo_ip_mismatch", EVAL_ANY, 0, 0, helo_ip_mismatch },
 	{ "check_for_no_rdns_dotcom_helo", EVAL_ANY, 0, 0, no_rdns_dotcom },
 	{ "check_for_forged_received_trail", EVAL_ANY, 0, 0, forged_trail },
+	{ "check_mailfrom_matches_rcvd", EVAL_ANY, 0, 0, mailfrom_matches_rcvd },
 	{ NULL, 0, 0, 0, NULL },
 };
 
@@ -292,5 +464,8 @@ const struct conf_directive eval_relay_directives[] = {
 	{ "clear_trusted_networks", dir_clear_trusted },
 	{ "clear_internal_networks", dir_clear_internal },
 	{ "clear_msa_networks", dir_clear_msa },
+	{ "util_rb_2tld", dir_rb2 },
+	{ "util_rb_3tld", dir_rb3 },
+	{ "clear_util_rb", dir_rb_clear },
 	{ NULL, NULL },
 };

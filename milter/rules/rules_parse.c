@@ -827,7 +827,7 @@ void rules_skipped_line(struct parser *ps, const char *kw, char *args)
  * over: quietly skipped (summarized by reason), or warned about with what
  * parapet does instead when an administrator expects an effect */
 #define WHY_REPORT "report template (parapet writes its own header fields)"
-#define WHY_RB "registry boundaries (parapet reads the Public Suffix List)"
+#define WHY_RB "top-level domains (parapet reads the Public Suffix List)"
 #define WHY_BAYES "Bayes setting (parapet has no Bayes classifier)"
 #define WHY_SCORE "parapet's thresholds are tag_score, quarantine_score and reject_score " \
 	"in parapet.conf(5); ignored"
@@ -846,8 +846,7 @@ static const struct {
 	{ "clear_unsafe_report_template", false, WHY_REPORT },
 	{ "report_contact", false, WHY_REPORT }, { "report_hostname", false, WHY_REPORT },
 	{ "report_charset", false, WHY_REPORT },
-	{ "util_rb_tld", false, WHY_RB }, { "util_rb_2tld", false, WHY_RB },
-	{ "util_rb_3tld", false, WHY_RB }, { "clear_util_rb", false, WHY_RB },
+	{ "util_rb_tld", false, WHY_RB },	/* 2tld and 3tld: eval_relay.c */
 	{ "bayes_*", false, WHY_BAYES }, { "use_bayes*", false, WHY_BAYES },
 	{ "required_score", true, WHY_SCORE }, { "required_hits", true, WHY_SCORE },
 	{ "rewrite_header", true,

@@ -485,6 +485,50 @@ START_TEST(freemail_replyto)
 }
 END_TEST
 
+/* check_mailfrom_matches_rcvd and RegistryBoundaries' split_domain, the
+ * expectations SpamAssassin 4.0.1's for the same messages (the envelope
+ * sender from Return-Path, no MTA sender) */
+static const struct {
+	const char *env, *rcvd;	/* rcvd NULL: no Received field */
+	bool hit;
+} rp_cases[] = {
+	{ "bob@example.co.uk", "mail.example.co.uk (mail.example.co.uk [192.0.2.10])", true },
+	{ "bob@other.co.uk", "mail.example.co.uk (mail.example.co.uk [192.0.2.10])", false },
+	{ "bob@x.example.co.uk", "mail.example.co.uk (mail.example.co.uk [192.0.2.10])", true },
+	{ "b@co.uk", "smtp.a.co.uk (smtp.a.co.uk [192.0.2.10])", false },
+	{ "u@school.act.edu.au", "mx.school.act.edu.au (mx.school.act.edu.au [192.0.2.10])", true },
+	{ "u@other.act.edu.au", "mx.school.act.edu.au (mx.school.act.edu.au [192.0.2.10])", false },
+	{ "u@city.ca.us", "mail.city.ca.us (mail.city.ca.us [192.0.2.10])", false },
+	{ "u@example.com", NULL, false },
+	{ "u@example.com", "mail.example.com (unknown [192.0.2.10])", false },
+	{ "u@Mail.EXAMPLE.com", "mx1.example.com (mx1.example.com [192.0.2.10])", true },
+	{ "u@x.pvt.k12.ca.us", "mail.x.pvt.k12.ca.us (mail.x.pvt.k12.ca.us [192.0.2.10])", true },
+	{ "u@y.pvt.k12.ca.us", "mail.x.pvt.k12.ca.us (mail.x.pvt.k12.ca.us [192.0.2.10])", false },
+	{ "u@localhost", "mail.example.com (mail.example.com [192.0.2.10])", false },
+};
+
+START_TEST(mailfrom_matches_rcvd)
+{
+	char text[1024], rcvd[512] = "";
+	struct engine *e = unit_engine("", "util_rb_2tld co.uk com.au\nutil_rb_3tld act.edu.au\n"
+					   "header RP eval:check_mailfrom_matches_rcvd()\nscore RP 1\n");
+	if (rp_cases[_i].rcvd)
+		snprintf(rcvd, sizeof(rcvd), "Received: from %s by mx.test (Postfix) with ESMTP id X1; "
+			 "Mon, 7 Dec 2026 10:00:00 +0000\n", rp_cases[_i].rcvd);
+	snprintf(text, sizeof(text), "Return-Path: <%s>\n%sFrom: a@b.example\nTo: c@d.example\n"
+		 "Subject: s\n\nhi\n", rp_cases[_i].env, rcvd);
+	struct scan *sc = scan_new(e);
+	msg_set_client(sc->msg, NULL, "client.test", "helo.test");
+	mboxfile_feed(sc, text, strlen(text));
+	scan_finish(sc);
+	ck_assert_msg((unit_detail(sc, "RP") != NULL) == rp_cases[_i].hit, "%s via %s: RP %s",
+		      rp_cases[_i].env, rp_cases[_i].rcvd ? rp_cases[_i].rcvd : "-",
+		      rp_cases[_i].hit ? "missing" : "hit");
+	scan_free(sc);
+	engine_unref(e);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("received");
@@ -497,6 +541,8 @@ int main(void)
 	tcase_add_test(tc, gate_same);
 	tcase_add_loop_test(tc, evals, 0, (int)(sizeof(cases) / sizeof(cases[0])));
 	tcase_add_loop_test(tc, freemail_replyto, 0, (int)(sizeof(fm_cases) / sizeof(fm_cases[0])));
+	tcase_add_loop_test(tc, mailfrom_matches_rcvd, 0,
+			    (int)(sizeof(rp_cases) / sizeof(rp_cases[0])));
 	suite_add_tcase(s, tc);
 	return unit_main(s);
 }
