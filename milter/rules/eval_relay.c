@@ -236,9 +236,11 @@ static unsigned mailfrom_matches_rcvd(const struct eval_env *env, size_t argc,
 	buf_init(&a);
 	eval_addr(env, "EnvelopeFrom", &a);
 	const char *at = a.data ? strrchr(a.data, '@') : NULL;
-	const char *dot = at ? strchr(at + 1, '.') : NULL;
-	/* / \@ ( [^\@]+ \. [^\@]+ ) \z/x */
-	if (dot != NULL && dot > at + 1 && dot[1] != '\0') {
+	/* / \@ ( [^\@]+ \. [^\@]+ ) \z/x: a dot with a byte on each side */
+	bool dom = false;
+	for (const char *d = at ? strchr(at + 1, '.') : NULL; d && !dom; d = strchr(d + 1, '.'))
+		dom = d > at + 1 && d[1] != '\0';
+	if (dom) {
 		char ad[256], rd[256];
 		rb_domain(env->conf, at + 1, ad, sizeof(ad));
 		const struct relays *rs = eval_relays(env);

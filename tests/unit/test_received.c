@@ -505,6 +505,8 @@ static const struct {
 	{ "u@x.pvt.k12.ca.us", "mail.x.pvt.k12.ca.us (mail.x.pvt.k12.ca.us [192.0.2.10])", true },
 	{ "u@y.pvt.k12.ca.us", "mail.x.pvt.k12.ca.us (mail.x.pvt.k12.ca.us [192.0.2.10])", false },
 	{ "u@localhost", "mail.example.com (mail.example.com [192.0.2.10])", false },
+	/* [^@]+ before the dot may start with one: ".example.com" */
+	{ "u@.example.com", "mail.example.com (mail.example.com [192.0.2.10])", true },
 };
 
 START_TEST(mailfrom_matches_rcvd)
