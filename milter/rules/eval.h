@@ -228,6 +228,11 @@ void eval_addr(const struct eval_env *env, const char *name, struct buf *out);
  * for this call: for patterns built from the message */
 bool eval_re_search(const char *pattern, const char *flags, const char *subj, size_t len,
 		    size_t *start, size_t *end);
+/* eval_words_add - a directive's words (lower case) appended to a
+ * list of at most max; wild_only / plain_only keep only the words with
+ * (without) a * or ?.  NULL, or the error when the list is full */
+const char *eval_words_add(char ***list, size_t *n, size_t max, char *args, bool wild_only,
+			   bool plain_only);
 /* eval_re_fixed - eval_re_search for a pattern of the code or of the
  * rule set, not built from a message: compiled (and JIT-compiled) once
  * for the process and kept, so a test that runs it on every message

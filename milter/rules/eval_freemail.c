@@ -28,17 +28,8 @@
 /* list_add - append the lower-cased words of args to a list */
 static const char *list_add(char ***list, size_t *n, char *args, bool wild_only, bool plain_only)
 {
-	char *save = NULL;
-	for (char *w = strtok_r(args, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
-		bool wild = strpbrk(w, "*?") != NULL;
-		if ((wild_only && !wild) || (plain_only && wild))
-			continue;
-		if (*n >= FREEMAIL_MAX)
-			return "too many freemail entries";
-		*list = xrealloc(*list, (*n + 1) * sizeof(**list));
-		(*list)[(*n)++] = str_lower(xstrdup(w));
-	}
-	return NULL;
+	return eval_words_add(list, n, FREEMAIL_MAX, args, wild_only, plain_only) ?
+	       "too many freemail entries" : NULL;
 }
 
 /* freemail_domains - exact names and wildcards (* ?) of free mail hosts */

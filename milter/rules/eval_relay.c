@@ -98,14 +98,8 @@ static void rb_clear(struct rules_conf *c)
 /* rb_add - the lower-cased words of args onto a list */
 static const char *rb_add(char ***list, size_t *n, char *args)
 {
-	char *save = NULL;
-	for (char *w = strtok_r(args, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
-		if (*n >= RB_MAX)
-			return "too many util_rb entries";
-		*list = xrealloc(*list, (*n + 1) * sizeof(**list));
-		(*list)[(*n)++] = str_lower(xstrdup(w));
-	}
-	return NULL;
+	return eval_words_add(list, n, RB_MAX, args, false, false) ? "too many util_rb entries"
+								   : NULL;
 }
 
 static const char *dir_rb2(struct rules_conf *c, char *args)

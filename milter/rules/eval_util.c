@@ -281,3 +281,20 @@ bool eval_re_fixed(const char *pattern, const char *flags, const char *subj, siz
 		*end = b;
 	return hit;
 }
+
+/* eval_words_add - see eval.h */
+const char *eval_words_add(char ***list, size_t *n, size_t max, char *args, bool wild_only,
+			   bool plain_only)
+{
+	char *save = NULL;
+	for (char *w = strtok_r(args, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
+		bool wild = strpbrk(w, "*?") != NULL;
+		if ((wild_only && !wild) || (plain_only && wild))
+			continue;
+		if (*n >= max)
+			return "too many entries";
+		*list = xrealloc(*list, (*n + 1) * sizeof(**list));
+		(*list)[(*n)++] = str_lower(xstrdup(w));
+	}
+	return NULL;
+}
