@@ -29,6 +29,10 @@
  * And rewidth_split: every match of the pattern (from each of the first
  * 64 offsets) is a match of one of its parts from the same start (what
  * prefilter.c's widths by branch rely on).
+ * And rewidth_head: the pattern taken as a core, its head followed by its
+ * tail is the same regex (the same match from each of the first 64
+ * offsets), and each match starts with a match of the head (prefilter.c
+ * tries a core only where its head's matches end).
  * And reqlit_lead (two bytes and three): the pattern behind its
  * look-ahead finds the same match as the pattern from every start offset
  * (the first 512), and so
@@ -428,6 +432,48 @@ static void split_check(const char *pat, const char *flags, const char *subj, si
 	free(err);
 }
 
+/* head_check - rewidth_head's promise on pat and subj[0, slen) */
+static void head_check(const char *pat, const char *flags, const char *subj, size_t slen)
+{
+	char *head, *tail, *err = NULL;
+
+	if (!rewidth_head(pat, &head, &tail))
+		return;
+	char *joined = xasprintf("%s%s", head, tail);
+	struct re *re = re_compile_once(pat, strlen(pat), flags, &err), *jr = NULL, *hr = NULL;
+	if (re != NULL) {
+		free(err);
+		err = NULL;
+		jr = re_compile_once(joined, strlen(joined), flags, &err);
+		free(err);
+		err = NULL;
+		hr = re_compile_once(head, strlen(head), flags, &err);
+	}
+	struct re_scratch *rs = re_scratch_new();
+	for (size_t off = 0; re && jr && hr && off <= slen && off < 64; off++) {
+		size_t a, b, ja, jb, ha, hb;
+		enum re_result r = re_match(re, subj, slen, off, rs, &a, &b);
+		enum re_result jrr = re_match(jr, subj, slen, off, rs, &ja, &jb);
+		if (r == RE_LIMIT || r == RE_ERROR || jrr == RE_LIMIT || jrr == RE_ERROR)
+			break;
+		if (r != jrr || (r == RE_MATCH && (a != ja || b != jb)))
+			abort();	/* head and tail are not the core */
+		if (r != RE_MATCH)
+			break;
+		enum re_result hrr = re_match_upto(hr, subj, slen, a, a, rs, &ha, &hb);
+		if (hrr == RE_NOMATCH || (hrr == RE_MATCH && ha != a))
+			abort();	/* a match that does not start with the head */
+	}
+	re_scratch_free(rs);
+	re_free(re);
+	re_free(jr);
+	re_free(hr);
+	free(err);
+	free(joined);
+	free(head);
+	free(tail);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 2)
@@ -456,6 +502,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	lead_check(pat, flags, subj, slen);
 	span_check(pat, flags, subj, slen);
 	split_check(pat, flags, subj, slen);
+	head_check(pat, flags, subj, slen);
 	free(pat);
 	return 0;
 }

@@ -193,14 +193,14 @@ static void pf_line(const struct engine *e, double load_ms)
 	printf("  %zu rules, %zu regex rules, %zu distinct regexes (%zu prefiltered by literals, "
 	       "%zu of them in the squeezed text, %zu in ASCII texts only, %zu squeezed in ASCII "
 	       "texts without '&', %zu with windows "
-	       "from a prefix, %zu searched first for a core, %zu with a width per literal from "
+	       "from a prefix, %zu searched first for a core (%zu of them after its first item), %zu with a width per literal from "
 	       "their branches, %zu with a second set of literals; %zu with a run of classes a plain "
 	       "text must hold, %zu that cannot match one; %zu of the others searched only in "
 	       "runs of the bytes they consume, %zu of them runs of a part's bytes), "
 	       "%zu literals, %zu distinct strings, "
 	       "%zu texts; load %.0f ms of which prefilter %.0f ms; database %zu KB, scratch %zu KB\n",
 	       rules_count(e->rules), pi.regexes, pi.distinct, pi.prefiltered, pi.squeezed, pi.ascii, pi.plain,
-	       pi.lead, pi.core, pi.branched, pi.gated, pi.runs - pi.runs_dead, pi.runs_dead,
+	       pi.lead, pi.core, pi.head, pi.branched, pi.gated, pi.runs - pi.runs_dead, pi.runs_dead,
 	       pi.span, pi.subspan, pi.literals, pi.strings, pi.texts,
 	       load_ms,
 	       pi.build_ms, pi.db_bytes / 1024, pi.scratch_bytes / 1024);

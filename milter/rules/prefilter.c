@@ -83,6 +83,21 @@
  * narrower at least and its first byte pairs are no more (PCRE2 skips a
  * start on those).
  *
+ * Heads: a core whose first item is a group of PF_HEAD_MIN bytes or more
+ * in the syntax Vectorscan matches exactly as PCRE2 does (head_exact:
+ * __FILL_THIS_FORM_*'s eleven kinds of field words, 2,356 bytes) has that
+ * item (rewidth_head) compiled on its own, exactly, not as a prefilter:
+ * one scan of the text reports where each of its matches ends.  A match
+ * of the core is one of the head, [s, e), followed by one of the rest of
+ * the core (the tail) from e; so the core is searched only from the
+ * head's width before such an end e to e - 1, and only where the tail
+ * matches from e (one PCRE2 try anchored there), within the literals'
+ * windows.  PCRE2 then tries no start where no field word ends just
+ * after it and the rest of a form follows (~300 cycles a start in the
+ * field words' alternatives); the slots whose cores start with the same
+ * item share its scan.  A scan error or a try that hits PCRE2's limits
+ * leaves the literals' windows as they were.
+ *
  * Runs: an "always" slot (below: no literal of any kind) whose matches
  * consume at least PF_SPAN_MIN bytes (rewidth_span) is searched only
  * from the start of each run of the bytes they may consume that is that
@@ -136,6 +151,7 @@
  */
 #include "autoconfig.h"
 
+#include <ctype.h>
 #include <hs.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -188,6 +204,12 @@
 /* a slot whose windows reach this far before its literals (runs weighed
  * as rewidth_weight does) is worth searching for its core first */
 #define PF_CORE_MIN 64
+/* a core's first item (rewidth_head) this long at least is sought on its
+ * own with Vectorscan before the core is: __FILL_THIS_FORM_*'s field
+ * words, 2,356 bytes; shorter, the literals' windows are narrow enough */
+#define PF_HEAD_MIN 16
+/* windows a core is searched in after its head: more, and the last grows */
+#define PF_HEAD_WINS 64
 /* the branches a slot's pattern (or core) is taken apart into at most,
  * for widths of its literals of their own (branch_widths) */
 #define PF_SPLIT_MAX 32
@@ -273,6 +295,21 @@ struct pf_slot {
 	 * core_pre before one of them */
 	struct re *core;
 	struct rewidth core_pre;
+	/* and its head (rewidth_head): pf->heads[head] (SIZE_MAX: none),
+	 * and the rest of the core, tried where a match of the head ends */
+	size_t head;
+	struct re *tail;
+};
+
+/* a core's first item, compiled for Vectorscan as it is (not as a
+ * prefilter): it reports the end of every match of it in a text */
+struct pf_head {
+	char *pat;
+	unsigned fl;
+	size_t text;
+	hs_database_t *db;
+	bool bounded;
+	struct rewidth width;	/* how long a match of it is at most */
 };
 
 /* lit_width of a gate: it opens no window, it only lets the windows of
@@ -295,6 +332,8 @@ struct prefilter {
 	struct pf_slot *slots;
 	size_t nslots;
 	struct pf_span *spans;	/* per slot, where slot->span points */
+	struct pf_head *heads;
+	size_t nheads;
 	size_t *slot_of;	/* per rule: its slot, or SIZE_MAX */
 	struct pf_hot *hot;	/* per slot */
 	/* per literal of a slot: its slot, its length, and the next
@@ -329,6 +368,13 @@ struct pf_res {
 	unsigned nwin;		/* windows where a match may start */
 	size_t win;		/* the first, in pf_run->wins */
 	size_t a, b;		/* first match; uri: a is the URI's index */
+};
+
+/* where the matches of a head end in its text, in one message: sorted,
+ * each once */
+struct pf_ends {
+	bool ready, failed;
+	size_t *at, n, cap;
 };
 
 /* one text in one message */
@@ -370,6 +416,8 @@ struct pf_run {
 	size_t nwins, wins_cap;
 	struct pf_res *res;	/* per slot */
 	struct pf_tx *tx;	/* per text */
+	struct pf_ends *ends;	/* per head */
+	size_t nheads;
 };
 
 /* ---------------------------------------------------------------- build */
@@ -479,6 +527,7 @@ static size_t slot_of(struct prefilter *pf, size_t *tab, size_t cap, const struc
 		pf->slots[pf->nslots++] = (struct pf_slot){
 			.text = t, .rep = r, .fl = flags_of(r->flags),
 			.always = !re_bytes(r->re), .back = re_lookbehind(r->re),
+			.head = SIZE_MAX,
 		};
 		struct rewidth w;
 		if (rewidth_runs(r->pat, r->flags, &w))
@@ -659,6 +708,108 @@ static double lead_share(const char *pattern, const char *flags)
 	return share;
 }
 
+/* head_exact - pattern is in the syntax Vectorscan matches exactly as
+ * PCRE2 does in byte mode, so that its reports are every end of a PCRE2
+ * match: bytes, classes, the escapes of ASCII classes (\s with \v in
+ * both), \b, \xHH, escaped punctuation, groups (a capture is a group
+ * there), greedy and lazy quantifiers (the set of matches is the same).
+ * Not: anchors, look-around, back-references, atomic groups, possessive
+ * quantifiers, options, \Q, \p, POSIX classes, x mode. */
+static bool head_exact(const char *p, unsigned fl)
+{
+	bool in_class = false;
+
+	if (fl & FL_X)
+		return false;
+	for (; *p; p++) {
+		if (*p == '\\') {
+			char c = *++p;
+			if (c == 'x') {
+				if (!isxdigit((unsigned char)p[1]) || !isxdigit((unsigned char)p[2]))
+					return false;
+				p += 2;
+			} else if (c == '\0' || isdigit((unsigned char)c) ||
+				   (isalpha((unsigned char)c) && !strchr("sSwWdDbtnrf", c)) ||
+				   (in_class && c == 'b')) {
+				return false;
+			}
+		} else if (in_class) {
+			if (*p == ']')
+				in_class = false;
+			else if (*p == '[' && (p[1] == ':' || p[1] == '.' || p[1] == '='))
+				return false;
+		} else if (*p == '[') {
+			in_class = true;
+			if (p[1] == '^')
+				p++;
+			if (p[1] == ']')
+				p++;
+		} else if (*p == '^' || *p == '$') {
+			return false;
+		} else if (*p == '(' && p[1] == '?' && p[2] != ':') {
+			return false;
+		} else if (*p == '(' && p[1] == '*') {
+			return false;
+		} else if ((*p == '+' || *p == '*' || *p == '?' || *p == '}') && p[1] == '+') {
+			return false;
+		}
+	}
+	return !in_class;
+}
+
+/* core_head - a core's first item sought with Vectorscan where it is
+ * long: the core is then tried only where a match of it starts at most
+ * the item's width before the end of one, and only where the rest of
+ * the core matches from that end (one anchored PCRE2 try per end, and a
+ * message's ends are few: __FILL_THIS_FORM_*'s field words end 37 times
+ * a message on average in the corpus spam), instead of at each byte of
+ * the literals' windows (~300 cycles a byte for the field words' eleven
+ * kinds of alternatives, by rdtsc over the corpus).  One database per
+ * distinct item and text, shared by the slots whose cores start with it
+ * (__FILL_THIS_FORM_SHORT1/2, LONG1/2). */
+static void core_head(struct prefilter *pf, struct pf_slot *s, const char *core)
+{
+	char *head, *tail, *err = NULL;
+
+	if (!rewidth_head(core, &head, &tail))
+		return;
+	struct re *re = NULL;
+	size_t h = 0;
+	while (h < pf->nheads && (pf->heads[h].text != s->text || pf->heads[h].fl != s->fl ||
+				  strcmp(pf->heads[h].pat, head) != 0))
+		h++;
+	if (h == pf->nheads) {
+		hs_database_t *db = NULL;
+		hs_compile_error_t *ce = NULL;
+		unsigned hf = (s->fl & FL_I ? HS_FLAG_CASELESS : 0) |
+			      (s->fl & FL_S ? HS_FLAG_DOTALL : 0);
+		if (strlen(head) < PF_HEAD_MIN || !head_exact(head, s->fl) ||
+		    hs_compile(head, hf, HS_MODE_BLOCK, NULL, &db, &ce) != HS_SUCCESS ||
+		    hs_alloc_scratch(db, &pf->proto) != HS_SUCCESS) {
+			hs_free_compile_error(ce);
+			hs_free_database(db);
+			goto out;
+		}
+		pf->heads = xrealloc(pf->heads, (pf->nheads + 1) * sizeof(*pf->heads));
+		struct pf_head *hd = &pf->heads[pf->nheads++];
+		*hd = (struct pf_head){ .pat = head, .fl = s->fl, .text = s->text, .db = db };
+		hd->bounded = rewidth_runs(head, s->rep->flags, &hd->width);
+		head = NULL;
+	}
+	re = re_compile(tail, strlen(tail), s->rep->flags, &err);
+	if (re != NULL && re_bytes(re)) {
+		s->head = h;
+		s->tail = re;
+		re = NULL;
+		pf->info.head++;
+	}
+out:
+	re_free(re);
+	free(err);
+	free(head);
+	free(tail);
+}
+
 /* core_width - a slot whose windows are wide (a long optional prefix
  * before its literals: __FILL_THIS_FORM_SHORT2) searched first for its
  * core, with the core's narrower windows, where they are a quarter
@@ -689,6 +840,7 @@ static char *core_width(struct prefilter *pf, struct pf_slot *s, const struct re
 			for (int i = 0; i < REWIDTH_RUNS; i++)
 				s->runs |= pre.k[i] != 0;
 			pf->info.core++;
+			core_head(pf, s, core);
 			free(err);
 			return core;
 		}
@@ -1021,6 +1173,11 @@ struct prefilter *prefilter_build(const struct rule *rules, size_t nrules)
 		pf->hot[i].core = sl->core != NULL;
 		pf->info.prefiltered += !sl->always;
 	}
+	for (size_t h = 0; h < pf->nheads; h++) {
+		size_t sz = 0;
+		if (hs_database_size(pf->heads[h].db, &sz) == HS_SUCCESS)
+			pf->info.db_bytes += sz;
+	}
 	for (size_t t = 0; t < pf->ntexts; t++) {
 		size_t sz = 0;
 		if (pf->texts[t].db && hs_database_size(pf->texts[t].db, &sz) == HS_SUCCESS)
@@ -1057,8 +1214,15 @@ struct prefilter *prefilter_free(struct prefilter *pf)
 	}
 	hs_free_scratch(pf->proto);
 	free(pf->texts);
-	for (size_t i = 0; i < pf->nslots; i++)
+	for (size_t i = 0; i < pf->nslots; i++) {
 		re_free(pf->slots[i].core);
+		re_free(pf->slots[i].tail);
+	}
+	for (size_t h = 0; h < pf->nheads; h++) {
+		free(pf->heads[h].pat);
+		hs_free_database(pf->heads[h].db);
+	}
+	free(pf->heads);
 	free(pf->slots);
 	free(pf->spans);
 	free(pf->slot_of);
@@ -1106,6 +1270,9 @@ static void run_free(struct pf_run *run)
 		free(run->tx[t].odd[1]);
 	}
 	hs_free_scratch(run->scratch);
+	for (size_t h = 0; h < run->nheads; h++)
+		free(run->ends[h].at);
+	free(run->ends);
 	free(run->wins);
 	free(run->tx);
 	free(run->res);
@@ -1149,6 +1316,8 @@ struct pf_run *prefilter_begin(const struct prefilter *pf, const struct eval_env
 		run->scratch = scratch;
 		run->res = xcalloc(pf->nslots, sizeof(*run->res));
 		run->tx = xcalloc(pf->ntexts, sizeof(*run->tx));
+		run->nheads = pf->nheads;
+		run->ends = xcalloc(pf->nheads + 1, sizeof(*run->ends));
 	}
 	run->env = env;
 	run->m = env->m;
@@ -1230,6 +1399,10 @@ void prefilter_end(struct pf_run *run)
 		tx->hb = hb;
 		tx->odd[0] = odd0;
 		tx->odd[1] = odd1;
+	}
+	for (size_t h = 0; h < run->nheads; h++) {
+		run->ends[h].ready = run->ends[h].failed = false;
+		run->ends[h].n = 0;
 	}
 	run->nwins = 0;
 	run->uris = false;
@@ -1676,6 +1849,95 @@ static struct pf_tx *text_ready(struct pf_run *run, size_t t)
 	return tx;
 }
 
+/* on_end - a head's match ends at to (exclusive); Vectorscan reports a
+ * pattern's ends in order, each once */
+static int on_end(unsigned id, unsigned long long from, unsigned long long to, unsigned flags,
+		  void *ctx)
+{
+	struct pf_ends *pe = ctx;
+
+	(void)id;
+	(void)from;
+	(void)flags;
+	if (pe->n > 0 && pe->at[pe->n - 1] >= to)
+		return pe->at[pe->n - 1] == to ? 0 : 1;	/* out of order: give up */
+	if (pe->n == pe->cap) {
+		pe->cap = pe->cap ? 2 * pe->cap : 64;
+		pe->at = xrealloc(pe->at, pe->cap * sizeof(*pe->at));
+	}
+	pe->at[pe->n++] = (size_t)to;
+	return 0;
+}
+
+/* head_ends - the ends of head h's matches in tx, found once a message;
+ * NULL when the scan failed */
+static const struct pf_ends *head_ends(struct pf_run *run, size_t h, const struct pf_tx *tx)
+{
+	struct pf_ends *pe = &run->ends[h];
+
+	if (!pe->ready) {
+		pe->ready = true;
+		pe->n = 0;
+		pe->failed = tx->len > UINT32_MAX ||
+			     hs_scan(run->pf->heads[h].db, tx->subj, (unsigned)tx->len, 0, run->scratch,
+				     on_end, pe) != HS_SUCCESS;
+	}
+	return pe->failed ? NULL : pe;
+}
+
+/* head_windows - where in the windows w[0, nw) (from pos on) slot s's
+ * core may start, by its head: at most the head's width before the end
+ * of a match of the head, and before that end, where the rest of the
+ * core (the tail) matches from it.  Into v (PF_HEAD_WINS; the last grows
+ * when there would be more); the count, or SIZE_MAX when the head's ends
+ * are not known or a try of the tail failed (then the windows stand). */
+static size_t head_windows(struct pf_run *run, const struct pf_slot *s, struct pf_tx *tx,
+			   const struct match_win *w, size_t nw, size_t pos, struct match_win *v)
+{
+	const struct pf_head *hd = &run->pf->heads[s->head];
+	const struct pf_ends *pe = head_ends(run, s->head, tx);
+	size_t width = hd->bounded ? text_bound(tx, &hd->width) : REWIDTH_NONE;
+	size_t n = 0, j = 0, tried = SIZE_MAX;
+	bool ok = false;
+
+	if (pe == NULL)
+		return SIZE_MAX;
+	for (size_t k = 0; k < nw; k++) {
+		size_t lo = w[k].lo > pos ? w[k].lo : pos, hi = w[k].hi;
+		if (lo > hi)
+			continue;
+		while (j < pe->n && pe->at[j] <= lo)	/* a start below it */
+			j++;
+		for (size_t i = j; i < pe->n; i++) {
+			size_t e = pe->at[i];
+			if (width != REWIDTH_NONE && e > hi && e - hi > width)
+				break;	/* starts past hi on */
+			size_t a = width == REWIDTH_NONE || e - lo <= width ? lo : e - width;
+			size_t b = e - 1 < hi ? e - 1 : hi;
+			if (a > b)
+				continue;
+			if (i != tried) {
+				size_t ma, mb;
+				enum re_result r = re_match_upto(s->tail, tx->subj, tx->len, e, e,
+								 run->re, &ma, &mb);
+				if (r == RE_LIMIT || r == RE_ERROR)
+					return SIZE_MAX;
+				tried = i;
+				ok = r == RE_MATCH;
+			}
+			if (!ok)
+				continue;
+			if (n > 0 && a <= v[n - 1].hi + 1)
+				v[n - 1].hi = b > v[n - 1].hi ? b : v[n - 1].hi;
+			else if (n < PF_HEAD_WINS)
+				v[n++] = (struct match_win){ a, b };
+			else
+				v[n - 1].hi = b;
+		}
+	}
+	return n;
+}
+
 /* core_count - slot s, which has a core, in the windows res has: the core
  * searched in them first (every match of the regex holds a match of the
  * core starting at most core_pre in, and each core match (a, b) found
@@ -1688,12 +1950,19 @@ static unsigned core_count(struct pf_run *run, const struct pf_slot *s, struct p
 			   size_t *b0)
 {
 	const struct match_win *w = &run->wins[res->win];
-	struct match_win v[PF_WINDOWS];
+	struct match_win v[PF_WINDOWS], hv[PF_HEAD_WINS];
 	size_t pre = text_bound(tx, &s->core_pre);
-	size_t n = 0, pos = offset;
+	size_t n = 0, pos = offset, nw = res->nwin;
 	bool whole = false;
 
-	for (size_t k = 0; k < res->nwin && !whole; k++) {
+	if (s->tail != NULL) {	/* where its head ends and the tail follows */
+		size_t nh = head_windows(run, s, tx, w, nw, pos, hv);
+		if (nh != SIZE_MAX) {
+			w = hv;
+			nw = nh;
+		}
+	}
+	for (size_t k = 0; k < nw && !whole; k++) {
 		size_t from = w[k].lo > pos ? w[k].lo : pos;
 		while (from <= w[k].hi && from <= tx->len) {
 			size_t a = 0, b = 0;

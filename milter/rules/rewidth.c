@@ -1431,6 +1431,37 @@ bool rewidth_core(const char *pattern, const char *flags, const struct reqlit *l
 	return have;
 }
 
+/* rewidth_head - see rewidth.h */
+bool rewidth_head(const char *core, char **head, char **tail)
+{
+	const char *end = core + strlen(core), *next, *body, *inext, *ibody;
+	size_t min, max;
+
+	*head = *tail = NULL;
+	if (strncmp(core, "(?:", 3) != 0 || lead_item(core, end, &next, &body) != LK_GROUP ||
+	    lead_quant(next, end, &min, &max) != next)
+		return false;
+	const char *gend = next - 1;	/* the group's ')' */
+	if (lead_branch_end(body, gend) != gend ||
+	    lead_item(body, gend, &inext, &ibody) != LK_GROUP || ibody == NULL)
+		return false;
+	const char *q = lead_quant(inext, gend, &min, &max);
+	if (q == NULL || min == 0)
+		return false;
+	struct buf b;
+	buf_init(&b);
+	buf_append(&b, body, (size_t)(q - body));
+	*head = xstrdup(b.data);
+	b.len = 0;
+	buf_puts(&b, "(?:");
+	buf_append(&b, q, (size_t)(gend - q));
+	buf_puts(&b, ")");
+	buf_append(&b, next, (size_t)(end - next));
+	*tail = xstrdup(b.data);
+	buf_free(&b);
+	return true;
+}
+
 /* ---------------------------------------------------------------- span */
 
 /*

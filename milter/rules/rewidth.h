@@ -89,6 +89,14 @@ bool rewidth_lead(const char *pattern, const char *flags, const struct reqlit *l
 bool rewidth_core(const char *pattern, const char *flags, const struct reqlit *lits,
 		  char **core, struct rewidth *lead, struct rewidth *pre);
 /*
+ * rewidth_head - a core (rewidth_core's answer, "(?:I R)Q": I its first
+ * item) taken apart at the end of I: *head is I with its quantifier,
+ * *tail "(?:R)Q", so every match of the core is a match of *head followed
+ * at once by one of *tail, and the other way round (the caller frees
+ * both).  false when the core is not such a group or I is not a group.
+ */
+bool rewidth_head(const char *core, char **head, char **tail);
+/*
  * rewidth_split - the pattern taken apart by the alternative a match
  * begins with: its branches where it has a top-level '|'; else, where its
  * first item (after assertions, \b ^ \A \B or a look-around, which stay

@@ -160,6 +160,7 @@ struct rules_pf_info {
 				 * ASCII texts without '&' */
 	size_t lead;		/* of those, with windows from a prefix (rewidth_lead) */
 	size_t core;		/* of those, searched first for a core (rewidth_core) */
+	size_t head;		/* of those, only after their core's first item (rewidth_head) */
 	size_t branched;	/* of those, with a width per literal from the
 				 * branches of their pattern or core */
 	size_t gated;		/* of those, with a second set of literals the

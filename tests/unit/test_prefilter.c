@@ -1675,8 +1675,9 @@ START_TEST(corpus_tricky)
 	ck_assert_uint_ge(pi.lead, 4);
 	/* PF_SPAN_*: no literal, but only runs of their bytes */
 	ck_assert_uint_ge(pi.span, 7);
-	/* PF_CORE_FORM */
+	/* PF_CORE_FORM, after its field words (rewidth_head) */
 	ck_assert_uint_eq(pi.core, 1);
+	ck_assert_uint_eq(pi.head, 1);
 	/* PF_SUB_*, and PF_NOSUBJ/2 (\b[A-Z]{5,}\b: five capitals) */
 	ck_assert_uint_eq(pi.subspan, 7);
 	size_t differ = corpus_equal(e, &nhits);
@@ -1971,6 +1972,175 @@ START_TEST(rewidth_core_table)
 }
 END_TEST
 
+static struct engine *pf_engine(const char *text, struct rules_pf_info *pi);
+
+/* rewidth_head: a core taken apart after its first item, and what it
+ * refuses */
+START_TEST(rewidth_head_table)
+{
+	static const struct {
+		const char *core, *head, *tail;	/* head NULL: refused */
+	} t[] = {
+		{ "(?:(?:ab|cd)x)(?:y(?:ab|cd)x){1,2}", "(?:ab|cd)", "(?:x)(?:y(?:ab|cd)x){1,2}" },
+		/* a quantified item, the rest of the group empty */
+		{ "(?:(?:ab|cd){1,2})y", "(?:ab|cd){1,2}", "(?:)y" },
+		{ "(?:(?:ab|cd)+?[\\s:]{1,9})(?:z(?:ab|cd)){2}", "(?:ab|cd)+?",
+		  "(?:[\\s:]{1,9})(?:z(?:ab|cd)){2}" },
+		/* not a group first, a group that may be skipped, branches in
+		 * the outer group, the outer group quantified, no outer group */
+		{ "(?:ax)(?:y){2}", NULL, NULL },
+		{ "(?:(?:ab)?x)y", NULL, NULL },
+		{ "(?:(?:ab)*x)y", NULL, NULL },
+		{ "(?:(?:a|b)x|c)d", NULL, NULL },
+		{ "(?:(?:ab)x)?y", NULL, NULL },
+		{ "(?:ab|cd)x", NULL, NULL },
+		{ "(ab)x", NULL, NULL },
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(*t); i++) {
+		char *head = NULL, *tail = NULL;
+		bool found = rewidth_head(t[i].core, &head, &tail);
+		ck_assert_msg(found == (t[i].head != NULL), "/%s/: head %s", t[i].core,
+			      found ? head : "none");
+		if (found) {
+			ck_assert_str_eq(head, t[i].head);
+			ck_assert_str_eq(tail, t[i].tail);
+		}
+		free(head);
+		free(tail);
+	}
+}
+END_TEST
+
+/* same_both - text scanned with the prefilter off, then on: sym's
+ * detail the same both times (a hit or not, as hit says) */
+static void same_both(struct engine *e, const char *text, const char *sym, int hit)
+{
+	char *d[2];
+
+	for (int on = 0; on < 2; on++) {
+		rules_set_prefilter(e->rules, on);
+		struct scan *sc = unit_scan(e, text);
+		const char *x = unit_detail(sc, sym);
+		d[on] = x ? xstrdup(x) : NULL;
+		scan_free(sc);
+	}
+	if (getenv("SHOWHITS"))
+		fprintf(stderr, "%s %d\n", sym, d[0] != NULL);
+	if (hit >= 0 && !getenv("SHOWHITS"))
+		ck_assert_msg((d[0] != NULL) == hit, "%s off: %s in\n%s", sym, d[0] ? d[0] : "no hit",
+			      text);
+	ck_assert_msg((d[0] == NULL && d[1] == NULL) || (d[0] && d[1] && strcmp(d[0], d[1]) == 0),
+		      "%s: off %s, on %s in\n%s", sym, d[0] ? d[0] : "no hit", d[1] ? d[1] : "no hit",
+		      text);
+	free(d[0]);
+	free(d[1]);
+}
+
+/* cores searched only after their first item's matches (rewidth_head,
+ * found by Vectorscan): an item with several starts for one end
+ * ("e-mail address" and "address"), matches of it that the rest of the
+ * core does not follow, a first item of its own quantifier, more matches
+ * than PF_HEAD_WINS windows, a run of blanks longer than the regex takes
+ * (no match); each the same with the prefilter off and on, and hitting
+ * where the regex does */
+#define HEAD_RULES \
+	"body PF_HEAD /(?:(?:[a-z]{1,12}\\s){0,5}(?:e-?mail(?:\\saddress)?|address|full\\sname|name)" \
+	"[\\s:_]{1,12}){3}/i\n" \
+	"tflags PF_HEAD multiple\n" \
+	"body PF_HEADQ /(?:(?:[a-z]{1,12}\\s){0,5}(?:name|e-?mail|phone){1,2}[\\s:_]{1,6}){2}/i\n" \
+	"tflags PF_HEADQ multiple maxhits=50\n" \
+	"body PF_HEADW /(?:(?:[a-z]{1,12}\\s){0,5}(?:abc_{0,6}|zzz)[\\s:]{1,9}){2}/i\n"
+START_TEST(head_keeps_matches)
+{
+	struct rules_pf_info pi;
+	struct engine *e = pf_engine(HEAD_RULES, &pi);
+	static const struct {
+		const char *body;
+		int head, headq;
+	} t[] = {
+		{ "please give your e-mail address: address: name:\n", 1, 0 },
+		{ "email address address name\n", 1, 1 },
+		{ "e-mail address: name: full name:\n", 1, 1 },
+		{ "the full name: e-mail: x address\n", 1, 1 },
+		{ "the user name: ____________ address: __ email: _\n", 0, 0 },
+		{ "name: _____________ address: __ email: _\n", 0, 0 },
+		/* a paragraph is a line of the body: no match across them */
+		{ "a message to name\nemail\n\naddress and more\n", 0, 1 },
+		{ "namephone: name\n", 0, 1 },
+		{ "Your E-Mail: NAME: Address\n", 1, 1 },
+		{ "names and addresses of the emails, phones\n", 0, 0 },
+		{ "e-mail address\n", 0, 0 },
+	};
+
+	ck_assert_uint_eq(pi.core, 3);
+	ck_assert_uint_eq(pi.head, 3);
+	/* a match of the first item as long as it may be (its window ends
+	 * where the match of the core starts) */
+	same_both(e, "From: a@b.test\nSubject: w\n\nthe abc______: abc: zzz\n", "PF_HEADW", 1);
+	same_both(e, "From: a@b.test\nSubject: w\n\nthe abc_______: abc: xzzz\n", "PF_HEADW",
+		  0);
+	for (size_t i = 0; i < sizeof(t) / sizeof(*t); i++) {
+		char *text = xasprintf("From: a@b.test\nSubject: form\n\n%s", t[i].body);
+		same_both(e, text, "PF_HEAD", t[i].head);
+		same_both(e, text, "PF_HEADQ", t[i].headq);
+		free(text);
+	}
+	struct buf b;
+	buf_init(&b);
+	buf_puts(&b, "From: a@b.test\nSubject: many\n\n");
+	for (int i = 0; i < 100; i++)	/* more than PF_HEAD_WINS apart */
+		buf_printf(&b, "line %d of the form: name: address: e-mail: phone: and some words\n",
+			   i);
+	for (int on = 0; on < 2; on++) {
+		rules_set_prefilter(e->rules, on);
+		struct scan *sc = unit_scan(e, b.data);
+		want_detail(sc, "PF_HEAD", "name: address: e-mail:  (100 hits)", on);
+		want_detail(sc, "PF_HEADQ", "e-mail: phone:  (50 hits)", on);
+		scan_free(sc);
+	}
+	buf_free(&b);
+	engine_unref(e);
+}
+END_TEST
+
+/* the same over random texts of the words the heads are made of */
+START_TEST(head_random)
+{
+	static const char *const words[] = {
+		"name", "e-mail", "email", "mail", "address", "full", "phone", " ", " ", ":",
+		"__", "\n", "x", "your ", "the ",
+	};
+	struct rules_pf_info pi;
+	struct engine *e = pf_engine(HEAD_RULES, &pi);
+	unsigned seed = 7, hits[2] = { 0, 0 };
+	struct buf b;
+
+	ck_assert_uint_eq(pi.head, 3);
+	buf_init(&b);
+	for (int round = 0; round < 1500; round++) {
+		b.len = 0;
+		buf_puts(&b, "From: a@b.test\nSubject: r\n\n");
+		unsigned n = 1 + rand_step(&seed) % 24;
+		for (unsigned k = 0; k < n; k++)
+			buf_puts(&b, words[rand_step(&seed) % (sizeof(words) / sizeof(*words))]);
+		buf_puts(&b, "\n");
+		same_both(e, b.data, "PF_HEAD", -1);
+		same_both(e, b.data, "PF_HEADQ", -1);
+		rules_set_prefilter(e->rules, 0);
+		struct scan *sc = unit_scan(e, b.data);
+		hits[0] += unit_detail(sc, "PF_HEAD") != NULL;
+		hits[1] += unit_detail(sc, "PF_HEADQ") != NULL;
+		scan_free(sc);
+	}
+	/* the texts do hit: the comparison is not of misses alone */
+	ck_assert_uint_ge(hits[0], 20);
+	ck_assert_uint_ge(hits[1], 100);
+	buf_free(&b);
+	engine_unref(e);
+}
+END_TEST
+
 /* a slot searched for its core first: the regex's matches start up to
  * six words before the core's (found only with the windows reaching that
  * far back), overlap, come one after the other, and cross lines (a body
@@ -1988,6 +2158,7 @@ START_TEST(core_keeps_matches)
 
 	rules_prefilter_info(e->rules, &pi);
 	ck_assert_uint_eq(pi.core, 2);	/* a slot each: nosubject apart */
+	ck_assert_uint_eq(pi.head, 2);	/* one database of their field words */
 	buf_init(&b);
 	buf_puts(&b, "From: a@b.test\nSubject: name name name\n\n");
 	for (int i = 0; i < 12; i++)	/* more than PF_WINDOWS apart */
@@ -2374,6 +2545,9 @@ int main(void)
 	tcase_add_test(tc, class_run_keeps_matches);
 	tcase_add_test(tc, class_runs_many_words);
 	tcase_add_test(tc, rewidth_core_table);
+	tcase_add_test(tc, rewidth_head_table);
+	tcase_add_test(tc, head_keeps_matches);
+	tcase_add_test(tc, head_random);
 	tcase_add_test(tc, review_cases);
 	tcase_add_loop_test(tc, rewidth_table, 0, sizeof(widths) / sizeof(widths[0]));
 	tcase_add_loop_test(tc, rewidth_runs_table, 0, sizeof(runs_widths) / sizeof(runs_widths[0]));
