@@ -744,8 +744,8 @@ static bool head_exact(const char *p, unsigned fl)
 				p++;
 			if (p[1] == ']')
 				p++;
-		} else if (*p == '^' || *p == '$') {
-			return false;
+		} else if (*p == '^' || *p == '$' || (*p == '{' && p[1] == ',')) {
+			return false;	/* anchors; {,n}, a literal to PCRE2 10.42 */
 		} else if (*p == '(' && p[1] == '?' && p[2] != ':') {
 			return false;
 		} else if (*p == '(' && p[1] == '*') {

@@ -2104,6 +2104,25 @@ START_TEST(head_keeps_matches)
 }
 END_TEST
 
+/* a core whose first item Vectorscan would not match exactly as PCRE2
+ * does keeps the literals' windows alone (an atomic group, an escape of
+ * a code point): no head, the same hits */
+START_TEST(head_refused)
+{
+	struct rules_pf_info pi;
+	struct engine *e = pf_engine(
+		"body PF_HNO1 /(?:(?:[a-z]{1,12}\\s){0,5}(?:(?>name)|address|phone)[\\s:]{1,9}){2}/i\n"
+		"body PF_HNO2 /(?:(?:[a-z]{1,12}\\s){0,5}(?:name|addr\\x{65}ss|phone)[\\s:]{1,9}){2}/i\n",
+		&pi);
+
+	ck_assert_uint_eq(pi.core, 2);
+	ck_assert_uint_eq(pi.head, 0);
+	same_both(e, "From: a@b.test\nSubject: r\n\nyour name: address: phone\n", "PF_HNO1", 1);
+	same_both(e, "From: a@b.test\nSubject: r\n\nyour name: address: phone\n", "PF_HNO2", 1);
+	engine_unref(e);
+}
+END_TEST
+
 /* the same over random texts of the words the heads are made of */
 START_TEST(head_random)
 {
@@ -2548,6 +2567,7 @@ int main(void)
 	tcase_add_test(tc, rewidth_head_table);
 	tcase_add_test(tc, head_keeps_matches);
 	tcase_add_test(tc, head_random);
+	tcase_add_test(tc, head_refused);
 	tcase_add_test(tc, review_cases);
 	tcase_add_loop_test(tc, rewidth_table, 0, sizeof(widths) / sizeof(widths[0]));
 	tcase_add_loop_test(tc, rewidth_runs_table, 0, sizeof(runs_widths) / sizeof(runs_widths[0]));
