@@ -47,7 +47,10 @@ static void setup(void)
 		 * Reply-To's addresses reach the body's address scan */
 		"freemail_domains *.* *.*.*\nheader M eval:check_freemail_replyto('reply')\n"
 		"header N eval:check_freemail_replyto()\nutil_rb_2tld co.uk\nutil_rb_3tld a.b.us\n"
-		"header O eval:check_mailfrom_matches_rcvd()\nscore A 2\nscore SCAN_TRUNCATED 0.1\nscore MIME_BROKEN 1\n", builtins, &d);
+		"header O eval:check_mailfrom_matches_rcvd()\n"
+		/* ImageInfo: an image part's header read for its size */
+		"body P eval:image_size_range('all',1,1)\nbody Q eval:pixel_coverage('all',1)\n"
+		"score A 2\nscore SCAN_TRUNCATED 0.1\nscore MIME_BROKEN 1\n", builtins, &d);
 	if (cfg == NULL || rs == NULL)
 		abort();
 	diag_free(&d);

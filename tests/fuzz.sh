@@ -41,7 +41,7 @@ for f in "$testdata"/dkim/dkimpy/rfc6376.signed.msg "$testdata"/dkim/mail-dkim/c
 	"$testdata"/dkim/authentication_milter/source/google_apps_good.eml; do
 	[ -f "$f" ] && { printf '\004'; cat "$f"; } > "$seeds/auth/msg-$(basename "$f")"
 done
-cp "$top"/tests/golden/*.eml "$seeds/message/"
+cp "$top"/tests/golden/*.eml "$top"/fuzz/seeds/message/* "$seeds/message/"
 # the Received fields of corpus messages, one a line, behind the byte that
 # picks whether trusted_networks is set
 ls "$testdata"/corpus/spam/* "$testdata"/corpus/ham/* 2>/dev/null | head -40 |

@@ -347,6 +347,7 @@ struct walk {
 	size_t parsed;		/* bytes GMime read */
 	bool no_stats;		/* mime_views.no_stats */
 	struct buf fields;	/* mime_views.fields, unless no_stats */
+	const char *body;	/* the body as received (skips are in it) */
 	GMimeObject *inner;	/* the attached message the next part tops */
 };
 
@@ -1079,6 +1080,27 @@ static struct mime_skip *skip_at(struct walk *w, size_t at)
 	return NULL;
 }
 
+/* image - an image leaf as ImageInfo reads it: its content enc[0, n)
+ * (base64) decoded up to MIME_IMG_DECODE bytes for its size */
+static void image(struct walk *w, int type, const char *enc, size_t n)
+{
+	unsigned char *out = xmalloc(MIME_IMG_DECODE + 4096);
+	size_t got = 0;
+	int state = 0;
+	guint32 save = 0;
+
+	/* a step of k bytes gives at most 3k/4 + 3 bytes: the last one
+	 * may pass MIME_IMG_DECODE by less than 4096 */
+	for (size_t at = 0; at < n && got < MIME_IMG_DECODE;) {
+		size_t step = n - at < 4096 ? n - at : 4096;
+		got += g_mime_encoding_base64_decode_step((const unsigned char *)enc + at, step,
+							  out + got, &state, &save);
+		at += step;
+	}
+	mime_stats_image(w->stats.s, type, out, got < MIME_IMG_DECODE ? got : MIME_IMG_DECODE);
+	free(out);
+}
+
 /* leaf - a part with content */
 static void leaf(struct walk *w, GMimePart *part, bool top)
 {
@@ -1095,6 +1117,11 @@ static void leaf(struct walk *w, GMimePart *part, bool top)
 	int kind = dw ? text_kind(part) : 0;
 	bool b64 = dw && g_mime_data_wrapper_get_encoding(dw) == GMIME_CONTENT_ENCODING_BASE64;
 	struct mime_skip *sk = raw ? skip_at(w, at) : NULL;
+	int img = dw ? mime_stats_image_type(ctype, cte) : -1;
+	if (img >= 0 && sk != NULL && w->body != NULL)
+		image(w, img, w->body + sk->from, sk->to - sk->from);
+	else if (img >= 0)
+		image(w, img, raw ? raw : "", raw_len);
 	if (sk != NULL) {
 		/* a content left out (mime_skip.h): its summary stands for
 		 * it, if this part is exactly its stand-in and not read as
@@ -1270,6 +1297,7 @@ static void parse(struct walk *w, const struct header *hdrs, size_t nhdrs, const
 	struct buf input;
 	bool quiet;
 
+	w->body = body;
 	buf_init(&input);
 	input_text(hdrs, nhdrs, body, body_len, w->skips, w->nskips, &input);
 	guard(w, &input, &quiet);

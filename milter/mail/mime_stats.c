@@ -267,6 +267,129 @@ void mime_stats_flags(struct mime_stats *s, const char *body, size_t len,
 	}
 }
 
+static void lower_trim(const char *v, char *out, size_t cap);
+
+/* mime_stats_image_type - see mime_stats.h: ImageInfo's find_parts of
+ * qr@^image/(?:gif|png|jpe?g)$@ and its lc(...) eq "base64" */
+int mime_stats_image_type(const char *ctype, const char *cte)
+{
+	char type[64], enc[16];
+
+	if (cte == NULL)
+		return -1;
+	lower_trim(cte, enc, sizeof(enc));
+	if (strcmp(enc, "base64") != 0)
+		return -1;
+	mime_stats_type(ctype, type, sizeof(type));
+	if (strcmp(type, "image/gif") == 0)
+		return MIME_IMG_GIF;
+	if (strcmp(type, "image/png") == 0)
+		return MIME_IMG_PNG;
+	if (strcmp(type, "image/jpeg") == 0 || strcmp(type, "image/jpg") == 0)
+		return MIME_IMG_JPEG;
+	return -1;
+}
+
+/* be16, le16, be32 - unsigned fields of an image header */
+static uint32_t be16(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 8 | p[1];
+}
+
+static uint32_t le16(const unsigned char *p)
+{
+	return (uint32_t)p[1] << 8 | p[0];
+}
+
+static uint32_t be32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* png_size - ImageInfo's walk: 8-byte chunk heads from offset 8 on,
+ * until IEND, or IHDR with 13 bytes of data (its width and height
+ * first).  As there, a chunk's data is not skipped: the next head is
+ * read right after this one (IHDR comes first in a PNG) */
+static bool png_size(const unsigned char *d, size_t n, uint32_t *w, uint32_t *h)
+{
+	if (n < 8 || memcmp(d, "\x89PNG\r\n\x1a\n", 8) != 0)
+		return false;
+	for (size_t pos = 8; pos < n; pos += 8) {
+		if (n - pos < 8)
+			return false;	/* unpack of a short string: no IHDR */
+		const unsigned char *c = d + pos;
+		if (memcmp(c + 4, "IEND", 4) == 0)
+			return false;
+		if (memcmp(c + 4, "IHDR", 4) == 0 && be32(c) == 13) {
+			if (n - pos - 8 < 8)
+				return false;
+			*w = be32(c + 8);
+			*h = be32(c + 12);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* jpeg_size - ImageInfo's walk of the markers after SOI: FF, a marker,
+ * a 16-bit length; it stops at SOS or EOI, a length under 2 or a byte
+ * that is not FF, and a start of frame (C0-C3, C5-C7, C9-CB, CD-CF)
+ * holds the height and width after its precision */
+static bool jpeg_size(const unsigned char *d, size_t n, uint32_t *w, uint32_t *h)
+{
+	if (n < 2 || d[0] != 0xFF || d[1] != 0xD8)
+		return false;
+	for (size_t pos = 2; n - pos >= 4;) {
+		unsigned mark = d[pos + 1];
+		uint32_t len = be16(d + pos + 2);
+		if (d[pos] != 0xFF || mark == 0xDA || mark == 0xD9 || len < 2)
+			return false;
+		pos += 4;
+		size_t block = len - 2 < n - pos ? len - 2 : n - pos;
+		if ((mark >= 0xC0 && mark <= 0xC3) || (mark >= 0xC5 && mark <= 0xC7) ||
+		    (mark >= 0xC9 && mark <= 0xCB) || (mark >= 0xCD && mark <= 0xCF)) {
+			if (block < 5)
+				return false;	/* unpack("CnnC") of less: undefined */
+			*h = be16(d + pos + 1);
+			*w = be16(d + pos + 3);
+			return true;
+		}
+		pos += block;
+	}
+	return false;
+}
+
+/* mime_stats_image - see mime_stats.h */
+void mime_stats_image(struct mime_stats *s, int type, const unsigned char *d, size_t n)
+{
+	uint32_t w = 0, h = 0;
+	bool sized = false;
+
+	if (type < 0 || type >= MIME_IMG_TYPES)
+		return;
+	s->img_count[type]++;
+	if (type == MIME_IMG_GIF) {
+		sized = n >= 10 && (memcmp(d, "GIF87a", 6) == 0 || memcmp(d, "GIF89a", 6) == 0);
+		if (sized) {
+			w = le16(d + 6);
+			h = le16(d + 8);
+		}
+	} else if (type == MIME_IMG_PNG) {
+		sized = png_size(d, n, &w, &h);
+	} else {
+		sized = jpeg_size(d, n, &w, &h);
+	}
+	if (!sized || w == 0 || h == 0)
+		return;
+	s->img_pixels[type] += (double)w * h;
+	for (size_t i = 0; i < s->img_nsizes; i++)
+		if (s->img_size[i].type == type && s->img_size[i].width == w &&
+		    s->img_size[i].height == h)
+			return;
+	if (s->img_nsizes < MIME_IMG_SIZES)
+		s->img_size[s->img_nsizes++] = (struct mime_img_size){ h, w, (unsigned char)type };
+}
+
 /* mime_stats_type - see mime_stats.h */
 void mime_stats_type(const char *ct, char *out, size_t cap)
 {

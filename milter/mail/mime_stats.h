@@ -18,11 +18,19 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "base/util.h"
 
 #define MIME_STATS_MAX_WORDS 65536
 #define MIME_STATS_MAX_ALT 8
+
+/* the image types ImageInfo reads */
+enum { MIME_IMG_GIF, MIME_IMG_PNG, MIME_IMG_JPEG, MIME_IMG_TYPES };
+#define MIME_IMG_SIZES 16
+/* the decoded bytes of an image read for its size at most: a JPEG's
+ * frame header may follow its metadata (SpamAssassin decodes it all) */
+#define MIME_IMG_DECODE 65536
 
 struct mime_stats {
 	bool ctype_html;	/* the top Content-Type starts with text/html */
@@ -53,6 +61,17 @@ struct mime_stats {
 	bool base64_encoded_text;	/* mime_base64_encoded_text */
 	bool bad_iso_charset;		/* mime_bad_iso_charset */
 	bool qp_long_line;		/* mime_qp_long_line */
+	/* ImageInfo's view of the leaves of type image/gif, image/png and
+	 * image/jpeg (or jpg) with base64 content: how many of each, their
+	 * pixels (width times height, where the image's header gives both)
+	 * and their sizes (at most MIME_IMG_SIZES distinct ones are kept) */
+	unsigned img_count[MIME_IMG_TYPES];
+	double img_pixels[MIME_IMG_TYPES];
+	struct mime_img_size {
+		uint32_t height, width;
+		unsigned char type;	/* MIME_IMG_* */
+	} img_size[MIME_IMG_SIZES];
+	size_t img_nsizes;
 	/* Message.pm's parse flags (check_msg_parse_flags), from the body
 	 * as received (mime_stats_flags) */
 	bool missing_mime_headers;	/* a line after a boundary is no field */
@@ -123,6 +142,20 @@ struct mime_span {
 void mime_stats_flags(struct mime_stats *s, const char *body, size_t len,
 		      const char *const *boundaries, size_t n, const struct mime_span *skip,
 		      size_t nskip);
+
+/*
+ * mime_stats_image_type - the MIME_IMG_* type of a leaf ImageInfo reads
+ * (its type image/gif, image/png, image/jpeg or image/jpg, and its
+ * Content-Transfer-Encoding base64), else -1
+ */
+int mime_stats_image_type(const char *ctype, const char *cte);
+/*
+ * mime_stats_image - one such leaf, data[0, n) the start of its decoded
+ * content (MIME_IMG_DECODE bytes at most): counted, and its size read as
+ * ImageInfo reads it (a GIF's logical screen, a PNG's IHDR, a JPEG's
+ * first frame header before the scan)
+ */
+void mime_stats_image(struct mime_stats *s, int type, const unsigned char *data, size_t n);
 
 /* mime_stats_type - SpamAssassin's MIME type of a Content-Type value into
  * out (lower case; NULL value: text/plain) */

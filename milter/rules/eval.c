@@ -66,7 +66,8 @@ static const struct eval_prep *const prep_tables[] = {
 static const char *const known_plugins[] = {
 	"Check", "ReplaceTags", "HeaderEval", "BodyEval", "MIMEEval",
 	"HTMLEval", "RelayEval", "FreeMail", "WLBLEval", "URIEval",
-	"MIMEHeader", "SPF", "DKIM", "DMARC", "Dmarc", "DNSEval", "URIDNSBL", "Bayes", NULL,
+	"MIMEHeader", "SPF", "DKIM", "DMARC", "Dmarc", "DNSEval", "URIDNSBL", "Bayes", "ImageInfo",
+	NULL,
 };
 
 /* eval_find - by name */

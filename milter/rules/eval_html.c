@@ -8,6 +8,8 @@
 #include "autoconfig.h"
 
 #include <ctype.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -346,6 +348,94 @@ static unsigned parse_flags(const struct eval_env *env, size_t argc, const char 
 	return 0;
 }
 
+/*
+ * ImageInfo's evals over the image leaves (mime_stats_image): TYPE is
+ * gif, png, jpeg or all (any other names none: 0, as SpamAssassin's
+ * missing key).  Its result_check: value >= min, and <= max when given.
+ */
+static int image_type(const char *t)
+{
+	static const char *const names[MIME_IMG_TYPES] = { "gif", "png", "jpeg" };
+
+	for (int i = 0; i < MIME_IMG_TYPES; i++)
+		if (strcmp(t, names[i]) == 0)
+			return i;
+	return strcmp(t, "all") == 0 ? MIME_IMG_TYPES : -1;
+}
+
+static unsigned in_range(double v, size_t argc, const char *const *argv)
+{
+	return v >= num(argv[1]) && (argc < 3 || v <= num(argv[2]));
+}
+
+/* image_count(TYPE, MIN[, MAX]) - how many such leaves */
+static unsigned image_count(const struct eval_env *env, size_t argc, const char *const *argv)
+{
+	const struct mime_stats *s = msg_mime_stats(env->m);
+	int t = image_type(argv[0]);
+	double n = 0;
+
+	if (t < 0)
+		return 0;
+	for (int i = 0; i < MIME_IMG_TYPES; i++)
+		n += t == MIME_IMG_TYPES || t == i ? s->img_count[i] : 0;
+	return in_range(n, argc, argv);
+}
+
+/* pixel_coverage(TYPE, MIN[, MAX]) - their pixels, summed */
+static unsigned pixel_coverage(const struct eval_env *env, size_t argc, const char *const *argv)
+{
+	const struct mime_stats *s = msg_mime_stats(env->m);
+	int t = image_type(argv[0]);
+	double n = 0;
+
+	if (t < 0)
+		return 0;
+	for (int i = 0; i < MIME_IMG_TYPES; i++)
+		n += t == MIME_IMG_TYPES || t == i ? s->img_pixels[i] : 0;
+	return in_range(n, argc, argv);
+}
+
+/* image_size_exact(TYPE, HEIGHT, WIDTH) - one of them is that size (the
+ * numbers compared as the strings "HxW", as its hash keys are) */
+static unsigned size_exact(const struct eval_env *env, size_t argc, const char *const *argv)
+{
+	const struct mime_stats *s = msg_mime_stats(env->m);
+	int t = image_type(argv[0]);
+	char want[64], have[32];
+
+	(void)argc;
+	if (t < 0 || snprintf(want, sizeof(want), "%sx%s", argv[1], argv[2]) >= (int)sizeof(want))
+		return 0;
+	for (size_t i = 0; i < s->img_nsizes; i++) {
+		const struct mime_img_size *z = &s->img_size[i];
+		snprintf(have, sizeof(have), "%" PRIu32 "x%" PRIu32, z->height, z->width);
+		if ((t == MIME_IMG_TYPES || z->type == t) && strcmp(want, have) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* image_size_range(TYPE, MINH, MINW[, MAXH[, MAXW]]) - one of them in
+ * that range */
+static unsigned size_range(const struct eval_env *env, size_t argc, const char *const *argv)
+{
+	const struct mime_stats *s = msg_mime_stats(env->m);
+	int t = image_type(argv[0]);
+
+	if (t < 0)
+		return 0;
+	for (size_t i = 0; i < s->img_nsizes; i++) {
+		const struct mime_img_size *z = &s->img_size[i];
+		if ((t != MIME_IMG_TYPES && z->type != t) || z->height < num(argv[1]) ||
+		    z->width < num(argv[2]) || (argc > 3 && z->height > num(argv[3])) ||
+		    (argc > 4 && z->width > num(argv[4])))
+			continue;
+		return 1;
+	}
+	return 0;
+}
+
 /* eval_reads_stats - see eval.h: the evals above that call
  * msg_html_stats or msg_mime_madiff */
 bool eval_reads_stats(const struct eval_def *d)
@@ -362,6 +452,10 @@ bool eval_reads_stats(const struct eval_def *d)
 
 const struct eval_def eval_html_defs[] = {
 	{ "check_for_mime", EVAL_BODY | EVAL_RAWBODY, 1, 1, check_mime },
+	{ "image_count", EVAL_BODY, 2, 3, image_count },
+	{ "pixel_coverage", EVAL_BODY, 2, 3, pixel_coverage },
+	{ "image_size_exact", EVAL_BODY, 3, 3, size_exact },
+	{ "image_size_range", EVAL_BODY, 3, 5, size_range },
 	{ "check_msg_parse_flags", EVAL_ANY, 1, 1, parse_flags },
 	{ "html_test", EVAL_BODY, 1, 1, html_test },
 	{ "html_range", EVAL_BODY, 2, 3, html_range },

@@ -9,6 +9,8 @@
 #include "unit.h"
 
 #include <pthread.h>
+#include <stdio.h>
+#include <strings.h>
 #include "rules/eval.h"
 #include "rules/hits.h"
 #include "rules/re.h"
@@ -762,6 +764,186 @@ START_TEST(re_fixed_threads)
 }
 END_TEST
 
+/* ImageInfo: images built here, base64-encoded into messages; the hits
+ * expected are SpamAssassin 4.0.1's on the same messages (sa_oracle.pl,
+ * its ImageInfo plugin) */
+static void b64_put(struct buf *b, const unsigned char *d, size_t n)
+{
+	static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+	for (size_t i = 0, col = 0; i < n; i += 3) {
+		unsigned v = (unsigned)d[i] << 16 | (i + 1 < n ? (unsigned)d[i + 1] << 8 : 0) |
+			     (i + 2 < n ? d[i + 2] : 0);
+		char q[4] = { a[v >> 18 & 63], a[v >> 12 & 63], i + 1 < n ? a[v >> 6 & 63] : '=',
+			      i + 2 < n ? a[v & 63] : '=' };
+		buf_append(b, q, 4);
+		if ((col += 4) == 76 || i + 3 >= n) {
+			buf_puts(b, "\n");
+			col = 0;
+		}
+	}
+}
+
+enum { IMG_GIF, IMG_PNG, IMG_JPEG, IMG_RAW };
+struct img {
+	const char *ctype, *cte;
+	int kind;
+	unsigned w, h, pad;	/* pad: a JPEG's APP0 length, a PNG's trailer */
+	const char *raw;	/* IMG_RAW: these bytes (rawlen) */
+	size_t rawlen;
+};
+
+#define PUT(...)                                                   \
+	do {                                                       \
+		const unsigned char x_[] = { __VA_ARGS__ };        \
+		memcpy(d + n, x_, sizeof(x_));                     \
+		n += sizeof(x_);                                   \
+	} while (0)
+
+/* img_bytes - the image's bytes into d; their count */
+static size_t img_bytes(const struct img *im, unsigned char *d)
+{
+	size_t n = 0;
+
+	if (im->kind == IMG_GIF) {
+		memcpy(d, "GIF89a", 6);
+		n = 6;
+		PUT(im->w & 255, im->w >> 8, im->h & 255, im->h >> 8, 0xf7, 0, 0);
+		memset(d + n, 0, 40);
+		n += 40;
+	} else if (im->kind == IMG_PNG) {
+		memcpy(d, "\x89PNG\r\n\x1a\n", 8);
+		n = 8;
+		PUT(0, 0, 0, 13, 'I', 'H', 'D', 'R', im->w >> 24, im->w >> 16 & 255, im->w >> 8 & 255,
+		    im->w & 255, im->h >> 24, im->h >> 16 & 255, im->h >> 8 & 255, im->h & 255, 8, 2,
+		    0, 0, 0, 1, 2, 3, 4, 0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xae, 0x42, 0x60, 0x82);
+		for (unsigned i = 0; i < im->pad; i++)
+			d[n++] = (unsigned char)i;
+	} else if (im->kind == IMG_JPEG) {
+		PUT(0xff, 0xd8, 0xff, 0xe0, (im->pad + 2) >> 8, (im->pad + 2) & 255);
+		memset(d + n, 'J', im->pad);
+		n += im->pad;
+		PUT(0xff, 0xc0, 0, 17, 8, im->h >> 8, im->h & 255, im->w >> 8, im->w & 255, 3, 1, 0x22,
+		    0, 1, 0x22, 0, 1, 0x22, 0, 0xff, 0xda, 0, 2, 0, 0, 0xff, 0xd9);
+	} else {
+		memcpy(d, im->raw, im->rawlen);
+		n = im->rawlen;
+	}
+	return n;
+}
+
+static const struct {
+	const char *name;
+	struct img im[3];
+	const char *want;	/* the T_ rules that hit, in rule order */
+} img_cases[] = {
+	{ "one gif", { { "image/gif", "base64", IMG_GIF, 300, 200, 0, NULL, 0 } },
+	  "T_IC_ALL1 T_PC_GIF T_SE_GIF T_SR_G" },
+	{ "two gifs, a png", { { "image/gif", "base64", IMG_GIF, 300, 200, 0, NULL, 0 },
+			       { "image/gif", "base64", IMG_GIF, 10, 10, 0, NULL, 0 },
+			       { "image/png", "base64", IMG_PNG, 40, 30, 0, NULL, 0 } },
+	  "T_IC_ALL2 T_IC_GIF2 T_IC_PNG1 T_PC_GIF T_PC_PNG T_SE_PNG T_SE_GIF T_SR_G" },
+	{ "a jpeg", { { "image/jpeg", "base64", IMG_JPEG, 640, 480, 20, NULL, 0 } },
+	  "T_IC_ALL1 T_IC_JPEG1 T_SE_JPG T_SR_J" },
+	/* image/jpg is a jpeg; the encoding's case and blanks do not count */
+	{ "jpg, BASE64", { { "image/jpg", "base64", IMG_JPEG, 250, 250, 20, NULL, 0 },
+			   { "image/jpeg", "BASE64 ", IMG_JPEG, 100, 100, 200, NULL, 0 } },
+	  "T_IC_ALL2 T_IC_JPEG2 T_PC_ALL T_SR_J" },
+	{ "not base64", { { "image/gif", "7bit", IMG_RAW, 0, 0, 0, "GIF89a\x10\x00\x10", 9 },
+			  { "image/png", "quoted-printable", IMG_RAW, 0, 0, 0, "x", 1 } },
+	  "" },
+	/* counted, though no size is read */
+	{ "not images", { { "image/gif", "base64", IMG_RAW, 0, 0, 0, "NOTAGIF12345", 12 },
+			  { "image/png", "base64", IMG_RAW, 0, 0, 0, "\x89PNG\r\n\x1a\n\0\0\0\0", 12 },
+			  { "image/jpeg", "base64", IMG_RAW, 0, 0, 0, "\xff\xd8\0\0", 4 } },
+	  "T_IC_ALL2 T_IC_PNG1 T_IC_JPEG1" },
+	{ "zero width, bmp", { { "image/png", "base64", IMG_PNG, 0, 50, 0, NULL, 0 },
+			       { "image/bmp", "base64", IMG_RAW, 0, 0, 0, "BM\0\0\0\0", 6 },
+			       { "image/gif; name=\"a.gif\"", "base64", IMG_GIF, 1, 1, 0, NULL, 0 } },
+	  "T_IC_ALL2 T_IC_PNG1 T_SR_ALL" },
+	/* contents of 8 KB or more are left out of GMime's input (mime_skip):
+	 * read from the body as received */
+	{ "jpeg, 60 KB before its frame",
+	  { { "image/jpeg", "base64", IMG_JPEG, 800, 600, 60000, NULL, 0 } },
+	  "T_IC_ALL1 T_IC_JPEG1 T_SE_FAR" },
+	{ "png, 15 KB", { { "image/png", "base64", IMG_PNG, 123, 45, 15360, NULL, 0 } },
+	  "T_IC_ALL1 T_IC_PNG1 T_SE_BIG" },
+};
+
+static const char *const img_rules[] = {
+	"T_IC_ALL1 eval:image_count('all',1,1)",
+	"T_IC_ALL2 eval:image_count('all',2)",
+	"T_IC_GIF2 eval:image_count('gif',2)",
+	"T_IC_PNG1 eval:image_count('png','1','1')",
+	"T_IC_JPEG1 eval:image_count('jpeg',1,1)",
+	"T_IC_JPEG2 eval:image_count('jpeg',2)",
+	"T_IC_BMP eval:image_count('bmp',0)",
+	"T_PC_ALL eval:pixel_coverage('all',62500,300000)",
+	"T_PC_GIF eval:pixel_coverage('gif',60000)",
+	"T_PC_PNG eval:pixel_coverage('png',1200,1200)",
+	"T_SE_PNG eval:image_size_exact('png',30,40)",
+	"T_SE_GIF eval:image_size_exact('all','200','300')",
+	"T_SE_JPG eval:image_size_exact('jpeg',480,640)",
+	"T_SE_PAD eval:image_size_exact('gif','0200','300')",
+	"T_SR_J eval:image_size_range('jpeg',100,200,500)",
+	"T_SR_ALL eval:image_size_range('all',1,1,1,1)",
+	"T_SR_G eval:image_size_range('gif',150,250,250,350)",
+	"T_SE_FAR eval:image_size_exact('jpeg',600,800)",
+	"T_SE_BIG eval:image_size_exact('png',45,123)",
+};
+
+START_TEST(image_info)
+{
+	const size_t nr = sizeof(img_rules) / sizeof(*img_rules);
+	struct buf rules, msg, got;
+	unsigned char *d = xmalloc(70000);
+	char name[16];
+
+	buf_init(&rules);
+	for (size_t i = 0; i < nr; i++) {
+		sscanf(img_rules[i], "%15s", name);
+		buf_printf(&rules, "body %s\nscore %s 0.01\n", img_rules[i], name);
+	}
+	struct engine *e = unit_engine("", rules.data);
+	buf_init(&msg);
+	buf_init(&got);
+	for (size_t c = 0; c < sizeof(img_cases) / sizeof(*img_cases); c++) {
+		msg.len = 0;
+		buf_puts(&msg, "From: a@example.com\nTo: b@example.net\nSubject: pictures\n"
+			 "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"B42\"\n\n"
+			 "--B42\nContent-Type: text/plain\n\nsome text here\n\n");
+		for (int k = 0; k < 3 && img_cases[c].im[k].ctype; k++) {
+			const struct img *im = &img_cases[c].im[k];
+			buf_printf(&msg, "--B42\nContent-Type: %s\nContent-Transfer-Encoding: %s\n\n",
+				   im->ctype, im->cte);
+			size_t n = img_bytes(im, d);
+			if (strncasecmp(im->cte, "base64", 6) == 0)
+				b64_put(&msg, d, n);
+			else
+				buf_append(&msg, d, n);
+			buf_puts(&msg, "\n");
+		}
+		buf_puts(&msg, "--B42--\n");
+		struct scan *sc = unit_scan(e, msg.data);
+		got.len = 0;
+		for (size_t i = 0; i < nr; i++) {
+			sscanf(img_rules[i], "%15s", name);
+			if (unit_detail(sc, name))
+				buf_printf(&got, "%s%s", got.len ? " " : "", name);
+		}
+		ck_assert_msg(strcmp(got.len ? got.data : "", img_cases[c].want) == 0,
+			      "%s: %s, not %s", img_cases[c].name, got.len ? got.data : "none",
+			      img_cases[c].want);
+		scan_free(sc);
+	}
+	free(d);
+	buf_free(&got);
+	buf_free(&msg);
+	buf_free(&rules);
+	engine_unref(e);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("eval");
@@ -785,6 +967,7 @@ int main(void)
 	tcase_add_test(tc, header_eval_spaces);
 	tcase_add_test(tc, re_fixed);
 	tcase_add_test(tc, re_fixed_threads);
+	tcase_add_test(tc, image_info);
 	suite_add_tcase(s, tc);
 	return unit_main(s);
 }
