@@ -67,16 +67,17 @@ THRESHOLD = 5.0
 # SpamAssassin's header unfolding, quoted-printable blanks, the part scan
 # sizes, rawbody in each part's charset, a body rule's final $ after the
 # line break, and the replace_tag rules beyond PCRE2's size limit compiled
-# with calls).  The issue's targets are 99.0 per type and 98.0 for the
-# verdict: all are met.
+# with calls); eval and meta raised in session 30 (ImageInfo's evals).
+# The issue's targets are 99.0 per type and 98.0 for the verdict: all are
+# met.
 FLOORS = {
     "header": 99.995,   # 99.999 / 100.000 (592 of SA's 714 rules; 99.996 / 99.998 before)
     "body": 99.99,      # 99.997 / 99.995  (544 of 577; 99.993 / 99.985 before)
     "rawbody": 99.99,   # 99.996 / 100.000 (53 of 55; 99.974 / 99.991 before)
     "full": 100.0,      # 100.000 / 100.000 (4 of 4)
     "uri": 99.99,       # 99.994 / 100.000 (126 of 134)
-    "meta": 99.99,      # 99.997 / 99.999  (827 of 868; 99.982 / 99.969 before)
-    "eval": 99.985,     # 99.990 / 99.995  (194 of 222; 99.977 / 99.985 before)
+    "meta": 99.995,     # 99.998 / 99.999  (835 of 868; 99.997 / 99.999 before)
+    "eval": 99.99,      # 99.993 / 99.998  (203 of 222; 99.990 / 99.995 before)
     "verdict": 100.0,   # 100.00 / 100.00 same verdict at 5 (99.50 / 99.50 before)
 }
 # the issue's target: spam caught within this many points of SpamAssassin's
