@@ -363,37 +363,33 @@ static int image_type(const char *t)
 	return strcmp(t, "all") == 0 ? MIME_IMG_TYPES : -1;
 }
 
-static unsigned in_range(double v, size_t argc, const char *const *argv)
+/* image_total - the leaves' count or pixels (pixels) of type name in
+ * [MIN, MAX] (argv[1], argv[2] when given); 0 for an unknown type */
+static unsigned image_total(const struct eval_env *env, size_t argc, const char *const *argv,
+			    bool pixels)
 {
-	return v >= num(argv[1]) && (argc < 3 || v <= num(argv[2]));
+	const struct mime_stats *s = msg_mime_stats(env->m);
+	int t = image_type(argv[0]);
+	double n = 0;
+
+	if (t < 0)
+		return 0;
+	for (int i = 0; i < MIME_IMG_TYPES; i++)
+		if (t == MIME_IMG_TYPES || t == i)
+			n += pixels ? s->img_pixels[i] : s->img_count[i];
+	return n >= num(argv[1]) && (argc < 3 || n <= num(argv[2]));
 }
 
 /* image_count(TYPE, MIN[, MAX]) - how many such leaves */
 static unsigned image_count(const struct eval_env *env, size_t argc, const char *const *argv)
 {
-	const struct mime_stats *s = msg_mime_stats(env->m);
-	int t = image_type(argv[0]);
-	double n = 0;
-
-	if (t < 0)
-		return 0;
-	for (int i = 0; i < MIME_IMG_TYPES; i++)
-		n += t == MIME_IMG_TYPES || t == i ? s->img_count[i] : 0;
-	return in_range(n, argc, argv);
+	return image_total(env, argc, argv, false);
 }
 
 /* pixel_coverage(TYPE, MIN[, MAX]) - their pixels, summed */
 static unsigned pixel_coverage(const struct eval_env *env, size_t argc, const char *const *argv)
 {
-	const struct mime_stats *s = msg_mime_stats(env->m);
-	int t = image_type(argv[0]);
-	double n = 0;
-
-	if (t < 0)
-		return 0;
-	for (int i = 0; i < MIME_IMG_TYPES; i++)
-		n += t == MIME_IMG_TYPES || t == i ? s->img_pixels[i] : 0;
-	return in_range(n, argc, argv);
+	return image_total(env, argc, argv, true);
 }
 
 /* image_size_exact(TYPE, HEIGHT, WIDTH) - one of them is that size (the

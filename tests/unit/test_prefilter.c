@@ -2092,13 +2092,8 @@ START_TEST(head_keeps_matches)
 	for (int i = 0; i < 100; i++)	/* more than PF_HEAD_WINS apart */
 		buf_printf(&b, "line %d of the form: name: address: e-mail: phone: and some words\n",
 			   i);
-	for (int on = 0; on < 2; on++) {
-		rules_set_prefilter(e->rules, on);
-		struct scan *sc = unit_scan(e, b.data);
-		want_detail(sc, "PF_HEAD", "name: address: e-mail:  (100 hits)", on);
-		want_detail(sc, "PF_HEADQ", "e-mail: phone:  (50 hits)", on);
-		scan_free(sc);
-	}
+	want_both(e, b.data, "PF_HEAD", "name: address: e-mail:  (100 hits)");
+	want_both(e, b.data, "PF_HEADQ", "e-mail: phone:  (50 hits)");
 	buf_free(&b);
 	engine_unref(e);
 }
