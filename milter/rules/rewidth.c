@@ -1438,7 +1438,8 @@ bool rewidth_head(const char *core, char **head, char **tail)
 	size_t min, max;
 
 	*head = *tail = NULL;
-	if (strncmp(core, "(?:", 3) != 0 || lead_item(core, end, &next, &body) != LK_GROUP ||
+	if (strncmp(core, "(?:", 3) != 0 || lead_branch_end(core, end) != end ||
+	    lead_item(core, end, &next, &body) != LK_GROUP ||
 	    lead_quant(next, end, &min, &max) != next)
 		return false;
 	const char *gend = next - 1;	/* the group's ')' */

@@ -93,7 +93,8 @@ bool rewidth_core(const char *pattern, const char *flags, const struct reqlit *l
  * item) taken apart at the end of I: *head is I with its quantifier,
  * *tail "(?:R)Q", so every match of the core is a match of *head followed
  * at once by one of *tail, and the other way round (the caller frees
- * both).  false when the core is not such a group or I is not a group.
+ * both).  false when the core is not such a group (or has a top-level
+ * '|'), or I is not a group.
  */
 bool rewidth_head(const char *core, char **head, char **tail);
 /*

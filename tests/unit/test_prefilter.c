@@ -1993,6 +1993,7 @@ START_TEST(rewidth_head_table)
 		{ "(?:(?:ab)*x)y", NULL, NULL },
 		{ "(?:(?:a|b)x|c)d", NULL, NULL },
 		{ "(?:(?:ab)x)?y", NULL, NULL },
+		{ "(?:(?:ab|cd)x)y|ez", NULL, NULL },	/* a match of ez holds no head */
 		{ "(?:ab|cd)x", NULL, NULL },
 		{ "(ab)x", NULL, NULL },
 	};
