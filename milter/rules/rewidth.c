@@ -1438,7 +1438,10 @@ bool rewidth_head(const char *core, char **head, char **tail)
 	size_t min, max;
 
 	*head = *tail = NULL;
-	if (strncmp(core, "(?:", 3) != 0 || lead_branch_end(core, end) != end ||
+	/* what rewidth_core refuses too: recursion and back-references (a
+	 * head alone would read them otherwise), option settings, \G, \K */
+	if (strncmp(core, "(?:", 3) != 0 || lb_refused(core) || strstr(core, "\\G") ||
+	    strstr(core, "\\K") || lead_branch_end(core, end) != end ||
 	    lead_item(core, end, &next, &body) != LK_GROUP ||
 	    lead_quant(next, end, &min, &max) != next)
 		return false;
